@@ -1,0 +1,53 @@
+# Thin wrapper over Meson + Ninja.  `make` builds build/cairn.
+#   make test   installs dependencies, builds (plain + ASan/UBSan + fuzz),
+#               runs unit, e2e and fuzz suites; last line "N passed, N failed"
+#   make demo   installs dependencies, builds, backs up and restores an image
+#   make bench  runs bench/run.sh (cairn vs restic vs borg), see docs/benchmarks.md
+MESON ?= meson
+NINJA ?= ninja
+
+.PHONY: all build deps test demo bench asan fuzz clean unit e2e
+
+all: build
+
+build/build.ninja:
+	$(MESON) setup build --buildtype=release -Db_ndebug=false
+
+build: build/build.ninja
+	$(NINJA) -C build
+
+build-asan/build.ninja:
+	$(MESON) setup build-asan --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false
+
+asan: build-asan/build.ninja
+	$(NINJA) -C build-asan
+
+build-fuzz/build.ninja:
+	CC=clang $(MESON) setup build-fuzz --buildtype=debugoptimized -Dfuzz=true -Dtests=false -Db_lundef=false
+
+fuzz: build-fuzz/build.ninja
+	$(NINJA) -C build-fuzz
+
+deps:
+	scripts/install-deps
+
+test: deps
+	$(MAKE) build asan fuzz
+	scripts/run-tests
+
+unit: build
+	$(MESON) test -C build --suite unit --print-errorlogs
+
+e2e: build
+	tests/e2e/run.sh build/cairn
+
+demo: deps
+	$(MAKE) build
+	scripts/demo
+
+bench: deps
+	$(MAKE) build
+	bench/run.sh
+
+clean:
+	rm -rf build build-asan build-fuzz

@@ -1,0 +1,130 @@
+/* One parser for global and per-command options, accepted in any order
+ * around the verb's positionals (DESIGN.md §3). */
+#include "cli/cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int set_opt(const struct cli_opt *o, const char *value, bool *used_value)
+{
+	*used_value = false;
+	switch (o->type) {
+	case OPT_FLAG:
+		*(bool *)o->dest = true;
+		return 0;
+	case OPT_STRING:
+		if (!value)
+			return -1;
+		*(const char **)o->dest = value;
+		*used_value = true;
+		return 0;
+	case OPT_LIST: {
+		if (!value)
+			return -1;
+		struct cli_list *l = o->dest;
+		const char **v = realloc(l->v, (l->n + 1) * sizeof(*v));
+		if (!v)
+			return -1;
+		v[l->n++] = value;
+		l->v = v;
+		*used_value = true;
+		return 0;
+	}
+	}
+	return -1;
+}
+
+static bool g_quiet, g_verbose_flag, g_vv;
+
+static const struct cli_opt *find(const struct cli_opt *opts, const char *name, size_t len, char short_name)
+{
+	for (const struct cli_opt *o = opts; o && o->name; o++) {
+		if (short_name ? o->short_name == short_name : strlen(o->name) == len && strncmp(o->name, name, len) == 0)
+			return o;
+	}
+	return NULL;
+}
+
+int cli_parse(int argc, char **argv, const struct cli_opt *opts, struct cli_global *g, struct cli_list *pos)
+{
+	bool help = false;
+	bool json = g->json;
+	const struct cli_opt globals[] = {
+		{ "repo", 'r', OPT_STRING, &g->repo },
+		{ "passphrase-file", 0, OPT_STRING, &g->passphrase_file },
+		{ "state-dir", 0, OPT_STRING, &g->state_dir },
+		{ "json", 0, OPT_FLAG, &json },
+		{ "quiet", 'q', OPT_FLAG, &g_quiet },
+		{ "verbose", 'v', OPT_FLAG, &g_verbose_flag },
+		{ "help", 'h', OPT_FLAG, &help },
+		{ NULL, 0, 0, NULL },
+	};
+	bool only_pos = false;
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (only_pos || a[0] != '-' || a[1] == 0) {
+			if (set_opt(&(struct cli_opt){ "", 0, OPT_LIST, pos }, a, &(bool){ false }) < 0)
+				return cli_usage(g->verb, "out of memory");
+			continue;
+		}
+		if (strcmp(a, "--") == 0) {
+			only_pos = true;
+			continue;
+		}
+		const struct cli_opt *o;
+		const char *value = NULL;
+		if (a[1] == '-') {
+			const char *name = a + 2, *eq = strchr(name, '=');
+			size_t len = eq ? (size_t)(eq - name) : strlen(name);
+			o = find(opts, name, len, 0);
+			if (!o)
+				o = find(globals, name, len, 0);
+			if (!o)
+				return cli_usage(g->verb, "unknown option '%.*s'", (int)(len + 2), a);
+			if (eq)
+				value = eq + 1;
+			else if (o->type != OPT_FLAG && i + 1 < argc)
+				value = argv[++i];
+			if (eq && o->type == OPT_FLAG)
+				return cli_usage(g->verb, "option '--%s' takes no value", o->name);
+		} else {
+			/* -vv counts twice; other short options take the next word. */
+			if (strcmp(a, "-vv") == 0) {
+				g_vv = true;
+				continue;
+			}
+			if (a[2] != 0)
+				return cli_usage(g->verb, "unknown option '%s'", a);
+			o = find(opts, NULL, 0, a[1]);
+			if (!o)
+				o = find(globals, NULL, 0, a[1]);
+			if (!o)
+				return cli_usage(g->verb, "unknown option '%s'", a);
+			if (o->type != OPT_FLAG && i + 1 < argc)
+				value = argv[++i];
+		}
+		bool used;
+		if (set_opt(o, value, &used) < 0)
+			return cli_usage(g->verb, "option '--%s' needs a value", o->name);
+	}
+	g->json = json;
+	g->help = help;
+	g->verbosity = g_quiet ? -1 : g_vv ? 2 : g_verbose_flag ? 1 : 0;
+	return 0;
+}
+
+int cli_usage(const char *verb, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (verb)
+		fprintf(stderr, "cairn %s: %s (see 'cairn %s --help')\n", verb, msg, verb);
+	else
+		fprintf(stderr, "cairn: %s (see 'cairn --help')\n", msg);
+	return EXIT_USAGE;
+}

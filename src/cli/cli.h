@@ -1,0 +1,98 @@
+/* Command-line front end: shared option parsing, passphrases, output. */
+#ifndef CAIRN_CLI_CLI_H
+#define CAIRN_CLI_CLI_H
+
+#include "engine/engine.h"
+#include "repo/repo.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit statuses (documented in `cairn --help`). */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,
+	EXIT_USAGE = 2,
+	EXIT_DAMAGED = 3,
+};
+
+struct cli_global {
+	const char *repo;
+	const char *passphrase_file;
+	const char *state_dir;
+	bool json;
+	int verbosity; /* -1 quiet, 0, 1, 2 */
+	bool help;
+	const char *verb;
+};
+
+enum opt_type { OPT_FLAG, OPT_STRING, OPT_LIST };
+
+struct cli_opt {
+	const char *name; /* long name without dashes */
+	char short_name;  /* 0 if none */
+	enum opt_type type;
+	void *dest; /* bool*, const char**, or struct cli_list* */
+};
+
+struct cli_list {
+	const char **v;
+	size_t n;
+};
+
+/* Parses argv (after the verb) into global options, the command's options
+ * and positionals.  Returns 0, or EXIT_USAGE after printing one line. */
+int cli_parse(int argc, char **argv, const struct cli_opt *opts, struct cli_global *g, struct cli_list *pos);
+
+/* Prints "cairn: <message>" for an engine error and returns EXIT_FAIL. */
+int cli_fail(int r);
+/* Usage error: one line and a hint; returns EXIT_USAGE. */
+int cli_usage(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Opens the repository named by --repo / CAIRN_REPO with the passphrase. */
+int cli_open_repo(struct cli_global *g, struct cairn_repo **ret);
+const char *cli_repo_uri(struct cli_global *g);
+
+/* Passphrase from --passphrase-file, CAIRN_PASSPHRASE_FILE, CAIRN_PASSPHRASE
+ * or a prompt on the terminal (twice when confirm).  Caller frees with
+ * cli_passphrase_free. */
+int cli_passphrase(struct cli_global *g, bool confirm, char **ret, size_t *ret_len);
+/* Same for a new passphrase (key add): --new-passphrase-file,
+ * CAIRN_NEW_PASSPHRASE_FILE, CAIRN_NEW_PASSPHRASE, prompt. */
+int cli_new_passphrase(const char *file, char **ret, size_t *ret_len);
+void cli_passphrase_free(char *p, size_t len);
+
+/* Human sizes ("1.5 GiB") and parsing ("64K", "1M", "1048576"). */
+void cli_human_size(uint64_t v, char *buf, size_t size);
+int cli_parse_size(const char *s, uint64_t *ret);
+
+/* Prints a JSON value on stdout followed by a newline; steals the reference. */
+void cli_print_json(json_t *j);
+
+/* A progress bar on stderr when it is a terminal (else silent). */
+struct cli_progress {
+	const char *label;
+	bool enabled;
+	double start;
+	bool drawn;
+};
+void cli_progress_init(struct cli_progress *p, const char *label, struct cli_global *g);
+void cli_progress_cb(uint64_t done, uint64_t total, void *ud);
+void cli_progress_done(struct cli_progress *p);
+
+/* Commands. */
+int cmd_init(int argc, char **argv, struct cli_global *g);
+int cmd_backup(int argc, char **argv, struct cli_global *g);
+int cmd_list(int argc, char **argv, struct cli_global *g);
+int cmd_restore(int argc, char **argv, struct cli_global *g);
+int cmd_check(int argc, char **argv, struct cli_global *g);
+int cmd_diff(int argc, char **argv, struct cli_global *g);
+int cmd_key(int argc, char **argv, struct cli_global *g);
+int cmd_repair(int argc, char **argv, struct cli_global *g);
+
+/* Prints the help text of a verb (or the overview for NULL) on stdout. */
+void cli_help(const char *verb);
+
+#endif

@@ -1,0 +1,84 @@
+#include "cli/cli.h"
+#include "util/error.h"
+#include "util/hex.h"
+#include "util/log.h"
+#include "util/time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+json_t *cli_manifest_json(const struct cairn_manifest *m);
+
+json_t *cli_manifest_json(const struct cairn_manifest *m)
+{
+	char created[48], parent[33];
+	cairn_time_format_us(m->created_us, created, sizeof(created));
+	/* RFC 3339 with seconds is what scripts compare; keep the micros out. */
+	cairn_time_format(m->created_us / 1000000, created, sizeof(created));
+	cairn_hex_encode(m->parent, sizeof(m->parent), parent);
+	json_t *tags = json_array();
+	for (size_t i = 0; i < m->ntags; i++)
+		json_array_append_new(tags, json_string(m->tags[i]));
+	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:f, s:s, s:o, s:o, s:s}", "id", m->idhex,
+			 "volume", m->volume, "created", created, "size", (json_int_t)m->size, "bytes_read",
+			 (json_int_t)m->stats.bytes_read, "bytes_new", (json_int_t)m->stats.bytes_new, "bytes_stored",
+			 (json_int_t)m->stats.bytes_stored, "chunks_new", (json_int_t)m->stats.chunks_new, "seconds",
+			 m->stats.seconds, "change_tracking", m->change_tracking, "parent",
+			 m->has_parent ? json_string(parent) : json_null(), "tags", tags, "hostname",
+			 m->hostname ? m->hostname : "");
+}
+
+int cmd_backup(int argc, char **argv, struct cli_global *g)
+{
+	const char *name = NULL;
+	bool full = false;
+	struct cli_list tags = { 0 }, pos = { 0 };
+	const struct cli_opt opts[] = {
+		{ "name", 'n', OPT_STRING, &name },
+		{ "full", 0, OPT_FLAG, &full },
+		{ "tag", 't', OPT_LIST, &tags },
+		{ NULL, 0, 0, NULL },
+	};
+	int r = cli_parse(argc, argv, opts, g, &pos);
+	if (r)
+		return r;
+	if (g->help) {
+		cli_help("backup");
+		return EXIT_OK;
+	}
+	cairn_log_level = g->verbosity;
+	if (pos.n != 1)
+		return cli_usage("backup", pos.n ? "give exactly one SOURCE" : "missing SOURCE");
+	struct cairn_repo *repo = NULL;
+	if ((r = cli_open_repo(g, &repo)) < 0)
+		return cli_fail(r);
+	struct cli_progress prog;
+	cli_progress_init(&prog, "backup", g);
+	struct cairn_backup_opts o = {
+		.source = pos.v[0], .volume = name, .full = full, .tags = tags.v, .ntags = tags.n,
+		.progress = cli_progress_cb, .progress_ud = &prog,
+	};
+	struct cairn_manifest *m = NULL;
+	r = cairn_backup_run(repo, &o, &m);
+	cli_progress_done(&prog);
+	cairn_repo_free(repo);
+	free(tags.v);
+	free(pos.v);
+	if (r < 0)
+		return cli_fail(r);
+	if (g->json) {
+		cli_print_json(cli_manifest_json(m));
+	} else {
+		printf("%s\n", m->idhex);
+		if (g->verbosity >= 0) {
+			char rd[32], nw[32], st[32];
+			cli_human_size(m->stats.bytes_read, rd, sizeof(rd));
+			cli_human_size(m->stats.bytes_new, nw, sizeof(nw));
+			cli_human_size(m->stats.bytes_stored, st, sizeof(st));
+			fprintf(stderr, "backup %.12s of %s: read %s, new %s, stored %s in %.2f s (%s)\n", m->idhex,
+				m->volume, rd, nw, st, m->stats.seconds, m->change_tracking);
+		}
+	}
+	cairn_manifest_free(m);
+	return EXIT_OK;
+}

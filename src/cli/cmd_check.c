@@ -1,0 +1,85 @@
+#include "cli/cli.h"
+#include "util/error.h"
+#include "util/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+struct out {
+	bool json;
+	json_t *problems, *affected;
+};
+
+static void on_problem(const char *object, const char *what, void *ud)
+{
+	struct out *o = ud;
+	if (o->json)
+		json_array_append_new(o->problems, json_pack("{s:s, s:s}", "object", object, "problem", what));
+	else
+		printf("damaged: %s: %s\n", object, what);
+}
+
+static void on_affected(const struct cairn_manifest *m, uint64_t missing, uint64_t damaged, void *ud)
+{
+	struct out *o = ud;
+	if (o->json)
+		json_array_append_new(o->affected, json_pack("{s:s, s:s, s:I, s:I}", "id", m->idhex, "volume", m->volume,
+							     "missing_chunks", (json_int_t)missing,
+							     "damaged_chunks", (json_int_t)damaged));
+	else
+		printf("affected: backup %s (%s): %llu chunk(s) missing, %llu damaged\n", m->idhex, m->volume,
+		       (unsigned long long)missing, (unsigned long long)damaged);
+}
+
+int cmd_check(int argc, char **argv, struct cli_global *g)
+{
+	bool read_data = false;
+	struct cli_list pos = { 0 };
+	const struct cli_opt opts[] = {
+		{ "read-data", 0, OPT_FLAG, &read_data },
+		{ NULL, 0, 0, NULL },
+	};
+	int r = cli_parse(argc, argv, opts, g, &pos);
+	if (r)
+		return r;
+	if (g->help) {
+		cli_help("check");
+		return EXIT_OK;
+	}
+	cairn_log_level = g->verbosity;
+	if (pos.n)
+		return cli_usage("check", "unexpected argument '%s'", pos.v[0]);
+	struct cairn_repo *repo = NULL;
+	if ((r = cli_open_repo(g, &repo)) < 0)
+		return cli_fail(r);
+	struct out out = { g->json, json_array(), json_array() };
+	struct cli_progress prog;
+	cli_progress_init(&prog, "check", g);
+	struct cairn_check_opts o = { .read_data = read_data, .problem = on_problem, .affected = on_affected,
+				      .ud = &out, .progress = NULL, .progress_ud = &prog };
+	struct cairn_check_stats st;
+	r = cairn_check_run(repo, &o, &st);
+	cli_progress_done(&prog);
+	cairn_repo_free(repo);
+	if (g->json)
+		cli_print_json(json_pack("{s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "ok", r == 0, "read_data",
+					 read_data, "packs", (json_int_t)st.packs, "blobs", (json_int_t)st.blobs,
+					 "backups", (json_int_t)st.backups, "index_objects",
+					 (json_int_t)st.index_objects, "bytes_read", (json_int_t)st.bytes_read,
+					 "problems", out.problems, "affected", out.affected));
+	else {
+		json_decref(out.problems);
+		json_decref(out.affected);
+	}
+	if (r == CAIRN_ECORRUPT) {
+		fprintf(stderr, "cairn: check found damage: %s\n", cairn_error_message());
+		return EXIT_DAMAGED;
+	}
+	if (r < 0)
+		return cli_fail(r);
+	if (!g->json && g->verbosity >= 0)
+		fprintf(stderr, "no problems: %llu backups, %llu packs, %llu blobs%s\n", (unsigned long long)st.backups,
+			(unsigned long long)st.packs, (unsigned long long)st.blobs,
+			read_data ? ", all data read and verified" : "");
+	return EXIT_OK;
+}

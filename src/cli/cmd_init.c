@@ -1,0 +1,79 @@
+#include "cli/cli.h"
+#include "store/store.h"
+#include "util/error.h"
+#include "util/hex.h"
+#include "util/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+int cmd_init(int argc, char **argv, struct cli_global *g)
+{
+	const char *chunk = NULL, *pack = NULL, *level = NULL;
+	struct cli_list pos = { 0 };
+	const struct cli_opt opts[] = {
+		{ "chunk-size", 0, OPT_STRING, &chunk },
+		{ "pack-size", 0, OPT_STRING, &pack },
+		{ "compression-level", 0, OPT_STRING, &level },
+		{ NULL, 0, 0, NULL },
+	};
+	int r = cli_parse(argc, argv, opts, g, &pos);
+	if (r)
+		return r;
+	if (g->help) {
+		cli_help("init");
+		return EXIT_OK;
+	}
+	cairn_log_level = g->verbosity;
+	if (pos.n)
+		return cli_usage("init", "unexpected argument '%s'", pos.v[0]);
+	struct cairn_init_params p = { 0 };
+	uint64_t v;
+	if (chunk) {
+		if (cli_parse_size(chunk, &v) < 0 || v > UINT32_MAX)
+			return cli_usage("init", "invalid --chunk-size '%s'", chunk);
+		p.chunk_size = (uint32_t)v;
+	}
+	if (pack) {
+		if (cli_parse_size(pack, &v) < 0 || v > (1u << 30) || v < (1u << 20))
+			return cli_usage("init", "invalid --pack-size '%s' (1M..1G)", pack);
+		p.pack_size = (uint32_t)v;
+	}
+	if (level) {
+		char *end;
+		long l = strtol(level, &end, 10);
+		if (*end || l < -100 || l > 22 || l == 0)
+			return cli_usage("init", "invalid --compression-level '%s' (-100..22, not 0)", level);
+		p.compression_level = (int)l;
+	}
+	const char *uri = cli_repo_uri(g);
+	if (!uri)
+		return cli_usage("init", "no repository given: use --repo URI or set CAIRN_REPO");
+	struct cairn_store *s = NULL;
+	if ((r = cairn_store_open(uri, &s)) < 0)
+		return cli_fail(r);
+	char *pass = NULL;
+	size_t plen = 0;
+	if ((r = cli_passphrase(g, true, &pass, &plen)) < 0) {
+		cairn_store_free(s);
+		return cli_fail(r);
+	}
+	struct cairn_repo *repo = NULL;
+	r = cairn_repo_init(s, pass, plen, &p, &repo);
+	cli_passphrase_free(pass, plen);
+	if (r < 0)
+		return cli_fail(r);
+	char id[33];
+	cairn_hex_encode(repo->config.id, 16, id);
+	if (g->json) {
+		cli_print_json(json_pack("{s:s, s:s, s:i, s:I, s:I, s:i}", "id", id, "repository", uri, "version",
+					 (int)repo->config.version, "chunk_size", (json_int_t)repo->config.chunk_size,
+					 "pack_size", (json_int_t)repo->config.pack_size, "compression_level",
+					 repo->config.compression_level));
+	} else if (g->verbosity >= 0) {
+		fprintf(stderr, "created repository %s at %s (chunk size %u KiB)\n", id, uri,
+			repo->config.chunk_size >> 10);
+	}
+	cairn_repo_free(repo);
+	return EXIT_OK;
+}

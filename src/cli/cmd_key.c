@@ -1,0 +1,85 @@
+#include "cli/cli.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cmd_key(int argc, char **argv, struct cli_global *g)
+{
+	const char *newfile = NULL;
+	struct cli_list pos = { 0 };
+	const struct cli_opt opts[] = {
+		{ "new-passphrase-file", 0, OPT_STRING, &newfile },
+		{ NULL, 0, 0, NULL },
+	};
+	int r = cli_parse(argc, argv, opts, g, &pos);
+	if (r)
+		return r;
+	if (g->help) {
+		cli_help("key");
+		return EXIT_OK;
+	}
+	cairn_log_level = g->verbosity;
+	if (pos.n < 1)
+		return cli_usage("key", "missing subcommand: add, list or remove");
+	const char *sub = pos.v[0];
+	if (strcmp(sub, "add") && strcmp(sub, "list") && strcmp(sub, "remove"))
+		return cli_usage("key", "unknown subcommand '%s'", sub);
+	if (strcmp(sub, "remove") == 0 ? pos.n != 2 : pos.n != 1)
+		return cli_usage("key", "wrong number of arguments for 'key %s'", sub);
+	struct cairn_repo *repo = NULL;
+	if ((r = cli_open_repo(g, &repo)) < 0)
+		return cli_fail(r);
+	if (strcmp(sub, "add") == 0) {
+		char *pass = NULL, kid[2 * CAIRN_KEY_ID_LEN + 1];
+		size_t plen = 0;
+		if ((r = cli_new_passphrase(newfile, &pass, &plen)) >= 0) {
+			r = cairn_repo_key_add(repo, pass, plen, 0, kid);
+			cli_passphrase_free(pass, plen);
+		}
+		if (r >= 0) {
+			if (g->json)
+				cli_print_json(json_pack("{s:s}", "id", kid));
+			else
+				printf("%s\n", kid);
+		}
+	} else if (strcmp(sub, "list") == 0) {
+		struct cairn_key_info *keys = NULL;
+		size_t n = 0;
+		if ((r = cairn_repo_key_list(repo, &keys, &n)) >= 0) {
+			json_t *arr = g->json ? json_array() : NULL;
+			if (!g->json)
+				printf("%-16s  %-20s  %s\n", "ID", "CREATED", "CURRENT");
+			for (size_t i = 0; i < n; i++) {
+				char created[32];
+				cairn_time_format(keys[i].created, created, sizeof(created));
+				if (arr)
+					json_array_append_new(arr, json_pack("{s:s, s:s, s:b, s:i}", "id", keys[i].kid,
+									     "created", created, "current",
+									     keys[i].current, "scrypt_log2n",
+									     (int)keys[i].log2n));
+				else
+					printf("%-16s  %-20s  %s\n", keys[i].kid, created, keys[i].current ? "*" : "");
+			}
+			if (arr)
+				cli_print_json(arr);
+			free(keys);
+		}
+	} else {
+		struct cairn_key_info *keys = NULL;
+		size_t n = 0;
+		if ((r = cairn_repo_key_list(repo, &keys, &n)) >= 0 && n <= 1)
+			r = cairn_error_set(CAIRN_EBUSY, "refusing to remove the last key of the repository");
+		free(keys);
+		if (r >= 0)
+			r = cairn_repo_key_remove(repo, pos.v[1]);
+		if (r >= 0 && g->verbosity >= 0)
+			fprintf(stderr, "removed key %s\n", pos.v[1]);
+	}
+	cairn_repo_free(repo);
+	free(pos.v);
+	return r < 0 ? cli_fail(r) : EXIT_OK;
+}

@@ -1,0 +1,76 @@
+#include "cli/cli.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+json_t *cli_manifest_json(const struct cairn_manifest *m);
+
+int cmd_list(int argc, char **argv, struct cli_global *g)
+{
+	const char *volume = NULL;
+	struct cli_list pos = { 0 };
+	const struct cli_opt opts[] = {
+		{ "volume", 0, OPT_STRING, &volume },
+		{ NULL, 0, 0, NULL },
+	};
+	int r = cli_parse(argc, argv, opts, g, &pos);
+	if (r)
+		return r;
+	if (g->help) {
+		cli_help("list");
+		return EXIT_OK;
+	}
+	cairn_log_level = g->verbosity;
+	if (pos.n)
+		return cli_usage("list", "unexpected argument '%s'", pos.v[0]);
+	struct cairn_repo *repo = NULL;
+	if ((r = cli_open_repo(g, &repo)) < 0)
+		return cli_fail(r);
+	struct cairn_manifest_list l;
+	r = cairn_manifest_list_load(repo, &l);
+	cairn_repo_free(repo);
+	if (r < 0)
+		return cli_fail(r);
+	if (g->json) {
+		json_t *arr = json_array();
+		for (size_t i = 0; i < l.n; i++)
+			if (!volume || strcmp(l.v[i]->volume, volume) == 0)
+				json_array_append_new(arr, cli_manifest_json(l.v[i]));
+		cli_print_json(arr);
+	} else {
+		size_t w = strlen("VOLUME");
+		for (size_t i = 0; i < l.n; i++)
+			if (strlen(l.v[i]->volume) > w)
+				w = strlen(l.v[i]->volume);
+		printf("%-*s  %-16s  %-20s  %10s  %10s  %s\n", (int)w, "VOLUME", "ID", "CREATED", "SIZE", "NEW DATA",
+		       "TAGS");
+		for (size_t i = 0; i < l.n; i++) {
+			const struct cairn_manifest *m = l.v[i];
+			if (volume && strcmp(m->volume, volume) != 0)
+				continue;
+			char created[32], size[32], nw[32], tags[512] = "";
+			cairn_time_format(m->created_us / 1000000, created, sizeof(created));
+			cli_human_size(m->size, size, sizeof(size));
+			cli_human_size(m->stats.bytes_new, nw, sizeof(nw));
+			for (size_t t = 0; t < m->ntags; t++) {
+				if (t)
+					strncat(tags, ",", sizeof(tags) - strlen(tags) - 1);
+				strncat(tags, m->tags[t], sizeof(tags) - strlen(tags) - 1);
+			}
+			printf("%-*s  %-16.16s  %-20s  %10s  %10s  %s\n", (int)w, m->volume, m->idhex, created, size, nw,
+			       tags);
+		}
+	}
+	size_t damaged = l.damaged;
+	cairn_manifest_list_free(&l);
+	free(pos.v);
+	if (damaged) {
+		fprintf(stderr, "cairn: %zu backup manifest(s) are damaged; run 'cairn check'\n", damaged);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}

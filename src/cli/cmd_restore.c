@@ -1,0 +1,66 @@
+#include "cli/cli.h"
+#include "util/error.h"
+#include "util/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+int cmd_restore(int argc, char **argv, struct cli_global *g)
+{
+	bool force = false;
+	struct cli_list pos = { 0 };
+	const struct cli_opt opts[] = {
+		{ "force", 'f', OPT_FLAG, &force },
+		{ NULL, 0, 0, NULL },
+	};
+	int r = cli_parse(argc, argv, opts, g, &pos);
+	if (r)
+		return r;
+	if (g->help) {
+		cli_help("restore");
+		return EXIT_OK;
+	}
+	cairn_log_level = g->verbosity;
+	if (pos.n != 2)
+		return cli_usage("restore", "need BACKUP and TARGET");
+	struct cairn_repo *repo = NULL;
+	if ((r = cli_open_repo(g, &repo)) < 0)
+		return cli_fail(r);
+	struct cairn_manifest_list l;
+	if ((r = cairn_manifest_list_load(repo, &l)) < 0) {
+		cairn_repo_free(repo);
+		return cli_fail(r);
+	}
+	struct cairn_manifest *m = NULL;
+	r = cairn_manifest_resolve(&l, pos.v[0], &m);
+	if (r == CAIRN_ENOTFOUND && l.damaged)
+		cairn_error_prefix(r, "%zu damaged manifest(s) could not be read", l.damaged);
+	struct cairn_restore_stats st = { 0 };
+	if (r >= 0) {
+		struct cli_progress prog;
+		cli_progress_init(&prog, "restore", g);
+		struct cairn_restore_opts o = { .target = pos.v[1], .force = force, .progress = cli_progress_cb,
+						.progress_ud = &prog };
+		r = cairn_restore_run(repo, m, &o, &st);
+		cli_progress_done(&prog);
+	}
+	if (r >= 0) {
+		if (g->json) {
+			cli_print_json(json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:f}", "id", m->idhex, "volume",
+						 m->volume, "target", pos.v[1], "size", (json_int_t)m->size,
+						 "bytes_written", (json_int_t)st.bytes_written, "bytes_fetched",
+						 (json_int_t)st.bytes_fetched, "zero_bytes", (json_int_t)st.zero_bytes,
+						 "seconds", st.seconds));
+		} else if (g->verbosity >= 0) {
+			char sz[32], wr[32];
+			cli_human_size(m->size, sz, sizeof(sz));
+			cli_human_size(st.bytes_written, wr, sizeof(wr));
+			fprintf(stderr, "restored %.12s (%s, %s) to %s: wrote %s in %.2f s\n", m->idhex, m->volume, sz,
+				pos.v[1], wr, st.seconds);
+		}
+	}
+	cairn_manifest_list_free(&l);
+	cairn_repo_free(repo);
+	free(pos.v);
+	return r < 0 ? cli_fail(r) : EXIT_OK;
+}

@@ -1,0 +1,148 @@
+/* Shared CLI helpers: errors, repository opening, sizes, JSON, progress. */
+#include "cli/cli.h"
+#include "store/store.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/time.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int cli_fail(int r)
+{
+	const char *msg = cairn_error_message();
+	fprintf(stderr, "cairn: %s\n", msg && *msg ? msg : cairn_error_name(r));
+	return EXIT_FAIL;
+}
+
+const char *cli_repo_uri(struct cli_global *g)
+{
+	if (g->repo && *g->repo)
+		return g->repo;
+	const char *e = getenv("CAIRN_REPO");
+	return e && *e ? e : NULL;
+}
+
+int cli_open_repo(struct cli_global *g, struct cairn_repo **ret)
+{
+	const char *uri = cli_repo_uri(g);
+	if (!uri)
+		return cairn_error_set(CAIRN_EINVAL, "no repository given: use --repo URI or set CAIRN_REPO");
+	struct cairn_store *s = NULL;
+	int r = cairn_store_open(uri, &s);
+	if (r < 0)
+		return r;
+	/* Before asking for a passphrase, make sure there is a repository. */
+	uint64_t size;
+	r = cairn_store_stat(s, "config", &size);
+	if (r == CAIRN_ENOTFOUND) {
+		cairn_store_free(s);
+		return cairn_error_set(CAIRN_ENOTREPO, "%s is not a cairn repository (run 'cairn init' first)", uri);
+	}
+	if (r < 0) {
+		cairn_store_free(s);
+		return r;
+	}
+	char *pass = NULL;
+	size_t plen = 0;
+	if ((r = cli_passphrase(g, false, &pass, &plen)) < 0) {
+		cairn_store_free(s);
+		return r;
+	}
+	r = cairn_repo_open(s, pass, plen, ret);
+	cli_passphrase_free(pass, plen);
+	return r;
+}
+
+void cli_human_size(uint64_t v, char *buf, size_t size)
+{
+	static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	double d = (double)v;
+	int u = 0;
+	while (d >= 1024 && u < 5) {
+		d /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, size, "%llu B", (unsigned long long)v);
+	else
+		snprintf(buf, size, "%.*f %s", d < 10 ? 2 : d < 100 ? 1 : 0, d, units[u]);
+}
+
+int cli_parse_size(const char *s, uint64_t *ret)
+{
+	char *end;
+	double v = strtod(s, &end);
+	if (end == s || v < 0 || isnan(v))
+		return -1;
+	uint64_t mult = 1;
+	switch (*end) {
+	case 0: break;
+	case 'k': case 'K': mult = 1ull << 10; end++; break;
+	case 'm': case 'M': mult = 1ull << 20; end++; break;
+	case 'g': case 'G': mult = 1ull << 30; end++; break;
+	case 't': case 'T': mult = 1ull << 40; end++; break;
+	default: return -1;
+	}
+	if (*end == 'i')
+		end++;
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end)
+		return -1;
+	*ret = (uint64_t)(v * (double)mult);
+	return 0;
+}
+
+void cli_print_json(json_t *j)
+{
+	if (!j) {
+		fprintf(stderr, "cairn: out of memory\n");
+		return;
+	}
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (s) {
+		fputs(s, stdout);
+		fputc('\n', stdout);
+		free(s);
+	}
+	json_decref(j);
+}
+
+void cli_progress_init(struct cli_progress *p, const char *label, struct cli_global *g)
+{
+	p->label = label;
+	p->enabled = g->verbosity >= 0 && isatty(STDERR_FILENO) && !getenv("CAIRN_NO_PROGRESS");
+	p->start = cairn_now();
+	p->drawn = false;
+}
+
+void cli_progress_cb(uint64_t done, uint64_t total, void *ud)
+{
+	struct cli_progress *p = ud;
+	if (!p->enabled)
+		return;
+	double el = cairn_now() - p->start;
+	double frac = total ? (double)done / (double)total : 1.0;
+	int width = 30, fill = (int)(frac * width);
+	char bar[64], d[32], t[32], rate[32];
+	for (int i = 0; i < width; i++)
+		bar[i] = i < fill ? '#' : '-';
+	bar[width] = 0;
+	cli_human_size(done, d, sizeof(d));
+	cli_human_size(total, t, sizeof(t));
+	cli_human_size(el > 0 ? (uint64_t)((double)done / el) : 0, rate, sizeof(rate));
+	fprintf(stderr, "\r%s [%s] %3.0f%% %s / %s  %s/s  %.0fs ", p->label, bar, frac * 100, d, t, rate, el);
+	fflush(stderr);
+	p->drawn = true;
+}
+
+void cli_progress_done(struct cli_progress *p)
+{
+	if (p->drawn)
+		fprintf(stderr, "\r\033[K");
+	p->drawn = false;
+}

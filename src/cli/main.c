@@ -1,0 +1,78 @@
+/* cairn: entry point and verb dispatch. */
+#include "cairn/cairn.h"
+#include "cli/cli.h"
+#include "util/log.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+static void on_signal(int sig)
+{
+	/* First signal: stop at a safe point; second: die at once. */
+	if (cairn_cancel_requested)
+		signal(sig, SIG_DFL), raise(sig);
+	cairn_cancel_requested = 1;
+}
+
+static const struct {
+	const char *verb;
+	int (*fn)(int, char **, struct cli_global *);
+} commands[] = {
+	{ "init", cmd_init },     { "backup", cmd_backup }, { "list", cmd_list },   { "restore", cmd_restore },
+	{ "check", cmd_check },   { "diff", cmd_diff },     { "key", cmd_key },     { "repair", cmd_repair },
+};
+
+int main(int argc, char **argv)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	/* The verb is the first word that is not an option or an option's value. */
+	struct cli_global g = { 0 };
+	int vi = 1;
+	while (vi < argc && argv[vi][0] == '-') {
+		const char *a = argv[vi];
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			cli_help(NULL);
+			return EXIT_OK;
+		}
+		if (strcmp(a, "--version") == 0) {
+			printf("cairn %s\n", CAIRN_VERSION_STRING);
+			return EXIT_OK;
+		}
+		bool takes_value = strcmp(a, "--repo") == 0 || strcmp(a, "-r") == 0 ||
+				   strcmp(a, "--passphrase-file") == 0 || strcmp(a, "--state-dir") == 0;
+		vi += takes_value ? 2 : 1;
+	}
+	if (vi >= argc) {
+		cli_help(NULL);
+		return EXIT_USAGE;
+	}
+	const char *verb = argv[vi];
+	if (strcmp(verb, "help") == 0) {
+		cli_help(vi + 1 < argc ? argv[vi + 1] : NULL);
+		return EXIT_OK;
+	}
+	if (strcmp(verb, "version") == 0) {
+		printf("cairn %s\n", CAIRN_VERSION_STRING);
+		return EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(commands[i].verb, verb) != 0)
+			continue;
+		g.verb = verb;
+		/* Hand the command every word but the verb, globals included. */
+		char *args[argc];
+		int n = 0;
+		for (int k = 1; k < argc; k++)
+			if (k != vi)
+				args[n++] = argv[k];
+		return commands[i].fn(n, args, &g);
+	}
+	return cli_usage(NULL, "unknown command '%s'", verb);
+}

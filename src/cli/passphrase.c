@@ -1,0 +1,145 @@
+/* Passphrases: from a file, the environment, or the terminal without echo.
+ * Never from the command line itself, where `ps` would show it. */
+#include "cli/cli.h"
+#include "crypto/crypto.h"
+#include "util/error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define PASS_MAX 4096
+
+void cli_passphrase_free(char *p, size_t len)
+{
+	cairn_secret_free(p, len + 1 > PASS_MAX ? len + 1 : PASS_MAX);
+}
+
+static int from_file(const char *path, char **ret, size_t *ret_len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return cairn_error_errno(errno, "cannot read passphrase file %s", path);
+	char *p = cairn_secret_alloc(PASS_MAX);
+	if (!p) {
+		close(fd);
+		return CAIRN_ENOMEM;
+	}
+	size_t n = 0;
+	for (;;) {
+		ssize_t k = read(fd, p + n, PASS_MAX - 1 - n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			int r = cairn_error_errno(errno, "cannot read passphrase file %s", path);
+			close(fd);
+			cli_passphrase_free(p, 0);
+			return r;
+		}
+		if (k == 0 || (n += (size_t)k) == PASS_MAX - 1)
+			break;
+	}
+	close(fd);
+	/* One trailing newline is the file's, not the passphrase's. */
+	if (n && p[n - 1] == '\n')
+		n--;
+	if (n && p[n - 1] == '\r')
+		n--;
+	p[n] = 0;
+	*ret = p;
+	*ret_len = n;
+	return 0;
+}
+
+static int from_string(const char *s, char **ret, size_t *ret_len)
+{
+	size_t n = strlen(s);
+	if (n >= PASS_MAX)
+		return cairn_error_set(CAIRN_EINVAL, "passphrase longer than %d bytes", PASS_MAX - 1);
+	char *p = cairn_secret_alloc(PASS_MAX);
+	if (!p)
+		return CAIRN_ENOMEM;
+	memcpy(p, s, n + 1);
+	*ret = p;
+	*ret_len = n;
+	return 0;
+}
+
+static int prompt_once(const char *prompt, char *buf)
+{
+	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return cairn_error_set(CAIRN_EINVAL, "no passphrase: set CAIRN_PASSPHRASE or CAIRN_PASSPHRASE_FILE, "
+						     "or use --passphrase-file");
+	struct termios old, quiet;
+	bool restore = tcgetattr(fd, &old) == 0;
+	if (restore) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(fd, TCSAFLUSH, &quiet);
+	}
+	(void)!write(fd, prompt, strlen(prompt));
+	size_t n = 0;
+	char c;
+	while (n < PASS_MAX - 1 && read(fd, &c, 1) == 1 && c != '\n')
+		buf[n++] = c;
+	buf[n] = 0;
+	(void)!write(fd, "\n", 1);
+	if (restore)
+		tcsetattr(fd, TCSAFLUSH, &old);
+	close(fd);
+	return (int)n;
+}
+
+static int from_prompt(bool confirm, const char *what, char **ret, size_t *ret_len)
+{
+	char *p = cairn_secret_alloc(PASS_MAX), *q = NULL;
+	if (!p)
+		return CAIRN_ENOMEM;
+	char prompt[64];
+	snprintf(prompt, sizeof(prompt), "Enter %s: ", what);
+	int n = prompt_once(prompt, p);
+	if (n < 0) {
+		cli_passphrase_free(p, 0);
+		return n;
+	}
+	if (confirm) {
+		q = cairn_secret_alloc(PASS_MAX);
+		snprintf(prompt, sizeof(prompt), "Repeat %s: ", what);
+		if (!q || prompt_once(prompt, q) < 0 || strcmp(p, q) != 0) {
+			cli_passphrase_free(p, 0);
+			cli_passphrase_free(q, 0);
+			return cairn_error_set(CAIRN_EINVAL, "the passphrases do not match");
+		}
+		cli_passphrase_free(q, 0);
+	}
+	*ret = p;
+	*ret_len = (size_t)n;
+	return 0;
+}
+
+int cli_passphrase(struct cli_global *g, bool confirm, char **ret, size_t *ret_len)
+{
+	const char *f = g->passphrase_file ? g->passphrase_file : getenv("CAIRN_PASSPHRASE_FILE");
+	if (f && *f)
+		return from_file(f, ret, ret_len);
+	const char *e = getenv("CAIRN_PASSPHRASE");
+	if (e)
+		return from_string(e, ret, ret_len);
+	return from_prompt(confirm, "repository passphrase", ret, ret_len);
+}
+
+int cli_new_passphrase(const char *file, char **ret, size_t *ret_len)
+{
+	const char *f = file ? file : getenv("CAIRN_NEW_PASSPHRASE_FILE");
+	if (f && *f)
+		return from_file(f, ret, ret_len);
+	const char *e = getenv("CAIRN_NEW_PASSPHRASE");
+	if (e)
+		return from_string(e, ret, ret_len);
+	return from_prompt(true, "new passphrase", ret, ret_len);
+}

@@ -1,0 +1,564 @@
+/* Backup: source -> fixed chunks -> ids -> new chunks compressed, sealed,
+ * packed and uploaded -> tree -> index object -> manifest (DESIGN.md §4).
+ *
+ * Threads:  one reader fills batches of consecutive chunks; N workers hash,
+ * test against the index, compress and seal the chunks of a batch; the
+ * calling thread (the writer) takes batches back in order, appends new blobs
+ * to the pack, feeds the tree builder and hands full packs to uploaders.
+ * Memory is bounded by the batch ring and the pack queue, whatever the volume
+ * size:  NSLOTS x (batch + sealed batch) + (1 + UPLOAD_QUEUE) x pack_size,
+ * about 16 + 16 + 32 MiB with the defaults, plus the index (format.h).
+ */
+#include "engine/engine.h"
+#include "repo/index.h"
+#include "repo/pack.h"
+#include "repo/tree.h"
+#include "source/volume.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/hex.h"
+#include "util/log.h"
+#include "util/time.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define BATCH_BYTES (4u << 20)
+#define NSLOTS 4
+#define UPLOAD_QUEUE 1
+#define NUPLOADERS 2
+
+enum chunk_kind { CHUNK_ZERO, CHUNK_KNOWN, CHUNK_NEW };
+
+struct chunk_out {
+	uint8_t id[CAIRN_ID_LEN];
+	uint8_t kind;
+	uint8_t flags;
+	uint32_t raw_len;
+	uint32_t stored_len;
+	size_t sealed_at; /* offset in the batch's sealed buffer */
+};
+
+enum slot_state { SLOT_FREE, SLOT_READ, SLOT_DONE };
+
+struct batch {
+	enum slot_state state;
+	uint64_t seq;
+	uint64_t offset; /* of the first chunk in the volume */
+	uint32_t nchunks;
+	size_t len;
+	uint8_t *in;
+	struct cairn_buf sealed;
+	struct chunk_out *out;
+};
+
+struct upload {
+	uint8_t *data;
+	size_t len;
+	uint8_t id[CAIRN_PACK_ID_LEN];
+};
+
+struct job {
+	struct cairn_repo *repo;
+	struct cairn_volume *vol;
+	struct cairn_index *idx;
+	uint32_t chunk_size;
+	uint32_t chunks_per_batch;
+	uint64_t nbatches;
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* any state change */
+	struct batch slots[NSLOTS];
+	uint64_t next_read, next_work, next_write;
+	int error;  /* first error, 0 if none */
+	char errmsg[1024];
+	bool stop;
+
+	/* uploads */
+	struct upload queue[UPLOAD_QUEUE];
+	size_t qhead, qlen;
+	bool uploads_closed;
+	uint64_t bytes_uploaded;
+
+	/* writer state */
+	struct cairn_pack_writer pack;
+	uint32_t pack_slot;
+	bool pack_open;
+	struct cairn_blob_codec codec; /* writer's, for tree nodes and the TOC */
+	struct cairn_buf node_sealed;
+	struct cairn_backup_stats stats;
+	uint8_t root[CAIRN_ID_LEN];
+};
+
+static void job_fail(struct job *j, int r)
+{
+	pthread_mutex_lock(&j->lock);
+	if (!j->error) {
+		j->error = r;
+		cairn_error_copy(j->errmsg, sizeof(j->errmsg));
+	}
+	j->stop = true;
+	pthread_cond_broadcast(&j->cond);
+	pthread_mutex_unlock(&j->lock);
+}
+
+static bool all_zero(const uint8_t *p, size_t len)
+{
+	/* Word-wise test for the common case, then one memcmp against itself. */
+	if (len < 16)
+		return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
+	uint64_t w[2];
+	memcpy(w, p, 16);
+	if (w[0] | w[1])
+		return false;
+	return memcmp(p, p + 16, len - 16) == 0;
+}
+
+/* ---- reader ---- */
+
+static void *reader_main(void *arg)
+{
+	struct job *j = arg;
+	for (;;) {
+		pthread_mutex_lock(&j->lock);
+		uint64_t seq = j->next_read;
+		struct batch *b = &j->slots[seq % NSLOTS];
+		while (!j->stop && seq < j->nbatches && b->state != SLOT_FREE)
+			pthread_cond_wait(&j->cond, &j->lock);
+		bool done = j->stop || seq >= j->nbatches;
+		pthread_mutex_unlock(&j->lock);
+		if (done)
+			return NULL;
+		if (cairn_cancel_requested) {
+			job_fail(j, cairn_error_set(CAIRN_ECANCELED, "interrupted"));
+			return NULL;
+		}
+		b->seq = seq;
+		b->offset = seq * (uint64_t)j->chunks_per_batch * j->chunk_size;
+		uint64_t left = j->vol->size - b->offset;
+		b->len = (size_t)MIN(left, (uint64_t)j->chunks_per_batch * j->chunk_size);
+		b->nchunks = (uint32_t)((b->len + j->chunk_size - 1) / j->chunk_size);
+		int r = cairn_volume_read(j->vol, b->offset, b->in, b->len);
+		if (r < 0) {
+			job_fail(j, r);
+			return NULL;
+		}
+		pthread_mutex_lock(&j->lock);
+		b->state = SLOT_READ;
+		j->next_read++;
+		pthread_cond_broadcast(&j->cond);
+		pthread_mutex_unlock(&j->lock);
+	}
+}
+
+/* ---- workers ---- */
+
+static int process_batch(struct job *j, struct cairn_blob_codec *c, struct batch *b)
+{
+	cairn_buf_clear(&b->sealed);
+	for (uint32_t i = 0; i < b->nchunks; i++) {
+		struct chunk_out *o = &b->out[i];
+		const uint8_t *p = b->in + (size_t)i * j->chunk_size;
+		size_t len = MIN((size_t)j->chunk_size, b->len - (size_t)i * j->chunk_size);
+		o->raw_len = (uint32_t)len;
+		if (all_zero(p, len)) {
+			o->kind = CHUNK_ZERO;
+			memset(o->id, 0, CAIRN_ID_LEN);
+			continue;
+		}
+		int r = cairn_hasher_id(c->hasher, p, len, o->id);
+		if (r < 0)
+			return r;
+		if (cairn_index_lookup(j->idx, o->id, NULL) == 0) {
+			o->kind = CHUNK_KNOWN;
+			continue;
+		}
+		o->kind = CHUNK_NEW;
+		o->sealed_at = b->sealed.len;
+		if ((r = cairn_blob_encode(c, o->id, p, len, true, &b->sealed, &o->flags, &o->stored_len)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+static void *worker_main(void *arg)
+{
+	struct job *j = arg;
+	struct cairn_blob_codec codec;
+	int r = cairn_blob_codec_init(&codec, j->repo);
+	if (r < 0) {
+		job_fail(j, r);
+		return NULL;
+	}
+	for (;;) {
+		pthread_mutex_lock(&j->lock);
+		while (!j->stop && j->next_work < j->nbatches && j->next_work >= j->next_read)
+			pthread_cond_wait(&j->cond, &j->lock);
+		if (j->stop || j->next_work >= j->nbatches) {
+			pthread_mutex_unlock(&j->lock);
+			break;
+		}
+		struct batch *b = &j->slots[j->next_work % NSLOTS];
+		j->next_work++;
+		pthread_mutex_unlock(&j->lock);
+
+		r = process_batch(j, &codec, b);
+		if (r < 0) {
+			job_fail(j, r);
+			break;
+		}
+		pthread_mutex_lock(&j->lock);
+		b->state = SLOT_DONE;
+		pthread_cond_broadcast(&j->cond);
+		pthread_mutex_unlock(&j->lock);
+	}
+	cairn_blob_codec_free(&codec);
+	return NULL;
+}
+
+/* ---- uploaders ---- */
+
+static void *uploader_main(void *arg)
+{
+	struct job *j = arg;
+	for (;;) {
+		pthread_mutex_lock(&j->lock);
+		while (j->qlen == 0 && !j->uploads_closed && !j->stop)
+			pthread_cond_wait(&j->cond, &j->lock);
+		if (j->qlen == 0 || j->stop) {
+			pthread_mutex_unlock(&j->lock);
+			return NULL;
+		}
+		struct upload u = j->queue[j->qhead];
+		j->qhead = (j->qhead + 1) % UPLOAD_QUEUE;
+		j->qlen--;
+		pthread_cond_broadcast(&j->cond);
+		pthread_mutex_unlock(&j->lock);
+
+		char key[80];
+		cairn_pack_key(u.id, key);
+		int r = cairn_store_put(j->repo->store, key, u.data, u.len, 0);
+		free(u.data);
+		if (r < 0) {
+			cairn_error_prefix(r, "uploading %s", key);
+			job_fail(j, r);
+			return NULL;
+		}
+		pthread_mutex_lock(&j->lock);
+		j->bytes_uploaded += u.len;
+		pthread_mutex_unlock(&j->lock);
+	}
+}
+
+/* ---- writer ---- */
+
+static int pack_flush(struct job *j)
+{
+	if (!j->pack_open)
+		return 0;
+	int r = cairn_pack_writer_finish(&j->pack, j->codec.aead);
+	if (r < 0)
+		return r;
+	struct upload u;
+	memcpy(u.id, j->pack.id, sizeof(u.id));
+	u.data = cairn_buf_steal(&j->pack.data, &u.len);
+	j->pack_open = false;
+	pthread_mutex_lock(&j->lock);
+	while (j->qlen == UPLOAD_QUEUE && !j->stop)
+		pthread_cond_wait(&j->cond, &j->lock);
+	if (j->stop) {
+		pthread_mutex_unlock(&j->lock);
+		free(u.data);
+		return CAIRN_ECANCELED;
+	}
+	j->queue[(j->qhead + j->qlen) % UPLOAD_QUEUE] = u;
+	j->qlen++;
+	pthread_cond_broadcast(&j->cond);
+	pthread_mutex_unlock(&j->lock);
+	return 0;
+}
+
+/* Appends a sealed blob to the open pack unless the index already has it. */
+static int add_blob(struct job *j, struct cairn_blob_ref *ref, const uint8_t *sealed)
+{
+	if (cairn_index_lookup(j->idx, ref->id, NULL) == 0)
+		return 0; /* sealed twice in flight: keep the first */
+	int r;
+	if (!j->pack_open) {
+		if ((r = cairn_pack_writer_begin(&j->pack)) < 0)
+			return r;
+		if ((r = cairn_buf_reserve(&j->pack.data, j->repo->config.pack_size + (1u << 20))) < 0)
+			return r;
+		if ((r = cairn_index_add_pack(j->idx, j->pack.id, true, &j->pack_slot)) < 0)
+			return r;
+		j->pack_open = true;
+	}
+	ref->pack = j->pack_slot;
+	if ((r = cairn_pack_writer_add(&j->pack, ref, sealed)) < 0)
+		return r;
+	if ((r = cairn_index_insert(j->idx, ref)) < 0)
+		return r;
+	if (ref->type == CAIRN_BLOB_CHUNK) {
+		j->stats.bytes_new += ref->raw_len;
+		j->stats.chunks_new++;
+	}
+	if (j->pack.data.len >= j->repo->config.pack_size)
+		return pack_flush(j);
+	return 0;
+}
+
+static int emit_node(const uint8_t id[CAIRN_ID_LEN], const uint8_t *node, size_t len, void *ud)
+{
+	struct job *j = ud;
+	if (cairn_index_lookup(j->idx, id, NULL) == 0)
+		return 0;
+	struct cairn_blob_ref ref = { .type = CAIRN_BLOB_TREE, .raw_len = (uint32_t)len };
+	memcpy(ref.id, id, CAIRN_ID_LEN);
+	cairn_buf_clear(&j->node_sealed);
+	int r = cairn_blob_encode(&j->codec, id, node, len, false, &j->node_sealed, &ref.flags, &ref.stored_len);
+	if (r < 0)
+		return r;
+	return add_blob(j, &ref, j->node_sealed.data);
+}
+
+static int consume_batch(struct job *j, struct batch *b, struct cairn_tree_builder *tb)
+{
+	for (uint32_t i = 0; i < b->nchunks; i++) {
+		struct chunk_out *o = &b->out[i];
+		int r;
+		if (o->kind == CHUNK_NEW) {
+			struct cairn_blob_ref ref = { .type = CAIRN_BLOB_CHUNK, .flags = o->flags,
+						      .raw_len = o->raw_len, .stored_len = o->stored_len };
+			memcpy(ref.id, o->id, CAIRN_ID_LEN);
+			if ((r = add_blob(j, &ref, b->sealed.data + o->sealed_at)) < 0)
+				return r;
+		}
+		if ((r = cairn_tree_builder_push(tb, o->id)) < 0)
+			return r;
+	}
+	j->stats.bytes_read += b->len;
+	return 0;
+}
+
+static int run_pipeline(struct job *j, struct cairn_tree_builder *tb, const struct cairn_backup_opts *o)
+{
+	unsigned nworkers = cairn_engine_threads();
+	pthread_t reader, workers[64], uploaders[NUPLOADERS];
+	if (nworkers > 64)
+		nworkers = 64;
+	unsigned started_workers = 0, started_uploaders = 0;
+	bool reader_started = false;
+	int r = 0;
+
+	for (unsigned i = 0; i < NUPLOADERS; i++)
+		if (pthread_create(&uploaders[i], NULL, uploader_main, j) == 0)
+			started_uploaders++;
+	for (unsigned i = 0; i < nworkers; i++)
+		if (pthread_create(&workers[i], NULL, worker_main, j) == 0)
+			started_workers++;
+	if (pthread_create(&reader, NULL, reader_main, j) == 0)
+		reader_started = true;
+	if (!reader_started || !started_workers || !started_uploaders)
+		job_fail(j, cairn_error_set(CAIRN_ENOMEM, "cannot start threads"));
+
+	double last = 0;
+	while (r >= 0) {
+		pthread_mutex_lock(&j->lock);
+		struct batch *b = &j->slots[j->next_write % NSLOTS];
+		while (!j->stop && j->next_write < j->nbatches && b->state != SLOT_DONE)
+			pthread_cond_wait(&j->cond, &j->lock);
+		bool done = j->stop || j->next_write >= j->nbatches;
+		pthread_mutex_unlock(&j->lock);
+		if (done)
+			break;
+		r = consume_batch(j, b, tb);
+		pthread_mutex_lock(&j->lock);
+		b->state = SLOT_FREE;
+		j->next_write++;
+		pthread_cond_broadcast(&j->cond);
+		pthread_mutex_unlock(&j->lock);
+		if (r < 0)
+			job_fail(j, r);
+		double now = cairn_now();
+		if (o->progress && now - last > 0.1) {
+			o->progress(j->stats.bytes_read, j->vol->size, o->progress_ud);
+			last = now;
+		}
+	}
+	if (r >= 0 && !j->stop) {
+		uint8_t root[CAIRN_ID_LEN];
+		r = cairn_tree_builder_finish(tb, root);
+		if (r >= 0)
+			r = pack_flush(j);
+		if (r < 0)
+			job_fail(j, r);
+		memcpy(j->root, root, CAIRN_ID_LEN);
+	}
+	pthread_mutex_lock(&j->lock);
+	j->uploads_closed = true;
+	pthread_cond_broadcast(&j->cond);
+	pthread_mutex_unlock(&j->lock);
+	if (reader_started)
+		pthread_join(reader, NULL);
+	for (unsigned i = 0; i < started_workers; i++)
+		pthread_join(workers[i], NULL);
+	for (unsigned i = 0; i < started_uploaders; i++)
+		pthread_join(uploaders[i], NULL);
+	/* Drain packs still queued if we stopped early. */
+	while (j->qlen) {
+		free(j->queue[j->qhead].data);
+		j->qhead = (j->qhead + 1) % UPLOAD_QUEUE;
+		j->qlen--;
+	}
+	if (j->error)
+		return cairn_error_set(j->error, "%s", j->errmsg);
+	if (o->progress)
+		o->progress(j->stats.bytes_read, j->vol->size, o->progress_ud);
+	return 0;
+}
+
+static void job_free(struct job *j)
+{
+	for (int i = 0; i < NSLOTS; i++) {
+		free(j->slots[i].in);
+		free(j->slots[i].out);
+		cairn_buf_free(&j->slots[i].sealed);
+	}
+	cairn_pack_writer_free(&j->pack);
+	cairn_blob_codec_free(&j->codec);
+	cairn_buf_free(&j->node_sealed);
+	pthread_mutex_destroy(&j->lock);
+	pthread_cond_destroy(&j->cond);
+}
+
+static int valid_name(const char *s)
+{
+	if (!*s || strlen(s) > 200)
+		return 0;
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == '@' || *p == '/')
+			return 0;
+	return 1;
+}
+
+int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o, struct cairn_manifest **ret)
+{
+	double t0 = cairn_now();
+	_cleanup_(cairn_volume_freep) struct cairn_volume *vol = NULL;
+	int r = cairn_volume_open(o->source, &vol);
+	if (r < 0)
+		return r;
+	const char *volume = o->volume ? o->volume : vol->name;
+	if (!valid_name(volume))
+		return cairn_error_set(CAIRN_EINVAL, "invalid volume name '%s' (no '/', '@' or control characters)",
+				       volume);
+	for (size_t i = 0; i < o->ntags; i++)
+		if (!valid_name(o->tags[i]))
+			return cairn_error_set(CAIRN_EINVAL, "invalid tag '%s'", o->tags[i]);
+
+	/* The parent is only recorded here; full-read change tracking needs no
+	 * data from it ([volumes] uses it for extent-map tracking). */
+	struct cairn_manifest_list list;
+	if ((r = cairn_manifest_list_load(repo, &list)) < 0)
+		return r;
+	struct cairn_manifest *parent = cairn_manifest_latest(&list, volume);
+
+	_cleanup_(cairn_index_freep) struct cairn_index *idx = NULL;
+	if ((r = cairn_index_new(&idx)) < 0 || (r = cairn_index_load(idx, repo, false, NULL)) < 0) {
+		cairn_manifest_list_free(&list);
+		return r;
+	}
+	int adopted = cairn_index_adopt_orphans(idx, repo);
+	if (adopted < 0) {
+		cairn_manifest_list_free(&list);
+		return adopted;
+	}
+	if (adopted > 0)
+		cairn_log_info("reusing %d pack(s) left by an interrupted backup", adopted);
+
+	struct job j;
+	memset(&j, 0, sizeof(j));
+	pthread_mutex_init(&j.lock, NULL);
+	pthread_cond_init(&j.cond, NULL);
+	j.repo = repo;
+	j.vol = vol;
+	j.idx = idx;
+	j.chunk_size = repo->config.chunk_size;
+	j.chunks_per_batch = MAX(1u, BATCH_BYTES / j.chunk_size);
+	uint64_t batch_bytes = (uint64_t)j.chunks_per_batch * j.chunk_size;
+	j.nbatches = (vol->size + batch_bytes - 1) / batch_bytes;
+	uint64_t nchunks = (vol->size + j.chunk_size - 1) / j.chunk_size;
+
+	r = cairn_blob_codec_init(&j.codec, repo);
+	for (int i = 0; r >= 0 && i < NSLOTS; i++) {
+		j.slots[i].in = malloc(batch_bytes);
+		j.slots[i].out = calloc(j.chunks_per_batch, sizeof(struct chunk_out));
+		if (!j.slots[i].in || !j.slots[i].out)
+			r = CAIRN_ENOMEM;
+		else
+			r = cairn_buf_reserve(&j.slots[i].sealed, batch_bytes + batch_bytes / 8 + 4096);
+	}
+	struct cairn_tree_builder tb;
+	memset(&tb, 0, sizeof(tb));
+	if (r >= 0)
+		r = cairn_tree_builder_init(&tb, nchunks, repo->config.tree_fanout, j.codec.hasher, emit_node, &j);
+	if (r >= 0)
+		r = run_pipeline(&j, &tb, o);
+	cairn_tree_builder_free(&tb);
+
+	uint64_t index_bytes = 0, manifest_bytes = 0;
+	if (r >= 0)
+		r = cairn_index_write_fresh(idx, repo, &index_bytes);
+
+	struct cairn_manifest *m = NULL;
+	if (r >= 0) {
+		m = calloc(1, sizeof(*m));
+		if (!m)
+			r = CAIRN_ENOMEM;
+	}
+	if (r >= 0) {
+		char host[256] = "";
+		gethostname(host, sizeof(host) - 1);
+		r = cairn_random(m->id, sizeof(m->id));
+		cairn_hex_encode(m->id, sizeof(m->id), m->idhex);
+		m->volume = strdup(volume);
+		m->created_us = cairn_wall_now_us();
+		m->hostname = strdup(host);
+		m->source = realpath(o->source, NULL);
+		if (!m->source)
+			m->source = strdup(o->source);
+		m->size = vol->size;
+		m->chunk_size = j.chunk_size;
+		m->fanout = repo->config.tree_fanout;
+		m->levels = cairn_tree_levels(nchunks, m->fanout);
+		memcpy(m->root, j.root, CAIRN_ID_LEN);
+		if (parent) {
+			m->has_parent = true;
+			memcpy(m->parent, parent->id, CAIRN_BACKUP_ID_LEN);
+		}
+		m->tags = calloc(o->ntags ? o->ntags : 1, sizeof(char *));
+		m->ntags = o->ntags;
+		for (size_t i = 0; m->tags && i < o->ntags; i++)
+			m->tags[i] = strdup(o->tags[i]);
+		m->change_tracking = strdup("full-read");
+		m->stats = j.stats;
+		m->stats.bytes_stored = j.bytes_uploaded + index_bytes;
+		m->stats.seconds = cairn_now() - t0;
+		if (!m->volume || !m->hostname || !m->source || !m->tags || !m->change_tracking)
+			r = CAIRN_ENOMEM;
+	}
+	if (r >= 0)
+		r = cairn_manifest_write(repo, m, &manifest_bytes);
+	if (r >= 0) {
+		m->stats.bytes_stored += manifest_bytes;
+		m->stats.seconds = cairn_now() - t0;
+		*ret = m;
+		m = NULL;
+	}
+	cairn_manifest_free(m);
+	cairn_manifest_list_free(&list);
+	job_free(&j);
+	return r;
+}

@@ -1,0 +1,348 @@
+/* check: structure always, every blob's bytes with --read-data.
+ *
+ * Order: index objects, then pack TOCs against the index, then (with
+ * --read-data) every blob, then every backup's tree.  Damaged or missing
+ * blobs are collected in a set so that each backup can be told how much of
+ * it is affected.  Tree nodes already found whole are not walked twice, so
+ * the cost is O(unique nodes), not O(backups x volume). */
+#include "engine/engine.h"
+#include "repo/index.h"
+#include "repo/pack.h"
+#include "repo/tree.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/hex.h"
+#include "util/time.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ck {
+	struct cairn_repo *repo;
+	const struct cairn_check_opts *o;
+	struct cairn_check_stats *st;
+	struct cairn_index *idx;
+	struct cairn_index *bad;  /* ids of damaged or missing blobs */
+	struct cairn_index *good; /* tree nodes verified whole */
+	struct cairn_blob_codec codec;
+	uint64_t missing, damaged; /* of the backup being walked */
+};
+
+static void problem(struct ck *c, const char *object, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void problem(struct ck *c, const char *object, const char *fmt, ...)
+{
+	char what[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	c->st->problems++;
+	if (c->o->problem)
+		c->o->problem(object, what, c->o->ud);
+}
+
+static void on_damaged_index(const char *object, const char *what, void *ud)
+{
+	problem(ud, object, "%s", what);
+}
+
+static void mark_bad(struct ck *c, const uint8_t id[CAIRN_ID_LEN])
+{
+	struct cairn_blob_ref ref = { 0 };
+	memcpy(ref.id, id, CAIRN_ID_LEN);
+	(void)cairn_index_insert(c->bad, &ref);
+}
+
+struct name_list {
+	char **v;
+	size_t n, cap;
+};
+
+static int collect(const char *key, uint64_t size, void *ud)
+{
+	(void)size;
+	struct name_list *l = ud;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 64;
+		char **p = realloc(l->v, cap * sizeof(*p));
+		if (!p)
+			return CAIRN_ENOMEM;
+		l->v = p;
+		l->cap = cap;
+	}
+	if (!(l->v[l->n] = strdup(key)))
+		return CAIRN_ENOMEM;
+	l->n++;
+	return 0;
+}
+
+static void names_free(struct name_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Blobs the index places in a pack, checked against that pack's TOC. */
+struct pack_view {
+	uint32_t slot;
+	struct cairn_toc_entry *toc;
+	size_t n;
+	uint64_t mismatches;
+	struct ck *c;
+};
+
+static int by_id(const void *a, const void *b)
+{
+	return memcmp(((const struct cairn_toc_entry *)a)->ref.id, ((const struct cairn_toc_entry *)b)->ref.id,
+		      CAIRN_ID_LEN);
+}
+
+static int check_indexed(const struct cairn_blob_ref *ref, void *ud)
+{
+	struct pack_view *v = ud;
+	if (ref->pack != v->slot)
+		return 0;
+	struct cairn_toc_entry key = { .ref = *ref };
+	const struct cairn_toc_entry *e = bsearch(&key, v->toc, v->n, sizeof(*v->toc), by_id);
+	if (!e || e->ref.offset != ref->offset || e->ref.stored_len != ref->stored_len ||
+	    e->ref.raw_len != ref->raw_len || e->ref.flags != ref->flags || e->ref.type != ref->type) {
+		mark_bad(v->c, ref->id);
+		v->mismatches++;
+	}
+	return 0;
+}
+
+static int mark_pack_lost(const struct cairn_blob_ref *ref, void *ud)
+{
+	struct pack_view *v = ud;
+	if (ref->pack == v->slot)
+		mark_bad(v->c, ref->id);
+	return 0;
+}
+
+static int read_pack_data(struct ck *c, const char *key, struct cairn_toc_entry *toc, size_t n, uint64_t size)
+{
+	_cleanup_(cairn_buf_freep) struct cairn_buf data = CAIRN_BUF_INIT;
+	_cleanup_(cairn_buf_freep) struct cairn_buf plain = CAIRN_BUF_INIT;
+	int r = cairn_store_get(c->repo->store, key, 0, size, &data);
+	if (r < 0)
+		return r;
+	c->st->bytes_read += data.len;
+	for (size_t i = 0; i < n; i++) {
+		const struct cairn_blob_ref *ref = &toc[i].ref;
+		if ((r = cairn_buf_reserve(&plain, ref->raw_len ? ref->raw_len : 1)) < 0)
+			return r;
+		if (ref->offset + (uint64_t)ref->stored_len > data.len ||
+		    cairn_blob_decode(&c->codec, ref, data.data + ref->offset, plain.data) < 0) {
+			char hex[2 * CAIRN_ID_LEN + 1];
+			cairn_hex_encode(ref->id, CAIRN_ID_LEN, hex);
+			problem(c, key, "blob %.16s at offset %u is damaged", hex, ref->offset);
+			mark_bad(c, ref->id);
+		}
+	}
+	return 0;
+}
+
+static int check_packs(struct ck *c)
+{
+	struct name_list names = { 0 };
+	int r = cairn_store_list(c->repo->store, "packs/", collect, &names);
+	if (r < 0) {
+		names_free(&names);
+		return r;
+	}
+	qsort(names.v, names.n, sizeof(*names.v), cmp_str);
+	size_t npacks = cairn_index_npacks(c->idx);
+	_cleanup_free_ uint8_t *seen = calloc(npacks ? npacks : 1, 1);
+	if (!seen) {
+		names_free(&names);
+		return CAIRN_ENOMEM;
+	}
+	double last = 0;
+	for (size_t i = 0; i < names.n && r >= 0; i++) {
+		uint8_t pid[CAIRN_PACK_ID_LEN];
+		if (cairn_pack_key_parse(names.v[i], pid) < 0)
+			continue;
+		if (cairn_cancel_requested) {
+			r = cairn_error_set(CAIRN_ECANCELED, "interrupted");
+			break;
+		}
+		uint32_t slot;
+		bool indexed = cairn_index_find_pack(c->idx, pid, &slot) == 0;
+		if (indexed && slot < npacks)
+			seen[slot] = 1;
+		c->st->packs++;
+		struct cairn_toc_entry *toc = NULL;
+		size_t n = 0;
+		uint64_t size = 0;
+		int q = cairn_pack_read_toc(c->repo->store, c->codec.aead, pid, &toc, &n, &size);
+		if (q == CAIRN_ECORRUPT || q == CAIRN_EINVAL) {
+			problem(c, names.v[i], "%s", cairn_error_message());
+			if (indexed) {
+				struct pack_view v = { .slot = slot, .c = c };
+				cairn_index_foreach(c->idx, mark_pack_lost, &v);
+			}
+			continue;
+		}
+		if (q < 0) {
+			r = q;
+			break;
+		}
+		c->st->blobs += n;
+		if (!indexed) {
+			/* Left by an interrupted backup: harmless, reused later. */
+			free(toc);
+			continue;
+		}
+		qsort(toc, n, sizeof(*toc), by_id);
+		struct pack_view v = { .slot = slot, .toc = toc, .n = n, .c = c };
+		cairn_index_foreach(c->idx, check_indexed, &v);
+		if (v.mismatches)
+			problem(c, names.v[i], "%llu index entries disagree with the pack's table of contents",
+				(unsigned long long)v.mismatches);
+		if (c->o->read_data)
+			r = read_pack_data(c, names.v[i], toc, n, size);
+		free(toc);
+		double now = cairn_now();
+		if (c->o->progress && now - last > 0.1) {
+			c->o->progress(i + 1, names.n, c->o->progress_ud);
+			last = now;
+		}
+	}
+	names_free(&names);
+	for (uint32_t s = 0; r >= 0 && s < npacks; s++) {
+		if (seen[s])
+			continue;
+		char key[80];
+		cairn_pack_key(cairn_index_pack_id(c->idx, s), key);
+		problem(c, key, "pack is named by the index but missing from the repository");
+		struct pack_view v = { .slot = s, .c = c };
+		cairn_index_foreach(c->idx, mark_pack_lost, &v);
+	}
+	return r;
+}
+
+/* Walks a tree: counts missing and damaged chunks; returns < 0 only for
+ * errors that stop the check (not for damage). */
+static int walk(struct ck *c, const struct cairn_manifest *m, const uint8_t *id, unsigned level, uint64_t k,
+		uint64_t nchunks, bool *ret_whole)
+{
+	*ret_whole = true;
+	if (cairn_id_is_zero(id))
+		return 0;
+	if (level == 0) {
+		struct cairn_blob_ref ref;
+		uint64_t off = k * m->chunk_size;
+		uint32_t want = (uint32_t)MIN((uint64_t)m->chunk_size, m->size - off);
+		if (cairn_index_lookup(c->idx, id, &ref) < 0) {
+			c->missing++;
+			*ret_whole = false;
+		} else if (cairn_index_lookup(c->bad, id, NULL) == 0 || ref.raw_len != want ||
+			   ref.type != CAIRN_BLOB_CHUNK) {
+			c->damaged++;
+			*ret_whole = false;
+		}
+		return 0;
+	}
+	if (cairn_index_lookup(c->good, id, NULL) == 0)
+		return 0;
+	_cleanup_(cairn_buf_freep) struct cairn_buf node = CAIRN_BUF_INIT;
+	uint32_t want = cairn_tree_node_count(nchunks, m->fanout, level, k);
+	const uint8_t *ids = NULL;
+	int r = cairn_blob_read(c->repo, c->idx, &c->codec, id, &node);
+	if (r >= 0)
+		r = want ? cairn_tree_node_parse(node.data, node.len, level, want, &ids)
+			 : cairn_error_set(CAIRN_ECORRUPT, "tree node beyond the volume's end");
+	if (r == CAIRN_ENOTFOUND || r == CAIRN_ECORRUPT || r == CAIRN_EINVAL) {
+		char hex[2 * CAIRN_ID_LEN + 1];
+		cairn_hex_encode(id, CAIRN_ID_LEN, hex);
+		problem(c, m->idhex, "tree node %.16s (level %u): %s", hex, level, cairn_error_message());
+		uint64_t span = 1;
+		for (unsigned l = 0; l < level; l++)
+			span *= m->fanout;
+		c->damaged += MIN(span, nchunks - MIN(nchunks, k * span));
+		*ret_whole = false;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	/* Children come from a copy: the recursion reuses no buffer of ours. */
+	_cleanup_free_ uint8_t *kids = malloc((size_t)want * CAIRN_ID_LEN);
+	if (!kids)
+		return CAIRN_ENOMEM;
+	memcpy(kids, ids, (size_t)want * CAIRN_ID_LEN);
+	bool whole = true;
+	for (uint32_t i = 0; i < want; i++) {
+		bool w;
+		if ((r = walk(c, m, kids + (size_t)i * CAIRN_ID_LEN, level - 1, k * m->fanout + i, nchunks, &w)) < 0)
+			return r;
+		whole = whole && w;
+	}
+	if (whole) {
+		struct cairn_blob_ref ref = { 0 };
+		memcpy(ref.id, id, CAIRN_ID_LEN);
+		(void)cairn_index_insert(c->good, &ref);
+	}
+	*ret_whole = whole;
+	return 0;
+}
+
+int cairn_check_run(struct cairn_repo *repo, const struct cairn_check_opts *o, struct cairn_check_stats *ret)
+{
+	struct cairn_check_stats st = { 0 };
+	struct ck c = { .repo = repo, .o = o, .st = &st };
+	int r;
+	if ((r = cairn_index_new(&c.idx)) < 0 || (r = cairn_index_new(&c.bad)) < 0 ||
+	    (r = cairn_index_new(&c.good)) < 0 || (r = cairn_blob_codec_init(&c.codec, repo)) < 0)
+		goto out;
+	size_t nobj = 0;
+	if ((r = cairn_index_load_ex(c.idx, repo, false, on_damaged_index, &c, NULL, &nobj)) < 0)
+		goto out;
+	st.index_objects = nobj;
+	if ((r = check_packs(&c)) < 0)
+		goto out;
+	struct cairn_manifest_list l;
+	if ((r = cairn_manifest_list_load(repo, &l)) < 0)
+		goto out;
+	for (size_t i = 0; i < l.damaged; i++)
+		problem(&c, "backups/", "a manifest is damaged (see the warning above)");
+	for (size_t i = 0; i < l.n && r >= 0; i++) {
+		const struct cairn_manifest *m = l.v[i];
+		st.backups++;
+		c.missing = c.damaged = 0;
+		uint64_t nchunks = (m->size + m->chunk_size - 1) / m->chunk_size;
+		bool whole;
+		if (m->chunk_size != repo->config.chunk_size || m->levels != cairn_tree_levels(nchunks, m->fanout)) {
+			problem(&c, m->idhex, "manifest does not match the repository's chunk size or tree shape");
+			c.damaged = nchunks;
+		} else if (nchunks) {
+			r = walk(&c, m, m->root, m->levels, 0, nchunks, &whole);
+		}
+		if (r >= 0 && (c.missing || c.damaged)) {
+			st.backups_affected++;
+			if (o->affected)
+				o->affected(m, c.missing, c.damaged, o->ud);
+		}
+	}
+	cairn_manifest_list_free(&l);
+out:
+	cairn_blob_codec_free(&c.codec);
+	cairn_index_free(c.idx);
+	cairn_index_free(c.bad);
+	cairn_index_free(c.good);
+	if (ret)
+		*ret = st;
+	if (r < 0)
+		return r;
+	return st.problems || st.backups_affected ? cairn_error_set(CAIRN_ECORRUPT, "%llu problem(s) found, %llu backup(s) affected",
+					     (unsigned long long)st.problems, (unsigned long long)st.backups_affected)
+			   : 0;
+}

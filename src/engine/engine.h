@@ -1,0 +1,88 @@
+/* The jobs: backup, restore, check, diff, repair.  Each runs to completion
+ * on the calling thread (using worker threads inside) and reports progress
+ * through a callback, so the CLI, the daemon and the HTTP API drive them the
+ * same way. */
+#ifndef CAIRN_ENGINE_ENGINE_H
+#define CAIRN_ENGINE_ENGINE_H
+
+#include "repo/manifest.h"
+#include "repo/repo.h"
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* done/total in bytes; called at most ~10 times a second from the job's
+ * thread. */
+typedef void (*cairn_progress_fn)(uint64_t done, uint64_t total, void *ud);
+
+/* Set by a signal handler: jobs stop at the next safe point with
+ * CAIRN_ECANCELED and leave the repository consistent. */
+extern volatile sig_atomic_t cairn_cancel_requested;
+
+/* Worker threads for CPU work: CAIRN_THREADS, else the number of cores. */
+unsigned cairn_engine_threads(void);
+
+struct cairn_backup_opts {
+	const char *source;
+	const char *volume;    /* NULL: the source's base name */
+	bool full;             /* re-read and re-verify everything (core: always) */
+	const char *const *tags;
+	size_t ntags;
+	cairn_progress_fn progress;
+	void *progress_ud;
+};
+
+/* Backs up a volume; *ret is the new backup's manifest (owned). */
+int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o, struct cairn_manifest **ret);
+
+struct cairn_restore_opts {
+	const char *target;
+	bool force;
+	cairn_progress_fn progress;
+	void *progress_ud;
+};
+
+struct cairn_restore_stats {
+	uint64_t bytes_written; /* data written to the target */
+	uint64_t bytes_fetched; /* read from the store */
+	uint64_t zero_bytes;    /* left as holes / zeroed */
+	double seconds;
+	bool target_is_device;
+};
+
+int cairn_restore_run(struct cairn_repo *repo, const struct cairn_manifest *m, const struct cairn_restore_opts *o,
+		      struct cairn_restore_stats *ret);
+
+/* check: every problem is reported through fn (one line of text each). */
+struct cairn_check_opts {
+	bool read_data;
+	void (*problem)(const char *object, const char *what, void *ud);
+	void (*affected)(const struct cairn_manifest *m, uint64_t missing, uint64_t damaged, void *ud);
+	void *ud;
+	cairn_progress_fn progress;
+	void *progress_ud;
+};
+struct cairn_check_stats {
+	uint64_t packs, blobs, backups, index_objects;
+	uint64_t problems, backups_affected;
+	uint64_t bytes_read;
+};
+/* Returns 0 when the repository is sound, CAIRN_ECORRUPT when problems were
+ * found (each already reported), another error if checking itself failed. */
+int cairn_check_run(struct cairn_repo *repo, const struct cairn_check_opts *o, struct cairn_check_stats *ret);
+
+/* diff: fn(offset, length) for each changed byte range, in order, merged. */
+typedef int (*cairn_range_fn)(uint64_t offset, uint64_t length, void *ud);
+int cairn_diff_run(struct cairn_repo *repo, const struct cairn_manifest *a, const struct cairn_manifest *b,
+		   cairn_range_fn fn, void *ud, uint64_t *ret_changed_bytes);
+
+/* repair index: rebuilds the index from pack TOCs and replaces the index
+ * objects.  Returns packs read; damaged packs are reported through problem. */
+struct cairn_repair_stats {
+	uint64_t packs, blobs, damaged_packs, old_index_objects;
+};
+int cairn_repair_index(struct cairn_repo *repo, void (*problem)(const char *object, const char *what, void *ud),
+		       void *ud, struct cairn_repair_stats *ret);
+
+#endif

@@ -1,0 +1,465 @@
+/* Restore: manifest -> tree -> chunk ids -> packs read by range in parallel
+ * -> open, decompress, verify id -> pwrite.  Zero chunks stay holes in a
+ * file and are zeroed on a device.  A file target is written under a
+ * temporary name and renamed into place only when complete, so a failed
+ * restore never leaves a half-written file where the volume should be.
+ *
+ * Work proceeds in rounds of up to ROUND_CHUNKS chunks: the round's blobs
+ * are sorted by pack and offset and merged into range reads of at most
+ * RANGE_MAX bytes, which the workers fetch and unpack.  Memory: the round's
+ * item list plus one range buffer and one chunk buffer per worker.
+ */
+#include "engine/engine.h"
+#include "repo/index.h"
+#include "repo/pack.h"
+#include "repo/tree.h"
+#include "source/volume.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/hex.h"
+#include "util/log.h"
+#include "util/time.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define ROUND_CHUNKS 8192
+#define RANGE_MAX (8u << 20)
+#define RANGE_GAP (256u << 10)
+
+struct item {
+	uint64_t chunk;
+	struct cairn_blob_ref ref;
+};
+
+struct range {
+	uint32_t pack;
+	uint64_t start, end;
+	size_t first, count; /* items */
+};
+
+struct rjob {
+	struct cairn_repo *repo;
+	struct cairn_index *idx;
+	const struct cairn_manifest *m;
+	int fd;
+	bool device;
+	const char *target;
+
+	struct item *items;
+	size_t nitems;
+	struct range *ranges;
+	size_t nranges, next_range, ranges_done;
+	uint64_t round; /* bumps when a new round is published */
+	bool quit;
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int error;
+	char errmsg[1024];
+
+	uint64_t bytes_written, bytes_fetched, zero_bytes;
+
+	/* zero runs on a device, merged */
+	uint64_t zero_start, zero_len;
+};
+
+static void rjob_fail(struct rjob *j, int r)
+{
+	pthread_mutex_lock(&j->lock);
+	if (!j->error) {
+		j->error = r;
+		cairn_error_copy(j->errmsg, sizeof(j->errmsg));
+	}
+	pthread_cond_broadcast(&j->cond);
+	pthread_mutex_unlock(&j->lock);
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len, uint64_t off, const char *path)
+{
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return cairn_error_errno(errno, "write %s", path);
+		}
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+static int do_range(struct rjob *j, struct cairn_blob_codec *c, const struct range *rg, struct cairn_buf *buf,
+		    struct cairn_buf *plain)
+{
+	char key[80];
+	cairn_pack_key(cairn_index_pack_id(j->idx, rg->pack), key);
+	int r = cairn_store_get(j->repo->store, key, rg->start, rg->end - rg->start, buf);
+	if (r == CAIRN_ENOTFOUND)
+		return cairn_error_set(CAIRN_ENOTFOUND, "pack %s is missing from the repository", key);
+	if (r == CAIRN_EINVAL || (r >= 0 && buf->len != rg->end - rg->start))
+		return cairn_error_set(CAIRN_ECORRUPT, "pack %s is truncated", key);
+	if (r < 0)
+		return r;
+	uint64_t fetched = buf->len, written = 0;
+	const struct item *prev = NULL;
+	uint32_t csize = j->m->chunk_size;
+	for (size_t i = rg->first; i < rg->first + rg->count; i++) {
+		const struct item *it = &j->items[i];
+		uint64_t off = it->chunk * csize;
+		uint32_t want = (uint32_t)MIN((uint64_t)csize, j->m->size - off);
+		if (it->ref.raw_len != want || it->ref.type != CAIRN_BLOB_CHUNK)
+			return cairn_error_set(CAIRN_ECORRUPT, "chunk %llu has a wrong length or type in the index",
+					       (unsigned long long)it->chunk);
+		if (!prev || prev->ref.offset != it->ref.offset) {
+			if ((r = cairn_buf_reserve(plain, want)) < 0)
+				return r;
+			r = cairn_blob_decode(c, &it->ref, buf->data + (it->ref.offset - rg->start), plain->data);
+			if (r < 0)
+				return cairn_error_prefix(r, "in %s", key);
+		}
+		prev = it;
+		if ((r = write_all(j->fd, plain->data, want, off, j->target)) < 0)
+			return r;
+		written += want;
+	}
+	pthread_mutex_lock(&j->lock);
+	j->bytes_fetched += fetched;
+	j->bytes_written += written;
+	pthread_mutex_unlock(&j->lock);
+	return 0;
+}
+
+static void *rworker_main(void *arg)
+{
+	struct rjob *j = arg;
+	struct cairn_blob_codec codec;
+	struct cairn_buf buf = CAIRN_BUF_INIT, plain = CAIRN_BUF_INIT;
+	int r = cairn_blob_codec_init(&codec, j->repo);
+	if (r < 0) {
+		rjob_fail(j, r);
+		return NULL;
+	}
+	for (;;) {
+		pthread_mutex_lock(&j->lock);
+		while (!j->quit && !j->error && j->next_range >= j->nranges)
+			pthread_cond_wait(&j->cond, &j->lock);
+		if (j->quit || j->error) {
+			pthread_mutex_unlock(&j->lock);
+			break;
+		}
+		struct range rg = j->ranges[j->next_range++];
+		pthread_mutex_unlock(&j->lock);
+		r = cairn_cancel_requested ? cairn_error_set(CAIRN_ECANCELED, "interrupted")
+					   : do_range(j, &codec, &rg, &buf, &plain);
+		if (r < 0) {
+			rjob_fail(j, r);
+			break;
+		}
+		pthread_mutex_lock(&j->lock);
+		j->ranges_done++;
+		pthread_cond_broadcast(&j->cond);
+		pthread_mutex_unlock(&j->lock);
+	}
+	cairn_buf_free(&buf);
+	cairn_buf_free(&plain);
+	cairn_blob_codec_free(&codec);
+	return NULL;
+}
+
+static int by_location(const void *a, const void *b)
+{
+	const struct item *x = a, *y = b;
+	if (x->ref.pack != y->ref.pack)
+		return x->ref.pack < y->ref.pack ? -1 : 1;
+	if (x->ref.offset != y->ref.offset)
+		return x->ref.offset < y->ref.offset ? -1 : 1;
+	return x->chunk < y->chunk ? -1 : x->chunk > y->chunk;
+}
+
+/* Runs the current round: sort, merge into ranges, let the workers go, wait. */
+static int run_round(struct rjob *j)
+{
+	if (j->nitems == 0)
+		return 0;
+	qsort(j->items, j->nitems, sizeof(*j->items), by_location);
+	size_t nr = 0;
+	for (size_t i = 0; i < j->nitems; i++) {
+		const struct item *it = &j->items[i];
+		uint64_t s = it->ref.offset, e = s + it->ref.stored_len;
+		struct range *last = nr ? &j->ranges[nr - 1] : NULL;
+		if (last && last->pack == it->ref.pack && s <= last->end + RANGE_GAP &&
+		    MAX(e, last->end) - last->start <= RANGE_MAX) {
+			last->end = MAX(e, last->end);
+			last->count++;
+			continue;
+		}
+		j->ranges[nr++] = (struct range){ it->ref.pack, s, e, i, 1 };
+	}
+	pthread_mutex_lock(&j->lock);
+	j->nranges = nr;
+	j->next_range = 0;
+	j->ranges_done = 0;
+	pthread_cond_broadcast(&j->cond);
+	while (!j->error && j->ranges_done < nr)
+		pthread_cond_wait(&j->cond, &j->lock);
+	int r = j->error;
+	j->nranges = j->next_range = 0;
+	pthread_mutex_unlock(&j->lock);
+	j->nitems = 0;
+	return r ? cairn_error_set(r, "%s", j->errmsg) : 0;
+}
+
+static int flush_zeros(struct rjob *j)
+{
+	if (!j->zero_len)
+		return 0;
+	if (j->device) {
+		uint64_t range[2] = { j->zero_start, j->zero_len };
+		if (ioctl(j->fd, BLKZEROOUT, range) < 0)
+			return cairn_error_errno(errno, "zeroing %s", j->target);
+	}
+	j->zero_bytes += j->zero_len;
+	j->zero_len = 0;
+	return 0;
+}
+
+static int add_zeros(struct rjob *j, uint64_t first, uint64_t count)
+{
+	uint64_t off = first * j->m->chunk_size;
+	uint64_t len = MIN(count * j->m->chunk_size, j->m->size - off);
+	if (j->zero_len && j->zero_start + j->zero_len == off) {
+		j->zero_len += len;
+		return 0;
+	}
+	int r = flush_zeros(j);
+	j->zero_start = off;
+	j->zero_len = len;
+	return r;
+}
+
+struct walk_ctx {
+	struct rjob *j;
+	cairn_progress_fn progress;
+	void *ud;
+	double last;
+	uint64_t covered;
+};
+
+static int on_leaves(uint64_t first, uint64_t count, const uint8_t *ids, void *ud)
+{
+	struct walk_ctx *w = ud;
+	struct rjob *j = w->j;
+	int r;
+	if (cairn_cancel_requested)
+		return cairn_error_set(CAIRN_ECANCELED, "interrupted");
+	for (uint64_t i = 0; i < count; i++) {
+		const uint8_t *id = ids ? ids + i * CAIRN_ID_LEN : NULL;
+		if (!id || cairn_id_is_zero(id)) {
+			uint64_t n = ids ? 1 : count;
+			if ((r = add_zeros(j, first + i, n)) < 0)
+				return r;
+			if (!ids)
+				break;
+			continue;
+		}
+		struct item *it = &j->items[j->nitems];
+		it->chunk = first + i;
+		if (cairn_index_lookup(j->idx, id, &it->ref) < 0) {
+			char hex[2 * CAIRN_ID_LEN + 1];
+			cairn_hex_encode(id, CAIRN_ID_LEN, hex);
+			return cairn_error_set(CAIRN_ENOTFOUND, "chunk %llu (blob %.16s) is missing from the repository",
+					       (unsigned long long)(first + i), hex);
+		}
+		if (++j->nitems == ROUND_CHUNKS && (r = run_round(j)) < 0)
+			return r;
+	}
+	w->covered = MIN((first + count) * (uint64_t)j->m->chunk_size, j->m->size);
+	double now = cairn_now();
+	if (w->progress && now - w->last > 0.1) {
+		w->progress(w->covered, j->m->size, w->ud);
+		w->last = now;
+	}
+	return 0;
+}
+
+/* A device is "empty" when its first MiB reads as zeros. */
+static int device_looks_empty(int fd, bool *ret)
+{
+	_cleanup_free_ uint8_t *b = malloc(1 << 20);
+	if (!b)
+		return CAIRN_ENOMEM;
+	ssize_t n = pread(fd, b, 1 << 20, 0);
+	if (n < 0)
+		return cairn_error_errno(errno, "read target");
+	*ret = true;
+	for (ssize_t i = 0; i < n; i++)
+		if (b[i]) {
+			*ret = false;
+			break;
+		}
+	return 0;
+}
+
+/* Opens the target; for files, a temporary file beside it (*ret_tmp). */
+static int open_target(const struct cairn_restore_opts *o, uint64_t size, int *ret_fd, bool *ret_device,
+		       char **ret_tmp)
+{
+	struct stat st;
+	*ret_tmp = NULL;
+	if (stat(o->target, &st) == 0 && S_ISBLK(st.st_mode)) {
+		/* O_EXCL on a block device fails with EBUSY while it is mounted
+		 * or otherwise claimed. */
+		int fd = open(o->target, O_RDWR | O_EXCL | O_CLOEXEC);
+		if (fd < 0 && errno == EBUSY)
+			return cairn_error_set(CAIRN_EBUSY, "target %s is in use (mounted?); refusing to write to it",
+					       o->target);
+		if (fd < 0)
+			return cairn_error_errno(errno, "cannot open target %s", o->target);
+		uint64_t dsize = 0;
+		int r = cairn_fd_size(fd, o->target, &dsize, NULL);
+		bool empty = false;
+		if (r >= 0 && dsize < size)
+			r = cairn_error_set(CAIRN_ETOOSMALL, "target %s holds %llu bytes, the volume needs %llu",
+					    o->target, (unsigned long long)dsize, (unsigned long long)size);
+		if (r >= 0 && !o->force && (r = device_looks_empty(fd, &empty)) >= 0 && !empty)
+			r = cairn_error_set(CAIRN_EEXIST, "target %s is not empty; use --force to overwrite it",
+					    o->target);
+		if (r < 0) {
+			close(fd);
+			return r;
+		}
+		*ret_fd = fd;
+		*ret_device = true;
+		return 0;
+	}
+	if (stat(o->target, &st) == 0) {
+		if (!S_ISREG(st.st_mode))
+			return cairn_error_set(CAIRN_EINVAL, "target %s is neither a file nor a block device", o->target);
+		if (st.st_size > 0 && !o->force)
+			return cairn_error_set(CAIRN_EEXIST, "target %s exists and is not empty; use --force to overwrite it",
+					       o->target);
+	} else if (errno != ENOENT) {
+		return cairn_error_errno(errno, "target %s", o->target);
+	}
+	size_t n = strlen(o->target) + 32;
+	char *tmp = malloc(n);
+	if (!tmp)
+		return CAIRN_ENOMEM;
+	snprintf(tmp, n, "%s.cairn-XXXXXX", o->target);
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		int r = cairn_error_errno(errno, "cannot create %s", tmp);
+		free(tmp);
+		return r;
+	}
+	if (ftruncate(fd, (off_t)size) < 0) {
+		int r = cairn_error_errno(errno, "cannot size %s", tmp);
+		close(fd);
+		unlink(tmp);
+		free(tmp);
+		return r;
+	}
+	*ret_fd = fd;
+	*ret_device = false;
+	*ret_tmp = tmp;
+	return 0;
+}
+
+int cairn_restore_run(struct cairn_repo *repo, const struct cairn_manifest *m, const struct cairn_restore_opts *o,
+		      struct cairn_restore_stats *ret)
+{
+	double t0 = cairn_now();
+	if (m->chunk_size != repo->config.chunk_size || m->fanout != repo->config.tree_fanout)
+		return cairn_error_set(CAIRN_ECORRUPT, "backup %s has a chunk size or fanout the repository does not use",
+				       m->idhex);
+	_cleanup_(cairn_index_freep) struct cairn_index *idx = NULL;
+	int r = cairn_index_new(&idx);
+	if (r < 0 || (r = cairn_index_load(idx, repo, false, NULL)) < 0)
+		return r;
+	struct rjob j;
+	memset(&j, 0, sizeof(j));
+	j.repo = repo;
+	j.idx = idx;
+	j.m = m;
+	j.target = o->target;
+	_cleanup_free_ char *tmp = NULL;
+	if ((r = open_target(o, m->size, &j.fd, &j.device, &tmp)) < 0)
+		return r;
+	pthread_mutex_init(&j.lock, NULL);
+	pthread_cond_init(&j.cond, NULL);
+	j.items = malloc(ROUND_CHUNKS * sizeof(*j.items));
+	j.ranges = malloc(ROUND_CHUNKS * sizeof(*j.ranges));
+	unsigned nworkers = cairn_engine_threads();
+	if (nworkers < 2)
+		nworkers = 2;
+	if (nworkers > 64)
+		nworkers = 64;
+	pthread_t workers[64];
+	unsigned started = 0;
+	if (!j.items || !j.ranges)
+		r = CAIRN_ENOMEM;
+	for (unsigned i = 0; r >= 0 && i < nworkers; i++)
+		if (pthread_create(&workers[i], NULL, rworker_main, &j) == 0)
+			started++;
+	if (r >= 0 && !started)
+		r = cairn_error_set(CAIRN_ENOMEM, "cannot start threads");
+
+	struct cairn_blob_codec codec;
+	bool have_codec = false;
+	if (r >= 0 && (r = cairn_blob_codec_init(&codec, repo)) >= 0)
+		have_codec = true;
+	if (r >= 0) {
+		struct cairn_tree_src src = { repo, idx, &codec, m->fanout };
+		struct walk_ctx w = { .j = &j, .progress = o->progress, .ud = o->progress_ud };
+		uint64_t nchunks = (m->size + m->chunk_size - 1) / m->chunk_size;
+		r = cairn_tree_walk(&src, m->root, m->levels, nchunks, on_leaves, &w);
+		if (r >= 0)
+			r = run_round(&j);
+		if (r >= 0)
+			r = flush_zeros(&j);
+	}
+	if (have_codec)
+		cairn_blob_codec_free(&codec);
+	pthread_mutex_lock(&j.lock);
+	j.quit = true;
+	pthread_cond_broadcast(&j.cond);
+	pthread_mutex_unlock(&j.lock);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(workers[i], NULL);
+
+	if (r >= 0 && fsync(j.fd) < 0)
+		r = cairn_error_errno(errno, "fsync %s", o->target);
+	if (close(j.fd) < 0 && r >= 0)
+		r = cairn_error_errno(errno, "close %s", o->target);
+	if (tmp) {
+		if (r >= 0 && rename(tmp, o->target) < 0)
+			r = cairn_error_errno(errno, "rename %s to %s", tmp, o->target);
+		if (r < 0)
+			unlink(tmp);
+	}
+	if (r >= 0 && o->progress)
+		o->progress(m->size, m->size, o->progress_ud);
+	if (r >= 0 && ret) {
+		ret->bytes_written = j.bytes_written;
+		ret->bytes_fetched = j.bytes_fetched;
+		ret->zero_bytes = j.zero_bytes;
+		ret->seconds = cairn_now() - t0;
+		ret->target_is_device = j.device;
+	}
+	free(j.items);
+	free(j.ranges);
+	pthread_mutex_destroy(&j.lock);
+	pthread_cond_destroy(&j.cond);
+	return r;
+}

@@ -1,0 +1,174 @@
+/* cairn repository format, version 1.
+ *
+ * This comment is the specification; code and comment change together.
+ *
+ * OBJECTS
+ *   A repository is a flat set of write-once objects in a store (a directory,
+ *   a bucket prefix).  Names:
+ *
+ *     config                    repository configuration (one)
+ *     keys/<16 hex>             the master secret wrapped by one passphrase
+ *     packs/<2 hex>/<64 hex>    packs: many blobs plus their table of contents
+ *     index/<64 hex>            index objects: blob id -> pack, offset, length
+ *     backups/<32 hex>          manifests, one per backup, written last
+ *
+ *   Pack, index and key names are random; a backup's name is its id.  Objects
+ *   are never modified after they are written, so many writers need no locks.
+ *   All integers are little-endian.
+ *
+ * CRYPTO
+ *   M        32 random bytes made at init: the master secret.
+ *   EK       = HKDF-SHA256(M, info "cairn v1 encryption"), 32 bytes.
+ *   IK       = HKDF-SHA256(M, info "cairn v1 id"), 32 bytes.
+ *   id(x)    = HMAC-SHA256(IK, x), 32 bytes: the id of a chunk or tree node.
+ *   seal(K, A, P) = nonce(12, random) || AES-256-GCM(K, nonce, aad A, P) || tag(16)
+ *
+ *   Every object but the key objects and the config header is sealed with
+ *   EK.  The additional data A starts with one letter naming the object's
+ *   type, so no object can be passed off as another kind: 'B' blob, 'T' pack
+ *   table of contents, 'I' index, 'M' manifest, 'C' config.  Nothing read
+ *   from a repository is parsed before its tag has been verified, except the
+ *   fixed-size headers of key and config objects, whose fields are in turn
+ *   bound into the additional data of what they precede.
+ *
+ * KEY OBJECT  keys/<kid>   (fixed size, 124 bytes)
+ *     magic "CAIRNKEY" (8) | format version u32 (=1) | scrypt log2(N) u8 |
+ *     r u8 | p u8 | reserved u8 (0) | salt (32) | created unix seconds u64 |
+ *     wrapped (60) = seal(KEK, A = "K" || the 56 bytes before it, M)
+ *   KEK = scrypt(passphrase, salt, N, r, p), 32 bytes.  Default N = 2^15,
+ *   r = 8, p = 1 (32 MiB, ~0.1 s here); readers refuse log2(N) > 22.
+ *   Several key objects may wrap the same M (cairn key add).
+ *
+ * CONFIG  config
+ *     magic "CAIRNCFG" (8) | format version u32 | sealed body
+ *   sealed with A = "C" || the 12 header bytes.  The body is JSON:
+ *     {"version":1, "id":"<32 hex>", "created":"<RFC 3339>",
+ *      "chunk_size":N, "pack_size":N, "tree_fanout":N,
+ *      "compression":"zstd", "compression_level":N}
+ *   A reader first checks the magic (else: not a repository) and the version
+ *   (else: refuses with the version it found), before any key is tried.
+ *   chunk_size is a power of two between 4 KiB and 16 MiB, fixed at init.
+ *
+ * BLOB
+ *   A chunk (up to chunk_size bytes of a volume) or a tree node, stored as
+ *     seal(EK, A = "B" || id, payload)
+ *   payload is zstd-compressed when flags bit 0 is set, raw otherwise.  After
+ *   opening, readers decompress to exactly raw_len bytes and recompute id();
+ *   a mismatch is damage.  An all-zero chunk is never stored: its id is
+ *   written as 32 zero bytes (the "zero id").
+ *
+ * PACK  packs/<xx>/<pack id hex>   (xx = first two hex digits)
+ *     blob_0 | blob_1 | ... | sealed TOC | toc_len u32 | magic "CAIRNPK1"
+ *   toc_len is the size of the sealed TOC; TOC sealed with A = "T" || pack id.
+ *   TOC plaintext: count u32, then count entries of 52 bytes:
+ *     id (32) | type u8 (0 chunk, 1 tree node) | flags u8 (bit 0: zstd) |
+ *     reserved u16 | raw_len u32 | stored_len u32 | offset u64
+ *   offset/stored_len locate the sealed blob in the pack.  A pack holds blobs
+ *   until it reaches pack_size (default 16 MiB).  The TOC alone is enough to
+ *   rebuild the index (cairn repair index).
+ *
+ * INDEX  index/<random hex>
+ *   seal(EK, A = "I" || the 32 name bytes, body); body:
+ *     magic "CIDX" | version u32 (=1) | npacks u32 | npacks pack ids (32 each) |
+ *     nentries u32 | entries of 52 bytes as in the TOC, except that the
+ *     "offset" field is preceded by the pack's position in this object's
+ *     pack list:  id (32) | type u8 | flags u8 | reserved u16 | raw_len u32 |
+ *     stored_len u32 | pack u32 | offset u32
+ *   Each backup writes one index object for the packs it wrote (and for
+ *   packs left unindexed by an interrupted backup, which it adopts), before
+ *   its manifest.  The repository index is the union of all index objects.
+ *
+ * TREE
+ *   Each volume in a backup is described by a Merkle tree over its chunk ids.
+ *   n = ceil(size / chunk_size) chunks; chunk i covers bytes
+ *   [i*chunk_size, min((i+1)*chunk_size, size)).  Level 0 are the chunk ids;
+ *   a node at level L >= 1 lists up to F = tree_fanout (256) ids of level
+ *   L-1; node k of level L covers children k*F .. k*F+F-1.  levels is the
+ *   smallest h >= 1 with F^h >= n; the single node at level h is the root.
+ *   Node plaintext:  level u8 | reserved 3 bytes (0) | count u32 | count ids
+ *   A node (or chunk) whose content is all zeros has the zero id and is not
+ *   stored, so sparse regions cost nothing at any level.  Equal subtrees have
+ *   equal ids, so two backups compare in O(changed nodes), and a new backup
+ *   stores only the nodes along changed paths.
+ *
+ * MANIFEST  backups/<backup id>
+ *   seal(EK, A = "M" || the 16 id bytes, JSON):
+ *     {"version":1, "id":"<32 hex>", "volume":"name", "created":"<RFC 3339>",
+ *      "hostname":"...", "source":"/path", "size":N, "chunk_size":N,
+ *      "tree_fanout":N, "levels":N, "root":"<64 hex>", "parent":"<32 hex>"|null,
+ *      "tags":["..."], "change_tracking":"full-read",
+ *      "stats":{"bytes_read":N, "bytes_new":N, "bytes_stored":N,
+ *               "chunks_new":N, "seconds":F}}
+ *   Written after every pack and index object it depends on is durable; a
+ *   backup without a manifest does not exist.
+ */
+#ifndef CAIRN_REPO_FORMAT_H
+#define CAIRN_REPO_FORMAT_H
+
+#include "crypto/crypto.h"
+
+#include <stdint.h>
+
+#define CAIRN_FORMAT_VERSION 1
+
+#define CAIRN_KEY_MAGIC "CAIRNKEY"
+#define CAIRN_CONFIG_MAGIC "CAIRNCFG"
+#define CAIRN_PACK_MAGIC "CAIRNPK1"
+#define CAIRN_INDEX_MAGIC "CIDX"
+#define CAIRN_MAGIC_LEN 8
+
+#define CAIRN_KEY_HEADER_LEN 56
+#define CAIRN_KEY_OBJECT_LEN (CAIRN_KEY_HEADER_LEN + CAIRN_AEAD_OVERHEAD + 32)
+#define CAIRN_KEY_SALT_LEN 32
+#define CAIRN_KEY_ID_LEN 8       /* key object names: 16 hex */
+#define CAIRN_SCRYPT_LOG2N_DEFAULT 15
+#define CAIRN_SCRYPT_LOG2N_MAX 22
+#define CAIRN_SCRYPT_R 8
+#define CAIRN_SCRYPT_P 1
+
+#define CAIRN_CONFIG_HEADER_LEN 12
+
+#define CAIRN_BACKUP_ID_LEN 16   /* manifests: 32 hex */
+#define CAIRN_PACK_ID_LEN 32
+#define CAIRN_INDEX_NAME_LEN 32
+
+#define CAIRN_TOC_ENTRY_LEN 52
+#define CAIRN_INDEX_ENTRY_LEN 52
+#define CAIRN_PACK_TRAILER_LEN 12
+
+#define CAIRN_CHUNK_SIZE_MIN (4u << 10)
+#define CAIRN_CHUNK_SIZE_MAX (16u << 20)
+#define CAIRN_CHUNK_SIZE_DEFAULT (64u << 10)
+#define CAIRN_PACK_SIZE_DEFAULT (16u << 20)
+#define CAIRN_TREE_FANOUT 256
+#define CAIRN_ZSTD_LEVEL_DEFAULT 1
+
+#define CAIRN_NODE_HEADER_LEN 8
+
+enum cairn_blob_type {
+	CAIRN_BLOB_CHUNK = 0,
+	CAIRN_BLOB_TREE = 1,
+};
+
+enum {
+	CAIRN_BLOB_ZSTD = 1u << 0,
+};
+
+/* Where a blob lives; the unit of the index and of a pack's TOC. */
+struct cairn_blob_ref {
+	uint8_t id[CAIRN_ID_LEN];
+	uint32_t pack;       /* position in the index's pack table */
+	uint32_t offset;     /* of the sealed blob in the pack */
+	uint32_t stored_len; /* sealed length */
+	uint32_t raw_len;    /* plaintext length */
+	uint8_t type;
+	uint8_t flags;
+};
+
+static inline int cairn_id_is_zero(const uint8_t id[CAIRN_ID_LEN])
+{
+	static const uint8_t zero[CAIRN_ID_LEN];
+	return __builtin_memcmp(id, zero, CAIRN_ID_LEN) == 0;
+}
+
+#endif

@@ -1,0 +1,500 @@
+/* In-memory index and index objects (format.h INDEX). */
+#include "repo/index.h"
+#include "repo/pack.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/hex.h"
+#include "util/log.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct pack_slot {
+	uint8_t id[CAIRN_PACK_ID_LEN];
+	bool fresh;
+};
+
+struct cairn_index {
+	pthread_rwlock_t lock;
+	struct cairn_blob_ref *entries;
+	size_t n, cap;
+	uint32_t *slots; /* entry index + 1; 0 = empty */
+	size_t nslots;   /* power of two */
+	struct pack_slot *packs;
+	size_t npacks, packcap;
+	uint32_t *pslots;
+	size_t npslots;
+};
+
+/* Ids are HMAC outputs: their first bytes are already uniformly spread. */
+static inline uint64_t id_hash(const uint8_t *id)
+{
+	uint64_t h;
+	memcpy(&h, id, sizeof(h));
+	return h;
+}
+
+int cairn_index_new(struct cairn_index **ret)
+{
+	struct cairn_index *idx = calloc(1, sizeof(*idx));
+	if (!idx)
+		return CAIRN_ENOMEM;
+	pthread_rwlock_init(&idx->lock, NULL);
+	*ret = idx;
+	return 0;
+}
+
+void cairn_index_free(struct cairn_index *idx)
+{
+	if (!idx)
+		return;
+	pthread_rwlock_destroy(&idx->lock);
+	free(idx->entries);
+	free(idx->slots);
+	free(idx->packs);
+	free(idx->pslots);
+	free(idx);
+}
+
+static int rehash(uint32_t **slots, size_t *nslots, size_t want, size_t n, const void *base, size_t stride)
+{
+	size_t ns = 1024;
+	while (ns * 7 / 10 < want)
+		ns *= 2;
+	uint32_t *s = calloc(ns, sizeof(*s));
+	if (!s)
+		return CAIRN_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *id = (const uint8_t *)base + i * stride;
+		size_t j = id_hash(id) & (ns - 1);
+		while (s[j])
+			j = (j + 1) & (ns - 1);
+		s[j] = (uint32_t)(i + 1);
+	}
+	free(*slots);
+	*slots = s;
+	*nslots = ns;
+	return 0;
+}
+
+static long find_pack_locked(struct cairn_index *idx, const uint8_t *id)
+{
+	if (!idx->npslots)
+		return -1;
+	size_t j = id_hash(id) & (idx->npslots - 1);
+	while (idx->pslots[j]) {
+		uint32_t e = idx->pslots[j] - 1;
+		if (memcmp(idx->packs[e].id, id, CAIRN_PACK_ID_LEN) == 0)
+			return e;
+		j = (j + 1) & (idx->npslots - 1);
+	}
+	return -1;
+}
+
+static int add_pack_locked(struct cairn_index *idx, const uint8_t *id, bool fresh, uint32_t *ret_slot)
+{
+	long e = find_pack_locked(idx, id);
+	if (e >= 0) {
+		if (fresh)
+			idx->packs[e].fresh = true;
+		*ret_slot = (uint32_t)e;
+		return 0;
+	}
+	if (idx->npacks == idx->packcap) {
+		size_t cap = idx->packcap ? idx->packcap * 2 : 64;
+		struct pack_slot *p = realloc(idx->packs, cap * sizeof(*p));
+		if (!p)
+			return CAIRN_ENOMEM;
+		idx->packs = p;
+		idx->packcap = cap;
+	}
+	if ((idx->npacks + 1) > idx->npslots * 7 / 10) {
+		int r = rehash(&idx->pslots, &idx->npslots, idx->npacks + 1, idx->npacks, idx->packs,
+			       sizeof(struct pack_slot));
+		if (r < 0)
+			return r;
+	}
+	memcpy(idx->packs[idx->npacks].id, id, CAIRN_PACK_ID_LEN);
+	idx->packs[idx->npacks].fresh = fresh;
+	size_t j = id_hash(id) & (idx->npslots - 1);
+	while (idx->pslots[j])
+		j = (j + 1) & (idx->npslots - 1);
+	idx->pslots[j] = (uint32_t)(idx->npacks + 1);
+	*ret_slot = (uint32_t)idx->npacks++;
+	return 0;
+}
+
+int cairn_index_add_pack(struct cairn_index *idx, const uint8_t pack_id[CAIRN_PACK_ID_LEN], bool fresh,
+			 uint32_t *ret_slot)
+{
+	pthread_rwlock_wrlock(&idx->lock);
+	int r = add_pack_locked(idx, pack_id, fresh, ret_slot);
+	pthread_rwlock_unlock(&idx->lock);
+	return r;
+}
+
+int cairn_index_find_pack(struct cairn_index *idx, const uint8_t pack_id[CAIRN_PACK_ID_LEN], uint32_t *ret_slot)
+{
+	pthread_rwlock_rdlock(&idx->lock);
+	long e = find_pack_locked(idx, pack_id);
+	pthread_rwlock_unlock(&idx->lock);
+	if (e < 0)
+		return CAIRN_ENOTFOUND;
+	*ret_slot = (uint32_t)e;
+	return 0;
+}
+
+const uint8_t *cairn_index_pack_id(struct cairn_index *idx, uint32_t slot)
+{
+	return slot < idx->npacks ? idx->packs[slot].id : NULL;
+}
+
+size_t cairn_index_npacks(struct cairn_index *idx)
+{
+	return idx->npacks;
+}
+
+static long lookup_locked(struct cairn_index *idx, const uint8_t *id)
+{
+	if (!idx->nslots)
+		return -1;
+	size_t j = id_hash(id) & (idx->nslots - 1);
+	while (idx->slots[j]) {
+		uint32_t e = idx->slots[j] - 1;
+		if (memcmp(idx->entries[e].id, id, CAIRN_ID_LEN) == 0)
+			return e;
+		j = (j + 1) & (idx->nslots - 1);
+	}
+	return -1;
+}
+
+static int insert_locked(struct cairn_index *idx, const struct cairn_blob_ref *ref)
+{
+	if (lookup_locked(idx, ref->id) >= 0)
+		return 0;
+	if (idx->n == idx->cap) {
+		size_t cap = idx->cap ? idx->cap * 2 : 4096;
+		struct cairn_blob_ref *p = realloc(idx->entries, cap * sizeof(*p));
+		if (!p)
+			return CAIRN_ENOMEM;
+		idx->entries = p;
+		idx->cap = cap;
+	}
+	if (idx->n + 1 > idx->nslots * 7 / 10) {
+		int r = rehash(&idx->slots, &idx->nslots, idx->n + 1, idx->n, idx->entries,
+			       sizeof(struct cairn_blob_ref));
+		if (r < 0)
+			return r;
+	}
+	idx->entries[idx->n] = *ref;
+	size_t j = id_hash(ref->id) & (idx->nslots - 1);
+	while (idx->slots[j])
+		j = (j + 1) & (idx->nslots - 1);
+	idx->slots[j] = (uint32_t)(idx->n + 1);
+	idx->n++;
+	return 1;
+}
+
+int cairn_index_insert(struct cairn_index *idx, const struct cairn_blob_ref *ref)
+{
+	pthread_rwlock_wrlock(&idx->lock);
+	int r = insert_locked(idx, ref);
+	pthread_rwlock_unlock(&idx->lock);
+	return r;
+}
+
+int cairn_index_lookup(struct cairn_index *idx, const uint8_t id[CAIRN_ID_LEN], struct cairn_blob_ref *ret)
+{
+	pthread_rwlock_rdlock(&idx->lock);
+	long e = lookup_locked(idx, id);
+	if (e >= 0 && ret)
+		*ret = idx->entries[e];
+	pthread_rwlock_unlock(&idx->lock);
+	return e >= 0 ? 0 : CAIRN_ENOTFOUND;
+}
+
+size_t cairn_index_count(struct cairn_index *idx)
+{
+	return idx->n;
+}
+
+int cairn_index_foreach(struct cairn_index *idx, cairn_index_fn fn, void *ud)
+{
+	for (size_t i = 0; i < idx->n; i++) {
+		int r = fn(&idx->entries[i], ud);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+void cairn_pack_key(const uint8_t pack_id[CAIRN_PACK_ID_LEN], char out[80])
+{
+	char hex[2 * CAIRN_PACK_ID_LEN + 1];
+	cairn_hex_encode(pack_id, CAIRN_PACK_ID_LEN, hex);
+	snprintf(out, 80, "packs/%.2s/%s", hex, hex);
+}
+
+int cairn_pack_key_parse(const char *key, uint8_t pack_id[CAIRN_PACK_ID_LEN])
+{
+	if (strncmp(key, "packs/", 6) != 0 || strlen(key) != 6 + 3 + 2 * CAIRN_PACK_ID_LEN || key[8] != '/')
+		return CAIRN_EINVAL;
+	if (cairn_hex_decode(key + 9, pack_id, CAIRN_PACK_ID_LEN) < 0 || strncmp(key + 6, key + 9, 2) != 0)
+		return CAIRN_EINVAL;
+	return 0;
+}
+
+/* ---- index objects ---- */
+
+int cairn_index_decode(struct cairn_index *idx, const uint8_t *data, size_t len)
+{
+	struct cairn_reader rd;
+	cairn_reader_init(&rd, data, len);
+	const uint8_t *magic = cairn_reader_bytes(&rd, 4);
+	uint32_t version = cairn_reader_le32(&rd);
+	if (!magic || memcmp(magic, CAIRN_INDEX_MAGIC, 4) != 0)
+		return cairn_error_set(CAIRN_ECORRUPT, "index object has a bad magic");
+	if (version != 1)
+		return cairn_error_set(CAIRN_EVERSION, "index object version %u is not supported", version);
+	uint32_t npacks = cairn_reader_le32(&rd);
+	if (rd.bad || (uint64_t)npacks * CAIRN_PACK_ID_LEN > rd.left)
+		return cairn_error_set(CAIRN_ECORRUPT, "index object truncated");
+	_cleanup_free_ uint32_t *map = malloc((npacks ? npacks : 1) * sizeof(uint32_t));
+	if (!map)
+		return CAIRN_ENOMEM;
+	pthread_rwlock_wrlock(&idx->lock);
+	int r = 0;
+	for (uint32_t i = 0; i < npacks && r >= 0; i++)
+		r = add_pack_locked(idx, cairn_reader_bytes(&rd, CAIRN_PACK_ID_LEN), false, &map[i]);
+	uint32_t n = cairn_reader_le32(&rd);
+	if (r >= 0 && (rd.bad || (uint64_t)n * CAIRN_INDEX_ENTRY_LEN != rd.left))
+		r = cairn_error_set(CAIRN_ECORRUPT, "index object has a wrong length");
+	for (uint32_t i = 0; i < n && r >= 0; i++) {
+		struct cairn_blob_ref ref;
+		memcpy(ref.id, cairn_reader_bytes(&rd, CAIRN_ID_LEN), CAIRN_ID_LEN);
+		ref.type = cairn_reader_u8(&rd);
+		ref.flags = cairn_reader_u8(&rd);
+		(void)cairn_reader_le16(&rd);
+		ref.raw_len = cairn_reader_le32(&rd);
+		ref.stored_len = cairn_reader_le32(&rd);
+		uint32_t p = cairn_reader_le32(&rd);
+		ref.offset = cairn_reader_le32(&rd);
+		if (p >= npacks || ref.type > CAIRN_BLOB_TREE || ref.stored_len < CAIRN_AEAD_OVERHEAD ||
+		    ref.raw_len > CAIRN_CHUNK_SIZE_MAX + CAIRN_NODE_HEADER_LEN + CAIRN_TREE_FANOUT * CAIRN_ID_LEN) {
+			r = cairn_error_set(CAIRN_ECORRUPT, "index object has an invalid entry");
+			break;
+		}
+		ref.pack = map[p];
+		r = insert_locked(idx, &ref);
+	}
+	pthread_rwlock_unlock(&idx->lock);
+	return r < 0 ? r : 0;
+}
+
+struct name_list {
+	char **v;
+	size_t n, cap;
+};
+
+static int collect_name(const char *key, uint64_t size, void *ud)
+{
+	(void)size;
+	struct name_list *l = ud;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 64;
+		char **p = realloc(l->v, cap * sizeof(*p));
+		if (!p)
+			return CAIRN_ENOMEM;
+		l->v = p;
+		l->cap = cap;
+	}
+	if (!(l->v[l->n] = strdup(key)))
+		return CAIRN_ENOMEM;
+	l->n++;
+	return 0;
+}
+
+static void name_list_free(struct name_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
+int cairn_index_load(struct cairn_index *idx, struct cairn_repo *repo, bool strict, size_t *ret_damaged)
+{
+	return cairn_index_load_ex(idx, repo, strict, NULL, NULL, ret_damaged, NULL);
+}
+
+int cairn_index_load_ex(struct cairn_index *idx, struct cairn_repo *repo, bool strict, cairn_damage_fn fn, void *ud,
+			size_t *ret_damaged, size_t *ret_objects)
+{
+	struct name_list names = { 0 };
+	int r = cairn_store_list(repo->store, "index/", collect_name, &names);
+	if (r < 0) {
+		name_list_free(&names);
+		return r;
+	}
+	struct cairn_aead *a = NULL;
+	if ((r = cairn_repo_aead(repo, &a)) < 0) {
+		name_list_free(&names);
+		return r;
+	}
+	_cleanup_(cairn_buf_freep) struct cairn_buf obj = CAIRN_BUF_INIT;
+	_cleanup_(cairn_buf_freep) struct cairn_buf body = CAIRN_BUF_INIT;
+	size_t damaged = 0;
+	for (size_t i = 0; i < names.n && r >= 0; i++) {
+		uint8_t name[CAIRN_INDEX_NAME_LEN];
+		const char *hex = names.v[i] + strlen("index/");
+		if (strlen(hex) != 2 * CAIRN_INDEX_NAME_LEN || cairn_hex_decode(hex, name, sizeof(name)) < 0)
+			continue; /* not ours: ignore foreign files */
+		r = cairn_store_get(repo->store, names.v[i], 0, CAIRN_STORE_TO_END, &obj);
+		if (r >= 0)
+			r = cairn_repo_unseal(a, 'I', name, sizeof(name), obj.data, obj.len, &body);
+		if (r >= 0)
+			r = cairn_index_decode(idx, body.data, body.len);
+		if (r == CAIRN_ECORRUPT || r == CAIRN_EVERSION) {
+			damaged++;
+			if (fn)
+				fn(names.v[i], cairn_error_message(), ud);
+			cairn_error_prefix(r, "index object %s is damaged", names.v[i]);
+			if (strict)
+				break;
+			if (!fn)
+				cairn_log_warn("%s (skipped)", cairn_error_message());
+			r = 0;
+		}
+	}
+	cairn_aead_free(a);
+	if (ret_objects)
+		*ret_objects = names.n;
+	name_list_free(&names);
+	if (ret_damaged)
+		*ret_damaged = damaged;
+	return r;
+}
+
+static int adopt_pack(struct cairn_index *idx, struct cairn_repo *repo, struct cairn_aead *a,
+		      const uint8_t pack_id[CAIRN_PACK_ID_LEN])
+{
+	_cleanup_free_ struct cairn_toc_entry *toc = NULL;
+	size_t n = 0;
+	int r = cairn_pack_read_toc(repo->store, a, pack_id, &toc, &n, NULL);
+	if (r < 0)
+		return r;
+	uint32_t slot;
+	if ((r = cairn_index_add_pack(idx, pack_id, true, &slot)) < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		struct cairn_blob_ref ref = toc[i].ref;
+		ref.pack = slot;
+		if ((r = cairn_index_insert(idx, &ref)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+int cairn_index_adopt_orphans(struct cairn_index *idx, struct cairn_repo *repo)
+{
+	struct name_list names = { 0 };
+	int r = cairn_store_list(repo->store, "packs/", collect_name, &names);
+	struct cairn_aead *a = NULL;
+	if (r >= 0)
+		r = cairn_repo_aead(repo, &a);
+	int adopted = 0;
+	for (size_t i = 0; i < names.n && r >= 0; i++) {
+		uint8_t pid[CAIRN_PACK_ID_LEN];
+		uint32_t slot;
+		if (cairn_pack_key_parse(names.v[i], pid) < 0)
+			continue;
+		if (cairn_index_find_pack(idx, pid, &slot) == 0)
+			continue;
+		r = adopt_pack(idx, repo, a, pid);
+		if (r == CAIRN_ECORRUPT || r == CAIRN_ENOTFOUND) {
+			/* A pack we cannot read is no use to reuse; check reports it. */
+			cairn_log_debug("not reusing %s: %s", names.v[i], cairn_error_message());
+			r = 0;
+		} else if (r >= 0) {
+			adopted++;
+		}
+	}
+	cairn_aead_free(a);
+	name_list_free(&names);
+	return r < 0 ? r : adopted;
+}
+
+int cairn_index_write_fresh(struct cairn_index *idx, struct cairn_repo *repo, uint64_t *ret_bytes)
+{
+	_cleanup_(cairn_buf_freep) struct cairn_buf body = CAIRN_BUF_INIT;
+	_cleanup_(cairn_buf_freep) struct cairn_buf sealed = CAIRN_BUF_INIT;
+	_cleanup_free_ uint32_t *map = NULL;
+	int r = 0;
+	pthread_rwlock_rdlock(&idx->lock);
+	size_t npacks = idx->npacks;
+	map = malloc((npacks ? npacks : 1) * sizeof(uint32_t));
+	uint32_t nfresh = 0;
+	if (!map) {
+		r = CAIRN_ENOMEM;
+		goto unlock;
+	}
+	for (size_t i = 0; i < npacks; i++)
+		map[i] = idx->packs[i].fresh ? nfresh++ : UINT32_MAX;
+	if (nfresh == 0)
+		goto unlock;
+	if ((r = cairn_buf_append(&body, CAIRN_INDEX_MAGIC, 4)) < 0 || (r = cairn_buf_append_le32(&body, 1)) < 0 ||
+	    (r = cairn_buf_append_le32(&body, nfresh)) < 0)
+		goto unlock;
+	for (size_t i = 0; i < npacks; i++)
+		if (map[i] != UINT32_MAX && (r = cairn_buf_append(&body, idx->packs[i].id, CAIRN_PACK_ID_LEN)) < 0)
+			goto unlock;
+	size_t count_at = body.len;
+	uint32_t count = 0;
+	if ((r = cairn_buf_append_le32(&body, 0)) < 0)
+		goto unlock;
+	for (size_t i = 0; i < idx->n; i++) {
+		const struct cairn_blob_ref *e = &idx->entries[i];
+		if (map[e->pack] == UINT32_MAX)
+			continue;
+		uint8_t rec[CAIRN_INDEX_ENTRY_LEN];
+		memcpy(rec, e->id, CAIRN_ID_LEN);
+		rec[32] = e->type;
+		rec[33] = e->flags;
+		cairn_put_le16(rec + 34, 0);
+		cairn_put_le32(rec + 36, e->raw_len);
+		cairn_put_le32(rec + 40, e->stored_len);
+		cairn_put_le32(rec + 44, map[e->pack]);
+		cairn_put_le32(rec + 48, e->offset);
+		if ((r = cairn_buf_append(&body, rec, sizeof(rec))) < 0)
+			goto unlock;
+		count++;
+	}
+	cairn_put_le32(body.data + count_at, count);
+unlock:
+	pthread_rwlock_unlock(&idx->lock);
+	if (r < 0 || nfresh == 0) {
+		if (ret_bytes)
+			*ret_bytes = 0;
+		return r;
+	}
+	uint8_t name[CAIRN_INDEX_NAME_LEN];
+	char hex[2 * CAIRN_INDEX_NAME_LEN + 1], key[96];
+	struct cairn_aead *a = NULL;
+	if ((r = cairn_random(name, sizeof(name))) < 0 || (r = cairn_repo_aead(repo, &a)) < 0)
+		return r;
+	r = cairn_repo_seal(a, 'I', name, sizeof(name), body.data, body.len, &sealed);
+	cairn_aead_free(a);
+	if (r < 0)
+		return r;
+	cairn_hex_encode(name, sizeof(name), hex);
+	snprintf(key, sizeof(key), "index/%s", hex);
+	if ((r = cairn_store_put(repo->store, key, sealed.data, sealed.len, CAIRN_PUT_CREATE_ONLY)) < 0)
+		return r;
+	pthread_rwlock_wrlock(&idx->lock);
+	for (size_t i = 0; i < npacks; i++)
+		idx->packs[i].fresh = false;
+	pthread_rwlock_unlock(&idx->lock);
+	if (ret_bytes)
+		*ret_bytes = sealed.len;
+	return 0;
+}

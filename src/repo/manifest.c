@@ -1,0 +1,319 @@
+/* Manifests: JSON inside an AEAD seal; the backup exists once this is written. */
+#include "repo/manifest.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/hex.h"
+#include "util/log.h"
+#include "util/time.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cairn_manifest_free(struct cairn_manifest *m)
+{
+	if (!m)
+		return;
+	free(m->volume);
+	free(m->hostname);
+	free(m->source);
+	for (size_t i = 0; i < m->ntags; i++)
+		free(m->tags[i]);
+	free(m->tags);
+	free(m->change_tracking);
+	free(m);
+}
+
+int cairn_manifest_encode(const struct cairn_manifest *m, char **ret_json)
+{
+	char idhex[2 * CAIRN_BACKUP_ID_LEN + 1], root[2 * CAIRN_ID_LEN + 1], parent[2 * CAIRN_BACKUP_ID_LEN + 1],
+		created[48];
+	cairn_hex_encode(m->id, CAIRN_BACKUP_ID_LEN, idhex);
+	cairn_hex_encode(m->root, CAIRN_ID_LEN, root);
+	cairn_hex_encode(m->parent, CAIRN_BACKUP_ID_LEN, parent);
+	cairn_time_format_us(m->created_us, created, sizeof(created));
+	json_t *tags = json_array();
+	for (size_t i = 0; tags && i < m->ntags; i++)
+		json_array_append_new(tags, json_string(m->tags[i]));
+	json_t *j = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:s, s:o, s:o, s:s, "
+			      "s:{s:I, s:I, s:I, s:I, s:f}}",
+			      "version", CAIRN_FORMAT_VERSION, "id", idhex, "volume", m->volume, "created", created,
+			      "hostname", m->hostname ? m->hostname : "", "source", m->source ? m->source : "",
+			      "size", (json_int_t)m->size, "chunk_size", (json_int_t)m->chunk_size, "tree_fanout",
+			      (json_int_t)m->fanout, "levels", (json_int_t)m->levels, "root", root, "parent",
+			      m->has_parent ? json_string(parent) : json_null(), "tags", tags,
+			      "change_tracking", m->change_tracking ? m->change_tracking : "full-read", "stats",
+			      "bytes_read", (json_int_t)m->stats.bytes_read, "bytes_new",
+			      (json_int_t)m->stats.bytes_new, "bytes_stored", (json_int_t)m->stats.bytes_stored,
+			      "chunks_new", (json_int_t)m->stats.chunks_new, "seconds", m->stats.seconds);
+	if (!j)
+		return cairn_error_set(CAIRN_EINVAL, "manifest: cannot encode (invalid UTF-8 in a name or tag?)");
+	*ret_json = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(j);
+	return *ret_json ? 0 : CAIRN_ENOMEM;
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+int cairn_manifest_parse(const uint8_t *data, size_t len, struct cairn_manifest **ret)
+{
+	json_error_t jerr;
+	json_t *j = json_loadb((const char *)data, len, 0, &jerr);
+	if (!j)
+		return cairn_error_set(CAIRN_ECORRUPT, "manifest: %s", jerr.text);
+	_cleanup_(cairn_manifest_freep) struct cairn_manifest *m = calloc(1, sizeof(*m));
+	int r = 0;
+	if (!m) {
+		json_decref(j);
+		return CAIRN_ENOMEM;
+	}
+	json_int_t version = 0, size = 0, chunk = 0, fanout = 0, levels = 0;
+	json_int_t br = 0, bn = 0, bs = 0, cn = 0;
+	double secs = 0;
+	const char *id = NULL, *volume = NULL, *created = NULL, *host = NULL, *source = NULL, *root = NULL,
+		   *ct = NULL;
+	json_t *parent = NULL, *tags = NULL;
+	if (json_unpack_ex(j, &jerr, 0,
+			   "{s:I, s:s, s:s, s:s, s?s, s?s, s:I, s:I, s:I, s:I, s:s, s:o, s:o, s?s, "
+			   "s?{s?I, s?I, s?I, s?I, s?F}}",
+			   "version", &version, "id", &id, "volume", &volume, "created", &created, "hostname", &host,
+			   "source", &source, "size", &size, "chunk_size", &chunk, "tree_fanout", &fanout, "levels",
+			   &levels, "root", &root, "parent", &parent, "tags", &tags, "change_tracking", &ct, "stats",
+			   "bytes_read", &br, "bytes_new", &bn, "bytes_stored", &bs, "chunks_new", &cn, "seconds",
+			   &secs) != 0) {
+		r = cairn_error_set(CAIRN_ECORRUPT, "manifest: %s", jerr.text);
+		goto out;
+	}
+	if (version != CAIRN_FORMAT_VERSION) {
+		r = cairn_error_set(CAIRN_EVERSION, "manifest version %lld is not supported", (long long)version);
+		goto out;
+	}
+	if (strlen(id) != 2 * CAIRN_BACKUP_ID_LEN || cairn_hex_decode(id, m->id, CAIRN_BACKUP_ID_LEN) < 0 ||
+	    strlen(root) != 2 * CAIRN_ID_LEN || cairn_hex_decode(root, m->root, CAIRN_ID_LEN) < 0 || size < 0 ||
+	    chunk < (json_int_t)CAIRN_CHUNK_SIZE_MIN || chunk > (json_int_t)CAIRN_CHUNK_SIZE_MAX ||
+	    fanout != CAIRN_TREE_FANOUT || levels < 1 || levels > 16 || !json_is_array(tags) ||
+	    (m->created_us = cairn_time_parse_us(created)) < 0 || !*volume) {
+		r = cairn_error_set(CAIRN_ECORRUPT, "manifest: invalid field");
+		goto out;
+	}
+	if (json_is_string(parent)) {
+		const char *p = json_string_value(parent);
+		if (strlen(p) != 2 * CAIRN_BACKUP_ID_LEN || cairn_hex_decode(p, m->parent, CAIRN_BACKUP_ID_LEN) < 0) {
+			r = cairn_error_set(CAIRN_ECORRUPT, "manifest: invalid parent");
+			goto out;
+		}
+		m->has_parent = true;
+	} else if (!json_is_null(parent)) {
+		r = cairn_error_set(CAIRN_ECORRUPT, "manifest: invalid parent");
+		goto out;
+	}
+	memcpy(m->idhex, id, sizeof(m->idhex));
+	m->volume = strdup(volume);
+	m->hostname = dup_or_null(host);
+	m->source = dup_or_null(source);
+	m->change_tracking = strdup(ct ? ct : "full-read");
+	m->size = (uint64_t)size;
+	m->chunk_size = (uint32_t)chunk;
+	m->fanout = (uint32_t)fanout;
+	m->levels = (unsigned)levels;
+	m->stats = (struct cairn_backup_stats){ (uint64_t)br, (uint64_t)bn, (uint64_t)bs, (uint64_t)cn, secs };
+	m->ntags = json_array_size(tags);
+	m->tags = calloc(m->ntags ? m->ntags : 1, sizeof(char *));
+	if (!m->volume || !m->change_tracking || !m->tags) {
+		r = CAIRN_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < m->ntags; i++) {
+		const char *t = json_string_value(json_array_get(tags, i));
+		if (!t || !(m->tags[i] = strdup(t))) {
+			r = t ? CAIRN_ENOMEM : cairn_error_set(CAIRN_ECORRUPT, "manifest: invalid tag");
+			goto out;
+		}
+	}
+	*ret = TAKE_PTR(m);
+out:
+	json_decref(j);
+	return r;
+}
+
+static void manifest_key(const uint8_t id[CAIRN_BACKUP_ID_LEN], char out[64])
+{
+	char hex[2 * CAIRN_BACKUP_ID_LEN + 1];
+	cairn_hex_encode(id, CAIRN_BACKUP_ID_LEN, hex);
+	snprintf(out, 64, "backups/%s", hex);
+}
+
+int cairn_manifest_write(struct cairn_repo *repo, const struct cairn_manifest *m, uint64_t *ret_bytes)
+{
+	_cleanup_free_ char *json = NULL;
+	int r = cairn_manifest_encode(m, &json);
+	if (r < 0)
+		return r;
+	struct cairn_aead *a = NULL;
+	if ((r = cairn_repo_aead(repo, &a)) < 0)
+		return r;
+	_cleanup_(cairn_buf_freep) struct cairn_buf sealed = CAIRN_BUF_INIT;
+	r = cairn_repo_seal(a, 'M', m->id, CAIRN_BACKUP_ID_LEN, json, strlen(json), &sealed);
+	cairn_aead_free(a);
+	if (r < 0)
+		return r;
+	char key[64];
+	manifest_key(m->id, key);
+	if ((r = cairn_store_put(repo->store, key, sealed.data, sealed.len, CAIRN_PUT_CREATE_ONLY)) < 0)
+		return r;
+	if (ret_bytes)
+		*ret_bytes = sealed.len;
+	return 0;
+}
+
+static int read_with(struct cairn_repo *repo, struct cairn_aead *a, const uint8_t id[CAIRN_BACKUP_ID_LEN],
+		     struct cairn_manifest **ret)
+{
+	char key[64];
+	manifest_key(id, key);
+	_cleanup_(cairn_buf_freep) struct cairn_buf obj = CAIRN_BUF_INIT;
+	_cleanup_(cairn_buf_freep) struct cairn_buf body = CAIRN_BUF_INIT;
+	int r = cairn_store_get(repo->store, key, 0, CAIRN_STORE_TO_END, &obj);
+	if (r < 0)
+		return r;
+	if (cairn_repo_unseal(a, 'M', id, CAIRN_BACKUP_ID_LEN, obj.data, obj.len, &body) < 0)
+		return cairn_error_set(CAIRN_ECORRUPT, "manifest %s is damaged (authentication failed)", key);
+	if ((r = cairn_manifest_parse(body.data, body.len, ret)) < 0)
+		return cairn_error_prefix(r, "%s", key);
+	if (memcmp((*ret)->id, id, CAIRN_BACKUP_ID_LEN) != 0) {
+		cairn_manifest_free(*ret);
+		*ret = NULL;
+		return cairn_error_set(CAIRN_ECORRUPT, "manifest %s names another backup", key);
+	}
+	return 0;
+}
+
+int cairn_manifest_read(struct cairn_repo *repo, const uint8_t id[CAIRN_BACKUP_ID_LEN], struct cairn_manifest **ret)
+{
+	struct cairn_aead *a = NULL;
+	int r = cairn_repo_aead(repo, &a);
+	if (r < 0)
+		return r;
+	r = read_with(repo, a, id, ret);
+	cairn_aead_free(a);
+	return r;
+}
+
+struct ids {
+	uint8_t (*v)[CAIRN_BACKUP_ID_LEN];
+	size_t n, cap;
+};
+
+static int collect_id(const char *key, uint64_t size, void *ud)
+{
+	(void)size;
+	struct ids *l = ud;
+	const char *hex = key + strlen("backups/");
+	uint8_t id[CAIRN_BACKUP_ID_LEN];
+	if (strlen(hex) != 2 * CAIRN_BACKUP_ID_LEN || cairn_hex_decode(hex, id, sizeof(id)) < 0)
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 64;
+		void *p = realloc(l->v, cap * sizeof(*l->v));
+		if (!p)
+			return CAIRN_ENOMEM;
+		l->v = p;
+		l->cap = cap;
+	}
+	memcpy(l->v[l->n++], id, CAIRN_BACKUP_ID_LEN);
+	return 0;
+}
+
+static int by_created(const void *a, const void *b)
+{
+	const struct cairn_manifest *x = *(struct cairn_manifest *const *)a, *y = *(struct cairn_manifest *const *)b;
+	if (x->created_us != y->created_us)
+		return x->created_us < y->created_us ? -1 : 1;
+	return memcmp(x->id, y->id, CAIRN_BACKUP_ID_LEN);
+}
+
+int cairn_manifest_list_load(struct cairn_repo *repo, struct cairn_manifest_list *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	struct ids ids = { 0 };
+	int r = cairn_store_list(repo->store, "backups/", collect_id, &ids);
+	struct cairn_aead *a = NULL;
+	if (r >= 0)
+		r = cairn_repo_aead(repo, &a);
+	if (r >= 0 && !(ret->v = calloc(ids.n ? ids.n : 1, sizeof(*ret->v))))
+		r = CAIRN_ENOMEM;
+	for (size_t i = 0; r >= 0 && i < ids.n; i++) {
+		struct cairn_manifest *m = NULL;
+		int q = read_with(repo, a, ids.v[i], &m);
+		if (q == CAIRN_ECORRUPT || q == CAIRN_EVERSION) {
+			cairn_log_warn("%s", cairn_error_message());
+			ret->damaged++;
+			continue;
+		}
+		if (q == CAIRN_ENOTFOUND) /* deleted while we listed */
+			continue;
+		if (q < 0)
+			r = q;
+		else
+			ret->v[ret->n++] = m;
+	}
+	cairn_aead_free(a);
+	free(ids.v);
+	if (r < 0) {
+		cairn_manifest_list_free(ret);
+		return r;
+	}
+	qsort(ret->v, ret->n, sizeof(*ret->v), by_created);
+	return 0;
+}
+
+void cairn_manifest_list_free(struct cairn_manifest_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		cairn_manifest_free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+struct cairn_manifest *cairn_manifest_latest(const struct cairn_manifest_list *l, const char *volume)
+{
+	for (size_t i = l->n; i-- > 0;)
+		if (!volume || strcmp(l->v[i]->volume, volume) == 0)
+			return l->v[i];
+	return NULL;
+}
+
+int cairn_manifest_resolve(const struct cairn_manifest_list *l, const char *spec, struct cairn_manifest **ret)
+{
+	if (strcmp(spec, "latest") == 0) {
+		if (!(*ret = cairn_manifest_latest(l, NULL)))
+			return cairn_error_set(CAIRN_ENOTFOUND, "the repository holds no backup");
+		return 0;
+	}
+	size_t sl = strlen(spec);
+	if (sl > 7 && strcmp(spec + sl - 7, "@latest") == 0) {
+		_cleanup_free_ char *vol = strndup(spec, sl - 7);
+		if (!vol)
+			return CAIRN_ENOMEM;
+		if (!(*ret = cairn_manifest_latest(l, vol)))
+			return cairn_error_set(CAIRN_ENOTFOUND, "no backup of volume '%s'", vol);
+		return 0;
+	}
+	struct cairn_manifest *found = NULL;
+	size_t matches = 0;
+	for (size_t i = 0; i < l->n; i++)
+		if (sl <= 2 * CAIRN_BACKUP_ID_LEN && strncasecmp(l->v[i]->idhex, spec, sl) == 0) {
+			found = l->v[i];
+			matches++;
+		}
+	if (sl == 0 || matches == 0)
+		return cairn_error_set(CAIRN_ENOTFOUND, "no backup matches '%s'", spec);
+	if (matches > 1)
+		return cairn_error_set(CAIRN_EAMBIGUOUS, "backup id prefix '%s' matches %zu backups; give more digits",
+				       spec, matches);
+	*ret = found;
+	return 0;
+}

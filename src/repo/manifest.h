@@ -1,0 +1,70 @@
+/* Backup manifests (format.h MANIFEST): one per backup, written last. */
+#ifndef CAIRN_REPO_MANIFEST_H
+#define CAIRN_REPO_MANIFEST_H
+
+#include "repo/format.h"
+#include "repo/repo.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct cairn_backup_stats {
+	uint64_t bytes_read;   /* read from the source */
+	uint64_t bytes_new;    /* plaintext bytes of chunks the repository lacked */
+	uint64_t bytes_stored; /* bytes written to the store (packs, index, manifest) */
+	uint64_t chunks_new;
+	double seconds;
+};
+
+struct cairn_manifest {
+	uint8_t id[CAIRN_BACKUP_ID_LEN];
+	char idhex[2 * CAIRN_BACKUP_ID_LEN + 1];
+	char *volume;
+	int64_t created_us;
+	char *hostname;
+	char *source;
+	uint64_t size;
+	uint32_t chunk_size;
+	uint32_t fanout;
+	unsigned levels;
+	uint8_t root[CAIRN_ID_LEN];
+	bool has_parent;
+	uint8_t parent[CAIRN_BACKUP_ID_LEN];
+	char **tags;
+	size_t ntags;
+	char *change_tracking;
+	struct cairn_backup_stats stats;
+};
+
+void cairn_manifest_free(struct cairn_manifest *m);
+static inline void cairn_manifest_freep(struct cairn_manifest **m)
+{
+	cairn_manifest_free(*m);
+}
+
+/* JSON codec of the opened body (parse is fuzzed). */
+int cairn_manifest_encode(const struct cairn_manifest *m, char **ret_json);
+int cairn_manifest_parse(const uint8_t *data, size_t len, struct cairn_manifest **ret);
+
+/* Seals and writes backups/<id> with create-only semantics. */
+int cairn_manifest_write(struct cairn_repo *repo, const struct cairn_manifest *m, uint64_t *ret_bytes);
+int cairn_manifest_read(struct cairn_repo *repo, const uint8_t id[CAIRN_BACKUP_ID_LEN],
+			struct cairn_manifest **ret);
+
+/* Every readable manifest, oldest first.  Damaged ones are reported through
+ * the warning log and counted in *ret_damaged. */
+struct cairn_manifest_list {
+	struct cairn_manifest **v;
+	size_t n;
+	size_t damaged;
+};
+int cairn_manifest_list_load(struct cairn_repo *repo, struct cairn_manifest_list *ret);
+void cairn_manifest_list_free(struct cairn_manifest_list *l);
+
+/* Resolves "latest", "VOLUME@latest", a full id or a unique prefix.
+ * *ret borrows from the list. */
+int cairn_manifest_resolve(const struct cairn_manifest_list *l, const char *spec, struct cairn_manifest **ret);
+/* Newest backup of a volume, or NULL. */
+struct cairn_manifest *cairn_manifest_latest(const struct cairn_manifest_list *l, const char *volume);
+
+#endif

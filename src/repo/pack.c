@@ -1,0 +1,242 @@
+/* Blob codec and packs (format.h BLOB, PACK). */
+#include "repo/pack.h"
+#include "repo/index.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/hex.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int cairn_blob_codec_init(struct cairn_blob_codec *c, const struct cairn_repo *repo)
+{
+	memset(c, 0, sizeof(*c));
+	int r;
+	if ((r = cairn_repo_hasher(repo, &c->hasher)) < 0 || (r = cairn_repo_aead(repo, &c->aead)) < 0 ||
+	    (r = cairn_zctx_new(repo->config.compression_level, &c->zstd)) < 0) {
+		cairn_blob_codec_free(c);
+		return r;
+	}
+	return 0;
+}
+
+void cairn_blob_codec_free(struct cairn_blob_codec *c)
+{
+	if (!c)
+		return;
+	cairn_hasher_free(c->hasher);
+	cairn_aead_free(c->aead);
+	cairn_zctx_free(c->zstd);
+	cairn_buf_free(&c->scratch);
+	memset(c, 0, sizeof(*c));
+}
+
+static void blob_aad(uint8_t aad[1 + CAIRN_ID_LEN], const uint8_t id[CAIRN_ID_LEN])
+{
+	aad[0] = 'B';
+	memcpy(aad + 1, id, CAIRN_ID_LEN);
+}
+
+int cairn_blob_encode(struct cairn_blob_codec *c, const uint8_t id[CAIRN_ID_LEN], const void *plain, size_t len,
+		      bool compress, struct cairn_buf *out, uint8_t *ret_flags, uint32_t *ret_stored)
+{
+	const void *payload = plain;
+	size_t plen = len;
+	uint8_t flags = 0;
+	int r;
+	if (compress) {
+		size_t bound = cairn_compress_bound(len), clen = 0;
+		cairn_buf_clear(&c->scratch);
+		if ((r = cairn_buf_reserve(&c->scratch, bound)) < 0)
+			return r;
+		if ((r = cairn_compress(c->zstd, plain, len, c->scratch.data, bound, &clen)) < 0)
+			return r;
+		if (clen) {
+			payload = c->scratch.data;
+			plen = clen;
+			flags |= CAIRN_BLOB_ZSTD;
+		}
+	}
+	if ((r = cairn_buf_reserve(out, plen + CAIRN_AEAD_OVERHEAD)) < 0)
+		return r;
+	uint8_t aad[1 + CAIRN_ID_LEN];
+	blob_aad(aad, id);
+	if ((r = cairn_aead_seal(c->aead, aad, sizeof(aad), payload, plen, out->data + out->len)) < 0)
+		return r;
+	out->len += plen + CAIRN_AEAD_OVERHEAD;
+	*ret_flags = flags;
+	*ret_stored = (uint32_t)(plen + CAIRN_AEAD_OVERHEAD);
+	return 0;
+}
+
+static int blob_damaged(const struct cairn_blob_ref *ref, const char *why)
+{
+	char hex[2 * CAIRN_ID_LEN + 1];
+	cairn_hex_encode(ref->id, CAIRN_ID_LEN, hex);
+	return cairn_error_set(CAIRN_ECORRUPT, "blob %.16s is damaged: %s", hex, why);
+}
+
+int cairn_blob_decode(struct cairn_blob_codec *c, const struct cairn_blob_ref *ref, const uint8_t *sealed,
+		      uint8_t *out)
+{
+	if (ref->stored_len < CAIRN_AEAD_OVERHEAD)
+		return blob_damaged(ref, "too short");
+	size_t plen = ref->stored_len - CAIRN_AEAD_OVERHEAD;
+	uint8_t aad[1 + CAIRN_ID_LEN];
+	blob_aad(aad, ref->id);
+	int r;
+	if (ref->flags & CAIRN_BLOB_ZSTD) {
+		cairn_buf_clear(&c->scratch);
+		if ((r = cairn_buf_reserve(&c->scratch, plen)) < 0)
+			return r;
+		if (cairn_aead_open(c->aead, aad, sizeof(aad), sealed, ref->stored_len, c->scratch.data) < 0)
+			return blob_damaged(ref, "authentication failed");
+		if (cairn_decompress(c->zstd, c->scratch.data, plen, out, ref->raw_len) < 0)
+			return blob_damaged(ref, "does not decompress");
+	} else {
+		if (plen != ref->raw_len)
+			return blob_damaged(ref, "wrong length");
+		if (cairn_aead_open(c->aead, aad, sizeof(aad), sealed, ref->stored_len, out) < 0)
+			return blob_damaged(ref, "authentication failed");
+	}
+	uint8_t id[CAIRN_ID_LEN];
+	if ((r = cairn_hasher_id(c->hasher, out, ref->raw_len, id)) < 0)
+		return r;
+	if (memcmp(id, ref->id, CAIRN_ID_LEN) != 0)
+		return blob_damaged(ref, "content does not match its id");
+	return 0;
+}
+
+int cairn_pack_writer_begin(struct cairn_pack_writer *w)
+{
+	cairn_buf_clear(&w->data);
+	w->n = 0;
+	return cairn_random(w->id, sizeof(w->id));
+}
+
+int cairn_pack_writer_add(struct cairn_pack_writer *w, struct cairn_blob_ref *ref, const uint8_t *sealed)
+{
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? 2 * w->cap : 512;
+		struct cairn_toc_entry *t = realloc(w->toc, cap * sizeof(*t));
+		if (!t)
+			return CAIRN_ENOMEM;
+		w->toc = t;
+		w->cap = cap;
+	}
+	ref->offset = (uint32_t)w->data.len;
+	int r = cairn_buf_append(&w->data, sealed, ref->stored_len);
+	if (r < 0)
+		return r;
+	w->toc[w->n].ref = *ref;
+	w->n++;
+	return 0;
+}
+
+int cairn_pack_writer_finish(struct cairn_pack_writer *w, struct cairn_aead *a)
+{
+	_cleanup_(cairn_buf_freep) struct cairn_buf toc = CAIRN_BUF_INIT;
+	_cleanup_(cairn_buf_freep) struct cairn_buf sealed = CAIRN_BUF_INIT;
+	int r = cairn_buf_reserve(&toc, 4 + w->n * CAIRN_TOC_ENTRY_LEN);
+	if (r < 0)
+		return r;
+	cairn_buf_append_le32(&toc, (uint32_t)w->n);
+	for (size_t i = 0; i < w->n; i++) {
+		const struct cairn_blob_ref *e = &w->toc[i].ref;
+		uint8_t rec[CAIRN_TOC_ENTRY_LEN];
+		memcpy(rec, e->id, CAIRN_ID_LEN);
+		rec[32] = e->type;
+		rec[33] = e->flags;
+		cairn_put_le16(rec + 34, 0);
+		cairn_put_le32(rec + 36, e->raw_len);
+		cairn_put_le32(rec + 40, e->stored_len);
+		cairn_put_le64(rec + 44, e->offset);
+		cairn_buf_append(&toc, rec, sizeof(rec));
+	}
+	if ((r = cairn_repo_seal(a, 'T', w->id, sizeof(w->id), toc.data, toc.len, &sealed)) < 0)
+		return r;
+	if ((r = cairn_buf_append(&w->data, sealed.data, sealed.len)) < 0 ||
+	    (r = cairn_buf_append_le32(&w->data, (uint32_t)sealed.len)) < 0 ||
+	    (r = cairn_buf_append(&w->data, CAIRN_PACK_MAGIC, CAIRN_MAGIC_LEN)) < 0)
+		return r;
+	return 0;
+}
+
+void cairn_pack_writer_free(struct cairn_pack_writer *w)
+{
+	if (!w)
+		return;
+	cairn_buf_free(&w->data);
+	free(w->toc);
+	w->toc = NULL;
+	w->n = w->cap = 0;
+}
+
+int cairn_toc_parse(const uint8_t *data, size_t len, uint64_t data_end, struct cairn_toc_entry **ret,
+		    size_t *ret_n)
+{
+	struct cairn_reader rd;
+	cairn_reader_init(&rd, data, len);
+	uint32_t n = cairn_reader_le32(&rd);
+	if (rd.bad || (uint64_t)n * CAIRN_TOC_ENTRY_LEN != rd.left)
+		return cairn_error_set(CAIRN_ECORRUPT, "pack table of contents has a wrong length");
+	struct cairn_toc_entry *t = calloc(n ? n : 1, sizeof(*t));
+	if (!t)
+		return CAIRN_ENOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		struct cairn_blob_ref *e = &t[i].ref;
+		memcpy(e->id, cairn_reader_bytes(&rd, CAIRN_ID_LEN), CAIRN_ID_LEN);
+		e->type = cairn_reader_u8(&rd);
+		e->flags = cairn_reader_u8(&rd);
+		(void)cairn_reader_le16(&rd);
+		e->raw_len = cairn_reader_le32(&rd);
+		e->stored_len = cairn_reader_le32(&rd);
+		uint64_t off = cairn_reader_le64(&rd);
+		if (e->type > CAIRN_BLOB_TREE || e->stored_len < CAIRN_AEAD_OVERHEAD || off > data_end ||
+		    e->stored_len > data_end - off || off > UINT32_MAX) {
+			free(t);
+			return cairn_error_set(CAIRN_ECORRUPT, "pack table of contents has an invalid entry");
+		}
+		e->offset = (uint32_t)off;
+		e->pack = 0;
+	}
+	*ret = t;
+	*ret_n = n;
+	return 0;
+}
+
+int cairn_pack_read_toc(struct cairn_store *s, struct cairn_aead *a, const uint8_t pack_id[CAIRN_PACK_ID_LEN],
+			struct cairn_toc_entry **ret, size_t *ret_n, uint64_t *ret_pack_size)
+{
+	char key[80];
+	uint64_t size;
+	cairn_pack_key(pack_id, key);
+	int r = cairn_store_stat(s, key, &size);
+	if (r < 0)
+		return r;
+	if (size < CAIRN_PACK_TRAILER_LEN + CAIRN_AEAD_OVERHEAD + 4)
+		return cairn_error_set(CAIRN_ECORRUPT, "pack %s is truncated (%llu bytes)", key,
+				       (unsigned long long)size);
+	_cleanup_(cairn_buf_freep) struct cairn_buf tail = CAIRN_BUF_INIT;
+	_cleanup_(cairn_buf_freep) struct cairn_buf body = CAIRN_BUF_INIT;
+	if ((r = cairn_store_get(s, key, size - CAIRN_PACK_TRAILER_LEN, CAIRN_PACK_TRAILER_LEN, &tail)) < 0)
+		return r;
+	if (tail.len != CAIRN_PACK_TRAILER_LEN || memcmp(tail.data + 4, CAIRN_PACK_MAGIC, CAIRN_MAGIC_LEN) != 0)
+		return cairn_error_set(CAIRN_ECORRUPT, "pack %s is truncated or damaged (no trailer)", key);
+	uint32_t toclen = cairn_le32(tail.data);
+	if (toclen < CAIRN_AEAD_OVERHEAD || toclen > size - CAIRN_PACK_TRAILER_LEN)
+		return cairn_error_set(CAIRN_ECORRUPT, "pack %s has an invalid trailer", key);
+	uint64_t toc_at = size - CAIRN_PACK_TRAILER_LEN - toclen;
+	if ((r = cairn_store_get(s, key, toc_at, toclen, &tail)) < 0)
+		return r;
+	if (tail.len != toclen)
+		return cairn_error_set(CAIRN_ECORRUPT, "pack %s is truncated", key);
+	if (cairn_repo_unseal(a, 'T', pack_id, CAIRN_PACK_ID_LEN, tail.data, tail.len, &body) < 0)
+		return cairn_error_set(CAIRN_ECORRUPT, "pack %s is damaged (table of contents does not authenticate)",
+				       key);
+	if ((r = cairn_toc_parse(body.data, body.len, toc_at, ret, ret_n)) < 0)
+		return cairn_error_prefix(r, "pack %s", key);
+	if (ret_pack_size)
+		*ret_pack_size = size;
+	return 0;
+}

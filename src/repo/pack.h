@@ -1,0 +1,67 @@
+/* Blobs and packs (format.h BLOB, PACK).
+ *
+ * A blob codec holds one thread's contexts (id hasher, AEAD, zstd); encoding
+ * and decoding a blob never allocates once the scratch buffer has grown.
+ */
+#ifndef CAIRN_REPO_PACK_H
+#define CAIRN_REPO_PACK_H
+
+#include "compress/compress.h"
+#include "repo/format.h"
+#include "repo/repo.h"
+#include "util/buf.h"
+
+#include <stdbool.h>
+
+struct cairn_blob_codec {
+	struct cairn_hasher *hasher;
+	struct cairn_aead *aead;
+	struct cairn_zctx *zstd;
+	struct cairn_buf scratch;
+};
+
+int cairn_blob_codec_init(struct cairn_blob_codec *c, const struct cairn_repo *repo);
+void cairn_blob_codec_free(struct cairn_blob_codec *c);
+
+/* Seals plain (whose id the caller computed) and appends it to out;
+ * compress = try zstd.  *ret_flags gets CAIRN_BLOB_ZSTD when compressed;
+ * *ret_stored the number of bytes appended. */
+int cairn_blob_encode(struct cairn_blob_codec *c, const uint8_t id[CAIRN_ID_LEN], const void *plain, size_t len,
+		      bool compress, struct cairn_buf *out, uint8_t *ret_flags, uint32_t *ret_stored);
+
+/* Opens a sealed blob of ref into out (ref->raw_len bytes) and verifies its
+ * id.  Returns CAIRN_ECORRUPT with a message naming the blob on any damage. */
+int cairn_blob_decode(struct cairn_blob_codec *c, const struct cairn_blob_ref *ref, const uint8_t *sealed,
+		      uint8_t *out);
+
+/* One TOC entry; ref.pack is unused (0) and ref.offset is the offset. */
+struct cairn_toc_entry {
+	struct cairn_blob_ref ref;
+};
+
+/* Accumulates blobs into one pack in memory. */
+struct cairn_pack_writer {
+	uint8_t id[CAIRN_PACK_ID_LEN];
+	struct cairn_buf data;
+	struct cairn_toc_entry *toc;
+	size_t n, cap;
+};
+
+/* Starts a new pack with a fresh random id (buffers are reused). */
+int cairn_pack_writer_begin(struct cairn_pack_writer *w);
+/* Appends an already sealed blob; ref->offset is set. */
+int cairn_pack_writer_add(struct cairn_pack_writer *w, struct cairn_blob_ref *ref, const uint8_t *sealed);
+/* Appends the sealed TOC and the trailer; w->data is then the whole pack. */
+int cairn_pack_writer_finish(struct cairn_pack_writer *w, struct cairn_aead *a);
+void cairn_pack_writer_free(struct cairn_pack_writer *w);
+
+/* Reads and opens a pack's TOC (two ranged gets).  *ret is malloc'd. */
+int cairn_pack_read_toc(struct cairn_store *s, struct cairn_aead *a, const uint8_t pack_id[CAIRN_PACK_ID_LEN],
+			struct cairn_toc_entry **ret, size_t *ret_n, uint64_t *ret_pack_size);
+
+/* Parses an opened TOC body; data_end is where the blobs end in the pack
+ * (every entry must lie below it).  Fuzzed. */
+int cairn_toc_parse(const uint8_t *data, size_t len, uint64_t data_end, struct cairn_toc_entry **ret,
+		    size_t *ret_n);
+
+#endif

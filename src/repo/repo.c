@@ -1,0 +1,409 @@
+/* Repository lifecycle: init, open (config + keys), sealing helpers. */
+#include "repo/repo.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/hex.h"
+#include "util/time.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int cairn_repo_seal(struct cairn_aead *a, char type, const uint8_t *name, size_t namelen, const void *data,
+		    size_t len, struct cairn_buf *out)
+{
+	uint8_t aad[1 + 64];
+	if (namelen > 64)
+		return CAIRN_EINVAL;
+	aad[0] = (uint8_t)type;
+	memcpy(aad + 1, name, namelen);
+	cairn_buf_clear(out);
+	int r = cairn_buf_reserve(out, len + CAIRN_AEAD_OVERHEAD);
+	if (r < 0)
+		return r;
+	r = cairn_aead_seal(a, aad, 1 + namelen, data, len, out->data);
+	if (r < 0)
+		return r;
+	out->len = len + CAIRN_AEAD_OVERHEAD;
+	return 0;
+}
+
+int cairn_repo_unseal(struct cairn_aead *a, char type, const uint8_t *name, size_t namelen, const uint8_t *in,
+		      size_t len, struct cairn_buf *out)
+{
+	uint8_t aad[1 + 64];
+	if (namelen > 64)
+		return CAIRN_EINVAL;
+	if (len < CAIRN_AEAD_OVERHEAD)
+		return cairn_error_set(CAIRN_ECORRUPT, "object truncated (%zu bytes)", len);
+	aad[0] = (uint8_t)type;
+	memcpy(aad + 1, name, namelen);
+	cairn_buf_clear(out);
+	int r = cairn_buf_reserve(out, len - CAIRN_AEAD_OVERHEAD + 1);
+	if (r < 0)
+		return r;
+	r = cairn_aead_open(a, aad, 1 + namelen, in, len, out->data);
+	if (r < 0)
+		return r;
+	out->len = len - CAIRN_AEAD_OVERHEAD;
+	return 0;
+}
+
+static int derive_subkeys(struct cairn_secrets *k)
+{
+	int r = cairn_hkdf(k->master, sizeof(k->master), "cairn v1 encryption", k->enc, sizeof(k->enc));
+	if (r < 0)
+		return r;
+	return cairn_hkdf(k->master, sizeof(k->master), "cairn v1 id", k->id, sizeof(k->id));
+}
+
+int cairn_repo_hasher(const struct cairn_repo *r, struct cairn_hasher **ret)
+{
+	return cairn_hasher_new(r->keys->id, ret);
+}
+
+int cairn_repo_aead(const struct cairn_repo *r, struct cairn_aead **ret)
+{
+	return cairn_aead_new(r->keys->enc, ret);
+}
+
+static struct cairn_repo *repo_alloc(struct cairn_store *store)
+{
+	struct cairn_repo *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->keys = cairn_secret_alloc(sizeof(*r->keys));
+	if (!r->keys) {
+		free(r);
+		return NULL;
+	}
+	r->store = store;
+	return r;
+}
+
+void cairn_repo_free(struct cairn_repo *r)
+{
+	if (!r)
+		return;
+	cairn_store_free(r->store);
+	cairn_secret_free(r->keys, sizeof(*r->keys));
+	free(r);
+}
+
+/* ---- config ---- */
+
+static void config_header(uint8_t out[CAIRN_CONFIG_HEADER_LEN], uint32_t version)
+{
+	memcpy(out, CAIRN_CONFIG_MAGIC, CAIRN_MAGIC_LEN);
+	cairn_put_le32(out + CAIRN_MAGIC_LEN, version);
+}
+
+static int is_pow2(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+int cairn_config_parse_json(const uint8_t *data, size_t len, struct cairn_repo_config *ret)
+{
+	json_error_t jerr;
+	json_t *j = json_loadb((const char *)data, len, 0, &jerr);
+	if (!j)
+		return cairn_error_set(CAIRN_ECORRUPT, "config: %s", jerr.text);
+	int r = 0;
+	const char *id = NULL, *created = NULL, *comp = NULL;
+	json_int_t version = 0, chunk = 0, pack = 0, fanout = 0, level = 0;
+	if (json_unpack_ex(j, &jerr, 0, "{s:I, s:s, s:s, s:I, s:I, s:I, s:s, s:I}", "version", &version, "id", &id,
+			   "created", &created, "chunk_size", &chunk, "pack_size", &pack, "tree_fanout", &fanout,
+			   "compression", &comp, "compression_level", &level) != 0) {
+		r = cairn_error_set(CAIRN_ECORRUPT, "config: %s", jerr.text);
+		goto out;
+	}
+	if (version != CAIRN_FORMAT_VERSION) {
+		r = cairn_error_set(CAIRN_EVERSION, "repository format version %lld is not supported (this cairn reads %d)",
+				    (long long)version, CAIRN_FORMAT_VERSION);
+		goto out;
+	}
+	if (strlen(id) != 32 || cairn_hex_decode(id, ret->id, 16) < 0 || !is_pow2((uint64_t)chunk) ||
+	    chunk < CAIRN_CHUNK_SIZE_MIN || chunk > CAIRN_CHUNK_SIZE_MAX || pack < chunk || pack > (1ll << 30) ||
+	    fanout != CAIRN_TREE_FANOUT || strcmp(comp, "zstd") != 0 || level < -100 || level > 22) {
+		r = cairn_error_set(CAIRN_ECORRUPT, "config: values out of range");
+		goto out;
+	}
+	ret->version = (uint32_t)version;
+	ret->chunk_size = (uint32_t)chunk;
+	ret->pack_size = (uint32_t)pack;
+	ret->tree_fanout = (uint32_t)fanout;
+	ret->compression_level = (int)level;
+	ret->created = cairn_time_parse(created);
+out:
+	json_decref(j);
+	return r;
+}
+
+static int config_write(struct cairn_repo *repo)
+{
+	char idhex[33], created[40];
+	cairn_hex_encode(repo->config.id, 16, idhex);
+	cairn_time_format(repo->config.created, created, sizeof(created));
+	json_t *j = json_pack("{s:i, s:s, s:s, s:I, s:I, s:I, s:s, s:i}", "version", CAIRN_FORMAT_VERSION, "id", idhex,
+			      "created", created, "chunk_size", (json_int_t)repo->config.chunk_size, "pack_size",
+			      (json_int_t)repo->config.pack_size, "tree_fanout", (json_int_t)repo->config.tree_fanout,
+			      "compression", "zstd", "compression_level", repo->config.compression_level);
+	if (!j)
+		return CAIRN_ENOMEM;
+	_cleanup_free_ char *body = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(j);
+	if (!body)
+		return CAIRN_ENOMEM;
+	struct cairn_aead *a = NULL;
+	int r = cairn_repo_aead(repo, &a);
+	if (r < 0)
+		return r;
+	uint8_t header[CAIRN_CONFIG_HEADER_LEN];
+	config_header(header, CAIRN_FORMAT_VERSION);
+	_cleanup_(cairn_buf_freep) struct cairn_buf sealed = CAIRN_BUF_INIT;
+	_cleanup_(cairn_buf_freep) struct cairn_buf obj = CAIRN_BUF_INIT;
+	r = cairn_repo_seal(a, 'C', header, sizeof(header), body, strlen(body), &sealed);
+	cairn_aead_free(a);
+	if (r < 0)
+		return r;
+	if ((r = cairn_buf_append(&obj, header, sizeof(header))) < 0 ||
+	    (r = cairn_buf_append(&obj, sealed.data, sealed.len)) < 0)
+		return r;
+	r = cairn_store_put(repo->store, "config", obj.data, obj.len, CAIRN_PUT_CREATE_ONLY);
+	if (r == CAIRN_EEXIST)
+		return cairn_error_set(r, "a repository already exists at %s", repo->store->uri);
+	return r;
+}
+
+static int key_write(struct cairn_repo *repo, const char *pass, size_t passlen, unsigned log2n, char *ret_kid)
+{
+	uint8_t obj[CAIRN_KEY_OBJECT_LEN], kid[CAIRN_KEY_ID_LEN];
+	char name[64], kidhex[2 * CAIRN_KEY_ID_LEN + 1];
+	int r = cairn_key_object_make(repo->keys->master, pass, passlen, log2n, obj);
+	if (r < 0)
+		return r;
+	if ((r = cairn_random(kid, sizeof(kid))) < 0)
+		return r;
+	cairn_hex_encode(kid, sizeof(kid), kidhex);
+	snprintf(name, sizeof(name), "keys/%s", kidhex);
+	r = cairn_store_put(repo->store, name, obj, sizeof(obj), CAIRN_PUT_CREATE_ONLY);
+	if (r < 0)
+		return r;
+	if (ret_kid)
+		memcpy(ret_kid, kidhex, sizeof(kidhex));
+	return 0;
+}
+
+int cairn_repo_init(struct cairn_store *store, const char *pass, size_t passlen,
+		    const struct cairn_init_params *p, struct cairn_repo **ret)
+{
+	_cleanup_(cairn_repo_freep) struct cairn_repo *repo = repo_alloc(store);
+	if (!repo) {
+		cairn_store_free(store);
+		return CAIRN_ENOMEM;
+	}
+	uint32_t chunk = p && p->chunk_size ? p->chunk_size : CAIRN_CHUNK_SIZE_DEFAULT;
+	uint32_t pack = p && p->pack_size ? p->pack_size : CAIRN_PACK_SIZE_DEFAULT;
+	if (!is_pow2(chunk) || chunk < CAIRN_CHUNK_SIZE_MIN || chunk > CAIRN_CHUNK_SIZE_MAX)
+		return cairn_error_set(CAIRN_EINVAL, "chunk size must be a power of two from 4K to 16M");
+	if (pack < chunk)
+		pack = chunk;
+	if (passlen == 0)
+		return cairn_error_set(CAIRN_EINVAL, "empty passphrase");
+	int r = cairn_store_create(repo->store);
+	if (r < 0)
+		return r;
+	uint64_t size;
+	r = cairn_store_stat(repo->store, "config", &size);
+	if (r == 0)
+		return cairn_error_set(CAIRN_EEXIST, "a repository already exists at %s", repo->store->uri);
+	if (r != CAIRN_ENOTFOUND)
+		return r;
+	repo->config.version = CAIRN_FORMAT_VERSION;
+	repo->config.chunk_size = chunk;
+	repo->config.pack_size = pack;
+	repo->config.tree_fanout = CAIRN_TREE_FANOUT;
+	repo->config.compression_level = p && p->compression_level ? p->compression_level : CAIRN_ZSTD_LEVEL_DEFAULT;
+	repo->config.created = (int64_t)time(NULL);
+	if ((r = cairn_random(repo->config.id, sizeof(repo->config.id))) < 0 ||
+	    (r = cairn_random(repo->keys->master, sizeof(repo->keys->master))) < 0 ||
+	    (r = derive_subkeys(repo->keys)) < 0)
+		return r;
+	/* Key first, config last: a store with a config is a usable repository. */
+	if ((r = key_write(repo, pass, passlen, p ? p->scrypt_log2n : 0, repo->key_name)) < 0)
+		return r;
+	if ((r = config_write(repo)) < 0)
+		return r;
+	*ret = TAKE_PTR(repo);
+	return 0;
+}
+
+struct key_names {
+	char **names;
+	size_t n, cap;
+};
+
+static int collect_key(const char *key, uint64_t size, void *ud)
+{
+	(void)size;
+	struct key_names *k = ud;
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? 2 * k->cap : 8;
+		char **p = realloc(k->names, cap * sizeof(*p));
+		if (!p)
+			return CAIRN_ENOMEM;
+		k->names = p;
+		k->cap = cap;
+	}
+	k->names[k->n] = strdup(key);
+	if (!k->names[k->n])
+		return CAIRN_ENOMEM;
+	k->n++;
+	return 0;
+}
+
+static void key_names_free(struct key_names *k)
+{
+	for (size_t i = 0; i < k->n; i++)
+		free(k->names[i]);
+	free(k->names);
+}
+
+static int list_keys(struct cairn_store *s, struct key_names *k)
+{
+	memset(k, 0, sizeof(*k));
+	int r = cairn_store_list(s, "keys/", collect_key, k);
+	if (r < 0)
+		key_names_free(k);
+	return r;
+}
+
+static int read_config_header(struct cairn_repo *repo, struct cairn_buf *cfg)
+{
+	int r = cairn_store_get(repo->store, "config", 0, CAIRN_STORE_TO_END, cfg);
+	if (r == CAIRN_ENOTFOUND)
+		return cairn_error_set(CAIRN_ENOTREPO, "%s is not a cairn repository (no config)", repo->store->uri);
+	if (r < 0)
+		return r;
+	if (cfg->len < CAIRN_CONFIG_HEADER_LEN || memcmp(cfg->data, CAIRN_CONFIG_MAGIC, CAIRN_MAGIC_LEN) != 0)
+		return cairn_error_set(CAIRN_ENOTREPO, "%s is not a cairn repository (config has no cairn header)",
+				       repo->store->uri);
+	uint32_t version = cairn_le32(cfg->data + CAIRN_MAGIC_LEN);
+	if (version != CAIRN_FORMAT_VERSION)
+		return cairn_error_set(CAIRN_EVERSION,
+				       "repository %s has format version %u; this cairn reads version %d only",
+				       repo->store->uri, version, CAIRN_FORMAT_VERSION);
+	return 0;
+}
+
+int cairn_repo_open(struct cairn_store *store, const char *pass, size_t passlen, struct cairn_repo **ret)
+{
+	_cleanup_(cairn_repo_freep) struct cairn_repo *repo = repo_alloc(store);
+	if (!repo) {
+		cairn_store_free(store);
+		return CAIRN_ENOMEM;
+	}
+	_cleanup_(cairn_buf_freep) struct cairn_buf cfg = CAIRN_BUF_INIT;
+	int r = read_config_header(repo, &cfg);
+	if (r < 0)
+		return r;
+	struct key_names keys;
+	if ((r = list_keys(repo->store, &keys)) < 0)
+		return r;
+	int found = 0, saw_valid = 0;
+	_cleanup_(cairn_buf_freep) struct cairn_buf kb = CAIRN_BUF_INIT;
+	for (size_t i = 0; i < keys.n && !found; i++) {
+		r = cairn_store_get(repo->store, keys.names[i], 0, CAIRN_STORE_TO_END, &kb);
+		if (r < 0)
+			continue;
+		struct cairn_key_object ko;
+		if (cairn_key_object_parse(kb.data, kb.len, &ko) < 0)
+			continue;
+		saw_valid = 1;
+		r = cairn_key_object_unwrap(&ko, kb.data, pass, passlen, repo->keys->master);
+		if (r == 0) {
+			found = 1;
+			snprintf(repo->key_name, sizeof(repo->key_name), "%s", keys.names[i] + strlen("keys/"));
+		} else if (r != CAIRN_EPASSPHRASE) {
+			key_names_free(&keys);
+			return r;
+		}
+	}
+	key_names_free(&keys);
+	if (!found) {
+		if (!saw_valid)
+			return cairn_error_set(CAIRN_ECORRUPT, "repository %s has no readable key object",
+					       repo->store->uri);
+		return cairn_error_set(CAIRN_EPASSPHRASE, "wrong passphrase for repository %s", repo->store->uri);
+	}
+	if ((r = derive_subkeys(repo->keys)) < 0)
+		return r;
+	struct cairn_aead *a = NULL;
+	if ((r = cairn_repo_aead(repo, &a)) < 0)
+		return r;
+	_cleanup_(cairn_buf_freep) struct cairn_buf body = CAIRN_BUF_INIT;
+	r = cairn_repo_unseal(a, 'C', cfg.data, CAIRN_CONFIG_HEADER_LEN, cfg.data + CAIRN_CONFIG_HEADER_LEN,
+			      cfg.len - CAIRN_CONFIG_HEADER_LEN, &body);
+	cairn_aead_free(a);
+	if (r < 0)
+		return cairn_error_set(CAIRN_ECORRUPT, "repository config of %s is damaged (authentication failed)",
+				       repo->store->uri);
+	if ((r = cairn_config_parse_json(body.data, body.len, &repo->config)) < 0)
+		return r;
+	*ret = TAKE_PTR(repo);
+	return 0;
+}
+
+int cairn_repo_key_add(struct cairn_repo *r, const char *pass, size_t passlen, unsigned log2n,
+		       char ret_kid[2 * CAIRN_KEY_ID_LEN + 1])
+{
+	if (passlen == 0)
+		return cairn_error_set(CAIRN_EINVAL, "empty passphrase");
+	return key_write(r, pass, passlen, log2n, ret_kid);
+}
+
+int cairn_repo_key_list(struct cairn_repo *r, struct cairn_key_info **ret, size_t *ret_n)
+{
+	struct key_names keys;
+	int rc = list_keys(r->store, &keys);
+	if (rc < 0)
+		return rc;
+	struct cairn_key_info *out = calloc(keys.n ? keys.n : 1, sizeof(*out));
+	size_t n = 0;
+	_cleanup_(cairn_buf_freep) struct cairn_buf kb = CAIRN_BUF_INIT;
+	for (size_t i = 0; out && i < keys.n; i++) {
+		struct cairn_key_object ko;
+		if (cairn_store_get(r->store, keys.names[i], 0, CAIRN_STORE_TO_END, &kb) < 0 ||
+		    cairn_key_object_parse(kb.data, kb.len, &ko) < 0)
+			continue;
+		snprintf(out[n].kid, sizeof(out[n].kid), "%s", keys.names[i] + strlen("keys/"));
+		out[n].created = ko.created;
+		out[n].log2n = ko.log2n;
+		out[n].current = strcmp(out[n].kid, r->key_name) == 0;
+		n++;
+	}
+	key_names_free(&keys);
+	if (!out)
+		return CAIRN_ENOMEM;
+	*ret = out;
+	*ret_n = n;
+	return 0;
+}
+
+int cairn_repo_key_remove(struct cairn_repo *r, const char *kid)
+{
+	char name[64];
+	uint64_t size;
+	if (strcmp(kid, r->key_name) == 0)
+		return cairn_error_set(CAIRN_EBUSY, "key %s is the one in use; open with another passphrase to remove it",
+				       kid);
+	snprintf(name, sizeof(name), "keys/%s", kid);
+	int rc = cairn_store_stat(r->store, name, &size);
+	if (rc == CAIRN_ENOTFOUND)
+		return cairn_error_set(rc, "no key %s in this repository", kid);
+	if (rc < 0)
+		return rc;
+	return cairn_store_del(r->store, name);
+}

@@ -1,0 +1,107 @@
+/* An open repository: its store, its configuration and its keys.
+ *
+ * The repo owns its store.  Secrets (master, encryption and id keys) live in
+ * locked memory and are wiped by cairn_repo_free().  A repo is shared by all
+ * threads of a job; per-thread crypto contexts come from cairn_repo_hasher()
+ * and cairn_repo_aead() (contexts are not thread-safe, the repo is).
+ */
+#ifndef CAIRN_REPO_REPO_H
+#define CAIRN_REPO_REPO_H
+
+#include "crypto/crypto.h"
+#include "repo/format.h"
+#include "store/store.h"
+#include "util/buf.h"
+
+#include <stdint.h>
+
+struct cairn_repo_config {
+	uint8_t id[16];
+	uint32_t version;
+	uint32_t chunk_size;
+	uint32_t pack_size;
+	uint32_t tree_fanout;
+	int compression_level;
+	int64_t created; /* unix seconds */
+};
+
+struct cairn_secrets {
+	uint8_t master[32];
+	uint8_t enc[CAIRN_KEY_LEN];
+	uint8_t id[CAIRN_KEY_LEN];
+};
+
+struct cairn_repo {
+	struct cairn_store *store;
+	struct cairn_repo_config config;
+	struct cairn_secrets *keys; /* locked memory */
+	char key_name[2 * CAIRN_KEY_ID_LEN + 1]; /* key object that opened it */
+};
+
+struct cairn_init_params {
+	uint32_t chunk_size;   /* 0 = default */
+	uint32_t pack_size;    /* 0 = default */
+	int compression_level; /* 0 = default */
+	unsigned scrypt_log2n; /* 0 = default; tests use small values */
+};
+
+/* Creates a repository in an empty store (creating the directory or bucket).
+ * Fails with CAIRN_EEXIST if the store already holds a config. */
+int cairn_repo_init(struct cairn_store *store, const char *pass, size_t passlen,
+		    const struct cairn_init_params *p, struct cairn_repo **ret);
+
+/* Opens a repository; takes ownership of store in every case. Errors:
+ * CAIRN_ENOTREPO (no or foreign config), CAIRN_EVERSION (format version not
+ * understood), CAIRN_EPASSPHRASE (no key opens), CAIRN_ECORRUPT. */
+int cairn_repo_open(struct cairn_store *store, const char *pass, size_t passlen, struct cairn_repo **ret);
+
+void cairn_repo_free(struct cairn_repo *r);
+static inline void cairn_repo_freep(struct cairn_repo **r)
+{
+	cairn_repo_free(*r);
+}
+
+int cairn_repo_hasher(const struct cairn_repo *r, struct cairn_hasher **ret);
+int cairn_repo_aead(const struct cairn_repo *r, struct cairn_aead **ret);
+
+/* Seals an object body with the domain letter and name as additional data
+ * (format.h CRYPTO); out is replaced. */
+int cairn_repo_seal(struct cairn_aead *a, char type, const uint8_t *name, size_t namelen, const void *data,
+		    size_t len, struct cairn_buf *out);
+/* Opens what cairn_repo_seal made; CAIRN_ECORRUPT if it does not authenticate. */
+int cairn_repo_unseal(struct cairn_aead *a, char type, const uint8_t *name, size_t namelen, const uint8_t *in,
+		      size_t len, struct cairn_buf *out);
+
+/* Keys (passphrases).  kid is the 16-hex name of a key object. */
+struct cairn_key_info {
+	char kid[2 * CAIRN_KEY_ID_LEN + 1];
+	int64_t created;
+	unsigned log2n;
+	int current; /* the key this repo was opened with */
+};
+int cairn_repo_key_add(struct cairn_repo *r, const char *pass, size_t passlen, unsigned log2n,
+		       char ret_kid[2 * CAIRN_KEY_ID_LEN + 1]);
+/* Fills *ret (malloc'd, caller frees) with every readable key object. */
+int cairn_repo_key_list(struct cairn_repo *r, struct cairn_key_info **ret, size_t *ret_n);
+/* Refuses to remove the key in use or the last key. */
+int cairn_repo_key_remove(struct cairn_repo *r, const char *kid);
+
+/* Key object codec (exposed for tests and fuzzing). */
+struct cairn_key_object {
+	uint32_t version;
+	uint8_t log2n, r, p;
+	uint8_t salt[CAIRN_KEY_SALT_LEN];
+	int64_t created;
+	uint8_t wrapped[CAIRN_AEAD_OVERHEAD + 32];
+};
+int cairn_key_object_parse(const uint8_t *data, size_t len, struct cairn_key_object *ret);
+int cairn_key_object_make(const uint8_t master[32], const char *pass, size_t passlen, unsigned log2n,
+			  uint8_t out[CAIRN_KEY_OBJECT_LEN]);
+/* Unwraps the master secret with a passphrase: CAIRN_EPASSPHRASE if wrong. */
+int cairn_key_object_unwrap(const struct cairn_key_object *k, const uint8_t *raw_header, const char *pass,
+			    size_t passlen, uint8_t master[32]);
+
+/* Config parsing of the opened JSON body (fuzzed). */
+int cairn_config_parse_json(const uint8_t *data, size_t len, struct cairn_repo_config *ret);
+
+#endif

@@ -1,0 +1,599 @@
+/* The local directory driver: key "packs/ab/cd" is the file <root>/packs/ab/cd.
+ *
+ * Atomicity comes from the filesystem: put writes a temporary file in the
+ * object's own directory, fsyncs it and renames it over the key (rename is
+ * atomic within a directory), then fsyncs the directory so the new entry
+ * survives a crash.  Temporary names start with ".tmp.", a component that
+ * keys may not use, so list can hide them and a crash leaves nothing that
+ * looks like an object.
+ *
+ * The driver keeps no mutable state of its own: every call works only on its
+ * own file descriptors, so concurrent calls from many threads are safe.
+ */
+#include "store/store.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TMP_PREFIX ".tmp."
+#define TMP_PREFIX_LEN (sizeof(TMP_PREFIX) - 1)
+
+struct local_store {
+	struct cairn_store base; /* first: the ops downcast */
+	char *root;              /* directory path, no trailing '/' (unless "/") */
+};
+
+static const struct cairn_store_ops local_ops;
+
+static struct local_store *to_local(struct cairn_store *s)
+{
+	return (struct local_store *)s;
+}
+
+/* Checks one complete path component of a key. */
+static bool component_valid(const char *p, size_t n)
+{
+	if (n == 0)
+		return false;
+	if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+		return false;
+	/* Reserved for our temporary files, which list hides. */
+	if (n >= TMP_PREFIX_LEN && memcmp(p, TMP_PREFIX, TMP_PREFIX_LEN) == 0)
+		return false;
+	return true;
+}
+
+/* Keys must stay inside the root and map to exactly one file: no leading
+ * '/', no empty, "." or ".." components. */
+static int key_check(struct cairn_store *s, const char *key)
+{
+	const char *p = key;
+
+	if (!key || !*key || *key == '/')
+		goto bad;
+	for (;;) {
+		const char *e = strchrnul(p, '/');
+		if (!component_valid(p, (size_t)(e - p)))
+			goto bad;
+		if (!*e)
+			return 0;
+		p = e + 1;
+	}
+bad:
+	return cairn_error_set(CAIRN_EINVAL, "invalid object key '%s' for store %s", key ? key : "(null)",
+			       s->uri);
+}
+
+/* A list prefix: "" or complete components followed by any partial one. */
+static int prefix_check(struct cairn_store *s, const char *prefix)
+{
+	const char *p = prefix;
+
+	if (*p == '/')
+		goto bad;
+	for (;;) {
+		const char *e = strchr(p, '/');
+		if (!e)
+			return 0;
+		if (!component_valid(p, (size_t)(e - p)))
+			goto bad;
+		p = e + 1;
+	}
+bad:
+	return cairn_error_set(CAIRN_EINVAL, "invalid list prefix '%s' for store %s", prefix, s->uri);
+}
+
+static int join(const char *root, const char *key, char **ret)
+{
+	char *p;
+	if (asprintf(&p, "%s/%s", root, key) < 0)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	*ret = p;
+	return 0;
+}
+
+static int not_found(struct cairn_store *s, const char *key)
+{
+	return cairn_error_set(CAIRN_ENOTFOUND, "object %s not found in %s", key, s->uri);
+}
+
+/* Makes room for n bytes without preserving old contents: realloc would
+ * copy bytes we are about to overwrite, which matters for multi-MiB reads. */
+static int buf_ensure(struct cairn_buf *b, size_t n)
+{
+	if (b->cap >= n)
+		return 0;
+	free(b->data);
+	b->data = malloc(n);
+	b->len = 0;
+	b->cap = b->data ? n : 0;
+	if (!b->data)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory allocating %zu bytes", n);
+	return 0;
+}
+
+static int local_get(struct cairn_store *s, const char *key, uint64_t off, uint64_t len,
+		     struct cairn_buf *out)
+{
+	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+	int r;
+
+	cairn_buf_clear(out);
+	r = key_check(s, key);
+	if (r < 0)
+		return r;
+	r = join(to_local(s)->root, key, &path);
+	if (r < 0)
+		return r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return not_found(s, key);
+		return cairn_error_errno(errno, "open %s", path);
+	}
+	if (fstat(fd, &st) < 0)
+		return cairn_error_errno(errno, "stat %s", path);
+	/* A directory is an inner node of the key space, not an object. */
+	if (!S_ISREG(st.st_mode))
+		return not_found(s, key);
+
+	uint64_t size = (uint64_t)st.st_size;
+	if (off > size)
+		return cairn_error_set(CAIRN_EINVAL,
+				       "offset %" PRIu64 " is past the end of object %s in %s (%" PRIu64
+				       " bytes)",
+				       off, key, s->uri, size);
+	uint64_t want = MIN(len, size - off);
+	if (want > SIZE_MAX)
+		return cairn_error_set(CAIRN_ENOMEM, "object %s is too large to read at once", key);
+	size_t n = (size_t)want;
+	r = buf_ensure(out, n);
+	if (r < 0)
+		return r;
+
+	size_t done = 0;
+	while (done < n) {
+		ssize_t k = pread(fd, out->data + done, n - done, (off_t)(off + done));
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return cairn_error_errno(errno, "read %s", path);
+		}
+		/* Objects are replaced by rename, so our inode never shrinks;
+		 * stop rather than spin if something truncated it anyway. */
+		if (k == 0)
+			break;
+		done += (size_t)k;
+	}
+	out->len = done;
+	return 0;
+}
+
+/* Opens the directory path[0..dirlen); path is restored, errno kept. */
+static int open_dir(char *path, size_t dirlen)
+{
+	char c = path[dirlen];
+	path[dirlen] = 0;
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int err = errno;
+	path[dirlen] = c;
+	errno = err;
+	return fd;
+}
+
+static int fsync_dir(char *path, size_t dirlen)
+{
+	char c = path[dirlen];
+	int r = 0;
+
+	path[dirlen] = 0;
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0)
+		r = cairn_error_errno(errno, "sync directory %s", path);
+	if (fd >= 0)
+		close(fd);
+	path[dirlen] = c;
+	return r;
+}
+
+/* Creates the directories between the root (which must exist: a typo in a
+ * repository path should not grow a new tree) and the object.  `full` is
+ * root/key, keystart indexes the key in it. */
+static int mkdir_parents(struct cairn_store *s, char *full, size_t keystart)
+{
+	for (char *p = strchr(full + keystart, '/'); p; p = strchr(p + 1, '/')) {
+		int r = 0;
+
+		*p = 0;
+		if (mkdir(full, 0755) == 0) {
+			/* A new directory's entry is durable only once its
+			 * parent is synced, like the object's own entry. */
+			char *q = strrchr(full, '/');
+			r = fsync_dir(full, q == full ? 1 : (size_t)(q - full));
+		} else if (errno == ENOENT) {
+			r = cairn_error_set(CAIRN_ENOTFOUND, "store directory %s does not exist",
+					    to_local(s)->root);
+		} else if (errno == ENOTDIR) {
+			r = cairn_error_set(CAIRN_EIO, "create directory %s: a parent is not a directory",
+					    full);
+		} else if (errno != EEXIST) {
+			r = cairn_error_errno(errno, "create directory %s", full);
+		}
+		*p = '/';
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int write_all(int fd, const uint8_t *data, size_t len, const char *path)
+{
+	while (len > 0) {
+		ssize_t k = write(fd, data, len);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return cairn_error_errno(errno, "write %s", path);
+		}
+		data += k;
+		len -= (size_t)k;
+	}
+	return 0;
+}
+
+static void tmp_name(char *buf, size_t size, const char *base)
+{
+	uint64_t rnd;
+	/* Uniqueness only has to beat other writers of the same key; O_EXCL
+	 * catches the rest, so a clock fallback is good enough. */
+	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		rnd = (uint64_t)ts.tv_nsec * 2654435761u ^ (uint64_t)ts.tv_sec ^ (uint64_t)(uintptr_t)buf;
+	}
+	/* Bounded so long keys cannot push the name past NAME_MAX. */
+	snprintf(buf, size, TMP_PREFIX "%.64s.%ld.%016" PRIx64, base, (long)getpid(), rnd);
+}
+
+/* Publishes tmp as base; with create_only, fails if base exists. */
+static int publish(struct cairn_store *s, int dfd, const char *tmp, const char *base, const char *key,
+		   const char *path, bool create_only)
+{
+	if (!create_only) {
+		if (renameat(dfd, tmp, dfd, base) < 0)
+			return cairn_error_errno(errno, "rename into %s", path);
+		return 0;
+	}
+	if (renameat2(dfd, tmp, dfd, base, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno == EEXIST)
+		goto exists;
+	if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+		return cairn_error_errno(errno, "rename into %s", path);
+	/* Filesystems without RENAME_NOREPLACE: link() never replaces either. */
+	if (linkat(dfd, tmp, dfd, base, 0) < 0) {
+		if (errno == EEXIST)
+			goto exists;
+		return cairn_error_errno(errno, "link %s", path);
+	}
+	unlinkat(dfd, tmp, 0);
+	return 0;
+exists:
+	return cairn_error_set(CAIRN_EEXIST, "object %s already exists in %s", key, s->uri);
+}
+
+static int local_put(struct cairn_store *s, const char *key, const void *data, size_t len,
+		     unsigned flags)
+{
+	struct local_store *l = to_local(s);
+	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int dfd = -1;
+	_cleanup_close_ int fd = -1;
+	char tmp[NAME_MAX + 1];
+	int r;
+
+	r = key_check(s, key);
+	if (r < 0)
+		return r;
+	r = join(l->root, key, &path);
+	if (r < 0)
+		return r;
+	size_t keystart = strlen(l->root) + 1;
+	char *slash = strrchr(path + keystart, '/');
+	size_t dirlen = slash ? (size_t)(slash - path) : keystart - 1;
+	const char *base = path + dirlen + 1;
+
+	dfd = open_dir(path, dirlen);
+	if (dfd < 0 && errno == ENOENT) {
+		r = mkdir_parents(s, path, keystart);
+		if (r < 0)
+			return r;
+		dfd = open_dir(path, dirlen);
+	}
+	if (dfd < 0) {
+		int err = errno;
+		path[dirlen] = 0;
+		if (err == ENOENT)
+			return cairn_error_set(CAIRN_ENOTFOUND, "store directory %s does not exist", path);
+		return cairn_error_errno(err, "open directory %s", path);
+	}
+
+	for (int tries = 0; fd < 0; tries++) {
+		tmp_name(tmp, sizeof(tmp), base);
+		fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd < 0 && (errno != EEXIST || tries >= 16))
+			return cairn_error_errno(errno, "create temporary file for %s", path);
+	}
+
+	r = write_all(fd, data, len, path);
+	if (r >= 0 && fsync(fd) < 0)
+		r = cairn_error_errno(errno, "sync %s", path);
+	/* close can be the first to report a full disk on network filesystems. */
+	if (close(TAKE_FD(fd)) < 0 && r >= 0)
+		r = cairn_error_errno(errno, "close %s", path);
+	if (r >= 0)
+		r = publish(s, dfd, tmp, base, key, path, flags & CAIRN_PUT_CREATE_ONLY);
+	if (r < 0) {
+		unlinkat(dfd, tmp, 0);
+		return r;
+	}
+	if (fsync(dfd) < 0) {
+		path[dirlen] = 0;
+		return cairn_error_errno(errno, "sync directory %s", path);
+	}
+	return 0;
+}
+
+static int local_stat(struct cairn_store *s, const char *key, uint64_t *ret_size)
+{
+	_cleanup_free_ char *path = NULL;
+	struct stat st;
+	int r;
+
+	r = key_check(s, key);
+	if (r < 0)
+		return r;
+	r = join(to_local(s)->root, key, &path);
+	if (r < 0)
+		return r;
+	if (stat(path, &st) < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return not_found(s, key);
+		return cairn_error_errno(errno, "stat %s", path);
+	}
+	if (!S_ISREG(st.st_mode))
+		return not_found(s, key);
+	*ret_size = (uint64_t)st.st_size;
+	return 0;
+}
+
+static int local_del(struct cairn_store *s, const char *key)
+{
+	_cleanup_free_ char *path = NULL;
+	int r;
+
+	r = key_check(s, key);
+	if (r < 0)
+		return r;
+	r = join(to_local(s)->root, key, &path);
+	if (r < 0)
+		return r;
+	/* No directory fsync: a delete lost in a crash leaves an unreferenced
+	 * object that the next GC removes again, and GC deletes thousands of
+	 * packs.  Empty directories stay, since a concurrent put may be about
+	 * to create a file in them. */
+	if (unlink(path) < 0 && errno != ENOENT && errno != ENOTDIR)
+		return cairn_error_errno(errno, "delete %s", path);
+	return 0;
+}
+
+struct walk {
+	struct cairn_store *s;
+	const char *prefix;
+	size_t plen;
+	cairn_store_list_fn fn;
+	void *ud;
+	char key[PATH_MAX];
+};
+
+/* Lists the directory dfd (consumed), whose entries have keys
+ * w->key[0..klen) + name.  Subdirectories are entered only when some key
+ * below them can start with the prefix, so listing "packs/ab" reads one
+ * directory out of 256. */
+static int walk_dir(struct walk *w, int dfd, size_t klen)
+{
+	DIR *d = fdopendir(dfd);
+	if (!d) {
+		int r = cairn_error_errno(errno, "list %s", w->s->uri);
+		close(dfd);
+		return r;
+	}
+
+	int r = 0;
+	for (;;) {
+		errno = 0;
+		struct dirent *de = readdir(d);
+		if (!de) {
+			if (errno)
+				r = cairn_error_errno(errno, "list %s/%.*s", to_local(w->s)->root, (int)klen,
+						      w->key);
+			break;
+		}
+		const char *name = de->d_name;
+		if (!strcmp(name, ".") || !strcmp(name, "..") ||
+		    !strncmp(name, TMP_PREFIX, TMP_PREFIX_LEN))
+			continue;
+		size_t nlen = strlen(name);
+		if (klen + nlen + 2 > sizeof(w->key)) {
+			r = cairn_error_set(CAIRN_EIO, "list %s: key too long below %.*s", w->s->uri,
+					    (int)klen, w->key);
+			break;
+		}
+		memcpy(w->key + klen, name, nlen + 1);
+		size_t n = klen + nlen;
+		if (memcmp(w->key, w->prefix, MIN(n, w->plen)) != 0)
+			continue;
+
+		bool is_dir;
+		uint64_t size = 0;
+		if (de->d_type == DT_DIR) {
+			is_dir = true;
+		} else if (de->d_type == DT_REG || de->d_type == DT_UNKNOWN) {
+			struct stat st;
+			if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+				if (errno == ENOENT) /* deleted while we list */
+					continue;
+				r = cairn_error_errno(errno, "stat %s/%s", to_local(w->s)->root, w->key);
+				break;
+			}
+			if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+				continue;
+			is_dir = S_ISDIR(st.st_mode);
+			size = (uint64_t)st.st_size;
+		} else {
+			continue; /* symlinks, devices: not objects */
+		}
+
+		if (!is_dir) {
+			if (n >= w->plen) {
+				r = w->fn(w->key, size, w->ud);
+				if (r != 0)
+					break;
+			}
+			continue;
+		}
+		w->key[n] = '/';
+		w->key[n + 1] = 0;
+		if (n < w->plen && w->prefix[n] != '/')
+			continue;
+		int sub = openat(dirfd(d), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0) {
+			if (errno == ENOENT)
+				continue;
+			r = cairn_error_errno(errno, "open directory %s/%s", to_local(w->s)->root, w->key);
+			break;
+		}
+		r = walk_dir(w, sub, n + 1);
+		if (r != 0)
+			break;
+	}
+	closedir(d);
+	return r;
+}
+
+static int local_list(struct cairn_store *s, const char *prefix, cairn_store_list_fn fn, void *ud)
+{
+	_cleanup_free_ struct walk *w = NULL;
+	_cleanup_free_ char *dir = NULL;
+	int r;
+
+	r = prefix_check(s, prefix);
+	if (r < 0)
+		return r;
+	w = malloc(sizeof(*w));
+	if (!w)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	*w = (struct walk){ .s = s, .prefix = prefix, .plen = strlen(prefix), .fn = fn, .ud = ud };
+	if (w->plen + 1 >= sizeof(w->key))
+		return cairn_error_set(CAIRN_EINVAL, "list prefix too long");
+
+	/* Start at the deepest directory the prefix names completely. */
+	const char *slash = strrchr(prefix, '/');
+	size_t klen = slash ? (size_t)(slash - prefix) + 1 : 0;
+	memcpy(w->key, prefix, klen);
+	w->key[klen] = 0;
+	r = join(to_local(s)->root, w->key, &dir);
+	if (r < 0)
+		return r;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		/* Nothing stored below the prefix yet. */
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 0;
+		return cairn_error_errno(errno, "open directory %s", dir);
+	}
+	return walk_dir(w, dfd, klen);
+}
+
+static int local_create(struct cairn_store *s)
+{
+	_cleanup_free_ char *path = strdup(to_local(s)->root);
+	struct stat st;
+
+	if (!path)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	for (char *p = path + 1;; p++) {
+		char c = *p;
+		if (c != '/' && c != 0)
+			continue;
+		*p = 0;
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			return cairn_error_errno(errno, "create directory %s", path);
+		*p = c;
+		if (!c)
+			break;
+	}
+	if (stat(path, &st) < 0)
+		return cairn_error_errno(errno, "stat %s", path);
+	if (!S_ISDIR(st.st_mode))
+		return cairn_error_set(CAIRN_EINVAL, "store path %s is not a directory", path);
+	return 0;
+}
+
+static void local_free(struct cairn_store *s)
+{
+	struct local_store *l = to_local(s);
+	free(l->root);
+	free(l->base.uri);
+	free(l);
+}
+
+static const struct cairn_store_ops local_ops = {
+	.name = "local",
+	.features = CAIRN_STORE_FEAT_RANGE_GET | CAIRN_STORE_FEAT_CREATE_ONLY | CAIRN_STORE_FEAT_LOCAL,
+	.get = local_get,
+	.put = local_put,
+	.stat = local_stat,
+	.del = local_del,
+	.list = local_list,
+	.free = local_free,
+	.create = local_create,
+};
+
+int cairn_store_local_open(const char *path, struct cairn_store **ret)
+{
+	if (!path || !*path)
+		return cairn_error_set(CAIRN_EINVAL, "empty store path");
+
+	struct local_store *l = calloc(1, sizeof(*l));
+	if (!l)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	l->base.ops = &local_ops;
+	l->root = strdup(path);
+	l->base.uri = strdup(path);
+	if (!l->root || !l->base.uri) {
+		local_free(&l->base);
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	}
+	/* Keys are joined with '/', so drop trailing ones (keeping "/"). */
+	size_t n = strlen(l->root);
+	while (n > 1 && l->root[n - 1] == '/')
+		l->root[--n] = 0;
+	*ret = &l->base;
+	return 0;
+}

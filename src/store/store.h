@@ -1,0 +1,175 @@
+/* The store layer: where repository objects live (DESIGN.md §7).
+ *
+ * A store is a flat namespace of write-once objects named by '/'-separated
+ * keys ("packs/ab/abcd...").  Each driver provides one const ops table
+ * (pgBackRest's StorageInterface): required calls first, optional ones after;
+ * optional calls may be NULL and the inline wrappers below supply the default
+ * or CAIRN_EUNSUPPORTED (git's odb/source.h).  Drivers embed struct
+ * cairn_store as their first member and downcast in their ops (libgit2).
+ *
+ * All calls are safe to make from several threads at once on one store.
+ * Errors: negative CAIRN_E* with the per-thread message set; a missing object
+ * is CAIRN_ENOTFOUND, a conditional create that finds the key is CAIRN_EEXIST,
+ * a full disk is CAIRN_ENOSPC.
+ */
+#ifndef CAIRN_STORE_STORE_H
+#define CAIRN_STORE_STORE_H
+
+#include "util/buf.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Feature bits a driver advertises. */
+enum {
+	CAIRN_STORE_FEAT_RANGE_GET = 1u << 0,   /* get with offset/length is cheap */
+	CAIRN_STORE_FEAT_CREATE_ONLY = 1u << 1, /* put with CAIRN_PUT_CREATE_ONLY is atomic */
+	CAIRN_STORE_FEAT_SERVER_COPY = 1u << 2, /* copy without moving bytes through us */
+	CAIRN_STORE_FEAT_LOCAL = 1u << 3,       /* objects are files on this host */
+};
+
+/* Flags for put. */
+enum {
+	/* Fail with CAIRN_EEXIST instead of replacing an existing object. */
+	CAIRN_PUT_CREATE_ONLY = 1u << 0,
+};
+
+/* Length value meaning "to the end of the object". */
+#define CAIRN_STORE_TO_END UINT64_MAX
+
+struct cairn_store;
+
+/* Called once per key by list; return non-zero to stop (that value is
+ * returned by list).  size is the object's size in bytes.  key is borrowed
+ * for the duration of the call only. */
+typedef int (*cairn_store_list_fn)(const char *key, uint64_t size, void *ud);
+
+struct cairn_store_ops {
+	const char *name; /* "local", "s3", ... */
+	unsigned features;
+
+	/* Required. */
+	/* Reads len bytes at off (len may be CAIRN_STORE_TO_END) into out, which
+	 * is cleared first.  Reading past the end returns the bytes that exist;
+	 * an offset past the end returns CAIRN_EINVAL. */
+	int (*get)(struct cairn_store *s, const char *key, uint64_t off, uint64_t len,
+		   struct cairn_buf *out);
+	/* Writes the whole object atomically: readers see the old object, no
+	 * object, or the complete new one, never a part. */
+	int (*put)(struct cairn_store *s, const char *key, const void *data, size_t len,
+		   unsigned flags);
+	/* Size of an object, CAIRN_ENOTFOUND if missing. */
+	int (*stat)(struct cairn_store *s, const char *key, uint64_t *ret_size);
+	/* Deletes; deleting a missing object is not an error. */
+	int (*del)(struct cairn_store *s, const char *key);
+	/* Calls fn for every key starting with prefix (any order). */
+	int (*list)(struct cairn_store *s, const char *prefix, cairn_store_list_fn fn, void *ud);
+	void (*free)(struct cairn_store *s);
+
+	/* Optional (NULL when not supported). */
+	int (*copy)(struct cairn_store *s, const char *from, const char *to);
+	/* Makes sure the store's container (directory, bucket) exists. */
+	int (*create)(struct cairn_store *s);
+};
+
+struct cairn_store {
+	const struct cairn_store_ops *ops;
+	char *uri; /* as given by the user, for messages; owned */
+};
+
+static inline int cairn_store_get(struct cairn_store *s, const char *key, uint64_t off, uint64_t len,
+				  struct cairn_buf *out)
+{
+	return s->ops->get(s, key, off, len, out);
+}
+
+static inline int cairn_store_put(struct cairn_store *s, const char *key, const void *data, size_t len,
+				  unsigned flags)
+{
+	return s->ops->put(s, key, data, len, flags);
+}
+
+static inline int cairn_store_stat(struct cairn_store *s, const char *key, uint64_t *ret_size)
+{
+	return s->ops->stat(s, key, ret_size);
+}
+
+static inline int cairn_store_del(struct cairn_store *s, const char *key)
+{
+	return s->ops->del(s, key);
+}
+
+static inline int cairn_store_list(struct cairn_store *s, const char *prefix, cairn_store_list_fn fn,
+				   void *ud)
+{
+	return s->ops->list(s, prefix, fn, ud);
+}
+
+static inline bool cairn_store_has(const struct cairn_store *s, unsigned feature)
+{
+	return (s->ops->features & feature) == feature;
+}
+
+int cairn_store_create(struct cairn_store *s);
+
+/* Frees any store; accepts NULL. */
+void cairn_store_free(struct cairn_store *s);
+static inline void cairn_store_freep(struct cairn_store **s)
+{
+	cairn_store_free(*s);
+}
+
+/* Opens the store a repository URI names: "/path", "file:///path" or a
+ * relative path (local); later drivers add s3://, azure://, gs://.  Does not
+ * create anything.  For tests, the environment can wrap the store:
+ * CAIRN_TEST_FAULT="ops=put+get,at=N,persistent=0|1,code=EIO,corrupt=PREFIX,
+ * truncate=0|1" (all keys optional; defaults ops=all, at=0 (never), code=EIO)
+ * adds the fault wrapper, and CAIRN_TEST_COUNT=FILE adds the counting wrapper
+ * (outermost) that appends its counters to FILE when the store is freed. */
+int cairn_store_open(const char *uri, struct cairn_store **ret);
+
+/* Drivers. */
+int cairn_store_local_open(const char *path, struct cairn_store **ret);
+
+/* Test wrappers (same shape, wrap another store; they take ownership of it
+ * on success; on failure it stays the caller's). */
+
+/* Fault injection (SQLite's test_vfs): the Nth call (counting every op from 1)
+ * of the selected kinds fails with `code`; persistent faults keep failing
+ * after N, transient ones fail once.  corrupt_get flips one byte in what get
+ * returns for matching keys. */
+enum {
+	CAIRN_FAULT_GET = 1u << 0,
+	CAIRN_FAULT_PUT = 1u << 1,
+	CAIRN_FAULT_STAT = 1u << 2,
+	CAIRN_FAULT_DEL = 1u << 3,
+	CAIRN_FAULT_LIST = 1u << 4,
+	CAIRN_FAULT_ALL = 0x1f,
+};
+struct cairn_fault_params {
+	unsigned ops;        /* which calls count and may fail (CAIRN_FAULT_*) */
+	unsigned fail_at;    /* 1-based index of the first failing call; 0 = never */
+	bool persistent;     /* keep failing after the first fault */
+	int code;            /* error to return, e.g. CAIRN_EIO, CAIRN_ENOSPC */
+	const char *corrupt_prefix; /* flip a byte in gets of keys with this prefix; NULL = off */
+	bool truncate_put;   /* on the failing put, store only half the object first */
+};
+int cairn_store_fault_wrap(struct cairn_store *inner, const struct cairn_fault_params *p,
+			   struct cairn_store **ret);
+
+/* Counting: counts calls and bytes per op kind, for tests and benchmarks. */
+struct cairn_store_counts {
+	uint64_t get, put, stat, del, list;
+	uint64_t bytes_got, bytes_put;
+};
+int cairn_store_count_wrap(struct cairn_store *inner, struct cairn_store **ret);
+/* Reads the counters of a store made by cairn_store_count_wrap (zeros for
+ * any other store). */
+void cairn_store_count_get(struct cairn_store *s, struct cairn_store_counts *ret);
+/* Makes cairn_store_free() of a counting store append its counters as one
+ * JSON line to path: {"uri":...,"get":N,"put":N,"stat":N,"del":N,"list":N,
+ * "bytes_got":N,"bytes_put":N}.  Used for CAIRN_TEST_COUNT. */
+int cairn_store_count_dump_on_free(struct cairn_store *s, const char *path);
+
+#endif

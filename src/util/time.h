@@ -1,0 +1,22 @@
+#ifndef CAIRN_UTIL_TIME_H
+#define CAIRN_UTIL_TIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* RFC 3339 in UTC with seconds: "2026-11-25T14:20:04Z". */
+void cairn_time_format(int64_t t, char *buf, size_t size);
+/* Parses what cairn_time_format writes (and offsets "+hh:mm"); -1 if invalid. */
+int64_t cairn_time_parse(const char *s);
+/* Monotonic seconds, for durations. */
+double cairn_now(void);
+/* Wall clock, injectable for tests through CAIRN_TEST_NOW (unix seconds). */
+int64_t cairn_wall_now(void);
+
+
+
+/* Microsecond variants, for ordering backups made within one second. */
+int64_t cairn_wall_now_us(void);
+void cairn_time_format_us(int64_t us, char *buf, size_t size);
+int64_t cairn_time_parse_us(const char *s); /* -1 if invalid */
+#endif
