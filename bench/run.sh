@@ -308,7 +308,7 @@ fi
     case $t in
       restic) echo "restic: $(restic version | head -n 1)" ;;
       borg-*) echo "borg: $(borg --version)" ;;
-      cairn) echo "cairn: $("$CAIRN" --version 2>/dev/null | head -n 1 || true) ($CAIRN)" ;;
+      cairn) echo "cairn: $("$CAIRN" --version 2>/dev/null | head -n 1 || true) ($CAIRN)" | sed "s/^cairn:  (/cairn: version unknown (/" ;;
     esac
   done | sort -u
   echo "runs: $BENCH_RUNS (medians), cache: $BENCH_CACHE"
