@@ -25,9 +25,9 @@
 #   CAIRN              cairn binary, default build/cairn
 #   BENCH_RESULTS      results dir, default bench/results
 #
-# Nothing outside BENCH_DIR and BENCH_RESULTS is written: HOME, XDG_* and
-# TMPDIR of the tools point into BENCH_DIR/work (restic cache, borg cache and
-# security dirs, restic temp pack files).
+# Nothing outside BENCH_DIR and BENCH_RESULTS is written: HOME, XDG_*,
+# TMPDIR and CAIRN_STATE_DIR point into BENCH_DIR/work and are wiped before
+# each tool run (restic cache, borg cache and security dirs, restic temp packs).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -115,7 +115,7 @@ export HOME=$W/home XDG_CACHE_HOME=$W/home/.cache XDG_CONFIG_HOME=$W/home/.confi
 export XDG_DATA_HOME=$W/home/.local/share TMPDIR=$W/tmp
 export RESTIC_PASSWORD=cairn-bench-passphrase
 export BORG_PASSPHRASE=cairn-bench-passphrase
-export CAIRN_PASSPHRASE=cairn-bench-passphrase
+export CAIRN_PASSPHRASE=cairn-bench-passphrase CAIRN_STATE_DIR=$W/home/cairn-state
 export BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes BORG_RELOCATED_REPO_ACCESS_IS_OK=yes
 export BORG_CHECK_I_KNOW_WHAT_I_AM_DOING=NO BORG_DELETE_I_KNOW_WHAT_I_AM_DOING=NO
 SRC=$W/src/volume.img
@@ -183,15 +183,25 @@ timed() {
 rec() { printf '%s\t%s\t%s\t%s\n' "$RUN" "$1" "$2" "$3" >>"$RAW"; }
 repo_bytes() { du -sb "$1" | cut -f1; }
 
-# JSON field from the cairn backup output in $W/step.out (last JSON line).
+# Field of the (last) JSON object in the cairn backup output $W/step.out;
+# one-line or pretty-printed.
 cairn_json() {
   python3 - "$1" "$W/step.out" <<'PYEOF'
 import json, sys
-lines = [l for l in open(sys.argv[2]) if l.lstrip().startswith('{')]
-try:
-    print(json.loads(lines[-1]).get(sys.argv[1], ''))
-except Exception:
-    print('')
+text, dec, obj, i = open(sys.argv[2]).read(), json.JSONDecoder(), {}, 0
+while True:
+    i = text.find('{', i)
+    if i < 0:
+        break
+    try:
+        o, end = dec.raw_decode(text, i)
+    except ValueError:
+        i += 1
+        continue
+    if isinstance(o, dict):
+        obj = o
+    i = end
+print(obj.get(sys.argv[1], ''))
 PYEOF
 }
 
@@ -241,7 +251,8 @@ tool_restore() {
 bench_tool() {
   local tool=$1 chunk=${2:-} mode=${3:-full} repo=$W/repo-$1 dest=$W/restore
   local full_b both_b full_s rss=0
-  rm -rf "$repo" "$dest"
+  rm -rf "$repo" "$dest" "${W:?}/home"   # fresh repository, caches and state
+  mkdir -p "$W/home"
   say "run $RUN/$BENCH_RUNS: $tool"
   tool_init "$tool" "$repo" "$chunk" || { say "  init failed, see $LOG"; return 1; }
 
