@@ -54,6 +54,9 @@ int cli_usage(const char *verb, const char *fmt, ...) __attribute__((format(prin
 /* Opens the repository named by --repo / CAIRN_REPO with the passphrase. */
 int cli_open_repo(struct cli_global *g, struct cairn_repo **ret);
 const char *cli_repo_uri(struct cli_global *g);
+/* --state-dir, CAIRN_STATE_DIR, /var/lib/cairn for root, else
+ * $XDG_STATE_HOME/cairn (or ~/.local/state/cairn).  Borrowed. */
+const char *cli_state_dir(struct cli_global *g);
 
 /* Passphrase from --passphrase-file, CAIRN_PASSPHRASE_FILE, CAIRN_PASSPHRASE
  * or a prompt on the terminal (twice when confirm).  Caller frees with

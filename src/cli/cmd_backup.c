@@ -19,10 +19,11 @@ json_t *cli_manifest_json(const struct cairn_manifest *m)
 	json_t *tags = json_array();
 	for (size_t i = 0; i < m->ntags; i++)
 		json_array_append_new(tags, json_string(m->tags[i]));
-	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:f, s:s, s:o, s:o, s:s}", "id", m->idhex,
+	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:s, s:o, s:o, s:s}", "id", m->idhex,
 			 "volume", m->volume, "created", created, "size", (json_int_t)m->size, "bytes_read",
 			 (json_int_t)m->stats.bytes_read, "bytes_new", (json_int_t)m->stats.bytes_new, "bytes_stored",
-			 (json_int_t)m->stats.bytes_stored, "chunks_new", (json_int_t)m->stats.chunks_new, "seconds",
+			 (json_int_t)m->stats.bytes_stored, "chunks_new", (json_int_t)m->stats.chunks_new,
+			 "bytes_hashed", (json_int_t)m->stats.bytes_hashed, "seconds",
 			 m->stats.seconds, "change_tracking", m->change_tracking, "parent",
 			 m->has_parent ? json_string(parent) : json_null(), "tags", tags, "hostname",
 			 m->hostname ? m->hostname : "");
@@ -56,7 +57,7 @@ int cmd_backup(int argc, char **argv, struct cli_global *g)
 	cli_progress_init(&prog, "backup", g);
 	struct cairn_backup_opts o = {
 		.source = pos.v[0], .volume = name, .full = full, .tags = tags.v, .ntags = tags.n,
-		.progress = cli_progress_cb, .progress_ud = &prog,
+		.progress = cli_progress_cb, .progress_ud = &prog, .state_dir = cli_state_dir(g),
 	};
 	struct cairn_manifest *m = NULL;
 	r = cairn_backup_run(repo, &o, &m);

@@ -26,6 +26,26 @@ const char *cli_repo_uri(struct cli_global *g)
 	return e && *e ? e : NULL;
 }
 
+const char *cli_state_dir(struct cli_global *g)
+{
+	static char buf[4096];
+	if (g->state_dir && *g->state_dir)
+		return g->state_dir;
+	const char *e = getenv("CAIRN_STATE_DIR");
+	if (e && *e)
+		return e;
+	if (geteuid() == 0)
+		return "/var/lib/cairn";
+	const char *x = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	if (x && *x)
+		snprintf(buf, sizeof(buf), "%s/cairn", x);
+	else if (home && *home)
+		snprintf(buf, sizeof(buf), "%s/.local/state/cairn", home);
+	else
+		return NULL;
+	return buf;
+}
+
 int cli_open_repo(struct cli_global *g, struct cairn_repo **ret)
 {
 	const char *uri = cli_repo_uri(g);

@@ -200,6 +200,48 @@ void cairn_aead_free(struct cairn_aead *a)
 	free(a);
 }
 
+struct cairn_gmac {
+	EVP_CIPHER_CTX *ctx;
+};
+
+int cairn_gmac_new(const uint8_t key[CAIRN_KEY_LEN], struct cairn_gmac **ret)
+{
+	struct cairn_gmac *g = calloc(1, sizeof(*g));
+	if (!g)
+		return CAIRN_ENOMEM;
+	g->ctx = EVP_CIPHER_CTX_new();
+	if (!g->ctx || EVP_EncryptInit_ex(g->ctx, EVP_aes_256_gcm(), NULL, key, NULL) != 1) {
+		cairn_gmac_free(g);
+		return crypto_fail("GMAC init");
+	}
+	*ret = g;
+	return 0;
+}
+
+int cairn_gmac_tag(struct cairn_gmac *g, uint64_t index, const void *data, size_t len, uint8_t out[16])
+{
+	uint8_t iv[CAIRN_AEAD_NONCE_LEN] = { 0 };
+	int outl = 0;
+	for (int i = 0; i < 8; i++)
+		iv[i] = (uint8_t)(index >> (8 * i));
+	if (len > INT32_MAX)
+		return cairn_error_set(CAIRN_EINVAL, "GMAC input too large");
+	if (EVP_EncryptInit_ex(g->ctx, NULL, NULL, NULL, iv) != 1 ||
+	    EVP_EncryptUpdate(g->ctx, NULL, &outl, data, (int)len) != 1 ||
+	    EVP_EncryptFinal_ex(g->ctx, out, &outl) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(g->ctx, EVP_CTRL_GCM_GET_TAG, 16, out) != 1)
+		return crypto_fail("GMAC");
+	return 0;
+}
+
+void cairn_gmac_free(struct cairn_gmac *g)
+{
+	if (!g)
+		return;
+	EVP_CIPHER_CTX_free(g->ctx);
+	free(g);
+}
+
 void cairn_wipe(void *p, size_t len)
 {
 	if (p)

@@ -52,6 +52,16 @@ int cairn_aead_open(struct cairn_aead *a, const void *aad, size_t aadlen, const 
 		    uint8_t *out);
 void cairn_aead_free(struct cairn_aead *a);
 
+/* GMAC (AES-256-GCM over additional data only): a keyed 16-byte tag at
+ * several GB/s, used to tell that a chunk is unchanged since the previous
+ * backup without recomputing its HMAC id.  The nonce is derived from the
+ * chunk's index; the tags never leave the host, and are stored sealed
+ * (source/tagcache.h), so the GHASH key cannot be learned from them. */
+struct cairn_gmac;
+int cairn_gmac_new(const uint8_t key[CAIRN_KEY_LEN], struct cairn_gmac **ret);
+int cairn_gmac_tag(struct cairn_gmac *g, uint64_t index, const void *data, size_t len, uint8_t out[16]);
+void cairn_gmac_free(struct cairn_gmac *g);
+
 /* Memory for secrets: locked (mlock, MADV_DONTDUMP) where allowed, and
  * wiped on free.  cairn_secret_free accepts NULL. */
 void *cairn_secret_alloc(size_t len);

@@ -13,6 +13,7 @@
 #include "repo/index.h"
 #include "repo/pack.h"
 #include "repo/tree.h"
+#include "source/tagcache.h"
 #include "source/volume.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -20,6 +21,7 @@
 #include "util/log.h"
 #include "util/time.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,11 +31,17 @@
 #define NSLOTS 4
 #define UPLOAD_QUEUE 1
 #define NUPLOADERS 2
+/* Pack buffers are recycled, never freed mid-backup: fresh memory costs a
+ * page fault per 4 KiB (and on VMs a host fault too), reused memory nothing. */
+#define NPACKBUFS (NUPLOADERS + UPLOAD_QUEUE + 1)
+/* Keeps a pack's TOC small even when chunks compress to almost nothing. */
+#define PACK_MAX_BLOBS 8192
 
 enum chunk_kind { CHUNK_ZERO, CHUNK_KNOWN, CHUNK_NEW };
 
 struct chunk_out {
 	uint8_t id[CAIRN_ID_LEN];
+	uint8_t tag[16];
 	uint8_t kind;
 	uint8_t flags;
 	uint32_t raw_len;
@@ -52,6 +60,9 @@ struct batch {
 	uint8_t *in;
 	struct cairn_buf sealed;
 	struct chunk_out *out;
+	uint8_t *hole;                  /* chunk lies in a hole of a sparse file */
+	uint8_t *has_cached;            /* cached[i] is valid */
+	struct cairn_tag_entry *cached; /* previous backup's tag and id */
 };
 
 struct upload {
@@ -76,6 +87,10 @@ struct job {
 	char errmsg[1024];
 	bool stop;
 
+	/* pack buffers: page-aligned so the local store can write them O_DIRECT */
+	uint8_t *packbufs[NPACKBUFS];
+	size_t npackbufs, packbufs_made, packbuf_cap;
+
 	/* uploads */
 	struct upload queue[UPLOAD_QUEUE];
 	size_t qhead, qlen;
@@ -90,6 +105,14 @@ struct job {
 	struct cairn_buf node_sealed;
 	struct cairn_backup_stats stats;
 	uint8_t root[CAIRN_ID_LEN];
+
+	/* change tags (source/tagcache.h) */
+	struct cairn_tagcache_reader *tc_in; /* reader thread only */
+	struct cairn_tagcache_writer *tc_out; /* writer only */
+	bool tc_in_broken;
+	bool tags; /* compute tags at all */
+	uint64_t bytes_hashed;
+	uint64_t done_bytes; /* volume bytes consumed, for progress */
 };
 
 static void job_fail(struct job *j, int r)
@@ -118,6 +141,65 @@ static bool all_zero(const uint8_t *p, size_t len)
 
 /* ---- reader ---- */
 
+/* Marks the chunks of a batch that lie wholly in holes (SEEK_HOLE), so they
+ * are neither read nor tested: a sparse image's holes cost nothing. */
+static void mark_holes(struct job *j, struct batch *b)
+{
+	memset(b->hole, 0, b->nchunks);
+	if (j->vol->is_device)
+		return;
+	uint64_t pos = b->offset, end = b->offset + b->len;
+	while (pos < end) {
+		off_t data = lseek(j->vol->fd, (off_t)pos, SEEK_DATA);
+		uint64_t hole_end;
+		if (data < 0)
+			hole_end = end; /* ENXIO: no data after pos; other errors: unknown, read */
+		else
+			hole_end = MIN((uint64_t)data, end);
+		if (data < 0 && errno != ENXIO)
+			return;
+		/* chunks fully inside [pos, hole_end) */
+		uint64_t c0 = (pos - b->offset + j->chunk_size - 1) / j->chunk_size;
+		for (uint64_t c = c0; c < b->nchunks; c++) {
+			uint64_t cs = b->offset + c * j->chunk_size;
+			uint64_t ce = MIN(cs + j->chunk_size, end);
+			if (ce > hole_end)
+				break;
+			b->hole[c] = 1;
+		}
+		if (hole_end >= end)
+			return;
+		off_t hole = lseek(j->vol->fd, (off_t)hole_end, SEEK_HOLE);
+		if (hole < 0)
+			return;
+		pos = (uint64_t)hole;
+	}
+}
+
+/* Reads the batch's non-hole chunks, in runs. */
+static int read_batch(struct job *j, struct batch *b)
+{
+	mark_holes(j, b);
+	uint32_t i = 0;
+	while (i < b->nchunks) {
+		if (b->hole[i]) {
+			i++;
+			continue;
+		}
+		uint32_t k = i;
+		while (k < b->nchunks && !b->hole[k])
+			k++;
+		size_t start = (size_t)i * j->chunk_size;
+		size_t stop = MIN((size_t)k * j->chunk_size, b->len);
+		int r = cairn_volume_read(j->vol, b->offset + start, b->in + start, stop - start);
+		if (r < 0)
+			return r;
+		j->stats.bytes_read += stop - start;
+		i = k;
+	}
+	return 0;
+}
+
 static void *reader_main(void *arg)
 {
 	struct job *j = arg;
@@ -140,10 +222,21 @@ static void *reader_main(void *arg)
 		uint64_t left = j->vol->size - b->offset;
 		b->len = (size_t)MIN(left, (uint64_t)j->chunks_per_batch * j->chunk_size);
 		b->nchunks = (uint32_t)((b->len + j->chunk_size - 1) / j->chunk_size);
-		int r = cairn_volume_read(j->vol, b->offset, b->in, b->len);
+		int r = read_batch(j, b);
 		if (r < 0) {
 			job_fail(j, r);
 			return NULL;
+		}
+		for (uint32_t i = 0; i < b->nchunks; i++) {
+			b->has_cached[i] = 0;
+			if (!j->tc_in || j->tc_in_broken)
+				continue;
+			if (cairn_tagcache_next(j->tc_in, &b->cached[i]) < 0) {
+				cairn_log_debug("change-tag cache unusable: %s", cairn_error_message());
+				j->tc_in_broken = true;
+				continue;
+			}
+			b->has_cached[i] = 1;
 		}
 		pthread_mutex_lock(&j->lock);
 		b->state = SLOT_READ;
@@ -155,20 +248,35 @@ static void *reader_main(void *arg)
 
 /* ---- workers ---- */
 
-static int process_batch(struct job *j, struct cairn_blob_codec *c, struct batch *b)
+static int process_batch(struct job *j, struct cairn_blob_codec *c, struct cairn_gmac *g, struct batch *b,
+			 uint64_t *hashed)
 {
 	cairn_buf_clear(&b->sealed);
+	uint64_t first = b->offset / j->chunk_size;
 	for (uint32_t i = 0; i < b->nchunks; i++) {
 		struct chunk_out *o = &b->out[i];
 		const uint8_t *p = b->in + (size_t)i * j->chunk_size;
 		size_t len = MIN((size_t)j->chunk_size, b->len - (size_t)i * j->chunk_size);
 		o->raw_len = (uint32_t)len;
-		if (all_zero(p, len)) {
+		if (b->hole[i] || all_zero(p, len)) {
 			o->kind = CHUNK_ZERO;
 			memset(o->id, 0, CAIRN_ID_LEN);
+			memset(o->tag, 0, sizeof(o->tag));
 			continue;
 		}
-		int r = cairn_hasher_id(c->hasher, p, len, o->id);
+		int r;
+		if (g && (r = cairn_gmac_tag(g, first + i, p, len, o->tag)) < 0)
+			return r;
+		/* Unchanged since the parent (same keyed tag) and still indexed:
+		 * the parent's id is this chunk's id, no HMAC needed. */
+		if (g && b->has_cached[i] && memcmp(b->cached[i].tag, o->tag, 16) == 0 &&
+		    !cairn_id_is_zero(b->cached[i].id) && cairn_index_lookup(j->idx, b->cached[i].id, NULL) == 0) {
+			memcpy(o->id, b->cached[i].id, CAIRN_ID_LEN);
+			o->kind = CHUNK_KNOWN;
+			continue;
+		}
+		*hashed += len;
+		r = cairn_hasher_id(c->hasher, p, len, o->id);
 		if (r < 0)
 			return r;
 		if (cairn_index_lookup(j->idx, o->id, NULL) == 0) {
@@ -187,7 +295,11 @@ static void *worker_main(void *arg)
 {
 	struct job *j = arg;
 	struct cairn_blob_codec codec;
+	struct cairn_gmac *gmac = NULL;
+	uint64_t hashed = 0;
 	int r = cairn_blob_codec_init(&codec, j->repo);
+	if (r >= 0 && j->tags && (r = cairn_gmac_new(j->repo->keys->tag, &gmac)) < 0)
+		cairn_blob_codec_free(&codec);
 	if (r < 0) {
 		job_fail(j, r);
 		return NULL;
@@ -204,7 +316,7 @@ static void *worker_main(void *arg)
 		j->next_work++;
 		pthread_mutex_unlock(&j->lock);
 
-		r = process_batch(j, &codec, b);
+		r = process_batch(j, &codec, gmac, b, &hashed);
 		if (r < 0) {
 			job_fail(j, r);
 			break;
@@ -215,6 +327,10 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&j->lock);
 	}
 	cairn_blob_codec_free(&codec);
+	cairn_gmac_free(gmac);
+	pthread_mutex_lock(&j->lock);
+	j->bytes_hashed += hashed;
+	pthread_mutex_unlock(&j->lock);
 	return NULL;
 }
 
@@ -240,7 +356,10 @@ static void *uploader_main(void *arg)
 		char key[80];
 		cairn_pack_key(u.id, key);
 		int r = cairn_store_put(j->repo->store, key, u.data, u.len, 0);
-		free(u.data);
+		pthread_mutex_lock(&j->lock);
+		j->packbufs[j->npackbufs++] = u.data;
+		pthread_cond_broadcast(&j->cond);
+		pthread_mutex_unlock(&j->lock);
 		if (r < 0) {
 			cairn_error_prefix(r, "uploading %s", key);
 			job_fail(j, r);
@@ -254,6 +373,33 @@ static void *uploader_main(void *arg)
 
 /* ---- writer ---- */
 
+/* A pack buffer from the pool, made on first need; waits for an uploader
+ * to hand one back when all are in flight. */
+static uint8_t *take_packbuf(struct job *j)
+{
+	pthread_mutex_lock(&j->lock);
+	uint8_t *b = NULL;
+	for (;;) {
+		if (j->npackbufs) {
+			b = j->packbufs[--j->npackbufs];
+			break;
+		}
+		if (j->packbufs_made < NPACKBUFS) {
+			void *p = NULL;
+			if (posix_memalign(&p, 4096, j->packbuf_cap) == 0) {
+				j->packbufs_made++;
+				b = p;
+			}
+			break;
+		}
+		if (j->stop)
+			break;
+		pthread_cond_wait(&j->cond, &j->lock);
+	}
+	pthread_mutex_unlock(&j->lock);
+	return b;
+}
+
 static int pack_flush(struct job *j)
 {
 	if (!j->pack_open)
@@ -263,14 +409,29 @@ static int pack_flush(struct job *j)
 		return r;
 	struct upload u;
 	memcpy(u.id, j->pack.id, sizeof(u.id));
-	u.data = cairn_buf_steal(&j->pack.data, &u.len);
+	if (j->pack.data.cap != j->packbuf_cap) {
+		/* The buffer grew past its planned size (realloc): not ours to pool;
+		 * copy into a pooled one so the pool keeps its size. */
+		pthread_mutex_lock(&j->lock);
+		j->packbufs_made--;
+		pthread_mutex_unlock(&j->lock);
+		uint8_t *copy = take_packbuf(j);
+		if (!copy)
+			return j->error ? j->error : CAIRN_ENOMEM;
+		memcpy(copy, j->pack.data.data, j->pack.data.len);
+		u.len = j->pack.data.len;
+		cairn_buf_free(&j->pack.data);
+		u.data = copy;
+	} else {
+		u.data = cairn_buf_steal(&j->pack.data, &u.len);
+	}
 	j->pack_open = false;
 	pthread_mutex_lock(&j->lock);
 	while (j->qlen == UPLOAD_QUEUE && !j->stop)
 		pthread_cond_wait(&j->cond, &j->lock);
 	if (j->stop) {
+		j->packbufs[j->npackbufs++] = u.data;
 		pthread_mutex_unlock(&j->lock);
-		free(u.data);
 		return CAIRN_ECANCELED;
 	}
 	j->queue[(j->qhead + j->qlen) % UPLOAD_QUEUE] = u;
@@ -287,9 +448,12 @@ static int add_blob(struct job *j, struct cairn_blob_ref *ref, const uint8_t *se
 		return 0; /* sealed twice in flight: keep the first */
 	int r;
 	if (!j->pack_open) {
+		uint8_t *buf = take_packbuf(j);
+		if (!buf)
+			return j->error ? j->error : CAIRN_ENOMEM;
+		cairn_buf_free(&j->pack.data);
+		j->pack.data = (struct cairn_buf){ buf, 0, j->packbuf_cap };
 		if ((r = cairn_pack_writer_begin(&j->pack)) < 0)
-			return r;
-		if ((r = cairn_buf_reserve(&j->pack.data, j->repo->config.pack_size + (1u << 20))) < 0)
 			return r;
 		if ((r = cairn_index_add_pack(j->idx, j->pack.id, true, &j->pack_slot)) < 0)
 			return r;
@@ -304,7 +468,7 @@ static int add_blob(struct job *j, struct cairn_blob_ref *ref, const uint8_t *se
 		j->stats.bytes_new += ref->raw_len;
 		j->stats.chunks_new++;
 	}
-	if (j->pack.data.len >= j->repo->config.pack_size)
+	if (j->pack.data.len >= j->repo->config.pack_size || j->pack.n >= PACK_MAX_BLOBS)
 		return pack_flush(j);
 	return 0;
 }
@@ -337,8 +501,19 @@ static int consume_batch(struct job *j, struct batch *b, struct cairn_tree_build
 		}
 		if ((r = cairn_tree_builder_push(tb, o->id)) < 0)
 			return r;
+		if (j->tc_out) {
+			struct cairn_tag_entry e;
+			memcpy(e.tag, o->tag, sizeof(e.tag));
+			memcpy(e.id, o->id, CAIRN_ID_LEN);
+			if (cairn_tagcache_append(j->tc_out, &e) < 0) {
+				/* Local state only: drop it, keep backing up. */
+				cairn_log_warn("change-tag cache not written: %s", cairn_error_message());
+				cairn_tagcache_writer_free(j->tc_out);
+				j->tc_out = NULL;
+			}
+		}
 	}
-	j->stats.bytes_read += b->len;
+	j->done_bytes += b->len;
 	return 0;
 }
 
@@ -383,7 +558,7 @@ static int run_pipeline(struct job *j, struct cairn_tree_builder *tb, const stru
 			job_fail(j, r);
 		double now = cairn_now();
 		if (o->progress && now - last > 0.1) {
-			o->progress(j->stats.bytes_read, j->vol->size, o->progress_ud);
+			o->progress(j->done_bytes, j->vol->size, o->progress_ud);
 			last = now;
 		}
 	}
@@ -408,14 +583,14 @@ static int run_pipeline(struct job *j, struct cairn_tree_builder *tb, const stru
 		pthread_join(uploaders[i], NULL);
 	/* Drain packs still queued if we stopped early. */
 	while (j->qlen) {
-		free(j->queue[j->qhead].data);
+		j->packbufs[j->npackbufs++] = j->queue[j->qhead].data;
 		j->qhead = (j->qhead + 1) % UPLOAD_QUEUE;
 		j->qlen--;
 	}
 	if (j->error)
 		return cairn_error_set(j->error, "%s", j->errmsg);
 	if (o->progress)
-		o->progress(j->stats.bytes_read, j->vol->size, o->progress_ud);
+		o->progress(j->done_bytes, j->vol->size, o->progress_ud);
 	return 0;
 }
 
@@ -424,11 +599,18 @@ static void job_free(struct job *j)
 	for (int i = 0; i < NSLOTS; i++) {
 		free(j->slots[i].in);
 		free(j->slots[i].out);
+		free(j->slots[i].hole);
+		free(j->slots[i].has_cached);
+		free(j->slots[i].cached);
 		cairn_buf_free(&j->slots[i].sealed);
 	}
 	cairn_pack_writer_free(&j->pack);
+	for (size_t i = 0; i < j->npackbufs; i++)
+		free(j->packbufs[i]);
 	cairn_blob_codec_free(&j->codec);
 	cairn_buf_free(&j->node_sealed);
+	cairn_tagcache_reader_free(j->tc_in);
+	cairn_tagcache_writer_free(j->tc_out);
 	pthread_mutex_destroy(&j->lock);
 	pthread_cond_destroy(&j->cond);
 }
@@ -490,12 +672,46 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 	uint64_t batch_bytes = (uint64_t)j.chunks_per_batch * j.chunk_size;
 	j.nbatches = (vol->size + batch_bytes - 1) / batch_bytes;
 	uint64_t nchunks = (vol->size + j.chunk_size - 1) / j.chunk_size;
+	uint8_t backup_id[CAIRN_BACKUP_ID_LEN];
+	if ((r = cairn_random(backup_id, sizeof(backup_id))) < 0) {
+		cairn_manifest_list_free(&list);
+		job_free(&j);
+		return r;
+	}
+	_cleanup_free_ char *tc_path = NULL;
+	if (o->state_dir && cairn_tagcache_path(o->state_dir, repo->config.id, volume, &tc_path) < 0) {
+		cairn_log_warn("no change-tag cache: %s", cairn_error_message());
+		tc_path = NULL;
+	}
+	if (tc_path) {
+		struct cairn_tagcache_key key = { .size = vol->size, .chunk_size = j.chunk_size };
+		memcpy(key.repo_id, repo->config.id, 16);
+		if (parent && !o->full) {
+			memcpy(key.backup_id, parent->id, 16);
+			if (cairn_tagcache_open(tc_path, repo->keys->local, &key, &j.tc_in) < 0)
+				j.tc_in = NULL;
+		}
+		memcpy(key.backup_id, backup_id, 16);
+		if (cairn_tagcache_create(tc_path, repo->keys->local, &key, &j.tc_out) < 0) {
+			cairn_log_warn("no change-tag cache: %s", cairn_error_message());
+			j.tc_out = NULL;
+		}
+		j.tags = j.tc_out != NULL || j.tc_in != NULL;
+	}
+	/* A pack closes once it reaches pack_size: room for one more chunk, the
+	 * TOC of PACK_MAX_BLOBS entries and the trailer. */
+	j.packbuf_cap = ((size_t)repo->config.pack_size + j.chunk_size + CAIRN_AEAD_OVERHEAD +
+			 PACK_MAX_BLOBS * CAIRN_TOC_ENTRY_LEN + 65536 + 4095) & ~(size_t)4095;
 
 	r = cairn_blob_codec_init(&j.codec, repo);
 	for (int i = 0; r >= 0 && i < NSLOTS; i++) {
 		j.slots[i].in = malloc(batch_bytes);
 		j.slots[i].out = calloc(j.chunks_per_batch, sizeof(struct chunk_out));
-		if (!j.slots[i].in || !j.slots[i].out)
+		j.slots[i].hole = calloc(j.chunks_per_batch, 1);
+		j.slots[i].has_cached = calloc(j.chunks_per_batch, 1);
+		j.slots[i].cached = calloc(j.chunks_per_batch, sizeof(struct cairn_tag_entry));
+		if (!j.slots[i].in || !j.slots[i].out || !j.slots[i].hole || !j.slots[i].has_cached ||
+		    !j.slots[i].cached)
 			r = CAIRN_ENOMEM;
 		else
 			r = cairn_buf_reserve(&j.slots[i].sealed, batch_bytes + batch_bytes / 8 + 4096);
@@ -521,7 +737,7 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 	if (r >= 0) {
 		char host[256] = "";
 		gethostname(host, sizeof(host) - 1);
-		r = cairn_random(m->id, sizeof(m->id));
+		memcpy(m->id, backup_id, sizeof(m->id));
 		cairn_hex_encode(m->id, sizeof(m->id), m->idhex);
 		m->volume = strdup(volume);
 		m->created_us = cairn_wall_now_us();
@@ -544,6 +760,7 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 			m->tags[i] = strdup(o->tags[i]);
 		m->change_tracking = strdup("full-read");
 		m->stats = j.stats;
+		m->stats.bytes_hashed = j.bytes_hashed;
 		m->stats.bytes_stored = j.bytes_uploaded + index_bytes;
 		m->stats.seconds = cairn_now() - t0;
 		if (!m->volume || !m->hostname || !m->source || !m->tags || !m->change_tracking)
@@ -551,6 +768,8 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 	}
 	if (r >= 0)
 		r = cairn_manifest_write(repo, m, &manifest_bytes);
+	if (r >= 0 && j.tc_out && cairn_tagcache_commit(j.tc_out) < 0)
+		cairn_log_warn("change-tag cache not saved: %s", cairn_error_message());
 	if (r >= 0) {
 		m->stats.bytes_stored += manifest_bytes;
 		m->stats.seconds = cairn_now() - t0;

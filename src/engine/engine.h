@@ -29,6 +29,7 @@ struct cairn_backup_opts {
 	bool full;             /* re-read and re-verify everything (core: always) */
 	const char *const *tags;
 	size_t ntags;
+	const char *state_dir; /* local state (change-tag cache); NULL: none */
 	cairn_progress_fn progress;
 	void *progress_ud;
 };

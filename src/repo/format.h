@@ -98,7 +98,8 @@
  *      "tree_fanout":N, "levels":N, "root":"<64 hex>", "parent":"<32 hex>"|null,
  *      "tags":["..."], "change_tracking":"full-read",
  *      "stats":{"bytes_read":N, "bytes_new":N, "bytes_stored":N,
- *               "chunks_new":N, "seconds":F}}
+ *               "chunks_new":N, "bytes_hashed":N, "seconds":F}}
+ *   (stats are informational; readers accept them missing.)
  *   Written after every pack and index object it depends on is durable; a
  *   backup without a manifest does not exist.
  */

@@ -36,7 +36,7 @@ int cairn_manifest_encode(const struct cairn_manifest *m, char **ret_json)
 	for (size_t i = 0; tags && i < m->ntags; i++)
 		json_array_append_new(tags, json_string(m->tags[i]));
 	json_t *j = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:s, s:o, s:o, s:s, "
-			      "s:{s:I, s:I, s:I, s:I, s:f}}",
+			      "s:{s:I, s:I, s:I, s:I, s:I, s:f}}",
 			      "version", CAIRN_FORMAT_VERSION, "id", idhex, "volume", m->volume, "created", created,
 			      "hostname", m->hostname ? m->hostname : "", "source", m->source ? m->source : "",
 			      "size", (json_int_t)m->size, "chunk_size", (json_int_t)m->chunk_size, "tree_fanout",
@@ -45,7 +45,8 @@ int cairn_manifest_encode(const struct cairn_manifest *m, char **ret_json)
 			      "change_tracking", m->change_tracking ? m->change_tracking : "full-read", "stats",
 			      "bytes_read", (json_int_t)m->stats.bytes_read, "bytes_new",
 			      (json_int_t)m->stats.bytes_new, "bytes_stored", (json_int_t)m->stats.bytes_stored,
-			      "chunks_new", (json_int_t)m->stats.chunks_new, "seconds", m->stats.seconds);
+			      "chunks_new", (json_int_t)m->stats.chunks_new, "bytes_hashed",
+			      (json_int_t)m->stats.bytes_hashed, "seconds", m->stats.seconds);
 	if (!j)
 		return cairn_error_set(CAIRN_EINVAL, "manifest: cannot encode (invalid UTF-8 in a name or tag?)");
 	*ret_json = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
@@ -71,19 +72,19 @@ int cairn_manifest_parse(const uint8_t *data, size_t len, struct cairn_manifest 
 		return CAIRN_ENOMEM;
 	}
 	json_int_t version = 0, size = 0, chunk = 0, fanout = 0, levels = 0;
-	json_int_t br = 0, bn = 0, bs = 0, cn = 0;
+	json_int_t br = 0, bn = 0, bs = 0, cn = 0, bh = 0;
 	double secs = 0;
 	const char *id = NULL, *volume = NULL, *created = NULL, *host = NULL, *source = NULL, *root = NULL,
 		   *ct = NULL;
 	json_t *parent = NULL, *tags = NULL;
 	if (json_unpack_ex(j, &jerr, 0,
 			   "{s:I, s:s, s:s, s:s, s?s, s?s, s:I, s:I, s:I, s:I, s:s, s:o, s:o, s?s, "
-			   "s?{s?I, s?I, s?I, s?I, s?F}}",
+			   "s?{s?I, s?I, s?I, s?I, s?I, s?F}}",
 			   "version", &version, "id", &id, "volume", &volume, "created", &created, "hostname", &host,
 			   "source", &source, "size", &size, "chunk_size", &chunk, "tree_fanout", &fanout, "levels",
 			   &levels, "root", &root, "parent", &parent, "tags", &tags, "change_tracking", &ct, "stats",
-			   "bytes_read", &br, "bytes_new", &bn, "bytes_stored", &bs, "chunks_new", &cn, "seconds",
-			   &secs) != 0) {
+			   "bytes_read", &br, "bytes_new", &bn, "bytes_stored", &bs, "chunks_new", &cn,
+			   "bytes_hashed", &bh, "seconds", &secs) != 0) {
 		r = cairn_error_set(CAIRN_ECORRUPT, "manifest: %s", jerr.text);
 		goto out;
 	}
@@ -119,7 +120,8 @@ int cairn_manifest_parse(const uint8_t *data, size_t len, struct cairn_manifest 
 	m->chunk_size = (uint32_t)chunk;
 	m->fanout = (uint32_t)fanout;
 	m->levels = (unsigned)levels;
-	m->stats = (struct cairn_backup_stats){ (uint64_t)br, (uint64_t)bn, (uint64_t)bs, (uint64_t)cn, secs };
+	m->stats = (struct cairn_backup_stats){ (uint64_t)br, (uint64_t)bn, (uint64_t)bs, (uint64_t)cn, (uint64_t)bh,
+						secs };
 	m->ntags = json_array_size(tags);
 	m->tags = calloc(m->ntags ? m->ntags : 1, sizeof(char *));
 	if (!m->volume || !m->change_tracking || !m->tags) {

@@ -13,6 +13,7 @@ struct cairn_backup_stats {
 	uint64_t bytes_new;    /* plaintext bytes of chunks the repository lacked */
 	uint64_t bytes_stored; /* bytes written to the store (packs, index, manifest) */
 	uint64_t chunks_new;
+	uint64_t bytes_hashed; /* bytes whose id was computed (the rest: tag matched) */
 	double seconds;
 };
 

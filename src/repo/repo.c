@@ -55,7 +55,10 @@ static int derive_subkeys(struct cairn_secrets *k)
 	int r = cairn_hkdf(k->master, sizeof(k->master), "cairn v1 encryption", k->enc, sizeof(k->enc));
 	if (r < 0)
 		return r;
-	return cairn_hkdf(k->master, sizeof(k->master), "cairn v1 id", k->id, sizeof(k->id));
+	if ((r = cairn_hkdf(k->master, sizeof(k->master), "cairn v1 id", k->id, sizeof(k->id))) < 0 ||
+	    (r = cairn_hkdf(k->master, sizeof(k->master), "cairn v1 change tag", k->tag, sizeof(k->tag))) < 0)
+		return r;
+	return cairn_hkdf(k->master, sizeof(k->master), "cairn v1 local state", k->local, sizeof(k->local));
 }
 
 int cairn_repo_hasher(const struct cairn_repo *r, struct cairn_hasher **ret)

@@ -29,6 +29,8 @@ struct cairn_secrets {
 	uint8_t master[32];
 	uint8_t enc[CAIRN_KEY_LEN];
 	uint8_t id[CAIRN_KEY_LEN];
+	uint8_t tag[CAIRN_KEY_LEN];   /* GMAC key for change tags (local only) */
+	uint8_t local[CAIRN_KEY_LEN]; /* seals local state derived from the repo */
 };
 
 struct cairn_repo {

@@ -256,6 +256,43 @@ static int write_all(int fd, const uint8_t *data, size_t len, const char *path)
 	return 0;
 }
 
+/* Large page-aligned objects (packs) are written with O_DIRECT: the bytes
+ * go from our buffer to the disk without a copy into the page cache, which
+ * the next backup would not read anyway, and without evicting the volume
+ * being read.  The unaligned tail goes through the page cache.  Any
+ * filesystem that refuses O_DIRECT (tmpfs) gets plain writes. */
+#define DIRECT_ALIGN 4096
+#define DIRECT_MIN (1u << 20)
+
+static int write_data(int fd, const uint8_t *data, size_t len, const char *path)
+{
+	size_t direct = len & ~(size_t)(DIRECT_ALIGN - 1);
+	if (((uintptr_t)data % DIRECT_ALIGN) != 0 || direct < DIRECT_MIN || getenv("CAIRN_NO_DIRECT_IO"))
+		return write_all(fd, data, len, path);
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_DIRECT) < 0)
+		return write_all(fd, data, len, path);
+	size_t done = 0;
+	while (done < direct) {
+		ssize_t k = write(fd, data + done, direct - done);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0 && errno == EINVAL && done == 0)
+			break; /* refused after all: write it buffered */
+		if (k < 0) {
+			int err = errno;
+			fcntl(fd, F_SETFL, fl);
+			return cairn_error_errno(err, "write %s", path);
+		}
+		done += (size_t)k;
+		if (done % DIRECT_ALIGN)
+			break; /* short odd write: finish buffered */
+	}
+	if (fcntl(fd, F_SETFL, fl) < 0)
+		return cairn_error_errno(errno, "fcntl %s", path);
+	return write_all(fd, data + done, len - done, path);
+}
+
 static void tmp_name(char *buf, size_t size, const char *base)
 {
 	uint64_t rnd;
@@ -340,7 +377,7 @@ static int local_put(struct cairn_store *s, const char *key, const void *data, s
 			return cairn_error_errno(errno, "create temporary file for %s", path);
 	}
 
-	r = write_all(fd, data, len, path);
+	r = write_data(fd, data, len, path);
 	if (r >= 0 && fsync(fd) < 0)
 		r = cairn_error_errno(errno, "sync %s", path);
 	/* close can be the first to report a full disk on network filesystems. */

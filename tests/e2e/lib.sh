@@ -1,0 +1,432 @@
+# shellcheck shell=bash
+# Helpers for cairn's end-to-end tests (sourced by tests/e2e/t*.sh).
+#
+# A test file sources this, defines one shell function per behaviour and
+# runs each with `test_case NAME FUNCTION`.  Each function runs in a
+# subshell with `set -eE`, in its own scratch directory $TT; state that
+# later tests of the same file need lives in the file's directory $TD
+# (repositories, images, backup ids written to files).  A test passes when
+# its function returns 0.  A failing command fails the test with the line
+# and command as the reason; `fail MSG` fails it with MSG.
+#
+# Output, one line per test, read by run.sh which numbers them:
+#     ok - NAME
+#     ok - NAME # SKIP why
+#     not ok - NAME # reason
+# Lines starting with '#' are diagnostics.
+#
+# Environment: CAIRN (the binary, required), CAIRN_E2E_KEEP=1 keeps the
+# temporary directories, CAIRN_E2E_TIMEOUT (seconds per cairn command,
+# default 300), CAIRN_E2E_VERBOSE=1 prints every failing test's log.
+
+set -u
+
+: "${CAIRN:?set CAIRN to the cairn binary (tests/e2e/run.sh does)}"
+case $CAIRN in /*) ;; *) CAIRN=$PWD/$CAIRN ;; esac
+[ -x "$CAIRN" ] || { echo "not ok - $CAIRN is not an executable"; exit 1; }
+export CAIRN
+
+E2E_NAME=$(basename "$0" .sh)
+E2E_DIR=$(cd "$(dirname "$0")" && pwd)
+E2E_TIMEOUT=${CAIRN_E2E_TIMEOUT:-300}
+
+# Known environment: nothing from the caller's shell leaks into a test.
+unset CAIRN_REPO CAIRN_PASSPHRASE_FILE CAIRN_NEW_PASSPHRASE CAIRN_NEW_PASSPHRASE_FILE \
+	CAIRN_TEST_FAULT CAIRN_TEST_COUNT CAIRN_THREADS CAIRN_STATE_DIR CAIRN_NO_PROGRESS
+export CAIRN_PASSPHRASE='correct horse battery staple (e2e)'
+export LC_ALL=C
+# Sanitizer builds: leaks and undefined behaviour fail the command (and so
+# the test); harmless for a plain build.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+TD=$(mktemp -d "${TMPDIR:-/tmp}/cairn-e2e-$E2E_NAME.XXXXXX") || exit 1
+export CAIRN_STATE_DIR=$TD/state
+E2E_PASSED=0
+E2E_FAILED=0
+E2E_SKIPPED=0
+E2E_N=0
+
+# Loop devices and mounts a test made; undone at exit whatever happens.
+E2E_CLEANUP=$TD/.cleanup
+: >"$E2E_CLEANUP"
+
+e2e_cleanup()
+{
+	local line
+	# Newest first: a mount on a loop device goes before the device.
+	if [ -s "$E2E_CLEANUP" ]; then
+		tac "$E2E_CLEANUP" | while read -r kind arg; do
+			case $kind in
+			mount) umount "$arg" 2>/dev/null || umount -l "$arg" 2>/dev/null ;;
+			loop) losetup -d "$arg" 2>/dev/null ;;
+			pid) kill -9 "$arg" 2>/dev/null ;;
+			esac
+		done
+	fi
+	if [ "${CAIRN_E2E_KEEP:-0}" = 1 ]; then
+		echo "# $E2E_NAME: kept $TD"
+	else
+		rm -rf "$TD"
+	fi
+}
+trap e2e_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- running tests ---------------------------------------------------------
+
+# test_case NAME FUNCTION: runs FUNCTION in a subshell in a fresh $TT.
+test_case()
+{
+	local name=$1 fn=$2 rc reason
+	E2E_N=$((E2E_N + 1))
+	TT=$TD/test$E2E_N
+	mkdir -p "$TT"
+	(
+		set -eE
+		trap 'e2e_on_err $? $LINENO "$BASH_COMMAND"' ERR
+		cd "$TT"
+		"$fn"
+	) >>"$TT/.log" 2>&1 </dev/null
+	rc=$?
+	if [ -f "$TT/.skip" ]; then
+		E2E_SKIPPED=$((E2E_SKIPPED + 1))
+		echo "ok - $E2E_NAME: $name # SKIP $(head -n1 "$TT/.skip")"
+	elif [ $rc -eq 0 ]; then
+		E2E_PASSED=$((E2E_PASSED + 1))
+		echo "ok - $E2E_NAME: $name"
+	else
+		E2E_FAILED=$((E2E_FAILED + 1))
+		reason=$(head -n1 "$TT/.reason" 2>/dev/null)
+		[ -n "$reason" ] || reason="exit status $rc"
+		echo "not ok - $E2E_NAME: $name # $reason"
+		if [ "${CAIRN_E2E_VERBOSE:-0}" = 1 ]; then
+			sed 's/^/#   /' "$TT/.log" | tail -n 40
+		else
+			tail -n 8 "$TT/.log" | sed 's/^/#   /'
+		fi
+	fi
+	return 0
+}
+
+# Called by the ERR trap: remembers the first failing command as the reason.
+e2e_on_err()
+{
+	[ ! -s "$TT/.reason" ] || return 0
+	if [ "${FUNCNAME[1]:-}" = cairn ]; then
+		# The first line the command printed after its "+ cairn" trace.
+		echo "'cairn $E2E_LAST_CAIRN' exited $1: $(awk '/^\+ cairn /{n=NR; l=""} n && NR>n && l=="" && NF {l=$0} END{print l}' "$TT/.log")" >"$TT/.reason"
+	else
+		echo "line $2: '$3' exited $1" >"$TT/.reason"
+	fi
+}
+
+# fail MSG: fails the current test with MSG.
+fail()
+{
+	local msg="$*"
+	[ -s "$TT/.reason" ] || printf '%s\n' "${msg//$'\n'/\\n}" >"$TT/.reason"
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+# skip MSG: ends the current test as skipped (not a failure).
+skip()
+{
+	printf '%s\n' "$*" >"$TT/.skip"
+	exit 0
+}
+
+# Ends the file: a summary diagnostic; exit status 1 if anything failed.
+test_done()
+{
+	echo "# $E2E_NAME: $E2E_PASSED passed, $E2E_FAILED failed, $E2E_SKIPPED skipped"
+	[ "$E2E_FAILED" -eq 0 ]
+}
+
+# --- running cairn -----------------------------------------------------------
+
+# cairn ARGS...: the binary under test, with a timeout; logs the command.
+cairn()
+{
+	echo "+ cairn $*" >>"$TT/.log"
+	E2E_LAST_CAIRN="$*"
+	timeout -k 10 "$E2E_TIMEOUT" "$CAIRN" "$@"
+}
+
+# expect_fail [-c CODE] [-m REGEX] CMD...: CMD must exit non-zero (CODE if
+# given) and print exactly one line on stderr (matching the extended REGEX,
+# case-insensitive, if given): the "one clear line" rule.  The output stays
+# in $TT/.out and $TT/.err for further checks.  Use `cairn` as CMD.
+expect_fail()
+{
+	local code='' re='' rc=0 n
+	while :; do
+		case $1 in
+		-c) code=$2; shift 2 ;;
+		-m) re=$2; shift 2 ;;
+		*) break ;;
+		esac
+	done
+	"$@" >"$TT/.out" 2>"$TT/.err" || rc=$?
+	echo "  exit $rc; stderr: $(cat "$TT/.err")" >&2
+	[ $rc -ne 0 ] || fail "'$*' succeeded, expected a failure"
+	[ $rc -ne 124 ] && [ $rc -ne 137 ] || fail "'$*' timed out"
+	if [ -n "$code" ] && [ $rc -ne "$code" ]; then
+		fail "'$*' exited $rc, expected $code: $(head -c 200 "$TT/.err")"
+	fi
+	[ $rc -lt 128 ] || fail "'$*' died of signal $((rc - 128)): $(head -n1 "$TT/.err")"
+	n=$(wc -l <"$TT/.err")
+	# A missing final newline still counts as a line.
+	[ -s "$TT/.err" ] && [ "$(tail -c1 "$TT/.err" | od -An -c | tr -d ' ')" != '\n' ] && n=$((n + 1))
+	[ "$n" -eq 1 ] || fail "'$*' printed $n lines on stderr, expected one: $(head -c 300 "$TT/.err" | tr '\n' '|')"
+	if [ -n "$re" ] && ! grep -Eiq -- "$re" "$TT/.err"; then
+		fail "'$*': stderr '$(head -n1 "$TT/.err")' does not match /$re/"
+	fi
+	return 0
+}
+
+# expect_ok CMD...: CMD must succeed; stdout in $TT/.out, stderr in $TT/.err.
+expect_ok()
+{
+	local rc=0
+	"$@" >"$TT/.out" 2>"$TT/.err" || rc=$?
+	[ $rc -eq 0 ] || fail "'$*' exited $rc: $(head -c 300 "$TT/.err" | tr '\n' '|')"
+}
+
+# jget FILE FILTER: jq -r FILTER on a JSON file, failing the test on a parse error.
+jget()
+{
+	jq -er "$2" "$1" || fail "jq '$2' failed on $(head -c 200 "$1" | tr '\n' ' ')"
+}
+
+# same_file EXPECTED GOT: byte-identical or the test fails.
+same_file()
+{
+	[ -f "$2" ] || fail "$2 does not exist"
+	local d
+	d=$(cmp "$1" "$2" 2>&1) || fail "$2 differs from $1: $d"
+}
+
+# tree_state DIR: one line per file below DIR (path, size, sha256) and per
+# directory, so two states of a repository or target can be compared.
+tree_state()
+{
+	(cd "$1" && find . -mindepth 1 -type d | sort | sed 's/^/dir /' &&
+		find . -type f -print0 | sort -z | xargs -0r sha256sum)
+}
+
+# assert_unchanged DIR STATEFILE: DIR is as tree_state recorded it.
+assert_unchanged()
+{
+	local d
+	d=$(tree_state "$1" | diff "$2" - | head -n 5 | tr '\n' '|') || true
+	[ -z "$d" ] || fail "$1 changed: $d"
+}
+
+# backup_count REPO: number of backups `list --json` shows.
+backup_count()
+{
+	cairn list --repo "$1" --json | jq length
+}
+
+# new_repo DIR [init options]: a fresh repository at DIR.
+new_repo()
+{
+	local d=$1
+	shift
+	cairn init --repo "$d" -q "$@" >/dev/null || fail "init $d failed"
+}
+
+# --- images ------------------------------------------------------------------
+
+# rand_file FILE BYTES SEED: deterministic incompressible bytes.
+rand_file()
+{
+	python3 - "$1" "$2" "$3" <<'EOF'
+import random, sys
+path, n, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+r = random.Random(seed)
+with open(path, "wb") as f:
+    while n > 0:
+        k = min(n, 1 << 20)
+        f.write(r.randbytes(k))
+        n -= k
+EOF
+}
+
+# text_file FILE BYTES SEED: deterministic compressible text.
+text_file()
+{
+	python3 - "$1" "$2" "$3" <<'EOF'
+import random, sys
+path, n, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+r = random.Random(seed)
+words = ("volume chunk pack tree index manifest backup restore cairn block "
+         "extent snapshot repository passphrase deduplicated compressed").split()
+out = []
+size = 0
+while size < n:
+    line = " ".join(r.choice(words) for _ in range(12)) + "\n"
+    out.append(line)
+    size += len(line)
+with open(path, "w") as f:
+    f.write("".join(out)[:n])
+EOF
+}
+
+# mk_image FILE SIZE_MIB SEED [DATA_MIB]: a deterministic ext4 image of
+# SIZE_MIB MiB holding about DATA_MIB MiB (default SIZE/4) of files:
+# incompressible random files, compressible text, and a sparse file with
+# explicit holes.  The image's free space is a hole.
+mk_image()
+{
+	local img=$1 size=$2 seed=$3 data=${4:-$(($2 / 4))} src id
+	src=$(mktemp -d "$TD/src.XXXXXX")
+	python3 - "$src" "$data" "$seed" <<'EOF' || fail "generating files for $img failed"
+import os, random, sys
+src, data, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+r = random.Random(seed)
+for d in ("data", "text", "sparse"):
+    os.mkdir(os.path.join(src, d))
+nrand = max(1, data * 2 // 3)
+ntext = max(1, data - data * 2 // 3)
+# Incompressible: 1 MiB files and one of an odd size.
+for i in range(nrand):
+    with open(os.path.join(src, "data", "r%d.bin" % i), "wb") as f:
+        f.write(r.randbytes(1 << 20))
+with open(os.path.join(src, "data", "odd.bin"), "wb") as f:
+    f.write(r.randbytes(12345))
+# Compressible: text files of 256 KiB.
+words = ("volume chunk pack tree index manifest backup restore cairn block "
+         "extent snapshot repository passphrase deduplicated compressed").split()
+for i in range(ntext * 4):
+    lines, n = [], 0
+    while n < (256 << 10):
+        line = " ".join(r.choice(words) for _ in range(12)) + "\n"
+        lines.append(line)
+        n += len(line)
+    with open(os.path.join(src, "text", "t%d.txt" % i), "w") as f:
+        f.write("".join(lines)[: 256 << 10])
+# Explicit holes: data, a 4 MiB hole, data, a 2 MiB trailing hole.
+part = r.randbytes(64 << 10)
+with open(os.path.join(src, "sparse", "holes.img"), "wb") as f:
+    f.write(part)
+    f.seek(4 << 20, 1)
+    f.write(part)
+    f.truncate(f.tell() + (2 << 20))
+EOF
+	find "$src" -exec touch -h -d @1700000000 {} +
+	rm -f "$img"
+	id=00000000-0000-4000-8000-$(printf '%012d' "$seed")
+	E2FSPROGS_FAKE_TIME=1700000000 mkfs.ext4 -q -F -b 4096 -d "$src" -E "root_owner=0:0,hash_seed=$id" \
+		-U "$id" -L e2e "$img" "${size}M" >/dev/null || fail "mkfs.ext4 failed for $img"
+	# mkfs copies the files' ctimes, which no one can set: pin them (and
+	# the other times) with debugfs so the image is the same on every run.
+	(cd "$src" && find . -mindepth 1) | sed 's|^\.||' | while read -r p; do
+		for f in ctime atime mtime crtime; do echo "sif $p $f 1700000000"; done
+	done >"$src.cmds"
+	E2FSPROGS_FAKE_TIME=1700000000 debugfs -w -f "$src.cmds" "$img" >/dev/null 2>&1 ||
+		fail "debugfs failed for $img"
+	rm -f "$src.cmds"
+	rm -rf "$src"
+}
+
+# scatter_write FILE SEED COUNT [BLOCK]: overwrites COUNT random blocks of
+# BLOCK bytes (default 4096, at BLOCK-aligned offsets) with random data, all
+# from SEED.  Prints "OFFSET LENGTH" per write, for computing expectations.
+scatter_write()
+{
+	python3 - "$1" "$2" "$3" "${4:-4096}" <<'EOF'
+import os, random, sys
+path, seed, count, block = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+r = random.Random(seed)
+size = os.path.getsize(path)
+with open(path, "r+b") as f:
+    for _ in range(count):
+        off = r.randrange(0, size // block) * block
+        f.seek(off)
+        f.write(r.randbytes(block))
+        print(off, block)
+EOF
+}
+
+# chunks_of CHUNK_SIZE < "OFFSET LENGTH" lines: the sorted, distinct chunk
+# indices those byte ranges touch.
+chunks_of()
+{
+	python3 -c '
+import sys
+cs = int(sys.argv[1])
+s = set()
+for line in sys.stdin:
+    f = line.split()
+    if len(f) != 2:
+        continue
+    off, n = int(f[0]), int(f[1])
+    if n > 0:
+        s.update(range(off // cs, (off + n - 1) // cs + 1))
+for c in sorted(s):
+    print(c)
+' "$1"
+}
+
+# npacks REPO: number of (complete) pack objects in REPO.
+npacks()
+{
+	find "$1/packs" -type f ! -name '.tmp.*' 2>/dev/null | wc -l
+}
+
+# wait_for_pack REPO PID N: polls until REPO holds at least N pack objects
+# (count the existing ones first) or PID has exited (then returns 1).
+wait_for_pack()
+{
+	local repo=$1 pid=$2 want=$3 i
+	for i in $(seq 1 4000); do
+		[ "$(npacks "$repo")" -ge "$want" ] && return 0
+		kill -0 "$pid" 2>/dev/null || return 1
+		sleep 0.005
+	done
+	return 1
+}
+
+# flip_byte FILE OFFSET: inverts one byte in place.
+flip_byte()
+{
+	python3 - "$1" "$2" <<'EOF'
+import sys
+path, off = sys.argv[1], int(sys.argv[2])
+with open(path, "r+b") as f:
+    f.seek(off)
+    b = f.read(1)
+    f.seek(off)
+    f.write(bytes([b[0] ^ 0xff]))
+EOF
+}
+
+# allocated_bytes FILE: bytes the file occupies on disk.
+allocated_bytes()
+{
+	echo $(($(stat -c %b "$1") * $(stat -c %B "$1")))
+}
+
+# register_cleanup KIND ARG: KIND is mount, loop or pid.
+register_cleanup()
+{
+	echo "$1 $2" >>"$E2E_CLEANUP"
+}
+
+# setup_loop FILE: prints the loop device attached to FILE, or nothing.
+setup_loop()
+{
+	local dev
+	dev=$(losetup -f --show "$1" 2>/dev/null) || return 1
+	register_cleanup loop "$dev"
+	echo "$dev"
+}
+
+# RFC 3339 date-time, as `created` must be.
+RFC3339_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$'
+
+command -v jq >/dev/null || { echo "not ok - $E2E_NAME: jq is required"; exit 1; }
+command -v python3 >/dev/null || { echo "not ok - $E2E_NAME: python3 is required"; exit 1; }

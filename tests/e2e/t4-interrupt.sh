@@ -1,0 +1,146 @@
+#!/bin/bash
+# t4: interrupted backups and restores.  A killed backup leaves no backup
+# behind, the repository stays consistent, and the next run reuses the
+# packs already written.  A killed restore never leaves a half-written
+# file under the target's name.
+. "$(dirname "$0")/lib.sh"
+
+R=$TD/repo
+BIG=$TD/big.img
+BIG_MIB=256
+
+# start_backup REPO IMAGE: starts a one-thread backup in the background;
+# its pid in $BG, its stderr in $TT/bg.err.
+start_backup()
+{
+	CAIRN_THREADS=1 "$CAIRN" backup --repo "$1" "$2" >"$TT/bg.out" 2>"$TT/bg.err" &
+	BG=$!
+	register_cleanup pid "$BG"
+}
+
+t_setup()
+{
+	rand_file "$BIG" $((BIG_MIB << 20)) 4242
+	new_repo "$R"
+	rand_file small.img $((1 << 20)) 1
+	cairn backup --repo "$R" -q small.img >/dev/null
+}
+test_case "setup: a repository with one backup and a ${BIG_MIB} MiB random image" t_setup
+
+t_kill9()
+{
+	local rc=0 base
+	base=$(npacks "$R")
+	start_backup "$R" "$BIG"
+	# Two new packs (32 MiB of the 256) are written: kill.
+	wait_for_pack "$R" "$BG" $((base + 2)) || fail "the backup ended before writing a pack: $(cat bg.err)"
+	kill -9 "$BG"
+	wait "$BG" || rc=$?
+	[ $rc -eq 137 ] || fail "the backup was not killed mid-way (exit $rc): make the image bigger"
+	[ ! -s bg.out ] || fail "the killed backup printed an id: $(cat bg.out)"
+	[ "$(backup_count "$R")" -eq 1 ] || fail "a backup killed with -9 is listed"
+	[ "$(find "$R/backups" -type f | wc -l)" -eq 1 ] || fail "a manifest was written by the killed backup"
+	echo "packs after kill: $(npacks "$R") (before: $base)" >&2
+}
+test_case "kill -9 mid-backup: no new backup is listed" t_kill9
+
+t_check_after_kill()
+{
+	cairn check --repo "$R" || fail "check fails after a killed backup (unindexed packs are not damage)"
+	cairn check --repo "$R" --read-data || fail "check --read-data fails after a killed backup"
+}
+test_case "kill -9 mid-backup: check passes (unindexed packs are not errors)" t_check_after_kill
+
+t_rerun()
+{
+	local rerun clean
+	cairn backup --repo "$R" --json "$BIG" >rerun.json
+	new_repo fresh
+	cairn backup --repo fresh --json "$BIG" >clean.json
+	rerun=$(jget rerun.json .bytes_stored)
+	clean=$(jget clean.json .bytes_stored)
+	echo "re-run stored $rerun, a clean full backup $clean" >&2
+	[ "$rerun" -lt $((clean - (8 << 20))) ] ||
+		fail "re-run stored $rerun bytes, a clean full backup $clean: the packs of the killed run were not reused"
+	[ "$(backup_count "$R")" -eq 2 ] || fail "re-run backup not listed"
+	cairn restore --repo "$R" "$(jget rerun.json .id)" r.img
+	same_file "$BIG" r.img
+	rm -f r.img
+	cairn check --repo "$R" --read-data
+}
+test_case "re-run after kill -9 succeeds, reuses the written packs, restores byte-identically" t_rerun
+
+t_sigint()
+{
+	local sig rc n repo
+	for sig in INT TERM; do
+		repo=$TT/repo-$sig
+		new_repo "$repo"
+		start_backup "$repo" "$BIG"
+		wait_for_pack "$repo" "$BG" 1 || fail "the backup ended before writing a pack"
+		kill -"$sig" "$BG"
+		rc=0
+		wait "$BG" || rc=$?
+		cat bg.err >&2
+		[ $rc -ne 0 ] || fail "backup interrupted by SIG$sig exited 0"
+		[ $rc -lt 128 ] || fail "backup died of signal $((rc - 128)) on SIG$sig instead of stopping cleanly"
+		n=$(wc -l <bg.err)
+		[ "$n" -eq 1 ] || fail "SIG$sig: $n lines on stderr, expected one"
+		[ ! -s bg.out ] || fail "SIG$sig: the interrupted backup printed an id"
+		[ "$(backup_count "$repo")" -eq 0 ] || fail "a backup interrupted by SIG$sig is listed"
+		[ -z "$(find "$repo" -name '.tmp.*')" ] || fail "SIG$sig left temporary objects in the repository"
+		cairn check --repo "$repo" || fail "check fails after SIG$sig"
+	done
+}
+test_case "SIGINT/SIGTERM mid-backup: exits non-zero with one line; no backup listed" t_sigint
+
+# start_restore ID TARGET: a one-thread restore in the background ($BG).
+start_restore()
+{
+	CAIRN_THREADS=1 "$CAIRN" restore --repo "$R" "$1" "$2" >"$TT/bg.out" 2>"$TT/bg.err" &
+	BG=$!
+	register_cleanup pid "$BG"
+}
+
+# wait_for_tmp TARGET PID: waits until TARGET.cairn-* holds some data.
+wait_for_tmp()
+{
+	local i f
+	for i in $(seq 1 3000); do
+		for f in "$1".cairn-*; do
+			[ -f "$f" ] && [ "$(stat -c %b "$f")" -gt 2048 ] && return 0
+		done
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.005
+	done
+	return 1
+}
+
+t_restore_kill()
+{
+	local rc=0
+	start_restore "$(cairn list --repo "$R" --json | jq -r '.[-1].id')" t.img
+	wait_for_tmp t.img "$BG" || fail "the restore ended before it could be killed: $(cat bg.err)"
+	kill -9 "$BG"
+	wait "$BG" || rc=$?
+	[ $rc -eq 137 ] || fail "the restore was not killed mid-way (exit $rc)"
+	[ ! -e t.img ] || fail "a restore killed with -9 left a file under the target's name"
+}
+test_case "kill -9 mid-restore leaves nothing under the target's name" t_restore_kill
+
+t_restore_int()
+{
+	local rc=0
+	start_restore "$(cairn list --repo "$R" --json | jq -r '.[-1].id')" t.img
+	wait_for_tmp t.img "$BG" || fail "the restore ended before it could be interrupted: $(cat bg.err)"
+	kill -INT "$BG"
+	wait "$BG" || rc=$?
+	cat bg.err >&2
+	[ $rc -ne 0 ] && [ $rc -lt 128 ] || fail "restore interrupted by SIGINT exited $rc"
+	[ "$(wc -l <bg.err)" -eq 1 ] || fail "interrupted restore printed $(wc -l <bg.err) lines on stderr"
+	[ ! -e t.img ] || fail "an interrupted restore left the target"
+	! ls t.img.cairn-* >/dev/null 2>&1 || fail "an interrupted restore left its temporary file"
+}
+test_case "SIGINT mid-restore: one line, no target, no temporary file" t_restore_int
+
+test_done

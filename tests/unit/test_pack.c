@@ -1,0 +1,590 @@
+/* repo/pack: the blob codec, the pack writer, reading and parsing TOCs. */
+#define TH_WANT_REPO
+#include "helpers.h"
+
+#include "repo/index.h"
+#include "repo/pack.h"
+#include "util/cleanup.h"
+
+struct fx {
+	char dir[PATH_MAX];
+	struct cairn_repo *repo;
+	struct cairn_blob_codec codec;
+	struct cairn_aead *aead;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	f->repo = th_repo_init(f->dir, sizeof(f->dir), "pack", 4096);
+	ck_ok(cairn_blob_codec_init(&f->codec, f->repo));
+	ck_ok(cairn_repo_aead(f->repo, &f->aead));
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	cairn_aead_free(f->aead);
+	cairn_blob_codec_free(&f->codec);
+	cairn_repo_free(f->repo);
+	th_rm_rf(f->dir);
+	free(f);
+	return 0;
+}
+
+/* Encodes plain into a fresh buffer; fills ref (pack 0, offset 0). */
+static void encode(struct fx *f, const void *plain, size_t len, bool compress, uint8_t type, struct cairn_buf *out,
+		   struct cairn_blob_ref *ref)
+{
+	memset(ref, 0, sizeof(*ref));
+	ck_ok(cairn_hasher_id(f->codec.hasher, plain, len, ref->id));
+	cairn_buf_clear(out);
+	ck_ok(cairn_blob_encode(&f->codec, ref->id, plain, len, compress, out, &ref->flags, &ref->stored_len));
+	assert_int_equal(out->len, ref->stored_len);
+	ref->raw_len = (uint32_t)len;
+	ref->type = type;
+}
+
+/* ---- blobs ---- */
+
+static void test_blob_compressed(void **state)
+{
+	struct fx *f = *state;
+	enum { N = 4096 };
+	uint8_t plain[N], out[N];
+	th_fill_text(plain, N, 1);
+	struct cairn_buf sealed = CAIRN_BUF_INIT;
+	struct cairn_blob_ref ref;
+	encode(f, plain, N, true, CAIRN_BLOB_CHUNK, &sealed, &ref);
+	assert_int_equal(ref.flags, CAIRN_BLOB_ZSTD);
+	assert_true(ref.stored_len < N / 2);
+	ck_ok(cairn_blob_decode(&f->codec, &ref, sealed.data, out));
+	assert_memory_equal(out, plain, N);
+	cairn_buf_free(&sealed);
+}
+
+static void test_blob_raw(void **state)
+{
+	struct fx *f = *state;
+	enum { N = 4096 };
+	uint8_t plain[N], out[N];
+	struct cairn_buf sealed = CAIRN_BUF_INIT;
+	struct cairn_blob_ref ref;
+	/* Incompressible: stored raw even when compression is asked for. */
+	th_fill(plain, N, 2);
+	encode(f, plain, N, true, CAIRN_BLOB_CHUNK, &sealed, &ref);
+	assert_int_equal(ref.flags, 0);
+	assert_int_equal(ref.stored_len, N + CAIRN_AEAD_OVERHEAD);
+	ck_ok(cairn_blob_decode(&f->codec, &ref, sealed.data, out));
+	assert_memory_equal(out, plain, N);
+	/* Compressible, but compression not asked for. */
+	th_fill_text(plain, N, 3);
+	encode(f, plain, N, false, CAIRN_BLOB_CHUNK, &sealed, &ref);
+	assert_int_equal(ref.flags, 0);
+	assert_int_equal(ref.stored_len, N + CAIRN_AEAD_OVERHEAD);
+	ck_ok(cairn_blob_decode(&f->codec, &ref, sealed.data, out));
+	assert_memory_equal(out, plain, N);
+	/* Plaintext does not show through. */
+	assert_memory_not_equal(sealed.data + CAIRN_AEAD_NONCE_LEN, plain, 64);
+	cairn_buf_free(&sealed);
+}
+
+static void test_blob_empty(void **state)
+{
+	struct fx *f = *state;
+	uint8_t out[1];
+	struct cairn_buf sealed = CAIRN_BUF_INIT;
+	struct cairn_blob_ref ref;
+	encode(f, "", 0, true, CAIRN_BLOB_CHUNK, &sealed, &ref);
+	assert_int_equal(ref.flags, 0);
+	assert_int_equal(ref.stored_len, CAIRN_AEAD_OVERHEAD);
+	ck_ok(cairn_blob_decode(&f->codec, &ref, sealed.data, out));
+	cairn_buf_free(&sealed);
+}
+
+/* encode appends to what out already holds. */
+static void test_blob_encode_appends(void **state)
+{
+	struct fx *f = *state;
+	uint8_t a[1000], b[3000], out[3000];
+	th_fill_text(a, sizeof(a), 4);
+	th_fill(b, sizeof(b), 5);
+	struct cairn_buf buf = CAIRN_BUF_INIT;
+	struct cairn_blob_ref ra, rb;
+	memset(&ra, 0, sizeof(ra));
+	memset(&rb, 0, sizeof(rb));
+	ck_ok(cairn_hasher_id(f->codec.hasher, a, sizeof(a), ra.id));
+	ck_ok(cairn_hasher_id(f->codec.hasher, b, sizeof(b), rb.id));
+	ck_ok(cairn_blob_encode(&f->codec, ra.id, a, sizeof(a), true, &buf, &ra.flags, &ra.stored_len));
+	size_t first = buf.len;
+	uint8_t *copy = malloc(first);
+	assert_non_null(copy);
+	memcpy(copy, buf.data, first);
+	ck_ok(cairn_blob_encode(&f->codec, rb.id, b, sizeof(b), true, &buf, &rb.flags, &rb.stored_len));
+	assert_int_equal(buf.len, first + rb.stored_len);
+	assert_memory_equal(buf.data, copy, first);
+	ra.raw_len = sizeof(a);
+	rb.raw_len = sizeof(b);
+	ck_ok(cairn_blob_decode(&f->codec, &ra, buf.data, out));
+	assert_memory_equal(out, a, sizeof(a));
+	ck_ok(cairn_blob_decode(&f->codec, &rb, buf.data + first, out));
+	assert_memory_equal(out, b, sizeof(b));
+	free(copy);
+	cairn_buf_free(&buf);
+}
+
+static void check_damage(struct fx *f, bool compress)
+{
+	enum { N = 2048 };
+	uint8_t plain[N], out[N + 64];
+	if (compress)
+		th_fill_text(plain, N, 6);
+	else
+		th_fill(plain, N, 6);
+	struct cairn_buf sealed = CAIRN_BUF_INIT;
+	struct cairn_blob_ref ref, bad;
+	encode(f, plain, N, compress, CAIRN_BLOB_CHUNK, &sealed, &ref);
+	assert_int_equal(ref.flags, compress ? CAIRN_BLOB_ZSTD : 0);
+
+	/* A flipped byte in the nonce, the ciphertext, the tag. */
+	size_t at[] = { 0, CAIRN_AEAD_NONCE_LEN - 1, CAIRN_AEAD_NONCE_LEN, sealed.len / 2,
+			sealed.len - CAIRN_AEAD_TAG_LEN - 1, sealed.len - CAIRN_AEAD_TAG_LEN, sealed.len - 1 };
+	for (size_t i = 0; i < ARRAY_SIZE(at); i++) {
+		sealed.data[at[i]] ^= 0x10;
+		ck_err(cairn_blob_decode(&f->codec, &ref, sealed.data, out), CAIRN_ECORRUPT);
+		sealed.data[at[i]] ^= 0x10;
+	}
+	/* Looked up under another id: the id is the additional data. */
+	bad = ref;
+	bad.id[5] ^= 1;
+	ck_err(cairn_blob_decode(&f->codec, &bad, sealed.data, out), CAIRN_ECORRUPT);
+	/* Wrong raw_len, either way. */
+	bad = ref;
+	bad.raw_len = N - 1;
+	ck_err(cairn_blob_decode(&f->codec, &bad, sealed.data, out), CAIRN_ECORRUPT);
+	bad.raw_len = N + 1;
+	ck_err(cairn_blob_decode(&f->codec, &bad, sealed.data, out), CAIRN_ECORRUPT);
+	bad.raw_len = 0;
+	ck_err(cairn_blob_decode(&f->codec, &bad, sealed.data, out), CAIRN_ECORRUPT);
+	/* Wrong stored_len. */
+	bad = ref;
+	bad.stored_len = ref.stored_len - 1;
+	ck_err(cairn_blob_decode(&f->codec, &bad, sealed.data, out), CAIRN_ECORRUPT);
+	bad.stored_len = CAIRN_AEAD_OVERHEAD - 1;
+	ck_err(cairn_blob_decode(&f->codec, &bad, sealed.data, out), CAIRN_ECORRUPT);
+	bad.stored_len = 0;
+	ck_err(cairn_blob_decode(&f->codec, &bad, sealed.data, out), CAIRN_ECORRUPT);
+	/* The compression flag toggled. */
+	bad = ref;
+	bad.flags ^= CAIRN_BLOB_ZSTD;
+	ck_err(cairn_blob_decode(&f->codec, &bad, sealed.data, out), CAIRN_ECORRUPT);
+	/* And the intact blob still decodes. */
+	ck_ok(cairn_blob_decode(&f->codec, &ref, sealed.data, out));
+	assert_memory_equal(out, plain, N);
+	cairn_buf_free(&sealed);
+}
+
+static void test_blob_damage_compressed(void **state)
+{
+	check_damage(*state, true);
+}
+
+static void test_blob_damage_raw(void **state)
+{
+	check_damage(*state, false);
+}
+
+/* A blob sealed under an id that is not the id of its content (a writer
+ * bug, or a forged index entry) authenticates but is still refused. */
+static void test_blob_content_not_matching_id(void **state)
+{
+	struct fx *f = *state;
+	uint8_t plain[500], out[500];
+	th_fill_text(plain, sizeof(plain), 8);
+	struct cairn_blob_ref ref;
+	memset(&ref, 0, sizeof(ref));
+	ck_ok(cairn_hasher_id(f->codec.hasher, "something else", 14, ref.id));
+	struct cairn_buf sealed = CAIRN_BUF_INIT;
+	for (int compress = 0; compress < 2; compress++) {
+		cairn_buf_clear(&sealed);
+		ck_ok(cairn_blob_encode(&f->codec, ref.id, plain, sizeof(plain), compress, &sealed, &ref.flags,
+					&ref.stored_len));
+		ref.raw_len = sizeof(plain);
+		ck_err(cairn_blob_decode(&f->codec, &ref, sealed.data, out), CAIRN_ECORRUPT);
+	}
+	cairn_buf_free(&sealed);
+}
+
+/* Another repository's codec cannot open our blobs. */
+static void test_blob_other_repo(void **state)
+{
+	struct fx *f = *state;
+	char dir2[PATH_MAX];
+	struct cairn_repo *r2 = th_repo_init(dir2, sizeof(dir2), "pack2", 4096);
+	struct cairn_blob_codec c2;
+	ck_ok(cairn_blob_codec_init(&c2, r2));
+	uint8_t plain[100], out[100];
+	th_fill(plain, sizeof(plain), 9);
+	struct cairn_buf sealed = CAIRN_BUF_INIT;
+	struct cairn_blob_ref ref;
+	encode(f, plain, sizeof(plain), false, CAIRN_BLOB_CHUNK, &sealed, &ref);
+	ck_err(cairn_blob_decode(&c2, &ref, sealed.data, out), CAIRN_ECORRUPT);
+	/* Ids differ too: they are keyed. */
+	uint8_t id2[CAIRN_ID_LEN];
+	ck_ok(cairn_hasher_id(c2.hasher, plain, sizeof(plain), id2));
+	assert_memory_not_equal(id2, ref.id, CAIRN_ID_LEN);
+	cairn_buf_free(&sealed);
+	cairn_blob_codec_free(&c2);
+	cairn_blob_codec_free(&c2); /* idempotent */
+	cairn_repo_free(r2);
+	th_rm_rf(dir2);
+}
+
+/* ---- packs ---- */
+
+struct pack_blob {
+	uint8_t *plain;
+	size_t len;
+	struct cairn_blob_ref ref;
+};
+
+/* Builds a pack of n blobs (mixed kinds and sizes) in w. */
+static struct pack_blob *build_pack(struct fx *f, struct cairn_pack_writer *w, size_t n)
+{
+	struct pack_blob *b = calloc(n ? n : 1, sizeof(*b));
+	assert_non_null(b);
+	struct cairn_buf sealed = CAIRN_BUF_INIT;
+	ck_ok(cairn_pack_writer_begin(w));
+	assert_int_equal(w->n, 0);
+	assert_int_equal(w->data.len, 0);
+	size_t expect_off = 0;
+	for (size_t i = 0; i < n; i++) {
+		b[i].len = 100 + (i * 997) % 5000;
+		b[i].plain = malloc(b[i].len);
+		assert_non_null(b[i].plain);
+		if (i % 2)
+			th_fill(b[i].plain, b[i].len, 1000 + i);
+		else
+			th_fill_text(b[i].plain, b[i].len, 1000 + i);
+		encode(f, b[i].plain, b[i].len, true, i % 3 == 0 ? CAIRN_BLOB_TREE : CAIRN_BLOB_CHUNK, &sealed,
+		       &b[i].ref);
+		b[i].ref.offset = 0xdeadbeef;
+		ck_ok(cairn_pack_writer_add(w, &b[i].ref, sealed.data));
+		assert_int_equal(b[i].ref.offset, expect_off);
+		expect_off += b[i].ref.stored_len;
+	}
+	assert_int_equal(w->data.len, expect_off);
+	ck_ok(cairn_pack_writer_finish(w, f->aead));
+	/* The trailer. */
+	assert_memory_equal(w->data.data + w->data.len - CAIRN_MAGIC_LEN, CAIRN_PACK_MAGIC, CAIRN_MAGIC_LEN);
+	uint32_t toclen = cairn_le32(w->data.data + w->data.len - CAIRN_PACK_TRAILER_LEN);
+	assert_int_equal(toclen, 4 + n * CAIRN_TOC_ENTRY_LEN + CAIRN_AEAD_OVERHEAD);
+	assert_int_equal(w->data.len, expect_off + toclen + CAIRN_PACK_TRAILER_LEN);
+	cairn_buf_free(&sealed);
+	return b;
+}
+
+static void free_blobs(struct pack_blob *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(b[i].plain);
+	free(b);
+}
+
+static void put_pack(struct fx *f, const uint8_t *id, const uint8_t *data, size_t len)
+{
+	char key[80];
+	cairn_pack_key(id, key);
+	ck_ok(cairn_store_put(f->repo->store, key, data, len, 0));
+}
+
+static void test_pack_round_trip(void **state)
+{
+	struct fx *f = *state;
+	enum { N = 40 };
+	struct cairn_pack_writer w = { 0 };
+	struct pack_blob *b = build_pack(f, &w, N);
+	put_pack(f, w.id, w.data.data, w.data.len);
+
+	struct cairn_toc_entry *toc = NULL;
+	size_t n = 0;
+	uint64_t size = 0;
+	ck_ok(cairn_pack_read_toc(f->repo->store, f->aead, w.id, &toc, &n, &size));
+	assert_int_equal(n, N);
+	assert_int_equal(size, w.data.len);
+	char key[80];
+	cairn_pack_key(w.id, key);
+	struct cairn_buf got = CAIRN_BUF_INIT;
+	for (size_t i = 0; i < N; i++) {
+		const struct cairn_blob_ref *e = &toc[i].ref;
+		assert_memory_equal(e->id, b[i].ref.id, CAIRN_ID_LEN);
+		assert_int_equal(e->type, b[i].ref.type);
+		assert_int_equal(e->flags, b[i].ref.flags);
+		assert_int_equal(e->raw_len, b[i].ref.raw_len);
+		assert_int_equal(e->stored_len, b[i].ref.stored_len);
+		assert_int_equal(e->offset, b[i].ref.offset);
+		assert_int_equal(e->pack, 0);
+		/* The entry locates the blob: fetch it by range and open it. */
+		ck_ok(cairn_store_get(f->repo->store, key, e->offset, e->stored_len, &got));
+		assert_int_equal(got.len, e->stored_len);
+		uint8_t *out = malloc(e->raw_len);
+		assert_non_null(out);
+		ck_ok(cairn_blob_decode(&f->codec, e, got.data, out));
+		assert_memory_equal(out, b[i].plain, b[i].len);
+		free(out);
+	}
+	free(toc);
+	cairn_buf_free(&got);
+
+	/* The writer is reusable: a new pack with a new id. */
+	uint8_t old_id[CAIRN_PACK_ID_LEN];
+	memcpy(old_id, w.id, sizeof(old_id));
+	struct pack_blob *b2 = build_pack(f, &w, 3);
+	assert_memory_not_equal(old_id, w.id, CAIRN_PACK_ID_LEN);
+	put_pack(f, w.id, w.data.data, w.data.len);
+	ck_ok(cairn_pack_read_toc(f->repo->store, f->aead, w.id, &toc, &n, NULL));
+	assert_int_equal(n, 3);
+	assert_memory_equal(toc[2].ref.id, b2[2].ref.id, CAIRN_ID_LEN);
+	free(toc);
+	free_blobs(b2, 3);
+	free_blobs(b, N);
+	cairn_pack_writer_free(&w);
+	cairn_pack_writer_free(&w);
+	cairn_pack_writer_free(NULL);
+}
+
+static void test_pack_empty(void **state)
+{
+	struct fx *f = *state;
+	struct cairn_pack_writer w = { 0 };
+	struct pack_blob *b = build_pack(f, &w, 0);
+	put_pack(f, w.id, w.data.data, w.data.len);
+	struct cairn_toc_entry *toc = NULL;
+	size_t n = 99;
+	ck_ok(cairn_pack_read_toc(f->repo->store, f->aead, w.id, &toc, &n, NULL));
+	assert_int_equal(n, 0);
+	free(toc);
+	free_blobs(b, 0);
+	cairn_pack_writer_free(&w);
+}
+
+static int read_toc(struct fx *f, const uint8_t *id)
+{
+	struct cairn_toc_entry *toc = NULL;
+	size_t n = 0;
+	int r = cairn_pack_read_toc(f->repo->store, f->aead, id, &toc, &n, NULL);
+	free(toc);
+	return r;
+}
+
+static void test_pack_damage(void **state)
+{
+	struct fx *f = *state;
+	struct cairn_pack_writer w = { 0 };
+	struct pack_blob *b = build_pack(f, &w, 10);
+	size_t len = w.data.len;
+	uint8_t *p = malloc(len);
+	assert_non_null(p);
+
+	/* Missing pack. */
+	ck_err(read_toc(f, w.id), CAIRN_ENOTFOUND);
+
+	/* Truncated: by one byte, to half, to less than a trailer, to nothing. */
+	size_t cuts[] = { len - 1, len - CAIRN_PACK_TRAILER_LEN, len / 2, 20, CAIRN_PACK_TRAILER_LEN, 1, 0 };
+	for (size_t i = 0; i < ARRAY_SIZE(cuts); i++) {
+		put_pack(f, w.id, w.data.data, cuts[i]);
+		ck_err(read_toc(f, w.id), CAIRN_ECORRUPT);
+	}
+	/* Bad trailer: magic, toc_len too big, too small, off by one. */
+	uint32_t toclen = cairn_le32(w.data.data + len - CAIRN_PACK_TRAILER_LEN);
+	uint32_t bad_lens[] = { 0, CAIRN_AEAD_OVERHEAD - 1, CAIRN_AEAD_OVERHEAD, toclen - 1, toclen + 1,
+				(uint32_t)len - CAIRN_PACK_TRAILER_LEN, (uint32_t)len - CAIRN_PACK_TRAILER_LEN + 1,
+				(uint32_t)len, UINT32_MAX };
+	for (size_t i = 0; i < ARRAY_SIZE(bad_lens); i++) {
+		memcpy(p, w.data.data, len);
+		cairn_put_le32(p + len - CAIRN_PACK_TRAILER_LEN, bad_lens[i]);
+		put_pack(f, w.id, p, len);
+		ck_err(read_toc(f, w.id), CAIRN_ECORRUPT);
+	}
+	for (size_t i = len - CAIRN_MAGIC_LEN; i < len; i++) {
+		memcpy(p, w.data.data, len);
+		p[i] ^= 0x20;
+		put_pack(f, w.id, p, len);
+		ck_err(read_toc(f, w.id), CAIRN_ECORRUPT);
+	}
+	/* Any flipped byte of the sealed TOC. */
+	for (size_t i = len - CAIRN_PACK_TRAILER_LEN - toclen; i < len - CAIRN_PACK_TRAILER_LEN; i += 7) {
+		memcpy(p, w.data.data, len);
+		p[i] ^= 0x01;
+		put_pack(f, w.id, p, len);
+		ck_err(read_toc(f, w.id), CAIRN_ECORRUPT);
+	}
+	/* Extra bytes appended after the trailer. */
+	uint8_t *longer = malloc(len + 5);
+	assert_non_null(longer);
+	memcpy(longer, w.data.data, len);
+	memcpy(longer + len, "junk!", 5);
+	put_pack(f, w.id, longer, len + 5);
+	ck_err(read_toc(f, w.id), CAIRN_ECORRUPT);
+	free(longer);
+	/* The intact pack, stored under another pack's name: the TOC is bound
+	 * to its pack id. */
+	uint8_t other[CAIRN_PACK_ID_LEN];
+	memcpy(other, w.id, sizeof(other));
+	other[31] ^= 1;
+	put_pack(f, other, w.data.data, len);
+	ck_err(read_toc(f, other), CAIRN_ECORRUPT);
+	/* And the intact pack under its own name reads. */
+	put_pack(f, w.id, w.data.data, len);
+	ck_ok(read_toc(f, w.id));
+
+	free(p);
+	free_blobs(b, 10);
+	cairn_pack_writer_free(&w);
+}
+
+/* ---- TOC parser ---- */
+
+static void toc_entry(struct cairn_buf *b, uint8_t fill, uint8_t type, uint8_t flags, uint32_t raw, uint32_t stored,
+		      uint64_t off)
+{
+	uint8_t id[CAIRN_ID_LEN];
+	memset(id, fill, sizeof(id));
+	ck_ok(cairn_buf_append(b, id, sizeof(id)));
+	ck_ok(cairn_buf_append_u8(b, type));
+	ck_ok(cairn_buf_append_u8(b, flags));
+	ck_ok(cairn_buf_append_le16(b, 0));
+	ck_ok(cairn_buf_append_le32(b, raw));
+	ck_ok(cairn_buf_append_le32(b, stored));
+	ck_ok(cairn_buf_append_le64(b, off));
+}
+
+static int parse(const struct cairn_buf *b, uint64_t data_end, size_t *ret_n)
+{
+	struct cairn_toc_entry *t = NULL;
+	size_t n = 0;
+	int r = cairn_toc_parse(b->data, b->len, data_end, &t, &n);
+	if (r == 0 && ret_n)
+		*ret_n = n;
+	free(t);
+	return r;
+}
+
+static void test_toc_parse(void **state)
+{
+	(void)state;
+	struct cairn_buf b = CAIRN_BUF_INIT;
+	ck_ok(cairn_buf_append_le32(&b, 3));
+	toc_entry(&b, 0x11, CAIRN_BLOB_CHUNK, CAIRN_BLOB_ZSTD, 65536, 1000, 0);
+	toc_entry(&b, 0x22, CAIRN_BLOB_TREE, 0, 100, 128, 1000);
+	toc_entry(&b, 0x33, CAIRN_BLOB_CHUNK, 0, 4, 32, 1128); /* ends exactly at data_end */
+	struct cairn_toc_entry *t = NULL;
+	size_t n = 0;
+	ck_ok(cairn_toc_parse(b.data, b.len, 1160, &t, &n));
+	assert_int_equal(n, 3);
+	assert_int_equal(t[0].ref.id[0], 0x11);
+	assert_int_equal(t[0].ref.flags, CAIRN_BLOB_ZSTD);
+	assert_int_equal(t[0].ref.raw_len, 65536);
+	assert_int_equal(t[1].ref.type, CAIRN_BLOB_TREE);
+	assert_int_equal(t[1].ref.stored_len, 128);
+	assert_int_equal(t[1].ref.offset, 1000);
+	assert_int_equal(t[2].ref.offset, 1128);
+	free(t);
+	/* One byte less room: the last entry sticks out. */
+	ck_err(parse(&b, 1159, NULL), CAIRN_ECORRUPT);
+
+	/* Empty TOC. */
+	cairn_buf_clear(&b);
+	ck_ok(cairn_buf_append_le32(&b, 0));
+	n = 9;
+	ck_ok(parse(&b, 0, &n));
+	assert_int_equal(n, 0);
+	cairn_buf_free(&b);
+}
+
+static void test_toc_parse_lengths(void **state)
+{
+	(void)state;
+	struct cairn_buf b = CAIRN_BUF_INIT;
+	/* Shorter than the count. */
+	for (size_t len = 0; len < 4; len++) {
+		assert_int_equal(cairn_toc_parse((const uint8_t *)"\0\0\0\0", len, 100, &(struct cairn_toc_entry *){ NULL },
+						 &(size_t){ 0 }),
+				 CAIRN_ECORRUPT);
+	}
+	/* Count says 2, one entry there; count says 1, one byte extra; count
+	 * huge. */
+	ck_ok(cairn_buf_append_le32(&b, 2));
+	toc_entry(&b, 1, 0, 0, 10, 40, 0);
+	ck_err(parse(&b, 1000, NULL), CAIRN_ECORRUPT);
+	cairn_put_le32(b.data, 1);
+	ck_ok(parse(&b, 1000, NULL));
+	ck_ok(cairn_buf_append_u8(&b, 0));
+	ck_err(parse(&b, 1000, NULL), CAIRN_ECORRUPT);
+	b.len--;
+	cairn_put_le32(b.data, 0);
+	ck_err(parse(&b, 1000, NULL), CAIRN_ECORRUPT);
+	cairn_put_le32(b.data, UINT32_MAX);
+	ck_err(parse(&b, 1000, NULL), CAIRN_ECORRUPT);
+	/* A count whose byte size does not fit in 32 bits. */
+	cairn_put_le32(b.data, 0x4ec4ec4fu);
+	ck_err(parse(&b, 1000, NULL), CAIRN_ECORRUPT);
+	cairn_buf_free(&b);
+}
+
+static void test_toc_parse_ranges(void **state)
+{
+	(void)state;
+	static const struct {
+		uint8_t type;
+		uint32_t stored;
+		uint64_t off;
+		uint64_t data_end;
+	} bad[] = {
+		{ 2, 100, 0, 1000 },                       /* unknown type */
+		{ 255, 100, 0, 1000 },                     /* unknown type */
+		{ 0, CAIRN_AEAD_OVERHEAD - 1, 0, 1000 },   /* shorter than a seal */
+		{ 0, 0, 0, 1000 },                         /* empty */
+		{ 0, 100, 901, 1000 },                     /* past the end */
+		{ 0, 100, 1000, 1000 },                    /* at the end */
+		{ 0, 100, 5000, 1000 },                    /* beyond */
+		{ 0, 1001, 0, 1000 },                      /* longer than the data */
+		{ 0, 100, UINT64_MAX - 10, UINT64_MAX },   /* offset + length wraps */
+		{ 0, UINT32_MAX, UINT64_MAX - 10, UINT64_MAX },
+		{ 0, 100, (uint64_t)UINT32_MAX + 1, (uint64_t)1 << 40 }, /* offset beyond 32 bits */
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct cairn_buf b = CAIRN_BUF_INIT;
+		ck_ok(cairn_buf_append_le32(&b, 2));
+		toc_entry(&b, 1, 0, 0, 10, 40, 0);
+		toc_entry(&b, 2, bad[i].type, 0, 10, bad[i].stored, bad[i].off);
+		int r = parse(&b, bad[i].data_end, NULL);
+		if (r != CAIRN_ECORRUPT)
+			fail_msg("case %zu: %d (%s)", i, r, cairn_error_name(r));
+		cairn_buf_free(&b);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_blob_compressed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blob_raw, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blob_empty, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blob_encode_appends, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blob_damage_compressed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blob_damage_raw, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blob_content_not_matching_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blob_other_repo, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pack_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pack_empty, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pack_damage, setup, teardown),
+		cmocka_unit_test(test_toc_parse),
+		cmocka_unit_test(test_toc_parse_lengths),
+		cmocka_unit_test(test_toc_parse_ranges),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,448 @@
+/* util/: buffers, the bounds-checked reader, hex, errors, time. */
+#include "helpers.h"
+
+#include "util/buf.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/hex.h"
+#include "util/time.h"
+
+#include <errno.h>
+#include <pthread.h>
+
+/* ---- buf ---- */
+
+static void test_buf_append(void **state)
+{
+	(void)state;
+	struct cairn_buf b = CAIRN_BUF_INIT;
+	uint8_t *src = th_data(10000, 1);
+	size_t off = 0;
+	for (size_t step = 1; off < 10000; step = step * 3 + 1) {
+		size_t n = MIN(step, 10000 - off);
+		ck_ok(cairn_buf_append(&b, src + off, n));
+		off += n;
+		assert_int_equal(b.len, off);
+		assert_true(b.cap >= b.len);
+	}
+	assert_memory_equal(b.data, src, 10000);
+	/* Appending nothing (even from NULL) changes nothing. */
+	ck_ok(cairn_buf_append(&b, NULL, 0));
+	assert_int_equal(b.len, 10000);
+	cairn_buf_free(&b);
+	assert_null(b.data);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(b.cap, 0);
+	free(src);
+}
+
+static void test_buf_append_ints(void **state)
+{
+	(void)state;
+	struct cairn_buf b = CAIRN_BUF_INIT;
+	ck_ok(cairn_buf_append_u8(&b, 0xab));
+	ck_ok(cairn_buf_append_le16(&b, 0x1234));
+	ck_ok(cairn_buf_append_le32(&b, 0xdeadbeef));
+	ck_ok(cairn_buf_append_le64(&b, 0x0102030405060708ull));
+	static const uint8_t want[] = { 0xab, 0x34, 0x12, 0xef, 0xbe, 0xad, 0xde,
+					0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01 };
+	assert_int_equal(b.len, sizeof(want));
+	assert_memory_equal(b.data, want, sizeof(want));
+	assert_int_equal(cairn_le16(b.data + 1), 0x1234);
+	assert_int_equal(cairn_le32(b.data + 3), 0xdeadbeef);
+	assert_true(cairn_le64(b.data + 7) == 0x0102030405060708ull);
+
+	uint8_t t[8];
+	cairn_put_le16(t, 0xfffe);
+	assert_int_equal(cairn_le16(t), 0xfffe);
+	cairn_put_le32(t, 0x80000001u);
+	assert_int_equal(cairn_le32(t), 0x80000001u);
+	cairn_put_le64(t, UINT64_MAX - 5);
+	assert_true(cairn_le64(t) == UINT64_MAX - 5);
+	cairn_buf_free(&b);
+}
+
+static void test_buf_reserve(void **state)
+{
+	(void)state;
+	struct cairn_buf b = CAIRN_BUF_INIT;
+	ck_ok(cairn_buf_reserve(&b, 0));
+	ck_ok(cairn_buf_reserve(&b, 100));
+	assert_true(b.cap >= 100);
+	assert_int_equal(b.len, 0);
+	uint8_t *before = b.data;
+	size_t cap = b.cap;
+	/* Enough room already: no reallocation. */
+	ck_ok(cairn_buf_reserve(&b, 50));
+	assert_ptr_equal(b.data, before);
+	assert_int_equal(b.cap, cap);
+	ck_ok(cairn_buf_append(&b, "abc", 3));
+	ck_ok(cairn_buf_reserve(&b, 1000000));
+	assert_true(b.cap - b.len >= 1000000);
+	assert_memory_equal(b.data, "abc", 3);
+	/* len + extra overflows: refused without allocating. */
+	ck_err(cairn_buf_reserve(&b, SIZE_MAX), CAIRN_ENOMEM);
+	ck_err(cairn_buf_reserve(&b, SIZE_MAX - 1), CAIRN_ENOMEM);
+	assert_int_equal(b.len, 3);
+	assert_memory_equal(b.data, "abc", 3);
+
+	/* clear keeps the memory. */
+	cap = b.cap;
+	cairn_buf_clear(&b);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(b.cap, cap);
+	cairn_buf_free(&b);
+	cairn_buf_free(&b); /* twice is fine */
+	cairn_buf_free(NULL);
+}
+
+static void test_buf_steal(void **state)
+{
+	(void)state;
+	struct cairn_buf b = CAIRN_BUF_INIT;
+	size_t len = 99;
+	assert_null(cairn_buf_steal(&b, &len));
+	assert_int_equal(len, 0);
+
+	ck_ok(cairn_buf_append(&b, "hello", 5));
+	uint8_t *p = cairn_buf_steal(&b, &len);
+	assert_non_null(p);
+	assert_int_equal(len, 5);
+	assert_memory_equal(p, "hello", 5);
+	assert_null(b.data);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(b.cap, 0);
+	/* The buffer is reusable after a steal and owns nothing of p. */
+	ck_ok(cairn_buf_append(&b, "x", 1));
+	assert_memory_equal(p, "hello", 5);
+	free(p);
+	p = cairn_buf_steal(&b, NULL);
+	assert_non_null(p);
+	free(p);
+	cairn_buf_free(&b);
+}
+
+/* ---- reader ---- */
+
+static void test_reader(void **state)
+{
+	(void)state;
+	static const uint8_t d[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17 };
+	struct cairn_reader r;
+	cairn_reader_init(&r, d, sizeof(d));
+	assert_int_equal(cairn_reader_u8(&r), 1);
+	assert_int_equal(cairn_reader_le16(&r), 0x0302);
+	assert_int_equal(cairn_reader_le32(&r), 0x07060504);
+	assert_true(cairn_reader_le64(&r) == 0x0f0e0d0c0b0a0908ull);
+	const uint8_t *p = cairn_reader_bytes(&r, 2);
+	assert_ptr_equal(p, d + 15);
+	assert_int_equal(r.left, 0);
+	assert_false(r.bad);
+	/* Zero bytes at the end is fine. */
+	assert_non_null(cairn_reader_bytes(&r, 0));
+	assert_false(r.bad);
+	/* One past the end: bad, and reads return zeros. */
+	assert_int_equal(cairn_reader_u8(&r), 0);
+	assert_true(r.bad);
+}
+
+static void test_reader_bad_sticky(void **state)
+{
+	(void)state;
+	static const uint8_t d[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	struct cairn_reader r;
+	cairn_reader_init(&r, d, sizeof(d));
+	/* 8 bytes wanted, 7 there. */
+	assert_true(cairn_reader_le64(&r) == 0);
+	assert_true(r.bad);
+	assert_int_equal(r.left, 7);
+	/* Once bad, every read fails even if the bytes are there. */
+	assert_int_equal(cairn_reader_u8(&r), 0);
+	assert_int_equal(cairn_reader_le16(&r), 0);
+	assert_int_equal(cairn_reader_le32(&r), 0);
+	assert_null(cairn_reader_bytes(&r, 0));
+	assert_true(r.bad);
+
+	cairn_reader_init(&r, d, 3);
+	assert_int_equal(cairn_reader_le32(&r), 0);
+	assert_true(r.bad);
+	cairn_reader_init(&r, d, 1);
+	assert_int_equal(cairn_reader_le16(&r), 0);
+	assert_true(r.bad);
+	cairn_reader_init(&r, NULL, 0);
+	assert_null(cairn_reader_bytes(&r, 1));
+	assert_true(r.bad);
+	/* Huge lengths do not wrap. */
+	cairn_reader_init(&r, d, sizeof(d));
+	assert_null(cairn_reader_bytes(&r, SIZE_MAX));
+	assert_true(r.bad);
+}
+
+/* ---- hex ---- */
+
+static void test_hex(void **state)
+{
+	(void)state;
+	static const uint8_t bin[] = { 0x00, 0xff, 0x10, 0xab, 0x9c };
+	char out[2 * sizeof(bin) + 1];
+	memset(out, 'x', sizeof(out));
+	cairn_hex_encode(bin, sizeof(bin), out);
+	assert_string_equal(out, "00ff10ab9c");
+	uint8_t back[sizeof(bin)];
+	ck_ok(cairn_hex_decode(out, back, sizeof(back)));
+	assert_memory_equal(back, bin, sizeof(bin));
+	ck_ok(cairn_hex_decode("00FF10AB9C", back, sizeof(back)));
+	assert_memory_equal(back, bin, sizeof(bin));
+	cairn_hex_encode(bin, 0, out);
+	assert_string_equal(out, "");
+	ck_ok(cairn_hex_decode("", back, 0));
+
+	uint8_t all[256];
+	char allhex[513];
+	for (int i = 0; i < 256; i++)
+		all[i] = (uint8_t)i;
+	cairn_hex_encode(all, 256, allhex);
+	uint8_t all2[256];
+	ck_ok(cairn_hex_decode(allhex, all2, 256));
+	assert_memory_equal(all, all2, 256);
+}
+
+static void test_hex_bad(void **state)
+{
+	(void)state;
+	uint8_t out[4];
+	ck_err(cairn_hex_decode("0g", out, 1), CAIRN_EINVAL);
+	ck_err(cairn_hex_decode("g0", out, 1), CAIRN_EINVAL);
+	ck_err(cairn_hex_decode("zz", out, 1), CAIRN_EINVAL);
+	ck_err(cairn_hex_decode("0 ", out, 1), CAIRN_EINVAL);
+	ck_err(cairn_hex_decode("-1", out, 1), CAIRN_EINVAL);
+	/* Too short: stops at the terminator, never reads past it. */
+	ck_err(cairn_hex_decode("abc", out, 2), CAIRN_EINVAL);
+	ck_err(cairn_hex_decode("a", out, 1), CAIRN_EINVAL);
+	ck_err(cairn_hex_decode("", out, 1), CAIRN_EINVAL);
+	/* Too long. */
+	ck_err(cairn_hex_decode("aabbcc", out, 2), CAIRN_EINVAL);
+	ck_err(cairn_hex_decode("a", out, 0), CAIRN_EINVAL);
+}
+
+/* ---- errors ---- */
+
+static void test_error_set_prefix(void **state)
+{
+	(void)state;
+	cairn_error_clear();
+	assert_string_equal(cairn_error_message(), "");
+	assert_int_equal(cairn_error_set(CAIRN_EIO, "read %s: %d", "x", 5), CAIRN_EIO);
+	assert_string_equal(cairn_error_message(), "read x: 5");
+	assert_int_equal(cairn_error_prefix(CAIRN_ECORRUPT, "pack %s", "ab"), CAIRN_ECORRUPT);
+	assert_string_equal(cairn_error_message(), "pack ab: read x: 5");
+	cairn_error_clear();
+	cairn_error_prefix(CAIRN_EIO, "only");
+	assert_string_equal(cairn_error_message(), "only");
+
+	char small[6];
+	cairn_error_set(CAIRN_EIO, "0123456789");
+	cairn_error_copy(small, sizeof(small));
+	assert_string_equal(small, "01234");
+	cairn_error_copy(small, 0); /* nothing written, no crash */
+
+	/* Long messages are cut, never overflow. */
+	char big[3000];
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	cairn_error_set(CAIRN_EIO, "%s", big);
+	assert_true(strlen(cairn_error_message()) < sizeof(big) - 1);
+	assert_true(strlen(cairn_error_message()) > 100);
+	cairn_error_prefix(CAIRN_EIO, "%s", big);
+	assert_true(strlen(cairn_error_message()) < sizeof(big) - 1);
+	cairn_error_set(CAIRN_EIO, "tail");
+	cairn_error_prefix(CAIRN_EIO, "%s", big);
+	assert_true(strlen(cairn_error_message()) < sizeof(big) - 1);
+	cairn_error_clear();
+}
+
+static void test_error_from_errno(void **state)
+{
+	(void)state;
+	assert_int_equal(cairn_error_from_errno(ENOMEM), CAIRN_ENOMEM);
+	assert_int_equal(cairn_error_from_errno(ENOENT), CAIRN_ENOTFOUND);
+	assert_int_equal(cairn_error_from_errno(ENOTDIR), CAIRN_ENOTFOUND);
+	assert_int_equal(cairn_error_from_errno(EEXIST), CAIRN_EEXIST);
+	assert_int_equal(cairn_error_from_errno(ENOSPC), CAIRN_ENOSPC);
+	assert_int_equal(cairn_error_from_errno(EDQUOT), CAIRN_ENOSPC);
+	assert_int_equal(cairn_error_from_errno(EACCES), CAIRN_EPERM);
+	assert_int_equal(cairn_error_from_errno(EPERM), CAIRN_EPERM);
+	assert_int_equal(cairn_error_from_errno(EROFS), CAIRN_EPERM);
+	assert_int_equal(cairn_error_from_errno(EBUSY), CAIRN_EBUSY);
+	assert_int_equal(cairn_error_from_errno(EINVAL), CAIRN_EINVAL);
+	assert_int_equal(cairn_error_from_errno(EINTR), CAIRN_ECANCELED);
+	assert_int_equal(cairn_error_from_errno(EIO), CAIRN_EIO);
+	assert_int_equal(cairn_error_from_errno(EPIPE), CAIRN_EIO);
+
+	assert_int_equal(cairn_error_errno(ENOENT, "open %s", "/x"), CAIRN_ENOTFOUND);
+	char want[256];
+	snprintf(want, sizeof(want), "open /x: %s", strerror(ENOENT));
+	assert_string_equal(cairn_error_message(), want);
+}
+
+static void test_error_name(void **state)
+{
+	(void)state;
+	static const struct {
+		int code;
+		const char *name;
+	} t[] = {
+		{ CAIRN_OK, "OK" },
+		{ CAIRN_ENOMEM, "ENOMEM" },
+		{ CAIRN_EINVAL, "EINVAL" },
+		{ CAIRN_EIO, "EIO" },
+		{ CAIRN_ENOTFOUND, "ENOTFOUND" },
+		{ CAIRN_EEXIST, "EEXIST" },
+		{ CAIRN_ECORRUPT, "ECORRUPT" },
+		{ CAIRN_EPASSPHRASE, "EPASSPHRASE" },
+		{ CAIRN_EVERSION, "EVERSION" },
+		{ CAIRN_ENOTREPO, "ENOTREPO" },
+		{ CAIRN_EAMBIGUOUS, "EAMBIGUOUS" },
+		{ CAIRN_ENOSPC, "ENOSPC" },
+		{ CAIRN_EBUSY, "EBUSY" },
+		{ CAIRN_EPERM, "EPERM" },
+		{ CAIRN_ECRYPTO, "ECRYPTO" },
+		{ CAIRN_ECANCELED, "ECANCELED" },
+		{ CAIRN_ETOOSMALL, "ETOOSMALL" },
+		{ CAIRN_ENET, "ENET" },
+		{ CAIRN_EAUTH, "EAUTH" },
+		{ CAIRN_EUNSUPPORTED, "EUNSUPPORTED" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++)
+		assert_string_equal(cairn_error_name(t[i].code), t[i].name);
+	assert_string_equal(cairn_error_name(1), "EUNKNOWN");
+	assert_string_equal(cairn_error_name(-100), "EUNKNOWN");
+	assert_string_equal(cairn_error_name(INT_MIN + 1), "EUNKNOWN");
+}
+
+static void *other_thread(void *arg)
+{
+	(void)arg;
+	cairn_error_set(CAIRN_EIO, "from the other thread");
+	return NULL;
+}
+
+static void test_error_per_thread(void **state)
+{
+	(void)state;
+	cairn_error_set(CAIRN_EIO, "mine");
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, other_thread, NULL), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_string_equal(cairn_error_message(), "mine");
+}
+
+/* ---- time ---- */
+
+static void test_time_format_parse(void **state)
+{
+	(void)state;
+	char buf[64];
+	cairn_time_format(0, buf, sizeof(buf));
+	assert_string_equal(buf, "1970-01-01T00:00:00Z");
+	cairn_time_format(1795616404, buf, sizeof(buf));
+	assert_string_equal(buf, "2026-11-25T14:20:04Z");
+	assert_true(cairn_time_parse(buf) == 1795616404);
+	assert_true(cairn_time_parse("1970-01-01T00:00:00Z") == 0);
+
+	static const int64_t ts[] = { 1, 86399, 951782400 /* 2000-02-29 */, 1700000000, 4102444800 };
+	for (size_t i = 0; i < ARRAY_SIZE(ts); i++) {
+		cairn_time_format(ts[i], buf, sizeof(buf));
+		assert_true(cairn_time_parse(buf) == ts[i]);
+	}
+	/* Offsets and fractions. */
+	assert_true(cairn_time_parse("2026-11-25T16:20:04+02:00") == 1795616404);
+	assert_true(cairn_time_parse("2026-11-25T13:50:04-00:30") == 1795616404);
+	assert_true(cairn_time_parse("2026-11-25T14:20:04.999Z") == 1795616404);
+}
+
+static void test_time_parse_bad(void **state)
+{
+	(void)state;
+	assert_true(cairn_time_parse("") == -1);
+	assert_true(cairn_time_parse("garbage") == -1);
+	assert_true(cairn_time_parse("2026-11-25") == -1);
+	assert_true(cairn_time_parse("2026-11-25T14:20:04") == -1);  /* no zone */
+	assert_true(cairn_time_parse("2026-11-25T14:20:04Zx") == -1);
+	assert_true(cairn_time_parse("2026-13-25T14:20:04Z") == -1);
+	assert_true(cairn_time_parse("2026-11-25T14:20:04+0200") == -1);
+	assert_true(cairn_time_parse("2026-11-25T14:20:04+02:00junk") == -1);
+	assert_true(cairn_time_parse_us("nope") == -1);
+}
+
+static void test_time_us(void **state)
+{
+	(void)state;
+	char buf[64];
+	int64_t us = 1795616404123456;
+	cairn_time_format_us(us, buf, sizeof(buf));
+	assert_string_equal(buf, "2026-11-25T14:20:04.123456Z");
+	assert_true(cairn_time_parse_us(buf) == us);
+	cairn_time_format_us(1795616404000001, buf, sizeof(buf));
+	assert_string_equal(buf, "2026-11-25T14:20:04.000001Z");
+	assert_true(cairn_time_parse_us(buf) == 1795616404000001);
+	cairn_time_format_us(0, buf, sizeof(buf));
+	assert_string_equal(buf, "1970-01-01T00:00:00.000000Z");
+	assert_true(cairn_time_parse_us(buf) == 0);
+
+	/* Fewer and more digits than six; no fraction; offsets. */
+	assert_true(cairn_time_parse_us("2026-11-25T14:20:04.5Z") == 1795616404500000);
+	assert_true(cairn_time_parse_us("2026-11-25T14:20:04.1234567Z") == 1795616404123456);
+	assert_true(cairn_time_parse_us("2026-11-25T14:20:04Z") == 1795616404000000);
+	assert_true(cairn_time_parse_us("2026-11-25T15:20:04.25+01:00") == 1795616404250000);
+
+	/* Round trip of many values, ordered as the values. */
+	int64_t prev = -1;
+	for (int64_t v = 1700000000000000; v < 1700000000000000 + 5000000; v += 333333) {
+		cairn_time_format_us(v, buf, sizeof(buf));
+		int64_t back = cairn_time_parse_us(buf);
+		assert_true(back == v);
+		assert_true(back > prev);
+		prev = back;
+	}
+}
+
+static void test_time_now(void **state)
+{
+	(void)state;
+	double a = cairn_now();
+	double b = cairn_now();
+	assert_true(b >= a);
+	unsetenv("CAIRN_TEST_NOW");
+	int64_t w = cairn_wall_now();
+	assert_true(w > 1700000000);
+	int64_t wus = cairn_wall_now_us();
+	assert_true(wus / 1000000 >= w);
+	setenv("CAIRN_TEST_NOW", "1795616404", 1);
+	assert_true(cairn_wall_now() == 1795616404);
+	assert_true(cairn_wall_now_us() == 1795616404000000);
+	unsetenv("CAIRN_TEST_NOW");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_buf_append),
+		cmocka_unit_test(test_buf_append_ints),
+		cmocka_unit_test(test_buf_reserve),
+		cmocka_unit_test(test_buf_steal),
+		cmocka_unit_test(test_reader),
+		cmocka_unit_test(test_reader_bad_sticky),
+		cmocka_unit_test(test_hex),
+		cmocka_unit_test(test_hex_bad),
+		cmocka_unit_test(test_error_set_prefix),
+		cmocka_unit_test(test_error_from_errno),
+		cmocka_unit_test(test_error_name),
+		cmocka_unit_test(test_error_per_thread),
+		cmocka_unit_test(test_time_format_parse),
+		cmocka_unit_test(test_time_parse_bad),
+		cmocka_unit_test(test_time_us),
+		cmocka_unit_test(test_time_now),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
