@@ -47,20 +47,19 @@ E2E_FAILED=0
 E2E_SKIPPED=0
 E2E_N=0
 
-# Loop devices and mounts a test made; undone at exit whatever happens.
+# Loop devices and mounts the tests made; undone at exit whatever happens.
 E2E_CLEANUP=$TD/.cleanup
 : >"$E2E_CLEANUP"
 
 e2e_cleanup()
 {
-	local line
 	# Newest first: a mount on a loop device goes before the device.
 	if [ -s "$E2E_CLEANUP" ]; then
-		tac "$E2E_CLEANUP" | while read -r kind arg; do
+		tac "$E2E_CLEANUP" | while read -r kind arg file; do
 			case $kind in
-			mount) umount "$arg" 2>/dev/null || umount -l "$arg" 2>/dev/null ;;
-			loop) losetup -d "$arg" 2>/dev/null ;;
-			pid) kill -9 "$arg" 2>/dev/null ;;
+			mount) mountpoint -q "$arg" && { umount "$arg" 2>/dev/null || umount -l "$arg"; } ;;
+			# Only if the device still serves our file: it may be someone else's by now.
+			loop) [ "$(losetup -n -O BACK-FILE "$arg" 2>/dev/null)" = "$file" ] && losetup -d "$arg" ;;
 			esac
 		done
 	fi
@@ -255,26 +254,6 @@ with open(path, "wb") as f:
 EOF
 }
 
-# text_file FILE BYTES SEED: deterministic compressible text.
-text_file()
-{
-	python3 - "$1" "$2" "$3" <<'EOF'
-import random, sys
-path, n, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-r = random.Random(seed)
-words = ("volume chunk pack tree index manifest backup restore cairn block "
-         "extent snapshot repository passphrase deduplicated compressed").split()
-out = []
-size = 0
-while size < n:
-    line = " ".join(r.choice(words) for _ in range(12)) + "\n"
-    out.append(line)
-    size += len(line)
-with open(path, "w") as f:
-    f.write("".join(out)[:n])
-EOF
-}
-
 # mk_image FILE SIZE_MIB SEED [DATA_MIB]: a deterministic ext4 image of
 # SIZE_MIB MiB holding about DATA_MIB MiB (default SIZE/4) of files:
 # incompressible random files, compressible text, and a sparse file with
@@ -410,18 +389,18 @@ allocated_bytes()
 	echo $(($(stat -c %b "$1") * $(stat -c %B "$1")))
 }
 
-# register_cleanup KIND ARG: KIND is mount, loop or pid.
+# register_cleanup mount DIR | loop DEVICE FILE: undone when the file ends.
 register_cleanup()
 {
-	echo "$1 $2" >>"$E2E_CLEANUP"
+	echo "$*" >>"$E2E_CLEANUP"
 }
 
-# setup_loop FILE: prints the loop device attached to FILE, or nothing.
+# setup_loop FILE: prints the loop device attached to FILE, or fails.
 setup_loop()
 {
 	local dev
 	dev=$(losetup -f --show "$1" 2>/dev/null) || return 1
-	register_cleanup loop "$dev"
+	register_cleanup loop "$dev" "$(readlink -f "$1")"
 	echo "$dev"
 }
 

@@ -3,7 +3,6 @@
 . "$(dirname "$0")/lib.sh"
 
 R=$TD/repo
-OLD=$CAIRN_PASSPHRASE
 NEW='a second passphrase, for the DR site'
 
 t_setup()
@@ -80,8 +79,6 @@ t_remove_other()
 {
 	cairn key remove --repo "$R" "$(cat "$TD/kid-third")"
 	CAIRN_PASSPHRASE=$NEW cairn key remove --repo "$R" "$(cat "$TD/kid-old")"
-	cairn key list --repo "$R" --passphrase-file /dev/null --json >/dev/null 2>&1 &&
-		fail "an empty passphrase opens the repository"
 	[ "$(find "$R/keys" -type f | wc -l)" -eq 1 ] || fail "expected one key object left"
 	# The removed passphrases no longer open the repository.
 	expect_fail cairn list --repo "$R"
@@ -109,5 +106,4 @@ t_remove_unknown()
 }
 test_case "key remove of an unknown or malformed key id fails cleanly" t_remove_unknown
 
-: "$OLD"
 test_done

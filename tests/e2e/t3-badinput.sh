@@ -261,7 +261,7 @@ t_mounted_device()
 }
 test_case "restore onto a mounted device is refused" t_mounted_device
 
-# check_names_only OUTFILE REPO: every backup named "affected" in check's
+# affected_consistent OUTFILE REPO: every backup named "affected" in check's
 # output fails to restore, every other one restores byte-identically.
 affected_consistent()
 {
@@ -411,8 +411,12 @@ test_case "a flipped byte in a manifest: restore of it fails with one line; the 
 
 t_manifest_check()
 {
-	check_damaged "$MR"
+	local rc=0
+	cairn check --repo "$MR" >check.out 2>check.err || rc=$?
+	cat check.out check.err >&2
+	[ $rc -eq 3 ] || fail "check exited $rc with a damaged manifest, expected 3"
 	grep -q "$(cat "$TD/id1")" check.out || fail "check's report (stdout) does not name the damaged manifest"
+	[ "$(wc -l <check.err)" -eq 1 ] || fail "check printed $(wc -l <check.err) lines on stderr"
 	assert_unchanged "$MR" "$TD/mr.state"
 }
 test_case "a flipped byte in a manifest: check exits 3 and its report names the manifest" t_manifest_check

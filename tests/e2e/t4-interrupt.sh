@@ -15,7 +15,14 @@ start_backup()
 {
 	CAIRN_THREADS=1 "$CAIRN" backup --repo "$1" "$2" >"$TT/bg.out" 2>"$TT/bg.err" &
 	BG=$!
-	register_cleanup pid "$BG"
+}
+
+# stop_bg MSG: kills and reaps our background cairn ($BG), then fails.
+stop_bg()
+{
+	kill -9 "$BG" 2>/dev/null || true
+	wait "$BG" 2>/dev/null || true
+	fail "$1: $(head -n1 "$TT/bg.err")"
 }
 
 t_setup()
@@ -33,7 +40,7 @@ t_kill9()
 	base=$(npacks "$R")
 	start_backup "$R" "$BIG"
 	# Two new packs (32 MiB of the 256) are written: kill.
-	wait_for_pack "$R" "$BG" $((base + 2)) || fail "the backup ended before writing a pack: $(cat bg.err)"
+	wait_for_pack "$R" "$BG" $((base + 2)) || stop_bg "the backup ended before writing two packs"
 	kill -9 "$BG"
 	wait "$BG" || rc=$?
 	[ $rc -eq 137 ] || fail "the backup was not killed mid-way (exit $rc): make the image bigger"
@@ -77,7 +84,7 @@ t_sigint()
 		repo=$TT/repo-$sig
 		new_repo "$repo"
 		start_backup "$repo" "$BIG"
-		wait_for_pack "$repo" "$BG" 1 || fail "the backup ended before writing a pack"
+		wait_for_pack "$repo" "$BG" 1 || stop_bg "the backup ended before writing a pack"
 		kill -"$sig" "$BG"
 		rc=0
 		wait "$BG" || rc=$?
@@ -94,12 +101,36 @@ t_sigint()
 }
 test_case "SIGINT/SIGTERM mid-backup: exits non-zero with one line; no backup listed" t_sigint
 
+t_concurrent()
+{
+	local p1 p2 p3 rc=0 v
+	new_repo repo
+	# A and B share 32 MiB (a dedup race), C is its own.
+	dd if="$BIG" of=a.img bs=1M count=64 status=none
+	dd if="$BIG" of=b.img bs=1M skip=32 count=64 status=none
+	dd if="$BIG" of=c.img bs=1M skip=128 count=64 status=none
+	CAIRN_THREADS=1 cairn backup --repo repo -q --state-dir sa a.img >ida 2>erra & p1=$!
+	CAIRN_THREADS=1 cairn backup --repo repo -q --state-dir sb b.img >idb 2>errb & p2=$!
+	CAIRN_THREADS=1 cairn backup --repo repo -q --state-dir sc c.img >idc 2>errc & p3=$!
+	wait $p1 || rc=$?
+	wait $p2 || rc=$?
+	wait $p3 || rc=$?
+	cat erra errb errc >&2
+	[ $rc -eq 0 ] || fail "a concurrent backup failed: $(cat erra errb errc | head -n1)"
+	[ "$(backup_count repo)" -eq 3 ] || fail "not all three concurrent backups are listed"
+	for v in a b c; do
+		cairn restore --repo repo "$(cat id$v)" r$v.img
+		same_file $v.img r$v.img
+	done
+	cairn check --repo repo --read-data
+}
+test_case "three concurrent backups into one repository all restore; check passes" t_concurrent
+
 # start_restore ID TARGET: a one-thread restore in the background ($BG).
 start_restore()
 {
 	CAIRN_THREADS=1 "$CAIRN" restore --repo "$R" "$1" "$2" >"$TT/bg.out" 2>"$TT/bg.err" &
 	BG=$!
-	register_cleanup pid "$BG"
 }
 
 # wait_for_tmp TARGET PID: waits until TARGET.cairn-* holds some data.
@@ -120,7 +151,7 @@ t_restore_kill()
 {
 	local rc=0
 	start_restore "$(cairn list --repo "$R" --json | jq -r '.[-1].id')" t.img
-	wait_for_tmp t.img "$BG" || fail "the restore ended before it could be killed: $(cat bg.err)"
+	wait_for_tmp t.img "$BG" || stop_bg "the restore ended before it could be killed"
 	kill -9 "$BG"
 	wait "$BG" || rc=$?
 	[ $rc -eq 137 ] || fail "the restore was not killed mid-way (exit $rc)"
@@ -132,7 +163,7 @@ t_restore_int()
 {
 	local rc=0
 	start_restore "$(cairn list --repo "$R" --json | jq -r '.[-1].id')" t.img
-	wait_for_tmp t.img "$BG" || fail "the restore ended before it could be interrupted: $(cat bg.err)"
+	wait_for_tmp t.img "$BG" || stop_bg "the restore ended before it could be interrupted"
 	kill -INT "$BG"
 	wait "$BG" || rc=$?
 	cat bg.err >&2
