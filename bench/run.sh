@@ -20,6 +20,8 @@
 #   BENCH_TOOLS        default "cairn restic borg-fixed borg-default"
 #   BENCH_SWEEP        1 (default) = cairn chunk-size sweep, 0 = skip
 #   BENCH_SWEEP_SIZES  default "64K 128K 256K 1M"
+#   BENCH_ZSTD_LEVELS  cairn zstd levels swept with the default chunk size,
+#                      default "-3 -1 1 3" ("" = skip; needs BENCH_SWEEP=1)
 #   BENCH_CACHE        warm (default): drop caches, then pre-read the step's
 #                      input; cold: drop caches only (input read from disk)
 #   CAIRN              cairn binary, default build/cairn
@@ -36,6 +38,7 @@ BENCH_RUNS=${BENCH_RUNS:-3}
 BENCH_TOOLS=${BENCH_TOOLS:-cairn restic borg-fixed borg-default}
 BENCH_SWEEP=${BENCH_SWEEP:-1}
 BENCH_SWEEP_SIZES=${BENCH_SWEEP_SIZES:-64K 128K 256K 1M}
+BENCH_ZSTD_LEVELS=${BENCH_ZSTD_LEVELS:--3 -1 1 3}
 BENCH_CACHE=${BENCH_CACHE:-warm}
 CAIRN=${CAIRN:-$ROOT/build/cairn}
 RESULTS=${BENCH_RESULTS:-$ROOT/bench/results}
@@ -162,7 +165,9 @@ timed() {
   drop_caches
   prewarm "$warm"
   echo "+ (cd $dir && $*)" >>"$LOG"
-  if (cd "$dir" && exec /usr/bin/time -f '%e %M' -o "$W/time.out" "$@") \
+  # The step ends with sync inside the timing: a tool that leaves its
+  # writes in the page cache pays for them like one that fsyncs.
+  if (cd "$dir" && exec /usr/bin/time -f '%e %M' -o "$W/time.out" sh -c '"$@" && sync' sh "$@") \
        >"$W/step.out" 2>"$W/step.err"; then
     rc=0
   else
@@ -176,7 +181,6 @@ timed() {
     return "$rc"
   fi
   read -r T_S T_RSS < <(tail -n 1 "$W/time.out")
-  sync   # flush what the step wrote (untimed) so it does not leak into the next step
   echo "  ${T_S}s ${T_RSS}KiB" >>"$LOG"
 }
 
@@ -213,6 +217,7 @@ tool_init() {
   case $tool in
     restic) restic -r "$repo" init ;;
     borg-*) borg init -e repokey "$repo" ;;
+    cairn-z*) "$CAIRN" init --repo "$repo" --compression-level "${tool#cairn-z}" ;;
     cairn*) if [ -n "$chunk" ]; then
               "$CAIRN" init --repo "$repo" --chunk-size "$chunk"
             else
@@ -337,6 +342,12 @@ for ((RUN = 1; RUN <= BENCH_RUNS; RUN++)); do
     bench_tool "cairn-$cs" "$cs" norestore || { rec "cairn-$cs" failed 1; say "  cairn-$cs failed in run $RUN (see $LOG)"; }
     rm -rf "$W/repo-cairn-$cs"
   done
+  if [ "${#SWEEP[@]}" -gt 0 ]; then
+    for zl in $BENCH_ZSTD_LEVELS; do
+      bench_tool "cairn-z$zl" "" norestore || { rec "cairn-z$zl" failed 1; say "  cairn-z$zl failed in run $RUN (see $LOG)"; }
+      rm -rf "$W/repo-cairn-z$zl"
+    done
+  fi
 done
 
 python3 "$ROOT/bench/summarize.py" "$RAW" "$LOGDIR/run-$STAMP.meta" >"$RESULTS/latest.md.tmp"

@@ -123,17 +123,18 @@ def main():
 
     sweep = [t for t in order if t.startswith('cairn-')]
     if sweep:
-        out += ['## cairn chunk-size sweep', '',
+        out += ['## cairn chunk-size and zstd-level sweep', '',
                 'Changed data: %s bytes (%s MiB, differing 4 KiB blocks between base.img and '
                 'changed.img).' % (changed if changed is not None else 'n/a',
                                    fmib(changed)), '',
-                '| chunk size | full backup s | incremental s | added by incremental MiB (repo delta) '
+                '| chunk size, compression | full backup s | incremental s | added by incremental MiB (repo delta) '
                 '| bytes_stored by incremental MiB | repo delta / changed byte '
                 '| bytes_stored / changed byte | repo after both MiB | peak RSS MiB |',
                 '|---|---:|---:|---:|---:|---:|---:|---:|---:|']
         for t in sweep:
             d = data[t]
             name = t[len('cairn-'):]
+            name = ('default chunk, zstd level %s' % name[1:]) if name.startswith('z') else name + ', zstd level 1'
             fails = len(d.get('failed', []))
             if fails:
                 name += ' (failed in %d of %d runs)' % (fails, nruns)

@@ -122,9 +122,8 @@ int cli_usage(const char *verb, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (verb)
-		fprintf(stderr, "cairn %s: %s (see 'cairn %s --help')\n", verb, msg, verb);
-	else
-		fprintf(stderr, "cairn: %s (see 'cairn --help')\n", msg);
+	fprintf(stderr, "cairn%s%s: ", verb ? " " : "", verb ? verb : "");
+	cli_print_escaped(stderr, msg);
+	fprintf(stderr, " (see 'cairn %s%s--help')\n", verb ? verb : "", verb ? " " : "");
 	return EXIT_USAGE;
 }

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 /* Exit statuses (documented in `cairn --help`). */
 enum {
@@ -42,10 +44,18 @@ struct cli_list {
 	size_t n;
 };
 
+static inline void cli_list_freep(struct cli_list *l)
+{
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
 /* Parses argv (after the verb) into global options, the command's options
  * and positionals.  Returns 0, or EXIT_USAGE after printing one line. */
 int cli_parse(int argc, char **argv, const struct cli_opt *opts, struct cli_global *g, struct cli_list *pos);
 
+void cli_print_escaped(FILE *f, const char *s);
 /* Prints "cairn: <message>" for an engine error and returns EXIT_FAIL. */
 int cli_fail(int r);
 /* Usage error: one line and a hint; returns EXIT_USAGE. */

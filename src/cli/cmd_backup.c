@@ -1,4 +1,5 @@
 #include "cli/cli.h"
+#include "util/cleanup.h"
 #include "util/error.h"
 #include "util/hex.h"
 #include "util/log.h"
@@ -33,7 +34,8 @@ int cmd_backup(int argc, char **argv, struct cli_global *g)
 {
 	const char *name = NULL;
 	bool full = false;
-	struct cli_list tags = { 0 }, pos = { 0 };
+	_cleanup_(cli_list_freep) struct cli_list tags = { 0 };
+	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
 	const struct cli_opt opts[] = {
 		{ "name", 'n', OPT_STRING, &name },
 		{ "full", 0, OPT_FLAG, &full },
@@ -63,8 +65,6 @@ int cmd_backup(int argc, char **argv, struct cli_global *g)
 	r = cairn_backup_run(repo, &o, &m);
 	cli_progress_done(&prog);
 	cairn_repo_free(repo);
-	free(tags.v);
-	free(pos.v);
 	if (r < 0)
 		return cli_fail(r);
 	if (g->json) {

@@ -1,4 +1,5 @@
 #include "cli/cli.h"
+#include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -34,7 +35,7 @@ static void on_affected(const struct cairn_manifest *m, uint64_t missing, uint64
 int cmd_check(int argc, char **argv, struct cli_global *g)
 {
 	bool read_data = false;
-	struct cli_list pos = { 0 };
+	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
 	const struct cli_opt opts[] = {
 		{ "read-data", 0, OPT_FLAG, &read_data },
 		{ NULL, 0, 0, NULL },

@@ -1,4 +1,5 @@
 #include "cli/cli.h"
+#include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -24,7 +25,7 @@ static int on_range(uint64_t off, uint64_t len, void *ud)
 
 int cmd_diff(int argc, char **argv, struct cli_global *g)
 {
-	struct cli_list pos = { 0 };
+	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
 	int r = cli_parse(argc, argv, NULL, g, &pos);
 	if (r)
 		return r;
@@ -66,6 +67,5 @@ int cmd_diff(int argc, char **argv, struct cli_global *g)
 	json_decref(out.ranges);
 	cairn_manifest_list_free(&l);
 	cairn_repo_free(repo);
-	free(pos.v);
 	return r < 0 ? cli_fail(r) : EXIT_OK;
 }

@@ -1,4 +1,5 @@
 #include "cli/cli.h"
+#include "util/cleanup.h"
 #include "store/store.h"
 #include "util/error.h"
 #include "util/hex.h"
@@ -10,7 +11,7 @@
 int cmd_init(int argc, char **argv, struct cli_global *g)
 {
 	const char *chunk = NULL, *pack = NULL, *level = NULL;
-	struct cli_list pos = { 0 };
+	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
 	const struct cli_opt opts[] = {
 		{ "chunk-size", 0, OPT_STRING, &chunk },
 		{ "pack-size", 0, OPT_STRING, &pack },
@@ -30,8 +31,9 @@ int cmd_init(int argc, char **argv, struct cli_global *g)
 	struct cairn_init_params p = { 0 };
 	uint64_t v;
 	if (chunk) {
-		if (cli_parse_size(chunk, &v) < 0 || v > UINT32_MAX)
-			return cli_usage("init", "invalid --chunk-size '%s'", chunk);
+		if (cli_parse_size(chunk, &v) < 0 || v < CAIRN_CHUNK_SIZE_MIN || v > CAIRN_CHUNK_SIZE_MAX ||
+		    (v & (v - 1)))
+			return cli_usage("init", "invalid --chunk-size '%s' (a power of two from 4K to 16M)", chunk);
 		p.chunk_size = (uint32_t)v;
 	}
 	if (pack) {

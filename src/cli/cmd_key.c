@@ -1,4 +1,5 @@
 #include "cli/cli.h"
+#include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/time.h"
@@ -10,7 +11,7 @@
 int cmd_key(int argc, char **argv, struct cli_global *g)
 {
 	const char *newfile = NULL;
-	struct cli_list pos = { 0 };
+	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
 	const struct cli_opt opts[] = {
 		{ "new-passphrase-file", 0, OPT_STRING, &newfile },
 		{ NULL, 0, 0, NULL },
@@ -80,6 +81,5 @@ int cmd_key(int argc, char **argv, struct cli_global *g)
 			fprintf(stderr, "removed key %s\n", pos.v[1]);
 	}
 	cairn_repo_free(repo);
-	free(pos.v);
 	return r < 0 ? cli_fail(r) : EXIT_OK;
 }

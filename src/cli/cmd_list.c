@@ -1,4 +1,5 @@
 #include "cli/cli.h"
+#include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/time.h"
@@ -12,7 +13,7 @@ json_t *cli_manifest_json(const struct cairn_manifest *m);
 int cmd_list(int argc, char **argv, struct cli_global *g)
 {
 	const char *volume = NULL;
-	struct cli_list pos = { 0 };
+	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
 	const struct cli_opt opts[] = {
 		{ "volume", 0, OPT_STRING, &volume },
 		{ NULL, 0, 0, NULL },
@@ -65,12 +66,17 @@ int cmd_list(int argc, char **argv, struct cli_global *g)
 			       tags);
 		}
 	}
-	size_t damaged = l.damaged;
-	cairn_manifest_list_free(&l);
-	free(pos.v);
-	if (damaged) {
-		fprintf(stderr, "cairn: %zu backup manifest(s) are damaged; run 'cairn check'\n", damaged);
-		return EXIT_FAIL;
+	int rc = EXIT_OK;
+	if (l.damaged == 1) {
+		fprintf(stderr, "cairn: %s; run 'cairn check'\n", l.bad[0].why);
+		rc = EXIT_FAIL;
+	} else if (l.damaged > 1) {
+		fprintf(stderr, "cairn: %zu backups are damaged (", l.damaged);
+		for (size_t i = 0; i < l.damaged; i++)
+			fprintf(stderr, "%s%s", i ? ", " : "", l.bad[i].idhex);
+		fprintf(stderr, "); run 'cairn check'\n");
+		rc = EXIT_FAIL;
 	}
-	return EXIT_OK;
+	cairn_manifest_list_free(&l);
+	return rc;
 }

@@ -1,4 +1,5 @@
 #include "cli/cli.h"
+#include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -14,7 +15,7 @@ static void on_problem(const char *object, const char *what, void *ud)
 
 int cmd_repair(int argc, char **argv, struct cli_global *g)
 {
-	struct cli_list pos = { 0 };
+	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
 	int r = cli_parse(argc, argv, NULL, g, &pos);
 	if (r)
 		return r;
@@ -31,7 +32,6 @@ int cmd_repair(int argc, char **argv, struct cli_global *g)
 	struct cairn_repair_stats st = { 0 };
 	r = cairn_repair_index(repo, on_problem, NULL, &st);
 	cairn_repo_free(repo);
-	free(pos.v);
 	if (r < 0)
 		return cli_fail(r);
 	if (g->json)

@@ -1,4 +1,5 @@
 #include "cli/cli.h"
+#include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -8,7 +9,7 @@
 int cmd_restore(int argc, char **argv, struct cli_global *g)
 {
 	bool force = false;
-	struct cli_list pos = { 0 };
+	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
 	const struct cli_opt opts[] = {
 		{ "force", 'f', OPT_FLAG, &force },
 		{ NULL, 0, 0, NULL },
@@ -33,8 +34,6 @@ int cmd_restore(int argc, char **argv, struct cli_global *g)
 	}
 	struct cairn_manifest *m = NULL;
 	r = cairn_manifest_resolve(&l, pos.v[0], &m);
-	if (r == CAIRN_ENOTFOUND && l.damaged)
-		cairn_error_prefix(r, "%zu damaged manifest(s) could not be read", l.damaged);
 	struct cairn_restore_stats st = { 0 };
 	if (r >= 0) {
 		struct cli_progress prog;
@@ -61,6 +60,5 @@ int cmd_restore(int argc, char **argv, struct cli_global *g)
 	}
 	cairn_manifest_list_free(&l);
 	cairn_repo_free(repo);
-	free(pos.v);
 	return r < 0 ? cli_fail(r) : EXIT_OK;
 }

@@ -11,10 +11,26 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Prints s with control characters escaped, so that a name with a newline
+ * cannot break the one-line error rule. */
+void cli_print_escaped(FILE *f, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '\n')
+			fputs("\\n", f);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(f, "\\x%02x", *p);
+		else
+			fputc(*p, f);
+	}
+}
+
 int cli_fail(int r)
 {
 	const char *msg = cairn_error_message();
-	fprintf(stderr, "cairn: %s\n", msg && *msg ? msg : cairn_error_name(r));
+	fputs("cairn: ", stderr);
+	cli_print_escaped(stderr, msg && *msg ? msg : cairn_error_name(r));
+	fputc('\n', stderr);
 	return EXIT_FAIL;
 }
 

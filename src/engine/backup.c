@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -71,6 +72,13 @@ struct upload {
 	uint8_t id[CAIRN_PACK_ID_LEN];
 };
 
+/* Where threads wait, for CAIRN_PROFILE=1: the stage that waits least is
+ * the bottleneck. */
+enum { W_READER, W_WORKER, W_UPLOADER, W_PACKBUF, W_UPLOAD_SLOT, W_WRITER, W_COUNT };
+static const char *const wait_names[W_COUNT] = { "reader waits for a free slot", "workers wait for a read batch",
+						   "uploaders wait for a pack", "writer waits for a pack buffer",
+						   "writer waits for an upload slot", "writer waits for a processed batch" };
+
 struct job {
 	struct cairn_repo *repo;
 	struct cairn_volume *vol;
@@ -113,7 +121,17 @@ struct job {
 	bool tags; /* compute tags at all */
 	uint64_t bytes_hashed;
 	uint64_t done_bytes; /* volume bytes consumed, for progress */
+	bool profile;
+	double waited[W_COUNT]; /* seconds, summed over threads; under lock */
 };
+
+static void timed_wait(struct job *j, int which)
+{
+	double t = j->profile ? cairn_now() : 0;
+	pthread_cond_wait(&j->cond, &j->lock);
+	if (j->profile)
+		j->waited[which] += cairn_now() - t;
+}
 
 static void job_fail(struct job *j, int r)
 {
@@ -208,7 +226,7 @@ static void *reader_main(void *arg)
 		uint64_t seq = j->next_read;
 		struct batch *b = &j->slots[seq % NSLOTS];
 		while (!j->stop && seq < j->nbatches && b->state != SLOT_FREE)
-			pthread_cond_wait(&j->cond, &j->lock);
+			timed_wait(j, W_READER);
 		bool done = j->stop || seq >= j->nbatches;
 		pthread_mutex_unlock(&j->lock);
 		if (done)
@@ -307,7 +325,7 @@ static void *worker_main(void *arg)
 	for (;;) {
 		pthread_mutex_lock(&j->lock);
 		while (!j->stop && j->next_work < j->nbatches && j->next_work >= j->next_read)
-			pthread_cond_wait(&j->cond, &j->lock);
+			timed_wait(j, W_WORKER);
 		if (j->stop || j->next_work >= j->nbatches) {
 			pthread_mutex_unlock(&j->lock);
 			break;
@@ -342,7 +360,7 @@ static void *uploader_main(void *arg)
 	for (;;) {
 		pthread_mutex_lock(&j->lock);
 		while (j->qlen == 0 && !j->uploads_closed && !j->stop)
-			pthread_cond_wait(&j->cond, &j->lock);
+			timed_wait(j, W_UPLOADER);
 		if (j->qlen == 0 || j->stop) {
 			pthread_mutex_unlock(&j->lock);
 			return NULL;
@@ -394,7 +412,7 @@ static uint8_t *take_packbuf(struct job *j)
 		}
 		if (j->stop)
 			break;
-		pthread_cond_wait(&j->cond, &j->lock);
+		timed_wait(j, W_PACKBUF);
 	}
 	pthread_mutex_unlock(&j->lock);
 	return b;
@@ -428,7 +446,7 @@ static int pack_flush(struct job *j)
 	j->pack_open = false;
 	pthread_mutex_lock(&j->lock);
 	while (j->qlen == UPLOAD_QUEUE && !j->stop)
-		pthread_cond_wait(&j->cond, &j->lock);
+		timed_wait(j, W_UPLOAD_SLOT);
 	if (j->stop) {
 		j->packbufs[j->npackbufs++] = u.data;
 		pthread_mutex_unlock(&j->lock);
@@ -543,7 +561,7 @@ static int run_pipeline(struct job *j, struct cairn_tree_builder *tb, const stru
 		pthread_mutex_lock(&j->lock);
 		struct batch *b = &j->slots[j->next_write % NSLOTS];
 		while (!j->stop && j->next_write < j->nbatches && b->state != SLOT_DONE)
-			pthread_cond_wait(&j->cond, &j->lock);
+			timed_wait(j, W_WRITER);
 		bool done = j->stop || j->next_write >= j->nbatches;
 		pthread_mutex_unlock(&j->lock);
 		if (done)
@@ -587,6 +605,9 @@ static int run_pipeline(struct job *j, struct cairn_tree_builder *tb, const stru
 		j->qhead = (j->qhead + 1) % UPLOAD_QUEUE;
 		j->qlen--;
 	}
+	if (j->profile)
+		for (int i = 0; i < W_COUNT; i++)
+			fprintf(stderr, "cairn: profile: %-36s %7.3f s\n", wait_names[i], j->waited[i]);
 	if (j->error)
 		return cairn_error_set(j->error, "%s", j->errmsg);
 	if (o->progress)
@@ -665,6 +686,7 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 	pthread_mutex_init(&j.lock, NULL);
 	pthread_cond_init(&j.cond, NULL);
 	j.repo = repo;
+	j.profile = getenv("CAIRN_PROFILE") != NULL;
 	j.vol = vol;
 	j.idx = idx;
 	j.chunk_size = repo->config.chunk_size;

@@ -159,7 +159,8 @@ static int check_packs(struct ck *c)
 		names_free(&names);
 		return r;
 	}
-	qsort(names.v, names.n, sizeof(*names.v), cmp_str);
+	if (names.n)
+		qsort(names.v, names.n, sizeof(*names.v), cmp_str);
 	size_t npacks = cairn_index_npacks(c->idx);
 	_cleanup_free_ uint8_t *seen = calloc(npacks ? npacks : 1, 1);
 	if (!seen) {
@@ -202,7 +203,8 @@ static int check_packs(struct ck *c)
 			free(toc);
 			continue;
 		}
-		qsort(toc, n, sizeof(*toc), by_id);
+		if (n)
+			qsort(toc, n, sizeof(*toc), by_id);
 		struct pack_view v = { .slot = slot, .toc = toc, .n = n, .c = c };
 		cairn_index_foreach(c->idx, check_indexed, &v);
 		if (v.mismatches)
@@ -312,8 +314,11 @@ int cairn_check_run(struct cairn_repo *repo, const struct cairn_check_opts *o, s
 	struct cairn_manifest_list l;
 	if ((r = cairn_manifest_list_load(repo, &l)) < 0)
 		goto out;
-	for (size_t i = 0; i < l.damaged; i++)
-		problem(&c, "backups/", "a manifest is damaged (see the warning above)");
+	for (size_t i = 0; i < l.damaged; i++) {
+		char key[64];
+		snprintf(key, sizeof(key), "backups/%s", l.bad[i].idhex);
+		problem(&c, key, "%s", l.bad[i].why);
+	}
 	for (size_t i = 0; i < l.n && r >= 0; i++) {
 		const struct cairn_manifest *m = l.v[i];
 		st.backups++;

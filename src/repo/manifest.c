@@ -245,14 +245,16 @@ int cairn_manifest_list_load(struct cairn_repo *repo, struct cairn_manifest_list
 	struct cairn_aead *a = NULL;
 	if (r >= 0)
 		r = cairn_repo_aead(repo, &a);
-	if (r >= 0 && !(ret->v = calloc(ids.n ? ids.n : 1, sizeof(*ret->v))))
+	if (r >= 0 && (!(ret->v = calloc(ids.n ? ids.n : 1, sizeof(*ret->v))) ||
+		       !(ret->bad = calloc(ids.n ? ids.n : 1, sizeof(*ret->bad)))))
 		r = CAIRN_ENOMEM;
 	for (size_t i = 0; r >= 0 && i < ids.n; i++) {
 		struct cairn_manifest *m = NULL;
 		int q = read_with(repo, a, ids.v[i], &m);
 		if (q == CAIRN_ECORRUPT || q == CAIRN_EVERSION) {
-			cairn_log_warn("%s", cairn_error_message());
-			ret->damaged++;
+			struct cairn_damaged_manifest *d = &ret->bad[ret->damaged++];
+			cairn_hex_encode(ids.v[i], CAIRN_BACKUP_ID_LEN, d->idhex);
+			snprintf(d->why, sizeof(d->why), "%s", cairn_error_message());
 			continue;
 		}
 		if (q == CAIRN_ENOTFOUND) /* deleted while we listed */
@@ -277,6 +279,7 @@ void cairn_manifest_list_free(struct cairn_manifest_list *l)
 	for (size_t i = 0; i < l->n; i++)
 		cairn_manifest_free(l->v[i]);
 	free(l->v);
+	free(l->bad);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -311,6 +314,10 @@ int cairn_manifest_resolve(const struct cairn_manifest_list *l, const char *spec
 			found = l->v[i];
 			matches++;
 		}
+	if (sl && matches == 0)
+		for (size_t i = 0; i < l->damaged; i++)
+			if (sl <= 2 * CAIRN_BACKUP_ID_LEN && strncasecmp(l->bad[i].idhex, spec, sl) == 0)
+				return cairn_error_set(CAIRN_ECORRUPT, "%s", l->bad[i].why);
 	if (sl == 0 || matches == 0)
 		return cairn_error_set(CAIRN_ENOTFOUND, "no backup matches '%s'", spec);
 	if (matches > 1)

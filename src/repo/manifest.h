@@ -52,12 +52,18 @@ int cairn_manifest_write(struct cairn_repo *repo, const struct cairn_manifest *m
 int cairn_manifest_read(struct cairn_repo *repo, const uint8_t id[CAIRN_BACKUP_ID_LEN],
 			struct cairn_manifest **ret);
 
-/* Every readable manifest, oldest first.  Damaged ones are reported through
- * the warning log and counted in *ret_damaged. */
+/* Every readable manifest, oldest first.  Damaged ones are not logged but
+ * kept by id with the reason, for the caller to report (list, check) or
+ * name (resolve). */
+struct cairn_damaged_manifest {
+	char idhex[2 * CAIRN_BACKUP_ID_LEN + 1];
+	char why[256];
+};
 struct cairn_manifest_list {
 	struct cairn_manifest **v;
 	size_t n;
 	size_t damaged;
+	struct cairn_damaged_manifest *bad; /* damaged entries */
 };
 int cairn_manifest_list_load(struct cairn_repo *repo, struct cairn_manifest_list *ret);
 void cairn_manifest_list_free(struct cairn_manifest_list *l);

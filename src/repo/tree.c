@@ -14,8 +14,10 @@ unsigned cairn_tree_levels(uint64_t nchunks, uint32_t fanout)
 	unsigned h = 1;
 	uint64_t cover = fanout;
 	while (cover < nchunks) {
-		cover *= fanout;
 		h++;
+		if (cover > UINT64_MAX / fanout)
+			break; /* fanout^h exceeds any 64-bit count */
+		cover *= fanout;
 	}
 	return h;
 }
