@@ -157,7 +157,7 @@ static bool all_zero(const uint8_t *p, size_t len)
 	return memcmp(p, p + 16, len - 16) == 0;
 }
 
-/* ---- reader ---- */
+/* ---- reader: finds holes and feeds change tags, in order ---- */
 
 /* Marks the chunks of a batch that lie wholly in holes (SEEK_HOLE), so they
  * are neither read nor tested: a sparse image's holes cost nothing. */
@@ -194,10 +194,10 @@ static void mark_holes(struct job *j, struct batch *b)
 	}
 }
 
-/* Reads the batch's non-hole chunks, in runs. */
-static int read_batch(struct job *j, struct batch *b)
+/* Reads the batch's non-hole chunks, in runs.  Workers read their own
+ * batches, so reading is as parallel as hashing. */
+static int read_batch(struct job *j, struct batch *b, uint64_t *bytes_read)
 {
-	mark_holes(j, b);
 	uint32_t i = 0;
 	while (i < b->nchunks) {
 		if (b->hole[i]) {
@@ -212,7 +212,7 @@ static int read_batch(struct job *j, struct batch *b)
 		int r = cairn_volume_read(j->vol, b->offset + start, b->in + start, stop - start);
 		if (r < 0)
 			return r;
-		j->stats.bytes_read += stop - start;
+		*bytes_read += stop - start;
 		i = k;
 	}
 	return 0;
@@ -240,11 +240,7 @@ static void *reader_main(void *arg)
 		uint64_t left = j->vol->size - b->offset;
 		b->len = (size_t)MIN(left, (uint64_t)j->chunks_per_batch * j->chunk_size);
 		b->nchunks = (uint32_t)((b->len + j->chunk_size - 1) / j->chunk_size);
-		int r = read_batch(j, b);
-		if (r < 0) {
-			job_fail(j, r);
-			return NULL;
-		}
+		mark_holes(j, b);
 		for (uint32_t i = 0; i < b->nchunks; i++) {
 			b->has_cached[i] = 0;
 			if (!j->tc_in || j->tc_in_broken)
@@ -314,7 +310,7 @@ static void *worker_main(void *arg)
 	struct job *j = arg;
 	struct cairn_blob_codec codec;
 	struct cairn_gmac *gmac = NULL;
-	uint64_t hashed = 0;
+	uint64_t hashed = 0, bytes_read = 0;
 	int r = cairn_blob_codec_init(&codec, j->repo);
 	if (r >= 0 && j->tags && (r = cairn_gmac_new(j->repo->keys->tag, &gmac)) < 0)
 		cairn_blob_codec_free(&codec);
@@ -334,7 +330,9 @@ static void *worker_main(void *arg)
 		j->next_work++;
 		pthread_mutex_unlock(&j->lock);
 
-		r = process_batch(j, &codec, gmac, b, &hashed);
+		r = read_batch(j, b, &bytes_read);
+		if (r >= 0)
+			r = process_batch(j, &codec, gmac, b, &hashed);
 		if (r < 0) {
 			job_fail(j, r);
 			break;
@@ -348,6 +346,7 @@ static void *worker_main(void *arg)
 	cairn_gmac_free(gmac);
 	pthread_mutex_lock(&j->lock);
 	j->bytes_hashed += hashed;
+	j->stats.bytes_read += bytes_read;
 	pthread_mutex_unlock(&j->lock);
 	return NULL;
 }

@@ -69,6 +69,8 @@ struct rjob {
 	char errmsg[1024];
 
 	uint64_t bytes_written, bytes_fetched, zero_bytes;
+	bool profile; /* CAIRN_PROFILE: seconds per stage, summed over workers */
+	double t_get, t_decode, t_write, t_idle;
 
 	/* zero runs on a device, merged */
 	uint64_t zero_start, zero_len;
@@ -129,8 +131,10 @@ static int do_range(struct rjob *j, struct cairn_blob_codec *c, const struct ran
 		    uint8_t *out, size_t out_cap)
 {
 	char key[80];
+	double t0 = j->profile ? cairn_now() : 0, tw = 0;
 	cairn_pack_key(cairn_index_pack_id(j->idx, rg->pack), key);
 	int r = cairn_store_get(j->repo->store, key, rg->start, rg->end - rg->start, buf);
+	double t1 = j->profile ? cairn_now() : 0;
 	if (r == CAIRN_ENOTFOUND)
 		return cairn_error_set(CAIRN_ENOTFOUND, "pack %s is missing from the repository", key);
 	if (r == CAIRN_EINVAL || (r >= 0 && buf->len != rg->end - rg->start))
@@ -153,8 +157,11 @@ static int do_range(struct rjob *j, struct cairn_blob_codec *c, const struct ran
 			return cairn_error_set(CAIRN_ECORRUPT, "chunk %llu has a wrong length or type in the index",
 					       (unsigned long long)it->chunk);
 		if (run_len && (run_first * csize + run_len != off || run_len + csize > out_cap)) {
+			double ts = j->profile ? cairn_now() : 0;
 			if ((r = write_run(j, out, run_first, run_len)) < 0)
 				return r;
+			if (j->profile)
+				tw += cairn_now() - ts;
 			written += run_len;
 			/* A duplicate's plain text may sit in the run just written. */
 			if (prev_plain && prev && prev->ref.offset == it->ref.offset) {
@@ -181,11 +188,20 @@ static int do_range(struct rjob *j, struct cairn_blob_codec *c, const struct ran
 		run_len += want;
 	}
 	if (run_len) {
+		double ts = j->profile ? cairn_now() : 0;
 		if ((r = write_run(j, out, run_first, run_len)) < 0)
 			return r;
+		if (j->profile)
+			tw += cairn_now() - ts;
 		written += run_len;
 	}
 	pthread_mutex_lock(&j->lock);
+	if (j->profile) {
+		double t2 = cairn_now();
+		j->t_get += t1 - t0;
+		j->t_write += tw;
+		j->t_decode += t2 - t1 - tw;
+	}
 	j->bytes_fetched += fetched;
 	j->bytes_written += written;
 	pthread_mutex_unlock(&j->lock);
@@ -209,8 +225,11 @@ static void *rworker_main(void *arg)
 	}
 	for (;;) {
 		pthread_mutex_lock(&j->lock);
+		double ti = j->profile ? cairn_now() : 0;
 		while (!j->quit && !j->error && j->next_range >= j->nranges)
 			pthread_cond_wait(&j->cond, &j->lock);
+		if (j->profile)
+			j->t_idle += cairn_now() - ti;
 		if (j->quit || j->error) {
 			pthread_mutex_unlock(&j->lock);
 			break;
@@ -465,6 +484,7 @@ int cairn_restore_run(struct cairn_repo *repo, const struct cairn_manifest *m, c
 	j.idx = idx;
 	j.m = m;
 	j.target = o->target;
+	j.profile = getenv("CAIRN_PROFILE") != NULL;
 	_cleanup_free_ char *tmp = NULL;
 	if ((r = open_target(o, m->size, &j.fd, &j.device, &tmp)) < 0)
 		return r;
@@ -514,6 +534,9 @@ int cairn_restore_run(struct cairn_repo *repo, const struct cairn_manifest *m, c
 
 	if (j.dfd >= 0)
 		close(j.dfd);
+	if (j.profile)
+		fprintf(stderr, "cairn: profile: workers: get %.3f s, decode %.3f s, write %.3f s, idle %.3f s\n", j.t_get,
+			j.t_decode, j.t_write, j.t_idle);
 	if (r >= 0 && fsync(j.fd) < 0)
 		r = cairn_error_errno(errno, "fsync %s", o->target);
 	if (close(j.fd) < 0 && r >= 0)

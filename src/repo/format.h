@@ -36,7 +36,8 @@
  *     r u8 | p u8 | reserved u8 (0) | salt (32) | created unix seconds u64 |
  *     wrapped (60) = seal(KEK, A = "K" || the 56 bytes before it, M)
  *   KEK = scrypt(passphrase, salt, N, r, p), 32 bytes.  Default N = 2^15,
- *   r = 8, p = 1 (32 MiB, ~0.1 s here); readers refuse log2(N) > 22.
+ *   r = 8, p = 1 (32 MiB, ~0.1 s here); readers refuse log2(N) outside
+ *   10..22, p > 4, and any cost above 1 GiB of memory (128 * N * r).
  *   Several key objects may wrap the same M (cairn key add).
  *
  * CONFIG  config
@@ -123,6 +124,7 @@
 #define CAIRN_KEY_SALT_LEN 32
 #define CAIRN_KEY_ID_LEN 8       /* key object names: 16 hex */
 #define CAIRN_SCRYPT_LOG2N_DEFAULT 15
+#define CAIRN_SCRYPT_LOG2N_MIN 10
 #define CAIRN_SCRYPT_LOG2N_MAX 22
 #define CAIRN_SCRYPT_R 8
 #define CAIRN_SCRYPT_P 1

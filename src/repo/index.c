@@ -253,8 +253,8 @@ int cairn_index_decode(struct cairn_index *idx, const uint8_t *data, size_t len)
 	cairn_reader_init(&rd, data, len);
 	const uint8_t *magic = cairn_reader_bytes(&rd, 4);
 	uint32_t version = cairn_reader_le32(&rd);
-	if (!magic || memcmp(magic, CAIRN_INDEX_MAGIC, 4) != 0)
-		return cairn_error_set(CAIRN_ECORRUPT, "index object has a bad magic");
+	if (!magic || rd.bad || memcmp(magic, CAIRN_INDEX_MAGIC, 4) != 0)
+		return cairn_error_set(CAIRN_ECORRUPT, "index object is truncated or has a bad magic");
 	if (version != 1)
 		return cairn_error_set(CAIRN_EVERSION, "index object version %u is not supported", version);
 	uint32_t npacks = cairn_reader_le32(&rd);

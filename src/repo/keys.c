@@ -24,8 +24,10 @@ int cairn_key_object_parse(const uint8_t *data, size_t len, struct cairn_key_obj
 	if (ret->version != CAIRN_FORMAT_VERSION)
 		return cairn_error_set(CAIRN_EVERSION, "key object has format version %u, this cairn reads %d",
 				       ret->version, CAIRN_FORMAT_VERSION);
-	if (ret->log2n < 10 || ret->log2n > CAIRN_SCRYPT_LOG2N_MAX || ret->r == 0 || ret->r > 32 || ret->p == 0 ||
-	    ret->p > 16)
+	/* Bound what a hostile store can make us spend: at most 1 GiB of
+	 * scrypt memory (128 * N * r) and 4 lanes. */
+	if (ret->log2n < CAIRN_SCRYPT_LOG2N_MIN || ret->log2n > CAIRN_SCRYPT_LOG2N_MAX || ret->r == 0 ||
+	    ret->r > 32 || ret->p == 0 || ret->p > 4 || ((uint64_t)128 << ret->log2n) * ret->r > ((uint64_t)1 << 30))
 		return cairn_error_set(CAIRN_ECORRUPT, "key object has unacceptable scrypt parameters");
 	return 0;
 }
@@ -83,6 +85,9 @@ int cairn_key_object_make(const uint8_t master[32], const char *pass, size_t pas
 		return r;
 	if (log2n == 0)
 		log2n = CAIRN_SCRYPT_LOG2N_DEFAULT;
+	if (log2n < CAIRN_SCRYPT_LOG2N_MIN || log2n > CAIRN_SCRYPT_LOG2N_MAX)
+		return cairn_error_set(CAIRN_EINVAL, "scrypt cost 2^%u is outside 2^%d..2^%d", log2n,
+				       CAIRN_SCRYPT_LOG2N_MIN, CAIRN_SCRYPT_LOG2N_MAX);
 	key_header(out, log2n, salt, (int64_t)time(NULL));
 	struct cairn_aead *a = NULL;
 	r = kek_aead(salt, log2n, CAIRN_SCRYPT_R, CAIRN_SCRYPT_P, pass, passlen, &a);

@@ -138,7 +138,10 @@ int cairn_config_parse_json(const uint8_t *data, size_t len, struct cairn_repo_c
 	ret->pack_size = (uint32_t)pack;
 	ret->tree_fanout = (uint32_t)fanout;
 	ret->compression_level = (int)level;
-	ret->created = cairn_time_parse(created);
+	if ((ret->created = cairn_time_parse(created)) < 0) {
+		r = cairn_error_set(CAIRN_ECORRUPT, "config: invalid creation time");
+		goto out;
+	}
 out:
 	json_decref(j);
 	return r;

@@ -26,8 +26,9 @@ int64_t cairn_time_parse(const char *s)
 			;
 	if (*e == 'Z' && e[1] == 0)
 		return t;
-	int hh, mm;
-	if ((*e == '+' || *e == '-') && sscanf(e + 1, "%2d:%2d", &hh, &mm) == 2)
+	int hh, mm, n = 0;
+	if ((*e == '+' || *e == '-') && sscanf(e + 1, "%2d:%2d%n", &hh, &mm, &n) == 2 && n == 5 && e[6] == 0 &&
+	    hh < 24 && mm < 60)
 		return *e == '+' ? t - (hh * 3600 + mm * 60) : t + (hh * 3600 + mm * 60);
 	return -1;
 }
