@@ -37,7 +37,7 @@
  *     wrapped (60) = seal(KEK, A = "K" || the 56 bytes before it, M)
  *   KEK = scrypt(passphrase, salt, N, r, p), 32 bytes.  Default N = 2^15,
  *   r = 8, p = 1 (32 MiB, ~0.1 s here); readers refuse log2(N) outside
- *   10..22, p > 4, and any cost above 1 GiB of memory (128 * N * r).
+ *   10..22, r > 32, p > 4, and any cost above 4 GiB of memory (128 * N * r).
  *   Several key objects may wrap the same M (cairn key add).
  *
  * CONFIG  config

@@ -24,10 +24,10 @@ int cairn_key_object_parse(const uint8_t *data, size_t len, struct cairn_key_obj
 	if (ret->version != CAIRN_FORMAT_VERSION)
 		return cairn_error_set(CAIRN_EVERSION, "key object has format version %u, this cairn reads %d",
 				       ret->version, CAIRN_FORMAT_VERSION);
-	/* Bound what a hostile store can make us spend: at most 1 GiB of
+	/* Bound what a hostile store can make us spend: at most 4 GiB of
 	 * scrypt memory (128 * N * r) and 4 lanes. */
 	if (ret->log2n < CAIRN_SCRYPT_LOG2N_MIN || ret->log2n > CAIRN_SCRYPT_LOG2N_MAX || ret->r == 0 ||
-	    ret->r > 32 || ret->p == 0 || ret->p > 4 || ((uint64_t)128 << ret->log2n) * ret->r > ((uint64_t)1 << 30))
+	    ret->r > 32 || ret->p == 0 || ret->p > 4 || ((uint64_t)128 << ret->log2n) * ret->r > ((uint64_t)1 << 32))
 		return cairn_error_set(CAIRN_ECORRUPT, "key object has unacceptable scrypt parameters");
 	return 0;
 }
