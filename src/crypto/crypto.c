@@ -159,7 +159,7 @@ int cairn_aead_seal(struct cairn_aead *a, const void *aad, size_t aadlen, const 
 		return crypto_fail("EVP_EncryptUpdate(aad)");
 	if (EVP_EncryptUpdate(a->enc, ct, &outl, in, (int)len) != 1)
 		return crypto_fail("EVP_EncryptUpdate");
-	if (EVP_EncryptFinal_ex(a->enc, ct + outl, &fin) != 1)
+	if (EVP_EncryptFinal_ex(a->enc, outl ? ct + outl : ct, &fin) != 1)
 		return crypto_fail("EVP_EncryptFinal_ex");
 	if (EVP_CIPHER_CTX_ctrl(a->enc, EVP_CTRL_GCM_GET_TAG, CAIRN_AEAD_TAG_LEN, ct + len) != 1)
 		return crypto_fail("GCM tag");
@@ -184,7 +184,7 @@ int cairn_aead_open(struct cairn_aead *a, const void *aad, size_t aadlen, const 
 		return crypto_fail("EVP_DecryptUpdate");
 	if (EVP_CIPHER_CTX_ctrl(a->dec, EVP_CTRL_GCM_SET_TAG, CAIRN_AEAD_TAG_LEN, (void *)(ct + len)) != 1)
 		return crypto_fail("GCM tag");
-	if (EVP_DecryptFinal_ex(a->dec, out + outl, &fin) != 1) {
+	if (EVP_DecryptFinal_ex(a->dec, outl ? out + outl : out, &fin) != 1) {
 		cairn_wipe(out, len);
 		return cairn_error_set(CAIRN_ECORRUPT, "authentication failed");
 	}

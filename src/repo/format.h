@@ -31,7 +31,7 @@
  *   fixed-size headers of key and config objects, whose fields are in turn
  *   bound into the additional data of what they precede.
  *
- * KEY OBJECT  keys/<kid>   (fixed size, 124 bytes)
+ * KEY OBJECT  keys/<kid>   (fixed size, 116 bytes)
  *     magic "CAIRNKEY" (8) | format version u32 (=1) | scrypt log2(N) u8 |
  *     r u8 | p u8 | reserved u8 (0) | salt (32) | created unix seconds u64 |
  *     wrapped (60) = seal(KEK, A = "K" || the 56 bytes before it, M)

@@ -87,7 +87,7 @@ int cairn_blob_decode(struct cairn_blob_codec *c, const struct cairn_blob_ref *r
 	int r;
 	if (ref->flags & CAIRN_BLOB_ZSTD) {
 		cairn_buf_clear(&c->scratch);
-		if ((r = cairn_buf_reserve(&c->scratch, plen)) < 0)
+		if ((r = cairn_buf_reserve(&c->scratch, plen ? plen : 1)) < 0)
 			return r;
 		if (cairn_aead_open(c->aead, aad, sizeof(aad), sealed, ref->stored_len, c->scratch.data) < 0)
 			return blob_damaged(ref, "authentication failed");

@@ -3,6 +3,7 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/hex.h"
+#include "util/log.h"
 #include "util/time.h"
 
 #include <jansson.h>
@@ -333,8 +334,9 @@ int cairn_repo_open(struct cairn_store *store, const char *pass, size_t passlen,
 			found = 1;
 			snprintf(repo->key_name, sizeof(repo->key_name), "%s", keys.names[i] + strlen("keys/"));
 		} else if (r != CAIRN_EPASSPHRASE) {
-			key_names_free(&keys);
-			return r;
+			/* One key we cannot use (too costly, out of memory) must not
+			 * lock out the passphrases of the others. */
+			cairn_log_debug("key %s skipped: %s", keys.names[i], cairn_error_message());
 		}
 	}
 	key_names_free(&keys);

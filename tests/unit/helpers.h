@@ -176,7 +176,8 @@ static TH_UNUSED int th_repo_open(const char *dir, const char *pass, struct cair
 /* Path of a repository object (a key of the local store). */
 static TH_UNUSED void th_obj_path(char *buf, size_t size, const char *dir, const char *key)
 {
-	snprintf(buf, size, "%s/%s", dir, key);
+	int n = snprintf(buf, size, "%s/%s", dir, key);
+	assert_true(n > 0 && (size_t)n < size);
 }
 
 /* Collects the keys under a prefix. */

@@ -256,6 +256,68 @@ static void test_hkdf_deterministic(void **state)
 	assert_memory_not_equal(a, b, 32);
 }
 
+/* ---- GMAC change tags ---- */
+
+/* GMAC is GCM with an empty plaintext: NIST GCM test case 13 (AES-256,
+ * zero key, zero IV, no data) gives 530f8afbc74536b9a963b4f1c4cb738b; the
+ * IV is the chunk index, little-endian, zero-padded to 12 bytes. */
+static void test_gmac_known(void **state)
+{
+	(void)state;
+	uint8_t key[CAIRN_KEY_LEN] = { 0 }, want[16], tag[16];
+	unhex("530f8afbc74536b9a963b4f1c4cb738b", want, 16);
+	struct cairn_gmac *g = NULL;
+	ck_ok(cairn_gmac_new(key, &g));
+	uint8_t dummy = 0;
+	ck_ok(cairn_gmac_tag(g, 0, &dummy, 0, tag));
+	assert_memory_equal(tag, want, 16);
+	cairn_gmac_free(g);
+	cairn_gmac_free(NULL);
+}
+
+/* A GMAC tag is what AES-GCM open accepts for (IV = index, empty
+ * ciphertext, aad = data): cross-checks the nonce layout against the AEAD. */
+static void test_gmac_matches_gcm(void **state)
+{
+	(void)state;
+	uint8_t key[CAIRN_KEY_LEN];
+	th_fill(key, sizeof(key), 77);
+	struct cairn_gmac *g = NULL;
+	struct cairn_aead *a = NULL;
+	ck_ok(cairn_gmac_new(key, &g));
+	ck_ok(cairn_aead_new(key, &a));
+	static const uint64_t idx[] = { 0, 1, 255, 256, 0x0102030405060708ull, UINT64_MAX };
+	uint8_t data[5000];
+	th_fill(data, sizeof(data), 78);
+	for (size_t i = 0; i < ARRAY_SIZE(idx); i++) {
+		uint8_t sealed[CAIRN_AEAD_OVERHEAD] = { 0 }, out[1];
+		for (int b = 0; b < 8; b++)
+			sealed[b] = (uint8_t)(idx[i] >> (8 * b));
+		ck_ok(cairn_gmac_tag(g, idx[i], data, sizeof(data), sealed + CAIRN_AEAD_NONCE_LEN));
+		ck_ok(cairn_aead_open(a, data, sizeof(data), sealed, sizeof(sealed), out));
+		/* Deterministic. */
+		uint8_t again[16];
+		ck_ok(cairn_gmac_tag(g, idx[i], data, sizeof(data), again));
+		assert_memory_equal(again, sealed + CAIRN_AEAD_NONCE_LEN, 16);
+	}
+	/* Index, data and key all change the tag. */
+	uint8_t t0[16], t1[16];
+	ck_ok(cairn_gmac_tag(g, 7, data, sizeof(data), t0));
+	ck_ok(cairn_gmac_tag(g, 8, data, sizeof(data), t1));
+	assert_memory_not_equal(t0, t1, 16);
+	data[4999] ^= 1;
+	ck_ok(cairn_gmac_tag(g, 7, data, sizeof(data), t1));
+	assert_memory_not_equal(t0, t1, 16);
+	data[4999] ^= 1;
+	cairn_gmac_free(g);
+	key[0] ^= 1;
+	ck_ok(cairn_gmac_new(key, &g));
+	ck_ok(cairn_gmac_tag(g, 7, data, sizeof(data), t1));
+	assert_memory_not_equal(t0, t1, 16);
+	cairn_gmac_free(g);
+	cairn_aead_free(a);
+}
+
 /* ---- random, secrets ---- */
 
 static void test_random(void **state)
@@ -302,6 +364,8 @@ int main(void)
 		cmocka_unit_test(test_scrypt_bad_params),
 		cmocka_unit_test(test_hkdf_rfc5869_case3),
 		cmocka_unit_test(test_hkdf_deterministic),
+		cmocka_unit_test(test_gmac_known),
+		cmocka_unit_test(test_gmac_matches_gcm),
 		cmocka_unit_test(test_random),
 		cmocka_unit_test(test_secrets),
 	};

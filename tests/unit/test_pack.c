@@ -105,6 +105,27 @@ static void test_blob_empty(void **state)
 	cairn_buf_free(&sealed);
 }
 
+/* A TOC entry claiming a compressed blob with an empty payload (stored_len
+ * is just the seal overhead), opened by a codec that has not decoded
+ * anything yet (empty scratch buffer): refused without touching a NULL
+ * buffer (clang's UBSan flags the NULL + 0 in cairn_aead_open; found by
+ * fuzz_open_sealed). */
+static void test_blob_compressed_empty_payload(void **state)
+{
+	struct fx *f = *state;
+	struct cairn_blob_codec c;
+	ck_ok(cairn_blob_codec_init(&c, f->repo));
+	uint8_t sealed[CAIRN_AEAD_OVERHEAD], out[100];
+	th_fill(sealed, sizeof(sealed), 1);
+	struct cairn_blob_ref ref;
+	memset(&ref, 0, sizeof(ref));
+	ref.flags = CAIRN_BLOB_ZSTD;
+	ref.stored_len = CAIRN_AEAD_OVERHEAD;
+	ref.raw_len = sizeof(out);
+	ck_err(cairn_blob_decode(&c, &ref, sealed, out), CAIRN_ECORRUPT);
+	cairn_blob_codec_free(&c);
+}
+
 /* encode appends to what out already holds. */
 static void test_blob_encode_appends(void **state)
 {
@@ -574,6 +595,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_blob_compressed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blob_raw, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blob_empty, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blob_compressed_empty_payload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blob_encode_appends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blob_damage_compressed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blob_damage_raw, setup, teardown),

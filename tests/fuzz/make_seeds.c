@@ -1,0 +1,318 @@
+/* Writes seed corpora for the fuzz targets: fuzz_make_seeds OUTDIR makes
+ * OUTDIR/<target>/<name> files from real encoders (and the fixed keys of
+ * fuzz_common.h), so the seeds stay valid when the format changes. */
+#include "fuzz_common.h"
+#include "compress/compress.h"
+#include "repo/index.h"
+#include "repo/manifest.h"
+#include "repo/pack.h"
+#include "repo/repo.h"
+#include "repo/tree.h"
+#include "util/buf.h"
+#include "util/error.h"
+#include "util/hex.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char *outdir;
+
+static void die(const char *what, int r)
+{
+	fprintf(stderr, "fuzz_make_seeds: %s: %d %s %s\n", what, r, cairn_error_name(r), cairn_error_message());
+	exit(1);
+}
+
+#define CHECK(expr)                      \
+	do {                             \
+		int r_ = (expr);         \
+		if (r_ < 0)              \
+			die(#expr, r_);  \
+	} while (0)
+
+static void put(const char *target, const char *name, const void *data, size_t len)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", outdir, target);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		die(path, -errno);
+	snprintf(path, sizeof(path), "%s/%s/%s", outdir, target, name);
+	FILE *f = fopen(path, "wb");
+	if (!f || (len && fwrite(data, 1, len, f) != len) || fclose(f) != 0)
+		die(path, CAIRN_EIO);
+}
+
+static void fill(uint8_t *p, size_t n, uint8_t seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(seed * 31 + i * 7);
+}
+
+/* ---- plaintext bodies ---- */
+
+static const char config_json[] =
+	"{\"chunk_size\":65536,\"compression\":\"zstd\",\"compression_level\":1,"
+	"\"created\":\"2026-11-25T14:20:04Z\",\"id\":\"00112233445566778899aabbccddeeff\","
+	"\"pack_size\":16777216,\"tree_fanout\":256,\"version\":1}";
+
+static char *manifest_json(int with_parent)
+{
+	struct cairn_manifest m;
+	memset(&m, 0, sizeof(m));
+	memcpy(m.id, fuzz_name, CAIRN_BACKUP_ID_LEN);
+	m.volume = "db-data";
+	m.hostname = "host";
+	m.source = "/dev/vg0/data";
+	m.created_us = 1795616404123456;
+	m.size = 70000ull * 65536;
+	m.chunk_size = 65536;
+	m.fanout = CAIRN_TREE_FANOUT;
+	m.levels = 3;
+	fill(m.root, sizeof(m.root), 3);
+	m.has_parent = with_parent;
+	fill(m.parent, sizeof(m.parent), 4);
+	char *tags[] = { "nightly", "db" };
+	m.tags = tags;
+	m.ntags = with_parent ? 2 : 0;
+	m.change_tracking = "full-read";
+	m.stats = (struct cairn_backup_stats){ .bytes_read = 1000, .bytes_new = 500, .bytes_stored = 400,
+					 .chunks_new = 3, .seconds = 0.5 };
+	char *json = NULL;
+	CHECK(cairn_manifest_encode(&m, &json));
+	return json;
+}
+
+static void toc_entry(struct cairn_buf *b, uint8_t fill_byte, uint8_t type, uint8_t flags, uint32_t raw,
+		      uint32_t stored, uint64_t off)
+{
+	uint8_t id[CAIRN_ID_LEN];
+	memset(id, fill_byte, sizeof(id));
+	CHECK(cairn_buf_append(b, id, sizeof(id)));
+	CHECK(cairn_buf_append_u8(b, type));
+	CHECK(cairn_buf_append_u8(b, flags));
+	CHECK(cairn_buf_append_le16(b, 0));
+	CHECK(cairn_buf_append_le32(b, raw));
+	CHECK(cairn_buf_append_le32(b, stored));
+	CHECK(cairn_buf_append_le64(b, off));
+}
+
+static void toc_body(struct cairn_buf *b, uint32_t n)
+{
+	cairn_buf_clear(b);
+	CHECK(cairn_buf_append_le32(b, n));
+	uint64_t off = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t stored = 100 + 40 * i;
+		toc_entry(b, (uint8_t)(i + 1), i % 2, i % 3 == 0, 4096, stored, off);
+		off += stored;
+	}
+}
+
+static void index_body(struct cairn_buf *b, uint32_t npacks, uint32_t n)
+{
+	cairn_buf_clear(b);
+	CHECK(cairn_buf_append(b, CAIRN_INDEX_MAGIC, 4));
+	CHECK(cairn_buf_append_le32(b, 1));
+	CHECK(cairn_buf_append_le32(b, npacks));
+	for (uint32_t p = 0; p < npacks; p++) {
+		uint8_t pid[CAIRN_PACK_ID_LEN];
+		fill(pid, sizeof(pid), (uint8_t)(p + 10));
+		CHECK(cairn_buf_append(b, pid, sizeof(pid)));
+	}
+	CHECK(cairn_buf_append_le32(b, n));
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t id[CAIRN_ID_LEN];
+		fill(id, sizeof(id), (uint8_t)(i + 100));
+		CHECK(cairn_buf_append(b, id, sizeof(id)));
+		CHECK(cairn_buf_append_u8(b, i % 2));
+		CHECK(cairn_buf_append_u8(b, i % 3 == 0));
+		CHECK(cairn_buf_append_le16(b, 0));
+		CHECK(cairn_buf_append_le32(b, 4096));
+		CHECK(cairn_buf_append_le32(b, 200 + i));
+		CHECK(cairn_buf_append_le32(b, npacks ? i % npacks : 0));
+		CHECK(cairn_buf_append_le32(b, 1000 * i));
+	}
+}
+
+/* A tree node: level, count children with made-up ids. */
+static void tree_node(struct cairn_buf *b, uint8_t level, uint32_t count)
+{
+	cairn_buf_clear(b);
+	CHECK(cairn_buf_append_u8(b, level));
+	CHECK(cairn_buf_append(b, "\0\0\0", 3));
+	CHECK(cairn_buf_append_le32(b, count));
+	for (uint32_t i = 0; i < count; i++) {
+		uint8_t id[CAIRN_ID_LEN];
+		fill(id, sizeof(id), (uint8_t)(i + level));
+		CHECK(cairn_buf_append(b, id, sizeof(id)));
+	}
+}
+
+/* ---- per target ---- */
+
+static void seeds_key_object(void)
+{
+	uint8_t master[32], obj[CAIRN_KEY_OBJECT_LEN];
+	fill(master, sizeof(master), 1);
+	CHECK(cairn_key_object_make(master, FUZZ_PASS, strlen(FUZZ_PASS), 10, obj));
+	put("fuzz_key_object", "log2n-10", obj, sizeof(obj));
+	CHECK(cairn_key_object_make(master, "another", 7, 11, obj));
+	put("fuzz_key_object", "log2n-11-other-pass", obj, sizeof(obj));
+}
+
+static void seeds_config(void)
+{
+	put("fuzz_config", "valid", config_json, strlen(config_json));
+	static const char v2[] = "{\"version\":2}";
+	put("fuzz_config", "version-2", v2, strlen(v2));
+}
+
+static void seeds_toc(void)
+{
+	struct cairn_buf b = CAIRN_BUF_INIT, s = CAIRN_BUF_INIT;
+	static const uint32_t counts[] = { 0, 1, 4 };
+	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		toc_body(&b, counts[i]);
+		cairn_buf_clear(&s);
+		CHECK(cairn_buf_append_le64(&s, FUZZ_TOC_DATA_END));
+		CHECK(cairn_buf_append(&s, b.data, b.len));
+		char name[32];
+		snprintf(name, sizeof(name), "entries-%u", counts[i]);
+		put("fuzz_toc", name, s.data, s.len);
+	}
+	cairn_buf_free(&b);
+	cairn_buf_free(&s);
+}
+
+static void seeds_index(void)
+{
+	struct cairn_buf b = CAIRN_BUF_INIT;
+	index_body(&b, 0, 0);
+	put("fuzz_index", "empty", b.data, b.len);
+	index_body(&b, 1, 3);
+	put("fuzz_index", "one-pack", b.data, b.len);
+	index_body(&b, 3, 7);
+	put("fuzz_index", "three-packs", b.data, b.len);
+	cairn_buf_free(&b);
+}
+
+static void seeds_manifest(void)
+{
+	char *j = manifest_json(1);
+	put("fuzz_manifest", "with-parent", j, strlen(j));
+	free(j);
+	j = manifest_json(0);
+	put("fuzz_manifest", "no-parent", j, strlen(j));
+	free(j);
+}
+
+static void seeds_tree_node(void)
+{
+	struct cairn_buf b = CAIRN_BUF_INIT, s = CAIRN_BUF_INIT;
+	static const struct {
+		uint8_t level;
+		uint32_t count;
+	} v[] = { { 1, 1 }, { 1, 3 }, { 2, 2 }, { 3, 0 } };
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		tree_node(&b, v[i].level, v[i].count);
+		cairn_buf_clear(&s);
+		CHECK(cairn_buf_append_u8(&s, v[i].level));
+		CHECK(cairn_buf_append_le32(&s, v[i].count));
+		CHECK(cairn_buf_append(&s, b.data, b.len));
+		char name[32];
+		snprintf(name, sizeof(name), "level-%u-count-%u", v[i].level, v[i].count);
+		put("fuzz_tree_node", name, s.data, s.len);
+	}
+	cairn_buf_free(&b);
+	cairn_buf_free(&s);
+}
+
+static void put_sealed(const char *name, uint8_t sel, const struct cairn_buf *prefix, const struct cairn_buf *sealed)
+{
+	struct cairn_buf o = CAIRN_BUF_INIT;
+	CHECK(cairn_buf_append_u8(&o, sel));
+	if (prefix)
+		CHECK(cairn_buf_append(&o, prefix->data, prefix->len));
+	CHECK(cairn_buf_append(&o, sealed->data, sealed->len));
+	put("fuzz_open_sealed", name, o.data, o.len);
+	cairn_buf_free(&o);
+}
+
+static void seeds_open_sealed(void)
+{
+	struct cairn_aead *a = NULL;
+	struct cairn_hasher *h = NULL;
+	struct cairn_zctx *z = NULL;
+	CHECK(cairn_aead_new(fuzz_ek, &a));
+	CHECK(cairn_hasher_new(fuzz_ik, &h));
+	CHECK(cairn_zctx_new(1, &z));
+	struct cairn_buf body = CAIRN_BUF_INIT, sealed = CAIRN_BUF_INIT, pre = CAIRN_BUF_INIT;
+
+	/* Config: header, then the body sealed with the header as name. */
+	uint8_t header[CAIRN_CONFIG_HEADER_LEN];
+	memcpy(header, CAIRN_CONFIG_MAGIC, CAIRN_MAGIC_LEN);
+	cairn_put_le32(header + CAIRN_MAGIC_LEN, CAIRN_FORMAT_VERSION);
+	CHECK(cairn_repo_seal(a, 'C', header, sizeof(header), config_json, strlen(config_json), &sealed));
+	CHECK(cairn_buf_append(&pre, header, sizeof(header)));
+	put_sealed("config", FUZZ_SEL_CONFIG, &pre, &sealed);
+
+	char *j = manifest_json(1);
+	CHECK(cairn_repo_seal(a, 'M', fuzz_name, CAIRN_BACKUP_ID_LEN, j, strlen(j), &sealed));
+	put_sealed("manifest", FUZZ_SEL_MANIFEST, NULL, &sealed);
+	free(j);
+
+	index_body(&body, 2, 5);
+	CHECK(cairn_repo_seal(a, 'I', fuzz_name, CAIRN_INDEX_NAME_LEN, body.data, body.len, &sealed));
+	put_sealed("index", FUZZ_SEL_INDEX, NULL, &sealed);
+
+	toc_body(&body, 3);
+	CHECK(cairn_repo_seal(a, 'T', fuzz_name, CAIRN_PACK_ID_LEN, body.data, body.len, &sealed));
+	put_sealed("toc", FUZZ_SEL_TOC, NULL, &sealed);
+
+	/* Tree-node blobs, raw and compressed, with their true ids. */
+	struct cairn_blob_codec c = { .hasher = h, .aead = a, .zstd = z };
+	for (int compress = 0; compress < 2; compress++) {
+		tree_node(&body, 1, compress ? 200 : 3);
+		if (compress) /* make it compressible */
+			memset(body.data + CAIRN_NODE_HEADER_LEN, 0x11, body.len - CAIRN_NODE_HEADER_LEN);
+		uint8_t id[CAIRN_ID_LEN], flags = 0;
+		uint32_t stored = 0;
+		CHECK(cairn_hasher_id(h, body.data, body.len, id));
+		cairn_buf_clear(&sealed);
+		CHECK(cairn_blob_encode(&c, id, body.data, body.len, compress, &sealed, &flags, &stored));
+		cairn_buf_clear(&pre);
+		CHECK(cairn_buf_append(&pre, id, sizeof(id)));
+		CHECK(cairn_buf_append_le32(&pre, (uint32_t)body.len));
+		CHECK(cairn_buf_append_u8(&pre, flags));
+		put_sealed(compress ? "blob-zstd" : "blob-raw", FUZZ_SEL_BLOB, &pre, &sealed);
+	}
+	cairn_buf_free(&c.scratch);
+	cairn_buf_free(&body);
+	cairn_buf_free(&sealed);
+	cairn_buf_free(&pre);
+	cairn_zctx_free(z);
+	cairn_hasher_free(h);
+	cairn_aead_free(a);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: fuzz_make_seeds OUTDIR\n");
+		return 2;
+	}
+	outdir = argv[1];
+	if (mkdir(outdir, 0755) < 0 && errno != EEXIST)
+		die(outdir, -errno);
+	seeds_key_object();
+	seeds_config();
+	seeds_toc();
+	seeds_index();
+	seeds_manifest();
+	seeds_tree_node();
+	seeds_open_sealed();
+	return 0;
+}

@@ -1,0 +1,65 @@
+#!/bin/sh
+# Runs every libFuzzer target for SECONDS each, starting from the generated
+# seeds plus the corpus kept from earlier runs.
+# Usage: tests/fuzz/run.sh BUILD_DIR SECONDS
+# Prints "ok N - fuzz_x" or "not ok N - fuzz_x" per target and a last line
+# "N passed, N failed"; exits non-zero when a target failed.  A failing
+# target leaves its crashing input in BUILD_DIR/tests/fuzz/artifacts/<target>/
+# and its log in BUILD_DIR/tests/fuzz/logs/<target>.log; reproduce with
+#   BUILD_DIR/tests/fuzz/<target> ARTIFACT
+# and, once fixed, keep the input as tests/fuzz/regressions/<target>/<name>.
+set -u
+if [ $# -ne 2 ]; then
+	echo "usage: $0 BUILD_DIR SECONDS" >&2
+	exit 2
+fi
+build=$1
+secs=$2
+here=$(cd "$(dirname "$0")" && pwd)
+dir=$build/tests/fuzz
+targets="fuzz_key_object fuzz_config fuzz_toc fuzz_index fuzz_manifest fuzz_tree_node fuzz_open_sealed"
+
+if ! "$here/make-seeds.sh" "$build" "$dir/seeds"; then
+	echo "not ok 0 - seeds"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
+# Leaks are bugs here too; UBSan findings abort (the targets are built
+# with -fno-sanitize-recover).
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+
+n=0
+passed=0
+failed=0
+for t in $targets; do
+	n=$((n + 1))
+	exe=$dir/$t
+	corpus=$dir/corpus/$t
+	art=$dir/artifacts/$t
+	log=$dir/logs/$t.log
+	mkdir -p "$corpus" "$art" "$dir/logs"
+	if [ ! -x "$exe" ]; then
+		echo "not ok $n - $t (not built)"
+		failed=$((failed + 1))
+		continue
+	fi
+	# New inputs go to the first directory (the kept corpus); seeds are
+	# read only.  -timeout: one input taking more than 10 s is a hang.
+	# Inputs that once crashed a target stay under tests/fuzz/regressions/.
+	regress=
+	[ -d "$here/regressions/$t" ] && regress=$here/regressions/$t
+	if "$exe" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+		-artifact_prefix="$art/" "$corpus" "$dir/seeds/$t" $regress >"$log" 2>&1; then
+		execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+		echo "ok $n - $t (${execs:-?} runs)"
+		passed=$((passed + 1))
+	else
+		echo "not ok $n - $t (see $log)"
+		grep -E "ERROR|SUMMARY|runtime error|Test unit written" "$log" | head -n 5 | sed 's/^/#   /'
+		failed=$((failed + 1))
+	fi
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,537 @@
+/* repo/repo: init, open, the config object, sealing helpers. */
+#define TH_WANT_REPO
+#include "helpers.h"
+
+#include "repo/repo.h"
+#include "util/cleanup.h"
+#include "util/hex.h"
+
+#include <jansson.h>
+#include <time.h>
+
+struct fx {
+	char dir[PATH_MAX];
+	struct cairn_repo *repo;
+	char cfg_path[PATH_MAX];
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	f->repo = th_repo_init(f->dir, sizeof(f->dir), "repo", 0);
+	th_obj_path(f->cfg_path, sizeof(f->cfg_path), f->dir, "config");
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	cairn_repo_free(f->repo);
+	th_rm_rf(f->dir);
+	free(f);
+	return 0;
+}
+
+static int open_dir(const char *dir, const char *pass)
+{
+	struct cairn_repo *r = NULL;
+	int rc = th_repo_open(dir, pass, &r);
+	if (rc == 0)
+		assert_non_null(r);
+	cairn_repo_free(r);
+	return rc;
+}
+
+/* ---- init ---- */
+
+static void test_init_defaults(void **state)
+{
+	struct fx *f = *state;
+	const struct cairn_repo_config *c = &f->repo->config;
+	assert_int_equal(c->version, CAIRN_FORMAT_VERSION);
+	assert_int_equal(c->chunk_size, CAIRN_CHUNK_SIZE_DEFAULT);
+	assert_int_equal(c->pack_size, CAIRN_PACK_SIZE_DEFAULT);
+	assert_int_equal(c->tree_fanout, CAIRN_TREE_FANOUT);
+	assert_int_equal(c->compression_level, CAIRN_ZSTD_LEVEL_DEFAULT);
+	assert_true(c->created > 1700000000 && c->created <= (int64_t)time(NULL));
+	static const uint8_t zero[16];
+	assert_memory_not_equal(c->id, zero, 16);
+
+	/* The objects init writes: a config and one key object. */
+	struct th_keys k;
+	th_list(f->repo->store, "", &k);
+	assert_int_equal(k.n, 2);
+	th_keys_free(&k);
+	th_list(f->repo->store, "keys/", &k);
+	assert_int_equal(k.n, 1);
+	assert_int_equal(strlen(k.v[0]), 5 + 2 * CAIRN_KEY_ID_LEN);
+	assert_string_equal(k.v[0] + 5, f->repo->key_name);
+	th_keys_free(&k);
+
+	/* The config header is in the clear, the body is not. */
+	size_t len;
+	uint8_t *cfg = th_read_file(f->cfg_path, &len);
+	assert_true(len > CAIRN_CONFIG_HEADER_LEN + CAIRN_AEAD_OVERHEAD);
+	assert_memory_equal(cfg, CAIRN_CONFIG_MAGIC, CAIRN_MAGIC_LEN);
+	assert_int_equal(cairn_le32(cfg + 8), CAIRN_FORMAT_VERSION);
+	assert_null(memmem(cfg, len, "chunk_size", 10));
+	free(cfg);
+}
+
+static void test_init_params(void **state)
+{
+	(void)state;
+	char dir[PATH_MAX];
+	th_tmpdir(dir, sizeof(dir), "repo-params");
+	struct cairn_store *s = NULL;
+	ck_ok(cairn_store_local_open(dir, &s));
+	struct cairn_init_params p = { .chunk_size = 1u << 20, .pack_size = 1u << 19, .compression_level = 7,
+				       .scrypt_log2n = 10 };
+	struct cairn_repo *r = NULL;
+	ck_ok(cairn_repo_init(s, "pw", 2, &p, &r));
+	assert_int_equal(r->config.chunk_size, 1u << 20);
+	/* A pack holds at least one chunk. */
+	assert_int_equal(r->config.pack_size, 1u << 20);
+	assert_int_equal(r->config.compression_level, 7);
+	uint8_t id[16];
+	memcpy(id, r->config.id, 16);
+	cairn_repo_free(r);
+
+	/* Open sees what init wrote. */
+	r = NULL;
+	ck_ok(th_repo_open(dir, "pw", &r));
+	assert_int_equal(r->config.chunk_size, 1u << 20);
+	assert_int_equal(r->config.pack_size, 1u << 20);
+	assert_int_equal(r->config.compression_level, 7);
+	assert_int_equal(r->config.tree_fanout, CAIRN_TREE_FANOUT);
+	assert_memory_equal(r->config.id, id, 16);
+	cairn_repo_free(r);
+	th_rm_rf(dir);
+
+	/* Limits of the chunk size. */
+	static const uint32_t good[] = { CAIRN_CHUNK_SIZE_MIN, CAIRN_CHUNK_SIZE_MAX };
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+		th_tmpdir(dir, sizeof(dir), "repo-chunk");
+		ck_ok(cairn_store_local_open(dir, &s));
+		p = (struct cairn_init_params){ .chunk_size = good[i], .scrypt_log2n = 10 };
+		ck_ok(cairn_repo_init(s, "pw", 2, &p, &r));
+		assert_int_equal(r->config.chunk_size, good[i]);
+		cairn_repo_free(r);
+		th_rm_rf(dir);
+	}
+}
+
+static void test_init_bad(void **state)
+{
+	(void)state;
+	char dir[PATH_MAX];
+	static const uint32_t bad[] = { 1, 2048, 3000, 65535, 65537, CAIRN_CHUNK_SIZE_MAX * 2, UINT32_MAX };
+	for (size_t i = 0; i < ARRAY_SIZE(bad) + 1; i++) {
+		th_tmpdir(dir, sizeof(dir), "repo-bad");
+		struct cairn_store *s = NULL;
+		ck_ok(cairn_store_local_open(dir, &s));
+		struct cairn_init_params p = { .chunk_size = i < ARRAY_SIZE(bad) ? bad[i] : 0, .scrypt_log2n = 10 };
+		struct cairn_repo *r = NULL;
+		/* The last round: a good chunk size and an empty passphrase. */
+		if (i < ARRAY_SIZE(bad))
+			ck_err(cairn_repo_init(s, "pw", 2, &p, &r), CAIRN_EINVAL);
+		else
+			ck_err(cairn_repo_init(s, "", 0, &p, &r), CAIRN_EINVAL);
+		assert_null(r);
+		/* Nothing was written. */
+		assert_int_equal(open_dir(dir, "pw"), CAIRN_ENOTREPO);
+		struct cairn_store *s2 = NULL;
+		ck_ok(cairn_store_local_open(dir, &s2));
+		struct th_keys k;
+		th_list(s2, "", &k);
+		assert_int_equal(k.n, 0);
+		th_keys_free(&k);
+		cairn_store_free(s2);
+		th_rm_rf(dir);
+	}
+}
+
+/* An scrypt cost below what readers accept would make a repository that
+ * can never be opened: refused up front. */
+static void test_init_bad_cost(void **state)
+{
+	(void)state;
+	char dir[PATH_MAX];
+	th_tmpdir(dir, sizeof(dir), "repo-cost");
+	struct cairn_store *s = NULL;
+	ck_ok(cairn_store_local_open(dir, &s));
+	struct cairn_init_params p = { .scrypt_log2n = 9 };
+	struct cairn_repo *r = NULL;
+	int rc = cairn_repo_init(s, "pw", 2, &p, &r);
+	cairn_repo_free(r);
+	if (rc == 0)
+		fail_msg("init with scrypt 2^9 succeeded; open then says: %d (%s)", open_dir(dir, "pw"),
+			 cairn_error_message());
+	ck_err(rc, CAIRN_EINVAL);
+	assert_int_equal(open_dir(dir, "pw"), CAIRN_ENOTREPO);
+	th_rm_rf(dir);
+}
+
+static void test_init_over_existing(void **state)
+{
+	struct fx *f = *state;
+	struct cairn_store *s = NULL;
+	ck_ok(cairn_store_local_open(f->dir, &s));
+	struct cairn_init_params p = { .scrypt_log2n = 10 };
+	struct cairn_repo *r = NULL;
+	ck_err(cairn_repo_init(s, "another", 7, &p, &r), CAIRN_EEXIST);
+	assert_null(r);
+	/* The existing repository is untouched: one key, old passphrase. */
+	ck_ok(open_dir(f->dir, TH_PASS));
+	ck_err(open_dir(f->dir, "another"), CAIRN_EPASSPHRASE);
+	struct th_keys k;
+	th_list(f->repo->store, "keys/", &k);
+	assert_int_equal(k.n, 1);
+	th_keys_free(&k);
+}
+
+/* The store directory does not exist yet: init creates it. */
+static void test_init_creates_dir(void **state)
+{
+	(void)state;
+	char base[PATH_MAX], dir[PATH_MAX + 16];
+	th_tmpdir(base, sizeof(base), "repo-mk");
+	snprintf(dir, sizeof(dir), "%s/new", base);
+	struct cairn_store *s = NULL;
+	ck_ok(cairn_store_local_open(dir, &s));
+	struct cairn_init_params p = { .scrypt_log2n = 10 };
+	struct cairn_repo *r = NULL;
+	ck_ok(cairn_repo_init(s, "pw", 2, &p, &r));
+	cairn_repo_free(r);
+	ck_ok(open_dir(dir, "pw"));
+	th_rm_rf(base);
+}
+
+/* ---- open ---- */
+
+static void test_open(void **state)
+{
+	struct fx *f = *state;
+	struct cairn_repo *r = NULL;
+	ck_ok(th_repo_open(f->dir, TH_PASS, &r));
+	assert_memory_equal(r->config.id, f->repo->config.id, 16);
+	assert_int_equal(r->config.chunk_size, f->repo->config.chunk_size);
+	assert_int_equal(r->config.pack_size, f->repo->config.pack_size);
+	assert_true(r->config.created == f->repo->config.created);
+	assert_string_equal(r->key_name, f->repo->key_name);
+	cairn_repo_free(r);
+	ck_err(open_dir(f->dir, "nope"), CAIRN_EPASSPHRASE);
+	cairn_repo_free(NULL);
+}
+
+static void test_open_not_repo(void **state)
+{
+	(void)state;
+	char dir[PATH_MAX], path[PATH_MAX];
+	th_tmpdir(dir, sizeof(dir), "repo-none");
+	/* Empty directory. */
+	ck_err(open_dir(dir, "pw"), CAIRN_ENOTREPO);
+	/* Missing directory. */
+	char missing[PATH_MAX + 16];
+	snprintf(missing, sizeof(missing), "%s/missing", dir);
+	ck_err(open_dir(missing, "pw"), CAIRN_ENOTREPO);
+	/* A config file of something else, or too short for a header. */
+	th_obj_path(path, sizeof(path), dir, "config");
+	th_write_file(path, "[core]\n\trepositoryformatversion = 0\n", 36);
+	ck_err(open_dir(dir, "pw"), CAIRN_ENOTREPO);
+	th_write_file(path, "CAIRNCFG", 8);
+	ck_err(open_dir(dir, "pw"), CAIRN_ENOTREPO);
+	th_write_file(path, "", 0);
+	ck_err(open_dir(dir, "pw"), CAIRN_ENOTREPO);
+	th_rm_rf(dir);
+}
+
+static void test_open_other_version(void **state)
+{
+	struct fx *f = *state;
+	size_t len;
+	uint8_t *cfg = th_read_file(f->cfg_path, &len);
+	static const uint32_t versions[] = { 0, 2, 99, UINT32_MAX };
+	for (size_t i = 0; i < ARRAY_SIZE(versions); i++) {
+		cairn_put_le32(cfg + 8, versions[i]);
+		th_write_file(f->cfg_path, cfg, len);
+		/* Refused before any key is tried: the passphrase does not
+		 * matter, and the message names the version. */
+		ck_err(open_dir(f->dir, TH_PASS), CAIRN_EVERSION);
+		ck_err(open_dir(f->dir, "wrong"), CAIRN_EVERSION);
+		char want[32];
+		snprintf(want, sizeof(want), "%u", versions[i]);
+		assert_non_null(strstr(cairn_error_message(), want));
+	}
+	/* Only the header: also a version error, not "not a repository". */
+	cairn_put_le32(cfg + 8, 2);
+	th_write_file(f->cfg_path, cfg, CAIRN_CONFIG_HEADER_LEN);
+	ck_err(open_dir(f->dir, TH_PASS), CAIRN_EVERSION);
+	free(cfg);
+}
+
+static void test_open_tampered_config(void **state)
+{
+	struct fx *f = *state;
+	size_t len;
+	uint8_t *cfg = th_read_file(f->cfg_path, &len);
+	/* Any byte of the sealed body. */
+	for (size_t i = CAIRN_CONFIG_HEADER_LEN; i < len; i += 9) {
+		cfg[i] ^= 0x08;
+		th_write_file(f->cfg_path, cfg, len);
+		ck_err(open_dir(f->dir, TH_PASS), CAIRN_ECORRUPT);
+		cfg[i] ^= 0x08;
+	}
+	cfg[len - 1] ^= 0x08;
+	th_write_file(f->cfg_path, cfg, len);
+	ck_err(open_dir(f->dir, TH_PASS), CAIRN_ECORRUPT);
+	cfg[len - 1] ^= 0x08;
+	/* Truncated body, nothing after the header, an extra byte. */
+	th_write_file(f->cfg_path, cfg, len - 1);
+	ck_err(open_dir(f->dir, TH_PASS), CAIRN_ECORRUPT);
+	th_write_file(f->cfg_path, cfg, CAIRN_CONFIG_HEADER_LEN + 10);
+	ck_err(open_dir(f->dir, TH_PASS), CAIRN_ECORRUPT);
+	th_write_file(f->cfg_path, cfg, CAIRN_CONFIG_HEADER_LEN);
+	ck_err(open_dir(f->dir, TH_PASS), CAIRN_ECORRUPT);
+	uint8_t *longer = malloc(len + 1);
+	assert_non_null(longer);
+	memcpy(longer, cfg, len);
+	longer[len] = 0;
+	th_write_file(f->cfg_path, longer, len + 1);
+	ck_err(open_dir(f->dir, TH_PASS), CAIRN_ECORRUPT);
+	free(longer);
+	/* Intact again. */
+	th_write_file(f->cfg_path, cfg, len);
+	ck_ok(open_dir(f->dir, TH_PASS));
+	free(cfg);
+}
+
+/* The config of another repository (same passphrase) does not open with
+ * this repository's keys. */
+static void test_open_foreign_config(void **state)
+{
+	struct fx *f = *state;
+	char dir2[PATH_MAX], cfg2[PATH_MAX];
+	struct cairn_repo *r2 = th_repo_init(dir2, sizeof(dir2), "repo-2", 0);
+	cairn_repo_free(r2);
+	th_obj_path(cfg2, sizeof(cfg2), dir2, "config");
+	size_t len;
+	uint8_t *c = th_read_file(cfg2, &len);
+	th_write_file(f->cfg_path, c, len);
+	ck_err(open_dir(f->dir, TH_PASS), CAIRN_ECORRUPT);
+	free(c);
+	th_rm_rf(dir2);
+}
+
+/* Writes a config body sealed with the repository's own key (as a future
+ * or buggy writer would) and opens it. */
+static int open_with_body(struct fx *f, const char *body, uint32_t header_version)
+{
+	uint8_t header[CAIRN_CONFIG_HEADER_LEN];
+	memcpy(header, CAIRN_CONFIG_MAGIC, CAIRN_MAGIC_LEN);
+	cairn_put_le32(header + 8, header_version);
+	struct cairn_aead *a = NULL;
+	ck_ok(cairn_repo_aead(f->repo, &a));
+	struct cairn_buf sealed = CAIRN_BUF_INIT, obj = CAIRN_BUF_INIT;
+	ck_ok(cairn_repo_seal(a, 'C', header, sizeof(header), body, strlen(body), &sealed));
+	ck_ok(cairn_buf_append(&obj, header, sizeof(header)));
+	ck_ok(cairn_buf_append(&obj, sealed.data, sealed.len));
+	th_write_file(f->cfg_path, obj.data, obj.len);
+	cairn_buf_free(&sealed);
+	cairn_buf_free(&obj);
+	cairn_aead_free(a);
+	return open_dir(f->dir, TH_PASS);
+}
+
+#define BODY(version, chunk, fanout, comp)                                                                \
+	"{\"version\":" version ",\"id\":\"00112233445566778899aabbccddeeff\",\"created\":\"2026-11-25T14:20:04Z\"," \
+	"\"chunk_size\":" chunk ",\"pack_size\":16777216,\"tree_fanout\":" fanout ",\"compression\":\"" comp  \
+	"\",\"compression_level\":1}"
+
+static void test_open_config_body(void **state)
+{
+	struct fx *f = *state;
+	ck_ok(open_with_body(f, BODY("1", "65536", "256", "zstd"), 1));
+	/* The body's version is checked too. */
+	ck_err(open_with_body(f, BODY("2", "65536", "256", "zstd"), 1), CAIRN_EVERSION);
+	ck_err(open_with_body(f, BODY("1", "65537", "256", "zstd"), 1), CAIRN_ECORRUPT);
+	ck_err(open_with_body(f, BODY("1", "65536", "128", "zstd"), 1), CAIRN_ECORRUPT);
+	ck_err(open_with_body(f, BODY("1", "65536", "256", "lz4"), 1), CAIRN_ECORRUPT);
+	ck_err(open_with_body(f, "{}", 1), CAIRN_ECORRUPT);
+	ck_err(open_with_body(f, "not json", 1), CAIRN_ECORRUPT);
+	/* A header with another version is refused before the body is
+	 * looked at. */
+	ck_err(open_with_body(f, BODY("1", "65536", "256", "zstd"), 2), CAIRN_EVERSION);
+}
+
+/* ---- config JSON parser ---- */
+
+static int parse_cfg(const char *s, struct cairn_repo_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	return cairn_config_parse_json((const uint8_t *)s, strlen(s), c);
+}
+
+static void test_config_parse(void **state)
+{
+	(void)state;
+	struct cairn_repo_config c;
+	ck_ok(parse_cfg(BODY("1", "4096", "256", "zstd"), &c));
+	assert_int_equal(c.version, 1);
+	assert_int_equal(c.chunk_size, 4096);
+	assert_int_equal(c.pack_size, 16777216);
+	assert_int_equal(c.tree_fanout, 256);
+	assert_int_equal(c.compression_level, 1);
+	assert_true(c.created == 1795616404);
+	static const uint8_t id[16] = { 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+					0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff };
+	assert_memory_equal(c.id, id, 16);
+
+	ck_err(parse_cfg(BODY("2", "4096", "256", "zstd"), &c), CAIRN_EVERSION);
+	ck_err(parse_cfg(BODY("0", "4096", "256", "zstd"), &c), CAIRN_EVERSION);
+	ck_err(parse_cfg(BODY("1", "2048", "256", "zstd"), &c), CAIRN_ECORRUPT);
+	ck_err(parse_cfg(BODY("1", "33554432", "256", "zstd"), &c), CAIRN_ECORRUPT);
+	ck_err(parse_cfg(BODY("1", "-4096", "256", "zstd"), &c), CAIRN_ECORRUPT);
+	ck_err(parse_cfg(BODY("1", "\"4096\"", "256", "zstd"), &c), CAIRN_ECORRUPT);
+	ck_err(parse_cfg(BODY("1", "4096", "0", "zstd"), &c), CAIRN_ECORRUPT);
+	ck_err(parse_cfg(BODY("1", "4096", "256", ""), &c), CAIRN_ECORRUPT);
+
+	/* Every field is required. */
+	static const char *const fields[] = { "version",     "id",	"created",	   "chunk_size",
+					      "pack_size",   "tree_fanout", "compression", "compression_level" };
+	for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
+		json_error_t err;
+		json_t *j = json_loads(BODY("1", "4096", "256", "zstd"), 0, &err);
+		assert_non_null(j);
+		assert_int_equal(json_object_del(j, fields[i]), 0);
+		char *s = json_dumps(j, 0);
+		int r = parse_cfg(s, &c);
+		if (r != CAIRN_ECORRUPT)
+			fail_msg("without %s: %d (%s)", fields[i], r, cairn_error_name(r));
+		free(s);
+		json_decref(j);
+	}
+
+	/* Bad values of the other fields. */
+	static const struct {
+		const char *field;
+		const char *json;
+	} bad[] = {
+		{ "id", "\"0011\"" },
+		{ "id", "\"00112233445566778899aabbccddeefg\"" },
+		{ "id", "\"00112233445566778899aabbccddeeff00\"" },
+		{ "pack_size", "1024" },
+		{ "pack_size", "4294967296" },
+		{ "compression_level", "23" },
+		{ "compression_level", "-1000" },
+		{ "created", "\"not a time\"" },
+		{ "created", "5" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		json_error_t err;
+		json_t *j = json_loads(BODY("1", "4096", "256", "zstd"), 0, &err);
+		json_t *v = json_loads(bad[i].json, JSON_DECODE_ANY, &err);
+		assert_non_null(j);
+		assert_non_null(v);
+		json_object_set_new(j, bad[i].field, v);
+		char *s = json_dumps(j, 0);
+		int r = parse_cfg(s, &c);
+		if (r != CAIRN_ECORRUPT)
+			fail_msg("%s = %s: %d (%s)", bad[i].field, bad[i].json, r, cairn_error_name(r));
+		free(s);
+		json_decref(j);
+	}
+
+	static const char *const not_json[] = { "", "{", "[1]", "\"x\"", "{\"version\":1} trailing" };
+	for (size_t i = 0; i < ARRAY_SIZE(not_json); i++)
+		ck_err(parse_cfg(not_json[i], &c), CAIRN_ECORRUPT);
+}
+
+/* ---- sealing helpers ---- */
+
+static void test_seal_unseal(void **state)
+{
+	struct fx *f = *state;
+	struct cairn_aead *a = NULL;
+	ck_ok(cairn_repo_aead(f->repo, &a));
+	uint8_t name[32];
+	th_fill(name, sizeof(name), 1);
+	struct cairn_buf sealed = CAIRN_BUF_INIT, open = CAIRN_BUF_INIT;
+	const char *msg = "the body of an object";
+	ck_ok(cairn_repo_seal(a, 'M', name, 16, msg, strlen(msg), &sealed));
+	assert_int_equal(sealed.len, strlen(msg) + CAIRN_AEAD_OVERHEAD);
+	ck_ok(cairn_repo_unseal(a, 'M', name, 16, sealed.data, sealed.len, &open));
+	assert_int_equal(open.len, strlen(msg));
+	assert_memory_equal(open.data, msg, strlen(msg));
+
+	/* Another type letter or name: refused. */
+	ck_err(cairn_repo_unseal(a, 'I', name, 16, sealed.data, sealed.len, &open), CAIRN_ECORRUPT);
+	ck_err(cairn_repo_unseal(a, 'M', name, 15, sealed.data, sealed.len, &open), CAIRN_ECORRUPT);
+	ck_err(cairn_repo_unseal(a, 'M', name + 1, 16, sealed.data, sealed.len, &open), CAIRN_ECORRUPT);
+	for (size_t l = 0; l < CAIRN_AEAD_OVERHEAD; l++)
+		ck_err(cairn_repo_unseal(a, 'M', name, 16, sealed.data, l, &open), CAIRN_ECORRUPT);
+	/* Names longer than the additional-data buffer are refused. */
+	uint8_t longname[65] = { 0 };
+	ck_err(cairn_repo_seal(a, 'M', longname, sizeof(longname), msg, 1, &sealed), CAIRN_EINVAL);
+	ck_err(cairn_repo_unseal(a, 'M', longname, sizeof(longname), sealed.data, sealed.len, &open), CAIRN_EINVAL);
+	/* The output buffer is replaced, not appended to. */
+	ck_ok(cairn_repo_seal(a, 'T', name, 32, "", 0, &sealed));
+	assert_int_equal(sealed.len, CAIRN_AEAD_OVERHEAD);
+	ck_ok(cairn_repo_unseal(a, 'T', name, 32, sealed.data, sealed.len, &open));
+	assert_int_equal(open.len, 0);
+
+	/* The id key and the encryption key are different keys. */
+	struct cairn_hasher *h = NULL;
+	ck_ok(cairn_repo_hasher(f->repo, &h));
+	uint8_t id1[CAIRN_ID_LEN];
+	ck_ok(cairn_hasher_id(h, "x", 1, id1));
+	cairn_hasher_free(h);
+	assert_memory_not_equal(f->repo->keys->id, f->repo->keys->enc, CAIRN_KEY_LEN);
+
+	cairn_buf_free(&sealed);
+	cairn_buf_free(&open);
+	cairn_aead_free(a);
+}
+
+/* Two repositories give different ids to the same chunk. */
+static void test_ids_keyed(void **state)
+{
+	struct fx *f = *state;
+	char dir2[PATH_MAX];
+	struct cairn_repo *r2 = th_repo_init(dir2, sizeof(dir2), "repo-ids", 0);
+	struct cairn_hasher *h1 = NULL, *h2 = NULL;
+	ck_ok(cairn_repo_hasher(f->repo, &h1));
+	ck_ok(cairn_repo_hasher(r2, &h2));
+	uint8_t a[CAIRN_ID_LEN], b[CAIRN_ID_LEN];
+	ck_ok(cairn_hasher_id(h1, "chunk", 5, a));
+	ck_ok(cairn_hasher_id(h2, "chunk", 5, b));
+	assert_memory_not_equal(a, b, CAIRN_ID_LEN);
+	cairn_hasher_free(h1);
+	cairn_hasher_free(h2);
+	cairn_repo_free(r2);
+	th_rm_rf(dir2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_init_defaults, setup, teardown),
+		cmocka_unit_test(test_init_params),
+		cmocka_unit_test(test_init_bad),
+		cmocka_unit_test(test_init_bad_cost),
+		cmocka_unit_test_setup_teardown(test_init_over_existing, setup, teardown),
+		cmocka_unit_test(test_init_creates_dir),
+		cmocka_unit_test_setup_teardown(test_open, setup, teardown),
+		cmocka_unit_test(test_open_not_repo),
+		cmocka_unit_test_setup_teardown(test_open_other_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_tampered_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_foreign_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_config_body, setup, teardown),
+		cmocka_unit_test(test_config_parse),
+		cmocka_unit_test_setup_teardown(test_seal_unseal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ids_keyed, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
