@@ -55,36 +55,6 @@ static void mark_bad(struct ck *c, const uint8_t id[CAIRN_ID_LEN])
 	(void)cairn_index_insert(c->bad, &ref);
 }
 
-struct name_list {
-	char **v;
-	size_t n, cap;
-};
-
-static int collect(const char *key, uint64_t size, void *ud)
-{
-	(void)size;
-	struct name_list *l = ud;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 64;
-		char **p = realloc(l->v, cap * sizeof(*p));
-		if (!p)
-			return CAIRN_ENOMEM;
-		l->v = p;
-		l->cap = cap;
-	}
-	if (!(l->v[l->n] = strdup(key)))
-		return CAIRN_ENOMEM;
-	l->n++;
-	return 0;
-}
-
-static void names_free(struct name_list *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-}
-
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -153,18 +123,16 @@ static int read_pack_data(struct ck *c, const char *key, struct cairn_toc_entry 
 
 static int check_packs(struct ck *c)
 {
-	struct name_list names = { 0 };
-	int r = cairn_store_list(c->repo->store, "packs/", collect, &names);
-	if (r < 0) {
-		names_free(&names);
+	struct cairn_key_list names;
+	int r = cairn_store_list_keys(c->repo->store, "packs/", &names);
+	if (r < 0)
 		return r;
-	}
 	if (names.n)
 		qsort(names.v, names.n, sizeof(*names.v), cmp_str);
 	size_t npacks = cairn_index_npacks(c->idx);
 	_cleanup_free_ uint8_t *seen = calloc(npacks ? npacks : 1, 1);
 	if (!seen) {
-		names_free(&names);
+		cairn_key_list_free(&names);
 		return CAIRN_ENOMEM;
 	}
 	double last = 0;
@@ -219,7 +187,7 @@ static int check_packs(struct ck *c)
 			last = now;
 		}
 	}
-	names_free(&names);
+	cairn_key_list_free(&names);
 	for (uint32_t s = 0; r >= 0 && s < npacks; s++) {
 		if (seen[s])
 			continue;

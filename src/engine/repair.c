@@ -10,48 +10,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct names {
-	char **v;
-	size_t n, cap;
-};
-
-static int collect(const char *key, uint64_t size, void *ud)
-{
-	(void)size;
-	struct names *l = ud;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 64;
-		char **p = realloc(l->v, cap * sizeof(*p));
-		if (!p)
-			return CAIRN_ENOMEM;
-		l->v = p;
-		l->cap = cap;
-	}
-	if (!(l->v[l->n] = strdup(key)))
-		return CAIRN_ENOMEM;
-	l->n++;
-	return 0;
-}
-
-static void names_free(struct names *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-}
-
 int cairn_repair_index(struct cairn_repo *repo, void (*problem)(const char *object, const char *what, void *ud),
 		       void *ud, struct cairn_repair_stats *ret)
 {
 	struct cairn_repair_stats st = { 0 };
-	struct names old = { 0 }, packs = { 0 };
+	struct cairn_key_list old = { 0 }, packs = { 0 };
 	_cleanup_(cairn_index_freep) struct cairn_index *idx = NULL;
 	struct cairn_aead *a = NULL;
 	int r = cairn_index_new(&idx);
 	if (r >= 0)
-		r = cairn_store_list(repo->store, "index/", collect, &old);
+		r = cairn_store_list_keys(repo->store, "index/", &old);
 	if (r >= 0)
-		r = cairn_store_list(repo->store, "packs/", collect, &packs);
+		r = cairn_store_list_keys(repo->store, "packs/", &packs);
 	if (r >= 0)
 		r = cairn_repo_aead(repo, &a);
 	for (size_t i = 0; r >= 0 && i < packs.n; i++) {
@@ -90,8 +60,8 @@ int cairn_repair_index(struct cairn_repo *repo, void (*problem)(const char *obje
 		r = cairn_store_del(repo->store, old.v[i]);
 		st.old_index_objects++;
 	}
-	names_free(&old);
-	names_free(&packs);
+	cairn_key_list_free(&old);
+	cairn_key_list_free(&packs);
 	if (ret)
 		*ret = st;
 	return r;

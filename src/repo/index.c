@@ -292,36 +292,6 @@ int cairn_index_decode(struct cairn_index *idx, const uint8_t *data, size_t len)
 	return r < 0 ? r : 0;
 }
 
-struct name_list {
-	char **v;
-	size_t n, cap;
-};
-
-static int collect_name(const char *key, uint64_t size, void *ud)
-{
-	(void)size;
-	struct name_list *l = ud;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 64;
-		char **p = realloc(l->v, cap * sizeof(*p));
-		if (!p)
-			return CAIRN_ENOMEM;
-		l->v = p;
-		l->cap = cap;
-	}
-	if (!(l->v[l->n] = strdup(key)))
-		return CAIRN_ENOMEM;
-	l->n++;
-	return 0;
-}
-
-static void name_list_free(struct name_list *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-}
-
 int cairn_index_load(struct cairn_index *idx, struct cairn_repo *repo, bool strict, size_t *ret_damaged)
 {
 	return cairn_index_load_ex(idx, repo, strict, NULL, NULL, ret_damaged, NULL);
@@ -330,15 +300,15 @@ int cairn_index_load(struct cairn_index *idx, struct cairn_repo *repo, bool stri
 int cairn_index_load_ex(struct cairn_index *idx, struct cairn_repo *repo, bool strict, cairn_damage_fn fn, void *ud,
 			size_t *ret_damaged, size_t *ret_objects)
 {
-	struct name_list names = { 0 };
-	int r = cairn_store_list(repo->store, "index/", collect_name, &names);
+	struct cairn_key_list names;
+	int r = cairn_store_list_keys(repo->store, "index/", &names);
 	if (r < 0) {
-		name_list_free(&names);
+		cairn_key_list_free(&names);
 		return r;
 	}
 	struct cairn_aead *a = NULL;
 	if ((r = cairn_repo_aead(repo, &a)) < 0) {
-		name_list_free(&names);
+		cairn_key_list_free(&names);
 		return r;
 	}
 	_cleanup_(cairn_buf_freep) struct cairn_buf obj = CAIRN_BUF_INIT;
@@ -369,7 +339,7 @@ int cairn_index_load_ex(struct cairn_index *idx, struct cairn_repo *repo, bool s
 	cairn_aead_free(a);
 	if (ret_objects)
 		*ret_objects = names.n;
-	name_list_free(&names);
+	cairn_key_list_free(&names);
 	if (ret_damaged)
 		*ret_damaged = damaged;
 	return r;
@@ -397,8 +367,8 @@ static int adopt_pack(struct cairn_index *idx, struct cairn_repo *repo, struct c
 
 int cairn_index_adopt_orphans(struct cairn_index *idx, struct cairn_repo *repo)
 {
-	struct name_list names = { 0 };
-	int r = cairn_store_list(repo->store, "packs/", collect_name, &names);
+	struct cairn_key_list names;
+	int r = cairn_store_list_keys(repo->store, "packs/", &names);
 	struct cairn_aead *a = NULL;
 	if (r >= 0)
 		r = cairn_repo_aead(repo, &a);
@@ -420,7 +390,7 @@ int cairn_index_adopt_orphans(struct cairn_index *idx, struct cairn_repo *repo)
 		}
 	}
 	cairn_aead_free(a);
-	name_list_free(&names);
+	cairn_key_list_free(&names);
 	return r < 0 ? r : adopted;
 }
 

@@ -247,46 +247,6 @@ int cairn_repo_init(struct cairn_store *store, const char *pass, size_t passlen,
 	return 0;
 }
 
-struct key_names {
-	char **names;
-	size_t n, cap;
-};
-
-static int collect_key(const char *key, uint64_t size, void *ud)
-{
-	(void)size;
-	struct key_names *k = ud;
-	if (k->n == k->cap) {
-		size_t cap = k->cap ? 2 * k->cap : 8;
-		char **p = realloc(k->names, cap * sizeof(*p));
-		if (!p)
-			return CAIRN_ENOMEM;
-		k->names = p;
-		k->cap = cap;
-	}
-	k->names[k->n] = strdup(key);
-	if (!k->names[k->n])
-		return CAIRN_ENOMEM;
-	k->n++;
-	return 0;
-}
-
-static void key_names_free(struct key_names *k)
-{
-	for (size_t i = 0; i < k->n; i++)
-		free(k->names[i]);
-	free(k->names);
-}
-
-static int list_keys(struct cairn_store *s, struct key_names *k)
-{
-	memset(k, 0, sizeof(*k));
-	int r = cairn_store_list(s, "keys/", collect_key, k);
-	if (r < 0)
-		key_names_free(k);
-	return r;
-}
-
 static int read_config_header(struct cairn_repo *repo, struct cairn_buf *cfg)
 {
 	int r = cairn_store_get(repo->store, "config", 0, CAIRN_STORE_TO_END, cfg);
@@ -316,13 +276,13 @@ int cairn_repo_open(struct cairn_store *store, const char *pass, size_t passlen,
 	int r = read_config_header(repo, &cfg);
 	if (r < 0)
 		return r;
-	struct key_names keys;
-	if ((r = list_keys(repo->store, &keys)) < 0)
+	struct cairn_key_list keys;
+	if ((r = cairn_store_list_keys(repo->store, "keys/", &keys)) < 0)
 		return r;
 	int found = 0, saw_valid = 0;
 	_cleanup_(cairn_buf_freep) struct cairn_buf kb = CAIRN_BUF_INIT;
 	for (size_t i = 0; i < keys.n && !found; i++) {
-		r = cairn_store_get(repo->store, keys.names[i], 0, CAIRN_STORE_TO_END, &kb);
+		r = cairn_store_get(repo->store, keys.v[i], 0, CAIRN_STORE_TO_END, &kb);
 		if (r < 0)
 			continue;
 		struct cairn_key_object ko;
@@ -332,14 +292,14 @@ int cairn_repo_open(struct cairn_store *store, const char *pass, size_t passlen,
 		r = cairn_key_object_unwrap(&ko, kb.data, pass, passlen, repo->keys->master);
 		if (r == 0) {
 			found = 1;
-			snprintf(repo->key_name, sizeof(repo->key_name), "%s", keys.names[i] + strlen("keys/"));
+			snprintf(repo->key_name, sizeof(repo->key_name), "%s", keys.v[i] + strlen("keys/"));
 		} else if (r != CAIRN_EPASSPHRASE) {
 			/* One key we cannot use (too costly, out of memory) must not
 			 * lock out the passphrases of the others. */
-			cairn_log_debug("key %s skipped: %s", keys.names[i], cairn_error_message());
+			cairn_log_debug("key %s skipped: %s", keys.v[i], cairn_error_message());
 		}
 	}
-	key_names_free(&keys);
+	cairn_key_list_free(&keys);
 	if (!found) {
 		if (!saw_valid)
 			return cairn_error_set(CAIRN_ECORRUPT, "repository %s has no readable key object",
@@ -374,8 +334,8 @@ int cairn_repo_key_add(struct cairn_repo *r, const char *pass, size_t passlen, u
 
 int cairn_repo_key_list(struct cairn_repo *r, struct cairn_key_info **ret, size_t *ret_n)
 {
-	struct key_names keys;
-	int rc = list_keys(r->store, &keys);
+	struct cairn_key_list keys;
+	int rc = cairn_store_list_keys(r->store, "keys/", &keys);
 	if (rc < 0)
 		return rc;
 	struct cairn_key_info *out = calloc(keys.n ? keys.n : 1, sizeof(*out));
@@ -383,16 +343,16 @@ int cairn_repo_key_list(struct cairn_repo *r, struct cairn_key_info **ret, size_
 	_cleanup_(cairn_buf_freep) struct cairn_buf kb = CAIRN_BUF_INIT;
 	for (size_t i = 0; out && i < keys.n; i++) {
 		struct cairn_key_object ko;
-		if (cairn_store_get(r->store, keys.names[i], 0, CAIRN_STORE_TO_END, &kb) < 0 ||
+		if (cairn_store_get(r->store, keys.v[i], 0, CAIRN_STORE_TO_END, &kb) < 0 ||
 		    cairn_key_object_parse(kb.data, kb.len, &ko) < 0)
 			continue;
-		snprintf(out[n].kid, sizeof(out[n].kid), "%s", keys.names[i] + strlen("keys/"));
+		snprintf(out[n].kid, sizeof(out[n].kid), "%s", keys.v[i] + strlen("keys/"));
 		out[n].created = ko.created;
 		out[n].log2n = ko.log2n;
 		out[n].current = strcmp(out[n].kid, r->key_name) == 0;
 		n++;
 	}
-	key_names_free(&keys);
+	cairn_key_list_free(&keys);
 	if (!out)
 		return CAIRN_ENOMEM;
 	*ret = out;

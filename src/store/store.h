@@ -113,6 +113,19 @@ static inline bool cairn_store_has(const struct cairn_store *s, unsigned feature
 
 int cairn_store_create(struct cairn_store *s);
 
+/* Every key under a prefix, collected (for callers that need the whole list
+ * before acting on it, e.g. to sort it or to delete while iterating). */
+struct cairn_key_list {
+	char **v;
+	size_t n, cap;
+};
+int cairn_store_list_keys(struct cairn_store *s, const char *prefix, struct cairn_key_list *ret);
+void cairn_key_list_free(struct cairn_key_list *l);
+static inline void cairn_key_list_freep(struct cairn_key_list *l)
+{
+	cairn_key_list_free(l);
+}
+
 /* Frees any store; accepts NULL. */
 void cairn_store_free(struct cairn_store *s);
 static inline void cairn_store_freep(struct cairn_store **s)
