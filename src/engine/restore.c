@@ -32,7 +32,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define ROUND_CHUNKS 8192
+#define ROUND_CHUNKS 32768
 #define RANGE_MAX (8u << 20)
 #define RANGE_GAP (256u << 10)
 
