@@ -148,6 +148,7 @@ static TH_UNUSED void th_flip_file_byte(const char *path, long at)
 }
 
 #ifdef TH_WANT_REPO
+#include "repo/pack.h"
 #include "repo/repo.h"
 #include "store/store.h"
 
@@ -164,6 +165,34 @@ static TH_UNUSED struct cairn_repo *th_repo_init(char *dir, size_t dirsize, cons
 	struct cairn_repo *repo = NULL;
 	ck_ok(cairn_repo_init(s, TH_PASS, TH_PASS_LEN, &p, &repo));
 	return repo;
+}
+
+/* A fresh repository with one thread's codec and AEAD context, for the
+ * tests of the layers that seal and parse objects (pack, index). */
+struct th_codec_fx {
+	char dir[PATH_MAX];
+	struct cairn_repo *repo;
+	struct cairn_blob_codec codec;
+	struct cairn_aead *aead;
+};
+
+static TH_UNUSED struct th_codec_fx *th_codec_fx_new(const char *what)
+{
+	struct th_codec_fx *f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	f->repo = th_repo_init(f->dir, sizeof(f->dir), what, 4096);
+	ck_ok(cairn_blob_codec_init(&f->codec, f->repo));
+	ck_ok(cairn_repo_aead(f->repo, &f->aead));
+	return f;
+}
+
+static TH_UNUSED void th_codec_fx_free(struct th_codec_fx *f)
+{
+	cairn_aead_free(f->aead);
+	cairn_blob_codec_free(&f->codec);
+	cairn_repo_free(f->repo);
+	th_rm_rf(f->dir);
+	free(f);
 }
 
 static TH_UNUSED int th_repo_open(const char *dir, const char *pass, struct cairn_repo **ret)

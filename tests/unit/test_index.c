@@ -408,36 +408,19 @@ static void test_decode_bad(void **state)
 
 /* ---- index objects through a repository ---- */
 
-struct fx {
-	char dir[PATH_MAX];
-	struct cairn_repo *repo;
-	struct cairn_blob_codec codec;
-	struct cairn_aead *aead;
-};
-
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	assert_non_null(f);
-	f->repo = th_repo_init(f->dir, sizeof(f->dir), "index", 4096);
-	ck_ok(cairn_blob_codec_init(&f->codec, f->repo));
-	ck_ok(cairn_repo_aead(f->repo, &f->aead));
-	*state = f;
+	*state = th_codec_fx_new("index");
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct fx *f = *state;
-	cairn_aead_free(f->aead);
-	cairn_blob_codec_free(&f->codec);
-	cairn_repo_free(f->repo);
-	th_rm_rf(f->dir);
-	free(f);
+	th_codec_fx_free(*state);
 	return 0;
 }
 
-static size_t count_objects(struct fx *f, const char *prefix)
+static size_t count_objects(struct th_codec_fx *f, const char *prefix)
 {
 	struct th_keys k;
 	th_list(f->repo->store, prefix, &k);
@@ -480,7 +463,7 @@ static void expect_blobs(struct cairn_index *idx, uint64_t pack_seed, uint64_t s
 
 static void test_write_load(void **state)
 {
-	struct fx *f = *state;
+	struct th_codec_fx *f = *state;
 	struct cairn_index *a = NULL, *b = NULL, *c = NULL;
 	ck_ok(cairn_index_new(&a));
 	uint64_t bytes = 99;
@@ -561,7 +544,7 @@ static void damage_fn(const char *object, const char *what, void *ud)
 
 static void test_load_damaged(void **state)
 {
-	struct fx *f = *state;
+	struct th_codec_fx *f = *state;
 	struct cairn_index *a = NULL, *b = NULL;
 	ck_ok(cairn_index_new(&a));
 	add_pack_blobs(a, 1, true, 1000, 10);
@@ -609,7 +592,7 @@ static void test_load_damaged(void **state)
 
 /* Writes a real pack of n blobs to the store, indexing nothing; returns
  * the blob refs (pack field unset) and the pack id. */
-static struct cairn_blob_ref *write_orphan(struct fx *f, size_t n, uint8_t pid[CAIRN_PACK_ID_LEN])
+static struct cairn_blob_ref *write_orphan(struct th_codec_fx *f, size_t n, uint8_t pid[CAIRN_PACK_ID_LEN])
 {
 	struct cairn_pack_writer w = { 0 };
 	struct cairn_blob_ref *refs = calloc(n, sizeof(*refs));
@@ -639,7 +622,7 @@ static struct cairn_blob_ref *write_orphan(struct fx *f, size_t n, uint8_t pid[C
 
 static void test_adopt_orphans(void **state)
 {
-	struct fx *f = *state;
+	struct th_codec_fx *f = *state;
 	uint8_t p1[CAIRN_PACK_ID_LEN], p2[CAIRN_PACK_ID_LEN];
 	struct cairn_index *a = NULL, *b = NULL;
 

@@ -149,30 +149,20 @@ static void test_key_object_parse_cost_bound(void **state)
 
 /* ---- keys of a repository ---- */
 
-struct fx {
-	char dir[PATH_MAX];
-	struct cairn_repo *repo;
-};
-
+/* Only dir and repo of the fixture are used here. */
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	assert_non_null(f);
-	f->repo = th_repo_init(f->dir, sizeof(f->dir), "keys", 4096);
-	*state = f;
+	*state = th_codec_fx_new("keys");
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct fx *f = *state;
-	cairn_repo_free(f->repo);
-	th_rm_rf(f->dir);
-	free(f);
+	th_codec_fx_free(*state);
 	return 0;
 }
 
-static void list_keys(struct fx *f, struct cairn_key_info **ret, size_t *ret_n)
+static void list_keys(struct th_codec_fx *f, struct cairn_key_info **ret, size_t *ret_n)
 {
 	*ret = NULL;
 	ck_ok(cairn_repo_key_list(f->repo, ret, ret_n));
@@ -189,7 +179,7 @@ static const struct cairn_key_info *find_kid(const struct cairn_key_info *v, siz
 
 static void test_init_open(void **state)
 {
-	struct fx *f = *state;
+	struct th_codec_fx *f = *state;
 	assert_int_equal(strlen(f->repo->key_name), 2 * CAIRN_KEY_ID_LEN);
 	struct cairn_repo *r = NULL;
 	ck_ok(th_repo_open(f->dir, TH_PASS, &r));
@@ -209,7 +199,7 @@ static void test_init_open(void **state)
 
 static void test_key_add_list_remove(void **state)
 {
-	struct fx *f = *state;
+	struct th_codec_fx *f = *state;
 	struct cairn_key_info *v = NULL;
 	size_t n = 0;
 	list_keys(f, &v, &n);
@@ -280,7 +270,7 @@ static void test_key_add_list_remove(void **state)
  * silently never works. */
 static void test_key_add_bad_cost(void **state)
 {
-	struct fx *f = *state;
+	struct th_codec_fx *f = *state;
 	char kid[2 * CAIRN_KEY_ID_LEN + 1];
 	ck_err(cairn_repo_key_add(f->repo, "cheap", 5, 9, kid), CAIRN_EINVAL);
 	struct cairn_key_info *v = NULL;
@@ -298,7 +288,7 @@ static void test_key_add_bad_cost(void **state)
  * opens; list shows only readable keys. */
 static void test_damaged_key_objects(void **state)
 {
-	struct fx *f = *state;
+	struct th_codec_fx *f = *state;
 	char kid2[2 * CAIRN_KEY_ID_LEN + 1], path[PATH_MAX], key[64];
 	ck_ok(cairn_repo_key_add(f->repo, "other", 5, 10, kid2));
 	snprintf(key, sizeof(key), "keys/%s", kid2);

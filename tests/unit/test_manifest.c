@@ -253,30 +253,20 @@ static void test_parse_not_json(void **state)
 
 /* ---- through a repository ---- */
 
-struct fx {
-	char dir[PATH_MAX];
-	struct cairn_repo *repo;
-};
-
+/* Only dir and repo of the fixture are used here. */
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	assert_non_null(f);
-	f->repo = th_repo_init(f->dir, sizeof(f->dir), "manifest", 4096);
-	*state = f;
+	*state = th_codec_fx_new("manifest");
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct fx *f = *state;
-	cairn_repo_free(f->repo);
-	th_rm_rf(f->dir);
-	free(f);
+	th_codec_fx_free(*state);
 	return 0;
 }
 
-static void manifest_path(struct fx *f, const struct cairn_manifest *m, char *buf, size_t size)
+static void manifest_path(struct th_codec_fx *f, const struct cairn_manifest *m, char *buf, size_t size)
 {
 	char key[64];
 	snprintf(key, sizeof(key), "backups/%s", m->idhex);
@@ -285,7 +275,7 @@ static void manifest_path(struct fx *f, const struct cairn_manifest *m, char *bu
 
 static void test_write_read(void **state)
 {
-	struct fx *f = *state;
+	struct th_codec_fx *f = *state;
 	struct cairn_manifest *m = make(10, "vol-a", 1795616404000001);
 	add_tag(m, "x");
 	uint64_t bytes = 0;
@@ -334,7 +324,7 @@ static void test_write_read(void **state)
  * correctly: a writer bug that reading still catches. */
 static void test_read_names_another(void **state)
 {
-	struct fx *f = *state;
+	struct th_codec_fx *f = *state;
 	struct cairn_manifest *m = make(20, "vol", 1795616404000000);
 	char *json = NULL;
 	ck_ok(cairn_manifest_encode(m, &json));
@@ -365,7 +355,7 @@ static void test_read_names_another(void **state)
 
 static void test_list_load(void **state)
 {
-	struct fx *f = *state;
+	struct th_codec_fx *f = *state;
 	struct cairn_manifest_list l;
 	ck_ok(cairn_manifest_list_load(f->repo, &l));
 	assert_int_equal(l.n, 0);
@@ -412,7 +402,7 @@ static void test_list_load(void **state)
 /* Equal times: ordered by id, so every reader sees the same order. */
 static void test_list_same_time(void **state)
 {
-	struct fx *f = *state;
+	struct th_codec_fx *f = *state;
 	for (uint64_t i = 0; i < 5; i++) {
 		struct cairn_manifest *m = make(300 + i, "v", 1795616404000000);
 		ck_ok(cairn_manifest_write(f->repo, m, NULL));

@@ -6,37 +6,20 @@
 #include "repo/pack.h"
 #include "util/cleanup.h"
 
-struct fx {
-	char dir[PATH_MAX];
-	struct cairn_repo *repo;
-	struct cairn_blob_codec codec;
-	struct cairn_aead *aead;
-};
-
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	assert_non_null(f);
-	f->repo = th_repo_init(f->dir, sizeof(f->dir), "pack", 4096);
-	ck_ok(cairn_blob_codec_init(&f->codec, f->repo));
-	ck_ok(cairn_repo_aead(f->repo, &f->aead));
-	*state = f;
+	*state = th_codec_fx_new("pack");
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct fx *f = *state;
-	cairn_aead_free(f->aead);
-	cairn_blob_codec_free(&f->codec);
-	cairn_repo_free(f->repo);
-	th_rm_rf(f->dir);
-	free(f);
+	th_codec_fx_free(*state);
 	return 0;
 }
 
 /* Encodes plain into a fresh buffer; fills ref (pack 0, offset 0). */
-static void encode(struct fx *f, const void *plain, size_t len, bool compress, uint8_t type, struct cairn_buf *out,
+static void encode(struct th_codec_fx *f, const void *plain, size_t len, bool compress, uint8_t type, struct cairn_buf *out,
 		   struct cairn_blob_ref *ref)
 {
 	memset(ref, 0, sizeof(*ref));
@@ -52,7 +35,7 @@ static void encode(struct fx *f, const void *plain, size_t len, bool compress, u
 
 static void test_blob_compressed(void **state)
 {
-	struct fx *f = *state;
+	struct th_codec_fx *f = *state;
 	enum { N = 4096 };
 	uint8_t plain[N], out[N];
 	th_fill_text(plain, N, 1);
@@ -68,7 +51,7 @@ static void test_blob_compressed(void **state)
 
 static void test_blob_raw(void **state)
 {
-	struct fx *f = *state;
+	struct th_codec_fx *f = *state;
 	enum { N = 4096 };
 	uint8_t plain[N], out[N];
 	struct cairn_buf sealed = CAIRN_BUF_INIT;
@@ -94,7 +77,7 @@ static void test_blob_raw(void **state)
 
 static void test_blob_empty(void **state)
 {
-	struct fx *f = *state;
+	struct th_codec_fx *f = *state;
 	uint8_t out[1];
 	struct cairn_buf sealed = CAIRN_BUF_INIT;
 	struct cairn_blob_ref ref;
@@ -112,7 +95,7 @@ static void test_blob_empty(void **state)
  * fuzz_open_sealed). */
 static void test_blob_compressed_empty_payload(void **state)
 {
-	struct fx *f = *state;
+	struct th_codec_fx *f = *state;
 	struct cairn_blob_codec c;
 	ck_ok(cairn_blob_codec_init(&c, f->repo));
 	uint8_t sealed[CAIRN_AEAD_OVERHEAD], out[100];
@@ -129,7 +112,7 @@ static void test_blob_compressed_empty_payload(void **state)
 /* encode appends to what out already holds. */
 static void test_blob_encode_appends(void **state)
 {
-	struct fx *f = *state;
+	struct th_codec_fx *f = *state;
 	uint8_t a[1000], b[3000], out[3000];
 	th_fill_text(a, sizeof(a), 4);
 	th_fill(b, sizeof(b), 5);
@@ -157,7 +140,7 @@ static void test_blob_encode_appends(void **state)
 	cairn_buf_free(&buf);
 }
 
-static void check_damage(struct fx *f, bool compress)
+static void check_damage(struct th_codec_fx *f, bool compress)
 {
 	enum { N = 2048 };
 	uint8_t plain[N], out[N + 64];
@@ -222,7 +205,7 @@ static void test_blob_damage_raw(void **state)
  * bug, or a forged index entry) authenticates but is still refused. */
 static void test_blob_content_not_matching_id(void **state)
 {
-	struct fx *f = *state;
+	struct th_codec_fx *f = *state;
 	uint8_t plain[500], out[500];
 	th_fill_text(plain, sizeof(plain), 8);
 	struct cairn_blob_ref ref;
@@ -242,7 +225,7 @@ static void test_blob_content_not_matching_id(void **state)
 /* Another repository's codec cannot open our blobs. */
 static void test_blob_other_repo(void **state)
 {
-	struct fx *f = *state;
+	struct th_codec_fx *f = *state;
 	char dir2[PATH_MAX];
 	struct cairn_repo *r2 = th_repo_init(dir2, sizeof(dir2), "pack2", 4096);
 	struct cairn_blob_codec c2;
@@ -273,7 +256,7 @@ struct pack_blob {
 };
 
 /* Builds a pack of n blobs (mixed kinds and sizes) in w. */
-static struct pack_blob *build_pack(struct fx *f, struct cairn_pack_writer *w, size_t n)
+static struct pack_blob *build_pack(struct th_codec_fx *f, struct cairn_pack_writer *w, size_t n)
 {
 	struct pack_blob *b = calloc(n ? n : 1, sizeof(*b));
 	assert_non_null(b);
@@ -315,7 +298,7 @@ static void free_blobs(struct pack_blob *b, size_t n)
 	free(b);
 }
 
-static void put_pack(struct fx *f, const uint8_t *id, const uint8_t *data, size_t len)
+static void put_pack(struct th_codec_fx *f, const uint8_t *id, const uint8_t *data, size_t len)
 {
 	char key[80];
 	cairn_pack_key(id, key);
@@ -324,7 +307,7 @@ static void put_pack(struct fx *f, const uint8_t *id, const uint8_t *data, size_
 
 static void test_pack_round_trip(void **state)
 {
-	struct fx *f = *state;
+	struct th_codec_fx *f = *state;
 	enum { N = 40 };
 	struct cairn_pack_writer w = { 0 };
 	struct pack_blob *b = build_pack(f, &w, N);
@@ -379,7 +362,7 @@ static void test_pack_round_trip(void **state)
 
 static void test_pack_empty(void **state)
 {
-	struct fx *f = *state;
+	struct th_codec_fx *f = *state;
 	struct cairn_pack_writer w = { 0 };
 	struct pack_blob *b = build_pack(f, &w, 0);
 	put_pack(f, w.id, w.data.data, w.data.len);
@@ -392,7 +375,7 @@ static void test_pack_empty(void **state)
 	cairn_pack_writer_free(&w);
 }
 
-static int read_toc(struct fx *f, const uint8_t *id)
+static int read_toc(struct th_codec_fx *f, const uint8_t *id)
 {
 	struct cairn_toc_entry *toc = NULL;
 	size_t n = 0;
@@ -403,7 +386,7 @@ static int read_toc(struct fx *f, const uint8_t *id)
 
 static void test_pack_damage(void **state)
 {
-	struct fx *f = *state;
+	struct th_codec_fx *f = *state;
 	struct cairn_pack_writer w = { 0 };
 	struct pack_blob *b = build_pack(f, &w, 10);
 	size_t len = w.data.len;
