@@ -13,6 +13,7 @@
 #include "repo/index.h"
 #include "repo/pack.h"
 #include "repo/tree.h"
+#include "source/chunker.h"
 #include "source/tagcache.h"
 #include "source/volume.h"
 #include "util/cleanup.h"
@@ -145,53 +146,16 @@ static void job_fail(struct job *j, int r)
 	pthread_mutex_unlock(&j->lock);
 }
 
-static bool all_zero(const uint8_t *p, size_t len)
-{
-	/* Word-wise test for the common case, then one memcmp against itself. */
-	if (len < 16)
-		return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
-	uint64_t w[2];
-	memcpy(w, p, 16);
-	if (w[0] | w[1])
-		return false;
-	return memcmp(p, p + 16, len - 16) == 0;
-}
-
 /* ---- reader: finds holes and feeds change tags, in order ---- */
 
-/* Marks the chunks of a batch that lie wholly in holes (SEEK_HOLE), so they
- * are neither read nor tested: a sparse image's holes cost nothing. */
+/* Chunks wholly in holes of a sparse image are neither read nor tested. */
 static void mark_holes(struct job *j, struct batch *b)
 {
-	memset(b->hole, 0, b->nchunks);
+	struct cairn_chunker c = CAIRN_CHUNKER_INIT(j->chunk_size, j->vol->size);
 	if (j->vol->is_device)
-		return;
-	uint64_t pos = b->offset, end = b->offset + b->len;
-	while (pos < end) {
-		off_t data = lseek(j->vol->fd, (off_t)pos, SEEK_DATA);
-		uint64_t hole_end;
-		if (data < 0)
-			hole_end = end; /* ENXIO: no data after pos; other errors: unknown, read */
-		else
-			hole_end = MIN((uint64_t)data, end);
-		if (data < 0 && errno != ENXIO)
-			return;
-		/* chunks fully inside [pos, hole_end) */
-		uint64_t c0 = (pos - b->offset + j->chunk_size - 1) / j->chunk_size;
-		for (uint64_t c = c0; c < b->nchunks; c++) {
-			uint64_t cs = b->offset + c * j->chunk_size;
-			uint64_t ce = MIN(cs + j->chunk_size, end);
-			if (ce > hole_end)
-				break;
-			b->hole[c] = 1;
-		}
-		if (hole_end >= end)
-			return;
-		off_t hole = lseek(j->vol->fd, (off_t)hole_end, SEEK_HOLE);
-		if (hole < 0)
-			return;
-		pos = (uint64_t)hole;
-	}
+		memset(b->hole, 0, b->nchunks);
+	else
+		cairn_chunker_mark_holes(&c, j->vol->fd, b->offset / j->chunk_size, b->nchunks, b->hole);
 }
 
 /* Reads the batch's non-hole chunks, in runs.  Workers read their own
@@ -272,7 +236,7 @@ static int process_batch(struct job *j, struct cairn_blob_codec *c, struct cairn
 		const uint8_t *p = b->in + (size_t)i * j->chunk_size;
 		size_t len = MIN((size_t)j->chunk_size, b->len - (size_t)i * j->chunk_size);
 		o->raw_len = (uint32_t)len;
-		if (b->hole[i] || all_zero(p, len)) {
+		if (b->hole[i] || cairn_chunk_is_zero(p, len)) {
 			o->kind = CHUNK_ZERO;
 			memset(o->id, 0, CAIRN_ID_LEN);
 			memset(o->tag, 0, sizeof(o->tag));
