@@ -12,7 +12,6 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/hex.h"
-#include "util/time.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -135,7 +134,6 @@ static int check_packs(struct ck *c)
 		cairn_key_list_free(&names);
 		return CAIRN_ENOMEM;
 	}
-	double last = 0;
 	for (size_t i = 0; i < names.n && r >= 0; i++) {
 		uint8_t pid[CAIRN_PACK_ID_LEN];
 		if (cairn_pack_key_parse(names.v[i], pid) < 0)
@@ -181,11 +179,6 @@ static int check_packs(struct ck *c)
 		if (c->o->read_data)
 			r = read_pack_data(c, names.v[i], toc, n, size);
 		free(toc);
-		double now = cairn_now();
-		if (c->o->progress && now - last > 0.1) {
-			c->o->progress(i + 1, names.n, c->o->progress_ud);
-			last = now;
-		}
 	}
 	cairn_key_list_free(&names);
 	for (uint32_t s = 0; r >= 0 && s < npacks; s++) {

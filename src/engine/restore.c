@@ -17,6 +17,7 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/hex.h"
+#include "util/io.h"
 #include "util/log.h"
 #include "util/time.h"
 
@@ -87,44 +88,13 @@ static void rjob_fail(struct rjob *j, int r)
 	pthread_mutex_unlock(&j->lock);
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len, uint64_t off, const char *path)
-{
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return cairn_error_errno(errno, "write %s", path);
-		}
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
 /* Writes chunks [first, first + n) held contiguously in buf.  Full
  * 4 KiB-aligned runs go through the O_DIRECT descriptor when there is one:
  * no copy into the page cache, whose fresh pages cost more than the copy. */
 static int write_run(struct rjob *j, const uint8_t *buf, uint64_t first, size_t len)
 {
-	uint64_t off = first * j->m->chunk_size;
-	if (j->dfd >= 0 && len % 4096 == 0) {
-		const uint8_t *p = buf;
-		size_t left = len;
-		while (left) {
-			ssize_t n = pwrite(j->dfd, p, left, (off_t)off);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0)
-				return cairn_error_errno(errno, "write %s", j->target);
-			p += n;
-			left -= (size_t)n;
-			off += (uint64_t)n;
-		}
-		return 0;
-	}
-	return write_all(j->fd, buf, len, off, j->target);
+	int fd = j->dfd >= 0 && len % 4096 == 0 ? j->dfd : j->fd;
+	return cairn_pwrite_all(fd, buf, len, first * j->m->chunk_size, j->target);
 }
 
 static int do_range(struct rjob *j, struct cairn_blob_codec *c, const struct range *rg, struct cairn_buf *buf,

@@ -4,6 +4,7 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/hex.h"
+#include "util/io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -193,21 +194,6 @@ void cairn_tagcache_writer_free(struct cairn_tagcache_writer *w)
 	free(w);
 }
 
-static int write_full(int fd, const void *buf, size_t len, const char *path)
-{
-	const uint8_t *p = buf;
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return cairn_error_errno(errno, "write %s", path);
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int cairn_tagcache_create(const char *path, const uint8_t local_key[CAIRN_KEY_LEN],
 			  const struct cairn_tagcache_key *key, struct cairn_tagcache_writer **ret)
 {
@@ -234,7 +220,7 @@ int cairn_tagcache_create(const char *path, const uint8_t local_key[CAIRN_KEY_LE
 		r = cairn_aead_new(local_key, &w->aead);
 	if (r >= 0) {
 		make_header(w->header, key);
-		r = write_full(w->fd, w->header, sizeof(w->header), w->tmp);
+		r = cairn_write_all(w->fd, w->header, sizeof(w->header), w->tmp);
 	}
 	if (r < 0) {
 		cairn_tagcache_writer_free(w);
@@ -258,7 +244,8 @@ static int flush_block(struct cairn_tagcache_writer *w)
 		return r;
 	uint32_t n = (uint32_t)(w->plain.len + CAIRN_AEAD_OVERHEAD);
 	cairn_put_le32(len4, n);
-	if ((r = write_full(w->fd, len4, 4, w->tmp)) < 0 || (r = write_full(w->fd, w->sealed.data, n, w->tmp)) < 0)
+	if ((r = cairn_write_all(w->fd, len4, 4, w->tmp)) < 0 ||
+	    (r = cairn_write_all(w->fd, w->sealed.data, n, w->tmp)) < 0)
 		return r;
 	cairn_buf_clear(&w->plain);
 	return 0;

@@ -13,6 +13,7 @@
 #include "store/store.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/io.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -241,21 +242,6 @@ static int mkdir_parents(struct cairn_store *s, char *full, size_t keystart)
 	return 0;
 }
 
-static int write_all(int fd, const uint8_t *data, size_t len, const char *path)
-{
-	while (len > 0) {
-		ssize_t k = write(fd, data, len);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return cairn_error_errno(errno, "write %s", path);
-		}
-		data += k;
-		len -= (size_t)k;
-	}
-	return 0;
-}
-
 /* Large page-aligned objects (packs) are written with O_DIRECT: the bytes
  * go from our buffer to the disk without a copy into the page cache, which
  * the next backup would not read anyway, and without evicting the volume
@@ -268,10 +254,10 @@ static int write_data(int fd, const uint8_t *data, size_t len, const char *path)
 {
 	size_t direct = len & ~(size_t)(DIRECT_ALIGN - 1);
 	if (((uintptr_t)data % DIRECT_ALIGN) != 0 || direct < DIRECT_MIN || getenv("CAIRN_NO_DIRECT_IO"))
-		return write_all(fd, data, len, path);
+		return cairn_write_all(fd, data, len, path);
 	int fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_DIRECT) < 0)
-		return write_all(fd, data, len, path);
+		return cairn_write_all(fd, data, len, path);
 	size_t done = 0;
 	while (done < direct) {
 		ssize_t k = write(fd, data + done, direct - done);
@@ -290,7 +276,7 @@ static int write_data(int fd, const uint8_t *data, size_t len, const char *path)
 	}
 	if (fcntl(fd, F_SETFL, fl) < 0)
 		return cairn_error_errno(errno, "fcntl %s", path);
-	return write_all(fd, data + done, len - done, path);
+	return cairn_write_all(fd, data + done, len - done, path);
 }
 
 static void tmp_name(char *buf, size_t size, const char *base)
