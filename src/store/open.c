@@ -27,11 +27,12 @@ static size_t scheme_len(const char *uri)
 	return (size_t)(sep - uri);
 }
 
-static int open_uri(const char *uri, struct cairn_store **ret)
+static int open_uri(const char *uri, const struct cairn_store_opts *o, struct cairn_store **ret)
 {
 	_cleanup_(cairn_store_freep) struct cairn_store *s = NULL;
 	const char *path = uri;
 	int r;
+	(void)o; /* used by the object-store drivers */
 
 	if (!uri || !*uri)
 		return cairn_error_set(CAIRN_EINVAL, "empty repository URI");
@@ -167,10 +168,15 @@ static int parse_fault(const char *spec, struct cairn_fault_params *p, char **re
 
 int cairn_store_open(const char *uri, struct cairn_store **ret)
 {
+	return cairn_store_open_opts(uri, NULL, ret);
+}
+
+int cairn_store_open_opts(const char *uri, const struct cairn_store_opts *o, struct cairn_store **ret)
+{
 	_cleanup_(cairn_store_freep) struct cairn_store *s = NULL;
 	int r;
 
-	r = open_uri(uri, &s);
+	r = open_uri(uri, o, &s);
 	if (r < 0)
 		return r;
 

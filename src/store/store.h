@@ -133,8 +133,34 @@ static inline void cairn_store_freep(struct cairn_store **s)
 	cairn_store_free(*s);
 }
 
+/* How to reach an object store: what a credential (src/state/cred.h) or the
+ * environment supplies.  Every field is optional (zero/NULL = unset);
+ * parameters in the URI itself (?endpoint=, ?region=) win over these.
+ * Strings are borrowed for the duration of the open call only: drivers copy
+ * what they keep, and wipe copies of secrets when freed. */
+struct cairn_store_opts {
+	const char *provider;     /* "s3", "azure", "google"; NULL: the URI's scheme decides */
+	/* S3 and Google Cloud Storage (HMAC keys) */
+	const char *access_key;
+	const char *secret_key;
+	const char *region;       /* S3 default "us-east-1"; GCS "auto" */
+	const char *endpoint;     /* "https://host[:port]"; NULL: the provider's default */
+	bool disable_ssl;         /* allow a plain http:// endpoint */
+	/* Azure Blob */
+	const char *azure_account;
+	const char *azure_key;    /* base64 Shared Key */
+	const char *azure_sas;    /* SAS token, instead of the key */
+	/* transfers */
+	unsigned connections;     /* parallel transfers; 0 = the driver's default (8 for HTTP) */
+	uint64_t limit_upload;    /* bytes per second over all uploads; 0 = unlimited */
+};
+
 /* Opens the store a repository URI names: "/path", "file:///path" or a
- * relative path (local); later drivers add s3://, azure://, gs://.  Does not
+ * relative path (local); s3://, azure://, gs:// through their drivers with
+ * the given options (o may be NULL: environment defaults).  Does not
+ * create anything. */
+int cairn_store_open_opts(const char *uri, const struct cairn_store_opts *o, struct cairn_store **ret);
+/* Same as cairn_store_open_opts(uri, NULL, ret).  Does not
  * create anything.  For tests, the environment can wrap the store:
  * CAIRN_TEST_FAULT="ops=put+get,at=N,persistent=0|1,code=EIO,corrupt=PREFIX,
  * truncate=0|1" (all keys optional; defaults ops=all, at=0 (never), code=EIO)
