@@ -8,10 +8,11 @@
 
 int cmd_restore(int argc, char **argv, struct cli_global *g)
 {
-	bool force = false;
+	bool force = false, delta = false;
 	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
 	const struct cli_opt opts[] = {
 		{ "force", 'f', OPT_FLAG, &force },
+		{ "delta", 0, OPT_FLAG, &delta },
 		{ NULL, 0, 0, NULL },
 	};
 	int r = cli_parse(argc, argv, opts, g, &pos);
@@ -38,24 +39,38 @@ int cmd_restore(int argc, char **argv, struct cli_global *g)
 	if (r >= 0) {
 		struct cli_progress prog;
 		cli_progress_init(&prog, "restore", g);
-		struct cairn_restore_opts o = { .target = pos.v[1], .force = force, .progress = cli_progress_cb,
+		struct cairn_restore_opts o = { .target = pos.v[1], .force = force, .delta = delta,
+						.state_dir = cli_state_dir(g), .progress = cli_progress_cb,
 						.progress_ud = &prog };
 		r = cairn_restore_run(repo, m, &o, &st);
 		cli_progress_done(&prog);
 	}
 	if (r >= 0) {
 		if (g->json) {
-			cli_print_json(json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:f}", "id", m->idhex, "volume",
-						 m->volume, "target", pos.v[1], "size", (json_int_t)m->size,
-						 "bytes_written", (json_int_t)st.bytes_written, "bytes_fetched",
-						 (json_int_t)st.bytes_fetched, "zero_bytes", (json_int_t)st.zero_bytes,
-						 "seconds", st.seconds));
+			json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:f, s:b}", "id", m->idhex, "volume",
+					      m->volume, "target", pos.v[1], "size", (json_int_t)m->size, "bytes_written",
+					      (json_int_t)st.bytes_written, "bytes_fetched", (json_int_t)st.bytes_fetched,
+					      "zero_bytes", (json_int_t)st.zero_bytes, "seconds", st.seconds, "delta",
+					      delta);
+			if (delta) {
+				json_object_set_new(o, "bytes_compared", json_integer((json_int_t)st.bytes_compared));
+				json_object_set_new(o, "chunks_same", json_integer((json_int_t)st.chunks_same));
+				json_object_set_new(o, "compared_by", json_string(st.compared_by));
+			}
+			cli_print_json(o);
 		} else if (g->verbosity >= 0) {
 			char sz[32], wr[32];
 			cli_human_size(m->size, sz, sizeof(sz));
 			cli_human_size(st.bytes_written, wr, sizeof(wr));
-			fprintf(stderr, "restored %.12s (%s, %s) to %s: wrote %s in %.2f s\n", m->idhex, m->volume, sz,
-				pos.v[1], wr, st.seconds);
+			if (delta) {
+				char cmp[32];
+				cli_human_size(st.bytes_compared, cmp, sizeof(cmp));
+				fprintf(stderr, "restored %.12s (%s, %s) onto %s: compared %s by %s, rewrote %s in %.2f s\n",
+					m->idhex, m->volume, sz, pos.v[1], cmp, st.compared_by, wr, st.seconds);
+			} else {
+				fprintf(stderr, "restored %.12s (%s, %s) to %s: wrote %s in %.2f s\n", m->idhex,
+					m->volume, sz, pos.v[1], wr, st.seconds);
+			}
 		}
 	}
 	cairn_manifest_list_free(&l);

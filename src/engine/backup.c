@@ -13,6 +13,7 @@
 #include "repo/index.h"
 #include "repo/pack.h"
 #include "repo/tree.h"
+#include "source/changes.h"
 #include "source/chunker.h"
 #include "source/tagcache.h"
 #include "source/volume.h"
@@ -63,6 +64,7 @@ struct batch {
 	struct cairn_buf sealed;
 	struct chunk_out *out;
 	uint8_t *hole;                  /* chunk lies in a hole of a sparse file */
+	uint8_t *skip;                  /* unchanged (change map) with a cached id: not read */
 	uint8_t *has_cached;            /* cached[i] is valid */
 	struct cairn_tag_entry *cached; /* previous backup's tag and id */
 };
@@ -120,6 +122,8 @@ struct job {
 	struct cairn_tagcache_writer *tc_out; /* writer only */
 	bool tc_in_broken;
 	bool tags; /* compute tags at all */
+	const struct cairn_change_map *changes; /* NULL: read everything */
+	struct cairn_change_cursor change_cursor; /* reader thread only */
 	uint64_t bytes_hashed;
 	uint64_t done_bytes; /* volume bytes consumed, for progress */
 	bool profile;
@@ -164,12 +168,12 @@ static int read_batch(struct job *j, struct batch *b, uint64_t *bytes_read)
 {
 	uint32_t i = 0;
 	while (i < b->nchunks) {
-		if (b->hole[i]) {
+		if (b->hole[i] || b->skip[i]) {
 			i++;
 			continue;
 		}
 		uint32_t k = i;
-		while (k < b->nchunks && !b->hole[k])
+		while (k < b->nchunks && !b->hole[k] && !b->skip[k])
 			k++;
 		size_t start = (size_t)i * j->chunk_size;
 		size_t stop = MIN((size_t)k * j->chunk_size, b->len);
@@ -205,8 +209,14 @@ static void *reader_main(void *arg)
 		b->len = (size_t)MIN(left, (uint64_t)j->chunks_per_batch * j->chunk_size);
 		b->nchunks = (uint32_t)((b->len + j->chunk_size - 1) / j->chunk_size);
 		mark_holes(j, b);
+		memset(b->skip, 0, b->nchunks);
+		if (j->changes)
+			cairn_change_cursor_mark(&j->change_cursor, j->chunk_size, b->offset / j->chunk_size, b->nchunks,
+						 b->skip); /* skip[] = changed[] for now */
 		for (uint32_t i = 0; i < b->nchunks; i++) {
 			b->has_cached[i] = 0;
+			bool changed = b->skip[i];
+			b->skip[i] = 0;
 			if (!j->tc_in || j->tc_in_broken)
 				continue;
 			if (cairn_tagcache_next(j->tc_in, &b->cached[i]) < 0) {
@@ -215,6 +225,11 @@ static void *reader_main(void *arg)
 				continue;
 			}
 			b->has_cached[i] = 1;
+			/* Outside the change map the parent's id still holds, as long
+			 * as the repository still has that blob. */
+			if (j->changes && !changed && !b->hole[i] &&
+			    (cairn_id_is_zero(b->cached[i].id) || cairn_index_lookup(j->idx, b->cached[i].id, NULL) == 0))
+				b->skip[i] = 1;
 		}
 		pthread_mutex_lock(&j->lock);
 		b->state = SLOT_READ;
@@ -236,6 +251,13 @@ static int process_batch(struct job *j, struct cairn_blob_codec *c, struct cairn
 		const uint8_t *p = b->in + (size_t)i * j->chunk_size;
 		size_t len = MIN((size_t)j->chunk_size, b->len - (size_t)i * j->chunk_size);
 		o->raw_len = (uint32_t)len;
+		if (b->skip[i]) {
+			/* Unchanged since the base snapshot: not even read. */
+			memcpy(o->id, b->cached[i].id, CAIRN_ID_LEN);
+			memcpy(o->tag, b->cached[i].tag, sizeof(o->tag));
+			o->kind = cairn_id_is_zero(o->id) ? CHUNK_ZERO : CHUNK_KNOWN;
+			continue;
+		}
 		if (b->hole[i] || cairn_chunk_is_zero(p, len)) {
 			o->kind = CHUNK_ZERO;
 			memset(o->id, 0, CAIRN_ID_LEN);
@@ -584,6 +606,7 @@ static void job_free(struct job *j)
 		free(j->slots[i].in);
 		free(j->slots[i].out);
 		free(j->slots[i].hole);
+		free(j->slots[i].skip);
 		free(j->slots[i].has_cached);
 		free(j->slots[i].cached);
 		cairn_buf_free(&j->slots[i].sealed);
@@ -683,6 +706,19 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 		}
 		j.tags = j.tc_out != NULL || j.tc_in != NULL;
 	}
+	/* A change map says which chunks to read; the others' ids come from the
+	 * parent's change-tag cache, so without that cache it is of no use. */
+	const char *tracking = "full-read";
+	if (o->changes && !o->full && parent && parent->size == vol->size && j.tc_in) {
+		j.changes = o->changes;
+		j.change_cursor = (struct cairn_change_cursor)CAIRN_CHANGE_CURSOR_INIT(o->changes);
+		tracking = o->changes->method ? o->changes->method : "change-map";
+	} else if (o->changes && !o->full) {
+		cairn_log_info("reading the whole volume: %s",
+			       !parent ? "no parent backup" :
+			       parent->size != vol->size ? "the volume changed size" :
+							   "no change-tag cache for the parent backup");
+	}
 	/* A pack closes once it reaches pack_size: room for one more chunk, the
 	 * TOC of PACK_MAX_BLOBS entries and the trailer. */
 	j.packbuf_cap = ((size_t)repo->config.pack_size + j.chunk_size + CAIRN_AEAD_OVERHEAD +
@@ -693,9 +729,10 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 		j.slots[i].in = malloc(batch_bytes);
 		j.slots[i].out = calloc(j.chunks_per_batch, sizeof(struct chunk_out));
 		j.slots[i].hole = calloc(j.chunks_per_batch, 1);
+		j.slots[i].skip = calloc(j.chunks_per_batch, 1);
 		j.slots[i].has_cached = calloc(j.chunks_per_batch, 1);
 		j.slots[i].cached = calloc(j.chunks_per_batch, sizeof(struct cairn_tag_entry));
-		if (!j.slots[i].in || !j.slots[i].out || !j.slots[i].hole || !j.slots[i].has_cached ||
+		if (!j.slots[i].in || !j.slots[i].out || !j.slots[i].hole || !j.slots[i].skip || !j.slots[i].has_cached ||
 		    !j.slots[i].cached)
 			r = CAIRN_ENOMEM;
 		else
@@ -743,7 +780,7 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 		m->ntags = o->ntags;
 		for (size_t i = 0; m->tags && i < o->ntags; i++)
 			m->tags[i] = strdup(o->tags[i]);
-		m->change_tracking = strdup("full-read");
+		m->change_tracking = strdup(tracking);
 		m->stats = j.stats;
 		m->stats.bytes_hashed = j.bytes_hashed;
 		m->stats.bytes_stored = j.bytes_uploaded + index_bytes;

@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-volatile sig_atomic_t cairn_cancel_requested = 0;
 
 unsigned cairn_engine_threads(void)
 {

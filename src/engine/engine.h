@@ -7,6 +7,8 @@
 
 #include "repo/manifest.h"
 #include "repo/repo.h"
+#include "source/changes.h"
+#include "util/cancel.h"
 
 #include <signal.h>
 #include <stdbool.h>
@@ -16,9 +18,9 @@
  * thread. */
 typedef void (*cairn_progress_fn)(uint64_t done, uint64_t total, void *ud);
 
-/* Set by a signal handler: jobs stop at the next safe point with
- * CAIRN_ECANCELED and leave the repository consistent. */
-extern volatile sig_atomic_t cairn_cancel_requested;
+/* cairn_cancel_requested (util/cancel.h), set by a signal handler: jobs
+ * stop at the next safe point with CAIRN_ECANCELED and leave the
+ * repository consistent. */
 
 /* Worker threads for CPU work: CAIRN_THREADS, else the number of cores. */
 unsigned cairn_engine_threads(void);
@@ -30,6 +32,10 @@ struct cairn_backup_opts {
 	const char *const *tags;
 	size_t ntags;
 	const char *state_dir; /* local state (change-tag cache); NULL: none */
+	/* Ranges that may differ from the snapshot the parent backup read
+	 * (source/changes.h); NULL reads everything.  Used only when the
+	 * parent's change-tag cache is there and the size is unchanged. */
+	const struct cairn_change_map *changes;
 	cairn_progress_fn progress;
 	void *progress_ud;
 };
@@ -40,6 +46,13 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 struct cairn_restore_opts {
 	const char *target;
 	bool force;
+	/* Rewrite an existing target in place, only where it differs from the
+	 * backup (Veeam's quick rollback): the result is byte-identical to a
+	 * full restore.  Chunks are compared by this backup's change tags when
+	 * the state directory has them (the volume's latest backup made on
+	 * this host), else by id. */
+	bool delta;
+	const char *state_dir;
 	cairn_progress_fn progress;
 	void *progress_ud;
 };
@@ -48,6 +61,9 @@ struct cairn_restore_stats {
 	uint64_t bytes_written; /* data written to the target */
 	uint64_t bytes_fetched; /* read from the store */
 	uint64_t zero_bytes;    /* left as holes / zeroed */
+	uint64_t bytes_compared; /* --delta: read from the target to compare */
+	uint64_t chunks_same;    /* --delta: chunks the target already held */
+	const char *compared_by; /* --delta: "change tags" or "ids"; static */
 	double seconds;
 	bool target_is_device;
 };

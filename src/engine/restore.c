@@ -13,6 +13,8 @@
 #include "repo/index.h"
 #include "repo/pack.h"
 #include "repo/tree.h"
+#include "source/chunker.h"
+#include "source/tagcache.h"
 #include "source/volume.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -40,6 +42,9 @@
 struct item {
 	uint64_t chunk;
 	struct cairn_blob_ref ref;
+	uint8_t tag[16]; /* delta: the chunk's change tag, when has_tag */
+	uint8_t has_tag;
+	uint8_t same; /* delta: the target already holds this chunk */
 };
 
 struct range {
@@ -75,6 +80,12 @@ struct rjob {
 
 	/* zero runs on a device, merged */
 	uint64_t zero_start, zero_len;
+
+	/* --delta: the target is rewritten in place where it differs */
+	bool delta;
+	struct cairn_tagcache_reader *tc; /* this backup's change tags, or NULL */
+	uint64_t tc_next;                 /* chunk number of the next entry in tc */
+	uint64_t bytes_compared, chunks_same;
 };
 
 static void rjob_fail(struct rjob *j, int r)
@@ -233,15 +244,220 @@ static int by_location(const void *a, const void *b)
 	return x->chunk < y->chunk ? -1 : x->chunk > y->chunk;
 }
 
+/* ---- --delta: find what the target already holds ---- */
+
+#define COMPARE_RUN (8u << 20)
+
+struct compare_slice {
+	struct rjob *j;
+	size_t first, count; /* items, in volume order */
+	int r;
+	char errmsg[1024];
+	uint64_t bytes, same;
+};
+
+/* Marks items whose chunk the target already holds: by change tag (a
+ * GMAC, ~10 GB/s) when this backup's tags are known, else by id. */
+static void *compare_main(void *arg)
+{
+	struct compare_slice *cs = arg;
+	struct rjob *j = cs->j;
+	uint32_t csize = j->m->chunk_size;
+	struct cairn_hasher *h = NULL;
+	struct cairn_gmac *g = NULL;
+	void *buf = NULL;
+	int r = cairn_repo_hasher(j->repo, &h);
+	if (r >= 0)
+		r = cairn_gmac_new(j->repo->keys->tag, &g);
+	if (r >= 0 && posix_memalign(&buf, 4096, COMPARE_RUN) != 0)
+		r = CAIRN_ENOMEM;
+	size_t per_run = COMPARE_RUN / csize ? COMPARE_RUN / csize : 1;
+	for (size_t i = cs->first; r >= 0 && i < cs->first + cs->count;) {
+		if (cairn_cancel_check()) {
+			r = cairn_error_set(CAIRN_ECANCELED, "interrupted");
+			break;
+		}
+		/* A run of consecutive chunks is read at once. */
+		size_t k = i + 1;
+		while (k < cs->first + cs->count && k - i < per_run && j->items[k].chunk == j->items[k - 1].chunk + 1)
+			k++;
+		uint64_t off = j->items[i].chunk * csize;
+		uint64_t end = MIN((j->items[k - 1].chunk + 1) * csize, j->m->size);
+		size_t len = (size_t)(end - off);
+		ssize_t got = pread(j->fd, buf, len, (off_t)off);
+		if (got < 0) {
+			r = cairn_error_errno(errno, "read %s", j->target);
+			break;
+		}
+		cs->bytes += (uint64_t)got;
+		for (size_t t = i; t < k; t++) {
+			struct item *it = &j->items[t];
+			size_t at = (size_t)(it->chunk * csize - off), n = it->ref.raw_len;
+			if (at + n > (size_t)got)
+				continue; /* short target: rewrite */
+			const uint8_t *p = (const uint8_t *)buf + at;
+			uint8_t mac[CAIRN_ID_LEN];
+			if (it->has_tag) {
+				if ((r = cairn_gmac_tag(g, it->chunk, p, n, mac)) < 0)
+					break;
+				it->same = memcmp(mac, it->tag, 16) == 0;
+			} else {
+				if ((r = cairn_hasher_id(h, p, n, mac)) < 0)
+					break;
+				it->same = memcmp(mac, it->ref.id, CAIRN_ID_LEN) == 0;
+			}
+			cs->same += it->same;
+		}
+		i = k;
+	}
+	if (r < 0)
+		cairn_error_copy(cs->errmsg, sizeof(cs->errmsg));
+	cs->r = r;
+	free(buf);
+	cairn_gmac_free(g);
+	cairn_hasher_free(h);
+	return NULL;
+}
+
+/* Drops the items of the round that the target already holds. */
+static int delta_filter(struct rjob *j)
+{
+	unsigned n = cairn_engine_threads();
+	if (n > 16)
+		n = 16;
+	if (n > j->nitems)
+		n = (unsigned)j->nitems;
+	struct compare_slice cs[16];
+	pthread_t th[16];
+	unsigned started = 0;
+	size_t per = (j->nitems + n - 1) / n;
+	for (unsigned t = 0; t < n; t++) {
+		size_t first = t * per;
+		cs[t] = (struct compare_slice){ .j = j, .first = first,
+						 .count = first < j->nitems ? MIN(per, j->nitems - first) : 0 };
+	}
+	for (unsigned t = 1; t < n; t++)
+		if (pthread_create(&th[t], NULL, compare_main, &cs[t]) == 0)
+			started = t;
+		else
+			break;
+	/* The calling thread takes the first slice, and any that did not start. */
+	compare_main(&cs[0]);
+	for (unsigned t = started + 1; t < n; t++)
+		compare_main(&cs[t]);
+	for (unsigned t = 1; t <= started; t++)
+		pthread_join(th[t], NULL);
+	for (unsigned t = 0; t < n; t++) {
+		j->bytes_compared += cs[t].bytes;
+		j->chunks_same += cs[t].same;
+		if (cs[t].r < 0)
+			return cairn_error_set(cs[t].r, "%s", cs[t].errmsg);
+	}
+	size_t w = 0;
+	for (size_t i = 0; i < j->nitems; i++)
+		if (!j->items[i].same)
+			j->items[w++] = j->items[i];
+	j->nitems = w;
+	return 0;
+}
+
+/* A range the backup holds as zeros: make sure the target reads as zeros
+ * there, reading only what the target stores (holes are zeros already). */
+static int delta_zeros(struct rjob *j, uint64_t off, uint64_t len)
+{
+	uint32_t csize = j->m->chunk_size;
+	_cleanup_free_ uint8_t *buf = malloc(COMPARE_RUN);
+	if (!buf)
+		return CAIRN_ENOMEM;
+	uint64_t end = off + len, pos = off;
+	while (pos < end) {
+		uint64_t seg_end = end;
+		if (!j->device) {
+			off_t data = lseek(j->fd, (off_t)pos, SEEK_DATA);
+			if (data < 0 && errno == ENXIO)
+				break;
+			if (data >= 0) {
+				if ((uint64_t)data >= end)
+					break;
+				/* Chunk-aligned, so a punched chunk is whole. */
+				pos = MAX(pos, (uint64_t)data / csize * csize);
+				off_t hole = lseek(j->fd, data, SEEK_HOLE);
+				if (hole >= 0 && (uint64_t)hole < end)
+					seg_end = ((uint64_t)hole + csize - 1) / csize * csize;
+				seg_end = MIN(seg_end, end);
+			}
+		}
+		while (pos < seg_end) {
+			if (cairn_cancel_check())
+				return cairn_error_set(CAIRN_ECANCELED, "interrupted");
+			size_t n = (size_t)MIN((uint64_t)COMPARE_RUN, seg_end - pos);
+			ssize_t got = pread(j->fd, buf, n, (off_t)pos);
+			if (got < 0)
+				return cairn_error_errno(errno, "read %s", j->target);
+			if (got == 0)
+				return 0; /* past the target's end: the final size makes zeros */
+			j->bytes_compared += (uint64_t)got;
+			for (size_t at = 0; at < (size_t)got; at += csize) {
+				size_t cl = MIN((size_t)csize, (size_t)got - at);
+				if (cairn_chunk_is_zero(buf + at, cl)) {
+					j->chunks_same++;
+					continue;
+				}
+				uint64_t zoff = pos + at;
+				if (j->device) {
+					uint64_t range[2] = { zoff, cl };
+					if (ioctl(j->fd, BLKZEROOUT, range) < 0)
+						return cairn_error_errno(errno, "zeroing %s", j->target);
+				} else if (fallocate(j->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)zoff,
+						     (off_t)cl) < 0) {
+					return cairn_error_errno(errno, "punching a hole in %s", j->target);
+				}
+				j->bytes_written += cl;
+			}
+			pos += (uint64_t)got;
+		}
+		pos = seg_end;
+	}
+	j->zero_bytes += len;
+	return 0;
+}
+
+/* Moves the change-tag reader to chunk `chunk`; on any trouble the tags
+ * are dropped and comparing falls back to ids. */
+static bool delta_tag(struct rjob *j, uint64_t chunk, const uint8_t id[CAIRN_ID_LEN], uint8_t tag[16])
+{
+	struct cairn_tag_entry e;
+	bool have = false;
+	while (j->tc && j->tc_next <= chunk) {
+		if (cairn_tagcache_next(j->tc, &e) < 0) {
+			cairn_log_debug("change-tag cache unusable, comparing by id: %s", cairn_error_message());
+			cairn_tagcache_reader_free(j->tc);
+			j->tc = NULL;
+			return false;
+		}
+		j->tc_next++;
+		have = j->tc_next == chunk + 1;
+	}
+	if (!have || !id || memcmp(e.id, id, CAIRN_ID_LEN) != 0)
+		return false;
+	memcpy(tag, e.tag, 16);
+	return true;
+}
+
 /* Runs the current round: sort, merge into ranges, let the workers go, wait. */
 static int run_round(struct rjob *j)
 {
 	if (j->nitems == 0)
 		return 0;
+	if (j->delta) {
+		int r = delta_filter(j);
+		if (r < 0 || j->nitems == 0)
+			return r;
+	}
 	/* Items arrive in volume order: allocate their runs up front.  Direct
 	 * writes that allocate take the inode lock exclusively (ext4, XFS);
 	 * writes into allocated space run in parallel.  Holes stay holes. */
-	if (!j->device && j->dfd >= 0) {
+	if (!j->device && j->dfd >= 0 && !j->delta) {
 		uint64_t cs = j->m->chunk_size;
 		for (size_t i = 0; i < j->nitems;) {
 			size_t k = i + 1;
@@ -281,10 +497,17 @@ static int run_round(struct rjob *j)
 	return r ? cairn_error_set(r, "%s", j->errmsg) : 0;
 }
 
+static int delta_zeros(struct rjob *j, uint64_t off, uint64_t len);
+
 static int flush_zeros(struct rjob *j)
 {
 	if (!j->zero_len)
 		return 0;
+	if (j->delta) {
+		int r = delta_zeros(j, j->zero_start, j->zero_len);
+		j->zero_len = 0;
+		return r;
+	}
 	if (j->device) {
 		uint64_t range[2] = { j->zero_start, j->zero_len };
 		if (ioctl(j->fd, BLKZEROOUT, range) < 0)
@@ -336,6 +559,8 @@ static int on_leaves(uint64_t first, uint64_t count, const uint8_t *ids, void *u
 		}
 		struct item *it = &j->items[j->nitems];
 		it->chunk = first + i;
+		it->same = 0;
+		it->has_tag = j->delta && delta_tag(j, first + i, id, it->tag);
 		if (cairn_index_lookup(j->idx, id, &it->ref) < 0) {
 			char hex[2 * CAIRN_ID_LEN + 1];
 			cairn_hex_encode(id, CAIRN_ID_LEN, hex);
@@ -372,28 +597,56 @@ static int device_looks_empty(int fd, bool *ret)
 	return 0;
 }
 
+/* Opens a block device target exclusively (O_EXCL fails with EBUSY while it
+ * is mounted or otherwise claimed) and checks that the volume fits. */
+static int open_device(const char *target, uint64_t size, int *ret_fd)
+{
+	int fd = open(target, O_RDWR | O_EXCL | O_CLOEXEC);
+	if (fd < 0 && errno == EBUSY)
+		return cairn_error_set(CAIRN_EBUSY, "target %s is in use (mounted?); refusing to write to it", target);
+	if (fd < 0)
+		return cairn_error_errno(errno, "cannot open target %s", target);
+	uint64_t dsize = 0;
+	int r = cairn_fd_size(fd, target, &dsize, NULL);
+	if (r >= 0 && dsize < size)
+		r = cairn_error_set(CAIRN_ETOOSMALL, "target %s holds %llu bytes, the volume needs %llu", target,
+				    (unsigned long long)dsize, (unsigned long long)size);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
 /* Opens the target; for files, a temporary file beside it (*ret_tmp). */
 static int open_target(const struct cairn_restore_opts *o, uint64_t size, int *ret_fd, bool *ret_device,
 		       char **ret_tmp)
 {
 	struct stat st;
+	int r;
 	*ret_tmp = NULL;
-	if (stat(o->target, &st) == 0 && S_ISBLK(st.st_mode)) {
-		/* O_EXCL on a block device fails with EBUSY while it is mounted
-		 * or otherwise claimed. */
-		int fd = open(o->target, O_RDWR | O_EXCL | O_CLOEXEC);
-		if (fd < 0 && errno == EBUSY)
-			return cairn_error_set(CAIRN_EBUSY, "target %s is in use (mounted?); refusing to write to it",
-					       o->target);
+	if (o->delta) {
+		/* In place: only what differs is rewritten. */
+		if (stat(o->target, &st) < 0)
+			return cairn_error_errno(errno, "target %s (--delta rewrites an existing volume)", o->target);
+		if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode))
+			return cairn_error_set(CAIRN_EINVAL, "target %s is neither a file nor a block device", o->target);
+		*ret_device = S_ISBLK(st.st_mode);
+		if (*ret_device)
+			return open_device(o->target, size, ret_fd);
+		int fd = open(o->target, O_RDWR | O_CLOEXEC);
 		if (fd < 0)
 			return cairn_error_errno(errno, "cannot open target %s", o->target);
-		uint64_t dsize = 0;
-		int r = cairn_fd_size(fd, o->target, &dsize, NULL);
+		*ret_fd = fd;
+		return 0;
+	}
+	if (stat(o->target, &st) == 0 && S_ISBLK(st.st_mode)) {
+		int fd;
+		if ((r = open_device(o->target, size, &fd)) < 0)
+			return r;
 		bool empty = false;
-		if (r >= 0 && dsize < size)
-			r = cairn_error_set(CAIRN_ETOOSMALL, "target %s holds %llu bytes, the volume needs %llu",
-					    o->target, (unsigned long long)dsize, (unsigned long long)size);
-		if (r >= 0 && !o->force && (r = device_looks_empty(fd, &empty)) >= 0 && !empty)
+		if (!o->force && (r = device_looks_empty(fd, &empty)) >= 0 && !empty)
 			r = cairn_error_set(CAIRN_EEXIST, "target %s is not empty; use --force to overwrite it",
 					    o->target);
 		if (r < 0) {
@@ -455,9 +708,21 @@ int cairn_restore_run(struct cairn_repo *repo, const struct cairn_manifest *m, c
 	j.m = m;
 	j.target = o->target;
 	j.profile = getenv("CAIRN_PROFILE") != NULL;
+	j.delta = o->delta;
 	_cleanup_free_ char *tmp = NULL;
 	if ((r = open_target(o, m->size, &j.fd, &j.device, &tmp)) < 0)
 		return r;
+	if (j.delta && o->state_dir) {
+		/* This backup's change tags, if it was made here and is the
+		 * volume's latest: comparing by tag is ~8x cheaper than by id. */
+		_cleanup_free_ char *tc_path = NULL;
+		struct cairn_tagcache_key key = { .size = m->size, .chunk_size = m->chunk_size };
+		memcpy(key.repo_id, repo->config.id, 16);
+		memcpy(key.backup_id, m->id, 16);
+		if (cairn_tagcache_path(o->state_dir, repo->config.id, m->volume, &tc_path) >= 0 &&
+		    cairn_tagcache_open(tc_path, repo->keys->local, &key, &j.tc) < 0)
+			j.tc = NULL;
+	}
 	/* Filesystems without O_DIRECT (tmpfs) just get buffered writes. */
 	j.dfd = getenv("CAIRN_NO_DIRECT_IO") ? -1 : open(tmp ? tmp : o->target, O_WRONLY | O_DIRECT | O_CLOEXEC);
 	pthread_mutex_init(&j.lock, NULL);
@@ -507,6 +772,12 @@ int cairn_restore_run(struct cairn_repo *repo, const struct cairn_manifest *m, c
 	if (j.profile)
 		fprintf(stderr, "cairn: profile: workers: get %.3f s, decode %.3f s, write %.3f s, idle %.3f s\n", j.t_get,
 			j.t_decode, j.t_write, j.t_idle);
+	if (r >= 0 && j.delta && !j.device) {
+		struct stat st;
+		if (fstat(j.fd, &st) == 0 && (uint64_t)st.st_size != m->size && ftruncate(j.fd, (off_t)m->size) < 0)
+			r = cairn_error_errno(errno, "size %s", o->target);
+	}
+	cairn_tagcache_reader_free(j.tc);
 	if (r >= 0 && fsync(j.fd) < 0)
 		r = cairn_error_errno(errno, "fsync %s", o->target);
 	if (close(j.fd) < 0 && r >= 0)
@@ -523,6 +794,9 @@ int cairn_restore_run(struct cairn_repo *repo, const struct cairn_manifest *m, c
 		ret->bytes_written = j.bytes_written;
 		ret->bytes_fetched = j.bytes_fetched;
 		ret->zero_bytes = j.zero_bytes;
+		ret->bytes_compared = j.bytes_compared;
+		ret->chunks_same = j.chunks_same;
+		ret->compared_by = !j.delta ? NULL : j.tc_next ? "change tags" : "ids";
 		ret->seconds = cairn_now() - t0;
 		ret->target_is_device = j.device;
 	}

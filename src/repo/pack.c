@@ -116,16 +116,11 @@ int cairn_pack_writer_begin(struct cairn_pack_writer *w)
 
 int cairn_pack_writer_add(struct cairn_pack_writer *w, struct cairn_blob_ref *ref, const uint8_t *sealed)
 {
-	if (w->n == w->cap) {
-		size_t cap = w->cap ? 2 * w->cap : 512;
-		struct cairn_toc_entry *t = realloc(w->toc, cap * sizeof(*t));
-		if (!t)
-			return CAIRN_ENOMEM;
-		w->toc = t;
-		w->cap = cap;
-	}
+	int r = cairn_array_grow(&w->toc, &w->cap, w->n, sizeof(*w->toc), 512);
+	if (r < 0)
+		return r;
 	ref->offset = (uint32_t)w->data.len;
-	int r = cairn_buf_append(&w->data, sealed, ref->stored_len);
+	r = cairn_buf_append(&w->data, sealed, ref->stored_len);
 	if (r < 0)
 		return r;
 	w->toc[w->n].ref = *ref;

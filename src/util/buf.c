@@ -118,3 +118,18 @@ uint64_t cairn_reader_le64(struct cairn_reader *r)
 	const uint8_t *p = cairn_reader_bytes(r, 8);
 	return p ? cairn_le64(p) : 0;
 }
+
+int cairn_array_grow(void *v, size_t *cap, size_t n, size_t elem, size_t first)
+{
+	if (n < *cap)
+		return 0;
+	size_t ncap = *cap ? 2 * *cap : first;
+	if (ncap < *cap || ncap > SIZE_MAX / elem)
+		return CAIRN_ENOMEM;
+	void *p = realloc(*(void **)v, ncap * elem);
+	if (!p)
+		return CAIRN_ENOMEM;
+	*(void **)v = p;
+	*cap = ncap;
+	return 0;
+}

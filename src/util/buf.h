@@ -25,6 +25,11 @@ uint8_t *cairn_buf_steal(struct cairn_buf *b, size_t *len);
 void cairn_buf_clear(struct cairn_buf *b);
 void cairn_buf_free(struct cairn_buf *b);
 
+/* Makes room for one more element in a malloc'd array *v of *cap elements
+ * of elem bytes holding n: doubles the capacity (from first) when full.
+ * CAIRN_ENOMEM leaves the array as it was. */
+int cairn_array_grow(void *v, size_t *cap, size_t n, size_t elem, size_t first);
+
 static inline void cairn_buf_freep(struct cairn_buf *b)
 {
 	cairn_buf_free(b);

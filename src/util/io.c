@@ -1,7 +1,11 @@
 #include "util/io.h"
+#include "util/cancel.h"
 #include "util/error.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 int cairn_write_all(int fd, const void *data, size_t len, const char *path)
@@ -33,4 +37,29 @@ int cairn_pwrite_all(int fd, const void *data, size_t len, uint64_t off, const c
 		off += (uint64_t)n;
 	}
 	return 0;
+}
+
+volatile sig_atomic_t cairn_cancel_requested = 0;
+
+int cairn_fsync_parent(const char *path)
+{
+	char *d = strdup(path);
+	if (!d)
+		return CAIRN_ENOMEM;
+	char *slash = strrchr(d, '/');
+	const char *dir = ".";
+	if (slash == d)
+		dir = "/";
+	else if (slash) {
+		*slash = 0;
+		dir = d;
+	}
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r = 0;
+	if (fd < 0 || fsync(fd) < 0)
+		r = cairn_error_errno(errno, "fsync directory %s", dir);
+	if (fd >= 0)
+		close(fd);
+	free(d);
+	return r;
 }

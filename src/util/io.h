@@ -11,4 +11,7 @@ int cairn_write_all(int fd, const void *data, size_t len, const char *path);
 /* pwrite(2) until len bytes are out at off. */
 int cairn_pwrite_all(int fd, const void *data, size_t len, uint64_t off, const char *path);
 
+/* fsyncs the directory holding path, so a rename into it is durable. */
+int cairn_fsync_parent(const char *path);
+
 #endif

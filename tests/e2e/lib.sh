@@ -320,8 +320,8 @@ scatter_write()
 import os, random, sys
 path, seed, count, block = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 r = random.Random(seed)
-size = os.path.getsize(path)
 with open(path, "r+b") as f:
+    size = f.seek(0, 2)  # works for block devices too
     for _ in range(count):
         off = r.randrange(0, size // block) * block
         f.seek(off)
