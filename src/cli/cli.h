@@ -81,6 +81,9 @@ void cli_passphrase_free(char *p, size_t len);
 void cli_human_size(uint64_t v, char *buf, size_t size);
 int cli_parse_size(const char *s, uint64_t *ret);
 
+/* "volume: ext4, label 'x', UUID ..., 512-byte logical blocks" (one line). */
+void cli_print_volume_info(FILE *f, const struct cairn_volume_info *i);
+
 /* Prints a JSON value on stdout followed by a newline; steals the reference. */
 void cli_print_json(json_t *j);
 

@@ -52,6 +52,16 @@ int cmd_restore(int argc, char **argv, struct cli_global *g)
 					      (json_int_t)st.bytes_written, "bytes_fetched", (json_int_t)st.bytes_fetched,
 					      "zero_bytes", (json_int_t)st.zero_bytes, "seconds", st.seconds, "delta",
 					      delta);
+			json_t *vi = json_object();
+			if (m->info.logical_block_size)
+				json_object_set_new(vi, "logical_block_size", json_integer(m->info.logical_block_size));
+			if (m->info.fs_type)
+				json_object_set_new(vi, "fs_type", json_string(m->info.fs_type));
+			if (m->info.label)
+				json_object_set_new(vi, "label", json_string(m->info.label));
+			if (m->info.uuid)
+				json_object_set_new(vi, "uuid", json_string(m->info.uuid));
+			json_object_set_new(o, "volume_info", vi);
 			if (delta) {
 				json_object_set_new(o, "bytes_compared", json_integer((json_int_t)st.bytes_compared));
 				json_object_set_new(o, "chunks_same", json_integer((json_int_t)st.chunks_same));
@@ -71,6 +81,7 @@ int cmd_restore(int argc, char **argv, struct cli_global *g)
 				fprintf(stderr, "restored %.12s (%s, %s) to %s: wrote %s in %.2f s\n", m->idhex,
 					m->volume, sz, pos.v[1], wr, st.seconds);
 			}
+			cli_print_volume_info(stderr, &m->info);
 		}
 	}
 	cairn_manifest_list_free(&l);

@@ -182,3 +182,28 @@ void cli_progress_done(struct cli_progress *p)
 		fprintf(stderr, "\r\033[K");
 	p->drawn = false;
 }
+
+void cli_print_volume_info(FILE *f, const struct cairn_volume_info *i)
+{
+	if (!i->fs_type && !i->label && !i->uuid && !i->logical_block_size)
+		return;
+	fputs("volume:", f);
+	if (i->fs_type) {
+		fputc(' ', f);
+		cli_print_escaped(f, i->fs_type);
+	} else {
+		fputs(" no file system recognised", f);
+	}
+	if (i->label) {
+		fputs(", label '", f);
+		cli_print_escaped(f, i->label);
+		fputc('\'', f);
+	}
+	if (i->uuid) {
+		fputs(", UUID ", f);
+		cli_print_escaped(f, i->uuid);
+	}
+	if (i->logical_block_size)
+		fprintf(f, ", %u-byte logical blocks", i->logical_block_size);
+	fputc('\n', f);
+}

@@ -16,6 +16,7 @@
 #include "source/changes.h"
 #include "source/chunker.h"
 #include "source/tagcache.h"
+#include "source/volinfo.h"
 #include "source/volume.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -640,6 +641,10 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 	if (r < 0)
 		return r;
 	const char *volume = o->volume ? o->volume : vol->name;
+	if (!o->volume && o->source_name) {
+		const char *slash = strrchr(o->source_name, '/');
+		volume = slash && slash[1] ? slash + 1 : o->source_name;
+	}
 	if (!valid_name(volume))
 		return cairn_error_set(CAIRN_EINVAL, "invalid volume name '%s' (no '/', '@' or control characters)",
 				       volume);
@@ -764,9 +769,10 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 		m->volume = strdup(volume);
 		m->created_us = cairn_wall_now_us();
 		m->hostname = strdup(host);
-		m->source = realpath(o->source, NULL);
+		const char *src = o->source_name ? o->source_name : o->source;
+		m->source = realpath(src, NULL);
 		if (!m->source)
-			m->source = strdup(o->source);
+			m->source = strdup(src);
 		m->size = vol->size;
 		m->chunk_size = j.chunk_size;
 		m->fanout = repo->config.tree_fanout;
@@ -781,12 +787,17 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 		for (size_t i = 0; m->tags && i < o->ntags; i++)
 			m->tags[i] = strdup(o->tags[i]);
 		m->change_tracking = strdup(tracking);
+		r = cairn_volume_probe(vol->fd, vol->size, &m->info);
 		m->stats = j.stats;
 		m->stats.bytes_hashed = j.bytes_hashed;
 		m->stats.bytes_stored = j.bytes_uploaded + index_bytes;
 		m->stats.seconds = cairn_now() - t0;
-		if (!m->volume || !m->hostname || !m->source || !m->tags || !m->change_tracking)
+		if (r >= 0 && (!m->volume || !m->hostname || !m->source || !m->tags || !m->change_tracking))
 			r = CAIRN_ENOMEM;
+		if (r >= 0 && o->group_id) {
+			m->in_group = true;
+			memcpy(m->group_id, o->group_id, CAIRN_BACKUP_ID_LEN);
+		}
 	}
 	if (r >= 0)
 		r = cairn_manifest_write(repo, m, &manifest_bytes);

@@ -36,6 +36,11 @@ struct cairn_backup_opts {
 	 * (source/changes.h); NULL reads everything.  Used only when the
 	 * parent's change-tag cache is there and the size is unchanged. */
 	const struct cairn_change_map *changes;
+	/* Made for this group backup (repo/group.h); NULL: none. */
+	const uint8_t *group_id;
+	/* The name recorded as the backup's source, when the bytes are read from
+	 * a snapshot of it (source is then the snapshot); NULL: source. */
+	const char *source_name;
 	cairn_progress_fn progress;
 	void *progress_ud;
 };

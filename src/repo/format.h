@@ -97,10 +97,19 @@
  *     {"version":1, "id":"<32 hex>", "volume":"name", "created":"<RFC 3339>",
  *      "hostname":"...", "source":"/path", "size":N, "chunk_size":N,
  *      "tree_fanout":N, "levels":N, "root":"<64 hex>", "parent":"<32 hex>"|null,
- *      "tags":["..."], "change_tracking":"full-read",
+ *      "tags":["..."], "change_tracking":"full-read"|"fiemap",
  *      "stats":{"bytes_read":N, "bytes_new":N, "bytes_stored":N,
- *               "chunks_new":N, "bytes_hashed":N, "seconds":F}}
- *   (stats are informational; readers accept them missing.)
+ *               "chunks_new":N, "bytes_hashed":N, "seconds":F},
+ *      "volume_info":{"logical_block_size":N, "fs_type":"ext4",
+ *                     "label":"...", "uuid":"..."},
+ *      "group":"<32 hex>"}
+ *   (stats are informational; readers accept them missing.)  change_tracking
+ *   names how the changed chunks were found: "full-read" (every chunk read,
+ *   unchanged ones recognised by change tag or id), "fiemap" (extent maps of
+ *   two reflink snapshots; only the changed ranges read).  volume_info
+ *   (optional, each member optional) holds what a restored volume inherits,
+ *   as probed by libblkid.  group (optional) is the id of the group backup
+ *   this backup was made for.
  *   Written after every pack and index object it depends on is durable; a
  *   backup without a manifest does not exist.
  */

@@ -21,7 +21,22 @@ void cairn_manifest_free(struct cairn_manifest *m)
 		free(m->tags[i]);
 	free(m->tags);
 	free(m->change_tracking);
+	cairn_volume_info_clear(&m->info);
 	free(m);
+}
+
+void cairn_volume_info_clear(struct cairn_volume_info *i)
+{
+	free(i->fs_type);
+	free(i->label);
+	free(i->uuid);
+	memset(i, 0, sizeof(*i));
+}
+
+static void set_opt_string(json_t *o, const char *key, const char *v)
+{
+	if (v)
+		json_object_set_new(o, key, json_string(v));
 }
 
 int cairn_manifest_encode(const struct cairn_manifest *m, char **ret_json)
@@ -47,6 +62,20 @@ int cairn_manifest_encode(const struct cairn_manifest *m, char **ret_json)
 			      (json_int_t)m->stats.bytes_new, "bytes_stored", (json_int_t)m->stats.bytes_stored,
 			      "chunks_new", (json_int_t)m->stats.chunks_new, "bytes_hashed",
 			      (json_int_t)m->stats.bytes_hashed, "seconds", m->stats.seconds);
+	if (j && (m->info.logical_block_size || m->info.fs_type || m->info.label || m->info.uuid)) {
+		json_t *vi = json_object();
+		if (m->info.logical_block_size)
+			json_object_set_new(vi, "logical_block_size", json_integer(m->info.logical_block_size));
+		set_opt_string(vi, "fs_type", m->info.fs_type);
+		set_opt_string(vi, "label", m->info.label);
+		set_opt_string(vi, "uuid", m->info.uuid);
+		json_object_set_new(j, "volume_info", vi);
+	}
+	if (j && m->in_group) {
+		char g[2 * CAIRN_BACKUP_ID_LEN + 1];
+		cairn_hex_encode(m->group_id, CAIRN_BACKUP_ID_LEN, g);
+		json_object_set_new(j, "group", json_string(g));
+	}
 	if (!j)
 		return cairn_error_set(CAIRN_EINVAL, "manifest: cannot encode (invalid UTF-8 in a name or tag?)");
 	*ret_json = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
@@ -76,15 +105,16 @@ int cairn_manifest_parse(const uint8_t *data, size_t len, struct cairn_manifest 
 	double secs = 0;
 	const char *id = NULL, *volume = NULL, *created = NULL, *host = NULL, *source = NULL, *root = NULL,
 		   *ct = NULL;
-	json_t *parent = NULL, *tags = NULL;
+	json_t *parent = NULL, *tags = NULL, *vi = NULL;
+	const char *group = NULL;
 	if (json_unpack_ex(j, &jerr, 0,
 			   "{s:I, s:s, s:s, s:s, s?s, s?s, s:I, s:I, s:I, s:I, s:s, s:o, s:o, s?s, "
-			   "s?{s?I, s?I, s?I, s?I, s?I, s?F}}",
+			   "s?{s?I, s?I, s?I, s?I, s?I, s?F}, s?o, s?s}",
 			   "version", &version, "id", &id, "volume", &volume, "created", &created, "hostname", &host,
 			   "source", &source, "size", &size, "chunk_size", &chunk, "tree_fanout", &fanout, "levels",
 			   &levels, "root", &root, "parent", &parent, "tags", &tags, "change_tracking", &ct, "stats",
 			   "bytes_read", &br, "bytes_new", &bn, "bytes_stored", &bs, "chunks_new", &cn,
-			   "bytes_hashed", &bh, "seconds", &secs) != 0) {
+			   "bytes_hashed", &bh, "seconds", &secs, "volume_info", &vi, "group", &group) != 0) {
 		r = cairn_error_set(CAIRN_ECORRUPT, "manifest: %s", jerr.text);
 		goto out;
 	}
@@ -110,6 +140,30 @@ int cairn_manifest_parse(const uint8_t *data, size_t len, struct cairn_manifest 
 	} else if (!json_is_null(parent)) {
 		r = cairn_error_set(CAIRN_ECORRUPT, "manifest: invalid parent");
 		goto out;
+	}
+	if (group) {
+		if (strlen(group) != 2 * CAIRN_BACKUP_ID_LEN ||
+		    cairn_hex_decode(group, m->group_id, CAIRN_BACKUP_ID_LEN) < 0) {
+			r = cairn_error_set(CAIRN_ECORRUPT, "manifest: invalid group");
+			goto out;
+		}
+		m->in_group = true;
+	}
+	if (vi) {
+		json_int_t lbs = 0;
+		const char *fs = NULL, *label = NULL, *uuid = NULL;
+		if (json_unpack_ex(vi, &jerr, 0, "{s?I, s?s, s?s, s?s}", "logical_block_size", &lbs, "fs_type", &fs,
+				   "label", &label, "uuid", &uuid) != 0 ||
+		    lbs < 0 || lbs > (1 << 20)) {
+			r = cairn_error_set(CAIRN_ECORRUPT, "manifest: invalid volume_info");
+			goto out;
+		}
+		m->info.logical_block_size = (uint32_t)lbs;
+		if ((fs && !(m->info.fs_type = strdup(fs))) || (label && !(m->info.label = strdup(label))) ||
+		    (uuid && !(m->info.uuid = strdup(uuid)))) {
+			r = CAIRN_ENOMEM;
+			goto out;
+		}
 	}
 	memcpy(m->idhex, id, sizeof(m->idhex));
 	m->volume = strdup(volume);

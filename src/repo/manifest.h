@@ -17,6 +17,15 @@ struct cairn_backup_stats {
 	double seconds;
 };
 
+/* What a restored volume inherits (libblkid, source/volinfo.h); strings
+ * NULL when unknown. */
+struct cairn_volume_info {
+	uint32_t logical_block_size; /* 0: unknown */
+	char *fs_type;               /* "ext4", "xfs", ... */
+	char *label;
+	char *uuid;
+};
+
 struct cairn_manifest {
 	uint8_t id[CAIRN_BACKUP_ID_LEN];
 	char idhex[2 * CAIRN_BACKUP_ID_LEN + 1];
@@ -35,7 +44,15 @@ struct cairn_manifest {
 	size_t ntags;
 	char *change_tracking;
 	struct cairn_backup_stats stats;
+	struct cairn_volume_info info;
+	/* Member of a group backup (groups/<id>, repo/group.h): set when the
+	 * backup was made by `group backup`; the group object may not exist
+	 * if that run failed later. */
+	bool in_group;
+	uint8_t group_id[CAIRN_BACKUP_ID_LEN];
 };
+
+void cairn_volume_info_clear(struct cairn_volume_info *i);
 
 void cairn_manifest_free(struct cairn_manifest *m);
 static inline void cairn_manifest_freep(struct cairn_manifest **m)
