@@ -35,6 +35,7 @@ enum cairn_error_code {
 	CAIRN_ENET = -17,       /* network or server error (retries exhausted) */
 	CAIRN_EAUTH = -18,      /* credentials rejected by a server */
 	CAIRN_EUNSUPPORTED = -19, /* operation not supported by this store or source */
+	CAIRN_ETIMEOUT = -20,   /* a bounded wait ran out (freeze watchdog, lease) */
 };
 
 /* Short, stable name of a code ("ENOTFOUND"); never NULL. */

@@ -30,6 +30,7 @@ static const char *const names[] = {
 	[-CAIRN_ENET] = "ENET",
 	[-CAIRN_EAUTH] = "EAUTH",
 	[-CAIRN_EUNSUPPORTED] = "EUNSUPPORTED",
+	[-CAIRN_ETIMEOUT] = "ETIMEOUT",
 };
 
 /* message = a + ": " + b, cut to fit. */
