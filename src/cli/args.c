@@ -2,6 +2,7 @@
  * around the verb's positionals (DESIGN.md §3). */
 #include "cli/cli.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,9 @@ int cli_parse(int argc, char **argv, const struct cli_opt *opts, struct cli_glob
 		{ "repo", 'r', OPT_STRING, &g->repo },
 		{ "passphrase-file", 0, OPT_STRING, &g->passphrase_file },
 		{ "state-dir", 0, OPT_STRING, &g->state_dir },
+		{ "cred", 0, OPT_STRING, &g->cred },
+		{ "connections", 0, OPT_STRING, &g->connections_arg },
+		{ "limit-upload", 0, OPT_STRING, &g->limit_upload_arg },
 		{ "json", 0, OPT_FLAG, &json },
 		{ "quiet", 'q', OPT_FLAG, &g_quiet },
 		{ "verbose", 'v', OPT_FLAG, &g_verbose_flag },
@@ -108,6 +112,21 @@ int cli_parse(int argc, char **argv, const struct cli_opt *opts, struct cli_glob
 		bool used;
 		if (set_opt(o, value, &used) < 0)
 			return cli_usage(g->verb, "option '--%s' needs a value", o->name);
+	}
+	if (g->connections_arg) {
+		char *end;
+		unsigned long v = strtoul(g->connections_arg, &end, 10);
+		if (!isdigit((unsigned char)g->connections_arg[0]) || *end || v < 1 || v > 1024)
+			return cli_usage(g->verb, "invalid --connections '%s' (a number from 1 to 1024)",
+					 g->connections_arg);
+		g->connections = (unsigned)v;
+	}
+	if (g->limit_upload_arg) {
+		uint64_t v;
+		if (cli_parse_size(g->limit_upload_arg, &v) < 0)
+			return cli_usage(g->verb, "invalid --limit-upload '%s' (bytes per second, e.g. 10M or 500K; "
+					 "0 = unlimited)", g->limit_upload_arg);
+		g->limit_upload = v;
 	}
 	g->json = json;
 	g->help = help;

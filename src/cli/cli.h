@@ -24,6 +24,10 @@ struct cli_global {
 	const char *repo;
 	const char *passphrase_file;
 	const char *state_dir;
+	const char *cred;          /* --cred REF (else env CAIRN_CRED) */
+	const char *connections_arg, *limit_upload_arg;
+	unsigned connections;      /* --connections N; 0 = the driver's default */
+	uint64_t limit_upload;     /* --limit-upload RATE in bytes/s; 0 = unlimited */
 	bool json;
 	int verbosity; /* -1 quiet, 0, 1, 2 */
 	bool help;
@@ -63,6 +67,18 @@ int cli_usage(const char *verb, const char *fmt, ...) __attribute__((format(prin
 
 /* Opens the repository named by --repo / CAIRN_REPO with the passphrase. */
 int cli_open_repo(struct cli_global *g, struct cairn_repo **ret);
+/* Opens the store of uri with the credential that applies to it (--cred,
+ * CAIRN_CRED, or the only stored credential of the uri's provider; see
+ * cairn_cred_resolve), --connections and --limit-upload.  *ret_cred gets
+ * the credential (owned, with secrets; NULL when none applies). */
+struct cairn_store;
+struct cairn_cred;
+struct cairn_state;
+int cli_store_open(struct cli_global *g, const char *uri, struct cairn_store **ret,
+		   struct cairn_cred **ret_cred);
+/* Opens the state database of cli_state_dir() (CAIRN_STATE_KEY_FILE names
+ * the key file).  no_create: CAIRN_ENOTFOUND when there is none yet. */
+int cli_state_open(struct cli_global *g, bool no_create, struct cairn_state **ret);
 const char *cli_repo_uri(struct cli_global *g);
 /* --state-dir, CAIRN_STATE_DIR, /var/lib/cairn for root, else
  * $XDG_STATE_HOME/cairn (or ~/.local/state/cairn).  Borrowed. */
@@ -72,6 +88,15 @@ const char *cli_state_dir(struct cli_global *g);
  * or a prompt on the terminal (twice when confirm).  Caller frees with
  * cli_passphrase_free. */
 int cli_passphrase(struct cli_global *g, bool confirm, char **ret, size_t *ret_len);
+/* The repository passphrase: --passphrase-file, CAIRN_PASSPHRASE_FILE,
+ * CAIRN_PASSPHRASE, then the encryption passphrase of cred (may be NULL),
+ * then a prompt.  Free with cli_passphrase_free. */
+int cli_repo_passphrase(struct cli_global *g, bool confirm, const struct cairn_cred *cred, char **ret,
+			size_t *ret_len);
+/* A secret from a file (one trailing newline dropped; NUL bytes and more
+ * than 4095 bytes refused); what names it in messages.  Free with
+ * cli_passphrase_free. */
+int cli_secret_file(const char *path, const char *what, char **ret, size_t *ret_len);
 /* Same for a new passphrase (key add): --new-passphrase-file,
  * CAIRN_NEW_PASSPHRASE_FILE, CAIRN_NEW_PASSPHRASE, prompt. */
 int cli_new_passphrase(const char *file, char **ret, size_t *ret_len);
@@ -107,8 +132,10 @@ int cmd_check(int argc, char **argv, struct cli_global *g);
 int cmd_diff(int argc, char **argv, struct cli_global *g);
 int cmd_key(int argc, char **argv, struct cli_global *g);
 int cmd_repair(int argc, char **argv, struct cli_global *g);
+int cmd_cred(int argc, char **argv, struct cli_global *g);
 
-/* Prints the help text of a verb (or the overview for NULL) on stdout. */
+/* Prints the help text of a verb (or the overview for NULL) on stdout;
+ * "cred create" names a subcommand's text (falls back to the verb's). */
 void cli_help(const char *verb);
 
 #endif

@@ -1,5 +1,6 @@
 #include "cli/cli.h"
 #include "util/cleanup.h"
+#include "state/cred.h"
 #include "store/store.h"
 #include "util/error.h"
 #include "util/hex.h"
@@ -52,11 +53,12 @@ int cmd_init(int argc, char **argv, struct cli_global *g)
 	if (!uri)
 		return cli_usage("init", "no repository given: use --repo URI or set CAIRN_REPO");
 	struct cairn_store *s = NULL;
-	if ((r = cairn_store_open(uri, &s)) < 0)
+	_cleanup_(cairn_cred_freep) struct cairn_cred *cred = NULL;
+	if ((r = cli_store_open(g, uri, &s, &cred)) < 0)
 		return cli_fail(r);
 	char *pass = NULL;
 	size_t plen = 0;
-	if ((r = cli_passphrase(g, true, &pass, &plen)) < 0) {
+	if ((r = cli_repo_passphrase(g, true, cred, &pass, &plen)) < 0) {
 		cairn_store_free(s);
 		return cli_fail(r);
 	}

@@ -1,6 +1,9 @@
 /* Shared CLI helpers: errors, repository opening, sizes, JSON, progress. */
 #include "cli/cli.h"
+#include "state/cred.h"
+#include "state/state.h"
 #include "store/store.h"
+#include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/time.h"
@@ -62,13 +65,50 @@ const char *cli_state_dir(struct cli_global *g)
 	return buf;
 }
 
+int cli_state_open(struct cli_global *g, bool no_create, struct cairn_state **ret)
+{
+	const char *dir = cli_state_dir(g);
+	if (!dir)
+		return cairn_error_set(CAIRN_EINVAL, "no state directory: use --state-dir DIR or set CAIRN_STATE_DIR");
+	struct cairn_state_params p = { .key_file = getenv("CAIRN_STATE_KEY_FILE"), .no_create = no_create };
+	return cairn_state_open(dir, &p, ret);
+}
+
+int cli_store_open(struct cli_global *g, const char *uri, struct cairn_store **ret, struct cairn_cred **ret_cred)
+{
+	_cleanup_(cairn_state_freep) struct cairn_state *st = NULL;
+	_cleanup_(cairn_cred_freep) struct cairn_cred *cred = NULL;
+	const char *ref = g->cred && *g->cred ? g->cred : getenv("CAIRN_CRED");
+	int r;
+
+	*ret_cred = NULL;
+	/* Only object stores and an explicit --cred need the state database;
+	 * reading it never creates it. */
+	if ((ref && *ref) || cairn_cred_uri_provider(uri) != CAIRN_CRED_NONE) {
+		if (cli_state_dir(g) && (r = cli_state_open(g, true, &st)) < 0 && r != CAIRN_ENOTFOUND)
+			return r;
+	}
+	if ((r = cairn_cred_resolve(st, ref, uri, &cred)) < 0)
+		return r;
+	if (cred)
+		cairn_log_info("using credential %s (%s)", cred->uuid, cairn_cred_provider_name(cred->provider));
+	struct cairn_store_opts o = { .connections = g->connections, .limit_upload = g->limit_upload };
+	if ((r = cairn_cred_store_opts(cred, uri, &o)) < 0)
+		return r;
+	if ((r = cairn_store_open_opts(uri, &o, ret)) < 0)
+		return r;
+	*ret_cred = TAKE_PTR(cred);
+	return 0;
+}
+
 int cli_open_repo(struct cli_global *g, struct cairn_repo **ret)
 {
 	const char *uri = cli_repo_uri(g);
 	if (!uri)
 		return cairn_error_set(CAIRN_EINVAL, "no repository given: use --repo URI or set CAIRN_REPO");
+	_cleanup_(cairn_cred_freep) struct cairn_cred *cred = NULL;
 	struct cairn_store *s = NULL;
-	int r = cairn_store_open(uri, &s);
+	int r = cli_store_open(g, uri, &s, &cred);
 	if (r < 0)
 		return r;
 	/* Before asking for a passphrase, make sure there is a repository. */
@@ -84,7 +124,7 @@ int cli_open_repo(struct cli_global *g, struct cairn_repo **ret)
 	}
 	char *pass = NULL;
 	size_t plen = 0;
-	if ((r = cli_passphrase(g, false, &pass, &plen)) < 0) {
+	if ((r = cli_repo_passphrase(g, false, cred, &pass, &plen)) < 0) {
 		cairn_store_free(s);
 		return r;
 	}

@@ -21,6 +21,7 @@ static const struct {
 } commands[] = {
 	{ "init", cmd_init },     { "backup", cmd_backup }, { "list", cmd_list },   { "restore", cmd_restore },
 	{ "check", cmd_check },   { "diff", cmd_diff },     { "key", cmd_key },     { "repair", cmd_repair },
+	{ "cred", cmd_cred },
 };
 
 int main(int argc, char **argv)
@@ -46,7 +47,9 @@ int main(int argc, char **argv)
 			return EXIT_OK;
 		}
 		bool takes_value = strcmp(a, "--repo") == 0 || strcmp(a, "-r") == 0 ||
-				   strcmp(a, "--passphrase-file") == 0 || strcmp(a, "--state-dir") == 0;
+				   strcmp(a, "--passphrase-file") == 0 || strcmp(a, "--state-dir") == 0 ||
+				   strcmp(a, "--cred") == 0 || strcmp(a, "--connections") == 0 ||
+				   strcmp(a, "--limit-upload") == 0;
 		vi += takes_value ? 2 : 1;
 	}
 	if (vi >= argc) {
@@ -55,7 +58,11 @@ int main(int argc, char **argv)
 	}
 	const char *verb = argv[vi];
 	if (strcmp(verb, "help") == 0) {
-		cli_help(vi + 1 < argc ? argv[vi + 1] : NULL);
+		char both[64];
+		if (vi + 2 < argc && snprintf(both, sizeof(both), "%s %s", argv[vi + 1], argv[vi + 2]) < (int)sizeof(both))
+			cli_help(both); /* help cred create */
+		else
+			cli_help(vi + 1 < argc ? argv[vi + 1] : NULL);
 		return EXIT_OK;
 	}
 	if (strcmp(verb, "version") == 0) {

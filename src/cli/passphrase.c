@@ -1,8 +1,11 @@
-/* Passphrases: from a file, the environment, or the terminal without echo.
- * Never from the command line itself, where `ps` would show it. */
+/* Passphrases: from a file, the environment, a credential, or the terminal
+ * without echo.  Never from the command line itself, where `ps` would show
+ * it.  Also reads the secret files of 'cred create'. */
 #include "cli/cli.h"
 #include "crypto/crypto.h"
+#include "state/cred.h"
 #include "util/error.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,11 +22,11 @@ void cli_passphrase_free(char *p, size_t len)
 	cairn_secret_free(p, len + 1 > PASS_MAX ? len + 1 : PASS_MAX);
 }
 
-static int from_file(const char *path, char **ret, size_t *ret_len)
+static int from_file(const char *path, const char *what, char **ret, size_t *ret_len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return cairn_error_errno(errno, "cannot read passphrase file %s", path);
+		return cairn_error_errno(errno, "cannot read %s %s", what, path);
 	char *p = cairn_secret_alloc(PASS_MAX);
 	if (!p) {
 		close(fd);
@@ -31,17 +34,25 @@ static int from_file(const char *path, char **ret, size_t *ret_len)
 	}
 	size_t n = 0;
 	for (;;) {
-		ssize_t k = read(fd, p + n, PASS_MAX - 1 - n);
+		char extra;
+		ssize_t k = n < PASS_MAX - 1 ? read(fd, p + n, PASS_MAX - 1 - n) : read(fd, &extra, 1);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0) {
-			int r = cairn_error_errno(errno, "cannot read passphrase file %s", path);
+			int r = cairn_error_errno(errno, "cannot read %s %s", what, path);
 			close(fd);
 			cli_passphrase_free(p, 0);
 			return r;
 		}
-		if (k == 0 || (n += (size_t)k) == PASS_MAX - 1)
+		if (k == 0)
 			break;
+		if (n == PASS_MAX - 1) {
+			/* A cut secret would fail later for no visible reason. */
+			close(fd);
+			cli_passphrase_free(p, 0);
+			return cairn_error_set(CAIRN_EINVAL, "%s %s is longer than %d bytes", what, path, PASS_MAX - 1);
+		}
+		n += (size_t)k;
 	}
 	close(fd);
 	/* One trailing newline is the file's, not the passphrase's. */
@@ -49,10 +60,19 @@ static int from_file(const char *path, char **ret, size_t *ret_len)
 		n--;
 	if (n && p[n - 1] == '\r')
 		n--;
+	if (memchr(p, 0, n)) {
+		cli_passphrase_free(p, 0);
+		return cairn_error_set(CAIRN_EINVAL, "%s %s contains a NUL byte", what, path);
+	}
 	p[n] = 0;
 	*ret = p;
 	*ret_len = n;
 	return 0;
+}
+
+int cli_secret_file(const char *path, const char *what, char **ret, size_t *ret_len)
+{
+	return from_file(path, what, ret, ret_len);
 }
 
 static int from_string(const char *s, char **ret, size_t *ret_len)
@@ -122,22 +142,32 @@ static int from_prompt(bool confirm, const char *what, char **ret, size_t *ret_l
 	return 0;
 }
 
-int cli_passphrase(struct cli_global *g, bool confirm, char **ret, size_t *ret_len)
+int cli_repo_passphrase(struct cli_global *g, bool confirm, const struct cairn_cred *cred, char **ret,
+			size_t *ret_len)
 {
 	const char *f = g->passphrase_file ? g->passphrase_file : getenv("CAIRN_PASSPHRASE_FILE");
 	if (f && *f)
-		return from_file(f, ret, ret_len);
+		return from_file(f, "passphrase file", ret, ret_len);
 	const char *e = getenv("CAIRN_PASSPHRASE");
 	if (e)
 		return from_string(e, ret, ret_len);
+	if (cred && cred->passphrase) {
+		cairn_log_info("repository passphrase: the encryption passphrase of credential %s", cred->uuid);
+		return from_string(cred->passphrase, ret, ret_len);
+	}
 	return from_prompt(confirm, "repository passphrase", ret, ret_len);
+}
+
+int cli_passphrase(struct cli_global *g, bool confirm, char **ret, size_t *ret_len)
+{
+	return cli_repo_passphrase(g, confirm, NULL, ret, ret_len);
 }
 
 int cli_new_passphrase(const char *file, char **ret, size_t *ret_len)
 {
 	const char *f = file ? file : getenv("CAIRN_NEW_PASSPHRASE_FILE");
 	if (f && *f)
-		return from_file(f, ret, ret_len);
+		return from_file(f, "passphrase file", ret, ret_len);
 	const char *e = getenv("CAIRN_NEW_PASSPHRASE");
 	if (e)
 		return from_string(e, ret, ret_len);

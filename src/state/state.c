@@ -1,0 +1,531 @@
+/* The local state database: opening, migrations, the state key, sealing.
+ * The schema and file layout are described in state.h. */
+#include "state/state.h"
+#include "crypto/crypto.h"
+#include "util/error.h"
+#include "util/hex.h"
+#include "util/io.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The schema, oldest first.  Step i takes user_version i to i+1; never edit
+ * a step that has shipped, append a new one. */
+static const struct cairn_state_migration migrations[] = {
+	{ "credentials",
+	  "CREATE TABLE credentials ("
+	  " uuid TEXT PRIMARY KEY NOT NULL CHECK (length(uuid) = 36),"
+	  " name TEXT UNIQUE,"
+	  " provider TEXT NOT NULL CHECK (provider IN ('s3', 'azure', 'google')),"
+	  " created INTEGER NOT NULL,"
+	  " key_id TEXT NOT NULL,"
+	  " s3_access_key TEXT, s3_region TEXT, s3_endpoint TEXT,"
+	  " s3_disable_ssl INTEGER NOT NULL DEFAULT 0,"
+	  " azure_account TEXT,"
+	  " google_project_id TEXT, google_access_key TEXT,"
+	  " s3_secret_key BLOB, azure_key BLOB, azure_sas BLOB, google_secret BLOB,"
+	  " passphrase BLOB"
+	  ") STRICT;"
+	  "CREATE TRIGGER credentials_immutable BEFORE UPDATE ON credentials"
+	  " BEGIN SELECT RAISE(ABORT, 'credentials are immutable: delete and create again'); END;" },
+};
+
+struct cairn_state {
+	sqlite3 *db;
+	char *path;     /* DIR/state.db */
+	char *key_path; /* the state key file */
+	uint8_t *key;   /* secret memory, CAIRN_STATE_KEY_LEN bytes; NULL until loaded */
+	char key_id[CAIRN_STATE_KEY_ID_LEN + 1];
+};
+
+int cairn_state_schema_version(void)
+{
+	return (int)ARRAY_SIZE(migrations);
+}
+
+sqlite3 *cairn_state_db(struct cairn_state *st)
+{
+	return st->db;
+}
+
+const char *cairn_state_path(const struct cairn_state *st)
+{
+	return st->path;
+}
+
+const char *cairn_state_key_path(const struct cairn_state *st)
+{
+	return st->key_path;
+}
+
+/* ---- errors ---- */
+
+static int map_sqlite(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return CAIRN_EBUSY;
+	case SQLITE_FULL:
+		return CAIRN_ENOSPC;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return CAIRN_ECORRUPT;
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return CAIRN_EPERM;
+	case SQLITE_NOMEM:
+		return CAIRN_ENOMEM;
+	case SQLITE_CONSTRAINT:
+		return rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY ? CAIRN_EEXIST
+											    : CAIRN_EINVAL;
+	default:
+		return CAIRN_EIO;
+	}
+}
+
+static int db_error(sqlite3 *db, const char *path, int rc, const char *what)
+{
+	/* sqlite3_errmsg names constraints and columns, never bound values, so
+	 * a secret being inserted cannot end up in the message. */
+	const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+	return cairn_error_set(map_sqlite(rc), "state database %s: %s: %s", path, what, msg);
+}
+
+int cairn_state_sqlite_error(struct cairn_state *st, int rc, const char *what)
+{
+	return db_error(st->db, st->path, rc, what);
+}
+
+int cairn_state_prepare(struct cairn_state *st, const char *sql, sqlite3_stmt **ret_stmt)
+{
+	int rc = sqlite3_prepare_v2(st->db, sql, -1, ret_stmt, NULL);
+	if (rc != SQLITE_OK)
+		return cairn_state_sqlite_error(st, rc, "prepare");
+	return 0;
+}
+
+static int db_exec(sqlite3 *db, const char *path, const char *sql, const char *what)
+{
+	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : db_error(db, path, rc, what);
+}
+
+int cairn_state_exec(struct cairn_state *st, const char *sql)
+{
+	return db_exec(st->db, st->path, sql, "exec");
+}
+
+int cairn_state_begin(struct cairn_state *st)
+{
+	return db_exec(st->db, st->path, "BEGIN IMMEDIATE", "begin transaction");
+}
+
+int cairn_state_commit(struct cairn_state *st)
+{
+	return db_exec(st->db, st->path, "COMMIT", "commit");
+}
+
+void cairn_state_rollback(struct cairn_state *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* ---- migrations ---- */
+
+static int user_version(sqlite3 *db, const char *path, int *ret)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		int r = db_error(db, path, rc, "read schema version");
+		sqlite3_finalize(s);
+		return r;
+	}
+	*ret = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return 0;
+}
+
+int cairn_state_migrate(sqlite3 *db, const char *path, const struct cairn_state_migration *m, size_t n)
+{
+	int v, r;
+
+	for (;;) {
+		if ((r = user_version(db, path, &v)) < 0)
+			return r;
+		if (v < 0 || (size_t)v > n)
+			return cairn_error_set(CAIRN_EVERSION,
+					       "state database %s has schema version %d, but this cairn knows "
+					       "versions up to %zu: it was written by a newer cairn (upgrade cairn, "
+					       "or use another --state-dir)",
+					       path, v, n);
+		if ((size_t)v == n)
+			return 0;
+		if ((r = db_exec(db, path, "BEGIN IMMEDIATE", "begin migration")) < 0)
+			return r;
+		/* Another process may have migrated while we waited for the lock. */
+		int now;
+		if ((r = user_version(db, path, &now)) < 0)
+			goto fail;
+		if (now != v) {
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			continue;
+		}
+		char what[128], set[64];
+		snprintf(what, sizeof(what), "migration %d (%s)", v + 1, m[v].what);
+		if ((r = db_exec(db, path, m[v].sql, what)) < 0)
+			goto fail;
+		snprintf(set, sizeof(set), "PRAGMA user_version = %d", v + 1);
+		if ((r = db_exec(db, path, set, what)) < 0)
+			goto fail;
+		if ((r = db_exec(db, path, "COMMIT", what)) < 0)
+			goto fail;
+		cairn_log_debug("state database %s: migrated to schema version %d (%s)", path, v + 1, m[v].what);
+	}
+fail:
+	if (!sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return r;
+}
+
+/* ---- opening ---- */
+
+/* Creates dir and its missing parents, new ones 0700. */
+static int mkdir_p(const char *dir)
+{
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path))
+		return cairn_error_set(CAIRN_EINVAL, "state directory path too long");
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(path, 0700) < 0 && errno != EEXIST)
+			return cairn_error_errno(errno, "create state directory %s", path);
+		*p = '/';
+	}
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return cairn_error_errno(errno, "create state directory %s", path);
+	struct stat sb;
+	if (stat(path, &sb) < 0)
+		return cairn_error_errno(errno, "state directory %s", path);
+	if (!S_ISDIR(sb.st_mode))
+		return cairn_error_set(CAIRN_EINVAL, "state directory %s is not a directory", path);
+	return 0;
+}
+
+/* SQLite gives new files 0644 minus the umask, and its -wal and -shm files
+ * the database file's mode: making the database 0600 first makes all three
+ * private. */
+static int precreate_db(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return cairn_error_errno(errno, "create state database %s", path);
+	struct stat sb;
+	int r = 0;
+	if (fstat(fd, &sb) < 0)
+		r = cairn_error_errno(errno, "state database %s", path);
+	else if (!S_ISREG(sb.st_mode))
+		r = cairn_error_set(CAIRN_EINVAL, "state database %s is not a regular file", path);
+	else if ((sb.st_mode & 077) && fchmod(fd, sb.st_mode & 0700) < 0)
+		r = cairn_error_errno(errno, "make state database %s private", path);
+	close(fd);
+	return r;
+}
+
+static char *join(const char *dir, const char *name)
+{
+	size_t n = strlen(dir) + strlen(name) + 2;
+	char *p = malloc(n);
+	if (p)
+		snprintf(p, n, "%s/%s", dir, name);
+	return p;
+}
+
+void cairn_state_free(struct cairn_state *st)
+{
+	if (!st)
+		return;
+	sqlite3_close_v2(st->db);
+	cairn_secret_free(st->key, CAIRN_STATE_KEY_LEN);
+	free(st->path);
+	free(st->key_path);
+	free(st);
+}
+
+static int pragma(struct cairn_state *st, const char *sql, const char *want)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r = cairn_state_prepare(st, sql, &s);
+	if (r < 0)
+		return r;
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (want) {
+			const char *got = (const char *)sqlite3_column_text(s, 0);
+			if (!got || strcmp(got, want) != 0)
+				return cairn_error_set(CAIRN_EIO, "state database %s: %s gave '%s', not '%s'",
+						       st->path, sql, got ? got : "", want);
+		}
+	if (rc != SQLITE_DONE)
+		return cairn_state_sqlite_error(st, rc, sql);
+	return 0;
+}
+
+int cairn_state_open(const char *dir, const struct cairn_state_params *p, struct cairn_state **ret)
+{
+	static const struct cairn_state_params defaults = { 0 };
+	_cleanup_(cairn_state_freep) struct cairn_state *st = NULL;
+	int r, rc;
+
+	if (!p)
+		p = &defaults;
+	if (!dir || !*dir)
+		return cairn_error_set(CAIRN_EINVAL, "no state directory");
+	if (!(st = calloc(1, sizeof(*st))))
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	st->path = join(dir, CAIRN_STATE_DB_NAME);
+	st->key_path = p->key_file && *p->key_file ? strdup(p->key_file) : join(dir, CAIRN_STATE_KEY_NAME);
+	if (!st->path || !st->key_path)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+
+	if (p->no_create) {
+		if (access(st->path, F_OK) < 0)
+			return errno == ENOENT ? cairn_error_set(CAIRN_ENOTFOUND, "no state database at %s", st->path)
+					       : cairn_error_errno(errno, "state database %s", st->path);
+	} else {
+		if ((r = mkdir_p(dir)) < 0)
+			return r;
+		if ((r = precreate_db(st->path)) < 0)
+			return r;
+	}
+
+	rc = sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
+			     NULL);
+	if (rc != SQLITE_OK)
+		return cairn_state_sqlite_error(st, rc, "open");
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, p->busy_timeout_ms > 0 ? p->busy_timeout_ms : 10000);
+
+	/* WAL: readers beside a writer (daemon + CLI).  synchronous=FULL: a
+	 * credential whose UUID was printed survives a power cut.
+	 * secure_delete: a deleted row's sealed secrets are overwritten, not
+	 * left in free pages.  trusted_schema=OFF: a planted schema cannot make
+	 * us run functions with side effects. */
+	if ((r = pragma(st, "PRAGMA journal_mode = WAL", "wal")) < 0 ||
+	    (r = pragma(st, "PRAGMA synchronous = FULL", NULL)) < 0 ||
+	    (r = pragma(st, "PRAGMA foreign_keys = ON", NULL)) < 0 ||
+	    (r = pragma(st, "PRAGMA secure_delete = ON", NULL)) < 0 ||
+	    (r = pragma(st, "PRAGMA trusted_schema = OFF", NULL)) < 0)
+		return r;
+	if ((r = cairn_state_migrate(st->db, st->path, migrations, ARRAY_SIZE(migrations))) < 0)
+		return r;
+	cairn_log_debug("state database %s open (schema version %d)", st->path, cairn_state_schema_version());
+	*ret = TAKE_PTR(st);
+	return 0;
+}
+
+/* ---- the state key ---- */
+
+static int set_key_id(struct cairn_state *st)
+{
+	uint8_t id[CAIRN_STATE_KEY_ID_LEN / 2];
+	int r = cairn_hkdf(st->key, CAIRN_STATE_KEY_LEN, "cairn state: key id", id, sizeof(id));
+	if (r < 0)
+		return r;
+	cairn_hex_encode(id, sizeof(id), st->key_id);
+	return 0;
+}
+
+static int read_key(struct cairn_state *st, int fd)
+{
+	struct stat sb;
+	if (fstat(fd, &sb) < 0)
+		return cairn_error_errno(errno, "state key file %s", st->key_path);
+	if (!S_ISREG(sb.st_mode))
+		return cairn_error_set(CAIRN_EINVAL, "state key file %s is not a regular file", st->key_path);
+	if (sb.st_size != CAIRN_STATE_KEY_LEN)
+		return cairn_error_set(CAIRN_ECORRUPT, "state key file %s is damaged: %lld bytes, expected %d",
+				       st->key_path, (long long)sb.st_size, CAIRN_STATE_KEY_LEN);
+	uint8_t *k = cairn_secret_alloc(CAIRN_STATE_KEY_LEN);
+	if (!k)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	size_t n = 0;
+	while (n < CAIRN_STATE_KEY_LEN) {
+		ssize_t got = read(fd, k + n, CAIRN_STATE_KEY_LEN - n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			int r = got < 0 ? cairn_error_errno(errno, "read state key file %s", st->key_path)
+					: cairn_error_set(CAIRN_ECORRUPT, "state key file %s is truncated", st->key_path);
+			cairn_secret_free(k, CAIRN_STATE_KEY_LEN);
+			return r;
+		}
+		n += (size_t)got;
+	}
+	st->key = k;
+	return 0;
+}
+
+/* Writes a new random key under a temporary name and links it into place,
+ * so a concurrent creator either wins or finds ours, and a crash never
+ * leaves a short key file. */
+static int create_key(struct cairn_state *st)
+{
+	size_t n = strlen(st->key_path) + 16;
+	_cleanup_free_ char *tmp = malloc(n);
+	uint8_t *k = cairn_secret_alloc(CAIRN_STATE_KEY_LEN);
+	int r;
+
+	if (!tmp || !k) {
+		cairn_secret_free(k, CAIRN_STATE_KEY_LEN);
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	}
+	if ((r = cairn_random(k, CAIRN_STATE_KEY_LEN)) < 0) {
+		cairn_secret_free(k, CAIRN_STATE_KEY_LEN);
+		return r;
+	}
+	snprintf(tmp, n, "%s.tmp.XXXXXX", st->key_path);
+	int fd = mkostemp(tmp, O_CLOEXEC); /* 0600 */
+	if (fd < 0) {
+		cairn_secret_free(k, CAIRN_STATE_KEY_LEN);
+		return cairn_error_errno(errno, "create state key file %s", st->key_path);
+	}
+	r = cairn_write_all(fd, k, CAIRN_STATE_KEY_LEN, tmp);
+	if (r >= 0 && fsync(fd) < 0)
+		r = cairn_error_errno(errno, "sync state key file %s", tmp);
+	close(fd);
+	if (r >= 0 && link(tmp, st->key_path) < 0)
+		r = errno == EEXIST ? 1 : cairn_error_errno(errno, "create state key file %s", st->key_path);
+	unlink(tmp);
+	if (r != 0) {
+		cairn_secret_free(k, CAIRN_STATE_KEY_LEN);
+		return r; /* 1: someone else's key is in place now */
+	}
+	/* The link must be durable before anything is sealed with the key. */
+	_cleanup_free_ char *dir = strdup(st->key_path);
+	if (dir) {
+		char *slash = strrchr(dir, '/');
+		if (slash)
+			*(slash == dir ? slash + 1 : slash) = 0;
+		int dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0) {
+			(void)fsync(dfd);
+			close(dfd);
+		}
+	}
+	cairn_log_info("created state key file %s", st->key_path);
+	st->key = k;
+	return 0;
+}
+
+static int load_key(struct cairn_state *st, bool create)
+{
+	if (st->key)
+		return 0;
+	for (int tries = 0; tries < 2; tries++) {
+		int fd = open(st->key_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		int r;
+		if (fd >= 0) {
+			r = read_key(st, fd);
+			close(fd);
+		} else if (errno != ENOENT) {
+			return cairn_error_errno(errno, "open state key file %s", st->key_path);
+		} else if (!create) {
+			return cairn_error_set(CAIRN_ENOTFOUND,
+					       "state key file %s is missing: the stored secrets cannot be "
+					       "decrypted without it (restore it, or set CAIRN_STATE_KEY_FILE)",
+					       st->key_path);
+		} else if ((r = create_key(st)) == 1) {
+			continue; /* lost a race: read the winner's key */
+		}
+		if (r < 0)
+			return r;
+		return set_key_id(st);
+	}
+	return cairn_error_set(CAIRN_EIO, "state key file %s: could not be created or read", st->key_path);
+}
+
+int cairn_state_key_id(struct cairn_state *st, bool create, const char **ret)
+{
+	int r = load_key(st, create);
+	if (r < 0)
+		return r;
+	*ret = st->key_id;
+	return 0;
+}
+
+static int subkey_aead(struct cairn_state *st, const char *label, struct cairn_aead **ret)
+{
+	uint8_t *k = cairn_secret_alloc(CAIRN_KEY_LEN);
+	if (!k)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	int r = cairn_hkdf(st->key, CAIRN_STATE_KEY_LEN, label, k, CAIRN_KEY_LEN);
+	if (r >= 0)
+		r = cairn_aead_new(k, ret);
+	cairn_secret_free(k, CAIRN_KEY_LEN);
+	return r;
+}
+
+int cairn_state_seal(struct cairn_state *st, const char *label, const void *aad, size_t aadlen, const void *in,
+		     size_t len, uint8_t **ret, size_t *ret_len)
+{
+	struct cairn_aead *a = NULL;
+	int r = load_key(st, true);
+	if (r < 0 || (r = subkey_aead(st, label, &a)) < 0)
+		return r;
+	uint8_t *out = malloc(len + CAIRN_AEAD_OVERHEAD);
+	if (!out) {
+		cairn_aead_free(a);
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	}
+	r = cairn_aead_seal(a, aad, aadlen, in, len, out);
+	cairn_aead_free(a);
+	if (r < 0) {
+		free(out);
+		return r;
+	}
+	*ret = out;
+	*ret_len = len + CAIRN_AEAD_OVERHEAD;
+	return 0;
+}
+
+int cairn_state_unseal(struct cairn_state *st, const char *label, const void *aad, size_t aadlen,
+		       const uint8_t *in, size_t len, char **ret, size_t *ret_len)
+{
+	struct cairn_aead *a = NULL;
+	if (len < CAIRN_AEAD_OVERHEAD)
+		return cairn_error_set(CAIRN_ECORRUPT, "sealed secret too short (%zu bytes)", len);
+	int r = load_key(st, false);
+	if (r < 0 || (r = subkey_aead(st, label, &a)) < 0)
+		return r;
+	size_t n = len - CAIRN_AEAD_OVERHEAD;
+	char *out = cairn_secret_alloc(n + 1);
+	if (!out) {
+		cairn_aead_free(a);
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	}
+	r = cairn_aead_open(a, aad, aadlen, in, len, (uint8_t *)out);
+	cairn_aead_free(a);
+	if (r < 0) {
+		cairn_secret_free(out, n + 1);
+		return r;
+	}
+	out[n] = 0;
+	*ret = out;
+	*ret_len = n;
+	return 0;
+}

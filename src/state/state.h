@@ -1,0 +1,148 @@
+/* Local state: one SQLite database per host, shared by the CLI and (later)
+ * the daemon, for what does not belong in a repository: credentials, and
+ * later policies, jobs, job logs and the index cache.
+ *
+ * FILES (in the state directory, --state-dir / CAIRN_STATE_DIR)
+ *
+ *   state.db        the database, WAL mode (state.db-wal and state.db-shm
+ *                   exist while a connection is open).  Created 0600; the
+ *                   directory is created 0700.
+ *   secret.key      32 random bytes, 0600, created the first time a secret
+ *                   is sealed.  Never stored in the database, so a copy of
+ *                   state.db alone (a backup of /var/lib, a bug report)
+ *                   reveals no secret.  CAIRN_STATE_KEY_FILE (the CLI) or
+ *                   cairn_state_params.key_file puts it elsewhere, e.g. on
+ *                   another filesystem or a tmpfs filled by a secret manager.
+ *                   Losing it loses the stored secrets (not the database).
+ *
+ * CONCURRENCY
+ *
+ *   WAL lets readers run beside one writer; every connection waits up to
+ *   busy_timeout_ms (default 10 s) for a lock instead of failing at once,
+ *   and writers take the lock at BEGIN (IMMEDIATE), so a daemon and CLI
+ *   commands can share the file.  A struct cairn_state is one connection:
+ *   use it from one thread at a time (a daemon opens one per thread).
+ *
+ * SCHEMA (PRAGMA user_version = number of migrations applied)
+ *
+ *   Migrations are an ordered list in state.c; step i (from 0) takes the
+ *   database from version i to i+1 in one IMMEDIATE transaction that also
+ *   sets user_version, so a crash or a failure leaves the previous version
+ *   intact, and two processes opening a fresh database at once apply each
+ *   step once.  Adding a table is appending one line to that list.  A
+ *   database whose version is above the list's length was written by a
+ *   newer cairn and is refused (CAIRN_EVERSION) rather than misread.
+ *
+ *   version 1
+ *     credentials            one immutable row per credential (cred.h)
+ *       uuid TEXT PK          random version-4 UUID, lowercase, 36 chars
+ *       name TEXT UNIQUE      optional label, [A-Za-z0-9._-], 1..64 chars
+ *       provider TEXT         's3' | 'azure' | 'google'
+ *       created INTEGER       unix seconds
+ *       key_id TEXT           id of the state key that sealed the secrets
+ *                             (16 hex digits; see cairn_state_key_id)
+ *       s3_access_key, s3_region, s3_endpoint TEXT, s3_disable_ssl INTEGER
+ *       azure_account TEXT
+ *       google_project_id, google_access_key TEXT
+ *       s3_secret_key, azure_key, azure_sas, google_secret,
+ *       passphrase BLOB       sealed secrets (cairn_state_seal), NULL if unset
+ *     trigger credentials_immutable: any UPDATE of a credential is refused.
+ *
+ * SEALED SECRETS
+ *
+ *   AES-256-GCM (crypto.h layout: nonce || ciphertext || tag) under a key
+ *   derived with HKDF-SHA-256 from the state key and a label naming the
+ *   purpose ("cairn state: credentials v1"); the additional data binds each
+ *   secret to its place (cred.c: credential UUID and field name), so a
+ *   sealed value copied to another row or column does not open.
+ */
+#ifndef CAIRN_STATE_STATE_H
+#define CAIRN_STATE_STATE_H
+
+#include "util/cleanup.h"
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CAIRN_STATE_DB_NAME "state.db"
+#define CAIRN_STATE_KEY_NAME "secret.key"
+#define CAIRN_STATE_KEY_LEN 32
+#define CAIRN_STATE_KEY_ID_LEN 16 /* hex digits */
+
+struct cairn_state;
+
+struct cairn_state_params {
+	const char *key_file; /* NULL: DIR/secret.key */
+	bool no_create;       /* CAIRN_ENOTFOUND when DIR/state.db is missing; create nothing */
+	int busy_timeout_ms;  /* 0: 10000 */
+};
+
+/* Opens (creating the directory and database unless p->no_create) and
+ * migrates DIR/state.db.  p may be NULL. */
+int cairn_state_open(const char *dir, const struct cairn_state_params *p, struct cairn_state **ret);
+/* Closes; accepts NULL.  Wipes the state key from memory. */
+void cairn_state_free(struct cairn_state *st);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct cairn_state *, cairn_state_free)
+
+/* Borrowed. */
+sqlite3 *cairn_state_db(struct cairn_state *st);
+const char *cairn_state_path(const struct cairn_state *st);
+const char *cairn_state_key_path(const struct cairn_state *st);
+/* The schema version this binary creates and understands. */
+int cairn_state_schema_version(void);
+
+/* ---- migrations ---- */
+
+struct cairn_state_migration {
+	const char *what; /* for messages: "credentials" */
+	const char *sql;  /* one or more statements */
+};
+
+/* Brings db to version n by applying m[version..n-1], each step in its own
+ * IMMEDIATE transaction.  path names the database in messages.  Exposed so
+ * the unit tests can run other lists; cairn_state_open uses the real one. */
+int cairn_state_migrate(sqlite3 *db, const char *path, const struct cairn_state_migration *m, size_t n);
+
+/* ---- helpers for the modules of src/state ---- */
+
+/* Maps a SQLite result to a CAIRN_E* code and sets the message
+ * "<what>: <sqlite message> (<database path>)".  db may be NULL. */
+int cairn_state_sqlite_error(struct cairn_state *st, int rc, const char *what);
+/* Prepares one statement (ret_stmt owned by the caller: sqlite3_finalize). */
+int cairn_state_prepare(struct cairn_state *st, const char *sql, sqlite3_stmt **ret_stmt);
+/* Runs statements without results. */
+int cairn_state_exec(struct cairn_state *st, const char *sql);
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK.  rollback keeps the current error
+ * message (it is called on the way out of a failure). */
+int cairn_state_begin(struct cairn_state *st);
+int cairn_state_commit(struct cairn_state *st);
+void cairn_state_rollback(struct cairn_state *st);
+
+static inline void cairn_sqlite3_stmt_freep(sqlite3_stmt **s)
+{
+	sqlite3_finalize(*s);
+}
+#define _cleanup_stmt_ _cleanup_(cairn_sqlite3_stmt_freep)
+
+/* ---- the state key and sealed secrets ---- */
+
+/* Id of the state key (16 hex digits and a NUL, borrowed): lets a reader
+ * tell "sealed with another key" from "damaged".  Loads the key file, or
+ * with create, makes it when it does not exist.  A missing key file without
+ * create is CAIRN_ENOTFOUND; a key file of the wrong size CAIRN_ECORRUPT. */
+int cairn_state_key_id(struct cairn_state *st, bool create, const char **ret);
+
+/* Seals len bytes under the subkey for label with additional data aad,
+ * creating the key file on first use.  *ret (malloc'd, owned) holds
+ * len + CAIRN_AEAD_OVERHEAD bytes. */
+int cairn_state_seal(struct cairn_state *st, const char *label, const void *aad, size_t aadlen, const void *in,
+		     size_t len, uint8_t **ret, size_t *ret_len);
+/* Opens what cairn_state_seal made into cairn_secret_alloc memory of
+ * *ret_len + 1 bytes, NUL-terminated (free with cairn_secret_free(p,
+ * *ret_len + 1)).  CAIRN_ECORRUPT when authentication fails. */
+int cairn_state_unseal(struct cairn_state *st, const char *label, const void *aad, size_t aadlen,
+		       const uint8_t *in, size_t len, char **ret, size_t *ret_len);
+
+#endif
