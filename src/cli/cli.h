@@ -133,6 +133,8 @@ int cmd_diff(int argc, char **argv, struct cli_global *g);
 int cmd_key(int argc, char **argv, struct cli_global *g);
 int cmd_repair(int argc, char **argv, struct cli_global *g);
 int cmd_cred(int argc, char **argv, struct cli_global *g);
+int cmd_snapshot(int argc, char **argv, struct cli_global *g);
+int cmd_group(int argc, char **argv, struct cli_global *g);
 
 /* Prints the help text of a verb (or the overview for NULL) on stdout;
  * "cred create" names a subcommand's text (falls back to the verb's). */

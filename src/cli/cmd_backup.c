@@ -32,7 +32,7 @@ json_t *cli_manifest_json(const struct cairn_manifest *m)
 
 int cmd_backup(int argc, char **argv, struct cli_global *g)
 {
-	const char *name = NULL;
+	const char *name = NULL, *snapshot = "auto";
 	bool full = false;
 	_cleanup_(cli_list_freep) struct cli_list tags = { 0 };
 	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
@@ -40,6 +40,7 @@ int cmd_backup(int argc, char **argv, struct cli_global *g)
 		{ "name", 'n', OPT_STRING, &name },
 		{ "full", 0, OPT_FLAG, &full },
 		{ "tag", 't', OPT_LIST, &tags },
+		{ "snapshot", 0, OPT_STRING, &snapshot },
 		{ NULL, 0, 0, NULL },
 	};
 	int r = cli_parse(argc, argv, opts, g, &pos);
@@ -52,32 +53,48 @@ int cmd_backup(int argc, char **argv, struct cli_global *g)
 	cairn_log_level = g->verbosity;
 	if (pos.n != 1)
 		return cli_usage("backup", pos.n ? "give exactly one SOURCE" : "missing SOURCE");
+	enum cairn_snap_method method;
+	if (cairn_snap_method_parse(snapshot, &method) < 0)
+		return cli_usage("backup", "--snapshot takes auto, reflink, copy or none");
+	_cleanup_(cairn_state_freep) struct cairn_state *st = NULL;
+	if (method != CAIRN_SNAP_NONE && (r = cli_state_open(g, false, &st)) < 0)
+		return cli_fail(r);
 	struct cairn_repo *repo = NULL;
 	if ((r = cli_open_repo(g, &repo)) < 0)
 		return cli_fail(r);
 	struct cli_progress prog;
 	cli_progress_init(&prog, "backup", g);
-	struct cairn_backup_opts o = {
-		.source = pos.v[0], .volume = name, .full = full, .tags = tags.v, .ntags = tags.n,
-		.progress = cli_progress_cb, .progress_ud = &prog, .state_dir = cli_state_dir(g),
+	struct cairn_snap_backup_opts o = {
+		.backup = { .source = pos.v[0], .volume = name, .full = full, .tags = tags.v, .ntags = tags.n,
+			    .progress = cli_progress_cb, .progress_ud = &prog, .state_dir = cli_state_dir(g) },
+		.snapshot = method, .state = st, .state_dir = cli_state_dir(g),
 	};
 	struct cairn_manifest *m = NULL;
-	r = cairn_backup_run(repo, &o, &m);
+	struct cairn_snap_backup_info info;
+	r = cairn_snap_backup(repo, &o, &m, &info);
 	cli_progress_done(&prog);
 	cairn_repo_free(repo);
 	if (r < 0)
 		return cli_fail(r);
 	if (g->json) {
-		cli_print_json(cli_manifest_json(m));
+		json_t *j = cli_manifest_json(m);
+		json_object_set_new(j, "snapshot", json_string(cairn_snap_method_name(info.method)));
+		json_object_set_new(j, "snapshot_seconds", json_real(info.snapshot_seconds));
+		if (info.why_full_read)
+			json_object_set_new(j, "full_read_because", json_string(info.why_full_read));
+		cli_print_json(j);
 	} else {
 		printf("%s\n", m->idhex);
 		if (g->verbosity >= 0) {
-			char rd[32], nw[32], st[32];
+			char rd[32], nw[32], sd[32];
 			cli_human_size(m->stats.bytes_read, rd, sizeof(rd));
 			cli_human_size(m->stats.bytes_new, nw, sizeof(nw));
-			cli_human_size(m->stats.bytes_stored, st, sizeof(st));
-			fprintf(stderr, "backup %.12s of %s: read %s, new %s, stored %s in %.2f s (%s)\n", m->idhex,
-				m->volume, rd, nw, st, m->stats.seconds, m->change_tracking);
+			cli_human_size(m->stats.bytes_stored, sd, sizeof(sd));
+			fprintf(stderr, "backup %.12s of %s: read %s, new %s, stored %s in %.2f s (%s", m->idhex,
+				m->volume, rd, nw, sd, m->stats.seconds, m->change_tracking);
+			if (info.why_full_read)
+				fprintf(stderr, ": %s", info.why_full_read);
+			fprintf(stderr, "; snapshot: %s)\n", cairn_snap_method_name(info.method));
 		}
 	}
 	cairn_manifest_free(m);

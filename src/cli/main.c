@@ -22,6 +22,8 @@ static const struct {
 	{ "init", cmd_init },     { "backup", cmd_backup }, { "list", cmd_list },   { "restore", cmd_restore },
 	{ "check", cmd_check },   { "diff", cmd_diff },     { "key", cmd_key },     { "repair", cmd_repair },
 	{ "cred", cmd_cred },
+	{ "snapshot", cmd_snapshot },
+	{ "group", cmd_group },
 };
 
 int main(int argc, char **argv)

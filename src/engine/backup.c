@@ -714,11 +714,14 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 	/* A change map says which chunks to read; the others' ids come from the
 	 * parent's change-tag cache, so without that cache it is of no use. */
 	const char *tracking = "full-read";
-	if (o->changes && !o->full && parent && parent->size == vol->size && j.tc_in) {
-		j.changes = o->changes;
-		j.change_cursor = (struct cairn_change_cursor)CAIRN_CHANGE_CURSOR_INIT(o->changes);
-		tracking = o->changes->method ? o->changes->method : "change-map";
-	} else if (o->changes && !o->full) {
+	const struct cairn_change_map *changes = o->changes;
+	if (!changes && o->changes_for && parent && !o->full && o->changes_for(parent, o->changes_ud, &changes) != 0)
+		changes = NULL;
+	if (changes && !o->full && parent && parent->size == vol->size && j.tc_in) {
+		j.changes = changes;
+		j.change_cursor = (struct cairn_change_cursor)CAIRN_CHANGE_CURSOR_INIT(changes);
+		tracking = changes->method ? changes->method : "change-map";
+	} else if (changes && !o->full) {
 		cairn_log_info("reading the whole volume: %s",
 			       !parent ? "no parent backup" :
 			       parent->size != vol->size ? "the volume changed size" :

@@ -8,6 +8,10 @@
 #include "repo/manifest.h"
 #include "repo/repo.h"
 #include "source/changes.h"
+#include "source/snapshot.h"
+#include "repo/group.h"
+#include "state/groups.h"
+#include "state/state.h"
 #include "util/cancel.h"
 
 #include <signal.h>
@@ -34,8 +38,13 @@ struct cairn_backup_opts {
 	const char *state_dir; /* local state (change-tag cache); NULL: none */
 	/* Ranges that may differ from the snapshot the parent backup read
 	 * (source/changes.h); NULL reads everything.  Used only when the
-	 * parent's change-tag cache is there and the size is unchanged. */
+	 * parent's change-tag cache is there and the size is unchanged.
+	 * Either given, or asked for once the parent is known: changes_for
+	 * returns 0 with *ret set (owned by ud), or non-zero to read
+	 * everything (with the reason logged). */
 	const struct cairn_change_map *changes;
+	int (*changes_for)(const struct cairn_manifest *parent, void *ud, const struct cairn_change_map **ret);
+	void *changes_ud;
 	/* Made for this group backup (repo/group.h); NULL: none. */
 	const uint8_t *group_id;
 	/* The name recorded as the backup's source, when the bytes are read from
@@ -47,6 +56,64 @@ struct cairn_backup_opts {
 
 /* Backs up a volume; *ret is the new backup's manifest (owned). */
 int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o, struct cairn_manifest **ret);
+
+/* A backup that reads a snapshot of the volume, never the live volume
+ * (DESIGN.md §6).  The snapshot is taken with `snapshot` (AUTO: reflink on
+ * XFS/btrfs, else a sparse copy; NONE: read the live volume).  When the
+ * state database holds a base snapshot that the parent backup read, and
+ * both are reflinks that still match, the extent maps of the two tell what
+ * changed (source/fiemap.h) and only that is read.  After a successful
+ * backup a reflink snapshot is kept as the new base (the old one is
+ * removed); a copy is removed. */
+struct cairn_snap_backup_opts {
+	struct cairn_backup_opts backup; /* source is the volume */
+	enum cairn_snap_method snapshot;
+	struct cairn_state *state;       /* the snapshot registry */
+	const char *state_dir;           /* for snapshots of block devices */
+	/* A snapshot the caller already took with cairn_snap_take_new (a
+	 * group's, at its frozen instant); NULL: take one now.  Either way it
+	 * is kept as the base or removed. */
+	const char *taken_path;
+	const char *taken_id;
+	const struct cairn_snap_taken *taken;
+};
+/* Takes a snapshot of volume into its snapshot directory under a new id
+ * (ret_id, 16 hex digits); *ret_path is malloc'd. */
+int cairn_snap_take_new(const char *volume, enum cairn_snap_method method, const char *state_dir, char ret_id[17],
+			char **ret_path, struct cairn_snap_taken *ret);
+struct cairn_snap_backup_info {
+	enum cairn_snap_method method; /* what was used */
+	double snapshot_seconds;
+	uint64_t bytes_copied;     /* copy snapshots */
+	bool kept_base;
+	const char *why_full_read; /* static; NULL when extent maps were used or not expected */
+};
+int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_opts *o, struct cairn_manifest **ret,
+		      struct cairn_snap_backup_info *info);
+
+/* Group backups (engine/group.c): pre-hook, freeze the group's file
+ * systems (with a watchdog, source/freeze.h), snapshot every volume, thaw,
+ * post-hook, then back up each snapshot and write the group object.  A
+ * failing pre-hook aborts with nothing frozen; a freeze that outlasts
+ * max_freeze_ms fails the group backup (the snapshots are dropped). */
+struct cairn_group_backup_opts {
+	const struct cairn_group *group;
+	bool full;
+	const char *const *tags;
+	size_t ntags;
+	struct cairn_state *state;
+	const char *state_dir;
+	cairn_progress_fn progress;
+	void *progress_ud;
+};
+/* *ret and *ret_members (group->nvolumes manifests, each owned; free the
+ * array too) on success. */
+int cairn_group_backup_run(struct cairn_repo *repo, const struct cairn_group_backup_opts *o,
+			   struct cairn_group_backup **ret, struct cairn_manifest ***ret_members);
+/* Restores every volume of a group backup to DIR/<volume> and its config
+ * to DIR/<config name>; l is the repository's manifest list. */
+int cairn_group_restore_run(struct cairn_repo *repo, const struct cairn_group_backup *gb, const char *dir,
+			    bool force, cairn_progress_fn progress, void *ud, struct cairn_manifest_list *l);
 
 struct cairn_restore_opts {
 	const char *target;

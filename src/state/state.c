@@ -35,6 +35,36 @@ static const struct cairn_state_migration migrations[] = {
 	  ") STRICT;"
 	  "CREATE TRIGGER credentials_immutable BEFORE UPDATE ON credentials"
 	  " BEGIN SELECT RAISE(ABORT, 'credentials are immutable: delete and create again'); END;" },
+	{ "snapshots",
+	  "CREATE TABLE snapshots ("
+	  " id TEXT PRIMARY KEY NOT NULL CHECK (length(id) = 16),"
+	  " name TEXT,"
+	  " volume TEXT NOT NULL,"
+	  " path TEXT NOT NULL UNIQUE,"
+	  " method TEXT NOT NULL CHECK (method IN ('reflink', 'copy')),"
+	  " kind TEXT NOT NULL CHECK (kind IN ('user', 'base')),"
+	  " created INTEGER NOT NULL,"
+	  " dev INTEGER NOT NULL, ino INTEGER NOT NULL, size INTEGER NOT NULL,"
+	  " mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL,"
+	  " repo_id TEXT, backup_id TEXT, volume_name TEXT"
+	  ") STRICT;"
+	  "CREATE UNIQUE INDEX snapshots_by_name ON snapshots (volume, name) WHERE name IS NOT NULL;"
+	  "CREATE INDEX snapshots_by_base ON snapshots (repo_id, volume_name) WHERE kind = 'base';" },
+	{ "groups",
+	  "CREATE TABLE groups ("
+	  " name TEXT PRIMARY KEY NOT NULL,"
+	  " created INTEGER NOT NULL,"
+	  " config TEXT,"
+	  " pre_hook TEXT, post_hook TEXT,"
+	  " max_freeze_ms INTEGER NOT NULL"
+	  ") STRICT;"
+	  "CREATE TABLE group_members ("
+	  " group_name TEXT NOT NULL REFERENCES groups (name) ON DELETE CASCADE,"
+	  " kind TEXT NOT NULL CHECK (kind IN ('volume', 'freeze')),"
+	  " pos INTEGER NOT NULL,"
+	  " path TEXT NOT NULL,"
+	  " PRIMARY KEY (group_name, kind, pos)"
+	  ") STRICT;" },
 };
 
 struct cairn_state {

@@ -48,6 +48,33 @@
  *       passphrase BLOB       sealed secrets (cairn_state_seal), NULL if unset
  *     trigger credentials_immutable: any UPDATE of a credential is refused.
  *
+ *   version 2
+ *     snapshots              local snapshots (snapshots.h)
+ *       id TEXT PK            16 hex digits
+ *       name TEXT             optional label, unique per volume
+ *       volume TEXT           absolute path of the snapshotted volume
+ *       path TEXT UNIQUE      the snapshot file
+ *       method TEXT           'reflink' | 'copy'
+ *       kind TEXT             'user' (snapshot create) | 'base' (kept by a
+ *                             backup for the next incremental)
+ *       created INTEGER       unix microseconds
+ *       dev, ino, size, mtime_ns, ctime_ns INTEGER
+ *                             identity of the file when it was made: a
+ *                             snapshot that no longer matches is not
+ *                             trusted as a base
+ *       repo_id, backup_id, volume_name TEXT
+ *                             base only: the backup that read it
+ *
+ *   version 3
+ *     groups                 consistency groups (groups.h)
+ *       name TEXT PK, created INTEGER (unix seconds),
+ *       config TEXT           absolute path of the config document, or NULL
+ *       pre_hook, post_hook TEXT   shell commands, or NULL
+ *       max_freeze_ms INTEGER the watchdog's limit
+ *     group_members          a group's volumes and mount points to freeze
+ *       group_name TEXT -> groups (ON DELETE CASCADE), kind TEXT
+ *       ('volume' | 'freeze'), pos INTEGER (order), path TEXT
+ *
  * SEALED SECRETS
  *
  *   AES-256-GCM (crypto.h layout: nonce || ciphertext || tag) under a key

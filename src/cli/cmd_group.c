@@ -1,0 +1,367 @@
+/* cairn group create|list|delete|backup|restore: consistency groups. */
+#include "cli/cli.h"
+#include "repo/group.h"
+#include "state/groups.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/time.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+json_t *cli_manifest_json(const struct cairn_manifest *m);
+
+static json_t *strv_json(char *const *v, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+static json_t *opt_str(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+/* Absolute paths of the given volumes or mount points (each must exist). */
+static int absolutes(const struct cli_list *in, bool dirs, char ***ret)
+{
+	char **v = calloc(in->n ? in->n : 1, sizeof(char *));
+	if (!v)
+		return CAIRN_ENOMEM;
+	for (size_t i = 0; i < in->n; i++) {
+		char abs[PATH_MAX];
+		struct stat st;
+		int r = 0;
+		if (!realpath(in->v[i], abs) || stat(abs, &st) < 0)
+			r = cairn_error_errno(errno, "%s %s", dirs ? "mount point" : "volume", in->v[i]);
+		else if (dirs && !S_ISDIR(st.st_mode))
+			r = cairn_error_set(CAIRN_EINVAL, "--freeze %s is not a directory (give a mount point)", in->v[i]);
+		else if (!dirs && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+			r = cairn_error_set(CAIRN_EINVAL, "--volume %s is neither an image file nor a block device",
+					    in->v[i]);
+		else if (!(v[i] = strdup(abs)))
+			r = CAIRN_ENOMEM;
+		if (r < 0) {
+			for (size_t k = 0; k < i; k++)
+				free(v[k]);
+			free(v);
+			return r;
+		}
+	}
+	*ret = v;
+	return 0;
+}
+
+static int parse_seconds_ms(const char *s, unsigned *ret)
+{
+	char *end;
+	errno = 0;
+	double d = strtod(s, &end);
+	if (errno || end == s || (*end && strcmp(end, "s")) || !(d > 0) || d > 3600)
+		return -1;
+	*ret = (unsigned)lround(d * 1000);
+	return *ret ? 0 : -1;
+}
+
+static int group_create(struct cli_global *g, struct cairn_state *st, const char *name, struct cli_list *vols,
+			struct cli_list *freeze, const char *pre, const char *post, const char *config,
+			const char *max_freeze)
+{
+	struct cairn_group grp = { .pre_hook = (char *)pre, .post_hook = (char *)post };
+	int r;
+	if (vols->n == 0)
+		return cli_usage("group", "a group needs at least one --volume");
+	if (max_freeze && parse_seconds_ms(max_freeze, &grp.max_freeze_ms) < 0)
+		return cli_usage("group", "--max-freeze takes seconds, more than 0 and at most 3600");
+	if ((pre && !*pre) || (post && !*post))
+		return cli_usage("group", "a hook command may not be empty");
+	if ((r = cairn_group_name_check(name)) < 0)
+		return cli_fail(r);
+	char cfg[PATH_MAX];
+	if (config) {
+		struct stat cs;
+		if (!realpath(config, cfg) || stat(cfg, &cs) < 0)
+			return cli_fail(cairn_error_errno(errno, "config %s", config));
+		if (!S_ISREG(cs.st_mode))
+			return cli_fail(cairn_error_set(CAIRN_EINVAL, "config %s is not a regular file", config));
+		grp.config = cfg;
+	}
+	if ((r = absolutes(vols, false, &grp.volumes)) < 0)
+		return cli_fail(r);
+	grp.nvolumes = vols->n;
+	if ((r = absolutes(freeze, true, &grp.freeze)) >= 0) {
+		grp.nfreeze = freeze->n;
+		grp.name = (char *)name;
+		r = cairn_group_create(st, &grp);
+	}
+	for (size_t i = 0; i < grp.nvolumes; i++)
+		free(grp.volumes[i]);
+	free(grp.volumes);
+	for (size_t i = 0; i < grp.nfreeze; i++)
+		free(grp.freeze[i]);
+	free(grp.freeze);
+	if (r < 0)
+		return cli_fail(r);
+	if (g->json)
+		cli_print_json(json_pack("{s:s}", "created", name));
+	else if (g->verbosity >= 0)
+		fprintf(stderr, "created group %s (%zu volume(s), %zu file system(s) to freeze)\n", name, vols->n,
+			freeze->n);
+	return EXIT_OK;
+}
+
+static int group_list(struct cli_global *g, struct cairn_state *st)
+{
+	struct cairn_group *v = NULL;
+	size_t n = 0;
+	int r = cairn_group_list(st, &v, &n);
+	if (r < 0)
+		return cli_fail(r);
+	if (g->json) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < n; i++) {
+			char created[48];
+			cairn_time_format(v[i].created, created, sizeof(created));
+			json_array_append_new(
+				a, json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:f}", "name", v[i].name, "created",
+					     created, "volumes", strv_json(v[i].volumes, v[i].nvolumes), "freeze",
+					     strv_json(v[i].freeze, v[i].nfreeze), "config", opt_str(v[i].config),
+					     "pre_hook", opt_str(v[i].pre_hook), "post_hook", opt_str(v[i].post_hook),
+					     "max_freeze_s", v[i].max_freeze_ms / 1000.0));
+		}
+		cli_print_json(a);
+	} else {
+		printf("%-16s  %-7s  %-6s  %-10s  %s\n", "NAME", "VOLUMES", "FREEZE", "MAX-FREEZE", "CONFIG");
+		for (size_t i = 0; i < n; i++) {
+			char mf[32];
+			snprintf(mf, sizeof(mf), "%.1fs", v[i].max_freeze_ms / 1000.0);
+			printf("%-16s  %-7zu  %-6zu  %-10s  %s\n", v[i].name, v[i].nvolumes, v[i].nfreeze, mf,
+			       v[i].config ? v[i].config : "-");
+		}
+	}
+	cairn_groups_free(v, n);
+	return EXIT_OK;
+}
+
+static json_t *group_backup_json(const struct cairn_group_backup *gb)
+{
+	char created[48];
+	cairn_time_format(gb->created_us / 1000000, created, sizeof(created));
+	json_t *members = json_array();
+	for (size_t i = 0; i < gb->nmembers; i++)
+		json_array_append_new(members, json_pack("{s:s, s:s}", "volume", gb->members[i].volume, "backup",
+							 gb->members[i].backup_hex));
+	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:f, s:o}", "id", gb->idhex, "group", gb->name, "created", created,
+			 "members", members, "freeze", strv_json(gb->freeze, gb->nfreeze), "frozen_seconds",
+			 gb->frozen_seconds, "config", opt_str(gb->config_name));
+}
+
+static int group_backup(struct cli_global *g, struct cairn_state *st, const char *name, bool full,
+			struct cli_list *tags)
+{
+	struct cairn_group grp;
+	int r = cairn_group_get(st, name, &grp);
+	if (r < 0)
+		return cli_fail(r);
+	struct cairn_repo *repo = NULL;
+	if ((r = cli_open_repo(g, &repo)) < 0) {
+		cairn_group_clear(&grp);
+		return cli_fail(r);
+	}
+	struct cli_progress prog;
+	cli_progress_init(&prog, "group backup", g);
+	struct cairn_group_backup_opts o = { .group = &grp, .full = full, .tags = tags->v, .ntags = tags->n,
+					     .state = st, .state_dir = cli_state_dir(g), .progress = cli_progress_cb,
+					     .progress_ud = &prog };
+	struct cairn_group_backup *gb = NULL;
+	struct cairn_manifest **members = NULL;
+	r = cairn_group_backup_run(repo, &o, &gb, &members);
+	cli_progress_done(&prog);
+	if (r >= 0) {
+		if (g->json) {
+			json_t *j = group_backup_json(gb);
+			json_t *arr = json_array();
+			for (size_t i = 0; i < grp.nvolumes; i++)
+				json_array_append_new(arr, cli_manifest_json(members[i]));
+			json_object_set_new(j, "backups", arr);
+			cli_print_json(j);
+		} else {
+			printf("%s\n", gb->idhex);
+			if (g->verbosity >= 0) {
+				fprintf(stderr, "group backup %.12s of %s: %zu volume(s)", gb->idhex, gb->name, gb->nmembers);
+				if (gb->nfreeze)
+					fprintf(stderr, ", frozen %.3f s", gb->frozen_seconds);
+				fputc('\n', stderr);
+				for (size_t i = 0; i < grp.nvolumes; i++) {
+					char rd[32];
+					cli_human_size(members[i]->stats.bytes_read, rd, sizeof(rd));
+					fprintf(stderr, "  %s  %.12s  read %s (%s)\n", members[i]->volume,
+						members[i]->idhex, rd, members[i]->change_tracking);
+				}
+			}
+		}
+		for (size_t i = 0; i < grp.nvolumes; i++)
+			cairn_manifest_free(members[i]);
+		free(members);
+		cairn_group_backup_free(gb);
+	}
+	cairn_group_clear(&grp);
+	cairn_repo_free(repo);
+	return r < 0 ? cli_fail(r) : EXIT_OK;
+}
+
+static int group_backups(struct cli_global *g, const char *name)
+{
+	struct cairn_repo *repo = NULL;
+	int r = cli_open_repo(g, &repo);
+	if (r < 0)
+		return cli_fail(r);
+	struct cairn_group_backup_list l;
+	if ((r = cairn_group_backup_list_load(repo, &l)) < 0) {
+		cairn_repo_free(repo);
+		return cli_fail(r);
+	}
+	json_t *arr = g->json ? json_array() : NULL;
+	if (!g->json)
+		printf("%-16s  %-32s  %-20s  %-7s  %s\n", "GROUP", "ID", "CREATED", "VOLUMES", "CONFIG");
+	for (size_t i = 0; i < l.n; i++) {
+		const struct cairn_group_backup *gb = l.v[i];
+		if (name && strcmp(gb->name, name) != 0)
+			continue;
+		if (arr) {
+			json_array_append_new(arr, group_backup_json(gb));
+			continue;
+		}
+		char created[48];
+		cairn_time_format(gb->created_us / 1000000, created, sizeof(created));
+		printf("%-16s  %-32s  %-20s  %-7zu  %s\n", gb->name, gb->idhex, created, gb->nmembers,
+		       gb->config_name ? gb->config_name : "-");
+	}
+	if (arr)
+		cli_print_json(arr);
+	if (l.damaged)
+		r = cairn_error_set(CAIRN_ECORRUPT, "%zu group backup object(s) are damaged", l.damaged);
+	cairn_group_backup_list_free(&l);
+	cairn_repo_free(repo);
+	return r < 0 ? cli_fail(r) : EXIT_OK;
+}
+
+static int group_restore(struct cli_global *g, const char *spec, const char *to, bool force)
+{
+	if (!to)
+		return cli_usage("group", "'group restore' needs --to DIR");
+	struct cairn_repo *repo = NULL;
+	int r = cli_open_repo(g, &repo);
+	if (r < 0)
+		return cli_fail(r);
+	struct cairn_group_backup_list gl;
+	struct cairn_manifest_list ml;
+	if ((r = cairn_group_backup_list_load(repo, &gl)) < 0) {
+		cairn_repo_free(repo);
+		return cli_fail(r);
+	}
+	if ((r = cairn_manifest_list_load(repo, &ml)) < 0) {
+		cairn_group_backup_list_free(&gl);
+		cairn_repo_free(repo);
+		return cli_fail(r);
+	}
+	struct cairn_group_backup *gb = NULL;
+	r = cairn_group_backup_resolve(&gl, spec, &gb);
+	if (r >= 0) {
+		struct cli_progress prog;
+		cli_progress_init(&prog, "group restore", g);
+		r = cairn_group_restore_run(repo, gb, to, force, cli_progress_cb, &prog, &ml);
+		cli_progress_done(&prog);
+	}
+	if (r >= 0) {
+		if (g->json) {
+			cli_print_json(group_backup_json(gb));
+		} else if (g->verbosity >= 0) {
+			fprintf(stderr, "restored group backup %.12s of %s to %s: %zu volume(s)%s%s\n", gb->idhex, gb->name,
+				to, gb->nmembers, gb->config_name ? " and config " : "",
+				gb->config_name ? gb->config_name : "");
+		}
+	}
+	cairn_manifest_list_free(&ml);
+	cairn_group_backup_list_free(&gl);
+	cairn_repo_free(repo);
+	return r < 0 ? cli_fail(r) : EXIT_OK;
+}
+
+int cmd_group(int argc, char **argv, struct cli_global *g)
+{
+	const char *pre = NULL, *post = NULL, *config = NULL, *max_freeze = NULL, *to = NULL;
+	bool full = false, force = false, backups = false;
+	_cleanup_(cli_list_freep) struct cli_list vols = { 0 };
+	_cleanup_(cli_list_freep) struct cli_list freeze = { 0 };
+	_cleanup_(cli_list_freep) struct cli_list tags = { 0 };
+	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
+	const struct cli_opt opts[] = {
+		{ "volume", 0, OPT_LIST, &vols },
+		{ "freeze", 0, OPT_LIST, &freeze },
+		{ "pre-hook", 0, OPT_STRING, &pre },
+		{ "post-hook", 0, OPT_STRING, &post },
+		{ "config", 0, OPT_STRING, &config },
+		{ "max-freeze", 0, OPT_STRING, &max_freeze },
+		{ "full", 0, OPT_FLAG, &full },
+		{ "tag", 't', OPT_LIST, &tags },
+		{ "to", 0, OPT_STRING, &to },
+		{ "force", 'f', OPT_FLAG, &force },
+		{ "backups", 0, OPT_FLAG, &backups },
+		{ NULL, 0, 0, NULL },
+	};
+	int r = cli_parse(argc, argv, opts, g, &pos);
+	if (r)
+		return r;
+	if (g->help) {
+		cli_help("group");
+		return EXIT_OK;
+	}
+	cairn_log_level = g->verbosity;
+	if (pos.n < 1)
+		return cli_usage("group", "missing subcommand: create, list, delete, backup or restore");
+	const char *sub = pos.v[0];
+	bool create = !strcmp(sub, "create"), list = !strcmp(sub, "list"), del = !strcmp(sub, "delete"),
+	     backup = !strcmp(sub, "backup"), restore = !strcmp(sub, "restore");
+	if (!create && !list && !del && !backup && !restore)
+		return cli_usage("group", "unknown subcommand '%s'", sub);
+	if ((list && pos.n > 2) || (!list && pos.n != 2))
+		return cli_usage("group", "wrong number of arguments for 'group %s'", sub);
+	if (!create && (vols.n || freeze.n || pre || post || config || max_freeze))
+		return cli_usage("group", "--volume, --freeze, --pre-hook, --post-hook, --config and --max-freeze go "
+					  "with 'group create'");
+	if (!backup && (full || tags.n))
+		return cli_usage("group", "--full and --tag go with 'group backup'");
+	if (!restore && (to || force))
+		return cli_usage("group", "--to and --force go with 'group restore'");
+	if (restore)
+		return group_restore(g, pos.v[1], to, force);
+	if (list && backups)
+		return group_backups(g, pos.n == 2 ? pos.v[1] : NULL);
+	if (backups)
+		return cli_usage("group", "--backups goes with 'group list'");
+	_cleanup_(cairn_state_freep) struct cairn_state *st = NULL;
+	if ((r = cli_state_open(g, false, &st)) < 0)
+		return cli_fail(r);
+	if (create)
+		return group_create(g, st, pos.v[1], &vols, &freeze, pre, post, config, max_freeze);
+	if (list)
+		return group_list(g, st);
+	if (backup)
+		return group_backup(g, st, pos.v[1], full, &tags);
+	if ((r = cairn_group_delete(st, pos.v[1])) < 0)
+		return cli_fail(r);
+	if (g->json)
+		cli_print_json(json_pack("{s:s}", "deleted", pos.v[1]));
+	else if (g->verbosity >= 0)
+		fprintf(stderr, "deleted group %s (its backups stay in their repositories)\n", pos.v[1]);
+	return EXIT_OK;
+}

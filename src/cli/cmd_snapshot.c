@@ -1,0 +1,206 @@
+/* cairn snapshot create|list|delete|revert: local restore points. */
+#include "cli/cli.h"
+#include "state/snapshots.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/time.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static json_t *snap_json(const struct cairn_snap_record *r)
+{
+	char created[48];
+	cairn_time_format(r->created_us / 1000000, created, sizeof(created));
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "id", r->id, "volume", r->volume, "path", r->path,
+			      "method", cairn_snap_method_name(r->method), "kind",
+			      r->kind == CAIRN_SNAP_BASE ? "base" : "user", "created", created, "size",
+			      (json_int_t)r->ident.size);
+	json_object_set_new(j, "name", r->name ? json_string(r->name) : json_null());
+	json_object_set_new(j, "intact", json_boolean(cairn_snap_identity_matches(r->path, &r->ident)));
+	if (r->kind == CAIRN_SNAP_BASE) {
+		json_object_set_new(j, "backup", json_string(r->backup_id));
+		json_object_set_new(j, "repository", json_string(r->repo_id));
+	}
+	return j;
+}
+
+/* Deletes the oldest user snapshots of volume beyond keep. */
+static int apply_keep(struct cairn_state *st, const char *volume, unsigned keep, bool json)
+{
+	struct cairn_snap_record *v = NULL;
+	size_t n = 0, users = 0;
+	int r = cairn_snap_list(st, volume, &v, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		users += v[i].kind == CAIRN_SNAP_USER;
+	for (size_t i = 0; i < n && users > keep && r >= 0; i++) {
+		if (v[i].kind != CAIRN_SNAP_USER)
+			continue;
+		if ((r = cairn_snap_remove(v[i].path)) >= 0 && (r = cairn_snap_forget(st, v[i].id)) >= 0) {
+			users--;
+			if (!json)
+				fprintf(stderr, "deleted snapshot %s (--keep %u)\n", v[i].id, keep);
+		}
+	}
+	cairn_snap_records_free(v, n);
+	return r;
+}
+
+static int snap_create(struct cli_global *g, struct cairn_state *st, const char *volume_arg, const char *name,
+		       const char *method_s, const char *keep_s)
+{
+	enum cairn_snap_method method;
+	if (cairn_snap_method_parse(method_s, &method) < 0 || method == CAIRN_SNAP_NONE)
+		return cli_usage("snapshot", "--method takes auto, reflink or copy");
+	unsigned long keep = 0;
+	if (keep_s) {
+		char *end;
+		errno = 0;
+		keep = strtoul(keep_s, &end, 10);
+		if (errno || *end || !*keep_s || keep == 0 || keep > 100000)
+			return cli_usage("snapshot", "--keep takes a number of snapshots from 1");
+	}
+	if (name && (!*name || strlen(name) > 128 || strchr(name, '/') || strchr(name, '@')))
+		return cli_usage("snapshot", "--name must be 1 to 128 characters without '/' or '@'");
+	char volume[PATH_MAX];
+	if (!realpath(volume_arg, volume))
+		return cli_fail(cairn_error_errno(errno, "cannot open volume %s", volume_arg));
+	struct cairn_snap_record rec = { .kind = CAIRN_SNAP_USER, .volume = volume, .name = (char *)name };
+	_cleanup_free_ char *path = NULL;
+	struct cairn_snap_taken taken;
+	int r = cairn_snap_take_new(volume, method, cli_state_dir(g), rec.id, &path, &taken);
+	if (r < 0)
+		return cli_fail(r);
+	rec.path = path;
+	rec.method = taken.method;
+	rec.created_us = cairn_wall_now_us();
+	rec.ident = taken.id;
+	if ((r = cairn_snap_add(st, &rec)) < 0) {
+		cairn_snap_remove(path);
+		return cli_fail(r);
+	}
+	if (keep && (r = apply_keep(st, volume, (unsigned)keep, g->json)) < 0)
+		return cli_fail(r);
+	if (g->json) {
+		json_t *j = snap_json(&rec);
+		json_object_set_new(j, "seconds", json_real(taken.seconds));
+		json_object_set_new(j, "bytes_copied", json_integer((json_int_t)taken.bytes_copied));
+		cli_print_json(j);
+	} else {
+		printf("%s\n", rec.id);
+		if (g->verbosity >= 0)
+			fprintf(stderr, "snapshot %s of %s (%s) in %.2f s\n", rec.id, volume,
+				cairn_snap_method_name(taken.method), taken.seconds);
+	}
+	return EXIT_OK;
+}
+
+static int snap_list(struct cli_global *g, struct cairn_state *st, const char *volume_arg)
+{
+	char volume[PATH_MAX];
+	const char *vol = NULL;
+	if (volume_arg)
+		vol = realpath(volume_arg, volume) ? volume : volume_arg;
+	struct cairn_snap_record *v = NULL;
+	size_t n = 0;
+	int r = cairn_snap_list(st, vol, &v, &n);
+	if (r < 0)
+		return cli_fail(r);
+	if (g->json) {
+		json_t *arr = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(arr, snap_json(&v[i]));
+		cli_print_json(arr);
+	} else {
+		printf("%-16s  %-20s  %-7s  %-4s  %-10s  %-12s  %s\n", "ID", "CREATED", "METHOD", "KIND", "SIZE", "NAME",
+		       "VOLUME");
+		for (size_t i = 0; i < n; i++) {
+			char created[48], size[32];
+			cairn_time_format(v[i].created_us / 1000000, created, sizeof(created));
+			cli_human_size(v[i].ident.size, size, sizeof(size));
+			printf("%-16s  %-20s  %-7s  %-4s  %-10s  %-12s  ", v[i].id, created,
+			       cairn_snap_method_name(v[i].method), v[i].kind == CAIRN_SNAP_BASE ? "base" : "user", size,
+			       v[i].name ? v[i].name : "-");
+			cli_print_escaped(stdout, v[i].volume);
+			if (!cairn_snap_identity_matches(v[i].path, &v[i].ident))
+				fputs("  (changed or missing!)", stdout);
+			fputc('\n', stdout);
+		}
+	}
+	cairn_snap_records_free(v, n);
+	return EXIT_OK;
+}
+
+int cmd_snapshot(int argc, char **argv, struct cli_global *g)
+{
+	const char *name = NULL, *method = "auto", *keep = NULL;
+	bool force = false;
+	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
+	const struct cli_opt opts[] = {
+		{ "name", 'n', OPT_STRING, &name },
+		{ "method", 0, OPT_STRING, &method },
+		{ "keep", 0, OPT_STRING, &keep },
+		{ "force", 'f', OPT_FLAG, &force },
+		{ NULL, 0, 0, NULL },
+	};
+	int r = cli_parse(argc, argv, opts, g, &pos);
+	if (r)
+		return r;
+	if (g->help) {
+		cli_help("snapshot");
+		return EXIT_OK;
+	}
+	cairn_log_level = g->verbosity;
+	if (pos.n < 1)
+		return cli_usage("snapshot", "missing subcommand: create, list, delete or revert");
+	const char *sub = pos.v[0];
+	bool create = !strcmp(sub, "create"), list = !strcmp(sub, "list"), del = !strcmp(sub, "delete"),
+	     revert = !strcmp(sub, "revert");
+	if (!create && !list && !del && !revert)
+		return cli_usage("snapshot", "unknown subcommand '%s'", sub);
+	if ((list && pos.n > 2) || (!list && pos.n != 2))
+		return cli_usage("snapshot", "wrong number of arguments for 'snapshot %s'", sub);
+	if (!create && (name || keep || strcmp(method, "auto")))
+		return cli_usage("snapshot", "--name, --keep and --method go with 'snapshot create'");
+	if (force && !revert)
+		return cli_usage("snapshot", "--force goes with 'snapshot revert'");
+	_cleanup_(cairn_state_freep) struct cairn_state *st = NULL;
+	if ((r = cli_state_open(g, false, &st)) < 0)
+		return cli_fail(r);
+	if (create)
+		return snap_create(g, st, pos.v[1], name, method, keep);
+	if (list)
+		return snap_list(g, st, pos.n == 2 ? pos.v[1] : NULL);
+
+	struct cairn_snap_record rec;
+	if ((r = cairn_snap_get(st, pos.v[1], &rec)) < 0)
+		return cli_fail(r);
+	if (del) {
+		if ((r = cairn_snap_remove(rec.path)) >= 0)
+			r = cairn_snap_forget(st, rec.id);
+		if (r >= 0 && !g->json && g->verbosity >= 0)
+			fprintf(stderr, "deleted snapshot %s of %s%s\n", rec.id, rec.volume,
+				rec.kind == CAIRN_SNAP_BASE ? " (the next backup of it reads the whole volume)" : "");
+		if (r >= 0 && g->json)
+			cli_print_json(json_pack("{s:s, s:b}", "deleted", rec.id, "base", rec.kind == CAIRN_SNAP_BASE));
+	} else {
+		if (!cairn_snap_identity_matches(rec.path, &rec.ident))
+			r = cairn_error_set(CAIRN_ECORRUPT, "snapshot %s (%s) changed or is missing since it was taken; "
+							    "not reverting to it",
+					    rec.id, rec.path);
+		else
+			r = cairn_snap_revert(rec.path, rec.method, rec.volume, force);
+		if (r >= 0 && g->json)
+			cli_print_json(json_pack("{s:s, s:s}", "reverted", rec.volume, "snapshot", rec.id));
+		else if (r >= 0 && g->verbosity >= 0)
+			fprintf(stderr, "reverted %s to snapshot %s\n", rec.volume, rec.id);
+	}
+	cairn_snap_record_clear(&rec);
+	return r < 0 ? cli_fail(r) : EXIT_OK;
+}

@@ -1,0 +1,272 @@
+/* Group backups: the pre-hook, one frozen instant for every volume's
+ * snapshot, the post-hook, then a backup of each snapshot (with extent-map
+ * change tracking against its base), and last the group object that names
+ * them and holds the config document (repo/group.h). */
+#include "engine/engine.h"
+#include "crypto/crypto.h"
+#include "repo/group.h"
+#include "source/freeze.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/hex.h"
+#include "util/io.h"
+#include "util/log.h"
+#include "util/proc.h"
+#include "util/time.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HOOK_TIMEOUT_S 600
+
+struct taken_snap {
+	char id[17];
+	char *path;
+	struct cairn_snap_taken t;
+};
+
+static int run_hook(const struct cairn_group *g, const char *phase, const char *cmd)
+{
+	char label[96], ename[160], ephase[64];
+	snprintf(label, sizeof(label), "%s-hook of group %s", phase, g->name);
+	snprintf(ename, sizeof(ename), "CAIRN_GROUP=%s", g->name);
+	snprintf(ephase, sizeof(ephase), "CAIRN_HOOK=%s", phase);
+	const char *env[] = { ename, ephase, NULL };
+	return cairn_run_hook(label, cmd, env, HOOK_TIMEOUT_S);
+}
+
+static int read_config(const char *path, uint8_t **ret, size_t *ret_len)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return cairn_error_errno(errno, "cannot read the group's config %s", path);
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return cairn_error_set(CAIRN_EINVAL, "the group's config %s is not a regular file", path);
+	if ((uint64_t)st.st_size > CAIRN_GROUP_CONFIG_MAX)
+		return cairn_error_set(CAIRN_EINVAL, "the group's config %s is larger than 16 MiB", path);
+	uint8_t *b = malloc((size_t)st.st_size + 1);
+	if (!b)
+		return CAIRN_ENOMEM;
+	size_t got = 0;
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, b + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			free(b);
+			return cairn_error_errno(n < 0 ? errno : EIO, "read %s", path);
+		}
+		got += (size_t)n;
+	}
+	*ret = b;
+	*ret_len = got;
+	return 0;
+}
+
+/* Tests hold the freeze open to kill cairn in the middle of it. */
+static void test_hold(void)
+{
+	const char *e = getenv("CAIRN_TEST_FREEZE_HOLD_MS");
+	long ms = e ? atol(e) : 0;
+	if (ms > 0) {
+		struct timespec d = { ms / 1000, (ms % 1000) * 1000000 };
+		nanosleep(&d, NULL);
+	}
+}
+
+/* Pre-hook, freeze, a snapshot of every volume, thaw, post-hook. */
+static int take_all(const struct cairn_group *g, const char *state_dir, struct taken_snap *snaps, double *ret_frozen)
+{
+	int r;
+	if (g->pre_hook && (r = run_hook(g, "pre", g->pre_hook)) < 0)
+		return cairn_error_prefix(r, "nothing was frozen");
+	struct cairn_freeze *fz = NULL;
+	if (g->nfreeze)
+		r = cairn_freeze_begin((const char *const *)g->freeze, g->nfreeze, g->max_freeze_ms, &fz);
+	else
+		r = 0;
+	for (size_t i = 0; r >= 0 && i < g->nvolumes; i++) {
+		r = cairn_snap_take_new(g->volumes[i], CAIRN_SNAP_AUTO, state_dir, snaps[i].id, &snaps[i].path,
+					&snaps[i].t);
+		if (r >= 0 && i == 0)
+			test_hold();
+	}
+	double frozen = 0;
+	if (fz) {
+		int e = cairn_freeze_end(fz, &frozen);
+		if (r >= 0)
+			r = e;
+	}
+	*ret_frozen = frozen;
+	if (g->post_hook) {
+		int p = run_hook(g, "post", g->post_hook);
+		if (p < 0) {
+			if (r >= 0)
+				r = p;
+			else
+				cairn_log_warn("%s", cairn_error_message());
+		}
+	}
+	return r;
+}
+
+int cairn_group_backup_run(struct cairn_repo *repo, const struct cairn_group_backup_opts *o,
+			   struct cairn_group_backup **ret, struct cairn_manifest ***ret_members)
+{
+	const struct cairn_group *g = o->group;
+	if (g->nvolumes == 0)
+		return cairn_error_set(CAIRN_EINVAL, "group %s has no volumes", g->name);
+	_cleanup_(cairn_group_backup_freep) struct cairn_group_backup *gb = calloc(1, sizeof(*gb));
+	struct taken_snap *snaps = calloc(g->nvolumes, sizeof(*snaps));
+	struct cairn_manifest **members = calloc(g->nvolumes, sizeof(*members));
+	int r = 0;
+	if (!gb || !snaps || !members) {
+		r = CAIRN_ENOMEM;
+		goto out;
+	}
+	if (g->config && (r = read_config(g->config, &gb->config, &gb->config_len)) < 0)
+		goto out;
+	if ((r = cairn_random(gb->id, sizeof(gb->id))) < 0)
+		goto out;
+	cairn_hex_encode(gb->id, sizeof(gb->id), gb->idhex);
+	gb->created_us = cairn_wall_now_us();
+
+	if ((r = take_all(g, o->state_dir, snaps, &gb->frozen_seconds)) < 0)
+		goto out;
+	if (g->nfreeze)
+		cairn_log_info("group %s: file systems frozen for %.3f s", g->name, gb->frozen_seconds);
+
+	gb->members = calloc(g->nvolumes, sizeof(*gb->members));
+	if (!gb->members) {
+		r = CAIRN_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < g->nvolumes && r >= 0; i++) {
+		if (cairn_cancel_check()) {
+			r = cairn_error_set(CAIRN_ECANCELED, "interrupted");
+			break;
+		}
+		struct cairn_snap_backup_opts so = {
+			.backup = { .source = g->volumes[i], .full = o->full, .tags = o->tags, .ntags = o->ntags,
+				    .state_dir = o->state_dir, .group_id = gb->id, .progress = o->progress,
+				    .progress_ud = o->progress_ud },
+			.snapshot = snaps[i].t.method, .state = o->state, .state_dir = o->state_dir,
+			.taken_path = snaps[i].path, .taken_id = snaps[i].id, .taken = &snaps[i].t,
+		};
+		struct cairn_snap_backup_info info;
+		r = cairn_snap_backup(repo, &so, &members[i], &info);
+		/* Kept as the base or removed by the backup either way. */
+		free(snaps[i].path);
+		snaps[i].path = NULL;
+		if (r < 0) {
+			cairn_error_prefix(r, "volume %s", g->volumes[i]);
+			break;
+		}
+		struct cairn_group_member *m = &gb->members[gb->nmembers];
+		if (!(m->volume = strdup(members[i]->volume))) {
+			r = CAIRN_ENOMEM;
+			break;
+		}
+		memcpy(m->backup, members[i]->id, sizeof(m->backup));
+		memcpy(m->backup_hex, members[i]->idhex, sizeof(m->backup_hex));
+		gb->nmembers++;
+	}
+	if (r < 0)
+		goto out;
+
+	char host[256] = "";
+	gethostname(host, sizeof(host) - 1);
+	if (!(gb->name = strdup(g->name)) || !(gb->hostname = strdup(host))) {
+		r = CAIRN_ENOMEM;
+		goto out;
+	}
+	if (g->config) {
+		const char *slash = strrchr(g->config, '/');
+		if (!(gb->config_name = strdup(slash ? slash + 1 : g->config))) {
+			r = CAIRN_ENOMEM;
+			goto out;
+		}
+	}
+	if (g->nfreeze) {
+		if (!(gb->freeze = calloc(g->nfreeze, sizeof(char *)))) {
+			r = CAIRN_ENOMEM;
+			goto out;
+		}
+		for (size_t i = 0; i < g->nfreeze; i++, gb->nfreeze++)
+			if (!(gb->freeze[i] = strdup(g->freeze[i]))) {
+				r = CAIRN_ENOMEM;
+				goto out;
+			}
+	}
+	if ((r = cairn_group_backup_write(repo, gb, NULL)) < 0)
+		goto out;
+	*ret = TAKE_PTR(gb);
+	*ret_members = members;
+	members = NULL;
+out:
+	for (size_t i = 0; snaps && i < g->nvolumes; i++)
+		if (snaps[i].path) {
+			cairn_snap_remove(snaps[i].path);
+			free(snaps[i].path);
+		}
+	free(snaps);
+	for (size_t i = 0; members && i < g->nvolumes; i++)
+		cairn_manifest_free(members[i]);
+	free(members);
+	return r;
+}
+
+int cairn_group_restore_run(struct cairn_repo *repo, const struct cairn_group_backup *gb, const char *dir,
+			    bool force, cairn_progress_fn progress, void *ud, struct cairn_manifest_list *l)
+{
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return cairn_error_errno(errno, "cannot create %s", dir);
+	/* Every member first, so a missing one fails before anything is written. */
+	struct cairn_manifest **ms = calloc(gb->nmembers, sizeof(*ms));
+	if (!ms)
+		return CAIRN_ENOMEM;
+	int r = 0;
+	for (size_t i = 0; i < gb->nmembers && r >= 0; i++) {
+		r = cairn_manifest_resolve(l, gb->members[i].backup_hex, &ms[i]);
+		if (r < 0)
+			r = cairn_error_prefix(r, "group backup %.12s: volume %s", gb->idhex, gb->members[i].volume);
+	}
+	for (size_t i = 0; i < gb->nmembers && r >= 0; i++) {
+		_cleanup_free_ char *target = NULL;
+		if (asprintf(&target, "%s/%s", dir, gb->members[i].volume) < 0) {
+			r = CAIRN_ENOMEM;
+			break;
+		}
+		struct cairn_restore_opts ro = { .target = target, .force = force, .progress = progress,
+						 .progress_ud = ud };
+		r = cairn_restore_run(repo, ms[i], &ro, NULL);
+	}
+	if (r >= 0 && gb->config_name) {
+		_cleanup_free_ char *path = NULL, *tmp = NULL;
+		if (asprintf(&path, "%s/%s", dir, gb->config_name) < 0 || asprintf(&tmp, "%s.cairn-tmp", path) < 0) {
+			r = CAIRN_ENOMEM;
+		} else if (!force && access(path, F_OK) == 0) {
+			r = cairn_error_set(CAIRN_EEXIST, "%s exists; use --force to overwrite it", path);
+		} else {
+			_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+			if (fd < 0)
+				r = cairn_error_errno(errno, "cannot create %s", tmp);
+			else if ((r = cairn_write_all(fd, gb->config, gb->config_len, tmp)) >= 0 && fsync(fd) < 0)
+				r = cairn_error_errno(errno, "fsync %s", tmp);
+			if (r >= 0 && rename(tmp, path) < 0)
+				r = cairn_error_errno(errno, "rename %s", tmp);
+			if (r < 0)
+				unlink(tmp);
+		}
+	}
+	free(ms);
+	return r;
+}

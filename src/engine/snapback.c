@@ -1,0 +1,253 @@
+/* Backups that read a snapshot (DESIGN.md §6): snapshot the volume, compare
+ * the new snapshot's extent map with the base snapshot the parent backup
+ * read, back up only what changed, and keep the new snapshot as the next
+ * base.  See engine.h (cairn_snap_backup) for the rules. */
+#include "engine/engine.h"
+#include "source/fiemap.h"
+#include "state/snapshots.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/hex.h"
+#include "util/log.h"
+#include "util/time.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+struct tracker {
+	const char *repo_hex;
+	const char *volume_name;
+	struct cairn_state *state;
+	const char *snap_path; /* the new snapshot */
+	struct cairn_snap_record base;
+	bool have_base;
+	struct cairn_change_map map;
+	const char *why_not; /* static: why extent maps were not used */
+};
+
+/* Called by the backup once the parent is known. */
+static int changes_for(const struct cairn_manifest *parent, void *ud, const struct cairn_change_map **ret)
+{
+	struct tracker *t = ud;
+	if (!t->have_base) {
+		t->why_not = "no base snapshot";
+		return 1;
+	}
+	if (strcmp(t->base.backup_id, parent->idhex) != 0) {
+		t->why_not = "the base snapshot belongs to another backup than the parent";
+		return 1;
+	}
+	if (t->base.method != CAIRN_SNAP_REFLINK) {
+		t->why_not = "the base snapshot is a copy";
+		return 1;
+	}
+	if (!cairn_snap_identity_matches(t->base.path, &t->base.ident)) {
+		t->why_not = "the base snapshot changed or is gone";
+		return 1;
+	}
+	_cleanup_close_ int bfd = open(t->base.path, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int nfd = open(t->snap_path, O_RDONLY | O_CLOEXEC);
+	if (bfd < 0 || nfd < 0) {
+		t->why_not = "the snapshots cannot be opened";
+		return 1;
+	}
+	off_t size = lseek(nfd, 0, SEEK_END);
+	if (size < 0 || (uint64_t)size != parent->size) {
+		t->why_not = "the volume changed size";
+		return 1;
+	}
+	if (cairn_fiemap_changes(bfd, t->base.path, nfd, t->snap_path, (uint64_t)size, &t->map) < 0) {
+		cairn_log_info("extent maps not usable: %s", cairn_error_message());
+		t->why_not = "the extent maps cannot be compared";
+		cairn_change_map_free(&t->map);
+		return 1;
+	}
+	*ret = &t->map;
+	return 0;
+}
+
+/* Removes a snapshot's file and record; failures are only logged (the
+ * backup they follow has succeeded). */
+static void drop_snapshot(struct cairn_state *st, const struct cairn_snap_record *r)
+{
+	if (cairn_snap_remove(r->path) < 0)
+		cairn_log_warn("could not remove snapshot %s: %s", r->path, cairn_error_message());
+	else if (cairn_snap_forget(st, r->id) < 0)
+		cairn_log_warn("could not forget snapshot %s: %s", r->id, cairn_error_message());
+}
+
+/* Snapshot files of this volume that a killed run left behind: named like
+ * ours (BASE.<16 hex>), in no record, and older than an hour (so a
+ * concurrent run's fresh snapshot is never touched). */
+static void sweep_orphans(struct cairn_state *st, const char *new_path)
+{
+	_cleanup_free_ char *dir = strdup(new_path);
+	if (!dir)
+		return;
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		return;
+	*slash = 0;
+	const char *name = slash + 1;
+	const char *dot = strrchr(name, '.');
+	if (!dot)
+		return;
+	size_t prefix = (size_t)(dot - name) + 1;
+	_cleanup_(closedirp) DIR *d = opendir(dir);
+	struct dirent *e;
+	time_t now = time(NULL);
+	while (d && (e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		if (n != prefix + 16 || strncmp(e->d_name, name, prefix) != 0 ||
+		    strspn(e->d_name + prefix, "0123456789abcdef") != 16)
+			continue;
+		char p[PATH_MAX];
+		struct stat stt;
+		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+		if (stat(p, &stt) < 0 || now - stt.st_ctime < 3600 || cairn_snap_known_path(st, p) != 0)
+			continue;
+		if (unlink(p) == 0)
+			cairn_log_info("removed snapshot %s left by an interrupted run", p);
+	}
+}
+
+int cairn_snap_take_new(const char *volume, enum cairn_snap_method method, const char *state_dir,
+			char ret_id[17], char **ret_path, struct cairn_snap_taken *ret)
+{
+	_cleanup_free_ char *dir = NULL, *path = NULL;
+	int r = cairn_snap_dir(volume, state_dir, &dir);
+	if (r >= 0)
+		r = cairn_snap_new_id(ret_id);
+	if (r < 0)
+		return r;
+	const char *base = strrchr(volume, '/');
+	base = base && base[1] ? base + 1 : volume;
+	if (asprintf(&path, "%s/%s.%s", dir, base, ret_id) < 0)
+		return CAIRN_ENOMEM;
+	if ((r = cairn_snap_take(volume, path, method, ret)) < 0)
+		return cairn_error_prefix(r, "snapshot of %s", volume);
+	*ret_path = TAKE_PTR(path);
+	return 0;
+}
+
+int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_opts *so, struct cairn_manifest **ret,
+		      struct cairn_snap_backup_info *info)
+{
+	const struct cairn_backup_opts *o = &so->backup;
+	memset(info, 0, sizeof(*info));
+	if (so->snapshot == CAIRN_SNAP_NONE) {
+		info->method = CAIRN_SNAP_NONE;
+		return cairn_backup_run(repo, o, ret);
+	}
+	if (!so->state)
+		return cairn_error_set(CAIRN_EINVAL, "a snapshot backup needs the state database");
+	char volume[PATH_MAX];
+	if (!realpath(o->source, volume))
+		return cairn_error_errno(errno, "cannot open source %s", o->source);
+	const char *base = strrchr(volume, '/');
+	base = base && base[1] ? base + 1 : volume;
+	const char *volume_name = o->volume ? o->volume : base;
+
+	_cleanup_free_ char *path = NULL;
+	struct cairn_snap_record rec = { .kind = CAIRN_SNAP_BASE };
+	struct cairn_snap_taken taken;
+	int r;
+	if (so->taken_path) {
+		/* Taken by the caller (a group, at its frozen instant). */
+		if (!(path = strdup(so->taken_path)))
+			return CAIRN_ENOMEM;
+		memcpy(rec.id, so->taken_id, sizeof(rec.id));
+		taken = *so->taken;
+	} else if ((r = cairn_snap_take_new(volume, so->snapshot, so->state_dir, rec.id, &path, &taken)) < 0) {
+		return r;
+	}
+	info->method = taken.method;
+	info->snapshot_seconds = taken.seconds;
+	info->bytes_copied = taken.bytes_copied;
+
+	char repo_hex[33];
+	cairn_hex_encode(repo->config.id, sizeof(repo->config.id), repo_hex);
+	struct tracker t = { .repo_hex = repo_hex, .volume_name = volume_name, .state = so->state,
+			     .snap_path = path, .map = CAIRN_CHANGE_MAP_INIT };
+	r = cairn_snap_get_base(so->state, repo_hex, volume_name, &t.base);
+	if (r == 0)
+		t.have_base = true;
+	else if (r != CAIRN_ENOTFOUND)
+		cairn_log_warn("base snapshot unknown: %s", cairn_error_message());
+
+	struct cairn_backup_opts bo = *o;
+	bo.source = path;
+	bo.source_name = volume;
+	bo.volume = volume_name;
+	bo.changes = NULL;
+	bo.changes_for = changes_for;
+	bo.changes_ud = &t;
+	struct cairn_manifest *m = NULL;
+	r = cairn_backup_run(repo, &bo, &m);
+	if (r >= 0 && t.why_not && !o->full && taken.method == CAIRN_SNAP_REFLINK &&
+	    strcmp(m->change_tracking, "full-read") == 0)
+		info->why_full_read = t.why_not;
+	cairn_change_map_free(&t.map);
+	if (r < 0) {
+		cairn_snap_remove(path);
+		if (t.have_base)
+			cairn_snap_record_clear(&t.base);
+		return r;
+	}
+
+	/* Keep the new snapshot as the base for the next incremental (reflinks
+	 * only: a copy shares nothing, so it would only cost space), then drop
+	 * every older base of this volume in this repository. */
+	bool keep = taken.method == CAIRN_SNAP_REFLINK;
+	if (keep) {
+		rec.volume = volume;
+		rec.path = path;
+		rec.method = taken.method;
+		rec.created_us = cairn_wall_now_us();
+		rec.ident = taken.id;
+		snprintf(rec.repo_id, sizeof(rec.repo_id), "%s", repo_hex);
+		snprintf(rec.backup_id, sizeof(rec.backup_id), "%s", m->idhex);
+		rec.volume_name = (char *)volume_name;
+		if (cairn_snap_add(so->state, &rec) < 0) {
+			cairn_log_warn("base snapshot not recorded (the next backup reads everything): %s",
+				       cairn_error_message());
+			keep = false;
+		}
+	}
+	if (!keep)
+		cairn_snap_remove(path);
+	struct cairn_snap_record old;
+	while (cairn_snap_get_base(so->state, repo_hex, volume_name, &old) == 0) {
+		if (keep && strcmp(old.id, rec.id) == 0) {
+			/* The newest is ours: look for older ones by listing. */
+			cairn_snap_record_clear(&old);
+			break;
+		}
+		drop_snapshot(so->state, &old);
+		cairn_snap_record_clear(&old);
+	}
+	if (keep) {
+		struct cairn_snap_record *v = NULL;
+		size_t n = 0;
+		if (cairn_snap_list(so->state, volume, &v, &n) == 0)
+			for (size_t i = 0; i < n; i++)
+				if (v[i].kind == CAIRN_SNAP_BASE && strcmp(v[i].id, rec.id) != 0 &&
+				    strcmp(v[i].repo_id, repo_hex) == 0 && v[i].volume_name &&
+				    strcmp(v[i].volume_name, volume_name) == 0)
+					drop_snapshot(so->state, &v[i]);
+		cairn_snap_records_free(v, n);
+	}
+	if (t.have_base)
+		cairn_snap_record_clear(&t.base);
+	sweep_orphans(so->state, path);
+	info->kept_base = keep;
+	*ret = m;
+	return 0;
+}

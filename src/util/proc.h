@@ -1,0 +1,13 @@
+/* Running a user's hook command (`/bin/sh -c CMD`), with extra environment
+ * variables and a time limit.  Its stdout and stderr are cairn's stderr, so
+ * what a hook says reaches the operator's log. */
+#ifndef CAIRN_UTIL_PROC_H
+#define CAIRN_UTIL_PROC_H
+
+/* Runs cmd and waits up to timeout_s (killing it after).  env is a
+ * NULL-terminated list of "NAME=value" added to cairn's environment (may be
+ * NULL).  Returns 0 when it exited 0; CAIRN_EIO with a message naming what
+ * (label) and how it failed (exit status, signal, timeout) otherwise. */
+int cairn_run_hook(const char *label, const char *cmd, const char *const *env, unsigned timeout_s);
+
+#endif
