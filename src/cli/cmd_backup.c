@@ -80,6 +80,7 @@ int cmd_backup(int argc, char **argv, struct cli_global *g)
 		json_t *j = cli_manifest_json(m);
 		json_object_set_new(j, "snapshot", json_string(cairn_snap_method_name(info.method)));
 		json_object_set_new(j, "snapshot_seconds", json_real(info.snapshot_seconds));
+		json_object_set_new(j, "snapshot_bytes_copied", json_integer((json_int_t)info.bytes_copied));
 		if (info.why_full_read)
 			json_object_set_new(j, "full_read_because", json_string(info.why_full_read));
 		cli_print_json(j);
@@ -94,7 +95,13 @@ int cmd_backup(int argc, char **argv, struct cli_global *g)
 				m->volume, rd, nw, sd, m->stats.seconds, m->change_tracking);
 			if (info.why_full_read)
 				fprintf(stderr, ": %s", info.why_full_read);
-			fprintf(stderr, "; snapshot: %s)\n", cairn_snap_method_name(info.method));
+			if (info.method == CAIRN_SNAP_COPY) {
+				char cp[32];
+				cli_human_size(info.bytes_copied, cp, sizeof(cp));
+				fprintf(stderr, "; snapshot: a copy of %s, no reflink here)\n", cp);
+			} else {
+				fprintf(stderr, "; snapshot: %s)\n", cairn_snap_method_name(info.method));
+			}
 		}
 	}
 	cairn_manifest_free(m);

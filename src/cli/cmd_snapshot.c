@@ -87,6 +87,13 @@ static int snap_create(struct cli_global *g, struct cairn_state *st, const char 
 	}
 	if (keep && (r = apply_keep(st, volume, (unsigned)keep, g->json)) < 0)
 		return cli_fail(r);
+	if (taken.method == CAIRN_SNAP_COPY && !g->json && g->verbosity >= 0) {
+		char sz[32];
+		cli_human_size(taken.bytes_copied, sz, sizeof(sz));
+		fprintf(stderr, "cairn: warning: %s is not on a reflink file system: the snapshot is a copy of %s "
+				"(XFS or btrfs make instant snapshots)\n",
+			volume, sz);
+	}
 	if (g->json) {
 		json_t *j = snap_json(&rec);
 		json_object_set_new(j, "seconds", json_real(taken.seconds));

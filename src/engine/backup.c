@@ -633,6 +633,17 @@ static int valid_name(const char *s)
 	return 1;
 }
 
+int cairn_backup_check_names(const char *volume, const char *const *tags, size_t ntags)
+{
+	if (volume && !valid_name(volume))
+		return cairn_error_set(CAIRN_EINVAL, "invalid volume name '%s' (no '/', '@' or control characters)",
+				       volume);
+	for (size_t i = 0; i < ntags; i++)
+		if (!valid_name(tags[i]))
+			return cairn_error_set(CAIRN_EINVAL, "invalid tag '%s'", tags[i]);
+	return 0;
+}
+
 int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o, struct cairn_manifest **ret)
 {
 	double t0 = cairn_now();
@@ -645,12 +656,8 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 		const char *slash = strrchr(o->source_name, '/');
 		volume = slash && slash[1] ? slash + 1 : o->source_name;
 	}
-	if (!valid_name(volume))
-		return cairn_error_set(CAIRN_EINVAL, "invalid volume name '%s' (no '/', '@' or control characters)",
-				       volume);
-	for (size_t i = 0; i < o->ntags; i++)
-		if (!valid_name(o->tags[i]))
-			return cairn_error_set(CAIRN_EINVAL, "invalid tag '%s'", o->tags[i]);
+	if ((r = cairn_backup_check_names(volume, o->tags, o->ntags)) < 0)
+		return r;
 
 	/* The parent is only recorded here; full-read change tracking needs no
 	 * data from it ([volumes] uses it for extent-map tracking). */

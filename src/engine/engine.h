@@ -54,6 +54,9 @@ struct cairn_backup_opts {
 	void *progress_ud;
 };
 
+/* CAIRN_EINVAL when a volume name (may be NULL) or tag is not allowed. */
+int cairn_backup_check_names(const char *volume, const char *const *tags, size_t ntags);
+
 /* Backs up a volume; *ret is the new backup's manifest (owned). */
 int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o, struct cairn_manifest **ret);
 

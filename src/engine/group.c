@@ -86,8 +86,11 @@ static void test_hold(void)
 static int take_all(const struct cairn_group *g, const char *state_dir, struct taken_snap *snaps, double *ret_frozen)
 {
 	int r;
-	if (g->pre_hook && (r = run_hook(g, "pre", g->pre_hook)) < 0)
-		return cairn_error_prefix(r, "nothing was frozen");
+	if (g->pre_hook && (r = run_hook(g, "pre", g->pre_hook)) < 0) {
+		char msg[512];
+		snprintf(msg, sizeof(msg), "%s", cairn_error_message());
+		return cairn_error_set(r, "%s; nothing was frozen", msg);
+	}
 	struct cairn_freeze *fz = NULL;
 	if (g->nfreeze)
 		r = cairn_freeze_begin((const char *const *)g->freeze, g->nfreeze, g->max_freeze_ms, &fz);

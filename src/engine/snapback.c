@@ -154,11 +154,13 @@ int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_op
 	const char *base = strrchr(volume, '/');
 	base = base && base[1] ? base + 1 : volume;
 	const char *volume_name = o->volume ? o->volume : base;
+	int r = cairn_backup_check_names(volume_name, o->tags, o->ntags);
+	if (r < 0)
+		return r;
 
 	_cleanup_free_ char *path = NULL;
 	struct cairn_snap_record rec = { .kind = CAIRN_SNAP_BASE };
 	struct cairn_snap_taken taken;
-	int r;
 	if (so->taken_path) {
 		/* Taken by the caller (a group, at its frozen instant). */
 		if (!(path = strdup(so->taken_path)))

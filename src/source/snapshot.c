@@ -213,9 +213,6 @@ int cairn_snap_take(const char *volume, const char *path, enum cairn_snap_method
 					       "reflink file system (XFS, btrfs) or free space",
 					       volume, (unsigned long long)(need >> 20));
 		}
-		cairn_log_warn("no reflink snapshot possible for %s: copying %llu MiB of data (use XFS or btrfs "
-			       "for instant snapshots)",
-			       volume, (unsigned long long)(need >> 20));
 		r = sparse_copy(in, volume, out, path, size, &ret->bytes_copied);
 		if (r < 0) {
 			unlink(path);

@@ -54,7 +54,8 @@ struct cairn_snap_taken {
 int cairn_snap_dir(const char *volume, const char *state_dir, char **ret);
 
 /* Snapshots volume (an image file or a block device) into the new file
- * path.  want AUTO tries reflink then copy; REFLINK fails with
+ * path.  want AUTO tries reflink then copy (ret->method says which; the
+ * caller warns about a copy's cost); REFLINK fails with
  * CAIRN_EUNSUPPORTED where the file system cannot; COPY first checks that
  * the file system of path has room for the volume's data (CAIRN_ENOSPC).
  * Nothing is left at path on failure. */

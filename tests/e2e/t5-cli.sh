@@ -2,7 +2,7 @@
 # t5: the command line itself: help, usage errors, version.
 . "$(dirname "$0")/lib.sh"
 
-VERBS="init backup list restore check diff key repair cred"
+VERBS="init backup list restore check diff key repair cred snapshot group"
 
 t_help_verbs()
 {

@@ -1,0 +1,187 @@
+#!/bin/bash
+# t10: consistency groups.  The volumes are ext4 images on an XFS file
+# system (reflink snapshots), loop-mounted so a writer can run inside them;
+# group backups freeze those ext4 mounts around the snapshots.
+. "$(dirname "$0")/lib.sh"
+
+R=$TD/repo
+X=$TD/xfs
+
+t_setup()
+{
+	[ "$(id -u)" = 0 ] || skip "needs root for loop devices, mounts and FIFREEZE"
+	command -v mkfs.xfs >/dev/null || skip "mkfs.xfs is not installed"
+	new_repo "$R"
+	truncate -s 1G "$TD/xfs.fsimg"
+	mkfs.xfs -q -f -m reflink=1 "$TD/xfs.fsimg" >/dev/null 2>&1 || skip "mkfs.xfs failed"
+	local dev
+	dev=$(setup_loop "$TD/xfs.fsimg") || skip "no loop device"
+	mkdir -p "$X"
+	mount "$dev" "$X" 2>/dev/null || skip "cannot mount XFS here"
+	register_cleanup mount "$X"
+	for d in a b; do
+		truncate -s 96M "$X/$d.img"
+		mkfs.ext4 -q -L "disk-$d" "$X/$d.img"
+		dev=$(setup_loop "$X/$d.img") || skip "no loop device"
+		mkdir -p "$TD/mnt-$d"
+		mount "$dev" "$TD/mnt-$d"
+		register_cleanup mount "$TD/mnt-$d"
+		head -c 8M /dev/urandom >"$TD/mnt-$d/seed.bin"
+	done
+	printf '<domain><name>app</name><disk>a.img</disk><disk>b.img</disk></domain>\n' >"$TD/app.xml"
+	cairn group create app --volume "$X/a.img" --volume "$X/b.img" --freeze "$TD/mnt-a" --freeze "$TD/mnt-b" \
+		--config "$TD/app.xml" --pre-hook "echo pre-ran >$TD/pre.log" --post-hook "echo post-ran >$TD/post.log"
+	touch "$TD/ready"
+}
+test_case "setup: two ext4 volumes on XFS, mounted, and a group over them" t_setup
+
+need_setup()
+{
+	[ -f "$TD/ready" ] || skip "setup did not complete"
+}
+
+# writer DIR SECONDS: appends numbered 4 KiB records to DIR/log for SECONDS,
+# each ending with its own sha256 over the record, fsync'd every 16; records
+# the time of every write in DIR/times.  Runs in the background.
+writer()
+{
+	python3 - "$1" "$2" <<'EOF' &
+import hashlib, os, sys, time
+d, secs = sys.argv[1], float(sys.argv[2])
+end = time.time() + secs
+fd = os.open(os.path.join(d, "log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+times = open(os.path.join(d, "times"), "w")
+n = 0
+while time.time() < end and n < 8000:  # at most 32 MiB
+    body = (b"%012d " % n) * 320
+    body = body[:4096 - 32]
+    os.write(fd, body + hashlib.sha256(body).digest())
+    n += 1
+    if n % 16 == 0:
+        os.fsync(fd)
+    times.write("%.4f\n" % time.time())
+    time.sleep(0.0005)
+os.close(fd)
+times.close()
+EOF
+	WRITER=$!
+}
+
+t_list()
+{
+	need_setup
+	cairn group list --json >g.json
+	jq -e '.[0].name == "app" and (.[0].volumes | length) == 2 and (.[0].freeze | length) == 2 and .[0].max_freeze_s == 5' g.json >/dev/null ||
+		fail "group list: $(cat g.json)"
+	expect_fail -m "exists already" cairn group create app --volume "$X/a.img"
+	expect_fail -m "invalid group name" cairn group create "a b" --volume "$X/a.img"
+	expect_fail -c 2 cairn group create other
+	expect_fail -m "not a directory" cairn group create other --volume "$X/a.img" --freeze "$X/a.img"
+	expect_fail -m "no group named" cairn group backup nosuch --repo "$R"
+}
+test_case "group create and list; bad definitions are refused" t_list
+
+t_backup_while_writing()
+{
+	need_setup
+	writer "$TD/mnt-a" 6
+	sleep 1
+	CAIRN_TEST_FREEZE_HOLD_MS=1500 cairn group backup app --repo "$R" --json >gb.json
+	wait "$WRITER"
+	grep -q pre-ran "$TD/pre.log" && grep -q post-ran "$TD/post.log" || fail "the hooks did not run"
+	jget gb.json .id >"$TD/gid"
+	[ "$(jq '.backups | length' gb.json)" = 2 ] || fail "not two member backups"
+	jq -e '.frozen_seconds >= 1.5' gb.json >/dev/null || fail "frozen_seconds $(jget gb.json .frozen_seconds) < the 1.5 s hold"
+	# The writer was blocked while frozen: a gap of more than a second.
+	python3 - "$TD/mnt-a/times" <<'EOF' || fail "the writer never blocked during the freeze"
+import sys
+t = [float(x) for x in open(sys.argv[1])]
+gaps = max(b - a for a, b in zip(t, t[1:]))
+sys.exit(0 if gaps > 1.0 else 1)
+EOF
+	# Restored, each volume is a clean file system (no journal to replay:
+	# it was frozen, so flushed) whose log holds only whole records.
+	cairn group restore "$(cat "$TD/gid")" --to out --repo "$R"
+	cmp -s out/app.xml "$TD/app.xml" || fail "config document differs"
+	for d in a b; do
+		e2fsck -fn "out/$d.img" >fsck.out 2>&1 || fail "restored $d.img is not clean: $(head -n3 fsck.out | tr '\n' ' ')"
+	done
+	debugfs -R "dump /log log.restored" out/a.img >/dev/null 2>&1
+	python3 - log.restored <<'EOF' || fail "the restored log has a torn record"
+import hashlib, sys
+data = open(sys.argv[1], "rb").read()
+if len(data) == 0 or len(data) % 4096:
+    sys.exit(1)
+for i in range(0, len(data), 4096):
+    rec = data[i:i + 4096]
+    if hashlib.sha256(rec[:-32]).digest() != rec[-32:] or not rec.startswith(b"%012d " % (i // 4096)):
+        sys.exit(1)
+EOF
+}
+test_case "group backup while a writer runs: it blocks during the freeze; restored volumes are clean and untorn" t_backup_while_writing
+
+t_incremental_and_members()
+{
+	need_setup
+	[ -f "$TD/gid" ] || skip "no first group backup"
+	head -c 1M /dev/urandom >"$TD/mnt-b/more.bin"
+	cairn group backup app --repo "$R" --json >gb.json
+	jq -e '[.backups[].change_tracking] == ["fiemap", "fiemap"]' gb.json >/dev/null ||
+		fail "member backups did not use extent maps: $(jq -c '[.backups[].change_tracking]' gb.json)"
+	cairn group list --backups --repo "$R" --json >l.json
+	[ "$(jq length l.json)" = 2 ] || fail "expected two group backups"
+	# Members are ordinary backups too.
+	cairn list --repo "$R" --json | jq -e '[.[] | select(.volume == "a.img")] | length == 2' >/dev/null ||
+		fail "member backups are not listed"
+	cairn group restore app@latest --to out2 --repo "$R"
+	for d in a b; do e2fsck -fn "out2/$d.img" >/dev/null 2>&1 || fail "out2/$d.img not clean"; done
+	expect_fail -m "exists" cairn group restore app@latest --to out2 --repo "$R"
+	cairn group restore app@latest --to out2 --repo "$R" --force
+}
+test_case "an incremental group backup tracks changes by extent maps; members list and restore" t_incremental_and_members
+
+t_sigkill_thaws()
+{
+	need_setup
+	local before
+	before=$(cairn group list --backups --repo "$R" --json | jq length)
+	CAIRN_TEST_FREEZE_HOLD_MS=60000 "$CAIRN" group backup app --repo "$R" >/dev/null 2>&1 &
+	local pid=$! i
+	for i in $(seq 1 100); do
+		timeout 0.2 touch "$TD/mnt-a/probe" 2>/dev/null || break
+		sleep 0.05
+	done
+	[ "$i" -lt 100 ] || { kill -9 $pid; fail "the file system never froze"; }
+	kill -9 "$pid"
+	wait "$pid" 2>/dev/null || true
+	timeout 5 touch "$TD/mnt-a/after-kill" || fail "mnt-a still frozen 5 s after SIGKILL"
+	timeout 5 touch "$TD/mnt-b/after-kill" || fail "mnt-b still frozen 5 s after SIGKILL"
+	[ "$(cairn group list --backups --repo "$R" --json | jq length)" = "$before" ] || fail "a killed group backup was listed"
+}
+test_case "SIGKILL while frozen: the watchdog thaws at once; no group backup appears" t_sigkill_thaws
+
+t_max_freeze()
+{
+	need_setup
+	cairn group create slow --volume "$X/a.img" --freeze "$TD/mnt-a" --max-freeze 0.5
+	CAIRN_TEST_FREEZE_HOLD_MS=2000 expect_fail -m "max-freeze" cairn group backup slow --repo "$R"
+	timeout 5 touch "$TD/mnt-a/after-limit" || fail "still frozen after the limit"
+	[ "$(cairn group list --backups slow --repo "$R" --json | jq length)" = 0 ] || fail "an inconsistent group backup was stored"
+	cairn group delete slow
+}
+test_case "a freeze longer than --max-freeze is thawed by the watchdog and fails the group backup" t_max_freeze
+
+t_pre_hook_fails()
+{
+	need_setup
+	cairn group create hooked --volume "$X/a.img" --freeze "$TD/mnt-a" --pre-hook "exit 3" \
+		--post-hook "touch $TT/post-ran"
+	expect_fail -m "pre-hook of group hooked failed \(exit status 3\).*nothing was frozen" cairn group backup hooked --repo "$R"
+	[ ! -e "$TT/post-ran" ] || fail "the post-hook ran although nothing was frozen"
+	timeout 2 touch "$TD/mnt-a/after-hook" || fail "frozen after a failed pre-hook"
+	cairn group delete hooked
+	expect_fail -m "no group named" cairn group delete hooked
+}
+test_case "a failing pre-hook aborts with nothing frozen" t_pre_hook_fails
+
+test_done

@@ -1,0 +1,202 @@
+#!/bin/bash
+# t9: volumes on XFS and btrfs (file systems made on loop devices here):
+# reflink snapshots, extent-map change tracking that reads only what
+# changed, local snapshots and revert, volume attributes.
+. "$(dirname "$0")/lib.sh"
+
+R=$TD/repo
+CS=65536
+
+# mkfs_mount KIND DIR: a 1 GiB KIND file system on a loop device at DIR,
+# or skip naming what is missing.
+mkfs_mount()
+{
+	local kind=$1 dir=$2 img=$TD/$1.fsimg dev
+	[ "$(id -u)" = 0 ] || skip "needs root for loop devices and mounts"
+	command -v "mkfs.$kind" >/dev/null || skip "mkfs.$kind is not installed"
+	truncate -s 1G "$img"
+	case $kind in
+	xfs) mkfs.xfs -q -f -m reflink=1 "$img" >/dev/null 2>&1 || skip "mkfs.xfs with reflink=1 failed" ;;
+	btrfs) mkfs.btrfs -q -f "$img" >/dev/null 2>&1 || skip "mkfs.btrfs failed" ;;
+	esac
+	dev=$(setup_loop "$img") || skip "no loop device available"
+	mkdir -p "$dir"
+	mount "$dev" "$dir" 2>/dev/null || skip "the kernel cannot mount $kind here"
+	register_cleanup mount "$dir"
+}
+
+t_setup()
+{
+	new_repo "$R"
+}
+test_case "setup: a repository" t_setup
+
+for FS in xfs btrfs; do
+
+t_first()
+{
+	mkfs_mount "$FS" "$TD/$FS"
+	local v=$TD/$FS/vol.img
+	mk_image "$v" 64 11 24
+	cairn backup --repo "$R" "$v" --json >"$TT/b.json"
+	[ "$(jget "$TT/b.json" .snapshot)" = reflink ] || fail "snapshot was not a reflink on $FS"
+	[ "$(jget "$TT/b.json" .change_tracking)" = full-read ] || fail "a first backup is not a full read"
+	cp --sparse=always "$v" "$TD/$FS.v1"
+	jget "$TT/b.json" .id >"$TD/$FS.id1"
+	# The snapshot the backup read is kept as the base, read-only.
+	cairn snapshot list --json >"$TT/s.json"
+	[ "$(jq '[.[] | select(.kind == "base" and .volume == "'"$v"'")] | length' "$TT/s.json")" = 1 ] ||
+		fail "no base snapshot kept for $v"
+	local p
+	p=$(jq -r '.[] | select(.kind == "base") | .path' "$TT/s.json" | grep "$FS/" | head -n1)
+	[ "$(stat -c %a "$p")" = 400 ] || fail "base snapshot $p is not read-only"
+	same_file "$v" "$p"
+}
+test_case "$FS: a backup reads a reflink snapshot and keeps it as the base" t_first
+
+t_incremental()
+{
+	[ -f "$TD/$FS.id1" ] || skip "no first backup on $FS"
+	local v=$TD/$FS/vol.img touched
+	scatter_write "$v" 21 30 >"$TT/writes"
+	cp --sparse=always "$v" "$TD/$FS.v2"
+	cairn backup --repo "$R" "$v" --json >"$TT/b.json"
+	[ "$(jget "$TT/b.json" .change_tracking)" = fiemap ] || fail "change_tracking is $(jget "$TT/b.json" .change_tracking), not fiemap"
+	touched=$(chunks_of $CS <"$TT/writes" | wc -l)
+	# Only the changed ranges are read: at most the touched chunks (a
+	# file system may reallocate a little more around a write, so allow
+	# the blocks of one extra chunk per write).
+	[ "$(jget "$TT/b.json" .bytes_read)" -le $(((touched + 30) * CS)) ] ||
+		fail "read $(jget "$TT/b.json" .bytes_read) bytes for $touched touched chunks"
+	[ "$(jget "$TT/b.json" .bytes_read)" -gt 0 ] || fail "read nothing although 30 blocks changed"
+	jget "$TT/b.json" .id >"$TD/$FS.id2"
+	cairn restore --repo "$R" "$(cat "$TD/$FS.id2")" r2.img
+	same_file "$TD/$FS.v2" r2.img
+	cairn restore --repo "$R" "$(cat "$TD/$FS.id1")" r1.img
+	same_file "$TD/$FS.v1" r1.img
+	cairn check --repo "$R" --read-data >/dev/null
+}
+test_case "$FS: after scattered writes an incremental reads only the changed ranges; both restore byte-identically" t_incremental
+
+t_untrusted_base()
+{
+	[ -f "$TD/$FS.id2" ] || skip "no incremental on $FS"
+	local v=$TD/$FS/vol.img p
+	# A base that changed is not trusted: the next backup reads everything.
+	p=$(cairn snapshot list --json | jq -r '.[] | select(.kind == "base") | .path' | grep "$FS/" | head -n1)
+	chmod 600 "$p"
+	scatter_write "$v" 22 5 >/dev/null
+	cairn backup --repo "$R" "$v" --json >"$TT/b.json"
+	[ "$(jget "$TT/b.json" .change_tracking)" = full-read ] || fail "a changed base was trusted"
+	jget "$TT/b.json" .full_read_because | grep -q changed || fail "no reason given for the full read"
+	cairn restore --repo "$R" latest r.img
+	same_file "$v" r.img
+	# --full never trusts a base either.
+	scatter_write "$v" 23 5 >/dev/null
+	cairn backup --repo "$R" "$v" --full --json >"$TT/b.json"
+	[ "$(jget "$TT/b.json" .change_tracking)" = full-read ] || fail "--full used the base"
+	# And the one after is incremental again.
+	scatter_write "$v" 24 5 >/dev/null
+	cairn backup --repo "$R" "$v" --json >"$TT/b.json"
+	[ "$(jget "$TT/b.json" .change_tracking)" = fiemap ] || fail "tracking did not resume after --full"
+	cairn restore --repo "$R" latest r3.img
+	same_file "$v" r3.img
+	# Old bases are removed: one per volume and repository.
+	[ "$(cairn snapshot list --json | jq '[.[] | select(.kind == "base" and (.path | contains("'"$FS"'/")))] | length')" = 1 ] ||
+		fail "more than one base snapshot kept"
+}
+test_case "$FS: a changed base or --full makes a full read; tracking resumes after" t_untrusted_base
+
+t_snapshots()
+{
+	[ -d "$TD/$FS" ] && mountpoint -q "$TD/$FS" || skip "no $FS file system"
+	local v=$TD/$FS/snap.img id
+	mk_image "$v" 16 31 4
+	cp --sparse=always "$v" orig.img
+	cairn snapshot create "$v" --name before --json >s.json
+	[ "$(jget s.json .method)" = reflink ] || fail "snapshot create did not reflink on $FS"
+	id=$(jget s.json .id)
+	scatter_write "$v" 32 50 >/dev/null
+	cmp -s "$v" orig.img && fail "the writes changed nothing"
+	# Open for writing: refused; attached to a loop device: refused.
+	exec 7>>"$v"
+	expect_fail -m "open for writing" cairn snapshot revert "$id"
+	exec 7>&-
+	local dev
+	dev=$(setup_loop "$v") || skip "no loop device"
+	expect_fail -m "attached to /dev/loop" cairn snapshot revert "$v@before"
+	losetup -d "$dev"
+	cairn snapshot revert "$v@before"
+	same_file orig.img "$v"
+	# --force reverts even while it is open for writing.
+	scatter_write "$v" 33 5 >/dev/null
+	exec 7>>"$v"
+	cairn snapshot revert "${id:0:6}" --force
+	exec 7>&-
+	same_file orig.img "$v"
+	# --keep: the oldest user snapshots beyond N go.
+	cairn snapshot create "$v" --name s2 >/dev/null
+	cairn snapshot create "$v" --name s3 --keep 2 >/dev/null
+	[ "$(cairn snapshot list "$v" --json | jq 'length')" = 2 ] || fail "--keep 2 left $(cairn snapshot list "$v" --json | jq length)"
+	cairn snapshot list "$v" --json | jq -e 'map(.name) == ["s2", "s3"]' >/dev/null || fail "--keep removed the wrong ones"
+	expect_fail -m "already has a snapshot named" cairn snapshot create "$v" --name s3
+	cairn snapshot delete "$v@s2"
+	expect_fail -m "no snapshot" cairn snapshot delete "$v@s2"
+	[ "$(cairn snapshot list "$v" --json | jq 'length')" = 1 ] || fail "delete did not delete"
+}
+test_case "$FS: snapshot create, revert (refused while in use, --force), --keep, delete" t_snapshots
+
+done
+
+t_copy_fallback()
+{
+	# /tmp-like file systems without reflinks get a copy, with a warning.
+	mk_image v.img 8 41 2
+	cairn snapshot create v.img --name c 2>err >/dev/null
+	grep -q "copy" err || fail "no warning about the copy's cost: $(cat err)"
+	cairn snapshot list v.img --json | jq -e '.[0].method == "copy"' >/dev/null || fail "method is not copy"
+	expect_fail -m "cannot make reflink" cairn snapshot create v.img --method reflink
+	scatter_write v.img 42 10 >/dev/null
+	cairn snapshot revert v.img@c
+	cmp -s v.img "$(cairn snapshot list v.img --json | jq -r '.[0].path')" || fail "revert from a copy differs"
+	cairn backup --repo "$R" v.img --json >b.json
+	[ "$(jget b.json .snapshot)" = copy ] || fail "the backup's snapshot is not a copy"
+	# A copy is not kept as a base.
+	cairn snapshot list v.img --json | jq -e 'map(select(.kind == "base")) | length == 0' >/dev/null ||
+		fail "a copy snapshot was kept as a base"
+	cairn backup --repo "$R" v.img --snapshot none --json >b.json
+	[ "$(jget b.json .snapshot)" = none ] || fail "--snapshot none took a snapshot"
+	expect_fail -c 2 cairn backup --repo "$R" v.img --snapshot sideways
+}
+test_case "no reflinks here: snapshots are copies (with a warning); --snapshot none reads the live file" t_copy_fallback
+
+t_snapshot_bad()
+{
+	expect_fail -m "cannot open volume" cairn snapshot create missing.img
+	expect_fail -m "no snapshot" cairn snapshot revert 0123456789abcdef
+	expect_fail -m "no snapshot" cairn snapshot delete nothex
+	expect_fail -c 2 cairn snapshot frobnicate x
+	expect_fail -c 2 cairn snapshot create
+	mk_image w.img 4 43 1
+	cairn snapshot create w.img --name tamper >/dev/null
+	chmod 600 "$(cairn snapshot list w.img --json | jq -r '.[0].path')"
+	expect_fail -m "changed or is missing" cairn snapshot revert w.img@tamper
+}
+test_case "snapshot errors: missing volume, unknown snapshot, usage, a tampered snapshot" t_snapshot_bad
+
+t_volume_info()
+{
+	truncate -s 32M l.img
+	mkfs.ext4 -q -L cairnvol -U 0f0e0d0c-0b0a-4908-8706-050403020100 l.img
+	cairn backup --repo "$R" l.img --snapshot none >/dev/null
+	cairn restore --repo "$R" l.img@latest out.img 2>err
+	grep -q "volume: ext4, label 'cairnvol', UUID 0f0e0d0c-0b0a-4908-8706-050403020100, 512-byte logical blocks" err ||
+		fail "attributes not printed: $(cat err)"
+	rm out.img
+	cairn restore --repo "$R" l.img@latest out.img --json >o.json
+	jq -e '.volume_info == {"fs_type": "ext4", "label": "cairnvol", "uuid": "0f0e0d0c-0b0a-4908-8706-050403020100", "logical_block_size": 512}' o.json >/dev/null ||
+		fail "volume_info wrong: $(jq -c .volume_info o.json)"
+}
+test_case "the volume's type, label, UUID and block size are recorded and printed after a restore" t_volume_info
+
+test_done
