@@ -4,6 +4,7 @@
 #include "fuzz_common.h"
 #include "compress/compress.h"
 #include "repo/index.h"
+#include "repo/group.h"
 #include "repo/manifest.h"
 #include "repo/pack.h"
 #include "repo/repo.h"
@@ -77,9 +78,14 @@ static char *manifest_json(int with_parent)
 	char *tags[] = { "nightly", "db" };
 	m.tags = tags;
 	m.ntags = with_parent ? 2 : 0;
-	m.change_tracking = "full-read";
+	m.change_tracking = with_parent ? "fiemap" : "full-read";
 	m.stats = (struct cairn_backup_stats){ .bytes_read = 1000, .bytes_new = 500, .bytes_stored = 400,
 					 .chunks_new = 3, .seconds = 0.5 };
+	if (with_parent) {
+		m.info = (struct cairn_volume_info){ 512, "ext4", "data", "0f0e0d0c-0b0a-4908-8706-050403020100" };
+		m.in_group = true;
+		fill(m.group_id, sizeof(m.group_id), 5);
+	}
 	char *json = NULL;
 	CHECK(cairn_manifest_encode(&m, &json));
 	return json;
@@ -209,6 +215,33 @@ static void seeds_manifest(void)
 	free(j);
 }
 
+static void seeds_group_backup(void)
+{
+	struct cairn_group_member members[2] = { { .volume = "a.img" }, { .volume = "b.img" } };
+	char *freeze[] = { "/mnt/a" };
+	uint8_t cfg[] = "<domain>\0binary\xff</domain>";
+	struct cairn_group_backup g = { .name = "app", .created_us = 1764547200123456, .hostname = "h",
+					.members = members, .nmembers = 2, .freeze = freeze, .nfreeze = 1,
+					.frozen_seconds = 0.25, .config_name = "app.xml", .config = cfg,
+					.config_len = sizeof(cfg) - 1 };
+	memset(g.id, 0x5a, sizeof(g.id));
+	cairn_hex_encode(g.id, sizeof(g.id), g.idhex);
+	for (int i = 0; i < 2; i++) {
+		memset(members[i].backup, 0x10 + i, sizeof(members[i].backup));
+		cairn_hex_encode(members[i].backup, sizeof(members[i].backup), members[i].backup_hex);
+	}
+	char *json = NULL;
+	CHECK(cairn_group_backup_encode(&g, &json));
+	put("fuzz_group_backup", "two-members", json, strlen(json));
+	free(json);
+	g.config_name = NULL;
+	g.nfreeze = 0;
+	g.nmembers = 1;
+	CHECK(cairn_group_backup_encode(&g, &json));
+	put("fuzz_group_backup", "plain", json, strlen(json));
+	free(json);
+}
+
 static void seeds_tree_node(void)
 {
 	struct cairn_buf b = CAIRN_BUF_INIT, s = CAIRN_BUF_INIT;
@@ -314,5 +347,6 @@ int main(int argc, char **argv)
 	seeds_manifest();
 	seeds_tree_node();
 	seeds_open_sealed();
+	seeds_group_backup();
 	return 0;
 }

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cairn/error.h"
+#include "state/state.h"
 #include "util/error.h"
 
 #define TH_UNUSED __attribute__((unused))
@@ -245,5 +246,30 @@ static TH_UNUSED void th_keys_free(struct th_keys *k)
 	k->n = 0;
 }
 #endif
+
+/* A fresh state database in its own scratch directory, as cmocka state. */
+struct th_state_fx {
+	char dir[PATH_MAX];
+	struct cairn_state *st;
+};
+
+static TH_UNUSED int th_state_setup(void **state)
+{
+	struct th_state_fx *f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	th_tmpdir(f->dir, sizeof(f->dir), "state");
+	ck_ok(cairn_state_open(f->dir, NULL, &f->st));
+	*state = f;
+	return 0;
+}
+
+static TH_UNUSED int th_state_teardown(void **state)
+{
+	struct th_state_fx *f = *state;
+	cairn_state_free(f->st);
+	th_rm_rf(f->dir);
+	free(f);
+	return 0;
+}
 
 #endif

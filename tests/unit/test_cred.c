@@ -17,31 +17,7 @@
 #define GOOG_SECRET "bGoa+V7g/yqDXvKRqq+JTFn4uQZbPiQJo4pf9RzJ"
 #define PASSPHRASE "credential passphrase: correct horse"
 
-struct fx {
-	char dir[PATH_MAX];
-	struct cairn_state *st;
-};
-
-static int setup(void **state)
-{
-	struct fx *f = calloc(1, sizeof(*f));
-	assert_non_null(f);
-	th_tmpdir(f->dir, sizeof(f->dir), "cred");
-	ck_ok(cairn_state_open(f->dir, NULL, &f->st));
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	cairn_state_free(f->st);
-	th_rm_rf(f->dir);
-	free(f);
-	return 0;
-}
-
-static void reopen(struct fx *f)
+static void reopen(struct th_state_fx *f)
 {
 	cairn_state_free(f->st);
 	f->st = NULL;
@@ -81,7 +57,7 @@ static struct cairn_cred google_cred(void)
 				    .google_secret = GOOG_SECRET };
 }
 
-static void create(struct fx *f, const struct cairn_cred *c, char uuid[CAIRN_CRED_UUID_LEN + 1])
+static void create(struct th_state_fx *f, const struct cairn_cred *c, char uuid[CAIRN_CRED_UUID_LEN + 1])
 {
 	ck_ok(cairn_cred_create(f->st, c, uuid));
 }
@@ -242,7 +218,7 @@ static void check_uuid_v4(const char *u)
 
 static void test_round_trip(void **state)
 {
-	struct fx *f = *state;
+	struct th_state_fx *f = *state;
 	char u1[CAIRN_CRED_UUID_LEN + 1], u2[CAIRN_CRED_UUID_LEN + 1], u3[CAIRN_CRED_UUID_LEN + 1],
 		u4[CAIRN_CRED_UUID_LEN + 1];
 	struct cairn_cred c1 = s3_cred(), c2 = azure_cred(), c3 = google_cred(), c4 = azure_cred();
@@ -329,7 +305,7 @@ static void test_round_trip(void **state)
 
 static void test_duplicate_name(void **state)
 {
-	struct fx *f = *state;
+	struct th_state_fx *f = *state;
 	char u[CAIRN_CRED_UUID_LEN + 1], u2[CAIRN_CRED_UUID_LEN + 1];
 	struct cairn_cred c = s3_cred();
 	c.name = "same";
@@ -348,7 +324,7 @@ static void test_duplicate_name(void **state)
 
 static void test_secrets_encrypted_at_rest(void **state)
 {
-	struct fx *f = *state;
+	struct th_state_fx *f = *state;
 	char u[CAIRN_CRED_UUID_LEN + 1];
 	struct cairn_cred a = s3_cred(), b = azure_cred(), c = google_cred(), d = azure_cred();
 	d.azure_key = NULL;
@@ -375,7 +351,7 @@ static void test_secrets_encrypted_at_rest(void **state)
 
 static void test_delete_overwrites_sealed_bytes(void **state)
 {
-	struct fx *f = *state;
+	struct th_state_fx *f = *state;
 	char u[CAIRN_CRED_UUID_LEN + 1];
 	struct cairn_cred a = s3_cred();
 	create(f, &a, u);
@@ -404,7 +380,7 @@ static void test_delete_overwrites_sealed_bytes(void **state)
 
 static void test_wrong_or_missing_key(void **state)
 {
-	struct fx *f = *state;
+	struct th_state_fx *f = *state;
 	char u[CAIRN_CRED_UUID_LEN + 1], u2[CAIRN_CRED_UUID_LEN + 1];
 	struct cairn_cred a = s3_cred();
 	create(f, &a, u);
@@ -467,7 +443,7 @@ static void test_wrong_or_missing_key(void **state)
 
 static void test_key_file_param(void **state)
 {
-	struct fx *f = *state;
+	struct th_state_fx *f = *state;
 	char kdir[PATH_MAX], kpath[PATH_MAX], u[CAIRN_CRED_UUID_LEN + 1];
 	th_tmpdir(kdir, sizeof(kdir), "cred-key");
 	snprintf(kpath, sizeof(kpath), "%s", path_in(kdir, "k"));
@@ -491,7 +467,7 @@ static void test_key_file_param(void **state)
 
 /* ---- tampering ---- */
 
-static void sql(struct fx *f, const char *q)
+static void sql(struct th_state_fx *f, const char *q)
 {
 	char *err = NULL;
 	if (sqlite3_exec(cairn_state_db(f->st), q, NULL, NULL, &err) != SQLITE_OK)
@@ -500,7 +476,7 @@ static void sql(struct fx *f, const char *q)
 
 static void test_tampered_ciphertext_refused(void **state)
 {
-	struct fx *f = *state;
+	struct th_state_fx *f = *state;
 	char u1[CAIRN_CRED_UUID_LEN + 1], u2[CAIRN_CRED_UUID_LEN + 1], q[512];
 	struct cairn_cred a = s3_cred(), b = s3_cred();
 	b.s3_secret_key = "another/secret/key/for/cred/two";
@@ -548,7 +524,7 @@ static void test_tampered_ciphertext_refused(void **state)
 
 static void test_immutable(void **state)
 {
-	struct fx *f = *state;
+	struct th_state_fx *f = *state;
 	char u[CAIRN_CRED_UUID_LEN + 1], q[256];
 	struct cairn_cred a = s3_cred();
 	create(f, &a, u);
@@ -567,7 +543,7 @@ static void test_immutable(void **state)
 /* ---- references ---- */
 
 /* Rows with chosen UUIDs (secrets not needed for lookups). */
-static void insert_raw(struct fx *f, const char *uuid, const char *name)
+static void insert_raw(struct th_state_fx *f, const char *uuid, const char *name)
 {
 	char q[512];
 	snprintf(q, sizeof(q),
@@ -579,7 +555,7 @@ static void insert_raw(struct fx *f, const char *uuid, const char *name)
 
 static void test_references(void **state)
 {
-	struct fx *f = *state;
+	struct th_state_fx *f = *state;
 	insert_raw(f, "aaaa1111-0000-4000-8000-000000000001", "prod");
 	insert_raw(f, "aaaa2222-0000-4000-8000-000000000002", NULL);
 	insert_raw(f, "bbbb3333-0000-4000-8000-000000000003", "test.eu");
@@ -620,7 +596,7 @@ static void test_references(void **state)
 
 static void test_delete(void **state)
 {
-	struct fx *f = *state;
+	struct th_state_fx *f = *state;
 	insert_raw(f, "aaaa1111-0000-4000-8000-000000000001", "prod");
 	insert_raw(f, "aaaa2222-0000-4000-8000-000000000002", NULL);
 	char u[CAIRN_CRED_UUID_LEN + 1];
@@ -740,7 +716,7 @@ static void test_store_opts(void **state)
 
 static void test_resolve(void **state)
 {
-	struct fx *f = *state;
+	struct th_state_fx *f = *state;
 	struct cairn_cred *c = (void *)1;
 	char us3[CAIRN_CRED_UUID_LEN + 1], us3b[CAIRN_CRED_UUID_LEN + 1], uaz[CAIRN_CRED_UUID_LEN + 1];
 
@@ -808,19 +784,19 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_validate),
 		cmocka_unit_test(test_provider_names),
-		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_duplicate_name, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_secrets_encrypted_at_rest, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_delete_overwrites_sealed_bytes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wrong_or_missing_key, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_key_file_param, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tampered_ciphertext_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_immutable, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_references, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_round_trip, th_state_setup, th_state_teardown),
+		cmocka_unit_test_setup_teardown(test_duplicate_name, th_state_setup, th_state_teardown),
+		cmocka_unit_test_setup_teardown(test_secrets_encrypted_at_rest, th_state_setup, th_state_teardown),
+		cmocka_unit_test_setup_teardown(test_delete_overwrites_sealed_bytes, th_state_setup, th_state_teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_or_missing_key, th_state_setup, th_state_teardown),
+		cmocka_unit_test_setup_teardown(test_key_file_param, th_state_setup, th_state_teardown),
+		cmocka_unit_test_setup_teardown(test_tampered_ciphertext_refused, th_state_setup, th_state_teardown),
+		cmocka_unit_test_setup_teardown(test_immutable, th_state_setup, th_state_teardown),
+		cmocka_unit_test_setup_teardown(test_references, th_state_setup, th_state_teardown),
+		cmocka_unit_test_setup_teardown(test_delete, th_state_setup, th_state_teardown),
 		cmocka_unit_test(test_uri_provider),
 		cmocka_unit_test(test_store_opts),
-		cmocka_unit_test_setup_teardown(test_resolve, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resolve, th_state_setup, th_state_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
