@@ -42,7 +42,15 @@ int cmd_restore(int argc, char **argv, struct cli_global *g)
 		struct cairn_restore_opts o = { .target = pos.v[1], .force = force, .delta = delta,
 						.state_dir = cli_state_dir(g), .progress = cli_progress_cb,
 						.progress_ud = &prog };
+		/* The backup's base snapshot, when kept, narrows what to compare. */
+		struct cairn_change_map differs = CAIRN_CHANGE_MAP_INIT;
+		struct cairn_state *state = NULL;
+		if (delta && cli_state_open(g, true, &state) >= 0 &&
+		    cairn_delta_known(state, repo, m, pos.v[1], &differs) >= 0)
+			o.differs = &differs;
+		cairn_state_free(state);
 		r = cairn_restore_run(repo, m, &o, &st);
+		cairn_change_map_free(&differs);
 		cli_progress_done(&prog);
 	}
 	if (r >= 0) {

@@ -118,6 +118,14 @@ int cairn_group_backup_run(struct cairn_repo *repo, const struct cairn_group_bac
 int cairn_group_restore_run(struct cairn_repo *repo, const struct cairn_group_backup *gb, const char *dir,
 			    bool force, cairn_progress_fn progress, void *ud, struct cairn_manifest_list *l);
 
+/* For restore --delta onto a file: when the backup's base snapshot is still
+ * kept and intact, the extent maps of that snapshot and the target tell
+ * where the target can differ from the backup (*ret, owned by the caller;
+ * method "fiemap").  CAIRN_ENOTFOUND when there is no such snapshot, or
+ * another error when the maps cannot be compared: then compare all. */
+int cairn_delta_known(struct cairn_state *st, const struct cairn_repo *repo, const struct cairn_manifest *m,
+		      const char *target, struct cairn_change_map *ret);
+
 struct cairn_restore_opts {
 	const char *target;
 	bool force;
@@ -128,6 +136,10 @@ struct cairn_restore_opts {
 	 * this host), else by id. */
 	bool delta;
 	const char *state_dir;
+	/* --delta: outside these ranges the target is known to hold the
+	 * backup's bytes already (from cairn_delta_known), so only they are
+	 * compared; NULL compares everything. */
+	const struct cairn_change_map *differs;
 	cairn_progress_fn progress;
 	void *progress_ud;
 };

@@ -86,6 +86,7 @@ struct rjob {
 	struct cairn_tagcache_reader *tc; /* this backup's change tags, or NULL */
 	uint64_t tc_next;                 /* chunk number of the next entry in tc */
 	uint64_t bytes_compared, chunks_same;
+	struct cairn_change_cursor differs; /* delta: where the target may differ; m == NULL: anywhere */
 };
 
 static void rjob_fail(struct rjob *j, int r)
@@ -540,6 +541,17 @@ struct walk_ctx {
 	uint64_t covered;
 };
 
+/* --delta with extent maps: a chunk outside every range where the target
+ * may differ already holds the backup's bytes. */
+static bool known_same(struct rjob *j, uint64_t chunk)
+{
+	if (!j->differs.m)
+		return false;
+	uint8_t changed = 0;
+	cairn_change_cursor_mark(&j->differs, j->m->chunk_size, chunk, 1, &changed);
+	return !changed;
+}
+
 static int on_leaves(uint64_t first, uint64_t count, const uint8_t *ids, void *ud)
 {
 	struct walk_ctx *w = ud;
@@ -547,7 +559,25 @@ static int on_leaves(uint64_t first, uint64_t count, const uint8_t *ids, void *u
 	int r;
 	if (cairn_cancel_requested)
 		return cairn_error_set(CAIRN_ECANCELED, "interrupted");
+	if (j->differs.m && !ids) {
+		/* A zero subtree: only its parts the target may have changed. */
+		for (uint64_t c = first; c < first + count;) {
+			uint64_t e = c;
+			while (e < first + count && !known_same(j, e))
+				e++;
+			if (e > c && (r = add_zeros(j, c, e - c)) < 0)
+				return r;
+			j->chunks_same += e < first + count ? 1 : 0;
+			c = e + 1;
+		}
+		w->covered = MIN((first + count) * (uint64_t)j->m->chunk_size, j->m->size);
+		return 0;
+	}
 	for (uint64_t i = 0; i < count; i++) {
+		if (ids && known_same(j, first + i)) {
+			j->chunks_same++;
+			continue;
+		}
 		const uint8_t *id = ids ? ids + i * CAIRN_ID_LEN : NULL;
 		if (!id || cairn_id_is_zero(id)) {
 			uint64_t n = ids ? 1 : count;
@@ -709,6 +739,8 @@ int cairn_restore_run(struct cairn_repo *repo, const struct cairn_manifest *m, c
 	j.target = o->target;
 	j.profile = getenv("CAIRN_PROFILE") != NULL;
 	j.delta = o->delta;
+	if (o->delta && o->differs)
+		j.differs = (struct cairn_change_cursor)CAIRN_CHANGE_CURSOR_INIT(o->differs);
 	_cleanup_free_ char *tmp = NULL;
 	if ((r = open_target(o, m->size, &j.fd, &j.device, &tmp)) < 0)
 		return r;
@@ -796,7 +828,10 @@ int cairn_restore_run(struct cairn_repo *repo, const struct cairn_manifest *m, c
 		ret->zero_bytes = j.zero_bytes;
 		ret->bytes_compared = j.bytes_compared;
 		ret->chunks_same = j.chunks_same;
-		ret->compared_by = !j.delta ? NULL : j.tc_next ? "change tags" : "ids";
+		ret->compared_by = !j.delta       ? NULL
+				   : j.differs.m ? (j.tc_next ? "extent maps and change tags" : "extent maps and ids")
+				   : j.tc_next   ? "change tags"
+						 : "ids";
 		ret->seconds = cairn_now() - t0;
 		ret->target_is_device = j.device;
 	}

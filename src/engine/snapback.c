@@ -253,3 +253,31 @@ int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_op
 	*ret = m;
 	return 0;
 }
+
+int cairn_delta_known(struct cairn_state *st, const struct cairn_repo *repo, const struct cairn_manifest *m,
+		      const char *target, struct cairn_change_map *ret)
+{
+	char repo_hex[33];
+	cairn_hex_encode(repo->config.id, sizeof(repo->config.id), repo_hex);
+	struct cairn_snap_record base;
+	int r = cairn_snap_get_base(st, repo_hex, m->volume, &base);
+	if (r < 0)
+		return r;
+	if (strcmp(base.backup_id, m->idhex) != 0 || base.method != CAIRN_SNAP_REFLINK ||
+	    base.ident.size != m->size || !cairn_snap_identity_matches(base.path, &base.ident)) {
+		cairn_snap_record_clear(&base);
+		return CAIRN_ENOTFOUND;
+	}
+	_cleanup_close_ int bfd = open(base.path, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int tfd = open(target, O_RDONLY | O_CLOEXEC);
+	if (bfd < 0 || tfd < 0) {
+		cairn_snap_record_clear(&base);
+		return CAIRN_ENOTFOUND;
+	}
+	*ret = (struct cairn_change_map)CAIRN_CHANGE_MAP_INIT;
+	r = cairn_fiemap_changes(bfd, base.path, tfd, target, m->size, ret);
+	cairn_snap_record_clear(&base);
+	if (r < 0)
+		cairn_change_map_free(ret);
+	return r;
+}

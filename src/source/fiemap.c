@@ -122,6 +122,13 @@ static bool same_bytes(const struct cairn_extent *a, const struct cairn_extent *
 	return a->physical - a->logical == b->physical - b->logical;
 }
 
+/* A hole, or an extent allocated but never written: both read as zeros.
+ * (A reflink clone leaves holes where its source has unwritten extents.) */
+static bool reads_zeros(const struct cairn_extent *e)
+{
+	return !e || ((e->flags & FIEMAP_EXTENT_UNWRITTEN) && !(e->flags & UNTRUSTED));
+}
+
 int cairn_extent_map_diff(const struct cairn_extent_map *base, const struct cairn_extent_map *cur, uint64_t size,
 			  struct cairn_change_map *out)
 {
@@ -136,7 +143,7 @@ int cairn_extent_map_diff(const struct cairn_extent_map *base, const struct cair
 		if (next <= pos)
 			return cairn_error_set(CAIRN_ECORRUPT, "extent map does not advance at %llu",
 					       (unsigned long long)pos);
-		bool unchanged = (!ea && !eb) || (ea && eb && same_bytes(ea, eb));
+		bool unchanged = (reads_zeros(ea) && reads_zeros(eb)) || (ea && eb && same_bytes(ea, eb));
 		if (!unchanged) {
 			int r = cairn_change_map_add(out, pos, next - pos);
 			if (r < 0)

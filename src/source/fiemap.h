@@ -10,7 +10,9 @@
  *
  * The comparison is conservative: a range counts as unchanged only when
  * both files map it to the same physical bytes with the same state
- * (written / unwritten), or both have a hole there.  Extents whose
+ * (written / unwritten), or both read it as zeros without storing data
+ * (a hole or an unwritten extent on either side: XFS clones leave holes
+ * where the source has unwritten extents).  Extents whose
  * location the file system cannot vouch for (delayed allocation, inline or
  * tail data, unknown location, not block-aligned, encrypted) count as
  * changed; compressed (encoded) extents count as unchanged only when both

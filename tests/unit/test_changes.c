@@ -151,6 +151,13 @@ static void test_diff_untrusted(void **state)
 	const struct cairn_extent u[] = { { 0, 10 * MB, 1 * MB, FIEMAP_EXTENT_UNWRITTEN } };
 	expect_diff(w, 1, u, 1, 1 * MB, all, 1);
 	expect_diff(u, 1, u, 1, 1 * MB, NULL, 0);
+	/* Preallocated on one side, a hole on the other: zeros both. */
+	expect_diff(u, 1, NULL, 0, 1 * MB, NULL, 0);
+	expect_diff(NULL, 0, u, 1, 1 * MB, NULL, 0);
+	const struct cairn_extent u2[] = { { 0, 90 * MB, 1 * MB, FIEMAP_EXTENT_UNWRITTEN } };
+	expect_diff(u, 1, u2, 1, 1 * MB, NULL, 0);
+	/* But data where the other side reads zeros has changed. */
+	expect_diff(w, 1, NULL, 0, 1 * MB, all, 1);
 }
 
 static void test_diff_encoded(void **state)
