@@ -187,6 +187,30 @@ static int read_batch(struct job *j, struct batch *b, uint64_t *bytes_read)
 	return 0;
 }
 
+/* When every chunk of the batch is unchanged (ids from the cache) or a
+ * hole, fills its output and returns true. */
+static bool fill_trivial(struct job *j, struct batch *b)
+{
+	for (uint32_t i = 0; i < b->nchunks; i++)
+		if (!b->skip[i] && !b->hole[i])
+			return false;
+	cairn_buf_clear(&b->sealed);
+	for (uint32_t i = 0; i < b->nchunks; i++) {
+		struct chunk_out *o = &b->out[i];
+		o->raw_len = (uint32_t)MIN((size_t)j->chunk_size, b->len - (size_t)i * j->chunk_size);
+		if (b->skip[i]) {
+			memcpy(o->id, b->cached[i].id, CAIRN_ID_LEN);
+			memcpy(o->tag, b->cached[i].tag, sizeof(o->tag));
+			o->kind = cairn_id_is_zero(o->id) ? CHUNK_ZERO : CHUNK_KNOWN;
+		} else {
+			memset(o->id, 0, CAIRN_ID_LEN);
+			memset(o->tag, 0, sizeof(o->tag));
+			o->kind = CHUNK_ZERO;
+		}
+	}
+	return true;
+}
+
 static void *reader_main(void *arg)
 {
 	struct job *j = arg;
@@ -232,8 +256,12 @@ static void *reader_main(void *arg)
 			    (cairn_id_is_zero(b->cached[i].id) || cairn_index_lookup(j->idx, b->cached[i].id, NULL) == 0))
 				b->skip[i] = 1;
 		}
+		/* Nothing to read or hash (an unchanged stretch, a hole): done
+		 * here, the workers skip it.  Keeps an incremental of a large
+		 * volume from paying thread hand-offs per unchanged batch. */
+		bool trivial = fill_trivial(j, b);
 		pthread_mutex_lock(&j->lock);
-		b->state = SLOT_READ;
+		b->state = trivial ? SLOT_DONE : SLOT_READ;
 		j->next_read++;
 		pthread_cond_broadcast(&j->cond);
 		pthread_mutex_unlock(&j->lock);
@@ -315,7 +343,10 @@ static void *worker_main(void *arg)
 		}
 		struct batch *b = &j->slots[j->next_work % NSLOTS];
 		j->next_work++;
+		bool done_already = b->state == SLOT_DONE; /* by the reader: nothing to do */
 		pthread_mutex_unlock(&j->lock);
+		if (done_already)
+			continue;
 
 		r = read_batch(j, b, &bytes_read);
 		if (r >= 0)
@@ -555,6 +586,12 @@ static int run_pipeline(struct job *j, struct cairn_tree_builder *tb, const stru
 		r = consume_batch(j, b, tb);
 		pthread_mutex_lock(&j->lock);
 		b->state = SLOT_FREE;
+		/* A batch the reader finished (trivial) may be consumed before any
+		 * worker stepped past it; once its slot is reused, no worker may
+		 * take the slot for this batch.  Everything up to here is done,
+		 * so the workers start after it. */
+		if (j->next_work <= j->next_write)
+			j->next_work = j->next_write + 1;
 		j->next_write++;
 		pthread_cond_broadcast(&j->cond);
 		pthread_mutex_unlock(&j->lock);
