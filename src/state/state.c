@@ -41,7 +41,7 @@ static const struct cairn_state_migration migrations[] = {
 	  " name TEXT,"
 	  " volume TEXT NOT NULL,"
 	  " path TEXT NOT NULL UNIQUE,"
-	  " method TEXT NOT NULL CHECK (method IN ('reflink', 'copy')),"
+	  " method TEXT NOT NULL CHECK (method IN ('reflink', 'copy', 'lvm')),"
 	  " kind TEXT NOT NULL CHECK (kind IN ('user', 'base')),"
 	  " created INTEGER NOT NULL,"
 	  " dev INTEGER NOT NULL, ino INTEGER NOT NULL, size INTEGER NOT NULL,"

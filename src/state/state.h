@@ -54,7 +54,7 @@
  *       name TEXT             optional label, unique per volume
  *       volume TEXT           absolute path of the snapshotted volume
  *       path TEXT UNIQUE      the snapshot file
- *       method TEXT           'reflink' | 'copy'
+ *       method TEXT           'reflink' | 'copy' | 'lvm'
  *       kind TEXT             'user' (snapshot create) | 'base' (kept by a
  *                             backup for the next incremental)
  *       created INTEGER       unix microseconds
