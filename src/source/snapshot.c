@@ -1,4 +1,5 @@
 #include "source/snapshot.h"
+#include "source/chunker.h"
 #include "source/volume.h"
 #include "util/cancel.h"
 #include "util/cleanup.h"
@@ -96,11 +97,49 @@ bool cairn_snap_identity_matches(const char *path, const struct cairn_snap_ident
 	       now.mtime_ns == want->mtime_ns && now.ctime_ns == want->ctime_ns;
 }
 
+/* Copies [off, off + len) by reading and writing, leaving all-zero 64 KiB
+ * pieces as holes: for block devices, which copy_file_range refuses. */
+static int rw_copy(int in, const char *in_path, int out, const char *out_path, uint64_t off, uint64_t len,
+		   uint64_t *copied)
+{
+	enum { BUF = 8 << 20, PIECE = 64 << 10 };
+	_cleanup_free_ uint8_t *buf = malloc(BUF);
+	if (!buf)
+		return CAIRN_ENOMEM;
+	while (len) {
+		if (cairn_cancel_check())
+			return cairn_error_set(CAIRN_ECANCELED, "interrupted");
+		size_t n = (size_t)MIN((uint64_t)BUF, len);
+		ssize_t got = pread(in, buf, n, (off_t)off);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return cairn_error_errno(errno, "read %s", in_path);
+		if (got == 0)
+			return cairn_error_set(CAIRN_EIO, "%s shrank while it was copied", in_path);
+		for (size_t at = 0; at < (size_t)got; at += PIECE) {
+			size_t pl = MIN((size_t)PIECE, (size_t)got - at);
+			if (cairn_chunk_is_zero(buf + at, pl))
+				continue;
+			int r = cairn_pwrite_all(out, buf + at, pl, off + at, out_path);
+			if (r == CAIRN_ENOSPC)
+				return cairn_error_set(CAIRN_ENOSPC, "no space left for the snapshot %s", out_path);
+			if (r < 0)
+				return r;
+			*copied += pl;
+		}
+		off += (uint64_t)got;
+		len -= (uint64_t)got;
+	}
+	return 0;
+}
+
 /* Copies the data ranges of in (holes stay holes; a device has none). */
 static int sparse_copy(int in, const char *in_path, int out, const char *out_path, uint64_t size,
 		       uint64_t *ret_copied)
 {
 	uint64_t pos = 0, copied = 0;
+	bool by_rw = false;
 	while (pos < size) {
 		off_t data = lseek(in, (off_t)pos, SEEK_DATA);
 		if (data < 0 && errno == ENXIO)
@@ -112,6 +151,12 @@ static int sparse_copy(int in, const char *in_path, int out, const char *out_pat
 			hole = (off_t)size;
 		loff_t src = data, dst = data;
 		size_t left = (size_t)(hole - data);
+		if (by_rw) {
+			int r = rw_copy(in, in_path, out, out_path, (uint64_t)data, left, &copied);
+			if (r < 0)
+				return r;
+			left = 0;
+		}
 		while (left) {
 			if (cairn_cancel_check())
 				return cairn_error_set(CAIRN_ECANCELED, "interrupted");
@@ -120,6 +165,14 @@ static int sparse_copy(int in, const char *in_path, int out, const char *out_pat
 				continue;
 			if (n < 0 && errno == ENOSPC)
 				return cairn_error_set(CAIRN_ENOSPC, "no space left for the snapshot %s", out_path);
+			if (n < 0 && (errno == EINVAL || errno == EXDEV || errno == EOPNOTSUPP || errno == ENOSYS)) {
+				/* Not between these two (a block device): read and write. */
+				by_rw = true;
+				int r = rw_copy(in, in_path, out, out_path, (uint64_t)src, left, &copied);
+				if (r < 0)
+					return r;
+				break;
+			}
 			if (n < 0)
 				return cairn_error_errno(errno, "copy %s to %s", in_path, out_path);
 			if (n == 0)

@@ -195,6 +195,30 @@ t_copy_fallback()
 }
 test_case "no reflinks here: snapshots are copies (with a warning); --snapshot none reads the live file" t_copy_fallback
 
+t_block_device()
+{
+	[ "$(id -u)" = 0 ] || skip "needs root for a loop device"
+	mk_image dev.img 32 61 8
+	local dev
+	dev=$(setup_loop dev.img) || skip "no loop device available"
+	# A block device cannot be reflinked: the snapshot is a copy under the
+	# state directory, gone after the backup.
+	cairn backup --repo "$R" "$dev" --name blk --json >b.json
+	[ "$(jget b.json .snapshot)" = copy ] || fail "snapshot of a device is $(jget b.json .snapshot)"
+	[ -z "$(ls -A "$CAIRN_STATE_DIR/snapshots" 2>/dev/null)" ] || fail "the device's copy snapshot was left behind"
+	cairn restore --repo "$R" blk@latest r.img
+	cmp -n "$(stat -c %s dev.img)" r.img "$dev" || fail "restore differs from the device"
+	cairn snapshot create "$dev" --name d >/dev/null 2>&1
+	local p
+	p=$(cairn snapshot list "$dev" --json | jq -r '.[0].path')
+	case $p in "$CAIRN_STATE_DIR"/snapshots/*) ;; *) fail "device snapshot at $p, not under the state directory" ;; esac
+	scatter_write "$dev" 62 20 >/dev/null
+	cairn snapshot revert "$dev@d"
+	cmp "$p" "$dev" || fail "revert of a device differs"
+	cairn snapshot delete "$dev@d"
+}
+test_case "a block device is snapshotted by copy under the state directory; revert rewrites it" t_block_device
+
 t_snapshot_bad()
 {
 	expect_fail -m "cannot open volume" cairn snapshot create missing.img
