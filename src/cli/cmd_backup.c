@@ -55,7 +55,7 @@ int cmd_backup(int argc, char **argv, struct cli_global *g)
 		return cli_usage("backup", pos.n ? "give exactly one SOURCE" : "missing SOURCE");
 	enum cairn_snap_method method;
 	if (cairn_snap_method_parse(snapshot, &method) < 0)
-		return cli_usage("backup", "--snapshot takes auto, reflink, copy or none");
+		return cli_usage("backup", "--snapshot takes auto, reflink, copy, lvm or none");
 	_cleanup_(cairn_state_freep) struct cairn_state *st = NULL;
 	if (method != CAIRN_SNAP_NONE && (r = cli_state_open(g, false, &st)) < 0)
 		return cli_fail(r);

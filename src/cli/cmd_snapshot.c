@@ -57,7 +57,7 @@ static int snap_create(struct cli_global *g, struct cairn_state *st, const char 
 {
 	enum cairn_snap_method method;
 	if (cairn_snap_method_parse(method_s, &method) < 0 || method == CAIRN_SNAP_NONE)
-		return cli_usage("snapshot", "--method takes auto, reflink or copy");
+		return cli_usage("snapshot", "--method takes auto, reflink, copy or lvm");
 	unsigned long keep = 0;
 	if (keep_s) {
 		char *end;
@@ -201,8 +201,10 @@ int cmd_snapshot(int argc, char **argv, struct cli_global *g)
 			r = cairn_error_set(CAIRN_ECORRUPT, "snapshot %s (%s) changed or is missing since it was taken; "
 							    "not reverting to it",
 					    rec.id, rec.path);
-		else
-			r = cairn_snap_revert(rec.path, rec.method, rec.volume, force);
+		else if ((r = cairn_snap_revert(rec.path, rec.method, rec.volume, force)) >= 0 &&
+			 rec.method == CAIRN_SNAP_LVM)
+			/* lvconvert --merge consumed the snapshot. */
+			r = cairn_snap_forget(st, rec.id);
 		if (r >= 0 && g->json)
 			cli_print_json(json_pack("{s:s, s:s}", "reverted", rec.volume, "snapshot", rec.id));
 		else if (r >= 0 && g->verbosity >= 0)

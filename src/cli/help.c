@@ -105,9 +105,10 @@ static const struct {
 	  "  --full           re-read and re-hash the whole source, trusting no\n"
 	  "                   change tracking and no local state\n"
 	  "  --tag TAG        label the backup (repeatable)\n"
-	  "  --snapshot MODE  auto (default: reflink, else copy), reflink (fail\n"
-	  "                   where the file system cannot), copy, or none (read\n"
-	  "                   the live volume: consistent only if nothing writes it)\n"
+	  "  --snapshot MODE  auto (default: an LVM snapshot of a logical volume,\n"
+	  "                   else reflink, else copy), reflink (fail where the\n"
+	  "                   file system cannot), lvm, copy, or none (read the\n"
+	  "                   live volume: consistent only if nothing writes it)\n"
 	  "\n"
 	  "An interrupted backup leaves no backup behind; the next run reuses the\n"
 	  "packs it had already written.\n" },
@@ -160,7 +161,8 @@ static const struct {
 	  "  --name NAME    a label, unique per volume\n"
 	  "  --keep N       after creating, delete the oldest user snapshots of the\n"
 	  "                 volume beyond N\n"
-	  "  --method MODE  auto (default), reflink or copy\n"
+	  "  --method MODE  auto (default), reflink, copy or lvm (a logical volume;\n"
+	  "                 revert then merges the snapshot, which consumes it)\n"
 	  "  --force        revert even while the volume is mounted, attached to a\n"
 	  "                 loop device or open for writing (refused otherwise)\n" },
 	{ "group",

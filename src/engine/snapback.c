@@ -4,6 +4,7 @@
  * base.  See engine.h (cairn_snap_backup) for the rules. */
 #include "engine/engine.h"
 #include "source/fiemap.h"
+#include "source/lvm.h"
 #include "state/snapshots.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -44,13 +45,29 @@ static int changes_for(const struct cairn_manifest *parent, void *ud, const stru
 		t->why_not = "the base snapshot belongs to another backup than the parent";
 		return 1;
 	}
-	if (t->base.method != CAIRN_SNAP_REFLINK) {
+	if (t->base.method != CAIRN_SNAP_REFLINK && t->base.method != CAIRN_SNAP_LVM) {
 		t->why_not = "the base snapshot is a copy";
 		return 1;
 	}
 	if (!cairn_snap_identity_matches(t->base.path, &t->base.ident)) {
 		t->why_not = "the base snapshot changed or is gone";
 		return 1;
+	}
+	if (t->base.method == CAIRN_SNAP_LVM) {
+		struct cairn_lvm_lv a, b;
+		if (cairn_lvm_lookup(t->base.path, &a) != 1 || cairn_lvm_lookup(t->snap_path, &b) != 1 || !a.thin ||
+		    !b.thin || a.size != parent->size) {
+			t->why_not = "the LVM snapshots are not thin snapshots of one pool";
+			return 1;
+		}
+		if (cairn_lvm_thin_changes(&a, &b, parent->size, &t->map) < 0) {
+			cairn_log_info("thin_delta not usable: %s", cairn_error_message());
+			t->why_not = "thin_delta failed";
+			cairn_change_map_free(&t->map);
+			return 1;
+		}
+		*ret = &t->map;
+		return 0;
 	}
 	_cleanup_close_ int bfd = open(t->base.path, O_RDONLY | O_CLOEXEC);
 	_cleanup_close_ int nfd = open(t->snap_path, O_RDONLY | O_CLOEXEC);
@@ -129,6 +146,24 @@ int cairn_snap_take_new(const char *volume, enum cairn_snap_method method, const
 		return r;
 	const char *base = strrchr(volume, '/');
 	base = base && base[1] ? base + 1 : volume;
+	/* A logical volume gets an LVM snapshot beside it. */
+	struct cairn_lvm_lv lv;
+	if ((method == CAIRN_SNAP_AUTO || method == CAIRN_SNAP_LVM) && cairn_lvm_lookup(volume, &lv) == 1) {
+		double t0 = cairn_now();
+		char name[160];
+		snprintf(name, sizeof(name), "%.100s-cairn-%s", lv.lv, ret_id);
+		if ((r = cairn_lvm_snapshot(&lv, name, ret_path)) < 0)
+			return r;
+		*ret = (struct cairn_snap_taken){ .method = CAIRN_SNAP_LVM, .seconds = cairn_now() - t0 };
+		if ((r = cairn_snap_identity_of(*ret_path, &ret->id)) < 0) {
+			cairn_snap_remove(*ret_path);
+			free(*ret_path);
+			*ret_path = NULL;
+		}
+		return r;
+	}
+	if (method == CAIRN_SNAP_LVM)
+		return cairn_error_set(CAIRN_EUNSUPPORTED, "%s is not an LVM logical volume", volume);
 	if (asprintf(&path, "%s/%s.%s", dir, base, ret_id) < 0)
 		return CAIRN_ENOMEM;
 	if ((r = cairn_snap_take(volume, path, method, ret)) < 0)
@@ -193,7 +228,7 @@ int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_op
 	bo.changes_ud = &t;
 	struct cairn_manifest *m = NULL;
 	r = cairn_backup_run(repo, &bo, &m);
-	if (r >= 0 && t.why_not && !o->full && taken.method == CAIRN_SNAP_REFLINK &&
+	if (r >= 0 && t.why_not && !o->full && taken.method != CAIRN_SNAP_COPY &&
 	    strcmp(m->change_tracking, "full-read") == 0)
 		info->why_full_read = t.why_not;
 	cairn_change_map_free(&t.map);
@@ -208,6 +243,12 @@ int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_op
 	 * only: a copy shares nothing, so it would only cost space), then drop
 	 * every older base of this volume in this repository. */
 	bool keep = taken.method == CAIRN_SNAP_REFLINK;
+	if (taken.method == CAIRN_SNAP_LVM) {
+		/* A thin snapshot costs nothing to keep and thin_delta compares it;
+		 * a classic one slows every write of the origin and fills up. */
+		struct cairn_lvm_lv lv;
+		keep = cairn_lvm_lookup(path, &lv) == 1 && lv.thin;
+	}
 	if (keep) {
 		rec.volume = volume;
 		rec.path = path;

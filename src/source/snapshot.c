@@ -1,5 +1,6 @@
 #include "source/snapshot.h"
 #include "source/chunker.h"
+#include "source/lvm.h"
 #include "source/volume.h"
 #include "util/cancel.h"
 #include "util/cleanup.h"
@@ -26,6 +27,7 @@ static const char *const method_names[] = {
 	[CAIRN_SNAP_REFLINK] = "reflink",
 	[CAIRN_SNAP_COPY] = "copy",
 	[CAIRN_SNAP_NONE] = "none",
+	[CAIRN_SNAP_LVM] = "lvm",
 };
 
 const char *cairn_snap_method_name(enum cairn_snap_method m)
@@ -40,7 +42,7 @@ int cairn_snap_method_parse(const char *s, enum cairn_snap_method *ret)
 			*ret = (enum cairn_snap_method)i;
 			return 0;
 		}
-	return cairn_error_set(CAIRN_EINVAL, "unknown snapshot method '%s' (want auto, reflink, copy or none)",
+	return cairn_error_set(CAIRN_EINVAL, "unknown snapshot method '%s' (want auto, reflink, copy, lvm or none)",
 			       s ? s : "");
 }
 
@@ -84,6 +86,13 @@ int cairn_snap_identity_of(const char *path, struct cairn_snap_identity *ret)
 	struct stat st;
 	if (stat(path, &st) < 0)
 		return cairn_error_errno(errno, "snapshot %s", path);
+	struct cairn_lvm_lv lv;
+	if (S_ISBLK(st.st_mode) && cairn_lvm_lookup(path, &lv) == 1) {
+		/* An LV's device numbers change across activations: its thin id
+		 * and size identify it. */
+		*ret = (struct cairn_snap_identity){ .ino = lv.thin_id, .size = lv.size };
+		return 0;
+	}
 	identity_from_stat(&st, (uint64_t)st.st_size, ret);
 	return 0;
 }
@@ -286,6 +295,14 @@ int cairn_snap_take(const char *volume, const char *path, enum cairn_snap_method
 
 int cairn_snap_remove(const char *path)
 {
+	struct stat st;
+	struct cairn_lvm_lv lv;
+	if (stat(path, &st) == 0 && S_ISBLK(st.st_mode)) {
+		if (cairn_lvm_lookup(path, &lv) != 1)
+			return cairn_error_set(CAIRN_EINVAL, "%s is a block device but no LVM snapshot; not removing it",
+					       path);
+		return cairn_lvm_remove(lv.vg, lv.lv);
+	}
 	if (unlink(path) < 0 && errno != ENOENT)
 		return cairn_error_errno(errno, "cannot remove snapshot %s", path);
 	return 0;
@@ -399,6 +416,12 @@ int cairn_snap_revert(const char *path, enum cairn_snap_method method, const cha
 	int r;
 	if (!force && (r = cairn_volume_check_idle(volume)) < 0)
 		return cairn_error_prefix(r, "refusing to revert (use --force to revert anyway)");
+	if (method == CAIRN_SNAP_LVM) {
+		struct cairn_lvm_lv lv;
+		if (cairn_lvm_lookup(path, &lv) != 1)
+			return cairn_error_set(CAIRN_ENOTFOUND, "LVM snapshot %s is gone", path);
+		return cairn_lvm_merge(lv.vg, lv.lv);
+	}
 	_cleanup_close_ int in = open(path, O_RDONLY | O_CLOEXEC);
 	if (in < 0)
 		return cairn_error_errno(errno, "cannot open snapshot %s", path);

@@ -12,8 +12,9 @@
  *            everywhere, costs a full read and write of the volume's data
  *            and its space; image files get it beside them, block devices
  *            under the state directory.
- *   (LVM snapshots need device-mapper, which this project cannot test;
- *   they are left out, and a logical volume is snapshotted by copy.)
+ *   lvm      an LVM snapshot of a logical volume (source/lvm.h): a thin
+ *            snapshot of a thin LV (change tracking by thin_delta), or a
+ *            classic COW snapshot of a thick LV; at /dev/VG/NAME.
  *
  * A snapshot file is made read-only (0400) and its identity (device,
  * inode, size, mtime, ctime) is recorded when it is taken; a snapshot whose
@@ -31,6 +32,7 @@ enum cairn_snap_method {
 	CAIRN_SNAP_REFLINK,
 	CAIRN_SNAP_COPY,
 	CAIRN_SNAP_NONE, /* backup only: read the live volume */
+	CAIRN_SNAP_LVM,
 };
 
 const char *cairn_snap_method_name(enum cairn_snap_method m);
@@ -74,7 +76,8 @@ bool cairn_snap_identity_matches(const char *path, const struct cairn_snap_ident
  * writing, unless force. */
 int cairn_snap_revert(const char *path, enum cairn_snap_method method, const char *volume, bool force);
 
-/* Removes a snapshot file; a missing one is not an error. */
+/* Removes a snapshot (a file, or an LVM snapshot at /dev/VG/NAME); a
+ * missing one is not an error. */
 int cairn_snap_remove(const char *path);
 
 /* CAIRN_EBUSY with a message naming the reason (mounted on, attached to a

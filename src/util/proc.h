@@ -10,4 +10,14 @@
  * (label) and how it failed (exit status, signal, timeout) otherwise. */
 int cairn_run_hook(const char *label, const char *cmd, const char *const *env, unsigned timeout_s);
 
+struct cairn_buf;
+
+/* Runs argv[0] (looked up in PATH) with argv, no shell, stdin from
+ * /dev/null, and collects its stdout into out (at most 64 MiB); its stderr
+ * goes to out_err when not NULL (at most 64 KiB, the rest dropped), else to
+ * cairn's stderr.  Returns 0 when it exited 0; CAIRN_ENOTFOUND when the
+ * program is not installed; CAIRN_EIO naming the program and its exit
+ * status (and the first line of its stderr) otherwise. */
+int cairn_run_capture(const char *const *argv, struct cairn_buf *out, struct cairn_buf *out_err, unsigned timeout_s);
+
 #endif
