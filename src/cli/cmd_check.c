@@ -54,10 +54,13 @@ int cmd_check(int argc, char **argv, struct cli_global *g)
 	if ((r = cli_open_repo(g, &repo)) < 0)
 		return cli_fail(r);
 	struct out out = { g->json, json_array(), json_array() };
+	struct cli_progress prog;
+	cli_progress_init(&prog, "check", g);
 	struct cairn_check_opts o = { .read_data = read_data, .problem = on_problem, .affected = on_affected,
-				      .ud = &out };
+				      .ud = &out, .progress = cli_progress_cb, .progress_ud = &prog };
 	struct cairn_check_stats st;
 	r = cairn_check_run(repo, &o, &st);
+	cli_progress_done(&prog);
 	cairn_repo_free(repo);
 	if (g->json)
 		cli_print_json(json_pack("{s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "ok", r == 0, "read_data",

@@ -12,6 +12,7 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/hex.h"
+#include "util/time.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,7 +28,25 @@ struct ck {
 	struct cairn_index *good; /* tree nodes verified whole */
 	struct cairn_blob_codec codec;
 	uint64_t missing, damaged; /* of the backup being walked */
+	uint64_t total_bytes;      /* of all packs, for progress (--read-data) */
+	double last_progress;
 };
+
+static void report(struct ck *c, bool force)
+{
+	double now = cairn_now();
+	if (c->o->progress && (force || now - c->last_progress > 0.1)) {
+		c->o->progress(c->st->bytes_read, c->total_bytes, c->o->progress_ud);
+		c->last_progress = now;
+	}
+}
+
+static int sum_size(const char *key, uint64_t size, void *ud)
+{
+	(void)key;
+	*(uint64_t *)ud += size;
+	return 0;
+}
 
 static void problem(struct ck *c, const char *object, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void problem(struct ck *c, const char *object, const char *fmt, ...)
@@ -105,6 +124,7 @@ static int read_pack_data(struct ck *c, const char *key, struct cairn_toc_entry 
 	if (r < 0)
 		return r;
 	c->st->bytes_read += data.len;
+	report(c, false);
 	for (size_t i = 0; i < n; i++) {
 		const struct cairn_blob_ref *ref = &toc[i].ref;
 		if ((r = cairn_buf_reserve(&plain, ref->raw_len ? ref->raw_len : 1)) < 0)
@@ -128,6 +148,10 @@ static int check_packs(struct ck *c)
 		return r;
 	if (names.n)
 		qsort(names.v, names.n, sizeof(*names.v), cmp_str);
+	if (c->o->read_data && c->o->progress && (r = cairn_store_list(c->repo->store, "packs/", sum_size, &c->total_bytes)) < 0) {
+		cairn_key_list_free(&names);
+		return r;
+	}
 	size_t npacks = cairn_index_npacks(c->idx);
 	_cleanup_free_ uint8_t *seen = calloc(npacks ? npacks : 1, 1);
 	if (!seen) {

@@ -164,6 +164,9 @@ struct cairn_check_opts {
 	void (*problem)(const char *object, const char *what, void *ud);
 	void (*affected)(const struct cairn_manifest *m, uint64_t missing, uint64_t damaged, void *ud);
 	void *ud;
+	/* --read-data: bytes of packs read so far of all packs' bytes. */
+	cairn_progress_fn progress;
+	void *progress_ud;
 };
 struct cairn_check_stats {
 	uint64_t packs, blobs, backups, index_objects;
