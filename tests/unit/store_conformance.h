@@ -268,17 +268,47 @@ static void sc_list_expect(struct cairn_store *s, const char *prefix)
 	sc_listed_free(&l);
 }
 
-static void sc_list(struct cairn_store *s)
+/* Filling the listing's keys from several threads: network stores take
+ * a round trip per put, and the listing is what is under test. */
+#define SC_FILL_THREADS 8
+
+struct sc_filler {
+	struct cairn_store *s;
+	int id;
+	char err[512];
+};
+
+static void *sc_fill_main(void *arg)
 {
+	struct sc_filler *f = arg;
 	char key[64];
 	uint8_t data[8];
-	struct sc_listed l = { 0 };
-
-	for (int i = 0; i < SC_LIST_N; i++) {
+	for (int i = f->id; i < SC_LIST_N; i += SC_FILL_THREADS) {
 		sc_list_key(key, sizeof(key), i);
 		sc_fill(data, sizeof(data), (uint64_t)i);
-		sc_ok(cairn_store_put(s, key, data, (size_t)(i % 7), 0));
+		if (cairn_store_put(f->s, key, data, (size_t)(i % 7), 0) < 0) {
+			snprintf(f->err, sizeof(f->err), "put %s: %s", key, cairn_error_message());
+			break;
+		}
 	}
+	return NULL;
+}
+
+static void sc_list(struct cairn_store *s)
+{
+	struct sc_listed l = { 0 };
+	pthread_t tid[SC_FILL_THREADS];
+	struct sc_filler fl[SC_FILL_THREADS];
+
+	for (int i = 0; i < SC_FILL_THREADS; i++) {
+		fl[i] = (struct sc_filler){ .s = s, .id = i };
+		assert_int_equal(pthread_create(&tid[i], NULL, sc_fill_main, &fl[i]), 0);
+	}
+	for (int i = 0; i < SC_FILL_THREADS; i++)
+		pthread_join(tid[i], NULL);
+	for (int i = 0; i < SC_FILL_THREADS; i++)
+		if (fl[i].err[0])
+			fail_msg("filler %d: %s", i, fl[i].err);
 	/* Neighbours that share a string prefix but are outside "list/". */
 	sc_ok(cairn_store_put(s, "listx", "n", 1, 0));
 	sc_ok(cairn_store_put(s, "listy/a", "n", 1, 0));
