@@ -133,6 +133,36 @@ t_outage()
 }
 test_case "an outage past the retry bound: one clear line; the re-run reuses what was uploaded" t_outage
 
+# uploads_in_progress PREFIX: multipart uploads RGW still holds below PREFIX.
+uploads_in_progress()
+{
+	curl -sS --aws-sigv4 aws:amz:us-east-1:s3 --user "$AWS_ACCESS_KEY_ID:$S3_SECRET" \
+		-H 'x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' \
+		"$S3_ENDPOINT/cairn-e2e-$S3_RUN-$E2E_NAME-rgw?prefix=$1&uploads=" | grep -o '<UploadId>' | wc -l
+}
+
+t_multipart_abort()
+{
+	s3_use rgw
+	local r
+	r=$(puri mpabort part_size=1M)
+	cairn init --repo "$r" -q --pack-size 4M
+	: >"$PLOG"
+	# Every third part of every pack fails for good: each multipart
+	# upload is aborted, and the backup fails with the part's error.
+	plan match=partNumber=3:500
+	CAIRN_HTTP_MAX_ATTEMPTS=2 expect_fail -m 'upload of part 3 of object packs/.*server error 500' \
+		cairn backup --repo "$r" "$TD/img"
+	grep -q 'DELETE .*uploadId=' "$PLOG" || fail "no multipart upload was aborted"
+	[ "$(uploads_in_progress mpabort/)" -eq 0 ] || fail "multipart uploads were left behind"
+	plan
+	cairn backup --repo "$r" "$TD/img" -q >id
+	cairn restore --repo "$r" "$(cat id)" out.img
+	same_file "$TD/img" out.img
+	[ "$(uploads_in_progress mpabort/)" -eq 0 ] || fail "multipart uploads were left behind"
+}
+test_case "a failing multipart part aborts the upload; nothing is left behind" t_multipart_abort
+
 t_refused()
 {
 	s3_use rgw
