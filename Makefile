@@ -1,12 +1,15 @@
 # Thin wrapper over Meson + Ninja.  `make` builds build/cairn.
-#   make test   installs dependencies, builds (plain + ASan/UBSan + fuzz),
-#               runs unit, e2e and fuzz suites; last line "N passed, N failed"
+#   make test   installs dependencies (with the S3 test servers), builds
+#               (plain + ASan/UBSan + fuzz), starts Ceph RGW and Swift on
+#               127.0.0.1, runs unit, e2e and fuzz suites, stops the servers;
+#               last line "N passed, N failed"
 #   make demo   installs dependencies, builds, backs up and restores an image
-#   make bench  runs bench/run.sh (cairn vs restic vs borg), see docs/benchmarks.md
+#   make bench  runs bench/run.sh (cairn vs restic vs borg, local and on Ceph
+#               RGW), see docs/benchmarks.md
 MESON ?= meson
 NINJA ?= ninja
 
-.PHONY: all build deps test demo bench asan fuzz clean unit e2e
+.PHONY: all build deps deps-servers test demo bench asan fuzz clean unit e2e
 
 all: build
 
@@ -31,7 +34,10 @@ fuzz: build-fuzz/build.ninja
 deps:
 	scripts/install-deps
 
-test: deps
+deps-servers:
+	scripts/install-deps servers
+
+test: deps-servers
 	$(MAKE) build asan fuzz
 	scripts/run-tests
 
@@ -45,7 +51,7 @@ demo: deps
 	$(MAKE) build
 	scripts/demo
 
-bench: deps
+bench: deps-servers
 	$(MAKE) build
 	bench/run.sh
 

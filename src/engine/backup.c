@@ -5,9 +5,12 @@
  * test against the index, compress and seal the chunks of a batch; the
  * calling thread (the writer) takes batches back in order, appends new blobs
  * to the pack, feeds the tree builder and hands full packs to uploaders.
- * Memory is bounded by the batch ring and the pack queue, whatever the volume
- * size:  NSLOTS x (batch + sealed batch) + (1 + UPLOAD_QUEUE) x pack_size,
- * about 16 + 16 + 32 MiB with the defaults, plus the index (format.h).
+ * Memory is bounded by the batch ring and the pack buffers, whatever the
+ * volume size:  NSLOTS x (batch + sealed batch) + (U + UPLOAD_QUEUE + 1) x
+ * pack_size, where U uploaders (the store's parallelism: 2 for a local
+ * directory, the connection count, 8 by default, for S3) each hold a pack
+ * in flight: about 16 + 16 + 64 MiB locally, 16 + 16 + 160 MiB on S3 with
+ * the defaults, plus the index (format.h).
  */
 #include "engine/engine.h"
 #include "repo/index.h"
@@ -34,10 +37,11 @@
 #define BATCH_BYTES (4u << 20)
 #define NSLOTS 4
 #define UPLOAD_QUEUE 1
-#define NUPLOADERS 2
+/* Uploaders: cairn_store_parallelism(), at most this many. */
+#define MAX_UPLOADERS 32
 /* Pack buffers are recycled, never freed mid-backup: fresh memory costs a
  * page fault per 4 KiB (and on VMs a host fault too), reused memory nothing. */
-#define NPACKBUFS (NUPLOADERS + UPLOAD_QUEUE + 1)
+#define NPACKBUFS_MAX (MAX_UPLOADERS + UPLOAD_QUEUE + 1)
 /* Keeps a pack's TOC small even when chunks compress to almost nothing. */
 #define PACK_MAX_BLOBS 8192
 
@@ -100,8 +104,10 @@ struct job {
 	bool stop;
 
 	/* pack buffers: page-aligned so the local store can write them O_DIRECT */
-	uint8_t *packbufs[NPACKBUFS];
+	uint8_t *packbufs[NPACKBUFS_MAX];
 	size_t npackbufs, packbufs_made, packbuf_cap;
+	unsigned nuploaders;
+	size_t npackbufs_max; /* nuploaders + UPLOAD_QUEUE + 1 */
 
 	/* uploads */
 	struct upload queue[UPLOAD_QUEUE];
@@ -419,7 +425,7 @@ static uint8_t *take_packbuf(struct job *j)
 			b = j->packbufs[--j->npackbufs];
 			break;
 		}
-		if (j->packbufs_made < NPACKBUFS) {
+		if (j->packbufs_made < j->npackbufs_max) {
 			void *p = NULL;
 			if (posix_memalign(&p, 4096, j->packbuf_cap) == 0) {
 				j->packbufs_made++;
@@ -555,14 +561,14 @@ static int consume_batch(struct job *j, struct batch *b, struct cairn_tree_build
 static int run_pipeline(struct job *j, struct cairn_tree_builder *tb, const struct cairn_backup_opts *o)
 {
 	unsigned nworkers = cairn_engine_threads();
-	pthread_t reader, workers[64], uploaders[NUPLOADERS];
+	pthread_t reader, workers[64], uploaders[MAX_UPLOADERS];
 	if (nworkers > 64)
 		nworkers = 64;
 	unsigned started_workers = 0, started_uploaders = 0;
 	bool reader_started = false;
 	int r = 0;
 
-	for (unsigned i = 0; i < NUPLOADERS; i++)
+	for (unsigned i = 0; i < j->nuploaders; i++)
 		if (pthread_create(&uploaders[i], NULL, uploader_main, j) == 0)
 			started_uploaders++;
 	for (unsigned i = 0; i < nworkers; i++)
@@ -721,6 +727,8 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 	pthread_mutex_init(&j.lock, NULL);
 	pthread_cond_init(&j.cond, NULL);
 	j.repo = repo;
+	j.nuploaders = MIN(cairn_store_parallelism(repo->store), MAX_UPLOADERS);
+	j.npackbufs_max = j.nuploaders + UPLOAD_QUEUE + 1;
 	j.profile = getenv("CAIRN_PROFILE") != NULL;
 	j.vol = vol;
 	j.idx = idx;

@@ -7,7 +7,8 @@
  * Work proceeds in rounds of up to ROUND_CHUNKS chunks: the round's blobs
  * are sorted by pack and offset and merged into range reads of at most
  * RANGE_MAX bytes, which the workers fetch and unpack.  Memory: the round's
- * item list plus one range buffer and one chunk buffer per worker.
+ * item list plus one range buffer and one chunk buffer per worker (twice
+ * the cores, or the store's parallelism if larger: 8 on S3).
  */
 #include "engine/engine.h"
 #include "repo/index.h"
@@ -762,8 +763,10 @@ int cairn_restore_run(struct cairn_repo *repo, const struct cairn_manifest *m, c
 	j.items = malloc(ROUND_CHUNKS * sizeof(*j.items));
 	j.ranges = malloc(ROUND_CHUNKS * sizeof(*j.ranges));
 	/* Twice the cores: a worker waiting for its direct write leaves its
-	 * core to one that is decrypting. */
-	unsigned nworkers = 2 * cairn_engine_threads();
+	 * core to one that is decrypting; at least the store's parallelism,
+	 * so a network store has that many range reads in flight (each
+	 * worker holds one range of up to RANGE_MAX bytes). */
+	unsigned nworkers = MAX(2 * cairn_engine_threads(), cairn_store_parallelism(repo->store));
 	if (nworkers > 64)
 		nworkers = 64;
 	pthread_t workers[64];

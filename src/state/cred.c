@@ -740,6 +740,7 @@ int cairn_cred_store_opts(const struct cairn_cred *c, const char *uri, struct ca
 		/* GCS's S3-compatible XML API signs with HMAC keys. */
 		o->access_key = c->google_access_key;
 		o->secret_key = c->google_secret;
+		o->google_project_id = c->google_project_id;
 		break;
 	case CAIRN_CRED_AZURE: {
 		char acct[64];

@@ -83,6 +83,11 @@ static int count_create(struct cairn_store *s)
 	return cairn_store_create(to_count(s)->inner);
 }
 
+static int count_xfer(struct cairn_store *s, struct cairn_store_xfer *ret)
+{
+	return cairn_store_xfer(to_count(s)->inner, ret);
+}
+
 /* JSON string body: the uri is user input. */
 static void json_string(FILE *f, const char *s)
 {
@@ -164,8 +169,10 @@ int cairn_store_count_wrap(struct cairn_store *inner, struct cairn_store **ret)
 		.free = count_free,
 		.copy = inner->ops->copy ? count_copy : NULL,
 		.create = inner->ops->create ? count_create : NULL,
+		.xfer = inner->ops->xfer ? count_xfer : NULL,
 	};
 	c->base.ops = &c->ops;
+	c->base.parallelism = inner->parallelism;
 	c->inner = inner;
 	*ret = &c->base;
 	return 0;

@@ -120,6 +120,11 @@ static int fault_create(struct cairn_store *s)
 	return cairn_store_create(to_fault(s)->inner);
 }
 
+static int fault_xfer(struct cairn_store *s, struct cairn_store_xfer *ret)
+{
+	return cairn_store_xfer(to_fault(s)->inner, ret);
+}
+
 static void fault_free(struct cairn_store *s)
 {
 	struct fault_store *f = to_fault(s);
@@ -165,8 +170,10 @@ int cairn_store_fault_wrap(struct cairn_store *inner, const struct cairn_fault_p
 		.free = fault_free,
 		.copy = inner->ops->copy ? fault_copy : NULL,
 		.create = inner->ops->create ? fault_create : NULL,
+		.xfer = inner->ops->xfer ? fault_xfer : NULL,
 	};
 	f->base.ops = &f->ops;
+	f->base.parallelism = inner->parallelism;
 	f->inner = inner;
 	*ret = &f->base;
 	return 0;

@@ -32,12 +32,22 @@ static int open_uri(const char *uri, const struct cairn_store_opts *o, struct ca
 	_cleanup_(cairn_store_freep) struct cairn_store *s = NULL;
 	const char *path = uri;
 	int r;
-	(void)o; /* used by the object-store drivers */
 
 	if (!uri || !*uri)
 		return cairn_error_set(CAIRN_EINVAL, "empty repository URI");
 
 	size_t n = scheme_len(uri);
+	if (n == 2 && (strncasecmp(uri, "s3", 2) == 0 || strncasecmp(uri, "gs", 2) == 0)) {
+		/* A credential of another provider family cannot open it. */
+		if (o && o->provider && strcmp(o->provider, "s3") != 0 && strcmp(o->provider, "google") != 0)
+			return cairn_error_set(CAIRN_EINVAL, "a credential for provider '%s' cannot open %.*s:// "
+					       "repositories", o->provider, (int)n, uri);
+		r = cairn_store_s3_open(uri, o, &s);
+		if (r < 0)
+			return r;
+		*ret = TAKE_PTR(s);
+		return 0;
+	}
 	if (n > 0) {
 		if (n != 4 || strncasecmp(uri, "file", 4) != 0)
 			return cairn_error_set(CAIRN_EUNSUPPORTED,

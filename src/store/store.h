@@ -15,6 +15,7 @@
 #ifndef CAIRN_STORE_STORE_H
 #define CAIRN_STORE_STORE_H
 
+#include "cairn/error.h"
 #include "util/buf.h"
 
 #include <stdbool.h>
@@ -39,6 +40,7 @@ enum {
 #define CAIRN_STORE_TO_END UINT64_MAX
 
 struct cairn_store;
+struct cairn_store_xfer;
 
 /* Called once per key by list; return non-zero to stop (that value is
  * returned by list).  size is the object's size in bytes.  key is borrowed
@@ -71,11 +73,28 @@ struct cairn_store_ops {
 	int (*copy)(struct cairn_store *s, const char *from, const char *to);
 	/* Makes sure the store's container (directory, bucket) exists. */
 	int (*create)(struct cairn_store *s);
+	/* Deletes n keys in as few round trips as the store allows (S3
+	 * DeleteObjects: 1000 a request); missing keys are not an error.  On
+	 * failure some of the keys may be deleted. */
+	int (*del_many)(struct cairn_store *s, const char *const *keys, size_t n);
+	/* Transfer counters of drivers that talk to a server (struct
+	 * cairn_store_xfer below). */
+	int (*xfer)(struct cairn_store *s, struct cairn_store_xfer *ret);
+};
+
+/* What a network store really moved, retries included: for progress that
+ * counts bytes on the wire, and for benchmarks (requests per MiB). */
+struct cairn_store_xfer {
+	uint64_t requests, retries, bytes_sent, bytes_received;
 };
 
 struct cairn_store {
 	const struct cairn_store_ops *ops;
 	char *uri; /* as given by the user, for messages; owned */
+	/* Transfers worth running at once against this store (pack uploads
+	 * of a backup, range reads of a restore); 0 = the default of 2.
+	 * Network drivers set their connection count (8 by default). */
+	unsigned parallelism;
 };
 
 static inline int cairn_store_get(struct cairn_store *s, const char *key, uint64_t off, uint64_t len,
@@ -109,6 +128,32 @@ static inline int cairn_store_list(struct cairn_store *s, const char *prefix, ca
 static inline bool cairn_store_has(const struct cairn_store *s, unsigned feature)
 {
 	return (s->ops->features & feature) == feature;
+}
+
+/* Deletes n keys: the driver's batch delete, or one del per key. */
+static inline int cairn_store_del_many(struct cairn_store *s, const char *const *keys, size_t n)
+{
+	if (s->ops->del_many)
+		return s->ops->del_many(s, keys, n);
+	for (size_t i = 0; i < n; i++) {
+		int r = s->ops->del(s, keys[i]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* CAIRN_EUNSUPPORTED for stores that do not count (local). */
+static inline int cairn_store_xfer(struct cairn_store *s, struct cairn_store_xfer *ret)
+{
+	return s->ops->xfer ? s->ops->xfer(s, ret) : CAIRN_EUNSUPPORTED;
+}
+
+/* How many transfers the engine should keep in flight: memory for that
+ * many packs (16 MiB each by default) is what it costs. */
+static inline unsigned cairn_store_parallelism(const struct cairn_store *s)
+{
+	return s->parallelism ? s->parallelism : 2;
 }
 
 int cairn_store_create(struct cairn_store *s);
@@ -145,7 +190,8 @@ struct cairn_store_opts {
 	const char *secret_key;
 	const char *region;       /* S3 default "us-east-1"; GCS "auto" */
 	const char *endpoint;     /* "https://host[:port]"; NULL: the provider's default */
-	bool disable_ssl;         /* allow a plain http:// endpoint */
+	bool disable_ssl;         /* allow a plain http:// endpoint (see s3/config.c) */
+	const char *google_project_id; /* GCS: project a new bucket is made in */
 	/* Azure Blob */
 	const char *azure_account;
 	const char *azure_key;    /* base64 Shared Key */
@@ -170,6 +216,8 @@ int cairn_store_open(const char *uri, struct cairn_store **ret);
 
 /* Drivers. */
 int cairn_store_local_open(const char *path, struct cairn_store **ret);
+/* s3:// and gs:// URIs (store/s3/config.c has the grammar); o may be NULL. */
+int cairn_store_s3_open(const char *uri, const struct cairn_store_opts *o, struct cairn_store **ret);
 
 /* Test wrappers (same shape, wrap another store; they take ownership of it
  * on success; on failure it stays the caller's). */

@@ -581,8 +581,19 @@ static void test_open_uris(void **state)
 	cairn_store_free(s);
 
 	s = NULL;
-	assert_int_equal(cairn_store_open("s3://bucket/prefix", &s), CAIRN_EUNSUPPORTED);
-	assert_string_equal(cairn_error_message(), "repository URI scheme 's3' is not supported yet");
+	/* s3:// and gs:// reach their driver, which wants keys. */
+	unsetenv("AWS_ACCESS_KEY_ID");
+	unsetenv("AWS_SECRET_ACCESS_KEY");
+	unsetenv("GOOGLE_HMAC_ACCESS_KEY");
+	unsetenv("GOOGLE_HMAC_SECRET");
+	assert_int_equal(cairn_store_open("s3://bucket/prefix", &s), CAIRN_EAUTH);
+	assert_non_null(strstr(cairn_error_message(), "AWS_ACCESS_KEY_ID"));
+	assert_null(s);
+	assert_int_equal(cairn_store_open("gs://bucket/prefix", &s), CAIRN_EAUTH);
+	assert_non_null(strstr(cairn_error_message(), "GOOGLE_HMAC_ACCESS_KEY"));
+	assert_null(s);
+	struct cairn_store_opts az = { .provider = "azure", .access_key = "a", .secret_key = "b" };
+	assert_int_equal(cairn_store_open_opts("s3://bucket/prefix", &az, &s), CAIRN_EINVAL);
 	assert_null(s);
 	assert_int_equal(cairn_store_open("azure://acct/container", &s), CAIRN_EUNSUPPORTED);
 	assert_non_null(strstr(cairn_error_message(), "'azure'"));

@@ -1,0 +1,76 @@
+/* Retry policy of the HTTP client: which failures are transient, how long
+ * to wait before the next attempt, and the bounds. */
+#include "http/http.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdlib.h>
+
+uint64_t cairn_http_backoff_ms(unsigned retry, unsigned base_ms, unsigned cap_ms, uint64_t rnd)
+{
+	if (retry == 0)
+		return 0;
+	/* base * 2^(retry-1), saturating at cap without overflowing. */
+	uint64_t ceil = base_ms;
+	for (unsigned i = 1; i < retry && ceil < cap_ms; i++)
+		ceil *= 2;
+	if (ceil > cap_ms)
+		ceil = cap_ms;
+	/* Full jitter: spreading the retries of many clients over the whole
+	 * window is what keeps a throttled server from seeing them in waves. */
+	return rnd % (ceil + 1);
+}
+
+bool cairn_http_curl_retryable(int code)
+{
+	switch ((CURLcode)code) {
+	case CURLE_COULDNT_CONNECT:     /* refused: a restarting server */
+	case CURLE_SEND_ERROR:          /* reset while sending */
+	case CURLE_RECV_ERROR:          /* reset while receiving */
+	case CURLE_GOT_NOTHING:         /* closed without a reply */
+	case CURLE_PARTIAL_FILE:        /* body shorter than announced */
+	case CURLE_OPERATION_TIMEDOUT:  /* connect timeout or stall */
+	case CURLE_SSL_CONNECT_ERROR:   /* handshake cut short */
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		return true;
+	default:
+		/* Not retried: unresolvable hosts, certificate failures, bad
+		 * URLs, our own callbacks failing (out of memory): another
+		 * attempt would fail the same way, only later. */
+		return false;
+	}
+}
+
+static unsigned env_uint(const char *name, unsigned dflt, unsigned max)
+{
+	const char *e = getenv(name);
+	if (!e || !*e)
+		return dflt;
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(e, &end, 10);
+	if (errno || *end || v == 0 || v > max)
+		return dflt;
+	return (unsigned)v;
+}
+
+void cairn_http_opts_finish(struct cairn_http_opts *o)
+{
+	if (!o->connections)
+		o->connections = 8;
+	if (!o->max_attempts)
+		o->max_attempts = env_uint("CAIRN_HTTP_MAX_ATTEMPTS", 8, 100);
+	if (!o->max_retry_ms)
+		o->max_retry_ms = env_uint("CAIRN_HTTP_RETRY_SECONDS", 120, 86400) * 1000u;
+	if (!o->stall_seconds)
+		o->stall_seconds = env_uint("CAIRN_HTTP_STALL_SECONDS", 60, 86400);
+	if (!o->backoff_base_ms)
+		o->backoff_base_ms = env_uint("CAIRN_HTTP_BACKOFF_MS", 100, 60000);
+	if (!o->backoff_cap_ms)
+		o->backoff_cap_ms = 10000;
+	if (o->backoff_cap_ms < o->backoff_base_ms)
+		o->backoff_cap_ms = o->backoff_base_ms;
+	if (!o->connect_timeout_ms)
+		o->connect_timeout_ms = env_uint("CAIRN_HTTP_CONNECT_TIMEOUT_MS", 10000, 600000);
+}

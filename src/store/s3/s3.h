@@ -1,0 +1,213 @@
+/* Internal interface of the S3 driver (store/s3/), which also serves
+ * Google Cloud Storage through its S3-compatible XML API.
+ *
+ * Files, one concern each (pgBackRest's storage/s3/):
+ *   config.c     the URI and the options: bucket, prefix, endpoint,
+ *                addressing, region, keys, knobs
+ *   xml.c        a small, strict XML reader (no DTDs, bounded depth/size)
+ *   parse.c      the S3 documents we read: ListObjectsV2 pages, errors,
+ *                multipart replies, DeleteObjects results
+ *   error.c      reply -> CAIRN_E* code and one clear message
+ *   request.c    URL building (path-style / virtual-hosted), signing
+ *                headers, one request through the HTTP client
+ *   store.c      the store ops: get, put, stat, del, create, open/free
+ *   list.c       ListObjectsV2 with continuation tokens
+ *   multipart.c  uploads above the multipart threshold, parts in parallel
+ *   delete.c     DeleteObjects (1000 keys a request)
+ *
+ * Signing is CURLOPT_AWS_SIGV4.  libcurl 7.88 signs what it is given and
+ * does not canonicalise, so requests are built in canonical form here:
+ * x-amz-content-sha256 is always sent, object keys are percent-encoded
+ * (keeping '/'), and query strings are written sorted and encoded.
+ */
+#ifndef CAIRN_STORE_S3_S3_H
+#define CAIRN_STORE_S3_S3_H
+
+#include "http/http.h"
+#include "store/store.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- configuration (config.c) ---- */
+
+enum cairn_s3_flavor {
+	CAIRN_S3_FLAVOR_S3,  /* AWS or any S3-compatible server */
+	CAIRN_S3_FLAVOR_GCS, /* Google Cloud Storage, XML API with HMAC keys */
+};
+
+/* How a create-only put asks the server not to overwrite. */
+enum cairn_s3_cond {
+	CAIRN_S3_COND_IF_NONE_MATCH,   /* If-None-Match: * (AWS, RGW, MinIO; Swift answers 501) */
+	CAIRN_S3_COND_GOOG_GENERATION, /* x-goog-if-generation-match: 0 (GCS) */
+};
+
+#define CAIRN_S3_PART_SIZE_DEFAULT (8u << 20)
+#define CAIRN_S3_THRESHOLD_DEFAULT (32u << 20)
+#define CAIRN_S3_PART_SIZE_MIN (1u << 20)
+#define CAIRN_S3_PART_SIZE_MAX (5ull << 30)
+#define CAIRN_S3_MAX_PARTS 10000
+
+struct cairn_s3_config {
+	enum cairn_s3_flavor flavor;
+	char *bucket;
+	char *prefix;        /* "" or "dir/sub/" (always ends with '/') */
+	char *scheme;        /* "https" or "http" */
+	char *host;          /* host[:port] of the endpoint */
+	char *path;          /* path of the endpoint, "" or "/p" (no trailing '/') */
+	char *endpoint;      /* scheme://host[path], for messages */
+	char *region;
+	bool virtual_host;   /* bucket.host/key instead of host/bucket/key */
+	bool aws;            /* an amazonaws.com endpoint */
+	bool allow_http;
+	size_t part_size;
+	size_t multipart_threshold; /* larger objects go up in parts */
+	unsigned max_keys;   /* ListObjectsV2 page size (1..1000) */
+	unsigned connections;
+	uint64_t limit_upload;
+	bool multi_delete;   /* DeleteObjects exists (not on GCS) */
+	enum cairn_s3_cond cond;
+	char *access_key;
+	char *secret_key;    /* in secret memory (cairn_secret_alloc) */
+	size_t secret_size;
+	char *session_token; /* AWS_SESSION_TOKEN, secret memory too; NULL if none */
+	size_t token_size;
+	char *project_id;    /* GCS bucket creation; NULL if none */
+};
+
+/* Parses an s3:// or gs:// URI with the options (o may be NULL) and the
+ * environment into ret (zeroed first; free with cairn_s3_config_free even
+ * on failure).  Never puts a secret into the error message. */
+int cairn_s3_config_parse(const char *uri, const struct cairn_store_opts *o, struct cairn_s3_config *ret);
+void cairn_s3_config_free(struct cairn_s3_config *c);
+
+/* ---- XML (xml.c) ---- */
+
+/* Called at the end of every element with its path from the root
+ * ("ListBucketResult/Contents/Key", namespace prefixes dropped) and its
+ * text with entities decoded (empty for elements that have children).
+ * text is NUL-terminated and may not hold a NUL byte.  A non-zero return
+ * stops the walk and is returned. */
+typedef int (*cairn_s3_xml_fn)(const char *path, const char *text, size_t len, void *ud);
+
+#define CAIRN_S3_XML_DEPTH_MAX 16
+#define CAIRN_S3_XML_PATH_MAX 512
+#define CAIRN_S3_XML_TEXT_MAX 16384
+
+/* Walks a whole document; CAIRN_ECORRUPT (message set) if it is not
+ * well-formed, has a DTD, nests deeper than CAIRN_S3_XML_DEPTH_MAX or has
+ * a text or path over the limits. */
+int cairn_s3_xml_walk(const void *doc, size_t len, cairn_s3_xml_fn fn, void *ud);
+
+/* ---- S3 documents (parse.c) ---- */
+
+struct cairn_s3_error {
+	char code[64];      /* "NoSuchKey", "SignatureDoesNotMatch", ... ("" if none) */
+	char message[256];
+	char bucket[256];   /* BucketName */
+	char region[64];    /* Region (AuthorizationHeaderMalformed, redirects) */
+	char endpoint[256]; /* Endpoint (PermanentRedirect) */
+};
+
+/* Error document (root <Error>); CAIRN_ECORRUPT for anything else, e.g.
+ * an HTML page from a proxy.  ret is always initialised. */
+int cairn_s3_parse_error(const void *doc, size_t len, struct cairn_s3_error *ret);
+
+struct cairn_s3_list_entry {
+	char *key;
+	uint64_t size;
+};
+struct cairn_s3_list_page {
+	struct cairn_s3_list_entry *v;
+	size_t n, cap;
+	bool truncated;
+	char *next_token; /* NextContinuationToken, NULL if none */
+};
+/* One ListObjectsV2 page (root <ListBucketResult>). */
+int cairn_s3_parse_list(const void *doc, size_t len, struct cairn_s3_list_page *ret);
+void cairn_s3_list_page_free(struct cairn_s3_list_page *p);
+
+/* <InitiateMultipartUploadResult><UploadId>; *ret is owned. */
+int cairn_s3_parse_upload_id(const void *doc, size_t len, char **ret);
+
+/* CompleteMultipartUpload's reply, which can be an error even with status
+ * 200: 0 for <CompleteMultipartUploadResult>, 1 for <Error> (err filled),
+ * CAIRN_ECORRUPT otherwise. */
+int cairn_s3_parse_complete(const void *doc, size_t len, struct cairn_s3_error *err);
+
+/* DeleteObjects' reply (root <DeleteResult>): returns how many <Error>
+ * entries are real failures (NoSuchKey is not one) and describes the
+ * first of them in first/first_key. */
+int cairn_s3_parse_delete(const void *doc, size_t len, struct cairn_s3_error *first, char *first_key,
+			  size_t keysize);
+
+/* ---- the store ---- */
+
+struct s3_store {
+	struct cairn_store base;    /* first: the ops downcast */
+	struct cairn_store_ops ops; /* per instance: features change when a server shows what it lacks */
+	struct cairn_s3_config cfg;
+	struct cairn_http_client *http;
+	char *sigv4;                /* "aws:amz:REGION:s3" */
+	atomic_bool cond_unsupported;  /* server answered 501 to a conditional put */
+	atomic_bool multi_delete_unsupported;
+	atomic_bool bucket_seen;    /* some request on the bucket succeeded */
+};
+
+static inline struct s3_store *to_s3(struct cairn_store *s)
+{
+	return (struct s3_store *)s;
+}
+
+/* ---- requests (request.c) ---- */
+
+struct s3_call {
+	const char *method;
+	const char *key;              /* key within the store (the prefix is added); NULL: the bucket */
+	const char *query;            /* canonical query string (sorted, encoded), or NULL */
+	const void *body;
+	size_t len;
+	const char *sha256;           /* hex SHA-256 of the body; NULL: UNSIGNED-PAYLOAD */
+	const char *const *headers;   /* extra "Name: value" lines, NULL-terminated */
+	bool range;
+	uint64_t first, last;
+	struct cairn_buf *out;        /* 2xx body; NULL discards */
+	const char *const *want;      /* response headers to capture */
+};
+
+/* One request with retries; 0 when a reply came (any status). */
+int cairn_s3_call(struct s3_store *s, const struct s3_call *c, struct cairn_http_response *rs);
+
+/* Appends "name=enc(value)" (with '&' before when b is not empty): the
+ * caller adds parameters in sorted order. */
+int cairn_s3_query_add(struct cairn_buf *b, const char *name, const char *value);
+
+/* The full key of an object (prefix + key) percent-encoded as a URL path. */
+int cairn_s3_url(const struct cairn_s3_config *cfg, const char *key, const char *query, struct cairn_buf *out);
+
+/* ---- errors (error.c) ---- */
+
+/* Maps a failed reply to a code and sets one clear message naming the
+ * operation, the object or bucket and the cause.  op: "get", "put", ...;
+ * key NULL for bucket-level requests; e may be NULL (HEAD has no body). */
+int cairn_s3_error_map(const struct cairn_s3_config *cfg, const char *uri, const char *op, const char *key,
+		       long status, unsigned attempts, const struct cairn_s3_error *e);
+
+/* Maps the reply in rs, parsing its error body; a HEAD's bodiless failure
+ * is explained by repeating the request as a one-byte GET. */
+int cairn_s3_fail(struct s3_store *s, const char *op, const char *key, const struct cairn_http_response *rs);
+
+/* The S3 replies worth retrying beyond 5xx and 429 (retry_fn). */
+bool cairn_s3_retryable(long status, const struct cairn_buf *err_body, void *ud);
+
+/* ---- operations in their own files ---- */
+
+int cairn_s3_list(struct cairn_store *s, const char *prefix, cairn_store_list_fn fn, void *ud);
+int cairn_s3_put_multipart(struct s3_store *s, const char *key, const uint8_t *data, size_t len);
+int cairn_s3_del_many(struct cairn_store *s, const char *const *keys, size_t n);
+/* Checks a key: non-empty, no leading '/', no control characters. */
+int cairn_s3_key_check(struct s3_store *s, const char *key);
+
+#endif

@@ -1,0 +1,398 @@
+/* The S3 store: struct cairn_store_ops over S3's REST API (store.h).
+ *
+ * Keys map to objects PREFIX + key in the bucket.  Objects up to the
+ * multipart threshold go up in one PUT, which S3 makes visible atomically;
+ * larger ones in parts (multipart.c), visible only once completed.  Either
+ * way readers see the old object, none, or the complete new one.
+ *
+ * Create-only puts send If-None-Match: * (GCS: x-goog-if-generation-match:
+ * 0), which the server enforces atomically: 412 means the key exists.
+ * Servers that do not implement conditional writes (OpenStack Swift's
+ * s3api answers 501) make the driver fall back, for the rest of the
+ * store's life, to HEAD then PUT.  That fallback has a race: two writers
+ * of one key may both see it missing and the second PUT replaces the
+ * first.  cairn's create-only keys are either unique by construction
+ * (random manifest and index names, content-named keys) or written by
+ * `init` (config), so the race only matters for two concurrent inits of
+ * one repository.  CAIRN_STORE_FEAT_CREATE_ONLY is withdrawn as soon as
+ * the fallback is in use.  Create-only puts above the multipart threshold
+ * check then put on every server (conditional completion of multipart
+ * uploads is too recent to rely on); cairn's create-only objects (config,
+ * keys, manifests, index objects) are far below it with the defaults.
+ *
+ * Thread safety: the configuration is read-only after open; the HTTP client
+ * is thread-safe; the few facts learned about the server are atomics.
+ */
+#include "store/s3/s3.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/log.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* S3's key length limit, prefix included. */
+#define KEY_MAX 1024
+
+int cairn_s3_key_check(struct s3_store *s, const char *key)
+{
+	if (!key || !*key || *key == '/')
+		goto bad;
+	for (const char *p = key; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			goto bad;
+	if (strlen(s->cfg.prefix) + strlen(key) > KEY_MAX)
+		return cairn_error_set(CAIRN_EINVAL, "object key '%.64s...' is too long for %s", key, s->base.uri);
+	return 0;
+bad:
+	return cairn_error_set(CAIRN_EINVAL, "invalid object key '%s' for store %s", key ? key : "(null)",
+			       s->base.uri);
+}
+
+static int parse_length(const char *v, uint64_t *ret)
+{
+	if (!v || !*v)
+		return -1;
+	uint64_t n = 0;
+	for (const char *p = v; *p; p++) {
+		if (*p < '0' || *p > '9' || n > (UINT64_MAX - 9) / 10)
+			return -1;
+		n = n * 10 + (uint64_t)(*p - '0');
+	}
+	*ret = n;
+	return 0;
+}
+
+static int s3_stat(struct cairn_store *st, const char *key, uint64_t *ret_size)
+{
+	struct s3_store *s = to_s3(st);
+	_cleanup_(cairn_http_response_freep) struct cairn_http_response rs = CAIRN_HTTP_RESPONSE_INIT;
+	static const char *const want[] = { "Content-Length", NULL };
+	int r;
+
+	if ((r = cairn_s3_key_check(s, key)) < 0)
+		return r;
+	struct s3_call c = { .method = "HEAD", .key = key, .want = want };
+	if ((r = cairn_s3_call(s, &c, &rs)) < 0)
+		return r;
+	if (rs.status != 200)
+		return cairn_s3_fail(s, "stat", key, &rs);
+	uint64_t size;
+	if (parse_length(rs.headers[0], &size) < 0)
+		return cairn_error_set(CAIRN_EIO, "stat of object %s in %s: the reply has no valid Content-Length",
+				       key, st->uri);
+	*ret_size = size;
+	return 0;
+}
+
+/* A 404 about the key (not the bucket). */
+static bool missing_key(const struct cairn_http_response *rs)
+{
+	struct cairn_s3_error e;
+	if (cairn_s3_parse_error(rs->err_body.data, rs->err_body.len, &e) < 0)
+		return true;
+	return strcmp(e.code, "NoSuchBucket") != 0;
+}
+
+static int past_end(struct cairn_store *st, const char *key, uint64_t off, uint64_t size)
+{
+	return cairn_error_set(CAIRN_EINVAL,
+			       "offset %" PRIu64 " is past the end of object %s in %s (%" PRIu64 " bytes)", off, key,
+			       st->uri, size);
+}
+
+static int s3_get(struct cairn_store *st, const char *key, uint64_t off, uint64_t len, struct cairn_buf *out)
+{
+	struct s3_store *s = to_s3(st);
+	_cleanup_(cairn_http_response_freep) struct cairn_http_response rs = CAIRN_HTTP_RESPONSE_INIT;
+	uint64_t size;
+	int r;
+
+	cairn_buf_clear(out);
+	if ((r = cairn_s3_key_check(s, key)) < 0)
+		return r;
+	if (len == 0) {
+		/* Nothing to read, but the object must exist and off be valid. */
+		if ((r = s3_stat(st, key, &size)) < 0)
+			return r;
+		return off > size ? past_end(st, key, off, size) : 0;
+	}
+	struct s3_call c = { .method = "GET", .key = key, .out = out };
+	if (off > 0 || len != CAIRN_STORE_TO_END) {
+		c.range = true;
+		c.first = off;
+		c.last = len == CAIRN_STORE_TO_END || len - 1 > UINT64_MAX - 1 - off ? CAIRN_HTTP_RANGE_END
+										   : off + len - 1;
+	}
+	for (int tries = 0;; tries++) {
+		if ((r = cairn_s3_call(s, &c, &rs)) < 0) {
+			cairn_buf_clear(out);
+			return r;
+		}
+		/* OpenStack Swift can answer 404 for an object that another
+		 * client is overwriting at that moment (it is eventually
+		 * consistent; RGW and AWS are not).  cairn reads only objects
+		 * it knows exist, so a miss is confirmed once before it is
+		 * reported. */
+		if (rs.status != 404 || tries == 1 || !missing_key(&rs))
+			break;
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	if (rs.status == 206) {
+		if (out->len > len)
+			out->len = (size_t)len;
+		return 0;
+	}
+	if (rs.status == 200) {
+		/* The whole object, range or not (a server may ignore Range). */
+		if (off > out->len) {
+			size = out->len;
+			cairn_buf_clear(out);
+			return past_end(st, key, off, size);
+		}
+		if (off) {
+			memmove(out->data, out->data + off, out->len - (size_t)off);
+			out->len -= (size_t)off;
+		}
+		if (out->len > len)
+			out->len = (size_t)len;
+		return 0;
+	}
+	cairn_buf_clear(out);
+	if (rs.status == 416) {
+		/* Unsatisfiable: the offset is at or past the end (or the
+		 * object is empty).  At the end is an empty read. */
+		if ((r = s3_stat(st, key, &size)) < 0)
+			return r;
+		if (off >= size)
+			return off == size ? 0 : past_end(st, key, off, size);
+		return cairn_error_set(CAIRN_EIO, "get of object %s in %s: the server refused range %" PRIu64 "+",
+				       key, st->uri, off);
+	}
+	return cairn_s3_fail(s, "get", key, &rs);
+}
+
+/* After a retried create-only put answered 412, the object may be our own
+ * first attempt's: it is ours if it holds exactly our bytes. */
+static bool is_ours(struct cairn_store *st, const char *key, const void *data, size_t len)
+{
+	_cleanup_(cairn_buf_freep) struct cairn_buf b = CAIRN_BUF_INIT;
+	if (s3_get(st, key, 0, CAIRN_STORE_TO_END, &b) < 0)
+		return false;
+	return b.len == len && (len == 0 || memcmp(b.data, data, len) == 0);
+}
+
+static void withdraw_create_only(struct s3_store *s)
+{
+	if (!atomic_exchange(&s->cond_unsupported, true)) {
+		__atomic_fetch_and(&s->ops.features, ~(unsigned)CAIRN_STORE_FEAT_CREATE_ONLY, __ATOMIC_RELAXED);
+		cairn_log_info("%s does not implement conditional writes: create-only puts check, then put",
+			       s->cfg.endpoint);
+	}
+}
+
+static int exists_error(struct cairn_store *st, const char *key)
+{
+	return cairn_error_set(CAIRN_EEXIST, "object %s already exists in %s", key, st->uri);
+}
+
+static int s3_put(struct cairn_store *st, const char *key, const void *data, size_t len, unsigned flags)
+{
+	struct s3_store *s = to_s3(st);
+	_cleanup_(cairn_http_response_freep) struct cairn_http_response rs = CAIRN_HTTP_RESPONSE_INIT;
+	bool create_only = flags & CAIRN_PUT_CREATE_ONLY;
+	bool conditional = create_only && !atomic_load(&s->cond_unsupported);
+	uint64_t size;
+	int r;
+
+	if ((r = cairn_s3_key_check(s, key)) < 0)
+		return r;
+	if (len > 0 && !data)
+		return cairn_error_set(CAIRN_EINVAL, "put of %s: no data", key);
+	if (create_only && (!conditional || len > s->cfg.multipart_threshold)) {
+		/* Not atomic (see the top of this file). */
+		r = s3_stat(st, key, &size);
+		if (r == 0)
+			return exists_error(st, key);
+		if (r != CAIRN_ENOTFOUND)
+			return r;
+		conditional = false;
+	}
+	if (len > s->cfg.multipart_threshold)
+		return cairn_s3_put_multipart(s, key, data, len);
+
+	const char *hdr[2] = { NULL, NULL };
+	if (conditional)
+		hdr[0] = s->cfg.cond == CAIRN_S3_COND_GOOG_GENERATION ? "x-goog-if-generation-match: 0"
+								      : "If-None-Match: *";
+	struct s3_call c = { .method = "PUT", .key = key, .body = data ? data : "", .len = len, .headers = hdr };
+	if ((r = cairn_s3_call(s, &c, &rs)) < 0)
+		return r;
+	if (rs.status == 200 || rs.status == 201 || rs.status == 204)
+		return 0;
+	if (conditional && rs.status == 412) {
+		if (rs.attempts > 1 && is_ours(st, key, data, len))
+			return 0;
+		return exists_error(st, key);
+	}
+	if (conditional && (rs.status == 501 || rs.status == 400)) {
+		struct cairn_s3_error e;
+		bool not_impl = rs.status == 501;
+		if (!not_impl && cairn_s3_parse_error(rs.err_body.data, rs.err_body.len, &e) == 0)
+			not_impl = !strcmp(e.code, "NotImplemented");
+		if (not_impl) {
+			withdraw_create_only(s);
+			return s3_put(st, key, data, len, flags);
+		}
+	}
+	return cairn_s3_fail(s, "put", key, &rs);
+}
+
+static int s3_del(struct cairn_store *st, const char *key)
+{
+	struct s3_store *s = to_s3(st);
+	_cleanup_(cairn_http_response_freep) struct cairn_http_response rs = CAIRN_HTTP_RESPONSE_INIT;
+	int r;
+
+	if ((r = cairn_s3_key_check(s, key)) < 0)
+		return r;
+	struct s3_call c = { .method = "DELETE", .key = key };
+	if ((r = cairn_s3_call(s, &c, &rs)) < 0)
+		return r;
+	if (rs.status == 204 || rs.status == 200)
+		return 0;
+	if (rs.status == 404) {
+		/* A missing key is not an error; a missing bucket is. */
+		struct cairn_s3_error e;
+		if (cairn_s3_parse_error(rs.err_body.data, rs.err_body.len, &e) < 0 || strcmp(e.code, "NoSuchBucket"))
+			return 0;
+	}
+	return cairn_s3_fail(s, "delete", key, &rs);
+}
+
+static int s3_create(struct cairn_store *st)
+{
+	struct s3_store *s = to_s3(st);
+	_cleanup_(cairn_http_response_freep) struct cairn_http_response rs = CAIRN_HTTP_RESPONSE_INIT;
+	_cleanup_free_ char *body = NULL, *project = NULL;
+	int r;
+
+	struct s3_call head = { .method = "HEAD" };
+	if ((r = cairn_s3_call(s, &head, &rs)) < 0)
+		return r;
+	if (rs.status == 200)
+		return 0;
+	if (rs.status != 404)
+		return cairn_s3_fail(s, "create", NULL, &rs);
+
+	/* Outside us-east-1, AWS wants the region in the body. */
+	if (s->cfg.aws && strcmp(s->cfg.region, "us-east-1") != 0 &&
+	    asprintf(&body,
+		     "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+		     "<LocationConstraint>%s</LocationConstraint></CreateBucketConfiguration>",
+		     s->cfg.region) < 0)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	const char *hdr[2] = { NULL, NULL };
+	if (s->cfg.project_id) {
+		if (asprintf(&project, "x-goog-project-id: %s", s->cfg.project_id) < 0) {
+			project = NULL;
+			return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		}
+		hdr[0] = project;
+	}
+	struct s3_call put = {
+		.method = "PUT", .body = body ? body : "", .len = body ? strlen(body) : 0, .headers = hdr,
+	};
+	if ((r = cairn_s3_call(s, &put, &rs)) < 0)
+		return r;
+	if (rs.status == 200 || rs.status == 201 || rs.status == 204)
+		return 0;
+	struct cairn_s3_error e;
+	if (rs.status == 409 && cairn_s3_parse_error(rs.err_body.data, rs.err_body.len, &e) == 0 &&
+	    !strcmp(e.code, "BucketAlreadyOwnedByYou"))
+		return 0; /* made by someone else at the same time, also ours */
+	return cairn_s3_fail(s, "create", NULL, &rs);
+}
+
+static int s3_xfer(struct cairn_store *st, struct cairn_store_xfer *ret)
+{
+	struct cairn_http_counters n;
+	cairn_http_counters_get(to_s3(st)->http, &n);
+	*ret = (struct cairn_store_xfer){
+		.requests = n.requests,
+		.retries = n.retries,
+		.bytes_sent = n.bytes_sent,
+		.bytes_received = n.bytes_received,
+	};
+	return 0;
+}
+
+static void s3_free(struct cairn_store *st)
+{
+	struct s3_store *s = to_s3(st);
+	if (!s)
+		return;
+	cairn_http_client_free(s->http);
+	cairn_s3_config_free(&s->cfg);
+	free(s->sigv4);
+	free(s->base.uri);
+	free(s);
+}
+
+static const struct cairn_store_ops s3_ops = {
+	.name = "s3",
+	.features = CAIRN_STORE_FEAT_RANGE_GET | CAIRN_STORE_FEAT_CREATE_ONLY,
+	.get = s3_get,
+	.put = s3_put,
+	.stat = s3_stat,
+	.del = s3_del,
+	.list = cairn_s3_list,
+	.free = s3_free,
+	.create = s3_create,
+	.del_many = cairn_s3_del_many,
+	.xfer = s3_xfer,
+};
+
+int cairn_store_s3_open(const char *uri, const struct cairn_store_opts *o, struct cairn_store **ret)
+{
+	struct s3_store *s = calloc(1, sizeof(*s));
+	int r;
+
+	if (!s)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	s->ops = s3_ops;
+	s->base.ops = &s->ops;
+	atomic_init(&s->cond_unsupported, false);
+	atomic_init(&s->multi_delete_unsupported, false);
+	atomic_init(&s->bucket_seen, false);
+	if ((r = cairn_s3_config_parse(uri, o, &s->cfg)) < 0)
+		goto fail;
+	if (s->cfg.flavor == CAIRN_S3_FLAVOR_GCS)
+		s->ops.name = "gcs";
+	if (!s->cfg.multi_delete)
+		s->ops.del_many = NULL;
+	struct cairn_http_opts ho = {
+		.connections = s->cfg.connections,
+		.limit_upload = s->cfg.limit_upload,
+		.allow_http = s->cfg.allow_http,
+	};
+	if ((r = cairn_http_client_new(&ho, &s->http)) < 0)
+		goto fail;
+	s->base.uri = strdup(uri);
+	if (asprintf(&s->sigv4, "aws:amz:%s:s3", s->cfg.region) < 0)
+		s->sigv4 = NULL;
+	if (!s->base.uri || !s->sigv4) {
+		r = cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		goto fail;
+	}
+	s->base.parallelism = s->cfg.connections;
+	*ret = &s->base;
+	return 0;
+fail:
+	s3_free(&s->base);
+	return r;
+}

@@ -1,0 +1,176 @@
+#!/bin/bash
+# t8: S3 through a fault-injecting proxy (tests/e2e/faultproxy.py) in front
+# of Ceph RGW: 500s, 503 SlowDowns, 429s, connection resets (before a
+# reply, mid-upload and mid-reply) and stalls are retried and the backup
+# restores byte-identically; an outage that outlasts the retries fails the
+# backup with one clear line, and the re-run completes it, reusing the
+# packs already uploaded.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/s3lib.sh"
+
+PROXY_PID=
+PLAN=$TD/plan
+PLOG=$TD/proxy.log
+
+stop_proxy()
+{
+	if [ -n "$PROXY_PID" ]; then
+		kill "$PROXY_PID" 2>/dev/null
+		wait "$PROXY_PID" 2>/dev/null
+		PROXY_PID=
+	fi
+}
+trap 'stop_proxy; e2e_cleanup' EXIT
+
+# start_proxy: the proxy in front of rgw, its endpoint in $TD/proxy.url.
+start_proxy()
+{
+	local up=${S3_ENDPOINT#http://} i
+	: >"$PLAN"
+	python3 "$E2E_DIR/faultproxy.py" --upstream "$up" --port-file "$TD/proxy.port" \
+		--plan-file "$PLAN" --log "$PLOG" </dev/null >"$TD/proxy.out" 2>&1 &
+	PROXY_PID=$!
+	for i in $(seq 100); do
+		[ -s "$TD/proxy.port" ] && break
+		sleep 0.05
+	done
+	# Called outside any test: no fail here, t_setup reports it.
+	[ -s "$TD/proxy.port" ] || return 1
+	echo "http://127.0.0.1:$(cat "$TD/proxy.port")" >"$TD/proxy.url"
+}
+
+# plan RULES: switches the proxy's faults (see faultproxy.py).
+plan()
+{
+	printf '%s\n' "$@" >"$PLAN.tmp"
+	mv "$PLAN.tmp" "$PLAN"
+}
+
+# faults_seen KIND: how many requests got KIND so far.
+faults_seen()
+{
+	grep -c -- "-> $1\$" "$PLOG" || true
+}
+
+# Short timeouts and backoffs keep the faults cheap; the bounds still hold.
+export CAIRN_HTTP_BACKOFF_MS=20 CAIRN_HTTP_STALL_SECONDS=2
+
+t_setup()
+{
+	s3_use rgw
+	rand_file "$TD/img" $((40 << 20)) 77
+	# Every shell of this file reaches the proxy through the URL file.
+	[ -s "$TD/proxy.url" ] || fail "no proxy: $(cat "$TD/proxy.out" 2>/dev/null)"
+}
+# The proxy must outlive the tests' subshells: it is started (and stopped
+# at exit) by this shell, never by a test.
+if [ -n "$S3_SERVERS" ]; then
+	S3_ENDPOINT=$(s3_var rgw ENDPOINT)
+	start_proxy || true
+fi
+test_case "setup: the fault proxy and a 40 MiB image" t_setup
+
+puri()
+{
+	s3_uri rgw "$1" "${2:-}" "$(cat "$TD/proxy.url")"
+}
+
+t_transient()
+{
+	s3_use rgw
+	local r
+	r=$(puri flaky part_size=1M)
+	cairn init --repo "$r" -q --pack-size 4M
+	plan every=7:503 every=11:reset every=13:slowdown every=17:500 every=19:reset-upload every=23:429
+	CAIRN_HTTP_STATS=$TT/stats cairn backup --repo "$r" "$TD/img" -q >id
+	cat "$PLOG" | awk '{print $NF}' | sort | uniq -c >&2
+	[ "$(faults_seen 503)" -gt 0 ] && [ "$(faults_seen reset)" -gt 0 ] && [ "$(faults_seen slowdown)" -gt 0 ] ||
+		fail "the proxy injected too few faults"
+	[ "$(jq -s 'map(.retries) | add' "$TT/stats")" -gt 0 ] || fail "the http stats show no retries"
+	plan every=5:reset-mid every=9:503
+	cairn restore --repo "$r" "$(cat id)" out.img
+	[ "$(faults_seen reset-mid)" -gt 0 ] || fail "no reply was cut mid-way"
+	same_file "$TD/img" out.img
+	plan
+	cairn check --repo "$r" --read-data
+	no_secret .log
+}
+test_case "500/503/SlowDown/429 and resets are retried: backup and restore byte-identical" t_transient
+
+t_stall()
+{
+	s3_use rgw
+	local r
+	r=$(puri stall)
+	cairn init --repo "$r" -q --pack-size 4M
+	: >"$PLOG"
+	plan every=6:stall
+	cairn backup --repo "$r" "$TD/img" -q >id
+	[ "$(faults_seen stall)" -gt 0 ] || fail "nothing stalled"
+	plan
+	cairn restore --repo "$r" "$(cat id)" out.img
+	same_file "$TD/img" out.img
+}
+test_case "stalled requests are abandoned after the stall timeout and retried" t_stall
+
+t_outage()
+{
+	s3_use rgw
+	local r
+	r=$(puri outage)
+	cairn init --repo "$r" -q --pack-size 4M
+	: >"$PLOG"
+	# The server goes away after a few packs are up (the backup makes
+	# about 10 requests before its first pack).
+	plan after=16:503
+	CAIRN_HTTP_MAX_ATTEMPTS=3 expect_fail -m 'server error 503.*after 3 attempts' cairn backup --repo "$r" "$TD/img"
+	plan
+	[ "$(backup_count "$r")" -eq 0 ] || fail "a failed backup is listed"
+	cairn backup --repo "$r" "$TD/img" -v >id 2>err
+	grep -E 'reusing [0-9]+ pack' err || fail "the re-run did not reuse the uploaded packs: $(cat err)"
+	cairn restore --repo "$r" "$(cat id)" out.img
+	same_file "$TD/img" out.img
+	cairn check --repo "$r"
+}
+test_case "an outage past the retry bound: one clear line; the re-run reuses what was uploaded" t_outage
+
+# uploads_in_progress PREFIX: multipart uploads RGW still holds below PREFIX.
+uploads_in_progress()
+{
+	curl -sS --aws-sigv4 aws:amz:us-east-1:s3 --user "$AWS_ACCESS_KEY_ID:$S3_SECRET" \
+		-H 'x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' \
+		"$S3_ENDPOINT/cairn-e2e-$S3_RUN-$E2E_NAME-rgw?prefix=$1&uploads=" | grep -o '<UploadId>' | wc -l
+}
+
+t_multipart_abort()
+{
+	s3_use rgw
+	local r
+	r=$(puri mpabort part_size=1M)
+	cairn init --repo "$r" -q --pack-size 4M
+	: >"$PLOG"
+	# Every third part of every pack fails for good: each multipart
+	# upload is aborted, and the backup fails with the part's error.
+	plan match=partNumber=3:500
+	CAIRN_HTTP_MAX_ATTEMPTS=2 expect_fail -m 'upload of part 3 of object packs/.*server error 500' \
+		cairn backup --repo "$r" "$TD/img"
+	grep -q 'DELETE .*uploadId=' "$PLOG" || fail "no multipart upload was aborted"
+	[ "$(uploads_in_progress mpabort/)" -eq 0 ] || fail "multipart uploads were left behind"
+	plan
+	cairn backup --repo "$r" "$TD/img" -q >id
+	cairn restore --repo "$r" "$(cat id)" out.img
+	same_file "$TD/img" out.img
+	[ "$(uploads_in_progress mpabort/)" -eq 0 ] || fail "multipart uploads were left behind"
+}
+test_case "a failing multipart part aborts the upload; nothing is left behind" t_multipart_abort
+
+t_refused()
+{
+	s3_use rgw
+	CAIRN_HTTP_MAX_ATTEMPTS=3 expect_fail -m 'Failed to connect.*after 3 attempts' \
+		cairn list --repo "s3://b/p?endpoint=http://127.0.0.1:9"
+}
+test_case "a refused connection is retried a bounded number of times" t_refused
+
+stop_proxy
+test_done
