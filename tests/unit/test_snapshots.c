@@ -191,7 +191,9 @@ static void test_methods(void **state)
 	assert_int_equal(m, CAIRN_SNAP_REFLINK);
 	ck_ok(cairn_snap_method_parse("none", &m));
 	assert_int_equal(m, CAIRN_SNAP_NONE);
-	ck_err(cairn_snap_method_parse("lvm", &m), CAIRN_EINVAL);
+	ck_err(cairn_snap_method_parse("zfs", &m), CAIRN_EINVAL);
+	ck_ok(cairn_snap_method_parse("lvm", &m));
+	assert_int_equal(m, CAIRN_SNAP_LVM);
 	ck_err(cairn_snap_method_parse(NULL, &m), CAIRN_EINVAL);
 	assert_string_equal(cairn_snap_method_name(CAIRN_SNAP_COPY), "copy");
 	char *dir = NULL;
