@@ -118,6 +118,9 @@ struct cli_progress {
 	bool enabled;
 	double start;
 	bool drawn;
+	/* When set (an object store), the bar also shows what really went
+	 * over the wire, retries included (cairn_store_xfer). */
+	struct cairn_store *store;
 };
 void cli_progress_init(struct cli_progress *p, const char *label, struct cli_global *g);
 void cli_progress_cb(uint64_t done, uint64_t total, void *ud);

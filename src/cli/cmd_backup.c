@@ -64,6 +64,7 @@ int cmd_backup(int argc, char **argv, struct cli_global *g)
 		return cli_fail(r);
 	struct cli_progress prog;
 	cli_progress_init(&prog, "backup", g);
+	prog.store = repo->store;
 	struct cairn_snap_backup_opts o = {
 		.backup = { .source = pos.v[0], .volume = name, .full = full, .tags = tags.v, .ntags = tags.n,
 			    .progress = cli_progress_cb, .progress_ud = &prog, .state_dir = cli_state_dir(g) },

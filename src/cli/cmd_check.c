@@ -56,6 +56,7 @@ int cmd_check(int argc, char **argv, struct cli_global *g)
 	struct out out = { g->json, json_array(), json_array() };
 	struct cli_progress prog;
 	cli_progress_init(&prog, "check", g);
+	prog.store = repo->store;
 	struct cairn_check_opts o = { .read_data = read_data, .problem = on_problem, .affected = on_affected,
 				      .ud = &out, .progress = cli_progress_cb, .progress_ud = &prog };
 	struct cairn_check_stats st;

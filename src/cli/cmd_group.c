@@ -178,6 +178,7 @@ static int group_backup(struct cli_global *g, struct cairn_state *st, const char
 	}
 	struct cli_progress prog;
 	cli_progress_init(&prog, "group backup", g);
+	prog.store = repo->store;
 	struct cairn_group_backup_opts o = { .group = &grp, .full = full, .tags = tags->v, .ntags = tags->n,
 					     .state = st, .state_dir = cli_state_dir(g), .progress = cli_progress_cb,
 					     .progress_ud = &prog };
@@ -278,6 +279,7 @@ static int group_restore(struct cli_global *g, const char *spec, const char *to,
 	if (r >= 0) {
 		struct cli_progress prog;
 		cli_progress_init(&prog, "group restore", g);
+		prog.store = repo->store;
 		r = cairn_group_restore_run(repo, gb, to, force, cli_progress_cb, &prog, &ml);
 		cli_progress_done(&prog);
 	}

@@ -39,6 +39,7 @@ int cmd_restore(int argc, char **argv, struct cli_global *g)
 	if (r >= 0) {
 		struct cli_progress prog;
 		cli_progress_init(&prog, "restore", g);
+		prog.store = repo->store;
 		struct cairn_restore_opts o = { .target = pos.v[1], .force = force, .delta = delta,
 						.state_dir = cli_state_dir(g), .progress = cli_progress_cb,
 						.progress_ud = &prog };

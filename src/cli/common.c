@@ -194,6 +194,7 @@ void cli_progress_init(struct cli_progress *p, const char *label, struct cli_glo
 	p->enabled = g->verbosity >= 0 && isatty(STDERR_FILENO) && !getenv("CAIRN_NO_PROGRESS");
 	p->start = cairn_now();
 	p->drawn = false;
+	p->store = NULL;
 }
 
 void cli_progress_cb(uint64_t done, uint64_t total, void *ud)
@@ -210,8 +211,20 @@ void cli_progress_cb(uint64_t done, uint64_t total, void *ud)
 	bar[width] = 0;
 	cli_human_size(done, d, sizeof(d));
 	cli_human_size(total, t, sizeof(t));
-	cli_human_size(el > 0 ? (uint64_t)((double)done / el) : 0, rate, sizeof(rate));
-	fprintf(stderr, "\r%s [%s] %3.0f%% %s / %s  %s/s  %.0fs ", p->label, bar, frac * 100, d, t, rate, el);
+	struct cairn_store_xfer x;
+	if (p->store && cairn_store_xfer(p->store, &x) == 0) {
+		/* Network: the rate that matters is the wire's. */
+		char up[32], down[32];
+		cli_human_size(x.bytes_sent, up, sizeof(up));
+		cli_human_size(x.bytes_received, down, sizeof(down));
+		uint64_t wire = x.bytes_sent + x.bytes_received;
+		cli_human_size(el > 0 ? (uint64_t)((double)wire / el) : 0, rate, sizeof(rate));
+		fprintf(stderr, "\r%s [%s] %3.0f%% %s / %s  sent %s  received %s  %s/s  %.0fs ", p->label, bar,
+			frac * 100, d, t, up, down, rate, el);
+	} else {
+		cli_human_size(el > 0 ? (uint64_t)((double)done / el) : 0, rate, sizeof(rate));
+		fprintf(stderr, "\r%s [%s] %3.0f%% %s / %s  %s/s  %.0fs ", p->label, bar, frac * 100, d, t, rate, el);
+	}
 	fflush(stderr);
 	p->drawn = true;
 }

@@ -75,7 +75,8 @@ static struct cairn_extent_map extents(const struct cairn_extent *v, size_t n)
 {
 	struct cairn_extent_map m = { malloc(n * sizeof(*v) + 1), n, n };
 	assert_non_null(m.v);
-	memcpy(m.v, v, n * sizeof(*v));
+	if (n)
+		memcpy(m.v, v, n * sizeof(*v));
 	return m;
 }
 
