@@ -185,6 +185,12 @@ int cairn_azure_call(struct azure_store *s, const struct azure_call *c, struct c
 int cairn_azure_url(const struct cairn_azure_config *cfg, const char *key, const char *query, struct cairn_buf *out,
 		    size_t *ret_path_off);
 
+/* The URL a request is sent to (sent: with the SAS token when the store
+ * uses one) and the URL it is shown as in logs and messages (shown: never
+ * with a SAS); ret_path_off as for cairn_azure_url. */
+int cairn_azure_urls(const struct cairn_azure_config *cfg, const char *key, const char *query,
+		     struct cairn_buf *sent, struct cairn_buf *shown, size_t *ret_path_off);
+
 /* Appends "name=enc(value)" (with '&' before when b is not empty). */
 int cairn_azure_query_add(struct cairn_buf *b, const char *name, const char *value);
 

@@ -72,6 +72,27 @@ int cairn_azure_url(const struct cairn_azure_config *cfg, const char *key, const
 	return 0;
 }
 
+int cairn_azure_urls(const struct cairn_azure_config *cfg, const char *key, const char *query,
+		     struct cairn_buf *sent, struct cairn_buf *shown, size_t *ret_path_off)
+{
+	int r = cairn_azure_url(cfg, key, query, shown, ret_path_off);
+	if (r < 0)
+		return r;
+	cairn_buf_clear(sent);
+	/* One allocation: no copy of the token is left behind by a realloc. */
+	size_t need = shown->len + 2 + (cfg->auth == CAIRN_AZURE_AUTH_SAS ? strlen(cfg->sas) : 0);
+	if (cairn_buf_reserve(sent, need) < 0 || cairn_buf_append(sent, shown->data, shown->len) < 0)
+		return oom();
+	/* The token goes last in the query; the shown URL stops before it. */
+	if (cfg->auth == CAIRN_AZURE_AUTH_SAS &&
+	    (cairn_buf_append_u8(sent, query && *query ? '&' : '?') < 0 || add(sent, cfg->sas) < 0))
+		return oom();
+	if (cairn_buf_append_u8(sent, 0) < 0)
+		return oom();
+	sent->len--;
+	return 0;
+}
+
 int cairn_azure_call(struct azure_store *s, const struct azure_call *c, struct cairn_http_response *rs)
 {
 	const struct cairn_azure_config *cfg = &s->cfg;
@@ -82,7 +103,7 @@ int cairn_azure_call(struct azure_store *s, const struct azure_call *c, struct c
 	size_t n = 0, path_off;
 	int r;
 
-	if ((r = cairn_azure_url(cfg, c->key, c->query, &url, &path_off)) < 0)
+	if ((r = cairn_azure_urls(cfg, c->key, c->query, &full, &url, &path_off)) < 0)
 		return r;
 
 	cairn_azure_date(time(NULL), d);
@@ -108,7 +129,6 @@ int cairn_azure_call(struct azure_store *s, const struct azure_call *c, struct c
 		hdr[n++] = "Content-Type: application/octet-stream";
 	hdr[n] = NULL;
 
-	const char *sent_url = (const char *)url.data;
 	if (cfg->auth == CAIRN_AZURE_AUTH_KEY) {
 		const char *q = strchr((const char *)url.data + path_off, '?');
 		_cleanup_free_ char *path = strndup((const char *)url.data + path_off,
@@ -124,13 +144,6 @@ int cairn_azure_call(struct azure_store *s, const struct azure_call *c, struct c
 		snprintf(auth, sizeof(auth), "Authorization: SharedKey %s:%s", cfg->account, sig);
 		hdr[n++] = auth;
 		hdr[n] = NULL;
-	} else {
-		/* The token goes last in the query; the shown URL stops before it. */
-		if (cairn_buf_append(&full, url.data, url.len) < 0 ||
-		    cairn_buf_append_u8(&full, (c->query && *c->query) ? '&' : '?') < 0 ||
-		    add(&full, cfg->sas) < 0 || cairn_buf_append_u8(&full, 0) < 0)
-			return oom();
-		sent_url = (const char *)full.data;
 	}
 
 	size_t nw = 0;
@@ -141,7 +154,7 @@ int cairn_azure_call(struct azure_store *s, const struct azure_call *c, struct c
 
 	struct cairn_http_request rq = {
 		.method = c->method,
-		.url = sent_url,
+		.url = (const char *)full.data,
 		.log_url = (const char *)url.data,
 		.headers = hdr,
 		.body = c->body,
@@ -150,7 +163,7 @@ int cairn_azure_call(struct azure_store *s, const struct azure_call *c, struct c
 		.want_headers = want,
 	};
 	r = cairn_http_perform(s->http, &rq, rs);
-	if (full.data)
+	if (cfg->auth == CAIRN_AZURE_AUTH_SAS)
 		cairn_wipe(full.data, full.len);
 	return r;
 }
