@@ -111,7 +111,8 @@ t_container_sas()
 	az_use
 	local r c
 	c=$(az_container)
-	AZ_SAS=$(az_sas "$c" racwdl 2)
+	# The permissions the README names: read, write, delete, list.
+	AZ_SAS=$(az_sas "$c" rwdl 2)
 	unset AZURE_STORAGE_KEY
 	# With a leading '?', as portals copy it.
 	export AZURE_STORAGE_SAS_TOKEN="?$AZ_SAS"
