@@ -17,7 +17,13 @@
 #   BENCH_DIR          work dir, default /var/tmp/cairn-bench (images cached in
 #                      BENCH_DIR/img, rebuilt only when missing)
 #   BENCH_RUNS         runs per tool, median reported (default 3)
-#   BENCH_TOOLS        default "cairn restic borg-fixed borg-default"
+#   BENCH_TOOLS        default "cairn restic borg-fixed borg-default cairn-s3
+#                      restic-s3"; the -s3 tools back up to and restore from
+#                      Ceph RGW on 127.0.0.1 (scripts/servers/start-ceph-rgw.sh,
+#                      a fresh server for every tool run), cairn through
+#                      s3://, restic through its S3 backend
+#   BENCH_S3_MEM       RGW's memstore size in bytes (default 8 GiB: objects
+#                      live in RAM)
 #   BENCH_SWEEP        1 (default) = cairn chunk-size sweep, 0 = skip
 #   BENCH_SWEEP_SIZES  default "64K 128K 256K 1M"
 #   BENCH_ZSTD_LEVELS  cairn zstd levels swept with the default chunk size,
@@ -35,7 +41,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH_DIR=${BENCH_DIR:-/var/tmp/cairn-bench}
 BENCH_RUNS=${BENCH_RUNS:-3}
-BENCH_TOOLS=${BENCH_TOOLS:-cairn restic borg-fixed borg-default}
+BENCH_TOOLS=${BENCH_TOOLS:-cairn restic borg-fixed borg-default cairn-s3 restic-s3}
+BENCH_S3_MEM=${BENCH_S3_MEM:-8589934592}
 BENCH_SWEEP=${BENCH_SWEEP:-1}
 BENCH_SWEEP_SIZES=${BENCH_SWEEP_SIZES:-64K 128K 256K 1M}
 BENCH_ZSTD_LEVELS=${BENCH_ZSTD_LEVELS:--3 -1 1 3}
@@ -70,7 +77,7 @@ RAW=$LOGDIR/run-$STAMP.tsv
 : >"$LOG"
 printf 'run\ttool\tmetric\tvalue\n' >"$RAW"
 
-cleanup() { rm -rf "$W"; }
+cleanup() { s3_stop; rm -rf "$W"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -210,12 +217,54 @@ PYEOF
 }
 
 ########################################################################
+# S3: a throw-away Ceph RGW on 127.0.0.1 per tool run (same fresh server
+# for cairn and restic; objects in RAM, so the repository is not on disk)
+########################################################################
+S3_DIR=$BENCH_DIR/rgw
+S3_UP=0
+S3_ENDPOINT=
+s3_stop() {
+  if [ "$S3_UP" = 1 ]; then
+    CEPH_RGW_DIR=$S3_DIR "$ROOT/scripts/servers/start-ceph-rgw.sh" stop >>"$LOG" 2>&1 || true
+    S3_UP=0
+  fi
+}
+s3_start() {
+  local port env
+  s3_stop
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  S3_UP=1
+  env=$(CEPH_RGW_DIR=$S3_DIR CEPH_RGW_PORT=$port CEPH_MON_PORT=$((port == 65535 ? port - 1 : port + 1)) \
+        CEPH_RGW_MEM=$BENCH_S3_MEM "$ROOT/scripts/servers/start-ceph-rgw.sh" start 2>>"$LOG") || return 1
+  S3_ENDPOINT=$(echo "$env" | sed -n 's/^S3_ENDPOINT=//p')
+  export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+  AWS_ACCESS_KEY_ID=$(echo "$env" | sed -n 's/^S3_ACCESS_KEY=//p')
+  AWS_SECRET_ACCESS_KEY=$(echo "$env" | sed -n 's/^S3_SECRET_KEY=//p')
+  [ -n "$S3_ENDPOINT" ]
+}
+# Bytes the bucket holds (RGW's own accounting, so both tools are measured
+# the same way).
+s3_bucket_bytes() {
+  CEPH_CONF=$S3_DIR/ceph.conf radosgw-admin bucket stats --bucket="$1" 2>>"$LOG" | python3 -c '
+import json, sys
+u = json.load(sys.stdin).get("usage", {})
+print(sum(v.get("size", 0) for v in u.values()))'
+}
+s3_repo() { # tool -> repository URI
+  case $1 in
+    cairn-s3) echo "s3://bench-cairn/repo?endpoint=$S3_ENDPOINT&region=us-east-1" ;;
+    restic-s3) echo "s3:$S3_ENDPOINT/bench-restic" ;;
+  esac
+}
+s3_bucket() { case $1 in cairn-s3) echo bench-cairn ;; restic-s3) echo bench-restic ;; esac; }
+
+########################################################################
 # Tool adapters: init REPO [CHUNK]; backup REPO LABEL; restore REPO DEST
 ########################################################################
 tool_init() {
   local tool=$1 repo=$2 chunk=${3:-}
   case $tool in
-    restic) restic -r "$repo" init ;;
+    restic|restic-s3) restic -r "$repo" init ;;
     borg-*) borg init -e repokey "$repo" ;;
     cairn-z*) "$CAIRN" init --repo "$repo" --compression-level "${tool#cairn-z}" ;;
     cairn*) if [ -n "$chunk" ]; then
@@ -230,7 +279,9 @@ tool_init() {
 tool_backup() {
   local tool=$1 repo=$2 label=$3
   case $tool in
-    restic) timed "$SRC" "$W" restic -r "$repo" backup "$SRC" ;;
+    restic|restic-s3) timed "$SRC" "$W" restic -r "$repo" backup "$SRC" ;;
+    cairn-s3) timed "$SRC" "$W" env CAIRN_HTTP_STATS="$W/http-$label.stats" \
+                "$CAIRN" backup --repo "$repo" "$SRC" --name vol --json ;;
     borg-fixed) timed "$SRC" "$W" borg create --chunker-params fixed,65536 \
                   --compression lz4 "$repo::$label" "$SRC" ;;
     borg-default) timed "$SRC" "$W" borg create --compression lz4 "$repo::$label" "$SRC" ;;
@@ -246,6 +297,9 @@ tool_restore() {
   mkdir -p "$dest"
   case $tool in
     restic) timed "$repo" "$dest" restic -r "$repo" restore latest --target "$dest" || return ;;
+    # The S3 repository lives in the server's memory: nothing to pre-read.
+    restic-s3) timed /dev/null "$dest" restic -r "$repo" restore latest --target "$dest" || return ;;
+    cairn-s3) timed /dev/null "$dest" "$CAIRN" restore --repo "$repo" latest "$dest/volume.img" || return ;;
     borg-*) timed "$repo" "$dest" borg extract "$repo::incr" || return ;;
     cairn*) timed "$repo" "$dest" "$CAIRN" restore --repo "$repo" latest "$dest/volume.img" || return ;;
   esac
@@ -255,22 +309,45 @@ tool_restore() {
 # One full + incremental (+ restore/verify unless $3 = norestore) of a tool.
 bench_tool() {
   local tool=$1 chunk=${2:-} mode=${3:-full} repo=$W/repo-$1 dest=$W/restore
-  local full_b both_b full_s rss=0
+  local full_b both_b full_s rss=0 s3=0 req
   rm -rf "$repo" "$dest" "${W:?}/home"   # fresh repository, caches and state
   mkdir -p "$W/home"
   say "run $RUN/$BENCH_RUNS: $tool"
+  if [[ $tool == *-s3 ]]; then
+    s3=1
+    s3_start || { say "  Ceph RGW did not start, see $LOG"; return 1; }
+    repo=$(s3_repo "$tool")
+  fi
   tool_init "$tool" "$repo" "$chunk" || { say "  init failed, see $LOG"; return 1; }
 
   set_source base.img
   tool_backup "$tool" "$repo" full || return 1
   full_s=$T_S; rec "$tool" full_s "$T_S"; rss=$((T_RSS > rss ? T_RSS : rss))
-  full_b=$(repo_bytes "$repo"); rec "$tool" repo_full_b "$full_b"
+  if [ $s3 = 1 ]; then
+    full_b=$(s3_bucket_bytes "$(s3_bucket "$tool")")
+  else
+    full_b=$(repo_bytes "$repo")
+  fi
+  rec "$tool" repo_full_b "$full_b"
   if [[ $tool == cairn* ]]; then rec "$tool" full_stored_b "$(cairn_json bytes_stored)"; fi
+  if [ "$tool" = cairn-s3 ] && [ -s "$W/http-full.stats" ]; then
+    # Requests per stored MiB of the full backup (DESIGN: few, large objects).
+    req=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().splitlines()[-1])["requests"])' \
+          "$W/http-full.stats")
+    rec "$tool" full_requests "$req"
+    rec "$tool" requests_per_mib "$(python3 -c 'import sys; print("%.3f" % (int(sys.argv[1]) / (int(sys.argv[2]) / 1048576)))' \
+                                   "$req" "$full_b")"
+  fi
 
   set_source changed.img
   tool_backup "$tool" "$repo" incr || return 1
   rec "$tool" incr_s "$T_S"; rss=$((T_RSS > rss ? T_RSS : rss))
-  both_b=$(repo_bytes "$repo"); rec "$tool" repo_both_b "$both_b"
+  if [ $s3 = 1 ]; then
+    both_b=$(s3_bucket_bytes "$(s3_bucket "$tool")")
+  else
+    both_b=$(repo_bytes "$repo")
+  fi
+  rec "$tool" repo_both_b "$both_b"
   rec "$tool" added_b "$((both_b - full_b))"
   if [[ $tool == cairn* ]]; then
     rec "$tool" incr_stored_b "$(cairn_json bytes_stored)"
@@ -291,7 +368,12 @@ bench_tool() {
     fi
   fi
   rec "$tool" rss_kib "$rss"
-  rm -rf "$repo" "$dest"
+  if [ $s3 = 1 ]; then
+    s3_stop
+    rm -rf "$dest"
+  else
+    rm -rf "$repo" "$dest"
+  fi
 }
 
 ########################################################################
@@ -301,12 +383,19 @@ TOOLS=()
 for t in $BENCH_TOOLS; do
   case $t in
     restic) command -v restic >/dev/null || die "restic not installed" ;;
+    cairn-s3|restic-s3)
+           command -v radosgw >/dev/null || die "$t needs Ceph RGW (scripts/install-deps servers)"
+           if [ "$t" = cairn-s3 ] && [ ! -x "$CAIRN" ]; then
+             say "SKIPPING cairn-s3: binary $CAIRN not found (run 'make' first)"
+             continue
+           fi
+           command -v restic >/dev/null || die "restic not installed" ;;
     borg-fixed|borg-default) command -v borg >/dev/null || die "borg not installed" ;;
     cairn) if [ ! -x "$CAIRN" ]; then
              say "SKIPPING cairn: binary $CAIRN not found (run 'make' first)"
              continue
            fi ;;
-    *) die "unknown tool '$t' in BENCH_TOOLS (cairn restic borg-fixed borg-default)" ;;
+    *) die "unknown tool '$t' in BENCH_TOOLS (cairn restic borg-fixed borg-default cairn-s3 restic-s3)" ;;
   esac
   TOOLS+=("$t")
 done
@@ -322,7 +411,8 @@ fi
   echo "kernel: $(uname -r)"
   for t in "${TOOLS[@]}"; do
     case $t in
-      restic) echo "restic: $(restic version | head -n 1)" ;;
+      restic|restic-s3) echo "restic: $(restic version | head -n 1)" ;;
+      cairn-s3) echo "s3: Ceph RGW $(radosgw --version 2>/dev/null | awk '{print $3}') on 127.0.0.1, memstore OSD" ;;
       borg-*) echo "borg: $(borg --version)" ;;
       cairn) echo "cairn: $("$CAIRN" --version 2>/dev/null | head -n 1 || true) ($CAIRN)" | sed "s/^cairn:  (/cairn: version unknown (/" ;;
     esac

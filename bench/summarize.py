@@ -19,6 +19,10 @@ TARGETS = [
     ('borg 1.2 buzhash (default), lz4', 15.5, 12.1, 1111, 16.2, 2814),
 ]
 RESTIC_TARGET = {'full_s': 20.9, 'incr_s': 14.3, 'restore_s': 9.8}
+S3_NAMES = {
+    'cairn-s3': 'cairn, s3://',
+    'restic-s3': 'restic 0.14, S3 backend',
+}
 
 
 def load(path):
@@ -121,7 +125,39 @@ def main():
                 out.append('cairn incremental (--json): ' + ', '.join(bits) + '.')
         out.append('')
 
-    sweep = [t for t in order if t.startswith('cairn-')]
+    s3 = [t for t in order if t in S3_NAMES]
+    if s3:
+        rs = data.get('restic-s3')
+        out += ['## S3: Ceph RGW on loopback', '',
+                'Both tools against the same fresh RGW (memstore OSD, objects in RAM) on 127.0.0.1; '
+                'repository size is what RGW accounts for the bucket.', '',
+                '| tool | full backup s | incremental s | restore s | repo after full MiB '
+                '| repo after both MiB | HTTP requests per stored MiB (full) | peak RSS MiB '
+                '| full vs restic | restore vs restic | restore verified |',
+                '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|']
+        for t in s3:
+            d = data[t]
+            row = [S3_NAMES[t]]
+            fails = len(d.get('failed', []))
+            if fails:
+                row[0] += ' (failed in %d of %d runs)' % (fails, nruns)
+            rpm = med(d, 'requests_per_mib')
+            rss = med(d, 'rss_kib')
+            row += [fs(med(d, 'full_s')), fs(med(d, 'incr_s')), fs(med(d, 'restore_s')),
+                    fmib(med(d, 'repo_full_b')), fmib(med(d, 'repo_both_b')),
+                    'n/a' if rpm is None else '%.2f' % rpm,
+                    'n/a' if rss is None else '%.0f' % (rss / 1024)]
+            for m in ('full_s', 'restore_s'):
+                v, r = med(d, m), med(rs, m) if rs else None
+                row.append('n/a' if (v is None or not v or r is None) else '%.2fx' % (r / v))
+            ver = d.get('verify', [])
+            row.append('n/a' if not ver else ('ok' if all(v == 'ok' for v in ver) else
+                                              '%d/%d FAIL' % (sum(v != 'ok' for v in ver), len(ver))))
+            out.append('| ' + ' | '.join(row) + ' |')
+        out += ['', 'Targets (issue 3): full backup and restore at least 3x faster than restic\'s '
+                'S3 backend, at most 4 HTTP requests per stored MiB on a full backup.', '']
+
+    sweep = [t for t in order if t.startswith('cairn-') and t not in S3_NAMES]
     if sweep:
         out += ['## cairn chunk-size and zstd-level sweep', '',
                 'Changed data: %s bytes (%s MiB, differing 4 KiB blocks between base.img and '

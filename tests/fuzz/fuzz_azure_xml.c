@@ -1,7 +1,8 @@
 /* libFuzzer target: the Azure Blob replies the driver parses (every reply
  * body is untrusted input).  The first byte picks the parser: even, a List
  * Blobs page (<EnumerationResults>); odd, an <Error> document.  The rest
- * is the body. */
+ * is the body.  Seeds: static-seeds/fuzz_azure_xml/, replies as Azurite
+ * sends them. */
 #include "cairn/error.h"
 #include "store/azure/azure.h"
 

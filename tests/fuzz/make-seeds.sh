@@ -18,3 +18,16 @@ fi
 rm -rf "$out"
 mkdir -p "$out"
 "$gen" "$out"
+# Seeds of the text parsers (S3 replies) are kept as files; each gets every
+# parser selector byte in front (fuzz_s3_xml's first byte picks the parser).
+static=$(cd "$(dirname "$0")" && pwd)/static-seeds
+for d in "$static"/*/; do
+	[ -d "$d" ] || continue
+	t=$(basename "$d")
+	mkdir -p "$out/$t"
+	for f in "$d"*; do
+		for sel in 0 1 2 3 4 5; do
+			{ printf "\\$(printf '%03o' "$sel")"; cat "$f"; } >"$out/$t/$sel-$(basename "$f")"
+		done
+	done
+done

@@ -298,31 +298,6 @@ static void seeds_open_sealed(void)
 	cairn_aead_free(a);
 }
 
-/* Azure Blob replies as Azurite and the service send them; the first
- * byte picks the parser (even: listing, odd: error). */
-static void seeds_azure_xml(void)
-{
-	static const char list[] =
-		"\0<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?><EnumerationResults "
-		"ServiceEndpoint=\"http://127.0.0.1:10000/devstoreaccount1\" ContainerName=\"c\"><Prefix>p/</Prefix>"
-		"<Marker/><MaxResults>2</MaxResults><Blobs><Blob><Name>p/config</Name><Properties>"
-		"<Creation-Time>Tue, 01 Dec 2026 09:08:37 GMT</Creation-Time><Etag>0x20F7E146912C3A0</Etag>"
-		"<Content-Length>12</Content-Length><Content-Type>application/octet-stream</Content-Type>"
-		"<BlobType>BlockBlob</BlobType><LeaseStatus>unlocked</LeaseStatus></Properties></Blob>"
-		"<BlobPrefix><Name>p/dir/</Name></BlobPrefix><Blob><Name>p/a&amp;b</Name><Properties>"
-		"<Content-Length>0</Content-Length></Properties></Blob></Blobs>"
-		"<NextMarker>2!88!MDAwMDE1IXAveiEwMDAwMjgh</NextMarker></EnumerationResults>";
-	static const char last[] = "\0<EnumerationResults><Blobs/><NextMarker/></EnumerationResults>";
-	static const char err[] =
-		"\1<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<Error>\n  "
-		"<Code>AuthenticationFailed</Code>\n  <Message>Server failed to authenticate the request.\n"
-		"RequestId:6e401c16\nTime:2026-12-01T09:08:37.512Z</Message>\n  <AuthenticationErrorDetail>"
-		"Signature not valid in the specified time frame</AuthenticationErrorDetail>\n</Error>";
-	put("fuzz_azure_xml", "list", list, sizeof(list) - 1);
-	put("fuzz_azure_xml", "list-last", last, sizeof(last) - 1);
-	put("fuzz_azure_xml", "error", err, sizeof(err) - 1);
-}
-
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -339,6 +314,5 @@ int main(int argc, char **argv)
 	seeds_manifest();
 	seeds_tree_node();
 	seeds_open_sealed();
-	seeds_azure_xml();
 	return 0;
 }
