@@ -396,6 +396,10 @@ static void test_error_map(void **state)
 	assert_null(strstr(cairn_error_message(), "MAC signature"));
 	assert_int_equal(map(&k, "config", 403, "AuthorizationFailure", NULL), CAIRN_EAUTH);
 	expect_msg("account key for account 'acct1' (from the credential) is wrong");
+	assert_int_equal(map(&k, "config", 403, "AuthenticationFailed",
+			     "Request date header too old: 'Fri, 21 Dec 2012 21:49:13 GMT'"),
+			 CAIRN_EAUTH);
+	expect_msg("this host's clock is off");
 	assert_int_equal(map(&sas, "config", 403, "AuthenticationFailed", "Signature did not match"), CAIRN_EAUTH);
 	expect_msg("SAS token (from the credential): it is invalid");
 	assert_int_equal(map(&sas, "config", 403, "AuthenticationFailed",

@@ -44,6 +44,13 @@ static int auth_failed(const struct cairn_azure_config *cfg, const char *code, c
 {
 	const char *ep = cfg->endpoint;
 	if (cfg->auth == CAIRN_AZURE_AUTH_KEY) {
+		/* "Request date header too old": x-ms-date is signed, and the
+		 * service allows 15 minutes of skew. */
+		if (e && contains(e->detail, "date header"))
+			return cairn_error_set(CAIRN_EAUTH,
+					       "%s rejected the request time: this host's clock is off by more than "
+					       "15 minutes (%s)",
+					       ep, code);
 		if (is(code, "AuthorizationFailure"))
 			return cairn_error_set(CAIRN_EAUTH,
 					       "%s denied the request: the account key for account '%s' (from %s) is "

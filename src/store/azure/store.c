@@ -72,6 +72,14 @@ static int az_stat(struct cairn_store *st, const char *key, uint64_t *ret_size)
 	struct azure_call c = { .method = "HEAD", .key = key, .want = want };
 	if ((r = cairn_azure_call(s, &c, &rs)) < 0)
 		return r;
+	if (rs.status == 403) {
+		/* A HEAD's reply has no body to tell why (a wrong key or a
+		 * skewed clock): ask again with a one-byte GET, which has one. */
+		_cleanup_(cairn_http_response_freep) struct cairn_http_response why = CAIRN_HTTP_RESPONSE_INIT;
+		struct azure_call g = { .method = "GET", .key = key, .range = true, .first = 0, .last = 0 };
+		if (cairn_azure_call(s, &g, &why) == 0 && why.status == 403 && why.err_body.len)
+			return cairn_azure_fail(s, "stat", key, &why);
+	}
 	if (rs.status != 200)
 		return cairn_azure_fail(s, "stat", key, &rs);
 	uint64_t size;
