@@ -303,6 +303,10 @@ static void test_credentials(void **state)
 	expect_bad("azure://acct1/cont", &both, CAIRN_EAUTH, "both");
 	struct cairn_store_opts other = { .azure_account = "other1", .azure_key = EMU_KEY };
 	expect_bad("azure://acct1/cont", &other, CAIRN_EINVAL, "account 'other1'");
+	/* Account names are DNS labels: case does not matter. */
+	struct cairn_store_opts upper = { .azure_account = "ACCT1", .azure_key = EMU_KEY };
+	ok(parse("azure://acct1/cont", &upper, &c));
+	cairn_azure_config_free(&c);
 	struct cairn_store_opts badkey = { .azure_key = "%%%" };
 	expect_bad("azure://acct1/cont", &badkey, CAIRN_EAUTH, "base64");
 

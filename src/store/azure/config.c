@@ -296,7 +296,7 @@ static int credentials(struct cairn_azure_config *c, const struct cairn_store_op
 						    "give one");
 	if (!key && !sas) {
 		const char *acct = env("AZURE_STORAGE_ACCOUNT");
-		if (acct && strcmp(acct, c->account) != 0)
+		if (acct && strcasecmp(acct, c->account) != 0)
 			return cairn_error_set(CAIRN_EINVAL,
 					       "AZURE_STORAGE_ACCOUNT is '%.64s', but the repository URI names account "
 					       "'%s'",
@@ -361,7 +361,7 @@ int cairn_azure_config_parse(const char *uri, const struct cairn_store_opts *o, 
 	if (pstart[plen] == '?' && (r = parse_params(uri, pstart + plen + 1, &p)) < 0)
 		return r;
 
-	if (o && o->azure_account && *o->azure_account && strcmp(o->azure_account, c->account) != 0)
+	if (o && o->azure_account && *o->azure_account && strcasecmp(o->azure_account, c->account) != 0)
 		return cairn_error_set(CAIRN_EINVAL,
 				       "the credential is for Azure account '%.64s', but the repository URI names "
 				       "account '%s'",
