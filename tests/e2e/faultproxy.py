@@ -283,6 +283,16 @@ def main():
     host, port = args.upstream.rsplit(":", 1)
     args.upstream_addr = (host, int(port))
     logf = open(args.log, "a")
+    # Never outlive the test that started us, even if it dies without
+    # stopping us.
+    parent = os.getppid()
+
+    def watch_parent():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch_parent, daemon=True).start()
     srv = Server(("127.0.0.1", 0), Handler)
     srv.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     tmp = args.port_file + ".tmp"

@@ -191,6 +191,66 @@ static void sc_create_only(struct cairn_store *s)
 	sc_expect_object(s, "co/new/dir/key", NULL, 0);
 }
 
+static int sc_count_cb_early(const char *key, uint64_t size, void *ud)
+{
+	(void)key;
+	(void)size;
+	(*(size_t *)ud)++;
+	return 0;
+}
+
+/* Overwrite rules across sizes: whatever the driver does for large objects
+ * (S3: multipart above a threshold) a put replaces the whole object, and a
+ * create-only put of an existing key changes nothing. */
+static void sc_overwrite(struct cairn_store *s)
+{
+	static const size_t sizes[] = { 3, (6u << 20) + 7, 1, (2u << 20) - 1, 0, (3u << 20) + 1 };
+	uint8_t *prev = NULL;
+	size_t prev_len = 0;
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		uint8_t *d = sc_data(sizes[i], 300 + i);
+		sc_ok(cairn_store_put(s, "ow/key", d, sizes[i], 0));
+		sc_expect_object(s, "ow/key", d, sizes[i]);
+		if (prev) {
+			/* Create-only leaves the current version alone. */
+			assert_int_equal(cairn_store_put(s, "ow/key", prev, prev_len, CAIRN_PUT_CREATE_ONLY),
+					 CAIRN_EEXIST);
+			sc_expect_object(s, "ow/key", d, sizes[i]);
+		}
+		free(prev);
+		prev = d;
+		prev_len = sizes[i];
+	}
+	free(prev);
+	/* A large create-only put of a fresh key. */
+	uint8_t *d = sc_data(5u << 20, 9);
+	sc_ok(cairn_store_put(s, "ow/fresh-large", d, 5u << 20, CAIRN_PUT_CREATE_ONLY));
+	sc_expect_object(s, "ow/fresh-large", d, 5u << 20);
+	free(d);
+}
+
+/* Batch delete (cairn_store_del_many: the driver's, or one del per key). */
+static void sc_del_many(struct cairn_store *s)
+{
+	char *keys[40];
+	size_t n = 0;
+	for (int i = 0; i < 40; i++) {
+		assert_true(asprintf(&keys[i], "dmany/%02d/k%d", i % 5, i) > 0);
+		if (i % 4)
+			sc_ok(cairn_store_put(s, keys[i], "x", 1, 0));
+	}
+	sc_ok(cairn_store_put(s, "dmany-stays", "y", 1, 0));
+	sc_ok(cairn_store_del_many(s, (const char *const *)keys, 40));
+	sc_ok(cairn_store_del_many(s, (const char *const *)keys, 40)); /* all missing now */
+	sc_ok(cairn_store_del_many(s, NULL, 0));
+	sc_ok(cairn_store_list(s, "dmany/", sc_count_cb_early, &n));
+	assert_int_equal(n, 0);
+	sc_expect_object(s, "dmany-stays", (const uint8_t *)"y", 1);
+	for (int i = 0; i < 40; i++)
+		free(keys[i]);
+}
+
 struct sc_listed {
 	char **keys;
 	uint64_t *sizes;
@@ -517,6 +577,8 @@ SC_TEST(range_get)
 SC_TEST(missing)
 SC_TEST(del)
 SC_TEST(create_only)
+SC_TEST(overwrite)
+SC_TEST(del_many)
 SC_TEST(list)
 SC_TEST(concurrent)
 #undef SC_TEST
@@ -533,6 +595,8 @@ SC_TEST(concurrent)
 	SC_ENTRY(prefix, missing, setup, teardown),              \
 	SC_ENTRY(prefix, del, setup, teardown),                  \
 	SC_ENTRY(prefix, create_only, setup, teardown),          \
+	SC_ENTRY(prefix, overwrite, setup, teardown),            \
+	SC_ENTRY(prefix, del_many, setup, teardown),             \
 	SC_ENTRY(prefix, list, setup, teardown),                 \
 	SC_ENTRY(prefix, concurrent, setup, teardown)
 

@@ -86,7 +86,7 @@ int cairn_s3_error_map(const struct cairn_s3_config *cfg, const char *uri, const
 	switch (status) {
 	case 404:
 		if (is(code, "NoSuchUpload"))
-			return cairn_error_set(CAIRN_ENOTFOUND, "%s %s in %s: the multipart upload is gone%s", op,
+			return cairn_error_set(CAIRN_ENOTFOUND, "%s of %s in %s: the multipart upload is gone%s", op,
 					       obj, uri, det);
 		return cairn_error_set(CAIRN_ENOTFOUND, "%s not found in %s", obj, uri);
 	case 403:

@@ -65,7 +65,7 @@ static int upload_part(struct mpu *m, unsigned i)
 		return r;
 	if (rs.status != 200) {
 		char op[48];
-		snprintf(op, sizeof(op), "upload of part %u of", i + 1);
+		snprintf(op, sizeof(op), "upload of part %u", i + 1);
 		return cairn_s3_fail(m->s, op, m->key, &rs);
 	}
 	if (!rs.headers[0] || !*rs.headers[0])
@@ -168,8 +168,8 @@ static int complete(struct mpu *m)
 			bool again = !strcmp(e.code, "InternalError") || !strcmp(e.code, "SlowDown") ||
 				     !strcmp(e.code, "ServiceUnavailable");
 			if (!again || attempt >= COMPLETE_TRIES)
-				return cairn_s3_error_map(&m->s->cfg, m->s->base.uri, "complete of the multipart "
-							  "upload of", m->key, again ? 500 : 400, (unsigned)attempt, &e);
+				return cairn_s3_error_map(&m->s->cfg, m->s->base.uri, "multipart completion", m->key,
+							  again ? 500 : 400, (unsigned)attempt, &e);
 			continue;
 		}
 		if (rs.status == 404 && (rs.attempts > 1 || attempt > 1)) {
@@ -178,7 +178,7 @@ static int complete(struct mpu *m)
 			if (cairn_store_stat(&m->s->base, m->key, &size) == 0 && size == m->len)
 				return 0;
 		}
-		return cairn_s3_fail(m->s, "complete of the multipart upload of", m->key, &rs);
+		return cairn_s3_fail(m->s, "multipart completion", m->key, &rs);
 	}
 }
 
@@ -198,7 +198,7 @@ int cairn_s3_put_multipart(struct s3_store *s, const char *key, const uint8_t *d
 	if ((r = cairn_s3_call(s, &init, &rs)) < 0)
 		return r;
 	if (rs.status != 200)
-		return cairn_s3_fail(s, "start of a multipart upload of", key, &rs);
+		return cairn_s3_fail(s, "multipart start", key, &rs);
 	if ((r = cairn_s3_parse_upload_id(reply.data, reply.len, &upload_id)) < 0)
 		return cairn_error_prefix(r, "multipart upload of %s in %s", key, s->base.uri);
 	if ((r = cairn_s3_query_add(&q, "uploadId", upload_id)) < 0 || (r = cairn_buf_append_u8(&q, 0)) < 0)

@@ -15,7 +15,10 @@
  * (random manifest and index names, content-named keys) or written by
  * `init` (config), so the race only matters for two concurrent inits of
  * one repository.  CAIRN_STORE_FEAT_CREATE_ONLY is withdrawn as soon as
- * the fallback is in use.
+ * the fallback is in use.  Create-only puts above the multipart threshold
+ * check then put on every server (conditional completion of multipart
+ * uploads is too recent to rely on); cairn's create-only objects (config,
+ * keys, manifests, index objects) are far below it with the defaults.
  *
  * Thread safety: the configuration is read-only after open; the HTTP client
  * is thread-safe; the few facts learned about the server are atomics.
