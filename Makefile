@@ -1,7 +1,8 @@
 # Thin wrapper over Meson + Ninja.  `make` builds build/cairn.
-#   make test   installs dependencies (with the S3 test servers), builds
-#               (plain + ASan/UBSan + fuzz), starts Ceph RGW and Swift on
-#               127.0.0.1, runs unit, e2e and fuzz suites, stops the servers;
+#   make test   installs dependencies (with the S3 and Azure test servers),
+#               builds (plain + ASan/UBSan + fuzz), starts Ceph RGW, Swift and
+#               Azurite on 127.0.0.1, runs unit, e2e and fuzz suites, stops
+#               the servers;
 #               last line "N passed, N failed"
 #   make demo   installs dependencies, builds, backs up and restores an image
 #   make bench  runs bench/run.sh (cairn vs restic vs borg, local and on Ceph

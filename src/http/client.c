@@ -536,12 +536,13 @@ int cairn_http_perform(struct cairn_http_client *c, const struct cairn_http_requ
 		       struct cairn_http_response *rs)
 {
 	char errbuf[CURL_ERROR_SIZE];
+	const char *shown = rq->log_url ? rq->log_url : rq->url;
 
 	cairn_http_response_free(rs);
 	if (url_is_http(rq->url) && !c->o.allow_http)
 		return cairn_error_set(CAIRN_EINVAL,
 				       "refusing plain http:// URL %s: TLS is required unless http is asked for",
-				       rq->url);
+				       shown);
 
 	double t0 = cairn_now();
 	for (unsigned attempt = 1;; attempt++) {
@@ -585,17 +586,17 @@ int cairn_http_perform(struct cairn_http_client *c, const struct cairn_http_requ
 		atomic_fetch_add(&c->requests, 1);
 
 		if (r < 0 || x.oom)
-			return cairn_error_set(CAIRN_ENOMEM, "%s %s: out of memory", rq->method, rq->url);
+			return cairn_error_set(CAIRN_ENOMEM, "%s %s: out of memory", rq->method, shown);
 
 		bool retry;
 		char why[CURL_ERROR_SIZE + 32];
 		if (cc != CURLE_OK) {
 			retry = cairn_http_curl_retryable(cc);
 			snprintf(why, sizeof(why), "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
-			cairn_log_debug("http: %s %s: %s (%.3f s)", rq->method, rq->url, why, cairn_now() - ta);
+			cairn_log_debug("http: %s %s: %s (%.3f s)", rq->method, shown, why, cairn_now() - ta);
 		} else {
 			rs->status = st;
-			cairn_log_debug("http: %s %s -> %ld (%.3f s)", rq->method, rq->url, st, cairn_now() - ta);
+			cairn_log_debug("http: %s %s -> %ld (%.3f s)", rq->method, shown, st, cairn_now() - ta);
 			/* 501 Not Implemented and 505 will not change. */
 			retry = (st >= 500 && st != 501 && st != 505) || st == 429 ||
 				(rq->retry_fn && rq->retry_fn(st, &rs->err_body, rq->ud));
@@ -616,10 +617,10 @@ int cairn_http_perform(struct cairn_http_client *c, const struct cairn_http_requ
 				return 0; /* a retryable status, exhausted: the caller maps it */
 			if (attempt > 1)
 				return cairn_error_set(CAIRN_ENET, "%s %s: %s (gave up after %u attempts in %.1f s)",
-						       rq->method, rq->url, why, attempt, cairn_now() - t0);
-			return cairn_error_set(CAIRN_ENET, "%s %s: %s", rq->method, rq->url, why);
+						       rq->method, shown, why, attempt, cairn_now() - t0);
+			return cairn_error_set(CAIRN_ENET, "%s %s: %s", rq->method, shown, why);
 		}
-		cairn_log_debug("http: %s %s: %s; retry %u of %u in %" PRIu64 " ms", rq->method, rq->url, why,
+		cairn_log_debug("http: %s %s: %s; retry %u of %u in %" PRIu64 " ms", rq->method, shown, why,
 				attempt, c->o.max_attempts - 1, wait);
 		atomic_fetch_add(&c->retries, 1);
 		sleep_ms(wait);

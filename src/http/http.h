@@ -1,6 +1,6 @@
 /* The HTTP transfer layer (DESIGN.md §4: beside util/, below store/): one
- * libcurl client shared by the object-store drivers (S3 and GCS today,
- * Azure Blob next).  It knows nothing of any provider: a driver builds the
+ * libcurl client shared by the object-store drivers (S3, GCS and Azure
+ * Blob).  It knows nothing of any provider: a driver builds the
  * URL, the headers and the body, names the response headers it wants, and
  * maps the status and error body to CAIRN_E* codes itself.
  *
@@ -23,7 +23,8 @@
  *
  * Thread-safe: one client serves every thread of a store.  Secrets (e.g.
  * the password of CURLOPT_AWS_SIGV4) are passed to curl only, never logged
- * or put in a message.
+ * or put in a message; a URL that holds one is shown as the request's
+ * log_url.
  */
 #ifndef CAIRN_HTTP_HTTP_H
 #define CAIRN_HTTP_HTTP_H
@@ -68,6 +69,9 @@ void cairn_http_client_free(struct cairn_http_client *c);
 struct cairn_http_request {
 	const char *method;          /* GET, HEAD, PUT, POST, DELETE */
 	const char *url;             /* complete and already percent-encoded */
+	/* The URL as messages and logs show it, when url carries a secret
+	 * (an Azure SAS token in its query); NULL: url itself. */
+	const char *log_url;
 	const char *const *headers;  /* "Name: value" lines, NULL-terminated; may be NULL */
 	const void *body;            /* request body (PUT, POST), borrowed; may be NULL if body_len is 0 */
 	size_t body_len;

@@ -48,6 +48,16 @@ static int open_uri(const char *uri, const struct cairn_store_opts *o, struct ca
 		*ret = TAKE_PTR(s);
 		return 0;
 	}
+	if (n == 5 && strncasecmp(uri, "azure", 5) == 0) {
+		if (o && o->provider && strcmp(o->provider, "azure") != 0)
+			return cairn_error_set(CAIRN_EINVAL, "a credential for provider '%s' cannot open azure:// "
+					       "repositories", o->provider);
+		r = cairn_store_azure_open(uri, o, &s);
+		if (r < 0)
+			return r;
+		*ret = TAKE_PTR(s);
+		return 0;
+	}
 	if (n > 0) {
 		if (n != 4 || strncasecmp(uri, "file", 4) != 0)
 			return cairn_error_set(CAIRN_EUNSUPPORTED,

@@ -218,6 +218,8 @@ int cairn_store_open(const char *uri, struct cairn_store **ret);
 int cairn_store_local_open(const char *path, struct cairn_store **ret);
 /* s3:// and gs:// URIs (store/s3/config.c has the grammar); o may be NULL. */
 int cairn_store_s3_open(const char *uri, const struct cairn_store_opts *o, struct cairn_store **ret);
+/* azure:// URIs (store/azure/config.c has the grammar); o may be NULL. */
+int cairn_store_azure_open(const char *uri, const struct cairn_store_opts *o, struct cairn_store **ret);
 
 /* Test wrappers (same shape, wrap another store; they take ownership of it
  * on success; on failure it stays the caller's). */

@@ -575,6 +575,19 @@ static void test_refusals(void **state)
 	assert_int_equal(cairn_http_perform(c, &rq, &rs), CAIRN_ENET);
 	assert_non_null(strstr(cairn_error_message(), "127.0.0.1"));
 	assert_non_null(strstr(cairn_error_message(), "after 2 attempts"));
+
+	/* A URL with a secret in its query (an Azure SAS) is shown as its
+	 * log_url, in messages and logs alike. */
+	struct cairn_http_request sas = { .method = "GET", .url = "http://127.0.0.1:9/x?sv=1&sig=SECRETSIG",
+					  .log_url = "http://127.0.0.1:9/x" };
+	assert_int_equal(cairn_http_perform(c, &sas, &rs), CAIRN_ENET);
+	assert_non_null(strstr(cairn_error_message(), "GET http://127.0.0.1:9/x:"));
+	assert_null(strstr(cairn_error_message(), "SECRETSIG"));
+	cairn_http_client_free(c);
+	o.allow_http = false;
+	ck_ok(cairn_http_client_new(&o, &c));
+	assert_int_equal(cairn_http_perform(c, &sas, &rs), CAIRN_EINVAL);
+	assert_null(strstr(cairn_error_message(), "SECRETSIG"));
 	cairn_http_response_free(&rs);
 	cairn_http_client_free(c);
 }

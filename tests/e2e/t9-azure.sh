@@ -1,0 +1,222 @@
+#!/bin/bash
+# t9: repositories in Azure Blob Storage (Azurite, started by
+# scripts/run-tests): init creates the container, backups and incrementals
+# restore byte-identically, check --read-data passes, large packs go up as
+# blocks, SAS tokens (account and container) work like the key, and a
+# wrong key, a wrong or expired SAS, or a missing container give one clear
+# line naming the cause, never a secret.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/azlib.sh"
+
+IMG=$TD/img.ext4
+CS=65536
+
+t_image()
+{
+	mk_image "$IMG" 32 9 8
+	cp "$IMG" "$TD/img.v1"
+}
+test_case "setup: a 32 MiB ext4 image" t_image
+
+t_init()
+{
+	az_use
+	local r
+	r=$(az_uri repo)
+	cairn init --repo "$r" -q
+	expect_fail -m 'already exists' cairn init --repo "$r"
+	cairn list --repo "$r" --json >list.json
+	[ "$(jq length list.json)" -eq 0 ] || fail 'a new repository lists backups'
+	no_secret .log .out .err list.json
+}
+test_case "init creates the container and the repository; a second init refuses" t_init
+
+t_roundtrip()
+{
+	az_use
+	local r id
+	r=$(az_uri repo)
+	cairn backup --repo "$r" "$IMG" --json >b1.json
+	id=$(jget b1.json .id)
+	echo "$id" >"$TD/id1"
+	cairn restore --repo "$r" "$id" out.img
+	same_file "$IMG" out.img
+	cairn check --repo "$r" --read-data
+	no_secret .log
+}
+test_case "backup, restore byte-identical, check --read-data" t_roundtrip
+
+t_incremental()
+{
+	az_use
+	local r id new
+	r=$(az_uri repo)
+	cp "$TD/img.v1" v2.img
+	scatter_write v2.img 13 20 >writes
+	cairn backup --repo "$r" v2.img --name img.ext4 --json >b2.json
+	id=$(jget b2.json .id)
+	new=$(jget b2.json .bytes_new)
+	[ "$new" -gt 0 ] && [ "$new" -le $((20 * CS)) ] || fail "incremental stored $new new bytes for 20 changed blocks"
+	[ "$(jget b2.json .parent)" = "$(cat "$TD/id1")" ] || fail 'the incremental has the wrong parent'
+	cairn restore --repo "$r" "$id" out2.img
+	same_file v2.img out2.img
+	cairn restore --repo "$r" "$(cat "$TD/id1")" out1.img
+	same_file "$TD/img.v1" out1.img
+	cairn diff --repo "$r" "$(cat "$TD/id1")" "$id" >diff.txt
+	[ -s diff.txt ] || fail 'diff of the two backups is empty'
+	cairn check --repo "$r" --read-data
+	[ "$(backup_count "$r")" -eq 2 ] || fail 'expected two backups'
+}
+test_case "incremental stores only the change; both backups restore byte-identical" t_incremental
+
+t_blocks()
+{
+	az_use
+	local r
+	r=$(az_uri blocks block_size=1M)
+	rand_file big.img $((12 << 20)) 5
+	cairn init --repo "$r" -q --pack-size 4M
+	CAIRN_HTTP_STATS=$TT/stats cairn backup --repo "$r" big.img -q >/dev/null
+	# 12 MiB in packs of 4 MiB, 1 MiB blocks: a request per block.
+	[ "$(jq -s 'map(.requests) | add' "$TT/stats")" -ge 12 ] || fail "too few requests for block uploads: $(cat "$TT/stats")"
+	cairn restore --repo "$r" latest out.img
+	same_file big.img out.img
+	cairn check --repo "$r" --read-data
+}
+test_case "packs above the block threshold go up as blocks and restore byte-identical" t_blocks
+
+t_account_sas()
+{
+	az_use
+	local r
+	AZ_SAS=$(az_sas account rwdlac 2)
+	unset AZURE_STORAGE_KEY
+	export AZURE_STORAGE_SAS_TOKEN=$AZ_SAS
+	# A new container, made through the SAS.
+	r=$(az_uri sasrepo "" "" "$(az_container sas)")
+	cairn init --repo "$r" -q
+	cairn backup --repo "$r" "$IMG" -q >id
+	cairn restore --repo "$r" "$(cat id)" out.img
+	same_file "$IMG" out.img
+	cairn check --repo "$r" --read-data -v 2>check.err
+	# The key's repository, read through the SAS as well.
+	cairn list --repo "$(az_uri repo)" --json >list.json
+	[ "$(jq length list.json)" -eq 2 ] || fail 'the SAS does not see both backups'
+	no_secret .log .out .err check.err list.json
+}
+test_case "an account SAS token: init creates the container, backup, restore, check --read-data" t_account_sas
+
+t_container_sas()
+{
+	az_use
+	local r c
+	c=$(az_container)
+	# The permissions the README names: read, write, delete, list.
+	AZ_SAS=$(az_sas "$c" rwdl 2)
+	unset AZURE_STORAGE_KEY
+	# With a leading '?', as portals copy it.
+	export AZURE_STORAGE_SAS_TOKEN="?$AZ_SAS"
+	r=$(az_uri csas)
+	cairn init --repo "$r" -q
+	cairn backup --repo "$r" "$TD/img.v1" -vv >id 2>debug.err
+	cairn restore --repo "$r" latest out.img
+	same_file "$TD/img.v1" out.img
+	cairn check --repo "$r" --read-data
+	cairn restore --repo "$(az_uri repo)" "$(cat "$TD/id1")" out1.img
+	same_file "$TD/img.v1" out1.img
+	# The debug log shows URLs, never with the token.
+	grep -q 'http: PUT http://' debug.err || fail 'no request URLs in the debug log'
+	no_secret .log .out .err debug.err
+}
+test_case "a container SAS token (with '?'): backup, restore, check; debug logs hide it" t_container_sas
+
+t_wrong_key()
+{
+	az_use
+	local r bad
+	r=$(az_uri repo)
+	bad=$(printf 'not-the-key-%052d' 7 | base64 -w0)
+	AZURE_STORAGE_KEY=$bad expect_fail -m 'account key .*is wrong' cairn list --repo "$r"
+	AZURE_STORAGE_KEY=$bad expect_fail -m 'account key .*is wrong' cairn backup --repo "$r" "$IMG"
+	AZURE_STORAGE_KEY=$bad expect_fail -m 'account key .*is wrong' cairn restore --repo "$r" latest out.img
+	[ ! -e out.img ] || fail 'a failed restore left a target'
+	grep -qF -- "$bad" .err .out .log && fail 'the wrong key is shown'
+	AZURE_STORAGE_KEY='not base64!' expect_fail -m 'AZURE_STORAGE_KEY.*not valid base64' cairn list --repo "$r"
+	grep -q 'not base64!' .err && fail 'the malformed key is shown'
+	no_secret .log .out .err
+}
+test_case "a wrong account key: one line naming it, never the key" t_wrong_key
+
+t_bad_sas()
+{
+	az_use
+	local r c
+	r=$(az_uri repo)
+	c=$(az_container)
+	unset AZURE_STORAGE_KEY
+	AZ_SAS=$(az_sas "$c" racwdl -1)
+	AZURE_STORAGE_SAS_TOKEN=$AZ_SAS expect_fail -m 'SAS token .*expired at' cairn list --repo "$r"
+	no_secret .log .out .err
+	AZURE_STORAGE_SAS_TOKEN=$AZ_SAS expect_fail -m 'SAS token .*expired at' cairn backup --repo "$r" "$IMG"
+	no_secret .log .out .err
+	AZ_SAS=$(az_sas "$c" racwdl 2 "$(printf 'some-other-key' | base64 -w0)")
+	AZURE_STORAGE_SAS_TOKEN=$AZ_SAS expect_fail -m 'SAS token .*invalid' cairn list --repo "$r"
+	no_secret .log .out .err
+	AZURE_STORAGE_SAS_TOKEN=$AZ_SAS expect_fail -m 'SAS token .*invalid' cairn restore --repo "$r" latest out.img
+	[ ! -e out.img ] || fail 'a failed restore left a target'
+	no_secret .log .out .err
+	# A token for another container.
+	AZ_SAS=$(az_sas "$(az_container other)" racwdl 2)
+	AZURE_STORAGE_SAS_TOKEN=$AZ_SAS expect_fail -m 'SAS token .*invalid' cairn list --repo "$r"
+	no_secret .log .out .err
+	# Read-only: a backup is refused naming the permission.
+	AZ_SAS=$(az_sas "$c" rl 2)
+	AZURE_STORAGE_SAS_TOKEN=$AZ_SAS cairn list --repo "$r" >/dev/null
+	AZURE_STORAGE_SAS_TOKEN=$AZ_SAS expect_fail -m 'SAS token .*does not permit put' cairn backup --repo "$r" "$IMG"
+	no_secret .log .out .err
+	AZURE_STORAGE_SAS_TOKEN='sv=2019-12-12&sp=r' expect_fail -m 'no signature' cairn list --repo "$r"
+}
+test_case "an expired, wrong, foreign or read-only SAS: one line naming the cause, never the token" t_bad_sas
+
+t_missing_container()
+{
+	az_use
+	local r="azure://$AZ_ACCOUNT/cairn-e2e-nocontainer-$AZ_RUN/x?endpoint=$AZ_ENDPOINT"
+	expect_fail -m "container cairn-e2e-nocontainer-$AZ_RUN does not exist in account $AZ_ACCOUNT" cairn list --repo "$r"
+	expect_fail -m 'does not exist in account' cairn check --repo "$r"
+	expect_fail -m 'does not exist in account' cairn backup --repo "$r" "$IMG"
+	expect_fail -m 'does not exist in account' cairn restore --repo "$r" latest out.img
+	[ ! -e out.img ] || fail 'a failed restore left a target'
+	no_secret .log .out .err
+}
+test_case "a missing container on read commands: one line naming it and the account" t_missing_container
+
+t_no_credentials()
+{
+	az_use
+	unset AZURE_STORAGE_KEY
+	expect_fail -m 'AZURE_STORAGE_KEY .*AZURE_STORAGE_SAS_TOKEN' cairn list --repo "$(az_uri repo)"
+	AZURE_STORAGE_KEY=$AZ_KEY AZURE_STORAGE_ACCOUNT=someoneelse expect_fail -m "AZURE_STORAGE_ACCOUNT is 'someoneelse'" \
+		cairn list --repo "$(az_uri repo)"
+	no_secret .log .out .err
+}
+test_case "no credentials, or another account in AZURE_STORAGE_ACCOUNT: one line naming the variables" t_no_credentials
+
+t_bad_uris()
+{
+	az_use
+	expect_fail -c 1 -m "unknown parameter 'sig'" cairn list --repo "azure://acct1/cont/p?sig=TOPSECRET"
+	grep -q TOPSECRET .err && fail 'a value of an unknown parameter is shown'
+	expect_fail -m 'no container' cairn list --repo "azure://acct1"
+	expect_fail -m 'account name' cairn list --repo "azure://Bad_Account/cont"
+	expect_fail -m 'container name' cairn list --repo "azure://acct1/Bad_Container"
+	expect_fail -m 'block_size' cairn list --repo "azure://acct1/cont?block_size=1"
+	# A server that is not there: the connection error, after bounded retries.
+	CAIRN_HTTP_MAX_ATTEMPTS=2 CAIRN_HTTP_BACKOFF_MS=10 expect_fail -m 'connect' \
+		cairn list --repo "azure://acct1/cont/p?endpoint=http://127.0.0.1:9/acct1"
+	# https is verified (no certificate here), and plain http must be asked for.
+	CAIRN_HTTP_MAX_ATTEMPTS=1 expect_fail cairn list --repo "azure://acct1/cont/p?endpoint=https://127.0.0.1:9/acct1"
+}
+test_case "bad azure:// URIs and unreachable endpoints: one clear line" t_bad_uris
+
+test_done
