@@ -80,12 +80,15 @@ static int changes_for(const struct cairn_manifest *parent, void *ud, const stru
 		t->why_not = "the volume changed size";
 		return 1;
 	}
+	double t0 = cairn_now();
 	if (cairn_fiemap_changes(bfd, t->base.path, nfd, t->snap_path, (uint64_t)size, &t->map) < 0) {
 		cairn_log_info("extent maps not usable: %s", cairn_error_message());
 		t->why_not = "the extent maps cannot be compared";
 		cairn_change_map_free(&t->map);
 		return 1;
 	}
+	cairn_log_debug("extent maps compared in %.3f s: %zu changed ranges, %llu bytes", cairn_now() - t0, t->map.n,
+			(unsigned long long)t->map.bytes);
 	*ret = &t->map;
 	return 0;
 }
@@ -207,6 +210,7 @@ int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_op
 	}
 	info->method = taken.method;
 	info->snapshot_seconds = taken.seconds;
+	cairn_log_debug("snapshot (%s) in %.3f s", cairn_snap_method_name(taken.method), taken.seconds);
 	info->bytes_copied = taken.bytes_copied;
 
 	char repo_hex[33];
@@ -266,6 +270,7 @@ int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_op
 	}
 	if (!keep)
 		cairn_snap_remove(path);
+	double t_clean = cairn_now();
 	struct cairn_snap_record old;
 	while (cairn_snap_get_base(so->state, repo_hex, volume_name, &old) == 0) {
 		if (keep && strcmp(old.id, rec.id) == 0) {
@@ -290,6 +295,7 @@ int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_op
 	if (t.have_base)
 		cairn_snap_record_clear(&t.base);
 	sweep_orphans(so->state, path);
+	cairn_log_debug("old base snapshots removed in %.3f s", cairn_now() - t_clean);
 	info->kept_base = keep;
 	*ret = m;
 	return 0;
