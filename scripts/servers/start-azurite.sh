@@ -30,25 +30,13 @@ BIN=$ROOT/scripts/servers/azurite/node_modules/.bin/azurite-blob
 MARK=.cairn-azurite
 ACCOUNT=devstoreaccount1
 KEY=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==
-
-# A zombie (exited, not yet reaped) counts as stopped.
-is_alive() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null) || return 1; [ "${s#Z}" = "$s" ]; }
+# shellcheck source=scripts/servers/lib.sh
+. "$ROOT/scripts/servers/lib.sh"
 
 stop() {
 	[ -d "$DIR" ] || return 0
-	[ -e "$DIR/$MARK" ] || { echo "azurite: $DIR is not ours; not touching it" >&2; return 1; }
-	if [ -e "$DIR/azurite.pid" ]; then
-		local pid
-		pid=$(cat "$DIR/azurite.pid")
-		rm -f "$DIR/azurite.pid"
-		if kill "$pid" 2>/dev/null; then
-			for _ in $(seq 50); do
-				is_alive "$pid" || break
-				sleep 0.1
-			done
-			kill -9 "$pid" 2>/dev/null || true
-		fi
-	fi
+	srv_ours azurite || return 1
+	srv_kill "$DIR/azurite.pid"
 	rm -rf "$DIR"
 }
 
@@ -78,7 +66,7 @@ start() {
 			echo "AZURE_KEY=$KEY"
 			return 0
 		fi
-		is_alive "$(cat "$DIR/azurite.pid")" || break
+		srv_is_alive "$(cat "$DIR/azurite.pid")" || break
 		sleep 0.1
 	done
 	echo "azurite: did not come up:" >&2
@@ -87,11 +75,4 @@ start() {
 	return 1
 }
 
-case "${1:-}" in
-start) start ;;
-stop) stop ;;
-*)
-	echo "usage: $0 start|stop" >&2
-	exit 2
-	;;
-esac
+srv_main "$@"

@@ -29,25 +29,18 @@ MIN_PART=${CEPH_RGW_MIN_PART:-5242880}
 ACCESS=cairntestkey
 SECRET=cairn-test-secret-rgw-0123456789
 MARK=.cairn-ceph-rgw
+# shellcheck source=scripts/servers/lib.sh
+. "$ROOT/scripts/servers/lib.sh"
 
 have_pkgs() { command -v radosgw >/dev/null && command -v ceph-osd >/dev/null && command -v ceph-mon >/dev/null; }
 
-# A zombie (exited, not yet reaped) counts as stopped.
-is_alive() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null) || return 1; [ "${s#Z}" = "$s" ]; }
-
 stop() {
 	[ -d "$DIR" ] || return 0
-	# Never wipe a directory this script did not make.
-	[ -e "$DIR/$MARK" ] || { echo "ceph-rgw: $DIR is not ours; not touching it" >&2; return 1; }
+	srv_ours ceph-rgw || return 1
 	# Order matters: with the mon gone first, osd and rgw hang in shutdown.
-	local n pid
+	local n
 	for n in rgw osd mon; do
-		[ -e "$DIR/pids/$n.pid" ] || continue
-		pid=$(cat "$DIR/pids/$n.pid")
-		rm -f "$DIR/pids/$n.pid"
-		kill "$pid" 2>/dev/null || continue
-		for _ in $(seq 50); do is_alive "$pid" || break; sleep 0.1; done
-		kill -9 "$pid" 2>/dev/null || true
+		srv_kill "$DIR/pids/$n.pid"
 	done
 	rm -rf "$DIR"
 }
@@ -154,11 +147,4 @@ CONF
 	echo "S3_SERVER=rgw"
 }
 
-case "${1:-}" in
-start) start ;;
-stop) stop ;;
-*)
-	echo "usage: $0 start|stop" >&2
-	exit 2
-	;;
-esac
+srv_main "$@"

@@ -28,34 +28,19 @@ DIR=${SWIFT_S3_DIR:-${TMPDIR:-/tmp}/cairn-swift-s3.$PORT}
 RUN_USER=$(id -un)
 MIN_PART=${SWIFT_S3_MIN_PART:-5242880}
 MARK=.cairn-swift-s3
+# shellcheck source=scripts/servers/lib.sh
+. "$ROOT/scripts/servers/lib.sh"
 
 have_pkgs() {
 	[ -x /usr/bin/swift-proxy-server ] && [ -x /usr/bin/swift-object-server ] &&
 		/usr/bin/python3 -c 'import swift.common.middleware.s3api, lxml' 2>/dev/null
 }
 
-# A zombie (exited, not yet reaped) counts as stopped.
-is_alive() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null) || return 1; [ "${s#Z}" = "$s" ]; }
-
 stop() {
 	[ -d "$DIR" ] || return 0
-	[ -e "$DIR/$MARK" ] || { echo "swift-s3: $DIR is not ours; not touching it" >&2; return 1; }
-	local pidf pid pids=""
-	for pidf in "$DIR"/run/*.pid; do
-		[ -e "$pidf" ] || continue
-		pid=$(cat "$pidf")
-		rm -f "$pidf"
-		kill "$pid" 2>/dev/null && pids="$pids $pid"
-	done
-	# A graceful exit takes 1-2 s per server: wait for all together, then KILL.
-	for _ in $(seq 50); do
-		local alive=""
-		for pid in $pids; do is_alive "$pid" && alive="$alive $pid"; done
-		pids=$alive
-		[ -z "$pids" ] && break
-		sleep 0.1
-	done
-	for pid in $pids; do kill -9 "$pid" 2>/dev/null || true; done
+	srv_ours swift-s3 || return 1
+	# A graceful exit takes 1-2 s per server: all of them at once.
+	srv_kill "$DIR"/run/*.pid
 	rm -rf "$DIR"
 }
 
@@ -184,11 +169,4 @@ CONF
 	return 1
 }
 
-case "${1:-}" in
-start) start ;;
-stop) stop ;;
-*)
-	echo "usage: $0 start|stop" >&2
-	exit 2
-	;;
-esac
+srv_main "$@"

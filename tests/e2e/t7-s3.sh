@@ -5,14 +5,13 @@
 # bad credentials or a missing bucket give one clear line, never a secret.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/s3lib.sh"
+. "$(dirname "$0")/storelib.sh"
 
 IMG=$TD/img.ext4
-CS=65536
 
 t_image()
 {
-	mk_image "$IMG" 32 7 8
-	cp "$IMG" "$TD/img.v1"
+	st_image "$IMG" 7
 }
 test_case "setup: a 32 MiB ext4 image" t_image
 
@@ -20,62 +19,25 @@ for S in rgw swift; do
 
 eval "t_${S}_init() {
 	s3_use $S
-	local r
-	r=\$(s3_uri $S repo)
-	cairn init --repo \"\$r\" -q
-	expect_fail -m 'already exists' cairn init --repo \"\$r\"
-	cairn list --repo \"\$r\" --json >list.json
-	[ \"\$(jq length list.json)\" -eq 0 ] || fail 'a new repository lists backups'
-	no_secret .log .out .err list.json
+	st_init \"\$(s3_uri $S repo)\"
 }"
 test_case "$S: init creates the bucket and the repository; a second init refuses" "t_${S}_init"
 
 eval "t_${S}_roundtrip() {
 	s3_use $S
-	local r id
-	r=\$(s3_uri $S repo)
-	cairn backup --repo \"\$r\" \"\$IMG\" --json >b1.json
-	id=\$(jget b1.json .id)
-	echo \"\$id\" >\"\$TD/$S.id1\"
-	cairn restore --repo \"\$r\" \"\$id\" out.img
-	same_file \"\$IMG\" out.img
-	cairn check --repo \"\$r\" --read-data
-	no_secret .log
+	st_roundtrip \"\$(s3_uri $S repo)\" \"\$IMG\" \"\$TD/$S.id1\"
 }"
 test_case "$S: backup, restore byte-identical, check --read-data" "t_${S}_roundtrip"
 
 eval "t_${S}_incremental() {
 	s3_use $S
-	local r id new
-	r=\$(s3_uri $S repo)
-	cp \"\$TD/img.v1\" v2.img
-	scatter_write v2.img 11 20 >writes
-	cairn backup --repo \"\$r\" v2.img --name img.ext4 --json >b2.json
-	id=\$(jget b2.json .id)
-	new=\$(jget b2.json .bytes_new)
-	[ \"\$new\" -gt 0 ] && [ \"\$new\" -le \$((20 * CS)) ] || fail \"incremental stored \$new new bytes for 20 changed blocks\"
-	[ \"\$(jget b2.json .parent)\" = \"\$(cat \"\$TD/$S.id1\")\" ] || fail 'the incremental has the wrong parent'
-	cairn restore --repo \"\$r\" \"\$id\" out2.img
-	same_file v2.img out2.img
-	cairn restore --repo \"\$r\" \"\$(cat \"\$TD/$S.id1\")\" out1.img
-	same_file \"\$TD/img.v1\" out1.img
-	cairn diff --repo \"\$r\" \"\$(cat \"\$TD/$S.id1\")\" \"\$id\" >diff.txt
-	[ -s diff.txt ] || fail 'diff of the two backups is empty'
-	cairn check --repo \"\$r\" --read-data
-	[ \"\$(backup_count \"\$r\")\" -eq 2 ] || fail 'expected two backups'
+	st_incremental \"\$(s3_uri $S repo)\" \"\$TD/$S.id1\" 11
 }"
 test_case "$S: incremental stores only the change; both backups restore byte-identical" "t_${S}_incremental"
 
 eval "t_${S}_multipart() {
 	s3_use $S
-	local r
-	r=\$(s3_uri $S mp part_size=1M)
-	rand_file big.img \$((12 << 20)) 5
-	cairn init --repo \"\$r\" -q --pack-size 4M
-	cairn backup --repo \"\$r\" big.img -q >/dev/null
-	cairn restore --repo \"\$r\" latest out.img
-	same_file big.img out.img
-	cairn check --repo \"\$r\" --read-data
+	st_large \"\$(s3_uri $S mp part_size=1M)\"
 }"
 test_case "$S: packs above the part size go up in parts and restore byte-identical" "t_${S}_multipart"
 

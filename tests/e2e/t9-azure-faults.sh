@@ -7,52 +7,7 @@
 # completes it, reusing the packs already uploaded.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/azlib.sh"
-
-PROXY_PID=
-PLAN=$TD/plan
-PLOG=$TD/proxy.log
-
-stop_proxy()
-{
-	if [ -n "$PROXY_PID" ]; then
-		kill "$PROXY_PID" 2>/dev/null
-		wait "$PROXY_PID" 2>/dev/null
-		PROXY_PID=
-	fi
-}
-trap 'stop_proxy; e2e_cleanup' EXIT
-
-# start_proxy: the proxy in front of Azurite; its endpoint (with the
-# account's path) in $TD/proxy.url.
-start_proxy()
-{
-	local hostport=${AZ_ENDPOINT#http://} i
-	hostport=${hostport%%/*}
-	: >"$PLAN"
-	python3 "$E2E_DIR/faultproxy.py" --upstream "$hostport" --port-file "$TD/proxy.port" \
-		--plan-file "$PLAN" --log "$PLOG" </dev/null >"$TD/proxy.out" 2>&1 &
-	PROXY_PID=$!
-	for i in $(seq 100); do
-		[ -s "$TD/proxy.port" ] && break
-		sleep 0.05
-	done
-	# Called outside any test: no fail here, t_setup reports it.
-	[ -s "$TD/proxy.port" ] || return 1
-	echo "http://127.0.0.1:$(cat "$TD/proxy.port")/$AZ_ACCOUNT" >"$TD/proxy.url"
-}
-
-# plan RULES: switches the proxy's faults (see faultproxy.py).
-plan()
-{
-	printf '%s\n' "$@" >"$PLAN.tmp"
-	mv "$PLAN.tmp" "$PLAN"
-}
-
-# faults_seen KIND: how many requests got KIND so far.
-faults_seen()
-{
-	grep -c -- "-> $1\$" "$PLOG" || true
-}
+. "$(dirname "$0")/storelib.sh"
 
 # Short timeouts and backoffs keep the faults cheap; the bounds still hold.
 export CAIRN_HTTP_BACKOFF_MS=20 CAIRN_HTTP_STALL_SECONDS=2
@@ -61,12 +16,13 @@ t_setup()
 {
 	az_use
 	rand_file "$TD/img" $((40 << 20)) 79
-	[ -s "$TD/proxy.url" ] || fail "no proxy: $(cat "$TD/proxy.out" 2>/dev/null)"
+	proxy_check
 }
-# The proxy must outlive the tests' subshells: it is started (and stopped
-# at exit) by this shell, never by a test.
+# In front of Azurite, started by this shell (storelib.sh says why); the
+# proxy's URL keeps the account's path.
 if [ -n "$AZ_ENDPOINT" ]; then
-	start_proxy || true
+	hostport=${AZ_ENDPOINT#http://}
+	proxy_start "${hostport%%/*}" "/$AZ_ACCOUNT" || true
 fi
 test_case "setup: the fault proxy and a 40 MiB image" t_setup
 
@@ -88,51 +44,21 @@ t_transient()
 		[ "$(faults_seen reset-upload)" -gt 0 ] || fail "the proxy injected too few faults"
 	grep -q 'comp=block&' "$PLOG" || fail "no block uploads went through the proxy"
 	[ "$(jq -s 'map(.retries) | add' "$TT/stats")" -gt 0 ] || fail "the http stats show no retries"
-	plan every=5:reset-mid every=9:503
-	cairn restore --repo "$r" "$(cat id)" out.img
-	[ "$(faults_seen reset-mid)" -gt 0 ] || fail "no reply was cut mid-way"
-	same_file "$TD/img" out.img
-	plan
-	cairn check --repo "$r" --read-data
-	no_secret .log
+	st_restore_faults "$r" "$TD/img" id
 }
 test_case "500/503/429 and resets are retried: backup (in blocks) and restore byte-identical" t_transient
 
 t_stall()
 {
 	az_use
-	local r
-	r=$(puri stall)
-	cairn init --repo "$r" -q --pack-size 4M
-	: >"$PLOG"
-	plan every=6:stall
-	cairn backup --repo "$r" "$TD/img" -q >id
-	[ "$(faults_seen stall)" -gt 0 ] || fail "nothing stalled"
-	plan
-	cairn restore --repo "$r" "$(cat id)" out.img
-	same_file "$TD/img" out.img
+	st_stall "$(puri stall)" "$TD/img"
 }
 test_case "stalled requests are abandoned after the stall timeout and retried" t_stall
 
 t_outage()
 {
 	az_use
-	local r
-	r=$(puri outage)
-	cairn init --repo "$r" -q --pack-size 4M
-	: >"$PLOG"
-	# The server goes away after a few packs are up (the backup makes
-	# about 10 requests before its first pack).
-	plan after=16:503
-	CAIRN_HTTP_MAX_ATTEMPTS=3 expect_fail -m 'server error 503.*after 3 attempts' cairn backup --repo "$r" "$TD/img"
-	plan
-	[ "$(backup_count "$r")" -eq 0 ] || fail "a failed backup is listed"
-	cairn backup --repo "$r" "$TD/img" -v >id 2>err
-	grep -E 'reusing [0-9]+ pack' err || fail "the re-run did not reuse the uploaded packs: $(cat err)"
-	cairn restore --repo "$r" "$(cat id)" out.img
-	same_file "$TD/img" out.img
-	cairn check --repo "$r"
-	no_secret .log .out .err err
+	st_outage "$(puri outage)" "$TD/img"
 }
 test_case "an outage past the retry bound: one clear line; the re-run reuses what was uploaded" t_outage
 
@@ -168,5 +94,5 @@ t_refused()
 }
 test_case "a refused connection is retried a bounded number of times" t_refused
 
-stop_proxy
+proxy_stop
 test_done

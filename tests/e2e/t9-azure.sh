@@ -7,81 +7,43 @@
 # line naming the cause, never a secret.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/azlib.sh"
+. "$(dirname "$0")/storelib.sh"
 
 IMG=$TD/img.ext4
-CS=65536
 
 t_image()
 {
-	mk_image "$IMG" 32 9 8
-	cp "$IMG" "$TD/img.v1"
+	st_image "$IMG" 9
 }
 test_case "setup: a 32 MiB ext4 image" t_image
 
 t_init()
 {
 	az_use
-	local r
-	r=$(az_uri repo)
-	cairn init --repo "$r" -q
-	expect_fail -m 'already exists' cairn init --repo "$r"
-	cairn list --repo "$r" --json >list.json
-	[ "$(jq length list.json)" -eq 0 ] || fail 'a new repository lists backups'
-	no_secret .log .out .err list.json
+	st_init "$(az_uri repo)"
 }
 test_case "init creates the container and the repository; a second init refuses" t_init
 
 t_roundtrip()
 {
 	az_use
-	local r id
-	r=$(az_uri repo)
-	cairn backup --repo "$r" "$IMG" --json >b1.json
-	id=$(jget b1.json .id)
-	echo "$id" >"$TD/id1"
-	cairn restore --repo "$r" "$id" out.img
-	same_file "$IMG" out.img
-	cairn check --repo "$r" --read-data
-	no_secret .log
+	st_roundtrip "$(az_uri repo)" "$IMG" "$TD/id1"
 }
 test_case "backup, restore byte-identical, check --read-data" t_roundtrip
 
 t_incremental()
 {
 	az_use
-	local r id new
-	r=$(az_uri repo)
-	cp "$TD/img.v1" v2.img
-	scatter_write v2.img 13 20 >writes
-	cairn backup --repo "$r" v2.img --name img.ext4 --json >b2.json
-	id=$(jget b2.json .id)
-	new=$(jget b2.json .bytes_new)
-	[ "$new" -gt 0 ] && [ "$new" -le $((20 * CS)) ] || fail "incremental stored $new new bytes for 20 changed blocks"
-	[ "$(jget b2.json .parent)" = "$(cat "$TD/id1")" ] || fail 'the incremental has the wrong parent'
-	cairn restore --repo "$r" "$id" out2.img
-	same_file v2.img out2.img
-	cairn restore --repo "$r" "$(cat "$TD/id1")" out1.img
-	same_file "$TD/img.v1" out1.img
-	cairn diff --repo "$r" "$(cat "$TD/id1")" "$id" >diff.txt
-	[ -s diff.txt ] || fail 'diff of the two backups is empty'
-	cairn check --repo "$r" --read-data
-	[ "$(backup_count "$r")" -eq 2 ] || fail 'expected two backups'
+	st_incremental "$(az_uri repo)" "$TD/id1" 13
 }
 test_case "incremental stores only the change; both backups restore byte-identical" t_incremental
 
 t_blocks()
 {
 	az_use
-	local r
-	r=$(az_uri blocks block_size=1M)
-	rand_file big.img $((12 << 20)) 5
-	cairn init --repo "$r" -q --pack-size 4M
-	CAIRN_HTTP_STATS=$TT/stats cairn backup --repo "$r" big.img -q >/dev/null
+	st_large "$(az_uri blocks block_size=1M)"
 	# 12 MiB in packs of 4 MiB, 1 MiB blocks: a request per block.
 	[ "$(jq -s 'map(.requests) | add' "$TT/stats")" -ge 12 ] || fail "too few requests for block uploads: $(cat "$TT/stats")"
-	cairn restore --repo "$r" latest out.img
-	same_file big.img out.img
-	cairn check --repo "$r" --read-data
 }
 test_case "packs above the block threshold go up as blocks and restore byte-identical" t_blocks
 

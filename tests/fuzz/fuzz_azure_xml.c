@@ -16,19 +16,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *doc = data + 1;
 	size_t len = size - 1;
 	if (data[0] % 2 == 0) {
-		struct cairn_azure_list_page p;
+		struct cairn_httpstore_page p;
 		if (cairn_azure_parse_list(doc, len, &p) != 0) {
 			/* A failed parse leaves nothing behind. */
-			if (p.n || p.v || p.next_marker)
+			if (p.n || p.v || p.next)
 				abort();
 			return 0;
 		}
 		for (size_t i = 0; i < p.n; i++)
-			if (!p.v[i].name || !p.v[i].name[0] || strlen(p.v[i].name) > len)
+			if (!p.v[i].key || !p.v[i].key[0] || strlen(p.v[i].key) > len)
 				abort();
-		if (p.next_marker && !p.next_marker[0])
+		if (p.next && !p.next[0])
 			abort();
-		cairn_azure_list_page_free(&p);
+		cairn_httpstore_page_free(&p);
 	} else {
 		struct cairn_azure_error e;
 		int r = cairn_azure_parse_error(doc, len, &e);

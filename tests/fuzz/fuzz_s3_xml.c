@@ -1,7 +1,8 @@
-/* libFuzzer target: every reply body the S3 driver parses (store/s3/xml.c
- * and parse.c): listings, errors, multipart replies, delete results.  The
- * first byte picks the parser, the rest is the document; invariants of
- * what the parsers hand back are checked (abort on violation). */
+/* libFuzzer target: every reply body the S3 driver parses (store/xml.c
+ * and store/s3/parse.c): listings, errors, multipart replies, delete
+ * results.  The first byte picks the parser, the rest is the document;
+ * invariants of what the parsers hand back are checked (abort on
+ * violation). */
 #include "cairn/error.h"
 #include "store/s3/s3.h"
 
@@ -11,7 +12,7 @@
 static int check_event(const char *path, const char *text, size_t len, void *ud)
 {
 	(void)ud;
-	if (strlen(text) != len || len > CAIRN_S3_XML_TEXT_MAX || strlen(path) > CAIRN_S3_XML_PATH_MAX ||
+	if (strlen(text) != len || len > CAIRN_XML_TEXT_MAX || strlen(path) > CAIRN_XML_PATH_MAX ||
 	    !*path || path[0] == '/')
 		abort();
 	return 0;
@@ -36,19 +37,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	switch (data[0] % 6) {
 	case 0:
-		(void)cairn_s3_xml_walk(doc, len, check_event, NULL);
+		(void)cairn_xml_walk(doc, len, check_event, NULL);
 		break;
 	case 1: {
-		struct cairn_s3_list_page p;
+		struct cairn_httpstore_page p;
 		r = cairn_s3_parse_list(doc, len, &p);
-		if (r < 0 && (p.n || p.v || p.next_token))
+		if (r < 0 && (p.n || p.v || p.next))
 			abort();
 		for (size_t i = 0; r == 0 && i < p.n; i++)
 			if (!p.v[i].key || !*p.v[i].key)
 				abort();
-		if (r == 0 && p.truncated && (!p.next_token || !*p.next_token))
+		/* Truncated pages name their next one; the last names none. */
+		if (r == 0 && p.next && !*p.next)
 			abort();
-		cairn_s3_list_page_free(&p);
+		cairn_httpstore_page_free(&p);
 		break;
 	}
 	case 2:

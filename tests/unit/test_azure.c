@@ -440,7 +440,7 @@ static void test_error_map(void **state)
 static void test_parse_list(void **state)
 {
 	(void)state;
-	struct cairn_azure_list_page p;
+	struct cairn_httpstore_page p;
 	static const char page1[] =
 		"\xef\xbb\xbf<?xml version=\"1.0\" encoding=\"utf-8\"?>"
 		"<EnumerationResults ServiceEndpoint=\"http://127.0.0.1:10000/devstoreaccount1\" ContainerName=\"c\">"
@@ -452,25 +452,25 @@ static void test_parse_list(void **state)
 		"</Blobs><NextMarker>2!88!MDAwMDE1IXAveiEwMDAwMjgh</NextMarker></EnumerationResults>";
 	ok(cairn_azure_parse_list(page1, sizeof(page1) - 1, &p));
 	assert_int_equal(p.n, 2);
-	assert_string_equal(p.v[0].name, "p/a&b");
+	assert_string_equal(p.v[0].key, "p/a&b");
 	assert_int_equal(p.v[0].size, 12);
-	assert_string_equal(p.v[1].name, "p/z");
+	assert_string_equal(p.v[1].key, "p/z");
 	assert_int_equal(p.v[1].size, 0);
-	assert_string_equal(p.next_marker, "2!88!MDAwMDE1IXAveiEwMDAwMjgh");
-	cairn_azure_list_page_free(&p);
+	assert_string_equal(p.next, "2!88!MDAwMDE1IXAveiEwMDAwMjgh");
+	cairn_httpstore_page_free(&p);
 
 	static const char last[] = "<EnumerationResults><Blobs/><NextMarker/></EnumerationResults>";
 	ok(cairn_azure_parse_list(last, sizeof(last) - 1, &p));
 	assert_int_equal(p.n, 0);
-	assert_null(p.next_marker);
-	cairn_azure_list_page_free(&p);
+	assert_null(p.next);
+	cairn_httpstore_page_free(&p);
 	static const char nomarker[] = "<EnumerationResults><Blobs><Blob><Name>x</Name><Properties>"
 				       "<Content-Length>5</Content-Length></Properties></Blob></Blobs>"
 				       "</EnumerationResults>";
 	ok(cairn_azure_parse_list(nomarker, sizeof(nomarker) - 1, &p));
 	assert_int_equal(p.n, 1);
-	assert_null(p.next_marker);
-	cairn_azure_list_page_free(&p);
+	assert_null(p.next);
+	cairn_httpstore_page_free(&p);
 
 	static const char *const bad[] = {
 		"",

@@ -186,17 +186,20 @@ static bool wait_readable(struct srv *s, int fd, int ms)
 /* Reads one request; false when the client closed. */
 static bool read_request(struct srv *s, int fd)
 {
-	char buf[65536];
+	/* One more byte than is read, for the NUL that strstr needs: a full
+	 * buffer (headers and the start of a large body in one recv) keeps
+	 * its last body byte. */
+	char buf[65536 + 1];
 	size_t n = 0;
 	char *end = NULL;
 	while (!end) {
-		if (n == sizeof(buf) || !wait_readable(s, fd, 10000))
+		if (n == sizeof(buf) - 1 || !wait_readable(s, fd, 10000))
 			return false;
-		ssize_t k = recv(fd, buf + n, sizeof(buf) - n, 0);
+		ssize_t k = recv(fd, buf + n, sizeof(buf) - 1 - n, 0);
 		if (k <= 0)
 			return false;
 		n += (size_t)k;
-		buf[n < sizeof(buf) ? n : sizeof(buf) - 1] = 0;
+		buf[n] = 0;
 		end = strstr(buf, "\r\n\r\n");
 	}
 	size_t hlen = (size_t)(end + 4 - buf);

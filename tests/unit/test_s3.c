@@ -316,9 +316,9 @@ static void test_urls(void **state)
 	/* Query parameters: appended in the caller's (sorted) order and
 	 * encoded as SigV4 wants, '/' included. */
 	_cleanup_(cairn_buf_freep) struct cairn_buf q = CAIRN_BUF_INIT;
-	ck_ok(cairn_s3_query_add(&q, "continuation-token", "1/2+3=="));
-	ck_ok(cairn_s3_query_add(&q, "list-type", "2"));
-	ck_ok(cairn_s3_query_add(&q, "prefix", "a/b c"));
+	ck_ok(cairn_httpstore_query_add(&q, "continuation-token", "1/2+3=="));
+	ck_ok(cairn_httpstore_query_add(&q, "list-type", "2"));
+	ck_ok(cairn_httpstore_query_add(&q, "prefix", "a/b c"));
 	ck_ok(cairn_buf_append_u8(&q, 0));
 	assert_string_equal((char *)q.data, "continuation-token=1%2F2%2B3%3D%3D&list-type=2&prefix=a%2Fb%20c");
 }
@@ -345,7 +345,7 @@ static int walk(const char *doc, struct events *e)
 {
 	memset(e->log, 0, sizeof(e->log));
 	e->n = 0;
-	return cairn_s3_xml_walk(doc, strlen(doc), record, e);
+	return cairn_xml_walk(doc, strlen(doc), record, e);
 }
 
 static void test_xml_walk(void **state)
@@ -384,30 +384,30 @@ static void test_xml_walk(void **state)
 		assert_non_null(strstr(cairn_error_message(), "malformed XML"));
 	}
 	/* A NUL byte inside. */
-	assert_int_equal(cairn_s3_xml_walk("<a>x\0y</a>", 10, record, &e), CAIRN_ECORRUPT);
+	assert_int_equal(cairn_xml_walk("<a>x\0y</a>", 10, record, &e), CAIRN_ECORRUPT);
 
 	/* Limits: depth, text length. */
 	char deep[512] = "";
-	for (int i = 0; i < CAIRN_S3_XML_DEPTH_MAX; i++)
+	for (int i = 0; i < CAIRN_XML_DEPTH_MAX; i++)
 		strcat(deep, "<d>");
-	for (int i = 0; i < CAIRN_S3_XML_DEPTH_MAX; i++)
+	for (int i = 0; i < CAIRN_XML_DEPTH_MAX; i++)
 		strcat(deep, "</d>");
 	ck_ok(walk(deep, &e));
 	char deeper[512] = "<d>";
 	strcat(deeper, deep);
 	strcat(deeper, "</d>");
 	assert_int_equal(walk(deeper, &e), CAIRN_ECORRUPT);
-	size_t n = CAIRN_S3_XML_TEXT_MAX + 1;
-	static char big[CAIRN_S3_XML_TEXT_MAX + 32];
+	size_t n = CAIRN_XML_TEXT_MAX + 1;
+	static char big[CAIRN_XML_TEXT_MAX + 32];
 	strcpy(big, "<a>");
 	memset(big + 3, 'x', n);
 	strcpy(big + 3 + n, "</a>");
-	assert_int_equal(cairn_s3_xml_walk(big, strlen(big), record, &e), CAIRN_ECORRUPT);
+	assert_int_equal(cairn_xml_walk(big, strlen(big), record, &e), CAIRN_ECORRUPT);
 	/* Whitespace between children does not count as text. */
 	memset(big, ' ', n + 15);
 	memcpy(big, "<a><b/>", 7);
 	memcpy(big + n + 8, "</a>", 5);
-	ck_ok(cairn_s3_xml_walk(big, strlen(big), record, &e));
+	ck_ok(cairn_xml_walk(big, strlen(big), record, &e));
 }
 
 /* ---- S3 documents ---- */
@@ -415,7 +415,7 @@ static void test_xml_walk(void **state)
 static void test_parse_list(void **state)
 {
 	(void)state;
-	struct cairn_s3_list_page p;
+	struct cairn_httpstore_page p;
 	const char *doc =
 		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
 		"<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Name>b</Name>"
@@ -432,15 +432,21 @@ static void test_parse_list(void **state)
 	assert_string_equal(p.v[1].key, "p/b & c");
 	assert_true(p.v[1].size == UINT64_MAX);
 	assert_int_equal(p.v[2].size, 12);
-	assert_true(p.truncated);
-	assert_string_equal(p.next_token, "1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=");
-	cairn_s3_list_page_free(&p);
+	/* Truncated: the token says where the next page starts. */
+	assert_string_equal(p.next, "1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=");
+	cairn_httpstore_page_free(&p);
 
 	const char *last = "<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>";
 	ck_ok(cairn_s3_parse_list(last, strlen(last), &p));
 	assert_int_equal(p.n, 0);
-	assert_false(p.truncated);
-	cairn_s3_list_page_free(&p);
+	assert_null(p.next);
+	cairn_httpstore_page_free(&p);
+	/* A token on the last page leads nowhere. */
+	const char *last_token = "<ListBucketResult><NextContinuationToken>t</NextContinuationToken>"
+				 "<IsTruncated>false</IsTruncated></ListBucketResult>";
+	ck_ok(cairn_s3_parse_list(last_token, strlen(last_token), &p));
+	assert_null(p.next);
+	cairn_httpstore_page_free(&p);
 
 	static const char *const bad[] = {
 		"<ListBucketResult><Contents><Key>a</Key></Contents></ListBucketResult>",

@@ -14,7 +14,7 @@
  * documented string-to-sign); tests/e2e/t9-azure.sh makes its own with
  * python3, independently of this code.
  */
-#include "store_conformance.h"
+#include "store_remote.h"
 
 #include "crypto/crypto.h"
 #include "store/azure/azure.h"
@@ -26,7 +26,6 @@
 #include <unistd.h>
 
 static char endpoint[256], account[64], key[256], container[64];
-static unsigned serial;
 
 #define SMALL "block_size=256K&block_threshold=1M&max_results=100"
 #define BLOCK (256u << 10)
@@ -63,6 +62,7 @@ static int open_with(const struct cairn_store_opts *o, const char *cont, const c
 	return cairn_store_open_opts(uri, o, ret);
 }
 
+/* PREFIX in this run's container with the account key (sr_open_fn). */
 static int open_store(const char *prefix, const char *extra, struct cairn_store **ret)
 {
 	struct cairn_store_opts o = { .azure_key = key };
@@ -72,49 +72,12 @@ static int open_store(const char *prefix, const char *extra, struct cairn_store 
 static int group_setup(void **state)
 {
 	(void)state;
-	struct cairn_store *s = NULL;
-	sc_ok(open_store(NULL, NULL, &s));
-	sc_ok(cairn_store_create(s));
-	cairn_store_free(s);
-	return 0;
+	return sr_create(open_store);
 }
 
 static int setup_azure(void **state)
 {
-	struct sc_fixture *f = calloc(1, sizeof(*f));
-	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "t%u", ++serial);
-	sc_ok(open_store(f->dir, SMALL, &f->store));
-	*state = f;
-	return 0;
-}
-
-/* Removes what the test left. */
-static int teardown_azure(void **state)
-{
-	struct sc_fixture *f = *state;
-	struct cairn_key_list keys;
-	if (cairn_store_list_keys(f->store, "", &keys) == 0) {
-		int r = cairn_store_del_many(f->store, (const char *const *)keys.v, keys.n);
-		if (r < 0)
-			fprintf(stderr, "teardown: %s\n", cairn_error_message());
-		cairn_key_list_free(&keys);
-	}
-	cairn_store_free(f->store);
-	free(f);
-	return 0;
-}
-
-static struct cairn_store *store_of(void **state)
-{
-	return ((struct sc_fixture *)*state)->store;
-}
-
-static void assert_no_secret(const char *secret)
-{
-	const char *m = cairn_error_message();
-	if (strstr(m, secret))
-		fail_msg("the message shows a secret: %s", m);
+	return sr_setup(state, open_store, SMALL);
 }
 
 /* ---- SAS tokens, made with the account key ---- */
@@ -183,7 +146,7 @@ static const char *sig_of(const char *sas)
 
 static void test_block_sizes(void **state)
 {
-	struct cairn_store *s = store_of(state);
+	struct cairn_store *s = sr_store(state);
 	struct cairn_store_xfer x0, x1;
 	struct cairn_buf b = CAIRN_BUF_INIT;
 	const size_t threshold = 1u << 20;
@@ -207,33 +170,21 @@ static void test_block_sizes(void **state)
 		assert_memory_equal(b.data, d + BLOCK - 5, 10);
 		free(d);
 	}
-	/* Blocks replaced by a small object and back. */
-	sc_ok(cairn_store_put(s, "blk/x", "small", 5, 0));
-	uint8_t *d = sc_data(3 * threshold + 1, 7);
-	sc_ok(cairn_store_put(s, "blk/x", d, 3 * threshold + 1, 0));
-	sc_expect_object(s, "blk/x", d, 3 * threshold + 1);
-	sc_ok(cairn_store_put(s, "blk/x", "small", 5, 0));
-	sc_expect_object(s, "blk/x", (const uint8_t *)"small", 5);
-	/* Create-only of a block-sized object: refused when it exists, made
-	 * when it does not. */
-	assert_int_equal(cairn_store_put(s, "blk/x", d, 3 * threshold + 1, CAIRN_PUT_CREATE_ONLY), CAIRN_EEXIST);
-	assert_non_null(strstr(cairn_error_message(), "blk/x"));
-	sc_expect_object(s, "blk/x", (const uint8_t *)"small", 5);
-	sc_ok(cairn_store_put(s, "blk/new", d, 3 * threshold + 1, CAIRN_PUT_CREATE_ONLY));
-	sc_expect_object(s, "blk/new", d, 3 * threshold + 1);
+	/* Blocks replaced by a small object and back; create-only of a
+	 * block-sized object. */
+	sr_large_replace(s, "blk/x", "blk/new", 3 * threshold + 1);
 	/* Overwriting blocks with other blocks: the new blob, whole (each
 	 * upload has its own block ids, so nothing of the old one stays). */
 	uint8_t *e = sc_data(3 * threshold + 1, 8);
 	sc_ok(cairn_store_put(s, "blk/new", e, 3 * threshold + 1, 0));
 	sc_expect_object(s, "blk/new", e, 3 * threshold + 1);
 	free(e);
-	free(d);
 	cairn_buf_free(&b);
 }
 
 static void test_features(void **state)
 {
-	struct cairn_store *s = store_of(state);
+	struct cairn_store *s = sr_store(state);
 	assert_string_equal(s->ops->name, "azure");
 	assert_true(cairn_store_has(s, CAIRN_STORE_FEAT_CREATE_ONLY));
 	assert_true(cairn_store_has(s, CAIRN_STORE_FEAT_RANGE_GET));
@@ -245,52 +196,19 @@ static void test_features(void **state)
 
 static void test_special_keys(void **state)
 {
-	struct cairn_store *s = store_of(state);
-	static const char *const keys[] = { "sp/a b+c=d&e", "sp/é~x(1)", "sp/100%/x", "sp/semi;colon:q?x#y" };
+	struct cairn_store *s = sr_store(state);
 	struct sc_listed l = { 0 };
-
-	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
-		sc_ok(cairn_store_put(s, keys[i], keys[i], strlen(keys[i]), 0));
-		sc_expect_object(s, keys[i], (const uint8_t *)keys[i], strlen(keys[i]));
-	}
-	sc_ok(cairn_store_list(s, "sp/", sc_list_cb, &l));
-	assert_int_equal(l.n, ARRAY_SIZE(keys));
-	qsort(l.keys, l.n, sizeof(*l.keys), sc_strcmp);
-	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
-		char *k = (char *)keys[i];
-		assert_non_null(bsearch(&k, l.keys, l.n, sizeof(*l.keys), sc_strcmp));
-	}
-	sc_listed_free(&l);
+	sr_special_keys(s);
 	/* A listing prefix with characters to encode. */
 	sc_ok(cairn_store_list(s, "sp/a b+", sc_list_cb, &l));
 	assert_int_equal(l.n, 1);
 	sc_listed_free(&l);
-	/* Keys the store refuses. */
-	assert_int_equal(cairn_store_put(s, "", "x", 1, 0), CAIRN_EINVAL);
-	assert_int_equal(cairn_store_put(s, "/abs", "x", 1, 0), CAIRN_EINVAL);
-	assert_int_equal(cairn_store_put(s, "ctl\n", "x", 1, 0), CAIRN_EINVAL);
 }
 
 static void test_prefix_isolation(void **state)
 {
 	(void)state;
-	struct cairn_store *a = NULL, *ab = NULL;
-	size_t n = 0;
-	char pa[32], pab[48];
-	snprintf(pa, sizeof(pa), "iso%u", ++serial);
-	snprintf(pab, sizeof(pab), "%sb", pa);
-	sc_ok(open_store(pa, NULL, &a));
-	sc_ok(open_store(pab, NULL, &ab));
-	sc_ok(cairn_store_put(a, "k", "a", 1, 0));
-	sc_ok(cairn_store_put(ab, "k", "ab", 2, 0));
-	sc_ok(cairn_store_list(a, "", sc_count_cb, &n));
-	assert_int_equal(n, 1);
-	sc_expect_object(a, "k", (const uint8_t *)"a", 1);
-	sc_expect_object(ab, "k", (const uint8_t *)"ab", 2);
-	sc_ok(cairn_store_del(a, "k"));
-	sc_ok(cairn_store_del(ab, "k"));
-	cairn_store_free(a);
-	cairn_store_free(ab);
+	sr_prefix_isolation(open_store);
 }
 
 static void test_wrong_key(void **state)
@@ -308,14 +226,14 @@ static void test_wrong_key(void **state)
 	assert_non_null(strstr(cairn_error_message(), "account key"));
 	assert_non_null(strstr(cairn_error_message(), "is wrong"));
 	assert_non_null(strstr(cairn_error_message(), account));
-	assert_no_secret(bad);
+	sr_assert_no_secret(bad);
 	assert_int_equal(cairn_store_get(s, "config", 0, CAIRN_STORE_TO_END, &b), CAIRN_EAUTH);
-	assert_no_secret(bad);
+	sr_assert_no_secret(bad);
 	assert_int_equal(cairn_store_put(s, "config", "x", 1, 0), CAIRN_EAUTH);
 	assert_int_equal(cairn_store_list(s, "", sc_count_cb, &n), CAIRN_EAUTH);
 	assert_int_equal(cairn_store_del(s, "config"), CAIRN_EAUTH);
 	assert_int_equal(cairn_store_create(s), CAIRN_EAUTH);
-	assert_no_secret(bad);
+	sr_assert_no_secret(bad);
 	cairn_store_free(s);
 	cairn_buf_free(&b);
 }
@@ -366,7 +284,7 @@ static void test_sas(void **state)
 	sc_ok(open_with(&o, other, "p", NULL, &s));
 	assert_int_equal(cairn_store_create(s), CAIRN_EPERM);
 	assert_non_null(strstr(cairn_error_message(), "may not create it"));
-	assert_no_secret(sig_of(cs_other));
+	sr_assert_no_secret(sig_of(cs_other));
 	cairn_store_free(s);
 
 	/* Read-only: puts are refused naming the permission. */
@@ -376,7 +294,7 @@ static void test_sas(void **state)
 	sc_ok(cairn_store_stat(s, "big", &size));
 	assert_int_equal(cairn_store_put(s, "ro", "x", 1, 0), CAIRN_EPERM);
 	assert_non_null(strstr(cairn_error_message(), "does not permit put"));
-	assert_no_secret(sig_of(ro));
+	sr_assert_no_secret(sig_of(ro));
 	cairn_store_free(s);
 
 	/* Expired: named as such, by its expiry time. */
@@ -386,10 +304,10 @@ static void test_sas(void **state)
 	assert_int_equal(cairn_store_stat(s, "big", &size), CAIRN_EAUTH);
 	assert_non_null(strstr(cairn_error_message(), "SAS token"));
 	assert_non_null(strstr(cairn_error_message(), "expired at"));
-	assert_no_secret(sig_of(ex));
+	sr_assert_no_secret(sig_of(ex));
 	assert_int_equal(cairn_store_list(s, "", sc_count_cb, &n), CAIRN_EAUTH);
 	assert_non_null(strstr(cairn_error_message(), "expired at"));
-	assert_no_secret(sig_of(ex));
+	sr_assert_no_secret(sig_of(ex));
 	cairn_store_free(s);
 
 	/* Signed with another key: invalid. */
@@ -399,7 +317,7 @@ static void test_sas(void **state)
 	assert_int_equal(cairn_store_get(s, "big", 0, 10, &b), CAIRN_EAUTH);
 	assert_non_null(strstr(cairn_error_message(), "SAS token"));
 	assert_non_null(strstr(cairn_error_message(), "invalid"));
-	assert_no_secret(sig_of(wrong));
+	sr_assert_no_secret(sig_of(wrong));
 	cairn_store_free(s);
 
 	/* Clean up with the key. */
@@ -420,10 +338,8 @@ static void test_missing_container(void **state)
 {
 	(void)state;
 	struct cairn_store *s = NULL;
-	struct cairn_buf b = CAIRN_BUF_INIT;
 	char cont[80];
 	uint64_t size;
-	size_t n = 0;
 	snprintf(cont, sizeof(cont), "%s-missing", container);
 	struct cairn_store_opts o = { .azure_key = key };
 	sc_ok(open_with(&o, cont, "p", NULL, &s));
@@ -431,18 +347,8 @@ static void test_missing_container(void **state)
 	assert_non_null(strstr(cairn_error_message(), "does not exist in account"));
 	assert_non_null(strstr(cairn_error_message(), cont));
 	assert_non_null(strstr(cairn_error_message(), account));
-	assert_int_equal(cairn_store_get(s, "config", 0, 10, &b), CAIRN_ENOTREPO);
-	assert_int_equal(cairn_store_put(s, "config", "x", 1, 0), CAIRN_ENOTREPO);
-	assert_int_equal(cairn_store_list(s, "", sc_count_cb, &n), CAIRN_ENOTREPO);
-	assert_int_equal(cairn_store_del(s, "config"), CAIRN_ENOTREPO);
-	/* create makes it; then everything works, and create is idempotent. */
-	sc_ok(cairn_store_create(s));
-	sc_ok(cairn_store_create(s));
-	sc_ok(cairn_store_put(s, "config", "x", 1, 0));
-	sc_expect_object(s, "config", (const uint8_t *)"x", 1);
-	sc_ok(cairn_store_del(s, "config"));
+	sr_missing_container(s);
 	cairn_store_free(s);
-	cairn_buf_free(&b);
 }
 
 static void test_env(void **state)
@@ -490,7 +396,7 @@ static void test_unreachable(void **state)
 	assert_int_equal(cairn_store_stat(s, "config", &size), CAIRN_ENET);
 	/* The URL in the message has no token. */
 	assert_non_null(strstr(cairn_error_message(), "http://127.0.0.1:9/devstoreaccount1/c01/p/config"));
-	assert_no_secret(sig_of(sas));
+	sr_assert_no_secret(sig_of(sas));
 	assert_null(strstr(cairn_error_message(), "sig="));
 	cairn_store_free(s);
 	unsetenv("CAIRN_HTTP_MAX_ATTEMPTS");
@@ -498,19 +404,13 @@ static void test_unreachable(void **state)
 	free(sas);
 }
 
-static void skip_all(void **state)
-{
-	(void)state;
-	skip();
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		CAIRN_STORE_CONFORMANCE_TESTS("", setup_azure, teardown_azure),
-		cmocka_unit_test_setup_teardown(test_block_sizes, setup_azure, teardown_azure),
-		cmocka_unit_test_setup_teardown(test_features, setup_azure, teardown_azure),
-		cmocka_unit_test_setup_teardown(test_special_keys, setup_azure, teardown_azure),
+		CAIRN_STORE_CONFORMANCE_TESTS("", setup_azure, sr_teardown),
+		cmocka_unit_test_setup_teardown(test_block_sizes, setup_azure, sr_teardown),
+		cmocka_unit_test_setup_teardown(test_features, setup_azure, sr_teardown),
+		cmocka_unit_test_setup_teardown(test_special_keys, setup_azure, sr_teardown),
 		cmocka_unit_test(test_prefix_isolation),
 		cmocka_unit_test(test_wrong_key),
 		cmocka_unit_test(test_sas),
@@ -525,11 +425,9 @@ int main(void)
 	unsetenv("CAIRN_TEST_FAULT");
 	unsetenv("CAIRN_TEST_COUNT");
 	load_server();
-	if (!endpoint[0]) {
-		fprintf(stderr, "test_store_azure: no Azure server configured (CAIRN_TEST_AZURE_ENDPOINT is unset; "
-				"scripts/run-tests starts Azurite and sets it): skipping\n");
-		const struct CMUnitTest none[] = { cmocka_unit_test(skip_all) };
-		return cmocka_run_group_tests_name("azure (no server)", none, NULL, NULL);
-	}
+	if (!endpoint[0])
+		return sr_run_skipped("azure (no server)",
+				      "test_store_azure: no Azure server configured (CAIRN_TEST_AZURE_ENDPOINT is unset; "
+				      "scripts/run-tests starts Azurite and sets it): skipping");
 	return cmocka_run_group_tests_name("azure on Azurite", tests, group_setup, NULL);
 }

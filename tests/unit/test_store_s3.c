@@ -12,7 +12,7 @@
  * Each test gets its own prefix in one bucket per server, so the suite
  * also checks that prefixes isolate stores.
  */
-#include "store_conformance.h"
+#include "store_remote.h"
 
 #include "store/s3/s3.h"
 #include "util/cleanup.h"
@@ -35,7 +35,6 @@ struct server {
 static struct server servers[4];
 static size_t nservers;
 static struct server *cur; /* the server of the group running */
-static unsigned serial;
 
 static const char *env_for(const char *name, const char *what, char *buf, size_t size)
 {
@@ -100,53 +99,24 @@ static const char *part_param(const struct server *sv)
 	return p;
 }
 
-static int open_store(const struct server *sv, const char *prefix, const char *extra, struct cairn_store **ret)
+/* PREFIX on the server of the group running, with its keys (sr_open_fn). */
+static int open_store(const char *prefix, const char *extra, struct cairn_store **ret)
 {
 	char uri[1024];
-	struct cairn_store_opts o = server_opts(sv);
-	server_uri(uri, sizeof(uri), sv, NULL, prefix, extra);
+	struct cairn_store_opts o = server_opts(cur);
+	server_uri(uri, sizeof(uri), cur, NULL, prefix, extra);
 	return cairn_store_open_opts(uri, &o, ret);
 }
 
 static int group_setup(void **state)
 {
 	(void)state;
-	struct cairn_store *s = NULL;
-	sc_ok(open_store(cur, NULL, NULL, &s));
-	sc_ok(cairn_store_create(s));
-	cairn_store_free(s);
-	return 0;
+	return sr_create(open_store);
 }
 
 static int setup_s3(void **state)
 {
-	struct sc_fixture *f = calloc(1, sizeof(*f));
-	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "t%u", ++serial);
-	sc_ok(open_store(cur, f->dir, part_param(cur), &f->store));
-	*state = f;
-	return 0;
-}
-
-/* Removes what the test left (also exercising the batch delete). */
-static int teardown_s3(void **state)
-{
-	struct sc_fixture *f = *state;
-	struct cairn_key_list keys;
-	if (cairn_store_list_keys(f->store, "", &keys) == 0) {
-		int r = cairn_store_del_many(f->store, (const char *const *)keys.v, keys.n);
-		if (r < 0)
-			fprintf(stderr, "teardown: %s\n", cairn_error_message());
-		cairn_key_list_free(&keys);
-	}
-	cairn_store_free(f->store);
-	free(f);
-	return 0;
-}
-
-static struct cairn_store *store_of(void **state)
-{
-	return ((struct sc_fixture *)*state)->store;
+	return sr_setup(state, open_store, part_param(cur));
 }
 
 static bool is_swift(void)
@@ -158,7 +128,7 @@ static bool is_swift(void)
 
 static void test_multipart_sizes(void **state)
 {
-	struct cairn_store *s = store_of(state);
+	struct cairn_store *s = sr_store(state);
 	size_t part = cur->min_part < (1u << 20) ? (1u << 20) : cur->min_part;
 	const size_t sizes[] = { part - 1, part, part + 1, 3 * part + 12345 };
 	struct cairn_buf b = CAIRN_BUF_INIT;
@@ -177,24 +147,15 @@ static void test_multipart_sizes(void **state)
 		}
 		free(d);
 	}
-	/* Multipart replaced by a small object and back. */
-	sc_ok(cairn_store_put(s, "mp/obj-x", "small", 5, 0));
-	uint8_t *d = sc_data(2 * part + 1, 7);
-	sc_ok(cairn_store_put(s, "mp/obj-x", d, 2 * part + 1, 0));
-	sc_expect_object(s, "mp/obj-x", d, 2 * part + 1);
-	sc_ok(cairn_store_put(s, "mp/obj-x", "small", 5, 0));
-	sc_expect_object(s, "mp/obj-x", (const uint8_t *)"small", 5);
-	/* Create-only of a multipart-sized object: refused when it exists. */
-	assert_int_equal(cairn_store_put(s, "mp/obj-x", d, 2 * part + 1, CAIRN_PUT_CREATE_ONLY), CAIRN_EEXIST);
-	sc_ok(cairn_store_put(s, "mp/new", d, 2 * part + 1, CAIRN_PUT_CREATE_ONLY));
-	sc_expect_object(s, "mp/new", d, 2 * part + 1);
-	free(d);
+	/* Multipart replaced by a small object and back; create-only of a
+	 * multipart-sized object. */
+	sr_large_replace(s, "mp/obj-x", "mp/new", 2 * part + 1);
 	cairn_buf_free(&b);
 }
 
 static void test_create_only_feature(void **state)
 {
-	struct cairn_store *s = store_of(state);
+	struct cairn_store *s = sr_store(state);
 	sc_ok(cairn_store_put(s, "feat/a", "1", 1, CAIRN_PUT_CREATE_ONLY));
 	assert_int_equal(cairn_store_put(s, "feat/a", "2", 1, CAIRN_PUT_CREATE_ONLY), CAIRN_EEXIST);
 	/* Swift's s3api has no conditional PUT (501): the driver falls back
@@ -205,53 +166,18 @@ static void test_create_only_feature(void **state)
 
 static void test_special_keys(void **state)
 {
-	struct cairn_store *s = store_of(state);
-	static const char *const keys[] = { "sp/a b+c=d&e", "sp/é~x(1)", "sp/100%/x", "sp/semi;colon:q?x#y" };
-	struct sc_listed l = { 0 };
-
-	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
-		sc_ok(cairn_store_put(s, keys[i], keys[i], strlen(keys[i]), 0));
-		sc_expect_object(s, keys[i], (const uint8_t *)keys[i], strlen(keys[i]));
-	}
-	sc_ok(cairn_store_list(s, "sp/", sc_list_cb, &l));
-	assert_int_equal(l.n, ARRAY_SIZE(keys));
-	qsort(l.keys, l.n, sizeof(*l.keys), sc_strcmp);
-	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
-		char *k = (char *)keys[i];
-		assert_non_null(bsearch(&k, l.keys, l.n, sizeof(*l.keys), sc_strcmp));
-	}
-	sc_listed_free(&l);
-	/* Keys the store refuses. */
-	assert_int_equal(cairn_store_put(s, "", "x", 1, 0), CAIRN_EINVAL);
-	assert_int_equal(cairn_store_put(s, "/abs", "x", 1, 0), CAIRN_EINVAL);
-	assert_int_equal(cairn_store_put(s, "ctl\n", "x", 1, 0), CAIRN_EINVAL);
+	sr_special_keys(sr_store(state));
 }
 
 static void test_prefix_isolation(void **state)
 {
 	(void)state;
-	struct cairn_store *a = NULL, *ab = NULL;
-	size_t n = 0;
-	char pa[32], pab[48];
-	snprintf(pa, sizeof(pa), "iso%u", ++serial);
-	snprintf(pab, sizeof(pab), "%sb", pa);
-	sc_ok(open_store(cur, pa, NULL, &a));
-	sc_ok(open_store(cur, pab, NULL, &ab));
-	sc_ok(cairn_store_put(a, "k", "a", 1, 0));
-	sc_ok(cairn_store_put(ab, "k", "ab", 2, 0));
-	sc_ok(cairn_store_list(a, "", sc_count_cb, &n));
-	assert_int_equal(n, 1);
-	sc_expect_object(a, "k", (const uint8_t *)"a", 1);
-	sc_expect_object(ab, "k", (const uint8_t *)"ab", 2);
-	sc_ok(cairn_store_del(a, "k"));
-	sc_ok(cairn_store_del(ab, "k"));
-	cairn_store_free(a);
-	cairn_store_free(ab);
+	sr_prefix_isolation(open_store);
 }
 
 static void test_del_many(void **state)
 {
-	struct cairn_store *s = store_of(state);
+	struct cairn_store *s = sr_store(state);
 	enum { N = 1200 };
 	char **keys = calloc(N + 2, sizeof(*keys));
 	size_t n = 0;
@@ -273,14 +199,6 @@ static void test_del_many(void **state)
 	free(keys);
 }
 
-/* Output of a failing open+call must never hold the secret. */
-static void assert_no_secret(const char *secret)
-{
-	const char *m = cairn_error_message();
-	if (strstr(m, secret))
-		fail_msg("the message shows the secret: %s", m);
-}
-
 static void test_wrong_secret(void **state)
 {
 	(void)state;
@@ -295,16 +213,16 @@ static void test_wrong_secret(void **state)
 	assert_int_equal(cairn_store_stat(s, "config", &size), CAIRN_EAUTH);
 	assert_non_null(strstr(cairn_error_message(), "secret key is wrong"));
 	assert_non_null(strstr(cairn_error_message(), cur->access));
-	assert_no_secret(bad);
+	sr_assert_no_secret(bad);
 	assert_int_equal(cairn_store_get(s, "config", 0, CAIRN_STORE_TO_END, &b), CAIRN_EAUTH);
-	assert_no_secret(bad);
+	sr_assert_no_secret(bad);
 	assert_int_equal(cairn_store_put(s, "config", "x", 1, 0), CAIRN_EAUTH);
-	assert_no_secret(bad);
+	sr_assert_no_secret(bad);
 	size_t n = 0;
 	assert_int_equal(cairn_store_list(s, "", sc_count_cb, &n), CAIRN_EAUTH);
-	assert_no_secret(bad);
+	sr_assert_no_secret(bad);
 	assert_int_equal(cairn_store_create(s), CAIRN_EAUTH);
-	assert_no_secret(bad);
+	sr_assert_no_secret(bad);
 	cairn_store_free(s);
 	cairn_buf_free(&b);
 }
@@ -320,9 +238,9 @@ static void test_unknown_access_key(void **state)
 	sc_ok(cairn_store_open_opts(uri, &o, &s));
 	assert_int_equal(cairn_store_stat(s, "config", &size), CAIRN_EAUTH);
 	assert_non_null(strstr(cairn_error_message(), "nobody:unknown"));
-	assert_no_secret(cur->secret);
+	sr_assert_no_secret(cur->secret);
 	assert_int_equal(cairn_store_put(s, "config", "x", 1, 0), CAIRN_EAUTH);
-	assert_no_secret(cur->secret);
+	sr_assert_no_secret(cur->secret);
 	cairn_store_free(s);
 }
 
@@ -330,10 +248,8 @@ static void test_missing_bucket(void **state)
 {
 	(void)state;
 	struct cairn_store *s = NULL;
-	struct cairn_buf b = CAIRN_BUF_INIT;
 	char uri[1024], bucket[64];
 	uint64_t size;
-	size_t n = 0;
 	struct cairn_store_opts o = server_opts(cur);
 	snprintf(bucket, sizeof(bucket), "cairn-missing-%ld", (long)getpid());
 	server_uri(uri, sizeof(uri), cur, bucket, "p", NULL);
@@ -341,18 +257,8 @@ static void test_missing_bucket(void **state)
 	assert_int_equal(cairn_store_stat(s, "config", &size), CAIRN_ENOTREPO);
 	assert_non_null(strstr(cairn_error_message(), "does not exist"));
 	assert_non_null(strstr(cairn_error_message(), bucket));
-	assert_int_equal(cairn_store_get(s, "config", 0, 10, &b), CAIRN_ENOTREPO);
-	assert_int_equal(cairn_store_put(s, "config", "x", 1, 0), CAIRN_ENOTREPO);
-	assert_int_equal(cairn_store_list(s, "", sc_count_cb, &n), CAIRN_ENOTREPO);
-	assert_int_equal(cairn_store_del(s, "config"), CAIRN_ENOTREPO);
-	/* create makes it; then everything works, and create is idempotent. */
-	sc_ok(cairn_store_create(s));
-	sc_ok(cairn_store_create(s));
-	sc_ok(cairn_store_put(s, "config", "x", 1, 0));
-	sc_expect_object(s, "config", (const uint8_t *)"x", 1);
-	sc_ok(cairn_store_del(s, "config"));
+	sr_missing_container(s);
 	cairn_store_free(s);
-	cairn_buf_free(&b);
 }
 
 static void test_env_keys(void **state)
@@ -423,12 +329,6 @@ static void test_open_errors(void **state)
 	cairn_store_free(s);
 }
 
-static void skip_all(void **state)
-{
-	(void)state;
-	skip();
-}
-
 #define S3_TESTS(setup, teardown)                                                              \
 	CAIRN_STORE_CONFORMANCE_TESTS("", setup, teardown),                                    \
 	cmocka_unit_test_setup_teardown(test_multipart_sizes, setup, teardown),                \
@@ -442,7 +342,7 @@ static void skip_all(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = { S3_TESTS(setup_s3, teardown_s3) };
+	const struct CMUnitTest tests[] = { S3_TESTS(setup_s3, sr_teardown) };
 	int failed = 0;
 
 	unsetenv("AWS_ACCESS_KEY_ID");
@@ -451,12 +351,10 @@ int main(void)
 	unsetenv("CAIRN_TEST_FAULT");
 	unsetenv("CAIRN_TEST_COUNT");
 	load_servers();
-	if (nservers == 0) {
-		fprintf(stderr, "test_store_s3: no S3 server configured (CAIRN_TEST_S3_SERVERS is unset; "
-				"scripts/run-tests starts Ceph RGW and Swift and sets it): skipping\n");
-		const struct CMUnitTest none[] = { cmocka_unit_test(skip_all) };
-		return cmocka_run_group_tests_name("s3 (no server)", none, NULL, NULL);
-	}
+	if (nservers == 0)
+		return sr_run_skipped("s3 (no server)",
+				      "test_store_s3: no S3 server configured (CAIRN_TEST_S3_SERVERS is unset; "
+				      "scripts/run-tests starts Ceph RGW and Swift and sets it): skipping");
 	for (size_t i = 0; i < nservers; i++) {
 		char name[sizeof(cur->name) + 8];
 		cur = &servers[i];

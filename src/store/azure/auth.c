@@ -15,6 +15,7 @@
  * expired without quoting it.
  */
 #include "store/azure/azure.h"
+#include "store/uri.h"
 #include "crypto/crypto.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -32,23 +33,16 @@ static int oom(void)
 	return cairn_error_set(CAIRN_ENOMEM, "out of memory");
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Appends s[0..n) percent-decoded ('+' stays '+': Azure decodes it so). */
+/* Appends s[0..n) percent-decoded ('+' stays '+': Azure decodes it so).
+ * Unlike cairn_uri_decode, which refuses them, a '%' without two hex
+ * digits is kept as it is: this reads queries we send (for signing) and
+ * SAS times, and has nothing to refuse. */
 static int append_decoded(struct cairn_buf *b, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		int a, c;
-		if (s[i] == '%' && i + 2 < n && (a = hexval((unsigned char)s[i + 1])) >= 0 &&
-		    (c = hexval((unsigned char)s[i + 2])) >= 0) {
+		if (s[i] == '%' && i + 2 < n && (a = cairn_uri_hexval((unsigned char)s[i + 1])) >= 0 &&
+		    (c = cairn_uri_hexval((unsigned char)s[i + 2])) >= 0) {
 			if (cairn_buf_append_u8(b, (uint8_t)(a * 16 + c)) < 0)
 				return CAIRN_ENOMEM;
 			i += 2;

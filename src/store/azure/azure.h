@@ -6,13 +6,18 @@
  *   auth.c     Shared Key signing (the canonical string-to-sign, HMAC-SHA256
  *              with the decoded account key) and SAS token checks
  *   parse.c    the XML documents we read: List Blobs pages, errors (over
- *              the strict, bounded reader of store/s3/xml.c)
+ *              the strict, bounded reader of store/xml.c)
  *   error.c    reply -> CAIRN_E* code and one clear message
  *   request.c  URL building, the x-ms-* headers, signing, one request
  *              through the HTTP client
  *   store.c    the store ops: get, put, stat, del, create, open/free
- *   list.c     List Blobs with prefix and marker continuation
+ *   list.c     List Blobs pages with prefix and marker continuation
  *   blocks.c   Put Block in parallel + Put Block List, for large objects
+ *
+ * What the S3 driver does alike is beside this folder: store/uri.c (URI
+ * pieces: prefix, parameters, sizes, endpoint), store/xml.c and
+ * store/httpstore.c (keys, get replies, create-only checks, failure
+ * wording, the listing loop, parallel parts).
  *
  * Secrets: the account key and the SAS token live in secret memory and go
  * into requests only (the key as a signature, the SAS in the query string).
@@ -24,6 +29,7 @@
 #define CAIRN_STORE_AZURE_AZURE_H
 
 #include "http/http.h"
+#include "store/httpstore.h"
 #include "store/store.h"
 
 #include <stdbool.h>
@@ -128,18 +134,10 @@ struct cairn_azure_error {
  * HTML page from a proxy.  ret is always initialised. */
 int cairn_azure_parse_error(const void *doc, size_t len, struct cairn_azure_error *ret);
 
-struct cairn_azure_list_entry {
-	char *name;
-	uint64_t size;
-};
-struct cairn_azure_list_page {
-	struct cairn_azure_list_entry *v;
-	size_t n, cap;
-	char *next_marker; /* NULL when the listing is complete */
-};
-/* One List Blobs page (root <EnumerationResults>). */
-int cairn_azure_parse_list(const void *doc, size_t len, struct cairn_azure_list_page *ret);
-void cairn_azure_list_page_free(struct cairn_azure_list_page *p);
+/* One List Blobs page (root <EnumerationResults>): its blobs, and as
+ * ret->next the NextMarker (NULL when the listing is complete).  Free ret
+ * with cairn_httpstore_page_free, also on failure. */
+int cairn_azure_parse_list(const void *doc, size_t len, struct cairn_httpstore_page *ret);
 
 /* ---- the store ---- */
 
@@ -191,9 +189,6 @@ int cairn_azure_url(const struct cairn_azure_config *cfg, const char *key, const
 int cairn_azure_urls(const struct cairn_azure_config *cfg, const char *key, const char *query,
 		     struct cairn_buf *sent, struct cairn_buf *shown, size_t *ret_path_off);
 
-/* Appends "name=enc(value)" (with '&' before when b is not empty). */
-int cairn_azure_query_add(struct cairn_buf *b, const char *name, const char *value);
-
 /* ---- errors (error.c) ---- */
 
 /* Maps a failed reply to a code and sets one clear message naming the
@@ -212,6 +207,10 @@ int cairn_azure_fail(struct azure_store *s, const char *op, const char *key, con
  * <Code>, else "". */
 const char *cairn_azure_reply_code(const struct cairn_http_response *rs, char *buf, size_t size);
 
+/* Did a create-only request (If-None-Match: *) find the blob there?  409
+ * BlobAlreadyExists, or 412 (ConditionNotMet). */
+bool cairn_azure_reply_exists(const struct cairn_http_response *rs);
+
 /* ---- operations in their own files ---- */
 
 int cairn_azure_list(struct cairn_store *s, const char *prefix, cairn_store_list_fn fn, void *ud);
@@ -220,7 +219,11 @@ int cairn_azure_list(struct cairn_store *s, const char *prefix, cairn_store_list
  * create-only commit finds the blob there. */
 int cairn_azure_put_blocks(struct azure_store *s, const char *key, const uint8_t *data, size_t len,
 			   bool create_only);
-/* Checks a key: non-empty, no leading '/', no control characters, not too long. */
-int cairn_azure_key_check(struct azure_store *s, const char *key);
+/* Checks a key: non-empty, no leading '/', no control characters, no '\\'
+ * (the service would make it a '/'), not too long. */
+static inline int cairn_azure_key_check(struct azure_store *s, const char *key)
+{
+	return cairn_httpstore_key_check(&s->base, s->cfg.prefix, key, true);
+}
 
 #endif

@@ -13,8 +13,7 @@
  * list) from mixing each other's blocks.
  *
  * Blocks go up from min(blocks, connections) threads, the caller's
- * included; the HTTP client's slot limit bounds the store's connections
- * when several large puts run at once.  Each block is retried by the HTTP
+ * included (cairn_httpstore_parallel).  Each block is retried by the HTTP
  * layer; a block that still fails fails the put.
  */
 #include "store/azure/azure.h"
@@ -25,7 +24,6 @@
 #include "util/log.h"
 
 #include <openssl/evp.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,11 +38,6 @@ struct upload {
 	size_t len, block_size;
 	unsigned nblocks;
 	char nonce[17];
-
-	pthread_mutex_t lock;
-	unsigned next;
-	int error;
-	char errmsg[1024];
 };
 
 static void block_id(const struct upload *u, unsigned i, char out[ID_B64 + 1])
@@ -54,15 +47,17 @@ static void block_id(const struct upload *u, unsigned i, char out[ID_B64 + 1])
 	EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)raw, ID_RAW);
 }
 
-static int put_block(struct upload *u, unsigned i)
+static int put_block(void *ud, unsigned i)
 {
+	struct upload *u = ud;
 	_cleanup_(cairn_http_response_freep) struct cairn_http_response rs = CAIRN_HTTP_RESPONSE_INIT;
 	_cleanup_(cairn_buf_freep) struct cairn_buf q = CAIRN_BUF_INIT;
 	char id[ID_B64 + 1];
 	int r;
 
 	block_id(u, i, id);
-	if ((r = cairn_azure_query_add(&q, "comp", "block")) < 0 || (r = cairn_azure_query_add(&q, "blockid", id)) < 0)
+	if ((r = cairn_httpstore_query_add(&q, "comp", "block")) < 0 ||
+	    (r = cairn_httpstore_query_add(&q, "blockid", id)) < 0)
 		return r;
 	size_t off = (size_t)i * u->block_size;
 	struct azure_call c = { .method = "PUT",
@@ -80,41 +75,15 @@ static int put_block(struct upload *u, unsigned i)
 	return 0;
 }
 
-static void *block_worker(void *arg)
-{
-	struct upload *u = arg;
-	for (;;) {
-		pthread_mutex_lock(&u->lock);
-		if (u->error || u->next >= u->nblocks) {
-			pthread_mutex_unlock(&u->lock);
-			return NULL;
-		}
-		unsigned i = u->next++;
-		pthread_mutex_unlock(&u->lock);
-		int r = put_block(u, i);
-		if (r < 0) {
-			pthread_mutex_lock(&u->lock);
-			if (!u->error) {
-				u->error = r;
-				cairn_error_copy(u->errmsg, sizeof(u->errmsg));
-			}
-			pthread_mutex_unlock(&u->lock);
-			return NULL;
-		}
-	}
-}
-
 /* Is the blob now exactly our bytes?  (A retried commit whose first
- * attempt did commit.) */
+ * attempt did commit.)  The size first: a large blob of another size is
+ * not worth reading. */
 static bool is_ours(struct upload *u)
 {
-	_cleanup_(cairn_buf_freep) struct cairn_buf b = CAIRN_BUF_INIT;
 	uint64_t size;
 	if (cairn_store_stat(&u->s->base, u->key, &size) < 0 || size != u->len)
 		return false;
-	if (cairn_store_get(&u->s->base, u->key, 0, CAIRN_STORE_TO_END, &b) < 0)
-		return false;
-	return b.len == u->len && memcmp(b.data, u->data, u->len) == 0;
+	return cairn_httpstore_is_ours(&u->s->base, u->key, u->data, u->len);
 }
 
 static int commit(struct upload *u, bool create_only)
@@ -149,14 +118,10 @@ static int commit(struct upload *u, bool create_only)
 		return r;
 	if (rs.status == 201 || rs.status == 200)
 		return 0;
-	if (create_only && (rs.status == 409 || rs.status == 412)) {
-		char code[64];
-		cairn_azure_reply_code(&rs, code, sizeof(code));
-		if (!strcmp(code, "BlobAlreadyExists") || !strcmp(code, "ConditionNotMet") || rs.status == 412) {
-			if (rs.attempts > 1 && is_ours(u))
-				return 0;
-			return cairn_error_set(CAIRN_EEXIST, "object %s already exists in %s", u->key, u->s->base.uri);
-		}
+	if (create_only && cairn_azure_reply_exists(&rs)) {
+		if (rs.attempts > 1 && is_ours(u))
+			return 0;
+		return cairn_httpstore_exists(&u->s->base, u->key);
 	}
 	return cairn_azure_fail(u->s, "commit of the blocks of", u->key, &rs);
 }
@@ -180,31 +145,12 @@ int cairn_azure_put_blocks(struct azure_store *s, const char *key, const uint8_t
 
 	/* Not uploading what would be refused: the commit's condition stays
 	 * the atomic check. */
-	if (create_only) {
-		uint64_t size;
-		r = cairn_store_stat(&s->base, key, &size);
-		if (r == 0)
-			return cairn_error_set(CAIRN_EEXIST, "object %s already exists in %s", key, s->base.uri);
-		if (r != CAIRN_ENOTFOUND)
-			return r;
-	}
+	if (create_only && (r = cairn_httpstore_absent(&s->base, key)) < 0)
+		return r;
 
-	pthread_mutex_init(&u.lock, NULL);
-	unsigned nthreads = MIN(u.nblocks, s->cfg.connections);
-	pthread_t *tid = nthreads > 1 ? calloc(nthreads - 1, sizeof(*tid)) : NULL;
-	unsigned started = 0;
-	for (unsigned i = 0; tid && i + 1 < nthreads; i++)
-		if (pthread_create(&tid[i], NULL, block_worker, &u) == 0)
-			started++;
-	block_worker(&u); /* this thread works too, so no thread is fine */
-	for (unsigned i = 0; i < started; i++)
-		pthread_join(tid[i], NULL);
-	free(tid);
-
-	if (u.error)
-		r = cairn_error_set(u.error, "%s", u.errmsg);
-	else if ((r = commit(&u, create_only)) == 0)
+	if ((r = cairn_httpstore_parallel(u.nblocks, s->cfg.connections, put_block, &u)) < 0)
+		return r;
+	if ((r = commit(&u, create_only)) == 0)
 		cairn_log_debug("azure: %s: %zu bytes in %u blocks of %zu", key, len, u.nblocks, u.block_size);
-	pthread_mutex_destroy(&u.lock);
 	return r;
 }

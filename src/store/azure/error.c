@@ -28,17 +28,6 @@ static bool contains(const char *s, const char *what)
 	return s && strcasestr(s, what) != NULL;
 }
 
-/* " (Code: message)" or " (Code)" or "" */
-static void detail(char *buf, size_t size, const char *code, const char *msg)
-{
-	if (*code && msg && *msg)
-		snprintf(buf, size, " (%s: %s)", code, msg);
-	else if (*code)
-		snprintf(buf, size, " (%s)", code);
-	else
-		buf[0] = 0;
-}
-
 static int auth_failed(const struct cairn_azure_config *cfg, const char *code, const struct cairn_azure_error *e,
 		       time_t now)
 {
@@ -88,17 +77,12 @@ int cairn_azure_error_map(const struct cairn_azure_config *cfg, const char *uri,
 {
 	const char *msg = e ? e->message : "";
 	const char *ep = cfg->endpoint;
-	char obj[1200], det[400], after[64] = "";
+	struct cairn_httpstore_what w;
 
 	if (!code)
 		code = "";
-	if (key)
-		snprintf(obj, sizeof(obj), "object %s", key);
-	else
-		snprintf(obj, sizeof(obj), "container %s", cfg->container);
-	detail(det, sizeof(det), code, msg);
-	if (attempts > 1)
-		snprintf(after, sizeof(after), " (after %u attempts)", attempts);
+	cairn_httpstore_what(&w, key, "container", cfg->container, code, msg, attempts);
+	const char *obj = w.obj, *det = w.det;
 
 	/* Credentials: whatever the status. */
 	if (is(code, "AuthenticationFailed") ||
@@ -134,8 +118,6 @@ int cairn_azure_error_map(const struct cairn_azure_config *cfg, const char *uri,
 				       uri, det);
 
 	switch (status) {
-	case 404:
-		return cairn_error_set(CAIRN_ENOTFOUND, "%s not found in %s", obj, uri);
 	case 403:
 		return cairn_error_set(CAIRN_EPERM, "%s denied %s of %s in %s%s", ep, op, obj, uri,
 				       *det ? det : " (403 Forbidden)");
@@ -143,19 +125,8 @@ int cairn_azure_error_map(const struct cairn_azure_config *cfg, const char *uri,
 		return cairn_error_set(CAIRN_EAUTH, "%s refused the request's authentication%s", ep, det);
 	case 409:
 		return cairn_error_set(CAIRN_EIO, "%s of %s in %s: conflict%s", op, obj, uri, det);
-	case 416:
-		return cairn_error_set(CAIRN_EINVAL, "%s of %s in %s: range past the end of the object", op, obj,
-				       uri);
-	case 405:
-	case 501:
-		return cairn_error_set(CAIRN_EUNSUPPORTED, "%s does not implement %s of %s%s", ep, op, obj,
-				       *det ? det : " (NotImplemented)");
 	}
-	if (status >= 500 || status == 429)
-		return cairn_error_set(CAIRN_ENET, "%s of %s in %s failed: server error %ld%s%s", op, obj, uri,
-				       status, det, after);
-	return cairn_error_set(CAIRN_EIO, "%s of %s in %s failed: HTTP status %ld%s%s", op, obj, uri, status, det,
-			       after);
+	return cairn_httpstore_status_error(ep, uri, op, status, &w);
 }
 
 const char *cairn_azure_reply_code(const struct cairn_http_response *rs, char *buf, size_t size)
@@ -172,6 +143,15 @@ const char *cairn_azure_reply_code(const struct cairn_http_response *rs, char *b
 	}
 	buf[0] = 0;
 	return buf;
+}
+
+bool cairn_azure_reply_exists(const struct cairn_http_response *rs)
+{
+	char code[64];
+	if (rs->status != 409 && rs->status != 412)
+		return false;
+	cairn_azure_reply_code(rs, code, sizeof(code));
+	return !strcmp(code, "BlobAlreadyExists") || !strcmp(code, "ConditionNotMet") || rs->status == 412;
 }
 
 int cairn_azure_fail(struct azure_store *s, const char *op, const char *key, const struct cairn_http_response *rs)

@@ -33,14 +33,6 @@ static int add(struct cairn_buf *b, const char *s)
 	return cairn_buf_append(b, s, strlen(s));
 }
 
-int cairn_azure_query_add(struct cairn_buf *b, const char *name, const char *value)
-{
-	if ((b->len && cairn_buf_append(b, "&", 1) < 0) || add(b, name) < 0 || cairn_buf_append(b, "=", 1) < 0 ||
-	    cairn_http_append_encoded(b, value, strlen(value), false) < 0)
-		return oom();
-	return 0;
-}
-
 int cairn_azure_url(const struct cairn_azure_config *cfg, const char *key, const char *query, struct cairn_buf *out,
 		    size_t *ret_path_off)
 {
@@ -55,18 +47,10 @@ int cairn_azure_url(const struct cairn_azure_config *cfg, const char *key, const
 		r = add(out, cfg->path);
 	if (r >= 0 && (r = add(out, "/")) >= 0)
 		r = add(out, cfg->container);
-	if (r >= 0 && key) {
-		if ((r = add(out, "/")) >= 0 &&
-		    (r = cairn_http_append_encoded(out, cfg->prefix, strlen(cfg->prefix), true)) >= 0)
-			r = cairn_http_append_encoded(out, key, strlen(key), true);
-	}
-	if (r >= 0 && query && *query && (r = add(out, "?")) >= 0)
-		r = add(out, query);
-	if (r >= 0)
-		r = cairn_buf_append_u8(out, 0);
 	if (r < 0)
 		return oom();
-	out->len--; /* the NUL stays, uncounted */
+	if ((r = cairn_httpstore_url_end(out, cfg->prefix, key, query)) < 0)
+		return r;
 	if (ret_path_off)
 		*ret_path_off = path_off;
 	return 0;

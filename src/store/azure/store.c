@@ -22,43 +22,10 @@
 #include "util/error.h"
 #include "util/log.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-/* The service's blob name limit, prefix included. */
-#define KEY_MAX 1024
-
-int cairn_azure_key_check(struct azure_store *s, const char *key)
-{
-	if (!key || !*key || *key == '/')
-		goto bad;
-	for (const char *p = key; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '\\')
-			goto bad;
-	if (strlen(s->cfg.prefix) + strlen(key) > KEY_MAX)
-		return cairn_error_set(CAIRN_EINVAL, "object key '%.64s...' is too long for %s", key, s->base.uri);
-	return 0;
-bad:
-	return cairn_error_set(CAIRN_EINVAL, "invalid object key '%s' for store %s", key ? key : "(null)",
-			       s->base.uri);
-}
-
-static int parse_length(const char *v, uint64_t *ret)
-{
-	if (!v || !*v)
-		return -1;
-	uint64_t n = 0;
-	for (const char *p = v; *p; p++) {
-		if (*p < '0' || *p > '9' || n > (UINT64_MAX - 9) / 10)
-			return -1;
-		n = n * 10 + (uint64_t)(*p - '0');
-	}
-	*ret = n;
-	return 0;
-}
 
 static int az_stat(struct cairn_store *st, const char *key, uint64_t *ret_size)
 {
@@ -82,99 +49,37 @@ static int az_stat(struct cairn_store *st, const char *key, uint64_t *ret_size)
 	}
 	if (rs.status != 200)
 		return cairn_azure_fail(s, "stat", key, &rs);
-	uint64_t size;
-	if (parse_length(rs.headers[1], &size) < 0)
-		return cairn_error_set(CAIRN_EIO, "stat of object %s in %s: the reply has no valid Content-Length",
-				       key, st->uri);
-	*ret_size = size;
-	return 0;
-}
-
-static int past_end(struct cairn_store *st, const char *key, uint64_t off, uint64_t size)
-{
-	return cairn_error_set(CAIRN_EINVAL,
-			       "offset %" PRIu64 " is past the end of object %s in %s (%" PRIu64 " bytes)", off, key,
-			       st->uri, size);
+	return cairn_httpstore_stat_reply(st, key, rs.headers[1], ret_size);
 }
 
 static int az_get(struct cairn_store *st, const char *key, uint64_t off, uint64_t len, struct cairn_buf *out)
 {
 	struct azure_store *s = to_azure(st);
 	_cleanup_(cairn_http_response_freep) struct cairn_http_response rs = CAIRN_HTTP_RESPONSE_INIT;
-	uint64_t size;
 	int r;
 
 	cairn_buf_clear(out);
 	if ((r = cairn_azure_key_check(s, key)) < 0)
 		return r;
-	if (len == 0) {
-		/* Nothing to read, but the object must exist and off be valid. */
-		if ((r = az_stat(st, key, &size)) < 0)
-			return r;
-		return off > size ? past_end(st, key, off, size) : 0;
-	}
+	if (len == 0)
+		return cairn_httpstore_get_empty(st, key, off);
 	struct azure_call c = { .method = "GET", .key = key, .out = out };
-	if (off > 0 || len != CAIRN_STORE_TO_END) {
-		c.range = true;
-		c.first = off;
-		c.last = len == CAIRN_STORE_TO_END || len - 1 > UINT64_MAX - 1 - off ? CAIRN_HTTP_RANGE_END
-										   : off + len - 1;
-	}
+	c.range = cairn_httpstore_range(off, len, &c.first, &c.last);
 	if ((r = cairn_azure_call(s, &c, &rs)) < 0) {
 		cairn_buf_clear(out);
 		return r;
 	}
-	if (rs.status == 206) {
-		/* Azure answers 416 for a range that starts at or past the end;
-		 * Azurite answers 206 with nothing: tell the two apart. */
-		if (out->len == 0) {
-			if ((r = az_stat(st, key, &size)) < 0)
-				return r;
-			if (off > size)
-				return past_end(st, key, off, size);
-			return 0;
-		}
-		if (out->len > len)
-			out->len = (size_t)len;
-		return 0;
-	}
-	if (rs.status == 200) {
-		/* The whole object, range or not (a server may ignore the range). */
-		if (off > out->len) {
-			size = out->len;
-			cairn_buf_clear(out);
-			return past_end(st, key, off, size);
-		}
-		if (off) {
-			memmove(out->data, out->data + off, out->len - (size_t)off);
-			out->len -= (size_t)off;
-		}
-		if (out->len > len)
-			out->len = (size_t)len;
-		return 0;
-	}
-	cairn_buf_clear(out);
-	if (rs.status == 416) {
-		/* InvalidRange: the offset is at or past the end (or the
-		 * blob is empty).  At the end is an empty read. */
+	if (rs.status == 206 && out->len == 0) {
+		/* Azure answers 416 (InvalidRange) for a range that starts at
+		 * or past the end; Azurite answers 206 with nothing: tell the
+		 * two apart. */
+		uint64_t size;
 		if ((r = az_stat(st, key, &size)) < 0)
 			return r;
-		if (off >= size)
-			return off == size ? 0 : past_end(st, key, off, size);
-		return cairn_error_set(CAIRN_EIO, "get of object %s in %s: the service refused range %" PRIu64 "+",
-				       key, st->uri, off);
+		return off > size ? cairn_httpstore_past_end(st, key, off, size) : 0;
 	}
-	return cairn_azure_fail(s, "get", key, &rs);
-}
-
-/* After a retried create-only put found the key, the blob may be our own
- * first attempt's: it is ours if it holds exactly our bytes. */
-static bool is_ours(struct cairn_store *st, const char *key, const void *data, size_t len)
-{
-	_cleanup_(cairn_buf_freep) struct cairn_buf b = CAIRN_BUF_INIT;
-	if (az_get(st, key, 0, CAIRN_STORE_TO_END, &b) < 0)
-		return false;
-	return b.len == len && (len == 0 || memcmp(b.data, data, len) == 0);
+	r = cairn_httpstore_get_reply(st, key, off, len, rs.status, "service", out);
+	return r == 1 ? cairn_azure_fail(s, "get", key, &rs) : r;
 }
 
 static int az_put(struct cairn_store *st, const char *key, const void *data, size_t len, unsigned flags)
@@ -199,14 +104,10 @@ static int az_put(struct cairn_store *st, const char *key, const void *data, siz
 		return r;
 	if (rs.status == 201 || rs.status == 200)
 		return 0;
-	if (create_only && (rs.status == 409 || rs.status == 412)) {
-		char code[64];
-		cairn_azure_reply_code(&rs, code, sizeof(code));
-		if (!strcmp(code, "BlobAlreadyExists") || !strcmp(code, "ConditionNotMet") || rs.status == 412) {
-			if (rs.attempts > 1 && is_ours(st, key, data, len))
-				return 0;
-			return cairn_error_set(CAIRN_EEXIST, "object %s already exists in %s", key, st->uri);
-		}
+	if (create_only && cairn_azure_reply_exists(&rs)) {
+		if (rs.attempts > 1 && cairn_httpstore_is_ours(st, key, data, len))
+			return 0;
+		return cairn_httpstore_exists(st, key);
 	}
 	return cairn_azure_fail(s, "put", key, &rs);
 }
@@ -289,15 +190,7 @@ static int az_create(struct cairn_store *st)
 
 static int az_xfer(struct cairn_store *st, struct cairn_store_xfer *ret)
 {
-	struct cairn_http_counters n;
-	cairn_http_counters_get(to_azure(st)->http, &n);
-	*ret = (struct cairn_store_xfer){
-		.requests = n.requests,
-		.retries = n.retries,
-		.bytes_sent = n.bytes_sent,
-		.bytes_received = n.bytes_received,
-	};
-	return 0;
+	return cairn_httpstore_xfer(to_azure(st)->http, ret);
 }
 
 static void az_free(struct cairn_store *st)

@@ -29,12 +29,12 @@
  * verified otherwise.
  */
 #include "store/s3/s3.h"
+#include "store/uri.h"
 #include "crypto/crypto.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,72 +43,6 @@
 static int oom(void)
 {
 	return cairn_error_set(CAIRN_ENOMEM, "out of memory");
-}
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Percent-decodes s[0..n) into a new string; NULL on a bad escape or a
- * decoded NUL. */
-static char *pct_decode(const char *s, size_t n)
-{
-	char *out = malloc(n + 1), *o = out;
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] != '%') {
-			*o++ = s[i];
-			continue;
-		}
-		if (i + 2 >= n) {
-			free(out);
-			return NULL;
-		}
-		int a = hexval((unsigned char)s[i + 1]), b = hexval((unsigned char)s[i + 2]);
-		if (a < 0 || b < 0 || (a == 0 && b == 0)) {
-			free(out);
-			return NULL;
-		}
-		*o++ = (char)(a * 16 + b);
-		i += 2;
-	}
-	*o = 0;
-	return out;
-}
-
-/* "8M", "5MiB", "1048576", "1g": binary multiples. */
-static int parse_size(const char *s, uint64_t *ret)
-{
-	char *end;
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno)
-		return -1;
-	unsigned shift = 0;
-	switch (*end) {
-	case 0: break;
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	default: return -1;
-	}
-	if (shift && *end == 'i')
-		end++;
-	if (*end == 'B' || (*end == 'b' && !shift))
-		end++;
-	if (*end || v > (UINT64_MAX >> shift))
-		return -1;
-	*ret = (uint64_t)v << shift;
-	return 0;
 }
 
 static bool bucket_char(unsigned char c)
@@ -128,94 +62,6 @@ static bool bucket_dns_ok(const char *b)
 		if (!(islower((unsigned char)b[i]) || isdigit((unsigned char)b[i]) || b[i] == '-'))
 			return false;
 	return true;
-}
-
-/* The query is left out of messages: whatever was put there by mistake
- * (a secret?) is not repeated. */
-static int bad_uri(const char *uri, const char *why)
-{
-	size_t n = strcspn(uri, "?");
-	return cairn_error_set(CAIRN_EINVAL, "repository URI '%.*s%s': %s", (int)MIN(n, 512), uri,
-			       uri[n] ? "?..." : "", why);
-}
-
-/* The prefix from the URI's path: components joined with '/', plus a
- * trailing '/', or "" for none. */
-static int parse_prefix(const char *uri, const char *p, size_t n, char **ret)
-{
-	_cleanup_free_ char *d = pct_decode(p, n);
-	if (!d)
-		return bad_uri(uri, "bad percent-encoding in the prefix");
-	/* Leading and trailing slashes carry no meaning. */
-	char *s = d;
-	while (*s == '/')
-		s++;
-	size_t len = strlen(s);
-	while (len && s[len - 1] == '/')
-		s[--len] = 0;
-	for (const char *c = s; *c;) {
-		const char *e = strchrnul(c, '/');
-		size_t k = (size_t)(e - c);
-		if (k == 0 || (k == 1 && c[0] == '.') || (k == 2 && c[0] == '.' && c[1] == '.'))
-			return bad_uri(uri, "the prefix may not have empty, '.' or '..' components");
-		c = *e ? e + 1 : e;
-	}
-	for (const char *c = s; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			return bad_uri(uri, "the prefix may not hold control characters");
-	char *out;
-	if (asprintf(&out, "%s%s", s, len ? "/" : "") < 0)
-		return oom();
-	*ret = out;
-	return 0;
-}
-
-/* Splits an endpoint into scheme, host[:port] and path.  from_uri: it was
- * written in the repository URI (then http:// needs nothing more). */
-static int parse_endpoint(struct cairn_s3_config *c, const char *uri, const char *ep, bool from_uri,
-			  bool disable_ssl)
-{
-	const char *rest = ep;
-	const char *scheme;
-	if (strncasecmp(ep, "https://", 8) == 0) {
-		scheme = "https";
-		rest = ep + 8;
-	} else if (strncasecmp(ep, "http://", 7) == 0) {
-		scheme = "http";
-		rest = ep + 7;
-		if (!from_uri && !disable_ssl)
-			return cairn_error_set(CAIRN_EINVAL,
-					       "endpoint %s is plain http: set disable_ssl (--s3-disable-ssl) or "
-					       "name the endpoint in the repository URI (?endpoint=)",
-					       ep);
-	} else if (strstr(ep, "://")) {
-		return cairn_error_set(CAIRN_EINVAL, "endpoint %s: only http:// and https:// are supported", ep);
-	} else {
-		scheme = disable_ssl ? "http" : "https";
-	}
-	size_t hlen = strcspn(rest, "/");
-	const char *path = rest + hlen;
-	if (hlen == 0)
-		return bad_uri(uri, "the endpoint has no host");
-	/* user:password@host would put a secret into every message. */
-	if (memchr(rest, '@', hlen) || strpbrk(rest, "?#"))
-		return bad_uri(uri, "the endpoint may hold only scheme://host[:port][/path]");
-	for (size_t i = 0; i < hlen; i++) {
-		unsigned char ch = (unsigned char)rest[i];
-		if (!isalnum(ch) && ch != '.' && ch != '-' && ch != ':' && ch != '[' && ch != ']' && ch != '_')
-			return bad_uri(uri, "the endpoint's host has invalid characters");
-	}
-	size_t plen = strlen(path);
-	while (plen && path[plen - 1] == '/')
-		plen--;
-	c->scheme = strdup(scheme);
-	c->host = strndup(rest, hlen);
-	c->path = strndup(path, plen);
-	if (!c->scheme || !c->host || !c->path)
-		return oom();
-	for (char *h = c->host; *h; h++)
-		*h = (char)tolower((unsigned char)*h);
-	return 0;
 }
 
 static bool ends_with(const char *s, const char *suffix)
@@ -242,6 +88,11 @@ static int copy_secret(const char *v, char **ret, size_t *ret_size)
 	return 0;
 }
 
+static const struct cairn_uri_endpoint_rules endpoint_rules = {
+	.ssl_hint = "disable_ssl (--s3-disable-ssl)",
+	.query_hint = "",
+};
+
 struct params {
 	char *endpoint, *region, *style, *part_size, *threshold, *max_keys;
 };
@@ -258,49 +109,16 @@ static void params_free(struct params *p)
 
 static int parse_params(const char *uri, const char *q, struct params *p)
 {
-	static const char known[] = "endpoint, region, style, part_size, multipart_threshold, max_keys";
-	while (*q) {
-		size_t n = strcspn(q, "&");
-		const char *eq = memchr(q, '=', n);
-		if (n == 0) {
-			q++;
-			continue;
-		}
-		if (!eq)
-			return bad_uri(uri, "a parameter has no value (want NAME=VALUE)");
-		size_t klen = (size_t)(eq - q);
-		char **dst = NULL;
-		if (klen == 8 && !memcmp(q, "endpoint", 8))
-			dst = &p->endpoint;
-		else if (klen == 6 && !memcmp(q, "region", 6))
-			dst = &p->region;
-		else if (klen == 5 && !memcmp(q, "style", 5))
-			dst = &p->style;
-		else if (klen == 9 && !memcmp(q, "part_size", 9))
-			dst = &p->part_size;
-		else if (klen == 19 && !memcmp(q, "multipart_threshold", 19))
-			dst = &p->threshold;
-		else if (klen == 8 && !memcmp(q, "max_keys", 8))
-			dst = &p->max_keys;
-		/* Only the name goes into the message: a value could be a
-		 * secret someone tried to put into the URI. */
-		if (!dst)
-			return cairn_error_set(CAIRN_EINVAL,
-					       "repository URI: unknown parameter '%.*s' (known: %s; keys "
-					       "come from a credential or the environment)",
-					       (int)MIN(klen, 64), q, known);
-		if (*dst)
-			return cairn_error_set(CAIRN_EINVAL, "repository URI: parameter '%.*s' given twice",
-					       (int)klen, q);
-		*dst = pct_decode(eq + 1, n - klen - 1);
-		if (!*dst)
-			return bad_uri(uri, "bad percent-encoding in a parameter");
-		if (!**dst)
-			return cairn_error_set(CAIRN_EINVAL, "repository URI: parameter '%.*s' is empty",
-					       (int)klen, q);
-		q += n;
-	}
-	return 0;
+	const struct cairn_uri_param known[] = {
+		{ "endpoint", &p->endpoint },
+		{ "region", &p->region },
+		{ "style", &p->style },
+		{ "part_size", &p->part_size },
+		{ "multipart_threshold", &p->threshold },
+		{ "max_keys", &p->max_keys },
+	};
+	return cairn_uri_parse_params(uri, q, known, ARRAY_SIZE(known),
+				      "keys come from a credential or the environment");
 }
 
 static int keys(struct cairn_s3_config *c, const struct cairn_store_opts *o, const char *uri)
@@ -364,32 +182,31 @@ int cairn_s3_config_parse(const char *uri, const struct cairn_store_opts *o, str
 		c->flavor = CAIRN_S3_FLAVOR_GCS;
 		rest = uri + 5;
 	} else {
-		return bad_uri(uri, "not an s3:// or gs:// URI");
+		return cairn_uri_bad(uri, "not an s3:// or gs:// URI");
 	}
 
 	size_t blen = strcspn(rest, "/?#");
 	if (rest[blen] == '#')
-		return bad_uri(uri, "fragments (#) are not allowed");
+		return cairn_uri_bad(uri, "fragments (#) are not allowed");
 	if (blen == 0)
-		return bad_uri(uri, "no bucket name (s3://BUCKET/PREFIX)");
+		return cairn_uri_bad(uri, "no bucket name (s3://BUCKET/PREFIX)");
 	if (blen > 255)
-		return bad_uri(uri, "the bucket name is too long");
+		return cairn_uri_bad(uri, "the bucket name is too long");
 	for (size_t i = 0; i < blen; i++)
 		if (!bucket_char((unsigned char)rest[i]))
-			return bad_uri(uri, "the bucket name may hold only letters, digits, '.', '-' and '_'");
+			return cairn_uri_bad(uri, "the bucket name may hold only letters, digits, '.', '-' and '_'");
 	if (!(c->bucket = strndup(rest, blen)))
 		return oom();
 	const char *pstart = rest + blen;
 	size_t plen = strcspn(pstart, "?#");
 	if (pstart[plen] == '#')
-		return bad_uri(uri, "fragments (#) are not allowed");
-	if ((r = parse_prefix(uri, pstart, plen, &c->prefix)) < 0)
+		return cairn_uri_bad(uri, "fragments (#) are not allowed");
+	if ((r = cairn_uri_parse_prefix(uri, pstart, plen, false, &c->prefix)) < 0)
 		return r;
 	if (pstart[plen] == '?' && (r = parse_params(uri, pstart + plen + 1, &p)) < 0)
 		return r;
 
 	bool gcs = c->flavor == CAIRN_S3_FLAVOR_GCS;
-	bool disable_ssl = o && o->disable_ssl;
 
 	/* Region first: the AWS default endpoint is built from it. */
 	const char *region = p.region;
@@ -401,31 +218,26 @@ int cairn_s3_config_parse(const char *uri, const struct cairn_store_opts *o, str
 		region = gcs ? "auto" : "us-east-1";
 	for (const char *q = region; *q; q++)
 		if (!isalnum((unsigned char)*q) && *q != '-' && *q != '_')
-			return bad_uri(uri, "the region may hold only letters, digits, '-' and '_'");
+			return cairn_uri_bad(uri, "the region may hold only letters, digits, '-' and '_'");
 	if (!(c->region = strdup(region)))
 		return oom();
 
-	if (p.endpoint) {
-		r = parse_endpoint(c, uri, p.endpoint, true, disable_ssl);
-	} else if (o && o->endpoint && *o->endpoint) {
-		r = parse_endpoint(c, uri, o->endpoint, false, disable_ssl);
-	} else {
-		_cleanup_free_ char *dflt = NULL;
-		if (gcs)
-			dflt = strdup("storage.googleapis.com");
-		else if (asprintf(&dflt, "s3.%s.amazonaws.com", c->region) < 0)
-			dflt = NULL;
-		if (!dflt)
-			return oom();
-		r = parse_endpoint(c, uri, dflt, false, disable_ssl);
-	}
-	if (r < 0)
-		return r;
-	c->allow_http = !strcmp(c->scheme, "http");
-	if (asprintf(&c->endpoint, "%s://%s%s", c->scheme, c->host, c->path) < 0) {
-		c->endpoint = NULL;
+	/* Without a scheme: https, or http with disable_ssl. */
+	_cleanup_free_ char *dflt = NULL;
+	if (gcs)
+		dflt = strdup("storage.googleapis.com");
+	else if (asprintf(&dflt, "s3.%s.amazonaws.com", c->region) < 0)
+		dflt = NULL;
+	if (!dflt)
 		return oom();
-	}
+	struct cairn_uri_endpoint ep;
+	if ((r = cairn_uri_endpoint_parse(uri, p.endpoint, o, dflt, &endpoint_rules, &ep)) < 0)
+		return r;
+	c->scheme = ep.scheme;
+	c->host = ep.host;
+	c->path = ep.path;
+	c->endpoint = ep.url;
+	c->allow_http = !strcmp(c->scheme, "http");
 	/* The host without its port, for the AWS test. */
 	_cleanup_free_ char *hostname = strndup(c->host, strcspn(c->host, ":"));
 	if (!hostname)
@@ -436,45 +248,31 @@ int cairn_s3_config_parse(const char *uri, const struct cairn_store_opts *o, str
 		if (!strcmp(p.style, "virtual"))
 			c->virtual_host = true;
 		else if (strcmp(p.style, "path") != 0)
-			return bad_uri(uri, "style must be 'path' or 'virtual'");
+			return cairn_uri_bad(uri, "style must be 'path' or 'virtual'");
 		if (c->virtual_host && !bucket_dns_ok(c->bucket))
-			return bad_uri(uri, "virtual-hosted style needs a bucket name that is a DNS label "
+			return cairn_uri_bad(uri, "virtual-hosted style needs a bucket name that is a DNS label "
 					    "(a-z, 0-9, '-'; 3 to 63 characters)");
 		if (c->virtual_host && c->path[0])
-			return bad_uri(uri, "virtual-hosted style cannot be used with an endpoint path");
+			return cairn_uri_bad(uri, "virtual-hosted style cannot be used with an endpoint path");
 	} else {
 		c->virtual_host = c->aws && bucket_dns_ok(c->bucket) && !c->path[0];
 	}
 
-	uint64_t v;
 	c->part_size = CAIRN_S3_PART_SIZE_DEFAULT;
 	c->multipart_threshold = CAIRN_S3_THRESHOLD_DEFAULT;
 	if (p.part_size) {
-		if (parse_size(p.part_size, &v) < 0 || v < CAIRN_S3_PART_SIZE_MIN || v > CAIRN_S3_PART_SIZE_MAX ||
-		    v > SIZE_MAX)
-			return bad_uri(uri, "part_size must be a size from 1M to 5G");
-		c->part_size = (size_t)v;
-		c->multipart_threshold = (size_t)v;
+		if (cairn_uri_parse_size(p.part_size, CAIRN_S3_PART_SIZE_MIN, CAIRN_S3_PART_SIZE_MAX, &c->part_size) < 0)
+			return cairn_uri_bad(uri, "part_size must be a size from 1M to 5G");
+		c->multipart_threshold = c->part_size;
 	}
-	if (p.threshold) {
-		if (parse_size(p.threshold, &v) < 0 || v < CAIRN_S3_PART_SIZE_MIN || v > CAIRN_S3_PART_SIZE_MAX ||
-		    v > SIZE_MAX)
-			return bad_uri(uri, "multipart_threshold must be a size from 1M to 5G");
-		c->multipart_threshold = (size_t)v;
-	}
+	if (p.threshold && cairn_uri_parse_size(p.threshold, CAIRN_S3_PART_SIZE_MIN, CAIRN_S3_PART_SIZE_MAX,
+						&c->multipart_threshold) < 0)
+		return cairn_uri_bad(uri, "multipart_threshold must be a size from 1M to 5G");
 	c->max_keys = 1000;
-	if (p.max_keys) {
-		char *end;
-		errno = 0;
-		unsigned long k = strtoul(p.max_keys, &end, 10);
-		if (errno || *end || !isdigit((unsigned char)p.max_keys[0]) || k < 1 || k > 1000)
-			return bad_uri(uri, "max_keys must be a number from 1 to 1000");
-		c->max_keys = (unsigned)k;
-	}
+	if (p.max_keys && cairn_uri_parse_count(p.max_keys, 1, 1000, &c->max_keys) < 0)
+		return cairn_uri_bad(uri, "max_keys must be a number from 1 to 1000");
 
-	c->connections = o && o->connections ? o->connections : 8;
-	if (c->connections > 256)
-		c->connections = 256;
+	c->connections = cairn_uri_connections(o);
 	c->limit_upload = o ? o->limit_upload : 0;
 	/* GCS's XML API has no DeleteObjects, and asks for preconditions in
 	 * its own header. */

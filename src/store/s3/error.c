@@ -17,32 +17,15 @@ static bool is(const char *code, const char *want)
 	return !strcmp(code, want);
 }
 
-/* " (Code: message)" or " (Code)" or "" */
-static void detail(char *buf, size_t size, const char *code, const char *msg)
-{
-	if (*code && *msg)
-		snprintf(buf, size, " (%s: %s)", code, msg);
-	else if (*code)
-		snprintf(buf, size, " (%s)", code);
-	else
-		buf[0] = 0;
-}
-
 int cairn_s3_error_map(const struct cairn_s3_config *cfg, const char *uri, const char *op, const char *key,
 		       long status, unsigned attempts, const struct cairn_s3_error *e)
 {
 	const char *code = e ? e->code : "";
 	const char *msg = e ? e->message : "";
 	const char *ep = cfg->endpoint;
-	char obj[1200], det[400], after[64] = "";
+	struct cairn_httpstore_what w;
 
-	if (key)
-		snprintf(obj, sizeof(obj), "object %s", key);
-	else
-		snprintf(obj, sizeof(obj), "bucket %s", cfg->bucket);
-	detail(det, sizeof(det), code, msg);
-	if (attempts > 1)
-		snprintf(after, sizeof(after), " (after %u attempts)", attempts);
+	cairn_httpstore_what(&w, key, "bucket", cfg->bucket, code, msg, attempts);
 
 	/* Credentials: whatever the status. */
 	if (is(code, "SignatureDoesNotMatch"))
@@ -78,35 +61,18 @@ int cairn_s3_error_map(const struct cairn_s3_config *cfg, const char *uri, const
 				       ep, key ? key : "?");
 	if (is(code, "InvalidBucketName"))
 		return cairn_error_set(CAIRN_EINVAL, "'%s' is not a valid bucket name for %s%s", cfg->bucket, ep,
-				       det);
+				       w.det);
 	if (is(code, "BucketAlreadyExists"))
 		return cairn_error_set(CAIRN_EPERM, "bucket name %s is already taken by another account at %s",
 				       cfg->bucket, ep);
 
-	switch (status) {
-	case 404:
-		if (is(code, "NoSuchUpload"))
-			return cairn_error_set(CAIRN_ENOTFOUND, "%s of %s in %s: the multipart upload is gone%s", op,
-					       obj, uri, det);
-		return cairn_error_set(CAIRN_ENOTFOUND, "%s not found in %s", obj, uri);
-	case 403:
-		return cairn_error_set(CAIRN_EPERM, "%s denied %s of %s in %s%s", ep, op, obj, uri,
-				       *det ? det : " (AccessDenied)");
-	case 412:
-		return cairn_error_set(CAIRN_EEXIST, "%s already exists in %s", obj, uri);
-	case 416:
-		return cairn_error_set(CAIRN_EINVAL, "%s of %s in %s: range past the end of the object", op, obj,
-				       uri);
-	case 405:
-	case 501:
-		return cairn_error_set(CAIRN_EUNSUPPORTED, "%s does not implement %s of %s%s", ep, op, obj,
-				       *det ? det : " (NotImplemented)");
-	}
-	if (status >= 500 || status == 429)
-		return cairn_error_set(CAIRN_ENET, "%s of %s in %s failed: server error %ld%s%s", op, obj, uri,
-				       status, det, after);
-	return cairn_error_set(CAIRN_EIO, "%s of %s in %s failed: HTTP status %ld%s%s", op, obj, uri, status,
-			       det, after);
+	if (status == 404 && is(code, "NoSuchUpload"))
+		return cairn_error_set(CAIRN_ENOTFOUND, "%s of %s in %s: the multipart upload is gone%s", op, w.obj,
+				       uri, w.det);
+	if (status == 403)
+		return cairn_error_set(CAIRN_EPERM, "%s denied %s of %s in %s%s", ep, op, w.obj, uri,
+				       *w.det ? w.det : " (AccessDenied)");
+	return cairn_httpstore_status_error(ep, uri, op, status, &w);
 }
 
 bool cairn_s3_retryable(long status, const struct cairn_buf *err_body, void *ud)

@@ -4,10 +4,9 @@
  *
  * Parts are part_size bytes (the last one less), doubled as often as
  * needed to stay within S3's 10000 parts.  They go up from
- * min(parts, connections) threads, the caller's included; the HTTP
- * client's slot limit keeps the store's total connections bounded when
- * several multipart puts run at once.  Each part is retried by the HTTP
- * layer; a part that still fails fails the put.
+ * min(parts, connections) threads, the caller's included
+ * (cairn_httpstore_parallel).  Each part is retried by the HTTP layer; a
+ * part that still fails fails the put.
  *
  * Completion is special in two ways: S3 may answer 200 with an <Error>
  * body (retried here, as AWS asks), and a retried completion whose first
@@ -22,7 +21,6 @@
 #include "util/log.h"
 
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,16 +34,12 @@ struct mpu {
 	size_t len, part_size;
 	unsigned nparts;
 	char *upload_id_q; /* "uploadId=<encoded>" */
-	char **etags;
-
-	pthread_mutex_t lock;
-	unsigned next;
-	int error;
-	char errmsg[1024];
+	char **etags;      /* each written by the part's own thread */
 };
 
-static int upload_part(struct mpu *m, unsigned i)
+static int upload_part(void *ud, unsigned i)
 {
+	struct mpu *m = ud;
 	_cleanup_(cairn_http_response_freep) struct cairn_http_response rs = CAIRN_HTTP_RESPONSE_INIT;
 	static const char *const want[] = { "ETag", NULL };
 	char query[1200];
@@ -73,30 +67,6 @@ static int upload_part(struct mpu *m, unsigned i)
 				       m->key, m->s->base.uri);
 	m->etags[i] = TAKE_PTR(rs.headers[0]);
 	return 0;
-}
-
-static void *part_worker(void *arg)
-{
-	struct mpu *m = arg;
-	for (;;) {
-		pthread_mutex_lock(&m->lock);
-		if (m->error || m->next >= m->nparts) {
-			pthread_mutex_unlock(&m->lock);
-			return NULL;
-		}
-		unsigned i = m->next++;
-		pthread_mutex_unlock(&m->lock);
-		int r = upload_part(m, i);
-		if (r < 0) {
-			pthread_mutex_lock(&m->lock);
-			if (!m->error) {
-				m->error = r;
-				cairn_error_copy(m->errmsg, sizeof(m->errmsg));
-			}
-			pthread_mutex_unlock(&m->lock);
-			return NULL;
-		}
-	}
 }
 
 static void abort_upload(struct mpu *m)
@@ -201,7 +171,7 @@ int cairn_s3_put_multipart(struct s3_store *s, const char *key, const uint8_t *d
 		return cairn_s3_fail(s, "multipart start", key, &rs);
 	if ((r = cairn_s3_parse_upload_id(reply.data, reply.len, &upload_id)) < 0)
 		return cairn_error_prefix(r, "multipart upload of %s in %s", key, s->base.uri);
-	if ((r = cairn_s3_query_add(&q, "uploadId", upload_id)) < 0 || (r = cairn_buf_append_u8(&q, 0)) < 0)
+	if ((r = cairn_httpstore_query_add(&q, "uploadId", upload_id)) < 0 || (r = cairn_buf_append_u8(&q, 0)) < 0)
 		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
 	m.upload_id_q = (char *)q.data;
 	m.etags = calloc(m.nparts, sizeof(*m.etags));
@@ -210,30 +180,14 @@ int cairn_s3_put_multipart(struct s3_store *s, const char *key, const uint8_t *d
 		abort_upload(&m);
 		return r;
 	}
-	pthread_mutex_init(&m.lock, NULL);
 
-	unsigned nthreads = MIN(m.nparts, s->cfg.connections);
-	pthread_t *tid = nthreads > 1 ? calloc(nthreads - 1, sizeof(*tid)) : NULL;
-	unsigned started = 0;
-	for (unsigned i = 0; tid && i + 1 < nthreads; i++)
-		if (pthread_create(&tid[i], NULL, part_worker, &m) == 0)
-			started++;
-	part_worker(&m); /* this thread works too, so no thread is fine */
-	for (unsigned i = 0; i < started; i++)
-		pthread_join(tid[i], NULL);
-	free(tid);
-
-	if (m.error) {
-		r = cairn_error_set(m.error, "%s", m.errmsg);
+	if ((r = cairn_httpstore_parallel(m.nparts, s->cfg.connections, upload_part, &m)) < 0 ||
+	    (r = complete(&m)) < 0)
 		abort_upload(&m);
-	} else if ((r = complete(&m)) < 0) {
-		abort_upload(&m);
-	} else {
+	else
 		cairn_log_debug("s3: %s: %zu bytes in %u parts of %zu", key, len, m.nparts, m.part_size);
-	}
 	for (unsigned i = 0; i < m.nparts; i++)
 		free(m.etags[i]);
 	free(m.etags);
-	pthread_mutex_destroy(&m.lock);
 	return r;
 }

@@ -1,7 +1,7 @@
 /* The S3 XML documents the driver reads, each a small state machine over
- * the events of xml.c.  Unknown elements are ignored (servers add their
- * own); a wrong root element, a missing required field or a malformed
- * number is CAIRN_ECORRUPT. */
+ * the events of store/xml.c.  Unknown elements are ignored (servers add
+ * their own); a wrong root element, a missing required field or a
+ * malformed number is CAIRN_ECORRUPT. */
 #include "store/s3/s3.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -10,43 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WRONG_ROOT 1
-
-/* Is path the root element `root`, or below it?  Sets *below. */
-static bool in_root(const char *path, const char *root, const char **below)
-{
-	size_t n = strlen(root);
-	if (strncmp(path, root, n) != 0 || (path[n] != 0 && path[n] != '/'))
-		return false;
-	*below = path[n] ? path + n + 1 : "";
-	return true;
-}
-
 static void copy_text(char *dst, size_t size, const char *text, size_t len)
 {
 	snprintf(dst, size, "%.*s", (int)MIN(len, size - 1), text);
-}
-
-static int parse_u64(const char *s, size_t n, uint64_t *ret)
-{
-	uint64_t v = 0;
-	if (n == 0 || n > 20)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		uint64_t d = (uint64_t)(s[i] - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return -1;
-		v = v * 10 + d;
-	}
-	*ret = v;
-	return 0;
-}
-
-static int corrupt(const char *what)
-{
-	return cairn_error_set(CAIRN_ECORRUPT, "unexpected reply from the server: %s", what);
 }
 
 /* ---- <Error> ---- */
@@ -69,8 +35,8 @@ static int fill_error(struct cairn_s3_error *e, const char *below, const char *t
 static int on_error(const char *path, const char *text, size_t len, void *ud)
 {
 	const char *below;
-	if (!in_root(path, "Error", &below))
-		return WRONG_ROOT;
+	if (!cairn_xml_in_root(path, "Error", &below))
+		return CAIRN_XML_WRONG_ROOT;
 	return fill_error(ud, below, text, len);
 }
 
@@ -78,10 +44,10 @@ int cairn_s3_parse_error(const void *doc, size_t len, struct cairn_s3_error *ret
 {
 	memset(ret, 0, sizeof(*ret));
 	if (len == 0)
-		return corrupt("an empty error body");
-	int r = cairn_s3_xml_walk(doc, len, on_error, ret);
-	if (r == WRONG_ROOT)
-		r = corrupt("the error body is not an <Error> document");
+		return cairn_xml_corrupt("an empty error body");
+	int r = cairn_xml_walk(doc, len, on_error, ret);
+	if (r == CAIRN_XML_WRONG_ROOT)
+		r = cairn_xml_corrupt("the error body is not an <Error> document");
 	if (r < 0)
 		memset(ret, 0, sizeof(*ret));
 	return r;
@@ -90,82 +56,72 @@ int cairn_s3_parse_error(const void *doc, size_t len, struct cairn_s3_error *ret
 /* ---- <ListBucketResult> ---- */
 
 struct list_ctx {
-	struct cairn_s3_list_page *page;
+	struct cairn_httpstore_page *page;
 	char *key;
 	uint64_t size;
 	bool have_size;
+	bool truncated;
 };
 
 static int on_list(const char *path, const char *text, size_t len, void *ud)
 {
 	struct list_ctx *l = ud;
 	const char *below;
-	if (!in_root(path, "ListBucketResult", &below))
-		return WRONG_ROOT;
+	if (!cairn_xml_in_root(path, "ListBucketResult", &below))
+		return CAIRN_XML_WRONG_ROOT;
 	if (!strcmp(below, "Contents/Key")) {
 		if (len == 0)
-			return corrupt("an empty <Key> in a listing");
+			return cairn_xml_corrupt("an empty <Key> in a listing");
 		free(l->key);
 		if (!(l->key = strndup(text, len)))
 			return cairn_error_set(CAIRN_ENOMEM, "out of memory");
 	} else if (!strcmp(below, "Contents/Size")) {
-		if (parse_u64(text, len, &l->size) < 0)
-			return corrupt("a bad <Size> in a listing");
+		if (cairn_xml_parse_u64(text, len, &l->size) < 0)
+			return cairn_xml_corrupt("a bad <Size> in a listing");
 		l->have_size = true;
 	} else if (!strcmp(below, "Contents")) {
 		if (!l->key || !l->have_size)
-			return corrupt("a listing entry without <Key> or <Size>");
-		struct cairn_s3_list_page *p = l->page;
-		if (p->n == p->cap) {
-			size_t cap = p->cap ? 2 * p->cap : 64;
-			struct cairn_s3_list_entry *v = realloc(p->v, cap * sizeof(*v));
-			if (!v)
-				return cairn_error_set(CAIRN_ENOMEM, "out of memory");
-			p->v = v;
-			p->cap = cap;
-		}
-		p->v[p->n++] = (struct cairn_s3_list_entry){ .key = l->key, .size = l->size };
+			return cairn_xml_corrupt("a listing entry without <Key> or <Size>");
+		int r = cairn_httpstore_page_add(l->page, l->key, l->size);
+		if (r < 0)
+			return r;
 		l->key = NULL;
 		l->have_size = false;
 	} else if (!strcmp(below, "IsTruncated")) {
 		if (len == 4 && !memcmp(text, "true", 4))
-			l->page->truncated = true;
+			l->truncated = true;
 		else if (len == 5 && !memcmp(text, "false", 5))
-			l->page->truncated = false;
+			l->truncated = false;
 		else
-			return corrupt("a bad <IsTruncated> in a listing");
+			return cairn_xml_corrupt("a bad <IsTruncated> in a listing");
 	} else if (!strcmp(below, "NextContinuationToken")) {
-		free(l->page->next_token);
-		if (!(l->page->next_token = strndup(text, len)))
+		free(l->page->next);
+		if (!(l->page->next = strndup(text, len)))
 			return cairn_error_set(CAIRN_ENOMEM, "out of memory");
 	}
 	return 0;
 }
 
-int cairn_s3_parse_list(const void *doc, size_t len, struct cairn_s3_list_page *ret)
+int cairn_s3_parse_list(const void *doc, size_t len, struct cairn_httpstore_page *ret)
 {
 	memset(ret, 0, sizeof(*ret));
 	struct list_ctx l = { .page = ret };
-	int r = cairn_s3_xml_walk(doc, len, on_list, &l);
+	int r = cairn_xml_walk(doc, len, on_list, &l);
 	free(l.key);
-	if (r == WRONG_ROOT)
-		r = corrupt("a listing that is not a <ListBucketResult>");
-	if (r == 0 && ret->truncated && (!ret->next_token || !*ret->next_token))
-		r = corrupt("a truncated listing without a continuation token");
-	if (r < 0)
-		cairn_s3_list_page_free(ret);
-	return r;
-}
-
-void cairn_s3_list_page_free(struct cairn_s3_list_page *p)
-{
-	if (!p)
-		return;
-	for (size_t i = 0; i < p->n; i++)
-		free(p->v[i].key);
-	free(p->v);
-	free(p->next_token);
-	memset(p, 0, sizeof(*p));
+	if (r == CAIRN_XML_WRONG_ROOT)
+		r = cairn_xml_corrupt("a listing that is not a <ListBucketResult>");
+	if (r == 0 && l.truncated && (!ret->next || !*ret->next))
+		r = cairn_xml_corrupt("a truncated listing without a continuation token");
+	if (r < 0) {
+		cairn_httpstore_page_free(ret);
+		return r;
+	}
+	/* A token on the last page leads nowhere. */
+	if (!l.truncated) {
+		free(ret->next);
+		ret->next = NULL;
+	}
+	return 0;
 }
 
 /* ---- <InitiateMultipartUploadResult> ---- */
@@ -174,8 +130,8 @@ static int on_initiate(const char *path, const char *text, size_t len, void *ud)
 {
 	char **id = ud;
 	const char *below;
-	if (!in_root(path, "InitiateMultipartUploadResult", &below))
-		return WRONG_ROOT;
+	if (!cairn_xml_in_root(path, "InitiateMultipartUploadResult", &below))
+		return CAIRN_XML_WRONG_ROOT;
 	if (!strcmp(below, "UploadId") && len) {
 		free(*id);
 		if (!(*id = strndup(text, len)))
@@ -187,11 +143,11 @@ static int on_initiate(const char *path, const char *text, size_t len, void *ud)
 int cairn_s3_parse_upload_id(const void *doc, size_t len, char **ret)
 {
 	char *id = NULL;
-	int r = cairn_s3_xml_walk(doc, len, on_initiate, &id);
-	if (r == WRONG_ROOT)
-		r = corrupt("a multipart initiation reply that is not an <InitiateMultipartUploadResult>");
+	int r = cairn_xml_walk(doc, len, on_initiate, &id);
+	if (r == CAIRN_XML_WRONG_ROOT)
+		r = cairn_xml_corrupt("a multipart initiation reply that is not an <InitiateMultipartUploadResult>");
 	if (r == 0 && !id)
-		r = corrupt("a multipart initiation reply without an <UploadId>");
+		r = cairn_xml_corrupt("a multipart initiation reply without an <UploadId>");
 	if (r < 0) {
 		free(id);
 		return r;
@@ -211,24 +167,24 @@ static int on_complete(const char *path, const char *text, size_t len, void *ud)
 {
 	struct complete_ctx *c = ud;
 	const char *below;
-	if (c->kind != 2 && in_root(path, "CompleteMultipartUploadResult", &below)) {
+	if (c->kind != 2 && cairn_xml_in_root(path, "CompleteMultipartUploadResult", &below)) {
 		c->kind = 1;
 		return 0;
 	}
-	if (c->kind != 1 && in_root(path, "Error", &below)) {
+	if (c->kind != 1 && cairn_xml_in_root(path, "Error", &below)) {
 		c->kind = 2;
 		return fill_error(c->err, below, text, len);
 	}
-	return WRONG_ROOT;
+	return CAIRN_XML_WRONG_ROOT;
 }
 
 int cairn_s3_parse_complete(const void *doc, size_t len, struct cairn_s3_error *err)
 {
 	memset(err, 0, sizeof(*err));
 	struct complete_ctx c = { .err = err };
-	int r = cairn_s3_xml_walk(doc, len, on_complete, &c);
-	if (r == WRONG_ROOT)
-		r = corrupt("a multipart completion reply of an unknown kind");
+	int r = cairn_xml_walk(doc, len, on_complete, &c);
+	if (r == CAIRN_XML_WRONG_ROOT)
+		r = cairn_xml_corrupt("a multipart completion reply of an unknown kind");
 	if (r < 0) {
 		memset(err, 0, sizeof(*err));
 		return r;
@@ -250,8 +206,8 @@ static int on_delete(const char *path, const char *text, size_t len, void *ud)
 {
 	struct delete_ctx *d = ud;
 	const char *below;
-	if (!in_root(path, "DeleteResult", &below))
-		return WRONG_ROOT;
+	if (!cairn_xml_in_root(path, "DeleteResult", &below))
+		return CAIRN_XML_WRONG_ROOT;
 	if (!strcmp(below, "Error/Key")) {
 		copy_text(d->key, sizeof(d->key), text, len);
 	} else if (!strncmp(below, "Error/", 6)) {
@@ -283,8 +239,8 @@ int cairn_s3_parse_delete(const void *doc, size_t len, struct cairn_s3_error *fi
 	d->first = first;
 	d->first_key = first_key;
 	d->keysize = keysize;
-	int r = cairn_s3_xml_walk(doc, len, on_delete, d);
-	if (r == WRONG_ROOT)
-		r = corrupt("a delete reply that is not a <DeleteResult>");
+	int r = cairn_xml_walk(doc, len, on_delete, d);
+	if (r == CAIRN_XML_WRONG_ROOT)
+		r = cairn_xml_corrupt("a delete reply that is not a <DeleteResult>");
 	return r < 0 ? r : d->failures;
 }

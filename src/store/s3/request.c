@@ -24,14 +24,6 @@ static int oom(void)
 	return cairn_error_set(CAIRN_ENOMEM, "out of memory");
 }
 
-int cairn_s3_query_add(struct cairn_buf *b, const char *name, const char *value)
-{
-	if ((b->len && cairn_buf_append(b, "&", 1) < 0) || cairn_buf_append(b, name, strlen(name)) < 0 ||
-	    cairn_buf_append(b, "=", 1) < 0 || cairn_http_append_encoded(b, value, strlen(value), false) < 0)
-		return oom();
-	return 0;
-}
-
 static int add(struct cairn_buf *b, const char *s)
 {
 	return cairn_buf_append(b, s, strlen(s));
@@ -51,21 +43,12 @@ int cairn_s3_url(const struct cairn_s3_config *cfg, const char *key, const char 
 		r = add(out, cfg->path);
 	if (r >= 0 && !cfg->virtual_host && (r = add(out, "/")) >= 0)
 		r = add(out, cfg->bucket);
-	if (r >= 0 && key) {
-		if ((r = add(out, "/")) >= 0 &&
-		    (r = cairn_http_append_encoded(out, cfg->prefix, strlen(cfg->prefix), true)) >= 0)
-			r = cairn_http_append_encoded(out, key, strlen(key), true);
-	} else if (r >= 0 && cfg->virtual_host) {
+	/* A virtual-hosted bucket is the root path "/". */
+	if (r >= 0 && !key && cfg->virtual_host)
 		r = add(out, "/");
-	}
-	if (r >= 0 && query && *query && (r = add(out, "?")) >= 0)
-		r = add(out, query);
-	if (r >= 0)
-		r = cairn_buf_append_u8(out, 0);
 	if (r < 0)
 		return oom();
-	out->len--; /* the NUL stays, uncounted */
-	return 0;
+	return cairn_httpstore_url_end(out, cfg->prefix, key, query);
 }
 
 int cairn_s3_call(struct s3_store *s, const struct s3_call *c, struct cairn_http_response *rs)

@@ -4,16 +4,20 @@
  * Files, one concern each (pgBackRest's storage/s3/):
  *   config.c     the URI and the options: bucket, prefix, endpoint,
  *                addressing, region, keys, knobs
- *   xml.c        a small, strict XML reader (no DTDs, bounded depth/size)
  *   parse.c      the S3 documents we read: ListObjectsV2 pages, errors,
  *                multipart replies, DeleteObjects results
  *   error.c      reply -> CAIRN_E* code and one clear message
  *   request.c    URL building (path-style / virtual-hosted), signing
  *                headers, one request through the HTTP client
  *   store.c      the store ops: get, put, stat, del, create, open/free
- *   list.c       ListObjectsV2 with continuation tokens
+ *   list.c       ListObjectsV2 pages with continuation tokens
  *   multipart.c  uploads above the multipart threshold, parts in parallel
  *   delete.c     DeleteObjects (1000 keys a request)
+ *
+ * What the Azure driver does alike is beside this folder: store/uri.c
+ * (URI pieces: prefix, parameters, sizes, endpoint), store/xml.c (the
+ * strict, bounded XML reader) and store/httpstore.c (keys, get replies,
+ * create-only checks, failure wording, the listing loop, parallel parts).
  *
  * Signing is CURLOPT_AWS_SIGV4.  libcurl 7.88 signs what it is given and
  * does not canonicalise, so requests are built in canonical form here:
@@ -24,7 +28,9 @@
 #define CAIRN_STORE_S3_S3_H
 
 #include "http/http.h"
+#include "store/httpstore.h"
 #include "store/store.h"
+#include "store/xml.h"
 
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -83,24 +89,6 @@ struct cairn_s3_config {
 int cairn_s3_config_parse(const char *uri, const struct cairn_store_opts *o, struct cairn_s3_config *ret);
 void cairn_s3_config_free(struct cairn_s3_config *c);
 
-/* ---- XML (xml.c) ---- */
-
-/* Called at the end of every element with its path from the root
- * ("ListBucketResult/Contents/Key", namespace prefixes dropped) and its
- * text with entities decoded (empty for elements that have children).
- * text is NUL-terminated and may not hold a NUL byte.  A non-zero return
- * stops the walk and is returned. */
-typedef int (*cairn_s3_xml_fn)(const char *path, const char *text, size_t len, void *ud);
-
-#define CAIRN_S3_XML_DEPTH_MAX 16
-#define CAIRN_S3_XML_PATH_MAX 512
-#define CAIRN_S3_XML_TEXT_MAX 16384
-
-/* Walks a whole document; CAIRN_ECORRUPT (message set) if it is not
- * well-formed, has a DTD, nests deeper than CAIRN_S3_XML_DEPTH_MAX or has
- * a text or path over the limits. */
-int cairn_s3_xml_walk(const void *doc, size_t len, cairn_s3_xml_fn fn, void *ud);
-
 /* ---- S3 documents (parse.c) ---- */
 
 struct cairn_s3_error {
@@ -115,19 +103,11 @@ struct cairn_s3_error {
  * an HTML page from a proxy.  ret is always initialised. */
 int cairn_s3_parse_error(const void *doc, size_t len, struct cairn_s3_error *ret);
 
-struct cairn_s3_list_entry {
-	char *key;
-	uint64_t size;
-};
-struct cairn_s3_list_page {
-	struct cairn_s3_list_entry *v;
-	size_t n, cap;
-	bool truncated;
-	char *next_token; /* NextContinuationToken, NULL if none */
-};
-/* One ListObjectsV2 page (root <ListBucketResult>). */
-int cairn_s3_parse_list(const void *doc, size_t len, struct cairn_s3_list_page *ret);
-void cairn_s3_list_page_free(struct cairn_s3_list_page *p);
+/* One ListObjectsV2 page (root <ListBucketResult>): its keys, and as
+ * ret->next the NextContinuationToken when <IsTruncated> is true (NULL
+ * when it is false); a truncated page without a token is CAIRN_ECORRUPT.
+ * Free ret with cairn_httpstore_page_free, also on failure. */
+int cairn_s3_parse_list(const void *doc, size_t len, struct cairn_httpstore_page *ret);
 
 /* <InitiateMultipartUploadResult><UploadId>; *ret is owned. */
 int cairn_s3_parse_upload_id(const void *doc, size_t len, char **ret);
@@ -180,10 +160,6 @@ struct s3_call {
 /* One request with retries; 0 when a reply came (any status). */
 int cairn_s3_call(struct s3_store *s, const struct s3_call *c, struct cairn_http_response *rs);
 
-/* Appends "name=enc(value)" (with '&' before when b is not empty): the
- * caller adds parameters in sorted order. */
-int cairn_s3_query_add(struct cairn_buf *b, const char *name, const char *value);
-
 /* The full key of an object (prefix + key) percent-encoded as a URL path. */
 int cairn_s3_url(const struct cairn_s3_config *cfg, const char *key, const char *query, struct cairn_buf *out);
 
@@ -207,7 +183,11 @@ bool cairn_s3_retryable(long status, const struct cairn_buf *err_body, void *ud)
 int cairn_s3_list(struct cairn_store *s, const char *prefix, cairn_store_list_fn fn, void *ud);
 int cairn_s3_put_multipart(struct s3_store *s, const char *key, const uint8_t *data, size_t len);
 int cairn_s3_del_many(struct cairn_store *s, const char *const *keys, size_t n);
-/* Checks a key: non-empty, no leading '/', no control characters. */
-int cairn_s3_key_check(struct s3_store *s, const char *key);
+/* Checks a key: non-empty, no leading '/', no control characters, not
+ * too long. */
+static inline int cairn_s3_key_check(struct s3_store *s, const char *key)
+{
+	return cairn_httpstore_key_check(&s->base, s->cfg.prefix, key, false);
+}
 
 #endif

@@ -28,43 +28,10 @@
 #include "util/error.h"
 #include "util/log.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-/* S3's key length limit, prefix included. */
-#define KEY_MAX 1024
-
-int cairn_s3_key_check(struct s3_store *s, const char *key)
-{
-	if (!key || !*key || *key == '/')
-		goto bad;
-	for (const char *p = key; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			goto bad;
-	if (strlen(s->cfg.prefix) + strlen(key) > KEY_MAX)
-		return cairn_error_set(CAIRN_EINVAL, "object key '%.64s...' is too long for %s", key, s->base.uri);
-	return 0;
-bad:
-	return cairn_error_set(CAIRN_EINVAL, "invalid object key '%s' for store %s", key ? key : "(null)",
-			       s->base.uri);
-}
-
-static int parse_length(const char *v, uint64_t *ret)
-{
-	if (!v || !*v)
-		return -1;
-	uint64_t n = 0;
-	for (const char *p = v; *p; p++) {
-		if (*p < '0' || *p > '9' || n > (UINT64_MAX - 9) / 10)
-			return -1;
-		n = n * 10 + (uint64_t)(*p - '0');
-	}
-	*ret = n;
-	return 0;
-}
 
 static int s3_stat(struct cairn_store *st, const char *key, uint64_t *ret_size)
 {
@@ -80,12 +47,7 @@ static int s3_stat(struct cairn_store *st, const char *key, uint64_t *ret_size)
 		return r;
 	if (rs.status != 200)
 		return cairn_s3_fail(s, "stat", key, &rs);
-	uint64_t size;
-	if (parse_length(rs.headers[0], &size) < 0)
-		return cairn_error_set(CAIRN_EIO, "stat of object %s in %s: the reply has no valid Content-Length",
-				       key, st->uri);
-	*ret_size = size;
-	return 0;
+	return cairn_httpstore_stat_reply(st, key, rs.headers[0], ret_size);
 }
 
 /* A 404 about the key (not the bucket). */
@@ -97,36 +59,19 @@ static bool missing_key(const struct cairn_http_response *rs)
 	return strcmp(e.code, "NoSuchBucket") != 0;
 }
 
-static int past_end(struct cairn_store *st, const char *key, uint64_t off, uint64_t size)
-{
-	return cairn_error_set(CAIRN_EINVAL,
-			       "offset %" PRIu64 " is past the end of object %s in %s (%" PRIu64 " bytes)", off, key,
-			       st->uri, size);
-}
-
 static int s3_get(struct cairn_store *st, const char *key, uint64_t off, uint64_t len, struct cairn_buf *out)
 {
 	struct s3_store *s = to_s3(st);
 	_cleanup_(cairn_http_response_freep) struct cairn_http_response rs = CAIRN_HTTP_RESPONSE_INIT;
-	uint64_t size;
 	int r;
 
 	cairn_buf_clear(out);
 	if ((r = cairn_s3_key_check(s, key)) < 0)
 		return r;
-	if (len == 0) {
-		/* Nothing to read, but the object must exist and off be valid. */
-		if ((r = s3_stat(st, key, &size)) < 0)
-			return r;
-		return off > size ? past_end(st, key, off, size) : 0;
-	}
+	if (len == 0)
+		return cairn_httpstore_get_empty(st, key, off);
 	struct s3_call c = { .method = "GET", .key = key, .out = out };
-	if (off > 0 || len != CAIRN_STORE_TO_END) {
-		c.range = true;
-		c.first = off;
-		c.last = len == CAIRN_STORE_TO_END || len - 1 > UINT64_MAX - 1 - off ? CAIRN_HTTP_RANGE_END
-										   : off + len - 1;
-	}
+	c.range = cairn_httpstore_range(off, len, &c.first, &c.last);
 	for (int tries = 0;; tries++) {
 		if ((r = cairn_s3_call(s, &c, &rs)) < 0) {
 			cairn_buf_clear(out);
@@ -142,48 +87,8 @@ static int s3_get(struct cairn_store *st, const char *key, uint64_t off, uint64_
 		struct timespec ts = { 0, 50 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
-	if (rs.status == 206) {
-		if (out->len > len)
-			out->len = (size_t)len;
-		return 0;
-	}
-	if (rs.status == 200) {
-		/* The whole object, range or not (a server may ignore Range). */
-		if (off > out->len) {
-			size = out->len;
-			cairn_buf_clear(out);
-			return past_end(st, key, off, size);
-		}
-		if (off) {
-			memmove(out->data, out->data + off, out->len - (size_t)off);
-			out->len -= (size_t)off;
-		}
-		if (out->len > len)
-			out->len = (size_t)len;
-		return 0;
-	}
-	cairn_buf_clear(out);
-	if (rs.status == 416) {
-		/* Unsatisfiable: the offset is at or past the end (or the
-		 * object is empty).  At the end is an empty read. */
-		if ((r = s3_stat(st, key, &size)) < 0)
-			return r;
-		if (off >= size)
-			return off == size ? 0 : past_end(st, key, off, size);
-		return cairn_error_set(CAIRN_EIO, "get of object %s in %s: the server refused range %" PRIu64 "+",
-				       key, st->uri, off);
-	}
-	return cairn_s3_fail(s, "get", key, &rs);
-}
-
-/* After a retried create-only put answered 412, the object may be our own
- * first attempt's: it is ours if it holds exactly our bytes. */
-static bool is_ours(struct cairn_store *st, const char *key, const void *data, size_t len)
-{
-	_cleanup_(cairn_buf_freep) struct cairn_buf b = CAIRN_BUF_INIT;
-	if (s3_get(st, key, 0, CAIRN_STORE_TO_END, &b) < 0)
-		return false;
-	return b.len == len && (len == 0 || memcmp(b.data, data, len) == 0);
+	r = cairn_httpstore_get_reply(st, key, off, len, rs.status, "server", out);
+	return r == 1 ? cairn_s3_fail(s, "get", key, &rs) : r;
 }
 
 static void withdraw_create_only(struct s3_store *s)
@@ -195,18 +100,12 @@ static void withdraw_create_only(struct s3_store *s)
 	}
 }
 
-static int exists_error(struct cairn_store *st, const char *key)
-{
-	return cairn_error_set(CAIRN_EEXIST, "object %s already exists in %s", key, st->uri);
-}
-
 static int s3_put(struct cairn_store *st, const char *key, const void *data, size_t len, unsigned flags)
 {
 	struct s3_store *s = to_s3(st);
 	_cleanup_(cairn_http_response_freep) struct cairn_http_response rs = CAIRN_HTTP_RESPONSE_INIT;
 	bool create_only = flags & CAIRN_PUT_CREATE_ONLY;
 	bool conditional = create_only && !atomic_load(&s->cond_unsupported);
-	uint64_t size;
 	int r;
 
 	if ((r = cairn_s3_key_check(s, key)) < 0)
@@ -215,10 +114,7 @@ static int s3_put(struct cairn_store *st, const char *key, const void *data, siz
 		return cairn_error_set(CAIRN_EINVAL, "put of %s: no data", key);
 	if (create_only && (!conditional || len > s->cfg.multipart_threshold)) {
 		/* Not atomic (see the top of this file). */
-		r = s3_stat(st, key, &size);
-		if (r == 0)
-			return exists_error(st, key);
-		if (r != CAIRN_ENOTFOUND)
+		if ((r = cairn_httpstore_absent(st, key)) < 0)
 			return r;
 		conditional = false;
 	}
@@ -235,9 +131,9 @@ static int s3_put(struct cairn_store *st, const char *key, const void *data, siz
 	if (rs.status == 200 || rs.status == 201 || rs.status == 204)
 		return 0;
 	if (conditional && rs.status == 412) {
-		if (rs.attempts > 1 && is_ours(st, key, data, len))
+		if (rs.attempts > 1 && cairn_httpstore_is_ours(st, key, data, len))
 			return 0;
-		return exists_error(st, key);
+		return cairn_httpstore_exists(st, key);
 	}
 	if (conditional && (rs.status == 501 || rs.status == 400)) {
 		struct cairn_s3_error e;
@@ -320,15 +216,7 @@ static int s3_create(struct cairn_store *st)
 
 static int s3_xfer(struct cairn_store *st, struct cairn_store_xfer *ret)
 {
-	struct cairn_http_counters n;
-	cairn_http_counters_get(to_s3(st)->http, &n);
-	*ret = (struct cairn_store_xfer){
-		.requests = n.requests,
-		.retries = n.retries,
-		.bytes_sent = n.bytes_sent,
-		.bytes_received = n.bytes_received,
-	};
-	return 0;
+	return cairn_httpstore_xfer(to_s3(st)->http, ret);
 }
 
 static void s3_free(struct cairn_store *st)

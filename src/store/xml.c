@@ -1,15 +1,17 @@
-/* A small XML reader for S3 replies: enough of XML 1.0 for what servers
- * send (elements, attributes, character and the five predefined entity
- * references, CDATA, comments, processing instructions), strict about
- * well-formedness, and bounded: no DTD (so no entity expansion), nesting,
- * paths and texts under fixed limits, one pass, no allocation.
+/* A small XML reader for object-store replies (S3 and Azure Blob): enough
+ * of XML 1.0 for what servers send (elements, attributes, character and the
+ * five predefined entity references, CDATA, comments, processing
+ * instructions), strict about well-formedness, and bounded: no DTD (so no
+ * entity expansion), nesting, paths and texts under fixed limits, one pass,
+ * no allocation.
  *
  * It reports each element at its end tag with its path and text
- * (cairn_s3_xml_fn in s3.h); the document parsers in parse.c are small
- * state machines over those events.  Every reply body is untrusted input:
- * tests/fuzz/fuzz_s3_xml.c runs all of them under libFuzzer.
+ * (cairn_xml_fn in xml.h); the drivers' document parsers (s3/parse.c,
+ * azure/parse.c) are small state machines over those events.  Every reply
+ * body is untrusted input: tests/fuzz/fuzz_s3_xml.c runs the reader and the
+ * S3 documents under libFuzzer, fuzz_azure_xml.c the Azure ones.
  */
-#include "store/s3/s3.h"
+#include "store/xml.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 
@@ -18,15 +20,15 @@
 
 struct xw {
 	const char *start, *p, *end;
-	cairn_s3_xml_fn fn;
+	cairn_xml_fn fn;
 	void *ud;
-	char path[CAIRN_S3_XML_PATH_MAX + 1];
+	char path[CAIRN_XML_PATH_MAX + 1];
 	size_t plen;
-	size_t mark[CAIRN_S3_XML_DEPTH_MAX + 1];   /* plen before each open element */
-	bool had_child[CAIRN_S3_XML_DEPTH_MAX + 1];
+	size_t mark[CAIRN_XML_DEPTH_MAX + 1];   /* plen before each open element */
+	bool had_child[CAIRN_XML_DEPTH_MAX + 1];
 	int depth;
 	bool root_done;
-	char text[CAIRN_S3_XML_TEXT_MAX + 1];
+	char text[CAIRN_XML_TEXT_MAX + 1];
 	size_t tlen;
 };
 
@@ -100,7 +102,7 @@ static int text_add(struct xw *w, const char *s, size_t n)
 	/* Text between child elements (indentation) is never reported. */
 	if (w->had_child[w->depth])
 		return 0;
-	if (n > CAIRN_S3_XML_TEXT_MAX - w->tlen)
+	if (n > CAIRN_XML_TEXT_MAX - w->tlen)
 		return bad(w, "text too long");
 	memcpy(w->text + w->tlen, s, n);
 	w->tlen += n;
@@ -234,11 +236,11 @@ static int start_tag(struct xw *w)
 		return r;
 	if (w->depth == 0 && w->root_done)
 		return bad(w, "a second root element");
-	if (w->depth == CAIRN_S3_XML_DEPTH_MAX)
+	if (w->depth == CAIRN_XML_DEPTH_MAX)
 		return bad(w, "elements nested too deeply");
 	size_t llen = (size_t)(name + nlen - local);
 	size_t add = llen + (w->depth ? 1 : 0);
-	if (add > CAIRN_S3_XML_PATH_MAX - w->plen)
+	if (add > CAIRN_XML_PATH_MAX - w->plen)
 		return bad(w, "element path too long");
 	if (w->depth)
 		w->had_child[w->depth] = true;
@@ -311,7 +313,7 @@ static int end_tag(struct xw *w)
 	return close_element(w);
 }
 
-int cairn_s3_xml_walk(const void *doc, size_t len, cairn_s3_xml_fn fn, void *ud)
+int cairn_xml_walk(const void *doc, size_t len, cairn_xml_fn fn, void *ud)
 {
 	struct xw *w = calloc(1, sizeof(*w));
 	if (!w)
@@ -363,4 +365,35 @@ int cairn_s3_xml_walk(const void *doc, size_t len, cairn_s3_xml_fn fn, void *ud)
 		r = bad(w, "no root element");
 	free(w);
 	return r;
+}
+
+bool cairn_xml_in_root(const char *path, const char *root, const char **below)
+{
+	size_t n = strlen(root);
+	if (strncmp(path, root, n) != 0 || (path[n] != 0 && path[n] != '/'))
+		return false;
+	*below = path[n] ? path + n + 1 : "";
+	return true;
+}
+
+int cairn_xml_parse_u64(const char *s, size_t n, uint64_t *ret)
+{
+	uint64_t v = 0;
+	if (n == 0 || n > 20)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		uint64_t d = (uint64_t)(s[i] - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*ret = v;
+	return 0;
+}
+
+int cairn_xml_corrupt(const char *what)
+{
+	return cairn_error_set(CAIRN_ECORRUPT, "unexpected reply from the server: %s", what);
 }
