@@ -54,7 +54,7 @@ static int spawn(const struct cairn_policy *p, int64_t job, void *ud, int64_t *r
 	char jobarg[32];
 	snprintf(jobarg, sizeof(jobarg), "%lld", (long long)job);
 	const char *verb = d->g->verbosity >= 2 ? "-vv" : d->g->verbosity >= 1 ? "-v" : d->g->verbosity < 0 ? "-q" : NULL;
-	char *argv[16];
+	char *argv[20];
 	int n = 0;
 	argv[n++] = "cairn";
 	argv[n++] = "policy";
@@ -67,6 +67,15 @@ static int spawn(const struct cairn_policy *p, int64_t job, void *ud, int64_t *r
 	if (d->g->passphrase_file) {
 		argv[n++] = "--passphrase-file";
 		argv[n++] = (char *)d->g->passphrase_file;
+	}
+	/* Transfer limits apply to every job the daemon runs. */
+	if (d->g->connections_arg) {
+		argv[n++] = "--connections";
+		argv[n++] = (char *)d->g->connections_arg;
+	}
+	if (d->g->limit_upload_arg) {
+		argv[n++] = "--limit-upload";
+		argv[n++] = (char *)d->g->limit_upload_arg;
 	}
 	if (verb)
 		argv[n++] = (char *)verb;

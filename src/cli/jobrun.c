@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #define UPDATE_EVERY 0.25 /* seconds between row updates */
 
@@ -78,9 +80,28 @@ int cli_job_adopt(struct cairn_state *st, int64_t id, struct cli_job *j)
 	return 0;
 }
 
+/* Tests only: CAIRN_TEST_JOB_DELAY=MS sleeps that long at every progress
+ * report, so a test can catch a job while it runs (cancel, SIGTERM,
+ * kill -9, a busy volume, a held lease). */
+static void test_delay(void)
+{
+	static long ms = -1;
+	if (ms < 0) {
+		const char *e = getenv("CAIRN_TEST_JOB_DELAY");
+		ms = e && *e ? strtol(e, NULL, 10) : 0;
+		if (ms < 0)
+			ms = 0;
+	}
+	if (ms > 0) {
+		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
 void cli_job_progress(uint64_t done, uint64_t total, void *ud)
 {
 	struct cli_job *j = ud;
+	test_delay();
 	j->done = done;
 	j->total = total;
 	if (j->prog)

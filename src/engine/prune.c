@@ -81,6 +81,7 @@ struct prune {
 	size_t nodes;
 	uint8_t (*seen_backups)[CAIRN_BACKUP_ID_LEN];
 	size_t nseen;
+	uint64_t pdone, ptotal; /* progress: bytes repacked of bytes to repack */
 };
 
 static bool bit(const uint8_t *b, size_t i)
@@ -109,8 +110,12 @@ static int keylist_add(struct cairn_key_list *l, const char *key)
 	return 0;
 }
 
+/* A safe point: reports progress (through which a job's cancel arrives),
+ * honours a cancel and keeps the lease. */
 static int alive(struct prune *p)
 {
+	if (p->o->progress)
+		p->o->progress(p->pdone, p->ptotal, p->o->progress_ud);
 	if (cairn_cancel_requested)
 		return cairn_error_set(CAIRN_ECANCELED, "interrupted");
 	return p->lease ? cairn_lease_keepalive(p->lease) : 0;
@@ -323,8 +328,8 @@ static int repack_one(struct prune *p, struct repacker *rp, uint32_t s, struct c
 		rp->pend[rp->npend++] = (struct pending){ pos, ref.offset };
 		*done += ref.stored_len;
 	}
-	if (p->o->progress)
-		p->o->progress(*done, total, p->o->progress_ud);
+	p->pdone = *done;
+	p->ptotal = total;
 	return 0;
 }
 
@@ -336,6 +341,7 @@ static int repack(struct prune *p)
 			total += p->pk[s].live_bytes;
 	if (!total)
 		return 0;
+	p->ptotal = total;
 	struct repacker rp = { 0 };
 	_cleanup_(cairn_buf_freep) struct cairn_buf src = CAIRN_BUF_INIT;
 	_cleanup_(cairn_buf_freep) struct cairn_buf plain = CAIRN_BUF_INIT;

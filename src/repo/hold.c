@@ -136,6 +136,7 @@ static int load_one(const char *key, uint64_t size, void *ud)
 	if ((r = cairn_array_grow(&c->l->v, &c->l->cap, c->l->n, sizeof(*c->l->v), 16)) < 0)
 		return r;
 	struct cairn_hold *h = &c->l->v[c->l->n];
+	memset(h, 0, sizeof(*h));
 	if (cairn_repo_unseal(c->aead, 'H', id, sizeof(id), obj.data, obj.len, &body) < 0 ||
 	    cairn_hold_parse(body.data, body.len, h) < 0 || memcmp(h->backup, id, sizeof(id)) != 0) {
 		cairn_hold_clear(h);

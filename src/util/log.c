@@ -24,15 +24,15 @@ static void emit(int level, const char *tag, const char *fmt, va_list ap)
 {
 	/* A job's log keeps warnings and info whatever -q/-v say; debug lines
 	 * only when asked for. */
-	bool to_sink = sink && (level <= 1 || cairn_log_level >= level);
-	if (cairn_log_level < level && !to_sink)
+	bool to_stderr = cairn_log_level >= level;
+	if (!to_stderr && (!sink || level > 1))
 		return;
 	char line[2048];
 	vsnprintf(line, sizeof(line), fmt, ap);
-	if (to_sink)
-		sink(level, line, sink_ud);
-	if (cairn_log_level >= level)
+	if (to_stderr)
 		fprintf(stderr, "cairn: %s%s%s\n", prefix, tag, line);
+	if (sink)
+		sink(level, line, sink_ud);
 }
 
 void cairn_log_warn(const char *fmt, ...)
