@@ -2,7 +2,8 @@
 #   make test   installs dependencies, builds (plain + ASan/UBSan + fuzz),
 #               runs unit, e2e and fuzz suites; last line "N passed, N failed"
 #   make demo   installs dependencies, builds, backs up and restores an image
-#   make bench  runs bench/run.sh (cairn vs restic vs borg), see docs/benchmarks.md
+#   make bench  runs bench/run.sh (cairn vs restic vs borg) and bench/prune.sh
+#               (prune of a 100-backup history vs restic), see docs/benchmarks.md
 MESON ?= meson
 NINJA ?= ninja
 
@@ -48,6 +49,7 @@ demo: deps
 bench: deps
 	$(MAKE) build
 	bench/run.sh
+	bench/prune.sh
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -76,8 +76,8 @@ const struct cli_help_text {
 	  "\n"
 	  "Passphrases: a policy whose credential has an encryption passphrase uses\n"
 	  "it; otherwise the daemon's --passphrase-file, CAIRN_PASSPHRASE_FILE or\n"
-	  "CAIRN_PASSPHRASE (never a prompt).  The unit reads them from\n"
-	  "/etc/cairn/passphrase if present.\n" },
+	  "CAIRN_PASSPHRASE (never a prompt).  contrib/cairn.service reads those\n"
+	  "from /etc/cairn/cairn.env (e.g. CAIRN_PASSPHRASE_FILE=/etc/cairn/pass).\n" },
 	{ "status",
 	  "usage: cairn status [--watch] [--interval SECONDS] [--all]\n"
 	  "\n"
