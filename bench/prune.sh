@@ -60,6 +60,9 @@ flock -n 9 || die "another bench run holds $BENCH_DIR/.lock"
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 LOG=$LOGDIR/prune-$STAMP.log
 : >"$LOG"
+# A private copy: the build may be relinked while the history is built.
+cp "$CAIRN" "$BENCH_DIR/cairn-prune-bench"
+CAIRN=$BENCH_DIR/cairn-prune-bench
 
 if [ ! -f "$IMG/base.img" ]; then
 	say "building the benchmark image in $IMG (a few minutes)"
@@ -196,4 +199,4 @@ gib() { awk -v b="$1" 'BEGIN {printf "%.2f", b / 1073741824}'; }
 	fi
 } | tee "$RESULTS/prune-latest.md"
 say "log: $LOG"
-rm -rf "$W"
+rm -rf "$W" "$BENCH_DIR/cairn-prune-bench"

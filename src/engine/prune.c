@@ -688,7 +688,8 @@ static int decide_deletions(struct prune *p, bool *ret_any)
 		 * their trees. */
 		struct cairn_key_list keys;
 		if ((r = cairn_store_list_keys(p->repo->store, "index/", &keys)) >= 0) {
-			qsort(p->written.v, p->written.n, sizeof(char *), cmp_str);
+			if (p->written.n)
+				qsort(p->written.v, p->written.n, sizeof(char *), cmp_str);
 			r = load_index(p, &keys, &p->old_index, &p->written);
 		}
 		cairn_key_list_free(&keys);
