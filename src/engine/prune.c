@@ -167,6 +167,9 @@ static int mark_node(struct prune *p, const struct cairn_manifest *m, uint8_t *b
 	if (r < 0) {
 		if (!strict && (r == CAIRN_ENOTFOUND || r == CAIRN_ECORRUPT))
 			return 0;
+		/* A node that cannot be read is damage, whatever the cause. */
+		if (r == CAIRN_ENOTFOUND || r == CAIRN_EINVAL)
+			r = CAIRN_ECORRUPT;
 		return cairn_error_prefix(r, "backup %s: nothing was deleted (run 'cairn check')", m->idhex);
 	}
 	/* The recursion reuses no buffer of ours: walk a copy. */
