@@ -6,7 +6,9 @@
 #               last line "N passed, N failed"
 #   make demo   installs dependencies, builds, backs up and restores an image
 #   make bench  runs bench/run.sh (cairn vs restic vs borg, local and on Ceph
-#               RGW), see docs/benchmarks.md
+#               RGW), bench/volumes.sh (change tracking on XFS) and
+#               bench/prune.sh (prune of a 100-backup history vs restic),
+#               see docs/benchmarks.md
 MESON ?= meson
 NINJA ?= ninja
 
@@ -55,6 +57,8 @@ demo: deps
 bench: deps-servers
 	$(MAKE) build
 	bench/run.sh
+	bench/volumes.sh
+	bench/prune.sh
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -138,6 +138,15 @@ int cmd_repair(int argc, char **argv, struct cli_global *g);
 int cmd_cred(int argc, char **argv, struct cli_global *g);
 int cmd_snapshot(int argc, char **argv, struct cli_global *g);
 int cmd_group(int argc, char **argv, struct cli_global *g);
+int cmd_policy(int argc, char **argv, struct cli_global *g);
+int cmd_daemon(int argc, char **argv, struct cli_global *g);
+int cmd_status(int argc, char **argv, struct cli_global *g);
+int cmd_log(int argc, char **argv, struct cli_global *g);
+int cmd_cancel(int argc, char **argv, struct cli_global *g);
+int cmd_forget(int argc, char **argv, struct cli_global *g);
+int cmd_hold(int argc, char **argv, struct cli_global *g);
+int cmd_release(int argc, char **argv, struct cli_global *g);
+int cmd_prune(int argc, char **argv, struct cli_global *g);
 
 /* Prints the help text of a verb (or the overview for NULL) on stdout;
  * "cred create" names a subcommand's text (falls back to the verb's). */

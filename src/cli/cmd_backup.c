@@ -1,10 +1,12 @@
 #include "cli/cli.h"
+#include "cli/jobs.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/hex.h"
 #include "util/log.h"
 #include "util/time.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -65,15 +67,25 @@ int cmd_backup(int argc, char **argv, struct cli_global *g)
 	struct cli_progress prog;
 	cli_progress_init(&prog, "backup", g);
 	prog.store = repo->store;
+	/* A job row, claiming the volume: one job per volume at a time. */
+	char abs[PATH_MAX];
+	const char *vol = realpath(pos.v[0], abs) ? abs : pos.v[0];
+	struct cli_job job;
+	if ((r = cli_job_begin(g, st, "backup", NULL, vol, cli_repo_uri(g), &vol, 1, &job)) < 0) {
+		cairn_repo_free(repo);
+		return cli_fail(r);
+	}
+	job.prog = &prog;
 	struct cairn_snap_backup_opts o = {
 		.backup = { .source = pos.v[0], .volume = name, .full = full, .tags = tags.v, .ntags = tags.n,
-			    .progress = cli_progress_cb, .progress_ud = &prog, .state_dir = cli_state_dir(g) },
+			    .progress = cli_job_progress, .progress_ud = &job, .state_dir = cli_state_dir(g) },
 		.snapshot = method, .state = st, .state_dir = cli_state_dir(g),
 	};
 	struct cairn_manifest *m = NULL;
 	struct cairn_snap_backup_info info;
 	r = cairn_snap_backup(repo, &o, &m, &info);
 	cli_progress_done(&prog);
+	r = cli_job_end(&job, r, r >= 0 ? m->idhex : NULL);
 	cairn_repo_free(repo);
 	if (r < 0)
 		return cli_fail(r);

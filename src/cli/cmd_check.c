@@ -1,4 +1,5 @@
 #include "cli/cli.h"
+#include "cli/jobs.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -60,8 +61,18 @@ int cmd_check(int argc, char **argv, struct cli_global *g)
 	struct cairn_check_opts o = { .read_data = read_data, .problem = on_problem, .affected = on_affected,
 				      .ud = &out, .progress = cli_progress_cb, .progress_ud = &prog };
 	struct cairn_check_stats st;
+	struct cli_job job;
+	if ((r = cli_job_begin(g, NULL, "check", NULL, cli_repo_uri(g), cli_repo_uri(g), NULL, 0, &job)) < 0) {
+		cairn_repo_free(repo);
+		return cli_fail(r);
+	}
 	r = cairn_check_run(repo, &o, &st);
 	cli_progress_done(&prog);
+	char result[160];
+	snprintf(result, sizeof(result), "%llu backups, %llu packs, %llu blobs%s: no problems",
+		 (unsigned long long)st.backups, (unsigned long long)st.packs, (unsigned long long)st.blobs,
+		 read_data ? " (all data read)" : "");
+	(void)cli_job_end(&job, r, r >= 0 ? result : NULL);
 	cairn_repo_free(repo);
 	if (g->json)
 		cli_print_json(json_pack("{s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "ok", r == 0, "read_data",

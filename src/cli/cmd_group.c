@@ -1,5 +1,6 @@
 /* cairn group create|list|delete|backup|restore: consistency groups. */
 #include "cli/cli.h"
+#include "cli/jobs.h"
 #include "repo/group.h"
 #include "state/groups.h"
 #include "util/cleanup.h"
@@ -179,13 +180,22 @@ static int group_backup(struct cli_global *g, struct cairn_state *st, const char
 	struct cli_progress prog;
 	cli_progress_init(&prog, "group backup", g);
 	prog.store = repo->store;
+	struct cli_job job;
+	if ((r = cli_job_begin(g, st, "backup", NULL, name, cli_repo_uri(g), (const char *const *)grp.volumes,
+			       grp.nvolumes, &job)) < 0) {
+		cairn_group_clear(&grp);
+		cairn_repo_free(repo);
+		return cli_fail(r);
+	}
+	job.prog = &prog;
 	struct cairn_group_backup_opts o = { .group = &grp, .full = full, .tags = tags->v, .ntags = tags->n,
-					     .state = st, .state_dir = cli_state_dir(g), .progress = cli_progress_cb,
-					     .progress_ud = &prog };
+					     .state = st, .state_dir = cli_state_dir(g), .progress = cli_job_progress,
+					     .progress_ud = &job };
 	struct cairn_group_backup *gb = NULL;
 	struct cairn_manifest **members = NULL;
 	r = cairn_group_backup_run(repo, &o, &gb, &members);
 	cli_progress_done(&prog);
+	r = cli_job_end(&job, r, r >= 0 ? gb->idhex : NULL);
 	if (r >= 0) {
 		if (g->json) {
 			json_t *j = group_backup_json(gb);
@@ -276,12 +286,20 @@ static int group_restore(struct cli_global *g, const char *spec, const char *to,
 	}
 	struct cairn_group_backup *gb = NULL;
 	r = cairn_group_backup_resolve(&gl, spec, &gb);
+	struct cli_job job = { 0 };
+	char src[512];
+	if (r >= 0) {
+		snprintf(src, sizeof(src), "group %s -> %s", gb->name, to);
+		r = cli_job_begin(g, NULL, "restore", NULL, src, cli_repo_uri(g), NULL, 0, &job);
+	}
 	if (r >= 0) {
 		struct cli_progress prog;
 		cli_progress_init(&prog, "group restore", g);
 		prog.store = repo->store;
-		r = cairn_group_restore_run(repo, gb, to, force, cli_progress_cb, &prog, &ml);
+		job.prog = &prog;
+		r = cairn_group_restore_run(repo, gb, to, force, cli_job_progress, &job, &ml);
 		cli_progress_done(&prog);
+		r = cli_job_end(&job, r, r >= 0 ? gb->idhex : NULL);
 	}
 	if (r >= 0) {
 		if (g->json) {

@@ -1,4 +1,5 @@
 #include "cli/cli.h"
+#include "repo/hold.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -9,6 +10,15 @@
 #include <string.h>
 
 json_t *cli_manifest_json(const struct cairn_manifest *m);
+
+/* A hold on the backup itself, or on the group backup it belongs to. */
+static const struct cairn_hold *hold_of(const struct cairn_hold_list *l, const struct cairn_manifest *m)
+{
+	const struct cairn_hold *h = cairn_hold_find(l, m->id);
+	if (!h && m->in_group)
+		h = cairn_hold_find(l, m->group_id);
+	return h;
+}
 
 int cmd_list(int argc, char **argv, struct cli_global *g)
 {
@@ -32,23 +42,32 @@ int cmd_list(int argc, char **argv, struct cli_global *g)
 	if ((r = cli_open_repo(g, &repo)) < 0)
 		return cli_fail(r);
 	struct cairn_manifest_list l;
+	struct cairn_hold_list holds = { 0 };
 	r = cairn_manifest_list_load(repo, &l);
+	if (r >= 0 && (r = cairn_hold_list_load(repo, &holds)) < 0)
+		cairn_manifest_list_free(&l);
 	cairn_repo_free(repo);
 	if (r < 0)
 		return cli_fail(r);
 	if (g->json) {
 		json_t *arr = json_array();
-		for (size_t i = 0; i < l.n; i++)
-			if (!volume || strcmp(l.v[i]->volume, volume) == 0)
-				json_array_append_new(arr, cli_manifest_json(l.v[i]));
+		for (size_t i = 0; i < l.n; i++) {
+			if (volume && strcmp(l.v[i]->volume, volume) != 0)
+				continue;
+			json_t *j = cli_manifest_json(l.v[i]);
+			const struct cairn_hold *h = hold_of(&holds, l.v[i]);
+			json_object_set_new(j, "held", json_boolean(h != NULL));
+			json_object_set_new(j, "hold_reason", h && h->reason ? json_string(h->reason) : json_null());
+			json_array_append_new(arr, j);
+		}
 		cli_print_json(arr);
 	} else {
 		size_t w = strlen("VOLUME");
 		for (size_t i = 0; i < l.n; i++)
 			if (strlen(l.v[i]->volume) > w)
 				w = strlen(l.v[i]->volume);
-		printf("%-*s  %-16s  %-20s  %10s  %10s  %s\n", (int)w, "VOLUME", "ID", "CREATED", "SIZE", "NEW DATA",
-		       "TAGS");
+		printf("%-*s  %-16s  %-20s  %10s  %10s  %-12s  %s\n", (int)w, "VOLUME", "ID", "CREATED", "SIZE",
+		       "NEW DATA", "STATUS", "TAGS");
 		for (size_t i = 0; i < l.n; i++) {
 			const struct cairn_manifest *m = l.v[i];
 			if (volume && strcmp(m->volume, volume) != 0)
@@ -62,8 +81,10 @@ int cmd_list(int argc, char **argv, struct cli_global *g)
 					strncat(tags, ",", sizeof(tags) - strlen(tags) - 1);
 				strncat(tags, m->tags[t], sizeof(tags) - strlen(tags) - 1);
 			}
-			printf("%-*s  %-16.16s  %-20s  %10s  %10s  %s\n", (int)w, m->volume, m->idhex, created, size, nw,
-			       tags);
+			const struct cairn_hold *h = hold_of(&holds, m);
+			const char *status = !h ? "ok" : memcmp(h->backup, m->id, CAIRN_BACKUP_ID_LEN) ? "held (group)" : "held";
+			printf("%-*s  %-16.16s  %-20s  %10s  %10s  %-12s  %s\n", (int)w, m->volume, m->idhex, created, size,
+			       nw, status, tags);
 		}
 	}
 	int rc = EXIT_OK;
@@ -78,5 +99,6 @@ int cmd_list(int argc, char **argv, struct cli_global *g)
 		rc = EXIT_FAIL;
 	}
 	cairn_manifest_list_free(&l);
+	cairn_hold_list_free(&holds);
 	return rc;
 }

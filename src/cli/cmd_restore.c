@@ -1,8 +1,10 @@
 #include "cli/cli.h"
+#include "cli/jobs.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -36,13 +38,21 @@ int cmd_restore(int argc, char **argv, struct cli_global *g)
 	struct cairn_manifest *m = NULL;
 	r = cairn_manifest_resolve(&l, pos.v[0], &m);
 	struct cairn_restore_stats st = { 0 };
+	struct cli_job job = { 0 };
+	char abs[PATH_MAX], src[PATH_MAX + 128];
+	const char *target = realpath(pos.v[1], abs) ? abs : NULL;
+	if (r >= 0) {
+		snprintf(src, sizeof(src), "%s -> %s", m->volume, target ? target : pos.v[1]);
+		r = cli_job_begin(g, NULL, "restore", NULL, src, cli_repo_uri(g), &target, target ? 1 : 0, &job);
+	}
 	if (r >= 0) {
 		struct cli_progress prog;
 		cli_progress_init(&prog, "restore", g);
 		prog.store = repo->store;
+		job.prog = &prog;
 		struct cairn_restore_opts o = { .target = pos.v[1], .force = force, .delta = delta,
-						.state_dir = cli_state_dir(g), .progress = cli_progress_cb,
-						.progress_ud = &prog };
+						.state_dir = cli_state_dir(g), .progress = cli_job_progress,
+						.progress_ud = &job };
 		/* The backup's base snapshot, when kept, narrows what to compare. */
 		struct cairn_change_map differs = CAIRN_CHANGE_MAP_INIT;
 		struct cairn_state *state = NULL;
@@ -53,6 +63,7 @@ int cmd_restore(int argc, char **argv, struct cli_global *g)
 		r = cairn_restore_run(repo, m, &o, &st);
 		cairn_change_map_free(&differs);
 		cli_progress_done(&prog);
+		r = cli_job_end(&job, r, r >= 0 ? m->idhex : NULL);
 	}
 	if (r >= 0) {
 		if (g->json) {

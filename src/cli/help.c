@@ -23,6 +23,12 @@ static const char overview[] =
 	"  cred create|list|delete  credentials for object stores (secrets never shown)\n"
 	"  snapshot create|list|delete|revert  local snapshots of volumes\n"
 	"  group create|list|delete|backup|restore  consistency groups of volumes\n"
+	"  policy create|list|show|delete|pause|resume|run  scheduled backups with retention\n"
+	"  daemon               run the policies that are due\n"
+	"  status [--watch]     active and recent jobs; log JOB, cancel JOB\n"
+	"  forget --keep-...    delete backups the keep rules do not keep\n"
+	"  hold BACKUP / release BACKUP  exempt a backup from retention, or not\n"
+	"  prune                delete data no backup references\n"
 	"  help [COMMAND]       show help\n"
 	"\n"
 	"Global options (before or after the command):\n"
@@ -142,9 +148,12 @@ static const struct {
 	{ "list",
 	  "usage: cairn list [--volume NAME]\n"
 	  "\n"
-	  "Lists backups, oldest first: VOLUME, ID, CREATED, SIZE, NEW DATA, TAGS.\n"
+	  "Lists backups, oldest first: VOLUME, ID, CREATED, SIZE, NEW DATA, STATUS,\n"
+	  "TAGS.  STATUS is 'held' for a backup exempt from retention ('cairn hold';\n"
+	  "'held (group)' when its group backup is held), else 'ok'.\n"
 	  "--json prints an array of objects with id, volume, created (RFC 3339),\n"
-	  "size, bytes_new, bytes_stored, tags, parent, change_tracking.\n"
+	  "size, bytes_new, bytes_stored, tags, parent, change_tracking, held and\n"
+	  "hold_reason.\n"
 	  "Exits 1 if a backup's manifest is damaged (after listing the others).\n" },
 	{ "restore",
 	  "usage: cairn restore BACKUP TARGET [--force] [--delta]\n"
@@ -352,16 +361,27 @@ static const struct {
 	  "it when check reports damaged or missing index objects.\n" },
 };
 
+/* help_policies.c */
+extern const struct cli_help_text {
+	const char *verb;
+	const char *text;
+} cli_help_policies[];
+extern const size_t cli_help_policies_n;
+
 void cli_help(const char *verb)
 {
 	size_t len = verb ? strlen(verb) : 0;
 	for (int pass = 0; verb && pass < 2; pass++) {
-		for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-			if (strlen(verbs[i].verb) == len && strncmp(verbs[i].verb, verb, len) == 0) {
-				fputs(verbs[i].text, stdout);
+		for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]) + cli_help_policies_n; i++) {
+			size_t n = sizeof(verbs) / sizeof(verbs[0]);
+			const char *v = i < n ? verbs[i].verb : cli_help_policies[i - n].verb;
+			const char *t = i < n ? verbs[i].text : cli_help_policies[i - n].text;
+			if (strlen(v) == len && strncmp(v, verb, len) == 0) {
+				fputs(t, stdout);
 				fputs("\nGlobal options: see 'cairn --help'.\n", stdout);
 				return;
 			}
+		}
 		/* "cred frob": the verb's own text. */
 		len = strcspn(verb, " ");
 	}

@@ -24,6 +24,9 @@ static const struct {
 	{ "cred", cmd_cred },
 	{ "snapshot", cmd_snapshot },
 	{ "group", cmd_group },
+	{ "policy", cmd_policy }, { "daemon", cmd_daemon }, { "status", cmd_status }, { "log", cmd_log },
+	{ "cancel", cmd_cancel }, { "forget", cmd_forget }, { "hold", cmd_hold },     { "release", cmd_release },
+	{ "prune", cmd_prune },
 };
 
 int main(int argc, char **argv)

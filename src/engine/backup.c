@@ -14,6 +14,7 @@
  */
 #include "engine/engine.h"
 #include "repo/index.h"
+#include "repo/lease.h"
 #include "repo/pack.h"
 #include "repo/tree.h"
 #include "source/changes.h"
@@ -729,6 +730,10 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 	}
 	if ((r = cairn_backup_check_names(volume, o->tags, o->ntags)) < 0)
 		return r;
+	/* Before the index is read: a concurrent prune must know (format.h PRUNE). */
+	_cleanup_(cairn_activity_endp) struct cairn_activity *activity = NULL;
+	if ((r = cairn_activity_begin(repo, "backup", &activity)) < 0)
+		return r;
 
 	/* The parent is only recorded here; full-read change tracking needs no
 	 * data from it ([volumes] uses it for extent-map tracking). */
@@ -743,6 +748,7 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 		return r;
 	}
 	cairn_log_debug("backup: manifests and index loaded at %.3f s", cairn_now() - t0);
+	cairn_index_hide_condemned(idx, true); /* never reuse what prune took out of use */
 	int adopted = cairn_index_adopt_orphans(idx, repo);
 	if (adopted < 0) {
 		cairn_manifest_list_free(&list);

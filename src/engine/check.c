@@ -7,6 +7,7 @@
  * the cost is O(unique nodes), not O(backups x volume). */
 #include "engine/engine.h"
 #include "repo/index.h"
+#include "repo/lease.h"
 #include "repo/pack.h"
 #include "repo/tree.h"
 #include "util/cleanup.h"
@@ -208,9 +209,13 @@ static int check_packs(struct ck *c)
 	for (uint32_t s = 0; r >= 0 && s < npacks; s++) {
 		if (seen[s])
 			continue;
+		/* Condemned packs are deleted by prune before the index object
+		 * naming them (format.h PRUNE): their absence is no damage in
+		 * itself, only if a backup still needs one of their blobs. */
 		char key[80];
 		cairn_pack_key(cairn_index_pack_id(c->idx, s), key);
-		problem(c, key, "pack is named by the index but missing from the repository");
+		if (!cairn_index_pack_condemned(c->idx, s))
+			problem(c, key, "pack is named by the index but missing from the repository");
 		struct pack_view v = { .slot = s, .c = c };
 		cairn_index_foreach(c->idx, mark_pack_lost, &v);
 	}
@@ -286,7 +291,10 @@ int cairn_check_run(struct cairn_repo *repo, const struct cairn_check_opts *o, s
 {
 	struct cairn_check_stats st = { 0 };
 	struct ck c = { .repo = repo, .o = o, .st = &st };
+	_cleanup_(cairn_activity_endp) struct cairn_activity *activity = NULL;
 	int r;
+	if ((r = cairn_activity_begin(repo, "check", &activity)) < 0)
+		return r;
 	if ((r = cairn_index_new(&c.idx)) < 0 || (r = cairn_index_new(&c.bad)) < 0 ||
 	    (r = cairn_index_new(&c.good)) < 0 || (r = cairn_blob_codec_init(&c.codec, repo)) < 0)
 		goto out;

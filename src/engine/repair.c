@@ -3,6 +3,7 @@
  * a crash in between leaves both (harmless duplicates), never neither. */
 #include "engine/engine.h"
 #include "repo/index.h"
+#include "repo/lease.h"
 #include "repo/pack.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -17,7 +18,15 @@ int cairn_repair_index(struct cairn_repo *repo, void (*problem)(const char *obje
 	struct cairn_key_list old = { 0 }, packs = { 0 };
 	_cleanup_(cairn_index_freep) struct cairn_index *idx = NULL;
 	struct cairn_aead *a = NULL;
-	int r = cairn_index_new(&idx);
+	/* Prune must not delete a pack we index, nor we an index object it
+	 * relies on: both take the lease.  (Packs it had condemned become live
+	 * again, which is safe: their blobs are merely kept longer.) */
+	struct cairn_lease *lease = NULL;
+	int r = cairn_lease_acquire(repo, "repair", 0, &lease);
+	if (r < 0)
+		return r;
+	if (r >= 0)
+		r = cairn_index_new(&idx);
 	if (r >= 0)
 		r = cairn_store_list_keys(repo->store, "index/", &old);
 	if (r >= 0)
@@ -50,18 +59,23 @@ int cairn_repair_index(struct cairn_repo *repo, void (*problem)(const char *obje
 			}
 		free(toc);
 		st.packs++;
+		if (r >= 0)
+			r = cairn_lease_keepalive(lease);
 	}
 	cairn_aead_free(a);
 	if (r >= 0)
 		r = cairn_index_write_fresh(idx, repo, NULL);
 	st.blobs = cairn_index_count(idx);
 	/* The new object is durable: the old ones can go. */
+	if (r >= 0)
+		r = cairn_lease_ensure(lease, 60);
 	for (size_t i = 0; r >= 0 && i < old.n; i++) {
 		r = cairn_store_del(repo->store, old.v[i]);
 		st.old_index_objects++;
 	}
 	cairn_key_list_free(&old);
 	cairn_key_list_free(&packs);
+	cairn_lease_release(lease);
 	if (ret)
 		*ret = st;
 	return r;

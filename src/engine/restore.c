@@ -12,6 +12,7 @@
  */
 #include "engine/engine.h"
 #include "repo/index.h"
+#include "repo/lease.h"
 #include "repo/pack.h"
 #include "repo/tree.h"
 #include "source/chunker.h"
@@ -728,9 +729,13 @@ int cairn_restore_run(struct cairn_repo *repo, const struct cairn_manifest *m, c
 	if (m->chunk_size != repo->config.chunk_size || m->fanout != repo->config.tree_fanout)
 		return cairn_error_set(CAIRN_ECORRUPT, "backup %s has a chunk size or fanout the repository does not use",
 				       m->idhex);
+	/* Before the index is read: a concurrent prune must know (format.h PRUNE). */
+	_cleanup_(cairn_activity_endp) struct cairn_activity *activity = NULL;
+	int r = cairn_activity_begin(repo, "restore", &activity);
+	if (r < 0)
+		return r;
 	_cleanup_(cairn_index_freep) struct cairn_index *idx = NULL;
-	int r = cairn_index_new(&idx);
-	if (r < 0 || (r = cairn_index_load(idx, repo, false, NULL)) < 0)
+	if ((r = cairn_index_new(&idx)) < 0 || (r = cairn_index_load(idx, repo, false, NULL)) < 0)
 		return r;
 	struct rjob j;
 	memset(&j, 0, sizeof(j));

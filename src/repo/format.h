@@ -11,9 +11,18 @@
  *     packs/<2 hex>/<64 hex>    packs: many blobs plus their table of contents
  *     index/<64 hex>            index objects: blob id -> pack, offset, length
  *     backups/<32 hex>          manifests, one per backup, written last
+ *     groups/<32 hex>           group backup objects (repo/group.h)
+ *     holds/<32 hex>            holds: backups exempt from retention
+ *     lease/<32 hex>            prune's exclusive lease (at most one live)
+ *     running/<32 hex>          activity markers of running backups, restores
  *
- *   Pack, index and key names are random; a backup's name is its id.  Objects
- *   are never modified after they are written, so many writers need no locks.
+ *   Pack, index, key, lease and marker names are random; a backup's name is
+ *   its id, a hold's the id of the backup it holds.  Objects are never
+ *   modified after they are written, so many writers need no locks; the one
+ *   exception is a hold, which `cairn hold` may replace whole (a new
+ *   reason).  Objects are deleted only by forget (manifests, group objects),
+ *   release (holds), their owners (leases, markers) and prune (packs, index
+ *   objects, stale leases and markers), following PRUNE below.
  *   All integers are little-endian.
  *
  * CRYPTO
@@ -26,7 +35,8 @@
  *   Every object but the key objects and the config header is sealed with
  *   EK.  The additional data A starts with one letter naming the object's
  *   type, so no object can be passed off as another kind: 'B' blob, 'T' pack
- *   table of contents, 'I' index, 'M' manifest, 'C' config.  Nothing read
+ *   table of contents, 'I' index, 'M' manifest, 'C' config, 'G' group
+ *   backup, 'H' hold, 'L' lease, 'R' activity marker.  Nothing read
  *   from a repository is parsed before its tag has been verified, except the
  *   fixed-size headers of key and config objects, whose fields are in turn
  *   bound into the additional data of what they precede.
@@ -70,14 +80,22 @@
  *
  * INDEX  index/<random hex>
  *   seal(EK, A = "I" || the 32 name bytes, body); body:
- *     magic "CIDX" | version u32 (=1) | npacks u32 | npacks pack ids (32 each) |
+ *     magic "CIDX" | version u32 (1 or 2) | npacks u32 | npacks pack records |
  *     nentries u32 | entries of 52 bytes as in the TOC, except that the
  *     "offset" field is preceded by the pack's position in this object's
  *     pack list:  id (32) | type u8 | flags u8 | reserved u16 | raw_len u32 |
  *     stored_len u32 | pack u32 | offset u32
+ *   A pack record is the pack id (32) in version 1, and the pack id (32) |
+ *   condemned u64 in version 2: the unix time prune took the pack out of
+ *   use, 0 for a live pack (PRUNE).  Version 2 is written only when a pack
+ *   is condemned.  A pack may be listed without entries.
  *   Each backup writes one index object for the packs it wrote (and for
  *   packs left unindexed by an interrupted backup, which it adopts), before
- *   its manifest.  The repository index is the union of all index objects.
+ *   its manifest.  The repository index is the union of all index objects:
+ *   a pack is condemned only if every object listing it says so (one that
+ *   lists it live wins), and of two entries with one id the one in a live
+ *   pack wins.  A reader that finds an object gone between listing and
+ *   reading lists again (prune writes the replacement first).
  *
  * TREE
  *   Each volume in a backup is described by a Merkle tree over its chunk ids.
@@ -112,6 +130,80 @@
  *   this backup was made for.
  *   Written after every pack and index object it depends on is durable; a
  *   backup without a manifest does not exist.
+ *
+ * HOLD  holds/<backup id>
+ *   seal(EK, A = "H" || the 16 id bytes, JSON):
+ *     {"version":1, "backup":"<32 hex>", "reason":"...", "created":"<RFC 3339>",
+ *      "hostname":"..."}
+ *   The id is that of a backup or of a group backup.  While it exists,
+ *   forget keeps that backup (a group backup with all its members; a hold
+ *   on one member keeps its whole group backup).  A hold that does not open
+ *   still holds (its name says which backup).  Release deletes it.
+ *
+ * LEASE  lease/<random 32 hex>,  ACTIVITY MARKER  running/<random 32 hex>
+ *   seal(EK, A = "L" (lease) or "R" (marker) || the 16 name bytes, JSON):
+ *     {"version":1, "kind":"prune"|"repair"|"backup"|"restore"|"check"|"diff",
+ *      "hostname":"...", "boot_id":"...", "pid":N, "pid_start":N,
+ *      "created":N, "expires":N}            (unix seconds; markers: expires 0)
+ *   boot_id is the kernel's (/proc/sys/kernel/random/boot_id), pid_start
+ *   the process's start time in clock ticks, so the host that wrote one can
+ *   tell a dead or reused pid from its writer.
+ *   Lease: prune and index repair take it; it is live while expires lies
+ *   ahead and, on its own host, its process runs.  To take it: list lease/,
+ *   fail if one is live (removing stale ones), write ours, list again and
+ *   step back if another live one appeared (both contenders then fail:
+ *   safe).  The holder renews it (writes a new one, deletes the old) when a
+ *   third of its time (10 minutes) has passed, and checks before every
+ *   deletion that it has not expired; one that has stops at once.
+ *   Marker: every job that reads the index (backup, restore, check, diff)
+ *   writes one before it lists index objects and deletes it at the end.  A
+ *   marker is live while younger than prune's safety window and, on its own
+ *   host, its process runs.  Backups fail if they cannot write theirs;
+ *   readers on read-only stores go on without (unprotected, and logged).
+ *
+ * PRUNE
+ *   Only prune deletes blobs, and it never deletes what a running backup
+ *   may still reference.  The danger: a backup loads the index when it
+ *   starts and may deduplicate against any blob in it, also one no backup
+ *   references when prune looks, and it writes its manifest later.  So
+ *   prune first takes blobs out of use and deletes them only when no
+ *   backup that could have seen them can still be running:
+ *
+ *   1. Take the lease.  List manifests, then index objects (a backup writes
+ *      its index object before its manifest, so every manifest seen has its
+ *      blobs in an object then read), then packs.  Packs no object names
+ *      (an interrupted backup's, a crashed prune's, or a running backup's
+ *      not yet indexed) are read from their TOC and condemned now.
+ *   2. Mark every blob reachable from a manifest; one missing stops prune
+ *      with nothing changed (so does a damaged manifest).
+ *   3. Condemn packs with nothing marked; copy the marked blobs of the
+ *      emptiest partly used packs (and of condemned packs a backup turned
+ *      out to need) into new packs, sealed bytes unchanged after checking
+ *      their tags, and condemn the sources.  Condemned = listed in an index
+ *      object (version 2) with the time, its entries kept, so restore and
+ *      check still find its blobs but backups do not reuse them (a backup
+ *      stores such a blob again and indexes its own copy, which wins).
+ *      Since condemned packs stay named by an index object, no backup
+ *      adopts them as orphans.
+ *   4. Write the new index: live packs in "main" objects, condemned ones in
+ *      "doomed" objects; then delete the index objects read in 1.
+ *   5. List the markers.  A condemned pack may be deleted now if no marker
+ *      is live (every backup that loaded the old index has finished, and
+ *      any backup starting from now loads the new one), else only once it
+ *      was condemned a safety window ago (default 24 h).  Before deleting,
+ *      manifests that appeared since 1 are walked (with the index objects
+ *      that appeared since 1): a pack holding a blob one of them needs is
+ *      kept, as is a pack some new index object lists live.
+ *   6. Delete those packs (checking the lease first), then replace the
+ *      doomed objects by ones naming the packs that remain condemned.
+ *   Killed anywhere, the repository stays consistent: new packs without
+ *   index are orphans (reused by the next backup or condemned by the next
+ *   prune); two index generations side by side mean live wins; a doomed
+ *   object may name packs already deleted (check accepts a missing
+ *   condemned pack unless a backup needs one of its blobs).
+ *   Assumptions: a backup (restore, check) finishes within the safety
+ *   window of loading the index, and host clocks agree to well within it.
+ *   A marker older than the window counts as crashed.
  */
 #ifndef CAIRN_REPO_FORMAT_H
 #define CAIRN_REPO_FORMAT_H

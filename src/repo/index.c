@@ -13,6 +13,7 @@
 struct pack_slot {
 	uint8_t id[CAIRN_PACK_ID_LEN];
 	bool fresh;
+	int64_t condemned; /* unix seconds; 0: live (format.h PRUNE) */
 };
 
 struct cairn_index {
@@ -25,6 +26,7 @@ struct cairn_index {
 	size_t npacks, packcap;
 	uint32_t *pslots;
 	size_t npslots;
+	bool hide_condemned;
 };
 
 /* Ids are HMAC outputs: their first bytes are already uniformly spread. */
@@ -92,12 +94,22 @@ static long find_pack_locked(struct cairn_index *idx, const uint8_t *id)
 	return -1;
 }
 
-static int add_pack_locked(struct cairn_index *idx, const uint8_t *id, bool fresh, uint32_t *ret_slot)
+/* A pack is condemned only while every index object naming it says so: one
+ * that lists it live (a backup that adopted it) makes it live again, since
+ * a backup may then use its blobs.  Of two condemnations the earlier one
+ * counts. */
+static int add_pack_locked(struct cairn_index *idx, const uint8_t *id, bool fresh, int64_t condemned,
+			   uint32_t *ret_slot)
 {
 	long e = find_pack_locked(idx, id);
 	if (e >= 0) {
+		struct pack_slot *p = &idx->packs[e];
 		if (fresh)
-			idx->packs[e].fresh = true;
+			p->fresh = true;
+		if (!condemned || fresh)
+			p->condemned = 0;
+		else if (p->condemned && condemned < p->condemned)
+			p->condemned = condemned;
 		*ret_slot = (uint32_t)e;
 		return 0;
 	}
@@ -117,6 +129,7 @@ static int add_pack_locked(struct cairn_index *idx, const uint8_t *id, bool fres
 	}
 	memcpy(idx->packs[idx->npacks].id, id, CAIRN_PACK_ID_LEN);
 	idx->packs[idx->npacks].fresh = fresh;
+	idx->packs[idx->npacks].condemned = fresh ? 0 : condemned;
 	size_t j = id_hash(id) & (idx->npslots - 1);
 	while (idx->pslots[j])
 		j = (j + 1) & (idx->npslots - 1);
@@ -129,9 +142,36 @@ int cairn_index_add_pack(struct cairn_index *idx, const uint8_t pack_id[CAIRN_PA
 			 uint32_t *ret_slot)
 {
 	pthread_rwlock_wrlock(&idx->lock);
-	int r = add_pack_locked(idx, pack_id, fresh, ret_slot);
+	int r = add_pack_locked(idx, pack_id, fresh, 0, ret_slot);
 	pthread_rwlock_unlock(&idx->lock);
 	return r;
+}
+
+int cairn_index_add_pack_condemned(struct cairn_index *idx, const uint8_t pack_id[CAIRN_PACK_ID_LEN],
+				   int64_t condemned, uint32_t *ret_slot)
+{
+	pthread_rwlock_wrlock(&idx->lock);
+	int r = add_pack_locked(idx, pack_id, false, condemned, ret_slot);
+	pthread_rwlock_unlock(&idx->lock);
+	return r;
+}
+
+int64_t cairn_index_pack_condemned(struct cairn_index *idx, uint32_t slot)
+{
+	return slot < idx->npacks ? idx->packs[slot].condemned : 0;
+}
+
+void cairn_index_set_pack_condemned(struct cairn_index *idx, uint32_t slot, int64_t condemned)
+{
+	pthread_rwlock_wrlock(&idx->lock);
+	if (slot < idx->npacks)
+		idx->packs[slot].condemned = condemned;
+	pthread_rwlock_unlock(&idx->lock);
+}
+
+void cairn_index_hide_condemned(struct cairn_index *idx, bool hide)
+{
+	idx->hide_condemned = hide;
 }
 
 int cairn_index_find_pack(struct cairn_index *idx, const uint8_t pack_id[CAIRN_PACK_ID_LEN], uint32_t *ret_slot)
@@ -171,8 +211,19 @@ static long lookup_locked(struct cairn_index *idx, const uint8_t *id)
 
 static int insert_locked(struct cairn_index *idx, const struct cairn_blob_ref *ref)
 {
-	if (lookup_locked(idx, ref->id) >= 0)
+	long e = lookup_locked(idx, ref->id);
+	if (e >= 0) {
+		/* A copy in a live pack beats one in a condemned pack: prune
+		 * may delete the latter, and a backup that stored the blob
+		 * again must index its own copy. */
+		struct cairn_blob_ref *old = &idx->entries[e];
+		if (ref->pack < idx->npacks && old->pack < idx->npacks && idx->packs[old->pack].condemned &&
+		    !idx->packs[ref->pack].condemned) {
+			*old = *ref;
+			return 1;
+		}
 		return 0;
+	}
 	if (idx->n == idx->cap) {
 		size_t cap = idx->cap ? idx->cap * 2 : 4096;
 		struct cairn_blob_ref *p = realloc(idx->entries, cap * sizeof(*p));
@@ -208,10 +259,26 @@ int cairn_index_lookup(struct cairn_index *idx, const uint8_t id[CAIRN_ID_LEN], 
 {
 	pthread_rwlock_rdlock(&idx->lock);
 	long e = lookup_locked(idx, id);
+	if (e >= 0 && idx->hide_condemned && idx->packs[idx->entries[e].pack].condemned)
+		e = -1;
 	if (e >= 0 && ret)
 		*ret = idx->entries[e];
 	pthread_rwlock_unlock(&idx->lock);
 	return e >= 0 ? 0 : CAIRN_ENOTFOUND;
+}
+
+long cairn_index_lookup_pos(struct cairn_index *idx, const uint8_t id[CAIRN_ID_LEN])
+{
+	pthread_rwlock_rdlock(&idx->lock);
+	long e = lookup_locked(idx, id);
+	pthread_rwlock_unlock(&idx->lock);
+	return e;
+}
+
+struct cairn_blob_ref *cairn_index_entries(struct cairn_index *idx, size_t *ret_n)
+{
+	*ret_n = idx->n;
+	return idx->entries;
 }
 
 size_t cairn_index_count(struct cairn_index *idx)
@@ -255,18 +322,25 @@ int cairn_index_decode(struct cairn_index *idx, const uint8_t *data, size_t len)
 	uint32_t version = cairn_reader_le32(&rd);
 	if (!magic || rd.bad || memcmp(magic, CAIRN_INDEX_MAGIC, 4) != 0)
 		return cairn_error_set(CAIRN_ECORRUPT, "index object is truncated or has a bad magic");
-	if (version != 1)
+	if (version != 1 && version != 2)
 		return cairn_error_set(CAIRN_EVERSION, "index object version %u is not supported", version);
 	uint32_t npacks = cairn_reader_le32(&rd);
-	if (rd.bad || (uint64_t)npacks * CAIRN_PACK_ID_LEN > rd.left)
+	size_t pack_rec = CAIRN_PACK_ID_LEN + (version == 2 ? 8 : 0);
+	if (rd.bad || (uint64_t)npacks * pack_rec > rd.left)
 		return cairn_error_set(CAIRN_ECORRUPT, "index object truncated");
 	_cleanup_free_ uint32_t *map = malloc((npacks ? npacks : 1) * sizeof(uint32_t));
 	if (!map)
 		return CAIRN_ENOMEM;
 	pthread_rwlock_wrlock(&idx->lock);
 	int r = 0;
-	for (uint32_t i = 0; i < npacks && r >= 0; i++)
-		r = add_pack_locked(idx, cairn_reader_bytes(&rd, CAIRN_PACK_ID_LEN), false, &map[i]);
+	for (uint32_t i = 0; i < npacks && r >= 0; i++) {
+		const uint8_t *pid = cairn_reader_bytes(&rd, CAIRN_PACK_ID_LEN);
+		uint64_t condemned = version == 2 ? cairn_reader_le64(&rd) : 0;
+		if (condemned > INT64_MAX)
+			r = cairn_error_set(CAIRN_ECORRUPT, "index object has an invalid pack record");
+		else
+			r = add_pack_locked(idx, pid, false, (int64_t)condemned, &map[i]);
+	}
 	uint32_t n = cairn_reader_le32(&rd);
 	if (r >= 0 && (rd.bad || (uint64_t)n * CAIRN_INDEX_ENTRY_LEN != rd.left))
 		r = cairn_error_set(CAIRN_ECORRUPT, "index object has a wrong length");
@@ -297,49 +371,98 @@ int cairn_index_load(struct cairn_index *idx, struct cairn_repo *repo, bool stri
 	return cairn_index_load_ex(idx, repo, strict, NULL, NULL, ret_damaged, NULL);
 }
 
+int cairn_index_load_object(struct cairn_index *idx, struct cairn_repo *repo, struct cairn_aead *a, const char *key,
+			    struct cairn_buf *obj, struct cairn_buf *body)
+{
+	uint8_t name[CAIRN_INDEX_NAME_LEN];
+	const char *hex = key + strlen("index/");
+	if (strncmp(key, "index/", 6) != 0 || strlen(hex) != 2 * CAIRN_INDEX_NAME_LEN ||
+	    cairn_hex_decode(hex, name, sizeof(name)) < 0)
+		return cairn_error_set(CAIRN_EINVAL, "%s is not an index object name", key);
+	int r = cairn_store_get(repo->store, key, 0, CAIRN_STORE_TO_END, obj);
+	if (r >= 0)
+		r = cairn_repo_unseal(a, 'I', name, sizeof(name), obj->data, obj->len, body);
+	if (r >= 0)
+		r = cairn_index_decode(idx, body->data, body->len);
+	return r;
+}
+
+static int cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Prune replaces index objects by writing the new ones before deleting the
+ * old (format.h PRUNE): an object that vanished between our listing and
+ * our read is covered by one that a fresh listing shows, so the listing is
+ * repeated until a pass finds nothing gone (a few times at most). */
+#define LOAD_PASSES 5
+
 int cairn_index_load_ex(struct cairn_index *idx, struct cairn_repo *repo, bool strict, cairn_damage_fn fn, void *ud,
 			size_t *ret_damaged, size_t *ret_objects)
 {
-	struct cairn_key_list names;
-	int r = cairn_store_list_keys(repo->store, "index/", &names);
-	if (r < 0) {
-		cairn_key_list_free(&names);
-		return r;
-	}
 	struct cairn_aead *a = NULL;
-	if ((r = cairn_repo_aead(repo, &a)) < 0) {
-		cairn_key_list_free(&names);
+	int r = cairn_repo_aead(repo, &a);
+	if (r < 0)
 		return r;
-	}
 	_cleanup_(cairn_buf_freep) struct cairn_buf obj = CAIRN_BUF_INIT;
 	_cleanup_(cairn_buf_freep) struct cairn_buf body = CAIRN_BUF_INIT;
-	size_t damaged = 0;
-	for (size_t i = 0; i < names.n && r >= 0; i++) {
-		uint8_t name[CAIRN_INDEX_NAME_LEN];
-		const char *hex = names.v[i] + strlen("index/");
-		if (strlen(hex) != 2 * CAIRN_INDEX_NAME_LEN || cairn_hex_decode(hex, name, sizeof(name)) < 0)
-			continue; /* not ours: ignore foreign files */
-		r = cairn_store_get(repo->store, names.v[i], 0, CAIRN_STORE_TO_END, &obj);
-		if (r >= 0)
-			r = cairn_repo_unseal(a, 'I', name, sizeof(name), obj.data, obj.len, &body);
-		if (r >= 0)
-			r = cairn_index_decode(idx, body.data, body.len);
-		if (r == CAIRN_ECORRUPT || r == CAIRN_EVERSION) {
-			damaged++;
-			if (fn)
-				fn(names.v[i], cairn_error_message(), ud);
-			cairn_error_prefix(r, "index object %s is damaged", names.v[i]);
-			if (strict)
-				break;
-			if (!fn)
-				cairn_log_warn("%s (skipped)", cairn_error_message());
-			r = 0;
+	struct cairn_key_list done = { 0 }; /* loaded or found damaged, sorted */
+	size_t damaged = 0, objects = 0;
+	for (int pass = 0; pass < LOAD_PASSES && r >= 0; pass++) {
+		struct cairn_key_list names;
+		if ((r = cairn_store_list_keys(repo->store, "index/", &names)) < 0) {
+			cairn_key_list_free(&names);
+			break;
 		}
+		if (pass == 0)
+			objects = names.n;
+		size_t vanished = 0, ndone = done.n;
+		for (size_t i = 0; i < names.n && r >= 0; i++) {
+			const char *hex = names.v[i] + strlen("index/");
+			uint8_t name[CAIRN_INDEX_NAME_LEN];
+			if (strlen(hex) != 2 * CAIRN_INDEX_NAME_LEN || cairn_hex_decode(hex, name, sizeof(name)) < 0)
+				continue; /* not ours: ignore foreign files */
+			if (ndone && bsearch(&names.v[i], done.v, ndone, sizeof(char *), cmp_strp))
+				continue;
+			r = cairn_index_load_object(idx, repo, a, names.v[i], &obj, &body);
+			if (r == CAIRN_ENOTFOUND) {
+				vanished++;
+				r = 0;
+				continue;
+			}
+			if (r == CAIRN_ECORRUPT || r == CAIRN_EVERSION) {
+				damaged++;
+				if (fn)
+					fn(names.v[i], cairn_error_message(), ud);
+				cairn_error_prefix(r, "index object %s is damaged", names.v[i]);
+				if (strict)
+					break;
+				if (!fn)
+					cairn_log_warn("%s (skipped)", cairn_error_message());
+				r = 0;
+			}
+			if (r >= 0) {
+				char *k = strdup(names.v[i]);
+				if (!k || cairn_array_grow(&done.v, &done.cap, done.n, sizeof(char *), 64) < 0) {
+					free(k);
+					r = CAIRN_ENOMEM;
+				} else {
+					done.v[done.n++] = k;
+				}
+			}
+		}
+		cairn_key_list_free(&names);
+		if (done.n)
+			qsort(done.v, done.n, sizeof(char *), cmp_strp);
+		if (!vanished)
+			break;
+		cairn_log_debug("%zu index object(s) were replaced while being read; listing again", vanished);
 	}
 	cairn_aead_free(a);
+	cairn_key_list_free(&done);
 	if (ret_objects)
-		*ret_objects = names.n;
-	cairn_key_list_free(&names);
+		*ret_objects = objects;
 	if (ret_damaged)
 		*ret_damaged = damaged;
 	return r;
@@ -464,6 +587,81 @@ unlock:
 	for (size_t i = 0; i < npacks; i++)
 		idx->packs[i].fresh = false;
 	pthread_rwlock_unlock(&idx->lock);
+	if (ret_bytes)
+		*ret_bytes = sealed.len;
+	return 0;
+}
+
+int cairn_index_encode(struct cairn_index *idx, const uint32_t *slots, size_t nslots, const uint32_t *entries,
+		       size_t nentries, struct cairn_buf *body)
+{
+	cairn_buf_clear(body);
+	if (nslots > UINT32_MAX || nentries > UINT32_MAX)
+		return cairn_error_set(CAIRN_EINVAL, "index object too large");
+	_cleanup_free_ uint32_t *map = malloc((idx->npacks ? idx->npacks : 1) * sizeof(uint32_t));
+	if (!map)
+		return CAIRN_ENOMEM;
+	memset(map, 0xff, (idx->npacks ? idx->npacks : 1) * sizeof(uint32_t));
+	bool condemned = false;
+	for (size_t i = 0; i < nslots; i++) {
+		if (slots[i] >= idx->npacks)
+			return cairn_error_set(CAIRN_EINVAL, "index object names an unknown pack slot");
+		map[slots[i]] = (uint32_t)i;
+		condemned = condemned || idx->packs[slots[i]].condemned;
+	}
+	uint32_t version = condemned ? 2 : 1;
+	int r;
+	if ((r = cairn_buf_reserve(body, 16 + nslots * (CAIRN_PACK_ID_LEN + 8) + nentries * CAIRN_INDEX_ENTRY_LEN)) <
+		    0 ||
+	    (r = cairn_buf_append(body, CAIRN_INDEX_MAGIC, 4)) < 0 || (r = cairn_buf_append_le32(body, version)) < 0 ||
+	    (r = cairn_buf_append_le32(body, (uint32_t)nslots)) < 0)
+		return r;
+	for (size_t i = 0; i < nslots; i++) {
+		if ((r = cairn_buf_append(body, idx->packs[slots[i]].id, CAIRN_PACK_ID_LEN)) < 0)
+			return r;
+		if (version == 2 && (r = cairn_buf_append_le64(body, (uint64_t)idx->packs[slots[i]].condemned)) < 0)
+			return r;
+	}
+	if ((r = cairn_buf_append_le32(body, (uint32_t)nentries)) < 0)
+		return r;
+	for (size_t i = 0; i < nentries; i++) {
+		if (entries[i] >= idx->n)
+			return cairn_error_set(CAIRN_EINVAL, "index object names an unknown entry");
+		const struct cairn_blob_ref *e = &idx->entries[entries[i]];
+		if (map[e->pack] == UINT32_MAX)
+			return cairn_error_set(CAIRN_EINVAL, "index entry lies in a pack the object does not list");
+		uint8_t rec[CAIRN_INDEX_ENTRY_LEN];
+		memcpy(rec, e->id, CAIRN_ID_LEN);
+		rec[32] = e->type;
+		rec[33] = e->flags;
+		cairn_put_le16(rec + 34, 0);
+		cairn_put_le32(rec + 36, e->raw_len);
+		cairn_put_le32(rec + 40, e->stored_len);
+		cairn_put_le32(rec + 44, map[e->pack]);
+		cairn_put_le32(rec + 48, e->offset);
+		if ((r = cairn_buf_append(body, rec, sizeof(rec))) < 0)
+			return r;
+	}
+	return 0;
+}
+
+int cairn_index_put(struct cairn_repo *repo, const void *body, size_t len, char ret_key[96], uint64_t *ret_bytes)
+{
+	_cleanup_(cairn_buf_freep) struct cairn_buf sealed = CAIRN_BUF_INIT;
+	uint8_t name[CAIRN_INDEX_NAME_LEN];
+	char hex[2 * CAIRN_INDEX_NAME_LEN + 1];
+	struct cairn_aead *a = NULL;
+	int r;
+	if ((r = cairn_random(name, sizeof(name))) < 0 || (r = cairn_repo_aead(repo, &a)) < 0)
+		return r;
+	r = cairn_repo_seal(a, 'I', name, sizeof(name), body, len, &sealed);
+	cairn_aead_free(a);
+	if (r < 0)
+		return r;
+	cairn_hex_encode(name, sizeof(name), hex);
+	snprintf(ret_key, 96, "index/%s", hex);
+	if ((r = cairn_store_put(repo->store, ret_key, sealed.data, sealed.len, CAIRN_PUT_CREATE_ONLY)) < 0)
+		return r;
 	if (ret_bytes)
 		*ret_bytes = sealed.len;
 	return 0;

@@ -31,15 +31,39 @@ static inline void cairn_index_freep(struct cairn_index **p)
 int cairn_index_add_pack(struct cairn_index *idx, const uint8_t pack_id[CAIRN_PACK_ID_LEN], bool fresh,
 			 uint32_t *ret_slot);
 int cairn_index_find_pack(struct cairn_index *idx, const uint8_t pack_id[CAIRN_PACK_ID_LEN], uint32_t *ret_slot);
+
+/* Condemned packs (format.h PRUNE): prune has taken their blobs out of
+ * use at the unix time they carry, and may delete them later.  A pack is
+ * condemned only while every index object naming it says so; adding it
+ * as live (or fresh) makes it live.  add_pack_condemned adds a pack as
+ * condemned at time t (if it is new, or was condemned later than t). */
+int cairn_index_add_pack_condemned(struct cairn_index *idx, const uint8_t pack_id[CAIRN_PACK_ID_LEN], int64_t t,
+				   uint32_t *ret_slot);
+/* 0 for a live pack. */
+int64_t cairn_index_pack_condemned(struct cairn_index *idx, uint32_t slot);
+void cairn_index_set_pack_condemned(struct cairn_index *idx, uint32_t slot, int64_t t);
+/* Backups must not reuse a blob whose only copy lies in a condemned pack:
+ * with hide set, cairn_index_lookup does not find such blobs (inserting
+ * one again then indexes the new copy).  Restore and check see them. */
+void cairn_index_hide_condemned(struct cairn_index *idx, bool hide);
 /* Borrowed pointer, valid until the next add_pack. */
 const uint8_t *cairn_index_pack_id(struct cairn_index *idx, uint32_t slot);
 size_t cairn_index_npacks(struct cairn_index *idx);
 
-/* Inserts ref; returns 1 if added, 0 if the id was already known. */
+/* Inserts ref; returns 1 if added, 0 if the id was already known.  A
+ * known id whose entry lies in a condemned pack is replaced by a ref in a
+ * live pack (returns 1). */
 int cairn_index_insert(struct cairn_index *idx, const struct cairn_blob_ref *ref);
 /* 0 and *ret filled, or CAIRN_ENOTFOUND (no message set: it is expected). */
 int cairn_index_lookup(struct cairn_index *idx, const uint8_t id[CAIRN_ID_LEN], struct cairn_blob_ref *ret);
 size_t cairn_index_count(struct cairn_index *idx);
+
+/* For prune, which walks and rewrites the whole index on one thread: the
+ * position of an id's entry (-1 if unknown; condemned ones included) and
+ * the entry array itself (borrowed, valid until the next insert; entries
+ * may be changed in place except for their ids). */
+long cairn_index_lookup_pos(struct cairn_index *idx, const uint8_t id[CAIRN_ID_LEN]);
+struct cairn_blob_ref *cairn_index_entries(struct cairn_index *idx, size_t *ret_n);
 
 typedef int (*cairn_index_fn)(const struct cairn_blob_ref *ref, void *ud);
 int cairn_index_foreach(struct cairn_index *idx, cairn_index_fn fn, void *ud);
@@ -53,6 +77,12 @@ typedef void (*cairn_damage_fn)(const char *object, const char *what, void *ud);
 int cairn_index_load_ex(struct cairn_index *idx, struct cairn_repo *repo, bool strict, cairn_damage_fn fn, void *ud,
 			size_t *ret_damaged, size_t *ret_objects);
 
+/* Loads one index object (key "index/<64 hex>"): CAIRN_ENOTFOUND when it
+ * is gone, CAIRN_ECORRUPT / CAIRN_EVERSION when damaged.  obj and body are
+ * scratch buffers. */
+int cairn_index_load_object(struct cairn_index *idx, struct cairn_repo *repo, struct cairn_aead *a, const char *key,
+			    struct cairn_buf *obj, struct cairn_buf *body);
+
 /* Adopts packs no index object names (left by an interrupted backup): reads
  * their TOCs and adds their blobs as fresh.  Returns the number adopted. */
 int cairn_index_adopt_orphans(struct cairn_index *idx, struct cairn_repo *repo);
@@ -60,6 +90,15 @@ int cairn_index_adopt_orphans(struct cairn_index *idx, struct cairn_repo *repo);
 /* Writes one index object holding the blobs of all fresh packs, then marks
  * them not fresh.  No-op when nothing is fresh. */
 int cairn_index_write_fresh(struct cairn_index *idx, struct cairn_repo *repo, uint64_t *ret_bytes);
+
+/* Encodes an index object body naming the packs at slots (in that order)
+ * and the entries at the given positions, each of which must lie in one
+ * of those packs: version 2 when a pack is condemned, else version 1. */
+int cairn_index_encode(struct cairn_index *idx, const uint32_t *slots, size_t nslots, const uint32_t *entries,
+		       size_t nentries, struct cairn_buf *body);
+/* Seals body as an index object under a new random name (ret_key gets
+ * "index/<64 hex>") and writes it create-only. */
+int cairn_index_put(struct cairn_repo *repo, const void *body, size_t len, char ret_key[96], uint64_t *ret_bytes);
 
 /* Codec of an index object's opened body (fuzzed).  Decoding inserts into idx
  * with the object's pack ids mapped to slots of idx. */

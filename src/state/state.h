@@ -1,6 +1,6 @@
-/* Local state: one SQLite database per host, shared by the CLI and (later)
- * the daemon, for what does not belong in a repository: credentials, and
- * later policies, jobs, job logs and the index cache.
+/* Local state: one SQLite database per host, shared by the CLI and the
+ * daemon, for what does not belong in a repository: credentials, snapshots,
+ * groups, policies, jobs and job logs.
  *
  * FILES (in the state directory, --state-dir / CAIRN_STATE_DIR)
  *
@@ -74,6 +74,39 @@
  *     group_members          a group's volumes and mount points to freeze
  *       group_name TEXT -> groups (ON DELETE CASCADE), kind TEXT
  *       ('volume' | 'freeze'), pos INTEGER (order), path TEXT
+ *
+ *   version 4
+ *     policies               scheduled backups with retention (policies.h)
+ *       name TEXT PK, created INTEGER (unix seconds),
+ *       kind TEXT ('volume' | 'group'), source TEXT (absolute volume path
+ *       or group name), repo TEXT (URI), cred TEXT (credential UUID) or NULL
+ *       every_s INTEGER | cron TEXT  exactly one is set: seconds between
+ *                             runs, or "M H DoM Mon DoW" (daemon/schedule.h)
+ *       keep_last .. keep_yearly INTEGER  0 unset, -1 unlimited
+ *       keep_within TEXT      "1y2m3d4h" or NULL (engine/retention.h)
+ *       full_every INTEGER    every Nth backup re-reads everything; 0 never
+ *       snapshot TEXT         snapshot method ('auto', 'reflink', ...)
+ *       paused INTEGER, last_run INTEGER (unix seconds the last run was
+ *       started, 0 never), backups INTEGER (backups completed)
+ *
+ *   version 5
+ *     jobs                   every backup, restore, copy, check, forget and
+ *                            prune run (jobs.h)
+ *       id INTEGER PK (autoincrement), kind TEXT, policy TEXT or NULL,
+ *       source TEXT (volume path, group name or repository), repo TEXT
+ *       state TEXT            'queued' | 'active' | 'done' | 'failed' | 'canceled'
+ *       bytes_done, bytes_total, elapsed_ms INTEGER
+ *       queued, started, completed, heartbeat INTEGER (unix seconds)
+ *       error, result TEXT; stop TEXT ('cancel' | 'shutdown', canceled jobs)
+ *       host, boot_id TEXT, pid, pid_start INTEGER: the process that runs
+ *                             it (queued: that queued it), to detect death
+ *       cancel INTEGER        a cancel was asked for
+ *       log_lines, log_dropped INTEGER
+ *     job_log                the last CAIRN_JOB_LOG_MAX lines of each job
+ *       job INTEGER -> jobs (ON DELETE CASCADE), seq INTEGER, time INTEGER,
+ *       level INTEGER (0 warning, 1 info, 2 debug), line TEXT
+ *     job_volumes            volumes claimed by active jobs: one job each
+ *       volume TEXT PK, job INTEGER -> jobs (ON DELETE CASCADE)
  *
  * SEALED SECRETS
  *

@@ -5,6 +5,8 @@
 #include "compress/compress.h"
 #include "repo/index.h"
 #include "repo/group.h"
+#include "repo/hold.h"
+#include "repo/lease.h"
 #include "repo/manifest.h"
 #include "repo/pack.h"
 #include "repo/repo.h"
@@ -117,16 +119,20 @@ static void toc_body(struct cairn_buf *b, uint32_t n)
 	}
 }
 
-static void index_body(struct cairn_buf *b, uint32_t npacks, uint32_t n)
+/* Version 2 (condemned packs, format.h PRUNE) when v2: pack p is
+ * condemned at an odd p. */
+static void index_body_v(struct cairn_buf *b, uint32_t npacks, uint32_t n, int v2)
 {
 	cairn_buf_clear(b);
 	CHECK(cairn_buf_append(b, CAIRN_INDEX_MAGIC, 4));
-	CHECK(cairn_buf_append_le32(b, 1));
+	CHECK(cairn_buf_append_le32(b, v2 ? 2 : 1));
 	CHECK(cairn_buf_append_le32(b, npacks));
 	for (uint32_t p = 0; p < npacks; p++) {
 		uint8_t pid[CAIRN_PACK_ID_LEN];
 		fill(pid, sizeof(pid), (uint8_t)(p + 10));
 		CHECK(cairn_buf_append(b, pid, sizeof(pid)));
+		if (v2)
+			CHECK(cairn_buf_append_le64(b, p % 2 ? 1764547200 + p : 0));
 	}
 	CHECK(cairn_buf_append_le32(b, n));
 	for (uint32_t i = 0; i < n; i++) {
@@ -141,6 +147,11 @@ static void index_body(struct cairn_buf *b, uint32_t npacks, uint32_t n)
 		CHECK(cairn_buf_append_le32(b, npacks ? i % npacks : 0));
 		CHECK(cairn_buf_append_le32(b, 1000 * i));
 	}
+}
+
+static void index_body(struct cairn_buf *b, uint32_t npacks, uint32_t n)
+{
+	index_body_v(b, npacks, n, 0);
 }
 
 /* A tree node: level, count children with made-up ids. */
@@ -202,6 +213,8 @@ static void seeds_index(void)
 	put("fuzz_index", "one-pack", b.data, b.len);
 	index_body(&b, 3, 7);
 	put("fuzz_index", "three-packs", b.data, b.len);
+	index_body_v(&b, 4, 9, 1);
+	put("fuzz_index", "condemned-v2", b.data, b.len);
 	cairn_buf_free(&b);
 }
 
@@ -239,6 +252,41 @@ static void seeds_group_backup(void)
 	g.nmembers = 1;
 	CHECK(cairn_group_backup_encode(&g, &json));
 	put("fuzz_group_backup", "plain", json, strlen(json));
+	free(json);
+}
+
+static void seeds_hold(void)
+{
+	struct cairn_hold h = { .reason = "legal hold: case 42 \u00e9", .hostname = "host", .created = 1764547200 };
+	memcpy(h.backup, fuzz_name, CAIRN_BACKUP_ID_LEN);
+	cairn_hex_encode(h.backup, CAIRN_BACKUP_ID_LEN, h.backup_hex);
+	char *json = NULL;
+	CHECK(cairn_hold_encode(&h, &json));
+	put("fuzz_hold", "reason", json, strlen(json));
+	free(json);
+	h.reason = "";
+	CHECK(cairn_hold_encode(&h, &json));
+	put("fuzz_hold", "no-reason", json, strlen(json));
+	free(json);
+}
+
+static void seeds_presence(void)
+{
+	struct cairn_presence p = { .created = 1764547200, .expires = 1764547800 };
+	snprintf(p.kind, sizeof(p.kind), "prune");
+	snprintf(p.who.host, sizeof(p.who.host), "backup-host-1");
+	snprintf(p.who.boot_id, sizeof(p.who.boot_id), "0f0e0d0c-0b0a-4908-8706-050403020100");
+	p.who.pid = 4242;
+	p.who.start = 987654;
+	char *json = NULL;
+	CHECK(cairn_presence_encode(&p, &json));
+	put("fuzz_presence", "lease", json, strlen(json));
+	free(json);
+	snprintf(p.kind, sizeof(p.kind), "backup");
+	p.expires = 0;
+	p.who.boot_id[0] = 0;
+	CHECK(cairn_presence_encode(&p, &json));
+	put("fuzz_presence", "marker", json, strlen(json));
 	free(json);
 }
 
@@ -348,5 +396,7 @@ int main(int argc, char **argv)
 	seeds_tree_node();
 	seeds_open_sealed();
 	seeds_group_backup();
+	seeds_hold();
+	seeds_presence();
 	return 0;
 }

@@ -348,7 +348,7 @@ static void test_decode_bad(void **state)
 	ck_err(decode_fresh(&b), CAIRN_ECORRUPT);
 	/* Version. */
 	valid_body(&b);
-	cairn_put_le32(b.data + 4, 2);
+	cairn_put_le32(b.data + 4, 3);
 	ck_err(decode_fresh(&b), CAIRN_EVERSION);
 	cairn_put_le32(b.data + 4, 0);
 	ck_err(decode_fresh(&b), CAIRN_EVERSION);

@@ -1,0 +1,254 @@
+/* cairn daemon: runs due policies (daemon/daemon.h does the scheduling).
+ *
+ * Each job runs in its own process (`cairn policy run NAME --job ID`, the
+ * same binary), so a job's cancel flag, memory, crash or hang is its own:
+ * the daemon only schedules, reaps and forwards SIGTERM.  On SIGTERM (or
+ * SIGINT) it starts nothing new, passes the signal to its jobs, which stop
+ * at their next safe point (the repository stays consistent and the next
+ * run reuses what was uploaded), waits for them and exits 0.  Logs go to
+ * stderr, which systemd sends to the journal. */
+#include "cli/jobs.h"
+#include "daemon/daemon.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/time.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig)
+{
+	stop_signal = sig;
+}
+
+struct child {
+	pid_t pid;
+	int64_t job;
+	char policy[80];
+};
+
+struct daemon {
+	struct cli_global *g;
+	struct cairn_state *st;
+	struct child *kids;
+	size_t nkids, cap;
+	char self[4096];
+};
+
+static int spawn(const struct cairn_policy *p, int64_t job, void *ud, int64_t *ret_pid)
+{
+	struct daemon *d = ud;
+	if (cairn_array_grow(&d->kids, &d->cap, d->nkids, sizeof(*d->kids), 8) < 0)
+		return CAIRN_ENOMEM;
+	char jobarg[32];
+	snprintf(jobarg, sizeof(jobarg), "%lld", (long long)job);
+	const char *verb = d->g->verbosity >= 2 ? "-vv" : d->g->verbosity >= 1 ? "-v" : d->g->verbosity < 0 ? "-q" : NULL;
+	char *argv[20];
+	int n = 0;
+	argv[n++] = "cairn";
+	argv[n++] = "policy";
+	argv[n++] = "run";
+	argv[n++] = (char *)p->name;
+	argv[n++] = "--job";
+	argv[n++] = jobarg;
+	argv[n++] = "--state-dir";
+	argv[n++] = (char *)cli_state_dir(d->g);
+	if (d->g->passphrase_file) {
+		argv[n++] = "--passphrase-file";
+		argv[n++] = (char *)d->g->passphrase_file;
+	}
+	/* Transfer limits apply to every job the daemon runs. */
+	if (d->g->connections_arg) {
+		argv[n++] = "--connections";
+		argv[n++] = (char *)d->g->connections_arg;
+	}
+	if (d->g->limit_upload_arg) {
+		argv[n++] = "--limit-upload";
+		argv[n++] = (char *)d->g->limit_upload_arg;
+	}
+	if (verb)
+		argv[n++] = (char *)verb;
+	argv[n] = NULL;
+	pid_t pid = fork();
+	if (pid < 0)
+		return cairn_error_errno(errno, "fork");
+	if (pid == 0) {
+		/* The child's stdout (the backup id) is not the daemon's output. */
+		int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		if (fd >= 0)
+			dup2(fd, STDOUT_FILENO);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		execv(d->self, argv);
+		fprintf(stderr, "cairn: daemon: cannot run %s: %s\n", d->self, strerror(errno));
+		_exit(127);
+	}
+	d->kids[d->nkids].pid = pid;
+	d->kids[d->nkids].job = job;
+	snprintf(d->kids[d->nkids].policy, sizeof(d->kids[d->nkids].policy), "%s", p->name);
+	d->nkids++;
+	cairn_log_info("job %lld (policy %s) started, pid %d", (long long)job, p->name, (int)pid);
+	*ret_pid = pid;
+	return 0;
+}
+
+/* Collects finished children; a job its process did not finish is failed. */
+static void reap(struct daemon *d)
+{
+	for (;;) {
+		int status;
+		pid_t pid = waitpid(-1, &status, WNOHANG);
+		if (pid <= 0)
+			return;
+		for (size_t i = 0; i < d->nkids; i++) {
+			if (d->kids[i].pid != pid)
+				continue;
+			struct child c = d->kids[i];
+			d->kids[i] = d->kids[--d->nkids];
+			struct cairn_job j;
+			if (cairn_job_get(d->st, c.job, &j) < 0) {
+				cairn_error_clear();
+				break;
+			}
+			if (j.state == CAIRN_JOB_ACTIVE || j.state == CAIRN_JOB_QUEUED) {
+				char msg[256];
+				if (WIFSIGNALED(status))
+					snprintf(msg, sizeof(msg), "the job's process (pid %d) was killed by signal %d",
+						 (int)pid, WTERMSIG(status));
+				else
+					snprintf(msg, sizeof(msg), "the job's process (pid %d) exited with status %d "
+								   "without finishing it", (int)pid, WEXITSTATUS(status));
+				cairn_log_warn("job %lld (policy %s): %s", (long long)c.job, c.policy, msg);
+				(void)cairn_job_finish(d->st, c.job, CAIRN_JOB_FAILED, NULL, msg, NULL, j.elapsed_s);
+			} else {
+				cairn_log_info("job %lld (policy %s) %s%s%s", (long long)c.job, c.policy,
+					       cairn_job_state_name(j.state), j.error ? ": " : "", j.error ? j.error : "");
+			}
+			cairn_job_clear(&j);
+			break;
+		}
+	}
+}
+
+static bool any_queued(struct cairn_state *st)
+{
+	struct cairn_job *v = NULL;
+	size_t n = 0;
+	if (cairn_job_list(st, 0, &v, &n) < 0) {
+		cairn_error_clear();
+		return false;
+	}
+	bool q = false;
+	for (size_t i = 0; i < n; i++)
+		q = q || (v[i].state == CAIRN_JOB_QUEUED && v[i].policy);
+	cairn_jobs_free(v, n);
+	return q;
+}
+
+int cmd_daemon(int argc, char **argv, struct cli_global *g)
+{
+	const char *jobs_arg = NULL;
+	bool once = false;
+	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
+	const struct cli_opt opts[] = {
+		{ "jobs", 'j', OPT_STRING, &jobs_arg },
+		{ "once", 0, OPT_FLAG, &once },
+		{ NULL, 0, 0, NULL },
+	};
+	int r = cli_parse(argc, argv, opts, g, &pos);
+	if (r)
+		return r;
+	if (g->help) {
+		cli_help("daemon");
+		return EXIT_OK;
+	}
+	/* The journal wants to hear what the daemon does. */
+	cairn_log_level = g->verbosity < 0 ? -1 : g->verbosity < 1 ? 1 : g->verbosity;
+	if (pos.n)
+		return cli_usage("daemon", "unexpected argument '%s'", pos.v[0]);
+	unsigned max_jobs = 2;
+	if (jobs_arg) {
+		char *end;
+		unsigned long v = strtoul(jobs_arg, &end, 10);
+		if (jobs_arg[0] < '0' || jobs_arg[0] > '9' || *end || v < 1 || v > 64)
+			return cli_usage("daemon", "invalid --jobs '%s' (jobs at once, 1 to 64)", jobs_arg);
+		max_jobs = (unsigned)v;
+	}
+	struct daemon d = { .g = g };
+	ssize_t n = readlink("/proc/self/exe", d.self, sizeof(d.self) - 1);
+	if (n <= 0)
+		return cli_fail(cairn_error_errno(errno, "cannot find the cairn binary (/proc/self/exe)"));
+	d.self[n] = 0;
+	if ((r = cli_state_open(g, false, &d.st)) < 0)
+		return cli_fail(r);
+	/* One daemon per state directory. */
+	char lock[4200];
+	snprintf(lock, sizeof(lock), "%s/daemon.lock", cli_state_dir(g));
+	_cleanup_close_ int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lfd < 0 || flock(lfd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+		cairn_state_free(d.st);
+		return cli_fail(e == EWOULDBLOCK ? cairn_error_set(CAIRN_EBUSY, "another cairn daemon runs on %s",
+								   cli_state_dir(g))
+						 : cairn_error_errno(e, "lock %s", lock));
+	}
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	cairn_log_info("daemon started: state %s, up to %u job(s) at once%s", cli_state_dir(g), max_jobs,
+		       once ? ", one pass" : "");
+	bool stopping = false, first = true;
+	r = 0;
+	for (;;) {
+		reap(&d);
+		if (stop_signal && !stopping) {
+			stopping = true;
+			cairn_log_info("signal %d: stopping; %zu running job(s) stop at their next safe point",
+				       (int)stop_signal, d.nkids);
+			for (size_t i = 0; i < d.nkids; i++)
+				kill(d.kids[i].pid, SIGTERM);
+		}
+		if (stopping && !d.nkids)
+			break;
+		struct cairn_daemon_tick_opts to = { .now = cairn_wall_now(), .max_jobs = max_jobs,
+						     .running = (unsigned)d.nkids, .stopping = stopping, .spawn = spawn,
+						     .ud = &d };
+		struct cairn_daemon_tick_result res;
+		/* --once: after the first pass no new runs, but what it queued
+		 * still starts. */
+		int q = !once || first ? cairn_daemon_tick(d.st, &to, &res)
+				       : cairn_daemon_tick_start_only(d.st, &to, &res);
+		if (q < 0) {
+			cairn_log_warn("daemon: %s", cairn_error_message());
+			cairn_error_clear();
+		}
+		first = false;
+		if (once && !d.nkids && !any_queued(d.st))
+			break;
+		/* Wake at least every second: children end, cancels, new policies. */
+		struct timespec ts = { .tv_sec = 1 };
+		if (q >= 0 && res.next_due != INT64_MAX && res.next_due - to.now < 1 && res.next_due > to.now)
+			ts.tv_sec = 0, ts.tv_nsec = 200000000;
+		nanosleep(&ts, NULL);
+	}
+	cairn_log_info("daemon stopped");
+	free(d.kids);
+	cairn_state_free(d.st);
+	return r < 0 ? cli_fail(r) : EXIT_OK;
+}

@@ -1,0 +1,268 @@
+/* cairn forget, cairn hold, cairn release. */
+#include "cli/jobs.h"
+#include "engine/retention.h"
+#include "repo/group.h"
+#include "repo/hold.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/hex.h"
+#include "util/log.h"
+#include "util/time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct keep_args {
+	const char *last, *hourly, *daily, *weekly, *monthly, *yearly, *within;
+};
+int cli_keep_parse(const char *verb, const struct keep_args *a, struct cairn_keep_rules *ret);
+
+struct out {
+	struct cli_global *g;
+	const struct cairn_keep_rules *rules;
+	json_t *arr;
+	bool header;
+	bool dry_run;
+};
+
+static void on_decision(const struct cairn_forget_item *it, void *ud)
+{
+	struct out *o = ud;
+	char created[48], reasons[256];
+	cairn_time_format(it->created_us / 1000000, created, sizeof(created));
+	cairn_keep_reasons(it->keep, o->rules, reasons, sizeof(reasons));
+	if (o->arr) {
+		json_t *rs = json_array();
+		char *save = NULL;
+		for (char *t = strtok_r(reasons, ",", &save); t; t = strtok_r(NULL, ",", &save))
+			json_array_append_new(rs, json_string(t + strspn(t, " ")));
+		json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "id", it->idhex, "type",
+				      it->group ? "group" : "volume", it->group ? "group" : "volume", it->series,
+				      "created", created, "action", it->keep ? "keep" : "forget", "reasons", rs);
+		if (it->note)
+			json_object_set_new(j, "note", json_string(it->note));
+		if (it->group)
+			json_object_set_new(j, "members", json_integer((json_int_t)it->nmembers));
+		json_array_append_new(o->arr, j);
+		return;
+	}
+	if (!o->header) {
+		printf("%-20s  %-32s  %-20s  %-6s  %s\n", "SERIES", "ID", "CREATED", "ACTION", "WHY KEPT");
+		o->header = true;
+	}
+	char series[96];
+	snprintf(series, sizeof(series), "%s%s", it->group ? "group " : "", it->series);
+	printf("%-20s  %-32s  %-20s  %-6s  %s%s%s\n", series, it->idhex, created, it->keep ? "keep" : "forget",
+	       reasons, it->note ? (reasons[0] ? "; " : "") : "", it->note ? it->note : "");
+}
+
+int cmd_forget(int argc, char **argv, struct cli_global *g)
+{
+	struct keep_args k = { 0 };
+	const char *volume = NULL, *policy = NULL, *group = NULL;
+	bool dry_run = false;
+	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
+	const struct cli_opt opts[] = {
+		{ "volume", 0, OPT_STRING, &volume },
+		{ "policy", 0, OPT_STRING, &policy },
+		{ "group", 0, OPT_STRING, &group },
+		{ "keep-last", 0, OPT_STRING, &k.last },
+		{ "keep-hourly", 0, OPT_STRING, &k.hourly },
+		{ "keep-daily", 0, OPT_STRING, &k.daily },
+		{ "keep-weekly", 0, OPT_STRING, &k.weekly },
+		{ "keep-monthly", 0, OPT_STRING, &k.monthly },
+		{ "keep-yearly", 0, OPT_STRING, &k.yearly },
+		{ "keep-within", 0, OPT_STRING, &k.within },
+		{ "dry-run", 'n', OPT_FLAG, &dry_run },
+		{ NULL, 0, 0, NULL },
+	};
+	int r = cli_parse(argc, argv, opts, g, &pos);
+	if (r)
+		return r;
+	if (g->help) {
+		cli_help("forget");
+		return EXIT_OK;
+	}
+	cairn_log_level = g->verbosity;
+	if (pos.n)
+		return cli_usage("forget", "unexpected argument '%s' (forget takes --keep-* rules, not backups)", pos.v[0]);
+	if (!!volume + !!policy + !!group > 1)
+		return cli_usage("forget", "give at most one of --volume, --group and --policy");
+	struct cairn_forget_opts fo = { .volume = volume, .group = group, .dry_run = dry_run };
+	if ((r = cli_keep_parse("forget", &k, &fo.rules)) != 0)
+		return r;
+	_cleanup_(cairn_state_freep) struct cairn_state *st = NULL;
+	struct cairn_policy p = { 0 };
+	const char *uri = cli_repo_uri(g), *cred = NULL;
+	if (policy) {
+		if ((r = cli_state_open(g, false, &st)) < 0)
+			return cli_fail(r);
+		if ((r = cairn_policy_get(st, policy, &p)) < 0)
+			return cli_fail(r);
+		/* The policy's own rules, unless the command line gives some. */
+		if (cairn_keep_rules_empty(&fo.rules) && (r = cli_policy_rules(&p, &fo.rules)) < 0) {
+			cairn_policy_clear(&p);
+			return cli_fail(r);
+		}
+		if (p.kind == CAIRN_POLICY_GROUP)
+			fo.group = p.source;
+		if (!g->repo) {
+			uri = p.repo;
+			cred = p.cred;
+		}
+	}
+	if (cairn_keep_rules_empty(&fo.rules)) {
+		cairn_policy_clear(&p);
+		if (policy)
+			return cli_usage("forget", "policy %s keeps everything: give --keep-* rules", policy);
+		return cli_usage("forget", "nothing to keep: give at least one --keep-* rule");
+	}
+	if (!uri) {
+		cairn_policy_clear(&p);
+		return cli_usage("forget", "no repository given: use --repo URI or set CAIRN_REPO");
+	}
+	struct cairn_repo *repo = NULL;
+	if (policy)
+		r = cli_open_repo_with(g, st, uri, cred, &repo);
+	else
+		r = cli_open_repo(g, &repo);
+	if (r < 0) {
+		cairn_policy_clear(&p);
+		return cli_fail(r);
+	}
+	_cleanup_free_ char *pvol = NULL;
+	if (policy && p.kind == CAIRN_POLICY_VOLUME) {
+		/* The volume name its backups carry: the source's base name. */
+		const char *slash = strrchr(p.source, '/');
+		pvol = strdup(slash && slash[1] ? slash + 1 : p.source);
+		fo.volume = pvol;
+	}
+	struct out o = { .g = g, .rules = &fo.rules, .arr = g->json ? json_array() : NULL, .dry_run = dry_run };
+	fo.decision = on_decision;
+	fo.ud = &o;
+	struct cli_job j = { 0 };
+	char src[300];
+	snprintf(src, sizeof(src), "%s%s", fo.group ? "group " : fo.volume ? "volume " : "",
+		 fo.group ? fo.group : fo.volume ? fo.volume : uri);
+	if (!dry_run && (r = cli_job_begin(g, st, "forget", policy, src, uri, NULL, 0, &j)) < 0) {
+		cairn_repo_free(repo);
+		cairn_policy_clear(&p);
+		return cli_fail(r);
+	}
+	struct cairn_forget_stats fs;
+	r = cairn_forget_run(repo, &fo, &fs);
+	char result[128];
+	snprintf(result, sizeof(result), "kept %llu, forgot %llu", (unsigned long long)fs.kept,
+		 (unsigned long long)fs.forgotten);
+	if (!dry_run)
+		r = cli_job_end(&j, r, r >= 0 ? result : NULL);
+	cairn_repo_free(repo);
+	cairn_policy_clear(&p);
+	if (r < 0) {
+		json_decref(o.arr);
+		return cli_fail(r);
+	}
+	if (o.arr)
+		cli_print_json(json_pack("{s:b, s:I, s:I, s:o}", "dry_run", dry_run, "kept", (json_int_t)fs.kept,
+					 "forgotten", (json_int_t)fs.forgotten, "backups", o.arr));
+	else if (g->verbosity >= 0)
+		fprintf(stderr, "%s %llu, kept %llu%s\n", dry_run ? "would forget" : "forgot",
+			(unsigned long long)fs.forgotten, (unsigned long long)fs.kept,
+			dry_run ? " (dry run: nothing deleted)"
+				: fs.forgotten ? "; 'cairn prune' frees their data" : "");
+	return EXIT_OK;
+}
+
+/* A backup or group backup by spec; for release also a bare full id whose
+ * backup is gone. */
+static int resolve_any(struct cairn_repo *repo, const char *spec, uint8_t id[CAIRN_BACKUP_ID_LEN], char what[160],
+		       bool allow_gone)
+{
+	struct cairn_manifest_list ml;
+	int r = cairn_manifest_list_load(repo, &ml);
+	if (r < 0)
+		return r;
+	struct cairn_manifest *m = NULL;
+	r = cairn_manifest_resolve(&ml, spec, &m);
+	if (r >= 0) {
+		memcpy(id, m->id, CAIRN_BACKUP_ID_LEN);
+		snprintf(what, 160, "backup %s of %s", m->idhex, m->volume);
+		cairn_manifest_list_free(&ml);
+		return 0;
+	}
+	cairn_manifest_list_free(&ml);
+	if (r != CAIRN_ENOTFOUND)
+		return r;
+	char msg[512];
+	cairn_error_copy(msg, sizeof(msg));
+	struct cairn_group_backup_list gl;
+	if ((r = cairn_group_backup_list_load(repo, &gl)) < 0)
+		return r;
+	struct cairn_group_backup *gb = NULL;
+	r = cairn_group_backup_resolve(&gl, spec, &gb);
+	if (r >= 0) {
+		memcpy(id, gb->id, CAIRN_BACKUP_ID_LEN);
+		snprintf(what, 160, "group backup %s of %s", gb->idhex, gb->name);
+	}
+	cairn_group_backup_list_free(&gl);
+	if (r == CAIRN_ENOTFOUND && allow_gone && strlen(spec) == 2 * CAIRN_BACKUP_ID_LEN &&
+	    cairn_hex_decode(spec, id, CAIRN_BACKUP_ID_LEN) == 0) {
+		snprintf(what, 160, "backup %s", spec);
+		return 0;
+	}
+	if (r == CAIRN_ENOTFOUND)
+		return cairn_error_set(CAIRN_ENOTFOUND, "%s", msg);
+	return r;
+}
+
+static int hold_or_release(int argc, char **argv, struct cli_global *g, bool hold)
+{
+	const char *verb = hold ? "hold" : "release";
+	const char *reason = NULL;
+	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
+	const struct cli_opt hopts[] = { { "reason", 0, OPT_STRING, &reason }, { NULL, 0, 0, NULL } };
+	const struct cli_opt ropts[] = { { NULL, 0, 0, NULL } };
+	int r = cli_parse(argc, argv, hold ? hopts : ropts, g, &pos);
+	if (r)
+		return r;
+	if (g->help) {
+		cli_help(verb);
+		return EXIT_OK;
+	}
+	cairn_log_level = g->verbosity;
+	if (pos.n != 1)
+		return cli_usage(verb, pos.n ? "give one BACKUP" : "missing BACKUP");
+	if (reason && strlen(reason) > CAIRN_HOLD_REASON_MAX)
+		return cli_usage(verb, "--reason is longer than %d bytes", CAIRN_HOLD_REASON_MAX);
+	struct cairn_repo *repo = NULL;
+	if ((r = cli_open_repo(g, &repo)) < 0)
+		return cli_fail(r);
+	uint8_t id[CAIRN_BACKUP_ID_LEN];
+	char what[160];
+	r = resolve_any(repo, pos.v[0], id, what, !hold);
+	if (r >= 0)
+		r = hold ? cairn_hold_put(repo, id, reason) : cairn_hold_delete(repo, id);
+	cairn_repo_free(repo);
+	if (r < 0)
+		return cli_fail(r);
+	char hex[2 * CAIRN_BACKUP_ID_LEN + 1];
+	cairn_hex_encode(id, sizeof(id), hex);
+	if (g->json)
+		cli_print_json(json_pack("{s:s, s:b, s:s}", "id", hex, "held", hold, "reason", reason ? reason : ""));
+	else if (g->verbosity >= 0)
+		fprintf(stderr, hold ? "held %s: forget keeps it until 'cairn release'\n"
+				     : "released %s: retention rules apply to it again\n",
+			what);
+	return EXIT_OK;
+}
+
+int cmd_hold(int argc, char **argv, struct cli_global *g)
+{
+	return hold_or_release(argc, argv, g, true);
+}
+
+int cmd_release(int argc, char **argv, struct cli_global *g)
+{
+	return hold_or_release(argc, argv, g, false);
+}

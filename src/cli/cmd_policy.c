@@ -1,0 +1,396 @@
+/* cairn policy create|list|show|delete|pause|resume|run. */
+#include "cli/jobs.h"
+#include "daemon/daemon.h"
+#include "daemon/schedule.h"
+#include "engine/retention.h"
+#include "state/cred.h"
+#include "state/groups.h"
+#include "state/policies.h"
+#include "store/store.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/time.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct keep_args {
+	const char *last, *hourly, *daily, *weekly, *monthly, *yearly, *within;
+};
+
+/* Parses the --keep-* options (shared with forget). */
+int cli_keep_parse(const char *verb, const struct keep_args *a, struct cairn_keep_rules *ret);
+int cli_keep_parse(const char *verb, const struct keep_args *a, struct cairn_keep_rules *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	const char *v[6] = { a->last, a->hourly, a->daily, a->weekly, a->monthly, a->yearly };
+	int *d[6] = { &ret->last, &ret->hourly, &ret->daily, &ret->weekly, &ret->monthly, &ret->yearly };
+	static const char *const names[6] = { "last", "hourly", "daily", "weekly", "monthly", "yearly" };
+	for (int i = 0; i < 6; i++)
+		if (v[i] && cairn_keep_count_parse(v[i], d[i]) < 0)
+			return cli_usage(verb, "invalid --keep-%s '%s' (a number from 1, or 'unlimited')", names[i], v[i]);
+	if (a->within && cairn_keep_within_parse(a->within, &ret->within) < 0)
+		return cli_usage(verb, "%s", cairn_error_message());
+	return 0;
+}
+
+static json_t *opt_str(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static void schedule_text(const struct cairn_policy *p, char *buf, size_t size)
+{
+	if (p->cron) {
+		snprintf(buf, size, "cron %s", p->cron);
+	} else {
+		char iv[32];
+		cairn_interval_format(p->every, iv, sizeof(iv));
+		snprintf(buf, size, "every %s", iv);
+	}
+}
+
+static int64_t next_run(const struct cairn_policy *p)
+{
+	struct cairn_cron c;
+	if (p->cron && cairn_cron_parse(p->cron, &c) < 0)
+		return -1;
+	return cairn_schedule_next(p->every, p->cron ? &c : NULL, p->created, p->last_run);
+}
+
+static void keep_text(const struct cairn_policy *p, char *buf, size_t size)
+{
+	struct cairn_keep_rules r;
+	if (cli_policy_rules(p, &r) < 0 || cairn_keep_rules_empty(&r)) {
+		snprintf(buf, size, "all");
+		return;
+	}
+	cairn_keep_rules_format(&r, buf, size);
+}
+
+static json_t *policy_json(struct cairn_state *st, const struct cairn_policy *p)
+{
+	char created[48], last[48], next[48], sched[300];
+	cairn_time_format(p->created, created, sizeof(created));
+	cairn_time_format(p->last_run, last, sizeof(last));
+	int64_t nx = next_run(p);
+	cairn_time_format(nx < 0 ? 0 : nx, next, sizeof(next));
+	schedule_text(p, sched, sizeof(sched));
+	json_t *keep = json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:o}", "last", p->keep_last, "hourly", p->keep_hourly,
+				 "daily", p->keep_daily, "weekly", p->keep_weekly, "monthly", p->keep_monthly, "yearly",
+				 p->keep_yearly, "within", opt_str(p->keep_within));
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:i, s:s, s:b, s:s, s:o, s:o, s:I}", "name",
+			      p->name, "created", created, "kind", p->kind == CAIRN_POLICY_GROUP ? "group" : "volume",
+			      "source", p->source, "repo", json_string(p->repo), "cred", opt_str(p->cred), "every_s",
+			      p->every ? json_integer(p->every) : json_null(), "cron", opt_str(p->cron), "full_every",
+			      (int)p->full_every, "snapshot", p->snapshot, "paused", p->paused, "schedule", sched,
+			      "last_run", p->last_run ? json_string(last) : json_null(), "next_run",
+			      p->paused || nx < 0 ? json_null() : json_string(next), "backups", (json_int_t)p->backups);
+	json_object_set_new(j, "keep", keep);
+	struct cairn_job last_job;
+	if (cairn_job_last_of(st, p->name, "backup", &last_job) >= 0) {
+		json_object_set_new(j, "last_job",
+				    json_pack("{s:I, s:s, s:o, s:o}", "id", (json_int_t)last_job.id, "state",
+					      cairn_job_state_name(last_job.state), "result", opt_str(last_job.result),
+					      "error", opt_str(last_job.error)));
+		cairn_job_clear(&last_job);
+	} else {
+		json_object_set_new(j, "last_job", json_null());
+	}
+	return j;
+}
+
+struct create_args {
+	const char *volume, *group, *every, *cron, *full_every, *snapshot;
+	struct keep_args keep;
+};
+
+static int policy_create(struct cli_global *g, struct cairn_state *st, const char *name, const struct create_args *a)
+{
+	struct cairn_policy p = { .name = (char *)name };
+	int r;
+	if (cairn_policy_name_check(name) < 0)
+		return cli_usage("policy", "%s", cairn_error_message());
+	if (!!a->volume == !!a->group)
+		return cli_usage("policy", "give what to protect: --volume SOURCE or --group GROUP (one of them)");
+	if (!!a->every == !!a->cron)
+		return cli_usage("policy", "give a schedule: --every INTERVAL or --cron \"M H DoM Mon DoW\" (one of them)");
+	const char *uri = cli_repo_uri(g);
+	if (!uri)
+		return cli_usage("policy", "give the repository with --repo URI");
+	if (a->every && cairn_interval_parse(a->every, "--every", &p.every) < 0)
+		return cli_usage("policy", "%s", cairn_error_message());
+	struct cairn_cron cron;
+	if (a->cron && cairn_cron_parse(a->cron, &cron) < 0)
+		return cli_usage("policy", "%s", cairn_error_message());
+	p.cron = (char *)a->cron;
+	struct cairn_keep_rules rules;
+	if ((r = cli_keep_parse("policy", &a->keep, &rules)) != 0)
+		return r;
+	p.keep_last = rules.last;
+	p.keep_hourly = rules.hourly;
+	p.keep_daily = rules.daily;
+	p.keep_weekly = rules.weekly;
+	p.keep_monthly = rules.monthly;
+	p.keep_yearly = rules.yearly;
+	char within[64] = "";
+	cairn_keep_within_format(&rules.within, within, sizeof(within));
+	p.keep_within = within[0] ? within : NULL;
+	if (a->full_every) {
+		char *end;
+		errno = 0;
+		unsigned long v = strtoul(a->full_every, &end, 10);
+		if (a->full_every[0] < '0' || a->full_every[0] > '9' || *end || errno || v < 1 || v > 100000)
+			return cli_usage("policy", "invalid --full-every '%s' (a number from 1: every Nth backup reads "
+						   "everything)", a->full_every);
+		p.full_every = (unsigned)v;
+	}
+	enum cairn_snap_method method;
+	p.snapshot = (char *)(a->snapshot ? a->snapshot : "auto");
+	if (cairn_snap_method_parse(p.snapshot, &method) < 0)
+		return cli_usage("policy", "--snapshot takes auto, reflink, copy or none");
+	char abs[PATH_MAX];
+	if (a->volume) {
+		struct stat sb;
+		if (!realpath(a->volume, abs) || stat(abs, &sb) < 0)
+			return cli_fail(cairn_error_errno(errno, "volume %s", a->volume));
+		if (!S_ISREG(sb.st_mode) && !S_ISBLK(sb.st_mode))
+			return cli_fail(cairn_error_set(CAIRN_EINVAL, "volume %s is neither an image file nor a block device",
+							a->volume));
+		p.kind = CAIRN_POLICY_VOLUME;
+		p.source = abs;
+	} else {
+		struct cairn_group grp;
+		if ((r = cairn_group_get(st, a->group, &grp)) < 0)
+			return cli_fail(r);
+		cairn_group_clear(&grp);
+		p.kind = CAIRN_POLICY_GROUP;
+		p.source = (char *)a->group;
+	}
+	/* The credential is stored by UUID: a name may be reused later. */
+	_cleanup_(cairn_cred_freep) struct cairn_cred *cred = NULL;
+	const char *ref = g->cred && *g->cred ? g->cred : getenv("CAIRN_CRED");
+	if ((r = cairn_cred_resolve(st, ref, uri, &cred)) < 0)
+		return cli_fail(r);
+	p.cred = cred ? cred->uuid : NULL;
+	/* The repository must be there (no passphrase needed to tell). */
+	struct cairn_store_opts o = { 0 };
+	struct cairn_store *s = NULL;
+	uint64_t size;
+	if ((r = cairn_cred_store_opts(cred, uri, &o)) < 0 || (r = cairn_store_open_opts(uri, &o, &s)) < 0)
+		return cli_fail(r);
+	r = cairn_store_stat(s, "config", &size);
+	cairn_store_free(s);
+	if (r == CAIRN_ENOTFOUND)
+		return cli_fail(cairn_error_set(CAIRN_ENOTREPO, "%s is not a cairn repository (run 'cairn init' first)", uri));
+	if (r < 0)
+		return cli_fail(r);
+	/* A local path as given is relative to this shell's directory, not
+	 * the daemon's. */
+	char absrepo[PATH_MAX];
+	if (!strstr(uri, "://") && realpath(uri, absrepo))
+		uri = absrepo;
+	p.repo = (char *)uri;
+	if ((r = cairn_policy_create(st, &p)) < 0)
+		return cli_fail(r);
+	struct cairn_policy made;
+	if ((r = cairn_policy_get(st, name, &made)) < 0)
+		return cli_fail(r);
+	if (g->json) {
+		cli_print_json(policy_json(st, &made));
+	} else if (g->verbosity >= 0) {
+		char sched[300], keep[256];
+		schedule_text(&made, sched, sizeof(sched));
+		keep_text(&made, keep, sizeof(keep));
+		fprintf(stderr, "created policy %s: %s %s to %s, %s, keep %s%s\n", name,
+			made.kind == CAIRN_POLICY_GROUP ? "group" : "volume", made.source, made.repo, sched, keep,
+			made.full_every ? " (with full reads)" : "");
+	}
+	cairn_policy_clear(&made);
+	return EXIT_OK;
+}
+
+static int policy_list(struct cli_global *g, struct cairn_state *st)
+{
+	struct cairn_policy *v = NULL;
+	size_t n = 0;
+	int r = cairn_policy_list(st, &v, &n);
+	if (r < 0)
+		return cli_fail(r);
+	if (g->json) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(a, policy_json(st, &v[i]));
+		cli_print_json(a);
+	} else {
+		printf("%-16s  %-6s  %-28s  %-22s  %-24s  %-20s  %s\n", "NAME", "KIND", "SOURCE", "SCHEDULE", "KEEP",
+		       "NEXT RUN", "REPO");
+		for (size_t i = 0; i < n; i++) {
+			char sched[300], keep[256], next[48] = "paused";
+			schedule_text(&v[i], sched, sizeof(sched));
+			keep_text(&v[i], keep, sizeof(keep));
+			int64_t nx = next_run(&v[i]);
+			if (!v[i].paused)
+				cairn_time_format(nx < 0 ? 0 : nx, next, sizeof(next));
+			printf("%-16s  %-6s  %-28s  %-22s  %-24s  %-20s  %s\n", v[i].name,
+			       v[i].kind == CAIRN_POLICY_GROUP ? "group" : "volume", v[i].source, sched, keep, next,
+			       v[i].repo);
+		}
+	}
+	cairn_policies_free(v, n);
+	return EXIT_OK;
+}
+
+static int policy_show(struct cli_global *g, struct cairn_state *st, const char *name)
+{
+	struct cairn_policy p;
+	int r = cairn_policy_get(st, name, &p);
+	if (r < 0)
+		return cli_fail(r);
+	json_t *j = policy_json(st, &p);
+	if (g->json) {
+		cli_print_json(j);
+	} else {
+		char sched[300], keep[256];
+		schedule_text(&p, sched, sizeof(sched));
+		keep_text(&p, keep, sizeof(keep));
+		json_t *lj = json_object_get(j, "last_job");
+		printf("policy:     %s\n", p.name);
+		printf("protects:   %s %s\n", p.kind == CAIRN_POLICY_GROUP ? "group" : "volume", p.source);
+		printf("repository: %s%s%s\n", p.repo, p.cred ? " with credential " : "", p.cred ? p.cred : "");
+		printf("schedule:   %s%s\n", sched, p.paused ? " (paused)" : "");
+		printf("keep:       %s\n", keep);
+		if (p.full_every)
+			printf("full read:  every %u%s backup\n", p.full_every,
+			       p.full_every == 1 ? "" : p.full_every == 2 ? "nd" : p.full_every == 3 ? "rd" : "th");
+		printf("snapshot:   %s\n", p.snapshot);
+		printf("backups:    %llu\n", (unsigned long long)p.backups);
+		printf("last run:   %s\n", json_is_string(json_object_get(j, "last_run"))
+						   ? json_string_value(json_object_get(j, "last_run"))
+						   : "never");
+		printf("next run:   %s\n", json_is_string(json_object_get(j, "next_run"))
+						   ? json_string_value(json_object_get(j, "next_run"))
+						   : "-");
+		if (json_is_object(lj))
+			printf("last job:   %lld (%s)\n", (long long)json_integer_value(json_object_get(lj, "id")),
+			       json_string_value(json_object_get(lj, "state")));
+		json_decref(j);
+	}
+	cairn_policy_clear(&p);
+	return EXIT_OK;
+}
+
+static int policy_run(struct cli_global *g, struct cairn_state *st, const char *name, const char *job_arg)
+{
+	struct cairn_policy p;
+	int r = cairn_policy_get(st, name, &p);
+	if (r < 0)
+		return cli_fail(r);
+	int64_t job = 0;
+	if (job_arg) {
+		char *end;
+		job = strtoll(job_arg, &end, 10);
+		if (*end || job <= 0) {
+			cairn_policy_clear(&p);
+			return cli_usage("policy", "invalid --job '%s'", job_arg);
+		}
+		char prefix[128];
+		snprintf(prefix, sizeof(prefix), "job %lld (policy %s): ", (long long)job, name);
+		cairn_log_set_prefix(prefix);
+	}
+	r = cli_policy_execute(g, st, &p, job, job != 0);
+	cairn_policy_clear(&p);
+	if (r < 0)
+		return cli_fail(r);
+	struct cairn_job last;
+	if (cairn_job_last_of(st, name, "backup", &last) >= 0) {
+		if (g->json)
+			cli_print_json(json_pack("{s:s, s:I, s:o}", "policy", name, "job", (json_int_t)last.id, "backup",
+						 opt_str(last.result)));
+		else if (last.result)
+			printf("%s\n", last.result);
+		cairn_job_clear(&last);
+	}
+	return EXIT_OK;
+}
+
+int cmd_policy(int argc, char **argv, struct cli_global *g)
+{
+	struct create_args a = { 0 };
+	const char *job = NULL;
+	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
+	const struct cli_opt opts[] = {
+		{ "volume", 0, OPT_STRING, &a.volume },
+		{ "group", 0, OPT_STRING, &a.group },
+		{ "every", 0, OPT_STRING, &a.every },
+		{ "cron", 0, OPT_STRING, &a.cron },
+		{ "keep-last", 0, OPT_STRING, &a.keep.last },
+		{ "keep-hourly", 0, OPT_STRING, &a.keep.hourly },
+		{ "keep-daily", 0, OPT_STRING, &a.keep.daily },
+		{ "keep-weekly", 0, OPT_STRING, &a.keep.weekly },
+		{ "keep-monthly", 0, OPT_STRING, &a.keep.monthly },
+		{ "keep-yearly", 0, OPT_STRING, &a.keep.yearly },
+		{ "keep-within", 0, OPT_STRING, &a.keep.within },
+		{ "full-every", 0, OPT_STRING, &a.full_every },
+		{ "snapshot", 0, OPT_STRING, &a.snapshot },
+		{ "job", 0, OPT_STRING, &job },
+		{ NULL, 0, 0, NULL },
+	};
+	int r = cli_parse(argc, argv, opts, g, &pos);
+	if (r)
+		return r;
+	if (g->help) {
+		cli_help(pos.n ? "policy create" : "policy");
+		return EXIT_OK;
+	}
+	cairn_log_level = g->verbosity;
+	if (pos.n < 1)
+		return cli_usage("policy", "missing subcommand: create, list, show, delete, pause, resume or run");
+	const char *sub = pos.v[0];
+	static const char *const subs[] = { "create", "list", "show", "delete", "pause", "resume", "run" };
+	bool known = false;
+	for (size_t i = 0; i < ARRAY_SIZE(subs); i++)
+		known = known || strcmp(sub, subs[i]) == 0;
+	if (!known)
+		return cli_usage("policy", "unknown subcommand '%s'", sub);
+	bool list = !strcmp(sub, "list"), create = !strcmp(sub, "create");
+	if ((list && pos.n != 1) || (!list && pos.n != 2))
+		return cli_usage("policy", list ? "'policy list' takes no argument" : "'policy %s' needs one NAME", sub);
+	if (!create && (a.volume || a.group || a.every || a.cron || a.full_every || a.snapshot || a.keep.last ||
+			a.keep.hourly || a.keep.daily || a.keep.weekly || a.keep.monthly || a.keep.yearly ||
+			a.keep.within))
+		return cli_usage("policy", "--volume, --group, --every, --cron, --keep-*, --full-every and --snapshot go "
+					   "with 'policy create'");
+	if (job && strcmp(sub, "run") != 0)
+		return cli_usage("policy", "--job goes with 'policy run'");
+	_cleanup_(cairn_state_freep) struct cairn_state *st = NULL;
+	if ((r = cli_state_open(g, false, &st)) < 0)
+		return cli_fail(r);
+	const char *name = pos.n > 1 ? pos.v[1] : NULL;
+	if (create)
+		return policy_create(g, st, name, &a);
+	if (list)
+		return policy_list(g, st);
+	if (!strcmp(sub, "show"))
+		return policy_show(g, st, name);
+	if (!strcmp(sub, "run"))
+		return policy_run(g, st, name, job);
+	if (!strcmp(sub, "delete"))
+		r = cairn_policy_delete(st, name);
+	else
+		r = cairn_policy_set_paused(st, name, !strcmp(sub, "pause"));
+	if (r < 0)
+		return cli_fail(r);
+	const char *done = !strcmp(sub, "delete") ? "deleted" : !strcmp(sub, "pause") ? "paused" : "resumed";
+	if (g->json)
+		cli_print_json(json_pack("{s:s}", done, name));
+	else if (g->verbosity >= 0)
+		fprintf(stderr, "%s policy %s%s\n", done, name,
+			!strcmp(sub, "delete") ? " (its backups and job history stay)" : "");
+	return EXIT_OK;
+}

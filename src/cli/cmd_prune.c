@@ -1,0 +1,131 @@
+/* cairn prune [--dry-run] [--max-unused 5%] [--safety-window 24h]. */
+#include "cli/jobs.h"
+#include "daemon/schedule.h"
+#include "engine/prune.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int parse_max_unused(const char *s, struct cairn_prune_opts *o)
+{
+	if (strcmp(s, "unlimited") == 0) {
+		o->unlimited = true;
+		return 0;
+	}
+	size_t n = strlen(s);
+	if (n > 1 && s[n - 1] == '%') {
+		char *end;
+		double v = strtod(s, &end);
+		if (end != s + n - 1 || !(v >= 0 && v < 100))
+			return -1;
+		o->max_unused_pct = v;
+		return 0;
+	}
+	uint64_t b;
+	if (cli_parse_size(s, &b) < 0 || b == 0)
+		return -1;
+	o->max_unused_bytes = b;
+	return 0;
+}
+
+int cmd_prune(int argc, char **argv, struct cli_global *g)
+{
+	bool dry_run = false;
+	const char *max_unused = NULL, *window = NULL;
+	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
+	const struct cli_opt opts[] = {
+		{ "dry-run", 'n', OPT_FLAG, &dry_run },
+		{ "max-unused", 0, OPT_STRING, &max_unused },
+		{ "safety-window", 0, OPT_STRING, &window },
+		{ NULL, 0, 0, NULL },
+	};
+	int r = cli_parse(argc, argv, opts, g, &pos);
+	if (r)
+		return r;
+	if (g->help) {
+		cli_help("prune");
+		return EXIT_OK;
+	}
+	cairn_log_level = g->verbosity;
+	if (pos.n)
+		return cli_usage("prune", "unexpected argument '%s'", pos.v[0]);
+	struct cairn_prune_opts o = { .dry_run = dry_run, .max_unused_pct = 5, .window = -1 };
+	if (max_unused && parse_max_unused(max_unused, &o) < 0)
+		return cli_usage("prune", "invalid --max-unused '%s': a percentage below 100%% (5%%), a size (1G) or "
+					  "'unlimited'",
+				 max_unused);
+	if (window) {
+		if (strcmp(window, "0") == 0)
+			o.window = 0;
+		else if (cairn_interval_parse(window, "--safety-window", &o.window) < 0)
+			return cli_usage("prune", "%s (or 0: only when no backup can be running)", cairn_error_message());
+	}
+	const char *uri = cli_repo_uri(g);
+	struct cairn_repo *repo = NULL;
+	if ((r = cli_open_repo(g, &repo)) < 0)
+		return cli_fail(r);
+	struct cli_progress prog;
+	cli_progress_init(&prog, dry_run ? "prune (dry run)" : "prune", g);
+	struct cli_job j = { .prog = &prog };
+	if (!dry_run && (r = cli_job_begin(g, NULL, "prune", NULL, uri, uri, NULL, 0, &j)) < 0) {
+		cairn_repo_free(repo);
+		return cli_fail(r);
+	}
+	j.prog = &prog;
+	o.progress = cli_job_progress;
+	o.progress_ud = &j;
+	struct cairn_prune_stats st;
+	r = cairn_prune_run(repo, &o, &st);
+	cli_progress_done(&prog);
+	char result[200], freed[32];
+	cli_human_size(st.bytes_deleted, freed, sizeof(freed));
+	snprintf(result, sizeof(result), "deleted %llu pack(s) (%s), repacked %llu", (unsigned long long)st.packs_deleted,
+		 freed, (unsigned long long)st.packs_repacked);
+	if (!dry_run)
+		r = cli_job_end(&j, r, r >= 0 ? result : NULL);
+	cairn_repo_free(repo);
+	if (r < 0)
+		return cli_fail(r);
+	if (g->json) {
+		cli_print_json(json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+					 "s:I, s:I, s:I, s:b, s:f}",
+					 "dry_run", dry_run, "backups", (json_int_t)st.backups, "packs",
+					 (json_int_t)st.packs, "blobs", (json_int_t)st.blobs, "repo_bytes",
+					 (json_int_t)st.repo_bytes, "used_bytes", (json_int_t)st.used_bytes,
+					 "unused_bytes", (json_int_t)st.unused_bytes, "orphan_packs",
+					 (json_int_t)st.orphan_packs, "packs_unused", (json_int_t)st.packs_unused,
+					 "packs_repacked", (json_int_t)st.packs_repacked, "bytes_repacked",
+					 (json_int_t)st.bytes_repacked, "packs_written", (json_int_t)st.packs_written,
+					 "packs_deleted", (json_int_t)st.packs_deleted, "bytes_deleted",
+					 (json_int_t)st.bytes_deleted, "packs_waiting", (json_int_t)st.packs_waiting,
+					 "bytes_waiting", (json_int_t)st.bytes_waiting, "unused_after",
+					 (json_int_t)st.unused_after, "running", (json_int_t)st.running, "deferred",
+					 st.deferred, "seconds", st.seconds));
+	} else if (g->verbosity >= 0) {
+		char repo_b[32], used[32], unused[32], rep[32], after[32], wait[32];
+		cli_human_size(st.repo_bytes, repo_b, sizeof(repo_b));
+		cli_human_size(st.used_bytes, used, sizeof(used));
+		cli_human_size(st.unused_bytes, unused, sizeof(unused));
+		cli_human_size(st.bytes_repacked, rep, sizeof(rep));
+		cli_human_size(st.unused_after, after, sizeof(after));
+		cli_human_size(st.bytes_waiting, wait, sizeof(wait));
+		fprintf(stderr, "%llu backups, %llu packs (%s): %s used, %s unused\n", (unsigned long long)st.backups,
+			(unsigned long long)st.packs, repo_b, used, unused);
+		fprintf(stderr, "%s %llu unused pack(s) and repack%s %llu (%s copied); %s %llu pack(s), %s freed; "
+				"%s stays unused\n",
+			dry_run ? "would drop" : "dropped", (unsigned long long)st.packs_unused, dry_run ? "" : "ed",
+			(unsigned long long)st.packs_repacked, rep, dry_run ? "would delete" : "deleted",
+			(unsigned long long)st.packs_deleted, freed, after);
+		if (st.packs_waiting)
+			fprintf(stderr, "%llu pack(s) (%s) wait for the safety window: %llu backup(s) or restore(s) are "
+					"running; a later prune deletes them\n",
+				(unsigned long long)st.packs_waiting, wait, (unsigned long long)st.running);
+		if (!dry_run)
+			fprintf(stderr, "prune took %.2f s\n", st.seconds);
+	}
+	return EXIT_OK;
+}

@@ -1,0 +1,291 @@
+/* cairn status [--watch], cairn log JOB, cairn cancel JOB. */
+#include "cli/jobs.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/time.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static double elapsed_of(const struct cairn_job *j)
+{
+	if (j->state == CAIRN_JOB_ACTIVE && j->started) {
+		double live = (double)(cairn_wall_now() - j->started);
+		return live > j->elapsed_s ? live : j->elapsed_s;
+	}
+	return j->elapsed_s;
+}
+
+static void format_elapsed(double s, char *buf, size_t size)
+{
+	long t = (long)(s + 0.5);
+	if (s < 10 && s > 0)
+		snprintf(buf, size, "%.1fs", s);
+	else if (t < 60)
+		snprintf(buf, size, "%lds", t);
+	else if (t < 3600)
+		snprintf(buf, size, "%ldm%02lds", t / 60, t % 60);
+	else
+		snprintf(buf, size, "%ldh%02ldm", t / 3600, (t % 3600) / 60);
+}
+
+static json_t *opt_str(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *time_json(int64_t t)
+{
+	if (!t)
+		return json_null();
+	char buf[48];
+	cairn_time_format(t, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+static json_t *job_json(const struct cairn_job *j)
+{
+	return json_pack("{s:I, s:s, s:o, s:s, s:o, s:s, s:I, s:I, s:f, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:I}", "id",
+			 (json_int_t)j->id, "kind", j->kind, "policy", opt_str(j->policy), "source", j->source, "repo",
+			 opt_str(j->repo), "state", cairn_job_state_name(j->state), "bytes_processed",
+			 (json_int_t)j->bytes_done, "bytes_total", (json_int_t)j->bytes_total, "elapsed_s",
+			 elapsed_of(j), "queued", time_json(j->queued), "started", time_json(j->started), "completed",
+			 time_json(j->completed), "error", opt_str(j->error), "result", opt_str(j->result), "stop",
+			 opt_str(j->stop), "cancel_requested", j->cancel, "pid", (json_int_t)j->pid);
+}
+
+static void bar(double frac, char *buf, int width)
+{
+	int fill = (int)(frac * width + 0.5);
+	for (int i = 0; i < width; i++)
+		buf[i] = i < fill ? '#' : '-';
+	buf[width] = 0;
+}
+
+static void print_table(const struct cairn_job *v, size_t n, bool bars)
+{
+	size_t ws = strlen("SOURCE");
+	for (size_t i = 0; i < n; i++)
+		if (strlen(v[i].source) > ws)
+			ws = strlen(v[i].source);
+	if (ws > 48)
+		ws = 48;
+	printf("%-5s  %-7s  %-12s  %-*s  %-8s  %-21s  %-12s  %-20s  %s\n", "ID", "KIND", "POLICY", (int)ws, "SOURCE",
+	       "STATE", "BYTES-PROCESSED", "TIME-ELAPSED", "COMPLETED", "ERROR");
+	for (size_t i = 0; i < n; i++) {
+		const struct cairn_job *j = &v[i];
+		char done[32], total[32], bytes[80], el[32], completed[48] = "-";
+		cli_human_size(j->bytes_done, done, sizeof(done));
+		cli_human_size(j->bytes_total, total, sizeof(total));
+		if (j->bytes_total && j->bytes_total != j->bytes_done)
+			snprintf(bytes, sizeof(bytes), "%s / %s", done, total);
+		else
+			snprintf(bytes, sizeof(bytes), "%s", done);
+		format_elapsed(elapsed_of(j), el, sizeof(el));
+		if (j->completed)
+			cairn_time_format(j->completed, completed, sizeof(completed));
+		const char *src = j->source;
+		size_t sl = strlen(src);
+		printf("%-5lld  %-7s  %-12s  %-*s  %-8s  %-21s  %-12s  %-20s  ", (long long)j->id, j->kind,
+		       j->policy ? j->policy : "-", (int)ws, sl > ws ? src + sl - ws : src,
+		       j->cancel && j->state == CAIRN_JOB_ACTIVE ? "stopping" : cairn_job_state_name(j->state), bytes,
+		       el, completed);
+		cli_print_escaped(stdout, j->error ? j->error : "");
+		fputc('\n', stdout);
+		if (bars && j->state == CAIRN_JOB_ACTIVE) {
+			char b[64];
+			double frac = j->bytes_total ? (double)j->bytes_done / (double)j->bytes_total : 0;
+			bar(frac, b, 40);
+			printf("       [%s] %3.0f%%\n", b, frac * 100);
+		}
+	}
+}
+
+static volatile sig_atomic_t watch_stop;
+static void on_watch_signal(int sig)
+{
+	(void)sig;
+	watch_stop = 1;
+}
+
+int cmd_status(int argc, char **argv, struct cli_global *g)
+{
+	bool watch = false, all = false;
+	const char *interval_arg = NULL;
+	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
+	const struct cli_opt opts[] = {
+		{ "watch", 'w', OPT_FLAG, &watch },
+		{ "all", 'a', OPT_FLAG, &all },
+		{ "interval", 0, OPT_STRING, &interval_arg },
+		{ NULL, 0, 0, NULL },
+	};
+	int r = cli_parse(argc, argv, opts, g, &pos);
+	if (r)
+		return r;
+	if (g->help) {
+		cli_help("status");
+		return EXIT_OK;
+	}
+	cairn_log_level = g->verbosity;
+	if (pos.n)
+		return cli_usage("status", "unexpected argument '%s'", pos.v[0]);
+	double interval = 1;
+	if (interval_arg) {
+		char *end;
+		interval = strtod(interval_arg, &end);
+		if (*end || !(interval >= 0.1 && interval <= 3600))
+			return cli_usage("status", "invalid --interval '%s' (seconds, 0.1 to 3600)", interval_arg);
+	}
+	if (watch && g->json)
+		return cli_usage("status", "--watch and --json do not go together");
+	_cleanup_(cairn_state_freep) struct cairn_state *st = NULL;
+	if ((r = cli_state_open(g, false, &st)) < 0)
+		return cli_fail(r);
+	bool tty = isatty(STDOUT_FILENO);
+	if (watch) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_watch_signal;
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+	}
+	do {
+		if ((r = cairn_job_reap(st, NULL)) < 0)
+			return cli_fail(r);
+		struct cairn_job *v = NULL;
+		size_t n = 0;
+		if ((r = cairn_job_list(st, all ? CAIRN_JOB_KEEP : 20, &v, &n)) < 0)
+			return cli_fail(r);
+		if (g->json) {
+			json_t *a = json_array();
+			for (size_t i = 0; i < n; i++)
+				json_array_append_new(a, job_json(&v[i]));
+			cli_print_json(a);
+		} else {
+			if (watch && tty)
+				fputs("\033[H\033[2J", stdout);
+			print_table(v, n, watch && tty);
+			if (watch && !tty)
+				fputc('\n', stdout);
+		}
+		fflush(stdout);
+		cairn_jobs_free(v, n);
+		if (watch && !watch_stop) {
+			struct timespec ts = { (time_t)interval, (long)((interval - (double)(time_t)interval) * 1e9) };
+			nanosleep(&ts, NULL);
+		}
+	} while (watch && !watch_stop);
+	return EXIT_OK;
+}
+
+static int parse_job_id(const char *verb, const char *s, int64_t *ret)
+{
+	char *end;
+	long long v = strtoll(s, &end, 10);
+	if (!*s || *end || v <= 0)
+		return cli_usage(verb, "invalid job id '%s' (a number; see 'cairn status')", s);
+	*ret = v;
+	return 0;
+}
+
+struct log_out {
+	json_t *arr;
+};
+
+static int print_line(int64_t t, int level, const char *line, void *ud)
+{
+	struct log_out *o = ud;
+	char ts[48];
+	cairn_time_format(t, ts, sizeof(ts));
+	static const char *const lv[] = { "warning", "info", "debug" };
+	const char *l = level >= 0 && level <= 2 ? lv[level] : "info";
+	if (o->arr) {
+		json_array_append_new(o->arr, json_pack("{s:s, s:s, s:s}", "time", ts, "level", l, "line", line));
+		return 0;
+	}
+	printf("%s  %-7s  ", ts, l);
+	cli_print_escaped(stdout, line);
+	fputc('\n', stdout);
+	return 0;
+}
+
+int cmd_log(int argc, char **argv, struct cli_global *g)
+{
+	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
+	const struct cli_opt opts[] = { { NULL, 0, 0, NULL } };
+	int r = cli_parse(argc, argv, opts, g, &pos);
+	if (r)
+		return r;
+	if (g->help) {
+		cli_help("log");
+		return EXIT_OK;
+	}
+	cairn_log_level = g->verbosity;
+	if (pos.n != 1)
+		return cli_usage("log", pos.n ? "give one JOB" : "missing JOB (an id from 'cairn status')");
+	int64_t id = 0;
+	if ((r = parse_job_id("log", pos.v[0], &id)) != 0)
+		return r;
+	_cleanup_(cairn_state_freep) struct cairn_state *st = NULL;
+	if ((r = cli_state_open(g, true, &st)) < 0)
+		return cli_fail(r == CAIRN_ENOTFOUND ? cairn_error_set(CAIRN_ENOTFOUND, "no job %lld (no job has run here)",
+								       (long long)id)
+						     : r);
+	struct cairn_job j;
+	if ((r = cairn_job_get(st, id, &j)) < 0)
+		return cli_fail(r);
+	struct log_out o = { g->json ? json_array() : NULL };
+	if (!g->json) {
+		printf("# job %lld: %s%s%s of %s, %s\n", (long long)j.id, j.kind, j.policy ? " by policy " : "",
+		       j.policy ? j.policy : "", j.source, cairn_job_state_name(j.state));
+		if (j.log_dropped)
+			printf("# (%llu earlier line(s) dropped: a job keeps its last %d)\n",
+			       (unsigned long long)j.log_dropped, CAIRN_JOB_LOG_MAX);
+	}
+	r = cairn_job_log_each(st, id, print_line, &o);
+	if (r >= 0 && o.arr)
+		cli_print_json(json_pack("{s:I, s:s, s:s, s:I, s:o}", "id", (json_int_t)j.id, "kind", j.kind, "state",
+					 cairn_job_state_name(j.state), "dropped", (json_int_t)j.log_dropped, "lines",
+					 o.arr));
+	else
+		json_decref(o.arr);
+	cairn_job_clear(&j);
+	return r < 0 ? cli_fail(r) : EXIT_OK;
+}
+
+int cmd_cancel(int argc, char **argv, struct cli_global *g)
+{
+	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
+	const struct cli_opt opts[] = { { NULL, 0, 0, NULL } };
+	int r = cli_parse(argc, argv, opts, g, &pos);
+	if (r)
+		return r;
+	if (g->help) {
+		cli_help("cancel");
+		return EXIT_OK;
+	}
+	cairn_log_level = g->verbosity;
+	if (pos.n != 1)
+		return cli_usage("cancel", pos.n ? "give one JOB" : "missing JOB (an id from 'cairn status')");
+	int64_t id = 0;
+	if ((r = parse_job_id("cancel", pos.v[0], &id)) != 0)
+		return r;
+	_cleanup_(cairn_state_freep) struct cairn_state *st = NULL;
+	if ((r = cli_state_open(g, false, &st)) < 0)
+		return cli_fail(r);
+	enum cairn_job_state was;
+	if ((r = cairn_job_cancel(st, id, &was)) < 0)
+		return cli_fail(r);
+	if (g->json)
+		cli_print_json(json_pack("{s:I, s:s}", "id", (json_int_t)id, "was", cairn_job_state_name(was)));
+	else if (g->verbosity >= 0)
+		fprintf(stderr, was == CAIRN_JOB_QUEUED ? "job %lld canceled (it had not started)\n"
+							: "job %lld: cancel requested; it stops at its next safe point\n",
+			(long long)id);
+	return EXIT_OK;
+}
