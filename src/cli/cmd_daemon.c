@@ -90,9 +90,14 @@ static int spawn(const struct cairn_policy *p, int64_t job, void *ud, int64_t *r
 			dup2(fd, STDOUT_FILENO);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* SIGTERM and SIGINT stay blocked across exec until the job's
+		 * main() has its handler: a stop forwarded before then waits
+		 * and becomes a stop at a safe point, not a kill. */
+		sigset_t stops;
+		sigemptyset(&stops);
+		sigaddset(&stops, SIGTERM);
+		sigaddset(&stops, SIGINT);
+		sigprocmask(SIG_SETMASK, &stops, NULL);
 		execv(d->self, argv);
 		fprintf(stderr, "cairn: daemon: cannot run %s: %s\n", d->self, strerror(errno));
 		_exit(127);

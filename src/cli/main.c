@@ -37,6 +37,12 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* The daemon starts jobs with these blocked (see spawn in cmd_daemon.c). */
+	sigset_t stops;
+	sigemptyset(&stops);
+	sigaddset(&stops, SIGTERM);
+	sigaddset(&stops, SIGINT);
+	sigprocmask(SIG_UNBLOCK, &stops, NULL);
 
 	/* The verb is the first word that is not an option or an option's value. */
 	struct cli_global g = { 0 };

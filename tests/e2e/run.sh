@@ -33,7 +33,7 @@ export CAIRN=$snap/cairn
 n=0 passed=0 failed=0 skipped=0
 start=$(date +%s)
 for f in "${files[@]}"; do
-	got=0 rc=''
+	got=0 rc='' fstart=$(date +%s)
 	# Each file prints "ok - name", "not ok - name # why" and "# ..." lines.
 	while IFS= read -r line; do
 		case $line in
@@ -55,6 +55,7 @@ for f in "${files[@]}"; do
 		n=$((n + 1)) failed=$((failed + 1))
 		echo "not ok $n - $(basename "$f"): exited $rc after $got test(s)"
 	fi
+	echo "# $(basename "$f"): $got test(s) in $(($(date +%s) - fstart)) s"
 done
 end=$(date +%s)
 [ $skipped -eq 0 ] || echo "# $skipped test(s) skipped"

@@ -30,20 +30,19 @@ fi
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
-n=0
-passed=0
-failed=0
-for t in $targets; do
-	n=$((n + 1))
+# fuzz_one T: runs target T; its "ok"/"not ok" line (and the reason)
+# goes to $dir/logs/T.result.
+fuzz_one() {
+	t=$1
 	exe=$dir/$t
 	corpus=$dir/corpus/$t
 	art=$dir/artifacts/$t
 	log=$dir/logs/$t.log
+	res=$dir/logs/$t.result
 	mkdir -p "$corpus" "$art" "$dir/logs"
 	if [ ! -x "$exe" ]; then
-		echo "not ok $n - $t (not built)"
-		failed=$((failed + 1))
-		continue
+		echo "not ok - $t (not built)" >"$res"
+		return
 	fi
 	# New inputs go to the first directory (the kept corpus); seeds are
 	# read only.  -timeout: one input taking more than 10 s is a hang.
@@ -53,11 +52,38 @@ for t in $targets; do
 	if "$exe" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix="$art/" "$corpus" "$dir/seeds/$t" $regress >"$log" 2>&1; then
 		execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
-		echo "ok $n - $t (${execs:-?} runs)"
+		echo "ok - $t (${execs:-?} runs)" >"$res"
+	else
+		{
+			echo "not ok - $t (see $log)"
+			grep -E "ERROR|SUMMARY|runtime error|Test unit written" "$log" | head -n 5 | sed 's/^/#   /'
+		} >"$res"
+	fi
+}
+
+# Two targets at a time: one per core of the machines this runs on.
+set -- $targets
+while [ $# -gt 0 ]; do
+	fuzz_one "$1" &
+	if [ $# -gt 1 ]; then
+		fuzz_one "$2"
+		shift
+	fi
+	shift
+	wait
+done
+
+n=0
+passed=0
+failed=0
+for t in $targets; do
+	n=$((n + 1))
+	res=$dir/logs/$t.result
+	[ -s "$res" ] || echo "not ok - $t (no result)" >"$res"
+	sed "1s/^\(not ok\|ok\) - /\1 $n - /" "$res"
+	if head -n 1 "$res" | grep -q '^ok '; then
 		passed=$((passed + 1))
 	else
-		echo "not ok $n - $t (see $log)"
-		grep -E "ERROR|SUMMARY|runtime error|Test unit written" "$log" | head -n 5 | sed 's/^/#   /'
 		failed=$((failed + 1))
 	fi
 done
