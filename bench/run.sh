@@ -278,15 +278,15 @@ tool_init() {
 
 tool_backup() {
   local tool=$1 repo=$2 label=$3
+  # cairn: --snapshot none, as restic and borg read the live file too (the
+  # image is on ext4 here, where a snapshot would be a full copy).
   case $tool in
     restic|restic-s3) timed "$SRC" "$W" restic -r "$repo" backup "$SRC" ;;
     cairn-s3) timed "$SRC" "$W" env CAIRN_HTTP_STATS="$W/http-$label.stats" \
-                "$CAIRN" backup --repo "$repo" "$SRC" --name vol --json ;;
+                "$CAIRN" backup --repo "$repo" "$SRC" --name vol --json --snapshot none ;;
     borg-fixed) timed "$SRC" "$W" borg create --chunker-params fixed,65536 \
                   --compression lz4 "$repo::$label" "$SRC" ;;
     borg-default) timed "$SRC" "$W" borg create --compression lz4 "$repo::$label" "$SRC" ;;
-    # --snapshot none: restic and borg read the live file too (the image
-    # is on ext4 here, where a snapshot would be a full copy).
     cairn*) timed "$SRC" "$W" "$CAIRN" backup --repo "$repo" "$SRC" --name vol --json --snapshot none ;;
   esac
 }
