@@ -160,14 +160,16 @@ static int start_queued(struct cairn_state *st, const struct cairn_daemon_tick_o
 	return r;
 }
 
-int cairn_daemon_tick(struct cairn_state *st, const struct cairn_daemon_tick_opts *o,
-		      struct cairn_daemon_tick_result *ret)
+/* Reaps dead jobs, queues the due policies (when queue is set) and starts
+ * what the limits allow. */
+static int tick(struct cairn_state *st, const struct cairn_daemon_tick_opts *o, bool queue,
+		struct cairn_daemon_tick_result *ret)
 {
 	struct cairn_daemon_tick_result res = { .next_due = INT64_MAX };
 	size_t reaped = 0;
 	int r = cairn_job_reap(st, &reaped);
 	res.reaped = (unsigned)reaped;
-	if (r >= 0 && !o->stopping)
+	if (r >= 0 && !o->stopping && queue)
 		r = queue_due(st, o, &res);
 	if (r >= 0 && !o->stopping)
 		r = start_queued(st, o, &res);
@@ -176,16 +178,14 @@ int cairn_daemon_tick(struct cairn_state *st, const struct cairn_daemon_tick_opt
 	return r;
 }
 
+int cairn_daemon_tick(struct cairn_state *st, const struct cairn_daemon_tick_opts *o,
+		      struct cairn_daemon_tick_result *ret)
+{
+	return tick(st, o, true, ret);
+}
+
 int cairn_daemon_tick_start_only(struct cairn_state *st, const struct cairn_daemon_tick_opts *o,
 				 struct cairn_daemon_tick_result *ret)
 {
-	struct cairn_daemon_tick_result res = { .next_due = INT64_MAX };
-	size_t reaped = 0;
-	int r = cairn_job_reap(st, &reaped);
-	res.reaped = (unsigned)reaped;
-	if (r >= 0 && !o->stopping)
-		r = start_queued(st, o, &res);
-	if (ret)
-		*ret = res;
-	return r;
+	return tick(st, o, false, ret);
 }

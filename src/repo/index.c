@@ -517,6 +517,22 @@ int cairn_index_adopt_orphans(struct cairn_index *idx, struct cairn_repo *repo)
 	return r < 0 ? r : adopted;
 }
 
+/* Appends one entry record (format.h INDEX) whose pack is at position
+ * pack_pos of the object's pack list. */
+static int append_entry(struct cairn_buf *body, const struct cairn_blob_ref *e, uint32_t pack_pos)
+{
+	uint8_t rec[CAIRN_INDEX_ENTRY_LEN];
+	memcpy(rec, e->id, CAIRN_ID_LEN);
+	rec[32] = e->type;
+	rec[33] = e->flags;
+	cairn_put_le16(rec + 34, 0);
+	cairn_put_le32(rec + 36, e->raw_len);
+	cairn_put_le32(rec + 40, e->stored_len);
+	cairn_put_le32(rec + 44, pack_pos);
+	cairn_put_le32(rec + 48, e->offset);
+	return cairn_buf_append(body, rec, sizeof(rec));
+}
+
 int cairn_index_write_fresh(struct cairn_index *idx, struct cairn_repo *repo, uint64_t *ret_bytes)
 {
 	_cleanup_(cairn_buf_freep) struct cairn_buf body = CAIRN_BUF_INIT;
@@ -549,16 +565,7 @@ int cairn_index_write_fresh(struct cairn_index *idx, struct cairn_repo *repo, ui
 		const struct cairn_blob_ref *e = &idx->entries[i];
 		if (map[e->pack] == UINT32_MAX)
 			continue;
-		uint8_t rec[CAIRN_INDEX_ENTRY_LEN];
-		memcpy(rec, e->id, CAIRN_ID_LEN);
-		rec[32] = e->type;
-		rec[33] = e->flags;
-		cairn_put_le16(rec + 34, 0);
-		cairn_put_le32(rec + 36, e->raw_len);
-		cairn_put_le32(rec + 40, e->stored_len);
-		cairn_put_le32(rec + 44, map[e->pack]);
-		cairn_put_le32(rec + 48, e->offset);
-		if ((r = cairn_buf_append(&body, rec, sizeof(rec))) < 0)
+		if ((r = append_entry(&body, e, map[e->pack])) < 0)
 			goto unlock;
 		count++;
 	}
@@ -630,16 +637,7 @@ int cairn_index_encode(struct cairn_index *idx, const uint32_t *slots, size_t ns
 		const struct cairn_blob_ref *e = &idx->entries[entries[i]];
 		if (map[e->pack] == UINT32_MAX)
 			return cairn_error_set(CAIRN_EINVAL, "index entry lies in a pack the object does not list");
-		uint8_t rec[CAIRN_INDEX_ENTRY_LEN];
-		memcpy(rec, e->id, CAIRN_ID_LEN);
-		rec[32] = e->type;
-		rec[33] = e->flags;
-		cairn_put_le16(rec + 34, 0);
-		cairn_put_le32(rec + 36, e->raw_len);
-		cairn_put_le32(rec + 40, e->stored_len);
-		cairn_put_le32(rec + 44, map[e->pack]);
-		cairn_put_le32(rec + 48, e->offset);
-		if ((r = cairn_buf_append(body, rec, sizeof(rec))) < 0)
+		if ((r = append_entry(body, e, map[e->pack])) < 0)
 			return r;
 	}
 	return 0;

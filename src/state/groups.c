@@ -37,22 +37,7 @@ void cairn_groups_free(struct cairn_group *v, size_t n)
 
 int cairn_group_name_check(const char *name)
 {
-	size_t n = name ? strlen(name) : 0;
-	if (n == 0 || n > 64 || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n ||
-	    name[0] == '.' || name[0] == '-')
-		return cairn_error_set(CAIRN_EINVAL,
-				       "invalid group name '%s' (letters, digits, '.', '_', '-'; up to 64; not starting "
-				       "with '.' or '-')",
-				       name ? name : "");
-	return 0;
-}
-
-static void bind_opt(sqlite3_stmt *s, int col, const char *v)
-{
-	if (v)
-		sqlite3_bind_text(s, col, v, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(s, col);
+	return cairn_state_name_check("group", name);
 }
 
 static int add_members(struct cairn_state *st, const char *group, const char *kind, char *const *v, size_t n)
@@ -89,9 +74,9 @@ int cairn_group_create(struct cairn_state *st, const struct cairn_group *g)
 	if (r >= 0) {
 		sqlite3_bind_text(s, 1, g->name, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(s, 2, g->created ? g->created : (sqlite3_int64)time(NULL));
-		bind_opt(s, 3, g->config);
-		bind_opt(s, 4, g->pre_hook);
-		bind_opt(s, 5, g->post_hook);
+		cairn_state_bind_opt(s, 3, g->config);
+		cairn_state_bind_opt(s, 4, g->pre_hook);
+		cairn_state_bind_opt(s, 5, g->post_hook);
 		sqlite3_bind_int64(s, 6, g->max_freeze_ms ? g->max_freeze_ms : CAIRN_GROUP_MAX_FREEZE_MS_DEFAULT);
 		int rc = sqlite3_step(s);
 		if ((rc & 0xff) == SQLITE_CONSTRAINT)

@@ -47,14 +47,6 @@ void cairn_jobs_free(struct cairn_job *v, size_t n)
 	free(v);
 }
 
-static void bind_opt(sqlite3_stmt *s, int col, const char *v)
-{
-	if (v)
-		sqlite3_bind_text(s, col, v, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(s, col);
-}
-
 static int step_done(struct cairn_state *st, sqlite3_stmt *s, const char *what)
 {
 	int rc = sqlite3_step(s);
@@ -82,9 +74,9 @@ int cairn_job_create(struct cairn_state *st, const struct cairn_job_new *n, int6
 		return r;
 	int64_t now = cairn_wall_now();
 	sqlite3_bind_text(s, 1, n->kind, -1, SQLITE_TRANSIENT);
-	bind_opt(s, 2, n->policy);
+	cairn_state_bind_opt(s, 2, n->policy);
 	sqlite3_bind_text(s, 3, n->source ? n->source : "", -1, SQLITE_TRANSIENT);
-	bind_opt(s, 4, n->repo);
+	cairn_state_bind_opt(s, 4, n->repo);
 	sqlite3_bind_int64(s, 5, now);
 	sqlite3_bind_int64(s, 6, now);
 	bind_self(s, 7);
@@ -269,9 +261,9 @@ static int finish_locked(struct cairn_state *st, int64_t id, enum cairn_job_stat
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(s, 1, cairn_job_state_name(state), -1, SQLITE_STATIC);
-	bind_opt(s, 2, stop);
-	bind_opt(s, 3, error);
-	bind_opt(s, 4, result);
+	cairn_state_bind_opt(s, 2, stop);
+	cairn_state_bind_opt(s, 3, error);
+	cairn_state_bind_opt(s, 4, result);
 	sqlite3_bind_int64(s, 5, cairn_wall_now());
 	if (keep_elapsed) {
 		sqlite3_bind_int64(s, 6, id);

@@ -31,22 +31,7 @@ void cairn_policies_free(struct cairn_policy *v, size_t n)
 
 int cairn_policy_name_check(const char *name)
 {
-	size_t n = name ? strlen(name) : 0;
-	if (n == 0 || n > 64 || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n ||
-	    name[0] == '.' || name[0] == '-')
-		return cairn_error_set(CAIRN_EINVAL,
-				       "invalid policy name '%s' (letters, digits, '.', '_', '-'; up to 64; not "
-				       "starting with '.' or '-')",
-				       name ? name : "");
-	return 0;
-}
-
-static void bind_opt(sqlite3_stmt *s, int col, const char *v)
-{
-	if (v)
-		sqlite3_bind_text(s, col, v, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(s, col);
+	return cairn_state_name_check("policy", name);
 }
 
 int cairn_policy_create(struct cairn_state *st, const struct cairn_policy *p)
@@ -69,19 +54,19 @@ int cairn_policy_create(struct cairn_state *st, const struct cairn_policy *p)
 	sqlite3_bind_text(s, 3, p->kind == CAIRN_POLICY_GROUP ? "group" : "volume", -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 4, p->source, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 5, p->repo, -1, SQLITE_TRANSIENT);
-	bind_opt(s, 6, p->cred);
+	cairn_state_bind_opt(s, 6, p->cred);
 	if (p->every)
 		sqlite3_bind_int64(s, 7, p->every);
 	else
 		sqlite3_bind_null(s, 7);
-	bind_opt(s, 8, p->cron);
+	cairn_state_bind_opt(s, 8, p->cron);
 	sqlite3_bind_int(s, 9, p->keep_last);
 	sqlite3_bind_int(s, 10, p->keep_hourly);
 	sqlite3_bind_int(s, 11, p->keep_daily);
 	sqlite3_bind_int(s, 12, p->keep_weekly);
 	sqlite3_bind_int(s, 13, p->keep_monthly);
 	sqlite3_bind_int(s, 14, p->keep_yearly);
-	bind_opt(s, 15, p->keep_within);
+	cairn_state_bind_opt(s, 15, p->keep_within);
 	sqlite3_bind_int64(s, 16, p->full_every);
 	sqlite3_bind_text(s, 17, p->snapshot ? p->snapshot : "auto", -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int(s, 18, p->paused);

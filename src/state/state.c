@@ -201,6 +201,18 @@ static int db_exec(sqlite3 *db, const char *path, const char *sql, const char *w
 	return rc == SQLITE_OK ? 0 : db_error(db, path, rc, what);
 }
 
+int cairn_state_name_check(const char *kind, const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+	if (n == 0 || n > 64 || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n ||
+	    name[0] == '.' || name[0] == '-')
+		return cairn_error_set(CAIRN_EINVAL,
+				       "invalid %s name '%s' (letters, digits, '.', '_', '-'; up to 64; not starting "
+				       "with '.' or '-')",
+				       kind, name ? name : "");
+	return 0;
+}
+
 int cairn_state_exec(struct cairn_state *st, const char *sql)
 {
 	return db_exec(st->db, st->path, sql, "exec");

@@ -186,6 +186,20 @@ static inline void cairn_sqlite3_stmt_freep(sqlite3_stmt **s)
 }
 #define _cleanup_stmt_ _cleanup_(cairn_sqlite3_stmt_freep)
 
+/* Binds v as text, or NULL when v is NULL (an optional column). */
+static inline void cairn_state_bind_opt(sqlite3_stmt *s, int col, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(s, col, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(s, col);
+}
+
+/* Names of policies, groups and the like: letters, digits, '.', '_', '-',
+ * 1..64 bytes, not starting with '.' or '-'.  kind names the thing in the
+ * error ("policy", "group"). */
+int cairn_state_name_check(const char *kind, const char *name);
+
 /* ---- the state key and sealed secrets ---- */
 
 /* Id of the state key (16 hex digits and a NUL, borrowed): lets a reader
