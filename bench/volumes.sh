@@ -4,7 +4,7 @@
 # Method and numbers: docs/benchmarks.md ("Volumes").
 #
 # Per run (BENCH_RUNS, medians), on an XFS file system (reflink=1) made on a
-# loop device under BENCH_DIR:
+# loop device (direct I/O) under BENCH_DIR:
 #   1. copy base.img onto XFS as vol.img; cairn full backup (reflink snapshot)
 #   2. apply the 1% change in place (the 4 KiB blocks where changed.img
 #      differs from base.img, written into vol.img)
@@ -145,7 +145,12 @@ export BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes
 say "XFS on a loop device (reflink=1)"
 truncate -s 40G "$BENCH_DIR/xfs.fsimg"
 mkfs.xfs -q -f -m reflink=1 "$BENCH_DIR/xfs.fsimg"
-LOOP=$(losetup -f --show "$BENCH_DIR/xfs.fsimg")
+# Direct I/O: the loop device then reads and writes the image file as a
+# disk would be, with one page cache (XFS's) above it instead of a second
+# one (the image file's) below; a buffered loop served a snapshot's "cold"
+# reads from that second cache and paid an fsync as the host file system's
+# slow writeback of the image file.
+LOOP=$(losetup -f --show --direct-io=on "$BENCH_DIR/xfs.fsimg")
 mkdir -p "$X"
 mount "$LOOP" "$X"
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -79,6 +80,58 @@ int cairn_volume_read(struct cairn_volume *v, uint64_t off, void *buf, size_t le
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22 /* Linux 5.14; glibc 2.36 has it, older headers may not */
+#endif
+
+int cairn_volume_view_map(struct cairn_volume *v, uint64_t off, size_t len, struct cairn_volume_view *view)
+{
+	*view = (struct cairn_volume_view){ 0 };
+	if (len == 0 || off % (uint64_t)sysconf(_SC_PAGESIZE) != 0 || off + len > v->size)
+		return CAIRN_EUNSUPPORTED;
+	void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, v->fd, (off_t)off);
+	if (p == MAP_FAILED)
+		return CAIRN_EUNSUPPORTED; /* a filesystem without mmap, an address space too small */
+	/* Each byte is read once, front to back: read ahead, and let the pages
+	 * go once passed (they stay in the page cache, not in this process). */
+	(void)madvise(p, len, MADV_SEQUENTIAL);
+	view->map = p;
+	view->map_len = len;
+	view->data = p;
+	view->off = off;
+	return 0;
+}
+
+int cairn_volume_view_fault(struct cairn_volume *v, struct cairn_volume_view *view, size_t start, size_t len)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t a = start / (size_t)page * (size_t)page;
+	size_t b = MIN(start + len, view->map_len);
+	if (a >= b)
+		return 0;
+	for (;;) {
+		if (madvise(view->data + a, b - a, MADV_POPULATE_READ) == 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		if (errno == EINVAL)
+			return CAIRN_EUNSUPPORTED;
+		if (errno == EFAULT) /* past the end of the file: it shrank */
+			return cairn_error_set(CAIRN_EIO, "%s shrank while it was read (offset %llu is gone)", v->path,
+					       (unsigned long long)(view->off + a));
+		return cairn_error_errno(errno == EHWPOISON ? EIO : errno, "read %s between offsets %llu and %llu",
+					 v->path, (unsigned long long)(view->off + a),
+					 (unsigned long long)(view->off + b));
+	}
+}
+
+void cairn_volume_view_unmap(struct cairn_volume_view *view)
+{
+	if (view->map)
+		munmap(view->map, view->map_len);
+	*view = (struct cairn_volume_view){ 0 };
 }
 
 void cairn_volume_free(struct cairn_volume *v)

@@ -144,6 +144,21 @@ t_cache()
 }
 test_case "the change-tag cache skips hashing unchanged chunks; --full hashes everything" t_cache
 
+t_read_path()
+{
+	# Backups read the source through a mapping of its page cache; where
+	# that is not possible they read() it.  Both must see the same bytes:
+	# a --full backup by read() finds every chunk already stored.
+	cairn backup --repo "$R" --full --json "$IMG" >full.json
+	CAIRN_READ_SOURCE=1 cairn backup --repo "$R" --full --json "$IMG" >read.json
+	[ "$(jget read.json .bytes_new)" -eq 0 ] || fail "the read() path found new chunks in unchanged data"
+	[ "$(jget read.json .bytes_read)" -eq "$(jget full.json .bytes_read)" ] ||
+		fail "the read() path read $(jq .bytes_read read.json) bytes, the mapped one $(jq .bytes_read full.json)"
+	cairn restore --repo "$R" "$(jget read.json .id)" r.img
+	same_file "$TD/img.v3" r.img
+}
+test_case "the read() fallback for sources that cannot be mapped makes the same backup" t_read_path
+
 t_cache_damaged()
 {
 	local f
