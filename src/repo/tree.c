@@ -1,5 +1,6 @@
 /* Merkle trees: streaming builder, ordered walk, and two-tree diff. */
 #include "repo/tree.h"
+#include "store/httpstore.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/hex.h"
@@ -132,31 +133,48 @@ int cairn_tree_node_parse(const uint8_t *data, size_t len, unsigned want_level, 
 	return 0;
 }
 
+/* The sealed bytes of blob id, as stored. */
+static int blob_fetch(struct cairn_repo *repo, struct cairn_index *idx, const uint8_t id[CAIRN_ID_LEN],
+		      struct cairn_blob_ref *ref, struct cairn_buf *sealed)
+{
+	char hex[2 * CAIRN_ID_LEN + 1], key[80];
+	if (cairn_index_lookup(idx, id, ref) < 0) {
+		cairn_hex_encode(id, CAIRN_ID_LEN, hex);
+		return cairn_error_set(CAIRN_ENOTFOUND, "blob %.16s is missing from the repository index", hex);
+	}
+	cairn_pack_key(cairn_index_pack_id(idx, ref->pack), key);
+	int r = cairn_store_get(repo->store, key, ref->offset, ref->stored_len, sealed);
+	if (r == CAIRN_ENOTFOUND)
+		return cairn_error_set(CAIRN_ENOTFOUND, "pack %s is missing", key);
+	if (r == CAIRN_EINVAL || (r >= 0 && sealed->len != ref->stored_len))
+		return cairn_error_set(CAIRN_ECORRUPT, "pack %s is truncated", key);
+	return r < 0 ? r : 0;
+}
+
+/* Opens (authenticates, decompresses) a fetched blob into out. */
+static int blob_open(struct cairn_index *idx, struct cairn_blob_codec *codec, const struct cairn_blob_ref *ref,
+		     const struct cairn_buf *sealed, struct cairn_buf *out)
+{
+	cairn_buf_clear(out);
+	int r = cairn_buf_reserve(out, ref->raw_len ? ref->raw_len : 1);
+	if (r < 0)
+		return r;
+	if ((r = cairn_blob_decode(codec, ref, sealed->data, out->data)) < 0) {
+		char key[80];
+		cairn_pack_key(cairn_index_pack_id(idx, ref->pack), key);
+		return cairn_error_prefix(r, "in %s", key);
+	}
+	out->len = ref->raw_len;
+	return 0;
+}
+
 int cairn_blob_read(struct cairn_repo *repo, struct cairn_index *idx, struct cairn_blob_codec *codec,
 		    const uint8_t id[CAIRN_ID_LEN], struct cairn_buf *out)
 {
 	struct cairn_blob_ref ref;
-	char hex[2 * CAIRN_ID_LEN + 1], key[80];
-	if (cairn_index_lookup(idx, id, &ref) < 0) {
-		cairn_hex_encode(id, CAIRN_ID_LEN, hex);
-		return cairn_error_set(CAIRN_ENOTFOUND, "blob %.16s is missing from the repository index", hex);
-	}
-	cairn_pack_key(cairn_index_pack_id(idx, ref.pack), key);
 	_cleanup_(cairn_buf_freep) struct cairn_buf sealed = CAIRN_BUF_INIT;
-	int r = cairn_store_get(repo->store, key, ref.offset, ref.stored_len, &sealed);
-	if (r == CAIRN_ENOTFOUND)
-		return cairn_error_set(CAIRN_ENOTFOUND, "pack %s is missing", key);
-	if (r == CAIRN_EINVAL || (r >= 0 && sealed.len != ref.stored_len))
-		return cairn_error_set(CAIRN_ECORRUPT, "pack %s is truncated", key);
-	if (r < 0)
-		return r;
-	cairn_buf_clear(out);
-	if ((r = cairn_buf_reserve(out, ref.raw_len ? ref.raw_len : 1)) < 0)
-		return r;
-	if ((r = cairn_blob_decode(codec, &ref, sealed.data, out->data)) < 0)
-		return cairn_error_prefix(r, "in %s", key);
-	out->len = ref.raw_len;
-	return 0;
+	int r = blob_fetch(repo, idx, id, &ref, &sealed);
+	return r < 0 ? r : blob_open(idx, codec, &ref, &sealed, out);
 }
 
 /* Number of entries at a level: level 0 = chunks. */
@@ -183,17 +201,24 @@ uint32_t cairn_tree_node_count(uint64_t nchunks, uint32_t fanout, unsigned level
 	return first >= below ? 0 : (uint32_t)MIN((uint64_t)fanout, below - first);
 }
 
-/* Loads node k of a level into buf; ret_ids points into buf. */
-static int load_node(struct cairn_tree_src *src, const uint8_t id[CAIRN_ID_LEN], unsigned level, uint64_t k,
-		     uint64_t nchunks, struct cairn_buf *buf, const uint8_t **ret_ids, uint32_t *ret_count)
+/* The child count node k of a level must have. */
+static int node_want(struct cairn_tree_src *src, unsigned level, uint64_t k, uint64_t nchunks, uint32_t *want)
 {
 	uint64_t below = level_width(nchunks, src->fanout, level - 1);
 	uint64_t first = k * src->fanout;
 	if (first >= below)
 		return cairn_error_set(CAIRN_ECORRUPT, "tree is deeper than the volume needs");
-	uint32_t want = (uint32_t)MIN((uint64_t)src->fanout, below - first);
-	int r = cairn_blob_read(src->repo, src->idx, src->codec, id, buf);
-	if (r < 0)
+	*want = (uint32_t)MIN((uint64_t)src->fanout, below - first);
+	return 0;
+}
+
+/* Loads node k of a level into buf; ret_ids points into buf. */
+static int load_node(struct cairn_tree_src *src, const uint8_t id[CAIRN_ID_LEN], unsigned level, uint64_t k,
+		     uint64_t nchunks, struct cairn_buf *buf, const uint8_t **ret_ids, uint32_t *ret_count)
+{
+	uint32_t want = 0;
+	int r = node_want(src, level, k, nchunks, &want);
+	if (r < 0 || (r = cairn_blob_read(src->repo, src->idx, src->codec, id, buf)) < 0)
 		return r;
 	if ((r = cairn_tree_node_parse(buf->data, buf->len, level, want, ret_ids)) < 0)
 		return r;
@@ -207,7 +232,53 @@ struct walk {
 	cairn_tree_leaf_fn fn;
 	void *ud;
 	struct cairn_buf bufs[CAIRN_TREE_MAX_LEVELS + 1];
+	/* the sealed leaves under one level-2 node, fetched together */
+	const uint8_t *leaf_ids;
+	struct cairn_buf *leaf_sealed;
+	struct cairn_blob_ref *leaf_refs;
+	uint32_t leaf_cap;
 };
+
+/* Zero ids (holes) are not fetched. */
+static int fetch_leaf(void *ud, unsigned i)
+{
+	struct walk *w = ud;
+	const uint8_t *id = w->leaf_ids + (size_t)i * CAIRN_ID_LEN;
+	if (cairn_id_is_zero(id))
+		return 0;
+	return blob_fetch(w->src->repo, w->src->idx, id, &w->leaf_refs[i], &w->leaf_sealed[i]);
+}
+
+static int walk_node(struct walk *w, const uint8_t id[CAIRN_ID_LEN], unsigned level, uint64_t k);
+
+/* The leaves under a level-2 node, in order.  A restore walks the tree
+ * before and between its rounds, and on a network store each node is a
+ * round trip: one by one, the 256 leaves under a node cost 256 GETs in a
+ * row (0.5-0.8 s of a 4 GiB restore on RGW).  So they are fetched on the
+ * store's parallelism first, then opened and handed on in order. */
+static int walk_leaves(struct walk *w, const uint8_t *ids, uint32_t count, uint64_t k)
+{
+	if (count > w->leaf_cap)
+		return cairn_error_set(CAIRN_ECORRUPT, "tree node has %u children, the fanout is %u", count, w->leaf_cap);
+	w->leaf_ids = ids;
+	int r = cairn_httpstore_parallel(count, cairn_store_parallelism(w->src->repo->store), fetch_leaf, w);
+	for (uint32_t i = 0; r >= 0 && i < count; i++) {
+		const uint8_t *id = ids + (size_t)i * CAIRN_ID_LEN;
+		uint64_t kk = k * w->src->fanout + i;
+		if (cairn_id_is_zero(id)) {
+			r = walk_node(w, id, 1, kk); /* a hole: no fetch */
+			continue;
+		}
+		const uint8_t *leaf;
+		uint32_t want = 0;
+		if ((r = node_want(w->src, 1, kk, w->nchunks, &want)) < 0 ||
+		    (r = blob_open(w->src->idx, w->src->codec, &w->leaf_refs[i], &w->leaf_sealed[i], &w->bufs[1])) < 0 ||
+		    (r = cairn_tree_node_parse(w->bufs[1].data, w->bufs[1].len, 1, want, &leaf)) < 0)
+			break;
+		r = w->fn(kk * w->src->fanout, want, leaf, w->ud);
+	}
+	return r;
+}
 
 static int walk_node(struct walk *w, const uint8_t id[CAIRN_ID_LEN], unsigned level, uint64_t k)
 {
@@ -223,6 +294,8 @@ static int walk_node(struct walk *w, const uint8_t id[CAIRN_ID_LEN], unsigned le
 		return r;
 	if (level == 1)
 		return w->fn(first, count, ids, w->ud);
+	if (level == 2)
+		return walk_leaves(w, ids, count, k);
 	for (uint32_t i = 0; i < count; i++) {
 		/* The buffer of this level stays valid: children use lower levels. */
 		if ((r = walk_node(w, ids + (size_t)i * CAIRN_ID_LEN, level - 1, k * w->src->fanout + i)) < 0)
@@ -240,9 +313,22 @@ int cairn_tree_walk(struct cairn_tree_src *src, const uint8_t root[CAIRN_ID_LEN]
 	if (nchunks == 0)
 		return 0;
 	struct walk w = { .src = src, .nchunks = nchunks, .fn = fn, .ud = ud };
-	int r = walk_node(&w, root, levels, 0);
+	int r = 0;
+	if (levels >= 2) {
+		w.leaf_sealed = calloc(src->fanout, sizeof(*w.leaf_sealed));
+		w.leaf_refs = calloc(src->fanout, sizeof(*w.leaf_refs));
+		w.leaf_cap = src->fanout;
+		if (!w.leaf_sealed || !w.leaf_refs)
+			r = CAIRN_ENOMEM;
+	}
+	if (r >= 0)
+		r = walk_node(&w, root, levels, 0);
 	for (unsigned l = 0; l <= CAIRN_TREE_MAX_LEVELS; l++)
 		cairn_buf_free(&w.bufs[l]);
+	for (uint32_t i = 0; w.leaf_sealed && i < w.leaf_cap; i++)
+		cairn_buf_free(&w.leaf_sealed[i]);
+	free(w.leaf_sealed);
+	free(w.leaf_refs);
 	return r;
 }
 
