@@ -690,6 +690,14 @@ static int run_pipeline(struct job *j, struct cairn_tree_builder *tb, const stru
 			o->progress(j->done_bytes, j->vol->size, o->progress_ud);
 			last = now;
 		}
+		/* The reader checks at every batch it lays out, but it may have
+		 * laid out the last one long ago (the ring holds 32 MiB): the
+		 * writer checks too, so a cancel stops the backup until its
+		 * manifest is written. */
+		if (r >= 0 && cairn_cancel_check()) {
+			r = cairn_error_set(CAIRN_ECANCELED, "interrupted");
+			job_fail(j, r);
+		}
 	}
 	if (r >= 0 && !j->stop) {
 		uint8_t root[CAIRN_ID_LEN];
