@@ -40,6 +40,8 @@
 #define ROUND_CHUNKS 32768
 #define RANGE_MAX (4u << 20)
 #define RANGE_GAP (256u << 10)
+/* Restore workers, at most (each holds 2 x RANGE_MAX). */
+#define MAX_RWORKERS 32
 
 struct item {
 	uint64_t chunk;
@@ -780,9 +782,9 @@ int cairn_restore_run(struct cairn_repo *repo, const struct cairn_manifest *m, c
 	 * in flight.  Each worker holds one range and one run of up to
 	 * RANGE_MAX bytes. */
 	unsigned nworkers = MAX(4 * cairn_engine_threads(), cairn_store_parallelism(repo->store));
-	if (nworkers > 32)
-		nworkers = 32;
-	pthread_t workers[64];
+	if (nworkers > MAX_RWORKERS)
+		nworkers = MAX_RWORKERS;
+	pthread_t workers[MAX_RWORKERS];
 	unsigned started = 0;
 	if (!j.items || !j.ranges)
 		r = CAIRN_ENOMEM;

@@ -1,9 +1,9 @@
 /* Merkle trees: streaming builder, ordered walk, and two-tree diff. */
 #include "repo/tree.h"
-#include "store/httpstore.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/hex.h"
+#include "util/parallel.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -258,10 +258,9 @@ static int walk_node(struct walk *w, const uint8_t id[CAIRN_ID_LEN], unsigned le
  * store's parallelism first, then opened and handed on in order. */
 static int walk_leaves(struct walk *w, const uint8_t *ids, uint32_t count, uint64_t k)
 {
-	if (count > w->leaf_cap)
-		return cairn_error_set(CAIRN_ECORRUPT, "tree node has %u children, the fanout is %u", count, w->leaf_cap);
+	/* count <= fanout = leaf_cap: load_node checked it against node_want. */
 	w->leaf_ids = ids;
-	int r = cairn_httpstore_parallel(count, cairn_store_parallelism(w->src->repo->store), fetch_leaf, w);
+	int r = cairn_parallel(count, cairn_store_parallelism(w->src->repo->store), fetch_leaf, w);
 	for (uint32_t i = 0; r >= 0 && i < count; i++) {
 		const uint8_t *id = ids + (size_t)i * CAIRN_ID_LEN;
 		uint64_t kk = k * w->src->fanout + i;

@@ -97,7 +97,6 @@ int cairn_volume_view_map(struct cairn_volume *v, uint64_t off, size_t len, stru
 	/* Each byte is read once, front to back: read ahead, and let the pages
 	 * go once passed (they stay in the page cache, not in this process). */
 	(void)madvise(p, len, MADV_SEQUENTIAL);
-	view->map = p;
 	view->map_len = len;
 	view->data = p;
 	view->off = off;
@@ -129,8 +128,8 @@ int cairn_volume_view_fault(struct cairn_volume *v, struct cairn_volume_view *vi
 
 void cairn_volume_view_unmap(struct cairn_volume_view *view)
 {
-	if (view->map)
-		munmap(view->map, view->map_len);
+	if (view->data)
+		munmap(view->data, view->map_len);
 	*view = (struct cairn_volume_view){ 0 };
 }
 

@@ -26,8 +26,7 @@ int cairn_volume_read(struct cairn_volume *v, uint64_t off, void *buf, size_t le
  * an I/O error or a volume that shrank is then an error return, not a
  * SIGBUS.  Holes are never faulted, so they never enter the page cache. */
 struct cairn_volume_view {
-	uint8_t *data; /* byte 0 is volume offset `off` */
-	void *map;
+	uint8_t *data; /* the mapping; byte 0 is volume offset `off`; NULL: none */
 	size_t map_len;
 	uint64_t off;
 };

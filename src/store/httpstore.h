@@ -2,8 +2,8 @@
  * store/azure/: Azure Blob) do the same way around their requests: the
  * keys they accept, turning a GET's reply into get's result, the checks of
  * a create-only put, the words and the status-only cases of a failure's
- * message, the listing loop that follows continuations, large uploads in
- * parallel parts, and the transfer counters.
+ * message, the listing loop that follows continuations, and the transfer
+ * counters.
  *
  * What a request looks like (URLs, signing, headers) and what an error
  * code means stay in the drivers: these helpers take a status, a reply
@@ -151,14 +151,6 @@ struct cairn_httpstore_lister {
  * return of fn stops the listing and is returned. */
 int cairn_httpstore_list(struct cairn_store *s, const struct cairn_httpstore_lister *l, const char *prefix,
 			 cairn_store_list_fn fn, void *ud);
-
-/* ---- large uploads ---- */
-
-/* Runs part(ud, i) for every i < n on min(n, threads) threads, the
- * caller's included (so it works if no thread can be started).  After the
- * first failure no part starts; that failure's code is returned with its
- * message set in the caller's thread.  part must be thread-safe. */
-int cairn_httpstore_parallel(unsigned n, unsigned threads, int (*part)(void *ud, unsigned i), void *ud);
 
 /* ---- counters ---- */
 

@@ -13,7 +13,7 @@
  * list) from mixing each other's blocks.
  *
  * Blocks go up from min(blocks, connections) threads, the caller's
- * included (cairn_httpstore_parallel).  Each block is retried by the HTTP
+ * included (cairn_parallel).  Each block is retried by the HTTP
  * layer; a block that still fails fails the put.
  */
 #include "store/azure/azure.h"
@@ -22,6 +22,7 @@
 #include "util/error.h"
 #include "util/hex.h"
 #include "util/log.h"
+#include "util/parallel.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -148,7 +149,7 @@ int cairn_azure_put_blocks(struct azure_store *s, const char *key, const uint8_t
 	if (create_only && (r = cairn_httpstore_absent(&s->base, key)) < 0)
 		return r;
 
-	if ((r = cairn_httpstore_parallel(u.nblocks, s->cfg.connections, put_block, &u)) < 0)
+	if ((r = cairn_parallel(u.nblocks, s->cfg.connections, put_block, &u)) < 0)
 		return r;
 	if ((r = commit(&u, create_only)) == 0)
 		cairn_log_debug("azure: %s: %zu bytes in %u blocks of %zu", key, len, u.nblocks, u.block_size);

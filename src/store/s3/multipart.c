@@ -5,7 +5,7 @@
  * Parts are part_size bytes (the last one less), doubled as often as
  * needed to stay within S3's 10000 parts.  They go up from
  * min(parts, connections) threads, the caller's included
- * (cairn_httpstore_parallel).  Each part is retried by the HTTP layer; a
+ * (cairn_parallel).  Each part is retried by the HTTP layer; a
  * part that still fails fails the put.
  *
  * Completion is special in two ways: S3 may answer 200 with an <Error>
@@ -19,6 +19,7 @@
 #include "util/error.h"
 #include "util/hex.h"
 #include "util/log.h"
+#include "util/parallel.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -181,7 +182,7 @@ int cairn_s3_put_multipart(struct s3_store *s, const char *key, const uint8_t *d
 		return r;
 	}
 
-	if ((r = cairn_httpstore_parallel(m.nparts, s->cfg.connections, upload_part, &m)) < 0 ||
+	if ((r = cairn_parallel(m.nparts, s->cfg.connections, upload_part, &m)) < 0 ||
 	    (r = complete(&m)) < 0)
 		abort_upload(&m);
 	else
