@@ -78,6 +78,29 @@ t_incremental()
 }
 test_case "$FS: after scattered writes an incremental reads only the changed ranges; both restore byte-identically" t_incremental
 
+t_wide_batches()
+{
+	[ -f "$TD/$FS.id2" ] || skip "no incremental on $FS"
+	# An incremental lays several strides of unchanged chunks into one
+	# batch, as long as its chunks to read fit in one batch's buffer
+	# (64 of them).  150 writes touch ~140 of the image's 1,024 chunks:
+	# batches that fill up and strides carried over to the next, through
+	# the mapping and through read() (which packs the runs it reads).
+	local v=$TD/$FS/vol.img id read_env
+	for read_env in "" 1; do
+		scatter_write "$v" "3${read_env:-0}" 150 >/dev/null
+		cp --sparse=always "$v" "$TD/$FS.v3"
+		CAIRN_READ_SOURCE=$read_env cairn backup --repo "$R" "$v" --json >"$TT/b.json"
+		[ "$(jget "$TT/b.json" .change_tracking)" = fiemap ] || fail "not tracked by fiemap"
+		[ "$(jget "$TT/b.json" .bytes_read)" -lt $((64 << 20)) ] || fail "read the whole volume"
+		id=$(jget "$TT/b.json" .id)
+		cairn restore --repo "$R" "$id" r3.img
+		same_file "$TD/$FS.v3" r3.img
+		rm -f r3.img
+	done
+}
+test_case "$FS: incrementals whose batches span many unchanged chunks restore byte-identically (mapped and read())" t_wide_batches
+
 t_untrusted_base()
 {
 	[ -f "$TD/$FS.id2" ] || skip "no incremental on $FS"
