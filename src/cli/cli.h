@@ -67,6 +67,17 @@ int cli_usage(const char *verb, const char *fmt, ...) __attribute__((format(prin
 
 /* Opens the repository named by --repo / CAIRN_REPO with the passphrase. */
 int cli_open_repo(struct cli_global *g, struct cairn_repo **ret);
+/* cli_open_repo in two steps: first what may fail fast or ask the user
+ * (the store, its config, the passphrase), then cairn_repo_open(), whose
+ * key derivation takes ~0.1 s, which the caller may run on another thread
+ * (it takes the store; cli_repo_prep_clear frees what is left). */
+struct cli_repo_prep {
+	struct cairn_store *store;
+	char *pass;
+	size_t plen;
+};
+int cli_repo_prepare(struct cli_global *g, struct cli_repo_prep *p);
+void cli_repo_prep_clear(struct cli_repo_prep *p);
 /* Opens the store of uri with the credential that applies to it (--cred,
  * CAIRN_CRED, or the only stored credential of the uri's provider; see
  * cairn_cred_resolve), --connections and --limit-upload.  *ret_cred gets

@@ -1,14 +1,18 @@
 #include "cli/cli.h"
 #include "cli/jobs.h"
+#include "source/snapshot.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/hex.h"
 #include "util/log.h"
 #include "util/time.h"
 
+#include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 json_t *cli_manifest_json(const struct cairn_manifest *m);
 
@@ -30,6 +34,76 @@ json_t *cli_manifest_json(const struct cairn_manifest *m)
 			 m->stats.seconds, "change_tracking", m->change_tracking, "parent",
 			 m->has_parent ? json_string(parent) : json_null(), "tags", tags, "hostname",
 			 m->hostname ? m->hostname : "");
+}
+
+/* The repository's key derivation (scrypt, ~0.1 s of CPU) runs on its own
+ * thread while the snapshot is taken: neither needs the other. */
+struct open_job {
+	struct cli_repo_prep prep;
+	struct cairn_repo *repo;
+	int r;
+	char err[1024];
+};
+
+static void *open_main(void *arg)
+{
+	struct open_job *o = arg;
+	o->r = cairn_repo_open(o->prep.store, o->prep.pass, o->prep.plen, &o->repo);
+	o->prep.store = NULL; /* taken */
+	if (o->r < 0)
+		cairn_error_copy(o->err, sizeof(o->err));
+	return NULL;
+}
+
+/* Opens the repository and snapshots source; on failure neither is left.
+ * Only a reflink is tried while the key is derived: it takes milliseconds,
+ * where a copy (or an LVM snapshot) would be made before a wrong
+ * passphrase is noticed; those come after, as AUTO falls back to them. */
+static int open_and_snapshot(struct cli_global *g, const char *source, const char *name, const struct cli_list *tags,
+			     enum cairn_snap_method method, struct cairn_repo **ret_repo, char id[17], char **path,
+			     struct cairn_snap_taken *taken)
+{
+	char volume[PATH_MAX];
+	if (!realpath(source, volume))
+		return cairn_error_errno(errno, "cannot open source %s", source);
+	const char *base = strrchr(volume, '/');
+	int r = cairn_backup_check_names(name ? name : base && base[1] ? base + 1 : volume,
+					 (const char *const *)tags->v, tags->n);
+	struct open_job o = { .r = 0 };
+	if (r >= 0)
+		r = cli_repo_prepare(g, &o.prep);
+	if (r < 0)
+		return r;
+	pthread_t t;
+	bool threaded = pthread_create(&t, NULL, open_main, &o) == 0;
+	if (!threaded)
+		open_main(&o);
+	bool overlap = method == CAIRN_SNAP_AUTO || method == CAIRN_SNAP_REFLINK;
+	char snap_err[1024];
+	r = overlap ? cairn_snap_take_new(volume, CAIRN_SNAP_REFLINK, cli_state_dir(g), id, path, taken) : -1;
+	if (r < 0 && overlap)
+		cairn_error_copy(snap_err, sizeof(snap_err));
+	if (threaded)
+		pthread_join(t, NULL);
+	cli_repo_prep_clear(&o.prep);
+	if (o.r < 0) { /* wrong passphrase, damaged key: that error, not the snapshot's */
+		if (r >= 0) {
+			cairn_snap_remove(*path);
+			free(*path);
+			*path = NULL;
+		}
+		return cairn_error_set(o.r, "%s", o.err);
+	}
+	if (r < 0 && method == CAIRN_SNAP_REFLINK) {
+		cairn_repo_free(o.repo);
+		return cairn_error_set(r, "%s", snap_err);
+	}
+	if (r < 0 && (r = cairn_snap_take_new(volume, method, cli_state_dir(g), id, path, taken)) < 0) {
+		cairn_repo_free(o.repo);
+		return r;
+	}
+	*ret_repo = o.repo;
+	return 0;
 }
 
 int cmd_backup(int argc, char **argv, struct cli_global *g)
@@ -62,7 +136,14 @@ int cmd_backup(int argc, char **argv, struct cli_global *g)
 	if (method != CAIRN_SNAP_NONE && (r = cli_state_open(g, false, &st)) < 0)
 		return cli_fail(r);
 	struct cairn_repo *repo = NULL;
-	if ((r = cli_open_repo(g, &repo)) < 0)
+	char snap_id[17] = "";
+	_cleanup_free_ char *snap_path = NULL;
+	struct cairn_snap_taken taken = { .method = CAIRN_SNAP_NONE };
+	if (method == CAIRN_SNAP_NONE)
+		r = cli_open_repo(g, &repo);
+	else
+		r = open_and_snapshot(g, pos.v[0], name, &tags, method, &repo, snap_id, &snap_path, &taken);
+	if (r < 0)
 		return cli_fail(r);
 	struct cli_progress prog;
 	cli_progress_init(&prog, "backup", g);
@@ -72,6 +153,8 @@ int cmd_backup(int argc, char **argv, struct cli_global *g)
 	const char *vol = realpath(pos.v[0], abs) ? abs : pos.v[0];
 	struct cli_job job;
 	if ((r = cli_job_begin(g, st, "backup", NULL, vol, cli_repo_uri(g), &vol, 1, &job)) < 0) {
+		if (snap_path)
+			cairn_snap_remove(snap_path);
 		cairn_repo_free(repo);
 		return cli_fail(r);
 	}
@@ -80,6 +163,7 @@ int cmd_backup(int argc, char **argv, struct cli_global *g)
 		.backup = { .source = pos.v[0], .volume = name, .full = full, .tags = tags.v, .ntags = tags.n,
 			    .progress = cli_job_progress, .progress_ud = &job, .state_dir = cli_state_dir(g) },
 		.snapshot = method, .state = st, .state_dir = cli_state_dir(g),
+		.taken_path = snap_path, .taken_id = snap_id, .taken = &taken,
 	};
 	struct cairn_manifest *m = NULL;
 	struct cairn_snap_backup_info info;

@@ -103,6 +103,26 @@ int cli_store_open(struct cli_global *g, const char *uri, struct cairn_store **r
 
 int cli_open_repo(struct cli_global *g, struct cairn_repo **ret)
 {
+	struct cli_repo_prep p;
+	int r = cli_repo_prepare(g, &p);
+	if (r < 0)
+		return r;
+	r = cairn_repo_open(p.store, p.pass, p.plen, ret);
+	p.store = NULL;
+	cli_repo_prep_clear(&p);
+	return r;
+}
+
+void cli_repo_prep_clear(struct cli_repo_prep *p)
+{
+	cairn_store_free(p->store);
+	cli_passphrase_free(p->pass, p->plen);
+	*p = (struct cli_repo_prep){ 0 };
+}
+
+int cli_repo_prepare(struct cli_global *g, struct cli_repo_prep *p)
+{
+	*p = (struct cli_repo_prep){ 0 };
 	const char *uri = cli_repo_uri(g);
 	if (!uri)
 		return cairn_error_set(CAIRN_EINVAL, "no repository given: use --repo URI or set CAIRN_REPO");
@@ -122,15 +142,12 @@ int cli_open_repo(struct cli_global *g, struct cairn_repo **ret)
 		cairn_store_free(s);
 		return r;
 	}
-	char *pass = NULL;
-	size_t plen = 0;
-	if ((r = cli_repo_passphrase(g, false, cred, &pass, &plen)) < 0) {
+	if ((r = cli_repo_passphrase(g, false, cred, &p->pass, &p->plen)) < 0) {
 		cairn_store_free(s);
 		return r;
 	}
-	r = cairn_repo_open(s, pass, plen, ret);
-	cli_passphrase_free(pass, plen);
-	return r;
+	p->store = s;
+	return 0;
 }
 
 void cli_human_size(uint64_t v, char *buf, size_t size)

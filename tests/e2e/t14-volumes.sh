@@ -101,6 +101,21 @@ t_wide_batches()
 }
 test_case "$FS: incrementals whose batches span many unchanged chunks restore byte-identically (mapped and read())" t_wide_batches
 
+t_wrong_pass_snapshot()
+{
+	[ -f "$TD/$FS.id2" ] || skip "no incremental on $FS"
+	# The reflink snapshot is taken while the key is derived; a wrong
+	# passphrase must remove it again and leave the base as it was.
+	local v=$TD/$FS/vol.img before after
+	before=$(ls -A "$TD/$FS/.cairn-snapshots" | sort | tr '\n' ' ')
+	CAIRN_PASSPHRASE=wrong expect_fail -m "wrong passphrase" cairn backup --repo "$R" "$v"
+	after=$(ls -A "$TD/$FS/.cairn-snapshots" | sort | tr '\n' ' ')
+	[ "$before" = "$after" ] || fail "snapshots were '$before', are '$after' after a wrong passphrase"
+	cairn backup --repo "$R" "$v" --json >"$TT/b.json"
+	[ "$(jget "$TT/b.json" .change_tracking)" = fiemap ] || fail "the base was lost: not tracked by fiemap"
+}
+test_case "$FS: a wrong passphrase removes the snapshot it took; the next incremental still has its base" t_wrong_pass_snapshot
+
 t_untrusted_base()
 {
 	[ -f "$TD/$FS.id2" ] || skip "no incremental on $FS"
