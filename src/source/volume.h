@@ -31,13 +31,16 @@ struct cairn_volume_view {
 	uint64_t off;
 };
 
-/* Maps [off, off + len); off is a multiple of the page size.  Returns
- * CAIRN_EUNSUPPORTED where the volume cannot be mapped (the caller reads
+/* Reserves the view of [off, off + len); off is a multiple of the page
+ * size.  Nothing in it is readable until faulted in.  Returns
+ * CAIRN_EUNSUPPORTED where the range cannot be reserved (the caller reads
  * instead), without setting an error message. */
 int cairn_volume_view_map(struct cairn_volume *v, uint64_t off, size_t len, struct cairn_volume_view *view);
-/* Faults in [start, start + len) of the view (offsets within it) and reads
- * ahead from the device as needed.  CAIRN_EUNSUPPORTED, without a message,
- * on kernels before 5.14 (no MADV_POPULATE_READ). */
+/* Maps [start, start + len) of the view (offsets within it; whole pages
+ * around it), faults it in and reads ahead from the device as needed;
+ * only what was faulted in counts in the process's RSS.
+ * CAIRN_EUNSUPPORTED, without a message, where the volume cannot be
+ * mapped or on kernels before 5.14 (no MADV_POPULATE_READ). */
 int cairn_volume_view_fault(struct cairn_volume *v, struct cairn_volume_view *view, size_t start, size_t len);
 void cairn_volume_view_unmap(struct cairn_volume_view *view);
 
