@@ -115,8 +115,15 @@ int cairn_volume_view_fault(struct cairn_volume *v, struct cairn_volume_view *vi
 		return 0;
 	size_t mapped = (b - a + page - 1) / page * page;
 	if (mmap(view->data + a, mapped, PROT_READ, MAP_SHARED | MAP_FIXED, v->fd, (off_t)(view->off + a)) ==
-	    MAP_FAILED)
-		return CAIRN_EUNSUPPORTED; /* a file system without mmap: the caller reads instead */
+	    MAP_FAILED) {
+		/* A file system without mmap: the caller reads instead.  The
+		 * failed call may have unmapped the range already; reserve it
+		 * again, or another mapping could land there and be torn down
+		 * with the view. */
+		(void)mmap(view->data + a, mapped, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1,
+			   0);
+		return CAIRN_EUNSUPPORTED;
+	}
 	/* Each byte is read once, front to back: read ahead, and let the pages
 	 * go once passed (they stay in the page cache, not in this process). */
 	(void)madvise(view->data + a, mapped, MADV_SEQUENTIAL);
