@@ -55,10 +55,12 @@ static void *open_main(void *arg)
 	return NULL;
 }
 
-/* Opens the repository and snapshots source; on failure neither is left.
- * Only a reflink is tried while the key is derived: it takes milliseconds,
- * where a copy (or an LVM snapshot) would be made before a wrong
- * passphrase is noticed; those come after, as AUTO falls back to them. */
+/* Opens the repository and, where a reflink can be made, snapshots
+ * source while the key is derived; on failure neither is left.  A reflink
+ * takes milliseconds, so one made for a backup that is then refused (a
+ * wrong passphrase, a volume busy with another job) costs nothing.  A copy
+ * or an LVM snapshot is not tried here: cairn_snap_backup() takes it after
+ * the passphrase is verified and the volume is claimed (*path stays NULL). */
 static int open_and_snapshot(struct cli_global *g, const char *source, const char *name, const struct cli_list *tags,
 			     enum cairn_snap_method method, struct cairn_repo **ret_repo, char id[17], char **path,
 			     struct cairn_snap_taken *taken)
@@ -97,10 +99,6 @@ static int open_and_snapshot(struct cli_global *g, const char *source, const cha
 	if (r < 0 && method == CAIRN_SNAP_REFLINK) {
 		cairn_repo_free(o.repo);
 		return cairn_error_set(r, "%s", snap_err);
-	}
-	if (r < 0 && (r = cairn_snap_take_new(volume, method, cli_state_dir(g), id, path, taken)) < 0) {
-		cairn_repo_free(o.repo);
-		return r;
 	}
 	*ret_repo = o.repo;
 	return 0;

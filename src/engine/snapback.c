@@ -169,10 +169,24 @@ int cairn_snap_take_new(const char *volume, enum cairn_snap_method method, const
 		return cairn_error_set(CAIRN_EUNSUPPORTED, "%s is not an LVM logical volume", volume);
 	if (asprintf(&path, "%s/%s.%s", dir, base, ret_id) < 0)
 		return CAIRN_ENOMEM;
+	cairn_log_debug("snapshot (%s) of %s to %s", cairn_snap_method_name(method), volume, path);
 	if ((r = cairn_snap_take(volume, path, method, ret)) < 0)
 		return cairn_error_prefix(r, "snapshot of %s", volume);
 	*ret_path = TAKE_PTR(path);
 	return 0;
+}
+
+/* A snapshot the caller took is this function's to keep or remove, on
+ * every path. */
+static int drop_taken(const struct cairn_snap_backup_opts *so, int r)
+{
+	if (!so->taken_path)
+		return r;
+	char msg[1024];
+	cairn_error_copy(msg, sizeof(msg));
+	if (cairn_snap_remove(so->taken_path) < 0) /* r's message is the one to tell */
+		cairn_error_set(r, "%s", msg);
+	return r;
 }
 
 int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_opts *so, struct cairn_manifest **ret,
@@ -185,16 +199,16 @@ int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_op
 		return cairn_backup_run(repo, o, ret);
 	}
 	if (!so->state)
-		return cairn_error_set(CAIRN_EINVAL, "a snapshot backup needs the state database");
+		return drop_taken(so, cairn_error_set(CAIRN_EINVAL, "a snapshot backup needs the state database"));
 	char volume[PATH_MAX];
 	if (!realpath(o->source, volume))
-		return cairn_error_errno(errno, "cannot open source %s", o->source);
+		return drop_taken(so, cairn_error_errno(errno, "cannot open source %s", o->source));
 	const char *base = strrchr(volume, '/');
 	base = base && base[1] ? base + 1 : volume;
 	const char *volume_name = o->volume ? o->volume : base;
 	int r = cairn_backup_check_names(volume_name, o->tags, o->ntags);
 	if (r < 0)
-		return r;
+		return drop_taken(so, r);
 
 	_cleanup_free_ char *path = NULL;
 	struct cairn_snap_record rec = { .kind = CAIRN_SNAP_BASE };
@@ -202,7 +216,7 @@ int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_op
 	if (so->taken_path) {
 		/* Taken by the caller (a group, at its frozen instant). */
 		if (!(path = strdup(so->taken_path)))
-			return CAIRN_ENOMEM;
+			return drop_taken(so, CAIRN_ENOMEM);
 		memcpy(rec.id, so->taken_id, sizeof(rec.id));
 		taken = *so->taken;
 	} else if ((r = cairn_snap_take_new(volume, so->snapshot, so->state_dir, rec.id, &path, &taken)) < 0) {

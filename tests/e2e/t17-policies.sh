@@ -259,6 +259,10 @@ t_cancel_cli_job()
 	id=$(wait_active backup big.img) || { kill -9 $pid; fail "no active job"; }
 	# A second job on the same volume is refused while it runs.
 	expect_fail -m "is busy: job $id" cairn backup "$TD/big.img" --repo "$R" --snapshot none
+	# Refused before it copies the volume for a snapshot.
+	"$CAIRN" backup "$TD/big.img" --repo "$R" --snapshot copy -vv 2>busy.err && fail "a busy volume was backed up"
+	grep -q "is busy: job $id" busy.err || fail "busy backup said: $(tail -n2 busy.err)"
+	! grep -q "snapshot (copy)" busy.err || fail "the refused backup copied the volume first"
 	cairn cancel "$id" 2>c.err
 	grep -q "cancel requested" c.err || fail "cancel said: $(cat c.err)"
 	wait $pid || rc=$?

@@ -1,8 +1,10 @@
 /* state/snapshots and state/groups: the registry of local snapshots and the
  * consistency-group definitions; source/snapshot: taking, checking and
  * reverting snapshots on the file system the tests run on. */
+#define TH_WANT_REPO
 #include "helpers.h"
 
+#include "engine/engine.h"
 #include "source/snapshot.h"
 #include "state/groups.h"
 #include "state/snapshots.h"
@@ -202,6 +204,39 @@ static void test_methods(void **state)
 	free(dir);
 }
 
+/* A snapshot the caller took (the CLI's reflink, a group's) is removed
+ * when the backup of it fails before it starts: a source that vanished,
+ * a volume name that is not allowed. */
+static void test_taken_removed_on_early_failure(void **state)
+{
+	struct th_state_fx *f = *state;
+	char rdir[PATH_MAX];
+	struct cairn_repo *repo = th_repo_init(rdir, sizeof(rdir), "snaprepo", 4096);
+	char vol[PATH_MAX + 16], snap[PATH_MAX + 32];
+	snprintf(vol, sizeof(vol), "%s/vol.img", f->dir);
+	snprintf(snap, sizeof(snap), "%s/vol.img.0123456789abcdef", f->dir);
+	th_write_file(vol, "data", 4);
+	struct cairn_snap_taken taken = { .method = CAIRN_SNAP_COPY };
+	struct cairn_snap_backup_opts o = {
+		.backup = { .source = vol, .volume = "bad/name" },
+		.snapshot = CAIRN_SNAP_COPY, .state = f->st, .state_dir = f->dir,
+		.taken_path = snap, .taken_id = "0123456789abcdef", .taken = &taken,
+	};
+	struct cairn_manifest *m = NULL;
+	struct cairn_snap_backup_info info;
+	const char *sources[] = { vol, "/nonexistent/cairn-test/vol.img" };
+	for (size_t k = 0; k < 2; k++) {
+		th_write_file(snap, "data", 4);
+		o.backup.source = sources[k];
+		o.backup.volume = k == 0 ? "bad/name" : NULL;
+		assert_true(cairn_snap_backup(repo, &o, &m, &info) < 0);
+		assert_null(m);
+		assert_int_equal(access(snap, F_OK), -1);
+	}
+	cairn_repo_free(repo);
+	th_rm_rf(rdir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -210,6 +245,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_groups, th_state_setup, th_state_teardown),
 		cmocka_unit_test_setup_teardown(test_take_and_revert, th_state_setup, th_state_teardown),
 		cmocka_unit_test(test_methods),
+		cmocka_unit_test_setup_teardown(test_taken_removed_on_early_failure, th_state_setup, th_state_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
