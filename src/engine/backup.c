@@ -75,6 +75,40 @@ struct chunk_out {
 
 enum slot_state { SLOT_FREE, SLOT_READ, SLOT_DONE };
 
+/* What the reader lays out about each chunk of a stride or a batch. */
+struct chunk_marks {
+	uint8_t *hole;                  /* chunk lies in a hole of a sparse file */
+	uint8_t *skip;                  /* unchanged (change map) with a cached id: not read */
+	uint8_t *has_cached;            /* cached[i] is valid */
+	struct cairn_tag_entry *cached; /* previous backup's tag and id */
+};
+
+static int marks_alloc(struct chunk_marks *m, uint32_t n)
+{
+	m->hole = calloc(n, 1);
+	m->skip = calloc(n, 1);
+	m->has_cached = calloc(n, 1);
+	m->cached = calloc(n, sizeof(*m->cached));
+	return m->hole && m->skip && m->has_cached && m->cached ? 0 : CAIRN_ENOMEM;
+}
+
+static void marks_free(struct chunk_marks *m)
+{
+	free(m->hole);
+	free(m->skip);
+	free(m->has_cached);
+	free(m->cached);
+}
+
+/* Copies n chunks' marks from src to chunk `at` on of dst. */
+static void marks_copy(struct chunk_marks *dst, uint32_t at, const struct chunk_marks *src, uint32_t n)
+{
+	memcpy(dst->hole + at, src->hole, n);
+	memcpy(dst->skip + at, src->skip, n);
+	memcpy(dst->has_cached + at, src->has_cached, n);
+	memcpy(dst->cached + at, src->cached, n * sizeof(*src->cached));
+}
+
 struct batch {
 	enum slot_state state;
 	uint64_t seq;
@@ -87,10 +121,7 @@ struct batch {
 	struct cairn_volume_view view;
 	struct cairn_buf sealed;
 	struct chunk_out *out;
-	uint8_t *hole;                  /* chunk lies in a hole of a sparse file */
-	uint8_t *skip;                  /* unchanged (change map) with a cached id: not read */
-	uint8_t *has_cached;            /* cached[i] is valid */
-	struct cairn_tag_entry *cached; /* previous backup's tag and id */
+	struct chunk_marks m;
 };
 
 struct upload {
@@ -111,8 +142,7 @@ static const char *const wait_names[W_COUNT] = { "reader waits for a free slot",
 struct stride {
 	uint64_t offset;
 	uint32_t nchunks, to_read; /* chunks, and those neither in a hole nor skipped */
-	uint8_t *hole, *skip, *has_cached;
-	struct cairn_tag_entry *cached;
+	struct chunk_marks m;
 	bool ready; /* laid out, not yet in a batch */
 };
 
@@ -198,9 +228,9 @@ static void mark_holes(struct job *j, struct stride *s)
 {
 	struct cairn_chunker c = CAIRN_CHUNKER_INIT(j->chunk_size, j->vol->size);
 	if (j->vol->is_device)
-		memset(s->hole, 0, s->nchunks);
+		memset(s->m.hole, 0, s->nchunks);
 	else
-		cairn_chunker_mark_holes(&c, j->vol->fd, s->offset / j->chunk_size, s->nchunks, s->hole);
+		cairn_chunker_mark_holes(&c, j->vol->fd, s->offset / j->chunk_size, s->nchunks, s->m.hole);
 }
 
 /* The next run of chunks to read (neither in a hole nor skipped) from
@@ -208,12 +238,12 @@ static void mark_holes(struct job *j, struct stride *s)
  * left. */
 static bool next_run(const struct job *j, const struct batch *b, uint32_t *i, size_t *start, size_t *stop)
 {
-	while (*i < b->nchunks && (b->hole[*i] || b->skip[*i]))
+	while (*i < b->nchunks && (b->m.hole[*i] || b->m.skip[*i]))
 		(*i)++;
 	if (*i >= b->nchunks)
 		return false;
 	uint32_t k = *i;
-	while (k < b->nchunks && !b->hole[k] && !b->skip[k])
+	while (k < b->nchunks && !b->m.hole[k] && !b->m.skip[k])
 		k++;
 	*start = (size_t)*i * j->chunk_size;
 	*stop = MIN((size_t)k * j->chunk_size, b->len);
@@ -265,15 +295,15 @@ static int read_batch(struct job *j, struct batch *b, uint64_t *bytes_read)
 static bool fill_trivial(struct job *j, struct batch *b)
 {
 	for (uint32_t i = 0; i < b->nchunks; i++)
-		if (!b->skip[i] && !b->hole[i])
+		if (!b->m.skip[i] && !b->m.hole[i])
 			return false;
 	cairn_buf_clear(&b->sealed);
 	for (uint32_t i = 0; i < b->nchunks; i++) {
 		struct chunk_out *o = &b->out[i];
 		o->raw_len = (uint32_t)MIN((size_t)j->chunk_size, b->len - (size_t)i * j->chunk_size);
-		if (b->skip[i]) {
-			memcpy(o->id, b->cached[i].id, CAIRN_ID_LEN);
-			memcpy(o->tag, b->cached[i].tag, sizeof(o->tag));
+		if (b->m.skip[i]) {
+			memcpy(o->id, b->m.cached[i].id, CAIRN_ID_LEN);
+			memcpy(o->tag, b->m.cached[i].tag, sizeof(o->tag));
 			o->kind = cairn_id_is_zero(o->id) ? CHUNK_ZERO : CHUNK_KNOWN;
 		} else {
 			memset(o->id, 0, CAIRN_ID_LEN);
@@ -349,30 +379,30 @@ static void mark_stride(struct job *j, struct stride *s)
 	s->nchunks = (uint32_t)MIN((j->vol->size - s->offset + j->chunk_size - 1) / j->chunk_size,
 				   (uint64_t)j->chunks_per_batch);
 	mark_holes(j, s);
-	memset(s->skip, 0, s->nchunks);
+	memset(s->m.skip, 0, s->nchunks);
 	if (j->changes)
 		cairn_change_cursor_mark(&j->change_cursor, j->chunk_size, s->offset / j->chunk_size, s->nchunks,
-					 s->skip); /* skip[] = changed[] for now */
+					 s->m.skip); /* skip[] = changed[] for now */
 	s->to_read = 0;
 	for (uint32_t i = 0; i < s->nchunks; i++) {
-		s->has_cached[i] = 0;
-		bool changed = s->skip[i];
-		s->skip[i] = 0;
+		s->m.has_cached[i] = 0;
+		bool changed = s->m.skip[i];
+		s->m.skip[i] = 0;
 		if (j->tc_in && !j->tc_in_broken) {
-			if (cairn_tagcache_next(j->tc_in, &s->cached[i]) < 0) {
+			if (cairn_tagcache_next(j->tc_in, &s->m.cached[i]) < 0) {
 				cairn_log_debug("change-tag cache unusable: %s", cairn_error_message());
 				j->tc_in_broken = true;
 			} else {
-				s->has_cached[i] = 1;
+				s->m.has_cached[i] = 1;
 				/* Outside the change map the parent's id still holds, as
 				 * long as the repository still has that blob. */
-				if (j->changes && !changed && !s->hole[i] &&
-				    (cairn_id_is_zero(s->cached[i].id) ||
-				     cairn_index_lookup(j->idx, s->cached[i].id, NULL) == 0))
-					s->skip[i] = 1;
+				if (j->changes && !changed && !s->m.hole[i] &&
+				    (cairn_id_is_zero(s->m.cached[i].id) ||
+				     cairn_index_lookup(j->idx, s->m.cached[i].id, NULL) == 0))
+					s->m.skip[i] = 1;
 			}
 		}
-		if (!s->hole[i] && !s->skip[i])
+		if (!s->m.hole[i] && !s->m.skip[i])
 			s->to_read++;
 	}
 	j->read_pos = MIN(s->offset + (uint64_t)s->nchunks * j->chunk_size, j->vol->size);
@@ -396,10 +426,7 @@ static void fill_batch(struct job *j, struct batch *b)
 		if (b->nchunks && (to_read + s->to_read > j->chunks_per_batch ||
 				   b->nchunks + s->nchunks > j->batch_chunks_max))
 			break;
-		memcpy(b->hole + b->nchunks, s->hole, s->nchunks);
-		memcpy(b->skip + b->nchunks, s->skip, s->nchunks);
-		memcpy(b->has_cached + b->nchunks, s->has_cached, s->nchunks);
-		memcpy(b->cached + b->nchunks, s->cached, s->nchunks * sizeof(*s->cached));
+		marks_copy(&b->m, b->nchunks, &s->m, s->nchunks);
 		b->nchunks += s->nchunks;
 		to_read += s->to_read;
 		s->ready = false;
@@ -458,18 +485,18 @@ static int process_batch(struct job *j, struct cairn_blob_codec *c, struct cairn
 		struct chunk_out *o = &b->out[i];
 		size_t len = MIN((size_t)j->chunk_size, b->len - (size_t)i * j->chunk_size);
 		o->raw_len = (uint32_t)len;
-		if (b->skip[i]) {
+		if (b->m.skip[i]) {
 			/* Unchanged since the base snapshot: not even read. */
-			memcpy(o->id, b->cached[i].id, CAIRN_ID_LEN);
-			memcpy(o->tag, b->cached[i].tag, sizeof(o->tag));
+			memcpy(o->id, b->m.cached[i].id, CAIRN_ID_LEN);
+			memcpy(o->tag, b->m.cached[i].tag, sizeof(o->tag));
 			o->kind = cairn_id_is_zero(o->id) ? CHUNK_ZERO : CHUNK_KNOWN;
 			continue;
 		}
 		/* Read (not skipped, not in a hole): its bytes are at hand. */
-		const uint8_t *p = b->hole[i] ? NULL
+		const uint8_t *p = b->m.hole[i] ? NULL
 			: b->mapped ? b->view.data + (size_t)i * j->chunk_size
 				    : b->in + (size_t)b->at[i] * j->chunk_size;
-		if (b->hole[i] || cairn_chunk_is_zero(p, len)) {
+		if (b->m.hole[i] || cairn_chunk_is_zero(p, len)) {
 			o->kind = CHUNK_ZERO;
 			memset(o->id, 0, CAIRN_ID_LEN);
 			memset(o->tag, 0, sizeof(o->tag));
@@ -480,9 +507,9 @@ static int process_batch(struct job *j, struct cairn_blob_codec *c, struct cairn
 			return r;
 		/* Unchanged since the parent (same keyed tag) and still indexed:
 		 * the parent's id is this chunk's id, no HMAC needed. */
-		if (g && b->has_cached[i] && memcmp(b->cached[i].tag, o->tag, 16) == 0 &&
-		    !cairn_id_is_zero(b->cached[i].id) && cairn_index_lookup(j->idx, b->cached[i].id, NULL) == 0) {
-			memcpy(o->id, b->cached[i].id, CAIRN_ID_LEN);
+		if (g && b->m.has_cached[i] && memcmp(b->m.cached[i].tag, o->tag, 16) == 0 &&
+		    !cairn_id_is_zero(b->m.cached[i].id) && cairn_index_lookup(j->idx, b->m.cached[i].id, NULL) == 0) {
+			memcpy(o->id, b->m.cached[i].id, CAIRN_ID_LEN);
 			o->kind = CHUNK_KNOWN;
 			continue;
 		}
@@ -840,16 +867,10 @@ static void job_free(struct job *j)
 		free(j->slots[i].in);
 		free(j->slots[i].at);
 		free(j->slots[i].out);
-		free(j->slots[i].hole);
-		free(j->slots[i].skip);
-		free(j->slots[i].has_cached);
-		free(j->slots[i].cached);
+		marks_free(&j->slots[i].m);
 		cairn_buf_free(&j->slots[i].sealed);
 	}
-	free(j->stride.hole);
-	free(j->stride.skip);
-	free(j->stride.has_cached);
-	free(j->stride.cached);
+	marks_free(&j->stride.m);
 	cairn_pack_writer_free(&j->pack);
 	for (size_t i = 0; i < j->npackbufs; i++)
 		free(j->packbufs[i]);
@@ -989,23 +1010,15 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 			 PACK_MAX_BLOBS * CAIRN_TOC_ENTRY_LEN + 65536 + 4095) & ~(size_t)4095;
 
 	r = cairn_blob_codec_init(&j.codec, repo);
-	j.stride.hole = calloc(j.chunks_per_batch, 1);
-	j.stride.skip = calloc(j.chunks_per_batch, 1);
-	j.stride.has_cached = calloc(j.chunks_per_batch, 1);
-	j.stride.cached = calloc(j.chunks_per_batch, sizeof(struct cairn_tag_entry));
-	if (r >= 0 && (!j.stride.hole || !j.stride.skip || !j.stride.has_cached || !j.stride.cached))
+	if (marks_alloc(&j.stride.m, j.chunks_per_batch) < 0 && r >= 0)
 		r = CAIRN_ENOMEM;
 	for (int i = 0; r >= 0 && i < NSLOTS; i++) {
 		uint32_t n = j.batch_chunks_max;
 		j.slots[i].in = malloc(batch_bytes);
 		j.slots[i].at = calloc(n, sizeof(uint32_t));
 		j.slots[i].out = calloc(n, sizeof(struct chunk_out));
-		j.slots[i].hole = calloc(n, 1);
-		j.slots[i].skip = calloc(n, 1);
-		j.slots[i].has_cached = calloc(n, 1);
-		j.slots[i].cached = calloc(n, sizeof(struct cairn_tag_entry));
-		if (!j.slots[i].in || !j.slots[i].at || !j.slots[i].out || !j.slots[i].hole || !j.slots[i].skip ||
-		    !j.slots[i].has_cached || !j.slots[i].cached)
+		int rm = marks_alloc(&j.slots[i].m, n);
+		if (!j.slots[i].in || !j.slots[i].at || !j.slots[i].out || rm < 0)
 			r = CAIRN_ENOMEM;
 		else
 			r = cairn_buf_reserve(&j.slots[i].sealed, batch_bytes + batch_bytes / 8 + 4096);
