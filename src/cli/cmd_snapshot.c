@@ -82,7 +82,7 @@ static int snap_create(struct cli_global *g, struct cairn_state *st, const char 
 	rec.created_us = cairn_wall_now_us();
 	rec.ident = taken.id;
 	if ((r = cairn_snap_add(st, &rec)) < 0) {
-		cairn_snap_remove(path);
+		cairn_snap_discard(path, r);
 		return cli_fail(r);
 	}
 	if (keep && (r = apply_keep(st, volume, (unsigned)keep, g->json)) < 0)

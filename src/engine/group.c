@@ -217,7 +217,7 @@ int cairn_group_backup_run(struct cairn_repo *repo, const struct cairn_group_bac
 out:
 	for (size_t i = 0; snaps && i < g->nvolumes; i++)
 		if (snaps[i].path) {
-			cairn_snap_remove(snaps[i].path);
+			cairn_snap_discard(snaps[i].path, r);
 			free(snaps[i].path);
 		}
 	free(snaps);

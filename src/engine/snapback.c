@@ -159,7 +159,7 @@ int cairn_snap_take_new(const char *volume, enum cairn_snap_method method, const
 			return r;
 		*ret = (struct cairn_snap_taken){ .method = CAIRN_SNAP_LVM, .seconds = cairn_now() - t0 };
 		if ((r = cairn_snap_identity_of(*ret_path, &ret->id)) < 0) {
-			cairn_snap_remove(*ret_path);
+			cairn_snap_discard(*ret_path, r);
 			free(*ret_path);
 			*ret_path = NULL;
 		}
@@ -180,13 +180,7 @@ int cairn_snap_take_new(const char *volume, enum cairn_snap_method method, const
  * every path. */
 static int drop_taken(const struct cairn_snap_backup_opts *so, int r)
 {
-	if (!so->taken_path)
-		return r;
-	char msg[1024];
-	cairn_error_copy(msg, sizeof(msg));
-	if (cairn_snap_remove(so->taken_path) < 0) /* r's message is the one to tell */
-		cairn_error_set(r, "%s", msg);
-	return r;
+	return so->taken_path ? cairn_snap_discard(so->taken_path, r) : r;
 }
 
 int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_opts *so, struct cairn_manifest **ret,
@@ -251,7 +245,7 @@ int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_op
 		info->why_full_read = t.why_not;
 	cairn_change_map_free(&t.map);
 	if (r < 0) {
-		cairn_snap_remove(path);
+		cairn_snap_discard(path, r);
 		if (t.have_base)
 			cairn_snap_record_clear(&t.base);
 		return r;

@@ -308,6 +308,16 @@ int cairn_snap_remove(const char *path)
 	return 0;
 }
 
+int cairn_snap_discard(const char *path, int r)
+{
+	char msg[1024];
+	if (r < 0)
+		cairn_error_copy(msg, sizeof(msg));
+	if (cairn_snap_remove(path) < 0 && r < 0)
+		cairn_error_set(r, "%s", msg);
+	return r;
+}
+
 /* ---- is anything using the volume? ---- */
 
 static bool same_file(const struct stat *a, const struct stat *b)

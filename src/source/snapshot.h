@@ -79,6 +79,10 @@ int cairn_snap_revert(const char *path, enum cairn_snap_method method, const cha
 /* Removes a snapshot (a file, or an LVM snapshot at /dev/VG/NAME); a
  * missing one is not an error. */
 int cairn_snap_remove(const char *path);
+/* Removes the snapshot an operation that failed with r leaves behind and
+ * returns r; r's message stays the one to tell, whatever the removal
+ * says. */
+int cairn_snap_discard(const char *path, int r);
 
 /* CAIRN_EBUSY with a message naming the reason (mounted on, attached to a
  * loop device, open for writing by a process) when something uses the
