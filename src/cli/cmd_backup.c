@@ -4,6 +4,7 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/hex.h"
+#include "util/io.h"
 #include "util/log.h"
 #include "util/time.h"
 
@@ -55,22 +56,18 @@ static void *open_main(void *arg)
 	return NULL;
 }
 
-/* Opens the repository and, where a reflink can be made, snapshots
- * source while the key is derived; on failure neither is left.  A reflink
- * takes milliseconds, so one made for a backup that is then refused (a
- * wrong passphrase, a volume busy with another job) costs nothing.  A copy
- * or an LVM snapshot is not tried here: cairn_snap_backup() takes it after
- * the passphrase is verified and the volume is claimed (*path stays NULL). */
-static int open_and_snapshot(struct cli_global *g, const char *source, const char *name, const struct cli_list *tags,
+/* Opens the repository and, where a reflink can be made, snapshots the
+ * volume (an absolute path) while the key is derived; on failure neither
+ * is left.  A reflink takes milliseconds, so one made for a backup that is
+ * then refused (a wrong passphrase, a volume busy with another job) costs
+ * nothing.  A copy or an LVM snapshot is not tried here:
+ * cairn_snap_backup() takes it after the passphrase is verified and the
+ * volume is claimed (*path stays NULL). */
+static int open_and_snapshot(struct cli_global *g, const char *volume, const char *name, const struct cli_list *tags,
 			     enum cairn_snap_method method, struct cairn_repo **ret_repo, char id[17], char **path,
 			     struct cairn_snap_taken *taken)
 {
-	char volume[PATH_MAX];
-	if (!realpath(source, volume))
-		return cairn_error_errno(errno, "cannot open source %s", source);
-	const char *base = strrchr(volume, '/');
-	int r = cairn_backup_check_names(name ? name : base && base[1] ? base + 1 : volume,
-					 (const char *const *)tags->v, tags->n);
+	int r = cairn_backup_check_names(name ? name : cairn_path_base(volume), (const char *const *)tags->v, tags->n);
 	struct open_job o = { .r = 0 };
 	if (r >= 0)
 		r = cli_repo_prepare(g, &o.prep);
@@ -137,22 +134,26 @@ int cmd_backup(int argc, char **argv, struct cli_global *g)
 	char snap_id[17] = "";
 	_cleanup_free_ char *snap_path = NULL;
 	struct cairn_snap_taken taken = { .method = CAIRN_SNAP_NONE };
+	char abs[PATH_MAX];
+	bool resolved = realpath(pos.v[0], abs) != NULL;
+	int resolve_errno = errno;
 	if (method == CAIRN_SNAP_NONE)
 		r = cli_open_repo(g, &repo);
+	else if (!resolved)
+		r = cairn_error_errno(resolve_errno, "cannot open source %s", pos.v[0]);
 	else
-		r = open_and_snapshot(g, pos.v[0], name, &tags, method, &repo, snap_id, &snap_path, &taken);
+		r = open_and_snapshot(g, abs, name, &tags, method, &repo, snap_id, &snap_path, &taken);
 	if (r < 0)
 		return cli_fail(r);
 	struct cli_progress prog;
 	cli_progress_init(&prog, "backup", g);
 	prog.store = repo->store;
 	/* A job row, claiming the volume: one job per volume at a time. */
-	char abs[PATH_MAX];
-	const char *vol = realpath(pos.v[0], abs) ? abs : pos.v[0];
+	const char *vol = resolved ? abs : pos.v[0];
 	struct cli_job job;
 	if ((r = cli_job_begin(g, st, "backup", NULL, vol, cli_repo_uri(g), &vol, 1, &job)) < 0) {
 		if (snap_path)
-			cairn_snap_remove(snap_path);
+			cairn_snap_discard(snap_path, r);
 		cairn_repo_free(repo);
 		return cli_fail(r);
 	}

@@ -6,6 +6,7 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/hex.h"
+#include "util/io.h"
 #include "util/log.h"
 #include "util/time.h"
 
@@ -134,8 +135,7 @@ int cmd_forget(int argc, char **argv, struct cli_global *g)
 	_cleanup_free_ char *pvol = NULL;
 	if (policy && p.kind == CAIRN_POLICY_VOLUME) {
 		/* The volume name its backups carry: the source's base name. */
-		const char *slash = strrchr(p.source, '/');
-		pvol = strdup(slash && slash[1] ? slash + 1 : p.source);
+		pvol = strdup(cairn_path_base(p.source));
 		fo.volume = pvol;
 	}
 	struct out o = { .g = g, .rules = &fo.rules, .arr = g->json ? json_array() : NULL, .dry_run = dry_run };

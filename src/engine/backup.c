@@ -29,6 +29,7 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/hex.h"
+#include "util/io.h"
 #include "util/log.h"
 #include "util/time.h"
 
@@ -911,10 +912,8 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 	if (r < 0)
 		return r;
 	const char *volume = o->volume ? o->volume : vol->name;
-	if (!o->volume && o->source_name) {
-		const char *slash = strrchr(o->source_name, '/');
-		volume = slash && slash[1] ? slash + 1 : o->source_name;
-	}
+	if (!o->volume && o->source_name)
+		volume = cairn_path_base(o->source_name);
 	if ((r = cairn_backup_check_names(volume, o->tags, o->ntags)) < 0)
 		return r;
 	/* Before the index is read: a concurrent prune must know (format.h PRUNE). */

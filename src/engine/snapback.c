@@ -9,6 +9,7 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/hex.h"
+#include "util/io.h"
 #include "util/log.h"
 #include "util/time.h"
 
@@ -147,8 +148,7 @@ int cairn_snap_take_new(const char *volume, enum cairn_snap_method method, const
 		r = cairn_snap_new_id(ret_id);
 	if (r < 0)
 		return r;
-	const char *base = strrchr(volume, '/');
-	base = base && base[1] ? base + 1 : volume;
+	const char *base = cairn_path_base(volume);
 	/* A logical volume gets an LVM snapshot beside it. */
 	struct cairn_lvm_lv lv;
 	if ((method == CAIRN_SNAP_AUTO || method == CAIRN_SNAP_LVM) && cairn_lvm_lookup(volume, &lv) == 1) {
@@ -197,9 +197,7 @@ int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_op
 	char volume[PATH_MAX];
 	if (!realpath(o->source, volume))
 		return drop_taken(so, cairn_error_errno(errno, "cannot open source %s", o->source));
-	const char *base = strrchr(volume, '/');
-	base = base && base[1] ? base + 1 : volume;
-	const char *volume_name = o->volume ? o->volume : base;
+	const char *volume_name = o->volume ? o->volume : cairn_path_base(volume);
 	int r = cairn_backup_check_names(volume_name, o->tags, o->ntags);
 	if (r < 0)
 		return drop_taken(so, r);

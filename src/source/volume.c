@@ -1,6 +1,7 @@
 #include "source/volume.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -48,10 +49,8 @@ int cairn_volume_open(const char *path, struct cairn_volume **ret)
 		cairn_volume_free(v);
 		return r;
 	}
-	const char *base = strrchr(path, '/');
-	base = base && base[1] ? base + 1 : path;
 	v->path = strdup(path);
-	v->name = strdup(base);
+	v->name = strdup(cairn_path_base(path));
 	if (!v->path || !v->name) {
 		cairn_volume_free(v);
 		return CAIRN_ENOMEM;

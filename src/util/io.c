@@ -63,3 +63,9 @@ int cairn_fsync_parent(const char *path)
 	free(d);
 	return r;
 }
+
+const char *cairn_path_base(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash && slash[1] ? slash + 1 : path;
+}

@@ -13,5 +13,8 @@ int cairn_pwrite_all(int fd, const void *data, size_t len, uint64_t off, const c
 
 /* fsyncs the directory holding path, so a rename into it is durable. */
 int cairn_fsync_parent(const char *path);
+/* The last component of path, the name a volume goes by unless it is given
+ * one; path itself when it has no '/' or ends in one. */
+const char *cairn_path_base(const char *path);
 
 #endif

@@ -5,6 +5,7 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/hex.h"
+#include "util/io.h"
 #include "util/time.h"
 
 #include <errno.h>
@@ -424,6 +425,17 @@ static void test_time_now(void **state)
 	unsetenv("CAIRN_TEST_NOW");
 }
 
+static void test_path_base(void **state)
+{
+	(void)state;
+	assert_string_equal(cairn_path_base("/srv/vm/disk.img"), "disk.img");
+	assert_string_equal(cairn_path_base("disk.img"), "disk.img");
+	assert_string_equal(cairn_path_base("/dev/loop3"), "loop3");
+	/* No component after the last '/': the path as it is. */
+	assert_string_equal(cairn_path_base("/srv/vm/"), "/srv/vm/");
+	assert_string_equal(cairn_path_base("/"), "/");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -443,6 +455,7 @@ int main(void)
 		cmocka_unit_test(test_time_parse_bad),
 		cmocka_unit_test(test_time_us),
 		cmocka_unit_test(test_time_now),
+		cmocka_unit_test(test_path_base),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
