@@ -158,8 +158,15 @@ struct job {
 	uint64_t read_pos;         /* reader: volume offset of the next stride */
 	struct stride stride;      /* reader only */
 
+	/* One lock, and a condition variable per kind of waiter: a broadcast
+	 * to all of them woke 4-10 threads per hand-off, most of which went
+	 * back to sleep (10,000 context switches in a 0.6 s incremental). */
 	pthread_mutex_t lock;
-	pthread_cond_t cond; /* any state change */
+	pthread_cond_t reader_cv;     /* a slot was freed */
+	pthread_cond_t worker_cv;     /* a batch was laid out, or the last one was */
+	pthread_cond_t writer_cv;     /* a batch was processed, a pack buffer or upload slot freed */
+	pthread_cond_t uploader_cv;   /* a pack was queued, or the queue closed */
+	pthread_cond_t prefetcher_cv; /* the reader laid out more of the volume */
 	struct batch slots[NSLOTS];
 	uint64_t next_read, next_work, next_write;
 	int error;  /* first error, 0 if none */
@@ -202,12 +209,36 @@ struct job {
 	double waited[W_COUNT]; /* seconds, summed over threads; under lock */
 };
 
+static pthread_cond_t *waiter_cv(struct job *j, int which)
+{
+	switch (which) {
+	case W_READER:
+		return &j->reader_cv;
+	case W_WORKER:
+		return &j->worker_cv;
+	case W_UPLOADER:
+		return &j->uploader_cv;
+	default: /* the writer's three waits */
+		return &j->writer_cv;
+	}
+}
+
 static void timed_wait(struct job *j, int which)
 {
 	double t = j->profile ? cairn_now() : 0;
-	pthread_cond_wait(&j->cond, &j->lock);
+	pthread_cond_wait(waiter_cv(j, which), &j->lock);
 	if (j->profile)
 		j->waited[which] += cairn_now() - t;
+}
+
+/* Under the lock: every waiter rechecks (stop, the end of the volume). */
+static void wake_all(struct job *j)
+{
+	pthread_cond_broadcast(&j->reader_cv);
+	pthread_cond_broadcast(&j->worker_cv);
+	pthread_cond_broadcast(&j->writer_cv);
+	pthread_cond_broadcast(&j->uploader_cv);
+	pthread_cond_broadcast(&j->prefetcher_cv);
 }
 
 static void job_fail(struct job *j, int r)
@@ -218,7 +249,7 @@ static void job_fail(struct job *j, int r)
 		cairn_error_copy(j->errmsg, sizeof(j->errmsg));
 	}
 	j->stop = true;
-	pthread_cond_broadcast(&j->cond);
+	wake_all(j);
 	pthread_mutex_unlock(&j->lock);
 }
 
@@ -340,7 +371,7 @@ static void *prefetcher_main(void *arg)
 				done = ++next; /* fell behind the reader: skip */
 			if (j->stop || next >= m->n || ahead < PREFETCH_AHEAD)
 				break;
-			pthread_cond_wait(&j->cond, &j->lock);
+			pthread_cond_wait(&j->prefetcher_cv, &j->lock);
 		}
 		bool stop = j->stop || next >= m->n;
 		pthread_mutex_unlock(&j->lock);
@@ -446,7 +477,7 @@ static void *reader_main(void *arg)
 		if (last) { /* everything is laid out */
 			j->nbatches = seq;
 			j->laid_out = j->vol->size;
-			pthread_cond_broadcast(&j->cond);
+			wake_all(j); /* workers and writer may be done */
 		}
 		while (!j->stop && !last && b->state != SLOT_FREE)
 			timed_wait(j, W_READER);
@@ -470,7 +501,13 @@ static void *reader_main(void *arg)
 		b->state = trivial ? SLOT_DONE : SLOT_READ;
 		j->next_read++;
 		j->laid_out = b->offset + b->len;
-		pthread_cond_broadcast(&j->cond);
+		/* Each batch is one worker's: wake one.  A trivial one goes
+		 * straight to the writer, which may be waiting for it. */
+		pthread_cond_signal(&j->worker_cv);
+		if (trivial)
+			pthread_cond_signal(&j->writer_cv);
+		if (j->changes)
+			pthread_cond_signal(&j->prefetcher_cv);
 		pthread_mutex_unlock(&j->lock);
 	}
 }
@@ -568,7 +605,7 @@ static void *worker_main(void *arg)
 		}
 		pthread_mutex_lock(&j->lock);
 		b->state = SLOT_DONE;
-		pthread_cond_broadcast(&j->cond);
+		pthread_cond_signal(&j->writer_cv);
 		pthread_mutex_unlock(&j->lock);
 	}
 	cairn_blob_codec_free(&codec);
@@ -596,7 +633,7 @@ static void *uploader_main(void *arg)
 		struct upload u = j->queue[j->qhead];
 		j->qhead = (j->qhead + 1) % UPLOAD_QUEUE;
 		j->qlen--;
-		pthread_cond_broadcast(&j->cond);
+		pthread_cond_signal(&j->writer_cv); /* an upload slot */
 		pthread_mutex_unlock(&j->lock);
 
 		char key[80];
@@ -604,7 +641,7 @@ static void *uploader_main(void *arg)
 		int r = cairn_store_put(j->repo->store, key, u.data, u.len, 0);
 		pthread_mutex_lock(&j->lock);
 		j->packbufs[j->npackbufs++] = u.data;
-		pthread_cond_broadcast(&j->cond);
+		pthread_cond_signal(&j->writer_cv); /* a pack buffer */
 		pthread_mutex_unlock(&j->lock);
 		if (r < 0) {
 			cairn_error_prefix(r, "uploading %s", key);
@@ -682,7 +719,7 @@ static int pack_flush(struct job *j)
 	}
 	j->queue[(j->qhead + j->qlen) % UPLOAD_QUEUE] = u;
 	j->qlen++;
-	pthread_cond_broadcast(&j->cond);
+	pthread_cond_signal(&j->uploader_cv);
 	pthread_mutex_unlock(&j->lock);
 	return 0;
 }
@@ -804,10 +841,12 @@ static int run_pipeline(struct job *j, struct cairn_tree_builder *tb, const stru
 		 * worker stepped past it; once its slot is reused, no worker may
 		 * take the slot for this batch.  Everything up to here is done,
 		 * so the workers start after it. */
-		if (j->next_work <= j->next_write)
+		if (j->next_work <= j->next_write) {
 			j->next_work = j->next_write + 1;
+			pthread_cond_broadcast(&j->worker_cv); /* may be past the last */
+		}
 		j->next_write++;
-		pthread_cond_broadcast(&j->cond);
+		pthread_cond_signal(&j->reader_cv);
 		pthread_mutex_unlock(&j->lock);
 		if (r < 0)
 			job_fail(j, r);
@@ -836,7 +875,7 @@ static int run_pipeline(struct job *j, struct cairn_tree_builder *tb, const stru
 	}
 	pthread_mutex_lock(&j->lock);
 	j->uploads_closed = true;
-	pthread_cond_broadcast(&j->cond);
+	pthread_cond_broadcast(&j->uploader_cv);
 	pthread_mutex_unlock(&j->lock);
 	if (reader_started)
 		pthread_join(reader, NULL);
@@ -880,7 +919,11 @@ static void job_free(struct job *j)
 	cairn_tagcache_reader_free(j->tc_in);
 	cairn_tagcache_writer_free(j->tc_out);
 	pthread_mutex_destroy(&j->lock);
-	pthread_cond_destroy(&j->cond);
+	pthread_cond_destroy(&j->reader_cv);
+	pthread_cond_destroy(&j->worker_cv);
+	pthread_cond_destroy(&j->writer_cv);
+	pthread_cond_destroy(&j->uploader_cv);
+	pthread_cond_destroy(&j->prefetcher_cv);
 }
 
 static int valid_name(const char *s)
@@ -946,7 +989,11 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 	struct job j;
 	memset(&j, 0, sizeof(j));
 	pthread_mutex_init(&j.lock, NULL);
-	pthread_cond_init(&j.cond, NULL);
+	pthread_cond_init(&j.reader_cv, NULL);
+	pthread_cond_init(&j.worker_cv, NULL);
+	pthread_cond_init(&j.writer_cv, NULL);
+	pthread_cond_init(&j.uploader_cv, NULL);
+	pthread_cond_init(&j.prefetcher_cv, NULL);
 	j.repo = repo;
 	j.nuploaders = MIN(cairn_store_parallelism(repo->store), MAX_UPLOADERS);
 	j.npackbufs_max = j.nuploaders + UPLOAD_QUEUE + 1;
