@@ -56,6 +56,10 @@ void cairn_http_opts_finish(struct cairn_http_opts *o);
 
 struct cairn_http_client;
 
+/* NULL once libcurl is loaded (http/curl_load.c: cairn loads it on first
+ * use); else why it could not be. */
+const char *cairn_curl_load_error(void);
+
 /* o may be NULL (defaults).  The options are copied. */
 int cairn_http_client_new(const struct cairn_http_opts *o, struct cairn_http_client **ret);
 /* Accepts NULL.  With CAIRN_HTTP_STATS=FILE in the environment, appends the

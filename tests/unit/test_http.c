@@ -66,6 +66,25 @@ static void test_retryable_codes(void **state)
 	assert_false(cairn_http_curl_retryable(CURLE_OK));
 }
 
+/* cairn loads libcurl on first use (http/curl_load.c); the forwarders
+ * reach the library's functions. */
+static void test_curl_loaded(void **state)
+{
+	(void)state;
+	assert_null(cairn_curl_load_error());
+	assert_string_equal(curl_easy_strerror(CURLE_OK), "No error");
+	CURL *h = curl_easy_init();
+	assert_non_null(h);
+	assert_int_equal(curl_easy_setopt(h, CURLOPT_VERBOSE, 0L), CURLE_OK);
+	assert_int_equal(curl_easy_setopt(h, CURLOPT_URL, "http://127.0.0.1:9/"), CURLE_OK);
+	assert_int_equal(curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)1 << 40), CURLE_OK);
+	/* An option libcurl rejects still reports its error through us. */
+	assert_int_equal(curl_easy_setopt(h, CURLOPT_SSLVERSION, 1000L), CURLE_BAD_FUNCTION_ARGUMENT);
+	char *url = NULL;
+	assert_int_equal(curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &url), CURLE_OK);
+	curl_easy_cleanup(h);
+}
+
 static void test_ratelimit_math(void **state)
 {
 	(void)state;
@@ -677,6 +696,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_retryable_codes),
+		cmocka_unit_test(test_curl_loaded),
 		cmocka_unit_test(test_ratelimit_math),
 		cmocka_unit_test(test_ratelimit_threads),
 		cmocka_unit_test(test_encoding),
