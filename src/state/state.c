@@ -125,6 +125,7 @@ struct cairn_state {
 	char *key_path; /* the state key file */
 	uint8_t *key;   /* secret memory, CAIRN_STATE_KEY_LEN bytes; NULL until loaded */
 	char key_id[CAIRN_STATE_KEY_ID_LEN + 1];
+	int busy_ms;    /* how long to wait for another connection's lock */
 };
 
 int cairn_state_schema_version(void)
@@ -366,8 +367,17 @@ static int pragma(struct cairn_state *st, const char *sql, const char *want)
 	int r = cairn_state_prepare(st, sql, &s);
 	if (r < 0)
 		return r;
-	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+	int rc, waited = 0;
+	/* Switching a new database to WAL needs its exclusive lock, and
+	 * SQLite returns SQLITE_BUSY at once, without the busy handler, when
+	 * another connection opening it at the same time holds a shared one
+	 * (waiting could deadlock the two): wait here instead. */
+	while (((rc = sqlite3_step(s)) & 0xff) == SQLITE_BUSY && waited < st->busy_ms) {
+		sqlite3_reset(s);
+		usleep(10000);
+		waited += 10;
+	}
+	for (; rc == SQLITE_ROW; rc = sqlite3_step(s))
 		if (want) {
 			const char *got = (const char *)sqlite3_column_text(s, 0);
 			if (!got || strcmp(got, want) != 0)
@@ -412,7 +422,8 @@ int cairn_state_open(const char *dir, const struct cairn_state_params *p, struct
 	if (rc != SQLITE_OK)
 		return cairn_state_sqlite_error(st, rc, "open");
 	sqlite3_extended_result_codes(st->db, 1);
-	sqlite3_busy_timeout(st->db, p->busy_timeout_ms > 0 ? p->busy_timeout_ms : 10000);
+	st->busy_ms = p->busy_timeout_ms > 0 ? p->busy_timeout_ms : 10000;
+	sqlite3_busy_timeout(st->db, st->busy_ms);
 
 	/* WAL: readers beside a writer (daemon + CLI).  synchronous=FULL: a
 	 * credential whose UUID was printed survives a power cut.

@@ -242,6 +242,8 @@ static void test_concurrent_open(void **state)
 				const char *kid;
 				r = cairn_state_key_id(st, true, &kid);
 			}
+			if (r != 0)
+				fprintf(stderr, "child: %s\n", cairn_error_message());
 			cairn_state_free(st);
 			_exit(r == 0 ? 0 : 1);
 		}
