@@ -369,11 +369,14 @@ static void *prefetcher_main(void *arg)
 				ahead -= m->v[done++].len;
 			while (next < m->n && done == next && m->v[next].off + m->v[next].len <= j->laid_out)
 				done = ++next; /* fell behind the reader: skip */
-			if (j->stop || next >= m->n || ahead < PREFETCH_AHEAD)
+			/* Once all is laid out the reader has read ahead of every
+			 * batch itself; and a range reaching past the volume's
+			 * end would otherwise never count as handed out. */
+			if (j->stop || next >= m->n || j->laid_out >= j->vol->size || ahead < PREFETCH_AHEAD)
 				break;
 			pthread_cond_wait(&j->prefetcher_cv, &j->lock);
 		}
-		bool stop = j->stop || next >= m->n;
+		bool stop = j->stop || next >= m->n || j->laid_out >= j->vol->size;
 		pthread_mutex_unlock(&j->lock);
 		if (stop)
 			return NULL;
@@ -502,10 +505,12 @@ static void *reader_main(void *arg)
 		j->next_read++;
 		j->laid_out = b->offset + b->len;
 		/* Each batch is one worker's: wake one.  A trivial one goes
-		 * straight to the writer, which may be waiting for it. */
-		pthread_cond_signal(&j->worker_cv);
+		 * straight to the writer, which may be waiting for it; a
+		 * worker steps over it when it next looks for work. */
 		if (trivial)
 			pthread_cond_signal(&j->writer_cv);
+		else
+			pthread_cond_signal(&j->worker_cv);
 		if (j->changes)
 			pthread_cond_signal(&j->prefetcher_cv);
 		pthread_mutex_unlock(&j->lock);
@@ -841,10 +846,10 @@ static int run_pipeline(struct job *j, struct cairn_tree_builder *tb, const stru
 		 * worker stepped past it; once its slot is reused, no worker may
 		 * take the slot for this batch.  Everything up to here is done,
 		 * so the workers start after it. */
-		if (j->next_work <= j->next_write) {
+		/* No wake-up: this takes work away, and once the last batch is
+		 * laid out (wake_all) no worker waits. */
+		if (j->next_work <= j->next_write)
 			j->next_work = j->next_write + 1;
-			pthread_cond_broadcast(&j->worker_cv); /* may be past the last */
-		}
 		j->next_write++;
 		pthread_cond_signal(&j->reader_cv);
 		pthread_mutex_unlock(&j->lock);

@@ -13,9 +13,6 @@
  * until it is added.  The variadic ones pass their argument on as the
  * type libcurl reads for that option (curl's own vsetopt does the same).
  */
-#define CURL_DISABLE_TYPECHECK /* the macros would rename the definitions below */
-#include <curl/curl.h>
-
 #include "http/http.h"
 
 #include <dlfcn.h>
@@ -23,8 +20,20 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-/* The soname of libcurl 7.16 and later (2006). */
-#define LIBCURL_SONAME "libcurl.so.4"
+#define CURL_DISABLE_TYPECHECK /* the macros would rename the definitions below */
+/* Hidden: were a program to link libcairn.a beside libcurl and export its
+ * symbols, these must not stand in for libcurl's own internal calls.
+ * (After the system headers: their functions are not ours to hide.) */
+#pragma GCC visibility push(hidden)
+#include <curl/curl.h>
+
+/* The soname of libcurl 7.16 and later (2006); Debian's GnuTLS build has
+ * the same ABI under another name. */
+static const char *const sonames[] = { "libcurl.so.4", "libcurl-gnutls.so.4" };
+
+/* CURLOPT_PROTOCOLS_STR (7.85), which keeps plain http out unless asked
+ * for: an older libcurl would ignore it. */
+#define LIBCURL_MIN_VERSION 0x075500
 
 #define CURL_FUNCTIONS(X)                                                                                    \
 	X(curl_global_init)                                                                                  \
@@ -39,7 +48,8 @@
 	X(curl_share_setopt)                                                                                 \
 	X(curl_share_cleanup)                                                                                \
 	X(curl_slist_append)                                                                                 \
-	X(curl_slist_free_all)
+	X(curl_slist_free_all)                                                                               \
+	X(curl_version_info)
 
 static struct {
 #define POINTER(name) __typeof__(name) *name;
@@ -53,18 +63,29 @@ static char load_error[512];
 
 static void load(void)
 {
-	void *h = dlopen(LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+	void *h = NULL;
+	const char *name = NULL;
+	for (size_t i = 0; !h && i < sizeof(sonames) / sizeof(sonames[0]); i++)
+		if ((h = dlopen(sonames[i], RTLD_NOW | RTLD_LOCAL)))
+			name = sonames[i];
 	if (!h) {
-		snprintf(load_error, sizeof(load_error), "cannot load %s: %s", LIBCURL_SONAME, dlerror());
+		/* dlerror() names the library already */
+		snprintf(load_error, sizeof(load_error), "libcurl is not installed (%s)", dlerror());
 		return;
 	}
-#define RESOLVE(name)                                                                                        \
-	if (!(*(void **)&lib.name = dlsym(h, #name))) {                                                      \
-		snprintf(load_error, sizeof(load_error), "%s has no %s", LIBCURL_SONAME, #name);             \
+#define RESOLVE(fn)                                                                                          \
+	if (!(*(void **)&lib.fn = dlsym(h, #fn))) {                                                          \
+		snprintf(load_error, sizeof(load_error), "%s has no %s", name, #fn);                         \
 		return;                                                                                      \
 	}
 	CURL_FUNCTIONS(RESOLVE)
 #undef RESOLVE
+	const curl_version_info_data *v = lib.curl_version_info(CURLVERSION_NOW);
+	if (!v || v->version_num < LIBCURL_MIN_VERSION) {
+		snprintf(load_error, sizeof(load_error), "%s is libcurl %s; cairn needs 7.85 or later", name,
+			 v && v->version ? v->version : "(unknown)");
+		return;
+	}
 	loaded = true; /* h stays open for the life of the process */
 }
 
@@ -181,3 +202,5 @@ CURLSHcode curl_share_cleanup(CURLSH *sh)
 {
 	return sh ? lib.curl_share_cleanup(sh) : CURLSHE_OK;
 }
+
+#pragma GCC visibility pop
