@@ -845,9 +845,9 @@ static int run_pipeline(struct job *j, struct cairn_tree_builder *tb, const stru
 		/* A batch the reader finished (trivial) may be consumed before any
 		 * worker stepped past it; once its slot is reused, no worker may
 		 * take the slot for this batch.  Everything up to here is done,
-		 * so the workers start after it. */
-		/* No wake-up: this takes work away, and once the last batch is
-		 * laid out (wake_all) no worker waits. */
+		 * so the workers start after it.  No worker needs waking: this
+		 * takes work away, and once the last batch is laid out
+		 * (wake_all) no worker waits. */
 		if (j->next_work <= j->next_write)
 			j->next_work = j->next_write + 1;
 		j->next_write++;
