@@ -78,6 +78,9 @@ static void share_unlock(CURL *h, curl_lock_data data, void *ud)
 
 int cairn_http_client_new(const struct cairn_http_opts *o, struct cairn_http_client **ret)
 {
+	const char *unloaded = cairn_curl_load_error();
+	if (unloaded)
+		return cairn_error_set(CAIRN_ENET, "%s", unloaded);
 	pthread_once(&global_once, global_init);
 	if (global_rc != CURLE_OK)
 		return cairn_error_set(CAIRN_ENET, "libcurl initialisation failed: %s", curl_easy_strerror(global_rc));

@@ -70,7 +70,8 @@ static void load(void)
 			name = sonames[i];
 	if (!h) {
 		/* dlerror() names the library already */
-		snprintf(load_error, sizeof(load_error), "libcurl is not installed (%s)", dlerror());
+		snprintf(load_error, sizeof(load_error), "libcurl is not installed (%s); object-store repositories need it",
+			 dlerror());
 		return;
 	}
 #define RESOLVE(fn)                                                                                          \
