@@ -667,10 +667,13 @@ static int decide_deletions(struct prune *p, bool *ret_any)
 	int r = cairn_presence_list(p->repo, false, &mk, &nmk);
 	if (r < 0)
 		return r;
-	uint64_t live = 0;
+	uint64_t live = 0, here = 0;
 	for (size_t i = 0; i < nmk; i++) {
 		if (cairn_activity_live(&mk[i], p->now, p->window)) {
 			live++;
+			/* Known to run: no window, not even 0, makes its packs safe. */
+			if (!mk[i].damaged && cairn_proc_id_alive(&mk[i].who) == CAIRN_PROC_ALIVE)
+				here++;
 			if (mk[i].damaged)
 				cairn_log_warn("activity marker %s does not open: deletions wait for the safety window until "
 					       "it is removed",
@@ -683,7 +686,7 @@ static int decide_deletions(struct prune *p, bool *ret_any)
 	}
 	free(mk);
 	p->st->running = live;
-	p->st->deferred = live && p->window > 0;
+	p->st->deferred = live && (p->window > 0 || here);
 
 	if (!p->o->dry_run) {
 		/* Backups that finished since 2 may use blobs we condemned: their
@@ -724,7 +727,7 @@ static int decide_deletions(struct prune *p, bool *ret_any)
 		int64_t c = cairn_index_pack_condemned(p->idx, s);
 		if (!c && p->o->dry_run && (k->state == PK_REPACK || k->state == PK_UNUSED))
 			c = p->now; /* what a real run would have condemned by now */
-		bool due = !k->keep_now && c && (p->window == 0 || !live || c + p->window <= p->now);
+		bool due = !k->keep_now && c && !here && (p->window == 0 || !live || c + p->window <= p->now);
 		if (due) {
 			*ret_any = true;
 		} else {

@@ -157,8 +157,10 @@
  *   deletion that it has not expired; one that has stops at once.
  *   Marker: every job that reads the index (backup, restore, check, diff)
  *   writes one before it lists index objects and deletes it at the end.  A
- *   marker is live while younger than prune's safety window and, on its own
- *   host, its process runs.  Backups fail if they cannot write theirs;
+ *   marker is live while its process is seen running on this host, or,
+ *   when that cannot be told (another host), while it is younger than
+ *   prune's safety window; a marker of a dead process on this host is not
+ *   live.  Backups fail if they cannot write theirs;
  *   readers on read-only stores go on without (unprotected, and logged).
  *
  * PRUNE
@@ -201,9 +203,11 @@
  *   prune); two index generations side by side mean live wins; a doomed
  *   object may name packs already deleted (check accepts a missing
  *   condemned pack unless a backup needs one of its blobs).
- *   Assumptions: a backup (restore, check) finishes within the safety
- *   window of loading the index, and host clocks agree to well within it.
- *   A marker older than the window counts as crashed.
+ *   Assumptions: a backup (restore, check) on another host finishes
+ *   within the safety window of loading the index, and host clocks agree
+ *   to well within it.  Such a marker older than the window counts as
+ *   crashed; one whose process runs on prune's own host never does, and
+ *   defers deletions whatever the window (also 0).
  */
 #ifndef CAIRN_REPO_FORMAT_H
 #define CAIRN_REPO_FORMAT_H

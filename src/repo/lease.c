@@ -314,7 +314,11 @@ bool cairn_activity_live(const struct cairn_presence *p, int64_t now, int64_t wi
 {
 	if (p->damaged)
 		return true; /* unknown age: assume it runs (prune then waits the window) */
+	int alive = cairn_proc_id_alive(&p->who);
+	/* A process seen running on this host runs, however old its marker. */
+	if (alive == CAIRN_PROC_ALIVE)
+		return true;
 	if (p->created + window <= now)
 		return false;
-	return cairn_proc_id_alive(&p->who) != CAIRN_PROC_DEAD;
+	return alive != CAIRN_PROC_DEAD;
 }

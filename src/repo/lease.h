@@ -73,9 +73,9 @@ static inline void cairn_activity_endp(struct cairn_activity **a)
 	cairn_activity_end(*a);
 }
 
-/* Whether a marker still stands for a running job: not damaged-and-old,
- * younger than window seconds at now, and not a dead process on this
- * host. */
+/* Whether a marker still stands for a running job: a process seen alive
+ * on this host (whatever the window), or else one younger than window
+ * seconds at now that is not a dead process on this host. */
 bool cairn_activity_live(const struct cairn_presence *p, int64_t now, int64_t window);
 
 #endif

@@ -176,6 +176,27 @@ t_killed_prune()
 }
 test_case "prune killed (kill -9) at several points: check passes, the next prune finishes the job" t_killed_prune
 
+t_window_zero_running()
+{
+	need_setup
+	local r=$TT/r pid rc=0
+	new_repo "$r" --pack-size 1M
+	rand_file "$TT/w.img" $((16 << 20)) 61
+	# A slow backup (the delay at each progress report) that has written
+	# packs its index object does not name yet.
+	CAIRN_TEST_JOB_DELAY=150 "$CAIRN" backup "$TT/w.img" --repo "$r" --snapshot none -q >id 2>b.err &
+	pid=$!
+	wait_for_pack "$r" $pid 2 || { kill -9 $pid; fail "the backup wrote no packs: $(cat b.err)"; }
+	cairn prune --repo "$r" --safety-window 0 --json >p.json
+	jq -e '.deferred and .running >= 1' p.json >/dev/null || fail "prune did not wait for the backup: $(cat p.json)"
+	wait $pid || rc=$?
+	[ $rc = 0 ] || fail "the backup failed: $(cat b.err)"
+	cairn check --repo "$r" --read-data -q
+	cairn restore --repo "$r" "$(cat id)" out.img -q
+	same_file "$TT/w.img" out.img
+}
+test_case "prune --safety-window 0 still waits for a backup seen running on this host" t_window_zero_running
+
 t_concurrent()
 {
 	need_setup
