@@ -35,12 +35,22 @@ int cmd_repair(int argc, char **argv, struct cli_global *g)
 	if (r < 0)
 		return cli_fail(r);
 	if (g->json)
-		cli_print_json(json_pack("{s:I, s:I, s:I, s:I}", "packs", (json_int_t)st.packs, "blobs",
+		cli_print_json(json_pack("{s:I, s:I, s:I, s:I, s:I}", "packs", (json_int_t)st.packs, "blobs",
 					 (json_int_t)st.blobs, "damaged_packs", (json_int_t)st.damaged_packs,
-					 "replaced_index_objects", (json_int_t)st.old_index_objects));
-	else if (g->verbosity >= 0)
-		fprintf(stderr, "index rebuilt from %llu packs (%llu blobs); %llu damaged pack(s) skipped; %llu old index object(s) replaced\n",
-			(unsigned long long)st.packs, (unsigned long long)st.blobs, (unsigned long long)st.damaged_packs,
+					 "carried_blobs", (json_int_t)st.carried_blobs, "replaced_index_objects",
+					 (json_int_t)st.old_index_objects));
+	else if (g->verbosity >= 0 && !st.damaged_packs)
+		fprintf(stderr, "index rebuilt from %llu packs (%llu blobs); %llu old index object(s) replaced\n",
+			(unsigned long long)st.packs, (unsigned long long)st.blobs,
 			(unsigned long long)st.old_index_objects);
-	return EXIT_OK;
+	else if (g->verbosity >= 0)
+		fprintf(stderr,
+			"index rebuilt from %llu packs (%llu blobs); %llu old index object(s) replaced; "
+			"%llu damaged pack(s): kept what the old index said of them (%llu blobs); "
+			"run 'cairn check --read-data' to see what is lost\n",
+			(unsigned long long)st.packs, (unsigned long long)st.blobs,
+			(unsigned long long)st.old_index_objects, (unsigned long long)st.damaged_packs,
+			(unsigned long long)st.carried_blobs);
+	/* The index is whole again, the damage is not. */
+	return st.damaged_packs ? EXIT_DAMAGED : EXIT_OK;
 }

@@ -135,8 +135,15 @@ int cli_repo_prepare(struct cli_global *g, struct cli_repo_prep *p)
 	uint64_t size;
 	r = cairn_store_stat(s, "config", &size);
 	if (r == CAIRN_ENOTFOUND) {
+		char seen[128];
+		r = cairn_repo_data_without_config(s, seen);
 		cairn_store_free(s);
-		return cairn_error_set(CAIRN_ENOTREPO, "%s is not a cairn repository (run 'cairn init' first)", uri);
+		if (r > 0)
+			return cairn_error_set(CAIRN_ENOTREPO,
+					       "%s has lost its config: it holds repository data (%s) but no "
+					       "config object; restore the config from a copy",
+					       uri, seen);
+		return r < 0 ? r : cairn_error_set(CAIRN_ENOTREPO, "%s is not a cairn repository (run 'cairn init' first)", uri);
 	}
 	if (r < 0) {
 		cairn_store_free(s);

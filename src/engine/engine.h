@@ -183,9 +183,10 @@ int cairn_diff_run(struct cairn_repo *repo, const struct cairn_manifest *a, cons
 		   cairn_range_fn fn, void *ud, uint64_t *ret_changed_bytes);
 
 /* repair index: rebuilds the index from pack TOCs and replaces the index
- * objects.  Returns packs read; damaged packs are reported through problem. */
+ * objects.  Damaged packs are reported through problem; what the old index
+ * said about their blobs is kept (carried_blobs). */
 struct cairn_repair_stats {
-	uint64_t packs, blobs, damaged_packs, old_index_objects;
+	uint64_t packs, blobs, damaged_packs, carried_blobs, old_index_objects;
 };
 int cairn_repair_index(struct cairn_repo *repo, void (*problem)(const char *object, const char *what, void *ud),
 		       void *ud, struct cairn_repair_stats *ret);

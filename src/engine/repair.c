@@ -1,6 +1,10 @@
 /* repair index: the packs' own tables of contents are the truth; rebuild
  * the index from them, write it, and only then remove the old objects, so
- * a crash in between leaves both (harmless duplicates), never neither. */
+ * a crash in between leaves both (harmless duplicates), never neither.
+ *
+ * A pack whose table of contents cannot be read may still hold intact
+ * blobs: what the old index objects say about it is carried over, so that
+ * a repair never makes restorable data unreachable. */
 #include "engine/engine.h"
 #include "repo/index.h"
 #include "repo/lease.h"
@@ -11,6 +15,46 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Carries the old index's entries for the packs in damaged[] (whose TOCs
+ * could not be read) into idx; returns the number of blobs carried. */
+static int carry_over(struct cairn_repo *repo, struct cairn_index *idx, const uint8_t (*damaged)[CAIRN_PACK_ID_LEN],
+		      size_t ndamaged, uint64_t *ret_blobs)
+{
+	_cleanup_(cairn_index_freep) struct cairn_index *prev = NULL;
+	_cleanup_free_ uint32_t *map = NULL; /* prev slot -> idx slot + 1, 0: not damaged */
+	int r = cairn_index_new(&prev);
+	/* Not strict: the index object that is damaged too is simply missing. */
+	if (r >= 0)
+		r = cairn_index_load(prev, repo, false, NULL);
+	if (r < 0)
+		return r;
+	size_t np = cairn_index_npacks(prev);
+	if (np && !(map = calloc(np, sizeof(*map))))
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	for (size_t i = 0; i < ndamaged; i++) {
+		uint32_t from, to;
+		if (cairn_index_find_pack(prev, damaged[i], &from) < 0)
+			continue; /* the old index did not know it either */
+		if ((r = cairn_index_add_pack(idx, damaged[i], true, &to)) < 0)
+			return r;
+		map[from] = to + 1;
+	}
+	size_t n = 0;
+	const struct cairn_blob_ref *e = cairn_index_entries(prev, &n);
+	uint64_t carried = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (e[i].pack >= np || !map[e[i].pack])
+			continue;
+		struct cairn_blob_ref ref = e[i];
+		ref.pack = map[e[i].pack] - 1;
+		if ((r = cairn_index_insert(idx, &ref)) < 0)
+			return r;
+		carried += (uint64_t)r;
+	}
+	*ret_blobs = carried;
+	return 0;
+}
+
 int cairn_repair_index(struct cairn_repo *repo, void (*problem)(const char *object, const char *what, void *ud),
 		       void *ud, struct cairn_repair_stats *ret)
 {
@@ -18,6 +62,7 @@ int cairn_repair_index(struct cairn_repo *repo, void (*problem)(const char *obje
 	struct cairn_key_list old = { 0 }, packs = { 0 };
 	_cleanup_(cairn_index_freep) struct cairn_index *idx = NULL;
 	struct cairn_aead *a = NULL;
+	_cleanup_free_ uint8_t (*damaged)[CAIRN_PACK_ID_LEN] = NULL;
 	/* Prune must not delete a pack we index, nor we an index object it
 	 * relies on: both take the lease.  (Packs it had condemned become live
 	 * again, which is safe: their blobs are merely kept longer.) */
@@ -41,9 +86,15 @@ int cairn_repair_index(struct cairn_repo *repo, void (*problem)(const char *obje
 		size_t n = 0;
 		int q = cairn_pack_read_toc(repo->store, a, pid, &toc, &n, NULL);
 		if (q == CAIRN_ECORRUPT || q == CAIRN_EINVAL) {
-			st.damaged_packs++;
 			if (problem)
 				problem(packs.v[i], cairn_error_message(), ud);
+			void *grown = realloc(damaged, (st.damaged_packs + 1) * sizeof(*damaged));
+			if (!grown) {
+				r = cairn_error_set(CAIRN_ENOMEM, "out of memory");
+				break;
+			}
+			damaged = grown;
+			memcpy(damaged[st.damaged_packs++], pid, CAIRN_PACK_ID_LEN);
 			continue;
 		}
 		if (q < 0) {
@@ -63,6 +114,9 @@ int cairn_repair_index(struct cairn_repo *repo, void (*problem)(const char *obje
 			r = cairn_lease_keepalive(lease);
 	}
 	cairn_aead_free(a);
+	if (r >= 0 && st.damaged_packs)
+		r = carry_over(repo, idx, (const uint8_t(*)[CAIRN_PACK_ID_LEN])damaged, st.damaged_packs,
+			       &st.carried_blobs);
 	if (r >= 0)
 		r = cairn_index_write_fresh(idx, repo, NULL);
 	st.blobs = cairn_index_count(idx);

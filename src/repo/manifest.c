@@ -345,9 +345,21 @@ struct cairn_manifest *cairn_manifest_latest(const struct cairn_manifest_list *l
 	return NULL;
 }
 
+/* A damaged manifest's volume and time cannot be read: it may be the
+ * newest one, so "latest" would silently mean an older backup. */
+static int latest_unknown(const struct cairn_manifest_list *l, const char *what)
+{
+	return cairn_error_set(CAIRN_ECORRUPT,
+			       "%s, so which backup is %s is unknown; "
+			       "name a backup by its id ('cairn list') or run 'cairn check'",
+			       l->bad[0].why, what);
+}
+
 int cairn_manifest_resolve(const struct cairn_manifest_list *l, const char *spec, struct cairn_manifest **ret)
 {
 	if (strcmp(spec, "latest") == 0) {
+		if (l->damaged)
+			return latest_unknown(l, "the latest");
 		if (!(*ret = cairn_manifest_latest(l, NULL)))
 			return cairn_error_set(CAIRN_ENOTFOUND, "the repository holds no backup");
 		return 0;
@@ -357,6 +369,14 @@ int cairn_manifest_resolve(const struct cairn_manifest_list *l, const char *spec
 		_cleanup_free_ char *vol = strndup(spec, sl - 7);
 		if (!vol)
 			return CAIRN_ENOMEM;
+		if (l->damaged) {
+			_cleanup_free_ char *what = NULL;
+			if (asprintf(&what, "the latest of volume '%s'", vol) < 0) {
+				what = NULL;
+				return CAIRN_ENOMEM;
+			}
+			return latest_unknown(l, what);
+		}
 		if (!(*ret = cairn_manifest_latest(l, vol)))
 			return cairn_error_set(CAIRN_ENOTFOUND, "no backup of volume '%s'", vol);
 		return 0;

@@ -203,6 +203,26 @@ static int key_write(struct cairn_repo *repo, const char *pass, size_t passlen, 
 	return 0;
 }
 
+static int stop_at_first(const char *key, uint64_t size, void *ud)
+{
+	(void)size;
+	snprintf(ud, 128, "%s", key);
+	return CAIRN_EEXIST; /* ends the listing */
+}
+
+int cairn_repo_data_without_config(struct cairn_store *store, char ret_key[128])
+{
+	static const char *const prefixes[] = { "backups/", "index/", "packs/", "groups/", "holds/" };
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+		int r = cairn_store_list(store, prefixes[i], stop_at_first, ret_key);
+		if (r == CAIRN_EEXIST)
+			return 1;
+		if (r < 0 && r != CAIRN_ENOTFOUND)
+			return r;
+	}
+	return 0;
+}
+
 int cairn_repo_init(struct cairn_store *store, const char *pass, size_t passlen,
 		    const struct cairn_init_params *p, struct cairn_repo **ret)
 {
@@ -228,6 +248,22 @@ int cairn_repo_init(struct cairn_store *store, const char *pass, size_t passlen,
 		return cairn_error_set(CAIRN_EEXIST, "a repository already exists at %s", repo->store->uri);
 	if (r != CAIRN_ENOTFOUND)
 		return r;
+	/* Keys alone are what an interrupted init leaves: init again.  Data
+	 * means a repository that lost its config; a new one would hide it. */
+	char seen[128];
+	if ((r = cairn_repo_data_without_config(repo->store, seen)) < 0)
+		return r;
+	if (r > 0)
+		return cairn_error_set(CAIRN_EEXIST,
+				       "%s has no config but holds repository data (%s): restore its config "
+				       "from a copy; init would not reuse the data",
+				       repo->store->uri, seen);
+	/* Keys written before any config are an interrupted init's: they wrap
+	 * a master key nothing uses.  Removed once our config is in place (so
+	 * a concurrent init that wins keeps its key); open skips them anyway. */
+	_cleanup_(cairn_key_list_freep) struct cairn_key_list stale = { 0 };
+	if ((r = cairn_store_list_keys(repo->store, "keys/", &stale)) < 0 && r != CAIRN_ENOTFOUND)
+		return r;
 	repo->config.version = CAIRN_FORMAT_VERSION;
 	repo->config.chunk_size = chunk;
 	repo->config.pack_size = pack;
@@ -243,6 +279,9 @@ int cairn_repo_init(struct cairn_store *store, const char *pass, size_t passlen,
 		return r;
 	if ((r = config_write(repo)) < 0)
 		return r;
+	for (size_t i = 0; i < stale.n; i++)
+		if (cairn_store_del(repo->store, stale.v[i]) < 0)
+			cairn_log_debug("stale key %s not removed: %s", stale.v[i], cairn_error_message());
 	*ret = TAKE_PTR(repo);
 	return 0;
 }
@@ -279,8 +318,12 @@ int cairn_repo_open(struct cairn_store *store, const char *pass, size_t passlen,
 	struct cairn_key_list keys;
 	if ((r = cairn_store_list_keys(repo->store, "keys/", &keys)) < 0)
 		return r;
-	int found = 0, saw_valid = 0;
+	/* A key opens the repository when the passphrase unwraps it and its
+	 * master key authenticates the config: a stale key from an interrupted
+	 * init may take the same passphrase and must not hide the real one. */
+	int found = 0, saw_valid = 0, unwrapped = 0;
 	_cleanup_(cairn_buf_freep) struct cairn_buf kb = CAIRN_BUF_INIT;
+	_cleanup_(cairn_buf_freep) struct cairn_buf body = CAIRN_BUF_INIT;
 	for (size_t i = 0; i < keys.n && !found; i++) {
 		r = cairn_store_get(repo->store, keys.v[i], 0, CAIRN_STORE_TO_END, &kb);
 		if (r < 0)
@@ -290,34 +333,40 @@ int cairn_repo_open(struct cairn_store *store, const char *pass, size_t passlen,
 			continue;
 		saw_valid = 1;
 		r = cairn_key_object_unwrap(&ko, kb.data, pass, passlen, repo->keys->master);
+		if (r != 0) {
+			/* One key we cannot use (too costly, out of memory) must not
+			 * lock out the passphrases of the others. */
+			if (r != CAIRN_EPASSPHRASE)
+				cairn_log_debug("key %s skipped: %s", keys.v[i], cairn_error_message());
+			continue;
+		}
+		unwrapped = 1;
+		struct cairn_aead *a = NULL;
+		if ((r = derive_subkeys(repo->keys)) < 0 || (r = cairn_repo_aead(repo, &a)) < 0) {
+			cairn_key_list_free(&keys);
+			return r;
+		}
+		r = cairn_repo_unseal(a, 'C', cfg.data, CAIRN_CONFIG_HEADER_LEN, cfg.data + CAIRN_CONFIG_HEADER_LEN,
+				      cfg.len - CAIRN_CONFIG_HEADER_LEN, &body);
+		cairn_aead_free(a);
 		if (r == 0) {
 			found = 1;
 			snprintf(repo->key_name, sizeof(repo->key_name), "%s", keys.v[i] + strlen("keys/"));
-		} else if (r != CAIRN_EPASSPHRASE) {
-			/* One key we cannot use (too costly, out of memory) must not
-			 * lock out the passphrases of the others. */
-			cairn_log_debug("key %s skipped: %s", keys.v[i], cairn_error_message());
+		} else {
+			cairn_log_debug("key %s does not open this repository's config", keys.v[i]);
 		}
 	}
 	cairn_key_list_free(&keys);
 	if (!found) {
+		if (unwrapped)
+			return cairn_error_set(CAIRN_ECORRUPT,
+					       "repository config of %s is damaged (authentication failed)",
+					       repo->store->uri);
 		if (!saw_valid)
 			return cairn_error_set(CAIRN_ECORRUPT, "repository %s has no readable key object",
 					       repo->store->uri);
 		return cairn_error_set(CAIRN_EPASSPHRASE, "wrong passphrase for repository %s", repo->store->uri);
 	}
-	if ((r = derive_subkeys(repo->keys)) < 0)
-		return r;
-	struct cairn_aead *a = NULL;
-	if ((r = cairn_repo_aead(repo, &a)) < 0)
-		return r;
-	_cleanup_(cairn_buf_freep) struct cairn_buf body = CAIRN_BUF_INIT;
-	r = cairn_repo_unseal(a, 'C', cfg.data, CAIRN_CONFIG_HEADER_LEN, cfg.data + CAIRN_CONFIG_HEADER_LEN,
-			      cfg.len - CAIRN_CONFIG_HEADER_LEN, &body);
-	cairn_aead_free(a);
-	if (r < 0)
-		return cairn_error_set(CAIRN_ECORRUPT, "repository config of %s is damaged (authentication failed)",
-				       repo->store->uri);
 	if ((r = cairn_config_parse_json(body.data, body.len, &repo->config)) < 0)
 		return r;
 	*ret = TAKE_PTR(repo);

@@ -48,9 +48,14 @@ struct cairn_init_params {
 };
 
 /* Creates a repository in an empty store (creating the directory or bucket).
- * Fails with CAIRN_EEXIST if the store already holds a config. */
+ * Fails with CAIRN_EEXIST if the store already holds a config, or data
+ * without one (keys alone, from an interrupted init, are allowed). */
 int cairn_repo_init(struct cairn_store *store, const char *pass, size_t passlen,
 		    const struct cairn_init_params *p, struct cairn_repo **ret);
+
+/* 1 (and the first key found) when the store holds backups, index objects
+ * or packs, 0 when it holds none: for a store without a config. */
+int cairn_repo_data_without_config(struct cairn_store *store, char ret_key[128]);
 
 /* Opens a repository; takes ownership of store in every case. Errors:
  * CAIRN_ENOTREPO (no or foreign config), CAIRN_EVERSION (format version not

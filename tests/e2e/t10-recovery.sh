@@ -1,0 +1,117 @@
+#!/bin/bash
+# t10: recovering from damage without making it worse.  repair index keeps
+# what the old index knew about a pack whose table of contents is damaged
+# (its blobs may be intact); "latest" is refused while a damaged manifest
+# could be the newest backup, instead of silently meaning an older one.
+. "$(dirname "$0")/lib.sh"
+
+P=$TD/pristine
+IMG=$TD/img.ext4
+
+t_setup()
+{
+	mk_image "$IMG" 16 21 6
+	cp "$IMG" "$TD/v1.img"
+	new_repo "$P"
+	cairn backup --repo "$P" -q "$IMG" >"$TD/id1"
+	scatter_write "$IMG" 22 20 >/dev/null
+	cp "$IMG" "$TD/v2.img"
+	cairn backup --repo "$P" -q "$IMG" >"$TD/id2"
+	cairn check --repo "$P" --read-data
+}
+test_case "setup: a repository with two backups" t_setup
+
+# The TOC sits just before the 12-byte trailer (toc_len, magic): flip a
+# byte in it, leaving every blob intact.
+t_repair_toc()
+{
+	local pack rc=0 v
+	cp -a "$P" repo
+	pack=$(find repo/packs -type f -printf '%s %p\n' | sort -rn | head -n1 | cut -d' ' -f2-)
+	flip_byte "$pack" $(($(stat -c %s "$pack") - 20))
+	cairn repair --repo repo index --json >rep.json 2>rep.err || rc=$?
+	cat rep.err
+	[ $rc -eq 3 ] || fail "repair index with a damaged pack exited $rc, expected 3"
+	grep -q "$(basename "$pack")" rep.err || fail "repair does not name the damaged pack"
+	[ "$(jget rep.json .damaged_packs)" = 1 ] || fail "damaged_packs is not 1"
+	[ "$(jget rep.json .carried_blobs)" -gt 0 ] || fail "no blobs of the damaged pack were kept"
+	# The blobs are intact, so every backup still restores byte-identical.
+	for v in 1 2; do
+		cairn restore --repo repo "$(cat "$TD/id$v")" r$v.img
+		same_file "$TD/v$v.img" r$v.img
+	done
+	# Running it again changes nothing about that.
+	rc=0
+	cairn repair --repo repo index 2>rep2.err || rc=$?
+	[ $rc -eq 3 ] || fail "second repair exited $rc, expected 3"
+	grep -q 'kept what the old index said' rep2.err || fail "second repair lost the kept entries: $(cat rep2.err)"
+	cairn restore --repo repo "$(cat "$TD/id2")" r3.img
+	same_file "$TD/v2.img" r3.img
+}
+test_case "repair index with a damaged pack TOC keeps the old index's entries, exits 3; backups still restore" t_repair_toc
+
+t_repair_clean()
+{
+	cp -a "$P" repo
+	expect_ok cairn repair --repo repo index
+	grep -q 'damaged' .err && fail "a clean repair mentions damage: $(cat .err)"
+	cairn check --repo repo --read-data
+}
+test_case "repair index on an undamaged repository exits 0 and check passes" t_repair_clean
+
+t_latest_damaged()
+{
+	local id1 id2
+	cp -a "$P" repo
+	id1=$(cat "$TD/id1") id2=$(cat "$TD/id2")
+	flip_byte "repo/backups/$id2" 30
+	tree_state repo >before
+	expect_fail -m "backups/$id2 is damaged.*which backup is the latest of volume 'img.ext4' is unknown" \
+		cairn restore --repo repo img.ext4@latest out.img
+	[ ! -e out.img ] || fail "a refused restore created its target"
+	expect_fail -m "backups/$id2 is damaged.*the latest is unknown" cairn restore --repo repo latest out.img
+	expect_fail -m 'is unknown' cairn diff --repo repo "$id1" latest
+	# By id, the intact backup restores.
+	cairn restore --repo repo "$id1" r1.img
+	same_file "$TD/v1.img" r1.img
+	assert_unchanged repo before
+	# A backup still works (its parent is the newest readable one).
+	cp "$TD/v2.img" img.ext4
+	cairn backup --repo repo -q img.ext4 >id3
+	cairn restore --repo repo "$(cat id3)" r3.img
+	same_file "$TD/v2.img" r3.img
+}
+test_case "a damaged newest manifest: latest and VOLUME@latest are refused naming it, ids still work" t_latest_damaged
+
+t_lost_config()
+{
+	cp -a "$P" repo
+	cp repo/config config.saved
+	rm repo/config
+	tree_state repo >before
+	expect_fail -m 'has lost its config.*restore the config from a copy' cairn list --repo repo
+	grep -q "cairn init" .err && fail "the message invites an init over the data: $(cat .err)"
+	expect_fail -m 'no config but holds repository data' cairn init --repo repo
+	assert_unchanged repo before
+	# With the config back, everything is as it was.
+	cp config.saved repo/config
+	cairn restore --repo repo "$(cat "$TD/id2")" r.img
+	same_file "$TD/v2.img" r.img
+	cairn check --repo repo
+}
+test_case "a repository that lost its config: a clear line, and init refuses to write over its data" t_lost_config
+
+t_interrupted_init()
+{
+	# Key first, config last: what an init killed in between leaves.
+	cairn init --repo repo -q >/dev/null
+	rm repo/config
+	expect_fail -m 'not a cairn repository' cairn list --repo repo
+	expect_ok cairn init --repo repo -q
+	cairn backup --repo repo -q "$TD/v1.img" >id
+	cairn restore --repo repo "$(cat id)" r.img
+	same_file "$TD/v1.img" r.img
+}
+test_case "an init interrupted before its config was written can be run again" t_interrupted_init
+
+test_done
