@@ -89,12 +89,13 @@ static int from_string(const char *s, char **ret, size_t *ret_len)
 	return 0;
 }
 
-static int prompt_once(const char *prompt, char *buf)
+/* hint: what is missing and where else it can come from, for the error
+ * without a terminal. */
+static int prompt_once(const char *prompt, const char *hint, char *buf)
 {
 	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
 	if (fd < 0)
-		return cairn_error_set(CAIRN_EINVAL, "no passphrase: set CAIRN_PASSPHRASE or CAIRN_PASSPHRASE_FILE, "
-						     "or use --passphrase-file");
+		return cairn_error_set(CAIRN_EINVAL, "no %s", hint);
 	struct termios old, quiet;
 	bool restore = tcgetattr(fd, &old) == 0;
 	if (restore) {
@@ -115,14 +116,14 @@ static int prompt_once(const char *prompt, char *buf)
 	return (int)n;
 }
 
-static int from_prompt(bool confirm, const char *what, char **ret, size_t *ret_len)
+static int from_prompt(bool confirm, const char *what, const char *hint, char **ret, size_t *ret_len)
 {
 	char *p = cairn_secret_alloc(PASS_MAX), *q = NULL;
 	if (!p)
 		return CAIRN_ENOMEM;
 	char prompt[64];
 	snprintf(prompt, sizeof(prompt), "Enter %s: ", what);
-	int n = prompt_once(prompt, p);
+	int n = prompt_once(prompt, hint, p);
 	if (n < 0) {
 		cli_passphrase_free(p, 0);
 		return n;
@@ -130,7 +131,7 @@ static int from_prompt(bool confirm, const char *what, char **ret, size_t *ret_l
 	if (confirm) {
 		q = cairn_secret_alloc(PASS_MAX);
 		snprintf(prompt, sizeof(prompt), "Repeat %s: ", what);
-		if (!q || prompt_once(prompt, q) < 0 || strcmp(p, q) != 0) {
+		if (!q || prompt_once(prompt, hint, q) < 0 || strcmp(p, q) != 0) {
 			cli_passphrase_free(p, 0);
 			cli_passphrase_free(q, 0);
 			return cairn_error_set(CAIRN_EINVAL, "the passphrases do not match");
@@ -155,7 +156,9 @@ int cli_repo_passphrase(struct cli_global *g, bool confirm, const struct cairn_c
 		cairn_log_info("repository passphrase: the encryption passphrase of credential %s", cred->uuid);
 		return from_string(cred->passphrase, ret, ret_len);
 	}
-	return from_prompt(confirm, "repository passphrase", ret, ret_len);
+	return from_prompt(confirm, "repository passphrase",
+			   "passphrase: set CAIRN_PASSPHRASE or CAIRN_PASSPHRASE_FILE, or use --passphrase-file", ret,
+			   ret_len);
 }
 
 int cli_passphrase(struct cli_global *g, bool confirm, char **ret, size_t *ret_len)
@@ -171,5 +174,8 @@ int cli_new_passphrase(const char *file, char **ret, size_t *ret_len)
 	const char *e = getenv("CAIRN_NEW_PASSPHRASE");
 	if (e)
 		return from_string(e, ret, ret_len);
-	return from_prompt(true, "new passphrase", ret, ret_len);
+	return from_prompt(true, "new passphrase",
+			   "new passphrase: set CAIRN_NEW_PASSPHRASE or CAIRN_NEW_PASSPHRASE_FILE, or use "
+			   "--new-passphrase-file",
+			   ret, ret_len);
 }

@@ -228,7 +228,9 @@ int cairn_snap_take(const char *volume, const char *path, enum cairn_snap_method
 	memset(ret, 0, sizeof(*ret));
 	if (want == CAIRN_SNAP_NONE)
 		return cairn_error_set(CAIRN_EINVAL, "no snapshot method");
-	_cleanup_close_ int in = open(volume, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO given as the source must be refused, not wait
+	 * for a writer; files and block devices ignore the flag. */
+	_cleanup_close_ int in = open(volume, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (in < 0)
 		return cairn_error_errno(errno, "cannot open source %s", volume);
 	struct stat st;

@@ -37,7 +37,9 @@ int cairn_fd_size(int fd, const char *path, uint64_t *ret_size, bool *ret_is_dev
 
 int cairn_volume_open(const char *path, struct cairn_volume **ret)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO given as the source must be refused, not wait
+	 * for a writer; files and block devices ignore the flag. */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return cairn_error_errno(errno, "cannot open source %s", path);
 	struct cairn_volume *v = calloc(1, sizeof(*v));
