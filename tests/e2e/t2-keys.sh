@@ -106,4 +106,14 @@ t_remove_unknown()
 }
 test_case "key remove of an unknown or malformed key id fails cleanly" t_remove_unknown
 
+t_add_no_new_passphrase()
+{
+	tree_state "$R" >before
+	# No terminal (setsid), no CAIRN_NEW_PASSPHRASE*: the message names them.
+	CAIRN_PASSPHRASE=$NEW expect_fail -m 'no new passphrase: set CAIRN_NEW_PASSPHRASE or CAIRN_NEW_PASSPHRASE_FILE, or use --new-passphrase-file' \
+		env -u CAIRN_NEW_PASSPHRASE -u CAIRN_NEW_PASSPHRASE_FILE setsid -w "$CAIRN" key add --repo "$R"
+	assert_unchanged "$R" before
+}
+test_case "key add without a new passphrase names where it can come from" t_add_no_new_passphrase
+
 test_done
