@@ -495,14 +495,21 @@ int cairn_index_adopt_orphans(struct cairn_index *idx, struct cairn_repo *repo)
 	struct cairn_aead *a = NULL;
 	if (r >= 0)
 		r = cairn_repo_aead(repo, &a);
+	size_t known = cairn_index_npacks(idx);
+	_cleanup_free_ uint8_t *listed = calloc(known / 8 + 1, 1);
+	if (r >= 0 && !listed)
+		r = cairn_error_set(CAIRN_ENOMEM, "out of memory");
 	int adopted = 0;
 	for (size_t i = 0; i < names.n && r >= 0; i++) {
 		uint8_t pid[CAIRN_PACK_ID_LEN];
 		uint32_t slot;
 		if (cairn_pack_key_parse(names.v[i], pid) < 0)
 			continue;
-		if (cairn_index_find_pack(idx, pid, &slot) == 0)
+		if (cairn_index_find_pack(idx, pid, &slot) == 0) {
+			if (slot < known)
+				listed[slot / 8] |= (uint8_t)(1u << (slot % 8));
 			continue;
+		}
 		r = adopt_pack(idx, repo, a, pid);
 		if (r == CAIRN_ECORRUPT || r == CAIRN_ENOTFOUND) {
 			/* A pack we cannot read is no use to reuse; check reports it. */
@@ -512,6 +519,31 @@ int cairn_index_adopt_orphans(struct cairn_index *idx, struct cairn_repo *repo)
 			adopted++;
 		}
 	}
+	/* A pack the index names but the store does not have (deleted by hand,
+	 * lost): a backup would deduplicate against blobs that are gone and be
+	 * damaged from the start.  Asked once more by name, as a listing may
+	 * lag on some stores.  repair index drops such packs from the index. */
+	size_t missing = 0;
+	char first[80] = "";
+	for (size_t s = 0; r >= 0 && s < known; s++) {
+		if (listed[s / 8] & (1u << (s % 8)) || cairn_index_pack_condemned(idx, (uint32_t)s))
+			continue;
+		char key[80];
+		uint64_t size;
+		cairn_pack_key(cairn_index_pack_id(idx, (uint32_t)s), key);
+		int q = cairn_store_stat(repo->store, key, &size);
+		if (q == CAIRN_ENOTFOUND) {
+			if (!missing++)
+				memcpy(first, key, sizeof(first));
+		} else if (q < 0) {
+			r = q;
+		}
+	}
+	if (r >= 0 && missing)
+		r = cairn_error_set(CAIRN_ECORRUPT,
+				    "%zu pack(s) the index names are missing from the repository (%s%s): run "
+				    "'cairn repair index', then back up again ('cairn check' names the damaged backups)",
+				    missing, first, missing > 1 ? ", ..." : "");
 	cairn_aead_free(a);
 	cairn_key_list_free(&names);
 	return r < 0 ? r : adopted;

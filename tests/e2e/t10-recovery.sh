@@ -114,4 +114,27 @@ t_interrupted_init()
 }
 test_case "an init interrupted before its config was written can be run again" t_interrupted_init
 
+t_missing_pack_backup()
+{
+	local pack rc=0
+	cp -a "$P" repo
+	pack=$(find repo/packs -type f -printf '%s %p\n' | sort -rn | head -n1 | cut -d' ' -f2-)
+	rm "$pack"
+	tree_state repo >before
+	# The index still names the pack: a backup that deduplicated against it
+	# would be damaged from the start.  Refused, naming the way out.
+	cp "$TD/v2.img" img.ext4
+	expect_fail -m "1 pack\(s\) the index names are missing .*$(basename "$pack").*cairn repair index" \
+		cairn backup --repo repo --full img.ext4
+	assert_unchanged repo before
+	cairn repair --repo repo index
+	cairn backup --repo repo --full -q img.ext4 >id
+	cairn restore --repo repo "$(cat id)" r.img
+	same_file "$TD/v2.img" r.img
+	# The old backups stay damaged, and check says so.
+	cairn check --repo repo >check.out 2>&1 || rc=$?
+	[ $rc -eq 3 ] || fail "check exited $rc with a pack missing"
+}
+test_case "a pack missing from the store: backup refuses, naming repair index; after it, a backup restores" t_missing_pack_backup
+
 test_done
