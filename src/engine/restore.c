@@ -25,14 +25,19 @@
 #include "util/log.h"
 #include "util/time.h"
 
+#include <blkid/blkid.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -613,29 +618,111 @@ static int on_leaves(uint64_t first, uint64_t count, const uint8_t *ids, void *u
 	return 0;
 }
 
-/* A device is "empty" when its first MiB reads as zeros. */
-static int device_looks_empty(int fd, bool *ret)
+/* ---- the target ---- */
+
+/* A device counts as empty when blkid finds no signature on it and these
+ * regions read as zeros: its first and last EMPTY_EDGE bytes and
+ * EMPTY_SAMPLES samples of EMPTY_SAMPLE bytes spread evenly across it.
+ * About 18 MiB read, whatever the device's size; a partition table, LVM
+ * label or file system whose start was wiped is still a signature, and
+ * data left anywhere in bulk is found by the samples. */
+#define EMPTY_EDGE (1u << 20)
+#define EMPTY_SAMPLES 256
+#define EMPTY_SAMPLE (64u << 10)
+#define EMPTY_RULE                                                                              \
+	"a device counts as empty only if blkid finds no file system, partition table, LVM, swap or " \
+	"RAID signature on it and its first and last MiB and 256 evenly spaced 64 KiB samples read as zeros"
+
+/* 1 and the first nonzero byte's offset in *ret_at if [off, off + len)
+ * holds one, 0 if it reads as zeros (or ends first). */
+static int find_nonzero(int fd, const char *target, uint8_t *buf, uint64_t off, uint64_t len, uint64_t *ret_at)
 {
-	_cleanup_free_ uint8_t *b = malloc(1 << 20);
-	if (!b)
-		return CAIRN_ENOMEM;
-	ssize_t n = pread(fd, b, 1 << 20, 0);
-	if (n < 0)
-		return cairn_error_errno(errno, "read target");
-	*ret = true;
-	for (ssize_t i = 0; i < n; i++)
-		if (b[i]) {
-			*ret = false;
-			break;
+	while (len) {
+		ssize_t got = pread(fd, buf, (size_t)MIN(len, (uint64_t)EMPTY_EDGE), (off_t)off);
+		if (got < 0)
+			return cairn_error_errno(errno, "read %s", target);
+		if (got == 0)
+			return 0;
+		if (!cairn_chunk_is_zero(buf, (size_t)got)) {
+			size_t i = 0;
+			while (!buf[i])
+				i++;
+			*ret_at = off + i;
+			return 1;
 		}
+		off += (uint64_t)got;
+		len -= (uint64_t)got;
+	}
+	return 0;
+}
+
+/* 1 and what blkid found in why if the device holds a signature (one it
+ * cannot probe counts as one), 0 if none.  Bad checksums count: a damaged
+ * file system is still somebody's data. */
+static int find_signature(int fd, char *why, size_t whylen)
+{
+	blkid_probe pr = blkid_new_probe();
+	if (!pr)
+		return CAIRN_ENOMEM;
+	int found = -1;
+	if (blkid_probe_set_device(pr, fd, 0, 0) == 0) {
+		blkid_probe_enable_superblocks(pr, 1);
+		blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_BADCSUM);
+		blkid_probe_enable_partitions(pr, 1);
+		blkid_probe_set_partitions_flags(pr, BLKID_PARTS_FORCE_GPT);
+		/* 0: one found; 1: nothing; -2: several; -1: an error. */
+		found = blkid_do_safeprobe(pr);
+	}
+	const char *type = NULL;
+	if (found == 0 && blkid_probe_lookup_value(pr, "TYPE", &type, NULL) != 0 &&
+	    blkid_probe_lookup_value(pr, "PTTYPE", &type, NULL) != 0)
+		type = NULL;
+	if (found == 0)
+		snprintf(why, whylen, "blkid finds a signature (%s)", type ? type : "no type");
+	else if (found == -2)
+		snprintf(why, whylen, "blkid finds several signatures");
+	else if (found != 1)
+		snprintf(why, whylen, "blkid cannot probe it");
+	blkid_free_probe(pr);
+	return found != 1;
+}
+
+/* Whether the device holds nothing anyone could miss (EMPTY_RULE); if not,
+ * what was found goes to why. */
+static int device_looks_empty(int fd, const char *target, char *why, size_t whylen, bool *ret)
+{
+	uint64_t dsize = 0, at = 0;
+	int r = find_signature(fd, why, whylen);
+	if (r == 0)
+		r = cairn_fd_size(fd, target, &dsize, NULL);
+	if (r < 0)
+		return r;
+	*ret = false;
+	if (r > 0)
+		return 0;
+	_cleanup_free_ uint8_t *buf = malloc(EMPTY_EDGE);
+	if (!buf)
+		return CAIRN_ENOMEM;
+	uint64_t edge = MIN(dsize, (uint64_t)EMPTY_EDGE);
+	r = find_nonzero(fd, target, buf, 0, edge, &at);
+	if (r == 0)
+		r = find_nonzero(fd, target, buf, dsize - edge, edge, &at);
+	uint64_t step = dsize > EMPTY_SAMPLE ? (dsize - EMPTY_SAMPLE) / (EMPTY_SAMPLES - 1) : 0;
+	for (unsigned k = 0; r == 0 && k < EMPTY_SAMPLES; k++)
+		r = find_nonzero(fd, target, buf, k * step / 4096 * 4096, EMPTY_SAMPLE, &at);
+	if (r < 0)
+		return r;
+	if (r > 0)
+		snprintf(why, whylen, "byte %llu is not zero", (unsigned long long)at);
+	*ret = r == 0;
 	return 0;
 }
 
 /* Opens a block device target exclusively (O_EXCL fails with EBUSY while it
  * is mounted or otherwise claimed) and checks that the volume fits. */
-static int open_device(const char *target, uint64_t size, int *ret_fd)
+static int open_device(const char *path, const char *target, uint64_t size, int *ret_fd)
 {
-	int fd = open(target, O_RDWR | O_EXCL | O_CLOEXEC);
+	int fd = open(path, O_RDWR | O_EXCL | O_CLOEXEC);
 	if (fd < 0 && errno == EBUSY)
 		return cairn_error_set(CAIRN_EBUSY, "target %s is in use (mounted?); refusing to write to it", target);
 	if (fd < 0)
@@ -653,36 +740,137 @@ static int open_device(const char *target, uint64_t size, int *ret_fd)
 	return 0;
 }
 
-/* Opens the target; for files, a temporary file beside it (*ret_tmp). */
-static int open_target(const struct cairn_restore_opts *o, uint64_t size, int *ret_fd, bool *ret_device,
-		       char **ret_tmp)
+/* A symbolic link is restored through: the data goes to the file (or
+ * device) it names, the temporary file lives beside that file so the
+ * rename stays on one file system, and the link stays a link. */
+static int resolve_target(const char *target, char **ret)
+{
+	struct stat st;
+	if (lstat(target, &st) == 0 && S_ISLNK(st.st_mode)) {
+		*ret = realpath(target, NULL);
+		return *ret ? 0 : cairn_error_errno(errno, "target %s is a symbolic link that does not resolve", target);
+	}
+	*ret = strdup(target);
+	return *ret ? 0 : CAIRN_ENOMEM;
+}
+
+/* A file target is written as PATH TMP_TAG PID "-XXXXXX": the process id
+ * tells a later restore whether its writer is gone. */
+#define TMP_TAG ".cairn-restore-"
+#define TMP_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+/* Whether name is base's temporary file name; its process id in *ret_pid. */
+static bool tmp_name_of(const char *name, const char *base, pid_t *ret_pid)
+{
+	size_t bl = strlen(base), tl = strlen(TMP_TAG);
+	if (strncmp(name, base, bl) != 0 || strncmp(name + bl, TMP_TAG, tl) != 0)
+		return false;
+	const char *p = name + bl + tl;
+	size_t digits = strspn(p, "0123456789");
+	if (digits == 0 || digits > 9 || p[digits] != '-' || strspn(p + digits + 1, TMP_CHARS) != 6 ||
+	    p[digits + 7] != '\0')
+		return false;
+	*ret_pid = (pid_t)strtol(p, NULL, 10);
+	return *ret_pid > 0;
+}
+
+/* Removes the temporary files of restores to path whose process no longer
+ * exists, so a restore killed with SIGKILL (which cannot clean up) does not
+ * leave a volume-sized file behind for good.  Only regular files of that
+ * exact name, and only if no one holds their lock: a writer in another PID
+ * namespace looks gone but still holds it. */
+static void remove_leftovers(const char *path)
+{
+	_cleanup_free_ char *d = strdup(path), *b = strdup(path);
+	if (!d || !b)
+		return;
+	const char *dir = dirname(d), *base = basename(b);
+	_cleanup_(closedirp) DIR *dp = opendir(dir);
+	if (!dp)
+		return;
+	struct dirent *e;
+	while ((e = readdir(dp))) {
+		pid_t pid;
+		if (!tmp_name_of(e->d_name, base, &pid) || pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		/* O_NONBLOCK: a FIFO of that name must not hang the restore. */
+		_cleanup_close_ int fd = openat(dirfd(dp), e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		struct stat st;
+		if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || flock(fd, LOCK_EX | LOCK_NB) < 0)
+			continue;
+		if (unlinkat(dirfd(dp), e->d_name, 0) == 0)
+			cairn_log_info("removed %s/%s, left by a restore that was killed (process %d)", dir, e->d_name,
+				       (int)pid);
+	}
+}
+
+/* Creates the temporary file for path, sized, locked (remove_leftovers),
+ * and with the owner and mode of the file it replaces (old, or NULL for a
+ * new file): a VM image owned by a hypervisor's user must stay usable. */
+static int create_tmp(const char *path, const char *target, uint64_t size, const struct stat *old, int *ret_fd,
+		      char **ret_tmp)
+{
+	_cleanup_free_ char *tmp = NULL;
+	if (asprintf(&tmp, "%s" TMP_TAG "%d-XXXXXX", path, (int)getpid()) < 0)
+		return CAIRN_ENOMEM;
+	_cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return cairn_error_errno(errno, "cannot create %s", tmp);
+	/* Without locks (some network file systems) only the pid protects it. */
+	(void)flock(fd, LOCK_EX | LOCK_NB);
+	struct stat st;
+	int r = 0;
+	/* Owner first: a chown clears the set-id bits the mode may carry. */
+	if (old && (fstat(fd, &st) < 0 ||
+		    ((st.st_uid != old->st_uid || st.st_gid != old->st_gid) && fchown(fd, old->st_uid, old->st_gid) < 0) ||
+		    fchmod(fd, old->st_mode & 07777) < 0))
+		r = cairn_error_errno(errno, "cannot give %s the owner and mode of %s", tmp, target);
+	else if (ftruncate(fd, (off_t)size) < 0)
+		r = cairn_error_errno(errno, "cannot size %s", tmp);
+	if (r < 0) {
+		unlink(tmp);
+		return r;
+	}
+	*ret_fd = TAKE_FD(fd);
+	*ret_tmp = TAKE_PTR(tmp);
+	return 0;
+}
+
+/* Opens the target at path (o->target resolved, resolve_target); for
+ * files, a temporary file beside it (*ret_tmp). */
+static int open_target(const struct cairn_restore_opts *o, const char *path, uint64_t size, int *ret_fd,
+		       bool *ret_device, char **ret_tmp)
 {
 	struct stat st;
 	int r;
 	*ret_tmp = NULL;
 	if (o->delta) {
 		/* In place: only what differs is rewritten. */
-		if (stat(o->target, &st) < 0)
+		if (stat(path, &st) < 0)
 			return cairn_error_errno(errno, "target %s (--delta rewrites an existing volume)", o->target);
 		if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode))
 			return cairn_error_set(CAIRN_EINVAL, "target %s is neither a file nor a block device", o->target);
 		*ret_device = S_ISBLK(st.st_mode);
 		if (*ret_device)
-			return open_device(o->target, size, ret_fd);
-		int fd = open(o->target, O_RDWR | O_CLOEXEC);
+			return open_device(path, o->target, size, ret_fd);
+		int fd = open(path, O_RDWR | O_CLOEXEC);
 		if (fd < 0)
 			return cairn_error_errno(errno, "cannot open target %s", o->target);
 		*ret_fd = fd;
 		return 0;
 	}
-	if (stat(o->target, &st) == 0 && S_ISBLK(st.st_mode)) {
+	bool exists = stat(path, &st) == 0;
+	if (!exists && errno != ENOENT)
+		return cairn_error_errno(errno, "target %s", o->target);
+	if (exists && S_ISBLK(st.st_mode)) {
 		int fd;
-		if ((r = open_device(o->target, size, &fd)) < 0)
+		if ((r = open_device(path, o->target, size, &fd)) < 0)
 			return r;
 		bool empty = false;
-		if (!o->force && (r = device_looks_empty(fd, &empty)) >= 0 && !empty)
-			r = cairn_error_set(CAIRN_EEXIST, "target %s is not empty; use --force to overwrite it",
-					    o->target);
+		char why[128] = "";
+		if (!o->force && (r = device_looks_empty(fd, o->target, why, sizeof(why), &empty)) >= 0 && !empty)
+			r = cairn_error_set(CAIRN_EEXIST, "target %s is not empty: %s; use --force to overwrite it (%s)",
+					    o->target, why, EMPTY_RULE);
 		if (r < 0) {
 			close(fd);
 			return r;
@@ -691,37 +879,14 @@ static int open_target(const struct cairn_restore_opts *o, uint64_t size, int *r
 		*ret_device = true;
 		return 0;
 	}
-	if (stat(o->target, &st) == 0) {
-		if (!S_ISREG(st.st_mode))
-			return cairn_error_set(CAIRN_EINVAL, "target %s is neither a file nor a block device", o->target);
-		if (st.st_size > 0 && !o->force)
-			return cairn_error_set(CAIRN_EEXIST, "target %s exists and is not empty; use --force to overwrite it",
-					       o->target);
-	} else if (errno != ENOENT) {
-		return cairn_error_errno(errno, "target %s", o->target);
-	}
-	size_t n = strlen(o->target) + 32;
-	char *tmp = malloc(n);
-	if (!tmp)
-		return CAIRN_ENOMEM;
-	snprintf(tmp, n, "%s.cairn-XXXXXX", o->target);
-	int fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		int r = cairn_error_errno(errno, "cannot create %s", tmp);
-		free(tmp);
-		return r;
-	}
-	if (ftruncate(fd, (off_t)size) < 0) {
-		int r = cairn_error_errno(errno, "cannot size %s", tmp);
-		close(fd);
-		unlink(tmp);
-		free(tmp);
-		return r;
-	}
-	*ret_fd = fd;
+	if (exists && !S_ISREG(st.st_mode))
+		return cairn_error_set(CAIRN_EINVAL, "target %s is neither a file nor a block device", o->target);
+	if (exists && st.st_size > 0 && !o->force)
+		return cairn_error_set(CAIRN_EEXIST, "target %s exists and is not empty; use --force to overwrite it",
+				       o->target);
+	remove_leftovers(path);
 	*ret_device = false;
-	*ret_tmp = tmp;
-	return 0;
+	return create_tmp(path, o->target, size, exists ? &st : NULL, ret_fd, ret_tmp);
 }
 
 int cairn_restore_run(struct cairn_repo *repo, const struct cairn_manifest *m, const struct cairn_restore_opts *o,
@@ -749,8 +914,9 @@ int cairn_restore_run(struct cairn_repo *repo, const struct cairn_manifest *m, c
 	j.delta = o->delta;
 	if (o->delta && o->differs)
 		j.differs = (struct cairn_change_cursor)CAIRN_CHANGE_CURSOR_INIT(o->differs);
-	_cleanup_free_ char *tmp = NULL;
-	if ((r = open_target(o, m->size, &j.fd, &j.device, &tmp)) < 0)
+	_cleanup_free_ char *path = NULL, *tmp = NULL;
+	if ((r = resolve_target(o->target, &path)) < 0 ||
+	    (r = open_target(o, path, m->size, &j.fd, &j.device, &tmp)) < 0)
 		return r;
 	if (j.delta && o->state_dir) {
 		/* This backup's change tags, if it was made here and is the
@@ -769,7 +935,7 @@ int cairn_restore_run(struct cairn_repo *repo, const struct cairn_manifest *m, c
 	 * the writes of scattered chunks are merged at the final fsync instead
 	 * of each waiting for the device (and a copy-on-write) on its own. */
 	j.dfd = getenv("CAIRN_NO_DIRECT_IO") || o->delta ? -1
-							  : open(tmp ? tmp : o->target, O_WRONLY | O_DIRECT | O_CLOEXEC);
+							  : open(tmp ? tmp : path, O_WRONLY | O_DIRECT | O_CLOEXEC);
 	pthread_mutex_init(&j.lock, NULL);
 	pthread_cond_init(&j.cond, NULL);
 	j.items = malloc(ROUND_CHUNKS * sizeof(*j.items));
@@ -833,8 +999,8 @@ int cairn_restore_run(struct cairn_repo *repo, const struct cairn_manifest *m, c
 	if (close(j.fd) < 0 && r >= 0)
 		r = cairn_error_errno(errno, "close %s", o->target);
 	if (tmp) {
-		if (r >= 0 && rename(tmp, o->target) < 0)
-			r = cairn_error_errno(errno, "rename %s to %s", tmp, o->target);
+		if (r >= 0 && rename(tmp, path) < 0)
+			r = cairn_error_errno(errno, "rename %s to %s", tmp, path);
 		if (r < 0)
 			unlink(tmp);
 	}

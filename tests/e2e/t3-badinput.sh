@@ -261,6 +261,138 @@ t_mounted_device()
 }
 test_case "restore onto a mounted device is refused" t_mounted_device
 
+t_device_data_past_first_mib()
+{
+	local dev size sum
+	size=$(stat -c %s "$TD/v1.img")
+	truncate -s 64M big.dev
+	dev=$(setup_loop big.dev) || skip "losetup failed (no loop devices here)"
+	# All zeros: empty, no --force needed.
+	cairn restore --repo "$P" "$(cat "$TD/id1")" "$dev"
+	cmp -n "$size" "$dev" "$TD/v1.img" || fail "device content differs after restore"
+	# Zeros again, but for 1 MiB of data at 40 MiB: far past the first MiB.
+	dd if=/dev/zero of="$dev" bs=1M count=64 oflag=direct status=none
+	rand_file data.bin $((1 << 20)) 31
+	dd if=data.bin of="$dev" bs=1M seek=40 conv=notrunc oflag=direct status=none
+	sum=$(sha256sum <"$dev")
+	expect_fail -m 'not empty: byte [0-9]+ is not zero; use --force.*256 evenly spaced 64 KiB samples' \
+		cairn restore --repo "$P" "$(cat "$TD/id1")" "$dev"
+	[ "$(sha256sum <"$dev")" = "$sum" ] || fail "the refused restore changed the device"
+	cairn restore --repo "$P" --force "$(cat "$TD/id1")" "$dev"
+	cmp -n "$size" "$dev" "$TD/v1.img" || fail "device content differs after restore --force"
+	losetup -d "$dev"
+}
+test_case "restore onto a device with data only past its first MiB needs --force" t_device_data_past_first_mib
+
+t_device_signature()
+{
+	local dev sum
+	command -v cryptsetup >/dev/null || skip "no cryptsetup"
+	# A LUKS2 volume whose first MiB was wiped: blkid still finds its
+	# secondary header, at 4 MiB with 4 MiB of metadata.  Everything else
+	# is zeroed, and on a 4 GiB device the samples (16 MiB apart) miss
+	# 4 MiB: only blkid can tell that this device is somebody's.
+	truncate -s 4G luks.dev
+	printf pw >key
+	cryptsetup luksFormat -q --type luks2 --luks2-metadata-size 4m --luks2-keyslots-size 4m --pbkdf pbkdf2 \
+		--pbkdf-force-iterations 1000 --key-file key luks.dev >/dev/null 2>&1 || skip "cryptsetup luksFormat failed"
+	dd if=luks.dev of=hdr bs=4k skip=1024 count=1 status=none
+	truncate -s 0 luks.dev
+	truncate -s 4G luks.dev
+	dd if=hdr of=luks.dev bs=4k seek=1024 conv=notrunc status=none
+	[ "$(blkid -p -o value -s TYPE luks.dev)" = crypto_LUKS ] || skip "blkid does not find a lone LUKS2 secondary header"
+	dev=$(setup_loop luks.dev) || skip "losetup failed (no loop devices here)"
+	sum=$(head -c 32M "$dev" | sha256sum)
+	expect_fail -m 'not empty: blkid finds a signature \(crypto_LUKS\); use --force' \
+		cairn restore --repo "$P" "$(cat "$TD/id1")" "$dev"
+	[ "$(head -c 32M "$dev" | sha256sum)" = "$sum" ] || fail "the refused restore changed the device"
+	losetup -d "$dev"
+}
+test_case "restore onto a device with a signature the zero samples miss (LUKS2 secondary header) needs --force" t_device_signature
+
+t_force_keeps_owner_mode()
+{
+	rand_file vm.img 5000 7
+	chown 65534:65534 vm.img
+	chmod 0640 vm.img
+	cairn restore --repo "$P" --force "$(cat "$TD/id1")" vm.img
+	same_file "$TD/v1.img" vm.img
+	[ "$(stat -c '%a %u:%g' vm.img)" = '640 65534:65534' ] ||
+		fail "restore --force changed mode and owner to $(stat -c '%a %u:%g' vm.img)"
+	# A new file (documented): another hard link keeps the old data.
+	rand_file old.img 5000 8
+	cp old.img orig.img
+	ln old.img other-link.img
+	cairn restore --repo "$P" --force "$(cat "$TD/id1")" old.img
+	same_file "$TD/v1.img" old.img
+	same_file orig.img other-link.img
+}
+test_case "restore --force onto a file keeps its mode and owner" t_force_keeps_owner_mode
+
+t_symlink_target()
+{
+	mkdir real
+	rand_file real/disk.img 5000 9
+	chmod 0604 real/disk.img
+	ln -s real/disk.img link.img
+	cairn restore --repo "$P" --force "$(cat "$TD/id1")" link.img
+	[ -L link.img ] || fail "restore replaced the symbolic link with a file"
+	[ "$(readlink link.img)" = real/disk.img ] || fail "the link now points to $(readlink link.img)"
+	same_file "$TD/v1.img" real/disk.img
+	[ "$(stat -c %a real/disk.img)" = 604 ] || fail "the link's target has mode $(stat -c %a real/disk.img)"
+	! ls link.img.cairn-* real/disk.img.cairn-* >/dev/null 2>&1 || fail "restore left a temporary file"
+	# Without --force, the link's (non-empty) target is refused.
+	expect_fail -m 'force' cairn restore --repo "$P" "$(cat "$TD/id2")" link.img
+	same_file "$TD/v1.img" real/disk.img
+	# A link to nothing is refused, not replaced by a file.
+	ln -s nowhere.img dangling.img
+	expect_fail -m 'symbolic link' cairn restore --repo "$P" "$(cat "$TD/id1")" dangling.img
+	[ -L dangling.img ] && [ ! -e nowhere.img ] || fail "the refused restore changed the dangling link"
+}
+test_case "restore to a symbolic link writes the file it names and keeps the link" t_symlink_target
+
+t_killed_restore_leftover()
+{
+	local pid tmp='' i dead
+	new_repo repo
+	rand_file big.img $((200 << 20)) 41
+	cairn backup --repo repo -q big.img >/dev/null
+	# Not through cairn(): its timeout would be the process whose id we get.
+	CAIRN_THREADS=1 "$CAIRN" restore --repo repo latest out.img >/dev/null 2>&1 &
+	pid=$!
+	for i in $(seq 1 3000); do
+		tmp=$(ls out.img.cairn-restore-"$pid"-* 2>/dev/null) && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.01
+	done
+	kill -9 "$pid" 2>/dev/null || true
+	wait "$pid" || true # reaped: a zombie would still answer kill -0
+	[ -n "$tmp" ] || fail "no temporary file out.img.cairn-restore-$pid-* appeared while the restore ran"
+	[ -f "$tmp" ] || fail "the killed restore left no temporary file (expected $tmp)"
+	[ ! -e out.img ] || fail "the killed restore created out.img"
+	# Kept: a live process's file, a locked one, other names, a directory.
+	dead=$pid
+	: >"out.img.cairn-restore-$$-Live01"
+	: >"out.img.cairn-restore-$dead-Lockd1"
+	: >"out.img.cairn-restore-$dead-short"
+	: >"other.img.cairn-restore-$dead-Other1"
+	mkdir "out.img.cairn-restore-$dead-Adir01"
+	: >"out.img.cairn-$dead-Old001"
+	# Locked as a restore in another PID namespace would hold it.
+	exec 9<"out.img.cairn-restore-$dead-Lockd1"
+	flock -x 9
+	cairn restore --repo repo latest out.img
+	exec 9<&-
+	[ ! -e "$tmp" ] || fail "the next restore left the killed one's temporary file $tmp"
+	same_file big.img out.img
+	for f in "out.img.cairn-restore-$$-Live01" "out.img.cairn-restore-$dead-Lockd1" \
+		"out.img.cairn-restore-$dead-short" "other.img.cairn-restore-$dead-Other1" \
+		"out.img.cairn-restore-$dead-Adir01" "out.img.cairn-$dead-Old001"; do
+		[ -e "$f" ] || fail "the restore removed $f"
+	done
+}
+test_case "a restore killed with SIGKILL: the next restore to the target removes its temporary file" t_killed_restore_leftover
+
 # affected_consistent OUTFILE REPO: every backup named "affected" in check's
 # output fails to restore, every other one restores byte-identically.
 affected_consistent()
