@@ -11,6 +11,7 @@
  * handles through a curl share object.
  */
 #include "http/http.h"
+#include "util/cancel.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -341,6 +342,10 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *ud)
 	size_t n = size * nitems, left = x->rq->body_len - x->pos;
 	if (n > left)
 		n = left;
+	/* An interrupt ends a body upload (a pack) here rather than after
+	 * it: under --limit-upload that could be hours away. */
+	if (n && cairn_cancel_check())
+		return CURL_READFUNC_ABORT;
 	if (x->c->limited && n) {
 		size_t piece = cairn_ratelimit_piece(&x->c->rl);
 		if (n > piece)
@@ -591,6 +596,8 @@ int cairn_http_perform(struct cairn_http_client *c, const struct cairn_http_requ
 		if (r < 0 || x.oom)
 			return cairn_error_set(CAIRN_ENOMEM, "%s %s: out of memory", rq->method, shown);
 
+		if (cc == CURLE_ABORTED_BY_CALLBACK && cairn_cancel_check())
+			return cairn_error_set(CAIRN_ECANCELED, "interrupted");
 		bool retry;
 		char why[CURL_ERROR_SIZE + 32];
 		if (cc != CURLE_OK) {
@@ -613,7 +620,9 @@ int cairn_http_perform(struct cairn_http_client *c, const struct cairn_http_requ
 						      jitter_random());
 		if (x.retry_after_ms > wait)
 			wait = MIN(x.retry_after_ms, (uint64_t)c->o.backoff_cap_ms);
-		if (!retry || attempt >= c->o.max_attempts || elapsed_ms + (double)wait > c->o.max_retry_ms) {
+		/* No retries once interrupted: what runs now is clean-up. */
+		if (!retry || attempt >= c->o.max_attempts || elapsed_ms + (double)wait > c->o.max_retry_ms ||
+		    cairn_cancel_check()) {
 			if (retry)
 				atomic_fetch_add(&c->failures, 1);
 			if (cc == CURLE_OK)

@@ -5,6 +5,7 @@
  * tokens to be there first, nobody starves and the lock is held only for
  * arithmetic, never across a sleep. */
 #include "http/http.h"
+#include "util/cancel.h"
 #include "util/time.h"
 
 #include <errno.h>
@@ -50,9 +51,16 @@ void cairn_ratelimit_take(struct cairn_ratelimit *rl, size_t n)
 	double wait = cairn_ratelimit_reserve(rl, n, cairn_now());
 	if (wait <= 0)
 		return;
-	struct timespec ts = { .tv_sec = (time_t)wait, .tv_nsec = (long)((wait - (double)(time_t)wait) * 1e9) };
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
+	/* In slices, so that an interrupt is not kept waiting behind a slow
+	 * limit; once it is asked for, the rest of the wait is skipped (what is
+	 * still sent then is clean-up, not data). */
+	double end = cairn_now() + wait;
+	for (double left = wait; left > 0 && !cairn_cancel_check(); left = end - cairn_now()) {
+		double d = left < 0.1 ? left : 0.1;
+		struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)(d * 1e9) };
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !cairn_cancel_check())
+			;
+	}
 }
 
 size_t cairn_ratelimit_piece(const struct cairn_ratelimit *rl)

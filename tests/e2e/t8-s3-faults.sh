@@ -100,4 +100,31 @@ t_refused()
 test_case "a refused connection is retried a bounded number of times" t_refused
 
 proxy_stop
+t_interrupt_limited()
+{
+	s3_use rgw
+	local r pid rc=0 i
+	r=$(s3_uri rgw slowlimit)
+	cairn init --repo "$r" -q --pack-size 4M
+	# At 64 KiB/s a 4 MiB pack takes a minute: the interrupt must not wait
+	# for it.
+	"$CAIRN" backup --repo "$r" "$TD/img" --limit-upload 64K -q >id 2>b.err &
+	pid=$!
+	sleep 2
+	kill -TERM $pid
+	for i in $(seq 1 100); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+	if kill -0 $pid 2>/dev/null; then
+		kill -9 $pid
+		fail "the throttled backup was still running 10 s after SIGTERM"
+	fi
+	wait $pid || rc=$?
+	[ $rc -ne 0 ] || fail "the interrupted backup exited 0"
+	[ "$(wc -l <b.err)" -eq 1 ] && grep -q 'interrupted' b.err || fail "stderr is not one 'interrupted' line: $(cat b.err)"
+	[ "$(backup_count "$r")" -eq 0 ] || fail "the interrupted backup was listed"
+	cairn backup --repo "$r" "$TD/img" -q >id
+	cairn restore --repo "$r" "$(cat id)" out.img
+	same_file "$TD/img" out.img
+}
+test_case "SIGTERM under a slow --limit-upload ends the backup at once with one line; a re-run completes" t_interrupt_limited
+
 test_done
