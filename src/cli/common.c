@@ -8,6 +8,8 @@
 #include "util/log.h"
 #include "util/time.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,9 +176,17 @@ void cli_human_size(uint64_t v, char *buf, size_t size)
 
 int cli_parse_size(const char *s, uint64_t *ret)
 {
+	/* Plain decimal only: strtod alone would also take " 1", "inf",
+	 * "nan" and "0x1p4". */
+	if (!isdigit((unsigned char)s[0]) && !(s[0] == '.' && isdigit((unsigned char)s[1])))
+		return -1;
+	for (const char *q = s; *q; q++)
+		if (*q == 'x' || *q == 'X' || *q == 'p' || *q == 'P' || *q == 'e' || *q == 'E')
+			return -1;
 	char *end;
+	errno = 0;
 	double v = strtod(s, &end);
-	if (end == s || v < 0 || isnan(v))
+	if (end == s || errno || !isfinite(v) || v < 0)
 		return -1;
 	uint64_t mult = 1;
 	switch (*end) {
@@ -193,7 +203,12 @@ int cli_parse_size(const char *s, uint64_t *ret)
 		end++;
 	if (*end)
 		return -1;
-	*ret = (uint64_t)(v * (double)mult);
+	double bytes = v * (double)mult;
+	/* Not a fraction of a byte (0.5 would become 0, "no limit"), and
+	 * within what converts to 64 bits exactly defined. */
+	if ((bytes > 0 && bytes < 1) || bytes >= 0x1p63)
+		return -1;
+	*ret = (uint64_t)bytes;
 	return 0;
 }
 

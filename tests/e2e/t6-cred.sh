@@ -617,6 +617,13 @@ t_transfer_options()
 	expect_fail -c 2 -m 'connections' cairn list --repo repo --connections 5000
 	expect_fail -c 2 -m 'limit-upload' cairn list --repo repo --limit-upload 10X
 	expect_fail -c 2 -m 'limit-upload' cairn --limit-upload fast list --repo repo
+	# A fraction of a byte (would read as 0, unlimited), non-finite or
+	# past 64 bits, hex and exponents: refused, not converted.
+	for v in 0.5 inf nan 1e30 99999999999999999999 0x10 ' 1' -1; do
+		expect_fail -c 2 -m 'limit-upload' cairn list --repo repo --limit-upload "$v"
+	done
+	cairn list --repo repo --limit-upload 1.5K >/dev/null
+	cairn list --repo repo --limit-upload .5M >/dev/null
 	expect_fail -c 2 -m 'value' cairn list --repo repo --connections
 	# Before the verb, the value is not mistaken for the verb.
 	cairn --cred x --connections 2 --limit-upload 1M cred list >/dev/null
