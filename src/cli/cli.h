@@ -161,6 +161,8 @@ int cmd_prune(int argc, char **argv, struct cli_global *g);
 
 /* Prints the help text of a verb (or the overview for NULL) on stdout;
  * "cred create" names a subcommand's text (falls back to the verb's). */
-void cli_help(const char *verb);
+/* Prints the help of verb ("cred create" too), or the overview for NULL;
+ * false (nothing printed) for an unknown verb. */
+bool cli_help(const char *verb);
 
 #endif

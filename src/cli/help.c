@@ -368,7 +368,15 @@ static const struct {
 	  "\n"
 	  "Rebuilds the index from the tables of contents of all packs, writes it\n"
 	  "as one new index object and then removes the old index objects.  Use\n"
-	  "it when check reports damaged or missing index objects.\n" },
+	  "it when check reports damaged or missing index objects, or a backup\n"
+	  "refuses to start because packs the index names are missing (the\n"
+	  "rebuilt index no longer names them).  A pack whose table of contents\n"
+	  "cannot be read is reported; what the old index said of its blobs is\n"
+	  "kept, since they may be intact ('cairn check --read-data' tells).\n"
+	  "\n"
+	  "Exit status: 0 repaired; 3 the index is rebuilt but damaged packs\n"
+	  "remain; 1 error.  --json: {packs, blobs, damaged_packs, carried_blobs,\n"
+	  "replaced_index_objects}.\n" },
 };
 
 /* help_policies.c */
@@ -378,7 +386,7 @@ extern const struct cli_help_text {
 } cli_help_policies[];
 extern const size_t cli_help_policies_n;
 
-void cli_help(const char *verb)
+bool cli_help(const char *verb)
 {
 	size_t len = verb ? strlen(verb) : 0;
 	for (int pass = 0; verb && pass < 2; pass++) {
@@ -389,11 +397,14 @@ void cli_help(const char *verb)
 			if (strlen(v) == len && strncmp(v, verb, len) == 0) {
 				fputs(t, stdout);
 				fputs("\nGlobal options: see 'cairn --help'.\n", stdout);
-				return;
+				return true;
 			}
 		}
 		/* "cred frob": the verb's own text. */
 		len = strcspn(verb, " ");
 	}
+	if (verb)
+		return false;
 	fputs(overview, stdout);
+	return true;
 }

@@ -87,10 +87,11 @@ int main(int argc, char **argv)
 	const char *verb = argv[vi];
 	if (strcmp(verb, "help") == 0) {
 		char both[64];
+		const char *what = vi + 1 < argc ? argv[vi + 1] : NULL;
 		if (vi + 2 < argc && snprintf(both, sizeof(both), "%s %s", argv[vi + 1], argv[vi + 2]) < (int)sizeof(both))
-			cli_help(both); /* help cred create */
-		else
-			cli_help(vi + 1 < argc ? argv[vi + 1] : NULL);
+			what = both; /* help cred create */
+		if (!cli_help(what))
+			return cli_usage(NULL, "unknown command '%s'", argv[vi + 1]);
 		return EXIT_OK;
 	}
 	if (strcmp(verb, "version") == 0) {

@@ -169,10 +169,16 @@ t_bad_source()
 	mkdir adir
 	expect_fail cairn backup --repo repo adir
 	expect_fail cairn backup --repo repo /dev/null/x
+	# A FIFO: refused at once, not waiting for a writer (cairn() has a
+	# timeout, which expect_fail reports as a failure).
+	mkfifo fifo
+	expect_fail -m 'neither a regular file nor a block device' cairn backup --repo repo fifo
+	expect_fail -m 'neither a regular file nor a block device' cairn backup --repo repo fifo --snapshot none
+	expect_fail -m 'neither a regular file nor a block device' cairn backup --repo repo /dev/zero --snapshot none
 	[ "$(backup_count repo)" -eq 2 ] || fail "a failed backup was listed"
 	assert_unchanged repo before
 }
-test_case "an unreadable source (missing, a directory) is refused" t_bad_source
+test_case "an unreadable source (missing, a directory, a FIFO, a character device) is refused" t_bad_source
 
 t_bad_names()
 {

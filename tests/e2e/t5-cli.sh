@@ -42,6 +42,10 @@ t_help_global()
 	grep -q '^usage:' "$TT/.out" || fail "'cairn help' prints no usage"
 	expect_ok cairn -h
 	grep -q '^usage:' "$TT/.out" || fail "'cairn -h' prints no usage"
+	expect_fail -c 2 -m "unknown command 'bogus'" cairn help bogus
+	[ ! -s "$TT/.out" ] || fail "'cairn help bogus' printed help: $(head -n1 "$TT/.out")"
+	expect_ok cairn help cred create
+	grep -q '^usage: cairn cred create' "$TT/.out" || fail "'cairn help cred create' prints no usage"
 }
 test_case "cairn --help, -h and help list every command" t_help_global
 
