@@ -362,7 +362,9 @@ static const struct {
 	  "Deletes a credential: UUID is its full UUID, its name, or a unique\n"
 	  "prefix of at least 4 characters.  Its sealed secrets are overwritten in\n"
 	  "the database file (SQLite secure_delete).  Repositories are not touched.\n"
-	  "An unknown or ambiguous UUID is an error and deletes nothing.\n" },
+	  "An unknown or ambiguous UUID is an error and deletes nothing, and so is\n"
+	  "a credential that a policy uses (delete the policy first: a credential\n"
+	  "cannot be edited, so the policy could never run again).\n" },
 	{ "repair",
 	  "usage: cairn repair index\n"
 	  "\n"

@@ -193,6 +193,11 @@ static int check_field(const struct cairn_cred *c, const struct field *f, const 
 			return bad(f->opt, "has no host (want http://HOST[:PORT], https://HOST[:PORT] or HOST[:PORT])");
 		if (c->s3_disable_ssl && strncasecmp(v, "https://", 8) == 0)
 			return cairn_error_set(CAIRN_EINVAL, "--s3-disable-ssl contradicts an https:// --s3-endpoint");
+		/* A credential's endpoint is plain http only when asked for: the
+		 * store would refuse it later (store/s3/config.c). */
+		if (!c->s3_disable_ssl && strncasecmp(v, "http://", 7) == 0)
+			return cairn_error_set(CAIRN_EINVAL,
+					       "--s3-endpoint %s is plain http: add --s3-disable-ssl to use it", v);
 	} else if (strcmp(f->col, "s3_region") == 0) {
 		if (n > 64 || has_space_or_ctl(v))
 			return bad(f->opt, "must be a region name such as us-east-1 (no spaces, at most 64 characters)");
@@ -597,15 +602,33 @@ int cairn_cred_delete(struct cairn_state *st, const char *ref, char ret_uuid[CAI
 	int r = cairn_cred_get(st, ref, false, &c);
 	if (r < 0)
 		return r;
-	if ((r = cairn_state_prepare(st, "DELETE FROM credentials WHERE uuid = ?1", &s)) < 0)
+	/* Credentials cannot be edited, so a policy naming a deleted one could
+	 * never run again: refused in the same statement, free of races. */
+	if ((r = cairn_state_prepare(st,
+				     "DELETE FROM credentials WHERE uuid = ?1"
+				     " AND NOT EXISTS (SELECT 1 FROM policies WHERE cred = ?1)",
+				     &s)) < 0)
 		return r;
 	int rc = sqlite3_bind_text(s, 1, c->uuid, -1, SQLITE_TRANSIENT);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(s);
 	if (rc != SQLITE_DONE)
 		return cairn_state_sqlite_error(st, rc, "delete credential");
-	if (sqlite3_changes(cairn_state_db(st)) != 1)
+	if (sqlite3_changes(cairn_state_db(st)) != 1) {
+		_cleanup_stmt_ sqlite3_stmt *q = NULL;
+		if ((r = cairn_state_prepare(st, "SELECT name, count(*) OVER () FROM policies WHERE cred = ?1 ORDER BY name",
+					     &q)) < 0)
+			return r;
+		sqlite3_bind_text(q, 1, c->uuid, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(q) == SQLITE_ROW) {
+			int n = sqlite3_column_int(q, 1);
+			return cairn_error_set(CAIRN_EBUSY,
+					       "credential %s is used by policy '%s'%s: delete %s first ('cairn policy delete')",
+					       c->uuid, (const char *)sqlite3_column_text(q, 0),
+					       n > 1 ? " and others" : "", n > 1 ? "them" : "it");
+		}
 		return cairn_error_set(CAIRN_ENOTFOUND, "credential %s was deleted meanwhile", c->uuid);
+	}
 	cairn_log_debug("deleted credential %s", c->uuid);
 	if (ret_uuid)
 		memcpy(ret_uuid, c->uuid, CAIRN_CRED_UUID_LEN + 1);

@@ -102,6 +102,8 @@ t_create_list_delete()
 {
 	fresh_state
 	local u
+	expect_fail -c 2 -m 'plain http: add --s3-disable-ssl' cairn cred create --provider s3 \
+		--s3-access-key AK --s3-secret-key "$S3_SECRET" --s3-endpoint http://127.0.0.1:9
 	u=$(mk_s3 --s3-endpoint http://127.0.0.1:9 --name prod 2>c.err)
 	[[ $u =~ $UUID_RE ]] || fail "cred create printed '$u', not a UUID"
 	[ ! -s c.err ] || fail "cred create wrote to stderr: $(cat c.err)"
@@ -222,7 +224,7 @@ EOF
 	local locker=$! i pid
 	for i in $(seq 1 100); do [ -e locked ] && break; sleep 0.05; done
 	"$CAIRN" cred create --provider s3 --s3-access-key AK --s3-secret-key "$S3_SECRET" \
-		--s3-endpoint "$EP" --encryption-passphrase "$ENC_PASS" >u.out 2>u.err &
+		--s3-endpoint "$EP" --s3-disable-ssl --encryption-passphrase "$ENC_PASS" >u.out 2>u.err &
 	pid=$!
 	sleep 1
 	kill -0 "$pid" 2>/dev/null || fail "cred create did not wait for the lock: $(cat u.err)"
@@ -560,7 +562,7 @@ t_verbose_no_secrets()
 	fresh_state
 	local u
 	u=$(cairn -vv cred create --provider s3 --s3-access-key AK --s3-secret-key "$S3_SECRET" \
-		--s3-endpoint "$EP" --encryption-passphrase "$ENC_PASS" 2>c1.err)
+		--s3-endpoint "$EP" --s3-disable-ssl --encryption-passphrase "$ENC_PASS" 2>c1.err)
 	cairn -vv cred create --provider azure --azure-account-name acct --azure-sas "$AZ_SAS" >c2.out 2>c2.err
 	cairn -vv cred create --provider google --google-project-id p --google-hmac-access-key G \
 		--google-hmac-secret "$G_SECRET" --json >c3.out 2>c3.err
@@ -632,4 +634,25 @@ test_case "--connections N and --limit-upload RATE: validated, accepted before o
 
 kill "$HTTP_PID" 2>/dev/null
 wait "$HTTP_PID" 2>/dev/null
+t_delete_in_use()
+{
+	fresh_state
+	local u
+	new_repo repo
+	truncate -s 1M v.img
+	u=$(mk_s3 --name k1)
+	cairn policy create pol1 --volume "$TT/v.img" --repo "$TT/repo" --cred "$u" --every 1h --keep-last 2 2>/dev/null
+	cairn policy create pol2 --volume "$TT/v.img" --repo "$TT/repo" --cred "$u" --every 1h --keep-last 2 2>/dev/null
+	# Credentials cannot be edited: deleting one a policy names would break
+	# the policy for good.
+	expect_fail -m "credential $u is used by policy 'pol1' and others: delete them first" cairn cred delete k1
+	cairn cred list --json | jq -e --arg u "$u" 'map(.uuid) | index($u) != null' >/dev/null ||
+		fail "the credential was deleted"
+	cairn policy delete pol1 2>/dev/null
+	expect_fail -m "used by policy 'pol2': delete it first" cairn cred delete "$u"
+	cairn policy delete pol2 2>/dev/null
+	expect_ok cairn cred delete "$u"
+}
+test_case "cred delete refuses a credential that a policy uses, naming the policy" t_delete_in_use
+
 test_done
