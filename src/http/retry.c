@@ -1,7 +1,9 @@
 /* Retry policy of the HTTP client: which failures are transient, how long
  * to wait before the next attempt, and the bounds. */
 #include "http/http.h"
+#include "util/log.h"
 
+#include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -50,8 +52,12 @@ static unsigned env_uint(const char *name, unsigned dflt, unsigned max)
 	char *end;
 	errno = 0;
 	unsigned long v = strtoul(e, &end, 10);
-	if (errno || *end || v == 0 || v > max)
+	if (errno || *end || v == 0 || v > max || !isdigit((unsigned char)e[0])) {
+		/* Not fatal (the defaults are safe), but never silent. */
+		cairn_log_warn("ignoring %s='%.40s': want a whole number from 1 to %u; using %u", name, e, max,
+			       dflt);
 		return dflt;
+	}
 	return (unsigned)v;
 }
 

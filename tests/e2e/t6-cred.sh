@@ -625,6 +625,15 @@ t_transfer_options()
 		expect_fail -c 2 -m 'limit-upload' cairn list --repo repo --limit-upload "$v"
 	done
 	cairn list --repo repo --limit-upload 1.5K >/dev/null
+	# A bad retry setting is not silently ignored.
+	local v
+	for v in abc 0 -1 1000; do
+		CAIRN_HTTP_MAX_ATTEMPTS=$v CAIRN_HTTP_BACKOFF_MS=1 AWS_ACCESS_KEY_ID=a AWS_SECRET_ACCESS_KEY=b \
+			"$CAIRN" list --repo 's3://bkt/x?endpoint=http://127.0.0.1:9&region=us-east-1' 2>err && fail "list succeeded"
+		grep -q "warning: ignoring CAIRN_HTTP_MAX_ATTEMPTS='$v': want a whole number from 1 to 100; using 8" err ||
+			fail "no warning for CAIRN_HTTP_MAX_ATTEMPTS=$v: $(cat err)"
+		grep -q 'after 8 attempts' err || fail "the default of 8 attempts was not used: $(cat err)"
+	done
 	cairn list --repo repo --limit-upload .5M >/dev/null
 	expect_fail -c 2 -m 'value' cairn list --repo repo --connections
 	# Before the verb, the value is not mistaken for the verb.
