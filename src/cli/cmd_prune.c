@@ -92,7 +92,7 @@ int cmd_prune(int argc, char **argv, struct cli_global *g)
 		return cli_fail(r);
 	if (g->json) {
 		cli_print_json(json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-					 "s:I, s:I, s:I, s:b, s:f}",
+					 "s:I, s:I, s:I, s:I, s:b, s:f}",
 					 "dry_run", dry_run, "backups", (json_int_t)st.backups, "packs",
 					 (json_int_t)st.packs, "blobs", (json_int_t)st.blobs, "repo_bytes",
 					 (json_int_t)st.repo_bytes, "used_bytes", (json_int_t)st.used_bytes,
@@ -103,7 +103,8 @@ int cmd_prune(int argc, char **argv, struct cli_global *g)
 					 "packs_deleted", (json_int_t)st.packs_deleted, "bytes_deleted",
 					 (json_int_t)st.bytes_deleted, "packs_waiting", (json_int_t)st.packs_waiting,
 					 "bytes_waiting", (json_int_t)st.bytes_waiting, "unused_after",
-					 (json_int_t)st.unused_after, "running", (json_int_t)st.running, "deferred",
+					 (json_int_t)st.unused_after, "running", (json_int_t)st.running,
+					 "leftovers_removed", (json_int_t)st.leftovers_removed, "deferred",
 					 st.deferred, "seconds", st.seconds));
 	} else if (g->verbosity >= 0) {
 		char repo_b[32], used[32], unused[32], rep[32], after[32], wait[32];
@@ -124,6 +125,9 @@ int cmd_prune(int argc, char **argv, struct cli_global *g)
 			fprintf(stderr, "%llu pack(s) (%s) wait for the safety window: %llu backup(s) or restore(s) are "
 					"running; a later prune deletes them\n",
 				(unsigned long long)st.packs_waiting, wait, (unsigned long long)st.running);
+		if (st.leftovers_removed)
+			fprintf(stderr, "removed %llu leftover(s) of interrupted uploads\n",
+				(unsigned long long)st.leftovers_removed);
 		if (!dry_run)
 			fprintf(stderr, "prune took %.2f s\n", st.seconds);
 	}

@@ -174,6 +174,12 @@ const struct cli_help_text {
 	  "of use without deleting them, and deletes them at once only when no\n"
 	  "backup, restore or check is running, else after the safety window (the\n"
 	  "next prune does).  Killed at any point, it leaves a repository that\n"
-	  "'cairn check' passes.  Format: src/repo/format.h PRUNE.\n" },
+	  "'cairn check' passes.  Format: src/repo/format.h PRUNE.\n"
+	  "\n"
+	  "It also removes what writes killed midway left in the store, once\n"
+	  "older than the safety window (and at least an hour): temporary files of\n"
+	  "a local repository, multipart uploads of packs never completed on S3\n"
+	  "(which S3 keeps, and bills, until they are aborted).  Azure discards\n"
+	  "uncommitted blocks by itself.  --json adds leftovers_removed.\n" },
 };
 const size_t cli_help_policies_n = sizeof(cli_help_policies) / sizeof(cli_help_policies[0]);

@@ -871,6 +871,15 @@ int cairn_prune_run(struct cairn_repo *repo, const struct cairn_prune_opts *o, s
 		r = cairn_blob_codec_init(&p.codec, repo);
 	if (r >= 0)
 		r = run(&p);
+	/* What killed writes left in the store (a half-written temporary, a
+	 * multipart upload never completed): older than the window, and at
+	 * least an hour, so that no running upload is touched. */
+	if (r >= 0 && !o->dry_run) {
+		struct cairn_store_sweep sw;
+		if (cairn_store_sweep(repo->store, p.now - MAX(p.window, (int64_t)3600), &sw) < 0)
+			cairn_log_warn("leftovers of interrupted uploads not removed: %s", cairn_error_message());
+		st.leftovers_removed = sw.removed;
+	}
 	cairn_lease_release(p.lease);
 	cairn_blob_codec_free(&p.codec);
 	cairn_index_free(p.idx);

@@ -48,6 +48,7 @@ struct cairn_prune_stats {
 	uint64_t unused_after;      /* in live packs after prune */
 	uint64_t running;           /* live activity markers seen */
 	uint64_t index_objects_written;
+	uint64_t leftovers_removed; /* killed writes' temporaries and multipart uploads */
 	bool deferred;              /* deletions waited for the window */
 	double seconds;
 };

@@ -88,6 +88,11 @@ static int count_xfer(struct cairn_store *s, struct cairn_store_xfer *ret)
 	return cairn_store_xfer(to_count(s)->inner, ret);
 }
 
+static int count_sweep(struct cairn_store *s, int64_t before, struct cairn_store_sweep *ret)
+{
+	return cairn_store_sweep(to_count(s)->inner, before, ret);
+}
+
 /* JSON string body: the uri is user input. */
 static void json_string(FILE *f, const char *s)
 {
@@ -170,6 +175,7 @@ int cairn_store_count_wrap(struct cairn_store *inner, struct cairn_store **ret)
 		.copy = inner->ops->copy ? count_copy : NULL,
 		.create = inner->ops->create ? count_create : NULL,
 		.xfer = inner->ops->xfer ? count_xfer : NULL,
+		.sweep = inner->ops->sweep ? count_sweep : NULL,
 	};
 	c->base.ops = &c->ops;
 	c->base.parallelism = inner->parallelism;

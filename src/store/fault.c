@@ -125,6 +125,11 @@ static int fault_xfer(struct cairn_store *s, struct cairn_store_xfer *ret)
 	return cairn_store_xfer(to_fault(s)->inner, ret);
 }
 
+static int fault_sweep(struct cairn_store *s, int64_t before, struct cairn_store_sweep *ret)
+{
+	return cairn_store_sweep(to_fault(s)->inner, before, ret);
+}
+
 static void fault_free(struct cairn_store *s)
 {
 	struct fault_store *f = to_fault(s);
@@ -171,6 +176,7 @@ int cairn_store_fault_wrap(struct cairn_store *inner, const struct cairn_fault_p
 		.copy = inner->ops->copy ? fault_copy : NULL,
 		.create = inner->ops->create ? fault_create : NULL,
 		.xfer = inner->ops->xfer ? fault_xfer : NULL,
+		.sweep = inner->ops->sweep ? fault_sweep : NULL,
 	};
 	f->base.ops = &f->ops;
 	f->base.parallelism = inner->parallelism;

@@ -586,6 +586,45 @@ static void local_free(struct cairn_store *s)
 	free(l);
 }
 
+/* Temporary files of puts killed midway (.tmp.*), older than before, in
+ * dfd and its subdirectories down to depth levels. */
+static int sweep_dir(int dfd, int64_t before, int depth, struct cairn_store_sweep *ret)
+{
+	_cleanup_(closedirp) DIR *d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return cairn_error_errno(errno, "read directory");
+	}
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		struct stat st;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode) && depth > 0) {
+			int sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int r = sub < 0 ? 0 : sweep_dir(sub, before, depth - 1, ret);
+			if (r < 0)
+				return r;
+		} else if (S_ISREG(st.st_mode) && !strncmp(e->d_name, TMP_PREFIX, TMP_PREFIX_LEN) &&
+			   (int64_t)st.st_mtime < before && unlinkat(dirfd(d), e->d_name, 0) == 0) {
+			ret->removed++;
+			ret->bytes += (uint64_t)st.st_size;
+		}
+	}
+	return 0;
+}
+
+static int local_sweep(struct cairn_store *s, int64_t before, struct cairn_store_sweep *ret)
+{
+	int dfd = open(to_local(s)->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return errno == ENOENT ? 0 : cairn_error_errno(errno, "open directory %s", to_local(s)->root);
+	/* Keys are at most "packs/ab/<name>": three levels. */
+	return sweep_dir(dfd, before, 3, ret);
+}
+
 static const struct cairn_store_ops local_ops = {
 	.name = "local",
 	.features = CAIRN_STORE_FEAT_RANGE_GET | CAIRN_STORE_FEAT_CREATE_ONLY | CAIRN_STORE_FEAT_LOCAL,
@@ -596,6 +635,7 @@ static const struct cairn_store_ops local_ops = {
 	.list = local_list,
 	.free = local_free,
 	.create = local_create,
+	.sweep = local_sweep,
 };
 
 int cairn_store_local_open(const char *path, struct cairn_store **ret)

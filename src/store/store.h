@@ -41,6 +41,7 @@ enum {
 
 struct cairn_store;
 struct cairn_store_xfer;
+struct cairn_store_sweep;
 
 /* Called once per key by list; return non-zero to stop (that value is
  * returned by list).  size is the object's size in bytes.  key is borrowed
@@ -80,6 +81,16 @@ struct cairn_store_ops {
 	/* Transfer counters of drivers that talk to a server (struct
 	 * cairn_store_xfer below). */
 	int (*xfer)(struct cairn_store *s, struct cairn_store_xfer *ret);
+	/* Removes what writes killed midway left behind and started before
+	 * the unix time `before`: temporary files (local), incomplete
+	 * multipart uploads (S3).  NULL where the service cleans up itself
+	 * (Azure discards uncommitted blocks within a week). */
+	int (*sweep)(struct cairn_store *s, int64_t before, struct cairn_store_sweep *ret);
+};
+
+/* What sweep removed. */
+struct cairn_store_sweep {
+	uint64_t removed, bytes; /* bytes: 0 where the store does not tell */
 };
 
 /* What a network store really moved, retries included: for progress that
@@ -147,6 +158,12 @@ static inline int cairn_store_del_many(struct cairn_store *s, const char *const 
 static inline int cairn_store_xfer(struct cairn_store *s, struct cairn_store_xfer *ret)
 {
 	return s->ops->xfer ? s->ops->xfer(s, ret) : CAIRN_EUNSUPPORTED;
+}
+
+static inline int cairn_store_sweep(struct cairn_store *s, int64_t before, struct cairn_store_sweep *ret)
+{
+	*ret = (struct cairn_store_sweep){ 0 };
+	return s->ops->sweep ? s->ops->sweep(s, before, ret) : 0;
 }
 
 /* How many transfers the engine should keep in flight: memory for that

@@ -197,6 +197,27 @@ t_window_zero_running()
 }
 test_case "prune --safety-window 0 still waits for a backup seen running on this host" t_window_zero_running
 
+t_prune_leftovers()
+{
+	need_setup
+	local r=$TT/r
+	new_repo "$r" --pack-size 1M
+	rand_file "$TT/l.img" $((2 << 20)) 71
+	cairn backup "$TT/l.img" --repo "$r" --snapshot none -q >/dev/null
+	# What a put killed midway leaves: a temporary beside its object.
+	mkdir -p "$r/packs/ab"
+	head -c 1000 /dev/urandom >"$r/packs/ab/.tmp.old123"
+	touch -d '2 days ago' "$r/packs/ab/.tmp.old123"
+	head -c 1000 /dev/urandom >"$r/packs/ab/.tmp.new456"
+	cairn prune --repo "$r" --json >p.json
+	jq -e '.leftovers_removed == 1' p.json >/dev/null || fail "prune: $(cat p.json)"
+	[ ! -e "$r/packs/ab/.tmp.old123" ] || fail "the old temporary is still there"
+	[ -e "$r/packs/ab/.tmp.new456" ] || fail "a fresh temporary (maybe a running put's) was removed"
+	cairn prune --repo "$r" --dry-run --json | jq -e '.leftovers_removed == 0' >/dev/null || fail "dry run removed"
+	cairn check --repo "$r" --read-data -q
+}
+test_case "prune removes temporaries of killed puts older than the safety window, not fresh ones" t_prune_leftovers
+
 t_concurrent()
 {
 	need_setup

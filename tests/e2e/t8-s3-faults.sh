@@ -61,12 +61,13 @@ t_outage()
 }
 test_case "an outage past the retry bound: one clear line; the re-run reuses what was uploaded" t_outage
 
-# uploads_in_progress PREFIX: multipart uploads RGW still holds below PREFIX.
+# uploads_in_progress PREFIX: multipart uploads RGW still holds below PREFIX
+# (its '/' encoded: SigV4 signs the query encoded, curl sends it as given).
 uploads_in_progress()
 {
 	curl -sS --aws-sigv4 aws:amz:us-east-1:s3 --user "$AWS_ACCESS_KEY_ID:$S3_SECRET" \
 		-H 'x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' \
-		"$S3_ENDPOINT/cairn-e2e-$S3_RUN-$E2E_NAME-rgw?prefix=$1&uploads=" | grep -o '<UploadId>' | wc -l
+		"$S3_ENDPOINT/cairn-e2e-$S3_RUN-$E2E_NAME-rgw?prefix=${1//\//%2F}&uploads=" | grep -o '<UploadId>' | wc -l
 }
 
 t_multipart_abort()
@@ -126,5 +127,33 @@ t_interrupt_limited()
 	same_file "$TD/img" out.img
 }
 test_case "SIGTERM under a slow --limit-upload ends the backup at once with one line; a re-run completes" t_interrupt_limited
+
+t_prune_stale_uploads()
+{
+	s3_use rgw
+	local r pid i
+	r=$(s3_uri rgw stale part_size=1M)
+	cairn init --repo "$r" -q --pack-size 8M
+	# A backup killed in the middle of a multipart upload (slowed down
+	# so that it is caught there).
+	"$CAIRN" backup --repo "$r" "$TD/img" --limit-upload 2M -q >/dev/null 2>b.err &
+	pid=$!
+	for i in $(seq 1 100); do [ "$(uploads_in_progress stale/packs/)" -gt 0 ] && break; sleep 0.1; done
+	kill -9 $pid
+	wait $pid 2>/dev/null || true
+	[ "$(uploads_in_progress stale/packs/)" -gt 0 ] || fail "no multipart upload was caught in progress"
+	# A young upload may be a running backup's: kept.
+	cairn prune --repo "$r" --json >p1.json
+	jq -e '.leftovers_removed == 0' p1.json >/dev/null || fail "a young upload was aborted: $(cat p1.json)"
+	[ "$(uploads_in_progress stale/packs/)" -gt 0 ] || fail "a young upload was aborted"
+	# Two days later it is a leftover.
+	CAIRN_TEST_NOW=$(($(date +%s) + 2 * 86400)) cairn prune --repo "$r" --json >p2.json
+	jq -e '.leftovers_removed >= 1' p2.json >/dev/null || fail "prune removed nothing: $(cat p2.json)"
+	[ "$(uploads_in_progress stale/packs/)" -eq 0 ] || fail "$(uploads_in_progress stale/packs/) multipart upload(s) left"
+	cairn backup --repo "$r" "$TD/img" -q >id
+	cairn restore --repo "$r" "$(cat id)" out.img
+	same_file "$TD/img" out.img
+}
+test_case "prune aborts multipart uploads a killed backup left, once older than the safety window" t_prune_stale_uploads
 
 test_done

@@ -1,6 +1,6 @@
 /* libFuzzer target: every reply body the S3 driver parses (store/xml.c
  * and store/s3/parse.c): listings, errors, multipart replies, delete
- * results.  The first byte picks the parser, the rest is the document;
+ * results, lists of multipart uploads.  The first byte picks the parser, the rest is the document;
  * invariants of what the parsers hand back are checked (abort on
  * violation). */
 #include "cairn/error.h"
@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct cairn_s3_error e;
 	int r;
 
-	switch (data[0] % 6) {
+	switch (data[0] % 7) {
 	case 0:
 		(void)cairn_xml_walk(doc, len, check_event, NULL);
 		break;
@@ -79,6 +79,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_error(&e);
 		if (strlen(key) >= sizeof(key))
 			abort();
+		break;
+	}
+	case 6: {
+		struct cairn_s3_uploads u;
+		r = cairn_s3_parse_uploads(doc, len, &u);
+		if (r < 0 && (u.n || u.v || u.next_key || u.next_upload_id))
+			abort();
+		for (size_t i = 0; r == 0 && i < u.n; i++)
+			if (!u.v[i].key || !*u.v[i].key || !u.v[i].upload_id || !*u.v[i].upload_id ||
+			    u.v[i].initiated < 0)
+				abort();
+		cairn_s3_uploads_free(&u);
 		break;
 	}
 	}

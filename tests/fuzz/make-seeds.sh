@@ -26,7 +26,7 @@ for d in "$static"/*/; do
 	t=$(basename "$d")
 	mkdir -p "$out/$t"
 	for f in "$d"*; do
-		for sel in 0 1 2 3 4 5; do
+		for sel in 0 1 2 3 4 5 6; do
 			{ printf "\\$(printf '%03o' "$sel")"; cat "$f"; } >"$out/$t/$sel-$(basename "$f")"
 		done
 	done

@@ -470,6 +470,48 @@ static void test_parse_list(void **state)
 	}
 }
 
+static void test_parse_uploads(void **state)
+{
+	(void)state;
+	struct cairn_s3_uploads u;
+	const char *page = "<ListMultipartUploadsResult><Prefix>r/packs/</Prefix>"
+			   "<NextKeyMarker>r/packs/bb/b</NextKeyMarker><NextUploadIdMarker>2~b</NextUploadIdMarker>"
+			   "<IsTruncated>true</IsTruncated>"
+			   "<Upload><Key>r/packs/aa/a</Key><UploadId>2~a</UploadId>"
+			   "<Initiated>2026-12-02T01:02:03.000Z</Initiated></Upload>"
+			   "<Upload><Key>r/packs/bb/b</Key><UploadId>2~b</UploadId><Owner><ID>x</ID></Owner>"
+			   "<Initiated>2026-12-01T00:00:00Z</Initiated></Upload></ListMultipartUploadsResult>";
+	ck_ok(cairn_s3_parse_uploads(page, strlen(page), &u));
+	assert_int_equal(u.n, 2);
+	assert_string_equal(u.v[0].key, "r/packs/aa/a");
+	assert_string_equal(u.v[0].upload_id, "2~a");
+	assert_int_equal(u.v[0].initiated, 1796173323);
+	assert_int_equal(u.v[1].initiated, 1796083200);
+	assert_string_equal(u.next_key, "r/packs/bb/b");
+	assert_string_equal(u.next_upload_id, "2~b");
+	cairn_s3_uploads_free(&u);
+	/* The last page names no next one, whatever markers it repeats. */
+	const char *last = "<ListMultipartUploadsResult><NextKeyMarker>x</NextKeyMarker>"
+			   "<IsTruncated>false</IsTruncated></ListMultipartUploadsResult>";
+	ck_ok(cairn_s3_parse_uploads(last, strlen(last), &u));
+	assert_int_equal(u.n, 0);
+	assert_null(u.next_key);
+	cairn_s3_uploads_free(&u);
+	const char *bad[] = {
+		"<ListMultipartUploadsResult><IsTruncated>true</IsTruncated></ListMultipartUploadsResult>",
+		"<ListMultipartUploadsResult><Upload><Key>k</Key><UploadId>i</UploadId></Upload>"
+		"</ListMultipartUploadsResult>",
+		"<ListMultipartUploadsResult><Upload><Key>k</Key><UploadId>i</UploadId>"
+		"<Initiated>yesterday</Initiated></Upload></ListMultipartUploadsResult>",
+		"<ListBucketResult/>",
+	};
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		assert_int_equal(cairn_s3_parse_uploads(bad[k], strlen(bad[k]), &u), CAIRN_ECORRUPT);
+		assert_int_equal(u.n, 0);
+		assert_null(u.v);
+	}
+}
+
 static void test_parse_error_and_mpu(void **state)
 {
 	(void)state;
@@ -611,6 +653,7 @@ int main(void)
 		cmocka_unit_test(test_xml_walk),
 		cmocka_unit_test(test_parse_list),
 		cmocka_unit_test(test_parse_error_and_mpu),
+		cmocka_unit_test(test_parse_uploads),
 		cmocka_unit_test(test_error_map),
 	};
 	clear_env();

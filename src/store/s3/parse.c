@@ -5,6 +5,7 @@
 #include "store/s3/s3.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/time.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,18 @@ int cairn_s3_parse_error(const void *doc, size_t len, struct cairn_s3_error *ret
 	return r;
 }
 
+/* <IsTruncated>: exactly "true" or "false". */
+static int parse_truncated(const char *text, size_t len, bool *ret, const char *what)
+{
+	if (len == 4 && !memcmp(text, "true", 4))
+		*ret = true;
+	else if (len == 5 && !memcmp(text, "false", 5))
+		*ret = false;
+	else
+		return cairn_xml_corrupt(what);
+	return 0;
+}
+
 /* ---- <ListBucketResult> ---- */
 
 struct list_ctx {
@@ -88,12 +101,7 @@ static int on_list(const char *path, const char *text, size_t len, void *ud)
 		l->key = NULL;
 		l->have_size = false;
 	} else if (!strcmp(below, "IsTruncated")) {
-		if (len == 4 && !memcmp(text, "true", 4))
-			l->truncated = true;
-		else if (len == 5 && !memcmp(text, "false", 5))
-			l->truncated = false;
-		else
-			return cairn_xml_corrupt("a bad <IsTruncated> in a listing");
+		return parse_truncated(text, len, &l->truncated, "a bad <IsTruncated> in a listing");
 	} else if (!strcmp(below, "NextContinuationToken")) {
 		free(l->page->next);
 		if (!(l->page->next = strndup(text, len)))
@@ -243,4 +251,94 @@ int cairn_s3_parse_delete(const void *doc, size_t len, struct cairn_s3_error *fi
 	if (r == CAIRN_XML_WRONG_ROOT)
 		r = cairn_xml_corrupt("a delete reply that is not a <DeleteResult>");
 	return r < 0 ? r : d->failures;
+}
+
+/* ---- <ListMultipartUploadsResult> ---- */
+
+struct uploads_ctx {
+	struct cairn_s3_uploads *u;
+	struct cairn_s3_upload cur;
+	bool have_time, truncated;
+};
+
+static int set_text(char **dst, const char *text, size_t len)
+{
+	free(*dst);
+	if (!(*dst = strndup(text, len)))
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	return 0;
+}
+
+static int on_uploads(const char *path, const char *text, size_t len, void *ud)
+{
+	struct uploads_ctx *c = ud;
+	const char *below;
+	if (!cairn_xml_in_root(path, "ListMultipartUploadsResult", &below))
+		return CAIRN_XML_WRONG_ROOT;
+	if (!strcmp(below, "Upload/Key") && len)
+		return set_text(&c->cur.key, text, len);
+	if (!strcmp(below, "Upload/UploadId") && len)
+		return set_text(&c->cur.upload_id, text, len);
+	if (!strcmp(below, "Upload/Initiated")) {
+		if ((c->cur.initiated = cairn_time_parse(text)) < 0)
+			return cairn_xml_corrupt("a bad <Initiated> in a list of multipart uploads");
+		c->have_time = true;
+	} else if (!strcmp(below, "Upload")) {
+		if (!c->cur.key || !c->cur.upload_id || !c->have_time)
+			return cairn_xml_corrupt("a multipart upload without <Key>, <UploadId> or <Initiated>");
+		struct cairn_s3_uploads *u = c->u;
+		if (u->n == u->cap) {
+			size_t cap = u->cap ? 2 * u->cap : 16;
+			void *v = realloc(u->v, cap * sizeof(*u->v));
+			if (!v)
+				return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+			u->v = v;
+			u->cap = cap;
+		}
+		u->v[u->n++] = c->cur;
+		c->cur = (struct cairn_s3_upload){ 0 };
+		c->have_time = false;
+	} else if (!strcmp(below, "IsTruncated")) {
+		return parse_truncated(text, len, &c->truncated, "a bad <IsTruncated> in a list of multipart uploads");
+	} else if (!strcmp(below, "NextKeyMarker") && len) {
+		return set_text(&c->u->next_key, text, len);
+	} else if (!strcmp(below, "NextUploadIdMarker") && len) {
+		return set_text(&c->u->next_upload_id, text, len);
+	}
+	return 0;
+}
+
+void cairn_s3_uploads_free(struct cairn_s3_uploads *u)
+{
+	for (size_t i = 0; i < u->n; i++) {
+		free(u->v[i].key);
+		free(u->v[i].upload_id);
+	}
+	free(u->v);
+	free(u->next_key);
+	free(u->next_upload_id);
+	memset(u, 0, sizeof(*u));
+}
+
+int cairn_s3_parse_uploads(const void *doc, size_t len, struct cairn_s3_uploads *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	struct uploads_ctx c = { .u = ret };
+	int r = cairn_xml_walk(doc, len, on_uploads, &c);
+	free(c.cur.key);
+	free(c.cur.upload_id);
+	if (r == CAIRN_XML_WRONG_ROOT)
+		r = cairn_xml_corrupt("a list of multipart uploads that is not a <ListMultipartUploadsResult>");
+	if (r == 0 && c.truncated && !ret->next_key)
+		r = cairn_xml_corrupt("a truncated list of multipart uploads without <NextKeyMarker>");
+	if (r < 0) {
+		cairn_s3_uploads_free(ret);
+		return r;
+	}
+	if (!c.truncated) {
+		free(ret->next_key);
+		free(ret->next_upload_id);
+		ret->next_key = ret->next_upload_id = NULL;
+	}
+	return 0;
 }

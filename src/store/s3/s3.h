@@ -123,6 +123,22 @@ int cairn_s3_parse_complete(const void *doc, size_t len, struct cairn_s3_error *
 int cairn_s3_parse_delete(const void *doc, size_t len, struct cairn_s3_error *first, char *first_key,
 			  size_t keysize);
 
+/* ListMultipartUploads' reply (root <ListMultipartUploadsResult>): the
+ * uploads in progress, and where the next page starts when <IsTruncated>
+ * is true (a truncated page without NextKeyMarker is CAIRN_ECORRUPT).
+ * Free with cairn_s3_uploads_free, also on failure. */
+struct cairn_s3_upload {
+	char *key, *upload_id;
+	int64_t initiated; /* unix time */
+};
+struct cairn_s3_uploads {
+	struct cairn_s3_upload *v;
+	size_t n, cap;
+	char *next_key, *next_upload_id; /* NULL on the last page */
+};
+int cairn_s3_parse_uploads(const void *doc, size_t len, struct cairn_s3_uploads *ret);
+void cairn_s3_uploads_free(struct cairn_s3_uploads *u);
+
 /* ---- the store ---- */
 
 struct s3_store {
@@ -183,6 +199,7 @@ bool cairn_s3_retryable(long status, const struct cairn_buf *err_body, void *ud)
 int cairn_s3_list(struct cairn_store *s, const char *prefix, cairn_store_list_fn fn, void *ud);
 int cairn_s3_put_multipart(struct s3_store *s, const char *key, const uint8_t *data, size_t len);
 int cairn_s3_del_many(struct cairn_store *s, const char *const *keys, size_t n);
+int cairn_s3_sweep(struct cairn_store *s, int64_t before, struct cairn_store_sweep *ret);
 /* Checks a key: non-empty, no leading '/', no control characters, not
  * too long. */
 static inline int cairn_s3_key_check(struct s3_store *s, const char *key)

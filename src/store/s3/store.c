@@ -243,6 +243,7 @@ static const struct cairn_store_ops s3_ops = {
 	.create = s3_create,
 	.del_many = cairn_s3_del_many,
 	.xfer = s3_xfer,
+	.sweep = cairn_s3_sweep,
 };
 
 int cairn_store_s3_open(const char *uri, const struct cairn_store_opts *o, struct cairn_store **ret)
