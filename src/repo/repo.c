@@ -299,7 +299,8 @@ static int read_config_header(struct cairn_repo *repo, struct cairn_buf *cfg)
 	uint32_t version = cairn_le32(cfg->data + CAIRN_MAGIC_LEN);
 	if (version != CAIRN_FORMAT_VERSION)
 		return cairn_error_set(CAIRN_EVERSION,
-				       "repository %s has format version %u; this cairn reads version %d only",
+				       "repository %s has format version %u; this cairn reads version %d only "
+				       "(a newer cairn wrote it, or its config is damaged)",
 				       repo->store->uri, version, CAIRN_FORMAT_VERSION);
 	return 0;
 }

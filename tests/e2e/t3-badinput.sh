@@ -188,6 +188,12 @@ t_bad_names()
 	expect_fail -m 'name' cairn backup --repo repo "$IMG" --name 'vol@x'
 	expect_fail -m 'name' cairn backup --repo repo "$IMG" --name ''
 	expect_fail -m 'tag' cairn backup --repo repo "$IMG" --tag "$(printf 'a\tb')"
+	# Said why, before anything is read; a long one is not echoed whole.
+	expect_fail -m "invalid volume name .*: it is not valid UTF-8" cairn backup --repo repo "$IMG" \
+		--name "$(printf 'caf\xe9')" --snapshot none
+	expect_fail -m "invalid tag 'x{64}\.\.\.': it is longer than 200 bytes" cairn backup --repo repo "$IMG" \
+		--tag "$(printf 'x%.0s' {1..5000})"
+	[ "$(wc -c <"$TT/.err")" -lt 300 ] || fail "the message echoes the whole tag"
 	assert_unchanged repo before
 }
 test_case "an invalid volume name or tag is refused before anything is written" t_bad_names
