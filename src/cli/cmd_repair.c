@@ -46,7 +46,7 @@ int cmd_repair(int argc, char **argv, struct cli_global *g)
 	else if (g->verbosity >= 0)
 		fprintf(stderr,
 			"index rebuilt from %llu packs (%llu blobs); %llu old index object(s) replaced; "
-			"%llu damaged pack(s): kept what the old index said of them (%llu blobs); "
+			"%llu damaged pack(s): kept the %llu blob(s) in them that still verify; "
 			"run 'cairn check --read-data' to see what is lost\n",
 			(unsigned long long)st.packs, (unsigned long long)st.blobs,
 			(unsigned long long)st.old_index_objects, (unsigned long long)st.damaged_packs,

@@ -3,56 +3,99 @@
  * a crash in between leaves both (harmless duplicates), never neither.
  *
  * A pack whose table of contents cannot be read may still hold intact
- * blobs: what the old index objects say about it is carried over, so that
- * a repair never makes restorable data unreachable. */
+ * blobs: those the old index objects place there that still open and match
+ * their ids are carried over, so that a repair never makes restorable data
+ * unreachable, nor lets backups lean on blobs that are gone. */
 #include "engine/engine.h"
 #include "repo/index.h"
 #include "repo/lease.h"
 #include "repo/pack.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/time.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* Carries the old index's entries for the packs in damaged[] (whose TOCs
- * could not be read) into idx; returns the number of blobs carried. */
+/* Carries into idx the blobs that the old index places in the packs of
+ * damaged[] (whose TOCs could not be read) and that still open and match
+ * their ids there: a truncated pack keeps its front, a flipped byte in the
+ * TOC leaves every blob whole.  The packs are carried condemned (format.h
+ * PRUNE): restore and check find their blobs, backups store their own
+ * copies instead of leaning on a damaged pack, and prune copies what old
+ * backups still need into new packs.  Returns the number carried. */
 static int carry_over(struct cairn_repo *repo, struct cairn_index *idx, const uint8_t (*damaged)[CAIRN_PACK_ID_LEN],
 		      size_t ndamaged, uint64_t *ret_blobs)
 {
 	_cleanup_(cairn_index_freep) struct cairn_index *prev = NULL;
-	_cleanup_free_ uint32_t *map = NULL; /* prev slot -> idx slot + 1, 0: not damaged */
+	_cleanup_(cairn_buf_freep) struct cairn_buf pack = CAIRN_BUF_INIT, plain = CAIRN_BUF_INIT;
+	struct cairn_blob_codec codec;
 	int r = cairn_index_new(&prev);
 	/* Not strict: the index object that is damaged too is simply missing. */
 	if (r >= 0)
 		r = cairn_index_load(prev, repo, false, NULL);
+	if (r >= 0)
+		r = cairn_blob_codec_init(&codec, repo);
 	if (r < 0)
 		return r;
-	size_t np = cairn_index_npacks(prev);
-	if (np && !(map = calloc(np, sizeof(*map))))
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
-	for (size_t i = 0; i < ndamaged; i++) {
-		uint32_t from, to;
+	uint64_t carried = 0;
+	for (size_t i = 0; r >= 0 && i < ndamaged; i++) {
+		uint32_t from, to = UINT32_MAX;
+		char key[80];
 		if (cairn_index_find_pack(prev, damaged[i], &from) < 0)
 			continue; /* the old index did not know it either */
-		if ((r = cairn_index_add_pack(idx, damaged[i], true, &to)) < 0)
-			return r;
-		map[from] = to + 1;
-	}
-	size_t n = 0;
-	const struct cairn_blob_ref *e = cairn_index_entries(prev, &n);
-	uint64_t carried = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (e[i].pack >= np || !map[e[i].pack])
+		cairn_pack_key(damaged[i], key);
+		if ((r = cairn_store_get(repo->store, key, 0, CAIRN_STORE_TO_END, &pack)) < 0) {
+			if (r == CAIRN_ENOTFOUND || r == CAIRN_EINVAL)
+				r = 0; /* gone meanwhile: nothing to keep */
 			continue;
-		struct cairn_blob_ref ref = e[i];
-		ref.pack = map[e[i].pack] - 1;
-		if ((r = cairn_index_insert(idx, &ref)) < 0)
-			return r;
-		carried += (uint64_t)r;
+		}
+		size_t n = 0;
+		const struct cairn_blob_ref *e = cairn_index_entries(prev, &n);
+		for (size_t k = 0; r >= 0 && k < n; k++) {
+			if (e[k].pack != from || (uint64_t)e[k].offset + e[k].stored_len > pack.len)
+				continue;
+			if ((r = cairn_buf_reserve(&plain, e[k].raw_len ? e[k].raw_len : 1)) < 0)
+				break;
+			if (cairn_blob_decode(&codec, &e[k], pack.data + e[k].offset, plain.data) < 0)
+				continue; /* damaged: left out */
+			if (to == UINT32_MAX &&
+			    (r = cairn_index_add_pack_condemned(idx, damaged[i], cairn_wall_now(), &to)) < 0)
+				break;
+			struct cairn_blob_ref ref = e[k];
+			ref.pack = to;
+			if ((r = cairn_index_insert(idx, &ref)) > 0)
+				carried++;
+		}
 	}
+	cairn_blob_codec_free(&codec);
 	*ret_blobs = carried;
-	return 0;
+	return r < 0 ? r : 0;
+}
+
+/* One index object (version 2) naming the condemned packs of idx, the
+ * carried ones, with their entries. */
+static int write_condemned(struct cairn_repo *repo, struct cairn_index *idx)
+{
+	size_t np = cairn_index_npacks(idx), n = 0;
+	const struct cairn_blob_ref *e = cairn_index_entries(idx, &n);
+	_cleanup_free_ uint32_t *slots = malloc((np ? np : 1) * sizeof(*slots));
+	_cleanup_free_ uint32_t *pos = malloc((n ? n : 1) * sizeof(*pos));
+	_cleanup_(cairn_buf_freep) struct cairn_buf body = CAIRN_BUF_INIT;
+	if (!slots || !pos)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	size_t ns = 0, ne = 0;
+	for (uint32_t s = 0; s < np; s++)
+		if (cairn_index_pack_condemned(idx, s))
+			slots[ns++] = s;
+	for (size_t i = 0; i < n; i++)
+		if (cairn_index_pack_condemned(idx, e[i].pack))
+			pos[ne++] = (uint32_t)i;
+	if (!ns)
+		return 0;
+	char key[96];
+	int r = cairn_index_encode(idx, slots, ns, pos, ne, &body);
+	return r < 0 ? r : cairn_index_put(repo, body.data, body.len, key, NULL);
 }
 
 int cairn_repair_index(struct cairn_repo *repo, void (*problem)(const char *object, const char *what, void *ud),
@@ -119,6 +162,8 @@ int cairn_repair_index(struct cairn_repo *repo, void (*problem)(const char *obje
 			       &st.carried_blobs);
 	if (r >= 0)
 		r = cairn_index_write_fresh(idx, repo, NULL);
+	if (r >= 0 && st.carried_blobs)
+		r = write_condemned(repo, idx);
 	st.blobs = cairn_index_count(idx);
 	/* The new object is durable: the old ones can go. */
 	if (r >= 0)

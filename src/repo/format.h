@@ -21,8 +21,12 @@
  *   modified after they are written, so many writers need no locks; the one
  *   exception is a hold, which `cairn hold` may replace whole (a new
  *   reason).  Objects are deleted only by forget (manifests, group objects),
- *   release (holds), their owners (leases, markers) and prune (packs, index
- *   objects, stale leases and markers), following PRUNE below.
+ *   release (holds), their owners (leases, markers), prune (packs, index
+ *   objects, stale leases and markers, following PRUNE below), repair index
+ *   (the index objects it replaces) and init (the keys an init killed before
+ *   its config left, once its own config is written, on stores whose
+ *   create-only put is atomic; open skips such keys anyway: a key opens
+ *   the repository only if its master key authenticates the config).
  *   All integers are little-endian.
  *
  * CRYPTO
@@ -76,7 +80,11 @@
  *     reserved u16 | raw_len u32 | stored_len u32 | offset u64
  *   offset/stored_len locate the sealed blob in the pack.  A pack holds blobs
  *   until it reaches pack_size (default 16 MiB).  The TOC alone is enough to
- *   rebuild the index (cairn repair index).
+ *   rebuild the index (cairn repair index).  For a pack whose TOC does not
+ *   open, repair keeps the blobs the old index places there that still open
+ *   and match their ids, in an index object (version 2) naming the pack
+ *   condemned: restore and check find them, backups do not reuse them, and
+ *   prune copies what backups need into new packs (PRUNE 3).
  *
  * INDEX  index/<random hex>
  *   seal(EK, A = "I" || the 32 name bytes, body); body:
