@@ -668,12 +668,16 @@ static int decide_deletions(struct prune *p, bool *ret_any)
 	if (r < 0)
 		return r;
 	uint64_t live = 0, here = 0;
+	int64_t oldest_here = INT64_MAX;
 	for (size_t i = 0; i < nmk; i++) {
 		if (cairn_activity_live(&mk[i], p->now, p->window)) {
 			live++;
-			/* Known to run: no window, not even 0, makes its packs safe. */
-			if (!mk[i].damaged && cairn_proc_id_alive(&mk[i].who) == CAIRN_PROC_ALIVE)
+			/* Known to run: no window, not even 0, makes the packs it may
+			 * use safe (those condemned before it started, below). */
+			if (!mk[i].damaged && cairn_proc_id_alive(&mk[i].who) == CAIRN_PROC_ALIVE) {
 				here++;
+				oldest_here = MIN(oldest_here, mk[i].created);
+			}
 			if (mk[i].damaged)
 				cairn_log_warn("activity marker %s does not open: deletions wait for the safety window until "
 					       "it is removed",
@@ -727,7 +731,11 @@ static int decide_deletions(struct prune *p, bool *ret_any)
 		int64_t c = cairn_index_pack_condemned(p->idx, s);
 		if (!c && p->o->dry_run && (k->state == PK_REPACK || k->state == PK_UNUSED))
 			c = p->now; /* what a real run would have condemned by now */
-		bool due = !k->keep_now && c && !here && (p->window == 0 || !live || c + p->window <= p->now);
+		/* A job that started well after c (an hour: the doomed index
+		 * objects are written after c, and later on a slow store) loaded
+		 * an index where the pack is condemned, so it does not use it. */
+		bool blocked_here = here && oldest_here <= c + 3600;
+		bool due = !k->keep_now && c && !blocked_here && (p->window == 0 || !live || c + p->window <= p->now);
 		if (due) {
 			*ret_any = true;
 		} else {
@@ -860,6 +868,21 @@ static int run(struct prune *p)
 	return r;
 }
 
+/* Whether a live marker says a job runs: then an old upload may still be
+ * its own (a slow --limit-upload), and the sweep waits for a later prune. */
+static bool any_job_running(struct prune *p)
+{
+	struct cairn_presence *mk = NULL;
+	size_t nmk = 0;
+	if (cairn_presence_list(p->repo, false, &mk, &nmk) < 0)
+		return true;
+	bool any = false;
+	for (size_t i = 0; i < nmk && !any; i++)
+		any = cairn_activity_live(&mk[i], p->now, p->window);
+	free(mk);
+	return any;
+}
+
 int cairn_prune_run(struct cairn_repo *repo, const struct cairn_prune_opts *o, struct cairn_prune_stats *ret)
 {
 	double t0 = cairn_now();
@@ -874,7 +897,7 @@ int cairn_prune_run(struct cairn_repo *repo, const struct cairn_prune_opts *o, s
 	/* What killed writes left in the store (a half-written temporary, a
 	 * multipart upload never completed): older than the window, and at
 	 * least an hour, so that no running upload is touched. */
-	if (r >= 0 && !o->dry_run) {
+	if (r >= 0 && !o->dry_run && !any_job_running(&p)) {
 		struct cairn_store_sweep sw;
 		if (cairn_store_sweep(repo->store, p.now - MAX(p.window, (int64_t)3600), &sw) < 0)
 			cairn_log_warn("leftovers of interrupted uploads not removed: %s", cairn_error_message());

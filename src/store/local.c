@@ -599,6 +599,10 @@ static int sweep_dir(int dfd, int64_t before, int depth, struct cairn_store_swee
 	while ((e = readdir(d))) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
+		/* Only temporaries and directories need a stat: not every pack. */
+		bool tmp = !strncmp(e->d_name, TMP_PREFIX, TMP_PREFIX_LEN);
+		if (!tmp && e->d_type != DT_DIR && e->d_type != DT_UNKNOWN)
+			continue;
 		struct stat st;
 		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
@@ -607,7 +611,7 @@ static int sweep_dir(int dfd, int64_t before, int depth, struct cairn_store_swee
 			int r = sub < 0 ? 0 : sweep_dir(sub, before, depth - 1, ret);
 			if (r < 0)
 				return r;
-		} else if (S_ISREG(st.st_mode) && !strncmp(e->d_name, TMP_PREFIX, TMP_PREFIX_LEN) &&
+		} else if (S_ISREG(st.st_mode) && tmp &&
 			   (int64_t)st.st_mtime < before && unlinkat(dirfd(d), e->d_name, 0) == 0) {
 			ret->removed++;
 			ret->bytes += (uint64_t)st.st_size;

@@ -61,7 +61,7 @@ int cairn_s3_sweep(struct cairn_store *st, int64_t before, struct cairn_store_sw
 	}
 	size_t plen = strlen(s->cfg.prefix);
 	for (unsigned page = 0;; page++) {
-		struct cairn_s3_uploads u;
+		struct cairn_s3_uploads u = { 0 }; /* also when list_page fails before parsing */
 		int r = list_page(s, prefix, key_marker, id_marker, &u);
 		for (size_t i = 0; r >= 0 && i < u.n; i++) {
 			const struct cairn_s3_upload *up = &u.v[i];
