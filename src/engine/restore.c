@@ -820,11 +820,15 @@ static int create_tmp(const char *path, const char *target, uint64_t size, const
 	(void)flock(fd, LOCK_EX | LOCK_NB);
 	struct stat st;
 	int r = 0;
-	/* Owner first: a chown clears the set-id bits the mode may carry. */
-	if (old && (fstat(fd, &st) < 0 ||
-		    ((st.st_uid != old->st_uid || st.st_gid != old->st_gid) && fchown(fd, old->st_uid, old->st_gid) < 0) ||
-		    fchmod(fd, old->st_mode & 07777) < 0))
-		r = cairn_error_errno(errno, "cannot give %s the owner and mode of %s", tmp, target);
+	/* Owner first: a chown clears the set-id bits the mode may carry.  A
+	 * refused chown (not root, NFS root_squash, vfat) is worth a warning,
+	 * not a failed restore. */
+	if (old && fstat(fd, &st) == 0 && (st.st_uid != old->st_uid || st.st_gid != old->st_gid) &&
+	    fchown(fd, old->st_uid, old->st_gid) < 0)
+		cairn_log_warn("%s keeps its old mode but not its owner %u:%u (%s)", target, (unsigned)old->st_uid,
+			       (unsigned)old->st_gid, strerror(errno));
+	if (old && fchmod(fd, old->st_mode & 07777) < 0)
+		r = cairn_error_errno(errno, "cannot give %s the mode of %s", tmp, target);
 	else if (ftruncate(fd, (off_t)size) < 0)
 		r = cairn_error_errno(errno, "cannot size %s", tmp);
 	if (r < 0) {

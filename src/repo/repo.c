@@ -279,7 +279,9 @@ int cairn_repo_init(struct cairn_store *store, const char *pass, size_t passlen,
 		return r;
 	if ((r = config_write(repo)) < 0)
 		return r;
-	for (size_t i = 0; i < stale.n; i++)
+	/* Only where create-only is atomic is "our config won" certain: with
+	 * a check-then-put fallback two inits could both think so. */
+	for (size_t i = 0; cairn_store_has(repo->store, CAIRN_STORE_FEAT_CREATE_ONLY) && i < stale.n; i++)
 		if (cairn_store_del(repo->store, stale.v[i]) < 0)
 			cairn_log_debug("stale key %s not removed: %s", stale.v[i], cairn_error_message());
 	*ret = TAKE_PTR(repo);

@@ -197,7 +197,7 @@ static int check_field(const struct cairn_cred *c, const struct field *f, const 
 		 * store would refuse it later (store/s3/config.c). */
 		if (!c->s3_disable_ssl && strncasecmp(v, "http://", 7) == 0)
 			return cairn_error_set(CAIRN_EINVAL,
-					       "--s3-endpoint %s is plain http: add --s3-disable-ssl to use it", v);
+					       "--s3-endpoint is plain http://: add --s3-disable-ssl to use it");
 	} else if (strcmp(f->col, "s3_region") == 0) {
 		if (n > 64 || has_space_or_ctl(v))
 			return bad(f->opt, "must be a region name such as us-east-1 (no spaces, at most 64 characters)");

@@ -102,7 +102,7 @@ t_create_list_delete()
 {
 	fresh_state
 	local u
-	expect_fail -c 2 -m 'plain http: add --s3-disable-ssl' cairn cred create --provider s3 \
+	expect_fail -c 2 -m 'plain http://: add --s3-disable-ssl' cairn cred create --provider s3 \
 		--s3-access-key AK --s3-secret-key "$S3_SECRET" --s3-endpoint http://127.0.0.1:9
 	u=$(mk_s3 --s3-endpoint http://127.0.0.1:9 --name prod 2>c.err)
 	[[ $u =~ $UUID_RE ]] || fail "cred create printed '$u', not a UUID"
@@ -630,7 +630,7 @@ t_transfer_options()
 	for v in abc 0 -1 1000; do
 		CAIRN_HTTP_MAX_ATTEMPTS=$v CAIRN_HTTP_BACKOFF_MS=1 AWS_ACCESS_KEY_ID=a AWS_SECRET_ACCESS_KEY=b \
 			"$CAIRN" list --repo 's3://bkt/x?endpoint=http://127.0.0.1:9&region=us-east-1' 2>err && fail "list succeeded"
-		grep -q "warning: ignoring CAIRN_HTTP_MAX_ATTEMPTS='$v': want a whole number from 1 to 100; using 8" err ||
+		grep -q "warning: ignoring CAIRN_HTTP_MAX_ATTEMPTS: want a whole number from 1 to 100; using 8" err ||
 			fail "no warning for CAIRN_HTTP_MAX_ATTEMPTS=$v: $(cat err)"
 		grep -q 'after 8 attempts' err || fail "the default of 8 attempts was not used: $(cat err)"
 	done

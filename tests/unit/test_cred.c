@@ -149,7 +149,7 @@ static void test_validate(void **state)
 		  "contradicts" },
 		{ { .provider = CAIRN_CRED_S3, .s3_access_key = "AK", .s3_secret_key = S3_SECRET,
 		    .s3_endpoint = "http://h:9000" },
-		  "plain http: add --s3-disable-ssl" },
+		  "plain http://: add --s3-disable-ssl" },
 		{ { .provider = CAIRN_CRED_S3, .s3_access_key = "AK", .s3_secret_key = S3_SECRET, .s3_region = "eu west" },
 		  "--s3-region" },
 		{ { .provider = CAIRN_CRED_S3, .s3_access_key = "AK", .s3_secret_key = S3_SECRET, .passphrase = "" },
