@@ -53,8 +53,8 @@ static unsigned env_uint(const char *name, unsigned dflt, unsigned max)
 	errno = 0;
 	unsigned long v = strtoul(e, &end, 10);
 	if (errno || *end || v == 0 || v > max || !isdigit((unsigned char)e[0])) {
-		/* Not fatal (the defaults are safe), but never silent. */
-		/* The value is not echoed: it may hold anything, newlines too. */
+		/* Not fatal (the defaults are safe), but never silent; the value
+		 * is not echoed, as it may hold anything, newlines too. */
 		cairn_log_warn("ignoring %s: want a whole number from 1 to %u; using %u", name, max, dflt);
 		return dflt;
 	}

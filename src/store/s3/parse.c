@@ -16,6 +16,15 @@ static void copy_text(char *dst, size_t size, const char *text, size_t len)
 	snprintf(dst, size, "%.*s", (int)MIN(len, size - 1), text);
 }
 
+/* Replaces *dst by a copy of the element's text. */
+static int set_text(char **dst, const char *text, size_t len)
+{
+	free(*dst);
+	if (!(*dst = strndup(text, len)))
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	return 0;
+}
+
 /* ---- <Error> ---- */
 
 static int fill_error(struct cairn_s3_error *e, const char *below, const char *text, size_t len)
@@ -85,9 +94,7 @@ static int on_list(const char *path, const char *text, size_t len, void *ud)
 	if (!strcmp(below, "Contents/Key")) {
 		if (len == 0)
 			return cairn_xml_corrupt("an empty <Key> in a listing");
-		free(l->key);
-		if (!(l->key = strndup(text, len)))
-			return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return set_text(&l->key, text, len);
 	} else if (!strcmp(below, "Contents/Size")) {
 		if (cairn_xml_parse_u64(text, len, &l->size) < 0)
 			return cairn_xml_corrupt("a bad <Size> in a listing");
@@ -103,9 +110,7 @@ static int on_list(const char *path, const char *text, size_t len, void *ud)
 	} else if (!strcmp(below, "IsTruncated")) {
 		return parse_truncated(text, len, &l->truncated, "a bad <IsTruncated> in a listing");
 	} else if (!strcmp(below, "NextContinuationToken")) {
-		free(l->page->next);
-		if (!(l->page->next = strndup(text, len)))
-			return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return set_text(&l->page->next, text, len);
 	}
 	return 0;
 }
@@ -140,11 +145,8 @@ static int on_initiate(const char *path, const char *text, size_t len, void *ud)
 	const char *below;
 	if (!cairn_xml_in_root(path, "InitiateMultipartUploadResult", &below))
 		return CAIRN_XML_WRONG_ROOT;
-	if (!strcmp(below, "UploadId") && len) {
-		free(*id);
-		if (!(*id = strndup(text, len)))
-			return cairn_error_set(CAIRN_ENOMEM, "out of memory");
-	}
+	if (!strcmp(below, "UploadId") && len)
+		return set_text(id, text, len);
 	return 0;
 }
 
@@ -260,14 +262,6 @@ struct uploads_ctx {
 	struct cairn_s3_upload cur;
 	bool have_time, truncated;
 };
-
-static int set_text(char **dst, const char *text, size_t len)
-{
-	free(*dst);
-	if (!(*dst = strndup(text, len)))
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
-	return 0;
-}
 
 static int on_uploads(const char *path, const char *text, size_t len, void *ud)
 {
