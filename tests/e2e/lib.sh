@@ -330,6 +330,23 @@ with open(path, "r+b") as f:
 EOF
 }
 
+# two_backups REPO IMG SEED: a new repository at REPO holding two backups
+# of the ext4 image IMG (mk_image IMG 16 SEED 6, then 20 scattered writes
+# with seed SEED + 1): both versions copied to $TD/v1.img and $TD/v2.img,
+# their ids in $TD/id1 and $TD/id2; check --read-data must pass.
+two_backups()
+{
+	local repo=$1 img=$2 seed=$3
+	mk_image "$img" 16 "$seed" 6
+	cp "$img" "$TD/v1.img"
+	new_repo "$repo"
+	cairn backup --repo "$repo" -q "$img" >"$TD/id1"
+	scatter_write "$img" $((seed + 1)) 20 >/dev/null
+	cp "$img" "$TD/v2.img"
+	cairn backup --repo "$repo" -q "$img" >"$TD/id2"
+	cairn check --repo "$repo" --read-data
+}
+
 # chunks_of CHUNK_SIZE < "OFFSET LENGTH" lines: the sorted, distinct chunk
 # indices those byte ranges touch.
 chunks_of()

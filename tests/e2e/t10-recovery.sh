@@ -1,8 +1,10 @@
 #!/bin/bash
 # t10: recovering from damage without making it worse.  repair index keeps
-# what the old index knew about a pack whose table of contents is damaged
-# (its blobs may be intact); "latest" is refused while a damaged manifest
-# could be the newest backup, instead of silently meaning an older one.
+# the blobs of a pack whose table of contents is damaged that still verify
+# (carried condemned, so prune heals the repository); "latest" is refused
+# while a damaged manifest could be the newest backup, instead of silently
+# meaning an older one; a lost config, an interrupted init and a pack
+# missing from the store each get a clear way out.
 . "$(dirname "$0")/lib.sh"
 
 P=$TD/pristine
@@ -10,14 +12,7 @@ IMG=$TD/img.ext4
 
 t_setup()
 {
-	mk_image "$IMG" 16 21 6
-	cp "$IMG" "$TD/v1.img"
-	new_repo "$P"
-	cairn backup --repo "$P" -q "$IMG" >"$TD/id1"
-	scatter_write "$IMG" 22 20 >/dev/null
-	cp "$IMG" "$TD/v2.img"
-	cairn backup --repo "$P" -q "$IMG" >"$TD/id2"
-	cairn check --repo "$P" --read-data
+	two_backups "$P" "$IMG" 21
 }
 test_case "setup: a repository with two backups" t_setup
 

@@ -40,14 +40,7 @@ no_tmp_files()
 
 t_setup()
 {
-	mk_image "$IMG" 16 11 6
-	cp "$IMG" "$TD/v1.img"
-	new_repo "$P"
-	cairn backup --repo "$P" -q "$IMG" >"$TD/id1"
-	scatter_write "$IMG" 12 20 >/dev/null
-	cp "$IMG" "$TD/v2.img"
-	cairn backup --repo "$P" -q "$IMG" >"$TD/id2"
-	cairn check --repo "$P" --read-data
+	two_backups "$P" "$IMG" 11
 }
 test_case "setup: a repository with two backups" t_setup
 
