@@ -687,14 +687,12 @@ static int find_signature(int fd, char *why, size_t whylen)
 	return found != 1;
 }
 
-/* Whether the device holds nothing anyone could miss (EMPTY_RULE); if not,
- * what was found goes to why. */
-static int device_looks_empty(int fd, const char *target, char *why, size_t whylen, bool *ret)
+/* Whether the device of dsize bytes holds nothing anyone could miss
+ * (EMPTY_RULE); if not, what was found goes to why. */
+static int device_looks_empty(int fd, const char *target, uint64_t dsize, char *why, size_t whylen, bool *ret)
 {
-	uint64_t dsize = 0, at = 0;
+	uint64_t at = 0;
 	int r = find_signature(fd, why, whylen);
-	if (r == 0)
-		r = cairn_fd_size(fd, target, &dsize, NULL);
 	if (r < 0)
 		return r;
 	*ret = false;
@@ -720,7 +718,7 @@ static int device_looks_empty(int fd, const char *target, char *why, size_t whyl
 
 /* Opens a block device target exclusively (O_EXCL fails with EBUSY while it
  * is mounted or otherwise claimed) and checks that the volume fits. */
-static int open_device(const char *path, const char *target, uint64_t size, int *ret_fd)
+static int open_device(const char *path, const char *target, uint64_t size, int *ret_fd, uint64_t *ret_dsize)
 {
 	int fd = open(path, O_RDWR | O_EXCL | O_CLOEXEC);
 	if (fd < 0 && errno == EBUSY)
@@ -737,6 +735,8 @@ static int open_device(const char *path, const char *target, uint64_t size, int 
 		return r;
 	}
 	*ret_fd = fd;
+	if (ret_dsize)
+		*ret_dsize = dsize;
 	return 0;
 }
 
@@ -856,7 +856,7 @@ static int open_target(const struct cairn_restore_opts *o, const char *path, uin
 			return cairn_error_set(CAIRN_EINVAL, "target %s is neither a file nor a block device", o->target);
 		*ret_device = S_ISBLK(st.st_mode);
 		if (*ret_device)
-			return open_device(path, o->target, size, ret_fd);
+			return open_device(path, o->target, size, ret_fd, NULL);
 		int fd = open(path, O_RDWR | O_CLOEXEC);
 		if (fd < 0)
 			return cairn_error_errno(errno, "cannot open target %s", o->target);
@@ -868,11 +868,12 @@ static int open_target(const struct cairn_restore_opts *o, const char *path, uin
 		return cairn_error_errno(errno, "target %s", o->target);
 	if (exists && S_ISBLK(st.st_mode)) {
 		int fd;
-		if ((r = open_device(path, o->target, size, &fd)) < 0)
+		uint64_t dsize;
+		if ((r = open_device(path, o->target, size, &fd, &dsize)) < 0)
 			return r;
 		bool empty = false;
 		char why[128] = "";
-		if (!o->force && (r = device_looks_empty(fd, o->target, why, sizeof(why), &empty)) >= 0 && !empty)
+		if (!o->force && (r = device_looks_empty(fd, o->target, dsize, why, sizeof(why), &empty)) >= 0 && !empty)
 			r = cairn_error_set(CAIRN_EEXIST, "target %s is not empty: %s; use --force to overwrite it (%s)",
 					    o->target, why, EMPTY_RULE);
 		if (r < 0) {
