@@ -1095,7 +1095,7 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 	}
 	cairn_tree_builder_free(&tb);
 
-	uint64_t index_bytes = 0, manifest_bytes = 0;
+	uint64_t index_bytes = 0;
 	if (r >= 0)
 		r = cairn_index_write_fresh(idx, repo, &index_bytes);
 
@@ -1144,12 +1144,11 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 		}
 	}
 	if (r >= 0)
-		r = cairn_manifest_write(repo, m, &manifest_bytes);
+		r = cairn_manifest_write(repo, m, NULL);
 	cairn_log_debug("backup: index and manifest written at %.3f s", cairn_now() - t0);
 	if (r >= 0 && j.tc_out && cairn_tagcache_commit(j.tc_out) < 0)
 		cairn_log_warn("change-tag cache not saved: %s", cairn_error_message());
 	if (r >= 0) {
-		m->stats.bytes_stored += manifest_bytes;
 		m->stats.seconds = cairn_now() - t0;
 		*ret = m;
 		m = NULL;

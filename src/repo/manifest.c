@@ -202,12 +202,26 @@ static void manifest_key(const uint8_t id[CAIRN_BACKUP_ID_LEN], char out[64])
 	snprintf(out, 64, "backups/%s", hex);
 }
 
-int cairn_manifest_write(struct cairn_repo *repo, const struct cairn_manifest *m, uint64_t *ret_bytes)
+int cairn_manifest_write(struct cairn_repo *repo, struct cairn_manifest *m, uint64_t *ret_bytes)
 {
+	/* stats.bytes_stored counts this object too, so that what `list`
+	 * shows later is what `backup` printed.  Its sealed size is added
+	 * before sealing, again until the number's own digits stop changing
+	 * it: the size never shrinks as the number grows, so this ends, in
+	 * two rounds but for a change in the digit count. */
+	uint64_t base = m->stats.bytes_stored;
 	_cleanup_free_ char *json = NULL;
-	int r = cairn_manifest_encode(m, &json);
-	if (r < 0)
-		return r;
+	int r;
+	for (;;) {
+		free(json);
+		json = NULL;
+		if ((r = cairn_manifest_encode(m, &json)) < 0)
+			return r;
+		uint64_t total = base + strlen(json) + CAIRN_AEAD_OVERHEAD;
+		if (total == m->stats.bytes_stored)
+			break;
+		m->stats.bytes_stored = total;
+	}
 	struct cairn_aead *a = NULL;
 	if ((r = cairn_repo_aead(repo, &a)) < 0)
 		return r;

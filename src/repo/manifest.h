@@ -11,7 +11,7 @@
 struct cairn_backup_stats {
 	uint64_t bytes_read;   /* read from the source */
 	uint64_t bytes_new;    /* plaintext bytes of chunks the repository lacked */
-	uint64_t bytes_stored; /* bytes written to the store (packs, index, manifest) */
+	uint64_t bytes_stored; /* bytes written to the store (packs, index, this manifest) */
 	uint64_t chunks_new;
 	uint64_t bytes_hashed; /* bytes whose id was computed (the rest: tag matched) */
 	double seconds;
@@ -64,8 +64,10 @@ static inline void cairn_manifest_freep(struct cairn_manifest **m)
 int cairn_manifest_encode(const struct cairn_manifest *m, char **ret_json);
 int cairn_manifest_parse(const uint8_t *data, size_t len, struct cairn_manifest **ret);
 
-/* Seals and writes backups/<id> with create-only semantics. */
-int cairn_manifest_write(struct cairn_repo *repo, const struct cairn_manifest *m, uint64_t *ret_bytes);
+/* Seals and writes backups/<id> with create-only semantics.  Adds the
+ * sealed object's own size to m->stats.bytes_stored first, so the number
+ * stored is the whole cost of the backup. */
+int cairn_manifest_write(struct cairn_repo *repo, struct cairn_manifest *m, uint64_t *ret_bytes);
 int cairn_manifest_read(struct cairn_repo *repo, const uint8_t id[CAIRN_BACKUP_ID_LEN],
 			struct cairn_manifest **ret);
 

@@ -50,6 +50,15 @@ t_json()
 	[ "$(jget "$f" .size)" -eq "$size" ] || fail "size != image size $size"
 	[ "$(jget "$f" .bytes_new)" -gt 0 ] || fail "bytes_new is 0 on a first backup"
 	[ "$(jget "$f" .bytes_stored)" -gt 0 ] || fail "bytes_stored is 0 on a first backup"
+	# A first backup wrote every pack, index and manifest object there is,
+	# and list shows the number backup printed.
+	local objs
+	objs=$(find "$R/packs" "$R/index" "$R/backups" -type f -printf '%s\n' | awk '{s += $1} END {print s}')
+	[ "$(jget "$f" .bytes_stored)" -eq "$objs" ] ||
+		fail "bytes_stored $(jget "$f" .bytes_stored) is not the $objs bytes of packs, index and manifest"
+	cairn list --repo "$R" --json >list.json
+	[ "$(jq --arg id "$(jget "$f" .id)" '.[] | select(.id == $id) | .bytes_stored' list.json)" -eq \
+		"$(jget "$f" .bytes_stored)" ] || fail "list --json shows another bytes_stored than backup --json"
 	# Mostly random data: stored bytes cannot be far below the new bytes,
 	# and the holes (free space) are never counted as new.
 	[ "$(jget "$f" .bytes_new)" -lt "$size" ] || fail "bytes_new counts zero chunks"

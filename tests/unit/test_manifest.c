@@ -279,11 +279,15 @@ static void test_write_read(void **state)
 	struct cairn_manifest *m = make(10, "vol-a", 1795616404000001);
 	add_tag(m, "x");
 	uint64_t bytes = 0;
+	m->stats.bytes_stored = 5000;
 	ck_ok(cairn_manifest_write(f->repo, m, &bytes));
 	assert_true(bytes > CAIRN_AEAD_OVERHEAD);
+	/* The manifest counts itself in what the backup stored. */
+	assert_int_equal(m->stats.bytes_stored, 5000 + bytes);
 	struct cairn_manifest *back = NULL;
 	ck_ok(cairn_manifest_read(f->repo, m->id, &back));
 	assert_manifest_equal(m, back);
+	assert_int_equal(back->stats.bytes_stored, m->stats.bytes_stored);
 	cairn_manifest_free(back);
 
 	/* Write-once. */
@@ -318,6 +322,30 @@ static void test_write_read(void **state)
 	ck_err(cairn_manifest_read(f->repo, m->id, &back), CAIRN_ECORRUPT);
 	free(raw);
 	cairn_manifest_free(m);
+}
+
+/* Where adding its own size gives bytes_stored one more digit, the number
+ * stored still matches the object: every base from just below 10^6 up. */
+static void test_stored_counts_itself(void **state)
+{
+	struct th_codec_fx *f = *state;
+	for (uint64_t base = 999000, n = 0; base <= 1000000; base += 23, n++) {
+		struct cairn_manifest *m = make(500 + n, "vol-digits", 1795616404000001);
+		m->stats.bytes_stored = base;
+		uint64_t bytes = 0;
+		ck_ok(cairn_manifest_write(f->repo, m, &bytes));
+		assert_int_equal(m->stats.bytes_stored, base + bytes);
+		char path[PATH_MAX];
+		manifest_path(f, m, path, sizeof(path));
+		struct stat sb;
+		assert_int_equal(stat(path, &sb), 0);
+		assert_int_equal((uint64_t)sb.st_size, bytes);
+		struct cairn_manifest *back = NULL;
+		ck_ok(cairn_manifest_read(f->repo, m->id, &back));
+		assert_int_equal(back->stats.bytes_stored, base + bytes);
+		cairn_manifest_free(back);
+		cairn_manifest_free(m);
+	}
 }
 
 /* A manifest whose JSON names another backup than its object name, sealed
@@ -489,6 +517,7 @@ int main(void)
 		cmocka_unit_test(test_parse_bad_values),
 		cmocka_unit_test(test_parse_not_json),
 		cmocka_unit_test_setup_teardown(test_write_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stored_counts_itself, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_names_another, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_same_time, setup, teardown),

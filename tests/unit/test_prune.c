@@ -332,7 +332,7 @@ static const struct cairn_store_ops hook_ops = { .name = "hook", .get = h_get, .
 
 struct late {
 	struct cairn_repo *repo;
-	const struct cairn_manifest *m;
+	struct cairn_manifest *m;
 };
 
 static void write_late(void *ud)
