@@ -599,10 +599,15 @@ int cairn_http_perform(struct cairn_http_client *c, const struct cairn_http_requ
 		if (cc == CURLE_ABORTED_BY_CALLBACK && cairn_cancel_check())
 			return cairn_error_set(CAIRN_ECANCELED, "interrupted");
 		bool retry;
-		char why[CURL_ERROR_SIZE + 32];
+		char why[CURL_ERROR_SIZE + 128];
 		if (cc != CURLE_OK) {
-			retry = cairn_http_curl_retryable(cc);
-			snprintf(why, sizeof(why), "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
+			/* Not TLS: every attempt would get the same answer. */
+			bool plain = cairn_http_not_tls(cc, errbuf);
+			retry = !plain && cairn_http_curl_retryable(cc);
+			snprintf(why, sizeof(why), "%s%s", errbuf[0] ? errbuf : curl_easy_strerror(cc),
+				 plain ? " (the server does not speak TLS there: if it serves plain HTTP, "
+					 "give the endpoint as http://)"
+				       : "");
 			cairn_log_debug("http: %s %s: %s (%.3f s)", rq->method, shown, why, cairn_now() - ta);
 		} else {
 			rs->status = st;

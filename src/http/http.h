@@ -146,6 +146,11 @@ uint64_t cairn_http_backoff_ms(unsigned retry, unsigned base_ms, unsigned cap_ms
 /* Is a curl result (CURLcode value) a transient transport failure? */
 bool cairn_http_curl_retryable(int curl_code);
 
+/* Did a TLS handshake get an answer that is not TLS at all (OpenSSL's
+ * "wrong version number"), as from a plain-http server behind an
+ * https:// URL?  errbuf is curl's error text. */
+bool cairn_http_not_tls(int curl_code, const char *errbuf);
+
 /* A token bucket shared by threads: `rate` bytes per second with a burst of
  * a quarter second (at least 16 KiB).  A taker may go into debt and then
  * waits until the debt is paid, so concurrent takers together never exceed

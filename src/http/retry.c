@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 uint64_t cairn_http_backoff_ms(unsigned retry, unsigned base_ms, unsigned cap_ms, uint64_t rnd)
 {
@@ -42,6 +43,13 @@ bool cairn_http_curl_retryable(int code)
 		 * attempt would fail the same way, only later. */
 		return false;
 	}
+}
+
+bool cairn_http_not_tls(int code, const char *errbuf)
+{
+	/* A reset in the middle of a handshake is CURLE_SSL_CONNECT_ERROR
+	 * too, and worth another attempt; only the text tells them apart. */
+	return (CURLcode)code == CURLE_SSL_CONNECT_ERROR && errbuf && strstr(errbuf, "wrong version number");
 }
 
 static unsigned env_uint(const char *name, unsigned dflt, unsigned max)

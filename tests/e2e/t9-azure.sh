@@ -181,4 +181,13 @@ t_bad_uris()
 }
 test_case "bad azure:// URIs and unreachable endpoints: one clear line" t_bad_uris
 
+t_not_tls()
+{
+	az_use
+	expect_fail -m 'does not speak TLS' cairn list --repo "$(az_uri p "" "${AZ_ENDPOINT/#http:/https:}")"
+	! grep -q 'gave up after' .err || fail 'a server that does not speak TLS was asked again'
+	no_secret .log .out .err
+}
+test_case "an https:// endpoint on Azurite's plain http: one line saying so, no retries" t_not_tls
+
 test_done

@@ -64,6 +64,13 @@ static void test_retryable_codes(void **state)
 	assert_false(cairn_http_curl_retryable(CURLE_URL_MALFORMAT));
 	assert_false(cairn_http_curl_retryable(CURLE_WRITE_ERROR));
 	assert_false(cairn_http_curl_retryable(CURLE_OK));
+	/* A plain-http answer to a handshake is not retried; a reset is. */
+	assert_true(cairn_http_not_tls(CURLE_SSL_CONNECT_ERROR,
+				       "error:0A00010B:SSL routines::wrong version number"));
+	assert_false(cairn_http_not_tls(CURLE_SSL_CONNECT_ERROR,
+					"OpenSSL SSL_connect: Connection reset by peer in connection to 127.0.0.1:9000"));
+	assert_false(cairn_http_not_tls(CURLE_SSL_CONNECT_ERROR, NULL));
+	assert_false(cairn_http_not_tls(CURLE_RECV_ERROR, "wrong version number"));
 }
 
 /* cairn loads libcurl on first use (http/curl_load.c); the forwarders
