@@ -31,7 +31,11 @@ static void on_decision(const struct cairn_forget_item *it, void *ud)
 {
 	struct out *o = ud;
 	char created[48], reasons[256];
-	cairn_time_format(it->created_us / 1000000, created, sizeof(created));
+	/* A damaged object's time is unknown (0). */
+	if (it->created_us)
+		cairn_time_format(it->created_us / 1000000, created, sizeof(created));
+	else
+		snprintf(created, sizeof(created), "?");
 	cairn_keep_reasons(it->keep, o->rules, reasons, sizeof(reasons));
 	if (o->arr) {
 		json_t *rs = json_array();
@@ -41,6 +45,8 @@ static void on_decision(const struct cairn_forget_item *it, void *ud)
 		json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "id", it->idhex, "type",
 				      it->group ? "group" : "volume", it->group ? "group" : "volume", it->series,
 				      "created", created, "action", it->keep ? "keep" : "forget", "reasons", rs);
+		if (!it->created_us)
+			json_object_set_new(j, "created", json_null());
 		if (it->note)
 			json_object_set_new(j, "note", json_string(it->note));
 		if (it->group)
@@ -56,6 +62,51 @@ static void on_decision(const struct cairn_forget_item *it, void *ud)
 	snprintf(series, sizeof(series), "%s%s", it->group ? "group " : "", it->series);
 	printf("%-20s  %-32s  %-20s  %-6s  %s%s%s\n", series, it->idhex, created, it->keep ? "keep" : "forget",
 	       reasons, it->note ? (reasons[0] ? "; " : "") : "", it->note ? it->note : "");
+}
+
+static void print_result(struct cli_global *g, json_t *arr, bool dry_run, const struct cairn_forget_stats *fs)
+{
+	if (arr)
+		cli_print_json(json_pack("{s:b, s:I, s:I, s:o}", "dry_run", dry_run, "kept", (json_int_t)fs->kept,
+					 "forgotten", (json_int_t)fs->forgotten, "backups", arr));
+	else if (g->verbosity >= 0)
+		fprintf(stderr, "%s %llu, kept %llu%s\n", dry_run ? "would forget" : "forgot",
+			(unsigned long long)fs->forgotten, (unsigned long long)fs->kept,
+			dry_run ? " (dry run: nothing deleted)"
+				: fs->forgotten ? "; 'cairn prune' frees their data" : "");
+}
+
+/* cairn forget BACKUP...: those backups, whatever the rules would say. */
+static int forget_named(struct cli_global *g, const struct cli_list *pos, bool dry_run)
+{
+	struct cairn_repo *repo = NULL;
+	int r = cli_open_repo(g, &repo);
+	if (r < 0)
+		return cli_fail(r);
+	struct cairn_keep_rules none = { 0 };
+	struct out o = { .g = g, .rules = &none, .arr = g->json ? json_array() : NULL, .dry_run = dry_run };
+	struct cairn_forget_opts fo = { .dry_run = dry_run, .decision = on_decision, .ud = &o };
+	struct cli_job j = { 0 };
+	char src[300];
+	snprintf(src, sizeof(src), "backup %s%s", pos->v[0], pos->n > 1 ? " and more" : "");
+	if (!dry_run && (r = cli_job_begin(g, NULL, "forget", NULL, src, cli_repo_uri(g), NULL, 0, &j)) < 0) {
+		cairn_repo_free(repo);
+		json_decref(o.arr);
+		return cli_fail(r);
+	}
+	struct cairn_forget_stats fs;
+	r = cairn_forget_named(repo, (const char *const *)pos->v, pos->n, &fo, &fs);
+	char result[64];
+	snprintf(result, sizeof(result), "forgot %llu", (unsigned long long)fs.forgotten);
+	if (!dry_run)
+		r = cli_job_end(&j, r, r >= 0 ? result : NULL);
+	cairn_repo_free(repo);
+	if (r < 0) {
+		json_decref(o.arr);
+		return cli_fail(r);
+	}
+	print_result(g, o.arr, dry_run, &fs);
+	return EXIT_OK;
 }
 
 int cmd_forget(int argc, char **argv, struct cli_global *g)
@@ -86,8 +137,8 @@ int cmd_forget(int argc, char **argv, struct cli_global *g)
 		return EXIT_OK;
 	}
 	cairn_log_level = g->verbosity;
-	if (pos.n)
-		return cli_usage("forget", "unexpected argument '%s' (forget takes --keep-* rules, not backups)", pos.v[0]);
+	if (pos.n && (volume || policy || group))
+		return cli_usage("forget", "give backups or one of --volume, --group and --policy, not both");
 	if (!!volume + !!policy + !!group > 1)
 		return cli_usage("forget", "give at most one of --volume, --group and --policy");
 	struct cairn_forget_opts fo = { .volume = volume, .group = group, .dry_run = dry_run };
@@ -112,6 +163,11 @@ int cmd_forget(int argc, char **argv, struct cli_global *g)
 			uri = p.repo;
 			cred = p.cred;
 		}
+	}
+	if (pos.n) {
+		if (!cairn_keep_rules_empty(&fo.rules))
+			return cli_usage("forget", "give backups or --keep-* rules, not both");
+		return forget_named(g, &pos, dry_run);
 	}
 	if (cairn_keep_rules_empty(&fo.rules)) {
 		cairn_policy_clear(&p);
@@ -163,14 +219,7 @@ int cmd_forget(int argc, char **argv, struct cli_global *g)
 		json_decref(o.arr);
 		return cli_fail(r);
 	}
-	if (o.arr)
-		cli_print_json(json_pack("{s:b, s:I, s:I, s:o}", "dry_run", dry_run, "kept", (json_int_t)fs.kept,
-					 "forgotten", (json_int_t)fs.forgotten, "backups", o.arr));
-	else if (g->verbosity >= 0)
-		fprintf(stderr, "%s %llu, kept %llu%s\n", dry_run ? "would forget" : "forgot",
-			(unsigned long long)fs.forgotten, (unsigned long long)fs.kept,
-			dry_run ? " (dry run: nothing deleted)"
-				: fs.forgotten ? "; 'cairn prune' frees their data" : "");
+	print_result(g, o.arr, dry_run, &fs);
 	return EXIT_OK;
 }
 

@@ -27,6 +27,7 @@ static const char overview[] =
 	"  daemon               run the policies that are due\n"
 	"  status [--watch]     active and recent jobs; log JOB, cancel JOB\n"
 	"  forget --keep-...    delete backups the keep rules do not keep\n"
+	"  forget BACKUP...     delete the backups named (a damaged one too)\n"
 	"  hold BACKUP / release BACKUP  exempt a backup from retention, or not\n"
 	"  prune                delete data no backup references\n"
 	"  help [COMMAND]       show help\n"

@@ -12,6 +12,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct unit {
 	bool group;
@@ -128,14 +129,15 @@ static int delete_unit(struct cairn_repo *repo, const struct unit *u, struct cai
 {
 	char key[64];
 	int r;
-	if (u->gb) {
+	if (u->group) {
 		/* The group object first: a group backup is never left with
-		 * members missing, only members left without a group. */
+		 * members missing, only members left without a group.  One
+		 * that does not open (no gb) goes alone. */
 		snprintf(key, sizeof(key), "groups/%s", u->idhex);
 		if ((r = cairn_store_del(repo->store, key)) < 0)
 			return r;
 		st->groups_deleted++;
-		for (size_t i = 0; i < u->gb->nmembers; i++) {
+		for (size_t i = 0; u->gb && i < u->gb->nmembers; i++) {
 			snprintf(key, sizeof(key), "backups/%s", u->gb->members[i].backup_hex);
 			if ((r = cairn_store_del(repo->store, key)) < 0)
 				return r;
@@ -150,26 +152,77 @@ static int delete_unit(struct cairn_repo *repo, const struct unit *u, struct cai
 	return 0;
 }
 
+/* What forgetting looks at: the backups, the group backups (and the ids of
+ * every group object, readable or not), the holds. */
+struct forget_lists {
+	struct cairn_manifest_list ml;
+	struct cairn_group_backup_list gl;
+	struct cairn_hold_list holds;
+	struct group_ids gids;
+};
+
+static void forget_lists_free(struct forget_lists *fl)
+{
+	free(fl->gids.v);
+	cairn_hold_list_free(&fl->holds);
+	cairn_group_backup_list_free(&fl->gl);
+	cairn_manifest_list_free(&fl->ml);
+}
+
+static int forget_lists_load(struct cairn_repo *repo, struct forget_lists *fl)
+{
+	int r = cairn_manifest_list_load(repo, &fl->ml);
+	if (r >= 0)
+		r = cairn_group_backup_list_load(repo, &fl->gl);
+	if (r >= 0)
+		r = cairn_store_list(repo->store, "groups/", collect_group, &fl->gids);
+	if (r >= 0)
+		r = cairn_hold_list_load(repo, &fl->holds);
+	return r;
+}
+
+/* Reports every unit to o->decision, then deletes those not kept (unless
+ * a dry run). */
+static int report_and_delete(struct cairn_repo *repo, const struct unit *u, size_t nu,
+			     const struct cairn_forget_opts *o, struct cairn_forget_stats *st)
+{
+	for (size_t i = 0; i < nu; i++) {
+		if (u[i].keep)
+			st->kept++;
+		else
+			st->forgotten++;
+		if (o->decision) {
+			struct cairn_forget_item it = { .group = u[i].group, .idhex = u[i].idhex, .series = u[i].series,
+							.created_us = u[i].created_us, .keep = u[i].keep,
+							.note = u[i].note, .nmembers = u[i].gb ? u[i].gb->nmembers : 0 };
+			o->decision(&it, o->ud);
+		}
+	}
+	for (size_t i = 0; i < nu && !o->dry_run; i++) {
+		if (u[i].keep)
+			continue;
+		if (cairn_cancel_requested)
+			return cairn_error_set(CAIRN_ECANCELED, "interrupted");
+		int r = delete_unit(repo, &u[i], st);
+		if (r < 0)
+			return r;
+		cairn_log_info("forgot %s %s of %s", u[i].group ? "group backup" : "backup", u[i].idhex,
+			       u[i].series);
+	}
+	return 0;
+}
+
 int cairn_forget_run(struct cairn_repo *repo, const struct cairn_forget_opts *o, struct cairn_forget_stats *ret)
 {
 	struct cairn_forget_stats st = { 0 };
 	if (cairn_keep_rules_empty(&o->rules))
 		return cairn_error_set(CAIRN_EINVAL, "no keep rule given: forgetting needs at least one --keep-* option");
 	int64_t now = o->now ? o->now : cairn_wall_now();
-	struct cairn_manifest_list ml = { 0 };
-	struct cairn_group_backup_list gl = { 0 };
-	struct cairn_hold_list holds = { 0 };
-	struct group_ids gids = { 0 };
+	struct forget_lists fl = { 0 };
 	_cleanup_free_ struct unit *u = NULL;
 	size_t nu = 0;
-	int r = cairn_manifest_list_load(repo, &ml);
-	if (r >= 0)
-		r = cairn_group_backup_list_load(repo, &gl);
-	if (r >= 0)
-		r = cairn_store_list(repo->store, "groups/", collect_group, &gids);
-	if (r >= 0)
-		r = cairn_hold_list_load(repo, &holds);
-	if (r >= 0 && !(u = calloc(ml.n + gl.n + 1, sizeof(*u))))
+	int r = forget_lists_load(repo, &fl);
+	if (r >= 0 && !(u = calloc(fl.ml.n + fl.gl.n + 1, sizeof(*u))))
 		r = CAIRN_ENOMEM;
 	if (r < 0)
 		goto out;
@@ -177,23 +230,23 @@ int cairn_forget_run(struct cairn_repo *repo, const struct cairn_forget_opts *o,
 	bool want_groups = !o->volume, want_volumes = !o->group;
 	size_t members_seen = 0;
 	if (want_groups)
-		for (size_t i = 0; i < gl.n; i++) {
-			const struct cairn_group_backup *gb = gl.v[i];
+		for (size_t i = 0; i < fl.gl.n; i++) {
+			const struct cairn_group_backup *gb = fl.gl.v[i];
 			if (o->group && strcmp(gb->name, o->group) != 0)
 				continue;
 			u[nu++] = (struct unit){ .group = true, .series = gb->name, .idhex = gb->idhex, .id = gb->id,
 						 .created_us = gb->created_us, .gb = gb, .in_rules = true };
 		}
 	if (want_volumes)
-		for (size_t i = 0; i < ml.n; i++) {
-			const struct cairn_manifest *m = ml.v[i];
+		for (size_t i = 0; i < fl.ml.n; i++) {
+			const struct cairn_manifest *m = fl.ml.v[i];
 			if (o->volume && strcmp(m->volume, o->volume) != 0)
 				continue;
 			struct unit x = { .series = m->volume, .idhex = m->idhex, .id = m->id,
 					  .created_us = m->created_us, .in_rules = true };
-			if (m->in_group && has_id(&gids, m->group_id)) {
+			if (m->in_group && has_id(&fl.gids, m->group_id)) {
 				members_seen++;
-				if (find_group(&gl, m->group_id))
+				if (find_group(&fl.gl, m->group_id))
 					continue; /* the group's rules decide */
 				x.in_rules = false;
 				x.keep = CAIRN_KEEP_OTHER;
@@ -215,39 +268,153 @@ int cairn_forget_run(struct cairn_repo *repo, const struct cairn_forget_opts *o,
 		size_t to = from + 1;
 		while (to < nu && strcmp(u[to].series, u[from].series) == 0 && u[to].group == u[from].group)
 			to++;
-		r = apply_series(u, from, to, o, now, &holds);
+		r = apply_series(u, from, to, o, now, &fl.holds);
 		st.series++;
 		from = to;
 	}
-	for (size_t i = 0; i < nu && r >= 0; i++) {
-		if (u[i].keep)
-			st.kept++;
-		else
-			st.forgotten++;
-		if (o->decision) {
-			struct cairn_forget_item it = { .group = u[i].group, .idhex = u[i].idhex, .series = u[i].series,
-							.created_us = u[i].created_us, .keep = u[i].keep,
-							.note = u[i].note, .nmembers = u[i].gb ? u[i].gb->nmembers : 0 };
-			o->decision(&it, o->ud);
-		}
-	}
-	for (size_t i = 0; i < nu && r >= 0 && !o->dry_run; i++) {
-		if (u[i].keep)
-			continue;
-		if (cairn_cancel_requested) {
-			r = cairn_error_set(CAIRN_ECANCELED, "interrupted");
-			break;
-		}
-		r = delete_unit(repo, &u[i], &st);
-		if (r >= 0)
-			cairn_log_info("forgot %s %s of %s", u[i].group ? "group backup" : "backup", u[i].idhex,
-				       u[i].series);
-	}
+	if (r >= 0)
+		r = report_and_delete(repo, u, nu, o, &st);
 out:
-	free(gids.v);
-	cairn_hold_list_free(&holds);
-	cairn_group_backup_list_free(&gl);
-	cairn_manifest_list_free(&ml);
+	forget_lists_free(&fl);
+	if (ret)
+		*ret = st;
+	return r;
+}
+
+/* ---- forgetting backups by name ---- */
+
+/* What one spec names.  Exactly one of m, gb, bad and gid is set. */
+struct named {
+	const struct cairn_manifest *m;
+	const struct cairn_group_backup *gb;
+	const struct cairn_damaged_manifest *bad; /* a manifest that does not open */
+	const uint8_t *gid;                       /* a group object that does not open */
+};
+
+static bool prefix_of(const char *hex, const char *spec, size_t sl)
+{
+	return sl <= 2 * CAIRN_BACKUP_ID_LEN && strncasecmp(hex, spec, sl) == 0;
+}
+
+static int resolve_named(const struct cairn_manifest_list *ml, const struct cairn_group_backup_list *gl,
+			 const struct group_ids *gids, const char *spec, struct named *ret)
+{
+	size_t sl = strlen(spec);
+	*ret = (struct named){ 0 };
+	if (strcmp(spec, "latest") == 0 || (sl > 7 && strcmp(spec + sl - 7, "@latest") == 0)) {
+		struct cairn_manifest *m = NULL;
+		int r = cairn_manifest_resolve(ml, spec, &m);
+		ret->m = m;
+		return r;
+	}
+	if (sl == 0 || strspn(spec, "0123456789abcdefABCDEF") != sl)
+		return cairn_error_set(CAIRN_ENOTFOUND, "no backup matches '%s' (give an id or a prefix of one)", spec);
+	size_t matches = 0;
+	for (size_t i = 0; i < ml->n; i++)
+		if (prefix_of(ml->v[i]->idhex, spec, sl) && matches++ == 0)
+			ret->m = ml->v[i];
+	for (size_t i = 0; i < ml->damaged; i++)
+		if (prefix_of(ml->bad[i].idhex, spec, sl) && matches++ == 0)
+			ret->bad = &ml->bad[i];
+	for (size_t i = 0; i < gids->n; i++) {
+		char hex[2 * CAIRN_BACKUP_ID_LEN + 1];
+		cairn_hex_encode(gids->v[i], CAIRN_BACKUP_ID_LEN, hex);
+		if (!prefix_of(hex, spec, sl))
+			continue;
+		if (matches++ == 0) {
+			ret->gb = find_group(gl, gids->v[i]);
+			if (!ret->gb)
+				ret->gid = gids->v[i];
+		}
+	}
+	if (matches == 0)
+		return cairn_error_set(CAIRN_ENOTFOUND, "no backup matches '%s'", spec);
+	if (matches > 1)
+		return cairn_error_set(CAIRN_EAMBIGUOUS, "backup id prefix '%s' matches %zu backups; give more digits",
+				       spec, matches);
+	return 0;
+}
+
+/* The unit a resolved name forgets, or an error saying why it may not go. */
+static int named_unit(const struct named *nm, const struct group_ids *gids, const struct cairn_group_backup_list *gl,
+		      const struct cairn_hold_list *holds, const char *spec, struct unit *ret)
+{
+	struct unit u = { .in_rules = false };
+	uint8_t idbuf[CAIRN_BACKUP_ID_LEN];
+	if (nm->m) {
+		u = (struct unit){ .series = nm->m->volume, .idhex = nm->m->idhex, .id = nm->m->id,
+				   .created_us = nm->m->created_us };
+		const struct cairn_group_backup *g = nm->m->in_group && has_id(gids, nm->m->group_id)
+							     ? find_group(gl, nm->m->group_id)
+							     : NULL;
+		if (g)
+			return cairn_error_set(CAIRN_EINVAL,
+					       "backup %s of %s belongs to group backup %s of %s: forget the group "
+					       "backup, its members go with it",
+					       nm->m->idhex, nm->m->volume, g->idhex, g->name);
+	} else if (nm->gb) {
+		u = (struct unit){ .group = true, .series = nm->gb->name, .idhex = nm->gb->idhex, .id = nm->gb->id,
+				   .created_us = nm->gb->created_us, .gb = nm->gb };
+	} else if (nm->bad) {
+		if (cairn_hex_decode(nm->bad->idhex, idbuf, sizeof(idbuf)) < 0)
+			return cairn_error_set(CAIRN_ECORRUPT, "%s", nm->bad->why);
+		u = (struct unit){ .series = "?", .idhex = nm->bad->idhex, .note = nm->bad->why };
+	} else {
+		u = (struct unit){ .group = true, .series = "?", .id = nm->gid,
+				   .note = "its group backup object does not open; the members stay as backups" };
+	}
+	const uint8_t *id = u.id ? u.id : idbuf;
+	const struct cairn_hold *h = cairn_hold_find(holds, id);
+	for (size_t i = 0; !h && u.gb && i < u.gb->nmembers; i++)
+		h = cairn_hold_find(holds, u.gb->members[i].backup);
+	if (h)
+		return cairn_error_set(CAIRN_EBUSY, "'%s' is held%s%s%s: 'cairn release %s' first", spec,
+				       h->reason && *h->reason ? " (" : "", h->reason ? h->reason : "",
+				       h->reason && *h->reason ? ")" : "", h->backup_hex);
+	*ret = u;
+	return 0;
+}
+
+int cairn_forget_named(struct cairn_repo *repo, const char *const *specs, size_t n, const struct cairn_forget_opts *o,
+		       struct cairn_forget_stats *ret)
+{
+	struct cairn_forget_stats st = { 0 };
+	if (!cairn_keep_rules_empty(&o->rules))
+		return cairn_error_set(CAIRN_EINVAL, "forget takes backups or --keep-* rules, not both");
+	if (n == 0)
+		return cairn_error_set(CAIRN_EINVAL, "no backup named");
+	struct forget_lists fl = { 0 };
+	_cleanup_free_ struct unit *u = calloc(n, sizeof(*u));
+	_cleanup_free_ char(*ghex)[2 * CAIRN_BACKUP_ID_LEN + 1] = calloc(n, sizeof(*ghex));
+	_cleanup_free_ uint8_t(*bad_ids)[CAIRN_BACKUP_ID_LEN] = calloc(n, sizeof(*bad_ids));
+	size_t nu = 0;
+	int r = u && ghex && bad_ids ? 0 : CAIRN_ENOMEM;
+	if (r >= 0)
+		r = forget_lists_load(repo, &fl);
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		struct named nm;
+		struct unit x;
+		if ((r = resolve_named(&fl.ml, &fl.gl, &fl.gids, specs[i], &nm)) < 0 ||
+		    (r = named_unit(&nm, &fl.gids, &fl.gl, &fl.holds, specs[i], &x)) < 0)
+			break;
+		if (!x.id) {
+			/* A damaged manifest: its id comes from its name. */
+			cairn_hex_decode(x.idhex, bad_ids[nu], CAIRN_BACKUP_ID_LEN);
+			x.id = bad_ids[nu];
+		}
+		if (!x.idhex) {
+			cairn_hex_encode(x.id, CAIRN_BACKUP_ID_LEN, ghex[nu]);
+			x.idhex = ghex[nu];
+		}
+		bool dup = false;
+		for (size_t k = 0; k < nu && !dup; k++)
+			dup = memcmp(u[k].id, x.id, CAIRN_BACKUP_ID_LEN) == 0;
+		if (!dup)
+			u[nu++] = x;
+	}
+	if (r >= 0)
+		r = report_and_delete(repo, u, nu, o, &st);
+	forget_lists_free(&fl);
 	if (ret)
 		*ret = st;
 	return r;

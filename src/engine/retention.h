@@ -114,4 +114,15 @@ struct cairn_forget_stats {
  * named volume or group has no backup. */
 int cairn_forget_run(struct cairn_repo *repo, const struct cairn_forget_opts *o, struct cairn_forget_stats *ret);
 
+/* Forgets the backups and group backups named by specs[0..n): ids, unique
+ * id prefixes, "latest" or "VOLUME@latest".  A damaged manifest or group
+ * object is named by its id (or a prefix): that is how one is removed.
+ * Every name is resolved before anything is deleted, and the command fails
+ * as a whole when one does not resolve (CAIRN_ENOTFOUND, CAIRN_EAMBIGUOUS),
+ * is held (CAIRN_EBUSY: release it first) or is a member of a group backup
+ * (CAIRN_EINVAL: the group backup is the unit).  o->rules must be empty;
+ * o->volume and o->group are ignored; o->dry_run and o->decision apply. */
+int cairn_forget_named(struct cairn_repo *repo, const char *const *specs, size_t n, const struct cairn_forget_opts *o,
+		       struct cairn_forget_stats *ret);
+
 #endif

@@ -365,7 +365,8 @@ static int latest_unknown(const struct cairn_manifest_list *l, const char *what)
 {
 	return cairn_error_set(CAIRN_ECORRUPT,
 			       "%s, so which backup is %s is unknown; "
-			       "name a backup by its id ('cairn list') or run 'cairn check'",
+			       "name a backup by its id ('cairn list'), or remove the damaged one "
+			       "('cairn check' names it; 'cairn forget ID')",
 			       l->bad[0].why, what);
 }
 

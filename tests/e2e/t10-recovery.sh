@@ -110,6 +110,31 @@ t_latest_damaged()
 }
 test_case "a damaged newest manifest: latest and VOLUME@latest are refused naming it, ids still work" t_latest_damaged
 
+t_forget_damaged()
+{
+	local id1 id2
+	cp -a "$P" repo
+	id1=$(cat "$TD/id1") id2=$(cat "$TD/id2")
+	flip_byte "repo/backups/$id2" 30
+	expect_fail -m "cairn forget ID" cairn restore --repo repo latest out.img
+	# The damaged manifest goes by its id (a prefix too); nothing else.
+	cairn forget --repo repo "${id2:0:12}" --dry-run --json >d.json
+	jq -e --arg id "$id2" '.dry_run and .forgotten == 1 and .backups[0].id == $id and .backups[0].created == null
+		and (.backups[0].note | test("damaged"))' d.json >/dev/null || fail "dry run: $(cat d.json)"
+	[ -f "repo/backups/$id2" ] || fail "a dry run deleted the manifest"
+	cairn forget --repo repo "${id2:0:12}" 2>f.err
+	grep -q "forgot 1" f.err || fail "forget said: $(cat f.err)"
+	[ ! -e "repo/backups/$id2" ] || fail "the damaged manifest is still there"
+	[ -f "repo/backups/$id1" ] || fail "the intact manifest went too"
+	# latest works again and check passes once prune drops what only the
+	# damaged backup used.
+	cairn restore --repo repo latest r1.img
+	same_file "$TD/v1.img" r1.img
+	cairn prune --repo repo --max-unused 0% -q
+	cairn check --repo repo --read-data
+}
+test_case "forget ID removes a damaged manifest: latest works again, prune and check --read-data pass" t_forget_damaged
+
 t_lost_config()
 {
 	cp -a "$P" repo

@@ -140,6 +140,28 @@ t_incremental_and_members()
 }
 test_case "an incremental group backup tracks changes by extent maps; members list and restore" t_incremental_and_members
 
+t_forget_group_by_id()
+{
+	need_setup
+	[ -f "$TD/gid" ] || skip "no first group backup"
+	local gid member left
+	gid=$(cat "$TD/gid")
+	member=$(cairn group list --backups --repo "$R" --json | jq -r --arg g "$gid" '.[] | select(.id == $g) | .members[0].backup')
+	[ -n "$member" ] || fail "group backup $gid has no members"
+	# A member goes only with its group backup.
+	expect_fail -m "belongs to group backup $gid of app: forget the group backup" cairn forget --repo "$R" "$member"
+	[ -f "$R/backups/$member" ] || fail "a refused forget deleted the member"
+	cairn forget --repo "$R" "${gid:0:10}" --json >f.json
+	jq -e --arg g "$gid" '.forgotten == 1 and .backups[0].id == $g and .backups[0].type == "group"
+		and .backups[0].members == 2' f.json >/dev/null || fail "forget: $(cat f.json)"
+	[ ! -e "$R/groups/$gid" ] && [ ! -e "$R/backups/$member" ] || fail "the group object or a member is left"
+	left=$(cairn group list --backups --repo "$R" --json | jq length)
+	[ "$left" = 1 ] || fail "expected one group backup left, got $left"
+	cairn group restore app@latest --to out3 --repo "$R"
+	for d in a b; do e2fsck -fn "out3/$d.img" >/dev/null 2>&1 || fail "out3/$d.img not clean"; done
+}
+test_case "forget a group backup by id: its members go with it; a member alone is refused" t_forget_group_by_id
+
 t_sigkill_thaws()
 {
 	need_setup

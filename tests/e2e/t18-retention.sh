@@ -35,7 +35,7 @@ t_forget_bad_input()
 	expect_fail -c 2 -m "invalid duration '7x'" cairn forget --repo "$R" --keep-within 7x
 	expect_fail -c 2 -m "invalid duration" cairn forget --repo "$R" --keep-within 0d
 	expect_fail -c 2 -m "at most one of" cairn forget --repo "$R" --volume vol.img --policy p --keep-last 1
-	expect_fail -c 2 -m "unexpected argument" cairn forget --repo "$R" latest --keep-last 1
+	expect_fail -c 2 -m "backups or --keep-\* rules, not both" cairn forget --repo "$R" latest --keep-last 1
 	expect_fail -m "no backup of volume 'nosuch'" cairn forget --repo "$R" --volume nosuch --keep-last 1
 	expect_fail -m "no group backup of group 'nosuch'" cairn forget --repo "$R" --group nosuch --keep-last 1
 	expect_fail -m "no policy named 'nosuch'" cairn forget --policy nosuch --keep-last 1
@@ -94,6 +94,47 @@ t_hold_release()
 	cairn list --repo "$R" --json | jq -e 'all(.held | not)' >/dev/null || fail "still held"
 }
 test_case "hold: list shows it held, forget (from any host) keeps it; release lets it go" t_hold_release
+
+t_forget_named()
+{
+	local r=$TT/n a b c
+	new_repo "$r" --chunk-size 64K --pack-size 1M
+	rand_file "$TT/v.img" $((2 << 20)) 41
+	a=$(cairn backup "$TT/v.img" --repo "$r" --snapshot none -q)
+	scatter_write "$TT/v.img" 42 4 65536 >/dev/null
+	b=$(cairn backup "$TT/v.img" --repo "$r" --snapshot none -q)
+	cp "$TT/v.img" "$TT/v.b"
+	scatter_write "$TT/v.img" 43 4 65536 >/dev/null
+	c=$(cairn backup "$TT/v.img" --repo "$r" --snapshot none -q)
+	cairn hold "$b" --repo "$r" --reason audit -q
+	# Nothing is deleted unless every name resolves and may go.
+	tree_state "$r" >before
+	expect_fail -c 2 -m "not both" cairn forget --repo "$r" "$a" --volume v.img
+	expect_fail -m "no backup matches 'ffffffffff'" cairn forget --repo "$r" "$a" ffffffffff
+	expect_fail -m "no backup matches 'x-y'" cairn forget --repo "$r" x-y
+	expect_fail -m "'${b:0:8}' is held \(audit\): 'cairn release $b' first" cairn forget --repo "$r" "$a" "${b:0:8}"
+	cairn forget --repo "$r" "${a:0:8}" --dry-run --json >d.json
+	assert_unchanged "$r" before
+	jq -e --arg a "$a" '.dry_run and .forgotten == 1 and .kept == 0 and .backups[0].id == $a and
+		.backups[0].action == "forget" and .backups[0].volume == "v.img"' d.json >/dev/null ||
+		fail "dry run: $(cat d.json)"
+	# A name given twice is one backup.
+	cairn forget --repo "$r" "$a" "${a:0:10}" --json >f.json
+	jq -e '.forgotten == 1 and (.backups | length) == 1' f.json >/dev/null || fail "forget: $(cat f.json)"
+	[ "$(cairn list --repo "$r" --json | jq -r '[.[].id] | sort | join(" ")')" = "$(printf '%s\n' "$b" "$c" | sort | paste -sd' ')" ] ||
+		fail "left: $(cairn list --repo "$r" --json | jq -c '[.[].id]')"
+	# VOLUME@latest names the newest.
+	cairn release "$b" --repo "$r" -q
+	cairn forget --repo "$r" v.img@latest -q
+	[ "$(cairn list --repo "$r" --json | jq -r '.[].id')" = "$b" ] || fail "v.img@latest did not forget $c"
+	cairn prune --repo "$r" --max-unused 0% -q
+	cairn check --repo "$r" --read-data -q
+	cairn restore --repo "$r" "$b" out.b -q
+	same_file "$TT/v.b" out.b
+	cairn status --json | jq -e '[.[] | select(.kind == "forget" and .state == "done")] | length >= 2' >/dev/null ||
+		fail "forget BACKUP is not a job"
+}
+test_case "forget BACKUP...: exactly the named backups, all or nothing; held ones refused; prune and check pass" t_forget_named
 
 t_prune()
 {
