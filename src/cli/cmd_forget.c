@@ -94,7 +94,7 @@ static int forget_named(struct cli_global *g, const struct cli_list *pos, bool d
 		json_decref(o.arr);
 		return cli_fail(r);
 	}
-	struct cairn_forget_stats fs;
+	struct cairn_forget_stats fs = { 0 };
 	r = cairn_forget_named(repo, (const char *const *)pos->v, pos->n, &fo, &fs);
 	char result[64];
 	snprintf(result, sizeof(result), "forgot %llu", (unsigned long long)fs.forgotten);
@@ -206,7 +206,7 @@ int cmd_forget(int argc, char **argv, struct cli_global *g)
 		cairn_policy_clear(&p);
 		return cli_fail(r);
 	}
-	struct cairn_forget_stats fs;
+	struct cairn_forget_stats fs = { 0 };
 	r = cairn_forget_run(repo, &fo, &fs);
 	char result[128];
 	snprintf(result, sizeof(result), "kept %llu, forgot %llu", (unsigned long long)fs.kept,
@@ -241,6 +241,12 @@ static int resolve_any(struct cairn_repo *repo, const char *spec, uint8_t id[CAI
 		return 0;
 	}
 	cairn_manifest_list_free(&ml);
+	/* A hold on a damaged manifest must go before forget may remove it. */
+	if ((r == CAIRN_ECORRUPT || r == CAIRN_EVERSION) && allow_gone && strlen(spec) == 2 * CAIRN_BACKUP_ID_LEN &&
+	    cairn_hex_decode(spec, id, CAIRN_BACKUP_ID_LEN) == 0) {
+		snprintf(what, 160, "damaged backup %s", spec);
+		return 0;
+	}
 	if (r != CAIRN_ENOTFOUND)
 		return r;
 	char msg[512];

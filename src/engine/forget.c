@@ -215,6 +215,8 @@ static int report_and_delete(struct cairn_repo *repo, const struct unit *u, size
 int cairn_forget_run(struct cairn_repo *repo, const struct cairn_forget_opts *o, struct cairn_forget_stats *ret)
 {
 	struct cairn_forget_stats st = { 0 };
+	if (ret)
+		*ret = st;
 	if (cairn_keep_rules_empty(&o->rules))
 		return cairn_error_set(CAIRN_EINVAL, "no keep rule given: forgetting needs at least one --keep-* option");
 	int64_t now = o->now ? o->now : cairn_wall_now();
@@ -291,6 +293,8 @@ struct named {
 	const uint8_t *gid;                       /* a group object that does not open */
 };
 
+#define FORGET_PREFIX_MIN 4
+
 static bool prefix_of(const char *hex, const char *spec, size_t sl)
 {
 	return sl <= 2 * CAIRN_BACKUP_ID_LEN && strncasecmp(hex, spec, sl) == 0;
@@ -308,7 +312,13 @@ static int resolve_named(const struct cairn_manifest_list *ml, const struct cair
 		return r;
 	}
 	if (sl == 0 || strspn(spec, "0123456789abcdefABCDEF") != sl)
-		return cairn_error_set(CAIRN_ENOTFOUND, "no backup matches '%s' (give an id or a prefix of one)", spec);
+		return cairn_error_set(CAIRN_ENOTFOUND,
+				       "no backup matches '%s' (give an id or a prefix of one, latest or VOLUME@latest)",
+				       spec);
+	/* forget deletes: a digit or two is more likely a slip than a choice. */
+	if (sl < FORGET_PREFIX_MIN)
+		return cairn_error_set(CAIRN_EINVAL, "'%s' is too short to forget by: give at least %d digits of the id",
+				       spec, FORGET_PREFIX_MIN);
 	size_t matches = 0;
 	for (size_t i = 0; i < ml->n; i++)
 		if (prefix_of(ml->v[i]->idhex, spec, sl) && matches++ == 0)
@@ -335,42 +345,66 @@ static int resolve_named(const struct cairn_manifest_list *ml, const struct cair
 	return 0;
 }
 
-/* The unit a resolved name forgets, or an error saying why it may not go. */
-static int named_unit(const struct named *nm, const struct group_ids *gids, const struct cairn_group_backup_list *gl,
-		      const struct cairn_hold_list *holds, const char *spec, struct unit *ret)
+/* The readable group backup that lists id as a member, or NULL. */
+static const struct cairn_group_backup *group_of_member(const struct cairn_group_backup_list *gl,
+							const uint8_t id[CAIRN_BACKUP_ID_LEN])
 {
-	struct unit u = { .in_rules = false };
-	uint8_t idbuf[CAIRN_BACKUP_ID_LEN];
+	for (size_t i = 0; i < gl->n; i++)
+		for (size_t k = 0; k < gl->v[i]->nmembers; k++)
+			if (memcmp(gl->v[i]->members[k].backup, id, CAIRN_BACKUP_ID_LEN) == 0)
+				return gl->v[i];
+	return NULL;
+}
+
+static int held_error(const struct cairn_hold *h, const char *spec, const char *member_of)
+{
+	const char *why = h->reason && *h->reason ? h->reason : NULL;
+	if (member_of)
+		return cairn_error_set(CAIRN_EBUSY, "member backup %s of group backup '%s' is held%s%s%s: "
+				       "'cairn release %s' first", h->backup_hex, spec, why ? " (" : "",
+				       why ? why : "", why ? ")" : "", h->backup_hex);
+	return cairn_error_set(CAIRN_EBUSY, "'%s' is held%s%s%s: 'cairn release %s' first", spec, why ? " (" : "",
+			       why ? why : "", why ? ")" : "", h->backup_hex);
+}
+
+/* The unit a resolved name forgets (id: its id, for a damaged manifest
+ * decoded into idbuf), or an error saying why it may not go. */
+static int named_unit(const struct named *nm, const struct cairn_group_backup_list *gl,
+		      const struct cairn_hold_list *holds, const char *spec, uint8_t idbuf[CAIRN_BACKUP_ID_LEN],
+		      struct unit *ret)
+{
+	struct unit u;
 	if (nm->m) {
 		u = (struct unit){ .series = nm->m->volume, .idhex = nm->m->idhex, .id = nm->m->id,
 				   .created_us = nm->m->created_us };
-		const struct cairn_group_backup *g = nm->m->in_group && has_id(gids, nm->m->group_id)
-							     ? find_group(gl, nm->m->group_id)
-							     : NULL;
-		if (g)
-			return cairn_error_set(CAIRN_EINVAL,
-					       "backup %s of %s belongs to group backup %s of %s: forget the group "
-					       "backup, its members go with it",
-					       nm->m->idhex, nm->m->volume, g->idhex, g->name);
 	} else if (nm->gb) {
 		u = (struct unit){ .group = true, .series = nm->gb->name, .idhex = nm->gb->idhex, .id = nm->gb->id,
 				   .created_us = nm->gb->created_us, .gb = nm->gb };
 	} else if (nm->bad) {
-		if (cairn_hex_decode(nm->bad->idhex, idbuf, sizeof(idbuf)) < 0)
+		if (nm->bad->code == CAIRN_EVERSION)
+			return cairn_error_set(CAIRN_EVERSION, "%s: upgrade cairn to read it, rather than forget it",
+					       nm->bad->why);
+		if (cairn_hex_decode(nm->bad->idhex, idbuf, CAIRN_BACKUP_ID_LEN) < 0)
 			return cairn_error_set(CAIRN_ECORRUPT, "%s", nm->bad->why);
-		u = (struct unit){ .series = "?", .idhex = nm->bad->idhex, .note = nm->bad->why };
+		u = (struct unit){ .series = "?", .idhex = nm->bad->idhex, .id = idbuf, .note = nm->bad->why };
 	} else {
 		u = (struct unit){ .group = true, .series = "?", .id = nm->gid,
 				   .note = "its group backup object does not open; the members stay as backups" };
 	}
-	const uint8_t *id = u.id ? u.id : idbuf;
-	const struct cairn_hold *h = cairn_hold_find(holds, id);
-	for (size_t i = 0; !h && u.gb && i < u.gb->nmembers; i++)
-		h = cairn_hold_find(holds, u.gb->members[i].backup);
+	/* A member goes with its group backup, damaged or not. */
+	const struct cairn_group_backup *g = u.group ? NULL : group_of_member(gl, u.id);
+	if (g)
+		return cairn_error_set(CAIRN_EINVAL,
+				       "%sbackup %s%s%s belongs to group backup %s of %s: forget the group backup, "
+				       "its members go with it",
+				       nm->bad ? "damaged " : "", u.idhex, nm->bad ? "" : " of ", nm->bad ? "" : u.series,
+				       g->idhex, g->name);
+	const struct cairn_hold *h = cairn_hold_find(holds, u.id);
 	if (h)
-		return cairn_error_set(CAIRN_EBUSY, "'%s' is held%s%s%s: 'cairn release %s' first", spec,
-				       h->reason && *h->reason ? " (" : "", h->reason ? h->reason : "",
-				       h->reason && *h->reason ? ")" : "", h->backup_hex);
+		return held_error(h, spec, NULL);
+	for (size_t i = 0; u.gb && i < u.gb->nmembers; i++)
+		if ((h = cairn_hold_find(holds, u.gb->members[i].backup)))
+			return held_error(h, spec, u.gb->idhex);
 	*ret = u;
 	return 0;
 }
@@ -379,6 +413,8 @@ int cairn_forget_named(struct cairn_repo *repo, const char *const *specs, size_t
 		       struct cairn_forget_stats *ret)
 {
 	struct cairn_forget_stats st = { 0 };
+	if (ret)
+		*ret = st;
 	if (!cairn_keep_rules_empty(&o->rules))
 		return cairn_error_set(CAIRN_EINVAL, "forget takes backups or --keep-* rules, not both");
 	if (n == 0)
@@ -395,13 +431,8 @@ int cairn_forget_named(struct cairn_repo *repo, const char *const *specs, size_t
 		struct named nm;
 		struct unit x;
 		if ((r = resolve_named(&fl.ml, &fl.gl, &fl.gids, specs[i], &nm)) < 0 ||
-		    (r = named_unit(&nm, &fl.gids, &fl.gl, &fl.holds, specs[i], &x)) < 0)
+		    (r = named_unit(&nm, &fl.gl, &fl.holds, specs[i], bad_ids[nu], &x)) < 0)
 			break;
-		if (!x.id) {
-			/* A damaged manifest: its id comes from its name. */
-			cairn_hex_decode(x.idhex, bad_ids[nu], CAIRN_BACKUP_ID_LEN);
-			x.id = bad_ids[nu];
-		}
 		if (!x.idhex) {
 			cairn_hex_encode(x.id, CAIRN_BACKUP_ID_LEN, ghex[nu]);
 			x.idhex = ghex[nu];

@@ -215,25 +215,28 @@ int cairn_manifest_write(struct cairn_repo *repo, struct cairn_manifest *m, uint
 	for (;;) {
 		free(json);
 		json = NULL;
-		if ((r = cairn_manifest_encode(m, &json)) < 0)
+		if ((r = cairn_manifest_encode(m, &json)) < 0) {
+			m->stats.bytes_stored = base;
 			return r;
+		}
 		uint64_t total = base + strlen(json) + CAIRN_AEAD_OVERHEAD;
 		if (total == m->stats.bytes_stored)
 			break;
 		m->stats.bytes_stored = total;
 	}
 	struct cairn_aead *a = NULL;
-	if ((r = cairn_repo_aead(repo, &a)) < 0)
-		return r;
 	_cleanup_(cairn_buf_freep) struct cairn_buf sealed = CAIRN_BUF_INIT;
-	r = cairn_repo_seal(a, 'M', m->id, CAIRN_BACKUP_ID_LEN, json, strlen(json), &sealed);
+	if ((r = cairn_repo_aead(repo, &a)) >= 0)
+		r = cairn_repo_seal(a, 'M', m->id, CAIRN_BACKUP_ID_LEN, json, strlen(json), &sealed);
 	cairn_aead_free(a);
-	if (r < 0)
-		return r;
 	char key[64];
 	manifest_key(m->id, key);
-	if ((r = cairn_store_put(repo->store, key, sealed.data, sealed.len, CAIRN_PUT_CREATE_ONLY)) < 0)
+	if (r >= 0)
+		r = cairn_store_put(repo->store, key, sealed.data, sealed.len, CAIRN_PUT_CREATE_ONLY);
+	if (r < 0) {
+		m->stats.bytes_stored = base; /* as given: a caller may try again */
 		return r;
+	}
 	if (ret_bytes)
 		*ret_bytes = sealed.len;
 	return 0;
@@ -323,6 +326,7 @@ int cairn_manifest_list_load(struct cairn_repo *repo, struct cairn_manifest_list
 			struct cairn_damaged_manifest *d = &ret->bad[ret->damaged++];
 			cairn_hex_encode(ids.v[i], CAIRN_BACKUP_ID_LEN, d->idhex);
 			snprintf(d->why, sizeof(d->why), "%s", cairn_error_message());
+			d->code = q;
 			continue;
 		}
 		if (q == CAIRN_ENOTFOUND) /* deleted while we listed */

@@ -66,7 +66,7 @@ int cairn_manifest_parse(const uint8_t *data, size_t len, struct cairn_manifest 
 
 /* Seals and writes backups/<id> with create-only semantics.  Adds the
  * sealed object's own size to m->stats.bytes_stored first, so the number
- * stored is the whole cost of the backup. */
+ * stored is the whole cost of the backup; on failure it is left as given. */
 int cairn_manifest_write(struct cairn_repo *repo, struct cairn_manifest *m, uint64_t *ret_bytes);
 int cairn_manifest_read(struct cairn_repo *repo, const uint8_t id[CAIRN_BACKUP_ID_LEN],
 			struct cairn_manifest **ret);
@@ -77,6 +77,7 @@ int cairn_manifest_read(struct cairn_repo *repo, const uint8_t id[CAIRN_BACKUP_I
 struct cairn_damaged_manifest {
 	char idhex[2 * CAIRN_BACKUP_ID_LEN + 1];
 	char why[256];
+	int code; /* CAIRN_ECORRUPT, or CAIRN_EVERSION: written by a newer cairn */
 };
 struct cairn_manifest_list {
 	struct cairn_manifest **v;

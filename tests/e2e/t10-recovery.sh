@@ -115,8 +115,12 @@ t_forget_damaged()
 	local id1 id2
 	cp -a "$P" repo
 	id1=$(cat "$TD/id1") id2=$(cat "$TD/id2")
+	cairn hold --repo repo "$id2" -q
 	flip_byte "repo/backups/$id2" 30
 	expect_fail -m "cairn forget ID" cairn restore --repo repo latest out.img
+	# Held, it stays until released (by its full id: it no longer opens).
+	expect_fail -m "is held: 'cairn release $id2' first" cairn forget --repo repo "$id2"
+	cairn release --repo repo "$id2" -q
 	# The damaged manifest goes by its id (a prefix too); nothing else.
 	cairn forget --repo repo "${id2:0:12}" --dry-run --json >d.json
 	jq -e --arg id "$id2" '.dry_run and .forgotten == 1 and .backups[0].id == $id and .backups[0].created == null

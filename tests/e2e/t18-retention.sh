@@ -112,6 +112,7 @@ t_forget_named()
 	expect_fail -c 2 -m "not both" cairn forget --repo "$r" "$a" --volume v.img
 	expect_fail -m "no backup matches 'ffffffffff'" cairn forget --repo "$r" "$a" ffffffffff
 	expect_fail -m "no backup matches 'x-y'" cairn forget --repo "$r" x-y
+	expect_fail -m "too short to forget by" cairn forget --repo "$r" "${a:0:3}"
 	expect_fail -m "'${b:0:8}' is held \(audit\): 'cairn release $b' first" cairn forget --repo "$r" "$a" "${b:0:8}"
 	cairn forget --repo "$r" "${a:0:8}" --dry-run --json >d.json
 	assert_unchanged "$r" before

@@ -101,6 +101,7 @@ t_bad_uris()
 	# https is verified, and plain http must be asked for.
 	CAIRN_HTTP_MAX_ATTEMPTS=1 expect_fail cairn list --repo "s3://b/p?endpoint=https://127.0.0.1:9"
 	# A plain-http server behind https://: said so, and not retried.
+	[[ $S3_ENDPOINT == http://* ]] || return 0
 	expect_fail -m 'does not speak TLS' cairn list --repo "s3://b/p?endpoint=${S3_ENDPOINT/#http:/https:}"
 	! grep -q 'gave up after' .err || fail 'a server that does not speak TLS was asked again'
 }

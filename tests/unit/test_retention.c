@@ -208,11 +208,11 @@ static int repo_teardown(void **state)
 	return 0;
 }
 
-static void put_manifest(struct cairn_repo *repo, uint64_t seed, const char *volume, int64_t created_us,
-			 const uint8_t *group, uint8_t ret_id[CAIRN_BACKUP_ID_LEN])
+static void put_manifest_id(struct cairn_repo *repo, const uint8_t id[CAIRN_BACKUP_ID_LEN], const char *volume,
+			    int64_t created_us, const uint8_t *group)
 {
 	struct cairn_manifest m = { 0 };
-	th_fill(m.id, sizeof(m.id), seed);
+	memcpy(m.id, id, sizeof(m.id));
 	cairn_hex_encode(m.id, sizeof(m.id), m.idhex);
 	m.volume = (char *)volume;
 	m.hostname = "h";
@@ -228,8 +228,16 @@ static void put_manifest(struct cairn_repo *repo, uint64_t seed, const char *vol
 		memcpy(m.group_id, group, CAIRN_BACKUP_ID_LEN);
 	}
 	ck_ok(cairn_manifest_write(repo, &m, NULL));
+}
+
+static void put_manifest(struct cairn_repo *repo, uint64_t seed, const char *volume, int64_t created_us,
+			 const uint8_t *group, uint8_t ret_id[CAIRN_BACKUP_ID_LEN])
+{
+	uint8_t id[CAIRN_BACKUP_ID_LEN];
+	th_fill(id, sizeof(id), seed);
+	put_manifest_id(repo, id, volume, created_us, group);
 	if (ret_id)
-		memcpy(ret_id, m.id, CAIRN_BACKUP_ID_LEN);
+		memcpy(ret_id, id, CAIRN_BACKUP_ID_LEN);
 }
 
 static void put_group(struct cairn_repo *repo, uint64_t seed, const char *name, int64_t created_us, uint64_t m1,
@@ -251,15 +259,20 @@ static void put_group(struct cairn_repo *repo, uint64_t seed, const char *name, 
 	ck_ok(cairn_group_backup_write(repo, &g, NULL));
 }
 
+static bool exists_id(struct cairn_repo *repo, const char *prefix, const uint8_t id[CAIRN_BACKUP_ID_LEN])
+{
+	char hex[2 * CAIRN_BACKUP_ID_LEN + 1], key[80];
+	uint64_t size;
+	cairn_hex_encode(id, CAIRN_BACKUP_ID_LEN, hex);
+	snprintf(key, sizeof(key), "%s/%s", prefix, hex);
+	return cairn_store_stat(repo->store, key, &size) == 0;
+}
+
 static bool exists(struct cairn_repo *repo, const char *prefix, uint64_t seed)
 {
 	uint8_t id[CAIRN_BACKUP_ID_LEN];
-	char hex[2 * CAIRN_BACKUP_ID_LEN + 1], key[80];
-	uint64_t size;
 	th_fill(id, sizeof(id), seed);
-	cairn_hex_encode(id, sizeof(id), hex);
-	snprintf(key, sizeof(key), "%s/%s", prefix, hex);
-	return cairn_store_stat(repo->store, key, &size) == 0;
+	return exists_id(repo, prefix, id);
 }
 
 struct seen {
@@ -416,6 +429,75 @@ static void test_hold_objects(void **state)
 	ck_err(cairn_hold_put(f->repo, h.backup, big), CAIRN_EINVAL);
 }
 
+/* forget BACKUP...: prefixes, ambiguity across kinds, all or nothing,
+ * duplicates, members, holds, damaged manifests. */
+static void test_forget_named(void **state)
+{
+	struct repo_fx *f = *state;
+	struct cairn_repo *repo = f->repo;
+	uint8_t a[CAIRN_BACKUP_ID_LEN] = { 0xab, 0xcd, 0x01 }, b[CAIRN_BACKUP_ID_LEN] = { 0xab, 0xcd, 0x02 };
+	uint8_t d[CAIRN_BACKUP_ID_LEN] = { 0x12, 0x34, 0x56 }, m2[CAIRN_BACKUP_ID_LEN];
+	put_manifest_id(repo, a, "v", utc(2024, 3, 1, 12, 0), NULL);
+	put_manifest_id(repo, b, "v", utc(2024, 3, 2, 12, 0), NULL);
+	put_group(repo, 100, "g", utc(2024, 3, 1, 0, 0), 101, 102);
+	th_fill(m2, sizeof(m2), 102);
+	/* d does not open; nor does member 102 of group backup 100. */
+	ck_ok(cairn_store_put(repo->store, "backups/12345600000000000000000000000000", "junk", 4, 0));
+	char key[80], hex[2 * CAIRN_BACKUP_ID_LEN + 1], ghex[2 * CAIRN_BACKUP_ID_LEN + 1];
+	cairn_hex_encode(m2, sizeof(m2), hex);
+	snprintf(key, sizeof(key), "backups/%s", hex);
+	ck_ok(cairn_store_put(repo->store, key, "junk", 4, 0));
+	uint8_t gid[CAIRN_BACKUP_ID_LEN];
+	th_fill(gid, sizeof(gid), 100);
+	cairn_hex_encode(gid, sizeof(gid), ghex);
+
+	struct seen s = { 0 };
+	struct cairn_forget_opts o = { .decision = count_decision, .ud = &s };
+	struct cairn_forget_stats st;
+	const char *amb[] = { "abcd" }, *shortp[] = { "abc" }, *mixed[] = { "abcd01", "ffffff" };
+	const char *member[] = { hex }, *junk[] = { "abcd-1" };
+	ck_err(cairn_forget_named(repo, amb, 1, &o, &st), CAIRN_EAMBIGUOUS);
+	ck_err(cairn_forget_named(repo, shortp, 1, &o, &st), CAIRN_EINVAL);
+	ck_err(cairn_forget_named(repo, junk, 1, &o, &st), CAIRN_ENOTFOUND);
+	ck_err(cairn_forget_named(repo, mixed, 2, &o, &st), CAIRN_ENOTFOUND);
+	/* A damaged member still goes only with its group backup. */
+	ck_err(cairn_forget_named(repo, member, 1, &o, &st), CAIRN_EINVAL);
+	assert_int_equal(s.n, 0);
+	assert_true(exists_id(repo, "backups", a) && exists_id(repo, "backups", m2));
+
+	/* A name twice (any case) is one backup; a dry run deletes nothing. */
+	const char *dup[] = { "abcd01", "ABCD01" };
+	o.dry_run = true;
+	ck_ok(cairn_forget_named(repo, dup, 2, &o, &st));
+	assert_int_equal(st.forgotten, 1);
+	assert_int_equal(s.n, 1);
+	assert_true(exists_id(repo, "backups", a));
+	o.dry_run = false;
+	ck_ok(cairn_forget_named(repo, dup, 2, &o, &st));
+	assert_int_equal(st.manifests_deleted, 1);
+	assert_false(exists_id(repo, "backups", a));
+	assert_true(exists_id(repo, "backups", b));
+
+	/* A held damaged manifest is refused until released. */
+	const char *bad[] = { "123456" };
+	ck_ok(cairn_hold_put(repo, d, "why"));
+	ck_err(cairn_forget_named(repo, bad, 1, &o, &st), CAIRN_EBUSY);
+	ck_ok(cairn_hold_delete(repo, d));
+	ck_ok(cairn_forget_named(repo, bad, 1, &o, &st));
+	assert_false(exists_id(repo, "backups", d));
+
+	/* The group backup takes its members, the damaged one too. */
+	const char *grp[] = { ghex };
+	ck_ok(cairn_forget_named(repo, grp, 1, &o, &st));
+	assert_int_equal(st.groups_deleted, 1);
+	assert_int_equal(st.manifests_deleted, 2);
+	assert_false(exists(repo, "groups", 100) || exists(repo, "backups", 101) || exists_id(repo, "backups", m2));
+	assert_true(exists_id(repo, "backups", b));
+	/* Rules and names do not mix. */
+	o.rules.last = 1;
+	ck_err(cairn_forget_named(repo, dup, 1, &o, &st), CAIRN_EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -423,6 +505,7 @@ int main(void)
 		cmocka_unit_test_setup(test_keep_reasons_and_edges, setup_tz),
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test_setup_teardown(test_forget_holds_and_groups, repo_setup, repo_teardown),
+		cmocka_unit_test_setup_teardown(test_forget_named, repo_setup, repo_teardown),
 		cmocka_unit_test_setup_teardown(test_hold_objects, repo_setup, repo_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
