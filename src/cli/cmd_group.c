@@ -258,8 +258,16 @@ static int group_backups(struct cli_global *g, const char *name)
 	}
 	if (arr)
 		cli_print_json(arr);
-	if (l.damaged)
-		r = cairn_error_set(CAIRN_ECORRUPT, "%zu group backup object(s) are damaged", l.damaged);
+	if (l.damaged == 1)
+		r = cairn_error_set(CAIRN_ECORRUPT,
+				    "group backup object groups/%s is damaged: 'cairn forget %s' removes it, its "
+				    "members stay as backups",
+				    l.bad[0], l.bad[0]);
+	else if (l.damaged)
+		r = cairn_error_set(CAIRN_ECORRUPT,
+				    "%zu group backup objects are damaged, groups/%s first: 'cairn forget ID' removes "
+				    "one, its members stay as backups ('cairn check' lists them)",
+				    l.damaged, l.bad[0]);
 	cairn_group_backup_list_free(&l);
 	cairn_repo_free(repo);
 	return r < 0 ? cli_fail(r) : EXIT_OK;

@@ -140,11 +140,13 @@ const struct cli_help_text {
 	  "or group, created, action, reasons, note}]}.\n"
 	  "\n"
 	  "The second form deletes the backups named: ids, unique prefixes of at\n"
-	  "least 4 digits, latest or VOLUME@latest.  It is how a damaged manifest is removed, by the id\n"
-	  "'cairn check' reports (volume and time then show as '?', created as\n"
-	  "null).  Nothing is deleted unless every name resolves; a held backup\n"
-	  "must be released first, and a member of a group backup goes only with\n"
-	  "its group backup (name that).  Same output, with ACTION forget.\n" },
+	  "least 4 digits, latest or VOLUME@latest.  It is how a damaged manifest\n"
+	  "or group backup object is removed, by the id 'cairn check' reports\n"
+	  "(volume and time then show as '?', created as null; a damaged group\n"
+	  "object's members stay as backups).  Nothing is deleted unless every\n"
+	  "name resolves; a held backup must be released first, and a member of a\n"
+	  "group backup goes only with its group backup (name that).  Same output,\n"
+	  "with ACTION forget.\n" },
 	{ "hold",
 	  "usage: cairn hold BACKUP [--reason TEXT]\n"
 	  "\n"

@@ -6,6 +6,7 @@
  * it is affected.  Tree nodes already found whole are not walked twice, so
  * the cost is O(unique nodes), not O(backups x volume). */
 #include "engine/engine.h"
+#include "repo/group.h"
 #include "repo/index.h"
 #include "repo/lease.h"
 #include "repo/pack.h"
@@ -312,6 +313,18 @@ int cairn_check_run(struct cairn_repo *repo, const struct cairn_check_opts *o, s
 		snprintf(key, sizeof(key), "backups/%s", l.bad[i].idhex);
 		problem(&c, key, "%s", l.bad[i].why);
 	}
+	struct cairn_group_backup_list gl;
+	if ((r = cairn_group_backup_list_load(repo, &gl)) < 0) {
+		cairn_manifest_list_free(&l);
+		goto out;
+	}
+	for (size_t i = 0; i < gl.damaged; i++) {
+		char key[64];
+		snprintf(key, sizeof(key), "groups/%s", gl.bad[i]);
+		problem(&c, key, "this group backup object does not open; 'cairn forget %s' removes it, its "
+			    "members stay as backups", gl.bad[i]);
+	}
+	cairn_group_backup_list_free(&gl);
 	for (size_t i = 0; i < l.n && r >= 0; i++) {
 		const struct cairn_manifest *m = l.v[i];
 		st.backups++;

@@ -213,7 +213,7 @@ struct collected {
 	struct cairn_repo *repo;
 	struct cairn_aead *aead;
 	struct cairn_group_backup_list *l;
-	size_t cap;
+	size_t cap, bad_cap;
 };
 
 static int load_one(const char *key, uint64_t size, void *ud)
@@ -234,7 +234,9 @@ static int load_one(const char *key, uint64_t size, void *ud)
 	if (cairn_repo_unseal(c->aead, 'G', id, CAIRN_BACKUP_ID_LEN, obj.data, obj.len, &body) < 0 ||
 	    cairn_group_backup_parse(body.data, body.len, &g) < 0 || memcmp(g->id, id, sizeof(id)) != 0) {
 		cairn_group_backup_free(g);
-		c->l->damaged++;
+		if ((r = cairn_array_grow(&c->l->bad, &c->bad_cap, c->l->damaged, sizeof(*c->l->bad), 4)) < 0)
+			return r;
+		cairn_hex_encode(id, sizeof(id), c->l->bad[c->l->damaged++]);
 		return 0;
 	}
 	if ((r = cairn_array_grow(&c->l->v, &c->cap, c->l->n, sizeof(*c->l->v), 16)) < 0) {
@@ -276,6 +278,7 @@ void cairn_group_backup_list_free(struct cairn_group_backup_list *l)
 	for (size_t i = 0; i < l->n; i++)
 		cairn_group_backup_free(l->v[i]);
 	free(l->v);
+	free(l->bad);
 	memset(l, 0, sizeof(*l));
 }
 

@@ -164,6 +164,28 @@ t_forget_group_by_id()
 }
 test_case "forget a group backup by id: its members go with it; a member alone is refused" t_forget_group_by_id
 
+t_damaged_group_object()
+{
+	need_setup
+	local gid members rc=0 m
+	gid=$(cairn group list --backups --repo "$R" --json | jq -r '.[0].id')
+	[ -n "$gid" ] && [ "$gid" != null ] || skip "no group backup left"
+	members=$(cairn group list --backups --repo "$R" --json | jq -r '.[0].members[].backup')
+	flip_byte "$R/groups/$gid" 40
+	# group list and check name the object and how to remove it.
+	expect_fail -m "groups/$gid is damaged: 'cairn forget $gid' removes it" cairn group list --backups --repo "$R"
+	cairn check --repo "$R" >ck.out 2>ck.err || rc=$?
+	[ $rc = 3 ] || fail "check exited $rc on a damaged group object, expected 3"
+	grep -q "^damaged: groups/$gid: .*cairn forget $gid" ck.out || fail "check did not name it: $(cat ck.out)"
+	cairn forget --repo "$R" "${gid:0:8}" -q
+	[ ! -e "$R/groups/$gid" ] || fail "the damaged group object is still there"
+	# Its members stay, as plain backups.
+	for m in $members; do [ -f "$R/backups/$m" ] || fail "member $m went with a damaged group object"; done
+	[ "$(cairn group list --backups --repo "$R" --json | jq length)" = 0 ] || fail "group backups are left"
+	cairn check --repo "$R" -q
+}
+test_case "a damaged group object: group list and check name it and 'cairn forget ID'; forget removes it, members stay" t_damaged_group_object
+
 t_sigkill_thaws()
 {
 	need_setup
