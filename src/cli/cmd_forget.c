@@ -223,6 +223,12 @@ int cmd_forget(int argc, char **argv, struct cli_global *g)
 	return EXIT_OK;
 }
 
+/* spec is a whole backup id: decoded into id. */
+static bool full_id(const char *spec, uint8_t id[CAIRN_BACKUP_ID_LEN])
+{
+	return strlen(spec) == 2 * CAIRN_BACKUP_ID_LEN && cairn_hex_decode(spec, id, CAIRN_BACKUP_ID_LEN) == 0;
+}
+
 /* A backup or group backup by spec; for release also a bare full id whose
  * backup is gone. */
 static int resolve_any(struct cairn_repo *repo, const char *spec, uint8_t id[CAIRN_BACKUP_ID_LEN], char what[160],
@@ -242,8 +248,7 @@ static int resolve_any(struct cairn_repo *repo, const char *spec, uint8_t id[CAI
 	}
 	cairn_manifest_list_free(&ml);
 	/* A hold on a damaged manifest must go before forget may remove it. */
-	if ((r == CAIRN_ECORRUPT || r == CAIRN_EVERSION) && allow_gone && strlen(spec) == 2 * CAIRN_BACKUP_ID_LEN &&
-	    cairn_hex_decode(spec, id, CAIRN_BACKUP_ID_LEN) == 0) {
+	if ((r == CAIRN_ECORRUPT || r == CAIRN_EVERSION) && allow_gone && full_id(spec, id)) {
 		snprintf(what, 160, "damaged backup %s", spec);
 		return 0;
 	}
@@ -261,8 +266,7 @@ static int resolve_any(struct cairn_repo *repo, const char *spec, uint8_t id[CAI
 		snprintf(what, 160, "group backup %s of %s", gb->idhex, gb->name);
 	}
 	cairn_group_backup_list_free(&gl);
-	if (r == CAIRN_ENOTFOUND && allow_gone && strlen(spec) == 2 * CAIRN_BACKUP_ID_LEN &&
-	    cairn_hex_decode(spec, id, CAIRN_BACKUP_ID_LEN) == 0) {
+	if (r == CAIRN_ENOTFOUND && allow_gone && full_id(spec, id)) {
 		snprintf(what, 160, "backup %s", spec);
 		return 0;
 	}

@@ -356,22 +356,30 @@ static const struct cairn_group_backup *group_of_member(const struct cairn_group
 	return NULL;
 }
 
-static int held_error(const struct cairn_hold *h, const char *spec, const char *member_of)
+/* member: the held member's group backup was named (spec), not the member. */
+static int held_error(const struct cairn_hold *h, const char *spec, bool member)
 {
+	char who[160];
+	if (member)
+		snprintf(who, sizeof(who), "member backup %s of group backup '%s'", h->backup_hex, spec);
+	else
+		snprintf(who, sizeof(who), "'%s'", spec);
 	const char *why = h->reason && *h->reason ? h->reason : NULL;
-	if (member_of)
-		return cairn_error_set(CAIRN_EBUSY, "member backup %s of group backup '%s' is held%s%s%s: "
-				       "'cairn release %s' first", h->backup_hex, spec, why ? " (" : "",
-				       why ? why : "", why ? ")" : "", h->backup_hex);
-	return cairn_error_set(CAIRN_EBUSY, "'%s' is held%s%s%s: 'cairn release %s' first", spec, why ? " (" : "",
+	return cairn_error_set(CAIRN_EBUSY, "%s is held%s%s%s: 'cairn release %s' first", who, why ? " (" : "",
 			       why ? why : "", why ? ")" : "", h->backup_hex);
 }
 
-/* The unit a resolved name forgets (id: its id, for a damaged manifest
- * decoded into idbuf), or an error saying why it may not go. */
+/* Room for the id a damaged object's unit has no list entry to borrow:
+ * the binary id of a damaged manifest, the hex of a damaged group. */
+struct unit_ids {
+	uint8_t id[CAIRN_BACKUP_ID_LEN];
+	char hex[2 * CAIRN_BACKUP_ID_LEN + 1];
+};
+
+/* The unit a resolved name forgets (borrowing from the lists, or from
+ * *own), or an error saying why it may not go. */
 static int named_unit(const struct named *nm, const struct cairn_group_backup_list *gl,
-		      const struct cairn_hold_list *holds, const char *spec, uint8_t idbuf[CAIRN_BACKUP_ID_LEN],
-		      struct unit *ret)
+		      const struct cairn_hold_list *holds, const char *spec, struct unit_ids *own, struct unit *ret)
 {
 	struct unit u;
 	if (nm->m) {
@@ -384,11 +392,12 @@ static int named_unit(const struct named *nm, const struct cairn_group_backup_li
 		if (nm->bad->code == CAIRN_EVERSION)
 			return cairn_error_set(CAIRN_EVERSION, "%s: upgrade cairn to read it, rather than forget it",
 					       nm->bad->why);
-		if (cairn_hex_decode(nm->bad->idhex, idbuf, CAIRN_BACKUP_ID_LEN) < 0)
+		if (cairn_hex_decode(nm->bad->idhex, own->id, CAIRN_BACKUP_ID_LEN) < 0)
 			return cairn_error_set(CAIRN_ECORRUPT, "%s", nm->bad->why);
-		u = (struct unit){ .series = "?", .idhex = nm->bad->idhex, .id = idbuf, .note = nm->bad->why };
+		u = (struct unit){ .series = "?", .idhex = nm->bad->idhex, .id = own->id, .note = nm->bad->why };
 	} else {
-		u = (struct unit){ .group = true, .series = "?", .id = nm->gid,
+		cairn_hex_encode(nm->gid, CAIRN_BACKUP_ID_LEN, own->hex);
+		u = (struct unit){ .group = true, .series = "?", .idhex = own->hex, .id = nm->gid,
 				   .note = "its group backup object does not open; the members stay as backups" };
 	}
 	/* A member goes with its group backup, damaged or not. */
@@ -401,10 +410,10 @@ static int named_unit(const struct named *nm, const struct cairn_group_backup_li
 				       g->idhex, g->name);
 	const struct cairn_hold *h = cairn_hold_find(holds, u.id);
 	if (h)
-		return held_error(h, spec, NULL);
+		return held_error(h, spec, false);
 	for (size_t i = 0; u.gb && i < u.gb->nmembers; i++)
 		if ((h = cairn_hold_find(holds, u.gb->members[i].backup)))
-			return held_error(h, spec, u.gb->idhex);
+			return held_error(h, spec, true);
 	*ret = u;
 	return 0;
 }
@@ -421,22 +430,17 @@ int cairn_forget_named(struct cairn_repo *repo, const char *const *specs, size_t
 		return cairn_error_set(CAIRN_EINVAL, "no backup named");
 	struct forget_lists fl = { 0 };
 	_cleanup_free_ struct unit *u = calloc(n, sizeof(*u));
-	_cleanup_free_ char(*ghex)[2 * CAIRN_BACKUP_ID_LEN + 1] = calloc(n, sizeof(*ghex));
-	_cleanup_free_ uint8_t(*bad_ids)[CAIRN_BACKUP_ID_LEN] = calloc(n, sizeof(*bad_ids));
+	_cleanup_free_ struct unit_ids *own = calloc(n, sizeof(*own));
 	size_t nu = 0;
-	int r = u && ghex && bad_ids ? 0 : CAIRN_ENOMEM;
+	int r = u && own ? 0 : CAIRN_ENOMEM;
 	if (r >= 0)
 		r = forget_lists_load(repo, &fl);
 	for (size_t i = 0; i < n && r >= 0; i++) {
 		struct named nm;
 		struct unit x;
 		if ((r = resolve_named(&fl.ml, &fl.gl, &fl.gids, specs[i], &nm)) < 0 ||
-		    (r = named_unit(&nm, &fl.gl, &fl.holds, specs[i], bad_ids[nu], &x)) < 0)
+		    (r = named_unit(&nm, &fl.gl, &fl.holds, specs[i], &own[nu], &x)) < 0)
 			break;
-		if (!x.idhex) {
-			cairn_hex_encode(x.id, CAIRN_BACKUP_ID_LEN, ghex[nu]);
-			x.idhex = ghex[nu];
-		}
 		bool dup = false;
 		for (size_t k = 0; k < nu && !dup; k++)
 			dup = memcmp(u[k].id, x.id, CAIRN_BACKUP_ID_LEN) == 0;
