@@ -612,7 +612,7 @@ int cairn_http_perform(struct cairn_http_client *c, const struct cairn_http_requ
 		} else {
 			rs->status = st;
 			cairn_log_debug("http: %s %s -> %ld (%.3f s)", rq->method, shown, st, cairn_now() - ta);
-			/* 501 Not Implemented and 505 will not change. */
+			/* HTTP status 501 (the server lacks the method) and 505 will not change. */
 			retry = (st >= 500 && st != 501 && st != 505) || st == 429 ||
 				(rq->retry_fn && rq->retry_fn(st, &rs->err_body, rq->ud));
 			if (!retry)
