@@ -1,6 +1,7 @@
 #include "cli/cli.h"
 #include "cli/jobs.h"
 #include "source/snapshot.h"
+#include "source/volume.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/hex.h"
@@ -27,14 +28,14 @@ json_t *cli_manifest_json(const struct cairn_manifest *m)
 	json_t *tags = json_array();
 	for (size_t i = 0; i < m->ntags; i++)
 		json_array_append_new(tags, json_string(m->tags[i]));
-	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:s, s:o, s:o, s:s}", "id", m->idhex,
+	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:s, s:o, s:o, s:s, s:s}", "id", m->idhex,
 			 "volume", m->volume, "created", created, "size", (json_int_t)m->size, "bytes_read",
 			 (json_int_t)m->stats.bytes_read, "bytes_new", (json_int_t)m->stats.bytes_new, "bytes_stored",
 			 (json_int_t)m->stats.bytes_stored, "chunks_new", (json_int_t)m->stats.chunks_new,
 			 "bytes_hashed", (json_int_t)m->stats.bytes_hashed, "seconds",
 			 m->stats.seconds, "change_tracking", m->change_tracking, "parent",
 			 m->has_parent ? json_string(parent) : json_null(), "tags", tags, "hostname",
-			 m->hostname ? m->hostname : "");
+			 m->hostname ? m->hostname : "", "source", m->source ? m->source : "");
 }
 
 /* The repository's key derivation (scrypt, ~0.1 s of CPU) runs on its own
@@ -67,7 +68,7 @@ static int open_and_snapshot(struct cli_global *g, const char *volume, const cha
 			     enum cairn_snap_method method, struct cairn_repo **ret_repo, char id[17], char **path,
 			     struct cairn_snap_taken *taken)
 {
-	int r = cairn_backup_check_names(name ? name : cairn_path_base(volume), (const char *const *)tags->v, tags->n);
+	int r = cairn_backup_check_names(name, (const char *const *)tags->v, tags->n);
 	struct open_job o = { .r = 0 };
 	if (r >= 0)
 		r = cli_repo_prepare(g, &o.prep);
@@ -137,19 +138,24 @@ int cmd_backup(int argc, char **argv, struct cli_global *g)
 	char abs[PATH_MAX];
 	bool resolved = realpath(pos.v[0], abs) != NULL;
 	int resolve_errno = errno;
+	/* The name the volume goes by (for the job's claim, its default name). */
+	_cleanup_free_ char *stable = NULL;
+	if (resolved && cairn_volume_stable_path(abs, &stable) < 0)
+		stable = NULL;
 	if (method == CAIRN_SNAP_NONE)
 		r = cli_open_repo(g, &repo);
 	else if (!resolved)
 		r = cairn_error_errno(resolve_errno, "cannot open source %s", pos.v[0]);
 	else
-		r = open_and_snapshot(g, abs, name, &tags, method, &repo, snap_id, &snap_path, &taken);
+		r = open_and_snapshot(g, abs, name ? name : cairn_path_base(stable ? stable : abs), &tags, method,
+				      &repo, snap_id, &snap_path, &taken);
 	if (r < 0)
 		return cli_fail(r);
 	struct cli_progress prog;
 	cli_progress_init(&prog, "backup", g);
 	prog.store = repo->store;
 	/* A job row, claiming the volume: one job per volume at a time. */
-	const char *vol = resolved ? abs : pos.v[0];
+	const char *vol = stable ? stable : resolved ? abs : pos.v[0];
 	struct cli_job job;
 	if ((r = cli_job_begin(g, st, "backup", NULL, vol, cli_repo_uri(g), &vol, 1, &job)) < 0) {
 		if (snap_path)

@@ -969,9 +969,11 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 	int r = cairn_volume_open(o->source, &vol);
 	if (r < 0)
 		return r;
-	const char *volume = o->volume ? o->volume : vol->name;
-	if (!o->volume && o->source_name)
-		volume = cairn_path_base(o->source_name);
+	_cleanup_free_ char *stable = NULL;
+	if (!o->source_name && (r = cairn_volume_stable_path(o->source, &stable)) < 0)
+		return r;
+	const char *source_path = o->source_name ? o->source_name : stable;
+	const char *volume = o->volume ? o->volume : cairn_path_base(source_path);
 	if ((r = cairn_backup_check_names(volume, o->tags, o->ntags)) < 0)
 		return r;
 	/* Before the index is read: a concurrent prune must know (format.h PRUNE). */
@@ -981,10 +983,18 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 
 	/* The parent is only recorded here; full-read change tracking needs no
 	 * data from it ([volumes] uses it for extent-map tracking). */
-	struct cairn_manifest_list list;
-	if ((r = cairn_manifest_list_load(repo, &list)) < 0)
+	struct cairn_manifest_list list = { 0 };
+	const struct cairn_manifest_list *backups = o->list;
+	if (!backups) {
+		if ((r = cairn_manifest_list_load(repo, &list)) < 0)
+			return r;
+		backups = &list;
+	}
+	if (!o->volume && (r = cairn_series_check(backups, volume, source_path, false, o->name_option)) < 0) {
+		cairn_manifest_list_free(&list);
 		return r;
-	struct cairn_manifest *parent = cairn_manifest_latest(&list, volume);
+	}
+	struct cairn_manifest *parent = cairn_manifest_latest(backups, volume);
 
 	_cleanup_(cairn_index_freep) struct cairn_index *idx = NULL;
 	if ((r = cairn_index_new(&idx)) < 0 || (r = cairn_index_load(idx, repo, false, NULL)) < 0) {
@@ -1113,10 +1123,7 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 		m->volume = strdup(volume);
 		m->created_us = cairn_wall_now_us();
 		m->hostname = strdup(host);
-		const char *src = o->source_name ? o->source_name : o->source;
-		m->source = realpath(src, NULL);
-		if (!m->source)
-			m->source = strdup(src);
+		m->source = strdup(source_path);
 		m->size = vol->size;
 		m->chunk_size = j.chunk_size;
 		m->fanout = repo->config.tree_fanout;

@@ -31,7 +31,16 @@ unsigned cairn_engine_threads(void);
 
 struct cairn_backup_opts {
 	const char *source;
-	const char *volume;    /* NULL: the source's base name */
+	/* NULL: the base name of the source's stable path
+	 * (cairn_volume_stable_path), under the series rule
+	 * (cairn_series_check); given: that name, whatever backups it has. */
+	const char *volume;
+	/* How the user gives a volume name, for the series rule's refusal;
+	 * NULL: "--name". */
+	const char *name_option;
+	/* The repository's backups (cairn_manifest_list_load), when the caller
+	 * has them already; NULL: loaded here.  Borrowed. */
+	const struct cairn_manifest_list *list;
 	bool full;             /* re-read and re-verify everything (core: always) */
 	const char *const *tags;
 	size_t ntags;
@@ -47,12 +56,26 @@ struct cairn_backup_opts {
 	void *changes_ud;
 	/* Made for this group backup (repo/group.h); NULL: none. */
 	const uint8_t *group_id;
-	/* The name recorded as the backup's source, when the bytes are read from
-	 * a snapshot of it (source is then the snapshot); NULL: source. */
+	/* The volume's stable path, recorded as the backup's source, when the
+	 * bytes are read from a snapshot of it (source is then the snapshot);
+	 * NULL: the stable path of source. */
 	const char *source_name;
 	cairn_progress_fn progress;
 	void *progress_ud;
 };
+
+/* The series rule: a backup whose volume name came by default (name_given
+ * false) is refused (CAIRN_EEXIST, naming the other source and
+ * name_option) when the newest backup of that name in l was made from
+ * another source than path (a stable path, cairn_volume_stable_path) on
+ * this host.  Sources are the same when host and path are equal, or the
+ * recorded path names this very file or device now; failing that, when
+ * both carry one file system UUID and the recorded path cannot name this
+ * volume any more (another host, a path gone, a kernel device name such as
+ * /dev/sdb that a reboot may give to another disk).  With name_given it
+ * proceeds (logged when the source differs). */
+int cairn_series_check(const struct cairn_manifest_list *l, const char *volume, const char *path, bool name_given,
+		       const char *name_option);
 
 /* CAIRN_EINVAL when a volume name (may be NULL) or tag is not allowed. */
 int cairn_backup_check_names(const char *volume, const char *const *tags, size_t ntags);
@@ -101,6 +124,10 @@ int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_op
  * max_freeze_ms fails the group backup (the snapshots are dropped). */
 struct cairn_group_backup_opts {
 	const struct cairn_group *group;
+	/* As in cairn_backup_opts: the repository's backups (NULL: loaded
+	 * here), and how a member is named, for the series rule's refusal. */
+	const struct cairn_manifest_list *list;
+	const char *name_option;
 	bool full;
 	const char *const *tags;
 	size_t ntags;

@@ -6,6 +6,7 @@
 #include "crypto/crypto.h"
 #include "repo/group.h"
 #include "source/freeze.h"
+#include "source/volume.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/hex.h"
@@ -130,6 +131,8 @@ int cairn_group_backup_run(struct cairn_repo *repo, const struct cairn_group_bac
 	_cleanup_(cairn_group_backup_freep) struct cairn_group_backup *gb = calloc(1, sizeof(*gb));
 	struct taken_snap *snaps = calloc(g->nvolumes, sizeof(*snaps));
 	struct cairn_manifest **members = calloc(g->nvolumes, sizeof(*members));
+	struct cairn_manifest_list own = { 0 };
+	char **names = NULL;
 	int r = 0;
 	if (!gb || !snaps || !members) {
 		r = CAIRN_ENOMEM;
@@ -141,6 +144,28 @@ int cairn_group_backup_run(struct cairn_repo *repo, const struct cairn_group_bac
 		goto out;
 	cairn_hex_encode(gb->id, sizeof(gb->id), gb->idhex);
 	gb->created_us = cairn_wall_now_us();
+
+	/* Every member's name under the series rule before anything is frozen. */
+	if (!o->list && (r = cairn_manifest_list_load(repo, &own)) < 0)
+		goto out;
+	const struct cairn_manifest_list *list = o->list ? o->list : &own;
+	if (!(names = calloc(g->nvolumes, sizeof(*names)))) {
+		r = CAIRN_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < g->nvolumes && r >= 0; i++) {
+		_cleanup_free_ char *stable = NULL;
+		if ((r = cairn_volume_stable_path(g->volumes[i], &stable)) < 0)
+			break;
+		if (!(names[i] = strdup(cairn_path_base(stable)))) {
+			r = CAIRN_ENOMEM;
+			break;
+		}
+		if ((r = cairn_series_check(list, names[i], stable, false, o->name_option)) < 0)
+			r = cairn_error_prefix(r, "group %s: volume %s", g->name, g->volumes[i]);
+	}
+	if (r < 0)
+		goto out;
 
 	if ((r = take_all(g, o->state_dir, snaps, &gb->frozen_seconds)) < 0)
 		goto out;
@@ -158,9 +183,9 @@ int cairn_group_backup_run(struct cairn_repo *repo, const struct cairn_group_bac
 			break;
 		}
 		struct cairn_snap_backup_opts so = {
-			.backup = { .source = g->volumes[i], .full = o->full, .tags = o->tags, .ntags = o->ntags,
-				    .state_dir = o->state_dir, .group_id = gb->id, .progress = o->progress,
-				    .progress_ud = o->progress_ud },
+			.backup = { .source = g->volumes[i], .volume = names[i], .list = list, .full = o->full,
+				    .tags = o->tags, .ntags = o->ntags, .state_dir = o->state_dir, .group_id = gb->id,
+				    .progress = o->progress, .progress_ud = o->progress_ud },
 			.snapshot = snaps[i].t.method, .state = o->state, .state_dir = o->state_dir,
 			.taken_path = snaps[i].path, .taken_id = snaps[i].id, .taken = &snaps[i].t,
 		};
@@ -224,6 +249,10 @@ out:
 	for (size_t i = 0; members && i < g->nvolumes; i++)
 		cairn_manifest_free(members[i]);
 	free(members);
+	for (size_t i = 0; names && i < g->nvolumes; i++)
+		free(names[i]);
+	free(names);
+	cairn_manifest_list_free(&own);
 	return r;
 }
 

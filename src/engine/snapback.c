@@ -5,6 +5,7 @@
 #include "engine/engine.h"
 #include "source/fiemap.h"
 #include "source/lvm.h"
+#include "source/volume.h"
 #include "state/snapshots.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -188,19 +189,38 @@ int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_op
 {
 	const struct cairn_backup_opts *o = &so->backup;
 	memset(info, 0, sizeof(*info));
+	_cleanup_free_ char *stable = NULL;
+	int r = cairn_volume_stable_path(o->source, &stable);
+	if (r < 0)
+		return drop_taken(so, r);
+	const char *volume_name = o->volume ? o->volume : cairn_path_base(stable);
+	if ((r = cairn_backup_check_names(volume_name, o->tags, o->ntags)) < 0)
+		return drop_taken(so, r);
+	/* The series rule, before a snapshot is taken: a refused backup has
+	 * read nothing. */
+	_cleanup_(cairn_manifest_list_free) struct cairn_manifest_list own = { 0 };
+	const struct cairn_manifest_list *list = o->list;
+	if (!list) {
+		if ((r = cairn_manifest_list_load(repo, &own)) < 0)
+			return drop_taken(so, r);
+		list = &own;
+	}
+	if ((r = cairn_series_check(list, volume_name, stable, o->volume != NULL, o->name_option)) < 0)
+		return drop_taken(so, r);
+	struct cairn_backup_opts bo = *o;
+	bo.list = list;
+	bo.volume = volume_name;
+	bo.source_name = stable;
 	if (so->snapshot == CAIRN_SNAP_NONE) {
 		info->method = CAIRN_SNAP_NONE;
-		return cairn_backup_run(repo, o, ret);
+		return cairn_backup_run(repo, &bo, ret);
 	}
 	if (!so->state)
 		return drop_taken(so, cairn_error_set(CAIRN_EINVAL, "a snapshot backup needs the state database"));
+	/* The snapshot machinery goes by the real path. */
 	char volume[PATH_MAX];
 	if (!realpath(o->source, volume))
 		return drop_taken(so, cairn_error_errno(errno, "cannot open source %s", o->source));
-	const char *volume_name = o->volume ? o->volume : cairn_path_base(volume);
-	int r = cairn_backup_check_names(volume_name, o->tags, o->ntags);
-	if (r < 0)
-		return drop_taken(so, r);
 
 	_cleanup_free_ char *path = NULL;
 	struct cairn_snap_record rec = { .kind = CAIRN_SNAP_BASE };
@@ -229,10 +249,7 @@ int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_op
 	else if (r != CAIRN_ENOTFOUND)
 		cairn_log_warn("base snapshot unknown: %s", cairn_error_message());
 
-	struct cairn_backup_opts bo = *o;
 	bo.source = path;
-	bo.source_name = volume;
-	bo.volume = volume_name;
 	bo.changes = NULL;
 	bo.changes_for = changes_for;
 	bo.changes_ud = &t;

@@ -135,7 +135,11 @@
  *   two reflink snapshots; only the changed ranges read).  volume_info
  *   (optional, each member optional) holds what a restored volume inherits,
  *   as probed by libblkid.  group (optional) is the id of the group backup
- *   this backup was made for.
+ *   this backup was made for.  hostname and source say where the volume
+ *   was read: source is the volume's path as its host knows it across
+ *   reboots (its real path; /dev/mapper/NAME for a device-mapper device),
+ *   the volume's and not the snapshot's when a snapshot was read; they tie
+ *   a volume name to one source (README, "One series per source").
  *   Written after every pack and index object it depends on is durable; a
  *   backup without a manifest does not exist.
  *

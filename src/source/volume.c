@@ -10,7 +10,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <stdio.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 int cairn_fd_size(int fd, const char *path, uint64_t *ret_size, bool *ret_is_device)
@@ -61,6 +63,48 @@ int cairn_volume_open(const char *path, struct cairn_volume **ret)
 	v->fd = TAKE_FD(fd);
 	*ret = v;
 	return 0;
+}
+
+int cairn_volume_stable_path(const char *path, char **ret)
+{
+	_cleanup_free_ char *real = realpath(path, NULL);
+	if (!real)
+		return cairn_error_errno(errno, "cannot open source %s", path);
+	struct stat st, mst;
+	if (stat(real, &st) < 0)
+		return cairn_error_errno(errno, "cannot open source %s", path);
+	if (S_ISBLK(st.st_mode)) {
+		char sys[96], name[256];
+		snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/dm/name", major(st.st_rdev), minor(st.st_rdev));
+		_cleanup_close_ int fd = open(sys, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, name, sizeof(name) - 1) : -1;
+		while (n > 0 && name[n - 1] == '\n')
+			n--;
+		if (n > 0) {
+			name[n] = 0;
+			char *mapper = NULL;
+			if (!strchr(name, '/') && asprintf(&mapper, "/dev/mapper/%s", name) >= 0) {
+				/* Only a name that leads back to this very device. */
+				if (stat(mapper, &mst) == 0 && S_ISBLK(mst.st_mode) && mst.st_rdev == st.st_rdev) {
+					*ret = mapper;
+					return 0;
+				}
+				free(mapper);
+			}
+		}
+	}
+	*ret = TAKE_PTR(real);
+	return 0;
+}
+
+int cairn_volume_same_as(const char *path, const struct stat *st)
+{
+	struct stat o;
+	if (stat(path, &o) < 0)
+		return -1;
+	if (S_ISBLK(st->st_mode))
+		return S_ISBLK(o.st_mode) && o.st_rdev == st->st_rdev;
+	return S_ISREG(o.st_mode) && o.st_dev == st->st_dev && o.st_ino == st->st_ino;
 }
 
 int cairn_volume_read(struct cairn_volume *v, uint64_t off, void *buf, size_t len)

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 struct cairn_volume {
 	int fd;
@@ -49,6 +50,18 @@ static inline void cairn_volume_freep(struct cairn_volume **v)
 {
 	cairn_volume_free(*v);
 }
+
+/* The path a volume goes by across reboots, for the manifest's source and
+ * the default volume name (its base name): the real path (symbolic links
+ * resolved), except that a device-mapper device, numbered /dev/dm-N in
+ * the order of activation, is named /dev/mapper/NAME.  *ret is malloc'd;
+ * CAIRN_E* with "cannot open source PATH" when path does not resolve. */
+int cairn_volume_stable_path(const char *path, char **ret);
+
+/* 1 when path (as a manifest recorded it) names, here and now, the same
+ * file or block device as st; 0 when it names another one; -1 when it
+ * names nothing (gone, or unreadable). */
+int cairn_volume_same_as(const char *path, const struct stat *st);
 
 /* Size of an open regular file or block device. */
 int cairn_fd_size(int fd, const char *path, uint64_t *ret_size, bool *ret_is_device);

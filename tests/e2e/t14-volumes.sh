@@ -36,7 +36,8 @@ for FS in xfs btrfs; do
 t_first()
 {
 	mkfs_mount "$FS" "$TD/$FS"
-	local v=$TD/$FS/vol.img
+	# Its own base name on each file system: two disks, two series.
+	local v=$TD/$FS/$FS-vol.img
 	mk_image "$v" 64 11 24
 	cairn backup --repo "$R" "$v" --json >"$TT/b.json"
 	[ "$(jget "$TT/b.json" .snapshot)" = reflink ] || fail "snapshot was not a reflink on $FS"
@@ -57,7 +58,7 @@ test_case "$FS: a backup reads a reflink snapshot and keeps it as the base" t_fi
 t_incremental()
 {
 	[ -f "$TD/$FS.id1" ] || skip "no first backup on $FS"
-	local v=$TD/$FS/vol.img touched
+	local v=$TD/$FS/$FS-vol.img touched
 	scatter_write "$v" 21 30 >"$TT/writes"
 	cp --sparse=always "$v" "$TD/$FS.v2"
 	cairn backup --repo "$R" "$v" --json >"$TT/b.json"
@@ -86,7 +87,7 @@ t_wide_batches()
 	# (64 of them).  150 writes touch ~140 of the image's 1,024 chunks:
 	# batches that fill up and strides carried over to the next, through
 	# the mapping and through read() (which packs the runs it reads).
-	local v=$TD/$FS/vol.img id read_env
+	local v=$TD/$FS/$FS-vol.img id read_env
 	for read_env in "" 1; do
 		scatter_write "$v" "3${read_env:-0}" 150 >/dev/null
 		cp --sparse=always "$v" "$TD/$FS.v3"
@@ -106,7 +107,7 @@ t_wrong_pass_snapshot()
 	[ -f "$TD/$FS.id2" ] || skip "no incremental on $FS"
 	# The reflink snapshot is taken while the key is derived; a wrong
 	# passphrase must remove it again and leave the base as it was.
-	local v=$TD/$FS/vol.img before after
+	local v=$TD/$FS/$FS-vol.img before after
 	before=$(ls -A "$TD/$FS/.cairn-snapshots" | sort | tr '\n' ' ')
 	CAIRN_PASSPHRASE=wrong expect_fail -m "wrong passphrase" cairn backup --repo "$R" "$v"
 	after=$(ls -A "$TD/$FS/.cairn-snapshots" | sort | tr '\n' ' ')
@@ -119,7 +120,7 @@ test_case "$FS: a wrong passphrase removes the snapshot it took; the next increm
 t_untrusted_base()
 {
 	[ -f "$TD/$FS.id2" ] || skip "no incremental on $FS"
-	local v=$TD/$FS/vol.img p
+	local v=$TD/$FS/$FS-vol.img p
 	# A base that changed is not trusted: the next backup reads everything.
 	p=$(cairn snapshot list --json | jq -r '.[] | select(.kind == "base") | .path' | grep "$FS/" | head -n1)
 	chmod 600 "$p"
@@ -148,7 +149,7 @@ test_case "$FS: a changed base or --full makes a full read; tracking resumes aft
 t_delta_extents()
 {
 	[ -f "$TD/$FS.id2" ] || skip "no incremental on $FS"
-	local v=$TD/$FS/vol.img
+	local v=$TD/$FS/$FS-vol.img
 	cairn backup --repo "$R" "$v" --json >b.json
 	cp --sparse=always "$v" want.img
 	# The live volume drifts; --delta rolls it back, comparing only the

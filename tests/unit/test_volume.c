@@ -137,6 +137,34 @@ static void test_view_maps_only_runs(void **state)
 	cairn_volume_free(v);
 }
 
+/* The path a source goes by: links and linked directories resolved; the
+ * same file by any path is "the same", another file or nothing is not. */
+static void test_stable_path(void **state)
+{
+	struct vfix *f = *state;
+	char linkdir[PATH_MAX + 16], via[PATH_MAX + 32], other[PATH_MAX + 16], real[PATH_MAX];
+	assert_non_null(realpath(f->path, real));
+	snprintf(linkdir, sizeof(linkdir), "%s/ld", f->dir);
+	snprintf(via, sizeof(via), "%s/vol.img", linkdir);
+	snprintf(other, sizeof(other), "%s/other.img", f->dir);
+	assert_int_equal(symlink(f->dir, linkdir), 0);
+	char *p = NULL;
+	ck_ok(cairn_volume_stable_path(via, &p));
+	assert_string_equal(p, real);
+	free(p);
+	ck_err(cairn_volume_stable_path(other, &p), CAIRN_ENOTFOUND);
+	assert_non_null(strstr(cairn_error_message(), "cannot open source"));
+	struct stat st;
+	assert_int_equal(stat(via, &st), 0);
+	assert_int_equal(cairn_volume_same_as(f->path, &st), 1);
+	assert_int_equal(cairn_volume_same_as(other, &st), -1);
+	int fd = open(other, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(cairn_volume_same_as(other, &st), 0);
+	assert_int_equal(cairn_volume_same_as(f->dir, &st), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -144,6 +172,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_view, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_view_shrunk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_view_maps_only_runs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stable_path, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
