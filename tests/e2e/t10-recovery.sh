@@ -67,8 +67,9 @@ t_repair_truncated()
 	# The front half's blobs verify and are kept; the rest are not relied on:
 	# a new backup stores them again and restores byte-identical.
 	[ "$(jget rep.json .carried_blobs)" -gt 0 ] || fail "no blob of the pack's intact front was kept"
+	# A copy of the volume in another place: the same series by --name.
 	cp "$TD/v2.img" img.ext4
-	cairn backup --repo repo --full -q img.ext4 >id
+	cairn backup --repo repo --full -q img.ext4 --name img.ext4 >id
 	cairn restore --repo repo "$(cat id)" r.img
 	same_file "$TD/v2.img" r.img
 	cairn check --repo repo --read-data >check.out 2>&1 && fail "check passes with a truncated pack"
@@ -104,7 +105,7 @@ t_latest_damaged()
 	assert_unchanged repo before
 	# A backup still works (its parent is the newest readable one).
 	cp "$TD/v2.img" img.ext4
-	cairn backup --repo repo -q img.ext4 >id3
+	cairn backup --repo repo -q img.ext4 --name img.ext4 >id3
 	cairn restore --repo repo "$(cat id3)" r3.img
 	same_file "$TD/v2.img" r3.img
 }
@@ -181,10 +182,10 @@ t_missing_pack_backup()
 	# would be damaged from the start.  Refused, naming the way out.
 	cp "$TD/v2.img" img.ext4
 	expect_fail -m "1 pack\(s\) the index names are missing .*$(basename "$pack").*cairn repair index" \
-		cairn backup --repo repo --full img.ext4
+		cairn backup --repo repo --full img.ext4 --name img.ext4
 	assert_unchanged repo before
 	cairn repair --repo repo index
-	cairn backup --repo repo --full -q img.ext4 >id
+	cairn backup --repo repo --full -q img.ext4 --name img.ext4 >id
 	cairn restore --repo repo "$(cat id)" r.img
 	same_file "$TD/v2.img" r.img
 	# The old backups stay damaged, and check says so.
