@@ -190,9 +190,18 @@ int cmd_forget(int argc, char **argv, struct cli_global *g)
 	}
 	_cleanup_free_ char *pvol = NULL;
 	if (policy && p.kind == CAIRN_POLICY_VOLUME) {
-		/* The volume name its backups carry: the source's base name. */
-		pvol = strdup(cairn_path_base(p.source));
+		/* The volume name its backups carry. */
+		if ((r = cli_policy_volume_name(&p, &pvol)) < 0) {
+			cairn_repo_free(repo);
+			cairn_policy_clear(&p);
+			return cli_fail(r);
+		}
 		fo.volume = pvol;
+	}
+	/* As when it runs: its own backups, unless its scope is the volume. */
+	if (policy) {
+		fo.policy = policy;
+		fo.policy_id = p.scope == CAIRN_SCOPE_POLICY ? p.id : NULL;
 	}
 	struct out o = { .g = g, .rules = &fo.rules, .arr = g->json ? json_array() : NULL, .dry_run = dry_run };
 	fo.decision = on_decision;

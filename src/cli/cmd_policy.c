@@ -3,6 +3,7 @@
 #include "daemon/daemon.h"
 #include "daemon/schedule.h"
 #include "engine/retention.h"
+#include "source/volume.h"
 #include "state/cred.h"
 #include "state/groups.h"
 #include "state/policies.h"
@@ -90,8 +91,13 @@ static json_t *policy_json(struct cairn_state *st, const struct cairn_policy *p)
 			      p->every ? json_integer(p->every) : json_null(), "cron", opt_str(p->cron), "full_every",
 			      (int)p->full_every, "snapshot", p->snapshot, "paused", p->paused, "schedule", sched,
 			      "last_run", p->last_run ? json_string(last) : json_null(), "next_run",
-			      p->paused || nx < 0 ? json_null() : json_string(next), "backups", (json_int_t)p->backups);
+			      p->paused || nx < 0 ? json_null() : json_string(next), "runs", (json_int_t)p->backups);
 	json_object_set_new(j, "keep", keep);
+	json_object_set_new(j, "id", json_string(p->id));
+	json_object_set_new(j, "retention_scope", json_string(p->scope == CAIRN_SCOPE_VOLUME ? "volume" : "policy"));
+	_cleanup_free_ char *vol = NULL;
+	if (p->kind == CAIRN_POLICY_VOLUME && cli_policy_volume_name(p, &vol) >= 0)
+		json_object_set_new(j, "volume_name", json_string(vol));
 	struct cairn_job last_job;
 	if (cairn_job_last_of(st, p->name, "backup", &last_job) >= 0) {
 		json_object_set_new(j, "last_job",
@@ -106,7 +112,7 @@ static json_t *policy_json(struct cairn_state *st, const struct cairn_policy *p)
 }
 
 struct create_args {
-	const char *volume, *group, *every, *cron, *full_every, *snapshot;
+	const char *volume, *group, *every, *cron, *full_every, *snapshot, *name, *scope;
 	struct keep_args keep;
 };
 
@@ -150,20 +156,31 @@ static int policy_create(struct cli_global *g, struct cairn_state *st, const cha
 						   "everything)", a->full_every);
 		p.full_every = (unsigned)v;
 	}
+	if (a->scope && strcmp(a->scope, "policy") != 0 && strcmp(a->scope, "volume") != 0)
+		return cli_usage("policy", "--retention-scope takes policy (only the backups the policy made) or "
+					   "volume (every backup of its volume or group)");
+	p.scope = a->scope && strcmp(a->scope, "volume") == 0 ? CAIRN_SCOPE_VOLUME : CAIRN_SCOPE_POLICY;
+	if (a->name && a->group)
+		return cli_usage("policy", "--name names the volume of a volume policy; a group's volumes go by "
+					   "their names in the group");
+	if (a->name && cairn_backup_check_names(a->name, NULL, 0) < 0)
+		return cli_usage("policy", "%s", cairn_error_message());
+	p.volume_name = (char *)a->name;
 	enum cairn_snap_method method;
 	p.snapshot = (char *)(a->snapshot ? a->snapshot : "auto");
 	if (cairn_snap_method_parse(p.snapshot, &method) < 0)
 		return cli_usage("policy", "--snapshot takes auto, reflink, copy or none");
-	char abs[PATH_MAX];
+	_cleanup_free_ char *stable = NULL;
 	if (a->volume) {
 		struct stat sb;
-		if (!realpath(a->volume, abs) || stat(abs, &sb) < 0)
-			return cli_fail(cairn_error_errno(errno, "volume %s", a->volume));
+		/* By the path that survives reboots (not /dev/dm-N). */
+		if ((r = cairn_volume_stable_path(a->volume, &stable)) < 0 || stat(stable, &sb) < 0)
+			return cli_fail(r < 0 ? r : cairn_error_errno(errno, "volume %s", a->volume));
 		if (!S_ISREG(sb.st_mode) && !S_ISBLK(sb.st_mode))
 			return cli_fail(cairn_error_set(CAIRN_EINVAL, "volume %s is neither an image file nor a block device",
 							a->volume));
 		p.kind = CAIRN_POLICY_VOLUME;
-		p.source = abs;
+		p.source = stable;
 	} else {
 		struct cairn_group grp;
 		if ((r = cairn_group_get(st, a->group, &grp)) < 0)
@@ -246,6 +263,31 @@ static int policy_list(struct cli_global *g, struct cairn_state *st)
 	return EXIT_OK;
 }
 
+/* The backups (group backups) of the policy's series in its repository:
+ * those it made (*own) and all of them (*all), as its retention sees them. */
+static int count_backups(struct cli_global *g, struct cairn_state *st, const struct cairn_policy *p, uint64_t *own,
+			 uint64_t *all)
+{
+	_cleanup_free_ char *vol = NULL;
+	int r = p->kind == CAIRN_POLICY_VOLUME ? cli_policy_volume_name(p, &vol) : 0;
+	struct cairn_repo *repo = NULL;
+	if (r < 0 || (r = cli_open_repo_with(g, st, p->repo, p->cred, &repo)) < 0)
+		return r;
+	for (int pass = 0; pass < 2 && r >= 0; pass++) {
+		struct cairn_forget_opts fo = { .volume = vol, .group = vol ? NULL : p->source,
+						.policy_id = pass ? NULL : p->id, .rules = { .last = -1 }, .dry_run = true };
+		struct cairn_forget_stats fs;
+		r = cairn_forget_run(repo, &fo, &fs);
+		if (r == CAIRN_ENOTFOUND) {
+			cairn_error_clear();
+			r = 0;
+		}
+		*(pass ? all : own) = fs.kept;
+	}
+	cairn_repo_free(repo);
+	return r;
+}
+
 static int policy_show(struct cli_global *g, struct cairn_state *st, const char *name)
 {
 	struct cairn_policy p;
@@ -253,6 +295,20 @@ static int policy_show(struct cli_global *g, struct cairn_state *st, const char 
 	if (r < 0)
 		return cli_fail(r);
 	json_t *j = policy_json(st, &p);
+	/* What the repository holds, not what was run: retention and hands
+	 * elsewhere may have forgotten some.  Best effort: the policy is shown
+	 * when its repository cannot be read. */
+	uint64_t own = 0, all = 0;
+	char why[512] = "";
+	if (count_backups(g, st, &p, &own, &all) < 0) {
+		cairn_error_copy(why, sizeof(why));
+		json_object_set_new(j, "backups", json_null());
+		json_object_set_new(j, "series_backups", json_null());
+		json_object_set_new(j, "backups_error", json_string(why));
+	} else {
+		json_object_set_new(j, "backups", json_integer((json_int_t)own));
+		json_object_set_new(j, "series_backups", json_integer((json_int_t)all));
+	}
 	if (g->json) {
 		cli_print_json(j);
 	} else {
@@ -260,16 +316,26 @@ static int policy_show(struct cli_global *g, struct cairn_state *st, const char 
 		schedule_text(&p, sched, sizeof(sched));
 		keep_text(&p, keep, sizeof(keep));
 		json_t *lj = json_object_get(j, "last_job");
+		const char *vol = json_string_value(json_object_get(j, "volume_name"));
+		bool own_scope = p.scope == CAIRN_SCOPE_POLICY;
 		printf("policy:     %s\n", p.name);
-		printf("protects:   %s %s\n", p.kind == CAIRN_POLICY_GROUP ? "group" : "volume", p.source);
+		printf("protects:   %s %s%s%s%s\n", p.kind == CAIRN_POLICY_GROUP ? "group" : "volume", p.source,
+		       vol ? " (backups named " : "", vol ? vol : "", vol ? ")" : "");
 		printf("repository: %s%s%s\n", p.repo, p.cred ? " with credential " : "", p.cred ? p.cred : "");
 		printf("schedule:   %s%s\n", sched, p.paused ? " (paused)" : "");
-		printf("keep:       %s\n", keep);
+		printf("keep:       %s%s\n", keep,
+		       strcmp(keep, "all") == 0 ? ""
+		       : own_scope	      ? ", of the backups this policy made"
+					      : ", of every backup of its series (--retention-scope volume)");
 		if (p.full_every)
 			printf("full read:  every %u%s backup\n", p.full_every,
 			       p.full_every == 1 ? "" : p.full_every == 2 ? "nd" : p.full_every == 3 ? "rd" : "th");
 		printf("snapshot:   %s\n", p.snapshot);
-		printf("backups:    %llu\n", (unsigned long long)p.backups);
+		if (why[0])
+			printf("backups:    unknown (%s); %llu runs\n", why, (unsigned long long)p.backups);
+		else
+			printf("backups:    %llu made by this policy in the repository, %llu in its series; %llu runs\n",
+			       (unsigned long long)own, (unsigned long long)all, (unsigned long long)p.backups);
 		printf("last run:   %s\n", json_is_string(json_object_get(j, "last_run"))
 						   ? json_string_value(json_object_get(j, "last_run"))
 						   : "never");
@@ -303,19 +369,46 @@ static int policy_run(struct cli_global *g, struct cairn_state *st, const char *
 		snprintf(prefix, sizeof(prefix), "job %lld (policy %s): ", (long long)job, name);
 		cairn_log_set_prefix(prefix);
 	}
-	r = cli_policy_execute(g, st, &p, job, job != 0);
+	struct cli_policy_outcome out = { 0 };
+	r = cli_policy_execute(g, st, &p, job, job != 0, &out);
+	bool own = p.scope == CAIRN_SCOPE_POLICY;
 	cairn_policy_clear(&p);
-	if (r < 0)
+	if (r < 0) {
+		cli_policy_outcome_clear(&out);
 		return cli_fail(r);
+	}
 	struct cairn_job last;
 	if (cairn_job_last_of(st, name, "backup", &last) >= 0) {
-		if (g->json)
-			cli_print_json(json_pack("{s:s, s:I, s:o}", "policy", name, "job", (json_int_t)last.id, "backup",
-						 opt_str(last.result)));
-		else if (last.result)
+		if (g->json) {
+			json_t *j = json_pack("{s:s, s:I, s:o}", "policy", name, "job", (json_int_t)last.id, "backup",
+					      opt_str(last.result));
+			json_object_set_new(j, "retention",
+					    out.retention ? json_pack("{s:s, s:I, s:O}", "scope", own ? "policy" : "volume",
+								      "kept", (json_int_t)out.kept, "forgotten",
+								      out.forgotten)
+							  : json_null());
+			cli_print_json(j);
+		} else if (last.result) {
 			printf("%s\n", last.result);
+		}
 		cairn_job_clear(&last);
 	}
+	/* Every backup the policy's retention forgot is named, not only counted. */
+	if (!g->json && out.retention && g->verbosity >= 0) {
+		size_t n = json_array_size(out.forgotten);
+		fprintf(stderr, "policy %s: retention kept %llu and forgot %zu of %s\n", name,
+			(unsigned long long)out.kept, n, own ? "the backups it made" : "every backup of its series");
+		for (size_t i = 0; i < n; i++) {
+			json_t *it = json_array_get(out.forgotten, i);
+			const char *type = json_string_value(json_object_get(it, "type"));
+			fprintf(stderr, "  forgot %s %s of %s (created %s)\n",
+				strcmp(type, "group") == 0 ? "group backup" : "backup",
+				json_string_value(json_object_get(it, "id")),
+				json_string_value(json_object_get(it, type)),
+				json_string_value(json_object_get(it, "created")));
+		}
+	}
+	cli_policy_outcome_clear(&out);
 	return EXIT_OK;
 }
 
@@ -338,6 +431,8 @@ int cmd_policy(int argc, char **argv, struct cli_global *g)
 		{ "keep-within", 0, OPT_STRING, &a.keep.within },
 		{ "full-every", 0, OPT_STRING, &a.full_every },
 		{ "snapshot", 0, OPT_STRING, &a.snapshot },
+		{ "name", 0, OPT_STRING, &a.name },
+		{ "retention-scope", 0, OPT_STRING, &a.scope },
 		{ "job", 0, OPT_STRING, &job },
 		{ NULL, 0, 0, NULL },
 	};
@@ -361,11 +456,11 @@ int cmd_policy(int argc, char **argv, struct cli_global *g)
 	bool list = !strcmp(sub, "list"), create = !strcmp(sub, "create");
 	if ((list && pos.n != 1) || (!list && pos.n != 2))
 		return cli_usage("policy", list ? "'policy list' takes no argument" : "'policy %s' needs one NAME", sub);
-	if (!create && (a.volume || a.group || a.every || a.cron || a.full_every || a.snapshot || a.keep.last ||
-			a.keep.hourly || a.keep.daily || a.keep.weekly || a.keep.monthly || a.keep.yearly ||
-			a.keep.within))
-		return cli_usage("policy", "--volume, --group, --every, --cron, --keep-*, --full-every and --snapshot go "
-					   "with 'policy create'");
+	if (!create && (a.volume || a.group || a.every || a.cron || a.full_every || a.snapshot || a.name || a.scope ||
+			a.keep.last || a.keep.hourly || a.keep.daily || a.keep.weekly || a.keep.monthly ||
+			a.keep.yearly || a.keep.within))
+		return cli_usage("policy", "--volume, --group, --every, --cron, --keep-*, --retention-scope, --name, "
+					   "--full-every and --snapshot go with 'policy create'");
 	if (job && strcmp(sub, "run") != 0)
 		return cli_usage("policy", "--job goes with 'policy run'");
 	_cleanup_(cairn_state_freep) struct cairn_state *st = NULL;

@@ -2,11 +2,13 @@
 #include "cli/jobs.h"
 #include "engine/retention.h"
 #include "repo/group.h"
+#include "source/volume.h"
 #include "state/cred.h"
 #include "state/groups.h"
 #include "store/store.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/io.h"
 #include "util/log.h"
 #include "util/time.h"
 
@@ -224,8 +226,39 @@ int cli_policy_rules(const struct cairn_policy *p, struct cairn_keep_rules *ret)
 	return 0;
 }
 
+void cli_policy_outcome_clear(struct cli_policy_outcome *o)
+{
+	json_decref(o->forgotten);
+	memset(o, 0, sizeof(*o));
+}
+
+int cli_policy_volume_name(const struct cairn_policy *p, char **ret)
+{
+	if (p->volume_name)
+		return (*ret = strdup(p->volume_name)) ? 0 : CAIRN_ENOMEM;
+	/* As a backup names it (a device-mapper device by its stable name);
+	 * a source that is gone by what was stored. */
+	_cleanup_free_ char *stable = NULL;
+	if (cairn_volume_stable_path(p->source, &stable) < 0)
+		cairn_error_clear();
+	return (*ret = strdup(cairn_path_base(stable ? stable : p->source))) ? 0 : CAIRN_ENOMEM;
+}
+
+static void on_forgotten(const struct cairn_forget_item *it, void *ud)
+{
+	json_t *arr = ud;
+	if (it->keep)
+		return;
+	char created[48];
+	cairn_time_format(it->created_us / 1000000, created, sizeof(created));
+	json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s}", "id", it->idhex, "type",
+					     it->group ? "group" : "volume", it->group ? "group" : "volume",
+					     it->series, "created", created));
+}
+
 static int run_forget(struct cli_global *g, struct cairn_state *st, struct cairn_repo *repo,
-		      const struct cairn_policy *p, const char *volume, bool daemon_child)
+		      const struct cairn_policy *p, const char *volume, bool daemon_child,
+		      struct cli_policy_outcome *out)
 {
 	struct cairn_forget_opts fo = { 0 };
 	int r = cli_policy_rules(p, &fo.rules);
@@ -238,21 +271,36 @@ static int run_forget(struct cli_global *g, struct cairn_state *st, struct cairn
 	j.daemon_child = daemon_child;
 	char rules[256];
 	cairn_keep_rules_format(&fo.rules, rules, sizeof(rules));
-	cairn_log_info("policy %s: retention of %s: keep %s", p->name, series, rules);
+	bool own = p->scope == CAIRN_SCOPE_POLICY;
+	cairn_log_info("policy %s: retention of %s%s: keep %s", p->name, series,
+		       own ? " (the backups this policy made)" : " (every backup of it)", rules);
 	if (p->kind == CAIRN_POLICY_GROUP)
 		fo.group = p->source;
 	else
 		fo.volume = volume;
+	fo.policy = p->name;
+	fo.policy_id = own ? p->id : NULL;
+	json_t *forgotten = json_array();
+	fo.decision = on_forgotten;
+	fo.ud = forgotten;
 	struct cairn_forget_stats fs;
 	r = cairn_forget_run(repo, &fo, &fs);
 	char result[128];
 	snprintf(result, sizeof(result), "kept %llu, forgot %llu", (unsigned long long)fs.kept,
 		 (unsigned long long)fs.forgotten);
-	return cli_job_end(&j, r, r >= 0 ? result : NULL);
+	r = cli_job_end(&j, r, r >= 0 ? result : NULL);
+	if (r >= 0 && out) {
+		out->retention = true;
+		out->kept = fs.kept;
+		json_decref(out->forgotten);
+		out->forgotten = json_incref(forgotten);
+	}
+	json_decref(forgotten);
+	return r;
 }
 
 int cli_policy_execute(struct cli_global *g, struct cairn_state *st, const struct cairn_policy *p, int64_t job,
-		       bool daemon_child)
+		       bool daemon_child, struct cli_policy_outcome *ret)
 {
 	struct cairn_group grp = { 0 };
 	int r = 0;
@@ -292,8 +340,9 @@ int cli_policy_execute(struct cli_global *g, struct cairn_state *st, const struc
 		if (cairn_snap_method_parse(p->snapshot, &method) < 0)
 			r = cairn_error_set(CAIRN_EINVAL, "policy %s: unknown snapshot method '%s'", p->name, p->snapshot);
 		struct cairn_snap_backup_opts o = {
-			.backup = { .source = p->source, .full = full, .progress = cli_job_progress, .progress_ud = &j,
-				    .state_dir = cli_state_dir(g) },
+			.backup = { .source = p->source, .volume = p->volume_name, .name_option = CLI_POLICY_NAME_OPTION,
+				    .policy = p->name, .policy_id = p->id, .full = full, .progress = cli_job_progress,
+				    .progress_ud = &j, .state_dir = cli_state_dir(g) },
 			.snapshot = method, .state = st, .state_dir = cli_state_dir(g),
 		};
 		struct cairn_manifest *m = NULL;
@@ -313,9 +362,9 @@ int cli_policy_execute(struct cli_global *g, struct cairn_state *st, const struc
 		}
 		cairn_manifest_free(m);
 	} else if (r >= 0) {
-		struct cairn_group_backup_opts o = { .group = &grp, .full = full, .state = st,
-						     .state_dir = cli_state_dir(g), .progress = cli_job_progress,
-						     .progress_ud = &j };
+		struct cairn_group_backup_opts o = { .group = &grp, .policy = p->name, .policy_id = p->id, .full = full,
+						     .state = st, .state_dir = cli_state_dir(g),
+						     .progress = cli_job_progress, .progress_ud = &j };
 		struct cairn_group_backup *gb = NULL;
 		struct cairn_manifest **members = NULL;
 		r = cairn_group_backup_run(repo, &o, &gb, &members);
@@ -332,8 +381,10 @@ int cli_policy_execute(struct cli_global *g, struct cairn_state *st, const struc
 	if (r >= 0)
 		(void)cairn_policy_count_backup(st, p->name);
 	r = cli_job_end(&j, r, r >= 0 ? result : NULL);
+	if (r >= 0 && ret)
+		snprintf(ret->backup, sizeof(ret->backup), "%s", result);
 	if (r >= 0)
-		r = run_forget(g, st, repo, p, volume, daemon_child);
+		r = run_forget(g, st, repo, p, volume, daemon_child, ret);
 	cairn_repo_free(repo);
 	cairn_group_clear(&grp);
 	return r;

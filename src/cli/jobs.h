@@ -43,11 +43,30 @@ int cli_job_end(struct cli_job *j, int r, const char *result);
 int cli_open_repo_with(struct cli_global *g, struct cairn_state *st, const char *uri, const char *cred,
 		       struct cairn_repo **ret);
 
+/* What one run of a policy did, for 'policy run' to report. */
+struct cli_policy_outcome {
+	char backup[33];    /* the new backup's (or group backup's) id */
+	bool retention;     /* its keep rules ran */
+	uint64_t kept;      /* units its rules kept */
+	json_t *forgotten;  /* [{id, type, volume | group, created}] (owned) */
+};
+void cli_policy_outcome_clear(struct cli_policy_outcome *o);
+
 /* Runs one scheduled run of a policy in this process: its backup (full
- * every full_every-th), then its retention as a forget job.  job is the
- * backup's row when the daemon made it (0: make one). */
+ * every full_every-th), then its retention as a forget job, over the
+ * backups it made or, with scope volume, every backup of its volume or
+ * group.  Each backup forgotten is logged in the forget job's log.  job is
+ * the backup's row when the daemon made it (0: make one).  ret may be
+ * NULL. */
 int cli_policy_execute(struct cli_global *g, struct cairn_state *st, const struct cairn_policy *p, int64_t job,
-		       bool daemon_child);
+		       bool daemon_child, struct cli_policy_outcome *ret);
+
+/* The volume name a volume policy's backups go by (malloc'd): its
+ * volume_name, else the default name of its source. */
+int cli_policy_volume_name(const struct cairn_policy *p, char **ret);
+
+/* How the series rule's refusal tells a policy's user to name its volume. */
+#define CLI_POLICY_NAME_OPTION "'cairn policy create --name'"
 
 /* The keep rules of a policy (CAIRN_EINVAL for a damaged keep_within). */
 struct cairn_keep_rules;

@@ -1149,6 +1149,15 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 			m->in_group = true;
 			memcpy(m->group_id, o->group_id, CAIRN_BACKUP_ID_LEN);
 		}
+		if (r >= 0 && o->policy) {
+			if (!o->policy_id || strlen(o->policy_id) != 2 * CAIRN_POLICY_ID_LEN ||
+			    strspn(o->policy_id, "0123456789abcdef") != 2 * CAIRN_POLICY_ID_LEN)
+				r = cairn_error_set(CAIRN_EINVAL, "policy %s has no valid id", o->policy);
+			else if (!(m->policy = strdup(o->policy)))
+				r = CAIRN_ENOMEM;
+			else
+				memcpy(m->policy_id, o->policy_id, sizeof(m->policy_id));
+		}
 	}
 	if (r >= 0)
 		r = cairn_manifest_write(repo, m, NULL);

@@ -56,6 +56,9 @@ struct cairn_backup_opts {
 	void *changes_ud;
 	/* Made for this group backup (repo/group.h); NULL: none. */
 	const uint8_t *group_id;
+	/* Made by this policy: its name and id (32 hex, state/policies.h),
+	 * recorded in the manifest; NULL: by hand. */
+	const char *policy, *policy_id;
 	/* The volume's stable path, recorded as the backup's source, when the
 	 * bytes are read from a snapshot of it (source is then the snapshot);
 	 * NULL: the stable path of source. */
@@ -128,6 +131,7 @@ struct cairn_group_backup_opts {
 	 * here), and how a member is named, for the series rule's refusal. */
 	const struct cairn_manifest_list *list;
 	const char *name_option;
+	const char *policy, *policy_id; /* as in cairn_backup_opts */
 	bool full;
 	const char *const *tags;
 	size_t ntags;

@@ -62,6 +62,17 @@ static const struct cairn_group_backup *find_group(const struct cairn_group_back
 	return NULL;
 }
 
+/* Whether a member of the group backup was made by the policy. */
+static bool group_made_by(const struct cairn_group_backup *gb, const struct cairn_manifest_list *ml,
+			  const char *policy_id)
+{
+	for (size_t i = 0; i < gb->nmembers; i++)
+		for (size_t k = 0; k < ml->n; k++)
+			if (memcmp(ml->v[k]->id, gb->members[i].backup, CAIRN_BACKUP_ID_LEN) == 0)
+				return strcmp(ml->v[k]->policy_id, policy_id) == 0;
+	return false;
+}
+
 static int by_series_newest(const void *a, const void *b)
 {
 	const struct unit *x = a, *y = b;
@@ -236,6 +247,8 @@ int cairn_forget_run(struct cairn_repo *repo, const struct cairn_forget_opts *o,
 			const struct cairn_group_backup *gb = fl.gl.v[i];
 			if (o->group && strcmp(gb->name, o->group) != 0)
 				continue;
+			if (o->policy_id && !group_made_by(gb, &fl.ml, o->policy_id))
+				continue;
 			u[nu++] = (struct unit){ .group = true, .series = gb->name, .idhex = gb->idhex, .id = gb->id,
 						 .created_us = gb->created_us, .gb = gb, .in_rules = true };
 		}
@@ -243,6 +256,8 @@ int cairn_forget_run(struct cairn_repo *repo, const struct cairn_forget_opts *o,
 		for (size_t i = 0; i < fl.ml.n; i++) {
 			const struct cairn_manifest *m = fl.ml.v[i];
 			if (o->volume && strcmp(m->volume, o->volume) != 0)
+				continue;
+			if (o->policy_id && strcmp(m->policy_id, o->policy_id) != 0)
 				continue;
 			struct unit x = { .series = m->volume, .idhex = m->idhex, .id = m->id,
 					  .created_us = m->created_us, .in_rules = true };
@@ -256,6 +271,13 @@ int cairn_forget_run(struct cairn_repo *repo, const struct cairn_forget_opts *o,
 			}
 			u[nu++] = x;
 		}
+	if (o->policy_id && nu == 0 && members_seen == 0) {
+		r = cairn_error_set(CAIRN_ENOTFOUND, "policy %s has made no backup%s%s%s in the repository",
+				    o->policy ? o->policy : o->policy_id, o->volume || o->group ? " of " : "",
+				    o->group ? "group " : o->volume ? "volume " : "",
+				    o->group ? o->group : o->volume ? o->volume : "");
+		goto out;
+	}
 	if (o->volume && nu == 0 && members_seen == 0) {
 		r = cairn_error_set(CAIRN_ENOTFOUND, "no backup of volume '%s' in the repository", o->volume);
 		goto out;

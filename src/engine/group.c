@@ -185,7 +185,8 @@ int cairn_group_backup_run(struct cairn_repo *repo, const struct cairn_group_bac
 		struct cairn_snap_backup_opts so = {
 			.backup = { .source = g->volumes[i], .volume = names[i], .list = list, .full = o->full,
 				    .tags = o->tags, .ntags = o->ntags, .state_dir = o->state_dir, .group_id = gb->id,
-				    .progress = o->progress, .progress_ud = o->progress_ud },
+				    .policy = o->policy, .policy_id = o->policy_id, .progress = o->progress,
+				    .progress_ud = o->progress_ud },
 			.snapshot = snaps[i].t.method, .state = o->state, .state_dir = o->state_dir,
 			.taken_path = snaps[i].path, .taken_id = snaps[i].id, .taken = &snaps[i].t,
 		};

@@ -28,6 +28,14 @@
  *   Backups of a volume that belong to an existing group backup are left to
  *   the group's rules, never forgotten one by one; a member whose group
  *   object is damaged is kept.
+ *
+ * POLICIES
+ *   A policy's rules run over the backups it made (the policy_id in their
+ *   manifests, format.h MANIFEST; a group backup's by its members'), so
+ *   backups made by hand, by another policy or before policies were
+ *   recorded are neither counted nor forgotten; a policy made with
+ *   --retention-scope volume runs them over every backup of its volume or
+ *   group instead.
  */
 #ifndef CAIRN_ENGINE_RETENTION_H
 #define CAIRN_ENGINE_RETENTION_H
@@ -95,6 +103,9 @@ struct cairn_forget_item {
 struct cairn_forget_opts {
 	const char *volume;        /* only this volume's backups (NULL: every series) */
 	const char *group;         /* only this group's group backups */
+	/* Only the backups this policy made (manifest policy_id; a group
+	 * backup by its members'), named policy in messages; NULL: any. */
+	const char *policy_id, *policy;
 	struct cairn_keep_rules rules;
 	bool dry_run;
 	int64_t now;               /* unix seconds; 0: cairn_wall_now() */

@@ -128,7 +128,7 @@
  *               "chunks_new":N, "bytes_hashed":N, "seconds":F},
  *      "volume_info":{"logical_block_size":N, "fs_type":"ext4",
  *                     "label":"...", "uuid":"..."},
- *      "group":"<32 hex>"}
+ *      "group":"<32 hex>", "policy":"name", "policy_id":"<32 hex>"}
  *   (stats are informational; readers accept them missing.)  change_tracking
  *   names how the changed chunks were found: "full-read" (every chunk read,
  *   unchanged ones recognised by change tag or id), "fiemap" (extent maps of
@@ -140,6 +140,12 @@
  *   reboots (its real path; /dev/mapper/NAME for a device-mapper device),
  *   the volume's and not the snapshot's when a snapshot was read; they tie
  *   a volume name to one source (README, "One series per source").
+ *   policy and policy_id (optional, both or neither) name the policy that
+ *   made the backup: its name then, and the id it keeps for life (names
+ *   can be reused, on other hosts too).  A policy's retention forgets only
+ *   backups carrying its id unless it was made with --retention-scope
+ *   volume; a backup without them was made by hand (or before they were
+ *   recorded) and no policy forgets it by default.
  *   Written after every pack and index object it depends on is durable; a
  *   backup without a manifest does not exist.
  *
@@ -249,6 +255,7 @@
 #define CAIRN_CONFIG_HEADER_LEN 12
 
 #define CAIRN_BACKUP_ID_LEN 16   /* manifests: 32 hex */
+#define CAIRN_POLICY_ID_LEN 16   /* a manifest's policy_id: 32 hex */
 #define CAIRN_PACK_ID_LEN 32
 #define CAIRN_INDEX_NAME_LEN 32
 

@@ -21,6 +21,7 @@ void cairn_manifest_free(struct cairn_manifest *m)
 		free(m->tags[i]);
 	free(m->tags);
 	free(m->change_tracking);
+	free(m->policy);
 	cairn_volume_info_clear(&m->info);
 	free(m);
 }
@@ -76,6 +77,10 @@ int cairn_manifest_encode(const struct cairn_manifest *m, char **ret_json)
 		cairn_hex_encode(m->group_id, CAIRN_BACKUP_ID_LEN, g);
 		json_object_set_new(j, "group", json_string(g));
 	}
+	if (j && m->policy) {
+		json_object_set_new(j, "policy", json_string(m->policy));
+		json_object_set_new(j, "policy_id", json_string(m->policy_id));
+	}
 	if (!j)
 		return cairn_error_set(CAIRN_EINVAL, "manifest: cannot encode (invalid UTF-8 in a name or tag?)");
 	*ret_json = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
@@ -106,15 +111,16 @@ int cairn_manifest_parse(const uint8_t *data, size_t len, struct cairn_manifest 
 	const char *id = NULL, *volume = NULL, *created = NULL, *host = NULL, *source = NULL, *root = NULL,
 		   *ct = NULL;
 	json_t *parent = NULL, *tags = NULL, *vi = NULL;
-	const char *group = NULL;
+	const char *group = NULL, *policy = NULL, *policy_id = NULL;
 	if (json_unpack_ex(j, &jerr, 0,
 			   "{s:I, s:s, s:s, s:s, s?s, s?s, s:I, s:I, s:I, s:I, s:s, s:o, s:o, s?s, "
-			   "s?{s?I, s?I, s?I, s?I, s?I, s?F}, s?o, s?s}",
+			   "s?{s?I, s?I, s?I, s?I, s?I, s?F}, s?o, s?s, s?s, s?s}",
 			   "version", &version, "id", &id, "volume", &volume, "created", &created, "hostname", &host,
 			   "source", &source, "size", &size, "chunk_size", &chunk, "tree_fanout", &fanout, "levels",
 			   &levels, "root", &root, "parent", &parent, "tags", &tags, "change_tracking", &ct, "stats",
 			   "bytes_read", &br, "bytes_new", &bn, "bytes_stored", &bs, "chunks_new", &cn,
-			   "bytes_hashed", &bh, "seconds", &secs, "volume_info", &vi, "group", &group) != 0) {
+			   "bytes_hashed", &bh, "seconds", &secs, "volume_info", &vi, "group", &group, "policy", &policy,
+			   "policy_id", &policy_id) != 0) {
 		r = cairn_error_set(CAIRN_ECORRUPT, "manifest: %s", jerr.text);
 		goto out;
 	}
@@ -148,6 +154,20 @@ int cairn_manifest_parse(const uint8_t *data, size_t len, struct cairn_manifest 
 			goto out;
 		}
 		m->in_group = true;
+	}
+	/* Both or neither; the id is what retention goes by. */
+	if (!!policy != !!policy_id ||
+	    (policy && (!*policy || strlen(policy_id) != 2 * CAIRN_POLICY_ID_LEN ||
+			strspn(policy_id, "0123456789abcdef") != 2 * CAIRN_POLICY_ID_LEN))) {
+		r = cairn_error_set(CAIRN_ECORRUPT, "manifest: invalid policy");
+		goto out;
+	}
+	if (policy) {
+		if (!(m->policy = strdup(policy))) {
+			r = CAIRN_ENOMEM;
+			goto out;
+		}
+		memcpy(m->policy_id, policy_id, sizeof(m->policy_id));
 	}
 	if (vi) {
 		json_int_t lbs = 0;

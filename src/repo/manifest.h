@@ -50,6 +50,12 @@ struct cairn_manifest {
 	 * if that run failed later. */
 	bool in_group;
 	uint8_t group_id[CAIRN_BACKUP_ID_LEN];
+	/* Made by a policy (state/policies.h): its name when it ran and its
+	 * id, which a policy keeps for life (a name may be reused); NULL and
+	 * "" for a backup made by hand, and in manifests written before
+	 * policies were recorded. */
+	char *policy;
+	char policy_id[2 * CAIRN_POLICY_ID_LEN + 1];
 };
 
 void cairn_volume_info_clear(struct cairn_volume_info *i);

@@ -1,5 +1,7 @@
 /* Policies in the state database (policies.h; schema in state.h). */
 #include "state/policies.h"
+#include "crypto/crypto.h"
+#include "util/hex.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -13,7 +15,9 @@ void cairn_policy_clear(struct cairn_policy *p)
 	if (!p)
 		return;
 	free(p->name);
+	free(p->id);
 	free(p->source);
+	free(p->volume_name);
 	free(p->repo);
 	free(p->cred);
 	free(p->cron);
@@ -41,11 +45,17 @@ int cairn_policy_create(struct cairn_state *st, const struct cairn_policy *p)
 		return r;
 	if ((!p->every) == (!p->cron))
 		return cairn_error_set(CAIRN_EINVAL, "a policy needs either an interval or a cron schedule");
+	uint8_t idb[16];
+	char id[33];
+	if ((r = cairn_random(idb, sizeof(idb))) < 0)
+		return r;
+	cairn_hex_encode(idb, sizeof(idb), id);
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	r = cairn_state_prepare(st,
 				"INSERT INTO policies (name, created, kind, source, repo, cred, every_s, cron, keep_last,"
 				" keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly, keep_within,"
-				" full_every, snapshot, paused) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+				" full_every, snapshot, paused, id, volume_name, retention_scope)"
+				" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 				&s);
 	if (r < 0)
 		return r;
@@ -70,6 +80,9 @@ int cairn_policy_create(struct cairn_state *st, const struct cairn_policy *p)
 	sqlite3_bind_int64(s, 16, p->full_every);
 	sqlite3_bind_text(s, 17, p->snapshot ? p->snapshot : "auto", -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int(s, 18, p->paused);
+	sqlite3_bind_text(s, 19, id, -1, SQLITE_TRANSIENT);
+	cairn_state_bind_opt(s, 20, p->volume_name);
+	sqlite3_bind_text(s, 21, p->scope == CAIRN_SCOPE_VOLUME ? "volume" : "policy", -1, SQLITE_STATIC);
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
 		return cairn_error_set(CAIRN_EEXIST, "a policy named '%s' exists already", p->name);
@@ -87,7 +100,8 @@ static int dup_col(sqlite3_stmt *s, int col, char **ret)
 
 #define POLICY_COLS                                                                                            \
 	"name, created, kind, source, repo, cred, every_s, cron, keep_last, keep_hourly, keep_daily, keep_weekly," \
-	" keep_monthly, keep_yearly, keep_within, full_every, snapshot, paused, last_run, backups"
+	" keep_monthly, keep_yearly, keep_within, full_every, snapshot, paused, last_run, backups, id, volume_name," \
+	" retention_scope"
 
 static int read_policy(sqlite3_stmt *s, struct cairn_policy *p)
 {
@@ -96,11 +110,12 @@ static int read_policy(sqlite3_stmt *s, struct cairn_policy *p)
 	if ((r = dup_col(s, 0, &p->name)) < 0 || (r = dup_col(s, 3, &p->source)) < 0 ||
 	    (r = dup_col(s, 4, &p->repo)) < 0 || (r = dup_col(s, 5, &p->cred)) < 0 ||
 	    (r = dup_col(s, 7, &p->cron)) < 0 || (r = dup_col(s, 14, &p->keep_within)) < 0 ||
-	    (r = dup_col(s, 16, &p->snapshot)) < 0) {
+	    (r = dup_col(s, 16, &p->snapshot)) < 0 || (r = dup_col(s, 20, &p->id)) < 0 ||
+	    (r = dup_col(s, 21, &p->volume_name)) < 0) {
 		cairn_policy_clear(p);
 		return r;
 	}
-	if (!p->name || !p->source || !p->repo || !p->snapshot) {
+	if (!p->name || !p->source || !p->repo || !p->snapshot || !p->id) {
 		cairn_policy_clear(p);
 		return cairn_error_set(CAIRN_ECORRUPT, "state database: a policy row is damaged");
 	}
@@ -118,6 +133,8 @@ static int read_policy(sqlite3_stmt *s, struct cairn_policy *p)
 	p->paused = sqlite3_column_int(s, 17) != 0;
 	p->last_run = sqlite3_column_int64(s, 18);
 	p->backups = (uint64_t)sqlite3_column_int64(s, 19);
+	const char *scope = (const char *)sqlite3_column_text(s, 22);
+	p->scope = scope && strcmp(scope, "volume") == 0 ? CAIRN_SCOPE_VOLUME : CAIRN_SCOPE_POLICY;
 	return 0;
 }
 

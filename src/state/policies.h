@@ -17,11 +17,19 @@ enum cairn_policy_kind {
 	CAIRN_POLICY_GROUP = 1,
 };
 
+/* What a policy's keep rules may forget. */
+enum cairn_retention_scope {
+	CAIRN_SCOPE_POLICY = 0, /* the backups it made (manifest policy_id) */
+	CAIRN_SCOPE_VOLUME = 1, /* every backup of its volume or group */
+};
+
 struct cairn_policy {
 	char *name;
+	char *id;       /* 32 hex digits, for life (set by create) */
 	int64_t created; /* unix seconds */
 	enum cairn_policy_kind kind;
 	char *source;   /* absolute path of the volume, or the group's name */
+	char *volume_name; /* volume policies: the backups' name; NULL: the default */
 	char *repo;     /* repository URI */
 	char *cred;     /* credential UUID, or NULL */
 	int64_t every;  /* seconds between runs, or 0 when cron is set */
@@ -31,9 +39,10 @@ struct cairn_policy {
 	char *keep_within;
 	unsigned full_every; /* every Nth backup reads everything; 0: never */
 	char *snapshot;      /* snapshot method name ("auto") */
+	enum cairn_retention_scope scope;
 	bool paused;
 	int64_t last_run;    /* unix seconds the latest run was started (0: never) */
-	uint64_t backups;    /* backups completed */
+	uint64_t backups;    /* runs that completed a backup (for full_every) */
 };
 
 void cairn_policy_clear(struct cairn_policy *p);
@@ -42,8 +51,8 @@ void cairn_policies_free(struct cairn_policy *v, size_t n);
 /* Policy names: [A-Za-z0-9._-], 1..64, not starting with '.' or '-'. */
 int cairn_policy_name_check(const char *name);
 
-/* CAIRN_EEXIST if the name is taken.  created, last_run and backups are
- * set here. */
+/* CAIRN_EEXIST if the name is taken.  id, created, last_run and backups
+ * are set here. */
 int cairn_policy_create(struct cairn_state *st, const struct cairn_policy *p);
 /* CAIRN_ENOTFOUND with "no policy named ..." */
 int cairn_policy_get(struct cairn_state *st, const char *name, struct cairn_policy *ret);

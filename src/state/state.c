@@ -117,6 +117,13 @@ static const struct cairn_state_migration migrations[] = {
 	  " job INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE"
 	  ") STRICT;"
 	  "CREATE INDEX job_volumes_by_job ON job_volumes (job);" },
+	{ "policy ids, volume names and retention scope",
+	  "ALTER TABLE policies ADD COLUMN id TEXT CHECK (id IS NULL OR length(id) = 32);"
+	  "ALTER TABLE policies ADD COLUMN volume_name TEXT;"
+	  "ALTER TABLE policies ADD COLUMN retention_scope TEXT NOT NULL DEFAULT 'policy'"
+	  " CHECK (retention_scope IN ('policy', 'volume'));"
+	  "UPDATE policies SET id = lower(hex(randomblob(16)));"
+	  "CREATE UNIQUE INDEX policies_by_id ON policies (id);" },
 };
 
 struct cairn_state {

@@ -108,6 +108,17 @@
  *     job_volumes            volumes claimed by active jobs: one job each
  *       volume TEXT PK, job INTEGER -> jobs (ON DELETE CASCADE)
  *
+ *   version 6
+ *     policies gains
+ *       id TEXT UNIQUE        32 random hex digits, for life: recorded in
+ *                             every manifest the policy makes (format.h
+ *                             MANIFEST policy_id); existing rows get one
+ *       volume_name TEXT      the name its volume backups go by, or NULL:
+ *                             the volume's default name
+ *       retention_scope TEXT  'policy' (its keep rules forget only the
+ *                             backups it made) | 'volume' (every backup of
+ *                             its volume or group)
+ *
  * SEALED SECRETS
  *
  *   AES-256-GCM (crypto.h layout: nonce || ciphertext || tag) under a key

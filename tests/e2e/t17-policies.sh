@@ -151,6 +151,69 @@ t_run_retention()
 }
 test_case "policy run: backup job, retention as a forget job, full every Nth, group policies" t_run_retention
 
+t_retention_own_backups()
+{
+	need_setup
+	local i fid
+	rand_file "$TD/own.img" $((1 << 20)) 16
+	# Two backups by hand, one tagged nightly, then a policy keeping 2.
+	cairn backup --repo "$R" -q --snapshot none "$TD/own.img" --tag nightly >m1
+	scatter_write "$TD/own.img" 300 4 >/dev/null
+	cairn backup --repo "$R" -q --snapshot none "$TD/own.img" >m2
+	cairn policy create own --volume "$TD/own.img" --repo "$R" --every 1h --keep-last 2 --snapshot none -q
+	for i in 1 2 3; do
+		scatter_write "$TD/own.img" $((300 + i)) 4 >/dev/null
+		cairn policy run own >p$i 2>run$i.err
+	done
+	# Its rules counted only its own backups: the first of them went, and
+	# neither backup made by hand.
+	cairn list --repo "$R" --volume own.img --json >l.json
+	jq -e --arg a "$(cat m1)" --arg b "$(cat m2)" --arg c "$(cat p2)" --arg d "$(cat p3)" \
+		'[.[].id] == [$a, $b, $c, $d]' l.json >/dev/null || fail "kept: $(jq -c '[.[].id]' l.json)"
+	jq -e '.[0].tags == ["nightly"]' l.json >/dev/null || fail "the nightly backup is not the first"
+	# The summary names what was forgotten, and so does the forget job's log.
+	grep -q "retention kept 2 and forgot 1 of the backups it made" run3.err || fail "summary: $(cat run3.err)"
+	grep -q "forgot backup $(cat p1) of own.img" run3.err || fail "summary lacks $(cat p1): $(cat run3.err)"
+	grep -q "forgot 0" run2.err || fail "run 2 said: $(cat run2.err)"
+	fid=$(jobs_json | jq -r '[.[] | select(.policy == "own" and .kind == "forget")] | max_by(.id) | .id')
+	cairn log "$fid" >log.txt
+	grep -q "forgot backup $(cat p1) of own.img" log.txt || fail "the forget job's log: $(cat log.txt)"
+	scatter_write "$TD/own.img" 304 4 >/dev/null
+	cairn policy run own --json >r.json
+	jq -e --arg c "$(cat p2)" '.retention.scope == "policy" and .retention.kept == 2 and
+		([.retention.forgotten[].id] == [$c]) and .retention.forgotten[0].volume == "own.img"' r.json >/dev/null ||
+		fail "run --json: $(jq -c .retention r.json)"
+	jget r.json .backup >p4
+	# show counts what the repository holds, not runs.
+	cairn policy show own --json >s.json
+	jq -e '.backups == 2 and .series_backups == 4 and .runs == 4 and .retention_scope == "policy" and
+		.volume_name == "own.img"' s.json >/dev/null || fail "show: $(jq -c '{backups, series_backups, runs}' s.json)"
+	cairn policy show own | grep -Eq "^backups: +2 made by this policy in the repository, 4 in its series; 4 runs" ||
+		fail "show: $(cairn policy show own | grep backups)"
+	# forget --policy follows the same rule.
+	cairn forget --policy own --keep-last 1 --dry-run --json >f.json
+	jq -e --arg d "$(cat p3)" '[.backups[] | select(.action == "forget") | .id] == [$d] and (.backups | length) == 2' \
+		f.json >/dev/null || fail "forget --policy: $(jq -c '[.backups[] | {id, action}]' f.json)"
+	# --retention-scope volume: every backup of the volume counts.
+	cairn policy create wide --volume "$TD/own.img" --repo "$R" --every 1h --keep-last 2 --retention-scope volume \
+		--snapshot none -q
+	cairn policy show wide --json | jq -e '.retention_scope == "volume"' >/dev/null || fail "scope not stored"
+	cairn policy show wide | grep -q "of every backup of its series" || fail "show does not say the scope"
+	scatter_write "$TD/own.img" 305 4 >/dev/null
+	cairn policy run wide >w1 2>w.err
+	cairn list --repo "$R" --volume own.img --json >l.json
+	jq -e --arg a "$(cat p4)" --arg b "$(cat w1)" '[.[].id] == [$a, $b]' l.json >/dev/null ||
+		fail "scope volume kept $(jq -c '[.[].id]' l.json)"
+	for i in m1 m2 p3; do
+		grep -q "forgot backup $(cat $i) of own.img" w.err || fail "$i not named: $(cat w.err)"
+	done
+	expect_fail -c 2 -m "--retention-scope takes" cairn policy create bad --volume "$TD/own.img" --repo "$R" \
+		--every 1h --retention-scope all
+	cairn policy delete own -q
+	cairn policy delete wide -q
+}
+test_case "policy retention forgets only its own backups (manual ones stay), or the whole volume's with --retention-scope volume; summary, log and show name and count them" t_retention_own_backups
+
 t_status_format()
 {
 	need_setup

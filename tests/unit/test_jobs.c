@@ -47,7 +47,25 @@ static void test_policies(void **state)
 	assert_string_equal(got.snapshot, "auto");
 	assert_false(got.paused);
 	assert_int_equal(got.last_run, 0);
+	assert_int_equal(got.scope, CAIRN_SCOPE_POLICY);
+	assert_null(got.volume_name);
+	assert_int_equal(strlen(got.id), 32);
+	assert_int_equal(strspn(got.id, "0123456789abcdef"), 32);
+	char id1[33];
+	snprintf(id1, sizeof(id1), "%s", got.id);
 	cairn_policy_clear(&got);
+	/* Every policy its own id; name and scope kept. */
+	struct cairn_policy w = p;
+	w.name = "wide";
+	w.volume_name = "db";
+	w.scope = CAIRN_SCOPE_VOLUME;
+	ck_ok(cairn_policy_create(st, &w));
+	ck_ok(cairn_policy_get(st, "wide", &got));
+	assert_int_equal(got.scope, CAIRN_SCOPE_VOLUME);
+	assert_string_equal(got.volume_name, "db");
+	assert_string_not_equal(got.id, id1);
+	cairn_policy_clear(&got);
+	ck_ok(cairn_policy_delete(st, "wide"));
 	ck_err(cairn_policy_get(st, "nosuch", &got), CAIRN_ENOTFOUND);
 
 	ck_ok(cairn_policy_set_paused(st, "fast", true));
@@ -69,6 +87,39 @@ static void test_policies(void **state)
 	ck_ok(cairn_policy_delete(st, "fast"));
 	ck_err(cairn_policy_delete(st, "fast"), CAIRN_ENOTFOUND);
 	ck_err(cairn_policy_set_paused(st, "fast", false), CAIRN_ENOTFOUND);
+}
+
+/* A state database of schema version 5 (before policy ids) opens: its
+ * policies get ids of their own and keep their retention to themselves. */
+static void test_policies_upgraded(void **state)
+{
+	struct th_state_fx *f = *state;
+	struct cairn_policy p = { .name = "old", .kind = CAIRN_POLICY_VOLUME, .source = "/img/a.img",
+				  .repo = "/backup/repo", .every = 60, .keep_last = 2 };
+	struct cairn_policy q = p;
+	q.name = "older";
+	ck_ok(cairn_policy_create(f->st, &p));
+	ck_ok(cairn_policy_create(f->st, &q));
+	ck_ok(cairn_state_exec(f->st, "DROP TABLE IF EXISTS seen_backups;"
+				      "DROP INDEX policies_by_id;"
+				      "ALTER TABLE policies DROP COLUMN id;"
+				      "ALTER TABLE policies DROP COLUMN volume_name;"
+				      "ALTER TABLE policies DROP COLUMN retention_scope;"
+				      "PRAGMA user_version = 5;"));
+	cairn_state_free(f->st);
+	f->st = NULL;
+	ck_ok(cairn_state_open(f->dir, NULL, &f->st));
+	struct cairn_policy a, b;
+	ck_ok(cairn_policy_get(f->st, "old", &a));
+	ck_ok(cairn_policy_get(f->st, "older", &b));
+	assert_int_equal(strlen(a.id), 32);
+	assert_int_equal(strlen(b.id), 32);
+	assert_string_not_equal(a.id, b.id);
+	assert_int_equal(a.scope, CAIRN_SCOPE_POLICY);
+	assert_null(a.volume_name);
+	assert_int_equal(a.keep_last, 2);
+	cairn_policy_clear(&a);
+	cairn_policy_clear(&b);
 }
 
 static void test_claims_and_cancel(void **state)
@@ -225,6 +276,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_policies, th_state_setup, th_state_teardown),
+		cmocka_unit_test_setup_teardown(test_policies_upgraded, th_state_setup, th_state_teardown),
 		cmocka_unit_test_setup_teardown(test_claims_and_cancel, th_state_setup, th_state_teardown),
 		cmocka_unit_test_setup_teardown(test_log, th_state_setup, th_state_teardown),
 		cmocka_unit_test_setup_teardown(test_reap_dead, th_state_setup, th_state_teardown),

@@ -66,6 +66,10 @@ static void assert_manifest_equal(const struct cairn_manifest *a, const struct c
 	assert_true(a->stats.chunks_new == b->stats.chunks_new);
 	assert_true(a->stats.bytes_hashed == b->stats.bytes_hashed);
 	assert_true(fabs(a->stats.seconds - b->stats.seconds) < 1e-9);
+	assert_int_equal(!a->policy, !b->policy);
+	if (a->policy)
+		assert_string_equal(a->policy, b->policy);
+	assert_string_equal(a->policy_id, b->policy_id);
 }
 
 static struct cairn_manifest *round_trip(const struct cairn_manifest *m)
@@ -112,12 +116,21 @@ static void test_round_trip(void **state)
 	assert_manifest_equal(m, back);
 	cairn_manifest_free(back);
 
-	/* The JSON names parent explicitly, as null. */
+	/* The JSON names parent explicitly, as null; a backup made by hand
+	 * names no policy. */
 	char *json = NULL;
 	ck_ok(cairn_manifest_encode(m, &json));
 	assert_non_null(strstr(json, "\"parent\":null"));
 	assert_non_null(strstr(json, "\"version\":1"));
+	assert_null(strstr(json, "policy"));
 	free(json);
+
+	/* Made by a policy: its name and id. */
+	m->policy = strdup("nightly");
+	snprintf(m->policy_id, sizeof(m->policy_id), "0123456789abcdef0123456789abcdef");
+	back = round_trip(m);
+	assert_manifest_equal(m, back);
+	cairn_manifest_free(back);
 	cairn_manifest_free(m);
 	cairn_manifest_free(NULL);
 }
@@ -229,6 +242,29 @@ static void test_parse_bad_values(void **state)
 	expect_field("tags", json_array(), 0);
 	/* Stats of the wrong type. */
 	expect_field("stats", json_string("x"), CAIRN_ECORRUPT);
+	/* A policy: name and id together, the id in canonical hex. */
+	expect_field("policy", json_string("p"), CAIRN_ECORRUPT);
+	expect_field("policy_id", json_string("0123456789abcdef0123456789abcdef"), CAIRN_ECORRUPT);
+	static const char *const bad_ids[] = { "0123456789ABCDEF0123456789ABCDEF", "0123456789abcdef",
+					       "0123456789abcdef0123456789abcdeg", "" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad_ids); i++) {
+		json_t *j = valid_json();
+		json_object_set_new(j, "policy", json_string("p"));
+		json_object_set_new(j, "policy_id", json_string(bad_ids[i]));
+		ck_err(parse_json(j), CAIRN_ECORRUPT);
+	}
+	json_t *j = valid_json();
+	json_object_set_new(j, "policy", json_string(""));
+	json_object_set_new(j, "policy_id", json_string("0123456789abcdef0123456789abcdef"));
+	ck_err(parse_json(j), CAIRN_ECORRUPT);
+	j = valid_json();
+	json_object_set_new(j, "policy", json_integer(1));
+	json_object_set_new(j, "policy_id", json_string("0123456789abcdef0123456789abcdef"));
+	ck_err(parse_json(j), CAIRN_ECORRUPT);
+	j = valid_json();
+	json_object_set_new(j, "policy", json_string("p"));
+	json_object_set_new(j, "policy_id", json_string("0123456789abcdef0123456789abcdef"));
+	ck_ok(parse_json(j));
 }
 
 static void test_parse_not_json(void **state)

@@ -208,6 +208,9 @@ static int repo_teardown(void **state)
 	return 0;
 }
 
+/* The policy the next manifests are made by (its id), or NULL: by hand. */
+static const char *made_by;
+
 static void put_manifest_id(struct cairn_repo *repo, const uint8_t id[CAIRN_BACKUP_ID_LEN], const char *volume,
 			    int64_t created_us, const uint8_t *group)
 {
@@ -226,6 +229,10 @@ static void put_manifest_id(struct cairn_repo *repo, const uint8_t id[CAIRN_BACK
 	if (group) {
 		m.in_group = true;
 		memcpy(m.group_id, group, CAIRN_BACKUP_ID_LEN);
+	}
+	if (made_by) {
+		m.policy = "p";
+		snprintf(m.policy_id, sizeof(m.policy_id), "%s", made_by);
 	}
 	ck_ok(cairn_manifest_write(repo, &m, NULL));
 }
@@ -369,6 +376,58 @@ static void test_forget_holds_and_groups(void **state)
 	ck_err(cairn_forget_run(repo, &o, &st), CAIRN_EINVAL);
 }
 
+#define POLICY_P "00000000000000000000000000000001"
+#define POLICY_Q "00000000000000000000000000000002"
+
+/* A policy's rules count and forget only its own backups, unless its scope
+ * is the whole volume. */
+static void test_forget_policy(void **state)
+{
+	struct repo_fx *f = *state;
+	struct cairn_repo *repo = f->repo;
+	/* Volume v: by hand 1 and 2, policy P 3..6, policy Q 7; newest last. */
+	for (int i = 1; i <= 7; i++) {
+		made_by = i <= 2 ? NULL : i <= 6 ? POLICY_P : POLICY_Q;
+		put_manifest(repo, (uint64_t)i, "v", utc(2024, 3, i, 12, 0), NULL, NULL);
+	}
+	/* Group g: one group backup by hand, two by P. */
+	made_by = NULL;
+	put_group(repo, 100, "g", utc(2024, 3, 1, 0, 0), 101, 102);
+	made_by = POLICY_P;
+	put_group(repo, 200, "g", utc(2024, 3, 2, 0, 0), 201, 202);
+	put_group(repo, 300, "g", utc(2024, 3, 3, 0, 0), 301, 302);
+	made_by = NULL;
+
+	struct seen s = { 0 };
+	struct cairn_forget_opts o = { .volume = "v", .policy_id = POLICY_P, .policy = "p", .rules = { .last = 2 },
+				       .decision = count_decision, .ud = &s };
+	struct cairn_forget_stats st;
+	ck_ok(cairn_forget_run(repo, &o, &st));
+	assert_int_equal(s.n, 4); /* only P's are considered */
+	assert_int_equal(st.forgotten, 2);
+	assert_false(exists(repo, "backups", 3) || exists(repo, "backups", 4));
+	for (int i = 1; i <= 7; i++)
+		if (i != 3 && i != 4)
+			assert_true(exists(repo, "backups", (uint64_t)i));
+	/* Its group backups likewise. */
+	o = (struct cairn_forget_opts){ .group = "g", .policy_id = POLICY_P, .rules = { .last = 1 } };
+	ck_ok(cairn_forget_run(repo, &o, &st));
+	assert_int_equal(st.forgotten, 1);
+	assert_false(exists(repo, "groups", 200));
+	assert_true(exists(repo, "groups", 100) && exists(repo, "groups", 300));
+	/* A policy that made nothing of that volume. */
+	o = (struct cairn_forget_opts){ .volume = "w", .policy_id = POLICY_P, .policy = "p", .rules = { .last = 1 } };
+	put_manifest(repo, 50, "w", utc(2024, 3, 1, 12, 0), NULL, NULL);
+	ck_err(cairn_forget_run(repo, &o, &st), CAIRN_ENOTFOUND);
+	assert_non_null(strstr(cairn_error_message(), "policy p has made no backup of volume w"));
+	/* The whole volume: hand-made and Q's count too. */
+	o = (struct cairn_forget_opts){ .volume = "v", .rules = { .last = 2 } };
+	ck_ok(cairn_forget_run(repo, &o, &st));
+	assert_int_equal(st.forgotten, 3); /* 1, 2, 5 */
+	assert_true(exists(repo, "backups", 6) && exists(repo, "backups", 7));
+	assert_false(exists(repo, "backups", 1) || exists(repo, "backups", 2) || exists(repo, "backups", 5));
+}
+
 static void flip_at(const char *path, off_t off)
 {
 	int fd = open(path, O_RDWR);
@@ -506,6 +565,7 @@ int main(void)
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test_setup_teardown(test_forget_holds_and_groups, repo_setup, repo_teardown),
 		cmocka_unit_test_setup_teardown(test_forget_named, repo_setup, repo_teardown),
+		cmocka_unit_test_setup_teardown(test_forget_policy, repo_setup, repo_teardown),
 		cmocka_unit_test_setup_teardown(test_hold_objects, repo_setup, repo_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
