@@ -137,6 +137,44 @@ void cli_progress_init(struct cli_progress *p, const char *label, struct cli_glo
 void cli_progress_cb(uint64_t done, uint64_t total, void *ud);
 void cli_progress_done(struct cli_progress *p);
 
+/* The record of backups this host has seen (state/seen.h), best effort:
+ * a command that cannot open the state database works as before and says
+ * so in a debug line.  One per command, opened on first use. */
+struct cairn_seen_report;
+struct cairn_forget_item;
+struct cli_seen {
+	struct cli_global *g;
+	struct cairn_state *st; /* borrowed, or owned when own */
+	bool own, unavailable;
+	char repo_id[33];
+};
+/* st may be NULL: the state database is opened when first needed. */
+void cli_seen_begin(struct cli_seen *s, struct cli_global *g, struct cairn_state *st, const struct cairn_repo *repo);
+void cli_seen_end(struct cli_seen *s);
+/* Records l, a listing of the repository's backups that began at
+ * listed_us (unix microseconds), and says what vanished since this host
+ * last looked (*ret zero when that cannot be told). */
+void cli_seen_observe(struct cli_seen *s, const struct cairn_manifest_list *l, int64_t listed_us,
+		      struct cairn_seen_report *ret);
+/* Loads the repository's backups for a backup to go on with (its
+ * cairn_backup_opts.list) and records them; what vanished is only logged
+ * (info: the job's log has it). */
+int cli_seen_load(struct cli_seen *s, struct cairn_repo *repo, struct cairn_manifest_list *ret);
+/* Records a backup made here. */
+void cli_seen_record(struct cli_seen *s, const struct cairn_manifest *m);
+/* A forget decision: a unit about to be forgotten (and a group backup's
+ * members) is marked forgotten here; kept ones are left alone. */
+void cli_seen_forget(struct cli_seen *s, const struct cairn_forget_item *it);
+/* 'cairn forget ID' of a backup that is gone already: 1 when this host
+ * reported it as vanished (it no longer does), else 0. */
+int cli_seen_acknowledge(struct cli_seen *s, const char *spec);
+/* The warning (one line, no "cairn: ") and its JSON (null when nothing
+ * vanished). */
+void cli_seen_describe(const struct cairn_seen_report *r, char *buf, size_t size);
+json_t *cli_seen_json(const struct cairn_seen_report *r);
+/* Warns on stderr (the warning level) when something vanished. */
+void cli_seen_warn(const struct cairn_seen_report *r);
+
 /* Commands. */
 int cmd_init(int argc, char **argv, struct cli_global *g);
 int cmd_backup(int argc, char **argv, struct cli_global *g);

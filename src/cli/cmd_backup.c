@@ -164,15 +164,27 @@ int cmd_backup(int argc, char **argv, struct cli_global *g)
 		return cli_fail(r);
 	}
 	job.prog = &prog;
+	struct cli_seen seen;
+	cli_seen_begin(&seen, g, st, repo);
+	_cleanup_(cairn_manifest_list_free) struct cairn_manifest_list list = { 0 };
 	struct cairn_snap_backup_opts o = {
-		.backup = { .source = pos.v[0], .volume = name, .full = full, .tags = tags.v, .ntags = tags.n,
-			    .progress = cli_job_progress, .progress_ud = &job, .state_dir = cli_state_dir(g) },
+		.backup = { .source = pos.v[0], .volume = name, .list = &list, .full = full, .tags = tags.v,
+			    .ntags = tags.n, .progress = cli_job_progress, .progress_ud = &job,
+			    .state_dir = cli_state_dir(g) },
 		.snapshot = method, .state = st, .state_dir = cli_state_dir(g),
 		.taken_path = snap_path, .taken_id = snap_id, .taken = &taken,
 	};
 	struct cairn_manifest *m = NULL;
 	struct cairn_snap_backup_info info;
-	r = cairn_snap_backup(repo, &o, &m, &info);
+	if ((r = cli_seen_load(&seen, repo, &list)) < 0) {
+		if (snap_path)
+			cairn_snap_discard(snap_path, r);
+	} else {
+		r = cairn_snap_backup(repo, &o, &m, &info);
+	}
+	if (r >= 0)
+		cli_seen_record(&seen, m);
+	cli_seen_end(&seen);
 	cli_progress_done(&prog);
 	r = cli_job_end(&job, r, r >= 0 ? m->idhex : NULL);
 	cairn_repo_free(repo);

@@ -1,5 +1,7 @@
 #include "cli/cli.h"
 #include "cli/jobs.h"
+#include "state/seen.h"
+#include "util/time.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -10,7 +12,16 @@
 struct out {
 	bool json;
 	json_t *problems, *affected;
+	struct cli_seen seen;
+	int64_t listed_us; /* before the check began: the listing came later */
+	struct cairn_seen_report vanished;
 };
+
+static void on_listed(const struct cairn_manifest_list *l, void *ud)
+{
+	struct out *o = ud;
+	cli_seen_observe(&o->seen, l, o->listed_us, &o->vanished);
+}
 
 static void on_problem(const char *object, const char *what, void *ud)
 {
@@ -35,10 +46,11 @@ static void on_affected(const struct cairn_manifest *m, uint64_t missing, uint64
 
 int cmd_check(int argc, char **argv, struct cli_global *g)
 {
-	bool read_data = false;
+	bool read_data = false, strict = false;
 	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
 	const struct cli_opt opts[] = {
 		{ "read-data", 0, OPT_FLAG, &read_data },
+		{ "strict", 0, OPT_FLAG, &strict },
 		{ NULL, 0, 0, NULL },
 	};
 	int r = cli_parse(argc, argv, opts, g, &pos);
@@ -54,33 +66,52 @@ int cmd_check(int argc, char **argv, struct cli_global *g)
 	struct cairn_repo *repo = NULL;
 	if ((r = cli_open_repo(g, &repo)) < 0)
 		return cli_fail(r);
-	struct out out = { g->json, json_array(), json_array() };
+	struct out out = { .json = g->json, .problems = json_array(), .affected = json_array(),
+			   .listed_us = cairn_wall_now_us() };
+	cli_seen_begin(&out.seen, g, NULL, repo);
 	struct cli_progress prog;
 	cli_progress_init(&prog, "check", g);
 	prog.store = repo->store;
 	struct cairn_check_opts o = { .read_data = read_data, .problem = on_problem, .affected = on_affected,
-				      .ud = &out, .progress = cli_progress_cb, .progress_ud = &prog };
+				      .listed = on_listed, .ud = &out, .progress = cli_progress_cb,
+				      .progress_ud = &prog };
 	struct cairn_check_stats st;
 	struct cli_job job;
 	if ((r = cli_job_begin(g, NULL, "check", NULL, cli_repo_uri(g), cli_repo_uri(g), NULL, 0, &job)) < 0) {
+		cli_seen_end(&out.seen);
 		cairn_repo_free(repo);
 		return cli_fail(r);
 	}
 	r = cairn_check_run(repo, &o, &st);
 	cli_progress_done(&prog);
-	char result[160];
-	snprintf(result, sizeof(result), "%llu backups, %llu packs, %llu blobs%s: no problems",
-		 (unsigned long long)st.backups, (unsigned long long)st.packs, (unsigned long long)st.blobs,
-		 read_data ? " (all data read)" : "");
+	cli_seen_end(&out.seen);
+	/* Backups seen here before and gone now are not damage to what is
+	 * there, but may be a rollback: a warning, and with --strict a
+	 * failure like damage. */
+	char gone[1024] = "";
+	if (out.vanished.vanished)
+		cli_seen_describe(&out.vanished, gone, sizeof(gone));
+	char result[1200];
+	if (gone[0])
+		snprintf(result, sizeof(result), "%llu backups, %llu packs, %llu blobs%s: no damage, but %s",
+			 (unsigned long long)st.backups, (unsigned long long)st.packs, (unsigned long long)st.blobs,
+			 read_data ? " (all data read)" : "", gone);
+	else
+		snprintf(result, sizeof(result), "%llu backups, %llu packs, %llu blobs%s: no problems",
+			 (unsigned long long)st.backups, (unsigned long long)st.packs, (unsigned long long)st.blobs,
+			 read_data ? " (all data read)" : "");
 	(void)cli_job_end(&job, r, r >= 0 ? result : NULL);
 	cairn_repo_free(repo);
-	if (g->json)
-		cli_print_json(json_pack("{s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "ok", r == 0, "read_data",
-					 read_data, "packs", (json_int_t)st.packs, "blobs", (json_int_t)st.blobs,
-					 "backups", (json_int_t)st.backups, "index_objects",
-					 (json_int_t)st.index_objects, "bytes_read", (json_int_t)st.bytes_read,
-					 "problems", out.problems, "affected", out.affected));
-	else {
+	bool strict_fail = r == 0 && strict && gone[0];
+	if (g->json) {
+		json_t *j = json_pack("{s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "ok", r == 0 && !strict_fail,
+				      "read_data", read_data, "packs", (json_int_t)st.packs, "blobs",
+				      (json_int_t)st.blobs, "backups", (json_int_t)st.backups, "index_objects",
+				      (json_int_t)st.index_objects, "bytes_read", (json_int_t)st.bytes_read, "problems",
+				      out.problems, "affected", out.affected);
+		json_object_set_new(j, "vanished", cli_seen_json(&out.vanished));
+		cli_print_json(j);
+	} else {
 		json_decref(out.problems);
 		json_decref(out.affected);
 	}
@@ -90,8 +121,14 @@ int cmd_check(int argc, char **argv, struct cli_global *g)
 	}
 	if (r < 0)
 		return cli_fail(r);
+	if (strict_fail) {
+		fprintf(stderr, "cairn: check --strict: %s\n", gone);
+		return EXIT_DAMAGED;
+	}
+	cli_seen_warn(&out.vanished);
 	if (!g->json && g->verbosity >= 0)
-		fprintf(stderr, "no problems: %llu backups, %llu packs, %llu blobs%s\n", (unsigned long long)st.backups,
+		fprintf(stderr, "%s: %llu backups, %llu packs, %llu blobs%s\n",
+			gone[0] ? "no damage in what is there" : "no problems", (unsigned long long)st.backups,
 			(unsigned long long)st.packs, (unsigned long long)st.blobs,
 			read_data ? ", all data read and verified" : "");
 	return EXIT_OK;

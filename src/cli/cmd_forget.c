@@ -25,11 +25,14 @@ struct out {
 	json_t *arr;
 	bool header;
 	bool dry_run;
+	struct cli_seen seen; /* this host's forgets are not "vanished" */
 };
 
 static void on_decision(const struct cairn_forget_item *it, void *ud)
 {
 	struct out *o = ud;
+	if (!o->dry_run)
+		cli_seen_forget(&o->seen, it);
 	char created[48], reasons[256];
 	/* A damaged object's time is unknown (0). */
 	if (it->created_us)
@@ -76,6 +79,21 @@ static void print_result(struct cli_global *g, json_t *arr, bool dry_run, const 
 				: fs->forgotten ? "; 'cairn prune' frees their data" : "");
 }
 
+/* A name that matches no backup: one this host saw and reported gone is
+ * acknowledged, and no longer reported. */
+static bool acknowledge_gone(const char *spec, void *ud)
+{
+	struct out *o = ud;
+	if (cli_seen_acknowledge(&o->seen, spec) != 1)
+		return false;
+	if (o->arr)
+		json_array_append_new(o->arr, json_pack("{s:s, s:s}", "id", spec, "action", "gone"));
+	else if (o->g->verbosity >= 0)
+		fprintf(stderr, "backup %s is gone from the repository already: no longer reported as vanished\n",
+			spec);
+	return true;
+}
+
 /* cairn forget BACKUP...: those backups, whatever the rules would say. */
 static int forget_named(struct cli_global *g, const struct cli_list *pos, bool dry_run)
 {
@@ -85,17 +103,21 @@ static int forget_named(struct cli_global *g, const struct cli_list *pos, bool d
 		return cli_fail(r);
 	struct cairn_keep_rules none = { 0 };
 	struct out o = { .g = g, .rules = &none, .arr = g->json ? json_array() : NULL, .dry_run = dry_run };
-	struct cairn_forget_opts fo = { .dry_run = dry_run, .decision = on_decision, .ud = &o };
+	cli_seen_begin(&o.seen, g, NULL, repo);
+	struct cairn_forget_opts fo = { .dry_run = dry_run, .decision = on_decision,
+					.gone = dry_run ? NULL : acknowledge_gone, .ud = &o };
 	struct cli_job j = { 0 };
 	char src[300];
 	snprintf(src, sizeof(src), "backup %s%s", pos->v[0], pos->n > 1 ? " and more" : "");
 	if (!dry_run && (r = cli_job_begin(g, NULL, "forget", NULL, src, cli_repo_uri(g), NULL, 0, &j)) < 0) {
+		cli_seen_end(&o.seen);
 		cairn_repo_free(repo);
 		json_decref(o.arr);
 		return cli_fail(r);
 	}
 	struct cairn_forget_stats fs = { 0 };
 	r = cairn_forget_named(repo, (const char *const *)pos->v, pos->n, &fo, &fs);
+	cli_seen_end(&o.seen);
 	char result[64];
 	snprintf(result, sizeof(result), "forgot %llu", (unsigned long long)fs.forgotten);
 	if (!dry_run)
@@ -204,6 +226,7 @@ int cmd_forget(int argc, char **argv, struct cli_global *g)
 		fo.policy_id = p.scope == CAIRN_SCOPE_POLICY ? p.id : NULL;
 	}
 	struct out o = { .g = g, .rules = &fo.rules, .arr = g->json ? json_array() : NULL, .dry_run = dry_run };
+	cli_seen_begin(&o.seen, g, st, repo);
 	fo.decision = on_decision;
 	fo.ud = &o;
 	struct cli_job j = { 0 };
@@ -211,12 +234,14 @@ int cmd_forget(int argc, char **argv, struct cli_global *g)
 	snprintf(src, sizeof(src), "%s%s", fo.group ? "group " : fo.volume ? "volume " : "",
 		 fo.group ? fo.group : fo.volume ? fo.volume : uri);
 	if (!dry_run && (r = cli_job_begin(g, st, "forget", policy, src, uri, NULL, 0, &j)) < 0) {
+		cli_seen_end(&o.seen);
 		cairn_repo_free(repo);
 		cairn_policy_clear(&p);
 		return cli_fail(r);
 	}
 	struct cairn_forget_stats fs = { 0 };
 	r = cairn_forget_run(repo, &fo, &fs);
+	cli_seen_end(&o.seen);
 	char result[128];
 	snprintf(result, sizeof(result), "kept %llu, forgot %llu", (unsigned long long)fs.kept,
 		 (unsigned long long)fs.forgotten);

@@ -1,5 +1,6 @@
 #include "cli/cli.h"
 #include "repo/hold.h"
+#include "state/seen.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -43,9 +44,17 @@ int cmd_list(int argc, char **argv, struct cli_global *g)
 		return cli_fail(r);
 	struct cairn_manifest_list l;
 	struct cairn_hold_list holds = { 0 };
+	int64_t listed_us = cairn_wall_now_us();
 	r = cairn_manifest_list_load(repo, &l);
 	if (r >= 0 && (r = cairn_hold_list_load(repo, &holds)) < 0)
 		cairn_manifest_list_free(&l);
+	struct cairn_seen_report vanished = { 0 };
+	if (r >= 0) {
+		struct cli_seen seen;
+		cli_seen_begin(&seen, g, NULL, repo);
+		cli_seen_observe(&seen, &l, listed_us, &vanished);
+		cli_seen_end(&seen);
+	}
 	cairn_repo_free(repo);
 	if (r < 0)
 		return cli_fail(r);
@@ -87,6 +96,7 @@ int cmd_list(int argc, char **argv, struct cli_global *g)
 			       nw, status, tags);
 		}
 	}
+	cli_seen_warn(&vanished);
 	int rc = EXIT_OK;
 	if (l.damaged == 1) {
 		fprintf(stderr, "cairn: %s; run 'cairn check'\n", l.bad[0].why);

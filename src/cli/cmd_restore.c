@@ -1,5 +1,7 @@
 #include "cli/cli.h"
 #include "cli/jobs.h"
+#include "state/seen.h"
+#include "util/time.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -31,10 +33,18 @@ int cmd_restore(int argc, char **argv, struct cli_global *g)
 	if ((r = cli_open_repo(g, &repo)) < 0)
 		return cli_fail(r);
 	struct cairn_manifest_list l;
+	int64_t listed_us = cairn_wall_now_us();
 	if ((r = cairn_manifest_list_load(repo, &l)) < 0) {
 		cairn_repo_free(repo);
 		return cli_fail(r);
 	}
+	/* Before the restore: "latest" may now mean an older backup. */
+	struct cairn_seen_report vanished;
+	struct cli_seen seen;
+	cli_seen_begin(&seen, g, NULL, repo);
+	cli_seen_observe(&seen, &l, listed_us, &vanished);
+	cli_seen_end(&seen);
+	cli_seen_warn(&vanished);
 	struct cairn_manifest *m = NULL;
 	r = cairn_manifest_resolve(&l, pos.v[0], &m);
 	struct cairn_restore_stats st = { 0 };
@@ -82,6 +92,7 @@ int cmd_restore(int argc, char **argv, struct cli_global *g)
 			if (m->info.uuid)
 				json_object_set_new(vi, "uuid", json_string(m->info.uuid));
 			json_object_set_new(o, "volume_info", vi);
+			json_object_set_new(o, "vanished", cli_seen_json(&vanished));
 			if (delta) {
 				json_object_set_new(o, "bytes_compared", json_integer((json_int_t)st.bytes_compared));
 				json_object_set_new(o, "chunks_same", json_integer((json_int_t)st.chunks_same));

@@ -164,6 +164,8 @@ static const struct {
 	  "--json prints an array of objects with id, volume, created (RFC 3339),\n"
 	  "size, bytes_new, bytes_stored, tags, parent, change_tracking, hostname,\n"
 	  "source (the path backed up), held and hold_reason.\n"
+	  "Warns (one line) when backups this host saw before are gone from the\n"
+	  "repository without a forget from this host ('cairn check --help').\n"
 	  "Exits 1 if a backup's manifest is damaged (after listing the others).\n" },
 	{ "restore",
 	  "usage: cairn restore BACKUP TARGET [--force] [--delta]\n"
@@ -172,7 +174,10 @@ static const struct {
 	  "holes) or a block device (zero chunks are zeroed).  Every chunk is\n"
 	  "authenticated and its id recomputed before it is written; damage stops\n"
 	  "the restore with an error.  Then the volume's attributes are printed:\n"
-	  "file system type, label, UUID and logical block size.\n"
+	  "file system type, label, UUID and logical block size.  A warning comes\n"
+	  "first when backups this host saw before are gone from the repository\n"
+	  "('cairn check --help'): VOLUME@latest may then be an older backup\n"
+	  "(--json: vanished).\n"
 	  "\n"
 	  "Refuses an existing non-empty TARGET unless --force, a device that is\n"
 	  "mounted or in use, and a device smaller than the volume.  A device\n"
@@ -249,7 +254,7 @@ static const struct {
 	  "prefix, 'latest' or 'NAME@latest'.  'group list --backups' lists the\n"
 	  "group backups in the repository.\n" },
 	{ "check",
-	  "usage: cairn check [--read-data]\n"
+	  "usage: cairn check [--read-data] [--strict]\n"
 	  "\n"
 	  "Verifies the repository: every index object opens, every pack's table\n"
 	  "of contents opens and agrees with the index, every backup's tree is\n"
@@ -257,7 +262,18 @@ static const struct {
 	  "blob is also read, decrypted, decompressed and its id recomputed.\n"
 	  "\n"
 	  "Each problem is printed on stdout with the object it concerns, then\n"
-	  "every backup it touches.  Exit status 3 when damage was found.\n" },
+	  "every backup it touches.  Exit status 3 when damage was found.\n"
+	  "\n"
+	  "Backups this host saw before (list, backup, restore, check record the\n"
+	  "newest of each volume in the state database) that are gone from the\n"
+	  "repository without a forget from this host are reported in a warning:\n"
+	  "someone with write access to the store may have deleted them, so that\n"
+	  "VOLUME@latest means an older backup, or another host forgot them.\n"
+	  "'cairn forget ID' stops reporting one.  --json: vanished {count,\n"
+	  "newest: {id, volume, created}} or null.\n"
+	  "\n"
+	  "  --read-data   read and verify every blob\n"
+	  "  --strict      backups gone as above fail the check too (exit 3)\n" },
 	{ "diff",
 	  "usage: cairn diff A B\n"
 	  "\n"

@@ -172,7 +172,12 @@ const struct cli_help_text {
 	  "object's members stay as backups).  Nothing is deleted unless every\n"
 	  "name resolves; a held backup must be released first, and a member of a\n"
 	  "group backup goes only with its group backup (name that).  Same output,\n"
-	  "with ACTION forget.\n" },
+	  "with ACTION forget.  A full id of a backup that is gone already, which\n"
+	  "this host reports as vanished ('cairn check --help'), is acknowledged:\n"
+	  "no longer reported (--json: ACTION gone).\n"
+	  "\n"
+	  "Backups this host forgets are marked so in its record of the backups\n"
+	  "seen: they are never reported as vanished.\n" },
 	{ "hold",
 	  "usage: cairn hold BACKUP [--reason TEXT]\n"
 	  "\n"

@@ -244,11 +244,18 @@ int cli_policy_volume_name(const struct cairn_policy *p, char **ret)
 	return (*ret = strdup(cairn_path_base(stable ? stable : p->source))) ? 0 : CAIRN_ENOMEM;
 }
 
+struct forgetting {
+	json_t *arr;
+	struct cli_seen seen;
+};
+
 static void on_forgotten(const struct cairn_forget_item *it, void *ud)
 {
-	json_t *arr = ud;
+	struct forgetting *f = ud;
+	json_t *arr = f->arr;
 	if (it->keep)
 		return;
+	cli_seen_forget(&f->seen, it);
 	char created[48];
 	cairn_time_format(it->created_us / 1000000, created, sizeof(created));
 	json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s}", "id", it->idhex, "type",
@@ -281,10 +288,13 @@ static int run_forget(struct cli_global *g, struct cairn_state *st, struct cairn
 	fo.policy = p->name;
 	fo.policy_id = own ? p->id : NULL;
 	json_t *forgotten = json_array();
+	struct forgetting f = { .arr = forgotten };
+	cli_seen_begin(&f.seen, g, st, repo);
 	fo.decision = on_forgotten;
-	fo.ud = forgotten;
+	fo.ud = &f;
 	struct cairn_forget_stats fs;
 	r = cairn_forget_run(repo, &fo, &fs);
+	cli_seen_end(&f.seen);
 	char result[128];
 	snprintf(result, sizeof(result), "kept %llu, forgot %llu", (unsigned long long)fs.kept,
 		 (unsigned long long)fs.forgotten);
@@ -339,16 +349,24 @@ int cli_policy_execute(struct cli_global *g, struct cairn_state *st, const struc
 		enum cairn_snap_method method = CAIRN_SNAP_AUTO;
 		if (cairn_snap_method_parse(p->snapshot, &method) < 0)
 			r = cairn_error_set(CAIRN_EINVAL, "policy %s: unknown snapshot method '%s'", p->name, p->snapshot);
+		struct cli_seen seen;
+		cli_seen_begin(&seen, g, st, repo);
+		_cleanup_(cairn_manifest_list_free) struct cairn_manifest_list list = { 0 };
 		struct cairn_snap_backup_opts o = {
 			.backup = { .source = p->source, .volume = p->volume_name, .name_option = CLI_POLICY_NAME_OPTION,
-				    .policy = p->name, .policy_id = p->id, .full = full, .progress = cli_job_progress,
-				    .progress_ud = &j, .state_dir = cli_state_dir(g) },
+				    .list = &list, .policy = p->name, .policy_id = p->id, .full = full,
+				    .progress = cli_job_progress, .progress_ud = &j, .state_dir = cli_state_dir(g) },
 			.snapshot = method, .state = st, .state_dir = cli_state_dir(g),
 		};
 		struct cairn_manifest *m = NULL;
 		struct cairn_snap_backup_info info;
 		if (r >= 0)
+			r = cli_seen_load(&seen, repo, &list);
+		if (r >= 0)
 			r = cairn_snap_backup(repo, &o, &m, &info);
+		if (r >= 0)
+			cli_seen_record(&seen, m);
+		cli_seen_end(&seen);
 		if (r >= 0) {
 			snprintf(result, sizeof(result), "%s", m->idhex);
 			char rd[32], nw[32];

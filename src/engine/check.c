@@ -308,6 +308,8 @@ int cairn_check_run(struct cairn_repo *repo, const struct cairn_check_opts *o, s
 	struct cairn_manifest_list l;
 	if ((r = cairn_manifest_list_load(repo, &l)) < 0)
 		goto out;
+	if (o->listed)
+		o->listed(&l, o->ud);
 	for (size_t i = 0; i < l.damaged; i++) {
 		char key[64];
 		snprintf(key, sizeof(key), "backups/%s", l.bad[i].idhex);

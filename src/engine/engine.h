@@ -194,6 +194,8 @@ struct cairn_check_opts {
 	bool read_data;
 	void (*problem)(const char *object, const char *what, void *ud);
 	void (*affected)(const struct cairn_manifest *m, uint64_t missing, uint64_t damaged, void *ud);
+	/* The backups found, once listed (may be NULL). */
+	void (*listed)(const struct cairn_manifest_list *l, void *ud);
 	void *ud;
 	/* --read-data: bytes of packs read so far of all packs' bytes. */
 	cairn_progress_fn progress;

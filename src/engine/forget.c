@@ -205,7 +205,8 @@ static int report_and_delete(struct cairn_repo *repo, const struct unit *u, size
 		if (o->decision) {
 			struct cairn_forget_item it = { .group = u[i].group, .idhex = u[i].idhex, .series = u[i].series,
 							.created_us = u[i].created_us, .keep = u[i].keep,
-							.note = u[i].note, .nmembers = u[i].gb ? u[i].gb->nmembers : 0 };
+							.note = u[i].note, .nmembers = u[i].gb ? u[i].gb->nmembers : 0,
+							.members = u[i].gb ? u[i].gb->members : NULL };
 			o->decision(&it, o->ud);
 		}
 	}
@@ -460,8 +461,13 @@ int cairn_forget_named(struct cairn_repo *repo, const char *const *specs, size_t
 	for (size_t i = 0; i < n && r >= 0; i++) {
 		struct named nm;
 		struct unit x;
-		if ((r = resolve_named(&fl.ml, &fl.gl, &fl.gids, specs[i], &nm)) < 0 ||
-		    (r = named_unit(&nm, &fl.gl, &fl.holds, specs[i], &own[nu], &x)) < 0)
+		if ((r = resolve_named(&fl.ml, &fl.gl, &fl.gids, specs[i], &nm)) == CAIRN_ENOTFOUND && o->gone &&
+		    o->gone(specs[i], o->ud)) {
+			cairn_error_clear();
+			r = 0;
+			continue;
+		}
+		if (r < 0 || (r = named_unit(&nm, &fl.gl, &fl.holds, specs[i], &own[nu], &x)) < 0)
 			break;
 		bool dup = false;
 		for (size_t k = 0; k < nu && !dup; k++)

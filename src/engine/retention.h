@@ -40,6 +40,7 @@
 #ifndef CAIRN_ENGINE_RETENTION_H
 #define CAIRN_ENGINE_RETENTION_H
 
+#include "repo/group.h"
 #include "repo/repo.h"
 
 #include <stdbool.h>
@@ -98,6 +99,7 @@ struct cairn_forget_item {
 	unsigned keep;         /* reasons, 0: forgotten */
 	const char *note;      /* why it was kept outside the rules, or NULL */
 	size_t nmembers;       /* group backups */
+	const struct cairn_group_member *members; /* group backups that open: nmembers */
 };
 
 struct cairn_forget_opts {
@@ -109,8 +111,13 @@ struct cairn_forget_opts {
 	struct cairn_keep_rules rules;
 	bool dry_run;
 	int64_t now;               /* unix seconds; 0: cairn_wall_now() */
-	/* Every backup or group backup considered, newest first per series. */
+	/* Every backup or group backup considered, newest first per series,
+	 * before anything is deleted. */
 	void (*decision)(const struct cairn_forget_item *it, void *ud);
+	/* cairn_forget_named: a name that matches nothing; true when the
+	 * caller takes care of it (a backup this host knew, gone already),
+	 * and it is then skipped instead of failing the command. */
+	bool (*gone)(const char *spec, void *ud);
 	void *ud;
 };
 

@@ -124,6 +124,17 @@ static const struct cairn_state_migration migrations[] = {
 	  " CHECK (retention_scope IN ('policy', 'volume'));"
 	  "UPDATE policies SET id = lower(hex(randomblob(16)));"
 	  "CREATE UNIQUE INDEX policies_by_id ON policies (id);" },
+	{ "backups seen",
+	  "CREATE TABLE seen_backups ("
+	  " repo_id TEXT NOT NULL CHECK (length(repo_id) = 32),"
+	  " id TEXT NOT NULL CHECK (length(id) = 32),"
+	  " volume TEXT NOT NULL,"
+	  " created INTEGER NOT NULL,"
+	  " seen INTEGER NOT NULL,"
+	  " forgotten INTEGER NOT NULL DEFAULT 0,"
+	  " PRIMARY KEY (repo_id, id)"
+	  ") STRICT, WITHOUT ROWID;"
+	  "CREATE INDEX seen_by_volume ON seen_backups (repo_id, volume, created);" },
 };
 
 struct cairn_state {

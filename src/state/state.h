@@ -1,6 +1,6 @@
 /* Local state: one SQLite database per host, shared by the CLI and the
  * daemon, for what does not belong in a repository: credentials, snapshots,
- * groups, policies, jobs and job logs.
+ * groups, policies, jobs and job logs, and the backups seen.
  *
  * FILES (in the state directory, --state-dir / CAIRN_STATE_DIR)
  *
@@ -118,6 +118,16 @@
  *       retention_scope TEXT  'policy' (its keep rules forget only the
  *                             backups it made) | 'volume' (every backup of
  *                             its volume or group)
+ *
+ *   version 7
+ *     seen_backups           the newest backups seen of each volume of each
+ *                            repository, to notice ones that vanish (seen.h)
+ *       repo_id TEXT, id TEXT  the repository's and the backup's ids (hex);
+ *                             PK (repo_id, id)
+ *       volume TEXT, created INTEGER (unix microseconds, the manifest's)
+ *       seen INTEGER          unix microseconds it was first recorded here
+ *       forgotten INTEGER     1: forgotten by this host (or a vanished one
+ *                             acknowledged), never reported
  *
  * SEALED SECRETS
  *

@@ -87,4 +87,69 @@ t_series_same_file()
 }
 test_case "the same image via a symlinked directory or a link is the same series" t_series_same_file
 
+t_vanished()
+{
+	need_setup
+	local r2=$TT/repo i
+	new_repo "$r2"
+	rand_file v.img $((1 << 20)) 194
+	for i in 1 2 3; do
+		scatter_write v.img $((200 + i)) 4 >/dev/null
+		cairn backup --repo "$r2" -q --snapshot none v.img >id$i
+	done
+	cairn list --repo "$r2" >/dev/null 2>list0.err
+	[ ! -s list0.err ] || fail "list warned with nothing gone: $(cat list0.err)"
+	# Someone with write access to the store deletes the newest manifest.
+	rm "$r2/backups/$(cat id3)"
+	local gone="1 backup this host saw before is gone from the repository \(the newest: $(cat id3) of v.img"
+	cairn list --repo "$r2" >l.txt 2>list.err
+	grep -Eq "warning: $gone.*another host.*deleted from the store" list.err || fail "list said: $(cat list.err)"
+	[ "$(wc -l <list.err)" = 1 ] || fail "list warned in $(wc -l <list.err) lines"
+	[ "$(wc -l <l.txt)" = 3 ] || fail "list: $(cat l.txt)"
+	cairn restore --repo "$r2" v.img@latest out.img 2>restore.err
+	grep -Eq "$gone" restore.err || fail "restore said: $(cat restore.err)"
+	cairn restore --repo "$r2" v.img@latest out2.img --json >r.json 2>/dev/null
+	jq -e --arg g "$(cat id3)" --arg b "$(cat id2)" '.id == $b and .vanished.count == 1 and .vanished.newest.id == $g
+		and .vanished.newest.volume == "v.img"' r.json >/dev/null || fail "restore --json: $(jq -c '{id, vanished}' r.json)"
+	# check: a warning, and with --strict a failure like damage.
+	cairn check --repo "$r2" 2>check.err || fail "check without --strict failed: $(cat check.err)"
+	grep -Eq "$gone" check.err || fail "check said: $(cat check.err)"
+	grep -q "no damage in what is there" check.err || fail "check said: $(cat check.err)"
+	expect_fail -c 3 -m "check --strict: $gone" cairn check --repo "$r2" --strict
+	local rc=0
+	cairn check --repo "$r2" --strict --json >c.json 2>/dev/null || rc=$?
+	[ $rc = 3 ] || fail "check --strict --json exited $rc"
+	jq -e --arg g "$(cat id3)" '.ok == false and .vanished.count == 1 and .vanished.newest.id == $g' c.json >/dev/null ||
+		fail "check --json: $(jq -c '{ok, vanished}' c.json)"
+	# Another host (its own state directory) never saw it: nothing to say.
+	CAIRN_STATE_DIR=$TT/other cairn list --repo "$r2" >/dev/null 2>other.err
+	[ ! -s other.err ] || fail "another host warned: $(cat other.err)"
+	CAIRN_STATE_DIR=$TT/other cairn check --repo "$r2" --strict -q
+	# What this host forgets is not "vanished".
+	cairn forget --repo "$r2" "$(cat id2)" -q
+	cairn list --repo "$r2" >/dev/null 2>after.err
+	grep -Eq "$gone" after.err || fail "after a forget: $(cat after.err)"
+	# 'forget ID' of the vanished backup acknowledges it.
+	cairn forget --repo "$r2" "$(cat id3)" 2>ack.err
+	grep -q "$(cat id3) is gone from the repository already" ack.err || fail "forget said: $(cat ack.err)"
+	cairn list --repo "$r2" >/dev/null 2>l2.err
+	[ ! -s l2.err ] || fail "still warned: $(cat l2.err)"
+	cairn check --repo "$r2" --strict -q
+	# A backup is recorded by the command that made it, and retention
+	# by this host is no vanishing either.
+	for i in 4 5 6; do
+		scatter_write v.img $((200 + i)) 4 >/dev/null
+		cairn backup --repo "$r2" -q --snapshot none v.img >id$i
+	done
+	cairn forget --repo "$r2" --volume v.img --keep-last 2 -q
+	rm "$r2/backups/$(cat id6)"
+	expect_fail -c 3 -m "1 backup this host saw before is gone .*the newest: $(cat id6)" cairn check --repo "$r2" --strict
+	# Without a usable state database the commands still work.
+	touch notadir
+	CAIRN_STATE_DIR=$TT/notadir/state cairn list --repo "$r2" -vv >/dev/null 2>nodb.err ||
+		fail "list without a state database failed: $(tail -n1 nodb.err)"
+	grep -q "no record of the backups seen" nodb.err || fail "no debug line: $(cat nodb.err)"
+}
+test_case "a backup seen before that vanishes from the store is reported by list, restore and check (--strict: exit 3); not after a forget here, nor on another host" t_vanished
+
 test_done
