@@ -165,7 +165,7 @@ int cmd_backup(int argc, char **argv, struct cli_global *g)
 	}
 	job.prog = &prog;
 	struct cli_seen seen;
-	cli_seen_begin(&seen, g, st, repo);
+	cli_seen_begin(&seen, g, job.st, repo);
 	_cleanup_(cairn_manifest_list_free) struct cairn_manifest_list list = { 0 };
 	struct cairn_snap_backup_opts o = {
 		.backup = { .source = pos.v[0], .volume = name, .list = &list, .full = full, .tags = tags.v,

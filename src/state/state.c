@@ -341,22 +341,27 @@ static int mkdir_p(const char *dir)
 
 /* SQLite gives new files 0644 minus the umask, and its -wal and -shm files
  * the database file's mode: making the database 0600 first makes all three
- * private. */
+ * private.  An existing database is never opened here: closing any
+ * descriptor of a file drops every POSIX lock this process holds on it, so
+ * a second connection in one process (a command's job row and its record
+ * of backups seen) would silently strip the first of its locks. */
 static int precreate_db(const char *path)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd >= 0) {
+		close(fd); /* new: no connection can hold a lock on it yet */
+		return 0;
+	}
+	if (errno != EEXIST)
 		return cairn_error_errno(errno, "create state database %s", path);
 	struct stat sb;
-	int r = 0;
-	if (fstat(fd, &sb) < 0)
-		r = cairn_error_errno(errno, "state database %s", path);
-	else if (!S_ISREG(sb.st_mode))
-		r = cairn_error_set(CAIRN_EINVAL, "state database %s is not a regular file", path);
-	else if ((sb.st_mode & 077) && fchmod(fd, sb.st_mode & 0700) < 0)
-		r = cairn_error_errno(errno, "make state database %s private", path);
-	close(fd);
-	return r;
+	if (lstat(path, &sb) < 0)
+		return cairn_error_errno(errno, "state database %s", path);
+	if (!S_ISREG(sb.st_mode))
+		return cairn_error_set(CAIRN_EINVAL, "state database %s is not a regular file", path);
+	if ((sb.st_mode & 077) && chmod(path, sb.st_mode & 0700) < 0)
+		return cairn_error_errno(errno, "make state database %s private", path);
+	return 0;
 }
 
 static char *join(const char *dir, const char *name)

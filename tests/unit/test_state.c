@@ -272,6 +272,75 @@ static void test_concurrent_open(void **state)
 	th_rm_rf(dir);
 }
 
+/* The child's side of in_child, in a fresh process image. */
+static int child_sql(const char *dir, const char *sql)
+{
+	struct cairn_state *c = NULL;
+	int r = cairn_state_open(dir, NULL, &c);
+	if (r == 0)
+		r = cairn_state_exec(c, sql);
+	cairn_state_free(c);
+	return r == 0 ? 0 : 1;
+}
+
+/* Runs sql in another process with a connection of its own (another
+ * cairn command: status, cancel), which closes it again.  Executed anew,
+ * not only forked: a fork would inherit SQLite's idea of our locks. */
+static void in_child(const char *dir, const char *sql)
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		execl("/proc/self/exe", "test_state", "--child-sql", dir, sql, (char *)NULL);
+		_exit(127);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* UPDATE t SET n = n + 1 RETURNING x, on connection st. */
+static int touch_and_read(struct cairn_state *st)
+{
+	sqlite3_stmt *s = NULL;
+	assert_int_equal(sqlite3_prepare_v2(cairn_state_db(st), "UPDATE t SET n = n + 1 RETURNING x", -1, &s, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	int x = sqlite3_column_int(s, 0);
+	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+	sqlite3_finalize(s);
+	return x;
+}
+
+/* Two connections in one process (a command's job row and its record of
+ * backups seen): opening the second must not strip the first of its locks
+ * (closing any descriptor of a file drops the process's POSIX locks on
+ * it).  Without them another process that closes its connection thinks it
+ * was the last, checkpoints and removes the WAL under us, and the first
+ * connection goes on in a stale copy: a job never saw its cancel. */
+static void test_second_connection_keeps_locks(void **state)
+{
+	(void)state;
+	char dir[PATH_MAX];
+	th_tmpdir(dir, sizeof(dir), "state-two");
+	struct cairn_state *a = NULL, *b = NULL;
+	ck_ok(cairn_state_open(dir, NULL, &a));
+	ck_ok(cairn_state_exec(a, "CREATE TABLE t (x INTEGER, n INTEGER); INSERT INTO t VALUES (0, 0);"));
+	assert_int_equal(touch_and_read(a), 0);
+	ck_ok(cairn_state_open(dir, NULL, &b));
+	for (int round = 1; round <= 3; round++) {
+		in_child(dir, "SELECT count(*) FROM t");
+		assert_int_equal(touch_and_read(a), round - 1);
+		char sql[64];
+		snprintf(sql, sizeof(sql), "UPDATE t SET x = %d", round);
+		in_child(dir, sql);
+		assert_int_equal(touch_and_read(a), round);
+	}
+	cairn_state_free(b);
+	cairn_state_free(a);
+	th_rm_rf(dir);
+}
+
 static void test_busy_timeout(void **state)
 {
 	(void)state;
@@ -440,8 +509,10 @@ static void test_seal_unseal(void **state)
 	th_rm_rf(dir2);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	if (argc == 4 && strcmp(argv[1], "--child-sql") == 0)
+		return child_sql(argv[2], argv[3]);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_open_creates_private_files),
 		cmocka_unit_test(test_open_no_create),
@@ -450,6 +521,7 @@ int main(void)
 		cmocka_unit_test(test_migrate_failure_rolls_back_that_step),
 		cmocka_unit_test(test_too_new_database_refused),
 		cmocka_unit_test(test_concurrent_open),
+		cmocka_unit_test(test_second_connection_keeps_locks),
 		cmocka_unit_test(test_busy_timeout),
 		cmocka_unit_test(test_sqlite_errors_mapped),
 		cmocka_unit_test(test_key_created_once_and_private),
