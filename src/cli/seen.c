@@ -124,7 +124,8 @@ void cli_seen_describe(const struct cairn_seen_report *r, char *buf, size_t size
 	cairn_time_format(r->created_us / 1000000, created, sizeof(created));
 	snprintf(buf, size,
 		 "%zu backup%s this host saw before %s gone from the repository (the newest: %s of %s, created %s): "
-		 "forgotten by another host, or deleted from the store? ('cairn forget ID' stops reporting one)",
+		 "forgotten by another host, deleted from the store, or is this an older copy of the repository? "
+		 "('cairn forget ID' stops reporting one)",
 		 r->vanished, r->vanished == 1 ? "" : "s", r->vanished == 1 ? "is" : "are", r->id, r->volume, created);
 }
 

@@ -16,12 +16,21 @@ t_setup()
 }
 test_case "setup: a repository with two backups" t_setup
 
+# private_repo: a copy of the pristine repository at ./repo, seen by a host
+# of its own (copies share the repository's id: the backups one test adds
+# would be reported as gone from the next copy).
+private_repo()
+{
+	cp -a "$P" repo
+	export CAIRN_STATE_DIR=$TT/state
+}
+
 # The TOC sits just before the 12-byte trailer (toc_len, magic): flip a
 # byte in it, leaving every blob intact.
 t_repair_toc()
 {
 	local pack rc=0 v
-	cp -a "$P" repo
+	private_repo
 	pack=$(find repo/packs -type f -printf '%s %p\n' | sort -rn | head -n1 | cut -d' ' -f2-)
 	flip_byte "$pack" $(($(stat -c %s "$pack") - 20))
 	cairn repair --repo repo index --json >rep.json 2>rep.err || rc=$?
@@ -58,7 +67,7 @@ test_case "repair index with a damaged pack TOC keeps its blobs, exits 3; backup
 t_repair_truncated()
 {
 	local pack rc=0 size
-	cp -a "$P" repo
+	private_repo
 	pack=$(find repo/packs -type f -printf '%s %p\n' | sort -rn | head -n1 | cut -d' ' -f2-)
 	size=$(stat -c %s "$pack")
 	truncate -s $((size / 2)) "$pack"
@@ -80,7 +89,7 @@ test_case "repair index with a truncated pack keeps only the blobs that verify; 
 
 t_repair_clean()
 {
-	cp -a "$P" repo
+	private_repo
 	expect_ok cairn repair --repo repo index
 	grep -q 'damaged' .err && fail "a clean repair mentions damage: $(cat .err)"
 	cairn check --repo repo --read-data
@@ -90,7 +99,7 @@ test_case "repair index on an undamaged repository exits 0 and check passes" t_r
 t_latest_damaged()
 {
 	local id1 id2
-	cp -a "$P" repo
+	private_repo
 	id1=$(cat "$TD/id1") id2=$(cat "$TD/id2")
 	flip_byte "repo/backups/$id2" 30
 	tree_state repo >before
@@ -114,7 +123,7 @@ test_case "a damaged newest manifest: latest and VOLUME@latest are refused namin
 t_forget_damaged()
 {
 	local id1 id2
-	cp -a "$P" repo
+	private_repo
 	id1=$(cat "$TD/id1") id2=$(cat "$TD/id2")
 	cairn hold --repo repo "$id2" -q
 	flip_byte "repo/backups/$id2" 30
@@ -142,7 +151,7 @@ test_case "forget ID removes a damaged manifest: latest works again, prune and c
 
 t_lost_config()
 {
-	cp -a "$P" repo
+	private_repo
 	cp repo/config config.saved
 	rm repo/config
 	tree_state repo >before
@@ -174,7 +183,7 @@ test_case "an init interrupted before its config was written can be run again" t
 t_missing_pack_backup()
 {
 	local pack rc=0
-	cp -a "$P" repo
+	private_repo
 	pack=$(find repo/packs -type f -printf '%s %p\n' | sort -rn | head -n1 | cut -d' ' -f2-)
 	rm "$pack"
 	tree_state repo >before

@@ -7,10 +7,14 @@
 P=$TD/pristine        # two backups of img: v1 and v2; never modified after setup
 IMG=$TD/img.ext4
 
-# fresh_repo: a private copy of the pristine repository at $TT/repo.
+# fresh_repo: a private copy of the pristine repository at $TT/repo, seen
+# by a host of its own (a state directory of its own): copies share the
+# repository's id, and backups one test adds to its copy would otherwise
+# be reported as gone from the others.
 fresh_repo()
 {
 	cp -a "$P" "$TT/repo"
+	export CAIRN_STATE_DIR=$TT/state
 }
 
 # restore_fails REPO BACKUP: restore must fail cleanly and leave nothing at
