@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 #include "cli/jobs.h"
 #include "repo/group.h"
+#include "source/volume.h"
 #include "state/groups.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -31,7 +32,8 @@ static json_t *opt_str(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
-/* Absolute paths of the given volumes or mount points (each must exist). */
+/* Absolute paths of the given volumes (by the path that survives reboots:
+ * /dev/mapper/NAME, not /dev/dm-N) or mount points (each must exist). */
 static int absolutes(const struct cli_list *in, bool dirs, char ***ret)
 {
 	char **v = calloc(in->n ? in->n : 1, sizeof(char *));
@@ -48,6 +50,8 @@ static int absolutes(const struct cli_list *in, bool dirs, char ***ret)
 		else if (!dirs && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
 			r = cairn_error_set(CAIRN_EINVAL, "--volume %s is neither an image file nor a block device",
 					    in->v[i]);
+		else if (!dirs)
+			r = cairn_volume_stable_path(abs, &v[i]);
 		else if (!(v[i] = strdup(abs)))
 			r = CAIRN_ENOMEM;
 		if (r < 0) {
@@ -73,13 +77,24 @@ static int parse_seconds_ms(const char *s, unsigned *ret)
 }
 
 static int group_create(struct cli_global *g, struct cairn_state *st, const char *name, struct cli_list *vols,
-			struct cli_list *freeze, const char *pre, const char *post, const char *config,
-			const char *max_freeze)
+			struct cli_list *names, struct cli_list *freeze, const char *pre, const char *post,
+			const char *config, const char *max_freeze)
 {
 	struct cairn_group grp = { .pre_hook = (char *)pre, .post_hook = (char *)post };
 	int r;
 	if (vols->n == 0)
 		return cli_usage("group", "a group needs at least one --volume");
+	if (names->n && names->n != vols->n)
+		return cli_usage("group", "give one --volume-name per --volume, in their order (%zu names for %zu volumes)",
+				 names->n, vols->n);
+	for (size_t i = 0; i < names->n; i++) {
+		if (cairn_backup_check_names(names->v[i], NULL, 0) < 0)
+			return cli_usage("group", "%s", cairn_error_message());
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(names->v[i], names->v[k]) == 0)
+				return cli_usage("group", "--volume-name %s is given twice", names->v[i]);
+	}
+	grp.names = names->n ? (char **)names->v : NULL;
 	if (max_freeze && parse_seconds_ms(max_freeze, &grp.max_freeze_ms) < 0)
 		return cli_usage("group", "--max-freeze takes seconds, more than 0 and at most 3600");
 	if ((pre && !*pre) || (post && !*post))
@@ -137,6 +152,11 @@ static int group_list(struct cli_global *g, struct cairn_state *st)
 					     strv_json(v[i].freeze, v[i].nfreeze), "config", opt_str(v[i].config),
 					     "pre_hook", opt_str(v[i].pre_hook), "post_hook", opt_str(v[i].post_hook),
 					     "max_freeze_s", v[i].max_freeze_ms / 1000.0));
+			/* The names given at create, null where the default applies. */
+			json_t *names = json_array();
+			for (size_t k = 0; k < v[i].nvolumes; k++)
+				json_array_append_new(names, opt_str(v[i].names ? v[i].names[k] : NULL));
+			json_object_set_new(json_array_get(a, json_array_size(a) - 1), "volume_names", names);
 		}
 		cli_print_json(a);
 	} else {
@@ -329,11 +349,13 @@ int cmd_group(int argc, char **argv, struct cli_global *g)
 	const char *pre = NULL, *post = NULL, *config = NULL, *max_freeze = NULL, *to = NULL;
 	bool full = false, force = false, backups = false;
 	_cleanup_(cli_list_freep) struct cli_list vols = { 0 };
+	_cleanup_(cli_list_freep) struct cli_list names = { 0 };
 	_cleanup_(cli_list_freep) struct cli_list freeze = { 0 };
 	_cleanup_(cli_list_freep) struct cli_list tags = { 0 };
 	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
 	const struct cli_opt opts[] = {
 		{ "volume", 0, OPT_LIST, &vols },
+		{ "volume-name", 0, OPT_LIST, &names },
 		{ "freeze", 0, OPT_LIST, &freeze },
 		{ "pre-hook", 0, OPT_STRING, &pre },
 		{ "post-hook", 0, OPT_STRING, &post },
@@ -363,9 +385,9 @@ int cmd_group(int argc, char **argv, struct cli_global *g)
 		return cli_usage("group", "unknown subcommand '%s'", sub);
 	if ((list && pos.n > 2) || (!list && pos.n != 2))
 		return cli_usage("group", "wrong number of arguments for 'group %s'", sub);
-	if (!create && (vols.n || freeze.n || pre || post || config || max_freeze))
-		return cli_usage("group", "--volume, --freeze, --pre-hook, --post-hook, --config and --max-freeze go "
-					  "with 'group create'");
+	if (!create && (vols.n || names.n || freeze.n || pre || post || config || max_freeze))
+		return cli_usage("group", "--volume, --volume-name, --freeze, --pre-hook, --post-hook, --config and "
+					  "--max-freeze go with 'group create'");
 	if (!backup && (full || tags.n))
 		return cli_usage("group", "--full and --tag go with 'group backup'");
 	if (!restore && (to || force))
@@ -380,7 +402,7 @@ int cmd_group(int argc, char **argv, struct cli_global *g)
 	if ((r = cli_state_open(g, false, &st)) < 0)
 		return cli_fail(r);
 	if (create)
-		return group_create(g, st, pos.v[1], &vols, &freeze, pre, post, config, max_freeze);
+		return group_create(g, st, pos.v[1], &vols, &names, &freeze, pre, post, config, max_freeze);
 	if (list)
 		return group_list(g, st);
 	if (backup)

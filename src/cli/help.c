@@ -227,7 +227,7 @@ static const struct {
 	  "  --force        revert even while the volume is mounted, attached to a\n"
 	  "                 loop device or open for writing (refused otherwise)\n" },
 	{ "group",
-	  "usage: cairn group create NAME --volume V... [--freeze MOUNTPOINT]...\n"
+	  "usage: cairn group create NAME --volume V... [--volume-name N...] [--freeze MOUNTPOINT]...\n"
 	  "                          [--pre-hook CMD] [--post-hook CMD] [--config FILE]\n"
 	  "                          [--max-freeze SECONDS]\n"
 	  "       cairn group list [--backups [NAME]]\n"
@@ -248,6 +248,10 @@ static const struct {
 	  "frozen (even of SIGKILL) or when the freeze lasts longer than\n"
 	  "--max-freeze (default 5 s); the group backup then fails and its\n"
 	  "snapshots are dropped.\n"
+	  "\n"
+	  "A member's backups go by its default volume name ('cairn backup --help',\n"
+	  "checked by the series rule before anything is frozen), or by the\n"
+	  "--volume-name given for it: none, or one per --volume in their order.\n"
 	  "\n"
 	  "'group restore' restores every volume of a group backup to DIR/VOLUME\n"
 	  "and the config document to DIR/NAME.  GROUP-BACKUP is an id, a unique\n"

@@ -157,11 +157,13 @@ int cairn_group_backup_run(struct cairn_repo *repo, const struct cairn_group_bac
 		_cleanup_free_ char *stable = NULL;
 		if ((r = cairn_volume_stable_path(g->volumes[i], &stable)) < 0)
 			break;
-		if (!(names[i] = strdup(cairn_path_base(stable)))) {
+		const char *given = g->names ? g->names[i] : NULL;
+		if (!(names[i] = strdup(given ? given : cairn_path_base(stable)))) {
 			r = CAIRN_ENOMEM;
 			break;
 		}
-		if ((r = cairn_series_check(list, names[i], stable, false, o->name_option)) < 0)
+		if ((r = cairn_series_check(list, names[i], stable, given != NULL,
+					    o->name_option ? o->name_option : "'cairn group create --volume-name'")) < 0)
 			r = cairn_error_prefix(r, "group %s: volume %s", g->name, g->volumes[i]);
 	}
 	if (r < 0)

@@ -20,6 +20,7 @@ void cairn_group_clear(struct cairn_group *g)
 	if (!g)
 		return;
 	free(g->name);
+	free_strv(g->names, g->names ? g->nvolumes : 0);
 	free_strv(g->volumes, g->nvolumes);
 	free_strv(g->freeze, g->nfreeze);
 	free(g->config);
@@ -40,10 +41,12 @@ int cairn_group_name_check(const char *name)
 	return cairn_state_name_check("group", name);
 }
 
-static int add_members(struct cairn_state *st, const char *group, const char *kind, char *const *v, size_t n)
+static int add_members(struct cairn_state *st, const char *group, const char *kind, char *const *v,
+		       char *const *names, size_t n)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
-	int r = cairn_state_prepare(st, "INSERT INTO group_members (group_name, kind, pos, path) VALUES (?,?,?,?)", &s);
+	int r = cairn_state_prepare(
+		st, "INSERT INTO group_members (group_name, kind, pos, path, name) VALUES (?,?,?,?,?)", &s);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n; i++) {
@@ -52,6 +55,7 @@ static int add_members(struct cairn_state *st, const char *group, const char *ki
 		sqlite3_bind_text(s, 2, kind, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(s, 3, (sqlite3_int64)i);
 		sqlite3_bind_text(s, 4, v[i], -1, SQLITE_TRANSIENT);
+		cairn_state_bind_opt(s, 5, names ? names[i] : NULL);
 		int rc = sqlite3_step(s);
 		if (rc != SQLITE_DONE)
 			return cairn_state_sqlite_error(st, rc, "add group member");
@@ -85,9 +89,9 @@ int cairn_group_create(struct cairn_state *st, const struct cairn_group *g)
 			r = cairn_state_sqlite_error(st, rc, "create group");
 	}
 	if (r >= 0)
-		r = add_members(st, g->name, "volume", g->volumes, g->nvolumes);
+		r = add_members(st, g->name, "volume", g->volumes, g->names, g->nvolumes);
 	if (r >= 0)
-		r = add_members(st, g->name, "freeze", g->freeze, g->nfreeze);
+		r = add_members(st, g->name, "freeze", g->freeze, NULL, g->nfreeze);
 	if (r >= 0)
 		r = cairn_state_commit(st);
 	if (r < 0)
@@ -105,11 +109,12 @@ static int dup_col(sqlite3_stmt *s, int col, char **ret)
 static int load_members(struct cairn_state *st, struct cairn_group *g)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
-	int r = cairn_state_prepare(st, "SELECT kind, path FROM group_members WHERE group_name = ? ORDER BY kind, pos", &s);
+	int r = cairn_state_prepare(
+		st, "SELECT kind, path, name FROM group_members WHERE group_name = ? ORDER BY kind, pos", &s);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(s, 1, g->name, -1, SQLITE_TRANSIENT);
-	size_t capv = 0, capf = 0;
+	size_t capv = 0, capf = 0, capn = 0;
 	int rc;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *kind = (const char *)sqlite3_column_text(s, 0);
@@ -120,6 +125,10 @@ static int load_members(struct cairn_state *st, struct cairn_group *g)
 			return r;
 		if (!(*v)[*n])
 			return cairn_error_set(CAIRN_ECORRUPT, "group %s: a member row is damaged", g->name);
+		/* Names kept beside the volumes, all NULL when none was given. */
+		if (vol && ((r = cairn_array_grow(&g->names, &capn, *n, sizeof(char *), 4)) < 0 ||
+			    (r = dup_col(s, 2, &g->names[*n])) < 0))
+			return r;
 		(*n)++;
 	}
 	return rc == SQLITE_DONE ? 0 : cairn_state_sqlite_error(st, rc, "read group members");

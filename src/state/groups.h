@@ -17,6 +17,9 @@ struct cairn_group {
 	int64_t created; /* unix seconds */
 	char **volumes;  /* absolute paths, in order */
 	size_t nvolumes;
+	/* NULL, or nvolumes entries: each volume's name in its backups, or
+	 * NULL for the default (the series rule applies to it). */
+	char **names;
 	char **freeze; /* mount points, in order */
 	size_t nfreeze;
 	char *config; /* absolute path, or NULL */

@@ -135,6 +135,8 @@ static const struct cairn_state_migration migrations[] = {
 	  " PRIMARY KEY (repo_id, id)"
 	  ") STRICT, WITHOUT ROWID;"
 	  "CREATE INDEX seen_by_volume ON seen_backups (repo_id, volume, created);" },
+	{ "group member names",
+	  "ALTER TABLE group_members ADD COLUMN name TEXT;" },
 };
 
 struct cairn_state {

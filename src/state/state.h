@@ -129,6 +129,11 @@
  *       forgotten INTEGER     1: forgotten by this host (or a vanished one
  *                             acknowledged), never reported
  *
+ *   version 8
+ *     group_members gains
+ *       name TEXT             a volume's name in its backups ('group create
+ *                             --volume-name'), or NULL: its default name
+ *
  * SEALED SECRETS
  *
  *   AES-256-GCM (crypto.h layout: nonce || ciphertext || tag) under a key

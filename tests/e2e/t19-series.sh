@@ -87,6 +87,36 @@ t_series_same_file()
 }
 test_case "the same image via a symlinked directory or a link is the same series" t_series_same_file
 
+t_group_names()
+{
+	need_setup
+	local r3=$TT/repo
+	new_repo "$r3"
+	mkdir g1 g2
+	rand_file g1/disk.img $((1 << 20)) 195
+	rand_file g2/disk.img $((1 << 20)) 196
+	cairn group create s1 --volume g1/disk.img -q
+	cairn group create s2 --volume g2/disk.img -q
+	cairn group backup s1 --repo "$r3" -q >/dev/null
+	# A member's default name is under the series rule, checked before
+	# anything is frozen or copied.
+	expect_fail -m "group s2: volume $TT/g2/disk.img: volume name 'disk.img' is taken .*--volume-name" \
+		cairn group backup s2 --repo "$r3"
+	[ "$(backup_count "$r3")" = 1 ] || fail "a refused group backup left backups"
+	expect_fail -c 2 -m "one --volume-name per --volume" \
+		cairn group create s3 --volume g2/disk.img --volume g1/disk.img --volume-name a
+	expect_fail -c 2 -m "invalid volume name" cairn group create s3 --volume g2/disk.img --volume-name a/b
+	cairn group create s3 --volume g2/disk.img --volume-name disk2 -q
+	cairn group list --json | jq -e '(.[] | select(.name == "s3") | .volume_names == ["disk2"]) and
+		(.[] | select(.name == "s1") | .volume_names == [null])' >/dev/null || fail "group list: $(cairn group list --json)"
+	cairn group backup s3 --repo "$r3" -q >/dev/null
+	cairn restore --repo "$r3" disk2@latest o2.img -q
+	same_file g2/disk.img o2.img
+	cairn restore --repo "$r3" disk.img@latest o1.img -q
+	same_file g1/disk.img o1.img
+}
+test_case "group members: a default name taken by another source is refused; --volume-name names one" t_group_names
+
 t_vanished()
 {
 	need_setup

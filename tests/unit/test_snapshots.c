@@ -114,11 +114,25 @@ static void test_groups(void **state)
 	assert_string_equal(got.pre_hook, "sync");
 	assert_null(got.post_hook);
 	assert_int_equal(got.max_freeze_ms, 1500);
+	/* No names given: every volume goes by its default. */
+	assert_non_null(got.names);
+	assert_null(got.names[0]);
+	assert_null(got.names[2]);
 	cairn_group_clear(&got);
 	ck_ok(cairn_group_get(f->st, "db", &got));
 	assert_int_equal(got.max_freeze_ms, CAIRN_GROUP_MAX_FREEZE_MS_DEFAULT);
 	assert_int_equal(got.nfreeze, 0);
 	cairn_group_clear(&got);
+	/* Names given, one per volume, in order. */
+	char *names[] = { "os", "data", "logs" };
+	struct cairn_group named = { .name = "named", .volumes = vols, .nvolumes = 3, .names = names };
+	ck_ok(cairn_group_create(f->st, &named));
+	ck_ok(cairn_group_get(f->st, "named", &got));
+	assert_string_equal(got.names[0], "os");
+	assert_string_equal(got.names[2], "logs");
+	assert_string_equal(got.volumes[2], "/v/c.img");
+	cairn_group_clear(&got);
+	ck_ok(cairn_group_delete(f->st, "named"));
 	struct cairn_group *v = NULL;
 	size_t n = 0;
 	ck_ok(cairn_group_list(f->st, &v, &n));
