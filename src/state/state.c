@@ -315,6 +315,13 @@ fail:
 	return r;
 }
 
+int cairn_state_migrate_to(sqlite3 *db, const char *path, int version)
+{
+	if (version < 0 || version > cairn_state_schema_version())
+		return cairn_error_set(CAIRN_EINVAL, "no schema version %d", version);
+	return cairn_state_migrate(db, path, migrations, (size_t)version);
+}
+
 /* ---- opening ---- */
 
 /* Creates dir and its missing parents, new ones 0700. */

@@ -190,6 +190,9 @@ struct cairn_state_migration {
  * IMMEDIATE transaction.  path names the database in messages.  Exposed so
  * the unit tests can run other lists; cairn_state_open uses the real one. */
 int cairn_state_migrate(sqlite3 *db, const char *path, const struct cairn_state_migration *m, size_t n);
+/* Brings db to version (at most cairn_state_schema_version()) with the
+ * real list: a database as an older cairn left it, for tests. */
+int cairn_state_migrate_to(sqlite3 *db, const char *path, int version);
 
 /* ---- helpers for the modules of src/state ---- */
 

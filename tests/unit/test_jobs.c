@@ -89,35 +89,39 @@ static void test_policies(void **state)
 	ck_err(cairn_policy_set_paused(st, "fast", false), CAIRN_ENOTFOUND);
 }
 
-/* A state database of schema version 5 (before policy ids) opens: its
- * policies get ids of their own and keep their retention to themselves. */
+/* A state database of schema version 5 (before policy ids), as the
+ * previous release left it, opens: its policies get ids of their own and
+ * keep their retention to themselves. */
 static void test_policies_upgraded(void **state)
 {
 	struct th_state_fx *f = *state;
-	struct cairn_policy p = { .name = "old", .kind = CAIRN_POLICY_VOLUME, .source = "/img/a.img",
-				  .repo = "/backup/repo", .every = 60, .keep_last = 2 };
-	struct cairn_policy q = p;
-	q.name = "older";
-	ck_ok(cairn_policy_create(f->st, &p));
-	ck_ok(cairn_policy_create(f->st, &q));
-	ck_ok(cairn_state_exec(f->st, "DROP TABLE IF EXISTS seen_backups;"
-				      "DROP INDEX policies_by_id;"
-				      "ALTER TABLE policies DROP COLUMN id;"
-				      "ALTER TABLE policies DROP COLUMN volume_name;"
-				      "ALTER TABLE policies DROP COLUMN retention_scope;"
-				      "PRAGMA user_version = 5;"));
 	cairn_state_free(f->st);
 	f->st = NULL;
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof(path), "%s/state.db", f->dir);
+	unlink(path);
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	ck_ok(cairn_state_migrate_to(db, path, 5));
+	assert_int_equal(sqlite3_exec(db,
+				      "INSERT INTO policies (name, created, kind, source, repo, every_s, keep_last)"
+				      " VALUES ('old', 1, 'volume', '/img/a.img', '/backup/repo', 60, 2),"
+				      " ('older', 1, 'volume', '/img/b.img', '/backup/repo', 60, 0)",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
 	ck_ok(cairn_state_open(f->dir, NULL, &f->st));
 	struct cairn_policy a, b;
 	ck_ok(cairn_policy_get(f->st, "old", &a));
 	ck_ok(cairn_policy_get(f->st, "older", &b));
 	assert_int_equal(strlen(a.id), 32);
+	assert_int_equal(strspn(a.id, "0123456789abcdef"), 32);
 	assert_int_equal(strlen(b.id), 32);
 	assert_string_not_equal(a.id, b.id);
 	assert_int_equal(a.scope, CAIRN_SCOPE_POLICY);
 	assert_null(a.volume_name);
 	assert_int_equal(a.keep_last, 2);
+	assert_string_equal(a.snapshot, "auto");
 	cairn_policy_clear(&a);
 	cairn_policy_clear(&b);
 }
