@@ -91,6 +91,7 @@ int cairn_series_check(const struct cairn_manifest_list *l, const char *volume, 
 	const char *opt = name_option ? name_option : "--name";
 	return cairn_error_set(CAIRN_EEXIST,
 			       "volume name '%s' is taken by the backups of another source, %s on host %s (newest %.12s "
-			       "of %s): give this one another name with %s NAME, or add it to that series with %s %s",
-			       volume, m->source, m->hostname, m->idhex, created, opt, opt, volume);
+			       "of %s): give this one another name with %s, or add it to that series by naming it '%s' "
+			       "explicitly",
+			       volume, m->source, m->hostname, m->idhex, created, opt, volume);
 }

@@ -87,6 +87,32 @@ t_series_same_file()
 }
 test_case "the same image via a symlinked directory or a link is the same series" t_series_same_file
 
+t_policy_names()
+{
+	need_setup
+	local r4=$TT/repo
+	new_repo "$r4"
+	cairn backup --repo "$r4" -q --snapshot none "$TD/a/disk.img" >/dev/null
+	# A policy's volume by its default name: the same rule, naming the
+	# policy's option; by --name, its own series.
+	cairn policy create pb --volume "$TD/b/disk.img" --repo "$r4" --every 1h --snapshot none -q
+	expect_fail -m "taken by the backups of another source, $TD/a/disk.img .*'cairn policy create --name'" \
+		cairn policy run pb
+	cairn status --all --json | jq -e '[.[] | select(.policy == "pb")][0] | .state == "failed" and
+		(.error | contains("another source"))' >/dev/null || fail "the policy's job: $(cairn status --all --json | jq -c '.[0]')"
+	expect_fail -c 2 -m "invalid volume name" cairn policy create pn --volume "$TD/b/disk.img" --repo "$r4" \
+		--every 1h --name a@b
+	cairn policy create pn --volume "$TD/b/disk.img" --repo "$r4" --every 1h --snapshot none --name disk-b -q
+	cairn policy run pn >id
+	cairn list --repo "$r4" --volume disk-b --json | jq -e --arg id "$(cat id)" '[.[].id] == [$id]' >/dev/null ||
+		fail "policy --name: $(cairn list --repo "$r4" --json | jq -c '[.[] | {id, volume}]')"
+	cairn policy show pn --json | jq -e '.volume_name == "disk-b" and .backups == 1' >/dev/null ||
+		fail "show: $(cairn policy show pn --json)"
+	cairn policy delete pb -q
+	cairn policy delete pn -q
+}
+test_case "a policy's volume: its default name under the series rule (the refusal names policy create --name), or --name" t_policy_names
+
 t_group_names()
 {
 	need_setup
