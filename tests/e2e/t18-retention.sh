@@ -226,7 +226,7 @@ t_window_zero_running()
 	rand_file "$TT/w.img" $((16 << 20)) 61
 	# A slow backup (the delay at each progress report) that has written
 	# packs its index object does not name yet.
-	CAIRN_TEST_JOB_DELAY=150 "$CAIRN" backup "$TT/w.img" --repo "$r" --snapshot none -q >id 2>b.err &
+	CAIRN_TEST_JOB_DELAY=1000 "$CAIRN" backup "$TT/w.img" --repo "$r" --snapshot none -q >id 2>b.err &
 	pid=$!
 	wait_for_pack "$r" $pid 2 || { kill -9 $pid; fail "the backup wrote no packs: $(cat b.err)"; }
 	cairn prune --repo "$r" --safety-window 0 --json >p.json
