@@ -108,13 +108,25 @@
  *     job_volumes            volumes claimed by active jobs: one job each
  *       volume TEXT PK, job INTEGER -> jobs (ON DELETE CASCADE)
  *
+ *   version 6
+ *     credentials gains
+ *       azure_endpoint TEXT, azure_disable_ssl INTEGER (0 | 1)
+ *       seal INTEGER          how the secrets were sealed: 1 (rows of
+ *                             versions 1 to 5) binds credential UUID and
+ *                             column only, 2 (every row written since)
+ *                             binds the endpoint and the other non-secret
+ *                             fields too; cred.c seals 1-rows again as 2
+ *                             on first use
+ *
  * SEALED SECRETS
  *
  *   AES-256-GCM (crypto.h layout: nonce || ciphertext || tag) under a key
  *   derived with HKDF-SHA-256 from the state key and a label naming the
  *   purpose ("cairn state: credentials v1"); the additional data binds each
  *   secret to its place (cred.c: credential UUID and field name), so a
- *   sealed value copied to another row or column does not open.
+ *   sealed value copied to another row or column does not open, and (seal
+ *   2) to the credential's endpoint, SSL flag and other non-secret fields,
+ *   so that editing them does not redirect the secret: it stops opening.
  */
 #ifndef CAIRN_STATE_STATE_H
 #define CAIRN_STATE_STATE_H
