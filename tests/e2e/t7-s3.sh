@@ -87,6 +87,19 @@ t_no_credentials()
 }
 test_case "no credentials at all: one line naming the variables" t_no_credentials
 
+t_stored_credential()
+{
+	s3_use rgw
+	local u ssl=()
+	export CAIRN_STATE_DIR=$TT/state
+	[[ $S3_ENDPOINT == http://* ]] && ssl=(--s3-disable-ssl)
+	u=$(CAIRN_S3_SECRET_KEY=$S3_SECRET cairn cred create --provider s3 --s3-access-key "$AWS_ACCESS_KEY_ID" \
+		--s3-region "$S3_REGION" --s3-endpoint "$S3_ENDPOINT" "${ssl[@]}")
+	unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+	st_stored_credential "$u" "s3://cairn-e2e-$S3_RUN-$E2E_NAME-cred/repo" "$S3_ENDPOINT" "$IMG" http://127.0.0.1:9
+}
+test_case "rgw: a stored credential made for the server (--s3-endpoint): backup, restore; another endpoint refused" t_stored_credential
+
 t_bad_uris()
 {
 	s3_use rgw
