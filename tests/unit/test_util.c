@@ -3,11 +3,14 @@
 
 #include "util/buf.h"
 #include "util/cleanup.h"
+#include "util/env.h"
 #include "util/error.h"
 #include "util/hex.h"
 #include "util/io.h"
+#include "util/proc.h"
 #include "util/time.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 
@@ -436,6 +439,210 @@ static void test_path_base(void **state)
 	assert_string_equal(cairn_path_base("/"), "/");
 }
 
+/* ---- the environment of children ---- */
+
+/* Sets every secret variable to "secret-value-NAME". */
+static void set_secrets(void)
+{
+	for (size_t i = 0; cairn_env_secrets[i]; i++) {
+		char v[128];
+		snprintf(v, sizeof(v), "secret-value-%s", cairn_env_secrets[i]);
+		assert_int_equal(setenv(cairn_env_secrets[i], v, 1), 0);
+	}
+	assert_int_equal(setenv("CAIRN_TEST_PLAIN", "plain-value", 1), 0);
+}
+
+static void unset_secrets(void)
+{
+	for (size_t i = 0; cairn_env_secrets[i]; i++)
+		unsetenv(cairn_env_secrets[i]);
+	unsetenv("CAIRN_TEST_PLAIN");
+}
+
+/* text (NUL-terminated) holds no secret value, and the plain variable. */
+static void assert_no_secret_in(const char *text)
+{
+	assert_non_null(strstr(text, "CAIRN_TEST_PLAIN=plain-value"));
+	assert_null(strstr(text, "secret-value-"));
+}
+
+static void test_env_for_child(void **state)
+{
+	(void)state;
+	set_secrets();
+	assert_true(cairn_env_is_secret("CAIRN_PASSPHRASE=x"));
+	assert_true(cairn_env_is_secret("AWS_SECRET_ACCESS_KEY"));
+	assert_false(cairn_env_is_secret("CAIRN_PASSPHRASE_FILE=/etc/p"));
+	assert_false(cairn_env_is_secret("CAIRN_PASSPHRAS=x"));
+	assert_int_equal(setenv("CAIRN_GROUP", "old", 1), 0);
+	const char *extra[] = { "CAIRN_GROUP=new", "CAIRN_HOOK=pre", NULL };
+	char **v = NULL;
+	ck_ok(cairn_env_for_child(extra, &v));
+	assert_string_equal(v[0], "CAIRN_GROUP=new");
+	assert_string_equal(v[1], "CAIRN_HOOK=pre");
+	size_t plain = 0, group = 0;
+	for (size_t i = 0; v[i]; i++) {
+		assert_false(cairn_env_is_secret(v[i]));
+		plain += strcmp(v[i], "CAIRN_TEST_PLAIN=plain-value") == 0;
+		group += strncmp(v[i], "CAIRN_GROUP=", 12) == 0;
+	}
+	assert_int_equal(plain, 1);
+	assert_int_equal(group, 1); /* extra overrides, never duplicates */
+	free(v);
+	unsetenv("CAIRN_GROUP");
+	unset_secrets();
+}
+
+static void test_env_hook_and_helper(void **state)
+{
+	(void)state;
+	char dir[PATH_MAX], file[PATH_MAX + 16], cmd[PATH_MAX + 32];
+	th_tmpdir(dir, sizeof(dir), "env");
+	snprintf(file, sizeof(file), "%s/env.txt", dir);
+	snprintf(cmd, sizeof(cmd), "env >'%s'", file);
+	set_secrets();
+	ck_ok(cairn_run_hook("test hook", cmd, NULL, 60));
+	size_t n;
+	char *text = (char *)th_read_file(file, &n);
+	text = realloc(text, n + 1);
+	text[n] = 0;
+	assert_no_secret_in(text);
+	free(text);
+
+	const char *argv[] = { "env", NULL };
+	struct cairn_buf out = CAIRN_BUF_INIT;
+	ck_ok(cairn_run_capture(argv, &out, NULL, 60));
+	ck_ok(cairn_buf_append_u8(&out, 0));
+	assert_no_secret_in((const char *)out.data);
+	cairn_buf_free(&out);
+	unset_secrets();
+	th_rm_rf(dir);
+}
+
+/* Names cairn's code knows as environment variables: every string literal
+ * that looks like one (upper case with an underscore: "AWS_REGION"), and
+ * every literal getenv() is called with ("HOME").  Each must be on the
+ * secret list or on the list below of settings that hold no secret, so a
+ * new secret variable cannot be read without being kept from children. */
+static const char *const not_secret[] = {
+	"AWS_DEFAULT_REGION", "AWS_REGION", "AZURE_STORAGE_ACCOUNT", "CAIRN_CRED",
+	"CAIRN_HTTP_BACKOFF_MS", "CAIRN_HTTP_CONNECT_TIMEOUT_MS", "CAIRN_HTTP_MAX_ATTEMPTS",
+	"CAIRN_HTTP_RETRY_SECONDS", "CAIRN_HTTP_STALL_SECONDS", "CAIRN_HTTP_STATS",
+	/* Paths: a child that may read the file learns nothing from its name. */
+	"CAIRN_NEW_PASSPHRASE_FILE", "CAIRN_PASSPHRASE_FILE", "CAIRN_STATE_KEY_FILE",
+	"CAIRN_NO_DIRECT_IO", "CAIRN_NO_PROGRESS", "CAIRN_PROFILE", "CAIRN_READ_SOURCE", "CAIRN_REPO",
+	"CAIRN_STATE_DIR", "CAIRN_THREADS", "HOME", "XDG_STATE_HOME",
+	NULL,
+};
+
+static bool listed(const char *const *list, const char *name)
+{
+	for (size_t i = 0; list[i]; i++)
+		if (strcmp(list[i], name) == 0)
+			return true;
+	return false;
+}
+
+static bool env_like(const char *s, size_t n, bool after_getenv)
+{
+	bool underscore = false;
+	if (n < 2 || !(s[0] >= 'A' && s[0] <= 'Z'))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return false;
+		underscore |= s[i] == '_';
+	}
+	return underscore || after_getenv;
+}
+
+struct scan {
+	size_t names, secrets_seen[64];
+	char unknown[1024];
+};
+
+static void classify(const char *name, const char *path, struct scan *sc)
+{
+	sc->names++;
+	for (size_t k = 0; cairn_env_secrets[k]; k++)
+		if (strcmp(cairn_env_secrets[k], name) == 0) {
+			sc->secrets_seen[k]++;
+			return;
+		}
+	if (!listed(not_secret, name) && strncmp(name, "CAIRN_TEST_", 11) != 0) {
+		size_t u = strlen(sc->unknown);
+		snprintf(sc->unknown + u, sizeof(sc->unknown) - u, " %s (%s)", name, path);
+	}
+}
+
+static void scan_text(const char *path, const char *t, size_t n, struct scan *sc)
+{
+	static const char *const prefixes[] = { "CAIRN_", "AWS_", "AZURE_", "GOOGLE_", "XDG_" };
+	for (size_t i = 0; i < n; i++) {
+		if (t[i] != '"')
+			continue;
+		size_t j = i + 1;
+		while (j < n && t[j] != '"' && t[j] != '\n')
+			j++;
+		if (j >= n || t[j] != '"')
+			continue;
+		bool after_getenv = i >= 7 && memcmp(t + i - 7, "getenv(", 7) == 0;
+		char name[128];
+		size_t len = j - i - 1;
+		if (len < sizeof(name) && env_like(t + i + 1, len, after_getenv)) {
+			memcpy(name, t + i + 1, len);
+			name[len] = 0;
+			bool known = after_getenv;
+			for (size_t k = 0; k < ARRAY_SIZE(prefixes); k++)
+				known |= strncmp(name, prefixes[k], strlen(prefixes[k])) == 0;
+			if (known)
+				classify(name, path, sc);
+		}
+		i = j;
+	}
+}
+
+static void scan_dir(const char *dir, struct scan *sc)
+{
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		struct stat st;
+		assert_int_equal(stat(path, &st), 0);
+		size_t l = strlen(e->d_name);
+		if (S_ISDIR(st.st_mode)) {
+			scan_dir(path, sc);
+		} else if (l > 2 && (!strcmp(e->d_name + l - 2, ".c") || !strcmp(e->d_name + l - 2, ".h"))) {
+			size_t n;
+			char *t = (char *)th_read_file(path, &n);
+			scan_text(path, t, n, sc);
+			free(t);
+		}
+	}
+	closedir(d);
+}
+
+static void test_env_secret_list_complete(void **state)
+{
+	(void)state;
+	struct scan sc = { 0 };
+	assert_true(ARRAY_SIZE(sc.secrets_seen) >= 16);
+	scan_dir(CAIRN_SOURCE_ROOT "/src", &sc);
+	assert_true(sc.names > 20);
+	if (sc.unknown[0])
+		fail_msg("environment variables neither secret (util/env.c) nor known plain (test_util.c):%s",
+			 sc.unknown);
+	/* And no stale entry: each secret is one the code reads (env.c aside). */
+	for (size_t k = 0; cairn_env_secrets[k]; k++)
+		if (sc.secrets_seen[k] < 2)
+			fail_msg("%s is on the secret list but no code names it", cairn_env_secrets[k]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -456,6 +663,9 @@ int main(void)
 		cmocka_unit_test(test_time_us),
 		cmocka_unit_test(test_time_now),
 		cmocka_unit_test(test_path_base),
+		cmocka_unit_test(test_env_for_child),
+		cmocka_unit_test(test_env_hook_and_helper),
+		cmocka_unit_test(test_env_secret_list_complete),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
