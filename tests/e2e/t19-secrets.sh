@@ -59,4 +59,44 @@ t_hook_env()
 }
 test_case "hooks (run by hand and by the daemon) see no secret variable" t_hook_env
 
+# private DIR STEP: nothing below DIR (DIR included) is readable, writable
+# or searchable by group or others.
+private()
+{
+	local open
+	open=$(find "$1" -perm /077 -printf '%m %p\n' | head -n 5 | tr '\n' '|')
+	[ -z "$open" ] || fail "after $2, not private: $open"
+	[ "$(find "$1" | wc -l)" -gt 1 ] || fail "after $2, $1 is empty"
+}
+
+t_repo_private()
+{
+	umask 022
+	export CAIRN_STATE_DIR=$TT/state
+	cairn init --repo "$TT/sub/repo" -q
+	private sub init
+	mk_image img 16 19 4
+	cairn backup --repo sub/repo -q img >id1
+	scatter_write img 20 50 >/dev/null
+	cairn backup --repo sub/repo -q img >id2
+	private sub/repo backups
+	CAIRN_NEW_PASSPHRASE='another passphrase' cairn key add --repo sub/repo >/dev/null
+	cairn hold --repo sub/repo "$(cat id1)" --reason keep -q
+	private sub/repo "key add, hold"
+	cairn release --repo sub/repo "$(cat id1)" -q
+	cairn forget --repo sub/repo --keep-last 1 -q
+	cairn prune --repo sub/repo --max-unused 0% -q
+	private sub/repo "forget, prune"
+	cairn repair index --repo sub/repo -q
+	private sub/repo "repair index"
+	cairn check --repo sub/repo --read-data -q
+	[ "$(find sub/repo -type f -path '*/keys/*' | wc -l)" = 2 ] || fail "expected two key objects"
+	# The state: the database, the change-tag cache, credentials' key.
+	CAIRN_S3_SECRET_KEY=x cairn cred create --provider s3 --s3-access-key AKIAE2E --s3-region r -q >/dev/null
+	private state "backups and cred create"
+	ls state/state.db state/secret.key >/dev/null
+	find state -name '*.tags' | grep -q . || fail "no change-tag cache in the state directory"
+}
+test_case "repositories and state are private under umask 022 (init, backup, hold, forget, prune, repair)" t_repo_private
+
 test_done
