@@ -112,6 +112,15 @@ int cli_secret_file(const char *path, const char *what, char **ret, size_t *ret_
  * CAIRN_NEW_PASSPHRASE_FILE, CAIRN_NEW_PASSPHRASE, prompt. */
 int cli_new_passphrase(const char *file, char **ret, size_t *ret_len);
 void cli_passphrase_free(char *p, size_t len);
+/* main() calls this first: CAIRN_PASSPHRASE and CAIRN_NEW_PASSPHRASE move
+ * from the environment into locked memory left out of core dumps, their
+ * strings wiped, so that neither a core nor /proc/PID/environ shows them;
+ * the functions above read the copies. */
+void cli_passphrase_take_env(void);
+/* "CAIRN_PASSPHRASE=..." in secret memory, or NULL when it was not set:
+ * for the daemon's jobs, cairn processes that read it from their
+ * environment.  Free with cli_passphrase_free(p, 0). */
+char *cli_passphrase_env_entry(void);
 
 /* Human sizes ("1.5 GiB") and parsing ("64K", "1M", "1048576"). */
 void cli_human_size(uint64_t v, char *buf, size_t size);

@@ -99,4 +99,191 @@ t_repo_private()
 }
 test_case "repositories and state are private under umask 022 (init, backup, hold, forget, prune, repair)" t_repo_private
 
+# master_key REPO PASSPHRASE: the hex of the repository's master key,
+# unwrapped from its key objects (format.h KEY OBJECT) with the libcrypto
+# cairn uses (ctypes), so the test needs nothing else installed.
+master_key()
+{
+	python3 - "$1" "$2" <<'EOF'
+import ctypes, ctypes.util, glob, hashlib, os, sys
+repo, pw = sys.argv[1], sys.argv[2].encode()
+lc = ctypes.CDLL(ctypes.util.find_library("crypto") or "libcrypto.so.3")
+vp, cp, ip = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int
+lc.EVP_CIPHER_CTX_new.restype = vp
+lc.EVP_aes_256_gcm.restype = vp
+lc.EVP_DecryptInit_ex.argtypes = [vp, vp, vp, cp, cp]
+lc.EVP_DecryptUpdate.argtypes = [vp, vp, ctypes.POINTER(ip), cp, ip]
+lc.EVP_CIPHER_CTX_ctrl.argtypes = [vp, ip, ip, cp]
+lc.EVP_DecryptFinal_ex.argtypes = [vp, vp, ctypes.POINTER(ip)]
+lc.EVP_CIPHER_CTX_free.argtypes = [vp]
+for k in sorted(glob.glob(os.path.join(repo, "keys", "*"))):
+    d = open(k, "rb").read()
+    if len(d) != 116 or d[:8] != b"CAIRNKEY":
+        continue
+    n, r, p = 1 << d[12], d[13], d[14]
+    kek = hashlib.scrypt(pw, salt=d[16:48], n=n, r=r, p=p, dklen=32,
+                         maxmem=min(2**31 - 1, 2 * 128 * n * r + (1 << 20)))
+    w, aad, outl = d[56:116], b"K" + d[:56], ip(0)
+    ctx = lc.EVP_CIPHER_CTX_new()
+    out = ctypes.create_string_buffer(64)
+    lc.EVP_DecryptInit_ex(ctx, lc.EVP_aes_256_gcm(), None, kek, w[:12])
+    lc.EVP_DecryptUpdate(ctx, None, ctypes.byref(outl), aad, len(aad))
+    lc.EVP_DecryptUpdate(ctx, out, ctypes.byref(outl), w[12:44], 32)
+    lc.EVP_CIPHER_CTX_ctrl(ctx, 0x11, 16, w[44:60])  # EVP_CTRL_GCM_SET_TAG
+    ok = lc.EVP_DecryptFinal_ex(ctx, ctypes.cast(ctypes.byref(out, 32), vp), ctypes.byref(outl))
+    lc.EVP_CIPHER_CTX_free(ctx)
+    if ok == 1:
+        print(out.raw[:32].hex())
+        sys.exit(0)
+sys.exit(1)
+EOF
+}
+
+# held_backup REPO: starts a backup of $TT/big.img that sleeps at every
+# progress report (CAIRN_TEST_JOB_DELAY) and returns once it has opened
+# the repository (its activity marker exists); its pid is in $TT/pid.
+held_backup()
+{
+	local i
+	[ -f big.img ] || rand_file big.img $((16 << 20)) 5
+	CAIRN_TEST_JOB_DELAY=3000 CAIRN_THREADS=1 "$CAIRN" backup "$TT/big.img" --repo "$1" --snapshot none \
+		>held.out 2>held.err &
+	echo $! >pid
+	for i in $(seq 1 600); do
+		[ -n "$(ls "$1/running" 2>/dev/null)" ] && return 0
+		kill -0 "$(cat pid)" 2>/dev/null || fail "the backup ended early: $(head -n 3 held.err)"
+		sleep 0.05
+	done
+	fail "the backup did not start"
+}
+
+stop_held()
+{
+	kill -TERM "$(cat pid)" 2>/dev/null || true
+	wait "$(cat pid)" 2>/dev/null || true
+}
+
+# core_lacks CORE NEEDLE_HEX...: the core file holds none of the byte
+# strings given in hex, but does hold the path of the image (so it is a
+# core of the backup's memory, searched the right way).
+core_lacks()
+{
+	python3 - "$@" "$TT/big.img" <<'EOF' || fail "the core holds a secret or is not the backup's"
+import sys
+core, needles, control = sys.argv[1], sys.argv[2:-1], sys.argv[-1].encode()
+data = open(core, "rb").read()
+if control not in data:
+    sys.exit("%s: %d bytes, without the image path: not a core of the backup" % (core, len(data)))
+bad = [n for n in needles if bytes.fromhex(n) in data]
+if bad:
+    sys.exit("secret found in %s: %s" % (core, ", ".join(b[:12] + "..." for b in bad)))
+EOF
+}
+
+need_gcore()
+{
+	command -v gcore >/dev/null || skip "gdb is not installed (gcore)"
+	# A sanitizer build maps terabytes of shadow memory: no gcore of that.
+	! ldd "$CAIRN" 2>/dev/null | grep -q libasan || skip "a sanitizer build (no gcore of its shadow memory)"
+}
+
+hex_of()
+{
+	printf '%s' "$1" | od -An -tx1 | tr -d ' \n'
+}
+
+t_core_file_passphrase()
+{
+	need_gcore
+	local pass master pid
+	pass="core passphrase from a file $(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+	printf '%s\n' "$pass" >pf
+	unset CAIRN_PASSPHRASE
+	export CAIRN_PASSPHRASE_FILE=$TT/pf
+	new_repo repo
+	master=$(master_key repo "$pass") || fail "cannot unwrap the master key"
+	[ ${#master} = 64 ] || fail "master key '$master'"
+	held_backup repo
+	pid=$(cat pid)
+	gcore -o core "$pid" >gcore.log 2>&1 || { stop_held; skip "gcore cannot attach here: $(tail -n1 gcore.log)"; }
+	stop_held
+	core_lacks "core.$pid" "$(hex_of "$pass")" "$master"
+	rm -f "core.$pid"
+}
+test_case "a core (gcore) of a running backup holds neither the passphrase (from a file) nor the master key" t_core_file_passphrase
+
+t_core_env_passphrase()
+{
+	need_gcore
+	local pass pid
+	pass="core passphrase from the environment $(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+	export CAIRN_PASSPHRASE=$pass
+	new_repo repo
+	held_backup repo
+	pid=$(cat pid)
+	# Gone from /proc/PID/environ (as root: the process is not dumpable).
+	! tr '\0' '\n' <"/proc/$pid/environ" | grep -aqF "$pass" || { stop_held; fail "/proc/$pid/environ shows the passphrase"; }
+	gcore -o core "$pid" >gcore.log 2>&1 || { stop_held; skip "gcore cannot attach here: $(tail -n1 gcore.log)"; }
+	stop_held
+	core_lacks "core.$pid" "$(hex_of "$pass")" "$(master_key repo "$pass")"
+	rm -f "core.$pid"
+}
+test_case "CAIRN_PASSPHRASE is wiped from the environment: not in /proc/PID/environ nor in a core" t_core_env_passphrase
+
+t_no_core_dump()
+{
+	local sd
+	sd=$(cat /proc/sys/fs/suid_dumpable 2>/dev/null || echo 0)
+	[ "$sd" = 0 ] || skip "fs.suid_dumpable=$sd: the kernel dumps even processes that ask not to be"
+	new_repo repo
+	mkdir cores
+	rand_file big.img $((16 << 20)) 5
+	# A dumpable process (sleep) killed by SIGSEGV must dump here, or this
+	# machine tells nothing; then the same for a running cairn.
+	python3 - "$CAIRN" "$TT" <<'EOF' >segv.out 2>&1 || fail "$(tail -n 2 segv.out)"
+import os, resource, signal, subprocess, sys, time
+cairn, tt = sys.argv[1], sys.argv[2]
+cores = os.path.join(tt, "cores")
+def unlimited():
+    try:
+        resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    except (ValueError, OSError):
+        pass
+def segv(argv, env, ready):
+    p = subprocess.Popen(argv, cwd=cores, env=env, preexec_fn=unlimited,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(600):
+        if ready():
+            break
+        if p.poll() is not None:
+            sys.exit("%s ended before it was ready" % argv[0])
+        time.sleep(0.05)
+    os.kill(p.pid, signal.SIGSEGV)
+    _, st = os.waitpid(p.pid, 0)
+    return st
+st = segv(["sleep", "60"], os.environ, lambda: True)
+if not (os.WIFSIGNALED(st) and os.WCOREDUMP(st)):
+    print("SKIP: a process killed by SIGSEGV dumps no core here (core_pattern %s)"
+          % open("/proc/sys/kernel/core_pattern").read().strip())
+    sys.exit(0)
+for f in os.listdir(cores):
+    os.unlink(os.path.join(cores, f))
+env = dict(os.environ, CAIRN_TEST_JOB_DELAY="3000", CAIRN_THREADS="1")
+repo = os.path.join(tt, "repo")
+st = segv([cairn, "backup", os.path.join(tt, "big.img"), "--repo", repo, "--snapshot", "none"], env,
+          lambda: os.path.isdir(os.path.join(repo, "running")) and len(os.listdir(os.path.join(repo, "running"))) > 0)
+left = os.listdir(cores)
+if os.WIFSIGNALED(st) and os.WCOREDUMP(st):
+    sys.exit("cairn killed by SIGSEGV dumped a core (%s)" % left)
+if left:
+    sys.exit("cairn killed by SIGSEGV left %s" % left)
+print("no core: status %#x" % st)
+EOF
+	if grep -q '^SKIP: ' segv.out; then
+		skip "$(sed -n 's/^SKIP: //p' segv.out)"
+	fi
+	grep -q '^no core' segv.out || fail "$(cat segv.out)"
+}
+test_case "kill -SEGV of a running cairn dumps no core (a dumpable process does)" t_no_core_dump
+
 test_done
