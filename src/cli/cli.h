@@ -122,6 +122,10 @@ void cli_passphrase_take_env(void);
  * environment.  Free with cli_passphrase_free(p, 0). */
 char *cli_passphrase_env_entry(void);
 
+/* --kdf-memory SIZE of init and key add into *ret_log2n (scrypt N); 0, or
+ * the usage error's exit status after printing it. */
+int cli_parse_kdf_memory(const char *verb, const char *arg, unsigned *ret_log2n);
+
 /* Human sizes ("1.5 GiB") and parsing ("64K", "1M", "1048576"). */
 void cli_human_size(uint64_t v, char *buf, size_t size);
 int cli_parse_size(const char *s, uint64_t *ret);

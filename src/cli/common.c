@@ -174,6 +174,17 @@ void cli_human_size(uint64_t v, char *buf, size_t size)
 		snprintf(buf, size, "%.*f %s", d < 10 ? 2 : d < 100 ? 1 : 0, d, units[u]);
 }
 
+int cli_parse_kdf_memory(const char *verb, const char *arg, unsigned *ret_log2n)
+{
+	uint64_t v;
+	if (cli_parse_size(arg, &v) < 0 || cairn_kdf_log2n_of_memory(v, ret_log2n) < 0) {
+		cairn_error_clear();
+		return cli_usage(verb, "invalid --kdf-memory '%s' (a power of two from %lluM to %lluM; default 32M)",
+				 arg, CAIRN_KDF_MEMORY_MIN >> 20, CAIRN_KDF_MEMORY_MAX >> 20);
+	}
+	return 0;
+}
+
 int cli_parse_size(const char *s, uint64_t *ret)
 {
 	/* Plain decimal only: strtod alone would also take " 1", "inf",

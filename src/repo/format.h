@@ -49,10 +49,12 @@
  *     magic "CAIRNKEY" (8) | format version u32 (=1) | scrypt log2(N) u8 |
  *     r u8 | p u8 | reserved u8 (0) | salt (32) | created unix seconds u64 |
  *     wrapped (60) = seal(KEK, A = "K" || the 56 bytes before it, M)
- *   KEK = scrypt(passphrase, salt, N, r, p), 32 bytes.  Default N = 2^15,
- *   r = 8, p = 1 (32 MiB, ~0.1 s here); readers refuse log2(N) outside
- *   10..22, r > 32, p > 4, and any cost above 4 GiB of memory (128 * N * r).
- *   Several key objects may wrap the same M (cairn key add).
+ *   KEK = scrypt(passphrase, salt, N, r, p), 32 bytes.  cairn writes r = 8,
+ *   p = 1 and N = 2^15 (32 MiB, ~0.25 s of CPU here) unless `init` or `key
+ *   add --kdf-memory` choose N from 2^14 to 2^20 (16 MiB to 1 GiB); readers
+ *   refuse log2(N) outside 10..22, r > 32, p > 4, and any cost above 4 GiB
+ *   of memory (128 * N * r).  Several key objects may wrap the same M
+ *   (cairn key add).
  *
  * CONFIG  config
  *     magic "CAIRNCFG" (8) | format version u32 | sealed body

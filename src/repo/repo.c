@@ -401,6 +401,8 @@ int cairn_repo_key_list(struct cairn_repo *r, struct cairn_key_info **ret, size_
 		snprintf(out[n].kid, sizeof(out[n].kid), "%s", keys.v[i] + strlen("keys/"));
 		out[n].created = ko.created;
 		out[n].log2n = ko.log2n;
+		out[n].r = ko.r;
+		out[n].p = ko.p;
 		out[n].current = strcmp(out[n].kid, r->key_name) == 0;
 		n++;
 	}

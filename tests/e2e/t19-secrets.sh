@@ -286,4 +286,38 @@ EOF
 }
 test_case "kill -SEGV of a running cairn dumps no core (a dumpable process does)" t_no_core_dump
 
+t_kdf_memory()
+{
+	cairn init --repo repo --kdf-memory 64M -q
+	cairn key list --repo repo --json >k.json
+	[ "$(jq '.[0].kdf_memory' k.json)" = $((64 << 20)) ] || fail "key list: $(cat k.json)"
+	[ "$(jq '.[0].scrypt_log2n' k.json)" = 16 ] || fail "key list: $(cat k.json)"
+	# The object itself: log2 N at byte 12, r and p after it.
+	[ "$(od -An -tu1 -j12 -N3 repo/keys/* | tr -s ' ')" = " 16 8 1" ] || fail "key header: $(od -An -tu1 -j12 -N3 repo/keys/*)"
+	rand_file v.img $((1 << 20)) 3
+	cairn backup --repo repo -q v.img >id
+	CAIRN_NEW_PASSPHRASE='a cheaper second passphrase' cairn key add --repo repo --kdf-memory 16M >kid
+	CAIRN_PASSPHRASE='a cheaper second passphrase' cairn restore --repo repo latest r.img -q
+	same_file v.img r.img
+	cairn key list --repo repo >k.txt
+	grep -q "^ID  *CREATED  *KDF-MEMORY  *CURRENT" k.txt || fail "key list header: $(head -n1 k.txt)"
+	grep -q "^$(cat kid)  .*16.0 MiB" k.txt || fail "key list does not show 16 MiB for the new key: $(cat k.txt)"
+}
+test_case "init and key add --kdf-memory: recorded in the key object, shown by key list, opens" t_kdf_memory
+
+t_kdf_memory_bad()
+{
+	local v
+	for v in 8M 2G 48M 1G5 banana "" 0; do
+		expect_fail -c 2 -m "invalid --kdf-memory" cairn init --repo "repo-$v" --kdf-memory "$v"
+		[ ! -e "repo-$v" ] || fail "init --kdf-memory '$v' created the repository"
+	done
+	new_repo repo
+	tree_state repo >before
+	expect_fail -c 2 -m "invalid --kdf-memory '2G'" cairn key add --repo repo --kdf-memory 2G
+	expect_fail -c 2 -m "applies to 'key add' only" cairn key list --repo repo --kdf-memory 64M
+	assert_unchanged repo before
+}
+test_case "--kdf-memory out of 16M..1G or not a power of two is a usage error, nothing written" t_kdf_memory_bad
+
 test_done
