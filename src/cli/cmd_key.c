@@ -83,7 +83,13 @@ int cmd_key(int argc, char **argv, struct cli_global *g)
 	} else {
 		struct cairn_key_info *keys = NULL;
 		size_t n = 0;
-		if ((r = cairn_repo_key_list(repo, &keys, &n)) >= 0 && n <= 1)
+		/* An object that is no key (one open skips) goes whatever the
+		 * number of keys. */
+		bool is_key = false;
+		if ((r = cairn_repo_key_list(repo, &keys, &n)) >= 0)
+			for (size_t i = 0; i < n; i++)
+				is_key |= strcmp(keys[i].kid, pos.v[1]) == 0;
+		if (r >= 0 && is_key && n <= 1)
 			r = cairn_error_set(CAIRN_EBUSY, "refusing to remove the last key of the repository");
 		free(keys);
 		if (r >= 0)

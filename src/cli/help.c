@@ -293,7 +293,14 @@ static const struct {
 	  "\n"
 	  "  --kdf-memory SIZE        the new passphrase's work factor, 16M..1G, a\n"
 	  "                           power of two (default 32M); see 'cairn init --help'\n"
-	  "                           for what it costs and buys\n" },
+	  "                           for what it costs and buys\n"
+	  "\n"
+	  "Opening a repository reads its key objects (at most 1024), tries them\n"
+	  "cheapest first and spends at most 2 GiB of scrypt work (the sum of\n"
+	  "their memory) on one open; an object in keys/ that is not exactly a\n"
+	  "key object's size is not read but named in a warning.  When the\n"
+	  "passphrase opened no key tried, the error says how many were not tried:\n"
+	  "remove the keys you do not use.\n" },
 	{ "cred",
 	  "usage: cairn cred create --provider s3|azure|google [OPTIONS]\n"
 	  "       cairn cred list\n"

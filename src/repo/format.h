@@ -54,7 +54,12 @@
  *   add --kdf-memory` choose N from 2^14 to 2^20 (16 MiB to 1 GiB); readers
  *   refuse log2(N) outside 10..22, r > 32, p > 4, and any cost above 4 GiB
  *   of memory (128 * N * r).  Several key objects may wrap the same M
- *   (cairn key add).
+ *   (cairn key add).  Opening reads only objects of exactly this size
+ *   (others are skipped with a warning, unread), at most 1024 of them, and
+ *   tries them cheapest first (by 128 * N * r * p), spending at most 2 GiB
+ *   of that work in all (64 keys of the default cost, or one of 1 GiB and
+ *   32 of the default): a store can neither make an open read a huge
+ *   object nor run scrypt without end.
  *
  * CONFIG  config
  *     magic "CAIRNCFG" (8) | format version u32 | sealed body
@@ -243,6 +248,8 @@
 #define CAIRN_SCRYPT_LOG2N_MAX 22
 #define CAIRN_SCRYPT_R 8
 #define CAIRN_SCRYPT_P 1
+#define CAIRN_KEY_OPEN_BUDGET (2ull << 30) /* scrypt work of one open */
+#define CAIRN_KEY_OPEN_MAX_OBJECTS 1024    /* key objects one open reads */
 
 #define CAIRN_CONFIG_HEADER_LEN 12
 

@@ -108,6 +108,11 @@ static inline uint64_t cairn_kdf_memory(unsigned log2n, unsigned r)
 	return ((uint64_t)128 << log2n) * r;
 }
 
+/* How many keys one open tries at most: costs (scrypt work, 128 * N * r *
+ * p) in the order tried, cheapest first, taken while their sum stays
+ * within budget (CAIRN_KEY_OPEN_BUDGET).  Exposed for tests. */
+size_t cairn_key_budget_fit(const uint64_t *costs, size_t n, uint64_t budget);
+
 /* Key object codec (exposed for tests and fuzzing). */
 struct cairn_key_object {
 	uint32_t version;

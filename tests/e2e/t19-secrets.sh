@@ -320,4 +320,83 @@ t_kdf_memory_bad()
 }
 test_case "--kdf-memory out of 16M..1G or not a power of two is a usage error, nothing written" t_kdf_memory_bad
 
+# max_rss_kib FILE: the "Maximum resident set size" /usr/bin/time -v wrote.
+max_rss_kib()
+{
+	sed -n 's/.*Maximum resident set size (kbytes): //p' "$1"
+}
+
+need_time()
+{
+	[ -x /usr/bin/time ] || skip "/usr/bin/time is not installed (package time)"
+}
+
+t_key_huge_object()
+{
+	need_time
+	local rss got
+	new_repo repo
+	truncate -s 1G repo/keys/0123456789abcdef
+	CAIRN_TEST_COUNT=$TT/count.json /usr/bin/time -v -o time.txt "$CAIRN" list --repo repo --json >l.json 2>l.err ||
+		fail "list failed: $(head -n 3 l.err)"
+	grep -q 'keys/0123456789abcdef is 1073741824 bytes, not a key object' l.err ||
+		fail "no warning naming the object: $(cat l.err)"
+	got=$(jq .bytes_got count.json)
+	[ "$got" -lt $((1 << 20)) ] || fail "list read $got bytes"
+	rss=$(max_rss_kib time.txt)
+	[ -n "$rss" ] && [ "$rss" -lt $((100 << 10)) ] || fail "list used $rss KiB"
+	cairn key list --repo repo --json >k.json 2>k.err
+	[ "$(jq length k.json)" = 1 ] || fail "key list shows $(jq length k.json) keys"
+	# What the warning says removes it.
+	cairn key remove --repo repo 0123456789abcdef -q
+	[ ! -e repo/keys/0123456789abcdef ] || fail "key remove left it"
+	cairn list --repo repo >/dev/null 2>l2.err
+	[ ! -s l2.err ] || fail "list still warns: $(cat l2.err)"
+}
+test_case "a 1 GiB object planted as a key object is skipped unread, with a warning naming it" t_key_huge_object
+
+# plant_keys REPO COUNT LOG2N PREFIX: COUNT copies of REPO's key object with
+# scrypt N = 2^LOG2N (so they never unwrap), named PREFIX + a number.
+plant_keys()
+{
+	python3 - "$@" <<'EOF'
+import glob, os, sys
+repo, count, log2n, prefix = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+d = bytearray(open(sorted(glob.glob(os.path.join(repo, "keys", "*")))[0], "rb").read())
+d[12] = log2n
+for i in range(count):
+    with open(os.path.join(repo, "keys", "%s%0*x" % (prefix, 16 - len(prefix), i)), "wb") as f:
+        f.write(d)
+EOF
+}
+
+t_key_budget()
+{
+	need_time
+	local n rss
+	new_repo repo
+	# 50 keys of 4 GiB each (the most a key object may ask), listed
+	# before the real key, and 3 of 64 MiB: cheapest first, the real one
+	# (32 MiB) opens at once; a wrong passphrase tries the 64 MiB ones too,
+	# never one of 4 GiB.
+	plant_keys repo 50 22 0000
+	plant_keys repo 3 16 00a0
+	[ "$(ls repo/keys | wc -l)" = 54 ] || fail "planting failed"
+	/usr/bin/time -v -o time.txt "$CAIRN" list --repo repo -vv >l.out 2>l.err || fail "list failed: $(tail -n 2 l.err)"
+	n=$(grep -c 'trying key' l.err)
+	[ "$n" = 1 ] || fail "the right passphrase tried $n keys"
+	rss=$(max_rss_kib time.txt)
+	[ "$rss" -lt $((200 << 10)) ] || fail "list used $rss KiB"
+	expect_fail -c 1 -m "wrong passphrase for repository .*, or its key is one of 50 key object\(s\) not tried" \
+		env CAIRN_PASSPHRASE=wrong "$CAIRN" list --repo repo
+	grep -q "cairn key remove ID" "$TT/.err" || fail "the error does not say how to remove keys"
+	CAIRN_PASSPHRASE=wrong /usr/bin/time -v -o time2.txt "$CAIRN" list --repo repo -vv >/dev/null 2>l2.err && fail "a wrong passphrase opened"
+	n=$(grep -c 'trying key' l2.err)
+	[ "$n" = 4 ] || fail "the wrong passphrase tried $n keys, not 4: $(grep 'trying key' l2.err | head -n 5)"
+	! grep 'trying key' l2.err | grep -q 'N 2^22' || fail "a 4 GiB key was tried"
+	rss=$(max_rss_kib time2.txt)
+	[ "$rss" -lt $((200 << 10)) ] || fail "list used $rss KiB"
+}
+test_case "open tries key objects cheapest first within its scrypt budget, and says how many it did not try" t_key_budget
+
 test_done

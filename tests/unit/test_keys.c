@@ -381,6 +381,31 @@ static void test_kdf_recorded(void **state)
 	th_rm_rf(dir);
 }
 
+/* One open's scrypt budget, keys taken cheapest first while they fit. */
+static void test_key_budget_fit(void **state)
+{
+	(void)state;
+	const uint64_t M = 1ull << 20, def = cairn_kdf_memory(CAIRN_SCRYPT_LOG2N_DEFAULT, CAIRN_SCRYPT_R);
+	uint64_t c[2048];
+	for (size_t i = 0; i < ARRAY_SIZE(c); i++)
+		c[i] = def;
+	/* 64 keys of the default cost fill 2 GiB; the 65th is not tried. */
+	assert_int_equal(cairn_key_budget_fit(c, ARRAY_SIZE(c), CAIRN_KEY_OPEN_BUDGET), 64);
+	assert_int_equal(cairn_key_budget_fit(c, 10, CAIRN_KEY_OPEN_BUDGET), 10);
+	assert_int_equal(cairn_key_budget_fit(c, 0, CAIRN_KEY_OPEN_BUDGET), 0);
+	/* A 1 GiB key (the most cairn writes) fits after 32 default ones. */
+	c[32] = 1024 * M;
+	assert_int_equal(cairn_key_budget_fit(c, 33, CAIRN_KEY_OPEN_BUDGET), 33);
+	/* Another costs 2 GiB alone: never tried, nor anything after it. */
+	const uint64_t big[] = { 16 * M, 4096 * M, 16 * M };
+	assert_int_equal(cairn_key_budget_fit(big, 3, CAIRN_KEY_OPEN_BUDGET), 1);
+	const uint64_t exact[] = { 1024 * M, 1024 * M, 1 };
+	assert_int_equal(cairn_key_budget_fit(exact, 3, CAIRN_KEY_OPEN_BUDGET), 2);
+	/* The largest cost a key object may declare cannot overflow the sum. */
+	const uint64_t huge[] = { CAIRN_KEY_OPEN_BUDGET, 4ull << 32, UINT64_MAX };
+	assert_int_equal(cairn_key_budget_fit(huge, 3, CAIRN_KEY_OPEN_BUDGET), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -390,6 +415,7 @@ int main(void)
 		cmocka_unit_test(test_key_object_parse_cost_bound),
 		cmocka_unit_test(test_kdf_memory),
 		cmocka_unit_test(test_kdf_recorded),
+		cmocka_unit_test(test_key_budget_fit),
 		cmocka_unit_test_setup_teardown(test_init_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_add_list_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_add_bad_cost, setup, teardown),
