@@ -385,7 +385,8 @@ static int key_scan(struct cairn_store *store, bool warn, struct key_scan *ret)
 		ks.v[kept++] = *e;
 	}
 	ks.n = kept;
-	qsort(ks.v, ks.n, sizeof(*ks.v), key_cheaper);
+	if (ks.n)
+		qsort(ks.v, ks.n, sizeof(*ks.v), key_cheaper);
 	*ret = ks;
 	return 0;
 }

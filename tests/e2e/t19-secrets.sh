@@ -385,8 +385,10 @@ t_key_budget()
 	/usr/bin/time -v -o time.txt "$CAIRN" list --repo repo -vv >l.out 2>l.err || fail "list failed: $(tail -n 2 l.err)"
 	n=$(grep -c 'trying key' l.err)
 	[ "$n" = 1 ] || fail "the right passphrase tried $n keys"
+	# A 4 GiB key tried would have needed 4 GiB (a sanitizer build keeps
+	# what it frees for a while: the bound is loose).
 	rss=$(max_rss_kib time.txt)
-	[ "$rss" -lt $((200 << 10)) ] || fail "list used $rss KiB"
+	[ "$rss" -lt $((1 << 20)) ] || fail "list used $rss KiB"
 	expect_fail -c 1 -m "wrong passphrase for repository .*, or its key is one of 50 key object\(s\) not tried" \
 		env CAIRN_PASSPHRASE=wrong "$CAIRN" list --repo repo
 	grep -q "cairn key remove ID" "$TT/.err" || fail "the error does not say how to remove keys"
@@ -395,7 +397,7 @@ t_key_budget()
 	[ "$n" = 4 ] || fail "the wrong passphrase tried $n keys, not 4: $(grep 'trying key' l2.err | head -n 5)"
 	! grep 'trying key' l2.err | grep -q 'N 2^22' || fail "a 4 GiB key was tried"
 	rss=$(max_rss_kib time2.txt)
-	[ "$rss" -lt $((200 << 10)) ] || fail "list used $rss KiB"
+	[ "$rss" -lt $((1 << 20)) ] || fail "list used $rss KiB"
 }
 test_case "open tries key objects cheapest first within its scrypt budget, and says how many it did not try" t_key_budget
 
