@@ -47,11 +47,12 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-	/* No core dumps and no ptrace by other users' processes: cairn's
+	/* No core dumps, and no ptrace or /proc/PID/{environ,mem,fd} for
+	 * processes without CAP_SYS_PTRACE, even of the same user: cairn's
 	 * memory holds the repository's keys and passphrase (secret memory is
 	 * also marked MADV_DONTDUMP, but OpenSSL's key schedules are not).
-	 * /proc/self stays readable to cairn itself; a program cairn execs is
-	 * dumpable again. */
+	 * /proc/self stays readable to cairn itself, /proc/PID/stat to all
+	 * (job bookkeeping); a program cairn execs is dumpable again. */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	cli_passphrase_take_env();
 
