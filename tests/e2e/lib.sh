@@ -2,7 +2,10 @@
 # Helpers for cairn's end-to-end tests (sourced by tests/e2e/t*.sh).
 #
 # A test file sources this, defines one shell function per behaviour and
-# runs each with `test_case NAME FUNCTION`.  Each function runs in a
+# runs each with `test_case NAME FUNCTION [ARG...]`, one top-level line each
+# (never inside a function, loop or `if`: run.sh counts those lines to know
+# how many results the file owes; the same test on two servers or file
+# systems is two lines passing their names as ARG).  Each function runs in a
 # subshell with `set -eE`, in its own scratch directory $TT; state that
 # later tests of the same file need lives in the file's directory $TD
 # (repositories, images, backup ids written to files).  A test passes when
@@ -74,18 +77,25 @@ trap 'exit 130' INT TERM
 
 # --- running tests ---------------------------------------------------------
 
-# test_case NAME FUNCTION: runs FUNCTION in a subshell in a fresh $TT.
+# test_case NAME FUNCTION [ARG...]: runs FUNCTION ARG... in a subshell in a
+# fresh $TT.
 test_case()
 {
 	local name=$1 fn=$2 rc reason
+	shift 2
 	E2E_N=$((E2E_N + 1))
+	if [ "${#FUNCNAME[@]}" -gt 2 ]; then
+		E2E_FAILED=$((E2E_FAILED + 1))
+		echo "not ok - $E2E_NAME: $name # test_case called inside function ${FUNCNAME[1]}, not at top level"
+		return 0
+	fi
 	TT=$TD/test$E2E_N
 	mkdir -p "$TT"
 	(
 		set -eE
 		trap 'e2e_on_err $? $LINENO "$BASH_COMMAND"' ERR
 		cd "$TT"
-		"$fn"
+		"$fn" "$@"
 	) >>"$TT/.log" 2>&1 </dev/null
 	rc=$?
 	if [ -f "$TT/.skip" ]; then

@@ -31,10 +31,12 @@ t_setup()
 }
 test_case "setup: a repository" t_setup
 
-for FS in xfs btrfs; do
+# Each test below runs on XFS, then on btrfs: its argument names the file
+# system.
 
 t_first()
 {
+	local FS=$1
 	mkfs_mount "$FS" "$TD/$FS"
 	local v=$TD/$FS/vol.img
 	mk_image "$v" 64 11 24
@@ -52,10 +54,11 @@ t_first()
 	[ "$(stat -c %a "$p")" = 400 ] || fail "base snapshot $p is not read-only"
 	same_file "$v" "$p"
 }
-test_case "$FS: a backup reads a reflink snapshot and keeps it as the base" t_first
+test_case "xfs: a backup reads a reflink snapshot and keeps it as the base" t_first xfs
 
 t_incremental()
 {
+	local FS=$1
 	[ -f "$TD/$FS.id1" ] || skip "no first backup on $FS"
 	local v=$TD/$FS/vol.img touched
 	scatter_write "$v" 21 30 >"$TT/writes"
@@ -76,10 +79,11 @@ t_incremental()
 	same_file "$TD/$FS.v1" r1.img
 	cairn check --repo "$R" --read-data >/dev/null
 }
-test_case "$FS: after scattered writes an incremental reads only the changed ranges; both restore byte-identically" t_incremental
+test_case "xfs: after scattered writes an incremental reads only the changed ranges; both restore byte-identically" t_incremental xfs
 
 t_wide_batches()
 {
+	local FS=$1
 	[ -f "$TD/$FS.id2" ] || skip "no incremental on $FS"
 	# An incremental lays several strides of unchanged chunks into one
 	# batch, as long as its chunks to read fit in one batch's buffer
@@ -99,10 +103,11 @@ t_wide_batches()
 		rm -f r3.img
 	done
 }
-test_case "$FS: incrementals whose batches span many unchanged chunks restore byte-identically (mapped and read())" t_wide_batches
+test_case "xfs: incrementals whose batches span many unchanged chunks restore byte-identically (mapped and read())" t_wide_batches xfs
 
 t_wrong_pass_snapshot()
 {
+	local FS=$1
 	[ -f "$TD/$FS.id2" ] || skip "no incremental on $FS"
 	# The reflink snapshot is taken while the key is derived; a wrong
 	# passphrase must remove it again and leave the base as it was.
@@ -114,10 +119,11 @@ t_wrong_pass_snapshot()
 	cairn backup --repo "$R" "$v" --json >"$TT/b.json"
 	[ "$(jget "$TT/b.json" .change_tracking)" = fiemap ] || fail "the base was lost: not tracked by fiemap"
 }
-test_case "$FS: a wrong passphrase removes the snapshot it took; the next incremental still has its base" t_wrong_pass_snapshot
+test_case "xfs: a wrong passphrase removes the snapshot it took; the next incremental still has its base" t_wrong_pass_snapshot xfs
 
 t_untrusted_base()
 {
+	local FS=$1
 	[ -f "$TD/$FS.id2" ] || skip "no incremental on $FS"
 	local v=$TD/$FS/vol.img p
 	# A base that changed is not trusted: the next backup reads everything.
@@ -143,10 +149,11 @@ t_untrusted_base()
 	[ "$(cairn snapshot list --json | jq '[.[] | select(.kind == "base" and (.path | contains("'"$FS"'/")))] | length')" = 1 ] ||
 		fail "more than one base snapshot kept"
 }
-test_case "$FS: a changed base or --full makes a full read; tracking resumes after" t_untrusted_base
+test_case "xfs: a changed base or --full makes a full read; tracking resumes after" t_untrusted_base xfs
 
 t_delta_extents()
 {
+	local FS=$1
 	[ -f "$TD/$FS.id2" ] || skip "no incremental on $FS"
 	local v=$TD/$FS/vol.img
 	cairn backup --repo "$R" "$v" --json >b.json
@@ -168,10 +175,11 @@ t_delta_extents()
 	cairn restore --repo "$R" "$(jget b.json .id)" "$TD/$FS/copy.img" --delta
 	same_file want.img "$TD/$FS/copy.img"
 }
-test_case "$FS: restore --delta onto the drifted live volume compares only what its extents changed" t_delta_extents
+test_case "xfs: restore --delta onto the drifted live volume compares only what its extents changed" t_delta_extents xfs
 
 t_snapshots()
 {
+	local FS=$1
 	[ -d "$TD/$FS" ] && mountpoint -q "$TD/$FS" || skip "no $FS file system"
 	local v=$TD/$FS/snap.img id
 	mk_image "$v" 16 31 4
@@ -207,9 +215,15 @@ t_snapshots()
 	expect_fail -m "no snapshot" cairn snapshot delete "$v@s2"
 	[ "$(cairn snapshot list "$v" --json | jq 'length')" = 1 ] || fail "delete did not delete"
 }
-test_case "$FS: snapshot create, revert (refused while in use, --force), --keep, delete" t_snapshots
+test_case "xfs: snapshot create, revert (refused while in use, --force), --keep, delete" t_snapshots xfs
 
-done
+test_case "btrfs: a backup reads a reflink snapshot and keeps it as the base" t_first btrfs
+test_case "btrfs: after scattered writes an incremental reads only the changed ranges; both restore byte-identically" t_incremental btrfs
+test_case "btrfs: incrementals whose batches span many unchanged chunks restore byte-identically (mapped and read())" t_wide_batches btrfs
+test_case "btrfs: a wrong passphrase removes the snapshot it took; the next incremental still has its base" t_wrong_pass_snapshot btrfs
+test_case "btrfs: a changed base or --full makes a full read; tracking resumes after" t_untrusted_base btrfs
+test_case "btrfs: restore --delta onto the drifted live volume compares only what its extents changed" t_delta_extents btrfs
+test_case "btrfs: snapshot create, revert (refused while in use, --force), --keep, delete" t_snapshots btrfs
 
 t_copy_fallback()
 {

@@ -428,7 +428,7 @@ int main(void)
 	unsetenv("CAIRN_TEST_COUNT");
 	load_server();
 	if (!endpoint[0])
-		return sr_run_skipped("azure (no server)",
+		return sr_run_skipped("azure (no server)", tests, ARRAY_SIZE(tests),
 				      "test_store_azure: no Azure server configured (CAIRN_TEST_AZURE_ENDPOINT is unset; "
 				      "scripts/run-tests starts Azurite and sets it): skipping");
 	return cmocka_run_group_tests_name("azure on Azurite", tests, group_setup, NULL);
