@@ -396,6 +396,19 @@ wait_for_pack()
 	return 1
 }
 
+# kill9_running PID WHAT: kills our background process PID with SIGKILL and
+# reaps it; the test fails unless it died of that signal, i.e. WHAT was
+# still running when killed (else the kill tested nothing).
+kill9_running()
+{
+	local rc=0
+	# A process that has exited but is not reaped yet takes the signal
+	# too: only the status wait reports tells.
+	kill -9 "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || rc=$?
+	[ "$rc" -eq 137 ] || fail "$2 had ended (exit status $rc) before kill -9: the kill tested nothing"
+}
+
 # flip_byte FILE OFFSET: inverts one byte in place.
 flip_byte()
 {

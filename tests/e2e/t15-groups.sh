@@ -198,8 +198,7 @@ t_sigkill_thaws()
 		sleep 0.05
 	done
 	[ "$i" -lt 100 ] || { kill -9 $pid; fail "the file system never froze"; }
-	kill -9 "$pid"
-	wait "$pid" 2>/dev/null || true
+	kill9_running "$pid" "the frozen group backup"
 	timeout 5 touch "$TD/mnt-a/after-kill" || fail "mnt-a still frozen 5 s after SIGKILL"
 	timeout 5 touch "$TD/mnt-b/after-kill" || fail "mnt-b still frozen 5 s after SIGKILL"
 	[ "$(cairn group list --backups --repo "$R" --json | jq length)" = "$before" ] || fail "a killed group backup was listed"

@@ -204,8 +204,7 @@ t_killed_prune()
 		CAIRN_TEST_JOB_DELAY=60 "$CAIRN" prune --repo "$TT/w" --max-unused 0% -q >/dev/null 2>&1 &
 		pid=$!
 		sleep "$d"
-		kill -9 $pid 2>/dev/null || true
-		wait $pid 2>/dev/null || true
+		kill9_running $pid "prune (kill at ${d}s)"
 		cairn check --repo "$TT/w" -q || fail "check failed after prune was killed at ${d}s"
 		# The next prune on this host takes over the dead one's lease.
 		cairn prune --repo "$TT/w" --max-unused 0% -q || fail "prune after a kill at ${d}s failed"

@@ -36,14 +36,12 @@ test_case "setup: a repository with one backup and a ${BIG_MIB} MiB random image
 
 t_kill9()
 {
-	local rc=0 base
+	local base
 	base=$(npacks "$R")
 	start_backup "$R" "$BIG"
 	# Two new packs (32 MiB of the 256) are written: kill.
 	wait_for_pack "$R" "$BG" $((base + 2)) || stop_bg "the backup ended before writing two packs"
-	kill -9 "$BG"
-	wait "$BG" || rc=$?
-	[ $rc -eq 137 ] || fail "the backup was not killed mid-way (exit $rc): make the image bigger"
+	kill9_running "$BG" "the backup (make the image bigger)"
 	[ ! -s bg.out ] || fail "the killed backup printed an id: $(cat bg.out)"
 	[ "$(backup_count "$R")" -eq 1 ] || fail "a backup killed with -9 is listed"
 	[ "$(find "$R/backups" -type f | wc -l)" -eq 1 ] || fail "a manifest was written by the killed backup"
@@ -149,12 +147,9 @@ wait_for_tmp()
 
 t_restore_kill()
 {
-	local rc=0
 	start_restore "$(cairn list --repo "$R" --json | jq -r '.[-1].id')" t.img
 	wait_for_tmp t.img "$BG" || stop_bg "the restore ended before it could be killed"
-	kill -9 "$BG"
-	wait "$BG" || rc=$?
-	[ $rc -eq 137 ] || fail "the restore was not killed mid-way (exit $rc)"
+	kill9_running "$BG" "the restore"
 	[ ! -e t.img ] || fail "a restore killed with -9 left a file under the target's name"
 }
 test_case "kill -9 mid-restore leaves nothing under the target's name" t_restore_kill

@@ -218,7 +218,7 @@ EOF
 	tr '\0' ' ' <"/proc/$pid/cmdline" >cmdline.out
 	grep -q -- '--s3-secret-key' cmdline.out || fail "could not read the command line: $(cat cmdline.out)"
 	wait "$pid" || fail "cred create failed after the lock was released: $(cat u.err)"
-	wait "$locker" || true
+	wait "$locker" || fail "the process holding the state database's lock failed"
 	grep -Eq "$UUID_RE" u.out || fail "no UUID printed"
 	outputs_clean
 	no_secrets cmdline.out

@@ -139,8 +139,7 @@ t_prune_stale_uploads()
 	"$CAIRN" backup --repo "$r" "$TD/img" --limit-upload 2M -q >/dev/null 2>b.err &
 	pid=$!
 	for i in $(seq 1 100); do [ "$(uploads_in_progress stale/packs/)" -gt 0 ] && break; sleep 0.1; done
-	kill -9 $pid
-	wait $pid 2>/dev/null || true
+	kill9_running $pid "the backup uploading"
 	[ "$(uploads_in_progress stale/packs/)" -gt 0 ] || fail "no multipart upload was caught in progress"
 	# A young upload may be a running backup's: kept.
 	cairn prune --repo "$r" --json >p1.json
