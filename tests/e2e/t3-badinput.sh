@@ -600,6 +600,37 @@ t_full_disk()
 }
 test_case "a full disk fails the backup with one line; no manifest; check passes" t_full_disk
 
+t_full_disk_restore()
+{
+	local dev id
+	new_repo repo
+	rand_file big.img $((40 << 20)) 24
+	id=$(cairn backup --repo repo -q big.img)
+	truncate -s 24M fs.img
+	mkfs.ext4 -q -F fs.img
+	dev=$(setup_loop fs.img) || skip "no loop device"
+	mkdir mnt
+	mount "$dev" mnt 2>/dev/null || skip "cannot mount ext4 here"
+	register_cleanup mount "$TT/mnt"
+	# Into a new file: nothing is left under any name.
+	tree_state mnt >before
+	expect_fail -m 'space' cairn restore --repo repo "$id" mnt/new.img
+	[ ! -e mnt/new.img ] || fail "the failed restore left the target"
+	assert_unchanged mnt before
+	# Over an existing file (--force): it stays as it was.
+	rand_file mnt/old.img $((1 << 20)) 25
+	tree_state mnt >before
+	expect_fail -m 'space' cairn restore --repo repo "$id" --force mnt/old.img
+	assert_unchanged mnt before
+	# All the space came back: a volume that fits restores.
+	rand_file small.img $((8 << 20)) 26
+	id=$(cairn backup --repo repo -q small.img)
+	cairn restore --repo repo "$id" mnt/small.img -q
+	same_file small.img mnt/small.img
+	umount mnt
+}
+test_case "a full disk during restore: one line, the target as it was (or absent), no temporary left" t_full_disk_restore
+
 t_fault_put()
 {
 	local n at puts ats rc=0 torn
