@@ -256,7 +256,9 @@ t_cancel_cli_job()
 	need_setup
 	local before pid rc=0 id
 	before=$(backup_count "$R")
-	CAIRN_TEST_JOB_DELAY=2000 CAIRN_THREADS=1 "$CAIRN" backup "$TD/big.img" --repo "$R" --snapshot none >b.out 2>b.err &
+	# 1.5 s at each of its 8 batches: it still runs after the two
+	# refused backups below, also on a loaded machine.
+	CAIRN_TEST_JOB_DELAY=1500 CAIRN_THREADS=1 "$CAIRN" backup "$TD/big.img" --repo "$R" --snapshot none >b.out 2>b.err &
 	pid=$!
 	id=$(wait_active backup big.img) || { kill -9 $pid; fail "no active job"; }
 	# A second job on the same volume is refused while it runs.

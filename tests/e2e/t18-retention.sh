@@ -223,8 +223,9 @@ t_window_zero_running()
 	local r=$TT/r pid rc=0
 	new_repo "$r" --pack-size 1M
 	rand_file "$TT/w.img" $((16 << 20)) 61
-	# A slow backup (the delay at each progress report) that has written
-	# packs its index object does not name yet.
+	# A slow backup (the delay at each progress report, once a batch of 4
+	# MiB: it still runs while prune starts, also on a loaded machine)
+	# that has written packs its index object does not name yet.
 	CAIRN_TEST_JOB_DELAY=1000 "$CAIRN" backup "$TT/w.img" --repo "$r" --snapshot none -q >id 2>b.err &
 	pid=$!
 	wait_for_pack "$r" $pid 2 || { kill -9 $pid; fail "the backup wrote no packs: $(cat b.err)"; }
