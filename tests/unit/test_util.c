@@ -8,11 +8,15 @@
 #include "util/hex.h"
 #include "util/io.h"
 #include "util/proc.h"
+#include "util/path.h"
 #include "util/time.h"
+#include "util/tmpfile.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sys/file.h>
+#include <sys/wait.h>
 
 /* ---- buf ---- */
 
@@ -643,6 +647,193 @@ static void test_env_secret_list_complete(void **state)
 			fail_msg("%s is on the secret list but no code names it", cairn_env_secrets[k]);
 }
 
+/* Walks that follow only links root or we own; a link another user owns
+ * is refused, naming it (the owner change needs root: skipped without). */
+static void test_path_walk(void **state)
+{
+	(void)state;
+	char d[PATH_MAX], p[PATH_MAX + 64], q[PATH_MAX + 64];
+	th_tmpdir(d, sizeof(d), "path");
+	snprintf(p, sizeof(p), "%s/real", d);
+	assert_int_equal(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/real/f.img", d);
+	th_write_file(p, "data", 4);
+	snprintf(q, sizeof(q), "%s/link", d);
+	assert_int_equal(symlink("real", q), 0);
+	snprintf(q, sizeof(q), "%s/flink", d);
+	assert_int_equal(symlink("real/f.img", q), 0);
+
+	struct cairn_path w = CAIRN_PATH_INIT;
+	snprintf(q, sizeof(q), "%s/link/../link/./f.img", d);
+	ck_ok(cairn_path_open(q, "source", O_RDONLY, false, &w));
+	char want[PATH_MAX + 64], real[PATH_MAX];
+	assert_non_null(realpath(d, real));
+	snprintf(want, sizeof(want), "%s/real/f.img", real);
+	assert_string_equal(w.abs, want);
+	assert_string_equal(w.name, "f.img");
+	char buf[8] = "";
+	assert_int_equal(read(w.fd, buf, sizeof(buf)), 4);
+	struct stat st;
+	assert_int_equal(fstatat(w.dirfd, "f.img", &st, 0), 0);
+	cairn_path_clear(&w);
+	snprintf(q, sizeof(q), "%s/flink", d);
+	ck_ok(cairn_path_open(q, "source", O_PATH, false, &w));
+	assert_string_equal(w.abs, want);
+	cairn_path_clear(&w);
+	/* Missing: an error, or with missing_ok the directory to create it in. */
+	snprintf(q, sizeof(q), "%s/link/new.img", d);
+	ck_err(cairn_path_open(q, "target", O_RDONLY, false, &w), CAIRN_ENOTFOUND);
+	ck_ok(cairn_path_open(q, "target", O_RDONLY, true, &w));
+	assert_int_equal(w.fd, -1);
+	assert_string_equal(w.name, "new.img");
+	cairn_path_clear(&w);
+	snprintf(q, sizeof(q), "%s/dangling", d);
+	assert_int_equal(symlink("nowhere", q), 0);
+	ck_err(cairn_path_open(q, "target", O_RDONLY, true, &w), CAIRN_ENOTFOUND);
+	assert_non_null(strstr(cairn_error_message(), "does not resolve"));
+	snprintf(q, sizeof(q), "%s/real/f.img/x", d);
+	assert_true(cairn_path_open(q, "source", O_RDONLY, false, &w) < 0);
+
+	if (geteuid() == 0) {
+		snprintf(q, sizeof(q), "%s/flink", d);
+		assert_int_equal(lchown(q, 65534, 65534), 0);
+		ck_err(cairn_path_open(q, "source", O_RDONLY, false, &w), CAIRN_EPERM);
+		assert_non_null(strstr(cairn_error_message(), "is a symbolic link owned by uid 65534"));
+		assert_non_null(strstr(cairn_error_message(), "give the path it points to"));
+		/* On the way, not only last. */
+		snprintf(q, sizeof(q), "%s/link", d);
+		assert_int_equal(lchown(q, 65534, 65534), 0);
+		snprintf(q, sizeof(q), "%s/link/f.img", d);
+		ck_err(cairn_path_open(q, "source", O_RDONLY, false, &w), CAIRN_EPERM);
+	}
+	assert_int_equal(w.fd, -1);
+	th_rm_rf(d);
+}
+
+/* Private directories: made 0700; a link, a file, a directory of another
+ * user or with group or other bits is refused, never changed. */
+static void test_private_dir(void **state)
+{
+	(void)state;
+	char d[PATH_MAX], p[PATH_MAX + 64];
+	th_tmpdir(d, sizeof(d), "private");
+	int dfd = open(d, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	int fd = -1;
+	ck_err(cairn_path_private_dir(dfd, "snaps", "D/snaps", "snapshot directory", false, &fd), CAIRN_ENOTFOUND);
+	ck_ok(cairn_path_private_dir(dfd, "snaps", "D/snaps", "snapshot directory", true, &fd));
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0700);
+	close(fd);
+	ck_ok(cairn_path_private_dir(dfd, "snaps", "D/snaps", "snapshot directory", true, &fd)); /* again */
+	close(fd);
+
+	snprintf(p, sizeof(p), "%s/snaps", d);
+	assert_int_equal(chmod(p, 0770), 0);
+	ck_err(cairn_path_private_dir(dfd, "snaps", "D/snaps", "snapshot directory", true, &fd), CAIRN_EPERM);
+	assert_non_null(strstr(cairn_error_message(), "refusing snapshot directory D/snaps: its mode 0770"));
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0770); /* not repaired behind the owner's back */
+	assert_int_equal(chmod(p, 0701), 0);
+	ck_err(cairn_path_private_dir(dfd, "snaps", "D/snaps", "snapshot directory", true, &fd), CAIRN_EPERM);
+
+	assert_int_equal(chmod(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/ln", d);
+	assert_int_equal(symlink("snaps", p), 0);
+	ck_err(cairn_path_private_dir(dfd, "ln", "D/ln", "snapshot directory", true, &fd), CAIRN_EPERM);
+	assert_non_null(strstr(cairn_error_message(), "symbolic link"));
+	snprintf(p, sizeof(p), "%s/file", d);
+	th_write_file(p, "x", 1);
+	ck_err(cairn_path_private_dir(dfd, "file", "D/file", "snapshot directory", true, &fd), CAIRN_EPERM);
+	assert_non_null(strstr(cairn_error_message(), "not a directory"));
+
+	if (geteuid() == 0) {
+		snprintf(p, sizeof(p), "%s/theirs", d);
+		assert_int_equal(mkdir(p, 0700), 0);
+		assert_int_equal(chown(p, 65534, 65534), 0);
+		ck_err(cairn_path_private_dir(dfd, "theirs", "D/theirs", "snapshot directory", true, &fd), CAIRN_EPERM);
+		assert_non_null(strstr(cairn_error_message(), "owned by uid 65534"));
+	}
+	close(dfd);
+	th_rm_rf(d);
+}
+
+/* Temporaries: O_EXCL beside a planted link, named after the process,
+ * swept only when their process is gone and their lock free; a commit
+ * that finds something else at the name says so. */
+static void test_tmpfile(void **state)
+{
+	(void)state;
+	char d[PATH_MAX], p[PATH_MAX + 64];
+	th_tmpdir(d, sizeof(d), "tmpfile");
+	int dfd = open(d, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	int fd = -1;
+	char *tmp = NULL;
+	ck_ok(cairn_tmp_create(dfd, d, "vol.img", ".cairn-x-", &fd, &tmp));
+	size_t nl;
+	pid_t pid;
+	assert_true(cairn_tmp_parse(tmp, ".cairn-x-", &nl, &pid));
+	assert_int_equal(nl, strlen("vol.img"));
+	assert_int_equal(pid, getpid());
+	assert_false(cairn_tmp_parse("vol.img.cairn-x-12-short", ".cairn-x-", &nl, &pid));
+	assert_false(cairn_tmp_parse("vol.img.cairn-x--AbCdEf", ".cairn-x-", &nl, &pid));
+	assert_true(cairn_tmp_parse("a.cairn-x-b.cairn-x-7-AbCdEf", ".cairn-x-", &nl, &pid));
+	assert_int_equal(nl, strlen("a.cairn-x-b"));
+	assert_int_equal(pid, 7);
+	/* Ours, and locked: not claimable. */
+	int cfd;
+	struct stat st;
+	assert_int_equal(cairn_tmp_claim(dfd, tmp, pid = getpid(), &cfd, &st), 0);
+	assert_int_equal(cairn_tmp_claim(dfd, tmp, 0, &cfd, &st), 0);
+
+	/* A dead process's file is swept; a locked one and a live one stay. */
+	pid_t dead = fork();
+	if (dead == 0)
+		_exit(0);
+	waitpid(dead, NULL, 0);
+	char gone[PATH_MAX + 64], held[PATH_MAX + 64], live[PATH_MAX + 64];
+	snprintf(gone, sizeof(gone), "%s/vol.img.cairn-x-%d-Gone01", d, (int)dead);
+	snprintf(held, sizeof(held), "%s/vol.img.cairn-x-%d-Held01", d, (int)dead);
+	snprintf(live, sizeof(live), "%s/vol.img.cairn-x-1-Live01", d);
+	th_write_file(gone, "g", 1);
+	th_write_file(held, "h", 1);
+	th_write_file(live, "l", 1);
+	int hfd = open(held, O_RDONLY | O_CLOEXEC);
+	assert_int_equal(flock(hfd, LOCK_EX), 0);
+	cairn_tmp_sweep(dfd, d, "vol.img", ".cairn-x-", "a test");
+	assert_int_equal(access(gone, F_OK), -1);
+	assert_int_equal(access(held, F_OK), 0);
+	assert_int_equal(access(live, F_OK), 0);
+	snprintf(p, sizeof(p), "%s/%s", d, tmp);
+	assert_int_equal(access(p, F_OK), 0);
+	close(hfd);
+
+	/* Commit: the temporary becomes the name. */
+	ck_ok(cairn_tmp_commit(dfd, d, tmp, "vol.img", fd));
+	snprintf(p, sizeof(p), "%s/vol.img", d);
+	assert_int_equal(lstat(p, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	free(tmp);
+	tmp = NULL;
+	close(fd);
+	/* Swapped for a link before the rename: the commit says so. */
+	ck_ok(cairn_tmp_create(dfd, d, "vol.img", ".cairn-x-", &fd, &tmp));
+	snprintf(p, sizeof(p), "%s/%s", d, tmp);
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(symlink("/etc/hostname", p), 0);
+	ck_err(cairn_tmp_commit(dfd, d, tmp, "vol.img", fd), CAIRN_EPERM);
+	assert_non_null(strstr(cairn_error_message(), "is not the file cairn wrote"));
+	/* A planted link at a name it tries is never followed: O_EXCL. */
+	assert_int_equal(faccessat(dfd, "vol.img", F_OK, AT_SYMLINK_NOFOLLOW), 0);
+	free(tmp);
+	close(fd);
+	close(dfd);
+	th_rm_rf(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -666,6 +857,9 @@ int main(void)
 		cmocka_unit_test(test_env_for_child),
 		cmocka_unit_test(test_env_hook_and_helper),
 		cmocka_unit_test(test_env_secret_list_complete),
+		cmocka_unit_test(test_path_walk),
+		cmocka_unit_test(test_private_dir),
+		cmocka_unit_test(test_tmpfile),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
