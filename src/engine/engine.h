@@ -13,6 +13,7 @@
 #include "state/groups.h"
 #include "state/state.h"
 #include "util/cancel.h"
+#include "util/path.h"
 
 #include <signal.h>
 #include <stdbool.h>
@@ -128,6 +129,10 @@ int cairn_delta_known(struct cairn_state *st, const struct cairn_repo *repo, con
 
 struct cairn_restore_opts {
 	const char *target;
+	/* When not NULL, only the last component of target is looked up,
+	 * in this directory (util/path.h, opened by the caller): group
+	 * restore's members; target still names it in messages. */
+	const struct cairn_path *target_in;
 	bool force;
 	/* Rewrite an existing target in place, only where it differs from the
 	 * backup (Veeam's quick rollback): the result is byte-identical to a

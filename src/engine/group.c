@@ -5,14 +5,17 @@
 #include "engine/engine.h"
 #include "crypto/crypto.h"
 #include "repo/group.h"
+#include "repo/names.h"
 #include "source/freeze.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/hex.h"
 #include "util/io.h"
 #include "util/log.h"
+#include "util/path.h"
 #include "util/proc.h"
 #include "util/time.h"
+#include "util/tmpfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -69,6 +72,17 @@ static int read_config(const char *path, uint8_t **ret, size_t *ret_len)
 	*ret = b;
 	*ret_len = got;
 	return 0;
+}
+
+/* The config's base name becomes a file name at group restore: it must
+ * pass the rule every reader checks (repo/names.h). */
+static int check_config_name(const char *path)
+{
+	const char *name = cairn_path_base(path), *why = cairn_name_problem(name, true);
+	if (!why)
+		return 0;
+	return cairn_error_set(CAIRN_EINVAL, "the group's config %s cannot be stored under its name: it %s; rename it",
+			       path, why);
 }
 
 /* Tests hold the freeze open to kill cairn in the middle of it. */
@@ -135,6 +149,8 @@ int cairn_group_backup_run(struct cairn_repo *repo, const struct cairn_group_bac
 		r = CAIRN_ENOMEM;
 		goto out;
 	}
+	if (g->config && (r = check_config_name(g->config)) < 0)
+		goto out;
 	if (g->config && (r = read_config(g->config, &gb->config, &gb->config_len)) < 0)
 		goto out;
 	if ((r = cairn_random(gb->id, sizeof(gb->id))) < 0)
@@ -192,8 +208,7 @@ int cairn_group_backup_run(struct cairn_repo *repo, const struct cairn_group_bac
 		goto out;
 	}
 	if (g->config) {
-		const char *slash = strrchr(g->config, '/');
-		if (!(gb->config_name = strdup(slash ? slash + 1 : g->config))) {
+		if (!(gb->config_name = strdup(cairn_path_base(g->config)))) {
 			r = CAIRN_ENOMEM;
 			goto out;
 		}
@@ -227,16 +242,48 @@ out:
 	return r;
 }
 
+/* Group restore writes the config document as NAME TMP_TAG PID -XXXXXX
+ * beside its place (util/tmpfile.h), then renames it. */
+#define TMP_TAG ".cairn-tmp-"
+
+static int write_config(const struct cairn_path *d, const struct cairn_group_backup *gb, bool force)
+{
+	const char *name = gb->config_name;
+	struct stat st;
+	/* Not following a link: one planted at the name is replaced, its
+	 * target never written. */
+	if (!force && fstatat(d->fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return cairn_error_set(CAIRN_EEXIST, "%s/%s exists; use --force to overwrite it", d->abs, name);
+	cairn_tmp_sweep(d->fd, d->abs, name, TMP_TAG, "a group restore");
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *tmp = NULL;
+	int r = cairn_tmp_create(d->fd, d->abs, name, TMP_TAG, &fd, &tmp);
+	if (r < 0)
+		return r;
+	if ((r = cairn_write_all(fd, gb->config, gb->config_len, tmp)) >= 0 && fsync(fd) < 0)
+		r = cairn_error_errno(errno, "fsync %s/%s", d->abs, tmp);
+	if (r >= 0)
+		r = cairn_tmp_commit(d->fd, d->abs, tmp, name, fd);
+	if (r < 0)
+		unlinkat(d->fd, tmp, 0);
+	return r;
+}
+
 int cairn_group_restore_run(struct cairn_repo *repo, const struct cairn_group_backup *gb, const char *dir,
 			    bool force, cairn_progress_fn progress, void *ud, struct cairn_manifest_list *l)
 {
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return cairn_error_errno(errno, "cannot create %s", dir);
+	/* Every file goes through this descriptor: the names come from the
+	 * group object (checked when it was read, repo/names.h). */
+	_cleanup_(cairn_path_clear) struct cairn_path d = CAIRN_PATH_INIT;
+	int r = cairn_path_open(dir, "directory", O_PATH | O_DIRECTORY, false, &d);
+	if (r < 0)
+		return r;
 	/* Every member first, so a missing one fails before anything is written. */
 	struct cairn_manifest **ms = calloc(gb->nmembers, sizeof(*ms));
 	if (!ms)
 		return CAIRN_ENOMEM;
-	int r = 0;
 	for (size_t i = 0; i < gb->nmembers && r >= 0; i++) {
 		r = cairn_manifest_resolve(l, gb->members[i].backup_hex, &ms[i]);
 		if (r < 0)
@@ -248,28 +295,12 @@ int cairn_group_restore_run(struct cairn_repo *repo, const struct cairn_group_ba
 			r = CAIRN_ENOMEM;
 			break;
 		}
-		struct cairn_restore_opts ro = { .target = target, .force = force, .progress = progress,
-						 .progress_ud = ud };
+		struct cairn_restore_opts ro = { .target = target, .target_in = &d, .force = force,
+						 .progress = progress, .progress_ud = ud };
 		r = cairn_restore_run(repo, ms[i], &ro, NULL);
 	}
-	if (r >= 0 && gb->config_name) {
-		_cleanup_free_ char *path = NULL, *tmp = NULL;
-		if (asprintf(&path, "%s/%s", dir, gb->config_name) < 0 || asprintf(&tmp, "%s.cairn-tmp", path) < 0) {
-			r = CAIRN_ENOMEM;
-		} else if (!force && access(path, F_OK) == 0) {
-			r = cairn_error_set(CAIRN_EEXIST, "%s exists; use --force to overwrite it", path);
-		} else {
-			_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-			if (fd < 0)
-				r = cairn_error_errno(errno, "cannot create %s", tmp);
-			else if ((r = cairn_write_all(fd, gb->config, gb->config_len, tmp)) >= 0 && fsync(fd) < 0)
-				r = cairn_error_errno(errno, "fsync %s", tmp);
-			if (r >= 0 && rename(tmp, path) < 0)
-				r = cairn_error_errno(errno, "rename %s", tmp);
-			if (r < 0)
-				unlink(tmp);
-		}
-	}
+	if (r >= 0 && gb->config_name)
+		r = write_config(&d, gb, force);
 	free(ms);
 	return r;
 }

@@ -798,7 +798,9 @@ static int open_target(const struct cairn_restore_opts *o, uint64_t size, struct
 		       bool *ret_device)
 {
 	struct stat st;
-	int r = cairn_path_open(o->target, "target", O_PATH, true, &t->p);
+	int r = o->target_in ? cairn_path_open_at(o->target_in->fd, o->target_in->abs, cairn_path_base(o->target),
+						  "target", O_PATH, true, &t->p)
+			     : cairn_path_open(o->target, "target", O_PATH, true, &t->p);
 	if (r < 0)
 		return r;
 	bool exists = t->p.fd >= 0;

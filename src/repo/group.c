@@ -1,5 +1,6 @@
 /* Group backup objects (group.h, format.h GROUP). */
 #include "repo/group.h"
+#include "repo/names.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -81,6 +82,17 @@ static int bad(const char *what)
 	return cairn_error_set(CAIRN_ECORRUPT, "group backup: invalid %s", what);
 }
 
+/* Member and config names become file names in the directory group
+ * restore is given (repo/names.h): a name that could escape it is damage. */
+static int bad_name(const char *what, const char *name, bool at_ok)
+{
+	const char *why = cairn_name_problem(name, at_ok);
+	if (!why)
+		return 0;
+	return cairn_error_set(CAIRN_ECORRUPT, "group backup: invalid %s '%.64s%s': it %s", what, name,
+			       strlen(name) > 64 ? "..." : "", why);
+}
+
 int cairn_group_backup_parse(const uint8_t *data, size_t len, struct cairn_group_backup **ret)
 {
 	json_error_t jerr;
@@ -126,11 +138,13 @@ int cairn_group_backup_parse(const uint8_t *data, size_t len, struct cairn_group
 	for (size_t i = 0; i < n; i++) {
 		const char *vol = NULL, *b = NULL;
 		struct cairn_group_member *m = &g->members[i];
-		if (json_unpack(json_array_get(members, i), "{s:s, s:s}", "volume", &vol, "backup", &b) != 0 || !*vol ||
+		if (json_unpack(json_array_get(members, i), "{s:s, s:s}", "volume", &vol, "backup", &b) != 0 ||
 		    parse_id(b, m->backup) < 0) {
 			r = bad("member");
 			goto out;
 		}
+		if ((r = bad_name("member volume name", vol, false)) < 0)
+			goto out;
 		memcpy(m->backup_hex, b, sizeof(m->backup_hex));
 		if (!(m->volume = strdup(vol))) {
 			r = CAIRN_ENOMEM;
@@ -157,10 +171,12 @@ int cairn_group_backup_parse(const uint8_t *data, size_t len, struct cairn_group
 	}
 	if (config && !json_is_null(config)) {
 		const char *cname = NULL, *b64 = NULL;
-		if (json_unpack(config, "{s:s, s:s}", "name", &cname, "data", &b64) != 0 || !*cname) {
+		if (json_unpack(config, "{s:s, s:s}", "name", &cname, "data", &b64) != 0) {
 			r = bad("config");
 			goto out;
 		}
+		if ((r = bad_name("config name", cname, true)) < 0)
+			goto out;
 		size_t blen = strlen(b64);
 		if (blen % 4 || blen / 4 * 3 > CAIRN_GROUP_CONFIG_MAX) {
 			r = bad("config data");

@@ -212,7 +212,8 @@ static int walk(struct walk *w, int flags, bool missing_ok, struct cairn_path *r
 	}
 }
 
-int cairn_path_open(const char *path, const char *what, int flags, bool missing_ok, struct cairn_path *ret)
+int cairn_path_open_at(int atfd, const char *at_abs, const char *path, const char *what, int flags, bool missing_ok,
+		       struct cairn_path *ret)
 {
 	*ret = (struct cairn_path)CAIRN_PATH_INIT;
 	if (!path || !*path)
@@ -220,6 +221,11 @@ int cairn_path_open(const char *path, const char *what, int flags, bool missing_
 	struct walk w = { .path = path, .what = what, .cur = -1 };
 	if (path[0] == '/') {
 		w.cur = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	} else if (atfd != AT_FDCWD) {
+		if (strlen(at_abs) >= sizeof(w.abs))
+			return too_long(&w);
+		strcpy(w.abs, strcmp(at_abs, "/") == 0 ? "" : at_abs);
+		w.cur = openat(atfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	} else {
 		if (!getcwd(w.abs, sizeof(w.abs)))
 			return cairn_error_errno(errno, "cannot open %s %s: the current directory", what, path);
@@ -235,6 +241,11 @@ int cairn_path_open(const char *path, const char *what, int flags, bool missing_
 	if (w.cur >= 0)
 		close(w.cur);
 	return r;
+}
+
+int cairn_path_open(const char *path, const char *what, int flags, bool missing_ok, struct cairn_path *ret)
+{
+	return cairn_path_open_at(AT_FDCWD, NULL, path, what, flags, missing_ok, ret);
 }
 
 int cairn_path_reopen(int dirfd, const char *name, int fd, int flags, const char *display, int *ret_fd)

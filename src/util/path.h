@@ -37,6 +37,11 @@ void cairn_path_clear(struct cairn_path *p);
  * component is not an error: ret->fd is -1, the rest is filled. */
 int cairn_path_open(const char *path, const char *what, int flags, bool missing_ok, struct cairn_path *ret);
 
+/* The same, a relative path walked from the directory atfd whose absolute
+ * path is at_abs (AT_FDCWD: the current directory). */
+int cairn_path_open_at(int atfd, const char *at_abs, const char *path, const char *what, int flags, bool missing_ok,
+		       struct cairn_path *ret);
+
 /* Opens name in dirfd again with flags (O_NOFOLLOW added), and only if
  * it is still the file fd: another descriptor of what a walk opened (the
  * walk's O_PATH one, a temporary file's), for other flags.  CAIRN_EPERM

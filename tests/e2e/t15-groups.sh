@@ -140,6 +140,42 @@ t_incremental_and_members()
 }
 test_case "an incremental group backup tracks changes by extent maps; members list and restore" t_incremental_and_members
 
+t_restore_planted_links()
+{
+	need_setup
+	[ -f "$TD/gid" ] || skip "no first group backup"
+	printf 'root only: %s\n' "$RANDOM$RANDOM" >secret
+	chmod 600 secret
+	cp -p secret secret.orig
+	# Links planted in the target directory by another user (uid 65534):
+	# at the config's name, at the temporary name cairn once used, at a
+	# member's name.
+	mkdir out
+	ln -s "$TT/secret" out/app.xml
+	ln -s "$TT/secret" out/app.xml.cairn-tmp
+	chown -h 65534:65534 out/app.xml out/app.xml.cairn-tmp
+	cairn group restore app@latest --to out --repo "$R" --force
+	cmp -s secret secret.orig || fail "group restore wrote through a planted link into a root-only file"
+	[ ! -L out/app.xml ] || fail "the config's name is still the planted link"
+	cmp -s out/app.xml "$TD/app.xml" || fail "config document differs"
+	[ -L out/app.xml.cairn-tmp ] || fail "the planted link at the old temporary name was touched"
+	! ls out/*.cairn-tmp-* >/dev/null 2>&1 || fail "group restore left a temporary file: $(ls out)"
+	for d in a b; do e2fsck -fn "out/$d.img" >/dev/null 2>&1 || fail "out/$d.img not clean"; done
+	# Without --force a planted link is something that exists.
+	mkdir out2
+	ln -s "$TT/secret" out2/app.xml
+	expect_fail -m "out2/app.xml exists" cairn group restore app@latest --to out2 --repo "$R"
+	[ -L out2/app.xml ] || fail "the refused restore replaced the link"
+	# A member's name that is another user's link is refused, not followed.
+	mkdir out3
+	ln -s "$TT/secret" out3/a.img
+	chown -h 65534:65534 out3/a.img
+	expect_fail -m "a.img is a symbolic link owned by uid 65534; give the path it points to" \
+		cairn group restore app@latest --to out3 --repo "$R" --force
+	cmp -s secret secret.orig || fail "group restore wrote through a member's planted link"
+}
+test_case "group restore never follows a link planted at the config's, a temporary's or another user's member name" t_restore_planted_links
+
 t_forget_group_by_id()
 {
 	need_setup

@@ -180,6 +180,9 @@ t_bad_names()
 	expect_fail -m 'name' cairn backup --repo repo "$IMG" --name 'a/b'
 	expect_fail -m 'name' cairn backup --repo repo "$IMG" --name 'vol@x'
 	expect_fail -m 'name' cairn backup --repo repo "$IMG" --name ''
+	# Group restore makes files of volume names: no '.' or '..'.
+	expect_fail -m "invalid volume name '\.\.': it is '\.' or '\.\.'" cairn backup --repo repo "$IMG" --name '..'
+	expect_fail -m "invalid volume name '\.'" cairn backup --repo repo "$IMG" --name '.' --snapshot none
 	expect_fail -m 'tag' cairn backup --repo repo "$IMG" --tag "$(printf 'a\tb')"
 	# Said why, before anything is read; a long one is not echoed whole.
 	expect_fail -m "invalid volume name .*: it is not valid UTF-8" cairn backup --repo repo "$IMG" \

@@ -1,8 +1,11 @@
-/* repo/manifest: the JSON codec, sealed objects, listing and resolving. */
+/* repo/manifest: the JSON codec, sealed objects, listing and resolving;
+ * repo/group: the group object's names. */
 #define TH_WANT_REPO
 #include "helpers.h"
 
+#include "repo/group.h"
 #include "repo/manifest.h"
+#include "repo/names.h"
 #include "util/cleanup.h"
 #include "util/hex.h"
 
@@ -509,6 +512,52 @@ static void test_resolve(void **state)
 	cairn_manifest_list_free(&l);
 }
 
+/* Group objects whose member or config names could name a file outside
+ * the directory group restore writes to are damage (CAIRN_ECORRUPT). */
+static int parse_group_named(const char *member, const char *config)
+{
+	struct cairn_group_member mem[2] = { { .volume = "a.img" }, { .volume = (char *)member } };
+	for (int i = 0; i < 2; i++)
+		memset(mem[i].backup_hex, 'a' + i, 32);
+	uint8_t doc[] = "<x/>";
+	struct cairn_group_backup g = { .name = "app", .created_us = 1764547200123456, .hostname = "h",
+					.members = mem, .nmembers = 2, .config_name = (char *)config,
+					.config = doc, .config_len = 4 };
+	memset(g.idhex, 'c', 32);
+	char *json = NULL;
+	ck_ok(cairn_group_backup_encode(&g, &json));
+	struct cairn_group_backup *back = NULL;
+	int r = cairn_group_backup_parse((const uint8_t *)json, strlen(json), &back);
+	assert_true(r < 0 || back);
+	cairn_group_backup_free(back);
+	free(json);
+	return r;
+}
+
+static void test_group_names(void **state)
+{
+	(void)state;
+	ck_ok(parse_group_named("b.img", "app.xml"));
+	ck_ok(parse_group_named("b.img", "app@2.xml")); /* a file name may hold '@' */
+	static const char *const bad[] = { "../b.img", "..", ".", "", "a/b", "/etc/shadow", "b\x01", "b@c" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		ck_err(parse_group_named(bad[i], "app.xml"), CAIRN_ECORRUPT);
+		assert_non_null(strstr(cairn_error_message(), "invalid member volume name"));
+	}
+	static const char *const badc[] = { "../app.xml", "..", ".", "", "etc/app.xml", "a\nb" };
+	for (size_t i = 0; i < ARRAY_SIZE(badc); i++) {
+		ck_err(parse_group_named("b.img", badc[i]), CAIRN_ECORRUPT);
+		assert_non_null(strstr(cairn_error_message(), "invalid config name"));
+	}
+	char long_name[CAIRN_NAME_MAX + 2];
+	memset(long_name, 'x', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = 0;
+	ck_err(parse_group_named(long_name, "app.xml"), CAIRN_ECORRUPT);
+	assert_non_null(strstr(cairn_error_message(), "longer than 200 bytes"));
+	assert_null(cairn_name_problem("vm.img", false));
+	assert_non_null(cairn_name_problem("vm@x", false));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -522,6 +571,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_list_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_same_time, setup, teardown),
 		cmocka_unit_test(test_resolve),
+		cmocka_unit_test(test_group_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
