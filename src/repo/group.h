@@ -1,6 +1,8 @@
 /* Group backups (format.h GROUP): one object per `cairn group backup`,
  * written after the backups of all its volumes, naming them and holding the
- * group's config document.  A group backup exists once this is written. */
+ * group's config document.  A group backup exists once this is written.
+ * Its member volume names and its config's name become file names at
+ * group restore: each must pass repo/names.h, or the object is damaged. */
 #ifndef CAIRN_REPO_GROUP_H
 #define CAIRN_REPO_GROUP_H
 
