@@ -950,7 +950,8 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 {
 	double t0 = cairn_now();
 	_cleanup_(cairn_volume_freep) struct cairn_volume *vol = NULL;
-	int r = cairn_volume_open(o->source, &vol);
+	int r = o->source_fd_set ? cairn_volume_open_fd(o->source_fd, o->source, &vol)
+				 : cairn_volume_open(o->source, &vol);
 	if (r < 0)
 		return r;
 	const char *volume = o->volume ? o->volume : vol->name;

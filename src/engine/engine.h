@@ -51,6 +51,10 @@ struct cairn_backup_opts {
 	/* The name recorded as the backup's source, when the bytes are read from
 	 * a snapshot of it (source is then the snapshot); NULL: source. */
 	const char *source_name;
+	/* With source_fd_set, the bytes are read from source_fd (a snapshot
+	 * cairn holds open, source/snapshot.h), never by opening source. */
+	bool source_fd_set;
+	int source_fd;
 	cairn_progress_fn progress;
 	void *progress_ud;
 };
@@ -75,16 +79,15 @@ struct cairn_snap_backup_opts {
 	struct cairn_state *state;       /* the snapshot registry */
 	const char *state_dir;           /* for snapshots of block devices */
 	/* A snapshot the caller already took with cairn_snap_take_new (a
-	 * group's, at its frozen instant); NULL: take one now.  Either way it
-	 * is kept as the base or removed. */
-	const char *taken_path;
-	const char *taken_id;
-	const struct cairn_snap_taken *taken;
+	 * group's, at its frozen instant); NULL: take one now.  Either way
+	 * this function keeps it as the base or releases it, on every path. */
+	struct cairn_snap_taken *taken;
 };
-/* Takes a snapshot of volume into its snapshot directory under a new id
- * (ret_id, 16 hex digits); *ret_path is malloc'd. */
-int cairn_snap_take_new(const char *volume, enum cairn_snap_method method, const char *state_dir, char ret_id[17],
-			char **ret_path, struct cairn_snap_taken *ret);
+/* Takes a snapshot of volume under a new id (source/snapshot.h: in its
+ * checked directory, leftovers there removed first) and notes that
+ * directory in the state database. */
+int cairn_snap_take_new(struct cairn_state *st, const char *volume, enum cairn_snap_method method,
+			const char *state_dir, struct cairn_snap_taken *ret);
 struct cairn_snap_backup_info {
 	enum cairn_snap_method method; /* what was used */
 	double snapshot_seconds;

@@ -29,12 +29,6 @@
 
 #define HOOK_TIMEOUT_S 600
 
-struct taken_snap {
-	char id[17];
-	char *path;
-	struct cairn_snap_taken t;
-};
-
 static int run_hook(const struct cairn_group *g, const char *phase, const char *cmd)
 {
 	char label[96], ename[160], ephase[64];
@@ -85,19 +79,9 @@ static int check_config_name(const char *path)
 			       path, why);
 }
 
-/* Tests hold the freeze open to kill cairn in the middle of it. */
-static void test_hold(void)
-{
-	const char *e = getenv("CAIRN_TEST_FREEZE_HOLD_MS");
-	long ms = e ? atol(e) : 0;
-	if (ms > 0) {
-		struct timespec d = { ms / 1000, (ms % 1000) * 1000000 };
-		nanosleep(&d, NULL);
-	}
-}
-
 /* Pre-hook, freeze, a snapshot of every volume, thaw, post-hook. */
-static int take_all(const struct cairn_group *g, const char *state_dir, struct taken_snap *snaps, double *ret_frozen)
+static int take_all(const struct cairn_group *g, struct cairn_state *st, const char *state_dir,
+		    struct cairn_snap_taken *snaps, double *ret_frozen)
 {
 	int r;
 	if (g->pre_hook && (r = run_hook(g, "pre", g->pre_hook)) < 0) {
@@ -111,10 +95,9 @@ static int take_all(const struct cairn_group *g, const char *state_dir, struct t
 	else
 		r = 0;
 	for (size_t i = 0; r >= 0 && i < g->nvolumes; i++) {
-		r = cairn_snap_take_new(g->volumes[i], CAIRN_SNAP_AUTO, state_dir, snaps[i].id, &snaps[i].path,
-					&snaps[i].t);
+		r = cairn_snap_take_new(st, g->volumes[i], CAIRN_SNAP_AUTO, state_dir, &snaps[i]);
 		if (r >= 0 && i == 0)
-			test_hold();
+			cairn_test_hold("CAIRN_TEST_FREEZE_HOLD_MS");
 	}
 	double frozen = 0;
 	if (fz) {
@@ -142,13 +125,15 @@ int cairn_group_backup_run(struct cairn_repo *repo, const struct cairn_group_bac
 	if (g->nvolumes == 0)
 		return cairn_error_set(CAIRN_EINVAL, "group %s has no volumes", g->name);
 	_cleanup_(cairn_group_backup_freep) struct cairn_group_backup *gb = calloc(1, sizeof(*gb));
-	struct taken_snap *snaps = calloc(g->nvolumes, sizeof(*snaps));
+	struct cairn_snap_taken *snaps = calloc(g->nvolumes, sizeof(*snaps));
 	struct cairn_manifest **members = calloc(g->nvolumes, sizeof(*members));
 	int r = 0;
 	if (!gb || !snaps || !members) {
 		r = CAIRN_ENOMEM;
 		goto out;
 	}
+	for (size_t i = 0; i < g->nvolumes; i++)
+		snaps[i] = (struct cairn_snap_taken)CAIRN_SNAP_TAKEN_INIT;
 	if (g->config && (r = check_config_name(g->config)) < 0)
 		goto out;
 	if (g->config && (r = read_config(g->config, &gb->config, &gb->config_len)) < 0)
@@ -158,7 +143,7 @@ int cairn_group_backup_run(struct cairn_repo *repo, const struct cairn_group_bac
 	cairn_hex_encode(gb->id, sizeof(gb->id), gb->idhex);
 	gb->created_us = cairn_wall_now_us();
 
-	if ((r = take_all(g, o->state_dir, snaps, &gb->frozen_seconds)) < 0)
+	if ((r = take_all(g, o->state, o->state_dir, snaps, &gb->frozen_seconds)) < 0)
 		goto out;
 	if (g->nfreeze)
 		cairn_log_info("group %s: file systems frozen for %.3f s", g->name, gb->frozen_seconds);
@@ -177,14 +162,12 @@ int cairn_group_backup_run(struct cairn_repo *repo, const struct cairn_group_bac
 			.backup = { .source = g->volumes[i], .full = o->full, .tags = o->tags, .ntags = o->ntags,
 				    .state_dir = o->state_dir, .group_id = gb->id, .progress = o->progress,
 				    .progress_ud = o->progress_ud },
-			.snapshot = snaps[i].t.method, .state = o->state, .state_dir = o->state_dir,
-			.taken_path = snaps[i].path, .taken_id = snaps[i].id, .taken = &snaps[i].t,
+			.snapshot = snaps[i].method, .state = o->state, .state_dir = o->state_dir,
+			.taken = &snaps[i],
 		};
 		struct cairn_snap_backup_info info;
+		/* Kept as the base or released by the backup either way. */
 		r = cairn_snap_backup(repo, &so, &members[i], &info);
-		/* Kept as the base or removed by the backup either way. */
-		free(snaps[i].path);
-		snaps[i].path = NULL;
 		if (r < 0) {
 			cairn_error_prefix(r, "volume %s", g->volumes[i]);
 			break;
@@ -231,10 +214,7 @@ int cairn_group_backup_run(struct cairn_repo *repo, const struct cairn_group_bac
 	members = NULL;
 out:
 	for (size_t i = 0; snaps && i < g->nvolumes; i++)
-		if (snaps[i].path) {
-			cairn_snap_discard(snaps[i].path, r);
-			free(snaps[i].path);
-		}
+		cairn_snap_release(&snaps[i], r);
 	free(snaps);
 	for (size_t i = 0; members && i < g->nvolumes; i++)
 		cairn_manifest_free(members[i]);

@@ -121,6 +121,11 @@ static const struct cairn_state_migration migrations[] = {
 	  "ALTER TABLE credentials ADD COLUMN azure_endpoint TEXT;"
 	  "ALTER TABLE credentials ADD COLUMN azure_disable_ssl INTEGER NOT NULL DEFAULT 0;"
 	  "ALTER TABLE credentials ADD COLUMN seal INTEGER NOT NULL DEFAULT 1;" },
+	{ "snapshot directories",
+	  "CREATE TABLE snapshot_dirs ("
+	  " path TEXT PRIMARY KEY NOT NULL,"
+	  " created INTEGER NOT NULL"
+	  ") STRICT;" },
 };
 
 struct cairn_state {

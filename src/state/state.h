@@ -118,6 +118,12 @@
  *                             fields too; cred.c seals 1-rows again as 2
  *                             on first use
  *
+ *   version 7
+ *     snapshot_dirs          every directory cairn made snapshot files in
+ *                            (source/snapshot.h), so `snapshot list` finds
+ *                            what killed runs left in them
+ *       path TEXT PK, created INTEGER (unix seconds)
+ *
  * SEALED SECRETS
  *
  *   AES-256-GCM (crypto.h layout: nonce || ciphertext || tag) under a key

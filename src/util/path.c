@@ -164,9 +164,11 @@ static int walk(struct walk *w, int flags, bool missing_ok, struct cairn_path *r
 				return cairn_error_errno(errno, "cannot open %s %s", w->what, w->path);
 			return fill(w, fd, ".", ret);
 		}
-		int fd = openat(w->cur, c, (last ? flags : O_PATH) | O_NOFOLLOW | O_CLOEXEC);
-		int e = errno;
+		int fd, e, tries = 0;
 		struct stat st;
+	again:
+		fd = openat(w->cur, c, (last ? flags : O_PATH) | O_NOFOLLOW | O_CLOEXEC);
+		e = errno;
 		if (fd >= 0 && (!last || (flags & O_PATH))) {
 			if (fstat(fd, &st) < 0) {
 				e = errno;
@@ -193,6 +195,10 @@ static int walk(struct walk *w, int flags, bool missing_ok, struct cairn_path *r
 			}
 			if (lfd >= 0)
 				close(lfd);
+			/* A link when opened, something else when looked at:
+			 * someone swaps the name; look again. */
+			if (lfd >= 0 && e == ELOOP && ++tries < 10)
+				goto again;
 		}
 		if (fd < 0 && e == ENOENT && last && w->last_was_link)
 			return cairn_error_set(CAIRN_ENOTFOUND, "%s %s is a symbolic link that does not resolve", w->what,
@@ -246,6 +252,17 @@ int cairn_path_open_at(int atfd, const char *at_abs, const char *path, const cha
 int cairn_path_open(const char *path, const char *what, int flags, bool missing_ok, struct cairn_path *ret)
 {
 	return cairn_path_open_at(AT_FDCWD, NULL, path, what, flags, missing_ok, ret);
+}
+
+int cairn_path_resolve(const char *path, const char *what, char **ret)
+{
+	struct cairn_path p;
+	int r = cairn_path_open(path, what, O_PATH, false, &p);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(p.abs);
+	cairn_path_clear(&p);
+	return 0;
 }
 
 int cairn_path_reopen(int dirfd, const char *name, int fd, int flags, const char *display, int *ret_fd)

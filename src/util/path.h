@@ -42,6 +42,10 @@ int cairn_path_open(const char *path, const char *what, int flags, bool missing_
 int cairn_path_open_at(int atfd, const char *at_abs, const char *path, const char *what, int flags, bool missing_ok,
 		       struct cairn_path *ret);
 
+/* The absolute path (malloc'd) path names, walked as cairn_path_open
+ * does: realpath(3) that refuses another user's link. */
+int cairn_path_resolve(const char *path, const char *what, char **ret);
+
 /* Opens name in dirfd again with flags (O_NOFOLLOW added), and only if
  * it is still the file fd: another descriptor of what a walk opened (the
  * walk's O_PATH one, a temporary file's), for other flags.  CAIRN_EPERM

@@ -18,19 +18,26 @@
 #define TMP_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 #define TMP_RANDOM 6
 
+/* A fresh NAME TAG PID -XXXXXX (malloc'd). */
+static int tmp_name(const char *name, const char *tag, char **ret)
+{
+	uint8_t rnd[TMP_RANDOM];
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return cairn_error_errno(errno, "no random bytes for a temporary name");
+	char suffix[TMP_RANDOM + 1];
+	for (size_t i = 0; i < TMP_RANDOM; i++)
+		suffix[i] = TMP_CHARS[rnd[i] % (sizeof(TMP_CHARS) - 1)];
+	suffix[TMP_RANDOM] = 0;
+	return asprintf(ret, "%s%s%d-%s", name, tag, (int)getpid(), suffix) < 0 ? CAIRN_ENOMEM : 0;
+}
+
 int cairn_tmp_create(int dirfd, const char *dir, const char *name, const char *tag, int *ret_fd, char **ret_tmp)
 {
 	for (int tries = 0; tries < 100; tries++) {
-		uint8_t rnd[TMP_RANDOM];
-		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-			return cairn_error_errno(errno, "no random bytes for a temporary name");
-		char suffix[TMP_RANDOM + 1];
-		for (size_t i = 0; i < TMP_RANDOM; i++)
-			suffix[i] = TMP_CHARS[rnd[i] % (sizeof(TMP_CHARS) - 1)];
-		suffix[TMP_RANDOM] = 0;
 		_cleanup_free_ char *tmp = NULL;
-		if (asprintf(&tmp, "%s%s%d-%s", name, tag, (int)getpid(), suffix) < 0)
-			return CAIRN_ENOMEM;
+		int r = tmp_name(name, tag, &tmp);
+		if (r < 0)
+			return r;
 		int fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0 && errno == EEXIST)
 			continue;
@@ -43,6 +50,40 @@ int cairn_tmp_create(int dirfd, const char *dir, const char *name, const char *t
 		return 0;
 	}
 	return cairn_error_set(CAIRN_EEXIST, "cannot create a temporary file for %s/%s: every name tried exists", dir,
+			       name);
+}
+
+int cairn_tmp_anon(int dirfd, int *ret_fd)
+{
+	int fd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return CAIRN_EUNSUPPORTED;
+	(void)flock(fd, LOCK_EX | LOCK_NB);
+	*ret_fd = fd;
+	return 0;
+}
+
+int cairn_tmp_link(int dirfd, const char *dir, const char *name, const char *tag, int fd, char **ret_tmp)
+{
+	char self[64];
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	for (int tries = 0; tries < 100; tries++) {
+		_cleanup_free_ char *tmp = NULL;
+		int r = tmp_name(name, tag, &tmp);
+		if (r < 0)
+			return r;
+		/* AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; /proc does not. */
+		r = linkat(fd, "", dirfd, tmp, AT_EMPTY_PATH);
+		if (r < 0 && errno != EEXIST)
+			r = linkat(AT_FDCWD, self, dirfd, tmp, AT_SYMLINK_FOLLOW);
+		if (r < 0 && errno == EEXIST)
+			continue;
+		if (r < 0)
+			return cairn_error_errno(errno, "cannot link %s/%s", dir, tmp);
+		*ret_tmp = TAKE_PTR(tmp);
+		return 0;
+	}
+	return cairn_error_set(CAIRN_EEXIST, "cannot link a temporary file for %s/%s: every name tried exists", dir,
 			       name);
 }
 

@@ -25,6 +25,15 @@
  * locked; its name in *ret_tmp (malloc'd). */
 int cairn_tmp_create(int dirfd, const char *dir, const char *name, const char *tag, int *ret_fd, char **ret_tmp);
 
+/* A nameless file in dirfd (O_TMPFILE), open read-write and locked:
+ * nothing for anyone to swap while it is being written, nothing left if
+ * the process dies.  CAIRN_EUNSUPPORTED, without a message, where the
+ * file system cannot. */
+int cairn_tmp_anon(int dirfd, int *ret_fd);
+/* Gives the nameless file fd a temporary name in dirfd, as
+ * cairn_tmp_create would have (*ret_tmp), just before cairn_tmp_commit. */
+int cairn_tmp_link(int dirfd, const char *dir, const char *name, const char *tag, int fd, char **ret_tmp);
+
 /* Whether entry is a temporary name with tag; the length of its NAME part
  * and its process id. */
 bool cairn_tmp_parse(const char *entry, const char *tag, size_t *ret_name_len, pid_t *ret_pid);

@@ -444,6 +444,25 @@ setup_loop()
 	echo "$dev"
 }
 
+# mkfs_mount KIND DIR [SIZE]: a KIND file system (xfs with reflink=1, or
+# btrfs) of SIZE (default 1G) on a loop device mounted at DIR, unmounted
+# when the file ends; or the test skips, naming what is missing.
+mkfs_mount()
+{
+	local kind=$1 dir=$2 img=$TD/$1.fsimg dev
+	[ "$(id -u)" = 0 ] || skip "needs root for loop devices and mounts"
+	command -v "mkfs.$kind" >/dev/null || skip "mkfs.$kind is not installed"
+	truncate -s "${3:-1G}" "$img"
+	case $kind in
+	xfs) mkfs.xfs -q -f -m reflink=1 "$img" >/dev/null 2>&1 || skip "mkfs.xfs with reflink=1 failed" ;;
+	btrfs) mkfs.btrfs -q -f "$img" >/dev/null 2>&1 || skip "mkfs.btrfs failed" ;;
+	esac
+	dev=$(setup_loop "$img") || skip "no loop device available"
+	mkdir -p "$dir"
+	mount "$dev" "$dir" 2>/dev/null || skip "the kernel cannot mount $kind here"
+	register_cleanup mount "$dir"
+}
+
 # RFC 3339 date-time, as `created` must be.
 RFC3339_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$'
 

@@ -7,24 +7,6 @@
 R=$TD/repo
 CS=65536
 
-# mkfs_mount KIND DIR: a 1 GiB KIND file system on a loop device at DIR,
-# or skip naming what is missing.
-mkfs_mount()
-{
-	local kind=$1 dir=$2 img=$TD/$1.fsimg dev
-	[ "$(id -u)" = 0 ] || skip "needs root for loop devices and mounts"
-	command -v "mkfs.$kind" >/dev/null || skip "mkfs.$kind is not installed"
-	truncate -s 1G "$img"
-	case $kind in
-	xfs) mkfs.xfs -q -f -m reflink=1 "$img" >/dev/null 2>&1 || skip "mkfs.xfs with reflink=1 failed" ;;
-	btrfs) mkfs.btrfs -q -f "$img" >/dev/null 2>&1 || skip "mkfs.btrfs failed" ;;
-	esac
-	dev=$(setup_loop "$img") || skip "no loop device available"
-	mkdir -p "$dir"
-	mount "$dev" "$dir" 2>/dev/null || skip "the kernel cannot mount $kind here"
-	register_cleanup mount "$dir"
-}
-
 t_setup()
 {
 	new_repo "$R"
@@ -53,6 +35,11 @@ t_first()
 	p=$(jq -r '.[] | select(.kind == "base") | .path' "$TT/s.json" | grep "$FS/" | head -n1)
 	[ "$(stat -c %a "$p")" = 400 ] || fail "base snapshot $p is not read-only"
 	same_file "$v" "$p"
+	# On the volume's file system (the state directory is not), at its
+	# root, in a directory only cairn can write.
+	case $p in "$TD/$FS/.cairn-snapshots/"*) ;; *) fail "base snapshot at $p, not at the root of $FS" ;; esac
+	[ "$(stat -c '%a %u' "$TD/$FS/.cairn-snapshots")" = "700 $(id -u)" ] ||
+		fail "the snapshot directory is $(stat -c '%a %u' "$TD/$FS/.cairn-snapshots")"
 }
 test_case "xfs: a backup reads a reflink snapshot and keeps it as the base" t_first xfs
 
@@ -232,6 +219,12 @@ t_copy_fallback()
 	cairn snapshot create v.img --name c 2>err >/dev/null
 	grep -q "copy" err || fail "no warning about the copy's cost: $(cat err)"
 	cairn snapshot list v.img --json | jq -e '.[0].method == "copy"' >/dev/null || fail "method is not copy"
+	# Copies live under the state directory, never beside the image.
+	case $(cairn snapshot list v.img --json | jq -r '.[0].path') in
+	"$CAIRN_STATE_DIR"/snapshots/v.img.*) ;;
+	*) fail "copy snapshot at $(cairn snapshot list v.img --json | jq -r '.[0].path')" ;;
+	esac
+	[ ! -e .cairn-snapshots ] || fail "a snapshot directory was made beside the image"
 	expect_fail -m "cannot make reflink" cairn snapshot create v.img --method reflink
 	scatter_write v.img 42 10 >/dev/null
 	cairn snapshot revert v.img@c
@@ -255,9 +248,11 @@ t_block_device()
 	dev=$(setup_loop dev.img) || skip "no loop device available"
 	# A block device cannot be reflinked: the snapshot is a copy under the
 	# state directory, gone after the backup.
+	local before
+	before=$(ls -A "$CAIRN_STATE_DIR/snapshots" 2>/dev/null)
 	cairn backup --repo "$R" "$dev" --name blk --json >b.json
 	[ "$(jget b.json .snapshot)" = copy ] || fail "snapshot of a device is $(jget b.json .snapshot)"
-	[ -z "$(ls -A "$CAIRN_STATE_DIR/snapshots" 2>/dev/null)" ] || fail "the device's copy snapshot was left behind"
+	[ "$(ls -A "$CAIRN_STATE_DIR/snapshots" 2>/dev/null)" = "$before" ] || fail "the device's copy snapshot was left behind"
 	cairn restore --repo "$R" blk@latest r.img
 	cmp -n "$(stat -c %s dev.img)" r.img "$dev" || fail "restore differs from the device"
 	cairn snapshot create "$dev" --name d >/dev/null 2>&1
