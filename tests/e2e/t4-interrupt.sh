@@ -169,4 +169,58 @@ t_restore_int()
 }
 test_case "SIGINT mid-restore: one line, no target, no temporary file" t_restore_int
 
+# snap_of PID: the snapshot file process PID is making or using, once it
+# is there (in the state directory: copies live there).
+snap_of()
+{
+	local i f
+	for i in $(seq 1 2000); do
+		for f in "$CAIRN_STATE_DIR"/snapshots/*.cairn-snap-"$1"-*; do
+			[ -f "$f" ] && { echo "$f"; return 0; }
+		done
+		kill -0 "$1" 2>/dev/null || return 1
+		sleep 0.01
+	done
+	return 1
+}
+
+t_killed_snapshot()
+{
+	local killed holder left held rc=0
+	new_repo srepo
+	rand_file sv.img $((8 << 20)) 31
+	rand_file sw.img $((4 << 20)) 32
+	# Held by a test hook once its copy snapshot is made; killed there.
+	CAIRN_TEST_SNAP_HOLD_MS=60000 "$CAIRN" backup --repo srepo --snapshot copy sv.img >/dev/null 2>&1 &
+	killed=$!
+	left=$(snap_of $killed) || { kill -9 $killed; fail "no snapshot file appeared for the backup"; }
+	kill -9 $killed
+	wait $killed || rc=$?
+	[ $rc -eq 137 ] || fail "the backup was not killed while it held its snapshot (exit $rc)"
+	[ -f "$left" ] || fail "the killed backup left no snapshot file (a leftover is expected: $left)"
+	# snapshot list shows it, marked and sized, --json too.
+	cairn snapshot list --json >l.json
+	jq -e --arg p "$left" --argjson pid $killed '[.[] | select(.kind == "leftover" and .path == $p and
+		.size == 8388608 and .allocated >= 8388608 and .process == $pid)] | length == 1' l.json >/dev/null ||
+		fail "snapshot list --json does not show the leftover: $(cat l.json)"
+	cairn snapshot list >l.txt
+	grep -F "$left" l.txt | grep -q "left by an interrupted run, 8.00 MiB on disk" ||
+		fail "snapshot list does not show the leftover: $(cat l.txt)"
+	# A backup still running holds its own snapshot: never touched.
+	CAIRN_TEST_SNAP_HOLD_MS=60000 "$CAIRN" backup --repo srepo --snapshot copy sw.img >/dev/null 2>&1 &
+	holder=$!
+	held=$(snap_of $holder) || { kill -9 $holder; fail "no snapshot file appeared for the running backup"; }
+	# The next backup of the volume removes the leftover at once.
+	cairn backup --repo srepo --snapshot copy sv.img -q >id
+	cairn restore --repo srepo "$(cat id)" r.img
+	same_file sv.img r.img
+	[ ! -e "$left" ] || { kill -9 $holder; fail "the next backup kept the leftover $left"; }
+	[ -f "$held" ] || { kill -9 $holder; fail "the next backup removed a running backup's snapshot $held"; }
+	cairn snapshot list --json | jq -e '[.[] | select(.kind == "leftover")] | length == 0' >/dev/null ||
+		{ kill -9 $holder; fail "snapshot list shows a running backup's snapshot as a leftover"; }
+	kill -9 $holder
+	wait $holder || true
+}
+test_case "a backup killed while it holds its copy snapshot: snapshot list shows the leftover; the next backup removes it, a running one's stays" t_killed_snapshot
+
 test_done
