@@ -311,8 +311,9 @@ static int reflink_dir(const struct cairn_path *v, const struct stat *vst, const
 		return r < 0 ? r : 0;
 	if ((r = private_snapdir_in(v->dirfd, vdir, ret_fd, ret_dir)) != 0)
 		return r < 0 ? r : 0;
-	return cairn_error_set(CAIRN_EPERM,
-			       "no snapshot directory can be made on the file system of %s: %s and %s are not writable",
+	/* AUTO then makes a copy under the state directory. */
+	return cairn_error_set(CAIRN_EUNSUPPORTED,
+			       "no reflink snapshot of %s: neither %s nor %s, on its file system, can be written",
 			       v->abs, rabs, vdir);
 }
 
