@@ -266,7 +266,7 @@ int cairn_delta_known(struct cairn_state *st, const struct cairn_repo *repo, con
 	_cleanup_(cairn_path_clear) struct cairn_path tp = CAIRN_PATH_INIT;
 	if (strcmp(base.backup_id, m->idhex) != 0 || base.method != CAIRN_SNAP_REFLINK || base.ident.size != m->size ||
 	    cairn_snap_open(base.path, base.method, &base.ident, &bfd) < 0 ||
-	    cairn_path_open(target, "target", O_RDONLY, false, &tp) < 0) {
+	    cairn_path_open(target, "target", O_RDONLY | O_NONBLOCK, false, &tp) < 0) {
 		cairn_snap_record_clear(&base);
 		return CAIRN_ENOTFOUND;
 	}

@@ -268,13 +268,18 @@ int cairn_path_resolve(const char *path, const char *what, char **ret)
 int cairn_path_reopen(int dirfd, const char *name, int fd, int flags, const char *display, int *ret_fd)
 {
 	struct stat want, got;
-	_cleanup_close_ int nfd = openat(dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC);
+	/* O_NONBLOCK until it is known to be the same file: a FIFO put at
+	 * the name must not hang the open. */
+	_cleanup_close_ int nfd = openat(dirfd, name, flags | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
 	if (nfd < 0)
 		return cairn_error_errno(errno, "cannot open %s", display);
 	if (fstat(fd, &want) < 0 || fstat(nfd, &got) < 0)
 		return cairn_error_errno(errno, "cannot open %s", display);
 	if (want.st_dev != got.st_dev || want.st_ino != got.st_ino || want.st_rdev != got.st_rdev)
 		return cairn_error_set(CAIRN_EPERM, "%s changed while cairn opened it; not using it", display);
+	int fl = fcntl(nfd, F_GETFL);
+	if (!(flags & O_NONBLOCK) && (fl < 0 || fcntl(nfd, F_SETFL, fl & ~O_NONBLOCK) < 0))
+		return cairn_error_errno(errno, "cannot open %s", display);
 	*ret_fd = TAKE_FD(nfd);
 	return 0;
 }
