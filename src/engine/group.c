@@ -41,9 +41,13 @@ static int run_hook(const struct cairn_group *g, const char *phase, const char *
 
 static int read_config(const char *path, uint8_t **ret, size_t *ret_len)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return cairn_error_errno(errno, "cannot read the group's config %s", path);
+	/* Not through another user's link (util/path.h): the document is
+	 * stored in the repository and restored with the volumes. */
+	_cleanup_(cairn_path_clear) struct cairn_path p = CAIRN_PATH_INIT;
+	int r = cairn_path_open(path, "the group's config", O_RDONLY | O_NONBLOCK, false, &p);
+	if (r < 0)
+		return r;
+	int fd = p.fd;
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return cairn_error_set(CAIRN_EINVAL, "the group's config %s is not a regular file", path);

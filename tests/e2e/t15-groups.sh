@@ -176,6 +176,23 @@ t_restore_planted_links()
 }
 test_case "group restore never follows a link planted at the config's, a temporary's or another user's member name" t_restore_planted_links
 
+t_config_link()
+{
+	need_setup
+	printf 'root only\n' >secret
+	chmod 600 secret
+	printf '<domain/>\n' >cfg.xml
+	cairn group create cfglink --volume "$X/a.img" --config "$TT/cfg.xml"
+	# The config's name becomes another user's link to a root-only file:
+	# the group backup refuses it before anything is frozen or stored.
+	ln -sf "$TT/secret" cfg.xml
+	chown -h 65534:65534 cfg.xml
+	expect_fail -m "config $TT/cfg.xml is a symbolic link owned by uid 65534" cairn group backup cfglink --repo "$R"
+	[ "$(cairn group list --backups cfglink --repo "$R" --json | jq length)" = 0 ] || fail "a group backup was stored"
+	cairn group delete cfglink
+}
+test_case "a group's config document that became another user's link is refused" t_config_link
+
 t_forget_group_by_id()
 {
 	need_setup
