@@ -33,7 +33,6 @@
 #include <linux/falloc.h>
 #include <linux/fs.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
