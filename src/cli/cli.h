@@ -126,6 +126,12 @@ char *cli_passphrase_env_entry(void);
  * the usage error's exit status after printing it. */
 int cli_parse_kdf_memory(const char *verb, const char *arg, unsigned *ret_log2n);
 
+/* An id as typed (a backup id, a key id) may be upper case; names in a
+ * repository are lower-case hex only (format.h OBJECTS).  Copies s to out
+ * (truncated to size), lowered when it is all hex digits.  (Prefixes and
+ * "VOLUME@latest" go to resolvers that compare ids case-insensitively.) */
+void cli_lower_id(const char *s, char *out, size_t size);
+
 /* Human sizes ("1.5 GiB") and parsing ("64K", "1M", "1048576"). */
 void cli_human_size(uint64_t v, char *buf, size_t size);
 int cli_parse_size(const char *s, uint64_t *ret);

@@ -92,8 +92,10 @@ int cmd_key(int argc, char **argv, struct cli_global *g)
 		if (r >= 0 && is_key && n <= 1)
 			r = cairn_error_set(CAIRN_EBUSY, "refusing to remove the last key of the repository");
 		free(keys);
+		char kid[2 * CAIRN_KEY_ID_LEN + 2];
+		cli_lower_id(pos.v[1], kid, sizeof(kid));
 		if (r >= 0)
-			r = cairn_repo_key_remove(repo, pos.v[1]);
+			r = cairn_repo_key_remove(repo, kid);
 		if (r >= 0 && g->verbosity >= 0)
 			fprintf(stderr, "removed key %s\n", pos.v[1]);
 	}

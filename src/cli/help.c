@@ -291,6 +291,10 @@ static const struct {
 	  "of contents opens and agrees with the index, every backup's tree is\n"
 	  "complete and every chunk it names is indexed.  With --read-data every\n"
 	  "blob is also read, decrypted, decompressed and its id recomputed.\n"
+	  "A name under the repository's prefixes (backups/, index/, packs/, ...)\n"
+	  "that is not spelt as cairn writes it (lower-case hex of the exact\n"
+	  "length) is reported too: every command ignores such a name, and check\n"
+	  "leaves it where it is.\n"
 	  "\n"
 	  "Each problem is printed on stdout with the object it concerns, then\n"
 	  "every backup it touches.  Exit status 3 when damage was found.\n" },

@@ -9,6 +9,7 @@
 #include "repo/group.h"
 #include "repo/index.h"
 #include "repo/lease.h"
+#include "repo/objects.h"
 #include "repo/pack.h"
 #include "repo/tree.h"
 #include "util/cleanup.h"
@@ -61,6 +62,46 @@ static void problem(struct ck *c, const char *object, const char *fmt, ...)
 	c->st->problems++;
 	if (c->o->problem)
 		c->o->problem(object, what, c->o->ud);
+}
+
+/* A name under a known prefix that is not spelt as cairn writes it
+ * (format.h OBJECTS): every reader skips it, so that it can neither double
+ * an object nor stand in for one; check names it and leaves it alone. */
+static void odd_name(struct ck *c, enum cairn_object_kind k, const char *key)
+{
+	problem(c, key,
+		"not a canonical object name (cairn's are %s, in lower-case hex): every command ignores it; "
+		"remove it if nothing of yours put it there",
+		cairn_object_kind(k)->layout);
+}
+
+struct names_seen {
+	struct ck *c;
+	enum cairn_object_kind kind;
+};
+
+static int check_name(const char *key, uint64_t size, void *ud)
+{
+	(void)size;
+	struct names_seen *n = ud;
+	if (cairn_object_name_parse(n->kind, key, NULL) < 0)
+		odd_name(n->c, n->kind, key);
+	return 0;
+}
+
+/* Every prefix but packs/ (check_packs looks at those names as it lists
+ * them); the config has one name, which is either there or not. */
+static int check_names(struct ck *c)
+{
+	for (int k = 0; k < CAIRN_OBJ_KINDS; k++) {
+		if (k == CAIRN_OBJ_CONFIG || k == CAIRN_OBJ_PACK)
+			continue;
+		struct names_seen n = { c, (enum cairn_object_kind)k };
+		int r = cairn_store_list(c->repo->store, cairn_object_kind(n.kind)->prefix, check_name, &n);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 static void on_damaged_index(const char *object, const char *what, void *ud)
@@ -162,8 +203,10 @@ static int check_packs(struct ck *c)
 	}
 	for (size_t i = 0; i < names.n && r >= 0; i++) {
 		uint8_t pid[CAIRN_PACK_ID_LEN];
-		if (cairn_pack_key_parse(names.v[i], pid) < 0)
+		if (cairn_pack_key_parse(names.v[i], pid) < 0) {
+			odd_name(c, CAIRN_OBJ_PACK, names.v[i]);
 			continue;
+		}
 		if (cairn_cancel_requested) {
 			r = cairn_error_set(CAIRN_ECANCELED, "interrupted");
 			break;
@@ -298,6 +341,8 @@ int cairn_check_run(struct cairn_repo *repo, const struct cairn_check_opts *o, s
 		return r;
 	if ((r = cairn_index_new(&c.idx)) < 0 || (r = cairn_index_new(&c.bad)) < 0 ||
 	    (r = cairn_index_new(&c.good)) < 0 || (r = cairn_blob_codec_init(&c.codec, repo)) < 0)
+		goto out;
+	if ((r = check_names(&c)) < 0)
 		goto out;
 	size_t nobj = 0;
 	if ((r = cairn_index_load_ex(c.idx, repo, false, on_damaged_index, &c, NULL, &nobj)) < 0)

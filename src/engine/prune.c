@@ -29,6 +29,7 @@
 #include "engine/prune.h"
 #include "repo/index.h"
 #include "repo/lease.h"
+#include "repo/objects.h"
 #include "repo/pack.h"
 #include "repo/tree.h"
 #include "util/cleanup.h"
@@ -490,9 +491,7 @@ static int load_index(struct prune *p, struct cairn_key_list *keys, const struct
 	_cleanup_(cairn_buf_freep) struct cairn_buf obj = CAIRN_BUF_INIT;
 	_cleanup_(cairn_buf_freep) struct cairn_buf body = CAIRN_BUF_INIT;
 	for (size_t i = 0; i < keys->n && r >= 0; i++) {
-		uint8_t name[CAIRN_INDEX_NAME_LEN];
-		const char *hex = keys->v[i] + strlen("index/");
-		if (strlen(hex) != 2 * CAIRN_INDEX_NAME_LEN || cairn_hex_decode(hex, name, sizeof(name)) < 0)
+		if (cairn_object_name_parse(CAIRN_OBJ_INDEX, keys->v[i], NULL) < 0)
 			continue;
 		if ((skip1 && skip1->n && bsearch(&keys->v[i], skip1->v, skip1->n, sizeof(char *), cmp_str)) ||
 		    (skip2 && skip2->n && bsearch(&keys->v[i], skip2->v, skip2->n, sizeof(char *), cmp_str)))

@@ -9,6 +9,7 @@
 #include "engine/engine.h"
 #include "repo/index.h"
 #include "repo/lease.h"
+#include "repo/objects.h"
 #include "repo/pack.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -169,6 +170,9 @@ int cairn_repair_index(struct cairn_repo *repo, void (*problem)(const char *obje
 	if (r >= 0)
 		r = cairn_lease_ensure(lease, 60);
 	for (size_t i = 0; r >= 0 && i < old.n; i++) {
+		/* A name cairn does not write is no index object of ours. */
+		if (cairn_object_name_parse(CAIRN_OBJ_INDEX, old.v[i], NULL) < 0)
+			continue;
 		r = cairn_store_del(repo->store, old.v[i]);
 		st.old_index_objects++;
 	}

@@ -16,6 +16,13 @@
  *     lease/<32 hex>            prune's exclusive lease (at most one live)
  *     running/<32 hex>          activity markers of running backups, restores
  *
+ *   Hex is lower case, of exactly that many digits, and a pack's directory
+ *   is the first two digits of its name (repo/objects.c): each object has
+ *   one name.  A name under these prefixes spelt otherwise (upper case,
+ *   another length, more components) is not an object: readers skip it,
+ *   so that it can neither double an object nor stand in for one, and
+ *   `cairn check` reports it as damage without touching it.
+ *
  *   Pack, index, key, lease and marker names are random; a backup's name is
  *   its id, a hold's the id of the backup it holds.  Objects are never
  *   modified after they are written, so many writers need no locks; the one

@@ -1,6 +1,7 @@
 /* Group backup objects (group.h, format.h GROUP). */
 #include "repo/group.h"
 #include "repo/names.h"
+#include "repo/objects.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -237,7 +238,7 @@ static int load_one(const char *key, uint64_t size, void *ud)
 	(void)size;
 	struct collected *c = ud;
 	uint8_t id[CAIRN_BACKUP_ID_LEN];
-	if (parse_id(key + strlen("groups/"), id) < 0)
+	if (cairn_object_name_parse(CAIRN_OBJ_GROUP, key, id) < 0)
 		return 0;
 	_cleanup_(cairn_buf_freep) struct cairn_buf obj = CAIRN_BUF_INIT;
 	_cleanup_(cairn_buf_freep) struct cairn_buf body = CAIRN_BUF_INIT;

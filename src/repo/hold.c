@@ -1,5 +1,6 @@
 /* Hold objects (hold.h, format.h HOLD). */
 #include "repo/hold.h"
+#include "repo/objects.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/hex.h"
@@ -123,8 +124,7 @@ static int load_one(const char *key, uint64_t size, void *ud)
 	(void)size;
 	struct loader *c = ud;
 	uint8_t id[CAIRN_BACKUP_ID_LEN];
-	const char *hex = key + strlen("holds/");
-	if (strlen(hex) != 2 * CAIRN_BACKUP_ID_LEN || cairn_hex_decode(hex, id, sizeof(id)) < 0)
+	if (cairn_object_name_parse(CAIRN_OBJ_HOLD, key, id) < 0)
 		return 0;
 	_cleanup_(cairn_buf_freep) struct cairn_buf obj = CAIRN_BUF_INIT;
 	_cleanup_(cairn_buf_freep) struct cairn_buf body = CAIRN_BUF_INIT;

@@ -1,5 +1,6 @@
 /* In-memory index and index objects (format.h INDEX). */
 #include "repo/index.h"
+#include "repo/objects.h"
 #include "repo/pack.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -305,11 +306,7 @@ void cairn_pack_key(const uint8_t pack_id[CAIRN_PACK_ID_LEN], char out[80])
 
 int cairn_pack_key_parse(const char *key, uint8_t pack_id[CAIRN_PACK_ID_LEN])
 {
-	if (strncmp(key, "packs/", 6) != 0 || strlen(key) != 6 + 3 + 2 * CAIRN_PACK_ID_LEN || key[8] != '/')
-		return CAIRN_EINVAL;
-	if (cairn_hex_decode(key + 9, pack_id, CAIRN_PACK_ID_LEN) < 0 || strncmp(key + 6, key + 9, 2) != 0)
-		return CAIRN_EINVAL;
-	return 0;
+	return cairn_object_name_parse(CAIRN_OBJ_PACK, key, pack_id) < 0 ? CAIRN_EINVAL : 0;
 }
 
 /* ---- index objects ---- */
@@ -375,9 +372,7 @@ int cairn_index_load_object(struct cairn_index *idx, struct cairn_repo *repo, st
 			    struct cairn_buf *obj, struct cairn_buf *body)
 {
 	uint8_t name[CAIRN_INDEX_NAME_LEN];
-	const char *hex = key + strlen("index/");
-	if (strncmp(key, "index/", 6) != 0 || strlen(hex) != 2 * CAIRN_INDEX_NAME_LEN ||
-	    cairn_hex_decode(hex, name, sizeof(name)) < 0)
+	if (cairn_object_name_parse(CAIRN_OBJ_INDEX, key, name) < 0)
 		return cairn_error_set(CAIRN_EINVAL, "%s is not an index object name", key);
 	int r = cairn_store_get(repo->store, key, 0, CAIRN_STORE_TO_END, obj);
 	if (r >= 0)
@@ -419,10 +414,8 @@ int cairn_index_load_ex(struct cairn_index *idx, struct cairn_repo *repo, bool s
 			objects = names.n;
 		size_t vanished = 0, ndone = done.n;
 		for (size_t i = 0; i < names.n && r >= 0; i++) {
-			const char *hex = names.v[i] + strlen("index/");
-			uint8_t name[CAIRN_INDEX_NAME_LEN];
-			if (strlen(hex) != 2 * CAIRN_INDEX_NAME_LEN || cairn_hex_decode(hex, name, sizeof(name)) < 0)
-				continue; /* not ours: ignore foreign files */
+			if (cairn_object_name_parse(CAIRN_OBJ_INDEX, names.v[i], NULL) < 0)
+				continue; /* not a name cairn writes: check reports it */
 			if (ndone && bsearch(&names.v[i], done.v, ndone, sizeof(char *), cmp_strp))
 				continue;
 			r = cairn_index_load_object(idx, repo, a, names.v[i], &obj, &body);

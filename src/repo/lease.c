@@ -1,5 +1,6 @@
 /* Lease and activity marker objects (lease.h, format.h LEASE, ACTIVITY). */
 #include "repo/lease.h"
+#include "repo/objects.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/hex.h"
@@ -72,11 +73,7 @@ static const char *prefix_of(bool leases)
 
 static int name_of(const char *key, bool leases, uint8_t name[CAIRN_PRESENCE_ID_LEN])
 {
-	const char *pfx = prefix_of(leases), *hex = key + strlen(pfx);
-	if (strncmp(key, pfx, strlen(pfx)) != 0 || strlen(hex) != 2 * CAIRN_PRESENCE_ID_LEN ||
-	    cairn_hex_decode(hex, name, CAIRN_PRESENCE_ID_LEN) < 0)
-		return -1;
-	return 0;
+	return cairn_object_name_parse(leases ? CAIRN_OBJ_LEASE : CAIRN_OBJ_MARKER, key, name);
 }
 
 static int write_presence(struct cairn_repo *repo, bool leases, struct cairn_presence *p)

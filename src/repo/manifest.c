@@ -1,5 +1,6 @@
 /* Manifests: JSON inside an AEAD seal; the backup exists once this is written. */
 #include "repo/manifest.h"
+#include "repo/objects.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/hex.h"
@@ -284,10 +285,9 @@ static int collect_id(const char *key, uint64_t size, void *ud)
 {
 	(void)size;
 	struct ids *l = ud;
-	const char *hex = key + strlen("backups/");
 	uint8_t id[CAIRN_BACKUP_ID_LEN];
-	if (strlen(hex) != 2 * CAIRN_BACKUP_ID_LEN || cairn_hex_decode(hex, id, sizeof(id)) < 0)
-		return 0;
+	if (cairn_object_name_parse(CAIRN_OBJ_MANIFEST, key, id) < 0)
+		return 0; /* not a name cairn writes: check reports it */
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? 2 * l->cap : 64;
 		void *p = realloc(l->v, cap * sizeof(*l->v));

@@ -1,5 +1,6 @@
 /* Repository lifecycle: init, open (config + keys), sealing helpers. */
 #include "repo/repo.h"
+#include "repo/objects.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/hex.h"
@@ -282,7 +283,8 @@ int cairn_repo_init(struct cairn_store *store, const char *pass, size_t passlen,
 	/* Only where create-only is atomic is "our config won" certain: with
 	 * a check-then-put fallback two inits could both think so. */
 	for (size_t i = 0; cairn_store_has(repo->store, CAIRN_STORE_FEAT_CREATE_ONLY) && i < stale.n; i++)
-		if (cairn_store_del(repo->store, stale.v[i]) < 0)
+		if (cairn_object_name_parse(CAIRN_OBJ_KEY, stale.v[i], NULL) == 0 &&
+		    cairn_store_del(repo->store, stale.v[i]) < 0)
 			cairn_log_debug("stale key %s not removed: %s", stale.v[i], cairn_error_message());
 	*ret = TAKE_PTR(repo);
 	return 0;
@@ -320,6 +322,8 @@ static void key_scan_clear(struct key_scan *ks)
 static int collect_key_object(const char *key, uint64_t size, void *ud)
 {
 	struct key_scan *ks = ud;
+	if (cairn_object_name_parse(CAIRN_OBJ_KEY, key, NULL) < 0)
+		return 0; /* not a name cairn writes: check reports it */
 	if (size != CAIRN_KEY_OBJECT_LEN) {
 		if (ks->warn)
 			cairn_log_warn("%s is %llu bytes, not a key object (%d): skipped ('cairn key remove %s' "
@@ -530,6 +534,9 @@ int cairn_repo_key_remove(struct cairn_repo *r, const char *kid)
 		return cairn_error_set(CAIRN_EBUSY, "key %s is the one in use; open with another passphrase to remove it",
 				       kid);
 	snprintf(name, sizeof(name), "keys/%s", kid);
+	if (cairn_object_name_parse(CAIRN_OBJ_KEY, name, NULL) < 0)
+		return cairn_error_set(CAIRN_EINVAL, "'%s' is not a key id (16 hex digits, as 'cairn key list' shows)",
+				       kid);
 	int rc = cairn_store_stat(r->store, name, &size);
 	if (rc == CAIRN_ENOTFOUND)
 		return cairn_error_set(rc, "no key %s in this repository", kid);

@@ -9,6 +9,7 @@
 #include "util/cleanup.h"
 #include "util/hex.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <math.h>
 
@@ -447,6 +448,37 @@ static void test_list_same_time(void **state)
 	cairn_manifest_list_free(&l);
 }
 
+/* A second spelling of a manifest's name (upper case, as a user's copy or
+ * a case-folding tool might leave it) is no second backup. */
+static void test_list_canonical_names(void **state)
+{
+	struct th_codec_fx *f = *state;
+	struct cairn_manifest *m = make(400, "v", 1795616404000000);
+	ck_ok(cairn_manifest_write(f->repo, m, NULL));
+	char src[PATH_MAX], dst[PATH_MAX], key[80], upper[2 * CAIRN_BACKUP_ID_LEN + 1];
+	snprintf(key, sizeof(key), "backups/%s", m->idhex);
+	th_obj_path(src, sizeof(src), f->dir, key);
+	size_t len = 0;
+	uint8_t *obj = th_read_file(src, &len);
+	for (size_t i = 0; i <= 2 * CAIRN_BACKUP_ID_LEN; i++)
+		upper[i] = (char)toupper((unsigned char)m->idhex[i]);
+	assert_string_not_equal(upper, m->idhex);
+	snprintf(key, sizeof(key), "backups/%s", upper);
+	th_obj_path(dst, sizeof(dst), f->dir, key);
+	th_write_file(dst, obj, len);
+	snprintf(key, sizeof(key), "backups/%s.bak", m->idhex);
+	th_obj_path(dst, sizeof(dst), f->dir, key);
+	th_write_file(dst, obj, len);
+	struct cairn_manifest_list l;
+	ck_ok(cairn_manifest_list_load(f->repo, &l));
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.damaged, 0);
+	assert_string_equal(l.v[0]->idhex, m->idhex);
+	cairn_manifest_list_free(&l);
+	free(obj);
+	cairn_manifest_free(m);
+}
+
 /* ---- resolve (on a list built in memory) ---- */
 
 static struct cairn_manifest *with_id(const char *hex, const char *vol, int64_t created)
@@ -570,6 +602,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_read_names_another, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_same_time, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_canonical_names, setup, teardown),
 		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_group_names),
 	};

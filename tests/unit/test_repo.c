@@ -2,6 +2,7 @@
 #define TH_WANT_REPO
 #include "helpers.h"
 
+#include "repo/objects.h"
 #include "repo/repo.h"
 #include "util/cleanup.h"
 #include "util/hex.h"
@@ -514,6 +515,63 @@ static void test_ids_keyed(void **state)
 	th_rm_rf(dir2);
 }
 
+/* ---- object names (format.h OBJECTS) ---- */
+
+static void test_object_names(void **state)
+{
+	(void)state;
+	uint8_t id[64];
+	const char *b = "0123456789abcdef0123456789abcdef";
+	char k[200];
+	snprintf(k, sizeof(k), "backups/%s", b);
+	ck_ok(cairn_object_name_parse(CAIRN_OBJ_MANIFEST, k, id));
+	assert_int_equal(id[0], 0x01);
+	assert_int_equal(id[15], 0xef);
+	/* One spelling: upper case, other lengths, more components or another
+	 * kind's prefix are no manifest names. */
+	snprintf(k, sizeof(k), "backups/%s", "0123456789ABCDEF0123456789abcdef");
+	assert_int_equal(cairn_object_name_parse(CAIRN_OBJ_MANIFEST, k, id), -1);
+	snprintf(k, sizeof(k), "backups/%s0", b);
+	assert_int_equal(cairn_object_name_parse(CAIRN_OBJ_MANIFEST, k, id), -1);
+	snprintf(k, sizeof(k), "backups/%.31s", b);
+	assert_int_equal(cairn_object_name_parse(CAIRN_OBJ_MANIFEST, k, id), -1);
+	snprintf(k, sizeof(k), "backups/x/%s", b);
+	assert_int_equal(cairn_object_name_parse(CAIRN_OBJ_MANIFEST, k, id), -1);
+	snprintf(k, sizeof(k), "holds/%s", b);
+	assert_int_equal(cairn_object_name_parse(CAIRN_OBJ_MANIFEST, k, id), -1);
+	ck_ok(cairn_object_name_parse(CAIRN_OBJ_HOLD, k, NULL));
+	snprintf(k, sizeof(k), "groups/%s", b);
+	ck_ok(cairn_object_name_parse(CAIRN_OBJ_GROUP, k, NULL));
+	snprintf(k, sizeof(k), "lease/%s", b);
+	ck_ok(cairn_object_name_parse(CAIRN_OBJ_LEASE, k, NULL));
+	snprintf(k, sizeof(k), "running/%s", b);
+	ck_ok(cairn_object_name_parse(CAIRN_OBJ_MARKER, k, NULL));
+	ck_ok(cairn_object_name_parse(CAIRN_OBJ_KEY, "keys/0123456789abcdef", id));
+	assert_int_equal(cairn_object_name_parse(CAIRN_OBJ_KEY, "keys/0123456789ABCDEF", id), -1);
+	ck_ok(cairn_object_name_parse(CAIRN_OBJ_CONFIG, "config", NULL));
+	assert_int_equal(cairn_object_name_parse(CAIRN_OBJ_CONFIG, "config2", NULL), -1);
+
+	/* packs/<xx>/<64 hex>, xx its first two digits, lower case. */
+	snprintf(k, sizeof(k), "index/%s%s", b, b);
+	ck_ok(cairn_object_name_parse(CAIRN_OBJ_INDEX, k, id));
+	snprintf(k, sizeof(k), "packs/01/%s%s", b, b);
+	ck_ok(cairn_object_name_parse(CAIRN_OBJ_PACK, k, id));
+	assert_int_equal(id[31], 0xef);
+	snprintf(k, sizeof(k), "packs/02/%s%s", b, b);
+	assert_int_equal(cairn_object_name_parse(CAIRN_OBJ_PACK, k, id), -1);
+	snprintf(k, sizeof(k), "packs/AB/AB%.62s", b);
+	assert_int_equal(cairn_object_name_parse(CAIRN_OBJ_PACK, k, id), -1);
+	snprintf(k, sizeof(k), "packs/%s%s", b, b);
+	assert_int_equal(cairn_object_name_parse(CAIRN_OBJ_PACK, k, id), -1);
+	assert_int_equal(cairn_object_name_parse(CAIRN_OBJ_PACK, "packs/01", id), -1);
+
+	assert_int_equal(cairn_object_kind_of("backups/ANYTHING"), CAIRN_OBJ_MANIFEST);
+	assert_int_equal(cairn_object_kind_of("packs/zz/y"), CAIRN_OBJ_PACK);
+	assert_int_equal(cairn_object_kind_of("config"), CAIRN_OBJ_CONFIG);
+	assert_int_equal(cairn_object_kind_of("README"), -1);
+	assert_int_equal(cairn_object_kind_of("backups"), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -532,6 +590,7 @@ int main(void)
 		cmocka_unit_test(test_config_parse),
 		cmocka_unit_test_setup_teardown(test_seal_unseal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ids_keyed, setup, teardown),
+		cmocka_unit_test(test_object_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
