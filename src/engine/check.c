@@ -7,6 +7,7 @@
  * the cost is O(unique nodes), not O(backups x volume). */
 #include "engine/engine.h"
 #include "repo/group.h"
+#include "repo/hold.h"
 #include "repo/index.h"
 #include "repo/lease.h"
 #include "repo/objects.h"
@@ -100,6 +101,39 @@ static int check_names(struct ck *c)
 		int r = cairn_store_list(c->repo->store, cairn_object_kind(n.kind)->prefix, check_name, &n);
 		if (r < 0)
 			return r;
+	}
+	return 0;
+}
+
+/* Holds, leases and markers that do not open (damaged, or larger than
+ * format.h allows, then unread) still count: a hold keeps its backup, a
+ * lease blocks prune, a marker defers prune's deletions. */
+static int check_presence(struct ck *c)
+{
+	struct cairn_hold_list hl;
+	int r = cairn_hold_list_load(c->repo, &hl);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < hl.n; i++) {
+		const struct cairn_hold *h = &hl.v[i];
+		char key[64];
+		snprintf(key, sizeof(key), "holds/%s", h->backup_hex);
+		if (h->damaged)
+			problem(c, key, "%s; it still holds backup %s ('cairn release %s' removes it)", h->why,
+				h->backup_hex, h->backup_hex);
+	}
+	cairn_hold_list_free(&hl);
+	for (int leases = 1; leases >= 0; leases--) {
+		struct cairn_presence *v = NULL;
+		size_t n = 0;
+		if ((r = cairn_presence_list(c->repo, leases, &v, &n)) < 0)
+			return r;
+		for (size_t i = 0; i < n; i++)
+			if (v[i].damaged)
+				problem(c, v[i].key, "%s; %s", v[i].why,
+					leases ? "it blocks prune and repair index until it is deleted"
+					       : "prune defers its deletions for the safety window until it is deleted");
+		free(v);
 	}
 	return 0;
 }
@@ -366,10 +400,14 @@ int cairn_check_run(struct cairn_repo *repo, const struct cairn_check_opts *o, s
 	for (size_t i = 0; i < gl.damaged; i++) {
 		char key[64];
 		snprintf(key, sizeof(key), "groups/%s", gl.bad[i]);
-		problem(&c, key, "this group backup object does not open; 'cairn forget %s' removes it, its "
-			    "members stay as backups", gl.bad[i]);
+		problem(&c, key, "%s; 'cairn forget %s' removes it, its members stay as backups", gl.why[i],
+			gl.bad[i]);
 	}
 	cairn_group_backup_list_free(&gl);
+	if ((r = check_presence(&c)) < 0) {
+		cairn_manifest_list_free(&l);
+		goto out;
+	}
 	for (size_t i = 0; i < l.n && r >= 0; i++) {
 		const struct cairn_manifest *m = l.v[i];
 		st.backups++;

@@ -4,17 +4,29 @@
  *
  * OBJECTS
  *   A repository is a flat set of write-once objects in a store (a directory,
- *   a bucket prefix).  Names:
+ *   a bucket prefix).  Names, and the most bytes an object may have:
  *
- *     config                    repository configuration (one)
- *     keys/<16 hex>             the master secret wrapped by one passphrase
- *     packs/<2 hex>/<64 hex>    packs: many blobs plus their table of contents
- *     index/<64 hex>            index objects: blob id -> pack, offset, length
- *     backups/<32 hex>          manifests, one per backup, written last
- *     groups/<32 hex>           group backup objects (repo/group.h)
- *     holds/<32 hex>            holds: backups exempt from retention
- *     lease/<32 hex>            prune's exclusive lease (at most one live)
- *     running/<32 hex>          activity markers of running backups, restores
+ *     config                  repository configuration (one)                 64 KiB
+ *     keys/<16 hex>           the master secret wrapped by one passphrase  116 bytes
+ *     packs/<2 hex>/<64 hex>  packs: many blobs plus their table of contents  (ranges)
+ *     index/<64 hex>          index objects: blob id -> pack, offset, length 456 MiB
+ *     backups/<32 hex>        manifests, one per backup, written last          1 MiB
+ *     groups/<32 hex>         group backup objects (repo/group.h)             24 MiB
+ *     holds/<32 hex>          holds: backups exempt from retention            64 KiB
+ *     lease/<32 hex>          prune's exclusive lease (at most one live)      64 KiB
+ *     running/<32 hex>        activity markers of running backups, restores   64 KiB
+ *
+ *   The caps (CAIRN_*_OBJECT_MAX below; the table is repo/objects.c) are far
+ *   above what cairn writes: a config is about 250 bytes, a manifest, hold,
+ *   lease or marker under 1 KiB (a manifest with a thousand tags of 200
+ *   bytes about 200 KiB; writers refuse to exceed a cap), a group object its
+ *   config document (at most 16 MiB, 22 MiB as base64) with its member list;
+ *   index objects see INDEX.  An object is measured before it is read: by
+ *   the size its listing gave, else by asking for one byte more than the
+ *   cap; a larger one is damage, never read (a manifest, index or group
+ *   object, or config that does not open; a hold, lease or marker that does
+ *   not open, which still counts as one).  Packs are read by ranges that
+ *   their table of contents and the index bound.
  *
  *   Hex is lower case, of exactly that many digits, and a pack's directory
  *   is the first two digits of its name (repo/objects.c): each object has
@@ -111,6 +123,14 @@
  *   condemned u64 in version 2: the unix time prune took the pack out of
  *   use, 0 for a live pack (PRUNE).  Version 2 is written only when a pack
  *   is condemned.  A pack may be listed without entries.
+ *   Writers put at most CAIRN_INDEX_OBJECT_ENTRIES (262,144) entries in one
+ *   object (13 MiB), a pack's entries never split across objects; readers
+ *   take up to CAIRN_INDEX_ENTRIES_MAX (8,388,608) entries and
+ *   CAIRN_INDEX_PACKS_MAX (1,048,576) pack records, 456 MiB, for objects of
+ *   earlier versions, which put all of a backup's (or a repair's) entries
+ *   in one: a backup of up to 512 GiB of new data at 64 KiB chunks.  A
+ *   larger object is reported damaged; `cairn repair index` rewrites the
+ *   index from the packs in objects of the new size.
  *   Each backup writes one index object for the packs it wrote (and for
  *   packs left unindexed by an interrupted backup, which it adopts), before
  *   its manifest.  The repository index is the union of all index objects:
@@ -267,6 +287,23 @@
 #define CAIRN_TOC_ENTRY_LEN 52
 #define CAIRN_INDEX_ENTRY_LEN 52
 #define CAIRN_PACK_TRAILER_LEN 12
+
+/* Size caps of the objects read whole (OBJECTS; their table is in
+ * repo/objects.c).  Key objects have their one exact size. */
+#define CAIRN_CONFIG_OBJECT_MAX (64u << 10)
+#define CAIRN_MANIFEST_OBJECT_MAX (1u << 20)
+#define CAIRN_GROUP_OBJECT_MAX (24u << 20)
+#define CAIRN_HOLD_OBJECT_MAX (64u << 10)
+#define CAIRN_LEASE_OBJECT_MAX (64u << 10) /* leases and activity markers */
+/* Index objects (INDEX): writers put at most CAIRN_INDEX_OBJECT_ENTRIES
+ * entries in one (a pack's entries never split); readers take up to
+ * CAIRN_INDEX_ENTRIES_MAX entries in CAIRN_INDEX_PACKS_MAX packs. */
+#define CAIRN_INDEX_OBJECT_ENTRIES (256u << 10)
+#define CAIRN_INDEX_ENTRIES_MAX (8u << 20)
+#define CAIRN_INDEX_PACKS_MAX (1u << 20)
+#define CAIRN_INDEX_OBJECT_MAX                                                                     \
+	(16ull + CAIRN_AEAD_OVERHEAD + (uint64_t)CAIRN_INDEX_PACKS_MAX * (CAIRN_PACK_ID_LEN + 8) + \
+	 (uint64_t)CAIRN_INDEX_ENTRIES_MAX * CAIRN_INDEX_ENTRY_LEN)
 
 #define CAIRN_CHUNK_SIZE_MIN (4u << 10)
 #define CAIRN_CHUNK_SIZE_MAX (16u << 20)

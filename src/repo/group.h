@@ -52,11 +52,13 @@ int cairn_group_backup_parse(const uint8_t *data, size_t len, struct cairn_group
 int cairn_group_backup_write(struct cairn_repo *repo, const struct cairn_group_backup *g, uint64_t *ret_bytes);
 
 /* Every readable group backup, oldest first; the ids of those that do not
- * open are kept in bad[0..damaged) for the caller to report. */
+ * open are kept in bad[0..damaged) for the caller to report, with what is
+ * wrong with each in why[]. */
 struct cairn_group_backup_list {
 	struct cairn_group_backup **v;
 	size_t n, damaged;
 	char (*bad)[2 * CAIRN_BACKUP_ID_LEN + 1];
+	char (*why)[256];
 };
 int cairn_group_backup_list_load(struct cairn_repo *repo, struct cairn_group_backup_list *ret);
 void cairn_group_backup_list_free(struct cairn_group_backup_list *l);

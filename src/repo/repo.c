@@ -397,9 +397,11 @@ static int key_scan(struct cairn_store *store, bool warn, struct key_scan *ret)
 
 static int read_config_header(struct cairn_repo *repo, struct cairn_buf *cfg)
 {
-	int r = cairn_store_get(repo->store, "config", 0, CAIRN_STORE_TO_END, cfg);
+	int r = cairn_object_read(repo->store, CAIRN_OBJ_CONFIG, "config", CAIRN_SIZE_UNKNOWN, cfg);
 	if (r == CAIRN_ENOTFOUND)
 		return cairn_error_set(CAIRN_ENOTREPO, "%s is not a cairn repository (no config)", repo->store->uri);
+	if (r == CAIRN_ECORRUPT)
+		return cairn_error_prefix(r, "repository %s is damaged", repo->store->uri);
 	if (r < 0)
 		return r;
 	if (cfg->len < CAIRN_CONFIG_HEADER_LEN || memcmp(cfg->data, CAIRN_CONFIG_MAGIC, CAIRN_MAGIC_LEN) != 0)

@@ -176,9 +176,12 @@ static inline unsigned cairn_store_parallelism(const struct cairn_store *s)
 int cairn_store_create(struct cairn_store *s);
 
 /* Every key under a prefix, collected (for callers that need the whole list
- * before acting on it, e.g. to sort it or to delete while iterating). */
+ * before acting on it, e.g. to sort it or to delete while iterating), with
+ * the size the listing gave each: size[i] is v[i]'s (a caller that sorts v
+ * must not use size afterwards). */
 struct cairn_key_list {
 	char **v;
+	uint64_t *size;
 	size_t n, cap;
 };
 int cairn_store_list_keys(struct cairn_store *s, const char *prefix, struct cairn_key_list *ret);

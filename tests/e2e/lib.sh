@@ -203,6 +203,44 @@ expect_ok()
 	[ $rc -eq 0 ] || fail "'$*' exited $rc: $(head -c 300 "$TT/.err" | tr '\n' '|')"
 }
 
+# measured ARGS...: cairn ARGS (like the cairn function) with its peak RSS
+# measured (/usr/bin/time) and its stores counted (CAIRN_TEST_COUNT); then
+# bounded checks them.  Use `expect_ok measured ...` or `expect_fail ...`.
+measured()
+{
+	rm -f "$TT/rss" "$TT/count.json"
+	echo "+ cairn $* (measured)" >>"$TT/.log"
+	E2E_LAST_CAIRN="$*"
+	CAIRN_TEST_COUNT=$TT/count.json timeout -k 10 "$E2E_TIMEOUT" /usr/bin/time -f %M -o "$TT/rss" "$CAIRN" "$@"
+}
+
+# bounded MAX_BYTES: the last measured command read at most MAX_BYTES from
+# its stores and its peak RSS stayed under 100 MiB.
+bounded()
+{
+	local kib got
+	kib=$(tail -n1 "$TT/rss")
+	got=$(jq -s 'map(.bytes_got) | add // 0' "$TT/count.json")
+	echo "  '$E2E_LAST_CAIRN': peak RSS $kib KiB, $got bytes read" >&2
+	[ "$kib" -lt $((100 << 10)) ] || fail "'$E2E_LAST_CAIRN' took $kib KiB of memory"
+	[ "$got" -le "$1" ] || fail "'$E2E_LAST_CAIRN' read $got bytes, more than $1"
+}
+
+# check_too_large REPO KEY...: check of REPO (measured) exits 3 naming each
+# KEY as a 1 GiB object over its cap, having read at most 1 MiB in all.
+check_too_large()
+{
+	local repo=$1 rc=0 o
+	shift
+	measured check --repo "$repo" >check.out 2>&1 || rc=$?
+	cat check.out
+	[ $rc -eq 3 ] || fail "check exited $rc, expected 3"
+	bounded $((1 << 20))
+	for o in "$@"; do
+		grep -q "$o: .*1073741824 bytes, over the cap of" check.out || fail "check does not name $o as too large"
+	done
+}
+
 # jget FILE FILTER: jq -r FILTER on a JSON file, failing the test on a parse error.
 jget()
 {
@@ -248,6 +286,12 @@ new_repo()
 }
 
 # --- images ------------------------------------------------------------------
+
+# rand_hex BYTES: random lower-case hex of BYTES bytes (an object name).
+rand_hex()
+{
+	head -c "$1" /dev/urandom | od -An -tx1 | tr -d ' \n'
+}
 
 # rand_file FILE BYTES SEED: deterministic incompressible bytes.
 rand_file()

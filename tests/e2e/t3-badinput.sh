@@ -739,4 +739,56 @@ t_no_libcurl()
 }
 test_case "without libcurl: local repositories work; s3:// and azure:// fail with one line naming it" t_no_libcurl
 
+# plant PATH: a sparse 1 GiB file at PATH, as a stray or hostile object.
+plant()
+{
+	mkdir -p "$(dirname "$1")"
+	truncate -s 1G "$1"
+}
+
+# A 1 GiB config is measured before it is read: one get of at most its cap
+# (64 KiB) + 1 bytes, one line naming it.
+t_huge_config()
+{
+	fresh_repo
+	plant repo/config
+	expect_fail -m 'config is larger than the cap of 65536 bytes' measured list --repo repo
+	bounded 65537
+	expect_fail -m 'config is larger than the cap' measured check --repo repo
+	bounded 65537
+	restore_fails repo latest
+}
+test_case "a 1 GiB config: list and check fail with one line naming it, reading at most 64 KiB + 1, under 100 MiB" t_huge_config
+
+# Each other kind known from its listing: not a byte of it is read.
+t_huge_objects()
+{
+	local m i g h l k o id2
+	fresh_repo
+	id2=$(cat "$TD/id2")
+	m=backups/$(rand_hex 16) i=index/$(rand_hex 32) g=groups/$(rand_hex 16) h=holds/$id2 l=lease/$(rand_hex 16) \
+		k=running/$(rand_hex 16)
+	for o in $m $i $g $h $l $k; do plant "repo/$o"; done
+	tree_state repo >before
+	check_too_large repo $m $i $g $h $l $k
+	# list: the manifest is damaged (exit 1, one line naming it), the hold
+	# still holds (a warning); the intact backups are listed.
+	measured list --repo repo >list.out 2>list.err && fail "list exited 0 with a damaged manifest"
+	bounded $((1 << 20))
+	grep -q "$m is 1073741824 bytes, over the cap of 1048576 bytes for manifests" list.err || fail "list: $(cat list.err)"
+	grep -q "warning: $h is 1073741824 bytes.*it still holds backup $id2" list.err || fail "list: $(cat list.err)"
+	grep -q "${id2:0:16}  .*held" list.out || fail "list lost the held backup: $(cat list.out)"
+	# restore skips the index object with a warning, and is byte-identical.
+	measured restore --repo repo "$id2" r.img 2>r.err
+	bounded $((32 << 20))
+	grep -q "index object $i is damaged.*over the cap" r.err || fail "restore: $(cat r.err)"
+	same_file "$TD/v2.img" r.img
+	expect_fail -m "$g" measured group list --repo repo --backups
+	bounded $((1 << 20))
+	expect_fail -m "damaged lease object: $l is 1073741824 bytes" measured prune --repo repo
+	bounded $((1 << 20))
+	assert_unchanged repo before
+}
+test_case "1 GiB manifest, index, group, hold, lease and marker objects: named as too large, never read, under 100 MiB" t_huge_objects
+
 test_done

@@ -448,6 +448,56 @@ static void test_list_same_time(void **state)
 	cairn_manifest_list_free(&l);
 }
 
+/* A manifest readers would refuse as too large is not written; one read
+ * back with a size above the cap is damage. */
+static void test_size_cap(void **state)
+{
+	struct th_codec_fx *f = *state;
+	struct cairn_manifest *m = make(500, "v", 1795616404000000);
+	char tag[201];
+	memset(tag, 't', 200);
+	tag[200] = 0;
+	for (int i = 0; i < 1000; i++) {
+		snprintf(tag, 7, "%06d", i);
+		tag[6] = 't';
+		add_tag(m, tag);
+	}
+	/* A thousand tags of 200 bytes: well under the cap. */
+	uint64_t bytes = 0;
+	ck_ok(cairn_manifest_write(f->repo, m, &bytes));
+	assert_true(bytes > 200000 && bytes < CAIRN_MANIFEST_OBJECT_MAX / 4);
+	struct cairn_manifest *back = NULL;
+	ck_ok(cairn_manifest_read(f->repo, m->id, &back));
+	assert_int_equal(back->ntags, 1000);
+	cairn_manifest_free(back);
+	cairn_manifest_free(m);
+
+	m = make(501, "v", 1795616404000000);
+	for (int i = 0; i < 6000; i++) {
+		snprintf(tag, 7, "%06d", i);
+		tag[6] = 't';
+		add_tag(m, tag);
+	}
+	ck_err(cairn_manifest_write(f->repo, m, NULL), CAIRN_EINVAL);
+	assert_non_null(strstr(cairn_error_message(), "over the cap of 1048576 bytes for manifests"));
+	char path[PATH_MAX];
+	manifest_path(f, m, path, sizeof(path));
+	assert_int_equal(access(path, F_OK), -1);
+
+	/* Planted: 2 MiB under a manifest's name is damage, named. */
+	th_write_file(path, "x", 1);
+	assert_int_equal(truncate(path, 2 << 20), 0);
+	ck_err(cairn_manifest_read(f->repo, m->id, &back), CAIRN_ECORRUPT);
+	assert_non_null(strstr(cairn_error_message(), "larger than the cap of 1048576 bytes for manifests"));
+	struct cairn_manifest_list l;
+	ck_ok(cairn_manifest_list_load(f->repo, &l));
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.damaged, 1);
+	assert_non_null(strstr(l.bad[0].why, "is 2097152 bytes, over the cap"));
+	cairn_manifest_list_free(&l);
+	cairn_manifest_free(m);
+}
+
 /* A second spelling of a manifest's name (upper case, as a user's copy or
  * a case-folding tool might leave it) is no second backup. */
 static void test_list_canonical_names(void **state)
@@ -603,6 +653,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_list_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_same_time, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_canonical_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_size_cap, setup, teardown),
 		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_group_names),
 	};
