@@ -497,6 +497,41 @@ static void test_stall(void **state)
 	srv_stop(srv);
 }
 
+/* A reply longer than the range or the caller's limit fails the request
+ * without growing the buffer, and is not retried. */
+static void test_body_limits(void **state)
+{
+	(void)state;
+	SCRIPT({ REPLY, 206, "", "abcdef" }, { REPLY, 200, "", "hello" }, { REPLY, 200, "", "hello" },
+	       { REPLY, 206, "", "bc" }, { REPLY, 404, "", "a long error body, kept" });
+	struct cairn_http_client *c = client(3, 60);
+	_cleanup_free_ char *url = srv_url(srv, "/obj");
+	struct cairn_buf out = CAIRN_BUF_INIT;
+	struct cairn_http_response rs = CAIRN_HTTP_RESPONSE_INIT;
+	struct cairn_http_request rq = { .method = "GET", .url = url, .out = &out, .range = true, .range_first = 1,
+					 .range_last = 2 };
+	assert_int_equal(cairn_http_perform(c, &rq, &rs), CAIRN_EIO);
+	assert_non_null(strstr(cairn_error_message(), "sends 6 bytes, more than the 2 asked for"));
+	assert_int_equal(out.len, 0);
+	assert_int_equal(rs.attempts, 1);
+	struct cairn_http_request get = { .method = "GET", .url = url, .out = &out, .out_max = 4 };
+	assert_int_equal(cairn_http_perform(c, &get, &rs), CAIRN_EIO);
+	assert_non_null(strstr(cairn_error_message(), "more than the 4 asked for"));
+	get.out_max = 5;
+	ck_ok(cairn_http_perform(c, &get, &rs));
+	assert_int_equal(out.len, 5);
+	ck_ok(cairn_http_perform(c, &rq, &rs));
+	assert_int_equal(out.len, 2);
+	/* Error bodies are no part of it (they have their own cap). */
+	get.out_max = 1;
+	ck_ok(cairn_http_perform(c, &get, &rs));
+	assert_int_equal(rs.status, 404);
+	cairn_http_response_free(&rs);
+	cairn_buf_free(&out);
+	cairn_http_client_free(c);
+	srv_stop(srv);
+}
+
 static void test_keepalive_and_bodies(void **state)
 {
 	(void)state;
@@ -712,6 +747,7 @@ int main(void)
 		cmocka_unit_test(test_retry_fn),
 		cmocka_unit_test(test_retries_exhausted),
 		cmocka_unit_test(test_stall),
+		cmocka_unit_test(test_body_limits),
 		cmocka_unit_test(test_keepalive_and_bodies),
 		cmocka_unit_test(test_range_and_head),
 		cmocka_unit_test(test_refusals),
