@@ -532,6 +532,28 @@ oom:
 	return CAIRN_ENOMEM;
 }
 
+/* "host:port" of a URL, for messages: the server an operator looks for,
+ * without the path or query (which may be long, or carry a token). */
+static void server_of(const char *url, char *out, size_t size)
+{
+	const char *p = strstr(url, "://");
+	bool tls = strncasecmp(url, "https://", 8) == 0;
+	p = p ? p + 3 : url;
+	size_t n = strcspn(p, "/?#");
+	const char *at = memchr(p, '@', n);
+	if (at) {
+		n -= (size_t)(at + 1 - p);
+		p = at + 1;
+	}
+	const char *colon = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (p[i] == ':')
+			colon = p + i;
+		else if (p[i] == ']')
+			colon = NULL; /* an IPv6 address's colons */
+	snprintf(out, size, "%.*s%s", (int)n, p, colon ? "" : tls ? ":443" : ":80");
+}
+
 /* The most bytes of a 2xx body rq takes (http.h out_max). */
 static uint64_t body_max(const struct cairn_http_request *rq)
 {
@@ -670,6 +692,17 @@ int cairn_http_perform(struct cairn_http_client *c, const struct cairn_http_requ
 				atomic_fetch_add(&c->failures, 1);
 			if (cc == CURLE_OK)
 				return 0; /* a retryable status, exhausted: the caller maps it */
+			if (cairn_http_stalled(cc, errbuf)) {
+				/* libcurl's words name neither the server nor the knob. */
+				char server[256];
+				server_of(shown, server, sizeof(server));
+				return cairn_error_set(CAIRN_ENET,
+						       "%s %s: the server %s stopped answering (nothing for %u s, the "
+						       "limit CAIRN_HTTP_STALL_SECONDS sets); cairn waited %.1f s in "
+						       "all, over %u attempt%s",
+						       rq->method, shown, server, c->o.stall_seconds, cairn_now() - t0,
+						       attempt, attempt > 1 ? "s" : "");
+			}
 			if (attempt > 1)
 				return cairn_error_set(CAIRN_ENET, "%s %s: %s (gave up after %u attempts in %.1f s)",
 						       rq->method, shown, why, attempt, cairn_now() - t0);

@@ -152,6 +152,11 @@ uint64_t cairn_http_backoff_ms(unsigned retry, unsigned base_ms, unsigned cap_ms
 /* Is a curl result (CURLcode value) a transient transport failure? */
 bool cairn_http_curl_retryable(int curl_code);
 
+/* Did an attempt end because the server sent nothing for stall_seconds
+ * (libcurl's "Operation too slow"), rather than for another reason?
+ * errbuf is curl's error text. */
+bool cairn_http_stalled(int curl_code, const char *errbuf);
+
 /* Did a TLS handshake get an answer that is not TLS at all (OpenSSL's
  * "wrong version number"), as from a plain-http server behind an
  * https:// URL?  errbuf is curl's error text. */

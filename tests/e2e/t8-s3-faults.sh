@@ -61,6 +61,25 @@ t_outage()
 }
 test_case "an outage past the retry bound: one clear line; the re-run reuses what was uploaded" t_outage
 
+# A server that accepts the request and then sends nothing: cairn says so
+# in its words, naming the server and the knob, and no secret.
+t_stall_message()
+{
+	s3_use rgw
+	local server
+	server=127.0.0.1:$(cat "$TD/proxy.port")
+	: >"$PLOG"
+	plan stall
+	CAIRN_HTTP_MAX_ATTEMPTS=2 expect_fail -m "^cairn: (GET|HEAD) http://$server/.*: the server $server stopped answering \(nothing for 2 s, the limit CAIRN_HTTP_STALL_SECONDS sets\); cairn waited [0-9.]+ s in all, over 2 attempts\$" \
+		cairn list --repo "$(puri stallmsg)"
+	plan
+	[ "$(faults_seen stall)" -eq 2 ] || fail "$(faults_seen stall) requests stalled, expected 2"
+	grep -qi 'too slow' .err && fail "libcurl's words leak through: $(cat .err)"
+	grep -Eqi 'authorization|signature|credential|x-amz' .err && fail "the message shows signing material: $(cat .err)"
+	no_secret .err .out .log
+}
+test_case "a server that stops answering: one line naming it, the time waited and CAIRN_HTTP_STALL_SECONDS" t_stall_message
+
 # s3_put KEY FILE: FILE as object KEY of this file's bucket, straight to RGW.
 s3_put()
 {
