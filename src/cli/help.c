@@ -294,7 +294,9 @@ static const struct {
 	  "A name under the repository's prefixes (backups/, index/, packs/, ...)\n"
 	  "that is not spelt as cairn writes it (lower-case hex of the exact\n"
 	  "length) is reported too: every command ignores such a name, and check\n"
-	  "leaves it where it is.\n"
+	  "leaves it where it is.  So is an object larger than the repository\n"
+	  "format allows for its kind (the caps are in cairn's README): it is\n"
+	  "never read.\n"
 	  "\n"
 	  "Each problem is printed on stdout with the object it concerns, then\n"
 	  "every backup it touches.  Exit status 3 when damage was found.\n" },

@@ -67,10 +67,11 @@ bool cairn_httpstore_range(uint64_t off, uint64_t len, uint64_t *ret_first, uint
 int cairn_httpstore_get_empty(struct cairn_store *s, const char *key, uint64_t off);
 
 /* The reply to a GET of len bytes at off, body in out: 206 is cut to len;
- * 200 is the whole object (a server may ignore the Range), cut to the
- * window; 416 is an empty read at the end, past_end after it (from a
- * stat), or a range the `peer` ("server", "service") refused.  Returns 1,
- * with out cleared, for any other status: the driver maps the failure. */
+ * 200 is the whole object (a server may ignore the Range; the client took
+ * no more than len bytes of it), cut to the window; 416 is an empty read
+ * at the end, past_end after it (from a stat), or a range the `peer`
+ * ("server", "service") refused.  Returns 1, with out cleared, for any
+ * other status: the driver maps the failure. */
 int cairn_httpstore_get_reply(struct cairn_store *s, const char *key, uint64_t off, uint64_t len, long status,
 			      const char *peer, struct cairn_buf *out);
 
