@@ -3,7 +3,8 @@
 #               builds (plain + ASan/UBSan + fuzz), starts Ceph RGW, Swift and
 #               Azurite on 127.0.0.1, runs unit, e2e and fuzz suites, stops
 #               the servers;
-#               last line "N passed, N failed"
+#               last line "N passed, N failed, N skipped" (skipped tests
+#               are not counted as passed)
 #   make demo   installs dependencies, builds, backs up and restores an image
 #   make bench  runs bench/run.sh (cairn vs restic vs borg, local and on Ceph
 #               RGW), bench/volumes.sh (change tracking on XFS) and

@@ -112,6 +112,25 @@ int cli_secret_file(const char *path, const char *what, char **ret, size_t *ret_
  * CAIRN_NEW_PASSPHRASE_FILE, CAIRN_NEW_PASSPHRASE, prompt. */
 int cli_new_passphrase(const char *file, char **ret, size_t *ret_len);
 void cli_passphrase_free(char *p, size_t len);
+/* main() calls this first: CAIRN_PASSPHRASE and CAIRN_NEW_PASSPHRASE move
+ * from the environment into locked memory left out of core dumps, their
+ * strings wiped, so that neither a core nor /proc/PID/environ shows them;
+ * the functions above read the copies. */
+void cli_passphrase_take_env(void);
+/* "CAIRN_PASSPHRASE=..." in secret memory, or NULL when it was not set:
+ * for the daemon's jobs, cairn processes that read it from their
+ * environment.  Free with cli_passphrase_free(p, 0). */
+char *cli_passphrase_env_entry(void);
+
+/* --kdf-memory SIZE of init and key add into *ret_log2n (scrypt N); 0, or
+ * the usage error's exit status after printing it. */
+int cli_parse_kdf_memory(const char *verb, const char *arg, unsigned *ret_log2n);
+
+/* An id as typed (a backup id, a key id) may be upper case; names in a
+ * repository are lower-case hex only (format.h OBJECTS).  Copies s to out
+ * (truncated to size), lowered when it is all hex digits.  (Prefixes and
+ * "VOLUME@latest" go to resolvers that compare ids case-insensitively.) */
+void cli_lower_id(const char *s, char *out, size_t size);
 
 /* Human sizes ("1.5 GiB") and parsing ("64K", "1M", "1048576"). */
 void cli_human_size(uint64_t v, char *buf, size_t size);

@@ -64,8 +64,8 @@ static void *open_main(void *arg)
  * nothing.  A copy or an LVM snapshot is not tried here:
  * cairn_snap_backup() takes it after the passphrase is verified and the
  * volume is claimed (*path stays NULL). */
-static int open_and_snapshot(struct cli_global *g, const char *volume, const char *name, const struct cli_list *tags,
-			     enum cairn_snap_method method, struct cairn_repo **ret_repo, char id[17], char **path,
+static int open_and_snapshot(struct cli_global *g, struct cairn_state *st, const char *volume, const char *name,
+			     const struct cli_list *tags, enum cairn_snap_method method, struct cairn_repo **ret_repo,
 			     struct cairn_snap_taken *taken)
 {
 	int r = cairn_backup_check_names(name, (const char *const *)tags->v, tags->n);
@@ -80,18 +80,15 @@ static int open_and_snapshot(struct cli_global *g, const char *volume, const cha
 		open_main(&o);
 	bool overlap = method == CAIRN_SNAP_AUTO || method == CAIRN_SNAP_REFLINK;
 	char snap_err[1024];
-	r = overlap ? cairn_snap_take_new(volume, CAIRN_SNAP_REFLINK, cli_state_dir(g), id, path, taken) : -1;
+	r = overlap ? cairn_snap_take_new(st, volume, CAIRN_SNAP_REFLINK, cli_state_dir(g), taken) : -1;
 	if (r < 0 && overlap)
 		cairn_error_copy(snap_err, sizeof(snap_err));
 	if (threaded)
 		pthread_join(t, NULL);
 	cli_repo_prep_clear(&o.prep);
 	if (o.r < 0) { /* wrong passphrase, damaged key: that error, not the snapshot's */
-		if (r >= 0) {
-			cairn_snap_remove(*path);
-			free(*path);
-			*path = NULL;
-		}
+		if (r >= 0)
+			cairn_snap_release(taken, 0);
 		return cairn_error_set(o.r, "%s", o.err);
 	}
 	if (r < 0 && method == CAIRN_SNAP_REFLINK) {
@@ -132,12 +129,11 @@ int cmd_backup(int argc, char **argv, struct cli_global *g)
 	if (method != CAIRN_SNAP_NONE && (r = cli_state_open(g, false, &st)) < 0)
 		return cli_fail(r);
 	struct cairn_repo *repo = NULL;
-	char snap_id[17] = "";
-	_cleanup_free_ char *snap_path = NULL;
-	struct cairn_snap_taken taken = { .method = CAIRN_SNAP_NONE };
-	char abs[PATH_MAX];
-	bool resolved = realpath(pos.v[0], abs) != NULL;
-	int resolve_errno = errno;
+	struct cairn_snap_taken taken = CAIRN_SNAP_TAKEN_INIT;
+	_cleanup_free_ char *abs = NULL;
+	/* Another user's symbolic link is refused here (util/path.h). */
+	int resolve = cairn_path_resolve(pos.v[0], "source", &abs);
+	bool resolved = resolve >= 0;
 	/* The name the volume goes by (for the job's claim, its default name). */
 	_cleanup_free_ char *stable = NULL;
 	if (resolved && cairn_volume_stable_path(abs, &stable) < 0)
@@ -145,10 +141,10 @@ int cmd_backup(int argc, char **argv, struct cli_global *g)
 	if (method == CAIRN_SNAP_NONE)
 		r = cli_open_repo(g, &repo);
 	else if (!resolved)
-		r = cairn_error_errno(resolve_errno, "cannot open source %s", pos.v[0]);
+		r = resolve;
 	else
-		r = open_and_snapshot(g, abs, name ? name : cairn_path_base(stable ? stable : abs), &tags, method,
-				      &repo, snap_id, &snap_path, &taken);
+		r = open_and_snapshot(g, st, abs, name ? name : cairn_path_base(stable ? stable : abs), &tags, method,
+				      &repo, &taken);
 	if (r < 0)
 		return cli_fail(r);
 	struct cli_progress prog;
@@ -158,8 +154,7 @@ int cmd_backup(int argc, char **argv, struct cli_global *g)
 	const char *vol = stable ? stable : resolved ? abs : pos.v[0];
 	struct cli_job job;
 	if ((r = cli_job_begin(g, st, "backup", NULL, vol, cli_repo_uri(g), &vol, 1, &job)) < 0) {
-		if (snap_path)
-			cairn_snap_discard(snap_path, r);
+		cairn_snap_release(&taken, r);
 		cairn_repo_free(repo);
 		return cli_fail(r);
 	}
@@ -172,13 +167,12 @@ int cmd_backup(int argc, char **argv, struct cli_global *g)
 			    .ntags = tags.n, .progress = cli_job_progress, .progress_ud = &job,
 			    .state_dir = cli_state_dir(g) },
 		.snapshot = method, .state = st, .state_dir = cli_state_dir(g),
-		.taken_path = snap_path, .taken_id = snap_id, .taken = &taken,
+		.taken = taken.path ? &taken : NULL,
 	};
 	struct cairn_manifest *m = NULL;
 	struct cairn_snap_backup_info info;
 	if ((r = cli_seen_load(&seen, repo, &list)) < 0) {
-		if (snap_path)
-			cairn_snap_discard(snap_path, r);
+		cairn_snap_release(&taken, r);
 	} else {
 		r = cairn_snap_backup(repo, &o, &m, &info);
 	}

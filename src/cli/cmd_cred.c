@@ -30,8 +30,8 @@ struct secret_src {
 struct create_args {
 	const char *provider, *name;
 	const char *s3_access_key, *s3_region, *s3_endpoint;
-	bool s3_disable_ssl;
-	const char *azure_account, *google_project_id, *google_access_key;
+	bool s3_disable_ssl, azure_disable_ssl;
+	const char *azure_account, *azure_endpoint, *google_project_id, *google_access_key;
 	struct secret_src secrets[5];
 };
 
@@ -94,11 +94,17 @@ static int read_secrets(struct create_args *a, enum cairn_cred_provider prov, st
 	return 0;
 }
 
+/* The credential's own endpoint; NULL: the provider's default. */
+static const char *endpoint_of(const struct cairn_cred *c)
+{
+	return c->provider == CAIRN_CRED_S3 ? c->s3_endpoint : c->provider == CAIRN_CRED_AZURE ? c->azure_endpoint : NULL;
+}
+
 static bool ssl_of(const struct cairn_cred *c)
 {
-	if (c->provider != CAIRN_CRED_S3)
-		return true;
-	return !c->s3_disable_ssl && !(c->s3_endpoint && strncasecmp(c->s3_endpoint, "http://", 7) == 0);
+	const char *ep = endpoint_of(c);
+	bool off = c->provider == CAIRN_CRED_S3 ? c->s3_disable_ssl : c->azure_disable_ssl;
+	return !off && !(ep && strncasecmp(ep, "http://", 7) == 0);
 }
 
 /* The REGION/ACCOUNT column: where the credential points. */
@@ -128,7 +134,7 @@ static json_t *cred_json(const struct cairn_cred *c)
 	const char *auth = c->provider != CAIRN_CRED_AZURE ? NULL : c->has_azure_sas ? "sas" : "key";
 	return json_pack("{s:s, s:s?, s:s, s:s, s:s?, s:s?, s:s?, s:b, s:s?, s:s?, s:s?, s:b}", "uuid", c->uuid,
 			 "name", c->name, "provider", cairn_cred_provider_name(c->provider), "created", created,
-			 "access_key", access_of(c), "region", c->s3_region, "endpoint", c->s3_endpoint, "ssl",
+			 "access_key", access_of(c), "region", c->s3_region, "endpoint", endpoint_of(c), "ssl",
 			 ssl_of(c), "account", c->azure_account, "azure_auth", auth, "project_id",
 			 c->google_project_id, "encryption", c->has_passphrase);
 }
@@ -149,12 +155,14 @@ static int cred_create(struct create_args *a, struct cli_global *g)
 	}
 	c.provider = prov;
 	c.s3_disable_ssl = a->s3_disable_ssl;
+	c.azure_disable_ssl = a->azure_disable_ssl;
 	/* The struct borrows the non-secret strings until it is stored. */
 	c.name = (char *)a->name;
 	c.s3_access_key = (char *)a->s3_access_key;
 	c.s3_region = (char *)a->s3_region;
 	c.s3_endpoint = (char *)a->s3_endpoint;
 	c.azure_account = (char *)a->azure_account;
+	c.azure_endpoint = (char *)a->azure_endpoint;
 	c.google_project_id = (char *)a->google_project_id;
 	c.google_access_key = (char *)a->google_access_key;
 
@@ -165,7 +173,7 @@ static int cred_create(struct create_args *a, struct cli_global *g)
 	if (r >= 0 && (r = cli_state_open(g, false, &st)) >= 0)
 		r = cairn_cred_create(st, &c, uuid);
 	c.name = c.s3_access_key = c.s3_region = c.s3_endpoint = NULL;
-	c.azure_account = c.google_project_id = c.google_access_key = NULL;
+	c.azure_account = c.azure_endpoint = c.google_project_id = c.google_access_key = NULL;
 	bool has_pass = c.passphrase != NULL, sas = c.azure_sas != NULL, key = c.azure_key != NULL;
 	cairn_cred_clear(&c);
 	if (usage)
@@ -228,7 +236,7 @@ static int cred_list(struct cli_global *g)
 		cell[1] = (c)->name;                                         \
 		cell[2] = cairn_cred_provider_name((c)->provider);           \
 		cell[3] = where_of(c);                                       \
-		cell[4] = (c)->s3_endpoint;                                  \
+		cell[4] = endpoint_of(c);                                    \
 		cell[5] = access_of(c);                                      \
 		cell[6] = ssl_of(c) ? "yes" : "no";                          \
 		cell[7] = (c)->has_passphrase ? "yes" : "no";                \
@@ -294,6 +302,8 @@ int cmd_cred(int argc, char **argv, struct cli_global *g)
 		{ "s3-endpoint", 0, OPT_STRING, &a.s3_endpoint },
 		{ "s3-disable-ssl", 0, OPT_FLAG, &a.s3_disable_ssl },
 		{ "azure-account-name", 0, OPT_STRING, &a.azure_account },
+		{ "azure-endpoint", 0, OPT_STRING, &a.azure_endpoint },
+		{ "azure-disable-ssl", 0, OPT_FLAG, &a.azure_disable_ssl },
 		{ "google-project-id", 0, OPT_STRING, &a.google_project_id },
 		{ "google-hmac-access-key", 0, OPT_STRING, &a.google_access_key },
 		{ "s3-secret-key", 0, OPT_STRING, &sec[0].value },
@@ -348,7 +358,8 @@ int cmd_cred(int argc, char **argv, struct cli_global *g)
 	if (!is_create) {
 		/* Options of create given to list or delete are mistakes. */
 		bool any = a.provider || a.name || a.s3_access_key || a.s3_region || a.s3_endpoint ||
-			   a.s3_disable_ssl || a.azure_account || a.google_project_id || a.google_access_key;
+			   a.s3_disable_ssl || a.azure_account || a.azure_endpoint || a.azure_disable_ssl ||
+			   a.google_project_id || a.google_access_key;
 		for (size_t i = 0; i < ARRAY_SIZE(a.secrets); i++)
 			any = any || sec[i].value || sec[i].file;
 		if (any) {

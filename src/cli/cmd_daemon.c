@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+extern char **environ;
+
 static volatile sig_atomic_t stop_signal;
 
 static void on_stop(int sig)
@@ -80,9 +82,27 @@ static int spawn(const struct cairn_policy *p, int64_t job, void *ud, int64_t *r
 	if (verb)
 		argv[n++] = (char *)verb;
 	argv[n] = NULL;
+	/* A job gets the daemon's environment, object-store keys included
+	 * (they are its own), and CAIRN_PASSPHRASE, which main() took out of
+	 * the daemon's; the job takes it out of its own again. */
+	char *pass = cli_passphrase_env_entry();
+	size_t ne = 0;
+	while (environ[ne])
+		ne++;
+	char **envp = calloc(ne + 2, sizeof(char *));
+	if (!envp) {
+		cli_passphrase_free(pass, 0);
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	}
+	memcpy(envp, environ, ne * sizeof(char *));
+	envp[ne] = pass;
 	pid_t pid = fork();
-	if (pid < 0)
-		return cairn_error_errno(errno, "fork");
+	if (pid < 0) {
+		int e = errno;
+		cli_passphrase_free(pass, 0);
+		free(envp);
+		return cairn_error_errno(e, "fork");
+	}
 	if (pid == 0) {
 		/* The child's stdout (the backup id) is not the daemon's output. */
 		int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
@@ -98,10 +118,12 @@ static int spawn(const struct cairn_policy *p, int64_t job, void *ud, int64_t *r
 		sigaddset(&stops, SIGTERM);
 		sigaddset(&stops, SIGINT);
 		sigprocmask(SIG_SETMASK, &stops, NULL);
-		execv(d->self, argv);
+		execve(d->self, argv, envp);
 		fprintf(stderr, "cairn: daemon: cannot run %s: %s\n", d->self, strerror(errno));
 		_exit(127);
 	}
+	cli_passphrase_free(pass, 0);
+	free(envp);
 	d->kids[d->nkids].pid = pid;
 	d->kids[d->nkids].job = job;
 	snprintf(d->kids[d->nkids].policy, sizeof(d->kids[d->nkids].policy), "%s", p->name);

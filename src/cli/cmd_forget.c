@@ -257,10 +257,12 @@ int cmd_forget(int argc, char **argv, struct cli_global *g)
 	return EXIT_OK;
 }
 
-/* spec is a whole backup id: decoded into id. */
+/* spec is a whole backup id (in either case): decoded into id. */
 static bool full_id(const char *spec, uint8_t id[CAIRN_BACKUP_ID_LEN])
 {
-	return strlen(spec) == 2 * CAIRN_BACKUP_ID_LEN && cairn_hex_decode(spec, id, CAIRN_BACKUP_ID_LEN) == 0;
+	char hex[2 * CAIRN_BACKUP_ID_LEN + 2];
+	cli_lower_id(spec, hex, sizeof(hex));
+	return strlen(hex) == 2 * CAIRN_BACKUP_ID_LEN && cairn_hex_decode(hex, id, CAIRN_BACKUP_ID_LEN) == 0;
 }
 
 /* A backup or group backup by spec; for release also a bare full id whose

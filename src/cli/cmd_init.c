@@ -11,12 +11,13 @@
 
 int cmd_init(int argc, char **argv, struct cli_global *g)
 {
-	const char *chunk = NULL, *pack = NULL, *level = NULL;
+	const char *chunk = NULL, *pack = NULL, *level = NULL, *kdf = NULL;
 	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
 	const struct cli_opt opts[] = {
 		{ "chunk-size", 0, OPT_STRING, &chunk },
 		{ "pack-size", 0, OPT_STRING, &pack },
 		{ "compression-level", 0, OPT_STRING, &level },
+		{ "kdf-memory", 0, OPT_STRING, &kdf },
 		{ NULL, 0, 0, NULL },
 	};
 	int r = cli_parse(argc, argv, opts, g, &pos);
@@ -49,6 +50,8 @@ int cmd_init(int argc, char **argv, struct cli_global *g)
 			return cli_usage("init", "invalid --compression-level '%s' (-100..22, not 0)", level);
 		p.compression_level = (int)l;
 	}
+	if (kdf && (r = cli_parse_kdf_memory("init", kdf, &p.scrypt_log2n)) != 0)
+		return r;
 	const char *uri = cli_repo_uri(g);
 	if (!uri)
 		return cli_usage("init", "no repository given: use --repo URI or set CAIRN_REPO");

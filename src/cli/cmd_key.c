@@ -10,10 +10,11 @@
 
 int cmd_key(int argc, char **argv, struct cli_global *g)
 {
-	const char *newfile = NULL;
+	const char *newfile = NULL, *kdf = NULL;
 	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
 	const struct cli_opt opts[] = {
 		{ "new-passphrase-file", 0, OPT_STRING, &newfile },
+		{ "kdf-memory", 0, OPT_STRING, &kdf },
 		{ NULL, 0, 0, NULL },
 	};
 	int r = cli_parse(argc, argv, opts, g, &pos);
@@ -31,6 +32,11 @@ int cmd_key(int argc, char **argv, struct cli_global *g)
 		return cli_usage("key", "unknown subcommand '%s'", sub);
 	if (strcmp(sub, "remove") == 0 ? pos.n != 2 : pos.n != 1)
 		return cli_usage("key", "wrong number of arguments for 'key %s'", sub);
+	unsigned log2n = 0;
+	if (kdf && strcmp(sub, "add") != 0)
+		return cli_usage("key", "--kdf-memory applies to 'key add' only");
+	if (kdf && (r = cli_parse_kdf_memory("key", kdf, &log2n)) != 0)
+		return r;
 	struct cairn_repo *repo = NULL;
 	if ((r = cli_open_repo(g, &repo)) < 0)
 		return cli_fail(r);
@@ -38,7 +44,7 @@ int cmd_key(int argc, char **argv, struct cli_global *g)
 		char *pass = NULL, kid[2 * CAIRN_KEY_ID_LEN + 1];
 		size_t plen = 0;
 		if ((r = cli_new_passphrase(newfile, &pass, &plen)) >= 0) {
-			r = cairn_repo_key_add(repo, pass, plen, 0, kid);
+			r = cairn_repo_key_add(repo, pass, plen, log2n, kid);
 			cli_passphrase_free(pass, plen);
 		}
 		if (r >= 0) {
@@ -53,17 +59,22 @@ int cmd_key(int argc, char **argv, struct cli_global *g)
 		if ((r = cairn_repo_key_list(repo, &keys, &n)) >= 0) {
 			json_t *arr = g->json ? json_array() : NULL;
 			if (!g->json)
-				printf("%-16s  %-20s  %s\n", "ID", "CREATED", "CURRENT");
+				printf("%-16s  %-20s  %-10s  %s\n", "ID", "CREATED", "KDF-MEMORY", "CURRENT");
 			for (size_t i = 0; i < n; i++) {
-				char created[32];
+				char created[32], mem[32];
 				cairn_time_format(keys[i].created, created, sizeof(created));
+				uint64_t m = cairn_kdf_memory(keys[i].log2n, keys[i].r);
+				cli_human_size(m, mem, sizeof(mem));
 				if (arr)
-					json_array_append_new(arr, json_pack("{s:s, s:s, s:b, s:i}", "id", keys[i].kid,
-									     "created", created, "current",
+					json_array_append_new(arr, json_pack("{s:s, s:s, s:b, s:i, s:i, s:i, s:I}", "id",
+									     keys[i].kid, "created", created, "current",
 									     keys[i].current, "scrypt_log2n",
-									     (int)keys[i].log2n));
+									     (int)keys[i].log2n, "scrypt_r", (int)keys[i].r,
+									     "scrypt_p", (int)keys[i].p, "kdf_memory",
+									     (json_int_t)m));
 				else
-					printf("%-16s  %-20s  %s\n", keys[i].kid, created, keys[i].current ? "*" : "");
+					printf("%-16s  %-20s  %-10s  %s\n", keys[i].kid, created, mem,
+					       keys[i].current ? "*" : "");
 			}
 			if (arr)
 				cli_print_json(arr);
@@ -72,11 +83,19 @@ int cmd_key(int argc, char **argv, struct cli_global *g)
 	} else {
 		struct cairn_key_info *keys = NULL;
 		size_t n = 0;
-		if ((r = cairn_repo_key_list(repo, &keys, &n)) >= 0 && n <= 1)
+		/* An object that is no key (one open skips) goes whatever the
+		 * number of keys. */
+		bool is_key = false;
+		if ((r = cairn_repo_key_list(repo, &keys, &n)) >= 0)
+			for (size_t i = 0; i < n; i++)
+				is_key |= strcmp(keys[i].kid, pos.v[1]) == 0;
+		if (r >= 0 && is_key && n <= 1)
 			r = cairn_error_set(CAIRN_EBUSY, "refusing to remove the last key of the repository");
 		free(keys);
+		char kid[2 * CAIRN_KEY_ID_LEN + 2];
+		cli_lower_id(pos.v[1], kid, sizeof(kid));
 		if (r >= 0)
-			r = cairn_repo_key_remove(repo, pos.v[1]);
+			r = cairn_repo_key_remove(repo, kid);
 		if (r >= 0 && g->verbosity >= 0)
 			fprintf(stderr, "removed key %s\n", pos.v[1]);
 	}

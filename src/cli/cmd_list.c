@@ -97,6 +97,11 @@ int cmd_list(int argc, char **argv, struct cli_global *g)
 		}
 	}
 	cli_seen_warn(&vanished);
+	/* A hold that does not open still holds: said, not fatal. */
+	for (size_t i = 0; i < holds.n; i++)
+		if (holds.v[i].damaged)
+			cairn_log_warn("%s; it still holds backup %s ('cairn release %s' removes it)", holds.v[i].why,
+				       holds.v[i].backup_hex, holds.v[i].backup_hex);
 	int rc = EXIT_OK;
 	if (l.damaged == 1) {
 		fprintf(stderr, "cairn: %s; run 'cairn check'\n", l.bad[0].why);

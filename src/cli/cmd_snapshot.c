@@ -4,6 +4,7 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/path.h"
 #include "util/time.h"
 
 #include <errno.h>
@@ -21,7 +22,7 @@ static json_t *snap_json(const struct cairn_snap_record *r)
 			      r->kind == CAIRN_SNAP_BASE ? "base" : "user", "created", created, "size",
 			      (json_int_t)r->ident.size);
 	json_object_set_new(j, "name", r->name ? json_string(r->name) : json_null());
-	json_object_set_new(j, "intact", json_boolean(cairn_snap_identity_matches(r->path, &r->ident)));
+	json_object_set_new(j, "intact", json_boolean(cairn_snap_identity_matches(r->path, r->method, &r->ident)));
 	if (r->kind == CAIRN_SNAP_BASE) {
 		json_object_set_new(j, "backup", json_string(r->backup_id));
 		json_object_set_new(j, "repository", json_string(r->repo_id));
@@ -42,7 +43,7 @@ static int apply_keep(struct cairn_state *st, const char *volume, unsigned keep,
 	for (size_t i = 0; i < n && users > keep && r >= 0; i++) {
 		if (v[i].kind != CAIRN_SNAP_USER)
 			continue;
-		if ((r = cairn_snap_remove(v[i].path)) >= 0 && (r = cairn_snap_forget(st, v[i].id)) >= 0) {
+		if ((r = cairn_snap_remove(v[i].path, v[i].method)) >= 0 && (r = cairn_snap_forget(st, v[i].id)) >= 0) {
 			users--;
 			if (!json)
 				fprintf(stderr, "deleted snapshot %s (--keep %u)\n", v[i].id, keep);
@@ -68,21 +69,24 @@ static int snap_create(struct cli_global *g, struct cairn_state *st, const char 
 	}
 	if (name && (!*name || strlen(name) > 128 || strchr(name, '/') || strchr(name, '@')))
 		return cli_usage("snapshot", "--name must be 1 to 128 characters without '/' or '@'");
-	char volume[PATH_MAX];
-	if (!realpath(volume_arg, volume))
-		return cli_fail(cairn_error_errno(errno, "cannot open volume %s", volume_arg));
-	struct cairn_snap_record rec = { .kind = CAIRN_SNAP_USER, .volume = volume, .name = (char *)name };
-	_cleanup_free_ char *path = NULL;
-	struct cairn_snap_taken taken;
-	int r = cairn_snap_take_new(volume, method, cli_state_dir(g), rec.id, &path, &taken);
+	_cleanup_free_ char *volume = NULL;
+	int r = cairn_path_resolve(volume_arg, "volume", &volume);
 	if (r < 0)
 		return cli_fail(r);
-	rec.path = path;
+	struct cairn_snap_record rec = { .kind = CAIRN_SNAP_USER, .volume = volume, .name = (char *)name };
+	_cleanup_(cairn_snap_taken_releasep) struct cairn_snap_taken taken = CAIRN_SNAP_TAKEN_INIT;
+	if ((r = cairn_snap_take_new(st, volume, method, cli_state_dir(g), &taken)) < 0)
+		return cli_fail(r);
+	/* Named and recorded while cairn holds it: never a leftover. */
+	if ((r = cairn_snap_keep(&taken)) < 0)
+		return cli_fail(r);
+	memcpy(rec.id, taken.id, sizeof(rec.id));
+	rec.path = taken.path;
 	rec.method = taken.method;
 	rec.created_us = cairn_wall_now_us();
-	rec.ident = taken.id;
+	rec.ident = taken.ident;
 	if ((r = cairn_snap_add(st, &rec)) < 0) {
-		cairn_snap_discard(path, r);
+		cairn_snap_remove(taken.path, taken.method);
 		return cli_fail(r);
 	}
 	if (keep && (r = apply_keep(st, volume, (unsigned)keep, g->json)) < 0)
@@ -108,6 +112,59 @@ static int snap_create(struct cli_global *g, struct cairn_state *st, const char 
 	return EXIT_OK;
 }
 
+static json_t *leftover_json(const struct cairn_snap_leftover *l)
+{
+	char created[48];
+	cairn_time_format(l->mtime, created, sizeof(created));
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "id", l->id, "kind", "leftover", "path", l->path,
+			      "created", created, "size", (json_int_t)l->size, "allocated", (json_int_t)l->allocated);
+	json_object_set_new(j, "process", l->pid ? json_integer(l->pid) : json_null());
+	return j;
+}
+
+/* What killed runs left in every snapshot directory cairn made: shown
+ * after the snapshots (arr: --json), not removed (the next snapshot made
+ * in the directory removes them). */
+static int list_leftovers(struct cairn_state *st, json_t *arr)
+{
+	char **dirs = NULL;
+	size_t nd = 0;
+	int r = cairn_snap_dirs(st, &dirs, &nd);
+	if (r < 0)
+		return r;
+	for (size_t d = 0; d < nd; d++) {
+		_cleanup_close_ int fd = -1;
+		if ((r = cairn_snap_dir_open(dirs[d], &fd)) == CAIRN_ENOTFOUND)
+			continue;
+		struct cairn_snap_leftover *v = NULL;
+		size_t n = 0;
+		if (r >= 0)
+			r = cairn_snap_leftovers(fd, dirs[d], false, cairn_snap_known_cb, st, &v, &n);
+		if (r < 0) {
+			/* One directory that cannot be read hides nothing else. */
+			cairn_log_warn("%s", cairn_error_message());
+			continue;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (arr) {
+				json_array_append_new(arr, leftover_json(&v[i]));
+				continue;
+			}
+			char created[48], size[32], disk[32];
+			cairn_time_format(v[i].mtime, created, sizeof(created));
+			cli_human_size(v[i].size, size, sizeof(size));
+			cli_human_size(v[i].allocated, disk, sizeof(disk));
+			printf("%-16s  %-20s  %-7s  %-4s  %-10s  %-12s  ", v[i].id, created, "-", "left", size, "-");
+			cli_print_escaped(stdout, v[i].path);
+			printf("  (left by an interrupted run, %s on disk; the next snapshot made there removes it)\n",
+			       disk);
+		}
+		cairn_snap_leftovers_free(v, n);
+	}
+	cairn_snap_dirs_free(dirs, nd);
+	return 0;
+}
+
 static int snap_list(struct cli_global *g, struct cairn_state *st, const char *volume_arg)
 {
 	char volume[PATH_MAX];
@@ -123,6 +180,8 @@ static int snap_list(struct cli_global *g, struct cairn_state *st, const char *v
 		json_t *arr = json_array();
 		for (size_t i = 0; i < n; i++)
 			json_array_append_new(arr, snap_json(&v[i]));
+		if (!volume_arg)
+			r = list_leftovers(st, arr);
 		cli_print_json(arr);
 	} else {
 		printf("%-16s  %-20s  %-7s  %-4s  %-10s  %-12s  %s\n", "ID", "CREATED", "METHOD", "KIND", "SIZE", "NAME",
@@ -135,13 +194,15 @@ static int snap_list(struct cli_global *g, struct cairn_state *st, const char *v
 			       cairn_snap_method_name(v[i].method), v[i].kind == CAIRN_SNAP_BASE ? "base" : "user", size,
 			       v[i].name ? v[i].name : "-");
 			cli_print_escaped(stdout, v[i].volume);
-			if (!cairn_snap_identity_matches(v[i].path, &v[i].ident))
+			if (!cairn_snap_identity_matches(v[i].path, v[i].method, &v[i].ident))
 				fputs("  (changed or missing!)", stdout);
 			fputc('\n', stdout);
 		}
+		if (!volume_arg)
+			r = list_leftovers(st, NULL);
 	}
 	cairn_snap_records_free(v, n);
-	return EXIT_OK;
+	return r < 0 ? cli_fail(r) : EXIT_OK;
 }
 
 int cmd_snapshot(int argc, char **argv, struct cli_global *g)
@@ -189,7 +250,7 @@ int cmd_snapshot(int argc, char **argv, struct cli_global *g)
 	if ((r = cairn_snap_get(st, pos.v[1], &rec)) < 0)
 		return cli_fail(r);
 	if (del) {
-		if ((r = cairn_snap_remove(rec.path)) >= 0)
+		if ((r = cairn_snap_remove(rec.path, rec.method)) >= 0)
 			r = cairn_snap_forget(st, rec.id);
 		if (r >= 0 && !g->json && g->verbosity >= 0)
 			fprintf(stderr, "deleted snapshot %s of %s%s\n", rec.id, rec.volume,
@@ -197,14 +258,18 @@ int cmd_snapshot(int argc, char **argv, struct cli_global *g)
 		if (r >= 0 && g->json)
 			cli_print_json(json_pack("{s:s, s:b}", "deleted", rec.id, "base", rec.kind == CAIRN_SNAP_BASE));
 	} else {
-		if (!cairn_snap_identity_matches(rec.path, &rec.ident))
+		/* The descriptor whose identity was checked is what is copied. */
+		int in = -1;
+		if ((r = cairn_snap_open(rec.path, rec.method, &rec.ident, &in)) == CAIRN_ECORRUPT)
 			r = cairn_error_set(CAIRN_ECORRUPT, "snapshot %s (%s) changed or is missing since it was taken; "
 							    "not reverting to it",
 					    rec.id, rec.path);
-		else if ((r = cairn_snap_revert(rec.path, rec.method, rec.volume, force)) >= 0 &&
+		else if (r >= 0 && (r = cairn_snap_revert(in, rec.path, rec.method, rec.volume, force)) >= 0 &&
 			 rec.method == CAIRN_SNAP_LVM)
 			/* lvconvert --merge consumed the snapshot. */
 			r = cairn_snap_forget(st, rec.id);
+		if (in >= 0)
+			close(in);
 		if (r >= 0 && g->json)
 			cli_print_json(json_pack("{s:s, s:s}", "reverted", rec.volume, "snapshot", rec.id));
 		else if (r >= 0 && g->verbosity >= 0)

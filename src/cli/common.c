@@ -159,6 +159,16 @@ int cli_repo_prepare(struct cli_global *g, struct cli_repo_prep *p)
 	return 0;
 }
 
+void cli_lower_id(const char *s, char *out, size_t size)
+{
+	bool hex = strspn(s, "0123456789abcdefABCDEF") == strlen(s);
+	size_t i = 0;
+	for (; s[i] && i + 1 < size; i++)
+		out[i] = hex ? (char)tolower((unsigned char)s[i]) : s[i];
+	if (size)
+		out[i] = 0;
+}
+
 void cli_human_size(uint64_t v, char *buf, size_t size)
 {
 	static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
@@ -172,6 +182,17 @@ void cli_human_size(uint64_t v, char *buf, size_t size)
 		snprintf(buf, size, "%llu B", (unsigned long long)v);
 	else
 		snprintf(buf, size, "%.*f %s", d < 10 ? 2 : d < 100 ? 1 : 0, d, units[u]);
+}
+
+int cli_parse_kdf_memory(const char *verb, const char *arg, unsigned *ret_log2n)
+{
+	uint64_t v;
+	if (cli_parse_size(arg, &v) < 0 || cairn_kdf_log2n_of_memory(v, ret_log2n) < 0) {
+		cairn_error_clear();
+		return cli_usage(verb, "invalid --kdf-memory '%s' (a power of two from %lluM to %lluM; default 32M)",
+				 arg, CAIRN_KDF_MEMORY_MIN >> 20, CAIRN_KDF_MEMORY_MAX >> 20);
+	}
+	return 0;
 }
 
 int cli_parse_size(const char *s, uint64_t *ret)

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 static void on_signal(int sig)
@@ -46,6 +47,15 @@ static const struct {
 
 int main(int argc, char **argv)
 {
+	/* No core dumps, and no ptrace or /proc/PID/{environ,mem,fd} for
+	 * processes without CAP_SYS_PTRACE, even of the same user: cairn's
+	 * memory holds the repository's keys and passphrase (secret memory is
+	 * also marked MADV_DONTDUMP, but OpenSSL's key schedules are not).
+	 * /proc/self stays readable to cairn itself, /proc/PID/stat to all
+	 * (job bookkeeping); a program cairn execs is dumpable again. */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	cli_passphrase_take_env();
+
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;

@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 #include "crypto/crypto.h"
 #include "state/cred.h"
+#include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -20,6 +21,56 @@
 void cli_passphrase_free(char *p, size_t len)
 {
 	cairn_secret_free(p, len + 1 > PASS_MAX ? len + 1 : PASS_MAX);
+}
+
+extern char **environ;
+
+/* CAIRN_PASSPHRASE and CAIRN_NEW_PASSPHRASE, taken from the environment. */
+static const char *const env_names[2] = { "CAIRN_PASSPHRASE", "CAIRN_NEW_PASSPHRASE" };
+static char *env_values[2];
+
+static void take_env(size_t i)
+{
+	const char *name = env_names[i];
+	size_t n = strlen(name);
+	const char *v = getenv(name);
+	if (!v)
+		return;
+	size_t len = strlen(v);
+	env_values[i] = cairn_secret_alloc(len + 1);
+	if (!env_values[i])
+		return; /* it stays where it is: see env_value() */
+	memcpy(env_values[i], v, len + 1);
+	/* Wipe every NAME=... in place (the strings are those the kernel put
+	 * on the stack, which /proc/PID/environ shows), then drop the entries:
+	 * unsetenv still finds them by their name. */
+	for (char **e = environ; *e; e++)
+		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+			cairn_wipe(*e + n + 1, strlen(*e + n + 1));
+	unsetenv(name);
+}
+
+static const char *env_value(size_t i)
+{
+	return env_values[i] ? env_values[i] : getenv(env_names[i]);
+}
+
+void cli_passphrase_take_env(void)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(env_names); i++)
+		take_env(i);
+}
+
+char *cli_passphrase_env_entry(void)
+{
+	const char *v = env_value(0);
+	if (!v)
+		return NULL;
+	size_t n = strlen(env_names[0]) + 1 + strlen(v) + 1;
+	char *p = cairn_secret_alloc(n);
+	if (p)
+		snprintf(p, n, "%s=%s", env_names[0], v);
+	return p;
 }
 
 static int from_file(const char *path, const char *what, char **ret, size_t *ret_len)
@@ -149,7 +200,7 @@ int cli_repo_passphrase(struct cli_global *g, bool confirm, const struct cairn_c
 	const char *f = g->passphrase_file ? g->passphrase_file : getenv("CAIRN_PASSPHRASE_FILE");
 	if (f && *f)
 		return from_file(f, "passphrase file", ret, ret_len);
-	const char *e = getenv("CAIRN_PASSPHRASE");
+	const char *e = env_value(0);
 	if (e)
 		return from_string(e, ret, ret_len);
 	if (cred && cred->passphrase) {
@@ -171,7 +222,7 @@ int cli_new_passphrase(const char *file, char **ret, size_t *ret_len)
 	const char *f = file ? file : getenv("CAIRN_NEW_PASSPHRASE_FILE");
 	if (f && *f)
 		return from_file(f, "passphrase file", ret, ret_len);
-	const char *e = getenv("CAIRN_NEW_PASSPHRASE");
+	const char *e = env_value(1);
 	if (e)
 		return from_string(e, ret, ret_len);
 	return from_prompt(true, "new passphrase",

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 static int crypto_fail(const char *what)
 {
@@ -248,22 +249,39 @@ void cairn_wipe(void *p, size_t len)
 		OPENSSL_cleanse(p, len);
 }
 
+/* Each secret gets pages of its own: MADV_DONTDUMP and mlock work on whole
+ * pages, and a page shared with the heap would either put the secret in a
+ * core dump or keep other data out of it.  The mapping's size sits in front
+ * of the secret, so free needs no length (callers' lengths may differ from
+ * the allocated one). */
+#define SECRET_HEADER 64
+
 void *cairn_secret_alloc(size_t len)
 {
-	void *p = NULL;
-	if (posix_memalign(&p, 64, len) != 0)
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	if (len > SIZE_MAX - SECRET_HEADER - page)
 		return NULL;
-	memset(p, 0, len);
-	/* Best effort: unprivileged users may have no mlock budget. */
-	(void)mlock(p, len);
-	return p;
+	size_t total = (len + SECRET_HEADER + page - 1) / page * page;
+	uint8_t *m = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return NULL;
+	/* Best effort both: kernels before 3.4 have no MADV_DONTDUMP, and
+	 * unprivileged users may have no mlock budget. */
+	(void)madvise(m, total, MADV_DONTDUMP);
+	(void)mlock(m, total);
+	memcpy(m, &total, sizeof(total));
+	return m + SECRET_HEADER;
 }
 
 void cairn_secret_free(void *p, size_t len)
 {
+	(void)len;
 	if (!p)
 		return;
-	OPENSSL_cleanse(p, len);
-	(void)munlock(p, len);
-	free(p);
+	uint8_t *m = (uint8_t *)p - SECRET_HEADER;
+	size_t total;
+	memcpy(&total, m, sizeof(total));
+	OPENSSL_cleanse(m, total);
+	(void)munlock(m, total);
+	munmap(m, total);
 }

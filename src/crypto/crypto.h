@@ -62,8 +62,10 @@ int cairn_gmac_new(const uint8_t key[CAIRN_KEY_LEN], struct cairn_gmac **ret);
 int cairn_gmac_tag(struct cairn_gmac *g, uint64_t index, const void *data, size_t len, uint8_t out[16]);
 void cairn_gmac_free(struct cairn_gmac *g);
 
-/* Memory for secrets: locked (mlock, MADV_DONTDUMP) where allowed, and
- * wiped on free.  cairn_secret_free accepts NULL. */
+/* Memory for secrets: pages of their own (zeroed, 64-byte aligned), left
+ * out of core dumps (MADV_DONTDUMP) and locked (mlock) where allowed, wiped
+ * and unmapped on free.  cairn_secret_free accepts NULL; its len is not
+ * needed (kept for the callers' symmetry). */
 void *cairn_secret_alloc(size_t len);
 void cairn_secret_free(void *p, size_t len);
 void cairn_wipe(void *p, size_t len);

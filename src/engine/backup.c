@@ -19,6 +19,7 @@
 #include "engine/engine.h"
 #include "repo/index.h"
 #include "repo/lease.h"
+#include "repo/names.h"
 #include "repo/pack.h"
 #include "repo/tree.h"
 #include "source/changes.h"
@@ -34,7 +35,6 @@
 #include "util/time.h"
 
 #include <errno.h>
-#include <jansson.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -932,31 +932,15 @@ static void job_free(struct job *j)
 	pthread_cond_destroy(&j->prefetcher_cv);
 }
 
-/* Why a volume name or tag cannot be one, or NULL when it can. */
-static const char *name_problem(const char *s)
-{
-	if (!*s)
-		return "is empty";
-	if (strlen(s) > 200)
-		return "is longer than 200 bytes";
-	for (const char *p = s; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '@' || *p == '/')
-			return "holds '/', '@' or a control character";
-	/* Manifests are JSON: jansson refuses what is not UTF-8. */
-	json_t *j = json_string(s);
-	json_decref(j);
-	return j ? NULL : "is not valid UTF-8";
-}
-
 int cairn_backup_check_names(const char *volume, const char *const *tags, size_t ntags)
 {
 	const char *why;
 	/* At most 64 bytes of it are echoed: it may be long or not text. */
-	if (volume && (why = name_problem(volume)))
+	if (volume && (why = cairn_name_problem(volume, false)))
 		return cairn_error_set(CAIRN_EINVAL, "invalid volume name '%.64s%s': it %s", volume,
 				       strlen(volume) > 64 ? "..." : "", why);
 	for (size_t i = 0; i < ntags; i++)
-		if ((why = name_problem(tags[i])))
+		if ((why = cairn_name_problem(tags[i], false)))
 			return cairn_error_set(CAIRN_EINVAL, "invalid tag '%.64s%s': it %s", tags[i],
 					       strlen(tags[i]) > 64 ? "..." : "", why);
 	return 0;
@@ -966,7 +950,8 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 {
 	double t0 = cairn_now();
 	_cleanup_(cairn_volume_freep) struct cairn_volume *vol = NULL;
-	int r = cairn_volume_open(o->source, &vol);
+	int r = o->source_fd_set ? cairn_volume_open_fd(o->source_fd, o->source, &vol)
+				 : cairn_volume_open(o->source, &vol);
 	if (r < 0)
 		return r;
 	_cleanup_free_ char *stable = NULL;

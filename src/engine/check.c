@@ -7,8 +7,10 @@
  * the cost is O(unique nodes), not O(backups x volume). */
 #include "engine/engine.h"
 #include "repo/group.h"
+#include "repo/hold.h"
 #include "repo/index.h"
 #include "repo/lease.h"
+#include "repo/objects.h"
 #include "repo/pack.h"
 #include "repo/tree.h"
 #include "util/cleanup.h"
@@ -61,6 +63,79 @@ static void problem(struct ck *c, const char *object, const char *fmt, ...)
 	c->st->problems++;
 	if (c->o->problem)
 		c->o->problem(object, what, c->o->ud);
+}
+
+/* A name under a known prefix that is not spelt as cairn writes it
+ * (format.h OBJECTS): every reader skips it, so that it can neither double
+ * an object nor stand in for one; check names it and leaves it alone. */
+static void odd_name(struct ck *c, enum cairn_object_kind k, const char *key)
+{
+	problem(c, key,
+		"not a canonical object name (cairn's are %s, in lower-case hex): every command ignores it; "
+		"remove it if nothing of yours put it there",
+		cairn_object_kind(k)->layout);
+}
+
+struct names_seen {
+	struct ck *c;
+	enum cairn_object_kind kind;
+};
+
+static int check_name(const char *key, uint64_t size, void *ud)
+{
+	(void)size;
+	struct names_seen *n = ud;
+	if (cairn_object_name_parse(n->kind, key, NULL) < 0)
+		odd_name(n->c, n->kind, key);
+	return 0;
+}
+
+/* Every prefix but packs/ (check_packs looks at those names as it lists
+ * them); the config has one name, which is either there or not. */
+static int check_names(struct ck *c)
+{
+	for (int k = 0; k < CAIRN_OBJ_KINDS; k++) {
+		if (k == CAIRN_OBJ_CONFIG || k == CAIRN_OBJ_PACK)
+			continue;
+		struct names_seen n = { c, (enum cairn_object_kind)k };
+		int r = cairn_store_list(c->repo->store, cairn_object_kind(n.kind)->prefix, check_name, &n);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Holds, leases and markers that do not open (damaged, or larger than
+ * format.h allows, then unread) still count: a hold keeps its backup, a
+ * lease blocks prune, a marker defers prune's deletions. */
+static int check_presence(struct ck *c)
+{
+	struct cairn_hold_list hl;
+	int r = cairn_hold_list_load(c->repo, &hl);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < hl.n; i++) {
+		const struct cairn_hold *h = &hl.v[i];
+		char key[64];
+		snprintf(key, sizeof(key), "holds/%s", h->backup_hex);
+		if (h->damaged)
+			problem(c, key, "%s; it still holds backup %s ('cairn release %s' removes it)", h->why,
+				h->backup_hex, h->backup_hex);
+	}
+	cairn_hold_list_free(&hl);
+	for (int leases = 1; leases >= 0; leases--) {
+		struct cairn_presence *v = NULL;
+		size_t n = 0;
+		if ((r = cairn_presence_list(c->repo, leases, &v, &n)) < 0)
+			return r;
+		for (size_t i = 0; i < n; i++)
+			if (v[i].damaged)
+				problem(c, v[i].key, "%s; %s", v[i].why,
+					leases ? "it blocks prune and repair index until it is deleted"
+					       : "prune defers its deletions for the safety window until it is deleted");
+		free(v);
+	}
+	return 0;
 }
 
 static void on_damaged_index(const char *object, const char *what, void *ud)
@@ -162,8 +237,10 @@ static int check_packs(struct ck *c)
 	}
 	for (size_t i = 0; i < names.n && r >= 0; i++) {
 		uint8_t pid[CAIRN_PACK_ID_LEN];
-		if (cairn_pack_key_parse(names.v[i], pid) < 0)
+		if (cairn_pack_key_parse(names.v[i], pid) < 0) {
+			odd_name(c, CAIRN_OBJ_PACK, names.v[i]);
 			continue;
+		}
 		if (cairn_cancel_requested) {
 			r = cairn_error_set(CAIRN_ECANCELED, "interrupted");
 			break;
@@ -299,6 +376,8 @@ int cairn_check_run(struct cairn_repo *repo, const struct cairn_check_opts *o, s
 	if ((r = cairn_index_new(&c.idx)) < 0 || (r = cairn_index_new(&c.bad)) < 0 ||
 	    (r = cairn_index_new(&c.good)) < 0 || (r = cairn_blob_codec_init(&c.codec, repo)) < 0)
 		goto out;
+	if ((r = check_names(&c)) < 0)
+		goto out;
 	size_t nobj = 0;
 	if ((r = cairn_index_load_ex(c.idx, repo, false, on_damaged_index, &c, NULL, &nobj)) < 0)
 		goto out;
@@ -323,10 +402,14 @@ int cairn_check_run(struct cairn_repo *repo, const struct cairn_check_opts *o, s
 	for (size_t i = 0; i < gl.damaged; i++) {
 		char key[64];
 		snprintf(key, sizeof(key), "groups/%s", gl.bad[i]);
-		problem(&c, key, "this group backup object does not open; 'cairn forget %s' removes it, its "
-			    "members stay as backups", gl.bad[i]);
+		problem(&c, key, "%s; 'cairn forget %s' removes it, its members stay as backups", gl.why[i],
+			gl.bad[i]);
 	}
 	cairn_group_backup_list_free(&gl);
+	if ((r = check_presence(&c)) < 0) {
+		cairn_manifest_list_free(&l);
+		goto out;
+	}
 	for (size_t i = 0; i < l.n && r >= 0; i++) {
 		const struct cairn_manifest *m = l.v[i];
 		st.backups++;

@@ -13,6 +13,7 @@
 #include "state/groups.h"
 #include "state/state.h"
 #include "util/cancel.h"
+#include "util/path.h"
 
 #include <signal.h>
 #include <stdbool.h>
@@ -63,6 +64,10 @@ struct cairn_backup_opts {
 	 * bytes are read from a snapshot of it (source is then the snapshot);
 	 * NULL: the stable path of source. */
 	const char *source_name;
+	/* With source_fd_set, the bytes are read from source_fd (a snapshot
+	 * cairn holds open, source/snapshot.h), never by opening source. */
+	bool source_fd_set;
+	int source_fd;
 	cairn_progress_fn progress;
 	void *progress_ud;
 };
@@ -100,16 +105,15 @@ struct cairn_snap_backup_opts {
 	struct cairn_state *state;       /* the snapshot registry */
 	const char *state_dir;           /* for snapshots of block devices */
 	/* A snapshot the caller already took with cairn_snap_take_new (a
-	 * group's, at its frozen instant); NULL: take one now.  Either way it
-	 * is kept as the base or removed. */
-	const char *taken_path;
-	const char *taken_id;
-	const struct cairn_snap_taken *taken;
+	 * group's, at its frozen instant); NULL: take one now.  Either way
+	 * this function keeps it as the base or releases it, on every path. */
+	struct cairn_snap_taken *taken;
 };
-/* Takes a snapshot of volume into its snapshot directory under a new id
- * (ret_id, 16 hex digits); *ret_path is malloc'd. */
-int cairn_snap_take_new(const char *volume, enum cairn_snap_method method, const char *state_dir, char ret_id[17],
-			char **ret_path, struct cairn_snap_taken *ret);
+/* Takes a snapshot of volume under a new id (source/snapshot.h: in its
+ * checked directory, leftovers there removed first) and notes that
+ * directory in the state database. */
+int cairn_snap_take_new(struct cairn_state *st, const char *volume, enum cairn_snap_method method,
+			const char *state_dir, struct cairn_snap_taken *ret);
 struct cairn_snap_backup_info {
 	enum cairn_snap_method method; /* what was used */
 	double snapshot_seconds;
@@ -159,6 +163,10 @@ int cairn_delta_known(struct cairn_state *st, const struct cairn_repo *repo, con
 
 struct cairn_restore_opts {
 	const char *target;
+	/* When not NULL, only the last component of target is looked up,
+	 * in this directory (util/path.h, opened by the caller): group
+	 * restore's members; target still names it in messages. */
+	const struct cairn_path *target_in;
 	bool force;
 	/* Rewrite an existing target in place, only where it differs from the
 	 * backup (Veeam's quick rollback): the result is byte-identical to a

@@ -3,6 +3,7 @@
 #include "repo/group.h"
 #include "repo/hold.h"
 #include "repo/manifest.h"
+#include "repo/objects.h"
 #include "util/cancel.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -35,9 +36,8 @@ static int collect_group(const char *key, uint64_t size, void *ud)
 {
 	(void)size;
 	struct group_ids *g = ud;
-	const char *hex = key + strlen("groups/");
 	uint8_t id[CAIRN_BACKUP_ID_LEN];
-	if (strlen(hex) != 2 * CAIRN_BACKUP_ID_LEN || cairn_hex_decode(hex, id, sizeof(id)) < 0)
+	if (cairn_object_name_parse(CAIRN_OBJ_GROUP, key, id) < 0)
 		return 0;
 	int r = cairn_array_grow(&g->v, &g->cap, g->n, sizeof(*g->v), 16);
 	if (r < 0)
@@ -192,11 +192,34 @@ static int forget_lists_load(struct cairn_repo *repo, struct forget_lists *fl)
 	return r;
 }
 
+static int by_id(const void *a, const void *b)
+{
+	return memcmp(*(const uint8_t *const *)a, *(const uint8_t *const *)b, CAIRN_BACKUP_ID_LEN);
+}
+
+/* Whether some kept unit has u's id: then its object is not deleted, as
+ * the object is the kept one.  Names read from the store are canonical, so
+ * this should never happen; it is what made a second spelling of the
+ * newest backup's name delete that backup. */
+static bool kept_elsewhere(const struct unit *u, const uint8_t *const *kept, size_t nkept)
+{
+	return nkept && bsearch(&u->id, kept, nkept, sizeof(*kept), by_id);
+}
+
 /* Reports every unit to o->decision, then deletes those not kept (unless
  * a dry run). */
 static int report_and_delete(struct cairn_repo *repo, const struct unit *u, size_t nu,
 			     const struct cairn_forget_opts *o, struct cairn_forget_stats *st)
 {
+	_cleanup_free_ const uint8_t **kept = malloc((nu ? nu : 1) * sizeof(*kept));
+	size_t nkept = 0;
+	if (!kept)
+		return CAIRN_ENOMEM;
+	for (size_t i = 0; i < nu; i++)
+		if (u[i].keep)
+			kept[nkept++] = u[i].id;
+	if (nkept)
+		qsort(kept, nkept, sizeof(*kept), by_id);
 	for (size_t i = 0; i < nu; i++) {
 		if (u[i].keep)
 			st->kept++;
@@ -213,6 +236,11 @@ static int report_and_delete(struct cairn_repo *repo, const struct unit *u, size
 	for (size_t i = 0; i < nu && !o->dry_run; i++) {
 		if (u[i].keep)
 			continue;
+		if (kept_elsewhere(&u[i], kept, nkept)) {
+			cairn_log_warn("not deleting %s %s: it is also kept", u[i].group ? "group backup" : "backup",
+				       u[i].idhex);
+			continue;
+		}
 		if (cairn_cancel_requested)
 			return cairn_error_set(CAIRN_ECANCELED, "interrupted");
 		int r = delete_unit(repo, &u[i], st);

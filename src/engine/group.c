@@ -5,6 +5,7 @@
 #include "engine/engine.h"
 #include "crypto/crypto.h"
 #include "repo/group.h"
+#include "repo/names.h"
 #include "source/freeze.h"
 #include "source/volume.h"
 #include "util/cleanup.h"
@@ -12,8 +13,10 @@
 #include "util/hex.h"
 #include "util/io.h"
 #include "util/log.h"
+#include "util/path.h"
 #include "util/proc.h"
 #include "util/time.h"
+#include "util/tmpfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,12 +30,6 @@
 
 #define HOOK_TIMEOUT_S 600
 
-struct taken_snap {
-	char id[17];
-	char *path;
-	struct cairn_snap_taken t;
-};
-
 static int run_hook(const struct cairn_group *g, const char *phase, const char *cmd)
 {
 	char label[96], ename[160], ephase[64];
@@ -45,9 +42,13 @@ static int run_hook(const struct cairn_group *g, const char *phase, const char *
 
 static int read_config(const char *path, uint8_t **ret, size_t *ret_len)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return cairn_error_errno(errno, "cannot read the group's config %s", path);
+	/* Not through another user's link (util/path.h): the document is
+	 * stored in the repository and restored with the volumes. */
+	_cleanup_(cairn_path_clear) struct cairn_path p = CAIRN_PATH_INIT;
+	int r = cairn_path_open(path, "the group's config", O_RDONLY | O_NONBLOCK, false, &p);
+	if (r < 0)
+		return r;
+	int fd = p.fd;
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return cairn_error_set(CAIRN_EINVAL, "the group's config %s is not a regular file", path);
@@ -72,19 +73,20 @@ static int read_config(const char *path, uint8_t **ret, size_t *ret_len)
 	return 0;
 }
 
-/* Tests hold the freeze open to kill cairn in the middle of it. */
-static void test_hold(void)
+/* The config's base name becomes a file name at group restore: it must
+ * pass the rule every reader checks (repo/names.h). */
+static int check_config_name(const char *path)
 {
-	const char *e = getenv("CAIRN_TEST_FREEZE_HOLD_MS");
-	long ms = e ? atol(e) : 0;
-	if (ms > 0) {
-		struct timespec d = { ms / 1000, (ms % 1000) * 1000000 };
-		nanosleep(&d, NULL);
-	}
+	const char *name = cairn_path_base(path), *why = cairn_name_problem(name, true);
+	if (!why)
+		return 0;
+	return cairn_error_set(CAIRN_EINVAL, "the group's config %s cannot be stored under its name: it %s; rename it",
+			       path, why);
 }
 
 /* Pre-hook, freeze, a snapshot of every volume, thaw, post-hook. */
-static int take_all(const struct cairn_group *g, const char *state_dir, struct taken_snap *snaps, double *ret_frozen)
+static int take_all(const struct cairn_group *g, struct cairn_state *st, const char *state_dir,
+		    struct cairn_snap_taken *snaps, double *ret_frozen)
 {
 	int r;
 	if (g->pre_hook && (r = run_hook(g, "pre", g->pre_hook)) < 0) {
@@ -98,10 +100,9 @@ static int take_all(const struct cairn_group *g, const char *state_dir, struct t
 	else
 		r = 0;
 	for (size_t i = 0; r >= 0 && i < g->nvolumes; i++) {
-		r = cairn_snap_take_new(g->volumes[i], CAIRN_SNAP_AUTO, state_dir, snaps[i].id, &snaps[i].path,
-					&snaps[i].t);
+		r = cairn_snap_take_new(st, g->volumes[i], CAIRN_SNAP_AUTO, state_dir, &snaps[i]);
 		if (r >= 0 && i == 0)
-			test_hold();
+			cairn_test_hold("CAIRN_TEST_FREEZE_HOLD_MS");
 	}
 	double frozen = 0;
 	if (fz) {
@@ -129,7 +130,7 @@ int cairn_group_backup_run(struct cairn_repo *repo, const struct cairn_group_bac
 	if (g->nvolumes == 0)
 		return cairn_error_set(CAIRN_EINVAL, "group %s has no volumes", g->name);
 	_cleanup_(cairn_group_backup_freep) struct cairn_group_backup *gb = calloc(1, sizeof(*gb));
-	struct taken_snap *snaps = calloc(g->nvolumes, sizeof(*snaps));
+	struct cairn_snap_taken *snaps = calloc(g->nvolumes, sizeof(*snaps));
 	struct cairn_manifest **members = calloc(g->nvolumes, sizeof(*members));
 	struct cairn_manifest_list own = { 0 };
 	char **names = NULL;
@@ -138,6 +139,10 @@ int cairn_group_backup_run(struct cairn_repo *repo, const struct cairn_group_bac
 		r = CAIRN_ENOMEM;
 		goto out;
 	}
+	for (size_t i = 0; i < g->nvolumes; i++)
+		snaps[i] = (struct cairn_snap_taken)CAIRN_SNAP_TAKEN_INIT;
+	if (g->config && (r = check_config_name(g->config)) < 0)
+		goto out;
 	if (g->config && (r = read_config(g->config, &gb->config, &gb->config_len)) < 0)
 		goto out;
 	if ((r = cairn_random(gb->id, sizeof(gb->id))) < 0)
@@ -169,7 +174,7 @@ int cairn_group_backup_run(struct cairn_repo *repo, const struct cairn_group_bac
 	if (r < 0)
 		goto out;
 
-	if ((r = take_all(g, o->state_dir, snaps, &gb->frozen_seconds)) < 0)
+	if ((r = take_all(g, o->state, o->state_dir, snaps, &gb->frozen_seconds)) < 0)
 		goto out;
 	if (g->nfreeze)
 		cairn_log_info("group %s: file systems frozen for %.3f s", g->name, gb->frozen_seconds);
@@ -189,14 +194,12 @@ int cairn_group_backup_run(struct cairn_repo *repo, const struct cairn_group_bac
 				    .tags = o->tags, .ntags = o->ntags, .state_dir = o->state_dir, .group_id = gb->id,
 				    .policy = o->policy, .policy_id = o->policy_id, .progress = o->progress,
 				    .progress_ud = o->progress_ud },
-			.snapshot = snaps[i].t.method, .state = o->state, .state_dir = o->state_dir,
-			.taken_path = snaps[i].path, .taken_id = snaps[i].id, .taken = &snaps[i].t,
+			.snapshot = snaps[i].method, .state = o->state, .state_dir = o->state_dir,
+			.taken = &snaps[i],
 		};
 		struct cairn_snap_backup_info info;
+		/* Kept as the base or released by the backup either way. */
 		r = cairn_snap_backup(repo, &so, &members[i], &info);
-		/* Kept as the base or removed by the backup either way. */
-		free(snaps[i].path);
-		snaps[i].path = NULL;
 		if (r < 0) {
 			cairn_error_prefix(r, "volume %s", g->volumes[i]);
 			break;
@@ -220,8 +223,7 @@ int cairn_group_backup_run(struct cairn_repo *repo, const struct cairn_group_bac
 		goto out;
 	}
 	if (g->config) {
-		const char *slash = strrchr(g->config, '/');
-		if (!(gb->config_name = strdup(slash ? slash + 1 : g->config))) {
+		if (!(gb->config_name = strdup(cairn_path_base(g->config)))) {
 			r = CAIRN_ENOMEM;
 			goto out;
 		}
@@ -244,10 +246,7 @@ int cairn_group_backup_run(struct cairn_repo *repo, const struct cairn_group_bac
 	members = NULL;
 out:
 	for (size_t i = 0; snaps && i < g->nvolumes; i++)
-		if (snaps[i].path) {
-			cairn_snap_discard(snaps[i].path, r);
-			free(snaps[i].path);
-		}
+		cairn_snap_release(&snaps[i], r);
 	free(snaps);
 	for (size_t i = 0; members && i < g->nvolumes; i++)
 		cairn_manifest_free(members[i]);
@@ -259,16 +258,48 @@ out:
 	return r;
 }
 
+/* Group restore writes the config document as NAME TMP_TAG PID -XXXXXX
+ * beside its place (util/tmpfile.h), then renames it. */
+#define TMP_TAG ".cairn-tmp-"
+
+static int write_config(const struct cairn_path *d, const struct cairn_group_backup *gb, bool force)
+{
+	const char *name = gb->config_name;
+	struct stat st;
+	/* Not following a link: one planted at the name is replaced, its
+	 * target never written. */
+	if (!force && fstatat(d->fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return cairn_error_set(CAIRN_EEXIST, "%s/%s exists; use --force to overwrite it", d->abs, name);
+	cairn_tmp_sweep(d->fd, d->abs, name, TMP_TAG, "a group restore");
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *tmp = NULL;
+	int r = cairn_tmp_create(d->fd, d->abs, name, TMP_TAG, &fd, &tmp);
+	if (r < 0)
+		return r;
+	if ((r = cairn_write_all(fd, gb->config, gb->config_len, tmp)) >= 0 && fsync(fd) < 0)
+		r = cairn_error_errno(errno, "fsync %s/%s", d->abs, tmp);
+	if (r >= 0)
+		r = cairn_tmp_commit(d->fd, d->abs, tmp, name, fd);
+	if (r < 0)
+		unlinkat(d->fd, tmp, 0);
+	return r;
+}
+
 int cairn_group_restore_run(struct cairn_repo *repo, const struct cairn_group_backup *gb, const char *dir,
 			    bool force, cairn_progress_fn progress, void *ud, struct cairn_manifest_list *l)
 {
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return cairn_error_errno(errno, "cannot create %s", dir);
+	/* Every file goes through this descriptor: the names come from the
+	 * group object (checked when it was read, repo/names.h). */
+	_cleanup_(cairn_path_clear) struct cairn_path d = CAIRN_PATH_INIT;
+	int r = cairn_path_open(dir, "directory", O_PATH | O_DIRECTORY, false, &d);
+	if (r < 0)
+		return r;
 	/* Every member first, so a missing one fails before anything is written. */
 	struct cairn_manifest **ms = calloc(gb->nmembers, sizeof(*ms));
 	if (!ms)
 		return CAIRN_ENOMEM;
-	int r = 0;
 	for (size_t i = 0; i < gb->nmembers && r >= 0; i++) {
 		r = cairn_manifest_resolve(l, gb->members[i].backup_hex, &ms[i]);
 		if (r < 0)
@@ -280,28 +311,12 @@ int cairn_group_restore_run(struct cairn_repo *repo, const struct cairn_group_ba
 			r = CAIRN_ENOMEM;
 			break;
 		}
-		struct cairn_restore_opts ro = { .target = target, .force = force, .progress = progress,
-						 .progress_ud = ud };
+		struct cairn_restore_opts ro = { .target = target, .target_in = &d, .force = force,
+						 .progress = progress, .progress_ud = ud };
 		r = cairn_restore_run(repo, ms[i], &ro, NULL);
 	}
-	if (r >= 0 && gb->config_name) {
-		_cleanup_free_ char *path = NULL, *tmp = NULL;
-		if (asprintf(&path, "%s/%s", dir, gb->config_name) < 0 || asprintf(&tmp, "%s.cairn-tmp", path) < 0) {
-			r = CAIRN_ENOMEM;
-		} else if (!force && access(path, F_OK) == 0) {
-			r = cairn_error_set(CAIRN_EEXIST, "%s exists; use --force to overwrite it", path);
-		} else {
-			_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-			if (fd < 0)
-				r = cairn_error_errno(errno, "cannot create %s", tmp);
-			else if ((r = cairn_write_all(fd, gb->config, gb->config_len, tmp)) >= 0 && fsync(fd) < 0)
-				r = cairn_error_errno(errno, "fsync %s", tmp);
-			if (r >= 0 && rename(tmp, path) < 0)
-				r = cairn_error_errno(errno, "rename %s", tmp);
-			if (r < 0)
-				unlink(tmp);
-		}
-	}
+	if (r >= 0 && gb->config_name)
+		r = write_config(&d, gb, force);
 	free(ms);
 	return r;
 }

@@ -29,6 +29,7 @@
 #include "engine/prune.h"
 #include "repo/index.h"
 #include "repo/lease.h"
+#include "repo/objects.h"
 #include "repo/pack.h"
 #include "repo/tree.h"
 #include "util/cleanup.h"
@@ -40,7 +41,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OBJECT_ENTRIES (256u << 10) /* entries per index object written (13 MiB) */
 #define UPLOAD_ALIGN 4096
 
 enum pk_state {
@@ -285,11 +285,19 @@ static int repack_one(struct prune *p, struct repacker *rp, uint32_t s, struct c
 		      uint64_t *done, uint64_t total)
 {
 	char key[80];
+	size_t n;
+	/* Up to the end of the last blob it holds that is needed: no more is
+	 * read, whatever the pack's size. */
+	uint64_t need = 0;
+	for (uint32_t j = p->first[s]; j < p->first[s + 1]; j++) {
+		const struct cairn_blob_ref *ref = &cairn_index_entries(p->idx, &n)[p->by_pack[j]];
+		if (bit(p->marked, p->by_pack[j]))
+			need = MAX(need, (uint64_t)ref->offset + ref->stored_len);
+	}
 	cairn_pack_key(cairn_index_pack_id(p->idx, s), key);
-	int r = cairn_store_get(p->repo->store, key, 0, CAIRN_STORE_TO_END, src);
+	int r = need ? cairn_store_get(p->repo->store, key, 0, need, src) : 0;
 	if (r < 0)
 		return cairn_error_prefix(r, "repacking %s", key);
-	size_t n;
 	for (uint32_t j = p->first[s]; j < p->first[s + 1]; j++) {
 		uint32_t pos = p->by_pack[j];
 		if (!bit(p->marked, pos))
@@ -377,51 +385,34 @@ static int repack(struct prune *p)
 
 /* ---- 7, 9: writing index objects ---- */
 
-static int put_object(struct prune *p, struct cairn_buf *body, bool doomed)
+struct written {
+	struct prune *p;
+	bool doomed;
+};
+
+static int on_written(const char *key, uint64_t bytes, void *ud)
 {
-	char key[96];
-	int r = cairn_index_put(p->repo, body->data, body->len, key, NULL);
-	if (r < 0)
-		return r;
-	p->st->index_objects_written++;
-	if ((r = keylist_add(&p->written, key)) < 0)
-		return r;
-	return doomed ? keylist_add(&p->doomed, key) : 0;
+	(void)bytes;
+	struct written *w = ud;
+	w->p->st->index_objects_written++;
+	int r = keylist_add(&w->p->written, key);
+	if (r >= 0 && w->doomed)
+		r = keylist_add(&w->p->doomed, key);
+	return r;
 }
 
 /* Writes the packs chosen by want(slot) with all their entries, in objects
- * of at most OBJECT_ENTRIES entries (a pack is never split). */
+ * of at most CAIRN_INDEX_OBJECT_ENTRIES entries (a pack is never split). */
 static int write_objects(struct prune *p, bool (*want)(struct prune *, uint32_t), bool doomed)
 {
 	size_t np = cairn_index_npacks(p->idx);
-	_cleanup_free_ uint32_t *slots = malloc((np ? np : 1) * sizeof(uint32_t));
-	_cleanup_free_ uint32_t *ents = NULL;
-	size_t ecap = 0, ns = 0, ne = 0;
-	_cleanup_(cairn_buf_freep) struct cairn_buf body = CAIRN_BUF_INIT;
-	if (!slots)
+	_cleanup_free_ bool *pick = malloc((np ? np : 1) * sizeof(bool));
+	if (!pick)
 		return CAIRN_ENOMEM;
-	int r = 0;
-	for (uint32_t s = 0; s < np && r >= 0; s++) {
-		if (!want(p, s))
-			continue;
-		uint32_t cnt = p->first[s + 1] - p->first[s];
-		if (ns && ne + cnt > OBJECT_ENTRIES) {
-			if ((r = cairn_index_encode(p->idx, slots, ns, ents, ne, &body)) < 0 ||
-			    (r = put_object(p, &body, doomed)) < 0)
-				break;
-			ns = ne = 0;
-		}
-		slots[ns++] = s;
-		for (uint32_t j = p->first[s]; j < p->first[s + 1] && r >= 0; j++) {
-			if ((r = cairn_array_grow(&ents, &ecap, ne, sizeof(*ents), 4096)) >= 0)
-				ents[ne++] = p->by_pack[j];
-		}
-	}
-	if (r >= 0 && ns)
-		r = cairn_index_encode(p->idx, slots, ns, ents, ne, &body);
-	if (r >= 0 && ns)
-		r = put_object(p, &body, doomed);
-	return r;
+	for (uint32_t s = 0; s < np; s++)
+		pick[s] = want(p, s);
+	struct written w = { p, doomed };
+	return cairn_index_write_picked(p->idx, p->repo, pick, np, on_written, &w);
 }
 
 static enum pk_state state_of(struct prune *p, uint32_t s)
@@ -490,14 +481,12 @@ static int load_index(struct prune *p, struct cairn_key_list *keys, const struct
 	_cleanup_(cairn_buf_freep) struct cairn_buf obj = CAIRN_BUF_INIT;
 	_cleanup_(cairn_buf_freep) struct cairn_buf body = CAIRN_BUF_INIT;
 	for (size_t i = 0; i < keys->n && r >= 0; i++) {
-		uint8_t name[CAIRN_INDEX_NAME_LEN];
-		const char *hex = keys->v[i] + strlen("index/");
-		if (strlen(hex) != 2 * CAIRN_INDEX_NAME_LEN || cairn_hex_decode(hex, name, sizeof(name)) < 0)
+		if (cairn_object_name_parse(CAIRN_OBJ_INDEX, keys->v[i], NULL) < 0)
 			continue;
 		if ((skip1 && skip1->n && bsearch(&keys->v[i], skip1->v, skip1->n, sizeof(char *), cmp_str)) ||
 		    (skip2 && skip2->n && bsearch(&keys->v[i], skip2->v, skip2->n, sizeof(char *), cmp_str)))
 			continue;
-		int q = cairn_index_load_object(p->idx, p->repo, a, keys->v[i], &obj, &body);
+		int q = cairn_index_load_object(p->idx, p->repo, a, keys->v[i], keys->size[i], &obj, &body);
 		if (q == CAIRN_ENOTFOUND)
 			continue;
 		if (q == CAIRN_ECORRUPT || q == CAIRN_EVERSION) {
@@ -679,9 +668,9 @@ static int decide_deletions(struct prune *p, bool *ret_any)
 				oldest_here = MIN(oldest_here, mk[i].created);
 			}
 			if (mk[i].damaged)
-				cairn_log_warn("activity marker %s does not open: deletions wait for the safety window until "
-					       "it is removed",
-					       mk[i].key);
+				cairn_log_warn("damaged activity marker (%s): deletions wait for the safety window until %s "
+					       "is removed",
+					       mk[i].why, mk[i].key);
 		} else if (!p->o->dry_run) {
 			cairn_log_info("removing the stale activity marker %s (%s on %s, pid %lld)", mk[i].key,
 				       mk[i].kind, mk[i].who.host, (long long)mk[i].who.pid);

@@ -9,6 +9,7 @@
 #include "engine/engine.h"
 #include "repo/index.h"
 #include "repo/lease.h"
+#include "repo/objects.h"
 #include "repo/pack.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -45,13 +46,18 @@ static int carry_over(struct cairn_repo *repo, struct cairn_index *idx, const ui
 		if (cairn_index_find_pack(prev, damaged[i], &from) < 0)
 			continue; /* the old index did not know it either */
 		cairn_pack_key(damaged[i], key);
-		if ((r = cairn_store_get(repo->store, key, 0, CAIRN_STORE_TO_END, &pack)) < 0) {
+		size_t n = 0;
+		const struct cairn_blob_ref *e = cairn_index_entries(prev, &n);
+		/* Up to the end of the last blob the old index placed there. */
+		uint64_t need = 0;
+		for (size_t k = 0; k < n; k++)
+			if (e[k].pack == from)
+				need = MAX(need, (uint64_t)e[k].offset + e[k].stored_len);
+		if (!need || (r = cairn_store_get(repo->store, key, 0, need, &pack)) < 0) {
 			if (r == CAIRN_ENOTFOUND || r == CAIRN_EINVAL)
 				r = 0; /* gone meanwhile: nothing to keep */
 			continue;
 		}
-		size_t n = 0;
-		const struct cairn_blob_ref *e = cairn_index_entries(prev, &n);
 		for (size_t k = 0; r >= 0 && k < n; k++) {
 			if (e[k].pack != from || (uint64_t)e[k].offset + e[k].stored_len > pack.len)
 				continue;
@@ -73,29 +79,17 @@ static int carry_over(struct cairn_repo *repo, struct cairn_index *idx, const ui
 	return r < 0 ? r : 0;
 }
 
-/* One index object (version 2) naming the condemned packs of idx, the
+/* Index objects (version 2) naming the condemned packs of idx, the
  * carried ones, with their entries. */
 static int write_condemned(struct cairn_repo *repo, struct cairn_index *idx)
 {
-	size_t np = cairn_index_npacks(idx), n = 0;
-	const struct cairn_blob_ref *e = cairn_index_entries(idx, &n);
-	_cleanup_free_ uint32_t *slots = malloc((np ? np : 1) * sizeof(*slots));
-	_cleanup_free_ uint32_t *pos = malloc((n ? n : 1) * sizeof(*pos));
-	_cleanup_(cairn_buf_freep) struct cairn_buf body = CAIRN_BUF_INIT;
-	if (!slots || !pos)
+	size_t np = cairn_index_npacks(idx);
+	_cleanup_free_ bool *pick = malloc((np ? np : 1) * sizeof(*pick));
+	if (!pick)
 		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
-	size_t ns = 0, ne = 0;
 	for (uint32_t s = 0; s < np; s++)
-		if (cairn_index_pack_condemned(idx, s))
-			slots[ns++] = s;
-	for (size_t i = 0; i < n; i++)
-		if (cairn_index_pack_condemned(idx, e[i].pack))
-			pos[ne++] = (uint32_t)i;
-	if (!ns)
-		return 0;
-	char key[96];
-	int r = cairn_index_encode(idx, slots, ns, pos, ne, &body);
-	return r < 0 ? r : cairn_index_put(repo, body.data, body.len, key, NULL);
+		pick[s] = cairn_index_pack_condemned(idx, s) != 0;
+	return cairn_index_write_picked(idx, repo, pick, np, NULL, NULL);
 }
 
 int cairn_repair_index(struct cairn_repo *repo, void (*problem)(const char *object, const char *what, void *ud),
@@ -169,6 +163,9 @@ int cairn_repair_index(struct cairn_repo *repo, void (*problem)(const char *obje
 	if (r >= 0)
 		r = cairn_lease_ensure(lease, 60);
 	for (size_t i = 0; r >= 0 && i < old.n; i++) {
+		/* A name cairn does not write is no index object of ours. */
+		if (cairn_object_name_parse(CAIRN_OBJ_INDEX, old.v[i], NULL) < 0)
+			continue;
 		r = cairn_store_del(repo->store, old.v[i]);
 		st.old_index_objects++;
 	}

@@ -23,21 +23,19 @@
 #include "util/hex.h"
 #include "util/io.h"
 #include "util/log.h"
+#include "util/path.h"
 #include "util/time.h"
+#include "util/tmpfile.h"
 
 #include <blkid/blkid.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -718,15 +716,17 @@ static int device_looks_empty(int fd, const char *target, uint64_t dsize, char *
 
 /* Opens a block device target exclusively (O_EXCL fails with EBUSY while it
  * is mounted or otherwise claimed) and checks that the volume fits. */
-static int open_device(const char *path, const char *target, uint64_t size, int *ret_fd, uint64_t *ret_dsize)
+static int open_device(const struct cairn_path *p, const char *target, uint64_t size, int *ret_fd,
+		       uint64_t *ret_dsize)
 {
-	int fd = open(path, O_RDWR | O_EXCL | O_CLOEXEC);
-	if (fd < 0 && errno == EBUSY)
+	int fd;
+	int r = cairn_path_reopen(p->dirfd, p->name, p->fd, O_RDWR | O_EXCL, target, &fd);
+	if (r == CAIRN_EBUSY)
 		return cairn_error_set(CAIRN_EBUSY, "target %s is in use (mounted?); refusing to write to it", target);
-	if (fd < 0)
-		return cairn_error_errno(errno, "cannot open target %s", target);
+	if (r < 0)
+		return r;
 	uint64_t dsize = 0;
-	int r = cairn_fd_size(fd, target, &dsize, NULL);
+	r = cairn_fd_size(fd, target, &dsize, NULL);
 	if (r >= 0 && dsize < size)
 		r = cairn_error_set(CAIRN_ETOOSMALL, "target %s holds %llu bytes, the volume needs %llu", target,
 				    (unsigned long long)dsize, (unsigned long long)size);
@@ -740,86 +740,35 @@ static int open_device(const char *path, const char *target, uint64_t size, int 
 	return 0;
 }
 
-/* A symbolic link is restored through: the data goes to the file (or
- * device) it names, the temporary file lives beside that file so the
- * rename stays on one file system, and the link stays a link. */
-static int resolve_target(const char *target, char **ret)
-{
-	struct stat st;
-	if (lstat(target, &st) == 0 && S_ISLNK(st.st_mode)) {
-		*ret = realpath(target, NULL);
-		return *ret ? 0 : cairn_error_errno(errno, "target %s is a symbolic link that does not resolve", target);
-	}
-	*ret = strdup(target);
-	return *ret ? 0 : CAIRN_ENOMEM;
-}
-
-/* A file target is written as PATH TMP_TAG PID "-XXXXXX": the process id
- * tells a later restore whether its writer is gone. */
+/* A file target is written as NAME TMP_TAG PID "-XXXXXX" beside it
+ * (util/tmpfile.h): the next restore to it removes what a killed one left. */
 #define TMP_TAG ".cairn-restore-"
-#define TMP_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
-/* Whether name is base's temporary file name; its process id in *ret_pid. */
-static bool tmp_name_of(const char *name, const char *base, pid_t *ret_pid)
+/* The target as walked (util/path.h), and for a file the temporary file
+ * beside it that becomes the target once complete. */
+struct target {
+	struct cairn_path p;
+	char *dir; /* the directory holding it, for messages */
+	char *tmp; /* its name in p.dirfd */
+};
+
+static void target_clear(struct target *t)
 {
-	size_t bl = strlen(base), tl = strlen(TMP_TAG);
-	if (strncmp(name, base, bl) != 0 || strncmp(name + bl, TMP_TAG, tl) != 0)
-		return false;
-	const char *p = name + bl + tl;
-	size_t digits = strspn(p, "0123456789");
-	if (digits == 0 || digits > 9 || p[digits] != '-' || strspn(p + digits + 1, TMP_CHARS) != 6 ||
-	    p[digits + 7] != '\0')
-		return false;
-	*ret_pid = (pid_t)strtol(p, NULL, 10);
-	return *ret_pid > 0;
+	cairn_path_clear(&t->p);
+	free(t->dir);
+	free(t->tmp);
 }
 
-/* Removes the temporary files of restores to path whose process no longer
- * exists, so a restore killed with SIGKILL (which cannot clean up) does not
- * leave a volume-sized file behind for good.  Only regular files of that
- * exact name, and only if no one holds their lock: a writer in another PID
- * namespace looks gone but still holds it. */
-static void remove_leftovers(const char *path)
+/* Creates the temporary file for the target, sized, locked, and with the
+ * owner and mode of the file it replaces (old, or NULL for a new file): a
+ * VM image owned by a hypervisor's user must stay usable. */
+static int create_tmp(struct target *t, const char *target, uint64_t size, const struct stat *old, int *ret_fd)
 {
-	_cleanup_free_ char *d = strdup(path), *b = strdup(path);
-	if (!d || !b)
-		return;
-	const char *dir = dirname(d), *base = basename(b);
-	_cleanup_(closedirp) DIR *dp = opendir(dir);
-	if (!dp)
-		return;
-	struct dirent *e;
-	while ((e = readdir(dp))) {
-		pid_t pid;
-		if (!tmp_name_of(e->d_name, base, &pid) || pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH)
-			continue;
-		/* O_NONBLOCK: a FIFO of that name must not hang the restore. */
-		_cleanup_close_ int fd = openat(dirfd(dp), e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-		struct stat st;
-		if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || flock(fd, LOCK_EX | LOCK_NB) < 0)
-			continue;
-		if (unlinkat(dirfd(dp), e->d_name, 0) == 0)
-			cairn_log_info("removed %s/%s, left by a restore that was killed (process %d)", dir, e->d_name,
-				       (int)pid);
-	}
-}
-
-/* Creates the temporary file for path, sized, locked (remove_leftovers),
- * and with the owner and mode of the file it replaces (old, or NULL for a
- * new file): a VM image owned by a hypervisor's user must stay usable. */
-static int create_tmp(const char *path, const char *target, uint64_t size, const struct stat *old, int *ret_fd,
-		      char **ret_tmp)
-{
-	_cleanup_free_ char *tmp = NULL;
-	if (asprintf(&tmp, "%s" TMP_TAG "%d-XXXXXX", path, (int)getpid()) < 0)
-		return CAIRN_ENOMEM;
-	_cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return cairn_error_errno(errno, "cannot create %s", tmp);
-	/* Without locks (some network file systems) only the pid protects it. */
-	(void)flock(fd, LOCK_EX | LOCK_NB);
+	_cleanup_close_ int fd = -1;
+	int r = cairn_tmp_create(t->p.dirfd, t->dir, t->p.name, TMP_TAG, &fd, &t->tmp);
+	if (r < 0)
+		return r;
 	struct stat st;
-	int r = 0;
 	/* Owner first: a chown clears the set-id bits the mode may carry.  A
 	 * refused chown (not root, NFS root_squash, vfat) is worth a warning,
 	 * not a failed restore. */
@@ -828,48 +777,56 @@ static int create_tmp(const char *path, const char *target, uint64_t size, const
 		cairn_log_warn("%s keeps its old mode but not its owner %u:%u (%s)", target, (unsigned)old->st_uid,
 			       (unsigned)old->st_gid, strerror(errno));
 	if (old && fchmod(fd, old->st_mode & 07777) < 0)
-		r = cairn_error_errno(errno, "cannot give %s the mode of %s", tmp, target);
+		r = cairn_error_errno(errno, "cannot give %s/%s the mode of %s", t->dir, t->tmp, target);
 	else if (ftruncate(fd, (off_t)size) < 0)
-		r = cairn_error_errno(errno, "cannot size %s", tmp);
+		r = cairn_error_errno(errno, "cannot size %s/%s", t->dir, t->tmp);
 	if (r < 0) {
-		unlink(tmp);
+		unlinkat(t->p.dirfd, t->tmp, 0);
 		return r;
 	}
 	*ret_fd = TAKE_FD(fd);
-	*ret_tmp = TAKE_PTR(tmp);
 	return 0;
 }
 
-/* Opens the target at path (o->target resolved, resolve_target); for
- * files, a temporary file beside it (*ret_tmp). */
-static int open_target(const struct cairn_restore_opts *o, const char *path, uint64_t size, int *ret_fd,
-		       bool *ret_device, char **ret_tmp)
+/* Opens the target: walked without following another user's link (a
+ * link root or cairn's user owns is restored through: the data goes to
+ * the file or device it names, the temporary file lives beside that file
+ * so the rename stays on one file system, and the link stays a link); for
+ * files, a temporary file beside it (t->tmp). */
+static int open_target(const struct cairn_restore_opts *o, uint64_t size, struct target *t, int *ret_fd,
+		       bool *ret_device)
 {
 	struct stat st;
-	int r;
-	*ret_tmp = NULL;
+	int r = o->target_in ? cairn_path_open_at(o->target_in->fd, o->target_in->abs, cairn_path_base(o->target),
+						  "target", O_PATH, true, &t->p)
+			     : cairn_path_open(o->target, "target", O_PATH, true, &t->p);
+	if (r < 0)
+		return r;
+	bool exists = t->p.fd >= 0;
+	if (exists && fstat(t->p.fd, &st) < 0)
+		return cairn_error_errno(errno, "target %s", o->target);
+	if (!(t->dir = strdup(t->p.abs)))
+		return CAIRN_ENOMEM;
+	char *slash = strrchr(t->dir, '/');
+	if (slash == t->dir)
+		slash[1] = 0; /* in / */
+	else if (slash)
+		*slash = 0;
 	if (o->delta) {
 		/* In place: only what differs is rewritten. */
-		if (stat(path, &st) < 0)
-			return cairn_error_errno(errno, "target %s (--delta rewrites an existing volume)", o->target);
+		if (!exists)
+			return cairn_error_errno(ENOENT, "target %s (--delta rewrites an existing volume)", o->target);
 		if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode))
 			return cairn_error_set(CAIRN_EINVAL, "target %s is neither a file nor a block device", o->target);
 		*ret_device = S_ISBLK(st.st_mode);
 		if (*ret_device)
-			return open_device(path, o->target, size, ret_fd, NULL);
-		int fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			return cairn_error_errno(errno, "cannot open target %s", o->target);
-		*ret_fd = fd;
-		return 0;
+			return open_device(&t->p, o->target, size, ret_fd, NULL);
+		return cairn_path_reopen(t->p.dirfd, t->p.name, t->p.fd, O_RDWR, o->target, ret_fd);
 	}
-	bool exists = stat(path, &st) == 0;
-	if (!exists && errno != ENOENT)
-		return cairn_error_errno(errno, "target %s", o->target);
 	if (exists && S_ISBLK(st.st_mode)) {
 		int fd;
 		uint64_t dsize;
-		if ((r = open_device(path, o->target, size, &fd, &dsize)) < 0)
+		if ((r = open_device(&t->p, o->target, size, &fd, &dsize)) < 0)
 			return r;
 		bool empty = false;
 		char why[128] = "";
@@ -889,9 +846,9 @@ static int open_target(const struct cairn_restore_opts *o, const char *path, uin
 	if (exists && st.st_size > 0 && !o->force)
 		return cairn_error_set(CAIRN_EEXIST, "target %s exists and is not empty; use --force to overwrite it",
 				       o->target);
-	remove_leftovers(path);
+	cairn_tmp_sweep(t->p.dirfd, t->dir, t->p.name, TMP_TAG, "a restore");
 	*ret_device = false;
-	return create_tmp(path, o->target, size, exists ? &st : NULL, ret_fd, ret_tmp);
+	return create_tmp(t, o->target, size, exists ? &st : NULL, ret_fd);
 }
 
 int cairn_restore_run(struct cairn_repo *repo, const struct cairn_manifest *m, const struct cairn_restore_opts *o,
@@ -919,9 +876,8 @@ int cairn_restore_run(struct cairn_repo *repo, const struct cairn_manifest *m, c
 	j.delta = o->delta;
 	if (o->delta && o->differs)
 		j.differs = (struct cairn_change_cursor)CAIRN_CHANGE_CURSOR_INIT(o->differs);
-	_cleanup_free_ char *path = NULL, *tmp = NULL;
-	if ((r = resolve_target(o->target, &path)) < 0 ||
-	    (r = open_target(o, path, m->size, &j.fd, &j.device, &tmp)) < 0)
+	_cleanup_(target_clear) struct target t = { .p = CAIRN_PATH_INIT };
+	if ((r = open_target(o, m->size, &t, &j.fd, &j.device)) < 0)
 		return r;
 	if (j.delta && o->state_dir) {
 		/* This backup's change tags, if it was made here and is the
@@ -939,8 +895,10 @@ int cairn_restore_run(struct cairn_repo *repo, const struct cairn_manifest *m, c
 	 * chunk it rewrites, so the pages are there (no fresh-page cost), and
 	 * the writes of scattered chunks are merged at the final fsync instead
 	 * of each waiting for the device (and a copy-on-write) on its own. */
-	j.dfd = getenv("CAIRN_NO_DIRECT_IO") || o->delta ? -1
-							  : open(tmp ? tmp : path, O_WRONLY | O_DIRECT | O_CLOEXEC);
+	j.dfd = -1;
+	if (!getenv("CAIRN_NO_DIRECT_IO") && !o->delta &&
+	    cairn_path_reopen(t.p.dirfd, t.tmp ? t.tmp : t.p.name, j.fd, O_WRONLY | O_DIRECT, o->target, &j.dfd) < 0)
+		j.dfd = -1;
 	pthread_mutex_init(&j.lock, NULL);
 	pthread_cond_init(&j.cond, NULL);
 	j.items = malloc(ROUND_CHUNKS * sizeof(*j.items));
@@ -1001,14 +959,12 @@ int cairn_restore_run(struct cairn_repo *repo, const struct cairn_manifest *m, c
 	cairn_tagcache_reader_free(j.tc);
 	if (r >= 0 && fsync(j.fd) < 0)
 		r = cairn_error_errno(errno, "fsync %s", o->target);
+	if (t.tmp && r >= 0)
+		r = cairn_tmp_commit(t.p.dirfd, t.dir, t.tmp, t.p.name, j.fd);
+	if (t.tmp && r < 0)
+		unlinkat(t.p.dirfd, t.tmp, 0);
 	if (close(j.fd) < 0 && r >= 0)
 		r = cairn_error_errno(errno, "close %s", o->target);
-	if (tmp) {
-		if (r >= 0 && rename(tmp, path) < 0)
-			r = cairn_error_errno(errno, "rename %s to %s", tmp, path);
-		if (r < 0)
-			unlink(tmp);
-	}
 	if (r >= 0 && o->progress)
 		o->progress(m->size, m->size, o->progress_ud);
 	if (r >= 0 && ret) {

@@ -12,6 +12,7 @@
 #include "util/hex.h"
 #include "util/io.h"
 #include "util/log.h"
+#include "util/path.h"
 #include "util/time.h"
 
 #include <errno.h>
@@ -28,7 +29,7 @@ struct tracker {
 	const char *repo_hex;
 	const char *volume_name;
 	struct cairn_state *state;
-	const char *snap_path; /* the new snapshot */
+	const struct cairn_snap_taken *snap; /* the new snapshot */
 	struct cairn_snap_record base;
 	bool have_base;
 	struct cairn_change_map map;
@@ -51,13 +52,15 @@ static int changes_for(const struct cairn_manifest *parent, void *ud, const stru
 		t->why_not = "the base snapshot is a copy";
 		return 1;
 	}
-	if (!cairn_snap_identity_matches(t->base.path, &t->base.ident)) {
+	_cleanup_close_ int bfd = -1;
+	if (cairn_snap_open(t->base.path, t->base.method, &t->base.ident, &bfd) < 0) {
+		cairn_log_info("%s", cairn_error_message());
 		t->why_not = "the base snapshot changed or is gone";
 		return 1;
 	}
 	if (t->base.method == CAIRN_SNAP_LVM) {
 		struct cairn_lvm_lv a, b;
-		if (cairn_lvm_lookup(t->base.path, &a) != 1 || cairn_lvm_lookup(t->snap_path, &b) != 1 || !a.thin ||
+		if (cairn_lvm_lookup(t->base.path, &a) != 1 || cairn_lvm_lookup(t->snap->path, &b) != 1 || !a.thin ||
 		    !b.thin || a.size != parent->size) {
 			t->why_not = "the LVM snapshots are not thin snapshots of one pool";
 			return 1;
@@ -71,19 +74,14 @@ static int changes_for(const struct cairn_manifest *parent, void *ud, const stru
 		*ret = &t->map;
 		return 0;
 	}
-	_cleanup_close_ int bfd = open(t->base.path, O_RDONLY | O_CLOEXEC);
-	_cleanup_close_ int nfd = open(t->snap_path, O_RDONLY | O_CLOEXEC);
-	if (bfd < 0 || nfd < 0) {
-		t->why_not = "the snapshots cannot be opened";
-		return 1;
-	}
+	int nfd = t->snap->fd;
 	off_t size = lseek(nfd, 0, SEEK_END);
 	if (size < 0 || (uint64_t)size != parent->size) {
 		t->why_not = "the volume changed size";
 		return 1;
 	}
 	double t0 = cairn_now();
-	if (cairn_fiemap_changes(bfd, t->base.path, nfd, t->snap_path, (uint64_t)size, &t->map) < 0) {
+	if (cairn_fiemap_changes(bfd, t->base.path, nfd, t->snap->path, (uint64_t)size, &t->map) < 0) {
 		cairn_log_info("extent maps not usable: %s", cairn_error_message());
 		t->why_not = "the extent maps cannot be compared";
 		cairn_change_map_free(&t->map);
@@ -99,89 +97,34 @@ static int changes_for(const struct cairn_manifest *parent, void *ud, const stru
  * backup they follow has succeeded). */
 static void drop_snapshot(struct cairn_state *st, const struct cairn_snap_record *r)
 {
-	if (cairn_snap_remove(r->path) < 0)
+	if (cairn_snap_remove(r->path, r->method) < 0)
 		cairn_log_warn("could not remove snapshot %s: %s", r->path, cairn_error_message());
 	else if (cairn_snap_forget(st, r->id) < 0)
 		cairn_log_warn("could not forget snapshot %s: %s", r->id, cairn_error_message());
 }
 
-/* Snapshot files of this volume that a killed run left behind: named like
- * ours (BASE.<16 hex>), in no record, and older than an hour (so a
- * concurrent run's fresh snapshot is never touched). */
-static void sweep_orphans(struct cairn_state *st, const char *new_path)
+int cairn_snap_take_new(struct cairn_state *st, const char *volume, enum cairn_snap_method method,
+			const char *state_dir, struct cairn_snap_taken *ret)
 {
-	_cleanup_free_ char *dir = strdup(new_path);
-	if (!dir)
-		return;
-	char *slash = strrchr(dir, '/');
-	if (!slash)
-		return;
-	*slash = 0;
-	const char *name = slash + 1;
-	const char *dot = strrchr(name, '.');
-	if (!dot)
-		return;
-	size_t prefix = (size_t)(dot - name) + 1;
-	_cleanup_(closedirp) DIR *d = opendir(dir);
-	struct dirent *e;
-	time_t now = time(NULL);
-	while (d && (e = readdir(d))) {
-		size_t n = strlen(e->d_name);
-		if (n != prefix + 16 || strncmp(e->d_name, name, prefix) != 0 ||
-		    strspn(e->d_name + prefix, "0123456789abcdef") != 16)
-			continue;
-		char p[PATH_MAX];
-		struct stat stt;
-		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-		if (stat(p, &stt) < 0 || now - stt.st_ctime < 3600 || cairn_snap_known_path(st, p) != 0)
-			continue;
-		if (unlink(p) == 0)
-			cairn_log_info("removed snapshot %s left by an interrupted run", p);
-	}
-}
-
-int cairn_snap_take_new(const char *volume, enum cairn_snap_method method, const char *state_dir,
-			char ret_id[17], char **ret_path, struct cairn_snap_taken *ret)
-{
-	_cleanup_free_ char *dir = NULL, *path = NULL;
-	int r = cairn_snap_dir(volume, state_dir, &dir);
-	if (r >= 0)
-		r = cairn_snap_new_id(ret_id);
+	char id[CAIRN_SNAP_ID_LEN + 1];
+	*ret = (struct cairn_snap_taken)CAIRN_SNAP_TAKEN_INIT;
+	int r = cairn_snap_new_id(id);
 	if (r < 0)
 		return r;
-	const char *base = cairn_path_base(volume);
-	/* A logical volume gets an LVM snapshot beside it. */
-	struct cairn_lvm_lv lv;
-	if ((method == CAIRN_SNAP_AUTO || method == CAIRN_SNAP_LVM) && cairn_lvm_lookup(volume, &lv) == 1) {
-		double t0 = cairn_now();
-		char name[160];
-		snprintf(name, sizeof(name), "%.100s-cairn-%s", lv.lv, ret_id);
-		if ((r = cairn_lvm_snapshot(&lv, name, ret_path)) < 0)
-			return r;
-		*ret = (struct cairn_snap_taken){ .method = CAIRN_SNAP_LVM, .seconds = cairn_now() - t0 };
-		if ((r = cairn_snap_identity_of(*ret_path, &ret->id)) < 0) {
-			cairn_snap_discard(*ret_path, r);
-			free(*ret_path);
-			*ret_path = NULL;
-		}
-		return r;
-	}
-	if (method == CAIRN_SNAP_LVM)
-		return cairn_error_set(CAIRN_EUNSUPPORTED, "%s is not an LVM logical volume", volume);
-	if (asprintf(&path, "%s/%s.%s", dir, base, ret_id) < 0)
-		return CAIRN_ENOMEM;
-	cairn_log_debug("snapshot (%s) of %s to %s", cairn_snap_method_name(method), volume, path);
-	if ((r = cairn_snap_take(volume, path, method, ret)) < 0)
+	cairn_log_debug("snapshot (%s) of %s", cairn_snap_method_name(method), volume);
+	if ((r = cairn_snap_take(volume, state_dir, id, method, cairn_snap_known_cb, st, ret)) < 0)
 		return cairn_error_prefix(r, "snapshot of %s", volume);
-	*ret_path = TAKE_PTR(path);
+	/* So that `snapshot list` looks there for what a killed run leaves. */
+	if (ret->dir && cairn_snap_dir_note(st, ret->dir) < 0)
+		cairn_log_warn("%s", cairn_error_message());
 	return 0;
 }
 
-/* A snapshot the caller took is this function's to keep or remove, on
+/* A snapshot the caller took is this function's to keep or release, on
  * every path. */
 static int drop_taken(const struct cairn_snap_backup_opts *so, int r)
 {
-	return so->taken_path ? cairn_snap_discard(so->taken_path, r) : r;
+	return so->taken ? cairn_snap_release(so->taken, r) : r;
 }
 
 int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_opts *so, struct cairn_manifest **ret,
@@ -189,8 +132,13 @@ int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_op
 {
 	const struct cairn_backup_opts *o = &so->backup;
 	memset(info, 0, sizeof(*info));
-	_cleanup_free_ char *stable = NULL;
-	int r = cairn_volume_stable_path(o->source, &stable);
+	/* Another user's symbolic link is refused here (util/path.h); the
+	 * snapshot machinery goes by the real path, the series by the stable
+	 * one (volume.h). */
+	_cleanup_free_ char *volume = NULL, *stable = NULL;
+	int r = cairn_path_resolve(o->source, "source", &volume);
+	if (r >= 0)
+		r = cairn_volume_stable_path(volume, &stable);
 	if (r < 0)
 		return drop_taken(so, r);
 	const char *volume_name = o->volume ? o->volume : cairn_path_base(stable);
@@ -198,12 +146,12 @@ int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_op
 		return drop_taken(so, r);
 	/* The series rule, before a snapshot is taken: a refused backup has
 	 * read nothing. */
-	_cleanup_(cairn_manifest_list_free) struct cairn_manifest_list own = { 0 };
+	_cleanup_(cairn_manifest_list_free) struct cairn_manifest_list own_list = { 0 };
 	const struct cairn_manifest_list *list = o->list;
 	if (!list) {
-		if ((r = cairn_manifest_list_load(repo, &own)) < 0)
+		if ((r = cairn_manifest_list_load(repo, &own_list)) < 0)
 			return drop_taken(so, r);
-		list = &own;
+		list = &own_list;
 	}
 	if ((r = cairn_series_check(list, volume_name, stable, o->volume != NULL, o->name_option)) < 0)
 		return drop_taken(so, r);
@@ -217,50 +165,45 @@ int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_op
 	}
 	if (!so->state)
 		return drop_taken(so, cairn_error_set(CAIRN_EINVAL, "a snapshot backup needs the state database"));
-	/* The snapshot machinery goes by the real path. */
-	char volume[PATH_MAX];
-	if (!realpath(o->source, volume))
-		return drop_taken(so, cairn_error_errno(errno, "cannot open source %s", o->source));
 
-	_cleanup_free_ char *path = NULL;
 	struct cairn_snap_record rec = { .kind = CAIRN_SNAP_BASE };
-	struct cairn_snap_taken taken;
-	if (so->taken_path) {
-		/* Taken by the caller (a group, at its frozen instant). */
-		if (!(path = strdup(so->taken_path)))
-			return drop_taken(so, CAIRN_ENOMEM);
-		memcpy(rec.id, so->taken_id, sizeof(rec.id));
-		taken = *so->taken;
-	} else if ((r = cairn_snap_take_new(volume, so->snapshot, so->state_dir, rec.id, &path, &taken)) < 0) {
+	struct cairn_snap_taken own = CAIRN_SNAP_TAKEN_INIT;
+	/* Taken by the caller (a group, at its frozen instant), or now. */
+	struct cairn_snap_taken *taken = so->taken ? so->taken : &own;
+	if (!so->taken && (r = cairn_snap_take_new(so->state, volume, so->snapshot, so->state_dir, &own)) < 0)
 		return r;
-	}
-	info->method = taken.method;
-	info->snapshot_seconds = taken.seconds;
-	cairn_log_debug("snapshot (%s) in %.3f s", cairn_snap_method_name(taken.method), taken.seconds);
-	info->bytes_copied = taken.bytes_copied;
+	memcpy(rec.id, taken->id, sizeof(rec.id));
+	info->method = taken->method;
+	info->snapshot_seconds = taken->seconds;
+	cairn_log_debug("snapshot (%s) in %.3f s", cairn_snap_method_name(taken->method), taken->seconds);
+	info->bytes_copied = taken->bytes_copied;
 
 	char repo_hex[33];
 	cairn_hex_encode(repo->config.id, sizeof(repo->config.id), repo_hex);
 	struct tracker t = { .repo_hex = repo_hex, .volume_name = volume_name, .state = so->state,
-			     .snap_path = path, .map = CAIRN_CHANGE_MAP_INIT };
+			     .snap = taken, .map = CAIRN_CHANGE_MAP_INIT };
 	r = cairn_snap_get_base(so->state, repo_hex, volume_name, &t.base);
 	if (r == 0)
 		t.have_base = true;
 	else if (r != CAIRN_ENOTFOUND)
 		cairn_log_warn("base snapshot unknown: %s", cairn_error_message());
 
-	bo.source = path;
+	bo.source = taken->path;
+	/* The descriptor it took, never the path again (an LVM snapshot is a
+	 * device node of root's, read by path). */
+	bo.source_fd_set = taken->fd >= 0;
+	bo.source_fd = taken->fd;
 	bo.changes = NULL;
 	bo.changes_for = changes_for;
 	bo.changes_ud = &t;
 	struct cairn_manifest *m = NULL;
 	r = cairn_backup_run(repo, &bo, &m);
-	if (r >= 0 && t.why_not && !o->full && taken.method != CAIRN_SNAP_COPY &&
+	if (r >= 0 && t.why_not && !o->full && taken->method != CAIRN_SNAP_COPY &&
 	    strcmp(m->change_tracking, "full-read") == 0)
 		info->why_full_read = t.why_not;
 	cairn_change_map_free(&t.map);
 	if (r < 0) {
-		cairn_snap_discard(path, r);
+		cairn_snap_release(taken, r);
 		if (t.have_base)
 			cairn_snap_record_clear(&t.base);
 		return r;
@@ -269,30 +212,35 @@ int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_op
 	/* Keep the new snapshot as the base for the next incremental (reflinks
 	 * only: a copy shares nothing, so it would only cost space), then drop
 	 * every older base of this volume in this repository. */
-	bool keep = taken.method == CAIRN_SNAP_REFLINK;
-	if (taken.method == CAIRN_SNAP_LVM) {
+	bool keep = taken->method == CAIRN_SNAP_REFLINK;
+	if (taken->method == CAIRN_SNAP_LVM) {
 		/* A thin snapshot costs nothing to keep and thin_delta compares it;
 		 * a classic one slows every write of the origin and fills up. */
 		struct cairn_lvm_lv lv;
-		keep = cairn_lvm_lookup(path, &lv) == 1 && lv.thin;
+		keep = cairn_lvm_lookup(taken->path, &lv) == 1 && lv.thin;
+	}
+	/* Named and recorded while its lock is held: never a leftover. */
+	if (keep && cairn_snap_keep(taken) < 0) {
+		cairn_log_warn("base snapshot not kept (the next backup reads everything): %s", cairn_error_message());
+		keep = false;
 	}
 	if (keep) {
 		rec.volume = volume;
-		rec.path = path;
-		rec.method = taken.method;
+		rec.path = taken->path;
+		rec.method = taken->method;
 		rec.created_us = cairn_wall_now_us();
-		rec.ident = taken.id;
+		rec.ident = taken->ident;
 		snprintf(rec.repo_id, sizeof(rec.repo_id), "%s", repo_hex);
 		snprintf(rec.backup_id, sizeof(rec.backup_id), "%s", m->idhex);
 		rec.volume_name = (char *)volume_name;
 		if (cairn_snap_add(so->state, &rec) < 0) {
 			cairn_log_warn("base snapshot not recorded (the next backup reads everything): %s",
 				       cairn_error_message());
+			cairn_snap_remove(taken->path, taken->method);
 			keep = false;
 		}
 	}
-	if (!keep)
-		cairn_snap_remove(path);
+	cairn_snap_release(taken, 0);
 	double t_clean = cairn_now();
 	struct cairn_snap_record old;
 	while (cairn_snap_get_base(so->state, repo_hex, volume_name, &old) == 0) {
@@ -317,7 +265,6 @@ int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_op
 	}
 	if (t.have_base)
 		cairn_snap_record_clear(&t.base);
-	sweep_orphans(so->state, path);
 	cairn_log_debug("old base snapshots removed in %.3f s", cairn_now() - t_clean);
 	info->kept_base = keep;
 	*ret = m;
@@ -333,19 +280,16 @@ int cairn_delta_known(struct cairn_state *st, const struct cairn_repo *repo, con
 	int r = cairn_snap_get_base(st, repo_hex, m->volume, &base);
 	if (r < 0)
 		return r;
-	if (strcmp(base.backup_id, m->idhex) != 0 || base.method != CAIRN_SNAP_REFLINK ||
-	    base.ident.size != m->size || !cairn_snap_identity_matches(base.path, &base.ident)) {
-		cairn_snap_record_clear(&base);
-		return CAIRN_ENOTFOUND;
-	}
-	_cleanup_close_ int bfd = open(base.path, O_RDONLY | O_CLOEXEC);
-	_cleanup_close_ int tfd = open(target, O_RDONLY | O_CLOEXEC);
-	if (bfd < 0 || tfd < 0) {
+	_cleanup_close_ int bfd = -1;
+	_cleanup_(cairn_path_clear) struct cairn_path tp = CAIRN_PATH_INIT;
+	if (strcmp(base.backup_id, m->idhex) != 0 || base.method != CAIRN_SNAP_REFLINK || base.ident.size != m->size ||
+	    cairn_snap_open(base.path, base.method, &base.ident, &bfd) < 0 ||
+	    cairn_path_open(target, "target", O_RDONLY | O_NONBLOCK, false, &tp) < 0) {
 		cairn_snap_record_clear(&base);
 		return CAIRN_ENOTFOUND;
 	}
 	*ret = (struct cairn_change_map)CAIRN_CHANGE_MAP_INIT;
-	r = cairn_fiemap_changes(bfd, base.path, tfd, target, m->size, ret);
+	r = cairn_fiemap_changes(bfd, base.path, tp.fd, target, m->size, ret);
 	cairn_snap_record_clear(&base);
 	if (r < 0)
 		cairn_change_map_free(ret);

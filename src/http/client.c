@@ -232,6 +232,9 @@ struct xfer {
 	size_t pos;            /* next body byte to hand to curl */
 	curl_off_t ul, dl;     /* bytes already added to the counters */
 	uint64_t retry_after_ms;
+	uint64_t max;          /* most 2xx body bytes taken (UINT64_MAX: no limit) */
+	uint64_t announced;    /* a Content-Length above max, else 0 */
+	bool too_big;
 	bool oom;
 };
 
@@ -303,10 +306,19 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
 			x->retry_after_ms = s * 1000;
 	}
 	if (nlen == 14 && strncasecmp(buf, "Content-Length", 14) == 0 && x->rq->out && is_2xx(status_now(x))) {
-		/* One allocation for the whole body instead of doublings. */
 		uint64_t n = 0;
-		for (size_t i = 0; i < vlen && v[i] >= '0' && v[i] <= '9' && n <= RESERVE_MAX; i++)
+		bool huge = false;
+		for (size_t i = 0; i < vlen && v[i] >= '0' && v[i] <= '9' && !huge; i++) {
+			huge = n > (UINT64_MAX - 9) / 10;
 			n = n * 10 + (uint64_t)(v[i] - '0');
+		}
+		/* More than asked for: refused before a byte of it arrives. */
+		if (huge || n > x->max) {
+			x->announced = huge ? UINT64_MAX : n;
+			x->too_big = true;
+			return 0;
+		}
+		/* One allocation for the whole body instead of doublings. */
 		if (n <= RESERVE_MAX && cairn_buf_reserve(x->rq->out, (size_t)n) < 0) {
 			x->oom = true;
 			return 0;
@@ -321,6 +333,10 @@ static size_t on_write(char *buf, size_t size, size_t nitems, void *ud)
 	size_t len = size * nitems;
 
 	if (is_2xx(status_now(x))) {
+		if (x->rq->out && len > x->max - MIN(x->max, x->rq->out->len)) {
+			x->too_big = true;
+			return 0; /* CURLE_WRITE_ERROR */
+		}
 		if (x->rq->out && cairn_buf_append(x->rq->out, buf, len) < 0) {
 			x->oom = true;
 			return 0; /* curl fails the transfer with CURLE_WRITE_ERROR */
@@ -516,6 +532,37 @@ oom:
 	return CAIRN_ENOMEM;
 }
 
+/* "host:port" of a URL, for messages: the server an operator looks for,
+ * without the path or query (which may be long, or carry a token). */
+static void server_of(const char *url, char *out, size_t size)
+{
+	const char *p = strstr(url, "://");
+	bool tls = strncasecmp(url, "https://", 8) == 0;
+	p = p ? p + 3 : url;
+	size_t n = strcspn(p, "/?#");
+	const char *at = memchr(p, '@', n);
+	if (at) {
+		n -= (size_t)(at + 1 - p);
+		p = at + 1;
+	}
+	const char *colon = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (p[i] == ':')
+			colon = p + i;
+		else if (p[i] == ']')
+			colon = NULL; /* an IPv6 address's colons */
+	snprintf(out, size, "%.*s%s", (int)n, p, colon ? "" : tls ? ":443" : ":80");
+}
+
+/* The most bytes of a 2xx body rq takes (http.h out_max). */
+static uint64_t body_max(const struct cairn_http_request *rq)
+{
+	uint64_t m = rq->out_max ? rq->out_max : UINT64_MAX;
+	if (rq->range && rq->range_last != CAIRN_HTTP_RANGE_END && rq->range_last >= rq->range_first)
+		m = MIN(m, rq->range_last - rq->range_first + 1);
+	return m;
+}
+
 static uint64_t jitter_random(void)
 {
 	static _Thread_local uint64_t s;
@@ -567,7 +614,7 @@ int cairn_http_perform(struct cairn_http_client *c, const struct cairn_http_requ
 		CURL *h = acquire(c);
 		if (!h)
 			return cairn_error_set(CAIRN_ENOMEM, "out of memory (curl handle)");
-		struct xfer x = { .c = c, .rq = rq, .rs = rs, .h = h };
+		struct xfer x = { .c = c, .rq = rq, .rs = rs, .h = h, .max = body_max(rq) };
 		struct curl_slist *hl = NULL;
 		errbuf[0] = 0;
 		double ta = cairn_now();
@@ -595,6 +642,19 @@ int cairn_http_perform(struct cairn_http_client *c, const struct cairn_http_requ
 
 		if (r < 0 || x.oom)
 			return cairn_error_set(CAIRN_ENOMEM, "%s %s: out of memory", rq->method, shown);
+		/* Asking again would get the same: the object is not what the
+		 * caller expects, or the server ignores the range. */
+		if (x.too_big) {
+			if (rq->out)
+				cairn_buf_clear(rq->out);
+			if (x.announced && x.announced != UINT64_MAX)
+				return cairn_error_set(CAIRN_EIO,
+						       "%s %s: the server sends %" PRIu64 " bytes, more than the %" PRIu64
+						       " asked for",
+						       rq->method, shown, x.announced, x.max);
+			return cairn_error_set(CAIRN_EIO, "%s %s: the server sent more than the %" PRIu64 " bytes asked for",
+					       rq->method, shown, x.max);
+		}
 
 		if (cc == CURLE_ABORTED_BY_CALLBACK && cairn_cancel_check())
 			return cairn_error_set(CAIRN_ECANCELED, "interrupted");
@@ -632,6 +692,17 @@ int cairn_http_perform(struct cairn_http_client *c, const struct cairn_http_requ
 				atomic_fetch_add(&c->failures, 1);
 			if (cc == CURLE_OK)
 				return 0; /* a retryable status, exhausted: the caller maps it */
+			if (cairn_http_stalled(cc, errbuf)) {
+				/* libcurl's words name neither the server nor the knob. */
+				char server[256];
+				server_of(shown, server, sizeof(server));
+				return cairn_error_set(CAIRN_ENET,
+						       "%s %s: the server %s stopped answering (nothing for %u s, the "
+						       "limit CAIRN_HTTP_STALL_SECONDS sets); cairn waited %.1f s in "
+						       "all, over %u attempt%s",
+						       rq->method, shown, server, c->o.stall_seconds, cairn_now() - t0,
+						       attempt, attempt > 1 ? "s" : "");
+			}
 			if (attempt > 1)
 				return cairn_error_set(CAIRN_ENET, "%s %s: %s (gave up after %u attempts in %.1f s)",
 						       rq->method, shown, why, attempt, cairn_now() - t0);

@@ -91,6 +91,11 @@ struct cairn_http_request {
 	/* Body of a 2xx reply goes here (cleared at every attempt); NULL
 	 * discards it.  Other replies' bodies go to the response's err_body. */
 	struct cairn_buf *out;
+	/* The most bytes of a 2xx body the caller takes: a reply that
+	 * announces or sends more fails the request (CAIRN_EIO, not retried)
+	 * instead of growing out.  0: the range's length when a range with an
+	 * end is asked for, else no limit. */
+	uint64_t out_max;
 	/* Response headers to capture (case-insensitive names), NULL-terminated,
 	 * at most CAIRN_HTTP_MAX_WANT; may be NULL. */
 	const char *const *want_headers;
@@ -119,8 +124,9 @@ static inline void cairn_http_response_freep(struct cairn_http_response *rs)
  * Returns 0 when a reply arrived (any status: the caller maps it; a 5xx
  * or 429 here means the retries are exhausted), CAIRN_ENET when no reply
  * did (connection refused, reset, timeout, TLS failure, after the retries)
- * with a message naming the method, URL and cause, CAIRN_EINVAL for a URL
- * the client refuses (http:// without allow_http), CAIRN_ENOMEM. */
+ * with a message naming the method, URL and cause, CAIRN_EIO for a 2xx
+ * body longer than the request's out_max (or range), CAIRN_EINVAL for a
+ * URL the client refuses (http:// without allow_http), CAIRN_ENOMEM. */
 int cairn_http_perform(struct cairn_http_client *c, const struct cairn_http_request *rq,
 		       struct cairn_http_response *rs);
 
@@ -145,6 +151,11 @@ uint64_t cairn_http_backoff_ms(unsigned retry, unsigned base_ms, unsigned cap_ms
 
 /* Is a curl result (CURLcode value) a transient transport failure? */
 bool cairn_http_curl_retryable(int curl_code);
+
+/* Did an attempt end because the server sent nothing for stall_seconds
+ * (libcurl's "Operation too slow"), rather than for another reason?
+ * errbuf is curl's error text. */
+bool cairn_http_stalled(int curl_code, const char *errbuf);
 
 /* Did a TLS handshake get an answer that is not TLS at all (OpenSSL's
  * "wrong version number"), as from a plain-http server behind an

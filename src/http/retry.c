@@ -52,6 +52,13 @@ bool cairn_http_not_tls(int code, const char *errbuf)
 	return (CURLcode)code == CURLE_SSL_CONNECT_ERROR && errbuf && strstr(errbuf, "wrong version number");
 }
 
+bool cairn_http_stalled(int code, const char *errbuf)
+{
+	/* CURLE_OPERATION_TIMEDOUT is a connect timeout too; the stall
+	 * detector (CURLOPT_LOW_SPEED_*) is the one that says "too slow". */
+	return (CURLcode)code == CURLE_OPERATION_TIMEDOUT && errbuf && strstr(errbuf, "too slow");
+}
+
 static unsigned env_uint(const char *name, unsigned dflt, unsigned max)
 {
 	const char *e = getenv(name);

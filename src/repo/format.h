@@ -4,17 +4,36 @@
  *
  * OBJECTS
  *   A repository is a flat set of write-once objects in a store (a directory,
- *   a bucket prefix).  Names:
+ *   a bucket prefix).  Names, and the most bytes an object may have:
  *
- *     config                    repository configuration (one)
- *     keys/<16 hex>             the master secret wrapped by one passphrase
- *     packs/<2 hex>/<64 hex>    packs: many blobs plus their table of contents
- *     index/<64 hex>            index objects: blob id -> pack, offset, length
- *     backups/<32 hex>          manifests, one per backup, written last
- *     groups/<32 hex>           group backup objects (repo/group.h)
- *     holds/<32 hex>            holds: backups exempt from retention
- *     lease/<32 hex>            prune's exclusive lease (at most one live)
- *     running/<32 hex>          activity markers of running backups, restores
+ *     config                  repository configuration (one)                 64 KiB
+ *     keys/<16 hex>           the master secret wrapped by one passphrase  116 bytes
+ *     packs/<2 hex>/<64 hex>  packs: many blobs plus their table of contents  (ranges)
+ *     index/<64 hex>          index objects: blob id -> pack, offset, length 456 MiB
+ *     backups/<32 hex>        manifests, one per backup, written last          1 MiB
+ *     groups/<32 hex>         group backup objects (repo/group.h)             24 MiB
+ *     holds/<32 hex>          holds: backups exempt from retention            64 KiB
+ *     lease/<32 hex>          prune's exclusive lease (at most one live)      64 KiB
+ *     running/<32 hex>        activity markers of running backups, restores   64 KiB
+ *
+ *   The caps (CAIRN_*_OBJECT_MAX below; the table is repo/objects.c) are far
+ *   above what cairn writes: a config is about 250 bytes, a manifest, hold,
+ *   lease or marker under 1 KiB (a manifest with a thousand tags of 200
+ *   bytes about 200 KiB; writers refuse to exceed a cap), a group object its
+ *   config document (at most 16 MiB, 22 MiB as base64) with its member list;
+ *   index objects see INDEX.  An object is measured before it is read: by
+ *   the size its listing gave, else by asking for one byte more than the
+ *   cap; a larger one is damage, never read (a manifest, index or group
+ *   object, or config that does not open; a hold, lease or marker that does
+ *   not open, which still counts as one).  Packs are read by ranges that
+ *   their table of contents and the index bound.
+ *
+ *   Hex is lower case, of exactly that many digits, and a pack's directory
+ *   is the first two digits of its name (repo/objects.c): each object has
+ *   one name.  A name under these prefixes spelt otherwise (upper case,
+ *   another length, more components) is not an object: readers skip it,
+ *   so that it can neither double an object nor stand in for one, and
+ *   `cairn check` reports it as damage without touching it.
  *
  *   Pack, index, key, lease and marker names are random; a backup's name is
  *   its id, a hold's the id of the backup it holds.  Objects are never
@@ -49,10 +68,17 @@
  *     magic "CAIRNKEY" (8) | format version u32 (=1) | scrypt log2(N) u8 |
  *     r u8 | p u8 | reserved u8 (0) | salt (32) | created unix seconds u64 |
  *     wrapped (60) = seal(KEK, A = "K" || the 56 bytes before it, M)
- *   KEK = scrypt(passphrase, salt, N, r, p), 32 bytes.  Default N = 2^15,
- *   r = 8, p = 1 (32 MiB, ~0.1 s here); readers refuse log2(N) outside
- *   10..22, r > 32, p > 4, and any cost above 4 GiB of memory (128 * N * r).
- *   Several key objects may wrap the same M (cairn key add).
+ *   KEK = scrypt(passphrase, salt, N, r, p), 32 bytes.  cairn writes r = 8,
+ *   p = 1 and N = 2^15 (32 MiB, ~0.25 s of CPU here) unless `init` or `key
+ *   add --kdf-memory` choose N from 2^14 to 2^20 (16 MiB to 1 GiB); readers
+ *   refuse log2(N) outside 10..22, r > 32, p > 4, and any cost above 4 GiB
+ *   of memory (128 * N * r).  Several key objects may wrap the same M
+ *   (cairn key add).  Opening reads only objects of exactly this size
+ *   (others are skipped with a warning, unread), at most 1024 of them, and
+ *   tries them cheapest first (by 128 * N * r * p), spending at most 2 GiB
+ *   of that work in all (64 keys of the default cost, or one of 1 GiB and
+ *   32 of the default): a store can neither make an open read a huge
+ *   object nor run scrypt without end.
  *
  * CONFIG  config
  *     magic "CAIRNCFG" (8) | format version u32 | sealed body
@@ -97,6 +123,14 @@
  *   condemned u64 in version 2: the unix time prune took the pack out of
  *   use, 0 for a live pack (PRUNE).  Version 2 is written only when a pack
  *   is condemned.  A pack may be listed without entries.
+ *   Writers put at most CAIRN_INDEX_OBJECT_ENTRIES (262,144) entries in one
+ *   object (13 MiB), a pack's entries never split across objects; readers
+ *   take up to CAIRN_INDEX_ENTRIES_MAX (8,388,608) entries and
+ *   CAIRN_INDEX_PACKS_MAX (1,048,576) pack records, 456 MiB, for objects of
+ *   earlier versions, which put all of a backup's (or a repair's) entries
+ *   in one: a backup of up to 512 GiB of new data at 64 KiB chunks.  A
+ *   larger object is reported damaged; `cairn repair index` rewrites the
+ *   index from the packs in objects of the new size.
  *   Each backup writes one index object for the packs it wrote (and for
  *   packs left unindexed by an interrupted backup, which it adopts), before
  *   its manifest.  The repository index is the union of all index objects:
@@ -251,6 +285,8 @@
 #define CAIRN_SCRYPT_LOG2N_MAX 22
 #define CAIRN_SCRYPT_R 8
 #define CAIRN_SCRYPT_P 1
+#define CAIRN_KEY_OPEN_BUDGET (2ull << 30) /* scrypt work of one open */
+#define CAIRN_KEY_OPEN_MAX_OBJECTS 1024    /* key objects one open reads */
 
 #define CAIRN_CONFIG_HEADER_LEN 12
 
@@ -262,6 +298,23 @@
 #define CAIRN_TOC_ENTRY_LEN 52
 #define CAIRN_INDEX_ENTRY_LEN 52
 #define CAIRN_PACK_TRAILER_LEN 12
+
+/* Size caps of the objects read whole (OBJECTS; their table is in
+ * repo/objects.c).  Key objects have their one exact size. */
+#define CAIRN_CONFIG_OBJECT_MAX (64u << 10)
+#define CAIRN_MANIFEST_OBJECT_MAX (1u << 20)
+#define CAIRN_GROUP_OBJECT_MAX (24u << 20)
+#define CAIRN_HOLD_OBJECT_MAX (64u << 10)
+#define CAIRN_LEASE_OBJECT_MAX (64u << 10) /* leases and activity markers */
+/* Index objects (INDEX): writers put at most CAIRN_INDEX_OBJECT_ENTRIES
+ * entries in one (a pack's entries never split); readers take up to
+ * CAIRN_INDEX_ENTRIES_MAX entries in CAIRN_INDEX_PACKS_MAX packs. */
+#define CAIRN_INDEX_OBJECT_ENTRIES (256u << 10)
+#define CAIRN_INDEX_ENTRIES_MAX (8u << 20)
+#define CAIRN_INDEX_PACKS_MAX (1u << 20)
+#define CAIRN_INDEX_OBJECT_MAX                                                                     \
+	(16ull + CAIRN_AEAD_OVERHEAD + (uint64_t)CAIRN_INDEX_PACKS_MAX * (CAIRN_PACK_ID_LEN + 8) + \
+	 (uint64_t)CAIRN_INDEX_ENTRIES_MAX * CAIRN_INDEX_ENTRY_LEN)
 
 #define CAIRN_CHUNK_SIZE_MIN (4u << 10)
 #define CAIRN_CHUNK_SIZE_MAX (16u << 20)

@@ -1,5 +1,7 @@
 /* Group backup objects (group.h, format.h GROUP). */
 #include "repo/group.h"
+#include "repo/names.h"
+#include "repo/objects.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -11,6 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+/* The config document in base64, with room for the member list. */
+_Static_assert(CAIRN_GROUP_CONFIG_MAX / 3 * 4 + (1u << 20) <= CAIRN_GROUP_OBJECT_MAX,
+	       "a group backup object with the largest config document must fit its cap");
 
 void cairn_group_backup_free(struct cairn_group_backup *g)
 {
@@ -81,6 +87,17 @@ static int bad(const char *what)
 	return cairn_error_set(CAIRN_ECORRUPT, "group backup: invalid %s", what);
 }
 
+/* Member and config names become file names in the directory group
+ * restore is given (repo/names.h): a name that could escape it is damage. */
+static int bad_name(const char *what, const char *name, bool at_ok)
+{
+	const char *why = cairn_name_problem(name, at_ok);
+	if (!why)
+		return 0;
+	return cairn_error_set(CAIRN_ECORRUPT, "group backup: invalid %s '%.64s%s': it %s", what, name,
+			       strlen(name) > 64 ? "..." : "", why);
+}
+
 int cairn_group_backup_parse(const uint8_t *data, size_t len, struct cairn_group_backup **ret)
 {
 	json_error_t jerr;
@@ -126,11 +143,13 @@ int cairn_group_backup_parse(const uint8_t *data, size_t len, struct cairn_group
 	for (size_t i = 0; i < n; i++) {
 		const char *vol = NULL, *b = NULL;
 		struct cairn_group_member *m = &g->members[i];
-		if (json_unpack(json_array_get(members, i), "{s:s, s:s}", "volume", &vol, "backup", &b) != 0 || !*vol ||
+		if (json_unpack(json_array_get(members, i), "{s:s, s:s}", "volume", &vol, "backup", &b) != 0 ||
 		    parse_id(b, m->backup) < 0) {
 			r = bad("member");
 			goto out;
 		}
+		if ((r = bad_name("member volume name", vol, false)) < 0)
+			goto out;
 		memcpy(m->backup_hex, b, sizeof(m->backup_hex));
 		if (!(m->volume = strdup(vol))) {
 			r = CAIRN_ENOMEM;
@@ -157,10 +176,12 @@ int cairn_group_backup_parse(const uint8_t *data, size_t len, struct cairn_group
 	}
 	if (config && !json_is_null(config)) {
 		const char *cname = NULL, *b64 = NULL;
-		if (json_unpack(config, "{s:s, s:s}", "name", &cname, "data", &b64) != 0 || !*cname) {
+		if (json_unpack(config, "{s:s, s:s}", "name", &cname, "data", &b64) != 0) {
 			r = bad("config");
 			goto out;
 		}
+		if ((r = bad_name("config name", cname, true)) < 0)
+			goto out;
 		size_t blen = strlen(b64);
 		if (blen % 4 || blen / 4 * 3 > CAIRN_GROUP_CONFIG_MAX) {
 			r = bad("config data");
@@ -192,6 +213,8 @@ int cairn_group_backup_write(struct cairn_repo *repo, const struct cairn_group_b
 	int r = cairn_group_backup_encode(g, &json);
 	if (r < 0)
 		return r;
+	if ((r = cairn_object_fits(CAIRN_OBJ_GROUP, strlen(json) + CAIRN_AEAD_OVERHEAD)) < 0)
+		return cairn_error_prefix(r, "group backup object (too many volumes?)");
 	struct cairn_aead *a = NULL;
 	if ((r = cairn_repo_aead(repo, &a)) < 0)
 		return r;
@@ -213,29 +236,38 @@ struct collected {
 	struct cairn_repo *repo;
 	struct cairn_aead *aead;
 	struct cairn_group_backup_list *l;
-	size_t cap, bad_cap;
+	size_t cap, bad_cap, why_cap;
 };
 
 static int load_one(const char *key, uint64_t size, void *ud)
 {
-	(void)size;
 	struct collected *c = ud;
 	uint8_t id[CAIRN_BACKUP_ID_LEN];
-	if (parse_id(key + strlen("groups/"), id) < 0)
+	if (cairn_object_name_parse(CAIRN_OBJ_GROUP, key, id) < 0)
 		return 0;
 	_cleanup_(cairn_buf_freep) struct cairn_buf obj = CAIRN_BUF_INIT;
 	_cleanup_(cairn_buf_freep) struct cairn_buf body = CAIRN_BUF_INIT;
-	int r = cairn_store_get(c->repo->store, key, 0, CAIRN_STORE_TO_END, &obj);
+	int r = cairn_object_read(c->repo->store, CAIRN_OBJ_GROUP, key, size, &obj);
 	if (r == CAIRN_ENOTFOUND)
 		return 0;
-	if (r < 0)
+	if (r < 0 && r != CAIRN_ECORRUPT)
 		return r;
 	struct cairn_group_backup *g = NULL;
-	if (cairn_repo_unseal(c->aead, 'G', id, CAIRN_BACKUP_ID_LEN, obj.data, obj.len, &body) < 0 ||
-	    cairn_group_backup_parse(body.data, body.len, &g) < 0 || memcmp(g->id, id, sizeof(id)) != 0) {
+	char why[sizeof(*c->l->why)] = "";
+	if (r < 0)
+		cairn_error_copy(why, sizeof(why));
+	else if (cairn_repo_unseal(c->aead, 'G', id, CAIRN_BACKUP_ID_LEN, obj.data, obj.len, &body) < 0)
+		snprintf(why, sizeof(why), "%s does not open (authentication failed)", key);
+	else if (cairn_group_backup_parse(body.data, body.len, &g) < 0)
+		snprintf(why, sizeof(why), "%s: %s", key, cairn_error_message());
+	else if (memcmp(g->id, id, sizeof(id)) != 0)
+		snprintf(why, sizeof(why), "%s names another group backup", key);
+	if (*why) {
 		cairn_group_backup_free(g);
-		if ((r = cairn_array_grow(&c->l->bad, &c->bad_cap, c->l->damaged, sizeof(*c->l->bad), 4)) < 0)
+		if ((r = cairn_array_grow(&c->l->bad, &c->bad_cap, c->l->damaged, sizeof(*c->l->bad), 4)) < 0 ||
+		    (r = cairn_array_grow(&c->l->why, &c->why_cap, c->l->damaged, sizeof(*c->l->why), 4)) < 0)
 			return r;
+		memcpy(c->l->why[c->l->damaged], why, sizeof(why));
 		cairn_hex_encode(id, sizeof(id), c->l->bad[c->l->damaged++]);
 		return 0;
 	}
@@ -279,6 +311,7 @@ void cairn_group_backup_list_free(struct cairn_group_backup_list *l)
 		cairn_group_backup_free(l->v[i]);
 	free(l->v);
 	free(l->bad);
+	free(l->why);
 	memset(l, 0, sizeof(*l));
 }
 

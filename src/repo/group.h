@@ -1,6 +1,8 @@
 /* Group backups (format.h GROUP): one object per `cairn group backup`,
  * written after the backups of all its volumes, naming them and holding the
- * group's config document.  A group backup exists once this is written. */
+ * group's config document.  A group backup exists once this is written.
+ * Its member volume names and its config's name become file names at
+ * group restore: each must pass repo/names.h, or the object is damaged. */
 #ifndef CAIRN_REPO_GROUP_H
 #define CAIRN_REPO_GROUP_H
 
@@ -50,11 +52,13 @@ int cairn_group_backup_parse(const uint8_t *data, size_t len, struct cairn_group
 int cairn_group_backup_write(struct cairn_repo *repo, const struct cairn_group_backup *g, uint64_t *ret_bytes);
 
 /* Every readable group backup, oldest first; the ids of those that do not
- * open are kept in bad[0..damaged) for the caller to report. */
+ * open are kept in bad[0..damaged) for the caller to report, with what is
+ * wrong with each in why[]. */
 struct cairn_group_backup_list {
 	struct cairn_group_backup **v;
 	size_t n, damaged;
 	char (*bad)[2 * CAIRN_BACKUP_ID_LEN + 1];
+	char (*why)[256];
 };
 int cairn_group_backup_list_load(struct cairn_repo *repo, struct cairn_group_backup_list *ret);
 void cairn_group_backup_list_free(struct cairn_group_backup_list *l);

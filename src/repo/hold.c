@@ -1,5 +1,6 @@
 /* Hold objects (hold.h, format.h HOLD). */
 #include "repo/hold.h"
+#include "repo/objects.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/hex.h"
@@ -120,29 +121,36 @@ struct loader {
 
 static int load_one(const char *key, uint64_t size, void *ud)
 {
-	(void)size;
 	struct loader *c = ud;
 	uint8_t id[CAIRN_BACKUP_ID_LEN];
-	const char *hex = key + strlen("holds/");
-	if (strlen(hex) != 2 * CAIRN_BACKUP_ID_LEN || cairn_hex_decode(hex, id, sizeof(id)) < 0)
+	if (cairn_object_name_parse(CAIRN_OBJ_HOLD, key, id) < 0)
 		return 0;
 	_cleanup_(cairn_buf_freep) struct cairn_buf obj = CAIRN_BUF_INIT;
 	_cleanup_(cairn_buf_freep) struct cairn_buf body = CAIRN_BUF_INIT;
-	int r = cairn_store_get(c->repo->store, key, 0, CAIRN_STORE_TO_END, &obj);
+	int r = cairn_object_read(c->repo->store, CAIRN_OBJ_HOLD, key, size, &obj);
 	if (r == CAIRN_ENOTFOUND)
 		return 0; /* released while we listed */
-	if (r < 0)
+	if (r < 0 && r != CAIRN_ECORRUPT)
 		return r;
+	char why[256] = "";
+	if (r < 0)
+		cairn_error_copy(why, sizeof(why));
 	if ((r = cairn_array_grow(&c->l->v, &c->l->cap, c->l->n, sizeof(*c->l->v), 16)) < 0)
 		return r;
 	struct cairn_hold *h = &c->l->v[c->l->n];
 	memset(h, 0, sizeof(*h));
-	if (cairn_repo_unseal(c->aead, 'H', id, sizeof(id), obj.data, obj.len, &body) < 0 ||
-	    cairn_hold_parse(body.data, body.len, h) < 0 || memcmp(h->backup, id, sizeof(id)) != 0) {
+	if (!*why && cairn_repo_unseal(c->aead, 'H', id, sizeof(id), obj.data, obj.len, &body) < 0)
+		snprintf(why, sizeof(why), "%s does not open (authentication failed)", key);
+	else if (!*why && cairn_hold_parse(body.data, body.len, h) < 0)
+		snprintf(why, sizeof(why), "%s: %s", key, cairn_error_message());
+	else if (!*why && memcmp(h->backup, id, sizeof(id)) != 0)
+		snprintf(why, sizeof(why), "%s names another backup", key);
+	if (*why) {
 		cairn_hold_clear(h);
 		memcpy(h->backup, id, sizeof(id));
 		cairn_hex_encode(id, sizeof(id), h->backup_hex);
 		h->damaged = true;
+		memcpy(h->why, why, sizeof(h->why));
 	}
 	c->l->n++;
 	return 0;

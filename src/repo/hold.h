@@ -20,6 +20,7 @@ struct cairn_hold {
 	char *hostname; /* where it was made */
 	int64_t created; /* unix seconds */
 	bool damaged;    /* the object exists but does not open: still a hold */
+	char why[256];   /* damaged: what is wrong with it */
 };
 
 void cairn_hold_clear(struct cairn_hold *h);

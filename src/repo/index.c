@@ -1,5 +1,6 @@
 /* In-memory index and index objects (format.h INDEX). */
 #include "repo/index.h"
+#include "repo/objects.h"
 #include "repo/pack.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -305,11 +306,7 @@ void cairn_pack_key(const uint8_t pack_id[CAIRN_PACK_ID_LEN], char out[80])
 
 int cairn_pack_key_parse(const char *key, uint8_t pack_id[CAIRN_PACK_ID_LEN])
 {
-	if (strncmp(key, "packs/", 6) != 0 || strlen(key) != 6 + 3 + 2 * CAIRN_PACK_ID_LEN || key[8] != '/')
-		return CAIRN_EINVAL;
-	if (cairn_hex_decode(key + 9, pack_id, CAIRN_PACK_ID_LEN) < 0 || strncmp(key + 6, key + 9, 2) != 0)
-		return CAIRN_EINVAL;
-	return 0;
+	return cairn_object_name_parse(CAIRN_OBJ_PACK, key, pack_id) < 0 ? CAIRN_EINVAL : 0;
 }
 
 /* ---- index objects ---- */
@@ -328,6 +325,9 @@ int cairn_index_decode(struct cairn_index *idx, const uint8_t *data, size_t len)
 	size_t pack_rec = CAIRN_PACK_ID_LEN + (version == 2 ? 8 : 0);
 	if (rd.bad || (uint64_t)npacks * pack_rec > rd.left)
 		return cairn_error_set(CAIRN_ECORRUPT, "index object truncated");
+	if (npacks > CAIRN_INDEX_PACKS_MAX)
+		return cairn_error_set(CAIRN_ECORRUPT, "index object lists %u packs, more than the %u allowed", npacks,
+				       CAIRN_INDEX_PACKS_MAX);
 	_cleanup_free_ uint32_t *map = malloc((npacks ? npacks : 1) * sizeof(uint32_t));
 	if (!map)
 		return CAIRN_ENOMEM;
@@ -344,6 +344,9 @@ int cairn_index_decode(struct cairn_index *idx, const uint8_t *data, size_t len)
 	uint32_t n = cairn_reader_le32(&rd);
 	if (r >= 0 && (rd.bad || (uint64_t)n * CAIRN_INDEX_ENTRY_LEN != rd.left))
 		r = cairn_error_set(CAIRN_ECORRUPT, "index object has a wrong length");
+	if (r >= 0 && n > CAIRN_INDEX_ENTRIES_MAX)
+		r = cairn_error_set(CAIRN_ECORRUPT, "index object has %u entries, more than the %u allowed", n,
+				    CAIRN_INDEX_ENTRIES_MAX);
 	for (uint32_t i = 0; i < n && r >= 0; i++) {
 		struct cairn_blob_ref ref;
 		memcpy(ref.id, cairn_reader_bytes(&rd, CAIRN_ID_LEN), CAIRN_ID_LEN);
@@ -372,14 +375,12 @@ int cairn_index_load(struct cairn_index *idx, struct cairn_repo *repo, bool stri
 }
 
 int cairn_index_load_object(struct cairn_index *idx, struct cairn_repo *repo, struct cairn_aead *a, const char *key,
-			    struct cairn_buf *obj, struct cairn_buf *body)
+			    uint64_t size, struct cairn_buf *obj, struct cairn_buf *body)
 {
 	uint8_t name[CAIRN_INDEX_NAME_LEN];
-	const char *hex = key + strlen("index/");
-	if (strncmp(key, "index/", 6) != 0 || strlen(hex) != 2 * CAIRN_INDEX_NAME_LEN ||
-	    cairn_hex_decode(hex, name, sizeof(name)) < 0)
+	if (cairn_object_name_parse(CAIRN_OBJ_INDEX, key, name) < 0)
 		return cairn_error_set(CAIRN_EINVAL, "%s is not an index object name", key);
-	int r = cairn_store_get(repo->store, key, 0, CAIRN_STORE_TO_END, obj);
+	int r = cairn_object_read(repo->store, CAIRN_OBJ_INDEX, key, size, obj);
 	if (r >= 0)
 		r = cairn_repo_unseal(a, 'I', name, sizeof(name), obj->data, obj->len, body);
 	if (r >= 0)
@@ -419,13 +420,11 @@ int cairn_index_load_ex(struct cairn_index *idx, struct cairn_repo *repo, bool s
 			objects = names.n;
 		size_t vanished = 0, ndone = done.n;
 		for (size_t i = 0; i < names.n && r >= 0; i++) {
-			const char *hex = names.v[i] + strlen("index/");
-			uint8_t name[CAIRN_INDEX_NAME_LEN];
-			if (strlen(hex) != 2 * CAIRN_INDEX_NAME_LEN || cairn_hex_decode(hex, name, sizeof(name)) < 0)
-				continue; /* not ours: ignore foreign files */
+			if (cairn_object_name_parse(CAIRN_OBJ_INDEX, names.v[i], NULL) < 0)
+				continue; /* not a name cairn writes: check reports it */
 			if (ndone && bsearch(&names.v[i], done.v, ndone, sizeof(char *), cmp_strp))
 				continue;
-			r = cairn_index_load_object(idx, repo, a, names.v[i], &obj, &body);
+			r = cairn_index_load_object(idx, repo, a, names.v[i], names.size[i], &obj, &body);
 			if (r == CAIRN_ENOTFOUND) {
 				vanished++;
 				r = 0;
@@ -565,69 +564,100 @@ static int append_entry(struct cairn_buf *body, const struct cairn_blob_ref *e, 
 	return cairn_buf_append(body, rec, sizeof(rec));
 }
 
+/* One object of cairn_index_write_picked(). */
+static int put_picked(struct cairn_index *idx, struct cairn_repo *repo, const uint32_t *slots, size_t ns,
+		      const uint32_t *ents, size_t ne, struct cairn_buf *body, cairn_index_written_fn written, void *ud)
+{
+	char key[96];
+	uint64_t bytes = 0;
+	pthread_rwlock_rdlock(&idx->lock);
+	int r = cairn_index_encode(idx, slots, ns, ents, ne, body);
+	pthread_rwlock_unlock(&idx->lock);
+	if (r >= 0)
+		r = cairn_index_put(repo, body->data, body->len, key, &bytes);
+	if (r >= 0 && written)
+		r = written(key, bytes, ud);
+	return r;
+}
+
+int cairn_index_write_picked(struct cairn_index *idx, struct cairn_repo *repo, const bool *pick, size_t npick,
+			     cairn_index_written_fn written, void *ud)
+{
+	/* The picked packs' entries grouped by pack (a counting sort). */
+	pthread_rwlock_rdlock(&idx->lock);
+	size_t np = MIN(npick, idx->npacks);
+	_cleanup_free_ uint32_t *first = calloc(np + 1, sizeof(uint32_t));
+	_cleanup_free_ uint32_t *fill = malloc((np ? np : 1) * sizeof(uint32_t));
+	_cleanup_free_ uint32_t *by_pack = NULL;
+	if (first && fill) {
+		for (size_t i = 0; i < idx->n; i++)
+			if (idx->entries[i].pack < np && pick[idx->entries[i].pack])
+				first[idx->entries[i].pack + 1]++;
+		for (size_t s = 0; s < np; s++)
+			first[s + 1] += first[s];
+		memcpy(fill, first, np * sizeof(uint32_t));
+		if ((by_pack = malloc((first[np] ? first[np] : 1) * sizeof(uint32_t))))
+			for (size_t i = 0; i < idx->n; i++)
+				if (idx->entries[i].pack < np && pick[idx->entries[i].pack])
+					by_pack[fill[idx->entries[i].pack]++] = (uint32_t)i;
+	}
+	pthread_rwlock_unlock(&idx->lock);
+	if (!by_pack)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+
+	/* Whole packs into objects of at most CAIRN_INDEX_OBJECT_ENTRIES. */
+	_cleanup_free_ uint32_t *slots = malloc((np ? np : 1) * sizeof(uint32_t));
+	_cleanup_(cairn_buf_freep) struct cairn_buf body = CAIRN_BUF_INIT;
+	if (!slots)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	size_t ns = 0, from = 0;
+	int r = 0;
+	for (uint32_t s = 0; s < np && r >= 0; s++) {
+		if (!pick[s])
+			continue;
+		if (ns && first[s + 1] - from > CAIRN_INDEX_OBJECT_ENTRIES) {
+			r = put_picked(idx, repo, slots, ns, by_pack + from, first[s] - from, &body, written, ud);
+			ns = 0;
+			from = first[s];
+		}
+		slots[ns++] = s;
+	}
+	if (r >= 0 && ns)
+		r = put_picked(idx, repo, slots, ns, by_pack + from, first[np] - from, &body, written, ud);
+	return r;
+}
+
+static int add_bytes(const char *key, uint64_t bytes, void *ud)
+{
+	(void)key;
+	*(uint64_t *)ud += bytes;
+	return 0;
+}
+
 int cairn_index_write_fresh(struct cairn_index *idx, struct cairn_repo *repo, uint64_t *ret_bytes)
 {
-	_cleanup_(cairn_buf_freep) struct cairn_buf body = CAIRN_BUF_INIT;
-	_cleanup_(cairn_buf_freep) struct cairn_buf sealed = CAIRN_BUF_INIT;
-	_cleanup_free_ uint32_t *map = NULL;
-	int r = 0;
+	uint64_t bytes = 0;
 	pthread_rwlock_rdlock(&idx->lock);
-	size_t npacks = idx->npacks;
-	map = malloc((npacks ? npacks : 1) * sizeof(uint32_t));
-	uint32_t nfresh = 0;
-	if (!map) {
-		r = CAIRN_ENOMEM;
-		goto unlock;
-	}
-	for (size_t i = 0; i < npacks; i++)
-		map[i] = idx->packs[i].fresh ? nfresh++ : UINT32_MAX;
-	if (nfresh == 0)
-		goto unlock;
-	if ((r = cairn_buf_append(&body, CAIRN_INDEX_MAGIC, 4)) < 0 || (r = cairn_buf_append_le32(&body, 1)) < 0 ||
-	    (r = cairn_buf_append_le32(&body, nfresh)) < 0)
-		goto unlock;
-	for (size_t i = 0; i < npacks; i++)
-		if (map[i] != UINT32_MAX && (r = cairn_buf_append(&body, idx->packs[i].id, CAIRN_PACK_ID_LEN)) < 0)
-			goto unlock;
-	size_t count_at = body.len;
-	uint32_t count = 0;
-	if ((r = cairn_buf_append_le32(&body, 0)) < 0)
-		goto unlock;
-	for (size_t i = 0; i < idx->n; i++) {
-		const struct cairn_blob_ref *e = &idx->entries[i];
-		if (map[e->pack] == UINT32_MAX)
-			continue;
-		if ((r = append_entry(&body, e, map[e->pack])) < 0)
-			goto unlock;
-		count++;
-	}
-	cairn_put_le32(body.data + count_at, count);
-unlock:
-	pthread_rwlock_unlock(&idx->lock);
-	if (r < 0 || nfresh == 0) {
-		if (ret_bytes)
-			*ret_bytes = 0;
-		return r;
-	}
-	uint8_t name[CAIRN_INDEX_NAME_LEN];
-	char hex[2 * CAIRN_INDEX_NAME_LEN + 1], key[96];
-	struct cairn_aead *a = NULL;
-	if ((r = cairn_random(name, sizeof(name))) < 0 || (r = cairn_repo_aead(repo, &a)) < 0)
-		return r;
-	r = cairn_repo_seal(a, 'I', name, sizeof(name), body.data, body.len, &sealed);
-	cairn_aead_free(a);
-	if (r < 0)
-		return r;
-	cairn_hex_encode(name, sizeof(name), hex);
-	snprintf(key, sizeof(key), "index/%s", hex);
-	if ((r = cairn_store_put(repo->store, key, sealed.data, sealed.len, CAIRN_PUT_CREATE_ONLY)) < 0)
-		return r;
-	pthread_rwlock_wrlock(&idx->lock);
-	for (size_t i = 0; i < npacks; i++)
-		idx->packs[i].fresh = false;
+	size_t np = idx->npacks, nfresh = 0;
+	_cleanup_free_ bool *fresh = malloc((np ? np : 1) * sizeof(bool));
+	for (size_t s = 0; fresh && s < np; s++)
+		nfresh += (fresh[s] = idx->packs[s].fresh);
 	pthread_rwlock_unlock(&idx->lock);
 	if (ret_bytes)
-		*ret_bytes = sealed.len;
+		*ret_bytes = 0;
+	if (!fresh)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	if (!nfresh)
+		return 0;
+	int r = cairn_index_write_picked(idx, repo, fresh, np, add_bytes, &bytes);
+	if (r < 0)
+		return r;
+	pthread_rwlock_wrlock(&idx->lock);
+	for (size_t s = 0; s < np; s++)
+		idx->packs[s].fresh = false;
+	pthread_rwlock_unlock(&idx->lock);
+	if (ret_bytes)
+		*ret_bytes = bytes;
 	return 0;
 }
 

@@ -77,11 +77,12 @@ typedef void (*cairn_damage_fn)(const char *object, const char *what, void *ud);
 int cairn_index_load_ex(struct cairn_index *idx, struct cairn_repo *repo, bool strict, cairn_damage_fn fn, void *ud,
 			size_t *ret_damaged, size_t *ret_objects);
 
-/* Loads one index object (key "index/<64 hex>"): CAIRN_ENOTFOUND when it
- * is gone, CAIRN_ECORRUPT / CAIRN_EVERSION when damaged.  obj and body are
- * scratch buffers. */
+/* Loads one index object (key "index/<64 hex>", size as its listing gave
+ * it or CAIRN_SIZE_UNKNOWN): CAIRN_ENOTFOUND when it is gone,
+ * CAIRN_ECORRUPT / CAIRN_EVERSION when damaged (also when larger than
+ * format.h allows, then unread).  obj and body are scratch buffers. */
 int cairn_index_load_object(struct cairn_index *idx, struct cairn_repo *repo, struct cairn_aead *a, const char *key,
-			    struct cairn_buf *obj, struct cairn_buf *body);
+			    uint64_t size, struct cairn_buf *obj, struct cairn_buf *body);
 
 /* Adopts packs no index object names (left by an interrupted backup): reads
  * their TOCs and adds their blobs as fresh.  Returns the number adopted.
@@ -89,9 +90,19 @@ int cairn_index_load_object(struct cairn_index *idx, struct cairn_repo *repo, st
  * condemned) is missing from the store. */
 int cairn_index_adopt_orphans(struct cairn_index *idx, struct cairn_repo *repo);
 
-/* Writes one index object holding the blobs of all fresh packs, then marks
- * them not fresh.  No-op when nothing is fresh. */
+/* Writes the fresh packs with their blobs (cairn_index_write_picked()),
+ * then marks them not fresh; *ret_bytes gets the bytes written.  No-op
+ * when nothing is fresh. */
 int cairn_index_write_fresh(struct cairn_index *idx, struct cairn_repo *repo, uint64_t *ret_bytes);
+
+/* Called after each index object is stored, with its key and size. */
+typedef int (*cairn_index_written_fn)(const char *key, uint64_t bytes, void *ud);
+/* Writes the packs at the slots s < npick with pick[s] set, with all their
+ * entries, as index objects (cairn_index_encode, cairn_index_put) of at
+ * most CAIRN_INDEX_OBJECT_ENTRIES entries each, a pack's entries never
+ * split (format.h INDEX); written (may be NULL) hears of each object. */
+int cairn_index_write_picked(struct cairn_index *idx, struct cairn_repo *repo, const bool *pick, size_t npick,
+			     cairn_index_written_fn written, void *ud);
 
 /* Encodes an index object body naming the packs at slots (in that order)
  * and the entries at the given positions, each of which must lie in one

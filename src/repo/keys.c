@@ -27,8 +27,20 @@ int cairn_key_object_parse(const uint8_t *data, size_t len, struct cairn_key_obj
 	/* Bound what a hostile store can make us spend: at most 4 GiB of
 	 * scrypt memory (128 * N * r) and 4 lanes. */
 	if (ret->log2n < CAIRN_SCRYPT_LOG2N_MIN || ret->log2n > CAIRN_SCRYPT_LOG2N_MAX || ret->r == 0 ||
-	    ret->r > 32 || ret->p == 0 || ret->p > 4 || ((uint64_t)128 << ret->log2n) * ret->r > ((uint64_t)1 << 32))
+	    ret->r > 32 || ret->p == 0 || ret->p > 4 || cairn_kdf_memory(ret->log2n, ret->r) > ((uint64_t)1 << 32))
 		return cairn_error_set(CAIRN_ECORRUPT, "key object has unacceptable scrypt parameters");
+	return 0;
+}
+
+int cairn_kdf_log2n_of_memory(uint64_t bytes, unsigned *ret_log2n)
+{
+	if (bytes < CAIRN_KDF_MEMORY_MIN || bytes > CAIRN_KDF_MEMORY_MAX || (bytes & (bytes - 1)))
+		return cairn_error_set(CAIRN_EINVAL, "scrypt memory must be a power of two from %llu MiB to %llu MiB",
+				       CAIRN_KDF_MEMORY_MIN >> 20, CAIRN_KDF_MEMORY_MAX >> 20);
+	unsigned log2n = 0;
+	while (cairn_kdf_memory(log2n, CAIRN_SCRYPT_R) < bytes)
+		log2n++;
+	*ret_log2n = log2n;
 	return 0;
 }
 

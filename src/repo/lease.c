@@ -1,5 +1,6 @@
 /* Lease and activity marker objects (lease.h, format.h LEASE, ACTIVITY). */
 #include "repo/lease.h"
+#include "repo/objects.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/hex.h"
@@ -72,11 +73,7 @@ static const char *prefix_of(bool leases)
 
 static int name_of(const char *key, bool leases, uint8_t name[CAIRN_PRESENCE_ID_LEN])
 {
-	const char *pfx = prefix_of(leases), *hex = key + strlen(pfx);
-	if (strncmp(key, pfx, strlen(pfx)) != 0 || strlen(hex) != 2 * CAIRN_PRESENCE_ID_LEN ||
-	    cairn_hex_decode(hex, name, CAIRN_PRESENCE_ID_LEN) < 0)
-		return -1;
-	return 0;
+	return cairn_object_name_parse(leases ? CAIRN_OBJ_LEASE : CAIRN_OBJ_MARKER, key, name);
 }
 
 static int write_presence(struct cairn_repo *repo, bool leases, struct cairn_presence *p)
@@ -118,18 +115,26 @@ int cairn_presence_list(struct cairn_repo *repo, bool leases, struct cairn_prese
 		uint8_t name[CAIRN_PRESENCE_ID_LEN];
 		if (name_of(keys.v[i], leases, name) < 0)
 			continue;
-		int q = cairn_store_get(repo->store, keys.v[i], 0, CAIRN_STORE_TO_END, &obj);
+		int q = cairn_object_read(repo->store, leases ? CAIRN_OBJ_LEASE : CAIRN_OBJ_MARKER, keys.v[i],
+					  keys.size[i], &obj);
 		if (q == CAIRN_ENOTFOUND)
 			continue; /* released while we listed */
-		if (q < 0) {
+		if (q < 0 && q != CAIRN_ECORRUPT) {
 			r = q;
 			break;
 		}
 		struct cairn_presence *p = &v[n];
-		if (cairn_repo_unseal(a, leases ? 'L' : 'R', name, sizeof(name), obj.data, obj.len, &body) < 0 ||
-		    cairn_presence_parse(body.data, body.len, p) < 0) {
+		char why[sizeof(p->why)] = "";
+		if (q < 0)
+			cairn_error_copy(why, sizeof(why));
+		else if (cairn_repo_unseal(a, leases ? 'L' : 'R', name, sizeof(name), obj.data, obj.len, &body) < 0)
+			snprintf(why, sizeof(why), "%s does not open (authentication failed)", keys.v[i]);
+		else if (cairn_presence_parse(body.data, body.len, p) < 0)
+			snprintf(why, sizeof(why), "%s: %s", keys.v[i], cairn_error_message());
+		if (*why) {
 			memset(p, 0, sizeof(*p));
 			p->damaged = true;
+			memcpy(p->why, why, sizeof(p->why));
 		}
 		snprintf(p->key, sizeof(p->key), "%s", keys.v[i]);
 		n++;
@@ -168,9 +173,9 @@ static int busy(const struct cairn_presence *p)
 {
 	if (p->damaged)
 		return cairn_error_set(CAIRN_EBUSY,
-				       "the repository has a lease object %s that does not open; if no prune or "
-				       "repair runs anywhere, delete it",
-				       p->key);
+				       "the repository has a damaged lease object: %s; if no prune or repair runs "
+				       "anywhere, delete it",
+				       p->why);
 	char until[48];
 	cairn_time_format(p->expires, until, sizeof(until));
 	return cairn_error_set(CAIRN_EBUSY,

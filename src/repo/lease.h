@@ -29,6 +29,7 @@ struct cairn_presence {
 	int64_t created; /* unix seconds */
 	int64_t expires; /* leases; 0 for markers */
 	bool damaged;    /* does not open: its age and owner are unknown */
+	char why[256];   /* damaged: what is wrong with it */
 };
 
 /* JSON codec of the opened body (parse is fuzzed). */

@@ -1,5 +1,6 @@
 /* Manifests: JSON inside an AEAD seal; the backup exists once this is written. */
 #include "repo/manifest.h"
+#include "repo/objects.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/hex.h"
@@ -246,7 +247,9 @@ int cairn_manifest_write(struct cairn_repo *repo, struct cairn_manifest *m, uint
 	}
 	struct cairn_aead *a = NULL;
 	_cleanup_(cairn_buf_freep) struct cairn_buf sealed = CAIRN_BUF_INIT;
-	if ((r = cairn_repo_aead(repo, &a)) >= 0)
+	if ((r = cairn_object_fits(CAIRN_OBJ_MANIFEST, strlen(json) + CAIRN_AEAD_OVERHEAD)) < 0)
+		r = cairn_error_prefix(r, "backup manifest (too many tags?)");
+	if (r >= 0 && (r = cairn_repo_aead(repo, &a)) >= 0)
 		r = cairn_repo_seal(a, 'M', m->id, CAIRN_BACKUP_ID_LEN, json, strlen(json), &sealed);
 	cairn_aead_free(a);
 	char key[64];
@@ -262,14 +265,15 @@ int cairn_manifest_write(struct cairn_repo *repo, struct cairn_manifest *m, uint
 	return 0;
 }
 
+/* size: as listed, or CAIRN_SIZE_UNKNOWN. */
 static int read_with(struct cairn_repo *repo, struct cairn_aead *a, const uint8_t id[CAIRN_BACKUP_ID_LEN],
-		     struct cairn_manifest **ret)
+		     uint64_t size, struct cairn_manifest **ret)
 {
 	char key[64];
 	manifest_key(id, key);
 	_cleanup_(cairn_buf_freep) struct cairn_buf obj = CAIRN_BUF_INIT;
 	_cleanup_(cairn_buf_freep) struct cairn_buf body = CAIRN_BUF_INIT;
-	int r = cairn_store_get(repo->store, key, 0, CAIRN_STORE_TO_END, &obj);
+	int r = cairn_object_read(repo->store, CAIRN_OBJ_MANIFEST, key, size, &obj);
 	if (r < 0)
 		return r;
 	if (cairn_repo_unseal(a, 'M', id, CAIRN_BACKUP_ID_LEN, obj.data, obj.len, &body) < 0)
@@ -290,32 +294,35 @@ int cairn_manifest_read(struct cairn_repo *repo, const uint8_t id[CAIRN_BACKUP_I
 	int r = cairn_repo_aead(repo, &a);
 	if (r < 0)
 		return r;
-	r = read_with(repo, a, id, ret);
+	r = read_with(repo, a, id, CAIRN_SIZE_UNKNOWN, ret);
 	cairn_aead_free(a);
 	return r;
 }
 
 struct ids {
 	uint8_t (*v)[CAIRN_BACKUP_ID_LEN];
+	uint64_t *size; /* as listed */
 	size_t n, cap;
 };
 
 static int collect_id(const char *key, uint64_t size, void *ud)
 {
-	(void)size;
 	struct ids *l = ud;
-	const char *hex = key + strlen("backups/");
 	uint8_t id[CAIRN_BACKUP_ID_LEN];
-	if (strlen(hex) != 2 * CAIRN_BACKUP_ID_LEN || cairn_hex_decode(hex, id, sizeof(id)) < 0)
-		return 0;
+	if (cairn_object_name_parse(CAIRN_OBJ_MANIFEST, key, id) < 0)
+		return 0; /* not a name cairn writes: check reports it */
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? 2 * l->cap : 64;
 		void *p = realloc(l->v, cap * sizeof(*l->v));
 		if (!p)
 			return CAIRN_ENOMEM;
 		l->v = p;
+		if (!(p = realloc(l->size, cap * sizeof(*l->size))))
+			return CAIRN_ENOMEM;
+		l->size = p;
 		l->cap = cap;
 	}
+	l->size[l->n] = size;
 	memcpy(l->v[l->n++], id, CAIRN_BACKUP_ID_LEN);
 	return 0;
 }
@@ -341,7 +348,7 @@ int cairn_manifest_list_load(struct cairn_repo *repo, struct cairn_manifest_list
 		r = CAIRN_ENOMEM;
 	for (size_t i = 0; r >= 0 && i < ids.n; i++) {
 		struct cairn_manifest *m = NULL;
-		int q = read_with(repo, a, ids.v[i], &m);
+		int q = read_with(repo, a, ids.v[i], ids.size[i], &m);
 		if (q == CAIRN_ECORRUPT || q == CAIRN_EVERSION) {
 			struct cairn_damaged_manifest *d = &ret->bad[ret->damaged++];
 			cairn_hex_encode(ids.v[i], CAIRN_BACKUP_ID_LEN, d->idhex);
@@ -358,6 +365,7 @@ int cairn_manifest_list_load(struct cairn_repo *repo, struct cairn_manifest_list
 	}
 	cairn_aead_free(a);
 	free(ids.v);
+	free(ids.size);
 	if (r < 0) {
 		cairn_manifest_list_free(ret);
 		return r;

@@ -1,5 +1,6 @@
 /* Repository lifecycle: init, open (config + keys), sealing helpers. */
 #include "repo/repo.h"
+#include "repo/objects.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/hex.h"
@@ -282,17 +283,125 @@ int cairn_repo_init(struct cairn_store *store, const char *pass, size_t passlen,
 	/* Only where create-only is atomic is "our config won" certain: with
 	 * a check-then-put fallback two inits could both think so. */
 	for (size_t i = 0; cairn_store_has(repo->store, CAIRN_STORE_FEAT_CREATE_ONLY) && i < stale.n; i++)
-		if (cairn_store_del(repo->store, stale.v[i]) < 0)
+		if (cairn_object_name_parse(CAIRN_OBJ_KEY, stale.v[i], NULL) == 0 &&
+		    cairn_store_del(repo->store, stale.v[i]) < 0)
 			cairn_log_debug("stale key %s not removed: %s", stale.v[i], cairn_error_message());
 	*ret = TAKE_PTR(repo);
 	return 0;
 }
 
+/* ---- key objects as open and key list read them ---- */
+
+struct key_entry {
+	char *name;
+	uint64_t cost; /* scrypt work: 128 * N * r * p */
+	size_t order;  /* in the listing: equal costs keep it */
+	struct cairn_key_object ko;
+	uint8_t raw[CAIRN_KEY_OBJECT_LEN];
+};
+
+struct key_scan {
+	struct key_entry *v;
+	size_t n, cap;
+	size_t listed;   /* objects of a key's size */
+	size_t not_read; /* of those, past CAIRN_KEY_OPEN_MAX_OBJECTS */
+	bool warn;
+};
+
+static void key_scan_clear(struct key_scan *ks)
+{
+	for (size_t i = 0; i < ks->n; i++)
+		free(ks->v[i].name);
+	free(ks->v);
+	memset(ks, 0, sizeof(*ks));
+}
+
+/* The listing gives sizes: an object that is not exactly a key object's
+ * size is never read (one planted 1 GiB object would otherwise be read
+ * whole by every command). */
+static int collect_key_object(const char *key, uint64_t size, void *ud)
+{
+	struct key_scan *ks = ud;
+	if (cairn_object_name_parse(CAIRN_OBJ_KEY, key, NULL) < 0)
+		return 0; /* not a name cairn writes: check reports it */
+	if (size != CAIRN_KEY_OBJECT_LEN) {
+		if (ks->warn)
+			cairn_log_warn("%s is %llu bytes, not a key object (%d): skipped ('cairn key remove %s' "
+				       "deletes it)",
+				       key, (unsigned long long)size, CAIRN_KEY_OBJECT_LEN, key + strlen("keys/"));
+		return 0;
+	}
+	if (ks->listed++ >= CAIRN_KEY_OPEN_MAX_OBJECTS) {
+		ks->not_read++;
+		return 0;
+	}
+	if (cairn_array_grow(&ks->v, &ks->cap, ks->n, sizeof(*ks->v), 4) < 0)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	struct key_entry *e = &ks->v[ks->n];
+	memset(e, 0, sizeof(*e));
+	if (!(e->name = strdup(key)))
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	e->order = ks->n++;
+	return 0;
+}
+
+size_t cairn_key_budget_fit(const uint64_t *costs, size_t n, uint64_t budget)
+{
+	uint64_t spent = 0;
+	size_t i = 0;
+	for (; i < n && costs[i] <= budget - spent; i++)
+		spent += costs[i];
+	return i;
+}
+
+static int key_cheaper(const void *a, const void *b)
+{
+	const struct key_entry *x = a, *y = b;
+	if (x->cost != y->cost)
+		return x->cost < y->cost ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Lists keys/, reads (exactly CAIRN_KEY_OBJECT_LEN bytes of) every object
+ * of a key's size up to CAIRN_KEY_OPEN_MAX_OBJECTS, and keeps those that
+ * parse, cheapest first. */
+static int key_scan(struct cairn_store *store, bool warn, struct key_scan *ret)
+{
+	struct key_scan ks = { .warn = warn };
+	int r = cairn_store_list(store, "keys/", collect_key_object, &ks);
+	if (r < 0) {
+		key_scan_clear(&ks);
+		return r;
+	}
+	_cleanup_(cairn_buf_freep) struct cairn_buf kb = CAIRN_BUF_INIT;
+	size_t kept = 0;
+	for (size_t i = 0; i < ks.n; i++) {
+		struct key_entry *e = &ks.v[i];
+		if (cairn_store_get(store, e->name, 0, CAIRN_KEY_OBJECT_LEN, &kb) < 0 ||
+		    cairn_key_object_parse(kb.data, kb.len, &e->ko) < 0) {
+			cairn_log_debug("%s skipped: %s", e->name, cairn_error_message());
+			cairn_error_clear();
+			free(e->name);
+			continue;
+		}
+		memcpy(e->raw, kb.data, CAIRN_KEY_OBJECT_LEN);
+		e->cost = cairn_kdf_memory(e->ko.log2n, e->ko.r) * e->ko.p;
+		ks.v[kept++] = *e;
+	}
+	ks.n = kept;
+	if (ks.n)
+		qsort(ks.v, ks.n, sizeof(*ks.v), key_cheaper);
+	*ret = ks;
+	return 0;
+}
+
 static int read_config_header(struct cairn_repo *repo, struct cairn_buf *cfg)
 {
-	int r = cairn_store_get(repo->store, "config", 0, CAIRN_STORE_TO_END, cfg);
+	int r = cairn_object_read(repo->store, CAIRN_OBJ_CONFIG, "config", CAIRN_SIZE_UNKNOWN, cfg);
 	if (r == CAIRN_ENOTFOUND)
 		return cairn_error_set(CAIRN_ENOTREPO, "%s is not a cairn repository (no config)", repo->store->uri);
+	if (r == CAIRN_ECORRUPT)
+		return cairn_error_prefix(r, "repository %s is damaged", repo->store->uri);
 	if (r < 0)
 		return r;
 	if (cfg->len < CAIRN_CONFIG_HEADER_LEN || memcmp(cfg->data, CAIRN_CONFIG_MAGIC, CAIRN_MAGIC_LEN) != 0)
@@ -318,35 +427,35 @@ int cairn_repo_open(struct cairn_store *store, const char *pass, size_t passlen,
 	int r = read_config_header(repo, &cfg);
 	if (r < 0)
 		return r;
-	struct cairn_key_list keys;
-	if ((r = cairn_store_list_keys(repo->store, "keys/", &keys)) < 0)
+	struct key_scan keys;
+	if ((r = key_scan(repo->store, true, &keys)) < 0)
 		return r;
 	/* A key opens the repository when the passphrase unwraps it and its
 	 * master key authenticates the config: a stale key from an interrupted
-	 * init may take the same passphrase and must not hide the real one. */
-	int found = 0, saw_valid = 0, unwrapped = 0;
-	_cleanup_(cairn_buf_freep) struct cairn_buf kb = CAIRN_BUF_INIT;
+	 * init may take the same passphrase and must not hide the real one.
+	 * Each try costs the key's scrypt, which a key object sets: cheapest
+	 * first, and no more than the budget in all. */
+	uint64_t costs[CAIRN_KEY_OPEN_MAX_OBJECTS];
+	for (size_t i = 0; i < keys.n; i++)
+		costs[i] = keys.v[i].cost;
+	size_t ntry = cairn_key_budget_fit(costs, keys.n, CAIRN_KEY_OPEN_BUDGET);
+	int found = 0, unwrapped = 0;
 	_cleanup_(cairn_buf_freep) struct cairn_buf body = CAIRN_BUF_INIT;
-	for (size_t i = 0; i < keys.n && !found; i++) {
-		r = cairn_store_get(repo->store, keys.v[i], 0, CAIRN_STORE_TO_END, &kb);
-		if (r < 0)
-			continue;
-		struct cairn_key_object ko;
-		if (cairn_key_object_parse(kb.data, kb.len, &ko) < 0)
-			continue;
-		saw_valid = 1;
-		r = cairn_key_object_unwrap(&ko, kb.data, pass, passlen, repo->keys->master);
+	for (size_t i = 0; i < ntry && !found; i++) {
+		const struct key_entry *e = &keys.v[i];
+		cairn_log_debug("trying key %s (scrypt N 2^%u, r %u, p %u)", e->name, e->ko.log2n, e->ko.r, e->ko.p);
+		r = cairn_key_object_unwrap(&e->ko, e->raw, pass, passlen, repo->keys->master);
 		if (r != 0) {
-			/* One key we cannot use (too costly, out of memory) must not
-			 * lock out the passphrases of the others. */
+			/* One key we cannot use (out of memory) must not lock out
+			 * the passphrases of the others. */
 			if (r != CAIRN_EPASSPHRASE)
-				cairn_log_debug("key %s skipped: %s", keys.v[i], cairn_error_message());
+				cairn_log_debug("key %s skipped: %s", e->name, cairn_error_message());
 			continue;
 		}
 		unwrapped = 1;
 		struct cairn_aead *a = NULL;
 		if ((r = derive_subkeys(repo->keys)) < 0 || (r = cairn_repo_aead(repo, &a)) < 0) {
-			cairn_key_list_free(&keys);
+			key_scan_clear(&keys);
 			return r;
 		}
 		r = cairn_repo_unseal(a, 'C', cfg.data, CAIRN_CONFIG_HEADER_LEN, cfg.data + CAIRN_CONFIG_HEADER_LEN,
@@ -354,20 +463,29 @@ int cairn_repo_open(struct cairn_store *store, const char *pass, size_t passlen,
 		cairn_aead_free(a);
 		if (r == 0) {
 			found = 1;
-			snprintf(repo->key_name, sizeof(repo->key_name), "%s", keys.v[i] + strlen("keys/"));
+			snprintf(repo->key_name, sizeof(repo->key_name), "%s", e->name + strlen("keys/"));
 		} else {
-			cairn_log_debug("key %s does not open this repository's config", keys.v[i]);
+			cairn_log_debug("key %s does not open this repository's config", e->name);
 		}
 	}
-	cairn_key_list_free(&keys);
+	size_t readable = keys.n, untried = keys.n - ntry + keys.not_read;
+	key_scan_clear(&keys);
 	if (!found) {
 		if (unwrapped)
 			return cairn_error_set(CAIRN_ECORRUPT,
 					       "repository config of %s is damaged (authentication failed)",
 					       repo->store->uri);
-		if (!saw_valid)
+		if (!readable && !untried)
 			return cairn_error_set(CAIRN_ECORRUPT, "repository %s has no readable key object",
 					       repo->store->uri);
+		if (untried)
+			return cairn_error_set(CAIRN_EPASSPHRASE,
+					       "wrong passphrase for repository %s, or its key is one of %zu key "
+					       "object(s) not tried: one open reads at most %d and spends at most "
+					       "%llu MiB of scrypt, cheapest first; remove the keys you do not use "
+					       "('cairn key list', 'cairn key remove ID', or by hand from keys/)",
+					       repo->store->uri, untried, CAIRN_KEY_OPEN_MAX_OBJECTS,
+					       CAIRN_KEY_OPEN_BUDGET >> 20);
 		return cairn_error_set(CAIRN_EPASSPHRASE, "wrong passphrase for repository %s", repo->store->uri);
 	}
 	if ((r = cairn_config_parse_json(body.data, body.len, &repo->config)) < 0)
@@ -386,25 +504,23 @@ int cairn_repo_key_add(struct cairn_repo *r, const char *pass, size_t passlen, u
 
 int cairn_repo_key_list(struct cairn_repo *r, struct cairn_key_info **ret, size_t *ret_n)
 {
-	struct cairn_key_list keys;
-	int rc = cairn_store_list_keys(r->store, "keys/", &keys);
+	/* Open has warned about objects that are not keys already. */
+	struct key_scan keys;
+	int rc = key_scan(r->store, false, &keys);
 	if (rc < 0)
 		return rc;
 	struct cairn_key_info *out = calloc(keys.n ? keys.n : 1, sizeof(*out));
-	size_t n = 0;
-	_cleanup_(cairn_buf_freep) struct cairn_buf kb = CAIRN_BUF_INIT;
 	for (size_t i = 0; out && i < keys.n; i++) {
-		struct cairn_key_object ko;
-		if (cairn_store_get(r->store, keys.v[i], 0, CAIRN_STORE_TO_END, &kb) < 0 ||
-		    cairn_key_object_parse(kb.data, kb.len, &ko) < 0)
-			continue;
-		snprintf(out[n].kid, sizeof(out[n].kid), "%s", keys.v[i] + strlen("keys/"));
-		out[n].created = ko.created;
-		out[n].log2n = ko.log2n;
-		out[n].current = strcmp(out[n].kid, r->key_name) == 0;
-		n++;
+		const struct key_entry *e = &keys.v[i];
+		snprintf(out[i].kid, sizeof(out[i].kid), "%s", e->name + strlen("keys/"));
+		out[i].created = e->ko.created;
+		out[i].log2n = e->ko.log2n;
+		out[i].r = e->ko.r;
+		out[i].p = e->ko.p;
+		out[i].current = strcmp(out[i].kid, r->key_name) == 0;
 	}
-	cairn_key_list_free(&keys);
+	size_t n = keys.n;
+	key_scan_clear(&keys);
 	if (!out)
 		return CAIRN_ENOMEM;
 	*ret = out;
@@ -420,6 +536,9 @@ int cairn_repo_key_remove(struct cairn_repo *r, const char *kid)
 		return cairn_error_set(CAIRN_EBUSY, "key %s is the one in use; open with another passphrase to remove it",
 				       kid);
 	snprintf(name, sizeof(name), "keys/%s", kid);
+	if (cairn_object_name_parse(CAIRN_OBJ_KEY, name, NULL) < 0)
+		return cairn_error_set(CAIRN_EINVAL, "'%s' is not a key id (16 hex digits, as 'cairn key list' shows)",
+				       kid);
 	int rc = cairn_store_stat(r->store, name, &size);
 	if (rc == CAIRN_ENOTFOUND)
 		return cairn_error_set(rc, "no key %s in this repository", kid);

@@ -83,7 +83,7 @@ int cairn_repo_unseal(struct cairn_aead *a, char type, const uint8_t *name, size
 struct cairn_key_info {
 	char kid[2 * CAIRN_KEY_ID_LEN + 1];
 	int64_t created;
-	unsigned log2n;
+	unsigned log2n, r, p; /* scrypt parameters */
 	int current; /* the key this repo was opened with */
 };
 int cairn_repo_key_add(struct cairn_repo *r, const char *pass, size_t passlen, unsigned log2n,
@@ -92,6 +92,26 @@ int cairn_repo_key_add(struct cairn_repo *r, const char *pass, size_t passlen, u
 int cairn_repo_key_list(struct cairn_repo *r, struct cairn_key_info **ret, size_t *ret_n);
 /* Refuses to remove the key in use or the last key. */
 int cairn_repo_key_remove(struct cairn_repo *r, const char *kid);
+
+/* The passphrase's work factor as `init` and `key add --kdf-memory` take
+ * it: scrypt memory 128 * N * r bytes with r = 8, a power of two from 16
+ * MiB (N = 2^14) to 1 GiB (N = 2^20); 32 MiB (2^15) by default.  Readers
+ * accept more (format.h KEY OBJECT), within an open's budget (below). */
+#define CAIRN_KDF_MEMORY_MIN (16ull << 20)
+#define CAIRN_KDF_MEMORY_MAX (1ull << 30)
+/* *ret_log2n for scrypt memory of bytes; CAIRN_EINVAL outside the range
+ * above or not a power of two. */
+int cairn_kdf_log2n_of_memory(uint64_t bytes, unsigned *ret_log2n);
+/* The scrypt memory a key object with these parameters needs. */
+static inline uint64_t cairn_kdf_memory(unsigned log2n, unsigned r)
+{
+	return ((uint64_t)128 << log2n) * r;
+}
+
+/* How many keys one open tries at most: costs (scrypt work, 128 * N * r *
+ * p) in the order tried, cheapest first, taken while their sum stays
+ * within budget (CAIRN_KEY_OPEN_BUDGET).  Exposed for tests. */
+size_t cairn_key_budget_fit(const uint64_t *costs, size_t n, uint64_t budget);
 
 /* Key object codec (exposed for tests and fuzzing). */
 struct cairn_key_object {

@@ -4,21 +4,52 @@
  * them.
  *
  * Mechanisms, best first:
- *   reflink  FICLONE of an image file on XFS or btrfs into a file beside it
- *            (DIR/.cairn-snapshots/): instant, shares every extent, and the
- *            extent maps of two such snapshots tell what changed
- *            (source/fiemap.h).
- *   copy     a sparse copy (data ranges only, copy_file_range): works
- *            everywhere, costs a full read and write of the volume's data
- *            and its space; image files get it beside them, block devices
- *            under the state directory.
+ *   reflink  FICLONE of an image file on XFS or btrfs into a snapshot
+ *            directory on the image's own file system: instant, shares
+ *            every extent, and the extent maps of two such snapshots tell
+ *            what changed (source/fiemap.h).
+ *   copy     a sparse copy (data ranges only, copy_file_range) under the
+ *            state directory: works everywhere, costs a full read and write
+ *            of the volume's data and its space; block devices always.
  *   lvm      an LVM snapshot of a logical volume (source/lvm.h): a thin
  *            snapshot of a thin LV (change tracking by thin_delta), or a
  *            classic COW snapshot of a thick LV; at /dev/VG/NAME.
  *
+ * WHERE SNAPSHOT FILES LIVE (README, "Snapshots and permissions")
+ *
+ *   Only in a directory that only cairn's user can write: made 0700,
+ *   opened O_NOFOLLOW|O_DIRECTORY and used only when fstat of that
+ *   descriptor says it belongs to the effective uid and gives group and
+ *   others no permission (util/path.h).  One that fails is refused with a
+ *   line naming it and why, never reused or replaced.  Every snapshot file
+ *   is created, opened, renamed and removed through that directory's
+ *   descriptor, and handed on as an open descriptor, never reopened by
+ *   path:
+ *     STATE_DIR/snapshots   copies, block devices, and reflinks when the
+ *                           state directory is on the volume's file system;
+ *     ROOT/.cairn-snapshots reflinks otherwise, at the root of the volume's
+ *                           file system (the top directory of its st_dev);
+ *     DIR/.cairn-snapshots  beside the image, for reflinks only when ROOT
+ *                           cannot be written (and where cairn kept all
+ *                           snapshots before: those recorded there stay
+ *                           usable, under the same checks).
+ *   The volume, a revert's target and the snapshot's directory are walked
+ *   without following another user's symbolic link (util/path.h).
+ *
+ * NAMES AND LEFTOVERS
+ *
+ *   A snapshot is made as BASE.ID.cairn-snap-PID-XXXXXX (util/tmpfile.h:
+ *   locked, named after its process) and keeps that name while a run uses
+ *   it; one that is kept (a backup's base, a user snapshot) is renamed
+ *   BASE.ID and recorded before its lock is let go.  A run killed with
+ *   SIGKILL therefore leaves either a temporary whose process is gone or a
+ *   BASE.ID in no record, its lock free: a leftover, which `snapshot list`
+ *   shows and the next snapshot made in that directory removes.
+ *
  * A snapshot file is made read-only (0400) and its identity (device,
- * inode, size, mtime, ctime) is recorded when it is taken; a snapshot whose
- * identity changed since is not trusted as the base of an incremental.
+ * inode, size, mtime, ctime) is recorded when it is kept; a snapshot whose
+ * identity changed since is not trusted as the base of an incremental,
+ * nor reverted to.
  */
 #ifndef CAIRN_SOURCE_SNAPSHOT_H
 #define CAIRN_SOURCE_SNAPSHOT_H
@@ -26,6 +57,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 enum cairn_snap_method {
 	CAIRN_SNAP_AUTO = 0, /* reflink when the file system can, else copy */
@@ -43,50 +75,99 @@ struct cairn_snap_identity {
 	int64_t mtime_ns, ctime_ns;
 };
 
-/* What taking a snapshot produced. */
+/* Tells whether the snapshot file at path (st: its stat) is recorded in
+ * the state database (state/snapshots.h): a recorded file is never a
+ * leftover.  When it cannot tell, it must answer true. */
+typedef bool (*cairn_snap_known_fn)(const char *path, const struct stat *st, void *ud);
+
+/* A snapshot this process made: open, read-only and locked until
+ * released.  An LVM snapshot has no descriptors (fd, dirfd -1). */
 struct cairn_snap_taken {
+	char id[17];
 	enum cairn_snap_method method;
-	struct cairn_snap_identity id;
+	struct cairn_snap_identity ident;
 	uint64_t bytes_copied; /* copy only */
 	double seconds;
+	char *path; /* DIR/NAME, or /dev/VG/NAME */
+	int fd;     /* the snapshot */
+	int dirfd;  /* the directory it is in */
+	char *dir;  /* that directory's path */
+	char *name; /* its name there: the temporary one until kept */
+	bool kept;
 };
+#define CAIRN_SNAP_TAKEN_INIT { .fd = -1, .dirfd = -1 }
 
-/* Directory where snapshots of a volume go: DIR/.cairn-snapshots for an
- * image file DIR/NAME, STATE_DIR/snapshots for a block device (malloc'd). */
-int cairn_snap_dir(const char *volume, const char *state_dir, char **ret);
+/* Snapshots volume (an image file or a block device) under the snapshot
+ * id id into the directory above, first removing the leftovers there
+ * (known tells recorded files apart).  want AUTO tries reflink then copy
+ * (ret->method says which; the caller warns about a copy's cost); REFLINK
+ * fails with CAIRN_EUNSUPPORTED where the file system cannot; COPY first
+ * checks that the state directory's file system has room for the
+ * volume's data (CAIRN_ENOSPC).  Nothing is left on failure. */
+int cairn_snap_take(const char *volume, const char *state_dir, const char *id, enum cairn_snap_method want,
+		    cairn_snap_known_fn known, void *known_ud, struct cairn_snap_taken *ret);
+/* Gives a file snapshot its lasting name BASE.ID and refreshes its
+ * identity (a rename changes its ctime): call before recording it, and
+ * release it only after. */
+int cairn_snap_keep(struct cairn_snap_taken *t);
+/* Lets go of t: removes the snapshot unless it was kept (a file, or the
+ * LVM snapshot), then closes it (its lock goes).  r is returned, its
+ * message kept whatever the removal says. */
+int cairn_snap_release(struct cairn_snap_taken *t, int r);
+static inline void cairn_snap_taken_releasep(struct cairn_snap_taken *t)
+{
+	cairn_snap_release(t, 0);
+}
 
-/* Snapshots volume (an image file or a block device) into the new file
- * path.  want AUTO tries reflink then copy (ret->method says which; the
- * caller warns about a copy's cost); REFLINK fails with
- * CAIRN_EUNSUPPORTED where the file system cannot; COPY first checks that
- * the file system of path has room for the volume's data (CAIRN_ENOSPC).
- * Nothing is left at path on failure. */
-int cairn_snap_take(const char *volume, const char *path, enum cairn_snap_method want,
-		    struct cairn_snap_taken *ret);
+/* Opens the private snapshot directory dir (no creating), for recorded
+ * snapshots and leftovers: CAIRN_ENOTFOUND when it is gone, CAIRN_EPERM
+ * (one line, naming it and why) when it fails the checks above. */
+int cairn_snap_dir_open(const char *dir, int *ret_fd);
 
-/* Identity of an existing file. */
-int cairn_snap_identity_of(const char *path, struct cairn_snap_identity *ret);
-/* Whether the file at path is still exactly the snapshot that was taken. */
-bool cairn_snap_identity_matches(const char *path, const struct cairn_snap_identity *want);
+/* Opens the recorded snapshot at path through its directory and checks
+ * that the descriptor is still exactly the snapshot that was kept (want):
+ * CAIRN_ECORRUPT when it changed or is gone, CAIRN_EPERM when its
+ * directory fails the checks.  An LVM snapshot is looked up (*ret_fd
+ * -1). */
+int cairn_snap_open(const char *path, enum cairn_snap_method method, const struct cairn_snap_identity *want,
+		    int *ret_fd);
+/* Whether cairn_snap_open would succeed. */
+bool cairn_snap_identity_matches(const char *path, enum cairn_snap_method method,
+				 const struct cairn_snap_identity *want);
 
-/* Returns the volume to the snapshot.  An image file is replaced
- * atomically (clone or copy into a temporary file beside it, keeping the
- * volume's owner and mode, then rename); a block device is overwritten in
- * place.  Refuses with CAIRN_EBUSY while the volume is mounted or open for
- * writing, unless force. */
-int cairn_snap_revert(const char *path, enum cairn_snap_method method, const char *volume, bool force);
+/* Returns the volume to the snapshot open at in (from cairn_snap_open;
+ * path names it in messages; an LVM snapshot by path alone).  An image
+ * file is replaced atomically: the reverted file is built as a temporary
+ * beside it (util/tmpfile.h), with the volume's owner and mode, renamed
+ * into place relative to the directory's descriptor and then checked to be
+ * what sits at the volume's name (CAIRN_EPERM, naming it, when someone
+ * swapped it).  A block device is overwritten in place.  Refuses with
+ * CAIRN_EBUSY while the volume is mounted or open for writing, unless
+ * force. */
+int cairn_snap_revert(int in, const char *path, enum cairn_snap_method method, const char *volume, bool force);
 
-/* Removes a snapshot (a file, or an LVM snapshot at /dev/VG/NAME); a
- * missing one is not an error. */
-int cairn_snap_remove(const char *path);
-/* Removes the snapshot an operation that failed with r leaves behind and
- * returns r; r's message stays the one to tell, whatever the removal
- * says. */
-int cairn_snap_discard(const char *path, int r);
+/* Removes a recorded snapshot (a file in its checked directory, or an LVM
+ * snapshot); a missing one is not an error. */
+int cairn_snap_remove(const char *path, enum cairn_snap_method method);
+
+/* A snapshot file no run holds and no record names. */
+struct cairn_snap_leftover {
+	char id[17];   /* from its name */
+	char *path;
+	uint64_t size, allocated;
+	int64_t mtime;
+	int pid;       /* the process that made it, 0 when its name does not say */
+};
+void cairn_snap_leftovers_free(struct cairn_snap_leftover *v, size_t n);
+/* The leftovers in the snapshot directory dirfd (dir: its path), removed
+ * when remove (each logged); ret may be NULL.  A file whose lock a live
+ * process holds is never touched. */
+int cairn_snap_leftovers(int dirfd, const char *dir, bool remove, cairn_snap_known_fn known, void *known_ud,
+			 struct cairn_snap_leftover **ret, size_t *ret_n);
 
 /* CAIRN_EBUSY with a message naming the reason (mounted on, attached to a
  * loop device, open for writing by a process) when something uses the
- * volume; 0 when nothing does. */
-int cairn_volume_check_idle(const char *volume);
+ * volume open at fd (volume: its path); 0 when nothing does. */
+int cairn_volume_check_idle(const char *volume, int fd);
 
 #endif

@@ -2,6 +2,7 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/io.h"
+#include "util/path.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,13 +38,8 @@ int cairn_fd_size(int fd, const char *path, uint64_t *ret_size, bool *ret_is_dev
 	return 0;
 }
 
-int cairn_volume_open(const char *path, struct cairn_volume **ret)
+int cairn_volume_open_fd(int fd, const char *path, struct cairn_volume **ret)
 {
-	/* O_NONBLOCK: a FIFO given as the source must be refused, not wait
-	 * for a writer; files and block devices ignore the flag. */
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return cairn_error_errno(errno, "cannot open source %s", path);
 	struct cairn_volume *v = calloc(1, sizeof(*v));
 	if (!v)
 		return CAIRN_ENOMEM;
@@ -59,8 +55,12 @@ int cairn_volume_open(const char *path, struct cairn_volume **ret)
 		cairn_volume_free(v);
 		return CAIRN_ENOMEM;
 	}
-	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	v->fd = TAKE_FD(fd);
+	if ((v->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+		r = cairn_error_errno(errno, "cannot open source %s", path);
+		cairn_volume_free(v);
+		return r;
+	}
+	(void)posix_fadvise(v->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	*ret = v;
 	return 0;
 }
@@ -105,6 +105,18 @@ int cairn_volume_same_as(const char *path, const struct stat *st)
 	if (S_ISBLK(st->st_mode))
 		return S_ISBLK(o.st_mode) && o.st_rdev == st->st_rdev;
 	return S_ISREG(o.st_mode) && o.st_dev == st->st_dev && o.st_ino == st->st_ino;
+}
+
+int cairn_volume_open(const char *path, struct cairn_volume **ret)
+{
+	/* O_NONBLOCK: a FIFO given as the source must be refused, not wait
+	 * for a writer; files and block devices ignore the flag.  Another
+	 * user's symbolic link on the way is refused (util/path.h). */
+	_cleanup_(cairn_path_clear) struct cairn_path p = CAIRN_PATH_INIT;
+	int r = cairn_path_open(path, "source", O_RDONLY | O_NONBLOCK, false, &p);
+	if (r < 0)
+		return r;
+	return cairn_volume_open_fd(p.fd, path, ret);
 }
 
 int cairn_volume_read(struct cairn_volume *v, uint64_t off, void *buf, size_t len)

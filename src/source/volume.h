@@ -16,7 +16,11 @@ struct cairn_volume {
 	bool is_device;
 };
 
+/* Opens the volume at path, walked without following another user's
+ * symbolic link (util/path.h). */
 int cairn_volume_open(const char *path, struct cairn_volume **ret);
+/* The volume open at fd (duplicated; path names it in messages). */
+int cairn_volume_open_fd(int fd, const char *path, struct cairn_volume **ret);
 /* Reads exactly len bytes at off (short only at end of volume: error). */
 int cairn_volume_read(struct cairn_volume *v, uint64_t off, void *buf, size_t len);
 

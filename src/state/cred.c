@@ -1,8 +1,27 @@
 /* Credentials in the state database (cred.h; table layout in state.h).
  *
- * Secrets are sealed one column at a time with the additional data
- * "<uuid>/<column>", so a sealed value moved to another credential or
- * another column fails authentication instead of being used there.
+ * Secrets are sealed one column at a time.  The additional data depends on
+ * the row's seal column:
+ *
+ *   seal 1 (cairn before endpoint binding)   "<uuid>/<column>"
+ *   seal 2   "<uuid>/<column>" followed by the binding: for each of
+ *            provider, s3_access_key, s3_region, s3_endpoint,
+ *            s3_disable_ssl, azure_account, azure_endpoint,
+ *            azure_disable_ssl, google_project_id, google_access_key (in
+ *            that order, a frozen list: a new field makes seal 3)
+ *            "\n<column>=<length>:<value>", or "\n<column>=-" when NULL;
+ *            flags are "0" or "1"
+ *
+ * so a sealed value moved to another credential or another column fails
+ * authentication instead of being used there, and so does every secret of
+ * a credential whose endpoint, SSL flag, Azure account (which names the
+ * default endpoint) or any other field but its name was changed in the
+ * database: editing a row cannot redirect its secrets.
+ *
+ * Seal 1 rows are read with their old additional data and sealed again as
+ * seal 2 on first use, binding the endpoint they have then (the one they
+ * were used with until now), rather than trusting the stored endpoint
+ * for ever: after that one use, a changed endpoint no longer opens.
  */
 #include "state/cred.h"
 #include "crypto/crypto.h"
@@ -18,6 +37,8 @@
 #include <strings.h>
 
 #define SEAL_LABEL "cairn state: credentials v1"
+#define SEAL_UNBOUND 1 /* the additional data binds UUID and column only */
+#define SEAL_BOUND 2   /* ... and the non-secret fields: what new rows get */
 #define PASSPHRASE_MAX 4095
 
 /* The text columns, in the order of COLUMNS below after the fixed ones. */
@@ -35,6 +56,7 @@ static const struct field fields[] = {
 	F("s3_region", "--s3-region", CAIRN_CRED_S3, false, s3_region),
 	F("s3_endpoint", "--s3-endpoint", CAIRN_CRED_S3, false, s3_endpoint),
 	F("azure_account", "--azure-account-name", CAIRN_CRED_AZURE, false, azure_account),
+	F("azure_endpoint", "--azure-endpoint", CAIRN_CRED_AZURE, false, azure_endpoint),
 	F("google_project_id", "--google-project-id", CAIRN_CRED_GOOGLE, false, google_project_id),
 	F("google_access_key", "--google-hmac-access-key", CAIRN_CRED_GOOGLE, false, google_access_key),
 	F("s3_secret_key", "--s3-secret-key", CAIRN_CRED_S3, true, s3_secret_key),
@@ -49,9 +71,9 @@ static const struct field fields[] = {
 #define CFIELD(c, f) (*(char *const *)((const char *)(c) + (f)->off))
 
 /* Fixed columns first: 0 uuid, 1 name, 2 provider, 3 created, 4 key_id,
- * 5 s3_disable_ssl, then fields[] from 6. */
-#define FIXED_COLS "uuid, name, provider, created, key_id, s3_disable_ssl"
-#define NFIXED 6
+ * 5 s3_disable_ssl, 6 azure_disable_ssl, 7 seal, then fields[] from 8. */
+#define FIXED_COLS "uuid, name, provider, created, key_id, s3_disable_ssl, azure_disable_ssl, seal"
+#define NFIXED 8
 
 static const char *select_cols(void)
 {
@@ -168,6 +190,31 @@ static int bad(const char *opt, const char *why)
 	return cairn_error_set(CAIRN_EINVAL, "%s %s", opt, why);
 }
 
+/* An endpoint of a credential, and the flag that allows it plain http.
+ * The user info, query or fragment a driver would refuse later are refused
+ * here already. */
+static int check_endpoint(const char *v, const char *opt, bool disable_ssl, const char *ssl_opt)
+{
+	const char *host = v;
+	if (strncasecmp(v, "https://", 8) == 0)
+		host = v + 8;
+	else if (strncasecmp(v, "http://", 7) == 0)
+		host = v + 7;
+	else if (strstr(v, "://"))
+		return bad(opt, "must be http://HOST[:PORT], https://HOST[:PORT] or HOST[:PORT]");
+	if (!*host || *host == '/' || has_space_or_ctl(v))
+		return bad(opt, "has no host (want http://HOST[:PORT], https://HOST[:PORT] or HOST[:PORT])");
+	if (strpbrk(host, "@?#"))
+		return bad(opt, "may hold only [http[s]://]HOST[:PORT][/PATH] (no user, query or fragment)");
+	if (disable_ssl && strncasecmp(v, "https://", 8) == 0)
+		return cairn_error_set(CAIRN_EINVAL, "%s contradicts an https:// %s", ssl_opt, opt);
+	/* A credential's endpoint is plain http only when asked for: the
+	 * store would refuse it later (store/uri.c). */
+	if (!disable_ssl && strncasecmp(v, "http://", 7) == 0)
+		return cairn_error_set(CAIRN_EINVAL, "%s is plain http://: add %s to use it", opt, ssl_opt);
+	return 0;
+}
+
 /* Checks one set field.  Messages name the option, never the value. */
 static int check_field(const struct cairn_cred *c, const struct field *f, const char *v)
 {
@@ -182,22 +229,14 @@ static int check_field(const struct cairn_cred *c, const struct field *f, const 
 	if (f->secret ? has_space_or_ctl(v) : has_ctl(v))
 		return bad(f->opt, f->secret ? "contains spaces or control characters" : "contains control characters");
 	if (strcmp(f->col, "s3_endpoint") == 0) {
-		const char *host = v;
-		if (strncasecmp(v, "https://", 8) == 0)
-			host = v + 8;
-		else if (strncasecmp(v, "http://", 7) == 0)
-			host = v + 7;
-		else if (strstr(v, "://"))
-			return bad(f->opt, "must be http://HOST[:PORT], https://HOST[:PORT] or HOST[:PORT]");
-		if (!*host || *host == '/' || has_space_or_ctl(v))
-			return bad(f->opt, "has no host (want http://HOST[:PORT], https://HOST[:PORT] or HOST[:PORT])");
-		if (c->s3_disable_ssl && strncasecmp(v, "https://", 8) == 0)
-			return cairn_error_set(CAIRN_EINVAL, "--s3-disable-ssl contradicts an https:// --s3-endpoint");
-		/* A credential's endpoint is plain http only when asked for: the
-		 * store would refuse it later (store/s3/config.c). */
-		if (!c->s3_disable_ssl && strncasecmp(v, "http://", 7) == 0)
-			return cairn_error_set(CAIRN_EINVAL,
-					       "--s3-endpoint is plain http://: add --s3-disable-ssl to use it");
+		return check_endpoint(v, f->opt, c->s3_disable_ssl, "--s3-disable-ssl");
+	} else if (strcmp(f->col, "azure_endpoint") == 0) {
+		int r = check_endpoint(v, f->opt, c->azure_disable_ssl, "--azure-disable-ssl");
+		/* Azure signs the path as it is sent (store/azure/config.c). */
+		const char *path = strchr(strstr(v, "://") ? strstr(v, "://") + 3 : v, '/');
+		if (r == 0 && path && !all_of(path, LOWER UPPER DIGITS "/-._~"))
+			return bad(f->opt, "may hold only letters, digits and -._~/ in its path");
+		return r;
 	} else if (strcmp(f->col, "s3_region") == 0) {
 		if (n > 64 || has_space_or_ctl(v))
 			return bad(f->opt, "must be a region name such as us-east-1 (no spaces, at most 64 characters)");
@@ -245,6 +284,11 @@ int cairn_cred_validate(const struct cairn_cred *c)
 	}
 	if (c->s3_disable_ssl && c->provider != CAIRN_CRED_S3)
 		return cairn_error_set(CAIRN_EINVAL, "--s3-disable-ssl does not apply to --provider %s", pname);
+	if (c->azure_disable_ssl && c->provider != CAIRN_CRED_AZURE)
+		return cairn_error_set(CAIRN_EINVAL, "--azure-disable-ssl does not apply to --provider %s", pname);
+	/* The default endpoint names https: the flag would mean nothing. */
+	if (c->azure_disable_ssl && !c->azure_endpoint)
+		return cairn_error_set(CAIRN_EINVAL, "--azure-disable-ssl needs an http:// --azure-endpoint");
 
 	switch (c->provider) {
 	case CAIRN_CRED_S3:
@@ -291,9 +335,46 @@ static int new_uuid(char out[CAIRN_CRED_UUID_LEN + 1])
 	return 0;
 }
 
-static void make_aad(char *buf, size_t size, const char *uuid, const char *col)
+/* The additional data for the secret in column col of credential uuid,
+ * sealed as seal (see the top of this file), from the non-secret fields
+ * of c.  *ret is malloc'd, *ret_len bytes without a NUL. */
+static int make_aad(const struct cairn_cred *c, const char *uuid, const char *col, int seal, char **ret,
+		    size_t *ret_len)
 {
-	snprintf(buf, size, "%s/%s", uuid, col);
+	const struct {
+		const char *col, *v;
+	} bound[] = {
+		{ "provider", cairn_cred_provider_name(c->provider) },
+		{ "s3_access_key", c->s3_access_key },
+		{ "s3_region", c->s3_region },
+		{ "s3_endpoint", c->s3_endpoint },
+		{ "s3_disable_ssl", c->s3_disable_ssl ? "1" : "0" },
+		{ "azure_account", c->azure_account },
+		{ "azure_endpoint", c->azure_endpoint },
+		{ "azure_disable_ssl", c->azure_disable_ssl ? "1" : "0" },
+		{ "google_project_id", c->google_project_id },
+		{ "google_access_key", c->google_access_key },
+	};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	fprintf(f, "%s/%s", uuid, col);
+	for (size_t i = 0; seal == SEAL_BOUND && i < ARRAY_SIZE(bound); i++) {
+		/* Length-prefixed: no value can pass for another field. */
+		if (bound[i].v)
+			fprintf(f, "\n%s=%zu:%s", bound[i].col, strlen(bound[i].v), bound[i].v);
+		else
+			fprintf(f, "\n%s=-", bound[i].col);
+	}
+	if (fclose(f) != 0 || !buf) {
+		free(buf);
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	}
+	*ret = buf;
+	*ret_len = len;
+	return 0;
 }
 
 static int count_creds(struct cairn_state *st, int64_t *ret)
@@ -327,55 +408,54 @@ static int key_for_create(struct cairn_state *st, const char **ret)
 	return cairn_state_key_id(st, true, ret);
 }
 
-int cairn_cred_create(struct cairn_state *st, const struct cairn_cred *c, char ret_uuid[CAIRN_CRED_UUID_LEN + 1])
+/* Inserts c under uuid, its secrets sealed (SEAL_BOUND) under the state key
+ * kid, with the given creation time and rowid (0: a new one, so that
+ * sealing again keeps the order of 'cred list').  A name in use is
+ * CAIRN_EEXIST. */
+static int insert_row(struct cairn_state *st, const struct cairn_cred *c, const char *uuid, const char *kid,
+		      int64_t created, int64_t rowid)
 {
-	char uuid[CAIRN_CRED_UUID_LEN + 1], sql[1024], aad[128];
-	const char *kid;
+	char sql[1024];
 	uint8_t *sealed[NFIELDS] = { 0 };
 	size_t sealed_len[NFIELDS] = { 0 };
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	int r;
 
-	if ((r = cairn_cred_validate(c)) < 0)
-		return r;
-	if ((r = new_uuid(uuid)) < 0)
-		return r;
-	if ((r = key_for_create(st, &kid)) < 0)
-		return r;
-
-	size_t n = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO credentials (%s) VALUES (?", select_cols());
+	size_t n = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO credentials (rowid, %s) VALUES (?, ?", select_cols());
 	for (size_t i = 1; i < NFIXED + NFIELDS; i++)
 		n += (size_t)snprintf(sql + n, sizeof(sql) - n, ", ?");
 	snprintf(sql + n, sizeof(sql) - n, ")");
 	if ((r = cairn_state_prepare(st, sql, &s)) < 0)
 		return r;
 
-	int64_t now = cairn_wall_now();
-	const char *pname = cairn_cred_provider_name(c->provider);
 	int rc;
 #define BIND(call)                                   \
 	do {                                         \
 		if ((rc = (call)) != SQLITE_OK)      \
 			goto bind_fail;              \
 	} while (0)
-	BIND(sqlite3_bind_text(s, 1, uuid, -1, SQLITE_TRANSIENT));
-	BIND(c->name ? sqlite3_bind_text(s, 2, c->name, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(s, 2));
-	BIND(sqlite3_bind_text(s, 3, pname, -1, SQLITE_STATIC));
-	BIND(sqlite3_bind_int64(s, 4, now));
-	BIND(sqlite3_bind_text(s, 5, kid, -1, SQLITE_TRANSIENT));
-	BIND(sqlite3_bind_int(s, 6, c->s3_disable_ssl ? 1 : 0));
+	BIND(rowid > 0 ? sqlite3_bind_int64(s, 1, rowid) : sqlite3_bind_null(s, 1));
+	BIND(sqlite3_bind_text(s, 2, uuid, -1, SQLITE_TRANSIENT));
+	BIND(c->name ? sqlite3_bind_text(s, 3, c->name, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(s, 3));
+	BIND(sqlite3_bind_text(s, 4, cairn_cred_provider_name(c->provider), -1, SQLITE_STATIC));
+	BIND(sqlite3_bind_int64(s, 5, created));
+	BIND(sqlite3_bind_text(s, 6, kid, -1, SQLITE_TRANSIENT));
+	BIND(sqlite3_bind_int(s, 7, c->s3_disable_ssl ? 1 : 0));
+	BIND(sqlite3_bind_int(s, 8, c->azure_disable_ssl ? 1 : 0));
+	BIND(sqlite3_bind_int(s, 9, SEAL_BOUND));
 	for (size_t i = 0; i < NFIELDS; i++) {
 		const struct field *f = &fields[i];
 		const char *v = CFIELD(c, f);
-		int col = (int)(NFIXED + i + 1);
+		int col = (int)(NFIXED + i + 2);
 		if (!v) {
 			BIND(sqlite3_bind_null(s, col));
 		} else if (!f->secret) {
 			BIND(sqlite3_bind_text(s, col, v, -1, SQLITE_TRANSIENT));
 		} else {
-			make_aad(aad, sizeof(aad), uuid, f->col);
-			if ((r = cairn_state_seal(st, SEAL_LABEL, aad, strlen(aad), v, strlen(v), &sealed[i],
-						  &sealed_len[i])) < 0)
+			_cleanup_free_ char *aad = NULL;
+			size_t alen;
+			if ((r = make_aad(c, uuid, f->col, SEAL_BOUND, &aad, &alen)) < 0 ||
+			    (r = cairn_state_seal(st, SEAL_LABEL, aad, alen, v, strlen(v), &sealed[i], &sealed_len[i])) < 0)
 				goto out;
 			BIND(sqlite3_bind_blob(s, col, sealed[i], (int)sealed_len[i], SQLITE_STATIC));
 		}
@@ -388,10 +468,6 @@ int cairn_cred_create(struct cairn_state *st, const struct cairn_cred *c, char r
 		r = cairn_state_sqlite_error(st, rc, "store credential");
 	else
 		r = 0;
-	if (r == 0) {
-		memcpy(ret_uuid, uuid, sizeof(uuid));
-		cairn_log_debug("stored credential %s (%s)", uuid, pname);
-	}
 	goto out;
 bind_fail:
 	r = cairn_state_sqlite_error(st, rc, "bind credential");
@@ -402,6 +478,25 @@ out:
 	for (size_t i = 0; i < NFIELDS; i++)
 		free(sealed[i]);
 	return r;
+}
+
+int cairn_cred_create(struct cairn_state *st, const struct cairn_cred *c, char ret_uuid[CAIRN_CRED_UUID_LEN + 1])
+{
+	char uuid[CAIRN_CRED_UUID_LEN + 1];
+	const char *kid;
+	int r;
+
+	if ((r = cairn_cred_validate(c)) < 0)
+		return r;
+	if ((r = new_uuid(uuid)) < 0)
+		return r;
+	if ((r = key_for_create(st, &kid)) < 0)
+		return r;
+	if ((r = insert_row(st, c, uuid, kid, cairn_wall_now(), 0)) < 0)
+		return r;
+	memcpy(ret_uuid, uuid, sizeof(uuid));
+	cairn_log_debug("stored credential %s (%s)", uuid, cairn_cred_provider_name(c->provider));
+	return 0;
 }
 
 /* ---- reading ---- */
@@ -417,14 +512,15 @@ static int dup_col(sqlite3_stmt *s, int col, char **ret)
 	return 0;
 }
 
-static int unseal_field(struct cairn_state *st, sqlite3_stmt *s, const char *row_kid, struct cairn_cred *c,
+static int unseal_field(struct cairn_state *st, sqlite3_stmt *s, const char *row_kid, int seal, struct cairn_cred *c,
 			const struct field *f, int col)
 {
 	const void *blob = sqlite3_column_blob(s, col);
 	size_t len = (size_t)sqlite3_column_bytes(s, col);
 	const char *kid;
-	char aad[128], *out = NULL;
-	size_t n = 0;
+	_cleanup_free_ char *aad = NULL;
+	char *out = NULL;
+	size_t alen, n = 0;
 	int r;
 
 	if ((r = cairn_state_key_id(st, false, &kid)) < 0) {
@@ -440,15 +536,26 @@ static int unseal_field(struct cairn_state *st, sqlite3_stmt *s, const char *row
 				       "credential %s was sealed with state key %s, but %s holds key %s (wrong "
 				       "CAIRN_STATE_KEY_FILE, or the key file was replaced)",
 				       c->uuid, row_kid, cairn_state_key_path(st), kid);
-	make_aad(aad, sizeof(aad), c->uuid, f->col);
-	r = cairn_state_unseal(st, SEAL_LABEL, aad, strlen(aad), blob, len, &out, &n);
+	if (seal != SEAL_UNBOUND && seal != SEAL_BOUND)
+		return cairn_error_set(CAIRN_ECORRUPT,
+				       "credential %s: unknown seal %d in the state database %s (altered, or written "
+				       "by a newer cairn)",
+				       c->uuid, seal, cairn_state_path(st));
+	if ((r = make_aad(c, c->uuid, f->col, seal, &aad, &alen)) < 0)
+		return r;
+	r = cairn_state_unseal(st, SEAL_LABEL, aad, alen, blob, len, &out, &n);
 	if (r == CAIRN_ECORRUPT || (r == 0 && strlen(out) != n)) {
 		if (r == 0)
 			cairn_secret_free(out, n + 1);
+		/* Bound: the secret may be intact and the endpoint it is
+		 * bound to changed, which is the point of the binding. */
 		return cairn_error_set(CAIRN_ECORRUPT,
 				       "credential %s: the sealed %s fails authentication (the state database "
-				       "%s was altered or damaged)",
-				       c->uuid, f->opt + 2, cairn_state_path(st));
+				       "%s was altered or damaged%s)",
+				       c->uuid, f->opt + 2, cairn_state_path(st),
+				       seal == SEAL_BOUND ? ": the secret, or the endpoint, SSL flag or another field it "
+							    "is bound to; delete the credential and create it again"
+							  : "");
 	}
 	if (r < 0)
 		return r;
@@ -456,7 +563,9 @@ static int unseal_field(struct cairn_state *st, sqlite3_stmt *s, const char *row
 	return 0;
 }
 
-static int read_row(struct cairn_state *st, sqlite3_stmt *s, bool secrets, struct cairn_cred *c)
+/* Fills c from the row s is on; with secrets, decrypted.  *ret_seal: the
+ * row's seal (SEAL_*). */
+static int read_row(struct cairn_state *st, sqlite3_stmt *s, bool secrets, struct cairn_cred *c, int *ret_seal)
 {
 	int r;
 	memset(c, 0, sizeof(*c));
@@ -474,32 +583,79 @@ static int read_row(struct cairn_state *st, sqlite3_stmt *s, bool secrets, struc
 		return r;
 	c->created = sqlite3_column_int64(s, 3);
 	c->s3_disable_ssl = sqlite3_column_int(s, 5) != 0;
-	for (size_t i = 0; i < NFIELDS; i++) {
-		const struct field *f = &fields[i];
-		int col = (int)(NFIXED + i);
-		bool set = sqlite3_column_type(s, col) != SQLITE_NULL;
-		r = 0;
-		if (strcmp(f->col, "azure_key") == 0)
-			c->has_azure_key = set;
-		else if (strcmp(f->col, "azure_sas") == 0)
-			c->has_azure_sas = set;
-		else if (strcmp(f->col, "passphrase") == 0)
-			c->has_passphrase = set;
-		if (!set)
-			continue;
-		if (!f->secret)
-			r = dup_col(s, col, &FIELD(c, f));
-		else if (secrets)
-			r = unseal_field(st, s, kid, c, f, col);
-		if (r < 0)
-			return r;
-	}
+	c->azure_disable_ssl = sqlite3_column_int(s, 6) != 0;
+	int seal = sqlite3_column_int(s, 7);
+	if (ret_seal)
+		*ret_seal = seal;
+	/* Every non-secret field first: the secrets' additional data is made
+	 * of them. */
+	for (int pass = 0; pass < (secrets ? 2 : 1); pass++)
+		for (size_t i = 0; i < NFIELDS; i++) {
+			const struct field *f = &fields[i];
+			int col = (int)(NFIXED + i);
+			bool set = sqlite3_column_type(s, col) != SQLITE_NULL;
+			if (pass == 0 && strcmp(f->col, "azure_key") == 0)
+				c->has_azure_key = set;
+			else if (pass == 0 && strcmp(f->col, "azure_sas") == 0)
+				c->has_azure_sas = set;
+			else if (pass == 0 && strcmp(f->col, "passphrase") == 0)
+				c->has_passphrase = set;
+			if (!set || f->secret != (pass == 1))
+				continue;
+			r = f->secret ? unseal_field(st, s, kid, seal, c, f, col) : dup_col(s, col, &FIELD(c, f));
+			if (r < 0)
+				return r;
+		}
 	return 0;
+}
+
+/* Seals the secrets of c, read from a SEAL_UNBOUND row, again as
+ * SEAL_BOUND in its place (same UUID, name, creation time and rowid).
+ * When another process did it meanwhile, or deleted the credential,
+ * nothing changes. */
+static int reseal(struct cairn_state *st, const struct cairn_cred *c)
+{
+	_cleanup_stmt_ sqlite3_stmt *q = NULL, *d = NULL;
+	const char *kid;
+	int r, rc;
+
+	if ((r = cairn_state_key_id(st, false, &kid)) < 0 || (r = cairn_state_begin(st)) < 0)
+		return r;
+	if ((r = cairn_state_prepare(st, "SELECT rowid, seal FROM credentials WHERE uuid = ?1", &q)) < 0)
+		goto fail;
+	sqlite3_bind_text(q, 1, c->uuid, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		r = cairn_state_sqlite_error(st, rc, "read credential");
+		goto fail;
+	}
+	int64_t rowid = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+	bool todo = rc == SQLITE_ROW && sqlite3_column_int(q, 1) == SEAL_UNBOUND;
+	sqlite3_reset(q);
+	if (!todo) {
+		cairn_state_rollback(st);
+		return 0;
+	}
+	/* Credentials are immutable (no UPDATE): the row is replaced. */
+	if ((r = cairn_state_prepare(st, "DELETE FROM credentials WHERE uuid = ?1", &d)) < 0)
+		goto fail;
+	sqlite3_bind_text(d, 1, c->uuid, -1, SQLITE_TRANSIENT);
+	if ((rc = sqlite3_step(d)) != SQLITE_DONE) {
+		r = cairn_state_sqlite_error(st, rc, "replace credential");
+		goto fail;
+	}
+	if ((r = insert_row(st, c, c->uuid, kid, c->created, rowid)) < 0 || (r = cairn_state_commit(st)) < 0)
+		goto fail;
+	cairn_log_debug("credential %s sealed again, bound to its endpoint", c->uuid);
+	return 0;
+fail:
+	cairn_state_rollback(st);
+	return r;
 }
 
 int cairn_cred_list(struct cairn_state *st, struct cairn_cred **ret, size_t *ret_n)
 {
-	char sql[768];
+	char sql[1024];
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	struct cairn_cred *v = NULL;
 	size_t n = 0;
@@ -515,7 +671,7 @@ int cairn_cred_list(struct cairn_state *st, struct cairn_cred **ret, size_t *ret
 			goto fail;
 		}
 		v = nv;
-		r = read_row(st, s, false, &v[n]);
+		r = read_row(st, s, false, &v[n], NULL);
 		n++;
 		if (r < 0)
 			goto fail;
@@ -545,7 +701,7 @@ static bool uuid_like(const char *ref, char *lower, size_t size)
 
 int cairn_cred_get(struct cairn_state *st, const char *ref, bool secrets, struct cairn_cred **ret)
 {
-	char sql[768], lower[CAIRN_CRED_UUID_LEN + 1] = "";
+	char sql[1024], lower[CAIRN_CRED_UUID_LEN + 1] = "";
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	_cleanup_(cairn_cred_freep) struct cairn_cred *c = NULL;
 	int r, rc;
@@ -566,14 +722,14 @@ int cairn_cred_get(struct cairn_state *st, const char *ref, bool secrets, struct
 	rc |= sqlite3_bind_text(s, 2, ref, -1, SQLITE_TRANSIENT);
 	if (rc != SQLITE_OK)
 		return cairn_state_sqlite_error(st, rc, "bind");
-	int first_rank = -1, matches = 0;
+	int first_rank = -1, matches = 0, seal = 0;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		int rank = sqlite3_column_int(s, NFIXED + (int)NFIELDS);
 		if (first_rank < 0) {
 			first_rank = rank;
 			if (!(c = calloc(1, sizeof(*c))))
 				return cairn_error_set(CAIRN_ENOMEM, "out of memory");
-			if ((r = read_row(st, s, secrets, c)) < 0)
+			if ((r = read_row(st, s, secrets, c, &seal)) < 0)
 				return r;
 		}
 		if (rank == first_rank)
@@ -581,6 +737,7 @@ int cairn_cred_get(struct cairn_state *st, const char *ref, bool secrets, struct
 	}
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return cairn_state_sqlite_error(st, rc, "find credential");
+	sqlite3_reset(s);
 	if (!c) {
 		if (is_uuidish && strlen(ref) < CAIRN_CRED_REF_MIN)
 			return cairn_error_set(CAIRN_ENOTFOUND,
@@ -591,6 +748,13 @@ int cairn_cred_get(struct cairn_state *st, const char *ref, bool secrets, struct
 	if (matches > 1)
 		return cairn_error_set(CAIRN_EAMBIGUOUS, "credential prefix '%s' matches several credentials: "
 							 "give more of the UUID", ref);
+	/* Stored before endpoints were bound: bind the one it has now, so
+	 * that a later change of it in the database no longer opens.  The
+	 * secrets were read; failing to write only delays that. */
+	if (secrets && seal == SEAL_UNBOUND && (r = reseal(st, c)) < 0)
+		cairn_log_warn("credential %s is not yet bound to its endpoint in the state database (%s); "
+			       "trying again next time",
+			       c->uuid, cairn_error_message());
 	*ret = TAKE_PTR(c);
 	return 0;
 }
@@ -751,6 +915,8 @@ int cairn_cred_store_opts(const struct cairn_cred *c, const char *uri, struct ca
 		return 0;
 	if (c->provider != want)
 		return mismatch(c, want);
+	o->cred = c->uuid;
+	o->cred_name = c->name;
 	switch (c->provider) {
 	case CAIRN_CRED_S3:
 		o->access_key = c->s3_access_key;
@@ -774,6 +940,8 @@ int cairn_cred_store_opts(const struct cairn_cred *c, const char *uri, struct ca
 					       "account '%s'",
 					       c->uuid, c->azure_account, acct);
 		o->azure_account = c->azure_account;
+		o->endpoint = c->azure_endpoint;
+		o->disable_ssl = c->azure_disable_ssl;
 		o->azure_key = c->azure_key;
 		o->azure_sas = c->azure_sas;
 		break;

@@ -6,6 +6,15 @@
  * A reference to a credential (--cred, cred delete) is its full UUID, its
  * name, or a unique prefix of its UUID of at least 4 characters, tried in
  * that order.
+ *
+ * A credential is bound to its endpoint: its own (--s3-endpoint,
+ * --azure-endpoint), else the provider's default (AWS for the region,
+ * https://ACCOUNT.blob.core.windows.net, https://storage.googleapis.com),
+ * over TLS unless its disable_ssl flag says otherwise.  Its secrets are
+ * never sent anywhere else (cairn_cred_store_opts sets opts.cred, and the
+ * drivers refuse a URI endpoint naming another place), and the binding is
+ * sealed with them: a secret opens only with the endpoint, flags and other
+ * non-secret fields it was sealed with (see cred.c).
  */
 #ifndef CAIRN_STATE_CRED_H
 #define CAIRN_STATE_CRED_H
@@ -46,7 +55,8 @@ struct cairn_cred {
 
 	char *s3_access_key, *s3_region, *s3_endpoint;
 	bool s3_disable_ssl;
-	char *azure_account;
+	char *azure_account, *azure_endpoint;
+	bool azure_disable_ssl;
 	char *google_project_id, *google_access_key;
 
 	/* secrets */
@@ -90,7 +100,10 @@ int cairn_cred_list(struct cairn_state *st, struct cairn_cred **ret, size_t *ret
 /* The credential ref names (see above), with its secrets decrypted when
  * secrets is set: CAIRN_ENOTFOUND, CAIRN_EAMBIGUOUS (a prefix of several);
  * a secret sealed with another state key is CAIRN_EPERM, one that fails
- * authentication CAIRN_ECORRUPT, a missing key file CAIRN_ENOTFOUND. */
+ * authentication (altered, or its endpoint or flags changed) CAIRN_ECORRUPT,
+ * a missing key file CAIRN_ENOTFOUND.  A credential stored by a cairn that
+ * did not bind endpoints is sealed again, bound, on this first use (a
+ * failure to write that is only a warning). */
 int cairn_cred_get(struct cairn_state *st, const char *ref, bool secrets, struct cairn_cred **ret);
 
 /* Deletes the credential ref names; its UUID goes to ret_uuid (may be NULL). */
@@ -116,9 +129,11 @@ enum cairn_cred_provider cairn_cred_uri_provider(const char *uri);
 int cairn_cred_resolve(struct cairn_state *st, const char *ref, const char *uri, struct cairn_cred **ret);
 
 /* Fills o for opening uri with c (NULL: only o->provider is set).  Strings
- * in o borrow from c.  Fails with CAIRN_EINVAL when c's provider does not
- * serve uri's scheme, or when an azure:// uri names another account than
- * c's.  connections and limit_upload are left as they are. */
+ * in o borrow from c; o->cred binds the secrets to c's endpoint (the
+ * drivers check a URI endpoint against it).  Fails with CAIRN_EINVAL when
+ * c's provider does not serve uri's scheme, or when an azure:// uri names
+ * another account than c's.  connections and limit_upload are left as
+ * they are. */
 int cairn_cred_store_opts(const struct cairn_cred *c, const char *uri, struct cairn_store_opts *o);
 
 #endif

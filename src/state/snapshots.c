@@ -5,6 +5,7 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/hex.h"
+#include "util/time.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -251,15 +252,75 @@ int cairn_snap_forget(struct cairn_state *st, const char *id)
 	return rc == SQLITE_DONE ? 0 : cairn_state_sqlite_error(st, rc, "forget snapshot");
 }
 
-int cairn_snap_known_path(struct cairn_state *st, const char *path)
+int cairn_snap_known(struct cairn_state *st, const char *path, uint64_t dev, uint64_t ino)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
-	int r = cairn_state_prepare(st, "SELECT 1 FROM snapshots WHERE path = ?", &s);
+	int r = cairn_state_prepare(
+		st, "SELECT 1 FROM snapshots WHERE path = ? OR (method <> 'lvm' AND dev = ? AND ino = ?) LIMIT 1", &s);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(s, 1, path, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)dev);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)ino);
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		return 1;
 	return rc == SQLITE_DONE ? 0 : cairn_state_sqlite_error(st, rc, "look up snapshot");
+}
+
+bool cairn_snap_known_cb(const char *path, const struct stat *st, void *ud)
+{
+	return cairn_snap_known(ud, path, (uint64_t)st->st_dev, (uint64_t)st->st_ino) != 0;
+}
+
+int cairn_snap_dir_note(struct cairn_state *st, const char *dir)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r = cairn_state_prepare(st, "INSERT OR IGNORE INTO snapshot_dirs (path, created) VALUES (?, ?)", &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(s, 1, dir, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, cairn_wall_now());
+	int rc = sqlite3_step(s);
+	return rc == SQLITE_DONE ? 0 : cairn_state_sqlite_error(st, rc, "note snapshot directory");
+}
+
+void cairn_snap_dirs_free(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+int cairn_snap_dirs(struct cairn_state *st, char ***ret, size_t *ret_n)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	/* A recorded file's directory: its path before the last '/'. */
+	int r = cairn_state_prepare(st,
+				    "SELECT path FROM snapshot_dirs UNION "
+				    "SELECT rtrim(rtrim(path, replace(path, '/', '')), '/') FROM snapshots"
+				    " WHERE method <> 'lvm' ORDER BY 1",
+				    &s);
+	if (r < 0)
+		return r;
+	char **v = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *p = (const char *)sqlite3_column_text(s, 0);
+		if (!p || !*p)
+			continue;
+		if ((r = cairn_array_grow(&v, &cap, n, sizeof(*v), 8)) < 0 || !(v[n] = strdup(p))) {
+			cairn_snap_dirs_free(v, n);
+			return r < 0 ? r : CAIRN_ENOMEM;
+		}
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		cairn_snap_dirs_free(v, n);
+		return cairn_state_sqlite_error(st, rc, "list snapshot directories");
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
 }

@@ -58,8 +58,19 @@ int cairn_snap_get(struct cairn_state *st, const char *ref, struct cairn_snap_re
 /* The base snapshot kept for (repository, volume name), CAIRN_ENOTFOUND. */
 int cairn_snap_get_base(struct cairn_state *st, const char *repo_id, const char *volume_name,
 			struct cairn_snap_record *ret);
-/* 1 when a snapshot record names this file, 0 when none does. */
-int cairn_snap_known_path(struct cairn_state *st, const char *path);
+/* 1 when a snapshot record names this file (by path, or by device and
+ * inode), 0 when none does. */
+int cairn_snap_known(struct cairn_state *st, const char *path, uint64_t dev, uint64_t ino);
+/* cairn_snap_known as a cairn_snap_known_fn (ud: the state); an error
+ * answers true. */
+bool cairn_snap_known_cb(const char *path, const struct stat *st, void *ud);
+
+/* Notes a directory snapshot files were made in (table snapshot_dirs). */
+int cairn_snap_dir_note(struct cairn_state *st, const char *dir);
+/* Every directory that may hold snapshot files: those noted, and those of
+ * the recorded file snapshots; distinct, sorted (*ret malloc'd strings). */
+int cairn_snap_dirs(struct cairn_state *st, char ***ret, size_t *ret_n);
+void cairn_snap_dirs_free(char **v, size_t n);
 /* Removes the record (not the file). */
 int cairn_snap_forget(struct cairn_state *st, const char *id);
 

@@ -117,6 +117,15 @@ static const struct cairn_state_migration migrations[] = {
 	  " job INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE"
 	  ") STRICT;"
 	  "CREATE INDEX job_volumes_by_job ON job_volumes (job);" },
+	{ "credentials bound to their endpoint",
+	  "ALTER TABLE credentials ADD COLUMN azure_endpoint TEXT;"
+	  "ALTER TABLE credentials ADD COLUMN azure_disable_ssl INTEGER NOT NULL DEFAULT 0;"
+	  "ALTER TABLE credentials ADD COLUMN seal INTEGER NOT NULL DEFAULT 1;" },
+	{ "snapshot directories",
+	  "CREATE TABLE snapshot_dirs ("
+	  " path TEXT PRIMARY KEY NOT NULL,"
+	  " created INTEGER NOT NULL"
+	  ") STRICT;" },
 	{ "policy ids, volume names and retention scope",
 	  "ALTER TABLE policies ADD COLUMN id TEXT CHECK (id IS NULL OR length(id) = 32);"
 	  "ALTER TABLE policies ADD COLUMN volume_name TEXT;"

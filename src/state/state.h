@@ -109,6 +109,22 @@
  *       volume TEXT PK, job INTEGER -> jobs (ON DELETE CASCADE)
  *
  *   version 6
+ *     credentials gains
+ *       azure_endpoint TEXT, azure_disable_ssl INTEGER (0 | 1)
+ *       seal INTEGER          how the secrets were sealed: 1 (rows of
+ *                             versions 1 to 5) binds credential UUID and
+ *                             column only, 2 (every row written since)
+ *                             binds the endpoint and the other non-secret
+ *                             fields too; cred.c seals 1-rows again as 2
+ *                             on first use
+ *
+ *   version 7
+ *     snapshot_dirs          every directory cairn made snapshot files in
+ *                            (source/snapshot.h), so `snapshot list` finds
+ *                            what killed runs left in them
+ *       path TEXT PK, created INTEGER (unix seconds)
+ *
+ *   version 8
  *     policies gains
  *       id TEXT UNIQUE        32 random hex digits, for life: recorded in
  *                             every manifest the policy makes (format.h
@@ -119,7 +135,7 @@
  *                             backups it made) | 'volume' (every backup of
  *                             its volume or group)
  *
- *   version 7
+ *   version 9
  *     seen_backups           the newest backups seen of each volume of each
  *                            repository, to notice ones that vanish (seen.h)
  *       repo_id TEXT, id TEXT  the repository's and the backup's ids (hex);
@@ -129,7 +145,7 @@
  *       forgotten INTEGER     1: forgotten by this host (or a vanished one
  *                             acknowledged), never reported
  *
- *   version 8
+ *   version 10
  *     group_members gains
  *       name TEXT             a volume's name in its backups ('group create
  *                             --volume-name'), or NULL: its default name
@@ -140,7 +156,9 @@
  *   derived with HKDF-SHA-256 from the state key and a label naming the
  *   purpose ("cairn state: credentials v1"); the additional data binds each
  *   secret to its place (cred.c: credential UUID and field name), so a
- *   sealed value copied to another row or column does not open.
+ *   sealed value copied to another row or column does not open, and (seal
+ *   2) to the credential's endpoint, SSL flag and other non-secret fields,
+ *   so that editing them does not redirect the secret: it stops opening.
  */
 #ifndef CAIRN_STATE_STATE_H
 #define CAIRN_STATE_STATE_H

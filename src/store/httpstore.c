@@ -157,7 +157,8 @@ int cairn_httpstore_absent(struct cairn_store *s, const char *key)
 bool cairn_httpstore_is_ours(struct cairn_store *s, const char *key, const void *data, size_t len)
 {
 	_cleanup_(cairn_buf_freep) struct cairn_buf b = CAIRN_BUF_INIT;
-	if (cairn_store_get(s, key, 0, CAIRN_STORE_TO_END, &b) < 0)
+	/* One byte more than ours tells a longer object from it. */
+	if (cairn_store_get(s, key, 0, (uint64_t)len + 1, &b) < 0)
 		return false;
 	return b.len == len && (len == 0 || memcmp(b.data, data, len) == 0);
 }

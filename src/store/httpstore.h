@@ -45,6 +45,18 @@ int cairn_httpstore_query_add(struct cairn_buf *b, const char *name, const char 
 
 /* ---- get and stat ---- */
 
+/* The most bytes of an XML reply (a listing page, a batch delete's or a
+ * multipart upload's answer) taken from a server: a page of 1000 keys of
+ * 1024 bytes is under 2 MiB. */
+#define CAIRN_HTTPSTORE_REPLY_MAX (32u << 20)
+
+/* The most body bytes a get of len bytes takes (the request's out_max): len,
+ * or 0 (no limit) for CAIRN_STORE_TO_END. */
+static inline uint64_t cairn_httpstore_get_max(uint64_t len)
+{
+	return len == CAIRN_STORE_TO_END ? 0 : len;
+}
+
 /* Whether a get of len bytes at off needs a Range (not for the whole
  * object), and its first and last byte (last CAIRN_HTTP_RANGE_END for "to
  * the end", also when off + len would pass UINT64_MAX). */
@@ -55,10 +67,11 @@ bool cairn_httpstore_range(uint64_t off, uint64_t len, uint64_t *ret_first, uint
 int cairn_httpstore_get_empty(struct cairn_store *s, const char *key, uint64_t off);
 
 /* The reply to a GET of len bytes at off, body in out: 206 is cut to len;
- * 200 is the whole object (a server may ignore the Range), cut to the
- * window; 416 is an empty read at the end, past_end after it (from a
- * stat), or a range the `peer` ("server", "service") refused.  Returns 1,
- * with out cleared, for any other status: the driver maps the failure. */
+ * 200 is the whole object (a server may ignore the Range; the client took
+ * no more than len bytes of it), cut to the window; 416 is an empty read
+ * at the end, past_end after it (from a stat), or a range the `peer`
+ * ("server", "service") refused.  Returns 1, with out cleared, for any
+ * other status: the driver maps the failure. */
 int cairn_httpstore_get_reply(struct cairn_store *s, const char *key, uint64_t off, uint64_t len, long status,
 			      const char *peer, struct cairn_buf *out);
 

@@ -7,6 +7,12 @@
  * keys may not use, so list can hide them and a crash leaves nothing that
  * looks like an object.
  *
+ * A repository is private to its owner whatever the umask (as restic's):
+ * directories are made 0700 and objects 0600, so key objects, and the
+ * sizes and names of everything else, are not for other users to read.
+ * Directories that already exist (the repository's own, if the operator
+ * made it) keep their mode.
+ *
  * The driver keeps no mutable state of its own: every call works only on its
  * own file descriptors, so concurrent calls from many threads are safe.
  */
@@ -29,6 +35,8 @@
 #include <unistd.h>
 
 #define TMP_PREFIX ".tmp."
+#define DIR_MODE 0700
+#define FILE_MODE 0600
 #define TMP_PREFIX_LEN (sizeof(TMP_PREFIX) - 1)
 
 struct local_store {
@@ -212,6 +220,25 @@ static int fsync_dir(char *path, size_t dirlen)
 	return r;
 }
 
+/* mkdir with exactly DIR_MODE, whatever the umask took away; -1 and errno
+ * otherwise.  The new directory is opened, not followed, to be fixed. */
+static int make_dir(const char *path)
+{
+	if (mkdir(path, DIR_MODE) < 0)
+		return -1;
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0 || ((st.st_mode & 07777) != DIR_MODE && fchmod(fd, DIR_MODE) < 0)) {
+		int err = errno;
+		if (fd >= 0)
+			close(fd);
+		errno = err;
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 /* Creates the directories between the root (which must exist: a typo in a
  * repository path should not grow a new tree) and the object.  `full` is
  * root/key, keystart indexes the key in it. */
@@ -221,7 +248,7 @@ static int mkdir_parents(struct cairn_store *s, char *full, size_t keystart)
 		int r = 0;
 
 		*p = 0;
-		if (mkdir(full, 0755) == 0) {
+		if (make_dir(full) == 0) {
 			/* A new directory's entry is durable only once its
 			 * parent is synced, like the object's own entry. */
 			char *q = strrchr(full, '/');
@@ -358,9 +385,15 @@ static int local_put(struct cairn_store *s, const char *key, const void *data, s
 
 	for (int tries = 0; fd < 0; tries++) {
 		tmp_name(tmp, sizeof(tmp), base);
-		fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, FILE_MODE);
 		if (fd < 0 && (errno != EEXIST || tries >= 16))
 			return cairn_error_errno(errno, "create temporary file for %s", path);
+	}
+	/* Exactly FILE_MODE, whatever the umask took away. */
+	if (fchmod(fd, FILE_MODE) < 0) {
+		r = cairn_error_errno(errno, "create temporary file for %s", path);
+		unlinkat(dfd, tmp, 0);
+		return r;
 	}
 
 	r = write_data(fd, data, len, path);
@@ -565,7 +598,7 @@ static int local_create(struct cairn_store *s)
 		if (c != '/' && c != 0)
 			continue;
 		*p = 0;
-		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		if (make_dir(path) < 0 && errno != EEXIST)
 			return cairn_error_errno(errno, "create directory %s", path);
 		*p = c;
 		if (!c)

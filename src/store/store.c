@@ -22,7 +22,6 @@ void cairn_store_free(struct cairn_store *s)
 
 static int collect_key(const char *key, uint64_t size, void *ud)
 {
-	(void)size;
 	struct cairn_key_list *l = ud;
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? 2 * l->cap : 64;
@@ -30,11 +29,15 @@ static int collect_key(const char *key, uint64_t size, void *ud)
 		if (!p)
 			return CAIRN_ENOMEM;
 		l->v = p;
+		uint64_t *z = realloc(l->size, cap * sizeof(*z));
+		if (!z)
+			return CAIRN_ENOMEM;
+		l->size = z;
 		l->cap = cap;
 	}
 	if (!(l->v[l->n] = strdup(key)))
 		return CAIRN_ENOMEM;
-	l->n++;
+	l->size[l->n++] = size;
 	return 0;
 }
 
@@ -54,5 +57,6 @@ void cairn_key_list_free(struct cairn_key_list *l)
 	for (size_t i = 0; i < l->n; i++)
 		free(l->v[i]);
 	free(l->v);
+	free(l->size);
 	memset(l, 0, sizeof(*l));
 }

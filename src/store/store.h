@@ -176,9 +176,12 @@ static inline unsigned cairn_store_parallelism(const struct cairn_store *s)
 int cairn_store_create(struct cairn_store *s);
 
 /* Every key under a prefix, collected (for callers that need the whole list
- * before acting on it, e.g. to sort it or to delete while iterating). */
+ * before acting on it, e.g. to sort it or to delete while iterating), with
+ * the size the listing gave each: size[i] is v[i]'s (a caller that sorts v
+ * must not use size afterwards). */
 struct cairn_key_list {
 	char **v;
+	uint64_t *size;
 	size_t n, cap;
 };
 int cairn_store_list_keys(struct cairn_store *s, const char *prefix, struct cairn_key_list *ret);
@@ -197,17 +200,25 @@ static inline void cairn_store_freep(struct cairn_store **s)
 
 /* How to reach an object store: what a credential (src/state/cred.h) or the
  * environment supplies.  Every field is optional (zero/NULL = unset);
- * parameters in the URI itself (?endpoint=, ?region=) win over these.
- * Strings are borrowed for the duration of the open call only: drivers copy
- * what they keep, and wipe copies of secrets when freed. */
+ * parameters in the URI itself (?endpoint=, ?region=) win over these,
+ * except that a stored credential's secrets (cred set) go only to its own
+ * endpoint: see cairn_uri_endpoint_parse.  Strings are borrowed for the
+ * duration of the open call only: drivers copy what they keep, and wipe
+ * copies of secrets when freed. */
 struct cairn_store_opts {
 	const char *provider;     /* "s3", "azure", "google"; NULL: the URI's scheme decides */
+	/* The stored credential the secrets below come from (its UUID, and its
+	 * name or NULL, for messages).  Set: the secrets are bound to endpoint
+	 * (else the provider's default) and to disable_ssl, and a URI's
+	 * ?endpoint= naming another place is refused before any request. */
+	const char *cred, *cred_name;
+	/* Any object store */
+	const char *endpoint;     /* "https://host[:port][/path]"; NULL: the provider's default */
+	bool disable_ssl;         /* allow a plain http:// endpoint (see store/uri.h) */
 	/* S3 and Google Cloud Storage (HMAC keys) */
 	const char *access_key;
 	const char *secret_key;
 	const char *region;       /* S3 default "us-east-1"; GCS "auto" */
-	const char *endpoint;     /* "https://host[:port]"; NULL: the provider's default */
-	bool disable_ssl;         /* allow a plain http:// endpoint (see s3/config.c) */
 	const char *google_project_id; /* GCS: project a new bucket is made in */
 	/* Azure Blob */
 	const char *azure_account;

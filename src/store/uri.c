@@ -231,25 +231,84 @@ static int split_endpoint(const char *uri, const char *ep, bool from_uri, bool d
 	return 0;
 }
 
+static void endpoint_clear(struct cairn_uri_endpoint *e)
+{
+	free(e->scheme);
+	free(e->host);
+	free(e->path);
+	free(e->url);
+	memset(e, 0, sizeof(*e));
+}
+
+/* The port e connects to: the one in its host, else the scheme's. */
+static const char *endpoint_port(const struct cairn_uri_endpoint *e, size_t *ret_hostlen)
+{
+	const char *h = e->host;
+	/* "[::1]:9000": the colons of an IPv6 address are not the port's. */
+	const char *after = h[0] == '[' && strchr(h, ']') ? strchr(h, ']') + 1 : h + strcspn(h, ":");
+	const char *colon = strchr(after, ':');
+	*ret_hostlen = colon ? (size_t)(colon - h) : strlen(h);
+	if (colon && colon[1])
+		return colon + 1;
+	return strcmp(e->scheme, "https") == 0 ? "443" : "80";
+}
+
+/* Do both endpoints reach the same host, port and path?  (Hosts are in
+ * lower case and paths without a trailing '/' already.) */
+static bool same_place(const struct cairn_uri_endpoint *a, const struct cairn_uri_endpoint *b)
+{
+	size_t alen, blen;
+	const char *ap = endpoint_port(a, &alen), *bp = endpoint_port(b, &blen);
+	return alen == blen && memcmp(a->host, b->host, alen) == 0 && strcmp(ap, bp) == 0 &&
+	       strcmp(a->path, b->path) == 0;
+}
+
+/* The refusal of a URI endpoint that a stored credential is not bound to.
+ * Both URLs are safe to print: split_endpoint refused user info, queries
+ * and fragments. */
+static int not_bound(const struct cairn_store_opts *o, const struct cairn_uri_endpoint_rules *rules,
+		     const struct cairn_uri_endpoint *bound, const struct cairn_uri_endpoint *want)
+{
+	char who[160], how[512];
+	snprintf(who, sizeof(who), "%s%s%s%s", o->cred, o->cred_name ? " ('" : "",
+		 o->cred_name ? o->cred_name : "", o->cred_name ? "')" : "");
+	bool http = strcmp(want->scheme, "http") == 0;
+	if (rules->cred_create)
+		snprintf(how, sizeof(how), "create a credential for that endpoint ('%s %s%s%s') and choose it with "
+			 "--cred", rules->cred_create, want->url, http ? " " : "", http ? rules->cred_ssl : "");
+	else
+		snprintf(how, sizeof(how), "%s", rules->no_endpoint_hint);
+	return cairn_error_set(CAIRN_EPERM,
+			       "credential %s is bound to %s, but the repository URI names endpoint %s: its "
+			       "secrets are not sent there; %s",
+			       who, bound->url, want->url, how);
+}
+
 int cairn_uri_endpoint_parse(const char *uri, const char *uri_ep, const struct cairn_store_opts *o, const char *dflt,
 			     const struct cairn_uri_endpoint_rules *rules, struct cairn_uri_endpoint *ret)
 {
-	struct cairn_uri_endpoint e = { 0 };
+	struct cairn_uri_endpoint e = { 0 }, bound = { 0 };
 	bool disable_ssl = o && o->disable_ssl;
+	const char *own = o && o->endpoint && *o->endpoint ? o->endpoint : dflt;
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
 	if (uri_ep)
 		r = split_endpoint(uri, uri_ep, true, disable_ssl, rules, &e);
-	else if (o && o->endpoint && *o->endpoint)
-		r = split_endpoint(uri, o->endpoint, false, disable_ssl, rules, &e);
 	else
-		r = split_endpoint(uri, dflt, false, disable_ssl, rules, &e);
+		r = split_endpoint(uri, own, false, disable_ssl, rules, &e);
+	/* A stored credential's secrets go where it says, over TLS unless it
+	 * says otherwise, whatever a URI (typed, pasted, or kept in a policy)
+	 * names: checked here, before any connection. */
+	if (r >= 0 && uri_ep && o && o->cred) {
+		r = split_endpoint(uri, own, false, disable_ssl, rules, &bound);
+		if (r >= 0 && (!same_place(&bound, &e) ||
+			       (strcmp(e.scheme, bound.scheme) != 0 && strcmp(e.scheme, "https") != 0)))
+			r = not_bound(o, rules, &bound, &e);
+		endpoint_clear(&bound);
+	}
 	if (r < 0) {
-		free(e.scheme);
-		free(e.host);
-		free(e.path);
-		free(e.url);
+		endpoint_clear(&e);
 		return r;
 	}
 	*ret = e;

@@ -75,13 +75,26 @@ struct cairn_uri_endpoint_rules {
 	/* The path may hold only letters, digits and -._~/ (Azure signs it
 	 * as it is sent). */
 	bool plain_path;
+	/* How a stored credential for another endpoint is made, for the
+	 * refusal: the create command up to the endpoint option ("cairn cred
+	 * create --provider s3 ... --s3-endpoint") and the option that allows
+	 * http ("--s3-disable-ssl"); NULL when the provider's credentials
+	 * have no endpoint (Google), with no_endpoint_hint saying what to do
+	 * instead. */
+	const char *cred_create, *cred_ssl, *no_endpoint_hint;
 };
 
 /* The endpoint of a store: the URI's ?endpoint= (uri_ep, may be NULL),
  * else the options' (o may be NULL), else dflt.  One written in the URI
  * may be http:// (the user asked for it on the command line); one from the
  * options only with o->disable_ssl; one without a scheme is https, or http
- * with disable_ssl.  ret is zeroed first and filled only on success. */
+ * with disable_ssl.  ret is zeroed first and filled only on success.
+ *
+ * A stored credential's secrets (o->cred set) are bound to the endpoint
+ * the options or dflt give: a URI endpoint is accepted only when it is the
+ * same host, port and path, over the same scheme or https.  Anything else
+ * is CAIRN_EPERM with one line naming the credential, both endpoints and
+ * how to make a credential for the URI's; nothing has been sent. */
 int cairn_uri_endpoint_parse(const char *uri, const char *uri_ep, const struct cairn_store_opts *o, const char *dflt,
 			     const struct cairn_uri_endpoint_rules *rules, struct cairn_uri_endpoint *ret);
 

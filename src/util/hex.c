@@ -15,10 +15,10 @@ static int nibble(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
+	/* Lower case only: a name read from a store has one spelling, so that
+	 * no second object can stand for the same id (format.h OBJECTS). */
 	if (c >= 'a' && c <= 'f')
 		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
 	return -1;
 }
 

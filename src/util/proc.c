@@ -1,5 +1,6 @@
 #include "util/proc.h"
 #include "util/buf.h"
+#include "util/env.h"
 #include "util/error.h"
 
 #include <errno.h>
@@ -16,22 +17,12 @@
 
 #include "util/cleanup.h"
 
-extern char **environ;
-
 int cairn_run_hook(const char *label, const char *cmd, const char *const *env, unsigned timeout_s)
 {
-	size_t ne = 0, nx = 0;
-	while (environ[ne])
-		ne++;
-	while (env && env[nx])
-		nx++;
-	char **envp = calloc(ne + nx + 1, sizeof(char *));
-	if (!envp)
-		return CAIRN_ENOMEM;
-	for (size_t i = 0; i < nx; i++)
-		envp[i] = (char *)env[i];
-	for (size_t i = 0; i < ne; i++)
-		envp[nx + i] = environ[i];
+	char **envp = NULL;
+	int r = cairn_env_for_child(env, &envp);
+	if (r < 0)
+		return r;
 	char *argv[] = { "/bin/sh", "-c", (char *)cmd, NULL };
 	pid_t pid;
 	int rc = posix_spawn(&pid, "/bin/sh", NULL, NULL, argv, envp);
@@ -80,8 +71,21 @@ static bool drain(int fd, struct cairn_buf *b, size_t cap)
 int cairn_run_capture(const char *const *argv, struct cairn_buf *out, struct cairn_buf *out_err, unsigned timeout_s)
 {
 	int po[2], pe[2] = { -1, -1 };
-	if (pipe2(po, O_CLOEXEC) < 0 || (out_err && pipe2(pe, O_CLOEXEC) < 0))
+	char **envp = NULL;
+	int r = cairn_env_for_child(NULL, &envp);
+	if (r < 0)
+		return r;
+	if (pipe2(po, O_CLOEXEC) < 0) {
+		free(envp);
 		return cairn_error_errno(errno, "pipe");
+	}
+	if (out_err && pipe2(pe, O_CLOEXEC) < 0) {
+		r = cairn_error_errno(errno, "pipe");
+		close(po[0]);
+		close(po[1]);
+		free(envp);
+		return r;
+	}
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
@@ -89,8 +93,9 @@ int cairn_run_capture(const char *const *argv, struct cairn_buf *out, struct cai
 	if (out_err)
 		posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
 	pid_t pid;
-	int rc = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+	int rc = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, envp);
 	posix_spawn_file_actions_destroy(&fa);
+	free(envp);
 	close(po[1]);
 	if (pe[1] >= 0)
 		close(pe[1]);

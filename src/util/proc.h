@@ -1,6 +1,7 @@
 /* Running a user's hook command (`/bin/sh -c CMD`), with extra environment
  * variables and a time limit.  Its stdout and stderr are cairn's stderr, so
- * what a hook says reaches the operator's log. */
+ * what a hook says reaches the operator's log.  Both hooks and helper
+ * programs get cairn's environment without its secrets (util/env.h). */
 #ifndef CAIRN_UTIL_PROC_H
 #define CAIRN_UTIL_PROC_H
 

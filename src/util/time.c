@@ -87,3 +87,13 @@ int64_t cairn_time_parse_us(const char *s)
 	}
 	return t * 1000000 + frac;
 }
+
+void cairn_test_hold(const char *var)
+{
+	const char *e = getenv(var);
+	long ms = e ? atol(e) : 0;
+	if (ms > 0) {
+		struct timespec d = { ms / 1000, (ms % 1000) * 1000000 };
+		nanosleep(&d, NULL);
+	}
+}

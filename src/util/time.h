@@ -19,4 +19,8 @@ int64_t cairn_wall_now(void);
 int64_t cairn_wall_now_us(void);
 void cairn_time_format_us(int64_t us, char *buf, size_t size);
 int64_t cairn_time_parse_us(const char *s); /* -1 if invalid */
+
+/* Sleeps as many milliseconds as the environment variable var says (none
+ * when unset): tests hold cairn at a point to kill it there. */
+void cairn_test_hold(const char *var);
 #endif

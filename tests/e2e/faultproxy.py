@@ -23,12 +23,21 @@ KIND is one of
     reset-mid           relay the request, send half of the reply, reset
     stall               read the request, then send nothing (until the
                         client gives up and closes)
+    ignore-range        a GET gets 200 with 1 GiB of zeros, whatever Range
+                        asked for, delimited by closing the connection (a
+                        server that ignores ranges, or never stops sending);
+                        other methods are relayed
+
+A rule "huge=TEXT" (no KIND) makes every object whose key contains TEXT
+look 1 GiB large (of zeros): a HEAD or GET of it is answered as such (a
+Range honoured), and ListObjectsV2 replies give it that size.
 
 Every request is logged as "N METHOD TARGET -> KIND" (or "-> STATUS").
 Nothing here needs anything beyond the Python standard library.
 """
 import argparse
 import os
+import re
 import socket
 import socketserver
 import struct
@@ -37,7 +46,8 @@ import threading
 import time
 
 lock = threading.Lock()
-state = {"n": 0, "plan": [], "mtime": None}
+state = {"n": 0, "plan": [], "huge": [], "mtime": None}
+HUGE = 1 << 30
 args = None
 logf = None
 
@@ -51,25 +61,27 @@ def load_plan():
     except FileNotFoundError:
         if state["mtime"] is not None:
             state["n"] = 0
-        state["plan"], state["mtime"] = [], None
+        state["plan"], state["huge"], state["mtime"] = [], [], None
         return
     if (st.st_ino, st.st_mtime_ns) == state["mtime"]:
         return
     with open(args.plan_file) as f:
         text = f.read()
-    rules = []
+    rules, huge = [], []
     for item in text.replace("\n", ",").split(","):
         item = item.strip()
         if not item:
             continue
-        if item.startswith(("every=", "after=", "match=")):
+        if item.startswith("huge="):
+            huge.append(item[5:].encode())
+        elif item.startswith(("every=", "after=", "match=")):
             how, rest = item.split("=", 1)
             arg, kind = rest.rsplit(":", 1)
             rules.append((how, arg if how == "match" else int(arg), kind))
         else:
             rules.append(("all", 0, item))
     # Counting starts again with every new plan.
-    state["plan"], state["mtime"], state["n"] = rules, (st.st_ino, st.st_mtime_ns), 0
+    state["plan"], state["huge"], state["mtime"], state["n"] = rules, huge, (st.st_ino, st.st_mtime_ns), 0
 
 
 def pick(n, line):
@@ -203,6 +215,68 @@ def relay_response(up, client, method, half):
     return status, None
 
 
+def send_zeros(sock, n):
+    block = bytes(262144)
+    while n > 0:
+        k = min(n, len(block))
+        sock.sendall(block[:k])
+        n -= k
+
+
+def serve_huge(sock, method, h, honour_range):
+    """Answers as if the object were HUGE bytes of zeros."""
+    first, last = 0, HUGE - 1
+    rng = h.get("range", "") if honour_range else ""
+    if rng.startswith("bytes="):
+        a, _, b = rng[6:].partition("-")
+        first = int(a)
+        last = min(int(b), HUGE - 1) if b else HUGE - 1
+    status = "206 Partial Content" if rng else "200 OK"
+    head = "HTTP/1.1 %s\r\nContent-Type: application/octet-stream\r\nETag: \"huge\"\r\n" % status
+    if rng:
+        head += "Content-Range: bytes %d-%d/%d\r\n" % (first, last, HUGE)
+    if honour_range:
+        head += "Content-Length: %d\r\n\r\n" % (last - first + 1)
+    else:
+        head += "Connection: close\r\n\r\n"
+    sock.sendall(head.encode())
+    if method != "HEAD":
+        send_zeros(sock, last - first + 1)
+
+
+def read_body(up, h):
+    if h.get("transfer-encoding", "").lower() == "chunked":
+        body = b""
+        while True:
+            size = int(up.read_line().split(b";")[0].strip(), 16)
+            if size == 0:
+                while up.read_line() != b"\r\n":
+                    pass
+                return body
+            body += up.read_exact(size)
+            up.read_exact(2)
+    return up.read_exact(int(h.get("content-length", "0")))
+
+
+def relay_listing(up, client, huge):
+    """Relays a ListObjectsV2 reply, the keys containing a huge TEXT 1 GiB large."""
+    head = up.read_head()
+    status_line, h = headers_of(head)
+    body = read_body(up, h)
+
+    def grow(m):
+        block = m.group(0)
+        key = re.search(rb"<Key>([^<]*)</Key>", block)
+        if key and any(t in key.group(1) for t in huge):
+            block = re.sub(rb"<Size>\d+</Size>", b"<Size>%d</Size>" % HUGE, block)
+        return block
+    body = re.sub(rb"<Contents>.*?</Contents>", grow, body, flags=re.S)
+    lines = [l for l in head.split(b"\r\n")[1:] if l and not l.lower().startswith((b"content-length:", b"transfer-encoding:"))]
+    client.sendall(b"\r\n".join([status_line.encode("latin-1")] + lines) +
+                   b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    return int(status_line.split()[1])
+
+
 class Handler(socketserver.BaseRequestHandler):
     def handle(self):
         self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -222,6 +296,7 @@ class Handler(socketserver.BaseRequestHandler):
                     state["n"] += 1
                     n = state["n"]
                     kind = pick(n, line)
+                    huge = list(state["huge"])
                 if kind == "reset-upload" and length > 1:
                     client.read_exact(length // 2)
                     log("%d %s -> reset-upload" % (n, line))
@@ -233,6 +308,15 @@ class Handler(socketserver.BaseRequestHandler):
                     code = "SlowDown" if kind == "slowdown" else ERROR_CODES[status]
                     self.request.sendall(error_reply(status, code))
                     log("%d %s -> %s" % (n, line, kind))
+                    continue
+                path = line.split()[1].split("?")[0].encode()
+                if kind == "ignore-range" and method == "GET":
+                    log("%d %s -> ignore-range" % (n, line))
+                    serve_huge(self.request, method, h, False)
+                    return
+                if method in ("GET", "HEAD") and any(t in path for t in huge):
+                    log("%d %s -> huge" % (n, line))
+                    serve_huge(self.request, method, h, True)
                     continue
                 if kind in ("reset", "reset-upload"):
                     log("%d %s -> reset" % (n, line))
@@ -253,7 +337,10 @@ class Handler(socketserver.BaseRequestHandler):
                     us.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                     up = Conn(us)
                 up.sock.sendall(drop_expect(head) + body)
-                status, how = relay_response(up, self.request, method, kind == "reset-mid")
+                if huge and method == "GET" and "list-type=2" in line:
+                    status, how = relay_listing(up, self.request, huge), None
+                else:
+                    status, how = relay_response(up, self.request, method, kind == "reset-mid")
                 log("%d %s -> %s" % (n, line, how or status))
                 if how == "reset-mid":
                     reset(self.request)

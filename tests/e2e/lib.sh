@@ -2,7 +2,10 @@
 # Helpers for cairn's end-to-end tests (sourced by tests/e2e/t*.sh).
 #
 # A test file sources this, defines one shell function per behaviour and
-# runs each with `test_case NAME FUNCTION`.  Each function runs in a
+# runs each with `test_case NAME FUNCTION [ARG...]`, one top-level line each
+# (never inside a function, loop or `if`: run.sh counts those lines to know
+# how many results the file owes; the same test on two servers or file
+# systems is two lines passing their names as ARG).  Each function runs in a
 # subshell with `set -eE`, in its own scratch directory $TT; state that
 # later tests of the same file need lives in the file's directory $TD
 # (repositories, images, backup ids written to files).  A test passes when
@@ -74,18 +77,25 @@ trap 'exit 130' INT TERM
 
 # --- running tests ---------------------------------------------------------
 
-# test_case NAME FUNCTION: runs FUNCTION in a subshell in a fresh $TT.
+# test_case NAME FUNCTION [ARG...]: runs FUNCTION ARG... in a subshell in a
+# fresh $TT.
 test_case()
 {
 	local name=$1 fn=$2 rc reason
+	shift 2
 	E2E_N=$((E2E_N + 1))
+	if [ "${#FUNCNAME[@]}" -gt 2 ]; then
+		E2E_FAILED=$((E2E_FAILED + 1))
+		echo "not ok - $E2E_NAME: $name # test_case called inside function ${FUNCNAME[1]}, not at top level"
+		return 0
+	fi
 	TT=$TD/test$E2E_N
 	mkdir -p "$TT"
 	(
 		set -eE
 		trap 'e2e_on_err $? $LINENO "$BASH_COMMAND"' ERR
 		cd "$TT"
-		"$fn"
+		"$fn" "$@"
 	) >>"$TT/.log" 2>&1 </dev/null
 	rc=$?
 	if [ -f "$TT/.skip" ]; then
@@ -193,6 +203,44 @@ expect_ok()
 	[ $rc -eq 0 ] || fail "'$*' exited $rc: $(head -c 300 "$TT/.err" | tr '\n' '|')"
 }
 
+# measured ARGS...: cairn ARGS (like the cairn function) with its peak RSS
+# measured (/usr/bin/time) and its stores counted (CAIRN_TEST_COUNT); then
+# bounded checks them.  Use `expect_ok measured ...` or `expect_fail ...`.
+measured()
+{
+	rm -f "$TT/rss" "$TT/count.json"
+	echo "+ cairn $* (measured)" >>"$TT/.log"
+	E2E_LAST_CAIRN="$*"
+	CAIRN_TEST_COUNT=$TT/count.json timeout -k 10 "$E2E_TIMEOUT" /usr/bin/time -f %M -o "$TT/rss" "$CAIRN" "$@"
+}
+
+# bounded MAX_BYTES: the last measured command read at most MAX_BYTES from
+# its stores and its peak RSS stayed under 100 MiB.
+bounded()
+{
+	local kib got
+	kib=$(tail -n1 "$TT/rss")
+	got=$(jq -s 'map(.bytes_got) | add // 0' "$TT/count.json")
+	echo "  '$E2E_LAST_CAIRN': peak RSS $kib KiB, $got bytes read" >&2
+	[ "$kib" -lt $((100 << 10)) ] || fail "'$E2E_LAST_CAIRN' took $kib KiB of memory"
+	[ "$got" -le "$1" ] || fail "'$E2E_LAST_CAIRN' read $got bytes, more than $1"
+}
+
+# check_too_large REPO KEY...: check of REPO (measured) exits 3 naming each
+# KEY as a 1 GiB object over its cap, having read at most 1 MiB in all.
+check_too_large()
+{
+	local repo=$1 rc=0 o
+	shift
+	measured check --repo "$repo" >check.out 2>&1 || rc=$?
+	cat check.out
+	[ $rc -eq 3 ] || fail "check exited $rc, expected 3"
+	bounded $((1 << 20))
+	for o in "$@"; do
+		grep -q "$o: .*1073741824 bytes, over the cap of" check.out || fail "check does not name $o as too large"
+	done
+}
+
 # jget FILE FILTER: jq -r FILTER on a JSON file, failing the test on a parse error.
 jget()
 {
@@ -238,6 +286,12 @@ new_repo()
 }
 
 # --- images ------------------------------------------------------------------
+
+# rand_hex BYTES: random lower-case hex of BYTES bytes (an object name).
+rand_hex()
+{
+	head -c "$1" /dev/urandom | od -An -tx1 | tr -d ' \n'
+}
 
 # rand_file FILE BYTES SEED: deterministic incompressible bytes.
 rand_file()
@@ -386,6 +440,19 @@ wait_for_pack()
 	return 1
 }
 
+# kill9_running PID WHAT: kills our background process PID with SIGKILL and
+# reaps it; the test fails unless it died of that signal, i.e. WHAT was
+# still running when killed (else the kill tested nothing).
+kill9_running()
+{
+	local rc=0
+	# A process that has exited but is not reaped yet takes the signal
+	# too: only the status wait reports tells.
+	kill -9 "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || rc=$?
+	[ "$rc" -eq 137 ] || fail "$2 had ended (exit status $rc) before kill -9: the kill tested nothing"
+}
+
 # flip_byte FILE OFFSET: inverts one byte in place.
 flip_byte()
 {
@@ -419,6 +486,25 @@ setup_loop()
 	dev=$(losetup -f --show "$1" 2>/dev/null) || return 1
 	register_cleanup loop "$dev" "$(readlink -f "$1")"
 	echo "$dev"
+}
+
+# mkfs_mount KIND DIR [SIZE]: a KIND file system (xfs with reflink=1, or
+# btrfs) of SIZE (default 1G) on a loop device mounted at DIR, unmounted
+# when the file ends; or the test skips, naming what is missing.
+mkfs_mount()
+{
+	local kind=$1 dir=$2 img=$TD/$1.fsimg dev
+	[ "$(id -u)" = 0 ] || skip "needs root for loop devices and mounts"
+	command -v "mkfs.$kind" >/dev/null || skip "mkfs.$kind is not installed"
+	truncate -s "${3:-1G}" "$img"
+	case $kind in
+	xfs) mkfs.xfs -q -f -m reflink=1 "$img" >/dev/null 2>&1 || skip "mkfs.xfs with reflink=1 failed" ;;
+	btrfs) mkfs.btrfs -q -f "$img" >/dev/null 2>&1 || skip "mkfs.btrfs failed" ;;
+	esac
+	dev=$(setup_loop "$img") || skip "no loop device available"
+	mkdir -p "$dir"
+	mount "$dev" "$dir" 2>/dev/null || skip "the kernel cannot mount $kind here"
+	register_cleanup mount "$dir"
 }
 
 # RFC 3339 date-time, as `created` must be.

@@ -67,6 +67,26 @@ st_incremental()
 	[ "$(backup_count "$r")" -eq 2 ] || fail 'expected two backups'
 }
 
+# st_stored_credential UUID REPO ENDPOINT IMG OTHER: with the stored
+# credential UUID (made for ENDPOINT) as the only one in $CAIRN_STATE_DIR
+# and no keys in the environment, REPO (a URI without ?endpoint=) reaches
+# the credential's endpoint: init, backup, restore byte-identical, list with
+# ENDPOINT named in the URI; OTHER, another endpoint, is refused in one line
+# naming the credential and both endpoints.
+st_stored_credential()
+{
+	local u=$1 r=$2 ep=$3
+	cairn init --repo "$r" -q
+	cairn backup --repo "$r" "$4" -q >id
+	cairn restore --repo "$r" "$(cat id)" out.img
+	same_file "$4" out.img
+	cairn list --repo "$r?endpoint=$ep" --json >l.json
+	[ "$(jq length l.json)" -eq 1 ] || fail "list through the URI's endpoint: $(cat l.json)"
+	expect_fail -c 1 -m "credential $u is bound to ${ep%/}, but the repository URI names endpoint ${5%/}: " \
+		cairn list --repo "$r?endpoint=$5"
+	no_secret .log .out .err l.json
+}
+
 # st_large REPO: 12 MiB in packs of 4 MiB (above the part or block size
 # the caller put in REPO) go up in pieces and restore byte-identically.
 # The backup's HTTP counters stay in $TT/stats.

@@ -203,4 +203,95 @@ t_missing_pack_backup()
 }
 test_case "a pack missing from the store: backup refuses, naming repair index; after it, a backup restores" t_missing_pack_backup
 
+# Five backups of one volume, their ids oldest first in $TD/five/ids.
+five_backups()
+{
+	local d=$TD/five i
+	[ -f "$d/ids" ] && return 0
+	mkdir -p "$d"
+	new_repo "$d/repo"
+	for i in 1 2 3 4 5; do
+		rand_file "$d/vol" 262144 $((40 + i))
+		cp "$d/vol" "$d/v$i"
+		cairn backup --repo "$d/repo" -q "$d/vol" >>"$d/ids.new"
+	done
+	mv "$d/ids.new" "$d/ids"
+}
+
+# An object name in upper case is another name to the store but the same
+# id to a case-blind reader: it counted a sixth backup, made `forget ID`
+# ambiguous and made --keep-last 1 delete the newest backup.
+t_upper_case_manifest()
+{
+	local newest second upper rc=0
+	five_backups
+	cp -a "$TD/five/repo" repo
+	newest=$(tail -n1 "$TD/five/ids") second=$(sed -n 2p "$TD/five/ids")
+	upper=$(echo "$newest" | tr a-f A-F)
+	: >"repo/backups/$upper"
+	[ "$(backup_count repo)" = 5 ] || fail "list shows $(backup_count repo) backups, not 5"
+	cairn check --repo repo >check.out 2>&1 || rc=$?
+	cat check.out
+	[ $rc -eq 3 ] || fail "check exited $rc with a non-canonical name, expected 3"
+	grep -q "backups/$upper: not a canonical object name" check.out || fail "check does not name backups/$upper"
+	grep -q "1 problem(s) found, 0 backup(s) affected" check.out || fail "check counts: $(head -n1 check.out)"
+	[ -e "repo/backups/$upper" ] || fail "check removed the odd name"
+	# forget by an id given in upper case, then the rules: the newest stays.
+	cairn forget --repo repo "$(echo "$second" | tr a-f A-F)" 2>f.err
+	grep -q "forgot 1" f.err || fail "forget ID said: $(cat f.err)"
+	[ ! -e "repo/backups/$second" ] || fail "forget ID left backups/$second"
+	cairn forget --repo repo --keep-last 1 -q
+	[ -f "repo/backups/$newest" ] || fail "forget --keep-last 1 deleted the newest backup"
+	[ "$(cairn list --repo repo --json | jq -r '.[].id')" = "$newest" ] || fail "list after forget: $(cairn list --repo repo)"
+	cairn restore --repo repo latest r.img
+	same_file "$TD/five/v5" r.img
+	[ -e "repo/backups/$upper" ] || fail "forget removed the odd name"
+}
+test_case "an upper-case copy of a manifest name: list shows 5, check exits 3 naming it, forget ID and --keep-last 1 keep the newest" t_upper_case_manifest
+
+t_odd_index_pack_names()
+{
+	local idx pack key name upidx uppack rc=0 odd
+	five_backups
+	cp -a "$TD/five/repo" repo
+	idx=$(find repo/index -type f | head -n1)
+	pack=$(find repo/packs -type f | head -n1)
+	upidx=repo/index/$(basename "$idx" | tr a-f A-F)
+	name=$(basename "$pack" | tr a-f A-F)
+	uppack=repo/packs/${name:0:2}/$name
+	mkdir -p "$(dirname "$uppack")"
+	cp "$idx" "$upidx"
+	cp "$pack" "$uppack"
+	# More spellings: a wrong length, a pack in another pack's directory,
+	# a subdirectory, a key in upper case.
+	cp "$idx" "repo/index/$(basename "$idx")0"
+	mkdir -p repo/packs/zz
+	cp "$pack" "repo/packs/zz/$(basename "$pack")"
+	mkdir -p repo/holds/sub
+	: >repo/holds/sub/x
+	key=$(find repo/keys -type f | head -n1)
+	cp "$key" "repo/keys/$(basename "$key" | tr a-f A-F)"
+	tree_state repo >before
+	cairn check --repo repo --read-data >check.out 2>&1 || rc=$?
+	cat check.out
+	[ $rc -eq 3 ] || fail "check exited $rc, expected 3"
+	for odd in "$upidx" "$uppack" "repo/index/$(basename "$idx")0" "repo/packs/zz/$(basename "$pack")" \
+		repo/holds/sub/x "repo/keys/$(basename "$key" | tr a-f A-F)"; do
+		grep -q "${odd#repo/}.*not a canonical object name" check.out || fail "check does not name ${odd#repo/}"
+	done
+	grep -q "6 problem(s) found, 0 backup(s) affected" check.out || fail "check counts: $(head -n1 check.out)"
+	assert_unchanged repo before
+	# Nothing reads, counts or deletes them: prune and repair leave them.
+	[ "$(backup_count repo)" = 5 ] || fail "list shows $(backup_count repo) backups"
+	cairn forget --repo repo --keep-last 2 -q
+	cairn prune --repo repo --max-unused 0% -q
+	cairn repair --repo repo index -q
+	for odd in "$upidx" "$uppack" "repo/index/$(basename "$idx")0" "repo/packs/zz/$(basename "$pack")"; do
+		[ -e "$odd" ] || fail "prune or repair deleted $odd"
+	done
+	cairn restore --repo repo latest r.img
+	same_file "$TD/five/v5" r.img
+}
+test_case "odd names under index/, packs/, holds/, keys/: check names each (exit 3), nothing reads or deletes them" t_odd_index_pack_names
+
 test_done

@@ -7,34 +7,18 @@
 R=$TD/repo
 CS=65536
 
-# mkfs_mount KIND DIR: a 1 GiB KIND file system on a loop device at DIR,
-# or skip naming what is missing.
-mkfs_mount()
-{
-	local kind=$1 dir=$2 img=$TD/$1.fsimg dev
-	[ "$(id -u)" = 0 ] || skip "needs root for loop devices and mounts"
-	command -v "mkfs.$kind" >/dev/null || skip "mkfs.$kind is not installed"
-	truncate -s 1G "$img"
-	case $kind in
-	xfs) mkfs.xfs -q -f -m reflink=1 "$img" >/dev/null 2>&1 || skip "mkfs.xfs with reflink=1 failed" ;;
-	btrfs) mkfs.btrfs -q -f "$img" >/dev/null 2>&1 || skip "mkfs.btrfs failed" ;;
-	esac
-	dev=$(setup_loop "$img") || skip "no loop device available"
-	mkdir -p "$dir"
-	mount "$dev" "$dir" 2>/dev/null || skip "the kernel cannot mount $kind here"
-	register_cleanup mount "$dir"
-}
-
 t_setup()
 {
 	new_repo "$R"
 }
 test_case "setup: a repository" t_setup
 
-for FS in xfs btrfs; do
+# Each test below runs on XFS, then on btrfs: its argument names the file
+# system.
 
 t_first()
 {
+	local FS=$1
 	mkfs_mount "$FS" "$TD/$FS"
 	# Its own base name on each file system: two disks, two series.
 	local v=$TD/$FS/$FS-vol.img
@@ -52,11 +36,17 @@ t_first()
 	p=$(jq -r '.[] | select(.kind == "base") | .path' "$TT/s.json" | grep "$FS/" | head -n1)
 	[ "$(stat -c %a "$p")" = 400 ] || fail "base snapshot $p is not read-only"
 	same_file "$v" "$p"
+	# On the volume's file system (the state directory is not), at its
+	# root, in a directory only cairn can write.
+	case $p in "$TD/$FS/.cairn-snapshots/"*) ;; *) fail "base snapshot at $p, not at the root of $FS" ;; esac
+	[ "$(stat -c '%a %u' "$TD/$FS/.cairn-snapshots")" = "700 $(id -u)" ] ||
+		fail "the snapshot directory is $(stat -c '%a %u' "$TD/$FS/.cairn-snapshots")"
 }
-test_case "$FS: a backup reads a reflink snapshot and keeps it as the base" t_first
+test_case "xfs: a backup reads a reflink snapshot and keeps it as the base" t_first xfs
 
 t_incremental()
 {
+	local FS=$1
 	[ -f "$TD/$FS.id1" ] || skip "no first backup on $FS"
 	local v=$TD/$FS/$FS-vol.img touched
 	scatter_write "$v" 21 30 >"$TT/writes"
@@ -77,10 +67,11 @@ t_incremental()
 	same_file "$TD/$FS.v1" r1.img
 	cairn check --repo "$R" --read-data >/dev/null
 }
-test_case "$FS: after scattered writes an incremental reads only the changed ranges; both restore byte-identically" t_incremental
+test_case "xfs: after scattered writes an incremental reads only the changed ranges; both restore byte-identically" t_incremental xfs
 
 t_wide_batches()
 {
+	local FS=$1
 	[ -f "$TD/$FS.id2" ] || skip "no incremental on $FS"
 	# An incremental lays several strides of unchanged chunks into one
 	# batch, as long as its chunks to read fit in one batch's buffer
@@ -100,10 +91,11 @@ t_wide_batches()
 		rm -f r3.img
 	done
 }
-test_case "$FS: incrementals whose batches span many unchanged chunks restore byte-identically (mapped and read())" t_wide_batches
+test_case "xfs: incrementals whose batches span many unchanged chunks restore byte-identically (mapped and read())" t_wide_batches xfs
 
 t_wrong_pass_snapshot()
 {
+	local FS=$1
 	[ -f "$TD/$FS.id2" ] || skip "no incremental on $FS"
 	# The reflink snapshot is taken while the key is derived; a wrong
 	# passphrase must remove it again and leave the base as it was.
@@ -115,10 +107,11 @@ t_wrong_pass_snapshot()
 	cairn backup --repo "$R" "$v" --json >"$TT/b.json"
 	[ "$(jget "$TT/b.json" .change_tracking)" = fiemap ] || fail "the base was lost: not tracked by fiemap"
 }
-test_case "$FS: a wrong passphrase removes the snapshot it took; the next incremental still has its base" t_wrong_pass_snapshot
+test_case "xfs: a wrong passphrase removes the snapshot it took; the next incremental still has its base" t_wrong_pass_snapshot xfs
 
 t_untrusted_base()
 {
+	local FS=$1
 	[ -f "$TD/$FS.id2" ] || skip "no incremental on $FS"
 	local v=$TD/$FS/$FS-vol.img p
 	# A base that changed is not trusted: the next backup reads everything.
@@ -144,10 +137,11 @@ t_untrusted_base()
 	[ "$(cairn snapshot list --json | jq '[.[] | select(.kind == "base" and (.path | contains("'"$FS"'/")))] | length')" = 1 ] ||
 		fail "more than one base snapshot kept"
 }
-test_case "$FS: a changed base or --full makes a full read; tracking resumes after" t_untrusted_base
+test_case "xfs: a changed base or --full makes a full read; tracking resumes after" t_untrusted_base xfs
 
 t_delta_extents()
 {
+	local FS=$1
 	[ -f "$TD/$FS.id2" ] || skip "no incremental on $FS"
 	local v=$TD/$FS/$FS-vol.img
 	cairn backup --repo "$R" "$v" --json >b.json
@@ -169,10 +163,11 @@ t_delta_extents()
 	cairn restore --repo "$R" "$(jget b.json .id)" "$TD/$FS/copy.img" --delta
 	same_file want.img "$TD/$FS/copy.img"
 }
-test_case "$FS: restore --delta onto the drifted live volume compares only what its extents changed" t_delta_extents
+test_case "xfs: restore --delta onto the drifted live volume compares only what its extents changed" t_delta_extents xfs
 
 t_snapshots()
 {
+	local FS=$1
 	[ -d "$TD/$FS" ] && mountpoint -q "$TD/$FS" || skip "no $FS file system"
 	local v=$TD/$FS/snap.img id
 	mk_image "$v" 16 31 4
@@ -208,9 +203,15 @@ t_snapshots()
 	expect_fail -m "no snapshot" cairn snapshot delete "$v@s2"
 	[ "$(cairn snapshot list "$v" --json | jq 'length')" = 1 ] || fail "delete did not delete"
 }
-test_case "$FS: snapshot create, revert (refused while in use, --force), --keep, delete" t_snapshots
+test_case "xfs: snapshot create, revert (refused while in use, --force), --keep, delete" t_snapshots xfs
 
-done
+test_case "btrfs: a backup reads a reflink snapshot and keeps it as the base" t_first btrfs
+test_case "btrfs: after scattered writes an incremental reads only the changed ranges; both restore byte-identically" t_incremental btrfs
+test_case "btrfs: incrementals whose batches span many unchanged chunks restore byte-identically (mapped and read())" t_wide_batches btrfs
+test_case "btrfs: a wrong passphrase removes the snapshot it took; the next incremental still has its base" t_wrong_pass_snapshot btrfs
+test_case "btrfs: a changed base or --full makes a full read; tracking resumes after" t_untrusted_base btrfs
+test_case "btrfs: restore --delta onto the drifted live volume compares only what its extents changed" t_delta_extents btrfs
+test_case "btrfs: snapshot create, revert (refused while in use, --force), --keep, delete" t_snapshots btrfs
 
 t_copy_fallback()
 {
@@ -219,6 +220,12 @@ t_copy_fallback()
 	cairn snapshot create v.img --name c 2>err >/dev/null
 	grep -q "copy" err || fail "no warning about the copy's cost: $(cat err)"
 	cairn snapshot list v.img --json | jq -e '.[0].method == "copy"' >/dev/null || fail "method is not copy"
+	# Copies live under the state directory, never beside the image.
+	case $(cairn snapshot list v.img --json | jq -r '.[0].path') in
+	"$CAIRN_STATE_DIR"/snapshots/v.img.*) ;;
+	*) fail "copy snapshot at $(cairn snapshot list v.img --json | jq -r '.[0].path')" ;;
+	esac
+	[ ! -e .cairn-snapshots ] || fail "a snapshot directory was made beside the image"
 	expect_fail -m "cannot make reflink" cairn snapshot create v.img --method reflink
 	scatter_write v.img 42 10 >/dev/null
 	cairn snapshot revert v.img@c
@@ -242,9 +249,11 @@ t_block_device()
 	dev=$(setup_loop dev.img) || skip "no loop device available"
 	# A block device cannot be reflinked: the snapshot is a copy under the
 	# state directory, gone after the backup.
+	local before
+	before=$(ls -A "$CAIRN_STATE_DIR/snapshots" 2>/dev/null)
 	cairn backup --repo "$R" "$dev" --name blk --json >b.json
 	[ "$(jget b.json .snapshot)" = copy ] || fail "snapshot of a device is $(jget b.json .snapshot)"
-	[ -z "$(ls -A "$CAIRN_STATE_DIR/snapshots" 2>/dev/null)" ] || fail "the device's copy snapshot was left behind"
+	[ "$(ls -A "$CAIRN_STATE_DIR/snapshots" 2>/dev/null)" = "$before" ] || fail "the device's copy snapshot was left behind"
 	cairn restore --repo "$R" blk@latest r.img
 	cmp -n "$(stat -c %s dev.img)" r.img "$dev" || fail "restore differs from the device"
 	cairn snapshot create "$dev" --name d >/dev/null 2>&1

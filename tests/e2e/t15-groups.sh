@@ -140,6 +140,59 @@ t_incremental_and_members()
 }
 test_case "an incremental group backup tracks changes by extent maps; members list and restore" t_incremental_and_members
 
+t_restore_planted_links()
+{
+	need_setup
+	[ -f "$TD/gid" ] || skip "no first group backup"
+	printf 'root only: %s\n' "$RANDOM$RANDOM" >secret
+	chmod 600 secret
+	cp -p secret secret.orig
+	# Links planted in the target directory by another user (uid 65534):
+	# at the config's name, at the temporary name cairn once used, at a
+	# member's name.
+	mkdir out
+	ln -s "$TT/secret" out/app.xml
+	ln -s "$TT/secret" out/app.xml.cairn-tmp
+	chown -h 65534:65534 out/app.xml out/app.xml.cairn-tmp
+	cairn group restore app@latest --to out --repo "$R" --force
+	cmp -s secret secret.orig || fail "group restore wrote through a planted link into a root-only file"
+	[ ! -L out/app.xml ] || fail "the config's name is still the planted link"
+	cmp -s out/app.xml "$TD/app.xml" || fail "config document differs"
+	[ -L out/app.xml.cairn-tmp ] || fail "the planted link at the old temporary name was touched"
+	! ls out/*.cairn-tmp-* >/dev/null 2>&1 || fail "group restore left a temporary file: $(ls out)"
+	for d in a b; do e2fsck -fn "out/$d.img" >/dev/null 2>&1 || fail "out/$d.img not clean"; done
+	# Without --force a planted link is something that exists.
+	mkdir out2
+	ln -s "$TT/secret" out2/app.xml
+	expect_fail -m "out2/app.xml exists" cairn group restore app@latest --to out2 --repo "$R"
+	[ -L out2/app.xml ] || fail "the refused restore replaced the link"
+	# A member's name that is another user's link is refused, not followed.
+	mkdir out3
+	ln -s "$TT/secret" out3/a.img
+	chown -h 65534:65534 out3/a.img
+	expect_fail -m "a.img is a symbolic link owned by uid 65534; give the path it points to" \
+		cairn group restore app@latest --to out3 --repo "$R" --force
+	cmp -s secret secret.orig || fail "group restore wrote through a member's planted link"
+}
+test_case "group restore never follows a link planted at the config's, a temporary's or another user's member name" t_restore_planted_links
+
+t_config_link()
+{
+	need_setup
+	printf 'root only\n' >secret
+	chmod 600 secret
+	printf '<domain/>\n' >cfg.xml
+	cairn group create cfglink --volume "$X/a.img" --config "$TT/cfg.xml"
+	# The config's name becomes another user's link to a root-only file:
+	# the group backup refuses it before anything is frozen or stored.
+	ln -sf "$TT/secret" cfg.xml
+	chown -h 65534:65534 cfg.xml
+	expect_fail -m "config $TT/cfg.xml is a symbolic link owned by uid 65534" cairn group backup cfglink --repo "$R"
+	[ "$(cairn group list --backups cfglink --repo "$R" --json | jq length)" = 0 ] || fail "a group backup was stored"
+	cairn group delete cfglink
+}
+test_case "a group's config document that became another user's link is refused" t_config_link
+
 t_forget_group_by_id()
 {
 	need_setup
@@ -198,8 +251,7 @@ t_sigkill_thaws()
 		sleep 0.05
 	done
 	[ "$i" -lt 100 ] || { kill -9 $pid; fail "the file system never froze"; }
-	kill -9 "$pid"
-	wait "$pid" 2>/dev/null || true
+	kill9_running "$pid" "the frozen group backup"
 	timeout 5 touch "$TD/mnt-a/after-kill" || fail "mnt-a still frozen 5 s after SIGKILL"
 	timeout 5 touch "$TD/mnt-b/after-kill" || fail "mnt-b still frozen 5 s after SIGKILL"
 	[ "$(cairn group list --backups --repo "$R" --json | jq length)" = "$before" ] || fail "a killed group backup was listed"

@@ -224,7 +224,9 @@ t_status_format()
 		has("source") and has("state") and has("bytes_processed") and has("bytes_total") and has("elapsed_s")
 		and has("started") and has("completed") and has("error"))' >/dev/null || fail "status --json fields"
 	# --watch without a terminal prints a table per refresh until stopped.
-	timeout -s INT 2.5 "$CAIRN" status --watch --interval 0.5 >w.txt 2>&1 || true
+	local rc=0
+	timeout -s INT 2.5 "$CAIRN" status --watch --interval 0.5 >w.txt 2>&1 || rc=$?
+	[ $rc = 124 ] || fail "status --watch ended by itself (exit $rc) before it was interrupted: $(tail -n1 w.txt)"
 	[ "$(grep -c "^ID " w.txt)" -ge 3 ] || fail "status --watch refreshed $(grep -c "^ID " w.txt) times"
 }
 test_case "status: the columns, --json fields, --watch refreshes" t_status_format
@@ -317,7 +319,9 @@ t_cancel_cli_job()
 	need_setup
 	local before pid rc=0 id
 	before=$(backup_count "$R")
-	CAIRN_TEST_JOB_DELAY=400 CAIRN_THREADS=1 "$CAIRN" backup "$TD/big.img" --repo "$R" --snapshot none >b.out 2>b.err &
+	# 1.5 s at each of its 8 batches: it still runs after the two
+	# refused backups below, also on a loaded machine.
+	CAIRN_TEST_JOB_DELAY=1500 CAIRN_THREADS=1 "$CAIRN" backup "$TD/big.img" --repo "$R" --snapshot none >b.out 2>b.err &
 	pid=$!
 	id=$(wait_active backup big.img) || { kill -9 $pid; fail "no active job"; }
 	# A second job on the same volume is refused while it runs.
@@ -347,8 +351,7 @@ t_kill9_job()
 	CAIRN_TEST_JOB_DELAY=400 CAIRN_THREADS=1 "$CAIRN" backup "$TD/big.img" --repo "$R" --snapshot none >/dev/null 2>&1 &
 	pid=$!
 	id=$(wait_active backup big.img) || { kill -9 $pid; fail "no active job"; }
-	kill -9 $pid
-	wait $pid 2>/dev/null || true
+	kill9_running $pid "the backup job"
 	[ "$(job_field "$id" .state)" = failed ] || fail "a killed job is $(job_field "$id" .state)"
 	job_field "$id" .error | grep -q "ended without finishing it" || fail "error: $(job_field "$id" .error)"
 	# Its volume is free again, and the repository consistent.

@@ -204,8 +204,7 @@ t_killed_prune()
 		CAIRN_TEST_JOB_DELAY=60 "$CAIRN" prune --repo "$TT/w" --max-unused 0% -q >/dev/null 2>&1 &
 		pid=$!
 		sleep "$d"
-		kill -9 $pid 2>/dev/null || true
-		wait $pid 2>/dev/null || true
+		kill9_running $pid "prune (kill at ${d}s)"
 		cairn check --repo "$TT/w" -q || fail "check failed after prune was killed at ${d}s"
 		# The next prune on this host takes over the dead one's lease.
 		cairn prune --repo "$TT/w" --max-unused 0% -q || fail "prune after a kill at ${d}s failed"
@@ -224,9 +223,10 @@ t_window_zero_running()
 	local r=$TT/r pid rc=0
 	new_repo "$r" --pack-size 1M
 	rand_file "$TT/w.img" $((16 << 20)) 61
-	# A slow backup (the delay at each progress report) that has written
-	# packs its index object does not name yet.
-	CAIRN_TEST_JOB_DELAY=150 "$CAIRN" backup "$TT/w.img" --repo "$r" --snapshot none -q >id 2>b.err &
+	# A slow backup (the delay at each progress report, once a batch of 4
+	# MiB: it still runs while prune starts, also on a loaded machine)
+	# that has written packs its index object does not name yet.
+	CAIRN_TEST_JOB_DELAY=1000 "$CAIRN" backup "$TT/w.img" --repo "$r" --snapshot none -q >id 2>b.err &
 	pid=$!
 	wait_for_pack "$r" $pid 2 || { kill -9 $pid; fail "the backup wrote no packs: $(cat b.err)"; }
 	cairn prune --repo "$r" --safety-window 0 --json >p.json

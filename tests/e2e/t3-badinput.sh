@@ -184,6 +184,9 @@ t_bad_names()
 	expect_fail -m 'name' cairn backup --repo repo "$IMG" --name 'a/b'
 	expect_fail -m 'name' cairn backup --repo repo "$IMG" --name 'vol@x'
 	expect_fail -m 'name' cairn backup --repo repo "$IMG" --name ''
+	# Group restore makes files of volume names: no '.' or '..'.
+	expect_fail -m "invalid volume name '\.\.': it is '\.' or '\.\.'" cairn backup --repo repo "$IMG" --name '..'
+	expect_fail -m "invalid volume name '\.'" cairn backup --repo repo "$IMG" --name '.' --snapshot none
 	expect_fail -m 'tag' cairn backup --repo repo "$IMG" --tag "$(printf 'a\tb')"
 	# Said why, before anything is read; a long one is not echoed whole.
 	expect_fail -m "invalid volume name .*: it is not valid UTF-8" cairn backup --repo repo "$IMG" \
@@ -374,9 +377,8 @@ t_killed_restore_leftover()
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.01
 	done
-	kill -9 "$pid" 2>/dev/null || true
-	wait "$pid" || true # reaped: a zombie would still answer kill -0
-	[ -n "$tmp" ] || fail "no temporary file out.img.cairn-restore-$pid-* appeared while the restore ran"
+	[ -n "$tmp" ] || { kill -9 "$pid"; fail "no temporary file out.img.cairn-restore-$pid-* appeared while the restore ran"; }
+	kill9_running "$pid" "the restore"
 	[ -f "$tmp" ] || fail "the killed restore left no temporary file (expected $tmp)"
 	[ ! -e out.img ] || fail "the killed restore created out.img"
 	# Kept: a live process's file, a locked one, other names, a directory.
@@ -605,9 +607,40 @@ t_full_disk()
 }
 test_case "a full disk fails the backup with one line; no manifest; check passes" t_full_disk
 
+t_full_disk_restore()
+{
+	local dev id
+	new_repo repo
+	rand_file big.img $((40 << 20)) 24
+	id=$(cairn backup --repo repo -q big.img)
+	truncate -s 24M fs.img
+	mkfs.ext4 -q -F fs.img
+	dev=$(setup_loop fs.img) || skip "no loop device"
+	mkdir mnt
+	mount "$dev" mnt 2>/dev/null || skip "cannot mount ext4 here"
+	register_cleanup mount "$TT/mnt"
+	# Into a new file: nothing is left under any name.
+	tree_state mnt >before
+	expect_fail -m 'space' cairn restore --repo repo "$id" mnt/new.img
+	[ ! -e mnt/new.img ] || fail "the failed restore left the target"
+	assert_unchanged mnt before
+	# Over an existing file (--force): it stays as it was.
+	rand_file mnt/old.img $((1 << 20)) 25
+	tree_state mnt >before
+	expect_fail -m 'space' cairn restore --repo repo "$id" --force mnt/old.img
+	assert_unchanged mnt before
+	# All the space came back: a volume that fits restores.
+	rand_file small.img $((8 << 20)) 26
+	id=$(cairn backup --repo repo -q small.img)
+	cairn restore --repo repo "$id" mnt/small.img -q
+	same_file small.img mnt/small.img
+	umount mnt
+}
+test_case "a full disk during restore: one line, the target as it was (or absent), no temporary left" t_full_disk_restore
+
 t_fault_put()
 {
-	local n at puts ats
+	local n at puts ats rc=0 torn
 	new_repo base --pack-size 1M
 	rand_file v.img $((6 << 20)) 23
 	# How many puts does a backup make?  (In a scratch copy.)
@@ -635,11 +668,24 @@ t_fault_put()
 	rm -rf repo
 	cp -a base repo
 	CAIRN_TEST_FAULT='ops=put,at=2,truncate=1' expect_fail cairn backup --repo repo v.img
+	cp "$TT/.err" "$TT/torn.err"
 	[ "$(backup_count repo)" -eq 0 ] || fail "backup with a torn put was listed"
 	cairn backup --repo repo -q v.img >/dev/null || fail "re-run after a torn put fails"
 	cairn restore --repo repo latest torn.img
 	same_file v.img torn.img
-	cairn check --repo repo --read-data >check.out 2>&1 || true
+	cairn check --repo repo --read-data >check.out 2>&1 || rc=$?
+	case $rc in
+	0) ;;
+	3)
+		# Only the torn pack, the one whose upload failed, may be named.
+		torn=$(grep -Eo 'packs/[0-9a-f]{2}/[0-9a-f]{64}' "$TT/torn.err" | head -n1)
+		[ -n "$torn" ] || fail "the torn put's error names no pack: $(cat "$TT/torn.err")"
+		grep -q "^damaged: $torn: " check.out && [ "$(grep -c '^damaged: ' check.out)" -eq 1 ] ||
+			fail "check reports other damage than the torn pack $torn: $(grep '^damaged: ' check.out | tr '\n' '|')"
+		grep -q ' 0 backup(s) affected' check.out || fail "a torn unindexed pack affects a backup: $(tail -n1 check.out)"
+		;;
+	*) fail "check --read-data after a torn put exited $rc: $(tail -n1 check.out)" ;;
+	esac
 	! grep -q '^affected:' check.out || fail "a torn unindexed pack affects a backup: $(grep '^affected:' check.out)"
 	# Persistent failure from put 2 on.
 	rm -rf repo
@@ -651,26 +697,21 @@ test_case "CAIRN_TEST_FAULT: a backup failing at the Nth put fails cleanly; a re
 
 t_fault_get()
 {
-	local id
+	local id gets at
 	fresh_repo
 	id=$(cat "$TD/id1")
-	# The first get that reads pack data fails: the restore must fail
-	# cleanly whichever get it is.
-	for at in 1 3 6; do
-		rm -f t.img
-		CAIRN_TEST_FAULT="ops=get,at=$at,persistent=1" cairn restore --repo repo "$id" t.img 2>err && {
-			same_file "$TD/v1.img" t.img
-			continue
-		}
-		[ "$(wc -l <err)" -eq 1 ] || fail "restore with get $at failing printed $(wc -l <err) lines on stderr"
-		[ ! -e t.img ] || fail "restore with get $at failing left the target"
-		! ls t.img.cairn-* >/dev/null 2>&1 || fail "restore with get $at failing left a temporary file"
+	# How many gets does this restore make?  From any of them on, a
+	# persistent fault must fail it, cleanly.
+	CAIRN_TEST_COUNT=$TT/count.json cairn restore --repo repo "$id" count.img -q
+	same_file "$TD/v1.img" count.img
+	gets=$(jq -s 'map(.get) | add' count.json)
+	echo "a restore makes $gets gets" >&2
+	[ "$gets" -ge 4 ] || fail "a restore made only $gets gets"
+	for at in $(printf '%s\n' 1 3 $((gets / 2)) "$gets" | sort -nu); do
+		CAIRN_TEST_FAULT="ops=get,at=$at,persistent=1" restore_fails repo "$id"
 	done
 	# A corrupting get is caught by authentication.
-	CAIRN_TEST_FAULT='ops=get,at=0,corrupt=packs/' cairn restore --repo repo "$id" c.img 2>err &&
-		fail "a restore reading corrupted pack bytes succeeded"
-	[ ! -e c.img ] || fail "restore of corrupted data left the target"
-	return 0
+	CAIRN_TEST_FAULT='ops=get,at=0,corrupt=packs/' restore_fails repo "$id"
 }
 test_case "CAIRN_TEST_FAULT on get: restore fails cleanly, leaving no target" t_fault_get
 
@@ -701,5 +742,57 @@ t_no_libcurl()
 		nocurl "$CAIRN" init --repo 'azure://account/container/x?endpoint=http://127.0.0.1:9'
 }
 test_case "without libcurl: local repositories work; s3:// and azure:// fail with one line naming it" t_no_libcurl
+
+# plant PATH: a sparse 1 GiB file at PATH, as a stray or hostile object.
+plant()
+{
+	mkdir -p "$(dirname "$1")"
+	truncate -s 1G "$1"
+}
+
+# A 1 GiB config is measured before it is read: one get of at most its cap
+# (64 KiB) + 1 bytes, one line naming it.
+t_huge_config()
+{
+	fresh_repo
+	plant repo/config
+	expect_fail -m 'config is larger than the cap of 65536 bytes' measured list --repo repo
+	bounded 65537
+	expect_fail -m 'config is larger than the cap' measured check --repo repo
+	bounded 65537
+	restore_fails repo latest
+}
+test_case "a 1 GiB config: list and check fail with one line naming it, reading at most 64 KiB + 1, under 100 MiB" t_huge_config
+
+# Each other kind known from its listing: not a byte of it is read.
+t_huge_objects()
+{
+	local m i g h l k o id2
+	fresh_repo
+	id2=$(cat "$TD/id2")
+	m=backups/$(rand_hex 16) i=index/$(rand_hex 32) g=groups/$(rand_hex 16) h=holds/$id2 l=lease/$(rand_hex 16) \
+		k=running/$(rand_hex 16)
+	for o in $m $i $g $h $l $k; do plant "repo/$o"; done
+	tree_state repo >before
+	check_too_large repo $m $i $g $h $l $k
+	# list: the manifest is damaged (exit 1, one line naming it), the hold
+	# still holds (a warning); the intact backups are listed.
+	measured list --repo repo >list.out 2>list.err && fail "list exited 0 with a damaged manifest"
+	bounded $((1 << 20))
+	grep -q "$m is 1073741824 bytes, over the cap of 1048576 bytes for manifests" list.err || fail "list: $(cat list.err)"
+	grep -q "warning: $h is 1073741824 bytes.*it still holds backup $id2" list.err || fail "list: $(cat list.err)"
+	grep -q "${id2:0:16}  .*held" list.out || fail "list lost the held backup: $(cat list.out)"
+	# restore skips the index object with a warning, and is byte-identical.
+	measured restore --repo repo "$id2" r.img 2>r.err
+	bounded $((32 << 20))
+	grep -q "index object $i is damaged.*over the cap" r.err || fail "restore: $(cat r.err)"
+	same_file "$TD/v2.img" r.img
+	expect_fail -m "$g" measured group list --repo repo --backups
+	bounded $((1 << 20))
+	expect_fail -m "damaged lease object: $l is 1073741824 bytes" measured prune --repo repo
+	bounded $((1 << 20))
+	assert_unchanged repo before
+}
+test_case "1 GiB manifest, index, group, hold, lease and marker objects: named as too large, never read, under 100 MiB" t_huge_objects
 
 test_done

@@ -36,14 +36,12 @@ test_case "setup: a repository with one backup and a ${BIG_MIB} MiB random image
 
 t_kill9()
 {
-	local rc=0 base
+	local base
 	base=$(npacks "$R")
 	start_backup "$R" "$BIG"
 	# Two new packs (32 MiB of the 256) are written: kill.
 	wait_for_pack "$R" "$BG" $((base + 2)) || stop_bg "the backup ended before writing two packs"
-	kill -9 "$BG"
-	wait "$BG" || rc=$?
-	[ $rc -eq 137 ] || fail "the backup was not killed mid-way (exit $rc): make the image bigger"
+	kill9_running "$BG" "the backup (make the image bigger)"
 	[ ! -s bg.out ] || fail "the killed backup printed an id: $(cat bg.out)"
 	[ "$(backup_count "$R")" -eq 1 ] || fail "a backup killed with -9 is listed"
 	[ "$(find "$R/backups" -type f | wc -l)" -eq 1 ] || fail "a manifest was written by the killed backup"
@@ -149,12 +147,9 @@ wait_for_tmp()
 
 t_restore_kill()
 {
-	local rc=0
 	start_restore "$(cairn list --repo "$R" --json | jq -r '.[-1].id')" t.img
 	wait_for_tmp t.img "$BG" || stop_bg "the restore ended before it could be killed"
-	kill -9 "$BG"
-	wait "$BG" || rc=$?
-	[ $rc -eq 137 ] || fail "the restore was not killed mid-way (exit $rc)"
+	kill9_running "$BG" "the restore"
 	[ ! -e t.img ] || fail "a restore killed with -9 left a file under the target's name"
 }
 test_case "kill -9 mid-restore leaves nothing under the target's name" t_restore_kill
@@ -173,5 +168,59 @@ t_restore_int()
 	! ls t.img.cairn-* >/dev/null 2>&1 || fail "an interrupted restore left its temporary file"
 }
 test_case "SIGINT mid-restore: one line, no target, no temporary file" t_restore_int
+
+# snap_of PID: the snapshot file process PID is making or using, once it
+# is there (in the state directory: copies live there).
+snap_of()
+{
+	local i f
+	for i in $(seq 1 2000); do
+		for f in "$CAIRN_STATE_DIR"/snapshots/*.cairn-snap-"$1"-*; do
+			[ -f "$f" ] && { echo "$f"; return 0; }
+		done
+		kill -0 "$1" 2>/dev/null || return 1
+		sleep 0.01
+	done
+	return 1
+}
+
+t_killed_snapshot()
+{
+	local killed holder left held rc=0
+	new_repo srepo
+	rand_file sv.img $((8 << 20)) 31
+	rand_file sw.img $((4 << 20)) 32
+	# Held by a test hook once its copy snapshot is made; killed there.
+	CAIRN_TEST_SNAP_HOLD_MS=60000 "$CAIRN" backup --repo srepo --snapshot copy sv.img >/dev/null 2>&1 &
+	killed=$!
+	left=$(snap_of $killed) || { kill -9 $killed; fail "no snapshot file appeared for the backup"; }
+	kill -9 $killed
+	wait $killed || rc=$?
+	[ $rc -eq 137 ] || fail "the backup was not killed while it held its snapshot (exit $rc)"
+	[ -f "$left" ] || fail "the killed backup left no snapshot file (a leftover is expected: $left)"
+	# snapshot list shows it, marked and sized, --json too.
+	cairn snapshot list --json >l.json
+	jq -e --arg p "$left" --argjson pid $killed '[.[] | select(.kind == "leftover" and .path == $p and
+		.size == 8388608 and .allocated >= 8388608 and .process == $pid)] | length == 1' l.json >/dev/null ||
+		fail "snapshot list --json does not show the leftover: $(cat l.json)"
+	cairn snapshot list >l.txt
+	grep -F "$left" l.txt | grep -q "left by an interrupted run, 8.00 MiB on disk" ||
+		fail "snapshot list does not show the leftover: $(cat l.txt)"
+	# A backup still running holds its own snapshot: never touched.
+	CAIRN_TEST_SNAP_HOLD_MS=60000 "$CAIRN" backup --repo srepo --snapshot copy sw.img >/dev/null 2>&1 &
+	holder=$!
+	held=$(snap_of $holder) || { kill -9 $holder; fail "no snapshot file appeared for the running backup"; }
+	# The next backup of the volume removes the leftover at once.
+	cairn backup --repo srepo --snapshot copy sv.img -q >id
+	cairn restore --repo srepo "$(cat id)" r.img
+	same_file sv.img r.img
+	[ ! -e "$left" ] || { kill -9 $holder; fail "the next backup kept the leftover $left"; }
+	[ -f "$held" ] || { kill -9 $holder; fail "the next backup removed a running backup's snapshot $held"; }
+	cairn snapshot list --json | jq -e '[.[] | select(.kind == "leftover")] | length == 0' >/dev/null ||
+		{ kill -9 $holder; fail "snapshot list shows a running backup's snapshot as a leftover"; }
+	kill -9 $holder
+	wait $holder || true
+}
+test_case "a backup killed while it holds its copy snapshot: snapshot list shows the leftover; the next backup removes it, a running one's stays" t_killed_snapshot
 
 test_done

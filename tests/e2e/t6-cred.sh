@@ -3,6 +3,7 @@
 # options that feed object-store connections.  Every output of every
 # command is searched for the secret values, and so are the state files.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/credlib.sh"
 
 S3_SECRET='s3SECRETvalue/0123456789+abcdefXYZ'
 AZ_KEY='QVpLRVlzZWNyZXR2YWx1ZTAxMjM0NTY3ODlhYmNkZWY='
@@ -52,20 +53,6 @@ fresh_state()
 	export CAIRN_STATE_DIR=$TT/state
 	unset CAIRN_CRED CAIRN_STATE_KEY_FILE CAIRN_S3_SECRET_KEY CAIRN_AZURE_ACCOUNT_KEY CAIRN_AZURE_SAS \
 		CAIRN_GOOGLE_HMAC_SECRET CAIRN_ENCRYPTION_PASSPHRASE
-}
-
-# no_secrets FILE...: none of the secrets appears in any of the files.
-no_secrets()
-{
-	local f i
-	for f in "$@"; do
-		[ -e "$f" ] || continue
-		for i in "${!SECRETS[@]}"; do
-			# The reason names the secret by number: the log is output too.
-			grep -aqF -- "${SECRETS[$i]}" "$f" && fail "$f contains secret #$i (SECRETS[$i])"
-		done
-	done
-	return 0
 }
 
 # Every output so far (.out and .err of expect_*, and the files a test wrote).
@@ -231,7 +218,7 @@ EOF
 	tr '\0' ' ' <"/proc/$pid/cmdline" >cmdline.out
 	grep -q -- '--s3-secret-key' cmdline.out || fail "could not read the command line: $(cat cmdline.out)"
 	wait "$pid" || fail "cred create failed after the lock was released: $(cat u.err)"
-	wait "$locker" || true
+	wait "$locker" || fail "the process holding the state database's lock failed"
 	grep -Eq "$UUID_RE" u.out || fail "no UUID printed"
 	outputs_clean
 	no_secrets cmdline.out

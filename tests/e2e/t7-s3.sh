@@ -15,68 +15,81 @@ t_image()
 }
 test_case "setup: a 32 MiB ext4 image" t_image
 
-for S in rgw swift; do
+# Each test below runs on both servers: its argument names the server.
 
-eval "t_${S}_init() {
-	s3_use $S
-	st_init \"\$(s3_uri $S repo)\"
-}"
-test_case "$S: init creates the bucket and the repository; a second init refuses" "t_${S}_init"
+t_init()
+{
+	s3_use "$1"
+	st_init "$(s3_uri "$1" repo)"
+}
 
-eval "t_${S}_roundtrip() {
-	s3_use $S
-	st_roundtrip \"\$(s3_uri $S repo)\" \"\$IMG\" \"\$TD/$S.id1\"
-}"
-test_case "$S: backup, restore byte-identical, check --read-data" "t_${S}_roundtrip"
+t_roundtrip()
+{
+	s3_use "$1"
+	st_roundtrip "$(s3_uri "$1" repo)" "$IMG" "$TD/$1.id1"
+}
 
-eval "t_${S}_incremental() {
-	s3_use $S
-	st_incremental \"\$(s3_uri $S repo)\" \"\$TD/$S.id1\" 11
-}"
-test_case "$S: incremental stores only the change; both backups restore byte-identical" "t_${S}_incremental"
+t_incremental()
+{
+	s3_use "$1"
+	st_incremental "$(s3_uri "$1" repo)" "$TD/$1.id1" 11
+}
 
-eval "t_${S}_multipart() {
-	s3_use $S
-	st_large \"\$(s3_uri $S mp part_size=1M)\"
-}"
-test_case "$S: packs above the part size go up in parts and restore byte-identical" "t_${S}_multipart"
+t_multipart()
+{
+	s3_use "$1"
+	st_large "$(s3_uri "$1" mp part_size=1M)"
+}
 
-eval "t_${S}_wrong_secret() {
-	s3_use $S
+t_wrong_secret()
+{
+	s3_use "$1"
 	local r
-	r=\$(s3_uri $S repo)
-	AWS_SECRET_ACCESS_KEY=not-the-secret-9Qx expect_fail -m 'secret key is wrong' cairn list --repo \"\$r\"
-	AWS_SECRET_ACCESS_KEY=not-the-secret-9Qx expect_fail -m 'secret key is wrong' cairn backup --repo \"\$r\" \"\$IMG\"
+	r=$(s3_uri "$1" repo)
+	AWS_SECRET_ACCESS_KEY=not-the-secret-9Qx expect_fail -m 'secret key is wrong' cairn list --repo "$r"
+	AWS_SECRET_ACCESS_KEY=not-the-secret-9Qx expect_fail -m 'secret key is wrong' cairn backup --repo "$r" "$IMG"
 	grep -q 'not-the-secret-9Qx' .err .out && fail 'the wrong secret is shown'
 	no_secret .log .out .err
-}"
-test_case "$S: a wrong secret key: one line naming it, never the secret" "t_${S}_wrong_secret"
+}
 
-eval "t_${S}_unknown_key() {
-	s3_use $S
-	local r
-	r=\$(s3_uri $S repo)
+t_unknown_key()
+{
+	s3_use "$1"
+	local r want
+	r=$(s3_uri "$1" repo)
 	# Swift's tempauth cannot tell an unknown key from a wrong secret.
-	local want=\"does not know access key 'nosuchkey'\"
-	[ $S = swift ] && want=\"access key 'nosuchkey'\"
-	AWS_ACCESS_KEY_ID=nosuchkey expect_fail -m \"\$want\" cairn list --repo \"\$r\"
-	AWS_ACCESS_KEY_ID=nosuchkey expect_fail -m 'nosuchkey' cairn init --repo \$(s3_uri $S other)
+	want="does not know access key 'nosuchkey'"
+	[ "$1" = swift ] && want="access key 'nosuchkey'"
+	AWS_ACCESS_KEY_ID=nosuchkey expect_fail -m "$want" cairn list --repo "$r"
+	AWS_ACCESS_KEY_ID=nosuchkey expect_fail -m 'nosuchkey' cairn init --repo "$(s3_uri "$1" other)"
 	no_secret .log .out .err
-}"
-test_case "$S: an unknown access key: one line naming it" "t_${S}_unknown_key"
+}
 
-eval "t_${S}_missing_bucket() {
-	s3_use $S
-	local r=\"s3://cairn-e2e-nobucket-\$S3_RUN/x?endpoint=\$S3_ENDPOINT&region=\$S3_REGION\"
-	expect_fail -m 'bucket cairn-e2e-nobucket-[0-9]+ does not exist' cairn list --repo \"\$r\"
-	expect_fail -m 'does not exist' cairn backup --repo \"\$r\" \"\$IMG\"
-	expect_fail -m 'does not exist' cairn restore --repo \"\$r\" latest out.img
+t_missing_bucket()
+{
+	s3_use "$1"
+	local r="s3://cairn-e2e-nobucket-$S3_RUN/x?endpoint=$S3_ENDPOINT&region=$S3_REGION"
+	expect_fail -m 'bucket cairn-e2e-nobucket-[0-9]+ does not exist' cairn list --repo "$r"
+	expect_fail -m 'does not exist' cairn backup --repo "$r" "$IMG"
+	expect_fail -m 'does not exist' cairn restore --repo "$r" latest out.img
 	[ ! -e out.img ] || fail 'a failed restore left a target'
 	no_secret .log .out .err
-}"
-test_case "$S: a missing bucket: one line naming it" "t_${S}_missing_bucket"
+}
 
-done
+test_case "rgw: init creates the bucket and the repository; a second init refuses" t_init rgw
+test_case "rgw: backup, restore byte-identical, check --read-data" t_roundtrip rgw
+test_case "rgw: incremental stores only the change; both backups restore byte-identical" t_incremental rgw
+test_case "rgw: packs above the part size go up in parts and restore byte-identical" t_multipart rgw
+test_case "rgw: a wrong secret key: one line naming it, never the secret" t_wrong_secret rgw
+test_case "rgw: an unknown access key: one line naming it" t_unknown_key rgw
+test_case "rgw: a missing bucket: one line naming it" t_missing_bucket rgw
+test_case "swift: init creates the bucket and the repository; a second init refuses" t_init swift
+test_case "swift: backup, restore byte-identical, check --read-data" t_roundtrip swift
+test_case "swift: incremental stores only the change; both backups restore byte-identical" t_incremental swift
+test_case "swift: packs above the part size go up in parts and restore byte-identical" t_multipart swift
+test_case "swift: a wrong secret key: one line naming it, never the secret" t_wrong_secret swift
+test_case "swift: an unknown access key: one line naming it" t_unknown_key swift
+test_case "swift: a missing bucket: one line naming it" t_missing_bucket swift
 
 t_no_credentials()
 {
@@ -86,6 +99,19 @@ t_no_credentials()
 	AWS_ACCESS_KEY_ID=x expect_fail -m 'AWS_SECRET_ACCESS_KEY is not' cairn list --repo "$(s3_uri rgw repo)"
 }
 test_case "no credentials at all: one line naming the variables" t_no_credentials
+
+t_stored_credential()
+{
+	s3_use rgw
+	local u ssl=()
+	export CAIRN_STATE_DIR=$TT/state
+	[[ $S3_ENDPOINT == http://* ]] && ssl=(--s3-disable-ssl)
+	u=$(CAIRN_S3_SECRET_KEY=$S3_SECRET cairn cred create --provider s3 --s3-access-key "$AWS_ACCESS_KEY_ID" \
+		--s3-region "$S3_REGION" --s3-endpoint "$S3_ENDPOINT" "${ssl[@]}")
+	unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+	st_stored_credential "$u" "s3://cairn-e2e-$S3_RUN-$E2E_NAME-cred/repo" "$S3_ENDPOINT" "$IMG" http://127.0.0.1:9
+}
+test_case "rgw: a stored credential made for the server (--s3-endpoint): backup, restore; another endpoint refused" t_stored_credential
 
 t_bad_uris()
 {

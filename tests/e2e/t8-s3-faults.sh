@@ -61,6 +61,75 @@ t_outage()
 }
 test_case "an outage past the retry bound: one clear line; the re-run reuses what was uploaded" t_outage
 
+# A server that accepts the request and then sends nothing: cairn says so
+# in its words, naming the server and the knob, and no secret.
+t_stall_message()
+{
+	s3_use rgw
+	local server
+	server=127.0.0.1:$(cat "$TD/proxy.port")
+	: >"$PLOG"
+	plan stall
+	CAIRN_HTTP_MAX_ATTEMPTS=2 expect_fail -m "^cairn: (GET|HEAD) http://$server/.*: the server $server stopped answering \(nothing for 2 s, the limit CAIRN_HTTP_STALL_SECONDS sets\); cairn waited [0-9.]+ s in all, over 2 attempts\$" \
+		cairn list --repo "$(puri stallmsg)"
+	plan
+	[ "$(faults_seen stall)" -eq 2 ] || fail "$(faults_seen stall) requests stalled, expected 2"
+	grep -qi 'too slow' .err && fail "libcurl's words leak through: $(cat .err)"
+	grep -Eqi 'authorization|signature|credential|x-amz' .err && fail "the message shows signing material: $(cat .err)"
+	no_secret .err .out .log
+}
+test_case "a server that stops answering: one line naming it, the time waited and CAIRN_HTTP_STALL_SECONDS" t_stall_message
+
+# s3_put KEY FILE: FILE as object KEY of this file's bucket, straight to RGW.
+s3_put()
+{
+	curl -sSf --aws-sigv4 aws:amz:us-east-1:s3 --user "$AWS_ACCESS_KEY_ID:$S3_SECRET" \
+		-H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -T "$2" \
+		"$S3_ENDPOINT/cairn-e2e-$S3_RUN-$E2E_NAME-rgw/$1" >/dev/null
+}
+
+# Objects of 1 GiB (the proxy makes small ones look so, in listings and
+# reads): each is measured before it is read, and nothing grows to its size.
+t_huge_objects()
+{
+	s3_use rgw
+	local r id m i g h l k o
+	r=$(puri huge)
+	plan
+	cairn init --repo "$r" -q
+	rand_file small.img $((1 << 20)) 31
+	cairn backup --repo "$r" -q small.img >id
+	id=$(cat id)
+	m=backups/$(rand_hex 16) i=index/$(rand_hex 32) g=groups/$(rand_hex 16) h=holds/$id l=lease/$(rand_hex 16) \
+		k=running/$(rand_hex 16)
+	echo x >x
+	for o in $m $i $g $h $l $k; do s3_put "huge/$o" x; done
+	# The config: one ranged get of its cap + 1 bytes.
+	plan huge=huge/config
+	expect_fail -m 'config is larger than the cap of 65536 bytes' measured list --repo "$r"
+	bounded 65537
+	# The rest are known from their listing and never read.
+	plan huge=huge/$m huge=huge/$i huge=huge/$g huge=huge/$h huge=huge/$l huge=huge/$k
+	: >"$PLOG"
+	check_too_large "$r" $m $i $g $h $l $k
+	measured list --repo "$r" >list.out 2>list.err && fail "list exited 0 with a damaged manifest"
+	bounded $((1 << 20))
+	grep -q "$m is 1073741824 bytes, over the cap" list.err || fail "list: $(cat list.err)"
+	measured restore --repo "$r" "$id" r.img 2>r.err
+	bounded $((4 << 20))
+	same_file small.img r.img
+	[ "$(grep -c -- '-> huge$' "$PLOG")" -eq 0 ] || fail "a huge object was read: $(grep -- '-> huge$' "$PLOG" | head -n1)"
+	# A server that ignores the range and sends 1 GiB: refused at the cap.
+	plan match=huge/config:ignore-range
+	CAIRN_HTTP_STATS=$TT/stats expect_fail -m 'the server sent more than the 65537 bytes asked for' measured list --repo "$r"
+	bounded 0
+	[ "$(jq -s 'map(.bytes_received) | add' "$TT/stats")" -lt $((1 << 20)) ] ||
+		fail "cairn received $(jq -s 'map(.bytes_received) | add' "$TT/stats") bytes of the 1 GiB reply"
+	plan
+	no_secret .log .err check.out list.err
+}
+test_case "1 GiB objects of every kind on S3: named as too large, never read whole, under 100 MiB" t_huge_objects
+
 # uploads_in_progress PREFIX: multipart uploads RGW still holds below PREFIX
 # (its '/' encoded: SigV4 signs the query encoded, curl sends it as given).
 uploads_in_progress()
@@ -139,8 +208,7 @@ t_prune_stale_uploads()
 	"$CAIRN" backup --repo "$r" "$TD/img" --limit-upload 2M -q >/dev/null 2>b.err &
 	pid=$!
 	for i in $(seq 1 100); do [ "$(uploads_in_progress stale/packs/)" -gt 0 ] && break; sleep 0.1; done
-	kill -9 $pid
-	wait $pid 2>/dev/null || true
+	kill9_running $pid "the backup uploading"
 	[ "$(uploads_in_progress stale/packs/)" -gt 0 ] || fail "no multipart upload was caught in progress"
 	# A young upload may be a running backup's: kept.
 	cairn prune --repo "$r" --json >p1.json

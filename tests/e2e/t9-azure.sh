@@ -164,6 +164,20 @@ t_no_credentials()
 }
 test_case "no credentials, or another account in AZURE_STORAGE_ACCOUNT: one line naming the variables" t_no_credentials
 
+t_stored_credential()
+{
+	az_use
+	local u ssl=()
+	export CAIRN_STATE_DIR=$TT/state
+	[[ $AZ_ENDPOINT == http://* ]] && ssl=(--azure-disable-ssl)
+	u=$(CAIRN_AZURE_ACCOUNT_KEY=$AZ_KEY cairn cred create --provider azure --azure-account-name "$AZ_ACCOUNT" \
+		--azure-endpoint "$AZ_ENDPOINT" "${ssl[@]}")
+	unset AZURE_STORAGE_KEY
+	st_stored_credential "$u" "azure://$AZ_ACCOUNT/$(az_container cred)/repo" "$AZ_ENDPOINT" "$IMG" \
+		"http://127.0.0.1:9/$AZ_ACCOUNT"
+}
+test_case "a stored credential made for Azurite (--azure-endpoint): backup, restore; another endpoint refused" t_stored_credential
+
 t_bad_uris()
 {
 	az_use

@@ -1,7 +1,9 @@
 /* libFuzzer target: an opened group backup object.  What parses must
+ * carry only names group restore may make files of (repo/names.h), and
  * encode and parse back to the same group backup. */
 #include "cairn/error.h"
 #include "repo/group.h"
+#include "repo/names.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (!g || !g->name || !*g->name || g->nmembers == 0 || g->created_us < 0 ||
 	    (g->config_name && g->config_len > CAIRN_GROUP_CONFIG_MAX))
+		abort();
+	for (size_t i = 0; i < g->nmembers; i++)
+		if (cairn_name_problem(g->members[i].volume, false))
+			abort();
+	if (g->config_name && cairn_name_problem(g->config_name, true))
 		abort();
 	char *json = NULL;
 	if (cairn_group_backup_encode(g, &json) != 0)

@@ -253,6 +253,23 @@ static void seeds_group_backup(void)
 	CHECK(cairn_group_backup_encode(&g, &json));
 	put("fuzz_group_backup", "plain", json, strlen(json));
 	free(json);
+	/* Names the parser must refuse (repo/names.h): one edit away from
+	 * names it accepts, so the fuzzer explores both sides of each check. */
+	static const char *const bad[][2] = {
+		{ "bad-member-dotdot", ".." },     { "bad-member-dot", "." },
+		{ "bad-member-slash", "../b.img" }, { "bad-member-empty", "" },
+		{ "bad-member-ctl", "b\x01.img" }, { "bad-config-dotdot", ".." },
+		{ "bad-config-slash", "../app.xml" }, { "config-at", "app@2.xml" },
+	};
+	g.nmembers = 2;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		bool config = strstr(bad[i][0], "config") != NULL;
+		members[1].volume = config ? "b.img" : (char *)bad[i][1];
+		g.config_name = config ? (char *)bad[i][1] : NULL;
+		CHECK(cairn_group_backup_encode(&g, &json));
+		put("fuzz_group_backup", bad[i][0], json, strlen(json));
+		free(json);
+	}
 }
 
 static void seeds_hold(void)

@@ -3,9 +3,11 @@
 # seeds plus the corpus kept from earlier runs.
 # Usage: tests/fuzz/run.sh BUILD_DIR SECONDS
 # Prints "ok N - fuzz_x" or "not ok N - fuzz_x" per target and a last line
-# "N passed, N failed"; exits non-zero when a target failed.  A failing
-# target leaves its crashing input in BUILD_DIR/tests/fuzz/artifacts/<target>/
-# and its log in BUILD_DIR/tests/fuzz/logs/<target>.log; reproduce with
+# "N passed, N failed, 0 skipped" (every suite's last line has that form;
+# a target is never skipped: one not built fails); exits non-zero when a
+# target failed.  A failing target leaves its crashing input in
+# BUILD_DIR/tests/fuzz/artifacts/<target>/ and its log in
+# BUILD_DIR/tests/fuzz/logs/<target>.log; reproduce with
 #   BUILD_DIR/tests/fuzz/<target> ARTIFACT
 # and, once fixed, keep the input as tests/fuzz/regressions/<target>/<name>.
 set -u
@@ -21,7 +23,7 @@ targets="fuzz_key_object fuzz_config fuzz_toc fuzz_index fuzz_manifest fuzz_tree
 
 if ! "$here/make-seeds.sh" "$build" "$dir/seeds"; then
 	echo "not ok 0 - seeds"
-	echo "0 passed, 1 failed"
+	echo "0 passed, 1 failed, 0 skipped"
 	exit 1
 fi
 
@@ -87,5 +89,5 @@ for t in $targets; do
 		failed=$((failed + 1))
 	fi
 done
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, 0 skipped"
 [ "$failed" -eq 0 ]

@@ -292,6 +292,50 @@ static void test_uri(void **state)
 	expect_bad("s3://acct1/cont", &key, CAIRN_EINVAL, "not an azure");
 }
 
+/* A stored credential's key or SAS (opts.cred set) goes only to its own
+ * endpoint, else https://ACCOUNT.blob.core.windows.net. */
+static void test_cred_binding(void **state)
+{
+	(void)state;
+	struct cairn_azure_config c;
+	clear_env();
+	struct cairn_store_opts o = { .cred = "0f0f0f0f-0000-4000-8000-000000000003", .azure_sas = SAS };
+
+	ok(parse("azure://acct1/cont", &o, &c));
+	assert_string_equal(c.endpoint, "https://acct1.blob.core.windows.net");
+	cairn_azure_config_free(&c);
+	ok(parse("azure://acct1/cont?endpoint=https://acct1.blob.core.windows.net:443", &o, &c));
+	cairn_azure_config_free(&c);
+	const char *other[] = { "http://127.0.0.1:10000/acct1", "https://127.0.0.1:10000/acct1",
+				"http://acct1.blob.core.windows.net", "https://acct2.blob.core.windows.net",
+				"https://acct1.blob.core.windows.net/x" };
+	for (size_t i = 0; i < ARRAY_SIZE(other); i++) {
+		char uri[256];
+		snprintf(uri, sizeof(uri), "azure://acct1/cont?endpoint=%s", other[i]);
+		int r = parse(uri, &o, &c);
+		if (r != CAIRN_EPERM)
+			fail_msg("%s: %s, want EPERM", uri, cairn_error_name(r));
+		const char *msg = cairn_error_message();
+		assert_non_null(strstr(msg, "credential 0f0f0f0f-0000-4000-8000-000000000003 is bound to "
+					    "https://acct1.blob.core.windows.net, but the repository URI names endpoint"));
+		assert_non_null(strstr(msg, "--azure-endpoint"));
+		assert_null(strstr(msg, "SECRETSIG"));
+	}
+	/* Its own endpoint, http with disable_ssl. */
+	o.endpoint = EMU_EP;
+	o.disable_ssl = true;
+	ok(parse("azure://acct1/cont?endpoint=" EMU_EP, &o, &c));
+	assert_true(c.allow_http);
+	cairn_azure_config_free(&c);
+	expect_bad("azure://acct1/cont?endpoint=http://127.0.0.1:10001/devstoreaccount1", &o, CAIRN_EPERM,
+		   "bound to " EMU_EP);
+	expect_bad("azure://acct1/cont?endpoint=http://127.0.0.1:10000/other", &o, CAIRN_EPERM, NULL);
+	/* Without a stored credential the URI decides, as before. */
+	o.cred = NULL;
+	ok(parse("azure://acct1/cont?endpoint=http://127.0.0.1:10001/x", &o, &c));
+	cairn_azure_config_free(&c);
+}
+
 static void test_credentials(void **state)
 {
 	(void)state;
@@ -520,6 +564,7 @@ int main(void)
 		cmocka_unit_test(test_string_to_sign), cmocka_unit_test(test_key_decode),
 		cmocka_unit_test(test_dates),          cmocka_unit_test(test_urls),
 		cmocka_unit_test(test_uri),            cmocka_unit_test(test_credentials),
+		cmocka_unit_test(test_cred_binding),
 		cmocka_unit_test(test_error_map),      cmocka_unit_test(test_parse_list),
 		cmocka_unit_test(test_parse_error),
 	};

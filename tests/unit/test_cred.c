@@ -101,6 +101,10 @@ static void test_validate(void **state)
 	c.s3_disable_ssl = false;
 	c.name = "prod-eu_1.backup";
 	ck_ok(cairn_cred_validate(&c));
+	c = azure_cred();
+	c.azure_endpoint = "http://127.0.0.1:10000/devstoreaccount1";
+	c.azure_disable_ssl = true;
+	ck_ok(cairn_cred_validate(&c));
 
 	/* Each bad credential and a word its message must contain. */
 	struct {
@@ -158,6 +162,29 @@ static void test_validate(void **state)
 		  "--name" },
 		{ { .provider = CAIRN_CRED_S3, .s3_access_key = "AK", .s3_secret_key = S3_SECRET, .name = "-x" },
 		  "--name" },
+		/* Azure endpoints and their http flag. */
+		{ { .provider = CAIRN_CRED_AZURE, .azure_account = "acct", .azure_key = AZ_KEY,
+		    .azure_endpoint = "http://127.0.0.1:10000/acct" },
+		  "--azure-endpoint is plain http://: add --azure-disable-ssl" },
+		{ { .provider = CAIRN_CRED_AZURE, .azure_account = "acct", .azure_key = AZ_KEY, .azure_disable_ssl = true },
+		  "--azure-disable-ssl needs an http:// --azure-endpoint" },
+		{ { .provider = CAIRN_CRED_AZURE, .azure_account = "acct", .azure_key = AZ_KEY,
+		    .azure_endpoint = "https://h/a b" },
+		  "--azure-endpoint" },
+		{ { .provider = CAIRN_CRED_AZURE, .azure_account = "acct", .azure_key = AZ_KEY,
+		    .azure_endpoint = "https://h/a%2Fb" },
+		  "-._~/" },
+		{ { .provider = CAIRN_CRED_AZURE, .azure_account = "acct", .azure_key = AZ_KEY,
+		    .azure_endpoint = "https://user@h" },
+		  "no user, query" },
+		{ { .provider = CAIRN_CRED_S3, .s3_access_key = "AK", .s3_secret_key = S3_SECRET,
+		    .s3_endpoint = "https://h?sig=x" },
+		  "no user, query" },
+		{ { .provider = CAIRN_CRED_S3, .s3_access_key = "AK", .s3_secret_key = S3_SECRET, .azure_disable_ssl = true },
+		  "--azure-disable-ssl does not apply to --provider s3" },
+		{ { .provider = CAIRN_CRED_S3, .s3_access_key = "AK", .s3_secret_key = S3_SECRET,
+		    .azure_endpoint = "https://h" },
+		  "--azure-endpoint does not apply" },
 		/* A name that looks like a UUID prefix. */
 		{ { .provider = CAIRN_CRED_S3, .s3_access_key = "AK", .s3_secret_key = S3_SECRET, .name = "dead-beef" },
 		  "UUID" },
@@ -228,6 +255,8 @@ static void test_round_trip(void **state)
 	c1.name = "prod";
 	c4.azure_key = NULL;
 	c4.azure_sas = AZ_SAS;
+	c4.azure_endpoint = "http://127.0.0.1:10000/devstoreaccount1";
+	c4.azure_disable_ssl = true;
 	int64_t before = (int64_t)time(NULL);
 	create(f, &c1, u1);
 	create(f, &c2, u2);
@@ -258,6 +287,10 @@ static void test_round_trip(void **state)
 	assert_false(v[1].has_passphrase);
 	assert_true(v[1].has_azure_key && !v[1].has_azure_sas);
 	assert_true(!v[3].has_azure_key && v[3].has_azure_sas);
+	assert_null(v[1].azure_endpoint);
+	assert_false(v[1].azure_disable_ssl);
+	assert_string_equal(v[3].azure_endpoint, "http://127.0.0.1:10000/devstoreaccount1");
+	assert_true(v[3].azure_disable_ssl);
 	assert_string_equal(v[2].google_project_id, "my-project-123");
 	assert_string_equal(v[2].google_access_key, "GOOG1EXAMPLEACCESSID");
 	assert_true(v[0].created >= before && v[0].created <= (int64_t)time(NULL));
@@ -525,6 +558,172 @@ static void test_tampered_ciphertext_refused(void **state)
 	cairn_cred_free(g);
 }
 
+/* Editing what a credential's secrets are bound to (its endpoint, SSL
+ * flag, Azure account, provider or any other non-secret field but the
+ * name) makes them fail to open, instead of redirecting them. */
+static void test_binding_sealed(void **state)
+{
+	struct th_state_fx *f = *state;
+	struct cairn_cred s3 = s3_cred(), az = azure_cred();
+	s3.s3_endpoint = "https://minio.example:9000";
+	s3.s3_disable_ssl = false;
+	az.azure_key = NULL;
+	az.azure_sas = AZ_SAS;
+	static const struct {
+		bool azure;
+		const char *set;
+	} edits[] = {
+		{ false, "s3_endpoint = 'http://127.0.0.1:9'" },
+		{ false, "s3_endpoint = NULL" },
+		{ false, "s3_disable_ssl = 1" },
+		{ false, "s3_region = 'us-east-2'" },
+		{ false, "s3_access_key = 'AKIAOTHER'" },
+		{ false, "provider = 'google'" },
+		{ true, "azure_endpoint = 'http://127.0.0.1:9/devstoreaccount1', azure_disable_ssl = 1" },
+		{ true, "azure_disable_ssl = 1" },
+		{ true, "azure_account = 'attacker'" },
+	};
+	sql(f, "DROP TRIGGER credentials_immutable");
+	for (size_t i = 0; i < ARRAY_SIZE(edits); i++) {
+		char u[CAIRN_CRED_UUID_LEN + 1], q[512];
+		struct cairn_cred *g = NULL;
+		create(f, edits[i].azure ? &az : &s3, u);
+		ck_ok(cairn_cred_get(f->st, u, true, &g));
+		cairn_cred_free(g);
+		g = NULL;
+		snprintf(q, sizeof(q), "UPDATE credentials SET %s WHERE uuid = '%s'", edits[i].set, u);
+		sql(f, q);
+		int r = cairn_cred_get(f->st, u, true, &g);
+		if (r != CAIRN_ECORRUPT)
+			fail_msg("after SET %s: get = %s, want ECORRUPT", edits[i].set, cairn_error_name(r));
+		const char *msg = cairn_error_message();
+		assert_non_null(strstr(msg, u));
+		assert_non_null(strstr(msg, "fails authentication"));
+		assert_non_null(strstr(msg, "endpoint, SSL flag"));
+		assert_null(strstr(msg, S3_SECRET));
+		assert_null(strstr(msg, AZ_SAS));
+		/* The fields alone still read (cred list works). */
+		ck_ok(cairn_cred_get(f->st, u, false, &g));
+		cairn_cred_free(g);
+	}
+	/* The name is only a label. */
+	char u[CAIRN_CRED_UUID_LEN + 1], q[256];
+	struct cairn_cred *g = NULL;
+	create(f, &s3, u);
+	snprintf(q, sizeof(q), "UPDATE credentials SET name = 'renamed' WHERE uuid = '%s'", u);
+	sql(f, q);
+	ck_ok(cairn_cred_get(f->st, "renamed", true, &g));
+	assert_string_equal(g->s3_secret_key, S3_SECRET);
+	cairn_cred_free(g);
+	/* A seal this cairn does not know is refused, not guessed. */
+	snprintf(q, sizeof(q), "UPDATE credentials SET seal = 3 WHERE uuid = '%s'", u);
+	sql(f, q);
+	ck_err(cairn_cred_get(f->st, u, true, &g), CAIRN_ECORRUPT);
+	assert_non_null(strstr(cairn_error_message(), "unknown seal 3"));
+	/* Nor is a bound row passed off as one of the old unbound kind. */
+	snprintf(q, sizeof(q), "UPDATE credentials SET seal = 1 WHERE uuid = '%s'", u);
+	sql(f, q);
+	ck_err(cairn_cred_get(f->st, u, true, &g), CAIRN_ECORRUPT);
+}
+
+static int64_t scalar(struct th_state_fx *f, const char *q)
+{
+	sqlite3_stmt *s = NULL;
+	assert_int_equal(sqlite3_prepare_v2(cairn_state_db(f->st), q, -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	int64_t v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+/* A row as the cairn before endpoint binding stored it (seal 1: the
+ * additional data is "<uuid>/<column>"), sealed with the same label and
+ * state key. */
+static void insert_unbound(struct th_state_fx *f, const char *uuid, const char *name, const char *endpoint,
+			   const char *secret)
+{
+	const char *kid;
+	uint8_t *sealed = NULL;
+	size_t len;
+	char aad[128];
+	ck_ok(cairn_state_key_id(f->st, true, &kid));
+	snprintf(aad, sizeof(aad), "%s/s3_secret_key", uuid);
+	ck_ok(cairn_state_seal(f->st, "cairn state: credentials v1", aad, strlen(aad), secret, strlen(secret), &sealed,
+			       &len));
+	sqlite3_stmt *s = NULL;
+	assert_int_equal(sqlite3_prepare_v2(cairn_state_db(f->st),
+					    "INSERT INTO credentials (uuid, name, provider, created, key_id,"
+					    " s3_access_key, s3_endpoint, s3_disable_ssl, s3_secret_key, seal)"
+					    " VALUES (?, ?, 's3', 1000, ?, 'AKIAOLD', ?, 1, ?, 1)",
+					    -1, &s, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_text(s, 1, uuid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, kid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, endpoint, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 5, sealed, (int)len, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+	sqlite3_finalize(s);
+	free(sealed);
+}
+
+/* Credentials of the previous cairn open, and are sealed again, bound, on
+ * first use: same UUID, name, creation time and place in the list; after
+ * that, a changed endpoint no longer opens. */
+static void test_unbound_resealed(void **state)
+{
+	struct th_state_fx *f = *state;
+	const char *u1 = "11111111-1111-4111-8111-111111111111", *u2 = "22222222-2222-4222-8222-222222222222";
+	char u3[CAIRN_CRED_UUID_LEN + 1], q[256];
+	insert_unbound(f, u1, "old-one", "http://127.0.0.1:8080", S3_SECRET);
+	insert_unbound(f, u2, "old-two", "http://127.0.0.1:8081", "second/secret");
+	struct cairn_cred c = s3_cred();
+	create(f, &c, u3);
+	assert_int_equal(scalar(f, "SELECT count(*) FROM credentials WHERE seal = 1"), 2);
+	int64_t rowid = scalar(f, "SELECT rowid FROM credentials WHERE name = 'old-one'");
+
+	/* Without secrets nothing changes. */
+	struct cairn_cred *g = NULL;
+	ck_ok(cairn_cred_get(f->st, u1, false, &g));
+	cairn_cred_free(g);
+	assert_int_equal(scalar(f, "SELECT count(*) FROM credentials WHERE seal = 1"), 2);
+	/* With secrets: the right secret, and the row is bound now. */
+	ck_ok(cairn_cred_get(f->st, "old-one", true, &g));
+	assert_string_equal(g->s3_secret_key, S3_SECRET);
+	assert_string_equal(g->s3_endpoint, "http://127.0.0.1:8080");
+	assert_int_equal(g->created, 1000);
+	cairn_cred_free(g);
+	assert_int_equal(scalar(f, "SELECT seal FROM credentials WHERE name = 'old-one'"), 2);
+	assert_int_equal(scalar(f, "SELECT seal FROM credentials WHERE name = 'old-two'"), 1);
+	assert_int_equal(scalar(f, "SELECT rowid FROM credentials WHERE name = 'old-one'"), rowid);
+	struct cairn_cred *v = NULL;
+	size_t n = 0;
+	ck_ok(cairn_cred_list(f->st, &v, &n));
+	assert_int_equal(n, 3);
+	assert_string_equal(v[0].uuid, u1);
+	assert_string_equal(v[1].uuid, u2);
+	assert_string_equal(v[2].uuid, u3);
+	cairn_cred_list_free(v, n);
+	/* Used again: the same secret, nothing left to do. */
+	reopen(f);
+	ck_ok(cairn_cred_get(f->st, u1, true, &g));
+	assert_string_equal(g->s3_secret_key, S3_SECRET);
+	cairn_cred_free(g);
+	/* Now its endpoint is bound. */
+	sql(f, "DROP TRIGGER credentials_immutable");
+	snprintf(q, sizeof(q), "UPDATE credentials SET s3_endpoint = 'http://attacker:80' WHERE uuid = '%s'", u1);
+	sql(f, q);
+	ck_err(cairn_cred_get(f->st, u1, true, &g), CAIRN_ECORRUPT);
+	/* The other old one, through resolve (the implicit choice) as well. */
+	snprintf(q, sizeof(q), "DELETE FROM credentials WHERE uuid IN ('%s', '%s')", u1, u3);
+	sql(f, q);
+	ck_ok(cairn_cred_resolve(f->st, NULL, "s3://bucket/p", &g));
+	assert_string_equal(g->uuid, u2);
+	assert_string_equal(g->s3_secret_key, "second/secret");
+	cairn_cred_free(g);
+	assert_int_equal(scalar(f, "SELECT count(*) FROM credentials WHERE seal = 1"), 0);
+}
+
 static void test_immutable(void **state)
 {
 	struct th_state_fx *f = *state;
@@ -656,8 +855,12 @@ static void test_store_opts(void **state)
 	struct cairn_cred s3 = s3_cred(), az = azure_cred(), gg = google_cred();
 	struct cairn_store_opts o = { .connections = 12, .limit_upload = 1 << 20, .access_key = "stale" };
 
+	s3.name = "prod";
 	ck_ok(cairn_cred_store_opts(&s3, "s3://bucket/p", &o));
 	assert_string_equal(o.provider, "s3");
+	/* The secrets are bound to the credential's endpoint (store/uri.h). */
+	assert_ptr_equal(o.cred, s3.uuid);
+	assert_string_equal(o.cred_name, "prod");
 	assert_string_equal(o.access_key, "AKIAEXAMPLEACCESS");
 	assert_string_equal(o.secret_key, S3_SECRET);
 	assert_string_equal(o.region, "eu-west-3");
@@ -678,6 +881,10 @@ static void test_store_opts(void **state)
 
 	ck_ok(cairn_cred_store_opts(&az, "azure://devstoreaccount1/c/p?endpoint=http://127.0.0.1:10000", &o));
 	assert_string_equal(o.provider, "azure");
+	assert_ptr_equal(o.cred, az.uuid);
+	assert_null(o.cred_name);
+	assert_null(o.endpoint);
+	assert_false(o.disable_ssl);
 	assert_string_equal(o.azure_account, "devstoreaccount1");
 	assert_string_equal(o.azure_key, AZ_KEY);
 	assert_null(o.azure_sas);
@@ -711,10 +918,17 @@ static void test_store_opts(void **state)
 	assert_null(o.provider);
 	assert_null(o.access_key);
 	assert_int_equal(o.connections, 12);
-	/* No credential: the scheme's provider only. */
+	/* No credential: the scheme's provider only, nothing bound. */
 	ck_ok(cairn_cred_store_opts(NULL, "s3://b", &o));
 	assert_string_equal(o.provider, "s3");
 	assert_null(o.access_key);
+	assert_null(o.cred);
+	/* An Azure credential's own endpoint and flag. */
+	az.azure_endpoint = "http://127.0.0.1:10000/devstoreaccount1";
+	az.azure_disable_ssl = true;
+	ck_ok(cairn_cred_store_opts(&az, "azure://devstoreaccount1/c", &o));
+	assert_string_equal(o.endpoint, "http://127.0.0.1:10000/devstoreaccount1");
+	assert_true(o.disable_ssl);
 }
 
 static void test_resolve(void **state)
@@ -794,6 +1008,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wrong_or_missing_key, th_state_setup, th_state_teardown),
 		cmocka_unit_test_setup_teardown(test_key_file_param, th_state_setup, th_state_teardown),
 		cmocka_unit_test_setup_teardown(test_tampered_ciphertext_refused, th_state_setup, th_state_teardown),
+		cmocka_unit_test_setup_teardown(test_binding_sealed, th_state_setup, th_state_teardown),
+		cmocka_unit_test_setup_teardown(test_unbound_resealed, th_state_setup, th_state_teardown),
 		cmocka_unit_test_setup_teardown(test_immutable, th_state_setup, th_state_teardown),
 		cmocka_unit_test_setup_teardown(test_references, th_state_setup, th_state_teardown),
 		cmocka_unit_test_setup_teardown(test_delete, th_state_setup, th_state_teardown),

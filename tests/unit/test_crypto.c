@@ -349,6 +349,48 @@ static void test_secrets(void **state)
 	cairn_wipe(NULL, 10);
 }
 
+/* The VmFlags of the mapping holding p (/proc/self/smaps), or "". */
+static void vm_flags(const void *p, char *out, size_t size)
+{
+	FILE *f = fopen("/proc/self/smaps", "re");
+	assert_non_null(f);
+	char line[512];
+	bool in = false;
+	out[0] = 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
+			in = (uintptr_t)p >= lo && (uintptr_t)p < hi;
+		else if (in && strncmp(line, "VmFlags:", 8) == 0)
+			snprintf(out, size, "%s", line + 8);
+	}
+	fclose(f);
+}
+
+static void test_secrets_not_dumped(void **state)
+{
+	(void)state;
+	static const size_t sizes[] = { 1, 32, 4000, 4096, 10000 };
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
+		uint8_t *p = cairn_secret_alloc(sizes[i]);
+		assert_non_null(p);
+		assert_int_equal((uintptr_t)p % 64, 0);
+		for (size_t k = 0; k < sizes[i]; k++)
+			assert_int_equal(p[k], 0);
+		memset(p, 0xaa, sizes[i]);
+		char flags[512];
+		vm_flags(p, flags, sizeof(flags));
+		/* "dd": left out of core dumps (MADV_DONTDUMP). */
+		if (!strstr(flags, " dd"))
+			fail_msg("secret of %zu bytes: VmFlags '%s' lack dd", sizes[i], flags);
+		vm_flags(p + sizes[i] - 1, flags, sizeof(flags));
+		assert_non_null(strstr(flags, " dd"));
+		/* The passphrase code frees with a length other than the one it
+		 * allocated: free must not depend on it. */
+		cairn_secret_free(p, i % 2 ? sizes[i] : 4096);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -368,6 +410,7 @@ int main(void)
 		cmocka_unit_test(test_gmac_matches_gcm),
 		cmocka_unit_test(test_random),
 		cmocka_unit_test(test_secrets),
+		cmocka_unit_test(test_secrets_not_dumped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

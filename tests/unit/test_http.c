@@ -497,6 +497,72 @@ static void test_stall(void **state)
 	srv_stop(srv);
 }
 
+/* A server that never answers: cairn's words, naming the server, the
+ * time waited over every attempt and the knob. */
+static void test_stall_message(void **state)
+{
+	(void)state;
+	SCRIPT({ STALL }, { STALL });
+	struct cairn_http_client *c = client(2, 1);
+	_cleanup_free_ char *url = srv_url(srv, "/bucket/key");
+	struct cairn_buf out = CAIRN_BUF_INIT;
+	struct cairn_http_request rq = { .method = "GET", .url = url, .out = &out };
+	struct cairn_http_response rs = CAIRN_HTTP_RESPONSE_INIT;
+	assert_int_equal(cairn_http_perform(c, &rq, &rs), CAIRN_ENET);
+	const char *msg = cairn_error_message();
+	char server[64];
+	snprintf(server, sizeof(server), "the server 127.0.0.1:%d stopped answering", srv->port);
+	assert_non_null(strstr(msg, server));
+	assert_non_null(strstr(msg, "CAIRN_HTTP_STALL_SECONDS"));
+	assert_non_null(strstr(msg, "nothing for 1 s"));
+	assert_non_null(strstr(msg, "over 2 attempts"));
+	assert_non_null(strstr(msg, "cairn waited "));
+	assert_null(strstr(msg, "too slow"));
+	assert_int_equal(rs.attempts, 2);
+	cairn_http_response_free(&rs);
+	cairn_buf_free(&out);
+	cairn_http_client_free(c);
+	srv_stop(srv);
+	assert_true(cairn_http_stalled(28, "Operation too slow. Less than 1 bytes/sec transferred the last 60 seconds"));
+	assert_false(cairn_http_stalled(28, "Connection timed out after 10001 milliseconds"));
+	assert_false(cairn_http_stalled(7, "too slow"));
+}
+
+/* A reply longer than the range or the caller's limit fails the request
+ * without growing the buffer, and is not retried. */
+static void test_body_limits(void **state)
+{
+	(void)state;
+	SCRIPT({ REPLY, 206, "", "abcdef" }, { REPLY, 200, "", "hello" }, { REPLY, 200, "", "hello" },
+	       { REPLY, 206, "", "bc" }, { REPLY, 404, "", "a long error body, kept" });
+	struct cairn_http_client *c = client(3, 60);
+	_cleanup_free_ char *url = srv_url(srv, "/obj");
+	struct cairn_buf out = CAIRN_BUF_INIT;
+	struct cairn_http_response rs = CAIRN_HTTP_RESPONSE_INIT;
+	struct cairn_http_request rq = { .method = "GET", .url = url, .out = &out, .range = true, .range_first = 1,
+					 .range_last = 2 };
+	assert_int_equal(cairn_http_perform(c, &rq, &rs), CAIRN_EIO);
+	assert_non_null(strstr(cairn_error_message(), "sends 6 bytes, more than the 2 asked for"));
+	assert_int_equal(out.len, 0);
+	assert_int_equal(rs.attempts, 1);
+	struct cairn_http_request get = { .method = "GET", .url = url, .out = &out, .out_max = 4 };
+	assert_int_equal(cairn_http_perform(c, &get, &rs), CAIRN_EIO);
+	assert_non_null(strstr(cairn_error_message(), "more than the 4 asked for"));
+	get.out_max = 5;
+	ck_ok(cairn_http_perform(c, &get, &rs));
+	assert_int_equal(out.len, 5);
+	ck_ok(cairn_http_perform(c, &rq, &rs));
+	assert_int_equal(out.len, 2);
+	/* Error bodies are no part of it (they have their own cap). */
+	get.out_max = 1;
+	ck_ok(cairn_http_perform(c, &get, &rs));
+	assert_int_equal(rs.status, 404);
+	cairn_http_response_free(&rs);
+	cairn_buf_free(&out);
+	cairn_http_client_free(c);
+	srv_stop(srv);
+}
+
 static void test_keepalive_and_bodies(void **state)
 {
 	(void)state;
@@ -712,6 +778,8 @@ int main(void)
 		cmocka_unit_test(test_retry_fn),
 		cmocka_unit_test(test_retries_exhausted),
 		cmocka_unit_test(test_stall),
+		cmocka_unit_test(test_stall_message),
+		cmocka_unit_test(test_body_limits),
 		cmocka_unit_test(test_keepalive_and_bodies),
 		cmocka_unit_test(test_range_and_head),
 		cmocka_unit_test(test_refusals),

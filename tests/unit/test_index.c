@@ -542,6 +542,65 @@ static void damage_fn(const char *object, const char *what, void *ud)
 	(*calls)++;
 }
 
+/* Writers split at CAIRN_INDEX_OBJECT_ENTRIES, never inside a pack. */
+static void test_write_split(void **state)
+{
+	struct th_codec_fx *f = *state;
+	struct cairn_index *a = NULL, *b = NULL;
+	const uint32_t lim = CAIRN_INDEX_OBJECT_ENTRIES;
+	ck_ok(cairn_index_new(&a));
+	add_pack_blobs(a, 1, true, 0, lim * 3 / 4);
+	add_pack_blobs(a, 2, true, lim, lim / 2);
+	add_pack_blobs(a, 3, true, 2 * lim, lim + 10); /* alone over the limit */
+	add_pack_blobs(a, 4, false, 4 * lim, 10);     /* not fresh */
+	uint64_t bytes = 0;
+	ck_ok(cairn_index_write_fresh(a, f->repo, &bytes));
+	assert_int_equal(count_objects(f, "index/"), 3);
+	assert_true(bytes > (uint64_t)(lim * 9 / 4) * CAIRN_INDEX_ENTRY_LEN);
+	ck_ok(cairn_index_new(&b));
+	size_t damaged = 9;
+	ck_ok(cairn_index_load(b, f->repo, true, &damaged));
+	assert_int_equal(damaged, 0);
+	assert_int_equal(cairn_index_count(b), lim * 3 / 4 + lim / 2 + lim + 10);
+	assert_int_equal(cairn_index_npacks(b), 3);
+	expect_blobs(b, 3, 2 * lim, lim + 10, true);
+	cairn_index_free(a);
+	cairn_index_free(b);
+}
+
+/* An index object larger than format.h allows is damage, known from its
+ * listed size: not a byte of it is read. */
+static void test_load_oversized(void **state)
+{
+	struct th_codec_fx *f = *state;
+	struct cairn_index *a = NULL, *b = NULL;
+	ck_ok(cairn_index_new(&a));
+	add_pack_blobs(a, 1, true, 1000, 10);
+	ck_ok(cairn_index_write_fresh(a, f->repo, NULL));
+	char key[96], path[PATH_MAX];
+	snprintf(key, sizeof(key), "index/%064d", 0);
+	th_obj_path(path, sizeof(path), f->dir, key);
+	th_write_file(path, "x", 1);
+	assert_int_equal(truncate(path, 1ll << 30), 0);
+	struct cairn_store *cw = NULL;
+	ck_ok(cairn_store_count_wrap(f->repo->store, &cw));
+	f->repo->store = cw;
+	ck_ok(cairn_index_new(&b));
+	size_t damaged = 0;
+	int calls = 0;
+	ck_ok(cairn_index_load_ex(b, f->repo, false, damage_fn, &calls, &damaged, NULL));
+	assert_int_equal(damaged, 1);
+	expect_blobs(b, 1, 1000, 10, true);
+	struct cairn_store_counts n;
+	cairn_store_count_get(cw, &n);
+	assert_int_equal(n.get, 1); /* the good object only */
+	assert_true(n.bytes_got < 4096);
+	ck_err(cairn_index_load(b, f->repo, true, NULL), CAIRN_ECORRUPT);
+	assert_non_null(strstr(cairn_error_message(), "is 1073741824 bytes, over the cap"));
+	cairn_index_free(a);
+	cairn_index_free(b);
+}
+
 static void test_load_damaged(void **state)
 {
 	struct th_codec_fx *f = *state;
@@ -690,6 +749,8 @@ int main(void)
 		cmocka_unit_test(test_decode_bad),
 		cmocka_unit_test_setup_teardown(test_write_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_damaged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_split, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_oversized, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_adopt_orphans, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -319,6 +319,93 @@ static void test_damaged_key_objects(void **state)
 	ck_err(th_repo_open(f->dir, TH_PASS, &r), CAIRN_ECORRUPT);
 }
 
+/* --kdf-memory SIZE: memory 128 * N * r (r = 8), 16M..1G, powers of two. */
+static void test_kdf_memory(void **state)
+{
+	(void)state;
+	static const struct {
+		uint64_t bytes;
+		unsigned log2n;
+	} good[] = { { 16ull << 20, 14 }, { 32ull << 20, 15 }, { 64ull << 20, 16 }, { 1ull << 30, 20 } };
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+		unsigned l = 0;
+		ck_ok(cairn_kdf_log2n_of_memory(good[i].bytes, &l));
+		assert_int_equal(l, good[i].log2n);
+		assert_true(cairn_kdf_memory(l, CAIRN_SCRYPT_R) == good[i].bytes);
+	}
+	assert_int_equal(cairn_kdf_memory(CAIRN_SCRYPT_LOG2N_DEFAULT, CAIRN_SCRYPT_R), 32u << 20);
+	static const uint64_t bad[] = { 0, 1, 8ull << 20, (16ull << 20) - 1, 48ull << 20, 2ull << 30, 4ull << 30 };
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		unsigned l = 99;
+		ck_err(cairn_kdf_log2n_of_memory(bad[i], &l), CAIRN_EINVAL);
+		assert_int_equal(l, 99);
+	}
+}
+
+/* The work factor given to init and key add is what the key object's
+ * header records (byte 12 log2 N, 13 r, 14 p), and such a key opens. */
+static void test_kdf_recorded(void **state)
+{
+	(void)state;
+	char dir[PATH_MAX], path[PATH_MAX + 64], key[64];
+	th_tmpdir(dir, sizeof(dir), "kdf");
+	struct cairn_store *s = NULL;
+	ck_ok(cairn_store_local_open(dir, &s));
+	struct cairn_init_params p = { .scrypt_log2n = 14 };
+	struct cairn_repo *repo = NULL;
+	ck_ok(cairn_repo_init(s, TH_PASS, TH_PASS_LEN, &p, &repo));
+	char kid2[2 * CAIRN_KEY_ID_LEN + 1];
+	ck_ok(cairn_repo_key_add(repo, "second", 6, 11, kid2));
+	const char *kids[] = { repo->key_name, kid2 };
+	const unsigned want[] = { 14, 11 };
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(key, sizeof(key), "keys/%s", kids[i]);
+		th_obj_path(path, sizeof(path), dir, key);
+		size_t n;
+		uint8_t *obj = th_read_file(path, &n);
+		assert_int_equal(n, CAIRN_KEY_OBJECT_LEN);
+		assert_int_equal(obj[12], want[i]);
+		assert_int_equal(obj[13], CAIRN_SCRYPT_R);
+		assert_int_equal(obj[14], CAIRN_SCRYPT_P);
+		free(obj);
+	}
+	struct cairn_repo *r = NULL;
+	ck_ok(th_repo_open(dir, TH_PASS, &r));
+	assert_string_equal(r->key_name, repo->key_name);
+	cairn_repo_free(r);
+	r = NULL;
+	ck_ok(th_repo_open(dir, "second", &r));
+	assert_string_equal(r->key_name, kid2);
+	cairn_repo_free(r);
+	cairn_repo_free(repo);
+	th_rm_rf(dir);
+}
+
+/* One open's scrypt budget, keys taken cheapest first while they fit. */
+static void test_key_budget_fit(void **state)
+{
+	(void)state;
+	const uint64_t M = 1ull << 20, def = cairn_kdf_memory(CAIRN_SCRYPT_LOG2N_DEFAULT, CAIRN_SCRYPT_R);
+	uint64_t c[2048];
+	for (size_t i = 0; i < ARRAY_SIZE(c); i++)
+		c[i] = def;
+	/* 64 keys of the default cost fill 2 GiB; the 65th is not tried. */
+	assert_int_equal(cairn_key_budget_fit(c, ARRAY_SIZE(c), CAIRN_KEY_OPEN_BUDGET), 64);
+	assert_int_equal(cairn_key_budget_fit(c, 10, CAIRN_KEY_OPEN_BUDGET), 10);
+	assert_int_equal(cairn_key_budget_fit(c, 0, CAIRN_KEY_OPEN_BUDGET), 0);
+	/* A 1 GiB key (the most cairn writes) fits after 32 default ones. */
+	c[32] = 1024 * M;
+	assert_int_equal(cairn_key_budget_fit(c, 33, CAIRN_KEY_OPEN_BUDGET), 33);
+	/* Another costs 2 GiB alone: never tried, nor anything after it. */
+	const uint64_t big[] = { 16 * M, 4096 * M, 16 * M };
+	assert_int_equal(cairn_key_budget_fit(big, 3, CAIRN_KEY_OPEN_BUDGET), 1);
+	const uint64_t exact[] = { 1024 * M, 1024 * M, 1 };
+	assert_int_equal(cairn_key_budget_fit(exact, 3, CAIRN_KEY_OPEN_BUDGET), 2);
+	/* The largest cost a key object may declare cannot overflow the sum. */
+	const uint64_t huge[] = { CAIRN_KEY_OPEN_BUDGET, 4ull << 32, UINT64_MAX };
+	assert_int_equal(cairn_key_budget_fit(huge, 3, CAIRN_KEY_OPEN_BUDGET), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -326,6 +413,9 @@ int main(void)
 		cmocka_unit_test(test_key_object_header_bound),
 		cmocka_unit_test(test_key_object_parse_bad),
 		cmocka_unit_test(test_key_object_parse_cost_bound),
+		cmocka_unit_test(test_kdf_memory),
+		cmocka_unit_test(test_kdf_recorded),
+		cmocka_unit_test(test_key_budget_fit),
 		cmocka_unit_test_setup_teardown(test_init_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_add_list_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_add_bad_cost, setup, teardown),

@@ -1,11 +1,15 @@
-/* repo/manifest: the JSON codec, sealed objects, listing and resolving. */
+/* repo/manifest: the JSON codec, sealed objects, listing and resolving;
+ * repo/group: the group object's names. */
 #define TH_WANT_REPO
 #include "helpers.h"
 
+#include "repo/group.h"
 #include "repo/manifest.h"
+#include "repo/names.h"
 #include "util/cleanup.h"
 #include "util/hex.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <math.h>
 
@@ -480,6 +484,87 @@ static void test_list_same_time(void **state)
 	cairn_manifest_list_free(&l);
 }
 
+/* A manifest readers would refuse as too large is not written; one read
+ * back with a size above the cap is damage. */
+static void test_size_cap(void **state)
+{
+	struct th_codec_fx *f = *state;
+	struct cairn_manifest *m = make(500, "v", 1795616404000000);
+	char tag[201];
+	memset(tag, 't', 200);
+	tag[200] = 0;
+	for (int i = 0; i < 1000; i++) {
+		snprintf(tag, 7, "%06d", i);
+		tag[6] = 't';
+		add_tag(m, tag);
+	}
+	/* A thousand tags of 200 bytes: well under the cap. */
+	uint64_t bytes = 0;
+	ck_ok(cairn_manifest_write(f->repo, m, &bytes));
+	assert_true(bytes > 200000 && bytes < CAIRN_MANIFEST_OBJECT_MAX / 4);
+	struct cairn_manifest *back = NULL;
+	ck_ok(cairn_manifest_read(f->repo, m->id, &back));
+	assert_int_equal(back->ntags, 1000);
+	cairn_manifest_free(back);
+	cairn_manifest_free(m);
+
+	m = make(501, "v", 1795616404000000);
+	for (int i = 0; i < 6000; i++) {
+		snprintf(tag, 7, "%06d", i);
+		tag[6] = 't';
+		add_tag(m, tag);
+	}
+	ck_err(cairn_manifest_write(f->repo, m, NULL), CAIRN_EINVAL);
+	assert_non_null(strstr(cairn_error_message(), "over the cap of 1048576 bytes for manifests"));
+	char path[PATH_MAX];
+	manifest_path(f, m, path, sizeof(path));
+	assert_int_equal(access(path, F_OK), -1);
+
+	/* Planted: 2 MiB under a manifest's name is damage, named. */
+	th_write_file(path, "x", 1);
+	assert_int_equal(truncate(path, 2 << 20), 0);
+	ck_err(cairn_manifest_read(f->repo, m->id, &back), CAIRN_ECORRUPT);
+	assert_non_null(strstr(cairn_error_message(), "larger than the cap of 1048576 bytes for manifests"));
+	struct cairn_manifest_list l;
+	ck_ok(cairn_manifest_list_load(f->repo, &l));
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.damaged, 1);
+	assert_non_null(strstr(l.bad[0].why, "is 2097152 bytes, over the cap"));
+	cairn_manifest_list_free(&l);
+	cairn_manifest_free(m);
+}
+
+/* A second spelling of a manifest's name (upper case, as a user's copy or
+ * a case-folding tool might leave it) is no second backup. */
+static void test_list_canonical_names(void **state)
+{
+	struct th_codec_fx *f = *state;
+	struct cairn_manifest *m = make(400, "v", 1795616404000000);
+	ck_ok(cairn_manifest_write(f->repo, m, NULL));
+	char src[PATH_MAX], dst[PATH_MAX], key[80], upper[2 * CAIRN_BACKUP_ID_LEN + 1];
+	snprintf(key, sizeof(key), "backups/%s", m->idhex);
+	th_obj_path(src, sizeof(src), f->dir, key);
+	size_t len = 0;
+	uint8_t *obj = th_read_file(src, &len);
+	for (size_t i = 0; i <= 2 * CAIRN_BACKUP_ID_LEN; i++)
+		upper[i] = (char)toupper((unsigned char)m->idhex[i]);
+	assert_string_not_equal(upper, m->idhex);
+	snprintf(key, sizeof(key), "backups/%s", upper);
+	th_obj_path(dst, sizeof(dst), f->dir, key);
+	th_write_file(dst, obj, len);
+	snprintf(key, sizeof(key), "backups/%s.bak", m->idhex);
+	th_obj_path(dst, sizeof(dst), f->dir, key);
+	th_write_file(dst, obj, len);
+	struct cairn_manifest_list l;
+	ck_ok(cairn_manifest_list_load(f->repo, &l));
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.damaged, 0);
+	assert_string_equal(l.v[0]->idhex, m->idhex);
+	cairn_manifest_list_free(&l);
+	free(obj);
+	cairn_manifest_free(m);
+}
+
 /* ---- resolve (on a list built in memory) ---- */
 
 static struct cairn_manifest *with_id(const char *hex, const char *vol, int64_t created)
@@ -545,6 +630,52 @@ static void test_resolve(void **state)
 	cairn_manifest_list_free(&l);
 }
 
+/* Group objects whose member or config names could name a file outside
+ * the directory group restore writes to are damage (CAIRN_ECORRUPT). */
+static int parse_group_named(const char *member, const char *config)
+{
+	struct cairn_group_member mem[2] = { { .volume = "a.img" }, { .volume = (char *)member } };
+	for (int i = 0; i < 2; i++)
+		memset(mem[i].backup_hex, 'a' + i, 32);
+	uint8_t doc[] = "<x/>";
+	struct cairn_group_backup g = { .name = "app", .created_us = 1764547200123456, .hostname = "h",
+					.members = mem, .nmembers = 2, .config_name = (char *)config,
+					.config = doc, .config_len = 4 };
+	memset(g.idhex, 'c', 32);
+	char *json = NULL;
+	ck_ok(cairn_group_backup_encode(&g, &json));
+	struct cairn_group_backup *back = NULL;
+	int r = cairn_group_backup_parse((const uint8_t *)json, strlen(json), &back);
+	assert_true(r < 0 || back);
+	cairn_group_backup_free(back);
+	free(json);
+	return r;
+}
+
+static void test_group_names(void **state)
+{
+	(void)state;
+	ck_ok(parse_group_named("b.img", "app.xml"));
+	ck_ok(parse_group_named("b.img", "app@2.xml")); /* a file name may hold '@' */
+	static const char *const bad[] = { "../b.img", "..", ".", "", "a/b", "/etc/shadow", "b\x01", "b@c" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		ck_err(parse_group_named(bad[i], "app.xml"), CAIRN_ECORRUPT);
+		assert_non_null(strstr(cairn_error_message(), "invalid member volume name"));
+	}
+	static const char *const badc[] = { "../app.xml", "..", ".", "", "etc/app.xml", "a\nb" };
+	for (size_t i = 0; i < ARRAY_SIZE(badc); i++) {
+		ck_err(parse_group_named("b.img", badc[i]), CAIRN_ECORRUPT);
+		assert_non_null(strstr(cairn_error_message(), "invalid config name"));
+	}
+	char long_name[CAIRN_NAME_MAX + 2];
+	memset(long_name, 'x', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = 0;
+	ck_err(parse_group_named(long_name, "app.xml"), CAIRN_ECORRUPT);
+	assert_non_null(strstr(cairn_error_message(), "longer than 200 bytes"));
+	assert_null(cairn_name_problem("vm.img", false));
+	assert_non_null(cairn_name_problem("vm@x", false));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -557,7 +688,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_read_names_another, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_same_time, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_canonical_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_size_cap, setup, teardown),
 		cmocka_unit_test(test_resolve),
+		cmocka_unit_test(test_group_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

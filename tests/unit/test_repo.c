@@ -2,6 +2,7 @@
 #define TH_WANT_REPO
 #include "helpers.h"
 
+#include "repo/objects.h"
 #include "repo/repo.h"
 #include "util/cleanup.h"
 #include "util/hex.h"
@@ -514,6 +515,131 @@ static void test_ids_keyed(void **state)
 	th_rm_rf(dir2);
 }
 
+/* ---- object names (format.h OBJECTS) ---- */
+
+static void test_object_names(void **state)
+{
+	(void)state;
+	uint8_t id[64];
+	const char *b = "0123456789abcdef0123456789abcdef";
+	char k[200];
+	snprintf(k, sizeof(k), "backups/%s", b);
+	ck_ok(cairn_object_name_parse(CAIRN_OBJ_MANIFEST, k, id));
+	assert_int_equal(id[0], 0x01);
+	assert_int_equal(id[15], 0xef);
+	/* One spelling: upper case, other lengths, more components or another
+	 * kind's prefix are no manifest names. */
+	snprintf(k, sizeof(k), "backups/%s", "0123456789ABCDEF0123456789abcdef");
+	assert_int_equal(cairn_object_name_parse(CAIRN_OBJ_MANIFEST, k, id), -1);
+	snprintf(k, sizeof(k), "backups/%s0", b);
+	assert_int_equal(cairn_object_name_parse(CAIRN_OBJ_MANIFEST, k, id), -1);
+	snprintf(k, sizeof(k), "backups/%.31s", b);
+	assert_int_equal(cairn_object_name_parse(CAIRN_OBJ_MANIFEST, k, id), -1);
+	snprintf(k, sizeof(k), "backups/x/%s", b);
+	assert_int_equal(cairn_object_name_parse(CAIRN_OBJ_MANIFEST, k, id), -1);
+	snprintf(k, sizeof(k), "holds/%s", b);
+	assert_int_equal(cairn_object_name_parse(CAIRN_OBJ_MANIFEST, k, id), -1);
+	ck_ok(cairn_object_name_parse(CAIRN_OBJ_HOLD, k, NULL));
+	snprintf(k, sizeof(k), "groups/%s", b);
+	ck_ok(cairn_object_name_parse(CAIRN_OBJ_GROUP, k, NULL));
+	snprintf(k, sizeof(k), "lease/%s", b);
+	ck_ok(cairn_object_name_parse(CAIRN_OBJ_LEASE, k, NULL));
+	snprintf(k, sizeof(k), "running/%s", b);
+	ck_ok(cairn_object_name_parse(CAIRN_OBJ_MARKER, k, NULL));
+	ck_ok(cairn_object_name_parse(CAIRN_OBJ_KEY, "keys/0123456789abcdef", id));
+	assert_int_equal(cairn_object_name_parse(CAIRN_OBJ_KEY, "keys/0123456789ABCDEF", id), -1);
+	ck_ok(cairn_object_name_parse(CAIRN_OBJ_CONFIG, "config", NULL));
+	assert_int_equal(cairn_object_name_parse(CAIRN_OBJ_CONFIG, "config2", NULL), -1);
+
+	/* packs/<xx>/<64 hex>, xx its first two digits, lower case. */
+	snprintf(k, sizeof(k), "index/%s%s", b, b);
+	ck_ok(cairn_object_name_parse(CAIRN_OBJ_INDEX, k, id));
+	snprintf(k, sizeof(k), "packs/01/%s%s", b, b);
+	ck_ok(cairn_object_name_parse(CAIRN_OBJ_PACK, k, id));
+	assert_int_equal(id[31], 0xef);
+	snprintf(k, sizeof(k), "packs/02/%s%s", b, b);
+	assert_int_equal(cairn_object_name_parse(CAIRN_OBJ_PACK, k, id), -1);
+	snprintf(k, sizeof(k), "packs/AB/AB%.62s", b);
+	assert_int_equal(cairn_object_name_parse(CAIRN_OBJ_PACK, k, id), -1);
+	snprintf(k, sizeof(k), "packs/%s%s", b, b);
+	assert_int_equal(cairn_object_name_parse(CAIRN_OBJ_PACK, k, id), -1);
+	assert_int_equal(cairn_object_name_parse(CAIRN_OBJ_PACK, "packs/01", id), -1);
+
+	assert_int_equal(cairn_object_kind_of("backups/ANYTHING"), CAIRN_OBJ_MANIFEST);
+	assert_int_equal(cairn_object_kind_of("packs/zz/y"), CAIRN_OBJ_PACK);
+	assert_int_equal(cairn_object_kind_of("config"), CAIRN_OBJ_CONFIG);
+	assert_int_equal(cairn_object_kind_of("README"), -1);
+	assert_int_equal(cairn_object_kind_of("backups"), -1);
+}
+
+/* ---- size caps (format.h OBJECTS) ---- */
+
+static void test_object_read_caps(void **state)
+{
+	(void)state;
+	char dir[PATH_MAX];
+	th_tmpdir(dir, sizeof(dir), "caps");
+	struct cairn_store *local = NULL, *s = NULL;
+	ck_ok(cairn_store_local_open(dir, &local));
+	ck_ok(cairn_store_count_wrap(local, &s));
+	const uint64_t cap = cairn_object_kind(CAIRN_OBJ_CONFIG)->max;
+	assert_int_equal(cap, CAIRN_CONFIG_OBJECT_MAX);
+	uint8_t *big = th_data(cap + 100, 7);
+	struct cairn_buf out = CAIRN_BUF_INIT;
+	struct cairn_store_counts n;
+
+	/* At the cap: read whole. */
+	ck_ok(cairn_store_put(s, "config", big, cap, 0));
+	ck_ok(cairn_object_read(s, CAIRN_OBJ_CONFIG, "config", CAIRN_SIZE_UNKNOWN, &out));
+	assert_int_equal(out.len, cap);
+	assert_memory_equal(out.data, big, cap);
+
+	/* One byte over, size unknown: one get of cap + 1 bytes, refused. */
+	ck_ok(cairn_store_put(s, "config", big, cap + 1, 0));
+	cairn_store_count_get(s, &n);
+	uint64_t got0 = n.bytes_got, gets0 = n.get;
+	ck_err(cairn_object_read(s, CAIRN_OBJ_CONFIG, "config", CAIRN_SIZE_UNKNOWN, &out), CAIRN_ECORRUPT);
+	assert_non_null(strstr(cairn_error_message(), "config is larger than the cap of 65536 bytes for configs"));
+	assert_int_equal(out.len, 0);
+	cairn_store_count_get(s, &n);
+	assert_int_equal(n.get - gets0, 1);
+	assert_true(n.bytes_got - got0 <= cap + 1);
+
+	/* Far over (sparse, 1 GiB), size unknown: still cap + 1 bytes at most. */
+	char path[PATH_MAX];
+	th_obj_path(path, sizeof(path), dir, "config");
+	assert_int_equal(truncate(path, 1ll << 30), 0);
+	got0 = n.bytes_got;
+	ck_err(cairn_object_read(s, CAIRN_OBJ_CONFIG, "config", CAIRN_SIZE_UNKNOWN, &out), CAIRN_ECORRUPT);
+	cairn_store_count_get(s, &n);
+	assert_true(n.bytes_got - got0 <= cap + 1);
+
+	/* Over by its listed size: not read at all, the size named. */
+	gets0 = n.get;
+	ck_err(cairn_object_read(s, CAIRN_OBJ_MANIFEST, "backups/x", 1ull << 30, &out), CAIRN_ECORRUPT);
+	assert_non_null(
+		strstr(cairn_error_message(), "backups/x is 1073741824 bytes, over the cap of 1048576 bytes for manifests"));
+	cairn_store_count_get(s, &n);
+	assert_int_equal(n.get, gets0);
+
+	/* Missing objects stay missing; packs are read by ranges only. */
+	ck_err(cairn_object_read(s, CAIRN_OBJ_HOLD, "holds/none", CAIRN_SIZE_UNKNOWN, &out), CAIRN_ENOTFOUND);
+	ck_err(cairn_object_read(s, CAIRN_OBJ_PACK, "packs/ab/x", 10, &out), CAIRN_EINVAL);
+
+	/* Writers are told before they write what readers would refuse. */
+	ck_ok(cairn_object_fits(CAIRN_OBJ_MANIFEST, CAIRN_MANIFEST_OBJECT_MAX));
+	ck_err(cairn_object_fits(CAIRN_OBJ_MANIFEST, CAIRN_MANIFEST_OBJECT_MAX + 1), CAIRN_EINVAL);
+	ck_ok(cairn_object_fits(CAIRN_OBJ_PACK, 1u << 30));
+	/* Every kind but packs has a cap, the index's below 1 GiB. */
+	for (int k = 0; k < CAIRN_OBJ_KINDS; k++)
+		assert_true(k == CAIRN_OBJ_PACK || (cairn_object_kind(k)->max && cairn_object_kind(k)->max < (1ull << 30)));
+
+	cairn_buf_free(&out);
+	free(big);
+	cairn_store_free(s);
+	th_rm_rf(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -532,6 +658,8 @@ int main(void)
 		cmocka_unit_test(test_config_parse),
 		cmocka_unit_test_setup_teardown(test_seal_unseal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ids_keyed, setup, teardown),
+		cmocka_unit_test(test_object_names),
+		cmocka_unit_test(test_object_read_caps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -142,6 +142,88 @@ static void test_config_endpoints(void **state)
 	parse_fails("s3://b?endpoint=https://", &keys, CAIRN_EINVAL, "no host");
 }
 
+/* A stored credential's keys (opts.cred set) go only to its endpoint, or
+ * AWS's for the region, over TLS unless it disables SSL. */
+static void test_config_cred_binding(void **state)
+{
+	(void)state;
+	struct cairn_s3_config c;
+	clear_env();
+	struct cairn_store_opts o = keys;
+	o.cred = "0f0f0f0f-0000-4000-8000-000000000001";
+	o.cred_name = "prod";
+	o.region = "eu-west-3";
+
+	/* No endpoint of its own: AWS for the region, whichever region. */
+	parse_ok("s3://b/p", &o, &c);
+	assert_string_equal(c.endpoint, "https://s3.eu-west-3.amazonaws.com");
+	cairn_s3_config_free(&c);
+	parse_ok("s3://b/p?endpoint=https://S3.eu-west-3.amazonaws.com:443/", &o, &c);
+	cairn_s3_config_free(&c);
+	parse_ok("s3://b/p?region=us-west-2&endpoint=s3.us-west-2.amazonaws.com", &o, &c);
+	assert_string_equal(c.endpoint, "https://s3.us-west-2.amazonaws.com");
+	cairn_s3_config_free(&c);
+	/* Anywhere else: refused, naming the credential and both endpoints,
+	 * and what to do. */
+	parse_fails("s3://b/p?endpoint=http://127.0.0.1:9000", &o, CAIRN_EPERM,
+		    "credential 0f0f0f0f-0000-4000-8000-000000000001 ('prod') is bound to "
+		    "https://s3.eu-west-3.amazonaws.com, but the repository URI names endpoint http://127.0.0.1:9000");
+	assert_non_null(strstr(cairn_error_message(), "--s3-endpoint http://127.0.0.1:9000 --s3-disable-ssl"));
+	assert_null(strstr(cairn_error_message(), "s3cr3t"));
+	parse_fails("s3://b/p?endpoint=https://127.0.0.1:9000", &o, CAIRN_EPERM, "names endpoint https://127.0.0.1:9000");
+	/* Plain http to AWS itself. */
+	parse_fails("s3://b/p?endpoint=http://s3.eu-west-3.amazonaws.com", &o, CAIRN_EPERM, "is bound to https://");
+	parse_fails("s3://b/p?endpoint=https://s3.eu-west-3.amazonaws.com.evil.example", &o, CAIRN_EPERM, NULL);
+
+	/* An endpoint of its own: that host, port and path only. */
+	o.endpoint = "Minio.Example:9000/s3";
+	parse_ok("s3://b?endpoint=https://minio.example:9000/s3/", &o, &c);
+	cairn_s3_config_free(&c);
+	parse_fails("s3://b?endpoint=https://minio.example:9001/s3", &o, CAIRN_EPERM, "bound to https://minio.example:9000/s3");
+	parse_fails("s3://b?endpoint=https://minio.example:9000/other", &o, CAIRN_EPERM, NULL);
+	parse_fails("s3://b?endpoint=https://minio.example.evil:9000/s3", &o, CAIRN_EPERM, NULL);
+	parse_fails("s3://b?endpoint=http://minio.example:9000/s3", &o, CAIRN_EPERM, "--s3-disable-ssl");
+	/* With disable_ssl: http, or https to the same place. */
+	o.disable_ssl = true;
+	parse_ok("s3://b?endpoint=http://minio.example:9000/s3", &o, &c);
+	assert_true(c.allow_http);
+	cairn_s3_config_free(&c);
+	parse_ok("s3://b?endpoint=https://minio.example:9000/s3", &o, &c);
+	assert_false(c.allow_http);
+	cairn_s3_config_free(&c);
+	parse_ok("s3://b?endpoint=minio.example:9000/s3", &o, &c);
+	cairn_s3_config_free(&c);
+	/* Default ports: http://h is port 80, https://h port 443. */
+	o.endpoint = "http://h";
+	parse_ok("s3://b?endpoint=http://h:80", &o, &c);
+	cairn_s3_config_free(&c);
+	parse_fails("s3://b?endpoint=https://h", &o, CAIRN_EPERM, NULL);
+	o.endpoint = "http://[::1]:9000";
+	parse_ok("s3://b?endpoint=http://[::1]:9000/", &o, &c);
+	cairn_s3_config_free(&c);
+	parse_fails("s3://b?endpoint=http://[::1]:9001", &o, CAIRN_EPERM, NULL);
+
+	/* Google credentials: storage.googleapis.com only. */
+	struct cairn_store_opts g = keys;
+	g.cred = "0f0f0f0f-0000-4000-8000-000000000002";
+	parse_ok("gs://b?endpoint=https://storage.googleapis.com", &g, &c);
+	cairn_s3_config_free(&c);
+	parse_fails("gs://b?endpoint=http://127.0.0.1:9", &g, CAIRN_EPERM, "reach only Google Cloud Storage");
+
+	/* The same options without a stored credential (keys of the caller's
+	 * own choosing) follow the URI as before. */
+	o.cred = NULL;
+	o.endpoint = NULL;
+	o.disable_ssl = false;
+	parse_ok("s3://b?endpoint=http://127.0.0.1:9000", &o, &c);
+	assert_true(c.allow_http);
+	cairn_s3_config_free(&c);
+	/* ... and without a scheme that is https. */
+	parse_ok("s3://b?endpoint=127.0.0.1:9000", &o, &c);
+	assert_false(c.allow_http);
+	cairn_s3_config_free(&c);
+}
+
 static void test_config_gcs(void **state)
 {
 	(void)state;
@@ -646,6 +728,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config_aws_defaults),
 		cmocka_unit_test(test_config_endpoints),
+		cmocka_unit_test(test_config_cred_binding),
 		cmocka_unit_test(test_config_gcs),
 		cmocka_unit_test(test_config_env_and_precedence),
 		cmocka_unit_test(test_config_knobs),

@@ -10,6 +10,8 @@
 #include "state/snapshots.h"
 #include "util/cleanup.h"
 
+#include <sys/wait.h>
+
 static struct cairn_snap_record rec(const char *id, const char *volume, const char *name, enum cairn_snap_kind kind,
 				    int64_t created)
 {
@@ -60,8 +62,9 @@ static void test_registry(void **state)
 	ck_err(cairn_snap_get(f->st, "abc", &got), CAIRN_ENOTFOUND);     /* too short */
 	ck_err(cairn_snap_get(f->st, "zzzzzz", &got), CAIRN_ENOTFOUND);  /* not hex */
 	ck_err(cairn_snap_get(f->st, "/v/one.img@nope", &got), CAIRN_ENOTFOUND);
-	assert_int_equal(cairn_snap_known_path(f->st, a.path), 1);
-	assert_int_equal(cairn_snap_known_path(f->st, "/snap/none"), 0);
+	assert_int_equal(cairn_snap_known(f->st, a.path, 0, 0), 1);
+	assert_int_equal(cairn_snap_known(f->st, "/snap/none", 0, 0), 0);
+	assert_int_equal(cairn_snap_known(f->st, "/snap/moved", 1, 2), 1); /* a's device and inode */
 
 	ck_ok(cairn_snap_forget(f->st, a.id));
 	ck_err(cairn_snap_get(f->st, a.id, &got), CAIRN_ENOTFOUND);
@@ -151,52 +154,233 @@ static void test_groups(void **state)
 	}
 }
 
+#define ID1 "0123456789abcdef"
+
+static void snap_dir_of(const struct th_state_fx *f, char *buf, size_t size)
+{
+	char real[PATH_MAX];
+	assert_non_null(realpath(f->dir, real));
+	snprintf(buf, size, "%s/snapshots", real);
+}
+
 /* Snapshots on whatever file system the tests run on: a copy unless it can
  * reflink; either way the bytes and the identity rules are the same. */
 static void test_take_and_revert(void **state)
 {
 	struct th_state_fx *f = *state;
-	char vol[PATH_MAX + 16], snap[PATH_MAX + 64];
+	char vol[PATH_MAX + 16], dir[PATH_MAX + 16];
 	snprintf(vol, sizeof(vol), "%s/vol.img", f->dir);
-	snprintf(snap, sizeof(snap), "%s/.cairn-snapshots/vol.img.1", f->dir);
+	snap_dir_of(f, dir, sizeof(dir));
 	uint8_t *d = th_data(300000, 3);
 	th_write_file(vol, d, 300000);
 	struct cairn_snap_taken t;
-	ck_ok(cairn_snap_take(vol, snap, CAIRN_SNAP_AUTO, &t));
+	ck_ok(cairn_snap_take(vol, f->dir, ID1, CAIRN_SNAP_AUTO, cairn_snap_known_cb, f->st, &t));
 	assert_true(t.method == CAIRN_SNAP_REFLINK || t.method == CAIRN_SNAP_COPY);
-	size_t len = 0;
-	uint8_t *back = th_read_file(snap, &len);
-	assert_int_equal(len, 300000);
-	assert_memory_equal(back, d, len);
-	free(back);
+	/* Under the state directory (the same file system here), by a
+	 * temporary name until kept; read through the descriptor. */
+	assert_int_equal(strncmp(t.path, dir, strlen(dir)), 0);
+	assert_non_null(strstr(t.name, "vol.img." ID1 ".cairn-snap-"));
+	uint8_t back[300001];
+	assert_int_equal(pread(t.fd, back, sizeof(back), 0), 300000);
+	assert_memory_equal(back, d, 300000);
 	struct stat st;
-	assert_int_equal(stat(snap, &st), 0);
+	assert_int_equal(fstat(t.fd, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0400);
-	assert_true(cairn_snap_identity_matches(snap, &t.id));
-	/* Exists already: refused, nothing replaced. */
-	assert_true(cairn_snap_take(vol, snap, CAIRN_SNAP_COPY, &t) < 0);
+	assert_int_equal(stat(dir, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	ck_ok(cairn_snap_keep(&t));
+	assert_non_null(strstr(t.path, "/vol.img." ID1));
+	assert_null(strstr(t.path, ".cairn-snap-"));
+	assert_true(cairn_snap_identity_matches(t.path, t.method, &t.ident));
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof(path), "%s", t.path);
+	struct cairn_snap_identity ident = t.ident;
+	enum cairn_snap_method method = t.method;
+	ck_ok(cairn_snap_release(&t, 0));
+	assert_int_equal(access(path, F_OK), 0); /* kept */
+	/* Another of the same id is not kept over it, and goes. */
+	ck_ok(cairn_snap_take(vol, f->dir, ID1, CAIRN_SNAP_COPY, NULL, NULL, &t));
+	ck_err(cairn_snap_keep(&t), CAIRN_EEXIST);
+	char tmp[PATH_MAX + 64];
+	snprintf(tmp, sizeof(tmp), "%s", t.path);
+	cairn_snap_release(&t, 0);
+	assert_int_equal(access(tmp, F_OK), -1);
+	assert_true(cairn_snap_identity_matches(path, method, &ident));
+
 	/* Revert after a change gives the snapshot's bytes back, mode kept. */
-	chmod(vol, 0640);
 	uint8_t junk[1000];
 	memset(junk, 0xee, sizeof(junk));
 	th_write_file(vol, junk, sizeof(junk));
 	chmod(vol, 0640);
-	ck_ok(cairn_snap_revert(snap, t.method, vol, false));
-	back = th_read_file(vol, &len);
+	int in = -1;
+	ck_ok(cairn_snap_open(path, method, &ident, &in));
+	ck_ok(cairn_snap_revert(in, path, method, vol, false));
+	close(in);
+	size_t len = 0;
+	uint8_t *got = th_read_file(vol, &len);
 	assert_int_equal(len, 300000);
-	assert_memory_equal(back, d, len);
-	free(back);
+	assert_memory_equal(got, d, len);
+	free(got);
 	assert_int_equal(stat(vol, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0640);
-	/* A touched snapshot no longer matches its identity. */
-	chmod(snap, 0600);
-	assert_false(cairn_snap_identity_matches(snap, &t.id));
-	ck_ok(cairn_snap_remove(snap));
-	ck_ok(cairn_snap_remove(snap)); /* missing is fine */
-	assert_false(cairn_snap_identity_matches(snap, &t.id));
-	assert_true(cairn_snap_take("/nonexistent/vol", snap, CAIRN_SNAP_AUTO, &t) < 0);
+	/* A touched snapshot no longer matches its identity: not opened. */
+	chmod(path, 0600);
+	assert_false(cairn_snap_identity_matches(path, method, &ident));
+	ck_err(cairn_snap_open(path, method, &ident, &in), CAIRN_ECORRUPT);
+	ck_ok(cairn_snap_remove(path, method));
+	ck_ok(cairn_snap_remove(path, method)); /* missing is fine */
+	assert_false(cairn_snap_identity_matches(path, method, &ident));
+	assert_true(cairn_snap_take("/nonexistent/vol", f->dir, ID1, CAIRN_SNAP_AUTO, NULL, NULL, &t) < 0);
 	assert_non_null(strstr(cairn_error_message(), "/nonexistent/vol"));
 	free(d);
+}
+
+/* The snapshot directory must be cairn's alone: group- or other-accessible,
+ * another user's, or a link is refused with one line, never repaired or
+ * replaced; a recorded snapshot in such a directory is not opened. */
+static void test_snapdir_trust(void **state)
+{
+	struct th_state_fx *f = *state;
+	char vol[PATH_MAX + 16], dir[PATH_MAX + 16], other[PATH_MAX + 16];
+	snprintf(vol, sizeof(vol), "%s/vol.img", f->dir);
+	snap_dir_of(f, dir, sizeof(dir));
+	th_write_file(vol, "data", 4);
+	struct cairn_snap_taken t;
+	assert_int_equal(mkdir(dir, 0770), 0);
+	assert_int_equal(chmod(dir, 0770), 0);
+	ck_err(cairn_snap_take(vol, f->dir, ID1, CAIRN_SNAP_COPY, NULL, NULL, &t), CAIRN_EPERM);
+	assert_non_null(strstr(cairn_error_message(), "refusing snapshot directory"));
+	assert_non_null(strstr(cairn_error_message(), "its mode 0770"));
+	struct stat st;
+	assert_int_equal(stat(dir, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0770);
+	assert_int_equal(rmdir(dir), 0); /* nothing was made in it */
+	snprintf(other, sizeof(other), "%s/elsewhere", f->dir);
+	assert_int_equal(mkdir(other, 0700), 0);
+	assert_int_equal(symlink("elsewhere", dir), 0);
+	ck_err(cairn_snap_take(vol, f->dir, ID1, CAIRN_SNAP_COPY, NULL, NULL, &t), CAIRN_EPERM);
+	assert_non_null(strstr(cairn_error_message(), "symbolic link"));
+	assert_int_equal(unlink(dir), 0);
+	if (geteuid() == 0) {
+		assert_int_equal(mkdir(dir, 0700), 0);
+		assert_int_equal(chown(dir, 65534, 65534), 0);
+		ck_err(cairn_snap_take(vol, f->dir, ID1, CAIRN_SNAP_COPY, NULL, NULL, &t), CAIRN_EPERM);
+		assert_non_null(strstr(cairn_error_message(), "owned by uid 65534"));
+		assert_int_equal(rmdir(dir), 0);
+	}
+
+	/* Where cairn kept snapshots before (beside the image): usable while
+	 * the directory is cairn's, refused once it is not. */
+	char old[PATH_MAX + 64], snap[PATH_MAX + 128];
+	snprintf(old, sizeof(old), "%s/.cairn-snapshots", f->dir);
+	snprintf(snap, sizeof(snap), "%s/vol.img." ID1, old);
+	assert_int_equal(mkdir(old, 0700), 0);
+	th_write_file(snap, "data", 4);
+	assert_int_equal(chmod(snap, 0400), 0);
+	assert_int_equal(stat(snap, &st), 0);
+	struct cairn_snap_identity ident = { .dev = st.st_dev, .ino = st.st_ino, .size = 4,
+					     .mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec,
+					     .ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec };
+	int fd = -1;
+	ck_ok(cairn_snap_open(snap, CAIRN_SNAP_COPY, &ident, &fd));
+	close(fd);
+	assert_int_equal(chmod(old, 0755), 0);
+	ck_err(cairn_snap_open(snap, CAIRN_SNAP_COPY, &ident, &fd), CAIRN_EPERM);
+	assert_non_null(strstr(cairn_error_message(), "its mode 0755"));
+	ck_err(cairn_snap_remove(snap, CAIRN_SNAP_COPY), CAIRN_EPERM);
+	assert_int_equal(access(snap, F_OK), 0);
+}
+
+/* What killed runs leave (a temporary of a dead process, a kept file no
+ * record names) is found and removed; what a live run holds and what a
+ * record names is not. */
+static void test_leftovers(void **state)
+{
+	struct th_state_fx *f = *state;
+	char vol[PATH_MAX + 16], dir[PATH_MAX + 16];
+	snprintf(vol, sizeof(vol), "%s/vol.img", f->dir);
+	snap_dir_of(f, dir, sizeof(dir));
+	th_write_file(vol, "some data", 9);
+	/* Ours, in use: a temporary held and locked by this live process. */
+	struct cairn_snap_taken live, rec_t;
+	ck_ok(cairn_snap_take(vol, f->dir, "1111111111111111", CAIRN_SNAP_COPY, NULL, NULL, &live));
+	/* Recorded. */
+	ck_ok(cairn_snap_take(vol, f->dir, "2222222222222222", CAIRN_SNAP_COPY, NULL, NULL, &rec_t));
+	ck_ok(cairn_snap_keep(&rec_t));
+	struct cairn_snap_record r = { .volume = vol, .path = rec_t.path, .method = rec_t.method,
+				       .kind = CAIRN_SNAP_USER, .ident = rec_t.ident };
+	memcpy(r.id, rec_t.id, sizeof(r.id));
+	ck_ok(cairn_snap_add(f->st, &r));
+	char recorded[PATH_MAX + 64];
+	snprintf(recorded, sizeof(recorded), "%s", rec_t.path);
+	cairn_snap_release(&rec_t, 0);
+	/* Killed: one while it was made, one after it was named. */
+	for (int k = 0; k < 2; k++) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			struct cairn_snap_taken t;
+			if (cairn_snap_take(vol, f->dir, k ? "4444444444444444" : "3333333333333333", CAIRN_SNAP_COPY,
+					    NULL, NULL, &t) < 0 ||
+			    (k && cairn_snap_keep(&t) < 0))
+				_exit(1);
+			_exit(0); /* as if killed: nothing released */
+		}
+		int status;
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	int dfd;
+	ck_ok(cairn_snap_dir_open(dir, &dfd));
+	struct cairn_snap_leftover *v = NULL;
+	size_t n = 0;
+	ck_ok(cairn_snap_leftovers(dfd, dir, false, cairn_snap_known_cb, f->st, &v, &n));
+	assert_int_equal(n, 2);
+	bool seen3 = false, seen4 = false;
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(v[i].size, 9);
+		if (strcmp(v[i].id, "3333333333333333") == 0) {
+			seen3 = true;
+			assert_true(v[i].pid > 0);
+			assert_non_null(strstr(v[i].path, ".cairn-snap-"));
+		} else if (strcmp(v[i].id, "4444444444444444") == 0) {
+			seen4 = true;
+			assert_int_equal(v[i].pid, 0);
+		}
+	}
+	assert_true(seen3 && seen4);
+	cairn_snap_leftovers_free(v, n);
+	/* Removed; the next listing finds none, the others are there. */
+	ck_ok(cairn_snap_leftovers(dfd, dir, true, cairn_snap_known_cb, f->st, NULL, NULL));
+	ck_ok(cairn_snap_leftovers(dfd, dir, false, cairn_snap_known_cb, f->st, &v, &n));
+	assert_int_equal(n, 0);
+	cairn_snap_leftovers_free(v, n);
+	struct stat st;
+	assert_int_equal(fstatat(live.dirfd, live.name, &st, 0), 0);
+	assert_int_equal(access(recorded, F_OK), 0);
+	/* Making a snapshot there sweeps first. */
+	cairn_snap_release(&live, 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct cairn_snap_taken t;
+		_exit(cairn_snap_take(vol, f->dir, "5555555555555555", CAIRN_SNAP_COPY, NULL, NULL, &t) < 0);
+	}
+	waitpid(pid, NULL, 0);
+	ck_ok(cairn_snap_take(vol, f->dir, "6666666666666666", CAIRN_SNAP_COPY, cairn_snap_known_cb, f->st, &live));
+	ck_ok(cairn_snap_leftovers(dfd, dir, false, cairn_snap_known_cb, f->st, &v, &n));
+	assert_int_equal(n, 0);
+	cairn_snap_leftovers_free(v, n);
+	cairn_snap_release(&live, 0);
+	close(dfd);
+
+	/* The directories list: noted ones and those of records. */
+	ck_ok(cairn_snap_dir_note(f->st, "/somewhere/.cairn-snapshots"));
+	char **dirs = NULL;
+	size_t nd = 0;
+	ck_ok(cairn_snap_dirs(f->st, &dirs, &nd));
+	assert_int_equal(nd, 2);
+	assert_string_equal(dirs[0], "/somewhere/.cairn-snapshots");
+	assert_string_equal(dirs[1], dir);
+	cairn_snap_dirs_free(dirs, nd);
 }
 
 static void test_methods(void **state)
@@ -212,10 +396,6 @@ static void test_methods(void **state)
 	assert_int_equal(m, CAIRN_SNAP_LVM);
 	ck_err(cairn_snap_method_parse(NULL, &m), CAIRN_EINVAL);
 	assert_string_equal(cairn_snap_method_name(CAIRN_SNAP_COPY), "copy");
-	char *dir = NULL;
-	ck_ok(cairn_snap_dir("/etc/hostname", NULL, &dir));
-	assert_string_equal(dir, "/etc/.cairn-snapshots");
-	free(dir);
 }
 
 /* A snapshot the caller took (the CLI's reflink, a group's) is removed
@@ -226,26 +406,27 @@ static void test_taken_removed_on_early_failure(void **state)
 	struct th_state_fx *f = *state;
 	char rdir[PATH_MAX];
 	struct cairn_repo *repo = th_repo_init(rdir, sizeof(rdir), "snaprepo", 4096);
-	char vol[PATH_MAX + 16], snap[PATH_MAX + 32];
+	char vol[PATH_MAX + 16];
 	snprintf(vol, sizeof(vol), "%s/vol.img", f->dir);
-	snprintf(snap, sizeof(snap), "%s/vol.img.0123456789abcdef", f->dir);
 	th_write_file(vol, "data", 4);
-	struct cairn_snap_taken taken = { .method = CAIRN_SNAP_COPY };
+	struct cairn_snap_taken taken;
 	struct cairn_snap_backup_opts o = {
 		.backup = { .source = vol, .volume = "bad/name" },
-		.snapshot = CAIRN_SNAP_COPY, .state = f->st, .state_dir = f->dir,
-		.taken_path = snap, .taken_id = "0123456789abcdef", .taken = &taken,
+		.snapshot = CAIRN_SNAP_COPY, .state = f->st, .state_dir = f->dir, .taken = &taken,
 	};
 	struct cairn_manifest *m = NULL;
 	struct cairn_snap_backup_info info;
 	const char *sources[] = { vol, "/nonexistent/cairn-test/vol.img" };
 	for (size_t k = 0; k < 2; k++) {
-		th_write_file(snap, "data", 4);
+		ck_ok(cairn_snap_take(vol, f->dir, ID1, CAIRN_SNAP_COPY, NULL, NULL, &taken));
+		char snap[PATH_MAX + 64];
+		snprintf(snap, sizeof(snap), "%s", taken.path);
 		o.backup.source = sources[k];
 		o.backup.volume = k == 0 ? "bad/name" : NULL;
 		assert_true(cairn_snap_backup(repo, &o, &m, &info) < 0);
 		assert_null(m);
 		assert_int_equal(access(snap, F_OK), -1);
+		assert_int_equal(taken.fd, -1);
 	}
 	cairn_repo_free(repo);
 	th_rm_rf(rdir);
@@ -258,6 +439,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bases, th_state_setup, th_state_teardown),
 		cmocka_unit_test_setup_teardown(test_groups, th_state_setup, th_state_teardown),
 		cmocka_unit_test_setup_teardown(test_take_and_revert, th_state_setup, th_state_teardown),
+		cmocka_unit_test_setup_teardown(test_snapdir_trust, th_state_setup, th_state_teardown),
+		cmocka_unit_test_setup_teardown(test_leftovers, th_state_setup, th_state_teardown),
 		cmocka_unit_test(test_methods),
 		cmocka_unit_test_setup_teardown(test_taken_removed_on_early_failure, th_state_setup, th_state_teardown),
 	};

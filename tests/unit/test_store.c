@@ -121,17 +121,26 @@ static void test_local_layout(void **state)
 	char path[PATH_MAX + 64];
 	struct stat st;
 
+	/* Private whatever the umask: 0700 directories, 0600 objects (a
+	 * umask of 0177 would leave a directory without search permission). */
 	mode_t um = umask(022);
 	sc_ok(cairn_store_put(f->store, "packs/ab/cd", "hello", 5, 0));
+	umask(0177);
+	sc_ok(cairn_store_put(f->store, "packs/ef/gh", "hello", 5, CAIRN_PUT_CREATE_ONLY));
 	umask(um);
-	snprintf(path, sizeof(path), "%s/packs/ab/cd", f->dir);
-	assert_int_equal(stat(path, &st), 0);
-	assert_true(S_ISREG(st.st_mode));
-	assert_int_equal(st.st_size, 5);
-	assert_int_equal(st.st_mode & 0777, 0644);
-	snprintf(path, sizeof(path), "%s/packs/ab", f->dir);
-	assert_int_equal(stat(path, &st), 0);
-	assert_int_equal(st.st_mode & 0777, 0755);
+	static const char *const files[] = { "packs/ab/cd", "packs/ef/gh" }, *const dirs[] = { "packs", "packs/ab", "packs/ef" };
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		snprintf(path, sizeof(path), "%s/%s", f->dir, files[i]);
+		assert_int_equal(stat(path, &st), 0);
+		assert_true(S_ISREG(st.st_mode));
+		assert_int_equal(st.st_size, 5);
+		assert_int_equal(st.st_mode & 07777, 0600);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		snprintf(path, sizeof(path), "%s/%s", f->dir, dirs[i]);
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_mode & 07777, 0700);
+	}
 	assert_true(cairn_store_has(f->store, CAIRN_STORE_FEAT_LOCAL | CAIRN_STORE_FEAT_RANGE_GET |
 						     CAIRN_STORE_FEAT_CREATE_ONLY));
 	assert_false(cairn_store_has(f->store, CAIRN_STORE_FEAT_SERVER_COPY));
@@ -205,11 +214,21 @@ static void test_local_missing_root(void **state)
 	assert_int_equal(cairn_store_put(s, "k", "x", 1, 0), CAIRN_ENOTFOUND);
 	assert_int_equal(access(root, F_OK), -1);
 
+	mode_t um = umask(022);
 	sc_ok(cairn_store_create(s));
+	umask(um);
 	sc_ok(cairn_store_create(s)); /* idempotent */
 	sc_ok(cairn_store_put(s, "a/k", "x", 1, 0));
 	sc_expect_object(s, "a/k", (const uint8_t *)"x", 1);
 	cairn_store_free(s);
+	/* Every directory create made is private. */
+	struct stat st;
+	static const char *const made[] = { "not", "not/yet", "not/yet/here" };
+	for (size_t i = 0; i < ARRAY_SIZE(made); i++) {
+		snprintf(root, sizeof(root), "%s/%s", f->dir, made[i]);
+		assert_int_equal(stat(root, &st), 0);
+		assert_int_equal(st.st_mode & 07777, 0700);
+	}
 
 	/* Trailing slashes on the root are harmless. */
 	snprintf(root, sizeof(root), "%s/not/yet/here//", f->dir);

@@ -353,7 +353,7 @@ int main(void)
 	unsetenv("CAIRN_TEST_COUNT");
 	load_servers();
 	if (nservers == 0)
-		return sr_run_skipped("s3 (no server)",
+		return sr_run_skipped("s3 (no server)", tests, ARRAY_SIZE(tests),
 				      "test_store_s3: no S3 server configured (CAIRN_TEST_S3_SERVERS is unset; "
 				      "scripts/run-tests starts Ceph RGW and Swift and sets it): skipping");
 	for (size_t i = 0; i < nservers; i++) {

@@ -3,13 +3,20 @@
 
 #include "util/buf.h"
 #include "util/cleanup.h"
+#include "util/env.h"
 #include "util/error.h"
 #include "util/hex.h"
 #include "util/io.h"
+#include "util/proc.h"
+#include "util/path.h"
 #include "util/time.h"
+#include "util/tmpfile.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sys/file.h>
+#include <sys/wait.h>
 
 /* ---- buf ---- */
 
@@ -192,8 +199,6 @@ static void test_hex(void **state)
 	uint8_t back[sizeof(bin)];
 	ck_ok(cairn_hex_decode(out, back, sizeof(back)));
 	assert_memory_equal(back, bin, sizeof(bin));
-	ck_ok(cairn_hex_decode("00FF10AB9C", back, sizeof(back)));
-	assert_memory_equal(back, bin, sizeof(bin));
 	cairn_hex_encode(bin, 0, out);
 	assert_string_equal(out, "");
 	ck_ok(cairn_hex_decode("", back, 0));
@@ -217,6 +222,10 @@ static void test_hex_bad(void **state)
 	ck_err(cairn_hex_decode("zz", out, 1), CAIRN_EINVAL);
 	ck_err(cairn_hex_decode("0 ", out, 1), CAIRN_EINVAL);
 	ck_err(cairn_hex_decode("-1", out, 1), CAIRN_EINVAL);
+	/* One spelling per id: upper case is another name, not the same. */
+	ck_err(cairn_hex_decode("00FF10AB9C", out, 5), CAIRN_EINVAL);
+	ck_err(cairn_hex_decode("aB", out, 1), CAIRN_EINVAL);
+	ck_err(cairn_hex_decode("Ab", out, 1), CAIRN_EINVAL);
 	/* Too short: stops at the terminator, never reads past it. */
 	ck_err(cairn_hex_decode("abc", out, 2), CAIRN_EINVAL);
 	ck_err(cairn_hex_decode("a", out, 1), CAIRN_EINVAL);
@@ -436,6 +445,397 @@ static void test_path_base(void **state)
 	assert_string_equal(cairn_path_base("/"), "/");
 }
 
+/* ---- the environment of children ---- */
+
+/* Sets every secret variable to "secret-value-NAME". */
+static void set_secrets(void)
+{
+	for (size_t i = 0; cairn_env_secrets[i]; i++) {
+		char v[128];
+		snprintf(v, sizeof(v), "secret-value-%s", cairn_env_secrets[i]);
+		assert_int_equal(setenv(cairn_env_secrets[i], v, 1), 0);
+	}
+	assert_int_equal(setenv("CAIRN_TEST_PLAIN", "plain-value", 1), 0);
+}
+
+static void unset_secrets(void)
+{
+	for (size_t i = 0; cairn_env_secrets[i]; i++)
+		unsetenv(cairn_env_secrets[i]);
+	unsetenv("CAIRN_TEST_PLAIN");
+}
+
+/* text (NUL-terminated) holds no secret value, and the plain variable. */
+static void assert_no_secret_in(const char *text)
+{
+	assert_non_null(strstr(text, "CAIRN_TEST_PLAIN=plain-value"));
+	assert_null(strstr(text, "secret-value-"));
+}
+
+static void test_env_for_child(void **state)
+{
+	(void)state;
+	set_secrets();
+	assert_true(cairn_env_is_secret("CAIRN_PASSPHRASE=x"));
+	assert_true(cairn_env_is_secret("AWS_SECRET_ACCESS_KEY"));
+	assert_false(cairn_env_is_secret("CAIRN_PASSPHRASE_FILE=/etc/p"));
+	assert_false(cairn_env_is_secret("CAIRN_PASSPHRAS=x"));
+	assert_int_equal(setenv("CAIRN_GROUP", "old", 1), 0);
+	const char *extra[] = { "CAIRN_GROUP=new", "CAIRN_HOOK=pre", NULL };
+	char **v = NULL;
+	ck_ok(cairn_env_for_child(extra, &v));
+	assert_string_equal(v[0], "CAIRN_GROUP=new");
+	assert_string_equal(v[1], "CAIRN_HOOK=pre");
+	size_t plain = 0, group = 0;
+	for (size_t i = 0; v[i]; i++) {
+		assert_false(cairn_env_is_secret(v[i]));
+		plain += strcmp(v[i], "CAIRN_TEST_PLAIN=plain-value") == 0;
+		group += strncmp(v[i], "CAIRN_GROUP=", 12) == 0;
+	}
+	assert_int_equal(plain, 1);
+	assert_int_equal(group, 1); /* extra overrides, never duplicates */
+	free(v);
+	unsetenv("CAIRN_GROUP");
+	unset_secrets();
+}
+
+static void test_env_hook_and_helper(void **state)
+{
+	(void)state;
+	char dir[PATH_MAX], file[PATH_MAX + 16], cmd[PATH_MAX + 32];
+	th_tmpdir(dir, sizeof(dir), "env");
+	snprintf(file, sizeof(file), "%s/env.txt", dir);
+	snprintf(cmd, sizeof(cmd), "env >'%s'", file);
+	set_secrets();
+	ck_ok(cairn_run_hook("test hook", cmd, NULL, 60));
+	size_t n;
+	char *text = (char *)th_read_file(file, &n);
+	text = realloc(text, n + 1);
+	text[n] = 0;
+	assert_no_secret_in(text);
+	free(text);
+
+	const char *argv[] = { "env", NULL };
+	struct cairn_buf out = CAIRN_BUF_INIT;
+	ck_ok(cairn_run_capture(argv, &out, NULL, 60));
+	ck_ok(cairn_buf_append_u8(&out, 0));
+	assert_no_secret_in((const char *)out.data);
+	cairn_buf_free(&out);
+	unset_secrets();
+	th_rm_rf(dir);
+}
+
+/* Names cairn's code knows as environment variables: every string literal
+ * that looks like one (upper case with an underscore: "AWS_REGION"), and
+ * every literal getenv() is called with ("HOME").  Each must be on the
+ * secret list or on the list below of settings that hold no secret, so a
+ * new secret variable cannot be read without being kept from children. */
+static const char *const not_secret[] = {
+	"AWS_DEFAULT_REGION", "AWS_REGION", "AZURE_STORAGE_ACCOUNT", "CAIRN_CRED",
+	"CAIRN_HTTP_BACKOFF_MS", "CAIRN_HTTP_CONNECT_TIMEOUT_MS", "CAIRN_HTTP_MAX_ATTEMPTS",
+	"CAIRN_HTTP_RETRY_SECONDS", "CAIRN_HTTP_STALL_SECONDS", "CAIRN_HTTP_STATS",
+	/* Paths: a child that may read the file learns nothing from its name. */
+	"CAIRN_NEW_PASSPHRASE_FILE", "CAIRN_PASSPHRASE_FILE", "CAIRN_STATE_KEY_FILE",
+	"CAIRN_NO_DIRECT_IO", "CAIRN_NO_PROGRESS", "CAIRN_PROFILE", "CAIRN_READ_SOURCE", "CAIRN_REPO",
+	"CAIRN_STATE_DIR", "CAIRN_THREADS", "HOME", "XDG_STATE_HOME",
+	NULL,
+};
+
+static bool listed(const char *const *list, const char *name)
+{
+	for (size_t i = 0; list[i]; i++)
+		if (strcmp(list[i], name) == 0)
+			return true;
+	return false;
+}
+
+static bool env_like(const char *s, size_t n, bool after_getenv)
+{
+	bool underscore = false;
+	if (n < 2 || !(s[0] >= 'A' && s[0] <= 'Z'))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return false;
+		underscore |= s[i] == '_';
+	}
+	return underscore || after_getenv;
+}
+
+struct scan {
+	size_t names, secrets_seen[64];
+	char unknown[1024];
+};
+
+static void classify(const char *name, const char *path, struct scan *sc)
+{
+	sc->names++;
+	for (size_t k = 0; cairn_env_secrets[k]; k++)
+		if (strcmp(cairn_env_secrets[k], name) == 0) {
+			sc->secrets_seen[k]++;
+			return;
+		}
+	if (!listed(not_secret, name) && strncmp(name, "CAIRN_TEST_", 11) != 0) {
+		size_t u = strlen(sc->unknown);
+		snprintf(sc->unknown + u, sizeof(sc->unknown) - u, " %s (%s)", name, path);
+	}
+}
+
+static void scan_text(const char *path, const char *t, size_t n, struct scan *sc)
+{
+	static const char *const prefixes[] = { "CAIRN_", "AWS_", "AZURE_", "GOOGLE_", "XDG_" };
+	for (size_t i = 0; i < n; i++) {
+		if (t[i] != '"')
+			continue;
+		size_t j = i + 1;
+		while (j < n && t[j] != '"' && t[j] != '\n')
+			j++;
+		if (j >= n || t[j] != '"')
+			continue;
+		bool after_getenv = i >= 7 && memcmp(t + i - 7, "getenv(", 7) == 0;
+		char name[128];
+		size_t len = j - i - 1;
+		if (len < sizeof(name) && env_like(t + i + 1, len, after_getenv)) {
+			memcpy(name, t + i + 1, len);
+			name[len] = 0;
+			bool known = after_getenv;
+			for (size_t k = 0; k < ARRAY_SIZE(prefixes); k++)
+				known |= strncmp(name, prefixes[k], strlen(prefixes[k])) == 0;
+			if (known)
+				classify(name, path, sc);
+		}
+		i = j;
+	}
+}
+
+static void scan_dir(const char *dir, struct scan *sc)
+{
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		struct stat st;
+		assert_int_equal(stat(path, &st), 0);
+		size_t l = strlen(e->d_name);
+		if (S_ISDIR(st.st_mode)) {
+			scan_dir(path, sc);
+		} else if (l > 2 && (!strcmp(e->d_name + l - 2, ".c") || !strcmp(e->d_name + l - 2, ".h"))) {
+			size_t n;
+			char *t = (char *)th_read_file(path, &n);
+			scan_text(path, t, n, sc);
+			free(t);
+		}
+	}
+	closedir(d);
+}
+
+static void test_env_secret_list_complete(void **state)
+{
+	(void)state;
+	struct scan sc = { 0 };
+	assert_true(ARRAY_SIZE(sc.secrets_seen) >= 16);
+	scan_dir(CAIRN_SOURCE_ROOT "/src", &sc);
+	assert_true(sc.names > 20);
+	if (sc.unknown[0])
+		fail_msg("environment variables neither secret (util/env.c) nor known plain (test_util.c):%s",
+			 sc.unknown);
+	/* And no stale entry: each secret is one the code reads (env.c aside). */
+	for (size_t k = 0; cairn_env_secrets[k]; k++)
+		if (sc.secrets_seen[k] < 2)
+			fail_msg("%s is on the secret list but no code names it", cairn_env_secrets[k]);
+}
+
+/* Walks that follow only links root or we own; a link another user owns
+ * is refused, naming it (the owner change needs root: skipped without). */
+static void test_path_walk(void **state)
+{
+	(void)state;
+	char d[PATH_MAX], p[PATH_MAX + 64], q[PATH_MAX + 64];
+	th_tmpdir(d, sizeof(d), "path");
+	snprintf(p, sizeof(p), "%s/real", d);
+	assert_int_equal(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/real/f.img", d);
+	th_write_file(p, "data", 4);
+	snprintf(q, sizeof(q), "%s/link", d);
+	assert_int_equal(symlink("real", q), 0);
+	snprintf(q, sizeof(q), "%s/flink", d);
+	assert_int_equal(symlink("real/f.img", q), 0);
+
+	struct cairn_path w = CAIRN_PATH_INIT;
+	snprintf(q, sizeof(q), "%s/link/../link/./f.img", d);
+	ck_ok(cairn_path_open(q, "source", O_RDONLY, false, &w));
+	char want[PATH_MAX + 64], real[PATH_MAX];
+	assert_non_null(realpath(d, real));
+	snprintf(want, sizeof(want), "%s/real/f.img", real);
+	assert_string_equal(w.abs, want);
+	assert_string_equal(w.name, "f.img");
+	char buf[8] = "";
+	assert_int_equal(read(w.fd, buf, sizeof(buf)), 4);
+	struct stat st;
+	assert_int_equal(fstatat(w.dirfd, "f.img", &st, 0), 0);
+	cairn_path_clear(&w);
+	snprintf(q, sizeof(q), "%s/flink", d);
+	ck_ok(cairn_path_open(q, "source", O_PATH, false, &w));
+	assert_string_equal(w.abs, want);
+	cairn_path_clear(&w);
+	/* Missing: an error, or with missing_ok the directory to create it in. */
+	snprintf(q, sizeof(q), "%s/link/new.img", d);
+	ck_err(cairn_path_open(q, "target", O_RDONLY, false, &w), CAIRN_ENOTFOUND);
+	ck_ok(cairn_path_open(q, "target", O_RDONLY, true, &w));
+	assert_int_equal(w.fd, -1);
+	assert_string_equal(w.name, "new.img");
+	cairn_path_clear(&w);
+	snprintf(q, sizeof(q), "%s/dangling", d);
+	assert_int_equal(symlink("nowhere", q), 0);
+	ck_err(cairn_path_open(q, "target", O_RDONLY, true, &w), CAIRN_ENOTFOUND);
+	assert_non_null(strstr(cairn_error_message(), "does not resolve"));
+	snprintf(q, sizeof(q), "%s/real/f.img/x", d);
+	assert_true(cairn_path_open(q, "source", O_RDONLY, false, &w) < 0);
+
+	if (geteuid() == 0) {
+		snprintf(q, sizeof(q), "%s/flink", d);
+		assert_int_equal(lchown(q, 65534, 65534), 0);
+		ck_err(cairn_path_open(q, "source", O_RDONLY, false, &w), CAIRN_EPERM);
+		assert_non_null(strstr(cairn_error_message(), "is a symbolic link owned by uid 65534"));
+		assert_non_null(strstr(cairn_error_message(), "give the path it points to"));
+		/* On the way, not only last. */
+		snprintf(q, sizeof(q), "%s/link", d);
+		assert_int_equal(lchown(q, 65534, 65534), 0);
+		snprintf(q, sizeof(q), "%s/link/f.img", d);
+		ck_err(cairn_path_open(q, "source", O_RDONLY, false, &w), CAIRN_EPERM);
+	}
+	assert_int_equal(w.fd, -1);
+	th_rm_rf(d);
+}
+
+/* Private directories: made 0700; a link, a file, a directory of another
+ * user or with group or other bits is refused, never changed. */
+static void test_private_dir(void **state)
+{
+	(void)state;
+	char d[PATH_MAX], p[PATH_MAX + 64];
+	th_tmpdir(d, sizeof(d), "private");
+	int dfd = open(d, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	int fd = -1;
+	ck_err(cairn_path_private_dir(dfd, "snaps", "D/snaps", "snapshot directory", false, &fd), CAIRN_ENOTFOUND);
+	ck_ok(cairn_path_private_dir(dfd, "snaps", "D/snaps", "snapshot directory", true, &fd));
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0700);
+	close(fd);
+	ck_ok(cairn_path_private_dir(dfd, "snaps", "D/snaps", "snapshot directory", true, &fd)); /* again */
+	close(fd);
+
+	snprintf(p, sizeof(p), "%s/snaps", d);
+	assert_int_equal(chmod(p, 0770), 0);
+	ck_err(cairn_path_private_dir(dfd, "snaps", "D/snaps", "snapshot directory", true, &fd), CAIRN_EPERM);
+	assert_non_null(strstr(cairn_error_message(), "refusing snapshot directory D/snaps: its mode 0770"));
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0770); /* not repaired behind the owner's back */
+	assert_int_equal(chmod(p, 0701), 0);
+	ck_err(cairn_path_private_dir(dfd, "snaps", "D/snaps", "snapshot directory", true, &fd), CAIRN_EPERM);
+
+	assert_int_equal(chmod(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/ln", d);
+	assert_int_equal(symlink("snaps", p), 0);
+	ck_err(cairn_path_private_dir(dfd, "ln", "D/ln", "snapshot directory", true, &fd), CAIRN_EPERM);
+	assert_non_null(strstr(cairn_error_message(), "symbolic link"));
+	snprintf(p, sizeof(p), "%s/file", d);
+	th_write_file(p, "x", 1);
+	ck_err(cairn_path_private_dir(dfd, "file", "D/file", "snapshot directory", true, &fd), CAIRN_EPERM);
+	assert_non_null(strstr(cairn_error_message(), "not a directory"));
+
+	if (geteuid() == 0) {
+		snprintf(p, sizeof(p), "%s/theirs", d);
+		assert_int_equal(mkdir(p, 0700), 0);
+		assert_int_equal(chown(p, 65534, 65534), 0);
+		ck_err(cairn_path_private_dir(dfd, "theirs", "D/theirs", "snapshot directory", true, &fd), CAIRN_EPERM);
+		assert_non_null(strstr(cairn_error_message(), "owned by uid 65534"));
+	}
+	close(dfd);
+	th_rm_rf(d);
+}
+
+/* Temporaries: O_EXCL beside a planted link, named after the process,
+ * swept only when their process is gone and their lock free; a commit
+ * that finds something else at the name says so. */
+static void test_tmpfile(void **state)
+{
+	(void)state;
+	char d[PATH_MAX], p[PATH_MAX + 64];
+	th_tmpdir(d, sizeof(d), "tmpfile");
+	int dfd = open(d, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	int fd = -1;
+	char *tmp = NULL;
+	ck_ok(cairn_tmp_create(dfd, d, "vol.img", ".cairn-x-", &fd, &tmp));
+	size_t nl;
+	pid_t pid;
+	assert_true(cairn_tmp_parse(tmp, ".cairn-x-", &nl, &pid));
+	assert_int_equal(nl, strlen("vol.img"));
+	assert_int_equal(pid, getpid());
+	assert_false(cairn_tmp_parse("vol.img.cairn-x-12-short", ".cairn-x-", &nl, &pid));
+	assert_false(cairn_tmp_parse("vol.img.cairn-x--AbCdEf", ".cairn-x-", &nl, &pid));
+	assert_true(cairn_tmp_parse("a.cairn-x-b.cairn-x-7-AbCdEf", ".cairn-x-", &nl, &pid));
+	assert_int_equal(nl, strlen("a.cairn-x-b"));
+	assert_int_equal(pid, 7);
+	/* Ours, and locked: not claimable. */
+	int cfd;
+	struct stat st;
+	assert_int_equal(cairn_tmp_claim(dfd, tmp, pid = getpid(), &cfd, &st), 0);
+	assert_int_equal(cairn_tmp_claim(dfd, tmp, 0, &cfd, &st), 0);
+
+	/* A dead process's file is swept; a locked one and a live one stay. */
+	pid_t dead = fork();
+	if (dead == 0)
+		_exit(0);
+	waitpid(dead, NULL, 0);
+	char gone[PATH_MAX + 64], held[PATH_MAX + 64], live[PATH_MAX + 64];
+	snprintf(gone, sizeof(gone), "%s/vol.img.cairn-x-%d-Gone01", d, (int)dead);
+	snprintf(held, sizeof(held), "%s/vol.img.cairn-x-%d-Held01", d, (int)dead);
+	snprintf(live, sizeof(live), "%s/vol.img.cairn-x-1-Live01", d);
+	th_write_file(gone, "g", 1);
+	th_write_file(held, "h", 1);
+	th_write_file(live, "l", 1);
+	int hfd = open(held, O_RDONLY | O_CLOEXEC);
+	assert_int_equal(flock(hfd, LOCK_EX), 0);
+	cairn_tmp_sweep(dfd, d, "vol.img", ".cairn-x-", "a test");
+	assert_int_equal(access(gone, F_OK), -1);
+	assert_int_equal(access(held, F_OK), 0);
+	assert_int_equal(access(live, F_OK), 0);
+	snprintf(p, sizeof(p), "%s/%s", d, tmp);
+	assert_int_equal(access(p, F_OK), 0);
+	close(hfd);
+
+	/* Commit: the temporary becomes the name. */
+	ck_ok(cairn_tmp_commit(dfd, d, tmp, "vol.img", fd));
+	snprintf(p, sizeof(p), "%s/vol.img", d);
+	assert_int_equal(lstat(p, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	free(tmp);
+	tmp = NULL;
+	close(fd);
+	/* Swapped for a link before the rename: the commit says so. */
+	ck_ok(cairn_tmp_create(dfd, d, "vol.img", ".cairn-x-", &fd, &tmp));
+	snprintf(p, sizeof(p), "%s/%s", d, tmp);
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(symlink("/etc/hostname", p), 0);
+	ck_err(cairn_tmp_commit(dfd, d, tmp, "vol.img", fd), CAIRN_EPERM);
+	assert_non_null(strstr(cairn_error_message(), "is not the file cairn wrote"));
+	/* A planted link at a name it tries is never followed: O_EXCL. */
+	assert_int_equal(faccessat(dfd, "vol.img", F_OK, AT_SYMLINK_NOFOLLOW), 0);
+	free(tmp);
+	close(fd);
+	close(dfd);
+	th_rm_rf(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -456,6 +856,12 @@ int main(void)
 		cmocka_unit_test(test_time_us),
 		cmocka_unit_test(test_time_now),
 		cmocka_unit_test(test_path_base),
+		cmocka_unit_test(test_env_for_child),
+		cmocka_unit_test(test_env_hook_and_helper),
+		cmocka_unit_test(test_env_secret_list_complete),
+		cmocka_unit_test(test_path_walk),
+		cmocka_unit_test(test_private_dir),
+		cmocka_unit_test(test_tmpfile),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -170,6 +170,7 @@ struct azure_call {
 	bool range;                 /* x-ms-range: bytes=first-last (last may be CAIRN_HTTP_RANGE_END) */
 	uint64_t first, last;
 	struct cairn_buf *out;      /* 2xx body; NULL discards */
+	uint64_t out_max;           /* most body bytes taken (http.h); 0: no limit */
 	const char *const *want;    /* response headers to capture, at most AZ_WANT_MAX; they land
 				     * at headers[1..] of the response */
 };

@@ -18,7 +18,10 @@
  * AZURE_STORAGE_ACCOUNT naming another account is an error.  Credentials,
  * first found wins: the options' account key or SAS token (a credential),
  * then the environment's AZURE_STORAGE_KEY, then AZURE_STORAGE_SAS_TOKEN.
- * An endpoint in the URI wins over the options' endpoint.
+ * An endpoint in the URI wins over the options' endpoint, but a stored
+ * credential's key or SAS goes only to its own endpoint (the default
+ * when it has none): a URI endpoint naming another is refused
+ * (store/uri.h).
  *
  * Plain http: an endpoint written in the URI may be http:// (the user
  * asked for it on the command line); one from the options only with
@@ -74,6 +77,8 @@ static const struct cairn_uri_endpoint_rules endpoint_rules = {
 	/* The path is signed as it is sent (the Shared Key canonical
 	 * resource): nothing in it may need encoding. */
 	.plain_path = true,
+	.cred_create = "cairn cred create --provider azure ... --azure-endpoint",
+	.cred_ssl = "--azure-disable-ssl",
 };
 
 static const char *env(const char *name)

@@ -144,6 +144,7 @@ int cairn_azure_call(struct azure_store *s, const struct azure_call *c, struct c
 		.body = c->body,
 		.body_len = c->len,
 		.out = c->out,
+		.out_max = c->out_max,
 		.want_headers = want,
 	};
 	r = cairn_http_perform(s->http, &rq, rs);

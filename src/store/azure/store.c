@@ -63,7 +63,7 @@ static int az_get(struct cairn_store *st, const char *key, uint64_t off, uint64_
 		return r;
 	if (len == 0)
 		return cairn_httpstore_get_empty(st, key, off);
-	struct azure_call c = { .method = "GET", .key = key, .out = out };
+	struct azure_call c = { .method = "GET", .key = key, .out = out, .out_max = cairn_httpstore_get_max(len) };
 	c.range = cairn_httpstore_range(off, len, &c.first, &c.last);
 	if ((r = cairn_azure_call(s, &c, &rs)) < 0) {
 		cairn_buf_clear(out);

@@ -26,7 +26,9 @@
  * asked for it on the command line); an endpoint coming from the options
  * may be http:// only when disable_ssl is set; an endpoint without a
  * scheme is https, or http with disable_ssl.  TLS certificates are always
- * verified otherwise.
+ * verified otherwise.  A stored credential's keys go only to its own
+ * endpoint, or AWS's for the region (gs: storage.googleapis.com): a URI
+ * endpoint naming another is refused (store/uri.h).
  */
 #include "store/s3/s3.h"
 #include "store/uri.h"
@@ -91,6 +93,16 @@ static int copy_secret(const char *v, char **ret, size_t *ret_size)
 static const struct cairn_uri_endpoint_rules endpoint_rules = {
 	.ssl_hint = "disable_ssl (--s3-disable-ssl)",
 	.query_hint = "",
+	.cred_create = "cairn cred create --provider s3 ... --s3-endpoint",
+	.cred_ssl = "--s3-disable-ssl",
+};
+
+/* Google credentials have no endpoint of their own. */
+static const struct cairn_uri_endpoint_rules gcs_endpoint_rules = {
+	.ssl_hint = "disable_ssl (--s3-disable-ssl)",
+	.query_hint = "",
+	.no_endpoint_hint = "google credentials reach only Google Cloud Storage: drop endpoint= from the URI, or "
+			    "use an s3:// URI with an s3 credential for that endpoint",
 };
 
 struct params {
@@ -231,7 +243,8 @@ int cairn_s3_config_parse(const char *uri, const struct cairn_store_opts *o, str
 	if (!dflt)
 		return oom();
 	struct cairn_uri_endpoint ep;
-	if ((r = cairn_uri_endpoint_parse(uri, p.endpoint, o, dflt, &endpoint_rules, &ep)) < 0)
+	const struct cairn_uri_endpoint_rules *rules = gcs ? &gcs_endpoint_rules : &endpoint_rules;
+	if ((r = cairn_uri_endpoint_parse(uri, p.endpoint, o, dflt, rules, &ep)) < 0)
 		return r;
 	c->scheme = ep.scheme;
 	c->host = ep.host;

@@ -81,7 +81,8 @@ static int batch(struct s3_store *s, const char *const *keys, size_t n)
 	const char *hdr[] = { md5hdr, "Content-Type: application/xml", NULL };
 
 	struct s3_call c = { .method = "POST", .query = "delete=", .body = body.data, .len = body.len,
-			     .sha256 = sha, .headers = hdr, .out = &reply };
+			     .sha256 = sha, .headers = hdr, .out = &reply,
+			     .out_max = CAIRN_HTTPSTORE_REPLY_MAX };
 	if ((r = cairn_s3_call(s, &c, &rs)) < 0)
 		return r;
 	if (rs.status == 501 || rs.status == 405)

@@ -124,7 +124,8 @@ static int complete(struct mpu *m)
 	for (int attempt = 1;; attempt++) {
 		_cleanup_(cairn_http_response_freep) struct cairn_http_response rs = CAIRN_HTTP_RESPONSE_INIT;
 		struct s3_call c = { .method = "POST", .key = m->key, .query = m->upload_id_q, .body = body.data,
-				     .len = body.len, .sha256 = sha, .headers = hdr, .out = &reply };
+				     .len = body.len, .sha256 = sha, .headers = hdr, .out = &reply,
+				     .out_max = CAIRN_HTTPSTORE_REPLY_MAX };
 		if ((r = cairn_s3_call(m->s, &c, &rs)) < 0)
 			return r;
 		if (rs.status == 200) {
@@ -165,7 +166,8 @@ int cairn_s3_put_multipart(struct s3_store *s, const char *key, const uint8_t *d
 		m.part_size *= 2;
 	m.nparts = (unsigned)((len + m.part_size - 1) / m.part_size);
 
-	struct s3_call init = { .method = "POST", .key = key, .query = "uploads=", .body = "", .out = &reply };
+	struct s3_call init = { .method = "POST", .key = key, .query = "uploads=", .body = "", .out = &reply,
+			       .out_max = CAIRN_HTTPSTORE_REPLY_MAX };
 	if ((r = cairn_s3_call(s, &init, &rs)) < 0)
 		return r;
 	if (rs.status != 200)

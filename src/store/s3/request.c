@@ -94,6 +94,7 @@ int cairn_s3_call(struct s3_store *s, const struct s3_call *c, struct cairn_http
 		.username = s->cfg.access_key,
 		.password = s->cfg.secret_key,
 		.out = c->out,
+		.out_max = c->out_max,
 		.want_headers = c->want,
 		.retry_fn = cairn_s3_retryable,
 	};

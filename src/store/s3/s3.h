@@ -170,6 +170,7 @@ struct s3_call {
 	bool range;
 	uint64_t first, last;
 	struct cairn_buf *out;        /* 2xx body; NULL discards */
+	uint64_t out_max;             /* most body bytes taken (http.h); 0: no limit */
 	const char *const *want;      /* response headers to capture */
 };
 

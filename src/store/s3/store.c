@@ -70,7 +70,7 @@ static int s3_get(struct cairn_store *st, const char *key, uint64_t off, uint64_
 		return r;
 	if (len == 0)
 		return cairn_httpstore_get_empty(st, key, off);
-	struct s3_call c = { .method = "GET", .key = key, .out = out };
+	struct s3_call c = { .method = "GET", .key = key, .out = out, .out_max = cairn_httpstore_get_max(len) };
 	c.range = cairn_httpstore_range(off, len, &c.first, &c.last);
 	for (int tries = 0;; tries++) {
 		if ((r = cairn_s3_call(s, &c, &rs)) < 0) {
