@@ -122,8 +122,10 @@ void cli_passphrase_take_env(void);
  * environment.  Free with cli_passphrase_free(p, 0). */
 char *cli_passphrase_env_entry(void);
 
-/* --kdf-memory SIZE of init and key add into *ret_log2n (scrypt N); 0, or
- * the usage error's exit status after printing it. */
+/* --kdf-memory SIZE of init and key add (arg; NULL when not given: then
+ * CAIRN_KDF_MEMORY, else *ret_log2n is left as it is, the default) into
+ * *ret_log2n (scrypt N); 0, or the usage error's exit status after
+ * printing it. */
 int cli_parse_kdf_memory(const char *verb, const char *arg, unsigned *ret_log2n);
 
 /* An id as typed (a backup id, a key id) may be upper case; names in a

@@ -50,7 +50,7 @@ int cmd_init(int argc, char **argv, struct cli_global *g)
 			return cli_usage("init", "invalid --compression-level '%s' (-100..22, not 0)", level);
 		p.compression_level = (int)l;
 	}
-	if (kdf && (r = cli_parse_kdf_memory("init", kdf, &p.scrypt_log2n)) != 0)
+	if ((r = cli_parse_kdf_memory("init", kdf, &p.scrypt_log2n)) != 0)
 		return r;
 	const char *uri = cli_repo_uri(g);
 	if (!uri)

@@ -35,7 +35,7 @@ int cmd_key(int argc, char **argv, struct cli_global *g)
 	unsigned log2n = 0;
 	if (kdf && strcmp(sub, "add") != 0)
 		return cli_usage("key", "--kdf-memory applies to 'key add' only");
-	if (kdf && (r = cli_parse_kdf_memory("key", kdf, &log2n)) != 0)
+	if (strcmp(sub, "add") == 0 && (r = cli_parse_kdf_memory("key", kdf, &log2n)) != 0)
 		return r;
 	struct cairn_repo *repo = NULL;
 	if ((r = cli_open_repo(g, &repo)) < 0)

@@ -186,11 +186,20 @@ void cli_human_size(uint64_t v, char *buf, size_t size)
 
 int cli_parse_kdf_memory(const char *verb, const char *arg, unsigned *ret_log2n)
 {
+	/* The option wins; CAIRN_KDF_MEMORY is a site's (or a test suite's)
+	 * default for every init and key add. */
+	const char *what = "--kdf-memory";
+	if (!arg) {
+		arg = getenv("CAIRN_KDF_MEMORY");
+		if (!arg || !*arg)
+			return 0;
+		what = "CAIRN_KDF_MEMORY";
+	}
 	uint64_t v;
 	if (cli_parse_size(arg, &v) < 0 || cairn_kdf_log2n_of_memory(v, ret_log2n) < 0) {
 		cairn_error_clear();
-		return cli_usage(verb, "invalid --kdf-memory '%s' (a power of two from %lluM to %lluM; default 32M)",
-				 arg, CAIRN_KDF_MEMORY_MIN >> 20, CAIRN_KDF_MEMORY_MAX >> 20);
+		return cli_usage(verb, "invalid %s '%s' (a power of two from %lluM to %lluM; default 32M)", what, arg,
+				 CAIRN_KDF_MEMORY_MIN >> 20, CAIRN_KDF_MEMORY_MAX >> 20);
 	}
 	return 0;
 }

@@ -37,6 +37,9 @@ E2E_TIMEOUT=${CAIRN_E2E_TIMEOUT:-300}
 unset CAIRN_REPO CAIRN_PASSPHRASE_FILE CAIRN_NEW_PASSPHRASE CAIRN_NEW_PASSPHRASE_FILE \
 	CAIRN_TEST_FAULT CAIRN_TEST_COUNT CAIRN_THREADS CAIRN_STATE_DIR CAIRN_NO_PROGRESS
 export CAIRN_PASSPHRASE='correct horse battery staple (e2e)'
+# The least passphrase work factor: every command that opens a repository
+# pays it, hundreds of times a file (tests of --kdf-memory itself give it).
+export CAIRN_KDF_MEMORY=16M
 export LC_ALL=C
 # Sanitizer builds: leaks and undefined behaviour fail the command (and so
 # the test); harmless for a plain build.
@@ -91,6 +94,7 @@ test_case()
 	fi
 	TT=$TD/test$E2E_N
 	mkdir -p "$TT"
+	local t0=$SECONDS
 	(
 		set -eE
 		trap 'e2e_on_err $? $LINENO "$BASH_COMMAND"' ERR
@@ -98,6 +102,8 @@ test_case()
 		"$fn" "$@"
 	) >>"$TT/.log" 2>&1 </dev/null
 	rc=$?
+	# Where the suite's time goes (make test has a budget): slow ones only.
+	[ $((SECONDS - t0)) -lt 5 ] || echo "# $E2E_NAME: $name: $((SECONDS - t0)) s"
 	if [ -f "$TT/.skip" ]; then
 		E2E_SKIPPED=$((E2E_SKIPPED + 1))
 		echo "ok - $E2E_NAME: $name # SKIP $(head -n1 "$TT/.skip")"
@@ -259,8 +265,11 @@ same_file()
 # directory, so two states of a repository or target can be compared.
 tree_state()
 {
+	# Files over 64 MiB (planted sparse giants) by size, blocks and mtime:
+	# hashing 1 GiB of holes costs seconds, and cairn never writes them.
 	(cd "$1" && find . -mindepth 1 -type d | sort | sed 's/^/dir /' &&
-		find . -type f -print0 | sort -z | xargs -0r sha256sum)
+		find . -type f -size +64M -printf 'big %p %s %b %T@\n' | sort &&
+		find . -type f ! -size +64M -print0 | sort -z | xargs -0r sha256sum)
 }
 
 # assert_unchanged DIR STATEFILE: DIR is as tree_state recorded it.

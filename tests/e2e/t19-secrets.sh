@@ -317,8 +317,18 @@ t_kdf_memory_bad()
 	expect_fail -c 2 -m "invalid --kdf-memory '2G'" cairn key add --repo repo --kdf-memory 2G
 	expect_fail -c 2 -m "applies to 'key add' only" cairn key list --repo repo --kdf-memory 64M
 	assert_unchanged repo before
+	# CAIRN_KDF_MEMORY is the default: checked the same way, and the
+	# option wins over it.
+	CAIRN_KDF_MEMORY=3M expect_fail -c 2 -m "invalid CAIRN_KDF_MEMORY '3M'" cairn init --repo repo-env
+	[ ! -e repo-env ] || fail "init with a bad CAIRN_KDF_MEMORY created the repository"
+	CAIRN_KDF_MEMORY=3M cairn init --repo repo-opt --kdf-memory 64M -q
+	CAIRN_KDF_MEMORY=128M cairn init --repo repo-env -q
+	[ "$(cairn key list --repo repo-env --json | jq '.[0].kdf_memory')" = $((128 << 20)) ] ||
+		fail "CAIRN_KDF_MEMORY=128M was not the default"
+	[ "$(cairn key list --repo repo-opt --json | jq '.[0].kdf_memory')" = $((64 << 20)) ] ||
+		fail "--kdf-memory did not win over CAIRN_KDF_MEMORY"
 }
-test_case "--kdf-memory out of 16M..1G or not a power of two is a usage error, nothing written" t_kdf_memory_bad
+test_case "--kdf-memory (and CAIRN_KDF_MEMORY) out of 16M..1G or not a power of two is a usage error, nothing written" t_kdf_memory_bad
 
 # max_rss_kib FILE: the "Maximum resident set size" /usr/bin/time -v wrote.
 max_rss_kib()

@@ -111,22 +111,31 @@ cairn_under()
 
 # killer END: until END, waits for a process of the next kind in turn
 # (backup, prune, backup, forget) on a host picked at random, and kills
-# it at a random moment of its first 3 s (if it still runs then).
+# it at a random moment of its first 3 s (if it still runs then).  Until
+# a kind has been killed once, it is killed within 0.3 s of starting and
+# tried again until that works: the test asserts kills of each kind, and
+# a slow build or a quick refusal must not leave one out by chance.
 killer()
 {
-	local end=$1 kinds=(backup prune backup forget) i=0 kind f pid h
+	local end=$1 kinds=(backup prune backup forget) i=0 kind f pid h within
 	set +eE
 	trap - ERR
+	touch "$TD/kills"
 	while [ "$(date +%s)" -lt "$end" ]; do
 		sleep "$(awk -v r=$RANDOM 'BEGIN {print 1 + r % 2000 / 1000}')"
 		kind=${kinds[i % ${#kinds[@]}]}
-		i=$((i + 1))
+		within=3000
+		if grep -q "^$kind " "$TD/kills"; then
+			i=$((i + 1))
+		else
+			within=300
+		fi
 		h=$(shuf -n 1 -e $HOSTS)
 		f=$TD/pids/$kind.$h
 		while [ ! -e "$f" ] && [ "$(date +%s)" -lt "$end" ]; do
 			sleep 0.05
 		done
-		sleep "$(awk -v r=$RANDOM 'BEGIN {print r % 3000 / 1000}')"
+		sleep "$(awk -v r=$RANDOM -v w=$within 'BEGIN {print r % w / 1000}')"
 		# The cairn of that job, if it still runs.
 		pid=$(cairn_under "$(cat "$f" 2>/dev/null)" | head -n 1)
 		[ -n "$pid" ] || continue

@@ -169,14 +169,17 @@ t_restore_int()
 }
 test_case "SIGINT mid-restore: one line, no target, no temporary file" t_restore_int
 
-# snap_of PID: the snapshot file process PID is making or using, once it
+# snap_of PID [SIZE]: the snapshot file process PID is making or using, once it
 # is there (in the state directory: copies live there).
 snap_of()
 {
 	local i f
 	for i in $(seq 1 2000); do
 		for f in "$CAIRN_STATE_DIR"/snapshots/*.cairn-snap-"$1"-*; do
-			[ -f "$f" ] && { echo "$f"; return 0; }
+			# With SIZE, only once the copy has reached it (the hold
+			# comes after the copy; a slow build is still copying).
+			[ -f "$f" ] && { [ -z "${2:-}" ] || [ "$(stat -c %s "$f")" = "$2" ]; } &&
+				{ echo "$f"; return 0; }
 		done
 		kill -0 "$1" 2>/dev/null || return 1
 		sleep 0.01
@@ -193,7 +196,7 @@ t_killed_snapshot()
 	# Held by a test hook once its copy snapshot is made; killed there.
 	CAIRN_TEST_SNAP_HOLD_MS=60000 "$CAIRN" backup --repo srepo --snapshot copy sv.img >/dev/null 2>&1 &
 	killed=$!
-	left=$(snap_of $killed) || { kill -9 $killed; fail "no snapshot file appeared for the backup"; }
+	left=$(snap_of $killed $((8 << 20))) || { kill -9 $killed; fail "no snapshot file appeared for the backup"; }
 	kill -9 $killed
 	wait $killed || rc=$?
 	[ $rc -eq 137 ] || fail "the backup was not killed while it held its snapshot (exit $rc)"

@@ -134,7 +134,7 @@ t_bad_sas()
 	# Read-only: a backup is refused naming the permission.
 	AZ_SAS=$(az_sas "$c" rl 2)
 	AZURE_STORAGE_SAS_TOKEN=$AZ_SAS cairn list --repo "$r" >/dev/null
-	AZURE_STORAGE_SAS_TOKEN=$AZ_SAS expect_fail -m 'SAS token .*does not permit put' cairn backup --repo "$r" "$IMG"
+	AZURE_STORAGE_SAS_TOKEN=$AZ_SAS expect_fail -m 'SAS token .*does not permit put' cairn backup --repo "$r" "$IMG" --name img.ext4
 	no_secret .log .out .err
 	AZURE_STORAGE_SAS_TOKEN='sv=2019-12-12&sp=r' expect_fail -m 'no signature' cairn list --repo "$r"
 }

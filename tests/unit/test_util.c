@@ -537,7 +537,7 @@ static const char *const not_secret[] = {
 	/* Paths: a child that may read the file learns nothing from its name. */
 	"CAIRN_NEW_PASSPHRASE_FILE", "CAIRN_PASSPHRASE_FILE", "CAIRN_STATE_KEY_FILE",
 	"CAIRN_NO_DIRECT_IO", "CAIRN_NO_PROGRESS", "CAIRN_PROFILE", "CAIRN_READ_SOURCE", "CAIRN_REPO",
-	"CAIRN_STATE_DIR", "CAIRN_THREADS", "HOME", "XDG_STATE_HOME",
+	"CAIRN_STATE_DIR", "CAIRN_THREADS", "CAIRN_KDF_MEMORY", "HOME", "XDG_STATE_HOME",
 	NULL,
 };
 
