@@ -9,7 +9,7 @@
 . "$(dirname "$0")/s3lib.sh"
 
 HOSTS="a b c"
-LOOP_SECONDS=${CAIRN_E2E_HOSTS_SECONDS:-75}
+LOOP_SECONDS=${CAIRN_E2E_HOSTS_SECONDS:-45}
 # Prune's safety window: a backup must finish within it of loading the
 # index (the documented assumption for backups on other hosts); a small
 # image takes a few seconds even on a loaded machine.
