@@ -325,7 +325,7 @@ int cmd_cred(int argc, char **argv, struct cli_global *g)
 		if (!sec[i].value)
 			continue;
 		if (cairn_cred_secret_dup(sec[i].value, &copies[i]) < 0) {
-			r = cli_fail(CAIRN_ENOMEM);
+			r = cli_fail(cairn_error_nomem());
 			break;
 		}
 		wipe_arg(sec[i].value);

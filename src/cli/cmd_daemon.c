@@ -52,7 +52,7 @@ static int spawn(const struct cairn_policy *p, int64_t job, void *ud, int64_t *r
 {
 	struct daemon *d = ud;
 	if (cairn_array_grow(&d->kids, &d->cap, d->nkids, sizeof(*d->kids), 8) < 0)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	char jobarg[32];
 	snprintf(jobarg, sizeof(jobarg), "%lld", (long long)job);
 	const char *verb = d->g->verbosity >= 2 ? "-vv" : d->g->verbosity >= 1 ? "-v" : d->g->verbosity < 0 ? "-q" : NULL;
@@ -92,7 +92,7 @@ static int spawn(const struct cairn_policy *p, int64_t job, void *ud, int64_t *r
 	char **envp = calloc(ne + 2, sizeof(char *));
 	if (!envp) {
 		cli_passphrase_free(pass, 0);
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	}
 	memcpy(envp, environ, ne * sizeof(char *));
 	envp[ne] = pass;

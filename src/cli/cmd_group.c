@@ -38,7 +38,7 @@ static int absolutes(const struct cli_list *in, bool dirs, char ***ret)
 {
 	char **v = calloc(in->n ? in->n : 1, sizeof(char *));
 	if (!v)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	for (size_t i = 0; i < in->n; i++) {
 		char abs[PATH_MAX];
 		struct stat st;
@@ -53,7 +53,7 @@ static int absolutes(const struct cli_list *in, bool dirs, char ***ret)
 		else if (!dirs)
 			r = cairn_volume_stable_path(abs, &v[i]);
 		else if (!(v[i] = strdup(abs)))
-			r = CAIRN_ENOMEM;
+			r = cairn_error_nomem();
 		if (r < 0) {
 			for (size_t k = 0; k < i; k++)
 				free(v[k]);

@@ -200,7 +200,7 @@ int cli_open_repo_with(struct cli_global *g, struct cairn_state *st, const char 
 		pass = cairn_secret_alloc(plen + 1);
 		if (!pass) {
 			cairn_store_free(s);
-			return CAIRN_ENOMEM;
+			return cairn_error_nomem();
 		}
 		memcpy(pass, cred->passphrase, plen + 1);
 	} else if ((r = cli_repo_passphrase(g, false, NULL, &pass, &plen)) < 0) {
@@ -235,13 +235,13 @@ void cli_policy_outcome_clear(struct cli_policy_outcome *o)
 int cli_policy_volume_name(const struct cairn_policy *p, char **ret)
 {
 	if (p->volume_name)
-		return (*ret = strdup(p->volume_name)) ? 0 : CAIRN_ENOMEM;
+		return (*ret = strdup(p->volume_name)) ? 0 : cairn_error_nomem();
 	/* As a backup names it (a device-mapper device by its stable name);
 	 * a source that is gone by what was stored. */
 	_cleanup_free_ char *stable = NULL;
 	if (cairn_volume_stable_path(p->source, &stable) < 0)
 		cairn_error_clear();
-	return (*ret = strdup(cairn_path_base(stable ? stable : p->source))) ? 0 : CAIRN_ENOMEM;
+	return (*ret = strdup(cairn_path_base(stable ? stable : p->source))) ? 0 : cairn_error_nomem();
 }
 
 struct forgetting {
@@ -376,7 +376,7 @@ int cli_policy_execute(struct cli_global *g, struct cairn_state *st, const struc
 				       m->stats.seconds, m->change_tracking);
 			volume = strdup(m->volume);
 			if (!volume)
-				r = CAIRN_ENOMEM;
+				r = cairn_error_nomem();
 		}
 		cairn_manifest_free(m);
 	} else if (r >= 0) {

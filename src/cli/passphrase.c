@@ -81,7 +81,7 @@ static int from_file(const char *path, const char *what, char **ret, size_t *ret
 	char *p = cairn_secret_alloc(PASS_MAX);
 	if (!p) {
 		close(fd);
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	}
 	size_t n = 0;
 	for (;;) {
@@ -133,7 +133,7 @@ static int from_string(const char *s, char **ret, size_t *ret_len)
 		return cairn_error_set(CAIRN_EINVAL, "passphrase longer than %d bytes", PASS_MAX - 1);
 	char *p = cairn_secret_alloc(PASS_MAX);
 	if (!p)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	memcpy(p, s, n + 1);
 	*ret = p;
 	*ret_len = n;
@@ -171,7 +171,7 @@ static int from_prompt(bool confirm, const char *what, const char *hint, char **
 {
 	char *p = cairn_secret_alloc(PASS_MAX), *q = NULL;
 	if (!p)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	char prompt[64];
 	snprintf(prompt, sizeof(prompt), "Enter %s: ", what);
 	int n = prompt_once(prompt, hint, p);

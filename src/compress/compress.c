@@ -16,13 +16,13 @@ int cairn_zctx_new(int level, struct cairn_zctx **ret)
 {
 	struct cairn_zctx *z = calloc(1, sizeof(*z));
 	if (!z)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	z->c = ZSTD_createCCtx();
 	z->d = ZSTD_createDCtx();
 	z->level = level;
 	if (!z->c || !z->d) {
 		cairn_zctx_free(z);
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	}
 	ZSTD_CCtx_setParameter(z->c, ZSTD_c_compressionLevel, level);
 	/* No checksum or size fields we don't need: the AEAD tag and the

@@ -90,7 +90,7 @@ int cairn_hasher_new(const uint8_t key[CAIRN_KEY_LEN], struct cairn_hasher **ret
 	struct cairn_hasher *h = calloc(1, sizeof(*h));
 	if (!h) {
 		EVP_MAC_free(mac);
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	}
 	h->ctx = EVP_MAC_CTX_new(mac);
 	EVP_MAC_free(mac);
@@ -132,7 +132,7 @@ int cairn_aead_new(const uint8_t key[CAIRN_KEY_LEN], struct cairn_aead **ret)
 {
 	struct cairn_aead *a = calloc(1, sizeof(*a));
 	if (!a)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	a->enc = EVP_CIPHER_CTX_new();
 	a->dec = EVP_CIPHER_CTX_new();
 	if (!a->enc || !a->dec || EVP_EncryptInit_ex(a->enc, EVP_aes_256_gcm(), NULL, key, NULL) != 1 ||
@@ -209,7 +209,7 @@ int cairn_gmac_new(const uint8_t key[CAIRN_KEY_LEN], struct cairn_gmac **ret)
 {
 	struct cairn_gmac *g = calloc(1, sizeof(*g));
 	if (!g)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	g->ctx = EVP_CIPHER_CTX_new();
 	if (!g->ctx || EVP_EncryptInit_ex(g->ctx, EVP_aes_256_gcm(), NULL, key, NULL) != 1) {
 		cairn_gmac_free(g);

@@ -16,7 +16,7 @@ int cairn_policy_volumes(struct cairn_state *st, const struct cairn_policy *p, c
 		char **v = calloc(1, sizeof(char *));
 		if (!v || !(v[0] = strdup(p->source))) {
 			free(v);
-			return CAIRN_ENOMEM;
+			return cairn_error_nomem();
 		}
 		*ret = v;
 		*ret_n = 1;

@@ -91,7 +91,7 @@ static int marks_alloc(struct chunk_marks *m, uint32_t n)
 	m->skip = calloc(n, 1);
 	m->has_cached = calloc(n, 1);
 	m->cached = calloc(n, sizeof(*m->cached));
-	return m->hole && m->skip && m->has_cached && m->cached ? 0 : CAIRN_ENOMEM;
+	return m->hole && m->skip && m->has_cached && m->cached ? 0 : cairn_error_nomem();
 }
 
 static void marks_free(struct chunk_marks *m)
@@ -706,7 +706,7 @@ static int pack_flush(struct job *j)
 		pthread_mutex_unlock(&j->lock);
 		uint8_t *copy = take_packbuf(j);
 		if (!copy)
-			return j->error ? j->error : CAIRN_ENOMEM;
+			return j->error ? j->error : cairn_error_nomem();
 		memcpy(copy, j->pack.data.data, j->pack.data.len);
 		u.len = j->pack.data.len;
 		cairn_buf_free(&j->pack.data);
@@ -739,7 +739,7 @@ static int add_blob(struct job *j, struct cairn_blob_ref *ref, const uint8_t *se
 	if (!j->pack_open) {
 		uint8_t *buf = take_packbuf(j);
 		if (!buf)
-			return j->error ? j->error : CAIRN_ENOMEM;
+			return j->error ? j->error : cairn_error_nomem();
 		cairn_buf_free(&j->pack.data);
 		j->pack.data = (struct cairn_buf){ buf, 0, j->packbuf_cap };
 		if ((r = cairn_pack_writer_begin(&j->pack)) < 0)
@@ -1067,7 +1067,7 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 
 	r = cairn_blob_codec_init(&j.codec, repo);
 	if (marks_alloc(&j.stride.m, j.chunks_per_batch) < 0 && r >= 0)
-		r = CAIRN_ENOMEM;
+		r = cairn_error_nomem();
 	for (int i = 0; r >= 0 && i < NSLOTS; i++) {
 		uint32_t n = j.batch_chunks_max;
 		j.slots[i].in = malloc(batch_bytes);
@@ -1075,7 +1075,7 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 		j.slots[i].out = calloc(n, sizeof(struct chunk_out));
 		int rm = marks_alloc(&j.slots[i].m, n);
 		if (!j.slots[i].in || !j.slots[i].at || !j.slots[i].out || rm < 0)
-			r = CAIRN_ENOMEM;
+			r = cairn_error_nomem();
 		else
 			r = cairn_buf_reserve(&j.slots[i].sealed, batch_bytes + batch_bytes / 8 + 4096);
 	}
@@ -1098,7 +1098,7 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 	if (r >= 0) {
 		m = calloc(1, sizeof(*m));
 		if (!m)
-			r = CAIRN_ENOMEM;
+			r = cairn_error_nomem();
 	}
 	if (r >= 0) {
 		char host[256] = "";
@@ -1129,7 +1129,7 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 		m->stats.bytes_stored = j.bytes_uploaded + index_bytes;
 		m->stats.seconds = cairn_now() - t0;
 		if (r >= 0 && (!m->volume || !m->hostname || !m->source || !m->tags || !m->change_tracking))
-			r = CAIRN_ENOMEM;
+			r = cairn_error_nomem();
 		if (r >= 0 && o->group_id) {
 			m->in_group = true;
 			memcpy(m->group_id, o->group_id, CAIRN_BACKUP_ID_LEN);
@@ -1139,7 +1139,7 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 			    strspn(o->policy_id, "0123456789abcdef") != 2 * CAIRN_POLICY_ID_LEN)
 				r = cairn_error_set(CAIRN_EINVAL, "policy %s has no valid id", o->policy);
 			else if (!(m->policy = strdup(o->policy)))
-				r = CAIRN_ENOMEM;
+				r = cairn_error_nomem();
 			else
 				memcpy(m->policy_id, o->policy_id, sizeof(m->policy_id));
 		}

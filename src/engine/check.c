@@ -233,7 +233,7 @@ static int check_packs(struct ck *c)
 	_cleanup_free_ uint8_t *seen = calloc(npacks ? npacks : 1, 1);
 	if (!seen) {
 		cairn_key_list_free(&names);
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	}
 	for (size_t i = 0; i < names.n && r >= 0; i++) {
 		uint8_t pid[CAIRN_PACK_ID_LEN];
@@ -347,7 +347,7 @@ static int walk(struct ck *c, const struct cairn_manifest *m, const uint8_t *id,
 	/* Children come from a copy: the recursion reuses no buffer of ours. */
 	_cleanup_free_ uint8_t *kids = malloc((size_t)want * CAIRN_ID_LEN);
 	if (!kids)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	memcpy(kids, ids, (size_t)want * CAIRN_ID_LEN);
 	bool whole = true;
 	for (uint32_t i = 0; i < want; i++) {

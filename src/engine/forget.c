@@ -117,7 +117,7 @@ static int apply_series(struct unit *u, size_t from, size_t to, const struct cai
 	_cleanup_free_ unsigned *keep = calloc(n ? n : 1, sizeof(*keep));
 	_cleanup_free_ size_t *at = malloc((n ? n : 1) * sizeof(*at));
 	if (!t || !ord || !keep || !at)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	size_t k = 0;
 	for (size_t i = from; i < to; i++)
 		if (u[i].in_rules) {
@@ -214,7 +214,7 @@ static int report_and_delete(struct cairn_repo *repo, const struct unit *u, size
 	_cleanup_free_ const uint8_t **kept = malloc((nu ? nu : 1) * sizeof(*kept));
 	size_t nkept = 0;
 	if (!kept)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	for (size_t i = 0; i < nu; i++)
 		if (u[i].keep)
 			kept[nkept++] = u[i].id;
@@ -265,7 +265,7 @@ int cairn_forget_run(struct cairn_repo *repo, const struct cairn_forget_opts *o,
 	size_t nu = 0;
 	int r = forget_lists_load(repo, &fl);
 	if (r >= 0 && !(u = calloc(fl.ml.n + fl.gl.n + 1, sizeof(*u))))
-		r = CAIRN_ENOMEM;
+		r = cairn_error_nomem();
 	if (r < 0)
 		goto out;
 
@@ -483,7 +483,7 @@ int cairn_forget_named(struct cairn_repo *repo, const char *const *specs, size_t
 	_cleanup_free_ struct unit *u = calloc(n, sizeof(*u));
 	_cleanup_free_ struct unit_ids *own = calloc(n, sizeof(*own));
 	size_t nu = 0;
-	int r = u && own ? 0 : CAIRN_ENOMEM;
+	int r = u && own ? 0 : cairn_error_nomem();
 	if (r >= 0)
 		r = forget_lists_load(repo, &fl);
 	for (size_t i = 0; i < n && r >= 0; i++) {

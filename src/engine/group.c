@@ -56,7 +56,7 @@ static int read_config(const char *path, uint8_t **ret, size_t *ret_len)
 		return cairn_error_set(CAIRN_EINVAL, "the group's config %s is larger than 16 MiB", path);
 	uint8_t *b = malloc((size_t)st.st_size + 1);
 	if (!b)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	size_t got = 0;
 	while (got < (size_t)st.st_size) {
 		ssize_t n = read(fd, b + got, (size_t)st.st_size - got);
@@ -136,7 +136,7 @@ int cairn_group_backup_run(struct cairn_repo *repo, const struct cairn_group_bac
 	char **names = NULL;
 	int r = 0;
 	if (!gb || !snaps || !members) {
-		r = CAIRN_ENOMEM;
+		r = cairn_error_nomem();
 		goto out;
 	}
 	for (size_t i = 0; i < g->nvolumes; i++)
@@ -155,7 +155,7 @@ int cairn_group_backup_run(struct cairn_repo *repo, const struct cairn_group_bac
 		goto out;
 	const struct cairn_manifest_list *list = o->list ? o->list : &own;
 	if (!(names = calloc(g->nvolumes, sizeof(*names)))) {
-		r = CAIRN_ENOMEM;
+		r = cairn_error_nomem();
 		goto out;
 	}
 	for (size_t i = 0; i < g->nvolumes && r >= 0; i++) {
@@ -164,7 +164,7 @@ int cairn_group_backup_run(struct cairn_repo *repo, const struct cairn_group_bac
 			break;
 		const char *given = g->names ? g->names[i] : NULL;
 		if (!(names[i] = strdup(given ? given : cairn_path_base(stable)))) {
-			r = CAIRN_ENOMEM;
+			r = cairn_error_nomem();
 			break;
 		}
 		if ((r = cairn_series_check(list, names[i], stable, given != NULL,
@@ -181,7 +181,7 @@ int cairn_group_backup_run(struct cairn_repo *repo, const struct cairn_group_bac
 
 	gb->members = calloc(g->nvolumes, sizeof(*gb->members));
 	if (!gb->members) {
-		r = CAIRN_ENOMEM;
+		r = cairn_error_nomem();
 		goto out;
 	}
 	for (size_t i = 0; i < g->nvolumes && r >= 0; i++) {
@@ -206,7 +206,7 @@ int cairn_group_backup_run(struct cairn_repo *repo, const struct cairn_group_bac
 		}
 		struct cairn_group_member *m = &gb->members[gb->nmembers];
 		if (!(m->volume = strdup(members[i]->volume))) {
-			r = CAIRN_ENOMEM;
+			r = cairn_error_nomem();
 			break;
 		}
 		memcpy(m->backup, members[i]->id, sizeof(m->backup));
@@ -219,23 +219,23 @@ int cairn_group_backup_run(struct cairn_repo *repo, const struct cairn_group_bac
 	char host[256] = "";
 	gethostname(host, sizeof(host) - 1);
 	if (!(gb->name = strdup(g->name)) || !(gb->hostname = strdup(host))) {
-		r = CAIRN_ENOMEM;
+		r = cairn_error_nomem();
 		goto out;
 	}
 	if (g->config) {
 		if (!(gb->config_name = strdup(cairn_path_base(g->config)))) {
-			r = CAIRN_ENOMEM;
+			r = cairn_error_nomem();
 			goto out;
 		}
 	}
 	if (g->nfreeze) {
 		if (!(gb->freeze = calloc(g->nfreeze, sizeof(char *)))) {
-			r = CAIRN_ENOMEM;
+			r = cairn_error_nomem();
 			goto out;
 		}
 		for (size_t i = 0; i < g->nfreeze; i++, gb->nfreeze++)
 			if (!(gb->freeze[i] = strdup(g->freeze[i]))) {
-				r = CAIRN_ENOMEM;
+				r = cairn_error_nomem();
 				goto out;
 			}
 	}
@@ -299,7 +299,7 @@ int cairn_group_restore_run(struct cairn_repo *repo, const struct cairn_group_ba
 	/* Every member first, so a missing one fails before anything is written. */
 	struct cairn_manifest **ms = calloc(gb->nmembers, sizeof(*ms));
 	if (!ms)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	for (size_t i = 0; i < gb->nmembers && r >= 0; i++) {
 		r = cairn_manifest_resolve(l, gb->members[i].backup_hex, &ms[i]);
 		if (r < 0)
@@ -308,7 +308,7 @@ int cairn_group_restore_run(struct cairn_repo *repo, const struct cairn_group_ba
 	for (size_t i = 0; i < gb->nmembers && r >= 0; i++) {
 		_cleanup_free_ char *target = NULL;
 		if (asprintf(&target, "%s/%s", dir, gb->members[i].volume) < 0) {
-			r = CAIRN_ENOMEM;
+			r = cairn_error_nomem();
 			break;
 		}
 		struct cairn_restore_opts ro = { .target = target, .target_in = &d, .force = force,

@@ -104,7 +104,7 @@ static int keylist_add(struct cairn_key_list *l, const char *key)
 	char *k = strdup(key);
 	if (!k || cairn_array_grow(&l->v, &l->cap, l->n, sizeof(char *), 16) < 0) {
 		free(k);
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	}
 	l->v[l->n++] = k;
 	return 0;
@@ -175,7 +175,7 @@ static int mark_node(struct prune *p, const struct cairn_manifest *m, uint8_t *b
 	/* The recursion reuses no buffer of ours: walk a copy. */
 	_cleanup_free_ uint8_t *kids = malloc((size_t)want * CAIRN_ID_LEN);
 	if (!kids)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	memcpy(kids, ids, (size_t)want * CAIRN_ID_LEN);
 	for (uint32_t i = 0; i < want; i++)
 		if ((r = mark_node(p, m, bits, nbits, strict, ret_hit, kids + (size_t)i * CAIRN_ID_LEN, level - 1,
@@ -213,14 +213,14 @@ static int group_by_pack(struct prune *p)
 	p->first = calloc(np + 1, sizeof(uint32_t));
 	p->by_pack = malloc((n ? n : 1) * sizeof(uint32_t));
 	if (!p->first || !p->by_pack)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	for (size_t i = 0; i < n; i++)
 		p->first[e[i].pack + 1]++;
 	for (size_t s = 0; s < np; s++)
 		p->first[s + 1] += p->first[s];
 	_cleanup_free_ uint32_t *fill = malloc((np ? np : 1) * sizeof(uint32_t));
 	if (!fill)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	memcpy(fill, p->first, np * sizeof(uint32_t));
 	for (size_t i = 0; i < n; i++)
 		p->by_pack[fill[e[i].pack]++] = (uint32_t)i;
@@ -258,7 +258,7 @@ static int flush_pack(struct prune *p, struct repacker *rp)
 		if (posix_memalign((void **)&rp->upload, UPLOAD_ALIGN, rp->upload_cap) != 0) {
 			rp->upload = NULL;
 			rp->upload_cap = 0;
-			return CAIRN_ENOMEM;
+			return cairn_error_nomem();
 		}
 	}
 	memcpy(rp->upload, rp->w.data.data, len);
@@ -408,7 +408,7 @@ static int write_objects(struct prune *p, bool (*want)(struct prune *, uint32_t)
 	size_t np = cairn_index_npacks(p->idx);
 	_cleanup_free_ bool *pick = malloc((np ? np : 1) * sizeof(bool));
 	if (!pick)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	for (uint32_t s = 0; s < np; s++)
 		pick[s] = want(p, s);
 	struct written w = { p, doomed };
@@ -563,7 +563,7 @@ static int classify(struct prune *p, const struct pack_listing *pl)
 	const struct cairn_blob_ref *e = cairn_index_entries(p->idx, &n);
 	p->npk = np;
 	if (!(p->pk = calloc(np ? np : 1, sizeof(*p->pk))))
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	for (size_t i = 0; i < pl->n; i++) {
 		uint32_t slot;
 		if (cairn_index_find_pack(p->idx, pl->v[i].id, &slot) == 0 && slot < np) {
@@ -584,7 +584,7 @@ static int classify(struct prune *p, const struct pack_listing *pl)
 	}
 	_cleanup_free_ struct cand *c = malloc((np ? np : 1) * sizeof(*c));
 	if (!c)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	size_t nc = 0;
 	uint64_t used = 0, unused_after = 0;
 	for (uint32_t s = 0; s < np; s++) {
@@ -701,7 +701,7 @@ static int decide_deletions(struct prune *p, bool *ret_any)
 		(void)cairn_index_entries(p->idx, &n);
 		_cleanup_free_ uint8_t *bits = calloc(n / 8 + 1, 1);
 		if (!bits)
-			r = CAIRN_ENOMEM;
+			r = cairn_error_nomem();
 		for (size_t i = 0; i < ml.n && r >= 0; i++) {
 			if (in_list(p->seen_backups, p->nseen, ml.v[i]->id))
 				continue;
@@ -757,7 +757,7 @@ static int run(struct prune *p)
 	st->backups = ml.n;
 	if (!(p->seen_backups = malloc((ml.n ? ml.n : 1) * CAIRN_BACKUP_ID_LEN))) {
 		cairn_manifest_list_free(&ml);
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	}
 	for (size_t i = 0; i < ml.n; i++)
 		memcpy(p->seen_backups[p->nseen++], ml.v[i]->id, CAIRN_BACKUP_ID_LEN);
@@ -779,7 +779,7 @@ static int run(struct prune *p)
 		(void)cairn_index_entries(p->idx, &n);
 		st->blobs = n;
 		if (!(p->marked = calloc(n / 8 + 1, 1)))
-			r = CAIRN_ENOMEM;
+			r = cairn_error_nomem();
 	}
 	for (size_t i = 0; i < ml.n && r >= 0; i++) {
 		r = mark_backup(p, ml.v[i], p->marked, n, true, NULL);

@@ -86,7 +86,7 @@ static int write_condemned(struct cairn_repo *repo, struct cairn_index *idx)
 	size_t np = cairn_index_npacks(idx);
 	_cleanup_free_ bool *pick = malloc((np ? np : 1) * sizeof(*pick));
 	if (!pick)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	for (uint32_t s = 0; s < np; s++)
 		pick[s] = cairn_index_pack_condemned(idx, s) != 0;
 	return cairn_index_write_picked(idx, repo, pick, np, NULL, NULL);
@@ -127,7 +127,7 @@ int cairn_repair_index(struct cairn_repo *repo, void (*problem)(const char *obje
 				problem(packs.v[i], cairn_error_message(), ud);
 			void *grown = realloc(damaged, (st.damaged_packs + 1) * sizeof(*damaged));
 			if (!grown) {
-				r = cairn_error_set(CAIRN_ENOMEM, "out of memory");
+				r = cairn_error_nomem();
 				break;
 			}
 			damaged = grown;

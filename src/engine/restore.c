@@ -206,7 +206,7 @@ static void *rworker_main(void *arg)
 	void *out = NULL;
 	int r = cairn_blob_codec_init(&codec, j->repo);
 	if (r >= 0 && posix_memalign(&out, 4096, out_cap) != 0)
-		r = CAIRN_ENOMEM;
+		r = cairn_error_nomem();
 	if (r < 0) {
 		cairn_blob_codec_free(&codec);
 		rjob_fail(j, r);
@@ -278,7 +278,7 @@ static void *compare_main(void *arg)
 	if (r >= 0)
 		r = cairn_gmac_new(j->repo->keys->tag, &g);
 	if (r >= 0 && posix_memalign(&buf, 4096, COMPARE_RUN) != 0)
-		r = CAIRN_ENOMEM;
+		r = cairn_error_nomem();
 	size_t per_run = COMPARE_RUN / csize ? COMPARE_RUN / csize : 1;
 	for (size_t i = cs->first; r >= 0 && i < cs->first + cs->count;) {
 		if (cairn_cancel_check()) {
@@ -376,7 +376,7 @@ static int delta_zeros(struct rjob *j, uint64_t off, uint64_t len)
 	uint32_t csize = j->m->chunk_size;
 	_cleanup_free_ uint8_t *buf = malloc(COMPARE_RUN);
 	if (!buf)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	uint64_t end = off + len, pos = off;
 	while (pos < end) {
 		uint64_t seg_end = end;
@@ -661,7 +661,7 @@ static int find_signature(int fd, char *why, size_t whylen)
 {
 	blkid_probe pr = blkid_new_probe();
 	if (!pr)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	int found = -1;
 	if (blkid_probe_set_device(pr, fd, 0, 0) == 0) {
 		blkid_probe_enable_superblocks(pr, 1);
@@ -698,7 +698,7 @@ static int device_looks_empty(int fd, const char *target, uint64_t dsize, char *
 		return 0;
 	_cleanup_free_ uint8_t *buf = malloc(EMPTY_EDGE);
 	if (!buf)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	uint64_t edge = MIN(dsize, (uint64_t)EMPTY_EDGE);
 	r = find_nonzero(fd, target, buf, 0, edge, &at);
 	if (r == 0)
@@ -806,7 +806,7 @@ static int open_target(const struct cairn_restore_opts *o, uint64_t size, struct
 	if (exists && fstat(t->p.fd, &st) < 0)
 		return cairn_error_errno(errno, "target %s", o->target);
 	if (!(t->dir = strdup(t->p.abs)))
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	char *slash = strrchr(t->dir, '/');
 	if (slash == t->dir)
 		slash[1] = 0; /* in / */
@@ -916,7 +916,7 @@ int cairn_restore_run(struct cairn_repo *repo, const struct cairn_manifest *m, c
 	pthread_t workers[MAX_RWORKERS];
 	unsigned started = 0;
 	if (!j.items || !j.ranges)
-		r = CAIRN_ENOMEM;
+		r = cairn_error_nomem();
 	for (unsigned i = 0; r >= 0 && i < nworkers; i++)
 		if (pthread_create(&workers[i], NULL, rworker_main, &j) == 0)
 			started++;

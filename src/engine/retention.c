@@ -213,7 +213,7 @@ int cairn_retention_apply(const int64_t *times_us, const uint64_t *order, size_t
 		return 0;
 	_cleanup_free_ struct item *v = malloc(n * sizeof(*v));
 	if (!v)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	for (size_t i = 0; i < n; i++)
 		v[i] = (struct item){ times_us[i], order ? order[i] : 0, i };
 	qsort(v, n, sizeof(*v), newest_first);

@@ -88,7 +88,7 @@ int cairn_http_client_new(const struct cairn_http_opts *o, struct cairn_http_cli
 
 	struct cairn_http_client *c = calloc(1, sizeof(*c));
 	if (!c)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	if (o)
 		c->o = *o;
 	cairn_http_opts_finish(&c->o);
@@ -99,7 +99,7 @@ int cairn_http_client_new(const struct cairn_http_opts *o, struct cairn_http_cli
 		if (c->share)
 			curl_share_cleanup(c->share);
 		free(c);
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	}
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
@@ -529,7 +529,7 @@ static int setup(struct xfer *x, struct curl_slist **hl, char *errbuf)
 	return 0;
 oom:
 	curl_slist_free_all(l);
-	return CAIRN_ENOMEM;
+	return cairn_error_nomem();
 }
 
 /* "host:port" of a URL, for messages: the server an operator looks for,

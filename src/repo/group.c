@@ -59,7 +59,7 @@ int cairn_group_backup_encode(const struct cairn_group_backup *g, char **ret_jso
 		if (!b64) {
 			json_decref(members);
 			json_decref(freeze);
-			return CAIRN_ENOMEM;
+			return cairn_error_nomem();
 		}
 		EVP_EncodeBlock((unsigned char *)b64, g->config, (int)g->config_len);
 		config = json_pack("{s:s, s:s}", "name", g->config_name, "data", b64);
@@ -72,7 +72,7 @@ int cairn_group_backup_encode(const struct cairn_group_backup *g, char **ret_jso
 		return cairn_error_set(CAIRN_EINVAL, "group backup: cannot encode (invalid UTF-8 in a name?)");
 	*ret_json = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(j);
-	return *ret_json ? 0 : CAIRN_ENOMEM;
+	return *ret_json ? 0 : cairn_error_nomem();
 }
 
 static int parse_id(const char *hex, uint8_t out[CAIRN_BACKUP_ID_LEN])
@@ -111,7 +111,7 @@ int cairn_group_backup_parse(const uint8_t *data, size_t len, struct cairn_group
 	json_t *members = NULL, *freeze = NULL, *config = NULL;
 	double frozen = 0;
 	if (!g) {
-		r = CAIRN_ENOMEM;
+		r = cairn_error_nomem();
 		goto out;
 	}
 	if (json_unpack_ex(j, &jerr, 0, "{s:I, s:s, s:s, s:s, s?s, s:o, s?o, s?F, s?o}", "version", &version, "id", &id,
@@ -131,13 +131,13 @@ int cairn_group_backup_parse(const uint8_t *data, size_t len, struct cairn_group
 	}
 	memcpy(g->idhex, id, sizeof(g->idhex));
 	if (!(g->name = strdup(name)) || (host && !(g->hostname = strdup(host)))) {
-		r = CAIRN_ENOMEM;
+		r = cairn_error_nomem();
 		goto out;
 	}
 	g->frozen_seconds = frozen;
 	size_t n = json_array_size(members);
 	if (!(g->members = calloc(n, sizeof(*g->members)))) {
-		r = CAIRN_ENOMEM;
+		r = cairn_error_nomem();
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -152,14 +152,14 @@ int cairn_group_backup_parse(const uint8_t *data, size_t len, struct cairn_group
 			goto out;
 		memcpy(m->backup_hex, b, sizeof(m->backup_hex));
 		if (!(m->volume = strdup(vol))) {
-			r = CAIRN_ENOMEM;
+			r = cairn_error_nomem();
 			goto out;
 		}
 		g->nmembers++;
 	}
 	size_t nf = freeze ? json_array_size(freeze) : 0;
 	if (nf && !(g->freeze = calloc(nf, sizeof(char *)))) {
-		r = CAIRN_ENOMEM;
+		r = cairn_error_nomem();
 		goto out;
 	}
 	for (size_t i = 0; i < nf; i++) {
@@ -169,7 +169,7 @@ int cairn_group_backup_parse(const uint8_t *data, size_t len, struct cairn_group
 			goto out;
 		}
 		if (!(g->freeze[i] = strdup(f))) {
-			r = CAIRN_ENOMEM;
+			r = cairn_error_nomem();
 			goto out;
 		}
 		g->nfreeze++;
@@ -189,7 +189,7 @@ int cairn_group_backup_parse(const uint8_t *data, size_t len, struct cairn_group
 		}
 		g->config = malloc(blen / 4 * 3 + 1);
 		if (!(g->config_name = strdup(cname)) || !g->config) {
-			r = CAIRN_ENOMEM;
+			r = cairn_error_nomem();
 			goto out;
 		}
 		int got = EVP_DecodeBlock(g->config, (const unsigned char *)b64, (int)blen);
@@ -325,7 +325,7 @@ int cairn_group_backup_resolve(const struct cairn_group_backup_list *l, const ch
 		name = "";
 	} else if (sl > 7 && strcmp(spec + sl - 7, "@latest") == 0) {
 		if (!(nm = strndup(spec, sl - 7)))
-			return CAIRN_ENOMEM;
+			return cairn_error_nomem();
 		name = nm;
 	}
 	if (name) {

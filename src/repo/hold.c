@@ -36,7 +36,7 @@ int cairn_hold_encode(const struct cairn_hold *h, char **ret_json)
 		return cairn_error_set(CAIRN_EINVAL, "hold: cannot encode (the reason is not valid UTF-8?)");
 	*ret_json = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(j);
-	return *ret_json ? 0 : CAIRN_ENOMEM;
+	return *ret_json ? 0 : cairn_error_nomem();
 }
 
 int cairn_hold_parse(const uint8_t *data, size_t len, struct cairn_hold *ret)
@@ -63,7 +63,7 @@ int cairn_hold_parse(const uint8_t *data, size_t len, struct cairn_hold *ret)
 		ret->reason = strdup(reason ? reason : "");
 		ret->hostname = strdup(host ? host : "");
 		if (!ret->reason || !ret->hostname)
-			r = CAIRN_ENOMEM;
+			r = cairn_error_nomem();
 	}
 	json_decref(j);
 	if (r < 0)

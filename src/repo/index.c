@@ -42,7 +42,7 @@ int cairn_index_new(struct cairn_index **ret)
 {
 	struct cairn_index *idx = calloc(1, sizeof(*idx));
 	if (!idx)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	pthread_rwlock_init(&idx->lock, NULL);
 	*ret = idx;
 	return 0;
@@ -67,7 +67,7 @@ static int rehash(uint32_t **slots, size_t *nslots, size_t want, size_t n, const
 		ns *= 2;
 	uint32_t *s = calloc(ns, sizeof(*s));
 	if (!s)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	for (size_t i = 0; i < n; i++) {
 		const uint8_t *id = (const uint8_t *)base + i * stride;
 		size_t j = id_hash(id) & (ns - 1);
@@ -118,7 +118,7 @@ static int add_pack_locked(struct cairn_index *idx, const uint8_t *id, bool fres
 		size_t cap = idx->packcap ? idx->packcap * 2 : 64;
 		struct pack_slot *p = realloc(idx->packs, cap * sizeof(*p));
 		if (!p)
-			return CAIRN_ENOMEM;
+			return cairn_error_nomem();
 		idx->packs = p;
 		idx->packcap = cap;
 	}
@@ -229,7 +229,7 @@ static int insert_locked(struct cairn_index *idx, const struct cairn_blob_ref *r
 		size_t cap = idx->cap ? idx->cap * 2 : 4096;
 		struct cairn_blob_ref *p = realloc(idx->entries, cap * sizeof(*p));
 		if (!p)
-			return CAIRN_ENOMEM;
+			return cairn_error_nomem();
 		idx->entries = p;
 		idx->cap = cap;
 	}
@@ -330,7 +330,7 @@ int cairn_index_decode(struct cairn_index *idx, const uint8_t *data, size_t len)
 				       CAIRN_INDEX_PACKS_MAX);
 	_cleanup_free_ uint32_t *map = malloc((npacks ? npacks : 1) * sizeof(uint32_t));
 	if (!map)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	pthread_rwlock_wrlock(&idx->lock);
 	int r = 0;
 	for (uint32_t i = 0; i < npacks && r >= 0; i++) {
@@ -445,7 +445,7 @@ int cairn_index_load_ex(struct cairn_index *idx, struct cairn_repo *repo, bool s
 				char *k = strdup(names.v[i]);
 				if (!k || cairn_array_grow(&done.v, &done.cap, done.n, sizeof(char *), 64) < 0) {
 					free(k);
-					r = CAIRN_ENOMEM;
+					r = cairn_error_nomem();
 				} else {
 					done.v[done.n++] = k;
 				}
@@ -497,7 +497,7 @@ int cairn_index_adopt_orphans(struct cairn_index *idx, struct cairn_repo *repo)
 	size_t known = cairn_index_npacks(idx);
 	_cleanup_free_ uint8_t *listed = calloc(known / 8 + 1, 1);
 	if (r >= 0 && !listed)
-		r = cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		r = cairn_error_nomem();
 	int adopted = 0;
 	for (size_t i = 0; i < names.n && r >= 0; i++) {
 		uint8_t pid[CAIRN_PACK_ID_LEN];
@@ -603,13 +603,13 @@ int cairn_index_write_picked(struct cairn_index *idx, struct cairn_repo *repo, c
 	}
 	pthread_rwlock_unlock(&idx->lock);
 	if (!by_pack)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 
 	/* Whole packs into objects of at most CAIRN_INDEX_OBJECT_ENTRIES. */
 	_cleanup_free_ uint32_t *slots = malloc((np ? np : 1) * sizeof(uint32_t));
 	_cleanup_(cairn_buf_freep) struct cairn_buf body = CAIRN_BUF_INIT;
 	if (!slots)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	size_t ns = 0, from = 0;
 	int r = 0;
 	for (uint32_t s = 0; s < np && r >= 0; s++) {
@@ -646,7 +646,7 @@ int cairn_index_write_fresh(struct cairn_index *idx, struct cairn_repo *repo, ui
 	if (ret_bytes)
 		*ret_bytes = 0;
 	if (!fresh)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	if (!nfresh)
 		return 0;
 	int r = cairn_index_write_picked(idx, repo, fresh, np, add_bytes, &bytes);
@@ -669,7 +669,7 @@ int cairn_index_encode(struct cairn_index *idx, const uint32_t *slots, size_t ns
 		return cairn_error_set(CAIRN_EINVAL, "index object too large");
 	_cleanup_free_ uint32_t *map = malloc((idx->npacks ? idx->npacks : 1) * sizeof(uint32_t));
 	if (!map)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	memset(map, 0xff, (idx->npacks ? idx->npacks : 1) * sizeof(uint32_t));
 	bool condemned = false;
 	for (size_t i = 0; i < nslots; i++) {

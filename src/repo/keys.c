@@ -61,7 +61,7 @@ static int kek_aead(const uint8_t *salt, unsigned log2n, unsigned r, unsigned p,
 {
 	uint8_t *kek = cairn_secret_alloc(CAIRN_KEY_LEN);
 	if (!kek)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	int rc = cairn_kdf_scrypt(pass, passlen, salt, CAIRN_KEY_SALT_LEN, (uint64_t)1 << log2n, r, p, kek,
 				  CAIRN_KEY_LEN);
 	if (rc >= 0)

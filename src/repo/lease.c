@@ -21,7 +21,7 @@ int cairn_presence_encode(const struct cairn_presence *p, char **ret_json)
 		return cairn_error_set(CAIRN_EINVAL, "lease: cannot encode (host name not valid UTF-8?)");
 	*ret_json = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(j);
-	return *ret_json ? 0 : CAIRN_ENOMEM;
+	return *ret_json ? 0 : cairn_error_nomem();
 }
 
 static int copy_str(char *dst, size_t size, const char *src)
@@ -108,7 +108,7 @@ int cairn_presence_list(struct cairn_repo *repo, bool leases, struct cairn_prese
 	struct cairn_presence *v = calloc(keys.n ? keys.n : 1, sizeof(*v));
 	size_t n = 0;
 	if (r >= 0 && !v)
-		r = CAIRN_ENOMEM;
+		r = cairn_error_nomem();
 	_cleanup_(cairn_buf_freep) struct cairn_buf obj = CAIRN_BUF_INIT;
 	_cleanup_(cairn_buf_freep) struct cairn_buf body = CAIRN_BUF_INIT;
 	for (size_t i = 0; r >= 0 && i < keys.n; i++) {
@@ -215,7 +215,7 @@ int cairn_lease_acquire(struct cairn_repo *repo, const char *kind, int64_t ttl, 
 		return r;
 	struct cairn_lease *l = calloc(1, sizeof(*l));
 	if (!l)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	l->repo = repo;
 	l->ttl = ttl;
 	snprintf(l->p.kind, sizeof(l->p.kind), "%s", kind);
@@ -288,7 +288,7 @@ int cairn_activity_begin(struct cairn_repo *repo, const char *kind, struct cairn
 	*ret = NULL;
 	struct cairn_activity *a = calloc(1, sizeof(*a));
 	if (!a)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	a->repo = repo;
 	snprintf(a->p.kind, sizeof(a->p.kind), "%s", kind);
 	cairn_proc_id_self(&a->p.who);

@@ -86,7 +86,7 @@ int cairn_manifest_encode(const struct cairn_manifest *m, char **ret_json)
 		return cairn_error_set(CAIRN_EINVAL, "manifest: cannot encode (invalid UTF-8 in a name or tag?)");
 	*ret_json = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(j);
-	return *ret_json ? 0 : CAIRN_ENOMEM;
+	return *ret_json ? 0 : cairn_error_nomem();
 }
 
 static char *dup_or_null(const char *s)
@@ -104,7 +104,7 @@ int cairn_manifest_parse(const uint8_t *data, size_t len, struct cairn_manifest 
 	int r = 0;
 	if (!m) {
 		json_decref(j);
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	}
 	json_int_t version = 0, size = 0, chunk = 0, fanout = 0, levels = 0;
 	json_int_t br = 0, bn = 0, bs = 0, cn = 0, bh = 0;
@@ -165,7 +165,7 @@ int cairn_manifest_parse(const uint8_t *data, size_t len, struct cairn_manifest 
 	}
 	if (policy) {
 		if (!(m->policy = strdup(policy))) {
-			r = CAIRN_ENOMEM;
+			r = cairn_error_nomem();
 			goto out;
 		}
 		memcpy(m->policy_id, policy_id, sizeof(m->policy_id));
@@ -182,7 +182,7 @@ int cairn_manifest_parse(const uint8_t *data, size_t len, struct cairn_manifest 
 		m->info.logical_block_size = (uint32_t)lbs;
 		if ((fs && !(m->info.fs_type = strdup(fs))) || (label && !(m->info.label = strdup(label))) ||
 		    (uuid && !(m->info.uuid = strdup(uuid)))) {
-			r = CAIRN_ENOMEM;
+			r = cairn_error_nomem();
 			goto out;
 		}
 	}
@@ -200,13 +200,13 @@ int cairn_manifest_parse(const uint8_t *data, size_t len, struct cairn_manifest 
 	m->ntags = json_array_size(tags);
 	m->tags = calloc(m->ntags ? m->ntags : 1, sizeof(char *));
 	if (!m->volume || !m->change_tracking || !m->tags) {
-		r = CAIRN_ENOMEM;
+		r = cairn_error_nomem();
 		goto out;
 	}
 	for (size_t i = 0; i < m->ntags; i++) {
 		const char *t = json_string_value(json_array_get(tags, i));
 		if (!t || !(m->tags[i] = strdup(t))) {
-			r = t ? CAIRN_ENOMEM : cairn_error_set(CAIRN_ECORRUPT, "manifest: invalid tag");
+			r = t ? cairn_error_nomem() : cairn_error_set(CAIRN_ECORRUPT, "manifest: invalid tag");
 			goto out;
 		}
 	}
@@ -315,10 +315,10 @@ static int collect_id(const char *key, uint64_t size, void *ud)
 		size_t cap = l->cap ? 2 * l->cap : 64;
 		void *p = realloc(l->v, cap * sizeof(*l->v));
 		if (!p)
-			return CAIRN_ENOMEM;
+			return cairn_error_nomem();
 		l->v = p;
 		if (!(p = realloc(l->size, cap * sizeof(*l->size))))
-			return CAIRN_ENOMEM;
+			return cairn_error_nomem();
 		l->size = p;
 		l->cap = cap;
 	}
@@ -345,7 +345,7 @@ int cairn_manifest_list_load(struct cairn_repo *repo, struct cairn_manifest_list
 		r = cairn_repo_aead(repo, &a);
 	if (r >= 0 && (!(ret->v = calloc(ids.n ? ids.n : 1, sizeof(*ret->v))) ||
 		       !(ret->bad = calloc(ids.n ? ids.n : 1, sizeof(*ret->bad)))))
-		r = CAIRN_ENOMEM;
+		r = cairn_error_nomem();
 	for (size_t i = 0; r >= 0 && i < ids.n; i++) {
 		struct cairn_manifest *m = NULL;
 		int q = read_with(repo, a, ids.v[i], ids.size[i], &m);
@@ -415,12 +415,12 @@ int cairn_manifest_resolve(const struct cairn_manifest_list *l, const char *spec
 	if (sl > 7 && strcmp(spec + sl - 7, "@latest") == 0) {
 		_cleanup_free_ char *vol = strndup(spec, sl - 7);
 		if (!vol)
-			return CAIRN_ENOMEM;
+			return cairn_error_nomem();
 		if (l->damaged) {
 			_cleanup_free_ char *what = NULL;
 			if (asprintf(&what, "the latest of volume '%s'", vol) < 0) {
 				what = NULL;
-				return CAIRN_ENOMEM;
+				return cairn_error_nomem();
 			}
 			return latest_unknown(l, what);
 		}

@@ -177,7 +177,7 @@ int cairn_toc_parse(const uint8_t *data, size_t len, uint64_t data_end, struct c
 		return cairn_error_set(CAIRN_ECORRUPT, "pack table of contents has a wrong length");
 	struct cairn_toc_entry *t = calloc(n ? n : 1, sizeof(*t));
 	if (!t)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	for (uint32_t i = 0; i < n; i++) {
 		struct cairn_blob_ref *e = &t[i].ref;
 		memcpy(e->id, cairn_reader_bytes(&rd, CAIRN_ID_LEN), CAIRN_ID_LEN);

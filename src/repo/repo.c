@@ -159,11 +159,11 @@ static int config_write(struct cairn_repo *repo)
 			      (json_int_t)repo->config.pack_size, "tree_fanout", (json_int_t)repo->config.tree_fanout,
 			      "compression", "zstd", "compression_level", repo->config.compression_level);
 	if (!j)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	_cleanup_free_ char *body = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(j);
 	if (!body)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	struct cairn_aead *a = NULL;
 	int r = cairn_repo_aead(repo, &a);
 	if (r < 0)
@@ -230,7 +230,7 @@ int cairn_repo_init(struct cairn_store *store, const char *pass, size_t passlen,
 	_cleanup_(cairn_repo_freep) struct cairn_repo *repo = repo_alloc(store);
 	if (!repo) {
 		cairn_store_free(store);
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	}
 	uint32_t chunk = p && p->chunk_size ? p->chunk_size : CAIRN_CHUNK_SIZE_DEFAULT;
 	uint32_t pack = p && p->pack_size ? p->pack_size : CAIRN_PACK_SIZE_DEFAULT;
@@ -336,11 +336,11 @@ static int collect_key_object(const char *key, uint64_t size, void *ud)
 		return 0;
 	}
 	if (cairn_array_grow(&ks->v, &ks->cap, ks->n, sizeof(*ks->v), 4) < 0)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	struct key_entry *e = &ks->v[ks->n];
 	memset(e, 0, sizeof(*e));
 	if (!(e->name = strdup(key)))
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	e->order = ks->n++;
 	return 0;
 }
@@ -421,7 +421,7 @@ int cairn_repo_open(struct cairn_store *store, const char *pass, size_t passlen,
 	_cleanup_(cairn_repo_freep) struct cairn_repo *repo = repo_alloc(store);
 	if (!repo) {
 		cairn_store_free(store);
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	}
 	_cleanup_(cairn_buf_freep) struct cairn_buf cfg = CAIRN_BUF_INIT;
 	int r = read_config_header(repo, &cfg);
@@ -522,7 +522,7 @@ int cairn_repo_key_list(struct cairn_repo *r, struct cairn_key_info **ret, size_
 	size_t n = keys.n;
 	key_scan_clear(&keys);
 	if (!out)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	*ret = out;
 	*ret_n = n;
 	return 0;

@@ -39,7 +39,7 @@ int cairn_tree_builder_init(struct cairn_tree_builder *b, uint64_t nchunks, uint
 		b->pending[l] = malloc(CAIRN_NODE_HEADER_LEN + (size_t)fanout * CAIRN_ID_LEN);
 		if (!b->pending[l]) {
 			cairn_tree_builder_free(b);
-			return CAIRN_ENOMEM;
+			return cairn_error_nomem();
 		}
 	}
 	return 0;
@@ -318,7 +318,7 @@ int cairn_tree_walk(struct cairn_tree_src *src, const uint8_t root[CAIRN_ID_LEN]
 		w.leaf_refs = calloc(src->fanout, sizeof(*w.leaf_refs));
 		w.leaf_cap = src->fanout;
 		if (!w.leaf_sealed || !w.leaf_refs)
-			r = CAIRN_ENOMEM;
+			r = cairn_error_nomem();
 	}
 	if (r >= 0)
 		r = walk_node(&w, root, levels, 0);
@@ -418,7 +418,7 @@ int cairn_tree_diff(struct cairn_tree_src *src, const uint8_t root_a[CAIRN_ID_LE
 	for (unsigned l = 1; l <= v && r >= 0; l++)
 		for (int w = 0; w < 2; w++)
 			if (!(d.scratch[w][l] = malloc((size_t)src->fanout * CAIRN_ID_LEN)))
-				r = CAIRN_ENOMEM;
+				r = cairn_error_nomem();
 	struct side a = { root_a, levels_a, 0, n_a }, b = { root_b, levels_b, 0, n_b };
 	if (r >= 0)
 		r = diff_level(&d, &a, &b, v, 0);

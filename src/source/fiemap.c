@@ -34,7 +34,7 @@ int cairn_extent_map_read(int fd, const char *path, struct cairn_extent_map *ret
 	size_t sz = sizeof(struct fiemap) + FIEMAP_BATCH * sizeof(struct fiemap_extent);
 	_cleanup_free_ struct fiemap *fm = calloc(1, sz);
 	if (!fm)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	uint64_t start = 0;
 	uint32_t flags = FIEMAP_FLAG_SYNC;
 	for (;;) {

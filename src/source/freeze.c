@@ -90,13 +90,13 @@ int cairn_freeze_begin(const char *const *mountpoints, size_t n, unsigned max_fr
 {
 	struct cairn_freeze *f = calloc(1, sizeof(*f));
 	if (!f)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	f->pipe_w = -1;
 	f->fds = malloc((n ? n : 1) * sizeof(int));
 	f->paths = calloc(n ? n : 1, sizeof(char *));
 	if (!f->fds || !f->paths) {
 		free_freeze(f);
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	}
 	int r = 0;
 	for (size_t i = 0; i < n; i++)
@@ -107,7 +107,7 @@ int cairn_freeze_begin(const char *const *mountpoints, size_t n, unsigned max_fr
 		f->paths[i] = strdup(mountpoints[i]);
 		f->fds[i] = open(mountpoints[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (!f->paths[i])
-			r = CAIRN_ENOMEM;
+			r = cairn_error_nomem();
 		else if (f->fds[i] < 0)
 			r = cairn_error_errno(errno, "cannot open mount point %s", mountpoints[i]);
 	}

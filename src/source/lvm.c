@@ -118,7 +118,7 @@ int cairn_lvm_snapshot(const struct cairn_lvm_lv *lv, const char *name, char **r
 	if (r < 0)
 		return cairn_error_prefix(r, "LVM snapshot of %s", origin);
 	if (asprintf(ret_path, "/dev/%s/%s", lv->vg, name) < 0)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	return 0;
 }
 

@@ -66,7 +66,7 @@ static int rw_copy(int in, const char *in_path, int out, const char *out_path, u
 	enum { BUF = 8 << 20, PIECE = 64 << 10 };
 	_cleanup_free_ uint8_t *buf = malloc(BUF);
 	if (!buf)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	while (len) {
 		if (cairn_cancel_check())
 			return cairn_error_set(CAIRN_ECANCELED, "interrupted");
@@ -175,7 +175,7 @@ static int split(const char *path, char **ret_dir, char **ret_name)
 	if (!*ret_dir || !*ret_name) {
 		free(*ret_dir);
 		free(*ret_name);
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	}
 	return 0;
 }
@@ -210,7 +210,7 @@ static int open_state_dir(const char *state_dir, int *ret_fd, char **ret_dir)
 		return r;
 	_cleanup_free_ char *dir = join(p.abs, "snapshots");
 	if (!dir)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	if ((r = cairn_path_private_dir(p.fd, "snapshots", dir, WHAT_DIR, true, ret_fd)) < 0)
 		return r;
 	*ret_dir = TAKE_PTR(dir);
@@ -224,7 +224,7 @@ static int mount_root(int dirfd, const char *abs, dev_t dev, int *ret_fd, char *
 	_cleanup_free_ char *path = strdup(abs);
 	_cleanup_close_ int cur = openat(dirfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (!path)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	if (cur < 0)
 		return cairn_error_errno(errno, "cannot open %s", abs);
 	while (strcmp(path, "/") != 0) {
@@ -271,7 +271,7 @@ static int private_snapdir_in(int atfd, const char *abs, int *ret_fd, char **ret
 {
 	_cleanup_free_ char *dir = join(abs, SNAP_DIR_NAME);
 	if (!dir)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	if (mkdirat(atfd, SNAP_DIR_NAME, 0700) < 0 && errno != EEXIST) {
 		if (errno == EACCES || errno == EPERM || errno == EROFS)
 			return 0;
@@ -336,7 +336,7 @@ static int new_file(int dirfd, char *dir, const char *base, struct cairn_snap_ta
 	int r = cairn_tmp_create(dirfd, dir, final, SNAP_TAG, &ret->fd, &ret->name);
 	if (r < 0)
 		return r;
-	return (ret->path = join(dir, ret->name)) ? 0 : CAIRN_ENOMEM;
+	return (ret->path = join(dir, ret->name)) ? 0 : cairn_error_nomem();
 }
 
 static int take_reflink(const struct cairn_path *v, const struct stat *st, const char *state_dir,
@@ -477,7 +477,7 @@ int cairn_snap_keep(struct cairn_snap_taken *t)
 		return cairn_error_set(CAIRN_EINVAL, "snapshot %s has no temporary name", t->path);
 	_cleanup_free_ char *final = strndup(t->name, len), *path = final ? join(t->dir, final) : NULL;
 	if (!path)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	/* Our own directory: only another snapshot of this id could be at
 	 * final, and it is not replaced. */
 	int r = renameat2(t->dirfd, t->name, t->dirfd, final, RENAME_NOREPLACE);
@@ -662,7 +662,7 @@ int cairn_snap_leftovers(int dirfd, const char *dir, bool remove, cairn_snap_kno
 		_cleanup_free_ char *path = join(dir, e->d_name);
 		if (!path) {
 			close(fd);
-			r = CAIRN_ENOMEM;
+			r = cairn_error_nomem();
 			break;
 		}
 		if (known(path, &st, known_ud)) {
@@ -806,7 +806,7 @@ static int revert_device(int in, const char *path, int out, const char *volume, 
 		return cairn_error_set(CAIRN_ETOOSMALL, "%s is smaller than the snapshot", volume);
 	_cleanup_free_ uint8_t *buf = malloc(8u << 20);
 	if (!buf)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	for (uint64_t off = 0; off < size;) {
 		if (cairn_cancel_check())
 			return cairn_error_set(CAIRN_ECANCELED, "interrupted while reverting %s", volume);

@@ -62,7 +62,7 @@ int cairn_tagcache_path(const char *state_dir, const uint8_t repo_id[16], const 
 	size_t n = strlen(state_dir) + 128;
 	char *p = malloc(n);
 	if (!p)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	snprintf(p, n, "%s/cache/%s", state_dir, repo);
 	if ((r = mkdir_p(p)) < 0) {
 		free(p);
@@ -116,7 +116,7 @@ int cairn_tagcache_open(const char *path, const uint8_t local_key[CAIRN_KEY_LEN]
 {
 	struct cairn_tagcache_reader *r = calloc(1, sizeof(*r));
 	if (!r)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	r->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (r->fd < 0) {
 		cairn_tagcache_reader_free(r);
@@ -199,14 +199,14 @@ int cairn_tagcache_create(const char *path, const uint8_t local_key[CAIRN_KEY_LE
 {
 	struct cairn_tagcache_writer *w = calloc(1, sizeof(*w));
 	if (!w)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	w->fd = -1;
 	size_t n = strlen(path) + 16;
 	w->path = strdup(path);
 	w->tmp = malloc(n);
 	int r = 0;
 	if (!w->path || !w->tmp)
-		r = CAIRN_ENOMEM;
+		r = cairn_error_nomem();
 	if (r >= 0) {
 		snprintf(w->tmp, n, "%s.XXXXXX", path);
 		w->fd = mkostemp(w->tmp, O_CLOEXEC);

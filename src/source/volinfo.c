@@ -15,7 +15,7 @@ static int dup_value(blkid_probe pr, const char *name, char **ret)
 	if (blkid_probe_lookup_value(pr, name, &v, &len) != 0 || !v || !*v)
 		return 0;
 	*ret = strndup(v, len);
-	return *ret ? 0 : CAIRN_ENOMEM;
+	return *ret ? 0 : cairn_error_nomem();
 }
 
 int cairn_volume_probe(int fd, uint64_t size, struct cairn_volume_info *ret)

@@ -42,7 +42,7 @@ int cairn_volume_open_fd(int fd, const char *path, struct cairn_volume **ret)
 {
 	struct cairn_volume *v = calloc(1, sizeof(*v));
 	if (!v)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	v->fd = -1;
 	int r = cairn_fd_size(fd, path, &v->size, &v->is_device);
 	if (r < 0) {
@@ -53,7 +53,7 @@ int cairn_volume_open_fd(int fd, const char *path, struct cairn_volume **ret)
 	v->name = strdup(cairn_path_base(path));
 	if (!v->path || !v->name) {
 		cairn_volume_free(v);
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	}
 	if ((v->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0) {
 		r = cairn_error_errno(errno, "cannot open source %s", path);

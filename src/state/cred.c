@@ -122,7 +122,7 @@ int cairn_cred_secret_dup(const char *s, char **ret)
 	size_t n = strlen(s);
 	char *p = cairn_secret_alloc(n + 1);
 	if (!p)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	memcpy(p, s, n + 1);
 	*ret = p;
 	return 0;
@@ -359,7 +359,7 @@ static int make_aad(const struct cairn_cred *c, const char *uuid, const char *co
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 	if (!f)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	fprintf(f, "%s/%s", uuid, col);
 	for (size_t i = 0; seal == SEAL_BOUND && i < ARRAY_SIZE(bound); i++) {
 		/* Length-prefixed: no value can pass for another field. */
@@ -370,7 +370,7 @@ static int make_aad(const struct cairn_cred *c, const char *uuid, const char *co
 	}
 	if (fclose(f) != 0 || !buf) {
 		free(buf);
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	}
 	*ret = buf;
 	*ret_len = len;
@@ -508,7 +508,7 @@ static int dup_col(sqlite3_stmt *s, int col, char **ret)
 	if (!t)
 		return 0;
 	if (!(*ret = strdup((const char *)t)))
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	return 0;
 }
 
@@ -667,7 +667,7 @@ int cairn_cred_list(struct cairn_state *st, struct cairn_cred **ret, size_t *ret
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct cairn_cred *nv = realloc(v, (n + 1) * sizeof(*v));
 		if (!nv) {
-			r = cairn_error_set(CAIRN_ENOMEM, "out of memory");
+			r = cairn_error_nomem();
 			goto fail;
 		}
 		v = nv;
@@ -728,7 +728,7 @@ int cairn_cred_get(struct cairn_state *st, const char *ref, bool secrets, struct
 		if (first_rank < 0) {
 			first_rank = rank;
 			if (!(c = calloc(1, sizeof(*c))))
-				return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+				return cairn_error_nomem();
 			if ((r = read_row(st, s, secrets, c, &seal)) < 0)
 				return r;
 		}

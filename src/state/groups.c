@@ -103,7 +103,7 @@ static int dup_col(sqlite3_stmt *s, int col, char **ret)
 {
 	const unsigned char *t = sqlite3_column_text(s, col);
 	*ret = t ? strdup((const char *)t) : NULL;
-	return t && !*ret ? CAIRN_ENOMEM : 0;
+	return t && !*ret ? cairn_error_nomem() : 0;
 }
 
 static int load_members(struct cairn_state *st, struct cairn_group *g)

@@ -110,7 +110,7 @@ static int record_newest(struct cairn_state *st, const char *repo_id, const stru
 		return 0;
 	_cleanup_free_ const struct cairn_manifest **v = malloc(l->n * sizeof(*v));
 	if (!v)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	memcpy(v, l->v, l->n * sizeof(*v));
 	qsort(v, l->n, sizeof(*v), by_volume_newest);
 	const char *volume = NULL;
@@ -136,7 +136,7 @@ int cairn_seen_observe(struct cairn_state *st, const char *repo_id, const struct
 	size_t np = l->n + l->damaged;
 	_cleanup_free_ const char **present = malloc((np ? np : 1) * sizeof(*present));
 	if (!present)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	for (size_t i = 0; i < l->n; i++)
 		present[i] = l->v[i]->idhex;
 	for (size_t i = 0; i < l->damaged; i++)

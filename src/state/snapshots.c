@@ -89,7 +89,7 @@ static int dup_text(sqlite3_stmt *s, int col, char **ret)
 	if (!t)
 		return 0;
 	*ret = strdup((const char *)t);
-	return *ret ? 0 : CAIRN_ENOMEM;
+	return *ret ? 0 : cairn_error_nomem();
 }
 
 static int read_row(struct cairn_state *st, sqlite3_stmt *s, struct cairn_snap_record *r)
@@ -193,7 +193,7 @@ int cairn_snap_get(struct cairn_state *st, const char *ref, struct cairn_snap_re
 		/* VOLUME@NAME, VOLUME as written or as an absolute path. */
 		_cleanup_free_ char *vol = strndup(ref, (size_t)(at - ref));
 		if (!vol)
-			return CAIRN_ENOMEM;
+			return cairn_error_nomem();
 		char abs[PATH_MAX];
 		const char *absv = realpath(vol, abs) ? abs : vol;
 		if ((r = cairn_state_prepare(st, "SELECT " COLS " FROM snapshots WHERE (volume = ? OR volume = ?) AND name = ?",
@@ -312,7 +312,7 @@ int cairn_snap_dirs(struct cairn_state *st, char ***ret, size_t *ret_n)
 			continue;
 		if ((r = cairn_array_grow(&v, &cap, n, sizeof(*v), 8)) < 0 || !(v[n] = strdup(p))) {
 			cairn_snap_dirs_free(v, n);
-			return r < 0 ? r : CAIRN_ENOMEM;
+			return r < 0 ? r : cairn_error_nomem();
 		}
 		n++;
 	}

@@ -195,7 +195,7 @@ static int map_sqlite(int rc)
 	case SQLITE_AUTH:
 		return CAIRN_EPERM;
 	case SQLITE_NOMEM:
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	case SQLITE_CONSTRAINT:
 		return rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY ? CAIRN_EEXIST
 											    : CAIRN_EINVAL;
@@ -441,11 +441,11 @@ int cairn_state_open(const char *dir, const struct cairn_state_params *p, struct
 	if (!dir || !*dir)
 		return cairn_error_set(CAIRN_EINVAL, "no state directory");
 	if (!(st = calloc(1, sizeof(*st))))
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	st->path = join(dir, CAIRN_STATE_DB_NAME);
 	st->key_path = p->key_file && *p->key_file ? strdup(p->key_file) : join(dir, CAIRN_STATE_KEY_NAME);
 	if (!st->path || !st->key_path)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 
 	if (p->no_create) {
 		if (access(st->path, F_OK) < 0)
@@ -508,7 +508,7 @@ static int read_key(struct cairn_state *st, int fd)
 				       st->key_path, (long long)sb.st_size, CAIRN_STATE_KEY_LEN);
 	uint8_t *k = cairn_secret_alloc(CAIRN_STATE_KEY_LEN);
 	if (!k)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	size_t n = 0;
 	while (n < CAIRN_STATE_KEY_LEN) {
 		ssize_t got = read(fd, k + n, CAIRN_STATE_KEY_LEN - n);
@@ -538,7 +538,7 @@ static int create_key(struct cairn_state *st)
 
 	if (!tmp || !k) {
 		cairn_secret_free(k, CAIRN_STATE_KEY_LEN);
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	}
 	if ((r = cairn_random(k, CAIRN_STATE_KEY_LEN)) < 0) {
 		cairn_secret_free(k, CAIRN_STATE_KEY_LEN);
@@ -618,7 +618,7 @@ static int subkey_aead(struct cairn_state *st, const char *label, struct cairn_a
 {
 	uint8_t *k = cairn_secret_alloc(CAIRN_KEY_LEN);
 	if (!k)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	int r = cairn_hkdf(st->key, CAIRN_STATE_KEY_LEN, label, k, CAIRN_KEY_LEN);
 	if (r >= 0)
 		r = cairn_aead_new(k, ret);
@@ -636,7 +636,7 @@ int cairn_state_seal(struct cairn_state *st, const char *label, const void *aad,
 	uint8_t *out = malloc(len + CAIRN_AEAD_OVERHEAD);
 	if (!out) {
 		cairn_aead_free(a);
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	}
 	r = cairn_aead_seal(a, aad, aadlen, in, len, out);
 	cairn_aead_free(a);
@@ -662,7 +662,7 @@ int cairn_state_unseal(struct cairn_state *st, const char *label, const void *aa
 	char *out = cairn_secret_alloc(n + 1);
 	if (!out) {
 		cairn_aead_free(a);
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	}
 	r = cairn_aead_open(a, aad, aadlen, in, len, (uint8_t *)out);
 	cairn_aead_free(a);

@@ -150,11 +150,11 @@ int cairn_store_count_wrap(struct cairn_store *inner, struct cairn_store **ret)
 
 	struct count_store *c = calloc(1, sizeof(*c));
 	if (!c)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	c->base.uri = strdup(inner->uri ? inner->uri : "");
 	if (!c->base.uri) {
 		free(c);
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	}
 	atomic_init(&c->get, 0);
 	atomic_init(&c->put, 0);
@@ -216,7 +216,7 @@ int cairn_store_count_dump_on_free(struct cairn_store *s, const char *path)
 	struct count_store *c = to_count(s);
 	char *p = strdup(path);
 	if (!p)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	free(c->dump_path);
 	c->dump_path = p;
 	return 0;

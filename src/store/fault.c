@@ -152,7 +152,7 @@ int cairn_store_fault_wrap(struct cairn_store *inner, const struct cairn_fault_p
 
 	struct fault_store *f = calloc(1, sizeof(*f));
 	if (!f)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	f->p = *p;
 	f->base.uri = strdup(inner->uri ? inner->uri : "");
 	f->corrupt_prefix = p->corrupt_prefix ? strdup(p->corrupt_prefix) : NULL;
@@ -160,7 +160,7 @@ int cairn_store_fault_wrap(struct cairn_store *inner, const struct cairn_fault_p
 		free(f->corrupt_prefix);
 		free(f->base.uri);
 		free(f);
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	}
 	f->p.corrupt_prefix = f->corrupt_prefix;
 	atomic_init(&f->calls, 0);

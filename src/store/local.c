@@ -108,7 +108,7 @@ static int join(const char *root, const char *key, char **ret)
 {
 	char *p;
 	if (asprintf(&p, "%s/%s", root, key) < 0)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	*ret = p;
 	return 0;
 }
@@ -563,7 +563,7 @@ static int local_list(struct cairn_store *s, const char *prefix, cairn_store_lis
 		return r;
 	w = malloc(sizeof(*w));
 	if (!w)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	*w = (struct walk){ .s = s, .prefix = prefix, .plen = strlen(prefix), .fn = fn, .ud = ud };
 	if (w->plen + 1 >= sizeof(w->key))
 		return cairn_error_set(CAIRN_EINVAL, "list prefix too long");
@@ -592,7 +592,7 @@ static int local_create(struct cairn_store *s)
 	struct stat st;
 
 	if (!path)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	for (char *p = path + 1;; p++) {
 		char c = *p;
 		if (c != '/' && c != 0)
@@ -682,13 +682,13 @@ int cairn_store_local_open(const char *path, struct cairn_store **ret)
 
 	struct local_store *l = calloc(1, sizeof(*l));
 	if (!l)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	l->base.ops = &local_ops;
 	l->root = strdup(path);
 	l->base.uri = strdup(path);
 	if (!l->root || !l->base.uri) {
 		local_free(&l->base);
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	}
 	/* Keys are joined with '/', so drop trailing ones (keeping "/"). */
 	size_t n = strlen(l->root);

@@ -79,7 +79,7 @@ static int open_uri(const char *uri, const struct cairn_store_opts *o, struct ca
 	/* Messages should name the repository the way the user wrote it. */
 	char *u = strdup(uri);
 	if (!u)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	free(s->uri);
 	s->uri = u;
 	*ret = TAKE_PTR(s);
@@ -147,7 +147,7 @@ static int parse_fault(const char *spec, struct cairn_fault_params *p, char **re
 	int r;
 
 	if (!buf)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	*p = (struct cairn_fault_params){ .ops = CAIRN_FAULT_ALL, .code = CAIRN_EIO };
 
 	while ((item = strsep(&rest, ","))) {

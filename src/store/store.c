@@ -1,6 +1,7 @@
 /* Driver-independent parts of the store interface (store.h). */
 #include "store/store.h"
 #include "cairn/error.h"
+#include "util/error.h"
 #include <string.h>
 #include <stdlib.h>
 
@@ -27,16 +28,16 @@ static int collect_key(const char *key, uint64_t size, void *ud)
 		size_t cap = l->cap ? 2 * l->cap : 64;
 		char **p = realloc(l->v, cap * sizeof(*p));
 		if (!p)
-			return CAIRN_ENOMEM;
+			return cairn_error_nomem();
 		l->v = p;
 		uint64_t *z = realloc(l->size, cap * sizeof(*z));
 		if (!z)
-			return CAIRN_ENOMEM;
+			return cairn_error_nomem();
 		l->size = z;
 		l->cap = cap;
 	}
 	if (!(l->v[l->n] = strdup(key)))
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	l->size[l->n++] = size;
 	return 0;
 }

@@ -12,7 +12,7 @@
 
 static int oom(void)
 {
-	return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	return cairn_error_nomem();
 }
 
 int cairn_uri_hexval(int c)

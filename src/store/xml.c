@@ -317,7 +317,7 @@ int cairn_xml_walk(const void *doc, size_t len, cairn_xml_fn fn, void *ud)
 {
 	struct xw *w = calloc(1, sizeof(*w));
 	if (!w)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	w->start = w->p = doc;
 	w->end = w->p + len;
 	w->fn = fn;

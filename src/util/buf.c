@@ -1,5 +1,6 @@
 #include "util/buf.h"
 #include "cairn/error.h"
+#include "util/error.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -10,13 +11,13 @@ int cairn_buf_reserve(struct cairn_buf *b, size_t extra)
 		return 0;
 	size_t want = b->len + extra;
 	if (want < b->len)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	size_t cap = b->cap ? b->cap : 64;
 	while (cap < want)
 		cap = cap * 2 > cap ? cap * 2 : want;
 	uint8_t *p = realloc(b->data, cap);
 	if (!p)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	b->data = p;
 	b->cap = cap;
 	return 0;
@@ -125,10 +126,10 @@ int cairn_array_grow(void *v, size_t *cap, size_t n, size_t elem, size_t first)
 		return 0;
 	size_t ncap = *cap ? 2 * *cap : first;
 	if (ncap < *cap || ncap > SIZE_MAX / elem)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	void *p = realloc(*(void **)v, ncap * elem);
 	if (!p)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	*(void **)v = p;
 	*cap = ncap;
 	return 0;

@@ -57,7 +57,7 @@ int cairn_env_for_child(const char *const *extra, char ***ret)
 		nx++;
 	char **v = calloc(ne + nx + 1, sizeof(char *));
 	if (!v)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	size_t n = 0;
 	for (size_t i = 0; i < nx; i++)
 		v[n++] = (char *)extra[i];

@@ -73,6 +73,11 @@ int cairn_error_set(int code, const char *fmt, ...)
 	return code;
 }
 
+int cairn_error_nomem(void)
+{
+	return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+}
+
 int cairn_error_prefix(int code, const char *fmt, ...)
 {
 	char prefix[MSG_MAX], old[MSG_MAX];

@@ -2,7 +2,7 @@
  *
  * Pattern (libgit2): the function that sees the cause sets the message and
  * returns the code; callers above propagate the code untouched, or add context
- * with cairn_error_prefix().  Callbacks from libcurl/FUSE threads set their own
+ * with cairn_error_prefix().  Callbacks on libcurl's and the engine's worker threads set their own
  * thread's message and hand the code back to the caller's thread.
  */
 #ifndef CAIRN_UTIL_ERROR_H
@@ -24,6 +24,11 @@ int cairn_error_from_errno(int err);
 
 /* Sets a message from errno: "<what>: <strerror>" and returns the mapped code. */
 int cairn_error_errno(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Sets the message "out of memory" and returns CAIRN_ENOMEM: every failed
+ * allocation reports through this, so the CLI never prints an older,
+ * unrelated message for it. */
+int cairn_error_nomem(void);
 
 void cairn_error_clear(void);
 

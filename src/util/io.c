@@ -45,7 +45,7 @@ int cairn_fsync_parent(const char *path)
 {
 	char *d = strdup(path);
 	if (!d)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	char *slash = strrchr(d, '/');
 	const char *dir = ".";
 	if (slash == d)

@@ -96,7 +96,7 @@ static int follow(struct walk *w, const char *c, int lfd, const struct stat *lst
 	target[n] = 0;
 	char *rest = NULL;
 	if (asprintf(&rest, "%s%s%s", target, *w->next ? "/" : "", w->next) < 0)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	free(w->rest);
 	w->rest = w->next = rest;
 	if (target[0] == '/') {
@@ -142,7 +142,7 @@ static int fill(struct walk *w, int fd, const char *name, struct cairn_path *ret
 		ret->abs = NULL;
 	if (!ret->name || !ret->abs) {
 		cairn_path_clear(ret);
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	}
 	return 0;
 }
@@ -242,7 +242,7 @@ int cairn_path_open_at(int atfd, const char *at_abs, const char *path, const cha
 	if (w.cur < 0)
 		return cairn_error_errno(errno, "cannot open %s %s", what, path);
 	w.rest = w.next = strdup(path);
-	int r = w.rest ? walk(&w, flags, missing_ok, ret) : CAIRN_ENOMEM;
+	int r = w.rest ? walk(&w, flags, missing_ok, ret) : cairn_error_nomem();
 	free(w.rest);
 	if (w.cur >= 0)
 		close(w.cur);

@@ -28,7 +28,7 @@ static int tmp_name(const char *name, const char *tag, char **ret)
 	for (size_t i = 0; i < TMP_RANDOM; i++)
 		suffix[i] = TMP_CHARS[rnd[i] % (sizeof(TMP_CHARS) - 1)];
 	suffix[TMP_RANDOM] = 0;
-	return asprintf(ret, "%s%s%d-%s", name, tag, (int)getpid(), suffix) < 0 ? CAIRN_ENOMEM : 0;
+	return asprintf(ret, "%s%s%d-%s", name, tag, (int)getpid(), suffix) < 0 ? cairn_error_nomem() : 0;
 }
 
 int cairn_tmp_create(int dirfd, const char *dir, const char *name, const char *tag, int *ret_fd, char **ret_tmp)

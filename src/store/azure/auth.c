@@ -30,7 +30,7 @@
 
 static int oom(void)
 {
-	return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	return cairn_error_nomem();
 }
 
 /* Appends s[0..n) percent-decoded ('+' stays '+': Azure decodes it so).
@@ -44,10 +44,10 @@ static int append_decoded(struct cairn_buf *b, const char *s, size_t n)
 		if (s[i] == '%' && i + 2 < n && (a = cairn_uri_hexval((unsigned char)s[i + 1])) >= 0 &&
 		    (c = cairn_uri_hexval((unsigned char)s[i + 2])) >= 0) {
 			if (cairn_buf_append_u8(b, (uint8_t)(a * 16 + c)) < 0)
-				return CAIRN_ENOMEM;
+				return cairn_error_nomem();
 			i += 2;
 		} else if (cairn_buf_append_u8(b, (uint8_t)s[i]) < 0) {
-			return CAIRN_ENOMEM;
+			return cairn_error_nomem();
 		}
 	}
 	return 0;
@@ -90,7 +90,7 @@ static int cmp_header(const void *a, const void *b)
 static int append_canon_header(struct cairn_buf *b, const struct canon_header *h)
 {
 	if (cairn_buf_append(b, h->name, strlen(h->name)) < 0 || cairn_buf_append_u8(b, ':') < 0)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	bool space = false;
 	for (size_t i = 0; i < h->len; i++) {
 		char c = h->value[i];
@@ -99,12 +99,12 @@ static int append_canon_header(struct cairn_buf *b, const struct canon_header *h
 			continue;
 		}
 		if (space && cairn_buf_append_u8(b, ' ') < 0)
-			return CAIRN_ENOMEM;
+			return cairn_error_nomem();
 		space = false;
 		if (cairn_buf_append_u8(b, (uint8_t)c) < 0)
-			return CAIRN_ENOMEM;
+			return cairn_error_nomem();
 	}
-	return cairn_buf_append_u8(b, '\n') < 0 ? CAIRN_ENOMEM : 0;
+	return cairn_buf_append_u8(b, '\n') < 0 ? cairn_error_nomem() : 0;
 }
 
 struct qparam {
@@ -153,7 +153,7 @@ static int append_canon_query(struct cairn_buf *b, const char *query)
 	size_t n = 0;
 	int r = 0;
 	if (!v)
-		return CAIRN_ENOMEM;
+		return cairn_error_nomem();
 	for (const char *p = query; *p;) {
 		size_t len = strcspn(p, "&");
 		if (len) {
@@ -163,7 +163,7 @@ static int append_canon_query(struct cairn_buf *b, const char *query)
 			v[n].value = eq ? decode_dup(eq + 1, len - nlen - 1, false) : strdup("");
 			n++;
 			if (!v[n - 1].name || !v[n - 1].value) {
-				r = CAIRN_ENOMEM;
+				r = cairn_error_nomem();
 				goto out;
 			}
 		}
@@ -177,12 +177,12 @@ static int append_canon_query(struct cairn_buf *b, const char *query)
 		if (first)
 			r = cairn_buf_append_u8(b, '\n') < 0 || cairn_buf_append(b, v[i].name, strlen(v[i].name)) < 0 ||
 					    cairn_buf_append_u8(b, ':') < 0
-				    ? CAIRN_ENOMEM
+				    ? cairn_error_nomem()
 				    : 0;
 		else
-			r = cairn_buf_append_u8(b, ',') < 0 ? CAIRN_ENOMEM : 0;
+			r = cairn_buf_append_u8(b, ',') < 0 ? cairn_error_nomem() : 0;
 		if (r == 0 && cairn_buf_append(b, v[i].value, strlen(v[i].value)) < 0)
-			r = CAIRN_ENOMEM;
+			r = cairn_error_nomem();
 	}
 out:
 	qparams_free(v, n);

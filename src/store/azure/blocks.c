@@ -96,7 +96,7 @@ static int commit(struct upload *u, bool create_only)
 	int r;
 
 	if (cairn_buf_reserve(&body, sizeof(head) + (size_t)u->nblocks * (ID_B64 + 17) + 16) < 0)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	r = cairn_buf_append(&body, head, sizeof(head) - 1);
 	for (unsigned i = 0; r >= 0 && i < u->nblocks; i++) {
 		block_id(u, i, id);
@@ -106,7 +106,7 @@ static int commit(struct upload *u, bool create_only)
 	if (r >= 0)
 		r = cairn_buf_append(&body, "</BlockList>", 12);
 	if (r < 0)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 
 	const char *hdr[3] = { "Content-Type: application/xml", NULL, NULL };
 	if (create_only)

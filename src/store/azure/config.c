@@ -41,7 +41,7 @@
 
 static int oom(void)
 {
-	return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	return cairn_error_nomem();
 }
 
 /* Storage account names: 3 to 24 lower-case letters and digits. */

@@ -23,7 +23,7 @@ static int list_page(struct cairn_store *st, const char *full, const char *marke
 	    (marker && (r = cairn_httpstore_query_add(&query, "marker", marker)) < 0) ||
 	    (r = cairn_httpstore_query_add(&query, "maxresults", max)) < 0 ||
 	    (r = cairn_buf_append_u8(&query, 0)) < 0)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	struct azure_call c = { .method = "GET", .query = (const char *)query.data, .out = &body,
 				.out_max = CAIRN_HTTPSTORE_REPLY_MAX };
 	if ((r = cairn_azure_call(s, &c, &rs)) < 0)

@@ -79,7 +79,7 @@ static int on_list(const char *path, const char *text, size_t len, void *ud)
 			return cairn_xml_corrupt("an empty <Name> in a listing");
 		free(l->name);
 		if (!(l->name = strndup(text, len)))
-			return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+			return cairn_error_nomem();
 	} else if (!strcmp(below, "Blobs/Blob/Properties/Content-Length")) {
 		if (cairn_xml_parse_u64(text, len, &l->size) < 0)
 			return cairn_xml_corrupt("a bad <Content-Length> in a listing");
@@ -96,7 +96,7 @@ static int on_list(const char *path, const char *text, size_t len, void *ud)
 		free(l->page->next);
 		l->page->next = NULL;
 		if (len && !(l->page->next = strndup(text, len)))
-			return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+			return cairn_error_nomem();
 	}
 	return 0;
 }

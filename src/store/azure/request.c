@@ -25,7 +25,7 @@
 
 static int oom(void)
 {
-	return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	return cairn_error_nomem();
 }
 
 static int add(struct cairn_buf *b, const char *s)

@@ -223,7 +223,7 @@ int cairn_store_azure_open(const char *uri, const struct cairn_store_opts *o, st
 	int r;
 
 	if (!s)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	s->base.ops = &azure_ops;
 	if ((r = cairn_azure_config_parse(uri, o, &s->cfg)) < 0)
 		goto fail;
@@ -235,7 +235,7 @@ int cairn_store_azure_open(const char *uri, const struct cairn_store_opts *o, st
 	if ((r = cairn_http_client_new(&ho, &s->http)) < 0)
 		goto fail;
 	if (!(s->base.uri = strdup(uri))) {
-		r = cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		r = cairn_error_nomem();
 		goto fail;
 	}
 	s->base.parallelism = s->cfg.connections;

@@ -44,7 +44,7 @@
 
 static int oom(void)
 {
-	return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	return cairn_error_nomem();
 }
 
 static bool bucket_char(unsigned char c)

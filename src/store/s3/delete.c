@@ -64,7 +64,7 @@ static int batch(struct s3_store *s, const char *const *keys, size_t n)
 	if (r >= 0)
 		r = add(&body, "</Delete>");
 	if (r < 0)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 
 	/* S3 requires Content-MD5 on DeleteObjects. */
 	unsigned char md5[EVP_MAX_MD_SIZE];

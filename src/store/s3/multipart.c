@@ -113,7 +113,7 @@ static int complete(struct mpu *m)
 	if (r >= 0)
 		r = cairn_buf_append(&body, "</CompleteMultipartUpload>", 26);
 	if (r < 0)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	uint8_t digest[32];
 	char sha[65];
 	if ((r = cairn_sha256(body.data, body.len, digest)) < 0)
@@ -175,11 +175,11 @@ int cairn_s3_put_multipart(struct s3_store *s, const char *key, const uint8_t *d
 	if ((r = cairn_s3_parse_upload_id(reply.data, reply.len, &upload_id)) < 0)
 		return cairn_error_prefix(r, "multipart upload of %s in %s", key, s->base.uri);
 	if ((r = cairn_httpstore_query_add(&q, "uploadId", upload_id)) < 0 || (r = cairn_buf_append_u8(&q, 0)) < 0)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	m.upload_id_q = (char *)q.data;
 	m.etags = calloc(m.nparts, sizeof(*m.etags));
 	if (!m.etags) {
-		r = cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		r = cairn_error_nomem();
 		abort_upload(&m);
 		return r;
 	}

@@ -21,7 +21,7 @@ static int set_text(char **dst, const char *text, size_t len)
 {
 	free(*dst);
 	if (!(*dst = strndup(text, len)))
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	return 0;
 }
 
@@ -245,7 +245,7 @@ int cairn_s3_parse_delete(const void *doc, size_t len, struct cairn_s3_error *fi
 		first_key[0] = 0;
 	_cleanup_free_ struct delete_ctx *d = calloc(1, sizeof(*d));
 	if (!d)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	d->first = first;
 	d->first_key = first_key;
 	d->keysize = keysize;
@@ -285,7 +285,7 @@ static int on_uploads(const char *path, const char *text, size_t len, void *ud)
 			size_t cap = u->cap ? 2 * u->cap : 16;
 			void *v = realloc(u->v, cap * sizeof(*u->v));
 			if (!v)
-				return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+				return cairn_error_nomem();
 			u->v = v;
 			u->cap = cap;
 		}

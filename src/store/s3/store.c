@@ -191,12 +191,12 @@ static int s3_create(struct cairn_store *st)
 		     "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
 		     "<LocationConstraint>%s</LocationConstraint></CreateBucketConfiguration>",
 		     s->cfg.region) < 0)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	const char *hdr[2] = { NULL, NULL };
 	if (s->cfg.project_id) {
 		if (asprintf(&project, "x-goog-project-id: %s", s->cfg.project_id) < 0) {
 			project = NULL;
-			return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+			return cairn_error_nomem();
 		}
 		hdr[0] = project;
 	}
@@ -252,7 +252,7 @@ int cairn_store_s3_open(const char *uri, const struct cairn_store_opts *o, struc
 	int r;
 
 	if (!s)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	s->ops = s3_ops;
 	s->base.ops = &s->ops;
 	atomic_init(&s->cond_unsupported, false);
@@ -275,7 +275,7 @@ int cairn_store_s3_open(const char *uri, const struct cairn_store_opts *o, struc
 	if (asprintf(&s->sigv4, "aws:amz:%s:s3", s->cfg.region) < 0)
 		s->sigv4 = NULL;
 	if (!s->base.uri || !s->sigv4) {
-		r = cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		r = cairn_error_nomem();
 		goto fail;
 	}
 	s->base.parallelism = s->cfg.connections;

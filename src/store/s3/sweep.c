@@ -23,7 +23,7 @@ static int list_page(struct s3_store *s, const char *prefix, const char *key_mar
 	    (r = cairn_httpstore_query_add(&query, "prefix", prefix)) < 0 ||
 	    (id_marker && (r = cairn_httpstore_query_add(&query, "upload-id-marker", id_marker)) < 0) ||
 	    (r = cairn_httpstore_query_add(&query, "uploads", "")) < 0 || (r = cairn_buf_append_u8(&query, 0)) < 0)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	struct s3_call c = { .method = "GET", .query = (const char *)query.data, .out = &body,
 				.out_max = CAIRN_HTTPSTORE_REPLY_MAX };
 	if ((r = cairn_s3_call(s, &c, &rs)) < 0)
@@ -42,7 +42,7 @@ static int abort_one(struct s3_store *s, const char *key, const char *upload_id)
 	int r;
 	if ((r = cairn_httpstore_query_add(&query, "uploadId", upload_id)) < 0 ||
 	    (r = cairn_buf_append_u8(&query, 0)) < 0)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	struct s3_call c = { .method = "DELETE", .key = key, .query = (const char *)query.data };
 	if ((r = cairn_s3_call(s, &c, &rs)) < 0)
 		return r;
@@ -58,7 +58,7 @@ int cairn_s3_sweep(struct cairn_store *st, int64_t before, struct cairn_store_sw
 	_cleanup_free_ char *prefix = NULL, *key_marker = NULL, *id_marker = NULL;
 	if (asprintf(&prefix, "%spacks/", s->cfg.prefix) < 0) {
 		prefix = NULL;
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		return cairn_error_nomem();
 	}
 	size_t plen = strlen(s->cfg.prefix);
 	for (unsigned page = 0;; page++) {
