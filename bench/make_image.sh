@@ -1,7 +1,7 @@
 #!/bin/bash
-# Ported from /work/shared/bench/make_image.sh (the shared bench image
-# generator referenced by DESIGN.md §10).  The image content is unchanged;
-# the only changes are the completion stamp OUT/SHA256SUMS (removed at
+# The deterministic benchmark image of docs/design.md §10, ported from the
+# generator the project started with.  The image content is unchanged; the
+# only changes are the completion stamp OUT/SHA256SUMS (removed at
 # start, written last) so bench/run.sh can tell a finished, cached image
 # pair from an interrupted build, removal of run.sh's cached changed-block
 # count (OUT/changed_blocks.txt) on rebuild, and an if/else for the e2fsck
@@ -27,7 +27,8 @@
 # (mke2fs -d walks directories with scandir+alphasort), then debugfs removes
 # the filler files and fixes ctimes; freed filler blocks are zeroed (like
 # fstrim with discard-zeroes-data).  With Debian 12 e2fsprogs 1.47.0 and
-# Python 3.11 two runs give the same sha256 (see REPORT.md for the hashes).
+# Python 3.11 two runs give the same sha256 (OUT/SHA256SUMS holds them;
+# each bench/results file names the ones it ran on).
 # Requires: python3 (>=3.9), e2fsprogs (mkfs.ext4, debugfs, e2fsck), coreutils.
 set -euo pipefail
 export LC_ALL=C TZ=UTC E2FSPROGS_FAKE_TIME=1700000000

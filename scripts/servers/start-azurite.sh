@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A throw-away Azurite (the Azure Blob emulator) on 127.0.0.1, for cairn's
-# Azure tests.  Adapted from shared/servers/.
+# Azure tests.
 #
 #   scripts/servers/start-azurite.sh start   starts, waits, prints KEY=VALUE env
 #   scripts/servers/start-azurite.sh stop    kills the server by its recorded PID

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A throw-away single-node Ceph with the RADOS Gateway (S3) on 127.0.0.1,
 # for cairn's S3 tests and benchmark: 1 mon + 1 memstore OSD (objects live
-# in RAM) + radosgw, cephx off, no mgr.  Adapted from shared/servers/.
+# in RAM) + radosgw, cephx off, no mgr.
 #
 #   scripts/servers/start-ceph-rgw.sh start   starts, waits, prints KEY=VALUE env
 #   scripts/servers/start-ceph-rgw.sh stop    kills the daemons by their recorded

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A throw-away single-node OpenStack Swift with the s3api middleware on
-# 127.0.0.1, for cairn's S3 tests.  Adapted from shared/servers/.
+# 127.0.0.1, for cairn's S3 tests.
 #
 #   scripts/servers/start-swift-s3.sh start   starts, waits, prints KEY=VALUE env
 #   scripts/servers/start-swift-s3.sh stop    kills the servers by their recorded

@@ -1,5 +1,5 @@
 /* One parser for global and per-command options, accepted in any order
- * around the verb's positionals (DESIGN.md §3). */
+ * around the verb's positionals (docs/design.md §3). */
 #include "cli/cli.h"
 
 #include <ctype.h>

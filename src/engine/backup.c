@@ -1,5 +1,5 @@
 /* Backup: source -> fixed chunks -> ids -> new chunks compressed, sealed,
- * packed and uploaded -> tree -> index object -> manifest (DESIGN.md §4).
+ * packed and uploaded -> tree -> index object -> manifest (docs/design.md §4).
  *
  * Threads:  one reader lays out batches of consecutive chunks (holes,
  * change map, cached change tags) and asks the kernel to read them ahead;

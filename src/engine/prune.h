@@ -1,5 +1,5 @@
 /* prune: deletes what no backup references and repacks mostly-unused packs
- * (DESIGN.md §5), safely beside backups running on other hosts.  The
+ * (docs/design.md §5), safely beside backups running on other hosts.  The
  * protocol (lease, condemned packs, activity markers, safety window) is
  * specified in format.h PRUNE; this is the engine that follows it.
  *

@@ -1,4 +1,4 @@
-/* Backups that read a snapshot (DESIGN.md §6): snapshot the volume, compare
+/* Backups that read a snapshot (docs/design.md §6): snapshot the volume, compare
  * the new snapshot's extent map with the base snapshot the parent backup
  * read, back up only what changed, and keep the new snapshot as the next
  * base.  See engine.h (cairn_snap_backup) for the rules. */

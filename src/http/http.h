@@ -1,4 +1,4 @@
-/* The HTTP transfer layer (DESIGN.md §4: beside util/, below store/): one
+/* The HTTP transfer layer (docs/design.md §4: beside util/, below store/): one
  * libcurl client shared by the object-store drivers (S3, GCS and Azure
  * Blob).  It knows nothing of any provider: a driver builds the
  * URL, the headers and the body, names the response headers it wants, and

@@ -2,7 +2,7 @@
  * (the snapshot the parent backup read).  Everything outside the map is
  * known to be unchanged, so a backup takes those chunks' ids from the
  * parent instead of reading them: the cost of an incremental follows the
- * change, not the volume size (DESIGN.md §6).
+ * change, not the volume size (docs/design.md §6).
  *
  * Producers (source/fiemap.h for reflink snapshots, source/thin.h for LVM
  * thin metadata) add ranges in increasing order; overlapping or touching

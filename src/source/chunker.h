@@ -1,4 +1,4 @@
-/* Fixed, volume-aligned chunking (DESIGN.md §5): chunk i covers bytes
+/* Fixed, volume-aligned chunking (docs/design.md §5): chunk i covers bytes
  * [i * chunk_size, min((i + 1) * chunk_size, size)).  A plain struct with an
  * INIT macro that allocates nothing (casync's cachunker.h). */
 #ifndef CAIRN_SOURCE_CHUNKER_H

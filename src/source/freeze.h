@@ -1,5 +1,5 @@
 /* Freezing file systems for application-consistent group snapshots
- * (DESIGN.md §6): FIFREEZE flushes a mounted file system and blocks every
+ * (docs/design.md §6): FIFREEZE flushes a mounted file system and blocks every
  * writer until FITHAW, so snapshots taken in between see one instant.
  *
  * A frozen file system that nobody thaws blocks its writers forever, so a

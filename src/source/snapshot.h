@@ -1,4 +1,4 @@
-/* Local snapshots of volumes: the mechanics (DESIGN.md §6).  What is
+/* Local snapshots of volumes: the mechanics (docs/design.md §6).  What is
  * recorded about each snapshot lives in the state database
  * (state/snapshots.h); this file makes, checks, reverts to and removes
  * them.

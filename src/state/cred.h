@@ -1,4 +1,4 @@
-/* Credentials (DESIGN.md §2): immutable, UUID-named sets of object-store
+/* Credentials (docs/design.md §2): immutable, UUID-named sets of object-store
  * secrets plus an optional repository encryption passphrase, kept in the
  * state database (table credentials, see state.h) with every secret sealed
  * by the state key.  Nothing modifies a credential: delete and create again.

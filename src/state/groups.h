@@ -1,4 +1,4 @@
-/* Consistency groups (DESIGN.md §2, the "instance"): volumes snapshotted
+/* Consistency groups (docs/design.md §2, the "instance"): volumes snapshotted
  * at one instant, the mounted file systems to freeze for that instant,
  * hooks run around the freeze, and a config document stored with every
  * group backup.  Table groups and group_members (state.h). */

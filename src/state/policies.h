@@ -1,4 +1,4 @@
-/* Policies (DESIGN.md §2): what to protect (a volume or a group), where to
+/* Policies (docs/design.md §2): what to protect (a volume or a group), where to
  * (a repository and a credential), when (every N seconds or a cron
  * schedule), how long to keep (restic's keep rules, engine/retention.h)
  * and how often to re-read everything (full every N).  Table policies

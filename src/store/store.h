@@ -1,4 +1,4 @@
-/* The store layer: where repository objects live (DESIGN.md §7).
+/* The store layer: where repository objects live (docs/design.md §7).
  *
  * A store is a flat namespace of write-once objects named by '/'-separated
  * keys ("packs/ab/abcd...").  Each driver provides one const ops table
