@@ -1,6 +1,6 @@
 /* The jobs: backup, restore, check, diff, repair.  Each runs to completion
  * on the calling thread (using worker threads inside) and reports progress
- * through a callback, so the CLI, the daemon and the HTTP API drive them the
+ * through a callback, so every front end (the CLI, the daemon) drives them the
  * same way. */
 #ifndef CAIRN_ENGINE_ENGINE_H
 #define CAIRN_ENGINE_ENGINE_H
@@ -92,7 +92,7 @@ int cairn_backup_check_names(const char *volume, const char *const *tags, size_t
 int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o, struct cairn_manifest **ret);
 
 /* A backup that reads a snapshot of the volume, never the live volume
- * (DESIGN.md §6).  The snapshot is taken with `snapshot` (AUTO: reflink on
+ * (docs/design.md §6).  The snapshot is taken with `snapshot` (AUTO: reflink on
  * XFS/btrfs, else a sparse copy; NONE: read the live volume).  When the
  * state database holds a base snapshot that the parent backup read, and
  * both are reflinks that still match, the extent maps of the two tell what

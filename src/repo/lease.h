@@ -63,7 +63,7 @@ void cairn_lease_release(struct cairn_lease *l);
 struct cairn_activity;
 
 /* Writes running/<random> for a job of kind that reads the index (backup,
- * restore, check, diff, copy) before it does so.  A store that refuses the
+ * restore, check, diff) before it does so.  A store that refuses the
  * write (read-only credentials) is not an error for readers: *ret is then
  * NULL and the failure is logged; backups fail as they would anyway. */
 int cairn_activity_begin(struct cairn_repo *repo, const char *kind, struct cairn_activity **ret);

@@ -1,4 +1,4 @@
-/* Jobs (DESIGN.md §2): one row per run of backup, restore, copy, check,
+/* Jobs (docs/design.md §2): one row per run of backup, restore, check,
  * forget or prune, whoever started it (the daemon or a CLI command), with
  * its state, progress, times, error and a bounded log.  Tables jobs,
  * job_log and job_volumes (state.h).
@@ -48,7 +48,7 @@ const char *cairn_job_state_name(enum cairn_job_state s);
 
 struct cairn_job {
 	int64_t id;
-	char *kind;   /* "backup", "restore", "copy", "check", "forget", "prune" */
+	char *kind;   /* "backup", "restore", "check", "forget", "prune" */
 	char *policy; /* NULL when started by hand */
 	char *source; /* volume path, group name, or the repository */
 	char *repo;

@@ -90,7 +90,7 @@
  *       started, 0 never), backups INTEGER (backups completed)
  *
  *   version 5
- *     jobs                   every backup, restore, copy, check, forget and
+ *     jobs                   every backup, restore, check, forget and
  *                            prune run (jobs.h)
  *       id INTEGER PK (autoincrement), kind TEXT, policy TEXT or NULL,
  *       source TEXT (volume path, group name or repository), repo TEXT
