@@ -40,9 +40,13 @@ need_setup()
 	[ -f "$TD/ready" ] || skip "setup did not complete"
 }
 
-# writer DIR SECONDS: appends numbered 4 KiB records to DIR/log for SECONDS,
-# each ending with its own sha256 over the record, fsync'd every 16; records
-# the time of every write in DIR/times.  Runs in the background.
+# writer DIR SECONDS: appends numbered 4 KiB records to DIR/log until
+# DIR.stop exists (at most SECONDS), each ending with its own sha256 over the
+# record, fsync'd every 16; records the time of every write in DIR/times.
+# Runs in the background; DIR.started appears after its first 16 writes.
+# The caller waits for that before the backup and stops the writer when the
+# backup is over: on a loaded machine a writer started "1 s before" began
+# after the freeze, and one with a fixed run time ended before it.
 writer()
 {
 	python3 - "$1" "$2" <<'EOF' &
@@ -52,7 +56,8 @@ end = time.time() + secs
 fd = os.open(os.path.join(d, "log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
 times = open(os.path.join(d, "times"), "w")
 n = 0
-while time.time() < end and n < 8000:  # at most 32 MiB
+stop = d.rstrip("/") + ".stop"  # beside the mount point, not in the volume
+while time.time() < end and n < 8000 and not os.path.exists(stop):  # at most 32 MiB
     body = (b"%012d " % n) * 320
     body = body[:4096 - 32]
     os.write(fd, body + hashlib.sha256(body).digest())
@@ -60,7 +65,9 @@ while time.time() < end and n < 8000:  # at most 32 MiB
     if n % 16 == 0:
         os.fsync(fd)
     times.write("%.4f\n" % time.time())
-    time.sleep(0.0005)
+    if n == 16:
+        open(stop[:-len(".stop")] + ".started", "w").close()
+    time.sleep(0.004)
 os.close(fd)
 times.close()
 EOF
@@ -84,9 +91,12 @@ test_case "group create and list; bad definitions are refused" t_list
 t_backup_while_writing()
 {
 	need_setup
-	writer "$TD/mnt-a" 6
-	sleep 1
+	rm -f "$TD/mnt-a.stop" "$TD/mnt-a.started"
+	writer "$TD/mnt-a" 60
+	for i in $(seq 1 300); do [ -e "$TD/mnt-a.started" ] && break; sleep 0.1; done
+	[ -e "$TD/mnt-a.started" ] || fail "the writer did not start"
 	CAIRN_TEST_FREEZE_HOLD_MS=1500 cairn group backup app --repo "$R" --json >gb.json
+	touch "$TD/mnt-a.stop"
 	wait "$WRITER"
 	grep -q pre-ran "$TD/pre.log" && grep -q post-ran "$TD/post.log" || fail "the hooks did not run"
 	jget gb.json .id >"$TD/gid"
@@ -97,6 +107,7 @@ t_backup_while_writing()
 import sys
 t = [float(x) for x in open(sys.argv[1])]
 gaps = max(b - a for a, b in zip(t, t[1:]))
+print("writes %d, largest gap %.3f s" % (len(t), gaps), file=sys.stderr)
 sys.exit(0 if gaps > 1.0 else 1)
 EOF
 	# Restored, each volume is a clean file system (no journal to replay:
