@@ -313,8 +313,7 @@ static int repack_one(struct prune *p, struct repacker *rp, uint32_t s, struct c
 		/* Copied sealed, as the id binds it and not the pack; checked
 		 * first, so damage is never spread into a new pack. */
 		uint8_t aad[1 + CAIRN_ID_LEN];
-		aad[0] = 'B';
-		memcpy(aad + 1, ref.id, CAIRN_ID_LEN);
+		cairn_blob_aad(aad, ref.id);
 		if ((r = cairn_buf_reserve(plain, ref.stored_len)) < 0)
 			return r;
 		if (cairn_aead_open(p->codec.aead, aad, sizeof(aad), sealed, ref.stored_len, plain->data) < 0) {

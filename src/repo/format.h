@@ -290,6 +290,19 @@
 
 #define CAIRN_CONFIG_HEADER_LEN 12
 
+/* The first byte of a sealed object's additional data (CRYPTO), one per
+ * kind; repo/objects.c ties each object kind to its letter. */
+#define CAIRN_AAD_BLOB 'B'
+#define CAIRN_AAD_TOC 'T' /* a pack's table of contents */
+#define CAIRN_AAD_INDEX 'I'
+#define CAIRN_AAD_MANIFEST 'M'
+#define CAIRN_AAD_CONFIG 'C'
+#define CAIRN_AAD_GROUP 'G'
+#define CAIRN_AAD_HOLD 'H'
+#define CAIRN_AAD_LEASE 'L'
+#define CAIRN_AAD_MARKER 'R'
+#define CAIRN_AAD_KEY 'K' /* sealed with the passphrase's KEK, not EK */
+
 #define CAIRN_BACKUP_ID_LEN 16   /* manifests: 32 hex */
 #define CAIRN_POLICY_ID_LEN 16   /* a manifest's policy_id: 32 hex */
 #define CAIRN_PACK_ID_LEN 32
