@@ -20,6 +20,7 @@
 #include "repo/index.h"
 #include "repo/lease.h"
 #include "repo/names.h"
+#include "repo/objects.h"
 #include "repo/pack.h"
 #include "repo/tree.h"
 #include "source/changes.h"
@@ -642,14 +643,14 @@ static void *uploader_main(void *arg)
 		pthread_cond_signal(&j->writer_cv); /* an upload slot */
 		pthread_mutex_unlock(&j->lock);
 
-		char key[80];
-		cairn_pack_key(u.id, key);
-		int r = cairn_store_put(j->repo->store, key, u.data, u.len, 0);
+		int r = cairn_object_put(j->repo, CAIRN_OBJ_PACK, u.id, u.data, u.len, 0);
 		pthread_mutex_lock(&j->lock);
 		j->packbufs[j->npackbufs++] = u.data;
 		pthread_cond_signal(&j->writer_cv); /* a pack buffer */
 		pthread_mutex_unlock(&j->lock);
 		if (r < 0) {
+			char key[CAIRN_OBJECT_NAME_MAX];
+			cairn_pack_key(u.id, key);
 			cairn_error_prefix(r, "uploading %s", key);
 			job_fail(j, r);
 			return NULL;

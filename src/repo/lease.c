@@ -126,7 +126,7 @@ int cairn_presence_list(struct cairn_repo *repo, bool leases, struct cairn_prese
 		char why[sizeof(p->why)] = "";
 		if (q < 0)
 			cairn_error_copy(why, sizeof(why));
-		else if (cairn_repo_unseal(a, cairn_object_kind(kind_of(leases))->aad, name, sizeof(name), obj.data, obj.len, &body) < 0)
+		else if (cairn_object_open(a, kind_of(leases), name, obj.data, obj.len, &body) < 0)
 			snprintf(why, sizeof(why), "%s does not open (authentication failed)", keys.v[i]);
 		else if (cairn_presence_parse(body.data, body.len, p) < 0)
 			snprintf(why, sizeof(why), "%s: %s", keys.v[i], cairn_error_message());

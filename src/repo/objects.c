@@ -78,6 +78,7 @@ int cairn_object_name_hex(enum cairn_object_kind k, const char *hex, char out[CA
 {
 	const struct cairn_object_kind_info *ki = &kinds[k];
 	uint8_t id[CAIRN_OBJECT_ID_MAX];
+	out[0] = '\0';
 	if (!ki->idlen || strlen(hex) != 2 * (size_t)ki->idlen || cairn_hex_decode(hex, id, ki->idlen) < 0)
 		return cairn_error_set(CAIRN_EINVAL, "'%s' is not the id of a %s", hex, ki->what);
 	cairn_object_name(k, id, out);
@@ -242,10 +243,10 @@ int cairn_object_list_any(struct cairn_repo *repo, enum cairn_object_kind k, cai
 	return list(repo, k, true, fn, ud);
 }
 
-int cairn_object_list_names(struct cairn_repo *repo, enum cairn_object_kind k, struct cairn_key_list *ret)
+int cairn_object_list_names(struct cairn_repo *repo, enum cairn_object_kind k, bool any, struct cairn_key_list *ret)
 {
 	int r = cairn_store_list_keys(repo->store, kinds[k].prefix, ret);
-	if (r < 0)
+	if (r < 0 || any)
 		return r;
 	size_t n = 0;
 	for (size_t i = 0; i < ret->n; i++) {

@@ -21,6 +21,7 @@
 #include "store/store.h"
 #include "util/buf.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 enum cairn_object_kind {
@@ -60,7 +61,7 @@ int cairn_object_name_parse(enum cairn_object_kind k, const char *key, uint8_t *
  * bytes; NULL for the config): the inverse of cairn_object_name_parse(). */
 void cairn_object_name(enum cairn_object_kind k, const uint8_t *id, char out[CAIRN_OBJECT_NAME_MAX]);
 /* The same from the id's hex spelling (as manifests and lists carry it):
- * CAIRN_EINVAL (message set) if hex is not an id of the kind. */
+ * CAIRN_EINVAL (message set; out "") if hex is not an id of the kind. */
 int cairn_object_name_hex(enum cairn_object_kind k, const char *hex, char out[CAIRN_OBJECT_NAME_MAX]);
 
 /* The kind whose prefix key lies under (key itself may not be canonical),
@@ -126,7 +127,8 @@ int cairn_object_list(struct cairn_repo *repo, enum cairn_object_kind k, cairn_o
 /* Every name under kind k's prefix, canonical or not: for check, which
  * reports the others. */
 int cairn_object_list_any(struct cairn_repo *repo, enum cairn_object_kind k, cairn_object_fn fn, void *ud);
-/* The canonical names of kind k with their sizes, in listing order. */
-int cairn_object_list_names(struct cairn_repo *repo, enum cairn_object_kind k, struct cairn_key_list *ret);
+/* The canonical names of kind k with their sizes, in listing order (with
+ * any: every name under the prefix, as cairn_object_list_any()). */
+int cairn_object_list_names(struct cairn_repo *repo, enum cairn_object_kind k, bool any, struct cairn_key_list *ret);
 
 #endif
