@@ -27,14 +27,6 @@ void cairn_manifest_free(struct cairn_manifest *m)
 	free(m);
 }
 
-void cairn_volume_info_clear(struct cairn_volume_info *i)
-{
-	free(i->fs_type);
-	free(i->label);
-	free(i->uuid);
-	memset(i, 0, sizeof(*i));
-}
-
 static void set_opt_string(json_t *o, const char *key, const char *v)
 {
 	if (v)
