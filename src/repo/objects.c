@@ -150,12 +150,21 @@ int cairn_object_get_range(struct cairn_repo *repo, enum cairn_object_kind k, co
 	return cairn_store_get(repo->store, name, off, len, out);
 }
 
+/* The config (header in the clear), key objects (their own key) and packs
+ * (sealed blob by blob) are not one body sealed with EK under their id. */
+static int sealed_whole(enum cairn_object_kind k)
+{
+	if (k == CAIRN_OBJ_CONFIG || k == CAIRN_OBJ_KEY || k == CAIRN_OBJ_PACK)
+		return cairn_error_set(CAIRN_EINVAL, "a %s is not sealed whole under its name", kinds[k].what);
+	return 0;
+}
+
 int cairn_object_put_sealed(struct cairn_repo *repo, struct cairn_aead *a, enum cairn_object_kind k,
 			    const uint8_t *id, const void *plain, size_t len, unsigned flags, uint64_t *ret_bytes)
 {
 	const struct cairn_object_kind_info *ki = &kinds[k];
-	int r = cairn_object_fits(k, len + CAIRN_AEAD_OVERHEAD);
-	if (r < 0)
+	int r = sealed_whole(k);
+	if (r < 0 || (r = cairn_object_fits(k, len + CAIRN_AEAD_OVERHEAD)) < 0)
 		return r;
 	struct cairn_aead *own = NULL;
 	if (!a && (r = cairn_repo_aead(repo, &own)) < 0)
@@ -176,6 +185,9 @@ int cairn_object_open(struct cairn_aead *a, enum cairn_object_kind k, const uint
 		      size_t len, struct cairn_buf *body)
 {
 	const struct cairn_object_kind_info *ki = &kinds[k];
+	int r = sealed_whole(k);
+	if (r < 0)
+		return r;
 	if (cairn_repo_unseal(a, ki->aad, id, ki->idlen, obj, len, body) < 0) {
 		char name[CAIRN_OBJECT_NAME_MAX];
 		cairn_object_name(k, id, name);

@@ -98,7 +98,8 @@ int cairn_object_get_range(struct cairn_repo *repo, enum cairn_object_kind k, co
 
 /* Seals plain with EK, the kind's letter and id as additional data
  * (format.h CRYPTO), refuses it over the kind's cap (CAIRN_EINVAL), and
- * writes it; *ret_bytes (may be NULL) gets the sealed size.  a is the
+ * writes it (CAIRN_EINVAL for the config, key objects and packs, which are
+ * not sealed that way: repo.c and pack.c make them); *ret_bytes (may be NULL) gets the sealed size.  a is the
  * caller's AEAD context, or NULL for one made for this call. */
 int cairn_object_put_sealed(struct cairn_repo *repo, struct cairn_aead *a, enum cairn_object_kind k,
 			    const uint8_t *id, const void *plain, size_t len, unsigned flags, uint64_t *ret_bytes);

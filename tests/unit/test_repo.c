@@ -756,6 +756,11 @@ static void test_object_sealed(void **state)
 	ck_err(cairn_object_get_sealed(repo, a, CAIRN_OBJ_MANIFEST, other, CAIRN_SIZE_UNKNOWN, &obj, &body),
 	       CAIRN_ENOTFOUND);
 
+	/* The config, keys and packs are not sealed whole under their id. */
+	ck_err(cairn_object_put_sealed(repo, a, CAIRN_OBJ_KEY, id, msg, strlen(msg), 0, NULL), CAIRN_EINVAL);
+	ck_err(cairn_object_put_sealed(repo, a, CAIRN_OBJ_CONFIG, NULL, msg, strlen(msg), 0, NULL), CAIRN_EINVAL);
+	ck_err(cairn_object_open(a, CAIRN_OBJ_PACK, id, obj.data, obj.len, &body), CAIRN_EINVAL);
+
 	/* Ranges of objects read by ranges (packs), written as given. */
 	uint8_t pid[CAIRN_PACK_ID_LEN];
 	ck_ok(cairn_random(pid, sizeof(pid)));
