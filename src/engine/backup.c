@@ -56,7 +56,7 @@
  * for the one batch the writer needed next (0.76 s against 0.66 s). */
 #define NSLOTS 8
 #define UPLOAD_QUEUE 1
-/* Uploaders: cairn_store_parallelism(), at most this many. */
+/* Uploaders: cairn_repo_parallelism(), at most this many. */
 #define MAX_UPLOADERS 32
 /* Pack buffers are recycled, never freed mid-backup: fresh memory costs a
  * page fault per 4 KiB (and on VMs a host fault too), reused memory nothing. */
@@ -1006,7 +1006,7 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 	pthread_cond_init(&j.uploader_cv, NULL);
 	pthread_cond_init(&j.prefetcher_cv, NULL);
 	j.repo = repo;
-	j.nuploaders = MIN(cairn_store_parallelism(repo->store), MAX_UPLOADERS);
+	j.nuploaders = MIN(cairn_repo_parallelism(repo), MAX_UPLOADERS);
 	j.npackbufs_max = j.nuploaders + UPLOAD_QUEUE + 1;
 	j.profile = getenv("CAIRN_PROFILE") != NULL;
 	/* CAIRN_READ_SOURCE=1: pread() into buffers, the fallback, for tests. */

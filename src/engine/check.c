@@ -254,7 +254,7 @@ static int check_packs(struct ck *c)
 		struct cairn_toc_entry *toc = NULL;
 		size_t n = 0;
 		uint64_t size = 0;
-		int q = cairn_pack_read_toc(c->repo->store, c->codec.aead, pid, &toc, &n, &size);
+		int q = cairn_pack_read_toc(c->repo, c->codec.aead, pid, &toc, &n, &size);
 		if (q == CAIRN_ECORRUPT || q == CAIRN_EINVAL) {
 			problem(c, names.v[i], "%s", cairn_error_message());
 			if (indexed) {

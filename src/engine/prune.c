@@ -513,7 +513,7 @@ static int adopt_orphans(struct prune *p, const struct pack_listing *pl)
 			continue;
 		_cleanup_free_ struct cairn_toc_entry *toc = NULL;
 		size_t n = 0;
-		int r = cairn_pack_read_toc(p->repo->store, a, pl->v[i].id, &toc, &n, NULL);
+		int r = cairn_pack_read_toc(p->repo, a, pl->v[i].id, &toc, &n, NULL);
 		if (r == CAIRN_ENOTFOUND)
 			continue;
 		if (r == CAIRN_ECORRUPT || r == CAIRN_EINVAL) {
@@ -882,7 +882,7 @@ int cairn_prune_run(struct cairn_repo *repo, const struct cairn_prune_opts *o, s
 	 * least an hour, so that no running upload is touched. */
 	if (r >= 0 && !o->dry_run && !any_job_running(&p)) {
 		struct cairn_store_sweep sw;
-		if (cairn_store_sweep(repo->store, p.now - MAX(p.window, (int64_t)3600), &sw) < 0)
+		if (cairn_repo_sweep(repo, p.now - MAX(p.window, (int64_t)3600), &sw) < 0)
 			cairn_log_warn("leftovers of interrupted uploads not removed: %s", cairn_error_message());
 		st.leftovers_removed = sw.removed;
 	}

@@ -119,7 +119,7 @@ int cairn_repair_index(struct cairn_repo *repo, void (*problem)(const char *obje
 			continue;
 		struct cairn_toc_entry *toc = NULL;
 		size_t n = 0;
-		int q = cairn_pack_read_toc(repo->store, a, pid, &toc, &n, NULL);
+		int q = cairn_pack_read_toc(repo, a, pid, &toc, &n, NULL);
 		if (q == CAIRN_ECORRUPT || q == CAIRN_EINVAL) {
 			if (problem)
 				problem(packs.v[i], cairn_error_message(), ud);

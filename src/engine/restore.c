@@ -915,7 +915,7 @@ int cairn_restore_run(struct cairn_repo *repo, const struct cairn_manifest *m, c
 	 * store's parallelism, so a network store has that many range reads
 	 * in flight.  Each worker holds one range and one run of up to
 	 * RANGE_MAX bytes. */
-	unsigned nworkers = MAX(4 * cairn_engine_threads(), cairn_store_parallelism(repo->store));
+	unsigned nworkers = MAX(4 * cairn_engine_threads(), cairn_repo_parallelism(repo));
 	if (nworkers > MAX_RWORKERS)
 		nworkers = MAX_RWORKERS;
 	pthread_t workers[MAX_RWORKERS];

@@ -454,7 +454,7 @@ static int adopt_pack(struct cairn_index *idx, struct cairn_repo *repo, struct c
 {
 	_cleanup_free_ struct cairn_toc_entry *toc = NULL;
 	size_t n = 0;
-	int r = cairn_pack_read_toc(repo->store, a, pack_id, &toc, &n, NULL);
+	int r = cairn_pack_read_toc(repo, a, pack_id, &toc, &n, NULL);
 	if (r < 0)
 		return r;
 	uint32_t slot;

@@ -183,13 +183,13 @@ int cairn_toc_parse(const uint8_t *data, size_t len, uint64_t data_end, struct c
 	return 0;
 }
 
-int cairn_pack_read_toc(struct cairn_store *s, struct cairn_aead *a, const uint8_t pack_id[CAIRN_PACK_ID_LEN],
+int cairn_pack_read_toc(struct cairn_repo *repo, struct cairn_aead *a, const uint8_t pack_id[CAIRN_PACK_ID_LEN],
 			struct cairn_toc_entry **ret, size_t *ret_n, uint64_t *ret_pack_size)
 {
 	char key[CAIRN_OBJECT_NAME_MAX];
 	uint64_t size;
 	cairn_pack_key(pack_id, key);
-	int r = cairn_store_stat(s, key, &size);
+	int r = cairn_store_stat(repo->store, key, &size);
 	if (r < 0)
 		return r;
 	if (size < CAIRN_PACK_TRAILER_LEN + CAIRN_AEAD_OVERHEAD + 4)
@@ -197,7 +197,8 @@ int cairn_pack_read_toc(struct cairn_store *s, struct cairn_aead *a, const uint8
 				       (unsigned long long)size);
 	_cleanup_(cairn_buf_freep) struct cairn_buf tail = CAIRN_BUF_INIT;
 	_cleanup_(cairn_buf_freep) struct cairn_buf body = CAIRN_BUF_INIT;
-	if ((r = cairn_store_get(s, key, size - CAIRN_PACK_TRAILER_LEN, CAIRN_PACK_TRAILER_LEN, &tail)) < 0)
+	if ((r = cairn_object_get_range(repo, CAIRN_OBJ_PACK, pack_id, size - CAIRN_PACK_TRAILER_LEN,
+					CAIRN_PACK_TRAILER_LEN, &tail)) < 0)
 		return r;
 	if (tail.len != CAIRN_PACK_TRAILER_LEN || memcmp(tail.data + 4, CAIRN_PACK_MAGIC, CAIRN_MAGIC_LEN) != 0)
 		return cairn_error_set(CAIRN_ECORRUPT, "pack %s is truncated or damaged (no trailer)", key);
@@ -205,7 +206,7 @@ int cairn_pack_read_toc(struct cairn_store *s, struct cairn_aead *a, const uint8
 	if (toclen < CAIRN_AEAD_OVERHEAD || toclen > size - CAIRN_PACK_TRAILER_LEN)
 		return cairn_error_set(CAIRN_ECORRUPT, "pack %s has an invalid trailer", key);
 	uint64_t toc_at = size - CAIRN_PACK_TRAILER_LEN - toclen;
-	if ((r = cairn_store_get(s, key, toc_at, toclen, &tail)) < 0)
+	if ((r = cairn_object_get_range(repo, CAIRN_OBJ_PACK, pack_id, toc_at, toclen, &tail)) < 0)
 		return r;
 	if (tail.len != toclen)
 		return cairn_error_set(CAIRN_ECORRUPT, "pack %s is truncated", key);

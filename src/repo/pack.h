@@ -64,7 +64,7 @@ int cairn_pack_writer_finish(struct cairn_pack_writer *w, struct cairn_aead *a);
 void cairn_pack_writer_free(struct cairn_pack_writer *w);
 
 /* Reads and opens a pack's TOC (two ranged gets).  *ret is malloc'd. */
-int cairn_pack_read_toc(struct cairn_store *s, struct cairn_aead *a, const uint8_t pack_id[CAIRN_PACK_ID_LEN],
+int cairn_pack_read_toc(struct cairn_repo *repo, struct cairn_aead *a, const uint8_t pack_id[CAIRN_PACK_ID_LEN],
 			struct cairn_toc_entry **ret, size_t *ret_n, uint64_t *ret_pack_size);
 
 /* Parses an opened TOC body; data_end is where the blobs end in the pack

@@ -317,7 +317,7 @@ static void test_pack_round_trip(void **state)
 	struct cairn_toc_entry *toc = NULL;
 	size_t n = 0;
 	uint64_t size = 0;
-	ck_ok(cairn_pack_read_toc(f->repo->store, f->aead, w.id, &toc, &n, &size));
+	ck_ok(cairn_pack_read_toc(f->repo, f->aead, w.id, &toc, &n, &size));
 	assert_int_equal(n, N);
 	assert_int_equal(size, w.data.len);
 	char key[80];
@@ -350,7 +350,7 @@ static void test_pack_round_trip(void **state)
 	struct pack_blob *b2 = build_pack(f, &w, 3);
 	assert_memory_not_equal(old_id, w.id, CAIRN_PACK_ID_LEN);
 	put_pack(f, w.id, w.data.data, w.data.len);
-	ck_ok(cairn_pack_read_toc(f->repo->store, f->aead, w.id, &toc, &n, NULL));
+	ck_ok(cairn_pack_read_toc(f->repo, f->aead, w.id, &toc, &n, NULL));
 	assert_int_equal(n, 3);
 	assert_memory_equal(toc[2].ref.id, b2[2].ref.id, CAIRN_ID_LEN);
 	free(toc);
@@ -369,7 +369,7 @@ static void test_pack_empty(void **state)
 	put_pack(f, w.id, w.data.data, w.data.len);
 	struct cairn_toc_entry *toc = NULL;
 	size_t n = 99;
-	ck_ok(cairn_pack_read_toc(f->repo->store, f->aead, w.id, &toc, &n, NULL));
+	ck_ok(cairn_pack_read_toc(f->repo, f->aead, w.id, &toc, &n, NULL));
 	assert_int_equal(n, 0);
 	free(toc);
 	free_blobs(b, 0);
@@ -380,7 +380,7 @@ static int read_toc(struct th_codec_fx *f, const uint8_t *id)
 {
 	struct cairn_toc_entry *toc = NULL;
 	size_t n = 0;
-	int r = cairn_pack_read_toc(f->repo->store, f->aead, id, &toc, &n, NULL);
+	int r = cairn_pack_read_toc(f->repo, f->aead, id, &toc, &n, NULL);
 	free(toc);
 	return r;
 }
