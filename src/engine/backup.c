@@ -20,6 +20,7 @@
 #include "repo/index.h"
 #include "repo/lease.h"
 #include "repo/names.h"
+#include "repo/objects.h"
 #include "repo/pack.h"
 #include "repo/tree.h"
 #include "source/changes.h"
@@ -55,7 +56,7 @@
  * for the one batch the writer needed next (0.76 s against 0.66 s). */
 #define NSLOTS 8
 #define UPLOAD_QUEUE 1
-/* Uploaders: cairn_store_parallelism(), at most this many. */
+/* Uploaders: cairn_repo_parallelism(), at most this many. */
 #define MAX_UPLOADERS 32
 /* Pack buffers are recycled, never freed mid-backup: fresh memory costs a
  * page fault per 4 KiB (and on VMs a host fault too), reused memory nothing. */
@@ -642,14 +643,14 @@ static void *uploader_main(void *arg)
 		pthread_cond_signal(&j->writer_cv); /* an upload slot */
 		pthread_mutex_unlock(&j->lock);
 
-		char key[80];
-		cairn_pack_key(u.id, key);
-		int r = cairn_store_put(j->repo->store, key, u.data, u.len, 0);
+		int r = cairn_object_put(j->repo, CAIRN_OBJ_PACK, u.id, u.data, u.len, 0);
 		pthread_mutex_lock(&j->lock);
 		j->packbufs[j->npackbufs++] = u.data;
 		pthread_cond_signal(&j->writer_cv); /* a pack buffer */
 		pthread_mutex_unlock(&j->lock);
 		if (r < 0) {
+			char key[CAIRN_OBJECT_NAME_MAX];
+			cairn_pack_key(u.id, key);
 			cairn_error_prefix(r, "uploading %s", key);
 			job_fail(j, r);
 			return NULL;
@@ -1005,7 +1006,7 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 	pthread_cond_init(&j.uploader_cv, NULL);
 	pthread_cond_init(&j.prefetcher_cv, NULL);
 	j.repo = repo;
-	j.nuploaders = MIN(cairn_store_parallelism(repo->store), MAX_UPLOADERS);
+	j.nuploaders = MIN(cairn_repo_parallelism(repo), MAX_UPLOADERS);
 	j.npackbufs_max = j.nuploaders + UPLOAD_QUEUE + 1;
 	j.profile = getenv("CAIRN_PROFILE") != NULL;
 	/* CAIRN_READ_SOURCE=1: pread() into buffers, the fallback, for tests. */

@@ -45,9 +45,9 @@ static void report(struct ck *c, bool force)
 	}
 }
 
-static int sum_size(const char *key, uint64_t size, void *ud)
+static int sum_size(const char *name, const uint8_t *id, uint64_t size, void *ud)
 {
-	(void)key;
+	(void)name, (void)id;
 	*(uint64_t *)ud += size;
 	return 0;
 }
@@ -81,12 +81,12 @@ struct names_seen {
 	enum cairn_object_kind kind;
 };
 
-static int check_name(const char *key, uint64_t size, void *ud)
+static int check_name(const char *name, const uint8_t *id, uint64_t size, void *ud)
 {
 	(void)size;
 	struct names_seen *n = ud;
-	if (cairn_object_name_parse(n->kind, key, NULL) < 0)
-		odd_name(n->c, n->kind, key);
+	if (!id)
+		odd_name(n->c, n->kind, name);
 	return 0;
 }
 
@@ -98,7 +98,7 @@ static int check_names(struct ck *c)
 		if (k == CAIRN_OBJ_CONFIG || k == CAIRN_OBJ_PACK)
 			continue;
 		struct names_seen n = { c, (enum cairn_object_kind)k };
-		int r = cairn_store_list(c->repo->store, cairn_object_kind(n.kind)->prefix, check_name, &n);
+		int r = cairn_object_list_any(c->repo, n.kind, check_name, &n);
 		if (r < 0)
 			return r;
 	}
@@ -116,8 +116,8 @@ static int check_presence(struct ck *c)
 		return r;
 	for (size_t i = 0; i < hl.n; i++) {
 		const struct cairn_hold *h = &hl.v[i];
-		char key[64];
-		snprintf(key, sizeof(key), "holds/%s", h->backup_hex);
+		char key[CAIRN_OBJECT_NAME_MAX];
+		cairn_object_name(CAIRN_OBJ_HOLD, h->backup, key);
 		if (h->damaged)
 			problem(c, key, "%s; it still holds backup %s ('cairn release %s' removes it)", h->why,
 				h->backup_hex, h->backup_hex);
@@ -193,11 +193,12 @@ static int mark_pack_lost(const struct cairn_blob_ref *ref, void *ud)
 	return 0;
 }
 
-static int read_pack_data(struct ck *c, const char *key, struct cairn_toc_entry *toc, size_t n, uint64_t size)
+static int read_pack_data(struct ck *c, const char *key, const uint8_t pack_id[CAIRN_PACK_ID_LEN],
+			  struct cairn_toc_entry *toc, size_t n, uint64_t size)
 {
 	_cleanup_(cairn_buf_freep) struct cairn_buf data = CAIRN_BUF_INIT;
 	_cleanup_(cairn_buf_freep) struct cairn_buf plain = CAIRN_BUF_INIT;
-	int r = cairn_store_get(c->repo->store, key, 0, size, &data);
+	int r = cairn_object_get_range(c->repo, CAIRN_OBJ_PACK, pack_id, 0, size, &data);
 	if (r < 0)
 		return r;
 	c->st->bytes_read += data.len;
@@ -220,12 +221,12 @@ static int read_pack_data(struct ck *c, const char *key, struct cairn_toc_entry 
 static int check_packs(struct ck *c)
 {
 	struct cairn_key_list names;
-	int r = cairn_store_list_keys(c->repo->store, "packs/", &names);
+	int r = cairn_object_list_names(c->repo, CAIRN_OBJ_PACK, true, &names);
 	if (r < 0)
 		return r;
 	if (names.n)
 		qsort(names.v, names.n, sizeof(*names.v), cmp_str);
-	if (c->o->read_data && c->o->progress && (r = cairn_store_list(c->repo->store, "packs/", sum_size, &c->total_bytes)) < 0) {
+	if (c->o->read_data && c->o->progress && (r = cairn_object_list_any(c->repo, CAIRN_OBJ_PACK, sum_size, &c->total_bytes)) < 0) {
 		cairn_key_list_free(&names);
 		return r;
 	}
@@ -253,7 +254,7 @@ static int check_packs(struct ck *c)
 		struct cairn_toc_entry *toc = NULL;
 		size_t n = 0;
 		uint64_t size = 0;
-		int q = cairn_pack_read_toc(c->repo->store, c->codec.aead, pid, &toc, &n, &size);
+		int q = cairn_pack_read_toc(c->repo, c->codec.aead, pid, &toc, &n, &size);
 		if (q == CAIRN_ECORRUPT || q == CAIRN_EINVAL) {
 			problem(c, names.v[i], "%s", cairn_error_message());
 			if (indexed) {
@@ -280,7 +281,7 @@ static int check_packs(struct ck *c)
 			problem(c, names.v[i], "%llu index entries disagree with the pack's table of contents",
 				(unsigned long long)v.mismatches);
 		if (c->o->read_data)
-			r = read_pack_data(c, names.v[i], toc, n, size);
+			r = read_pack_data(c, names.v[i], pid, toc, n, size);
 		free(toc);
 	}
 	cairn_key_list_free(&names);
@@ -390,8 +391,8 @@ int cairn_check_run(struct cairn_repo *repo, const struct cairn_check_opts *o, s
 	if (o->listed)
 		o->listed(&l, o->ud);
 	for (size_t i = 0; i < l.damaged; i++) {
-		char key[64];
-		snprintf(key, sizeof(key), "backups/%s", l.bad[i].idhex);
+		char key[CAIRN_OBJECT_NAME_MAX];
+		(void)cairn_object_name_hex(CAIRN_OBJ_MANIFEST, l.bad[i].idhex, key);
 		problem(&c, key, "%s", l.bad[i].why);
 	}
 	struct cairn_group_backup_list gl;
@@ -400,8 +401,8 @@ int cairn_check_run(struct cairn_repo *repo, const struct cairn_check_opts *o, s
 		goto out;
 	}
 	for (size_t i = 0; i < gl.damaged; i++) {
-		char key[64];
-		snprintf(key, sizeof(key), "groups/%s", gl.bad[i]);
+		char key[CAIRN_OBJECT_NAME_MAX];
+		(void)cairn_object_name_hex(CAIRN_OBJ_GROUP, gl.bad[i], key);
 		problem(&c, key, "%s; 'cairn forget %s' removes it, its members stay as backups", gl.why[i],
 			gl.bad[i]);
 	}

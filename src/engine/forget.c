@@ -32,17 +32,14 @@ struct group_ids {
 	size_t n, cap;
 };
 
-static int collect_group(const char *key, uint64_t size, void *ud)
+static int collect_group(const char *name, const uint8_t *id, uint64_t size, void *ud)
 {
-	(void)size;
+	(void)name, (void)size;
 	struct group_ids *g = ud;
-	uint8_t id[CAIRN_BACKUP_ID_LEN];
-	if (cairn_object_name_parse(CAIRN_OBJ_GROUP, key, id) < 0)
-		return 0;
 	int r = cairn_array_grow(&g->v, &g->cap, g->n, sizeof(*g->v), 16);
 	if (r < 0)
 		return r;
-	memcpy(g->v[g->n++], id, sizeof(id));
+	memcpy(g->v[g->n++], id, CAIRN_BACKUP_ID_LEN);
 	return 0;
 }
 
@@ -138,26 +135,22 @@ static int apply_series(struct unit *u, size_t from, size_t to, const struct cai
 
 static int delete_unit(struct cairn_repo *repo, const struct unit *u, struct cairn_forget_stats *st)
 {
-	char key[64];
 	int r;
 	if (u->group) {
 		/* The group object first: a group backup is never left with
 		 * members missing, only members left without a group.  One
 		 * that does not open (no gb) goes alone. */
-		snprintf(key, sizeof(key), "groups/%s", u->idhex);
-		if ((r = cairn_store_del(repo->store, key)) < 0)
+		if ((r = cairn_object_delete(repo, CAIRN_OBJ_GROUP, u->id)) < 0)
 			return r;
 		st->groups_deleted++;
 		for (size_t i = 0; u->gb && i < u->gb->nmembers; i++) {
-			snprintf(key, sizeof(key), "backups/%s", u->gb->members[i].backup_hex);
-			if ((r = cairn_store_del(repo->store, key)) < 0)
+			if ((r = cairn_object_delete(repo, CAIRN_OBJ_MANIFEST, u->gb->members[i].backup)) < 0)
 				return r;
 			st->manifests_deleted++;
 		}
 		return 0;
 	}
-	snprintf(key, sizeof(key), "backups/%s", u->idhex);
-	if ((r = cairn_store_del(repo->store, key)) < 0)
+	if ((r = cairn_object_delete(repo, CAIRN_OBJ_MANIFEST, u->id)) < 0)
 		return r;
 	st->manifests_deleted++;
 	return 0;
@@ -186,7 +179,7 @@ static int forget_lists_load(struct cairn_repo *repo, struct forget_lists *fl)
 	if (r >= 0)
 		r = cairn_group_backup_list_load(repo, &fl->gl);
 	if (r >= 0)
-		r = cairn_store_list(repo->store, "groups/", collect_group, &fl->gids);
+		r = cairn_object_list(repo, CAIRN_OBJ_GROUP, collect_group, &fl->gids);
 	if (r >= 0)
 		r = cairn_hold_list_load(repo, &fl->holds);
 	return r;

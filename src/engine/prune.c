@@ -262,9 +262,7 @@ static int flush_pack(struct prune *p, struct repacker *rp)
 		}
 	}
 	memcpy(rp->upload, rp->w.data.data, len);
-	char key[80];
-	cairn_pack_key(rp->w.id, key);
-	if ((r = cairn_store_put(p->repo->store, key, rp->upload, len, CAIRN_PUT_CREATE_ONLY)) < 0)
+	if ((r = cairn_object_put(p->repo, CAIRN_OBJ_PACK, rp->w.id, rp->upload, len, CAIRN_PUT_CREATE_ONLY)) < 0)
 		return r;
 	uint32_t slot;
 	if ((r = cairn_index_add_pack(p->idx, rp->w.id, false, &slot)) < 0)
@@ -294,8 +292,9 @@ static int repack_one(struct prune *p, struct repacker *rp, uint32_t s, struct c
 		if (bit(p->marked, p->by_pack[j]))
 			need = MAX(need, (uint64_t)ref->offset + ref->stored_len);
 	}
-	cairn_pack_key(cairn_index_pack_id(p->idx, s), key);
-	int r = need ? cairn_store_get(p->repo->store, key, 0, need, src) : 0;
+	const uint8_t *pack_id = cairn_index_pack_id(p->idx, s);
+	cairn_pack_key(pack_id, key);
+	int r = need ? cairn_object_get_range(p->repo, CAIRN_OBJ_PACK, pack_id, 0, need, src) : 0;
 	if (r < 0)
 		return cairn_error_prefix(r, "repacking %s", key);
 	for (uint32_t j = p->first[s]; j < p->first[s + 1]; j++) {
@@ -313,8 +312,7 @@ static int repack_one(struct prune *p, struct repacker *rp, uint32_t s, struct c
 		/* Copied sealed, as the id binds it and not the pack; checked
 		 * first, so damage is never spread into a new pack. */
 		uint8_t aad[1 + CAIRN_ID_LEN];
-		aad[0] = 'B';
-		memcpy(aad + 1, ref.id, CAIRN_ID_LEN);
+		cairn_blob_aad(aad, ref.id);
 		if ((r = cairn_buf_reserve(plain, ref.stored_len)) < 0)
 			return r;
 		if (cairn_aead_open(p->codec.aead, aad, sizeof(aad), sealed, ref.stored_len, plain->data) < 0) {
@@ -441,7 +439,7 @@ static int delete_keys(struct prune *p, struct cairn_key_list *l)
 {
 	int r = 0;
 	for (size_t i = 0; i < l->n && r >= 0; i++)
-		r = cairn_store_del(p->repo->store, l->v[i]);
+		r = cairn_object_delete_name(p->repo, CAIRN_OBJ_INDEX, l->v[i]);
 	return r;
 }
 
@@ -457,12 +455,10 @@ struct pack_listing {
 	size_t n, cap;
 };
 
-static int collect_pack(const char *key, uint64_t size, void *ud)
+static int collect_pack(const char *name, const uint8_t *id, uint64_t size, void *ud)
 {
+	(void)name;
 	struct pack_listing *l = ud;
-	uint8_t id[CAIRN_PACK_ID_LEN];
-	if (cairn_pack_key_parse(key, id) < 0)
-		return 0;
 	int r = cairn_array_grow(&l->v, &l->cap, l->n, sizeof(*l->v), 1024);
 	if (r < 0)
 		return r;
@@ -517,7 +513,7 @@ static int adopt_orphans(struct prune *p, const struct pack_listing *pl)
 			continue;
 		_cleanup_free_ struct cairn_toc_entry *toc = NULL;
 		size_t n = 0;
-		int r = cairn_pack_read_toc(p->repo->store, a, pl->v[i].id, &toc, &n, NULL);
+		int r = cairn_pack_read_toc(p->repo, a, pl->v[i].id, &toc, &n, NULL);
 		if (r == CAIRN_ENOTFOUND)
 			continue;
 		if (r == CAIRN_ECORRUPT || r == CAIRN_EINVAL) {
@@ -674,7 +670,7 @@ static int decide_deletions(struct prune *p, bool *ret_any)
 		} else if (!p->o->dry_run) {
 			cairn_log_info("removing the stale activity marker %s (%s on %s, pid %lld)", mk[i].key,
 				       mk[i].kind, mk[i].who.host, (long long)mk[i].who.pid);
-			(void)cairn_store_del(p->repo->store, mk[i].key);
+			(void)cairn_object_delete_name(p->repo, CAIRN_OBJ_MARKER, mk[i].key);
 		}
 	}
 	free(mk);
@@ -686,7 +682,7 @@ static int decide_deletions(struct prune *p, bool *ret_any)
 		 * index objects first (they may name a pack live again), then
 		 * their trees. */
 		struct cairn_key_list keys;
-		if ((r = cairn_store_list_keys(p->repo->store, "index/", &keys)) >= 0) {
+		if ((r = cairn_object_list_names(p->repo, CAIRN_OBJ_INDEX, false, &keys)) >= 0) {
 			if (p->written.n)
 				qsort(p->written.v, p->written.n, sizeof(char *), cmp_str);
 			r = load_index(p, &keys, &p->old_index, &p->written);
@@ -762,7 +758,7 @@ static int run(struct prune *p)
 	for (size_t i = 0; i < ml.n; i++)
 		memcpy(p->seen_backups[p->nseen++], ml.v[i]->id, CAIRN_BACKUP_ID_LEN);
 	struct cairn_key_list keys;
-	if ((r = cairn_store_list_keys(p->repo->store, "index/", &keys)) >= 0)
+	if ((r = cairn_object_list_names(p->repo, CAIRN_OBJ_INDEX, false, &keys)) >= 0)
 		r = load_index(p, &keys, NULL, NULL);
 	cairn_key_list_free(&keys);
 	if (r >= 0 && p->old_index.n)
@@ -770,7 +766,7 @@ static int run(struct prune *p)
 	/* 3 */
 	struct pack_listing pl = { 0 };
 	if (r >= 0)
-		r = cairn_store_list(p->repo->store, "packs/", collect_pack, &pl);
+		r = cairn_object_list(p->repo, CAIRN_OBJ_PACK, collect_pack, &pl);
 	if (r >= 0)
 		r = adopt_orphans(p, &pl);
 	/* 4 */
@@ -839,9 +835,7 @@ static int run(struct prune *p)
 			continue;
 		if ((r = alive(p)) < 0 || (r = cairn_lease_ensure(p->lease, 60)) < 0)
 			break;
-		char key[80];
-		cairn_pack_key(cairn_index_pack_id(p->idx, s), key);
-		if ((r = cairn_store_del(p->repo->store, key)) < 0)
+		if ((r = cairn_object_delete(p->repo, CAIRN_OBJ_PACK, cairn_index_pack_id(p->idx, s))) < 0)
 			break;
 		p->pk[s].exists = false;
 		st->packs_deleted++;
@@ -888,7 +882,7 @@ int cairn_prune_run(struct cairn_repo *repo, const struct cairn_prune_opts *o, s
 	 * least an hour, so that no running upload is touched. */
 	if (r >= 0 && !o->dry_run && !any_job_running(&p)) {
 		struct cairn_store_sweep sw;
-		if (cairn_store_sweep(repo->store, p.now - MAX(p.window, (int64_t)3600), &sw) < 0)
+		if (cairn_repo_sweep(repo, p.now - MAX(p.window, (int64_t)3600), &sw) < 0)
 			cairn_log_warn("leftovers of interrupted uploads not removed: %s", cairn_error_message());
 		st.leftovers_removed = sw.removed;
 	}

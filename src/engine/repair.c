@@ -42,10 +42,8 @@ static int carry_over(struct cairn_repo *repo, struct cairn_index *idx, const ui
 	uint64_t carried = 0;
 	for (size_t i = 0; r >= 0 && i < ndamaged; i++) {
 		uint32_t from, to = UINT32_MAX;
-		char key[80];
 		if (cairn_index_find_pack(prev, damaged[i], &from) < 0)
 			continue; /* the old index did not know it either */
-		cairn_pack_key(damaged[i], key);
 		size_t n = 0;
 		const struct cairn_blob_ref *e = cairn_index_entries(prev, &n);
 		/* Up to the end of the last blob the old index placed there. */
@@ -53,7 +51,7 @@ static int carry_over(struct cairn_repo *repo, struct cairn_index *idx, const ui
 		for (size_t k = 0; k < n; k++)
 			if (e[k].pack == from)
 				need = MAX(need, (uint64_t)e[k].offset + e[k].stored_len);
-		if (!need || (r = cairn_store_get(repo->store, key, 0, need, &pack)) < 0) {
+		if (!need || (r = cairn_object_get_range(repo, CAIRN_OBJ_PACK, damaged[i], 0, need, &pack)) < 0) {
 			if (r == CAIRN_ENOTFOUND || r == CAIRN_EINVAL)
 				r = 0; /* gone meanwhile: nothing to keep */
 			continue;
@@ -110,9 +108,9 @@ int cairn_repair_index(struct cairn_repo *repo, void (*problem)(const char *obje
 	if (r >= 0)
 		r = cairn_index_new(&idx);
 	if (r >= 0)
-		r = cairn_store_list_keys(repo->store, "index/", &old);
+		r = cairn_object_list_names(repo, CAIRN_OBJ_INDEX, false, &old);
 	if (r >= 0)
-		r = cairn_store_list_keys(repo->store, "packs/", &packs);
+		r = cairn_object_list_names(repo, CAIRN_OBJ_PACK, false, &packs);
 	if (r >= 0)
 		r = cairn_repo_aead(repo, &a);
 	for (size_t i = 0; r >= 0 && i < packs.n; i++) {
@@ -121,7 +119,7 @@ int cairn_repair_index(struct cairn_repo *repo, void (*problem)(const char *obje
 			continue;
 		struct cairn_toc_entry *toc = NULL;
 		size_t n = 0;
-		int q = cairn_pack_read_toc(repo->store, a, pid, &toc, &n, NULL);
+		int q = cairn_pack_read_toc(repo, a, pid, &toc, &n, NULL);
 		if (q == CAIRN_ECORRUPT || q == CAIRN_EINVAL) {
 			if (problem)
 				problem(packs.v[i], cairn_error_message(), ud);
@@ -163,10 +161,9 @@ int cairn_repair_index(struct cairn_repo *repo, void (*problem)(const char *obje
 	if (r >= 0)
 		r = cairn_lease_ensure(lease, 60);
 	for (size_t i = 0; r >= 0 && i < old.n; i++) {
-		/* A name cairn does not write is no index object of ours. */
-		if (cairn_object_name_parse(CAIRN_OBJ_INDEX, old.v[i], NULL) < 0)
-			continue;
-		r = cairn_store_del(repo->store, old.v[i]);
+		/* Canonical names only: one cairn does not write is no index
+		 * object of ours. */
+		r = cairn_object_delete_name(repo, CAIRN_OBJ_INDEX, old.v[i]);
 		st.old_index_objects++;
 	}
 	cairn_key_list_free(&old);

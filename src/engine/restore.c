@@ -13,6 +13,7 @@
 #include "engine/engine.h"
 #include "repo/index.h"
 #include "repo/lease.h"
+#include "repo/objects.h"
 #include "repo/pack.h"
 #include "repo/tree.h"
 #include "source/chunker.h"
@@ -119,11 +120,13 @@ static int write_run(struct rjob *j, const uint8_t *buf, uint64_t first, size_t 
 static int do_range(struct rjob *j, struct cairn_blob_codec *c, const struct range *rg, struct cairn_buf *buf,
 		    uint8_t *out, size_t out_cap)
 {
-	char key[80];
+	char key[CAIRN_OBJECT_NAME_MAX];
 	double t0 = j->profile ? cairn_now() : 0, tw = 0;
-	cairn_pack_key(cairn_index_pack_id(j->idx, rg->pack), key);
-	int r = cairn_store_get(j->repo->store, key, rg->start, rg->end - rg->start, buf);
+	const uint8_t *pack_id = cairn_index_pack_id(j->idx, rg->pack);
+	int r = cairn_object_get_range(j->repo, CAIRN_OBJ_PACK, pack_id, rg->start, rg->end - rg->start, buf);
 	double t1 = j->profile ? cairn_now() : 0;
+	if (r == CAIRN_ENOTFOUND || r == CAIRN_EINVAL || (r >= 0 && buf->len != rg->end - rg->start))
+		cairn_pack_key(pack_id, key);
 	if (r == CAIRN_ENOTFOUND)
 		return cairn_error_set(CAIRN_ENOTFOUND, "pack %s is missing from the repository", key);
 	if (r == CAIRN_EINVAL || (r >= 0 && buf->len != rg->end - rg->start))
@@ -169,8 +172,10 @@ static int do_range(struct rjob *j, struct cairn_blob_codec *c, const struct ran
 				memcpy(dst, prev_plain, want);
 		} else {
 			r = cairn_blob_decode(c, &it->ref, buf->data + (it->ref.offset - rg->start), dst);
-			if (r < 0)
+			if (r < 0) {
+				cairn_pack_key(pack_id, key);
 				return cairn_error_prefix(r, "in %s", key);
+			}
 		}
 		prev = it;
 		prev_plain = dst;
@@ -910,7 +915,7 @@ int cairn_restore_run(struct cairn_repo *repo, const struct cairn_manifest *m, c
 	 * store's parallelism, so a network store has that many range reads
 	 * in flight.  Each worker holds one range and one run of up to
 	 * RANGE_MAX bytes. */
-	unsigned nworkers = MAX(4 * cairn_engine_threads(), cairn_store_parallelism(repo->store));
+	unsigned nworkers = MAX(4 * cairn_engine_threads(), cairn_repo_parallelism(repo));
 	if (nworkers > MAX_RWORKERS)
 		nworkers = MAX_RWORKERS;
 	pthread_t workers[MAX_RWORKERS];

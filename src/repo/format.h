@@ -4,20 +4,31 @@
  *
  * OBJECTS
  *   A repository is a flat set of write-once objects in a store (a directory,
- *   a bucket prefix).  Names, and the most bytes an object may have:
+ *   a bucket prefix).  Names, the letter that starts the additional data
+ *   they are sealed with (CRYPTO), and the most bytes an object may have:
  *
- *     config                  repository configuration (one)                 64 KiB
- *     keys/<16 hex>           the master secret wrapped by one passphrase  116 bytes
- *     packs/<2 hex>/<64 hex>  packs: many blobs plus their table of contents  (ranges)
- *     index/<64 hex>          index objects: blob id -> pack, offset, length 456 MiB
- *     backups/<32 hex>        manifests, one per backup, written last          1 MiB
- *     groups/<32 hex>         group backup objects (repo/group.h)             24 MiB
- *     holds/<32 hex>          holds: backups exempt from retention            64 KiB
- *     lease/<32 hex>          prune's exclusive lease (at most one live)      64 KiB
- *     running/<32 hex>        activity markers of running backups, restores   64 KiB
+ *     config                  repository configuration (one)        C    64 KiB
+ *     keys/<16 hex>           the master secret wrapped by one      K  116 bytes
+ *                             passphrase
+ *     packs/<2 hex>/<64 hex>  packs: many blobs (B) plus their      T   (ranges)
+ *                             table of contents (T)
+ *     index/<64 hex>          index objects: blob id -> pack,       I   456 MiB
+ *                             offset, length
+ *     backups/<32 hex>        manifests, one per backup, written    M     1 MiB
+ *                             last
+ *     groups/<32 hex>         group backup objects (GROUP)          G    24 MiB
+ *     holds/<32 hex>          holds: backups exempt from retention  H    64 KiB
+ *     lease/<32 hex>          prune's exclusive lease (at most one  L    64 KiB
+ *                             live)
+ *     running/<32 hex>        activity markers of running backups,  R    64 KiB
+ *                             restores
  *
- *   The caps (CAIRN_*_OBJECT_MAX below; the table is repo/objects.c) are far
- *   above what cairn writes: a config is about 250 bytes, a manifest, hold,
+ *   This table is repo/objects.c (the kinds, their names, letters and
+ *   caps; the letters are CAIRN_AAD_* below); the layers above repo/
+ *   reach objects through it, by kind and id.
+ *
+ *   The caps (CAIRN_*_OBJECT_MAX below) are far above what cairn writes:
+ *   a config is about 250 bytes, a manifest, hold,
  *   lease or marker under 1 KiB (a manifest with a thousand tags of 200
  *   bytes about 200 KiB; writers refuse to exceed a cap), a group object its
  *   config document (at most 16 MiB, 22 MiB as base64) with its member list;
@@ -59,7 +70,8 @@
  *   EK.  The additional data A starts with one letter naming the object's
  *   type, so no object can be passed off as another kind: 'B' blob, 'T' pack
  *   table of contents, 'I' index, 'M' manifest, 'C' config, 'G' group
- *   backup, 'H' hold, 'L' lease, 'R' activity marker.  Nothing read
+ *   backup, 'H' hold, 'L' lease, 'R' activity marker (the letters of
+ *   OBJECTS; key objects use 'K' with their own key).  Nothing read
  *   from a repository is parsed before its tag has been verified, except the
  *   fixed-size headers of key and config objects, whose fields are in turn
  *   bound into the additional data of what they precede.
@@ -101,7 +113,8 @@
  * PACK  packs/<xx>/<pack id hex>   (xx = first two hex digits)
  *     blob_0 | blob_1 | ... | sealed TOC | toc_len u32 | magic "CAIRNPK1"
  *   toc_len is the size of the sealed TOC; TOC sealed with A = "T" || pack id.
- *   TOC plaintext: count u32, then count entries of 52 bytes:
+ *   TOC plaintext: count u32, then count entries of 52 bytes (the record
+ *   layout of repo/record.h, shared with INDEX):
  *     id (32) | type u8 (0 chunk, 1 tree node) | flags u8 (bit 0: zstd) |
  *     reserved u16 | raw_len u32 | stored_len u32 | offset u64
  *   offset/stored_len locate the sealed blob in the pack.  A pack holds blobs
@@ -157,7 +170,8 @@
  *     {"version":1, "id":"<32 hex>", "volume":"name", "created":"<RFC 3339>",
  *      "hostname":"...", "source":"/path", "size":N, "chunk_size":N,
  *      "tree_fanout":N, "levels":N, "root":"<64 hex>", "parent":"<32 hex>"|null,
- *      "tags":["..."], "change_tracking":"full-read"|"fiemap",
+ *      "tags":["..."],
+ *      "change_tracking":"full-read"|"fiemap"|"thin-delta"|"change-map",
  *      "stats":{"bytes_read":N, "bytes_new":N, "bytes_stored":N,
  *               "chunks_new":N, "bytes_hashed":N, "seconds":F},
  *      "volume_info":{"logical_block_size":N, "fs_type":"ext4",
@@ -166,7 +180,11 @@
  *   (stats are informational; readers accept them missing.)  change_tracking
  *   names how the changed chunks were found: "full-read" (every chunk read,
  *   unchanged ones recognised by change tag or id), "fiemap" (extent maps of
- *   two reflink snapshots; only the changed ranges read).  volume_info
+ *   two reflink snapshots; only the changed ranges read), "thin-delta" (the
+ *   blocks thin_delta reports changed between two LVM thin snapshots),
+ *   "change-map" (a change map that names no method; not written by the
+ *   cairn command).  Readers take any string, and "full-read" when it is
+ *   missing.  volume_info
  *   (optional, each member optional) holds what a restored volume inherits,
  *   as probed by libblkid.  group (optional) is the id of the group backup
  *   this backup was made for.  hostname and source say where the volume
@@ -182,6 +200,28 @@
  *   recorded) and no policy forgets it by default.
  *   Written after every pack and index object it depends on is durable; a
  *   backup without a manifest does not exist.
+ *
+ * GROUP  groups/<group backup id>
+ *   seal(EK, A = "G" || the 16 id bytes, JSON):
+ *     {"version":1, "id":"<32 hex>", "name":"group name",
+ *      "created":"<RFC 3339>", "hostname":"...",
+ *      "members":[{"volume":"name", "backup":"<32 hex>"}, ...],
+ *      "freeze":["/mount/point", ...], "frozen_seconds":F,
+ *      "config":{"name":"file name", "data":"<base64>"}|null}
+ *   One object per `cairn group backup`: the backups of its volumes made
+ *   from one set of snapshots (taken while the mount points in freeze were
+ *   frozen, for frozen_seconds), and the group's config document (at most
+ *   16 MiB before base64), when it has one.  Each member's manifest names
+ *   the group in its "group" field.  Written after every member's
+ *   manifest: a group backup exists once this is written (members
+ *   without it are plain backups).  At least one member; member volume
+ *   names and the config's name become file names at group restore and
+ *   must pass repo/names.h, or the object is damaged.  hostname, freeze,
+ *   frozen_seconds and config are optional to readers.  Forget deletes
+ *   the group object before its members' manifests, so a group backup is
+ *   never left with members missing; one that does not open is forgotten
+ *   alone, its members stay as backups.  A hold on the group or on any
+ *   member keeps the whole group backup.
  *
  * HOLD  holds/<backup id>
  *   seal(EK, A = "H" || the 16 id bytes, JSON):
@@ -289,6 +329,19 @@
 #define CAIRN_KEY_OPEN_MAX_OBJECTS 1024    /* key objects one open reads */
 
 #define CAIRN_CONFIG_HEADER_LEN 12
+
+/* The first byte of a sealed object's additional data (CRYPTO), one per
+ * kind; repo/objects.c ties each object kind to its letter. */
+#define CAIRN_AAD_BLOB 'B'
+#define CAIRN_AAD_TOC 'T' /* a pack's table of contents */
+#define CAIRN_AAD_INDEX 'I'
+#define CAIRN_AAD_MANIFEST 'M'
+#define CAIRN_AAD_CONFIG 'C'
+#define CAIRN_AAD_GROUP 'G'
+#define CAIRN_AAD_HOLD 'H'
+#define CAIRN_AAD_LEASE 'L'
+#define CAIRN_AAD_MARKER 'R'
+#define CAIRN_AAD_KEY 'K' /* sealed with the passphrase's KEK, not EK */
 
 #define CAIRN_BACKUP_ID_LEN 16   /* manifests: 32 hex */
 #define CAIRN_POLICY_ID_LEN 16   /* a manifest's policy_id: 32 hex */

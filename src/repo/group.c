@@ -35,13 +35,6 @@ void cairn_group_backup_free(struct cairn_group_backup *g)
 	free(g);
 }
 
-static void group_key(const uint8_t id[CAIRN_BACKUP_ID_LEN], char out[64])
-{
-	char hex[2 * CAIRN_BACKUP_ID_LEN + 1];
-	cairn_hex_encode(id, CAIRN_BACKUP_ID_LEN, hex);
-	snprintf(out, 64, "groups/%s", hex);
-}
-
 int cairn_group_backup_encode(const struct cairn_group_backup *g, char **ret_json)
 {
 	char created[48];
@@ -215,21 +208,8 @@ int cairn_group_backup_write(struct cairn_repo *repo, const struct cairn_group_b
 		return r;
 	if ((r = cairn_object_fits(CAIRN_OBJ_GROUP, strlen(json) + CAIRN_AEAD_OVERHEAD)) < 0)
 		return cairn_error_prefix(r, "group backup object (too many volumes?)");
-	struct cairn_aead *a = NULL;
-	if ((r = cairn_repo_aead(repo, &a)) < 0)
-		return r;
-	_cleanup_(cairn_buf_freep) struct cairn_buf sealed = CAIRN_BUF_INIT;
-	r = cairn_repo_seal(a, 'G', g->id, CAIRN_BACKUP_ID_LEN, json, strlen(json), &sealed);
-	cairn_aead_free(a);
-	if (r < 0)
-		return r;
-	char key[64];
-	group_key(g->id, key);
-	if ((r = cairn_store_put(repo->store, key, sealed.data, sealed.len, CAIRN_PUT_CREATE_ONLY)) < 0)
-		return r;
-	if (ret_bytes)
-		*ret_bytes = sealed.len;
-	return 0;
+	return cairn_object_put_sealed(repo, NULL, CAIRN_OBJ_GROUP, g->id, json, strlen(json), CAIRN_PUT_CREATE_ONLY,
+				       ret_bytes);
 }
 
 struct collected {
@@ -256,7 +236,7 @@ static int load_one(const char *key, uint64_t size, void *ud)
 	char why[sizeof(*c->l->why)] = "";
 	if (r < 0)
 		cairn_error_copy(why, sizeof(why));
-	else if (cairn_repo_unseal(c->aead, 'G', id, CAIRN_BACKUP_ID_LEN, obj.data, obj.len, &body) < 0)
+	else if (cairn_repo_unseal(c->aead, CAIRN_AAD_GROUP, id, CAIRN_BACKUP_ID_LEN, obj.data, obj.len, &body) < 0)
 		snprintf(why, sizeof(why), "%s does not open (authentication failed)", key);
 	else if (cairn_group_backup_parse(body.data, body.len, &g) < 0)
 		snprintf(why, sizeof(why), "%s: %s", key, cairn_error_message());

@@ -18,13 +18,6 @@ void cairn_hold_clear(struct cairn_hold *h)
 	memset(h, 0, sizeof(*h));
 }
 
-static void hold_key(const uint8_t id[CAIRN_BACKUP_ID_LEN], char out[64])
-{
-	char hex[2 * CAIRN_BACKUP_ID_LEN + 1];
-	cairn_hex_encode(id, CAIRN_BACKUP_ID_LEN, hex);
-	snprintf(out, 64, "holds/%s", hex);
-}
-
 int cairn_hold_encode(const struct cairn_hold *h, char **ret_json)
 {
 	char created[48];
@@ -85,24 +78,14 @@ int cairn_hold_put(struct cairn_repo *repo, const uint8_t id[CAIRN_BACKUP_ID_LEN
 	int r = cairn_hold_encode(&h, &json);
 	if (r < 0)
 		return r;
-	struct cairn_aead *a = NULL;
-	_cleanup_(cairn_buf_freep) struct cairn_buf sealed = CAIRN_BUF_INIT;
-	if ((r = cairn_repo_aead(repo, &a)) < 0)
-		return r;
-	r = cairn_repo_seal(a, 'H', id, CAIRN_BACKUP_ID_LEN, json, strlen(json), &sealed);
-	cairn_aead_free(a);
-	if (r < 0)
-		return r;
-	char key[64];
-	hold_key(id, key);
-	return cairn_store_put(repo->store, key, sealed.data, sealed.len, 0);
+	return cairn_object_put_sealed(repo, NULL, CAIRN_OBJ_HOLD, id, json, strlen(json), 0, NULL);
 }
 
 int cairn_hold_delete(struct cairn_repo *repo, const uint8_t id[CAIRN_BACKUP_ID_LEN])
 {
-	char key[64], hex[2 * CAIRN_BACKUP_ID_LEN + 1];
+	char key[CAIRN_OBJECT_NAME_MAX], hex[2 * CAIRN_BACKUP_ID_LEN + 1];
 	uint64_t size;
-	hold_key(id, key);
+	cairn_object_name(CAIRN_OBJ_HOLD, id, key);
 	int r = cairn_store_stat(repo->store, key, &size);
 	if (r == CAIRN_ENOTFOUND) {
 		cairn_hex_encode(id, CAIRN_BACKUP_ID_LEN, hex);
@@ -139,7 +122,7 @@ static int load_one(const char *key, uint64_t size, void *ud)
 		return r;
 	struct cairn_hold *h = &c->l->v[c->l->n];
 	memset(h, 0, sizeof(*h));
-	if (!*why && cairn_repo_unseal(c->aead, 'H', id, sizeof(id), obj.data, obj.len, &body) < 0)
+	if (!*why && cairn_repo_unseal(c->aead, CAIRN_AAD_HOLD, id, sizeof(id), obj.data, obj.len, &body) < 0)
 		snprintf(why, sizeof(why), "%s does not open (authentication failed)", key);
 	else if (!*why && cairn_hold_parse(body.data, body.len, h) < 0)
 		snprintf(why, sizeof(why), "%s: %s", key, cairn_error_message());

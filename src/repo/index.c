@@ -2,6 +2,7 @@
 #include "repo/index.h"
 #include "repo/objects.h"
 #include "repo/pack.h"
+#include "repo/record.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/hex.h"
@@ -297,18 +298,6 @@ int cairn_index_foreach(struct cairn_index *idx, cairn_index_fn fn, void *ud)
 	return 0;
 }
 
-void cairn_pack_key(const uint8_t pack_id[CAIRN_PACK_ID_LEN], char out[80])
-{
-	char hex[2 * CAIRN_PACK_ID_LEN + 1];
-	cairn_hex_encode(pack_id, CAIRN_PACK_ID_LEN, hex);
-	snprintf(out, 80, "packs/%.2s/%s", hex, hex);
-}
-
-int cairn_pack_key_parse(const char *key, uint8_t pack_id[CAIRN_PACK_ID_LEN])
-{
-	return cairn_object_name_parse(CAIRN_OBJ_PACK, key, pack_id) < 0 ? CAIRN_EINVAL : 0;
-}
-
 /* ---- index objects ---- */
 
 int cairn_index_decode(struct cairn_index *idx, const uint8_t *data, size_t len)
@@ -349,14 +338,7 @@ int cairn_index_decode(struct cairn_index *idx, const uint8_t *data, size_t len)
 				    CAIRN_INDEX_ENTRIES_MAX);
 	for (uint32_t i = 0; i < n && r >= 0; i++) {
 		struct cairn_blob_ref ref;
-		memcpy(ref.id, cairn_reader_bytes(&rd, CAIRN_ID_LEN), CAIRN_ID_LEN);
-		ref.type = cairn_reader_u8(&rd);
-		ref.flags = cairn_reader_u8(&rd);
-		(void)cairn_reader_le16(&rd);
-		ref.raw_len = cairn_reader_le32(&rd);
-		ref.stored_len = cairn_reader_le32(&rd);
-		uint32_t p = cairn_reader_le32(&rd);
-		ref.offset = cairn_reader_le32(&rd);
+		uint32_t p = cairn_index_rec_decode(cairn_reader_bytes(&rd, CAIRN_REC_LEN), &ref);
 		if (p >= npacks || ref.type > CAIRN_BLOB_TREE || ref.stored_len < CAIRN_AEAD_OVERHEAD ||
 		    ref.raw_len > CAIRN_CHUNK_SIZE_MAX + CAIRN_NODE_HEADER_LEN + CAIRN_TREE_FANOUT * CAIRN_ID_LEN) {
 			r = cairn_error_set(CAIRN_ECORRUPT, "index object has an invalid entry");
@@ -382,7 +364,7 @@ int cairn_index_load_object(struct cairn_index *idx, struct cairn_repo *repo, st
 		return cairn_error_set(CAIRN_EINVAL, "%s is not an index object name", key);
 	int r = cairn_object_read(repo->store, CAIRN_OBJ_INDEX, key, size, obj);
 	if (r >= 0)
-		r = cairn_repo_unseal(a, 'I', name, sizeof(name), obj->data, obj->len, body);
+		r = cairn_repo_unseal(a, CAIRN_AAD_INDEX, name, sizeof(name), obj->data, obj->len, body);
 	if (r >= 0)
 		r = cairn_index_decode(idx, body->data, body->len);
 	return r;
@@ -472,7 +454,7 @@ static int adopt_pack(struct cairn_index *idx, struct cairn_repo *repo, struct c
 {
 	_cleanup_free_ struct cairn_toc_entry *toc = NULL;
 	size_t n = 0;
-	int r = cairn_pack_read_toc(repo->store, a, pack_id, &toc, &n, NULL);
+	int r = cairn_pack_read_toc(repo, a, pack_id, &toc, &n, NULL);
 	if (r < 0)
 		return r;
 	uint32_t slot;
@@ -552,15 +534,8 @@ int cairn_index_adopt_orphans(struct cairn_index *idx, struct cairn_repo *repo)
  * pack_pos of the object's pack list. */
 static int append_entry(struct cairn_buf *body, const struct cairn_blob_ref *e, uint32_t pack_pos)
 {
-	uint8_t rec[CAIRN_INDEX_ENTRY_LEN];
-	memcpy(rec, e->id, CAIRN_ID_LEN);
-	rec[32] = e->type;
-	rec[33] = e->flags;
-	cairn_put_le16(rec + 34, 0);
-	cairn_put_le32(rec + 36, e->raw_len);
-	cairn_put_le32(rec + 40, e->stored_len);
-	cairn_put_le32(rec + 44, pack_pos);
-	cairn_put_le32(rec + 48, e->offset);
+	uint8_t rec[CAIRN_REC_LEN];
+	cairn_index_rec_encode(rec, e, pack_pos);
 	return cairn_buf_append(body, rec, sizeof(rec));
 }
 
@@ -707,22 +682,10 @@ int cairn_index_encode(struct cairn_index *idx, const uint32_t *slots, size_t ns
 
 int cairn_index_put(struct cairn_repo *repo, const void *body, size_t len, char ret_key[96], uint64_t *ret_bytes)
 {
-	_cleanup_(cairn_buf_freep) struct cairn_buf sealed = CAIRN_BUF_INIT;
 	uint8_t name[CAIRN_INDEX_NAME_LEN];
-	char hex[2 * CAIRN_INDEX_NAME_LEN + 1];
-	struct cairn_aead *a = NULL;
-	int r;
-	if ((r = cairn_random(name, sizeof(name))) < 0 || (r = cairn_repo_aead(repo, &a)) < 0)
-		return r;
-	r = cairn_repo_seal(a, 'I', name, sizeof(name), body, len, &sealed);
-	cairn_aead_free(a);
+	int r = cairn_random(name, sizeof(name));
 	if (r < 0)
 		return r;
-	cairn_hex_encode(name, sizeof(name), hex);
-	snprintf(ret_key, 96, "index/%s", hex);
-	if ((r = cairn_store_put(repo->store, ret_key, sealed.data, sealed.len, CAIRN_PUT_CREATE_ONLY)) < 0)
-		return r;
-	if (ret_bytes)
-		*ret_bytes = sealed.len;
-	return 0;
+	cairn_object_name(CAIRN_OBJ_INDEX, name, ret_key);
+	return cairn_object_put_sealed(repo, NULL, CAIRN_OBJ_INDEX, name, body, len, CAIRN_PUT_CREATE_ONLY, ret_bytes);
 }

@@ -11,6 +11,7 @@
 #define CAIRN_REPO_INDEX_H
 
 #include "repo/format.h"
+#include "repo/pack.h"
 #include "repo/repo.h"
 
 #include <stdbool.h>
@@ -116,10 +117,5 @@ int cairn_index_put(struct cairn_repo *repo, const void *body, size_t len, char 
 /* Codec of an index object's opened body (fuzzed).  Decoding inserts into idx
  * with the object's pack ids mapped to slots of idx. */
 int cairn_index_decode(struct cairn_index *idx, const uint8_t *data, size_t len);
-
-/* Store key of a pack: "packs/ab/<64 hex>". */
-void cairn_pack_key(const uint8_t pack_id[CAIRN_PACK_ID_LEN], char out[80]);
-/* Parses a pack key back to its id; CAIRN_EINVAL if it is not one. */
-int cairn_pack_key_parse(const char *key, uint8_t pack_id[CAIRN_PACK_ID_LEN]);
 
 #endif

@@ -78,7 +78,7 @@ int cairn_key_object_unwrap(const struct cairn_key_object *k, const uint8_t *raw
 	if (r < 0)
 		return r;
 	uint8_t aad[1 + CAIRN_KEY_HEADER_LEN];
-	aad[0] = 'K';
+	aad[0] = CAIRN_AAD_KEY;
 	memcpy(aad + 1, raw_header, CAIRN_KEY_HEADER_LEN);
 	r = cairn_aead_open(a, aad, sizeof(aad), k->wrapped, sizeof(k->wrapped), master);
 	cairn_aead_free(a);
@@ -106,7 +106,7 @@ int cairn_key_object_make(const uint8_t master[32], const char *pass, size_t pas
 	if (r < 0)
 		return r;
 	uint8_t aad[1 + CAIRN_KEY_HEADER_LEN];
-	aad[0] = 'K';
+	aad[0] = CAIRN_AAD_KEY;
 	memcpy(aad + 1, out, CAIRN_KEY_HEADER_LEN);
 	r = cairn_aead_seal(a, aad, sizeof(aad), master, 32, out + CAIRN_KEY_HEADER_LEN);
 	cairn_aead_free(a);

@@ -71,9 +71,14 @@ static const char *prefix_of(bool leases)
 	return leases ? "lease/" : "running/";
 }
 
+static enum cairn_object_kind kind_of(bool leases)
+{
+	return leases ? CAIRN_OBJ_LEASE : CAIRN_OBJ_MARKER;
+}
+
 static int name_of(const char *key, bool leases, uint8_t name[CAIRN_PRESENCE_ID_LEN])
 {
-	return cairn_object_name_parse(leases ? CAIRN_OBJ_LEASE : CAIRN_OBJ_MARKER, key, name);
+	return cairn_object_name_parse(kind_of(leases), key, name);
 }
 
 static int write_presence(struct cairn_repo *repo, bool leases, struct cairn_presence *p)
@@ -81,19 +86,13 @@ static int write_presence(struct cairn_repo *repo, bool leases, struct cairn_pre
 	uint8_t name[CAIRN_PRESENCE_ID_LEN];
 	char hex[2 * CAIRN_PRESENCE_ID_LEN + 1];
 	_cleanup_free_ char *json = NULL;
-	_cleanup_(cairn_buf_freep) struct cairn_buf sealed = CAIRN_BUF_INIT;
-	struct cairn_aead *a = NULL;
 	int r;
-	if ((r = cairn_random(name, sizeof(name))) < 0 || (r = cairn_presence_encode(p, &json)) < 0 ||
-	    (r = cairn_repo_aead(repo, &a)) < 0)
-		return r;
-	r = cairn_repo_seal(a, leases ? 'L' : 'R', name, sizeof(name), json, strlen(json), &sealed);
-	cairn_aead_free(a);
-	if (r < 0)
+	if ((r = cairn_random(name, sizeof(name))) < 0 || (r = cairn_presence_encode(p, &json)) < 0)
 		return r;
 	cairn_hex_encode(name, sizeof(name), hex);
 	snprintf(p->key, sizeof(p->key), "%s%s", prefix_of(leases), hex);
-	return cairn_store_put(repo->store, p->key, sealed.data, sealed.len, CAIRN_PUT_CREATE_ONLY);
+	return cairn_object_put_sealed(repo, NULL, kind_of(leases), name, json, strlen(json), CAIRN_PUT_CREATE_ONLY,
+				       NULL);
 }
 
 int cairn_presence_list(struct cairn_repo *repo, bool leases, struct cairn_presence **ret, size_t *ret_n)
@@ -127,7 +126,7 @@ int cairn_presence_list(struct cairn_repo *repo, bool leases, struct cairn_prese
 		char why[sizeof(p->why)] = "";
 		if (q < 0)
 			cairn_error_copy(why, sizeof(why));
-		else if (cairn_repo_unseal(a, leases ? 'L' : 'R', name, sizeof(name), obj.data, obj.len, &body) < 0)
+		else if (cairn_object_open(a, kind_of(leases), name, obj.data, obj.len, &body) < 0)
 			snprintf(why, sizeof(why), "%s does not open (authentication failed)", keys.v[i]);
 		else if (cairn_presence_parse(body.data, body.len, p) < 0)
 			snprintf(why, sizeof(why), "%s: %s", keys.v[i], cairn_error_message());

@@ -27,14 +27,6 @@ void cairn_manifest_free(struct cairn_manifest *m)
 	free(m);
 }
 
-void cairn_volume_info_clear(struct cairn_volume_info *i)
-{
-	free(i->fs_type);
-	free(i->label);
-	free(i->uuid);
-	memset(i, 0, sizeof(*i));
-}
-
 static void set_opt_string(json_t *o, const char *key, const char *v)
 {
 	if (v)
@@ -216,13 +208,6 @@ out:
 	return r;
 }
 
-static void manifest_key(const uint8_t id[CAIRN_BACKUP_ID_LEN], char out[64])
-{
-	char hex[2 * CAIRN_BACKUP_ID_LEN + 1];
-	cairn_hex_encode(id, CAIRN_BACKUP_ID_LEN, hex);
-	snprintf(out, 64, "backups/%s", hex);
-}
-
 int cairn_manifest_write(struct cairn_repo *repo, struct cairn_manifest *m, uint64_t *ret_bytes)
 {
 	/* stats.bytes_stored counts this object too, so that what `list`
@@ -245,38 +230,28 @@ int cairn_manifest_write(struct cairn_repo *repo, struct cairn_manifest *m, uint
 			break;
 		m->stats.bytes_stored = total;
 	}
-	struct cairn_aead *a = NULL;
-	_cleanup_(cairn_buf_freep) struct cairn_buf sealed = CAIRN_BUF_INIT;
 	if ((r = cairn_object_fits(CAIRN_OBJ_MANIFEST, strlen(json) + CAIRN_AEAD_OVERHEAD)) < 0)
 		r = cairn_error_prefix(r, "backup manifest (too many tags?)");
-	if (r >= 0 && (r = cairn_repo_aead(repo, &a)) >= 0)
-		r = cairn_repo_seal(a, 'M', m->id, CAIRN_BACKUP_ID_LEN, json, strlen(json), &sealed);
-	cairn_aead_free(a);
-	char key[64];
-	manifest_key(m->id, key);
 	if (r >= 0)
-		r = cairn_store_put(repo->store, key, sealed.data, sealed.len, CAIRN_PUT_CREATE_ONLY);
-	if (r < 0) {
+		r = cairn_object_put_sealed(repo, NULL, CAIRN_OBJ_MANIFEST, m->id, json, strlen(json),
+					    CAIRN_PUT_CREATE_ONLY, ret_bytes);
+	if (r < 0)
 		m->stats.bytes_stored = base; /* as given: a caller may try again */
-		return r;
-	}
-	if (ret_bytes)
-		*ret_bytes = sealed.len;
-	return 0;
+	return r;
 }
 
 /* size: as listed, or CAIRN_SIZE_UNKNOWN. */
 static int read_with(struct cairn_repo *repo, struct cairn_aead *a, const uint8_t id[CAIRN_BACKUP_ID_LEN],
 		     uint64_t size, struct cairn_manifest **ret)
 {
-	char key[64];
-	manifest_key(id, key);
+	char key[CAIRN_OBJECT_NAME_MAX];
+	cairn_object_name(CAIRN_OBJ_MANIFEST, id, key);
 	_cleanup_(cairn_buf_freep) struct cairn_buf obj = CAIRN_BUF_INIT;
 	_cleanup_(cairn_buf_freep) struct cairn_buf body = CAIRN_BUF_INIT;
 	int r = cairn_object_read(repo->store, CAIRN_OBJ_MANIFEST, key, size, &obj);
 	if (r < 0)
 		return r;
-	if (cairn_repo_unseal(a, 'M', id, CAIRN_BACKUP_ID_LEN, obj.data, obj.len, &body) < 0)
+	if (cairn_repo_unseal(a, CAIRN_AAD_MANIFEST, id, CAIRN_BACKUP_ID_LEN, obj.data, obj.len, &body) < 0)
 		return cairn_error_set(CAIRN_ECORRUPT, "manifest %s is damaged (authentication failed)", key);
 	if ((r = cairn_manifest_parse(body.data, body.len, ret)) < 0)
 		return cairn_error_prefix(r, "%s", key);

@@ -4,6 +4,7 @@
 
 #include "repo/format.h"
 #include "repo/repo.h"
+#include "util/volinfo.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -15,15 +16,6 @@ struct cairn_backup_stats {
 	uint64_t chunks_new;
 	uint64_t bytes_hashed; /* bytes whose id was computed (the rest: tag matched) */
 	double seconds;
-};
-
-/* What a restored volume inherits (libblkid, source/volinfo.h); strings
- * NULL when unknown. */
-struct cairn_volume_info {
-	uint32_t logical_block_size; /* 0: unknown */
-	char *fs_type;               /* "ext4", "xfs", ... */
-	char *label;
-	char *uuid;
 };
 
 struct cairn_manifest {
@@ -57,8 +49,6 @@ struct cairn_manifest {
 	char *policy;
 	char policy_id[2 * CAIRN_POLICY_ID_LEN + 1];
 };
-
-void cairn_volume_info_clear(struct cairn_volume_info *i);
 
 void cairn_manifest_free(struct cairn_manifest *m);
 static inline void cairn_manifest_freep(struct cairn_manifest **m)

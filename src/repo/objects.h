@@ -1,5 +1,8 @@
 /* The repository's object kinds (format.h OBJECTS): the one spelling of
- * each kind's names, and the most bytes an object of that kind may have.
+ * each kind's names, the letter that starts its sealed additional data
+ * (format.h CRYPTO), and the most bytes an object of that kind may have.
+ * Layers above repo reach objects through these calls, by kind and id,
+ * never by a store key they spell themselves.
  *
  * Names read from a store are accepted only in their canonical form (the
  * kind's prefix, lower-case hex of the exact length, a pack's directory
@@ -14,9 +17,11 @@
 #define CAIRN_REPO_OBJECTS_H
 
 #include "repo/format.h"
+#include "repo/repo.h"
 #include "store/store.h"
 #include "util/buf.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 enum cairn_object_kind {
@@ -38,13 +43,26 @@ struct cairn_object_kind_info {
 	const char *layout; /* "backups/<32 hex>", for messages */
 	unsigned idlen;     /* bytes of the id the name spells; 0: the config */
 	uint64_t max;       /* size cap in bytes; 0: read by ranges only (packs) */
+	char aad;           /* CAIRN_AAD_*: a pack's is its table of contents' */
 };
+
+/* Room for any object's name and its NUL ("packs/<2>/<64>" is the longest). */
+#define CAIRN_OBJECT_NAME_MAX 80
+/* The longest id of any kind (packs, index objects). */
+#define CAIRN_OBJECT_ID_MAX 32
 
 const struct cairn_object_kind_info *cairn_object_kind(enum cairn_object_kind k);
 
 /* 0 (and the id, when ret_id is not NULL) if key is the canonical name of
  * an object of kind k; -1 otherwise.  Sets no message. */
 int cairn_object_name_parse(enum cairn_object_kind k, const char *key, uint8_t *ret_id);
+
+/* The canonical name of the object of kind k with id (the kind's idlen
+ * bytes; NULL for the config): the inverse of cairn_object_name_parse(). */
+void cairn_object_name(enum cairn_object_kind k, const uint8_t *id, char out[CAIRN_OBJECT_NAME_MAX]);
+/* The same from the id's hex spelling (as manifests and lists carry it):
+ * CAIRN_EINVAL (message set; out "") if hex is not an id of the kind. */
+int cairn_object_name_hex(enum cairn_object_kind k, const char *hex, char out[CAIRN_OBJECT_NAME_MAX]);
 
 /* The kind whose prefix key lies under (key itself may not be canonical),
  * or -1 when it lies under none. */
@@ -66,5 +84,52 @@ int cairn_object_read(struct cairn_store *s, enum cairn_object_kind k, const cha
  * its kind's cap: writers check before they write what readers would
  * refuse. */
 int cairn_object_fits(enum cairn_object_kind k, size_t len);
+
+/* By kind and id, through the repository's store.  The store's errors
+ * (CAIRN_ENOTFOUND, CAIRN_EEXIST for a create-only put, ...) pass through.
+ *
+ * put writes bytes sealed already (a pack's blobs are sealed one by one);
+ * flags are the store's (CAIRN_PUT_CREATE_ONLY).  get_range reads len
+ * bytes from off into out (replaced), for objects read by ranges. */
+int cairn_object_put(struct cairn_repo *repo, enum cairn_object_kind k, const uint8_t *id, const void *data,
+		     size_t len, unsigned flags);
+int cairn_object_get_range(struct cairn_repo *repo, enum cairn_object_kind k, const uint8_t *id, uint64_t off,
+			   uint64_t len, struct cairn_buf *out);
+
+/* Seals plain with EK, the kind's letter and id as additional data
+ * (format.h CRYPTO), refuses it over the kind's cap (CAIRN_EINVAL), and
+ * writes it (CAIRN_EINVAL for the config, key objects and packs, which are
+ * not sealed that way: repo.c and pack.c make them); *ret_bytes (may be NULL) gets the sealed size.  a is the
+ * caller's AEAD context, or NULL for one made for this call. */
+int cairn_object_put_sealed(struct cairn_repo *repo, struct cairn_aead *a, enum cairn_object_kind k,
+			    const uint8_t *id, const void *plain, size_t len, unsigned flags, uint64_t *ret_bytes);
+/* Opens the sealed object obj of kind k and id into body (replaced):
+ * CAIRN_ECORRUPT, with a message naming the object, if it does not
+ * authenticate. */
+int cairn_object_open(struct cairn_aead *a, enum cairn_object_kind k, const uint8_t *id, const uint8_t *obj,
+		      size_t len, struct cairn_buf *body);
+/* cairn_object_read() then cairn_object_open(): obj is scratch, body gets
+ * the plaintext.  listed_size as for cairn_object_read(). */
+int cairn_object_get_sealed(struct cairn_repo *repo, struct cairn_aead *a, enum cairn_object_kind k,
+			    const uint8_t *id, uint64_t listed_size, struct cairn_buf *obj, struct cairn_buf *body);
+
+/* Deletes the object of kind k and id; CAIRN_ENOTFOUND passes through. */
+int cairn_object_delete(struct cairn_repo *repo, enum cairn_object_kind k, const uint8_t *id);
+/* The same by its canonical name (as a listing gave it): CAIRN_EINVAL
+ * (message set) for a name that is not one of kind k, which is left. */
+int cairn_object_delete_name(struct cairn_repo *repo, enum cairn_object_kind k, const char *name);
+
+/* Called for each object listed: its name, its id (the kind's idlen bytes;
+ * NULL for a name that is not canonical, which only
+ * cairn_object_list_any() yields) and its size.  Non-zero stops. */
+typedef int (*cairn_object_fn)(const char *name, const uint8_t *id, uint64_t size, void *ud);
+/* The objects of kind k: canonical names only. */
+int cairn_object_list(struct cairn_repo *repo, enum cairn_object_kind k, cairn_object_fn fn, void *ud);
+/* Every name under kind k's prefix, canonical or not: for check, which
+ * reports the others. */
+int cairn_object_list_any(struct cairn_repo *repo, enum cairn_object_kind k, cairn_object_fn fn, void *ud);
+/* The canonical names of kind k with their sizes, in listing order (with
+ * any: every name under the prefix, as cairn_object_list_any()). */
+int cairn_object_list_names(struct cairn_repo *repo, enum cairn_object_kind k, bool any, struct cairn_key_list *ret);
 
 #endif

@@ -1,6 +1,7 @@
 /* Blob codec and packs (format.h BLOB, PACK). */
 #include "repo/pack.h"
-#include "repo/index.h"
+#include "repo/objects.h"
+#include "repo/record.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/hex.h"
@@ -31,12 +32,6 @@ void cairn_blob_codec_free(struct cairn_blob_codec *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static void blob_aad(uint8_t aad[1 + CAIRN_ID_LEN], const uint8_t id[CAIRN_ID_LEN])
-{
-	aad[0] = 'B';
-	memcpy(aad + 1, id, CAIRN_ID_LEN);
-}
-
 int cairn_blob_encode(struct cairn_blob_codec *c, const uint8_t id[CAIRN_ID_LEN], const void *plain, size_t len,
 		      bool compress, struct cairn_buf *out, uint8_t *ret_flags, uint32_t *ret_stored)
 {
@@ -60,7 +55,7 @@ int cairn_blob_encode(struct cairn_blob_codec *c, const uint8_t id[CAIRN_ID_LEN]
 	if ((r = cairn_buf_reserve(out, plen + CAIRN_AEAD_OVERHEAD)) < 0)
 		return r;
 	uint8_t aad[1 + CAIRN_ID_LEN];
-	blob_aad(aad, id);
+	cairn_blob_aad(aad, id);
 	if ((r = cairn_aead_seal(c->aead, aad, sizeof(aad), payload, plen, out->data + out->len)) < 0)
 		return r;
 	out->len += plen + CAIRN_AEAD_OVERHEAD;
@@ -83,7 +78,7 @@ int cairn_blob_decode(struct cairn_blob_codec *c, const struct cairn_blob_ref *r
 		return blob_damaged(ref, "too short");
 	size_t plen = ref->stored_len - CAIRN_AEAD_OVERHEAD;
 	uint8_t aad[1 + CAIRN_ID_LEN];
-	blob_aad(aad, ref->id);
+	cairn_blob_aad(aad, ref->id);
 	int r;
 	if (ref->flags & CAIRN_BLOB_ZSTD) {
 		cairn_buf_clear(&c->scratch);
@@ -138,17 +133,11 @@ int cairn_pack_writer_finish(struct cairn_pack_writer *w, struct cairn_aead *a)
 	cairn_buf_append_le32(&toc, (uint32_t)w->n);
 	for (size_t i = 0; i < w->n; i++) {
 		const struct cairn_blob_ref *e = &w->toc[i].ref;
-		uint8_t rec[CAIRN_TOC_ENTRY_LEN];
-		memcpy(rec, e->id, CAIRN_ID_LEN);
-		rec[32] = e->type;
-		rec[33] = e->flags;
-		cairn_put_le16(rec + 34, 0);
-		cairn_put_le32(rec + 36, e->raw_len);
-		cairn_put_le32(rec + 40, e->stored_len);
-		cairn_put_le64(rec + 44, e->offset);
+		uint8_t rec[CAIRN_REC_LEN];
+		cairn_toc_rec_encode(rec, e);
 		cairn_buf_append(&toc, rec, sizeof(rec));
 	}
-	if ((r = cairn_repo_seal(a, 'T', w->id, sizeof(w->id), toc.data, toc.len, &sealed)) < 0)
+	if ((r = cairn_repo_seal(a, CAIRN_AAD_TOC, w->id, sizeof(w->id), toc.data, toc.len, &sealed)) < 0)
 		return r;
 	if ((r = cairn_buf_append(&w->data, sealed.data, sealed.len)) < 0 ||
 	    (r = cairn_buf_append_le32(&w->data, (uint32_t)sealed.len)) < 0 ||
@@ -180,13 +169,7 @@ int cairn_toc_parse(const uint8_t *data, size_t len, uint64_t data_end, struct c
 		return cairn_error_nomem();
 	for (uint32_t i = 0; i < n; i++) {
 		struct cairn_blob_ref *e = &t[i].ref;
-		memcpy(e->id, cairn_reader_bytes(&rd, CAIRN_ID_LEN), CAIRN_ID_LEN);
-		e->type = cairn_reader_u8(&rd);
-		e->flags = cairn_reader_u8(&rd);
-		(void)cairn_reader_le16(&rd);
-		e->raw_len = cairn_reader_le32(&rd);
-		e->stored_len = cairn_reader_le32(&rd);
-		uint64_t off = cairn_reader_le64(&rd);
+		uint64_t off = cairn_toc_rec_decode(cairn_reader_bytes(&rd, CAIRN_REC_LEN), e);
 		if (e->type > CAIRN_BLOB_TREE || e->stored_len < CAIRN_AEAD_OVERHEAD || off > data_end ||
 		    e->stored_len > data_end - off || off > UINT32_MAX) {
 			free(t);
@@ -200,13 +183,13 @@ int cairn_toc_parse(const uint8_t *data, size_t len, uint64_t data_end, struct c
 	return 0;
 }
 
-int cairn_pack_read_toc(struct cairn_store *s, struct cairn_aead *a, const uint8_t pack_id[CAIRN_PACK_ID_LEN],
+int cairn_pack_read_toc(struct cairn_repo *repo, struct cairn_aead *a, const uint8_t pack_id[CAIRN_PACK_ID_LEN],
 			struct cairn_toc_entry **ret, size_t *ret_n, uint64_t *ret_pack_size)
 {
-	char key[80];
+	char key[CAIRN_OBJECT_NAME_MAX];
 	uint64_t size;
 	cairn_pack_key(pack_id, key);
-	int r = cairn_store_stat(s, key, &size);
+	int r = cairn_store_stat(repo->store, key, &size);
 	if (r < 0)
 		return r;
 	if (size < CAIRN_PACK_TRAILER_LEN + CAIRN_AEAD_OVERHEAD + 4)
@@ -214,7 +197,8 @@ int cairn_pack_read_toc(struct cairn_store *s, struct cairn_aead *a, const uint8
 				       (unsigned long long)size);
 	_cleanup_(cairn_buf_freep) struct cairn_buf tail = CAIRN_BUF_INIT;
 	_cleanup_(cairn_buf_freep) struct cairn_buf body = CAIRN_BUF_INIT;
-	if ((r = cairn_store_get(s, key, size - CAIRN_PACK_TRAILER_LEN, CAIRN_PACK_TRAILER_LEN, &tail)) < 0)
+	if ((r = cairn_object_get_range(repo, CAIRN_OBJ_PACK, pack_id, size - CAIRN_PACK_TRAILER_LEN,
+					CAIRN_PACK_TRAILER_LEN, &tail)) < 0)
 		return r;
 	if (tail.len != CAIRN_PACK_TRAILER_LEN || memcmp(tail.data + 4, CAIRN_PACK_MAGIC, CAIRN_MAGIC_LEN) != 0)
 		return cairn_error_set(CAIRN_ECORRUPT, "pack %s is truncated or damaged (no trailer)", key);
@@ -222,11 +206,11 @@ int cairn_pack_read_toc(struct cairn_store *s, struct cairn_aead *a, const uint8
 	if (toclen < CAIRN_AEAD_OVERHEAD || toclen > size - CAIRN_PACK_TRAILER_LEN)
 		return cairn_error_set(CAIRN_ECORRUPT, "pack %s has an invalid trailer", key);
 	uint64_t toc_at = size - CAIRN_PACK_TRAILER_LEN - toclen;
-	if ((r = cairn_store_get(s, key, toc_at, toclen, &tail)) < 0)
+	if ((r = cairn_object_get_range(repo, CAIRN_OBJ_PACK, pack_id, toc_at, toclen, &tail)) < 0)
 		return r;
 	if (tail.len != toclen)
 		return cairn_error_set(CAIRN_ECORRUPT, "pack %s is truncated", key);
-	if (cairn_repo_unseal(a, 'T', pack_id, CAIRN_PACK_ID_LEN, tail.data, tail.len, &body) < 0)
+	if (cairn_repo_unseal(a, CAIRN_AAD_TOC, pack_id, CAIRN_PACK_ID_LEN, tail.data, tail.len, &body) < 0)
 		return cairn_error_set(CAIRN_ECORRUPT, "pack %s is damaged (table of contents does not authenticate)",
 				       key);
 	if ((r = cairn_toc_parse(body.data, body.len, toc_at, ret, ret_n)) < 0)
@@ -234,4 +218,14 @@ int cairn_pack_read_toc(struct cairn_store *s, struct cairn_aead *a, const uint8
 	if (ret_pack_size)
 		*ret_pack_size = size;
 	return 0;
+}
+
+void cairn_pack_key(const uint8_t pack_id[CAIRN_PACK_ID_LEN], char out[80])
+{
+	cairn_object_name(CAIRN_OBJ_PACK, pack_id, out);
+}
+
+int cairn_pack_key_parse(const char *key, uint8_t pack_id[CAIRN_PACK_ID_LEN])
+{
+	return cairn_object_name_parse(CAIRN_OBJ_PACK, key, pack_id) < 0 ? CAIRN_EINVAL : 0;
 }

@@ -12,6 +12,7 @@
 #include "util/buf.h"
 
 #include <stdbool.h>
+#include <string.h>
 
 struct cairn_blob_codec {
 	struct cairn_hasher *hasher;
@@ -22,6 +23,13 @@ struct cairn_blob_codec {
 
 int cairn_blob_codec_init(struct cairn_blob_codec *c, const struct cairn_repo *repo);
 void cairn_blob_codec_free(struct cairn_blob_codec *c);
+
+/* A blob's additional data: its letter and its id (format.h BLOB). */
+static inline void cairn_blob_aad(uint8_t aad[1 + CAIRN_ID_LEN], const uint8_t id[CAIRN_ID_LEN])
+{
+	aad[0] = CAIRN_AAD_BLOB;
+	memcpy(aad + 1, id, CAIRN_ID_LEN);
+}
 
 /* Seals plain (whose id the caller computed) and appends it to out;
  * compress = try zstd.  *ret_flags gets CAIRN_BLOB_ZSTD when compressed;
@@ -56,12 +64,17 @@ int cairn_pack_writer_finish(struct cairn_pack_writer *w, struct cairn_aead *a);
 void cairn_pack_writer_free(struct cairn_pack_writer *w);
 
 /* Reads and opens a pack's TOC (two ranged gets).  *ret is malloc'd. */
-int cairn_pack_read_toc(struct cairn_store *s, struct cairn_aead *a, const uint8_t pack_id[CAIRN_PACK_ID_LEN],
+int cairn_pack_read_toc(struct cairn_repo *repo, struct cairn_aead *a, const uint8_t pack_id[CAIRN_PACK_ID_LEN],
 			struct cairn_toc_entry **ret, size_t *ret_n, uint64_t *ret_pack_size);
 
 /* Parses an opened TOC body; data_end is where the blobs end in the pack
  * (every entry must lie below it).  Fuzzed. */
 int cairn_toc_parse(const uint8_t *data, size_t len, uint64_t data_end, struct cairn_toc_entry **ret,
 		    size_t *ret_n);
+
+/* Store key of a pack: "packs/ab/<64 hex>" (cairn_object_name()). */
+void cairn_pack_key(const uint8_t pack_id[CAIRN_PACK_ID_LEN], char out[80]);
+/* Parses a pack key back to its id; CAIRN_EINVAL if it is not one. */
+int cairn_pack_key_parse(const char *key, uint8_t pack_id[CAIRN_PACK_ID_LEN]);
 
 #endif

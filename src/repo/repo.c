@@ -172,7 +172,7 @@ static int config_write(struct cairn_repo *repo)
 	config_header(header, CAIRN_FORMAT_VERSION);
 	_cleanup_(cairn_buf_freep) struct cairn_buf sealed = CAIRN_BUF_INIT;
 	_cleanup_(cairn_buf_freep) struct cairn_buf obj = CAIRN_BUF_INIT;
-	r = cairn_repo_seal(a, 'C', header, sizeof(header), body, strlen(body), &sealed);
+	r = cairn_repo_seal(a, CAIRN_AAD_CONFIG, header, sizeof(header), body, strlen(body), &sealed);
 	cairn_aead_free(a);
 	if (r < 0)
 		return r;
@@ -458,7 +458,7 @@ int cairn_repo_open(struct cairn_store *store, const char *pass, size_t passlen,
 			key_scan_clear(&keys);
 			return r;
 		}
-		r = cairn_repo_unseal(a, 'C', cfg.data, CAIRN_CONFIG_HEADER_LEN, cfg.data + CAIRN_CONFIG_HEADER_LEN,
+		r = cairn_repo_unseal(a, CAIRN_AAD_CONFIG, cfg.data, CAIRN_CONFIG_HEADER_LEN, cfg.data + CAIRN_CONFIG_HEADER_LEN,
 				      cfg.len - CAIRN_CONFIG_HEADER_LEN, &body);
 		cairn_aead_free(a);
 		if (r == 0) {

@@ -68,6 +68,18 @@ static inline void cairn_repo_freep(struct cairn_repo **r)
 	cairn_repo_free(*r);
 }
 
+/* What the repository's store offers, for the layers above repo/: how
+ * many requests it serves well at once, and the removal of what killed
+ * writes left behind before `before` (unix seconds; store.h). */
+static inline unsigned cairn_repo_parallelism(const struct cairn_repo *r)
+{
+	return cairn_store_parallelism(r->store);
+}
+static inline int cairn_repo_sweep(struct cairn_repo *r, int64_t before, struct cairn_store_sweep *ret)
+{
+	return cairn_store_sweep(r->store, before, ret);
+}
+
 int cairn_repo_hasher(const struct cairn_repo *r, struct cairn_hasher **ret);
 int cairn_repo_aead(const struct cairn_repo *r, struct cairn_aead **ret);
 

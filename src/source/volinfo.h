@@ -4,7 +4,9 @@
 #ifndef CAIRN_SOURCE_VOLINFO_H
 #define CAIRN_SOURCE_VOLINFO_H
 
-#include "repo/manifest.h"
+#include "util/volinfo.h"
+
+#include <stdint.h>
 
 /* Probes the open volume of size bytes.  Fields that cannot be told stay
  * unset; only out of memory is an error.  An image file reports the 512

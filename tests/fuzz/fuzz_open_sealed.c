@@ -34,7 +34,7 @@ static void opened_config(const uint8_t *in, size_t len)
 	if (len < CAIRN_CONFIG_HEADER_LEN || memcmp(in, CAIRN_CONFIG_MAGIC, CAIRN_MAGIC_LEN) != 0 ||
 	    cairn_le32(in + CAIRN_MAGIC_LEN) != CAIRN_FORMAT_VERSION)
 		return;
-	if (cairn_repo_unseal(codec.aead, 'C', in, CAIRN_CONFIG_HEADER_LEN, in + CAIRN_CONFIG_HEADER_LEN,
+	if (cairn_repo_unseal(codec.aead, CAIRN_AAD_CONFIG, in, CAIRN_CONFIG_HEADER_LEN, in + CAIRN_CONFIG_HEADER_LEN,
 			      len - CAIRN_CONFIG_HEADER_LEN, &out) != 0)
 		return;
 	struct cairn_repo_config c;
@@ -43,7 +43,7 @@ static void opened_config(const uint8_t *in, size_t len)
 
 static void opened_manifest(const uint8_t *in, size_t len)
 {
-	if (cairn_repo_unseal(codec.aead, 'M', fuzz_name, CAIRN_BACKUP_ID_LEN, in, len, &out) != 0)
+	if (cairn_repo_unseal(codec.aead, CAIRN_AAD_MANIFEST, fuzz_name, CAIRN_BACKUP_ID_LEN, in, len, &out) != 0)
 		return;
 	struct cairn_manifest *m = NULL;
 	if (cairn_manifest_parse(out.data, out.len, &m) == 0)
@@ -52,7 +52,7 @@ static void opened_manifest(const uint8_t *in, size_t len)
 
 static void opened_index(const uint8_t *in, size_t len)
 {
-	if (cairn_repo_unseal(codec.aead, 'I', fuzz_name, CAIRN_INDEX_NAME_LEN, in, len, &out) != 0)
+	if (cairn_repo_unseal(codec.aead, CAIRN_AAD_INDEX, fuzz_name, CAIRN_INDEX_NAME_LEN, in, len, &out) != 0)
 		return;
 	struct cairn_index *idx = NULL;
 	if (cairn_index_new(&idx) != 0)
@@ -63,7 +63,7 @@ static void opened_index(const uint8_t *in, size_t len)
 
 static void opened_toc(const uint8_t *in, size_t len)
 {
-	if (cairn_repo_unseal(codec.aead, 'T', fuzz_name, CAIRN_PACK_ID_LEN, in, len, &out) != 0)
+	if (cairn_repo_unseal(codec.aead, CAIRN_AAD_TOC, fuzz_name, CAIRN_PACK_ID_LEN, in, len, &out) != 0)
 		return;
 	struct cairn_toc_entry *t = NULL;
 	size_t n = 0;

@@ -353,21 +353,21 @@ static void seeds_open_sealed(void)
 	uint8_t header[CAIRN_CONFIG_HEADER_LEN];
 	memcpy(header, CAIRN_CONFIG_MAGIC, CAIRN_MAGIC_LEN);
 	cairn_put_le32(header + CAIRN_MAGIC_LEN, CAIRN_FORMAT_VERSION);
-	CHECK(cairn_repo_seal(a, 'C', header, sizeof(header), config_json, strlen(config_json), &sealed));
+	CHECK(cairn_repo_seal(a, CAIRN_AAD_CONFIG, header, sizeof(header), config_json, strlen(config_json), &sealed));
 	CHECK(cairn_buf_append(&pre, header, sizeof(header)));
 	put_sealed("config", FUZZ_SEL_CONFIG, &pre, &sealed);
 
 	char *j = manifest_json(1);
-	CHECK(cairn_repo_seal(a, 'M', fuzz_name, CAIRN_BACKUP_ID_LEN, j, strlen(j), &sealed));
+	CHECK(cairn_repo_seal(a, CAIRN_AAD_MANIFEST, fuzz_name, CAIRN_BACKUP_ID_LEN, j, strlen(j), &sealed));
 	put_sealed("manifest", FUZZ_SEL_MANIFEST, NULL, &sealed);
 	free(j);
 
 	index_body(&body, 2, 5);
-	CHECK(cairn_repo_seal(a, 'I', fuzz_name, CAIRN_INDEX_NAME_LEN, body.data, body.len, &sealed));
+	CHECK(cairn_repo_seal(a, CAIRN_AAD_INDEX, fuzz_name, CAIRN_INDEX_NAME_LEN, body.data, body.len, &sealed));
 	put_sealed("index", FUZZ_SEL_INDEX, NULL, &sealed);
 
 	toc_body(&body, 3);
-	CHECK(cairn_repo_seal(a, 'T', fuzz_name, CAIRN_PACK_ID_LEN, body.data, body.len, &sealed));
+	CHECK(cairn_repo_seal(a, CAIRN_AAD_TOC, fuzz_name, CAIRN_PACK_ID_LEN, body.data, body.len, &sealed));
 	put_sealed("toc", FUZZ_SEL_TOC, NULL, &sealed);
 
 	/* Tree-node blobs, raw and compressed, with their true ids. */

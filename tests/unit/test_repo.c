@@ -7,6 +7,7 @@
 #include "util/cleanup.h"
 #include "util/hex.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <time.h>
 
@@ -640,6 +641,232 @@ static void test_object_read_caps(void **state)
 	th_rm_rf(dir);
 }
 
+
+/* Every kind's name built from an id parses back to that id; its letter
+ * is the one format.h gives it. */
+static void test_object_name_build(void **state)
+{
+	(void)state;
+	static const char letters[CAIRN_OBJ_KINDS] = {
+		[CAIRN_OBJ_CONFIG] = 'C', [CAIRN_OBJ_KEY] = 'K',      [CAIRN_OBJ_PACK] = 'T',
+		[CAIRN_OBJ_INDEX] = 'I',  [CAIRN_OBJ_MANIFEST] = 'M', [CAIRN_OBJ_GROUP] = 'G',
+		[CAIRN_OBJ_HOLD] = 'H',   [CAIRN_OBJ_LEASE] = 'L',    [CAIRN_OBJ_MARKER] = 'R',
+	};
+	for (int k = 0; k < CAIRN_OBJ_KINDS; k++) {
+		const struct cairn_object_kind_info *ki = cairn_object_kind(k);
+		assert_int_equal(ki->aad, letters[k]);
+		assert_true(ki->idlen <= CAIRN_OBJECT_ID_MAX);
+		for (int round = 0; round < 50; round++) {
+			uint8_t id[CAIRN_OBJECT_ID_MAX], back[CAIRN_OBJECT_ID_MAX];
+			char name[CAIRN_OBJECT_NAME_MAX], again[CAIRN_OBJECT_NAME_MAX], hex[2 * CAIRN_OBJECT_ID_MAX + 1];
+			ck_ok(cairn_random(id, sizeof(id)));
+			if (round == 0)
+				memset(id, 0, sizeof(id));
+			cairn_object_name(k, ki->idlen ? id : NULL, name);
+			assert_true(strlen(name) < sizeof(name));
+			assert_int_equal(strncmp(name, ki->prefix, strlen(ki->prefix)), 0);
+			assert_int_equal(cairn_object_kind_of(name), k);
+			memset(back, 0xaa, sizeof(back));
+			ck_ok(cairn_object_name_parse(k, name, back));
+			assert_memory_equal(back, id, ki->idlen);
+			if (!ki->idlen) {
+				assert_string_equal(name, "config");
+				continue;
+			}
+			cairn_hex_encode(id, ki->idlen, hex);
+			if (k == CAIRN_OBJ_PACK) /* its directory: the first two digits */
+				assert_memory_equal(name + strlen("packs/"), hex, 2);
+			assert_string_equal(name + strlen(name) - 2 * ki->idlen, hex);
+			ck_ok(cairn_object_name_hex(k, hex, again));
+			assert_string_equal(again, name);
+			/* No other kind takes it for one of its own. */
+			for (int o = 0; o < CAIRN_OBJ_KINDS; o++)
+				if (o != k)
+					assert_int_equal(cairn_object_name_parse(o, name, NULL), -1);
+		}
+	}
+	/* Ids in any other spelling are refused, with no name left behind. */
+	char out[CAIRN_OBJECT_NAME_MAX] = "x";
+	ck_err(cairn_object_name_hex(CAIRN_OBJ_MANIFEST, "0123456789ABCDEF0123456789abcdef", out), CAIRN_EINVAL);
+	assert_string_equal(out, "");
+	ck_err(cairn_object_name_hex(CAIRN_OBJ_MANIFEST, "0123", out), CAIRN_EINVAL);
+	ck_err(cairn_object_name_hex(CAIRN_OBJ_CONFIG, "", out), CAIRN_EINVAL);
+}
+
+struct seen_objects {
+	char names[8][CAIRN_OBJECT_NAME_MAX];
+	bool canonical[8];
+	uint8_t ids[8][CAIRN_BACKUP_ID_LEN];
+	size_t n;
+};
+
+static int see_object(const char *name, const uint8_t *id, uint64_t size, void *ud)
+{
+	struct seen_objects *s = ud;
+	assert_true(s->n < 8);
+	assert_true(size > 0);
+	snprintf(s->names[s->n], sizeof(s->names[0]), "%s", name);
+	s->canonical[s->n] = id != NULL;
+	if (id)
+		memcpy(s->ids[s->n], id, CAIRN_BACKUP_ID_LEN);
+	s->n++;
+	return 0;
+}
+
+/* Sealed objects by kind and id: put, get, list, delete through a local
+ * store. */
+static void test_object_sealed(void **state)
+{
+	struct fx *f = *state;
+	struct cairn_repo *repo = f->repo;
+	uint8_t id[CAIRN_BACKUP_ID_LEN], other[CAIRN_BACKUP_ID_LEN];
+	ck_ok(cairn_random(id, sizeof(id)));
+	memcpy(other, id, sizeof(id));
+	other[0] ^= 1;
+	const char *msg = "{\"version\":1}";
+	uint64_t bytes = 0;
+	ck_ok(cairn_object_put_sealed(repo, NULL, CAIRN_OBJ_MANIFEST, id, msg, strlen(msg), CAIRN_PUT_CREATE_ONLY,
+				      &bytes));
+	assert_int_equal(bytes, strlen(msg) + CAIRN_AEAD_OVERHEAD);
+	/* Create-only: the same name twice is refused. */
+	ck_err(cairn_object_put_sealed(repo, NULL, CAIRN_OBJ_MANIFEST, id, msg, strlen(msg), CAIRN_PUT_CREATE_ONLY,
+				       NULL),
+	       CAIRN_EEXIST);
+
+	struct cairn_aead *a = NULL;
+	ck_ok(cairn_repo_aead(repo, &a));
+	struct cairn_buf obj = CAIRN_BUF_INIT, body = CAIRN_BUF_INIT;
+	ck_ok(cairn_object_get_sealed(repo, a, CAIRN_OBJ_MANIFEST, id, CAIRN_SIZE_UNKNOWN, &obj, &body));
+	assert_int_equal(body.len, strlen(msg));
+	assert_memory_equal(body.data, msg, body.len);
+	/* Stored sealed, under its canonical name. */
+	char name[CAIRN_OBJECT_NAME_MAX], path[PATH_MAX];
+	cairn_object_name(CAIRN_OBJ_MANIFEST, id, name);
+	th_obj_path(path, sizeof(path), f->dir, name);
+	size_t len;
+	uint8_t *raw = th_read_file(path, &len);
+	assert_int_equal(len, bytes);
+	assert_null(memmem(raw, len, "version", 7));
+	free(raw);
+	/* Bound to its kind and id: as another kind, or under another id, it
+	 * does not open. */
+	ck_err(cairn_object_open(a, CAIRN_OBJ_GROUP, id, obj.data, obj.len, &body), CAIRN_ECORRUPT);
+	ck_err(cairn_object_open(a, CAIRN_OBJ_MANIFEST, other, obj.data, obj.len, &body), CAIRN_ECORRUPT);
+	assert_non_null(strstr(cairn_error_message(), "does not open"));
+	ck_err(cairn_object_get_sealed(repo, a, CAIRN_OBJ_MANIFEST, other, CAIRN_SIZE_UNKNOWN, &obj, &body),
+	       CAIRN_ENOTFOUND);
+
+	/* The config, keys and packs are not sealed whole under their id. */
+	ck_err(cairn_object_put_sealed(repo, a, CAIRN_OBJ_KEY, id, msg, strlen(msg), 0, NULL), CAIRN_EINVAL);
+	ck_err(cairn_object_put_sealed(repo, a, CAIRN_OBJ_CONFIG, NULL, msg, strlen(msg), 0, NULL), CAIRN_EINVAL);
+	ck_err(cairn_object_open(a, CAIRN_OBJ_PACK, id, obj.data, obj.len, &body), CAIRN_EINVAL);
+
+	/* Ranges of objects read by ranges (packs), written as given. */
+	uint8_t pid[CAIRN_PACK_ID_LEN];
+	ck_ok(cairn_random(pid, sizeof(pid)));
+	ck_ok(cairn_object_put(repo, CAIRN_OBJ_PACK, pid, "0123456789", 10, 0));
+	ck_ok(cairn_object_get_range(repo, CAIRN_OBJ_PACK, pid, 3, 4, &obj));
+	assert_int_equal(obj.len, 4);
+	assert_memory_equal(obj.data, "3456", 4);
+
+	/* Listing yields canonical names only, with their ids; list_any the
+	 * others too, without an id. */
+	ck_ok(cairn_object_put_sealed(repo, a, CAIRN_OBJ_MANIFEST, other, msg, strlen(msg), 0, NULL));
+	char odd1[CAIRN_OBJECT_NAME_MAX], hex[2 * CAIRN_BACKUP_ID_LEN + 1];
+	cairn_hex_encode(id, sizeof(id), hex);
+	for (char *p = hex; *p; p++)
+		*p = (char)toupper((unsigned char)*p);
+	snprintf(odd1, sizeof(odd1), "backups/%s", hex);
+	ck_ok(cairn_store_put(repo->store, odd1, "x", 1, 0));
+	ck_ok(cairn_store_put(repo->store, "backups/0123", "x", 1, 0));
+	struct seen_objects seen = { 0 };
+	ck_ok(cairn_object_list(repo, CAIRN_OBJ_MANIFEST, see_object, &seen));
+	assert_int_equal(seen.n, 2);
+	for (size_t i = 0; i < seen.n; i++) {
+		assert_true(seen.canonical[i]);
+		assert_true(memcmp(seen.ids[i], id, sizeof(id)) == 0 || memcmp(seen.ids[i], other, sizeof(id)) == 0);
+		char want[CAIRN_OBJECT_NAME_MAX];
+		cairn_object_name(CAIRN_OBJ_MANIFEST, seen.ids[i], want);
+		assert_string_equal(seen.names[i], want);
+	}
+	memset(&seen, 0, sizeof(seen));
+	ck_ok(cairn_object_list_any(repo, CAIRN_OBJ_MANIFEST, see_object, &seen));
+	assert_int_equal(seen.n, 4);
+	size_t odd = 0;
+	for (size_t i = 0; i < seen.n; i++)
+		odd += !seen.canonical[i];
+	assert_int_equal(odd, 2);
+	struct cairn_key_list names;
+	ck_ok(cairn_object_list_names(repo, CAIRN_OBJ_MANIFEST, false, &names));
+	assert_int_equal(names.n, 2);
+	for (size_t i = 0; i < names.n; i++) {
+		ck_ok(cairn_object_name_parse(CAIRN_OBJ_MANIFEST, names.v[i], NULL));
+		assert_int_equal(names.size[i], bytes);
+	}
+	cairn_key_list_free(&names);
+	ck_ok(cairn_object_list_names(repo, CAIRN_OBJ_MANIFEST, true, &names));
+	assert_int_equal(names.n, 4);
+	cairn_key_list_free(&names);
+
+	/* Deleting by id, or by canonical name only: an odd name is left. */
+	ck_ok(cairn_object_delete(repo, CAIRN_OBJ_MANIFEST, id));
+	ck_err(cairn_object_get_sealed(repo, a, CAIRN_OBJ_MANIFEST, id, CAIRN_SIZE_UNKNOWN, &obj, &body),
+	       CAIRN_ENOTFOUND);
+	ck_err(cairn_object_delete_name(repo, CAIRN_OBJ_MANIFEST, odd1), CAIRN_EINVAL);
+	cairn_object_name(CAIRN_OBJ_MANIFEST, other, name);
+	ck_err(cairn_object_delete_name(repo, CAIRN_OBJ_HOLD, name), CAIRN_EINVAL);
+	ck_ok(cairn_object_delete_name(repo, CAIRN_OBJ_MANIFEST, name));
+	ck_ok(cairn_object_delete(repo, CAIRN_OBJ_PACK, pid));
+	memset(&seen, 0, sizeof(seen));
+	ck_ok(cairn_object_list_any(repo, CAIRN_OBJ_MANIFEST, see_object, &seen));
+	assert_int_equal(seen.n, 2);
+	assert_false(seen.canonical[0] || seen.canonical[1]);
+	memset(&seen, 0, sizeof(seen));
+	ck_ok(cairn_object_list_any(repo, CAIRN_OBJ_PACK, see_object, &seen));
+	assert_int_equal(seen.n, 0);
+
+	cairn_aead_free(a);
+	cairn_buf_free(&obj);
+	cairn_buf_free(&body);
+}
+
+/* An object over its kind's cap is refused before it is written, and one
+ * found over it is not opened. */
+static void test_object_sealed_cap(void **state)
+{
+	struct fx *f = *state;
+	struct cairn_repo *repo = f->repo;
+	uint8_t id[CAIRN_BACKUP_ID_LEN];
+	ck_ok(cairn_random(id, sizeof(id)));
+	const size_t cap = CAIRN_HOLD_OBJECT_MAX;
+	uint8_t *big = th_data(cap + 1, 3);
+	ck_err(cairn_object_put_sealed(repo, NULL, CAIRN_OBJ_HOLD, id, big, cap - CAIRN_AEAD_OVERHEAD + 1, 0, NULL),
+	       CAIRN_EINVAL);
+	assert_non_null(strstr(cairn_error_message(), "over the cap"));
+	struct seen_objects seen = { 0 };
+	ck_ok(cairn_object_list_any(repo, CAIRN_OBJ_HOLD, see_object, &seen));
+	assert_int_equal(seen.n, 0);
+	/* At the cap exactly: written, and read back. */
+	struct cairn_aead *a = NULL;
+	ck_ok(cairn_repo_aead(repo, &a));
+	uint64_t bytes = 0;
+	ck_ok(cairn_object_put_sealed(repo, a, CAIRN_OBJ_HOLD, id, big, cap - CAIRN_AEAD_OVERHEAD, 0, &bytes));
+	assert_int_equal(bytes, cap);
+	struct cairn_buf obj = CAIRN_BUF_INIT, body = CAIRN_BUF_INIT;
+	ck_ok(cairn_object_get_sealed(repo, a, CAIRN_OBJ_HOLD, id, bytes, &obj, &body));
+	assert_int_equal(body.len, cap - CAIRN_AEAD_OVERHEAD);
+	assert_memory_equal(body.data, big, body.len);
+	/* One found larger (not written by cairn) is damage, unread. */
+	ck_ok(cairn_object_put(repo, CAIRN_OBJ_HOLD, id, big, cap + 1, 0));
+	ck_err(cairn_object_get_sealed(repo, a, CAIRN_OBJ_HOLD, id, CAIRN_SIZE_UNKNOWN, &obj, &body), CAIRN_ECORRUPT);
+	assert_non_null(strstr(cairn_error_message(), "cap"));
+	assert_int_equal(obj.len, 0);
+	cairn_aead_free(a);
+	cairn_buf_free(&obj);
+	cairn_buf_free(&body);
+	free(big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -660,6 +887,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ids_keyed, setup, teardown),
 		cmocka_unit_test(test_object_names),
 		cmocka_unit_test(test_object_read_caps),
+		cmocka_unit_test(test_object_name_build),
+		cmocka_unit_test_setup_teardown(test_object_sealed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_object_sealed_cap, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
