@@ -23,7 +23,7 @@
  *     running/<32 hex>        activity markers of running backups,  R    64 KiB
  *                             restores
  *
- *   This table is repo/objects.c (the kinds, their names, letters and
+ *   This table is repo/kinds.c (the kinds, their names, letters and
  *   caps; the letters are CAIRN_AAD_* below); the layers above repo/
  *   reach objects through it, by kind and id.
  *
@@ -40,7 +40,7 @@
  *   their table of contents and the index bound.
  *
  *   Hex is lower case, of exactly that many digits, and a pack's directory
- *   is the first two digits of its name (repo/objects.c): each object has
+ *   is the first two digits of its name (repo/kinds.c): each object has
  *   one name.  A name under these prefixes spelt otherwise (upper case,
  *   another length, more components) is not an object: readers skip it,
  *   so that it can neither double an object nor stand in for one, and
@@ -331,7 +331,7 @@
 #define CAIRN_CONFIG_HEADER_LEN 12
 
 /* The first byte of a sealed object's additional data (CRYPTO), one per
- * kind; repo/objects.c ties each object kind to its letter. */
+ * kind; repo/kinds.c ties each object kind to its letter. */
 #define CAIRN_AAD_BLOB 'B'
 #define CAIRN_AAD_TOC 'T' /* a pack's table of contents */
 #define CAIRN_AAD_INDEX 'I'
@@ -353,12 +353,14 @@
 #define CAIRN_PACK_TRAILER_LEN 12
 
 /* Size caps of the objects read whole (OBJECTS; their table is in
- * repo/objects.c).  Key objects have their one exact size. */
+ * repo/kinds.c).  Key objects have their one exact size. */
 #define CAIRN_CONFIG_OBJECT_MAX (64u << 10)
 #define CAIRN_MANIFEST_OBJECT_MAX (1u << 20)
 #define CAIRN_GROUP_OBJECT_MAX (24u << 20)
 #define CAIRN_HOLD_OBJECT_MAX (64u << 10)
 #define CAIRN_LEASE_OBJECT_MAX (64u << 10) /* leases and activity markers */
+/* Leases and activity markers are named by 16 random bytes (32 hex). */
+#define CAIRN_PRESENCE_ID_LEN 16
 /* Index objects (INDEX): writers put at most CAIRN_INDEX_OBJECT_ENTRIES
  * entries in one (a pack's entries never split); readers take up to
  * CAIRN_INDEX_ENTRIES_MAX entries in CAIRN_INDEX_PACKS_MAX packs. */

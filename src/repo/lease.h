@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CAIRN_PRESENCE_ID_LEN 16 /* object names: 32 hex */
+/* CAIRN_PRESENCE_ID_LEN (format.h): object names of 32 hex. */
 #define CAIRN_LEASE_TTL_DEFAULT 600 /* seconds */
 
 /* What a lease or marker object holds. */

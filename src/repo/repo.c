@@ -1,6 +1,6 @@
 /* Repository lifecycle: init, open (config + keys), sealing helpers. */
 #include "repo/repo.h"
-#include "repo/objects.h"
+#include "repo/kinds.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/hex.h"
