@@ -1,6 +1,8 @@
 /* Store layer tests: the conformance suite on the local driver, then what is
  * specific to the local driver, the test wrappers and cairn_store_open. */
 #include "store_conformance.h"
+#include "store/registry.h"
+#include "store/testwrap.h"
 
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -557,10 +559,25 @@ static void test_count_concurrent(void **state)
 
 /* cairn_store_open */
 
+/* What app/settings.c sets from CAIRN_TEST_FAULT and CAIRN_TEST_COUNT. */
+static struct cairn_store_test_hooks hooks;
+
+static void set_fault(const char *spec)
+{
+	hooks.fault = spec;
+	cairn_store_set_test_hooks(&hooks);
+}
+
+static void set_count(const char *file)
+{
+	hooks.count = file;
+	cairn_store_set_test_hooks(&hooks);
+}
+
 static void clear_env(void)
 {
-	unsetenv("CAIRN_TEST_FAULT");
-	unsetenv("CAIRN_TEST_COUNT");
+	hooks = (struct cairn_store_test_hooks){ 0 };
+	cairn_store_set_test_hooks(NULL);
 }
 
 static void test_open_uris(void **state)
@@ -611,7 +628,7 @@ static void test_open_uris(void **state)
 	assert_int_equal(cairn_store_open("gs://bucket/prefix", &s), CAIRN_EAUTH);
 	assert_non_null(strstr(cairn_error_message(), "GOOGLE_HMAC_ACCESS_KEY"));
 	assert_null(s);
-	struct cairn_store_opts az = { .provider = "azure", .access_key = "a", .secret_key = "b" };
+	struct cairn_store_opts az = { .provider = "azure", .s3 = { .access_key = "a", .secret_key = "b" } };
 	assert_int_equal(cairn_store_open_opts("s3://bucket/prefix", &az, &s), CAIRN_EINVAL);
 	assert_null(s);
 	/* azure:// reaches its driver, which wants a key or a SAS token. */
@@ -621,7 +638,7 @@ static void test_open_uris(void **state)
 	assert_int_equal(cairn_store_open("azure://acct/container", &s), CAIRN_EAUTH);
 	assert_non_null(strstr(cairn_error_message(), "AZURE_STORAGE_KEY"));
 	assert_null(s);
-	struct cairn_store_opts s3o = { .provider = "s3", .access_key = "a", .secret_key = "b" };
+	struct cairn_store_opts s3o = { .provider = "s3", .s3 = { .access_key = "a", .secret_key = "b" } };
 	assert_int_equal(cairn_store_open_opts("azure://acct/container", &s3o, &s), CAIRN_EINVAL);
 	assert_null(s);
 	assert_int_equal(cairn_store_open("ftp://host/x", &s), CAIRN_EUNSUPPORTED);
@@ -641,7 +658,7 @@ static void test_open_fault_env(void **state)
 	uint8_t *d = sc_data(100, 1);
 	size_t at = 0;
 
-	setenv("CAIRN_TEST_FAULT", "ops=put,at=2,code=ENOSPC", 1);
+	set_fault("ops=put,at=2,code=ENOSPC");
 	sc_ok(cairn_store_open(f->dir, &s));
 	sc_ok(cairn_store_put(s, "a", "a", 1, 0));
 	assert_int_equal(cairn_store_put(s, "b", "b", 1, 0), CAIRN_ENOSPC);
@@ -649,7 +666,7 @@ static void test_open_fault_env(void **state)
 	sc_ok(cairn_store_put(s, "b", "b", 1, 0));
 	cairn_store_free(s);
 
-	setenv("CAIRN_TEST_FAULT", "ops=put+get,at=1,persistent=1", 1);
+	set_fault("ops=put+get,at=1,persistent=1");
 	sc_ok(cairn_store_open(f->dir, &s));
 	assert_int_equal(cairn_store_get(s, "a", 0, 1, &b), CAIRN_EIO);
 	assert_int_equal(cairn_store_put(s, "c", "c", 1, 0), CAIRN_EIO);
@@ -657,21 +674,21 @@ static void test_open_fault_env(void **state)
 	sc_ok(cairn_store_del(s, "b"));
 	cairn_store_free(s);
 
-	setenv("CAIRN_TEST_FAULT", "corrupt=packs/", 1);
+	set_fault("corrupt=packs/");
 	sc_ok(cairn_store_open(f->dir, &s));
 	sc_ok(cairn_store_put(s, "packs/p", d, 100, 0));
 	sc_ok(cairn_store_get(s, "packs/p", 0, CAIRN_STORE_TO_END, &b));
 	assert_int_equal(diff_bytes(b.data, d, 100, &at), 1);
 	cairn_store_free(s);
 
-	setenv("CAIRN_TEST_FAULT", "ops=all,at=1,truncate=1,code=ECORRUPT,persistent=0", 1);
+	set_fault("ops=all,at=1,truncate=1,code=ECORRUPT,persistent=0");
 	sc_ok(cairn_store_open(f->dir, &s));
 	assert_int_equal(cairn_store_put(s, "t", d, 100, 0), CAIRN_ECORRUPT);
 	sc_ok(cairn_store_get(s, "t", 0, CAIRN_STORE_TO_END, &b));
 	assert_int_equal(b.len, 50);
 	cairn_store_free(s);
 
-	setenv("CAIRN_TEST_FAULT", "ops=stat+del+list,at=1,code=ENOTFOUND", 1);
+	set_fault("ops=stat+del+list,at=1,code=ENOTFOUND");
 	sc_ok(cairn_store_open(f->dir, &s));
 	sc_ok(cairn_store_get(s, "a", 0, 1, &b));
 	assert_int_equal(cairn_store_del(s, "a"), CAIRN_ENOTFOUND);
@@ -683,7 +700,7 @@ static void test_open_fault_env(void **state)
 		"at=1,", "ops=put++get", "=1",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-		setenv("CAIRN_TEST_FAULT", bad[i], 1);
+		set_fault(bad[i]);
 		s = NULL;
 		int r = cairn_store_open(f->dir, &s);
 		if (r != CAIRN_EINVAL)
@@ -692,7 +709,7 @@ static void test_open_fault_env(void **state)
 		assert_null(s);
 	}
 	/* Empty means off. */
-	setenv("CAIRN_TEST_FAULT", "", 1);
+	set_fault("");
 	sc_ok(cairn_store_open(f->dir, &s));
 	cairn_store_free(s);
 	clear_env();
@@ -708,8 +725,8 @@ static void test_open_count_env(void **state)
 	char file[PATH_MAX + 64], line[PATH_MAX + 512], want[PATH_MAX + 512];
 
 	snprintf(file, sizeof(file), "%s/counts.json", f->dir);
-	setenv("CAIRN_TEST_COUNT", file, 1);
-	setenv("CAIRN_TEST_FAULT", "ops=get,at=2", 1);
+	set_count(file);
+	set_fault("ops=get,at=2");
 	sc_ok(cairn_store_open(f->dir, &s));
 	sc_ok(cairn_store_put(s, "x/a", "abcd", 4, 0));
 	sc_ok(cairn_store_get(s, "x/a", 1, 2, &b));

@@ -143,7 +143,6 @@ void cairn_s3_uploads_free(struct cairn_s3_uploads *u);
 
 struct s3_store {
 	struct cairn_store base;    /* first: the ops downcast */
-	struct cairn_store_ops ops; /* per instance: features change when a server shows what it lacks */
 	struct cairn_s3_config cfg;
 	struct cairn_http_client *http;
 	char *sigv4;                /* "aws:amz:REGION:s3" */
