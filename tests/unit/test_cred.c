@@ -853,7 +853,9 @@ static void test_store_opts(void **state)
 {
 	(void)state;
 	struct cairn_cred s3 = s3_cred(), az = azure_cred(), gg = google_cred();
-	struct cairn_store_opts o = { .connections = 12, .limit_upload = 1 << 20, .s3 = { .access_key = "stale" } };
+	static const struct cairn_store_env env;
+	struct cairn_store_opts o = { .connections = 12, .limit_upload = 1 << 20, .env = &env,
+				      .s3 = { .access_key = "stale" } };
 
 	s3.name = "prod";
 	ck_ok(cairn_cred_store_opts(&s3, "s3://bucket/p", &o));
@@ -867,9 +869,10 @@ static void test_store_opts(void **state)
 	assert_string_equal(o.endpoint, "http://127.0.0.1:8080");
 	assert_true(o.disable_ssl);
 	assert_null(o.azure.account);
-	/* Transfer options are the caller's and stay. */
+	/* Transfer options and the environment are the caller's and stay. */
 	assert_int_equal(o.connections, 12);
 	assert_int_equal(o.limit_upload, 1 << 20);
+	assert_ptr_equal(o.env, &env);
 
 	ck_ok(cairn_cred_store_opts(&gg, "gs://bucket", &o));
 	assert_string_equal(o.provider, "google");
