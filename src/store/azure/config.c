@@ -17,7 +17,8 @@
  * The account in the URI is authoritative: a credential or
  * AZURE_STORAGE_ACCOUNT naming another account is an error.  Credentials,
  * first found wins: the options' account key or SAS token (a credential),
- * then the environment's AZURE_STORAGE_KEY, then AZURE_STORAGE_SAS_TOKEN.
+ * then the environment's AZURE_STORAGE_KEY, then AZURE_STORAGE_SAS_TOKEN
+ * (as read at start into opts.env).
  * An endpoint in the URI wins over the options' endpoint, but a stored
  * credential's key or SAS goes only to its own endpoint (the default
  * when it has none): a URI endpoint naming another is refused

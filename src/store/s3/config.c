@@ -18,7 +18,7 @@
  *   max_keys=N       listing page size, 1..1000 (default 1000)
  *
  * Precedence: the URI's parameters, then the options (a credential), then
- * the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+ * the environment, as read at start into opts.env (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
  * AWS_SESSION_TOKEN, AWS_REGION, AWS_DEFAULT_REGION; for gs:// first
  * GOOGLE_HMAC_ACCESS_KEY and GOOGLE_HMAC_SECRET).
  *
