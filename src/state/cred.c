@@ -898,12 +898,9 @@ int cairn_cred_store_opts(const struct cairn_cred *c, const char *uri, struct ca
 {
 	enum cairn_cred_provider want = cairn_cred_uri_provider(uri);
 
-	/* What a credential sets; the transfer limits and the environment
-	 * stay the caller's. */
-	o->provider = o->cred = o->cred_name = o->endpoint = NULL;
-	o->disable_ssl = false;
-	memset(&o->s3, 0, sizeof(o->s3));
-	memset(&o->azure, 0, sizeof(o->azure));
+	/* The transfer limits and the environment stay the caller's; the
+	 * rest is the credential's. */
+	*o = (struct cairn_store_opts){ .connections = o->connections, .limit_upload = o->limit_upload, .env = o->env };
 	if (want == CAIRN_CRED_NONE)
 		return 0; /* local: nothing to reach */
 	o->provider = cairn_cred_provider_name(want);
