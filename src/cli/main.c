@@ -1,4 +1,5 @@
 /* cairn: entry point and verb dispatch. */
+#include "app/settings.h"
 #include "cairn/cairn.h"
 #include "cli/cli.h"
 #include "util/log.h"
@@ -54,6 +55,7 @@ int main(int argc, char **argv)
 	 * /proc/self stays readable to cairn itself, /proc/PID/stat to all
 	 * (job bookkeeping); a program cairn execs is dumpable again. */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	cairn_settings_init(); /* the environment, read once for the layers below */
 	cli_passphrase_take_env();
 
 	struct sigaction sa;

@@ -17,6 +17,7 @@
  * about 32 + 64 MiB locally, 32 + 160 MiB on S3 with the defaults, plus
  * the index (format.h) and NSLOTS x BATCH_CHUNKS_MAX chunk records (2 MiB). */
 #include "engine/engine.h"
+#include "engine/tuning.h"
 #include "repo/index.h"
 #include "repo/lease.h"
 #include "repo/names.h"
@@ -1008,9 +1009,9 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 	j.repo = repo;
 	j.nuploaders = MIN(cairn_repo_parallelism(repo), MAX_UPLOADERS);
 	j.npackbufs_max = j.nuploaders + UPLOAD_QUEUE + 1;
-	j.profile = getenv("CAIRN_PROFILE") != NULL;
+	j.profile = cairn_engine_tuning()->profile;
 	/* CAIRN_READ_SOURCE=1: pread() into buffers, the fallback, for tests. */
-	j.map_source = getenv("CAIRN_READ_SOURCE") == NULL;
+	j.map_source = !cairn_engine_tuning()->read_source;
 	j.vol = vol;
 	j.idx = idx;
 	j.chunk_size = repo->config.chunk_size;

@@ -27,7 +27,8 @@ typedef void (*cairn_progress_fn)(uint64_t done, uint64_t total, void *ud);
  * stop at the next safe point with CAIRN_ECANCELED and leave the
  * repository consistent. */
 
-/* Worker threads for CPU work: CAIRN_THREADS, else the number of cores. */
+/* Worker threads for CPU work: the tuning's (engine/tuning.h), else the
+ * number of cores. */
 unsigned cairn_engine_threads(void);
 
 struct cairn_backup_opts {

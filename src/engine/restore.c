@@ -11,6 +11,7 @@
  * times the cores, or the store's parallelism if larger: 8 on S3).
  */
 #include "engine/engine.h"
+#include "engine/tuning.h"
 #include "repo/index.h"
 #include "repo/lease.h"
 #include "repo/objects.h"
@@ -877,7 +878,7 @@ int cairn_restore_run(struct cairn_repo *repo, const struct cairn_manifest *m, c
 	j.idx = idx;
 	j.m = m;
 	j.target = o->target;
-	j.profile = getenv("CAIRN_PROFILE") != NULL;
+	j.profile = cairn_engine_tuning()->profile;
 	j.delta = o->delta;
 	if (o->delta && o->differs)
 		j.differs = (struct cairn_change_cursor)CAIRN_CHANGE_CURSOR_INIT(o->differs);
@@ -901,7 +902,7 @@ int cairn_restore_run(struct cairn_repo *repo, const struct cairn_manifest *m, c
 	 * the writes of scattered chunks are merged at the final fsync instead
 	 * of each waiting for the device (and a copy-on-write) on its own. */
 	j.dfd = -1;
-	if (!getenv("CAIRN_NO_DIRECT_IO") && !o->delta &&
+	if (!cairn_engine_tuning()->no_direct_io && !o->delta &&
 	    cairn_path_reopen(t.p.dirfd, t.tmp ? t.tmp : t.p.name, j.fd, O_WRONLY | O_DIRECT, o->target, &j.dfd) < 0)
 		j.dfd = -1;
 	pthread_mutex_init(&j.lock, NULL);

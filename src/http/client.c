@@ -33,7 +33,8 @@
 #define RESERVE_MAX (1ull << 30)
 
 struct cairn_http_client {
-	struct cairn_http_opts o;
+	struct cairn_http_opts o; /* o.env is not kept: the options' lifetime */
+	char *stats;              /* o.env->stats, copied; NULL: none */
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -92,9 +93,13 @@ int cairn_http_client_new(const struct cairn_http_opts *o, struct cairn_http_cli
 	if (o)
 		c->o = *o;
 	cairn_http_opts_finish(&c->o);
+	const char *stats = c->o.env ? c->o.env->stats : NULL;
+	c->o.env = NULL;
+	c->stats = stats && *stats ? strdup(stats) : NULL;
 	c->idle = calloc(c->o.connections, sizeof(*c->idle));
 	c->share = curl_share_init();
-	if (!c->idle || !c->share) {
+	if (!c->idle || !c->share || (stats && *stats && !c->stats)) {
+		free(c->stats);
 		free(c->idle);
 		if (c->share)
 			curl_share_cleanup(c->share);
@@ -140,9 +145,8 @@ void cairn_http_client_free(struct cairn_http_client *c)
 {
 	if (!c)
 		return;
-	const char *stats = getenv("CAIRN_HTTP_STATS");
-	if (stats && *stats)
-		dump_stats(c, stats);
+	if (c->stats)
+		dump_stats(c, c->stats);
 	struct cairn_http_counters n;
 	cairn_http_counters_get(c, &n);
 	if (n.requests)
@@ -158,6 +162,7 @@ void cairn_http_client_free(struct cairn_http_client *c)
 	cairn_ratelimit_destroy(&c->rl);
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->cond);
+	free(c->stats);
 	free(c);
 }
 

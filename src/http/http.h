@@ -36,6 +36,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The CAIRN_HTTP_* environment variables as written (NULL or "" = unset),
+ * read once at start by src/app/settings.c: for tests and for operators
+ * on bad links.  Checked where they are used, with a warning about a bad
+ * one (the default is used instead). */
+struct cairn_http_env {
+	const char *max_attempts;       /* CAIRN_HTTP_MAX_ATTEMPTS */
+	const char *retry_seconds;      /* CAIRN_HTTP_RETRY_SECONDS */
+	const char *stall_seconds;      /* CAIRN_HTTP_STALL_SECONDS */
+	const char *backoff_ms;         /* CAIRN_HTTP_BACKOFF_MS */
+	const char *connect_timeout_ms; /* CAIRN_HTTP_CONNECT_TIMEOUT_MS */
+	const char *stats;              /* CAIRN_HTTP_STATS: a file */
+};
+
 struct cairn_http_opts {
 	unsigned connections;        /* requests in flight at once; 0 = 8 */
 	uint64_t limit_upload;       /* request-body bytes per second over all threads; 0 = unlimited */
@@ -46,12 +59,13 @@ struct cairn_http_opts {
 	unsigned max_retry_ms;       /* no new attempt after this long since the first; 0 = 120000 */
 	unsigned backoff_base_ms;    /* first retry waits up to this; 0 = 100 */
 	unsigned backoff_cap_ms;     /* no wait longer than this; 0 = 10000 */
+	/* Where unset fields look before the defaults, and where the
+	 * counters go when the client is freed (stats); NULL: none. */
+	const struct cairn_http_env *env;
 };
 
-/* Fills unset (zero) fields with the defaults above, after the environment
- * (for tests and for operators on bad links): CAIRN_HTTP_MAX_ATTEMPTS,
- * CAIRN_HTTP_RETRY_SECONDS, CAIRN_HTTP_STALL_SECONDS, CAIRN_HTTP_BACKOFF_MS,
- * CAIRN_HTTP_CONNECT_TIMEOUT_MS (fields already set win over them). */
+/* Fills unset (zero) fields with the defaults above, after o->env's
+ * values (fields already set win over them). */
 void cairn_http_opts_finish(struct cairn_http_opts *o);
 
 struct cairn_http_client;
@@ -62,7 +76,7 @@ const char *cairn_curl_load_error(void);
 
 /* o may be NULL (defaults).  The options are copied. */
 int cairn_http_client_new(const struct cairn_http_opts *o, struct cairn_http_client **ret);
-/* Accepts NULL.  With CAIRN_HTTP_STATS=FILE in the environment, appends the
+/* Accepts NULL.  With env.stats (CAIRN_HTTP_STATS=FILE) set, appends the
  * counters as one JSON line to FILE first (benchmarks, tests). */
 void cairn_http_client_free(struct cairn_http_client *c);
 

@@ -59,9 +59,9 @@ bool cairn_http_stalled(int code, const char *errbuf)
 	return (CURLcode)code == CURLE_OPERATION_TIMEDOUT && errbuf && strstr(errbuf, "too slow");
 }
 
-static unsigned env_uint(const char *name, unsigned dflt, unsigned max)
+/* e is the variable name's value (NULL: unset). */
+static unsigned env_uint(const char *name, const char *e, unsigned dflt, unsigned max)
 {
-	const char *e = getenv(name);
 	if (!e || !*e)
 		return dflt;
 	char *end;
@@ -78,20 +78,23 @@ static unsigned env_uint(const char *name, unsigned dflt, unsigned max)
 
 void cairn_http_opts_finish(struct cairn_http_opts *o)
 {
+	static const struct cairn_http_env none;
+	const struct cairn_http_env *e = o->env ? o->env : &none;
+
 	if (!o->connections)
 		o->connections = 8;
 	if (!o->max_attempts)
-		o->max_attempts = env_uint("CAIRN_HTTP_MAX_ATTEMPTS", 8, 100);
+		o->max_attempts = env_uint("CAIRN_HTTP_MAX_ATTEMPTS", e->max_attempts, 8, 100);
 	if (!o->max_retry_ms)
-		o->max_retry_ms = env_uint("CAIRN_HTTP_RETRY_SECONDS", 120, 86400) * 1000u;
+		o->max_retry_ms = env_uint("CAIRN_HTTP_RETRY_SECONDS", e->retry_seconds, 120, 86400) * 1000u;
 	if (!o->stall_seconds)
-		o->stall_seconds = env_uint("CAIRN_HTTP_STALL_SECONDS", 60, 86400);
+		o->stall_seconds = env_uint("CAIRN_HTTP_STALL_SECONDS", e->stall_seconds, 60, 86400);
 	if (!o->backoff_base_ms)
-		o->backoff_base_ms = env_uint("CAIRN_HTTP_BACKOFF_MS", 100, 60000);
+		o->backoff_base_ms = env_uint("CAIRN_HTTP_BACKOFF_MS", e->backoff_ms, 100, 60000);
 	if (!o->backoff_cap_ms)
 		o->backoff_cap_ms = 10000;
 	if (o->backoff_cap_ms < o->backoff_base_ms)
 		o->backoff_cap_ms = o->backoff_base_ms;
 	if (!o->connect_timeout_ms)
-		o->connect_timeout_ms = env_uint("CAIRN_HTTP_CONNECT_TIMEOUT_MS", 10000, 600000);
+		o->connect_timeout_ms = env_uint("CAIRN_HTTP_CONNECT_TIMEOUT_MS", e->connect_timeout_ms, 10000, 600000);
 }

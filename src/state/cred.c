@@ -24,6 +24,7 @@
  * for ever: after that one use, a changed endpoint no longer opens.
  */
 #include "state/cred.h"
+#include "store/registry.h"
 #include "crypto/crypto.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -803,36 +804,30 @@ int cairn_cred_delete(struct cairn_state *st, const char *ref, char ret_uuid[CAI
 
 enum cairn_cred_provider cairn_cred_uri_provider(const char *uri)
 {
-	if (!uri)
-		return CAIRN_CRED_NONE;
-	const char *sep = strstr(uri, "://");
-	if (!sep || sep == uri || !isalpha((unsigned char)uri[0]))
-		return CAIRN_CRED_NONE;
-	for (const char *p = uri; p < sep; p++)
-		if (!isalnum((unsigned char)*p) && *p != '+' && *p != '-' && *p != '.')
-			return CAIRN_CRED_NONE; /* "./a://b" is a path */
-	size_t n = (size_t)(sep - uri);
-	if (n == 2 && strncasecmp(uri, "s3", 2) == 0)
-		return CAIRN_CRED_S3;
-	if (n == 2 && strncasecmp(uri, "gs", 2) == 0)
-		return CAIRN_CRED_GOOGLE;
-	if (n == 5 && strncasecmp(uri, "azure", 5) == 0)
-		return CAIRN_CRED_AZURE;
-	return CAIRN_CRED_NONE;
+	/* The store registry knows which provider serves a scheme. */
+	const struct cairn_store_scheme *e = cairn_store_scheme_of(uri);
+	enum cairn_cred_provider p = CAIRN_CRED_NONE;
+	if (e && e->provider)
+		(void)cairn_cred_provider_parse(e->provider, &p);
+	return p;
 }
 
-static const char *scheme_of(enum cairn_cred_provider p)
+/* "s3://" for S3: the scheme of the provider's registry entry. */
+static const char *scheme_of(enum cairn_cred_provider p, char *buf, size_t size)
 {
-	return p == CAIRN_CRED_S3 ? "s3://" : p == CAIRN_CRED_GOOGLE ? "gs://" : "azure://";
+	const struct cairn_store_scheme *e = cairn_store_scheme_of_provider(cairn_cred_provider_name(p));
+	snprintf(buf, size, "%s://", e ? e->scheme : "");
+	return buf;
 }
 
 /* The URI itself is never quoted: it may carry parameters a user would
  * not want echoed. */
 static int mismatch(const struct cairn_cred *c, enum cairn_cred_provider want)
 {
+	char scheme[32];
 	return cairn_error_set(CAIRN_EINVAL,
 			       "credential %s is for %s, but %s repositories need a%s %s credential", c->uuid,
-			       cairn_cred_provider_name(c->provider), scheme_of(want),
+			       cairn_cred_provider_name(c->provider), scheme_of(want, scheme, sizeof(scheme)),
 			       want == CAIRN_CRED_GOOGLE ? "" : "n", cairn_cred_provider_name(want));
 }
 
@@ -901,13 +896,11 @@ static const char *uri_azure_account(const char *uri, char *buf, size_t size)
 
 int cairn_cred_store_opts(const struct cairn_cred *c, const char *uri, struct cairn_store_opts *o)
 {
-	unsigned connections = o->connections;
-	uint64_t limit = o->limit_upload;
 	enum cairn_cred_provider want = cairn_cred_uri_provider(uri);
 
-	memset(o, 0, sizeof(*o));
-	o->connections = connections;
-	o->limit_upload = limit;
+	/* The transfer limits and the environment stay the caller's; the
+	 * rest is the credential's. */
+	*o = (struct cairn_store_opts){ .connections = o->connections, .limit_upload = o->limit_upload, .env = o->env };
 	if (want == CAIRN_CRED_NONE)
 		return 0; /* local: nothing to reach */
 	o->provider = cairn_cred_provider_name(want);
@@ -917,21 +910,22 @@ int cairn_cred_store_opts(const struct cairn_cred *c, const char *uri, struct ca
 		return mismatch(c, want);
 	o->cred = c->uuid;
 	o->cred_name = c->name;
-	switch (c->provider) {
-	case CAIRN_CRED_S3:
-		o->access_key = c->s3_access_key;
-		o->secret_key = c->s3_secret_key;
-		o->region = c->s3_region;
+	switch (cairn_store_scheme_of(uri)->options) {
+	case CAIRN_STORE_OPTIONS_S3:
+		if (c->provider == CAIRN_CRED_GOOGLE) {
+			/* GCS's S3-compatible XML API signs with HMAC keys. */
+			o->s3.access_key = c->google_access_key;
+			o->s3.secret_key = c->google_secret;
+			o->s3.project_id = c->google_project_id;
+			break;
+		}
+		o->s3.access_key = c->s3_access_key;
+		o->s3.secret_key = c->s3_secret_key;
+		o->s3.region = c->s3_region;
 		o->endpoint = c->s3_endpoint;
 		o->disable_ssl = c->s3_disable_ssl;
 		break;
-	case CAIRN_CRED_GOOGLE:
-		/* GCS's S3-compatible XML API signs with HMAC keys. */
-		o->access_key = c->google_access_key;
-		o->secret_key = c->google_secret;
-		o->google_project_id = c->google_project_id;
-		break;
-	case CAIRN_CRED_AZURE: {
+	case CAIRN_STORE_OPTIONS_AZURE: {
 		char acct[64];
 		uri_azure_account(uri, acct, sizeof(acct));
 		if (*acct && c->azure_account && strcasecmp(acct, c->azure_account) != 0)
@@ -939,14 +933,14 @@ int cairn_cred_store_opts(const struct cairn_cred *c, const char *uri, struct ca
 					       "credential %s is for Azure account '%s', but the repository URI names "
 					       "account '%s'",
 					       c->uuid, c->azure_account, acct);
-		o->azure_account = c->azure_account;
+		o->azure.account = c->azure_account;
 		o->endpoint = c->azure_endpoint;
 		o->disable_ssl = c->azure_disable_ssl;
-		o->azure_key = c->azure_key;
-		o->azure_sas = c->azure_sas;
+		o->azure.key = c->azure_key;
+		o->azure.sas = c->azure_sas;
 		break;
 	}
-	default:
+	case CAIRN_STORE_OPTIONS_NONE:
 		break;
 	}
 	return 0;

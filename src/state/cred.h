@@ -111,9 +111,9 @@ int cairn_cred_delete(struct cairn_state *st, const char *ref, char ret_uuid[CAI
 
 /* ---- using credentials ---- */
 
-/* The provider a repository URI needs: s3:// is S3, gs:// Google, azure://
- * Azure.  A path, a file:// URI or a scheme cairn does not know is NONE
- * (the store reports unknown schemes). */
+/* The provider a repository URI needs, from the store registry: s3:// is
+ * S3, gs:// Google, azure:// Azure.  A path, a file:// URI or a scheme
+ * cairn does not know is NONE (the store reports unknown schemes). */
 enum cairn_cred_provider cairn_cred_uri_provider(const char *uri);
 
 /* The credential for uri (with secrets), or *ret = NULL when none applies:
@@ -132,8 +132,9 @@ int cairn_cred_resolve(struct cairn_state *st, const char *ref, const char *uri,
  * in o borrow from c; o->cred binds the secrets to c's endpoint (the
  * drivers check a URI endpoint against it).  Fails with CAIRN_EINVAL when
  * c's provider does not serve uri's scheme, or when an azure:// uri names
- * another account than c's.  connections and limit_upload are left as
- * they are. */
+ * another account than c's.  Which part of o a scheme reads comes from
+ * the store registry (store/registry.h).  connections, limit_upload and
+ * env are left as they are. */
 int cairn_cred_store_opts(const struct cairn_cred *c, const char *uri, struct cairn_store_opts *o);
 
 #endif

@@ -5,7 +5,7 @@
  *
  * Like the fault wrapper it advertises the inner store's name and features.
  */
-#include "store/store.h"
+#include "store/testwrap.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 
@@ -165,7 +165,6 @@ int cairn_store_count_wrap(struct cairn_store *inner, struct cairn_store **ret)
 	atomic_init(&c->bytes_put, 0);
 	c->ops = (struct cairn_store_ops){
 		.name = inner->ops->name,
-		.features = inner->ops->features,
 		.get = count_get,
 		.put = count_put,
 		.stat = count_stat,
@@ -178,6 +177,8 @@ int cairn_store_count_wrap(struct cairn_store *inner, struct cairn_store **ret)
 		.sweep = inner->ops->sweep ? count_sweep : NULL,
 	};
 	c->base.ops = &c->ops;
+	/* As the inner store's were when wrapped. */
+	c->base.features = __atomic_load_n(&inner->features, __ATOMIC_RELAXED);
 	c->base.parallelism = inner->parallelism;
 	c->inner = inner;
 	*ret = &c->base;

@@ -7,7 +7,7 @@
  * and features, so the code under test takes the same paths it takes on the
  * real store.
  */
-#include "store/store.h"
+#include "store/testwrap.h"
 #include "util/error.h"
 
 #include <inttypes.h>
@@ -166,7 +166,6 @@ int cairn_store_fault_wrap(struct cairn_store *inner, const struct cairn_fault_p
 	atomic_init(&f->calls, 0);
 	f->ops = (struct cairn_store_ops){
 		.name = inner->ops->name,
-		.features = inner->ops->features,
 		.get = fault_get,
 		.put = fault_put,
 		.stat = fault_stat,
@@ -179,6 +178,8 @@ int cairn_store_fault_wrap(struct cairn_store *inner, const struct cairn_fault_p
 		.sweep = inner->ops->sweep ? fault_sweep : NULL,
 	};
 	f->base.ops = &f->ops;
+	/* As the inner store's were when wrapped. */
+	f->base.features = __atomic_load_n(&inner->features, __ATOMIC_RELAXED);
 	f->base.parallelism = inner->parallelism;
 	f->inner = inner;
 	*ret = &f->base;

@@ -42,6 +42,7 @@
 struct local_store {
 	struct cairn_store base; /* first: the ops downcast */
 	char *root;              /* directory path, no trailing '/' (unless "/") */
+	bool no_direct_io;       /* CAIRN_NO_DIRECT_IO: every write through the page cache */
 };
 
 static const struct cairn_store_ops local_ops;
@@ -277,10 +278,10 @@ static int mkdir_parents(struct cairn_store *s, char *full, size_t keystart)
 #define DIRECT_ALIGN 4096
 #define DIRECT_MIN (1u << 20)
 
-static int write_data(int fd, const uint8_t *data, size_t len, const char *path)
+static int write_data(int fd, const uint8_t *data, size_t len, const char *path, bool no_direct_io)
 {
 	size_t direct = len & ~(size_t)(DIRECT_ALIGN - 1);
-	if (((uintptr_t)data % DIRECT_ALIGN) != 0 || direct < DIRECT_MIN || getenv("CAIRN_NO_DIRECT_IO"))
+	if (((uintptr_t)data % DIRECT_ALIGN) != 0 || direct < DIRECT_MIN || no_direct_io)
 		return cairn_write_all(fd, data, len, path);
 	int fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_DIRECT) < 0)
@@ -396,7 +397,7 @@ static int local_put(struct cairn_store *s, const char *key, const void *data, s
 		return r;
 	}
 
-	r = write_data(fd, data, len, path);
+	r = write_data(fd, data, len, path, l->no_direct_io);
 	if (r >= 0 && fsync(fd) < 0)
 		r = cairn_error_errno(errno, "sync %s", path);
 	/* close can be the first to report a full disk on network filesystems. */
@@ -664,7 +665,6 @@ static int local_sweep(struct cairn_store *s, int64_t before, struct cairn_store
 
 static const struct cairn_store_ops local_ops = {
 	.name = "local",
-	.features = CAIRN_STORE_FEAT_RANGE_GET | CAIRN_STORE_FEAT_CREATE_ONLY | CAIRN_STORE_FEAT_LOCAL,
 	.get = local_get,
 	.put = local_put,
 	.stat = local_stat,
@@ -677,6 +677,11 @@ static const struct cairn_store_ops local_ops = {
 
 int cairn_store_local_open(const char *path, struct cairn_store **ret)
 {
+	return cairn_store_local_open_opts(path, NULL, ret);
+}
+
+int cairn_store_local_open_opts(const char *path, const struct cairn_store_opts *o, struct cairn_store **ret)
+{
 	if (!path || !*path)
 		return cairn_error_set(CAIRN_EINVAL, "empty store path");
 
@@ -684,6 +689,8 @@ int cairn_store_local_open(const char *path, struct cairn_store **ret)
 	if (!l)
 		return cairn_error_nomem();
 	l->base.ops = &local_ops;
+	l->base.features = CAIRN_STORE_FEAT_RANGE_GET | CAIRN_STORE_FEAT_CREATE_ONLY | CAIRN_STORE_FEAT_LOCAL;
+	l->no_direct_io = cairn_store_opts_env(o)->no_direct_io;
 	l->root = strdup(path);
 	l->base.uri = strdup(path);
 	if (!l->root || !l->base.uri) {

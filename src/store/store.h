@@ -16,13 +16,14 @@
 #define CAIRN_STORE_STORE_H
 
 #include "cairn/error.h"
+#include "http/http.h"
 #include "util/buf.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-/* Feature bits a driver advertises. */
+/* Feature bits a store advertises (struct cairn_store's features). */
 enum {
 	CAIRN_STORE_FEAT_RANGE_GET = 1u << 0,   /* get with offset/length is cheap */
 	CAIRN_STORE_FEAT_CREATE_ONLY = 1u << 1, /* put with CAIRN_PUT_CREATE_ONLY is atomic */
@@ -50,7 +51,6 @@ typedef int (*cairn_store_list_fn)(const char *key, uint64_t size, void *ud);
 
 struct cairn_store_ops {
 	const char *name; /* "local", "s3", ... */
-	unsigned features;
 
 	/* Required. */
 	/* Reads len bytes at off (len may be CAIRN_STORE_TO_END) into out, which
@@ -100,8 +100,13 @@ struct cairn_store_xfer {
 };
 
 struct cairn_store {
-	const struct cairn_store_ops *ops;
+	const struct cairn_store_ops *ops; /* shared by every store of the driver: never written */
 	char *uri; /* as given by the user, for messages; owned */
+	/* CAIRN_STORE_FEAT_* of this store: set by the driver's open; a
+	 * driver may withdraw one it learns the server lacks (S3's
+	 * conditional writes), with __atomic operations, as other threads
+	 * read them through cairn_store_has. */
+	unsigned features;
 	/* Transfers worth running at once against this store (pack uploads
 	 * of a backup, range reads of a restore); 0 = the default of 2.
 	 * Network drivers set their connection count (8 by default). */
@@ -138,7 +143,7 @@ static inline int cairn_store_list(struct cairn_store *s, const char *prefix, ca
 
 static inline bool cairn_store_has(const struct cairn_store *s, unsigned feature)
 {
-	return (s->ops->features & feature) == feature;
+	return (__atomic_load_n(&s->features, __ATOMIC_RELAXED) & feature) == feature;
 }
 
 /* Deletes n keys: the driver's batch delete, or one del per key. */
@@ -198,95 +203,100 @@ static inline void cairn_store_freep(struct cairn_store **s)
 	cairn_store_free(*s);
 }
 
-/* How to reach an object store: what a credential (src/state/cred.h) or the
- * environment supplies.  Every field is optional (zero/NULL = unset);
- * parameters in the URI itself (?endpoint=, ?region=) win over these,
- * except that a stored credential's secrets (cred set) go only to its own
- * endpoint: see cairn_uri_endpoint_parse.  Strings are borrowed for the
- * duration of the open call only: drivers copy what they keep, and wipe
- * copies of secrets when freed. */
+/* What the environment supplies below any option (AWS_*, GOOGLE_HMAC_*,
+ * AZURE_STORAGE_*, CAIRN_HTTP_*, CAIRN_NO_DIRECT_IO): read once at start
+ * by src/app/settings.c, never by the store itself.  Strings are borrowed
+ * (the environment's own); NULL or "" = unset.  The CAIRN_HTTP_* values
+ * are kept as written: the HTTP client checks them when it is made, and
+ * warns there about a bad one, as it always did. */
+struct cairn_store_env {
+	struct {
+		const char *access_key_id, *secret_access_key, *session_token;
+		const char *region, *default_region;
+	} aws;
+	struct {
+		const char *hmac_access_key, *hmac_secret;
+	} google;
+	struct {
+		const char *account, *key, *sas_token;
+	} azure;
+	struct cairn_http_env http;
+	bool no_direct_io; /* local: packs go through the page cache too */
+};
+
+/* The environment every store opened without its own (opts.env NULL)
+ * uses: set once at start (app/settings.c); until then, an empty one. */
+void cairn_store_set_env(const struct cairn_store_env *e);
+const struct cairn_store_env *cairn_store_env_default(void);
+
+/* S3 and Google Cloud Storage (HMAC keys). */
+struct cairn_store_s3_opts {
+	const char *access_key;
+	const char *secret_key;
+	const char *region;     /* S3 default "us-east-1"; GCS "auto" */
+	const char *project_id; /* GCS: project a new bucket is made in */
+};
+
+/* Azure Blob. */
+struct cairn_store_azure_opts {
+	const char *account;
+	const char *key; /* base64 Shared Key */
+	const char *sas; /* SAS token, instead of the key */
+};
+
+/* How to reach an object store: what a credential (src/state/cred.h)
+ * supplies, and the transfer limits.  Every field is optional (zero/NULL =
+ * unset, and then the environment's value, if any, applies); parameters in
+ * the URI itself (?endpoint=, ?region=) win over these, except that a
+ * stored credential's secrets (cred set) go only to its own endpoint: see
+ * cairn_uri_endpoint_parse.  Strings are borrowed for the duration of the
+ * open call only: drivers copy what they keep, and wipe copies of secrets
+ * when freed.  Which per-provider part a scheme reads is in its registry
+ * entry (store/registry.h). */
 struct cairn_store_opts {
 	const char *provider;     /* "s3", "azure", "google"; NULL: the URI's scheme decides */
-	/* The stored credential the secrets below come from (its UUID, and its
-	 * name or NULL, for messages).  Set: the secrets are bound to endpoint
+	/* The stored credential the secrets come from (its UUID, and its name
+	 * or NULL, for messages).  Set: the secrets are bound to endpoint
 	 * (else the provider's default) and to disable_ssl, and a URI's
 	 * ?endpoint= naming another place is refused before any request. */
 	const char *cred, *cred_name;
 	/* Any object store */
 	const char *endpoint;     /* "https://host[:port][/path]"; NULL: the provider's default */
 	bool disable_ssl;         /* allow a plain http:// endpoint (see store/uri.h) */
-	/* S3 and Google Cloud Storage (HMAC keys) */
-	const char *access_key;
-	const char *secret_key;
-	const char *region;       /* S3 default "us-east-1"; GCS "auto" */
-	const char *google_project_id; /* GCS: project a new bucket is made in */
-	/* Azure Blob */
-	const char *azure_account;
-	const char *azure_key;    /* base64 Shared Key */
-	const char *azure_sas;    /* SAS token, instead of the key */
 	/* transfers */
 	unsigned connections;     /* parallel transfers; 0 = the driver's default (8 for HTTP) */
 	uint64_t limit_upload;    /* bytes per second over all uploads; 0 = unlimited */
+	/* NULL: cairn_store_env_default() */
+	const struct cairn_store_env *env;
+
+	struct cairn_store_s3_opts s3;       /* s3://, gs:// */
+	struct cairn_store_azure_opts azure; /* azure:// */
 };
 
-/* Opens the store a repository URI names: "/path", "file:///path" or a
- * relative path (local); s3://, azure://, gs:// through their drivers with
- * the given options (o may be NULL: environment defaults).  Does not
- * create anything. */
+/* The environment o names, else the default (o may be NULL). */
+static inline const struct cairn_store_env *cairn_store_opts_env(const struct cairn_store_opts *o)
+{
+	return o && o->env ? o->env : cairn_store_env_default();
+}
+
+/* Opens the store a repository URI names, through the driver its scheme's
+ * registry entry names (store/registry.h): "/path", "file:///path" or a
+ * relative path (local); s3://, azure://, gs:// with the given options (o
+ * may be NULL: environment defaults only).  A credential's provider
+ * (o->provider) must be one that serves the scheme.  Does not create
+ * anything.  The test wrappers set up at start (store/testwrap.h) wrap
+ * the store. */
 int cairn_store_open_opts(const char *uri, const struct cairn_store_opts *o, struct cairn_store **ret);
-/* Same as cairn_store_open_opts(uri, NULL, ret).  Does not
- * create anything.  For tests, the environment can wrap the store:
- * CAIRN_TEST_FAULT="ops=put+get,at=N,persistent=0|1,code=EIO,corrupt=PREFIX,
- * truncate=0|1" (all keys optional; defaults ops=all, at=0 (never), code=EIO)
- * adds the fault wrapper, and CAIRN_TEST_COUNT=FILE adds the counting wrapper
- * (outermost) that appends its counters to FILE when the store is freed. */
+/* Same as cairn_store_open_opts(uri, NULL, ret). */
 int cairn_store_open(const char *uri, struct cairn_store **ret);
 
-/* Drivers. */
+/* Drivers (reached through the registry). */
+/* A directory; o may be NULL (and is, for cairn_store_local_open). */
+int cairn_store_local_open_opts(const char *path, const struct cairn_store_opts *o, struct cairn_store **ret);
 int cairn_store_local_open(const char *path, struct cairn_store **ret);
 /* s3:// and gs:// URIs (store/s3/config.c has the grammar); o may be NULL. */
 int cairn_store_s3_open(const char *uri, const struct cairn_store_opts *o, struct cairn_store **ret);
 /* azure:// URIs (store/azure/config.c has the grammar); o may be NULL. */
 int cairn_store_azure_open(const char *uri, const struct cairn_store_opts *o, struct cairn_store **ret);
-
-/* Test wrappers (same shape, wrap another store; they take ownership of it
- * on success; on failure it stays the caller's). */
-
-/* Fault injection (SQLite's test_vfs): the Nth call (counting every op from 1)
- * of the selected kinds fails with `code`; persistent faults keep failing
- * after N, transient ones fail once.  corrupt_get flips one byte in what get
- * returns for matching keys. */
-enum {
-	CAIRN_FAULT_GET = 1u << 0,
-	CAIRN_FAULT_PUT = 1u << 1,
-	CAIRN_FAULT_STAT = 1u << 2,
-	CAIRN_FAULT_DEL = 1u << 3,
-	CAIRN_FAULT_LIST = 1u << 4,
-	CAIRN_FAULT_ALL = 0x1f,
-};
-struct cairn_fault_params {
-	unsigned ops;        /* which calls count and may fail (CAIRN_FAULT_*) */
-	unsigned fail_at;    /* 1-based index of the first failing call; 0 = never */
-	bool persistent;     /* keep failing after the first fault */
-	int code;            /* error to return, e.g. CAIRN_EIO, CAIRN_ENOSPC */
-	const char *corrupt_prefix; /* flip a byte in gets of keys with this prefix; NULL = off */
-	bool truncate_put;   /* on the failing put, store only half the object first */
-};
-int cairn_store_fault_wrap(struct cairn_store *inner, const struct cairn_fault_params *p,
-			   struct cairn_store **ret);
-
-/* Counting: counts calls and bytes per op kind, for tests and benchmarks. */
-struct cairn_store_counts {
-	uint64_t get, put, stat, del, list;
-	uint64_t bytes_got, bytes_put;
-};
-int cairn_store_count_wrap(struct cairn_store *inner, struct cairn_store **ret);
-/* Reads the counters of a store made by cairn_store_count_wrap (zeros for
- * any other store). */
-void cairn_store_count_get(struct cairn_store *s, struct cairn_store_counts *ret);
-/* Makes cairn_store_free() of a counting store append its counters as one
- * JSON line to path: {"uri":...,"get":N,"put":N,"stat":N,"del":N,"list":N,
- * "bytes_got":N,"bytes_put":N}.  Used for CAIRN_TEST_COUNT. */
-int cairn_store_count_dump_on_free(struct cairn_store *s, const char *path);
 
 #endif

@@ -15,6 +15,17 @@ static int oom(void)
 	return cairn_error_nomem();
 }
 
+size_t cairn_uri_scheme_len(const char *uri)
+{
+	const char *sep = strstr(uri, "://");
+	if (!sep || sep == uri || !isalpha((unsigned char)uri[0]))
+		return 0;
+	for (const char *p = uri; p < sep; p++)
+		if (!isalnum((unsigned char)*p) && *p != '+' && *p != '-' && *p != '.')
+			return 0;
+	return (size_t)(sep - uri);
+}
+
 int cairn_uri_hexval(int c)
 {
 	if (c >= '0' && c <= '9')

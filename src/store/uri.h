@@ -17,6 +17,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Length of the "scheme" in "scheme://rest" (RFC 3986 characters), or 0
+ * when uri is a path: "./a://b" and "dir/x://y" are paths. */
+size_t cairn_uri_scheme_len(const char *uri);
+
 /* The value of a hex digit, -1 for anything else. */
 int cairn_uri_hexval(int c);
 

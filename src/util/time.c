@@ -40,19 +40,26 @@ double cairn_now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static bool test_now_on;
+static int64_t test_now;
+
+void cairn_time_set_test_now(bool on, int64_t now)
+{
+	test_now_on = on;
+	test_now = now;
+}
+
 int64_t cairn_wall_now(void)
 {
-	const char *t = getenv("CAIRN_TEST_NOW");
-	if (t && *t)
-		return strtoll(t, NULL, 10);
+	if (test_now_on)
+		return test_now;
 	return (int64_t)time(NULL);
 }
 
 int64_t cairn_wall_now_us(void)
 {
-	const char *t = getenv("CAIRN_TEST_NOW");
-	if (t && *t)
-		return strtoll(t, NULL, 10) * 1000000;
+	if (test_now_on)
+		return test_now * 1000000;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
@@ -88,10 +95,29 @@ int64_t cairn_time_parse_us(const char *s)
 	return t * 1000000 + frac;
 }
 
+static struct {
+	const char *var;
+	long ms;
+} holds[8];
+
+void cairn_test_hold_set(const char *var, long ms)
+{
+	size_t i;
+	for (i = 0; i < sizeof(holds) / sizeof(holds[0]) && holds[i].var; i++)
+		if (!strcmp(holds[i].var, var))
+			break;
+	if (i < sizeof(holds) / sizeof(holds[0])) {
+		holds[i].var = var;
+		holds[i].ms = ms;
+	}
+}
+
 void cairn_test_hold(const char *var)
 {
-	const char *e = getenv(var);
-	long ms = e ? atol(e) : 0;
+	long ms = 0;
+	for (size_t i = 0; i < sizeof(holds) / sizeof(holds[0]) && holds[i].var; i++)
+		if (!strcmp(holds[i].var, var))
+			ms = holds[i].ms;
 	if (ms > 0) {
 		struct timespec d = { ms / 1000, (ms % 1000) * 1000000 };
 		nanosleep(&d, NULL);

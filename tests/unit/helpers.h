@@ -22,11 +22,25 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "app/settings.h"
 #include "cairn/error.h"
 #include "state/state.h"
 #include "util/error.h"
 
 #define TH_UNUSED __attribute__((unused))
+
+/* cairn reads its environment once, at start (app/settings.c): a test
+ * that changes it has the settings read again. */
+static TH_UNUSED void th_setenv(const char *name, const char *value)
+{
+	setenv(name, value, 1);
+	(void)cairn_settings_init();
+}
+static TH_UNUSED void th_unsetenv(const char *name)
+{
+	unsetenv(name);
+	(void)cairn_settings_init();
+}
 
 /* Asserts expr == 0 and shows the code and message otherwise. */
 #define ck_ok(expr)                                                                                 \
@@ -153,6 +167,7 @@ static TH_UNUSED void th_flip_file_byte(const char *path, long at)
 #include "repo/pack.h"
 #include "repo/repo.h"
 #include "store/store.h"
+#include "store/testwrap.h"
 
 #define TH_PASS "correct horse battery staple"
 #define TH_PASS_LEN (sizeof(TH_PASS) - 1)

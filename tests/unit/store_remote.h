@@ -16,6 +16,7 @@
 
 #include "store_conformance.h"
 
+#include "helpers.h"
 #include "util/error.h"
 
 #define SR_UNUSED __attribute__((unused))

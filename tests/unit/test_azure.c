@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "helpers.h"
 #include "store/azure/azure.h"
 #include "crypto/crypto.h"
 #include "util/cleanup.h"
@@ -35,9 +36,9 @@
 
 static void clear_env(void)
 {
-	unsetenv("AZURE_STORAGE_KEY");
-	unsetenv("AZURE_STORAGE_SAS_TOKEN");
-	unsetenv("AZURE_STORAGE_ACCOUNT");
+	th_unsetenv("AZURE_STORAGE_KEY");
+	th_unsetenv("AZURE_STORAGE_SAS_TOKEN");
+	th_unsetenv("AZURE_STORAGE_ACCOUNT");
 }
 
 static int parse(const char *uri, const struct cairn_store_opts *o, struct cairn_azure_config *c)
@@ -50,7 +51,7 @@ static int parse(const char *uri, const struct cairn_store_opts *o, struct cairn
 
 static int parse_key(const char *uri, struct cairn_azure_config *c)
 {
-	struct cairn_store_opts o = { .azure_key = EMU_KEY };
+	struct cairn_store_opts o = { .azure.key = EMU_KEY };
 	return parse(uri, &o, c);
 }
 
@@ -192,7 +193,7 @@ static void test_urls(void **state)
 
 	/* A SAS token goes at the end of every URL that is sent, and never
 	 * into the one that is shown. */
-	struct cairn_store_opts o = { .azure_sas = "?" SAS };
+	struct cairn_store_opts o = { .azure.sas = "?" SAS };
 	ok(parse("azure://devstoreaccount1/c01/p?endpoint=" EMU_EP, &o, &c));
 	assert_int_equal(c.auth, CAIRN_AZURE_AUTH_SAS);
 	assert_string_equal(c.sas_start, "2020-01-01T00:00:00Z");
@@ -228,7 +229,7 @@ static void test_uri(void **state)
 {
 	(void)state;
 	struct cairn_azure_config c;
-	struct cairn_store_opts key = { .azure_key = EMU_KEY };
+	struct cairn_store_opts key = { .azure.key = EMU_KEY };
 	clear_env();
 
 	ok(parse_key("azure://acct1/cont/a/b/", &c));
@@ -256,7 +257,7 @@ static void test_uri(void **state)
 
 	/* The URI's endpoint wins over the options'; an options' http://
 	 * endpoint needs disable_ssl. */
-	struct cairn_store_opts ep = { .azure_key = EMU_KEY, .endpoint = "https://other.example:8443/x/" };
+	struct cairn_store_opts ep = { .azure.key = EMU_KEY, .endpoint = "https://other.example:8443/x/" };
 	ok(parse("azure://acct1/cont?endpoint=https%3A%2F%2Fmine.example", &ep, &c));
 	assert_string_equal(c.endpoint, "https://mine.example");
 	cairn_azure_config_free(&c);
@@ -299,7 +300,7 @@ static void test_cred_binding(void **state)
 	(void)state;
 	struct cairn_azure_config c;
 	clear_env();
-	struct cairn_store_opts o = { .cred = "0f0f0f0f-0000-4000-8000-000000000003", .azure_sas = SAS };
+	struct cairn_store_opts o = { .cred = "0f0f0f0f-0000-4000-8000-000000000003", .azure.sas = SAS };
 
 	ok(parse("azure://acct1/cont", &o, &c));
 	assert_string_equal(c.endpoint, "https://acct1.blob.core.windows.net");
@@ -343,56 +344,56 @@ static void test_credentials(void **state)
 	clear_env();
 
 	expect_bad("azure://acct1/cont", NULL, CAIRN_EAUTH, "AZURE_STORAGE_KEY");
-	struct cairn_store_opts both = { .azure_key = EMU_KEY, .azure_sas = SAS };
+	struct cairn_store_opts both = { .azure.key = EMU_KEY, .azure.sas = SAS };
 	expect_bad("azure://acct1/cont", &both, CAIRN_EAUTH, "both");
-	struct cairn_store_opts other = { .azure_account = "other1", .azure_key = EMU_KEY };
+	struct cairn_store_opts other = { .azure.account = "other1", .azure.key = EMU_KEY };
 	expect_bad("azure://acct1/cont", &other, CAIRN_EINVAL, "account 'other1'");
 	/* Account names are DNS labels: case does not matter. */
-	struct cairn_store_opts upper = { .azure_account = "ACCT1", .azure_key = EMU_KEY };
+	struct cairn_store_opts upper = { .azure.account = "ACCT1", .azure.key = EMU_KEY };
 	ok(parse("azure://acct1/cont", &upper, &c));
 	cairn_azure_config_free(&c);
-	struct cairn_store_opts badkey = { .azure_key = "%%%" };
+	struct cairn_store_opts badkey = { .azure.key = "%%%" };
 	expect_bad("azure://acct1/cont", &badkey, CAIRN_EAUTH, "base64");
 
 	/* The environment, when the options have nothing. */
-	setenv("AZURE_STORAGE_SAS_TOKEN", SAS, 1);
+	th_setenv("AZURE_STORAGE_SAS_TOKEN", SAS);
 	ok(parse("azure://acct1/cont", NULL, &c));
 	assert_int_equal(c.auth, CAIRN_AZURE_AUTH_SAS);
 	assert_string_equal(c.auth_source, "AZURE_STORAGE_SAS_TOKEN");
 	cairn_azure_config_free(&c);
-	setenv("AZURE_STORAGE_KEY", EMU_KEY, 1);
+	th_setenv("AZURE_STORAGE_KEY", EMU_KEY);
 	ok(parse("azure://acct1/cont", NULL, &c));
 	assert_int_equal(c.auth, CAIRN_AZURE_AUTH_KEY); /* the key first */
 	assert_string_equal(c.auth_source, "AZURE_STORAGE_KEY");
 	cairn_azure_config_free(&c);
 	/* The options win over the environment. */
-	struct cairn_store_opts sas = { .azure_sas = SAS };
+	struct cairn_store_opts sas = { .azure.sas = SAS };
 	ok(parse("azure://acct1/cont", &sas, &c));
 	assert_int_equal(c.auth, CAIRN_AZURE_AUTH_SAS);
 	cairn_azure_config_free(&c);
-	setenv("AZURE_STORAGE_ACCOUNT", "acct1", 1);
+	th_setenv("AZURE_STORAGE_ACCOUNT", "acct1");
 	ok(parse("azure://acct1/cont", NULL, &c));
 	cairn_azure_config_free(&c);
-	setenv("AZURE_STORAGE_ACCOUNT", "acct2", 1);
+	th_setenv("AZURE_STORAGE_ACCOUNT", "acct2");
 	expect_bad("azure://acct1/cont", NULL, CAIRN_EINVAL, "AZURE_STORAGE_ACCOUNT is 'acct2'");
-	setenv("AZURE_STORAGE_KEY", "x y", 1);
-	unsetenv("AZURE_STORAGE_ACCOUNT");
+	th_setenv("AZURE_STORAGE_KEY", "x y");
+	th_unsetenv("AZURE_STORAGE_ACCOUNT");
 	expect_bad("azure://acct1/cont", NULL, CAIRN_EAUTH, "AZURE_STORAGE_KEY");
 	clear_env();
 
 	/* SAS shapes. */
 	struct cairn_store_opts s = { 0 };
-	s.azure_sas = "sv=2019-12-12&sp=r";
+	s.azure.sas = "sv=2019-12-12&sp=r";
 	expect_bad("azure://acct1/cont", &s, CAIRN_EAUTH, "no signature");
-	s.azure_sas = "sv=2019 12&sig=SECRETSIG";
+	s.azure.sas = "sv=2019 12&sig=SECRETSIG";
 	expect_bad("azure://acct1/cont", &s, CAIRN_EAUTH, "not a URL query");
-	s.azure_sas = "sig=SECRETSIG#x";
+	s.azure.sas = "sig=SECRETSIG#x";
 	expect_bad("azure://acct1/cont", &s, CAIRN_EAUTH, "not a URL query");
-	s.azure_sas = "?";
+	s.azure.sas = "?";
 	expect_bad("azure://acct1/cont", &s, CAIRN_EAUTH, "empty");
 	/* Times that are not times are not kept (nothing else from the
 	 * token may reach a message). */
-	s.azure_sas = "se=SECRETSIG&sig=x";
+	s.azure.sas = "se=SECRETSIG&sig=x";
 	ok(parse("azure://acct1/cont", &s, &c));
 	assert_string_equal(c.sas_expiry, "");
 	cairn_azure_config_free(&c);
@@ -426,9 +427,9 @@ static void test_error_map(void **state)
 	struct cairn_azure_config k, sas, expired;
 	clear_env();
 	ok(parse_key("azure://acct1/cont", &k));
-	struct cairn_store_opts so = { .azure_sas = SAS };
+	struct cairn_store_opts so = { .azure.sas = SAS };
 	ok(parse("azure://acct1/cont", &so, &sas));
-	so.azure_sas = "se=2021-01-01T00:00:00Z&sig=SECRETSIG";
+	so.azure.sas = "se=2021-01-01T00:00:00Z&sig=SECRETSIG";
 	ok(parse("azure://acct1/cont", &so, &expired));
 
 	assert_int_equal(map(&k, "config", 404, "BlobNotFound", NULL), CAIRN_ENOTFOUND);

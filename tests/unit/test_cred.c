@@ -853,7 +853,9 @@ static void test_store_opts(void **state)
 {
 	(void)state;
 	struct cairn_cred s3 = s3_cred(), az = azure_cred(), gg = google_cred();
-	struct cairn_store_opts o = { .connections = 12, .limit_upload = 1 << 20, .access_key = "stale" };
+	static const struct cairn_store_env env;
+	struct cairn_store_opts o = { .connections = 12, .limit_upload = 1 << 20, .env = &env,
+				      .s3 = { .access_key = "stale" } };
 
 	s3.name = "prod";
 	ck_ok(cairn_cred_store_opts(&s3, "s3://bucket/p", &o));
@@ -861,21 +863,22 @@ static void test_store_opts(void **state)
 	/* The secrets are bound to the credential's endpoint (store/uri.h). */
 	assert_ptr_equal(o.cred, s3.uuid);
 	assert_string_equal(o.cred_name, "prod");
-	assert_string_equal(o.access_key, "AKIAEXAMPLEACCESS");
-	assert_string_equal(o.secret_key, S3_SECRET);
-	assert_string_equal(o.region, "eu-west-3");
+	assert_string_equal(o.s3.access_key, "AKIAEXAMPLEACCESS");
+	assert_string_equal(o.s3.secret_key, S3_SECRET);
+	assert_string_equal(o.s3.region, "eu-west-3");
 	assert_string_equal(o.endpoint, "http://127.0.0.1:8080");
 	assert_true(o.disable_ssl);
-	assert_null(o.azure_account);
-	/* Transfer options are the caller's and stay. */
+	assert_null(o.azure.account);
+	/* Transfer options and the environment are the caller's and stay. */
 	assert_int_equal(o.connections, 12);
 	assert_int_equal(o.limit_upload, 1 << 20);
+	assert_ptr_equal(o.env, &env);
 
 	ck_ok(cairn_cred_store_opts(&gg, "gs://bucket", &o));
 	assert_string_equal(o.provider, "google");
-	assert_string_equal(o.access_key, "GOOG1EXAMPLEACCESSID");
-	assert_string_equal(o.secret_key, GOOG_SECRET);
-	assert_null(o.region);
+	assert_string_equal(o.s3.access_key, "GOOG1EXAMPLEACCESSID");
+	assert_string_equal(o.s3.secret_key, GOOG_SECRET);
+	assert_null(o.s3.region);
 	assert_null(o.endpoint);
 	assert_false(o.disable_ssl);
 
@@ -885,10 +888,10 @@ static void test_store_opts(void **state)
 	assert_null(o.cred_name);
 	assert_null(o.endpoint);
 	assert_false(o.disable_ssl);
-	assert_string_equal(o.azure_account, "devstoreaccount1");
-	assert_string_equal(o.azure_key, AZ_KEY);
-	assert_null(o.azure_sas);
-	assert_null(o.access_key);
+	assert_string_equal(o.azure.account, "devstoreaccount1");
+	assert_string_equal(o.azure.key, AZ_KEY);
+	assert_null(o.azure.sas);
+	assert_null(o.s3.access_key);
 	assert_int_equal(o.connections, 12);
 
 	/* The URI names another Azure account. */
@@ -916,12 +919,12 @@ static void test_store_opts(void **state)
 	/* Local: nothing to fill, with or without a credential. */
 	ck_ok(cairn_cred_store_opts(&s3, "/srv/repo", &o));
 	assert_null(o.provider);
-	assert_null(o.access_key);
+	assert_null(o.s3.access_key);
 	assert_int_equal(o.connections, 12);
 	/* No credential: the scheme's provider only, nothing bound. */
 	ck_ok(cairn_cred_store_opts(NULL, "s3://b", &o));
 	assert_string_equal(o.provider, "s3");
-	assert_null(o.access_key);
+	assert_null(o.s3.access_key);
 	assert_null(o.cred);
 	/* An Azure credential's own endpoint and flag. */
 	az.azure_endpoint = "http://127.0.0.1:10000/devstoreaccount1";

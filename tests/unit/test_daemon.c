@@ -38,7 +38,7 @@ static void set_now(int64_t t)
 {
 	char buf[32];
 	snprintf(buf, sizeof(buf), "%lld", (long long)t);
-	setenv("CAIRN_TEST_NOW", buf, 1);
+	th_setenv("CAIRN_TEST_NOW", buf);
 }
 
 static int setup(void **state)
@@ -51,7 +51,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	unsetenv("CAIRN_TEST_NOW");
+	th_unsetenv("CAIRN_TEST_NOW");
 	return th_state_teardown(state);
 }
 

@@ -359,8 +359,10 @@ static char *srv_url(struct srv *s, const char *path)
 
 static struct cairn_http_client *client(unsigned attempts, unsigned stall)
 {
+	/* The environment's settings as the store drivers pass them. */
 	struct cairn_http_opts o = { .allow_http = true, .max_attempts = attempts, .stall_seconds = stall,
-				     .backoff_base_ms = 5, .backoff_cap_ms = 50, .connections = 2 };
+				     .backoff_base_ms = 5, .backoff_cap_ms = 50, .connections = 2,
+				     .env = &cairn_settings_init()->store.http };
 	struct cairn_http_client *c = NULL;
 	ck_ok(cairn_http_client_new(&o, &c));
 	return c;
@@ -722,14 +724,14 @@ static void test_stats_file(void **state)
 	char dir[PATH_MAX], file[PATH_MAX + 16], line[256];
 	th_tmpdir(dir, sizeof(dir), "http");
 	snprintf(file, sizeof(file), "%s/stats", dir);
-	setenv("CAIRN_HTTP_STATS", file, 1);
+	th_setenv("CAIRN_HTTP_STATS", file);
 	struct cairn_http_client *c = client(3, 60);
 	_cleanup_free_ char *url = srv_url(srv, "/s");
 	struct cairn_http_response rs = CAIRN_HTTP_RESPONSE_INIT;
 	struct cairn_http_request rq = { .method = "GET", .url = url };
 	ck_ok(cairn_http_perform(c, &rq, &rs));
 	cairn_http_client_free(c);
-	unsetenv("CAIRN_HTTP_STATS");
+	th_unsetenv("CAIRN_HTTP_STATS");
 	FILE *f = fopen(file, "r");
 	assert_non_null(f);
 	assert_non_null(fgets(line, sizeof(line), f));
@@ -743,10 +745,12 @@ static void test_stats_file(void **state)
 static void test_opts_env(void **state)
 {
 	(void)state;
-	struct cairn_http_opts o = { 0 };
-	setenv("CAIRN_HTTP_MAX_ATTEMPTS", "3", 1);
-	setenv("CAIRN_HTTP_RETRY_SECONDS", "7", 1);
-	setenv("CAIRN_HTTP_STALL_SECONDS", "bogus", 1);
+	th_setenv("CAIRN_HTTP_MAX_ATTEMPTS", "3");
+	th_setenv("CAIRN_HTTP_RETRY_SECONDS", "7");
+	th_setenv("CAIRN_HTTP_STALL_SECONDS", "bogus");
+	/* Read once at start (app/settings.c), passed down by the drivers. */
+	const struct cairn_http_env *env = &cairn_settings_init()->store.http;
+	struct cairn_http_opts o = { .env = env };
 	cairn_http_opts_finish(&o);
 	assert_int_equal(o.max_attempts, 3);
 	assert_int_equal(o.max_retry_ms, 7000);
@@ -756,12 +760,17 @@ static void test_opts_env(void **state)
 	assert_int_equal(o.backoff_cap_ms, 10000);
 	assert_int_equal(o.connect_timeout_ms, 10000);
 	/* Set fields win over the environment. */
-	struct cairn_http_opts p = { .max_attempts = 5 };
+	struct cairn_http_opts p = { .max_attempts = 5, .env = env };
 	cairn_http_opts_finish(&p);
 	assert_int_equal(p.max_attempts, 5);
-	unsetenv("CAIRN_HTTP_MAX_ATTEMPTS");
-	unsetenv("CAIRN_HTTP_RETRY_SECONDS");
-	unsetenv("CAIRN_HTTP_STALL_SECONDS");
+	/* Without the settings, the defaults. */
+	struct cairn_http_opts q = { 0 };
+	cairn_http_opts_finish(&q);
+	assert_int_equal(q.max_attempts, 8);
+	assert_int_equal(q.max_retry_ms, 120000);
+	th_unsetenv("CAIRN_HTTP_MAX_ATTEMPTS");
+	th_unsetenv("CAIRN_HTTP_RETRY_SECONDS");
+	th_unsetenv("CAIRN_HTTP_STALL_SECONDS");
 }
 
 int main(void)
@@ -787,10 +796,10 @@ int main(void)
 		cmocka_unit_test(test_stats_file),
 		cmocka_unit_test(test_opts_env),
 	};
-	unsetenv("CAIRN_HTTP_STATS");
-	unsetenv("CAIRN_HTTP_MAX_ATTEMPTS");
-	unsetenv("CAIRN_HTTP_RETRY_SECONDS");
-	unsetenv("CAIRN_HTTP_STALL_SECONDS");
-	unsetenv("CAIRN_HTTP_BACKOFF_MS");
+	th_unsetenv("CAIRN_HTTP_STATS");
+	th_unsetenv("CAIRN_HTTP_MAX_ATTEMPTS");
+	th_unsetenv("CAIRN_HTTP_RETRY_SECONDS");
+	th_unsetenv("CAIRN_HTTP_STALL_SECONDS");
+	th_unsetenv("CAIRN_HTTP_BACKOFF_MS");
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -39,7 +39,7 @@ static int setup(void **state)
 	/* Small packs: a few chunks each, so packs mix live and dead blobs. */
 	struct cairn_init_params p = { .chunk_size = CS, .pack_size = 6 * CS, .scrypt_log2n = 10 };
 	ck_ok(cairn_repo_init(s, TH_PASS, TH_PASS_LEN, &p, &f->repo));
-	setenv("CAIRN_THREADS", "2", 1);
+	th_setenv("CAIRN_THREADS", "2");
 	*state = f;
 	return 0;
 }
@@ -51,7 +51,7 @@ static int teardown(void **state)
 	th_rm_rf(f->dir);
 	th_rm_rf(f->work);
 	free(f);
-	unsetenv("CAIRN_TEST_NOW");
+	th_unsetenv("CAIRN_TEST_NOW");
 	return 0;
 }
 
@@ -236,7 +236,7 @@ static void test_markers_defer(void **state)
 	 * seen running on this host: still deferred, even with window 0. */
 	char now[32];
 	snprintf(now, sizeof(now), "%lld", (long long)cairn_wall_now() + 3601);
-	setenv("CAIRN_TEST_NOW", now, 1);
+	th_setenv("CAIRN_TEST_NOW", now);
 	st = prune(f->repo, 0, 3600);
 	assert_int_equal(st.running, 1);
 	assert_true(st.deferred);
@@ -249,7 +249,7 @@ static void test_markers_defer(void **state)
 	st = prune(f->repo, 0, 3600);
 	assert_int_equal(st.running, 0);
 	assert_true(st.packs_deleted > 0);
-	unsetenv("CAIRN_TEST_NOW");
+	th_unsetenv("CAIRN_TEST_NOW");
 	check_clean(f->repo);
 	restore_equal(f, f->repo, a2, 1, 0);
 	restore_equal(f, f->repo, b, 2, 0);
@@ -391,7 +391,7 @@ static void test_lease(void **state)
 	th_list(f->repo->store, "lease/", &k1);
 	char now[32];
 	snprintf(now, sizeof(now), "%lld", (long long)cairn_wall_now() + 25);
-	setenv("CAIRN_TEST_NOW", now, 1);
+	th_setenv("CAIRN_TEST_NOW", now);
 	ck_ok(cairn_lease_keepalive(l));
 	th_list(f->repo->store, "lease/", &k2);
 	assert_int_equal(k1.n, 1);
@@ -401,11 +401,11 @@ static void test_lease(void **state)
 	th_keys_free(&k2);
 	/* Stalled past its expiry: the holder must stop. */
 	snprintf(now, sizeof(now), "%lld", (long long)cairn_wall_now() + 120);
-	setenv("CAIRN_TEST_NOW", now, 1);
+	th_setenv("CAIRN_TEST_NOW", now);
 	ck_err(cairn_lease_keepalive(l), CAIRN_ETIMEOUT);
 	/* ... and others may take it: an expired lease does not block. */
 	ck_ok(cairn_prune_run(f->repo, &o, &st));
-	unsetenv("CAIRN_TEST_NOW");
+	th_unsetenv("CAIRN_TEST_NOW");
 	cairn_lease_release(l);
 	/* A lease left by a dead process of this host is stale at once. */
 	struct cairn_presence p = { .created = cairn_wall_now(), .expires = cairn_wall_now() + 600 };
@@ -632,9 +632,9 @@ static void test_killed_prune(void **state)
 		restore_equal(f, clean, other, 2, 0);
 		char now[32];
 		snprintf(now, sizeof(now), "%lld", (long long)cairn_wall_now() + 3 * CAIRN_LEASE_TTL_DEFAULT);
-		setenv("CAIRN_TEST_NOW", now, 1);
+		th_setenv("CAIRN_TEST_NOW", now);
 		st = prune(clean, 0, -1);
-		unsetenv("CAIRN_TEST_NOW");
+		th_unsetenv("CAIRN_TEST_NOW");
 		check_clean(clean);
 		restore_equal(f, clean, m[1], 1, 1);
 		restore_equal(f, clean, m[3], 1, 3);

@@ -13,10 +13,10 @@ static void clear_env(void)
 					    "AWS_REGION", "AWS_DEFAULT_REGION", "GOOGLE_HMAC_ACCESS_KEY",
 					    "GOOGLE_HMAC_SECRET" };
 	for (size_t i = 0; i < ARRAY_SIZE(vars); i++)
-		unsetenv(vars[i]);
+		th_unsetenv(vars[i]);
 }
 
-static const struct cairn_store_opts keys = { .access_key = "AKIDEXAMPLE", .secret_key = "s3cr3t/Key+" };
+static const struct cairn_store_opts keys = { .s3 = { .access_key = "AKIDEXAMPLE", .secret_key = "s3cr3t/Key+" } };
 
 static void parse_ok(const char *uri, const struct cairn_store_opts *o, struct cairn_s3_config *c)
 {
@@ -152,7 +152,7 @@ static void test_config_cred_binding(void **state)
 	struct cairn_store_opts o = keys;
 	o.cred = "0f0f0f0f-0000-4000-8000-000000000001";
 	o.cred_name = "prod";
-	o.region = "eu-west-3";
+	o.s3.region = "eu-west-3";
 
 	/* No endpoint of its own: AWS for the region, whichever region. */
 	parse_ok("s3://b/p", &o, &c);
@@ -230,7 +230,7 @@ static void test_config_gcs(void **state)
 	struct cairn_s3_config c;
 	clear_env();
 	struct cairn_store_opts o = keys;
-	o.google_project_id = "proj-1";
+	o.s3.project_id = "proj-1";
 	parse_ok("gs://bucket/backups", &o, &c);
 	assert_int_equal(c.flavor, CAIRN_S3_FLAVOR_GCS);
 	assert_string_equal(c.endpoint, "https://storage.googleapis.com");
@@ -244,15 +244,15 @@ static void test_config_gcs(void **state)
 
 	/* HMAC keys from the environment, GOOGLE_* first; AWS_REGION is not
 	 * GCS's. */
-	setenv("AWS_REGION", "eu-north-1", 1);
-	setenv("AWS_ACCESS_KEY_ID", "aws-ak", 1);
-	setenv("AWS_SECRET_ACCESS_KEY", "aws-sk", 1);
+	th_setenv("AWS_REGION", "eu-north-1");
+	th_setenv("AWS_ACCESS_KEY_ID", "aws-ak");
+	th_setenv("AWS_SECRET_ACCESS_KEY", "aws-sk");
 	parse_ok("gs://bucket", NULL, &c);
 	assert_string_equal(c.access_key, "aws-ak");
 	assert_string_equal(c.region, "auto");
 	cairn_s3_config_free(&c);
-	setenv("GOOGLE_HMAC_ACCESS_KEY", "GOOG1EXAMPLE", 1);
-	setenv("GOOGLE_HMAC_SECRET", "goog-secret", 1);
+	th_setenv("GOOGLE_HMAC_ACCESS_KEY", "GOOG1EXAMPLE");
+	th_setenv("GOOGLE_HMAC_SECRET", "goog-secret");
 	parse_ok("gs://bucket", NULL, &c);
 	assert_string_equal(c.access_key, "GOOG1EXAMPLE");
 	assert_string_equal(c.secret_key, "goog-secret");
@@ -267,25 +267,25 @@ static void test_config_env_and_precedence(void **state)
 	clear_env();
 
 	parse_fails("s3://b", NULL, CAIRN_EAUTH, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
-	setenv("AWS_ACCESS_KEY_ID", "env-ak", 1);
+	th_setenv("AWS_ACCESS_KEY_ID", "env-ak");
 	parse_fails("s3://b", NULL, CAIRN_EAUTH, "AWS_SECRET_ACCESS_KEY is not");
-	setenv("AWS_SECRET_ACCESS_KEY", "env-sk", 1);
-	setenv("AWS_SESSION_TOKEN", "env-token", 1);
-	setenv("AWS_DEFAULT_REGION", "ap-south-1", 1);
+	th_setenv("AWS_SECRET_ACCESS_KEY", "env-sk");
+	th_setenv("AWS_SESSION_TOKEN", "env-token");
+	th_setenv("AWS_DEFAULT_REGION", "ap-south-1");
 	parse_ok("s3://b", NULL, &c);
 	assert_string_equal(c.access_key, "env-ak");
 	assert_string_equal(c.secret_key, "env-sk");
 	assert_string_equal(c.session_token, "env-token");
 	assert_string_equal(c.region, "ap-south-1");
 	cairn_s3_config_free(&c);
-	setenv("AWS_REGION", "sa-east-1", 1);
+	th_setenv("AWS_REGION", "sa-east-1");
 	parse_ok("s3://b", NULL, &c);
 	assert_string_equal(c.region, "sa-east-1");
 	cairn_s3_config_free(&c);
 
 	/* Options win over the environment, the URI over both. */
 	struct cairn_store_opts o = keys;
-	o.region = "us-west-2";
+	o.s3.region = "us-west-2";
 	parse_ok("s3://b", &o, &c);
 	assert_string_equal(c.access_key, "AKIDEXAMPLE");
 	assert_null(c.session_token); /* the token belongs to the env keys */
@@ -296,7 +296,7 @@ static void test_config_env_and_precedence(void **state)
 	cairn_s3_config_free(&c);
 
 	/* Half a credential is an error, not a fallback. */
-	struct cairn_store_opts half = { .access_key = "ak" };
+	struct cairn_store_opts half = { .s3 = { .access_key = "ak" } };
 	parse_fails("s3://b", &half, CAIRN_EAUTH, "no secret key");
 
 	/* Transfers. */

@@ -1,6 +1,11 @@
 /* Store layer tests: the conformance suite on the local driver, then what is
  * specific to the local driver, the test wrappers and cairn_store_open. */
 #include "store_conformance.h"
+#include "app/settings.h"
+#include "engine/engine.h"
+#include "util/time.h"
+#include "store/registry.h"
+#include "store/testwrap.h"
 
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -557,10 +562,148 @@ static void test_count_concurrent(void **state)
 
 /* cairn_store_open */
 
+/* What app/settings.c sets from CAIRN_TEST_FAULT and CAIRN_TEST_COUNT. */
+static struct cairn_store_test_hooks hooks;
+
+static void set_fault(const char *spec)
+{
+	hooks.fault = spec;
+	cairn_store_set_test_hooks(&hooks);
+}
+
+static void set_count(const char *file)
+{
+	hooks.count = file;
+	cairn_store_set_test_hooks(&hooks);
+}
+
 static void clear_env(void)
 {
-	unsetenv("CAIRN_TEST_FAULT");
-	unsetenv("CAIRN_TEST_COUNT");
+	hooks = (struct cairn_store_test_hooks){ 0 };
+	cairn_store_set_test_hooks(NULL);
+}
+
+/* The registry: every scheme's provider, driver and options, asked by the
+ * opener and by the credential code. */
+static void test_registry(void **state)
+{
+	(void)state;
+	const struct cairn_store_scheme *e = cairn_store_scheme_of("S3://b/p");
+	assert_non_null(e);
+	assert_string_equal(e->scheme, "s3");
+	assert_string_equal(e->provider, "s3");
+	assert_int_equal(e->options, CAIRN_STORE_OPTIONS_S3);
+	e = cairn_store_scheme_of("gs://b");
+	assert_non_null(e);
+	assert_string_equal(e->provider, "google");
+	assert_int_equal(e->options, CAIRN_STORE_OPTIONS_S3);
+	e = cairn_store_scheme_of("azure://a/c");
+	assert_non_null(e);
+	assert_string_equal(e->provider, "azure");
+	assert_int_equal(e->options, CAIRN_STORE_OPTIONS_AZURE);
+	static const char *const local[] = { "/srv/repo", "rel/dir", "./a://b", "dir/x://y", "file:///x", "FILE:///x" };
+	for (size_t i = 0; i < ARRAY_SIZE(local); i++) {
+		e = cairn_store_scheme_of(local[i]);
+		assert_non_null(e);
+		assert_string_equal(e->scheme, "file");
+		assert_null(e->provider);
+		assert_int_equal(e->options, CAIRN_STORE_OPTIONS_NONE);
+	}
+	assert_null(cairn_store_scheme_of("ftp://h/x"));
+	assert_null(cairn_store_scheme_of(NULL));
+
+	assert_string_equal(cairn_store_scheme_of_provider("google")->scheme, "gs");
+	assert_string_equal(cairn_store_scheme_of_provider("azure")->scheme, "azure");
+	assert_null(cairn_store_scheme_of_provider("gcs"));
+	assert_null(cairn_store_scheme_of_provider(NULL));
+	/* An S3 credential opens gs:// (both speak S3), never azure://. */
+	assert_true(cairn_store_scheme_serves(cairn_store_scheme_of("gs://b"), "s3"));
+	assert_true(cairn_store_scheme_serves(cairn_store_scheme_of("s3://b"), "google"));
+	assert_false(cairn_store_scheme_serves(cairn_store_scheme_of("s3://b"), "azure"));
+	assert_false(cairn_store_scheme_serves(cairn_store_scheme_of("azure://a/c"), "s3"));
+	assert_false(cairn_store_scheme_serves(cairn_store_scheme_of("azure://a/c"), "bogus"));
+}
+
+/* Opening needs no server: the features are the store's, the ops tables
+ * the driver's own consts (GCS's without DeleteObjects). */
+static void test_open_drivers(void **state)
+{
+	(void)state;
+	struct cairn_store *s3 = NULL, *s3b = NULL, *gs = NULL;
+	struct cairn_store_opts o = { .s3 = { .access_key = "ak", .secret_key = "sk" } };
+
+	clear_env();
+	sc_ok(cairn_store_open_opts("s3://bucket/p?endpoint=http://127.0.0.1:9", &o, &s3));
+	sc_ok(cairn_store_open_opts("s3://other?endpoint=http://127.0.0.1:9", &o, &s3b));
+	sc_ok(cairn_store_open_opts("gs://bucket/p", &o, &gs));
+	assert_string_equal(s3->ops->name, "s3");
+	assert_ptr_equal(s3->ops, s3b->ops);
+	assert_non_null(s3->ops->del_many);
+	assert_string_equal(gs->ops->name, "gcs");
+	assert_null(gs->ops->del_many);
+	assert_true(cairn_store_has(s3, CAIRN_STORE_FEAT_CREATE_ONLY | CAIRN_STORE_FEAT_RANGE_GET));
+	assert_true(cairn_store_has(gs, CAIRN_STORE_FEAT_CREATE_ONLY | CAIRN_STORE_FEAT_RANGE_GET));
+	assert_false(cairn_store_has(s3, CAIRN_STORE_FEAT_LOCAL));
+	/* A withdrawn feature is that store's alone. */
+	__atomic_fetch_and(&s3->features, ~(unsigned)CAIRN_STORE_FEAT_CREATE_ONLY, __ATOMIC_RELAXED);
+	assert_false(cairn_store_has(s3, CAIRN_STORE_FEAT_CREATE_ONLY));
+	assert_true(cairn_store_has(s3b, CAIRN_STORE_FEAT_CREATE_ONLY));
+	cairn_store_free(s3);
+	cairn_store_free(s3b);
+	cairn_store_free(gs);
+}
+
+/* The environment reaches the store, the HTTP client, the engine and the
+ * test hooks through app/settings.c alone, read when it is called. */
+static void test_settings(void **state)
+{
+	struct sc_fixture *f = fixture(state);
+	struct cairn_store *s = NULL;
+	static const char *const vars[] = { "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION",
+					    "AZURE_STORAGE_SAS_TOKEN", "CAIRN_HTTP_STATS", "CAIRN_THREADS",
+					    "CAIRN_PROFILE", "CAIRN_READ_SOURCE", "CAIRN_NO_DIRECT_IO",
+					    "CAIRN_TEST_NOW", "CAIRN_TEST_FAULT", "CAIRN_TEST_COUNT" };
+
+	setenv("AWS_ACCESS_KEY_ID", "env-ak", 1);
+	setenv("AWS_SECRET_ACCESS_KEY", "env-sk", 1);
+	setenv("AWS_REGION", "eu-north-1", 1);
+	setenv("AZURE_STORAGE_SAS_TOKEN", "sv=1&sig=x", 1);
+	setenv("CAIRN_HTTP_STATS", "/dev/null", 1);
+	setenv("CAIRN_THREADS", "3", 1);
+	setenv("CAIRN_PROFILE", "", 1); /* set at all is on */
+	setenv("CAIRN_NO_DIRECT_IO", "1", 1);
+	setenv("CAIRN_TEST_NOW", "1795616404", 1);
+	setenv("CAIRN_TEST_FAULT", "ops=put,at=1,code=ENOSPC", 1);
+	const struct cairn_settings *st = cairn_settings_init();
+	assert_ptr_equal(cairn_store_env_default(), &st->store);
+	assert_string_equal(st->store.aws.access_key_id, "env-ak");
+	assert_string_equal(st->store.azure.sas_token, "sv=1&sig=x");
+	assert_string_equal(st->store.http.stats, "/dev/null");
+	assert_true(st->store.no_direct_io);
+	assert_int_equal(cairn_engine_threads(), 3);
+	assert_true(cairn_engine_tuning()->profile);
+	assert_false(cairn_engine_tuning()->read_source);
+	assert_true(cairn_engine_tuning()->no_direct_io);
+	assert_int_equal(cairn_wall_now(), 1795616404);
+	/* The S3 driver takes the keys and region of the default environment. */
+	sc_ok(cairn_store_open("s3://bucket?endpoint=http://127.0.0.1:9", &s));
+	cairn_store_free(s);
+	sc_ok(cairn_store_open(f->dir, &s));
+	assert_int_equal(cairn_store_put(s, "a", "a", 1, 0), CAIRN_ENOSPC);
+	cairn_store_free(s);
+
+	for (size_t i = 0; i < ARRAY_SIZE(vars); i++)
+		unsetenv(vars[i]);
+	st = cairn_settings_init();
+	assert_null(st->store.aws.access_key_id);
+	assert_false(cairn_engine_tuning()->profile);
+	assert_int_equal(cairn_engine_tuning()->threads, 0);
+	assert_true(cairn_wall_now() > 1700000000 && cairn_wall_now() != 1795616404);
+	assert_int_equal(cairn_store_open("s3://bucket?endpoint=http://127.0.0.1:9", &s), CAIRN_EAUTH);
+	sc_ok(cairn_store_open(f->dir, &s));
+	sc_ok(cairn_store_put(s, "a", "a", 1, 0));
+	cairn_store_free(s);
+	clear_env();
 }
 
 static void test_open_uris(void **state)
@@ -611,7 +754,7 @@ static void test_open_uris(void **state)
 	assert_int_equal(cairn_store_open("gs://bucket/prefix", &s), CAIRN_EAUTH);
 	assert_non_null(strstr(cairn_error_message(), "GOOGLE_HMAC_ACCESS_KEY"));
 	assert_null(s);
-	struct cairn_store_opts az = { .provider = "azure", .access_key = "a", .secret_key = "b" };
+	struct cairn_store_opts az = { .provider = "azure", .s3 = { .access_key = "a", .secret_key = "b" } };
 	assert_int_equal(cairn_store_open_opts("s3://bucket/prefix", &az, &s), CAIRN_EINVAL);
 	assert_null(s);
 	/* azure:// reaches its driver, which wants a key or a SAS token. */
@@ -621,7 +764,7 @@ static void test_open_uris(void **state)
 	assert_int_equal(cairn_store_open("azure://acct/container", &s), CAIRN_EAUTH);
 	assert_non_null(strstr(cairn_error_message(), "AZURE_STORAGE_KEY"));
 	assert_null(s);
-	struct cairn_store_opts s3o = { .provider = "s3", .access_key = "a", .secret_key = "b" };
+	struct cairn_store_opts s3o = { .provider = "s3", .s3 = { .access_key = "a", .secret_key = "b" } };
 	assert_int_equal(cairn_store_open_opts("azure://acct/container", &s3o, &s), CAIRN_EINVAL);
 	assert_null(s);
 	assert_int_equal(cairn_store_open("ftp://host/x", &s), CAIRN_EUNSUPPORTED);
@@ -641,7 +784,7 @@ static void test_open_fault_env(void **state)
 	uint8_t *d = sc_data(100, 1);
 	size_t at = 0;
 
-	setenv("CAIRN_TEST_FAULT", "ops=put,at=2,code=ENOSPC", 1);
+	set_fault("ops=put,at=2,code=ENOSPC");
 	sc_ok(cairn_store_open(f->dir, &s));
 	sc_ok(cairn_store_put(s, "a", "a", 1, 0));
 	assert_int_equal(cairn_store_put(s, "b", "b", 1, 0), CAIRN_ENOSPC);
@@ -649,7 +792,7 @@ static void test_open_fault_env(void **state)
 	sc_ok(cairn_store_put(s, "b", "b", 1, 0));
 	cairn_store_free(s);
 
-	setenv("CAIRN_TEST_FAULT", "ops=put+get,at=1,persistent=1", 1);
+	set_fault("ops=put+get,at=1,persistent=1");
 	sc_ok(cairn_store_open(f->dir, &s));
 	assert_int_equal(cairn_store_get(s, "a", 0, 1, &b), CAIRN_EIO);
 	assert_int_equal(cairn_store_put(s, "c", "c", 1, 0), CAIRN_EIO);
@@ -657,21 +800,21 @@ static void test_open_fault_env(void **state)
 	sc_ok(cairn_store_del(s, "b"));
 	cairn_store_free(s);
 
-	setenv("CAIRN_TEST_FAULT", "corrupt=packs/", 1);
+	set_fault("corrupt=packs/");
 	sc_ok(cairn_store_open(f->dir, &s));
 	sc_ok(cairn_store_put(s, "packs/p", d, 100, 0));
 	sc_ok(cairn_store_get(s, "packs/p", 0, CAIRN_STORE_TO_END, &b));
 	assert_int_equal(diff_bytes(b.data, d, 100, &at), 1);
 	cairn_store_free(s);
 
-	setenv("CAIRN_TEST_FAULT", "ops=all,at=1,truncate=1,code=ECORRUPT,persistent=0", 1);
+	set_fault("ops=all,at=1,truncate=1,code=ECORRUPT,persistent=0");
 	sc_ok(cairn_store_open(f->dir, &s));
 	assert_int_equal(cairn_store_put(s, "t", d, 100, 0), CAIRN_ECORRUPT);
 	sc_ok(cairn_store_get(s, "t", 0, CAIRN_STORE_TO_END, &b));
 	assert_int_equal(b.len, 50);
 	cairn_store_free(s);
 
-	setenv("CAIRN_TEST_FAULT", "ops=stat+del+list,at=1,code=ENOTFOUND", 1);
+	set_fault("ops=stat+del+list,at=1,code=ENOTFOUND");
 	sc_ok(cairn_store_open(f->dir, &s));
 	sc_ok(cairn_store_get(s, "a", 0, 1, &b));
 	assert_int_equal(cairn_store_del(s, "a"), CAIRN_ENOTFOUND);
@@ -683,7 +826,7 @@ static void test_open_fault_env(void **state)
 		"at=1,", "ops=put++get", "=1",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-		setenv("CAIRN_TEST_FAULT", bad[i], 1);
+		set_fault(bad[i]);
 		s = NULL;
 		int r = cairn_store_open(f->dir, &s);
 		if (r != CAIRN_EINVAL)
@@ -692,7 +835,7 @@ static void test_open_fault_env(void **state)
 		assert_null(s);
 	}
 	/* Empty means off. */
-	setenv("CAIRN_TEST_FAULT", "", 1);
+	set_fault("");
 	sc_ok(cairn_store_open(f->dir, &s));
 	cairn_store_free(s);
 	clear_env();
@@ -708,8 +851,8 @@ static void test_open_count_env(void **state)
 	char file[PATH_MAX + 64], line[PATH_MAX + 512], want[PATH_MAX + 512];
 
 	snprintf(file, sizeof(file), "%s/counts.json", f->dir);
-	setenv("CAIRN_TEST_COUNT", file, 1);
-	setenv("CAIRN_TEST_FAULT", "ops=get,at=2", 1);
+	set_count(file);
+	set_fault("ops=get,at=2");
 	sc_ok(cairn_store_open(f->dir, &s));
 	sc_ok(cairn_store_put(s, "x/a", "abcd", 4, 0));
 	sc_ok(cairn_store_get(s, "x/a", 1, 2, &b));
@@ -753,6 +896,9 @@ int main(void)
 		CAIRN_STORE_CONFORMANCE_TESTS("fault-passthrough/", setup_fault_passthrough, teardown_local),
 		cmocka_unit_test_setup_teardown(test_count, setup_local, teardown_local),
 		cmocka_unit_test_setup_teardown(test_count_concurrent, setup_local, teardown_local),
+		cmocka_unit_test(test_registry),
+		cmocka_unit_test(test_open_drivers),
+		cmocka_unit_test_setup_teardown(test_settings, setup_local, teardown_local),
 		cmocka_unit_test_setup_teardown(test_open_uris, setup_local, teardown_local),
 		cmocka_unit_test_setup_teardown(test_open_fault_env, setup_local, teardown_local),
 		cmocka_unit_test_setup_teardown(test_open_count_env, setup_local, teardown_local),

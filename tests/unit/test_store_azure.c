@@ -67,7 +67,7 @@ static int open_with(const struct cairn_store_opts *o, const char *cont, const c
 /* PREFIX in this run's container with the account key (sr_open_fn). */
 static int open_store(const char *prefix, const char *extra, struct cairn_store **ret)
 {
-	struct cairn_store_opts o = { .azure_key = key };
+	struct cairn_store_opts o = { .azure.key = key };
 	return open_with(&o, NULL, prefix, extra, ret);
 }
 
@@ -222,7 +222,7 @@ static void test_wrong_key(void **state)
 	size_t n = 0;
 	/* base64 of 64 bytes, not the account's. */
 	const char *bad = "d3Jvbmctd3Jvbmctd3Jvbmctd3Jvbmctd3Jvbmctd3Jvbmctd3Jvbmctd3Jvbmctd3Jvbmctd3Jvbmc=";
-	struct cairn_store_opts o = { .azure_key = bad };
+	struct cairn_store_opts o = { .azure.key = bad };
 	sc_ok(open_with(&o, NULL, "auth", NULL, &s));
 	assert_int_equal(cairn_store_stat(s, "config", &size), CAIRN_EAUTH);
 	assert_non_null(strstr(cairn_error_message(), "account key"));
@@ -250,7 +250,7 @@ static void test_sas(void **state)
 
 	/* An account SAS does everything, creating containers included. */
 	char *acct = make_sas("rwdlac", 2, NULL, key);
-	struct cairn_store_opts o = { .azure_sas = acct };
+	struct cairn_store_opts o = { .azure.sas = acct };
 	char cont[80];
 	snprintf(cont, sizeof(cont), "%s-sas", container);
 	sc_ok(open_with(&o, cont, "p", SMALL, &s));
@@ -271,7 +271,7 @@ static void test_sas(void **state)
 	/* A container SAS (sr=c) reads, writes, lists, deletes; create of a
 	 * container that exists passes (it only lists). */
 	char *cs = make_sas("racwdl", 2, cont, key);
-	o.azure_sas = cs;
+	o.azure.sas = cs;
 	sc_ok(open_with(&o, cont, "p", SMALL, &s));
 	sc_ok(cairn_store_create(s));
 	sc_expect_object(s, "big", d, 3u << 20);
@@ -282,7 +282,7 @@ static void test_sas(void **state)
 	char other[80];
 	snprintf(other, sizeof(other), "%s-nosas", container);
 	char *cs_other = make_sas("racwdl", 2, other, key);
-	o.azure_sas = cs_other;
+	o.azure.sas = cs_other;
 	sc_ok(open_with(&o, other, "p", NULL, &s));
 	assert_int_equal(cairn_store_create(s), CAIRN_EPERM);
 	assert_non_null(strstr(cairn_error_message(), "may not create it"));
@@ -291,7 +291,7 @@ static void test_sas(void **state)
 
 	/* Read-only: puts are refused naming the permission. */
 	char *ro = make_sas("rl", 2, cont, key);
-	o.azure_sas = ro;
+	o.azure.sas = ro;
 	sc_ok(open_with(&o, cont, "p", NULL, &s));
 	sc_ok(cairn_store_stat(s, "big", &size));
 	assert_int_equal(cairn_store_put(s, "ro", "x", 1, 0), CAIRN_EPERM);
@@ -301,7 +301,7 @@ static void test_sas(void **state)
 
 	/* Expired: named as such, by its expiry time. */
 	char *ex = make_sas("racwdl", -1, cont, key);
-	o.azure_sas = ex;
+	o.azure.sas = ex;
 	sc_ok(open_with(&o, cont, "p", NULL, &s));
 	assert_int_equal(cairn_store_stat(s, "big", &size), CAIRN_EAUTH);
 	assert_non_null(strstr(cairn_error_message(), "SAS token"));
@@ -314,7 +314,7 @@ static void test_sas(void **state)
 
 	/* Signed with another key: invalid. */
 	char *wrong = make_sas("racwdl", 2, cont, "d3Jvbmc=");
-	o.azure_sas = wrong;
+	o.azure.sas = wrong;
 	sc_ok(open_with(&o, cont, "p", NULL, &s));
 	assert_int_equal(cairn_store_get(s, "big", 0, 10, &b), CAIRN_EAUTH);
 	assert_non_null(strstr(cairn_error_message(), "SAS token"));
@@ -323,7 +323,7 @@ static void test_sas(void **state)
 	cairn_store_free(s);
 
 	/* Clean up with the key. */
-	sc_ok(open_with(&(struct cairn_store_opts){ .azure_key = key }, cont, "p", NULL, &s));
+	sc_ok(open_with(&(struct cairn_store_opts){ .azure.key = key }, cont, "p", NULL, &s));
 	sc_ok(cairn_store_del(s, "big"));
 	cairn_store_free(s);
 	free(acct);
@@ -343,7 +343,7 @@ static void test_missing_container(void **state)
 	char cont[80];
 	uint64_t size;
 	snprintf(cont, sizeof(cont), "%s-missing", container);
-	struct cairn_store_opts o = { .azure_key = key };
+	struct cairn_store_opts o = { .azure.key = key };
 	sc_ok(open_with(&o, cont, "p", NULL, &s));
 	assert_int_equal(cairn_store_stat(s, "config", &size), CAIRN_ENOTREPO);
 	assert_non_null(strstr(cairn_error_message(), "does not exist in account"));
@@ -359,25 +359,25 @@ static void test_env(void **state)
 	struct cairn_store *s = NULL;
 	char uri[1024];
 	uri_of(uri, sizeof(uri), NULL, "envkeys", NULL);
-	setenv("AZURE_STORAGE_KEY", key, 1);
-	setenv("AZURE_STORAGE_ACCOUNT", account, 1);
+	th_setenv("AZURE_STORAGE_KEY", key);
+	th_setenv("AZURE_STORAGE_ACCOUNT", account);
 	sc_ok(cairn_store_open(uri, &s));
 	sc_ok(cairn_store_put(s, "k", "v", 1, 0));
 	sc_expect_object(s, "k", (const uint8_t *)"v", 1);
 	cairn_store_free(s);
 	s = NULL;
-	setenv("AZURE_STORAGE_ACCOUNT", "someoneelse", 1);
+	th_setenv("AZURE_STORAGE_ACCOUNT", "someoneelse");
 	assert_int_equal(cairn_store_open(uri, &s), CAIRN_EINVAL);
 	assert_null(s);
-	unsetenv("AZURE_STORAGE_ACCOUNT");
-	unsetenv("AZURE_STORAGE_KEY");
+	th_unsetenv("AZURE_STORAGE_ACCOUNT");
+	th_unsetenv("AZURE_STORAGE_KEY");
 	char *sas = make_sas("rwdl", 1, container, key);
-	setenv("AZURE_STORAGE_SAS_TOKEN", sas, 1);
+	th_setenv("AZURE_STORAGE_SAS_TOKEN", sas);
 	sc_ok(cairn_store_open(uri, &s));
 	sc_expect_object(s, "k", (const uint8_t *)"v", 1);
 	sc_ok(cairn_store_del(s, "k"));
 	cairn_store_free(s);
-	unsetenv("AZURE_STORAGE_SAS_TOKEN");
+	th_unsetenv("AZURE_STORAGE_SAS_TOKEN");
 	free(sas);
 	s = NULL;
 	assert_int_equal(cairn_store_open(uri, &s), CAIRN_EAUTH);
@@ -390,9 +390,9 @@ static void test_unreachable(void **state)
 	struct cairn_store *s = NULL;
 	uint64_t size;
 	char *sas = make_sas("rl", 1, container, key);
-	struct cairn_store_opts o = { .azure_sas = sas };
-	setenv("CAIRN_HTTP_MAX_ATTEMPTS", "2", 1);
-	setenv("CAIRN_HTTP_BACKOFF_MS", "10", 1);
+	struct cairn_store_opts o = { .azure.sas = sas };
+	th_setenv("CAIRN_HTTP_MAX_ATTEMPTS", "2");
+	th_setenv("CAIRN_HTTP_BACKOFF_MS", "10");
 	sc_ok(cairn_store_open_opts("azure://devstoreaccount1/c01/p?endpoint=http://127.0.0.1:9/devstoreaccount1",
 				    &o, &s));
 	assert_int_equal(cairn_store_stat(s, "config", &size), CAIRN_ENET);
@@ -401,8 +401,8 @@ static void test_unreachable(void **state)
 	sr_assert_no_secret(sig_of(sas));
 	assert_null(strstr(cairn_error_message(), "sig="));
 	cairn_store_free(s);
-	unsetenv("CAIRN_HTTP_MAX_ATTEMPTS");
-	unsetenv("CAIRN_HTTP_BACKOFF_MS");
+	th_unsetenv("CAIRN_HTTP_MAX_ATTEMPTS");
+	th_unsetenv("CAIRN_HTTP_BACKOFF_MS");
 	free(sas);
 }
 
@@ -421,11 +421,11 @@ int main(void)
 		cmocka_unit_test(test_unreachable),
 	};
 
-	unsetenv("AZURE_STORAGE_KEY");
-	unsetenv("AZURE_STORAGE_SAS_TOKEN");
-	unsetenv("AZURE_STORAGE_ACCOUNT");
-	unsetenv("CAIRN_TEST_FAULT");
-	unsetenv("CAIRN_TEST_COUNT");
+	th_unsetenv("AZURE_STORAGE_KEY");
+	th_unsetenv("AZURE_STORAGE_SAS_TOKEN");
+	th_unsetenv("AZURE_STORAGE_ACCOUNT");
+	th_unsetenv("CAIRN_TEST_FAULT");
+	th_unsetenv("CAIRN_TEST_COUNT");
 	load_server();
 	if (!endpoint[0])
 		return sr_run_skipped("azure (no server)", tests, ARRAY_SIZE(tests),

@@ -77,7 +77,7 @@ static void load_servers(void)
 
 static struct cairn_store_opts server_opts(const struct server *sv)
 {
-	return (struct cairn_store_opts){ .access_key = sv->access, .secret_key = sv->secret };
+	return (struct cairn_store_opts){ .s3 = { .access_key = sv->access, .secret_key = sv->secret } };
 }
 
 /* s3://BUCKET/PREFIX?endpoint=...&region=...[&extra] */
@@ -208,7 +208,7 @@ static void test_wrong_secret(void **state)
 	char uri[1024];
 	uint64_t size;
 	const char *bad = "wrong-secret-Zq9fT";
-	struct cairn_store_opts o = { .access_key = cur->access, .secret_key = bad };
+	struct cairn_store_opts o = { .s3 = { .access_key = cur->access, .secret_key = bad } };
 	server_uri(uri, sizeof(uri), cur, NULL, "auth", NULL);
 	sc_ok(cairn_store_open_opts(uri, &o, &s));
 	assert_int_equal(cairn_store_stat(s, "config", &size), CAIRN_EAUTH);
@@ -234,7 +234,7 @@ static void test_unknown_access_key(void **state)
 	struct cairn_store *s = NULL;
 	char uri[1024];
 	uint64_t size;
-	struct cairn_store_opts o = { .access_key = "nobody:unknown", .secret_key = cur->secret };
+	struct cairn_store_opts o = { .s3 = { .access_key = "nobody:unknown", .secret_key = cur->secret } };
 	server_uri(uri, sizeof(uri), cur, NULL, "auth", NULL);
 	sc_ok(cairn_store_open_opts(uri, &o, &s));
 	assert_int_equal(cairn_store_stat(s, "config", &size), CAIRN_EAUTH);
@@ -268,19 +268,19 @@ static void test_env_keys(void **state)
 	struct cairn_store *s = NULL;
 	char uri[1024];
 	server_uri(uri, sizeof(uri), cur, NULL, "envkeys", NULL);
-	setenv("AWS_ACCESS_KEY_ID", cur->access, 1);
-	setenv("AWS_SECRET_ACCESS_KEY", cur->secret, 1);
+	th_setenv("AWS_ACCESS_KEY_ID", cur->access);
+	th_setenv("AWS_SECRET_ACCESS_KEY", cur->secret);
 	sc_ok(cairn_store_open(uri, &s));
 	sc_ok(cairn_store_put(s, "k", "v", 1, 0));
 	sc_expect_object(s, "k", (const uint8_t *)"v", 1);
 	sc_ok(cairn_store_del(s, "k"));
 	cairn_store_free(s);
-	unsetenv("AWS_SECRET_ACCESS_KEY");
+	th_unsetenv("AWS_SECRET_ACCESS_KEY");
 	s = NULL;
 	assert_int_equal(cairn_store_open(uri, &s), CAIRN_EAUTH);
 	assert_non_null(strstr(cairn_error_message(), "AWS_SECRET_ACCESS_KEY"));
 	assert_null(s);
-	unsetenv("AWS_ACCESS_KEY_ID");
+	th_unsetenv("AWS_ACCESS_KEY_ID");
 }
 
 static void test_counters_and_limit(void **state)
@@ -346,11 +346,11 @@ int main(void)
 	const struct CMUnitTest tests[] = { S3_TESTS(setup_s3, sr_teardown) };
 	int failed = 0;
 
-	unsetenv("AWS_ACCESS_KEY_ID");
-	unsetenv("AWS_SECRET_ACCESS_KEY");
-	unsetenv("AWS_SESSION_TOKEN");
-	unsetenv("CAIRN_TEST_FAULT");
-	unsetenv("CAIRN_TEST_COUNT");
+	th_unsetenv("AWS_ACCESS_KEY_ID");
+	th_unsetenv("AWS_SECRET_ACCESS_KEY");
+	th_unsetenv("AWS_SESSION_TOKEN");
+	th_unsetenv("CAIRN_TEST_FAULT");
+	th_unsetenv("CAIRN_TEST_COUNT");
 	load_servers();
 	if (nservers == 0)
 		return sr_run_skipped("s3 (no server)", tests, ARRAY_SIZE(tests),

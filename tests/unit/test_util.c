@@ -423,15 +423,15 @@ static void test_time_now(void **state)
 	double a = cairn_now();
 	double b = cairn_now();
 	assert_true(b >= a);
-	unsetenv("CAIRN_TEST_NOW");
+	th_unsetenv("CAIRN_TEST_NOW");
 	int64_t w = cairn_wall_now();
 	assert_true(w > 1700000000);
 	int64_t wus = cairn_wall_now_us();
 	assert_true(wus / 1000000 >= w);
-	setenv("CAIRN_TEST_NOW", "1795616404", 1);
+	th_setenv("CAIRN_TEST_NOW", "1795616404");
 	assert_true(cairn_wall_now() == 1795616404);
 	assert_true(cairn_wall_now_us() == 1795616404000000);
-	unsetenv("CAIRN_TEST_NOW");
+	th_unsetenv("CAIRN_TEST_NOW");
 }
 
 static void test_path_base(void **state)

@@ -80,8 +80,8 @@ struct cairn_azure_config {
 	char sas_expiry[40];
 };
 
-/* Parses an azure:// URI with the options (o may be NULL) and the
- * environment into ret (zeroed first; free with cairn_azure_config_free
+/* Parses an azure:// URI with the options (o may be NULL) and their
+ * environment (cairn_store_opts_env) into ret (zeroed first; free with cairn_azure_config_free
  * even on failure).  Never puts a secret into the error message. */
 int cairn_azure_config_parse(const char *uri, const struct cairn_store_opts *o, struct cairn_azure_config *ret);
 void cairn_azure_config_free(struct cairn_azure_config *c);

@@ -17,7 +17,8 @@
  * The account in the URI is authoritative: a credential or
  * AZURE_STORAGE_ACCOUNT naming another account is an error.  Credentials,
  * first found wins: the options' account key or SAS token (a credential),
- * then the environment's AZURE_STORAGE_KEY, then AZURE_STORAGE_SAS_TOKEN.
+ * then the environment's AZURE_STORAGE_KEY, then AZURE_STORAGE_SAS_TOKEN
+ * (as read at start into opts.env).
  * An endpoint in the URI wins over the options' endpoint, but a stored
  * credential's key or SAS goes only to its own endpoint (the default
  * when it has none): a URI endpoint naming another is refused
@@ -81,9 +82,9 @@ static const struct cairn_uri_endpoint_rules endpoint_rules = {
 	.cred_ssl = "--azure-disable-ssl",
 };
 
-static const char *env(const char *name)
+/* An environment value (store.h's struct cairn_store_env), NULL when unset. */
+static const char *env(const char *v)
 {
-	const char *v = getenv(name);
 	return v && *v ? v : NULL;
 }
 
@@ -115,8 +116,9 @@ static int parse_params(const char *uri, const char *q, struct params *p)
 
 static int credentials(struct cairn_azure_config *c, const struct cairn_store_opts *o, const char *uri)
 {
-	const char *key = o && o->azure_key && *o->azure_key ? o->azure_key : NULL;
-	const char *sas = o && o->azure_sas && *o->azure_sas ? o->azure_sas : NULL;
+	const struct cairn_store_env *e = cairn_store_opts_env(o);
+	const char *key = o && o->azure.key && *o->azure.key ? o->azure.key : NULL;
+	const char *sas = o && o->azure.sas && *o->azure.sas ? o->azure.sas : NULL;
 	const char *src = "the credential";
 	size_t n = strcspn(uri, "?");
 
@@ -124,15 +126,15 @@ static int credentials(struct cairn_azure_config *c, const struct cairn_store_op
 		return cairn_error_set(CAIRN_EAUTH, "the credential has both an account key and a SAS token: "
 						    "give one");
 	if (!key && !sas) {
-		const char *acct = env("AZURE_STORAGE_ACCOUNT");
+		const char *acct = env(e->azure.account);
 		if (acct && strcasecmp(acct, c->account) != 0)
 			return cairn_error_set(CAIRN_EINVAL,
 					       "AZURE_STORAGE_ACCOUNT is '%.64s', but the repository URI names account "
 					       "'%s'",
 					       acct, c->account);
-		if ((key = env("AZURE_STORAGE_KEY")))
+		if ((key = env(e->azure.key)))
 			src = "AZURE_STORAGE_KEY";
-		else if ((sas = env("AZURE_STORAGE_SAS_TOKEN")))
+		else if ((sas = env(e->azure.sas_token)))
 			src = "AZURE_STORAGE_SAS_TOKEN";
 		else
 			return cairn_error_set(CAIRN_EAUTH,
@@ -190,11 +192,11 @@ int cairn_azure_config_parse(const char *uri, const struct cairn_store_opts *o, 
 	if (pstart[plen] == '?' && (r = parse_params(uri, pstart + plen + 1, &p)) < 0)
 		return r;
 
-	if (o && o->azure_account && *o->azure_account && strcasecmp(o->azure_account, c->account) != 0)
+	if (o && o->azure.account && *o->azure.account && strcasecmp(o->azure.account, c->account) != 0)
 		return cairn_error_set(CAIRN_EINVAL,
 				       "the credential is for Azure account '%.64s', but the repository URI names "
 				       "account '%s'",
-				       o->azure_account, c->account);
+				       o->azure.account, c->account);
 
 	/* The default names its scheme: https whatever disable_ssl says. */
 	_cleanup_free_ char *dflt = NULL;

@@ -206,7 +206,6 @@ static void az_free(struct cairn_store *st)
 
 static const struct cairn_store_ops azure_ops = {
 	.name = "azure",
-	.features = CAIRN_STORE_FEAT_RANGE_GET | CAIRN_STORE_FEAT_CREATE_ONLY,
 	.get = az_get,
 	.put = az_put,
 	.stat = az_stat,
@@ -225,12 +224,14 @@ int cairn_store_azure_open(const char *uri, const struct cairn_store_opts *o, st
 	if (!s)
 		return cairn_error_nomem();
 	s->base.ops = &azure_ops;
+	s->base.features = CAIRN_STORE_FEAT_RANGE_GET | CAIRN_STORE_FEAT_CREATE_ONLY;
 	if ((r = cairn_azure_config_parse(uri, o, &s->cfg)) < 0)
 		goto fail;
 	struct cairn_http_opts ho = {
 		.connections = s->cfg.connections,
 		.limit_upload = s->cfg.limit_upload,
 		.allow_http = s->cfg.allow_http,
+		.env = &cairn_store_opts_env(o)->http,
 	};
 	if ((r = cairn_http_client_new(&ho, &s->http)) < 0)
 		goto fail;

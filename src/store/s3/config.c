@@ -18,7 +18,7 @@
  *   max_keys=N       listing page size, 1..1000 (default 1000)
  *
  * Precedence: the URI's parameters, then the options (a credential), then
- * the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+ * the environment, as read at start into opts.env (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
  * AWS_SESSION_TOKEN, AWS_REGION, AWS_DEFAULT_REGION; for gs:// first
  * GOOGLE_HMAC_ACCESS_KEY and GOOGLE_HMAC_SECRET).
  *
@@ -72,9 +72,9 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-static const char *env(const char *name)
+/* An environment value (store.h's struct cairn_store_env), NULL when unset. */
+static const char *env(const char *v)
 {
-	const char *v = getenv(name);
 	return v && *v ? v : NULL;
 }
 
@@ -135,8 +135,10 @@ static int parse_params(const char *uri, const char *q, struct params *p)
 
 static int keys(struct cairn_s3_config *c, const struct cairn_store_opts *o, const char *uri)
 {
-	const char *ak = o ? o->access_key : NULL, *sk = o ? o->secret_key : NULL;
+	const struct cairn_store_env *e = cairn_store_opts_env(o);
+	const char *ak = o ? o->s3.access_key : NULL, *sk = o ? o->s3.secret_key : NULL;
 	const char *akname = "AWS_ACCESS_KEY_ID", *skname = "AWS_SECRET_ACCESS_KEY";
+	const char *akenv = e->aws.access_key_id, *skenv = e->aws.secret_access_key;
 	bool from_env = false;
 
 	if ((ak && *ak) || (sk && *sk)) {
@@ -147,12 +149,14 @@ static int keys(struct cairn_s3_config *c, const struct cairn_store_opts *o, con
 	} else {
 		from_env = true;
 		ak = sk = NULL;
-		if (c->flavor == CAIRN_S3_FLAVOR_GCS && (env("GOOGLE_HMAC_ACCESS_KEY") || env("GOOGLE_HMAC_SECRET"))) {
+		if (c->flavor == CAIRN_S3_FLAVOR_GCS && (env(e->google.hmac_access_key) || env(e->google.hmac_secret))) {
 			akname = "GOOGLE_HMAC_ACCESS_KEY";
 			skname = "GOOGLE_HMAC_SECRET";
+			akenv = e->google.hmac_access_key;
+			skenv = e->google.hmac_secret;
 		}
-		ak = env(akname);
-		sk = env(skname);
+		ak = env(akenv);
+		sk = env(skenv);
 		if (!ak && !sk)
 			return cairn_error_set(CAIRN_EAUTH,
 					       "no credentials for %s: set %s and %s (or use a credential)", uri,
@@ -171,7 +175,7 @@ static int keys(struct cairn_s3_config *c, const struct cairn_store_opts *o, con
 	int r = copy_secret(sk, &c->secret_key, &c->secret_size);
 	if (r < 0)
 		return r;
-	const char *tok = from_env && c->flavor == CAIRN_S3_FLAVOR_S3 ? env("AWS_SESSION_TOKEN") : NULL;
+	const char *tok = from_env && c->flavor == CAIRN_S3_FLAVOR_S3 ? env(e->aws.session_token) : NULL;
 	if (tok && (r = copy_secret(tok, &c->session_token, &c->token_size)) < 0)
 		return r;
 	return 0;
@@ -222,10 +226,12 @@ int cairn_s3_config_parse(const char *uri, const struct cairn_store_opts *o, str
 
 	/* Region first: the AWS default endpoint is built from it. */
 	const char *region = p.region;
-	if (!region && o && o->region && *o->region)
-		region = o->region;
-	if (!region && !gcs)
-		region = env("AWS_REGION") ? env("AWS_REGION") : env("AWS_DEFAULT_REGION");
+	if (!region && o && o->s3.region && *o->s3.region)
+		region = o->s3.region;
+	if (!region && !gcs) {
+		const struct cairn_store_env *e = cairn_store_opts_env(o);
+		region = env(e->aws.region) ? env(e->aws.region) : env(e->aws.default_region);
+	}
 	if (!region)
 		region = gcs ? "auto" : "us-east-1";
 	for (const char *q = region; *q; q++)
@@ -291,8 +297,7 @@ int cairn_s3_config_parse(const char *uri, const struct cairn_store_opts *o, str
 	 * its own header. */
 	c->multi_delete = !gcs;
 	c->cond = gcs ? CAIRN_S3_COND_GOOG_GENERATION : CAIRN_S3_COND_IF_NONE_MATCH;
-	if (gcs && o && o->google_project_id && *o->google_project_id &&
-	    !(c->project_id = strdup(o->google_project_id)))
+	if (gcs && o && o->s3.project_id && *o->s3.project_id && !(c->project_id = strdup(o->s3.project_id)))
 		return oom();
 	return keys(c, o, uri);
 }

@@ -83,8 +83,8 @@ struct cairn_s3_config {
 	char *project_id;    /* GCS bucket creation; NULL if none */
 };
 
-/* Parses an s3:// or gs:// URI with the options (o may be NULL) and the
- * environment into ret (zeroed first; free with cairn_s3_config_free even
+/* Parses an s3:// or gs:// URI with the options (o may be NULL) and their
+ * environment (cairn_store_opts_env) into ret (zeroed first; free with cairn_s3_config_free even
  * on failure).  Never puts a secret into the error message. */
 int cairn_s3_config_parse(const char *uri, const struct cairn_store_opts *o, struct cairn_s3_config *ret);
 void cairn_s3_config_free(struct cairn_s3_config *c);
@@ -143,7 +143,6 @@ void cairn_s3_uploads_free(struct cairn_s3_uploads *u);
 
 struct s3_store {
 	struct cairn_store base;    /* first: the ops downcast */
-	struct cairn_store_ops ops; /* per instance: features change when a server shows what it lacks */
 	struct cairn_s3_config cfg;
 	struct cairn_http_client *http;
 	char *sigv4;                /* "aws:amz:REGION:s3" */

@@ -94,7 +94,7 @@ static int s3_get(struct cairn_store *st, const char *key, uint64_t off, uint64_
 static void withdraw_create_only(struct s3_store *s)
 {
 	if (!atomic_exchange(&s->cond_unsupported, true)) {
-		__atomic_fetch_and(&s->ops.features, ~(unsigned)CAIRN_STORE_FEAT_CREATE_ONLY, __ATOMIC_RELAXED);
+		__atomic_fetch_and(&s->base.features, ~(unsigned)CAIRN_STORE_FEAT_CREATE_ONLY, __ATOMIC_RELAXED);
 		cairn_log_info("%s does not implement conditional writes: create-only puts check, then put",
 			       s->cfg.endpoint);
 	}
@@ -231,20 +231,16 @@ static void s3_free(struct cairn_store *st)
 	free(s);
 }
 
-static const struct cairn_store_ops s3_ops = {
-	.name = "s3",
-	.features = CAIRN_STORE_FEAT_RANGE_GET | CAIRN_STORE_FEAT_CREATE_ONLY,
-	.get = s3_get,
-	.put = s3_put,
-	.stat = s3_stat,
-	.del = s3_del,
-	.list = cairn_s3_list,
-	.free = s3_free,
-	.create = s3_create,
-	.del_many = cairn_s3_del_many,
-	.xfer = s3_xfer,
-	.sweep = cairn_s3_sweep,
-};
+/* S3 and GCS differ only in their name and in DeleteObjects, which GCS's
+ * XML API lacks: two tables, both const. */
+#define S3_OPS(NAME, DEL_MANY)                                                                          \
+	{                                                                                               \
+		.name = NAME, .get = s3_get, .put = s3_put, .stat = s3_stat, .del = s3_del,             \
+		.list = cairn_s3_list, .free = s3_free, .create = s3_create, .del_many = DEL_MANY,      \
+		.xfer = s3_xfer, .sweep = cairn_s3_sweep,                                               \
+	}
+static const struct cairn_store_ops s3_ops = S3_OPS("s3", cairn_s3_del_many);
+static const struct cairn_store_ops gcs_ops = S3_OPS("gcs", NULL);
 
 int cairn_store_s3_open(const char *uri, const struct cairn_store_opts *o, struct cairn_store **ret)
 {
@@ -253,21 +249,20 @@ int cairn_store_s3_open(const char *uri, const struct cairn_store_opts *o, struc
 
 	if (!s)
 		return cairn_error_nomem();
-	s->ops = s3_ops;
-	s->base.ops = &s->ops;
+	s->base.ops = &s3_ops;
+	s->base.features = CAIRN_STORE_FEAT_RANGE_GET | CAIRN_STORE_FEAT_CREATE_ONLY;
 	atomic_init(&s->cond_unsupported, false);
 	atomic_init(&s->multi_delete_unsupported, false);
 	atomic_init(&s->bucket_seen, false);
 	if ((r = cairn_s3_config_parse(uri, o, &s->cfg)) < 0)
 		goto fail;
 	if (s->cfg.flavor == CAIRN_S3_FLAVOR_GCS)
-		s->ops.name = "gcs";
-	if (!s->cfg.multi_delete)
-		s->ops.del_many = NULL;
+		s->base.ops = &gcs_ops;
 	struct cairn_http_opts ho = {
 		.connections = s->cfg.connections,
 		.limit_upload = s->cfg.limit_upload,
 		.allow_http = s->cfg.allow_http,
+		.env = &cairn_store_opts_env(o)->http,
 	};
 	if ((r = cairn_http_client_new(&ho, &s->http)) < 0)
 		goto fail;

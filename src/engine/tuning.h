@@ -1,0 +1,21 @@
+/* The engine's process-wide tuning: set once at start by src/app/settings.c
+ * (from CAIRN_THREADS, CAIRN_PROFILE, CAIRN_READ_SOURCE and
+ * CAIRN_NO_DIRECT_IO), before any job runs; the engine never reads the
+ * environment.  Until set: all zero (one thread per core, mapped sources,
+ * O_DIRECT restores, no profile). */
+#ifndef CAIRN_ENGINE_TUNING_H
+#define CAIRN_ENGINE_TUNING_H
+
+#include <stdbool.h>
+
+struct cairn_engine_tuning {
+	unsigned threads;  /* worker threads for CPU work; 0 = one per core */
+	bool profile;      /* print where each job's time went */
+	bool read_source;  /* pread() the source into buffers instead of mapping it */
+	bool no_direct_io; /* restores write through the page cache */
+};
+
+void cairn_engine_set_tuning(const struct cairn_engine_tuning *t);
+const struct cairn_engine_tuning *cairn_engine_tuning(void);
+
+#endif
