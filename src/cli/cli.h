@@ -2,6 +2,9 @@
 #ifndef CAIRN_CLI_CLI_H
 #define CAIRN_CLI_CLI_H
 
+#include "app/app.h"
+#include "app/open.h"
+#include "app/seen.h"
 #include "engine/engine.h"
 #include "repo/repo.h"
 
@@ -32,7 +35,16 @@ struct cli_global {
 	int verbosity; /* -1 quiet, 0, 1, 2 */
 	bool help;
 	const char *verb;
+	struct cairn_app app; /* filled by cli_app() */
 };
+
+/* The application settings of these options and the environment
+ * (--state-dir, CAIRN_STATE_KEY_FILE, the passphrase sources with the
+ * terminal's prompt, CAIRN_TEST_JOB_DELAY): what every app/ call takes. */
+const struct cairn_app *cli_app(struct cli_global *g);
+/* The reference of the repository of --repo / CAIRN_REPO, --cred /
+ * CAIRN_CRED, --connections and --limit-upload. */
+void cli_repo_ref(struct cli_global *g, struct cairn_repo_ref *ret);
 
 enum opt_type { OPT_FLAG, OPT_STRING, OPT_LIST };
 
@@ -67,17 +79,8 @@ int cli_usage(const char *verb, const char *fmt, ...) __attribute__((format(prin
 
 /* Opens the repository named by --repo / CAIRN_REPO with the passphrase. */
 int cli_open_repo(struct cli_global *g, struct cairn_repo **ret);
-/* cli_open_repo in two steps: first what may fail fast or ask the user
- * (the store, its config, the passphrase), then cairn_repo_open(), whose
- * key derivation takes ~0.1 s, which the caller may run on another thread
- * (it takes the store; cli_repo_prep_clear frees what is left). */
-struct cli_repo_prep {
-	struct cairn_store *store;
-	char *pass;
-	size_t plen;
-};
-int cli_repo_prepare(struct cli_global *g, struct cli_repo_prep *p);
-void cli_repo_prep_clear(struct cli_repo_prep *p);
+/* cairn_app_repo_prepare() of that repository (open.h). */
+int cli_repo_prepare(struct cli_global *g, struct cairn_repo_prep *p);
 /* Opens the store of uri with the credential that applies to it (--cred,
  * CAIRN_CRED, or the only stored credential of the uri's provider; see
  * cairn_cred_resolve), --connections and --limit-upload.  *ret_cred gets
@@ -97,21 +100,16 @@ const char *cli_state_dir(struct cli_global *g);
 
 /* Passphrase from --passphrase-file, CAIRN_PASSPHRASE_FILE, CAIRN_PASSPHRASE
  * or a prompt on the terminal (twice when confirm).  Caller frees with
- * cli_passphrase_free. */
+ * cli_passphrase_free (cairn_app_secret_free). */
 int cli_passphrase(struct cli_global *g, bool confirm, char **ret, size_t *ret_len);
-/* The repository passphrase: --passphrase-file, CAIRN_PASSPHRASE_FILE,
- * CAIRN_PASSPHRASE, then the encryption passphrase of cred (may be NULL),
- * then a prompt.  Free with cli_passphrase_free. */
-int cli_repo_passphrase(struct cli_global *g, bool confirm, const struct cairn_cred *cred, char **ret,
-			size_t *ret_len);
-/* A secret from a file (one trailing newline dropped; NUL bytes and more
- * than 4095 bytes refused); what names it in messages.  Free with
- * cli_passphrase_free. */
-int cli_secret_file(const char *path, const char *what, char **ret, size_t *ret_len);
 /* Same for a new passphrase (key add): --new-passphrase-file,
  * CAIRN_NEW_PASSPHRASE_FILE, CAIRN_NEW_PASSPHRASE, prompt. */
 int cli_new_passphrase(const char *file, char **ret, size_t *ret_len);
-void cli_passphrase_free(char *p, size_t len);
+#define cli_passphrase_free cairn_app_secret_free
+/* The terminal's prompt (a cairn_prompt_fn): /dev/tty without echo. */
+int cli_prompt(void *ud, const char *what, const char *hint, bool confirm, char **ret, size_t *ret_len);
+/* The CAIRN_PASSPHRASE copy (below), or NULL. */
+const char *cli_passphrase_env(void);
 /* main() calls this first: CAIRN_PASSPHRASE and CAIRN_NEW_PASSPHRASE move
  * from the environment into locked memory left out of core dumps, their
  * strings wiped, so that neither a core nor /proc/PID/environ shows them;
@@ -157,41 +155,11 @@ struct cli_progress {
 void cli_progress_init(struct cli_progress *p, const char *label, struct cli_global *g);
 void cli_progress_cb(uint64_t done, uint64_t total, void *ud);
 void cli_progress_done(struct cli_progress *p);
+/* cli_progress_done for a callback (ud: the bar). */
+void cli_progress_end(void *ud);
 
-/* The record of backups this host has seen (state/seen.h), best effort:
- * a command that cannot open the state database works as before and says
- * so in a debug line.  One per command, opened on first use. */
-struct cairn_seen_report;
-struct cairn_forget_item;
-struct cli_seen {
-	struct cli_global *g;
-	struct cairn_state *st; /* borrowed, or owned when own */
-	bool own, unavailable;
-	char repo_id[33];
-};
-/* st may be NULL: the state database is opened when first needed. */
-void cli_seen_begin(struct cli_seen *s, struct cli_global *g, struct cairn_state *st, const struct cairn_repo *repo);
-void cli_seen_end(struct cli_seen *s);
-/* Records l, a listing of the repository's backups that began at
- * listed_us (unix microseconds), and says what vanished since this host
- * last looked (*ret zero when that cannot be told). */
-void cli_seen_observe(struct cli_seen *s, const struct cairn_manifest_list *l, int64_t listed_us,
-		      struct cairn_seen_report *ret);
-/* Loads the repository's backups for a backup to go on with (its
- * cairn_backup_opts.list) and records them; what vanished is only logged
- * (info: the job's log has it). */
-int cli_seen_load(struct cli_seen *s, struct cairn_repo *repo, struct cairn_manifest_list *ret);
-/* Records a backup made here. */
-void cli_seen_record(struct cli_seen *s, const struct cairn_manifest *m);
-/* A forget decision: a unit about to be forgotten (and a group backup's
- * members) is marked forgotten here; kept ones are left alone. */
-void cli_seen_forget(struct cli_seen *s, const struct cairn_forget_item *it);
-/* 'cairn forget ID' of a backup that is gone already: 1 when this host
- * reported it as vanished (it no longer does), else 0. */
-int cli_seen_acknowledge(struct cli_seen *s, const char *spec);
-/* The warning (one line, no "cairn: ") and its JSON (null when nothing
- * vanished). */
-void cli_seen_describe(const struct cairn_seen_report *r, char *buf, size_t size);
+/* The backups-seen record's (app/seen.h) warning as JSON (null when
+ * nothing vanished). */
 json_t *cli_seen_json(const struct cairn_seen_report *r);
 /* Warns on stderr (the warning level) when something vanished. */
 void cli_seen_warn(const struct cairn_seen_report *r);

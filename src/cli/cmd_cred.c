@@ -75,7 +75,7 @@ static int read_secrets(struct create_args *a, enum cairn_cred_provider prov, st
 			char what[64], *p = NULL;
 			size_t n = 0;
 			snprintf(what, sizeof(what), "--%s-file", s->opt);
-			if ((r = cli_secret_file(s->file, what, &p, &n)) < 0)
+			if ((r = cairn_app_secret_file(s->file, what, &p, &n)) < 0)
 				return cli_fail(r);
 			r = cairn_cred_secret_dup(p, dest);
 			cli_passphrase_free(p, n);

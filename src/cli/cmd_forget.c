@@ -14,25 +14,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct keep_args {
-	const char *last, *hourly, *daily, *weekly, *monthly, *yearly, *within;
-};
-int cli_keep_parse(const char *verb, const struct keep_args *a, struct cairn_keep_rules *ret);
-
 struct out {
 	struct cli_global *g;
 	const struct cairn_keep_rules *rules;
 	json_t *arr;
 	bool header;
 	bool dry_run;
-	struct cli_seen seen; /* this host's forgets are not "vanished" */
+	struct cairn_app_seen seen; /* this host's forgets are not "vanished" */
 };
 
 static void on_decision(const struct cairn_forget_item *it, void *ud)
 {
 	struct out *o = ud;
-	if (!o->dry_run)
-		cli_seen_forget(&o->seen, it);
+	/* forget BACKUP: app's forget job records the rules' decisions. */
+	if (!o->dry_run && o->seen.app)
+		cairn_app_seen_forget(&o->seen, it);
 	char created[48], reasons[256];
 	/* A damaged object's time is unknown (0). */
 	if (it->created_us)
@@ -84,7 +80,7 @@ static void print_result(struct cli_global *g, json_t *arr, bool dry_run, const 
 static bool acknowledge_gone(const char *spec, void *ud)
 {
 	struct out *o = ud;
-	if (cli_seen_acknowledge(&o->seen, spec) != 1)
+	if (cairn_app_seen_acknowledge(&o->seen, spec) != 1)
 		return false;
 	if (o->arr)
 		json_array_append_new(o->arr, json_pack("{s:s, s:s}", "id", spec, "action", "gone"));
@@ -103,25 +99,25 @@ static int forget_named(struct cli_global *g, const struct cli_list *pos, bool d
 		return cli_fail(r);
 	struct cairn_keep_rules none = { 0 };
 	struct out o = { .g = g, .rules = &none, .arr = g->json ? json_array() : NULL, .dry_run = dry_run };
-	cli_seen_begin(&o.seen, g, NULL, repo);
+	cairn_app_seen_begin(&o.seen, cli_app(g), NULL, repo);
 	struct cairn_forget_opts fo = { .dry_run = dry_run, .decision = on_decision,
 					.gone = dry_run ? NULL : acknowledge_gone, .ud = &o };
-	struct cli_job j = { 0 };
+	struct cairn_app_job j = { 0 };
 	char src[300];
 	snprintf(src, sizeof(src), "backup %s%s", pos->v[0], pos->n > 1 ? " and more" : "");
-	if (!dry_run && (r = cli_job_begin(g, NULL, "forget", NULL, src, cli_repo_uri(g), NULL, 0, &j)) < 0) {
-		cli_seen_end(&o.seen);
+	if (!dry_run && (r = cairn_app_job_begin(cli_app(g), NULL, "forget", NULL, src, cli_repo_uri(g), NULL, 0, &j)) < 0) {
+		cairn_app_seen_end(&o.seen);
 		cairn_repo_free(repo);
 		json_decref(o.arr);
 		return cli_fail(r);
 	}
 	struct cairn_forget_stats fs = { 0 };
 	r = cairn_forget_named(repo, (const char *const *)pos->v, pos->n, &fo, &fs);
-	cli_seen_end(&o.seen);
+	cairn_app_seen_end(&o.seen);
 	char result[64];
 	snprintf(result, sizeof(result), "forgot %llu", (unsigned long long)fs.forgotten);
 	if (!dry_run)
-		r = cli_job_end(&j, r, r >= 0 ? result : NULL);
+		r = cairn_app_job_end(&j, r, r >= 0 ? result : NULL);
 	cairn_repo_free(repo);
 	if (r < 0) {
 		json_decref(o.arr);
@@ -168,23 +164,23 @@ int cmd_forget(int argc, char **argv, struct cli_global *g)
 		return r;
 	_cleanup_(cairn_state_freep) struct cairn_state *st = NULL;
 	struct cairn_policy p = { 0 };
-	const char *uri = cli_repo_uri(g), *cred = NULL;
+	struct cairn_repo_ref ref;
+	cli_repo_ref(g, &ref);
+	_cleanup_free_ char *pvol = NULL;
 	if (policy) {
 		if ((r = cli_state_open(g, false, &st)) < 0)
 			return cli_fail(r);
 		if ((r = cairn_policy_get(st, policy, &p)) < 0)
 			return cli_fail(r);
-		/* The policy's own rules, unless the command line gives some. */
-		if (cairn_keep_rules_empty(&fo.rules) && (r = cli_policy_rules(&p, &fo.rules)) < 0) {
+		/* As when it runs (app/policy.h): its own rules, unless the
+		 * command line gives some; its own backups, unless its scope is
+		 * the volume. */
+		if ((r = cairn_app_policy_forget_opts(&p, NULL, &fo, &pvol)) < 0) {
 			cairn_policy_clear(&p);
 			return cli_fail(r);
 		}
-		if (p.kind == CAIRN_POLICY_GROUP)
-			fo.group = p.source;
-		if (!g->repo) {
-			uri = p.repo;
-			cred = p.cred;
-		}
+		if (!g->repo)
+			cairn_app_policy_repo_ref(&p, g->connections, g->limit_upload, &ref);
 	}
 	if (pos.n) {
 		if (!cairn_keep_rules_empty(&fo.rules))
@@ -197,56 +193,24 @@ int cmd_forget(int argc, char **argv, struct cli_global *g)
 			return cli_usage("forget", "policy %s keeps everything: give --keep-* rules", policy);
 		return cli_usage("forget", "nothing to keep: give at least one --keep-* rule");
 	}
-	if (!uri) {
+	if (!ref.uri) {
 		cairn_policy_clear(&p);
 		return cli_usage("forget", "no repository given: use --repo URI or set CAIRN_REPO");
 	}
 	struct cairn_repo *repo = NULL;
-	if (policy)
-		r = cli_open_repo_with(g, st, uri, cred, &repo);
-	else
-		r = cli_open_repo(g, &repo);
-	if (r < 0) {
+	if ((r = cairn_app_repo_open(cli_app(g), st, &ref, &repo)) < 0) {
 		cairn_policy_clear(&p);
 		return cli_fail(r);
-	}
-	_cleanup_free_ char *pvol = NULL;
-	if (policy && p.kind == CAIRN_POLICY_VOLUME) {
-		/* The volume name its backups carry. */
-		if ((r = cli_policy_volume_name(&p, &pvol)) < 0) {
-			cairn_repo_free(repo);
-			cairn_policy_clear(&p);
-			return cli_fail(r);
-		}
-		fo.volume = pvol;
-	}
-	/* As when it runs: its own backups, unless its scope is the volume. */
-	if (policy) {
-		fo.policy = policy;
-		fo.policy_id = p.scope == CAIRN_SCOPE_POLICY ? p.id : NULL;
 	}
 	struct out o = { .g = g, .rules = &fo.rules, .arr = g->json ? json_array() : NULL, .dry_run = dry_run };
-	cli_seen_begin(&o.seen, g, st, repo);
 	fo.decision = on_decision;
 	fo.ud = &o;
-	struct cli_job j = { 0 };
 	char src[300];
 	snprintf(src, sizeof(src), "%s%s", fo.group ? "group " : fo.volume ? "volume " : "",
-		 fo.group ? fo.group : fo.volume ? fo.volume : uri);
-	if (!dry_run && (r = cli_job_begin(g, st, "forget", policy, src, uri, NULL, 0, &j)) < 0) {
-		cli_seen_end(&o.seen);
-		cairn_repo_free(repo);
-		cairn_policy_clear(&p);
-		return cli_fail(r);
-	}
+		 fo.group ? fo.group : fo.volume ? fo.volume : ref.uri);
+	const struct cairn_app_forget fj = { .policy = policy, .source = src, .uri = ref.uri };
 	struct cairn_forget_stats fs = { 0 };
-	r = cairn_forget_run(repo, &fo, &fs);
-	cli_seen_end(&o.seen);
-	char result[128];
-	snprintf(result, sizeof(result), "kept %llu, forgot %llu", (unsigned long long)fs.kept,
-		 (unsigned long long)fs.forgotten);
-	if (!dry_run)
-		r = cli_job_end(&j, r, r >= 0 ? result : NULL);
+	r = cairn_app_forget_job(cli_app(g), st, repo, &fj, &fo, &fs);
 	cairn_repo_free(repo);
 	cairn_policy_clear(&p);
 	if (r < 0) {

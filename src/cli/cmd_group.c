@@ -1,4 +1,5 @@
 /* cairn group create|list|delete|backup|restore: consistency groups. */
+#include "app/snapreg.h"
 #include "cli/cli.h"
 #include "cli/jobs.h"
 #include "repo/group.h"
@@ -200,22 +201,27 @@ static int group_backup(struct cli_global *g, struct cairn_state *st, const char
 	struct cli_progress prog;
 	cli_progress_init(&prog, "group backup", g);
 	prog.store = repo->store;
-	struct cli_job job;
-	if ((r = cli_job_begin(g, st, "backup", NULL, name, cli_repo_uri(g), (const char *const *)grp.volumes,
+	struct cairn_app_job job;
+	if ((r = cairn_app_job_begin(cli_app(g), st, "backup", NULL, name, cli_repo_uri(g), (const char *const *)grp.volumes,
 			       grp.nvolumes, &job)) < 0) {
 		cairn_group_clear(&grp);
 		cairn_repo_free(repo);
 		return cli_fail(r);
 	}
-	job.prog = &prog;
-	struct cairn_group_backup_opts o = { .group = &grp, .full = full, .tags = tags->v, .ntags = tags->n,
-					     .state = st, .state_dir = cli_state_dir(g), .progress = cli_job_progress,
+	job.chain = cli_progress_cb;
+	job.chain_ud = &prog;
+	struct cairn_group_spec spec;
+	cairn_app_group_spec(&grp, &spec);
+	struct cairn_snap_registry reg;
+	cairn_app_snap_registry(st, &reg);
+	struct cairn_group_backup_opts o = { .group = &spec, .full = full, .tags = tags->v, .ntags = tags->n,
+					     .registry = &reg, .state_dir = cli_state_dir(g), .progress = cairn_app_job_progress,
 					     .progress_ud = &job };
 	struct cairn_group_backup *gb = NULL;
 	struct cairn_manifest **members = NULL;
 	r = cairn_group_backup_run(repo, &o, &gb, &members);
 	cli_progress_done(&prog);
-	r = cli_job_end(&job, r, r >= 0 ? gb->idhex : NULL);
+	r = cairn_app_job_end(&job, r, r >= 0 ? gb->idhex : NULL);
 	if (r >= 0) {
 		if (g->json) {
 			json_t *j = group_backup_json(gb);
@@ -314,20 +320,21 @@ static int group_restore(struct cli_global *g, const char *spec, const char *to,
 	}
 	struct cairn_group_backup *gb = NULL;
 	r = cairn_group_backup_resolve(&gl, spec, &gb);
-	struct cli_job job = { 0 };
+	struct cairn_app_job job = { 0 };
 	char src[512];
 	if (r >= 0) {
 		snprintf(src, sizeof(src), "group %s -> %s", gb->name, to);
-		r = cli_job_begin(g, NULL, "restore", NULL, src, cli_repo_uri(g), NULL, 0, &job);
+		r = cairn_app_job_begin(cli_app(g), NULL, "restore", NULL, src, cli_repo_uri(g), NULL, 0, &job);
 	}
 	if (r >= 0) {
 		struct cli_progress prog;
 		cli_progress_init(&prog, "group restore", g);
 		prog.store = repo->store;
-		job.prog = &prog;
-		r = cairn_group_restore_run(repo, gb, to, force, cli_job_progress, &job, &ml);
+		job.chain = cli_progress_cb;
+		job.chain_ud = &prog;
+		r = cairn_group_restore_run(repo, gb, to, force, cairn_app_job_progress, &job, &ml);
 		cli_progress_done(&prog);
-		r = cli_job_end(&job, r, r >= 0 ? gb->idhex : NULL);
+		r = cairn_app_job_end(&job, r, r >= 0 ? gb->idhex : NULL);
 	}
 	if (r >= 0) {
 		if (g->json) {

@@ -61,7 +61,7 @@ int cmd_init(int argc, char **argv, struct cli_global *g)
 		return cli_fail(r);
 	char *pass = NULL;
 	size_t plen = 0;
-	if ((r = cli_repo_passphrase(g, true, cred, &pass, &plen)) < 0) {
+	if ((r = cairn_app_passphrase(&cli_app(g)->pass, true, cred, &pass, &plen)) < 0) {
 		cairn_store_free(s);
 		return cli_fail(r);
 	}

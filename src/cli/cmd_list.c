@@ -50,10 +50,10 @@ int cmd_list(int argc, char **argv, struct cli_global *g)
 		cairn_manifest_list_free(&l);
 	struct cairn_seen_report vanished = { 0 };
 	if (r >= 0) {
-		struct cli_seen seen;
-		cli_seen_begin(&seen, g, NULL, repo);
-		cli_seen_observe(&seen, &l, listed_us, &vanished);
-		cli_seen_end(&seen);
+		struct cairn_app_seen seen;
+		cairn_app_seen_begin(&seen, cli_app(g), NULL, repo);
+		cairn_app_seen_observe(&seen, &l, listed_us, &vanished);
+		cairn_app_seen_end(&seen);
 	}
 	cairn_repo_free(repo);
 	if (r < 0)

@@ -20,12 +20,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-struct keep_args {
-	const char *last, *hourly, *daily, *weekly, *monthly, *yearly, *within;
-};
-
-/* Parses the --keep-* options (shared with forget). */
-int cli_keep_parse(const char *verb, const struct keep_args *a, struct cairn_keep_rules *ret);
 int cli_keep_parse(const char *verb, const struct keep_args *a, struct cairn_keep_rules *ret)
 {
 	memset(ret, 0, sizeof(*ret));
@@ -67,7 +61,7 @@ static int64_t next_run(const struct cairn_policy *p)
 static void keep_text(const struct cairn_policy *p, char *buf, size_t size)
 {
 	struct cairn_keep_rules r;
-	if (cli_policy_rules(p, &r) < 0 || cairn_keep_rules_empty(&r)) {
+	if (cairn_app_policy_rules(p, &r) < 0 || cairn_keep_rules_empty(&r)) {
 		snprintf(buf, size, "all");
 		return;
 	}
@@ -96,7 +90,7 @@ static json_t *policy_json(struct cairn_state *st, const struct cairn_policy *p)
 	json_object_set_new(j, "id", json_string(p->id));
 	json_object_set_new(j, "retention_scope", json_string(p->scope == CAIRN_SCOPE_VOLUME ? "volume" : "policy"));
 	_cleanup_free_ char *vol = NULL;
-	if (p->kind == CAIRN_POLICY_VOLUME && cli_policy_volume_name(p, &vol) >= 0)
+	if (p->kind == CAIRN_POLICY_VOLUME && cairn_app_policy_volume_name(p, &vol) >= 0)
 		json_object_set_new(j, "volume_name", json_string(vol));
 	struct cairn_job last_job;
 	if (cairn_job_last_of(st, p->name, "backup", &last_job) >= 0) {
@@ -269,9 +263,11 @@ static int count_backups(struct cli_global *g, struct cairn_state *st, const str
 			 uint64_t *all)
 {
 	_cleanup_free_ char *vol = NULL;
-	int r = p->kind == CAIRN_POLICY_VOLUME ? cli_policy_volume_name(p, &vol) : 0;
+	int r = p->kind == CAIRN_POLICY_VOLUME ? cairn_app_policy_volume_name(p, &vol) : 0;
 	struct cairn_repo *repo = NULL;
-	if (r < 0 || (r = cli_open_repo_with(g, st, p->repo, p->cred, &repo)) < 0)
+	struct cairn_repo_ref ref;
+	cairn_app_policy_repo_ref(p, g->connections, g->limit_upload, &ref);
+	if (r < 0 || (r = cairn_app_repo_open(cli_app(g), st, &ref, &repo)) < 0)
 		return r;
 	for (int pass = 0; pass < 2 && r >= 0; pass++) {
 		struct cairn_forget_opts fo = { .volume = vol, .group = vol ? NULL : p->source,
@@ -369,12 +365,18 @@ static int policy_run(struct cli_global *g, struct cairn_state *st, const char *
 		snprintf(prefix, sizeof(prefix), "job %lld (policy %s): ", (long long)job, name);
 		cairn_log_set_prefix(prefix);
 	}
-	struct cli_policy_outcome out = { 0 };
-	r = cli_policy_execute(g, st, &p, job, job != 0, &out);
+	struct cairn_app_policy_outcome out = { 0 };
+	struct cli_progress prog;
+	cli_progress_init(&prog, "backup", g);
+	const struct cairn_app_policy_run ro = {
+		.job = job, .daemon_child = job != 0, .connections = g->connections, .limit_upload = g->limit_upload,
+		.progress = cli_progress_cb, .progress_done = cli_progress_end, .progress_ud = &prog,
+	};
+	r = cairn_app_policy_run(cli_app(g), st, &p, &ro, &out);
 	bool own = p.scope == CAIRN_SCOPE_POLICY;
 	cairn_policy_clear(&p);
 	if (r < 0) {
-		cli_policy_outcome_clear(&out);
+		cairn_app_policy_outcome_clear(&out);
 		return cli_fail(r);
 	}
 	struct cairn_job last;
@@ -408,7 +410,7 @@ static int policy_run(struct cli_global *g, struct cairn_state *st, const char *
 				json_string_value(json_object_get(it, "created")));
 		}
 	}
-	cli_policy_outcome_clear(&out);
+	cairn_app_policy_outcome_clear(&out);
 	return EXIT_OK;
 }
 

@@ -70,13 +70,14 @@ int cmd_prune(int argc, char **argv, struct cli_global *g)
 		return cli_fail(r);
 	struct cli_progress prog;
 	cli_progress_init(&prog, dry_run ? "prune (dry run)" : "prune", g);
-	struct cli_job j = { .prog = &prog };
-	if (!dry_run && (r = cli_job_begin(g, NULL, "prune", NULL, uri, uri, NULL, 0, &j)) < 0) {
+	struct cairn_app_job j = { .chain = cli_progress_cb, .chain_ud = &prog };
+	if (!dry_run && (r = cairn_app_job_begin(cli_app(g), NULL, "prune", NULL, uri, uri, NULL, 0, &j)) < 0) {
 		cairn_repo_free(repo);
 		return cli_fail(r);
 	}
-	j.prog = &prog;
-	o.progress = cli_job_progress;
+	j.chain = cli_progress_cb;
+	j.chain_ud = &prog;
+	o.progress = cairn_app_job_progress;
 	o.progress_ud = &j;
 	struct cairn_prune_stats st;
 	r = cairn_prune_run(repo, &o, &st);
@@ -86,7 +87,7 @@ int cmd_prune(int argc, char **argv, struct cli_global *g)
 	snprintf(result, sizeof(result), "deleted %llu pack(s) (%s), repacked %llu", (unsigned long long)st.packs_deleted,
 		 freed, (unsigned long long)st.packs_repacked);
 	if (!dry_run)
-		r = cli_job_end(&j, r, r >= 0 ? result : NULL);
+		r = cairn_app_job_end(&j, r, r >= 0 ? result : NULL);
 	cairn_repo_free(repo);
 	if (r < 0)
 		return cli_fail(r);

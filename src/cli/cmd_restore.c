@@ -1,3 +1,4 @@
+#include "app/snapreg.h"
 #include "cli/cli.h"
 #include "cli/jobs.h"
 #include "state/seen.h"
@@ -40,40 +41,44 @@ int cmd_restore(int argc, char **argv, struct cli_global *g)
 	}
 	/* Before the restore: "latest" may now mean an older backup. */
 	struct cairn_seen_report vanished;
-	struct cli_seen seen;
-	cli_seen_begin(&seen, g, NULL, repo);
-	cli_seen_observe(&seen, &l, listed_us, &vanished);
-	cli_seen_end(&seen);
+	struct cairn_app_seen seen;
+	cairn_app_seen_begin(&seen, cli_app(g), NULL, repo);
+	cairn_app_seen_observe(&seen, &l, listed_us, &vanished);
+	cairn_app_seen_end(&seen);
 	cli_seen_warn(&vanished);
 	struct cairn_manifest *m = NULL;
 	r = cairn_manifest_resolve(&l, pos.v[0], &m);
 	struct cairn_restore_stats st = { 0 };
-	struct cli_job job = { 0 };
+	struct cairn_app_job job = { 0 };
 	char abs[PATH_MAX], src[PATH_MAX + 128];
 	const char *target = realpath(pos.v[1], abs) ? abs : NULL;
 	if (r >= 0) {
 		snprintf(src, sizeof(src), "%s -> %s", m->volume, target ? target : pos.v[1]);
-		r = cli_job_begin(g, NULL, "restore", NULL, src, cli_repo_uri(g), &target, target ? 1 : 0, &job);
+		r = cairn_app_job_begin(cli_app(g), NULL, "restore", NULL, src, cli_repo_uri(g), &target, target ? 1 : 0, &job);
 	}
 	if (r >= 0) {
 		struct cli_progress prog;
 		cli_progress_init(&prog, "restore", g);
 		prog.store = repo->store;
-		job.prog = &prog;
+		job.chain = cli_progress_cb;
+		job.chain_ud = &prog;
 		struct cairn_restore_opts o = { .target = pos.v[1], .force = force, .delta = delta,
-						.state_dir = cli_state_dir(g), .progress = cli_job_progress,
+						.state_dir = cli_state_dir(g), .progress = cairn_app_job_progress,
 						.progress_ud = &job };
 		/* The backup's base snapshot, when kept, narrows what to compare. */
 		struct cairn_change_map differs = CAIRN_CHANGE_MAP_INIT;
 		struct cairn_state *state = NULL;
-		if (delta && cli_state_open(g, true, &state) >= 0 &&
-		    cairn_delta_known(state, repo, m, pos.v[1], &differs) >= 0)
-			o.differs = &differs;
+		struct cairn_snap_registry reg;
+		if (delta && cli_state_open(g, true, &state) >= 0) {
+			cairn_app_snap_registry(state, &reg);
+			if (cairn_delta_known(&reg, repo, m, pos.v[1], &differs) >= 0)
+				o.differs = &differs;
+		}
 		cairn_state_free(state);
 		r = cairn_restore_run(repo, m, &o, &st);
 		cairn_change_map_free(&differs);
 		cli_progress_done(&prog);
-		r = cli_job_end(&job, r, r >= 0 ? m->idhex : NULL);
+		r = cairn_app_job_end(&job, r, r >= 0 ? m->idhex : NULL);
 	}
 	if (r >= 0) {
 		if (g->json) {

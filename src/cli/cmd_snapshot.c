@@ -1,4 +1,5 @@
 /* cairn snapshot create|list|delete|revert: local restore points. */
+#include "app/snapreg.h"
 #include "cli/cli.h"
 #include "state/snapshots.h"
 #include "util/cleanup.h"
@@ -75,7 +76,9 @@ static int snap_create(struct cli_global *g, struct cairn_state *st, const char 
 		return cli_fail(r);
 	struct cairn_snap_record rec = { .kind = CAIRN_SNAP_USER, .volume = volume, .name = (char *)name };
 	_cleanup_(cairn_snap_taken_releasep) struct cairn_snap_taken taken = CAIRN_SNAP_TAKEN_INIT;
-	if ((r = cairn_snap_take_new(st, volume, method, cli_state_dir(g), &taken)) < 0)
+	struct cairn_snap_registry reg;
+	cairn_app_snap_registry(st, &reg);
+	if ((r = cairn_snap_take_new(&reg, volume, method, cli_state_dir(g), &taken)) < 0)
 		return cli_fail(r);
 	/* Named and recorded while cairn holds it: never a leftover. */
 	if ((r = cairn_snap_keep(&taken)) < 0)
