@@ -39,17 +39,9 @@ int cairn_app_store_open(const struct cairn_app *app, struct cairn_state *st, co
 	return 0;
 }
 
-void cairn_app_repo_prep_clear(struct cairn_repo_prep *p)
+int cairn_app_repo_check(const struct cairn_app *app, struct cairn_state *st, const struct cairn_repo_ref *ref,
+			 struct cairn_store **ret, struct cairn_cred **ret_cred)
 {
-	cairn_store_free(p->store);
-	cairn_app_secret_free(p->pass, p->plen);
-	*p = (struct cairn_repo_prep){ 0 };
-}
-
-int cairn_app_repo_prepare(const struct cairn_app *app, struct cairn_state *st, const struct cairn_repo_ref *ref,
-			   struct cairn_repo_prep *p)
-{
-	*p = (struct cairn_repo_prep){ 0 };
 	const char *uri = ref->uri;
 	if (!uri)
 		return cairn_error_set(CAIRN_EINVAL, "no repository given: use --repo URI or set CAIRN_REPO");
@@ -58,7 +50,6 @@ int cairn_app_repo_prepare(const struct cairn_app *app, struct cairn_state *st, 
 	int r = cairn_app_store_open(app, st, ref, &s, &cred);
 	if (r < 0)
 		return r;
-	/* Before asking for a passphrase, make sure there is a repository. */
 	uint64_t size;
 	r = cairn_store_stat(s, "config", &size);
 	if (r == CAIRN_ENOTFOUND) {
@@ -76,6 +67,31 @@ int cairn_app_repo_prepare(const struct cairn_app *app, struct cairn_state *st, 
 		cairn_store_free(s);
 		return r;
 	}
+	if (ret)
+		*ret = s;
+	else
+		cairn_store_free(s);
+	if (ret_cred)
+		*ret_cred = TAKE_PTR(cred);
+	return 0;
+}
+
+void cairn_app_repo_prep_clear(struct cairn_repo_prep *p)
+{
+	cairn_store_free(p->store);
+	cairn_app_secret_free(p->pass, p->plen);
+	*p = (struct cairn_repo_prep){ 0 };
+}
+
+int cairn_app_repo_prepare(const struct cairn_app *app, struct cairn_state *st, const struct cairn_repo_ref *ref,
+			   struct cairn_repo_prep *p)
+{
+	*p = (struct cairn_repo_prep){ 0 };
+	_cleanup_(cairn_cred_freep) struct cairn_cred *cred = NULL;
+	struct cairn_store *s = NULL;
+	int r = cairn_app_repo_check(app, st, ref, &s, &cred);
+	if (r < 0)
+		return r;
 	const struct cairn_pass_source *src = ref->pass ? ref->pass : &app->pass;
 	if (ref->cred_pass_first && cred && cred->passphrase)
 		r = cairn_app_secret_copy(cred->passphrase, &p->pass, &p->plen);

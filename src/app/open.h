@@ -33,10 +33,17 @@ struct cairn_repo_ref {
 int cairn_app_store_open(const struct cairn_app *app, struct cairn_state *st, const struct cairn_repo_ref *ref,
 			 struct cairn_store **ret, struct cairn_cred **ret_cred);
 
+/* Makes sure ref names a repository (CAIRN_ENOTREPO naming what is
+ * wrong), without its passphrase: its store (*ret, may be NULL) and
+ * credential (as above) are left open. */
+int cairn_app_repo_check(const struct cairn_app *app, struct cairn_state *st, const struct cairn_repo_ref *ref,
+			 struct cairn_store **ret, struct cairn_cred **ret_cred);
+
 /* cairn_app_repo_open in two steps: first what may fail fast or ask the
  * user (the store, its config, the passphrase), then cairn_repo_open(),
  * whose key derivation takes ~0.1 s, which the caller may run on another
- * thread (it takes the store; cairn_app_repo_prep_clear frees the rest). */
+ * thread (it takes the store; cairn_app_repo_prep_clear frees the rest).
+ * Before the passphrase is asked for, cairn_app_repo_check. */
 struct cairn_repo_prep {
 	struct cairn_store *store;
 	char *pass;

@@ -3,6 +3,7 @@
 #define CAIRN_CLI_CLI_H
 
 #include "app/app.h"
+#include "app/backups.h"
 #include "app/open.h"
 #include "app/seen.h"
 #include "engine/engine.h"
@@ -126,11 +127,8 @@ char *cli_passphrase_env_entry(void);
  * printing it. */
 int cli_parse_kdf_memory(const char *verb, const char *arg, unsigned *ret_log2n);
 
-/* An id as typed (a backup id, a key id) may be upper case; names in a
- * repository are lower-case hex only (format.h OBJECTS).  Copies s to out
- * (truncated to size), lowered when it is all hex digits.  (Prefixes and
- * "VOLUME@latest" go to resolvers that compare ids case-insensitively.) */
-void cli_lower_id(const char *s, char *out, size_t size);
+/* cairn_app_lower_id (app/backups.h). */
+#define cli_lower_id cairn_app_lower_id
 
 /* Human sizes ("1.5 GiB") and parsing ("64K", "1M", "1048576"). */
 void cli_human_size(uint64_t v, char *buf, size_t size);
@@ -138,6 +136,9 @@ int cli_parse_size(const char *s, uint64_t *ret);
 
 /* "volume: ext4, label 'x', UUID ..., 512-byte logical blocks" (one line). */
 void cli_print_volume_info(FILE *f, const struct cairn_volume_info *i);
+
+/* A backup's manifest as JSON (list, backup --json, group backup). */
+json_t *cli_manifest_json(const struct cairn_manifest *m);
 
 /* Prints a JSON value on stdout followed by a newline; steals the reference. */
 void cli_print_json(json_t *j);
@@ -191,5 +192,13 @@ int cmd_prune(int argc, char **argv, struct cli_global *g);
 /* Prints the help of verb ("cred create" too), or the overview for NULL;
  * false (nothing printed) for an unknown verb. */
 bool cli_help(const char *verb);
+/* The help texts of the policy, daemon, job and retention commands
+ * (help_policies.c), found by cli_help() after its own table. */
+struct cli_help_text {
+	const char *verb;
+	const char *text;
+};
+extern const struct cli_help_text cli_help_policies[];
+extern const size_t cli_help_policies_n;
 
 #endif

@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-json_t *cli_manifest_json(const struct cairn_manifest *m);
 
 json_t *cli_manifest_json(const struct cairn_manifest *m)
 {

@@ -1,4 +1,5 @@
 /* cairn forget, cairn hold, cairn release. */
+#include "app/backups.h"
 #include "cli/jobs.h"
 #include "engine/retention.h"
 #include "repo/group.h"
@@ -221,60 +222,6 @@ int cmd_forget(int argc, char **argv, struct cli_global *g)
 	return EXIT_OK;
 }
 
-/* spec is a whole backup id (in either case): decoded into id. */
-static bool full_id(const char *spec, uint8_t id[CAIRN_BACKUP_ID_LEN])
-{
-	char hex[2 * CAIRN_BACKUP_ID_LEN + 2];
-	cli_lower_id(spec, hex, sizeof(hex));
-	return strlen(hex) == 2 * CAIRN_BACKUP_ID_LEN && cairn_hex_decode(hex, id, CAIRN_BACKUP_ID_LEN) == 0;
-}
-
-/* A backup or group backup by spec; for release also a bare full id whose
- * backup is gone. */
-static int resolve_any(struct cairn_repo *repo, const char *spec, uint8_t id[CAIRN_BACKUP_ID_LEN], char what[160],
-		       bool allow_gone)
-{
-	struct cairn_manifest_list ml;
-	int r = cairn_manifest_list_load(repo, &ml);
-	if (r < 0)
-		return r;
-	struct cairn_manifest *m = NULL;
-	r = cairn_manifest_resolve(&ml, spec, &m);
-	if (r >= 0) {
-		memcpy(id, m->id, CAIRN_BACKUP_ID_LEN);
-		snprintf(what, 160, "backup %s of %s", m->idhex, m->volume);
-		cairn_manifest_list_free(&ml);
-		return 0;
-	}
-	cairn_manifest_list_free(&ml);
-	/* A hold on a damaged manifest must go before forget may remove it. */
-	if ((r == CAIRN_ECORRUPT || r == CAIRN_EVERSION) && allow_gone && full_id(spec, id)) {
-		snprintf(what, 160, "damaged backup %s", spec);
-		return 0;
-	}
-	if (r != CAIRN_ENOTFOUND)
-		return r;
-	char msg[512];
-	cairn_error_copy(msg, sizeof(msg));
-	struct cairn_group_backup_list gl;
-	if ((r = cairn_group_backup_list_load(repo, &gl)) < 0)
-		return r;
-	struct cairn_group_backup *gb = NULL;
-	r = cairn_group_backup_resolve(&gl, spec, &gb);
-	if (r >= 0) {
-		memcpy(id, gb->id, CAIRN_BACKUP_ID_LEN);
-		snprintf(what, 160, "group backup %s of %s", gb->idhex, gb->name);
-	}
-	cairn_group_backup_list_free(&gl);
-	if (r == CAIRN_ENOTFOUND && allow_gone && full_id(spec, id)) {
-		snprintf(what, 160, "backup %s", spec);
-		return 0;
-	}
-	if (r == CAIRN_ENOTFOUND)
-		return cairn_error_set(CAIRN_ENOTFOUND, "%s", msg);
-	return r;
-}
-
 static int hold_or_release(int argc, char **argv, struct cli_global *g, bool hold)
 {
 	const char *verb = hold ? "hold" : "release";
@@ -298,8 +245,8 @@ static int hold_or_release(int argc, char **argv, struct cli_global *g, bool hol
 	if ((r = cli_open_repo(g, &repo)) < 0)
 		return cli_fail(r);
 	uint8_t id[CAIRN_BACKUP_ID_LEN];
-	char what[160];
-	r = resolve_any(repo, pos.v[0], id, what, !hold);
+	char what[CAIRN_APP_WHAT_MAX];
+	r = cairn_app_backup_resolve_any(repo, pos.v[0], !hold, id, what);
 	if (r >= 0)
 		r = hold ? cairn_hold_put(repo, id, reason) : cairn_hold_delete(repo, id);
 	cairn_repo_free(repo);

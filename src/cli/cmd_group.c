@@ -18,7 +18,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-json_t *cli_manifest_json(const struct cairn_manifest *m);
 
 static json_t *strv_json(char *const *v, size_t n)
 {

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-json_t *cli_manifest_json(const struct cairn_manifest *m);
 
 /* A hold on the backup itself, or on the group backup it belongs to. */
 static const struct cairn_hold *hold_of(const struct cairn_hold_list *l, const struct cairn_manifest *m)
@@ -44,17 +43,10 @@ int cmd_list(int argc, char **argv, struct cli_global *g)
 		return cli_fail(r);
 	struct cairn_manifest_list l;
 	struct cairn_hold_list holds = { 0 };
-	int64_t listed_us = cairn_wall_now_us();
-	r = cairn_manifest_list_load(repo, &l);
+	struct cairn_seen_report vanished;
+	r = cairn_app_backups_list(cli_app(g), repo, &l, &vanished);
 	if (r >= 0 && (r = cairn_hold_list_load(repo, &holds)) < 0)
 		cairn_manifest_list_free(&l);
-	struct cairn_seen_report vanished = { 0 };
-	if (r >= 0) {
-		struct cairn_app_seen seen;
-		cairn_app_seen_begin(&seen, cli_app(g), NULL, repo);
-		cairn_app_seen_observe(&seen, &l, listed_us, &vanished);
-		cairn_app_seen_end(&seen);
-	}
 	cairn_repo_free(repo);
 	if (r < 0)
 		return cli_fail(r);

@@ -7,7 +7,6 @@
 #include "state/cred.h"
 #include "state/groups.h"
 #include "state/policies.h"
-#include "store/store.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -183,24 +182,15 @@ static int policy_create(struct cli_global *g, struct cairn_state *st, const cha
 		p.kind = CAIRN_POLICY_GROUP;
 		p.source = (char *)a->group;
 	}
-	/* The credential is stored by UUID: a name may be reused later. */
+	/* The repository must be there (no passphrase needed to tell); the
+	 * credential is stored by UUID: a name may be reused later. */
 	_cleanup_(cairn_cred_freep) struct cairn_cred *cred = NULL;
-	const char *ref = g->cred && *g->cred ? g->cred : getenv("CAIRN_CRED");
-	if ((r = cairn_cred_resolve(st, ref, uri, &cred)) < 0)
+	struct cairn_repo_ref ref;
+	cli_repo_ref(g, &ref);
+	ref.uri = uri;
+	if ((r = cairn_app_repo_check(cli_app(g), st, &ref, NULL, &cred)) < 0)
 		return cli_fail(r);
 	p.cred = cred ? cred->uuid : NULL;
-	/* The repository must be there (no passphrase needed to tell). */
-	struct cairn_store_opts o = { 0 };
-	struct cairn_store *s = NULL;
-	uint64_t size;
-	if ((r = cairn_cred_store_opts(cred, uri, &o)) < 0 || (r = cairn_store_open_opts(uri, &o, &s)) < 0)
-		return cli_fail(r);
-	r = cairn_store_stat(s, "config", &size);
-	cairn_store_free(s);
-	if (r == CAIRN_ENOTFOUND)
-		return cli_fail(cairn_error_set(CAIRN_ENOTREPO, "%s is not a cairn repository (run 'cairn init' first)", uri));
-	if (r < 0)
-		return cli_fail(r);
 	/* A local path as given is relative to this shell's directory, not
 	 * the daemon's. */
 	char absrepo[PATH_MAX];

@@ -34,17 +34,12 @@ int cmd_restore(int argc, char **argv, struct cli_global *g)
 	if ((r = cli_open_repo(g, &repo)) < 0)
 		return cli_fail(r);
 	struct cairn_manifest_list l;
-	int64_t listed_us = cairn_wall_now_us();
-	if ((r = cairn_manifest_list_load(repo, &l)) < 0) {
+	struct cairn_seen_report vanished;
+	if ((r = cairn_app_backups_list(cli_app(g), repo, &l, &vanished)) < 0) {
 		cairn_repo_free(repo);
 		return cli_fail(r);
 	}
 	/* Before the restore: "latest" may now mean an older backup. */
-	struct cairn_seen_report vanished;
-	struct cairn_app_seen seen;
-	cairn_app_seen_begin(&seen, cli_app(g), NULL, repo);
-	cairn_app_seen_observe(&seen, &l, listed_us, &vanished);
-	cairn_app_seen_end(&seen);
 	cli_seen_warn(&vanished);
 	struct cairn_manifest *m = NULL;
 	r = cairn_manifest_resolve(&l, pos.v[0], &m);

@@ -115,16 +115,6 @@ int cli_repo_prepare(struct cli_global *g, struct cairn_repo_prep *p)
 	return cairn_app_repo_prepare(cli_app(g), NULL, &ref, p);
 }
 
-void cli_lower_id(const char *s, char *out, size_t size)
-{
-	bool hex = strspn(s, "0123456789abcdefABCDEF") == strlen(s);
-	size_t i = 0;
-	for (; s[i] && i + 1 < size; i++)
-		out[i] = hex ? (char)tolower((unsigned char)s[i]) : s[i];
-	if (size)
-		out[i] = 0;
-}
-
 void cli_human_size(uint64_t v, char *buf, size_t size)
 {
 	cairn_app_human_size(v, buf, size);
