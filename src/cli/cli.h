@@ -53,8 +53,11 @@ struct cli_opt {
 	const char *name; /* long name without dashes */
 	char short_name;  /* 0 if none */
 	enum opt_type type;
-	void *dest; /* bool*, const char**, or struct cli_list* */
+	void *dest; /* bool*, const char**, or struct cli_list*; NULL: at off */
+	size_t off; /* in the command's argument struct (CLI_ARG) */
 };
+/* An option's place in a command's argument struct (struct cli_cmd). */
+#define CLI_ARG(type, field) NULL, offsetof(type, field)
 
 struct cli_list {
 	const char **v;
@@ -71,6 +74,9 @@ static inline void cli_list_freep(struct cli_list *l)
 /* Parses argv (after the verb) into global options, the command's options
  * and positionals.  Returns 0, or EXIT_USAGE after printing one line. */
 int cli_parse(int argc, char **argv, const struct cli_opt *opts, struct cli_global *g, struct cli_list *pos);
+/* The same, options with no dest stored at args + off. */
+int cli_parse_args(int argc, char **argv, const struct cli_opt *opts, void *args, struct cli_global *g,
+		   struct cli_list *pos);
 
 void cli_print_escaped(FILE *f, const char *s);
 /* Prints "cairn: <message>" for an engine error and returns EXIT_FAIL. */
@@ -165,27 +171,64 @@ json_t *cli_seen_json(const struct cairn_seen_report *r);
 /* Warns on stderr (the warning level) when something vanished. */
 void cli_seen_warn(const struct cairn_seen_report *r);
 
-/* Commands. */
-int cmd_init(int argc, char **argv, struct cli_global *g);
-int cmd_backup(int argc, char **argv, struct cli_global *g);
-int cmd_list(int argc, char **argv, struct cli_global *g);
-int cmd_restore(int argc, char **argv, struct cli_global *g);
-int cmd_check(int argc, char **argv, struct cli_global *g);
-int cmd_diff(int argc, char **argv, struct cli_global *g);
-int cmd_key(int argc, char **argv, struct cli_global *g);
-int cmd_repair(int argc, char **argv, struct cli_global *g);
-int cmd_cred(int argc, char **argv, struct cli_global *g);
-int cmd_snapshot(int argc, char **argv, struct cli_global *g);
-int cmd_group(int argc, char **argv, struct cli_global *g);
-int cmd_policy(int argc, char **argv, struct cli_global *g);
-int cmd_daemon(int argc, char **argv, struct cli_global *g);
-int cmd_status(int argc, char **argv, struct cli_global *g);
-int cmd_log(int argc, char **argv, struct cli_global *g);
-int cmd_cancel(int argc, char **argv, struct cli_global *g);
-int cmd_forget(int argc, char **argv, struct cli_global *g);
-int cmd_hold(int argc, char **argv, struct cli_global *g);
-int cmd_release(int argc, char **argv, struct cli_global *g);
-int cmd_prune(int argc, char **argv, struct cli_global *g);
+/* The command table: each command says declaratively what it takes and
+ * needs, and cli_dispatch() does, once for all of them, what every command
+ * did first: parse its options into its argument struct, print --help,
+ * set the log level, check the number of positionals, run the command's
+ * own checks (usage errors before anything is opened), open the
+ * repository or the state database it needs, and clean up after it. */
+enum cli_needs {
+	CLI_NEEDS_NOTHING,
+	CLI_NEEDS_REPO,       /* --repo / CAIRN_REPO opened with its passphrase */
+	CLI_NEEDS_STATE,      /* the state database, created when missing */
+	CLI_NEEDS_STATE_READ, /* the state database, never created */
+};
+#define CLI_POS_ANY ((size_t)-1)
+
+struct cli_ctx;
+struct cli_cmd {
+	const char *verb;
+	int (*run)(struct cli_ctx *c); /* an exit status */
+	const struct cli_opt *opts;    /* CLI_ARG places; NULL: none */
+	size_t args_size;              /* its argument struct (zeroed) */
+	void (*init)(void *args);      /* defaults (may be NULL) */
+	/* Positionals: fewer than pos_min is the usage error pos_few, more
+	 * than pos_max pos_many (NULL: "unexpected argument 'X'"). */
+	size_t pos_min, pos_max;
+	const char *pos_few, *pos_many;
+	enum cli_needs needs;
+	/* The job kind of the rows it makes (state/jobs.h); NULL: none. */
+	const char *job;
+	/* --help with a subcommand: "VERB SUB" (help_sub), or this topic. */
+	bool help_sub;
+	const char *help_pos;
+	/* The daemon: info lines at least, for the journal. */
+	bool log_journal;
+	/* Right after parsing, whatever its result (r); returns it or
+	 * another exit status (cred: secrets leave argv at once). */
+	int (*parsed)(struct cli_ctx *c, int r);
+	/* Usage errors found before anything is opened: 0 or an exit status. */
+	int (*check)(struct cli_ctx *c);
+	void (*cleanup)(struct cli_ctx *c);
+};
+
+struct cli_ctx {
+	const struct cli_cmd *cmd;
+	struct cli_global *g;
+	void *args;
+	struct cli_list pos;
+	/* What cmd->needs; freed after run unless run takes it. */
+	struct cairn_repo *repo;
+	struct cairn_state *st;
+};
+
+/* Runs cmd with argv (every word but the verb, globals included). */
+int cli_dispatch(const struct cli_cmd *cmd, int argc, char **argv, struct cli_global *g);
+
+extern const struct cli_cmd cli_cmd_init, cli_cmd_backup, cli_cmd_list, cli_cmd_restore, cli_cmd_check,
+	cli_cmd_diff, cli_cmd_key, cli_cmd_repair, cli_cmd_cred, cli_cmd_snapshot, cli_cmd_group, cli_cmd_policy,
+	cli_cmd_daemon, cli_cmd_status, cli_cmd_log, cli_cmd_cancel, cli_cmd_forget, cli_cmd_hold,
+	cli_cmd_release, cli_cmd_prune;
 
 /* Prints the help text of a verb (or the overview for NULL) on stdout;
  * "cred create" names a subcommand's text (falls back to the verb's). */

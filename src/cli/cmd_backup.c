@@ -101,32 +101,37 @@ static int open_and_snapshot(struct cli_global *g, struct cairn_state *st, const
 	return 0;
 }
 
-int cmd_backup(int argc, char **argv, struct cli_global *g)
+struct backup_args {
+	const char *name, *snapshot;
+	bool full;
+	struct cli_list tags;
+	enum cairn_snap_method method; /* from snapshot */
+};
+static const struct cli_opt backup_opts[] = {
+	{ "name", 'n', OPT_STRING, CLI_ARG(struct backup_args, name) },
+	{ "full", 0, OPT_FLAG, CLI_ARG(struct backup_args, full) },
+	{ "tag", 't', OPT_LIST, CLI_ARG(struct backup_args, tags) },
+	{ "snapshot", 0, OPT_STRING, CLI_ARG(struct backup_args, snapshot) },
+	{ NULL, 0, 0, NULL, 0 },
+};
+
+static int check_backup(struct cli_ctx *c)
 {
-	const char *name = NULL, *snapshot = "auto";
-	bool full = false;
-	_cleanup_(cli_list_freep) struct cli_list tags = { 0 };
-	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
-	const struct cli_opt opts[] = {
-		{ "name", 'n', OPT_STRING, &name },
-		{ "full", 0, OPT_FLAG, &full },
-		{ "tag", 't', OPT_LIST, &tags },
-		{ "snapshot", 0, OPT_STRING, &snapshot },
-		{ NULL, 0, 0, NULL },
-	};
-	int r = cli_parse(argc, argv, opts, g, &pos);
-	if (r)
-		return r;
-	if (g->help) {
-		cli_help("backup");
-		return EXIT_OK;
-	}
-	cairn_log_level = g->verbosity;
-	if (pos.n != 1)
-		return cli_usage("backup", pos.n ? "give exactly one SOURCE" : "missing SOURCE");
-	enum cairn_snap_method method;
-	if (cairn_snap_method_parse(snapshot, &method) < 0)
+	struct backup_args *a = c->args;
+	if (cairn_snap_method_parse(a->snapshot ? a->snapshot : "auto", &a->method) < 0)
 		return cli_usage("backup", "--snapshot takes auto, reflink, copy, lvm or none");
+	return 0;
+}
+
+static int run_backup(struct cli_ctx *c)
+{
+	const struct backup_args *a = c->args;
+	struct cli_global *g = c->g;
+	const struct cli_list pos = c->pos, tags = a->tags;
+	const char *name = a->name;
+	bool full = a->full;
+	enum cairn_snap_method method = a->method;
+	int r;
 	_cleanup_(cairn_state_freep) struct cairn_state *st = NULL;
 	if (method != CAIRN_SNAP_NONE && (r = cli_state_open(g, false, &st)) < 0)
 		return cli_fail(r);
@@ -220,3 +225,11 @@ int cmd_backup(int argc, char **argv, struct cli_global *g)
 	cairn_manifest_free(m);
 	return EXIT_OK;
 }
+
+/* The repository is opened while the snapshot is taken (open_and_snapshot),
+ * the state database only for a snapshot. */
+const struct cli_cmd cli_cmd_backup = {
+	.verb = "backup", .run = run_backup, .opts = backup_opts, .args_size = sizeof(struct backup_args),
+	.pos_min = 1, .pos_max = 1, .pos_few = "missing SOURCE", .pos_many = "give exactly one SOURCE",
+	.check = check_backup, .job = "backup",
+};

@@ -44,28 +44,22 @@ static void on_affected(const struct cairn_manifest *m, uint64_t missing, uint64
 		       (unsigned long long)missing, (unsigned long long)damaged);
 }
 
-int cmd_check(int argc, char **argv, struct cli_global *g)
+struct check_args {
+	bool read_data, strict;
+};
+static const struct cli_opt check_opts[] = {
+	{ "read-data", 0, OPT_FLAG, CLI_ARG(struct check_args, read_data) },
+	{ "strict", 0, OPT_FLAG, CLI_ARG(struct check_args, strict) },
+	{ NULL, 0, 0, NULL, 0 },
+};
+
+static int run_check(struct cli_ctx *c)
 {
-	bool read_data = false, strict = false;
-	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
-	const struct cli_opt opts[] = {
-		{ "read-data", 0, OPT_FLAG, &read_data },
-		{ "strict", 0, OPT_FLAG, &strict },
-		{ NULL, 0, 0, NULL },
-	};
-	int r = cli_parse(argc, argv, opts, g, &pos);
-	if (r)
-		return r;
-	if (g->help) {
-		cli_help("check");
-		return EXIT_OK;
-	}
-	cairn_log_level = g->verbosity;
-	if (pos.n)
-		return cli_usage("check", "unexpected argument '%s'", pos.v[0]);
-	struct cairn_repo *repo = NULL;
-	if ((r = cli_open_repo(g, &repo)) < 0)
-		return cli_fail(r);
+	const struct check_args *a = c->args;
+	struct cli_global *g = c->g;
+	bool read_data = a->read_data, strict = a->strict;
+	struct cairn_repo *repo = TAKE_PTR(c->repo);
+	int r;
 	struct out out = { .json = g->json, .problems = json_array(), .affected = json_array(),
 			   .listed_us = cairn_wall_now_us() };
 	cairn_app_seen_begin(&out.seen, cli_app(g), NULL, repo);
@@ -133,3 +127,8 @@ int cmd_check(int argc, char **argv, struct cli_global *g)
 			read_data ? ", all data read and verified" : "");
 	return EXIT_OK;
 }
+
+const struct cli_cmd cli_cmd_check = {
+	.verb = "check", .run = run_check, .opts = check_opts, .args_size = sizeof(struct check_args),
+	.pos_max = 0, .needs = CLI_NEEDS_REPO, .job = "check",
+};

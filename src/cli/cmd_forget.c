@@ -128,41 +128,50 @@ static int forget_named(struct cli_global *g, const struct cli_list *pos, bool d
 	return EXIT_OK;
 }
 
-int cmd_forget(int argc, char **argv, struct cli_global *g)
+struct forget_args {
+	struct keep_args k;
+	const char *volume, *policy, *group;
+	bool dry_run;
+	struct cairn_keep_rules rules; /* from k */
+};
+#define K(field) CLI_ARG(struct forget_args, k.field)
+static const struct cli_opt forget_opts[] = {
+	{ "volume", 0, OPT_STRING, CLI_ARG(struct forget_args, volume) },
+	{ "policy", 0, OPT_STRING, CLI_ARG(struct forget_args, policy) },
+	{ "group", 0, OPT_STRING, CLI_ARG(struct forget_args, group) },
+	{ "keep-last", 0, OPT_STRING, K(last) },
+	{ "keep-hourly", 0, OPT_STRING, K(hourly) },
+	{ "keep-daily", 0, OPT_STRING, K(daily) },
+	{ "keep-weekly", 0, OPT_STRING, K(weekly) },
+	{ "keep-monthly", 0, OPT_STRING, K(monthly) },
+	{ "keep-yearly", 0, OPT_STRING, K(yearly) },
+	{ "keep-within", 0, OPT_STRING, K(within) },
+	{ "dry-run", 'n', OPT_FLAG, CLI_ARG(struct forget_args, dry_run) },
+	{ NULL, 0, 0, NULL, 0 },
+};
+#undef K
+
+/* What is opened depends on what is forgotten: backups named (the
+ * repository), a policy's (the state database too). */
+static int check_forget(struct cli_ctx *c)
 {
-	struct keep_args k = { 0 };
-	const char *volume = NULL, *policy = NULL, *group = NULL;
-	bool dry_run = false;
-	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
-	const struct cli_opt opts[] = {
-		{ "volume", 0, OPT_STRING, &volume },
-		{ "policy", 0, OPT_STRING, &policy },
-		{ "group", 0, OPT_STRING, &group },
-		{ "keep-last", 0, OPT_STRING, &k.last },
-		{ "keep-hourly", 0, OPT_STRING, &k.hourly },
-		{ "keep-daily", 0, OPT_STRING, &k.daily },
-		{ "keep-weekly", 0, OPT_STRING, &k.weekly },
-		{ "keep-monthly", 0, OPT_STRING, &k.monthly },
-		{ "keep-yearly", 0, OPT_STRING, &k.yearly },
-		{ "keep-within", 0, OPT_STRING, &k.within },
-		{ "dry-run", 'n', OPT_FLAG, &dry_run },
-		{ NULL, 0, 0, NULL },
-	};
-	int r = cli_parse(argc, argv, opts, g, &pos);
-	if (r)
-		return r;
-	if (g->help) {
-		cli_help("forget");
-		return EXIT_OK;
-	}
-	cairn_log_level = g->verbosity;
-	if (pos.n && (volume || policy || group))
+	struct forget_args *a = c->args;
+	if (c->pos.n && (a->volume || a->policy || a->group))
 		return cli_usage("forget", "give backups or one of --volume, --group and --policy, not both");
-	if (!!volume + !!policy + !!group > 1)
+	if (!!a->volume + !!a->policy + !!a->group > 1)
 		return cli_usage("forget", "give at most one of --volume, --group and --policy");
-	struct cairn_forget_opts fo = { .volume = volume, .group = group, .dry_run = dry_run };
-	if ((r = cli_keep_parse("forget", &k, &fo.rules)) != 0)
-		return r;
+	return cli_keep_parse("forget", &a->k, &a->rules);
+}
+
+static int run_forget(struct cli_ctx *c)
+{
+	const struct forget_args *a = c->args;
+	struct cli_global *g = c->g;
+	const struct cli_list pos = c->pos;
+	const char *volume = a->volume, *policy = a->policy, *group = a->group;
+	bool dry_run = a->dry_run;
+	struct cairn_forget_opts fo = { .volume = volume, .group = group, .dry_run = dry_run, .rules = a->rules };
+	int r;
 	_cleanup_(cairn_state_freep) struct cairn_state *st = NULL;
 	struct cairn_policy p = { 0 };
 	struct cairn_repo_ref ref;
@@ -222,28 +231,38 @@ int cmd_forget(int argc, char **argv, struct cli_global *g)
 	return EXIT_OK;
 }
 
-static int hold_or_release(int argc, char **argv, struct cli_global *g, bool hold)
+const struct cli_cmd cli_cmd_forget = {
+	.verb = "forget", .run = run_forget, .opts = forget_opts, .args_size = sizeof(struct forget_args),
+	.pos_max = CLI_POS_ANY, .check = check_forget, .job = "forget",
+};
+
+/* hold --reason TEXT; release takes no option. */
+struct hold_args {
+	const char *reason;
+};
+static const struct cli_opt hold_opts[] = {
+	{ "reason", 0, OPT_STRING, CLI_ARG(struct hold_args, reason) },
+	{ NULL, 0, 0, NULL, 0 },
+};
+static const struct cli_opt release_opts[] = { { NULL, 0, 0, NULL, 0 } };
+
+static int check_hold(struct cli_ctx *c)
 {
-	const char *verb = hold ? "hold" : "release";
-	const char *reason = NULL;
-	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
-	const struct cli_opt hopts[] = { { "reason", 0, OPT_STRING, &reason }, { NULL, 0, 0, NULL } };
-	const struct cli_opt ropts[] = { { NULL, 0, 0, NULL } };
-	int r = cli_parse(argc, argv, hold ? hopts : ropts, g, &pos);
-	if (r)
-		return r;
-	if (g->help) {
-		cli_help(verb);
-		return EXIT_OK;
-	}
-	cairn_log_level = g->verbosity;
-	if (pos.n != 1)
-		return cli_usage(verb, pos.n ? "give one BACKUP" : "missing BACKUP");
-	if (reason && strlen(reason) > CAIRN_HOLD_REASON_MAX)
-		return cli_usage(verb, "--reason is longer than %d bytes", CAIRN_HOLD_REASON_MAX);
-	struct cairn_repo *repo = NULL;
-	if ((r = cli_open_repo(g, &repo)) < 0)
-		return cli_fail(r);
+	const struct hold_args *a = c->args;
+	if (a->reason && strlen(a->reason) > CAIRN_HOLD_REASON_MAX)
+		return cli_usage(c->cmd->verb, "--reason is longer than %d bytes", CAIRN_HOLD_REASON_MAX);
+	return 0;
+}
+
+static int run_hold(struct cli_ctx *c)
+{
+	const struct hold_args *a = c->args;
+	struct cli_global *g = c->g;
+	bool hold = c->cmd->opts == hold_opts;
+	const char *reason = a->reason;
+	const struct cli_list pos = c->pos;
+	struct cairn_repo *repo = TAKE_PTR(c->repo);
+	int r;
 	uint8_t id[CAIRN_BACKUP_ID_LEN];
 	char what[CAIRN_APP_WHAT_MAX];
 	r = cairn_app_backup_resolve_any(repo, pos.v[0], !hold, id, what);
@@ -263,12 +282,14 @@ static int hold_or_release(int argc, char **argv, struct cli_global *g, bool hol
 	return EXIT_OK;
 }
 
-int cmd_hold(int argc, char **argv, struct cli_global *g)
-{
-	return hold_or_release(argc, argv, g, true);
-}
+const struct cli_cmd cli_cmd_hold = {
+	.verb = "hold", .run = run_hold, .opts = hold_opts, .args_size = sizeof(struct hold_args), .pos_min = 1,
+	.pos_max = 1, .pos_few = "missing BACKUP", .pos_many = "give one BACKUP", .check = check_hold,
+	.needs = CLI_NEEDS_REPO,
+};
 
-int cmd_release(int argc, char **argv, struct cli_global *g)
-{
-	return hold_or_release(argc, argv, g, false);
-}
+const struct cli_cmd cli_cmd_release = {
+	.verb = "release", .run = run_hold, .opts = release_opts, .args_size = sizeof(struct hold_args),
+	.pos_min = 1, .pos_max = 1, .pos_few = "missing BACKUP", .pos_many = "give one BACKUP",
+	.needs = CLI_NEEDS_REPO,
+};

@@ -350,54 +350,61 @@ static int group_restore(struct cli_global *g, const char *spec, const char *to,
 	return r < 0 ? cli_fail(r) : EXIT_OK;
 }
 
-int cmd_group(int argc, char **argv, struct cli_global *g)
+struct group_args {
+	const char *pre, *post, *config, *max_freeze, *to;
+	bool full, force, backups;
+	struct cli_list vols, names, freeze, tags;
+};
+#define A(field) CLI_ARG(struct group_args, field)
+static const struct cli_opt group_opts[] = {
+	{ "volume", 0, OPT_LIST, A(vols) },
+	{ "volume-name", 0, OPT_LIST, A(names) },
+	{ "freeze", 0, OPT_LIST, A(freeze) },
+	{ "pre-hook", 0, OPT_STRING, A(pre) },
+	{ "post-hook", 0, OPT_STRING, A(post) },
+	{ "config", 0, OPT_STRING, A(config) },
+	{ "max-freeze", 0, OPT_STRING, A(max_freeze) },
+	{ "full", 0, OPT_FLAG, A(full) },
+	{ "tag", 't', OPT_LIST, A(tags) },
+	{ "to", 0, OPT_STRING, A(to) },
+	{ "force", 'f', OPT_FLAG, A(force) },
+	{ "backups", 0, OPT_FLAG, A(backups) },
+	{ NULL, 0, 0, NULL, 0 },
+};
+#undef A
+
+static int check_group(struct cli_ctx *c)
 {
-	const char *pre = NULL, *post = NULL, *config = NULL, *max_freeze = NULL, *to = NULL;
-	bool full = false, force = false, backups = false;
-	_cleanup_(cli_list_freep) struct cli_list vols = { 0 };
-	_cleanup_(cli_list_freep) struct cli_list names = { 0 };
-	_cleanup_(cli_list_freep) struct cli_list freeze = { 0 };
-	_cleanup_(cli_list_freep) struct cli_list tags = { 0 };
-	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
-	const struct cli_opt opts[] = {
-		{ "volume", 0, OPT_LIST, &vols },
-		{ "volume-name", 0, OPT_LIST, &names },
-		{ "freeze", 0, OPT_LIST, &freeze },
-		{ "pre-hook", 0, OPT_STRING, &pre },
-		{ "post-hook", 0, OPT_STRING, &post },
-		{ "config", 0, OPT_STRING, &config },
-		{ "max-freeze", 0, OPT_STRING, &max_freeze },
-		{ "full", 0, OPT_FLAG, &full },
-		{ "tag", 't', OPT_LIST, &tags },
-		{ "to", 0, OPT_STRING, &to },
-		{ "force", 'f', OPT_FLAG, &force },
-		{ "backups", 0, OPT_FLAG, &backups },
-		{ NULL, 0, 0, NULL },
-	};
-	int r = cli_parse(argc, argv, opts, g, &pos);
-	if (r)
-		return r;
-	if (g->help) {
-		cli_help("group");
-		return EXIT_OK;
-	}
-	cairn_log_level = g->verbosity;
-	if (pos.n < 1)
-		return cli_usage("group", "missing subcommand: create, list, delete, backup or restore");
-	const char *sub = pos.v[0];
+	const struct group_args *a = c->args;
+	const char *sub = c->pos.v[0];
 	bool create = !strcmp(sub, "create"), list = !strcmp(sub, "list"), del = !strcmp(sub, "delete"),
 	     backup = !strcmp(sub, "backup"), restore = !strcmp(sub, "restore");
 	if (!create && !list && !del && !backup && !restore)
 		return cli_usage("group", "unknown subcommand '%s'", sub);
-	if ((list && pos.n > 2) || (!list && pos.n != 2))
+	if ((list && c->pos.n > 2) || (!list && c->pos.n != 2))
 		return cli_usage("group", "wrong number of arguments for 'group %s'", sub);
-	if (!create && (vols.n || names.n || freeze.n || pre || post || config || max_freeze))
+	if (!create && (a->vols.n || a->names.n || a->freeze.n || a->pre || a->post || a->config || a->max_freeze))
 		return cli_usage("group", "--volume, --volume-name, --freeze, --pre-hook, --post-hook, --config and "
 					  "--max-freeze go with 'group create'");
-	if (!backup && (full || tags.n))
+	if (!backup && (a->full || a->tags.n))
 		return cli_usage("group", "--full and --tag go with 'group backup'");
-	if (!restore && (to || force))
+	if (!restore && (a->to || a->force))
 		return cli_usage("group", "--to and --force go with 'group restore'");
+	return 0;
+}
+
+static int run_group(struct cli_ctx *c)
+{
+	const struct group_args *a = c->args;
+	struct cli_global *g = c->g;
+	const struct cli_list pos = c->pos;
+	struct cli_list vols = a->vols, names = a->names, freeze = a->freeze, tags = a->tags;
+	const char *pre = a->pre, *post = a->post, *config = a->config, *max_freeze = a->max_freeze, *to = a->to;
+	bool full = a->full, force = a->force, backups = a->backups;
+	const char *sub = pos.v[0];
+	bool create = !strcmp(sub, "create"), list = !strcmp(sub, "list"), backup = !strcmp(sub, "backup"),
+	     restore = !strcmp(sub, "restore");
+	int r;
 	if (restore)
 		return group_restore(g, pos.v[1], to, force);
 	if (list && backups)
@@ -421,3 +428,12 @@ int cmd_group(int argc, char **argv, struct cli_global *g)
 		fprintf(stderr, "deleted group %s (its backups stay in their repositories)\n", pos.v[1]);
 	return EXIT_OK;
 }
+
+/* What is opened depends on the subcommand: restore and list --backups
+ * read a repository, the others the state database. */
+const struct cli_cmd cli_cmd_group = {
+	.verb = "group", .run = run_group, .opts = group_opts, .args_size = sizeof(struct group_args),
+	.pos_min = 1, .pos_max = CLI_POS_ANY,
+	.pos_few = "missing subcommand: create, list, delete, backup or restore", .check = check_group,
+	.job = "backup",
+};

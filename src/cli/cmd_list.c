@@ -20,27 +20,21 @@ static const struct cairn_hold *hold_of(const struct cairn_hold_list *l, const s
 	return h;
 }
 
-int cmd_list(int argc, char **argv, struct cli_global *g)
+struct list_args {
+	const char *volume;
+};
+static const struct cli_opt list_opts[] = {
+	{ "volume", 0, OPT_STRING, CLI_ARG(struct list_args, volume) },
+	{ NULL, 0, 0, NULL, 0 },
+};
+
+static int run_list(struct cli_ctx *c)
 {
-	const char *volume = NULL;
-	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
-	const struct cli_opt opts[] = {
-		{ "volume", 0, OPT_STRING, &volume },
-		{ NULL, 0, 0, NULL },
-	};
-	int r = cli_parse(argc, argv, opts, g, &pos);
-	if (r)
-		return r;
-	if (g->help) {
-		cli_help("list");
-		return EXIT_OK;
-	}
-	cairn_log_level = g->verbosity;
-	if (pos.n)
-		return cli_usage("list", "unexpected argument '%s'", pos.v[0]);
-	struct cairn_repo *repo = NULL;
-	if ((r = cli_open_repo(g, &repo)) < 0)
-		return cli_fail(r);
+	const struct list_args *a = c->args;
+	struct cli_global *g = c->g;
+	const char *volume = a->volume;
+	struct cairn_repo *repo = TAKE_PTR(c->repo);
+	int r;
 	struct cairn_manifest_list l;
 	struct cairn_hold_list holds = { 0 };
 	struct cairn_seen_report vanished;
@@ -109,3 +103,8 @@ int cmd_list(int argc, char **argv, struct cli_global *g)
 	cairn_hold_list_free(&holds);
 	return rc;
 }
+
+const struct cli_cmd cli_cmd_list = {
+	.verb = "list", .run = run_list, .opts = list_opts, .args_size = sizeof(struct list_args),
+	.pos_max = 0, .needs = CLI_NEEDS_REPO,
+};

@@ -404,41 +404,37 @@ static int policy_run(struct cli_global *g, struct cairn_state *st, const char *
 	return EXIT_OK;
 }
 
-int cmd_policy(int argc, char **argv, struct cli_global *g)
+struct policy_args {
+	struct create_args a;
+	const char *job;
+};
+#define A(field) CLI_ARG(struct policy_args, a.field)
+static const struct cli_opt policy_opts[] = {
+	{ "volume", 0, OPT_STRING, A(volume) },
+	{ "group", 0, OPT_STRING, A(group) },
+	{ "every", 0, OPT_STRING, A(every) },
+	{ "cron", 0, OPT_STRING, A(cron) },
+	{ "keep-last", 0, OPT_STRING, A(keep.last) },
+	{ "keep-hourly", 0, OPT_STRING, A(keep.hourly) },
+	{ "keep-daily", 0, OPT_STRING, A(keep.daily) },
+	{ "keep-weekly", 0, OPT_STRING, A(keep.weekly) },
+	{ "keep-monthly", 0, OPT_STRING, A(keep.monthly) },
+	{ "keep-yearly", 0, OPT_STRING, A(keep.yearly) },
+	{ "keep-within", 0, OPT_STRING, A(keep.within) },
+	{ "full-every", 0, OPT_STRING, A(full_every) },
+	{ "snapshot", 0, OPT_STRING, A(snapshot) },
+	{ "name", 0, OPT_STRING, A(name) },
+	{ "retention-scope", 0, OPT_STRING, A(scope) },
+	{ "job", 0, OPT_STRING, CLI_ARG(struct policy_args, job) },
+	{ NULL, 0, 0, NULL, 0 },
+};
+#undef A
+
+static int check_policy(struct cli_ctx *c)
 {
-	struct create_args a = { 0 };
-	const char *job = NULL;
-	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
-	const struct cli_opt opts[] = {
-		{ "volume", 0, OPT_STRING, &a.volume },
-		{ "group", 0, OPT_STRING, &a.group },
-		{ "every", 0, OPT_STRING, &a.every },
-		{ "cron", 0, OPT_STRING, &a.cron },
-		{ "keep-last", 0, OPT_STRING, &a.keep.last },
-		{ "keep-hourly", 0, OPT_STRING, &a.keep.hourly },
-		{ "keep-daily", 0, OPT_STRING, &a.keep.daily },
-		{ "keep-weekly", 0, OPT_STRING, &a.keep.weekly },
-		{ "keep-monthly", 0, OPT_STRING, &a.keep.monthly },
-		{ "keep-yearly", 0, OPT_STRING, &a.keep.yearly },
-		{ "keep-within", 0, OPT_STRING, &a.keep.within },
-		{ "full-every", 0, OPT_STRING, &a.full_every },
-		{ "snapshot", 0, OPT_STRING, &a.snapshot },
-		{ "name", 0, OPT_STRING, &a.name },
-		{ "retention-scope", 0, OPT_STRING, &a.scope },
-		{ "job", 0, OPT_STRING, &job },
-		{ NULL, 0, 0, NULL },
-	};
-	int r = cli_parse(argc, argv, opts, g, &pos);
-	if (r)
-		return r;
-	if (g->help) {
-		cli_help(pos.n ? "policy create" : "policy");
-		return EXIT_OK;
-	}
-	cairn_log_level = g->verbosity;
-	if (pos.n < 1)
-		return cli_usage("policy", "missing subcommand: create, list, show, delete, pause, resume or run");
-	const char *sub = pos.v[0];
+	const struct policy_args *pa = c->args;
+	const struct create_args *a = &pa->a;
+	const char *sub = c->pos.v[0];
 	static const char *const subs[] = { "create", "list", "show", "delete", "pause", "resume", "run" };
 	bool known = false;
 	for (size_t i = 0; i < ARRAY_SIZE(subs); i++)
@@ -446,21 +442,31 @@ int cmd_policy(int argc, char **argv, struct cli_global *g)
 	if (!known)
 		return cli_usage("policy", "unknown subcommand '%s'", sub);
 	bool list = !strcmp(sub, "list"), create = !strcmp(sub, "create");
-	if ((list && pos.n != 1) || (!list && pos.n != 2))
+	if ((list && c->pos.n != 1) || (!list && c->pos.n != 2))
 		return cli_usage("policy", list ? "'policy list' takes no argument" : "'policy %s' needs one NAME", sub);
-	if (!create && (a.volume || a.group || a.every || a.cron || a.full_every || a.snapshot || a.name || a.scope ||
-			a.keep.last || a.keep.hourly || a.keep.daily || a.keep.weekly || a.keep.monthly ||
-			a.keep.yearly || a.keep.within))
+	if (!create && (a->volume || a->group || a->every || a->cron || a->full_every || a->snapshot || a->name ||
+			a->scope || a->keep.last || a->keep.hourly || a->keep.daily || a->keep.weekly ||
+			a->keep.monthly || a->keep.yearly || a->keep.within))
 		return cli_usage("policy", "--volume, --group, --every, --cron, --keep-*, --retention-scope, --name, "
 					   "--full-every and --snapshot go with 'policy create'");
-	if (job && strcmp(sub, "run") != 0)
+	if (pa->job && strcmp(sub, "run") != 0)
 		return cli_usage("policy", "--job goes with 'policy run'");
-	_cleanup_(cairn_state_freep) struct cairn_state *st = NULL;
-	if ((r = cli_state_open(g, false, &st)) < 0)
-		return cli_fail(r);
+	return 0;
+}
+
+static int run_policy(struct cli_ctx *c)
+{
+	struct policy_args *pa = c->args;
+	struct create_args *a = &pa->a;
+	struct cli_global *g = c->g;
+	const struct cli_list pos = c->pos;
+	const char *sub = pos.v[0], *job = pa->job;
+	bool list = !strcmp(sub, "list"), create = !strcmp(sub, "create");
+	struct cairn_state *st = c->st;
+	int r;
 	const char *name = pos.n > 1 ? pos.v[1] : NULL;
 	if (create)
-		return policy_create(g, st, name, &a);
+		return policy_create(g, st, name, a);
 	if (list)
 		return policy_list(g, st);
 	if (!strcmp(sub, "show"))
@@ -481,3 +487,10 @@ int cmd_policy(int argc, char **argv, struct cli_global *g)
 			!strcmp(sub, "delete") ? " (its backups and job history stay)" : "");
 	return EXIT_OK;
 }
+
+const struct cli_cmd cli_cmd_policy = {
+	.verb = "policy", .run = run_policy, .opts = policy_opts, .args_size = sizeof(struct policy_args),
+	.pos_min = 1, .pos_max = CLI_POS_ANY,
+	.pos_few = "missing subcommand: create, list, show, delete, pause, resume or run",
+	.help_pos = "policy create", .check = check_policy, .needs = CLI_NEEDS_STATE, .job = "backup",
+};

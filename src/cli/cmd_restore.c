@@ -11,28 +11,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-int cmd_restore(int argc, char **argv, struct cli_global *g)
+struct restore_args {
+	bool force, delta;
+};
+static const struct cli_opt restore_opts[] = {
+	{ "force", 'f', OPT_FLAG, CLI_ARG(struct restore_args, force) },
+	{ "delta", 0, OPT_FLAG, CLI_ARG(struct restore_args, delta) },
+	{ NULL, 0, 0, NULL, 0 },
+};
+
+static int run_restore(struct cli_ctx *c)
 {
-	bool force = false, delta = false;
-	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
-	const struct cli_opt opts[] = {
-		{ "force", 'f', OPT_FLAG, &force },
-		{ "delta", 0, OPT_FLAG, &delta },
-		{ NULL, 0, 0, NULL },
-	};
-	int r = cli_parse(argc, argv, opts, g, &pos);
-	if (r)
-		return r;
-	if (g->help) {
-		cli_help("restore");
-		return EXIT_OK;
-	}
-	cairn_log_level = g->verbosity;
-	if (pos.n != 2)
-		return cli_usage("restore", "need BACKUP and TARGET");
-	struct cairn_repo *repo = NULL;
-	if ((r = cli_open_repo(g, &repo)) < 0)
-		return cli_fail(r);
+	const struct restore_args *a = c->args;
+	struct cli_global *g = c->g;
+	const struct cli_list pos = c->pos;
+	bool force = a->force, delta = a->delta;
+	struct cairn_repo *repo = TAKE_PTR(c->repo);
+	int r;
 	struct cairn_manifest_list l;
 	struct cairn_seen_report vanished;
 	if ((r = cairn_app_backups_list(cli_app(g), repo, &l, &vanished)) < 0) {
@@ -119,3 +114,9 @@ int cmd_restore(int argc, char **argv, struct cli_global *g)
 	cairn_repo_free(repo);
 	return r < 0 ? cli_fail(r) : EXIT_OK;
 }
+
+const struct cli_cmd cli_cmd_restore = {
+	.verb = "restore", .run = run_restore, .opts = restore_opts, .args_size = sizeof(struct restore_args),
+	.pos_min = 2, .pos_max = 2, .pos_few = "need BACKUP and TARGET", .pos_many = "need BACKUP and TARGET",
+	.needs = CLI_NEEDS_REPO, .job = "restore",
+};
