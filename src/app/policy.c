@@ -90,6 +90,15 @@ static void on_decision(const struct cairn_forget_item *it, void *ud)
 		f->fo->decision(it, f->fo->ud);
 }
 
+static bool on_gone(const char *spec, void *ud)
+{
+	struct forgetting *f = ud;
+	if (cairn_app_seen_acknowledge(&f->seen, spec) != 1)
+		return false;
+	f->fo->gone(spec, f->fo->ud);
+	return true;
+}
+
 int cairn_app_forget_job(const struct cairn_app *app, struct cairn_state *st, struct cairn_repo *repo,
 			 const struct cairn_app_forget *o, const struct cairn_forget_opts *fo,
 			 struct cairn_forget_stats *ret)
@@ -108,12 +117,18 @@ int cairn_app_forget_job(const struct cairn_app *app, struct cairn_state *st, st
 	cairn_app_seen_begin(&f.seen, app, st, repo);
 	struct cairn_forget_opts mine = *fo;
 	mine.decision = on_decision;
+	mine.gone = fo->gone ? on_gone : NULL;
 	mine.ud = &f;
-	r = cairn_forget_run(repo, &mine, ret);
-	cairn_app_seen_end(&f.seen);
 	char result[128];
-	snprintf(result, sizeof(result), "kept %llu, forgot %llu", (unsigned long long)ret->kept,
-		 (unsigned long long)ret->forgotten);
+	if (o->nnames) {
+		r = cairn_forget_named(repo, o->names, o->nnames, &mine, ret);
+		snprintf(result, sizeof(result), "forgot %llu", (unsigned long long)ret->forgotten);
+	} else {
+		r = cairn_forget_run(repo, &mine, ret);
+		snprintf(result, sizeof(result), "kept %llu, forgot %llu", (unsigned long long)ret->kept,
+			 (unsigned long long)ret->forgotten);
+	}
+	cairn_app_seen_end(&f.seen);
 	if (!fo->dry_run)
 		r = cairn_app_job_end(&j, r, r >= 0 ? result : NULL);
 	return r;

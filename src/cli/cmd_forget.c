@@ -20,16 +20,11 @@ struct out {
 	const struct cairn_keep_rules *rules;
 	json_t *arr;
 	bool header;
-	bool dry_run;
-	struct cairn_app_seen seen; /* this host's forgets are not "vanished" */
 };
 
 static void on_decision(const struct cairn_forget_item *it, void *ud)
 {
 	struct out *o = ud;
-	/* forget BACKUP: app's forget job records the rules' decisions. */
-	if (!o->dry_run && o->seen.app)
-		cairn_app_seen_forget(&o->seen, it);
 	char created[48], reasons[256];
 	/* A damaged object's time is unknown (0). */
 	if (it->created_us)
@@ -78,11 +73,11 @@ static void print_result(struct cli_global *g, json_t *arr, bool dry_run, const 
 
 /* A name that matches no backup: one this host saw and reported gone is
  * acknowledged, and no longer reported. */
-static bool acknowledge_gone(const char *spec, void *ud)
+/* A name that matches no backup: one this host saw and reported gone was
+ * acknowledged (app/policy.h), and is no longer reported. */
+static bool acknowledged_gone(const char *spec, void *ud)
 {
 	struct out *o = ud;
-	if (cairn_app_seen_acknowledge(&o->seen, spec) != 1)
-		return false;
 	if (o->arr)
 		json_array_append_new(o->arr, json_pack("{s:s, s:s}", "id", spec, "action", "gone"));
 	else if (o->g->verbosity >= 0)
@@ -99,26 +94,15 @@ static int forget_named(struct cli_global *g, const struct cli_list *pos, bool d
 	if (r < 0)
 		return cli_fail(r);
 	struct cairn_keep_rules none = { 0 };
-	struct out o = { .g = g, .rules = &none, .arr = g->json ? json_array() : NULL, .dry_run = dry_run };
-	cairn_app_seen_begin(&o.seen, cli_app(g), NULL, repo);
+	struct out o = { .g = g, .rules = &none, .arr = g->json ? json_array() : NULL };
 	struct cairn_forget_opts fo = { .dry_run = dry_run, .decision = on_decision,
-					.gone = dry_run ? NULL : acknowledge_gone, .ud = &o };
-	struct cairn_app_job j = { 0 };
+					.gone = dry_run ? NULL : acknowledged_gone, .ud = &o };
 	char src[300];
 	snprintf(src, sizeof(src), "backup %s%s", pos->v[0], pos->n > 1 ? " and more" : "");
-	if (!dry_run && (r = cairn_app_job_begin(cli_app(g), NULL, "forget", NULL, src, cli_repo_uri(g), NULL, 0, &j)) < 0) {
-		cairn_app_seen_end(&o.seen);
-		cairn_repo_free(repo);
-		json_decref(o.arr);
-		return cli_fail(r);
-	}
+	const struct cairn_app_forget fj = { .source = src, .uri = cli_repo_uri(g), .names = (const char *const *)pos->v,
+					     .nnames = pos->n };
 	struct cairn_forget_stats fs = { 0 };
-	r = cairn_forget_named(repo, (const char *const *)pos->v, pos->n, &fo, &fs);
-	cairn_app_seen_end(&o.seen);
-	char result[64];
-	snprintf(result, sizeof(result), "forgot %llu", (unsigned long long)fs.forgotten);
-	if (!dry_run)
-		r = cairn_app_job_end(&j, r, r >= 0 ? result : NULL);
+	r = cairn_app_forget_job(cli_app(g), NULL, repo, &fj, &fo, &fs);
 	cairn_repo_free(repo);
 	if (r < 0) {
 		json_decref(o.arr);
@@ -212,7 +196,7 @@ static int run_forget(struct cli_ctx *c)
 		cairn_policy_clear(&p);
 		return cli_fail(r);
 	}
-	struct out o = { .g = g, .rules = &fo.rules, .arr = g->json ? json_array() : NULL, .dry_run = dry_run };
+	struct out o = { .g = g, .rules = &fo.rules, .arr = g->json ? json_array() : NULL };
 	fo.decision = on_decision;
 	fo.ud = &o;
 	char src[300];
