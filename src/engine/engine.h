@@ -1,7 +1,9 @@
 /* The jobs: backup, restore, check, diff, repair.  Each runs to completion
  * on the calling thread (using worker threads inside) and reports progress
- * through a callback, so the CLI, the daemon and the HTTP API drive them the
- * same way. */
+ * through a callback, so that every front end drives them the same way,
+ * through the application layer (src/app).  What engine needs from the
+ * state database (the snapshot registry, a group's definition) is lent to
+ * it as arguments. */
 #ifndef CAIRN_ENGINE_ENGINE_H
 #define CAIRN_ENGINE_ENGINE_H
 
