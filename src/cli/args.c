@@ -8,23 +8,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int set_opt(const struct cli_opt *o, const char *value, bool *used_value)
+static int set_opt(const struct cli_opt *o, void *args, const char *value, bool *used_value)
 {
+	void *dest = o->dest ? o->dest : (char *)args + o->off;
 	*used_value = false;
 	switch (o->type) {
 	case OPT_FLAG:
-		*(bool *)o->dest = true;
+		*(bool *)dest = true;
 		return 0;
 	case OPT_STRING:
 		if (!value)
 			return -1;
-		*(const char **)o->dest = value;
+		*(const char **)dest = value;
 		*used_value = true;
 		return 0;
 	case OPT_LIST: {
 		if (!value)
 			return -1;
-		struct cli_list *l = o->dest;
+		struct cli_list *l = dest;
 		const char **v = realloc(l->v, (l->n + 1) * sizeof(*v));
 		if (!v)
 			return -1;
@@ -50,6 +51,12 @@ static const struct cli_opt *find(const struct cli_opt *opts, const char *name, 
 
 int cli_parse(int argc, char **argv, const struct cli_opt *opts, struct cli_global *g, struct cli_list *pos)
 {
+	return cli_parse_args(argc, argv, opts, NULL, g, pos);
+}
+
+int cli_parse_args(int argc, char **argv, const struct cli_opt *opts, void *args, struct cli_global *g,
+		   struct cli_list *pos)
+{
 	bool help = false;
 	bool json = g->json;
 	const struct cli_opt globals[] = {
@@ -69,7 +76,7 @@ int cli_parse(int argc, char **argv, const struct cli_opt *opts, struct cli_glob
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
 		if (only_pos || a[0] != '-' || a[1] == 0) {
-			if (set_opt(&(struct cli_opt){ "", 0, OPT_LIST, pos }, a, &(bool){ false }) < 0)
+			if (set_opt(&(struct cli_opt){ "", 0, OPT_LIST, pos }, NULL, a, &(bool){ false }) < 0)
 				return cli_usage(g->verb, "out of memory");
 			continue;
 		}
@@ -110,7 +117,7 @@ int cli_parse(int argc, char **argv, const struct cli_opt *opts, struct cli_glob
 				value = argv[++i];
 		}
 		bool used;
-		if (set_opt(o, value, &used) < 0)
+		if (set_opt(o, args, value, &used) < 0)
 			return cli_usage(g->verb, "option '--%s' needs a value", o->name);
 	}
 	if (g->connections_arg) {

@@ -2,6 +2,10 @@
 #ifndef CAIRN_CLI_CLI_H
 #define CAIRN_CLI_CLI_H
 
+#include "app/app.h"
+#include "app/backups.h"
+#include "app/open.h"
+#include "app/seen.h"
 #include "engine/engine.h"
 #include "repo/repo.h"
 
@@ -32,7 +36,16 @@ struct cli_global {
 	int verbosity; /* -1 quiet, 0, 1, 2 */
 	bool help;
 	const char *verb;
+	struct cairn_app app; /* filled by cli_app() */
 };
+
+/* The application settings of these options and the environment
+ * (--state-dir, CAIRN_STATE_KEY_FILE, the passphrase sources with the
+ * terminal's prompt, CAIRN_TEST_JOB_DELAY): what every app/ call takes. */
+const struct cairn_app *cli_app(struct cli_global *g);
+/* The reference of the repository of --repo / CAIRN_REPO, --cred /
+ * CAIRN_CRED, --connections and --limit-upload. */
+void cli_repo_ref(struct cli_global *g, struct cairn_repo_ref *ret);
 
 enum opt_type { OPT_FLAG, OPT_STRING, OPT_LIST };
 
@@ -40,8 +53,11 @@ struct cli_opt {
 	const char *name; /* long name without dashes */
 	char short_name;  /* 0 if none */
 	enum opt_type type;
-	void *dest; /* bool*, const char**, or struct cli_list* */
+	void *dest; /* bool*, const char**, or struct cli_list*; NULL: at off */
+	size_t off; /* in the command's argument struct (CLI_ARG) */
 };
+/* An option's place in a command's argument struct (struct cli_cmd). */
+#define CLI_ARG(type, field) NULL, offsetof(type, field)
 
 struct cli_list {
 	const char **v;
@@ -58,6 +74,9 @@ static inline void cli_list_freep(struct cli_list *l)
 /* Parses argv (after the verb) into global options, the command's options
  * and positionals.  Returns 0, or EXIT_USAGE after printing one line. */
 int cli_parse(int argc, char **argv, const struct cli_opt *opts, struct cli_global *g, struct cli_list *pos);
+/* The same, options with no dest stored at args + off. */
+int cli_parse_args(int argc, char **argv, const struct cli_opt *opts, void *args, struct cli_global *g,
+		   struct cli_list *pos);
 
 void cli_print_escaped(FILE *f, const char *s);
 /* Prints "cairn: <message>" for an engine error and returns EXIT_FAIL. */
@@ -67,17 +86,8 @@ int cli_usage(const char *verb, const char *fmt, ...) __attribute__((format(prin
 
 /* Opens the repository named by --repo / CAIRN_REPO with the passphrase. */
 int cli_open_repo(struct cli_global *g, struct cairn_repo **ret);
-/* cli_open_repo in two steps: first what may fail fast or ask the user
- * (the store, its config, the passphrase), then cairn_repo_open(), whose
- * key derivation takes ~0.1 s, which the caller may run on another thread
- * (it takes the store; cli_repo_prep_clear frees what is left). */
-struct cli_repo_prep {
-	struct cairn_store *store;
-	char *pass;
-	size_t plen;
-};
-int cli_repo_prepare(struct cli_global *g, struct cli_repo_prep *p);
-void cli_repo_prep_clear(struct cli_repo_prep *p);
+/* cairn_app_repo_prepare() of that repository (open.h). */
+int cli_repo_prepare(struct cli_global *g, struct cairn_repo_prep *p);
 /* Opens the store of uri with the credential that applies to it (--cred,
  * CAIRN_CRED, or the only stored credential of the uri's provider; see
  * cairn_cred_resolve), --connections and --limit-upload.  *ret_cred gets
@@ -97,21 +107,16 @@ const char *cli_state_dir(struct cli_global *g);
 
 /* Passphrase from --passphrase-file, CAIRN_PASSPHRASE_FILE, CAIRN_PASSPHRASE
  * or a prompt on the terminal (twice when confirm).  Caller frees with
- * cli_passphrase_free. */
+ * cli_passphrase_free (cairn_app_secret_free). */
 int cli_passphrase(struct cli_global *g, bool confirm, char **ret, size_t *ret_len);
-/* The repository passphrase: --passphrase-file, CAIRN_PASSPHRASE_FILE,
- * CAIRN_PASSPHRASE, then the encryption passphrase of cred (may be NULL),
- * then a prompt.  Free with cli_passphrase_free. */
-int cli_repo_passphrase(struct cli_global *g, bool confirm, const struct cairn_cred *cred, char **ret,
-			size_t *ret_len);
-/* A secret from a file (one trailing newline dropped; NUL bytes and more
- * than 4095 bytes refused); what names it in messages.  Free with
- * cli_passphrase_free. */
-int cli_secret_file(const char *path, const char *what, char **ret, size_t *ret_len);
 /* Same for a new passphrase (key add): --new-passphrase-file,
  * CAIRN_NEW_PASSPHRASE_FILE, CAIRN_NEW_PASSPHRASE, prompt. */
 int cli_new_passphrase(const char *file, char **ret, size_t *ret_len);
-void cli_passphrase_free(char *p, size_t len);
+#define cli_passphrase_free cairn_app_secret_free
+/* The terminal's prompt (a cairn_prompt_fn): /dev/tty without echo. */
+int cli_prompt(void *ud, const char *what, const char *hint, bool confirm, char **ret, size_t *ret_len);
+/* The CAIRN_PASSPHRASE copy (below), or NULL. */
+const char *cli_passphrase_env(void);
 /* main() calls this first: CAIRN_PASSPHRASE and CAIRN_NEW_PASSPHRASE move
  * from the environment into locked memory left out of core dumps, their
  * strings wiped, so that neither a core nor /proc/PID/environ shows them;
@@ -128,11 +133,8 @@ char *cli_passphrase_env_entry(void);
  * printing it. */
 int cli_parse_kdf_memory(const char *verb, const char *arg, unsigned *ret_log2n);
 
-/* An id as typed (a backup id, a key id) may be upper case; names in a
- * repository are lower-case hex only (format.h OBJECTS).  Copies s to out
- * (truncated to size), lowered when it is all hex digits.  (Prefixes and
- * "VOLUME@latest" go to resolvers that compare ids case-insensitively.) */
-void cli_lower_id(const char *s, char *out, size_t size);
+/* cairn_app_lower_id (app/backups.h). */
+#define cli_lower_id cairn_app_lower_id
 
 /* Human sizes ("1.5 GiB") and parsing ("64K", "1M", "1048576"). */
 void cli_human_size(uint64_t v, char *buf, size_t size);
@@ -140,6 +142,9 @@ int cli_parse_size(const char *s, uint64_t *ret);
 
 /* "volume: ext4, label 'x', UUID ..., 512-byte logical blocks" (one line). */
 void cli_print_volume_info(FILE *f, const struct cairn_volume_info *i);
+
+/* A backup's manifest as JSON (list, backup --json, group backup). */
+json_t *cli_manifest_json(const struct cairn_manifest *m);
 
 /* Prints a JSON value on stdout followed by a newline; steals the reference. */
 void cli_print_json(json_t *j);
@@ -157,71 +162,86 @@ struct cli_progress {
 void cli_progress_init(struct cli_progress *p, const char *label, struct cli_global *g);
 void cli_progress_cb(uint64_t done, uint64_t total, void *ud);
 void cli_progress_done(struct cli_progress *p);
+/* cli_progress_done for a callback (ud: the bar). */
+void cli_progress_end(void *ud);
 
-/* The record of backups this host has seen (state/seen.h), best effort:
- * a command that cannot open the state database works as before and says
- * so in a debug line.  One per command, opened on first use. */
-struct cairn_seen_report;
-struct cairn_forget_item;
-struct cli_seen {
-	struct cli_global *g;
-	struct cairn_state *st; /* borrowed, or owned when own */
-	bool own, unavailable;
-	char repo_id[33];
-};
-/* st may be NULL: the state database is opened when first needed. */
-void cli_seen_begin(struct cli_seen *s, struct cli_global *g, struct cairn_state *st, const struct cairn_repo *repo);
-void cli_seen_end(struct cli_seen *s);
-/* Records l, a listing of the repository's backups that began at
- * listed_us (unix microseconds), and says what vanished since this host
- * last looked (*ret zero when that cannot be told). */
-void cli_seen_observe(struct cli_seen *s, const struct cairn_manifest_list *l, int64_t listed_us,
-		      struct cairn_seen_report *ret);
-/* Loads the repository's backups for a backup to go on with (its
- * cairn_backup_opts.list) and records them; what vanished is only logged
- * (info: the job's log has it). */
-int cli_seen_load(struct cli_seen *s, struct cairn_repo *repo, struct cairn_manifest_list *ret);
-/* Records a backup made here. */
-void cli_seen_record(struct cli_seen *s, const struct cairn_manifest *m);
-/* A forget decision: a unit about to be forgotten (and a group backup's
- * members) is marked forgotten here; kept ones are left alone. */
-void cli_seen_forget(struct cli_seen *s, const struct cairn_forget_item *it);
-/* 'cairn forget ID' of a backup that is gone already: 1 when this host
- * reported it as vanished (it no longer does), else 0. */
-int cli_seen_acknowledge(struct cli_seen *s, const char *spec);
-/* The warning (one line, no "cairn: ") and its JSON (null when nothing
- * vanished). */
-void cli_seen_describe(const struct cairn_seen_report *r, char *buf, size_t size);
+/* The backups-seen record's (app/seen.h) warning as JSON (null when
+ * nothing vanished). */
 json_t *cli_seen_json(const struct cairn_seen_report *r);
 /* Warns on stderr (the warning level) when something vanished. */
 void cli_seen_warn(const struct cairn_seen_report *r);
 
-/* Commands. */
-int cmd_init(int argc, char **argv, struct cli_global *g);
-int cmd_backup(int argc, char **argv, struct cli_global *g);
-int cmd_list(int argc, char **argv, struct cli_global *g);
-int cmd_restore(int argc, char **argv, struct cli_global *g);
-int cmd_check(int argc, char **argv, struct cli_global *g);
-int cmd_diff(int argc, char **argv, struct cli_global *g);
-int cmd_key(int argc, char **argv, struct cli_global *g);
-int cmd_repair(int argc, char **argv, struct cli_global *g);
-int cmd_cred(int argc, char **argv, struct cli_global *g);
-int cmd_snapshot(int argc, char **argv, struct cli_global *g);
-int cmd_group(int argc, char **argv, struct cli_global *g);
-int cmd_policy(int argc, char **argv, struct cli_global *g);
-int cmd_daemon(int argc, char **argv, struct cli_global *g);
-int cmd_status(int argc, char **argv, struct cli_global *g);
-int cmd_log(int argc, char **argv, struct cli_global *g);
-int cmd_cancel(int argc, char **argv, struct cli_global *g);
-int cmd_forget(int argc, char **argv, struct cli_global *g);
-int cmd_hold(int argc, char **argv, struct cli_global *g);
-int cmd_release(int argc, char **argv, struct cli_global *g);
-int cmd_prune(int argc, char **argv, struct cli_global *g);
+/* The command table: each command says declaratively what it takes and
+ * needs, and cli_dispatch() does, once for all of them, what every command
+ * did first: parse its options into its argument struct, print --help,
+ * set the log level, check the number of positionals, run the command's
+ * own checks (usage errors before anything is opened), open the
+ * repository or the state database it needs, and clean up after it. */
+enum cli_needs {
+	CLI_NEEDS_NOTHING,
+	CLI_NEEDS_REPO,       /* --repo / CAIRN_REPO opened with its passphrase */
+	CLI_NEEDS_STATE,      /* the state database, created when missing */
+	CLI_NEEDS_STATE_READ, /* the state database, never created */
+};
+#define CLI_POS_ANY ((size_t)-1)
+
+struct cli_ctx;
+struct cli_cmd {
+	const char *verb;
+	int (*run)(struct cli_ctx *c); /* an exit status */
+	const struct cli_opt *opts;    /* CLI_ARG places; NULL: none */
+	size_t args_size;              /* its argument struct (zeroed) */
+	void (*init)(void *args);      /* defaults (may be NULL) */
+	/* Positionals: fewer than pos_min is the usage error pos_few, more
+	 * than pos_max pos_many (NULL: "unexpected argument 'X'"). */
+	size_t pos_min, pos_max;
+	const char *pos_few, *pos_many;
+	enum cli_needs needs;
+	/* The job kind of the rows it makes (state/jobs.h); NULL: none. */
+	const char *job;
+	/* --help with a subcommand: "VERB SUB" (help_sub), or this topic. */
+	bool help_sub;
+	const char *help_pos;
+	/* The daemon: info lines at least, for the journal. */
+	bool log_journal;
+	/* Right after parsing, whatever its result (r); returns it or
+	 * another exit status (cred: secrets leave argv at once). */
+	int (*parsed)(struct cli_ctx *c, int r);
+	/* Usage errors found before anything is opened: 0 or an exit status. */
+	int (*check)(struct cli_ctx *c);
+	void (*cleanup)(struct cli_ctx *c);
+};
+
+struct cli_ctx {
+	const struct cli_cmd *cmd;
+	struct cli_global *g;
+	void *args;
+	struct cli_list pos;
+	/* What cmd->needs; freed after run unless run takes it. */
+	struct cairn_repo *repo;
+	struct cairn_state *st;
+};
+
+/* Runs cmd with argv (every word but the verb, globals included). */
+int cli_dispatch(const struct cli_cmd *cmd, int argc, char **argv, struct cli_global *g);
+
+extern const struct cli_cmd cli_cmd_init, cli_cmd_backup, cli_cmd_list, cli_cmd_restore, cli_cmd_check,
+	cli_cmd_diff, cli_cmd_key, cli_cmd_repair, cli_cmd_cred, cli_cmd_snapshot, cli_cmd_group, cli_cmd_policy,
+	cli_cmd_daemon, cli_cmd_status, cli_cmd_log, cli_cmd_cancel, cli_cmd_forget, cli_cmd_hold,
+	cli_cmd_release, cli_cmd_prune;
 
 /* Prints the help text of a verb (or the overview for NULL) on stdout;
  * "cred create" names a subcommand's text (falls back to the verb's). */
 /* Prints the help of verb ("cred create" too), or the overview for NULL;
  * false (nothing printed) for an unknown verb. */
 bool cli_help(const char *verb);
+/* The help texts of the policy, daemon, job and retention commands
+ * (help_policies.c), found by cli_help() after its own table. */
+struct cli_help_text {
+	const char *verb;
+	const char *text;
+};
+extern const struct cli_help_text cli_help_policies[];
+extern const size_t cli_help_policies_n;
 
 #endif

@@ -1,3 +1,4 @@
+#include "app/snapreg.h"
 #include "cli/cli.h"
 #include "cli/jobs.h"
 #include "source/snapshot.h"
@@ -16,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-json_t *cli_manifest_json(const struct cairn_manifest *m);
 
 json_t *cli_manifest_json(const struct cairn_manifest *m)
 {
@@ -41,7 +41,7 @@ json_t *cli_manifest_json(const struct cairn_manifest *m)
 /* The repository's key derivation (scrypt, ~0.1 s of CPU) runs on its own
  * thread while the snapshot is taken: neither needs the other. */
 struct open_job {
-	struct cli_repo_prep prep;
+	struct cairn_repo_prep prep;
 	struct cairn_repo *repo;
 	int r;
 	char err[1024];
@@ -80,12 +80,14 @@ static int open_and_snapshot(struct cli_global *g, struct cairn_state *st, const
 		open_main(&o);
 	bool overlap = method == CAIRN_SNAP_AUTO || method == CAIRN_SNAP_REFLINK;
 	char snap_err[1024];
-	r = overlap ? cairn_snap_take_new(st, volume, CAIRN_SNAP_REFLINK, cli_state_dir(g), taken) : -1;
+	struct cairn_snap_registry reg;
+	cairn_app_snap_registry(st, &reg);
+	r = overlap ? cairn_snap_take_new(&reg, volume, CAIRN_SNAP_REFLINK, cli_state_dir(g), taken) : -1;
 	if (r < 0 && overlap)
 		cairn_error_copy(snap_err, sizeof(snap_err));
 	if (threaded)
 		pthread_join(t, NULL);
-	cli_repo_prep_clear(&o.prep);
+	cairn_app_repo_prep_clear(&o.prep);
 	if (o.r < 0) { /* wrong passphrase, damaged key: that error, not the snapshot's */
 		if (r >= 0)
 			cairn_snap_release(taken, 0);
@@ -99,32 +101,37 @@ static int open_and_snapshot(struct cli_global *g, struct cairn_state *st, const
 	return 0;
 }
 
-int cmd_backup(int argc, char **argv, struct cli_global *g)
+struct backup_args {
+	const char *name, *snapshot;
+	bool full;
+	struct cli_list tags;
+	enum cairn_snap_method method; /* from snapshot */
+};
+static const struct cli_opt backup_opts[] = {
+	{ "name", 'n', OPT_STRING, CLI_ARG(struct backup_args, name) },
+	{ "full", 0, OPT_FLAG, CLI_ARG(struct backup_args, full) },
+	{ "tag", 't', OPT_LIST, CLI_ARG(struct backup_args, tags) },
+	{ "snapshot", 0, OPT_STRING, CLI_ARG(struct backup_args, snapshot) },
+	{ NULL, 0, 0, NULL, 0 },
+};
+
+static int check_backup(struct cli_ctx *c)
 {
-	const char *name = NULL, *snapshot = "auto";
-	bool full = false;
-	_cleanup_(cli_list_freep) struct cli_list tags = { 0 };
-	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
-	const struct cli_opt opts[] = {
-		{ "name", 'n', OPT_STRING, &name },
-		{ "full", 0, OPT_FLAG, &full },
-		{ "tag", 't', OPT_LIST, &tags },
-		{ "snapshot", 0, OPT_STRING, &snapshot },
-		{ NULL, 0, 0, NULL },
-	};
-	int r = cli_parse(argc, argv, opts, g, &pos);
-	if (r)
-		return r;
-	if (g->help) {
-		cli_help("backup");
-		return EXIT_OK;
-	}
-	cairn_log_level = g->verbosity;
-	if (pos.n != 1)
-		return cli_usage("backup", pos.n ? "give exactly one SOURCE" : "missing SOURCE");
-	enum cairn_snap_method method;
-	if (cairn_snap_method_parse(snapshot, &method) < 0)
+	struct backup_args *a = c->args;
+	if (cairn_snap_method_parse(a->snapshot ? a->snapshot : "auto", &a->method) < 0)
 		return cli_usage("backup", "--snapshot takes auto, reflink, copy, lvm or none");
+	return 0;
+}
+
+static int run_backup(struct cli_ctx *c)
+{
+	const struct backup_args *a = c->args;
+	struct cli_global *g = c->g;
+	const struct cli_list pos = c->pos, tags = a->tags;
+	const char *name = a->name;
+	bool full = a->full;
+	enum cairn_snap_method method = a->method;
+	int r;
 	_cleanup_(cairn_state_freep) struct cairn_state *st = NULL;
 	if (method != CAIRN_SNAP_NONE && (r = cli_state_open(g, false, &st)) < 0)
 		return cli_fail(r);
@@ -152,35 +159,38 @@ int cmd_backup(int argc, char **argv, struct cli_global *g)
 	prog.store = repo->store;
 	/* A job row, claiming the volume: one job per volume at a time. */
 	const char *vol = stable ? stable : resolved ? abs : pos.v[0];
-	struct cli_job job;
-	if ((r = cli_job_begin(g, st, "backup", NULL, vol, cli_repo_uri(g), &vol, 1, &job)) < 0) {
+	struct cairn_app_job job;
+	if ((r = cairn_app_job_begin(cli_app(g), st, "backup", NULL, vol, cli_repo_uri(g), &vol, 1, &job)) < 0) {
 		cairn_snap_release(&taken, r);
 		cairn_repo_free(repo);
 		return cli_fail(r);
 	}
-	job.prog = &prog;
-	struct cli_seen seen;
-	cli_seen_begin(&seen, g, job.st, repo);
+	job.chain = cli_progress_cb;
+	job.chain_ud = &prog;
+	struct cairn_app_seen seen;
+	cairn_app_seen_begin(&seen, cli_app(g), job.st, repo);
 	_cleanup_(cairn_manifest_list_free) struct cairn_manifest_list list = { 0 };
+	struct cairn_snap_registry reg;
+	cairn_app_snap_registry(st, &reg);
 	struct cairn_snap_backup_opts o = {
 		.backup = { .source = pos.v[0], .volume = name, .list = &list, .full = full, .tags = tags.v,
-			    .ntags = tags.n, .progress = cli_job_progress, .progress_ud = &job,
+			    .ntags = tags.n, .progress = cairn_app_job_progress, .progress_ud = &job,
 			    .state_dir = cli_state_dir(g) },
-		.snapshot = method, .state = st, .state_dir = cli_state_dir(g),
+		.snapshot = method, .registry = st ? &reg : NULL, .state_dir = cli_state_dir(g),
 		.taken = taken.path ? &taken : NULL,
 	};
 	struct cairn_manifest *m = NULL;
 	struct cairn_snap_backup_info info;
-	if ((r = cli_seen_load(&seen, repo, &list)) < 0) {
+	if ((r = cairn_app_seen_load(&seen, repo, &list)) < 0) {
 		cairn_snap_release(&taken, r);
 	} else {
 		r = cairn_snap_backup(repo, &o, &m, &info);
 	}
 	if (r >= 0)
-		cli_seen_record(&seen, m);
-	cli_seen_end(&seen);
+		cairn_app_seen_record(&seen, m);
+	cairn_app_seen_end(&seen);
 	cli_progress_done(&prog);
-	r = cli_job_end(&job, r, r >= 0 ? m->idhex : NULL);
+	r = cairn_app_job_end(&job, r, r >= 0 ? m->idhex : NULL);
 	cairn_repo_free(repo);
 	if (r < 0)
 		return cli_fail(r);
@@ -215,3 +225,11 @@ int cmd_backup(int argc, char **argv, struct cli_global *g)
 	cairn_manifest_free(m);
 	return EXIT_OK;
 }
+
+/* The repository is opened while the snapshot is taken (open_and_snapshot),
+ * the state database only for a snapshot. */
+const struct cli_cmd cli_cmd_backup = {
+	.verb = "backup", .run = run_backup, .opts = backup_opts, .args_size = sizeof(struct backup_args),
+	.pos_min = 1, .pos_max = 1, .pos_few = "missing SOURCE", .pos_many = "give exactly one SOURCE",
+	.check = check_backup, .job = "backup",
+};

@@ -12,7 +12,7 @@
 struct out {
 	bool json;
 	json_t *problems, *affected;
-	struct cli_seen seen;
+	struct cairn_app_seen seen;
 	int64_t listed_us; /* before the check began: the listing came later */
 	struct cairn_seen_report vanished;
 };
@@ -20,7 +20,7 @@ struct out {
 static void on_listed(const struct cairn_manifest_list *l, void *ud)
 {
 	struct out *o = ud;
-	cli_seen_observe(&o->seen, l, o->listed_us, &o->vanished);
+	cairn_app_seen_observe(&o->seen, l, o->listed_us, &o->vanished);
 }
 
 static void on_problem(const char *object, const char *what, void *ud)
@@ -44,31 +44,25 @@ static void on_affected(const struct cairn_manifest *m, uint64_t missing, uint64
 		       (unsigned long long)missing, (unsigned long long)damaged);
 }
 
-int cmd_check(int argc, char **argv, struct cli_global *g)
+struct check_args {
+	bool read_data, strict;
+};
+static const struct cli_opt check_opts[] = {
+	{ "read-data", 0, OPT_FLAG, CLI_ARG(struct check_args, read_data) },
+	{ "strict", 0, OPT_FLAG, CLI_ARG(struct check_args, strict) },
+	{ NULL, 0, 0, NULL, 0 },
+};
+
+static int run_check(struct cli_ctx *c)
 {
-	bool read_data = false, strict = false;
-	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
-	const struct cli_opt opts[] = {
-		{ "read-data", 0, OPT_FLAG, &read_data },
-		{ "strict", 0, OPT_FLAG, &strict },
-		{ NULL, 0, 0, NULL },
-	};
-	int r = cli_parse(argc, argv, opts, g, &pos);
-	if (r)
-		return r;
-	if (g->help) {
-		cli_help("check");
-		return EXIT_OK;
-	}
-	cairn_log_level = g->verbosity;
-	if (pos.n)
-		return cli_usage("check", "unexpected argument '%s'", pos.v[0]);
-	struct cairn_repo *repo = NULL;
-	if ((r = cli_open_repo(g, &repo)) < 0)
-		return cli_fail(r);
+	const struct check_args *a = c->args;
+	struct cli_global *g = c->g;
+	bool read_data = a->read_data, strict = a->strict;
+	struct cairn_repo *repo = TAKE_PTR(c->repo);
+	int r;
 	struct out out = { .json = g->json, .problems = json_array(), .affected = json_array(),
 			   .listed_us = cairn_wall_now_us() };
-	cli_seen_begin(&out.seen, g, NULL, repo);
+	cairn_app_seen_begin(&out.seen, cli_app(g), NULL, repo);
 	struct cli_progress prog;
 	cli_progress_init(&prog, "check", g);
 	prog.store = repo->store;
@@ -76,21 +70,21 @@ int cmd_check(int argc, char **argv, struct cli_global *g)
 				      .listed = on_listed, .ud = &out, .progress = cli_progress_cb,
 				      .progress_ud = &prog };
 	struct cairn_check_stats st;
-	struct cli_job job;
-	if ((r = cli_job_begin(g, NULL, "check", NULL, cli_repo_uri(g), cli_repo_uri(g), NULL, 0, &job)) < 0) {
-		cli_seen_end(&out.seen);
+	struct cairn_app_job job;
+	if ((r = cairn_app_job_begin(cli_app(g), NULL, "check", NULL, cli_repo_uri(g), cli_repo_uri(g), NULL, 0, &job)) < 0) {
+		cairn_app_seen_end(&out.seen);
 		cairn_repo_free(repo);
 		return cli_fail(r);
 	}
 	r = cairn_check_run(repo, &o, &st);
 	cli_progress_done(&prog);
-	cli_seen_end(&out.seen);
+	cairn_app_seen_end(&out.seen);
 	/* Backups seen here before and gone now are not damage to what is
 	 * there, but may be a rollback: a warning, and with --strict a
 	 * failure like damage. */
 	char gone[1024] = "";
 	if (out.vanished.vanished)
-		cli_seen_describe(&out.vanished, gone, sizeof(gone));
+		cairn_app_seen_describe(&out.vanished, gone, sizeof(gone));
 	char result[1200];
 	if (gone[0])
 		snprintf(result, sizeof(result), "%llu backups, %llu packs, %llu blobs%s: no damage, but %s",
@@ -100,7 +94,7 @@ int cmd_check(int argc, char **argv, struct cli_global *g)
 		snprintf(result, sizeof(result), "%llu backups, %llu packs, %llu blobs%s: no problems",
 			 (unsigned long long)st.backups, (unsigned long long)st.packs, (unsigned long long)st.blobs,
 			 read_data ? " (all data read)" : "");
-	(void)cli_job_end(&job, r, r >= 0 ? result : NULL);
+	(void)cairn_app_job_end(&job, r, r >= 0 ? result : NULL);
 	cairn_repo_free(repo);
 	bool strict_fail = r == 0 && strict && gone[0];
 	if (g->json) {
@@ -133,3 +127,8 @@ int cmd_check(int argc, char **argv, struct cli_global *g)
 			read_data ? ", all data read and verified" : "");
 	return EXIT_OK;
 }
+
+const struct cli_cmd cli_cmd_check = {
+	.verb = "check", .run = run_check, .opts = check_opts, .args_size = sizeof(struct check_args),
+	.pos_max = 0, .needs = CLI_NEEDS_REPO, .job = "check",
+};

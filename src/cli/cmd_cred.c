@@ -75,7 +75,7 @@ static int read_secrets(struct create_args *a, enum cairn_cred_provider prov, st
 			char what[64], *p = NULL;
 			size_t n = 0;
 			snprintf(what, sizeof(what), "--%s-file", s->opt);
-			if ((r = cli_secret_file(s->file, what, &p, &n)) < 0)
+			if ((r = cairn_app_secret_file(s->file, what, &p, &n)) < 0)
 				return cli_fail(r);
 			r = cairn_cred_secret_dup(p, dest);
 			cli_passphrase_free(p, n);
@@ -281,9 +281,39 @@ static int cred_delete(const char *ref, struct cli_global *g)
 	return EXIT_OK;
 }
 
-int cmd_cred(int argc, char **argv, struct cli_global *g)
+struct cred_args {
+	struct create_args a;
+	char *copies[5]; /* the secrets given as arguments, moved out of argv */
+};
+static const struct cli_opt cred_opts[] = {
+	{ "provider", 0, OPT_STRING, CLI_ARG(struct cred_args, a.provider) },
+	{ "name", 0, OPT_STRING, CLI_ARG(struct cred_args, a.name) },
+	{ "s3-access-key", 0, OPT_STRING, CLI_ARG(struct cred_args, a.s3_access_key) },
+	{ "s3-region", 0, OPT_STRING, CLI_ARG(struct cred_args, a.s3_region) },
+	{ "s3-endpoint", 0, OPT_STRING, CLI_ARG(struct cred_args, a.s3_endpoint) },
+	{ "s3-disable-ssl", 0, OPT_FLAG, CLI_ARG(struct cred_args, a.s3_disable_ssl) },
+	{ "azure-account-name", 0, OPT_STRING, CLI_ARG(struct cred_args, a.azure_account) },
+	{ "azure-endpoint", 0, OPT_STRING, CLI_ARG(struct cred_args, a.azure_endpoint) },
+	{ "azure-disable-ssl", 0, OPT_FLAG, CLI_ARG(struct cred_args, a.azure_disable_ssl) },
+	{ "google-project-id", 0, OPT_STRING, CLI_ARG(struct cred_args, a.google_project_id) },
+	{ "google-hmac-access-key", 0, OPT_STRING, CLI_ARG(struct cred_args, a.google_access_key) },
+	{ "s3-secret-key", 0, OPT_STRING, CLI_ARG(struct cred_args, a.secrets[0].value) },
+	{ "s3-secret-key-file", 0, OPT_STRING, CLI_ARG(struct cred_args, a.secrets[0].file) },
+	{ "azure-account-key", 0, OPT_STRING, CLI_ARG(struct cred_args, a.secrets[1].value) },
+	{ "azure-account-key-file", 0, OPT_STRING, CLI_ARG(struct cred_args, a.secrets[1].file) },
+	{ "azure-sas", 0, OPT_STRING, CLI_ARG(struct cred_args, a.secrets[2].value) },
+	{ "azure-sas-file", 0, OPT_STRING, CLI_ARG(struct cred_args, a.secrets[2].file) },
+	{ "google-hmac-secret", 0, OPT_STRING, CLI_ARG(struct cred_args, a.secrets[3].value) },
+	{ "google-hmac-secret-file", 0, OPT_STRING, CLI_ARG(struct cred_args, a.secrets[3].file) },
+	{ "encryption-passphrase", 0, OPT_STRING, CLI_ARG(struct cred_args, a.secrets[4].value) },
+	{ "encryption-passphrase-file", 0, OPT_STRING, CLI_ARG(struct cred_args, a.secrets[4].file) },
+	{ NULL, 0, 0, NULL, 0 },
+};
+
+static void init_cred(void *args)
 {
-	struct create_args a = {
+	struct cred_args *ca = args;
+	ca->a = (struct create_args){
 		.secrets = {
 			S("s3-secret-key", "CAIRN_S3_SECRET_KEY", CAIRN_CRED_S3, s3_secret_key),
 			S("azure-account-key", "CAIRN_AZURE_ACCOUNT_KEY", CAIRN_CRED_AZURE, azure_key),
@@ -292,99 +322,82 @@ int cmd_cred(int argc, char **argv, struct cli_global *g)
 			S("encryption-passphrase", "CAIRN_ENCRYPTION_PASSPHRASE", CAIRN_CRED_NONE, passphrase),
 		},
 	};
-	struct secret_src *sec = a.secrets;
-	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
-	const struct cli_opt opts[] = {
-		{ "provider", 0, OPT_STRING, &a.provider },
-		{ "name", 0, OPT_STRING, &a.name },
-		{ "s3-access-key", 0, OPT_STRING, &a.s3_access_key },
-		{ "s3-region", 0, OPT_STRING, &a.s3_region },
-		{ "s3-endpoint", 0, OPT_STRING, &a.s3_endpoint },
-		{ "s3-disable-ssl", 0, OPT_FLAG, &a.s3_disable_ssl },
-		{ "azure-account-name", 0, OPT_STRING, &a.azure_account },
-		{ "azure-endpoint", 0, OPT_STRING, &a.azure_endpoint },
-		{ "azure-disable-ssl", 0, OPT_FLAG, &a.azure_disable_ssl },
-		{ "google-project-id", 0, OPT_STRING, &a.google_project_id },
-		{ "google-hmac-access-key", 0, OPT_STRING, &a.google_access_key },
-		{ "s3-secret-key", 0, OPT_STRING, &sec[0].value },
-		{ "s3-secret-key-file", 0, OPT_STRING, &sec[0].file },
-		{ "azure-account-key", 0, OPT_STRING, &sec[1].value },
-		{ "azure-account-key-file", 0, OPT_STRING, &sec[1].file },
-		{ "azure-sas", 0, OPT_STRING, &sec[2].value },
-		{ "azure-sas-file", 0, OPT_STRING, &sec[2].file },
-		{ "google-hmac-secret", 0, OPT_STRING, &sec[3].value },
-		{ "google-hmac-secret-file", 0, OPT_STRING, &sec[3].file },
-		{ "encryption-passphrase", 0, OPT_STRING, &sec[4].value },
-		{ "encryption-passphrase-file", 0, OPT_STRING, &sec[4].file },
-		{ NULL, 0, 0, NULL },
-	};
-	int r = cli_parse(argc, argv, opts, g, &pos);
-	/* Whatever happens next, secrets given as arguments leave argv now. */
-	char *copies[ARRAY_SIZE(a.secrets)] = { 0 };
-	for (size_t i = 0; i < ARRAY_SIZE(a.secrets); i++) {
+}
+
+/* Whatever happens next, secrets given as arguments leave argv now. */
+static int parsed_cred(struct cli_ctx *c, int r)
+{
+	struct cred_args *ca = c->args;
+	struct secret_src *sec = ca->a.secrets;
+	for (size_t i = 0; i < ARRAY_SIZE(ca->a.secrets); i++) {
 		if (!sec[i].value)
 			continue;
-		if (cairn_cred_secret_dup(sec[i].value, &copies[i]) < 0) {
+		if (cairn_cred_secret_dup(sec[i].value, &ca->copies[i]) < 0) {
 			r = cli_fail(cairn_error_nomem());
 			break;
 		}
 		wipe_arg(sec[i].value);
-		sec[i].value = copies[i];
+		sec[i].value = ca->copies[i];
 	}
-	const char *sub = pos.n ? pos.v[0] : NULL;
-	if (r)
-		goto out;
-	if (g->help) {
-		char topic[32];
-		snprintf(topic, sizeof(topic), "cred %s", sub ? sub : "");
-		cli_help(topic);
-		r = EXIT_OK;
-		goto out;
-	}
-	cairn_log_level = g->verbosity;
-	if (!sub) {
-		r = cli_usage("cred", "missing subcommand: create, list or delete");
-		goto out;
-	}
+	return r;
+}
+
+static void cleanup_cred(struct cli_ctx *c)
+{
+	struct cred_args *ca = c->args;
+	for (size_t i = 0; i < ARRAY_SIZE(ca->copies); i++)
+		if (ca->copies[i])
+			cairn_secret_free(ca->copies[i], strlen(ca->copies[i]) + 1);
+}
+
+static int check_cred(struct cli_ctx *c)
+{
+	const struct create_args *a = &((const struct cred_args *)c->args)->a;
+	const struct secret_src *sec = a->secrets;
+	const char *sub = c->pos.v[0];
 	bool is_create = strcmp(sub, "create") == 0;
 	if (!is_create && strcmp(sub, "list") && strcmp(sub, "delete")) {
 		bool edit = !strcmp(sub, "update") || !strcmp(sub, "edit") || !strcmp(sub, "modify") ||
 			    !strcmp(sub, "set");
-		r = cli_usage("cred", "unknown subcommand '%s'%s", sub,
-			      edit ? ": credentials cannot be modified (delete and create again)"
-				   : " (want create, list or delete)");
-		goto out;
+		return cli_usage("cred", "unknown subcommand '%s'%s", sub,
+				 edit ? ": credentials cannot be modified (delete and create again)"
+				      : " (want create, list or delete)");
 	}
 	if (!is_create) {
 		/* Options of create given to list or delete are mistakes. */
-		bool any = a.provider || a.name || a.s3_access_key || a.s3_region || a.s3_endpoint ||
-			   a.s3_disable_ssl || a.azure_account || a.azure_endpoint || a.azure_disable_ssl ||
-			   a.google_project_id || a.google_access_key;
-		for (size_t i = 0; i < ARRAY_SIZE(a.secrets); i++)
+		bool any = a->provider || a->name || a->s3_access_key || a->s3_region || a->s3_endpoint ||
+			   a->s3_disable_ssl || a->azure_account || a->azure_endpoint || a->azure_disable_ssl ||
+			   a->google_project_id || a->google_access_key;
+		for (size_t i = 0; i < ARRAY_SIZE(a->secrets); i++)
 			any = any || sec[i].value || sec[i].file;
-		if (any) {
-			r = cli_usage("cred", "the credential options apply to 'cred create' only");
-			goto out;
-		}
+		if (any)
+			return cli_usage("cred", "the credential options apply to 'cred create' only");
 	}
 	size_t want = strcmp(sub, "delete") == 0 ? 2 : 1;
-	if (pos.n != want) {
+	if (c->pos.n != want) {
 		/* The extra word is not echoed: it may be a secret that lost its
 		 * option name. */
-		r = want == 2 && pos.n < 2 ? cli_usage("cred", "cred delete needs the UUID of a credential")
-					   : cli_usage("cred", "cred %s takes %s", sub,
-						       want == 2 ? "exactly one UUID" : "no arguments, only options");
-		goto out;
+		return want == 2 && c->pos.n < 2 ? cli_usage("cred", "cred delete needs the UUID of a credential")
+						 : cli_usage("cred", "cred %s takes %s", sub,
+							     want == 2 ? "exactly one UUID" : "no arguments, only options");
 	}
-	if (is_create)
-		r = cred_create(&a, g);
-	else if (strcmp(sub, "list") == 0)
-		r = cred_list(g);
-	else
-		r = cred_delete(pos.v[1], g);
-out:
-	for (size_t i = 0; i < ARRAY_SIZE(copies); i++)
-		if (copies[i])
-			cairn_secret_free(copies[i], strlen(copies[i]) + 1);
-	return r;
+	return 0;
 }
+
+static int run_cred(struct cli_ctx *c)
+{
+	struct create_args *a = &((struct cred_args *)c->args)->a;
+	const char *sub = c->pos.v[0];
+	if (strcmp(sub, "create") == 0)
+		return cred_create(a, c->g);
+	if (strcmp(sub, "list") == 0)
+		return cred_list(c->g);
+	return cred_delete(c->pos.v[1], c->g);
+}
+
+const struct cli_cmd cli_cmd_cred = {
+	.verb = "cred", .run = run_cred, .opts = cred_opts, .args_size = sizeof(struct cred_args),
+	.init = init_cred, .pos_min = 1, .pos_max = CLI_POS_ANY,
+	.pos_few = "missing subcommand: create, list or delete", .help_sub = true, .parsed = parsed_cred,
+	.check = check_cred, .cleanup = cleanup_cred,
+};

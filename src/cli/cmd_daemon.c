@@ -186,35 +186,38 @@ static bool any_queued(struct cairn_state *st)
 	return q;
 }
 
-int cmd_daemon(int argc, char **argv, struct cli_global *g)
+struct daemon_args {
+	const char *jobs_arg;
+	bool once;
+	unsigned max_jobs; /* from jobs_arg */
+};
+static const struct cli_opt daemon_opts[] = {
+	{ "jobs", 'j', OPT_STRING, CLI_ARG(struct daemon_args, jobs_arg) },
+	{ "once", 0, OPT_FLAG, CLI_ARG(struct daemon_args, once) },
+	{ NULL, 0, 0, NULL, 0 },
+};
+
+static int check_daemon(struct cli_ctx *c)
 {
-	const char *jobs_arg = NULL;
-	bool once = false;
-	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
-	const struct cli_opt opts[] = {
-		{ "jobs", 'j', OPT_STRING, &jobs_arg },
-		{ "once", 0, OPT_FLAG, &once },
-		{ NULL, 0, 0, NULL },
-	};
-	int r = cli_parse(argc, argv, opts, g, &pos);
-	if (r)
-		return r;
-	if (g->help) {
-		cli_help("daemon");
-		return EXIT_OK;
-	}
-	/* The journal wants to hear what the daemon does. */
-	cairn_log_level = g->verbosity < 0 ? -1 : g->verbosity < 1 ? 1 : g->verbosity;
-	if (pos.n)
-		return cli_usage("daemon", "unexpected argument '%s'", pos.v[0]);
-	unsigned max_jobs = 2;
-	if (jobs_arg) {
+	struct daemon_args *a = c->args;
+	a->max_jobs = 2;
+	if (a->jobs_arg) {
 		char *end;
-		unsigned long v = strtoul(jobs_arg, &end, 10);
-		if (jobs_arg[0] < '0' || jobs_arg[0] > '9' || *end || v < 1 || v > 64)
-			return cli_usage("daemon", "invalid --jobs '%s' (jobs at once, 1 to 64)", jobs_arg);
-		max_jobs = (unsigned)v;
+		unsigned long v = strtoul(a->jobs_arg, &end, 10);
+		if (a->jobs_arg[0] < '0' || a->jobs_arg[0] > '9' || *end || v < 1 || v > 64)
+			return cli_usage("daemon", "invalid --jobs '%s' (jobs at once, 1 to 64)", a->jobs_arg);
+		a->max_jobs = (unsigned)v;
 	}
+	return 0;
+}
+
+static int run_daemon(struct cli_ctx *c)
+{
+	const struct daemon_args *a = c->args;
+	struct cli_global *g = c->g;
+	bool once = a->once;
+	unsigned max_jobs = a->max_jobs;
+	int r;
 	struct daemon d = { .g = g };
 	ssize_t n = readlink("/proc/self/exe", d.self, sizeof(d.self) - 1);
 	if (n <= 0)
@@ -279,3 +282,10 @@ int cmd_daemon(int argc, char **argv, struct cli_global *g)
 	cairn_state_free(d.st);
 	return r < 0 ? cli_fail(r) : EXIT_OK;
 }
+
+/* The journal wants to hear what the daemon does (log_journal).  It
+ * opens the state database itself, once it has found its own binary. */
+const struct cli_cmd cli_cmd_daemon = {
+	.verb = "daemon", .run = run_daemon, .opts = daemon_opts, .args_size = sizeof(struct daemon_args),
+	.pos_max = 0, .log_journal = true, .check = check_daemon,
+};

@@ -23,22 +23,12 @@ static int on_range(uint64_t off, uint64_t len, void *ud)
 	return 0;
 }
 
-int cmd_diff(int argc, char **argv, struct cli_global *g)
+static int run_diff(struct cli_ctx *c)
 {
-	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
-	int r = cli_parse(argc, argv, NULL, g, &pos);
-	if (r)
-		return r;
-	if (g->help) {
-		cli_help("diff");
-		return EXIT_OK;
-	}
-	cairn_log_level = g->verbosity;
-	if (pos.n != 2)
-		return cli_usage("diff", "need two backups A and B");
-	struct cairn_repo *repo = NULL;
-	if ((r = cli_open_repo(g, &repo)) < 0)
-		return cli_fail(r);
+	struct cli_global *g = c->g;
+	const struct cli_list pos = c->pos;
+	struct cairn_repo *repo = TAKE_PTR(c->repo);
+	int r;
 	struct cairn_manifest_list l;
 	if ((r = cairn_manifest_list_load(repo, &l)) < 0) {
 		cairn_repo_free(repo);
@@ -69,3 +59,8 @@ int cmd_diff(int argc, char **argv, struct cli_global *g)
 	cairn_repo_free(repo);
 	return r < 0 ? cli_fail(r) : EXIT_OK;
 }
+
+const struct cli_cmd cli_cmd_diff = {
+	.verb = "diff", .run = run_diff, .pos_min = 2, .pos_max = 2, .pos_few = "need two backups A and B",
+	.pos_many = "need two backups A and B", .needs = CLI_NEEDS_REPO,
+};

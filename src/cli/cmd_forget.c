@@ -1,4 +1,5 @@
 /* cairn forget, cairn hold, cairn release. */
+#include "app/backups.h"
 #include "cli/jobs.h"
 #include "engine/retention.h"
 #include "repo/group.h"
@@ -14,25 +15,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct keep_args {
-	const char *last, *hourly, *daily, *weekly, *monthly, *yearly, *within;
-};
-int cli_keep_parse(const char *verb, const struct keep_args *a, struct cairn_keep_rules *ret);
-
 struct out {
 	struct cli_global *g;
 	const struct cairn_keep_rules *rules;
 	json_t *arr;
 	bool header;
-	bool dry_run;
-	struct cli_seen seen; /* this host's forgets are not "vanished" */
 };
 
 static void on_decision(const struct cairn_forget_item *it, void *ud)
 {
 	struct out *o = ud;
-	if (!o->dry_run)
-		cli_seen_forget(&o->seen, it);
 	char created[48], reasons[256];
 	/* A damaged object's time is unknown (0). */
 	if (it->created_us)
@@ -81,11 +73,11 @@ static void print_result(struct cli_global *g, json_t *arr, bool dry_run, const 
 
 /* A name that matches no backup: one this host saw and reported gone is
  * acknowledged, and no longer reported. */
-static bool acknowledge_gone(const char *spec, void *ud)
+/* A name that matches no backup: one this host saw and reported gone was
+ * acknowledged (app/policy.h), and is no longer reported. */
+static bool acknowledged_gone(const char *spec, void *ud)
 {
 	struct out *o = ud;
-	if (cli_seen_acknowledge(&o->seen, spec) != 1)
-		return false;
 	if (o->arr)
 		json_array_append_new(o->arr, json_pack("{s:s, s:s}", "id", spec, "action", "gone"));
 	else if (o->g->verbosity >= 0)
@@ -102,26 +94,15 @@ static int forget_named(struct cli_global *g, const struct cli_list *pos, bool d
 	if (r < 0)
 		return cli_fail(r);
 	struct cairn_keep_rules none = { 0 };
-	struct out o = { .g = g, .rules = &none, .arr = g->json ? json_array() : NULL, .dry_run = dry_run };
-	cli_seen_begin(&o.seen, g, NULL, repo);
+	struct out o = { .g = g, .rules = &none, .arr = g->json ? json_array() : NULL };
 	struct cairn_forget_opts fo = { .dry_run = dry_run, .decision = on_decision,
-					.gone = dry_run ? NULL : acknowledge_gone, .ud = &o };
-	struct cli_job j = { 0 };
+					.gone = dry_run ? NULL : acknowledged_gone, .ud = &o };
 	char src[300];
 	snprintf(src, sizeof(src), "backup %s%s", pos->v[0], pos->n > 1 ? " and more" : "");
-	if (!dry_run && (r = cli_job_begin(g, NULL, "forget", NULL, src, cli_repo_uri(g), NULL, 0, &j)) < 0) {
-		cli_seen_end(&o.seen);
-		cairn_repo_free(repo);
-		json_decref(o.arr);
-		return cli_fail(r);
-	}
+	const struct cairn_app_forget fj = { .source = src, .uri = cli_repo_uri(g), .names = (const char *const *)pos->v,
+					     .nnames = pos->n };
 	struct cairn_forget_stats fs = { 0 };
-	r = cairn_forget_named(repo, (const char *const *)pos->v, pos->n, &fo, &fs);
-	cli_seen_end(&o.seen);
-	char result[64];
-	snprintf(result, sizeof(result), "forgot %llu", (unsigned long long)fs.forgotten);
-	if (!dry_run)
-		r = cli_job_end(&j, r, r >= 0 ? result : NULL);
+	r = cairn_app_forget_job(cli_app(g), NULL, repo, &fj, &fo, &fs);
 	cairn_repo_free(repo);
 	if (r < 0) {
 		json_decref(o.arr);
@@ -131,60 +112,69 @@ static int forget_named(struct cli_global *g, const struct cli_list *pos, bool d
 	return EXIT_OK;
 }
 
-int cmd_forget(int argc, char **argv, struct cli_global *g)
+struct forget_args {
+	struct keep_args k;
+	const char *volume, *policy, *group;
+	bool dry_run;
+	struct cairn_keep_rules rules; /* from k */
+};
+#define K(field) CLI_ARG(struct forget_args, k.field)
+static const struct cli_opt forget_opts[] = {
+	{ "volume", 0, OPT_STRING, CLI_ARG(struct forget_args, volume) },
+	{ "policy", 0, OPT_STRING, CLI_ARG(struct forget_args, policy) },
+	{ "group", 0, OPT_STRING, CLI_ARG(struct forget_args, group) },
+	{ "keep-last", 0, OPT_STRING, K(last) },
+	{ "keep-hourly", 0, OPT_STRING, K(hourly) },
+	{ "keep-daily", 0, OPT_STRING, K(daily) },
+	{ "keep-weekly", 0, OPT_STRING, K(weekly) },
+	{ "keep-monthly", 0, OPT_STRING, K(monthly) },
+	{ "keep-yearly", 0, OPT_STRING, K(yearly) },
+	{ "keep-within", 0, OPT_STRING, K(within) },
+	{ "dry-run", 'n', OPT_FLAG, CLI_ARG(struct forget_args, dry_run) },
+	{ NULL, 0, 0, NULL, 0 },
+};
+#undef K
+
+/* What is opened depends on what is forgotten: backups named (the
+ * repository), a policy's (the state database too). */
+static int check_forget(struct cli_ctx *c)
 {
-	struct keep_args k = { 0 };
-	const char *volume = NULL, *policy = NULL, *group = NULL;
-	bool dry_run = false;
-	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
-	const struct cli_opt opts[] = {
-		{ "volume", 0, OPT_STRING, &volume },
-		{ "policy", 0, OPT_STRING, &policy },
-		{ "group", 0, OPT_STRING, &group },
-		{ "keep-last", 0, OPT_STRING, &k.last },
-		{ "keep-hourly", 0, OPT_STRING, &k.hourly },
-		{ "keep-daily", 0, OPT_STRING, &k.daily },
-		{ "keep-weekly", 0, OPT_STRING, &k.weekly },
-		{ "keep-monthly", 0, OPT_STRING, &k.monthly },
-		{ "keep-yearly", 0, OPT_STRING, &k.yearly },
-		{ "keep-within", 0, OPT_STRING, &k.within },
-		{ "dry-run", 'n', OPT_FLAG, &dry_run },
-		{ NULL, 0, 0, NULL },
-	};
-	int r = cli_parse(argc, argv, opts, g, &pos);
-	if (r)
-		return r;
-	if (g->help) {
-		cli_help("forget");
-		return EXIT_OK;
-	}
-	cairn_log_level = g->verbosity;
-	if (pos.n && (volume || policy || group))
+	struct forget_args *a = c->args;
+	if (c->pos.n && (a->volume || a->policy || a->group))
 		return cli_usage("forget", "give backups or one of --volume, --group and --policy, not both");
-	if (!!volume + !!policy + !!group > 1)
+	if (!!a->volume + !!a->policy + !!a->group > 1)
 		return cli_usage("forget", "give at most one of --volume, --group and --policy");
-	struct cairn_forget_opts fo = { .volume = volume, .group = group, .dry_run = dry_run };
-	if ((r = cli_keep_parse("forget", &k, &fo.rules)) != 0)
-		return r;
+	return cli_keep_parse("forget", &a->k, &a->rules);
+}
+
+static int run_forget(struct cli_ctx *c)
+{
+	const struct forget_args *a = c->args;
+	struct cli_global *g = c->g;
+	const struct cli_list pos = c->pos;
+	const char *volume = a->volume, *policy = a->policy, *group = a->group;
+	bool dry_run = a->dry_run;
+	struct cairn_forget_opts fo = { .volume = volume, .group = group, .dry_run = dry_run, .rules = a->rules };
+	int r;
 	_cleanup_(cairn_state_freep) struct cairn_state *st = NULL;
 	struct cairn_policy p = { 0 };
-	const char *uri = cli_repo_uri(g), *cred = NULL;
+	struct cairn_repo_ref ref;
+	cli_repo_ref(g, &ref);
+	_cleanup_free_ char *pvol = NULL;
 	if (policy) {
 		if ((r = cli_state_open(g, false, &st)) < 0)
 			return cli_fail(r);
 		if ((r = cairn_policy_get(st, policy, &p)) < 0)
 			return cli_fail(r);
-		/* The policy's own rules, unless the command line gives some. */
-		if (cairn_keep_rules_empty(&fo.rules) && (r = cli_policy_rules(&p, &fo.rules)) < 0) {
+		/* As when it runs (app/policy.h): its own rules, unless the
+		 * command line gives some; its own backups, unless its scope is
+		 * the volume. */
+		if ((r = cairn_app_policy_forget_opts(&p, NULL, &fo, &pvol)) < 0) {
 			cairn_policy_clear(&p);
 			return cli_fail(r);
 		}
-		if (p.kind == CAIRN_POLICY_GROUP)
-			fo.group = p.source;
-		if (!g->repo) {
-			uri = p.repo;
-			cred = p.cred;
-		}
+		if (!g->repo)
+			cairn_app_policy_repo_ref(&p, g->connections, g->limit_upload, &ref);
 	}
 	if (pos.n) {
 		if (!cairn_keep_rules_empty(&fo.rules))
@@ -197,56 +187,24 @@ int cmd_forget(int argc, char **argv, struct cli_global *g)
 			return cli_usage("forget", "policy %s keeps everything: give --keep-* rules", policy);
 		return cli_usage("forget", "nothing to keep: give at least one --keep-* rule");
 	}
-	if (!uri) {
+	if (!ref.uri) {
 		cairn_policy_clear(&p);
 		return cli_usage("forget", "no repository given: use --repo URI or set CAIRN_REPO");
 	}
 	struct cairn_repo *repo = NULL;
-	if (policy)
-		r = cli_open_repo_with(g, st, uri, cred, &repo);
-	else
-		r = cli_open_repo(g, &repo);
-	if (r < 0) {
+	if ((r = cairn_app_repo_open(cli_app(g), st, &ref, &repo)) < 0) {
 		cairn_policy_clear(&p);
 		return cli_fail(r);
 	}
-	_cleanup_free_ char *pvol = NULL;
-	if (policy && p.kind == CAIRN_POLICY_VOLUME) {
-		/* The volume name its backups carry. */
-		if ((r = cli_policy_volume_name(&p, &pvol)) < 0) {
-			cairn_repo_free(repo);
-			cairn_policy_clear(&p);
-			return cli_fail(r);
-		}
-		fo.volume = pvol;
-	}
-	/* As when it runs: its own backups, unless its scope is the volume. */
-	if (policy) {
-		fo.policy = policy;
-		fo.policy_id = p.scope == CAIRN_SCOPE_POLICY ? p.id : NULL;
-	}
-	struct out o = { .g = g, .rules = &fo.rules, .arr = g->json ? json_array() : NULL, .dry_run = dry_run };
-	cli_seen_begin(&o.seen, g, st, repo);
+	struct out o = { .g = g, .rules = &fo.rules, .arr = g->json ? json_array() : NULL };
 	fo.decision = on_decision;
 	fo.ud = &o;
-	struct cli_job j = { 0 };
 	char src[300];
 	snprintf(src, sizeof(src), "%s%s", fo.group ? "group " : fo.volume ? "volume " : "",
-		 fo.group ? fo.group : fo.volume ? fo.volume : uri);
-	if (!dry_run && (r = cli_job_begin(g, st, "forget", policy, src, uri, NULL, 0, &j)) < 0) {
-		cli_seen_end(&o.seen);
-		cairn_repo_free(repo);
-		cairn_policy_clear(&p);
-		return cli_fail(r);
-	}
+		 fo.group ? fo.group : fo.volume ? fo.volume : ref.uri);
+	const struct cairn_app_forget fj = { .policy = policy, .source = src, .uri = ref.uri };
 	struct cairn_forget_stats fs = { 0 };
-	r = cairn_forget_run(repo, &fo, &fs);
-	cli_seen_end(&o.seen);
-	char result[128];
-	snprintf(result, sizeof(result), "kept %llu, forgot %llu", (unsigned long long)fs.kept,
-		 (unsigned long long)fs.forgotten);
-	if (!dry_run)
-		r = cli_job_end(&j, r, r >= 0 ? result : NULL);
+	r = cairn_app_forget_job(cli_app(g), st, repo, &fj, &fo, &fs);
 	cairn_repo_free(repo);
 	cairn_policy_clear(&p);
 	if (r < 0) {
@@ -257,85 +215,41 @@ int cmd_forget(int argc, char **argv, struct cli_global *g)
 	return EXIT_OK;
 }
 
-/* spec is a whole backup id (in either case): decoded into id. */
-static bool full_id(const char *spec, uint8_t id[CAIRN_BACKUP_ID_LEN])
+const struct cli_cmd cli_cmd_forget = {
+	.verb = "forget", .run = run_forget, .opts = forget_opts, .args_size = sizeof(struct forget_args),
+	.pos_max = CLI_POS_ANY, .check = check_forget, .job = "forget",
+};
+
+/* hold --reason TEXT; release takes no option. */
+struct hold_args {
+	const char *reason;
+};
+static const struct cli_opt hold_opts[] = {
+	{ "reason", 0, OPT_STRING, CLI_ARG(struct hold_args, reason) },
+	{ NULL, 0, 0, NULL, 0 },
+};
+static const struct cli_opt release_opts[] = { { NULL, 0, 0, NULL, 0 } };
+
+static int check_hold(struct cli_ctx *c)
 {
-	char hex[2 * CAIRN_BACKUP_ID_LEN + 2];
-	cli_lower_id(spec, hex, sizeof(hex));
-	return strlen(hex) == 2 * CAIRN_BACKUP_ID_LEN && cairn_hex_decode(hex, id, CAIRN_BACKUP_ID_LEN) == 0;
+	const struct hold_args *a = c->args;
+	if (a->reason && strlen(a->reason) > CAIRN_HOLD_REASON_MAX)
+		return cli_usage(c->cmd->verb, "--reason is longer than %d bytes", CAIRN_HOLD_REASON_MAX);
+	return 0;
 }
 
-/* A backup or group backup by spec; for release also a bare full id whose
- * backup is gone. */
-static int resolve_any(struct cairn_repo *repo, const char *spec, uint8_t id[CAIRN_BACKUP_ID_LEN], char what[160],
-		       bool allow_gone)
+static int run_hold(struct cli_ctx *c)
 {
-	struct cairn_manifest_list ml;
-	int r = cairn_manifest_list_load(repo, &ml);
-	if (r < 0)
-		return r;
-	struct cairn_manifest *m = NULL;
-	r = cairn_manifest_resolve(&ml, spec, &m);
-	if (r >= 0) {
-		memcpy(id, m->id, CAIRN_BACKUP_ID_LEN);
-		snprintf(what, 160, "backup %s of %s", m->idhex, m->volume);
-		cairn_manifest_list_free(&ml);
-		return 0;
-	}
-	cairn_manifest_list_free(&ml);
-	/* A hold on a damaged manifest must go before forget may remove it. */
-	if ((r == CAIRN_ECORRUPT || r == CAIRN_EVERSION) && allow_gone && full_id(spec, id)) {
-		snprintf(what, 160, "damaged backup %s", spec);
-		return 0;
-	}
-	if (r != CAIRN_ENOTFOUND)
-		return r;
-	char msg[512];
-	cairn_error_copy(msg, sizeof(msg));
-	struct cairn_group_backup_list gl;
-	if ((r = cairn_group_backup_list_load(repo, &gl)) < 0)
-		return r;
-	struct cairn_group_backup *gb = NULL;
-	r = cairn_group_backup_resolve(&gl, spec, &gb);
-	if (r >= 0) {
-		memcpy(id, gb->id, CAIRN_BACKUP_ID_LEN);
-		snprintf(what, 160, "group backup %s of %s", gb->idhex, gb->name);
-	}
-	cairn_group_backup_list_free(&gl);
-	if (r == CAIRN_ENOTFOUND && allow_gone && full_id(spec, id)) {
-		snprintf(what, 160, "backup %s", spec);
-		return 0;
-	}
-	if (r == CAIRN_ENOTFOUND)
-		return cairn_error_set(CAIRN_ENOTFOUND, "%s", msg);
-	return r;
-}
-
-static int hold_or_release(int argc, char **argv, struct cli_global *g, bool hold)
-{
-	const char *verb = hold ? "hold" : "release";
-	const char *reason = NULL;
-	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
-	const struct cli_opt hopts[] = { { "reason", 0, OPT_STRING, &reason }, { NULL, 0, 0, NULL } };
-	const struct cli_opt ropts[] = { { NULL, 0, 0, NULL } };
-	int r = cli_parse(argc, argv, hold ? hopts : ropts, g, &pos);
-	if (r)
-		return r;
-	if (g->help) {
-		cli_help(verb);
-		return EXIT_OK;
-	}
-	cairn_log_level = g->verbosity;
-	if (pos.n != 1)
-		return cli_usage(verb, pos.n ? "give one BACKUP" : "missing BACKUP");
-	if (reason && strlen(reason) > CAIRN_HOLD_REASON_MAX)
-		return cli_usage(verb, "--reason is longer than %d bytes", CAIRN_HOLD_REASON_MAX);
-	struct cairn_repo *repo = NULL;
-	if ((r = cli_open_repo(g, &repo)) < 0)
-		return cli_fail(r);
+	const struct hold_args *a = c->args;
+	struct cli_global *g = c->g;
+	bool hold = c->cmd->opts == hold_opts;
+	const char *reason = a->reason;
+	const struct cli_list pos = c->pos;
+	struct cairn_repo *repo = TAKE_PTR(c->repo);
+	int r;
 	uint8_t id[CAIRN_BACKUP_ID_LEN];
-	char what[160];
-	r = resolve_any(repo, pos.v[0], id, what, !hold);
+	char what[CAIRN_APP_WHAT_MAX];
+	r = cairn_app_backup_resolve_any(repo, pos.v[0], !hold, id, what);
 	if (r >= 0)
 		r = hold ? cairn_hold_put(repo, id, reason) : cairn_hold_delete(repo, id);
 	cairn_repo_free(repo);
@@ -352,12 +266,14 @@ static int hold_or_release(int argc, char **argv, struct cli_global *g, bool hol
 	return EXIT_OK;
 }
 
-int cmd_hold(int argc, char **argv, struct cli_global *g)
-{
-	return hold_or_release(argc, argv, g, true);
-}
+const struct cli_cmd cli_cmd_hold = {
+	.verb = "hold", .run = run_hold, .opts = hold_opts, .args_size = sizeof(struct hold_args), .pos_min = 1,
+	.pos_max = 1, .pos_few = "missing BACKUP", .pos_many = "give one BACKUP", .check = check_hold,
+	.needs = CLI_NEEDS_REPO,
+};
 
-int cmd_release(int argc, char **argv, struct cli_global *g)
-{
-	return hold_or_release(argc, argv, g, false);
-}
+const struct cli_cmd cli_cmd_release = {
+	.verb = "release", .run = run_hold, .opts = release_opts, .args_size = sizeof(struct hold_args),
+	.pos_min = 1, .pos_max = 1, .pos_few = "missing BACKUP", .pos_many = "give one BACKUP",
+	.needs = CLI_NEEDS_REPO,
+};

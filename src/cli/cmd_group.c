@@ -1,4 +1,5 @@
 /* cairn group create|list|delete|backup|restore: consistency groups. */
+#include "app/snapreg.h"
 #include "cli/cli.h"
 #include "cli/jobs.h"
 #include "repo/group.h"
@@ -17,7 +18,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-json_t *cli_manifest_json(const struct cairn_manifest *m);
 
 static json_t *strv_json(char *const *v, size_t n)
 {
@@ -200,22 +200,27 @@ static int group_backup(struct cli_global *g, struct cairn_state *st, const char
 	struct cli_progress prog;
 	cli_progress_init(&prog, "group backup", g);
 	prog.store = repo->store;
-	struct cli_job job;
-	if ((r = cli_job_begin(g, st, "backup", NULL, name, cli_repo_uri(g), (const char *const *)grp.volumes,
+	struct cairn_app_job job;
+	if ((r = cairn_app_job_begin(cli_app(g), st, "backup", NULL, name, cli_repo_uri(g), (const char *const *)grp.volumes,
 			       grp.nvolumes, &job)) < 0) {
 		cairn_group_clear(&grp);
 		cairn_repo_free(repo);
 		return cli_fail(r);
 	}
-	job.prog = &prog;
-	struct cairn_group_backup_opts o = { .group = &grp, .full = full, .tags = tags->v, .ntags = tags->n,
-					     .state = st, .state_dir = cli_state_dir(g), .progress = cli_job_progress,
+	job.chain = cli_progress_cb;
+	job.chain_ud = &prog;
+	struct cairn_group_spec spec;
+	cairn_app_group_spec(&grp, &spec);
+	struct cairn_snap_registry reg;
+	cairn_app_snap_registry(st, &reg);
+	struct cairn_group_backup_opts o = { .group = &spec, .full = full, .tags = tags->v, .ntags = tags->n,
+					     .registry = &reg, .state_dir = cli_state_dir(g), .progress = cairn_app_job_progress,
 					     .progress_ud = &job };
 	struct cairn_group_backup *gb = NULL;
 	struct cairn_manifest **members = NULL;
 	r = cairn_group_backup_run(repo, &o, &gb, &members);
 	cli_progress_done(&prog);
-	r = cli_job_end(&job, r, r >= 0 ? gb->idhex : NULL);
+	r = cairn_app_job_end(&job, r, r >= 0 ? gb->idhex : NULL);
 	if (r >= 0) {
 		if (g->json) {
 			json_t *j = group_backup_json(gb);
@@ -314,20 +319,21 @@ static int group_restore(struct cli_global *g, const char *spec, const char *to,
 	}
 	struct cairn_group_backup *gb = NULL;
 	r = cairn_group_backup_resolve(&gl, spec, &gb);
-	struct cli_job job = { 0 };
+	struct cairn_app_job job = { 0 };
 	char src[512];
 	if (r >= 0) {
 		snprintf(src, sizeof(src), "group %s -> %s", gb->name, to);
-		r = cli_job_begin(g, NULL, "restore", NULL, src, cli_repo_uri(g), NULL, 0, &job);
+		r = cairn_app_job_begin(cli_app(g), NULL, "restore", NULL, src, cli_repo_uri(g), NULL, 0, &job);
 	}
 	if (r >= 0) {
 		struct cli_progress prog;
 		cli_progress_init(&prog, "group restore", g);
 		prog.store = repo->store;
-		job.prog = &prog;
-		r = cairn_group_restore_run(repo, gb, to, force, cli_job_progress, &job, &ml);
+		job.chain = cli_progress_cb;
+		job.chain_ud = &prog;
+		r = cairn_group_restore_run(repo, gb, to, force, cairn_app_job_progress, &job, &ml);
 		cli_progress_done(&prog);
-		r = cli_job_end(&job, r, r >= 0 ? gb->idhex : NULL);
+		r = cairn_app_job_end(&job, r, r >= 0 ? gb->idhex : NULL);
 	}
 	if (r >= 0) {
 		if (g->json) {
@@ -344,54 +350,61 @@ static int group_restore(struct cli_global *g, const char *spec, const char *to,
 	return r < 0 ? cli_fail(r) : EXIT_OK;
 }
 
-int cmd_group(int argc, char **argv, struct cli_global *g)
+struct group_args {
+	const char *pre, *post, *config, *max_freeze, *to;
+	bool full, force, backups;
+	struct cli_list vols, names, freeze, tags;
+};
+#define A(field) CLI_ARG(struct group_args, field)
+static const struct cli_opt group_opts[] = {
+	{ "volume", 0, OPT_LIST, A(vols) },
+	{ "volume-name", 0, OPT_LIST, A(names) },
+	{ "freeze", 0, OPT_LIST, A(freeze) },
+	{ "pre-hook", 0, OPT_STRING, A(pre) },
+	{ "post-hook", 0, OPT_STRING, A(post) },
+	{ "config", 0, OPT_STRING, A(config) },
+	{ "max-freeze", 0, OPT_STRING, A(max_freeze) },
+	{ "full", 0, OPT_FLAG, A(full) },
+	{ "tag", 't', OPT_LIST, A(tags) },
+	{ "to", 0, OPT_STRING, A(to) },
+	{ "force", 'f', OPT_FLAG, A(force) },
+	{ "backups", 0, OPT_FLAG, A(backups) },
+	{ NULL, 0, 0, NULL, 0 },
+};
+#undef A
+
+static int check_group(struct cli_ctx *c)
 {
-	const char *pre = NULL, *post = NULL, *config = NULL, *max_freeze = NULL, *to = NULL;
-	bool full = false, force = false, backups = false;
-	_cleanup_(cli_list_freep) struct cli_list vols = { 0 };
-	_cleanup_(cli_list_freep) struct cli_list names = { 0 };
-	_cleanup_(cli_list_freep) struct cli_list freeze = { 0 };
-	_cleanup_(cli_list_freep) struct cli_list tags = { 0 };
-	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
-	const struct cli_opt opts[] = {
-		{ "volume", 0, OPT_LIST, &vols },
-		{ "volume-name", 0, OPT_LIST, &names },
-		{ "freeze", 0, OPT_LIST, &freeze },
-		{ "pre-hook", 0, OPT_STRING, &pre },
-		{ "post-hook", 0, OPT_STRING, &post },
-		{ "config", 0, OPT_STRING, &config },
-		{ "max-freeze", 0, OPT_STRING, &max_freeze },
-		{ "full", 0, OPT_FLAG, &full },
-		{ "tag", 't', OPT_LIST, &tags },
-		{ "to", 0, OPT_STRING, &to },
-		{ "force", 'f', OPT_FLAG, &force },
-		{ "backups", 0, OPT_FLAG, &backups },
-		{ NULL, 0, 0, NULL },
-	};
-	int r = cli_parse(argc, argv, opts, g, &pos);
-	if (r)
-		return r;
-	if (g->help) {
-		cli_help("group");
-		return EXIT_OK;
-	}
-	cairn_log_level = g->verbosity;
-	if (pos.n < 1)
-		return cli_usage("group", "missing subcommand: create, list, delete, backup or restore");
-	const char *sub = pos.v[0];
+	const struct group_args *a = c->args;
+	const char *sub = c->pos.v[0];
 	bool create = !strcmp(sub, "create"), list = !strcmp(sub, "list"), del = !strcmp(sub, "delete"),
 	     backup = !strcmp(sub, "backup"), restore = !strcmp(sub, "restore");
 	if (!create && !list && !del && !backup && !restore)
 		return cli_usage("group", "unknown subcommand '%s'", sub);
-	if ((list && pos.n > 2) || (!list && pos.n != 2))
+	if ((list && c->pos.n > 2) || (!list && c->pos.n != 2))
 		return cli_usage("group", "wrong number of arguments for 'group %s'", sub);
-	if (!create && (vols.n || names.n || freeze.n || pre || post || config || max_freeze))
+	if (!create && (a->vols.n || a->names.n || a->freeze.n || a->pre || a->post || a->config || a->max_freeze))
 		return cli_usage("group", "--volume, --volume-name, --freeze, --pre-hook, --post-hook, --config and "
 					  "--max-freeze go with 'group create'");
-	if (!backup && (full || tags.n))
+	if (!backup && (a->full || a->tags.n))
 		return cli_usage("group", "--full and --tag go with 'group backup'");
-	if (!restore && (to || force))
+	if (!restore && (a->to || a->force))
 		return cli_usage("group", "--to and --force go with 'group restore'");
+	return 0;
+}
+
+static int run_group(struct cli_ctx *c)
+{
+	const struct group_args *a = c->args;
+	struct cli_global *g = c->g;
+	const struct cli_list pos = c->pos;
+	struct cli_list vols = a->vols, names = a->names, freeze = a->freeze, tags = a->tags;
+	const char *pre = a->pre, *post = a->post, *config = a->config, *max_freeze = a->max_freeze, *to = a->to;
+	bool full = a->full, force = a->force, backups = a->backups;
+	const char *sub = pos.v[0];
+	bool create = !strcmp(sub, "create"), list = !strcmp(sub, "list"), backup = !strcmp(sub, "backup"),
+	     restore = !strcmp(sub, "restore");
+	int r;
 	if (restore)
 		return group_restore(g, pos.v[1], to, force);
 	if (list && backups)
@@ -415,3 +428,12 @@ int cmd_group(int argc, char **argv, struct cli_global *g)
 		fprintf(stderr, "deleted group %s (its backups stay in their repositories)\n", pos.v[1]);
 	return EXIT_OK;
 }
+
+/* What is opened depends on the subcommand: restore and list --backups
+ * read a repository, the others the state database. */
+const struct cli_cmd cli_cmd_group = {
+	.verb = "group", .run = run_group, .opts = group_opts, .args_size = sizeof(struct group_args),
+	.pos_min = 1, .pos_max = CLI_POS_ANY,
+	.pos_few = "missing subcommand: create, list, delete, backup or restore", .check = check_group,
+	.job = "backup",
+};

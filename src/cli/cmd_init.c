@@ -9,27 +9,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-int cmd_init(int argc, char **argv, struct cli_global *g)
+struct init_args {
+	const char *chunk, *pack, *level, *kdf;
+};
+static const struct cli_opt init_opts[] = {
+	{ "chunk-size", 0, OPT_STRING, CLI_ARG(struct init_args, chunk) },
+	{ "pack-size", 0, OPT_STRING, CLI_ARG(struct init_args, pack) },
+	{ "compression-level", 0, OPT_STRING, CLI_ARG(struct init_args, level) },
+	{ "kdf-memory", 0, OPT_STRING, CLI_ARG(struct init_args, kdf) },
+	{ NULL, 0, 0, NULL, 0 },
+};
+
+static int run_init(struct cli_ctx *c)
 {
-	const char *chunk = NULL, *pack = NULL, *level = NULL, *kdf = NULL;
-	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
-	const struct cli_opt opts[] = {
-		{ "chunk-size", 0, OPT_STRING, &chunk },
-		{ "pack-size", 0, OPT_STRING, &pack },
-		{ "compression-level", 0, OPT_STRING, &level },
-		{ "kdf-memory", 0, OPT_STRING, &kdf },
-		{ NULL, 0, 0, NULL },
-	};
-	int r = cli_parse(argc, argv, opts, g, &pos);
-	if (r)
-		return r;
-	if (g->help) {
-		cli_help("init");
-		return EXIT_OK;
-	}
-	cairn_log_level = g->verbosity;
-	if (pos.n)
-		return cli_usage("init", "unexpected argument '%s'", pos.v[0]);
+	const struct init_args *a = c->args;
+	struct cli_global *g = c->g;
+	const char *chunk = a->chunk, *pack = a->pack, *level = a->level, *kdf = a->kdf;
+	int r;
 	struct cairn_init_params p = { 0 };
 	uint64_t v;
 	if (chunk) {
@@ -61,7 +57,7 @@ int cmd_init(int argc, char **argv, struct cli_global *g)
 		return cli_fail(r);
 	char *pass = NULL;
 	size_t plen = 0;
-	if ((r = cli_repo_passphrase(g, true, cred, &pass, &plen)) < 0) {
+	if ((r = cairn_app_passphrase(&cli_app(g)->pass, true, cred, &pass, &plen)) < 0) {
 		cairn_store_free(s);
 		return cli_fail(r);
 	}
@@ -84,3 +80,8 @@ int cmd_init(int argc, char **argv, struct cli_global *g)
 	cairn_repo_free(repo);
 	return EXIT_OK;
 }
+
+/* Creates the repository: it opens its store itself. */
+const struct cli_cmd cli_cmd_init = {
+	.verb = "init", .run = run_init, .opts = init_opts, .args_size = sizeof(struct init_args), .pos_max = 0,
+};

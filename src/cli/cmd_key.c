@@ -8,38 +8,40 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cmd_key(int argc, char **argv, struct cli_global *g)
+struct key_args {
+	const char *newfile, *kdf;
+	unsigned log2n; /* from kdf */
+};
+static const struct cli_opt key_opts[] = {
+	{ "new-passphrase-file", 0, OPT_STRING, CLI_ARG(struct key_args, newfile) },
+	{ "kdf-memory", 0, OPT_STRING, CLI_ARG(struct key_args, kdf) },
+	{ NULL, 0, 0, NULL, 0 },
+};
+
+static int check_key(struct cli_ctx *c)
 {
-	const char *newfile = NULL, *kdf = NULL;
-	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
-	const struct cli_opt opts[] = {
-		{ "new-passphrase-file", 0, OPT_STRING, &newfile },
-		{ "kdf-memory", 0, OPT_STRING, &kdf },
-		{ NULL, 0, 0, NULL },
-	};
-	int r = cli_parse(argc, argv, opts, g, &pos);
-	if (r)
-		return r;
-	if (g->help) {
-		cli_help("key");
-		return EXIT_OK;
-	}
-	cairn_log_level = g->verbosity;
-	if (pos.n < 1)
-		return cli_usage("key", "missing subcommand: add, list or remove");
-	const char *sub = pos.v[0];
+	struct key_args *a = c->args;
+	const char *sub = c->pos.v[0];
 	if (strcmp(sub, "add") && strcmp(sub, "list") && strcmp(sub, "remove"))
 		return cli_usage("key", "unknown subcommand '%s'", sub);
-	if (strcmp(sub, "remove") == 0 ? pos.n != 2 : pos.n != 1)
+	if (strcmp(sub, "remove") == 0 ? c->pos.n != 2 : c->pos.n != 1)
 		return cli_usage("key", "wrong number of arguments for 'key %s'", sub);
-	unsigned log2n = 0;
-	if (kdf && strcmp(sub, "add") != 0)
+	if (a->kdf && strcmp(sub, "add") != 0)
 		return cli_usage("key", "--kdf-memory applies to 'key add' only");
-	if (strcmp(sub, "add") == 0 && (r = cli_parse_kdf_memory("key", kdf, &log2n)) != 0)
-		return r;
-	struct cairn_repo *repo = NULL;
-	if ((r = cli_open_repo(g, &repo)) < 0)
-		return cli_fail(r);
+	if (strcmp(sub, "add") == 0)
+		return cli_parse_kdf_memory("key", a->kdf, &a->log2n);
+	return 0;
+}
+
+static int run_key(struct cli_ctx *c)
+{
+	const struct key_args *a = c->args;
+	struct cli_global *g = c->g;
+	const struct cli_list pos = c->pos;
+	const char *sub = pos.v[0], *newfile = a->newfile;
+	unsigned log2n = a->log2n;
+	struct cairn_repo *repo = TAKE_PTR(c->repo);
+	int r;
 	if (strcmp(sub, "add") == 0) {
 		char *pass = NULL, kid[2 * CAIRN_KEY_ID_LEN + 1];
 		size_t plen = 0;
@@ -102,3 +104,9 @@ int cmd_key(int argc, char **argv, struct cli_global *g)
 	cairn_repo_free(repo);
 	return r < 0 ? cli_fail(r) : EXIT_OK;
 }
+
+const struct cli_cmd cli_cmd_key = {
+	.verb = "key", .run = run_key, .opts = key_opts, .args_size = sizeof(struct key_args), .pos_min = 1,
+	.pos_max = CLI_POS_ANY, .pos_few = "missing subcommand: add, list or remove", .check = check_key,
+	.needs = CLI_NEEDS_REPO,
+};

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-json_t *cli_manifest_json(const struct cairn_manifest *m);
 
 /* A hold on the backup itself, or on the group backup it belongs to. */
 static const struct cairn_hold *hold_of(const struct cairn_hold_list *l, const struct cairn_manifest *m)
@@ -21,40 +20,27 @@ static const struct cairn_hold *hold_of(const struct cairn_hold_list *l, const s
 	return h;
 }
 
-int cmd_list(int argc, char **argv, struct cli_global *g)
+struct list_args {
+	const char *volume;
+};
+static const struct cli_opt list_opts[] = {
+	{ "volume", 0, OPT_STRING, CLI_ARG(struct list_args, volume) },
+	{ NULL, 0, 0, NULL, 0 },
+};
+
+static int run_list(struct cli_ctx *c)
 {
-	const char *volume = NULL;
-	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
-	const struct cli_opt opts[] = {
-		{ "volume", 0, OPT_STRING, &volume },
-		{ NULL, 0, 0, NULL },
-	};
-	int r = cli_parse(argc, argv, opts, g, &pos);
-	if (r)
-		return r;
-	if (g->help) {
-		cli_help("list");
-		return EXIT_OK;
-	}
-	cairn_log_level = g->verbosity;
-	if (pos.n)
-		return cli_usage("list", "unexpected argument '%s'", pos.v[0]);
-	struct cairn_repo *repo = NULL;
-	if ((r = cli_open_repo(g, &repo)) < 0)
-		return cli_fail(r);
+	const struct list_args *a = c->args;
+	struct cli_global *g = c->g;
+	const char *volume = a->volume;
+	struct cairn_repo *repo = TAKE_PTR(c->repo);
+	int r;
 	struct cairn_manifest_list l;
 	struct cairn_hold_list holds = { 0 };
-	int64_t listed_us = cairn_wall_now_us();
-	r = cairn_manifest_list_load(repo, &l);
+	struct cairn_seen_report vanished;
+	r = cairn_app_backups_list(cli_app(g), repo, &l, &vanished);
 	if (r >= 0 && (r = cairn_hold_list_load(repo, &holds)) < 0)
 		cairn_manifest_list_free(&l);
-	struct cairn_seen_report vanished = { 0 };
-	if (r >= 0) {
-		struct cli_seen seen;
-		cli_seen_begin(&seen, g, NULL, repo);
-		cli_seen_observe(&seen, &l, listed_us, &vanished);
-		cli_seen_end(&seen);
-	}
 	cairn_repo_free(repo);
 	if (r < 0)
 		return cli_fail(r);
@@ -117,3 +103,8 @@ int cmd_list(int argc, char **argv, struct cli_global *g)
 	cairn_hold_list_free(&holds);
 	return rc;
 }
+
+const struct cli_cmd cli_cmd_list = {
+	.verb = "list", .run = run_list, .opts = list_opts, .args_size = sizeof(struct list_args),
+	.pos_max = 0, .needs = CLI_NEEDS_REPO,
+};

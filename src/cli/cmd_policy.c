@@ -7,7 +7,6 @@
 #include "state/cred.h"
 #include "state/groups.h"
 #include "state/policies.h"
-#include "store/store.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -20,12 +19,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-struct keep_args {
-	const char *last, *hourly, *daily, *weekly, *monthly, *yearly, *within;
-};
-
-/* Parses the --keep-* options (shared with forget). */
-int cli_keep_parse(const char *verb, const struct keep_args *a, struct cairn_keep_rules *ret);
 int cli_keep_parse(const char *verb, const struct keep_args *a, struct cairn_keep_rules *ret)
 {
 	memset(ret, 0, sizeof(*ret));
@@ -67,7 +60,7 @@ static int64_t next_run(const struct cairn_policy *p)
 static void keep_text(const struct cairn_policy *p, char *buf, size_t size)
 {
 	struct cairn_keep_rules r;
-	if (cli_policy_rules(p, &r) < 0 || cairn_keep_rules_empty(&r)) {
+	if (cairn_app_policy_rules(p, &r) < 0 || cairn_keep_rules_empty(&r)) {
 		snprintf(buf, size, "all");
 		return;
 	}
@@ -96,7 +89,7 @@ static json_t *policy_json(struct cairn_state *st, const struct cairn_policy *p)
 	json_object_set_new(j, "id", json_string(p->id));
 	json_object_set_new(j, "retention_scope", json_string(p->scope == CAIRN_SCOPE_VOLUME ? "volume" : "policy"));
 	_cleanup_free_ char *vol = NULL;
-	if (p->kind == CAIRN_POLICY_VOLUME && cli_policy_volume_name(p, &vol) >= 0)
+	if (p->kind == CAIRN_POLICY_VOLUME && cairn_app_policy_volume_name(p, &vol) >= 0)
 		json_object_set_new(j, "volume_name", json_string(vol));
 	struct cairn_job last_job;
 	if (cairn_job_last_of(st, p->name, "backup", &last_job) >= 0) {
@@ -189,24 +182,15 @@ static int policy_create(struct cli_global *g, struct cairn_state *st, const cha
 		p.kind = CAIRN_POLICY_GROUP;
 		p.source = (char *)a->group;
 	}
-	/* The credential is stored by UUID: a name may be reused later. */
+	/* The repository must be there (no passphrase needed to tell); the
+	 * credential is stored by UUID: a name may be reused later. */
 	_cleanup_(cairn_cred_freep) struct cairn_cred *cred = NULL;
-	const char *ref = g->cred && *g->cred ? g->cred : getenv("CAIRN_CRED");
-	if ((r = cairn_cred_resolve(st, ref, uri, &cred)) < 0)
+	struct cairn_repo_ref ref;
+	cli_repo_ref(g, &ref);
+	ref.uri = uri;
+	if ((r = cairn_app_repo_check(cli_app(g), st, &ref, NULL, &cred)) < 0)
 		return cli_fail(r);
 	p.cred = cred ? cred->uuid : NULL;
-	/* The repository must be there (no passphrase needed to tell). */
-	struct cairn_store_opts o = { 0 };
-	struct cairn_store *s = NULL;
-	uint64_t size;
-	if ((r = cairn_cred_store_opts(cred, uri, &o)) < 0 || (r = cairn_store_open_opts(uri, &o, &s)) < 0)
-		return cli_fail(r);
-	r = cairn_store_stat(s, "config", &size);
-	cairn_store_free(s);
-	if (r == CAIRN_ENOTFOUND)
-		return cli_fail(cairn_error_set(CAIRN_ENOTREPO, "%s is not a cairn repository (run 'cairn init' first)", uri));
-	if (r < 0)
-		return cli_fail(r);
 	/* A local path as given is relative to this shell's directory, not
 	 * the daemon's. */
 	char absrepo[PATH_MAX];
@@ -269,9 +253,11 @@ static int count_backups(struct cli_global *g, struct cairn_state *st, const str
 			 uint64_t *all)
 {
 	_cleanup_free_ char *vol = NULL;
-	int r = p->kind == CAIRN_POLICY_VOLUME ? cli_policy_volume_name(p, &vol) : 0;
+	int r = p->kind == CAIRN_POLICY_VOLUME ? cairn_app_policy_volume_name(p, &vol) : 0;
 	struct cairn_repo *repo = NULL;
-	if (r < 0 || (r = cli_open_repo_with(g, st, p->repo, p->cred, &repo)) < 0)
+	struct cairn_repo_ref ref;
+	cairn_app_policy_repo_ref(p, g->connections, g->limit_upload, &ref);
+	if (r < 0 || (r = cairn_app_repo_open(cli_app(g), st, &ref, &repo)) < 0)
 		return r;
 	for (int pass = 0; pass < 2 && r >= 0; pass++) {
 		struct cairn_forget_opts fo = { .volume = vol, .group = vol ? NULL : p->source,
@@ -369,12 +355,18 @@ static int policy_run(struct cli_global *g, struct cairn_state *st, const char *
 		snprintf(prefix, sizeof(prefix), "job %lld (policy %s): ", (long long)job, name);
 		cairn_log_set_prefix(prefix);
 	}
-	struct cli_policy_outcome out = { 0 };
-	r = cli_policy_execute(g, st, &p, job, job != 0, &out);
+	struct cairn_app_policy_outcome out = { 0 };
+	struct cli_progress prog;
+	cli_progress_init(&prog, "backup", g);
+	const struct cairn_app_policy_run ro = {
+		.job = job, .daemon_child = job != 0, .connections = g->connections, .limit_upload = g->limit_upload,
+		.progress = cli_progress_cb, .progress_done = cli_progress_end, .progress_ud = &prog,
+	};
+	r = cairn_app_policy_run(cli_app(g), st, &p, &ro, &out);
 	bool own = p.scope == CAIRN_SCOPE_POLICY;
 	cairn_policy_clear(&p);
 	if (r < 0) {
-		cli_policy_outcome_clear(&out);
+		cairn_app_policy_outcome_clear(&out);
 		return cli_fail(r);
 	}
 	struct cairn_job last;
@@ -408,45 +400,41 @@ static int policy_run(struct cli_global *g, struct cairn_state *st, const char *
 				json_string_value(json_object_get(it, "created")));
 		}
 	}
-	cli_policy_outcome_clear(&out);
+	cairn_app_policy_outcome_clear(&out);
 	return EXIT_OK;
 }
 
-int cmd_policy(int argc, char **argv, struct cli_global *g)
+struct policy_args {
+	struct create_args a;
+	const char *job;
+};
+#define A(field) CLI_ARG(struct policy_args, a.field)
+static const struct cli_opt policy_opts[] = {
+	{ "volume", 0, OPT_STRING, A(volume) },
+	{ "group", 0, OPT_STRING, A(group) },
+	{ "every", 0, OPT_STRING, A(every) },
+	{ "cron", 0, OPT_STRING, A(cron) },
+	{ "keep-last", 0, OPT_STRING, A(keep.last) },
+	{ "keep-hourly", 0, OPT_STRING, A(keep.hourly) },
+	{ "keep-daily", 0, OPT_STRING, A(keep.daily) },
+	{ "keep-weekly", 0, OPT_STRING, A(keep.weekly) },
+	{ "keep-monthly", 0, OPT_STRING, A(keep.monthly) },
+	{ "keep-yearly", 0, OPT_STRING, A(keep.yearly) },
+	{ "keep-within", 0, OPT_STRING, A(keep.within) },
+	{ "full-every", 0, OPT_STRING, A(full_every) },
+	{ "snapshot", 0, OPT_STRING, A(snapshot) },
+	{ "name", 0, OPT_STRING, A(name) },
+	{ "retention-scope", 0, OPT_STRING, A(scope) },
+	{ "job", 0, OPT_STRING, CLI_ARG(struct policy_args, job) },
+	{ NULL, 0, 0, NULL, 0 },
+};
+#undef A
+
+static int check_policy(struct cli_ctx *c)
 {
-	struct create_args a = { 0 };
-	const char *job = NULL;
-	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
-	const struct cli_opt opts[] = {
-		{ "volume", 0, OPT_STRING, &a.volume },
-		{ "group", 0, OPT_STRING, &a.group },
-		{ "every", 0, OPT_STRING, &a.every },
-		{ "cron", 0, OPT_STRING, &a.cron },
-		{ "keep-last", 0, OPT_STRING, &a.keep.last },
-		{ "keep-hourly", 0, OPT_STRING, &a.keep.hourly },
-		{ "keep-daily", 0, OPT_STRING, &a.keep.daily },
-		{ "keep-weekly", 0, OPT_STRING, &a.keep.weekly },
-		{ "keep-monthly", 0, OPT_STRING, &a.keep.monthly },
-		{ "keep-yearly", 0, OPT_STRING, &a.keep.yearly },
-		{ "keep-within", 0, OPT_STRING, &a.keep.within },
-		{ "full-every", 0, OPT_STRING, &a.full_every },
-		{ "snapshot", 0, OPT_STRING, &a.snapshot },
-		{ "name", 0, OPT_STRING, &a.name },
-		{ "retention-scope", 0, OPT_STRING, &a.scope },
-		{ "job", 0, OPT_STRING, &job },
-		{ NULL, 0, 0, NULL },
-	};
-	int r = cli_parse(argc, argv, opts, g, &pos);
-	if (r)
-		return r;
-	if (g->help) {
-		cli_help(pos.n ? "policy create" : "policy");
-		return EXIT_OK;
-	}
-	cairn_log_level = g->verbosity;
-	if (pos.n < 1)
-		return cli_usage("policy", "missing subcommand: create, list, show, delete, pause, resume or run");
-	const char *sub = pos.v[0];
+	const struct policy_args *pa = c->args;
+	const struct create_args *a = &pa->a;
+	const char *sub = c->pos.v[0];
 	static const char *const subs[] = { "create", "list", "show", "delete", "pause", "resume", "run" };
 	bool known = false;
 	for (size_t i = 0; i < ARRAY_SIZE(subs); i++)
@@ -454,21 +442,31 @@ int cmd_policy(int argc, char **argv, struct cli_global *g)
 	if (!known)
 		return cli_usage("policy", "unknown subcommand '%s'", sub);
 	bool list = !strcmp(sub, "list"), create = !strcmp(sub, "create");
-	if ((list && pos.n != 1) || (!list && pos.n != 2))
+	if ((list && c->pos.n != 1) || (!list && c->pos.n != 2))
 		return cli_usage("policy", list ? "'policy list' takes no argument" : "'policy %s' needs one NAME", sub);
-	if (!create && (a.volume || a.group || a.every || a.cron || a.full_every || a.snapshot || a.name || a.scope ||
-			a.keep.last || a.keep.hourly || a.keep.daily || a.keep.weekly || a.keep.monthly ||
-			a.keep.yearly || a.keep.within))
+	if (!create && (a->volume || a->group || a->every || a->cron || a->full_every || a->snapshot || a->name ||
+			a->scope || a->keep.last || a->keep.hourly || a->keep.daily || a->keep.weekly ||
+			a->keep.monthly || a->keep.yearly || a->keep.within))
 		return cli_usage("policy", "--volume, --group, --every, --cron, --keep-*, --retention-scope, --name, "
 					   "--full-every and --snapshot go with 'policy create'");
-	if (job && strcmp(sub, "run") != 0)
+	if (pa->job && strcmp(sub, "run") != 0)
 		return cli_usage("policy", "--job goes with 'policy run'");
-	_cleanup_(cairn_state_freep) struct cairn_state *st = NULL;
-	if ((r = cli_state_open(g, false, &st)) < 0)
-		return cli_fail(r);
+	return 0;
+}
+
+static int run_policy(struct cli_ctx *c)
+{
+	struct policy_args *pa = c->args;
+	struct create_args *a = &pa->a;
+	struct cli_global *g = c->g;
+	const struct cli_list pos = c->pos;
+	const char *sub = pos.v[0], *job = pa->job;
+	bool list = !strcmp(sub, "list"), create = !strcmp(sub, "create");
+	struct cairn_state *st = c->st;
+	int r;
 	const char *name = pos.n > 1 ? pos.v[1] : NULL;
 	if (create)
-		return policy_create(g, st, name, &a);
+		return policy_create(g, st, name, a);
 	if (list)
 		return policy_list(g, st);
 	if (!strcmp(sub, "show"))
@@ -489,3 +487,10 @@ int cmd_policy(int argc, char **argv, struct cli_global *g)
 			!strcmp(sub, "delete") ? " (its backups and job history stay)" : "");
 	return EXIT_OK;
 }
+
+const struct cli_cmd cli_cmd_policy = {
+	.verb = "policy", .run = run_policy, .opts = policy_opts, .args_size = sizeof(struct policy_args),
+	.pos_min = 1, .pos_max = CLI_POS_ANY,
+	.pos_few = "missing subcommand: create, list, show, delete, pause, resume or run",
+	.help_pos = "policy create", .check = check_policy, .needs = CLI_NEEDS_STATE, .job = "backup",
+};

@@ -32,51 +32,55 @@ static int parse_max_unused(const char *s, struct cairn_prune_opts *o)
 	return 0;
 }
 
-int cmd_prune(int argc, char **argv, struct cli_global *g)
+struct prune_args {
+	bool dry_run;
+	const char *max_unused, *window;
+	struct cairn_prune_opts o; /* from them */
+};
+static const struct cli_opt prune_opts[] = {
+	{ "dry-run", 'n', OPT_FLAG, CLI_ARG(struct prune_args, dry_run) },
+	{ "max-unused", 0, OPT_STRING, CLI_ARG(struct prune_args, max_unused) },
+	{ "safety-window", 0, OPT_STRING, CLI_ARG(struct prune_args, window) },
+	{ NULL, 0, 0, NULL, 0 },
+};
+
+static int check_prune(struct cli_ctx *c)
 {
-	bool dry_run = false;
-	const char *max_unused = NULL, *window = NULL;
-	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
-	const struct cli_opt opts[] = {
-		{ "dry-run", 'n', OPT_FLAG, &dry_run },
-		{ "max-unused", 0, OPT_STRING, &max_unused },
-		{ "safety-window", 0, OPT_STRING, &window },
-		{ NULL, 0, 0, NULL },
-	};
-	int r = cli_parse(argc, argv, opts, g, &pos);
-	if (r)
-		return r;
-	if (g->help) {
-		cli_help("prune");
-		return EXIT_OK;
-	}
-	cairn_log_level = g->verbosity;
-	if (pos.n)
-		return cli_usage("prune", "unexpected argument '%s'", pos.v[0]);
-	struct cairn_prune_opts o = { .dry_run = dry_run, .max_unused_pct = 5, .window = -1 };
-	if (max_unused && parse_max_unused(max_unused, &o) < 0)
+	struct prune_args *a = c->args;
+	struct cairn_prune_opts *o = &a->o;
+	*o = (struct cairn_prune_opts){ .dry_run = a->dry_run, .max_unused_pct = 5, .window = -1 };
+	if (a->max_unused && parse_max_unused(a->max_unused, o) < 0)
 		return cli_usage("prune", "invalid --max-unused '%s': a percentage below 100%% (5%%), a size (1G) or "
 					  "'unlimited'",
-				 max_unused);
-	if (window) {
-		if (strcmp(window, "0") == 0)
-			o.window = 0;
-		else if (cairn_interval_parse(window, "--safety-window", &o.window) < 0)
+				 a->max_unused);
+	if (a->window) {
+		if (strcmp(a->window, "0") == 0)
+			o->window = 0;
+		else if (cairn_interval_parse(a->window, "--safety-window", &o->window) < 0)
 			return cli_usage("prune", "%s (or 0: only when no backup can be running)", cairn_error_message());
 	}
+	return 0;
+}
+
+static int run_prune(struct cli_ctx *c)
+{
+	struct prune_args *a = c->args;
+	struct cli_global *g = c->g;
+	bool dry_run = a->dry_run;
+	struct cairn_prune_opts o = a->o;
 	const char *uri = cli_repo_uri(g);
-	struct cairn_repo *repo = NULL;
-	if ((r = cli_open_repo(g, &repo)) < 0)
-		return cli_fail(r);
+	struct cairn_repo *repo = TAKE_PTR(c->repo);
+	int r;
 	struct cli_progress prog;
 	cli_progress_init(&prog, dry_run ? "prune (dry run)" : "prune", g);
-	struct cli_job j = { .prog = &prog };
-	if (!dry_run && (r = cli_job_begin(g, NULL, "prune", NULL, uri, uri, NULL, 0, &j)) < 0) {
+	struct cairn_app_job j = { .chain = cli_progress_cb, .chain_ud = &prog };
+	if (!dry_run && (r = cairn_app_job_begin(cli_app(g), NULL, "prune", NULL, uri, uri, NULL, 0, &j)) < 0) {
 		cairn_repo_free(repo);
 		return cli_fail(r);
 	}
-	j.prog = &prog;
-	o.progress = cli_job_progress;
+	j.chain = cli_progress_cb;
+	j.chain_ud = &prog;
+	o.progress = cairn_app_job_progress;
 	o.progress_ud = &j;
 	struct cairn_prune_stats st;
 	r = cairn_prune_run(repo, &o, &st);
@@ -86,7 +90,7 @@ int cmd_prune(int argc, char **argv, struct cli_global *g)
 	snprintf(result, sizeof(result), "deleted %llu pack(s) (%s), repacked %llu", (unsigned long long)st.packs_deleted,
 		 freed, (unsigned long long)st.packs_repacked);
 	if (!dry_run)
-		r = cli_job_end(&j, r, r >= 0 ? result : NULL);
+		r = cairn_app_job_end(&j, r, r >= 0 ? result : NULL);
 	cairn_repo_free(repo);
 	if (r < 0)
 		return cli_fail(r);
@@ -133,3 +137,8 @@ int cmd_prune(int argc, char **argv, struct cli_global *g)
 	}
 	return EXIT_OK;
 }
+
+const struct cli_cmd cli_cmd_prune = {
+	.verb = "prune", .run = run_prune, .opts = prune_opts, .args_size = sizeof(struct prune_args),
+	.pos_max = 0, .check = check_prune, .needs = CLI_NEEDS_REPO, .job = "prune",
+};

@@ -13,22 +13,18 @@ static void on_problem(const char *object, const char *what, void *ud)
 	fprintf(stderr, "cairn: warning: skipping %s: %s\n", object, what);
 }
 
-int cmd_repair(int argc, char **argv, struct cli_global *g)
+static int check_repair(struct cli_ctx *c)
 {
-	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
-	int r = cli_parse(argc, argv, NULL, g, &pos);
-	if (r)
-		return r;
-	if (g->help) {
-		cli_help("repair");
-		return EXIT_OK;
-	}
-	cairn_log_level = g->verbosity;
-	if (pos.n != 1 || strcmp(pos.v[0], "index") != 0)
+	if (strcmp(c->pos.v[0], "index") != 0)
 		return cli_usage("repair", "only 'cairn repair index' exists");
-	struct cairn_repo *repo = NULL;
-	if ((r = cli_open_repo(g, &repo)) < 0)
-		return cli_fail(r);
+	return 0;
+}
+
+static int run_repair(struct cli_ctx *c)
+{
+	struct cli_global *g = c->g;
+	struct cairn_repo *repo = TAKE_PTR(c->repo);
+	int r;
 	struct cairn_repair_stats st = { 0 };
 	r = cairn_repair_index(repo, on_problem, NULL, &st);
 	cairn_repo_free(repo);
@@ -54,3 +50,9 @@ int cmd_repair(int argc, char **argv, struct cli_global *g)
 	/* The index is whole again, the damage is not. */
 	return st.damaged_packs ? EXIT_DAMAGED : EXIT_OK;
 }
+
+const struct cli_cmd cli_cmd_repair = {
+	.verb = "repair", .run = run_repair, .pos_min = 1, .pos_max = 1,
+	.pos_few = "only 'cairn repair index' exists", .pos_many = "only 'cairn repair index' exists",
+	.check = check_repair, .needs = CLI_NEEDS_REPO,
+};

@@ -1,3 +1,4 @@
+#include "app/snapreg.h"
 #include "cli/cli.h"
 #include "cli/jobs.h"
 #include "state/seen.h"
@@ -10,70 +11,64 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-int cmd_restore(int argc, char **argv, struct cli_global *g)
+struct restore_args {
+	bool force, delta;
+};
+static const struct cli_opt restore_opts[] = {
+	{ "force", 'f', OPT_FLAG, CLI_ARG(struct restore_args, force) },
+	{ "delta", 0, OPT_FLAG, CLI_ARG(struct restore_args, delta) },
+	{ NULL, 0, 0, NULL, 0 },
+};
+
+static int run_restore(struct cli_ctx *c)
 {
-	bool force = false, delta = false;
-	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
-	const struct cli_opt opts[] = {
-		{ "force", 'f', OPT_FLAG, &force },
-		{ "delta", 0, OPT_FLAG, &delta },
-		{ NULL, 0, 0, NULL },
-	};
-	int r = cli_parse(argc, argv, opts, g, &pos);
-	if (r)
-		return r;
-	if (g->help) {
-		cli_help("restore");
-		return EXIT_OK;
-	}
-	cairn_log_level = g->verbosity;
-	if (pos.n != 2)
-		return cli_usage("restore", "need BACKUP and TARGET");
-	struct cairn_repo *repo = NULL;
-	if ((r = cli_open_repo(g, &repo)) < 0)
-		return cli_fail(r);
+	const struct restore_args *a = c->args;
+	struct cli_global *g = c->g;
+	const struct cli_list pos = c->pos;
+	bool force = a->force, delta = a->delta;
+	struct cairn_repo *repo = TAKE_PTR(c->repo);
+	int r;
 	struct cairn_manifest_list l;
-	int64_t listed_us = cairn_wall_now_us();
-	if ((r = cairn_manifest_list_load(repo, &l)) < 0) {
+	struct cairn_seen_report vanished;
+	if ((r = cairn_app_backups_list(cli_app(g), repo, &l, &vanished)) < 0) {
 		cairn_repo_free(repo);
 		return cli_fail(r);
 	}
 	/* Before the restore: "latest" may now mean an older backup. */
-	struct cairn_seen_report vanished;
-	struct cli_seen seen;
-	cli_seen_begin(&seen, g, NULL, repo);
-	cli_seen_observe(&seen, &l, listed_us, &vanished);
-	cli_seen_end(&seen);
 	cli_seen_warn(&vanished);
 	struct cairn_manifest *m = NULL;
 	r = cairn_manifest_resolve(&l, pos.v[0], &m);
 	struct cairn_restore_stats st = { 0 };
-	struct cli_job job = { 0 };
+	struct cairn_app_job job = { 0 };
 	char abs[PATH_MAX], src[PATH_MAX + 128];
 	const char *target = realpath(pos.v[1], abs) ? abs : NULL;
 	if (r >= 0) {
 		snprintf(src, sizeof(src), "%s -> %s", m->volume, target ? target : pos.v[1]);
-		r = cli_job_begin(g, NULL, "restore", NULL, src, cli_repo_uri(g), &target, target ? 1 : 0, &job);
+		r = cairn_app_job_begin(cli_app(g), NULL, "restore", NULL, src, cli_repo_uri(g), &target, target ? 1 : 0, &job);
 	}
 	if (r >= 0) {
 		struct cli_progress prog;
 		cli_progress_init(&prog, "restore", g);
 		prog.store = repo->store;
-		job.prog = &prog;
+		job.chain = cli_progress_cb;
+		job.chain_ud = &prog;
 		struct cairn_restore_opts o = { .target = pos.v[1], .force = force, .delta = delta,
-						.state_dir = cli_state_dir(g), .progress = cli_job_progress,
+						.state_dir = cli_state_dir(g), .progress = cairn_app_job_progress,
 						.progress_ud = &job };
 		/* The backup's base snapshot, when kept, narrows what to compare. */
 		struct cairn_change_map differs = CAIRN_CHANGE_MAP_INIT;
 		struct cairn_state *state = NULL;
-		if (delta && cli_state_open(g, true, &state) >= 0 &&
-		    cairn_delta_known(state, repo, m, pos.v[1], &differs) >= 0)
-			o.differs = &differs;
+		struct cairn_snap_registry reg;
+		if (delta && cli_state_open(g, true, &state) >= 0) {
+			cairn_app_snap_registry(state, &reg);
+			if (cairn_delta_known(&reg, repo, m, pos.v[1], &differs) >= 0)
+				o.differs = &differs;
+		}
 		cairn_state_free(state);
 		r = cairn_restore_run(repo, m, &o, &st);
 		cairn_change_map_free(&differs);
 		cli_progress_done(&prog);
-		r = cli_job_end(&job, r, r >= 0 ? m->idhex : NULL);
+		r = cairn_app_job_end(&job, r, r >= 0 ? m->idhex : NULL);
 	}
 	if (r >= 0) {
 		if (g->json) {
@@ -119,3 +114,9 @@ int cmd_restore(int argc, char **argv, struct cli_global *g)
 	cairn_repo_free(repo);
 	return r < 0 ? cli_fail(r) : EXIT_OK;
 }
+
+const struct cli_cmd cli_cmd_restore = {
+	.verb = "restore", .run = run_restore, .opts = restore_opts, .args_size = sizeof(struct restore_args),
+	.pos_min = 2, .pos_max = 2, .pos_few = "need BACKUP and TARGET", .pos_many = "need BACKUP and TARGET",
+	.needs = CLI_NEEDS_REPO, .job = "restore",
+};

@@ -1,4 +1,5 @@
 /* cairn snapshot create|list|delete|revert: local restore points. */
+#include "app/snapreg.h"
 #include "cli/cli.h"
 #include "state/snapshots.h"
 #include "util/cleanup.h"
@@ -75,7 +76,9 @@ static int snap_create(struct cli_global *g, struct cairn_state *st, const char 
 		return cli_fail(r);
 	struct cairn_snap_record rec = { .kind = CAIRN_SNAP_USER, .volume = volume, .name = (char *)name };
 	_cleanup_(cairn_snap_taken_releasep) struct cairn_snap_taken taken = CAIRN_SNAP_TAKEN_INIT;
-	if ((r = cairn_snap_take_new(st, volume, method, cli_state_dir(g), &taken)) < 0)
+	struct cairn_snap_registry reg;
+	cairn_app_snap_registry(st, &reg);
+	if ((r = cairn_snap_take_new(&reg, volume, method, cli_state_dir(g), &taken)) < 0)
 		return cli_fail(r);
 	/* Named and recorded while cairn holds it: never a leftover. */
 	if ((r = cairn_snap_keep(&taken)) < 0)
@@ -205,42 +208,51 @@ static int snap_list(struct cli_global *g, struct cairn_state *st, const char *v
 	return r < 0 ? cli_fail(r) : EXIT_OK;
 }
 
-int cmd_snapshot(int argc, char **argv, struct cli_global *g)
+struct snapshot_args {
+	const char *name, *method, *keep;
+	bool force;
+};
+static const struct cli_opt snapshot_opts[] = {
+	{ "name", 'n', OPT_STRING, CLI_ARG(struct snapshot_args, name) },
+	{ "method", 0, OPT_STRING, CLI_ARG(struct snapshot_args, method) },
+	{ "keep", 0, OPT_STRING, CLI_ARG(struct snapshot_args, keep) },
+	{ "force", 'f', OPT_FLAG, CLI_ARG(struct snapshot_args, force) },
+	{ NULL, 0, 0, NULL, 0 },
+};
+
+static void init_snapshot(void *args)
 {
-	const char *name = NULL, *method = "auto", *keep = NULL;
-	bool force = false;
-	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
-	const struct cli_opt opts[] = {
-		{ "name", 'n', OPT_STRING, &name },
-		{ "method", 0, OPT_STRING, &method },
-		{ "keep", 0, OPT_STRING, &keep },
-		{ "force", 'f', OPT_FLAG, &force },
-		{ NULL, 0, 0, NULL },
-	};
-	int r = cli_parse(argc, argv, opts, g, &pos);
-	if (r)
-		return r;
-	if (g->help) {
-		cli_help("snapshot");
-		return EXIT_OK;
-	}
-	cairn_log_level = g->verbosity;
-	if (pos.n < 1)
-		return cli_usage("snapshot", "missing subcommand: create, list, delete or revert");
-	const char *sub = pos.v[0];
+	((struct snapshot_args *)args)->method = "auto";
+}
+
+static int check_snapshot(struct cli_ctx *c)
+{
+	const struct snapshot_args *a = c->args;
+	const char *sub = c->pos.v[0];
+	size_t n = c->pos.n;
 	bool create = !strcmp(sub, "create"), list = !strcmp(sub, "list"), del = !strcmp(sub, "delete"),
 	     revert = !strcmp(sub, "revert");
 	if (!create && !list && !del && !revert)
 		return cli_usage("snapshot", "unknown subcommand '%s'", sub);
-	if ((list && pos.n > 2) || (!list && pos.n != 2))
+	if ((list && n > 2) || (!list && n != 2))
 		return cli_usage("snapshot", "wrong number of arguments for 'snapshot %s'", sub);
-	if (!create && (name || keep || strcmp(method, "auto")))
+	if (!create && (a->name || a->keep || strcmp(a->method, "auto")))
 		return cli_usage("snapshot", "--name, --keep and --method go with 'snapshot create'");
-	if (force && !revert)
+	if (a->force && !revert)
 		return cli_usage("snapshot", "--force goes with 'snapshot revert'");
-	_cleanup_(cairn_state_freep) struct cairn_state *st = NULL;
-	if ((r = cli_state_open(g, false, &st)) < 0)
-		return cli_fail(r);
+	return 0;
+}
+
+static int run_snapshot(struct cli_ctx *c)
+{
+	const struct snapshot_args *a = c->args;
+	struct cli_global *g = c->g;
+	const struct cli_list pos = c->pos;
+	const char *sub = pos.v[0], *name = a->name, *method = a->method, *keep = a->keep;
+	bool force = a->force;
+	bool create = !strcmp(sub, "create"), list = !strcmp(sub, "list"), del = !strcmp(sub, "delete");
+	struct cairn_state *st = c->st;
+	int r;
 	if (create)
 		return snap_create(g, st, pos.v[1], name, method, keep);
 	if (list)
@@ -278,3 +290,10 @@ int cmd_snapshot(int argc, char **argv, struct cli_global *g)
 	cairn_snap_record_clear(&rec);
 	return r < 0 ? cli_fail(r) : EXIT_OK;
 }
+
+const struct cli_cmd cli_cmd_snapshot = {
+	.verb = "snapshot", .run = run_snapshot, .opts = snapshot_opts, .args_size = sizeof(struct snapshot_args),
+	.init = init_snapshot, .pos_min = 1, .pos_max = CLI_POS_ANY,
+	.pos_few = "missing subcommand: create, list, delete or revert", .check = check_snapshot,
+	.needs = CLI_NEEDS_STATE,
+};

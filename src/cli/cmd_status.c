@@ -113,39 +113,41 @@ static void on_watch_signal(int sig)
 	watch_stop = 1;
 }
 
-int cmd_status(int argc, char **argv, struct cli_global *g)
+struct status_args {
+	bool watch, all;
+	const char *interval_arg;
+	double interval; /* from it */
+};
+static const struct cli_opt status_opts[] = {
+	{ "watch", 'w', OPT_FLAG, CLI_ARG(struct status_args, watch) },
+	{ "all", 'a', OPT_FLAG, CLI_ARG(struct status_args, all) },
+	{ "interval", 0, OPT_STRING, CLI_ARG(struct status_args, interval_arg) },
+	{ NULL, 0, 0, NULL, 0 },
+};
+
+static int check_status(struct cli_ctx *c)
 {
-	bool watch = false, all = false;
-	const char *interval_arg = NULL;
-	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
-	const struct cli_opt opts[] = {
-		{ "watch", 'w', OPT_FLAG, &watch },
-		{ "all", 'a', OPT_FLAG, &all },
-		{ "interval", 0, OPT_STRING, &interval_arg },
-		{ NULL, 0, 0, NULL },
-	};
-	int r = cli_parse(argc, argv, opts, g, &pos);
-	if (r)
-		return r;
-	if (g->help) {
-		cli_help("status");
-		return EXIT_OK;
-	}
-	cairn_log_level = g->verbosity;
-	if (pos.n)
-		return cli_usage("status", "unexpected argument '%s'", pos.v[0]);
-	double interval = 1;
-	if (interval_arg) {
+	struct status_args *a = c->args;
+	a->interval = 1;
+	if (a->interval_arg) {
 		char *end;
-		interval = strtod(interval_arg, &end);
-		if (*end || !(interval >= 0.1 && interval <= 3600))
-			return cli_usage("status", "invalid --interval '%s' (seconds, 0.1 to 3600)", interval_arg);
+		a->interval = strtod(a->interval_arg, &end);
+		if (*end || !(a->interval >= 0.1 && a->interval <= 3600))
+			return cli_usage("status", "invalid --interval '%s' (seconds, 0.1 to 3600)", a->interval_arg);
 	}
-	if (watch && g->json)
+	if (a->watch && c->g->json)
 		return cli_usage("status", "--watch and --json do not go together");
-	_cleanup_(cairn_state_freep) struct cairn_state *st = NULL;
-	if ((r = cli_state_open(g, false, &st)) < 0)
-		return cli_fail(r);
+	return 0;
+}
+
+static int run_status(struct cli_ctx *c)
+{
+	const struct status_args *a = c->args;
+	struct cli_global *g = c->g;
+	bool watch = a->watch, all = a->all;
+	double interval = a->interval;
+	struct cairn_state *st = c->st;
+	int r;
 	bool tty = isatty(STDOUT_FILENO);
 	if (watch) {
 		struct sigaction sa;
@@ -183,6 +185,11 @@ int cmd_status(int argc, char **argv, struct cli_global *g)
 	return EXIT_OK;
 }
 
+const struct cli_cmd cli_cmd_status = {
+	.verb = "status", .run = run_status, .opts = status_opts, .args_size = sizeof(struct status_args),
+	.pos_max = 0, .check = check_status, .needs = CLI_NEEDS_STATE,
+};
+
 static int parse_job_id(const char *verb, const char *s, int64_t *ret)
 {
 	char *end;
@@ -214,23 +221,18 @@ static int print_line(int64_t t, int level, const char *line, void *ud)
 	return 0;
 }
 
-int cmd_log(int argc, char **argv, struct cli_global *g)
+/* log and cancel: JOB into the argument, an int64_t. */
+static int check_job_id(struct cli_ctx *c)
 {
-	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
-	const struct cli_opt opts[] = { { NULL, 0, 0, NULL } };
-	int r = cli_parse(argc, argv, opts, g, &pos);
-	if (r)
-		return r;
-	if (g->help) {
-		cli_help("log");
-		return EXIT_OK;
-	}
-	cairn_log_level = g->verbosity;
-	if (pos.n != 1)
-		return cli_usage("log", pos.n ? "give one JOB" : "missing JOB (an id from 'cairn status')");
-	int64_t id = 0;
-	if ((r = parse_job_id("log", pos.v[0], &id)) != 0)
-		return r;
+	return parse_job_id(c->cmd->verb, c->pos.v[0], c->args);
+}
+
+static int run_log(struct cli_ctx *c)
+{
+	struct cli_global *g = c->g;
+	const int64_t id = *(const int64_t *)c->args;
+	int r;
+	/* Opened here: no database is "no such job". */
 	_cleanup_(cairn_state_freep) struct cairn_state *st = NULL;
 	if ((r = cli_state_open(g, true, &st)) < 0)
 		return cli_fail(r == CAIRN_ENOTFOUND ? cairn_error_set(CAIRN_ENOTFOUND, "no job %lld (no job has run here)",
@@ -258,26 +260,17 @@ int cmd_log(int argc, char **argv, struct cli_global *g)
 	return r < 0 ? cli_fail(r) : EXIT_OK;
 }
 
-int cmd_cancel(int argc, char **argv, struct cli_global *g)
+const struct cli_cmd cli_cmd_log = {
+	.verb = "log", .run = run_log, .args_size = sizeof(int64_t), .pos_min = 1, .pos_max = 1,
+	.pos_few = "missing JOB (an id from 'cairn status')", .pos_many = "give one JOB", .check = check_job_id,
+};
+
+static int run_cancel(struct cli_ctx *c)
 {
-	_cleanup_(cli_list_freep) struct cli_list pos = { 0 };
-	const struct cli_opt opts[] = { { NULL, 0, 0, NULL } };
-	int r = cli_parse(argc, argv, opts, g, &pos);
-	if (r)
-		return r;
-	if (g->help) {
-		cli_help("cancel");
-		return EXIT_OK;
-	}
-	cairn_log_level = g->verbosity;
-	if (pos.n != 1)
-		return cli_usage("cancel", pos.n ? "give one JOB" : "missing JOB (an id from 'cairn status')");
-	int64_t id = 0;
-	if ((r = parse_job_id("cancel", pos.v[0], &id)) != 0)
-		return r;
-	_cleanup_(cairn_state_freep) struct cairn_state *st = NULL;
-	if ((r = cli_state_open(g, false, &st)) < 0)
-		return cli_fail(r);
+	struct cli_global *g = c->g;
+	const int64_t id = *(const int64_t *)c->args;
+	struct cairn_state *st = c->st;
+	int r;
 	enum cairn_job_state was;
 	if ((r = cairn_job_cancel(st, id, &was)) < 0)
 		return cli_fail(r);
@@ -289,3 +282,9 @@ int cmd_cancel(int argc, char **argv, struct cli_global *g)
 			(long long)id);
 	return EXIT_OK;
 }
+
+const struct cli_cmd cli_cmd_cancel = {
+	.verb = "cancel", .run = run_cancel, .args_size = sizeof(int64_t), .pos_min = 1, .pos_max = 1,
+	.pos_few = "missing JOB (an id from 'cairn status')", .pos_many = "give one JOB", .check = check_job_id,
+	.needs = CLI_NEEDS_STATE,
+};

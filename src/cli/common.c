@@ -1,7 +1,5 @@
 /* Shared CLI helpers: errors, repository opening, sizes, JSON, progress. */
 #include "cli/cli.h"
-#include "state/cred.h"
-#include "state/state.h"
 #include "store/store.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -67,121 +65,59 @@ const char *cli_state_dir(struct cli_global *g)
 	return buf;
 }
 
+const struct cairn_app *cli_app(struct cli_global *g)
+{
+	struct cairn_app *a = &g->app;
+	const char *f = g->passphrase_file ? g->passphrase_file : getenv("CAIRN_PASSPHRASE_FILE");
+	const char *delay = getenv("CAIRN_TEST_JOB_DELAY");
+	long ms = delay && *delay ? strtol(delay, NULL, 10) : 0;
+	*a = (struct cairn_app){
+		.state_dir = cli_state_dir(g),
+		.state_key_file = getenv("CAIRN_STATE_KEY_FILE"),
+		.pass = { .file = f, .value = cli_passphrase_env(), .prompt = cli_prompt,
+			  .what = "repository passphrase",
+			  .hint = "passphrase: set CAIRN_PASSPHRASE or CAIRN_PASSPHRASE_FILE, or use --passphrase-file" },
+		.test_job_delay_ms = ms > 0 ? (unsigned)ms : 0,
+	};
+	return a;
+}
+
+void cli_repo_ref(struct cli_global *g, struct cairn_repo_ref *ret)
+{
+	*ret = (struct cairn_repo_ref){ .uri = cli_repo_uri(g), .cred = g->cred && *g->cred ? g->cred : getenv("CAIRN_CRED"),
+					.connections = g->connections, .limit_upload = g->limit_upload };
+}
+
 int cli_state_open(struct cli_global *g, bool no_create, struct cairn_state **ret)
 {
-	const char *dir = cli_state_dir(g);
-	if (!dir)
-		return cairn_error_set(CAIRN_EINVAL, "no state directory: use --state-dir DIR or set CAIRN_STATE_DIR");
-	struct cairn_state_params p = { .key_file = getenv("CAIRN_STATE_KEY_FILE"), .no_create = no_create };
-	return cairn_state_open(dir, &p, ret);
+	return cairn_app_state_open(cli_app(g), no_create, ret);
 }
 
 int cli_store_open(struct cli_global *g, const char *uri, struct cairn_store **ret, struct cairn_cred **ret_cred)
 {
-	_cleanup_(cairn_state_freep) struct cairn_state *st = NULL;
-	_cleanup_(cairn_cred_freep) struct cairn_cred *cred = NULL;
-	const char *ref = g->cred && *g->cred ? g->cred : getenv("CAIRN_CRED");
-	int r;
-
-	*ret_cred = NULL;
-	/* Only object stores and an explicit --cred need the state database;
-	 * reading it never creates it. */
-	if ((ref && *ref) || cairn_cred_uri_provider(uri) != CAIRN_CRED_NONE) {
-		if (cli_state_dir(g) && (r = cli_state_open(g, true, &st)) < 0 && r != CAIRN_ENOTFOUND)
-			return r;
-	}
-	if ((r = cairn_cred_resolve(st, ref, uri, &cred)) < 0)
-		return r;
-	if (cred)
-		cairn_log_info("using credential %s (%s)", cred->uuid, cairn_cred_provider_name(cred->provider));
-	struct cairn_store_opts o = { .connections = g->connections, .limit_upload = g->limit_upload };
-	if ((r = cairn_cred_store_opts(cred, uri, &o)) < 0)
-		return r;
-	if ((r = cairn_store_open_opts(uri, &o, ret)) < 0)
-		return r;
-	*ret_cred = TAKE_PTR(cred);
-	return 0;
+	struct cairn_repo_ref ref;
+	cli_repo_ref(g, &ref);
+	ref.uri = uri;
+	return cairn_app_store_open(cli_app(g), NULL, &ref, ret, ret_cred);
 }
 
 int cli_open_repo(struct cli_global *g, struct cairn_repo **ret)
 {
-	struct cli_repo_prep p;
-	int r = cli_repo_prepare(g, &p);
-	if (r < 0)
-		return r;
-	r = cairn_repo_open(p.store, p.pass, p.plen, ret);
-	p.store = NULL;
-	cli_repo_prep_clear(&p);
-	return r;
+	struct cairn_repo_ref ref;
+	cli_repo_ref(g, &ref);
+	return cairn_app_repo_open(cli_app(g), NULL, &ref, ret);
 }
 
-void cli_repo_prep_clear(struct cli_repo_prep *p)
+int cli_repo_prepare(struct cli_global *g, struct cairn_repo_prep *p)
 {
-	cairn_store_free(p->store);
-	cli_passphrase_free(p->pass, p->plen);
-	*p = (struct cli_repo_prep){ 0 };
-}
-
-int cli_repo_prepare(struct cli_global *g, struct cli_repo_prep *p)
-{
-	*p = (struct cli_repo_prep){ 0 };
-	const char *uri = cli_repo_uri(g);
-	if (!uri)
-		return cairn_error_set(CAIRN_EINVAL, "no repository given: use --repo URI or set CAIRN_REPO");
-	_cleanup_(cairn_cred_freep) struct cairn_cred *cred = NULL;
-	struct cairn_store *s = NULL;
-	int r = cli_store_open(g, uri, &s, &cred);
-	if (r < 0)
-		return r;
-	/* Before asking for a passphrase, make sure there is a repository. */
-	uint64_t size;
-	r = cairn_store_stat(s, "config", &size);
-	if (r == CAIRN_ENOTFOUND) {
-		char seen[128];
-		r = cairn_repo_data_without_config(s, seen);
-		cairn_store_free(s);
-		if (r > 0)
-			return cairn_error_set(CAIRN_ENOTREPO,
-					       "%s has lost its config: it holds repository data (%s) but no "
-					       "config object; restore the config from a copy",
-					       uri, seen);
-		return r < 0 ? r : cairn_error_set(CAIRN_ENOTREPO, "%s is not a cairn repository (run 'cairn init' first)", uri);
-	}
-	if (r < 0) {
-		cairn_store_free(s);
-		return r;
-	}
-	if ((r = cli_repo_passphrase(g, false, cred, &p->pass, &p->plen)) < 0) {
-		cairn_store_free(s);
-		return r;
-	}
-	p->store = s;
-	return 0;
-}
-
-void cli_lower_id(const char *s, char *out, size_t size)
-{
-	bool hex = strspn(s, "0123456789abcdefABCDEF") == strlen(s);
-	size_t i = 0;
-	for (; s[i] && i + 1 < size; i++)
-		out[i] = hex ? (char)tolower((unsigned char)s[i]) : s[i];
-	if (size)
-		out[i] = 0;
+	struct cairn_repo_ref ref;
+	cli_repo_ref(g, &ref);
+	return cairn_app_repo_prepare(cli_app(g), NULL, &ref, p);
 }
 
 void cli_human_size(uint64_t v, char *buf, size_t size)
 {
-	static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
-	double d = (double)v;
-	int u = 0;
-	while (d >= 1024 && u < 5) {
-		d /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, size, "%llu B", (unsigned long long)v);
-	else
-		snprintf(buf, size, "%.*f %s", d < 10 ? 2 : d < 100 ? 1 : 0, d, units[u]);
+	cairn_app_human_size(v, buf, size);
 }
 
 int cli_parse_kdf_memory(const char *verb, const char *arg, unsigned *ret_log2n)
@@ -303,6 +239,11 @@ void cli_progress_done(struct cli_progress *p)
 	if (p->drawn)
 		fprintf(stderr, "\r\033[K");
 	p->drawn = false;
+}
+
+void cli_progress_end(void *ud)
+{
+	cli_progress_done(ud);
 }
 
 void cli_print_volume_info(FILE *f, const struct cairn_volume_info *i)

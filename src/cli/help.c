@@ -91,10 +91,7 @@ static const char overview[] =
 	"Exit status: 0 success; 1 failure (one line on stderr); 2 usage error;\n"
 	"3 check found damage.\n";
 
-static const struct {
-	const char *verb;
-	const char *text;
-} verbs[] = {
+static const struct cli_help_text verbs[] = {
 	{ "init",
 	  "usage: cairn init --repo URI [--chunk-size SIZE] [--pack-size SIZE] [--compression-level N]\n"
 	  "                  [--kdf-memory SIZE]\n"
@@ -505,13 +502,6 @@ static const struct {
 	  "remain; 1 error.  --json: {packs, blobs, damaged_packs, carried_blobs,\n"
 	  "replaced_index_objects}.\n" },
 };
-
-/* help_policies.c */
-extern const struct cli_help_text {
-	const char *verb;
-	const char *text;
-} cli_help_policies[];
-extern const size_t cli_help_policies_n;
 
 bool cli_help(const char *verb)
 {

@@ -4,10 +4,7 @@
 
 #include <stddef.h>
 
-const struct cli_help_text {
-	const char *verb;
-	const char *text;
-} cli_help_policies[] = {
+const struct cli_help_text cli_help_policies[] = {
 	{ "policy",
 	  "usage: cairn policy create NAME (--volume SOURCE [--name VOLUME] | --group GROUP) --repo URI\n"
 	  "                           [--cred REF] (--every INTERVAL | --cron \"M H DoM Mon DoW\")\n"

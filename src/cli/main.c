@@ -32,18 +32,11 @@ static void on_sigbus(int sig)
 	_exit(EXIT_FAIL);
 }
 
-static const struct {
-	const char *verb;
-	int (*fn)(int, char **, struct cli_global *);
-} commands[] = {
-	{ "init", cmd_init },     { "backup", cmd_backup }, { "list", cmd_list },   { "restore", cmd_restore },
-	{ "check", cmd_check },   { "diff", cmd_diff },     { "key", cmd_key },     { "repair", cmd_repair },
-	{ "cred", cmd_cred },
-	{ "snapshot", cmd_snapshot },
-	{ "group", cmd_group },
-	{ "policy", cmd_policy }, { "daemon", cmd_daemon }, { "status", cmd_status }, { "log", cmd_log },
-	{ "cancel", cmd_cancel }, { "forget", cmd_forget }, { "hold", cmd_hold },     { "release", cmd_release },
-	{ "prune", cmd_prune },
+static const struct cli_cmd *const commands[] = {
+	&cli_cmd_init,    &cli_cmd_backup,  &cli_cmd_list,   &cli_cmd_restore, &cli_cmd_check,
+	&cli_cmd_diff,    &cli_cmd_key,     &cli_cmd_repair, &cli_cmd_cred,    &cli_cmd_snapshot,
+	&cli_cmd_group,   &cli_cmd_policy,  &cli_cmd_daemon, &cli_cmd_status,  &cli_cmd_log,
+	&cli_cmd_cancel,  &cli_cmd_forget,  &cli_cmd_hold,   &cli_cmd_release, &cli_cmd_prune,
 };
 
 int main(int argc, char **argv)
@@ -111,7 +104,7 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strcmp(commands[i].verb, verb) != 0)
+		if (strcmp(commands[i]->verb, verb) != 0)
 			continue;
 		g.verb = verb;
 		/* Hand the command every word but the verb, globals included. */
@@ -120,7 +113,7 @@ int main(int argc, char **argv)
 		for (int k = 1; k < argc; k++)
 			if (k != vi)
 				args[n++] = argv[k];
-		return commands[i].fn(n, args, &g);
+		return cli_dispatch(commands[i], n, args, &g);
 	}
 	return cli_usage(NULL, "unknown command '%s'", verb);
 }

@@ -1,9 +1,8 @@
-/* Passphrases: from a file, the environment, a credential, or the terminal
- * without echo.  Never from the command line itself, where `ps` would show
- * it.  Also reads the secret files of 'cred create'. */
+/* The command line's passphrase sources (app/passphrase.h): the
+ * environment's copies, taken out of the environment at start, and the
+ * terminal's prompt without echo. */
 #include "cli/cli.h"
 #include "crypto/crypto.h"
-#include "state/cred.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -16,12 +15,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#define PASS_MAX 4096
-
-void cli_passphrase_free(char *p, size_t len)
-{
-	cairn_secret_free(p, len + 1 > PASS_MAX ? len + 1 : PASS_MAX);
-}
+#define PASS_MAX CAIRN_PASS_MAX
 
 extern char **environ;
 
@@ -73,73 +67,6 @@ char *cli_passphrase_env_entry(void)
 	return p;
 }
 
-static int from_file(const char *path, const char *what, char **ret, size_t *ret_len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return cairn_error_errno(errno, "cannot read %s %s", what, path);
-	char *p = cairn_secret_alloc(PASS_MAX);
-	if (!p) {
-		close(fd);
-		return cairn_error_nomem();
-	}
-	size_t n = 0;
-	for (;;) {
-		char extra;
-		ssize_t k = n < PASS_MAX - 1 ? read(fd, p + n, PASS_MAX - 1 - n) : read(fd, &extra, 1);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			int r = cairn_error_errno(errno, "cannot read %s %s", what, path);
-			close(fd);
-			cli_passphrase_free(p, 0);
-			return r;
-		}
-		if (k == 0)
-			break;
-		if (n == PASS_MAX - 1) {
-			/* A cut secret would fail later for no visible reason. */
-			close(fd);
-			cli_passphrase_free(p, 0);
-			return cairn_error_set(CAIRN_EINVAL, "%s %s is longer than %d bytes", what, path, PASS_MAX - 1);
-		}
-		n += (size_t)k;
-	}
-	close(fd);
-	/* One trailing newline is the file's, not the passphrase's. */
-	if (n && p[n - 1] == '\n')
-		n--;
-	if (n && p[n - 1] == '\r')
-		n--;
-	if (memchr(p, 0, n)) {
-		cli_passphrase_free(p, 0);
-		return cairn_error_set(CAIRN_EINVAL, "%s %s contains a NUL byte", what, path);
-	}
-	p[n] = 0;
-	*ret = p;
-	*ret_len = n;
-	return 0;
-}
-
-int cli_secret_file(const char *path, const char *what, char **ret, size_t *ret_len)
-{
-	return from_file(path, what, ret, ret_len);
-}
-
-static int from_string(const char *s, char **ret, size_t *ret_len)
-{
-	size_t n = strlen(s);
-	if (n >= PASS_MAX)
-		return cairn_error_set(CAIRN_EINVAL, "passphrase longer than %d bytes", PASS_MAX - 1);
-	char *p = cairn_secret_alloc(PASS_MAX);
-	if (!p)
-		return cairn_error_nomem();
-	memcpy(p, s, n + 1);
-	*ret = p;
-	*ret_len = n;
-	return 0;
-}
-
 /* hint: what is missing and where else it can come from, for the error
  * without a terminal. */
 static int prompt_once(const char *prompt, const char *hint, char *buf)
@@ -167,8 +94,9 @@ static int prompt_once(const char *prompt, const char *hint, char *buf)
 	return (int)n;
 }
 
-static int from_prompt(bool confirm, const char *what, const char *hint, char **ret, size_t *ret_len)
+int cli_prompt(void *ud, const char *what, const char *hint, bool confirm, char **ret, size_t *ret_len)
 {
+	(void)ud;
 	char *p = cairn_secret_alloc(PASS_MAX), *q = NULL;
 	if (!p)
 		return cairn_error_nomem();
@@ -194,39 +122,23 @@ static int from_prompt(bool confirm, const char *what, const char *hint, char **
 	return 0;
 }
 
-int cli_repo_passphrase(struct cli_global *g, bool confirm, const struct cairn_cred *cred, char **ret,
-			size_t *ret_len)
+const char *cli_passphrase_env(void)
 {
-	const char *f = g->passphrase_file ? g->passphrase_file : getenv("CAIRN_PASSPHRASE_FILE");
-	if (f && *f)
-		return from_file(f, "passphrase file", ret, ret_len);
-	const char *e = env_value(0);
-	if (e)
-		return from_string(e, ret, ret_len);
-	if (cred && cred->passphrase) {
-		cairn_log_info("repository passphrase: the encryption passphrase of credential %s", cred->uuid);
-		return from_string(cred->passphrase, ret, ret_len);
-	}
-	return from_prompt(confirm, "repository passphrase",
-			   "passphrase: set CAIRN_PASSPHRASE or CAIRN_PASSPHRASE_FILE, or use --passphrase-file", ret,
-			   ret_len);
+	return env_value(0);
 }
 
 int cli_passphrase(struct cli_global *g, bool confirm, char **ret, size_t *ret_len)
 {
-	return cli_repo_passphrase(g, confirm, NULL, ret, ret_len);
+	return cairn_app_passphrase(&cli_app(g)->pass, confirm, NULL, ret, ret_len);
 }
 
 int cli_new_passphrase(const char *file, char **ret, size_t *ret_len)
 {
-	const char *f = file ? file : getenv("CAIRN_NEW_PASSPHRASE_FILE");
-	if (f && *f)
-		return from_file(f, "passphrase file", ret, ret_len);
-	const char *e = env_value(1);
-	if (e)
-		return from_string(e, ret, ret_len);
-	return from_prompt(true, "new passphrase",
-			   "new passphrase: set CAIRN_NEW_PASSPHRASE or CAIRN_NEW_PASSPHRASE_FILE, or use "
-			   "--new-passphrase-file",
-			   ret, ret_len);
+	const struct cairn_pass_source src = {
+		.file = file ? file : getenv("CAIRN_NEW_PASSPHRASE_FILE"), .value = env_value(1), .prompt = cli_prompt,
+		.what = "new passphrase",
+		.hint = "new passphrase: set CAIRN_NEW_PASSPHRASE or CAIRN_NEW_PASSPHRASE_FILE, or use "
+			"--new-passphrase-file",
+	};
+	return cairn_app_passphrase(&src, true, NULL, ret, ret_len);
 }

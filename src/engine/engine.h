@@ -1,7 +1,9 @@
 /* The jobs: backup, restore, check, diff, repair.  Each runs to completion
  * on the calling thread (using worker threads inside) and reports progress
- * through a callback, so every front end (the CLI, the daemon) drives them the
- * same way. */
+ * through a callback, so that every front end drives them the same way,
+ * through the application layer (src/app).  What engine needs from the
+ * state database (the snapshot registry, a group's definition) is lent to
+ * it as arguments. */
 #ifndef CAIRN_ENGINE_ENGINE_H
 #define CAIRN_ENGINE_ENGINE_H
 
@@ -10,8 +12,6 @@
 #include "source/changes.h"
 #include "source/snapshot.h"
 #include "repo/group.h"
-#include "state/groups.h"
-#include "state/state.h"
 #include "util/cancel.h"
 #include "util/path.h"
 
@@ -95,15 +95,52 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 /* A backup that reads a snapshot of the volume, never the live volume
  * (docs/design.md §6).  The snapshot is taken with `snapshot` (AUTO: reflink on
  * XFS/btrfs, else a sparse copy; NONE: read the live volume).  When the
- * state database holds a base snapshot that the parent backup read, and
+ * snapshot registry holds a base snapshot that the parent backup read, and
  * both are reflinks that still match, the extent maps of the two tell what
  * changed (source/fiemap.h) and only that is read.  After a successful
  * backup a reflink snapshot is kept as the new base (the old one is
  * removed); a copy is removed. */
+
+/* A base snapshot as the registry keeps it: the snapshot a backup read,
+ * kept so that the next backup of the same volume name into the same
+ * repository compares extent maps with it. */
+struct cairn_snap_base {
+	char id[17];
+	char *path; /* base_get: malloc'd, the caller frees it */
+	enum cairn_snap_method method;
+	struct cairn_snap_identity ident;
+	char repo_id[33], backup_id[33];
+	/* base_add only (borrowed) */
+	const char *volume, *volume_name;
+	int64_t created_us;
+};
+
+/* The local snapshot registry, which engine does not keep itself: the
+ * application layer implements it over the state database
+ * (app/snapreg.c).  Every function gets ud. */
+struct cairn_snap_registry {
+	/* 1 when a recorded snapshot names this file (source/snapshot.h's
+	 * leftover rule); an error answers true. */
+	cairn_snap_known_fn known;
+	/* Notes a directory snapshot files were made in. */
+	int (*dir_note)(void *ud, const char *dir);
+	/* The base of (repository id, volume name): 0, CAIRN_ENOTFOUND, or
+	 * an error. */
+	int (*base_get)(void *ud, const char *repo_id, const char *volume_name, struct cairn_snap_base *ret);
+	/* Records b as a base (CAIRN_EEXIST and other errors: not kept). */
+	int (*base_add)(void *ud, const struct cairn_snap_base *b);
+	/* Removes every other base of (repository id, volume name) of
+	 * volume, file and record, than keep_id (NULL: all); failures are
+	 * only logged (the backup they follow has succeeded). */
+	void (*base_drop_others)(void *ud, const char *repo_id, const char *volume, const char *volume_name,
+				 const char *keep_id);
+	void *ud;
+};
+
 struct cairn_snap_backup_opts {
 	struct cairn_backup_opts backup; /* source is the volume */
 	enum cairn_snap_method snapshot;
-	struct cairn_state *state;       /* the snapshot registry */
+	const struct cairn_snap_registry *registry; /* NULL: only snapshot NONE */
 	const char *state_dir;           /* for snapshots of block devices */
 	/* A snapshot the caller already took with cairn_snap_take_new (a
 	 * group's, at its frozen instant); NULL: take one now.  Either way
@@ -112,8 +149,8 @@ struct cairn_snap_backup_opts {
 };
 /* Takes a snapshot of volume under a new id (source/snapshot.h: in its
  * checked directory, leftovers there removed first) and notes that
- * directory in the state database. */
-int cairn_snap_take_new(struct cairn_state *st, const char *volume, enum cairn_snap_method method,
+ * directory in the registry. */
+int cairn_snap_take_new(const struct cairn_snap_registry *reg, const char *volume, enum cairn_snap_method method,
 			const char *state_dir, struct cairn_snap_taken *ret);
 struct cairn_snap_backup_info {
 	enum cairn_snap_method method; /* what was used */
@@ -130,8 +167,24 @@ int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_op
  * post-hook, then back up each snapshot and write the group object.  A
  * failing pre-hook aborts with nothing frozen; a freeze that outlasts
  * max_freeze_ms fails the group backup (the snapshots are dropped). */
+/* What a group backup needs of a consistency group (the state database's
+ * row, state/groups.h, is the application's to turn into this; all
+ * borrowed). */
+struct cairn_group_spec {
+	const char *name;
+	const char *const *volumes; /* absolute paths, in order */
+	size_t nvolumes;
+	/* NULL, or nvolumes entries: each volume's name in its backups, or
+	 * NULL for the default (the series rule applies to it). */
+	const char *const *names;
+	const char *const *freeze; /* mount points, in order */
+	size_t nfreeze;
+	const char *config; /* absolute path, or NULL */
+	const char *pre_hook, *post_hook;
+	unsigned max_freeze_ms;
+};
 struct cairn_group_backup_opts {
-	const struct cairn_group *group;
+	const struct cairn_group_spec *group;
 	/* As in cairn_backup_opts: the repository's backups (NULL: loaded
 	 * here), and how a member is named, for the series rule's refusal. */
 	const struct cairn_manifest_list *list;
@@ -140,7 +193,7 @@ struct cairn_group_backup_opts {
 	bool full;
 	const char *const *tags;
 	size_t ntags;
-	struct cairn_state *state;
+	const struct cairn_snap_registry *registry;
 	const char *state_dir;
 	cairn_progress_fn progress;
 	void *progress_ud;
@@ -159,7 +212,7 @@ int cairn_group_restore_run(struct cairn_repo *repo, const struct cairn_group_ba
  * where the target can differ from the backup (*ret, owned by the caller;
  * method "fiemap").  CAIRN_ENOTFOUND when there is no such snapshot, or
  * another error when the maps cannot be compared: then compare all. */
-int cairn_delta_known(struct cairn_state *st, const struct cairn_repo *repo, const struct cairn_manifest *m,
+int cairn_delta_known(const struct cairn_snap_registry *reg, const struct cairn_repo *repo, const struct cairn_manifest *m,
 		      const char *target, struct cairn_change_map *ret);
 
 struct cairn_restore_opts {

@@ -30,7 +30,7 @@
 
 #define HOOK_TIMEOUT_S 600
 
-static int run_hook(const struct cairn_group *g, const char *phase, const char *cmd)
+static int run_hook(const struct cairn_group_spec *g, const char *phase, const char *cmd)
 {
 	char label[96], ename[160], ephase[64];
 	snprintf(label, sizeof(label), "%s-hook of group %s", phase, g->name);
@@ -85,7 +85,7 @@ static int check_config_name(const char *path)
 }
 
 /* Pre-hook, freeze, a snapshot of every volume, thaw, post-hook. */
-static int take_all(const struct cairn_group *g, struct cairn_state *st, const char *state_dir,
+static int take_all(const struct cairn_group_spec *g, const struct cairn_snap_registry *reg, const char *state_dir,
 		    struct cairn_snap_taken *snaps, double *ret_frozen)
 {
 	int r;
@@ -96,11 +96,11 @@ static int take_all(const struct cairn_group *g, struct cairn_state *st, const c
 	}
 	struct cairn_freeze *fz = NULL;
 	if (g->nfreeze)
-		r = cairn_freeze_begin((const char *const *)g->freeze, g->nfreeze, g->max_freeze_ms, &fz);
+		r = cairn_freeze_begin(g->freeze, g->nfreeze, g->max_freeze_ms, &fz);
 	else
 		r = 0;
 	for (size_t i = 0; r >= 0 && i < g->nvolumes; i++) {
-		r = cairn_snap_take_new(st, g->volumes[i], CAIRN_SNAP_AUTO, state_dir, &snaps[i]);
+		r = cairn_snap_take_new(reg, g->volumes[i], CAIRN_SNAP_AUTO, state_dir, &snaps[i]);
 		if (r >= 0 && i == 0)
 			cairn_test_hold("CAIRN_TEST_FREEZE_HOLD_MS");
 	}
@@ -126,7 +126,7 @@ static int take_all(const struct cairn_group *g, struct cairn_state *st, const c
 int cairn_group_backup_run(struct cairn_repo *repo, const struct cairn_group_backup_opts *o,
 			   struct cairn_group_backup **ret, struct cairn_manifest ***ret_members)
 {
-	const struct cairn_group *g = o->group;
+	const struct cairn_group_spec *g = o->group;
 	if (g->nvolumes == 0)
 		return cairn_error_set(CAIRN_EINVAL, "group %s has no volumes", g->name);
 	_cleanup_(cairn_group_backup_freep) struct cairn_group_backup *gb = calloc(1, sizeof(*gb));
@@ -174,7 +174,7 @@ int cairn_group_backup_run(struct cairn_repo *repo, const struct cairn_group_bac
 	if (r < 0)
 		goto out;
 
-	if ((r = take_all(g, o->state, o->state_dir, snaps, &gb->frozen_seconds)) < 0)
+	if ((r = take_all(g, o->registry, o->state_dir, snaps, &gb->frozen_seconds)) < 0)
 		goto out;
 	if (g->nfreeze)
 		cairn_log_info("group %s: file systems frozen for %.3f s", g->name, gb->frozen_seconds);
@@ -194,7 +194,7 @@ int cairn_group_backup_run(struct cairn_repo *repo, const struct cairn_group_bac
 				    .tags = o->tags, .ntags = o->ntags, .state_dir = o->state_dir, .group_id = gb->id,
 				    .policy = o->policy, .policy_id = o->policy_id, .progress = o->progress,
 				    .progress_ud = o->progress_ud },
-			.snapshot = snaps[i].method, .state = o->state, .state_dir = o->state_dir,
+			.snapshot = snaps[i].method, .registry = o->registry, .state_dir = o->state_dir,
 			.taken = &snaps[i],
 		};
 		struct cairn_snap_backup_info info;

@@ -6,7 +6,7 @@
 #include "source/fiemap.h"
 #include "source/lvm.h"
 #include "source/volume.h"
-#include "state/snapshots.h"
+#include "crypto/crypto.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/hex.h"
@@ -28,9 +28,8 @@
 struct tracker {
 	const char *repo_hex;
 	const char *volume_name;
-	struct cairn_state *state;
 	const struct cairn_snap_taken *snap; /* the new snapshot */
-	struct cairn_snap_record base;
+	struct cairn_snap_base base;
 	bool have_base;
 	struct cairn_change_map map;
 	const char *why_not; /* static: why extent maps were not used */
@@ -93,29 +92,30 @@ static int changes_for(const struct cairn_manifest *parent, void *ud, const stru
 	return 0;
 }
 
-/* Removes a snapshot's file and record; failures are only logged (the
- * backup they follow has succeeded). */
-static void drop_snapshot(struct cairn_state *st, const struct cairn_snap_record *r)
+/* A fresh random snapshot id (16 hex digits). */
+static int new_id(char ret[17])
 {
-	if (cairn_snap_remove(r->path, r->method) < 0)
-		cairn_log_warn("could not remove snapshot %s: %s", r->path, cairn_error_message());
-	else if (cairn_snap_forget(st, r->id) < 0)
-		cairn_log_warn("could not forget snapshot %s: %s", r->id, cairn_error_message());
+	uint8_t b[8];
+	int r = cairn_random(b, sizeof(b));
+	if (r < 0)
+		return r;
+	cairn_hex_encode(b, sizeof(b), ret);
+	return 0;
 }
 
-int cairn_snap_take_new(struct cairn_state *st, const char *volume, enum cairn_snap_method method,
+int cairn_snap_take_new(const struct cairn_snap_registry *reg, const char *volume, enum cairn_snap_method method,
 			const char *state_dir, struct cairn_snap_taken *ret)
 {
-	char id[CAIRN_SNAP_ID_LEN + 1];
+	char id[17];
 	*ret = (struct cairn_snap_taken)CAIRN_SNAP_TAKEN_INIT;
-	int r = cairn_snap_new_id(id);
+	int r = new_id(id);
 	if (r < 0)
 		return r;
 	cairn_log_debug("snapshot (%s) of %s", cairn_snap_method_name(method), volume);
-	if ((r = cairn_snap_take(volume, state_dir, id, method, cairn_snap_known_cb, st, ret)) < 0)
+	if ((r = cairn_snap_take(volume, state_dir, id, method, reg->known, reg->ud, ret)) < 0)
 		return cairn_error_prefix(r, "snapshot of %s", volume);
 	/* So that `snapshot list` looks there for what a killed run leaves. */
-	if (ret->dir && cairn_snap_dir_note(st, ret->dir) < 0)
+	if (ret->dir && reg->dir_note(reg->ud, ret->dir) < 0)
 		cairn_log_warn("%s", cairn_error_message());
 	return 0;
 }
@@ -163,14 +163,15 @@ int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_op
 		info->method = CAIRN_SNAP_NONE;
 		return cairn_backup_run(repo, &bo, ret);
 	}
-	if (!so->state)
+	const struct cairn_snap_registry *reg = so->registry;
+	if (!reg)
 		return drop_taken(so, cairn_error_set(CAIRN_EINVAL, "a snapshot backup needs the state database"));
 
-	struct cairn_snap_record rec = { .kind = CAIRN_SNAP_BASE };
+	struct cairn_snap_base rec = { 0 };
 	struct cairn_snap_taken own = CAIRN_SNAP_TAKEN_INIT;
 	/* Taken by the caller (a group, at its frozen instant), or now. */
 	struct cairn_snap_taken *taken = so->taken ? so->taken : &own;
-	if (!so->taken && (r = cairn_snap_take_new(so->state, volume, so->snapshot, so->state_dir, &own)) < 0)
+	if (!so->taken && (r = cairn_snap_take_new(reg, volume, so->snapshot, so->state_dir, &own)) < 0)
 		return r;
 	memcpy(rec.id, taken->id, sizeof(rec.id));
 	info->method = taken->method;
@@ -180,9 +181,9 @@ int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_op
 
 	char repo_hex[33];
 	cairn_hex_encode(repo->config.id, sizeof(repo->config.id), repo_hex);
-	struct tracker t = { .repo_hex = repo_hex, .volume_name = volume_name, .state = so->state,
-			     .snap = taken, .map = CAIRN_CHANGE_MAP_INIT };
-	r = cairn_snap_get_base(so->state, repo_hex, volume_name, &t.base);
+	struct tracker t = { .repo_hex = repo_hex, .volume_name = volume_name, .snap = taken,
+			     .map = CAIRN_CHANGE_MAP_INIT };
+	r = reg->base_get(reg->ud, repo_hex, volume_name, &t.base);
 	if (r == 0)
 		t.have_base = true;
 	else if (r != CAIRN_ENOTFOUND)
@@ -205,7 +206,7 @@ int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_op
 	if (r < 0) {
 		cairn_snap_release(taken, r);
 		if (t.have_base)
-			cairn_snap_record_clear(&t.base);
+			free(t.base.path);
 		return r;
 	}
 
@@ -232,8 +233,8 @@ int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_op
 		rec.ident = taken->ident;
 		snprintf(rec.repo_id, sizeof(rec.repo_id), "%s", repo_hex);
 		snprintf(rec.backup_id, sizeof(rec.backup_id), "%s", m->idhex);
-		rec.volume_name = (char *)volume_name;
-		if (cairn_snap_add(so->state, &rec) < 0) {
+		rec.volume_name = volume_name;
+		if (reg->base_add(reg->ud, &rec) < 0) {
 			cairn_log_warn("base snapshot not recorded (the next backup reads everything): %s",
 				       cairn_error_message());
 			cairn_snap_remove(taken->path, taken->method);
@@ -242,42 +243,22 @@ int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_op
 	}
 	cairn_snap_release(taken, 0);
 	double t_clean = cairn_now();
-	struct cairn_snap_record old;
-	while (cairn_snap_get_base(so->state, repo_hex, volume_name, &old) == 0) {
-		if (keep && strcmp(old.id, rec.id) == 0) {
-			/* The newest is ours: look for older ones by listing. */
-			cairn_snap_record_clear(&old);
-			break;
-		}
-		drop_snapshot(so->state, &old);
-		cairn_snap_record_clear(&old);
-	}
-	if (keep) {
-		struct cairn_snap_record *v = NULL;
-		size_t n = 0;
-		if (cairn_snap_list(so->state, volume, &v, &n) == 0)
-			for (size_t i = 0; i < n; i++)
-				if (v[i].kind == CAIRN_SNAP_BASE && strcmp(v[i].id, rec.id) != 0 &&
-				    strcmp(v[i].repo_id, repo_hex) == 0 && v[i].volume_name &&
-				    strcmp(v[i].volume_name, volume_name) == 0)
-					drop_snapshot(so->state, &v[i]);
-		cairn_snap_records_free(v, n);
-	}
+	reg->base_drop_others(reg->ud, repo_hex, volume, volume_name, keep ? rec.id : NULL);
 	if (t.have_base)
-		cairn_snap_record_clear(&t.base);
+		free(t.base.path);
 	cairn_log_debug("old base snapshots removed in %.3f s", cairn_now() - t_clean);
 	info->kept_base = keep;
 	*ret = m;
 	return 0;
 }
 
-int cairn_delta_known(struct cairn_state *st, const struct cairn_repo *repo, const struct cairn_manifest *m,
-		      const char *target, struct cairn_change_map *ret)
+int cairn_delta_known(const struct cairn_snap_registry *reg, const struct cairn_repo *repo,
+		      const struct cairn_manifest *m, const char *target, struct cairn_change_map *ret)
 {
 	char repo_hex[33];
 	cairn_hex_encode(repo->config.id, sizeof(repo->config.id), repo_hex);
-	struct cairn_snap_record base;
-	int r = cairn_snap_get_base(st, repo_hex, m->volume, &base);
+	struct cairn_snap_base base;
+	int r = reg->base_get(reg->ud, repo_hex, m->volume, &base);
 	if (r < 0)
 		return r;
 	_cleanup_close_ int bfd = -1;
@@ -285,12 +266,12 @@ int cairn_delta_known(struct cairn_state *st, const struct cairn_repo *repo, con
 	if (strcmp(base.backup_id, m->idhex) != 0 || base.method != CAIRN_SNAP_REFLINK || base.ident.size != m->size ||
 	    cairn_snap_open(base.path, base.method, &base.ident, &bfd) < 0 ||
 	    cairn_path_open(target, "target", O_RDONLY | O_NONBLOCK, false, &tp) < 0) {
-		cairn_snap_record_clear(&base);
+		free(base.path);
 		return CAIRN_ENOTFOUND;
 	}
 	*ret = (struct cairn_change_map)CAIRN_CHANGE_MAP_INIT;
 	r = cairn_fiemap_changes(bfd, base.path, tp.fd, target, m->size, ret);
-	cairn_snap_record_clear(&base);
+	free(base.path);
 	if (r < 0)
 		cairn_change_map_free(ret);
 	return r;

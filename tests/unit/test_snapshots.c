@@ -4,6 +4,7 @@
 #define TH_WANT_REPO
 #include "helpers.h"
 
+#include "app/snapreg.h"
 #include "engine/engine.h"
 #include "source/snapshot.h"
 #include "state/groups.h"
@@ -410,9 +411,11 @@ static void test_taken_removed_on_early_failure(void **state)
 	snprintf(vol, sizeof(vol), "%s/vol.img", f->dir);
 	th_write_file(vol, "data", 4);
 	struct cairn_snap_taken taken;
+	struct cairn_snap_registry reg;
+	cairn_app_snap_registry(f->st, &reg);
 	struct cairn_snap_backup_opts o = {
 		.backup = { .source = vol, .volume = "bad/name" },
-		.snapshot = CAIRN_SNAP_COPY, .state = f->st, .state_dir = f->dir, .taken = &taken,
+		.snapshot = CAIRN_SNAP_COPY, .registry = &reg, .state_dir = f->dir, .taken = &taken,
 	};
 	struct cairn_manifest *m = NULL;
 	struct cairn_snap_backup_info info;

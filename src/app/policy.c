@@ -1,0 +1,304 @@
+/* Policy runs and retention (policy.h). */
+#include "app/policy.h"
+#include "app/job.h"
+#include "app/open.h"
+#include "app/seen.h"
+#include "app/snapreg.h"
+#include "source/volume.h"
+#include "state/groups.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/io.h"
+#include "util/log.h"
+#include "util/time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cairn_app_policy_repo_ref(const struct cairn_policy *p, unsigned connections, uint64_t limit_upload,
+			       struct cairn_repo_ref *ret)
+{
+	*ret = (struct cairn_repo_ref){ .uri = p->repo, .cred = p->cred, .cred_pass_first = true,
+					.connections = connections, .limit_upload = limit_upload };
+}
+
+int cairn_app_policy_rules(const struct cairn_policy *p, struct cairn_keep_rules *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	ret->last = p->keep_last;
+	ret->hourly = p->keep_hourly;
+	ret->daily = p->keep_daily;
+	ret->weekly = p->keep_weekly;
+	ret->monthly = p->keep_monthly;
+	ret->yearly = p->keep_yearly;
+	if (p->keep_within)
+		return cairn_keep_within_parse(p->keep_within, &ret->within);
+	return 0;
+}
+
+void cairn_app_policy_outcome_clear(struct cairn_app_policy_outcome *o)
+{
+	json_decref(o->forgotten);
+	memset(o, 0, sizeof(*o));
+}
+
+int cairn_app_policy_volume_name(const struct cairn_policy *p, char **ret)
+{
+	if (p->volume_name)
+		return (*ret = strdup(p->volume_name)) ? 0 : cairn_error_nomem();
+	/* As a backup names it (a device-mapper device by its stable name);
+	 * a source that is gone by what was stored. */
+	_cleanup_free_ char *stable = NULL;
+	if (cairn_volume_stable_path(p->source, &stable) < 0)
+		cairn_error_clear();
+	return (*ret = strdup(cairn_path_base(stable ? stable : p->source))) ? 0 : cairn_error_nomem();
+}
+
+int cairn_app_policy_forget_opts(const struct cairn_policy *p, const char *volume, struct cairn_forget_opts *fo,
+				 char **ret_volume)
+{
+	*ret_volume = NULL;
+	int r;
+	if (cairn_keep_rules_empty(&fo->rules) && (r = cairn_app_policy_rules(p, &fo->rules)) < 0)
+		return r;
+	if (p->kind == CAIRN_POLICY_GROUP) {
+		fo->group = p->source;
+	} else {
+		if (!volume && (r = cairn_app_policy_volume_name(p, ret_volume)) < 0)
+			return r;
+		fo->volume = volume ? volume : *ret_volume;
+	}
+	/* Its own backups, unless its scope is the volume. */
+	fo->policy = p->name;
+	fo->policy_id = p->scope == CAIRN_SCOPE_POLICY ? p->id : NULL;
+	return 0;
+}
+
+struct forgetting {
+	const struct cairn_forget_opts *fo;
+	struct cairn_app_seen seen;
+};
+
+static void on_decision(const struct cairn_forget_item *it, void *ud)
+{
+	struct forgetting *f = ud;
+	/* This host's forgets are not "vanished". */
+	if (!f->fo->dry_run)
+		cairn_app_seen_forget(&f->seen, it);
+	if (f->fo->decision)
+		f->fo->decision(it, f->fo->ud);
+}
+
+static bool on_gone(const char *spec, void *ud)
+{
+	struct forgetting *f = ud;
+	if (cairn_app_seen_acknowledge(&f->seen, spec) != 1)
+		return false;
+	f->fo->gone(spec, f->fo->ud);
+	return true;
+}
+
+int cairn_app_forget_job(const struct cairn_app *app, struct cairn_state *st, struct cairn_repo *repo,
+			 const struct cairn_app_forget *o, const struct cairn_forget_opts *fo,
+			 struct cairn_forget_stats *ret)
+{
+	struct cairn_app_job j = { 0 };
+	int r;
+	memset(ret, 0, sizeof(*ret));
+	if (!fo->dry_run) {
+		if ((r = cairn_app_job_begin(app, st, "forget", o->policy, o->source, o->uri, NULL, 0, &j)) < 0)
+			return r;
+		j.daemon_child = o->daemon_child;
+	}
+	if (o->intro)
+		cairn_log_info("%s", o->intro);
+	struct forgetting f = { .fo = fo };
+	cairn_app_seen_begin(&f.seen, app, st, repo);
+	struct cairn_forget_opts mine = *fo;
+	mine.decision = on_decision;
+	mine.gone = fo->gone ? on_gone : NULL;
+	mine.ud = &f;
+	char result[128];
+	if (o->nnames) {
+		r = cairn_forget_named(repo, o->names, o->nnames, &mine, ret);
+		snprintf(result, sizeof(result), "forgot %llu", (unsigned long long)ret->forgotten);
+	} else {
+		r = cairn_forget_run(repo, &mine, ret);
+		snprintf(result, sizeof(result), "kept %llu, forgot %llu", (unsigned long long)ret->kept,
+			 (unsigned long long)ret->forgotten);
+	}
+	cairn_app_seen_end(&f.seen);
+	if (!fo->dry_run)
+		r = cairn_app_job_end(&j, r, r >= 0 ? result : NULL);
+	return r;
+}
+
+static void on_forgotten(const struct cairn_forget_item *it, void *ud)
+{
+	json_t *arr = ud;
+	if (it->keep)
+		return;
+	char created[48];
+	cairn_time_format(it->created_us / 1000000, created, sizeof(created));
+	json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s}", "id", it->idhex, "type",
+					     it->group ? "group" : "volume", it->group ? "group" : "volume",
+					     it->series, "created", created));
+}
+
+static int run_retention(const struct cairn_app *app, struct cairn_state *st, struct cairn_repo *repo,
+			 const struct cairn_policy *p, const char *volume, bool daemon_child,
+			 struct cairn_app_policy_outcome *out)
+{
+	struct cairn_forget_opts fo = { 0 };
+	_cleanup_free_ char *own_volume = NULL;
+	int r = cairn_app_policy_rules(p, &fo.rules);
+	if (r < 0 || cairn_keep_rules_empty(&fo.rules))
+		return r;
+	if ((r = cairn_app_policy_forget_opts(p, volume, &fo, &own_volume)) < 0)
+		return r;
+	const char *series = p->kind == CAIRN_POLICY_GROUP ? p->source : volume;
+	char rules[256], intro[512];
+	cairn_keep_rules_format(&fo.rules, rules, sizeof(rules));
+	bool own = p->scope == CAIRN_SCOPE_POLICY;
+	snprintf(intro, sizeof(intro), "policy %s: retention of %s%s: keep %s", p->name, series,
+		 own ? " (the backups this policy made)" : " (every backup of it)", rules);
+	json_t *forgotten = json_array();
+	fo.decision = on_forgotten;
+	fo.ud = forgotten;
+	struct cairn_app_forget o = { .policy = p->name, .source = series, .uri = p->repo, .intro = intro,
+				      .daemon_child = daemon_child };
+	struct cairn_forget_stats fs;
+	r = cairn_app_forget_job(app, st, repo, &o, &fo, &fs);
+	if (r >= 0 && out) {
+		out->retention = true;
+		out->kept = fs.kept;
+		json_decref(out->forgotten);
+		out->forgotten = json_incref(forgotten);
+	}
+	json_decref(forgotten);
+	return r;
+}
+
+static int backup_volume(const struct cairn_app *app, struct cairn_state *st, struct cairn_repo *repo,
+			 const struct cairn_policy *p, bool full, struct cairn_app_job *j, char *result,
+			 size_t result_size, char **ret_volume)
+{
+	enum cairn_snap_method method = CAIRN_SNAP_AUTO;
+	int r = 0;
+	if (cairn_snap_method_parse(p->snapshot, &method) < 0)
+		r = cairn_error_set(CAIRN_EINVAL, "policy %s: unknown snapshot method '%s'", p->name, p->snapshot);
+	struct cairn_app_seen seen;
+	cairn_app_seen_begin(&seen, app, st, repo);
+	_cleanup_(cairn_manifest_list_free) struct cairn_manifest_list list = { 0 };
+	struct cairn_snap_registry reg;
+	cairn_app_snap_registry(st, &reg);
+	struct cairn_snap_backup_opts o = {
+		.backup = { .source = p->source, .volume = p->volume_name, .name_option = CAIRN_APP_POLICY_NAME_OPTION,
+			    .list = &list, .policy = p->name, .policy_id = p->id, .full = full,
+			    .progress = cairn_app_job_progress, .progress_ud = j, .state_dir = app->state_dir },
+		.snapshot = method, .registry = &reg, .state_dir = app->state_dir,
+	};
+	struct cairn_manifest *m = NULL;
+	struct cairn_snap_backup_info info;
+	if (r >= 0)
+		r = cairn_app_seen_load(&seen, repo, &list);
+	if (r >= 0)
+		r = cairn_snap_backup(repo, &o, &m, &info);
+	if (r >= 0)
+		cairn_app_seen_record(&seen, m);
+	cairn_app_seen_end(&seen);
+	if (r >= 0) {
+		snprintf(result, result_size, "%s", m->idhex);
+		char rd[32], nw[32];
+		cairn_app_human_size(m->stats.bytes_read, rd, sizeof(rd));
+		cairn_app_human_size(m->stats.bytes_new, nw, sizeof(nw));
+		cairn_log_info("backup %s of %s: read %s, new %s in %.2f s (%s)", m->idhex, m->volume, rd, nw,
+			       m->stats.seconds, m->change_tracking);
+		*ret_volume = strdup(m->volume);
+		if (!*ret_volume)
+			r = cairn_error_nomem();
+	}
+	cairn_manifest_free(m);
+	return r;
+}
+
+static int backup_group(const struct cairn_app *app, struct cairn_state *st, struct cairn_repo *repo,
+			const struct cairn_policy *p, const struct cairn_group *grp, bool full,
+			struct cairn_app_job *j, char *result, size_t result_size)
+{
+	struct cairn_group_spec spec;
+	cairn_app_group_spec(grp, &spec);
+	struct cairn_snap_registry reg;
+	cairn_app_snap_registry(st, &reg);
+	struct cairn_group_backup_opts o = { .group = &spec, .policy = p->name, .policy_id = p->id, .full = full,
+					     .registry = &reg, .state_dir = app->state_dir,
+					     .progress = cairn_app_job_progress, .progress_ud = j };
+	struct cairn_group_backup *gb = NULL;
+	struct cairn_manifest **members = NULL;
+	int r = cairn_group_backup_run(repo, &o, &gb, &members);
+	if (r >= 0) {
+		snprintf(result, result_size, "%s", gb->idhex);
+		cairn_log_info("group backup %s of %s: %zu volume(s)", gb->idhex, gb->name, gb->nmembers);
+		for (size_t i = 0; i < grp->nvolumes; i++)
+			cairn_manifest_free(members[i]);
+		free(members);
+		cairn_group_backup_free(gb);
+	}
+	return r;
+}
+
+int cairn_app_policy_run(const struct cairn_app *app, struct cairn_state *st, const struct cairn_policy *p,
+			 const struct cairn_app_policy_run *ro, struct cairn_app_policy_outcome *ret)
+{
+	struct cairn_group grp = { 0 };
+	int r = 0;
+	const char *vol1[1] = { p->source };
+	const char *const *vols = vol1;
+	size_t nvols = 1;
+	if (p->kind == CAIRN_POLICY_GROUP) {
+		if ((r = cairn_group_get(st, p->source, &grp)) < 0)
+			return r;
+		vols = (const char *const *)grp.volumes;
+		nvols = grp.nvolumes;
+	}
+	struct cairn_app_job j;
+	if (ro->job)
+		r = cairn_app_job_adopt(app, st, ro->job, &j);
+	else
+		r = cairn_app_job_begin(app, st, "backup", p->name, p->source, p->repo, vols, nvols, &j);
+	if (r < 0) {
+		cairn_group_clear(&grp);
+		return r;
+	}
+	if (!ro->job)
+		(void)cairn_policy_set_last_run(st, p->name, cairn_wall_now());
+	j.daemon_child = ro->daemon_child;
+	j.chain = ro->progress;
+	j.chain_ud = ro->progress_ud;
+	bool full = p->full_every && (p->backups + 1) % p->full_every == 0;
+	cairn_log_info("policy %s: %sbackup of %s %s to %s", p->name, full ? "full " : "",
+		       p->kind == CAIRN_POLICY_GROUP ? "group" : "volume", p->source, p->repo);
+	struct cairn_repo *repo = NULL;
+	struct cairn_repo_ref ref;
+	cairn_app_policy_repo_ref(p, ro->connections, ro->limit_upload, &ref);
+	r = cairn_app_repo_open(app, st, &ref, &repo);
+	char result[128] = "";
+	_cleanup_free_ char *volume = NULL;
+	if (r >= 0 && p->kind == CAIRN_POLICY_VOLUME)
+		r = backup_volume(app, st, repo, p, full, &j, result, sizeof(result), &volume);
+	else if (r >= 0)
+		r = backup_group(app, st, repo, p, &grp, full, &j, result, sizeof(result));
+	if (ro->progress_done)
+		ro->progress_done(ro->progress_ud);
+	if (r >= 0)
+		(void)cairn_policy_count_backup(st, p->name);
+	r = cairn_app_job_end(&j, r, r >= 0 ? result : NULL);
+	if (r >= 0 && ret)
+		snprintf(ret->backup, sizeof(ret->backup), "%s", result);
+	if (r >= 0)
+		r = run_retention(app, st, repo, p, volume, ro->daemon_child, ret);
+	cairn_repo_free(repo);
+	cairn_group_clear(&grp);
+	return r;
+}
