@@ -3,8 +3,10 @@
  * end reads its settings (options, the environment) into a struct
  * cairn_app once, then calls the functions of app/: open a repository
  * from a reference (open.h), run a job with its row, log and cancellation
- * (job.h), run a policy with its retention (policy.h), keep the record of
- * backups seen (seen.h), lend engine the snapshot registry (snapreg.h).
+ * (job.h): a backup (backup.h), a restore (restore.h), a check (check.h),
+ * a prune (prune.h), a group's backup and restore (group.h); run a
+ * policy with its retention (policy.h), keep the record of backups seen
+ * (seen.h), lend engine the snapshot registry (snapreg.h).
  * Layers: app calls engine, state, repo, source and store; front ends
  * call app. */
 #ifndef CAIRN_APP_APP_H

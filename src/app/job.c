@@ -142,3 +142,15 @@ int cairn_app_job_end(struct cairn_app_job *j, int r, const char *result)
 	memset(j, 0, sizeof(*j));
 	return r;
 }
+
+void cairn_app_job_chain(struct cairn_app_job *j, const struct cairn_app_progress *p)
+{
+	j->chain = p ? p->fn : NULL;
+	j->chain_ud = p ? p->ud : NULL;
+}
+
+void cairn_app_progress_done(const struct cairn_app_progress *p)
+{
+	if (p && p->done)
+		p->done(p->ud);
+}

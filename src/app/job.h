@@ -23,6 +23,19 @@ struct cairn_app_job {
 	uint64_t done, total;
 };
 
+/* A front end's view of a job's progress (a terminal's bar): fn sees
+ * every report (may be NULL), done is called once the work has ended,
+ * before the row is (may be NULL). */
+struct cairn_app_progress {
+	cairn_progress_fn fn;
+	void (*done)(void *ud);
+	void *ud;
+};
+/* Hands j's reports on to p (p may be NULL). */
+void cairn_app_job_chain(struct cairn_app_job *j, const struct cairn_app_progress *p);
+/* p->done, when there is one. */
+void cairn_app_progress_done(const struct cairn_app_progress *p);
+
 /* Starts a job row for kind on source (claiming volumes, absolute paths).
  * st may be NULL: the app's state database is opened, and if it cannot
  * be, the job runs without a row (logged).  A volume in use by another

@@ -1,5 +1,7 @@
 /* Policy runs and retention (policy.h). */
 #include "app/policy.h"
+#include "app/backup.h"
+#include "app/group.h"
 #include "app/job.h"
 #include "app/open.h"
 #include "app/seen.h"
@@ -184,30 +186,14 @@ static int backup_volume(const struct cairn_app *app, struct cairn_state *st, st
 			 const struct cairn_policy *p, bool full, struct cairn_app_job *j, char *result,
 			 size_t result_size, char **ret_volume)
 {
-	enum cairn_snap_method method = CAIRN_SNAP_AUTO;
-	int r = 0;
-	if (cairn_snap_method_parse(p->snapshot, &method) < 0)
-		r = cairn_error_set(CAIRN_EINVAL, "policy %s: unknown snapshot method '%s'", p->name, p->snapshot);
-	struct cairn_app_seen seen;
-	cairn_app_seen_begin(&seen, app, st, repo);
-	_cleanup_(cairn_manifest_list_free) struct cairn_manifest_list list = { 0 };
-	struct cairn_snap_registry reg;
-	cairn_app_snap_registry(st, &reg);
-	struct cairn_snap_backup_opts o = {
-		.backup = { .source = p->source, .volume = p->volume_name, .name_option = CAIRN_APP_POLICY_NAME_OPTION,
-			    .list = &list, .policy = p->name, .policy_id = p->id, .full = full,
-			    .progress = cairn_app_job_progress, .progress_ud = j, .state_dir = app->state_dir },
-		.snapshot = method, .registry = &reg, .state_dir = app->state_dir,
-	};
+	struct cairn_app_backup o = { .source = p->source, .name = p->volume_name,
+				      .name_option = CAIRN_APP_POLICY_NAME_OPTION, .policy = p->name,
+				      .policy_id = p->id, .full = full, .snapshot = CAIRN_SNAP_AUTO };
+	if (cairn_snap_method_parse(p->snapshot, &o.snapshot) < 0)
+		return cairn_error_set(CAIRN_EINVAL, "policy %s: unknown snapshot method '%s'", p->name, p->snapshot);
 	struct cairn_manifest *m = NULL;
 	struct cairn_snap_backup_info info;
-	if (r >= 0)
-		r = cairn_app_seen_load(&seen, repo, &list);
-	if (r >= 0)
-		r = cairn_snap_backup(repo, &o, &m, &info);
-	if (r >= 0)
-		cairn_app_seen_record(&seen, m);
-	cairn_app_seen_end(&seen);
+	int r = cairn_app_backup_in_job(app, st, repo, &o, j, &m, &info);
 	if (r >= 0) {
 		snprintf(result, result_size, "%s", m->idhex);
 		char rd[32], nw[32];
@@ -227,24 +213,15 @@ static int backup_group(const struct cairn_app *app, struct cairn_state *st, str
 			const struct cairn_policy *p, const struct cairn_group *grp, bool full,
 			struct cairn_app_job *j, char *result, size_t result_size)
 {
-	struct cairn_group_spec spec;
-	cairn_app_group_spec(grp, &spec);
-	struct cairn_snap_registry reg;
-	cairn_app_snap_registry(st, &reg);
-	struct cairn_group_backup_opts o = { .group = &spec, .policy = p->name, .policy_id = p->id, .full = full,
-					     .registry = &reg, .state_dir = app->state_dir,
-					     .progress = cairn_app_job_progress, .progress_ud = j };
-	struct cairn_group_backup *gb = NULL;
-	struct cairn_manifest **members = NULL;
-	int r = cairn_group_backup_run(repo, &o, &gb, &members);
+	struct cairn_app_group_backup o = { .group = grp, .policy = p->name, .policy_id = p->id, .full = full };
+	struct cairn_app_group_made made;
+	int r = cairn_app_group_backup_in_job(app, st, repo, &o, j, &made);
 	if (r >= 0) {
-		snprintf(result, result_size, "%s", gb->idhex);
-		cairn_log_info("group backup %s of %s: %zu volume(s)", gb->idhex, gb->name, gb->nmembers);
-		for (size_t i = 0; i < grp->nvolumes; i++)
-			cairn_manifest_free(members[i]);
-		free(members);
-		cairn_group_backup_free(gb);
+		snprintf(result, result_size, "%s", made.gb->idhex);
+		cairn_log_info("group backup %s of %s: %zu volume(s)", made.gb->idhex, made.gb->name,
+			       made.gb->nmembers);
 	}
+	cairn_app_group_made_clear(&made);
 	return r;
 }
 

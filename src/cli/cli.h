@@ -4,6 +4,7 @@
 
 #include "app/app.h"
 #include "app/backups.h"
+#include "app/job.h"
 #include "app/open.h"
 #include "app/seen.h"
 #include "engine/engine.h"
@@ -164,6 +165,10 @@ void cli_progress_cb(uint64_t done, uint64_t total, void *ud);
 void cli_progress_done(struct cli_progress *p);
 /* cli_progress_done for a callback (ud: the bar). */
 void cli_progress_end(void *ud);
+/* cli_progress_init, the bar showing the wire traffic of repo's store
+ * (repo may be NULL), handed to an app/ job as its progress. */
+struct cairn_app_progress cli_progress_job(struct cli_progress *p, const char *label, struct cli_global *g,
+					   const struct cairn_repo *repo);
 
 /* The backups-seen record's (app/seen.h) warning as JSON (null when
  * nothing vanished). */

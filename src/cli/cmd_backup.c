@@ -1,4 +1,4 @@
-#include "app/snapreg.h"
+#include "app/backup.h"
 #include "cli/cli.h"
 #include "cli/jobs.h"
 #include "source/snapshot.h"
@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,69 +35,6 @@ json_t *cli_manifest_json(const struct cairn_manifest *m)
 			 m->stats.seconds, "change_tracking", m->change_tracking, "parent",
 			 m->has_parent ? json_string(parent) : json_null(), "tags", tags, "hostname",
 			 m->hostname ? m->hostname : "", "source", m->source ? m->source : "");
-}
-
-/* The repository's key derivation (scrypt, ~0.1 s of CPU) runs on its own
- * thread while the snapshot is taken: neither needs the other. */
-struct open_job {
-	struct cairn_repo_prep prep;
-	struct cairn_repo *repo;
-	int r;
-	char err[1024];
-};
-
-static void *open_main(void *arg)
-{
-	struct open_job *o = arg;
-	o->r = cairn_repo_open(o->prep.store, o->prep.pass, o->prep.plen, &o->repo);
-	o->prep.store = NULL; /* taken */
-	if (o->r < 0)
-		cairn_error_copy(o->err, sizeof(o->err));
-	return NULL;
-}
-
-/* Opens the repository and, where a reflink can be made, snapshots the
- * volume (an absolute path) while the key is derived; on failure neither
- * is left.  A reflink takes milliseconds, so one made for a backup that is
- * then refused (a wrong passphrase, a volume busy with another job) costs
- * nothing.  A copy or an LVM snapshot is not tried here:
- * cairn_snap_backup() takes it after the passphrase is verified and the
- * volume is claimed (*path stays NULL). */
-static int open_and_snapshot(struct cli_global *g, struct cairn_state *st, const char *volume, const char *name,
-			     const struct cli_list *tags, enum cairn_snap_method method, struct cairn_repo **ret_repo,
-			     struct cairn_snap_taken *taken)
-{
-	int r = cairn_backup_check_names(name, (const char *const *)tags->v, tags->n);
-	struct open_job o = { .r = 0 };
-	if (r >= 0)
-		r = cli_repo_prepare(g, &o.prep);
-	if (r < 0)
-		return r;
-	pthread_t t;
-	bool threaded = pthread_create(&t, NULL, open_main, &o) == 0;
-	if (!threaded)
-		open_main(&o);
-	bool overlap = method == CAIRN_SNAP_AUTO || method == CAIRN_SNAP_REFLINK;
-	char snap_err[1024];
-	struct cairn_snap_registry reg;
-	cairn_app_snap_registry(st, &reg);
-	r = overlap ? cairn_snap_take_new(&reg, volume, CAIRN_SNAP_REFLINK, cli_state_dir(g), taken) : -1;
-	if (r < 0 && overlap)
-		cairn_error_copy(snap_err, sizeof(snap_err));
-	if (threaded)
-		pthread_join(t, NULL);
-	cairn_app_repo_prep_clear(&o.prep);
-	if (o.r < 0) { /* wrong passphrase, damaged key: that error, not the snapshot's */
-		if (r >= 0)
-			cairn_snap_release(taken, 0);
-		return cairn_error_set(o.r, "%s", o.err);
-	}
-	if (r < 0 && method == CAIRN_SNAP_REFLINK) {
-		cairn_repo_free(o.repo);
-		return cairn_error_set(r, "%s", snap_err);
-	}
-	*ret_repo = o.repo;
-	return 0;
 }
 
 struct backup_args {
@@ -135,62 +71,19 @@ static int run_backup(struct cli_ctx *c)
 	_cleanup_(cairn_state_freep) struct cairn_state *st = NULL;
 	if (method != CAIRN_SNAP_NONE && (r = cli_state_open(g, false, &st)) < 0)
 		return cli_fail(r);
-	struct cairn_repo *repo = NULL;
-	struct cairn_snap_taken taken = CAIRN_SNAP_TAKEN_INIT;
-	_cleanup_free_ char *abs = NULL;
-	/* Another user's symbolic link is refused here (util/path.h). */
-	int resolve = cairn_path_resolve(pos.v[0], "source", &abs);
-	bool resolved = resolve >= 0;
-	/* The name the volume goes by (for the job's claim, its default name). */
-	_cleanup_free_ char *stable = NULL;
-	if (resolved && cairn_volume_stable_path(abs, &stable) < 0)
-		stable = NULL;
-	if (method == CAIRN_SNAP_NONE)
-		r = cli_open_repo(g, &repo);
-	else if (!resolved)
-		r = resolve;
-	else
-		r = open_and_snapshot(g, st, abs, name ? name : cairn_path_base(stable ? stable : abs), &tags, method,
-				      &repo, &taken);
-	if (r < 0)
+	struct cairn_repo_ref ref;
+	cli_repo_ref(g, &ref);
+	struct cairn_app_backup o = { .source = pos.v[0], .uri = ref.uri, .name = name, .tags = tags.v,
+				      .ntags = tags.n, .full = full, .snapshot = method };
+	_cleanup_(cairn_app_backup_prep_clear) struct cairn_app_backup_prep prep = CAIRN_APP_BACKUP_PREP_INIT;
+	if ((r = cairn_app_backup_prepare(cli_app(g), st, &ref, &o, &prep)) < 0)
 		return cli_fail(r);
+	struct cairn_repo *repo = TAKE_PTR(prep.repo);
 	struct cli_progress prog;
-	cli_progress_init(&prog, "backup", g);
-	prog.store = repo->store;
-	/* A job row, claiming the volume: one job per volume at a time. */
-	const char *vol = stable ? stable : resolved ? abs : pos.v[0];
-	struct cairn_app_job job;
-	if ((r = cairn_app_job_begin(cli_app(g), st, "backup", NULL, vol, cli_repo_uri(g), &vol, 1, &job)) < 0) {
-		cairn_snap_release(&taken, r);
-		cairn_repo_free(repo);
-		return cli_fail(r);
-	}
-	job.chain = cli_progress_cb;
-	job.chain_ud = &prog;
-	struct cairn_app_seen seen;
-	cairn_app_seen_begin(&seen, cli_app(g), job.st, repo);
-	_cleanup_(cairn_manifest_list_free) struct cairn_manifest_list list = { 0 };
-	struct cairn_snap_registry reg;
-	cairn_app_snap_registry(st, &reg);
-	struct cairn_snap_backup_opts o = {
-		.backup = { .source = pos.v[0], .volume = name, .list = &list, .full = full, .tags = tags.v,
-			    .ntags = tags.n, .progress = cairn_app_job_progress, .progress_ud = &job,
-			    .state_dir = cli_state_dir(g) },
-		.snapshot = method, .registry = st ? &reg : NULL, .state_dir = cli_state_dir(g),
-		.taken = taken.path ? &taken : NULL,
-	};
+	o.progress = cli_progress_job(&prog, "backup", g, repo);
 	struct cairn_manifest *m = NULL;
 	struct cairn_snap_backup_info info;
-	if ((r = cairn_app_seen_load(&seen, repo, &list)) < 0) {
-		cairn_snap_release(&taken, r);
-	} else {
-		r = cairn_snap_backup(repo, &o, &m, &info);
-	}
-	if (r >= 0)
-		cairn_app_seen_record(&seen, m);
-	cairn_app_seen_end(&seen);
-	cli_progress_done(&prog);
-	r = cairn_app_job_end(&job, r, r >= 0 ? m->idhex : NULL);
+	r = cairn_app_backup(cli_app(g), st, repo, &o, &m, &info);
 	cairn_repo_free(repo);
 	if (r < 0)
 		return cli_fail(r);
@@ -226,8 +119,8 @@ static int run_backup(struct cli_ctx *c)
 	return EXIT_OK;
 }
 
-/* The repository is opened while the snapshot is taken (open_and_snapshot),
- * the state database only for a snapshot. */
+/* The repository is opened while the snapshot is taken
+ * (cairn_app_backup_prepare), the state database only for a snapshot. */
 const struct cli_cmd cli_cmd_backup = {
 	.verb = "backup", .run = run_backup, .opts = backup_opts, .args_size = sizeof(struct backup_args),
 	.pos_min = 1, .pos_max = 1, .pos_few = "missing SOURCE", .pos_many = "give exactly one SOURCE",

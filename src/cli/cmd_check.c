@@ -1,3 +1,4 @@
+#include "app/check.h"
 #include "cli/cli.h"
 #include "cli/jobs.h"
 #include "state/seen.h"
@@ -12,16 +13,7 @@
 struct out {
 	bool json;
 	json_t *problems, *affected;
-	struct cairn_app_seen seen;
-	int64_t listed_us; /* before the check began: the listing came later */
-	struct cairn_seen_report vanished;
 };
-
-static void on_listed(const struct cairn_manifest_list *l, void *ud)
-{
-	struct out *o = ud;
-	cairn_app_seen_observe(&o->seen, l, o->listed_us, &o->vanished);
-}
 
 static void on_problem(const char *object, const char *what, void *ud)
 {
@@ -60,42 +52,21 @@ static int run_check(struct cli_ctx *c)
 	bool read_data = a->read_data, strict = a->strict;
 	struct cairn_repo *repo = TAKE_PTR(c->repo);
 	int r;
-	struct out out = { .json = g->json, .problems = json_array(), .affected = json_array(),
-			   .listed_us = cairn_wall_now_us() };
-	cairn_app_seen_begin(&out.seen, cli_app(g), NULL, repo);
+	struct out out = { .json = g->json, .problems = json_array(), .affected = json_array() };
 	struct cli_progress prog;
-	cli_progress_init(&prog, "check", g);
-	prog.store = repo->store;
-	struct cairn_check_opts o = { .read_data = read_data, .problem = on_problem, .affected = on_affected,
-				      .listed = on_listed, .ud = &out, .progress = cli_progress_cb,
-				      .progress_ud = &prog };
-	struct cairn_check_stats st;
-	struct cairn_app_job job;
-	if ((r = cairn_app_job_begin(cli_app(g), NULL, "check", NULL, cli_repo_uri(g), cli_repo_uri(g), NULL, 0, &job)) < 0) {
-		cairn_app_seen_end(&out.seen);
-		cairn_repo_free(repo);
+	struct cairn_app_check o = { .uri = cli_repo_uri(g), .read_data = read_data, .problem = on_problem,
+				     .affected = on_affected, .ud = &out,
+				     .progress = cli_progress_job(&prog, "check", g, repo) };
+	struct cairn_app_check_result res;
+	r = cairn_app_check(cli_app(g), repo, &o, &res);
+	cairn_repo_free(repo);
+	if (!res.ran) {
+		json_decref(out.problems);
+		json_decref(out.affected);
 		return cli_fail(r);
 	}
-	r = cairn_check_run(repo, &o, &st);
-	cli_progress_done(&prog);
-	cairn_app_seen_end(&out.seen);
-	/* Backups seen here before and gone now are not damage to what is
-	 * there, but may be a rollback: a warning, and with --strict a
-	 * failure like damage. */
-	char gone[1024] = "";
-	if (out.vanished.vanished)
-		cairn_app_seen_describe(&out.vanished, gone, sizeof(gone));
-	char result[1200];
-	if (gone[0])
-		snprintf(result, sizeof(result), "%llu backups, %llu packs, %llu blobs%s: no damage, but %s",
-			 (unsigned long long)st.backups, (unsigned long long)st.packs, (unsigned long long)st.blobs,
-			 read_data ? " (all data read)" : "", gone);
-	else
-		snprintf(result, sizeof(result), "%llu backups, %llu packs, %llu blobs%s: no problems",
-			 (unsigned long long)st.backups, (unsigned long long)st.packs, (unsigned long long)st.blobs,
-			 read_data ? " (all data read)" : "");
-	(void)cairn_app_job_end(&job, r, r >= 0 ? result : NULL);
-	cairn_repo_free(repo);
+	const struct cairn_check_stats st = res.stats;
+	const char *gone = res.gone;
 	bool strict_fail = r == 0 && strict && gone[0];
 	if (g->json) {
 		json_t *j = json_pack("{s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "ok", r == 0 && !strict_fail,
@@ -103,7 +74,7 @@ static int run_check(struct cli_ctx *c)
 				      (json_int_t)st.blobs, "backups", (json_int_t)st.backups, "index_objects",
 				      (json_int_t)st.index_objects, "bytes_read", (json_int_t)st.bytes_read, "problems",
 				      out.problems, "affected", out.affected);
-		json_object_set_new(j, "vanished", cli_seen_json(&out.vanished));
+		json_object_set_new(j, "vanished", cli_seen_json(&res.vanished));
 		cli_print_json(j);
 	} else {
 		json_decref(out.problems);
@@ -119,7 +90,7 @@ static int run_check(struct cli_ctx *c)
 		fprintf(stderr, "cairn: check --strict: %s\n", gone);
 		return EXIT_DAMAGED;
 	}
-	cli_seen_warn(&out.vanished);
+	cli_seen_warn(&res.vanished);
 	if (!g->json && g->verbosity >= 0)
 		fprintf(stderr, "%s: %llu backups, %llu packs, %llu blobs%s\n",
 			gone[0] ? "no damage in what is there" : "no problems", (unsigned long long)st.backups,

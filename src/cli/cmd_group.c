@@ -1,5 +1,5 @@
 /* cairn group create|list|delete|backup|restore: consistency groups. */
-#include "app/snapreg.h"
+#include "app/group.h"
 #include "cli/cli.h"
 #include "cli/jobs.h"
 #include "repo/group.h"
@@ -198,29 +198,12 @@ static int group_backup(struct cli_global *g, struct cairn_state *st, const char
 		return cli_fail(r);
 	}
 	struct cli_progress prog;
-	cli_progress_init(&prog, "group backup", g);
-	prog.store = repo->store;
-	struct cairn_app_job job;
-	if ((r = cairn_app_job_begin(cli_app(g), st, "backup", NULL, name, cli_repo_uri(g), (const char *const *)grp.volumes,
-			       grp.nvolumes, &job)) < 0) {
-		cairn_group_clear(&grp);
-		cairn_repo_free(repo);
-		return cli_fail(r);
-	}
-	job.chain = cli_progress_cb;
-	job.chain_ud = &prog;
-	struct cairn_group_spec spec;
-	cairn_app_group_spec(&grp, &spec);
-	struct cairn_snap_registry reg;
-	cairn_app_snap_registry(st, &reg);
-	struct cairn_group_backup_opts o = { .group = &spec, .full = full, .tags = tags->v, .ntags = tags->n,
-					     .registry = &reg, .state_dir = cli_state_dir(g), .progress = cairn_app_job_progress,
-					     .progress_ud = &job };
-	struct cairn_group_backup *gb = NULL;
-	struct cairn_manifest **members = NULL;
-	r = cairn_group_backup_run(repo, &o, &gb, &members);
-	cli_progress_done(&prog);
-	r = cairn_app_job_end(&job, r, r >= 0 ? gb->idhex : NULL);
+	struct cairn_app_group_backup o = { .group = &grp, .uri = cli_repo_uri(g), .tags = tags->v, .ntags = tags->n,
+					    .full = full, .progress = cli_progress_job(&prog, "group backup", g, repo) };
+	struct cairn_app_group_made made;
+	r = cairn_app_group_backup(cli_app(g), st, repo, &o, &made);
+	const struct cairn_group_backup *gb = made.gb;
+	struct cairn_manifest *const *members = made.members;
 	if (r >= 0) {
 		if (g->json) {
 			json_t *j = group_backup_json(gb);
@@ -244,11 +227,8 @@ static int group_backup(struct cli_global *g, struct cairn_state *st, const char
 				}
 			}
 		}
-		for (size_t i = 0; i < grp.nvolumes; i++)
-			cairn_manifest_free(members[i]);
-		free(members);
-		cairn_group_backup_free(gb);
 	}
+	cairn_app_group_made_clear(&made);
 	cairn_group_clear(&grp);
 	cairn_repo_free(repo);
 	return r < 0 ? cli_fail(r) : EXIT_OK;
@@ -319,21 +299,11 @@ static int group_restore(struct cli_global *g, const char *spec, const char *to,
 	}
 	struct cairn_group_backup *gb = NULL;
 	r = cairn_group_backup_resolve(&gl, spec, &gb);
-	struct cairn_app_job job = { 0 };
-	char src[512];
-	if (r >= 0) {
-		snprintf(src, sizeof(src), "group %s -> %s", gb->name, to);
-		r = cairn_app_job_begin(cli_app(g), NULL, "restore", NULL, src, cli_repo_uri(g), NULL, 0, &job);
-	}
 	if (r >= 0) {
 		struct cli_progress prog;
-		cli_progress_init(&prog, "group restore", g);
-		prog.store = repo->store;
-		job.chain = cli_progress_cb;
-		job.chain_ud = &prog;
-		r = cairn_group_restore_run(repo, gb, to, force, cairn_app_job_progress, &job, &ml);
-		cli_progress_done(&prog);
-		r = cairn_app_job_end(&job, r, r >= 0 ? gb->idhex : NULL);
+		struct cairn_app_group_restore o = { .to = to, .uri = cli_repo_uri(g), .force = force,
+						     .progress = cli_progress_job(&prog, "group restore", g, repo) };
+		r = cairn_app_group_restore(cli_app(g), repo, gb, &ml, &o);
 	}
 	if (r >= 0) {
 		if (g->json) {

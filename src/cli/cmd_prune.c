@@ -1,4 +1,5 @@
 /* cairn prune [--dry-run] [--max-unused 5%] [--safety-window 24h]. */
+#include "app/prune.h"
 #include "cli/jobs.h"
 #include "daemon/schedule.h"
 #include "engine/prune.h"
@@ -67,33 +68,17 @@ static int run_prune(struct cli_ctx *c)
 	struct prune_args *a = c->args;
 	struct cli_global *g = c->g;
 	bool dry_run = a->dry_run;
-	struct cairn_prune_opts o = a->o;
-	const char *uri = cli_repo_uri(g);
 	struct cairn_repo *repo = TAKE_PTR(c->repo);
-	int r;
 	struct cli_progress prog;
-	cli_progress_init(&prog, dry_run ? "prune (dry run)" : "prune", g);
-	struct cairn_app_job j = { .chain = cli_progress_cb, .chain_ud = &prog };
-	if (!dry_run && (r = cairn_app_job_begin(cli_app(g), NULL, "prune", NULL, uri, uri, NULL, 0, &j)) < 0) {
-		cairn_repo_free(repo);
-		return cli_fail(r);
-	}
-	j.chain = cli_progress_cb;
-	j.chain_ud = &prog;
-	o.progress = cairn_app_job_progress;
-	o.progress_ud = &j;
+	struct cairn_app_prune o = { .uri = cli_repo_uri(g), .opts = a->o,
+				     .progress = cli_progress_job(&prog, dry_run ? "prune (dry run)" : "prune", g, NULL) };
 	struct cairn_prune_stats st;
-	r = cairn_prune_run(repo, &o, &st);
-	cli_progress_done(&prog);
-	char result[200], freed[32];
-	cli_human_size(st.bytes_deleted, freed, sizeof(freed));
-	snprintf(result, sizeof(result), "deleted %llu pack(s) (%s), repacked %llu", (unsigned long long)st.packs_deleted,
-		 freed, (unsigned long long)st.packs_repacked);
-	if (!dry_run)
-		r = cairn_app_job_end(&j, r, r >= 0 ? result : NULL);
+	int r = cairn_app_prune(cli_app(g), repo, &o, &st);
 	cairn_repo_free(repo);
 	if (r < 0)
 		return cli_fail(r);
+	char freed[32];
+	cli_human_size(st.bytes_deleted, freed, sizeof(freed));
 	if (g->json) {
 		cli_print_json(json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
 					 "s:I, s:I, s:I, s:I, s:b, s:f}",

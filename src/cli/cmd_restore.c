@@ -1,4 +1,4 @@
-#include "app/snapreg.h"
+#include "app/restore.h"
 #include "cli/cli.h"
 #include "cli/jobs.h"
 #include "state/seen.h"
@@ -7,7 +7,6 @@
 #include "util/error.h"
 #include "util/log.h"
 
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -39,36 +38,11 @@ static int run_restore(struct cli_ctx *c)
 	struct cairn_manifest *m = NULL;
 	r = cairn_manifest_resolve(&l, pos.v[0], &m);
 	struct cairn_restore_stats st = { 0 };
-	struct cairn_app_job job = { 0 };
-	char abs[PATH_MAX], src[PATH_MAX + 128];
-	const char *target = realpath(pos.v[1], abs) ? abs : NULL;
-	if (r >= 0) {
-		snprintf(src, sizeof(src), "%s -> %s", m->volume, target ? target : pos.v[1]);
-		r = cairn_app_job_begin(cli_app(g), NULL, "restore", NULL, src, cli_repo_uri(g), &target, target ? 1 : 0, &job);
-	}
 	if (r >= 0) {
 		struct cli_progress prog;
-		cli_progress_init(&prog, "restore", g);
-		prog.store = repo->store;
-		job.chain = cli_progress_cb;
-		job.chain_ud = &prog;
-		struct cairn_restore_opts o = { .target = pos.v[1], .force = force, .delta = delta,
-						.state_dir = cli_state_dir(g), .progress = cairn_app_job_progress,
-						.progress_ud = &job };
-		/* The backup's base snapshot, when kept, narrows what to compare. */
-		struct cairn_change_map differs = CAIRN_CHANGE_MAP_INIT;
-		struct cairn_state *state = NULL;
-		struct cairn_snap_registry reg;
-		if (delta && cli_state_open(g, true, &state) >= 0) {
-			cairn_app_snap_registry(state, &reg);
-			if (cairn_delta_known(&reg, repo, m, pos.v[1], &differs) >= 0)
-				o.differs = &differs;
-		}
-		cairn_state_free(state);
-		r = cairn_restore_run(repo, m, &o, &st);
-		cairn_change_map_free(&differs);
-		cli_progress_done(&prog);
-		r = cairn_app_job_end(&job, r, r >= 0 ? m->idhex : NULL);
+		struct cairn_app_restore o = { .target = pos.v[1], .uri = cli_repo_uri(g), .force = force, .delta = delta,
+					       .progress = cli_progress_job(&prog, "restore", g, repo) };
+		r = cairn_app_restore(cli_app(g), repo, m, &o, &st);
 	}
 	if (r >= 0) {
 		if (g->json) {

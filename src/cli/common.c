@@ -246,6 +246,14 @@ void cli_progress_end(void *ud)
 	cli_progress_done(ud);
 }
 
+struct cairn_app_progress cli_progress_job(struct cli_progress *p, const char *label, struct cli_global *g,
+					   const struct cairn_repo *repo)
+{
+	cli_progress_init(p, label, g);
+	p->store = repo ? repo->store : NULL;
+	return (struct cairn_app_progress){ .fn = cli_progress_cb, .done = cli_progress_end, .ud = p };
+}
+
 void cli_print_volume_info(FILE *f, const struct cairn_volume_info *i)
 {
 	if (!i->fs_type && !i->label && !i->uuid && !i->logical_block_size)

@@ -2,14 +2,18 @@
  * their order, a missing repository named), the snapshot registry engine
  * borrows over the state database, a group row as engine's spec, and a
  * policy's retention options (the ones 'forget --policy' and a policy run
- * share). */
+ * share), and backup, check and restore as jobs with their rows. */
 #define TH_WANT_REPO
 #include "helpers.h"
 
+#include "app/backup.h"
+#include "app/check.h"
 #include "app/open.h"
 #include "app/policy.h"
+#include "app/restore.h"
 #include "app/snapreg.h"
 #include "state/cred.h"
+#include "state/jobs.h"
 #include "state/snapshots.h"
 #include "util/error.h"
 
@@ -208,6 +212,108 @@ static void test_policy_forget_opts(void **state)
 	assert_int_equal(ref.limit_upload, 100);
 }
 
+struct progress_count {
+	unsigned reports, done;
+};
+
+static void count_report(uint64_t done, uint64_t total, void *ud)
+{
+	(void)done;
+	(void)total;
+	((struct progress_count *)ud)->reports++;
+}
+
+static void count_done(void *ud)
+{
+	((struct progress_count *)ud)->done++;
+}
+
+/* The newest row of kind: in state want, of source, with result (when
+ * not NULL). */
+static void assert_job(struct cairn_state *st, const char *kind, enum cairn_job_state want, const char *source,
+		       const char *result)
+{
+	struct cairn_job *v = NULL;
+	size_t n = 0;
+	ck_ok(cairn_job_list(st, 10, &v, &n));
+	const struct cairn_job *j = NULL;
+	for (size_t i = 0; i < n && !j; i++)
+		if (strcmp(v[i].kind, kind) == 0)
+			j = &v[i];
+	assert_non_null(j);
+	assert_int_equal(j->state, want);
+	assert_string_equal(j->source, source);
+	if (result)
+		assert_string_equal(j->result, result);
+	if (want == CAIRN_JOB_DONE)
+		assert_null(j->error);
+	else
+		assert_non_null(j->error);
+	cairn_jobs_free(v, n);
+}
+
+/* A backup, a check and a restore as the app's jobs over a local
+ * repository: each leaves a row that succeeded, the front end's progress
+ * sees the reports and one end, and the bytes come back the same. */
+static void test_backup_restore_jobs(void **state)
+{
+	struct th_state_fx *f = *state;
+	char dir[PATH_MAX], src[PATH_MAX + 16], dst[PATH_MAX + 16];
+	struct cairn_repo *repo = th_repo_init(dir, sizeof(dir), "appjobs", 4096);
+	snprintf(src, sizeof(src), "%s/vol.img", f->dir);
+	snprintf(dst, sizeof(dst), "%s/restored.img", f->dir);
+	const size_t size = 300 * 1024;
+	uint8_t *data = th_data(size, 16);
+	th_write_file(src, data, size);
+	struct cairn_app app = { .state_dir = f->dir, .pass = { .value = TH_PASS } };
+
+	struct progress_count pc = { 0 };
+	struct cairn_app_backup bo = { .source = src, .volume = src, .uri = dir, .snapshot = CAIRN_SNAP_NONE,
+				       .progress = { .fn = count_report, .done = count_done, .ud = &pc } };
+	struct cairn_manifest *m = NULL;
+	struct cairn_snap_backup_info info;
+	ck_ok(cairn_app_backup(&app, f->st, repo, &bo, &m, &info));
+	assert_non_null(m);
+	assert_int_equal(m->size, size);
+	assert_string_equal(m->volume, "vol.img");
+	assert_true(pc.reports > 0);
+	assert_int_equal(pc.done, 1);
+	assert_job(f->st, "backup", CAIRN_JOB_DONE, src, m->idhex);
+
+	struct cairn_app_check co = { .uri = dir };
+	struct cairn_app_check_result cr;
+	ck_ok(cairn_app_check(&app, repo, &co, &cr));
+	assert_true(cr.ran);
+	assert_int_equal(cr.stats.backups, 1);
+	assert_string_equal(cr.gone, "");
+	assert_job(f->st, "check", CAIRN_JOB_DONE, dir, NULL);
+
+	pc = (struct progress_count){ 0 };
+	struct cairn_app_restore ro = { .target = dst, .uri = dir,
+					.progress = { .fn = count_report, .done = count_done, .ud = &pc } };
+	struct cairn_restore_stats rs;
+	ck_ok(cairn_app_restore(&app, repo, m, &ro, &rs));
+	assert_int_equal(pc.done, 1);
+	size_t got_len = 0;
+	uint8_t *got = th_read_file(dst, &got_len);
+	assert_int_equal(got_len, size);
+	assert_memory_equal(got, data, size);
+	char want_src[3 * PATH_MAX], real[PATH_MAX];
+	assert_non_null(realpath(dst, real));
+	snprintf(want_src, sizeof(want_src), "vol.img -> %s", real);
+	assert_job(f->st, "restore", CAIRN_JOB_DONE, want_src, m->idhex);
+
+	/* A target there already is refused without force: the row fails. */
+	ck_err(cairn_app_restore(&app, repo, m, &ro, &rs), CAIRN_EEXIST);
+	assert_job(f->st, "restore", CAIRN_JOB_FAILED, want_src, NULL);
+
+	free(got);
+	free(data);
+	cairn_manifest_free(m);
+	cairn_repo_free(repo);
+	th_rm_rf(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -216,6 +322,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_registry, th_state_setup, th_state_teardown),
 		cmocka_unit_test(test_group_spec),
 		cmocka_unit_test(test_policy_forget_opts),
+		cmocka_unit_test_setup_teardown(test_backup_restore_jobs, th_state_setup, th_state_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,49 @@
+/* A consistency group's backup and restore as jobs: the backup claims
+ * every volume of the group (state/groups.h) in its row. */
+#ifndef CAIRN_APP_GROUP_H
+#define CAIRN_APP_GROUP_H
+
+#include "app/app.h"
+#include "app/job.h"
+#include "engine/engine.h"
+#include "repo/group.h"
+#include "state/groups.h"
+
+struct cairn_app_group_backup {
+	const struct cairn_group *group;
+	const char *uri; /* the repository, for the row */
+	const char *policy, *policy_id;
+	const char *const *tags;
+	size_t ntags;
+	bool full;
+	struct cairn_app_progress progress;
+};
+/* What a group backup made: the group backup and its members' manifests
+ * (one per volume of the group), all owned. */
+struct cairn_app_group_made {
+	struct cairn_group_backup *gb;
+	struct cairn_manifest **members;
+	size_t n;
+};
+void cairn_app_group_made_clear(struct cairn_app_group_made *m);
+
+/* The group backup in a job already begun (j); st lends engine the
+ * snapshot registry. */
+int cairn_app_group_backup_in_job(const struct cairn_app *app, struct cairn_state *st, struct cairn_repo *repo,
+				  const struct cairn_app_group_backup *o, struct cairn_app_job *j,
+				  struct cairn_app_group_made *ret);
+/* The group backup as a job of its own. */
+int cairn_app_group_backup(const struct cairn_app *app, struct cairn_state *st, struct cairn_repo *repo,
+			   const struct cairn_app_group_backup *o, struct cairn_app_group_made *ret);
+
+struct cairn_app_group_restore {
+	const char *to; /* the directory */
+	const char *uri;
+	bool force;
+	struct cairn_app_progress progress;
+};
+/* Restores gb into o->to as a job; l is the repository's backups. */
+int cairn_app_group_restore(const struct cairn_app *app, struct cairn_repo *repo, const struct cairn_group_backup *gb,
+			    struct cairn_manifest_list *l, const struct cairn_app_group_restore *o);
+
+#endif
