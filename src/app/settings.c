@@ -54,6 +54,9 @@ void cairn_settings_from_env(struct cairn_settings *ret)
 	ret->snap_hold_ms = hold ? atol(hold) : 0;
 	hold = getenv("CAIRN_TEST_FREEZE_HOLD_MS");
 	ret->freeze_hold_ms = hold ? atol(hold) : 0;
+	const char *delay = getenv("CAIRN_TEST_JOB_DELAY");
+	long ms = delay && *delay ? strtol(delay, NULL, 10) : 0;
+	ret->job_delay_ms = ms > 0 ? (unsigned)ms : 0;
 }
 
 void cairn_settings_apply(const struct cairn_settings *s)

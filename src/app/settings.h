@@ -26,6 +26,8 @@
  *   CAIRN_TEST_COUNT       a file every store appends its call counts to
  *   CAIRN_TEST_SNAP_HOLD_MS, CAIRN_TEST_FREEZE_HOLD_MS
  *                          hold a snapshot or a freeze that long
+ *   CAIRN_TEST_JOB_DELAY   milliseconds a job waits at its safe points
+ *                          (struct cairn_app's test_job_delay_ms)
  * The front end's own variables (CAIRN_REPO, CAIRN_CRED, the passphrases,
  * ...) stay with it (src/cli/).
  */
@@ -47,6 +49,7 @@ struct cairn_settings {
 	bool test_now_set;
 	int64_t test_now;
 	long snap_hold_ms, freeze_hold_ms;
+	unsigned job_delay_ms; /* CAIRN_TEST_JOB_DELAY: struct cairn_app's */
 };
 
 /* Reads every variable above into ret.  Strings borrow from the

@@ -3,6 +3,7 @@
 #define CAIRN_CLI_CLI_H
 
 #include "app/app.h"
+#include "app/settings.h"
 #include "app/backups.h"
 #include "app/job.h"
 #include "app/open.h"
@@ -37,6 +38,7 @@ struct cli_global {
 	int verbosity; /* -1 quiet, 0, 1, 2 */
 	bool help;
 	const char *verb;
+	const struct cairn_settings *settings; /* read once by main() */
 	struct cairn_app app; /* filled by cli_app() */
 };
 

@@ -69,15 +69,13 @@ const struct cairn_app *cli_app(struct cli_global *g)
 {
 	struct cairn_app *a = &g->app;
 	const char *f = g->passphrase_file ? g->passphrase_file : getenv("CAIRN_PASSPHRASE_FILE");
-	const char *delay = getenv("CAIRN_TEST_JOB_DELAY");
-	long ms = delay && *delay ? strtol(delay, NULL, 10) : 0;
 	*a = (struct cairn_app){
 		.state_dir = cli_state_dir(g),
 		.state_key_file = getenv("CAIRN_STATE_KEY_FILE"),
 		.pass = { .file = f, .value = cli_passphrase_env(), .prompt = cli_prompt,
 			  .what = "repository passphrase",
 			  .hint = "passphrase: set CAIRN_PASSPHRASE or CAIRN_PASSPHRASE_FILE, or use --passphrase-file" },
-		.test_job_delay_ms = ms > 0 ? (unsigned)ms : 0,
+		.test_job_delay_ms = g->settings ? g->settings->job_delay_ms : 0,
 	};
 	return a;
 }

@@ -48,7 +48,7 @@ int main(int argc, char **argv)
 	 * /proc/self stays readable to cairn itself, /proc/PID/stat to all
 	 * (job bookkeeping); a program cairn execs is dumpable again. */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	cairn_settings_init(); /* the environment, read once for the layers below */
+	const struct cairn_settings *settings = cairn_settings_init(); /* the environment, read once */
 	cli_passphrase_take_env();
 
 	struct sigaction sa;
@@ -67,7 +67,7 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_UNBLOCK, &stops, NULL);
 
 	/* The verb is the first word that is not an option or an option's value. */
-	struct cli_global g = { 0 };
+	struct cli_global g = { .settings = settings };
 	int vi = 1;
 	while (vi < argc && argv[vi][0] == '-') {
 		const char *a = argv[vi];
