@@ -27,14 +27,42 @@ json_t *cli_manifest_json(const struct cairn_manifest *m)
 	json_t *tags = json_array();
 	for (size_t i = 0; i < m->ntags; i++)
 		json_array_append_new(tags, json_string(m->tags[i]));
-	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:s, s:o, s:o, s:s, s:s}", "id", m->idhex,
+	/* consistency: null for a backup made before it was recorded. */
+	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:s, s:o, s:o, s:s, s:s, s:o}",
+			 "id", m->idhex,
 			 "volume", m->volume, "created", created, "size", (json_int_t)m->size, "bytes_read",
 			 (json_int_t)m->stats.bytes_read, "bytes_new", (json_int_t)m->stats.bytes_new, "bytes_stored",
 			 (json_int_t)m->stats.bytes_stored, "chunks_new", (json_int_t)m->stats.chunks_new,
 			 "bytes_hashed", (json_int_t)m->stats.bytes_hashed, "seconds",
 			 m->stats.seconds, "change_tracking", m->change_tracking, "parent",
 			 m->has_parent ? json_string(parent) : json_null(), "tags", tags, "hostname",
-			 m->hostname ? m->hostname : "", "source", m->source ? m->source : "");
+			 m->hostname ? m->hostname : "", "source", m->source ? m->source : "", "consistency",
+			 m->consistency ? json_string(m->consistency) : json_null());
+}
+
+/* Whether the volume changed while it was read: true, false, or null when
+ * that was not checked (a snapshot was read, or a block device, which has
+ * no change clock, or a backup made before it was recorded). */
+json_t *cli_change_during_read_json(const struct cairn_manifest *m)
+{
+	const char *c = m->consistency;
+	if (c && strcmp(c, "changed-during-read") == 0)
+		return json_true();
+	if (c && (strcmp(c, "unchanged") == 0 || strcmp(c, "frozen") == 0))
+		return json_false();
+	return json_null();
+}
+
+void cli_print_consistency_advice(const struct cairn_manifest *m)
+{
+	if (!m->consistency || strcmp(m->consistency, "changed-during-read") != 0)
+		return;
+	fprintf(stderr,
+		"%s changed while it was read: backup %.12s is kept but marked changed-during-read (it may not\n"
+		"be one instant).  For one instant: back it up in a consistency group with --freeze (cairn\n"
+		"group create --freeze MOUNTPOINT; group backup, or group backup --freeze-during-read), or\n"
+		"with --snapshot copy while nothing writes to it.\n",
+		m->volume, m->idhex);
 }
 
 struct backup_args {
@@ -92,6 +120,8 @@ static int run_backup(struct cli_ctx *c)
 		json_object_set_new(j, "snapshot", json_string(cairn_snap_method_name(info.method)));
 		json_object_set_new(j, "snapshot_seconds", json_real(info.snapshot_seconds));
 		json_object_set_new(j, "snapshot_bytes_copied", json_integer((json_int_t)info.bytes_copied));
+		json_object_set_new(j, "snapshot_reason", info.why_live ? json_string(info.why_live) : json_null());
+		json_object_set_new(j, "change_during_read", cli_change_during_read_json(m));
 		if (info.why_full_read)
 			json_object_set_new(j, "full_read_because", json_string(info.why_full_read));
 		cli_print_json(j);
@@ -110,10 +140,13 @@ static int run_backup(struct cli_ctx *c)
 				char cp[32];
 				cli_human_size(info.bytes_copied, cp, sizeof(cp));
 				fprintf(stderr, "; snapshot: a copy of %s, no reflink here)\n", cp);
+			} else if (info.why_live) {
+				fprintf(stderr, "; snapshot: none (%s))\n", info.why_live);
 			} else {
 				fprintf(stderr, "; snapshot: %s)\n", cairn_snap_method_name(info.method));
 			}
 		}
+		cli_print_consistency_advice(m);
 	}
 	cairn_manifest_free(m);
 	return EXIT_OK;
