@@ -182,7 +182,9 @@ int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_op
 		      struct cairn_snap_backup_info *info);
 
 /* Group backups (engine/group.c): pre-hook, freeze the group's file
- * systems (with a watchdog, source/freeze.h), snapshot every volume, thaw,
+ * systems (with a watchdog, source/freeze.h), snapshot every volume (an
+ * instant snapshot, else a copy; or, with freeze_during_read, read the
+ * volumes that have no instant snapshot while still frozen), thaw,
  * post-hook, then back up each snapshot and write the group object.  A
  * failing pre-hook aborts with nothing frozen; a freeze that outlasts
  * max_freeze_ms fails the group backup (the snapshots are dropped). */
@@ -214,13 +216,27 @@ struct cairn_group_backup_opts {
 	size_t ntags;
 	const struct cairn_snap_registry *registry;
 	const char *state_dir;
+	/* Members with no instant snapshot (LVM, reflink) are read live while
+	 * the file systems stay frozen (under the watchdog: a read that
+	 * outlasts max_freeze_ms fails the group backup), instead of copied
+	 * while frozen.  Needs a group with file systems to freeze. */
+	bool freeze_during_read;
 	cairn_progress_fn progress;
 	void *progress_ud;
+};
+/* What keeping the group's one instant cost, for its summary. */
+struct cairn_group_backup_cost {
+	size_t ninstant;       /* members with an LVM or reflink snapshot */
+	size_t ncopied;        /* members copied while frozen */
+	size_t nread_frozen;   /* members read live while frozen */
+	uint64_t bytes_copied; /* by the copies */
+	double frozen_seconds; /* as the group backup's frozen_seconds */
 };
 /* *ret and *ret_members (group->nvolumes manifests, each owned; free the
  * array too) on success. */
 int cairn_group_backup_run(struct cairn_repo *repo, const struct cairn_group_backup_opts *o,
-			   struct cairn_group_backup **ret, struct cairn_manifest ***ret_members);
+			   struct cairn_group_backup **ret, struct cairn_manifest ***ret_members,
+			   struct cairn_group_backup_cost *ret_cost);
 /* Restores every volume of a group backup to DIR/<volume> and its config
  * to DIR/<config name>; l is the repository's manifest list. */
 int cairn_group_restore_run(struct cairn_repo *repo, const struct cairn_group_backup *gb, const char *dir,
