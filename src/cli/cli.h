@@ -136,6 +136,10 @@ char *cli_passphrase_env_entry(void);
  * printing it. */
 int cli_parse_kdf_memory(const char *verb, const char *arg, unsigned *ret_log2n);
 
+/* --compression MODE of init, backup and group backup (compress.h); 0, or
+ * the usage error's exit status after printing it. */
+int cli_parse_compression(const char *verb, const char *arg, struct cairn_comp_mode *ret);
+
 /* cairn_app_lower_id (app/backups.h). */
 #define cli_lower_id cairn_app_lower_id
 

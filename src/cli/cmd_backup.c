@@ -66,16 +66,18 @@ void cli_print_consistency_advice(const struct cairn_manifest *m)
 }
 
 struct backup_args {
-	const char *name, *snapshot;
+	const char *name, *snapshot, *compression;
 	bool full;
 	struct cli_list tags;
 	enum cairn_snap_method method; /* from snapshot */
+	struct cairn_comp_mode comp;   /* from compression */
 };
 static const struct cli_opt backup_opts[] = {
 	{ "name", 'n', OPT_STRING, CLI_ARG(struct backup_args, name) },
 	{ "full", 0, OPT_FLAG, CLI_ARG(struct backup_args, full) },
 	{ "tag", 't', OPT_LIST, CLI_ARG(struct backup_args, tags) },
 	{ "snapshot", 0, OPT_STRING, CLI_ARG(struct backup_args, snapshot) },
+	{ "compression", 0, OPT_STRING, CLI_ARG(struct backup_args, compression) },
 	{ NULL, 0, 0, NULL, 0 },
 };
 
@@ -84,6 +86,8 @@ static int check_backup(struct cli_ctx *c)
 	struct backup_args *a = c->args;
 	if (cairn_snap_method_parse(a->snapshot ? a->snapshot : "auto", &a->method) < 0)
 		return cli_usage("backup", "--snapshot takes auto, reflink, copy, lvm or none");
+	if (a->compression)
+		return cli_parse_compression("backup", a->compression, &a->comp);
 	return 0;
 }
 
@@ -107,6 +111,10 @@ static int run_backup(struct cli_ctx *c)
 	if ((r = cairn_app_backup_prepare(cli_app(g), st, &ref, &o, &prep)) < 0)
 		return cli_fail(r);
 	struct cairn_repo *repo = TAKE_PTR(prep.repo);
+	if (a->compression)
+		cairn_repo_set_compression(repo, &a->comp);
+	char comp[32];
+	cairn_comp_mode_format(&repo->compression, comp, sizeof(comp));
 	struct cli_progress prog;
 	o.progress = cli_progress_job(&prog, "backup", g, repo);
 	struct cairn_manifest *m = NULL;
@@ -122,6 +130,7 @@ static int run_backup(struct cli_ctx *c)
 		json_object_set_new(j, "snapshot_bytes_copied", json_integer((json_int_t)info.bytes_copied));
 		json_object_set_new(j, "snapshot_reason", info.why_live ? json_string(info.why_live) : json_null());
 		json_object_set_new(j, "change_during_read", cli_change_during_read_json(m));
+		json_object_set_new(j, "compression", json_string(comp));
 		if (info.why_full_read)
 			json_object_set_new(j, "full_read_because", json_string(info.why_full_read));
 		cli_print_json(j);

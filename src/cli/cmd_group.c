@@ -186,7 +186,7 @@ static json_t *group_backup_json(const struct cairn_group_backup *gb)
 }
 
 static int group_backup(struct cli_global *g, struct cairn_state *st, const char *name, bool full,
-			bool during, struct cli_list *tags)
+			bool during, struct cli_list *tags, const struct cairn_comp_mode *comp)
 {
 	struct cairn_group grp;
 	int r = cairn_group_get(st, name, &grp);
@@ -197,6 +197,8 @@ static int group_backup(struct cli_global *g, struct cairn_state *st, const char
 		cairn_group_clear(&grp);
 		return cli_fail(r);
 	}
+	if (comp)
+		cairn_repo_set_compression(repo, comp);
 	struct cli_progress prog;
 	struct cairn_app_group_backup o = { .group = &grp, .uri = cli_repo_uri(g), .tags = tags->v, .ntags = tags->n,
 					    .full = full, .freeze_during_read = during,
@@ -347,9 +349,10 @@ static int group_restore(struct cli_global *g, const char *spec, const char *to,
 }
 
 struct group_args {
-	const char *pre, *post, *config, *max_freeze, *to;
+	const char *pre, *post, *config, *max_freeze, *to, *compression;
 	bool full, force, backups, during;
 	struct cli_list vols, names, freeze, tags;
+	struct cairn_comp_mode comp; /* from compression */
 };
 #define A(field) CLI_ARG(struct group_args, field)
 static const struct cli_opt group_opts[] = {
@@ -363,6 +366,7 @@ static const struct cli_opt group_opts[] = {
 	{ "full", 0, OPT_FLAG, A(full) },
 	{ "freeze-during-read", 0, OPT_FLAG, A(during) },
 	{ "tag", 't', OPT_LIST, A(tags) },
+	{ "compression", 0, OPT_STRING, A(compression) },
 	{ "to", 0, OPT_STRING, A(to) },
 	{ "force", 'f', OPT_FLAG, A(force) },
 	{ "backups", 0, OPT_FLAG, A(backups) },
@@ -372,7 +376,7 @@ static const struct cli_opt group_opts[] = {
 
 static int check_group(struct cli_ctx *c)
 {
-	const struct group_args *a = c->args;
+	struct group_args *a = c->args;
 	const char *sub = c->pos.v[0];
 	bool create = !strcmp(sub, "create"), list = !strcmp(sub, "list"), del = !strcmp(sub, "delete"),
 	     backup = !strcmp(sub, "backup"), restore = !strcmp(sub, "restore");
@@ -383,8 +387,11 @@ static int check_group(struct cli_ctx *c)
 	if (!create && (a->vols.n || a->names.n || a->freeze.n || a->pre || a->post || a->config || a->max_freeze))
 		return cli_usage("group", "--volume, --volume-name, --freeze, --pre-hook, --post-hook, --config and "
 					  "--max-freeze go with 'group create'");
-	if (!backup && (a->full || a->tags.n || a->during))
-		return cli_usage("group", "--full, --tag and --freeze-during-read go with 'group backup'");
+	if (!backup && (a->full || a->tags.n || a->during || a->compression))
+		return cli_usage("group", "--full, --tag, --freeze-during-read and --compression go with 'group backup'");
+	int r;
+	if (a->compression && (r = cli_parse_compression("group", a->compression, &a->comp)) != 0)
+		return r;
 	if (!restore && (a->to || a->force))
 		return cli_usage("group", "--to and --force go with 'group restore'");
 	return 0;
@@ -416,7 +423,7 @@ static int run_group(struct cli_ctx *c)
 	if (list)
 		return group_list(g, st);
 	if (backup)
-		return group_backup(g, st, pos.v[1], full, a->during, &tags);
+		return group_backup(g, st, pos.v[1], full, a->during, &tags, a->compression ? &a->comp : NULL);
 	if ((r = cairn_group_delete(st, pos.v[1])) < 0)
 		return cli_fail(r);
 	if (g->json)
