@@ -196,7 +196,7 @@ t_group_bad()
 	[ -f "$TD/group-ready" ] || skip "group setup did not complete"
 	expect_fail -m "freezes no file system: --freeze-during-read needs a group made with --freeze" \
 		cairn group backup nofreeze --repo "$R" --freeze-during-read
-	expect_fail -c 2 -m "freeze-during-read go with 'group backup'" cairn group list --freeze-during-read
+	expect_fail -c 2 -m "freeze-during-read and --compression go with 'group backup'" cairn group list --freeze-during-read
 }
 test_case "--freeze-during-read on a group that freezes nothing, or with another subcommand, is refused" t_group_bad
 
