@@ -126,7 +126,8 @@ int cairn_snap_take_new(const struct cairn_snap_registry *reg, const char *volum
 static int live_read(struct cairn_repo *repo, struct cairn_backup_opts *bo, struct cairn_freeze *fz,
 		     struct cairn_snap_backup_info *info, struct cairn_manifest **ret)
 {
-	bo->frozen = fz;
+	if (fz) /* else as given (a group's members read while it is frozen) */
+		bo->frozen = fz;
 	int r = cairn_backup_run(repo, bo, ret);
 	if (!fz)
 		return r;
