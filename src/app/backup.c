@@ -38,10 +38,12 @@ static void *open_main(void *arg)
  * then refused (a wrong passphrase, a volume busy with another job) costs
  * nothing.  A copy or an LVM snapshot is not tried here:
  * cairn_snap_backup() takes it after the passphrase is verified and the
- * volume is claimed (*path stays NULL). */
+ * volume is claimed (*path stays NULL), as is every snapshot when frozen
+ * (the file systems are frozen only then, in the job). */
 static int open_and_snapshot(const struct cairn_app *app, struct cairn_state *st, const struct cairn_repo_ref *ref,
 			     const char *volume, const char *name, const char *const *tags, size_t ntags,
-			     enum cairn_snap_method method, struct cairn_repo **ret_repo, struct cairn_snap_taken *taken)
+			     enum cairn_snap_method method, bool frozen, struct cairn_repo **ret_repo,
+			     struct cairn_snap_taken *taken)
 {
 	int r = cairn_backup_check_names(name, tags, ntags);
 	struct open_job o = { .r = 0 };
@@ -53,7 +55,7 @@ static int open_and_snapshot(const struct cairn_app *app, struct cairn_state *st
 	bool threaded = pthread_create(&t, NULL, open_main, &o) == 0;
 	if (!threaded)
 		open_main(&o);
-	bool overlap = method == CAIRN_SNAP_AUTO || method == CAIRN_SNAP_REFLINK;
+	bool overlap = (method == CAIRN_SNAP_AUTO || method == CAIRN_SNAP_REFLINK) && !frozen;
 	char snap_err[1024];
 	struct cairn_snap_registry reg;
 	cairn_app_snap_registry(st, &reg);
@@ -91,7 +93,7 @@ int cairn_app_backup_prepare(const struct cairn_app *app, struct cairn_state *st
 		return resolve;
 	return open_and_snapshot(app, st, ref, ret->abs,
 				 o->name ? o->name : cairn_path_base(ret->stable ? ret->stable : ret->abs), o->tags,
-				 o->ntags, o->snapshot, &ret->repo, &ret->taken);
+				 o->ntags, o->snapshot, o->nfreeze > 0, &ret->repo, &ret->taken);
 }
 
 void cairn_app_backup_prep_clear(struct cairn_app_backup_prep *p)
@@ -118,7 +120,8 @@ int cairn_app_backup_in_job(const struct cairn_app *app, struct cairn_state *st,
 			    .ntags = o->ntags, .progress = cairn_app_job_progress, .progress_ud = j,
 			    .state_dir = app->state_dir },
 		.snapshot = o->snapshot, .registry = st ? &reg : NULL, .state_dir = app->state_dir,
-		.taken = o->taken && o->taken->path ? o->taken : NULL,
+		.taken = o->taken && o->taken->path ? o->taken : NULL, .freeze = o->freeze, .nfreeze = o->nfreeze,
+		.max_freeze_ms = o->max_freeze_ms,
 	};
 	int r = cairn_app_seen_load(&seen, repo, &list);
 	if (r < 0) {
@@ -130,6 +133,8 @@ int cairn_app_backup_in_job(const struct cairn_app *app, struct cairn_state *st,
 	if (r >= 0) {
 		cairn_app_seen_record(&seen, *ret);
 		/* In the job's log too, whatever -q says (util/log.h). */
+		if (o->nfreeze)
+			cairn_log_info("file systems frozen for %.3f s", ret_info->frozen_seconds);
 		if (ret_info->why_live)
 			cairn_log_info("snapshot: none (%s); consistency: %s", ret_info->why_live,
 				       (*ret)->consistency ? (*ret)->consistency : "?");

@@ -21,6 +21,12 @@ struct cairn_app_backup {
 	size_t ntags;
 	bool full;
 	enum cairn_snap_method snapshot;
+	/* Mount points to freeze around the snapshot or the live read
+	 * (engine.h cairn_snap_backup_opts); no snapshot is taken before the
+	 * job then. */
+	const char *const *freeze;
+	size_t nfreeze;
+	unsigned max_freeze_ms;
 	/* A snapshot taken already (cairn_snap_take_new), or NULL: released
 	 * when the job cannot run. */
 	struct cairn_snap_taken *taken;

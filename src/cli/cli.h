@@ -152,6 +152,9 @@ void cli_print_volume_info(FILE *f, const struct cairn_volume_info *i);
 
 /* A backup's manifest as JSON (list, backup --json, group backup). */
 json_t *cli_manifest_json(const struct cairn_manifest *m);
+/* SECONDS (a number, optionally followed by 's'; more than 0, at most
+ * 3600) in milliseconds; -1 when it is not that (--max-freeze). */
+int cli_parse_seconds_ms(const char *s, unsigned *ret);
 /* The manifest's consistency as change_during_read: true, false or null
  * (not checked). */
 json_t *cli_change_during_read_json(const struct cairn_manifest *m);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 
 json_t *cli_manifest_json(const struct cairn_manifest *m)
@@ -59,18 +60,31 @@ void cli_print_consistency_advice(const struct cairn_manifest *m)
 		return;
 	fprintf(stderr,
 		"%s changed while it was read: backup %.12s is kept but marked changed-during-read (it may not\n"
-		"be one instant).  For one instant: back it up in a consistency group with --freeze (cairn\n"
-		"group create --freeze MOUNTPOINT; group backup, or group backup --freeze-during-read), or\n"
-		"with --snapshot copy while nothing writes to it.\n",
+		"be one instant).  For one instant: back it up with --freeze MOUNTPOINT (the file system that\n"
+		"writes to it, frozen while it is read), in a consistency group with --freeze (group backup,\n"
+		"or group backup --freeze-during-read), or with --snapshot copy while nothing writes to it.\n",
 		m->volume, m->idhex);
 }
 
+/* Mount points, owned. */
+struct cli_strv {
+	char **v;
+	size_t n;
+};
+static void cli_strv_freep(struct cli_strv *s)
+{
+	for (size_t i = 0; s->v && i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+}
+
 struct backup_args {
-	const char *name, *snapshot, *compression;
+	const char *name, *snapshot, *compression, *max_freeze;
 	bool full;
-	struct cli_list tags;
+	struct cli_list tags, freeze;
 	enum cairn_snap_method method; /* from snapshot */
 	struct cairn_comp_mode comp;   /* from compression */
+	unsigned max_freeze_ms;        /* from max_freeze */
 };
 static const struct cli_opt backup_opts[] = {
 	{ "name", 'n', OPT_STRING, CLI_ARG(struct backup_args, name) },
@@ -78,6 +92,8 @@ static const struct cli_opt backup_opts[] = {
 	{ "tag", 't', OPT_LIST, CLI_ARG(struct backup_args, tags) },
 	{ "snapshot", 0, OPT_STRING, CLI_ARG(struct backup_args, snapshot) },
 	{ "compression", 0, OPT_STRING, CLI_ARG(struct backup_args, compression) },
+	{ "freeze", 0, OPT_LIST, CLI_ARG(struct backup_args, freeze) },
+	{ "max-freeze", 0, OPT_STRING, CLI_ARG(struct backup_args, max_freeze) },
 	{ NULL, 0, 0, NULL, 0 },
 };
 
@@ -86,8 +102,42 @@ static int check_backup(struct cli_ctx *c)
 	struct backup_args *a = c->args;
 	if (cairn_snap_method_parse(a->snapshot ? a->snapshot : "auto", &a->method) < 0)
 		return cli_usage("backup", "--snapshot takes auto, reflink, copy, lvm or none");
-	if (a->compression)
-		return cli_parse_compression("backup", a->compression, &a->comp);
+	if (a->compression) {
+		int r = cli_parse_compression("backup", a->compression, &a->comp);
+		if (r != 0)
+			return r;
+	}
+	if (a->max_freeze && !a->freeze.n)
+		return cli_usage("backup", "--max-freeze goes with --freeze");
+	if (a->max_freeze && cli_parse_seconds_ms(a->max_freeze, &a->max_freeze_ms) < 0)
+		return cli_usage("backup", "--max-freeze takes seconds, more than 0 and at most 3600");
+	return 0;
+}
+
+/* The --freeze mount points, absolute; each must be a directory. */
+static int freeze_points(const struct cli_list *in, char ***ret)
+{
+	char **v = calloc(in->n ? in->n : 1, sizeof(char *));
+	if (!v)
+		return cairn_error_nomem();
+	int r = 0;
+	for (size_t i = 0; i < in->n && r >= 0; i++) {
+		char abs[PATH_MAX];
+		struct stat st;
+		if (!realpath(in->v[i], abs) || stat(abs, &st) < 0)
+			r = cairn_error_errno(errno, "mount point %s", in->v[i]);
+		else if (!S_ISDIR(st.st_mode))
+			r = cairn_error_set(CAIRN_EINVAL, "--freeze %s is not a directory (give a mount point)", in->v[i]);
+		else if (!(v[i] = strdup(abs)))
+			r = cairn_error_nomem();
+	}
+	if (r < 0) {
+		for (size_t i = 0; i < in->n; i++)
+			free(v[i]);
+		free(v);
+		return r;
+	}
+	*ret = v;
 	return 0;
 }
 
@@ -101,12 +151,18 @@ static int run_backup(struct cli_ctx *c)
 	enum cairn_snap_method method = a->method;
 	int r;
 	_cleanup_(cairn_state_freep) struct cairn_state *st = NULL;
+	_cleanup_(cli_strv_freep) struct cli_strv fz = { 0 };
+	if (a->freeze.n && (r = freeze_points(&a->freeze, &fz.v)) < 0)
+		return cli_fail(r);
+	fz.n = a->freeze.n;
 	if (method != CAIRN_SNAP_NONE && (r = cli_state_open(g, false, &st)) < 0)
 		return cli_fail(r);
 	struct cairn_repo_ref ref;
 	cli_repo_ref(g, &ref);
 	struct cairn_app_backup o = { .source = pos.v[0], .uri = ref.uri, .name = name, .tags = tags.v,
-				      .ntags = tags.n, .full = full, .snapshot = method };
+				      .ntags = tags.n, .full = full, .snapshot = method,
+				      .freeze = (const char *const *)fz.v, .nfreeze = fz.n,
+				      .max_freeze_ms = a->max_freeze_ms };
 	_cleanup_(cairn_app_backup_prep_clear) struct cairn_app_backup_prep prep = CAIRN_APP_BACKUP_PREP_INIT;
 	if ((r = cairn_app_backup_prepare(cli_app(g), st, &ref, &o, &prep)) < 0)
 		return cli_fail(r);
@@ -131,6 +187,8 @@ static int run_backup(struct cli_ctx *c)
 		json_object_set_new(j, "snapshot_reason", info.why_live ? json_string(info.why_live) : json_null());
 		json_object_set_new(j, "change_during_read", cli_change_during_read_json(m));
 		json_object_set_new(j, "compression", json_string(comp));
+		if (fz.n)
+			json_object_set_new(j, "frozen_seconds", json_real(info.frozen_seconds));
 		if (info.why_full_read)
 			json_object_set_new(j, "full_read_because", json_string(info.why_full_read));
 		cli_print_json(j);
@@ -150,10 +208,13 @@ static int run_backup(struct cli_ctx *c)
 				cli_human_size(info.bytes_copied, cp, sizeof(cp));
 				fprintf(stderr, "; snapshot: a copy of %s, no reflink here)\n", cp);
 			} else if (info.why_live) {
-				fprintf(stderr, "; snapshot: none (%s))\n", info.why_live);
+				fprintf(stderr, "; snapshot: none (%s)%s)\n", info.why_live,
+					fz.n ? ", read while frozen" : "");
 			} else {
 				fprintf(stderr, "; snapshot: %s)\n", cairn_snap_method_name(info.method));
 			}
+			if (fz.n)
+				fprintf(stderr, "file systems frozen for %.3f s\n", info.frozen_seconds);
 		}
 		cli_print_consistency_advice(m);
 	}

@@ -65,7 +65,7 @@ static int absolutes(const struct cli_list *in, bool dirs, char ***ret)
 	return 0;
 }
 
-static int parse_seconds_ms(const char *s, unsigned *ret)
+int cli_parse_seconds_ms(const char *s, unsigned *ret)
 {
 	char *end;
 	errno = 0;
@@ -95,7 +95,7 @@ static int group_create(struct cli_global *g, struct cairn_state *st, const char
 				return cli_usage("group", "--volume-name %s is given twice", names->v[i]);
 	}
 	grp.names = names->n ? (char **)names->v : NULL;
-	if (max_freeze && parse_seconds_ms(max_freeze, &grp.max_freeze_ms) < 0)
+	if (max_freeze && cli_parse_seconds_ms(max_freeze, &grp.max_freeze_ms) < 0)
 		return cli_usage("group", "--max-freeze takes seconds, more than 0 and at most 3600");
 	if ((pre && !*pre) || (post && !*post))
 		return cli_usage("group", "a hook command may not be empty");

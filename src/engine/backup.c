@@ -954,9 +954,17 @@ int cairn_backup_check_names(const char *volume, const char *const *tags, size_t
  * could not be stat'ed), which has no clock to compare.  The file system
  * stamps mtime and ctime at its clock's granularity (a few ms on ext4): a
  * write in the same tick as the last one before the read is not seen. */
-static const char *live_consistency(const struct cairn_volume *vol, const struct stat *before, bool frozen)
+static const char *live_consistency(const struct cairn_volume *vol, const struct stat *before,
+				    const struct cairn_freeze *fz)
 {
 	struct stat after;
+	/* Asked once the last byte is read: a freeze the watchdog ended
+	 * before that did not hold for the whole read. */
+	bool frozen = fz && cairn_freeze_held(fz);
+	if (fz && !frozen)
+		cairn_log_warn("the watchdog thawed the file systems before %s was read to its end "
+			       "(--max-freeze): the backup is not recorded as frozen",
+			       vol->path);
 	if (!before)
 		return frozen ? "frozen" : "unchecked";
 	if (fstat(vol->fd, &after) < 0 || after.st_size != before->st_size ||

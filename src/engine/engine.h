@@ -10,6 +10,7 @@
 #include "repo/manifest.h"
 #include "repo/repo.h"
 #include "source/changes.h"
+#include "source/freeze.h"
 #include "source/snapshot.h"
 #include "repo/group.h"
 #include "util/cancel.h"
@@ -74,10 +75,12 @@ struct cairn_backup_opts {
 	 * snapshot ("snapshot").  Otherwise source is the live volume: a
 	 * file's size, mtime and ctime are compared before and after the
 	 * read ("changed-during-read" when they differ, else "unchanged", or
-	 * "frozen" when frozen says the file systems on it were frozen for
-	 * the whole read); a block device has no such clock ("unchecked", or
+	 * "frozen" when the file systems on it were frozen by frozen, NULL:
+	 * not frozen, and its watchdog had not thawed them when the read
+	 * ended); a block device has no such clock ("unchecked", or
 	 * "frozen"). */
-	bool from_snapshot, frozen;
+	bool from_snapshot;
+	const struct cairn_freeze *frozen;
 	cairn_progress_fn progress;
 	void *progress_ud;
 };
@@ -160,9 +163,18 @@ struct cairn_snap_backup_opts {
 	 * this function keeps it as the base or releases it, on every path. */
 	struct cairn_snap_taken *taken;
 	/* With snapshot NONE: why the live volume is read, for info->why_live
-	 * (static; NULL: "--snapshot none"); frozen as in cairn_backup_opts. */
+	 * (static; NULL: "--snapshot none"). */
 	const char *why_live;
+	/* File systems (mount points) to freeze, under a watchdog that thaws
+	 * them after max_freeze_ms (source/freeze.h), while the snapshot is
+	 * taken, or for the whole read when the live volume is read; not with
+	 * taken.  A live read the watchdog cut short is kept, recorded as not
+	 * frozen, with a warning. */
+	const char *const *freeze;
+	size_t nfreeze;
+	unsigned max_freeze_ms; /* 0: CAIRN_BACKUP_MAX_FREEZE_MS_DEFAULT */
 };
+#define CAIRN_BACKUP_MAX_FREEZE_MS_DEFAULT 5000
 /* Takes a snapshot of volume under a new id (source/snapshot.h: in its
  * checked directory, leftovers there removed first) and notes that
  * directory in the registry. */
@@ -177,6 +189,7 @@ struct cairn_snap_backup_info {
 	/* With method NONE: why (static), "no instant snapshot here" under
 	 * AUTO, "--snapshot none" when asked; NULL otherwise. */
 	const char *why_live;
+	double frozen_seconds; /* with freeze */
 };
 int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_opts *o, struct cairn_manifest **ret,
 		      struct cairn_snap_backup_info *info);

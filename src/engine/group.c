@@ -94,6 +94,7 @@ struct member_ctx {
 	struct cairn_group_backup *gb;
 	struct cairn_snap_taken *snaps;
 	struct cairn_manifest **members;
+	struct cairn_freeze *fz; /* while frozen */
 };
 
 /* Backs up member i: from its snapshot (kept as the base or released
@@ -107,7 +108,8 @@ static int backup_member(struct member_ctx *c, size_t i, bool live)
 	struct cairn_snap_backup_opts so = {
 		.backup = { .source = g->volumes[i], .volume = c->names[i], .list = c->list, .full = o->full,
 			    .tags = o->tags, .ntags = o->ntags, .state_dir = o->state_dir, .group_id = c->gb->id,
-			    .policy = o->policy, .policy_id = o->policy_id, .frozen = live, .progress = o->progress,
+			    .policy = o->policy, .policy_id = o->policy_id, .frozen = live ? c->fz : NULL,
+			    .progress = o->progress,
 			    .progress_ud = o->progress_ud },
 		.snapshot = live ? CAIRN_SNAP_NONE : c->snaps[i].method, .registry = o->registry,
 		.state_dir = o->state_dir, .taken = live ? NULL : &c->snaps[i],
@@ -152,9 +154,11 @@ static int take_all(struct member_ctx *c, bool *live, struct cairn_group_backup_
 			cairn_test_hold("CAIRN_TEST_FREEZE_HOLD_MS");
 	}
 	/* Still frozen: the members with no snapshot are read now. */
+	c->fz = fz;
 	for (size_t i = 0; r >= 0 && i < g->nvolumes; i++)
 		if (live[i])
 			r = backup_member(c, i, true);
+	c->fz = NULL;
 	for (size_t i = 0; i < g->nvolumes; i++) {
 		if (live[i])
 			cost->nread_frozen++;

@@ -120,6 +120,25 @@ int cairn_snap_take_new(const struct cairn_snap_registry *reg, const char *volum
 	return 0;
 }
 
+/* Reads the live volume (bo), frozen by fz when not NULL, then thaws.  A
+ * read the watchdog cut short is kept (its manifest, written already,
+ * does not say frozen: cairn_backup_opts), with a warning. */
+static int live_read(struct cairn_repo *repo, struct cairn_backup_opts *bo, struct cairn_freeze *fz,
+		     struct cairn_snap_backup_info *info, struct cairn_manifest **ret)
+{
+	if (fz) /* else as given (a group's members read while it is frozen) */
+		bo->frozen = fz;
+	int r = cairn_backup_run(repo, bo, ret);
+	if (!fz)
+		return r;
+	char msg[1024] = "";
+	if (r < 0)
+		cairn_error_copy(msg, sizeof(msg));
+	if (cairn_freeze_end(fz, &info->frozen_seconds) < 0 && r >= 0)
+		cairn_log_info("%s; the backup is kept, not marked frozen", cairn_error_message());
+	return r < 0 ? cairn_error_set(r, "%s", msg) : r;
+}
+
 /* A snapshot the caller took is this function's to keep or release, on
  * every path. */
 static int drop_taken(const struct cairn_snap_backup_opts *so, int r)
@@ -159,14 +178,22 @@ int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_op
 	bo.list = list;
 	bo.volume = volume_name;
 	bo.source_name = stable;
+	/* Frozen from before the snapshot (or the live read) to after it. */
+	struct cairn_freeze *fz = NULL;
+	if (so->nfreeze && !so->taken &&
+	    (r = cairn_freeze_begin(so->freeze, so->nfreeze,
+				    so->max_freeze_ms ? so->max_freeze_ms : CAIRN_BACKUP_MAX_FREEZE_MS_DEFAULT, &fz)) < 0)
+		return drop_taken(so, r);
 	if (so->snapshot == CAIRN_SNAP_NONE) {
 		info->method = CAIRN_SNAP_NONE;
 		info->why_live = so->why_live ? so->why_live : "--snapshot none";
-		return drop_taken(so, cairn_backup_run(repo, &bo, ret));
+		return drop_taken(so, live_read(repo, &bo, fz, info, ret));
 	}
 	const struct cairn_snap_registry *reg = so->registry;
-	if (!reg)
+	if (!reg) {
+		cairn_freeze_end(fz, NULL);
 		return drop_taken(so, cairn_error_set(CAIRN_EINVAL, "a snapshot backup needs the state database"));
+	}
 
 	struct cairn_snap_base rec = { 0 };
 	struct cairn_snap_taken own = CAIRN_SNAP_TAKEN_INIT;
@@ -178,12 +205,21 @@ int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_op
 	struct cairn_snap_taken *taken = so->taken ? so->taken : &own;
 	enum cairn_snap_method want = so->snapshot == CAIRN_SNAP_AUTO ? CAIRN_SNAP_INSTANT : so->snapshot;
 	if (!so->taken && (r = cairn_snap_take_new(reg, volume, want, so->state_dir, &own)) < 0) {
-		if (want != CAIRN_SNAP_INSTANT || r != CAIRN_EUNSUPPORTED)
-			return r;
+		if (want != CAIRN_SNAP_INSTANT || r != CAIRN_EUNSUPPORTED) {
+			char msg[1024];
+			cairn_error_copy(msg, sizeof(msg));
+			cairn_freeze_end(fz, NULL);
+			return cairn_error_set(r, "%s", msg);
+		}
 		cairn_log_info("reading the live volume: %s", cairn_error_message());
 		info->method = CAIRN_SNAP_NONE;
 		info->why_live = "no instant snapshot here";
-		return cairn_backup_run(repo, &bo, ret);
+		return live_read(repo, &bo, fz, info, ret);
+	}
+	if (fz) { /* the snapshot is the instant: thaw at once */
+		r = cairn_freeze_end(fz, &info->frozen_seconds);
+		if (r < 0)
+			return cairn_snap_release(taken, r);
 	}
 	bo.from_snapshot = true;
 	memcpy(rec.id, taken->id, sizeof(rec.id));

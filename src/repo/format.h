@@ -185,7 +185,9 @@
  *               "chunks_new":N, "bytes_hashed":N, "seconds":F},
  *      "volume_info":{"logical_block_size":N, "fs_type":"ext4",
  *                     "label":"...", "uuid":"..."},
- *      "group":"<32 hex>", "policy":"name", "policy_id":"<32 hex>"}
+ *      "group":"<32 hex>", "policy":"name", "policy_id":"<32 hex>",
+ *      "consistency":"snapshot"|"frozen"|"unchanged"|"unchecked"|
+ *                    "changed-during-read"}
  *   (stats are informational; readers accept them missing.)  change_tracking
  *   names how the changed chunks were found: "full-read" (every chunk read,
  *   unchanged ones recognised by change tag or id), "fiemap" (extent maps of
@@ -207,6 +209,15 @@
  *   backups carrying its id unless it was made with --retention-scope
  *   volume; a backup without them was made by hand (or before they were
  *   recorded) and no policy forgets it by default.
+ *   consistency (optional; absent in manifests written before it was
+ *   recorded, and then unknown) says how the bytes relate to one instant:
+ *   "snapshot" (read from a snapshot of the volume), "frozen" (read live
+ *   while the file systems writing to it were frozen for the whole read),
+ *   "unchanged" (read live; the image file's size, mtime and ctime were
+ *   the same before and after the read), "unchecked" (read live from a
+ *   block device, which has no such clock), "changed-during-read" (read
+ *   live and they differed: kept, but possibly not one instant).  Readers
+ *   take any string.
  *   Written after every pack and index object it depends on is durable; a
  *   backup without a manifest does not exist.
  *
@@ -219,7 +230,8 @@
  *      "config":{"name":"file name", "data":"<base64>"}|null}
  *   One object per `cairn group backup`: the backups of its volumes made
  *   from one set of snapshots (taken while the mount points in freeze were
- *   frozen, for frozen_seconds), and the group's config document (at most
+ *   frozen, for frozen_seconds; with --freeze-during-read a volume without
+ *   an instant snapshot is read live within that time instead), and the group's config document (at most
  *   16 MiB before base64), when it has one.  Each member's manifest names
  *   the group in its "group" field.  Written after every member's
  *   manifest: a group backup exists once this is written (members

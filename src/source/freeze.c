@@ -179,6 +179,18 @@ int cairn_freeze_end(struct cairn_freeze *f, double *ret_seconds)
 	return r;
 }
 
+bool cairn_freeze_held(const struct cairn_freeze *f)
+{
+	if (!f)
+		return false;
+	/* The watchdog exits once it has thawed (or been told); WNOWAIT
+	 * leaves it for cairn_freeze_end to reap. */
+	siginfo_t si = { 0 };
+	if (waitid(P_PID, (id_t)f->watchdog, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
+		return false;
+	return si.si_pid == 0;
+}
+
 pid_t cairn_freeze_watchdog_pid(const struct cairn_freeze *f)
 {
 	return f->watchdog;

@@ -15,6 +15,7 @@
 #ifndef CAIRN_SOURCE_FREEZE_H
 #define CAIRN_SOURCE_FREEZE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -30,6 +31,11 @@ int cairn_freeze_begin(const char *const *mountpoints, size_t n, unsigned max_fr
  * CAIRN_ETIMEOUT when the watchdog had already thawed because max_freeze_ms
  * passed.  Accepts NULL. */
 int cairn_freeze_end(struct cairn_freeze *f, double *ret_seconds);
+
+/* Whether the file systems are still frozen by f: false once the
+ * watchdog has thawed them (max_freeze_ms passed).  Asked after a read
+ * made while frozen, before its result is recorded as one instant. */
+bool cairn_freeze_held(const struct cairn_freeze *f);
 
 /* The watchdog's pid (for tests). */
 pid_t cairn_freeze_watchdog_pid(const struct cairn_freeze *f);

@@ -191,6 +191,51 @@ t_group_freeze_during_read()
 }
 test_case "group backup --freeze-during-read reads live while frozen (no copy); without it, a copy; the summary says the cost" t_group_freeze_during_read
 
+t_backup_freeze()
+{
+	[ -f "$TD/group-ready" ] || skip "group setup did not complete"
+	local before
+	before=$(snapshot_files)
+	# Frozen for the whole live read: one instant, no copy.
+	cairn backup --repo "$R" "$TD/g.img" --name g-single --freeze "$TD/mnt-g" --max-freeze 30 --json >b.json
+	[ "$(jget b.json .snapshot)" = none ] || fail "snapshot: $(jget b.json .snapshot)"
+	[ "$(jget b.json .consistency)" = frozen ] || fail "consistency: $(jq -c .consistency b.json)"
+	jq -e '.frozen_seconds > 0 and .change_during_read == false' b.json >/dev/null ||
+		fail "frozen_seconds, change_during_read: $(jq -c '[.frozen_seconds, .change_during_read]' b.json)"
+	[ "$(snapshot_files)" = "$before" ] || fail "a frozen live read made a snapshot file: $(snapshot_files)"
+	cairn restore --repo "$R" "$(jget b.json .id)" r.img
+	e2fsck -fn r.img >/dev/null 2>&1 || fail "the restored volume is not a clean ext4"
+	cairn backup --repo "$R" "$TD/g.img" --name g-single --freeze "$TD/mnt-g" >/dev/null 2>err
+	grep -q "read while frozen" err && grep -q "file systems frozen for [0-9.]* s" err || fail "the summary: $(cat err)"
+	# Writers block meanwhile: a write started during the hold ends after it.
+	CAIRN_TEST_READ_HOLD_MS=1500 "$CAIRN" -vv backup --repo "$R" "$TD/g.img" --name g-single --freeze "$TD/mnt-g" \
+		--max-freeze 30 >/dev/null 2>err &
+	local pid=$! t0 t1 i
+	# Once it says the file system is frozen (debug log).
+	for i in $(seq 1 500); do
+		grep -q "froze 1 file system" err && break
+		kill -0 $pid 2>/dev/null || break
+		sleep 0.01
+	done
+	grep -q "froze 1 file system" err || fail "the backup never froze: $(cat err)"
+	t0=$(date +%s%N)
+	echo blocked >"$TD/mnt-g/during" && sync "$TD/mnt-g/during"
+	t1=$(date +%s%N)
+	wait $pid || fail "the frozen backup failed: $(cat err)"
+	echo "  a write during the freeze took $(((t1 - t0) / 1000000)) ms" >&2
+	[ $(((t1 - t0) / 1000000)) -ge 500 ] || fail "a write during the frozen read did not block"
+	# A watchdog that thaws before the read ends: the backup is kept and
+	# not recorded as frozen.
+	CAIRN_TEST_READ_HOLD_MS=1500 cairn backup --repo "$R" "$TD/g.img" --name g-single --freeze "$TD/mnt-g" \
+		--max-freeze 0.3 --json >b.json 2>err
+	grep -q "the watchdog thawed the file systems before" err || fail "no warning: $(cat err)"
+	[ "$(jget b.json .consistency)" != frozen ] || fail "a read the watchdog cut short is recorded as frozen"
+	expect_fail -c 2 -m "--max-freeze goes with --freeze" cairn backup --repo "$R" "$TD/g.img" --max-freeze 3
+	expect_fail -c 2 -m "--max-freeze takes seconds" cairn backup --repo "$R" "$TD/g.img" --freeze "$TD/mnt-g" --max-freeze 0
+	expect_fail -m "is not a directory" cairn backup --repo "$R" "$TD/g.img" --freeze "$TD/g.img"
+}
+test_case "backup --freeze: a live read while frozen (writers block), recorded as frozen unless the watchdog cut it short" t_backup_freeze
+
 t_group_bad()
 {
 	[ -f "$TD/group-ready" ] || skip "group setup did not complete"

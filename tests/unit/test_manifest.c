@@ -70,6 +70,9 @@ static void assert_manifest_equal(const struct cairn_manifest *a, const struct c
 	assert_true(a->stats.chunks_new == b->stats.chunks_new);
 	assert_true(a->stats.bytes_hashed == b->stats.bytes_hashed);
 	assert_true(fabs(a->stats.seconds - b->stats.seconds) < 1e-9);
+	assert_int_equal(!a->consistency, !b->consistency);
+	if (a->consistency)
+		assert_string_equal(a->consistency, b->consistency);
 	assert_int_equal(!a->policy, !b->policy);
 	if (a->policy)
 		assert_string_equal(a->policy, b->policy);
@@ -128,6 +131,17 @@ static void test_round_trip(void **state)
 	assert_non_null(strstr(json, "\"version\":1"));
 	assert_null(strstr(json, "policy"));
 	free(json);
+
+	/* consistency: absent when not known (and so in older manifests),
+	 * kept as written otherwise. */
+	ck_ok(cairn_manifest_encode(m, &json));
+	assert_null(strstr(json, "consistency"));
+	free(json);
+	m->consistency = strdup("changed-during-read");
+	back = round_trip(m);
+	assert_manifest_equal(m, back);
+	assert_string_equal(back->consistency, "changed-during-read");
+	cairn_manifest_free(back);
 
 	/* Made by a policy: its name and id. */
 	m->policy = strdup("nightly");
@@ -192,7 +206,7 @@ static void test_parse_missing(void **state)
 	for (size_t i = 0; i < ARRAY_SIZE(required); i++)
 		expect_field(required[i], NULL, CAIRN_ECORRUPT);
 	/* Optional ones. */
-	static const char *const optional[] = { "hostname", "source", "change_tracking", "stats" };
+	static const char *const optional[] = { "hostname", "source", "change_tracking", "stats", "consistency" };
 	for (size_t i = 0; i < ARRAY_SIZE(optional); i++)
 		expect_field(optional[i], NULL, 0);
 	/* Manifests written before a stat existed still parse. */
@@ -202,6 +216,9 @@ static void test_parse_missing(void **state)
 	assert_int_equal(json_object_del(stats, "bytes_hashed"), 0);
 	assert_int_equal(json_object_del(stats, "seconds"), 0);
 	ck_ok(parse_json(j));
+	/* consistency, when there, is a string. */
+	expect_field("consistency", json_string("unchanged"), 0);
+	expect_field("consistency", json_integer(1), CAIRN_ECORRUPT);
 }
 
 static void test_parse_bad_values(void **state)

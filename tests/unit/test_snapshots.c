@@ -11,6 +11,7 @@
 #include "state/snapshots.h"
 #include "util/cleanup.h"
 
+#include <dirent.h>
 #include <sys/wait.h>
 
 static struct cairn_snap_record rec(const char *id, const char *volume, const char *name, enum cairn_snap_kind kind,
@@ -233,6 +234,25 @@ static void test_take_and_revert(void **state)
 	assert_false(cairn_snap_identity_matches(path, method, &ident));
 	assert_true(cairn_snap_take("/nonexistent/vol", f->dir, ID1, CAIRN_SNAP_AUTO, NULL, NULL, &t) < 0);
 	assert_non_null(strstr(cairn_error_message(), "/nonexistent/vol"));
+
+	/* INSTANT (a backup's AUTO): a reflink where AUTO made one, else
+	 * CAIRN_EUNSUPPORTED with nothing made; never a copy. */
+	int r = cairn_snap_take(vol, f->dir, ID1, CAIRN_SNAP_INSTANT, NULL, NULL, &t);
+	if (method == CAIRN_SNAP_REFLINK) {
+		ck_ok(r);
+		assert_int_equal(t.method, CAIRN_SNAP_REFLINK);
+		cairn_snap_release(&t, 0);
+	} else {
+		ck_err(r, CAIRN_EUNSUPPORTED);
+		assert_null(t.path);
+		assert_non_null(strstr(cairn_error_message(), "cannot make reflink snapshots"));
+	}
+	DIR *dh = opendir(dir);
+	assert_non_null(dh);
+	for (struct dirent *e; (e = readdir(dh));)
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			fail_msg("%s left in %s", e->d_name, dir);
+	closedir(dh);
 	free(d);
 }
 
@@ -397,6 +417,9 @@ static void test_methods(void **state)
 	assert_int_equal(m, CAIRN_SNAP_LVM);
 	ck_err(cairn_snap_method_parse(NULL, &m), CAIRN_EINVAL);
 	assert_string_equal(cairn_snap_method_name(CAIRN_SNAP_COPY), "copy");
+	/* Internal: named, never parsed. */
+	assert_string_equal(cairn_snap_method_name(CAIRN_SNAP_INSTANT), "instant");
+	ck_err(cairn_snap_method_parse("instant", &m), CAIRN_EINVAL);
 }
 
 /* A snapshot the caller took (the CLI's reflink, a group's) is removed
