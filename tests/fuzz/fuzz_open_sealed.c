@@ -23,7 +23,7 @@ static void init_once(void)
 	if (codec.aead)
 		return;
 	if (cairn_aead_new(fuzz_ek, &codec.aead) != 0 || cairn_hasher_new(fuzz_ik, &codec.hasher) != 0 ||
-	    cairn_zctx_new(1, &codec.zstd) != 0)
+	    cairn_comp_new(NULL, &codec.comp) != 0)
 		abort();
 }
 

@@ -114,7 +114,9 @@ static void toc_body(struct cairn_buf *b, uint32_t n)
 	uint64_t off = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t stored = 100 + 40 * i;
-		toc_entry(b, (uint8_t)(i + 1), i % 2, i % 3 == 0, 4096, stored, off);
+		/* Flags cycle through zstd, lz4 and raw (format.h BLOB). */
+		uint8_t flags = i % 3 == 0 ? CAIRN_BLOB_ZSTD : i % 3 == 1 ? CAIRN_BLOB_LZ4 : 0;
+		toc_entry(b, (uint8_t)(i + 1), i % 2, flags, 4096, stored, off);
 		off += stored;
 	}
 }
@@ -343,10 +345,11 @@ static void seeds_open_sealed(void)
 {
 	struct cairn_aead *a = NULL;
 	struct cairn_hasher *h = NULL;
-	struct cairn_zctx *z = NULL;
+	struct cairn_comp *z = NULL, *l = NULL;
 	CHECK(cairn_aead_new(fuzz_ek, &a));
 	CHECK(cairn_hasher_new(fuzz_ik, &h));
-	CHECK(cairn_zctx_new(1, &z));
+	CHECK(cairn_comp_new(&(struct cairn_comp_mode){ CAIRN_COMP_ZSTD, 1 }, &z));
+	CHECK(cairn_comp_new(&(struct cairn_comp_mode){ CAIRN_COMP_LZ4, 0 }, &l));
 	struct cairn_buf body = CAIRN_BUF_INIT, sealed = CAIRN_BUF_INIT, pre = CAIRN_BUF_INIT;
 
 	/* Config: header, then the body sealed with the header as name. */
@@ -370,9 +373,10 @@ static void seeds_open_sealed(void)
 	CHECK(cairn_repo_seal(a, CAIRN_AAD_TOC, fuzz_name, CAIRN_PACK_ID_LEN, body.data, body.len, &sealed));
 	put_sealed("toc", FUZZ_SEL_TOC, NULL, &sealed);
 
-	/* Tree-node blobs, raw and compressed, with their true ids. */
-	struct cairn_blob_codec c = { .hasher = h, .aead = a, .zstd = z };
-	for (int compress = 0; compress < 2; compress++) {
+	/* Tree-node blobs, raw, zstd- and lz4-compressed, with their true ids. */
+	struct cairn_blob_codec c = { .hasher = h, .aead = a, .comp = z };
+	for (int compress = 0; compress < 3; compress++) {
+		c.comp = compress == 2 ? l : z;
 		tree_node(&body, 1, compress ? 200 : 3);
 		if (compress) /* make it compressible */
 			memset(body.data + CAIRN_NODE_HEADER_LEN, 0x11, body.len - CAIRN_NODE_HEADER_LEN);
@@ -385,13 +389,14 @@ static void seeds_open_sealed(void)
 		CHECK(cairn_buf_append(&pre, id, sizeof(id)));
 		CHECK(cairn_buf_append_le32(&pre, (uint32_t)body.len));
 		CHECK(cairn_buf_append_u8(&pre, flags));
-		put_sealed(compress ? "blob-zstd" : "blob-raw", FUZZ_SEL_BLOB, &pre, &sealed);
+		put_sealed(compress == 2 ? "blob-lz4" : compress ? "blob-zstd" : "blob-raw", FUZZ_SEL_BLOB, &pre, &sealed);
 	}
 	cairn_buf_free(&c.scratch);
 	cairn_buf_free(&body);
 	cairn_buf_free(&sealed);
 	cairn_buf_free(&pre);
-	cairn_zctx_free(z);
+	cairn_comp_free(z);
+	cairn_comp_free(l);
 	cairn_hasher_free(h);
 	cairn_aead_free(a);
 }

@@ -3,6 +3,7 @@
 #include "helpers.h"
 
 #include "repo/index.h"
+#include "repo/record.h"
 #include "repo/pack.h"
 #include "util/cleanup.h"
 #include "util/hex.h"
@@ -365,6 +366,17 @@ static void test_decode_bad(void **state)
 	ck_ok(decode_fresh(&b));
 	ck_ok(cairn_buf_append_u8(&b, 0));
 	ck_err(decode_fresh(&b), CAIRN_ECORRUPT);
+	/* An entry's flags: lz4 (bit 1) is valid; both algorithm bits, or a
+	 * bit no algorithm has, is damage (format.h BLOB). */
+	valid_body(&b);
+	size_t flags_at = 12 + 3 * CAIRN_PACK_ID_LEN + 4 + 5 * CAIRN_INDEX_ENTRY_LEN + CAIRN_REC_FLAGS;
+	b.data[flags_at] = CAIRN_BLOB_LZ4;
+	ck_ok(decode_fresh(&b));
+	static const uint8_t bad_flags[] = { CAIRN_BLOB_ZSTD | CAIRN_BLOB_LZ4, 1u << 2, 1u << 7 };
+	for (size_t i = 0; i < ARRAY_SIZE(bad_flags); i++) {
+		b.data[flags_at] = bad_flags[i];
+		ck_err(decode_fresh(&b), CAIRN_ECORRUPT);
+	}
 	/* Counts that disagree with the length. */
 	valid_body(&b);
 	size_t count_at = 12 + 3 * CAIRN_PACK_ID_LEN;

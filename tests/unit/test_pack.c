@@ -510,6 +510,94 @@ static void test_toc_parse(void **state)
 	cairn_buf_free(&b);
 }
 
+/* Flags: zstd (bit 0) and lz4 (bit 1) parse; both at once, or any other
+ * bit, is damage (format.h BLOB). */
+static void test_toc_parse_flags(void **state)
+{
+	(void)state;
+	static const struct {
+		uint8_t flags;
+		bool ok;
+	} cases[] = {
+		{ 0, true },	 { CAIRN_BLOB_ZSTD, true }, { CAIRN_BLOB_LZ4, true }, { CAIRN_BLOB_ZSTD | CAIRN_BLOB_LZ4, false },
+		{ 1u << 2, false }, { 1u << 7, false },	    { 0xff, false },	      { CAIRN_BLOB_LZ4 | 1u << 4, false },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct cairn_buf b = CAIRN_BUF_INIT;
+		ck_ok(cairn_buf_append_le32(&b, 2));
+		toc_entry(&b, 0x11, CAIRN_BLOB_CHUNK, CAIRN_BLOB_ZSTD, 65536, 1000, 0);
+		toc_entry(&b, 0x22, CAIRN_BLOB_CHUNK, cases[i].flags, 65536, 1000, 1000);
+		struct cairn_toc_entry *t = NULL;
+		size_t n = 0;
+		int r = cairn_toc_parse(b.data, b.len, 2000, &t, &n);
+		if (cases[i].ok) {
+			ck_ok(r);
+			assert_int_equal(t[1].ref.flags, cases[i].flags);
+		} else {
+			assert_int_equal(r, CAIRN_ECORRUPT);
+		}
+		free(t);
+		cairn_buf_free(&b);
+	}
+}
+
+/* Blobs of every algorithm in one pack, written by codecs of three modes:
+ * each entry keeps its flag and each blob opens with any codec. */
+static void test_pack_mixed_algorithms(void **state)
+{
+	struct th_codec_fx *f = *state;
+	static const struct cairn_comp_mode modes[] = {
+		{ CAIRN_COMP_LZ4, 0 }, { CAIRN_COMP_ZSTD, 3 }, { CAIRN_COMP_NONE, 0 }, { CAIRN_COMP_AUTO, 0 }
+	};
+	static const uint8_t want[] = { CAIRN_BLOB_LZ4, CAIRN_BLOB_ZSTD, 0, CAIRN_BLOB_ZSTD };
+	enum { N = 8192, M = ARRAY_SIZE(modes) };
+	uint8_t plain[M][N], out[N];
+	struct cairn_buf sealed[M];
+	struct cairn_blob_ref ref[M];
+	struct cairn_pack_writer w = { 0 };
+	ck_ok(cairn_pack_writer_begin(&w));
+	for (size_t i = 0; i < M; i++) {
+		struct cairn_blob_codec c;
+		cairn_repo_set_compression(f->repo, &modes[i]);
+		ck_ok(cairn_blob_codec_init(&c, f->repo));
+		th_fill_text(plain[i], N, 40 + i);
+		sealed[i] = (struct cairn_buf)CAIRN_BUF_INIT;
+		memset(&ref[i], 0, sizeof(ref[i]));
+		ck_ok(cairn_hasher_id(c.hasher, plain[i], N, ref[i].id));
+		ck_ok(cairn_blob_encode(&c, ref[i].id, plain[i], N, true, &sealed[i], &ref[i].flags, &ref[i].stored_len));
+		ref[i].raw_len = N;
+		assert_int_equal(ref[i].flags, want[i]);
+		if (want[i])
+			assert_true(ref[i].stored_len < N / 2);
+		ck_ok(cairn_pack_writer_add(&w, &ref[i], sealed[i].data));
+		cairn_blob_codec_free(&c);
+	}
+	ck_ok(cairn_pack_writer_finish(&w, f->aead));
+	put_pack(f, w.id, w.data.data, w.data.len);
+	struct cairn_toc_entry *toc = NULL;
+	size_t n = 0;
+	ck_ok(cairn_pack_read_toc(f->repo, f->aead, w.id, &toc, &n, NULL));
+	assert_int_equal(n, M);
+	for (size_t i = 0; i < M; i++) {
+		assert_int_equal(toc[i].ref.flags, want[i]);
+		/* f->codec was made for auto: it opens lz4 and raw blobs too. */
+		ck_ok(cairn_blob_decode(&f->codec, &toc[i].ref, w.data.data + toc[i].ref.offset, out));
+		assert_memory_equal(out, plain[i], N);
+		/* The algorithm flag swapped, both set, or an unknown bit: damage. */
+		struct cairn_blob_ref bad = toc[i].ref;
+		static const uint8_t wrong[] = { CAIRN_BLOB_ZSTD, CAIRN_BLOB_LZ4, CAIRN_BLOB_ZSTD | CAIRN_BLOB_LZ4, 1u << 3 };
+		for (size_t k = 0; k < ARRAY_SIZE(wrong); k++) {
+			if (wrong[k] == want[i])
+				continue;
+			bad.flags = wrong[k];
+			ck_err(cairn_blob_decode(&f->codec, &bad, w.data.data + bad.offset, out), CAIRN_ECORRUPT);
+		}
+		cairn_buf_free(&sealed[i]);
+	}
+	free(toc);
+	cairn_pack_writer_free(&w);
+}
+
 static void test_toc_parse_lengths(void **state)
 {
 	(void)state;
@@ -629,6 +717,8 @@ int main(void)
 		cmocka_unit_test(test_record_layout),
 		cmocka_unit_test(test_toc_parse),
 		cmocka_unit_test(test_toc_parse_lengths),
+		cmocka_unit_test(test_toc_parse_flags),
+		cmocka_unit_test_setup_teardown(test_pack_mixed_algorithms, setup, teardown),
 		cmocka_unit_test(test_toc_parse_ranges),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -108,8 +108,29 @@ static void test_init_params(void **state)
 	assert_int_equal(r->config.chunk_size, 1u << 20);
 	assert_int_equal(r->config.pack_size, 1u << 20);
 	assert_int_equal(r->config.compression_level, 7);
+	/* A level alone is zstd at that level, and what backups write. */
+	assert_int_equal(r->config.compression, CAIRN_COMP_ZSTD);
+	assert_int_equal(r->compression.algo, CAIRN_COMP_ZSTD);
+	assert_int_equal(r->compression.level, 7);
 	assert_int_equal(r->config.tree_fanout, CAIRN_TREE_FANOUT);
 	assert_memory_equal(r->config.id, id, 16);
+	cairn_repo_free(r);
+	th_rm_rf(dir);
+
+	/* lz4 is stored as such and read back; backups of that handle write
+	 * lz4 unless told otherwise. */
+	th_tmpdir(dir, sizeof(dir), "repo-lz4");
+	ck_ok(cairn_store_local_open(dir, &s));
+	p = (struct cairn_init_params){ .compression = CAIRN_COMP_LZ4, .scrypt_log2n = 10 };
+	ck_ok(cairn_repo_init(s, "pw", 2, &p, &r));
+	cairn_repo_free(r);
+	ck_ok(th_repo_open(dir, "pw", &r));
+	assert_int_equal(r->config.compression, CAIRN_COMP_LZ4);
+	assert_int_equal(r->config.compression_level, 0);
+	assert_int_equal(r->compression.algo, CAIRN_COMP_LZ4);
+	cairn_repo_set_compression(r, &(struct cairn_comp_mode){ CAIRN_COMP_ZSTD, -3 });
+	assert_int_equal(r->compression.level, -3);
+	assert_int_equal(r->config.compression, CAIRN_COMP_LZ4);
 	cairn_repo_free(r);
 	th_rm_rf(dir);
 
@@ -400,6 +421,32 @@ static void test_config_parse(void **state)
 	ck_err(parse_cfg(BODY("1", "\"4096\"", "256", "zstd"), &c), CAIRN_ECORRUPT);
 	ck_err(parse_cfg(BODY("1", "4096", "0", "zstd"), &c), CAIRN_ECORRUPT);
 	ck_err(parse_cfg(BODY("1", "4096", "256", ""), &c), CAIRN_ECORRUPT);
+
+	/* The compression modes (format.h CONFIG): a level for zstd only. */
+#define BODY_COMP(comp, level)                                                                                    \
+	"{\"version\":1,\"id\":\"00112233445566778899aabbccddeeff\",\"created\":\"2026-11-25T14:20:04Z\","        \
+	"\"chunk_size\":65536,\"pack_size\":16777216,\"tree_fanout\":256,\"compression\":\"" comp               \
+	"\",\"compression_level\":" level "}"
+	static const struct {
+		const char *body;
+		int algo, level; /* algo -1: refused */
+	} comps[] = {
+		{ BODY_COMP("auto", "0"), CAIRN_COMP_AUTO, 0 }, { BODY_COMP("lz4", "0"), CAIRN_COMP_LZ4, 0 },
+		{ BODY_COMP("none", "0"), CAIRN_COMP_NONE, 0 }, { BODY_COMP("zstd", "-5"), CAIRN_COMP_ZSTD, -5 },
+		{ BODY_COMP("zstd", "22"), CAIRN_COMP_ZSTD, 22 }, { BODY_COMP("auto", "3"), -1, 0 },
+		{ BODY_COMP("lz4", "1"), -1, 0 },	       { BODY_COMP("zstd", "0"), -1, 0 },
+		{ BODY_COMP("gzip", "0"), -1, 0 },	       { BODY_COMP("zstd:3", "3"), -1, 0 },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(comps); i++) {
+		if (comps[i].algo < 0) {
+			ck_err(parse_cfg(comps[i].body, &c), CAIRN_ECORRUPT);
+			continue;
+		}
+		ck_ok(parse_cfg(comps[i].body, &c));
+		assert_int_equal(c.compression, comps[i].algo);
+		assert_int_equal(c.compression_level, comps[i].level);
+	}
+#undef BODY_COMP
 
 	/* Every field is required. */
 	static const char *const fields[] = { "version",     "id",	"created",	   "chunk_size",
