@@ -150,13 +150,16 @@ def image_section(image, data, order, nruns, changed):
                 '| HMAC-SHA-256, one core (openssl speed, 64 KiB) | %.0f MB/s |' % (med(floor, 'hmac_bps') / 1e6),
                 '| AES-256-GCM seal / open, one core | %.0f / %.0f MB/s |'
                 % (med(floor, 'aes_bps') / 1e6, med(floor, 'aes_dec_bps') / 1e6)]
-        names = sorted({k[:-len('_cbps')] for k in floor if k.endswith('_cbps')},
+        names = sorted({k[:-len('_cbps')] for k in floor if k.endswith('_cbps') and '_b_' not in k},
                        key=lambda x: (x == 'lz4', int(x[4:]) if x.startswith('zstd') else 0))
         for c in names:
-            label = ('zstd -b%s -B64K' % c[4:]) if c.startswith('zstd') else 'lz4 -b1 -B4 (64 KiB)'
-            out.append('| %s on the image\'s data, one core | %.0f MB/s compress, %.0f MB/s decompress, %.2f:1 |'
-                       % (label, med(floor, c + '_cbps') / 1e6, med(floor, c + '_dbps') / 1e6,
-                          med(floor, c + '_ratio')))
+            label = ('zstd level %s' % c[4:]) if c.startswith('zstd') else 'lz4'
+            cli = ('zstd -b%s -B64K' % c[4:]) if c.startswith('zstd') else 'lz4 -b1 -B4'
+            bc, bd = med(floor, c + '_b_cbps'), med(floor, c + '_b_dbps')
+            out.append('| %s, 64 KiB blocks of the image\'s data, one core (CPU time; `%s` by wall clock) '
+                       '| %.0f MB/s compress, %.0f MB/s decompress, %.2f:1 (%s / %s MB/s) |'
+                       % (label, cli, med(floor, c + '_cbps') / 1e6, med(floor, c + '_dbps') / 1e6,
+                          med(floor, c + '_ratio'), fs(bc and bc / 1e6, 0), fs(bd and bd / 1e6, 0)))
         fl, flc = med(floor, 'floor_%s_s' % fk), med(floor, 'floor_%s_cpu_s' % fk)
         out.append('| CPU floor of a full backup (HMAC + %s + AES-GCM of the non-zero data), %d cores '
                    '| %s s (%s CPU-s) |' % (fk, cores, fs(fl), fs(flc)))
@@ -164,8 +167,8 @@ def image_section(image, data, order, nruns, changed):
         out.append('| CPU floor of a restore (AES-GCM open + un-%s + HMAC check), %d cores | %s s |'
                    % (fk, cores, fs(rfl)))
         dd, ddb = med(floor, 'dd_direct_s'), med(floor, 'dd_buffered_s')
-        out.append('| `dd bs=64K conv=sparse oflag=direct` of changed.img (+ sync) | %s s |' % fs(dd))
-        out.append('| `dd bs=64K conv=sparse` buffered of changed.img + sync | %s s |' % fs(ddb))
+        out.append('| `dd bs=1M conv=sparse oflag=direct` of changed.img (+ sync) | %s s |' % fs(dd))
+        out.append('| `dd bs=1M conv=sparse` buffered of changed.img + sync | %s s |' % fs(ddb))
         if cairn:
             cf, cc = med(cairn, 'full_s'), med(cairn, 'full_cpu')
             out.append('| **cairn full backup / CPU floor** | **%s** wall, %s CPU-s |'
