@@ -6,6 +6,7 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/io.h"
+#include "util/log.h"
 #include "util/path.h"
 
 #include <pthread.h>
@@ -32,7 +33,8 @@ static void *open_main(void *arg)
 
 /* Opens the repository and, where a reflink can be made, snapshots the
  * volume (an absolute path) while the key is derived; on failure neither
- * is left.  A reflink takes milliseconds, so one made for a backup that is
+ * is left.  Under AUTO a volume with no reflink gets an LVM snapshot, or
+ * is read live, in cairn_snap_backup() (never copied).  A reflink takes milliseconds, so one made for a backup that is
  * then refused (a wrong passphrase, a volume busy with another job) costs
  * nothing.  A copy or an LVM snapshot is not tried here:
  * cairn_snap_backup() takes it after the passphrase is verified and the
@@ -125,8 +127,16 @@ int cairn_app_backup_in_job(const struct cairn_app *app, struct cairn_state *st,
 	} else {
 		r = cairn_snap_backup(repo, &so, ret, ret_info);
 	}
-	if (r >= 0)
+	if (r >= 0) {
 		cairn_app_seen_record(&seen, *ret);
+		/* In the job's log too, whatever -q says (util/log.h). */
+		if (ret_info->why_live)
+			cairn_log_info("snapshot: none (%s); consistency: %s", ret_info->why_live,
+				       (*ret)->consistency ? (*ret)->consistency : "?");
+		else
+			cairn_log_info("snapshot: %s; consistency: %s", cairn_snap_method_name(ret_info->method),
+				       (*ret)->consistency ? (*ret)->consistency : "?");
+	}
 	cairn_app_seen_end(&seen);
 	return r;
 }

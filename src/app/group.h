@@ -16,6 +16,7 @@ struct cairn_app_group_backup {
 	const char *const *tags;
 	size_t ntags;
 	bool full;
+	bool freeze_during_read; /* engine.h cairn_group_backup_opts */
 	struct cairn_app_progress progress;
 };
 /* What a group backup made: the group backup and its members' manifests
@@ -24,6 +25,7 @@ struct cairn_app_group_made {
 	struct cairn_group_backup *gb;
 	struct cairn_manifest **members;
 	size_t n;
+	struct cairn_group_backup_cost cost; /* what its one instant cost */
 };
 void cairn_app_group_made_clear(struct cairn_app_group_made *m);
 

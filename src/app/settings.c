@@ -54,6 +54,8 @@ void cairn_settings_from_env(struct cairn_settings *ret)
 	ret->snap_hold_ms = hold ? atol(hold) : 0;
 	hold = getenv("CAIRN_TEST_FREEZE_HOLD_MS");
 	ret->freeze_hold_ms = hold ? atol(hold) : 0;
+	hold = getenv("CAIRN_TEST_READ_HOLD_MS");
+	ret->read_hold_ms = hold ? atol(hold) : 0;
 	const char *delay = getenv("CAIRN_TEST_JOB_DELAY");
 	long ms = delay && *delay ? strtol(delay, NULL, 10) : 0;
 	ret->job_delay_ms = ms > 0 ? (unsigned)ms : 0;
@@ -67,6 +69,7 @@ void cairn_settings_apply(const struct cairn_settings *s)
 	cairn_time_set_test_now(s->test_now_set, s->test_now);
 	cairn_test_hold_set("CAIRN_TEST_SNAP_HOLD_MS", s->snap_hold_ms);
 	cairn_test_hold_set("CAIRN_TEST_FREEZE_HOLD_MS", s->freeze_hold_ms);
+	cairn_test_hold_set("CAIRN_TEST_READ_HOLD_MS", s->read_hold_ms);
 }
 
 const struct cairn_settings *cairn_settings_init(void)

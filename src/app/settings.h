@@ -26,6 +26,9 @@
  *   CAIRN_TEST_COUNT       a file every store appends its call counts to
  *   CAIRN_TEST_SNAP_HOLD_MS, CAIRN_TEST_FREEZE_HOLD_MS
  *                          hold a snapshot or a freeze that long
+ *   CAIRN_TEST_READ_HOLD_MS
+ *                          a live read waits that long after the volume's
+ *                          first stat (so a test can change it meanwhile)
  *   CAIRN_TEST_JOB_DELAY   milliseconds a job waits at its safe points
  *                          (struct cairn_app's test_job_delay_ms)
  * The front end's own variables (CAIRN_REPO, CAIRN_CRED, the passphrases,
@@ -48,7 +51,7 @@ struct cairn_settings {
 	struct cairn_store_test_hooks store_test;
 	bool test_now_set;
 	int64_t test_now;
-	long snap_hold_ms, freeze_hold_ms;
+	long snap_hold_ms, freeze_hold_ms, read_hold_ms;
 	unsigned job_delay_ms; /* CAIRN_TEST_JOB_DELAY: struct cairn_app's */
 };
 

@@ -136,6 +136,10 @@ char *cli_passphrase_env_entry(void);
  * printing it. */
 int cli_parse_kdf_memory(const char *verb, const char *arg, unsigned *ret_log2n);
 
+/* --compression MODE of init, backup and group backup (compress.h); 0, or
+ * the usage error's exit status after printing it. */
+int cli_parse_compression(const char *verb, const char *arg, struct cairn_comp_mode *ret);
+
 /* cairn_app_lower_id (app/backups.h). */
 #define cli_lower_id cairn_app_lower_id
 
@@ -148,6 +152,12 @@ void cli_print_volume_info(FILE *f, const struct cairn_volume_info *i);
 
 /* A backup's manifest as JSON (list, backup --json, group backup). */
 json_t *cli_manifest_json(const struct cairn_manifest *m);
+/* The manifest's consistency as change_during_read: true, false or null
+ * (not checked). */
+json_t *cli_change_during_read_json(const struct cairn_manifest *m);
+/* On stderr, when m was marked changed-during-read: what that means and
+ * how to get one instant. */
+void cli_print_consistency_advice(const struct cairn_manifest *m);
 
 /* Prints a JSON value on stdout followed by a newline; steals the reference. */
 void cli_print_json(json_t *j);

@@ -27,27 +27,57 @@ json_t *cli_manifest_json(const struct cairn_manifest *m)
 	json_t *tags = json_array();
 	for (size_t i = 0; i < m->ntags; i++)
 		json_array_append_new(tags, json_string(m->tags[i]));
-	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:s, s:o, s:o, s:s, s:s}", "id", m->idhex,
+	/* consistency: null for a backup made before it was recorded. */
+	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:s, s:o, s:o, s:s, s:s, s:o}",
+			 "id", m->idhex,
 			 "volume", m->volume, "created", created, "size", (json_int_t)m->size, "bytes_read",
 			 (json_int_t)m->stats.bytes_read, "bytes_new", (json_int_t)m->stats.bytes_new, "bytes_stored",
 			 (json_int_t)m->stats.bytes_stored, "chunks_new", (json_int_t)m->stats.chunks_new,
 			 "bytes_hashed", (json_int_t)m->stats.bytes_hashed, "seconds",
 			 m->stats.seconds, "change_tracking", m->change_tracking, "parent",
 			 m->has_parent ? json_string(parent) : json_null(), "tags", tags, "hostname",
-			 m->hostname ? m->hostname : "", "source", m->source ? m->source : "");
+			 m->hostname ? m->hostname : "", "source", m->source ? m->source : "", "consistency",
+			 m->consistency ? json_string(m->consistency) : json_null());
+}
+
+/* Whether the volume changed while it was read: true, false, or null when
+ * that was not checked (a snapshot was read, or a block device, which has
+ * no change clock, or a backup made before it was recorded). */
+json_t *cli_change_during_read_json(const struct cairn_manifest *m)
+{
+	const char *c = m->consistency;
+	if (c && strcmp(c, "changed-during-read") == 0)
+		return json_true();
+	if (c && (strcmp(c, "unchanged") == 0 || strcmp(c, "frozen") == 0))
+		return json_false();
+	return json_null();
+}
+
+void cli_print_consistency_advice(const struct cairn_manifest *m)
+{
+	if (!m->consistency || strcmp(m->consistency, "changed-during-read") != 0)
+		return;
+	fprintf(stderr,
+		"%s changed while it was read: backup %.12s is kept but marked changed-during-read (it may not\n"
+		"be one instant).  For one instant: back it up in a consistency group with --freeze (cairn\n"
+		"group create --freeze MOUNTPOINT; group backup, or group backup --freeze-during-read), or\n"
+		"with --snapshot copy while nothing writes to it.\n",
+		m->volume, m->idhex);
 }
 
 struct backup_args {
-	const char *name, *snapshot;
+	const char *name, *snapshot, *compression;
 	bool full;
 	struct cli_list tags;
 	enum cairn_snap_method method; /* from snapshot */
+	struct cairn_comp_mode comp;   /* from compression */
 };
 static const struct cli_opt backup_opts[] = {
 	{ "name", 'n', OPT_STRING, CLI_ARG(struct backup_args, name) },
 	{ "full", 0, OPT_FLAG, CLI_ARG(struct backup_args, full) },
 	{ "tag", 't', OPT_LIST, CLI_ARG(struct backup_args, tags) },
 	{ "snapshot", 0, OPT_STRING, CLI_ARG(struct backup_args, snapshot) },
+	{ "compression", 0, OPT_STRING, CLI_ARG(struct backup_args, compression) },
 	{ NULL, 0, 0, NULL, 0 },
 };
 
@@ -56,6 +86,8 @@ static int check_backup(struct cli_ctx *c)
 	struct backup_args *a = c->args;
 	if (cairn_snap_method_parse(a->snapshot ? a->snapshot : "auto", &a->method) < 0)
 		return cli_usage("backup", "--snapshot takes auto, reflink, copy, lvm or none");
+	if (a->compression)
+		return cli_parse_compression("backup", a->compression, &a->comp);
 	return 0;
 }
 
@@ -79,6 +111,10 @@ static int run_backup(struct cli_ctx *c)
 	if ((r = cairn_app_backup_prepare(cli_app(g), st, &ref, &o, &prep)) < 0)
 		return cli_fail(r);
 	struct cairn_repo *repo = TAKE_PTR(prep.repo);
+	if (a->compression)
+		cairn_repo_set_compression(repo, &a->comp);
+	char comp[32];
+	cairn_comp_mode_format(&repo->compression, comp, sizeof(comp));
 	struct cli_progress prog;
 	o.progress = cli_progress_job(&prog, "backup", g, repo);
 	struct cairn_manifest *m = NULL;
@@ -92,6 +128,9 @@ static int run_backup(struct cli_ctx *c)
 		json_object_set_new(j, "snapshot", json_string(cairn_snap_method_name(info.method)));
 		json_object_set_new(j, "snapshot_seconds", json_real(info.snapshot_seconds));
 		json_object_set_new(j, "snapshot_bytes_copied", json_integer((json_int_t)info.bytes_copied));
+		json_object_set_new(j, "snapshot_reason", info.why_live ? json_string(info.why_live) : json_null());
+		json_object_set_new(j, "change_during_read", cli_change_during_read_json(m));
+		json_object_set_new(j, "compression", json_string(comp));
 		if (info.why_full_read)
 			json_object_set_new(j, "full_read_because", json_string(info.why_full_read));
 		cli_print_json(j);
@@ -110,10 +149,13 @@ static int run_backup(struct cli_ctx *c)
 				char cp[32];
 				cli_human_size(info.bytes_copied, cp, sizeof(cp));
 				fprintf(stderr, "; snapshot: a copy of %s, no reflink here)\n", cp);
+			} else if (info.why_live) {
+				fprintf(stderr, "; snapshot: none (%s))\n", info.why_live);
 			} else {
 				fprintf(stderr, "; snapshot: %s)\n", cairn_snap_method_name(info.method));
 			}
 		}
+		cli_print_consistency_advice(m);
 	}
 	cairn_manifest_free(m);
 	return EXIT_OK;

@@ -186,7 +186,7 @@ static json_t *group_backup_json(const struct cairn_group_backup *gb)
 }
 
 static int group_backup(struct cli_global *g, struct cairn_state *st, const char *name, bool full,
-			struct cli_list *tags)
+			bool during, struct cli_list *tags, const struct cairn_comp_mode *comp)
 {
 	struct cairn_group grp;
 	int r = cairn_group_get(st, name, &grp);
@@ -197,9 +197,12 @@ static int group_backup(struct cli_global *g, struct cairn_state *st, const char
 		cairn_group_clear(&grp);
 		return cli_fail(r);
 	}
+	if (comp)
+		cairn_repo_set_compression(repo, comp);
 	struct cli_progress prog;
 	struct cairn_app_group_backup o = { .group = &grp, .uri = cli_repo_uri(g), .tags = tags->v, .ntags = tags->n,
-					    .full = full, .progress = cli_progress_job(&prog, "group backup", g, repo) };
+					    .full = full, .freeze_during_read = during,
+					    .progress = cli_progress_job(&prog, "group backup", g, repo) };
 	struct cairn_app_group_made made;
 	r = cairn_app_group_backup(cli_app(g), st, repo, &o, &made);
 	const struct cairn_group_backup *gb = made.gb;
@@ -208,9 +211,19 @@ static int group_backup(struct cli_global *g, struct cairn_state *st, const char
 		if (g->json) {
 			json_t *j = group_backup_json(gb);
 			json_t *arr = json_array();
-			for (size_t i = 0; i < grp.nvolumes; i++)
-				json_array_append_new(arr, cli_manifest_json(members[i]));
+			for (size_t i = 0; i < grp.nvolumes; i++) {
+				json_t *mj = cli_manifest_json(members[i]);
+				json_object_set_new(mj, "change_during_read", cli_change_during_read_json(members[i]));
+				json_array_append_new(arr, mj);
+			}
 			json_object_set_new(j, "backups", arr);
+			const struct cairn_group_backup_cost *cost = &made.cost;
+			json_object_set_new(j, "cost",
+					    json_pack("{s:I, s:I, s:I, s:I, s:f}", "instant_snapshots",
+						      (json_int_t)cost->ninstant, "copied", (json_int_t)cost->ncopied,
+						      "bytes_copied", (json_int_t)cost->bytes_copied, "read_frozen",
+						      (json_int_t)cost->nread_frozen, "frozen_seconds",
+						      cost->frozen_seconds));
 			cli_print_json(j);
 		} else {
 			printf("%s\n", gb->idhex);
@@ -218,13 +231,28 @@ static int group_backup(struct cli_global *g, struct cairn_state *st, const char
 				fprintf(stderr, "group backup %.12s of %s: %zu volume(s)", gb->idhex, gb->name, gb->nmembers);
 				if (gb->nfreeze)
 					fprintf(stderr, ", frozen %.3f s", gb->frozen_seconds);
+				/* What the one instant cost: a copy is a full read and
+				 * write of the volume; a live read keeps it frozen. */
+				const struct cairn_group_backup_cost *cost = &made.cost;
+				if (cost->ncopied) {
+					char cp[32];
+					cli_human_size(cost->bytes_copied, cp, sizeof(cp));
+					fprintf(stderr, "; %zu volume(s) with no instant snapshot copied (%s)%s", cost->ncopied,
+						cp, gb->nfreeze ? " while frozen" : "");
+				}
+				if (cost->nread_frozen)
+					fprintf(stderr, "; %zu volume(s) with no instant snapshot read while frozen",
+						cost->nread_frozen);
 				fputc('\n', stderr);
 				for (size_t i = 0; i < grp.nvolumes; i++) {
 					char rd[32];
 					cli_human_size(members[i]->stats.bytes_read, rd, sizeof(rd));
-					fprintf(stderr, "  %s  %.12s  read %s (%s)\n", members[i]->volume,
-						members[i]->idhex, rd, members[i]->change_tracking);
+					fprintf(stderr, "  %s  %.12s  read %s (%s; %s)\n", members[i]->volume,
+						members[i]->idhex, rd, members[i]->change_tracking,
+						members[i]->consistency ? members[i]->consistency : "?");
 				}
+				for (size_t i = 0; i < grp.nvolumes; i++)
+					cli_print_consistency_advice(members[i]);
 			}
 		}
 	}
@@ -321,9 +349,10 @@ static int group_restore(struct cli_global *g, const char *spec, const char *to,
 }
 
 struct group_args {
-	const char *pre, *post, *config, *max_freeze, *to;
-	bool full, force, backups;
+	const char *pre, *post, *config, *max_freeze, *to, *compression;
+	bool full, force, backups, during;
 	struct cli_list vols, names, freeze, tags;
+	struct cairn_comp_mode comp; /* from compression */
 };
 #define A(field) CLI_ARG(struct group_args, field)
 static const struct cli_opt group_opts[] = {
@@ -335,7 +364,9 @@ static const struct cli_opt group_opts[] = {
 	{ "config", 0, OPT_STRING, A(config) },
 	{ "max-freeze", 0, OPT_STRING, A(max_freeze) },
 	{ "full", 0, OPT_FLAG, A(full) },
+	{ "freeze-during-read", 0, OPT_FLAG, A(during) },
 	{ "tag", 't', OPT_LIST, A(tags) },
+	{ "compression", 0, OPT_STRING, A(compression) },
 	{ "to", 0, OPT_STRING, A(to) },
 	{ "force", 'f', OPT_FLAG, A(force) },
 	{ "backups", 0, OPT_FLAG, A(backups) },
@@ -345,7 +376,7 @@ static const struct cli_opt group_opts[] = {
 
 static int check_group(struct cli_ctx *c)
 {
-	const struct group_args *a = c->args;
+	struct group_args *a = c->args;
 	const char *sub = c->pos.v[0];
 	bool create = !strcmp(sub, "create"), list = !strcmp(sub, "list"), del = !strcmp(sub, "delete"),
 	     backup = !strcmp(sub, "backup"), restore = !strcmp(sub, "restore");
@@ -356,8 +387,11 @@ static int check_group(struct cli_ctx *c)
 	if (!create && (a->vols.n || a->names.n || a->freeze.n || a->pre || a->post || a->config || a->max_freeze))
 		return cli_usage("group", "--volume, --volume-name, --freeze, --pre-hook, --post-hook, --config and "
 					  "--max-freeze go with 'group create'");
-	if (!backup && (a->full || a->tags.n))
-		return cli_usage("group", "--full and --tag go with 'group backup'");
+	if (!backup && (a->full || a->tags.n || a->during || a->compression))
+		return cli_usage("group", "--full, --tag, --freeze-during-read and --compression go with 'group backup'");
+	int r;
+	if (a->compression && (r = cli_parse_compression("group", a->compression, &a->comp)) != 0)
+		return r;
 	if (!restore && (a->to || a->force))
 		return cli_usage("group", "--to and --force go with 'group restore'");
 	return 0;
@@ -389,7 +423,7 @@ static int run_group(struct cli_ctx *c)
 	if (list)
 		return group_list(g, st);
 	if (backup)
-		return group_backup(g, st, pos.v[1], full, &tags);
+		return group_backup(g, st, pos.v[1], full, a->during, &tags, a->compression ? &a->comp : NULL);
 	if ((r = cairn_group_delete(st, pos.v[1])) < 0)
 		return cli_fail(r);
 	if (g->json)

@@ -10,11 +10,12 @@
 #include <stdlib.h>
 
 struct init_args {
-	const char *chunk, *pack, *level, *kdf;
+	const char *chunk, *pack, *level, *kdf, *compression;
 };
 static const struct cli_opt init_opts[] = {
 	{ "chunk-size", 0, OPT_STRING, CLI_ARG(struct init_args, chunk) },
 	{ "pack-size", 0, OPT_STRING, CLI_ARG(struct init_args, pack) },
+	{ "compression", 0, OPT_STRING, CLI_ARG(struct init_args, compression) },
 	{ "compression-level", 0, OPT_STRING, CLI_ARG(struct init_args, level) },
 	{ "kdf-memory", 0, OPT_STRING, CLI_ARG(struct init_args, kdf) },
 	{ NULL, 0, 0, NULL, 0 },
@@ -39,12 +40,23 @@ static int run_init(struct cli_ctx *c)
 			return cli_usage("init", "invalid --pack-size '%s' (1M..1G)", pack);
 		p.pack_size = (uint32_t)v;
 	}
+	if (level && a->compression)
+		return cli_usage("init", "--compression-level is --compression zstd:N: give one of them");
 	if (level) {
 		char *end;
 		long l = strtol(level, &end, 10);
-		if (*end || l < -100 || l > 22 || l == 0)
-			return cli_usage("init", "invalid --compression-level '%s' (-100..22, not 0)", level);
+		if (*end || l < CAIRN_COMP_ZSTD_LEVEL_MIN || l > CAIRN_COMP_ZSTD_LEVEL_MAX || l == 0)
+			return cli_usage("init", "invalid --compression-level '%s' (%d..%d, not 0)", level,
+					 CAIRN_COMP_ZSTD_LEVEL_MIN, CAIRN_COMP_ZSTD_LEVEL_MAX);
+		p.compression = CAIRN_COMP_ZSTD;
 		p.compression_level = (int)l;
+	}
+	if (a->compression) {
+		struct cairn_comp_mode m;
+		if ((r = cli_parse_compression("init", a->compression, &m)) != 0)
+			return r;
+		p.compression = m.algo;
+		p.compression_level = m.level;
 	}
 	if ((r = cli_parse_kdf_memory("init", kdf, &p.scrypt_log2n)) != 0)
 		return r;
@@ -69,9 +81,12 @@ static int run_init(struct cli_ctx *c)
 	char id[33];
 	cairn_hex_encode(repo->config.id, 16, id);
 	if (g->json) {
-		cli_print_json(json_pack("{s:s, s:s, s:i, s:I, s:I, s:i}", "id", id, "repository", uri, "version",
+		struct cairn_comp_mode m = cairn_repo_config_compression(&repo->config);
+		char comp[32];
+		cli_print_json(json_pack("{s:s, s:s, s:i, s:I, s:I, s:s, s:i}", "id", id, "repository", uri, "version",
 					 (int)repo->config.version, "chunk_size", (json_int_t)repo->config.chunk_size,
-					 "pack_size", (json_int_t)repo->config.pack_size, "compression_level",
+					 "pack_size", (json_int_t)repo->config.pack_size, "compression",
+					 cairn_comp_mode_format(&m, comp, sizeof(comp)), "compression_level",
 					 repo->config.compression_level));
 	} else if (g->verbosity >= 0) {
 		fprintf(stderr, "created repository %s at %s (chunk size %u KiB)\n", id, uri,

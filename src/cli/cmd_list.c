@@ -57,7 +57,7 @@ static int run_list(struct cli_ctx *c)
 		}
 		cli_print_json(arr);
 	} else {
-		size_t w = strlen("VOLUME");
+		size_t w = strlen("VOLUME"), nchanged = 0;
 		for (size_t i = 0; i < l.n; i++)
 			if (strlen(l.v[i]->volume) > w)
 				w = strlen(l.v[i]->volume);
@@ -78,9 +78,15 @@ static int run_list(struct cli_ctx *c)
 			}
 			const struct cairn_hold *h = hold_of(&holds, m);
 			const char *status = !h ? "ok" : memcmp(h->backup, m->id, CAIRN_BACKUP_ID_LEN) ? "held (group)" : "held";
+			bool changed = m->consistency && strcmp(m->consistency, "changed-during-read") == 0;
+			char st[32];
+			snprintf(st, sizeof(st), "%s%s", status, changed ? " *" : "");
+			nchanged += changed;
 			printf("%-*s  %-16.16s  %-20s  %10s  %10s  %-12s  %s\n", (int)w, m->volume, m->idhex, created, size,
-			       nw, status, tags);
+			       nw, st, tags);
 		}
+		if (nchanged)
+			printf("* the volume changed while it was read (consistency changed-during-read)\n");
 	}
 	cli_seen_warn(&vanished);
 	/* A hold that does not open still holds: said, not fatal. */

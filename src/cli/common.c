@@ -118,6 +118,17 @@ void cli_human_size(uint64_t v, char *buf, size_t size)
 	cairn_app_human_size(v, buf, size);
 }
 
+int cli_parse_compression(const char *verb, const char *arg, struct cairn_comp_mode *ret)
+{
+	if (cairn_comp_mode_parse(arg, ret) < 0) {
+		char msg[256];
+		cairn_error_copy(msg, sizeof(msg));
+		cairn_error_clear();
+		return cli_usage(verb, "--compression: %s", msg);
+	}
+	return 0;
+}
+
 int cli_parse_kdf_memory(const char *verb, const char *arg, unsigned *ret_log2n)
 {
 	/* The option wins; CAIRN_KDF_MEMORY is a site's (or a test suite's)

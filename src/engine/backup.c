@@ -42,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define BATCH_BYTES (4u << 20)
@@ -948,6 +949,26 @@ int cairn_backup_check_names(const char *volume, const char *const *tags, size_t
 	return 0;
 }
 
+/* What a live read of vol saw (engine.h cairn_backup_opts): before is the
+ * file's stat when it was opened, NULL for a block device (or a file that
+ * could not be stat'ed), which has no clock to compare.  The file system
+ * stamps mtime and ctime at its clock's granularity (a few ms on ext4): a
+ * write in the same tick as the last one before the read is not seen. */
+static const char *live_consistency(const struct cairn_volume *vol, const struct stat *before, bool frozen)
+{
+	struct stat after;
+	if (!before)
+		return frozen ? "frozen" : "unchecked";
+	if (fstat(vol->fd, &after) < 0 || after.st_size != before->st_size ||
+	    after.st_mtim.tv_sec != before->st_mtim.tv_sec || after.st_mtim.tv_nsec != before->st_mtim.tv_nsec ||
+	    after.st_ctim.tv_sec != before->st_ctim.tv_sec || after.st_ctim.tv_nsec != before->st_ctim.tv_nsec) {
+		cairn_log_warn("%s changed while it was read: the backup is kept, marked changed-during-read",
+			       vol->path);
+		return "changed-during-read";
+	}
+	return frozen ? "frozen" : "unchanged";
+}
+
 int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o, struct cairn_manifest **ret)
 {
 	double t0 = cairn_now();
@@ -956,6 +977,12 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 				 : cairn_volume_open(o->source, &vol);
 	if (r < 0)
 		return r;
+	/* A live file is checked for change during the read: its stat now and
+	 * after the last byte is read (see live_consistency). */
+	struct stat before;
+	bool checkable = !o->from_snapshot && !vol->is_device && fstat(vol->fd, &before) == 0;
+	if (!o->from_snapshot)
+		cairn_test_hold("CAIRN_TEST_READ_HOLD_MS");
 	_cleanup_free_ char *stable = NULL;
 	if (!o->source_name && (r = cairn_volume_stable_path(o->source, &stable)) < 0)
 		return r;
@@ -1091,6 +1118,9 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 		cairn_log_debug("backup: pipeline done at %.3f s", cairn_now() - t0);
 	}
 	cairn_tree_builder_free(&tb);
+	const char *consistency = "snapshot";
+	if (r >= 0 && !o->from_snapshot)
+		consistency = live_consistency(vol, checkable ? &before : NULL, o->frozen);
 
 	uint64_t index_bytes = 0;
 	if (r >= 0)
@@ -1125,12 +1155,14 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 		for (size_t i = 0; m->tags && i < o->ntags; i++)
 			m->tags[i] = strdup(o->tags[i]);
 		m->change_tracking = strdup(tracking);
+		m->consistency = strdup(consistency);
 		r = cairn_volume_probe(vol->fd, vol->size, &m->info);
 		m->stats = j.stats;
 		m->stats.bytes_hashed = j.bytes_hashed;
 		m->stats.bytes_stored = j.bytes_uploaded + index_bytes;
 		m->stats.seconds = cairn_now() - t0;
-		if (r >= 0 && (!m->volume || !m->hostname || !m->source || !m->tags || !m->change_tracking))
+		if (r >= 0 && (!m->volume || !m->hostname || !m->source || !m->tags || !m->change_tracking ||
+				   !m->consistency))
 			r = cairn_error_nomem();
 		if (r >= 0 && o->group_id) {
 			m->in_group = true;

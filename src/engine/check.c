@@ -5,6 +5,7 @@
  * blobs are collected in a set so that each backup can be told how much of
  * it is affected.  Tree nodes already found whole are not walked twice, so
  * the cost is O(unique nodes), not O(backups x volume). */
+#include "engine/bypack.h"
 #include "engine/engine.h"
 #include "repo/group.h"
 #include "repo/hold.h"
@@ -155,42 +156,42 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Blobs the index places in a pack, checked against that pack's TOC. */
-struct pack_view {
-	uint32_t slot;
-	struct cairn_toc_entry *toc;
-	size_t n;
-	uint64_t mismatches;
-	struct ck *c;
-};
-
+/* Blobs the index places in a pack (grouped once, bypack.h: the whole
+ * index is walked once, not once per pack), checked against that pack's
+ * TOC. */
 static int by_id(const void *a, const void *b)
 {
 	return memcmp(((const struct cairn_toc_entry *)a)->ref.id, ((const struct cairn_toc_entry *)b)->ref.id,
 		      CAIRN_ID_LEN);
 }
 
-static int check_indexed(const struct cairn_blob_ref *ref, void *ud)
+static uint64_t check_indexed(struct ck *c, const struct cairn_bypack *bp, uint32_t slot,
+			      const struct cairn_toc_entry *toc, size_t ntoc)
 {
-	struct pack_view *v = ud;
-	if (ref->pack != v->slot)
-		return 0;
-	struct cairn_toc_entry key = { .ref = *ref };
-	const struct cairn_toc_entry *e = bsearch(&key, v->toc, v->n, sizeof(*v->toc), by_id);
-	if (!e || e->ref.offset != ref->offset || e->ref.stored_len != ref->stored_len ||
-	    e->ref.raw_len != ref->raw_len || e->ref.flags != ref->flags || e->ref.type != ref->type) {
-		mark_bad(v->c, ref->id);
-		v->mismatches++;
+	size_t n, ne;
+	const uint32_t *pos = cairn_bypack_of(bp, slot, &n);
+	const struct cairn_blob_ref *e = cairn_index_entries(c->idx, &ne);
+	uint64_t mismatches = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct cairn_blob_ref *ref = &e[pos[i]];
+		struct cairn_toc_entry key = { .ref = *ref };
+		const struct cairn_toc_entry *t = bsearch(&key, toc, ntoc, sizeof(*toc), by_id);
+		if (!t || t->ref.offset != ref->offset || t->ref.stored_len != ref->stored_len ||
+		    t->ref.raw_len != ref->raw_len || t->ref.flags != ref->flags || t->ref.type != ref->type) {
+			mark_bad(c, ref->id);
+			mismatches++;
+		}
 	}
-	return 0;
+	return mismatches;
 }
 
-static int mark_pack_lost(const struct cairn_blob_ref *ref, void *ud)
+static void mark_pack_lost(struct ck *c, const struct cairn_bypack *bp, uint32_t slot)
 {
-	struct pack_view *v = ud;
-	if (ref->pack == v->slot)
-		mark_bad(v->c, ref->id);
-	return 0;
+	size_t n, ne;
+	const uint32_t *pos = cairn_bypack_of(bp, slot, &n);
+	const struct cairn_blob_ref *e = cairn_index_entries(c->idx, &ne);
+	for (size_t i = 0; i < n; i++)
+		mark_bad(c, e[pos[i]].id);
 }
 
 static int read_pack_data(struct ck *c, const char *key, const uint8_t pack_id[CAIRN_PACK_ID_LEN],
@@ -232,9 +233,14 @@ static int check_packs(struct ck *c)
 	}
 	size_t npacks = cairn_index_npacks(c->idx);
 	_cleanup_free_ uint8_t *seen = calloc(npacks ? npacks : 1, 1);
-	if (!seen) {
+	_cleanup_(cairn_bypack_freep) struct cairn_bypack bp = CAIRN_BYPACK_INIT;
+	if (!seen)
+		r = cairn_error_nomem();
+	else
+		r = cairn_bypack_build(&bp, c->idx);
+	if (r < 0) {
 		cairn_key_list_free(&names);
-		return cairn_error_nomem();
+		return r;
 	}
 	for (size_t i = 0; i < names.n && r >= 0; i++) {
 		uint8_t pid[CAIRN_PACK_ID_LEN];
@@ -257,10 +263,8 @@ static int check_packs(struct ck *c)
 		int q = cairn_pack_read_toc(c->repo, c->codec.aead, pid, &toc, &n, &size);
 		if (q == CAIRN_ECORRUPT || q == CAIRN_EINVAL) {
 			problem(c, names.v[i], "%s", cairn_error_message());
-			if (indexed) {
-				struct pack_view v = { .slot = slot, .c = c };
-				cairn_index_foreach(c->idx, mark_pack_lost, &v);
-			}
+			if (indexed)
+				mark_pack_lost(c, &bp, slot);
 			continue;
 		}
 		if (q < 0) {
@@ -275,11 +279,10 @@ static int check_packs(struct ck *c)
 		}
 		if (n)
 			qsort(toc, n, sizeof(*toc), by_id);
-		struct pack_view v = { .slot = slot, .toc = toc, .n = n, .c = c };
-		cairn_index_foreach(c->idx, check_indexed, &v);
-		if (v.mismatches)
+		uint64_t mismatches = check_indexed(c, &bp, slot, toc, n);
+		if (mismatches)
 			problem(c, names.v[i], "%llu index entries disagree with the pack's table of contents",
-				(unsigned long long)v.mismatches);
+				(unsigned long long)mismatches);
 		if (c->o->read_data)
 			r = read_pack_data(c, names.v[i], pid, toc, n, size);
 		free(toc);
@@ -295,8 +298,7 @@ static int check_packs(struct ck *c)
 		cairn_pack_key(cairn_index_pack_id(c->idx, s), key);
 		if (!cairn_index_pack_condemned(c->idx, s))
 			problem(c, key, "pack is named by the index but missing from the repository");
-		struct pack_view v = { .slot = s, .c = c };
-		cairn_index_foreach(c->idx, mark_pack_lost, &v);
+		mark_pack_lost(c, &bp, s);
 	}
 	return r;
 }

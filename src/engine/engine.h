@@ -69,6 +69,15 @@ struct cairn_backup_opts {
 	 * cairn holds open, source/snapshot.h), never by opening source. */
 	bool source_fd_set;
 	int source_fd;
+	/* How the bytes relate to one instant, recorded as the manifest's
+	 * consistency (format.h MANIFEST).  from_snapshot: source is a
+	 * snapshot ("snapshot").  Otherwise source is the live volume: a
+	 * file's size, mtime and ctime are compared before and after the
+	 * read ("changed-during-read" when they differ, else "unchanged", or
+	 * "frozen" when frozen says the file systems on it were frozen for
+	 * the whole read); a block device has no such clock ("unchecked", or
+	 * "frozen"). */
+	bool from_snapshot, frozen;
 	cairn_progress_fn progress;
 	void *progress_ud;
 };
@@ -92,9 +101,13 @@ int cairn_backup_check_names(const char *volume, const char *const *tags, size_t
 /* Backs up a volume; *ret is the new backup's manifest (owned). */
 int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o, struct cairn_manifest **ret);
 
-/* A backup that reads a snapshot of the volume, never the live volume
- * (docs/design.md §6).  The snapshot is taken with `snapshot` (AUTO: reflink on
- * XFS/btrfs, else a sparse copy; NONE: read the live volume).  When the
+/* A backup that reads a snapshot of the volume, or the live volume
+ * (docs/design.md §6).  The snapshot is taken with `snapshot`: AUTO takes an
+ * instant one (LVM, or a reflink on XFS/btrfs) where one exists and
+ * otherwise reads the live volume, checking it for change during the read
+ * (never a copy: that costs a full read and write of the volume and is no
+ * more one instant than the live read); COPY makes a sparse copy; NONE
+ * reads the live volume.  When the
  * snapshot registry holds a base snapshot that the parent backup read, and
  * both are reflinks that still match, the extent maps of the two tell what
  * changed (source/fiemap.h) and only that is read.  After a successful
@@ -146,6 +159,9 @@ struct cairn_snap_backup_opts {
 	 * group's, at its frozen instant); NULL: take one now.  Either way
 	 * this function keeps it as the base or releases it, on every path. */
 	struct cairn_snap_taken *taken;
+	/* With snapshot NONE: why the live volume is read, for info->why_live
+	 * (static; NULL: "--snapshot none"); frozen as in cairn_backup_opts. */
+	const char *why_live;
 };
 /* Takes a snapshot of volume under a new id (source/snapshot.h: in its
  * checked directory, leftovers there removed first) and notes that
@@ -158,12 +174,17 @@ struct cairn_snap_backup_info {
 	uint64_t bytes_copied;     /* copy snapshots */
 	bool kept_base;
 	const char *why_full_read; /* static; NULL when extent maps were used or not expected */
+	/* With method NONE: why (static), "no instant snapshot here" under
+	 * AUTO, "--snapshot none" when asked; NULL otherwise. */
+	const char *why_live;
 };
 int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_opts *o, struct cairn_manifest **ret,
 		      struct cairn_snap_backup_info *info);
 
 /* Group backups (engine/group.c): pre-hook, freeze the group's file
- * systems (with a watchdog, source/freeze.h), snapshot every volume, thaw,
+ * systems (with a watchdog, source/freeze.h), snapshot every volume (an
+ * instant snapshot, else a copy; or, with freeze_during_read, read the
+ * volumes that have no instant snapshot while still frozen), thaw,
  * post-hook, then back up each snapshot and write the group object.  A
  * failing pre-hook aborts with nothing frozen; a freeze that outlasts
  * max_freeze_ms fails the group backup (the snapshots are dropped). */
@@ -195,13 +216,27 @@ struct cairn_group_backup_opts {
 	size_t ntags;
 	const struct cairn_snap_registry *registry;
 	const char *state_dir;
+	/* Members with no instant snapshot (LVM, reflink) are read live while
+	 * the file systems stay frozen (under the watchdog: a read that
+	 * outlasts max_freeze_ms fails the group backup), instead of copied
+	 * while frozen.  Needs a group with file systems to freeze. */
+	bool freeze_during_read;
 	cairn_progress_fn progress;
 	void *progress_ud;
+};
+/* What keeping the group's one instant cost, for its summary. */
+struct cairn_group_backup_cost {
+	size_t ninstant;       /* members with an LVM or reflink snapshot */
+	size_t ncopied;        /* members copied while frozen */
+	size_t nread_frozen;   /* members read live while frozen */
+	uint64_t bytes_copied; /* by the copies */
+	double frozen_seconds; /* as the group backup's frozen_seconds */
 };
 /* *ret and *ret_members (group->nvolumes manifests, each owned; free the
  * array too) on success. */
 int cairn_group_backup_run(struct cairn_repo *repo, const struct cairn_group_backup_opts *o,
-			   struct cairn_group_backup **ret, struct cairn_manifest ***ret_members);
+			   struct cairn_group_backup **ret, struct cairn_manifest ***ret_members,
+			   struct cairn_group_backup_cost *ret_cost);
 /* Restores every volume of a group backup to DIR/<volume> and its config
  * to DIR/<config name>; l is the repository's manifest list. */
 int cairn_group_restore_run(struct cairn_repo *repo, const struct cairn_group_backup *gb, const char *dir,

@@ -84,10 +84,50 @@ static int check_config_name(const char *path)
 			       path, why);
 }
 
-/* Pre-hook, freeze, a snapshot of every volume, thaw, post-hook. */
-static int take_all(const struct cairn_group_spec *g, const struct cairn_snap_registry *reg, const char *state_dir,
-		    struct cairn_snap_taken *snaps, double *ret_frozen)
+/* What backs up one member: the parts of cairn_group_backup_run's state
+ * it needs. */
+struct member_ctx {
+	struct cairn_repo *repo;
+	const struct cairn_group_backup_opts *o;
+	const struct cairn_manifest_list *list;
+	char **names;
+	struct cairn_group_backup *gb;
+	struct cairn_snap_taken *snaps;
+	struct cairn_manifest **members;
+};
+
+/* Backs up member i: from its snapshot (kept as the base or released
+ * either way), or, when it has none, live while frozen. */
+static int backup_member(struct member_ctx *c, size_t i, bool live)
 {
+	const struct cairn_group_spec *g = c->o->group;
+	const struct cairn_group_backup_opts *o = c->o;
+	if (cairn_cancel_check())
+		return cairn_error_set(CAIRN_ECANCELED, "interrupted");
+	struct cairn_snap_backup_opts so = {
+		.backup = { .source = g->volumes[i], .volume = c->names[i], .list = c->list, .full = o->full,
+			    .tags = o->tags, .ntags = o->ntags, .state_dir = o->state_dir, .group_id = c->gb->id,
+			    .policy = o->policy, .policy_id = o->policy_id, .frozen = live, .progress = o->progress,
+			    .progress_ud = o->progress_ud },
+		.snapshot = live ? CAIRN_SNAP_NONE : c->snaps[i].method, .registry = o->registry,
+		.state_dir = o->state_dir, .taken = live ? NULL : &c->snaps[i],
+		.why_live = live ? "read while frozen" : NULL,
+	};
+	struct cairn_snap_backup_info info;
+	int r = cairn_snap_backup(c->repo, &so, &c->members[i], &info);
+	if (r < 0)
+		return cairn_error_prefix(r, "volume %s", g->volumes[i]);
+	return 0;
+}
+
+/* Pre-hook, freeze, a snapshot of every volume (or, with
+ * freeze_during_read, a live read of each that has no instant snapshot),
+ * thaw, post-hook.  live[i] says which members were read here. */
+static int take_all(struct member_ctx *c, bool *live, struct cairn_group_backup_cost *cost)
+{
+	const struct cairn_group_spec *g = c->o->group;
+	const struct cairn_snap_registry *reg = c->o->registry;
+	bool during = c->o->freeze_during_read;
 	int r;
 	if (g->pre_hook && (r = run_hook(g, "pre", g->pre_hook)) < 0) {
 		char msg[512];
@@ -100,9 +140,29 @@ static int take_all(const struct cairn_group_spec *g, const struct cairn_snap_re
 	else
 		r = 0;
 	for (size_t i = 0; r >= 0 && i < g->nvolumes; i++) {
-		r = cairn_snap_take_new(reg, g->volumes[i], CAIRN_SNAP_AUTO, state_dir, &snaps[i]);
+		r = cairn_snap_take_new(reg, g->volumes[i], during ? CAIRN_SNAP_INSTANT : CAIRN_SNAP_AUTO,
+					c->o->state_dir, &c->snaps[i]);
+		if (r == CAIRN_EUNSUPPORTED && during) {
+			cairn_log_info("%s: read while frozen", cairn_error_message());
+			cairn_error_clear();
+			live[i] = true;
+			r = 0;
+		}
 		if (r >= 0 && i == 0)
 			cairn_test_hold("CAIRN_TEST_FREEZE_HOLD_MS");
+	}
+	/* Still frozen: the members with no snapshot are read now. */
+	for (size_t i = 0; r >= 0 && i < g->nvolumes; i++)
+		if (live[i])
+			r = backup_member(c, i, true);
+	for (size_t i = 0; i < g->nvolumes; i++) {
+		if (live[i])
+			cost->nread_frozen++;
+		else if (c->snaps[i].method == CAIRN_SNAP_COPY) {
+			cost->ncopied++;
+			cost->bytes_copied += c->snaps[i].bytes_copied;
+		} else if (c->snaps[i].path)
+			cost->ninstant++;
 	}
 	double frozen = 0;
 	if (fz) {
@@ -110,7 +170,7 @@ static int take_all(const struct cairn_group_spec *g, const struct cairn_snap_re
 		if (r >= 0)
 			r = e;
 	}
-	*ret_frozen = frozen;
+	c->gb->frozen_seconds = frozen;
 	if (g->post_hook) {
 		int p = run_hook(g, "post", g->post_hook);
 		if (p < 0) {
@@ -124,18 +184,27 @@ static int take_all(const struct cairn_group_spec *g, const struct cairn_snap_re
 }
 
 int cairn_group_backup_run(struct cairn_repo *repo, const struct cairn_group_backup_opts *o,
-			   struct cairn_group_backup **ret, struct cairn_manifest ***ret_members)
+			   struct cairn_group_backup **ret, struct cairn_manifest ***ret_members,
+			   struct cairn_group_backup_cost *ret_cost)
 {
 	const struct cairn_group_spec *g = o->group;
+	struct cairn_group_backup_cost cost = { 0 };
 	if (g->nvolumes == 0)
 		return cairn_error_set(CAIRN_EINVAL, "group %s has no volumes", g->name);
+	/* Frozen is what makes a live read one instant. */
+	if (o->freeze_during_read && g->nfreeze == 0)
+		return cairn_error_set(CAIRN_EINVAL,
+				       "group %s freezes no file system: --freeze-during-read needs a group made with "
+				       "--freeze MOUNTPOINT",
+				       g->name);
 	_cleanup_(cairn_group_backup_freep) struct cairn_group_backup *gb = calloc(1, sizeof(*gb));
 	struct cairn_snap_taken *snaps = calloc(g->nvolumes, sizeof(*snaps));
 	struct cairn_manifest **members = calloc(g->nvolumes, sizeof(*members));
+	bool *live = calloc(g->nvolumes, sizeof(*live));
 	struct cairn_manifest_list own = { 0 };
 	char **names = NULL;
 	int r = 0;
-	if (!gb || !snaps || !members) {
+	if (!gb || !snaps || !members || !live) {
 		r = cairn_error_nomem();
 		goto out;
 	}
@@ -174,7 +243,11 @@ int cairn_group_backup_run(struct cairn_repo *repo, const struct cairn_group_bac
 	if (r < 0)
 		goto out;
 
-	if ((r = take_all(g, o->registry, o->state_dir, snaps, &gb->frozen_seconds)) < 0)
+	struct member_ctx mc = { .repo = repo, .o = o, .list = list, .names = names, .gb = gb, .snaps = snaps,
+				 .members = members };
+	r = take_all(&mc, live, &cost);
+	cost.frozen_seconds = gb->frozen_seconds;
+	if (r < 0)
 		goto out;
 	if (g->nfreeze)
 		cairn_log_info("group %s: file systems frozen for %.3f s", g->name, gb->frozen_seconds);
@@ -185,25 +258,8 @@ int cairn_group_backup_run(struct cairn_repo *repo, const struct cairn_group_bac
 		goto out;
 	}
 	for (size_t i = 0; i < g->nvolumes && r >= 0; i++) {
-		if (cairn_cancel_check()) {
-			r = cairn_error_set(CAIRN_ECANCELED, "interrupted");
+		if (!live[i] && (r = backup_member(&mc, i, false)) < 0)
 			break;
-		}
-		struct cairn_snap_backup_opts so = {
-			.backup = { .source = g->volumes[i], .volume = names[i], .list = list, .full = o->full,
-				    .tags = o->tags, .ntags = o->ntags, .state_dir = o->state_dir, .group_id = gb->id,
-				    .policy = o->policy, .policy_id = o->policy_id, .progress = o->progress,
-				    .progress_ud = o->progress_ud },
-			.snapshot = snaps[i].method, .registry = o->registry, .state_dir = o->state_dir,
-			.taken = &snaps[i],
-		};
-		struct cairn_snap_backup_info info;
-		/* Kept as the base or released by the backup either way. */
-		r = cairn_snap_backup(repo, &so, &members[i], &info);
-		if (r < 0) {
-			cairn_error_prefix(r, "volume %s", g->volumes[i]);
-			break;
-		}
 		struct cairn_group_member *m = &gb->members[gb->nmembers];
 		if (!(m->volume = strdup(members[i]->volume))) {
 			r = cairn_error_nomem();
@@ -244,10 +300,13 @@ int cairn_group_backup_run(struct cairn_repo *repo, const struct cairn_group_bac
 	*ret = TAKE_PTR(gb);
 	*ret_members = members;
 	members = NULL;
+	if (ret_cost)
+		*ret_cost = cost;
 out:
 	for (size_t i = 0; snaps && i < g->nvolumes; i++)
 		cairn_snap_release(&snaps[i], r);
 	free(snaps);
+	free(live);
 	for (size_t i = 0; members && i < g->nvolumes; i++)
 		cairn_manifest_free(members[i]);
 	free(members);

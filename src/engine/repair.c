@@ -6,6 +6,7 @@
  * blobs: those the old index objects place there that still open and match
  * their ids are carried over, so that a repair never makes restorable data
  * unreachable, nor lets backups lean on blobs that are gone. */
+#include "engine/bypack.h"
 #include "engine/engine.h"
 #include "repo/index.h"
 #include "repo/lease.h"
@@ -30,11 +31,16 @@ static int carry_over(struct cairn_repo *repo, struct cairn_index *idx, const ui
 {
 	_cleanup_(cairn_index_freep) struct cairn_index *prev = NULL;
 	_cleanup_(cairn_buf_freep) struct cairn_buf pack = CAIRN_BUF_INIT, plain = CAIRN_BUF_INIT;
+	/* Each damaged pack's entries, without a walk of the whole old index
+	 * per pack. */
+	_cleanup_(cairn_bypack_freep) struct cairn_bypack bp = CAIRN_BYPACK_INIT;
 	struct cairn_blob_codec codec;
 	int r = cairn_index_new(&prev);
 	/* Not strict: the index object that is damaged too is simply missing. */
 	if (r >= 0)
 		r = cairn_index_load(prev, repo, false, NULL);
+	if (r >= 0)
+		r = cairn_bypack_build(&bp, prev);
 	if (r >= 0)
 		r = cairn_blob_codec_init(&codec, repo);
 	if (r < 0)
@@ -44,29 +50,30 @@ static int carry_over(struct cairn_repo *repo, struct cairn_index *idx, const ui
 		uint32_t from, to = UINT32_MAX;
 		if (cairn_index_find_pack(prev, damaged[i], &from) < 0)
 			continue; /* the old index did not know it either */
-		size_t n = 0;
-		const struct cairn_blob_ref *e = cairn_index_entries(prev, &n);
+		size_t n = 0, ne;
+		const uint32_t *pos = cairn_bypack_of(&bp, from, &n);
+		const struct cairn_blob_ref *all = cairn_index_entries(prev, &ne);
 		/* Up to the end of the last blob the old index placed there. */
 		uint64_t need = 0;
 		for (size_t k = 0; k < n; k++)
-			if (e[k].pack == from)
-				need = MAX(need, (uint64_t)e[k].offset + e[k].stored_len);
+			need = MAX(need, (uint64_t)all[pos[k]].offset + all[pos[k]].stored_len);
 		if (!need || (r = cairn_object_get_range(repo, CAIRN_OBJ_PACK, damaged[i], 0, need, &pack)) < 0) {
 			if (r == CAIRN_ENOTFOUND || r == CAIRN_EINVAL)
 				r = 0; /* gone meanwhile: nothing to keep */
 			continue;
 		}
 		for (size_t k = 0; r >= 0 && k < n; k++) {
-			if (e[k].pack != from || (uint64_t)e[k].offset + e[k].stored_len > pack.len)
+			const struct cairn_blob_ref *e = &all[pos[k]];
+			if ((uint64_t)e->offset + e->stored_len > pack.len)
 				continue;
-			if ((r = cairn_buf_reserve(&plain, e[k].raw_len ? e[k].raw_len : 1)) < 0)
+			if ((r = cairn_buf_reserve(&plain, e->raw_len ? e->raw_len : 1)) < 0)
 				break;
-			if (cairn_blob_decode(&codec, &e[k], pack.data + e[k].offset, plain.data) < 0)
+			if (cairn_blob_decode(&codec, e, pack.data + e->offset, plain.data) < 0)
 				continue; /* damaged: left out */
 			if (to == UINT32_MAX &&
 			    (r = cairn_index_add_pack_condemned(idx, damaged[i], cairn_wall_now(), &to)) < 0)
 				break;
-			struct cairn_blob_ref ref = e[k];
+			struct cairn_blob_ref ref = *e;
 			ref.pack = to;
 			if ((r = cairn_index_insert(idx, &ref)) > 0)
 				carried++;

@@ -161,7 +161,8 @@ int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_op
 	bo.source_name = stable;
 	if (so->snapshot == CAIRN_SNAP_NONE) {
 		info->method = CAIRN_SNAP_NONE;
-		return cairn_backup_run(repo, &bo, ret);
+		info->why_live = so->why_live ? so->why_live : "--snapshot none";
+		return drop_taken(so, cairn_backup_run(repo, &bo, ret));
 	}
 	const struct cairn_snap_registry *reg = so->registry;
 	if (!reg)
@@ -169,10 +170,22 @@ int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_op
 
 	struct cairn_snap_base rec = { 0 };
 	struct cairn_snap_taken own = CAIRN_SNAP_TAKEN_INIT;
-	/* Taken by the caller (a group, at its frozen instant), or now. */
+	/* Taken by the caller (a group, at its frozen instant), or now.  AUTO
+	 * takes only a snapshot that costs nothing; where there is none the
+	 * live volume is read (and checked for change during the read): a
+	 * copy would cost a full read and write of the volume, its size in
+	 * free space, and would be no more one instant than the live read. */
 	struct cairn_snap_taken *taken = so->taken ? so->taken : &own;
-	if (!so->taken && (r = cairn_snap_take_new(reg, volume, so->snapshot, so->state_dir, &own)) < 0)
-		return r;
+	enum cairn_snap_method want = so->snapshot == CAIRN_SNAP_AUTO ? CAIRN_SNAP_INSTANT : so->snapshot;
+	if (!so->taken && (r = cairn_snap_take_new(reg, volume, want, so->state_dir, &own)) < 0) {
+		if (want != CAIRN_SNAP_INSTANT || r != CAIRN_EUNSUPPORTED)
+			return r;
+		cairn_log_info("reading the live volume: %s", cairn_error_message());
+		info->method = CAIRN_SNAP_NONE;
+		info->why_live = "no instant snapshot here";
+		return cairn_backup_run(repo, &bo, ret);
+	}
+	bo.from_snapshot = true;
 	memcpy(rec.id, taken->id, sizeof(rec.id));
 	info->method = taken->method;
 	info->snapshot_seconds = taken->seconds;

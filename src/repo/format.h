@@ -97,17 +97,26 @@
  *   sealed with A = "C" || the 12 header bytes.  The body is JSON:
  *     {"version":1, "id":"<32 hex>", "created":"<RFC 3339>",
  *      "chunk_size":N, "pack_size":N, "tree_fanout":N,
- *      "compression":"zstd", "compression_level":N}
+ *      "compression":"auto", "compression_level":N}
  *   A reader first checks the magic (else: not a repository) and the version
  *   (else: refuses with the version it found), before any key is tried.
  *   chunk_size is a power of two between 4 KiB and 16 MiB, fixed at init.
+ *   compression is what backups write by default (`init --compression`;
+ *   `backup --compression` overrides it per backup): "auto" (zstd at the
+ *   level this cairn chooses; compression_level 0), "zstd" (at
+ *   compression_level, -100..22, not 0), "lz4" or "none" (level 0).  Blobs
+ *   record their own algorithm (BLOB), so readers need none of this.
+ *   Repositories made before the choice existed say "zstd" with their level.
  *
  * BLOB
  *   A chunk (up to chunk_size bytes of a volume) or a tree node, stored as
  *     seal(EK, A = "B" || id, payload)
- *   payload is zstd-compressed when flags bit 0 is set, raw otherwise.  After
- *   opening, readers decompress to exactly raw_len bytes and recompute id();
- *   a mismatch is damage.  An all-zero chunk is never stored: its id is
+ *   payload is zstd-compressed when flags bit 0 is set, lz4-compressed (an
+ *   LZ4 block, liblz4's LZ4_compress_*, no frame) when bit 1 is set, raw
+ *   when neither is; both bits, or any other bit, is damage (a TOC or index
+ *   entry carrying one does not parse).  Any mix of the three may sit in
+ *   one pack.  After opening, readers decompress to exactly raw_len bytes
+ *   and recompute id(); a mismatch is damage.  An all-zero chunk is never stored: its id is
  *   written as 32 zero bytes (the "zero id").
  *
  * PACK  packs/<xx>/<pack id hex>   (xx = first two hex digits)
@@ -115,7 +124,7 @@
  *   toc_len is the size of the sealed TOC; TOC sealed with A = "T" || pack id.
  *   TOC plaintext: count u32, then count entries of 52 bytes (the record
  *   layout of repo/record.h, shared with INDEX):
- *     id (32) | type u8 (0 chunk, 1 tree node) | flags u8 (bit 0: zstd) |
+ *     id (32) | type u8 (0 chunk, 1 tree node) | flags u8 (BLOB) |
  *     reserved u16 | raw_len u32 | stored_len u32 | offset u64
  *   offset/stored_len locate the sealed blob in the pack.  A pack holds blobs
  *   until it reaches pack_size (default 16 MiB).  The TOC alone is enough to
@@ -376,7 +385,6 @@
 #define CAIRN_CHUNK_SIZE_DEFAULT (64u << 10)
 #define CAIRN_PACK_SIZE_DEFAULT (16u << 20)
 #define CAIRN_TREE_FANOUT 256
-#define CAIRN_ZSTD_LEVEL_DEFAULT 1
 
 #define CAIRN_NODE_HEADER_LEN 8
 
@@ -387,7 +395,15 @@ enum cairn_blob_type {
 
 enum {
 	CAIRN_BLOB_ZSTD = 1u << 0,
+	CAIRN_BLOB_LZ4 = 1u << 1,
+	CAIRN_BLOB_FLAGS_KNOWN = CAIRN_BLOB_ZSTD | CAIRN_BLOB_LZ4,
 };
+
+/* Whether a TOC or index entry's flags are a valid combination (BLOB). */
+static inline int cairn_blob_flags_valid(unsigned flags)
+{
+	return !(flags & ~(unsigned)CAIRN_BLOB_FLAGS_KNOWN) && flags != CAIRN_BLOB_FLAGS_KNOWN;
+}
 
 /* Where a blob lives; the unit of the index and of a pack's TOC. */
 struct cairn_blob_ref {

@@ -339,7 +339,8 @@ int cairn_index_decode(struct cairn_index *idx, const uint8_t *data, size_t len)
 	for (uint32_t i = 0; i < n && r >= 0; i++) {
 		struct cairn_blob_ref ref;
 		uint32_t p = cairn_index_rec_decode(cairn_reader_bytes(&rd, CAIRN_REC_LEN), &ref);
-		if (p >= npacks || ref.type > CAIRN_BLOB_TREE || ref.stored_len < CAIRN_AEAD_OVERHEAD ||
+		if (p >= npacks || ref.type > CAIRN_BLOB_TREE || !cairn_blob_flags_valid(ref.flags) ||
+		    ref.stored_len < CAIRN_AEAD_OVERHEAD ||
 		    ref.raw_len > CAIRN_CHUNK_SIZE_MAX + CAIRN_NODE_HEADER_LEN + CAIRN_TREE_FANOUT * CAIRN_ID_LEN) {
 			r = cairn_error_set(CAIRN_ECORRUPT, "index object has an invalid entry");
 			break;

@@ -22,6 +22,7 @@ void cairn_manifest_free(struct cairn_manifest *m)
 		free(m->tags[i]);
 	free(m->tags);
 	free(m->change_tracking);
+	free(m->consistency);
 	free(m->policy);
 	cairn_volume_info_clear(&m->info);
 	free(m);
@@ -74,6 +75,8 @@ int cairn_manifest_encode(const struct cairn_manifest *m, char **ret_json)
 		json_object_set_new(j, "policy", json_string(m->policy));
 		json_object_set_new(j, "policy_id", json_string(m->policy_id));
 	}
+	if (j && m->consistency)
+		json_object_set_new(j, "consistency", json_string(m->consistency));
 	if (!j)
 		return cairn_error_set(CAIRN_EINVAL, "manifest: cannot encode (invalid UTF-8 in a name or tag?)");
 	*ret_json = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
@@ -104,16 +107,16 @@ int cairn_manifest_parse(const uint8_t *data, size_t len, struct cairn_manifest 
 	const char *id = NULL, *volume = NULL, *created = NULL, *host = NULL, *source = NULL, *root = NULL,
 		   *ct = NULL;
 	json_t *parent = NULL, *tags = NULL, *vi = NULL;
-	const char *group = NULL, *policy = NULL, *policy_id = NULL;
+	const char *group = NULL, *policy = NULL, *policy_id = NULL, *consistency = NULL;
 	if (json_unpack_ex(j, &jerr, 0,
 			   "{s:I, s:s, s:s, s:s, s?s, s?s, s:I, s:I, s:I, s:I, s:s, s:o, s:o, s?s, "
-			   "s?{s?I, s?I, s?I, s?I, s?I, s?F}, s?o, s?s, s?s, s?s}",
+			   "s?{s?I, s?I, s?I, s?I, s?I, s?F}, s?o, s?s, s?s, s?s, s?s}",
 			   "version", &version, "id", &id, "volume", &volume, "created", &created, "hostname", &host,
 			   "source", &source, "size", &size, "chunk_size", &chunk, "tree_fanout", &fanout, "levels",
 			   &levels, "root", &root, "parent", &parent, "tags", &tags, "change_tracking", &ct, "stats",
 			   "bytes_read", &br, "bytes_new", &bn, "bytes_stored", &bs, "chunks_new", &cn,
 			   "bytes_hashed", &bh, "seconds", &secs, "volume_info", &vi, "group", &group, "policy", &policy,
-			   "policy_id", &policy_id) != 0) {
+			   "policy_id", &policy_id, "consistency", &consistency) != 0) {
 		r = cairn_error_set(CAIRN_ECORRUPT, "manifest: %s", jerr.text);
 		goto out;
 	}
@@ -183,6 +186,10 @@ int cairn_manifest_parse(const uint8_t *data, size_t len, struct cairn_manifest 
 	m->hostname = dup_or_null(host);
 	m->source = dup_or_null(source);
 	m->change_tracking = strdup(ct ? ct : "full-read");
+	if (consistency && !(m->consistency = strdup(consistency))) {
+		r = cairn_error_nomem();
+		goto out;
+	}
 	m->size = (uint64_t)size;
 	m->chunk_size = (uint32_t)chunk;
 	m->fanout = (uint32_t)fanout;

@@ -35,6 +35,10 @@ struct cairn_manifest {
 	char **tags;
 	size_t ntags;
 	char *change_tracking;
+	/* How the bytes relate to one instant (format.h MANIFEST): "snapshot",
+	 * "frozen", "unchanged", "unchecked", "changed-during-read"; NULL in
+	 * manifests written before it was recorded. */
+	char *consistency;
 	struct cairn_backup_stats stats;
 	struct cairn_volume_info info;
 	/* Member of a group backup (groups/<id>, repo/group.h): set when the

@@ -14,7 +14,7 @@ int cairn_blob_codec_init(struct cairn_blob_codec *c, const struct cairn_repo *r
 	memset(c, 0, sizeof(*c));
 	int r;
 	if ((r = cairn_repo_hasher(repo, &c->hasher)) < 0 || (r = cairn_repo_aead(repo, &c->aead)) < 0 ||
-	    (r = cairn_zctx_new(repo->config.compression_level, &c->zstd)) < 0) {
+	    (r = cairn_comp_new(&repo->compression, &c->comp)) < 0) {
 		cairn_blob_codec_free(c);
 		return r;
 	}
@@ -27,7 +27,7 @@ void cairn_blob_codec_free(struct cairn_blob_codec *c)
 		return;
 	cairn_hasher_free(c->hasher);
 	cairn_aead_free(c->aead);
-	cairn_zctx_free(c->zstd);
+	cairn_comp_free(c->comp);
 	cairn_buf_free(&c->scratch);
 	memset(c, 0, sizeof(*c));
 }
@@ -40,16 +40,17 @@ int cairn_blob_encode(struct cairn_blob_codec *c, const uint8_t id[CAIRN_ID_LEN]
 	uint8_t flags = 0;
 	int r;
 	if (compress) {
-		size_t bound = cairn_compress_bound(len), clen = 0;
+		size_t bound = cairn_comp_bound(len), clen = 0;
+		enum cairn_comp_used used;
 		cairn_buf_clear(&c->scratch);
 		if ((r = cairn_buf_reserve(&c->scratch, bound)) < 0)
 			return r;
-		if ((r = cairn_compress(c->zstd, plain, len, c->scratch.data, bound, &clen)) < 0)
+		if ((r = cairn_comp_compress(c->comp, plain, len, c->scratch.data, bound, &clen, &used)) < 0)
 			return r;
-		if (clen) {
+		if (used != CAIRN_COMP_USED_RAW) {
 			payload = c->scratch.data;
 			plen = clen;
-			flags |= CAIRN_BLOB_ZSTD;
+			flags |= used == CAIRN_COMP_USED_LZ4 ? CAIRN_BLOB_LZ4 : CAIRN_BLOB_ZSTD;
 		}
 	}
 	if ((r = cairn_buf_reserve(out, plen + CAIRN_AEAD_OVERHEAD)) < 0)
@@ -80,13 +81,17 @@ int cairn_blob_decode(struct cairn_blob_codec *c, const struct cairn_blob_ref *r
 	uint8_t aad[1 + CAIRN_ID_LEN];
 	cairn_blob_aad(aad, ref->id);
 	int r;
-	if (ref->flags & CAIRN_BLOB_ZSTD) {
+	if (!cairn_blob_flags_valid(ref->flags))
+		return blob_damaged(ref, "unknown flags");
+	if (ref->flags & (CAIRN_BLOB_ZSTD | CAIRN_BLOB_LZ4)) {
 		cairn_buf_clear(&c->scratch);
 		if ((r = cairn_buf_reserve(&c->scratch, plen ? plen : 1)) < 0)
 			return r;
 		if (cairn_aead_open(c->aead, aad, sizeof(aad), sealed, ref->stored_len, c->scratch.data) < 0)
 			return blob_damaged(ref, "authentication failed");
-		if (cairn_decompress(c->zstd, c->scratch.data, plen, out, ref->raw_len) < 0)
+		if (cairn_comp_decompress(c->comp,
+					  ref->flags & CAIRN_BLOB_LZ4 ? CAIRN_COMP_USED_LZ4 : CAIRN_COMP_USED_ZSTD,
+					  c->scratch.data, plen, out, ref->raw_len) < 0)
 			return blob_damaged(ref, "does not decompress");
 	} else {
 		if (plen != ref->raw_len)
@@ -170,7 +175,8 @@ int cairn_toc_parse(const uint8_t *data, size_t len, uint64_t data_end, struct c
 	for (uint32_t i = 0; i < n; i++) {
 		struct cairn_blob_ref *e = &t[i].ref;
 		uint64_t off = cairn_toc_rec_decode(cairn_reader_bytes(&rd, CAIRN_REC_LEN), e);
-		if (e->type > CAIRN_BLOB_TREE || e->stored_len < CAIRN_AEAD_OVERHEAD || off > data_end ||
+		if (e->type > CAIRN_BLOB_TREE || !cairn_blob_flags_valid(e->flags) ||
+		    e->stored_len < CAIRN_AEAD_OVERHEAD || off > data_end ||
 		    e->stored_len > data_end - off || off > UINT32_MAX) {
 			free(t);
 			return cairn_error_set(CAIRN_ECORRUPT, "pack table of contents has an invalid entry");

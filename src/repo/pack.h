@@ -1,6 +1,6 @@
 /* Blobs and packs (format.h BLOB, PACK).
  *
- * A blob codec holds one thread's contexts (id hasher, AEAD, zstd); encoding
+ * A blob codec holds one thread's contexts (id hasher, AEAD, compressor); encoding
  * and decoding a blob never allocates once the scratch buffer has grown.
  */
 #ifndef CAIRN_REPO_PACK_H
@@ -17,7 +17,7 @@
 struct cairn_blob_codec {
 	struct cairn_hasher *hasher;
 	struct cairn_aead *aead;
-	struct cairn_zctx *zstd;
+	struct cairn_comp *comp; /* compresses as repo->compression says */
 	struct cairn_buf scratch;
 };
 
@@ -32,7 +32,8 @@ static inline void cairn_blob_aad(uint8_t aad[1 + CAIRN_ID_LEN], const uint8_t i
 }
 
 /* Seals plain (whose id the caller computed) and appends it to out;
- * compress = try zstd.  *ret_flags gets CAIRN_BLOB_ZSTD when compressed;
+ * compress = compress as the codec's repository handle says (it may still
+ * store raw).  *ret_flags gets CAIRN_BLOB_ZSTD or CAIRN_BLOB_LZ4 when compressed;
  * *ret_stored the number of bytes appended. */
 int cairn_blob_encode(struct cairn_blob_codec *c, const uint8_t id[CAIRN_ID_LEN], const void *plain, size_t len,
 		      bool compress, struct cairn_buf *out, uint8_t *ret_flags, uint32_t *ret_stored);

@@ -15,7 +15,7 @@
 enum {
 	CAIRN_REC_ID = 0,           /* id (32) */
 	CAIRN_REC_TYPE = 32,        /* u8, enum cairn_blob_type */
-	CAIRN_REC_FLAGS = 33,       /* u8, CAIRN_BLOB_ZSTD */
+	CAIRN_REC_FLAGS = 33,       /* u8, CAIRN_BLOB_ZSTD or _LZ4 */
 	CAIRN_REC_RESERVED = 34,    /* u16, 0 */
 	CAIRN_REC_RAW_LEN = 36,     /* u32 */
 	CAIRN_REC_STORED_LEN = 40,  /* u32 */

@@ -98,6 +98,16 @@ void cairn_repo_free(struct cairn_repo *r)
 
 /* ---- config ---- */
 
+struct cairn_comp_mode cairn_repo_config_compression(const struct cairn_repo_config *c)
+{
+	return (struct cairn_comp_mode){ c->compression, c->compression == CAIRN_COMP_ZSTD ? c->compression_level : 0 };
+}
+
+void cairn_repo_set_compression(struct cairn_repo *repo, const struct cairn_comp_mode *m)
+{
+	repo->compression = *m;
+}
+
 static void config_header(uint8_t out[CAIRN_CONFIG_HEADER_LEN], uint32_t version)
 {
 	memcpy(out, CAIRN_CONFIG_MAGIC, CAIRN_MAGIC_LEN);
@@ -131,10 +141,13 @@ int cairn_config_parse_json(const uint8_t *data, size_t len, struct cairn_repo_c
 	}
 	if (strlen(id) != 32 || cairn_hex_decode(id, ret->id, 16) < 0 || !is_pow2((uint64_t)chunk) ||
 	    chunk < CAIRN_CHUNK_SIZE_MIN || chunk > CAIRN_CHUNK_SIZE_MAX || pack < chunk || pack > (1ll << 30) ||
-	    fanout != CAIRN_TREE_FANOUT || strcmp(comp, "zstd") != 0 || level < -100 || level > 22) {
+	    fanout != CAIRN_TREE_FANOUT || cairn_comp_algo_from_name(comp) < 0 ||
+	    (strcmp(comp, "zstd") == 0 ? level < CAIRN_COMP_ZSTD_LEVEL_MIN || level > CAIRN_COMP_ZSTD_LEVEL_MAX || level == 0
+				       : level != 0)) {
 		r = cairn_error_set(CAIRN_ECORRUPT, "config: values out of range");
 		goto out;
 	}
+	ret->compression = (enum cairn_comp_algo)cairn_comp_algo_from_name(comp);
 	ret->version = (uint32_t)version;
 	ret->chunk_size = (uint32_t)chunk;
 	ret->pack_size = (uint32_t)pack;
@@ -157,7 +170,8 @@ static int config_write(struct cairn_repo *repo)
 	json_t *j = json_pack("{s:i, s:s, s:s, s:I, s:I, s:I, s:s, s:i}", "version", CAIRN_FORMAT_VERSION, "id", idhex,
 			      "created", created, "chunk_size", (json_int_t)repo->config.chunk_size, "pack_size",
 			      (json_int_t)repo->config.pack_size, "tree_fanout", (json_int_t)repo->config.tree_fanout,
-			      "compression", "zstd", "compression_level", repo->config.compression_level);
+			      "compression", cairn_comp_algo_name(repo->config.compression), "compression_level",
+			      repo->config.compression_level);
 	if (!j)
 		return cairn_error_nomem();
 	_cleanup_free_ char *body = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
@@ -269,7 +283,15 @@ int cairn_repo_init(struct cairn_store *store, const char *pass, size_t passlen,
 	repo->config.chunk_size = chunk;
 	repo->config.pack_size = pack;
 	repo->config.tree_fanout = CAIRN_TREE_FANOUT;
-	repo->config.compression_level = p && p->compression_level ? p->compression_level : CAIRN_ZSTD_LEVEL_DEFAULT;
+	repo->config.compression = p ? p->compression : CAIRN_COMP_AUTO;
+	repo->config.compression_level = p ? p->compression_level : 0;
+	if (repo->config.compression == CAIRN_COMP_AUTO && repo->config.compression_level)
+		repo->config.compression = CAIRN_COMP_ZSTD;
+	else if (repo->config.compression == CAIRN_COMP_ZSTD && !repo->config.compression_level)
+		repo->config.compression_level = CAIRN_COMP_ZSTD_LEVEL_DEFAULT;
+	else if (repo->config.compression != CAIRN_COMP_ZSTD)
+		repo->config.compression_level = 0;
+	repo->compression = cairn_repo_config_compression(&repo->config);
 	repo->config.created = (int64_t)time(NULL);
 	if ((r = cairn_random(repo->config.id, sizeof(repo->config.id))) < 0 ||
 	    (r = cairn_random(repo->keys->master, sizeof(repo->keys->master))) < 0 ||
@@ -490,6 +512,7 @@ int cairn_repo_open(struct cairn_store *store, const char *pass, size_t passlen,
 	}
 	if ((r = cairn_config_parse_json(body.data, body.len, &repo->config)) < 0)
 		return r;
+	repo->compression = cairn_repo_config_compression(&repo->config);
 	*ret = TAKE_PTR(repo);
 	return 0;
 }

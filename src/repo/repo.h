@@ -8,6 +8,7 @@
 #ifndef CAIRN_REPO_REPO_H
 #define CAIRN_REPO_REPO_H
 
+#include "compress/compress.h"
 #include "crypto/crypto.h"
 #include "repo/format.h"
 #include "store/store.h"
@@ -21,8 +22,9 @@ struct cairn_repo_config {
 	uint32_t chunk_size;
 	uint32_t pack_size;
 	uint32_t tree_fanout;
-	int compression_level;
-	int64_t created; /* unix seconds */
+	enum cairn_comp_algo compression; /* format.h CONFIG */
+	int compression_level;            /* zstd's; 0 for the others */
+	int64_t created;                  /* unix seconds */
 };
 
 struct cairn_secrets {
@@ -38,12 +40,18 @@ struct cairn_repo {
 	struct cairn_repo_config config;
 	struct cairn_secrets *keys; /* locked memory */
 	char key_name[2 * CAIRN_KEY_ID_LEN + 1]; /* key object that opened it */
+	/* What blobs written through this handle are compressed with: the
+	 * config's, unless a backup asked otherwise (cairn_repo_set_compression). */
+	struct cairn_comp_mode compression;
 };
 
 struct cairn_init_params {
 	uint32_t chunk_size;   /* 0 = default */
 	uint32_t pack_size;    /* 0 = default */
-	int compression_level; /* 0 = default */
+	/* CAIRN_COMP_AUTO with compression_level 0 = the default (auto);
+	 * CAIRN_COMP_AUTO with a level = zstd at that level. */
+	enum cairn_comp_algo compression;
+	int compression_level;
 	unsigned scrypt_log2n; /* 0 = default; tests use small values */
 };
 
@@ -61,6 +69,13 @@ int cairn_repo_data_without_config(struct cairn_store *store, char ret_key[128])
  * CAIRN_ENOTREPO (no or foreign config), CAIRN_EVERSION (format version not
  * understood), CAIRN_EPASSPHRASE (no key opens), CAIRN_ECORRUPT. */
 int cairn_repo_open(struct cairn_store *store, const char *pass, size_t passlen, struct cairn_repo **ret);
+
+/* The compression the config names, as a mode. */
+struct cairn_comp_mode cairn_repo_config_compression(const struct cairn_repo_config *c);
+/* Makes the blobs written through repo (by codecs set up afterwards)
+ * compressed as m says instead of as the config says: `backup
+ * --compression`.  Readers need nothing: each blob records its algorithm. */
+void cairn_repo_set_compression(struct cairn_repo *repo, const struct cairn_comp_mode *m);
 
 void cairn_repo_free(struct cairn_repo *r);
 static inline void cairn_repo_freep(struct cairn_repo **r)

@@ -31,6 +31,7 @@ static const char *const method_names[] = {
 	[CAIRN_SNAP_COPY] = "copy",
 	[CAIRN_SNAP_NONE] = "none",
 	[CAIRN_SNAP_LVM] = "lvm",
+	[CAIRN_SNAP_INSTANT] = "instant",
 };
 
 const char *cairn_snap_method_name(enum cairn_snap_method m)
@@ -41,7 +42,7 @@ const char *cairn_snap_method_name(enum cairn_snap_method m)
 int cairn_snap_method_parse(const char *s, enum cairn_snap_method *ret)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(method_names); i++)
-		if (s && strcmp(s, method_names[i]) == 0) {
+		if (i != CAIRN_SNAP_INSTANT && s && strcmp(s, method_names[i]) == 0) {
 			*ret = (enum cairn_snap_method)i;
 			return 0;
 		}
@@ -433,7 +434,7 @@ int cairn_snap_take(const char *volume, const char *state_dir, const char *id, e
 	int r = cairn_path_open(volume, "source", O_RDONLY | O_NONBLOCK, false, &v);
 	if (r < 0)
 		return r;
-	if (want == CAIRN_SNAP_AUTO || want == CAIRN_SNAP_LVM) {
+	if (want == CAIRN_SNAP_AUTO || want == CAIRN_SNAP_LVM || want == CAIRN_SNAP_INSTANT) {
 		if ((r = take_lvm(volume, want, ret)) <= 0) {
 			ret->seconds = cairn_now() - t0;
 			return r;
@@ -447,10 +448,10 @@ int cairn_snap_take(const char *volume, const char *state_dir, const char *id, e
 	if ((r = cairn_fd_size(v.fd, volume, &size, &device)) < 0)
 		return r;
 	enum cairn_snap_method m = want;
-	if (m == CAIRN_SNAP_AUTO || m == CAIRN_SNAP_REFLINK) {
+	if (m == CAIRN_SNAP_AUTO || m == CAIRN_SNAP_REFLINK || m == CAIRN_SNAP_INSTANT) {
 		r = device ? cairn_error_set(CAIRN_EUNSUPPORTED, "%s is a block device: no reflink snapshot", volume)
 			   : take_reflink(&v, &st, state_dir, known, known_ud, ret);
-		if (r < 0 && (r != CAIRN_EUNSUPPORTED || want == CAIRN_SNAP_REFLINK))
+		if (r < 0 && (r != CAIRN_EUNSUPPORTED || want != CAIRN_SNAP_AUTO))
 			return r;
 		m = r < 0 ? CAIRN_SNAP_COPY : CAIRN_SNAP_REFLINK;
 	}

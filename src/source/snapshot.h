@@ -60,11 +60,18 @@
 #include <sys/stat.h>
 
 enum cairn_snap_method {
-	CAIRN_SNAP_AUTO = 0, /* reflink when the file system can, else copy */
+	/* Snapshots (`snapshot create`, a group's frozen instant): LVM,
+	 * else reflink, else copy.  A backup (engine.h cairn_snap_backup):
+	 * an instant snapshot where one exists, else the live volume, never
+	 * a copy unless asked. */
+	CAIRN_SNAP_AUTO = 0,
 	CAIRN_SNAP_REFLINK,
 	CAIRN_SNAP_COPY,
 	CAIRN_SNAP_NONE, /* backup only: read the live volume */
 	CAIRN_SNAP_LVM,
+	/* Internal, never parsed: LVM, else reflink, else CAIRN_EUNSUPPORTED
+	 * (a snapshot that costs nothing, or none). */
+	CAIRN_SNAP_INSTANT,
 };
 
 const char *cairn_snap_method_name(enum cairn_snap_method m);
@@ -99,8 +106,10 @@ struct cairn_snap_taken {
 
 /* Snapshots volume (an image file or a block device) under the snapshot
  * id id into the directory above, first removing the leftovers there
- * (known tells recorded files apart).  want AUTO tries reflink then copy
- * (ret->method says which; the caller warns about a copy's cost); REFLINK
+ * (known tells recorded files apart).  want AUTO tries LVM, reflink, then
+ * copy (ret->method says which; the caller warns about a copy's cost);
+ * INSTANT tries LVM then reflink and fails with CAIRN_EUNSUPPORTED (the
+ * message says why) where neither exists; REFLINK
  * fails with CAIRN_EUNSUPPORTED where the file system cannot; COPY first
  * checks that the state directory's file system has room for the
  * volume's data (CAIRN_ENOSPC).  Nothing is left on failure. */

@@ -230,8 +230,20 @@ t_copy_fallback()
 	scatter_write v.img 42 10 >/dev/null
 	cairn snapshot revert v.img@c
 	cmp -s v.img "$(cairn snapshot list v.img --json | jq -r '.[0].path')" || fail "revert from a copy differs"
+	# A backup by default does not copy: it reads the live file, says so,
+	# and checks it for change during the read.
+	local before
+	before=$(ls -A "$CAIRN_STATE_DIR/snapshots" | sort | tr '\n' ' ')
 	cairn backup --repo "$R" v.img --json >b.json
+	[ "$(jget b.json .snapshot)" = none ] || fail "the default backup's snapshot is $(jget b.json .snapshot), not none"
+	[ "$(jget b.json .snapshot_reason)" = "no instant snapshot here" ] || fail "reason: $(jget b.json .snapshot_reason)"
+	[ "$(jget b.json .snapshot_bytes_copied)" = 0 ] || fail "the default backup copied $(jget b.json .snapshot_bytes_copied) bytes"
+	[ "$(jget b.json .consistency)" = unchanged ] || fail "consistency: $(jget b.json .consistency)"
+	[ "$(ls -A "$CAIRN_STATE_DIR/snapshots" | sort | tr '\n' ' ')" = "$before" ] || fail "the default backup left a snapshot"
+	# A copy when asked for.
+	cairn backup --repo "$R" v.img --snapshot copy --json >b.json
 	[ "$(jget b.json .snapshot)" = copy ] || fail "the backup's snapshot is not a copy"
+	[ "$(jget b.json .consistency)" = snapshot ] || fail "consistency of a copy: $(jget b.json .consistency)"
 	# A copy is not kept as a base.
 	cairn snapshot list v.img --json | jq -e 'map(select(.kind == "base")) | length == 0' >/dev/null ||
 		fail "a copy snapshot was kept as a base"
@@ -239,7 +251,7 @@ t_copy_fallback()
 	[ "$(jget b.json .snapshot)" = none ] || fail "--snapshot none took a snapshot"
 	expect_fail -c 2 cairn backup --repo "$R" v.img --snapshot sideways
 }
-test_case "no reflinks here: snapshots are copies (with a warning); --snapshot none reads the live file" t_copy_fallback
+test_case "no reflinks here: snapshots are copies (with a warning); a backup reads the live file unless --snapshot copy" t_copy_fallback
 
 t_block_device()
 {
@@ -247,11 +259,16 @@ t_block_device()
 	mk_image dev.img 32 61 8
 	local dev
 	dev=$(setup_loop dev.img) || skip "no loop device available"
-	# A block device cannot be reflinked: the snapshot is a copy under the
-	# state directory, gone after the backup.
+	# A block device cannot be reflinked: by default it is read live (no
+	# clock to check it by: "unchecked"); asked for, the snapshot is a copy
+	# under the state directory, gone after the backup.
 	local before
 	before=$(ls -A "$CAIRN_STATE_DIR/snapshots" 2>/dev/null)
 	cairn backup --repo "$R" "$dev" --name blk --json >b.json
+	[ "$(jget b.json .snapshot)" = none ] || fail "default snapshot of a device is $(jget b.json .snapshot)"
+	[ "$(jget b.json .consistency)" = unchecked ] || fail "consistency of a live device: $(jget b.json .consistency)"
+	jq -e '.change_during_read == null' b.json >/dev/null || fail "change_during_read of a device: $(jq -c .change_during_read b.json)"
+	cairn backup --repo "$R" "$dev" --name blk --snapshot copy --json >b.json
 	[ "$(jget b.json .snapshot)" = copy ] || fail "snapshot of a device is $(jget b.json .snapshot)"
 	[ "$(ls -A "$CAIRN_STATE_DIR/snapshots" 2>/dev/null)" = "$before" ] || fail "the device's copy snapshot was left behind"
 	cairn restore --repo "$R" blk@latest r.img
@@ -265,7 +282,7 @@ t_block_device()
 	cmp "$p" "$dev" || fail "revert of a device differs"
 	cairn snapshot delete "$dev@d"
 }
-test_case "a block device is snapshotted by copy under the state directory; revert rewrites it" t_block_device
+test_case "a block device is read live by default, copied under the state directory when asked; revert rewrites it" t_block_device
 
 t_snapshot_bad()
 {

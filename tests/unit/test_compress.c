@@ -1,37 +1,44 @@
-/* compress/: per-chunk zstd with the "store raw when it does not pay" rule. */
+/* compress/: per-chunk zstd or lz4 with the "store raw when it does not
+ * pay" rule, the probe, and the --compression modes. */
 #include "helpers.h"
 
 #include "compress/compress.h"
 #include "util/cleanup.h"
 
+#define CAIRN_STR_(x) #x
+#define CAIRN_STR(x) CAIRN_STR_(x)
+
 static int setup(void **state)
 {
-	struct cairn_zctx *z = NULL;
-	ck_ok(cairn_zctx_new(1, &z));
+	struct cairn_comp *z = NULL;
+	struct cairn_comp_mode m = { CAIRN_COMP_ZSTD, 1 };
+	ck_ok(cairn_comp_new(&m, &z));
 	*state = z;
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	cairn_zctx_free(*state);
+	cairn_comp_free(*state);
 	return 0;
 }
 
-static void round_trip(struct cairn_zctx *z, const uint8_t *in, size_t len, size_t *ret_clen)
+static void round_trip(struct cairn_comp *z, const uint8_t *in, size_t len, size_t *ret_clen)
 {
-	size_t cap = cairn_compress_bound(len);
+	size_t cap = cairn_comp_bound(len);
 	assert_true(cap >= len);
 	uint8_t *c = malloc(cap);
 	uint8_t *back = malloc(len ? len : 1);
 	assert_non_null(c);
 	assert_non_null(back);
 	size_t clen = 12345;
-	ck_ok(cairn_compress(z, in, len, c, cap, &clen));
+	enum cairn_comp_used used = 99;
+	ck_ok(cairn_comp_compress(z, in, len, c, cap, &clen, &used));
+	assert_true(clen == 0 ? used == CAIRN_COMP_USED_RAW : used != CAIRN_COMP_USED_RAW);
 	if (clen) {
 		/* Compressed only when it saves at least 1/32. */
 		assert_true(clen < len - len / 32);
-		ck_ok(cairn_decompress(z, c, clen, back, len));
+		ck_ok(cairn_comp_decompress(z, used, c, clen, back, len));
 		assert_memory_equal(back, in, len);
 	}
 	*ret_clen = clen;
@@ -41,7 +48,7 @@ static void round_trip(struct cairn_zctx *z, const uint8_t *in, size_t len, size
 
 static void test_round_trip(void **state)
 {
-	struct cairn_zctx *z = *state;
+	struct cairn_comp *z = *state;
 	static const size_t sizes[] = { 4096, 65536, 65536 + 17, 1u << 20 };
 	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
 		uint8_t *d = malloc(sizes[i]);
@@ -66,19 +73,20 @@ static void test_levels(void **state)
 	uint8_t d[20000];
 	th_fill_text(d, sizeof(d), 9);
 	for (size_t i = 0; i < ARRAY_SIZE(levels); i++) {
-		struct cairn_zctx *z = NULL;
-		ck_ok(cairn_zctx_new(levels[i], &z));
+		struct cairn_comp *z = NULL;
+		struct cairn_comp_mode m = { CAIRN_COMP_ZSTD, levels[i] };
+		ck_ok(cairn_comp_new(&m, &z));
 		size_t clen;
 		round_trip(z, d, sizeof(d), &clen);
 		assert_true(clen > 0);
-		cairn_zctx_free(z);
+		cairn_comp_free(z);
 	}
-	cairn_zctx_free(NULL);
+	cairn_comp_free(NULL);
 }
 
 static void test_incompressible(void **state)
 {
-	struct cairn_zctx *z = *state;
+	struct cairn_comp *z = *state;
 	static const size_t sizes[] = { 1, 100, 4096, 65536 };
 	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
 		uint8_t *d = th_data(sizes[i], 100 + i);
@@ -90,14 +98,16 @@ static void test_incompressible(void **state)
 	/* Empty input: nothing to gain. */
 	size_t clen = 1;
 	uint8_t out[64];
-	ck_ok(cairn_compress(z, "", 0, out, sizeof(out), &clen));
+	enum cairn_comp_used used;
+	ck_ok(cairn_comp_compress(z, "", 0, out, sizeof(out), &clen, &used));
 	assert_int_equal(clen, 0);
+	assert_int_equal(used, CAIRN_COMP_USED_RAW);
 }
 
 /* Saving less than 1/32 is not worth a decompression pass. */
 static void test_barely_compressible(void **state)
 {
-	struct cairn_zctx *z = *state;
+	struct cairn_comp *z = *state;
 	enum { N = 65536 };
 	uint8_t *d = th_data(N, 5);
 	/* About 1% of the chunk is a run of zeros: zstd saves that much, which
@@ -114,7 +124,7 @@ static void test_barely_compressible(void **state)
  * bytes repeat. */
 static void test_sampled_skip(void **state)
 {
-	struct cairn_zctx *z = *state;
+	struct cairn_comp *z = *state;
 	enum { N = 65536 };
 	uint8_t *d = th_data(N, 7);
 	size_t clen;
@@ -135,34 +145,35 @@ static void test_sampled_skip(void **state)
 
 static void test_wrong_size(void **state)
 {
-	struct cairn_zctx *z = *state;
+	struct cairn_comp *z = *state;
 	enum { N = 10000 };
 	uint8_t d[N], c[N + 1024], back[N + 64];
 	th_fill_text(d, N, 1);
 	size_t clen = 0;
-	ck_ok(cairn_compress(z, d, N, c, sizeof(c), &clen));
+	enum cairn_comp_used used;
+	ck_ok(cairn_comp_compress(z, d, N, c, sizeof(c), &clen, &used));
 	assert_true(clen > 0);
-	ck_err(cairn_decompress(z, c, clen, back, N - 1), CAIRN_ECORRUPT);
-	ck_err(cairn_decompress(z, c, clen, back, N + 1), CAIRN_ECORRUPT);
-	ck_err(cairn_decompress(z, c, clen, back, N + 64), CAIRN_ECORRUPT);
-	ck_err(cairn_decompress(z, c, clen, back, 0), CAIRN_ECORRUPT);
+	ck_err(cairn_comp_decompress(z, CAIRN_COMP_USED_ZSTD, c, clen, back, N - 1), CAIRN_ECORRUPT);
+	ck_err(cairn_comp_decompress(z, CAIRN_COMP_USED_ZSTD, c, clen, back, N + 1), CAIRN_ECORRUPT);
+	ck_err(cairn_comp_decompress(z, CAIRN_COMP_USED_ZSTD, c, clen, back, N + 64), CAIRN_ECORRUPT);
+	ck_err(cairn_comp_decompress(z, CAIRN_COMP_USED_ZSTD, c, clen, back, 0), CAIRN_ECORRUPT);
 	/* Truncated frames. */
-	ck_err(cairn_decompress(z, c, clen - 1, back, N), CAIRN_ECORRUPT);
-	ck_err(cairn_decompress(z, c, clen / 2, back, N), CAIRN_ECORRUPT);
-	ck_err(cairn_decompress(z, c, 0, back, N), CAIRN_ECORRUPT);
+	ck_err(cairn_comp_decompress(z, CAIRN_COMP_USED_ZSTD, c, clen - 1, back, N), CAIRN_ECORRUPT);
+	ck_err(cairn_comp_decompress(z, CAIRN_COMP_USED_ZSTD, c, clen / 2, back, N), CAIRN_ECORRUPT);
+	ck_err(cairn_comp_decompress(z, CAIRN_COMP_USED_ZSTD, c, 0, back, N), CAIRN_ECORRUPT);
 	/* The context is still good. */
-	ck_ok(cairn_decompress(z, c, clen, back, N));
+	ck_ok(cairn_comp_decompress(z, CAIRN_COMP_USED_ZSTD, c, clen, back, N));
 	assert_memory_equal(back, d, N);
 }
 
 static void test_garbage(void **state)
 {
-	struct cairn_zctx *z = *state;
+	struct cairn_comp *z = *state;
 	uint8_t out[4096];
 	for (uint64_t seed = 0; seed < 50; seed++) {
 		uint8_t g[300];
 		th_fill(g, sizeof(g), seed);
-		ck_err(cairn_decompress(z, g, sizeof(g), out, sizeof(out)), CAIRN_ECORRUPT);
+		ck_err(cairn_comp_decompress(z, CAIRN_COMP_USED_ZSTD, g, sizeof(g), out, sizeof(out)), CAIRN_ECORRUPT);
 	}
 	/* A valid frame magic followed by garbage. */
 	uint8_t g[64];
@@ -171,22 +182,23 @@ static void test_garbage(void **state)
 	g[1] = 0xb5;
 	g[2] = 0x2f;
 	g[3] = 0xfd;
-	ck_err(cairn_decompress(z, g, sizeof(g), out, sizeof(out)), CAIRN_ECORRUPT);
+	ck_err(cairn_comp_decompress(z, CAIRN_COMP_USED_ZSTD, g, sizeof(g), out, sizeof(out)), CAIRN_ECORRUPT);
 
 	/* Two frames back to back decode to more than expected. */
 	uint8_t d[1000], c[4096];
 	th_fill_text(d, sizeof(d), 2);
 	size_t clen = 0;
-	ck_ok(cairn_compress(z, d, sizeof(d), c, sizeof(c) / 2, &clen));
+	enum cairn_comp_used used;
+	ck_ok(cairn_comp_compress(z, d, sizeof(d), c, sizeof(c) / 2, &clen, &used));
 	assert_true(clen > 0);
 	memcpy(c + clen, c, clen);
-	ck_err(cairn_decompress(z, c, 2 * clen, out, sizeof(d)), CAIRN_ECORRUPT);
+	ck_err(cairn_comp_decompress(z, CAIRN_COMP_USED_ZSTD, c, 2 * clen, out, sizeof(d)), CAIRN_ECORRUPT);
 }
 
 /* Many chunks through one context, as a backup worker does. */
 static void test_context_reuse(void **state)
 {
-	struct cairn_zctx *z = *state;
+	struct cairn_comp *z = *state;
 	for (int i = 0; i < 200; i++) {
 		uint8_t d[3000];
 		if (i % 3 == 0)
@@ -197,6 +209,174 @@ static void test_context_reuse(void **state)
 		round_trip(z, d, sizeof(d), &clen);
 		assert_true(i % 3 == 0 ? clen == 0 : clen > 0);
 	}
+}
+
+static struct cairn_comp *comp_of(enum cairn_comp_algo algo, int level)
+{
+	struct cairn_comp *z = NULL;
+	struct cairn_comp_mode m = { algo, level };
+	ck_ok(cairn_comp_new(&m, &z));
+	return z;
+}
+
+/* What each mode uses on compressible data, and that it comes back. */
+static void test_modes_round_trip(void **state)
+{
+	(void)state;
+	static const struct {
+		enum cairn_comp_algo algo;
+		int level;
+		enum cairn_comp_used used;
+	} cases[] = {
+		{ CAIRN_COMP_AUTO, 0, CAIRN_COMP_USED_ZSTD },  { CAIRN_COMP_ZSTD, 1, CAIRN_COMP_USED_ZSTD },
+		{ CAIRN_COMP_ZSTD, -3, CAIRN_COMP_USED_ZSTD }, { CAIRN_COMP_ZSTD, 19, CAIRN_COMP_USED_ZSTD },
+		{ CAIRN_COMP_LZ4, 0, CAIRN_COMP_USED_LZ4 },    { CAIRN_COMP_NONE, 0, CAIRN_COMP_USED_RAW },
+	};
+	enum { N = 65536 };
+	uint8_t *d = malloc(N), *c = malloc(cairn_comp_bound(N)), *back = malloc(N);
+	assert_non_null(d);
+	assert_non_null(c);
+	assert_non_null(back);
+	th_fill_text(d, N, 11);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct cairn_comp *z = comp_of(cases[i].algo, cases[i].level);
+		size_t clen = 1;
+		enum cairn_comp_used used = 99;
+		ck_ok(cairn_comp_compress(z, d, N, c, cairn_comp_bound(N), &clen, &used));
+		assert_int_equal(used, cases[i].used);
+		if (used == CAIRN_COMP_USED_RAW) {
+			assert_int_equal(clen, 0);
+		} else {
+			assert_true(clen > 0 && clen < N / 2);
+			memset(back, 0xaa, N);
+			ck_ok(cairn_comp_decompress(z, used, c, clen, back, N));
+			assert_memory_equal(back, d, N);
+		}
+		cairn_comp_free(z);
+	}
+	/* One context decodes both algorithms, whatever it writes. */
+	struct cairn_comp *lz = comp_of(CAIRN_COMP_LZ4, 0), *zs = comp_of(CAIRN_COMP_ZSTD, 3);
+	size_t clen;
+	enum cairn_comp_used used;
+	ck_ok(cairn_comp_compress(lz, d, N, c, cairn_comp_bound(N), &clen, &used));
+	assert_int_equal(used, CAIRN_COMP_USED_LZ4);
+	ck_ok(cairn_comp_decompress(zs, CAIRN_COMP_USED_LZ4, c, clen, back, N));
+	assert_memory_equal(back, d, N);
+	/* lz4 bytes called zstd, and an unknown algorithm, are damage. */
+	ck_err(cairn_comp_decompress(zs, CAIRN_COMP_USED_ZSTD, c, clen, back, N), CAIRN_ECORRUPT);
+	ck_err(cairn_comp_decompress(zs, CAIRN_COMP_USED_RAW, c, clen, back, N), CAIRN_ECORRUPT);
+	cairn_comp_free(lz);
+	cairn_comp_free(zs);
+	free(d);
+	free(c);
+	free(back);
+}
+
+/* Damaged lz4 blocks: truncated, wrong size, flipped bytes, garbage. */
+static void test_lz4_corrupt(void **state)
+{
+	(void)state;
+	struct cairn_comp *z = comp_of(CAIRN_COMP_LZ4, 0);
+	enum { N = 20000 };
+	uint8_t d[N], c[N + 1024], back[N + 64], bad[N + 1024];
+	th_fill_text(d, N, 4);
+	size_t clen = 0;
+	enum cairn_comp_used used;
+	ck_ok(cairn_comp_compress(z, d, N, c, sizeof(c), &clen, &used));
+	assert_int_equal(used, CAIRN_COMP_USED_LZ4);
+	ck_err(cairn_comp_decompress(z, used, c, clen, back, N - 1), CAIRN_ECORRUPT);
+	ck_err(cairn_comp_decompress(z, used, c, clen, back, N + 1), CAIRN_ECORRUPT);
+	ck_err(cairn_comp_decompress(z, used, c, clen - 1, back, N), CAIRN_ECORRUPT);
+	ck_err(cairn_comp_decompress(z, used, c, clen / 2, back, N), CAIRN_ECORRUPT);
+	ck_err(cairn_comp_decompress(z, used, c, 0, back, N), CAIRN_ECORRUPT);
+	/* A flipped byte either fails to decode or decodes to other bytes
+	 * (which the blob's id then catches); never out of bounds (asan). */
+	int failed = 0;
+	for (size_t i = 0; i < clen; i += 13) {
+		memcpy(bad, c, clen);
+		bad[i] ^= 0x5a;
+		if (cairn_comp_decompress(z, used, bad, clen, back, N) < 0)
+			failed++;
+		else
+			assert_true(i > 0);
+	}
+	assert_true(failed > 0);
+	for (uint64_t seed = 0; seed < 50; seed++) {
+		th_fill(bad, 300, seed);
+		int r = cairn_comp_decompress(z, used, bad, 300, back, sizeof(back));
+		assert_true(r == CAIRN_ECORRUPT);
+	}
+	/* The context is still good. */
+	ck_ok(cairn_comp_decompress(z, used, c, clen, back, N));
+	assert_memory_equal(back, d, N);
+	cairn_comp_free(z);
+}
+
+/* The probe: random chunks are stored raw in every mode, without a pass. */
+static void test_probe(void **state)
+{
+	(void)state;
+	enum { N = 65536 };
+	uint8_t *d = th_data(N, 21), *c = malloc(cairn_comp_bound(N));
+	assert_non_null(c);
+	assert_true(cairn_comp_looks_incompressible(d, N));
+	static const enum cairn_comp_algo algos[] = { CAIRN_COMP_AUTO, CAIRN_COMP_ZSTD, CAIRN_COMP_LZ4 };
+	for (size_t i = 0; i < ARRAY_SIZE(algos); i++) {
+		struct cairn_comp *z = comp_of(algos[i], algos[i] == CAIRN_COMP_ZSTD ? 3 : 0);
+		size_t clen = 1;
+		enum cairn_comp_used used = 99;
+		memset(c, 0x77, cairn_comp_bound(N));
+		ck_ok(cairn_comp_compress(z, d, N, c, cairn_comp_bound(N), &clen, &used));
+		assert_int_equal(used, CAIRN_COMP_USED_RAW);
+		assert_int_equal(clen, 0);
+		/* Untouched output: the compressor never ran. */
+		assert_int_equal(c[0], 0x77);
+		cairn_comp_free(z);
+	}
+	/* Text, zeros and short chunks are not judged random. */
+	th_fill_text(d, N, 2);
+	assert_false(cairn_comp_looks_incompressible(d, N));
+	memset(d, 0, N);
+	assert_false(cairn_comp_looks_incompressible(d, N));
+	free(d);
+	d = th_data(4096, 3);
+	assert_false(cairn_comp_looks_incompressible(d, 4096));
+	free(d);
+	free(c);
+}
+
+static void test_mode_parse(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *out;
+		enum cairn_comp_algo algo;
+		int level;
+	} good[] = {
+		{ "auto", "auto", CAIRN_COMP_AUTO, 0 },
+		{ "zstd", "zstd:" CAIRN_STR(CAIRN_COMP_ZSTD_LEVEL_DEFAULT), CAIRN_COMP_ZSTD, CAIRN_COMP_ZSTD_LEVEL_DEFAULT },
+		{ "zstd:1", "zstd:1", CAIRN_COMP_ZSTD, 1 },
+		{ "zstd:-5", "zstd:-5", CAIRN_COMP_ZSTD, -5 },
+		{ "zstd:22", "zstd:22", CAIRN_COMP_ZSTD, 22 },
+		{ "lz4", "lz4", CAIRN_COMP_LZ4, 0 },
+		{ "none", "none", CAIRN_COMP_NONE, 0 },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+		struct cairn_comp_mode m;
+		char buf[32];
+		ck_ok(cairn_comp_mode_parse(good[i].in, &m));
+		assert_int_equal(m.algo, good[i].algo);
+		assert_int_equal(m.level, good[i].level);
+		assert_string_equal(cairn_comp_mode_format(&m, buf, sizeof(buf)), good[i].out);
+	}
+	static const char *const bad[] = { "", "bogus", "zstd:", "zstd:0", "zstd:23", "zstd:-101", "zstd:3x",
+					   "lz4:1", "ZSTD", "auto:3", "none ", "gzip" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct cairn_comp_mode m;
+		ck_err(cairn_comp_mode_parse(bad[i], &m), CAIRN_EINVAL);
+	}
+	assert_int_equal(cairn_comp_algo_from_name("lz4"), CAIRN_COMP_LZ4);
+	assert_int_equal(cairn_comp_algo_from_name("zstd:1"), -1);
 }
 
 int main(void)
@@ -210,6 +390,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wrong_size, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_context_reuse, setup, teardown),
+		cmocka_unit_test(test_modes_round_trip),
+		cmocka_unit_test(test_lz4_corrupt),
+		cmocka_unit_test(test_probe),
+		cmocka_unit_test(test_mode_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -56,7 +56,8 @@ static void test_init_defaults(void **state)
 	assert_int_equal(c->chunk_size, CAIRN_CHUNK_SIZE_DEFAULT);
 	assert_int_equal(c->pack_size, CAIRN_PACK_SIZE_DEFAULT);
 	assert_int_equal(c->tree_fanout, CAIRN_TREE_FANOUT);
-	assert_int_equal(c->compression_level, CAIRN_ZSTD_LEVEL_DEFAULT);
+	assert_int_equal(c->compression, CAIRN_COMP_AUTO);
+	assert_int_equal(c->compression_level, 0);
 	assert_true(c->created > 1700000000 && c->created <= (int64_t)time(NULL));
 	static const uint8_t zero[16];
 	assert_memory_not_equal(c->id, zero, 16);
