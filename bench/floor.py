@@ -152,7 +152,9 @@ def main():
         aes_dec = openssl(['-decrypt', '-evp', 'aes-256-gcm'])
         out = {'nonzero_b': n, 'cores': cores, 'hmac_bps': hmac, 'aes_bps': aes,
                'aes_dec_bps': aes_dec, 'sample_b': os.path.getsize(path)}
-        comps = [('zstd' + lv, int(lv), ['zstd', '-b' + lv, '-B64K', '-i2', path]) for lv in levels]
+        # zstd -b takes no negative level: --fast=N sets it and a bare -b keeps it.
+        comps = [('zstd' + lv, int(lv), (['zstd', '-b' + lv] if int(lv) > 0 else ['zstd', '--fast=%d' % -int(lv), '-b'])
+                  + ['-B64K', '-i2', path]) for lv in levels]
         comps.append(('lz4', 1, ['lz4', '-b1', '-B4', '-i2', path]))
         for name, level, cmd in comps:
             cb, db, ratio = bench(cmd)

@@ -41,12 +41,14 @@
 #   BENCH_S3_MEM       RGW's memstore size in bytes (default 8 GiB: objects
 #                      live in RAM)
 #   BENCH_COMPRESSIONS cairn compression settings swept (full + incremental,
-#                      repository size), default "lz4 zstd:1 zstd:3"; each
+#                      repository size), default "lz4 zstd:-1 zstd:1
+#                      zstd:9" (the default, auto, is zstd:3); each
 #                      is passed as `cairn init --compression X`; a binary
 #                      without --compression gets --compression-level N for
 #                      zstd:N and skips the rest with a message; "" = skip
 #   BENCH_FLOOR_LEVEL  the compressor the CPU floor assumes for cairn's
-#                      default: a zstd level or "lz4" (default 1)
+#                      default: a zstd level or "lz4" (default 3, what
+#                      `auto` uses)
 #   BENCH_SWEEP        1 = cairn chunk-size sweep, 0 (default) = skip
 #   BENCH_SWEEP_SIZES  default "64K 128K 256K 1M"
 #   BENCH_CACHE        warm (default): drop caches, then pre-read the step's
@@ -66,8 +68,8 @@ BENCH_IMAGES=${BENCH_IMAGES:-synthetic real}
 BENCH_TOOLS=${BENCH_TOOLS:-cairn restic borg-fixed borg-default cairn-s3 restic-s3}
 BENCH_S3_IMAGES=${BENCH_S3_IMAGES-synthetic}
 BENCH_S3_MEM=${BENCH_S3_MEM:-8589934592}
-BENCH_COMPRESSIONS=${BENCH_COMPRESSIONS-lz4 zstd:1 zstd:3}
-BENCH_FLOOR_LEVEL=${BENCH_FLOOR_LEVEL:-1}
+BENCH_COMPRESSIONS=${BENCH_COMPRESSIONS-lz4 zstd:-1 zstd:1 zstd:9}
+BENCH_FLOOR_LEVEL=${BENCH_FLOOR_LEVEL:-3}
 BENCH_SWEEP=${BENCH_SWEEP:-0}
 BENCH_SWEEP_SIZES=${BENCH_SWEEP_SIZES:-64K 128K 256K 1M}
 BENCH_CACHE=${BENCH_CACHE:-warm}
@@ -376,6 +378,7 @@ bench_tool() {
     rec "$tool" full_stored_b "$(cairn_json bytes_stored)"
     rec "$tool" full_snapshot "$(cairn_json snapshot)"
     rec "$tool" full_snapshot_s "$(cairn_json snapshot_seconds)"
+    rec "$tool" full_consistency "$(cairn_json consistency)"
   fi
   if [ "$tool" = cairn-s3 ] && [ -s "$W/http-full.stats" ]; then
     # Requests per stored MiB of the full backup (DESIGN: few, large objects).
@@ -402,6 +405,7 @@ bench_tool() {
     rec "$tool" incr_new_b "$(cairn_json bytes_new)"
     rec "$tool" incr_change_tracking "$(cairn_json change_tracking)"
     rec "$tool" incr_snapshot "$(cairn_json snapshot)"
+    rec "$tool" incr_consistency "$(cairn_json consistency)"
   fi
   say "  full ${full_s}s (repo ${full_b} B), incremental ${T_S}s (+$((both_b - full_b)) B)"
 

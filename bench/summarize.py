@@ -9,7 +9,7 @@ import sys
 
 MiB = 1 << 20
 NAMES = {
-    'cairn': 'cairn (default snapshot mode)',
+    'cairn': 'cairn (defaults: snapshot and compression auto)',
     'restic': 'restic 0.14 (zstd auto)',
     'borg-fixed': 'borg 1.2 fixed 64 KiB, lz4',
     'borg-default': 'borg 1.2 buzhash (default), lz4',
@@ -90,7 +90,7 @@ def image_section(image, data, order, nruns, changed):
     restic, borg = tools.get('restic'), tools.get('borg-fixed')
     cairn = tools.get('cairn')
     floor = tools.get('floor')
-    level = last(floor, 'level') or '1'
+    level = last(floor, 'level') or '3'
     fk = floor_key(level)
 
     main = [t for t in order if t in NAMES]
@@ -120,7 +120,8 @@ def image_section(image, data, order, nruns, changed):
                 'CPU-s = user + sys CPU-seconds of the step (and its sync), from /usr/bin/time.']
         if cairn:
             bits = []
-            for m, label in (('full_snapshot', 'full backup snapshot'), ('incr_snapshot', 'incremental snapshot')):
+            for m, label in (('full_snapshot', 'full backup snapshot'), ('full_consistency', 'consistency'),
+                             ('incr_snapshot', 'incremental snapshot'), ('incr_consistency', 'consistency')):
                 v = last(cairn, m)
                 if v:
                     bits.append('%s "%s"' % (label, v))
