@@ -6,10 +6,12 @@
 #               last line "N passed, N failed, N skipped" (skipped tests
 #               are not counted as passed)
 #   make demo   installs dependencies, builds, backs up and restores an image
-#   make bench  runs bench/run.sh (cairn vs restic vs borg, local and on Ceph
-#               RGW), bench/volumes.sh (change tracking on XFS) and
-#               bench/prune.sh (prune of a 100-backup history vs restic),
-#               see docs/benchmarks.md
+#   make bench  runs bench/run.sh (cairn, with its default snapshot mode,
+#               vs restic vs borg on a synthetic and a real-files image,
+#               with the CPU and disk floors of the same run; local and on
+#               Ceph RGW), bench/volumes.sh (change tracking on XFS) and
+#               bench/prune.sh (prune of a 100-backup history vs restic,
+#               median of 3), see docs/benchmarks.md
 MESON ?= meson
 NINJA ?= ninja
 

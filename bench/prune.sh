@@ -8,7 +8,8 @@
 # change: 41 writes of 1 MiB of random data at random 1 MiB-aligned offsets
 # (seeded by the backup's number), written in place into one copy of the
 # image, which both tools back up from the same path after every change
-# (cairn with --snapshot none, as bench/run.sh).
+# (cairn with --snapshot none: the history is not timed, and reading the
+# live file is what restic does too).
 #
 # Each run: hard-link copies of both repositories (prune only adds and
 # deletes files, so the cache stays intact), forget all but the last KEEP
@@ -24,7 +25,7 @@
 #   BENCH_DIR              default /var/tmp/cairn-bench
 #   BENCH_PRUNE_BACKUPS    history length, default 100
 #   BENCH_PRUNE_KEEP       backups kept by forget, default 10
-#   BENCH_PRUNE_RUNS       timed runs, median reported (default 1)
+#   BENCH_PRUNE_RUNS       timed runs, median reported (default 3)
 #   BENCH_PRUNE_TOOLS      default "cairn restic"
 #   CAIRN                  cairn binary, default build/cairn
 #   BENCH_RESULTS          default bench/results (writes prune-latest.md)
@@ -34,7 +35,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH_DIR=${BENCH_DIR:-/var/tmp/cairn-bench}
 N=${BENCH_PRUNE_BACKUPS:-100}
 KEEP=${BENCH_PRUNE_KEEP:-10}
-RUNS=${BENCH_PRUNE_RUNS:-1}
+RUNS=${BENCH_PRUNE_RUNS:-3}
 TOOLS=${BENCH_PRUNE_TOOLS:-cairn restic}
 CAIRN=${CAIRN:-$ROOT/build/cairn}
 RESULTS=${BENCH_RESULTS:-$ROOT/bench/results}
@@ -123,19 +124,20 @@ drop_caches()
 
 preread() { find "$1" -type f -print0 | xargs -0 cat >/dev/null; }
 
-# timed TOOL-LABEL CMD...: "seconds peak-RSS-KiB" on stdout.
+# timed TOOL-LABEL CMD...: "seconds peak-RSS-KiB CPU-seconds" on stdout
+# (CPU = user + sys of the command and its sync).
 timed()
 {
 	local label=$1 out
 	shift
 	out=$W/time.$label
-	/usr/bin/time -f '%e %M' -o "$out" sh -c '"$@" && sync' sh "$@" >>"$LOG" 2>&1 || die "$label failed, see $LOG"
-	tail -n1 "$out"
+	/usr/bin/time -f '%e %M %U %S' -o "$out" sh -c '"$@" && sync' sh "$@" >>"$LOG" 2>&1 || die "$label failed, see $LOG"
+	tail -n1 "$out" | awk '{printf "%s %s %.2f\n", $1, $2, $3 + $4}'
 }
 
 median() { sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
-declare -A T RSS BEFORE AFTER
+declare -A T RSS CPU BEFORE AFTER
 for run in $(seq 1 "$RUNS"); do
 	rm -rf "$W"
 	mkdir -p "$W/home"
@@ -151,19 +153,20 @@ for run in $(seq 1 "$RUNS"); do
 			"$CAIRN" forget --repo "$W/cairn" --keep-last "$KEEP" -q >/dev/null 2>>"$LOG"
 			drop_caches
 			preread "$W/cairn"
-			read -r s m < <(timed cairn "$CAIRN" prune --repo "$W/cairn" --json)
+			read -r s m c < <(timed cairn "$CAIRN" prune --repo "$W/cairn" --json)
 			;;
 		restic)
 			restic -r "$W/restic" forget --keep-last "$KEEP" -q >>"$LOG" 2>&1
 			drop_caches
 			preread "$W/restic"
-			read -r s m < <(timed restic restic -r "$W/restic" prune)
+			read -r s m c < <(timed restic restic -r "$W/restic" prune)
 			;;
 		esac
 		T[$tool]+="$s "
 		RSS[$tool]+="$m "
+		CPU[$tool]+="$c "
 		AFTER[$tool]=$(du -sb "$W/$tool" | cut -f1)
-		say "run $run: $tool prune ${s} s, peak RSS $((m / 1024)) MiB"
+		say "run $run: $tool prune ${s} s, ${c} CPU-s, peak RSS $((m / 1024)) MiB"
 	done
 	# Untimed: the results are sound.
 	for tool in $TOOLS; do
@@ -184,12 +187,13 @@ done
 
 gib() { awk -v b="$1" 'BEGIN {printf "%.2f", b / 1073741824}'; }
 {
-	echo "| tool | prune s | peak RSS MiB | repository before GiB | after GiB |"
-	echo "|---|---:|---:|---:|---:|"
+	echo "| tool | prune s (median) | prune s (runs) | CPU-s (median) | peak RSS MiB | repository before GiB | after GiB |"
+	echo "|---|---:|---|---:|---:|---:|---:|"
 	for tool in $TOOLS; do
 		s=$(echo "${T[$tool]}" | tr ' ' '\n' | grep . | median)
 		m=$(echo "${RSS[$tool]}" | tr ' ' '\n' | grep . | median)
-		echo "| $tool | $s | $((${m%.*} / 1024)) | $(gib "${BEFORE[$tool]}") | $(gib "${AFTER[$tool]}") |"
+		c=$(echo "${CPU[$tool]}" | tr ' ' '\n' | grep . | median)
+		echo "| $tool | $s | ${T[$tool]% } | $c | $((${m%.*} / 1024)) | $(gib "${BEFORE[$tool]}") | $(gib "${AFTER[$tool]}") |"
 	done
 	if [[ " $TOOLS " == *" cairn "* && " $TOOLS " == *" restic "* ]]; then
 		c=$(echo "${T[cairn]}" | tr ' ' '\n' | grep . | median)

@@ -1,33 +1,56 @@
 #!/bin/bash
-# bench/run.sh - cairn vs restic 0.14 vs borg 1.2 on one deterministic volume
-# image, in one run.  Method and numbers: docs/benchmarks.md.
+# bench/run.sh - cairn vs restic 0.14 vs borg 1.2 on two deterministic volume
+# images, in one run.  Method and numbers: docs/benchmarks.md.
 #
-# For each tool and each of BENCH_RUNS runs (fresh repositories every run):
+# Images (built once, cached under BENCH_DIR, which must be on the file
+# system the benchmark is about: the source images sit there and cairn makes
+# its default snapshot beside them):
+#   synthetic  BENCH_DIR/img       bench/make_image.sh: 4 GiB, generated files
+#   real       BENCH_DIR/img-real  bench/make_real_image.sh: 2 GiB, ~1.4 GiB of
+#                                  installed system files, 1% rewritten
+# For each run, image and tool (fresh repositories every time):
 #   full backup of base.img, incremental backup of changed.img under the same
 #   path (BENCH_DIR/work/src/volume.img), restore of the latest backup to a
 #   fresh file, cmp against changed.img.  Every timed step is preceded by
 #   `sync; echo 3 > /proc/sys/vm/drop_caches` and a pre-read of the step's
 #   input (the source image for backups, the repository for restores), so all
-#   tools read their input from the page cache.
-# Then (cairn only) a chunk-size sweep: full + incremental per chunk size.
+#   tools read their input from the page cache, and ends with `sync` inside
+#   the timing.  Wall time and CPU-seconds (user + sys, /usr/bin/time) of
+#   every step are recorded.
+# cairn runs as a user runs it: `cairn backup SRC --name vol --json`, with
+# its default snapshot mode (what it chose is recorded from --json).
+# Once per image and run: the CPU floor (bench/floor.py: HMAC-SHA-256, zstd
+# and AES-256-GCM throughput on this machine, on the image's own data) and
+# the restore floor (dd of changed.img's bytes, oflag=direct, and buffered
+# followed by sync).
+# Then (cairn only) the compression sweep (BENCH_COMPRESSIONS) and, if asked,
+# the chunk-size sweep: full + incremental per setting, per image.
 # Prints medians as markdown tables and writes them to bench/results/latest.md
 # (raw per-run values: bench/results/latest.tsv).
 #
 # Environment:
-#   BENCH_DIR          work dir, default /var/tmp/cairn-bench (images cached in
-#                      BENCH_DIR/img, rebuilt only when missing)
+#   BENCH_DIR          work dir, default /var/tmp/cairn-bench
+#   BENCH_IMAGES       default "synthetic real"
 #   BENCH_RUNS         runs per tool, median reported (default 3)
 #   BENCH_TOOLS        default "cairn restic borg-fixed borg-default cairn-s3
 #                      restic-s3"; the -s3 tools back up to and restore from
 #                      Ceph RGW on 127.0.0.1 (scripts/servers/start-ceph-rgw.sh,
 #                      a fresh server for every tool run), cairn through
 #                      s3://, restic through its S3 backend
+#   BENCH_S3_IMAGES    images the -s3 tools run on, default "synthetic"
 #   BENCH_S3_MEM       RGW's memstore size in bytes (default 8 GiB: objects
 #                      live in RAM)
-#   BENCH_SWEEP        1 (default) = cairn chunk-size sweep, 0 = skip
+#   BENCH_COMPRESSIONS cairn compression settings swept (full + incremental,
+#                      repository size), default "lz4 zstd:-1 zstd:1
+#                      zstd:9" (the default, auto, is zstd:3); each
+#                      is passed as `cairn init --compression X`; a binary
+#                      without --compression gets --compression-level N for
+#                      zstd:N and skips the rest with a message; "" = skip
+#   BENCH_FLOOR_LEVEL  the compressor the CPU floor assumes for cairn's
+#                      default: a zstd level or "lz4" (default 3, what
+#                      `auto` uses)
+#   BENCH_SWEEP        1 = cairn chunk-size sweep, 0 (default) = skip
 #   BENCH_SWEEP_SIZES  default "64K 128K 256K 1M"
-#   BENCH_ZSTD_LEVELS  cairn zstd levels swept with the default chunk size,
-#                      default "-3 -1 1 3" ("" = skip; needs BENCH_SWEEP=1)
 #   BENCH_CACHE        warm (default): drop caches, then pre-read the step's
 #                      input; cold: drop caches only (input read from disk)
 #   CAIRN              cairn binary, default build/cairn
@@ -41,11 +64,14 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH_DIR=${BENCH_DIR:-/var/tmp/cairn-bench}
 BENCH_RUNS=${BENCH_RUNS:-3}
+BENCH_IMAGES=${BENCH_IMAGES:-synthetic real}
 BENCH_TOOLS=${BENCH_TOOLS:-cairn restic borg-fixed borg-default cairn-s3 restic-s3}
+BENCH_S3_IMAGES=${BENCH_S3_IMAGES-synthetic}
 BENCH_S3_MEM=${BENCH_S3_MEM:-8589934592}
-BENCH_SWEEP=${BENCH_SWEEP:-1}
+BENCH_COMPRESSIONS=${BENCH_COMPRESSIONS-lz4 zstd:-1 zstd:1 zstd:9}
+BENCH_FLOOR_LEVEL=${BENCH_FLOOR_LEVEL:-3}
+BENCH_SWEEP=${BENCH_SWEEP:-0}
 BENCH_SWEEP_SIZES=${BENCH_SWEEP_SIZES:-64K 128K 256K 1M}
-BENCH_ZSTD_LEVELS=${BENCH_ZSTD_LEVELS:--3 -1 1 3}
 BENCH_CACHE=${BENCH_CACHE:-warm}
 CAIRN=${CAIRN:-$ROOT/build/cairn}
 RESULTS=${BENCH_RESULTS:-$ROOT/bench/results}
@@ -61,9 +87,12 @@ esac
 [[ $BENCH_RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive integer"
 case $BENCH_CACHE in warm|cold) ;; *) die "BENCH_CACHE must be warm or cold" ;; esac
 [ -x /usr/bin/time ] || die "/usr/bin/time missing (apt-get install -y time)"
+for im in $BENCH_IMAGES $BENCH_S3_IMAGES; do
+  case $im in synthetic|real) ;; *) die "unknown image '$im' (synthetic real)" ;; esac
+done
+[[ $BENCH_FLOOR_LEVEL =~ ^(-?[0-9]+|lz4)$ ]] || die "BENCH_FLOOR_LEVEL must be a zstd level or lz4"
 command -v python3 >/dev/null || die "python3 missing"
 
-IMG=$BENCH_DIR/img
 W=$BENCH_DIR/work
 LOGDIR=$BENCH_DIR/logs
 mkdir -p "$BENCH_DIR" "$LOGDIR" "$RESULTS"
@@ -75,7 +104,7 @@ STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 LOG=$LOGDIR/run-$STAMP.log
 RAW=$LOGDIR/run-$STAMP.tsv
 : >"$LOG"
-printf 'run\ttool\tmetric\tvalue\n' >"$RAW"
+printf 'run\timage\ttool\tmetric\tvalue\n' >"$RAW"
 
 cleanup() { s3_stop; rm -rf "$W"; }
 trap cleanup EXIT
@@ -84,19 +113,25 @@ trap 'exit 130' INT TERM
 ########################################################################
 # Images (cached)
 ########################################################################
-if [ ! -f "$IMG/SHA256SUMS" ] || [ ! -f "$IMG/base.img" ] || [ ! -f "$IMG/changed.img" ]; then
-  say "building images in $IMG (a few minutes; log $LOGDIR/make_image-$STAMP.log)"
-  "$ROOT/bench/make_image.sh" "$IMG" >"$LOGDIR/make_image-$STAMP.log" 2>&1 \
-    || die "make_image.sh failed, see $LOGDIR/make_image-$STAMP.log"
-else
-  say "using cached images in $IMG"
-fi
-
-# Changed bytes = number of differing 4 KiB blocks between base and changed,
-# computed once and cached next to the images (make_image.sh removes it).
-if [ ! -s "$IMG/changed_blocks.txt" ]; then
-  say "counting changed 4 KiB blocks (once)"
-  python3 - "$IMG/base.img" "$IMG/changed.img" >"$IMG/changed_blocks.tmp" <<'PYEOF'
+img_dir() { case $1 in synthetic) echo "$BENCH_DIR/img" ;; real) echo "$BENCH_DIR/img-real" ;; esac; }
+img_script() { case $1 in synthetic) echo make_image.sh ;; real) echo make_real_image.sh ;; esac; }
+IMAGES=()
+for im in $BENCH_IMAGES; do
+  case " ${IMAGES[*]} " in *" $im "*) ;; *) IMAGES+=("$im") ;; esac
+done
+for im in "${IMAGES[@]}" $BENCH_S3_IMAGES; do
+  d=$(img_dir "$im")
+  if [ ! -f "$d/SHA256SUMS" ] || [ ! -f "$d/base.img" ] || [ ! -f "$d/changed.img" ]; then
+    say "building the $im images in $d (a few minutes; log $LOGDIR/$(img_script "$im")-$STAMP.log)"
+    "$ROOT/bench/$(img_script "$im")" "$d" >"$LOGDIR/$(img_script "$im")-$STAMP.log" 2>&1 \
+      || die "$(img_script "$im") failed, see $LOGDIR/$(img_script "$im")-$STAMP.log"
+  fi
+  # Changed bytes = number of differing 4 KiB blocks between base and
+  # changed, computed once and cached next to the images (the image
+  # scripts remove it).
+  if [ ! -s "$d/changed_blocks.txt" ]; then
+    say "counting changed 4 KiB blocks of the $im image (once)"
+    python3 - "$d/base.img" "$d/changed.img" >"$d/changed_blocks.tmp" <<'PYEOF'
 import sys
 BS, CH = 4096, 16 << 20
 n = 0
@@ -112,9 +147,9 @@ with open(sys.argv[1], 'rb') as a, open(sys.argv[2], 'rb') as b:
                 n += 1
 print(n, n * BS)
 PYEOF
-  mv "$IMG/changed_blocks.tmp" "$IMG/changed_blocks.txt"
-fi
-read -r CHANGED_BLOCKS CHANGED_BYTES <"$IMG/changed_blocks.txt"
+    mv "$d/changed_blocks.tmp" "$d/changed_blocks.txt"
+  fi
+done
 
 ########################################################################
 # Environment of the tools: everything under $W
@@ -154,7 +189,8 @@ prewarm() {
   fi
 }
 
-# Put image $1 (base.img | changed.img) at the stable source path.  A hard
+# Put image $1 (base.img | changed.img) of the current image set ($IMG) at
+# the stable source path.  A hard
 # link gives the tools the same path with the image's own inode and mtime
 # (so restic/borg see a modified file and re-read it); copy as a fallback.
 set_source() {
@@ -163,9 +199,10 @@ set_source() {
 }
 
 # timed WARM DIR CMD... : drop caches, pre-read WARM, run CMD in DIR under
-# /usr/bin/time.  Sets T_S (wall seconds) and T_RSS (peak RSS, KiB); the
+# /usr/bin/time.  Sets T_S (wall seconds), T_CPU (user + sys CPU-seconds of
+# the command and the sync after it) and T_RSS (peak RSS, KiB); the
 # command's stdout is left in $W/step.out.  Returns the command's status.
-T_S=0 T_RSS=0
+T_S=0 T_RSS=0 T_CPU=0
 timed() {
   local warm=$1 dir=$2 rc=0
   shift 2
@@ -174,7 +211,7 @@ timed() {
   echo "+ (cd $dir && $*)" >>"$LOG"
   # The step ends with sync inside the timing: a tool that leaves its
   # writes in the page cache pays for them like one that fsyncs.
-  if (cd "$dir" && exec /usr/bin/time -f '%e %M' -o "$W/time.out" sh -c '"$@" && sync' sh "$@") \
+  if (cd "$dir" && exec /usr/bin/time -f '%e %M %U %S' -o "$W/time.out" sh -c '"$@" && sync' sh "$@") \
        >"$W/step.out" 2>"$W/step.err"; then
     rc=0
   else
@@ -187,11 +224,13 @@ timed() {
     tail -n 5 "$W/step.err" | sed 's/^/    /' >&2
     return "$rc"
   fi
-  read -r T_S T_RSS < <(tail -n 1 "$W/time.out")
-  echo "  ${T_S}s ${T_RSS}KiB" >>"$LOG"
+  local u sy
+  read -r T_S T_RSS u sy < <(tail -n 1 "$W/time.out")
+  T_CPU=$(awk -v u="$u" -v s="$sy" 'BEGIN { printf "%.2f", u + s }')
+  echo "  ${T_S}s ${T_CPU} CPU-s ${T_RSS}KiB" >>"$LOG"
 }
 
-rec() { printf '%s\t%s\t%s\t%s\n' "$RUN" "$1" "$2" "$3" >>"$RAW"; }
+rec() { printf '%s\t%s\t%s\t%s\t%s\n' "$RUN" "$IMGNAME" "$1" "$2" "$3" >>"$RAW"; }
 repo_bytes() { du -sb "$1" | cut -f1; }
 
 # Field of the (last) JSON object in the cairn backup output $W/step.out;
@@ -266,7 +305,8 @@ tool_init() {
   case $tool in
     restic|restic-s3) restic -r "$repo" init ;;
     borg-*) borg init -e repokey "$repo" ;;
-    cairn-z*) "$CAIRN" init --repo "$repo" --compression-level "${tool#cairn-z}" ;;
+    cairn-c:*) # shellcheck disable=SC2046
+               "$CAIRN" init --repo "$repo" $(compression_args "${tool#cairn-c:}") ;;
     cairn*) if [ -n "$chunk" ]; then
               "$CAIRN" init --repo "$repo" --chunk-size "$chunk"
             else
@@ -278,16 +318,15 @@ tool_init() {
 
 tool_backup() {
   local tool=$1 repo=$2 label=$3
-  # cairn: --snapshot none, as restic and borg read the live file too (the
-  # image is on ext4 here, where a snapshot would be a full copy).
+  # cairn: its default snapshot mode, as a user runs it.
   case $tool in
     restic|restic-s3) timed "$SRC" "$W" restic -r "$repo" backup "$SRC" ;;
     cairn-s3) timed "$SRC" "$W" env CAIRN_HTTP_STATS="$W/http-$label.stats" \
-                "$CAIRN" backup --repo "$repo" "$SRC" --name vol --json --snapshot none ;;
+                "$CAIRN" backup --repo "$repo" "$SRC" --name vol --json ;;
     borg-fixed) timed "$SRC" "$W" borg create --chunker-params fixed,65536 \
                   --compression lz4 "$repo::$label" "$SRC" ;;
     borg-default) timed "$SRC" "$W" borg create --compression lz4 "$repo::$label" "$SRC" ;;
-    cairn*) timed "$SRC" "$W" "$CAIRN" backup --repo "$repo" "$SRC" --name vol --json --snapshot none ;;
+    cairn*) timed "$SRC" "$W" "$CAIRN" backup --repo "$repo" "$SRC" --name vol --json ;;
   esac
 }
 
@@ -302,19 +341,22 @@ tool_restore() {
     # The S3 repository lives in the server's memory: nothing to pre-read.
     restic-s3) timed /dev/null "$dest" restic -r "$repo" restore latest --target "$dest" || return ;;
     cairn-s3) timed /dev/null "$dest" "$CAIRN" restore --repo "$repo" latest "$dest/volume.img" || return ;;
-    borg-*) timed "$repo" "$dest" borg extract "$repo::incr" || return ;;
+    # --sparse: borg 1.2 leaves zero chunks as holes, as cairn does
+    # (restic 0.14 has no such option and writes the zeros).
+    borg-*) timed "$repo" "$dest" borg extract --sparse "$repo::incr" || return ;;
     cairn*) timed "$repo" "$dest" "$CAIRN" restore --repo "$repo" latest "$dest/volume.img" || return ;;
   esac
   RESTORED=$(find "$dest" -type f -name volume.img -print -quit)
 }
 
-# One full + incremental (+ restore/verify unless $3 = norestore) of a tool.
+# One full + incremental (+ restore/verify unless $3 = norestore) of a tool
+# on the current image set.
 bench_tool() {
-  local tool=$1 chunk=${2:-} mode=${3:-full} repo=$W/repo-$1 dest=$W/restore
+  local tool=$1 chunk=${2:-} mode=${3:-full} repo=$W/repo-${1//:/-} dest=$W/restore
   local full_b both_b full_s rss=0 s3=0 req
   rm -rf "$repo" "$dest" "${W:?}/home"   # fresh repository, caches and state
   mkdir -p "$W/home"
-  say "run $RUN/$BENCH_RUNS: $tool"
+  say "run $RUN/$BENCH_RUNS, $IMGNAME image: $tool"
   if [[ $tool == *-s3 ]]; then
     s3=1
     s3_start || { say "  Ceph RGW did not start, see $LOG"; return 1; }
@@ -324,14 +366,20 @@ bench_tool() {
 
   set_source base.img
   tool_backup "$tool" "$repo" full || return 1
-  full_s=$T_S; rec "$tool" full_s "$T_S"; rss=$((T_RSS > rss ? T_RSS : rss))
+  full_s=$T_S; rec "$tool" full_s "$T_S"; rec "$tool" full_cpu "$T_CPU"
+  rss=$((T_RSS > rss ? T_RSS : rss))
   if [ $s3 = 1 ]; then
     full_b=$(s3_bucket_bytes "$(s3_bucket "$tool")")
   else
     full_b=$(repo_bytes "$repo")
   fi
   rec "$tool" repo_full_b "$full_b"
-  if [[ $tool == cairn* ]]; then rec "$tool" full_stored_b "$(cairn_json bytes_stored)"; fi
+  if [[ $tool == cairn* ]]; then
+    rec "$tool" full_stored_b "$(cairn_json bytes_stored)"
+    rec "$tool" full_snapshot "$(cairn_json snapshot)"
+    rec "$tool" full_snapshot_s "$(cairn_json snapshot_seconds)"
+    rec "$tool" full_consistency "$(cairn_json consistency)"
+  fi
   if [ "$tool" = cairn-s3 ] && [ -s "$W/http-full.stats" ]; then
     # Requests per stored MiB of the full backup (DESIGN: few, large objects).
     req=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().splitlines()[-1])["requests"])' \
@@ -343,7 +391,8 @@ bench_tool() {
 
   set_source changed.img
   tool_backup "$tool" "$repo" incr || return 1
-  rec "$tool" incr_s "$T_S"; rss=$((T_RSS > rss ? T_RSS : rss))
+  rec "$tool" incr_s "$T_S"; rec "$tool" incr_cpu "$T_CPU"
+  rss=$((T_RSS > rss ? T_RSS : rss))
   if [ $s3 = 1 ]; then
     both_b=$(s3_bucket_bytes "$(s3_bucket "$tool")")
   else
@@ -355,12 +404,15 @@ bench_tool() {
     rec "$tool" incr_stored_b "$(cairn_json bytes_stored)"
     rec "$tool" incr_new_b "$(cairn_json bytes_new)"
     rec "$tool" incr_change_tracking "$(cairn_json change_tracking)"
+    rec "$tool" incr_snapshot "$(cairn_json snapshot)"
+    rec "$tool" incr_consistency "$(cairn_json consistency)"
   fi
   say "  full ${full_s}s (repo ${full_b} B), incremental ${T_S}s (+$((both_b - full_b)) B)"
 
   if [ "$mode" = full ]; then
     tool_restore "$tool" "$repo" "$dest" || return 1
-    rec "$tool" restore_s "$T_S"; rss=$((T_RSS > rss ? T_RSS : rss))
+    rec "$tool" restore_s "$T_S"; rec "$tool" restore_cpu "$T_CPU"
+    rss=$((T_RSS > rss ? T_RSS : rss))
     if [ -n "$RESTORED" ] && cmp -s "$RESTORED" "$IMG/changed.img"; then
       rec "$tool" verify ok
       say "  restore ${T_S}s, verify ok"
@@ -375,6 +427,43 @@ bench_tool() {
     rm -rf "$dest"
   else
     rm -rf "$repo" "$dest"
+  fi
+}
+
+# The floors of the current image set, once per run: bench/floor.py's CPU
+# floor (recorded under the pseudo-tool "floor") and the time dd takes to
+# write changed.img's bytes in 1 MiB writes (all-zero MiBs skipped, as the
+# tools leave holes; 64 KiB O_DIRECT writes, one at a time, would make a
+# floor far below what the disk can do), with O_DIRECT and buffered, each
+# followed by sync in the timing.
+bench_floor() {
+  local k v
+  say "run $RUN/$BENCH_RUNS, $IMGNAME image: CPU and restore floors"
+  python3 "$ROOT/bench/floor.py" "$IMG/base.img" "$W" "$FLOOR_LEVELS" >"$W/floor.out" 2>>"$LOG" \
+    || { say "  floor.py failed, see $LOG"; return 1; }
+  cat "$W/floor.out" >>"$LOG"
+  while IFS='=' read -r k v; do rec floor "$k" "$v"; done <"$W/floor.out"
+  rec floor level "$BENCH_FLOOR_LEVEL"
+  rm -f "$W/dd.img"
+  timed "$IMG/changed.img" "$W" dd if="$IMG/changed.img" of="$W/dd.img" bs=1M conv=sparse oflag=direct status=none \
+    || return 1
+  rec floor dd_direct_s "$T_S"
+  rm -f "$W/dd.img"
+  timed "$IMG/changed.img" "$W" dd if="$IMG/changed.img" of="$W/dd.img" bs=1M conv=sparse status=none || return 1
+  rec floor dd_buffered_s "$T_S"
+  rm -f "$W/dd.img"
+}
+
+# Arguments of `cairn init` for compression setting $1, or nothing (status
+# 1) when this binary cannot do it.
+HAS_COMPRESSION=0 HAS_LEVEL=0
+compression_args() {
+  if [ "$HAS_COMPRESSION" = 1 ]; then
+    echo "--compression $1"
+  elif [ "$HAS_LEVEL" = 1 ] && [[ $1 =~ ^zstd:(-?[0-9]+)$ ]]; then
+    echo "--compression-level ${BASH_REMATCH[1]}"
+  else
+    return 1
   fi
 }
 
@@ -401,16 +490,41 @@ for t in $BENCH_TOOLS; do
   esac
   TOOLS+=("$t")
 done
+[ "${#TOOLS[@]}" -gt 0 ] || die "no tool to run"
+HAVE_CAIRN=0
+[[ " ${TOOLS[*]} " != *" cairn "* ]] || HAVE_CAIRN=1
 SWEEP=()
-if [ "$BENCH_SWEEP" != 0 ] && [[ " ${TOOLS[*]} " == *" cairn "* ]]; then
+if [ "$BENCH_SWEEP" != 0 ] && [ $HAVE_CAIRN = 1 ]; then
   read -ra SWEEP <<<"$BENCH_SWEEP_SIZES"
 fi
-[ "${#TOOLS[@]}" -gt 0 ] || die "no tool to run"
+COMPS=()
+if [ $HAVE_CAIRN = 1 ] && [ -n "$BENCH_COMPRESSIONS" ]; then
+  ihelp=$("$CAIRN" init --help 2>&1 || true)
+  if grep -qE -- '--compression([^-]|$)' <<<"$ihelp"; then HAS_COMPRESSION=1; fi
+  if grep -q -- '--compression-level' <<<"$ihelp"; then HAS_LEVEL=1; fi
+  for c in $BENCH_COMPRESSIONS; do
+    if compression_args "$c" >/dev/null; then
+      COMPS+=("$c")
+    else
+      say "SKIPPING compression '$c': $CAIRN has no 'init --compression' (only --compression-level N for zstd:N)"
+    fi
+  done
+fi
+# The floor's compressor: cairn's default, and the swept ones for reference.
+FLOOR_LEVELS=1
+[ "$BENCH_FLOOR_LEVEL" = lz4 ] || FLOOR_LEVELS=$BENCH_FLOOR_LEVEL
+for c in "${COMPS[@]}"; do
+  if [[ $c =~ ^zstd:(-?[0-9]+)$ ]] && [[ " $FLOOR_LEVELS " != *" ${BASH_REMATCH[1]} "* ]]; then
+    FLOOR_LEVELS="$FLOOR_LEVELS ${BASH_REMATCH[1]}"
+  fi
+done
 
 {
   echo "date: $STAMP"
+  echo "command: $(for v in BENCH_IMAGES BENCH_RUNS BENCH_TOOLS BENCH_S3_IMAGES BENCH_COMPRESSIONS BENCH_FLOOR_LEVEL BENCH_SWEEP BENCH_CACHE; do printf '%s="%s" ' "$v" "${!v}"; done)bench/run.sh"
   echo "host: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-  echo "kernel: $(uname -r)"
+  echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "kernel: $(uname -r); BENCH_DIR on $(df -T "$BENCH_DIR" | awk 'NR==2 {print $2}')"
   for t in "${TOOLS[@]}"; do
     case $t in
       restic|restic-s3) echo "restic: $(restic version | head -n 1)" ;;
@@ -419,27 +533,39 @@ fi
       cairn) echo "cairn: $("$CAIRN" --version 2>/dev/null | head -n 1 || true) ($CAIRN)" | sed "s/^cairn:  (/cairn: version unknown (/" ;;
     esac
   done | sort -u
+  echo "openssl: $(openssl version); zstd: $(zstd -V | head -n 1)"
   echo "runs: $BENCH_RUNS (medians), cache: $BENCH_CACHE"
-  echo "image: $(paste -sd' ' "$IMG/SHA256SUMS")"
-  echo "changed: $CHANGED_BLOCKS blocks of 4 KiB = $CHANGED_BYTES bytes"
+  for im in "${IMAGES[@]}"; do
+    d=$(img_dir "$im")
+    echo "image $im: $(paste -sd' ' "$d/SHA256SUMS")"
+    read -r cb cbytes <"$d/changed_blocks.txt"
+    echo "changed $im: $cb blocks of 4 KiB = $cbytes bytes"
+  done
 } >"$LOGDIR/run-$STAMP.meta"
-say "tools: ${TOOLS[*]}; sweep: ${SWEEP[*]:-off}; runs: $BENCH_RUNS; cache: $BENCH_CACHE; log: $LOG"
+say "images: ${IMAGES[*]}; tools: ${TOOLS[*]}; compressions: ${COMPS[*]:-none}; chunk sweep: ${SWEEP[*]:-off}; runs: $BENCH_RUNS; cache: $BENCH_CACHE; log: $LOG"
 
 for ((RUN = 1; RUN <= BENCH_RUNS; RUN++)); do
-  for t in "${TOOLS[@]}"; do
-    bench_tool "$t" || { rec "$t" failed 1; say "  $t failed in run $RUN (see $LOG)"; }
-    rm -rf "$W/repo-$t" "$W/restore"
-  done
-  for cs in "${SWEEP[@]}"; do
-    bench_tool "cairn-$cs" "$cs" norestore || { rec "cairn-$cs" failed 1; say "  cairn-$cs failed in run $RUN (see $LOG)"; }
-    rm -rf "$W/repo-cairn-$cs"
-  done
-  if [ "${#SWEEP[@]}" -gt 0 ]; then
-    for zl in $BENCH_ZSTD_LEVELS; do
-      bench_tool "cairn-z$zl" "" norestore || { rec "cairn-z$zl" failed 1; say "  cairn-z$zl failed in run $RUN (see $LOG)"; }
-      rm -rf "$W/repo-cairn-z$zl"
+  for IMGNAME in "${IMAGES[@]}"; do
+    IMG=$(img_dir "$IMGNAME")
+    if [ $HAVE_CAIRN = 1 ]; then
+      bench_floor || { rec floor failed 1; say "  floor failed in run $RUN (see $LOG)"; }
+    fi
+    for t in "${TOOLS[@]}"; do
+      if [[ $t == *-s3 ]] && [[ " $BENCH_S3_IMAGES " != *" $IMGNAME "* ]]; then
+        continue
+      fi
+      bench_tool "$t" || { rec "$t" failed 1; say "  $t failed in run $RUN (see $LOG)"; }
+      rm -rf "$W/repo-$t" "$W/restore"
     done
-  fi
+    for c in "${COMPS[@]}"; do
+      bench_tool "cairn-c:$c" "" norestore || { rec "cairn-c:$c" failed 1; say "  cairn-c:$c failed in run $RUN (see $LOG)"; }
+      rm -rf "$W/repo-cairn-c-${c//:/-}"
+    done
+    for cs in "${SWEEP[@]}"; do
+      bench_tool "cairn-$cs" "$cs" norestore || { rec "cairn-$cs" failed 1; say "  cairn-$cs failed in run $RUN (see $LOG)"; }
+      rm -rf "$W/repo-cairn-$cs"
+    done
+  done
 done
 
 python3 "$ROOT/bench/summarize.py" "$RAW" "$LOGDIR/run-$STAMP.meta" >"$RESULTS/latest.md.tmp"
