@@ -429,7 +429,7 @@ static void mark_stride(struct job *j, struct stride *s)
 		if (j->tc_in && !j->tc_in_broken) {
 			if (cairn_tagcache_next(j->tc_in, &s->m.cached[i]) < 0) {
 				cairn_log_debug("change-tag cache unusable: %s", cairn_error_message());
-				j->tc_in_broken = true;
+				__atomic_store_n(&j->tc_in_broken, true, __ATOMIC_RELAXED);
 			} else {
 				s->m.has_cached[i] = 1;
 				/* Outside the change map the parent's id still holds, as
@@ -793,6 +793,9 @@ static int consume_batch(struct job *j, struct batch *b, struct cairn_tree_build
 		if ((r = cairn_tree_builder_push(tb, o->id)) < 0)
 			return r;
 		if (j->tc_out) {
+			/* The damaged part of the parent's cache is not kept. */
+			if (__atomic_load_n(&j->tc_in_broken, __ATOMIC_RELAXED))
+				cairn_tagcache_distrust(j->tc_out);
 			struct cairn_tag_entry e;
 			memcpy(e.tag, o->tag, sizeof(e.tag));
 			memcpy(e.id, o->id, CAIRN_ID_LEN);
