@@ -127,22 +127,35 @@ static json_t *leftover_json(const struct cairn_snap_leftover *l)
 
 /* What killed runs left in every snapshot directory cairn made: shown
  * after the snapshots (arr: --json), not removed (the next snapshot made
- * in the directory removes them). */
-static int list_leftovers(struct cairn_state *st, json_t *arr)
+ * in the directory removes them).  STATE_DIR/snapshots, where every copy
+ * goes, is looked at even before a snapshot there was recorded: a run
+ * killed while making the first one leaves it unrecorded (a backup copies
+ * only when asked, so that may be the first). */
+static int list_leftovers(struct cairn_state *st, const char *state_dir, json_t *arr)
 {
 	char **dirs = NULL;
 	size_t nd = 0;
 	int r = cairn_snap_dirs(st, &dirs, &nd);
 	if (r < 0)
 		return r;
-	for (size_t d = 0; d < nd; d++) {
+	/* By its real path, as snapshots are made there (source/snapshot.c). */
+	_cleanup_free_ char *own = NULL, *real = state_dir ? realpath(state_dir, NULL) : NULL;
+	if (real && asprintf(&own, "%s/snapshots", real) < 0)
+		own = NULL;
+	for (size_t d = 0; own && d < nd; d++)
+		if (strcmp(dirs[d], own) == 0) {
+			free(own);
+			own = NULL;
+		}
+	for (size_t d = 0; d < nd + (own != NULL); d++) {
+		const char *dir = d < nd ? dirs[d] : own;
 		_cleanup_close_ int fd = -1;
-		if ((r = cairn_snap_dir_open(dirs[d], &fd)) == CAIRN_ENOTFOUND)
+		if ((r = cairn_snap_dir_open(dir, &fd)) == CAIRN_ENOTFOUND)
 			continue;
 		struct cairn_snap_leftover *v = NULL;
 		size_t n = 0;
 		if (r >= 0)
-			r = cairn_snap_leftovers(fd, dirs[d], false, cairn_snap_known_cb, st, &v, &n);
+			r = cairn_snap_leftovers(fd, dir, false, cairn_snap_known_cb, st, &v, &n);
 		if (r < 0) {
 			/* One directory that cannot be read hides nothing else. */
 			cairn_log_warn("%s", cairn_error_message());
@@ -184,7 +197,7 @@ static int snap_list(struct cli_global *g, struct cairn_state *st, const char *v
 		for (size_t i = 0; i < n; i++)
 			json_array_append_new(arr, snap_json(&v[i]));
 		if (!volume_arg)
-			r = list_leftovers(st, arr);
+			r = list_leftovers(st, cli_state_dir(g), arr);
 		cli_print_json(arr);
 	} else {
 		printf("%-16s  %-20s  %-7s  %-4s  %-10s  %-12s  %s\n", "ID", "CREATED", "METHOD", "KIND", "SIZE", "NAME",
@@ -202,7 +215,7 @@ static int snap_list(struct cli_global *g, struct cairn_state *st, const char *v
 			fputc('\n', stdout);
 		}
 		if (!volume_arg)
-			r = list_leftovers(st, NULL);
+			r = list_leftovers(st, cli_state_dir(g), NULL);
 	}
 	cairn_snap_records_free(v, n);
 	return r < 0 ? cli_fail(r) : EXIT_OK;

@@ -112,7 +112,7 @@ static int backup_member(struct member_ctx *c, size_t i, bool live)
 			    .progress = o->progress,
 			    .progress_ud = o->progress_ud },
 		.snapshot = live ? CAIRN_SNAP_NONE : c->snaps[i].method, .registry = o->registry,
-		.state_dir = o->state_dir, .taken = live ? NULL : &c->snaps[i],
+		.state_dir = o->state_dir, .taken = &c->snaps[i], /* live: the volume's descriptor */
 		.why_live = live ? "read while frozen" : NULL,
 	};
 	struct cairn_snap_backup_info info;

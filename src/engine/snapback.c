@@ -187,6 +187,11 @@ int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_op
 	if (so->snapshot == CAIRN_SNAP_NONE) {
 		info->method = CAIRN_SNAP_NONE;
 		info->why_live = so->why_live ? so->why_live : "--snapshot none";
+		/* The volume's descriptor from a failed INSTANT (a group's). */
+		if (so->taken && so->taken->method == CAIRN_SNAP_NONE && so->taken->fd >= 0) {
+			bo.source_fd_set = true;
+			bo.source_fd = so->taken->fd;
+		}
 		return drop_taken(so, live_read(repo, &bo, fz, info, ret));
 	}
 	const struct cairn_snap_registry *reg = so->registry;
@@ -214,7 +219,11 @@ int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_op
 		cairn_log_info("reading the live volume: %s", cairn_error_message());
 		info->method = CAIRN_SNAP_NONE;
 		info->why_live = "no instant snapshot here";
-		return live_read(repo, &bo, fz, info, ret);
+		if (own.fd >= 0) { /* as the attempt found it (snapshot.h) */
+			bo.source_fd_set = true;
+			bo.source_fd = own.fd;
+		}
+		return cairn_snap_release(&own, live_read(repo, &bo, fz, info, ret));
 	}
 	if (fz) { /* the snapshot is the instant: thaw at once */
 		r = cairn_freeze_end(fz, &info->frozen_seconds);

@@ -451,6 +451,14 @@ int cairn_snap_take(const char *volume, const char *state_dir, const char *id, e
 	if (m == CAIRN_SNAP_AUTO || m == CAIRN_SNAP_REFLINK || m == CAIRN_SNAP_INSTANT) {
 		r = device ? cairn_error_set(CAIRN_EUNSUPPORTED, "%s is a block device: no reflink snapshot", volume)
 			   : take_reflink(&v, &st, state_dir, known, known_ud, ret);
+		if (r == CAIRN_EUNSUPPORTED && want == CAIRN_SNAP_INSTANT) {
+			/* The volume as this walk found it, for a live read: no
+			 * second walk that a swapped link could meet. */
+			ret->method = CAIRN_SNAP_NONE;
+			ret->fd = fcntl(v.fd, F_DUPFD_CLOEXEC, 3);
+			ret->path = strdup(v.abs);
+			return r;
+		}
 		if (r < 0 && (r != CAIRN_EUNSUPPORTED || want != CAIRN_SNAP_AUTO))
 			return r;
 		m = r < 0 ? CAIRN_SNAP_COPY : CAIRN_SNAP_REFLINK;

@@ -109,7 +109,10 @@ struct cairn_snap_taken {
  * (known tells recorded files apart).  want AUTO tries LVM, reflink, then
  * copy (ret->method says which; the caller warns about a copy's cost);
  * INSTANT tries LVM then reflink and fails with CAIRN_EUNSUPPORTED (the
- * message says why) where neither exists; REFLINK
+ * message says why) where neither exists, leaving in ret (method NONE,
+ * nothing to remove: release it all the same) the volume's descriptor
+ * from the same walk (fd, -1 if it could not be kept) and path, for a
+ * live read; REFLINK
  * fails with CAIRN_EUNSUPPORTED where the file system cannot; COPY first
  * checks that the state directory's file system has room for the
  * volume's data (CAIRN_ENOSPC).  Nothing is left on failure. */

@@ -47,6 +47,11 @@ t_default_live()
 	[ "$(snapshot_files)" = "$before" ] || fail "the default backup made a snapshot file: $(snapshot_files)"
 	cairn list --repo "$R" --json >l.json
 	[ "$(jget l.json '.[-1].consistency')" = unchanged ] || fail "list: consistency $(jq -c '.[-1].consistency' l.json)"
+	# The job's log says so too.
+	local job
+	job=$(cairn status --json | jq -r 'map(select(.kind == "backup")) | max_by(.id) | .id')
+	cairn log "$job" >log.txt
+	grep -qF "snapshot: none (no instant snapshot here); consistency: unchanged" log.txt || fail "job log: $(cat log.txt)"
 	cairn restore --repo "$R" "$(cat id)" r.img
 	same_file "$TD/v.orig" r.img
 	# --json says the same.

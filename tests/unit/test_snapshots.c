@@ -244,8 +244,17 @@ static void test_take_and_revert(void **state)
 		cairn_snap_release(&t, 0);
 	} else {
 		ck_err(r, CAIRN_EUNSUPPORTED);
-		assert_null(t.path);
 		assert_non_null(strstr(cairn_error_message(), "cannot make reflink snapshots"));
+		/* It hands back the volume itself, open, for a live read. */
+		assert_int_equal(t.method, CAIRN_SNAP_NONE);
+		assert_true(t.fd >= 0);
+		assert_non_null(strstr(t.path, "/vol.img"));
+		struct stat a, b;
+		assert_int_equal(fstat(t.fd, &a), 0);
+		assert_int_equal(stat(vol, &b), 0);
+		assert_true(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+		cairn_snap_release(&t, 0);
+		assert_int_equal(access(vol, F_OK), 0); /* released, not removed */
 	}
 	DIR *dh = opendir(dir);
 	assert_non_null(dh);
