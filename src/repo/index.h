@@ -78,6 +78,18 @@ typedef void (*cairn_damage_fn)(const char *object, const char *what, void *ud);
 int cairn_index_load_ex(struct cairn_index *idx, struct cairn_repo *repo, bool strict, cairn_damage_fn fn, void *ud,
 			size_t *ret_damaged, size_t *ret_objects);
 
+/* Loads the index for lookups (backup, restore, diff) through the local
+ * index cache of state_dir (repo/idxcache.h): the cache when it still
+ * matches the repository's index objects, with the objects added since
+ * loaded into RAM on top (merged into the cache once they pass a
+ * threshold); the whole index, rebuilding the cache, when it is missing,
+ * damaged or older than a prune or repair.  Damaged index objects are
+ * skipped (not strict).  state_dir NULL: cairn_index_load.  With a cache,
+ * cairn_index_entries and cairn_index_lookup_pos see only the RAM part:
+ * prune, check and repair load the whole index instead. */
+int cairn_index_load_cached(struct cairn_index *idx, struct cairn_repo *repo, const char *state_dir,
+			    size_t *ret_damaged);
+
 /* Loads one index object (key "index/<64 hex>", size as its listing gave
  * it or CAIRN_SIZE_UNKNOWN): CAIRN_ENOTFOUND when it is gone,
  * CAIRN_ECORRUPT / CAIRN_EVERSION when damaged (also when larger than
