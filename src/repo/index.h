@@ -90,6 +90,14 @@ int cairn_index_load_ex(struct cairn_index *idx, struct cairn_repo *repo, bool s
 int cairn_index_load_cached(struct cairn_index *idx, struct cairn_repo *repo, const char *state_dir,
 			    size_t *ret_damaged);
 
+/* Merges the repository's small index objects (under an eighth of the
+ * usual size: one per backup of a little-changed volume) into objects of
+ * the usual size when there are at least min_small (>= 2) of them: writes
+ * the new objects create-only, then deletes the ones merged.  Takes the
+ * lease, as repair does.  *ret_old: objects merged and deleted; *ret_new:
+ * objects written. */
+int cairn_index_compact(struct cairn_repo *repo, size_t min_small, size_t *ret_old, size_t *ret_new);
+
 /* Loads one index object (key "index/<64 hex>", size as its listing gave
  * it or CAIRN_SIZE_UNKNOWN): CAIRN_ENOTFOUND when it is gone,
  * CAIRN_ECORRUPT / CAIRN_EVERSION when damaged (also when larger than

@@ -561,6 +561,57 @@ static void test_two_writers(void **state)
 	assert_int_equal(files, 1);
 }
 
+/* ---- compaction of small index objects ---- */
+
+static size_t count_index_objects(struct fx *f)
+{
+	struct th_keys k;
+	th_list(f->repo->store, "index/", &k);
+	size_t n = k.n;
+	th_keys_free(&k);
+	return n;
+}
+
+static void test_compact(void **state)
+{
+	struct fx *f = *state;
+	size_t merged = 9, written = 9;
+	/* One object: nothing to merge. */
+	put_object(f, 1, 0, 1000, 0);
+	ck_ok(cairn_index_compact(f->repo, 2, &merged, &written));
+	assert_int_equal(merged, 0);
+	assert_int_equal(written, 0);
+	for (uint64_t p = 2; p <= 6; p++)
+		put_object(f, p, p * 1000, 1000, p == 4 ? 1700000000 : 0);
+	put_object(f, 7, 2500, 1000, 0); /* 500 blobs also in pack 2 */
+	struct cairn_index *before = load_ram(f);
+	struct cairn_index *cached = load_cached(f);
+	/* Fewer small objects than asked for: nothing. */
+	ck_ok(cairn_index_compact(f->repo, 100, &merged, &written));
+	assert_int_equal(merged, 0);
+	assert_int_equal(count_index_objects(f), 7);
+	ck_ok(cairn_index_compact(f->repo, 2, &merged, &written));
+	assert_int_equal(merged, 7);
+	assert_int_equal(written, 1);
+	assert_int_equal(count_index_objects(f), 1);
+	struct cairn_index *after = load_ram(f);
+	same_answers(before, after, 0, 8000);
+	assert_int_equal(cairn_index_count(after), cairn_index_count(before));
+	uint8_t pid[CAIRN_PACK_ID_LEN];
+	uint32_t slot;
+	th_fill(pid, sizeof(pid), 4 + 1000000);
+	ck_ok(cairn_index_find_pack(after, pid, &slot));
+	assert_int_equal(cairn_index_pack_condemned(after, slot), 1700000000);
+	/* The local cache is older than the compaction: rebuilt. */
+	struct cairn_index *c2 = load_cached(f);
+	same_answers(before, c2, 0, 8000);
+	assert_int_equal(cache_objects(f), 1);
+	cairn_index_free(before);
+	cairn_index_free(after);
+	cairn_index_free(cached);
+	cairn_index_free(c2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -572,6 +623,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stale, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_merge_delta, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_writers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_compact, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
