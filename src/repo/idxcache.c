@@ -24,6 +24,7 @@
 #define PER_PAGE CAIRN_IDXCACHE_PER_PAGE
 #define BODY (PAGE - CAIRN_IDXCACHE_TAG)
 #define PACK_REC (CAIRN_PACK_ID_LEN + 8)
+#define NMACS 8
 /* GMAC nonces: entry page p uses p; these two are out of their range. */
 #define NONCE_HEADER UINT64_MAX
 #define NONCE_TRAILER (UINT64_MAX - 1)
@@ -47,15 +48,23 @@ struct cairn_idxcache {
 	char *path;
 	dev_t dev;
 	ino_t ino;
-	const uint8_t *map;
-	size_t map_len;
+	int fd;
+	uint64_t size;
 	uint64_t count, npages;
 	size_t nobjects, npacks;
+	uint8_t *trailer; /* objects, packs (fences are copied out) */
 	const uint8_t *objects, *packs;
 	uint64_t *fences; /* first 8 bytes of each page's first id, big-endian value */
-	uint8_t *checked; /* one bit per entry page */
-	pthread_mutex_t lock; /* the gmac context */
+	/* GMAC contexts for the lookups of several threads (a context is not
+	 * thread-safe); gmac is macs[0].g. */
+	struct {
+		pthread_mutex_t lock;
+		struct cairn_gmac *g;
+	} macs[NMACS];
 	struct cairn_gmac *gmac;
+	/* cairn_idxcache_get's page (one thread) */
+	uint8_t getbuf[PAGE];
+	uint64_t getpage; /* + 1; 0: none */
 };
 
 static uint64_t be64(const uint8_t *p)
@@ -66,7 +75,7 @@ static uint64_t be64(const uint8_t *p)
 	return v;
 }
 
-static int derive_key(const uint8_t local_key[32], const uint8_t salt[16], struct cairn_gmac **ret)
+static int derive_key(const uint8_t local_key[32], const uint8_t salt[16], struct cairn_gmac **ret, size_t n)
 {
 	char label[64];
 	char hex[33];
@@ -74,8 +83,8 @@ static int derive_key(const uint8_t local_key[32], const uint8_t salt[16], struc
 	cairn_hex_encode(salt, 16, hex);
 	snprintf(label, sizeof(label), "cairn index cache %s", hex);
 	int r = cairn_hkdf(local_key, 32, label, key, sizeof(key));
-	if (r >= 0)
-		r = cairn_gmac_new(key, ret);
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		r = cairn_gmac_new(key, &ret[i]);
 	cairn_wipe(key, sizeof(key));
 	return r;
 }
@@ -112,14 +121,34 @@ void cairn_idxcache_close(struct cairn_idxcache *c)
 {
 	if (!c)
 		return;
-	if (c->map)
-		munmap((void *)c->map, c->map_len);
-	cairn_gmac_free(c->gmac);
-	pthread_mutex_destroy(&c->lock);
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->trailer);
+	for (size_t i = 0; i < NMACS; i++) {
+		cairn_gmac_free(c->macs[i].g);
+		pthread_mutex_destroy(&c->macs[i].lock);
+	}
 	free(c->fences);
-	free(c->checked);
 	free(c->path);
 	free(c);
+}
+
+static int read_at(struct cairn_idxcache *c, void *buf, uint64_t len, uint64_t off)
+{
+	uint8_t *p = buf;
+	while (len) {
+		ssize_t n = pread(c->fd, p, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return cairn_error_errno(errno, "read %s", c->path);
+		if (n == 0)
+			return cairn_error_set(CAIRN_ECORRUPT, "index cache %s is truncated", c->path);
+		p += n;
+		off += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+	return 0;
 }
 
 static int bad(const char *path, const char *what)
@@ -143,23 +172,22 @@ int cairn_idxcache_open(const char *path, const uint8_t local_key[32], const uin
 	struct cairn_idxcache *c = calloc(1, sizeof(*c));
 	if (!c)
 		return cairn_error_nomem();
-	pthread_mutex_init(&c->lock, NULL);
+	for (size_t i = 0; i < NMACS; i++)
+		pthread_mutex_init(&c->macs[i].lock, NULL);
 	c->dev = st.st_dev;
 	c->ino = st.st_ino;
-	c->map_len = (size_t)st.st_size;
+	c->size = (uint64_t)st.st_size;
 	c->path = strdup(path);
-	void *m = mmap(NULL, c->map_len, PROT_READ, MAP_SHARED, fd, 0);
+	c->fd = fd;
+	fd = -1;
 	int r = 0;
-	if (m == MAP_FAILED) {
-		r = cairn_error_errno(errno, "map %s", path);
-		goto fail;
-	}
-	c->map = m;
+	uint8_t h[PAGE];
 	if (!c->path) {
 		r = cairn_error_nomem();
 		goto fail;
 	}
-	const uint8_t *h = c->map;
+	if ((r = read_at(c, h, PAGE, 0)) < 0)
+		goto fail;
 	if (memcmp(h + H_MAGIC, MAGIC, 8) != 0) {
 		r = bad(path, "has a bad magic");
 		goto fail;
@@ -172,7 +200,12 @@ int cairn_idxcache_open(const char *path, const uint8_t local_key[32], const uin
 		r = bad(path, "belongs to another repository");
 		goto fail;
 	}
-	if ((r = derive_key(local_key, h + H_SALT, &c->gmac)) < 0)
+	struct cairn_gmac *g[NMACS] = { 0 };
+	r = derive_key(local_key, h + H_SALT, g, NMACS);
+	for (size_t i = 0; i < NMACS; i++)
+		c->macs[i].g = g[i];
+	c->gmac = g[0];
+	if (r < 0)
 		goto fail;
 	uint8_t tag[16];
 	if ((r = cairn_gmac_tag(c->gmac, NONCE_HEADER, h, BODY, tag)) < 0)
@@ -195,8 +228,13 @@ int cairn_idxcache_open(const char *path, const uint8_t local_key[32], const uin
 		r = bad(path, "is truncated or has a wrong length");
 		goto fail;
 	}
-	const uint8_t *t = c->map + toff;
-	if ((r = cairn_gmac_tag(c->gmac, NONCE_TRAILER, t, tlen, tag)) < 0)
+	if (!(c->trailer = malloc(tlen ? tlen : 1))) {
+		r = cairn_error_nomem();
+		goto fail;
+	}
+	const uint8_t *t = c->trailer;
+	if ((r = read_at(c, c->trailer, tlen, toff)) < 0 ||
+	    (r = cairn_gmac_tag(c->gmac, NONCE_TRAILER, t, tlen, tag)) < 0)
 		goto fail;
 	if (memcmp(tag, h + H_TRAILER_TAG, 16) != 0) {
 		r = bad(path, "fails its check (damaged trailer)");
@@ -206,14 +244,23 @@ int cairn_idxcache_open(const char *path, const uint8_t local_key[32], const uin
 	c->packs = t + c->nobjects * 32;
 	const uint8_t *f = c->packs + c->npacks * PACK_REC;
 	c->fences = malloc((c->npages ? c->npages : 1) * sizeof(uint64_t));
-	c->checked = calloc(c->npages / 8 + 1, 1);
-	if (!c->fences || !c->checked) {
+	if (!c->fences) {
 		r = cairn_error_nomem();
 		goto fail;
 	}
 	for (uint64_t p = 0; p < c->npages; p++)
 		c->fences[p] = be64(f + p * 8);
-	(void)madvise(m, c->map_len, MADV_RANDOM);
+	/* The fences are in their array now: the rest of the trailer is
+	 * what the accessors return. */
+	if (c->npages) {
+		uint8_t *shrunk = realloc(c->trailer, tlen - c->npages * 8 ? tlen - c->npages * 8 : 1);
+		if (shrunk) {
+			c->trailer = shrunk;
+			c->objects = shrunk;
+			c->packs = shrunk + c->nobjects * 32;
+		}
+	}
+	(void)posix_fadvise(c->fd, 0, 0, POSIX_FADV_RANDOM);
 	*ret = c;
 	return 0;
 fail:
@@ -249,24 +296,33 @@ const uint8_t *cairn_idxcache_pack(const struct cairn_idxcache *c, size_t i, int
 	return p;
 }
 
-/* The entry page p (0-based), checked on first use. */
-static int page(struct cairn_idxcache *c, uint64_t p, const uint8_t **ret)
+/* The entry page p (0-based) read into pg and checked, on every read:
+ * the file may change under us (another process's rename does not, but
+ * whoever can write the state directory could), and a check costs about
+ * a microsecond.  Read, not mapped: a process's mapped pages count in its
+ * RSS, and a large backup's lookups would touch pages all over the file
+ * (the kernel maps 16 neighbours on each fault too). */
+static int page(struct cairn_idxcache *c, uint64_t p, uint8_t pg[PAGE])
 {
-	const uint8_t *pg = c->map + (p + 1) * PAGE;
-	uint8_t bit = (uint8_t)(1u << (p % 8));
-	if (!(__atomic_load_n(&c->checked[p / 8], __ATOMIC_ACQUIRE) & bit)) {
-		uint8_t tag[16];
-		pthread_mutex_lock(&c->lock);
-		int r = cairn_gmac_tag(c->gmac, p, pg, BODY, tag);
-		pthread_mutex_unlock(&c->lock);
-		if (r < 0)
-			return r;
-		if (memcmp(tag, pg + BODY, 16) != 0)
-			return cairn_error_set(CAIRN_ECORRUPT, "index cache %s: page %llu fails its check", c->path,
-					       (unsigned long long)p + 1);
-		__atomic_fetch_or(&c->checked[p / 8], bit, __ATOMIC_RELEASE);
+	int r = read_at(c, pg, PAGE, (p + 1) * PAGE);
+	if (r < 0)
+		return r;
+	uint8_t tag[16];
+	size_t k = (size_t)(p % NMACS), tries = 0;
+	while (pthread_mutex_trylock(&c->macs[k].lock) != 0) {
+		k = (k + 1) % NMACS;
+		if (++tries == NMACS) {
+			pthread_mutex_lock(&c->macs[k].lock);
+			break;
+		}
 	}
-	*ret = pg;
+	r = cairn_gmac_tag(c->macs[k].g, p, pg, BODY, tag);
+	pthread_mutex_unlock(&c->macs[k].lock);
+	if (r < 0)
+		return r;
+	if (memcmp(tag, pg + BODY, 16) != 0)
+		return cairn_error_set(CAIRN_ECORRUPT, "index cache %s: page %llu fails its check", c->path,
+				       (unsigned long long)p + 1);
 	return 0;
 }
 
@@ -287,8 +343,8 @@ static uint64_t page_entries(const struct cairn_idxcache *c, uint64_t p)
 /* Binary search of one page: 0 and *ret, or CAIRN_ENOTFOUND. */
 static int search_page(struct cairn_idxcache *c, uint64_t p, const uint8_t *id, struct cairn_blob_ref *ret)
 {
-	const uint8_t *pg;
-	int r = page(c, p, &pg);
+	uint8_t pg[PAGE];
+	int r = page(c, p, pg);
 	if (r < 0)
 		return r;
 	size_t lo = 0, hi = page_entries(c, p);
@@ -340,11 +396,15 @@ int cairn_idxcache_get(struct cairn_idxcache *c, uint64_t i, struct cairn_blob_r
 {
 	if (i >= c->count)
 		return CAIRN_ENOTFOUND;
-	const uint8_t *pg;
-	int r = page(c, i / PER_PAGE, &pg);
-	if (r < 0)
-		return r;
-	return decode(c, pg + (i % PER_PAGE) * CAIRN_INDEX_ENTRY_LEN, ret);
+	uint64_t p = i / PER_PAGE;
+	if (c->getpage != p + 1) {
+		c->getpage = 0;
+		int r = page(c, p, c->getbuf);
+		if (r < 0)
+			return r;
+		c->getpage = p + 1;
+	}
+	return decode(c, c->getbuf + (i % PER_PAGE) * CAIRN_INDEX_ENTRY_LEN, ret);
 }
 
 void cairn_idxcache_discard(struct cairn_idxcache *c)
@@ -434,7 +494,7 @@ int cairn_idxcache_write(const char *path, const uint8_t local_key[32], const ui
 	memcpy(h + H_REPO, repo_id, 16);
 	int r = cairn_random(h + H_SALT, 16);
 	if (r >= 0)
-		r = derive_key(local_key, h + H_SALT, &w.gmac);
+		r = derive_key(local_key, h + H_SALT, &w.gmac, 1);
 	if (r >= 0 && !(w.buf = malloc(WBUF)))
 		r = cairn_error_nomem();
 	if (r >= 0)

@@ -1,6 +1,6 @@
 /* The local index cache: the repository index as a file in the state
- * directory, sorted by blob id and memory-mapped, so that a backup or a
- * restore looks blobs up without loading every index object into RAM.
+ * directory, sorted by blob id in pages read on demand, so that a backup
+ * or a restore looks blobs up without loading every index object into RAM.
  *
  * It is a copy, never the truth: it names the set of index objects it was
  * built from, and repo/index.c uses it only when every one of them is
@@ -30,15 +30,18 @@
  * Tags are GMAC (crypto.h) under key = HKDF(local key, label naming the
  * salt): one key per file, and a page's number as the nonce, so no nonce
  * repeats under one key.  The header and trailer are checked when the file
- * is opened (the trailer is about 1/500 of the file); an entry page when a
- * lookup first touches it (a bitmap remembers which are checked).  A page
+ * is opened (the trailer is about 1/500 of the file); an entry page each
+ * time a lookup reads it (about a microsecond).  A page
  * that fails makes the lookup fail with CAIRN_ECORRUPT; the caller drops
  * the file (cairn_idxcache_discard) and the next open rebuilds it.
  *
  * A lookup reads the fences (in RAM: 8 bytes per 78 entries) and one
- * entry page.  The file is replaced by rename, never changed in place, so
- * two processes writing it at once each put a whole file there and a
- * reader keeps the one it mapped.
+ * entry page with pread() (not mmap: mapped pages count in the RSS, and
+ * the kernel maps 16 neighbours on each fault, so a large backup's
+ * lookups would map most of the file; a read copies 4 KiB from the page
+ * cache).  The file is replaced by rename, never changed in place, so two
+ * processes writing it at once each put a whole file there and a reader
+ * keeps the one it opened.
  */
 #ifndef CAIRN_REPO_IDXCACHE_H
 #define CAIRN_REPO_IDXCACHE_H
