@@ -1,10 +1,12 @@
 /* The repository index in memory: blob id -> where the blob is stored.
  *
  * It is the union of all index objects (format.h INDEX) plus the packs this
- * process wrote or adopted.  Memory: 52 bytes per blob plus a 4-byte slot at
- * most 70% full, so about 58 bytes per blob (a 4 GiB volume at 64 KiB chunks
- * is 65,536 blobs = 3.8 MiB; 1 TiB is ~1 GiB at 64 KiB and ~60 MiB at
- * 1 MiB chunks).  Lookups take a read lock, inserts a write lock, so backup
+ * process wrote or adopted.  Memory: 52 bytes per blob in RAM plus a 4-byte
+ * slot at most 70% full, and the entries array doubles as it grows: about
+ * 100 bytes per blob measured.  Loaded with cairn_index_load_cached, the
+ * bulk stays on disk in the local index cache (repo/idxcache.h) and RAM
+ * holds the pack table, 8 bytes per 78 cached blobs and what is not cached
+ * yet.  Lookups take a read lock, inserts a write lock, so backup
  * workers can look up while the writer thread inserts.
  */
 #ifndef CAIRN_REPO_INDEX_H
