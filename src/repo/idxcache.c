@@ -8,14 +8,15 @@
 #include "util/hex.h"
 #include "util/io.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAGIC "CAIRNIX1"
@@ -470,6 +471,33 @@ static int add_entry(struct writer *w, const struct cairn_blob_ref *e)
 	return 0;
 }
 
+/* Temporaries of writers killed before their rename: removed once an hour
+ * old (a writer that is still at work renames long before). */
+static void sweep_temporaries(const char *path)
+{
+	_cleanup_free_ char *dir = strdup(path);
+	char *slash = dir ? strrchr(dir, '/') : NULL;
+	if (!slash)
+		return;
+	*slash = 0;
+	const char *base = slash + 1;
+	size_t blen = strlen(base);
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	time_t now = time(NULL);
+	while ((de = readdir(d))) {
+		struct stat st;
+		if (strncmp(de->d_name, base, blen) != 0 || strncmp(de->d_name + blen, ".tmp-", 5) != 0)
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_mtime < now - 3600)
+			(void)unlinkat(dirfd(d), de->d_name, 0);
+	}
+	closedir(d);
+}
+
 int cairn_idxcache_write(const char *path, const uint8_t local_key[32], const uint8_t repo_id[16],
 			 const uint8_t *objects, size_t nobjects, const struct cairn_idxcache_pack_rec *packs,
 			 size_t npacks, cairn_idxcache_next_fn next, void *ud)
@@ -482,6 +510,7 @@ int cairn_idxcache_write(const char *path, const uint8_t local_key[32], const ui
 		return cairn_error_nomem();
 	/* A unique name per writer: two processes rebuilding at once each
 	 * write their own file, and the last rename wins whole. */
+	sweep_temporaries(path);
 	snprintf(tmp, n, "%s.tmp-XXXXXX", path);
 	struct writer w = { .fd = mkostemp(tmp, O_CLOEXEC), .tmp = tmp };
 	if (w.fd < 0)

@@ -101,9 +101,9 @@ t_index_cache_compact()
 	local n
 	private_repo
 	cp "$TD/v2.img" img.ext4
-	cairn backup --repo repo -q img.ext4 >/dev/null
+	cairn backup --repo repo -q img.ext4 --name img.ext4 >/dev/null
 	scatter_write img.ext4 91 5 >/dev/null
-	cairn backup --repo repo -q img.ext4 >id3
+	cairn backup --repo repo -q img.ext4 --name img.ext4 >id3
 	cp img.ext4 v3.img
 	# The backups left a local index cache (repo/idxcache.h).  One planted
 	# or damaged is refused with one line and rebuilt, never used.
@@ -111,7 +111,7 @@ t_index_cache_compact()
 	[ -f "$cache" ] || fail "no index cache in the state directory"
 	flip_byte "$cache" 100
 	scatter_write img.ext4 92 5 >/dev/null
-	expect_ok cairn backup --repo repo -q img.ext4
+	expect_ok cairn backup --repo repo -q img.ext4 --name img.ext4
 	grep -q "index cache .* fails its check.*rebuilding it" .err || fail "no line about the damaged cache: $(cat .err)"
 	[ "$(grep -c . .err)" = 1 ] || fail "more than one line for a damaged cache: $(cat .err)"
 	head -c 5000 /dev/urandom >"$cache"

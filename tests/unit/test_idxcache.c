@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <pthread.h>
 #include <sys/stat.h>
+#include <time.h>
 
 struct fx {
 	struct th_codec_fx *c;
@@ -561,6 +562,25 @@ static void test_two_writers(void **state)
 	assert_int_equal(files, 1);
 }
 
+/* A killed writer's temporary goes once it is an hour old. */
+static void test_old_temporaries(void **state)
+{
+	struct fx *f = *state;
+	put_object(f, 1, 0, 100, 0);
+	char old[PATH_MAX + 16], young[PATH_MAX + 16];
+	snprintf(old, sizeof(old), "%s.tmp-aaaaaa", f->path);
+	snprintf(young, sizeof(young), "%s.tmp-bbbbbb", f->path);
+	th_write_file(old, "x", 1);
+	th_write_file(young, "y", 1);
+	struct timespec ts[2] = { { .tv_sec = time(NULL) - 7200 }, { .tv_sec = time(NULL) - 7200 } };
+	assert_int_equal(utimensat(AT_FDCWD, old, ts, 0), 0);
+	cairn_index_free(load_cached(f)); /* writes the cache */
+	assert_int_equal(access(old, F_OK), -1);
+	assert_int_equal(access(young, F_OK), 0);
+	assert_int_equal(cache_objects(f), 1);
+	unlink(young);
+}
+
 /* ---- compaction of small index objects ---- */
 
 static size_t count_index_objects(struct fx *f)
@@ -624,6 +644,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_merge_delta, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_writers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_old_temporaries, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
