@@ -22,6 +22,7 @@ void cairn_settings_from_env(struct cairn_settings *ret)
 	ret->engine.profile = is_set("CAIRN_PROFILE");
 	ret->engine.read_source = is_set("CAIRN_READ_SOURCE");
 	ret->engine.no_direct_io = is_set("CAIRN_NO_DIRECT_IO");
+	ret->engine.no_index_cache = is_set("CAIRN_NO_INDEX_CACHE");
 
 	struct cairn_store_env *s = &ret->store;
 	s->aws.access_key_id = getenv("AWS_ACCESS_KEY_ID");

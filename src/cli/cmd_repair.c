@@ -1,4 +1,5 @@
 #include "cli/cli.h"
+#include "repo/index.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -20,9 +21,37 @@ static int check_repair(struct cli_ctx *c)
 	return 0;
 }
 
+struct repair_args {
+	bool compact;
+};
+static const struct cli_opt repair_opts[] = {
+	{ "compact", 0, OPT_FLAG, CLI_ARG(struct repair_args, compact) },
+	{ NULL, 0, 0, NULL, 0 },
+};
+
+/* --compact: merge small index objects (repo/index.h), nothing rebuilt. */
+static int run_compact(struct cli_ctx *c)
+{
+	struct cli_global *g = c->g;
+	struct cairn_repo *repo = TAKE_PTR(c->repo);
+	size_t merged = 0, written = 0;
+	int r = cairn_index_compact(repo, 2, &merged, &written);
+	cairn_repo_free(repo);
+	if (r < 0)
+		return cli_fail(r);
+	if (g->json)
+		cli_print_json(json_pack("{s:I, s:I}", "merged_index_objects", (json_int_t)merged,
+					 "written_index_objects", (json_int_t)written));
+	else if (g->verbosity >= 0)
+		fprintf(stderr, "%zu small index object(s) merged into %zu\n", merged, written);
+	return EXIT_OK;
+}
+
 static int run_repair(struct cli_ctx *c)
 {
 	struct cli_global *g = c->g;
+	if (((const struct repair_args *)c->args)->compact)
+		return run_compact(c);
 	struct cairn_repo *repo = TAKE_PTR(c->repo);
 	int r;
 	struct cairn_repair_stats st = { 0 };
@@ -54,5 +83,5 @@ static int run_repair(struct cli_ctx *c)
 const struct cli_cmd cli_cmd_repair = {
 	.verb = "repair", .run = run_repair, .pos_min = 1, .pos_max = 1,
 	.pos_few = "only 'cairn repair index' exists", .pos_many = "only 'cairn repair index' exists",
-	.check = check_repair, .needs = CLI_NEEDS_REPO,
+	.check = check_repair, .needs = CLI_NEEDS_REPO, .opts = repair_opts, .args_size = sizeof(struct repair_args),
 };

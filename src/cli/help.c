@@ -536,7 +536,7 @@ static const struct cli_help_text verbs[] = {
 	  "a credential that a policy uses (delete the policy first: a credential\n"
 	  "cannot be edited, so the policy could never run again).\n" },
 	{ "repair",
-	  "usage: cairn repair index\n"
+	  "usage: cairn repair index [--compact]\n"
 	  "\n"
 	  "Rebuilds the index from the tables of contents of all packs, writes it\n"
 	  "as one new index object and then removes the old index objects.  Use\n"
@@ -549,7 +549,12 @@ static const struct cli_help_text verbs[] = {
 	  "\n"
 	  "Exit status: 0 repaired; 3 the index is rebuilt but damaged packs\n"
 	  "remain; 1 error.  --json: {packs, blobs, damaged_packs, carried_blobs,\n"
-	  "replaced_index_objects}.\n" },
+	  "replaced_index_objects}.\n"
+	  "\n"
+	  "--compact rebuilds nothing: it merges the small index objects (each\n"
+	  "backup writes one) into objects of the usual size, written before the\n"
+	  "small ones are removed, when there are at least two.  --json:\n"
+	  "{merged_index_objects, written_index_objects}.\n" },
 };
 
 bool cli_help(const char *verb)

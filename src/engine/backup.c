@@ -1038,7 +1038,10 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 	struct cairn_manifest *parent = cairn_manifest_latest(backups, volume);
 
 	_cleanup_(cairn_index_freep) struct cairn_index *idx = NULL;
-	if ((r = cairn_index_new(&idx)) < 0 || (r = cairn_index_load(idx, repo, false, NULL)) < 0) {
+	/* Through the local index cache (repo/idxcache.h): RAM and start-up
+	 * follow this backup's work, not the repository's size. */
+	const char *cache_dir = cairn_engine_tuning()->no_index_cache ? NULL : o->state_dir;
+	if ((r = cairn_index_new(&idx)) < 0 || (r = cairn_index_load_cached(idx, repo, cache_dir, NULL)) < 0) {
 		cairn_manifest_list_free(&list);
 		return r;
 	}

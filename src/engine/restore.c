@@ -870,7 +870,8 @@ int cairn_restore_run(struct cairn_repo *repo, const struct cairn_manifest *m, c
 	if (r < 0)
 		return r;
 	_cleanup_(cairn_index_freep) struct cairn_index *idx = NULL;
-	if ((r = cairn_index_new(&idx)) < 0 || (r = cairn_index_load(idx, repo, false, NULL)) < 0)
+	const char *cache_dir = cairn_engine_tuning()->no_index_cache ? NULL : o->state_dir;
+	if ((r = cairn_index_new(&idx)) < 0 || (r = cairn_index_load_cached(idx, repo, cache_dir, NULL)) < 0)
 		return r;
 	struct rjob j;
 	memset(&j, 0, sizeof(j));

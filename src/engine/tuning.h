@@ -1,6 +1,6 @@
 /* The engine's process-wide tuning: set once at start by src/app/settings.c
- * (from CAIRN_THREADS, CAIRN_PROFILE, CAIRN_READ_SOURCE and
- * CAIRN_NO_DIRECT_IO), before any job runs; the engine never reads the
+ * (from CAIRN_THREADS, CAIRN_PROFILE, CAIRN_READ_SOURCE,
+ * CAIRN_NO_DIRECT_IO and CAIRN_NO_INDEX_CACHE), before any job runs; the engine never reads the
  * environment.  Until set: all zero (one thread per core, mapped sources,
  * O_DIRECT restores, no profile). */
 #ifndef CAIRN_ENGINE_TUNING_H
@@ -13,6 +13,7 @@ struct cairn_engine_tuning {
 	bool profile;      /* print where each job's time went */
 	bool read_source;  /* pread() the source into buffers instead of mapping it */
 	bool no_direct_io; /* restores write through the page cache */
+	bool no_index_cache; /* backups and restores load the whole index into RAM */
 };
 
 void cairn_engine_set_tuning(const struct cairn_engine_tuning *t);

@@ -160,6 +160,9 @@
  *   lists it live wins), and of two entries with one id the one in a live
  *   pack wins.  A reader that finds an object gone between listing and
  *   reading lists again (prune writes the replacement first).
+ *   Hosts keep a local, sorted copy of the union (repo/idxcache.h) in their
+ *   state directory; it is no part of the repository and is rebuilt from
+ *   the index objects whenever one it was built from is gone.
  *
  * TREE
  *   Each volume in a backup is described by a Merkle tree over its chunk ids.

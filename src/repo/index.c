@@ -1,5 +1,6 @@
 /* In-memory index and index objects (format.h INDEX). */
 #include "repo/index.h"
+#include "repo/idxcache.h"
 #include "repo/objects.h"
 #include "repo/pack.h"
 #include "repo/record.h"
@@ -29,6 +30,13 @@ struct cairn_index {
 	uint32_t *pslots;
 	size_t npslots;
 	bool hide_condemned;
+	/* The local index cache (idxcache.h), when loaded with one: its pack
+	 * table is packs[0 .. its npacks), its entries are looked up after the
+	 * RAM ones (which hold only what it lacks, and copies in live packs
+	 * of blobs it places in condemned ones: shadowed counts those). */
+	struct cairn_idxcache *cache;
+	uint64_t shadowed;
+	int cache_bad; /* a page failed its check: warned once, file dropped */
 };
 
 /* Ids are HMAC outputs: their first bytes are already uniformly spread. */
@@ -54,6 +62,7 @@ void cairn_index_free(struct cairn_index *idx)
 	if (!idx)
 		return;
 	pthread_rwlock_destroy(&idx->lock);
+	cairn_idxcache_close(idx->cache);
 	free(idx->entries);
 	free(idx->slots);
 	free(idx->packs);
@@ -211,6 +220,21 @@ static long lookup_locked(struct cairn_index *idx, const uint8_t *id)
 	return -1;
 }
 
+/* A lookup in the cache.  A page that fails its check is reported once,
+ * the file is dropped (the next load rebuilds it) and its blobs count as
+ * unknown: a backup then stores them again, a restore fails on them. */
+static int cache_lookup(struct cairn_index *idx, const uint8_t *id, struct cairn_blob_ref *ret)
+{
+	int r = cairn_idxcache_lookup(idx->cache, id, ret);
+	if (r == 0 || r == CAIRN_ENOTFOUND)
+		return r;
+	if (!__atomic_exchange_n(&idx->cache_bad, 1, __ATOMIC_ACQ_REL)) {
+		cairn_log_warn("%s: not using it, it will be rebuilt", cairn_error_message());
+		cairn_idxcache_discard(idx->cache);
+	}
+	return CAIRN_ENOTFOUND;
+}
+
 static int insert_locked(struct cairn_index *idx, const struct cairn_blob_ref *ref)
 {
 	long e = lookup_locked(idx, ref->id);
@@ -225,6 +249,17 @@ static int insert_locked(struct cairn_index *idx, const struct cairn_blob_ref *r
 			return 1;
 		}
 		return 0;
+	}
+	bool shadow = false;
+	if (idx->cache) {
+		struct cairn_blob_ref old;
+		int q = cache_lookup(idx, ref->id, &old);
+		if (q == 0) {
+			if (!(ref->pack < idx->npacks && old.pack < idx->npacks && idx->packs[old.pack].condemned &&
+			      !idx->packs[ref->pack].condemned))
+				return 0;
+			shadow = true; /* as above: the live copy wins */
+		}
 	}
 	if (idx->n == idx->cap) {
 		size_t cap = idx->cap ? idx->cap * 2 : 4096;
@@ -246,6 +281,7 @@ static int insert_locked(struct cairn_index *idx, const struct cairn_blob_ref *r
 		j = (j + 1) & (idx->nslots - 1);
 	idx->slots[j] = (uint32_t)(idx->n + 1);
 	idx->n++;
+	idx->shadowed += shadow;
 	return 1;
 }
 
@@ -261,12 +297,20 @@ int cairn_index_lookup(struct cairn_index *idx, const uint8_t id[CAIRN_ID_LEN], 
 {
 	pthread_rwlock_rdlock(&idx->lock);
 	long e = lookup_locked(idx, id);
-	if (e >= 0 && idx->hide_condemned && idx->packs[idx->entries[e].pack].condemned)
-		e = -1;
-	if (e >= 0 && ret)
-		*ret = idx->entries[e];
+	struct cairn_blob_ref ref;
+	int r = CAIRN_ENOTFOUND;
+	if (e >= 0) {
+		ref = idx->entries[e];
+		r = 0;
+	} else if (idx->cache) {
+		r = cache_lookup(idx, id, &ref);
+	}
+	if (r == 0 && idx->hide_condemned && idx->packs[ref.pack].condemned)
+		r = CAIRN_ENOTFOUND;
+	if (r == 0 && ret)
+		*ret = ref;
 	pthread_rwlock_unlock(&idx->lock);
-	return e >= 0 ? 0 : CAIRN_ENOTFOUND;
+	return r;
 }
 
 long cairn_index_lookup_pos(struct cairn_index *idx, const uint8_t id[CAIRN_ID_LEN])
@@ -285,7 +329,7 @@ struct cairn_blob_ref *cairn_index_entries(struct cairn_index *idx, size_t *ret_
 
 size_t cairn_index_count(struct cairn_index *idx)
 {
-	return idx->n;
+	return idx->n + (idx->cache ? cairn_idxcache_count(idx->cache) - idx->shadowed : 0);
 }
 
 int cairn_index_foreach(struct cairn_index *idx, cairn_index_fn fn, void *ud)
@@ -293,6 +337,17 @@ int cairn_index_foreach(struct cairn_index *idx, cairn_index_fn fn, void *ud)
 	for (size_t i = 0; i < idx->n; i++) {
 		int r = fn(&idx->entries[i], ud);
 		if (r)
+			return r;
+	}
+	uint64_t nc = idx->cache ? cairn_idxcache_count(idx->cache) : 0;
+	for (uint64_t i = 0; i < nc; i++) {
+		struct cairn_blob_ref ref;
+		int r = cairn_idxcache_get(idx->cache, i, &ref);
+		if (r < 0)
+			return r;
+		if (idx->shadowed && lookup_locked(idx, ref.id) >= 0)
+			continue;
+		if ((r = fn(&ref, ud)))
 			return r;
 	}
 	return 0;
@@ -382,8 +437,53 @@ static int cmp_strp(const void *a, const void *b)
  * repeated until a pass finds nothing gone (a few times at most). */
 #define LOAD_PASSES 5
 
+/* Index object names, 32 bytes each. */
+struct names {
+	uint8_t *v;
+	size_t n, cap;
+};
+
+static void names_free(struct names *l)
+{
+	free(l->v);
+}
+
+static int names_add(struct names *l, const uint8_t *name)
+{
+	if (cairn_array_grow(&l->v, &l->cap, l->n, CAIRN_INDEX_NAME_LEN, 64) < 0)
+		return cairn_error_nomem();
+	memcpy(l->v + l->n++ * CAIRN_INDEX_NAME_LEN, name, CAIRN_INDEX_NAME_LEN);
+	return 0;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return memcmp(a, b, CAIRN_INDEX_NAME_LEN);
+}
+
+static void names_sort(struct names *l)
+{
+	if (l->n)
+		qsort(l->v, l->n, CAIRN_INDEX_NAME_LEN, cmp_name);
+}
+
+static bool names_has(const uint8_t *v, size_t n, const uint8_t *name)
+{
+	return n && bsearch(name, v, n, CAIRN_INDEX_NAME_LEN, cmp_name);
+}
+
+static int load_all(struct cairn_index *idx, struct cairn_repo *repo, bool strict, cairn_damage_fn fn, void *ud,
+		    size_t *ret_damaged, size_t *ret_objects, struct names *loaded);
+
 int cairn_index_load_ex(struct cairn_index *idx, struct cairn_repo *repo, bool strict, cairn_damage_fn fn, void *ud,
 			size_t *ret_damaged, size_t *ret_objects)
+{
+	return load_all(idx, repo, strict, fn, ud, ret_damaged, ret_objects, NULL);
+}
+
+/* loaded (may be NULL) gets the names of the objects read whole. */
+static int load_all(struct cairn_index *idx, struct cairn_repo *repo, bool strict, cairn_damage_fn fn, void *ud,
+		    size_t *ret_damaged, size_t *ret_objects, struct names *loaded)
 {
 	struct cairn_aead *a = NULL;
 	int r = cairn_repo_aead(repo, &a);
@@ -423,6 +523,10 @@ int cairn_index_load_ex(struct cairn_index *idx, struct cairn_repo *repo, bool s
 				if (!fn)
 					cairn_log_warn("%s (skipped)", cairn_error_message());
 				r = 0;
+			} else if (r >= 0 && loaded) {
+				uint8_t name[CAIRN_INDEX_NAME_LEN];
+				if (cairn_object_name_parse(CAIRN_OBJ_INDEX, names.v[i], name) >= 0)
+					r = names_add(loaded, name);
 			}
 			if (r >= 0) {
 				char *k = strdup(names.v[i]);
@@ -448,6 +552,222 @@ int cairn_index_load_ex(struct cairn_index *idx, struct cairn_repo *repo, bool s
 	if (ret_damaged)
 		*ret_damaged = damaged;
 	return r;
+}
+
+/* ---- loading through the local index cache (idxcache.h) ---- */
+
+/* Empties idx, as cairn_index_new left it. */
+static void reset(struct cairn_index *idx)
+{
+	cairn_idxcache_close(idx->cache);
+	free(idx->entries);
+	free(idx->slots);
+	free(idx->packs);
+	free(idx->pslots);
+	bool hide = idx->hide_condemned;
+	pthread_rwlock_t lock = idx->lock;
+	memset(idx, 0, sizeof(*idx));
+	idx->lock = lock;
+	idx->hide_condemned = hide;
+}
+
+static int write_cache_from(struct cairn_index *idx, struct cairn_repo *repo, const char *path,
+			    const struct names *objects);
+
+/* Entries to write: the cache's (if any) and the RAM ones, merged in id
+ * order; a RAM entry wins over the cache's entry for the same id. */
+struct merge {
+	struct cairn_index *idx;
+	uint32_t *perm; /* RAM entries sorted by id */
+	size_t j;
+	uint64_t i, nc;
+	struct cairn_blob_ref c; /* cache entry i, when i < nc */
+};
+
+static int cmp_perm_idx_ud(const void *a, const void *b, void *ud)
+{
+	const struct cairn_blob_ref *e = ud;
+	return memcmp(e[*(const uint32_t *)a].id, e[*(const uint32_t *)b].id, CAIRN_ID_LEN);
+}
+
+static int merge_next(void *ud, struct cairn_blob_ref *ret)
+{
+	struct merge *m = ud;
+	struct cairn_index *idx = m->idx;
+	bool have_c = m->i < m->nc, have_r = m->j < idx->n;
+	if (!have_c && !have_r)
+		return 0;
+	const struct cairn_blob_ref *r = have_r ? &idx->entries[m->perm[m->j]] : NULL;
+	int d = !have_c ? 1 : !have_r ? -1 : memcmp(m->c.id, r->id, CAIRN_ID_LEN);
+	if (d < 0) {
+		*ret = m->c;
+	} else {
+		*ret = *r;
+		m->j++;
+	}
+	if (d <= 0 && ++m->i < m->nc) {
+		int q = cairn_idxcache_get(idx->cache, m->i, &m->c);
+		if (q < 0)
+			return q;
+	}
+	return 1;
+}
+
+static int write_cache_from(struct cairn_index *idx, struct cairn_repo *repo, const char *path,
+			    const struct names *objects)
+{
+	struct merge m = { .idx = idx };
+	_cleanup_free_ struct cairn_idxcache_pack_rec *packs =
+		malloc((idx->npacks ? idx->npacks : 1) * sizeof(*packs));
+	m.perm = malloc((idx->n ? idx->n : 1) * sizeof(uint32_t));
+	int r = 0;
+	if (!packs || !m.perm)
+		r = cairn_error_nomem();
+	for (size_t s = 0; r >= 0 && s < idx->npacks; s++) {
+		memcpy(packs[s].id, idx->packs[s].id, CAIRN_PACK_ID_LEN);
+		packs[s].condemned = idx->packs[s].condemned;
+	}
+	if (r >= 0) {
+		for (size_t i = 0; i < idx->n; i++)
+			m.perm[i] = (uint32_t)i;
+		qsort_r(m.perm, idx->n, sizeof(uint32_t), cmp_perm_idx_ud, idx->entries);
+		m.nc = idx->cache ? cairn_idxcache_count(idx->cache) : 0;
+		if (m.nc)
+			r = cairn_idxcache_get(idx->cache, 0, &m.c);
+	}
+	if (r >= 0)
+		r = cairn_idxcache_write(path, repo->keys->local, repo->config.id, objects->v, objects->n, packs,
+					 idx->npacks, merge_next, &m);
+	free(m.perm);
+	return r;
+}
+
+/* RAM entries on top of the cache past which a load merges them into it:
+ * a sixteenth of the cache (so merging costs O(1) per entry over time),
+ * at least 256k and at most 1M entries (about 70 MiB of RAM). */
+static uint64_t delta_max(uint64_t cached)
+{
+	return MIN(MAX(cached / 16, (uint64_t)262144), (uint64_t)1048576);
+}
+
+/* 0: loaded with the cache; 1: the cache is missing, damaged or stale (idx
+ * is to be reset and loaded whole); < 0: an error. */
+static int load_with_cache(struct cairn_index *idx, struct cairn_repo *repo, const char *path,
+			   size_t *ret_damaged)
+{
+	_cleanup_(cairn_key_list_freep) struct cairn_key_list keys = { 0 };
+	_cleanup_(names_free) struct names listed = { 0 }, loaded = { 0 };
+	int r = cairn_store_list_keys(repo->store, "index/", &keys);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < keys.n; i++) {
+		uint8_t name[CAIRN_INDEX_NAME_LEN];
+		if (cairn_object_name_parse(CAIRN_OBJ_INDEX, keys.v[i], name) >= 0 && (r = names_add(&listed, name)) < 0)
+			return r;
+	}
+	names_sort(&listed);
+
+	struct cairn_idxcache *c = NULL;
+	r = cairn_idxcache_open(path, repo->keys->local, repo->config.id, &c);
+	if (r == CAIRN_ENOTFOUND) {
+		cairn_log_debug("no index cache yet: building it");
+		return 1;
+	}
+	if (r < 0) {
+		cairn_log_warn("%s: rebuilding it", cairn_error_message());
+		return 1;
+	}
+	size_t nco = cairn_idxcache_nobjects(c);
+	const uint8_t *co = cairn_idxcache_objects(c);
+	for (size_t i = 0; i < nco; i++)
+		if (!names_has(listed.v, listed.n, co + i * CAIRN_INDEX_NAME_LEN)) {
+			/* Prune or repair rewrote the index: the cache may name
+			 * blobs that are gone. */
+			cairn_log_debug("index objects were replaced since the index cache was built: rebuilding it");
+			cairn_idxcache_close(c);
+			return 1;
+		}
+	pthread_rwlock_wrlock(&idx->lock);
+	for (size_t i = 0; r >= 0 && i < cairn_idxcache_npacks(c); i++) {
+		int64_t condemned;
+		const uint8_t *pid = cairn_idxcache_pack(c, i, &condemned);
+		uint32_t slot;
+		r = add_pack_locked(idx, pid, false, condemned, &slot);
+		if (r >= 0 && slot != i)
+			r = 1; /* a pack twice: not a file we wrote */
+	}
+	idx->cache = c;
+	pthread_rwlock_unlock(&idx->lock);
+	if (r != 0)
+		return r;
+
+	/* Objects added since (other hosts' backups, ours): into RAM. */
+	struct cairn_aead *a = NULL;
+	if ((r = cairn_repo_aead(repo, &a)) < 0)
+		return r;
+	_cleanup_(cairn_buf_freep) struct cairn_buf obj = CAIRN_BUF_INIT;
+	_cleanup_(cairn_buf_freep) struct cairn_buf body = CAIRN_BUF_INIT;
+	size_t damaged = 0, added = 0;
+	for (size_t i = 0; i < keys.n && r >= 0; i++) {
+		uint8_t name[CAIRN_INDEX_NAME_LEN];
+		if (cairn_object_name_parse(CAIRN_OBJ_INDEX, keys.v[i], name) < 0 || names_has(co, nco, name))
+			continue;
+		r = cairn_index_load_object(idx, repo, a, keys.v[i], keys.size[i], &obj, &body);
+		if (r == CAIRN_ENOTFOUND) {
+			r = 1; /* replaced while we read: the whole load copes */
+		} else if (r == CAIRN_ECORRUPT || r == CAIRN_EVERSION) {
+			damaged++;
+			cairn_error_prefix(r, "index object %s is damaged", keys.v[i]);
+			cairn_log_warn("%s (skipped)", cairn_error_message());
+			r = 0;
+		} else if (r >= 0) {
+			added++;
+			r = names_add(&loaded, name);
+		}
+	}
+	cairn_aead_free(a);
+	if (r != 0)
+		return r;
+	cairn_log_debug("index: %llu entries in the cache, %zu from %zu newer index object(s)",
+			(unsigned long long)cairn_idxcache_count(c), idx->n, added);
+	if (idx->n > delta_max(cairn_idxcache_count(c))) {
+		for (size_t i = 0; i < nco && r >= 0; i++)
+			r = names_add(&loaded, co + i * CAIRN_INDEX_NAME_LEN);
+		names_sort(&loaded);
+		if (r >= 0)
+			r = write_cache_from(idx, repo, path, &loaded);
+		if (r < 0)
+			cairn_log_warn("index cache not updated: %s", cairn_error_message());
+		r = 0;
+	}
+	if (ret_damaged)
+		*ret_damaged = damaged;
+	return 0;
+}
+
+int cairn_index_load_cached(struct cairn_index *idx, struct cairn_repo *repo, const char *state_dir,
+			    size_t *ret_damaged)
+{
+	_cleanup_free_ char *path = NULL;
+	if (!state_dir || idx->n || idx->npacks || idx->cache)
+		return cairn_index_load(idx, repo, false, ret_damaged);
+	if (cairn_idxcache_path(state_dir, repo->config.id, &path) < 0) {
+		cairn_log_warn("no index cache: %s", cairn_error_message());
+		return cairn_index_load(idx, repo, false, ret_damaged);
+	}
+	int r = load_with_cache(idx, repo, path, ret_damaged);
+	if (r <= 0)
+		return r;
+	/* Built from the whole index, in RAM (as without a cache), then
+	 * written for the next loads. */
+	reset(idx);
+	_cleanup_(names_free) struct names loaded = { 0 };
+	if ((r = load_all(idx, repo, false, NULL, NULL, ret_damaged, NULL, &loaded)) < 0)
+		return r;
+	names_sort(&loaded);
+	if (write_cache_from(idx, repo, path, &loaded) < 0)
+		cairn_log_warn("index cache not written: %s", cairn_error_message());
+	return 0;
 }
 
 static int adopt_pack(struct cairn_index *idx, struct cairn_repo *repo, struct cairn_aead *a,

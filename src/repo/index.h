@@ -1,10 +1,12 @@
 /* The repository index in memory: blob id -> where the blob is stored.
  *
  * It is the union of all index objects (format.h INDEX) plus the packs this
- * process wrote or adopted.  Memory: 52 bytes per blob plus a 4-byte slot at
- * most 70% full, so about 58 bytes per blob (a 4 GiB volume at 64 KiB chunks
- * is 65,536 blobs = 3.8 MiB; 1 TiB is ~1 GiB at 64 KiB and ~60 MiB at
- * 1 MiB chunks).  Lookups take a read lock, inserts a write lock, so backup
+ * process wrote or adopted.  Memory: 52 bytes per blob in RAM plus a 4-byte
+ * slot at most 70% full, and the entries array doubles as it grows: about
+ * 100 bytes per blob measured.  Loaded with cairn_index_load_cached, the
+ * bulk stays on disk in the local index cache (repo/idxcache.h) and RAM
+ * holds the pack table, 8 bytes per 78 cached blobs and what is not cached
+ * yet.  Lookups take a read lock, inserts a write lock, so backup
  * workers can look up while the writer thread inserts.
  */
 #ifndef CAIRN_REPO_INDEX_H
@@ -77,6 +79,26 @@ int cairn_index_load(struct cairn_index *idx, struct cairn_repo *repo, bool stri
 typedef void (*cairn_damage_fn)(const char *object, const char *what, void *ud);
 int cairn_index_load_ex(struct cairn_index *idx, struct cairn_repo *repo, bool strict, cairn_damage_fn fn, void *ud,
 			size_t *ret_damaged, size_t *ret_objects);
+
+/* Loads the index for lookups (backup, restore, diff) through the local
+ * index cache of state_dir (repo/idxcache.h): the cache when it still
+ * matches the repository's index objects, with the objects added since
+ * loaded into RAM on top (merged into the cache once they pass a
+ * threshold); the whole index, rebuilding the cache, when it is missing,
+ * damaged or older than a prune or repair.  Damaged index objects are
+ * skipped (not strict).  state_dir NULL: cairn_index_load.  With a cache,
+ * cairn_index_entries and cairn_index_lookup_pos see only the RAM part:
+ * prune, check and repair load the whole index instead. */
+int cairn_index_load_cached(struct cairn_index *idx, struct cairn_repo *repo, const char *state_dir,
+			    size_t *ret_damaged);
+
+/* Merges the repository's small index objects (under an eighth of the
+ * usual size: one per backup of a little-changed volume) into objects of
+ * the usual size when there are at least min_small (>= 2) of them: writes
+ * the new objects create-only, then deletes the ones merged.  Takes the
+ * lease, as repair does.  *ret_old: objects merged and deleted; *ret_new:
+ * objects written. */
+int cairn_index_compact(struct cairn_repo *repo, size_t min_small, size_t *ret_old, size_t *ret_new);
 
 /* Loads one index object (key "index/<64 hex>", size as its listing gave
  * it or CAIRN_SIZE_UNKNOWN): CAIRN_ENOTFOUND when it is gone,

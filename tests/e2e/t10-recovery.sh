@@ -96,6 +96,46 @@ t_repair_clean()
 }
 test_case "repair index on an undamaged repository exits 0 and check passes" t_repair_clean
 
+t_index_cache_compact()
+{
+	local n
+	private_repo
+	cp "$TD/v2.img" img.ext4
+	cairn backup --repo repo -q img.ext4 --name img.ext4 >/dev/null
+	scatter_write img.ext4 91 5 >/dev/null
+	cairn backup --repo repo -q img.ext4 --name img.ext4 >id3
+	cp img.ext4 v3.img
+	# The backups left a local index cache (repo/idxcache.h).  One planted
+	# or damaged is refused with one line and rebuilt, never used.
+	cache=$(echo "$CAIRN_STATE_DIR"/cache/*/index)
+	[ -f "$cache" ] || fail "no index cache in the state directory"
+	flip_byte "$cache" 100
+	scatter_write img.ext4 92 5 >/dev/null
+	expect_ok cairn backup --repo repo -q img.ext4 --name img.ext4
+	grep -q "index cache .* fails its check.*rebuilding it" .err || fail "no line about the damaged cache: $(cat .err)"
+	[ "$(grep -c . .err)" = 1 ] || fail "more than one line for a damaged cache: $(cat .err)"
+	head -c 5000 /dev/urandom >"$cache"
+	expect_ok cairn restore --repo repo "$(cat id3)" r3.img
+	same_file v3.img r3.img
+	# Small index objects (one per backup) merged into one.
+	n=$(find repo/index -type f | wc -l)
+	[ "$n" -ge 4 ] || fail "expected 4 index objects or more, found $n"
+	cairn repair --repo repo index --compact --json >c.json
+	[ "$(jget c.json .merged_index_objects)" = "$n" ] || fail "merged $(jget c.json .merged_index_objects), not $n"
+	[ "$(jget c.json .written_index_objects)" = 1 ] || fail "compact wrote $(jget c.json .written_index_objects)"
+	[ "$(find repo/index -type f | wc -l)" = 1 ] || fail "index objects left after compact"
+	cairn check --repo repo --read-data
+	# The cache is older than the compaction: rebuilt, and restores agree.
+	cairn restore --repo repo "$(cat id3)" r4.img
+	same_file v3.img r4.img
+	cairn restore --repo repo "$(cat "$TD/id1")" r1.img
+	same_file "$TD/v1.img" r1.img
+	# Nothing to merge: nothing written.
+	cairn repair --repo repo index --compact --json >c2.json
+	[ "$(jget c2.json .merged_index_objects)" = 0 ] || fail "a second compact merged something"
+}
+test_case "the local index cache: a damaged one is refused with one line and rebuilt; repair index --compact merges small index objects; restores agree" t_index_cache_compact
+
 t_latest_damaged()
 {
 	local id1 id2
