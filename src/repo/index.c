@@ -564,11 +564,17 @@ static void reset(struct cairn_index *idx)
 	free(idx->slots);
 	free(idx->packs);
 	free(idx->pslots);
-	bool hide = idx->hide_condemned;
-	pthread_rwlock_t lock = idx->lock;
-	memset(idx, 0, sizeof(*idx));
-	idx->lock = lock;
-	idx->hide_condemned = hide;
+	idx->cache = NULL;
+	idx->entries = NULL;
+	idx->n = idx->cap = 0;
+	idx->slots = NULL;
+	idx->nslots = 0;
+	idx->packs = NULL;
+	idx->npacks = idx->packcap = 0;
+	idx->pslots = NULL;
+	idx->npslots = 0;
+	idx->shadowed = 0;
+	idx->cache_bad = 0;
 }
 
 static int write_cache_from(struct cairn_index *idx, struct cairn_repo *repo, const char *path,

@@ -2,8 +2,8 @@
  *
  * It is the union of all index objects (format.h INDEX) plus the packs this
  * process wrote or adopted.  Memory: 52 bytes per blob in RAM plus a 4-byte
- * slot at most 70% full, and the entries array doubles as it grows: about
- * 100 bytes per blob measured.  Loaded with cairn_index_load_cached, the
+ * slot at most 70% full, and the entries array doubles as it grows: 70-95
+ * bytes per blob measured (4M and 1M blobs).  Loaded with cairn_index_load_cached, the
  * bulk stays on disk in the local index cache (repo/idxcache.h) and RAM
  * holds the pack table, 8 bytes per 78 cached blobs and what is not cached
  * yet.  Lookups take a read lock, inserts a write lock, so backup
