@@ -42,13 +42,14 @@
 #                      live in RAM)
 #   BENCH_COMPRESSIONS cairn compression settings swept (full + incremental,
 #                      repository size), default "lz4 zstd:-1 zstd:1
-#                      zstd:9" (the default, auto, is zstd:3); each
+#                      zstd:9" (the default, auto, is zstd at
+#                      CAIRN_COMP_AUTO_LEVEL of src/compress/compress.h); each
 #                      is passed as `cairn init --compression X`; a binary
 #                      without --compression gets --compression-level N for
 #                      zstd:N and skips the rest with a message; "" = skip
 #   BENCH_FLOOR_LEVEL  the compressor the CPU floor assumes for cairn's
-#                      default: a zstd level or "lz4" (default 3, what
-#                      `auto` uses)
+#                      default: a zstd level or "lz4" (default: the level
+#                      `auto` uses, read from src/compress/compress.h)
 #   BENCH_SWEEP        1 = cairn chunk-size sweep, 0 (default) = skip
 #   BENCH_SWEEP_SIZES  default "64K 128K 256K 1M"
 #   BENCH_CACHE        warm (default): drop caches, then pre-read the step's
@@ -69,7 +70,9 @@ BENCH_TOOLS=${BENCH_TOOLS:-cairn restic borg-fixed borg-default cairn-s3 restic-
 BENCH_S3_IMAGES=${BENCH_S3_IMAGES-synthetic}
 BENCH_S3_MEM=${BENCH_S3_MEM:-8589934592}
 BENCH_COMPRESSIONS=${BENCH_COMPRESSIONS-lz4 zstd:-1 zstd:1 zstd:9}
-BENCH_FLOOR_LEVEL=${BENCH_FLOOR_LEVEL:-3}
+# auto's zstd level, from the source the binary was built from
+AUTO_LEVEL=$(sed -n 's/^#define CAIRN_COMP_AUTO_LEVEL \([0-9-]*\).*/\1/p' "$ROOT/src/compress/compress.h")
+BENCH_FLOOR_LEVEL=${BENCH_FLOOR_LEVEL:-${AUTO_LEVEL:-3}}
 BENCH_SWEEP=${BENCH_SWEEP:-0}
 BENCH_SWEEP_SIZES=${BENCH_SWEEP_SIZES:-64K 128K 256K 1M}
 BENCH_CACHE=${BENCH_CACHE:-warm}
