@@ -20,7 +20,7 @@ void cairn_settings_from_env(struct cairn_settings *ret)
 	if (threads && atoi(threads) > 0)
 		ret->engine.threads = (unsigned)atoi(threads);
 	ret->engine.profile = is_set("CAIRN_PROFILE");
-	ret->engine.read_source = is_set("CAIRN_READ_SOURCE");
+	ret->engine.map_source = is_set("CAIRN_MAP_SOURCE");
 	ret->engine.no_direct_io = is_set("CAIRN_NO_DIRECT_IO");
 	ret->engine.no_index_cache = is_set("CAIRN_NO_INDEX_CACHE");
 

@@ -4,14 +4,14 @@
  * Threads:  one reader lays out batches of consecutive chunks (holes,
  * change map, cached change tags) and asks the kernel to read them ahead;
  * with a change map, a prefetcher asks for the changed ranges further
- * ahead; N workers map the batch's part of the source (or read it, where it
- * cannot be mapped), hash, test against the index, compress and seal its
+ * ahead; N workers read the batch's part of the source (or map it, with
+ * CAIRN_MAP_SOURCE=1), hash, test against the index, compress and seal its
  * chunks; the calling thread (the writer) takes batches back in order,
  * appends new blobs to the pack, feeds the tree builder and hands full
  * packs to uploaders.
  * Memory is bounded by the batch ring and the pack buffers, whatever the
- * volume size:  NSLOTS x sealed batch (+ NSLOTS x batch when reading
- * instead of mapping) + (U + UPLOAD_QUEUE + 1) x pack_size, where U
+ * volume size:  NSLOTS x sealed batch (+ NSLOTS x batch, unless the
+ * source is mapped) + (U + UPLOAD_QUEUE + 1) x pack_size, where U
  * uploaders (the store's parallelism: 2 for a local directory, the
  * connection count, 8 by default, for S3) each hold a pack in flight:
  * about 32 + 64 MiB locally, 32 + 160 MiB on S3 with the defaults, plus
@@ -418,8 +418,6 @@ static void *prefetcher_main(void *arg)
  * for pages already cached this costs a page-cache lookup. */
 static void read_ahead(struct job *j, const struct batch *b)
 {
-	if (!__atomic_load_n(&j->map_source, __ATOMIC_RELAXED))
-		return;
 	uint32_t i = 0;
 	size_t start, stop;
 	while (next_run(j, b, &i, &start, &stop))
@@ -1067,8 +1065,11 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 	j.nuploaders = MIN(cairn_repo_parallelism(repo), MAX_UPLOADERS);
 	j.npackbufs_max = j.nuploaders + UPLOAD_QUEUE + 1;
 	j.profile = cairn_engine_tuning()->profile;
-	/* CAIRN_READ_SOURCE=1: pread() into buffers, the fallback, for tests. */
-	j.map_source = !cairn_engine_tuning()->read_source;
+	/* pread() into reused buffers by default: on the VMs measured
+	 * (docs/benchmarks.md) the faults of a fresh mapping per batch cost
+	 * about 13% more CPU than the copy they save.  CAIRN_MAP_SOURCE=1
+	 * maps instead. */
+	j.map_source = cairn_engine_tuning()->map_source;
 	j.vol = vol;
 	j.idx = idx;
 	j.chunk_size = repo->config.chunk_size;

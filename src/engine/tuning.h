@@ -1,7 +1,7 @@
 /* The engine's process-wide tuning: set once at start by src/app/settings.c
- * (from CAIRN_THREADS, CAIRN_PROFILE, CAIRN_READ_SOURCE,
+ * (from CAIRN_THREADS, CAIRN_PROFILE, CAIRN_MAP_SOURCE,
  * CAIRN_NO_DIRECT_IO and CAIRN_NO_INDEX_CACHE), before any job runs; the engine never reads the
- * environment.  Until set: all zero (one thread per core, mapped sources,
+ * environment.  Until set: all zero (one thread per core, sources read with pread(),
  * O_DIRECT restores, no profile). */
 #ifndef CAIRN_ENGINE_TUNING_H
 #define CAIRN_ENGINE_TUNING_H
@@ -11,7 +11,7 @@
 struct cairn_engine_tuning {
 	unsigned threads;  /* worker threads for CPU work; 0 = one per core */
 	bool profile;      /* print where each job's time went */
-	bool read_source;  /* pread() the source into buffers instead of mapping it */
+	bool map_source;   /* map the source instead of pread() into buffers */
 	bool no_direct_io; /* restores write through the page cache */
 	bool no_index_cache; /* backups and restores load the whole index into RAM */
 };

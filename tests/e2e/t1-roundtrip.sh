@@ -155,21 +155,21 @@ test_case "the change-tag cache skips hashing unchanged chunks; --full hashes ev
 
 t_read_path()
 {
-	# Backups read the source through a mapping of its page cache; where
-	# that is not possible they read() it.  Both must see the same bytes:
-	# a --full backup by read() finds every chunk already stored.  Each
+	# Backups read() the source; CAIRN_MAP_SOURCE=1 reads it through a
+	# mapping of its page cache instead.  Both must see the same bytes:
+	# a --full backup through the mapping finds every chunk already stored.  Each
 	# reads a copy: on ext4 the live file's holes (SEEK_DATA) change once
 	# pages of its unwritten extents are in the page cache, so two live
 	# reads need not read the same ranges.
 	cairn backup --repo "$R" --full --snapshot copy --json "$IMG" >full.json
-	CAIRN_READ_SOURCE=1 cairn backup --repo "$R" --full --snapshot copy --json "$IMG" >read.json
-	[ "$(jget read.json .bytes_new)" -eq 0 ] || fail "the read() path found new chunks in unchanged data"
+	CAIRN_MAP_SOURCE=1 cairn backup --repo "$R" --full --snapshot copy --json "$IMG" >read.json
+	[ "$(jget read.json .bytes_new)" -eq 0 ] || fail "the mapped path found new chunks in unchanged data"
 	[ "$(jget read.json .bytes_read)" -eq "$(jget full.json .bytes_read)" ] ||
-		fail "the read() path read $(jq .bytes_read read.json) bytes, the mapped one $(jq .bytes_read full.json)"
+		fail "the mapped path read $(jq .bytes_read read.json) bytes, the read() one $(jq .bytes_read full.json)"
 	cairn restore --repo "$R" "$(jget read.json .id)" r.img
 	same_file "$TD/img.v3" r.img
 }
-test_case "the read() fallback for sources that cannot be mapped makes the same backup" t_read_path
+test_case "reading the source through a mapping (CAIRN_MAP_SOURCE=1) makes the same backup as read()" t_read_path
 
 t_cache_damaged()
 {

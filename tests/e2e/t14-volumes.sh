@@ -82,7 +82,7 @@ t_wide_batches()
 	for read_env in "" 1; do
 		scatter_write "$v" "3${read_env:-0}" 150 >/dev/null
 		cp --sparse=always "$v" "$TD/$FS.v3"
-		CAIRN_READ_SOURCE=$read_env cairn backup --repo "$R" "$v" --json >"$TT/b.json"
+		CAIRN_MAP_SOURCE=$read_env cairn backup --repo "$R" "$v" --json >"$TT/b.json"
 		[ "$(jget "$TT/b.json" .change_tracking)" = fiemap ] || fail "not tracked by fiemap"
 		[ "$(jget "$TT/b.json" .bytes_read)" -lt $((64 << 20)) ] || fail "read the whole volume"
 		id=$(jget "$TT/b.json" .id)

@@ -661,7 +661,7 @@ static void test_settings(void **state)
 	struct cairn_store *s = NULL;
 	static const char *const vars[] = { "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION",
 					    "AZURE_STORAGE_SAS_TOKEN", "CAIRN_HTTP_STATS", "CAIRN_THREADS",
-					    "CAIRN_PROFILE", "CAIRN_READ_SOURCE", "CAIRN_NO_DIRECT_IO",
+					    "CAIRN_PROFILE", "CAIRN_MAP_SOURCE", "CAIRN_NO_DIRECT_IO",
 					    "CAIRN_TEST_NOW", "CAIRN_TEST_FAULT", "CAIRN_TEST_COUNT" };
 
 	setenv("AWS_ACCESS_KEY_ID", "env-ak", 1);
@@ -682,7 +682,7 @@ static void test_settings(void **state)
 	assert_true(st->store.no_direct_io);
 	assert_int_equal(cairn_engine_threads(), 3);
 	assert_true(cairn_engine_tuning()->profile);
-	assert_false(cairn_engine_tuning()->read_source);
+	assert_false(cairn_engine_tuning()->map_source);
 	assert_true(cairn_engine_tuning()->no_direct_io);
 	assert_int_equal(cairn_wall_now(), 1795616404);
 	/* The S3 driver takes the keys and region of the default environment. */
