@@ -216,7 +216,10 @@ OUTTMP=$W/section.md
 	echo "- binary: $CAIRN (${VER:-cairn}, git $GIT, sha256 $SUM...)"
 	echo "- machine: $(nproc) cores, $(free -g | awk '/^Mem/ { print $2 }') GiB RAM, $(df -T "$W" | awk 'NR == 2 { print $2 }') under $W;" \
 		"load average at start $(cut -d' ' -f1-3 /proc/loadavg) (shared machine: wall times are noisy, RSS is not)"
-	echo "- one run per cell; RSS = peak resident set (/usr/bin/time %M); volume $SCALE_VOLUME, ${SCALE_CHANGE_PCT}% changed"
+	echo "- one run per cell; RSS = peak resident set (/usr/bin/time %M); volume $SCALE_VOLUME of random data," \
+		"${SCALE_CHANGE_PCT}% changed in whole chunks at random places before the incremental"
+	echo "- synthetic blobs: 64-byte unique blobs, 8,192 a pack, sealed, packed and indexed by cairn's own code" \
+		"(bench/gen_repo.c, \\`cairn-genrepo\\`); \\`check found\\` is what \\`cairn check\\` counted (the volume's own chunks included)"
 	echo
 } >"$OUTTMP"
 
