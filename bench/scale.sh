@@ -219,7 +219,7 @@ OUTTMP=$W/section.md
 	echo "- one run per cell; RSS = peak resident set (/usr/bin/time %M); volume $SCALE_VOLUME of random data," \
 		"${SCALE_CHANGE_PCT}% changed in whole chunks at random places before the incremental"
 	echo "- synthetic blobs: 64-byte unique blobs, 8,192 a pack, sealed, packed and indexed by cairn's own code" \
-		"(bench/gen_repo.c, \\`cairn-genrepo\\`); \\`check found\\` is what \\`cairn check\\` counted (the volume's own chunks included)"
+		"(bench/gen_repo.c, \`cairn-genrepo\`); \`check found\` is what \`cairn check\` counted (the volume's own chunks included)"
 	echo
 } >"$OUTTMP"
 
