@@ -47,7 +47,7 @@
 #                   SCALE_APPEND=1 appends a section instead of replacing it
 #   SCALE_LABEL     a word for the section title (e.g. "before", "after")
 #   SCALE_KEEP=1    keeps the work directory
-# Needs python3, /usr/bin/time, timeout, cmp.
+# Needs python3, /usr/bin/time, timeout, cmp, flock.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -67,7 +67,7 @@ SCALE_LABEL=${SCALE_LABEL:-}
 die() { echo "scale.sh: $*" >&2; exit 1; }
 [ -x "$CAIRN" ] || die "no cairn binary at $CAIRN (set CAIRN)"
 [ -z "$SCALE_BLOBS" ] || [ -x "$GENREPO" ] || die "no generator at $GENREPO (ninja -C build cairn-genrepo, or set GENREPO)"
-for t in python3 /usr/bin/time timeout cmp; do
+for t in python3 /usr/bin/time timeout cmp flock; do
 	command -v "$t" >/dev/null || die "$t is needed"
 done
 
@@ -94,6 +94,9 @@ bytes() {
 export CAIRN_PASSPHRASE=scale CAIRN_KDF_MEMORY=16M
 mkdir -p "$SCALE_DIR"
 W=$(realpath "$SCALE_DIR")
+# Two runs in one work directory would overwrite each other's files.
+exec 9>"$W/.lock"
+flock -n 9 || die "another scale.sh runs in $W (set SCALE_DIR)"
 LOG=$W/scale-$(date -u +%Y%m%dT%H%M%SZ).log
 : >"$LOG"
 log() { echo "$*" | tee -a "$LOG" >&2; }
@@ -209,6 +212,7 @@ GIT=$(git -C "$(dirname "$CAIRN")" describe --always --dirty 2>/dev/null || echo
 CMDLINE="SCALE_BLOBS=\"$SCALE_BLOBS\" SCALE_SPARSE=\"$SCALE_SPARSE\"${SCALE_CHUNK:+ SCALE_CHUNK=$SCALE_CHUNK} CAIRN=$CAIRN bench/scale.sh"
 
 OUTTMP=$W/section.md
+row() { echo "$*" >>"$OUTTMP"; echo "row: $*" >>"$LOG"; }
 {
 	echo "## Scale${SCALE_LABEL:+: $SCALE_LABEL} ($(date -u +%Y-%m-%d\ %H:%M) UTC)"
 	echo
@@ -263,7 +267,7 @@ if [ -n "$SCALE_BLOBS" ]; then
 		chk="$WALL s | $RSS MiB"
 		# What check found, as a sanity column: N blobs and no problems.
 		found=$(tail -3 "$LOG" | grep -o 'no problems: .*' | grep -o '[0-9,]* packs, [0-9,]* blobs' || echo "PROBLEMS (see the log)")
-		echo "| $size | $gen | $(awk -v b="$idx" 'BEGIN { printf "%.0f MB", b / 1e6 }') | $found | $full | $inc | $res | $lst | $chk |" >>"$OUTTMP"
+		row "| $size | $gen | $(awk -v b="$idx" 'BEGIN { printf "%.0f MB", b / 1e6 }') | $found | $full | $inc | $res | $lst | $chk |"
 		[ -n "${SCALE_KEEP:-}" ] || rm -rf "$R" "$CAIRN_STATE_DIR"
 	done
 	rm -f "$W/base.img" "$W/vol.img"
@@ -308,7 +312,7 @@ if [ -n "$SCALE_SPARSE" ]; then
 		fi
 		rm -f "$W/sout.img" "$W/simg"
 		per=$(awk -v s="$st" -v d="$DATA_BYTES" -v c="$cs" 'BEGIN { printf "%.0f B", s / (d / c) }')
-		echo "| $label | $full | $inc | $res | $(awk -v s="$st" -v d="$std" 'BEGIN { printf "%.1f MB (%.1f MB on disk)", s / 1e6, d / 1e6 }') | $per |" >>"$OUTTMP"
+		row "| $label | $full | $inc | $res | $(awk -v s="$st" -v d="$std" 'BEGIN { printf "%.1f MB (%.1f MB on disk)", s / 1e6, d / 1e6 }') | $per |"
 		[ -n "${SCALE_KEEP:-}" ] || rm -rf "$R" "$CAIRN_STATE_DIR"
 	done
 	echo >>"$OUTTMP"
