@@ -17,6 +17,8 @@
 #   4. restore that incremental to a new file, cmp with the volume  (timed)
 #   5. `cairn list`                                                 (timed)
 #   6. `cairn check` (structure only)                               (timed)
+#   and the state directory's size after them (a binary may keep a local
+#   index cache there)
 # Part 2, per apparent size in SCALE_SPARSE (default "64G 1T 16T"), each
 # into its own empty repository and state directory: a sparse image holding
 # SCALE_SPARSE_DATA (1 GiB) of random data in 1 MiB extents at random
@@ -234,8 +236,8 @@ if [ -n "$SCALE_BLOBS" ]; then
 	{
 		echo "### Repository size (synthetic blobs + one ${SCALE_VOLUME} volume)"
 		echo
-		echo "| blobs | generate | index objects | check found | full (first) | RSS | incremental (${SCALE_CHANGE_PCT}%) | RSS | restore | RSS | list | RSS | check | RSS |"
-		echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+		echo "| blobs | generate | index objects | check found | full (first) | RSS | incremental (${SCALE_CHANGE_PCT}%) | RSS | restore | RSS | list | RSS | check | RSS | state |"
+		echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 	} >>"$OUTTMP"
 	for size in $SCALE_BLOBS; do
 		n=$(count "$size")
@@ -265,9 +267,11 @@ if [ -n "$SCALE_BLOBS" ]; then
 		lst="$WALL s | $RSS MiB"
 		measure check "$CAIRN" check --repo "$R"
 		chk="$WALL s | $RSS MiB"
+		# The state directory after all of it: a local index cache lives there.
+		stsz=$(du -sb "$CAIRN_STATE_DIR" 2>/dev/null | awk '{ printf "%.1f MB", $1 / 1e6 }')
 		# What check found, as a sanity column: N blobs and no problems.
 		found=$(tail -3 "$LOG" | grep -o 'no problems: .*' | grep -o '[0-9,]* packs, [0-9,]* blobs' || echo "PROBLEMS (see the log)")
-		row "| $size | $gen | $(awk -v b="$idx" 'BEGIN { printf "%.0f MB", b / 1e6 }') | $found | $full | $inc | $res | $lst | $chk |"
+		row "| $size | $gen | $(awk -v b="$idx" 'BEGIN { printf "%.0f MB", b / 1e6 }') | $found | $full | $inc | $res | $lst | $chk | ${stsz:-0 MB} |"
 		[ -n "${SCALE_KEEP:-}" ] || rm -rf "$R" "$CAIRN_STATE_DIR"
 	done
 	rm -f "$W/base.img" "$W/vol.img"
