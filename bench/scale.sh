@@ -17,6 +17,8 @@
 #   4. restore that incremental to a new file, cmp with the volume  (timed)
 #   5. `cairn list`                                                 (timed)
 #   6. `cairn check` (structure only)                               (timed)
+#   and the state directory's size after them (a binary may keep a local
+#   index cache there)
 # Part 2, per apparent size in SCALE_SPARSE (default "64G 1T 16T"), each
 # into its own empty repository and state directory: a sparse image holding
 # SCALE_SPARSE_DATA (1 GiB) of random data in 1 MiB extents at random
@@ -47,7 +49,7 @@
 #                   SCALE_APPEND=1 appends a section instead of replacing it
 #   SCALE_LABEL     a word for the section title (e.g. "before", "after")
 #   SCALE_KEEP=1    keeps the work directory
-# Needs python3, /usr/bin/time, timeout, cmp.
+# Needs python3, /usr/bin/time, timeout, cmp, flock.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -67,7 +69,7 @@ SCALE_LABEL=${SCALE_LABEL:-}
 die() { echo "scale.sh: $*" >&2; exit 1; }
 [ -x "$CAIRN" ] || die "no cairn binary at $CAIRN (set CAIRN)"
 [ -z "$SCALE_BLOBS" ] || [ -x "$GENREPO" ] || die "no generator at $GENREPO (ninja -C build cairn-genrepo, or set GENREPO)"
-for t in python3 /usr/bin/time timeout cmp; do
+for t in python3 /usr/bin/time timeout cmp flock; do
 	command -v "$t" >/dev/null || die "$t is needed"
 done
 
@@ -94,6 +96,9 @@ bytes() {
 export CAIRN_PASSPHRASE=scale CAIRN_KDF_MEMORY=16M
 mkdir -p "$SCALE_DIR"
 W=$(realpath "$SCALE_DIR")
+# Two runs in one work directory would overwrite each other's files.
+exec 9>"$W/.lock"
+flock -n 9 || die "another scale.sh runs in $W (set SCALE_DIR)"
 LOG=$W/scale-$(date -u +%Y%m%dT%H%M%SZ).log
 : >"$LOG"
 log() { echo "$*" | tee -a "$LOG" >&2; }
@@ -209,6 +214,7 @@ GIT=$(git -C "$(dirname "$CAIRN")" describe --always --dirty 2>/dev/null || echo
 CMDLINE="SCALE_BLOBS=\"$SCALE_BLOBS\" SCALE_SPARSE=\"$SCALE_SPARSE\"${SCALE_CHUNK:+ SCALE_CHUNK=$SCALE_CHUNK} CAIRN=$CAIRN bench/scale.sh"
 
 OUTTMP=$W/section.md
+row() { echo "$*" >>"$OUTTMP"; echo "row: $*" >>"$LOG"; }
 {
 	echo "## Scale${SCALE_LABEL:+: $SCALE_LABEL} ($(date -u +%Y-%m-%d\ %H:%M) UTC)"
 	echo
@@ -216,7 +222,10 @@ OUTTMP=$W/section.md
 	echo "- binary: $CAIRN (${VER:-cairn}, git $GIT, sha256 $SUM...)"
 	echo "- machine: $(nproc) cores, $(free -g | awk '/^Mem/ { print $2 }') GiB RAM, $(df -T "$W" | awk 'NR == 2 { print $2 }') under $W;" \
 		"load average at start $(cut -d' ' -f1-3 /proc/loadavg) (shared machine: wall times are noisy, RSS is not)"
-	echo "- one run per cell; RSS = peak resident set (/usr/bin/time %M); volume $SCALE_VOLUME, ${SCALE_CHANGE_PCT}% changed"
+	echo "- one run per cell; RSS = peak resident set (/usr/bin/time %M); volume $SCALE_VOLUME of random data," \
+		"${SCALE_CHANGE_PCT}% changed in whole chunks at random places before the incremental"
+	echo "- synthetic blobs: 64-byte unique blobs, 8,192 a pack, sealed, packed and indexed by cairn's own code" \
+		"(bench/gen_repo.c, \`cairn-genrepo\`); \`check found\` is what \`cairn check\` counted (the volume's own chunks included)"
 	echo
 } >"$OUTTMP"
 
@@ -227,8 +236,8 @@ if [ -n "$SCALE_BLOBS" ]; then
 	{
 		echo "### Repository size (synthetic blobs + one ${SCALE_VOLUME} volume)"
 		echo
-		echo "| blobs | generate | index objects | check found | full (first) | RSS | incremental (${SCALE_CHANGE_PCT}%) | RSS | restore | RSS | list | RSS | check | RSS |"
-		echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+		echo "| blobs | generate | index objects | check found | full (first) | RSS | incremental (${SCALE_CHANGE_PCT}%) | RSS | restore | RSS | list | RSS | check | RSS | state |"
+		echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 	} >>"$OUTTMP"
 	for size in $SCALE_BLOBS; do
 		n=$(count "$size")
@@ -258,9 +267,11 @@ if [ -n "$SCALE_BLOBS" ]; then
 		lst="$WALL s | $RSS MiB"
 		measure check "$CAIRN" check --repo "$R"
 		chk="$WALL s | $RSS MiB"
+		# The state directory after all of it: a local index cache lives there.
+		stsz=$(du -sb "$CAIRN_STATE_DIR" 2>/dev/null | awk '{ printf "%.1f MB", $1 / 1e6 }')
 		# What check found, as a sanity column: N blobs and no problems.
 		found=$(tail -3 "$LOG" | grep -o 'no problems: .*' | grep -o '[0-9,]* packs, [0-9,]* blobs' || echo "PROBLEMS (see the log)")
-		echo "| $size | $gen | $(awk -v b="$idx" 'BEGIN { printf "%.0f MB", b / 1e6 }') | $found | $full | $inc | $res | $lst | $chk |" >>"$OUTTMP"
+		row "| $size | $gen | $(awk -v b="$idx" 'BEGIN { printf "%.0f MB", b / 1e6 }') | $found | $full | $inc | $res | $lst | $chk | ${stsz:-0 MB} |"
 		[ -n "${SCALE_KEEP:-}" ] || rm -rf "$R" "$CAIRN_STATE_DIR"
 	done
 	rm -f "$W/base.img" "$W/vol.img"
@@ -305,7 +316,7 @@ if [ -n "$SCALE_SPARSE" ]; then
 		fi
 		rm -f "$W/sout.img" "$W/simg"
 		per=$(awk -v s="$st" -v d="$DATA_BYTES" -v c="$cs" 'BEGIN { printf "%.0f B", s / (d / c) }')
-		echo "| $label | $full | $inc | $res | $(awk -v s="$st" -v d="$std" 'BEGIN { printf "%.1f MB (%.1f MB on disk)", s / 1e6, d / 1e6 }') | $per |" >>"$OUTTMP"
+		row "| $label | $full | $inc | $res | $(awk -v s="$st" -v d="$std" 'BEGIN { printf "%.1f MB (%.1f MB on disk)", s / 1e6, d / 1e6 }') | $per |"
 		[ -n "${SCALE_KEEP:-}" ] || rm -rf "$R" "$CAIRN_STATE_DIR"
 	done
 	echo >>"$OUTTMP"
