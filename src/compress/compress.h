@@ -25,7 +25,7 @@ enum cairn_comp_algo {
 /* The zstd level `auto` uses: the table of docs/design.md (compression)
  * picks it.  A repository stores "auto", not this number, so that a later
  * cairn may choose again. */
-#define CAIRN_COMP_AUTO_LEVEL 4
+#define CAIRN_COMP_AUTO_LEVEL 3
 /* `zstd` without a level. */
 #define CAIRN_COMP_ZSTD_LEVEL_DEFAULT 3
 #define CAIRN_COMP_ZSTD_LEVEL_MIN (-100)
