@@ -219,6 +219,22 @@ static TH_UNUSED int th_repo_open(const char *dir, const char *pass, struct cair
 	return cairn_repo_open(s, pass, strlen(pass), ret);
 }
 
+/* A blob reference made from a seed: id th_fill(i + 1), the other fields
+ * varied with i, in pack slot pack (the index and index-cache tests). */
+static TH_UNUSED struct cairn_blob_ref th_blob_ref(uint64_t i, uint32_t pack)
+{
+	struct cairn_blob_ref r;
+	memset(&r, 0, sizeof(r));
+	th_fill(r.id, CAIRN_ID_LEN, i + 1);
+	r.pack = pack;
+	r.offset = (uint32_t)(i * 7);
+	r.stored_len = (uint32_t)(100 + i % 1000);
+	r.raw_len = (uint32_t)(72 + i % 5000);
+	r.type = (uint8_t)(i % 2);
+	r.flags = (uint8_t)((i / 2) % 2);
+	return r;
+}
+
 /* Path of a repository object (a key of the local store). */
 static TH_UNUSED void th_obj_path(char *buf, size_t size, const char *dir, const char *key)
 {

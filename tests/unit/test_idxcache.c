@@ -44,20 +44,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static struct cairn_blob_ref make_ref(uint64_t i, uint32_t pack)
-{
-	struct cairn_blob_ref r;
-	memset(&r, 0, sizeof(r));
-	th_fill(r.id, CAIRN_ID_LEN, i + 1);
-	r.pack = pack;
-	r.offset = (uint32_t)(i * 7);
-	r.stored_len = (uint32_t)(100 + i % 1000);
-	r.raw_len = (uint32_t)(72 + i % 5000);
-	r.type = (uint8_t)(i % 2);
-	r.flags = (uint8_t)((i / 2) % 2);
-	return r;
-}
-
 /* Writes one index object: pack pack_seed (condemned at t when t > 0)
  * holding blobs seed .. seed+n-1. */
 static void put_object(struct fx *f, uint64_t pack_seed, uint64_t seed, size_t n, int64_t t)
@@ -72,7 +58,7 @@ static void put_object(struct fx *f, uint64_t pack_seed, uint64_t seed, size_t n
 	else
 		ck_ok(cairn_index_add_pack(idx, pid, true, &slot));
 	for (size_t i = 0; i < n; i++) {
-		struct cairn_blob_ref r = make_ref(seed + i, slot);
+		struct cairn_blob_ref r = th_blob_ref(seed + i, slot);
 		assert_int_equal(cairn_index_insert(idx, &r), 1);
 	}
 	bool pick = true;
@@ -85,7 +71,7 @@ static void put_object(struct fx *f, uint64_t pack_seed, uint64_t seed, size_t n
 static void same_answers(struct cairn_index *a, struct cairn_index *b, uint64_t seed, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		struct cairn_blob_ref want = make_ref(seed + i, 0), ra, rb;
+		struct cairn_blob_ref want = th_blob_ref(seed + i, 0), ra, rb;
 		int qa = cairn_index_lookup(a, want.id, &ra), qb = cairn_index_lookup(b, want.id, &rb);
 		assert_int_equal(qa, qb);
 		if (qa < 0)
@@ -170,7 +156,7 @@ static void test_equal_to_ram(void **state)
 	th_fill(pid, sizeof(pid), 3 + 1000000);
 	ck_ok(cairn_index_find_pack(c2, pid, &slot));
 	assert_int_equal(cairn_index_pack_condemned(c2, slot), 1700000000);
-	struct cairn_blob_ref r = make_ref(13200, 0), got;
+	struct cairn_blob_ref r = th_blob_ref(13200, 0), got;
 	ck_ok(cairn_index_lookup(c2, r.id, &got));
 	cairn_index_hide_condemned(c2, true);
 	ck_err(cairn_index_lookup(c2, r.id, &got), CAIRN_ENOTFOUND);
@@ -185,7 +171,7 @@ static void test_equal_to_ram(void **state)
 	assert_int_equal(got.pack, live);
 	assert_int_equal(cairn_index_count(c2), cairn_index_count(ram));
 	/* A known live blob is not inserted again. */
-	struct cairn_blob_ref k = make_ref(42, live);
+	struct cairn_blob_ref k = th_blob_ref(42, live);
 	assert_int_equal(cairn_index_insert(c2, &k), 0);
 	cairn_index_free(ram);
 	cairn_index_free(c1);
@@ -320,7 +306,7 @@ static void test_flipped_byte(void **state)
 	size_t missing = 0;
 	for (uint64_t i = 0; i < 3000; i++) {
 		struct cairn_blob_ref want, got;
-		ck_ok(cairn_index_lookup(ram, make_ref(i, 0).id, &want));
+		ck_ok(cairn_index_lookup(ram, th_blob_ref(i, 0).id, &want));
 		int q = cairn_index_lookup(idx, want.id, &got);
 		if (q == CAIRN_ENOTFOUND) {
 			missing++;
@@ -387,7 +373,7 @@ static void test_other_repository(void **state)
 	uint32_t slot;
 	ck_ok(cairn_index_add_pack(o, pid, true, &slot));
 	for (uint64_t i = 0; i < 500; i++) {
-		struct cairn_blob_ref r = make_ref(100000 + i, slot);
+		struct cairn_blob_ref r = th_blob_ref(100000 + i, slot);
 		assert_int_equal(cairn_index_insert(o, &r), 1);
 	}
 	ck_ok(cairn_index_write_fresh(o, other, NULL));
@@ -404,8 +390,8 @@ static void test_other_repository(void **state)
 	assert_non_null(strstr(cairn_error_message(), "another repository"));
 	struct cairn_index *idx = load_cached(f);
 	struct cairn_blob_ref got;
-	ck_err(cairn_index_lookup(idx, make_ref(100000, 0).id, &got), CAIRN_ENOTFOUND);
-	ck_ok(cairn_index_lookup(idx, make_ref(1, 0).id, &got));
+	ck_err(cairn_index_lookup(idx, th_blob_ref(100000, 0).id, &got), CAIRN_ENOTFOUND);
+	ck_ok(cairn_index_lookup(idx, th_blob_ref(1, 0).id, &got));
 	cairn_index_free(idx);
 
 	/* The same, with this repository's id written in: its tag fails. */
@@ -421,8 +407,8 @@ static void test_other_repository(void **state)
 	ck_err(cairn_idxcache_open(f->path, f->repo->keys->local, f->repo->config.id, &c), CAIRN_ECORRUPT);
 	assert_non_null(strstr(cairn_error_message(), "fails its check"));
 	idx = load_cached(f);
-	ck_err(cairn_index_lookup(idx, make_ref(100000, 0).id, &got), CAIRN_ENOTFOUND);
-	ck_ok(cairn_index_lookup(idx, make_ref(1, 0).id, &got));
+	ck_err(cairn_index_lookup(idx, th_blob_ref(100000, 0).id, &got), CAIRN_ENOTFOUND);
+	ck_ok(cairn_index_lookup(idx, th_blob_ref(1, 0).id, &got));
 	cairn_index_free(idx);
 	free(p);
 	free(q);
@@ -466,7 +452,7 @@ static void test_stale(void **state)
 	ram = load_ram(f);
 	same_answers(ram, idx, 0, 5100);
 	struct cairn_blob_ref got;
-	ck_err(cairn_index_lookup(idx, make_ref(2500, 0).id, &got), CAIRN_ENOTFOUND);
+	ck_err(cairn_index_lookup(idx, th_blob_ref(2500, 0).id, &got), CAIRN_ENOTFOUND);
 	assert_int_equal(cairn_index_count(idx), 3000);
 	assert_int_equal(cache_objects(f), 2);
 	cairn_index_free(idx);
@@ -516,7 +502,7 @@ static void *writer(void *p)
 	if (w->r >= 0)
 		w->r = cairn_index_add_pack(idx, pid, true, &slot);
 	for (uint64_t i = 0; w->r >= 0 && i < 3000; i++) {
-		struct cairn_blob_ref r = make_ref(w->seed + i, slot);
+		struct cairn_blob_ref r = th_blob_ref(w->seed + i, slot);
 		w->r = cairn_index_insert(idx, &r);
 	}
 	if (w->r >= 0)
@@ -544,8 +530,8 @@ static void test_two_writers(void **state)
 	same_answers(ram, idx, 10000, 3000);
 	same_answers(ram, idx, 20000, 3000);
 	struct cairn_blob_ref got;
-	ck_ok(cairn_index_lookup(idx, make_ref(10000, 0).id, &got));
-	ck_ok(cairn_index_lookup(idx, make_ref(22999, 0).id, &got));
+	ck_ok(cairn_index_lookup(idx, th_blob_ref(10000, 0).id, &got));
+	ck_ok(cairn_index_lookup(idx, th_blob_ref(22999, 0).id, &got));
 	cairn_index_free(idx);
 	cairn_index_free(ram);
 	/* No temporary left behind. */

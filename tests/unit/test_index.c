@@ -15,20 +15,6 @@ static void rand_id(uint8_t *id, uint64_t seed)
 	th_fill(id, CAIRN_ID_LEN, seed);
 }
 
-static struct cairn_blob_ref make_ref(uint64_t i, uint32_t pack)
-{
-	struct cairn_blob_ref r;
-	memset(&r, 0, sizeof(r));
-	rand_id(r.id, i + 1);
-	r.pack = pack;
-	r.offset = (uint32_t)(i * 7);
-	r.stored_len = (uint32_t)(100 + i % 1000);
-	r.raw_len = (uint32_t)(72 + i % 5000);
-	r.type = (uint8_t)(i % 2);
-	r.flags = (uint8_t)((i / 2) % 2);
-	return r;
-}
-
 static void assert_ref_equal(const struct cairn_blob_ref *a, const struct cairn_blob_ref *b)
 {
 	assert_memory_equal(a->id, b->id, CAIRN_ID_LEN);
@@ -70,17 +56,17 @@ static void test_insert_lookup_many(void **state)
 	ck_err(cairn_index_lookup(idx, id, &got), CAIRN_ENOTFOUND);
 
 	for (uint64_t i = 0; i < N; i++) {
-		struct cairn_blob_ref r = make_ref(i, (uint32_t)(i % 7));
+		struct cairn_blob_ref r = th_blob_ref(i, (uint32_t)(i % 7));
 		assert_int_equal(cairn_index_insert(idx, &r), 1);
 	}
 	assert_int_equal(cairn_index_count(idx), N);
 	for (uint64_t i = 0; i < N; i++) {
-		struct cairn_blob_ref want = make_ref(i, (uint32_t)(i % 7));
+		struct cairn_blob_ref want = th_blob_ref(i, (uint32_t)(i % 7));
 		ck_ok(cairn_index_lookup(idx, want.id, &got));
 		assert_ref_equal(&got, &want);
 	}
 	/* Lookup without a result pointer is a membership test. */
-	struct cairn_blob_ref r0 = make_ref(0, 0);
+	struct cairn_blob_ref r0 = th_blob_ref(0, 0);
 	ck_ok(cairn_index_lookup(idx, r0.id, NULL));
 	/* Unknown ids. */
 	for (uint64_t i = 0; i < 1000; i++) {
@@ -89,10 +75,10 @@ static void test_insert_lookup_many(void **state)
 	}
 	/* Duplicates return 0 and keep the first location. */
 	for (uint64_t i = 0; i < N; i += 97) {
-		struct cairn_blob_ref dup = make_ref(i, 99);
+		struct cairn_blob_ref dup = th_blob_ref(i, 99);
 		dup.offset = 12345;
 		assert_int_equal(cairn_index_insert(idx, &dup), 0);
-		struct cairn_blob_ref want = make_ref(i, (uint32_t)(i % 7));
+		struct cairn_blob_ref want = th_blob_ref(i, (uint32_t)(i % 7));
 		ck_ok(cairn_index_lookup(idx, want.id, &got));
 		assert_ref_equal(&got, &want);
 	}
@@ -120,7 +106,7 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	for (uint64_t i = w->first; i < w->first + w->n; i++) {
-		struct cairn_blob_ref r = make_ref(i, 0), got;
+		struct cairn_blob_ref r = th_blob_ref(i, 0), got;
 		if (w->insert) {
 			if (cairn_index_insert(w->idx, &r) != 1)
 				return (void *)1;
@@ -153,7 +139,7 @@ static void test_concurrent(void **state)
 	}
 	assert_int_equal(cairn_index_count(idx), T * PER);
 	for (uint64_t i = 0; i < T * PER; i++) {
-		struct cairn_blob_ref want = make_ref(i, 0), got;
+		struct cairn_blob_ref want = th_blob_ref(i, 0), got;
 		ck_ok(cairn_index_lookup(idx, want.id, &got));
 		assert_ref_equal(&got, &want);
 	}
@@ -167,17 +153,17 @@ static void test_colliding_ids(void **state)
 	struct cairn_index *idx = NULL;
 	ck_ok(cairn_index_new(&idx));
 	for (uint64_t i = 0; i < 2000; i++) {
-		struct cairn_blob_ref r = make_ref(i, 0);
+		struct cairn_blob_ref r = th_blob_ref(i, 0);
 		memset(r.id, 0x5a, 8);
 		assert_int_equal(cairn_index_insert(idx, &r), 1);
 	}
 	for (uint64_t i = 0; i < 2000; i++) {
-		struct cairn_blob_ref want = make_ref(i, 0), got;
+		struct cairn_blob_ref want = th_blob_ref(i, 0), got;
 		memset(want.id, 0x5a, 8);
 		ck_ok(cairn_index_lookup(idx, want.id, &got));
 		assert_ref_equal(&got, &want);
 	}
-	struct cairn_blob_ref other = make_ref(99999, 0);
+	struct cairn_blob_ref other = th_blob_ref(99999, 0);
 	memset(other.id, 0x5a, 8);
 	ck_err(cairn_index_lookup(idx, other.id, NULL), CAIRN_ENOTFOUND);
 	cairn_index_free(idx);
@@ -281,7 +267,7 @@ static void valid_body(struct cairn_buf *b)
 	body_start(b, CAIRN_INDEX_MAGIC, 1, 3, 500);
 	ck_ok(cairn_buf_append_le32(b, 10));
 	for (uint64_t i = 0; i < 10; i++) {
-		struct cairn_blob_ref r = make_ref(i, 0);
+		struct cairn_blob_ref r = th_blob_ref(i, 0);
 		body_entry(b, &r, (uint32_t)(i % 3));
 	}
 }
@@ -321,7 +307,7 @@ static void test_decode(void **state)
 	}
 	assert_int_equal(map[1], 1);
 	for (uint64_t i = 0; i < 10; i++) {
-		struct cairn_blob_ref want = make_ref(i, map[i % 3]), got;
+		struct cairn_blob_ref want = th_blob_ref(i, map[i % 3]), got;
 		ck_ok(cairn_index_lookup(idx, want.id, &got));
 		assert_ref_equal(&got, &want);
 	}
@@ -412,7 +398,7 @@ static void test_decode_bad(void **state)
 	/* No packs but an entry. */
 	body_start(&b, CAIRN_INDEX_MAGIC, 1, 0, 0);
 	ck_ok(cairn_buf_append_le32(&b, 1));
-	struct cairn_blob_ref r = make_ref(1, 0);
+	struct cairn_blob_ref r = th_blob_ref(1, 0);
 	body_entry(&b, &r, 0);
 	ck_err(decode_fresh(&b), CAIRN_ECORRUPT);
 	cairn_buf_free(&b);
@@ -449,7 +435,7 @@ static uint32_t add_pack_blobs(struct cairn_index *idx, uint64_t pack_seed, bool
 	rand_id(pid, pack_seed);
 	ck_ok(cairn_index_add_pack(idx, pid, fresh, &slot));
 	for (size_t i = 0; i < n; i++) {
-		struct cairn_blob_ref r = make_ref(seed + i, slot);
+		struct cairn_blob_ref r = th_blob_ref(seed + i, slot);
 		assert_int_equal(cairn_index_insert(idx, &r), 1);
 	}
 	return slot;
@@ -463,7 +449,7 @@ static void expect_blobs(struct cairn_index *idx, uint64_t pack_seed, uint64_t s
 	if (present)
 		ck_ok(cairn_index_find_pack(idx, pid, &slot));
 	for (size_t i = 0; i < n; i++) {
-		struct cairn_blob_ref want = make_ref(seed + i, slot), got;
+		struct cairn_blob_ref want = th_blob_ref(seed + i, slot), got;
 		if (!present) {
 			ck_err(cairn_index_lookup(idx, want.id, &got), CAIRN_ENOTFOUND);
 			continue;
