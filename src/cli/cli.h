@@ -155,6 +155,10 @@ json_t *cli_manifest_json(const struct cairn_manifest *m);
 /* SECONDS (a number, optionally followed by 's'; more than 0, at most
  * 3600) in milliseconds; -1 when it is not that (--max-freeze). */
 int cli_parse_seconds_ms(const char *s, unsigned *ret);
+/* Absolute paths of the given volumes (by the path that survives reboots:
+ * /dev/mapper/NAME, not /dev/dm-N), or with dirs of mount points (each must
+ * be a directory), in a new array of as many owned strings (cmd_group.c). */
+int cli_absolute_paths(const struct cli_list *in, bool dirs, char ***ret);
 /* The manifest's consistency as change_during_read: true, false or null
  * (not checked). */
 json_t *cli_change_during_read_json(const struct cairn_manifest *m);

@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 
 json_t *cli_manifest_json(const struct cairn_manifest *m)
@@ -114,33 +113,6 @@ static int check_backup(struct cli_ctx *c)
 	return 0;
 }
 
-/* The --freeze mount points, absolute; each must be a directory. */
-static int freeze_points(const struct cli_list *in, char ***ret)
-{
-	char **v = calloc(in->n ? in->n : 1, sizeof(char *));
-	if (!v)
-		return cairn_error_nomem();
-	int r = 0;
-	for (size_t i = 0; i < in->n && r >= 0; i++) {
-		char abs[PATH_MAX];
-		struct stat st;
-		if (!realpath(in->v[i], abs) || stat(abs, &st) < 0)
-			r = cairn_error_errno(errno, "mount point %s", in->v[i]);
-		else if (!S_ISDIR(st.st_mode))
-			r = cairn_error_set(CAIRN_EINVAL, "--freeze %s is not a directory (give a mount point)", in->v[i]);
-		else if (!(v[i] = strdup(abs)))
-			r = cairn_error_nomem();
-	}
-	if (r < 0) {
-		for (size_t i = 0; i < in->n; i++)
-			free(v[i]);
-		free(v);
-		return r;
-	}
-	*ret = v;
-	return 0;
-}
-
 static int run_backup(struct cli_ctx *c)
 {
 	const struct backup_args *a = c->args;
@@ -152,7 +124,7 @@ static int run_backup(struct cli_ctx *c)
 	int r;
 	_cleanup_(cairn_state_freep) struct cairn_state *st = NULL;
 	_cleanup_(cli_strv_freep) struct cli_strv fz = { 0 };
-	if (a->freeze.n && (r = freeze_points(&a->freeze, &fz.v)) < 0)
+	if (a->freeze.n && (r = cli_absolute_paths(&a->freeze, true, &fz.v)) < 0)
 		return cli_fail(r);
 	fz.n = a->freeze.n;
 	if (method != CAIRN_SNAP_NONE && (r = cli_state_open(g, false, &st)) < 0)

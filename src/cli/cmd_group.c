@@ -34,7 +34,7 @@ static json_t *opt_str(const char *s)
 
 /* Absolute paths of the given volumes (by the path that survives reboots:
  * /dev/mapper/NAME, not /dev/dm-N) or mount points (each must exist). */
-static int absolutes(const struct cli_list *in, bool dirs, char ***ret)
+int cli_absolute_paths(const struct cli_list *in, bool dirs, char ***ret)
 {
 	char **v = calloc(in->n ? in->n : 1, sizeof(char *));
 	if (!v)
@@ -110,10 +110,10 @@ static int group_create(struct cli_global *g, struct cairn_state *st, const char
 			return cli_fail(cairn_error_set(CAIRN_EINVAL, "config %s is not a regular file", config));
 		grp.config = cfg;
 	}
-	if ((r = absolutes(vols, false, &grp.volumes)) < 0)
+	if ((r = cli_absolute_paths(vols, false, &grp.volumes)) < 0)
 		return cli_fail(r);
 	grp.nvolumes = vols->n;
-	if ((r = absolutes(freeze, true, &grp.freeze)) >= 0) {
+	if ((r = cli_absolute_paths(freeze, true, &grp.freeze)) >= 0) {
 		grp.nfreeze = freeze->n;
 		grp.name = (char *)name;
 		r = cairn_group_create(st, &grp);
