@@ -64,6 +64,9 @@
  *   EK       = HKDF-SHA256(M, info "cairn v1 encryption"), 32 bytes.
  *   IK       = HKDF-SHA256(M, info "cairn v1 id"), 32 bytes.
  *   id(x)    = HMAC-SHA256(IK, x), 32 bytes: the id of a chunk or tree node.
+ *   FP       = HKDF-SHA256(M, info "cairn v1 fingerprint"), 16 bytes: the
+ *            key fingerprint (32 hex digits), never stored; the same in
+ *            every repository that shares M (a key family).
  *   seal(K, A, P) = nonce(12, random) || AES-256-GCM(K, nonce, aad A, P) || tag(16)
  *
  *   Every object but the key objects and the config header is sealed with

@@ -68,6 +68,17 @@ int cairn_repo_hasher(const struct cairn_repo *r, struct cairn_hasher **ret)
 	return cairn_hasher_new(r->keys->id, ret);
 }
 
+int cairn_repo_fingerprint(const struct cairn_repo *r, char ret[CAIRN_FINGERPRINT_HEX + 1])
+{
+	uint8_t fp[CAIRN_FINGERPRINT_HEX / 2];
+	int rc = cairn_hkdf(r->keys->master, sizeof(r->keys->master), "cairn v1 fingerprint", fp, sizeof(fp));
+	if (rc < 0)
+		return rc;
+	cairn_hex_encode(fp, sizeof(fp), ret);
+	ret[CAIRN_FINGERPRINT_HEX] = 0;
+	return 0;
+}
+
 int cairn_repo_aead(const struct cairn_repo *r, struct cairn_aead **ret)
 {
 	return cairn_aead_new(r->keys->enc, ret);

@@ -96,6 +96,13 @@ static inline int cairn_repo_sweep(struct cairn_repo *r, int64_t before, struct 
 }
 
 int cairn_repo_hasher(const struct cairn_repo *r, struct cairn_hasher **ret);
+
+/* The key fingerprint: 32 hex digits of HKDF-SHA256(M, info "cairn v1
+ * fingerprint") (format.h CRYPTO), equal for every repository of one key
+ * family (`init --copy-keys-from`) and telling nothing about its keys.
+ * export-details prints it; import and copy compare it. */
+#define CAIRN_FINGERPRINT_HEX 32
+int cairn_repo_fingerprint(const struct cairn_repo *r, char ret[CAIRN_FINGERPRINT_HEX + 1]);
 int cairn_repo_aead(const struct cairn_repo *r, struct cairn_aead **ret);
 
 /* Seals an object body with the domain letter and name as additional data

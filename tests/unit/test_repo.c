@@ -564,6 +564,28 @@ static void test_ids_keyed(void **state)
 	th_rm_rf(dir2);
 }
 
+/* The fingerprint is the same at every open of one repository, differs
+ * between repositories, and is 32 lower-case hex digits. */
+static void test_fingerprint(void **state)
+{
+	struct fx *f = *state;
+	char a[CAIRN_FINGERPRINT_HEX + 1], b[CAIRN_FINGERPRINT_HEX + 1], c[CAIRN_FINGERPRINT_HEX + 1];
+	ck_ok(cairn_repo_fingerprint(f->repo, a));
+	assert_int_equal(strspn(a, "0123456789abcdef"), CAIRN_FINGERPRINT_HEX);
+	assert_int_equal(strlen(a), CAIRN_FINGERPRINT_HEX);
+	struct cairn_repo *again = NULL;
+	ck_ok(th_repo_open(f->dir, TH_PASS, &again));
+	ck_ok(cairn_repo_fingerprint(again, b));
+	assert_string_equal(a, b);
+	cairn_repo_free(again);
+	char dir2[PATH_MAX];
+	struct cairn_repo *r2 = th_repo_init(dir2, sizeof(dir2), "repo-fp", 0);
+	ck_ok(cairn_repo_fingerprint(r2, c));
+	assert_string_not_equal(a, c);
+	cairn_repo_free(r2);
+	th_rm_rf(dir2);
+}
+
 /* ---- object names (format.h OBJECTS) ---- */
 
 static void test_object_names(void **state)
@@ -933,6 +955,7 @@ int main(void)
 		cmocka_unit_test(test_config_parse),
 		cmocka_unit_test_setup_teardown(test_seal_unseal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ids_keyed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fingerprint, setup, teardown),
 		cmocka_unit_test(test_object_names),
 		cmocka_unit_test(test_object_read_caps),
 		cmocka_unit_test(test_object_name_build),
