@@ -86,6 +86,14 @@ struct cairn_store_ops {
 	 * multipart uploads (S3).  NULL where the service cleans up itself
 	 * (Azure discards uncommitted blocks within a week). */
 	int (*sweep)(struct cairn_store *s, int64_t before, struct cairn_store_sweep *ret);
+	/* Copies object src_key of store src to dst_key of s (create-only:
+	 * CAIRN_EEXIST if dst_key exists, as put with CAIRN_PUT_CREATE_ONLY
+	 * where the store can tell) on the server side, without the bytes
+	 * passing through this host: S3 CopyObject / UploadPartCopy, Azure
+	 * Put Blob From URL.  CAIRN_EUNSUPPORTED when s cannot reach src that
+	 * way (another driver, endpoint or account): the caller then reads
+	 * and writes (a copy between repositories, issue [dr]). */
+	int (*copy_from)(struct cairn_store *s, struct cairn_store *src, const char *src_key, const char *dst_key);
 };
 
 /* What sweep removed. */
@@ -157,6 +165,12 @@ static inline int cairn_store_del_many(struct cairn_store *s, const char *const 
 			return r;
 	}
 	return 0;
+}
+
+static inline int cairn_store_copy_from(struct cairn_store *s, struct cairn_store *src, const char *src_key,
+					const char *dst_key)
+{
+	return s->ops->copy_from ? s->ops->copy_from(s, src, src_key, dst_key) : CAIRN_EUNSUPPORTED;
 }
 
 /* CAIRN_EUNSUPPORTED for stores that do not count (local). */
