@@ -656,7 +656,7 @@ static int write_cache_from(struct cairn_index *idx, struct cairn_repo *repo, co
 			r = cairn_idxcache_get(idx->cache, 0, &m.c);
 	}
 	if (r >= 0)
-		r = cairn_idxcache_write(path, repo->keys->local, repo->config.id, objects->v, objects->n, packs,
+		r = cairn_idxcache_write(path, repo->keys->local, repo->config.instance, objects->v, objects->n, packs,
 					 idx->npacks, merge_next, &m);
 	free(m.perm);
 	return r;
@@ -688,7 +688,7 @@ static int load_with_cache(struct cairn_index *idx, struct cairn_repo *repo, con
 	names_sort(&listed);
 
 	struct cairn_idxcache *c = NULL;
-	r = cairn_idxcache_open(path, repo->keys->local, repo->config.id, &c);
+	r = cairn_idxcache_open(path, repo->keys->local, repo->config.instance, &c);
 	if (r == CAIRN_ENOTFOUND) {
 		cairn_log_debug("no index cache yet: building it");
 		return 1;
@@ -1013,7 +1013,7 @@ int cairn_index_load_cached(struct cairn_index *idx, struct cairn_repo *repo, co
 	_cleanup_free_ char *path = NULL;
 	if (!state_dir || idx->n || idx->npacks || idx->cache)
 		return cairn_index_load(idx, repo, false, ret_damaged);
-	if (cairn_idxcache_path(state_dir, repo->config.id, &path) < 0) {
+	if (cairn_idxcache_path(state_dir, repo->config.instance, &path) < 0) {
 		cairn_log_warn("no index cache: %s", cairn_error_message());
 		return cairn_index_load(idx, repo, false, ret_damaged);
 	}
