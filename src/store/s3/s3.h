@@ -13,6 +13,8 @@
  *   list.c       ListObjectsV2 pages with continuation tokens
  *   multipart.c  uploads above the multipart threshold, parts in parallel
  *   delete.c     DeleteObjects (1000 keys a request)
+ *   copy.c       server-side copy from another S3 store (CopyObject,
+ *                UploadPartCopy)
  *
  * What the Azure driver does alike is beside this folder: store/uri.c
  * (URI pieces: prefix, parameters, sizes, endpoint), store/xml.c (the
@@ -200,6 +202,14 @@ int cairn_s3_list(struct cairn_store *s, const char *prefix, cairn_store_list_fn
 int cairn_s3_put_multipart(struct s3_store *s, const char *key, const uint8_t *data, size_t len);
 int cairn_s3_del_many(struct cairn_store *s, const char *const *keys, size_t n);
 int cairn_s3_sweep(struct cairn_store *s, int64_t before, struct cairn_store_sweep *ret);
+/* Server-side copy from another S3 store on the same endpoint (copy.c). */
+int cairn_s3_copy_from(struct cairn_store *s, struct cairn_store *src, const char *src_key, const char *dst_key);
+/* Completes (CompleteMultipartUpload, with its retries) or aborts the
+ * multipart upload upload_id_q ("uploadId=ENC") of key, len bytes in
+ * nparts parts with those ETags: multipart.c's, for copy.c. */
+int cairn_s3_mpu_complete(struct s3_store *s, const char *key, uint64_t len, const char *upload_id_q, char **etags,
+			  unsigned nparts);
+void cairn_s3_mpu_abort(struct s3_store *s, const char *key, const char *upload_id_q);
 /* Checks a key: non-empty, no leading '/', no control characters, not
  * too long. */
 static inline int cairn_s3_key_check(struct s3_store *s, const char *key)

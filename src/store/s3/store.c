@@ -238,6 +238,7 @@ static void s3_free(struct cairn_store *st)
 		.name = NAME, .get = s3_get, .put = s3_put, .stat = s3_stat, .del = s3_del,             \
 		.list = cairn_s3_list, .free = s3_free, .create = s3_create, .del_many = DEL_MANY,      \
 		.xfer = s3_xfer, .sweep = cairn_s3_sweep,                                               \
+		.copy_from = cairn_s3_copy_from,                                                        \
 	}
 static const struct cairn_store_ops s3_ops = S3_OPS("s3", cairn_s3_del_many);
 static const struct cairn_store_ops gcs_ops = S3_OPS("gcs", NULL);
