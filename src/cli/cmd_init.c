@@ -11,6 +11,7 @@
 
 struct init_args {
 	const char *chunk, *pack, *level, *kdf, *compression;
+	const char *object_lock, *object_lock_mode;
 };
 static const struct cli_opt init_opts[] = {
 	{ "chunk-size", 0, OPT_STRING, CLI_ARG(struct init_args, chunk) },
@@ -18,6 +19,8 @@ static const struct cli_opt init_opts[] = {
 	{ "compression", 0, OPT_STRING, CLI_ARG(struct init_args, compression) },
 	{ "compression-level", 0, OPT_STRING, CLI_ARG(struct init_args, level) },
 	{ "kdf-memory", 0, OPT_STRING, CLI_ARG(struct init_args, kdf) },
+	{ "object-lock", 0, OPT_STRING, CLI_ARG(struct init_args, object_lock) },
+	{ "object-lock-mode", 0, OPT_STRING, CLI_ARG(struct init_args, object_lock_mode) },
 	{ NULL, 0, 0, NULL, 0 },
 };
 
@@ -60,6 +63,23 @@ static int run_init(struct cli_ctx *c)
 	}
 	if ((r = cli_parse_kdf_memory("init", kdf, &p.scrypt_log2n)) != 0)
 		return r;
+	if (a->object_lock) {
+		char *end;
+		long d = strtol(a->object_lock, &end, 10);
+		if (end == a->object_lock || *end || d < 1 || d > CAIRN_OBJECT_LOCK_DAYS_MAX)
+			return cli_usage("init", "invalid --object-lock '%s' (days, 1..%d)", a->object_lock,
+					 CAIRN_OBJECT_LOCK_DAYS_MAX);
+		p.object_lock_days = (uint32_t)d;
+	}
+	if (a->object_lock_mode) {
+		int m = cairn_lock_mode_parse(a->object_lock_mode);
+		if (m < 0)
+			return cli_usage("init", "invalid --object-lock-mode '%s' (compliance or governance)",
+					 a->object_lock_mode);
+		if (!a->object_lock)
+			return cli_usage("init", "--object-lock-mode needs --object-lock DAYS");
+		p.object_lock_mode = (enum cairn_lock_mode)m;
+	}
 	const char *uri = cli_repo_uri(g);
 	if (!uri)
 		return cli_usage("init", "no repository given: use --repo URI or set CAIRN_REPO");
@@ -91,6 +111,9 @@ static int run_init(struct cli_ctx *c)
 	} else if (g->verbosity >= 0) {
 		fprintf(stderr, "created repository %s at %s (chunk size %u KiB)\n", id, uri,
 			repo->config.chunk_size >> 10);
+		if (repo->config.object_lock_days)
+			fprintf(stderr, "objects are locked (%s) for %u days from their write\n",
+				cairn_lock_mode_name(repo->config.object_lock_mode), repo->config.object_lock_days);
 	}
 	cairn_repo_free(repo);
 	return EXIT_OK;
