@@ -12,6 +12,7 @@
 struct init_args {
 	const char *chunk, *pack, *level, *kdf, *compression;
 	const char *from, *from_cred, *from_pass_file;
+	const char *object_lock, *object_lock_mode;
 };
 static const struct cli_opt init_opts[] = {
 	{ "chunk-size", 0, OPT_STRING, CLI_ARG(struct init_args, chunk) },
@@ -22,6 +23,8 @@ static const struct cli_opt init_opts[] = {
 	{ "copy-keys-from", 0, OPT_STRING, CLI_ARG(struct init_args, from) },
 	{ "from-cred", 0, OPT_STRING, CLI_ARG(struct init_args, from_cred) },
 	{ "from-passphrase-file", 0, OPT_STRING, CLI_ARG(struct init_args, from_pass_file) },
+	{ "object-lock", 0, OPT_STRING, CLI_ARG(struct init_args, object_lock) },
+	{ "object-lock-mode", 0, OPT_STRING, CLI_ARG(struct init_args, object_lock_mode) },
 	{ NULL, 0, 0, NULL, 0 },
 };
 
@@ -69,6 +72,23 @@ static int run_init(struct cli_ctx *c)
 					 "source: give none of --chunk-size, --pack-size, --compression");
 	if (!a->from && (a->from_cred || a->from_pass_file))
 		return cli_usage("init", "--from-cred and --from-passphrase-file go with --copy-keys-from");
+	if (a->object_lock) {
+		char *end;
+		long d = strtol(a->object_lock, &end, 10);
+		if (end == a->object_lock || *end || d < 1 || d > CAIRN_OBJECT_LOCK_DAYS_MAX)
+			return cli_usage("init", "invalid --object-lock '%s' (days, 1..%d)", a->object_lock,
+					 CAIRN_OBJECT_LOCK_DAYS_MAX);
+		p.object_lock_days = (uint32_t)d;
+	}
+	if (a->object_lock_mode) {
+		int m = cairn_lock_mode_parse(a->object_lock_mode);
+		if (m < 0)
+			return cli_usage("init", "invalid --object-lock-mode '%s' (compliance or governance)",
+					 a->object_lock_mode);
+		if (!a->object_lock)
+			return cli_usage("init", "--object-lock-mode needs --object-lock DAYS");
+		p.object_lock_mode = (enum cairn_lock_mode)m;
+	}
 	const char *uri = cli_repo_uri(g);
 	if (!uri)
 		return cli_usage("init", "no repository given: use --repo URI or set CAIRN_REPO");
@@ -126,6 +146,9 @@ static int run_init(struct cli_ctx *c)
 			if (cairn_repo_fingerprint(repo, fp) == 0)
 				fprintf(stderr, "same key family as %s (key fingerprint %s)\n", a->from, fp);
 		}
+		if (repo->config.object_lock_days)
+			fprintf(stderr, "objects are locked (%s) for %u days from their write\n",
+				cairn_lock_mode_name(repo->config.object_lock_mode), repo->config.object_lock_days);
 	}
 	cairn_repo_free(repo);
 	return EXIT_OK;

@@ -109,6 +109,43 @@ void cairn_repo_free(struct cairn_repo *r)
 
 /* ---- config ---- */
 
+static int64_t test_seconds;
+
+void cairn_repo_set_test_lock_seconds(int64_t seconds)
+{
+	test_seconds = seconds > 0 ? seconds : 0;
+}
+
+const char *cairn_lock_mode_name(enum cairn_lock_mode m)
+{
+	return m == CAIRN_LOCK_GOVERNANCE ? "governance" : "compliance";
+}
+
+int cairn_lock_mode_parse(const char *s)
+{
+	if (!strcmp(s, "compliance"))
+		return CAIRN_LOCK_COMPLIANCE;
+	if (!strcmp(s, "governance"))
+		return CAIRN_LOCK_GOVERNANCE;
+	return -1;
+}
+
+int cairn_repo_lock_apply(struct cairn_repo *repo)
+{
+	struct cairn_store_lock l = {
+		.seconds = test_seconds ? test_seconds : (int64_t)repo->config.object_lock_days * 86400,
+		.mode = repo->config.object_lock_mode,
+	};
+	int r = cairn_store_lock_set(repo->store, &l);
+	if (r == CAIRN_EUNSUPPORTED)
+		return cairn_error_set(r,
+				       "%s: object lock needs an S3 repository (s3://) on a server with Object Lock; "
+				       "%s stores cannot retain objects",
+				       repo->store->uri, repo->store->ops->name);
+	return r;
+}
+
+
 struct cairn_comp_mode cairn_repo_config_compression(const struct cairn_repo_config *c)
 {
 	return (struct cairn_comp_mode){ c->compression, c->compression == CAIRN_COMP_ZSTD ? c->compression_level : 0 };
@@ -174,6 +211,21 @@ int cairn_config_parse_json(const uint8_t *data, size_t len, struct cairn_repo_c
 		r = cairn_error_set(CAIRN_ECORRUPT, "config: invalid creation time");
 		goto out;
 	}
+	/* Optional: absent in repositories without object lock. */
+	ret->object_lock_days = 0;
+	ret->object_lock_mode = CAIRN_LOCK_COMPLIANCE;
+	json_t *days = json_object_get(j, "object_lock_days"), *mode = json_object_get(j, "object_lock_mode");
+	if (days || mode) {
+		const char *m = json_string_value(mode);
+		if (!json_is_integer(days) || json_integer_value(days) < 1 ||
+		    json_integer_value(days) > CAIRN_OBJECT_LOCK_DAYS_MAX || !m ||
+		    (strcmp(m, "compliance") != 0 && strcmp(m, "governance") != 0)) {
+			r = cairn_error_set(CAIRN_ECORRUPT, "config: object lock values out of range");
+			goto out;
+		}
+		ret->object_lock_days = (uint32_t)json_integer_value(days);
+		ret->object_lock_mode = strcmp(m, "governance") == 0 ? CAIRN_LOCK_GOVERNANCE : CAIRN_LOCK_COMPLIANCE;
+	}
 out:
 	json_decref(j);
 	return r;
@@ -198,6 +250,13 @@ static int config_write(struct cairn_repo *repo)
 			json_decref(j);
 			return cairn_error_nomem();
 		}
+	}
+	if (repo->config.object_lock_days &&
+	    (json_object_set_new(j, "object_lock_days", json_integer(repo->config.object_lock_days)) < 0 ||
+	     json_object_set_new(j, "object_lock_mode",
+				 json_string(cairn_lock_mode_name(repo->config.object_lock_mode))) < 0)) {
+		json_decref(j);
+		return cairn_error_nomem();
 	}
 	_cleanup_free_ char *body = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(j);
@@ -280,7 +339,18 @@ int cairn_repo_init(struct cairn_store *store, const char *pass, size_t passlen,
 		pack = chunk;
 	if (passlen == 0)
 		return cairn_error_set(CAIRN_EINVAL, "empty passphrase");
-	int r = cairn_store_create(repo->store);
+	int r;
+	if (p && p->object_lock_days) {
+		/* Before create: the bucket is made with Object Lock. */
+		if (p->object_lock_days > CAIRN_OBJECT_LOCK_DAYS_MAX)
+			return cairn_error_set(CAIRN_EINVAL, "object lock of %u days: at most %d", p->object_lock_days,
+					       CAIRN_OBJECT_LOCK_DAYS_MAX);
+		repo->config.object_lock_days = p->object_lock_days;
+		repo->config.object_lock_mode = p->object_lock_mode;
+		if ((r = cairn_repo_lock_apply(repo)) < 0)
+			return r;
+	}
+	r = cairn_store_create(repo->store);
 	if (r < 0)
 		return r;
 	uint64_t size;
@@ -556,6 +626,11 @@ int cairn_repo_open(struct cairn_store *store, const char *pass, size_t passlen,
 	}
 	if ((r = cairn_config_parse_json(body.data, body.len, &repo->config)) < 0)
 		return r;
+	if (repo->config.object_lock_days && cairn_repo_lock_apply(repo) < 0) {
+		/* Reading needs no lock; writing here would leave objects unretained. */
+		cairn_log_warn("%s: objects written through this store carry no retention", cairn_error_message());
+		cairn_error_clear();
+	}
 	repo->compression = cairn_repo_config_compression(&repo->config);
 	*ret = TAKE_PTR(repo);
 	return 0;
