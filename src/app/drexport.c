@@ -594,8 +594,7 @@ int cairn_app_dr_sync(const struct cairn_app *app, struct cairn_state *st, const
 		cairn_time_format_us(m->created_us, t, sizeof(t));
 		snprintf(line, sizeof(line), "arrived: backup %s of volume %s, made %s on %s", m->idhex, m->volume, t,
 			 m->hostname ? m->hostname : "?");
-		(void)cairn_job_log(st, j.id, 1, line);
-		cairn_log_info("%s", line);
+		cairn_log_info("%s", line); /* into the job's log too */
 		arrived++;
 		if (m->created_us > newest)
 			newest = m->created_us;
@@ -607,8 +606,7 @@ int cairn_app_dr_sync(const struct cairn_app *app, struct cairn_state *st, const
 		cairn_time_format_us(g->created_us, t, sizeof(t));
 		snprintf(line, sizeof(line), "arrived: group backup %s of group %s (%zu volume(s)), made %s", g->idhex,
 			 g->name, g->nmembers, t);
-		(void)cairn_job_log(st, j.id, 1, line);
-		cairn_log_info("%s", line);
+		cairn_log_info("%s", line); /* into the job's log too */
 		arrived++;
 		if (g->created_us > newest)
 			newest = g->created_us;
@@ -616,7 +614,7 @@ int cairn_app_dr_sync(const struct cairn_app *app, struct cairn_state *st, const
 	if (!arrived) {
 		snprintf(line, sizeof(line), "nothing new in %s since the last read (%zu backup(s))", reg.name,
 			 ml.n + gl.n);
-		(void)cairn_job_log(st, j.id, 1, line);
+		cairn_log_info("%s", line);
 	}
 	r = cairn_repo_reg_set_seen(st, reg.name, newest, ml.n + gl.n);
 end:

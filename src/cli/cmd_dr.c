@@ -38,10 +38,14 @@ static void print_report(json_t *rep)
 	size_t i, k;
 	json_t *it, *r;
 	/* The breaches first, one line each, for a monitoring check's eye. */
-	json_array_foreach(json_object_get(rep, "items"), i, it) if (json_is_true(json_object_get(it, "breached")))
-		printf("BREACHED %s %s%s%s: %s\n", js(it, "kind", ""), js(it, "name", ""),
-		       json_object_get(it, "policy") && !json_is_null(json_object_get(it, "policy")) ? " (policy " : "",
-		       json_is_null(json_object_get(it, "policy")) ? "" : js(it, "policy", ""), js(it, "breach", ""));
+	json_array_foreach(json_object_get(rep, "items"), i, it)
+	{
+		if (!json_is_true(json_object_get(it, "breached")))
+			continue;
+		const char *pol = json_string_value(json_object_get(it, "policy"));
+		printf("BREACHED %s %s%s%s%s: %s\n", js(it, "kind", ""), js(it, "name", ""), pol ? " (policy " : "",
+		       pol ? pol : "", pol ? ")" : "", js(it, "breach", ""));
+	}
 	json_array_foreach(json_object_get(rep, "repositories"), i, r) if (!json_is_true(json_object_get(r, "reachable")))
 		printf("%s: %s\n", js(r, "uri", ""), js(r, "error", ""));
 	printf("%-6s  %-16s  %-12s  %-20s  %7s  %7s  %7s  %7s  %s\n", "KIND", "NAME", "POLICY", "NEWEST", "AGE",
@@ -54,7 +58,10 @@ static void print_report(json_t *rep)
 		bool first = true;
 		json_array_foreach(json_object_get(it, "repositories"), k, r)
 		{
-			char age[32], rrto[32];
+			char age[32], rrto[32], newest[48] = "-";
+			if (!json_is_null(json_object_get(r, "newest")))
+				cairn_time_format(json_integer_value(json_object_get(r, "newest_us")) / 1000000, newest,
+						  sizeof(newest));
 			dur(json_object_get(r, "age_s"), age, sizeof(age));
 			dur(json_object_get(r, "rto_s"), rrto, sizeof(rrto));
 			char where[600];
@@ -63,7 +70,7 @@ static void print_report(json_t *rep)
 				 json_is_null(json_object_get(r, "error")) ? "" : " unreachable");
 			printf("%-6s  %-16s  %-12s  %-20s  %7s  %7s  %7s  %7s  %s\n", first ? js(it, "kind", "") : "",
 			       first ? js(it, "name", "") : "", first ? js(it, "policy", "-") : "",
-			       js(r, "newest", "-"), age, first ? rpo : "", first ? target : "", rrto, where);
+			       newest, age, first ? rpo : "", first ? target : "", rrto, where);
 			first = false;
 		}
 		json_t *lc = json_object_get(it, "last_copy");
