@@ -30,6 +30,10 @@ static const char overview[] =
 	"  forget BACKUP...     delete the backups named (a damaged one too)\n"
 	"  hold BACKUP / release BACKUP  exempt a backup from retention, or not\n"
 	"  prune                delete data no backup references\n"
+	"  export-details       a token naming the repository, for a DR host\n"
+	"  import TOKEN         register an exported repository here\n"
+	"  repos list|remove|sync  repositories registered by import\n"
+	"  dr report            RPO and RTO per volume and group; exit 1 on a breach\n"
 	"  help [COMMAND]       show help\n"
 	"\n"
 	"Global options (before or after the command):\n"
@@ -582,6 +586,8 @@ static const struct cli_help_text verbs[] = {
 
 bool cli_help(const char *verb)
 {
+	if (verb && cli_help_dr(verb))
+		return true;
 	size_t len = verb ? strlen(verb) : 0;
 	for (int pass = 0; verb && pass < 2; pass++) {
 		for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]) + cli_help_policies_n; i++) {
