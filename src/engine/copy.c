@@ -55,6 +55,7 @@ struct copier {
 	uint32_t pack_slot;
 	struct cairn_buf node, plain, sealed, span;
 	uint64_t progress_done, progress_total;
+	uint64_t raw_sent; /* plaintext bytes of the chunks sent (or planned) */
 	double last_progress;
 };
 
@@ -112,8 +113,10 @@ static int pack_add(struct copier *c, struct cairn_blob_ref *ref, const uint8_t 
 	if ((r = cairn_pack_writer_add(&c->pw, ref, sealed)) < 0 || (r = cairn_index_insert(c->didx, ref)) < 0)
 		return r;
 	c->st->blobs_sent++;
-	c->progress_done += ref->stored_len;
-	progress(c, false);
+	if (c->family) {
+		c->progress_done += ref->stored_len;
+		progress(c, false);
+	}
 	if (c->pw.data.len >= c->dst->config.pack_size || c->pw.n >= PACK_MAX_BLOBS)
 		return pack_flush(c);
 	return 0;
@@ -403,6 +406,8 @@ static int put_plain(struct copier *c, const uint8_t id[CAIRN_ID_LEN], const uin
 				  &ref.stored_len);
 	if (r < 0)
 		return r;
+	if (type == CAIRN_BLOB_CHUNK)
+		c->raw_sent += len;
 	if (c->o->dry_run) {
 		/* Counted, remembered, not written. */
 		c->st->blobs_sent++;
@@ -584,10 +589,10 @@ static int copy_backup(struct copier *c, const struct cairn_manifest *m, const s
 	} else {
 		const struct cairn_manifest *ps = m->has_parent ? find_manifest(slist, m->parent) : NULL;
 		const struct cairn_manifest *pd = m->has_parent ? find_manifest(dlist, m->parent) : NULL;
-		uint64_t before = c->progress_done;
+		c->raw_sent = 0;
 		if ((r = rebuild_tree(c, m, ps, pd, copy->root)) < 0)
 			return r;
-		raw_sent = c->progress_done - before;
+		raw_sent = c->raw_sent;
 		if (!c->o->dry_run && (r = pack_flush(c)) < 0)
 			return r;
 	}
