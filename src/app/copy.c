@@ -23,7 +23,8 @@ int cairn_app_copy(const struct cairn_app *app, struct cairn_repo *src, const st
 	_cleanup_(cairn_repo_freep) struct cairn_repo *dst = NULL;
 	int r = cairn_app_repo_open(app, NULL, o->to, &dst);
 	if (r < 0)
-		return cairn_error_prefix(r, "destination %s", o->to->uri);
+		return strstr(cairn_error_message(), o->to->uri) ? cairn_error_prefix(r, "destination")
+								 : cairn_error_prefix(r, "destination %s", o->to->uri);
 	struct cairn_app_job j;
 	if ((r = cairn_app_job_begin(app, NULL, "copy", NULL, o->from_uri, o->to->uri, NULL, 0, &j)) < 0)
 		return r;
