@@ -12,8 +12,10 @@
 #include "util/error.h"
 #include "util/hex.h"
 #include "util/log.h"
+#include "util/parallel.h"
 #include "util/time.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,6 +56,8 @@ struct copier {
 	bool pack_open;
 	uint32_t pack_slot;
 	struct cairn_buf node, plain, sealed, span;
+	/* Sending threads share the open pack, the counts and progress. */
+	pthread_mutex_t lock;
 	uint64_t progress_done, progress_total;
 	uint64_t raw_sent; /* plaintext bytes of the chunks sent (or planned) */
 	double last_progress;
@@ -203,6 +207,71 @@ static int by_pack_offset(const void *a, const void *b)
 	return x->offset < y->offset ? -1 : x->offset > y->offset;
 }
 
+/* One thread's part of sending: its own contexts and buffers. */
+struct sender {
+	struct copier *c;
+	struct cairn_blob_codec codec; /* the destination's keys (the family's) */
+	struct cairn_buf span, plain;
+};
+
+static void sender_free(struct sender *w)
+{
+	cairn_blob_codec_free(&w->codec);
+	cairn_buf_free(&w->span);
+	cairn_buf_free(&w->plain);
+}
+
+static void count(struct copier *c, uint64_t blobs, uint64_t bytes, uint64_t done)
+{
+	pthread_mutex_lock(&c->lock);
+	c->st->blobs_sent += blobs;
+	c->st->bytes_sent += bytes;
+	c->progress_done += done;
+	progress(c, false);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Appends a verified sealed blob to the shared open pack; the thread that
+ * fills the pack seals its TOC and uploads it, outside the lock. */
+static int pack_add_shared(struct sender *w, struct cairn_blob_ref *ref, const uint8_t *sealed)
+{
+	struct copier *c = w->c;
+	struct cairn_pack_writer full = { 0 };
+	bool flush = false;
+	int r = 0;
+	pthread_mutex_lock(&c->lock);
+	if (!c->pack_open) {
+		if ((r = cairn_pack_writer_begin(&c->pw)) < 0 ||
+		    (r = cairn_index_add_pack(c->didx, c->pw.id, true, &c->pack_slot)) < 0)
+			goto out;
+		c->pack_open = true;
+	}
+	ref->pack = c->pack_slot;
+	if ((r = cairn_pack_writer_add(&c->pw, ref, sealed)) < 0 || (r = cairn_index_insert(c->didx, ref)) < 0)
+		goto out;
+	c->st->blobs_sent++;
+	c->progress_done += ref->stored_len;
+	progress(c, false);
+	if (c->pw.data.len >= c->dst->config.pack_size || c->pw.n >= PACK_MAX_BLOBS) {
+		full = c->pw;
+		memset(&c->pw, 0, sizeof(c->pw));
+		c->pack_open = false;
+		flush = true;
+	}
+out:
+	pthread_mutex_unlock(&c->lock);
+	if (r >= 0 && flush) {
+		r = cairn_pack_writer_finish(&full, w->codec.aead);
+		if (r >= 0)
+			r = cairn_object_put(c->dst, CAIRN_OBJ_PACK, full.id, full.data.data, full.data.len,
+					     CAIRN_PUT_CREATE_ONLY);
+		if (r >= 0)
+			count(c, 0, full.data.len, 0);
+	}
+	cairn_pack_writer_free(&full);
+	return r;
+}
+
 /* A whole source pack whose every blob is wanted: copied under its own
  * name (its TOC is sealed with the pack id, which it keeps).  On the
  * server side where the stores can: then the TOC read back from the
@@ -210,40 +279,44 @@ static int by_pack_offset(const void *a, const void *b)
  * the source's bytes; their tags are checked on restore and by check
  * --read-data).  Otherwise every blob is opened and its id recomputed as
  * the pack passes through. */
-static int copy_whole(struct copier *c, const uint8_t pack_id[CAIRN_PACK_ID_LEN], const struct cairn_toc_entry *toc,
+static int copy_whole(struct sender *w, const uint8_t pack_id[CAIRN_PACK_ID_LEN], const struct cairn_toc_entry *toc,
 		      size_t n, uint64_t size)
 {
+	struct copier *c = w->c;
 	int r = cairn_object_copy(c->dst, c->src, CAIRN_OBJ_PACK, pack_id);
-	bool server = r == 0;
+	uint64_t sent = 0;
 	if (r == 0) {
 		_cleanup_free_ struct cairn_toc_entry *back = NULL;
 		size_t nb = 0;
 		uint64_t bsize = 0;
-		if ((r = cairn_pack_read_toc(c->dst, c->dcodec.aead, pack_id, &back, &nb, &bsize)) < 0)
+		if ((r = cairn_pack_read_toc(c->dst, w->codec.aead, pack_id, &back, &nb, &bsize)) < 0)
 			return cairn_error_prefix(r, "destination, after a server-side copy");
 		if (nb != n || bsize != size || memcmp(back, toc, n * sizeof(*toc)) != 0)
 			return cairn_error_set(CAIRN_ECORRUPT, "destination: a pack copied on the server side differs "
 							       "from its source");
+		pthread_mutex_lock(&c->lock);
 		c->st->packs_server_side++;
+		pthread_mutex_unlock(&c->lock);
 	} else if (r == CAIRN_EUNSUPPORTED) {
-		if ((r = cairn_object_get_range(c->src, CAIRN_OBJ_PACK, pack_id, 0, size, &c->span)) < 0)
+		if ((r = cairn_object_get_range(c->src, CAIRN_OBJ_PACK, pack_id, 0, size, &w->span)) < 0)
 			return cairn_error_prefix(r, "source");
-		if (c->span.len != size)
+		if (w->span.len != size)
 			return cairn_error_set(CAIRN_ECORRUPT, "source: a pack is truncated");
 		for (size_t i = 0; i < n; i++) {
-			if ((r = cairn_buf_reserve(&c->plain, toc[i].ref.raw_len + 1)) < 0 ||
-			    (r = cairn_blob_decode(&c->dcodec, &toc[i].ref, c->span.data + toc[i].ref.offset,
-						   c->plain.data)) < 0)
+			if ((r = cairn_buf_reserve(&w->plain, toc[i].ref.raw_len + 1)) < 0 ||
+			    (r = cairn_blob_decode(&w->codec, &toc[i].ref, w->span.data + toc[i].ref.offset,
+						   w->plain.data)) < 0)
 				return cairn_error_prefix(r, "source");
 		}
-		r = cairn_object_put(c->dst, CAIRN_OBJ_PACK, pack_id, c->span.data, c->span.len, CAIRN_PUT_CREATE_ONLY);
+		r = cairn_object_put(c->dst, CAIRN_OBJ_PACK, pack_id, w->span.data, w->span.len, CAIRN_PUT_CREATE_ONLY);
 		if (r < 0)
 			return r;
-		c->st->bytes_sent += size;
+		sent = size;
 	} else {
 		return r;
 	}
 	uint32_t slot;
+	uint64_t done = 0;
 	if ((r = cairn_index_add_pack(c->didx, pack_id, true, &slot)) < 0)
 		return r;
 	for (size_t i = 0; i < n; i++) {
@@ -251,23 +324,21 @@ static int copy_whole(struct copier *c, const uint8_t pack_id[CAIRN_PACK_ID_LEN]
 		ref.pack = slot;
 		if ((r = cairn_index_insert(c->didx, &ref)) < 0)
 			return r;
-		c->progress_done += ref.stored_len;
+		done += ref.stored_len;
 	}
-	(void)server; /* server side: nothing crossed this host but the TOC read back */
-	c->st->blobs_sent += n;
+	count(c, n, sent, done);
+	pthread_mutex_lock(&c->lock);
 	c->st->packs_whole++;
-	progress(c, false);
+	pthread_mutex_unlock(&c->lock);
 	return 0;
 }
 
 /* Sends the blobs todo[lo, hi) of one source pack, re-assembled into
  * destination packs: read by coalesced ranges, each opened once with the
  * shared key to verify its id, then appended sealed as it was. */
-static int send_some(struct copier *c, size_t lo, size_t hi)
+static int send_some(struct sender *w, const uint8_t pid[CAIRN_PACK_ID_LEN], size_t lo, size_t hi)
 {
-	const uint8_t *pack_id = cairn_index_pack_id(c->planned, c->todo[lo].pack);
-	uint8_t pid[CAIRN_PACK_ID_LEN];
-	memcpy(pid, pack_id, sizeof(pid));
+	struct copier *c = w->c;
 	int r;
 	for (size_t i = lo; i < hi;) {
 		size_t j = i + 1;
@@ -277,17 +348,17 @@ static int send_some(struct copier *c, size_t lo, size_t hi)
 			end = c->todo[j].offset + c->todo[j].stored_len;
 			j++;
 		}
-		if ((r = cairn_object_get_range(c->src, CAIRN_OBJ_PACK, pid, start, end - start, &c->span)) < 0)
+		if ((r = cairn_object_get_range(c->src, CAIRN_OBJ_PACK, pid, start, end - start, &w->span)) < 0)
 			return cairn_error_prefix(r, "source");
-		if (c->span.len != end - start)
+		if (w->span.len != end - start)
 			return cairn_error_set(CAIRN_ECORRUPT, "source: a pack is truncated");
 		for (size_t k = i; k < j; k++) {
 			struct cairn_blob_ref ref = c->todo[k];
-			const uint8_t *sealed = c->span.data + (ref.offset - start);
-			if ((r = cairn_buf_reserve(&c->plain, ref.raw_len + 1)) < 0 ||
-			    (r = cairn_blob_decode(&c->dcodec, &ref, sealed, c->plain.data)) < 0)
+			const uint8_t *sealed = w->span.data + (ref.offset - start);
+			if ((r = cairn_buf_reserve(&w->plain, ref.raw_len + 1)) < 0 ||
+			    (r = cairn_blob_decode(&w->codec, &ref, sealed, w->plain.data)) < 0)
 				return cairn_error_prefix(r, "source");
-			if ((r = pack_add(c, &ref, sealed)) < 0)
+			if ((r = pack_add_shared(w, &ref, sealed)) < 0)
 				return r;
 		}
 		i = j;
@@ -295,42 +366,80 @@ static int send_some(struct copier *c, size_t lo, size_t hi)
 	return 0;
 }
 
+/* The blobs of one source pack: [lo, hi) of todo. */
+struct group {
+	size_t lo, hi;
+	uint64_t bytes;
+};
+
+struct send_job {
+	struct copier *c;
+	struct group *g;
+};
+
+static int send_group(void *ud, unsigned gi)
+{
+	struct send_job *sj = ud;
+	struct copier *c = sj->c;
+	const struct group *g = &sj->g[gi];
+	if (cairn_cancel_check())
+		return CAIRN_ECANCELED;
+	struct sender w = { .c = c };
+	int r = cairn_blob_codec_init(&w.codec, c->dst);
+	if (r < 0)
+		return r;
+	uint8_t pid[CAIRN_PACK_ID_LEN];
+	memcpy(pid, cairn_index_pack_id(c->planned, c->todo[g->lo].pack), sizeof(pid));
+	bool whole = false;
+	/* Only a pack most of which is wanted can be wanted whole: its TOC is
+	 * read to tell (three requests). */
+	if (g->bytes >= c->src->config.pack_size / 2) {
+		struct cairn_toc_entry *toc = NULL;
+		size_t n = 0;
+		uint64_t size = 0;
+		r = cairn_pack_read_toc(c->src, w.codec.aead, pid, &toc, &n, &size);
+		if (r < 0)
+			r = cairn_error_prefix(r, "source");
+		else if (n == g->hi - g->lo) {
+			whole = true;
+			r = copy_whole(&w, pid, toc, n, size);
+		}
+		free(toc);
+	}
+	if (r >= 0 && !whole)
+		r = send_some(&w, pid, g->lo, g->hi);
+	sender_free(&w);
+	return r;
+}
+
+/* Sends the current backup's todo: one part per source pack, on as many
+ * threads as the stores serve well at once. */
 static int send_todo(struct copier *c)
 {
 	if (!c->ntodo)
 		return 0;
 	qsort(c->todo, c->ntodo, sizeof(*c->todo), by_pack_offset);
-	int r;
+	struct group *g = NULL;
+	size_t ng = 0, cap = 0;
 	for (size_t i = 0; i < c->ntodo;) {
-		if (cairn_cancel_check())
-			return CAIRN_ECANCELED;
 		size_t j = i;
 		uint64_t bytes = 0;
 		while (j < c->ntodo && c->todo[j].pack == c->todo[i].pack)
 			bytes += c->todo[j++].stored_len;
-		const uint8_t *pack_id = cairn_index_pack_id(c->planned, c->todo[i].pack);
-		uint8_t pid[CAIRN_PACK_ID_LEN];
-		memcpy(pid, pack_id, sizeof(pid));
-		bool whole = false;
-		/* Only a pack most of which is wanted can be wanted whole: its
-		 * TOC is read to tell (three requests). */
-		if (bytes >= c->src->config.pack_size / 2) {
-			_cleanup_free_ struct cairn_toc_entry *toc = NULL;
-			size_t n = 0;
-			uint64_t size = 0;
-			if ((r = cairn_pack_read_toc(c->src, c->scodec.aead, pid, &toc, &n, &size)) < 0)
-				return cairn_error_prefix(r, "source");
-			if (n == j - i) {
-				whole = true;
-				if ((r = copy_whole(c, pid, toc, n, size)) < 0)
-					return r;
-			}
+		if (cairn_array_grow(&g, &cap, ng, sizeof(*g), 64) < 0) {
+			free(g);
+			return cairn_error_nomem();
 		}
-		if (!whole && (r = send_some(c, i, j)) < 0)
-			return r;
+		g[ng++] = (struct group){ i, j, bytes };
 		i = j;
 	}
+	struct send_job sj = { c, g };
+	unsigned threads = MAX(cairn_repo_parallelism(c->src), cairn_repo_parallelism(c->dst));
+	int r = cairn_parallel((unsigned)ng, MAX(1u, MIN(threads, 8u)), send_group, &sj);
+	free(g);
 	c->ntodo = 0;
+	if (r < 0)
+		return r;
 	return pack_flush(c);
 }
 
@@ -785,7 +894,7 @@ int cairn_copy_run(struct cairn_repo *src, struct cairn_repo *dst, const struct 
 	int r;
 	if ((r = cairn_repo_fingerprint(src, fs)) < 0 || (r = cairn_repo_fingerprint(dst, fd)) < 0)
 		return r;
-	struct copier c = { .src = src, .dst = dst, .o = o, .st = ret };
+	struct copier c = { .src = src, .dst = dst, .o = o, .st = ret, .lock = PTHREAD_MUTEX_INITIALIZER };
 	c.family = strcmp(fs, fd) == 0 && memcmp(src->config.id, dst->config.id, 16) == 0;
 	ret->same_family = c.family;
 	if (!c.family && src->config.chunk_size != dst->config.chunk_size)
