@@ -198,7 +198,8 @@ t_kill_resume()
 	CAIRN_PASSPHRASE=$CAIRN_TO_PASSPHRASE cairn init --repo "$R2" --copy-keys-from "$A" -q
 	rand_file big.img $((24 << 20)) 2804
 	cairn backup --repo "$A" big.img --name big --snapshot none -q >"$TD/idbig"
-	"$CAIRN" copy --repo "$A" --volume big --to "$R2" >k.out 2>k.err &
+	# Each progress report sleeps 0.3 s: the copy is caught while it runs.
+	CAIRN_TEST_JOB_DELAY=300 "$CAIRN" copy --repo "$A" --volume big --to "$R2" >k.out 2>k.err &
 	pid=$!
 	for i in $(seq 1 400); do
 		n=$(find "$R2/packs" -type f 2>/dev/null | wc -l)
@@ -206,6 +207,11 @@ t_kill_resume()
 		kill -0 $pid 2>/dev/null || break
 		sleep 0.02
 	done
+	# Still running (not a zombie waiting to be reaped)?
+	case $(awk '{print $3}' /proc/$pid/stat 2>/dev/null) in
+	R | S | D) ;;
+	*) fail "the copy ended before it could be killed ($n packs)" ;;
+	esac
 	kill -9 $pid 2>/dev/null || fail "the copy ended before it could be killed ($n packs)"
 	wait $pid 2>/dev/null || true
 	[ "$(CAIRN_PASSPHRASE=$CAIRN_TO_PASSPHRASE backup_count "$R2")" = 0 ] || fail "a killed copy left a backup"
