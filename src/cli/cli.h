@@ -258,7 +258,7 @@ int cli_dispatch(const struct cli_cmd *cmd, int argc, char **argv, struct cli_gl
 extern const struct cli_cmd cli_cmd_init, cli_cmd_backup, cli_cmd_list, cli_cmd_restore, cli_cmd_check,
 	cli_cmd_diff, cli_cmd_key, cli_cmd_repair, cli_cmd_cred, cli_cmd_snapshot, cli_cmd_group, cli_cmd_policy,
 	cli_cmd_daemon, cli_cmd_status, cli_cmd_log, cli_cmd_cancel, cli_cmd_forget, cli_cmd_hold,
-	cli_cmd_release, cli_cmd_prune;
+	cli_cmd_release, cli_cmd_prune, cli_cmd_copy;
 extern const struct cli_cmd cli_cmd_export_details, cli_cmd_import, cli_cmd_repos, cli_cmd_dr;
 
 /* Prints the help text of a verb (or the overview for NULL) on stdout;
