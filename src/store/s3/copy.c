@@ -22,13 +22,14 @@
  * like a 5xx when its code says so.
  *
  * Create-only: the destination is checked with a HEAD first, then the
- * CopyObject carries If-None-Match: * as puts do.  Ceph RGW honours it on
- * a copy (412), so there the check is atomic; a server that ignores the
- * header leaves the race the HEAD cannot close (two writers of one key
- * at once: the later copy wins), which is harmless for cairn's
- * content-named objects (see store.c).  A server that answers 501 to it
- * (Swift's s3api) makes the driver drop conditional writes, as a put's
- * 501 does.  Multipart copies are check-then-copy on every server.
+ * CopyObject carries If-None-Match: * as puts do, for servers that apply
+ * it to a copy (412: the key is there).  Ceph RGW honours it on a put but
+ * ignores it on a copy (tried: the copy replaces the object), so there,
+ * as with every multipart copy, the check is not atomic: two writers of
+ * one key at once may both find it missing and the later copy wins.
+ * That is harmless for cairn's content-named objects (see store.c).  A
+ * server that answers 501 to the header (Swift's s3api) makes the driver
+ * drop conditional writes, as a put's 501 does.
  *
  * Counters: every request goes through the destination's HTTP client
  * (the source's HEAD through the source's), so the xfer counters show the
@@ -215,7 +216,8 @@ static int copy_part(void *ud, unsigned i)
 				     .out = &reply, .out_max = CAIRN_HTTPSTORE_REPLY_MAX };
 		char op[48];
 		snprintf(op, sizeof(op), "copy of part %u", i + 1);
-		if ((r = cairn_s3_call(m->s, &c, &rs)) < 0)
+		/* Not through libcurl's signing: see sigv4.c. */
+		if ((r = cairn_s3_call_signed(m->s, &c, &rs)) < 0)
 			return r;
 		if (rs.status != 200)
 			return cairn_s3_fail(m->s, op, m->key, &rs);

@@ -15,6 +15,8 @@
  *   delete.c     DeleteObjects (1000 keys a request)
  *   copy.c       server-side copy from another S3 store (CopyObject,
  *                UploadPartCopy)
+ *   sigv4.c      SigV4 computed here for UploadPartCopy, which libcurl
+ *                7.88 signs wrongly
  *
  * What the Azure driver does alike is beside this folder: store/uri.c
  * (URI pieces: prefix, parameters, sizes, endpoint), store/xml.c (the
@@ -177,6 +179,11 @@ struct s3_call {
 
 /* One request with retries; 0 when a reply came (any status). */
 int cairn_s3_call(struct s3_store *s, const struct s3_call *c, struct cairn_http_response *rs);
+
+/* As cairn_s3_call, signed by sigv4.c instead of libcurl: for requests
+ * with headers whose names are prefixes of each other (UploadPartCopy),
+ * which libcurl 7.88 signs in the wrong order. */
+int cairn_s3_call_signed(struct s3_store *s, const struct s3_call *c, struct cairn_http_response *rs);
 
 /* The full key of an object (prefix + key) percent-encoded as a URL path. */
 int cairn_s3_url(const struct cairn_s3_config *cfg, const char *key, const char *query, struct cairn_buf *out);
