@@ -50,47 +50,6 @@
 #define COPY_TRIES 3
 #define COPY_OBJECT_MAX (5ull << 30)
 
-/* ---- replies: <CopyObjectResult>, <CopyPartResult> or <Error> ---- */
-
-struct copy_reply {
-	int kind; /* 1 result, 2 error */
-	char etag[256];
-};
-
-static int on_copy(const char *path, const char *text, size_t len, void *ud)
-{
-	struct copy_reply *c = ud;
-	const char *below;
-	if (cairn_xml_in_root(path, "CopyObjectResult", &below) || cairn_xml_in_root(path, "CopyPartResult", &below)) {
-		c->kind = 1;
-		if (!strcmp(below, "ETag") && len < sizeof(c->etag))
-			memcpy(c->etag, text, len + 1);
-		return 0;
-	}
-	if (cairn_xml_in_root(path, "Error", &below)) {
-		c->kind = 2;
-		return 0;
-	}
-	return CAIRN_XML_WRONG_ROOT;
-}
-
-/* 0 with ret->etag for a result, 1 with err filled for an <Error>. */
-static int parse_copy(const struct cairn_buf *b, struct copy_reply *ret, struct cairn_s3_error *err)
-{
-	memset(ret, 0, sizeof(*ret));
-	memset(err, 0, sizeof(*err));
-	int r = cairn_xml_walk(b->data, b->len, on_copy, ret);
-	if (r == CAIRN_XML_WRONG_ROOT || (r == 0 && ret->kind == 0))
-		r = cairn_xml_corrupt("a copy reply of an unknown kind");
-	if (r < 0)
-		return r;
-	if (ret->kind == 2) {
-		(void)cairn_s3_parse_error(b->data, b->len, err);
-		return 1;
-	}
-	return 0;
-}
-
 static bool again(const struct cairn_s3_error *e)
 {
 	return !strcmp(e->code, "InternalError") || !strcmp(e->code, "SlowDown") ||
@@ -156,9 +115,9 @@ static int copy_object(struct s3_store *s, const char *src_hdr, const char *key,
 		if ((r = cairn_s3_call(s, &c, &rs)) < 0)
 			return r;
 		if (rs.status == 200) {
-			struct copy_reply cr;
+			char etag[256];
 			struct cairn_s3_error e;
-			if ((r = parse_copy(&reply, &cr, &e)) < 0)
+			if ((r = cairn_s3_parse_copy(reply.data, reply.len, etag, sizeof(etag), &e)) < 0)
 				return cairn_error_prefix(r, "copy to %s in %s", key, s->base.uri);
 			if (r == 0)
 				return 0;
@@ -221,9 +180,9 @@ static int copy_part(void *ud, unsigned i)
 			return r;
 		if (rs.status != 200)
 			return cairn_s3_fail(m->s, op, m->key, &rs);
-		struct copy_reply cr;
+		char etag[256];
 		struct cairn_s3_error e;
-		if ((r = parse_copy(&reply, &cr, &e)) < 0)
+		if ((r = cairn_s3_parse_copy(reply.data, reply.len, etag, sizeof(etag), &e)) < 0)
 			return cairn_error_prefix(r, "%s to %s in %s", op, m->key, m->s->base.uri);
 		if (r == 1) {
 			if (again(&e) && attempt < COPY_TRIES)
@@ -231,10 +190,10 @@ static int copy_part(void *ud, unsigned i)
 			return cairn_s3_error_map(&m->s->cfg, m->s->base.uri, op, m->key, again(&e) ? 500 : 400,
 						  (unsigned)attempt, &e);
 		}
-		if (!cr.etag[0])
+		if (!etag[0])
 			return cairn_error_set(CAIRN_EIO, "%s to %s in %s: the reply has no ETag", op, m->key,
 					       m->s->base.uri);
-		if (!(m->etags[i] = strdup(cr.etag)))
+		if (!(m->etags[i] = strdup(etag)))
 			return cairn_error_nomem();
 		return 0;
 	}

@@ -121,6 +121,12 @@ int cairn_s3_parse_upload_id(const void *doc, size_t len, char **ret);
  * CAIRN_ECORRUPT otherwise. */
 int cairn_s3_parse_complete(const void *doc, size_t len, struct cairn_s3_error *err);
 
+/* The reply of CopyObject or UploadPartCopy, which can be an error even
+ * with status 200: 0 for <CopyObjectResult> or <CopyPartResult> (its
+ * ETag into etag, "" if none or longer than etag_size), 1 for <Error>
+ * (err filled), CAIRN_ECORRUPT otherwise (an empty body too). */
+int cairn_s3_parse_copy(const void *doc, size_t len, char *etag, size_t etag_size, struct cairn_s3_error *err);
+
 /* DeleteObjects' reply (root <DeleteResult>): returns how many <Error>
  * entries are real failures (NoSuchKey is not one) and describes the
  * first of them in first/first_key. */
@@ -184,6 +190,16 @@ int cairn_s3_call(struct s3_store *s, const struct s3_call *c, struct cairn_http
  * with headers whose names are prefixes of each other (UploadPartCopy),
  * which libcurl 7.88 signs in the wrong order. */
 int cairn_s3_call_signed(struct s3_store *s, const struct s3_call *c, struct cairn_http_response *rs);
+
+/* The SigV4 Authorization value (without "Authorization: ") of a request
+ * whose headers are exactly `headers` ("Name: value", NULL-terminated,
+ * at most 12; Host, x-amz-date and x-amz-content-sha256 among them), with
+ * path[0..path_len) its encoded path, query its canonical query (or
+ * NULL), payload the body's hash or UNSIGNED-PAYLOAD, date the x-amz-date
+ * (YYYYMMDDTHHMMSSZ).  Pure: tests check it against AWS's examples. */
+int cairn_s3_sigv4(const char *access_key, const char *secret, const char *region, const char *method,
+		   const char *path, size_t path_len, const char *query, const char *const *headers,
+		   const char *payload, const char *date, char *ret, size_t size);
 
 /* The full key of an object (prefix + key) percent-encoded as a URL path. */
 int cairn_s3_url(const struct cairn_s3_config *cfg, const char *key, const char *query, struct cairn_buf *out);
