@@ -322,6 +322,10 @@ static void test_config_knobs(void **state)
 	assert_int_equal(c.part_size, 16u << 20);
 	assert_int_equal(c.multipart_threshold, 1u << 30);
 	assert_int_equal(c.max_keys, 7);
+	assert_int_equal(c.copy_threshold, 5ull << 30);
+	cairn_s3_config_free(&c);
+	parse_ok("s3://b?copy_threshold=1M", &keys, &c);
+	assert_int_equal(c.copy_threshold, 1u << 20);
 	cairn_s3_config_free(&c);
 	parse_ok("s3://b?part_size=1048576", &keys, &c);
 	assert_int_equal(c.part_size, 1u << 20);
@@ -338,6 +342,7 @@ static void test_config_knobs(void **state)
 		{ "s3://b?part_size=6G", "part_size" },
 		{ "s3://b?part_size=x", "part_size" },
 		{ "s3://b?multipart_threshold=1", "multipart_threshold" },
+		{ "s3://b?copy_threshold=6G", "copy_threshold" },
 		{ "s3://b?max_keys=0", "max_keys" },
 		{ "s3://b?max_keys=1001", "max_keys" },
 		{ "s3://b?region=a/b", "region" },

@@ -333,7 +333,7 @@ static void load(void)
 		for (int i = 0; i < 2; i++)
 			snprintf(b->container[i], sizeof(b->container[i]), "cairn-copy-%ld-%s-%c", (long)getpid(), t,
 				 'a' + i);
-		b->small = "multipart_threshold=1M&part_size=1M";
+		b->small = "copy_threshold=1M&part_size=1M";
 		nbackends++;
 	}
 

@@ -11,12 +11,18 @@
  *
  * Requests: a HEAD of the source (its size, and CAIRN_ENOTFOUND when it
  * is missing), then
- *   - up to the multipart threshold (at most 5 GiB, CopyObject's limit):
- *     one CopyObject, PUT with x-amz-copy-source: /BUCKET/KEY (encoded
- *     like a URL path; libcurl's SigV4 signs it with the other headers);
+ *   - up to ?copy_threshold= (default and at most 5 GiB, CopyObject's
+ *     limit): one CopyObject, PUT with x-amz-copy-source: /BUCKET/KEY
+ *     (encoded like a URL path; libcurl's SigV4 signs it with the other
+ *     headers);
  *   - above it: a multipart upload whose parts are UploadPartCopy
- *     (x-amz-copy-source-range), part_size each as for uploads, in
- *     parallel, completed and aborted with multipart.c's calls.
+ *     (x-amz-copy-source-range, signed by sigv4.c), part_size each as for
+ *     uploads, in parallel, completed and aborted with multipart.c's calls.
+ * The upload's multipart_threshold does not apply: one CopyObject is the
+ * fastest way wherever it is allowed.  On Ceph RGW it is near instant
+ * (64 MiB in 0.02 s, 256 MiB in 0.15 s: the copy shares the source's
+ * stored data), while UploadPartCopy copies the bytes (256 MiB in 8 MiB
+ * parts: 14 s).
  * CopyObject and UploadPartCopy may answer 200 with an <Error> body (the
  * server failed after it started answering): that is a failure, retried
  * like a 5xx when its code says so.
@@ -266,7 +272,7 @@ int cairn_s3_copy_from(struct cairn_store *st, struct cairn_store *src_store, co
 		return r;
 	if ((r = copy_source(src, src_key, &hdr)) < 0)
 		return r;
-	if (size > MIN((uint64_t)s->cfg.multipart_threshold, COPY_OBJECT_MAX))
+	if (size > MIN((uint64_t)s->cfg.copy_threshold, COPY_OBJECT_MAX))
 		return copy_multipart(s, (const char *)hdr.data, dst_key, size);
 	return copy_object(s, (const char *)hdr.data, dst_key, size);
 }

@@ -74,6 +74,7 @@ struct cairn_s3_config {
 	bool allow_http;
 	size_t part_size;
 	size_t multipart_threshold; /* larger objects go up in parts */
+	size_t copy_threshold; /* larger server-side copies go in parts (copy.c) */
 	unsigned max_keys;   /* ListObjectsV2 page size (1..1000) */
 	unsigned connections;
 	uint64_t limit_upload;
