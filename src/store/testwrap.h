@@ -21,7 +21,7 @@
  * returns for matching keys. */
 enum {
 	CAIRN_FAULT_GET = 1u << 0,
-	CAIRN_FAULT_PUT = 1u << 1,
+	CAIRN_FAULT_PUT = 1u << 1,  /* server-side copies (copy_from) count as puts */
 	CAIRN_FAULT_STAT = 1u << 2,
 	CAIRN_FAULT_DEL = 1u << 3,
 	CAIRN_FAULT_LIST = 1u << 4,

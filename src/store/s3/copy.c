@@ -11,24 +11,31 @@
  *
  * Requests: a HEAD of the source (its size, and CAIRN_ENOTFOUND when it
  * is missing), then
- *   - up to the multipart threshold (at most 5 GiB, CopyObject's limit):
- *     one CopyObject, PUT with x-amz-copy-source: /BUCKET/KEY (encoded
- *     like a URL path; libcurl's SigV4 signs it with the other headers);
+ *   - up to ?copy_threshold= (default and at most 5 GiB, CopyObject's
+ *     limit): one CopyObject, PUT with x-amz-copy-source: /BUCKET/KEY
+ *     (encoded like a URL path; libcurl's SigV4 signs it with the other
+ *     headers);
  *   - above it: a multipart upload whose parts are UploadPartCopy
- *     (x-amz-copy-source-range), part_size each as for uploads, in
- *     parallel, completed and aborted with multipart.c's calls.
+ *     (x-amz-copy-source-range, signed by sigv4.c), part_size each as for
+ *     uploads, in parallel, completed and aborted with multipart.c's calls.
+ * The upload's multipart_threshold does not apply: one CopyObject is the
+ * fastest way wherever it is allowed.  On Ceph RGW it is near instant
+ * (64 MiB in 0.02 s, 256 MiB in 0.15 s: the copy shares the source's
+ * stored data), while UploadPartCopy copies the bytes (256 MiB in 8 MiB
+ * parts: 14 s).
  * CopyObject and UploadPartCopy may answer 200 with an <Error> body (the
  * server failed after it started answering): that is a failure, retried
  * like a 5xx when its code says so.
  *
  * Create-only: the destination is checked with a HEAD first, then the
- * CopyObject carries If-None-Match: * as puts do.  Ceph RGW honours it on
- * a copy (412), so there the check is atomic; a server that ignores the
- * header leaves the race the HEAD cannot close (two writers of one key
- * at once: the later copy wins), which is harmless for cairn's
- * content-named objects (see store.c).  A server that answers 501 to it
- * (Swift's s3api) makes the driver drop conditional writes, as a put's
- * 501 does.  Multipart copies are check-then-copy on every server.
+ * CopyObject carries If-None-Match: * as puts do, for servers that apply
+ * it to a copy (412: the key is there).  Ceph RGW honours it on a put but
+ * ignores it on a copy (tried: the copy replaces the object), so there,
+ * as with every multipart copy, the check is not atomic: two writers of
+ * one key at once may both find it missing and the later copy wins.
+ * That is harmless for cairn's content-named objects (see store.c).  A
+ * server that answers 501 to the header (Swift's s3api) makes the driver
+ * drop conditional writes, as a put's 501 does.
  *
  * Counters: every request goes through the destination's HTTP client
  * (the source's HEAD through the source's), so the xfer counters show the
@@ -48,47 +55,6 @@
 
 #define COPY_TRIES 3
 #define COPY_OBJECT_MAX (5ull << 30)
-
-/* ---- replies: <CopyObjectResult>, <CopyPartResult> or <Error> ---- */
-
-struct copy_reply {
-	int kind; /* 1 result, 2 error */
-	char etag[256];
-};
-
-static int on_copy(const char *path, const char *text, size_t len, void *ud)
-{
-	struct copy_reply *c = ud;
-	const char *below;
-	if (cairn_xml_in_root(path, "CopyObjectResult", &below) || cairn_xml_in_root(path, "CopyPartResult", &below)) {
-		c->kind = 1;
-		if (!strcmp(below, "ETag") && len < sizeof(c->etag))
-			memcpy(c->etag, text, len + 1);
-		return 0;
-	}
-	if (cairn_xml_in_root(path, "Error", &below)) {
-		c->kind = 2;
-		return 0;
-	}
-	return CAIRN_XML_WRONG_ROOT;
-}
-
-/* 0 with ret->etag for a result, 1 with err filled for an <Error>. */
-static int parse_copy(const struct cairn_buf *b, struct copy_reply *ret, struct cairn_s3_error *err)
-{
-	memset(ret, 0, sizeof(*ret));
-	memset(err, 0, sizeof(*err));
-	int r = cairn_xml_walk(b->data, b->len, on_copy, ret);
-	if (r == CAIRN_XML_WRONG_ROOT || (r == 0 && ret->kind == 0))
-		r = cairn_xml_corrupt("a copy reply of an unknown kind");
-	if (r < 0)
-		return r;
-	if (ret->kind == 2) {
-		(void)cairn_s3_parse_error(b->data, b->len, err);
-		return 1;
-	}
-	return 0;
-}
 
 static bool again(const struct cairn_s3_error *e)
 {
@@ -155,9 +121,9 @@ static int copy_object(struct s3_store *s, const char *src_hdr, const char *key,
 		if ((r = cairn_s3_call(s, &c, &rs)) < 0)
 			return r;
 		if (rs.status == 200) {
-			struct copy_reply cr;
+			char etag[256];
 			struct cairn_s3_error e;
-			if ((r = parse_copy(&reply, &cr, &e)) < 0)
+			if ((r = cairn_s3_parse_copy(reply.data, reply.len, etag, sizeof(etag), &e)) < 0)
 				return cairn_error_prefix(r, "copy to %s in %s", key, s->base.uri);
 			if (r == 0)
 				return 0;
@@ -215,13 +181,14 @@ static int copy_part(void *ud, unsigned i)
 				     .out = &reply, .out_max = CAIRN_HTTPSTORE_REPLY_MAX };
 		char op[48];
 		snprintf(op, sizeof(op), "copy of part %u", i + 1);
-		if ((r = cairn_s3_call(m->s, &c, &rs)) < 0)
+		/* Not through libcurl's signing: see sigv4.c. */
+		if ((r = cairn_s3_call_signed(m->s, &c, &rs)) < 0)
 			return r;
 		if (rs.status != 200)
 			return cairn_s3_fail(m->s, op, m->key, &rs);
-		struct copy_reply cr;
+		char etag[256];
 		struct cairn_s3_error e;
-		if ((r = parse_copy(&reply, &cr, &e)) < 0)
+		if ((r = cairn_s3_parse_copy(reply.data, reply.len, etag, sizeof(etag), &e)) < 0)
 			return cairn_error_prefix(r, "%s to %s in %s", op, m->key, m->s->base.uri);
 		if (r == 1) {
 			if (again(&e) && attempt < COPY_TRIES)
@@ -229,10 +196,10 @@ static int copy_part(void *ud, unsigned i)
 			return cairn_s3_error_map(&m->s->cfg, m->s->base.uri, op, m->key, again(&e) ? 500 : 400,
 						  (unsigned)attempt, &e);
 		}
-		if (!cr.etag[0])
+		if (!etag[0])
 			return cairn_error_set(CAIRN_EIO, "%s to %s in %s: the reply has no ETag", op, m->key,
 					       m->s->base.uri);
-		if (!(m->etags[i] = strdup(cr.etag)))
+		if (!(m->etags[i] = strdup(etag)))
 			return cairn_error_nomem();
 		return 0;
 	}
@@ -305,7 +272,7 @@ int cairn_s3_copy_from(struct cairn_store *st, struct cairn_store *src_store, co
 		return r;
 	if ((r = copy_source(src, src_key, &hdr)) < 0)
 		return r;
-	if (size > MIN((uint64_t)s->cfg.multipart_threshold, COPY_OBJECT_MAX))
+	if (size > MIN((uint64_t)s->cfg.copy_threshold, COPY_OBJECT_MAX))
 		return copy_multipart(s, (const char *)hdr.data, dst_key, size);
 	return copy_object(s, (const char *)hdr.data, dst_key, size);
 }
