@@ -14,5 +14,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    c.chunk_size > CAIRN_CHUNK_SIZE_MAX || (c.chunk_size & (c.chunk_size - 1)) != 0 ||
 	    c.pack_size < c.chunk_size || c.tree_fanout != CAIRN_TREE_FANOUT)
 		abort();
+	/* Object lock: none, or 1..CAIRN_OBJECT_LOCK_DAYS_MAX days in a known mode. */
+	if (c.object_lock_days > CAIRN_OBJECT_LOCK_DAYS_MAX ||
+	    (c.object_lock_mode != CAIRN_LOCK_COMPLIANCE && c.object_lock_mode != CAIRN_LOCK_GOVERNANCE))
+		abort();
 	return 0;
 }
