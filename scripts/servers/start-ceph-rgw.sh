@@ -151,6 +151,7 @@ CONF
 	echo "S3_SECRET_KEY=$SECRET"
 	echo "S3_MIN_PART=$MIN_PART"
 	echo "S3_SERVER=rgw"
+	echo "S3_USER=test"
 	echo "S3_APPEND_USER=cairnappend"
 	echo "S3_APPEND_ACCESS_KEY=$APPEND_ACCESS"
 	echo "S3_APPEND_SECRET_KEY=$APPEND_SECRET"

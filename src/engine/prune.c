@@ -846,6 +846,12 @@ static int run(struct prune *p)
 			return r;
 		for (uint32_t s = 0; s < p->npk; s++)
 			if (want_doomed(p, s) && !p->pk[s].keep_now) {
+				/* As the run would find it: a retained pack stays. */
+				bool locked = false;
+				if (p->pk[s].state == PK_WAITING && (r = pack_locked(p, s, &locked)) < 0)
+					return r;
+				if (locked)
+					continue;
 				st->packs_deleted++;
 				st->bytes_deleted += p->pk[s].size;
 			}

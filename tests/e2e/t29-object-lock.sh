@@ -219,10 +219,14 @@ t_append_only_rgw()
 	[ -n "$ak" ] || skip 'the server has no second user (CAIRN_TEST_RGW_APPEND_ACCESS_KEY)'
 	b=cairn-e2e-$S3_RUN-$E2E_NAME-rgw
 	r=$(s3_uri rgw ao)
-	# The second user may read and write the bucket, not delete.
+	# The second user may read and write the bucket, not delete.  The
+	# owner is named too: RGW objects belong to their writer, and the
+	# policy is what lets the owner's full credential at them.
 	cat >pol.json <<EOF
 {"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam:::user/$(s3_var rgw APPEND_USER)"]},
 "Action":["s3:GetObject","s3:PutObject","s3:ListBucket"],
+"Resource":["arn:aws:s3:::$b","arn:aws:s3:::$b/*"]},
+{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam:::user/$(s3_var rgw USER)"]},"Action":["s3:*"],
 "Resource":["arn:aws:s3:::$b","arn:aws:s3:::$b/*"]}]}
 EOF
 	curl -sSf -X PUT --aws-sigv4 "aws:amz:$S3_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$S3_SECRET" \
@@ -234,7 +238,16 @@ EOF
 		"$(jget b.json .id)"
 	cairn restore --repo "$r" "$(jget b.json .id)" out.img
 	same_file "$IMG" out.img
+	# The owner's full credential prunes, and the marker the append-only
+	# backup could not delete goes.
+	AWS_ACCESS_KEY_ID=$(s3_var rgw ACCESS_KEY)
+	export AWS_SECRET_ACCESS_KEY=$S3_SECRET
+	[ "$(s3req GET "$b?list-type=2&prefix=ao%2Frunning" | grep -c '<Key>')" -eq 1 ] ||
+		fail 'the append-only backup left no marker'
+	cairn prune --repo "$r" -q
+	cairn check --repo "$r"
+	[ "$(s3req GET "$b?list-type=2&prefix=ao%2Frunning" | grep -c '<Key>')" -eq 0 ] || fail 'prune left the marker'
 }
-test_case "rgw: append-only user under a bucket policy: backup and restore work, forget and prune refuse" t_append_only_rgw
+test_case "rgw: append-only user under a bucket policy: backup and restore work, forget and prune refuse; the owner prunes the marker" t_append_only_rgw
 
 test_done
