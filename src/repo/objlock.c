@@ -41,6 +41,9 @@ int cairn_repo_may_delete(struct cairn_repo *repo, const char *op)
 		return r;
 	cairn_object_name(CAIRN_OBJ_MARKER, id, name);
 	r = cairn_store_del(repo->store, name);
+	/* A directory says why itself (read-only, permissions). */
+	if (r == CAIRN_EPERM && cairn_store_has(repo->store, CAIRN_STORE_FEAT_LOCAL))
+		return cairn_error_prefix(r, "%s needs to delete objects in %s", op, repo->store->uri);
 	if (r == CAIRN_EPERM)
 		return cairn_error_set(r,
 				       "the credential for %s may not delete objects (append-only): %s needs one "

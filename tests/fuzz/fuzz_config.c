@@ -18,5 +18,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The instance is the id unless the config names another. */
 	if (!memmem(data, size, "instance", 8) && memcmp(c.instance, c.id, 16) != 0)
 		abort();
+	/* Object lock: none, or 1..CAIRN_OBJECT_LOCK_DAYS_MAX days in a known mode. */
+	if (c.object_lock_days > CAIRN_OBJECT_LOCK_DAYS_MAX ||
+	    (c.object_lock_mode != CAIRN_LOCK_COMPLIANCE && c.object_lock_mode != CAIRN_LOCK_GOVERNANCE))
+		abort();
 	return 0;
 }

@@ -193,6 +193,12 @@ static void seeds_config(void)
 		"\"instance\":\"ffeeddccbbaa99887766554433221100\",\"pack_size\":16777216,\"tree_fanout\":256,"
 		"\"version\":1}";
 	put("fuzz_config", "instance", inst, strlen(inst));
+	static const char locked[] =
+		"{\"chunk_size\":65536,\"compression\":\"zstd\",\"compression_level\":1,"
+		"\"created\":\"2026-11-25T14:20:04Z\",\"id\":\"00112233445566778899aabbccddeeff\","
+		"\"object_lock_days\":30,\"object_lock_mode\":\"compliance\","
+		"\"pack_size\":16777216,\"tree_fanout\":256,\"version\":1}";
+	put("fuzz_config", "object-lock", locked, strlen(locked));
 }
 
 static void seeds_toc(void)

@@ -85,9 +85,9 @@ int cairn_s3_lock_headers(struct s3_store *s, unsigned flags, const void *data, 
 {
 	if (s->lock.seconds <= 0 || (flags & CAIRN_PUT_NO_RETENTION))
 		return 0;
-	char date[48];
+	char *date = h->date;
 	/* The server's clock judges the date: the real one, not a test's. */
-	iso8601((int64_t)time(NULL) + s->lock.seconds, date, sizeof(date));
+	iso8601((int64_t)time(NULL) + s->lock.seconds, date, sizeof(h->date));
 	snprintf(h->mode, sizeof(h->mode), "x-amz-object-lock-mode: %s",
 		 s->lock.mode == CAIRN_LOCK_GOVERNANCE ? "GOVERNANCE" : "COMPLIANCE");
 	snprintf(h->until, sizeof(h->until), "x-amz-object-lock-retain-until-date: %s", date);
@@ -100,6 +100,26 @@ int cairn_s3_lock_headers(struct s3_store *s, unsigned flags, const void *data, 
 		hdr[(*n)++] = h->md5;
 	}
 	return 0;
+}
+
+int cairn_s3_lock_retention_put(struct s3_store *s, const char *key, const struct cairn_s3_lock_hdrs *h)
+{
+	_cleanup_(cairn_http_response_freep) struct cairn_http_response rs = CAIRN_HTTP_RESPONSE_INIT;
+	char body[256], md5[64];
+	int r, n = snprintf(body, sizeof(body),
+			    "<Retention xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Mode>%s</Mode>"
+			    "<RetainUntilDate>%s</RetainUntilDate></Retention>",
+			    s->lock.mode == CAIRN_LOCK_GOVERNANCE ? "GOVERNANCE" : "COMPLIANCE", h->date);
+	if ((r = cairn_s3_md5_header(body, (size_t)n, md5)) < 0)
+		return r;
+	const char *hdr[] = { md5, "Content-Type: application/xml", NULL };
+	struct s3_call c = { .method = "PUT", .key = key, .query = "retention=", .body = body, .len = (size_t)n,
+			     .headers = hdr };
+	if ((r = cairn_s3_call(s, &c, &rs)) < 0)
+		return r;
+	if (rs.status == 200 || rs.status == 204)
+		return 0;
+	return cairn_s3_fail(s, "retention of", key, &rs);
 }
 
 /* HEAD: the current version's id (NULL when the server has none) and

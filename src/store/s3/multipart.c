@@ -200,6 +200,11 @@ int cairn_s3_put_multipart(struct s3_store *s, const char *key, const uint8_t *d
 	if ((r = cairn_parallel(m.nparts, s->cfg.connections, upload_part, &m)) < 0 ||
 	    (r = complete(&m)) < 0)
 		abort_upload(&m);
+	/* Ceph RGW 16 ignores the retention of CreateMultipartUpload: set it
+	 * on the object (the same date; AWS has it already).  A failure
+	 * leaves an object without retention: the put fails. */
+	else if (m.md5)
+		r = cairn_s3_lock_retention_put(s, key, &lh);
 	else
 		cairn_log_debug("s3: %s: %zu bytes in %u parts of %zu", key, len, m.nparts, m.part_size);
 	for (unsigned i = 0; i < m.nparts; i++)

@@ -244,11 +244,16 @@ int cairn_s3_lock_until(struct cairn_store *s, const char *key, int64_t *ret_unt
  * text in h. */
 struct cairn_s3_lock_hdrs {
 	char mode[64], until[96], md5[64];
+	char date[48]; /* the retain-until date alone */
 };
 int cairn_s3_lock_headers(struct s3_store *s, unsigned flags, const void *data, size_t len, bool md5,
 			  struct cairn_s3_lock_hdrs *h, const char **hdr, size_t *n);
 /* "Content-MD5: <base64>" of data. */
 int cairn_s3_md5_header(const void *data, size_t len, char out[64]);
+/* PutObjectRetention: the retention of h (made by cairn_s3_lock_headers)
+ * on key's current version, for servers that do not take it from
+ * CreateMultipartUpload (Ceph RGW 16). */
+int cairn_s3_lock_retention_put(struct s3_store *s, const char *key, const struct cairn_s3_lock_hdrs *h);
 /* del in a locked store: by version, refusing a retained one. */
 int cairn_s3_lock_del(struct s3_store *s, const char *key);
 /* CAIRN_EINVAL (one line) unless the bucket has Object Lock enabled. */
