@@ -155,7 +155,9 @@ static void test_jobs_rebuilt_for_import(void **state)
 				      "DELETE FROM jobs WHERE id = 9;"
 				      "INSERT INTO job_log (job, seq, time, level, line) VALUES (7, 1, 1, 1, 'kept line');"
 				      "INSERT INTO job_volumes (volume, job) VALUES ('/v/a', 7);"
-				      "INSERT INTO jobs (kind, source, state, queued) VALUES ('check', '/r', 'done', 3)",
+				      "INSERT INTO jobs (kind, source, state, queued) VALUES ('check', '/r', 'done', 3);"
+				      "INSERT INTO jobs (id, kind, source, state, queued) VALUES (12, 'prune', '/r', 'done', 4);"
+				      "DELETE FROM jobs WHERE id = 12",
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
 	assert_int_not_equal(sqlite3_exec(db, "INSERT INTO jobs (kind, source, state, queued) VALUES ('import', 'r', 'done', 1)",
@@ -184,7 +186,7 @@ static void test_jobs_rebuilt_for_import(void **state)
 	struct cairn_job_new n = { .kind = "import", .source = "repo-1", .repo = "/r" };
 	int64_t id;
 	ck_ok(cairn_job_create(f->st, &n, &id));
-	assert_int_equal(id, 11);
+	assert_int_equal(id, 13);
 }
 
 static void test_claims_and_cancel(void **state)
