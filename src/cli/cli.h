@@ -116,6 +116,12 @@ int cli_passphrase(struct cli_global *g, bool confirm, char **ret, size_t *ret_l
  * CAIRN_NEW_PASSPHRASE_FILE, CAIRN_NEW_PASSPHRASE, prompt. */
 int cli_new_passphrase(const char *file, char **ret, size_t *ret_len);
 #define cli_passphrase_free cairn_app_secret_free
+/* Where the passphrase of a second repository comes from: file (an
+ * option; NULL: CAIRN_TO_PASSPHRASE_FILE / CAIRN_FROM_PASSPHRASE_FILE),
+ * CAIRN_TO_PASSPHRASE / CAIRN_FROM_PASSPHRASE, that repository's
+ * credential, the terminal.  to: copy's destination; else init
+ * --copy-keys-from's source. */
+void cli_second_pass_source(bool to, const char *file, struct cairn_pass_source *ret);
 /* The terminal's prompt (a cairn_prompt_fn): /dev/tty without echo. */
 int cli_prompt(void *ud, const char *what, const char *hint, bool confirm, char **ret, size_t *ret_len);
 /* The CAIRN_PASSPHRASE copy (below), or NULL. */

@@ -100,7 +100,8 @@
  *   sealed with A = "C" || the 12 header bytes.  The body is JSON:
  *     {"version":1, "id":"<32 hex>", "created":"<RFC 3339>",
  *      "chunk_size":N, "pack_size":N, "tree_fanout":N,
- *      "compression":"auto", "compression_level":N}
+ *      "compression":"auto", "compression_level":N,
+ *      "instance":"<32 hex>"}
  *   A reader first checks the magic (else: not a repository) and the version
  *   (else: refuses with the version it found), before any key is tried.
  *   chunk_size is a power of two between 4 KiB and 16 MiB, fixed at init.
@@ -110,6 +111,13 @@
  *   compression_level, -100..22, not 0), "lz4" or "none" (level 0).  Blobs
  *   record their own algorithm (BLOB), so readers need none of this.
  *   Repositories made before the choice existed say "zstd" with their level.
+ *   instance (optional) tells apart the repositories of one key family
+ *   (`init --copy-keys-from`: same id, same M, its own key objects), which
+ *   writes a random one; without it the instance is the id.  Hosts key
+ *   their local state (index and change-tag caches, snapshot bases, the
+ *   record of backups seen) by the instance, never by the id: a cache of
+ *   one member used for another would let a backup deduplicate against
+ *   blobs only the first holds.
  *
  * BLOB
  *   A chunk (up to chunk_size bytes of a volume) or a tree node, stored as
