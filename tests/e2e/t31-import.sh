@@ -178,6 +178,26 @@ t_report()
 	jq -e '.breached == 0 and (.items[] | select(.name == "vol.img" and .policy == "pvol")
 		| .rpo_s < 600 and .offsite_repo != null and .rto_s > 0 and (.repositories | length) == 2)' rep2.json >/dev/null ||
 		fail "report: $(jq -c '.items[] | select(.name == "vol.img")' rep2.json)"
+	# The last copy into it: a copy job's row (cairn copy where it exists,
+	# else a row as it writes one), its duration and bytes.
+	if cairn help copy >/dev/null 2>&1; then
+		cairn copy --volume vol.img --to "$R2" -q >/dev/null
+	else
+		python3 - "$TD/state/state.db" "$R" "$R2" <<'PY'
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1])
+now = int(time.time())
+db.execute("INSERT INTO jobs (kind, source, repo, state, bytes_done, bytes_total, elapsed_ms, queued, started,"
+           " completed) VALUES ('copy', ?, ?, 'done', 12345, 12345, 1500, ?, ?, ?)", (sys.argv[2], sys.argv[3], now, now, now))
+db.commit()
+PY
+	fi
+	cairn dr report --json >rep4.json || fail "breached after a copy"
+	jq -e --arg r2 "$R2" '.items[] | select(.name == "vol.img" and .policy == "pvol") | .last_copy
+		| .to == $r2 and .state == "done" and .seconds > 0 and .bytes > 0' rep4.json >/dev/null ||
+		fail "last copy: $(jq -c '.items[] | select(.name == "vol.img") | .last_copy' rep4.json)"
+	cairn dr report >rep4.txt
+	grep -q "last copy: job [0-9]* done" rep4.txt || fail "no last copy line: $(cat rep4.txt)"
 	# An unreachable repository is said, not fatal.
 	cairn --state-dir "$TD/stateD" import "$(cairn export-details --repo "$R2")" --as gone -q >/dev/null
 	mv "$R2" "$R2.away"
