@@ -196,7 +196,7 @@ static int strip_userinfo(const char *s, size_t n, bool drop_query, struct cairn
 int cairn_dr_uri_public(const char *uri, char **ret)
 {
 	const char *sch = strstr(uri, "://");
-	if (!sch || strchr(uri, '/') < sch) {
+	if (!sch || strchr(uri, '/') < sch || strncmp(uri, "file://", 7) == 0) {
 		const char *p = strncmp(uri, "file://", 7) == 0 ? uri + 7 : uri;
 		char abs[PATH_MAX];
 		*ret = strdup(realpath(p, abs) ? abs : p);
