@@ -227,9 +227,10 @@ static json_t *item_json(struct report *rp, const struct item *it, const struct 
 		if (!d || (pkey && strcmp(d->key, pkey) == 0) ||
 		    !json_object_get(group ? d->grps : d->vols, it->name))
 			continue;
-		lc = json_pack("{s:I, s:s, s:f, s:I, s:I, s:s}", "job", (json_int_t)c->id, "state",
+		lc = json_pack("{s:I, s:s, s:f, s:I, s:I, s:s, s:o}", "job", (json_int_t)c->id, "state",
 			       cairn_job_state_name(c->state), "seconds", c->elapsed_s, "bytes", (json_int_t)c->bytes_done,
-			       "completed", (json_int_t)c->completed, "to", c->repo);
+			       "completed", (json_int_t)c->completed, "to", c->repo, "result",
+			       c->result ? json_string(c->result) : json_null());
 		break;
 	}
 	json_object_set_new(j, "last_copy", lc);

@@ -20,7 +20,8 @@
  *               repositories: [{uri, name|null, primary, newest|null,
  *                               newest_us, age_s|null, backup|null, size,
  *                               restore_rate|null, rto_s|null, error|null}],
- *               last_copy: {job, state, seconds, bytes, completed}|null,
+ *               last_copy: {job, state, seconds, bytes (its row's bytes
+ *                           done), completed, to, result}|null,
  *               rto_s|null}]}
  * Items that breach their target come first.  st may be NULL (no state
  * database: an empty report). */
