@@ -16,6 +16,8 @@
  *   {"now": unix s, "breached": N,
  *    "repositories": [{uri, name|null, roles: [...], reachable, error|null}],
  *    "items": [{kind, name, policy|null, primary|null, rpo_target_s|null,
+ *               target_checked (false for a paused policy of a registered
+ *               repository: an imported one waiting for failover),
  *               rpo_s|null, offsite_repo|null, breached, breach|null,
  *               repositories: [{uri, name|null, primary, newest|null,
  *                               newest_us, age_s|null, backup|null, size,

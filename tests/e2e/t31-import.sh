@@ -198,6 +198,10 @@ PY
 		fail "last copy: $(jq -c '.items[] | select(.name == "vol.img") | .last_copy' rep4.json)"
 	cairn dr report >rep4.txt
 	grep -q "last copy: job [0-9]* done" rep4.txt || fail "no last copy line: $(cat rep4.txt)"
+	# On the DR host the imported policy is paused: shown, not checked.
+	CAIRN_STATE_DIR=$B cairn dr report --json >rep5.json || fail "the DR host's report breached: $(head -c 300 rep5.json)"
+	jq -e '.items[] | select(.policy == "pvol") | .rpo_target_s == 3600 and (.target_checked | not)' rep5.json \
+		>/dev/null || fail "imported policy: $(jq -c '.items[] | select(.policy == "pvol")' rep5.json)"
 	# An unreachable repository is said, not fatal.
 	cairn --state-dir "$TD/stateD" import "$(cairn export-details --repo "$R2")" --as gone -q >/dev/null
 	mv "$R2" "$R2.away"
