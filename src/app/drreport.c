@@ -197,11 +197,21 @@ static json_t *item_json(struct report *rp, const struct item *it, const struct 
 			off_size = size;
 		}
 	}
-	int64_t target = it->p ? it->p->rpo : 0;
+	/* A policy import made (paused, into a registered repository) waits
+	 * for failover on this host: its target is shown, not checked. */
+	bool waiting = false;
+	if (it->p && it->p->paused) {
+		const struct drrepo *pr = find(rp, it->p->repo);
+		size_t i;
+		json_t *x;
+		json_array_foreach(pr ? pr->roles : NULL, i, x) waiting = waiting || !strcmp(json_string_value(x), "registered");
+	}
+	int64_t target = it->p && !waiting ? it->p->rpo : 0;
 	json_t *j = json_pack("{s:s, s:s, s:o, s:o, s:o}", "kind", it->kind, "name", it->name, "policy",
 			      it->p ? json_string(it->p->name) : json_null(), "primary",
 			      it->p ? json_string(it->p->repo) : json_null(), "rpo_target_s",
-			      target ? json_integer(target) : json_null());
+			      it->p && it->p->rpo ? json_integer(it->p->rpo) : json_null());
+	json_object_set_new(j, "target_checked", json_boolean(target != 0));
 	int64_t rpo = off ? (now * 1000000 - best_off) / 1000000 : -1;
 	if (rpo < 0 && off)
 		rpo = 0;
@@ -227,9 +237,10 @@ static json_t *item_json(struct report *rp, const struct item *it, const struct 
 		if (!d || (pkey && strcmp(d->key, pkey) == 0) ||
 		    !json_object_get(group ? d->grps : d->vols, it->name))
 			continue;
-		lc = json_pack("{s:I, s:s, s:f, s:I, s:I, s:s}", "job", (json_int_t)c->id, "state",
+		lc = json_pack("{s:I, s:s, s:f, s:I, s:I, s:s, s:o}", "job", (json_int_t)c->id, "state",
 			       cairn_job_state_name(c->state), "seconds", c->elapsed_s, "bytes", (json_int_t)c->bytes_done,
-			       "completed", (json_int_t)c->completed, "to", c->repo);
+			       "completed", (json_int_t)c->completed, "to", c->repo, "result",
+			       c->result ? json_string(c->result) : json_null());
 		break;
 	}
 	json_object_set_new(j, "last_copy", lc);

@@ -16,11 +16,14 @@
  *   {"now": unix s, "breached": N,
  *    "repositories": [{uri, name|null, roles: [...], reachable, error|null}],
  *    "items": [{kind, name, policy|null, primary|null, rpo_target_s|null,
+ *               target_checked (false for a paused policy of a registered
+ *               repository: an imported one waiting for failover),
  *               rpo_s|null, offsite_repo|null, breached, breach|null,
  *               repositories: [{uri, name|null, primary, newest|null,
  *                               newest_us, age_s|null, backup|null, size,
  *                               restore_rate|null, rto_s|null, error|null}],
- *               last_copy: {job, state, seconds, bytes, completed}|null,
+ *               last_copy: {job, state, seconds, bytes (its row's bytes
+ *                           done), completed, to, result}|null,
  *               rto_s|null}]}
  * Items that breach their target come first.  st may be NULL (no state
  * database: an empty report). */

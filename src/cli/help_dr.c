@@ -69,7 +69,9 @@ static const struct cli_help_text texts[] = {
 	  "restore point: one in a repository other than the policy's own), the\n"
 	  "policy's target ('policy create --rpo'), the last copy's duration and\n"
 	  "bytes, and an RTO estimate (the restore point's size over the rate of\n"
-	  "the last restore from that repository).\n"
+	  "the last restore from that repository).  The target of a paused policy\n"
+	  "of a registered repository (imported, waiting for failover) is shown,\n"
+	  "not checked.\n"
 	  "\n"
 	  "Exit status: 0 every target met; 1 a target is breached (the BREACHED\n"
 	  "lines come first) or an error; for a monitoring check.\n" },
