@@ -21,13 +21,14 @@ int cairn_app_copy(const struct cairn_app *app, struct cairn_repo *src, const st
 {
 	memset(ret, 0, sizeof(*ret));
 	_cleanup_(cairn_repo_freep) struct cairn_repo *dst = NULL;
-	int r = cairn_app_repo_open(app, NULL, o->to, &dst);
+	int r = cairn_app_repo_open(app, o->st, o->to, &dst);
 	if (r < 0)
 		return strstr(cairn_error_message(), o->to->uri) ? cairn_error_prefix(r, "destination")
 								 : cairn_error_prefix(r, "destination %s", o->to->uri);
 	struct cairn_app_job j;
-	if ((r = cairn_app_job_begin(app, NULL, "copy", NULL, o->from_uri, o->to->uri, NULL, 0, &j)) < 0)
+	if ((r = cairn_app_job_begin(app, o->st, "copy", o->policy, o->from_uri, o->to->uri, NULL, 0, &j)) < 0)
 		return r;
+	j.daemon_child = o->daemon_child;
 	ret->ran = true;
 	cairn_app_job_chain(&j, &o->progress);
 	struct cairn_copy_opts co = o->opts;
@@ -50,5 +51,8 @@ int cairn_app_copy(const struct cairn_app *app, struct cairn_repo *src, const st
 	snprintf(result, sizeof(result), "%s%llu backup(s) copied, %llu skipped; %llu blobs, %s sent",
 		 co.dry_run ? "dry run: " : "", (unsigned long long)st->backups_copied,
 		 (unsigned long long)st->backups_skipped, (unsigned long long)st->blobs_sent, sent);
-	return cairn_app_job_end(&j, r, r >= 0 ? result : NULL);
+	r = cairn_app_job_end(&j, r, r >= 0 ? result : NULL);
+	if (r >= 0 && !co.dry_run && o->with_destination)
+		r = o->with_destination(dst, o->ud);
+	return r;
 }

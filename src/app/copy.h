@@ -12,6 +12,14 @@
 
 struct cairn_app_copy {
 	const char *from_uri; /* the source, for the row */
+	const char *policy;   /* the policy replicating (the row's), or NULL */
+	struct cairn_state *st; /* the state database to use (NULL: the app's, opened) */
+	bool daemon_child;    /* run by the daemon: SIGTERM means shutdown */
+	/* After a copy that wrote (not a dry run) and succeeded, with the
+	 * destination still open (a policy's retention there); its error is
+	 * the call's.  May be NULL. */
+	int (*with_destination)(struct cairn_repo *dst, void *ud);
+	void *ud;
 	const struct cairn_repo_ref *to;
 	struct cairn_copy_opts opts; /* progress: set from progress below */
 	struct cairn_app_progress progress;

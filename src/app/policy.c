@@ -4,6 +4,7 @@
 #include "app/group.h"
 #include "app/job.h"
 #include "app/open.h"
+#include "app/replicate.h"
 #include "app/seen.h"
 #include "app/snapreg.h"
 #include "source/volume.h"
@@ -225,6 +226,31 @@ static int backup_group(const struct cairn_app *app, struct cairn_state *st, str
 	return r;
 }
 
+/* The copy after a backup: its failure is the copy job's and the
+ * outcome's, never the run's (the backup is made; the next copy sends
+ * what this one did not). */
+static void replicate_after(const struct cairn_app *app, struct cairn_state *st, struct cairn_repo *repo,
+			    const struct cairn_policy *p, const struct cairn_app_policy_run *ro,
+			    struct cairn_app_policy_outcome *out)
+{
+	struct cairn_app_replicate o = { .to_pass = ro->to_pass, .connections = ro->connections,
+					 .daemon_child = ro->daemon_child };
+	struct cairn_app_copy_result res;
+	int r = cairn_app_policy_replicate(app, st, repo, p, &o, &res);
+	if (r < 0) {
+		cairn_log_warn("%s (the backup stands; the next copy retries)", cairn_error_message());
+		if (out)
+			cairn_error_copy(out->copy_error, sizeof(out->copy_error));
+		cairn_error_clear();
+	}
+	if (out) {
+		out->copy_ran = true;
+		out->copy_failed = r < 0;
+		out->copy_backups = res.stats.backups_copied;
+		out->copy_bytes = res.stats.bytes_sent;
+	}
+}
+
 int cairn_app_policy_run(const struct cairn_app *app, struct cairn_state *st, const struct cairn_policy *p,
 			 const struct cairn_app_policy_run *ro, struct cairn_app_policy_outcome *ret)
 {
@@ -275,6 +301,8 @@ int cairn_app_policy_run(const struct cairn_app *app, struct cairn_state *st, co
 		snprintf(ret->backup, sizeof(ret->backup), "%s", result);
 	if (r >= 0)
 		r = run_retention(app, st, repo, p, volume, ro->daemon_child, ret);
+	if (r >= 0 && p->copy_to && p->copy_every == 0)
+		replicate_after(app, st, repo, p, ro, ret);
 	cairn_repo_free(repo);
 	cairn_group_clear(&grp);
 	return r;

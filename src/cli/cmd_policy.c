@@ -1,4 +1,5 @@
 /* cairn policy create|list|show|delete|pause|resume|run. */
+#include "app/replicate.h"
 #include "cli/jobs.h"
 #include "daemon/daemon.h"
 #include "daemon/schedule.h"
@@ -89,6 +90,18 @@ static json_t *policy_json(struct cairn_state *st, const struct cairn_policy *p)
 	json_object_set_new(j, "id", json_string(p->id));
 	json_object_set_new(j, "retention_scope", json_string(p->scope == CAIRN_SCOPE_VOLUME ? "volume" : "policy"));
 	json_object_set_new(j, "rpo_s", p->rpo ? json_integer(p->rpo) : json_null());
+	if (p->copy_to) {
+		char lc[48];
+		cairn_time_format(p->last_copy, lc, sizeof(lc));
+		json_object_set_new(j, "copy",
+				    json_pack("{s:s, s:o, s:o, s:b, s:o, s:o}", "to", p->copy_to, "cred",
+					      opt_str(p->copy_cred), "every_s",
+					      p->copy_every ? json_integer(p->copy_every) : json_null(), "after_backup",
+					      p->copy_every == 0, "keep", opt_str(p->copy_keep), "last_copy",
+					      p->last_copy ? json_string(lc) : json_null()));
+	} else {
+		json_object_set_new(j, "copy", json_null());
+	}
 	_cleanup_free_ char *vol = NULL;
 	if (p->kind == CAIRN_POLICY_VOLUME && cairn_app_policy_volume_name(p, &vol) >= 0)
 		json_object_set_new(j, "volume_name", json_string(vol));
@@ -109,7 +122,50 @@ struct create_args {
 	const char *volume, *group, *every, *cron, *full_every, *snapshot, *name, *scope;
 	struct keep_args keep;
 	const char *rpo; /* --rpo DURATION: the RPO target `dr report` checks */
+	/* Replication (app/replicate.h). */
+	const char *copy_to, *copy_cred, *copy_every;
+	bool copy_after_backup;
+	struct keep_args copy_keep;
 };
+
+/* The replication options of policy create into p (copy_keep: room for
+ * the rules' text; p->copy_cred is malloc'd); the destination must be a
+ * repository already. */
+static int policy_copy_args(struct cli_global *g, struct cairn_state *st, const struct create_args *a,
+			    struct cairn_policy *p, char *copy_keep, size_t size)
+{
+	const struct keep_args *k = &a->copy_keep;
+	bool keep = k->last || k->hourly || k->daily || k->weekly || k->monthly || k->yearly || k->within;
+	if (!a->copy_to) {
+		if (a->copy_cred || a->copy_every || a->copy_after_backup || keep)
+			return cli_usage("policy", "--copy-cred, --copy-every, --copy-after-backup and --copy-keep-* go "
+						   "with --copy-to URI");
+		return 0;
+	}
+	if (a->copy_every && a->copy_after_backup)
+		return cli_usage("policy", "give --copy-every INTERVAL or --copy-after-backup (the default), not both");
+	if (a->copy_every && cairn_interval_parse(a->copy_every, "--copy-every", &p->copy_every) < 0)
+		return cli_usage("policy", "%s", cairn_error_message());
+	struct cairn_keep_rules rules;
+	int r = cli_keep_parse("policy", k, &rules);
+	if (r != 0)
+		return r;
+	cairn_app_copy_keep_format(&rules, copy_keep, size);
+	p->copy_keep = copy_keep[0] ? copy_keep : NULL;
+	/* Like the policy's own repository: it must be there (no passphrase
+	 * needed to tell), its credential stored by UUID. */
+	_cleanup_(cairn_cred_freep) struct cairn_cred *cred = NULL;
+	struct cairn_repo_ref ref = { .uri = a->copy_to, .cred = a->copy_cred, .connections = g->connections };
+	if ((r = cairn_app_repo_check(cli_app(g), st, &ref, NULL, &cred)) < 0)
+		return cli_fail(cairn_error_prefix(r, "--copy-to"));
+	if (cred && !(p->copy_cred = strdup(cred->uuid)))
+		return cli_fail(cairn_error_nomem());
+	static char abscopy[PATH_MAX];
+	p->copy_to = (char *)a->copy_to;
+	if (!strstr(a->copy_to, "://") && realpath(a->copy_to, abscopy))
+		p->copy_to = abscopy;
+	return 0;
+}
 
 static int policy_create(struct cli_global *g, struct cairn_state *st, const char *name, const struct create_args *a)
 {
@@ -144,6 +200,9 @@ static int policy_create(struct cli_global *g, struct cairn_state *st, const cha
 	char within[64] = "";
 	cairn_keep_within_format(&rules.within, within, sizeof(within));
 	p.keep_within = within[0] ? within : NULL;
+	char copy_keep[256] = "";
+	if ((r = policy_copy_args(g, st, a, &p, copy_keep, sizeof(copy_keep))) != 0)
+		return r;
 	if (a->full_every) {
 		char *end;
 		errno = 0;
@@ -201,7 +260,9 @@ static int policy_create(struct cli_global *g, struct cairn_state *st, const cha
 	if (!strstr(uri, "://") && realpath(uri, absrepo))
 		uri = absrepo;
 	p.repo = (char *)uri;
-	if ((r = cairn_policy_create(st, &p)) < 0)
+	r = cairn_policy_create(st, &p);
+	free(p.copy_cred);
+	if (r < 0)
 		return cli_fail(r);
 	struct cairn_policy made;
 	if ((r = cairn_policy_get(st, name, &made)) < 0)
@@ -215,6 +276,13 @@ static int policy_create(struct cli_global *g, struct cairn_state *st, const cha
 		fprintf(stderr, "created policy %s: %s %s to %s, %s, keep %s%s\n", name,
 			made.kind == CAIRN_POLICY_GROUP ? "group" : "volume", made.source, made.repo, sched, keep,
 			made.full_every ? " (with full reads)" : "");
+		if (made.copy_to) {
+			char every[64] = "after each backup";
+			if (made.copy_every)
+				snprintf(every, sizeof(every), "every %llds", (long long)made.copy_every);
+			fprintf(stderr, "  copies to %s %s, keep there %s\n", made.copy_to, every,
+				made.copy_keep ? made.copy_keep : "all");
+		}
 	}
 	cairn_policy_clear(&made);
 	return EXIT_OK;
@@ -321,6 +389,15 @@ static int policy_show(struct cli_global *g, struct cairn_state *st, const char 
 			printf("full read:  every %u%s backup\n", p.full_every,
 			       p.full_every == 1 ? "" : p.full_every == 2 ? "nd" : p.full_every == 3 ? "rd" : "th");
 		printf("snapshot:   %s\n", p.snapshot);
+		if (p.copy_to) {
+			char lc[48] = "never", every[64] = "after each backup";
+			if (p.last_copy)
+				cairn_time_format(p.last_copy, lc, sizeof(lc));
+			if (p.copy_every)
+				snprintf(every, sizeof(every), "every %llds", (long long)p.copy_every);
+			printf("copies to:  %s %s, keep there %s (last copy %s)\n", p.copy_to, every,
+			       p.copy_keep ? p.copy_keep : "all", lc);
+		}
 		if (why[0])
 			printf("backups:    unknown (%s); %llu runs\n", why, (unsigned long long)p.backups);
 		else
@@ -362,7 +439,11 @@ static int policy_run(struct cli_global *g, struct cairn_state *st, const char *
 	struct cairn_app_policy_outcome out = { 0 };
 	struct cli_progress prog;
 	cli_progress_init(&prog, "backup", g);
+	struct cairn_pass_source to_pass;
+	cli_second_pass_source(true, NULL, &to_pass);
+	to_pass.prompt = NULL; /* a scheduled run asks nobody */
 	const struct cairn_app_policy_run ro = {
+		.to_pass = &to_pass,
 		.job = job, .daemon_child = job != 0, .connections = g->connections, .limit_upload = g->limit_upload,
 		.progress = cli_progress_cb, .progress_done = cli_progress_end, .progress_ud = &prog,
 	};
@@ -378,6 +459,13 @@ static int policy_run(struct cli_global *g, struct cairn_state *st, const char *
 		if (g->json) {
 			json_t *j = json_pack("{s:s, s:I, s:o}", "policy", name, "job", (json_int_t)last.id, "backup",
 					      opt_str(last.result));
+			json_object_set_new(j, "copy",
+					    out.copy_ran ? json_pack("{s:b, s:I, s:I, s:o}", "ok", !out.copy_failed,
+								     "backups_copied", (json_int_t)out.copy_backups,
+								     "bytes_sent", (json_int_t)out.copy_bytes, "error",
+								     out.copy_failed ? json_string(out.copy_error)
+										     : json_null())
+							 : json_null());
 			json_object_set_new(j, "retention",
 					    out.retention ? json_pack("{s:s, s:I, s:O}", "scope", own ? "policy" : "volume",
 								      "kept", (json_int_t)out.kept, "forgotten",
@@ -404,7 +492,46 @@ static int policy_run(struct cli_global *g, struct cairn_state *st, const char *
 				json_string_value(json_object_get(it, "created")));
 		}
 	}
+	if (!g->json && out.copy_ran && g->verbosity >= 0 && !out.copy_failed) {
+		char sent[32];
+		cairn_app_human_size(out.copy_bytes, sent, sizeof(sent));
+		fprintf(stderr, "policy %s: copied %llu backup(s) to its copy repository, %s sent\n", name,
+			(unsigned long long)out.copy_backups, sent);
+	}
 	cairn_app_policy_outcome_clear(&out);
+	return EXIT_OK;
+}
+
+/* `policy copy NAME`: the policy's replication now (what the daemon runs
+ * every --copy-every); exit 1 when the copy fails. */
+static int policy_copy(struct cli_global *g, struct cairn_state *st, const char *name)
+{
+	struct cairn_policy p;
+	int r = cairn_policy_get(st, name, &p);
+	if (r < 0)
+		return cli_fail(r);
+	struct cairn_pass_source to_pass;
+	cli_second_pass_source(true, NULL, &to_pass);
+	struct cli_progress prog;
+	cli_progress_init(&prog, "copy", g);
+	struct cairn_app_progress progress = { .fn = cli_progress_cb, .done = cli_progress_end, .ud = &prog };
+	struct cairn_app_replicate o = { .to_pass = &to_pass, .connections = g->connections, .progress = &progress };
+	struct cairn_app_copy_result res;
+	r = cairn_app_policy_replicate(cli_app(g), st, NULL, &p, &o, &res);
+	cairn_policy_clear(&p);
+	if (r < 0)
+		return cli_fail(r);
+	char sent[32];
+	cairn_app_human_size(res.stats.bytes_sent, sent, sizeof(sent));
+	if (g->json)
+		cli_print_json(json_pack("{s:s, s:I, s:I, s:I, s:I, s:f}", "policy", name, "backups_copied",
+					 (json_int_t)res.stats.backups_copied, "backups_skipped",
+					 (json_int_t)res.stats.backups_skipped, "blobs_sent", (json_int_t)res.stats.blobs_sent,
+					 "bytes_sent", (json_int_t)res.stats.bytes_sent, "seconds", res.stats.seconds));
+	else if (g->verbosity >= 0)
+		fprintf(stderr, "policy %s: copied %llu backup(s) (%llu there already), %s sent in %.1f s\n", name,
+			(unsigned long long)res.stats.backups_copied, (unsigned long long)res.stats.backups_skipped, sent,
+			res.stats.seconds);
 	return EXIT_OK;
 }
 
@@ -430,6 +557,17 @@ static const struct cli_opt policy_opts[] = {
 	{ "name", 0, OPT_STRING, A(name) },
 	{ "retention-scope", 0, OPT_STRING, A(scope) },
 	{ "rpo", 0, OPT_STRING, A(rpo) },
+	{ "copy-to", 0, OPT_STRING, A(copy_to) },
+	{ "copy-cred", 0, OPT_STRING, A(copy_cred) },
+	{ "copy-every", 0, OPT_STRING, A(copy_every) },
+	{ "copy-after-backup", 0, OPT_FLAG, A(copy_after_backup) },
+	{ "copy-keep-last", 0, OPT_STRING, A(copy_keep.last) },
+	{ "copy-keep-hourly", 0, OPT_STRING, A(copy_keep.hourly) },
+	{ "copy-keep-daily", 0, OPT_STRING, A(copy_keep.daily) },
+	{ "copy-keep-weekly", 0, OPT_STRING, A(copy_keep.weekly) },
+	{ "copy-keep-monthly", 0, OPT_STRING, A(copy_keep.monthly) },
+	{ "copy-keep-yearly", 0, OPT_STRING, A(copy_keep.yearly) },
+	{ "copy-keep-within", 0, OPT_STRING, A(copy_keep.within) },
 	{ "job", 0, OPT_STRING, CLI_ARG(struct policy_args, job) },
 	{ NULL, 0, 0, NULL, 0 },
 };
@@ -440,7 +578,7 @@ static int check_policy(struct cli_ctx *c)
 	const struct policy_args *pa = c->args;
 	const struct create_args *a = &pa->a;
 	const char *sub = c->pos.v[0];
-	static const char *const subs[] = { "create", "list", "show", "delete", "pause", "resume", "run" };
+	static const char *const subs[] = { "create", "list", "show", "delete", "pause", "resume", "run", "copy" };
 	bool known = false;
 	for (size_t i = 0; i < ARRAY_SIZE(subs); i++)
 		known = known || strcmp(sub, subs[i]) == 0;
@@ -451,7 +589,8 @@ static int check_policy(struct cli_ctx *c)
 		return cli_usage("policy", list ? "'policy list' takes no argument" : "'policy %s' needs one NAME", sub);
 	if (!create && (a->volume || a->group || a->every || a->cron || a->full_every || a->snapshot || a->name ||
 			a->scope || a->keep.last || a->keep.hourly || a->keep.daily || a->keep.weekly ||
-			a->keep.monthly || a->keep.yearly || a->keep.within || a->rpo))
+			a->keep.monthly || a->keep.yearly || a->keep.within || a->rpo || a->copy_to || a->copy_cred ||
+			a->copy_every || a->copy_after_backup))
 		return cli_usage("policy", "--volume, --group, --every, --cron, --keep-*, --retention-scope, --name, "
 					   "--full-every and --snapshot go with 'policy create'");
 	if (pa->job && strcmp(sub, "run") != 0)
@@ -478,6 +617,8 @@ static int run_policy(struct cli_ctx *c)
 		return policy_show(g, st, name);
 	if (!strcmp(sub, "run"))
 		return policy_run(g, st, name, job);
+	if (!strcmp(sub, "copy"))
+		return policy_copy(g, st, name);
 	if (!strcmp(sub, "delete"))
 		r = cairn_policy_delete(st, name);
 	else
@@ -496,6 +637,6 @@ static int run_policy(struct cli_ctx *c)
 const struct cli_cmd cli_cmd_policy = {
 	.verb = "policy", .run = run_policy, .opts = policy_opts, .args_size = sizeof(struct policy_args),
 	.pos_min = 1, .pos_max = CLI_POS_ANY,
-	.pos_few = "missing subcommand: create, list, show, delete, pause, resume or run",
+	.pos_few = "missing subcommand: create, list, show, delete, pause, resume, run or copy",
 	.help_pos = "policy create", .check = check_policy, .needs = CLI_NEEDS_STATE, .job = "backup",
 };

@@ -23,6 +23,9 @@ void cairn_policy_clear(struct cairn_policy *p)
 	free(p->cron);
 	free(p->keep_within);
 	free(p->snapshot);
+	free(p->copy_to);
+	free(p->copy_cred);
+	free(p->copy_keep);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -59,8 +62,9 @@ int cairn_policy_create(struct cairn_state *st, const struct cairn_policy *p)
 	r = cairn_state_prepare(st,
 				"INSERT INTO policies (name, created, kind, source, repo, cred, every_s, cron, keep_last,"
 				" keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly, keep_within,"
-				" full_every, snapshot, paused, id, volume_name, retention_scope, rpo_s)"
-				" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+				" full_every, snapshot, paused, id, volume_name, retention_scope, rpo_s, copy_to,"
+				" copy_cred, copy_every_s, copy_keep)"
+				" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 				&s);
 	if (r < 0)
 		return r;
@@ -89,6 +93,10 @@ int cairn_policy_create(struct cairn_state *st, const struct cairn_policy *p)
 	cairn_state_bind_opt(s, 20, p->volume_name);
 	sqlite3_bind_text(s, 21, p->scope == CAIRN_SCOPE_VOLUME ? "volume" : "policy", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 22, p->rpo > 0 ? p->rpo : 0);
+	cairn_state_bind_opt(s, 23, p->copy_to);
+	cairn_state_bind_opt(s, 24, p->copy_to ? p->copy_cred : NULL);
+	sqlite3_bind_int64(s, 25, p->copy_to && p->copy_every > 0 ? p->copy_every : 0);
+	cairn_state_bind_opt(s, 26, p->copy_to ? p->copy_keep : NULL);
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
 		return cairn_error_set(CAIRN_EEXIST, "a policy named '%s' exists already", p->name);
@@ -107,7 +115,7 @@ static int dup_col(sqlite3_stmt *s, int col, char **ret)
 #define POLICY_COLS                                                                                            \
 	"name, created, kind, source, repo, cred, every_s, cron, keep_last, keep_hourly, keep_daily, keep_weekly," \
 	" keep_monthly, keep_yearly, keep_within, full_every, snapshot, paused, last_run, backups, id, volume_name," \
-	" retention_scope, rpo_s"
+	" retention_scope, rpo_s, copy_to, copy_cred, copy_every_s, copy_keep, last_copy"
 
 static int read_policy(sqlite3_stmt *s, struct cairn_policy *p)
 {
@@ -117,7 +125,8 @@ static int read_policy(sqlite3_stmt *s, struct cairn_policy *p)
 	    (r = dup_col(s, 4, &p->repo)) < 0 || (r = dup_col(s, 5, &p->cred)) < 0 ||
 	    (r = dup_col(s, 7, &p->cron)) < 0 || (r = dup_col(s, 14, &p->keep_within)) < 0 ||
 	    (r = dup_col(s, 16, &p->snapshot)) < 0 || (r = dup_col(s, 20, &p->id)) < 0 ||
-	    (r = dup_col(s, 21, &p->volume_name)) < 0) {
+	    (r = dup_col(s, 21, &p->volume_name)) < 0 || (r = dup_col(s, 24, &p->copy_to)) < 0 ||
+	    (r = dup_col(s, 25, &p->copy_cred)) < 0 || (r = dup_col(s, 27, &p->copy_keep)) < 0) {
 		cairn_policy_clear(p);
 		return r;
 	}
@@ -142,6 +151,8 @@ static int read_policy(sqlite3_stmt *s, struct cairn_policy *p)
 	const char *scope = (const char *)sqlite3_column_text(s, 22);
 	p->scope = scope && strcmp(scope, "volume") == 0 ? CAIRN_SCOPE_VOLUME : CAIRN_SCOPE_POLICY;
 	p->rpo = sqlite3_column_int64(s, 23);
+	p->copy_every = sqlite3_column_int64(s, 26);
+	p->last_copy = sqlite3_column_int64(s, 28);
 	return 0;
 }
 
@@ -218,6 +229,11 @@ int cairn_policy_set_paused(struct cairn_state *st, const char *name, bool pause
 int cairn_policy_set_last_run(struct cairn_state *st, const char *name, int64_t t)
 {
 	return update(st, "UPDATE policies SET last_run = ? WHERE name = ?", name, t, true);
+}
+
+int cairn_policy_set_last_copy(struct cairn_state *st, const char *name, int64_t t)
+{
+	return update(st, "UPDATE policies SET last_copy = ? WHERE name = ?", name, t, true);
 }
 
 int cairn_policy_count_backup(struct cairn_state *st, const char *name)

@@ -44,6 +44,13 @@ struct cairn_policy {
 	int64_t last_run;    /* unix seconds the latest run was started (0: never) */
 	uint64_t backups;    /* runs that completed a backup (for full_every) */
 	int64_t rpo;         /* RPO target in seconds (`--rpo`, `dr report`); 0: none */
+	/* Replication (`--copy-to`, app/policy.c): the repository new
+	 * restore points are copied to, its credential (UUID or NULL), how
+	 * often (seconds; 0: after each backup), the destination's own keep
+	 * rules ("last=7,daily=30,within=90d"; NULL: none), and when the
+	 * latest copy started (unix seconds; 0: never). */
+	char *copy_to, *copy_cred, *copy_keep;
+	int64_t copy_every, last_copy;
 };
 
 void cairn_policy_clear(struct cairn_policy *p);
@@ -63,6 +70,8 @@ int cairn_policy_delete(struct cairn_state *st, const char *name);
 int cairn_policy_set_paused(struct cairn_state *st, const char *name, bool paused);
 /* Records that a run started at t (scheduling counts from it). */
 int cairn_policy_set_last_run(struct cairn_state *st, const char *name, int64_t t);
+/* Records that a replication copy started at t. */
+int cairn_policy_set_last_copy(struct cairn_state *st, const char *name, int64_t t);
 /* One more completed backup (for full_every). */
 int cairn_policy_count_backup(struct cairn_state *st, const char *name);
 

@@ -194,6 +194,12 @@ static const struct cairn_state_migration migrations[] = {
 	  "DROP TABLE job_log_save; DROP TABLE job_volumes_save; DROP TABLE jobs_seq_save;"
 	  "CREATE INDEX jobs_by_state ON jobs (state, id);"
 	  "CREATE INDEX jobs_by_policy ON jobs (policy, kind, id);" },
+	{ "policy replication",
+	  "ALTER TABLE policies ADD COLUMN copy_to TEXT;"
+	  "ALTER TABLE policies ADD COLUMN copy_cred TEXT;"
+	  "ALTER TABLE policies ADD COLUMN copy_every_s INTEGER NOT NULL DEFAULT 0 CHECK (copy_every_s >= 0);"
+	  "ALTER TABLE policies ADD COLUMN copy_keep TEXT;"
+	  "ALTER TABLE policies ADD COLUMN last_copy INTEGER NOT NULL DEFAULT 0;" },
 };
 
 struct cairn_state {
