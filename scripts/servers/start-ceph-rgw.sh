@@ -28,6 +28,8 @@ MEM=${CEPH_RGW_MEM:-2147483648}
 MIN_PART=${CEPH_RGW_MIN_PART:-5242880}
 ACCESS=cairntestkey
 SECRET=cairn-test-secret-rgw-0123456789
+APPEND_ACCESS=cairnappendkey
+APPEND_SECRET=cairn-test-secret-rgw-append-0123
 MARK=.cairn-ceph-rgw
 # shellcheck source=scripts/servers/lib.sh
 . "$ROOT/scripts/servers/lib.sh"
@@ -138,6 +140,10 @@ CONF
 	wait_for 120 curl -sf -o /dev/null "http://127.0.0.1:$PORT/" || fail "radosgw did not come up"
 	radosgw-admin user create --uid=test --display-name=test \
 		--access-key=$ACCESS --secret-key=$SECRET >/dev/null || fail "user create"
+	# A second user, for tests of credentials a bucket policy limits
+	# (append-only: t29-object-lock.sh).
+	radosgw-admin user create --uid=cairnappend --display-name=cairnappend \
+		--access-key=$APPEND_ACCESS --secret-key=$APPEND_SECRET >/dev/null || fail "user create (second)"
 
 	echo "S3_ENDPOINT=http://127.0.0.1:$PORT"
 	echo "S3_REGION=us-east-1"
@@ -145,6 +151,10 @@ CONF
 	echo "S3_SECRET_KEY=$SECRET"
 	echo "S3_MIN_PART=$MIN_PART"
 	echo "S3_SERVER=rgw"
+	echo "S3_USER=test"
+	echo "S3_APPEND_USER=cairnappend"
+	echo "S3_APPEND_ACCESS_KEY=$APPEND_ACCESS"
+	echo "S3_APPEND_SECRET_KEY=$APPEND_SECRET"
 }
 
 srv_main "$@"

@@ -1,6 +1,7 @@
 /* Every environment variable the layers below the front end use, read
  * once (settings.h). */
 #include "app/settings.h"
+#include "repo/repo.h"
 #include "util/time.h"
 
 #include <stdlib.h>
@@ -57,6 +58,8 @@ void cairn_settings_from_env(struct cairn_settings *ret)
 	ret->freeze_hold_ms = hold ? atol(hold) : 0;
 	hold = getenv("CAIRN_TEST_READ_HOLD_MS");
 	ret->read_hold_ms = hold ? atol(hold) : 0;
+	const char *lock = getenv("CAIRN_TEST_OBJECT_LOCK_SECONDS");
+	ret->object_lock_seconds = lock && *lock ? strtoll(lock, NULL, 10) : 0;
 	const char *delay = getenv("CAIRN_TEST_JOB_DELAY");
 	long ms = delay && *delay ? strtol(delay, NULL, 10) : 0;
 	ret->job_delay_ms = ms > 0 ? (unsigned)ms : 0;
@@ -68,6 +71,7 @@ void cairn_settings_apply(const struct cairn_settings *s)
 	cairn_store_set_env(&s->store);
 	cairn_store_set_test_hooks(&s->store_test);
 	cairn_time_set_test_now(s->test_now_set, s->test_now);
+	cairn_repo_set_test_lock_seconds(s->object_lock_seconds);
 	cairn_test_hold_set("CAIRN_TEST_SNAP_HOLD_MS", s->snap_hold_ms);
 	cairn_test_hold_set("CAIRN_TEST_FREEZE_HOLD_MS", s->freeze_hold_ms);
 	cairn_test_hold_set("CAIRN_TEST_READ_HOLD_MS", s->read_hold_ms);

@@ -51,6 +51,7 @@ struct cairn_settings {
 	struct cairn_store_test_hooks store_test;
 	bool test_now_set;
 	int64_t test_now;
+	int64_t object_lock_seconds; /* CAIRN_TEST_OBJECT_LOCK_SECONDS (repo/objlock.h); 0: off */
 	long snap_hold_ms, freeze_hold_ms, read_hold_ms;
 	unsigned job_delay_ms; /* CAIRN_TEST_JOB_DELAY: struct cairn_app's */
 };

@@ -59,14 +59,23 @@ static void on_decision(const struct cairn_forget_item *it, void *ud)
 	       reasons, it->note ? (reasons[0] ? "; " : "") : "", it->note ? it->note : "");
 }
 
+/* "N under object lock" (a static buffer: one use per line). */
+static const char *cli_count_locked(uint64_t n)
+{
+	static char buf[64];
+	snprintf(buf, sizeof(buf), "%llu under object lock", (unsigned long long)n);
+	return buf;
+}
+
 static void print_result(struct cli_global *g, json_t *arr, bool dry_run, const struct cairn_forget_stats *fs)
 {
 	if (arr)
 		cli_print_json(json_pack("{s:b, s:I, s:I, s:o}", "dry_run", dry_run, "kept", (json_int_t)fs->kept,
 					 "forgotten", (json_int_t)fs->forgotten, "backups", arr));
 	else if (g->verbosity >= 0)
-		fprintf(stderr, "%s %llu, kept %llu%s\n", dry_run ? "would forget" : "forgot",
+		fprintf(stderr, "%s %llu, kept %llu%s%s%s%s\n", dry_run ? "would forget" : "forgot",
 			(unsigned long long)fs->forgotten, (unsigned long long)fs->kept,
+			fs->locked ? " (" : "", fs->locked ? cli_count_locked(fs->locked) : "", fs->locked ? ")" : "",
 			dry_run ? " (dry run: nothing deleted)"
 				: fs->forgotten ? "; 'cairn prune' frees their data" : "");
 }

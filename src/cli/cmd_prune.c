@@ -6,6 +6,7 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/time.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,7 +81,7 @@ static int run_prune(struct cli_ctx *c)
 	char freed[32];
 	cli_human_size(st.bytes_deleted, freed, sizeof(freed));
 	if (g->json) {
-		cli_print_json(json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+		json_t *j = json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
 					 "s:I, s:I, s:I, s:I, s:b, s:f}",
 					 "dry_run", dry_run, "backups", (json_int_t)st.backups, "packs",
 					 (json_int_t)st.packs, "blobs", (json_int_t)st.blobs, "repo_bytes",
@@ -94,7 +95,16 @@ static int run_prune(struct cli_ctx *c)
 					 "bytes_waiting", (json_int_t)st.bytes_waiting, "unused_after",
 					 (json_int_t)st.unused_after, "running", (json_int_t)st.running,
 					 "leftovers_removed", (json_int_t)st.leftovers_removed, "deferred",
-					 st.deferred, "seconds", st.seconds));
+					 st.deferred, "seconds", st.seconds);
+		if (j) {
+			char until[40] = "";
+			if (st.locked_until)
+				cairn_time_format(st.locked_until, until, sizeof(until));
+			json_object_set_new(j, "packs_locked", json_integer((json_int_t)st.packs_locked));
+			json_object_set_new(j, "bytes_locked", json_integer((json_int_t)st.bytes_locked));
+			json_object_set_new(j, "locked_until", st.locked_until ? json_string(until) : json_null());
+		}
+		cli_print_json(j);
 	} else if (g->verbosity >= 0) {
 		char repo_b[32], used[32], unused[32], rep[32], after[32], wait[32];
 		cli_human_size(st.repo_bytes, repo_b, sizeof(repo_b));
@@ -114,6 +124,13 @@ static int run_prune(struct cli_ctx *c)
 			fprintf(stderr, "%llu pack(s) (%s) wait for the safety window: %llu backup(s) or restore(s) are "
 					"running; a later prune deletes them\n",
 				(unsigned long long)st.packs_waiting, wait, (unsigned long long)st.running);
+		if (st.packs_locked) {
+			char until[40], lk[32];
+			cairn_time_format(st.locked_until, until, sizeof(until));
+			cli_human_size(st.bytes_locked, lk, sizeof(lk));
+			fprintf(stderr, "%llu pack(s) (%s) kept until %s: object lock\n",
+				(unsigned long long)st.packs_locked, lk, until);
+		}
 		if (st.leftovers_removed)
 			fprintf(stderr, "removed %llu leftover(s) of interrupted uploads\n",
 				(unsigned long long)st.leftovers_removed);

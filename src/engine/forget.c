@@ -4,6 +4,7 @@
 #include "repo/hold.h"
 #include "repo/manifest.h"
 #include "repo/objects.h"
+#include "repo/objlock.h"
 #include "util/cancel.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 struct unit {
 	bool group;
@@ -25,6 +27,7 @@ struct unit {
 	unsigned keep;
 	const char *note;
 	bool in_rules; /* evaluated by the rules (else kept by note) */
+	char lock_note[96]; /* the note of a unit kept by object lock */
 };
 
 struct group_ids {
@@ -130,6 +133,32 @@ static int apply_series(struct unit *u, size_t from, size_t to, const struct cai
 	for (size_t i = from; i < to; i++)
 		if (unit_held(&u[i], holds))
 			u[i].keep |= CAIRN_KEEP_HELD;
+	return 0;
+}
+
+/* The latest retain-until date (object lock) of the objects forgetting u
+ * deletes: its manifest, or its group object and its members' manifests;
+ * 0 when none is retained. */
+static int unit_locked_until(struct cairn_repo *repo, const struct unit *u, int64_t *ret)
+{
+	int64_t t, max = 0;
+	*ret = 0;
+	if (!repo->config.object_lock_days)
+		return 0;
+	int r = cairn_repo_lock_until(repo, u->group ? CAIRN_OBJ_GROUP : CAIRN_OBJ_MANIFEST, u->id, &t);
+	if (r < 0 && r != CAIRN_ENOTFOUND)
+		return r;
+	max = r < 0 ? 0 : t;
+	for (size_t i = 0; u->gb && i < u->gb->nmembers; i++) {
+		if ((r = cairn_repo_lock_until(repo, CAIRN_OBJ_MANIFEST, u->gb->members[i].backup, &t)) < 0 &&
+		    r != CAIRN_ENOTFOUND)
+			return r;
+		if (r >= 0 && t > max)
+			max = t;
+	}
+	cairn_error_clear();
+	/* The server's clock judges: the real one. */
+	*ret = max > (int64_t)time(NULL) ? max : 0;
 	return 0;
 }
 
@@ -318,6 +347,24 @@ int cairn_forget_run(struct cairn_repo *repo, const struct cairn_forget_opts *o,
 		st.series++;
 		from = to;
 	}
+	/* What the rules would forget but the object lock still retains
+	 * stays, saying until when. */
+	for (size_t i = 0; i < nu && r >= 0; i++) {
+		int64_t until;
+		if (u[i].keep || (r = unit_locked_until(repo, &u[i], &until)) < 0 || !until)
+			continue;
+		char date[40];
+		cairn_time_format(until, date, sizeof(date));
+		snprintf(u[i].lock_note, sizeof(u[i].lock_note), "under object lock until %s", date);
+		u[i].keep = CAIRN_KEEP_OTHER;
+		u[i].note = u[i].lock_note;
+		st.locked++;
+	}
+	bool any = false;
+	for (size_t i = 0; i < nu; i++)
+		any |= !u[i].keep;
+	if (r >= 0 && !o->dry_run && any)
+		r = cairn_repo_may_delete(repo, "forget");
 	if (r >= 0)
 		r = report_and_delete(repo, u, nu, o, &st);
 out:
@@ -490,12 +537,24 @@ int cairn_forget_named(struct cairn_repo *repo, const char *const *specs, size_t
 		}
 		if (r < 0 || (r = named_unit(&nm, &fl.gl, &fl.holds, specs[i], &own[nu], &x)) < 0)
 			break;
+		int64_t until;
+		if ((r = unit_locked_until(repo, &x, &until)) < 0)
+			break;
+		if (until) {
+			char date[40];
+			cairn_time_format(until, date, sizeof(date));
+			r = cairn_error_set(CAIRN_EPERM, "%s %s is under object lock until %s: it can be forgotten then",
+					    x.group ? "group backup" : "backup", x.idhex, date);
+			break;
+		}
 		bool dup = false;
 		for (size_t k = 0; k < nu && !dup; k++)
 			dup = memcmp(u[k].id, x.id, CAIRN_BACKUP_ID_LEN) == 0;
 		if (!dup)
 			u[nu++] = x;
 	}
+	if (r >= 0 && !o->dry_run && nu)
+		r = cairn_repo_may_delete(repo, "forget");
 	if (r >= 0)
 		r = report_and_delete(repo, u, nu, o, &st);
 	forget_lists_free(&fl);

@@ -49,6 +49,11 @@ struct cairn_prune_stats {
 	uint64_t running;           /* live activity markers seen */
 	uint64_t index_objects_written;
 	uint64_t leftovers_removed; /* killed writes' temporaries and multipart uploads */
+	/* Object lock: packs that would go (unused, or chosen for
+	 * repacking) but are retained, kept live until a prune after
+	 * locked_until (the latest of their dates, unix seconds). */
+	uint64_t packs_locked, bytes_locked;
+	int64_t locked_until;
 	bool deferred;              /* deletions waited for the window */
 	double seconds;
 };

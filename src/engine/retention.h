@@ -125,6 +125,7 @@ struct cairn_forget_stats {
 	uint64_t kept, forgotten;     /* units (backups or group backups) */
 	uint64_t manifests_deleted, groups_deleted;
 	uint64_t series;
+	uint64_t locked;              /* units the rules forget, kept by object lock */
 };
 
 /* Applies the rules to the repository's backups; deletes the forgotten ones
@@ -137,8 +138,10 @@ int cairn_forget_run(struct cairn_repo *repo, const struct cairn_forget_opts *o,
  * object is named by its id (or a prefix): that is how one is removed.
  * Every name is resolved before anything is deleted, and the command fails
  * as a whole when one does not resolve (CAIRN_ENOTFOUND, CAIRN_EAMBIGUOUS),
- * is held (CAIRN_EBUSY: release it first) or is a member of a group backup
- * (CAIRN_EINVAL: the group backup is the unit).  o->rules must be empty;
+ * is held (CAIRN_EBUSY: release it first), is a member of a group backup
+ * (CAIRN_EINVAL: the group backup is the unit) or is under object lock
+ * (CAIRN_EPERM, naming the date it can go).  A credential that may not
+ * delete (append-only) is refused (CAIRN_EPERM) before anything goes.  o->rules must be empty;
  * o->volume and o->group are ignored; o->dry_run and o->decision apply. */
 int cairn_forget_named(struct cairn_repo *repo, const char *const *specs, size_t n, const struct cairn_forget_opts *o,
 		       struct cairn_forget_stats *ret);

@@ -57,6 +57,8 @@
  *   its config left, once its own config is written, on stores whose
  *   create-only put is atomic; open skips such keys anyway: a key opens
  *   the repository only if its master key authenticates the config).
+ *   In a repository with object lock (OBJECT LOCK) some of these deletes
+ *   wait for a date or are refused.
  *   All integers are little-endian.
  *
  * CRYPTO
@@ -100,7 +102,9 @@
  *   sealed with A = "C" || the 12 header bytes.  The body is JSON:
  *     {"version":1, "id":"<32 hex>", "created":"<RFC 3339>",
  *      "chunk_size":N, "pack_size":N, "tree_fanout":N,
- *      "compression":"auto", "compression_level":N}
+ *      "compression":"auto", "compression_level":N,
+ *      "instance":"<32 hex>",
+ *      "object_lock_days":N, "object_lock_mode":"compliance"}
  *   A reader first checks the magic (else: not a repository) and the version
  *   (else: refuses with the version it found), before any key is tried.
  *   chunk_size is a power of two between 4 KiB and 16 MiB, fixed at init.
@@ -110,6 +114,60 @@
  *   compression_level, -100..22, not 0), "lz4" or "none" (level 0).  Blobs
  *   record their own algorithm (BLOB), so readers need none of this.
  *   Repositories made before the choice existed say "zstd" with their level.
+ *   instance (optional) tells apart the repositories of one key family
+ *   (`init --copy-keys-from`: same id, same M, its own key objects), which
+ *   writes a random one; without it the instance is the id.  Hosts key
+ *   their local state (index and change-tag caches, snapshot bases, the
+ *   record of backups seen) by the instance, never by the id: a cache of
+ *   one member used for another would let a backup deduplicate against
+ *   blobs only the first holds.
+ *   object_lock_days (1..36500) and object_lock_mode ("compliance" or
+ *   "governance") come together or not at all: present only in a
+ *   repository made with `init --object-lock` (OBJECT LOCK).
+ *
+ * OBJECT LOCK  (S3 Object Lock; `init --object-lock DAYS`)
+ *   The bucket is made with Object Lock enabled (which turns versioning
+ *   on); init refuses a bucket that exists without it, and stores with no
+ *   per-object retention (local, Azure: Azurite implements no immutability
+ *   policy or legal hold) refuse the option.  Every object of a locked
+ *   kind is put with x-amz-object-lock-mode (COMPLIANCE unless
+ *   object_lock_mode says governance), x-amz-object-lock-retain-until-date
+ *   = the time of the put + object_lock_days, and Content-MD5; a multipart
+ *   upload carries them on CreateMultipartUpload and the retention is set
+ *   again on the completed object (PutObjectRetention, same date), since
+ *   Ceph RGW 16 drops it from the upload.
+ *     locked:      config, keys/, packs/, backups/, groups/: what a restore
+ *                  needs and a ransomware would delete
+ *     not locked:  index/ (rebuilt from the packs by `repair index`; prune
+ *                  replaces it), holds/ (`cairn hold` replaces one,
+ *                  release deletes it), lease/ and running/ (deleted by
+ *                  their owners)
+ *   COMPLIANCE: no credential, the bucket owner's included, deletes or
+ *   overwrites an object version before its date: the point of an
+ *   immutable copy.  GOVERNANCE lets a user with
+ *   s3:BypassGovernanceRetention do so (cairn never sends the bypass).
+ *   Deletes in such a store are by version: HEAD gives the current
+ *   version and its date; one still retained is refused without a request
+ *   (CAIRN_EPERM naming the date); otherwise DELETE ?versionId= removes it,
+ *   and older versions after it, so no delete marker or noncurrent
+ *   version is left behind.  A plain DELETE by anyone else only adds a
+ *   delete marker: the locked versions stay readable by version id.
+ *   forget refuses a backup whose manifest (or group object, or a
+ *   member's manifest) is retained, naming the date; retention rules keep
+ *   such a backup ("under object lock until DATE").  prune asks the date
+ *   of every pack it would condemn or repack and keeps the retained ones
+ *   live (they are counted and reported); a condemned pack whose delete
+ *   is refused stays condemned for a later prune.  Object lock needs no
+ *   other format change: readers ignore it.
+ *
+ * APPEND-ONLY CREDENTIALS
+ *   A credential the server refuses deletes (AccessDenied, CAIRN_EPERM):
+ *   backups and copies only add objects, and a backup's activity marker
+ *   that cannot be deleted is left (it is not live once its process is
+ *   gone; a prune with a full credential deletes it).  forget and prune
+ *   first delete a marker name nobody holds (random: nothing is removed;
+ *   in a locked store DELETE ?versionId=null, which makes no marker) and
+ *   stop with one line when that is refused, before writing anything.
  *
  * BLOB
  *   A chunk (up to chunk_size bytes of a volume) or a tree node, stored as

@@ -1,5 +1,6 @@
 /* Access to repository objects by kind and id (objects.h). */
 #include "repo/objects.h"
+#include "repo/objlock.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/hex.h"
@@ -15,6 +16,8 @@ int cairn_object_put(struct cairn_repo *repo, enum cairn_object_kind k, const ui
 {
 	char name[CAIRN_OBJECT_NAME_MAX];
 	cairn_object_name(k, id, name);
+	if (!cairn_object_kind_locked(k))
+		flags |= CAIRN_PUT_NO_RETENTION;
 	return cairn_store_put(repo->store, name, data, len, flags);
 }
 
@@ -147,4 +150,11 @@ int cairn_object_list_names(struct cairn_repo *repo, enum cairn_object_kind k, b
 	}
 	ret->n = n;
 	return 0;
+}
+
+int cairn_object_copy(struct cairn_repo *dst, struct cairn_repo *src, enum cairn_object_kind k, const uint8_t *id)
+{
+	char name[CAIRN_OBJECT_NAME_MAX];
+	cairn_object_name(k, id, name);
+	return cairn_store_copy_from(dst->store, src->store, name, name);
 }

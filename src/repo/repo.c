@@ -109,6 +109,43 @@ void cairn_repo_free(struct cairn_repo *r)
 
 /* ---- config ---- */
 
+static int64_t test_seconds;
+
+void cairn_repo_set_test_lock_seconds(int64_t seconds)
+{
+	test_seconds = seconds > 0 ? seconds : 0;
+}
+
+const char *cairn_lock_mode_name(enum cairn_lock_mode m)
+{
+	return m == CAIRN_LOCK_GOVERNANCE ? "governance" : "compliance";
+}
+
+int cairn_lock_mode_parse(const char *s)
+{
+	if (!strcmp(s, "compliance"))
+		return CAIRN_LOCK_COMPLIANCE;
+	if (!strcmp(s, "governance"))
+		return CAIRN_LOCK_GOVERNANCE;
+	return -1;
+}
+
+int cairn_repo_lock_apply(struct cairn_repo *repo)
+{
+	struct cairn_store_lock l = {
+		.seconds = test_seconds ? test_seconds : (int64_t)repo->config.object_lock_days * 86400,
+		.mode = repo->config.object_lock_mode,
+	};
+	int r = cairn_store_lock_set(repo->store, &l);
+	if (r == CAIRN_EUNSUPPORTED)
+		return cairn_error_set(r,
+				       "%s: object lock needs an S3 repository (s3://) on a server with Object Lock; "
+				       "%s stores cannot retain objects",
+				       repo->store->uri, repo->store->ops->name);
+	return r;
+}
+
+
 struct cairn_comp_mode cairn_repo_config_compression(const struct cairn_repo_config *c)
 {
 	return (struct cairn_comp_mode){ c->compression, c->compression == CAIRN_COMP_ZSTD ? c->compression_level : 0 };
@@ -137,11 +174,11 @@ int cairn_config_parse_json(const uint8_t *data, size_t len, struct cairn_repo_c
 	if (!j)
 		return cairn_error_set(CAIRN_ECORRUPT, "config: %s", jerr.text);
 	int r = 0;
-	const char *id = NULL, *created = NULL, *comp = NULL;
+	const char *id = NULL, *created = NULL, *comp = NULL, *instance = NULL;
 	json_int_t version = 0, chunk = 0, pack = 0, fanout = 0, level = 0;
-	if (json_unpack_ex(j, &jerr, 0, "{s:I, s:s, s:s, s:I, s:I, s:I, s:s, s:I}", "version", &version, "id", &id,
-			   "created", &created, "chunk_size", &chunk, "pack_size", &pack, "tree_fanout", &fanout,
-			   "compression", &comp, "compression_level", &level) != 0) {
+	if (json_unpack_ex(j, &jerr, 0, "{s:I, s:s, s:s, s:I, s:I, s:I, s:s, s:I, s?s}", "version", &version, "id",
+			   &id, "created", &created, "chunk_size", &chunk, "pack_size", &pack, "tree_fanout", &fanout,
+			   "compression", &comp, "compression_level", &level, "instance", &instance) != 0) {
 		r = cairn_error_set(CAIRN_ECORRUPT, "config: %s", jerr.text);
 		goto out;
 	}
@@ -158,6 +195,12 @@ int cairn_config_parse_json(const uint8_t *data, size_t len, struct cairn_repo_c
 		r = cairn_error_set(CAIRN_ECORRUPT, "config: values out of range");
 		goto out;
 	}
+	/* Absent in a repository made by a plain init: its instance is its id. */
+	memcpy(ret->instance, ret->id, 16);
+	if (instance && (strlen(instance) != 32 || cairn_hex_decode(instance, ret->instance, 16) < 0)) {
+		r = cairn_error_set(CAIRN_ECORRUPT, "config: invalid instance");
+		goto out;
+	}
 	ret->compression = (enum cairn_comp_algo)cairn_comp_algo_from_name(comp);
 	ret->version = (uint32_t)version;
 	ret->chunk_size = (uint32_t)chunk;
@@ -167,6 +210,21 @@ int cairn_config_parse_json(const uint8_t *data, size_t len, struct cairn_repo_c
 	if ((ret->created = cairn_time_parse(created)) < 0) {
 		r = cairn_error_set(CAIRN_ECORRUPT, "config: invalid creation time");
 		goto out;
+	}
+	/* Optional: absent in repositories without object lock. */
+	ret->object_lock_days = 0;
+	ret->object_lock_mode = CAIRN_LOCK_COMPLIANCE;
+	json_t *days = json_object_get(j, "object_lock_days"), *mode = json_object_get(j, "object_lock_mode");
+	if (days || mode) {
+		const char *m = json_string_value(mode);
+		if (!json_is_integer(days) || json_integer_value(days) < 1 ||
+		    json_integer_value(days) > CAIRN_OBJECT_LOCK_DAYS_MAX || !m ||
+		    (strcmp(m, "compliance") != 0 && strcmp(m, "governance") != 0)) {
+			r = cairn_error_set(CAIRN_ECORRUPT, "config: object lock values out of range");
+			goto out;
+		}
+		ret->object_lock_days = (uint32_t)json_integer_value(days);
+		ret->object_lock_mode = strcmp(m, "governance") == 0 ? CAIRN_LOCK_GOVERNANCE : CAIRN_LOCK_COMPLIANCE;
 	}
 out:
 	json_decref(j);
@@ -185,6 +243,21 @@ static int config_write(struct cairn_repo *repo)
 			      repo->config.compression_level);
 	if (!j)
 		return cairn_error_nomem();
+	if (memcmp(repo->config.instance, repo->config.id, 16) != 0) {
+		char insthex[33];
+		cairn_hex_encode(repo->config.instance, 16, insthex);
+		if (json_object_set_new(j, "instance", json_string(insthex)) < 0) {
+			json_decref(j);
+			return cairn_error_nomem();
+		}
+	}
+	if (repo->config.object_lock_days &&
+	    (json_object_set_new(j, "object_lock_days", json_integer(repo->config.object_lock_days)) < 0 ||
+	     json_object_set_new(j, "object_lock_mode",
+				 json_string(cairn_lock_mode_name(repo->config.object_lock_mode))) < 0)) {
+		json_decref(j);
+		return cairn_error_nomem();
+	}
 	_cleanup_free_ char *body = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(j);
 	if (!body)
@@ -257,15 +330,27 @@ int cairn_repo_init(struct cairn_store *store, const char *pass, size_t passlen,
 		cairn_store_free(store);
 		return cairn_error_nomem();
 	}
-	uint32_t chunk = p && p->chunk_size ? p->chunk_size : CAIRN_CHUNK_SIZE_DEFAULT;
-	uint32_t pack = p && p->pack_size ? p->pack_size : CAIRN_PACK_SIZE_DEFAULT;
+	const struct cairn_repo *fam = p ? p->family : NULL;
+	uint32_t chunk = fam ? fam->config.chunk_size : p && p->chunk_size ? p->chunk_size : CAIRN_CHUNK_SIZE_DEFAULT;
+	uint32_t pack = fam ? fam->config.pack_size : p && p->pack_size ? p->pack_size : CAIRN_PACK_SIZE_DEFAULT;
 	if (!is_pow2(chunk) || chunk < CAIRN_CHUNK_SIZE_MIN || chunk > CAIRN_CHUNK_SIZE_MAX)
 		return cairn_error_set(CAIRN_EINVAL, "chunk size must be a power of two from 4K to 16M");
 	if (pack < chunk)
 		pack = chunk;
 	if (passlen == 0)
 		return cairn_error_set(CAIRN_EINVAL, "empty passphrase");
-	int r = cairn_store_create(repo->store);
+	int r;
+	if (p && p->object_lock_days) {
+		/* Before create: the bucket is made with Object Lock. */
+		if (p->object_lock_days > CAIRN_OBJECT_LOCK_DAYS_MAX)
+			return cairn_error_set(CAIRN_EINVAL, "object lock of %u days: at most %d", p->object_lock_days,
+					       CAIRN_OBJECT_LOCK_DAYS_MAX);
+		repo->config.object_lock_days = p->object_lock_days;
+		repo->config.object_lock_mode = p->object_lock_mode;
+		if ((r = cairn_repo_lock_apply(repo)) < 0)
+			return r;
+	}
+	r = cairn_store_create(repo->store);
 	if (r < 0)
 		return r;
 	uint64_t size;
@@ -304,9 +389,27 @@ int cairn_repo_init(struct cairn_store *store, const char *pass, size_t passlen,
 		repo->config.compression_level = 0;
 	repo->compression = cairn_repo_config_compression(&repo->config);
 	repo->config.created = (int64_t)time(NULL);
-	if ((r = cairn_random(repo->config.id, sizeof(repo->config.id))) < 0 ||
-	    (r = cairn_random(repo->keys->master, sizeof(repo->keys->master))) < 0 ||
-	    (r = derive_subkeys(repo->keys)) < 0)
+	if (fam) {
+		/* Same id and master secret: blobs, trees and every sealed
+		 * object of one member open in the other.  A fresh instance
+		 * keeps their local state apart (repo.h). */
+		repo->config.compression = fam->config.compression;
+		repo->config.compression_level = fam->config.compression_level;
+		repo->compression = cairn_repo_config_compression(&repo->config);
+		memcpy(repo->config.id, fam->config.id, sizeof(repo->config.id));
+		memcpy(repo->keys->master, fam->keys->master, sizeof(repo->keys->master));
+		do {
+			if ((r = cairn_random(repo->config.instance, sizeof(repo->config.instance))) < 0)
+				return r;
+		} while (memcmp(repo->config.instance, repo->config.id, 16) == 0 ||
+			 memcmp(repo->config.instance, fam->config.instance, 16) == 0);
+	} else {
+		if ((r = cairn_random(repo->config.id, sizeof(repo->config.id))) < 0 ||
+		    (r = cairn_random(repo->keys->master, sizeof(repo->keys->master))) < 0)
+			return r;
+		memcpy(repo->config.instance, repo->config.id, 16);
+	}
+	if ((r = derive_subkeys(repo->keys)) < 0)
 		return r;
 	/* Key first, config last: a store with a config is a usable repository. */
 	if ((r = key_write(repo, pass, passlen, p ? p->scrypt_log2n : 0, repo->key_name)) < 0)
@@ -523,6 +626,11 @@ int cairn_repo_open(struct cairn_store *store, const char *pass, size_t passlen,
 	}
 	if ((r = cairn_config_parse_json(body.data, body.len, &repo->config)) < 0)
 		return r;
+	if (repo->config.object_lock_days && cairn_repo_lock_apply(repo) < 0) {
+		/* Reading needs no lock; writing here would leave objects unretained. */
+		cairn_log_warn("%s: objects written through this store carry no retention", cairn_error_message());
+		cairn_error_clear();
+	}
 	repo->compression = cairn_repo_config_compression(&repo->config);
 	*ret = TAKE_PTR(repo);
 	return 0;

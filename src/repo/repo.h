@@ -18,6 +18,12 @@
 
 struct cairn_repo_config {
 	uint8_t id[16];
+	/* This repository among those sharing its id (a key family, `init
+	 * --copy-keys-from`): the config's "instance", else the id.  Local
+	 * state (index and change-tag caches, snapshot bases, seen backups)
+	 * is keyed by it, never by id, so that two members of one family on
+	 * a host never share a cache (format.h CONFIG). */
+	uint8_t instance[16];
 	uint32_t version;
 	uint32_t chunk_size;
 	uint32_t pack_size;
@@ -25,6 +31,10 @@ struct cairn_repo_config {
 	enum cairn_comp_algo compression; /* format.h CONFIG */
 	int compression_level;            /* zstd's; 0 for the others */
 	int64_t created;                  /* unix seconds */
+	/* Object lock (format.h CONFIG, OBJECT LOCK): days every locked
+	 * object is retained from its write; 0: none. */
+	uint32_t object_lock_days;
+	enum cairn_lock_mode object_lock_mode;
 };
 
 struct cairn_secrets {
@@ -53,7 +63,19 @@ struct cairn_init_params {
 	enum cairn_comp_algo compression;
 	int compression_level;
 	unsigned scrypt_log2n; /* 0 = default; tests use small values */
+	/* A key family (`init --copy-keys-from`): when set, the new
+	 * repository takes this one's id, master secret, chunk size, pack
+	 * size, fanout and compression (the fields above but scrypt_log2n
+	 * are ignored) and gets a random instance of its own. */
+	const struct cairn_repo *family;
+	/* `init --object-lock DAYS [--object-lock-mode M]`: 0 = none; the
+	 * store must take it (S3 with Object Lock). */
+	uint32_t object_lock_days;
+	enum cairn_lock_mode object_lock_mode;
 };
+
+/* The most days of object lock init takes (S3's limit is 100 years). */
+#define CAIRN_OBJECT_LOCK_DAYS_MAX 36500
 
 /* Creates a repository in an empty store (creating the directory or bucket).
  * Fails with CAIRN_EEXIST if the store already holds a config, or data
@@ -69,6 +91,18 @@ int cairn_repo_data_without_config(struct cairn_store *store, char ret_key[128])
  * CAIRN_ENOTREPO (no or foreign config), CAIRN_EVERSION (format version not
  * understood), CAIRN_EPASSPHRASE (no key opens), CAIRN_ECORRUPT. */
 int cairn_repo_open(struct cairn_store *store, const char *pass, size_t passlen, struct cairn_repo **ret);
+
+/* Object lock: "compliance" or "governance" (the config's spelling);
+ * parse gives -1 for any other word. */
+const char *cairn_lock_mode_name(enum cairn_lock_mode m);
+int cairn_lock_mode_parse(const char *s);
+/* Hands the config's retention to the store (CAIRN_EUNSUPPORTED, message
+ * set, when the store cannot retain objects); open and init call it. */
+int cairn_repo_lock_apply(struct cairn_repo *repo);
+/* Test hook (CAIRN_TEST_OBJECT_LOCK_SECONDS, set by app/settings.c at
+ * start): retain for this many seconds instead of the config's days, so
+ * a test can see a lock run out.  0: off. */
+void cairn_repo_set_test_lock_seconds(int64_t seconds);
 
 /* The compression the config names, as a mode. */
 struct cairn_comp_mode cairn_repo_config_compression(const struct cairn_repo_config *c);

@@ -139,6 +139,17 @@ static void dump(struct count_store *c)
 		n.get, n.put, n.stat, n.del, n.list, n.bytes_got, n.bytes_put);
 }
 
+/* Object lock settings and queries go to the inner store uncounted. */
+static int count_lock_set(struct cairn_store *s, const struct cairn_store_lock *l)
+{
+	return cairn_store_lock_set(to_count(s)->inner, l);
+}
+
+static int count_lock_until(struct cairn_store *s, const char *key, int64_t *ret_until)
+{
+	return cairn_store_lock_until(to_count(s)->inner, key, ret_until);
+}
+
 static void count_free(struct cairn_store *s)
 {
 	struct count_store *c = to_count(s);
@@ -186,6 +197,8 @@ int cairn_store_count_wrap(struct cairn_store *inner, struct cairn_store **ret)
 		.xfer = inner->ops->xfer ? count_xfer : NULL,
 		.sweep = inner->ops->sweep ? count_sweep : NULL,
 		.copy_from = inner->ops->copy_from ? count_copy_from : NULL,
+		.lock_set = inner->ops->lock_set ? count_lock_set : NULL,
+		.lock_until = inner->ops->lock_until ? count_lock_until : NULL,
 	};
 	c->base.ops = &c->ops;
 	/* As the inner store's were when wrapped. */

@@ -141,6 +141,17 @@ static int fault_sweep(struct cairn_store *s, int64_t before, struct cairn_store
 	return cairn_store_sweep(to_fault(s)->inner, before, ret);
 }
 
+/* Object lock settings and queries go to the inner store uncounted. */
+static int fault_lock_set(struct cairn_store *s, const struct cairn_store_lock *l)
+{
+	return cairn_store_lock_set(to_fault(s)->inner, l);
+}
+
+static int fault_lock_until(struct cairn_store *s, const char *key, int64_t *ret_until)
+{
+	return cairn_store_lock_until(to_fault(s)->inner, key, ret_until);
+}
+
 static void fault_free(struct cairn_store *s)
 {
 	struct fault_store *f = to_fault(s);
@@ -188,6 +199,8 @@ int cairn_store_fault_wrap(struct cairn_store *inner, const struct cairn_fault_p
 		.xfer = inner->ops->xfer ? fault_xfer : NULL,
 		.sweep = inner->ops->sweep ? fault_sweep : NULL,
 		.copy_from = inner->ops->copy_from ? fault_copy_from : NULL,
+		.lock_set = inner->ops->lock_set ? fault_lock_set : NULL,
+		.lock_until = inner->ops->lock_until ? fault_lock_until : NULL,
 	};
 	f->base.ops = &f->ops;
 	/* As the inner store's were when wrapped. */

@@ -35,6 +35,23 @@ enum {
 enum {
 	/* Fail with CAIRN_EEXIST instead of replacing an existing object. */
 	CAIRN_PUT_CREATE_ONLY = 1u << 0,
+	/* Not under the store's object lock (cairn_store_lock_set): for
+	 * objects their owner deletes or replaces (leases, activity markers,
+	 * holds, index objects: format.h OBJECT LOCK). */
+	CAIRN_PUT_NO_RETENTION = 1u << 1,
+};
+
+/* Object Lock (S3): how long each object put is retained, and how hard.
+ * COMPLIANCE: nobody, the bucket's owner included, can delete or
+ * overwrite an object version before its date; GOVERNANCE: a user with
+ * s3:BypassGovernanceRetention can. */
+enum cairn_lock_mode {
+	CAIRN_LOCK_COMPLIANCE,
+	CAIRN_LOCK_GOVERNANCE,
+};
+struct cairn_store_lock {
+	int64_t seconds; /* from each put; 0: no retention */
+	enum cairn_lock_mode mode;
 };
 
 /* Length value meaning "to the end of the object". */
@@ -94,6 +111,16 @@ struct cairn_store_ops {
 	 * way (another driver, endpoint or account): the caller then reads
 	 * and writes (a copy between repositories, issue [dr]). */
 	int (*copy_from)(struct cairn_store *s, struct cairn_store *src, const char *src_key, const char *dst_key);
+	/* Object Lock: every later put without CAIRN_PUT_NO_RETENTION (and
+	 * every multipart upload) carries a retention of l->seconds from
+	 * then, in l->mode; create makes the bucket with Object Lock enabled
+	 * and refuses an existing bucket without it.  NULL where objects
+	 * cannot be retained (local, Azure): cairn_store_lock_set says
+	 * CAIRN_EUNSUPPORTED. */
+	int (*lock_set)(struct cairn_store *s, const struct cairn_store_lock *l);
+	/* The unix time until which key is retained (Object Lock), 0 when it
+	 * is not; CAIRN_ENOTFOUND if missing.  NULL: never retained. */
+	int (*lock_until)(struct cairn_store *s, const char *key, int64_t *ret_until);
 };
 
 /* What sweep removed. */
@@ -171,6 +198,18 @@ static inline int cairn_store_copy_from(struct cairn_store *s, struct cairn_stor
 					const char *dst_key)
 {
 	return s->ops->copy_from ? s->ops->copy_from(s, src, src_key, dst_key) : CAIRN_EUNSUPPORTED;
+}
+
+static inline int cairn_store_lock_set(struct cairn_store *s, const struct cairn_store_lock *l)
+{
+	return s->ops->lock_set ? s->ops->lock_set(s, l) : CAIRN_EUNSUPPORTED;
+}
+
+/* 0 in *ret_until for stores without object lock. */
+static inline int cairn_store_lock_until(struct cairn_store *s, const char *key, int64_t *ret_until)
+{
+	*ret_until = 0;
+	return s->ops->lock_until ? s->ops->lock_until(s, key, ret_until) : 0;
 }
 
 /* CAIRN_EUNSUPPORTED for stores that do not count (local). */

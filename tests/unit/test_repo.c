@@ -3,6 +3,7 @@
 #include "helpers.h"
 
 #include "repo/objects.h"
+#include "repo/objlock.h"
 #include "repo/repo.h"
 #include "util/cleanup.h"
 #include "util/hex.h"
@@ -10,6 +11,7 @@
 #include <ctype.h>
 #include <jansson.h>
 #include <time.h>
+#include <unistd.h>
 
 struct fx {
 	char dir[PATH_MAX];
@@ -145,6 +147,51 @@ static void test_init_params(void **state)
 		cairn_repo_free(r);
 		th_rm_rf(dir);
 	}
+}
+
+/* A key family (init with .family): same id, master, chunk, pack and
+ * compression; its own key object and passphrase; a fresh instance that
+ * open reads back; the fingerprint shared. */
+static void test_init_family(void **state)
+{
+	(void)state;
+	char a[PATH_MAX], b[PATH_MAX];
+	th_tmpdir(a, sizeof(a), "repo-fam-a");
+	th_tmpdir(b, sizeof(b), "repo-fam-b");
+	struct cairn_store *s = NULL;
+	ck_ok(cairn_store_local_open(a, &s));
+	struct cairn_init_params p = { .chunk_size = 1u << 14, .pack_size = 1u << 20, .compression = CAIRN_COMP_LZ4,
+				       .scrypt_log2n = 10 };
+	struct cairn_repo *ra = NULL, *rb = NULL;
+	ck_ok(cairn_repo_init(s, "pa", 2, &p, &ra));
+	assert_memory_equal(ra->config.instance, ra->config.id, 16);
+	ck_ok(cairn_store_local_open(b, &s));
+	/* What the caller gives besides the family is ignored. */
+	struct cairn_init_params q = { .chunk_size = 1u << 16, .compression_level = 9, .scrypt_log2n = 10,
+				       .family = ra };
+	ck_ok(cairn_repo_init(s, "pb", 2, &q, &rb));
+	assert_memory_equal(rb->config.id, ra->config.id, 16);
+	assert_memory_not_equal(rb->config.instance, rb->config.id, 16);
+	assert_int_equal(rb->config.chunk_size, 1u << 14);
+	assert_int_equal(rb->config.pack_size, 1u << 20);
+	assert_int_equal(rb->config.compression, CAIRN_COMP_LZ4);
+	uint8_t inst[16];
+	memcpy(inst, rb->config.instance, 16);
+	char fa[CAIRN_FINGERPRINT_HEX + 1], fb[CAIRN_FINGERPRINT_HEX + 1];
+	ck_ok(cairn_repo_fingerprint(ra, fa));
+	cairn_repo_free(rb);
+	rb = NULL;
+	/* Its own passphrase opens it, the source's does not. */
+	ck_err(th_repo_open(b, "pa", &rb), CAIRN_EPASSPHRASE);
+	ck_ok(th_repo_open(b, "pb", &rb));
+	assert_memory_equal(rb->config.instance, inst, 16);
+	assert_memory_equal(rb->config.id, ra->config.id, 16);
+	ck_ok(cairn_repo_fingerprint(rb, fb));
+	assert_string_equal(fa, fb);
+	cairn_repo_free(rb);
+	cairn_repo_free(ra);
+	th_rm_rf(a);
+	th_rm_rf(b);
 }
 
 static void test_init_bad(void **state)
@@ -412,6 +459,28 @@ static void test_config_parse(void **state)
 	static const uint8_t id[16] = { 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
 					0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff };
 	assert_memory_equal(c.id, id, 16);
+	/* No instance: the id (format.h CONFIG). */
+	assert_memory_equal(c.instance, id, 16);
+	{
+		static const char with_inst[] =
+			"{\"version\":1,\"id\":\"00112233445566778899aabbccddeeff\",\"created\":\"2026-11-25T14:20:04Z\","
+			"\"chunk_size\":65536,\"pack_size\":16777216,\"tree_fanout\":256,\"compression\":\"auto\","
+			"\"compression_level\":0,\"instance\":\"ffeeddccbbaa99887766554433221100\"}";
+		ck_ok(parse_cfg(with_inst, &c));
+		assert_memory_equal(c.id, id, 16);
+		assert_int_equal(c.instance[0], 0xff);
+		assert_int_equal(c.instance[15], 0x00);
+		static const char *const bad_inst[] = { "\"abc\"", "\"FFEEDDCCBBAA9988776655443322110z\"", "12", "null" };
+		for (size_t i = 0; i < ARRAY_SIZE(bad_inst); i++) {
+			char buf[512];
+			snprintf(buf, sizeof(buf),
+				 "{\"version\":1,\"id\":\"00112233445566778899aabbccddeeff\",\"created\":"
+				 "\"2026-11-25T14:20:04Z\",\"chunk_size\":65536,\"pack_size\":16777216,\"tree_fanout\":256,"
+				 "\"compression\":\"auto\",\"compression_level\":0,\"instance\":%s}",
+				 bad_inst[i]);
+			ck_err(parse_cfg(buf, &c), CAIRN_ECORRUPT);
+		}
+	}
 
 	ck_err(parse_cfg(BODY("2", "4096", "256", "zstd"), &c), CAIRN_EVERSION);
 	ck_err(parse_cfg(BODY("0", "4096", "256", "zstd"), &c), CAIRN_EVERSION);
@@ -447,6 +516,35 @@ static void test_config_parse(void **state)
 		assert_int_equal(c.compression_level, comps[i].level);
 	}
 #undef BODY_COMP
+
+	/* Object lock (format.h CONFIG): optional; days and mode together. */
+#define BODY_LOCK(extra)                                                                                          \
+	"{\"version\":1,\"id\":\"00112233445566778899aabbccddeeff\",\"created\":\"2026-11-25T14:20:04Z\","        \
+	"\"chunk_size\":65536,\"pack_size\":16777216,\"tree_fanout\":256,\"compression\":\"auto\","             \
+	"\"compression_level\":0" extra "}"
+	ck_ok(parse_cfg(BODY_LOCK(""), &c));
+	assert_int_equal(c.object_lock_days, 0);
+	ck_ok(parse_cfg(BODY_LOCK(",\"object_lock_days\":30,\"object_lock_mode\":\"compliance\""), &c));
+	assert_int_equal(c.object_lock_days, 30);
+	assert_int_equal(c.object_lock_mode, CAIRN_LOCK_COMPLIANCE);
+	ck_ok(parse_cfg(BODY_LOCK(",\"object_lock_days\":36500,\"object_lock_mode\":\"governance\""), &c));
+	assert_int_equal(c.object_lock_days, 36500);
+	assert_int_equal(c.object_lock_mode, CAIRN_LOCK_GOVERNANCE);
+	static const char *const bad_locks[] = {
+		BODY_LOCK(",\"object_lock_days\":30"),
+		BODY_LOCK(",\"object_lock_mode\":\"compliance\""),
+		BODY_LOCK(",\"object_lock_days\":0,\"object_lock_mode\":\"compliance\""),
+		BODY_LOCK(",\"object_lock_days\":36501,\"object_lock_mode\":\"compliance\""),
+		BODY_LOCK(",\"object_lock_days\":-1,\"object_lock_mode\":\"compliance\""),
+		BODY_LOCK(",\"object_lock_days\":\"30\",\"object_lock_mode\":\"compliance\""),
+		BODY_LOCK(",\"object_lock_days\":30,\"object_lock_mode\":\"COMPLIANCE\""),
+		BODY_LOCK(",\"object_lock_days\":30,\"object_lock_mode\":null"),
+		BODY_LOCK(",\"object_lock_days\":1.5,\"object_lock_mode\":\"compliance\""),
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad_locks); i++)
+		if (parse_cfg(bad_locks[i], &c) != CAIRN_ECORRUPT)
+			fail_msg("accepted: %s", bad_locks[i]);
+#undef BODY_LOCK
 
 	/* Every field is required. */
 	static const char *const fields[] = { "version",     "id",	"created",	   "chunk_size",
@@ -937,11 +1035,186 @@ static void test_object_sealed_cap(void **state)
 	free(big);
 }
 
+
+/* ---- object lock ---- */
+
+/* A local store that takes a lock and records, per put, whether the
+ * object would be retained (flags without CAIRN_PUT_NO_RETENTION). */
+struct lockrec {
+	struct cairn_store base;
+	struct cairn_store_ops ops;
+	struct cairn_store *inner;
+	struct cairn_store_lock lock;
+	int lock_sets;
+	char retained[64][80];
+	size_t nretained;
+	char unretained[64][80];
+	size_t nunretained;
+};
+
+static struct lockrec *to_lr(struct cairn_store *s)
+{
+	return (struct lockrec *)s;
+}
+
+static int lr_get(struct cairn_store *s, const char *k, uint64_t off, uint64_t len, struct cairn_buf *out)
+{
+	return cairn_store_get(to_lr(s)->inner, k, off, len, out);
+}
+
+static int lr_put(struct cairn_store *s, const char *k, const void *d, size_t len, unsigned flags)
+{
+	struct lockrec *l = to_lr(s);
+	if (l->lock.seconds && !(flags & CAIRN_PUT_NO_RETENTION) && l->nretained < 64)
+		snprintf(l->retained[l->nretained++], 80, "%s", k);
+	else if (l->nunretained < 64)
+		snprintf(l->unretained[l->nunretained++], 80, "%s", k);
+	return cairn_store_put(l->inner, k, d, len, flags & ~(unsigned)CAIRN_PUT_NO_RETENTION);
+}
+
+static int lr_stat(struct cairn_store *s, const char *k, uint64_t *ret)
+{
+	return cairn_store_stat(to_lr(s)->inner, k, ret);
+}
+
+static int lr_del(struct cairn_store *s, const char *k)
+{
+	return cairn_store_del(to_lr(s)->inner, k);
+}
+
+static int lr_list(struct cairn_store *s, const char *prefix, cairn_store_list_fn fn, void *ud)
+{
+	return cairn_store_list(to_lr(s)->inner, prefix, fn, ud);
+}
+
+static int lr_create(struct cairn_store *s)
+{
+	return cairn_store_create(to_lr(s)->inner);
+}
+
+static int lr_lock_set(struct cairn_store *s, const struct cairn_store_lock *l)
+{
+	to_lr(s)->lock = *l;
+	to_lr(s)->lock_sets++;
+	return 0;
+}
+
+static void lr_free(struct cairn_store *s)
+{
+	cairn_store_free(to_lr(s)->inner);
+	free(s->uri);
+	free(s);
+}
+
+static struct lockrec *lockrec_open(const char *dir)
+{
+	struct lockrec *l = calloc(1, sizeof(*l));
+	assert_non_null(l);
+	ck_ok(cairn_store_local_open(dir, &l->inner));
+	l->ops = (struct cairn_store_ops){ .name = "lockrec", .get = lr_get, .put = lr_put, .stat = lr_stat,
+					   .del = lr_del, .list = lr_list, .free = lr_free, .create = lr_create,
+					   .lock_set = lr_lock_set };
+	l->base.ops = &l->ops;
+	l->base.uri = strdup(dir);
+	l->base.features = l->inner->features;
+	return l;
+}
+
+static bool recorded(char (*v)[80], size_t n, const char *prefix)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strncmp(v[i], prefix, strlen(prefix)))
+			return true;
+	return false;
+}
+
+static void test_object_lock(void **state)
+{
+	(void)state;
+	char dir[PATH_MAX];
+	th_tmpdir(dir, sizeof(dir), "repo-lock");
+	/* A store that cannot retain objects: refused, nothing made. */
+	struct cairn_store *s = NULL;
+	struct cairn_repo *r = NULL;
+	char sub[PATH_MAX + 8];
+	snprintf(sub, sizeof(sub), "%s/x", dir);
+	ck_ok(cairn_store_local_open(sub, &s));
+	struct cairn_init_params p = { .scrypt_log2n = 10, .object_lock_days = 7 };
+	ck_err(cairn_repo_init(s, "pw", 2, &p, &r), CAIRN_EUNSUPPORTED);
+	assert_non_null(strstr(cairn_error_message(), "object lock needs an S3 repository"));
+	assert_int_equal(access(sub, F_OK), -1);
+	p.object_lock_days = CAIRN_OBJECT_LOCK_DAYS_MAX + 1;
+	struct lockrec *l = lockrec_open(sub);
+	ck_err(cairn_repo_init(&l->base, "pw", 2, &p, &r), CAIRN_EINVAL);
+
+	/* Init hands the retention to the store before it creates anything,
+	 * and the config and key are retained. */
+	l = lockrec_open(dir);
+	p = (struct cairn_init_params){ .scrypt_log2n = 10, .object_lock_days = 7,
+					.object_lock_mode = CAIRN_LOCK_GOVERNANCE };
+	ck_ok(cairn_repo_init(&l->base, "pw", 2, &p, &r));
+	assert_int_equal(l->lock_sets, 1);
+	assert_true(l->lock.seconds == 7 * 86400);
+	assert_int_equal(l->lock.mode, CAIRN_LOCK_GOVERNANCE);
+	assert_true(recorded(l->retained, l->nretained, "config"));
+	assert_true(recorded(l->retained, l->nretained, "keys/"));
+	cairn_repo_free(r);
+
+	/* Open reads it back and hands it over again; the kinds are retained
+	 * or not as format.h OBJECT LOCK says. */
+	l = lockrec_open(dir);
+	ck_ok(cairn_repo_open(&l->base, "pw", 2, &r));
+	assert_int_equal(r->config.object_lock_days, 7);
+	assert_int_equal(r->config.object_lock_mode, CAIRN_LOCK_GOVERNANCE);
+	assert_int_equal(l->lock_sets, 1);
+	assert_true(l->lock.seconds == 7 * 86400);
+	uint8_t id[32] = { 1, 2, 3 };
+	static const enum cairn_object_kind locked[] = { CAIRN_OBJ_PACK, CAIRN_OBJ_MANIFEST, CAIRN_OBJ_GROUP };
+	static const enum cairn_object_kind unlocked[] = { CAIRN_OBJ_INDEX, CAIRN_OBJ_HOLD, CAIRN_OBJ_LEASE,
+							   CAIRN_OBJ_MARKER };
+	for (size_t i = 0; i < ARRAY_SIZE(locked); i++)
+		ck_ok(cairn_object_put(r, locked[i], id, "x", 1, 0));
+	for (size_t i = 0; i < ARRAY_SIZE(unlocked); i++)
+		ck_ok(cairn_object_put(r, unlocked[i], id, "x", 1, 0));
+	assert_true(recorded(l->retained, l->nretained, "packs/"));
+	assert_true(recorded(l->retained, l->nretained, "backups/"));
+	assert_true(recorded(l->retained, l->nretained, "groups/"));
+	assert_false(recorded(l->retained, l->nretained, "index/"));
+	assert_false(recorded(l->retained, l->nretained, "holds/"));
+	assert_false(recorded(l->retained, l->nretained, "lease/"));
+	assert_false(recorded(l->retained, l->nretained, "running/"));
+	assert_true(recorded(l->unretained, l->nunretained, "running/"));
+	/* A store without lock_until says nothing is retained. */
+	int64_t until = -1;
+	ck_ok(cairn_repo_lock_until(r, CAIRN_OBJ_PACK, id, &until));
+	assert_true(until == 0);
+	cairn_repo_free(r);
+
+	/* The test knob replaces the days by seconds. */
+	cairn_repo_set_test_lock_seconds(3);
+	l = lockrec_open(dir);
+	ck_ok(cairn_repo_open(&l->base, "pw", 2, &r));
+	assert_true(l->lock.seconds == 3);
+	cairn_repo_free(r);
+	cairn_repo_set_test_lock_seconds(0);
+
+	/* A repository without lock never hands one over. */
+	th_rm_rf(dir);
+	l = lockrec_open(dir);
+	p = (struct cairn_init_params){ .scrypt_log2n = 10 };
+	ck_ok(cairn_repo_init(&l->base, "pw", 2, &p, &r));
+	assert_int_equal(l->lock_sets, 0);
+	assert_int_equal(r->config.object_lock_days, 0);
+	cairn_repo_free(r);
+	th_rm_rf(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_init_defaults, setup, teardown),
 		cmocka_unit_test(test_init_params),
+		cmocka_unit_test(test_init_family),
 		cmocka_unit_test(test_init_bad),
 		cmocka_unit_test(test_init_bad_cost),
 		cmocka_unit_test_setup_teardown(test_init_over_existing, setup, teardown),
@@ -953,6 +1226,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_foreign_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_config_body, setup, teardown),
 		cmocka_unit_test(test_config_parse),
+		cmocka_unit_test(test_object_lock),
 		cmocka_unit_test_setup_teardown(test_seal_unseal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ids_keyed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fingerprint, setup, teardown),

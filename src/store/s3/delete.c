@@ -109,6 +109,9 @@ static int batch(struct s3_store *s, const char *const *keys, size_t n)
 int cairn_s3_del_many(struct cairn_store *st, const char *const *keys, size_t n)
 {
 	struct s3_store *s = to_s3(st);
+	/* Locked stores delete by version, after checking each date (lock.c). */
+	if (s->lock.seconds > 0)
+		return singles(st, keys, n);
 	for (size_t i = 0; i < n; i += BATCH) {
 		size_t k = MIN(BATCH, n - i);
 		if (atomic_load(&s->multi_delete_unsupported))

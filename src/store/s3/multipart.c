@@ -34,6 +34,7 @@ struct mpu {
 	const uint8_t *data;
 	size_t len, part_size;
 	unsigned nparts;
+	bool md5; /* under Object Lock: each part carries Content-MD5 */
 	char *upload_id_q; /* "uploadId=<encoded>" */
 	char **etags;      /* each written by the part's own thread */
 };
@@ -50,11 +51,16 @@ static int upload_part(void *ud, unsigned i)
 	if ((size_t)snprintf(query, sizeof(query), "partNumber=%u&%s", i + 1, m->upload_id_q) >= sizeof(query))
 		return cairn_error_set(CAIRN_EIO, "multipart upload id too long");
 	size_t off = (size_t)i * m->part_size;
+	char md5[64];
+	const char *hdr[2] = { md5, NULL };
+	if (m->md5 && (r = cairn_s3_md5_header(m->data + off, MIN(m->part_size, m->len - off), md5)) < 0)
+		return r;
 	struct s3_call c = { .method = "PUT",
 			     .key = m->key,
 			     .query = query,
 			     .body = m->data + off,
 			     .len = MIN(m->part_size, m->len - off),
+			     .headers = m->md5 ? hdr : NULL,
 			     .want = want };
 	if ((r = cairn_s3_call(m->s, &c, &rs)) < 0)
 		return r;
@@ -154,7 +160,7 @@ static int complete(struct mpu *m)
 	}
 }
 
-int cairn_s3_put_multipart(struct s3_store *s, const char *key, const uint8_t *data, size_t len)
+int cairn_s3_put_multipart(struct s3_store *s, const char *key, const uint8_t *data, size_t len, unsigned flags)
 {
 	_cleanup_(cairn_buf_freep) struct cairn_buf reply = CAIRN_BUF_INIT, q = CAIRN_BUF_INIT;
 	_cleanup_(cairn_http_response_freep) struct cairn_http_response rs = CAIRN_HTTP_RESPONSE_INIT;
@@ -166,8 +172,15 @@ int cairn_s3_put_multipart(struct s3_store *s, const char *key, const uint8_t *d
 		m.part_size *= 2;
 	m.nparts = (unsigned)((len + m.part_size - 1) / m.part_size);
 
+	/* The retention goes on the upload's start; its parts carry MD5s. */
+	const char *hdr[4] = { NULL };
+	size_t nh = 0;
+	struct cairn_s3_lock_hdrs lh;
+	if ((r = cairn_s3_lock_headers(s, flags, NULL, 0, false, &lh, hdr, &nh)) < 0)
+		return r;
+	m.md5 = nh > 0;
 	struct s3_call init = { .method = "POST", .key = key, .query = "uploads=", .body = "", .out = &reply,
-			       .out_max = CAIRN_HTTPSTORE_REPLY_MAX };
+			       .out_max = CAIRN_HTTPSTORE_REPLY_MAX, .headers = hdr };
 	if ((r = cairn_s3_call(s, &init, &rs)) < 0)
 		return r;
 	if (rs.status != 200)
@@ -187,6 +200,11 @@ int cairn_s3_put_multipart(struct s3_store *s, const char *key, const uint8_t *d
 	if ((r = cairn_parallel(m.nparts, s->cfg.connections, upload_part, &m)) < 0 ||
 	    (r = complete(&m)) < 0)
 		abort_upload(&m);
+	/* Ceph RGW 16 ignores the retention of CreateMultipartUpload: set it
+	 * on the object (the same date; AWS has it already).  A failure
+	 * leaves an object without retention: the put fails. */
+	else if (m.md5)
+		r = cairn_s3_lock_retention_put(s, key, &lh);
 	else
 		cairn_log_debug("s3: %s: %zu bytes in %u parts of %zu", key, len, m.nparts, m.part_size);
 	for (unsigned i = 0; i < m.nparts; i++)

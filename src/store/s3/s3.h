@@ -160,6 +160,7 @@ struct s3_store {
 	atomic_bool cond_unsupported;  /* server answered 501 to a conditional put */
 	atomic_bool multi_delete_unsupported;
 	atomic_bool bucket_seen;    /* some request on the bucket succeeded */
+	struct cairn_store_lock lock; /* set once after open (lock_set), before any put */
 };
 
 static inline struct s3_store *to_s3(struct cairn_store *s)
@@ -223,7 +224,7 @@ bool cairn_s3_retryable(long status, const struct cairn_buf *err_body, void *ud)
 /* ---- operations in their own files ---- */
 
 int cairn_s3_list(struct cairn_store *s, const char *prefix, cairn_store_list_fn fn, void *ud);
-int cairn_s3_put_multipart(struct s3_store *s, const char *key, const uint8_t *data, size_t len);
+int cairn_s3_put_multipart(struct s3_store *s, const char *key, const uint8_t *data, size_t len, unsigned flags);
 int cairn_s3_del_many(struct cairn_store *s, const char *const *keys, size_t n);
 int cairn_s3_sweep(struct cairn_store *s, int64_t before, struct cairn_store_sweep *ret);
 /* Server-side copy from another S3 store on the same endpoint (copy.c). */
@@ -234,6 +235,32 @@ int cairn_s3_copy_from(struct cairn_store *s, struct cairn_store *src, const cha
 int cairn_s3_mpu_complete(struct s3_store *s, const char *key, uint64_t len, const char *upload_id_q, char **etags,
 			  unsigned nparts);
 void cairn_s3_mpu_abort(struct s3_store *s, const char *key, const char *upload_id_q);
+/* Object Lock (lock.c). */
+int cairn_s3_lock_set(struct cairn_store *s, const struct cairn_store_lock *l);
+int cairn_s3_lock_until(struct cairn_store *s, const char *key, int64_t *ret_until);
+/* The headers of a put under the lock (none when the store has no lock or
+ * flags has CAIRN_PUT_NO_RETENTION): mode, retain-until and, with md5,
+ * Content-MD5 of data; appended to hdr at *n (room for 3 more), their
+ * text in h. */
+struct cairn_s3_lock_hdrs {
+	char mode[64], until[96], md5[64];
+	char date[48]; /* the retain-until date alone */
+};
+int cairn_s3_lock_headers(struct s3_store *s, unsigned flags, const void *data, size_t len, bool md5,
+			  struct cairn_s3_lock_hdrs *h, const char **hdr, size_t *n);
+/* "Content-MD5: <base64>" of data. */
+int cairn_s3_md5_header(const void *data, size_t len, char out[64]);
+/* PutObjectRetention: the retention of h (made by cairn_s3_lock_headers)
+ * on key's current version, for servers that do not take it from
+ * CreateMultipartUpload (Ceph RGW 16). */
+int cairn_s3_lock_retention_put(struct s3_store *s, const char *key, const struct cairn_s3_lock_hdrs *h);
+/* del in a locked store: by version, refusing a retained one. */
+int cairn_s3_lock_del(struct s3_store *s, const char *key);
+/* CAIRN_EINVAL (one line) unless the bucket has Object Lock enabled. */
+int cairn_s3_lock_bucket_check(struct s3_store *s);
+/* An x-amz date ("2026-12-08T15:19:20.000Z"): unix seconds, -1 if invalid. */
+int64_t cairn_s3_parse_date(const char *v);
+
 /* Checks a key: non-empty, no leading '/', no control characters, not
  * too long. */
 static inline int cairn_s3_key_check(struct s3_store *s, const char *key)

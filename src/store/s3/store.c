@@ -119,12 +119,16 @@ static int s3_put(struct cairn_store *st, const char *key, const void *data, siz
 		conditional = false;
 	}
 	if (len > s->cfg.multipart_threshold)
-		return cairn_s3_put_multipart(s, key, data, len);
+		return cairn_s3_put_multipart(s, key, data, len, flags);
 
-	const char *hdr[2] = { NULL, NULL };
+	const char *hdr[6] = { NULL };
+	size_t nh = 0;
+	struct cairn_s3_lock_hdrs lh;
 	if (conditional)
-		hdr[0] = s->cfg.cond == CAIRN_S3_COND_GOOG_GENERATION ? "x-goog-if-generation-match: 0"
-								      : "If-None-Match: *";
+		hdr[nh++] = s->cfg.cond == CAIRN_S3_COND_GOOG_GENERATION ? "x-goog-if-generation-match: 0"
+									 : "If-None-Match: *";
+	if ((r = cairn_s3_lock_headers(s, flags, data, len, true, &lh, hdr, &nh)) < 0)
+		return r;
 	struct s3_call c = { .method = "PUT", .key = key, .body = data ? data : "", .len = len, .headers = hdr };
 	if ((r = cairn_s3_call(s, &c, &rs)) < 0)
 		return r;
@@ -156,6 +160,8 @@ static int s3_del(struct cairn_store *st, const char *key)
 
 	if ((r = cairn_s3_key_check(s, key)) < 0)
 		return r;
+	if (s->lock.seconds > 0)
+		return cairn_s3_lock_del(s, key);
 	struct s3_call c = { .method = "DELETE", .key = key };
 	if ((r = cairn_s3_call(s, &c, &rs)) < 0)
 		return r;
@@ -181,7 +187,7 @@ static int s3_create(struct cairn_store *st)
 	if ((r = cairn_s3_call(s, &head, &rs)) < 0)
 		return r;
 	if (rs.status == 200)
-		return 0;
+		return s->lock.seconds > 0 ? cairn_s3_lock_bucket_check(s) : 0;
 	if (rs.status != 404)
 		return cairn_s3_fail(s, "create", NULL, &rs);
 
@@ -192,13 +198,16 @@ static int s3_create(struct cairn_store *st)
 		     "<LocationConstraint>%s</LocationConstraint></CreateBucketConfiguration>",
 		     s->cfg.region) < 0)
 		return cairn_error_nomem();
-	const char *hdr[2] = { NULL, NULL };
+	const char *hdr[3] = { NULL, NULL, NULL };
+	size_t nh = 0;
+	if (s->lock.seconds > 0)
+		hdr[nh++] = "x-amz-bucket-object-lock-enabled: true";
 	if (s->cfg.project_id) {
 		if (asprintf(&project, "x-goog-project-id: %s", s->cfg.project_id) < 0) {
 			project = NULL;
 			return cairn_error_nomem();
 		}
-		hdr[0] = project;
+		hdr[nh++] = project;
 	}
 	struct s3_call put = {
 		.method = "PUT", .body = body ? body : "", .len = body ? strlen(body) : 0, .headers = hdr,
@@ -210,7 +219,8 @@ static int s3_create(struct cairn_store *st)
 	struct cairn_s3_error e;
 	if (rs.status == 409 && cairn_s3_parse_error(rs.err_body.data, rs.err_body.len, &e) == 0 &&
 	    !strcmp(e.code, "BucketAlreadyOwnedByYou"))
-		return 0; /* made by someone else at the same time, also ours */
+		/* made by someone else at the same time, also ours */
+		return s->lock.seconds > 0 ? cairn_s3_lock_bucket_check(s) : 0;
 	return cairn_s3_fail(s, "create", NULL, &rs);
 }
 
@@ -237,8 +247,9 @@ static void s3_free(struct cairn_store *st)
 	{                                                                                               \
 		.name = NAME, .get = s3_get, .put = s3_put, .stat = s3_stat, .del = s3_del,             \
 		.list = cairn_s3_list, .free = s3_free, .create = s3_create, .del_many = DEL_MANY,      \
-		.xfer = s3_xfer, .sweep = cairn_s3_sweep,                                               \
 		.copy_from = cairn_s3_copy_from,                                                        \
+		.xfer = s3_xfer, .sweep = cairn_s3_sweep, .lock_set = cairn_s3_lock_set,                \
+		.lock_until = cairn_s3_lock_until,                                                      \
 	}
 static const struct cairn_store_ops s3_ops = S3_OPS("s3", cairn_s3_del_many);
 static const struct cairn_store_ops gcs_ops = S3_OPS("gcs", NULL);
