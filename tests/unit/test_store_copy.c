@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* What crossed the host for one copy, at most, whatever its size. */
@@ -294,6 +295,37 @@ static void test_unsupported(void **state)
 	pair_close(&p);
 }
 
+/* Into a bucket with Object Lock (Ceph RGW): the copy is retained as a
+ * put would be. */
+static void test_locked(void **state)
+{
+	(void)state;
+	struct cairn_store *a = NULL, *b = NULL;
+	char uri[1024];
+	int64_t until = 0;
+	if (cur->kind != S3 || strcmp(cur->name, "rgw") != 0)
+		skip();
+	struct cairn_store_opts o = { .s3 = { .access_key = cur->access, .secret_key = cur->secret } };
+	serial++;
+	snprintf(uri, sizeof(uri), "s3://%s/src%u?endpoint=%s&region=%s", cur->container[0], serial, cur->endpoint,
+		 cur->region);
+	sc_ok(cairn_store_open_opts(uri, &o, &a));
+	snprintf(uri, sizeof(uri), "s3://%.40s-lock/dst%u?endpoint=%s&region=%s", cur->container[0], serial,
+		 cur->endpoint, cur->region);
+	sc_ok(cairn_store_open_opts(uri, &o, &b));
+	struct cairn_store_lock l = { .seconds = 3600, .mode = CAIRN_LOCK_GOVERNANCE };
+	sc_ok(cairn_store_lock_set(b, &l));
+	sc_ok(cairn_store_create(b));
+	sc_ok(cairn_store_put(a, "packs/x", "locked copy", 11, 0));
+	sc_ok(cairn_store_copy_from(b, a, "packs/x", "packs/x"));
+	sc_expect_object(b, "packs/x", (const uint8_t *)"locked copy", 11);
+	sc_ok(cairn_store_lock_until(b, "packs/x", &until));
+	assert_true(until > (int64_t)time(NULL) + 3000);
+	sc_ok(cairn_store_del(a, "packs/x"));
+	cairn_store_free(a);
+	cairn_store_free(b); /* the locked object stays until the server goes */
+}
+
 /* ---- servers ---- */
 
 static const char *env_for(const char *name, const char *what, char *buf, size_t size)
@@ -361,6 +393,7 @@ int main(void)
 		cmocka_unit_test(test_empty_object),   cmocka_unit_test(test_large),
 		cmocka_unit_test(test_create_only),    cmocka_unit_test(test_missing_source),
 		cmocka_unit_test(test_wrapped),        cmocka_unit_test(test_unsupported),
+		cmocka_unit_test(test_locked),
 	};
 	int failed = 0;
 	bool s3 = false, azure = false;

@@ -37,6 +37,9 @@
  * server that answers 501 to the header (Swift's s3api) makes the driver
  * drop conditional writes, as a put's 501 does.
  *
+ * Object Lock: the copy gets the retention a put would (see the end of
+ * cairn_s3_copy_from).
+ *
  * Counters: every request goes through the destination's HTTP client
  * (the source's HEAD through the source's), so the xfer counters show the
  * requests, and bytes_sent/bytes_received only the XML of the replies.
@@ -273,6 +276,20 @@ int cairn_s3_copy_from(struct cairn_store *st, struct cairn_store *src_store, co
 	if ((r = copy_source(src, src_key, &hdr)) < 0)
 		return r;
 	if (size > MIN((uint64_t)s->cfg.copy_threshold, COPY_OBJECT_MAX))
-		return copy_multipart(s, (const char *)hdr.data, dst_key, size);
-	return copy_object(s, (const char *)hdr.data, dst_key, size);
+		r = copy_multipart(s, (const char *)hdr.data, dst_key, size);
+	else
+		r = copy_object(s, (const char *)hdr.data, dst_key, size);
+	if (r < 0 || s->lock.seconds <= 0)
+		return r;
+	/* Under Object Lock a copy is retained as a put is (lock.c), set
+	 * after the copy by PutObjectRetention: UploadPartCopy parts cannot
+	 * carry the Content-MD5 a locked upload's parts need, and servers
+	 * differ in what they take from CopyObject's headers.  A failure
+	 * leaves the copy without retention: the copy fails. */
+	struct cairn_s3_lock_hdrs lh;
+	const char *lhdr[4] = { NULL };
+	size_t nh = 0;
+	if ((r = cairn_s3_lock_headers(s, 0, NULL, 0, false, &lh, lhdr, &nh)) < 0)
+		return r;
+	return cairn_s3_lock_retention_put(s, dst_key, &lh);
 }
