@@ -1,5 +1,6 @@
 /* Replication in policies (replicate.h). */
 #include "app/replicate.h"
+#include "app/job.h"
 #include "app/open.h"
 #include "app/policy.h"
 #include "util/cleanup.h"
@@ -143,6 +144,16 @@ int cairn_app_policy_replicate(const struct cairn_app *app, struct cairn_state *
 	cairn_log_info("policy %s: copy of %s %s to %s", p->name, p->kind == CAIRN_POLICY_GROUP ? "group" : "volume",
 		       p->kind == CAIRN_POLICY_GROUP ? p->source : volume, p->copy_to);
 	r = cairn_app_copy(app, src, &c, ret);
+	if (r < 0 && !ret->ran) {
+		/* The destination did not open (gone, wrong passphrase): still a
+		 * failed copy job of the policy, where monitoring looks. */
+		char msg[1024];
+		cairn_error_copy(msg, sizeof(msg));
+		struct cairn_app_job j;
+		if (cairn_app_job_begin(app, st, "copy", p->name, p->repo, p->copy_to, NULL, 0, &j) >= 0)
+			(void)cairn_app_job_end(&j, r, NULL);
+		cairn_error_set(r, "%s", msg);
+	}
 	if (r < 0)
 		cairn_error_prefix(r, "policy %s: copy to %s", p->name, p->copy_to);
 	return r;

@@ -9,6 +9,7 @@
  * stderr, which systemd sends to the journal. */
 #include "cli/jobs.h"
 #include "daemon/daemon.h"
+#include "daemon/copies.h"
 #include "daemon/imports.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -134,13 +135,15 @@ static int spawn(const struct cairn_policy *p, int64_t job, void *ud, int64_t *r
 	return 0;
 }
 
-/* Runs `cairn repos sync NAME` (an import policy's re-read, daemon/imports.h)
- * as a child like a policy's job; the child makes its own job row. */
-static int spawn_sync(struct daemon *d, const char *name)
+/* Runs `cairn VERB SUB NAME --state-dir DIR [--passphrase-file F]` (an
+ * import policy's re-read, daemon/imports.h; a policy's scheduled copy,
+ * daemon/copies.h) as a child like a policy's job; the child makes its own
+ * job row.  label names it in the daemon's log. */
+static int spawn_child(struct daemon *d, const char *verb, const char *sub, const char *name, const char *label)
 {
 	if (cairn_array_grow(&d->kids, &d->cap, d->nkids, sizeof(*d->kids), 8) < 0)
 		return cairn_error_nomem();
-	char *argv[] = { "cairn", "repos", "sync", (char *)name, "--state-dir", (char *)cli_state_dir(d->g),
+	char *argv[] = { "cairn", (char *)verb, (char *)sub, (char *)name, "--state-dir", (char *)cli_state_dir(d->g),
 			 d->g->passphrase_file ? "--passphrase-file" : NULL, (char *)d->g->passphrase_file, NULL };
 	char *pass = cli_passphrase_env_entry();
 	size_t ne = 0;
@@ -170,24 +173,28 @@ static int spawn_sync(struct daemon *d, const char *name)
 		return cairn_error_errno(e, "fork");
 	d->kids[d->nkids].pid = pid;
 	d->kids[d->nkids].job = 0;
-	snprintf(d->kids[d->nkids].policy, sizeof(d->kids[d->nkids].policy), "import %s", name);
+	snprintf(d->kids[d->nkids].policy, sizeof(d->kids[d->nkids].policy), "%s %s", label, name);
 	d->nkids++;
-	cairn_log_info("import %s: re-reading its restore points, pid %d", name, (int)pid);
+	cairn_log_info("%s %s: pid %d", label, name, (int)pid);
 	return 0;
 }
 
-static void start_imports(struct daemon *d, int64_t now)
+/* Starts each child due now: names from due() (import policies, scheduled
+ * copies), each run as `cairn VERB SUB NAME`. */
+static void start_due(struct daemon *d, int64_t now,
+		      int (*due)(struct cairn_state *, int64_t, char ***, size_t *, int64_t *), const char *verb,
+		      const char *sub, const char *label)
 {
 	char **names = NULL;
 	size_t n = 0;
-	if (cairn_daemon_imports_due(d->st, now, &names, &n, NULL) < 0) {
+	if (due(d->st, now, &names, &n, NULL) < 0) {
 		cairn_log_warn("daemon: %s", cairn_error_message());
 		cairn_error_clear();
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (spawn_sync(d, names[i]) < 0) {
-			cairn_log_warn("import %s: %s", names[i], cairn_error_message());
+		if (spawn_child(d, verb, sub, names[i], label) < 0) {
+			cairn_log_warn("%s %s: %s", label, names[i], cairn_error_message());
 			cairn_error_clear();
 		}
 		free(names[i]);
@@ -330,8 +337,10 @@ static int run_daemon(struct cli_ctx *c)
 			cairn_log_warn("daemon: %s", cairn_error_message());
 			cairn_error_clear();
 		}
-		if (!stopping && (!once || first))
-			start_imports(&d, to.now);
+		if (!stopping && (!once || first)) {
+			start_due(&d, to.now, cairn_daemon_imports_due, "repos", "sync", "import");
+			start_due(&d, to.now, cairn_daemon_copies_due, "policy", "copy", "copy of policy");
+		}
 		first = false;
 		if (once && !d.nkids && !any_queued(d.st))
 			break;
