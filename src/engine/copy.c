@@ -291,7 +291,14 @@ static int copy_whole(struct sender *w, const uint8_t pack_id[CAIRN_PACK_ID_LEN]
 		uint64_t bsize = 0;
 		if ((r = cairn_pack_read_toc(c->dst, w->codec.aead, pack_id, &back, &nb, &bsize)) < 0)
 			return cairn_error_prefix(r, "destination, after a server-side copy");
-		if (nb != n || bsize != size || memcmp(back, toc, n * sizeof(*toc)) != 0)
+		bool same = nb == n && bsize == size;
+		for (size_t i = 0; same && i < n; i++) {
+			const struct cairn_blob_ref *x = &back[i].ref, *y = &toc[i].ref;
+			same = memcmp(x->id, y->id, CAIRN_ID_LEN) == 0 && x->offset == y->offset &&
+			       x->stored_len == y->stored_len && x->raw_len == y->raw_len && x->type == y->type &&
+			       x->flags == y->flags;
+		}
+		if (!same)
 			return cairn_error_set(CAIRN_ECORRUPT, "destination: a pack copied on the server side differs "
 							       "from its source");
 		pthread_mutex_lock(&c->lock);
@@ -560,6 +567,56 @@ static int rebuild_leaf(uint64_t first, uint64_t count, const uint8_t *ids, void
 	return 0;
 }
 
+static bool any_changed(const struct rebuild *b, uint64_t first, uint64_t count)
+{
+	if (!b->changed)
+		return true;
+	for (uint64_t k = first; k < first + count; k++) {
+		if (!(k % 8) && k + 8 <= first + count && !b->changed[k / 8]) {
+			k += 7;
+			continue;
+		}
+		if (b->changed[k / 8] & (1u << (k % 8)))
+			return true;
+	}
+	return false;
+}
+
+/* Walks the source tree below node id (node k of its level), reading only
+ * the nodes above chunks that changed (all without a parent's copy). */
+static int walk_source(struct rebuild *b, const uint8_t id[CAIRN_ID_LEN], unsigned level, uint64_t k)
+{
+	struct copier *c = b->c;
+	if (level == 0)
+		return rebuild_leaf(k, 1, cairn_id_is_zero(id) ? NULL : id, b);
+	uint64_t span = 1;
+	for (unsigned l = 0; l < level; l++)
+		span *= CAIRN_TREE_FANOUT;
+	uint64_t first = k * span;
+	if (first >= b->nchunks)
+		return 0;
+	uint64_t count = MIN(span, b->nchunks - first);
+	if (!any_changed(b, first, count))
+		return 0;
+	if (cairn_id_is_zero(id))
+		return rebuild_leaf(first, count, NULL, b);
+	uint32_t want = cairn_tree_node_count(b->nchunks, CAIRN_TREE_FANOUT, level, k);
+	int r = cairn_blob_read(c->src, c->sidx, &c->scodec, id, &c->node);
+	if (r < 0)
+		return cairn_error_prefix(r, "source");
+	const uint8_t *ids = NULL;
+	if ((r = cairn_tree_node_parse(c->node.data, c->node.len, level, want, &ids)) < 0)
+		return cairn_error_prefix(r, "source");
+	_cleanup_free_ uint8_t *kids = malloc((size_t)want * CAIRN_ID_LEN + 1);
+	if (!kids)
+		return cairn_error_nomem();
+	memcpy(kids, ids, (size_t)want * CAIRN_ID_LEN);
+	for (uint32_t i = 0; i < want; i++)
+		if ((r = walk_source(b, kids + (size_t)i * CAIRN_ID_LEN, level - 1, k * CAIRN_TREE_FANOUT + i)) < 0)
+			return r;
+	return 0;
+}
+
 static int take_parent_ids(uint64_t first, uint64_t count, const uint8_t *ids, void *ud)
 {
 	struct rebuild *b = ud;
@@ -615,7 +672,10 @@ static int rebuild_tree(struct copier *c, const struct cairn_manifest *m, const 
 	}
 	c->progress_total = m->size;
 	if (r >= 0)
-		r = cairn_tree_walk(&ssrc, m->root, m->levels, b.nchunks, rebuild_leaf, &b);
+		r = m->levels == cairn_tree_levels(b.nchunks, m->fanout)
+			    ? walk_source(&b, m->root, m->levels, 0)
+			    : cairn_error_set(CAIRN_ECORRUPT, "source: backup %s has %u tree levels for %llu chunks",
+					      m->idhex, m->levels, (unsigned long long)b.nchunks);
 	if (r >= 0)
 		r = cairn_tree_builder_init(&b.tb, b.nchunks, m->fanout, c->dcodec.hasher, rebuild_emit, &b);
 	for (uint64_t k = 0; r >= 0 && k < b.nchunks; k++)

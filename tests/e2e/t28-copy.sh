@@ -105,6 +105,10 @@ t_copy_family()
 	# The job row and its result.
 	cairn status --json | jq -e '[.[] | select(.kind == "copy" and .state == "done")] | length >= 1' >/dev/null ||
 		fail "no done job of kind copy"
+	local job
+	job=$(cairn status --json | jq -r '[.[] | select(.kind == "copy")][0].id')
+	cairn log "$job" >log.txt 2>&1
+	grep -q "backup $(cat "$TD/id2") copied" log.txt || fail "the copy job's log: $(head -c 300 log.txt)"
 }
 test_case "copy --all within a key family: ids, holds, manifests kept; restores byte-identical; job row" t_copy_family
 
