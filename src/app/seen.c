@@ -15,7 +15,7 @@ void cairn_app_seen_begin(struct cairn_app_seen *s, const struct cairn_app *app,
 	memset(s, 0, sizeof(*s));
 	s->app = app;
 	s->st = st;
-	cairn_hex_encode(repo->config.id, sizeof(repo->config.id), s->repo_id);
+	cairn_hex_encode(repo->config.instance, sizeof(repo->config.instance), s->repo_id);
 }
 
 void cairn_app_seen_end(struct cairn_app_seen *s)

@@ -116,6 +116,12 @@ int cli_passphrase(struct cli_global *g, bool confirm, char **ret, size_t *ret_l
  * CAIRN_NEW_PASSPHRASE_FILE, CAIRN_NEW_PASSPHRASE, prompt. */
 int cli_new_passphrase(const char *file, char **ret, size_t *ret_len);
 #define cli_passphrase_free cairn_app_secret_free
+/* Where the passphrase of a second repository comes from: file (an
+ * option; NULL: CAIRN_TO_PASSPHRASE_FILE / CAIRN_FROM_PASSPHRASE_FILE),
+ * CAIRN_TO_PASSPHRASE / CAIRN_FROM_PASSPHRASE, that repository's
+ * credential, the terminal.  to: copy's destination; else init
+ * --copy-keys-from's source. */
+void cli_second_pass_source(bool to, const char *file, struct cairn_pass_source *ret);
 /* The terminal's prompt (a cairn_prompt_fn): /dev/tty without echo. */
 int cli_prompt(void *ud, const char *what, const char *hint, bool confirm, char **ret, size_t *ret_len);
 /* The CAIRN_PASSPHRASE copy (below), or NULL. */
@@ -252,7 +258,8 @@ int cli_dispatch(const struct cli_cmd *cmd, int argc, char **argv, struct cli_gl
 extern const struct cli_cmd cli_cmd_init, cli_cmd_backup, cli_cmd_list, cli_cmd_restore, cli_cmd_check,
 	cli_cmd_diff, cli_cmd_key, cli_cmd_repair, cli_cmd_cred, cli_cmd_snapshot, cli_cmd_group, cli_cmd_policy,
 	cli_cmd_daemon, cli_cmd_status, cli_cmd_log, cli_cmd_cancel, cli_cmd_forget, cli_cmd_hold,
-	cli_cmd_release, cli_cmd_prune;
+	cli_cmd_release, cli_cmd_prune, cli_cmd_copy;
+extern const struct cli_cmd cli_cmd_export_details, cli_cmd_import, cli_cmd_repos, cli_cmd_dr;
 
 /* Prints the help text of a verb (or the overview for NULL) on stdout;
  * "cred create" names a subcommand's text (falls back to the verb's). */
@@ -267,5 +274,8 @@ struct cli_help_text {
 };
 extern const struct cli_help_text cli_help_policies[];
 extern const size_t cli_help_policies_n;
+/* The help of export-details, import, repos and dr (help_dr.c): true
+ * when it printed one. */
+bool cli_help_dr(const char *verb);
 
 #endif

@@ -9,6 +9,7 @@
  * stderr, which systemd sends to the journal. */
 #include "cli/jobs.h"
 #include "daemon/daemon.h"
+#include "daemon/imports.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -131,6 +132,67 @@ static int spawn(const struct cairn_policy *p, int64_t job, void *ud, int64_t *r
 	cairn_log_info("job %lld (policy %s) started, pid %d", (long long)job, p->name, (int)pid);
 	*ret_pid = pid;
 	return 0;
+}
+
+/* Runs `cairn repos sync NAME` (an import policy's re-read, daemon/imports.h)
+ * as a child like a policy's job; the child makes its own job row. */
+static int spawn_sync(struct daemon *d, const char *name)
+{
+	if (cairn_array_grow(&d->kids, &d->cap, d->nkids, sizeof(*d->kids), 8) < 0)
+		return cairn_error_nomem();
+	char *argv[] = { "cairn", "repos", "sync", (char *)name, "--state-dir", (char *)cli_state_dir(d->g),
+			 d->g->passphrase_file ? "--passphrase-file" : NULL, (char *)d->g->passphrase_file, NULL };
+	char *pass = cli_passphrase_env_entry();
+	size_t ne = 0;
+	while (environ[ne])
+		ne++;
+	char **envp = calloc(ne + 2, sizeof(char *));
+	if (!envp) {
+		cli_passphrase_free(pass, 0);
+		return cairn_error_nomem();
+	}
+	memcpy(envp, environ, ne * sizeof(char *));
+	envp[ne] = pass;
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		if (fd >= 0)
+			dup2(fd, STDOUT_FILENO);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		execve(d->self, argv, envp);
+		_exit(127);
+	}
+	int e = errno;
+	cli_passphrase_free(pass, 0);
+	free(envp);
+	if (pid < 0)
+		return cairn_error_errno(e, "fork");
+	d->kids[d->nkids].pid = pid;
+	d->kids[d->nkids].job = 0;
+	snprintf(d->kids[d->nkids].policy, sizeof(d->kids[d->nkids].policy), "import %s", name);
+	d->nkids++;
+	cairn_log_info("import %s: re-reading its restore points, pid %d", name, (int)pid);
+	return 0;
+}
+
+static void start_imports(struct daemon *d, int64_t now)
+{
+	char **names = NULL;
+	size_t n = 0;
+	if (cairn_daemon_imports_due(d->st, now, &names, &n, NULL) < 0) {
+		cairn_log_warn("daemon: %s", cairn_error_message());
+		cairn_error_clear();
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (spawn_sync(d, names[i]) < 0) {
+			cairn_log_warn("import %s: %s", names[i], cairn_error_message());
+			cairn_error_clear();
+		}
+		free(names[i]);
+	}
+	free(names);
 }
 
 /* Collects finished children; a job its process did not finish is failed. */
@@ -268,6 +330,8 @@ static int run_daemon(struct cli_ctx *c)
 			cairn_log_warn("daemon: %s", cairn_error_message());
 			cairn_error_clear();
 		}
+		if (!stopping && (!once || first))
+			start_imports(&d, to.now);
 		first = false;
 		if (once && !d.nkids && !any_queued(d.st))
 			break;

@@ -11,6 +11,7 @@
 
 struct init_args {
 	const char *chunk, *pack, *level, *kdf, *compression;
+	const char *from, *from_cred, *from_pass_file;
 	const char *object_lock, *object_lock_mode;
 };
 static const struct cli_opt init_opts[] = {
@@ -19,6 +20,9 @@ static const struct cli_opt init_opts[] = {
 	{ "compression", 0, OPT_STRING, CLI_ARG(struct init_args, compression) },
 	{ "compression-level", 0, OPT_STRING, CLI_ARG(struct init_args, level) },
 	{ "kdf-memory", 0, OPT_STRING, CLI_ARG(struct init_args, kdf) },
+	{ "copy-keys-from", 0, OPT_STRING, CLI_ARG(struct init_args, from) },
+	{ "from-cred", 0, OPT_STRING, CLI_ARG(struct init_args, from_cred) },
+	{ "from-passphrase-file", 0, OPT_STRING, CLI_ARG(struct init_args, from_pass_file) },
 	{ "object-lock", 0, OPT_STRING, CLI_ARG(struct init_args, object_lock) },
 	{ "object-lock-mode", 0, OPT_STRING, CLI_ARG(struct init_args, object_lock_mode) },
 	{ NULL, 0, 0, NULL, 0 },
@@ -63,6 +67,11 @@ static int run_init(struct cli_ctx *c)
 	}
 	if ((r = cli_parse_kdf_memory("init", kdf, &p.scrypt_log2n)) != 0)
 		return r;
+	if (a->from && (chunk || pack || level || a->compression))
+		return cli_usage("init", "--copy-keys-from takes chunk size, pack size and compression from the "
+					 "source: give none of --chunk-size, --pack-size, --compression");
+	if (!a->from && (a->from_cred || a->from_pass_file))
+		return cli_usage("init", "--from-cred and --from-passphrase-file go with --copy-keys-from");
 	if (a->object_lock) {
 		char *end;
 		long d = strtol(a->object_lock, &end, 10);
@@ -83,6 +92,18 @@ static int run_init(struct cli_ctx *c)
 	const char *uri = cli_repo_uri(g);
 	if (!uri)
 		return cli_usage("init", "no repository given: use --repo URI or set CAIRN_REPO");
+	_cleanup_(cairn_repo_freep) struct cairn_repo *family = NULL;
+	if (a->from) {
+		/* The source first: a wrong passphrase there leaves nothing
+		 * behind at the destination. */
+		struct cairn_pass_source src;
+		cli_second_pass_source(false, a->from_pass_file, &src);
+		struct cairn_repo_ref ref = { .uri = a->from, .cred = a->from_cred, .pass = &src,
+					      .connections = g->connections };
+		if ((r = cairn_app_repo_open(cli_app(g), NULL, &ref, &family)) < 0)
+			return cli_fail(cairn_error_prefix(r, "source %s", a->from));
+		p.family = family;
+	}
 	struct cairn_store *s = NULL;
 	_cleanup_(cairn_cred_freep) struct cairn_cred *cred = NULL;
 	if ((r = cli_store_open(g, uri, &s, &cred)) < 0)
@@ -103,14 +124,28 @@ static int run_init(struct cli_ctx *c)
 	if (g->json) {
 		struct cairn_comp_mode m = cairn_repo_config_compression(&repo->config);
 		char comp[32];
-		cli_print_json(json_pack("{s:s, s:s, s:i, s:I, s:I, s:s, s:i}", "id", id, "repository", uri, "version",
-					 (int)repo->config.version, "chunk_size", (json_int_t)repo->config.chunk_size,
-					 "pack_size", (json_int_t)repo->config.pack_size, "compression",
-					 cairn_comp_mode_format(&m, comp, sizeof(comp)), "compression_level",
-					 repo->config.compression_level));
+		json_t *j = json_pack("{s:s, s:s, s:i, s:I, s:I, s:s, s:i}", "id", id, "repository", uri, "version",
+				      (int)repo->config.version, "chunk_size", (json_int_t)repo->config.chunk_size,
+				      "pack_size", (json_int_t)repo->config.pack_size, "compression",
+				      cairn_comp_mode_format(&m, comp, sizeof(comp)), "compression_level",
+				      repo->config.compression_level);
+		char fp[CAIRN_FINGERPRINT_HEX + 1], inst[33];
+		cairn_hex_encode(repo->config.instance, 16, inst);
+		if (j && cairn_repo_fingerprint(repo, fp) == 0) {
+			json_object_set_new(j, "fingerprint", json_string(fp));
+			json_object_set_new(j, "instance", json_string(inst));
+			if (family)
+				json_object_set_new(j, "copy_keys_from", json_string(a->from));
+		}
+		cli_print_json(j);
 	} else if (g->verbosity >= 0) {
 		fprintf(stderr, "created repository %s at %s (chunk size %u KiB)\n", id, uri,
 			repo->config.chunk_size >> 10);
+		if (family) {
+			char fp[CAIRN_FINGERPRINT_HEX + 1];
+			if (cairn_repo_fingerprint(repo, fp) == 0)
+				fprintf(stderr, "same key family as %s (key fingerprint %s)\n", a->from, fp);
+		}
 		if (repo->config.object_lock_days)
 			fprintf(stderr, "objects are locked (%s) for %u days from their write\n",
 				cairn_lock_mode_name(repo->config.object_lock_mode), repo->config.object_lock_days);

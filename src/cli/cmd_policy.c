@@ -88,6 +88,7 @@ static json_t *policy_json(struct cairn_state *st, const struct cairn_policy *p)
 	json_object_set_new(j, "keep", keep);
 	json_object_set_new(j, "id", json_string(p->id));
 	json_object_set_new(j, "retention_scope", json_string(p->scope == CAIRN_SCOPE_VOLUME ? "volume" : "policy"));
+	json_object_set_new(j, "rpo_s", p->rpo ? json_integer(p->rpo) : json_null());
 	_cleanup_free_ char *vol = NULL;
 	if (p->kind == CAIRN_POLICY_VOLUME && cairn_app_policy_volume_name(p, &vol) >= 0)
 		json_object_set_new(j, "volume_name", json_string(vol));
@@ -107,6 +108,7 @@ static json_t *policy_json(struct cairn_state *st, const struct cairn_policy *p)
 struct create_args {
 	const char *volume, *group, *every, *cron, *full_every, *snapshot, *name, *scope;
 	struct keep_args keep;
+	const char *rpo; /* --rpo DURATION: the RPO target `dr report` checks */
 };
 
 static int policy_create(struct cli_global *g, struct cairn_state *st, const char *name, const struct create_args *a)
@@ -123,6 +125,8 @@ static int policy_create(struct cli_global *g, struct cairn_state *st, const cha
 	if (!uri)
 		return cli_usage("policy", "give the repository with --repo URI");
 	if (a->every && cairn_interval_parse(a->every, "--every", &p.every) < 0)
+		return cli_usage("policy", "%s", cairn_error_message());
+	if (a->rpo && cairn_interval_parse(a->rpo, "--rpo", &p.rpo) < 0)
 		return cli_usage("policy", "%s", cairn_error_message());
 	struct cairn_cron cron;
 	if (a->cron && cairn_cron_parse(a->cron, &cron) < 0)
@@ -425,6 +429,7 @@ static const struct cli_opt policy_opts[] = {
 	{ "snapshot", 0, OPT_STRING, A(snapshot) },
 	{ "name", 0, OPT_STRING, A(name) },
 	{ "retention-scope", 0, OPT_STRING, A(scope) },
+	{ "rpo", 0, OPT_STRING, A(rpo) },
 	{ "job", 0, OPT_STRING, CLI_ARG(struct policy_args, job) },
 	{ NULL, 0, 0, NULL, 0 },
 };
@@ -446,7 +451,7 @@ static int check_policy(struct cli_ctx *c)
 		return cli_usage("policy", list ? "'policy list' takes no argument" : "'policy %s' needs one NAME", sub);
 	if (!create && (a->volume || a->group || a->every || a->cron || a->full_every || a->snapshot || a->name ||
 			a->scope || a->keep.last || a->keep.hourly || a->keep.daily || a->keep.weekly ||
-			a->keep.monthly || a->keep.yearly || a->keep.within))
+			a->keep.monthly || a->keep.yearly || a->keep.within || a->rpo))
 		return cli_usage("policy", "--volume, --group, --every, --cron, --keep-*, --retention-scope, --name, "
 					   "--full-every and --snapshot go with 'policy create'");
 	if (pa->job && strcmp(sub, "run") != 0)

@@ -1,5 +1,6 @@
 /* Shared CLI helpers: errors, repository opening, sizes, JSON, progress. */
 #include "cli/cli.h"
+#include "app/drexport.h"
 #include "store/store.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -37,12 +38,30 @@ int cli_fail(int r)
 	return EXIT_FAIL;
 }
 
+/* A repository registered by `cairn import` (app/drexport.h) stands for
+ * its alias, or for no --repo at all when it is the only one: resolved
+ * once per process. */
+static bool alias_done;
+static char *alias_uri, *alias_cred;
+
+static const char *repo_alias(struct cli_global *g, const char *given)
+{
+	if (given && (strchr(given, '/') || strstr(given, "://")))
+		return given;
+	if (!alias_done) {
+		alias_done = true;
+		if (cairn_app_repo_alias(cli_app(g), given, &alias_uri, &alias_cred) > 0)
+			cairn_log_debug("repository %s: %s", given ? given : "(the only one registered)", alias_uri);
+	}
+	return alias_uri ? alias_uri : given;
+}
+
 const char *cli_repo_uri(struct cli_global *g)
 {
 	if (g->repo && *g->repo)
-		return g->repo;
+		return repo_alias(g, g->repo);
 	const char *e = getenv("CAIRN_REPO");
-	return e && *e ? e : NULL;
+	return repo_alias(g, e && *e ? e : NULL);
 }
 
 const char *cli_state_dir(struct cli_global *g)
@@ -84,6 +103,8 @@ void cli_repo_ref(struct cli_global *g, struct cairn_repo_ref *ret)
 {
 	*ret = (struct cairn_repo_ref){ .uri = cli_repo_uri(g), .cred = g->cred && *g->cred ? g->cred : getenv("CAIRN_CRED"),
 					.connections = g->connections, .limit_upload = g->limit_upload };
+	if (!ret->cred && ret->uri && alias_uri && strcmp(ret->uri, alias_uri) == 0)
+		ret->cred = alias_cred;
 }
 
 int cli_state_open(struct cli_global *g, bool no_create, struct cairn_state **ret)

@@ -19,9 +19,12 @@
 
 extern char **environ;
 
-/* CAIRN_PASSPHRASE and CAIRN_NEW_PASSPHRASE, taken from the environment. */
-static const char *const env_names[2] = { "CAIRN_PASSPHRASE", "CAIRN_NEW_PASSPHRASE" };
-static char *env_values[2];
+/* CAIRN_PASSPHRASE, CAIRN_NEW_PASSPHRASE and those of a second repository
+ * (init --copy-keys-from's source, copy's destination), taken from the
+ * environment. */
+static const char *const env_names[4] = { "CAIRN_PASSPHRASE", "CAIRN_NEW_PASSPHRASE", "CAIRN_FROM_PASSPHRASE",
+					  "CAIRN_TO_PASSPHRASE" };
+static char *env_values[4];
 
 static void take_env(size_t i)
 {
@@ -141,4 +144,19 @@ int cli_new_passphrase(const char *file, char **ret, size_t *ret_len)
 			"--new-passphrase-file",
 	};
 	return cairn_app_passphrase(&src, true, NULL, ret, ret_len);
+}
+
+void cli_second_pass_source(bool to, const char *file, struct cairn_pass_source *ret)
+{
+	const char *env_file = to ? "CAIRN_TO_PASSPHRASE_FILE" : "CAIRN_FROM_PASSPHRASE_FILE";
+	*ret = (struct cairn_pass_source){
+		.file = file ? file : getenv(env_file),
+		.value = env_value(to ? 3 : 2),
+		.prompt = cli_prompt,
+		.what = to ? "destination passphrase" : "source passphrase",
+		.hint = to ? "destination passphrase: set CAIRN_TO_PASSPHRASE or CAIRN_TO_PASSPHRASE_FILE, use "
+			     "--to-passphrase-file, or a --to-cred with an encryption passphrase"
+			   : "source passphrase: set CAIRN_FROM_PASSPHRASE or CAIRN_FROM_PASSPHRASE_FILE, use "
+			     "--from-passphrase-file, or a --from-cred with an encryption passphrase",
+	};
 }

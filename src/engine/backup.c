@@ -1085,13 +1085,13 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 		return r;
 	}
 	_cleanup_free_ char *tc_path = NULL;
-	if (o->state_dir && cairn_tagcache_path(o->state_dir, repo->config.id, volume, &tc_path) < 0) {
+	if (o->state_dir && cairn_tagcache_path(o->state_dir, repo->config.instance, volume, &tc_path) < 0) {
 		cairn_log_warn("no change-tag cache: %s", cairn_error_message());
 		tc_path = NULL;
 	}
 	if (tc_path) {
 		struct cairn_tagcache_key key = { .size = vol->size, .chunk_size = j.chunk_size };
-		memcpy(key.repo_id, repo->config.id, 16);
+		memcpy(key.repo_id, repo->config.instance, 16);
 		if (parent && !o->full) {
 			memcpy(key.backup_id, parent->id, 16);
 			if (cairn_tagcache_open(tc_path, repo->keys->local, &key, &j.tc_in) < 0)

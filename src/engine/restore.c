@@ -891,9 +891,9 @@ int cairn_restore_run(struct cairn_repo *repo, const struct cairn_manifest *m, c
 		 * volume's latest: comparing by tag is ~8x cheaper than by id. */
 		_cleanup_free_ char *tc_path = NULL;
 		struct cairn_tagcache_key key = { .size = m->size, .chunk_size = m->chunk_size };
-		memcpy(key.repo_id, repo->config.id, 16);
+		memcpy(key.repo_id, repo->config.instance, 16);
 		memcpy(key.backup_id, m->id, 16);
-		if (cairn_tagcache_path(o->state_dir, repo->config.id, m->volume, &tc_path) >= 0 &&
+		if (cairn_tagcache_path(o->state_dir, repo->config.instance, m->volume, &tc_path) >= 0 &&
 		    cairn_tagcache_open(tc_path, repo->keys->local, &key, &j.tc) < 0)
 			j.tc = NULL;
 	}

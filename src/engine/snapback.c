@@ -238,7 +238,7 @@ int cairn_snap_backup(struct cairn_repo *repo, const struct cairn_snap_backup_op
 	info->bytes_copied = taken->bytes_copied;
 
 	char repo_hex[33];
-	cairn_hex_encode(repo->config.id, sizeof(repo->config.id), repo_hex);
+	cairn_hex_encode(repo->config.instance, sizeof(repo->config.instance), repo_hex);
 	struct tracker t = { .repo_hex = repo_hex, .volume_name = volume_name, .snap = taken,
 			     .map = CAIRN_CHANGE_MAP_INIT };
 	r = reg->base_get(reg->ud, repo_hex, volume_name, &t.base);
@@ -314,7 +314,7 @@ int cairn_delta_known(const struct cairn_snap_registry *reg, const struct cairn_
 		      const struct cairn_manifest *m, const char *target, struct cairn_change_map *ret)
 {
 	char repo_hex[33];
-	cairn_hex_encode(repo->config.id, sizeof(repo->config.id), repo_hex);
+	cairn_hex_encode(repo->config.instance, sizeof(repo->config.instance), repo_hex);
 	struct cairn_snap_base base;
 	int r = reg->base_get(reg->ud, repo_hex, m->volume, &base);
 	if (r < 0)

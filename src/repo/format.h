@@ -103,6 +103,7 @@
  *     {"version":1, "id":"<32 hex>", "created":"<RFC 3339>",
  *      "chunk_size":N, "pack_size":N, "tree_fanout":N,
  *      "compression":"auto", "compression_level":N,
+ *      "instance":"<32 hex>",
  *      "object_lock_days":N, "object_lock_mode":"compliance"}
  *   A reader first checks the magic (else: not a repository) and the version
  *   (else: refuses with the version it found), before any key is tried.
@@ -113,6 +114,13 @@
  *   compression_level, -100..22, not 0), "lz4" or "none" (level 0).  Blobs
  *   record their own algorithm (BLOB), so readers need none of this.
  *   Repositories made before the choice existed say "zstd" with their level.
+ *   instance (optional) tells apart the repositories of one key family
+ *   (`init --copy-keys-from`: same id, same M, its own key objects), which
+ *   writes a random one; without it the instance is the id.  Hosts key
+ *   their local state (index and change-tag caches, snapshot bases, the
+ *   record of backups seen) by the instance, never by the id: a cache of
+ *   one member used for another would let a backup deduplicate against
+ *   blobs only the first holds.
  *   object_lock_days (1..36500) and object_lock_mode ("compliance" or
  *   "governance") come together or not at all: present only in a
  *   repository made with `init --object-lock` (OBJECT LOCK).

@@ -57,7 +57,9 @@
 
 struct cairn_idxcache;
 
-/* "<state_dir>/cache/<repo id hex>/index", creating the directories. */
+/* "<state_dir>/cache/<repo id hex>/index", creating the directories.
+ * Callers pass the repository's instance (repo.h), never its id: two
+ * members of a key family share the id and must not share a cache. */
 int cairn_idxcache_path(const char *state_dir, const uint8_t repo_id[16], char **ret);
 
 /* Maps and checks the cache at path: CAIRN_ENOTFOUND when there is none,

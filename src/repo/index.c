@@ -10,6 +10,11 @@
 #include "util/log.h"
 
 #include <pthread.h>
+#include <unistd.h>
+#include <stdio.h>
+#include <limits.h>
+#include <fcntl.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -472,18 +477,25 @@ static bool names_has(const uint8_t *v, size_t n, const uint8_t *name)
 	return n && bsearch(name, v, n, CAIRN_INDEX_NAME_LEN, cmp_name);
 }
 
+/* Called after each index object load_all read whole (building the
+ * cache in runs); a negative return stops the load. */
+struct load_hook {
+	int (*after_object)(struct cairn_index *idx, void *ud);
+	void *ud;
+};
+
 static int load_all(struct cairn_index *idx, struct cairn_repo *repo, bool strict, cairn_damage_fn fn, void *ud,
-		    size_t *ret_damaged, size_t *ret_objects, struct names *loaded);
+		    size_t *ret_damaged, size_t *ret_objects, struct names *loaded, const struct load_hook *hook);
 
 int cairn_index_load_ex(struct cairn_index *idx, struct cairn_repo *repo, bool strict, cairn_damage_fn fn, void *ud,
 			size_t *ret_damaged, size_t *ret_objects)
 {
-	return load_all(idx, repo, strict, fn, ud, ret_damaged, ret_objects, NULL);
+	return load_all(idx, repo, strict, fn, ud, ret_damaged, ret_objects, NULL, NULL);
 }
 
 /* loaded (may be NULL) gets the names of the objects read whole. */
 static int load_all(struct cairn_index *idx, struct cairn_repo *repo, bool strict, cairn_damage_fn fn, void *ud,
-		    size_t *ret_damaged, size_t *ret_objects, struct names *loaded)
+		    size_t *ret_damaged, size_t *ret_objects, struct names *loaded, const struct load_hook *hook)
 {
 	struct cairn_aead *a = NULL;
 	int r = cairn_repo_aead(repo, &a);
@@ -528,6 +540,8 @@ static int load_all(struct cairn_index *idx, struct cairn_repo *repo, bool stric
 				if (cairn_object_name_parse(CAIRN_OBJ_INDEX, names.v[i], name) >= 0)
 					r = names_add(loaded, name);
 			}
+			if (r >= 0 && hook)
+				r = hook->after_object(idx, hook->ud);
 			if (r >= 0) {
 				char *k = strdup(names.v[i]);
 				if (!k || cairn_array_grow(&done.v, &done.cap, done.n, sizeof(char *), 64) < 0) {
@@ -642,7 +656,7 @@ static int write_cache_from(struct cairn_index *idx, struct cairn_repo *repo, co
 			r = cairn_idxcache_get(idx->cache, 0, &m.c);
 	}
 	if (r >= 0)
-		r = cairn_idxcache_write(path, repo->keys->local, repo->config.id, objects->v, objects->n, packs,
+		r = cairn_idxcache_write(path, repo->keys->local, repo->config.instance, objects->v, objects->n, packs,
 					 idx->npacks, merge_next, &m);
 	free(m.perm);
 	return r;
@@ -674,7 +688,7 @@ static int load_with_cache(struct cairn_index *idx, struct cairn_repo *repo, con
 	names_sort(&listed);
 
 	struct cairn_idxcache *c = NULL;
-	r = cairn_idxcache_open(path, repo->keys->local, repo->config.id, &c);
+	r = cairn_idxcache_open(path, repo->keys->local, repo->config.instance, &c);
 	if (r == CAIRN_ENOTFOUND) {
 		cairn_log_debug("no index cache yet: building it");
 		return 1;
@@ -751,29 +765,263 @@ static int load_with_cache(struct cairn_index *idx, struct cairn_repo *repo, con
 	return 0;
 }
 
+/* ---- building the cache in sorted runs ----
+ *
+ * A cache missing or stale (a prune or repair replaced index objects) is
+ * rebuilt from every index object.  Loading them all into RAM first would
+ * cost the repository's size in memory (70-95 bytes a blob: 700 MiB at 10M
+ * blobs) on the very backup that was to need little; instead the objects
+ * are read one after another into RAM until RUN_ENTRIES entries are there,
+ * which are sorted by id and written to a temporary file (a run) and
+ * dropped, keeping only the pack table (about 100 blobs a pack).  The runs
+ * are then merged into the cache file (a heap over their heads), and the
+ * cache is opened as on any later load.  Memory: one run, the pack table
+ * and a read buffer per run; the index is read once and written twice.
+ *
+ * Duplicates: within a run insert_locked already kept the copy in a live
+ * pack; between runs the merge does the same with the packs' final state
+ * (a pack is condemned only if every object says so, known once all are
+ * read).  The runs are unlinked files (O_TMPFILE where the file system
+ * has it) in the cache's directory: nothing else can open them. */
+#define RUN_ENTRIES_DEFAULT (1u << 20) /* about 56 MiB of entries and 8 MiB of slots */
+static size_t run_entries = RUN_ENTRIES_DEFAULT;
+
+void cairn_index_set_cache_run_entries(size_t n)
+{
+	run_entries = n ? n : RUN_ENTRIES_DEFAULT;
+}
+
+#define RUN_BUFFER (64u << 10)
+
+struct run {
+	FILE *f;
+	struct cairn_blob_ref head;
+};
+
+struct runs {
+	const char *dir; /* where the run files go */
+	struct run *v;
+	size_t n, cap;
+	size_t *heap; /* positions in v, by head id */
+	size_t nheap;
+	struct cairn_index *idx;
+	uint64_t written;
+};
+
+static void runs_free(struct runs *rs)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		if (rs->v[i].f)
+			fclose(rs->v[i].f);
+	free(rs->v);
+	free(rs->heap);
+}
+
+static int open_run_file(const char *dir, FILE **ret)
+{
+	int fd = -1;
+#ifdef O_TMPFILE
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+#endif
+	if (fd < 0) {
+		char tmpl[PATH_MAX];
+		if ((size_t)snprintf(tmpl, sizeof(tmpl), "%s/index-run-XXXXXX", dir) >= sizeof(tmpl))
+			return cairn_error_set(CAIRN_EINVAL, "%s: path too long", dir);
+		if ((fd = mkostemp(tmpl, O_CLOEXEC)) < 0)
+			return cairn_error_errno(errno, "cannot create a temporary file in %s", dir);
+		unlink(tmpl);
+	}
+	FILE *f = fdopen(fd, "w+");
+	if (!f) {
+		int e = errno;
+		close(fd);
+		return cairn_error_errno(e, "fdopen");
+	}
+	*ret = f;
+	return 0;
+}
+
+static int cmp_ref_id(const void *a, const void *b)
+{
+	return memcmp(((const struct cairn_blob_ref *)a)->id, ((const struct cairn_blob_ref *)b)->id, CAIRN_ID_LEN);
+}
+
+/* Writes the RAM entries to a new run, sorted, and empties them (the pack
+ * table stays). */
+static int spill(struct cairn_index *idx, struct runs *rs)
+{
+	if (!idx->n)
+		return 0;
+	if (cairn_array_grow(&rs->v, &rs->cap, rs->n, sizeof(*rs->v), 16) < 0)
+		return cairn_error_nomem();
+	struct run *run = &rs->v[rs->n];
+	*run = (struct run){ 0 };
+	int r = open_run_file(rs->dir, &run->f);
+	if (r < 0)
+		return r;
+	rs->n++;
+	qsort(idx->entries, idx->n, sizeof(*idx->entries), cmp_ref_id);
+	if (fwrite(idx->entries, sizeof(*idx->entries), idx->n, run->f) != idx->n || fflush(run->f) != 0)
+		return cairn_error_errno(errno, "cannot write a temporary file in %s", rs->dir);
+	rs->written += idx->n;
+	idx->n = 0;
+	memset(idx->slots, 0, idx->nslots * sizeof(*idx->slots));
+	return 0;
+}
+
+static int spill_when_full(struct cairn_index *idx, void *ud)
+{
+	return idx->n >= run_entries ? spill(idx, ud) : 0;
+}
+
+/* 1 with run i's next entry in its head, 0 at its end. */
+static int run_advance(struct runs *rs, size_t i)
+{
+	struct run *run = &rs->v[i];
+	if (fread(&run->head, sizeof(run->head), 1, run->f) == 1)
+		return run->head.pack < rs->idx->npacks ? 1
+							: cairn_error_set(CAIRN_ECORRUPT, "temporary index run damaged");
+	if (ferror(run->f))
+		return cairn_error_errno(EIO, "cannot read a temporary file in %s", rs->dir);
+	return 0;
+}
+
+/* By id, then by run: runs are made in the order the objects were read,
+ * so of two copies the merge meets first the one a RAM load keeps. */
+static bool heap_less(const struct runs *rs, size_t a, size_t b)
+{
+	int d = memcmp(rs->v[rs->heap[a]].head.id, rs->v[rs->heap[b]].head.id, CAIRN_ID_LEN);
+	return d < 0 || (d == 0 && rs->heap[a] < rs->heap[b]);
+}
+
+static void heap_down(struct runs *rs, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+		if (l < rs->nheap && heap_less(rs, l, m))
+			m = l;
+		if (l + 1 < rs->nheap && heap_less(rs, l + 1, m))
+			m = l + 1;
+		if (m == i)
+			return;
+		size_t t = rs->heap[i];
+		rs->heap[i] = rs->heap[m];
+		rs->heap[m] = t;
+		i = m;
+	}
+}
+
+/* Replaces the heap's top run's head by its next entry (or drops it). */
+static int heap_pop_head(struct runs *rs)
+{
+	int r = run_advance(rs, rs->heap[0]);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		rs->heap[0] = rs->heap[--rs->nheap];
+	heap_down(rs, 0);
+	return 0;
+}
+
+/* cairn_idxcache_next_fn over the runs: each id once, the copy in a live
+ * pack before one in a condemned pack. */
+static int runs_next(void *ud, struct cairn_blob_ref *ret)
+{
+	struct runs *rs = ud;
+	if (!rs->nheap)
+		return 0;
+	*ret = rs->v[rs->heap[0]].head;
+	int r = heap_pop_head(rs);
+	while (r >= 0 && rs->nheap && memcmp(rs->v[rs->heap[0]].head.id, ret->id, CAIRN_ID_LEN) == 0) {
+		const struct cairn_blob_ref *other = &rs->v[rs->heap[0]].head;
+		if (rs->idx->packs[ret->pack].condemned && !rs->idx->packs[other->pack].condemned)
+			*ret = *other;
+		r = heap_pop_head(rs);
+	}
+	return r < 0 ? r : 1;
+}
+
+static int merge_runs(struct cairn_index *idx, struct cairn_repo *repo, const char *path, struct runs *rs,
+		      const struct names *objects)
+{
+	_cleanup_free_ struct cairn_idxcache_pack_rec *packs =
+		malloc((idx->npacks ? idx->npacks : 1) * sizeof(*packs));
+	rs->heap = malloc((rs->n ? rs->n : 1) * sizeof(*rs->heap));
+	if (!packs || !rs->heap)
+		return cairn_error_nomem();
+	for (size_t s = 0; s < idx->npacks; s++) {
+		memcpy(packs[s].id, idx->packs[s].id, CAIRN_PACK_ID_LEN);
+		packs[s].condemned = idx->packs[s].condemned;
+	}
+	int r = 0;
+	for (size_t i = 0; i < rs->n && r >= 0; i++) {
+		if (fseek(rs->v[i].f, 0, SEEK_SET) != 0 || setvbuf(rs->v[i].f, NULL, _IOFBF, RUN_BUFFER) != 0)
+			r = cairn_error_errno(errno, "cannot read a temporary file in %s", rs->dir);
+		else if ((r = run_advance(rs, i)) > 0)
+			rs->heap[rs->nheap++] = i;
+	}
+	if (r < 0)
+		return r;
+	for (size_t i = rs->nheap / 2 + 1; i-- > 0;)
+		heap_down(rs, i);
+	return cairn_idxcache_write(path, repo->keys->local, repo->config.id, objects->v, objects->n, packs,
+				    idx->npacks, runs_next, rs);
+}
+
+/* Builds the cache at path from every index object and loads idx with it
+ * (build_cache's comment above). */
+static int build_cache(struct cairn_index *idx, struct cairn_repo *repo, const char *path, size_t *ret_damaged)
+{
+	_cleanup_free_ char *dir = strdup(path);
+	if (!dir)
+		return cairn_error_nomem();
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = 0;
+	_cleanup_(runs_free) struct runs rs = { .dir = slash ? dir : ".", .idx = idx };
+	_cleanup_(names_free) struct names loaded = { 0 };
+	struct load_hook hook = { .after_object = spill_when_full, .ud = &rs };
+	int r = load_all(idx, repo, false, NULL, NULL, ret_damaged, NULL, &loaded, &hook);
+	if (r < 0)
+		return r;
+	names_sort(&loaded);
+	if (!rs.n) {
+		/* It all fit in one run: written from RAM, kept in RAM. */
+		if (write_cache_from(idx, repo, path, &loaded) < 0)
+			cairn_log_warn("index cache not written: %s", cairn_error_message());
+		return 0;
+	}
+	if ((r = spill(idx, &rs)) >= 0)
+		r = merge_runs(idx, repo, path, &rs, &loaded);
+	cairn_log_debug("index cache built from %zu run(s) of up to %zu entries", rs.n, run_entries);
+	reset(idx);
+	if (r < 0) {
+		/* Without a cache the load is whole, in RAM, as before one existed. */
+		cairn_log_warn("index cache not written: %s", cairn_error_message());
+		return load_all(idx, repo, false, NULL, NULL, ret_damaged, NULL, NULL, NULL);
+	}
+	if ((r = load_with_cache(idx, repo, path, ret_damaged)) <= 0)
+		return r;
+	/* Replaced again while we built it (a prune on another host). */
+	reset(idx);
+	return load_all(idx, repo, false, NULL, NULL, ret_damaged, NULL, NULL, NULL);
+}
+
 int cairn_index_load_cached(struct cairn_index *idx, struct cairn_repo *repo, const char *state_dir,
 			    size_t *ret_damaged)
 {
 	_cleanup_free_ char *path = NULL;
 	if (!state_dir || idx->n || idx->npacks || idx->cache)
 		return cairn_index_load(idx, repo, false, ret_damaged);
-	if (cairn_idxcache_path(state_dir, repo->config.id, &path) < 0) {
+	if (cairn_idxcache_path(state_dir, repo->config.instance, &path) < 0) {
 		cairn_log_warn("no index cache: %s", cairn_error_message());
 		return cairn_index_load(idx, repo, false, ret_damaged);
 	}
 	int r = load_with_cache(idx, repo, path, ret_damaged);
 	if (r <= 0)
 		return r;
-	/* Built from the whole index, in RAM (as without a cache), then
-	 * written for the next loads. */
 	reset(idx);
-	_cleanup_(names_free) struct names loaded = { 0 };
-	if ((r = load_all(idx, repo, false, NULL, NULL, ret_damaged, NULL, &loaded)) < 0)
-		return r;
-	names_sort(&loaded);
-	if (write_cache_from(idx, repo, path, &loaded) < 0)
-		cairn_log_warn("index cache not written: %s", cairn_error_message());
-	return 0;
+	return build_cache(idx, repo, path, ret_damaged);
 }
 
 static int adopt_pack(struct cairn_index *idx, struct cairn_repo *repo, struct cairn_aead *a,

@@ -80,12 +80,16 @@ typedef void (*cairn_damage_fn)(const char *object, const char *what, void *ud);
 int cairn_index_load_ex(struct cairn_index *idx, struct cairn_repo *repo, bool strict, cairn_damage_fn fn, void *ud,
 			size_t *ret_damaged, size_t *ret_objects);
 
+/* Tests: entries per sorted run when the cache is built (0: the default,
+ * 1M); see index.c. */
+void cairn_index_set_cache_run_entries(size_t n);
 /* Loads the index for lookups (backup, restore, diff) through the local
  * index cache of state_dir (repo/idxcache.h): the cache when it still
  * matches the repository's index objects, with the objects added since
  * loaded into RAM on top (merged into the cache once they pass a
  * threshold); the whole index, rebuilding the cache, when it is missing,
- * damaged or older than a prune or repair.  Damaged index objects are
+ * damaged or older than a prune or repair (rebuilt from the index objects
+ * in sorted runs of bounded size, never the whole index in RAM).  Damaged index objects are
  * skipped (not strict).  state_dir NULL: cairn_index_load.  With a cache,
  * cairn_index_entries and cairn_index_lookup_pos see only the RAM part:
  * prune, check and repair load the whole index instead. */

@@ -151,3 +151,10 @@ int cairn_object_list_names(struct cairn_repo *repo, enum cairn_object_kind k, b
 	ret->n = n;
 	return 0;
 }
+
+int cairn_object_copy(struct cairn_repo *dst, struct cairn_repo *src, enum cairn_object_kind k, const uint8_t *id)
+{
+	char name[CAIRN_OBJECT_NAME_MAX];
+	cairn_object_name(k, id, name);
+	return cairn_store_copy_from(dst->store, src->store, name, name);
+}

@@ -41,6 +41,11 @@ int cairn_object_open(struct cairn_aead *a, enum cairn_object_kind k, const uint
 int cairn_object_get_sealed(struct cairn_repo *repo, struct cairn_aead *a, enum cairn_object_kind k,
 			    const uint8_t *id, uint64_t listed_size, struct cairn_buf *obj, struct cairn_buf *body);
 
+/* Copies the object of kind k and id from src to dst under the same name
+ * on the server side (cairn_store_copy_from, create-only): CAIRN_EUNSUPPORTED
+ * when the stores cannot, and the caller reads and writes instead. */
+int cairn_object_copy(struct cairn_repo *dst, struct cairn_repo *src, enum cairn_object_kind k, const uint8_t *id);
+
 /* Deletes the object of kind k and id; CAIRN_ENOTFOUND passes through. */
 int cairn_object_delete(struct cairn_repo *repo, enum cairn_object_kind k, const uint8_t *id);
 /* The same by its canonical name (as a listing gave it): CAIRN_EINVAL

@@ -174,11 +174,11 @@ int cairn_config_parse_json(const uint8_t *data, size_t len, struct cairn_repo_c
 	if (!j)
 		return cairn_error_set(CAIRN_ECORRUPT, "config: %s", jerr.text);
 	int r = 0;
-	const char *id = NULL, *created = NULL, *comp = NULL;
+	const char *id = NULL, *created = NULL, *comp = NULL, *instance = NULL;
 	json_int_t version = 0, chunk = 0, pack = 0, fanout = 0, level = 0;
-	if (json_unpack_ex(j, &jerr, 0, "{s:I, s:s, s:s, s:I, s:I, s:I, s:s, s:I}", "version", &version, "id", &id,
-			   "created", &created, "chunk_size", &chunk, "pack_size", &pack, "tree_fanout", &fanout,
-			   "compression", &comp, "compression_level", &level) != 0) {
+	if (json_unpack_ex(j, &jerr, 0, "{s:I, s:s, s:s, s:I, s:I, s:I, s:s, s:I, s?s}", "version", &version, "id",
+			   &id, "created", &created, "chunk_size", &chunk, "pack_size", &pack, "tree_fanout", &fanout,
+			   "compression", &comp, "compression_level", &level, "instance", &instance) != 0) {
 		r = cairn_error_set(CAIRN_ECORRUPT, "config: %s", jerr.text);
 		goto out;
 	}
@@ -193,6 +193,12 @@ int cairn_config_parse_json(const uint8_t *data, size_t len, struct cairn_repo_c
 	    (strcmp(comp, "zstd") == 0 ? level < CAIRN_COMP_ZSTD_LEVEL_MIN || level > CAIRN_COMP_ZSTD_LEVEL_MAX || level == 0
 				       : level != 0)) {
 		r = cairn_error_set(CAIRN_ECORRUPT, "config: values out of range");
+		goto out;
+	}
+	/* Absent in a repository made by a plain init: its instance is its id. */
+	memcpy(ret->instance, ret->id, 16);
+	if (instance && (strlen(instance) != 32 || cairn_hex_decode(instance, ret->instance, 16) < 0)) {
+		r = cairn_error_set(CAIRN_ECORRUPT, "config: invalid instance");
 		goto out;
 	}
 	ret->compression = (enum cairn_comp_algo)cairn_comp_algo_from_name(comp);
@@ -237,6 +243,14 @@ static int config_write(struct cairn_repo *repo)
 			      repo->config.compression_level);
 	if (!j)
 		return cairn_error_nomem();
+	if (memcmp(repo->config.instance, repo->config.id, 16) != 0) {
+		char insthex[33];
+		cairn_hex_encode(repo->config.instance, 16, insthex);
+		if (json_object_set_new(j, "instance", json_string(insthex)) < 0) {
+			json_decref(j);
+			return cairn_error_nomem();
+		}
+	}
 	if (repo->config.object_lock_days &&
 	    (json_object_set_new(j, "object_lock_days", json_integer(repo->config.object_lock_days)) < 0 ||
 	     json_object_set_new(j, "object_lock_mode",
@@ -316,8 +330,9 @@ int cairn_repo_init(struct cairn_store *store, const char *pass, size_t passlen,
 		cairn_store_free(store);
 		return cairn_error_nomem();
 	}
-	uint32_t chunk = p && p->chunk_size ? p->chunk_size : CAIRN_CHUNK_SIZE_DEFAULT;
-	uint32_t pack = p && p->pack_size ? p->pack_size : CAIRN_PACK_SIZE_DEFAULT;
+	const struct cairn_repo *fam = p ? p->family : NULL;
+	uint32_t chunk = fam ? fam->config.chunk_size : p && p->chunk_size ? p->chunk_size : CAIRN_CHUNK_SIZE_DEFAULT;
+	uint32_t pack = fam ? fam->config.pack_size : p && p->pack_size ? p->pack_size : CAIRN_PACK_SIZE_DEFAULT;
 	if (!is_pow2(chunk) || chunk < CAIRN_CHUNK_SIZE_MIN || chunk > CAIRN_CHUNK_SIZE_MAX)
 		return cairn_error_set(CAIRN_EINVAL, "chunk size must be a power of two from 4K to 16M");
 	if (pack < chunk)
@@ -374,9 +389,27 @@ int cairn_repo_init(struct cairn_store *store, const char *pass, size_t passlen,
 		repo->config.compression_level = 0;
 	repo->compression = cairn_repo_config_compression(&repo->config);
 	repo->config.created = (int64_t)time(NULL);
-	if ((r = cairn_random(repo->config.id, sizeof(repo->config.id))) < 0 ||
-	    (r = cairn_random(repo->keys->master, sizeof(repo->keys->master))) < 0 ||
-	    (r = derive_subkeys(repo->keys)) < 0)
+	if (fam) {
+		/* Same id and master secret: blobs, trees and every sealed
+		 * object of one member open in the other.  A fresh instance
+		 * keeps their local state apart (repo.h). */
+		repo->config.compression = fam->config.compression;
+		repo->config.compression_level = fam->config.compression_level;
+		repo->compression = cairn_repo_config_compression(&repo->config);
+		memcpy(repo->config.id, fam->config.id, sizeof(repo->config.id));
+		memcpy(repo->keys->master, fam->keys->master, sizeof(repo->keys->master));
+		do {
+			if ((r = cairn_random(repo->config.instance, sizeof(repo->config.instance))) < 0)
+				return r;
+		} while (memcmp(repo->config.instance, repo->config.id, 16) == 0 ||
+			 memcmp(repo->config.instance, fam->config.instance, 16) == 0);
+	} else {
+		if ((r = cairn_random(repo->config.id, sizeof(repo->config.id))) < 0 ||
+		    (r = cairn_random(repo->keys->master, sizeof(repo->keys->master))) < 0)
+			return r;
+		memcpy(repo->config.instance, repo->config.id, 16);
+	}
+	if ((r = derive_subkeys(repo->keys)) < 0)
 		return r;
 	/* Key first, config last: a store with a config is a usable repository. */
 	if ((r = key_write(repo, pass, passlen, p ? p->scrypt_log2n : 0, repo->key_name)) < 0)

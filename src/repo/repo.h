@@ -18,6 +18,12 @@
 
 struct cairn_repo_config {
 	uint8_t id[16];
+	/* This repository among those sharing its id (a key family, `init
+	 * --copy-keys-from`): the config's "instance", else the id.  Local
+	 * state (index and change-tag caches, snapshot bases, seen backups)
+	 * is keyed by it, never by id, so that two members of one family on
+	 * a host never share a cache (format.h CONFIG). */
+	uint8_t instance[16];
 	uint32_t version;
 	uint32_t chunk_size;
 	uint32_t pack_size;
@@ -57,6 +63,11 @@ struct cairn_init_params {
 	enum cairn_comp_algo compression;
 	int compression_level;
 	unsigned scrypt_log2n; /* 0 = default; tests use small values */
+	/* A key family (`init --copy-keys-from`): when set, the new
+	 * repository takes this one's id, master secret, chunk size, pack
+	 * size, fanout and compression (the fields above but scrypt_log2n
+	 * are ignored) and gets a random instance of its own. */
+	const struct cairn_repo *family;
 	/* `init --object-lock DAYS [--object-lock-mode M]`: 0 = none; the
 	 * store must take it (S3 with Object Lock). */
 	uint32_t object_lock_days;

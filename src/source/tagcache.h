@@ -56,7 +56,7 @@ struct cairn_tag_entry {
 };
 
 struct cairn_tagcache_key {
-	uint8_t repo_id[16];
+	uint8_t repo_id[16]; /* the repository's instance (repo.h), not its id */
 	uint8_t backup_id[16];
 	uint64_t size;
 	uint32_t chunk_size;

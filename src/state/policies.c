@@ -50,12 +50,17 @@ int cairn_policy_create(struct cairn_state *st, const struct cairn_policy *p)
 	if ((r = cairn_random(idb, sizeof(idb))) < 0)
 		return r;
 	cairn_hex_encode(idb, sizeof(idb), id);
+	if (p->id) {
+		if (strlen(p->id) != 32 || strspn(p->id, "0123456789abcdef") != 32)
+			return cairn_error_set(CAIRN_EINVAL, "policy %s: invalid id '%s'", p->name, p->id);
+		memcpy(id, p->id, 33);
+	}
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	r = cairn_state_prepare(st,
 				"INSERT INTO policies (name, created, kind, source, repo, cred, every_s, cron, keep_last,"
 				" keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly, keep_within,"
-				" full_every, snapshot, paused, id, volume_name, retention_scope)"
-				" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+				" full_every, snapshot, paused, id, volume_name, retention_scope, rpo_s)"
+				" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 				&s);
 	if (r < 0)
 		return r;
@@ -83,6 +88,7 @@ int cairn_policy_create(struct cairn_state *st, const struct cairn_policy *p)
 	sqlite3_bind_text(s, 19, id, -1, SQLITE_TRANSIENT);
 	cairn_state_bind_opt(s, 20, p->volume_name);
 	sqlite3_bind_text(s, 21, p->scope == CAIRN_SCOPE_VOLUME ? "volume" : "policy", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 22, p->rpo > 0 ? p->rpo : 0);
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
 		return cairn_error_set(CAIRN_EEXIST, "a policy named '%s' exists already", p->name);
@@ -101,7 +107,7 @@ static int dup_col(sqlite3_stmt *s, int col, char **ret)
 #define POLICY_COLS                                                                                            \
 	"name, created, kind, source, repo, cred, every_s, cron, keep_last, keep_hourly, keep_daily, keep_weekly," \
 	" keep_monthly, keep_yearly, keep_within, full_every, snapshot, paused, last_run, backups, id, volume_name," \
-	" retention_scope"
+	" retention_scope, rpo_s"
 
 static int read_policy(sqlite3_stmt *s, struct cairn_policy *p)
 {
@@ -135,6 +141,7 @@ static int read_policy(sqlite3_stmt *s, struct cairn_policy *p)
 	p->backups = (uint64_t)sqlite3_column_int64(s, 19);
 	const char *scope = (const char *)sqlite3_column_text(s, 22);
 	p->scope = scope && strcmp(scope, "volume") == 0 ? CAIRN_SCOPE_VOLUME : CAIRN_SCOPE_POLICY;
+	p->rpo = sqlite3_column_int64(s, 23);
 	return 0;
 }
 

@@ -43,6 +43,7 @@ struct cairn_policy {
 	bool paused;
 	int64_t last_run;    /* unix seconds the latest run was started (0: never) */
 	uint64_t backups;    /* runs that completed a backup (for full_every) */
+	int64_t rpo;         /* RPO target in seconds (`--rpo`, `dr report`); 0: none */
 };
 
 void cairn_policy_clear(struct cairn_policy *p);
@@ -51,8 +52,9 @@ void cairn_policies_free(struct cairn_policy *v, size_t n);
 /* Policy names: [A-Za-z0-9._-], 1..64, not starting with '.' or '-'. */
 int cairn_policy_name_check(const char *name);
 
-/* CAIRN_EEXIST if the name is taken.  id, created, last_run and backups
- * are set here. */
+/* CAIRN_EEXIST if the name is taken.  created, last_run and backups are
+ * set here, and id unless p->id is given (32 hex digits: an imported
+ * policy keeps its id, so its retention still finds its backups). */
 int cairn_policy_create(struct cairn_state *st, const struct cairn_policy *p);
 /* CAIRN_ENOTFOUND with "no policy named ..." */
 int cairn_policy_get(struct cairn_state *st, const char *name, struct cairn_policy *ret);

@@ -146,6 +146,54 @@ static const struct cairn_state_migration migrations[] = {
 	  "CREATE INDEX seen_by_volume ON seen_backups (repo_id, volume, created);" },
 	{ "group member names",
 	  "ALTER TABLE group_members ADD COLUMN name TEXT;" },
+	{ "registered repositories, RPO targets and import jobs",
+	  "CREATE TABLE repositories ("
+	  " name TEXT PRIMARY KEY NOT NULL,"
+	  " uri TEXT NOT NULL UNIQUE,"
+	  " repo_id TEXT NOT NULL CHECK (length(repo_id) = 32),"
+	  " fingerprint TEXT NOT NULL,"
+	  " cred TEXT,"
+	  " imported INTEGER NOT NULL,"
+	  " newest INTEGER NOT NULL DEFAULT 0,"
+	  " backups INTEGER NOT NULL DEFAULT 0,"
+	  " every_s INTEGER CHECK (every_s IS NULL OR every_s > 0),"
+	  " last_import INTEGER NOT NULL DEFAULT 0,"
+	  " token_sum TEXT"
+	  ") STRICT;"
+	  "ALTER TABLE policies ADD COLUMN rpo_s INTEGER NOT NULL DEFAULT 0 CHECK (rpo_s >= 0);"
+	  /* A CHECK cannot be altered: the jobs table is rebuilt with 'import'
+	   * among its kinds.  Dropping jobs cascades to its logs and claims
+	   * (foreign keys are on), so they are saved and put back, and so is
+	   * the AUTOINCREMENT counter (ids of deleted jobs are never reused). */
+	  "CREATE TABLE jobs_new ("
+	  " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	  " kind TEXT NOT NULL CHECK (kind IN ('backup', 'restore', 'copy', 'check', 'forget', 'prune', 'import')),"
+	  " policy TEXT,"
+	  " source TEXT NOT NULL,"
+	  " repo TEXT,"
+	  " state TEXT NOT NULL CHECK (state IN ('queued', 'active', 'done', 'failed', 'canceled')),"
+	  " bytes_done INTEGER NOT NULL DEFAULT 0, bytes_total INTEGER NOT NULL DEFAULT 0,"
+	  " elapsed_ms INTEGER NOT NULL DEFAULT 0,"
+	  " queued INTEGER NOT NULL, started INTEGER, completed INTEGER, heartbeat INTEGER,"
+	  " error TEXT, result TEXT, stop TEXT CHECK (stop IS NULL OR stop IN ('cancel', 'shutdown')),"
+	  " host TEXT, boot_id TEXT, pid INTEGER, pid_start INTEGER,"
+	  " cancel INTEGER NOT NULL DEFAULT 0,"
+	  " log_lines INTEGER NOT NULL DEFAULT 0, log_dropped INTEGER NOT NULL DEFAULT 0"
+	  ") STRICT;"
+	  "INSERT INTO jobs_new SELECT * FROM jobs;"
+	  "CREATE TABLE job_log_save AS SELECT * FROM job_log;"
+	  "CREATE TABLE job_volumes_save AS SELECT * FROM job_volumes;"
+	  "CREATE TABLE jobs_seq_save AS SELECT seq FROM sqlite_sequence WHERE name = 'jobs';"
+	  "DROP TABLE jobs;"
+	  "ALTER TABLE jobs_new RENAME TO jobs;"
+	  "INSERT INTO job_log SELECT * FROM job_log_save;"
+	  "INSERT INTO job_volumes SELECT * FROM job_volumes_save;"
+	  "DELETE FROM sqlite_sequence WHERE name = 'jobs';"
+	  "INSERT INTO sqlite_sequence (name, seq)"
+	  " SELECT 'jobs', max(coalesce((SELECT max(seq) FROM jobs_seq_save), 0), coalesce((SELECT max(id) FROM jobs), 0));"
+	  "DROP TABLE job_log_save; DROP TABLE job_volumes_save; DROP TABLE jobs_seq_save;"
+	  "CREATE INDEX jobs_by_state ON jobs (state, id);"
+	  "CREATE INDEX jobs_by_policy ON jobs (policy, kind, id);" },
 };
 
 struct cairn_state {

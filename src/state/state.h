@@ -150,6 +150,24 @@
  *       name TEXT             a volume's name in its backups ('group create
  *                             --volume-name'), or NULL: its default name
  *
+ *   version 11
+ *     repositories           repositories registered by `cairn import`
+ *                            (repos.h), named where a URI is taken
+ *       name TEXT PK          its alias ([A-Za-z0-9._-], 1..64)
+ *       uri TEXT UNIQUE       without secrets; cred TEXT (UUID or name) or NULL
+ *       repo_id TEXT          the repository's id (32 hex digits)
+ *       fingerprint TEXT      its key fingerprint (repo.h)
+ *       imported INTEGER      unix seconds of the first import
+ *       newest INTEGER        unix microseconds of the newest backup read
+ *       backups INTEGER       backups and group backups it held then
+ *       every_s INTEGER       `import --every`: seconds between re-reads, or NULL
+ *       last_import INTEGER   unix seconds the last re-read started (0 never)
+ *       token_sum TEXT        checksum of the token imported last
+ *     policies gains
+ *       rpo_s INTEGER         RPO target in seconds (`--rpo`), 0 none
+ *     jobs                   rebuilt, its kinds gaining 'import' (its logs,
+ *                            claims and id counter kept)
+ *
  * SEALED SECRETS
  *
  *   AES-256-GCM (crypto.h layout: nonce || ciphertext || tag) under a key

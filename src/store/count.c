@@ -20,7 +20,7 @@ struct count_store {
 	struct cairn_store base;    /* first: the ops downcast */
 	struct cairn_store_ops ops; /* per instance: mirrors the inner optional calls */
 	struct cairn_store *inner;
-	atomic_uint_fast64_t get, put, stat, del, list, bytes_got, bytes_put;
+	atomic_uint_fast64_t get, put, stat, del, list, bytes_got, bytes_put, copy_from;
 	char *dump_path; /* CAIRN_TEST_COUNT: where free appends the counters */
 };
 
@@ -76,6 +76,15 @@ static int count_copy(struct cairn_store *s, const char *from, const char *to)
 {
 	struct count_store *c = to_count(s);
 	return c->inner->ops->copy(c->inner, from, to);
+}
+
+/* Counted on the destination; the source is unwrapped so the driver sees
+ * the real store it may reach server-side (and can tell its kind). */
+static int count_copy_from(struct cairn_store *s, struct cairn_store *src, const char *src_key, const char *dst_key)
+{
+	struct count_store *c = to_count(s);
+	atomic_fetch_add(&c->copy_from, 1);
+	return cairn_store_copy_from(c->inner, cairn_store_unwrap(src), src_key, dst_key);
 }
 
 static int count_create(struct cairn_store *s)
@@ -174,6 +183,7 @@ int cairn_store_count_wrap(struct cairn_store *inner, struct cairn_store **ret)
 	atomic_init(&c->list, 0);
 	atomic_init(&c->bytes_got, 0);
 	atomic_init(&c->bytes_put, 0);
+	atomic_init(&c->copy_from, 0);
 	c->ops = (struct cairn_store_ops){
 		.name = inner->ops->name,
 		.get = count_get,
@@ -186,6 +196,7 @@ int cairn_store_count_wrap(struct cairn_store *inner, struct cairn_store **ret)
 		.create = inner->ops->create ? count_create : NULL,
 		.xfer = inner->ops->xfer ? count_xfer : NULL,
 		.sweep = inner->ops->sweep ? count_sweep : NULL,
+		.copy_from = inner->ops->copy_from ? count_copy_from : NULL,
 		.lock_set = inner->ops->lock_set ? count_lock_set : NULL,
 		.lock_until = inner->ops->lock_until ? count_lock_until : NULL,
 	};
@@ -220,6 +231,7 @@ void cairn_store_count_get(struct cairn_store *s, struct cairn_store_counts *ret
 		.list = atomic_load(&c->list),
 		.bytes_got = atomic_load(&c->bytes_got),
 		.bytes_put = atomic_load(&c->bytes_put),
+		.copy_from = atomic_load(&c->copy_from),
 	};
 }
 
@@ -234,4 +246,9 @@ int cairn_store_count_dump_on_free(struct cairn_store *s, const char *path)
 	free(c->dump_path);
 	c->dump_path = p;
 	return 0;
+}
+
+struct cairn_store *cairn_store_count_inner(struct cairn_store *s)
+{
+	return is_count(s) ? to_count(s)->inner : NULL;
 }

@@ -115,6 +115,17 @@ static int fault_copy(struct cairn_store *s, const char *from, const char *to)
 	return f->inner->ops->copy(f->inner, from, to);
 }
 
+/* A server-side copy writes the destination: it counts, and fails, as a
+ * put.  The source is unwrapped so the driver sees the real store. */
+static int fault_copy_from(struct cairn_store *s, struct cairn_store *src, const char *src_key, const char *dst_key)
+{
+	struct fault_store *f = to_fault(s);
+	int r = fault_check(f, CAIRN_FAULT_PUT, "copy_from");
+	if (r < 0)
+		return r;
+	return cairn_store_copy_from(f->inner, cairn_store_unwrap(src), src_key, dst_key);
+}
+
 static int fault_create(struct cairn_store *s)
 {
 	return cairn_store_create(to_fault(s)->inner);
@@ -187,6 +198,7 @@ int cairn_store_fault_wrap(struct cairn_store *inner, const struct cairn_fault_p
 		.create = inner->ops->create ? fault_create : NULL,
 		.xfer = inner->ops->xfer ? fault_xfer : NULL,
 		.sweep = inner->ops->sweep ? fault_sweep : NULL,
+		.copy_from = inner->ops->copy_from ? fault_copy_from : NULL,
 		.lock_set = inner->ops->lock_set ? fault_lock_set : NULL,
 		.lock_until = inner->ops->lock_until ? fault_lock_until : NULL,
 	};
@@ -197,4 +209,9 @@ int cairn_store_fault_wrap(struct cairn_store *inner, const struct cairn_fault_p
 	f->inner = inner;
 	*ret = &f->base;
 	return 0;
+}
+
+struct cairn_store *cairn_store_fault_inner(struct cairn_store *s)
+{
+	return s && s->ops->get == fault_get ? to_fault(s)->inner : NULL;
 }

@@ -17,6 +17,7 @@
  * own file descriptors, so concurrent calls from many threads are safe.
  */
 #include "store/store.h"
+#include "store/testwrap.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/io.h"
@@ -26,10 +27,14 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -348,8 +353,13 @@ exists:
 	return cairn_error_set(CAIRN_EEXIST, "object %s already exists in %s", key, s->uri);
 }
 
-static int local_put(struct cairn_store *s, const char *key, const void *data, size_t len,
-		     unsigned flags)
+/* Writes the temporary file's content (the object's bytes) into fd. */
+typedef int (*fill_fn)(int fd, const char *path, void *ud);
+
+/* Makes object key atomically: a temporary file in the key's directory
+ * that fill writes, synced, then renamed over the key (or not, for
+ * CAIRN_PUT_CREATE_ONLY when it exists).  put and copy_from. */
+static int write_object(struct cairn_store *s, const char *key, unsigned flags, fill_fn fill, void *ud)
 {
 	struct local_store *l = to_local(s);
 	_cleanup_free_ char *path = NULL;
@@ -397,7 +407,7 @@ static int local_put(struct cairn_store *s, const char *key, const void *data, s
 		return r;
 	}
 
-	r = write_data(fd, data, len, path, l->no_direct_io);
+	r = fill(fd, path, ud);
 	if (r >= 0 && fsync(fd) < 0)
 		r = cairn_error_errno(errno, "sync %s", path);
 	/* close can be the first to report a full disk on network filesystems. */
@@ -414,6 +424,25 @@ static int local_put(struct cairn_store *s, const char *key, const void *data, s
 		return cairn_error_errno(errno, "sync directory %s", path);
 	}
 	return 0;
+}
+
+struct put_data {
+	const void *data;
+	size_t len;
+	bool no_direct_io;
+};
+
+static int fill_data(int fd, const char *path, void *ud)
+{
+	struct put_data *p = ud;
+	return write_data(fd, p->data, p->len, path, p->no_direct_io);
+}
+
+static int local_put(struct cairn_store *s, const char *key, const void *data, size_t len,
+		     unsigned flags)
+{
+	struct put_data p = { .data = data, .len = len, .no_direct_io = to_local(s)->no_direct_io };
+	return write_object(s, key, flags, fill_data, &p);
 }
 
 static int local_stat(struct cairn_store *s, const char *key, uint64_t *ret_size)
@@ -663,6 +692,85 @@ static int local_sweep(struct cairn_store *s, int64_t before, struct cairn_store
 	return sweep_dir(dfd, before, 3, ret);
 }
 
+/* ---- server-side copy between two local stores ----
+ *
+ * The "server" is the kernel: the new object's temporary file is a
+ * reflink of the source (FICLONE: Btrfs, XFS with reflink, bcachefs; no
+ * data is written at all) where the filesystem allows, else filled by
+ * copy_file_range (in the kernel, offloaded by NFS 4.2 and some others),
+ * else by sendfile (still in the kernel, across filesystems too); never
+ * through a buffer of ours.  Then it is published as put publishes, so
+ * the copy is atomic and create-only in the same way. */
+
+struct copy_src {
+	int fd;
+	uint64_t size;
+	const char *src_path;
+};
+
+static int fill_copy(int fd, const char *path, void *ud)
+{
+	struct copy_src *c = ud;
+	if (c->size == 0 || ioctl(fd, FICLONE, c->fd) == 0)
+		return 0;
+	off_t in = 0, out = 0;
+	bool crange = true;
+	while ((uint64_t)in < c->size) {
+		size_t want = (size_t)MIN(c->size - (uint64_t)in, (uint64_t)1 << 30);
+		ssize_t k;
+		if (crange) {
+			k = copy_file_range(c->fd, &in, fd, &out, want, 0);
+			if (k < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL) &&
+			    in == 0) {
+				crange = false;
+				continue;
+			}
+		} else {
+			k = sendfile(fd, c->fd, &in, want);
+		}
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return cairn_error_errno(errno, "copy %s to %s", c->src_path, path);
+		if (k == 0)
+			return cairn_error_set(CAIRN_EIO, "copy %s to %s: the source ended at %jd of %" PRIu64 " bytes",
+					       c->src_path, path, (intmax_t)in, c->size);
+	}
+	return 0;
+}
+
+static int local_copy_from(struct cairn_store *s, struct cairn_store *src, const char *src_key, const char *dst_key)
+{
+	_cleanup_free_ char *src_path = NULL, *dst_path = NULL;
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+	int r;
+
+	src = cairn_store_unwrap(src);
+	if (src->ops != &local_ops)
+		return cairn_error_set(CAIRN_EUNSUPPORTED, "no server-side copy from %s to %s: the source is not local",
+				       src->uri, s->uri);
+	if ((r = key_check(src, src_key)) < 0 || (r = key_check(s, dst_key)) < 0)
+		return r;
+	if ((r = join(to_local(src)->root, src_key, &src_path)) < 0 ||
+	    (r = join(to_local(s)->root, dst_key, &dst_path)) < 0)
+		return r;
+	fd = open(src_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
+		return not_found(src, src_key);
+	if (fd < 0)
+		return cairn_error_errno(errno, "open %s", src_path);
+	if (fstat(fd, &st) < 0)
+		return cairn_error_errno(errno, "stat %s", src_path);
+	if (!S_ISREG(st.st_mode))
+		return not_found(src, src_key);
+	/* Not to copy a whole object for nothing; publish decides for sure. */
+	if (access(dst_path, F_OK) == 0)
+		return cairn_error_set(CAIRN_EEXIST, "object %s already exists in %s", dst_key, s->uri);
+	struct copy_src c = { .fd = fd, .size = (uint64_t)st.st_size, .src_path = src_path };
+	return write_object(s, dst_key, CAIRN_PUT_CREATE_ONLY, fill_copy, &c);
+}
+
 static const struct cairn_store_ops local_ops = {
 	.name = "local",
 	.get = local_get,
@@ -673,6 +781,7 @@ static const struct cairn_store_ops local_ops = {
 	.free = local_free,
 	.create = local_create,
 	.sweep = local_sweep,
+	.copy_from = local_copy_from,
 };
 
 int cairn_store_local_open(const char *path, struct cairn_store **ret)

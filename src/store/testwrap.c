@@ -149,3 +149,15 @@ int cairn_store_test_wrap(struct cairn_store **s)
 	}
 	return 0;
 }
+
+struct cairn_store *cairn_store_unwrap(struct cairn_store *s)
+{
+	for (;;) {
+		struct cairn_store *in = cairn_store_count_inner(s);
+		if (!in)
+			in = cairn_store_fault_inner(s);
+		if (!in)
+			return s;
+		s = in;
+	}
+}

@@ -21,7 +21,7 @@
  * returns for matching keys. */
 enum {
 	CAIRN_FAULT_GET = 1u << 0,
-	CAIRN_FAULT_PUT = 1u << 1,
+	CAIRN_FAULT_PUT = 1u << 1,  /* server-side copies (copy_from) count as puts */
 	CAIRN_FAULT_STAT = 1u << 2,
 	CAIRN_FAULT_DEL = 1u << 3,
 	CAIRN_FAULT_LIST = 1u << 4,
@@ -42,6 +42,7 @@ int cairn_store_fault_wrap(struct cairn_store *inner, const struct cairn_fault_p
 struct cairn_store_counts {
 	uint64_t get, put, stat, del, list;
 	uint64_t bytes_got, bytes_put;
+	uint64_t copy_from; /* server-side copies asked of this store (as the destination) */
 };
 int cairn_store_count_wrap(struct cairn_store *inner, struct cairn_store **ret);
 /* Reads the counters of a store made by cairn_store_count_wrap (zeros for
@@ -68,5 +69,13 @@ void cairn_store_set_test_hooks(const struct cairn_store_test_hooks *h);
 /* Wraps *s as the hooks say (the open does it); on failure *s is still
  * the caller's.  A bad fault spec is CAIRN_EINVAL naming it. */
 int cairn_store_test_wrap(struct cairn_store **s);
+
+/* The store behind a test wrapper (NULL when s is not one of its kind). */
+struct cairn_store *cairn_store_count_inner(struct cairn_store *s);
+struct cairn_store *cairn_store_fault_inner(struct cairn_store *s);
+/* The driver's store behind every test wrapper around s (s itself when
+ * none): what a server-side copy (copy_from) must look at to tell whether
+ * it can reach the source. */
+struct cairn_store *cairn_store_unwrap(struct cairn_store *s);
 
 #endif

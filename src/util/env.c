@@ -10,6 +10,8 @@ const char *const cairn_env_secrets[] = {
 	/* Repository passphrases (cli/passphrase.c). */
 	"CAIRN_PASSPHRASE",
 	"CAIRN_NEW_PASSPHRASE",
+	"CAIRN_FROM_PASSPHRASE", /* init --copy-keys-from: the source's */
+	"CAIRN_TO_PASSPHRASE",   /* copy: the destination's */
 	/* What 'cred create' stores (cli/cmd_cred.c). */
 	"CAIRN_ENCRYPTION_PASSPHRASE",
 	"CAIRN_S3_SECRET_KEY",

@@ -187,6 +187,12 @@ static void seeds_config(void)
 	put("fuzz_config", "valid", config_json, strlen(config_json));
 	static const char v2[] = "{\"version\":2}";
 	put("fuzz_config", "version-2", v2, strlen(v2));
+	static const char inst[] =
+		"{\"chunk_size\":65536,\"compression\":\"auto\",\"compression_level\":0,"
+		"\"created\":\"2026-11-25T14:20:04Z\",\"id\":\"00112233445566778899aabbccddeeff\","
+		"\"instance\":\"ffeeddccbbaa99887766554433221100\",\"pack_size\":16777216,\"tree_fanout\":256,"
+		"\"version\":1}";
+	put("fuzz_config", "instance", inst, strlen(inst));
 	static const char locked[] =
 		"{\"chunk_size\":65536,\"compression\":\"zstd\",\"compression_level\":1,"
 		"\"created\":\"2026-11-25T14:20:04Z\",\"id\":\"00112233445566778899aabbccddeeff\","

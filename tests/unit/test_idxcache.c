@@ -178,6 +178,46 @@ static void test_equal_to_ram(void **state)
 	cairn_index_free(c2);
 }
 
+/* A cache built in sorted runs (as a large repository's is) answers as the
+ * RAM index does: duplicates across runs keep the copy in a live pack,
+ * whichever run holds it; after the build only what is newer than the
+ * cache is in RAM. */
+static void test_built_in_runs(void **state)
+{
+	struct fx *f = *state;
+	put_object(f, 1, 0, 5000, 0);
+	put_object(f, 2, 5000, 7000, 0);
+	put_object(f, 3, 13000, 300, 1700000000);
+	put_object(f, 4, 11000, 2000, 0);  /* 1000 blobs also in pack 2 */
+	put_object(f, 5, 13100, 100, 0);   /* live copies of condemned blobs */
+	put_object(f, 6, 12900, 50, 1600000000); /* condemned copies of live blobs */
+	struct cairn_index *ram = load_ram(f);
+	for (size_t run = 1; run <= 4096; run *= 64) {
+		cairn_index_set_cache_run_entries(run);
+		if (f->path)
+			unlink(f->path);
+		struct cairn_index *c = load_cached(f); /* built in runs */
+		assert_true(cache_ino(f) != 0);
+		assert_int_equal(cache_objects(f), 6);
+		size_t nram = 0;
+		(void)cairn_index_entries(c, &nram);
+		assert_int_equal(nram, 0); /* all of it in the cache */
+		same_answers(ram, c, 0, 14000);
+		assert_int_equal(cairn_index_count(c), cairn_index_count(ram));
+		assert_int_equal(cairn_index_npacks(c), cairn_index_npacks(ram));
+		cairn_index_hide_condemned(c, true);
+		cairn_index_hide_condemned(ram, true);
+		same_answers(ram, c, 12800, 600);
+		cairn_index_hide_condemned(ram, false);
+		cairn_index_free(c);
+		struct cairn_index *again = load_cached(f); /* used as is */
+		same_answers(ram, again, 0, 14000);
+		cairn_index_free(again);
+	}
+	cairn_index_set_cache_run_entries(0);
+	cairn_index_free(ram);
+}
+
 /* Ids sharing their first 8 bytes across pages: the fences tie. */
 static int next_fn(void *ud, struct cairn_blob_ref *ret)
 {
@@ -622,6 +662,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_equal_to_ram, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_built_in_runs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_equal_prefixes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flipped_byte, setup, teardown),

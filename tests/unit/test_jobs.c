@@ -126,6 +126,69 @@ static void test_policies_upgraded(void **state)
 	cairn_policy_clear(&b);
 }
 
+static int count_lines(int64_t time, int level, const char *line, void *ud)
+{
+	(void)time;
+	(void)level;
+	(void)line;
+	(*(int *)ud)++;
+	return 0;
+}
+
+/* Schema step 11 rebuilds the jobs table for the 'import' kind: rows,
+ * their logs, their claims and the id counter survive it. */
+static void test_jobs_rebuilt_for_import(void **state)
+{
+	struct th_state_fx *f = *state;
+	cairn_state_free(f->st);
+	f->st = NULL;
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof(path), "%s/state.db", f->dir);
+	unlink(path);
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL), SQLITE_OK);
+	ck_ok(cairn_state_migrate_to(db, path, 10));
+	assert_int_equal(sqlite3_exec(db,
+				      "INSERT INTO jobs (id, kind, source, state, queued) VALUES (7, 'backup', '/v/a', 'active', 1),"
+				      " (9, 'restore', '/v/b', 'done', 2);"
+				      "DELETE FROM jobs WHERE id = 9;"
+				      "INSERT INTO job_log (job, seq, time, level, line) VALUES (7, 1, 1, 1, 'kept line');"
+				      "INSERT INTO job_volumes (volume, job) VALUES ('/v/a', 7);"
+				      "INSERT INTO jobs (kind, source, state, queued) VALUES ('check', '/r', 'done', 3);"
+				      "INSERT INTO jobs (id, kind, source, state, queued) VALUES (12, 'prune', '/r', 'done', 4);"
+				      "DELETE FROM jobs WHERE id = 12",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_not_equal(sqlite3_exec(db, "INSERT INTO jobs (kind, source, state, queued) VALUES ('import', 'r', 'done', 1)",
+					  NULL, NULL, NULL),
+			     SQLITE_OK);
+	sqlite3_close(db);
+	ck_ok(cairn_state_open(f->dir, NULL, &f->st));
+	struct cairn_job j;
+	ck_ok(cairn_job_get(f->st, 7, &j));
+	assert_int_equal(j.log_lines, 0);
+	cairn_job_clear(&j);
+	int lines = 0;
+	ck_ok(cairn_job_log_each(f->st, 7, count_lines, &lines));
+	assert_int_equal(lines, 1);
+	ck_ok(cairn_job_get(f->st, 10, &j));
+	assert_string_equal(j.kind, "check");
+	cairn_job_clear(&j);
+	/* The claim is kept; a new job's id follows the highest ever given. */
+	sqlite3_stmt *q = NULL;
+	assert_int_equal(sqlite3_prepare_v2(cairn_state_db(f->st), "SELECT job FROM job_volumes WHERE volume = '/v/a'",
+					    -1, &q, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int64(q, 0), 7);
+	sqlite3_finalize(q);
+	struct cairn_job_new n = { .kind = "import", .source = "repo-1", .repo = "/r" };
+	int64_t id;
+	ck_ok(cairn_job_create(f->st, &n, &id));
+	assert_int_equal(id, 13);
+}
+
 static void test_claims_and_cancel(void **state)
 {
 	struct cairn_state *st = st_of(state);
@@ -280,6 +343,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_policies, th_state_setup, th_state_teardown),
+		cmocka_unit_test_setup_teardown(test_jobs_rebuilt_for_import, th_state_setup, th_state_teardown),
 		cmocka_unit_test_setup_teardown(test_policies_upgraded, th_state_setup, th_state_teardown),
 		cmocka_unit_test_setup_teardown(test_claims_and_cancel, th_state_setup, th_state_teardown),
 		cmocka_unit_test_setup_teardown(test_log, th_state_setup, th_state_teardown),

@@ -149,6 +149,51 @@ static void test_init_params(void **state)
 	}
 }
 
+/* A key family (init with .family): same id, master, chunk, pack and
+ * compression; its own key object and passphrase; a fresh instance that
+ * open reads back; the fingerprint shared. */
+static void test_init_family(void **state)
+{
+	(void)state;
+	char a[PATH_MAX], b[PATH_MAX];
+	th_tmpdir(a, sizeof(a), "repo-fam-a");
+	th_tmpdir(b, sizeof(b), "repo-fam-b");
+	struct cairn_store *s = NULL;
+	ck_ok(cairn_store_local_open(a, &s));
+	struct cairn_init_params p = { .chunk_size = 1u << 14, .pack_size = 1u << 20, .compression = CAIRN_COMP_LZ4,
+				       .scrypt_log2n = 10 };
+	struct cairn_repo *ra = NULL, *rb = NULL;
+	ck_ok(cairn_repo_init(s, "pa", 2, &p, &ra));
+	assert_memory_equal(ra->config.instance, ra->config.id, 16);
+	ck_ok(cairn_store_local_open(b, &s));
+	/* What the caller gives besides the family is ignored. */
+	struct cairn_init_params q = { .chunk_size = 1u << 16, .compression_level = 9, .scrypt_log2n = 10,
+				       .family = ra };
+	ck_ok(cairn_repo_init(s, "pb", 2, &q, &rb));
+	assert_memory_equal(rb->config.id, ra->config.id, 16);
+	assert_memory_not_equal(rb->config.instance, rb->config.id, 16);
+	assert_int_equal(rb->config.chunk_size, 1u << 14);
+	assert_int_equal(rb->config.pack_size, 1u << 20);
+	assert_int_equal(rb->config.compression, CAIRN_COMP_LZ4);
+	uint8_t inst[16];
+	memcpy(inst, rb->config.instance, 16);
+	char fa[CAIRN_FINGERPRINT_HEX + 1], fb[CAIRN_FINGERPRINT_HEX + 1];
+	ck_ok(cairn_repo_fingerprint(ra, fa));
+	cairn_repo_free(rb);
+	rb = NULL;
+	/* Its own passphrase opens it, the source's does not. */
+	ck_err(th_repo_open(b, "pa", &rb), CAIRN_EPASSPHRASE);
+	ck_ok(th_repo_open(b, "pb", &rb));
+	assert_memory_equal(rb->config.instance, inst, 16);
+	assert_memory_equal(rb->config.id, ra->config.id, 16);
+	ck_ok(cairn_repo_fingerprint(rb, fb));
+	assert_string_equal(fa, fb);
+	cairn_repo_free(rb);
+	cairn_repo_free(ra);
+	th_rm_rf(a);
+	th_rm_rf(b);
+}
+
 static void test_init_bad(void **state)
 {
 	(void)state;
@@ -414,6 +459,28 @@ static void test_config_parse(void **state)
 	static const uint8_t id[16] = { 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
 					0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff };
 	assert_memory_equal(c.id, id, 16);
+	/* No instance: the id (format.h CONFIG). */
+	assert_memory_equal(c.instance, id, 16);
+	{
+		static const char with_inst[] =
+			"{\"version\":1,\"id\":\"00112233445566778899aabbccddeeff\",\"created\":\"2026-11-25T14:20:04Z\","
+			"\"chunk_size\":65536,\"pack_size\":16777216,\"tree_fanout\":256,\"compression\":\"auto\","
+			"\"compression_level\":0,\"instance\":\"ffeeddccbbaa99887766554433221100\"}";
+		ck_ok(parse_cfg(with_inst, &c));
+		assert_memory_equal(c.id, id, 16);
+		assert_int_equal(c.instance[0], 0xff);
+		assert_int_equal(c.instance[15], 0x00);
+		static const char *const bad_inst[] = { "\"abc\"", "\"FFEEDDCCBBAA9988776655443322110z\"", "12", "null" };
+		for (size_t i = 0; i < ARRAY_SIZE(bad_inst); i++) {
+			char buf[512];
+			snprintf(buf, sizeof(buf),
+				 "{\"version\":1,\"id\":\"00112233445566778899aabbccddeeff\",\"created\":"
+				 "\"2026-11-25T14:20:04Z\",\"chunk_size\":65536,\"pack_size\":16777216,\"tree_fanout\":256,"
+				 "\"compression\":\"auto\",\"compression_level\":0,\"instance\":%s}",
+				 bad_inst[i]);
+			ck_err(parse_cfg(buf, &c), CAIRN_ECORRUPT);
+		}
+	}
 
 	ck_err(parse_cfg(BODY("2", "4096", "256", "zstd"), &c), CAIRN_EVERSION);
 	ck_err(parse_cfg(BODY("0", "4096", "256", "zstd"), &c), CAIRN_EVERSION);
@@ -1147,6 +1214,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_init_defaults, setup, teardown),
 		cmocka_unit_test(test_init_params),
+		cmocka_unit_test(test_init_family),
 		cmocka_unit_test(test_init_bad),
 		cmocka_unit_test(test_init_bad_cost),
 		cmocka_unit_test_setup_teardown(test_init_over_existing, setup, teardown),

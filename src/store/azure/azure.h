@@ -13,6 +13,8 @@
  *   store.c    the store ops: get, put, stat, del, create, open/free
  *   list.c     List Blobs pages with prefix and marker continuation
  *   blocks.c   Put Block in parallel + Put Block List, for large objects
+ *   copy.c     server-side copy from another store of the account (Put
+ *              Blob From URL, Copy Blob)
  *
  * What the S3 driver does alike is beside this folder: store/uri.c (URI
  * pieces: prefix, parameters, sizes, endpoint), store/xml.c and
@@ -32,6 +34,7 @@
 #include "store/httpstore.h"
 #include "store/store.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -145,6 +148,7 @@ struct azure_store {
 	struct cairn_store base;    /* first: the ops downcast */
 	struct cairn_azure_config cfg;
 	struct cairn_http_client *http;
+	atomic_bool no_put_from_url; /* the service answered 501 to Put Blob From URL (Azurite) */
 };
 
 static inline struct azure_store *to_azure(struct cairn_store *s)
@@ -220,6 +224,8 @@ int cairn_azure_list(struct cairn_store *s, const char *prefix, cairn_store_list
  * create-only commit finds the blob there. */
 int cairn_azure_put_blocks(struct azure_store *s, const char *key, const uint8_t *data, size_t len,
 			   bool create_only);
+/* Server-side copy from another Azure store of the same account (copy.c). */
+int cairn_azure_copy_from(struct cairn_store *s, struct cairn_store *src, const char *src_key, const char *dst_key);
 /* Checks a key: non-empty, no leading '/', no control characters, no '\\'
  * (the service would make it a '/'), not too long. */
 static inline int cairn_azure_key_check(struct azure_store *s, const char *key)

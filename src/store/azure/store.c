@@ -214,6 +214,7 @@ static const struct cairn_store_ops azure_ops = {
 	.free = az_free,
 	.create = az_create,
 	.xfer = az_xfer,
+	.copy_from = cairn_azure_copy_from,
 };
 
 int cairn_store_azure_open(const char *uri, const struct cairn_store_opts *o, struct cairn_store **ret)

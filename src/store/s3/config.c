@@ -16,6 +16,10 @@
  *                    larger than the threshold go up in parts
  *   multipart_threshold=SIZE  (default 32M, or part_size when that is given)
  *   max_keys=N       listing page size, 1..1000 (default 1000)
+ *   copy_threshold=SIZE  server-side copies of larger objects go by
+ *                    UploadPartCopy in part_size parts, smaller ones by one
+ *                    CopyObject (default and most 5G, CopyObject's limit;
+ *                    tests set less)
  *
  * Precedence: the URI's parameters, then the options (a credential), then
  * the environment, as read at start into opts.env (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
@@ -107,6 +111,7 @@ static const struct cairn_uri_endpoint_rules gcs_endpoint_rules = {
 
 struct params {
 	char *endpoint, *region, *style, *part_size, *threshold, *max_keys;
+	char *copy_threshold;
 };
 
 static void params_free(struct params *p)
@@ -117,6 +122,7 @@ static void params_free(struct params *p)
 	free(p->part_size);
 	free(p->threshold);
 	free(p->max_keys);
+	free(p->copy_threshold);
 }
 
 static int parse_params(const char *uri, const char *q, struct params *p)
@@ -128,6 +134,7 @@ static int parse_params(const char *uri, const char *q, struct params *p)
 		{ "part_size", &p->part_size },
 		{ "multipart_threshold", &p->threshold },
 		{ "max_keys", &p->max_keys },
+		{ "copy_threshold", &p->copy_threshold },
 	};
 	return cairn_uri_parse_params(uri, q, known, ARRAY_SIZE(known),
 				      "keys come from a credential or the environment");
@@ -287,6 +294,10 @@ int cairn_s3_config_parse(const char *uri, const struct cairn_store_opts *o, str
 	if (p.threshold && cairn_uri_parse_size(p.threshold, CAIRN_S3_PART_SIZE_MIN, CAIRN_S3_PART_SIZE_MAX,
 						&c->multipart_threshold) < 0)
 		return cairn_uri_bad(uri, "multipart_threshold must be a size from 1M to 5G");
+	c->copy_threshold = CAIRN_S3_PART_SIZE_MAX;
+	if (p.copy_threshold && cairn_uri_parse_size(p.copy_threshold, CAIRN_S3_PART_SIZE_MIN, CAIRN_S3_PART_SIZE_MAX,
+						     &c->copy_threshold) < 0)
+		return cairn_uri_bad(uri, "copy_threshold must be a size from 1M to 5G");
 	c->max_keys = 1000;
 	if (p.max_keys && cairn_uri_parse_count(p.max_keys, 1, 1000, &c->max_keys) < 0)
 		return cairn_uri_bad(uri, "max_keys must be a number from 1 to 1000");

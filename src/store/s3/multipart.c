@@ -212,3 +212,18 @@ int cairn_s3_put_multipart(struct s3_store *s, const char *key, const uint8_t *d
 	free(m.etags);
 	return r;
 }
+
+/* For multipart copies (copy.c), whose parts are UploadPartCopy. */
+int cairn_s3_mpu_complete(struct s3_store *s, const char *key, uint64_t len, const char *upload_id_q, char **etags,
+			  unsigned nparts)
+{
+	struct mpu m = { .s = s, .key = key, .len = (size_t)len, .nparts = nparts,
+			 .upload_id_q = (char *)upload_id_q, .etags = etags };
+	return complete(&m);
+}
+
+void cairn_s3_mpu_abort(struct s3_store *s, const char *key, const char *upload_id_q)
+{
+	struct mpu m = { .s = s, .key = key, .upload_id_q = (char *)upload_id_q };
+	abort_upload(&m);
+}

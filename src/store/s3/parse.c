@@ -336,3 +336,46 @@ int cairn_s3_parse_uploads(const void *doc, size_t len, struct cairn_s3_uploads 
 	}
 	return 0;
 }
+
+/* ---- <CopyObjectResult>, <CopyPartResult> ---- */
+
+struct copy_ctx {
+	int kind; /* 1 result, 2 error */
+	char *etag;
+	size_t etag_size;
+};
+
+static int on_copy(const char *path, const char *text, size_t len, void *ud)
+{
+	struct copy_ctx *c = ud;
+	const char *below;
+	if (cairn_xml_in_root(path, "CopyObjectResult", &below) || cairn_xml_in_root(path, "CopyPartResult", &below)) {
+		c->kind = 1;
+		if (!strcmp(below, "ETag") && len < c->etag_size)
+			memcpy(c->etag, text, len + 1);
+		return 0;
+	}
+	if (cairn_xml_in_root(path, "Error", &below)) {
+		c->kind = 2;
+		return 0;
+	}
+	return CAIRN_XML_WRONG_ROOT;
+}
+
+int cairn_s3_parse_copy(const void *doc, size_t len, char *etag, size_t etag_size, struct cairn_s3_error *err)
+{
+	struct copy_ctx c = { .etag = etag, .etag_size = etag_size };
+	memset(err, 0, sizeof(*err));
+	if (etag_size)
+		etag[0] = 0;
+	int r = cairn_xml_walk(doc, len, on_copy, &c);
+	if (r == CAIRN_XML_WRONG_ROOT || (r == 0 && c.kind == 0))
+		r = cairn_xml_corrupt("a copy reply of an unknown kind");
+	if (r < 0)
+		return r;
+	if (c.kind == 2) {
+		int pr = cairn_s3_parse_error(doc, len, err);
+		return pr < 0 ? pr : 1;
+	}
+	return 0;
+}

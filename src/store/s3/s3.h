@@ -13,6 +13,10 @@
  *   list.c       ListObjectsV2 pages with continuation tokens
  *   multipart.c  uploads above the multipart threshold, parts in parallel
  *   delete.c     DeleteObjects (1000 keys a request)
+ *   copy.c       server-side copy from another S3 store (CopyObject,
+ *                UploadPartCopy)
+ *   sigv4.c      SigV4 computed here for UploadPartCopy, which libcurl
+ *                7.88 signs wrongly
  *
  * What the Azure driver does alike is beside this folder: store/uri.c
  * (URI pieces: prefix, parameters, sizes, endpoint), store/xml.c (the
@@ -70,6 +74,7 @@ struct cairn_s3_config {
 	bool allow_http;
 	size_t part_size;
 	size_t multipart_threshold; /* larger objects go up in parts */
+	size_t copy_threshold; /* larger server-side copies go in parts (copy.c) */
 	unsigned max_keys;   /* ListObjectsV2 page size (1..1000) */
 	unsigned connections;
 	uint64_t limit_upload;
@@ -116,6 +121,12 @@ int cairn_s3_parse_upload_id(const void *doc, size_t len, char **ret);
  * 200: 0 for <CompleteMultipartUploadResult>, 1 for <Error> (err filled),
  * CAIRN_ECORRUPT otherwise. */
 int cairn_s3_parse_complete(const void *doc, size_t len, struct cairn_s3_error *err);
+
+/* The reply of CopyObject or UploadPartCopy, which can be an error even
+ * with status 200: 0 for <CopyObjectResult> or <CopyPartResult> (its
+ * ETag into etag, "" if none or longer than etag_size), 1 for <Error>
+ * (err filled), CAIRN_ECORRUPT otherwise (an empty body too). */
+int cairn_s3_parse_copy(const void *doc, size_t len, char *etag, size_t etag_size, struct cairn_s3_error *err);
 
 /* DeleteObjects' reply (root <DeleteResult>): returns how many <Error>
  * entries are real failures (NoSuchKey is not one) and describes the
@@ -177,6 +188,21 @@ struct s3_call {
 /* One request with retries; 0 when a reply came (any status). */
 int cairn_s3_call(struct s3_store *s, const struct s3_call *c, struct cairn_http_response *rs);
 
+/* As cairn_s3_call, signed by sigv4.c instead of libcurl: for requests
+ * with headers whose names are prefixes of each other (UploadPartCopy),
+ * which libcurl 7.88 signs in the wrong order. */
+int cairn_s3_call_signed(struct s3_store *s, const struct s3_call *c, struct cairn_http_response *rs);
+
+/* The SigV4 Authorization value (without "Authorization: ") of a request
+ * whose headers are exactly `headers` ("Name: value", NULL-terminated,
+ * at most 12; Host, x-amz-date and x-amz-content-sha256 among them), with
+ * path[0..path_len) its encoded path, query its canonical query (or
+ * NULL), payload the body's hash or UNSIGNED-PAYLOAD, date the x-amz-date
+ * (YYYYMMDDTHHMMSSZ).  Pure: tests check it against AWS's examples. */
+int cairn_s3_sigv4(const char *access_key, const char *secret, const char *region, const char *method,
+		   const char *path, size_t path_len, const char *query, const char *const *headers,
+		   const char *payload, const char *date, char *ret, size_t size);
+
 /* The full key of an object (prefix + key) percent-encoded as a URL path. */
 int cairn_s3_url(const struct cairn_s3_config *cfg, const char *key, const char *query, struct cairn_buf *out);
 
@@ -201,6 +227,14 @@ int cairn_s3_list(struct cairn_store *s, const char *prefix, cairn_store_list_fn
 int cairn_s3_put_multipart(struct s3_store *s, const char *key, const uint8_t *data, size_t len, unsigned flags);
 int cairn_s3_del_many(struct cairn_store *s, const char *const *keys, size_t n);
 int cairn_s3_sweep(struct cairn_store *s, int64_t before, struct cairn_store_sweep *ret);
+/* Server-side copy from another S3 store on the same endpoint (copy.c). */
+int cairn_s3_copy_from(struct cairn_store *s, struct cairn_store *src, const char *src_key, const char *dst_key);
+/* Completes (CompleteMultipartUpload, with its retries) or aborts the
+ * multipart upload upload_id_q ("uploadId=ENC") of key, len bytes in
+ * nparts parts with those ETags: multipart.c's, for copy.c. */
+int cairn_s3_mpu_complete(struct s3_store *s, const char *key, uint64_t len, const char *upload_id_q, char **etags,
+			  unsigned nparts);
+void cairn_s3_mpu_abort(struct s3_store *s, const char *key, const char *upload_id_q);
 /* Object Lock (lock.c). */
 int cairn_s3_lock_set(struct cairn_store *s, const struct cairn_store_lock *l);
 int cairn_s3_lock_until(struct cairn_store *s, const char *key, int64_t *ret_until);

@@ -247,6 +247,7 @@ static void s3_free(struct cairn_store *st)
 	{                                                                                               \
 		.name = NAME, .get = s3_get, .put = s3_put, .stat = s3_stat, .del = s3_del,             \
 		.list = cairn_s3_list, .free = s3_free, .create = s3_create, .del_many = DEL_MANY,      \
+		.copy_from = cairn_s3_copy_from,                                                        \
 		.xfer = s3_xfer, .sweep = cairn_s3_sweep, .lock_set = cairn_s3_lock_set,                \
 		.lock_until = cairn_s3_lock_until,                                                      \
 	}

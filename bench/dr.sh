@@ -1,0 +1,204 @@
+#!/bin/bash
+# bench/dr.sh - disaster-recovery copies (issue [dr]), the seed scenario:
+# a 20 GiB sparse volume holding 5 GiB of random data, backed up to a
+# bucket of Ceph RGW on 127.0.0.1 and copied to a second bucket of the
+# same server (a repository of the same key family: `init
+# --copy-keys-from`, so packs go by server-side CopyObject), then once to
+# Azurite (an unrelated repository: every blob decrypted, verified and
+# re-sealed through this host).  Method and numbers: docs/benchmarks.md
+# ("Disaster-recovery copies").
+#
+# Steps, each timed (wall seconds, with the bytes that crossed this host
+# as libcurl counted them: CAIRN_HTTP_STATS, requests and response
+# bodies of both repositories):
+#   1. first backup to the source bucket
+#   2. first copy to the second bucket
+#   3. a change of 64 MiB (64 writes of 1 MiB of new random data at
+#      seeded offsets of the data region), incremental backup, then copy
+#   4. a copy with nothing new
+#   5. restore of the newest backup from the source and from the copy
+#      (both compared with the volume, untimed)
+#   6. first copy of both backups to Azurite (unrelated keys)
+# The data is random, so compression plays no part: what is measured is
+# reading, hashing, sealing and moving bytes.
+#
+# Environment:
+#   BENCH_DIR          default /var/tmp/cairn-bench
+#   DR_SIZE_GIB        volume size, default 20
+#   DR_DATA_GIB        random data in it, default 5 (at 1 GiB from the start)
+#   DR_CHANGE_MIB      the change, default 64
+#   DR_AZURE           1 (default): also copy to Azurite; 0: skip
+#   CAIRN              cairn binary, default build/cairn
+#   BENCH_RESULTS      default bench/results (writes dr-latest.md)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH_DIR=${BENCH_DIR:-/var/tmp/cairn-bench}
+SIZE_GIB=${DR_SIZE_GIB:-20}
+DATA_GIB=${DR_DATA_GIB:-5}
+CHANGE_MIB=${DR_CHANGE_MIB:-64}
+DR_AZURE=${DR_AZURE:-1}
+CAIRN=${CAIRN:-$ROOT/build/cairn}
+RESULTS=${BENCH_RESULTS:-$ROOT/bench/results}
+
+die() { echo "bench/dr: $*" >&2; exit 1; }
+say() { echo "bench/dr: $*" >&2; }
+
+case $BENCH_DIR in /*) ;; *) die "BENCH_DIR must be absolute" ;; esac
+[[ $SIZE_GIB =~ ^[1-9][0-9]*$ && $DATA_GIB =~ ^[1-9][0-9]*$ && $CHANGE_MIB =~ ^[1-9][0-9]*$ ]] ||
+	die "DR_SIZE_GIB, DR_DATA_GIB and DR_CHANGE_MIB must be positive integers"
+[ $((DATA_GIB + 1)) -le "$SIZE_GIB" ] || die "DR_DATA_GIB + 1 must fit in DR_SIZE_GIB"
+[ -x "$CAIRN" ] || die "no cairn binary at $CAIRN (make)"
+command -v radosgw >/dev/null || die "Ceph RGW missing (scripts/install-deps servers)"
+
+W=$BENCH_DIR/dr
+LOGDIR=$BENCH_DIR/logs
+mkdir -p "$BENCH_DIR" "$LOGDIR" "$RESULTS"
+exec 9>"$BENCH_DIR/.lock"
+flock -n 9 || die "another bench run holds $BENCH_DIR/.lock"
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+LOG=$LOGDIR/dr-$STAMP.log
+: >"$LOG"
+rm -rf "$W"
+mkdir -p "$W"
+cp "$CAIRN" "$W/cairn"
+CAIRN=$W/cairn
+
+export CAIRN_PASSPHRASE=cairn-bench-passphrase CAIRN_TO_PASSPHRASE=cairn-bench-passphrase
+export CAIRN_FROM_PASSPHRASE=cairn-bench-passphrase
+export CAIRN_NO_PROGRESS=1 CAIRN_STATE_DIR=$W/state
+
+RGW_DIR=$W/rgw AZ_DIR=$W/azurite
+RGW_UP=0 AZ_UP=0
+cleanup() {
+	[ "$RGW_UP" = 1 ] && CEPH_RGW_DIR=$RGW_DIR "$ROOT/scripts/servers/start-ceph-rgw.sh" stop >>"$LOG" 2>&1
+	[ "$AZ_UP" = 1 ] && AZURITE_DIR=$AZ_DIR "$ROOT/scripts/servers/start-azurite.sh" stop >>"$LOG" 2>&1
+	rm -rf "$W/vol.img" "$W"/restore-*.img
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+envval() { echo "$1" | sed -n "s/^$2=//p"; }
+
+say "starting Ceph RGW (objects in RAM: two copies of ${DATA_GIB} GiB)"
+port=$(free_port)
+RGW_UP=1
+env=$(CEPH_RGW_DIR=$RGW_DIR CEPH_RGW_PORT=$port CEPH_MON_PORT=$((port + 1)) \
+	CEPH_RGW_MEM=$(((2 * DATA_GIB + 3) << 30)) "$ROOT/scripts/servers/start-ceph-rgw.sh" start 2>>"$LOG") ||
+	die "Ceph RGW did not start, see $LOG"
+EP=$(envval "$env" S3_ENDPOINT)
+export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+AWS_ACCESS_KEY_ID=$(envval "$env" S3_ACCESS_KEY)
+AWS_SECRET_ACCESS_KEY=$(envval "$env" S3_SECRET_KEY)
+SRC="s3://dr-src/repo?endpoint=$EP&region=us-east-1"
+DST="s3://dr-dst/repo?endpoint=$EP&region=us-east-1"
+
+say "building the volume: ${SIZE_GIB} GiB sparse, ${DATA_GIB} GiB random at 1 GiB"
+truncate -s "${SIZE_GIB}G" "$W/vol.img"
+openssl enc -aes-128-ctr -K 000102030405060708090a0b0c0d0e0f -iv 0 -nosalt </dev/zero 2>/dev/null |
+	head -c "$((DATA_GIB << 30))" | dd of="$W/vol.img" bs=4M seek=256 conv=notrunc status=none
+sync
+
+# step NAME CMD...: runs CMD with CAIRN_HTTP_STATS, records wall seconds
+# and the bytes through this host (sent + received, every client).
+declare -A SEC BYTES
+step() {
+	local name=$1 stats=$W/stats-$1 t0 t1
+	shift
+	rm -f "$stats"
+	t0=$(date +%s.%N)
+	CAIRN_HTTP_STATS=$stats "$@" >"$W/out-$name" 2>>"$LOG" || { cat "$W/out-$name" >>"$LOG"; die "$name failed, see $LOG"; }
+	t1=$(date +%s.%N)
+	SEC[$name]=$(echo "$t1 - $t0" | bc)
+	BYTES[$name]=$( [ -f "$stats" ] && python3 -c '
+import json, sys
+print(sum(j["bytes_sent"] + j["bytes_received"] for j in map(json.loads, open(sys.argv[1]))))' "$stats" || echo 0)
+	say "  $name: ${SEC[$name]} s, $(numfmt --to=iec-i --suffix=B "${BYTES[$name]}") through this host"
+}
+
+change() {
+	python3 - "$W/vol.img" "$CHANGE_MIB" "$DATA_GIB" <<'EOF'
+import os, random, sys
+path, n, data_gib = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+r = random.Random(42)
+MiB = 1 << 20
+with open(path, "r+b") as f:
+    for off in r.sample(range(data_gib * 1024), n):
+        f.seek((1 << 30) + off * MiB)
+        f.write(os.urandom(MiB))
+EOF
+	sync
+}
+
+"$CAIRN" init --repo "$SRC" -q >>"$LOG" 2>&1 || die "init of the source failed, see $LOG"
+"$CAIRN" init --repo "$DST" --copy-keys-from "$SRC" -q >>"$LOG" 2>&1 || die "init --copy-keys-from failed, see $LOG"
+
+say "first backup and first copy"
+step backup1 "$CAIRN" backup "$W/vol.img" --name vol --repo "$SRC" --snapshot none --json
+step copy1 "$CAIRN" copy --volume vol --repo "$SRC" --to "$DST" --json
+cp "$W/out-copy1" "$W/copy1.json"
+say "change of ${CHANGE_MIB} MiB, incremental backup and copy"
+change
+step backup2 "$CAIRN" backup "$W/vol.img" --name vol --repo "$SRC" --snapshot none --json
+step copy2 "$CAIRN" copy --volume vol --repo "$SRC" --to "$DST" --json
+step copy3 "$CAIRN" copy --volume vol --repo "$SRC" --to "$DST" --json
+say "restores of the newest backup"
+sync
+echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
+step restore_src "$CAIRN" restore vol@latest "$W/restore-src.img" --repo "$SRC"
+cmp "$W/vol.img" "$W/restore-src.img" || die "restore from the source differs from the volume"
+rm -f "$W/restore-src.img"
+sync
+echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
+step restore_dst "$CAIRN" restore vol@latest "$W/restore-dst.img" --repo "$DST"
+cmp "$W/vol.img" "$W/restore-dst.img" || die "restore from the copy differs from the volume"
+rm -f "$W/restore-dst.img"
+
+if [ "$DR_AZURE" = 1 ]; then
+	command -v azurite >/dev/null || [ -x "$ROOT/node_modules/.bin/azurite" ] || die "Azurite missing (scripts/install-deps servers)"
+	say "starting Azurite; copy to an unrelated repository there"
+	AZ_UP=1
+	aenv=$(AZURITE_DIR=$AZ_DIR AZURITE_PORT=$(free_port) "$ROOT/scripts/servers/start-azurite.sh" start 2>>"$LOG") ||
+		die "Azurite did not start, see $LOG"
+	export AZURE_STORAGE_KEY
+	AZURE_STORAGE_KEY=$(envval "$aenv" AZURE_KEY)
+	AZ="azure://$(envval "$aenv" AZURE_ACCOUNT)/dr/repo?endpoint=$(envval "$aenv" AZURE_BLOB_ENDPOINT)"
+	"$CAIRN" init --repo "$AZ" -q >>"$LOG" 2>&1 || die "init on Azurite failed, see $LOG"
+	step copy_azure "$CAIRN" copy --volume vol --repo "$SRC" --to "$AZ" --json
+fi
+
+# What the copies reported about themselves.
+field() { python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+d = d[0] if isinstance(d, list) else d
+v = d
+for k in sys.argv[2].split("."):
+    v = v.get(k, "?") if isinstance(v, dict) else "?"
+print(v)' "$W/out-$1" "$2" 2>/dev/null || echo "?"; }
+
+gib() { echo "scale=2; $1 / 1073741824" | bc; }
+mib() { echo "scale=1; $1 / 1048576" | bc; }
+out=$RESULTS/dr-latest.md
+{
+	echo "# Disaster-recovery copies ($STAMP)"
+	echo
+	echo "command: DR_SIZE_GIB=$SIZE_GIB DR_DATA_GIB=$DATA_GIB DR_CHANGE_MIB=$CHANGE_MIB DR_AZURE=$DR_AZURE bench/dr.sh"
+	echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; cairn $("$CAIRN" --version | awk '{print $2}'), Ceph RGW $(radosgw --version 2>/dev/null | awk '{print $3}') on 127.0.0.1 (memstore)"
+	echo
+	echo "| step | seconds | through this host | copy: bytes sent / skipped |"
+	echo "|---|---:|---:|---:|"
+	for s in backup1 copy1 backup2 copy2 copy3 restore_src restore_dst copy_azure; do
+		[ -n "${SEC[$s]:-}" ] || continue
+		extra=""
+		case $s in copy*) extra="$(field "$s" bytes_sent) / $(field "$s" bytes_skipped)" ;; esac
+		echo "| $s | ${SEC[$s]} | $(mib "${BYTES[$s]}") MiB | $extra |"
+	done
+	echo
+	inc=$(echo "${SEC[backup2]} + ${SEC[copy2]}" | bc)
+	echo "Targets (issue [dr]):"
+	echo "- incremental backup + copy of the ${CHANGE_MIB} MiB change: $inc s (target < 5 s; Kasten 42 s + 6 min 4 s)"
+	echo "- copy with nothing new: ${SEC[copy3]} s (target < 1 s)"
+	echo "- first copy vs first backup: $(echo "scale=2; ${SEC[backup1]} / ${SEC[copy1]}" | bc)x faster (target >= 3x);" \
+		"$(mib "${BYTES[copy1]}") MiB through this host for $(gib $((DATA_GIB << 30))) GiB of data ($(echo "scale=3; 100 * ${BYTES[copy1]} / ($DATA_GIB * 1073741824)" | bc)%; target < 1%)"
+	echo "- restore at the destination ${SEC[restore_dst]} s vs at the source ${SEC[restore_src]} s"
+} >"$out"
+cat "$out"

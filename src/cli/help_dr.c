@@ -1,0 +1,92 @@
+/* Help texts of export-details, import, repos and dr (cli_help() asks
+ * here first). */
+#include "cli/cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct cli_help_text texts[] = {
+	{ "export-details",
+	  "usage: cairn export-details --repo URI [--volume V | --group G] [--with-policies] [--json]\n"
+	  "\n"
+	  "Prints one line, a token that names the repository for a disaster-\n"
+	  "recovery host: its URI without secrets (no user info; of the query only\n"
+	  "endpoint, region, style and the drivers' sizes), its id, its key\n"
+	  "fingerprint, and the volumes and groups it holds (each with its count of\n"
+	  "backups and its newest).  --volume and --group restrict it to one\n"
+	  "volume, or one group and its members.  --with-policies adds, from this\n"
+	  "host's state, the definitions of those groups (volumes, names, mount\n"
+	  "points to freeze, hooks, the config document's path) and the policies\n"
+	  "that protect them in this repository.  The token never holds a key, a\n"
+	  "passphrase or a credential secret; the DR host brings its own.\n"
+	  "\n"
+	  "The token is 'cairn1:', the document in base64url, '.' and a checksum:\n"
+	  "a truncated paste is refused by import.  --json prints the document.\n" },
+	{ "import",
+	  "usage: cairn import TOKEN [--cred REF] [--as NAME] [--every INTERVAL] [--json]\n"
+	  "       cairn import --list\n"
+	  "\n"
+	  "Opens the repository a token from 'cairn export-details' names (TOKEN,\n"
+	  "or - to read it from stdin), with --cred and the passphrase sources as\n"
+	  "usual, checks that its id and key fingerprint are the token's (else:\n"
+	  "\"repository at URI is not the one exported: ...\"), and registers it in\n"
+	  "the state database under NAME (--as; default repo-<8 hex digits of its\n"
+	  "id>), with the token's groups and its policies, created paused: nothing\n"
+	  "runs here until 'cairn policy resume'.  Groups and policies of the same\n"
+	  "name already here are kept as they are (and said so).  A group's config\n"
+	  "document missing at its path here is taken from its newest group backup\n"
+	  "and written under STATE_DIR/imported/GROUP/.\n"
+	  "\n"
+	  "After it, --repo NAME stands for the repository's URI and credential\n"
+	  "(a value without '/' that is a registered name), and when it is the only\n"
+	  "registered repository, so does no --repo at all: list, restore, group\n"
+	  "restore and backup need no URI.\n"
+	  "\n"
+	  "Importing the same token again changes nothing and says so.  --every\n"
+	  "INTERVAL (an import policy): 'cairn daemon' re-reads the repository's\n"
+	  "restore points that often, as a job of kind import whose log has a line\n"
+	  "per backup that arrived ('cairn repos sync NAME' does it now).\n"
+	  "--list: as 'cairn repos list'.  The alias is printed on stdout; --json\n"
+	  "prints {name, uri, changed, actions}.\n" },
+	{ "repos",
+	  "usage: cairn repos list [--json]\n"
+	  "       cairn repos sync NAME\n"
+	  "       cairn repos remove NAME\n"
+	  "\n"
+	  "The repositories registered by 'cairn import': list them (name, id,\n"
+	  "newest restore point read, backups, schedule, URI); sync re-reads one\n"
+	  "now as a job of kind import and logs each backup that arrived since\n"
+	  "the last read (by creation time); remove forgets the registration (the\n"
+	  "repository, the groups and the policies stay).\n" },
+	{ "dr",
+	  "usage: cairn dr report [--json]\n"
+	  "\n"
+	  "The disaster-recovery report.  For every volume and group a policy\n"
+	  "protects or a known repository holds: the newest restore point in each\n"
+	  "repository (the policies' own, those registered by import, the\n"
+	  "destinations of copy jobs; one that does not open is shown as\n"
+	  "\"unreachable: reason\"), the RPO now (the age of the newest off-site\n"
+	  "restore point: one in a repository other than the policy's own), the\n"
+	  "policy's target ('policy create --rpo'), the last copy's duration and\n"
+	  "bytes, and an RTO estimate (the restore point's size over the rate of\n"
+	  "the last restore from that repository).  The target of a paused policy\n"
+	  "of a registered repository (imported, waiting for failover) is shown,\n"
+	  "not checked.\n"
+	  "\n"
+	  "Exit status: 0 every target met; 1 a target is breached (the BREACHED\n"
+	  "lines come first) or an error; for a monitoring check.\n" },
+};
+
+bool cli_help_dr(const char *verb)
+{
+	size_t len = strcspn(verb, " ");
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		if (strcmp(texts[i].verb, verb) != 0 && (strlen(texts[i].verb) != len ||
+							 strncmp(texts[i].verb, verb, len) != 0))
+			continue;
+		fputs(texts[i].text, stdout);
+		fputs("\nGlobal options: see 'cairn --help'.\n", stdout);
+		return true;
+	}
+	return false;
+}
