@@ -781,6 +781,26 @@ static void test_sigv4(void **state)
 			 CAIRN_EINVAL);
 }
 
+/* Object Lock: the dates HEAD returns (AWS writes milliseconds, Ceph RGW
+ * nanoseconds) and the MD5 header locked puts carry. */
+static void test_lock_dates_md5(void **state)
+{
+	(void)state;
+	assert_true(cairn_s3_parse_date("2026-12-09T15:26:43.000Z") == 1796830003);
+	assert_true(cairn_s3_parse_date("2026-12-09T15:26:43.000000000Z") == 1796830003);
+	assert_true(cairn_s3_parse_date("2026-12-09T15:26:43Z") == 1796830003);
+	assert_true(cairn_s3_parse_date("1970-01-01T00:00:00Z") == 0);
+	assert_true(cairn_s3_parse_date("") == -1);
+	assert_true(cairn_s3_parse_date(NULL) == -1);
+	assert_true(cairn_s3_parse_date("2026-12-09") == -1);
+	assert_true(cairn_s3_parse_date("Wed, 09 Dec 2026 15:26:43 GMT") == -1);
+	char h[64];
+	ck_ok(cairn_s3_md5_header("", 0, h));
+	assert_string_equal(h, "Content-MD5: 1B2M2Y8AsgTpgAmY7PhCfg==");
+	ck_ok(cairn_s3_md5_header("abc", 3, h));
+	assert_string_equal(h, "Content-MD5: kAFQmDzST7DWlj99KOF/cg==");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -798,6 +818,7 @@ int main(void)
 		cmocka_unit_test(test_error_map),
 		cmocka_unit_test(test_parse_copy),
 		cmocka_unit_test(test_sigv4),
+		cmocka_unit_test(test_lock_dates_md5),
 	};
 	clear_env();
 	return cmocka_run_group_tests(tests, NULL, NULL);
