@@ -20,7 +20,9 @@
 #
 # Environment: CAIRN (the binary, required), CAIRN_E2E_KEEP=1 keeps the
 # temporary directories, CAIRN_E2E_TIMEOUT (seconds per cairn command,
-# default 300), CAIRN_E2E_VERBOSE=1 prints every failing test's log.
+# default 300), CAIRN_E2E_VERBOSE=1 prints every failing test's log,
+# CAIRN_TEST_SCALE=small runs the repeated rounds of race tests fewer
+# times (see E2E_SMALL below).
 
 set -u
 
@@ -41,6 +43,15 @@ export CAIRN_PASSPHRASE='correct horse battery staple (e2e)'
 # pays it, hundreds of times a file (tests of --kdf-memory itself give it).
 export CAIRN_KDF_MEMORY=16M
 export LC_ALL=C
+# CAIRN_TEST_SCALE=small (scripts/run-tests sets it for the sanitized
+# build, whose commands run several times slower): a loop that repeats
+# the same case to catch a race, or a time-boxed storm, runs fewer rounds.
+# The plain build runs the full count and finds the races; the sanitizers
+# look for memory errors and undefined behaviour, which the first rounds
+# reach by the same code paths as the last.  Never for sizes or counts
+# that a test's assertions depend on.
+E2E_SMALL=0
+[ "${CAIRN_TEST_SCALE:-}" != small ] || E2E_SMALL=1
 # Sanitizer builds: leaks and undefined behaviour fail the command (and so
 # the test); harmless for a plain build.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
@@ -157,6 +168,12 @@ test_done()
 {
 	echo "# $E2E_NAME: $E2E_PASSED passed, $E2E_FAILED failed, $E2E_SKIPPED skipped"
 	[ "$E2E_FAILED" -eq 0 ]
+}
+
+# scaled FULL SMALL: FULL, or SMALL under CAIRN_TEST_SCALE=small (above).
+scaled()
+{
+	if [ "$E2E_SMALL" = 1 ]; then echo "$2"; else echo "$1"; fi
 }
 
 # --- running cairn -----------------------------------------------------------
