@@ -185,6 +185,27 @@ t_expiry()
 }
 test_case "rgw: a retention that ran out: forget and prune free the backup, no versions left" t_expiry
 
+t_copy_locked()
+{
+	s3_use rgw
+	local d k
+	d=$(lock_uri copy)
+	export CAIRN_FROM_PASSPHRASE=$CAIRN_PASSPHRASE CAIRN_TO_PASSPHRASE=$CAIRN_PASSPHRASE
+	# The immutable off-site copy: a key family of main, locked too
+	# (whole packs would go by server-side copy: same endpoint and key).
+	cairn init --repo "$d" --copy-keys-from "$(lock_uri main)" --object-lock 3 -q
+	cairn copy --repo "$(lock_uri main)" --volume vol --to "$d" --json >c.json
+	echo "  packs copied on the server side: $(jget c.json .packs_server_side)" >&2
+	[ "$(jget c.json .backups_copied)" -ge 1 ] || fail "nothing was copied: $(cat c.json)"
+	for k in $(keys copy/packs/) $(keys copy/backups/); do
+		[ "$(head_hdr "$k" x-amz-object-lock-mode)" = COMPLIANCE ] || fail "$k (copied) is not locked"
+	done
+	k=$(keys copy/index/ | head -n1)
+	[ -z "$(head_hdr "$k" x-amz-object-lock-mode)" ] || fail "$k (an index object) is locked"
+	expect_fail -m 'under object lock until' cairn forget --repo "$d" "$(cat "$TD/id1")"
+}
+test_case "rgw: a copy into a locked repository is locked too" t_copy_locked
+
 t_append_only_fault()
 {
 	s3_use rgw

@@ -273,6 +273,11 @@ int cairn_s3_copy_from(struct cairn_store *st, struct cairn_store *src_store, co
 	if ((r = copy_source(src, src_key, &hdr)) < 0)
 		return r;
 	if (size > MIN((uint64_t)s->cfg.copy_threshold, COPY_OBJECT_MAX))
-		return copy_multipart(s, (const char *)hdr.data, dst_key, size);
-	return copy_object(s, (const char *)hdr.data, dst_key, size);
+		r = copy_multipart(s, (const char *)hdr.data, dst_key, size);
+	else
+		r = copy_object(s, (const char *)hdr.data, dst_key, size);
+	/* Object lock: a copy is retained as a put would be (lock.c). */
+	if (r >= 0)
+		r = cairn_s3_lock_retain(s, dst_key);
+	return r;
 }
