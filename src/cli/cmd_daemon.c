@@ -10,6 +10,7 @@
 #include "cli/jobs.h"
 #include "daemon/daemon.h"
 #include "daemon/imports.h"
+#include "daemon/standbys.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -135,12 +136,13 @@ static int spawn(const struct cairn_policy *p, int64_t job, void *ud, int64_t *r
 }
 
 /* Runs `cairn repos sync NAME` (an import policy's re-read, daemon/imports.h)
- * as a child like a policy's job; the child makes its own job row. */
-static int spawn_sync(struct daemon *d, const char *name)
+ * or `cairn standby update NAME` (daemon/standbys.h) as a child like a
+ * policy's job; the child makes its own job row. */
+static int spawn_named(struct daemon *d, const char *verb, const char *sub, const char *name)
 {
 	if (cairn_array_grow(&d->kids, &d->cap, d->nkids, sizeof(*d->kids), 8) < 0)
 		return cairn_error_nomem();
-	char *argv[] = { "cairn", "repos", "sync", (char *)name, "--state-dir", (char *)cli_state_dir(d->g),
+	char *argv[] = { "cairn", (char *)verb, (char *)sub, (char *)name, "--state-dir", (char *)cli_state_dir(d->g),
 			 d->g->passphrase_file ? "--passphrase-file" : NULL, (char *)d->g->passphrase_file, NULL };
 	char *pass = cli_passphrase_env_entry();
 	size_t ne = 0;
@@ -170,10 +172,19 @@ static int spawn_sync(struct daemon *d, const char *name)
 		return cairn_error_errno(e, "fork");
 	d->kids[d->nkids].pid = pid;
 	d->kids[d->nkids].job = 0;
-	snprintf(d->kids[d->nkids].policy, sizeof(d->kids[d->nkids].policy), "import %s", name);
+	snprintf(d->kids[d->nkids].policy, sizeof(d->kids[d->nkids].policy), "%s %s",
+		 !strcmp(verb, "standby") ? "standby" : "import", name);
 	d->nkids++;
-	cairn_log_info("import %s: re-reading its restore points, pid %d", name, (int)pid);
+	if (!strcmp(verb, "standby"))
+		cairn_log_info("standby %s: updating, pid %d", name, (int)pid);
+	else
+		cairn_log_info("import %s: re-reading its restore points, pid %d", name, (int)pid);
 	return 0;
+}
+
+static int spawn_sync(struct daemon *d, const char *name)
+{
+	return spawn_named(d, "repos", "sync", name);
 }
 
 static void start_imports(struct daemon *d, int64_t now)
@@ -188,6 +199,25 @@ static void start_imports(struct daemon *d, int64_t now)
 	for (size_t i = 0; i < n; i++) {
 		if (spawn_sync(d, names[i]) < 0) {
 			cairn_log_warn("import %s: %s", names[i], cairn_error_message());
+			cairn_error_clear();
+		}
+		free(names[i]);
+	}
+	free(names);
+}
+
+static void start_standbys(struct daemon *d, int64_t now)
+{
+	char **names = NULL;
+	size_t n = 0;
+	if (cairn_daemon_standbys_due(d->st, now, &names, &n, NULL) < 0) {
+		cairn_log_warn("daemon: %s", cairn_error_message());
+		cairn_error_clear();
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (spawn_named(d, "standby", "update", names[i]) < 0) {
+			cairn_log_warn("standby %s: %s", names[i], cairn_error_message());
 			cairn_error_clear();
 		}
 		free(names[i]);
@@ -332,6 +362,8 @@ static int run_daemon(struct cli_ctx *c)
 		}
 		if (!stopping && (!once || first))
 			start_imports(&d, to.now);
+		if (!stopping && (!once || first))
+			start_standbys(&d, to.now);
 		first = false;
 		if (once && !d.nkids && !any_queued(d.st))
 			break;
