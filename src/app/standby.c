@@ -540,6 +540,13 @@ static int stage_member(const struct cairn_app *app, struct cairn_repo *repo, st
 		goto out;
 	res->bytes_changed += changed;
 	bool device = false;
+	if (!mb->old) {
+		/* A member new to the group: an empty image to grow (harmless
+		 * if the update stops before its commit point). */
+		int nfd = open(mb->target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (nfd >= 0)
+			close(nfd);
+	}
 	if ((r = open_image(mb->target, &device, &tfd)) < 0)
 		goto out;
 	if (device) {
