@@ -25,6 +25,16 @@ static const struct cli_opt standby_opts[] = {
 	{ NULL, 0, 0, NULL, 0 },
 };
 
+/* --repo, else CAIRN_REPO; a registered repository's alias is kept as
+ * such (app/standby.c resolves it at each use). */
+static const char *repo_arg(struct cli_global *g)
+{
+	if (g->repo && *g->repo)
+		return g->repo;
+	const char *e = getenv("CAIRN_REPO");
+	return e && *e ? e : NULL;
+}
+
 static const char *const subs[] = { "create", "update", "list", "show", "delete", "status", NULL };
 
 static int check_standby(struct cli_ctx *c)
@@ -57,8 +67,9 @@ static int check_standby(struct cli_ctx *c)
 			return cli_usage("standby", "give one of --volume V or --group G");
 		if (!a->to)
 			return cli_usage("standby", "give the standby's place with --to PATH|DEVICE (a directory for a group)");
-		if (!c->g->repo)
-			return cli_usage("standby", "give the repository the standby follows with --repo URI");
+		if (!repo_arg(c->g))
+			return cli_usage("standby", "give the repository the standby follows with --repo URI "
+						    "(or CAIRN_REPO)");
 	}
 	return 0;
 }
@@ -243,7 +254,7 @@ static int run_standby(struct cli_ctx *c)
 			return cli_usage("standby", "%s", cairn_error_message());
 		const char *cred = g->cred && *g->cred ? g->cred : getenv("CAIRN_CRED");
 		struct cairn_app_standby_create o = { .name = name, .volume = a->volume, .group = a->group,
-						      .uri = g->repo, .cred = cred && *cred ? cred : NULL,
+						      .uri = repo_arg(g), .cred = cred && *cred ? cred : NULL,
 						      .target = a->to, .every = every, .force = a->force };
 		if ((r = cairn_app_standby_create(cli_app(g), c->st, &o, &res)) < 0)
 			return cli_fail(r);
