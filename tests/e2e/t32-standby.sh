@@ -28,8 +28,9 @@ changed_bytes()
 
 t_chain()
 {
-	local repo=${1:-$TD/repo} img=$TT/vol.img sb=sb-${1:-local} id want w ch i
+	local repo=${1:-$TD/repo} img=$TT/vol.img sb=sb-${1:-local} rounds="1 2 3 4 5" id want w ch i
 	if [ -n "${1:-}" ]; then
+		rounds="1 2"
 		s3_use "$1"
 		repo=$(s3_uri "$1" standby)
 	fi
@@ -37,7 +38,7 @@ t_chain()
 	cairn standby create "$sb" --volume vol.img --repo "$repo" --to "$TT/standby.img" --json >c.json
 	[ "$(jget c.json .mode)" = full ] || fail "create did not restore in full"
 	same_file "$img" "$TT/standby.img"
-	for i in 1 2 3 4 5; do
+	for i in $rounds; do
 		want=$(changed_bytes $((100 + i)) 6 "$img")
 		id=$(cairn backup --repo "$repo" -q "$img")
 		cairn standby update "$sb" --json >u.json
@@ -224,5 +225,5 @@ test_case "a target written behind the standby's back is refused; --force rewrit
 test_case "status shows the lag and exits 1 when late; the daemon updates a standby when due" t_status_daemon
 test_case "on XFS the update goes into a reflink clone renamed over the image" t_reflink
 test_case "bad input: unknown volume, missing repository, wrong passphrase, existing name" t_bad
-test_case "a standby kept current from Ceph RGW" t_chain rgw
+test_case "a standby kept current from Ceph RGW (2 incrementals)" t_chain rgw
 test_done
