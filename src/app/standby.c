@@ -971,9 +971,9 @@ int cairn_app_standby_create(const struct cairn_app *app, struct cairn_state *st
 		ret->mode = "full";
 	}
 	ret->seconds = cairn_now() - t0;
-	points_clear(&pts);
 	if (job)
 		r = cairn_app_job_end(&j, r, r >= 0 ? to : NULL);
+	points_clear(&pts); /* to points into it */
 	return r;
 }
 
