@@ -747,6 +747,15 @@ static int update_locked(const struct cairn_app *app, struct cairn_state *st, st
 		return r;
 	res->recovered = rec;
 	snprintf(res->from, sizeof(res->from), "%s", sb->backup ? sb->backup : "");
+	/* A mounted device first: its file system may have written to it. */
+	struct stat tst;
+	if (!sb->group && stat(sb->target, &tst) == 0 && S_ISBLK(tst.st_mode)) {
+		bool device;
+		int fd;
+		if ((r = open_image(sb->target, &device, &fd)) < 0)
+			return r;
+		close(fd);
+	}
 	if (!o->force && (r = fingerprint_check(sb)) < 0)
 		return r;
 	_cleanup_(cairn_repo_freep) struct cairn_repo *repo = NULL;

@@ -190,6 +190,40 @@ t_reflink()
 	true
 }
 
+t_device()
+{
+	local img=$TT/vol.img dev rc=0
+	[ "$(id -u)" = 0 ] || skip "needs root for loop devices and mounts"
+	mk_image "$img" 16 81 4
+	new_repo "$TD/vrepo" --chunk-size 16K
+	cairn backup --repo "$TD/vrepo" -q "$img" >/dev/null
+	truncate -s 16M dev.backing
+	dev=$(setup_loop "$TT/dev.backing") || skip "no loop device available"
+	cairn standby create vb --volume vol.img --repo "$TD/vrepo" --to "$dev" -q >/dev/null
+	cmp "$img" "$dev" || fail "the device does not hold the volume"
+	scatter_write "$img" 82 4 >/dev/null
+	cairn backup --repo "$TD/vrepo" -q "$img" >/dev/null
+	cairn standby update vb --json >u.json
+	[ "$(jget u.json .mode)" = journal ] || fail "a device is not updated through the journal"
+	[ "$(jget u.json .bytes_written)" -le $((4 * CS)) ] || fail "the device update wrote more than the change"
+	cmp "$img" "$dev" || fail "the device does not hold the new restore point"
+	# Mounted: refused, as restore refuses it.
+	scatter_write "$img" 84 2 >/dev/null
+	cairn backup --repo "$TD/vrepo" -q "$img" >/dev/null
+	mkdir -p mnt
+	mount -o ro "$dev" mnt 2>/dev/null || skip "cannot mount the standby's ext4"
+	register_cleanup mount "$TT/mnt"
+	expect_fail -m "in use \\(mounted\\?\\)" cairn standby update vb
+	umount mnt
+	# Written behind the standby's back (where its fingerprint samples).
+	printf 'X' | dd of="$dev" bs=1 seek=100 conv=notrunc 2>/dev/null
+	scatter_write "$img" 83 2 >/dev/null
+	cairn backup --repo "$TD/vrepo" -q "$img" >/dev/null
+	expect_fail -m "changed since the standby last wrote it" cairn standby update vb
+	cairn standby update vb --force -q >/dev/null
+	cmp "$img" "$dev" || fail "update --force did not rewrite the device"
+}
+
 t_bad()
 {
 	local img=$TT/vol.img
@@ -224,6 +258,7 @@ test_case "a group standby: every image and the config document switch together"
 test_case "a target written behind the standby's back is refused; --force rewrites it" t_modified
 test_case "status shows the lag and exits 1 when late; the daemon updates a standby when due" t_status_daemon
 test_case "on XFS the update goes into a reflink clone renamed over the image" t_reflink
+test_case "a block device: journal updates, refused while mounted or written behind its back" t_device
 test_case "bad input: unknown volume, missing repository, wrong passphrase, existing name" t_bad
 test_case "a standby kept current from Ceph RGW (2 incrementals)" t_chain rgw
 test_done
