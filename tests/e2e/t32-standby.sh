@@ -160,10 +160,18 @@ t_status_daemon()
 	same_file "$img" "$TT/standby.img"
 	cairn standby status db --json >st.json
 	[ "$(jget st.json '.[0].behind')" = false ] || fail "the daemon's update left the standby behind"
+	# A restore point made more than two intervals after the one held: late.
+	scatter_write "$img" 54 2 >/dev/null
+	CAIRN_TEST_NOW=$((now + 400)) cairn backup --repo "$TD/drepo" -q "$img" >/dev/null
+	cairn standby status db >st.out || rc=$?
+	[ $rc -eq 1 ] || fail "status of a standby behind by 2 x --every and more exited $rc, expected 1"
+	grep -q LATE st.out || fail "status does not say LATE: $(cat st.out)"
+	cairn standby update db -q >/dev/null
+	rc=0
 	# Without --every, any lag is late: exit 1 for monitoring.
 	cairn standby create nb --volume vol.img --repo "$TD/drepo" --to "$TT/nb.img" -q >/dev/null
 	scatter_write "$img" 53 3 >/dev/null
-	cairn backup --repo "$TD/drepo" -q "$img" >/dev/null
+	CAIRN_TEST_NOW=$((now + 500)) cairn backup --repo "$TD/drepo" -q "$img" >/dev/null
 	cairn standby status nb >st.out || rc=$?
 	[ $rc -eq 1 ] || fail "status of a late standby exited $rc, expected 1"
 	grep -q LATE st.out || fail "status does not say LATE: $(cat st.out)"
