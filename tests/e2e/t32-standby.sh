@@ -142,7 +142,7 @@ t_modified()
 
 t_status_daemon()
 {
-	local img=$TT/vol.img rc=0 now
+	local img=$TT/vol.img rc=0 now job
 	vol_repo "$TD/drepo" "$img" 51
 	cairn standby create db --volume vol.img --repo "$TD/drepo" --to "$TT/standby.img" --every 1m -q >/dev/null
 	cairn standby status db >st.out
@@ -158,6 +158,10 @@ t_status_daemon()
 	cmp -s "$img" "$TT/standby.img" && fail "the daemon updated a standby before it was due"
 	CAIRN_TEST_NOW=$((now + 90)) cairn daemon --once -q
 	same_file "$img" "$TT/standby.img"
+	# As a job of kind standby, with its log.
+	job=$(cairn status --json | jq -r '[.[] | select(.kind == "standby" and (.source | test(" db ")))][0].id')
+	[ "$job" != null ] || fail "no job of kind standby for the daemon's update"
+	cairn log "$job" | grep -q "standby db now holds restore point" || fail "the job's log does not say what it applied"
 	cairn standby status db --json >st.json
 	[ "$(jget st.json '.[0].behind')" = false ] || fail "the daemon's update left the standby behind"
 	# A restore point made more than two intervals after the one held: late.
