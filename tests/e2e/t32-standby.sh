@@ -64,33 +64,46 @@ t_chain()
 
 t_kill()
 {
-	local img=$TT/vol.img old new rc held at
+	local img=$TT/vol.img new held pid i
 	vol_repo "$TD/krepo" "$img" 21
 	cairn standby create kb --volume vol.img --repo "$TD/krepo" --to "$TT/standby.img" -q >/dev/null
-	for at in 0.5 2.0; do
-		cp "$TT/standby.img" old.img
-		scatter_write "$img" "${at/./}" 24 >/dev/null
-		new=$(cairn backup --repo "$TD/krepo" -q "$img")
-		CAIRN_TEST_JOB_DELAY=250 "$CAIRN" standby update kb -q >/dev/null 2>k.err &
-		local pid=$!
-		sleep "$at"
-		kill -9 $pid 2>/dev/null || true
-		wait $pid 2>/dev/null || true
-		# The next command on the standby finishes a committed update.
-		cairn standby show kb --json >s.json
-		held=$(jget s.json .backup)
-		[ "$(jget s.json .pending)" = false ] || fail "show left the update pending"
-		if [ "$held" = "$new" ]; then
-			same_file "$img" "$TT/standby.img"
-		else
-			same_file old.img "$TT/standby.img"
-		fi
-		echo "killed after $at s: held $held (new $new)"
-		cairn standby update kb -q >/dev/null
-		same_file "$img" "$TT/standby.img"
-		ls "$CAIRN_STATE_DIR/standby/kb/" | grep -q journal && fail "a journal was left behind"
+	# Before the commit point (staging sleeps at its progress reports):
+	# the old image stands.
+	cp "$TT/standby.img" old.img
+	scatter_write "$img" 22 24 >/dev/null
+	new=$(cairn backup --repo "$TD/krepo" -q "$img")
+	CAIRN_TEST_JOB_DELAY=300 "$CAIRN" standby update kb -q >/dev/null 2>&1 &
+	pid=$!
+	sleep 0.1
+	kill -9 $pid 2>/dev/null || true
+	wait $pid 2>/dev/null || true
+	cairn standby show kb --json >s.json
+	[ "$(jget s.json .backup)" != "$new" ] || fail "an update killed before its commit point was applied"
+	same_file old.img "$TT/standby.img"
+	cairn standby update kb -q >/dev/null
+	same_file "$img" "$TT/standby.img"
+	# After the commit point, in the middle of applying the journal (a
+	# pause per range): the next command finishes the update.
+	scatter_write "$img" 23 24 >/dev/null
+	new=$(cairn backup --repo "$TD/krepo" -q "$img")
+	CAIRN_TEST_JOB_DELAY=300 "$CAIRN" standby update kb -q >/dev/null 2>&1 &
+	pid=$!
+	for i in $(seq 100); do
+		[ "$(cairn standby list --json | jq -r '.[] | select(.name == "kb") | .pending')" = true ] && break
+		sleep 0.1
 	done
-	true
+	kill -9 $pid 2>/dev/null || true
+	wait $pid 2>/dev/null || true
+	[ "$i" -lt 100 ] || fail "the update never reached its commit point"
+	cmp -s "$img" "$TT/standby.img" && fail "the update was not killed while applying"
+	cairn standby show kb --json >s.json
+	held=$(jget s.json .backup)
+	[ "$held" = "$new" ] || fail "show did not finish the committed update: holds $held, not $new"
+	[ "$(jget s.json .pending)" = false ] || fail "show left the update pending"
+	same_file "$img" "$TT/standby.img"
+	ls "$CAIRN_STATE_DIR/standby/kb/" | grep -q journal && fail "a journal was left behind"
+	cairn standby update kb --json >u.json
+	[ "$(jget u.json .changed)" = false ] || fail "an update after the recovery changed something"
 }
 
 t_group()
