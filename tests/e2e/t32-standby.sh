@@ -101,7 +101,7 @@ t_kill()
 	[ "$held" = "$new" ] || fail "show did not finish the committed update: holds $held, not $new"
 	[ "$(jget s.json .pending)" = false ] || fail "show left the update pending"
 	same_file "$img" "$TT/standby.img"
-	ls "$CAIRN_STATE_DIR/standby/kb/" | grep -q journal && fail "a journal was left behind"
+	! compgen -G "$CAIRN_STATE_DIR/standby/kb/*.journal" >/dev/null || fail "a journal was left behind"
 	cairn standby update kb --json >u.json
 	[ "$(jget u.json .changed)" = false ] || fail "an update after the recovery changed something"
 }
@@ -211,7 +211,7 @@ t_reflink()
 	[ "$(jget u.json .mode)" = reflink ] || fail "no reflink clone on XFS: mode $(jget u.json .mode)"
 	[ "$(jget u.json .bytes_written)" -le $((4 * CS)) ] || fail "the reflink update wrote more than the change"
 	same_file "$img" "$TT/xfs/standby.img"
-	ls "$TT/xfs" | grep -q cairn-standby-next && fail "a clone was left behind"
+	! compgen -G "$TT/xfs/*.cairn-standby-next" >/dev/null || fail "a clone was left behind"
 	true
 }
 
