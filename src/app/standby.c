@@ -743,6 +743,17 @@ static int update_locked(const struct cairn_app *app, struct cairn_state *st, st
 	double t0 = cairn_now();
 	bool rec = false;
 	int r = recover_locked(app, st, sb, dir, &rec);
+	if (r < 0 && o->force && sb->pending) {
+		/* A pending update that cannot be finished (its journal lost):
+		 * --force drops it and compares every chunk instead. */
+		cairn_log_warn("%s; --force: dropping it and comparing every chunk", cairn_error_message());
+		cairn_error_clear();
+		if ((r = cairn_standby_set_pending(st, sb->name, NULL)) < 0)
+			return r;
+		free(sb->pending);
+		sb->pending = NULL;
+		remove_journals(dir);
+	}
 	if (r < 0)
 		return r;
 	res->recovered = rec;

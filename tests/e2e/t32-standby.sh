@@ -28,14 +28,16 @@ changed_bytes()
 
 t_chain()
 {
-	local repo=${1:-$TD/repo} img=$TT/vol.img sb=sb-${1:-local} rounds="1 2 3 4" id want w ch i
+	local repo=${1:-$TD/repo} img=$TT/vol.img sb=sb-${1:-local} rounds="1 2 3 4" first id want w ch i rc
 	if [ -n "${1:-}" ]; then
 		rounds="1 2"
 		s3_use "$1"
 		repo=$(s3_uri "$1" standby)
 	fi
 	vol_repo "$repo" "$img" 11
+	cp "$img" v0.img
 	cairn standby create "$sb" --volume vol.img --repo "$repo" --to "$TT/standby.img" --json >c.json
+	first=$(jget c.json .to)
 	[ "$(jget c.json .mode)" = full ] || fail "create did not restore in full"
 	same_file "$img" "$TT/standby.img"
 	for i in $rounds; do
@@ -54,12 +56,19 @@ t_chain()
 	done
 	# Nothing new: nothing written.
 	cairn standby update "$sb" --json >u.json
-	[ "$(jget u.json .changed)" = false ] || fail "an update with nothing new changed something"
+	[ "$(jq -r .changed u.json)" = false ] || fail "an update with nothing new changed something"
 	cairn standby show "$sb" --json >s.json
 	[ "$(jget s.json .backup)" = "$id" ] || fail "show does not hold $id"
 	[ "$(jget s.json .bytes_written)" -gt 0 ] || fail "show records no bytes written"
 	cairn standby status "$sb" --json >st.json
-	[ "$(jget st.json '.[0].behind')" = false ] || fail "status: a current standby is behind"
+	[ "$(jq -r '.[0].behind' st.json)" = false ] || fail "status: a current standby is behind"
+	# Back to the first restore point (--at): the diff runs either way.
+	cairn standby update "$sb" --at "$first" --json >u.json
+	same_file v0.img "$TT/standby.img"
+	rc=0
+	cairn standby status "$sb" --json >st.json || rc=$?
+	[ $rc -eq 1 ] || fail "status of a standby behind (no --every) exited $rc, expected 1"
+	[ "$(jq -r '.[0].behind' st.json)" = true ] || fail "status: a standby held at an older restore point is not behind"
 }
 
 t_kill()
@@ -99,11 +108,11 @@ t_kill()
 	cairn standby show kb --json >s.json
 	held=$(jget s.json .backup)
 	[ "$held" = "$new" ] || fail "show did not finish the committed update: holds $held, not $new"
-	[ "$(jget s.json .pending)" = false ] || fail "show left the update pending"
+	[ "$(jq -r .pending s.json)" = false ] || fail "show left the update pending"
 	same_file "$img" "$TT/standby.img"
 	! compgen -G "$CAIRN_STATE_DIR/standby/kb/*.journal" >/dev/null || fail "a journal was left behind"
 	cairn standby update kb --json >u.json
-	[ "$(jget u.json .changed)" = false ] || fail "an update after the recovery changed something"
+	[ "$(jq -r .changed u.json)" = false ] || fail "an update after the recovery changed something"
 }
 
 t_group()
@@ -176,7 +185,7 @@ t_status_daemon()
 	[ "$job" != null ] || fail "no job of kind standby for the daemon's update"
 	cairn log "$job" | grep -q "standby db now holds restore point" || fail "the job's log does not say what it applied"
 	cairn standby status db --json >st.json
-	[ "$(jget st.json '.[0].behind')" = false ] || fail "the daemon's update left the standby behind"
+	[ "$(jq -r '.[0].behind' st.json)" = false ] || fail "the daemon's update left the standby behind"
 	# A restore point made more than two intervals after the one held: late.
 	scatter_write "$img" 54 2 >/dev/null
 	CAIRN_TEST_NOW=$((now + 400)) cairn backup --repo "$TD/drepo" -q "$img" >/dev/null
