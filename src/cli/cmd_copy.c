@@ -1,5 +1,6 @@
 /* cairn copy: backups to another repository (app/copy.h). */
 #include "app/copy.h"
+#include "app/drexport.h"
 #include "cli/cli.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -7,6 +8,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct copy_args {
 	const char *to, *to_cred, *to_pass_file, *volume, *group;
@@ -58,7 +60,14 @@ static int run_copy(struct cli_ctx *c)
 	struct cli_global *g = c->g;
 	struct cairn_pass_source pass;
 	cli_second_pass_source(true, a->to_pass_file, &pass);
-	struct cairn_repo_ref from, to = { .uri = a->to, .cred = a->to_cred, .pass = &pass,
+	/* --to NAME: a repository registered by import (cairn repos list),
+	 * with its credential unless --to-cred names another. */
+	_cleanup_free_ char *alias_uri = NULL, *alias_cred = NULL;
+	if (!strchr(a->to, '/') && !strstr(a->to, "://") &&
+	    cairn_app_repo_alias(cli_app(g), a->to, &alias_uri, &alias_cred) < 0)
+		cairn_error_clear();
+	struct cairn_repo_ref from, to = { .uri = alias_uri ? alias_uri : a->to,
+					   .cred = a->to_cred ? a->to_cred : alias_cred, .pass = &pass,
 					   .connections = g->connections, .limit_upload = g->limit_upload };
 	cli_repo_ref(g, &from);
 	/* Both keys derived at once: a copy with nothing new costs little
