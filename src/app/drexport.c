@@ -316,6 +316,8 @@ static int import_group(const struct cairn_app *app, struct cairn_state *st, str
 	struct cairn_group g = { 0 };
 	size_t nn = 0;
 	int r;
+	/* Before the first goto: out's cleanup must not skip an initialisation. */
+	_cleanup_free_ char *fetched = NULL;
 	const char *name = jstr(d, "name");
 	if (!name)
 		return cairn_error_set(CAIRN_EINVAL, "the export token's group definition has no name");
@@ -347,7 +349,6 @@ static int import_group(const struct cairn_app *app, struct cairn_state *st, str
 	g.max_freeze_ms = (unsigned)json_integer_value(json_object_get(d, "max_freeze_ms"));
 	if (!g.max_freeze_ms)
 		g.max_freeze_ms = CAIRN_GROUP_MAX_FREEZE_MS_DEFAULT;
-	_cleanup_free_ char *fetched = NULL;
 	const char *config = jstr(d, "config");
 	if (config && access(config, R_OK) != 0) {
 		if ((r = fetch_config(app, repo, name, &fetched)) < 0)
