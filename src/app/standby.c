@@ -578,8 +578,13 @@ static int stage_member(const struct cairn_app *app, struct cairn_repo *repo, st
 		}
 		if (ioctl(cfd, FICLONE, tfd) == 0) {
 			reflink = true;
+			/* The image's owner and mode (the umask took from the mode):
+			 * a VM image owned by a hypervisor's user stays usable. */
 			if (fchown(cfd, st.st_uid, st.st_gid) < 0)
-				cairn_log_debug("%s: cannot keep the owner of %s", stage, mb->target);
+				cairn_log_warn("%s keeps its mode but not its owner %u:%u", mb->target, (unsigned)st.st_uid,
+					       (unsigned)st.st_gid);
+			if (fchmod(cfd, st.st_mode & 07777) < 0)
+				cairn_log_warn("%s: cannot keep its mode %o", mb->target, (unsigned)(st.st_mode & 07777));
 		} else {
 			unlink(stage);
 			free(stage);

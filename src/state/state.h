@@ -169,6 +169,11 @@
  *                            claims and id counter kept)
  *
  *   version 12
+ *     policies gains         replication (`policy create --copy-to`)
+ *       copy_to, copy_cred TEXT, copy_every_s INTEGER, copy_keep TEXT,
+ *       last_copy INTEGER
+ *
+ *   version 13
  *     standbys               warm standby volumes (standbys.h)
  *       name TEXT PK          [A-Za-z0-9._-], 1..64
  *       created INTEGER       unix seconds

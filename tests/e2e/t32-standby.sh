@@ -214,12 +214,14 @@ t_reflink()
 	mkfs_mount xfs "$TT/xfs"
 	vol_repo "$TD/rrepo" "$img" 61
 	cairn standby create rb --volume vol.img --repo "$TD/rrepo" --to "$TT/xfs/standby.img" -q >/dev/null
+	chmod 0664 "$TT/xfs/standby.img"
 	scatter_write "$img" 62 4 >/dev/null
 	cairn backup --repo "$TD/rrepo" -q "$img" >/dev/null
 	cairn standby update rb --json >u.json
 	[ "$(jget u.json .mode)" = reflink ] || fail "no reflink clone on XFS: mode $(jget u.json .mode)"
 	[ "$(jget u.json .bytes_written)" -le $((4 * CS)) ] || fail "the reflink update wrote more than the change"
 	same_file "$img" "$TT/xfs/standby.img"
+	[ "$(stat -c %a "$TT/xfs/standby.img")" = 664 ] || fail "the image lost its mode 664 in the switch"
 	! compgen -G "$TT/xfs/*.cairn-standby-next" >/dev/null || fail "a clone was left behind"
 	true
 }
