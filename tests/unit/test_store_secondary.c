@@ -508,10 +508,11 @@ static void test_answers_do_not_switch(void **state)
 		snprintf(uri, sizeof(uri), "s3://%s-none/sec?endpoint=%s&region=%s", sv.bucket, sv.endpoint,
 			 sv.region);
 		open_counted(uri, &o, &s, &pc, &sc);
-		assert_int_equal(cairn_store_get(s, "a", 0, CAIRN_STORE_TO_END, &b), CAIRN_ENOTFOUND);
-		/* stat cannot tell a missing bucket from a missing object as
-		 * get does: not a repository, which is no reason to switch. */
-		int r = cairn_store_stat(s, "a", &size);
+		/* NoSuchBucket: not a repository (or not found, where the
+		 * server does not say which), no reason to switch. */
+		int r = cairn_store_get(s, "a", 0, CAIRN_STORE_TO_END, &b);
+		assert_true(r == CAIRN_ENOTFOUND || r == CAIRN_ENOTREPO);
+		r = cairn_store_stat(s, "a", &size);
 		assert_true(r == CAIRN_ENOTFOUND || r == CAIRN_ENOTREPO);
 		assert_false(cairn_store_secondary_fallen(s));
 		assert_untouched(sc);
