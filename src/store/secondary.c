@@ -117,9 +117,13 @@ static struct cairn_store *reader(struct secondary_store *w)
 	return atomic_load(&w->fallen) ? w->secondary : w->primary;
 }
 
+/* CAIRN_ENET, what the primary's failure was: not CAIRN_EPERM, which
+ * callers read as a credential that may not write or delete
+ * (repo/objlock.c), nor CAIRN_EUNSUPPORTED, which makes a copy fall back
+ * to reading and writing. */
 static int refuse(struct secondary_store *w)
 {
-	return cairn_error_set(CAIRN_EPERM,
+	return cairn_error_set(CAIRN_ENET,
 			       "the primary endpoint %s is unreachable; the secondary %s is read-only: copy what you "
 			       "need to a new repository with 'cairn copy --to URI'",
 			       w->primary_name, w->secondary_name);
@@ -241,37 +245,37 @@ static int sec_list(struct cairn_store *s, const char *prefix, cairn_store_list_
 static int sec_put(struct cairn_store *s, const char *key, const void *data, size_t len, unsigned flags)
 {
 	struct cairn_store *p = writer(to_sec(s));
-	return p ? cairn_store_put(p, key, data, len, flags) : CAIRN_EPERM;
+	return p ? cairn_store_put(p, key, data, len, flags) : CAIRN_ENET;
 }
 
 static int sec_del(struct cairn_store *s, const char *key)
 {
 	struct cairn_store *p = writer(to_sec(s));
-	return p ? cairn_store_del(p, key) : CAIRN_EPERM;
+	return p ? cairn_store_del(p, key) : CAIRN_ENET;
 }
 
 static int sec_del_many(struct cairn_store *s, const char *const *keys, size_t n)
 {
 	struct cairn_store *p = writer(to_sec(s));
-	return p ? cairn_store_del_many(p, keys, n) : CAIRN_EPERM;
+	return p ? cairn_store_del_many(p, keys, n) : CAIRN_ENET;
 }
 
 static int sec_copy(struct cairn_store *s, const char *from, const char *to)
 {
 	struct cairn_store *p = writer(to_sec(s));
-	return p ? p->ops->copy(p, from, to) : CAIRN_EPERM;
+	return p ? p->ops->copy(p, from, to) : CAIRN_ENET;
 }
 
 static int sec_create(struct cairn_store *s)
 {
 	struct cairn_store *p = writer(to_sec(s));
-	return p ? cairn_store_create(p) : CAIRN_EPERM;
+	return p ? cairn_store_create(p) : CAIRN_ENET;
 }
 
 static int sec_sweep(struct cairn_store *s, int64_t before, struct cairn_store_sweep *ret)
 {
 	struct cairn_store *p = writer(to_sec(s));
-	return p ? cairn_store_sweep(p, before, ret) : CAIRN_EPERM;
+	return p ? cairn_store_sweep(p, before, ret) : CAIRN_ENET;
 }
 
 /* The source is unwrapped to the store its reads go to now, so the
@@ -279,7 +283,7 @@ static int sec_sweep(struct cairn_store *s, int64_t before, struct cairn_store_s
 static int sec_copy_from(struct cairn_store *s, struct cairn_store *src, const char *src_key, const char *dst_key)
 {
 	struct cairn_store *p = writer(to_sec(s));
-	return p ? cairn_store_copy_from(p, cairn_store_unwrap(src), src_key, dst_key) : CAIRN_EPERM;
+	return p ? cairn_store_copy_from(p, cairn_store_unwrap(src), src_key, dst_key) : CAIRN_ENET;
 }
 
 /* A setting for later puts: the primary's, as only it is written. */

@@ -1,0 +1,123 @@
+#!/bin/bash
+# t34: a repository read through its secondary endpoint (?secondary=URL) on
+# Ceph RGW (started by scripts/run-tests): a backup made through the real
+# endpoint, then a URI whose primary endpoint is a closed port and whose
+# secondary is the real one: restore is byte-identical and list works, each
+# with one warning line naming both endpoints; backup and prune are refused
+# with one line naming 'cairn copy --to', and write nothing; a working
+# primary never touches the secondary (its store is counted).  Skipped
+# without servers.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/s3lib.sh"
+
+IMG=$TD/vol.img
+# The closed port gives up after two attempts, without waiting between.
+export CAIRN_HTTP_MAX_ATTEMPTS=2 CAIRN_HTTP_BACKOFF_MS=1
+
+# A TCP port on 127.0.0.1 nothing listens on.
+dead_port()
+{
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# sec_uri PREFIX PRIMARY_ENDPOINT: the repository through PRIMARY, with the
+# real endpoint as its secondary.
+sec_uri()
+{
+	echo "s3://cairn-e2e-$S3_RUN-$E2E_NAME-rgw/$1?endpoint=$2&region=$S3_REGION&secondary=$S3_ENDPOINT"
+}
+
+t_setup()
+{
+	s3_use rgw
+	rand_file "$IMG" $((6 << 20)) 3401
+	truncate -s 12M "$IMG"
+	local R
+	R=$(s3_uri rgw repo)
+	cairn init --repo "$R" --chunk-size 16K --pack-size 1M -q
+	cairn backup --repo "$R" "$IMG" --name vol --snapshot none -q >/dev/null
+	[ "$(backup_count "$R")" = 1 ] || fail "no backup"
+	cairn list --repo "$R" --json | jq -r '.[0].id' >"$TD/id"
+	touch "$TD/ready"
+}
+test_case "setup: a backup of a 12 MiB image to RGW" t_setup
+
+# The warning, once, naming both endpoints.
+one_warning()
+{
+	local n
+	n=$(grep -c "primary endpoint http://127.0.0.1:$1 unreachable (.*): reading from the secondary $S3_ENDPOINT\$" "$2" || true)
+	[ "$n" = 1 ] || fail "$n warnings in: $(head -c 400 "$2" | tr '\n' '|')"
+}
+
+t_restore_list()
+{
+	s3_use rgw
+	[ -f "$TD/ready" ] || skip "setup did not complete"
+	local port U
+	port=$(dead_port)
+	U=$(sec_uri repo "http://127.0.0.1:$port")
+	# Not -q: that would silence the warning (errors only).
+	cairn restore --repo "$U" "$(cat "$TD/id")" "$TT/r.img" --force >/dev/null 2>"$TT/err"
+	same_file "$IMG" "$TT/r.img"
+	one_warning "$port" "$TT/err"
+	[ "$(grep -c 'warning' "$TT/err")" = 1 ] || fail "restore warned more: $(tr '\n' '|' <"$TT/err")"
+	cairn list --repo "$U" --json >"$TT/l.json" 2>"$TT/err"
+	[ "$(jq length "$TT/l.json")" = 1 ] || fail "list through the secondary: $(cat "$TT/l.json")"
+	one_warning "$port" "$TT/err"
+}
+test_case "restore and list read through the secondary when the primary refuses connections" t_restore_list
+
+t_writes_refused()
+{
+	s3_use rgw
+	[ -f "$TD/ready" ] || skip "setup did not complete"
+	local port U R rc=0 cmd
+	port=$(dead_port)
+	U=$(sec_uri repo "http://127.0.0.1:$port")
+	R=$(s3_uri rgw repo)
+	cairn list --repo "$R" --json | jq -S . >"$TT/before.json"
+	for cmd in backup prune; do
+		rc=0
+		if [ $cmd = backup ]; then
+			cairn backup --repo "$U" "$IMG" --name vol --snapshot none >/dev/null 2>"$TT/err" || rc=$?
+		else
+			cairn prune --repo "$U" >/dev/null 2>"$TT/err" || rc=$?
+		fi
+		echo "  $cmd: exit $rc: $(tr '\n' '|' <"$TT/err")" >&2
+		[ $rc -ne 0 ] && [ $rc -lt 124 ] || fail "$cmd through a fallen primary exited $rc"
+		grep -q "the primary endpoint http://127.0.0.1:$port is unreachable; the secondary $S3_ENDPOINT is read-only: copy what you need to a new repository with 'cairn copy --to URI'" "$TT/err" ||
+			fail "$cmd: no refusal line: $(tr '\n' '|' <"$TT/err")"
+		one_warning "$port" "$TT/err"
+		[ "$(grep -c . "$TT/err")" = 2 ] || fail "$cmd printed more than the warning and the refusal"
+	done
+	cairn list --repo "$R" --json | jq -S . >"$TT/after.json"
+	cmp -s "$TT/before.json" "$TT/after.json" || fail "the repository changed"
+}
+test_case "backup and prune through a fallen primary are refused with one line, nothing written" t_writes_refused
+
+t_working_primary()
+{
+	s3_use rgw
+	[ -f "$TD/ready" ] || skip "setup did not complete"
+	local port U
+	# The secondary is a closed port: touching it at all would fail.
+	port=$(dead_port)
+	U="$(s3_uri rgw repo)&secondary=http://127.0.0.1:$port"
+	CAIRN_TEST_COUNT=$TT/count.json cairn restore --repo "$U" "$(cat "$TD/id")" "$TT/r.img" --force >/dev/null 2>"$TT/err"
+	same_file "$IMG" "$TT/r.img"
+	! grep -q 'warning' "$TT/err" || fail "stderr: $(cat "$TT/err")"
+	# One line per store opened: the secondaries' (their endpoint is the
+	# closed port) did nothing, the primaries' the reads.
+	echo "  stores: $(jq -c '{uri: (.uri | sub("^[^?]*[?]"; "")), get, stat, list}' "$TT/count.json" | tr '\n' ' ')" >&2
+	local sec_n sec_ops prim_gets
+	sec_n=$(jq -s "[.[] | select(.uri | contains(\"127.0.0.1:$port\"))] | length" "$TT/count.json")
+	sec_ops=$(jq -s "[.[] | select(.uri | contains(\"127.0.0.1:$port\")) | .get + .stat + .list + .put + .del] | add // 0" "$TT/count.json")
+	prim_gets=$(jq -s "[.[] | select(.uri | contains(\"127.0.0.1:$port\") | not) | .get] | add // 0" "$TT/count.json")
+	[ "$sec_n" -ge 1 ] || fail "no secondary store was opened: $(cat "$TT/count.json")"
+	[ "$sec_ops" = 0 ] || fail "the secondary got $sec_ops calls"
+	[ "$prim_gets" -gt 0 ] || fail "the primary got no reads"
+}
+test_case "a working primary never touches the secondary" t_working_primary
+
+test_done
