@@ -8,6 +8,7 @@
  * may lag.  A missing object (CAIRN_ENOTFOUND) or refused credentials are
  * answers of a reachable primary, never a reason to switch.
  *
+ * A write that fails that way switches too (the write itself fails).
  * Once switched, writes are refused: the secondary of a geo-redundant
  * account or a replica bucket is not ours to write, and a repository
  * written in two places would fork.  The way on is a copy to a new
@@ -242,48 +243,66 @@ static int sec_list(struct cairn_store *s, const char *prefix, cairn_store_list_
 
 /* ---- writes ---- */
 
+/* A write the primary could not take after the driver's retries says
+ * as much about it as a read would: later reads go to the secondary at
+ * once instead of waiting for the primary's timeouts again. */
+static int wrote(struct secondary_store *w, int r)
+{
+	/* The primary's message stays the error: fall_back only reads it. */
+	if (unreachable(r))
+		fall_back(w);
+	return r;
+}
+
 static int sec_put(struct cairn_store *s, const char *key, const void *data, size_t len, unsigned flags)
 {
-	struct cairn_store *p = writer(to_sec(s));
-	return p ? cairn_store_put(p, key, data, len, flags) : CAIRN_ENET;
+	struct secondary_store *w = to_sec(s);
+	struct cairn_store *p = writer(w);
+	return p ? wrote(w, cairn_store_put(p, key, data, len, flags)) : CAIRN_ENET;
 }
 
 static int sec_del(struct cairn_store *s, const char *key)
 {
-	struct cairn_store *p = writer(to_sec(s));
-	return p ? cairn_store_del(p, key) : CAIRN_ENET;
+	struct secondary_store *w = to_sec(s);
+	struct cairn_store *p = writer(w);
+	return p ? wrote(w, cairn_store_del(p, key)) : CAIRN_ENET;
 }
 
 static int sec_del_many(struct cairn_store *s, const char *const *keys, size_t n)
 {
-	struct cairn_store *p = writer(to_sec(s));
-	return p ? cairn_store_del_many(p, keys, n) : CAIRN_ENET;
+	struct secondary_store *w = to_sec(s);
+	struct cairn_store *p = writer(w);
+	return p ? wrote(w, cairn_store_del_many(p, keys, n)) : CAIRN_ENET;
 }
 
 static int sec_copy(struct cairn_store *s, const char *from, const char *to)
 {
-	struct cairn_store *p = writer(to_sec(s));
-	return p ? p->ops->copy(p, from, to) : CAIRN_ENET;
+	struct secondary_store *w = to_sec(s);
+	struct cairn_store *p = writer(w);
+	return p ? wrote(w, p->ops->copy(p, from, to)) : CAIRN_ENET;
 }
 
 static int sec_create(struct cairn_store *s)
 {
-	struct cairn_store *p = writer(to_sec(s));
-	return p ? cairn_store_create(p) : CAIRN_ENET;
+	struct secondary_store *w = to_sec(s);
+	struct cairn_store *p = writer(w);
+	return p ? wrote(w, cairn_store_create(p)) : CAIRN_ENET;
 }
 
 static int sec_sweep(struct cairn_store *s, int64_t before, struct cairn_store_sweep *ret)
 {
-	struct cairn_store *p = writer(to_sec(s));
-	return p ? cairn_store_sweep(p, before, ret) : CAIRN_ENET;
+	struct secondary_store *w = to_sec(s);
+	struct cairn_store *p = writer(w);
+	return p ? wrote(w, cairn_store_sweep(p, before, ret)) : CAIRN_ENET;
 }
 
 /* The source is unwrapped to the store its reads go to now, so the
  * driver can tell whether it reaches it server-side. */
 static int sec_copy_from(struct cairn_store *s, struct cairn_store *src, const char *src_key, const char *dst_key)
 {
-	struct cairn_store *p = writer(to_sec(s));
-	return p ? cairn_store_copy_from(p, cairn_store_unwrap(src), src_key, dst_key) : CAIRN_ENET;
+	struct secondary_store *w = to_sec(s);
+	struct cairn_store *p = writer(w);
+	return p ? wrote(w, cairn_store_copy_from(p, cairn_store_unwrap(src), src_key, dst_key)) : CAIRN_ENET;
 }
 
 /* A setting for later puts: the primary's, as only it is written. */

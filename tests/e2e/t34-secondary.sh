@@ -4,11 +4,14 @@
 # endpoint, then a URI whose primary endpoint is a closed port and whose
 # secondary is the real one: restore is byte-identical and list works, each
 # with one warning line naming both endpoints; backup and prune are refused
-# with one line naming 'cairn copy --to', and write nothing; a working
-# primary never touches the secondary (its store is counted).  Skipped
-# without servers.
+# with one line naming 'cairn copy --to', and write nothing; a primary
+# that stalls in the middle of a restore (a proxy in front of RGW that stops
+# answering, or is stopped with SIGSTOP) hands the rest to the secondary; a
+# working primary never touches the secondary (its store is counted).
+# Skipped without servers.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/s3lib.sh"
+. "$(dirname "$0")/storelib.sh"
 
 IMG=$TD/vol.img
 # The closed port gives up after two attempts, without waiting between.
@@ -40,6 +43,11 @@ t_setup()
 	cairn list --repo "$R" --json | jq -r '.[0].id' >"$TD/id"
 	touch "$TD/ready"
 }
+# The proxy in front of RGW, started by this shell (storelib.sh says why).
+if [ -n "$S3_SERVERS" ]; then
+	S3_ENDPOINT=$(s3_var rgw ENDPOINT)
+	proxy_start "${S3_ENDPOINT#http://}" || true
+fi
 test_case "setup: a backup of a 12 MiB image to RGW" t_setup
 
 # The warning, once, naming both endpoints.
@@ -95,6 +103,50 @@ t_writes_refused()
 	cmp -s "$TT/before.json" "$TT/after.json" || fail "the repository changed"
 }
 test_case "backup and prune through a fallen primary are refused with one line, nothing written" t_writes_refused
+
+# restore_stalled RULES: a restore through the proxy as primary, which
+# plays RULES, with the real endpoint as secondary: byte-identical, one
+# warning that says the primary stalled.
+restore_stalled()
+{
+	local U purl
+	purl=$(cat "$TD/proxy.url")
+	U="$(s3_uri rgw repo "" "$purl")&secondary=$S3_ENDPOINT"
+	plan "$1"
+	local t0=$SECONDS
+	CAIRN_HTTP_STALL_SECONDS=1 cairn restore --repo "$U" "$(cat "$TD/id")" "$TT/r.img" --force >/dev/null 2>"$TT/err"
+	plan ""
+	echo "  restore in $((SECONDS - t0)) s: $(grep warning "$TT/err")" >&2
+	same_file "$IMG" "$TT/r.img"
+	one_warning "${purl##*:}" "$TT/err"
+	grep -q "stopped answering" "$TT/err" || fail "not a stall: $(cat "$TT/err")"
+}
+
+t_stalled()
+{
+	s3_use rgw
+	[ -f "$TD/ready" ] || skip "setup did not complete"
+	proxy_check
+	# Config, keys, the backup, the index and the activity marker
+	# answered, then no pack: the switch happens in the middle of the
+	# restore's reads.
+	restore_stalled "match=/packs/:stall"
+	[ "$(faults_seen stall)" -ge 1 ] || fail "the proxy never stalled"
+}
+test_case "a primary that stops answering in the middle of a restore: the rest from the secondary" t_stalled
+
+t_sigstop()
+{
+	s3_use rgw
+	[ -f "$TD/ready" ] || skip "setup did not complete"
+	proxy_check
+	kill -STOP "$PROXY_PID"
+	local rc=0
+	( restore_stalled "" ) || rc=$?
+	kill -CONT "$PROXY_PID"
+	[ $rc -eq 0 ] || exit $rc
+}
+test_case "a primary stopped with SIGSTOP: restore from the secondary" t_sigstop
 
 t_working_primary()
 {
