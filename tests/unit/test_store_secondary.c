@@ -27,6 +27,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+static int strcmp_p(const char **a, const char **b)
+{
+	return strcmp(*a, *b);
+}
+
 struct server {
 	char endpoint[256], access[128], secret[128], region[64];
 	char bucket[64];
@@ -311,6 +316,182 @@ static void test_open_errors(void **state)
 	th_rm_rf(dir);
 }
 
+/* ---- listings broken off (no server: a scripted primary, a local
+ * secondary) ---- */
+
+/* Lists its keys in the given order, then fails with `fail` (0: none);
+ * every other call fails with CAIRN_ENET. */
+struct scripted {
+	struct cairn_store base;
+	const char *const *keys;
+	size_t n;
+	int fail;
+};
+
+static int scripted_list(struct cairn_store *s, const char *prefix, cairn_store_list_fn fn, void *ud)
+{
+	(void)prefix;
+	struct scripted *p = (struct scripted *)s;
+	for (size_t i = 0; i < p->n; i++) {
+		int r = fn(p->keys[i], 1, ud);
+		if (r)
+			return r;
+	}
+	return p->fail ? cairn_error_set(p->fail, "scripted failure") : 0;
+}
+
+static int scripted_get(struct cairn_store *s, const char *key, uint64_t off, uint64_t len, struct cairn_buf *out)
+{
+	(void)s, (void)key, (void)off, (void)len, (void)out;
+	return cairn_error_set(CAIRN_ENET, "scripted: unreachable");
+}
+
+static int scripted_put(struct cairn_store *s, const char *key, const void *data, size_t len, unsigned flags)
+{
+	(void)s, (void)key, (void)data, (void)len, (void)flags;
+	return cairn_error_set(CAIRN_ENET, "scripted: unreachable");
+}
+
+static int scripted_stat(struct cairn_store *s, const char *key, uint64_t *ret)
+{
+	(void)s, (void)key, (void)ret;
+	return cairn_error_set(CAIRN_ENET, "scripted: unreachable");
+}
+
+static int scripted_del(struct cairn_store *s, const char *key)
+{
+	(void)s, (void)key;
+	return cairn_error_set(CAIRN_ENET, "scripted: unreachable");
+}
+
+static void scripted_free(struct cairn_store *s)
+{
+	free(s->uri);
+	free(s);
+}
+
+static const struct cairn_store_ops scripted_ops = {
+	.name = "scripted",
+	.get = scripted_get,
+	.put = scripted_put,
+	.stat = scripted_stat,
+	.del = scripted_del,
+	.list = scripted_list,
+	.free = scripted_free,
+};
+
+/* The wrapper over a scripted primary and a local directory holding
+ * a, b, c, d. */
+static struct cairn_store *scripted_wrap(const char *const *keys, size_t n, int fail, char *dir, size_t dirsize)
+{
+	struct scripted *p = calloc(1, sizeof(*p));
+	assert_non_null(p);
+	p->base.ops = &scripted_ops;
+	p->base.uri = strdup("scripted://primary");
+	p->keys = keys;
+	p->n = n;
+	p->fail = fail;
+	th_tmpdir(dir, dirsize, "secondary-list");
+	struct cairn_store *sec = NULL, *w = NULL;
+	ck_ok(cairn_store_local_open(dir, &sec));
+	ck_ok(cairn_store_create(sec));
+	const char *all[] = { "a", "b", "c", "d" };
+	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
+		ck_ok(cairn_store_put(sec, all[i], "x", 1, 0));
+	ck_ok(cairn_store_secondary_wrap(&p->base, sec, "scripted://primary?secondary=local", "P", "S", &w));
+	return w;
+}
+
+static int collect_sorted(const char *key, uint64_t size, void *ud)
+{
+	(void)size;
+	strcat(ud, key);
+	strcat(ud, ";");
+	return 0;
+}
+
+static int stop_at_b(const char *key, uint64_t size, void *ud)
+{
+	(void)size;
+	(void)ud;
+	return strcmp(key, "b") == 0 ? 7 : 0;
+}
+
+static void test_list_resumes(void **state)
+{
+	(void)state;
+	char dir[256], keys[128];
+	struct cairn_store *w;
+
+	/* Broken off after a, b: the secondary gives c, d; nothing twice.
+	 * (The local store lists in no set order: collect sorts.) */
+	static const char *const ab[] = { "a", "b" };
+	w = scripted_wrap(ab, 2, CAIRN_ENET, dir, sizeof(dir));
+	struct cairn_key_list l;
+	ck_ok(cairn_store_list_keys(w, "", &l));
+	assert_int_equal(l.n, 4);
+	qsort(l.v, l.n, sizeof(*l.v), (int (*)(const void *, const void *))strcmp_p);
+	for (size_t i = 0; i < l.n; i++) {
+		assert_int_equal(strlen(l.v[i]), 1);
+		assert_int_equal(l.v[i][0], "abcd"[i]);
+	}
+	cairn_key_list_free(&l);
+	assert_true(cairn_store_secondary_fallen(w));
+	assert_int_equal(warnings, 1);
+	assert_non_null(strstr(last_warning, "primary endpoint P unreachable (scripted failure): reading from the "
+					     "secondary S"));
+	cairn_store_free(w);
+	th_rm_rf(dir);
+
+	/* Out of order: cannot resume; the listing fails, later ones go to
+	 * the secondary. */
+	cairn_store_secondary_reset();
+	static const char *const ba[] = { "b", "a" };
+	w = scripted_wrap(ba, 2, CAIRN_ENET, dir, sizeof(dir));
+	keys[0] = 0;
+	assert_int_equal(cairn_store_list(w, "", collect_sorted, keys), CAIRN_ENET);
+	assert_true(cairn_store_secondary_fallen(w));
+	keys[0] = 0;
+	ck_ok(cairn_store_list(w, "", collect_sorted, keys));
+	assert_int_equal(strlen(keys), 8);
+	cairn_store_free(w);
+	th_rm_rf(dir);
+
+	/* The callback's own stop, and a failure that is not the
+	 * network's: returned as they are, no switch. */
+	cairn_store_secondary_reset();
+	w = scripted_wrap(ab, 2, CAIRN_ENET, dir, sizeof(dir));
+	assert_int_equal(cairn_store_list(w, "", stop_at_b, NULL), 7);
+	assert_false(cairn_store_secondary_fallen(w));
+	cairn_store_free(w);
+	th_rm_rf(dir);
+	w = scripted_wrap(ab, 2, CAIRN_EIO, dir, sizeof(dir));
+	keys[0] = 0;
+	assert_int_equal(cairn_store_list(w, "", collect_sorted, keys), CAIRN_EIO);
+	assert_false(cairn_store_secondary_fallen(w));
+	cairn_store_free(w);
+	th_rm_rf(dir);
+}
+
+/* A write the primary cannot take switches reads; the write fails with
+ * the primary's error, the next one is refused. */
+static void test_write_switches(void **state)
+{
+	(void)state;
+	char dir[256];
+	struct cairn_store *w = scripted_wrap(NULL, 0, 0, dir, sizeof(dir));
+	assert_int_equal(cairn_store_put(w, "k", "v", 1, 0), CAIRN_ENET);
+	assert_string_equal(cairn_error_message(), "scripted: unreachable");
+	assert_true(cairn_store_secondary_fallen(w));
+	uint64_t size;
+	ck_ok(cairn_store_stat(w, "a", &size));
+	assert_int_equal(cairn_store_put(w, "k", "v", 1, 0), CAIRN_ENET);
+	assert_non_null(strstr(cairn_error_message(), "the secondary S is read-only"));
+	assert_int_equal(warnings, 1);
+	cairn_store_free(w);
+	th_rm_rf(dir);
+}
+
 /* ---- the switch ---- */
 
 #define SKIP_WITHOUT_SERVER()                                                                                    \
@@ -554,6 +735,8 @@ int main(void)
 	const struct CMUnitTest local[] = {
 		cmocka_unit_test(test_split),
 		cmocka_unit_test(test_open_errors),
+		cmocka_unit_test_setup_teardown(test_list_resumes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_switches, setup, teardown),
 	};
 	const struct CMUnitTest remote[] = {
 		cmocka_unit_test_setup_teardown(test_working_primary, setup, teardown),
