@@ -4,7 +4,8 @@
 # endpoint, then a URI whose primary endpoint is a closed port and whose
 # secondary is the real one: restore is byte-identical and list works, each
 # with one warning line naming both endpoints; backup and prune are refused
-# with one line naming 'cairn copy --to', and write nothing; a primary
+# with one line naming 'cairn copy --to', and write nothing, and that copy
+# to a new repository works from the secondary; a primary
 # that stalls in the middle of a restore (a proxy in front of RGW that stops
 # answering, or is stopped with SIGSTOP) hands the rest to the secondary; a
 # working primary never touches the secondary (its store is counted).
@@ -16,6 +17,7 @@
 IMG=$TD/vol.img
 # The closed port gives up after two attempts, without waiting between.
 export CAIRN_HTTP_MAX_ATTEMPTS=2 CAIRN_HTTP_BACKOFF_MS=1
+export CAIRN_TO_PASSPHRASE=$CAIRN_PASSPHRASE CAIRN_FROM_PASSPHRASE=$CAIRN_PASSPHRASE
 
 # A TCP port on 127.0.0.1 nothing listens on.
 dead_port()
@@ -103,6 +105,25 @@ t_writes_refused()
 	cmp -s "$TT/before.json" "$TT/after.json" || fail "the repository changed"
 }
 test_case "backup and prune through a fallen primary are refused with one line, nothing written" t_writes_refused
+
+t_copy_out()
+{
+	s3_use rgw
+	[ -f "$TD/ready" ] || skip "setup did not complete"
+	local port U N
+	port=$(dead_port)
+	U=$(sec_uri repo "http://127.0.0.1:$port")
+	N=$(s3_uri rgw moved)
+	# What the refusal says to do: a new repository, filled from the
+	# secondary.
+	cairn init --repo "$N" --copy-keys-from "$U" -q 2>"$TT/err"
+	cairn copy --repo "$U" --all --to "$N" --json >"$TT/c.json" 2>"$TT/err"
+	one_warning "$port" "$TT/err"
+	[ "$(jget "$TT/c.json" .backups_copied)" = 1 ] || fail "copied $(jget "$TT/c.json" .backups_copied) backups"
+	cairn restore --repo "$N" "$(cat "$TD/id")" "$TT/r.img" --force -q
+	same_file "$IMG" "$TT/r.img"
+}
+test_case "copy --to a new repository from the secondary, as the refusal says" t_copy_out
 
 # restore_stalled RULES: a restore through the proxy as primary, which
 # plays RULES, with the real endpoint as secondary: byte-identical, one
