@@ -19,7 +19,6 @@
  * later store on one starts on its secondary at once.
  */
 #include "store/secondary.h"
-#include "store/testwrap.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -296,13 +295,14 @@ static int sec_sweep(struct cairn_store *s, int64_t before, struct cairn_store_s
 	return p ? wrote(w, cairn_store_sweep(p, before, ret)) : CAIRN_ENET;
 }
 
-/* The source is unwrapped to the store its reads go to now, so the
- * driver can tell whether it reaches it server-side. */
+/* The driver unwraps the source (cairn_store_unwrap, which knows this
+ * wrapper) to the store its reads go to now, to tell whether it reaches
+ * it server-side. */
 static int sec_copy_from(struct cairn_store *s, struct cairn_store *src, const char *src_key, const char *dst_key)
 {
 	struct secondary_store *w = to_sec(s);
 	struct cairn_store *p = writer(w);
-	return p ? wrote(w, cairn_store_copy_from(p, cairn_store_unwrap(src), src_key, dst_key)) : CAIRN_ENET;
+	return p ? wrote(w, cairn_store_copy_from(p, src, src_key, dst_key)) : CAIRN_ENET;
 }
 
 /* A setting for later puts: the primary's, as only it is written. */
