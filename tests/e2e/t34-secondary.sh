@@ -8,11 +8,13 @@
 # to a new repository works from the secondary; a primary
 # that stalls in the middle of a restore (a proxy in front of RGW that stops
 # answering, or is stopped with SIGSTOP) hands the rest to the secondary; a
-# working primary never touches the secondary (its store is counted).
+# working primary never touches the secondary (its store is counted); on
+# Azurite, a restore through the account's real -secondary endpoint.
 # Skipped without servers.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/s3lib.sh"
 . "$(dirname "$0")/storelib.sh"
+. "$(dirname "$0")/azlib.sh"
 
 IMG=$TD/vol.img
 # The closed port gives up after two attempts, without waiting between.
@@ -192,5 +194,26 @@ t_working_primary()
 	[ "$prim_gets" -gt 0 ] || fail "the primary got no reads"
 }
 test_case "a working primary never touches the secondary" t_working_primary
+
+t_azure()
+{
+	az_use
+	local R U port
+	R=$(az_uri repo)
+	cairn init --repo "$R" --chunk-size 16K --pack-size 1M -q
+	cairn backup --repo "$R" "$IMG" --name vol --snapshot none -q >/dev/null
+	# Azurite serves an account's secondary (read-only) at the account's
+	# name with -secondary, as Azure does at ACCOUNT-secondary.blob...
+	port=$(dead_port)
+	U=$(az_uri repo "secondary=$AZ_ENDPOINT-secondary" "http://127.0.0.1:$port/$AZ_ACCOUNT")
+	cairn restore --repo "$U" vol@latest "$TT/r.img" --force >/dev/null 2>"$TT/err"
+	same_file "$IMG" "$TT/r.img"
+	grep -q "primary endpoint http://127.0.0.1:$port/$AZ_ACCOUNT unreachable (.*): reading from the secondary $AZ_ENDPOINT-secondary\$" "$TT/err" ||
+		fail "no warning: $(cat "$TT/err")"
+	expect_fail cairn backup --repo "$U" "$IMG" --name vol --snapshot none -q
+	grep -q "is read-only: copy what you need to a new repository with 'cairn copy --to URI'" "$TT/.err" ||
+		fail "no refusal: $(cat "$TT/.err")"
+}
+test_case "Azure: restore through the account's -secondary endpoint; backup refused" t_azure
 
 test_done
