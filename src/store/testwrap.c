@@ -1,6 +1,7 @@
 /* The test wrappers every opened store gets (testwrap.h): the specs
  * app/settings.c read from CAIRN_TEST_FAULT and CAIRN_TEST_COUNT at start. */
 #include "store/testwrap.h"
+#include "store/secondary.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 
@@ -156,6 +157,8 @@ struct cairn_store *cairn_store_unwrap(struct cairn_store *s)
 		struct cairn_store *in = cairn_store_count_inner(s);
 		if (!in)
 			in = cairn_store_fault_inner(s);
+		if (!in)
+			in = cairn_store_secondary_active(s);
 		if (!in)
 			return s;
 		s = in;

@@ -74,8 +74,9 @@ int cairn_store_test_wrap(struct cairn_store **s);
 struct cairn_store *cairn_store_count_inner(struct cairn_store *s);
 struct cairn_store *cairn_store_fault_inner(struct cairn_store *s);
 /* The driver's store behind every test wrapper around s (s itself when
- * none): what a server-side copy (copy_from) must look at to tell whether
- * it can reach the source. */
+ * none), and behind a secondary wrapper (store/secondary.h) the one its
+ * reads go to now: what a server-side copy (copy_from) must look at to
+ * tell whether it can reach the source. */
 struct cairn_store *cairn_store_unwrap(struct cairn_store *s);
 
 #endif

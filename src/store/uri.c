@@ -331,3 +331,157 @@ unsigned cairn_uri_connections(const struct cairn_store_opts *o)
 	unsigned n = o && o->connections ? o->connections : 8;
 	return n > 256 ? 256 : n;
 }
+
+void cairn_uri_secondary_free(struct cairn_uri_secondary *s)
+{
+	if (!s)
+		return;
+	free(s->primary);
+	free(s->secondary);
+	free(s->primary_name);
+	free(s->secondary_name);
+	memset(s, 0, sizeof(*s));
+}
+
+static bool param_is(const char *q, size_t klen, const char *name)
+{
+	return strlen(name) == klen && memcmp(q, name, klen) == 0;
+}
+
+/* Appends "&" (unless first) and p[0..n) to the stream. */
+static void put_param(FILE *f, bool *first, const char *p, size_t n)
+{
+	if (!*first)
+		fputc('&', f);
+	fwrite(p, 1, n, f);
+	*first = false;
+}
+
+int cairn_uri_secondary_split(const char *uri, bool allow_bucket, struct cairn_uri_secondary *ret)
+{
+	_cleanup_(cairn_uri_secondary_free) struct cairn_uri_secondary s = { 0 };
+	_cleanup_free_ char *sec = NULL, *bucket = NULL, *ep = NULL;
+	const char *sec_raw = NULL;
+	size_t sec_rawlen = 0;
+
+	memset(ret, 0, sizeof(*ret));
+	size_t qpos = strcspn(uri, "?");
+	const char *q = uri[qpos] ? uri + qpos + 1 : "";
+	/* First pass: the two parameters, and the primary's endpoint for
+	 * messages.  Anything else malformed is the driver's to report. */
+	for (const char *p = q; *p;) {
+		size_t len = strcspn(p, "&");
+		const char *eq = memchr(p, '=', len);
+		size_t klen = eq ? (size_t)(eq - p) : len;
+		char **dst = NULL;
+		if (param_is(p, klen, "secondary"))
+			dst = &sec;
+		else if (param_is(p, klen, "secondary_bucket"))
+			dst = &bucket;
+		else if (param_is(p, klen, "endpoint") && eq && !ep)
+			ep = cairn_uri_decode(eq + 1, len - klen - 1);
+		if (dst) {
+			if (*dst)
+				return cairn_error_set(CAIRN_EINVAL, "repository URI: parameter '%.*s' given twice",
+						       (int)klen, p);
+			*dst = eq ? cairn_uri_decode(eq + 1, len - klen - 1) : NULL;
+			if (!*dst)
+				return cairn_uri_bad(uri, "bad percent-encoding or no value in a secondary parameter");
+			if (!**dst)
+				return cairn_error_set(CAIRN_EINVAL, "repository URI: parameter '%.*s' is empty",
+						       (int)klen, p);
+			if (dst == &sec) {
+				sec_raw = eq + 1;
+				sec_rawlen = len - klen - 1;
+			}
+		}
+		p += len;
+		if (*p)
+			p++;
+	}
+	if (!sec && !bucket) {
+		if (!(s.primary = strdup(uri)))
+			return oom();
+		*ret = s;
+		memset(&s, 0, sizeof(s));
+		return 0;
+	}
+	if (bucket && !allow_bucket)
+		return cairn_uri_bad(uri, "secondary_bucket is for s3:// and gs:// URIs (an Azure secondary is "
+				     "the same container at the -secondary host: secondary=URL)");
+	if (bucket)
+		for (const char *c = bucket; *c; c++)
+			if (!isalnum((unsigned char)*c) && !strchr(".-_", *c))
+				return cairn_uri_bad(uri, "secondary_bucket may hold only letters, digits, '.', '-' "
+						     "and '_'");
+
+	/* The base, with the bucket (what follows "scheme://" up to '/')
+	 * replaced for the secondary. */
+	size_t slen = cairn_uri_scheme_len(uri);
+	if (slen == 0)
+		return cairn_uri_bad(uri, "a secondary endpoint needs an object-store URI");
+	const char *auth = uri + slen + 3;
+	size_t alen = strcspn(auth, "/?");
+	char *pbuf = NULL, *sbuf = NULL;
+	size_t pn = 0, sn = 0;
+	FILE *pf = open_memstream(&pbuf, &pn);
+	FILE *sf = pf ? open_memstream(&sbuf, &sn) : NULL;
+	if (!sf) {
+		if (pf)
+			fclose(pf);
+		free(pbuf);
+		return oom();
+	}
+	fwrite(uri, 1, qpos, pf);
+	fwrite(uri, 1, (size_t)(auth - uri), sf);
+	if (bucket)
+		fputs(bucket, sf);
+	else
+		fwrite(auth, 1, alen, sf);
+	fwrite(auth + alen, 1, (size_t)(uri + qpos - (auth + alen)), sf);
+	bool pfirst = true, sfirst = true;
+	fputc('?', pf);
+	fputc('?', sf);
+	for (const char *p = q; *p;) {
+		size_t len = strcspn(p, "&");
+		size_t klen = strcspn(p, "=&");
+		if (len && !param_is(p, klen, "secondary") && !param_is(p, klen, "secondary_bucket")) {
+			put_param(pf, &pfirst, p, len);
+			/* The secondary's endpoint replaces the primary's. */
+			if (!(sec && param_is(p, klen, "endpoint")))
+				put_param(sf, &sfirst, p, len);
+		}
+		p += len;
+		if (*p)
+			p++;
+	}
+	if (sec) {
+		put_param(sf, &sfirst, "endpoint=", 9);
+		fwrite(sec_raw, 1, sec_rawlen, sf);
+	}
+	bool err = ferror(pf) || ferror(sf);
+	err |= fclose(pf) != 0;
+	err |= fclose(sf) != 0;
+	s.primary = pbuf;
+	s.secondary = sbuf;
+	if (err)
+		return oom();
+	/* A trailing '?' with nothing after it is an empty query. */
+	if (pfirst)
+		s.primary[strlen(s.primary) - 1] = 0;
+
+	size_t base = strcspn(s.primary, "?");
+	if (ep)
+		s.primary_name = strdup(ep);
+	else
+		s.primary_name = strndup(s.primary, base);
+	if (sec)
+		s.secondary_name = strdup(sec);
+	else if (asprintf(&s.secondary_name, "%s (bucket %s)", s.primary_name, bucket) < 0)
+		s.secondary_name = NULL;
+	if (!s.primary_name || !s.secondary_name)
+		return oom();
+	*ret = s;
+	memset(&s, 0, sizeof(s));
+	return 0;
+}

@@ -106,4 +106,26 @@ int cairn_uri_endpoint_parse(const char *uri, const char *uri_ep, const struct c
  * 256). */
 unsigned cairn_uri_connections(const struct cairn_store_opts *o);
 
+/* A repository URI's read-only secondary (docs/design.md §7): what the
+ * object-store schemes take besides their drivers' own parameters.
+ *   secondary=URL          another endpoint serving the same objects
+ *                          (Azure's ACCOUNT-secondary.blob... host of a
+ *                          read-access geo-redundant account, an S3
+ *                          replica's endpoint)
+ *   secondary_bucket=NAME  s3://, gs://: the replica's bucket, when its
+ *                          name differs (alone: same endpoint, other bucket)
+ * The split gives the primary's URI (uri without those two) and the
+ * secondary's (uri with endpoint= set to URL and the bucket replaced), to
+ * be opened by the driver as any other URI, and display names for
+ * messages: the endpoint (or for the default one, the URI without its
+ * query).  Shown only after the driver has accepted both endpoints, which
+ * refuses user info and queries in them.  No secondary: *ret_secondary
+ * is NULL and *ret_primary a copy of uri. */
+struct cairn_uri_secondary {
+	char *primary, *secondary;           /* URIs */
+	char *primary_name, *secondary_name; /* for messages */
+};
+int cairn_uri_secondary_split(const char *uri, bool allow_bucket, struct cairn_uri_secondary *ret);
+void cairn_uri_secondary_free(struct cairn_uri_secondary *s);
+
 #endif

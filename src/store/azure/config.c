@@ -13,6 +13,9 @@
  *                    (Put Block + Put Block List), smaller ones in one Put
  *                    Blob (default 32M, or block_size when that is given)
  *   max_results=N    List Blobs page size, 1..5000 (default 5000)
+ *   secondary=URL    a read-only secondary endpoint (the -secondary host): taken out of
+ *                    the URI before it gets here (store/uri.h,
+ *                    store/secondary.c)
  *
  * The account in the URI is authoritative: a credential or
  * AZURE_STORAGE_ACCOUNT naming another account is an error.  Credentials,

@@ -20,6 +20,9 @@
  *                    UploadPartCopy in part_size parts, smaller ones by one
  *                    CopyObject (default and most 5G, CopyObject's limit;
  *                    tests set less)
+ *   secondary=URL    a read-only secondary endpoint (and secondary_bucket=NAME): taken out of
+ *                    the URI before it gets here (store/uri.h,
+ *                    store/secondary.c)
  *
  * Precedence: the URI's parameters, then the options (a credential), then
  * the environment, as read at start into opts.env (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
