@@ -5,51 +5,13 @@
 #define CAIRN_APP_POLICY_H
 
 #include "app/app.h"
+#include "app/forget.h"
+#include "app/policyopts.h"
 #include "engine/engine.h"
 #include "engine/retention.h"
 #include "state/policies.h"
 
 #include <jansson.h>
-
-/* How the series rule's refusal tells a policy's user to name its volume. */
-#define CAIRN_APP_POLICY_NAME_OPTION "'cairn policy create --name'"
-
-struct cairn_repo_ref;
-/* The reference of p's repository: its URI, its credential, whose
- * encryption passphrase comes first (else the app's passphrase sources). */
-void cairn_app_policy_repo_ref(const struct cairn_policy *p, unsigned connections, uint64_t limit_upload,
-			       struct cairn_repo_ref *ret);
-
-/* The keep rules of a policy (CAIRN_EINVAL for a damaged keep_within). */
-int cairn_app_policy_rules(const struct cairn_policy *p, struct cairn_keep_rules *ret);
-
-/* The volume name a volume policy's backups go by (malloc'd): its
- * volume_name, else the default name of its source. */
-int cairn_app_policy_volume_name(const struct cairn_policy *p, char **ret);
-
-/* The forget options of p's retention: its keep rules unless fo has some,
- * its group or volume (volume: the name its backups carry; NULL: p's,
- * then *ret_volume holds it, owned), and with scope policy only the
- * backups it made. */
-int cairn_app_policy_forget_opts(const struct cairn_policy *p, const char *volume, struct cairn_forget_opts *fo,
-				 char **ret_volume);
-
-/* A forget over repo as a job (none when fo->dry_run): by fo's rules, or
- * of the backups names (cairn_forget_named) when nnames.  The row names
- * policy (may be NULL), source and uri; intro, when not NULL, is the job
- * log's first line.  Each decision is also recorded in the backups-seen
- * record before fo->decision sees it; a name that matches no backup but
- * one this host reported as vanished is acknowledged there (no longer
- * reported) and then passed to fo->gone, when set. */
-struct cairn_app_forget {
-	const char *policy, *source, *uri, *intro;
-	const char *const *names;
-	size_t nnames;
-	bool daemon_child;
-};
-int cairn_app_forget_job(const struct cairn_app *app, struct cairn_state *st, struct cairn_repo *repo,
-			 const struct cairn_app_forget *o, const struct cairn_forget_opts *fo,
-			 struct cairn_forget_stats *ret);
 
 /* What one run of a policy did. */
 struct cairn_app_policy_outcome {
