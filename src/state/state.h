@@ -168,6 +168,17 @@
  *     jobs                   rebuilt, its kinds gaining 'import' (its logs,
  *                            claims and id counter kept)
  *
+ *   version 13
+ *     drills                 recovery drills (drills.h), one row per run
+ *       id INTEGER PK         kind TEXT ('volume'|'group'), name TEXT
+ *       repo TEXT, backup TEXT  what was restored, from where
+ *       started INTEGER       unix seconds
+ *       restore_s REAL, check_s REAL, bytes INTEGER  the measured RTO
+ *       result TEXT           'ok' or 'failed'; message TEXT; job INTEGER
+ *     drill_schedules        `drill --every`: (kind, name) PK, repo, every_s,
+ *                            verify_command, scratch, created, last_run
+ *     jobs                   rebuilt, its kinds gaining 'drill'
+ *
  * SEALED SECRETS
  *
  *   AES-256-GCM (crypto.h layout: nonce || ciphertext || tag) under a key
