@@ -61,19 +61,36 @@ static void scratch_remove(const char *dir)
 	rmdir(dir);
 }
 
-/* The last non-empty line of out (the checker's verdict), in buf. */
-static void last_line(const struct cairn_buf *out, char *buf, size_t size)
+/* The checker's verdict from its output: the first line naming a problem
+ * (not a progress line: "Pass 1: ...", "Phase 1 - ...", indented steps,
+ * the version banner), the image's path cut from it. */
+static void first_problem(const struct cairn_buf *out, const char *image, char *buf, size_t size)
 {
 	buf[0] = 0;
-	size_t end = out->len;
-	while (end > 0 && (out->data[end - 1] == '\n' || out->data[end - 1] == ' '))
-		end--;
-	size_t start = end;
-	while (start > 0 && out->data[start - 1] != '\n')
-		start--;
-	size_t n = end - start < size - 1 ? end - start : size - 1;
-	memcpy(buf, out->data + start, n);
-	buf[n] = 0;
+	size_t ilen = strlen(image);
+	const char *p = (const char *)out->data, *end = p + out->len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		const char *line = p;
+		p = nl ? nl + 1 : end;
+		if (len >= ilen + 2 && !memcmp(line, image, ilen) && line[ilen] == ':') {
+			line += ilen + 1;
+			len -= ilen + 1;
+		}
+		while (len && (*line == ' ' || *line == '\t' || *line == '*'))
+			line++, len--;
+#define STARTS(lit) (len >= sizeof(lit) - 1 && !memcmp(line, lit, sizeof(lit) - 1))
+		if (!len || *line == '-' || STARTS("Pass ") || STARTS("Phase ") || STARTS("e2fsck "))
+			continue;
+#undef STARTS
+		while (len && (line[len - 1] == ' ' || line[len - 1] == '*'))
+			len--;
+		size_t n = len < size - 1 ? len : size - 1;
+		memcpy(buf, line, n);
+		buf[n] = 0;
+		return;
+	}
 }
 
 /* Checks one restored image; *ok and msg get the verdict.  A negative
@@ -139,11 +156,16 @@ static int check_image(const struct cairn_app_drill *o, const struct cairn_manif
 				       "(scripts/install-deps, or --verify-command)", argv[0], type, m->volume);
 	}
 	if (r < 0) {
-		char tail[256];
-		last_line(&out, tail, sizeof(tail));
-		snprintf(msg, msize, "%s (%s): %s%s%s", m->volume, type, cairn_error_message(), tail[0] ? "; " : "",
-			 tail);
+		/* "e2fsck failed (exit status 4)" without the banner its
+		 * stderr began with, then what it found first. */
+		char verdict[256], problem[256];
+		snprintf(verdict, sizeof(verdict), "%s", cairn_error_message());
+		char *paren = strchr(verdict, ')');
+		if (paren)
+			paren[1] = 0;
 		cairn_error_clear();
+		first_problem(&out, image, problem, sizeof(problem));
+		snprintf(msg, msize, "%s (%s): %s%s%s", m->volume, type, verdict, problem[0] ? ": " : "", problem);
 	} else {
 		*ok = true;
 		snprintf(msg, msize, "%s (%s): %s found no errors", m->volume, type, argv[0]);
