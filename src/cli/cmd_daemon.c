@@ -10,6 +10,7 @@
 #include "cli/jobs.h"
 #include "daemon/daemon.h"
 #include "daemon/copies.h"
+#include "daemon/drills.h"
 #include "daemon/imports.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -340,6 +341,7 @@ static int run_daemon(struct cli_ctx *c)
 		if (!stopping && (!once || first)) {
 			start_due(&d, to.now, cairn_daemon_imports_due, "repos", "sync", "import");
 			start_due(&d, to.now, cairn_daemon_copies_due, "policy", "copy", "copy of policy");
+			start_due(&d, to.now, cairn_daemon_drills_due, "drill", "run", "drill of");
 		}
 		first = false;
 		if (once && !d.nkids && !any_queued(d.st))

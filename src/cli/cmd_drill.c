@@ -161,6 +161,14 @@ static int run_drill(struct cli_ctx *c)
 		if (sched.repo)
 			g->repo = sched.repo;
 	}
+	if (a->every && c->pos.n == 0 && !strcmp(a->every, "off")) {
+		const char *kind = o.group ? "group" : "volume";
+		if ((r = cli_state_open(g, true, &st)) < 0 || (r = cairn_drill_schedule_delete(st, kind, o.name)) < 0)
+			return cli_fail(r);
+		if (g->verbosity >= 0)
+			fprintf(stderr, "drill schedule of %s %s removed\n", kind, o.name);
+		return EXIT_OK;
+	}
 	struct cairn_repo_ref ref;
 	cli_repo_ref(g, &ref);
 	if (!ref.uri)
@@ -170,13 +178,6 @@ static int run_drill(struct cli_ctx *c)
 		if (!st && (r = cli_state_open(g, false, &st)) < 0)
 			return cli_fail(r);
 		const char *kind = o.group ? "group" : "volume";
-		if (!strcmp(a->every, "off")) {
-			if ((r = cairn_drill_schedule_delete(st, kind, o.name)) < 0)
-				return cli_fail(r);
-			if (g->verbosity >= 0)
-				fprintf(stderr, "drill schedule of %s %s removed\n", kind, o.name);
-			return EXIT_OK;
-		}
 		int64_t every = 0;
 		cairn_interval_parse(a->every, "--every", &every);
 		bool given = (g->repo && *g->repo) || getenv("CAIRN_REPO");
