@@ -63,7 +63,7 @@ static void scratch_remove(const char *dir)
 
 /* The checker's verdict from its output: the first line naming a problem
  * (not a progress line: "Pass 1: ...", "Phase 1 - ...", indented steps,
- * the version banner), the image's path cut from it. */
+ * the version banner, xfs_repair's notes), the image's path cut from it. */
 static void first_problem(const struct cairn_buf *out, const char *image, char *buf, size_t size)
 {
 	buf[0] = 0;
@@ -81,7 +81,10 @@ static void first_problem(const struct cairn_buf *out, const char *image, char *
 		while (len && (*line == ' ' || *line == '\t' || *line == '*'))
 			line++, len--;
 #define STARTS(lit) (len >= sizeof(lit) - 1 && !memcmp(line, lit, sizeof(lit) - 1))
-		if (!len || *line == '-' || STARTS("Pass ") || STARTS("Phase ") || STARTS("e2fsck "))
+		/* xfs_repair's notes on an image file and on -n are not findings. */
+		if (!len || *line == '-' || STARTS("Pass ") || STARTS("Phase ") || STARTS("e2fsck ") ||
+		    STARTS("No modify flag") || STARTS("Cannot get host") || STARTS("Repair may fail") ||
+		    STARTS("the image and the host"))
 			continue;
 #undef STARTS
 		while (len && (line[len - 1] == ' ' || line[len - 1] == '*'))
@@ -164,7 +167,10 @@ static int check_image(const struct cairn_app_drill *o, const struct cairn_manif
 		if (paren)
 			paren[1] = 0;
 		cairn_error_clear();
+		/* e2fsck reports on stdout, xfs_repair on stderr. */
 		first_problem(&out, image, problem, sizeof(problem));
+		if (!problem[0])
+			first_problem(&err, image, problem, sizeof(problem));
 		snprintf(msg, msize, "%s (%s): %s%s%s", m->volume, type, verdict, problem[0] ? ": " : "", problem);
 	} else {
 		*ok = true;

@@ -103,6 +103,28 @@ t_damaged()
 }
 test_case "a damaged ext4 image: exit 1, one line with e2fsck's verdict, recorded failed, dr report flags it" t_damaged
 
+t_xfs()
+{
+	need_setup
+	command -v mkfs.xfs >/dev/null && command -v xfs_repair >/dev/null || skip "xfsprogs is not installed"
+	# XFS's smallest file system, sparse: a few hundred KiB of data.
+	truncate -s 300M "$TD/x.img"
+	mkfs.xfs -q -f "$TD/x.img" >/dev/null 2>&1 || skip "mkfs.xfs on a file failed"
+	cp --sparse=always "$TD/x.img" "$TD/xbad.img"
+	# The second sector (the AG free space header) overwritten.
+	dd if=/dev/urandom of="$TD/xbad.img" bs=512 seek=1 count=1 conv=notrunc 2>/dev/null
+	cairn backup "$TD/x.img" --repo "$R" -q >/dev/null
+	cairn backup "$TD/xbad.img" --repo "$R" -q >/dev/null
+	expect_ok cairn drill --volume x.img --repo "$R"
+	grep -q "x.img (xfs): xfs_repair found no errors" "$TT/.out" || fail "output: $(cat "$TT/.out")"
+	expect_fail -c 1 -m '^drill volume xbad.img FAILED: xbad.img \(xfs\): xfs_repair failed \(exit status [0-9]+\): .+' \
+		cairn drill --volume xbad.img --repo "$R"
+	grep -Eiq 'crc|bad|agf' "$TT/.err" || fail "the verdict names no finding: $(cat "$TT/.err")"
+	no_scratch
+	rm -f "$TD/x.img" "$TD/xbad.img"
+}
+test_case "XFS: a clean image passes xfs_repair -n, a damaged one fails naming what it found" t_xfs
+
 t_verify()
 {
 	need_setup
