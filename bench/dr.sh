@@ -20,7 +20,12 @@
 #      (both compared with the volume, untimed)
 #   6. first copy of both backups to Azurite (unrelated keys)
 # The data is random, so compression plays no part: what is measured is
-# reading, hashing, sealing and moving bytes.
+# reading, hashing, sealing and moving bytes.  The volume is an image file
+# on XFS (a loop device, reflink=1), as a VM disk on a host with instant
+# snapshots: each backup takes a reflink snapshot (cairn's default, --snapshot
+# auto) and the incremental reads only the extents that changed since the
+# previous one (fiemap).  DR_FS=ext4 keeps it on BENCH_DIR's file system
+# (no reflink: each backup reads the whole image, with change tags).
 #
 # Environment:
 #   BENCH_DIR          default /var/tmp/cairn-bench
@@ -28,6 +33,7 @@
 #   DR_DATA_GIB        random data in it, default 5 (at 1 GiB from the start)
 #   DR_CHANGE_MIB      the change, default 64
 #   DR_AZURE           1 (default): also copy to Azurite; 0: skip
+#   DR_FS              xfs (default; needs root) or host
 #   CAIRN              cairn binary, default build/cairn
 #   BENCH_RESULTS      default bench/results (writes dr-latest.md)
 set -euo pipefail
@@ -38,6 +44,7 @@ SIZE_GIB=${DR_SIZE_GIB:-20}
 DATA_GIB=${DR_DATA_GIB:-5}
 CHANGE_MIB=${DR_CHANGE_MIB:-64}
 DR_AZURE=${DR_AZURE:-1}
+DR_FS=${DR_FS:-xfs}
 CAIRN=${CAIRN:-$ROOT/build/cairn}
 RESULTS=${BENCH_RESULTS:-$ROOT/bench/results}
 
@@ -70,7 +77,14 @@ export CAIRN_NO_PROGRESS=1 CAIRN_STATE_DIR=$W/state
 
 RGW_DIR=$W/rgw AZ_DIR=$W/azurite
 RGW_UP=0 AZ_UP=0
+LOOP= X=$W/xfs
+VOL=$W/vol.img
 cleanup() {
+	if [ -n "$LOOP" ]; then
+		umount "$X" 2>/dev/null
+		losetup -d "$LOOP" 2>/dev/null
+		rm -f "$W/xfs.fsimg"
+	fi
 	[ "$RGW_UP" = 1 ] && CEPH_RGW_DIR=$RGW_DIR "$ROOT/scripts/servers/start-ceph-rgw.sh" stop >>"$LOG" 2>&1
 	[ "$AZ_UP" = 1 ] && AZURITE_DIR=$AZ_DIR "$ROOT/scripts/servers/start-azurite.sh" stop >>"$LOG" 2>&1
 	rm -rf "$W/vol.img" "$W"/restore-*.img
@@ -92,11 +106,21 @@ AWS_SECRET_ACCESS_KEY=$(envval "$env" S3_SECRET_KEY)
 SRC="s3://dr-src/repo?endpoint=$EP&region=us-east-1"
 DST="s3://dr-dst/repo?endpoint=$EP&region=us-east-1"
 
-say "building the volume: ${SIZE_GIB} GiB sparse, ${DATA_GIB} GiB random at 1 GiB"
-truncate -s "${SIZE_GIB}G" "$W/vol.img"
+if [ "$DR_FS" = xfs ]; then
+	[ "$(id -u)" = 0 ] || die "DR_FS=xfs needs root (loop device, mount); DR_FS=host runs without"
+	command -v mkfs.xfs >/dev/null || die "mkfs.xfs missing (apt-get install xfsprogs)"
+	truncate -s $((SIZE_GIB + 8))G "$W/xfs.fsimg"
+	mkfs.xfs -q -f -m reflink=1 "$W/xfs.fsimg"
+	LOOP=$(losetup -f --show --direct-io=on "$W/xfs.fsimg")
+	mkdir -p "$X"
+	mount "$LOOP" "$X"
+	VOL=$X/vol.img
+fi
+say "building the volume: ${SIZE_GIB} GiB sparse, ${DATA_GIB} GiB random at 1 GiB, on $DR_FS"
+truncate -s "${SIZE_GIB}G" "$VOL"
 # (openssl dies of SIGPIPE when head has enough: not a failure)
 { openssl enc -aes-128-ctr -K 000102030405060708090a0b0c0d0e0f -iv 0 -nosalt </dev/zero 2>/dev/null || true; } |
-	head -c "$((DATA_GIB << 30))" | dd of="$W/vol.img" bs=4M seek=256 conv=notrunc status=none
+	head -c "$((DATA_GIB << 30))" | dd of="$VOL" bs=4M seek=256 conv=notrunc status=none
 sync
 
 # step NAME CMD...: runs CMD with CAIRN_HTTP_STATS, records wall seconds
@@ -117,7 +141,7 @@ print(sum(j["bytes_sent"] + j["bytes_received"] for j in map(json.loads, open(sy
 }
 
 change() {
-	python3 - "$W/vol.img" "$CHANGE_MIB" "$DATA_GIB" <<'EOF'
+	python3 - "$VOL" "$CHANGE_MIB" "$DATA_GIB" <<'EOF'
 import os, random, sys
 path, n, data_gib = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 r = random.Random(42)
@@ -134,24 +158,24 @@ EOF
 "$CAIRN" init --repo "$DST" --copy-keys-from "$SRC" -q >>"$LOG" 2>&1 || die "init --copy-keys-from failed, see $LOG"
 
 say "first backup and first copy"
-step backup1 "$CAIRN" backup "$W/vol.img" --name vol --repo "$SRC" --snapshot none --json
+step backup1 "$CAIRN" backup "$VOL" --name vol --repo "$SRC" --json
 step copy1 "$CAIRN" copy --volume vol --repo "$SRC" --to "$DST" --json
 cp "$W/out-copy1" "$W/copy1.json"
 say "change of ${CHANGE_MIB} MiB, incremental backup and copy"
 change
-step backup2 "$CAIRN" backup "$W/vol.img" --name vol --repo "$SRC" --snapshot none --json
+step backup2 "$CAIRN" backup "$VOL" --name vol --repo "$SRC" --json
 step copy2 "$CAIRN" copy --volume vol --repo "$SRC" --to "$DST" --json
 step copy3 "$CAIRN" copy --volume vol --repo "$SRC" --to "$DST" --json
 say "restores of the newest backup"
 sync
 echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
 step restore_src "$CAIRN" restore vol@latest "$W/restore-src.img" --repo "$SRC"
-cmp "$W/vol.img" "$W/restore-src.img" || die "restore from the source differs from the volume"
+cmp "$VOL" "$W/restore-src.img" || die "restore from the source differs from the volume"
 rm -f "$W/restore-src.img"
 sync
 echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
 step restore_dst "$CAIRN" restore vol@latest "$W/restore-dst.img" --repo "$DST"
-cmp "$W/vol.img" "$W/restore-dst.img" || die "restore from the copy differs from the volume"
+cmp "$VOL" "$W/restore-dst.img" || die "restore from the copy differs from the volume"
 rm -f "$W/restore-dst.img"
 
 if [ "$DR_AZURE" = 1 ]; then
@@ -181,7 +205,8 @@ out=$RESULTS/dr-latest.md
 {
 	echo "# Disaster-recovery copies ($STAMP)"
 	echo
-	echo "command: DR_SIZE_GIB=$SIZE_GIB DR_DATA_GIB=$DATA_GIB DR_CHANGE_MIB=$CHANGE_MIB DR_AZURE=$DR_AZURE bench/dr.sh"
+	echo "command: DR_SIZE_GIB=$SIZE_GIB DR_DATA_GIB=$DATA_GIB DR_CHANGE_MIB=$CHANGE_MIB DR_AZURE=$DR_AZURE DR_FS=$DR_FS bench/dr.sh"
+	echo "change tracking: backup1 $(field backup1 change_tracking), backup2 $(field backup2 change_tracking), read $(field backup2 bytes_read) bytes (snapshot: $(field backup2 snapshot))"
 	echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; cairn $("$CAIRN" --version | awk '{print $2}'), Ceph RGW $(radosgw --version 2>/dev/null | awk '{print $3}') on 127.0.0.1 (memstore)"
 	echo
 	echo "| step | seconds | through this host | copy: bytes sent / skipped |"

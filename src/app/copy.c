@@ -16,15 +16,23 @@ static bool xfer_of(struct cairn_store *s, bool sent, uint64_t *ret)
 	return true;
 }
 
+int cairn_app_copy_destination_error(const struct cairn_repo_ref *to, int r)
+{
+	return strstr(cairn_error_message(), to->uri) ? cairn_error_prefix(r, "destination")
+						      : cairn_error_prefix(r, "destination %s", to->uri);
+}
+
 int cairn_app_copy(const struct cairn_app *app, struct cairn_repo *src, const struct cairn_app_copy *o,
 		   struct cairn_app_copy_result *ret)
 {
 	memset(ret, 0, sizeof(*ret));
-	_cleanup_(cairn_repo_freep) struct cairn_repo *dst = NULL;
-	int r = cairn_app_repo_open(app, o->st, o->to, &dst);
-	if (r < 0)
-		return strstr(cairn_error_message(), o->to->uri) ? cairn_error_prefix(r, "destination")
-								 : cairn_error_prefix(r, "destination %s", o->to->uri);
+	_cleanup_(cairn_repo_freep) struct cairn_repo *opened = NULL;
+	struct cairn_repo *dst = o->dst;
+	int r = 0;
+	if (!dst && (r = cairn_app_repo_open(app, o->st, o->to, &opened)) < 0)
+		return cairn_app_copy_destination_error(o->to, r);
+	if (!dst)
+		dst = opened;
 	struct cairn_app_job j;
 	if ((r = cairn_app_job_begin(app, o->st, "copy", o->policy, o->from_uri, o->to->uri, NULL, 0, &j)) < 0)
 		return r;

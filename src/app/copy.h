@@ -21,6 +21,9 @@ struct cairn_app_copy {
 	int (*with_destination)(struct cairn_repo *dst, void *ud);
 	void *ud;
 	const struct cairn_repo_ref *to;
+	/* The destination, opened already (cairn_app_repo_open_pair; borrowed);
+	 * NULL: opened here from to. */
+	struct cairn_repo *dst;
 	struct cairn_copy_opts opts; /* progress: set from progress below */
 	struct cairn_app_progress progress;
 };
@@ -35,7 +38,10 @@ struct cairn_app_copy_result {
 	uint64_t host_bytes;
 };
 
-/* Opens the destination, then copies from src as a job. */
+/* r with the message of a destination that did not open, naming it. */
+int cairn_app_copy_destination_error(const struct cairn_repo_ref *to, int r);
+
+/* Opens the destination (unless o->dst), then copies from src as a job. */
 int cairn_app_copy(const struct cairn_app *app, struct cairn_repo *src, const struct cairn_app_copy *o,
 		   struct cairn_app_copy_result *ret);
 

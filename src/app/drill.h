@@ -1,4 +1,4 @@
-/* Recovery drills (`cairn drill`, docs/design.md §14): restore a volume's
+/* Recovery drills (`cairn drill`, docs/design.md §15): restore a volume's
  * or a group's newest restore point (or a chosen one) to a scratch
  * directory, check what came back (a file system check of the type
  * libblkid finds, or the user's command), measure the RTO, record the

@@ -6,6 +6,7 @@
 #include "util/error.h"
 #include "util/log.h"
 
+#include <pthread.h>
 #include <string.h>
 
 int cairn_app_store_open(const struct cairn_app *app, struct cairn_state *st, const struct cairn_repo_ref *ref,
@@ -116,4 +117,56 @@ int cairn_app_repo_open(const struct cairn_app *app, struct cairn_state *st, con
 	p.store = NULL;
 	cairn_app_repo_prep_clear(&p);
 	return r;
+}
+
+struct derive {
+	struct cairn_repo_prep prep;
+	struct cairn_repo *repo;
+	int r;
+	char err[1024];
+};
+
+static void *derive_main(void *ud)
+{
+	struct derive *d = ud;
+	d->r = cairn_repo_open(d->prep.store, d->prep.pass, d->prep.plen, &d->repo);
+	d->prep.store = NULL; /* the repo's now, or freed */
+	if (d->r < 0)
+		cairn_error_copy(d->err, sizeof(d->err));
+	return NULL;
+}
+
+int cairn_app_repo_open_pair(const struct cairn_app *app, struct cairn_state *st, const struct cairn_repo_ref *a,
+			     const struct cairn_repo_ref *b, struct cairn_repo **ret_a, struct cairn_repo **ret_b,
+			     int *ret_which)
+{
+	struct derive da = { .r = 0 }, db = { .r = 0 };
+	*ret_a = *ret_b = NULL;
+	*ret_which = 0;
+	int r = cairn_app_repo_prepare(app, st, a, &da.prep);
+	if (r < 0)
+		return r;
+	if ((r = cairn_app_repo_prepare(app, st, b, &db.prep)) < 0) {
+		cairn_app_repo_prep_clear(&da.prep);
+		*ret_which = 1;
+		return r;
+	}
+	pthread_t t;
+	bool threaded = pthread_create(&t, NULL, derive_main, &db) == 0;
+	derive_main(&da);
+	if (threaded)
+		pthread_join(t, NULL);
+	else
+		derive_main(&db);
+	cairn_app_repo_prep_clear(&da.prep);
+	cairn_app_repo_prep_clear(&db.prep);
+	if (da.r < 0 || db.r < 0) {
+		cairn_repo_free(da.repo);
+		cairn_repo_free(db.repo);
+		*ret_which = da.r < 0 ? 0 : 1;
+		return da.r < 0 ? cairn_error_set(da.r, "%s", da.err) : cairn_error_set(db.r, "%s", db.err);
+	}
+	*ret_a = da.repo;
+	*ret_b = db.repo;
+	return 0;
 }

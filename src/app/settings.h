@@ -22,6 +22,8 @@
  * and the test hooks, which exist only so that the end-to-end tests can
  * drive the real binary (all isolated in settings.c):
  *   CAIRN_TEST_NOW         the wall clock, in unix seconds
+ *   CAIRN_TEST_KDF_LOG2N   10..13: new key objects' scrypt cost below init's
+ *                          least (read with CAIRN_KDF_MEMORY, cli/common.c)
  *   CAIRN_TEST_FAULT       fault injection into every store (store/testwrap.h)
  *   CAIRN_TEST_COUNT       a file every store appends its call counts to
  *   CAIRN_TEST_SNAP_HOLD_MS, CAIRN_TEST_FREEZE_HOLD_MS

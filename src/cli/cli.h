@@ -260,6 +260,7 @@ extern const struct cli_cmd cli_cmd_init, cli_cmd_backup, cli_cmd_list, cli_cmd_
 	cli_cmd_daemon, cli_cmd_status, cli_cmd_log, cli_cmd_cancel, cli_cmd_forget, cli_cmd_hold,
 	cli_cmd_release, cli_cmd_prune, cli_cmd_copy;
 extern const struct cli_cmd cli_cmd_export_details, cli_cmd_import, cli_cmd_repos, cli_cmd_dr;
+extern const struct cli_cmd cli_cmd_standby;
 extern const struct cli_cmd cli_cmd_drill;
 
 /* Prints the help text of a verb (or the overview for NULL) on stdout;
@@ -278,5 +279,6 @@ extern const size_t cli_help_policies_n;
 /* The help of export-details, import, repos and dr (help_dr.c): true
  * when it printed one. */
 bool cli_help_dr(const char *verb);
+bool cli_help_standby(const char *verb);
 
 #endif

@@ -1,5 +1,6 @@
 /* cairn copy: backups to another repository (app/copy.h). */
 #include "app/copy.h"
+#include "app/drexport.h"
 #include "cli/cli.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -7,6 +8,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct copy_args {
 	const char *to, *to_cred, *to_pass_file, *volume, *group;
@@ -56,22 +58,35 @@ static int run_copy(struct cli_ctx *c)
 {
 	const struct copy_args *a = c->args;
 	struct cli_global *g = c->g;
-	_cleanup_(cairn_repo_freep) struct cairn_repo *src = TAKE_PTR(c->repo);
 	struct cairn_pass_source pass;
 	cli_second_pass_source(true, a->to_pass_file, &pass);
-	struct cairn_repo_ref to = { .uri = a->to, .cred = a->to_cred, .pass = &pass, .connections = g->connections,
-				     .limit_upload = g->limit_upload };
+	/* --to NAME: a repository registered by import (cairn repos list),
+	 * with its credential unless --to-cred names another. */
+	_cleanup_free_ char *alias_uri = NULL, *alias_cred = NULL;
+	if (!strchr(a->to, '/') && !strstr(a->to, "://") &&
+	    cairn_app_repo_alias(cli_app(g), a->to, &alias_uri, &alias_cred) < 0)
+		cairn_error_clear();
+	struct cairn_repo_ref from, to = { .uri = alias_uri ? alias_uri : a->to,
+					   .cred = a->to_cred ? a->to_cred : alias_cred, .pass = &pass,
+					   .connections = g->connections, .limit_upload = g->limit_upload };
+	cli_repo_ref(g, &from);
+	/* Both keys derived at once: a copy with nothing new costs little
+	 * more than that. */
+	_cleanup_(cairn_repo_freep) struct cairn_repo *src = NULL, *dst = NULL;
+	int which, r = cairn_app_repo_open_pair(cli_app(g), NULL, &from, &to, &src, &dst, &which);
+	if (r < 0)
+		return cli_fail(which ? cairn_app_copy_destination_error(&to, r) : r);
 	struct out out = { .g = g, .backups = json_array() };
 	struct cli_progress prog;
 	struct cairn_app_copy o = {
-		.from_uri = cli_repo_uri(g), .to = &to,
+		.from_uri = cli_repo_uri(g), .to = &to, .dst = dst,
 		.opts = { .specs = c->pos.v, .nspecs = c->pos.n, .volume = a->volume, .group = a->group, .all = a->all,
 			  .no_holds = a->no_holds, .dry_run = a->dry_run, .state_dir = cli_app(g)->state_dir,
 			  .backup_done = on_backup, .ud = &out },
 		.progress = cli_progress_job(&prog, a->dry_run ? "copy (dry run)" : "copy", g, NULL),
 	};
 	struct cairn_app_copy_result res;
-	int r = cairn_app_copy(cli_app(g), src, &o, &res);
+	r = cairn_app_copy(cli_app(g), src, &o, &res);
 	if (r < 0) {
 		json_decref(out.backups);
 		return cli_fail(r);
@@ -116,5 +131,5 @@ static int run_copy(struct cli_ctx *c)
 
 const struct cli_cmd cli_cmd_copy = {
 	.verb = "copy", .run = run_copy, .opts = copy_opts, .args_size = sizeof(struct copy_args),
-	.pos_max = CLI_POS_ANY, .needs = CLI_NEEDS_REPO, .job = "copy", .check = check_copy,
+	.pos_max = CLI_POS_ANY, .needs = CLI_NEEDS_NOTHING, .job = "copy", .check = check_copy,
 };

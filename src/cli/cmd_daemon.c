@@ -12,6 +12,7 @@
 #include "daemon/copies.h"
 #include "daemon/drills.h"
 #include "daemon/imports.h"
+#include "daemon/standbys.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -138,7 +139,7 @@ static int spawn(const struct cairn_policy *p, int64_t job, void *ud, int64_t *r
 
 /* Runs `cairn VERB SUB NAME --state-dir DIR [--passphrase-file F]` (an
  * import policy's re-read, daemon/imports.h; a policy's scheduled copy,
- * daemon/copies.h) as a child like a policy's job; the child makes its own
+ * daemon/copies.h; a standby's update, daemon/standbys.h) as a child like a policy's job; the child makes its own
  * job row.  label names it in the daemon's log. */
 static int spawn_child(struct daemon *d, const char *verb, const char *sub, const char *name, const char *label)
 {
@@ -181,7 +182,7 @@ static int spawn_child(struct daemon *d, const char *verb, const char *sub, cons
 }
 
 /* Starts each child due now: names from due() (import policies, scheduled
- * copies), each run as `cairn VERB SUB NAME`. */
+ * copies, standby updates), each run as `cairn VERB SUB NAME`. */
 static void start_due(struct daemon *d, int64_t now,
 		      int (*due)(struct cairn_state *, int64_t, char ***, size_t *, int64_t *), const char *verb,
 		      const char *sub, const char *label)
@@ -341,6 +342,7 @@ static int run_daemon(struct cli_ctx *c)
 		if (!stopping && (!once || first)) {
 			start_due(&d, to.now, cairn_daemon_imports_due, "repos", "sync", "import");
 			start_due(&d, to.now, cairn_daemon_copies_due, "policy", "copy", "copy of policy");
+			start_due(&d, to.now, cairn_daemon_standbys_due, "standby", "update", "standby");
 			start_due(&d, to.now, cairn_daemon_drills_due, "drill", "run", "drill of");
 		}
 		first = false;

@@ -1,4 +1,4 @@
-/* cairn drill: recovery drills (app/drill.h, docs/design.md §14).
+/* cairn drill: recovery drills (app/drill.h, docs/design.md §15).
  *
  *   cairn drill (--volume V | --group G) [--at BACKUP] [--scratch DIR]
  *               [--verify-command CMD] [--every INTERVAL|off]

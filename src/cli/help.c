@@ -36,6 +36,7 @@ static const char overview[] =
 	"  dr report            RPO and RTO per volume and group; exit 1 on a breach\n"
 	"  drill --volume V|--group G  restore to scratch, check, record the RTO\n"
 	"  copy ... --to URI    copy backups to another repository (what it lacks)\n"
+	"  standby create|update|list|show|delete|status  warm standby volumes at the DR site\n"
 	"  help [COMMAND]       show help\n"
 	"\n"
 	"Global options (before or after the command):\n"
@@ -646,6 +647,8 @@ static const struct cli_help_text verbs[] = {
 bool cli_help(const char *verb)
 {
 	if (verb && cli_help_dr(verb))
+		return true;
+	if (verb && cli_help_standby(verb))
 		return true;
 	size_t len = verb ? strlen(verb) : 0;
 	for (int pass = 0; verb && pass < 2; pass++) {

@@ -39,6 +39,7 @@ static const struct cli_cmd *const commands[] = {
 	&cli_cmd_cancel,  &cli_cmd_forget,  &cli_cmd_hold,   &cli_cmd_release, &cli_cmd_prune,
 	&cli_cmd_export_details, &cli_cmd_import, &cli_cmd_repos, &cli_cmd_dr,
 	&cli_cmd_copy,
+	&cli_cmd_standby,
 	&cli_cmd_drill,
 };
 

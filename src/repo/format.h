@@ -135,7 +135,8 @@
  *   = the time of the put + object_lock_days, and Content-MD5; a multipart
  *   upload carries them on CreateMultipartUpload and the retention is set
  *   again on the completed object (PutObjectRetention, same date), since
- *   Ceph RGW 16 drops it from the upload.
+ *   Ceph RGW 16 drops it from the upload; a pack copied on the server side
+ *   (`cairn copy`) gets it by PutObjectRetention too.
  *     locked:      config, keys/, packs/, backups/, groups/: what a restore
  *                  needs and a ransomware would delete
  *     not locked:  index/ (rebuilt from the packs by `repair index`; prune

@@ -156,5 +156,9 @@ int cairn_object_copy(struct cairn_repo *dst, struct cairn_repo *src, enum cairn
 {
 	char name[CAIRN_OBJECT_NAME_MAX];
 	cairn_object_name(k, id, name);
+	/* A locked store retains what it copies (store.h lock_set): kinds
+	 * written without retention go by read and put instead. */
+	if (dst->config.object_lock_days && !cairn_object_kind_locked(k))
+		return CAIRN_EUNSUPPORTED;
 	return cairn_store_copy_from(dst->store, src->store, name, name);
 }

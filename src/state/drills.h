@@ -1,4 +1,4 @@
-/* Recovery drills in the state database (docs/design.md §14): one row per
+/* Recovery drills in the state database (docs/design.md §15): one row per
  * drill run (what was restored from where, the measured RTO, the
  * verdict), and the drill schedules the daemon runs (`drill --every`).
  * Tables drills and drill_schedules (state.h). */

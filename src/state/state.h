@@ -168,7 +168,23 @@
  *     jobs                   rebuilt, its kinds gaining 'import' (its logs,
  *                            claims and id counter kept)
  *
- *   version 13
+ *   version 12
+ *     standbys               warm standby volumes (standbys.h)
+ *       name TEXT PK          [A-Za-z0-9._-], 1..64
+ *       created INTEGER       unix seconds
+ *       kind TEXT             'volume' | 'group'; source TEXT: its name
+ *       uri TEXT, cred TEXT   the repository it follows (cred: UUID, name or NULL)
+ *       target TEXT           absolute path: image, device or (group) directory
+ *       every_s INTEGER       `--every`: seconds between updates, or NULL
+ *       backup TEXT           the restore point held (backup or group backup id)
+ *       backup_created INTEGER  its creation, unix microseconds
+ *       applied INTEGER       unix seconds of the last update; apply_ms, bytes_written: its cost
+ *       fingerprint TEXT      what the target looked like when left (app/standby.c)
+ *       pending TEXT          an update past its commit point, not yet finished
+ *                             (JSON, app/standby.c), or NULL
+ *       last_run INTEGER      unix seconds the daemon last started an update
+ *     jobs                   rebuilt, its kinds gaining 'standby'
+ *   version 14
  *     drills                 recovery drills (drills.h), one row per run
  *       id INTEGER PK         kind TEXT ('volume'|'group'), name TEXT
  *       repo TEXT, backup TEXT  what was restored, from where
@@ -177,7 +193,7 @@
  *       result TEXT           'ok' or 'failed'; message TEXT; job INTEGER
  *     drill_schedules        `drill --every`: (kind, name) PK, repo, every_s,
  *                            verify_command, scratch, created, last_run
- *     jobs                   rebuilt, its kinds gaining 'drill'
+ *     jobs                   rebuilt, its kinds gaining 'drill' (after 'standby')
  *
  * SEALED SECRETS
  *

@@ -112,8 +112,8 @@ struct cairn_store_ops {
 	 * and writes (a copy between repositories, issue [dr]). */
 	int (*copy_from)(struct cairn_store *s, struct cairn_store *src, const char *src_key, const char *dst_key);
 	/* Object Lock: every later put without CAIRN_PUT_NO_RETENTION (and
-	 * every multipart upload) carries a retention of l->seconds from
-	 * then, in l->mode; create makes the bucket with Object Lock enabled
+	 * every multipart upload, and every copy_from) carries a retention
+	 * of l->seconds from then, in l->mode; create makes the bucket with Object Lock enabled
 	 * and refuses an existing bucket without it.  NULL where objects
 	 * cannot be retained (local, Azure): cairn_store_lock_set says
 	 * CAIRN_EUNSUPPORTED. */

@@ -185,6 +185,32 @@ t_expiry()
 }
 test_case "rgw: a retention that ran out: forget and prune free the backup, no versions left" t_expiry
 
+t_copy_locked()
+{
+	s3_use rgw
+	local src d k
+	src=$(s3_uri rgw src)
+	d=$(lock_uri copy)
+	export CAIRN_FROM_PASSPHRASE=$CAIRN_PASSPHRASE CAIRN_TO_PASSPHRASE=$CAIRN_PASSPHRASE
+	# The immutable off-site copy of an unlocked repository: a key family
+	# of it, locked; packs of 1 MiB go whole, by server-side copy (same
+	# endpoint and key).
+	cairn init --repo "$src" --pack-size 1M -q
+	cairn backup --repo "$src" "$IMG" --name vol --json >b.json
+	cairn init --repo "$d" --copy-keys-from "$src" --object-lock 3 -q
+	cairn copy --repo "$src" --all --to "$d" --json >c.json
+	[ "$(jget c.json .packs_server_side)" -ge 1 ] || fail "no pack went by server-side copy: $(cat c.json)"
+	for k in $(keys copy/packs/) $(keys copy/backups/); do
+		[ "$(head_hdr "$k" x-amz-object-lock-mode)" = COMPLIANCE ] || fail "$k (copied) is not locked"
+	done
+	k=$(keys copy/index/ | head -n1)
+	[ -z "$(head_hdr "$k" x-amz-object-lock-mode)" ] || fail "$k (an index object) is locked"
+	expect_fail -m 'under object lock until' cairn forget --repo "$d" "$(jget b.json .id)"
+	cairn restore --repo "$d" "$(jget b.json .id)" out.img
+	same_file "$IMG" out.img
+}
+test_case "rgw: a copy into a locked repository (whole packs by server-side copy) is locked too" t_copy_locked
+
 t_append_only_fault()
 {
 	s3_use rgw

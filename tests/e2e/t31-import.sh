@@ -181,7 +181,10 @@ t_report()
 	# The last copy into it: a copy job's row (cairn copy where it exists,
 	# else a row as it writes one), its duration and bytes.
 	if cairn help copy >/dev/null 2>&1; then
-		CAIRN_TO_PASSPHRASE=$CAIRN_PASSPHRASE cairn copy --volume vol.img --repo "$R" --to "$R2" -q >/dev/null
+		# --to by its registered name.
+		CAIRN_TO_PASSPHRASE=$CAIRN_PASSPHRASE cairn copy --volume vol.img --repo "$R" --to offsite --json >cp.json ||
+			fail "copy --to offsite (a registered name) failed"
+		[ "$(jq -r .backups_copied cp.json)" -ge 1 ] || fail "copy --to offsite copied nothing: $(cat cp.json)"
 	else
 		python3 - "$TD/state/state.db" "$R" "$R2" <<'PY'
 import sqlite3, sys, time

@@ -190,7 +190,7 @@ static void test_jobs_rebuilt_for_import(void **state)
 	assert_int_equal(id, 13);
 }
 
-/* Step 13 rebuilds jobs again for 'drill' (logs, claims and the id
+/* Step 14 rebuilds jobs again for 'drill' (logs, claims and the id
  * counter kept), and the drill rows and schedules read back. */
 static void test_jobs_rebuilt_for_drill(void **state)
 {
@@ -203,9 +203,9 @@ static void test_jobs_rebuilt_for_drill(void **state)
 	sqlite3 *db = NULL;
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL), SQLITE_OK);
-	ck_ok(cairn_state_migrate_to(db, path, 12));
+	ck_ok(cairn_state_migrate_to(db, path, 13));
 	assert_int_equal(sqlite3_exec(db,
-				      "INSERT INTO jobs (id, kind, source, state, queued) VALUES (7, 'import', '/v/a', 'active', 1);"
+				      "INSERT INTO jobs (id, kind, source, state, queued) VALUES (7, 'standby', '/v/a', 'active', 1);"
 				      "INSERT INTO job_log (job, seq, time, level, line) VALUES (7, 1, 1, 1, 'kept line');"
 				      "INSERT INTO job_volumes (volume, job) VALUES ('/v/a', 7);"
 				      "INSERT INTO jobs (id, kind, source, state, queued) VALUES (20, 'prune', '/r', 'done', 4);"

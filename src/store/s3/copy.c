@@ -279,17 +279,12 @@ int cairn_s3_copy_from(struct cairn_store *st, struct cairn_store *src_store, co
 		r = copy_multipart(s, (const char *)hdr.data, dst_key, size);
 	else
 		r = copy_object(s, (const char *)hdr.data, dst_key, size);
-	if (r < 0 || s->lock.seconds <= 0)
-		return r;
 	/* Under Object Lock a copy is retained as a put is (lock.c), set
 	 * after the copy by PutObjectRetention: UploadPartCopy parts cannot
 	 * carry the Content-MD5 a locked upload's parts need, and servers
 	 * differ in what they take from CopyObject's headers.  A failure
 	 * leaves the copy without retention: the copy fails. */
-	struct cairn_s3_lock_hdrs lh;
-	const char *lhdr[4] = { NULL };
-	size_t nh = 0;
-	if ((r = cairn_s3_lock_headers(s, 0, NULL, 0, false, &lh, lhdr, &nh)) < 0)
-		return r;
-	return cairn_s3_lock_retention_put(s, dst_key, &lh);
+	if (r >= 0)
+		r = cairn_s3_lock_retain(s, dst_key);
+	return r;
 }

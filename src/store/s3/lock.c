@@ -122,6 +122,17 @@ int cairn_s3_lock_retention_put(struct s3_store *s, const char *key, const struc
 	return cairn_s3_fail(s, "retention of", key, &rs);
 }
 
+int cairn_s3_lock_retain(struct s3_store *s, const char *key)
+{
+	struct cairn_s3_lock_hdrs h;
+	const char *hdr[4];
+	size_t n = 0;
+	int r = cairn_s3_lock_headers(s, 0, NULL, 0, false, &h, hdr, &n);
+	if (r < 0 || n == 0)
+		return r;
+	return cairn_s3_lock_retention_put(s, key, &h);
+}
+
 /* HEAD: the current version's id (NULL when the server has none) and
  * retain-until (0: none). */
 static int head(struct s3_store *s, const char *key, char **ret_version, int64_t *ret_until)

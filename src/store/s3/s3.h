@@ -254,6 +254,10 @@ int cairn_s3_md5_header(const void *data, size_t len, char out[64]);
  * on key's current version, for servers that do not take it from
  * CreateMultipartUpload (Ceph RGW 16). */
 int cairn_s3_lock_retention_put(struct s3_store *s, const char *key, const struct cairn_s3_lock_hdrs *h);
+/* The store's retention (now + its seconds) on key, when it has one: for
+ * server-side copies (copy.c), which take no retention headers on every
+ * server. */
+int cairn_s3_lock_retain(struct s3_store *s, const char *key);
 /* del in a locked store: by version, refusing a retained one. */
 int cairn_s3_lock_del(struct s3_store *s, const char *key);
 /* CAIRN_EINVAL (one line) unless the bucket has Object Lock enabled. */
