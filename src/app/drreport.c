@@ -5,6 +5,7 @@
 #include "app/policy.h"
 #include "repo/group.h"
 #include "repo/manifest.h"
+#include "state/drills.h"
 #include "state/jobs.h"
 #include "state/policies.h"
 #include "state/repos.h"
@@ -262,6 +263,45 @@ static bool have_item(json_t *items, const char *kind, const char *name)
 	return false;
 }
 
+/* Each item's last recovery drill (state/drills.h): "drill" (null: never
+ * drilled, "drill_flag" says so) and a failed one is a breach. */
+static int attach_drills(struct cairn_state *st, json_t *all)
+{
+	size_t i;
+	json_t *it;
+	json_array_foreach(all, i, it)
+	{
+		struct cairn_drill_row d;
+		int q = st ? cairn_drill_last(st, json_string_value(json_object_get(it, "kind")),
+					      json_string_value(json_object_get(it, "name")), &d)
+			   : CAIRN_ENOTFOUND;
+		if (q == CAIRN_ENOTFOUND) {
+			cairn_error_clear();
+			json_object_set_new(it, "drill", json_null());
+			json_object_set_new(it, "drill_flag", json_string("never drilled"));
+			continue;
+		}
+		if (q < 0)
+			return q;
+		char t[48];
+		cairn_time_format(d.started, t, sizeof(t));
+		json_object_set_new(it, "drill", json_pack("{s:s, s:I, s:b, s:s?, s:f, s:f, s:f, s:I, s:s, s:s}",
+							   "when", t, "started", (json_int_t)d.started, "ok", d.ok,
+							   "message", d.message, "restore_s", d.restore_s, "check_s",
+							   d.check_s, "rto_s", d.restore_s + d.check_s, "bytes",
+							   (json_int_t)d.bytes, "backup", d.backup, "repo", d.repo));
+		json_object_set_new(it, "drill_flag", d.ok ? json_null() : json_string("last drill failed"));
+		if (!d.ok && !json_is_true(json_object_get(it, "breached"))) {
+			char why[1100];
+			snprintf(why, sizeof(why), "last drill failed (%s): %s", t, d.message ? d.message : "");
+			json_object_set_new(it, "breached", json_true());
+			json_object_set_new(it, "breach", json_string(why));
+		}
+		cairn_drill_row_clear(&d);
+	}
+	return 0;
+}
+
 int cairn_app_dr_report(const struct cairn_app *app, struct cairn_state *st, int64_t now, json_t **ret)
 {
 	struct report rp = { 0 };
@@ -281,6 +321,14 @@ int cairn_app_dr_report(const struct cairn_app *app, struct cairn_state *st, int
 	for (size_t i = 0; i < nj && r >= 0; i++)
 		if (!strcmp(jobs[i].kind, "copy") && jobs[i].repo)
 			r = add(&rp, jobs[i].repo, NULL, NULL, "copy destination");
+	/* The repositories drills restored from. */
+	struct cairn_drill_row *dv = NULL;
+	size_t dn = 0;
+	if (st && r >= 0 && (r = cairn_drill_list(st, CAIRN_JOB_KEEP, &dv, &dn)) >= 0)
+		for (size_t i = 0; i < dn && r >= 0; i++)
+			if (dv[i].repo && *dv[i].repo)
+				r = add(&rp, dv[i].repo, NULL, NULL, "drill");
+	cairn_drill_rows_free(dv, dn);
 	if (r < 0)
 		goto out;
 	for (size_t i = 0; i < rp.n; i++) {
@@ -316,6 +364,10 @@ int cairn_app_dr_report(const struct cairn_app *app, struct cairn_state *st, int
 				json_array_append_new(all, item_json(&rp, &it, jobs, nj, now));
 			}
 		}
+	}
+	if (r >= 0 && (r = attach_drills(st, all)) < 0) {
+		json_decref(all);
+		goto out;
 	}
 	size_t i;
 	json_t *x;

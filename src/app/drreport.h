@@ -24,7 +24,14 @@
  *                               restore_rate|null, rto_s|null, error|null}],
  *               last_copy: {job, state, seconds, bytes (its row's bytes
  *                           done), completed, to, result}|null,
- *               rto_s|null}]}
+ *               rto_s|null,
+ *               drill: {when, started, ok, message, restore_s, check_s,
+ *                       rto_s (measured: restore + check), bytes, backup,
+ *                       repo}|null (the last recovery drill, drill.h),
+ *               drill_flag: "never drilled"|"last drill failed"|null}]}
+ * A failed last drill is a breach ("last drill failed ..."); never
+ * drilled is flagged, not a breach.  Drills' repositories join the
+ * report (role "drill").
  * Items that breach their target come first.  st may be NULL (no state
  * database: an empty report). */
 int cairn_app_dr_report(const struct cairn_app *app, struct cairn_state *st, int64_t now, json_t **ret);

@@ -10,6 +10,7 @@
 #include "cli/jobs.h"
 #include "daemon/daemon.h"
 #include "daemon/copies.h"
+#include "daemon/drills.h"
 #include "daemon/imports.h"
 #include "daemon/standbys.h"
 #include "util/cleanup.h"
@@ -342,6 +343,7 @@ static int run_daemon(struct cli_ctx *c)
 			start_due(&d, to.now, cairn_daemon_imports_due, "repos", "sync", "import");
 			start_due(&d, to.now, cairn_daemon_copies_due, "policy", "copy", "copy of policy");
 			start_due(&d, to.now, cairn_daemon_standbys_due, "standby", "update", "standby");
+			start_due(&d, to.now, cairn_daemon_drills_due, "drill", "run", "drill of");
 		}
 		first = false;
 		if (once && !d.nkids && !any_queued(d.st))

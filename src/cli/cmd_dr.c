@@ -81,6 +81,16 @@ static void print_report(json_t *rep)
 				       json_object_get(lc, "job")), js(lc, "state", ""),
 			       json_number_value(json_object_get(lc, "seconds")), b, js(lc, "to", ""));
 		}
+		json_t *dr = json_object_get(it, "drill");
+		if (json_is_object(dr))
+			printf("%-6s  last drill: %s %s, RTO %.2f s (restore %.2f s, check %.2f s)%s%s\n", "",
+			       js(dr, "when", ""), json_is_true(json_object_get(dr, "ok")) ? "ok" : "FAILED",
+			       json_number_value(json_object_get(dr, "rto_s")),
+			       json_number_value(json_object_get(dr, "restore_s")),
+			       json_number_value(json_object_get(dr, "check_s")),
+			       json_is_true(json_object_get(dr, "ok")) ? "" : ": ", json_is_true(json_object_get(dr, "ok")) ? "" : js(dr, "message", ""));
+		else if (json_object_get(it, "drill_flag"))
+			printf("%-6s  never drilled\n", "");
 	}
 }
 

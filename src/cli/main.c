@@ -40,6 +40,7 @@ static const struct cli_cmd *const commands[] = {
 	&cli_cmd_export_details, &cli_cmd_import, &cli_cmd_repos, &cli_cmd_dr,
 	&cli_cmd_copy,
 	&cli_cmd_standby,
+	&cli_cmd_drill,
 };
 
 int main(int argc, char **argv)

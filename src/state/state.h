@@ -189,6 +189,16 @@
  *                             (JSON, app/standby.c), or NULL
  *       last_run INTEGER      unix seconds the daemon last started an update
  *     jobs                   rebuilt, its kinds gaining 'standby'
+ *   version 14
+ *     drills                 recovery drills (drills.h), one row per run
+ *       id INTEGER PK         kind TEXT ('volume'|'group'), name TEXT
+ *       repo TEXT, backup TEXT  what was restored, from where
+ *       started INTEGER       unix seconds
+ *       restore_s REAL, check_s REAL, bytes INTEGER  the measured RTO
+ *       result TEXT           'ok' or 'failed'; message TEXT; job INTEGER
+ *     drill_schedules        `drill --every`: (kind, name) PK, repo, every_s,
+ *                            verify_command, scratch, created, last_run
+ *     jobs                   rebuilt, its kinds gaining 'drill' (after 'standby')
  *
  * SEALED SECRETS
  *

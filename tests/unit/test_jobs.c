@@ -2,6 +2,7 @@
  * detection of jobs whose process died. */
 #include "helpers.h"
 
+#include "state/drills.h"
 #include "state/jobs.h"
 #include "state/policies.h"
 #include "util/cleanup.h"
@@ -189,6 +190,74 @@ static void test_jobs_rebuilt_for_import(void **state)
 	assert_int_equal(id, 13);
 }
 
+/* Step 14 rebuilds jobs again for 'drill' (logs, claims and the id
+ * counter kept), and the drill rows and schedules read back. */
+static void test_jobs_rebuilt_for_drill(void **state)
+{
+	struct th_state_fx *f = *state;
+	cairn_state_free(f->st);
+	f->st = NULL;
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof(path), "%s/state.db", f->dir);
+	unlink(path);
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL), SQLITE_OK);
+	ck_ok(cairn_state_migrate_to(db, path, 13));
+	assert_int_equal(sqlite3_exec(db,
+				      "INSERT INTO jobs (id, kind, source, state, queued) VALUES (7, 'standby', '/v/a', 'active', 1);"
+				      "INSERT INTO job_log (job, seq, time, level, line) VALUES (7, 1, 1, 1, 'kept line');"
+				      "INSERT INTO job_volumes (volume, job) VALUES ('/v/a', 7);"
+				      "INSERT INTO jobs (id, kind, source, state, queued) VALUES (20, 'prune', '/r', 'done', 4);"
+				      "DELETE FROM jobs WHERE id = 20",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_not_equal(sqlite3_exec(db, "INSERT INTO jobs (kind, source, state, queued) VALUES ('drill', 'r', 'done', 1)",
+					  NULL, NULL, NULL),
+			     SQLITE_OK);
+	sqlite3_close(db);
+	ck_ok(cairn_state_open(f->dir, NULL, &f->st));
+	int lines = 0;
+	ck_ok(cairn_job_log_each(f->st, 7, count_lines, &lines));
+	assert_int_equal(lines, 1);
+	struct cairn_job_new n = { .kind = "drill", .source = "volume v", .repo = "/r" };
+	int64_t id;
+	ck_ok(cairn_job_create(f->st, &n, &id));
+	assert_int_equal(id, 21);
+	/* Drill rows: the newest of an item is its last. */
+	struct cairn_drill_row a = { .kind = "volume", .name = "v", .repo = "/r", .backup = "ab", .started = 5,
+				     .restore_s = 1.5, .check_s = 0.5, .bytes = 42, .ok = true, .job = id };
+	struct cairn_drill_row b = a;
+	b.ok = false;
+	b.message = "e2fsck failed";
+	b.started = 6;
+	ck_ok(cairn_drill_record(f->st, &a, NULL));
+	ck_ok(cairn_drill_record(f->st, &b, NULL));
+	struct cairn_drill_row last;
+	ck_ok(cairn_drill_last(f->st, "volume", "v", &last));
+	assert_false(last.ok);
+	assert_string_equal(last.message, "e2fsck failed");
+	assert_int_equal(last.bytes, 42);
+	assert_int_equal(last.job, id);
+	assert_true(last.restore_s == 1.5);
+	cairn_drill_row_clear(&last);
+	ck_err(cairn_drill_last(f->st, "group", "v", &last), CAIRN_ENOTFOUND);
+	/* Schedules: set replaces, delete of none is ENOTFOUND. */
+	struct cairn_drill_schedule s = { .kind = "volume", .name = "v", .every = 60, .created = 1 };
+	ck_ok(cairn_drill_schedule_set(f->st, &s));
+	s.every = 120;
+	ck_ok(cairn_drill_schedule_set(f->st, &s));
+	struct cairn_drill_schedule *v = NULL;
+	size_t nv = 0;
+	ck_ok(cairn_drill_schedule_list(f->st, &v, &nv));
+	assert_int_equal(nv, 1);
+	assert_int_equal(v[0].every, 120);
+	assert_null(v[0].repo);
+	cairn_drill_schedules_free(v, nv);
+	ck_ok(cairn_drill_schedule_delete(f->st, "volume", "v"));
+	ck_err(cairn_drill_schedule_delete(f->st, "volume", "v"), CAIRN_ENOTFOUND);
+}
+
 static void test_claims_and_cancel(void **state)
 {
 	struct cairn_state *st = st_of(state);
@@ -345,6 +414,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_policies, th_state_setup, th_state_teardown),
 		cmocka_unit_test_setup_teardown(test_jobs_rebuilt_for_import, th_state_setup, th_state_teardown),
 		cmocka_unit_test_setup_teardown(test_policies_upgraded, th_state_setup, th_state_teardown),
+		cmocka_unit_test_setup_teardown(test_jobs_rebuilt_for_drill, th_state_setup, th_state_teardown),
 		cmocka_unit_test_setup_teardown(test_claims_and_cancel, th_state_setup, th_state_teardown),
 		cmocka_unit_test_setup_teardown(test_log, th_state_setup, th_state_teardown),
 		cmocka_unit_test_setup_teardown(test_reap_dead, th_state_setup, th_state_teardown),
