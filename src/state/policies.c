@@ -238,6 +238,7 @@ int cairn_policy_set_target(struct cairn_state *st, const char *name, const char
 	cairn_state_bind_opt(s, 2, cred);
 	sqlite3_bind_text(s, 3, source, -1, SQLITE_TRANSIENT);
 	cairn_state_bind_opt(s, 4, volume_name);
+	sqlite3_bind_text(s, 5, name, -1, SQLITE_TRANSIENT);
 	int rc = sqlite3_step(s);
 	if (rc != SQLITE_DONE)
 		return cairn_state_sqlite_error(st, rc, "update policy");
