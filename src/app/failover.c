@@ -1,12 +1,12 @@
 /* Failover and failback at the DR site (failover.h). */
 #include "app/failover.h"
-#include "app/backups.h"
 #include "app/copy.h"
 #include "app/drexport.h"
 #include "app/open.h"
 #include "app/policy.h"
 #include "app/restore.h"
 #include "app/standby.h"
+#include "repo/manifest.h"
 #include "state/failovers.h"
 #include "state/policies.h"
 #include "state/standbys.h"
@@ -344,7 +344,7 @@ int cairn_app_failback(const struct cairn_app *app, struct cairn_state *st, cons
 		if (!dst && (r = cairn_app_repo_open(app, st, &to, &dst)) < 0)
 			goto out;
 		struct cairn_manifest_list l;
-		if ((r = cairn_app_backups_list(app, dst, &l, NULL)) < 0)
+		if ((r = cairn_manifest_list_load(dst, &l)) < 0)
 			goto out;
 		struct cairn_manifest *m = cairn_manifest_latest(&l, volume);
 		if (!m) {

@@ -99,7 +99,7 @@ t_failover()
 	jq -e '.failovers[0].standby == "sb" and .failovers[0].state == "failed-over"' rep.json >/dev/null ||
 		fail "dr report has no failover: $(jq -c .failovers rep.json)"
 	rm -f want.img
-	touch "$TD/failed-over"
+	echo "$newest" >"$TD/failed-over"
 }
 test_case "failover: the standby holds the newest copy; the imported policy runs against B on the standby" t_failover
 
@@ -110,13 +110,16 @@ t_dr_backup()
 	dr policy run p --json >run.json || fail "backup at the DR site"
 	local id new
 	id=$(jget run.json .backup)
-	new=$(cairn list --repo "$B" --json | jq -r --arg id "$id" '.[] | select(.id == $id) | .stats.bytes_new')
+	new=$(cairn list --repo "$B" --json | jq -r --arg id "$id" '.[] | select(.id == $id) | .bytes_new')
 	[ -n "$new" ] && [ "$new" != null ] || fail "no bytes_new for $id: $(cairn list --repo "$B" --json | jq -c '.[-1]')"
 	echo "  DR backup: bytes_new $new for a 3 MiB change of a 24 MiB volume" >&2
 	[ "$new" -le $((4 * MIB)) ] || fail "the DR backup stored $new bytes for a 3 MiB change"
 	[ "$new" -ge $((3 * MIB)) ] || fail "the DR backup stored $new bytes, less than the change"
 	cairn list --repo "$B" --json | jq -e --arg id "$id" '.[] | select(.id == $id) | .volume == "vol.img"' \
 		>/dev/null || fail "the DR backup is not of volume vol.img"
+	# Its parent: the copied restore point the standby was handed over at.
+	cairn list --repo "$B" --json | jq -e --arg id "$id" --arg p "$(cat "$TD/failed-over")" \
+		'.[] | select(.id == $id) | .parent == $p' >/dev/null || fail "the DR backup's parent is not the copied one"
 	echo "$id" >"$TD/dr-id"
 }
 test_case "a backup at the DR site stores about the change, not the volume" t_dr_backup
@@ -159,7 +162,7 @@ t_resume()
 	dr policy run p --json >run.json || fail "backup 2 at the DR site"
 	cp "$TD/prim/old.img" old3.img
 	sqlite3 "$SD/state.db" "UPDATE failovers SET step = 1" 2>/dev/null || skip "no sqlite3"
-	cairn copy --repo "$B" --to "$A" --volume vol.img -q >/dev/null || fail "copy"
+	CAIRN_TO_PASSPHRASE=$CAIRN_PASSPHRASE cairn copy --repo "$B" --to "$A" --volume vol.img -q >/dev/null || fail "copy"
 	dr dr failback --policy p --to "$A" --volume-target "$TT/old3.img" --json >fb.json || fail "resumed failback"
 	[ "$(jq -r '.steps[0].done' fb.json)" = before ] || fail "the copy step ran again: $(jq -c .steps fb.json)"
 	cairn restore "$(jget run.json .backup)" want.img --repo "$A" -q
