@@ -60,6 +60,9 @@ static const struct cli_help_text texts[] = {
 	  "repository, the groups and the policies stay).\n" },
 	{ "dr",
 	  "usage: cairn dr report [--json]\n"
+	  "       cairn dr failover (--policy P | --standby NAME) [--at BACKUP] [--json]\n"
+	  "       cairn dr failback --policy P --to PRIMARY_URI [--to-cred REF]\n"
+	  "                         [--volume-target PATH|DEVICE] [--json]\n"
 	  "\n"
 	  "The disaster-recovery report.  For every volume and group a policy\n"
 	  "protects or a known repository holds: the newest restore point in each\n"
@@ -74,7 +77,26 @@ static const struct cli_help_text texts[] = {
 	  "not checked.\n"
 	  "\n"
 	  "Exit status: 0 every target met; 1 a target is breached (the BREACHED\n"
-	  "lines come first) or an error; for a monitoring check.\n" },
+	  "lines come first) or an error; for a monitoring check.  --json also\n"
+	  "lists the failovers (when, which restore point, the RTO measured, how\n"
+	  "far failback got).\n"
+	  "\n"
+	  "failover (on the DR host): the standby of policy P's volume (or NAME)\n"
+	  "takes no more scheduled updates, is brought to the newest restore point\n"
+	  "that has arrived (or --at BACKUP) and handed over: where the volume is\n"
+	  "(for a group, the directory with the config document) is printed, with\n"
+	  "the RTO.  The policies imported from the primary (P; with --standby the\n"
+	  "paused ones of its volume) are resumed against the repository the\n"
+	  "standby reads from, with the standby's image as their source and the\n"
+	  "volume's name: their next backup is an incremental.  Again: says it is\n"
+	  "failed over already.\n"
+	  "\n"
+	  "failback: copies P's volume from the DR repository to PRIMARY_URI\n"
+	  "(incremental), restores its newest restore point by delta onto the\n"
+	  "primary volume (P's source before failover, or --volume-target; only\n"
+	  "what differs is written, and reported), and switches P back as it was.\n"
+	  "Each step is recorded: a rerun after a kill continues; once done, a\n"
+	  "rerun says it is failed back already.\n" },
 };
 
 bool cli_help_dr(const char *verb)
