@@ -15,6 +15,7 @@
 #include "util/log.h"
 #include "util/time.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -192,7 +193,21 @@ int cairn_app_failover(const struct cairn_app *app, struct cairn_state *st, cons
 	/* The newest restore point that has arrived (or --at). */
 	struct cairn_app_standby_update uo = { .at = o->at, .progress = o->progress };
 	struct cairn_app_standby_result ur;
-	if ((r = cairn_app_standby_update(app, st, sb.name, &uo, &ur)) < 0)
+	r = cairn_app_standby_update(app, st, sb.name, &uo, &ur);
+	if (r < 0 && !o->at && sb.backup && r != CAIRN_EPERM && r != CAIRN_ECANCELED) {
+		/* The DR repository cannot be read (a disaster seldom spares
+		 * just one site): what the standby holds is handed over, and
+		 * the output says why it is not newer. */
+		cairn_log_warn("standby %s: not updated (%s); handing over restore point %.12s", sb.name,
+				  cairn_error_message(), sb.backup);
+		json_object_set_new(out, "update_error", json_string(cairn_error_message()));
+		cairn_error_clear();
+		r = 0;
+		memset(&ur, 0, sizeof(ur));
+		snprintf(ur.from, sizeof(ur.from), "%s", sb.backup);
+		snprintf(ur.to, sizeof(ur.to), "%s", sb.backup);
+	}
+	if (r < 0)
 		goto done;
 	json_object_set_new(out, "update", json_pack("{s:s, s:s, s:b, s:s, s:I, s:f}", "from", ur.from, "to", ur.to,
 						     "changed", ur.changed, "mode", ur.mode ? ur.mode : "none",

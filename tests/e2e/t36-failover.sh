@@ -157,7 +157,12 @@ t_resume()
 {
 	[ -f "$TD/dr-id" ] || skip "no DR backup"
 	# A second round, killed after the copy step: the rerun continues.
-	dr dr failover --standby sb -q >/dev/null || fail "failover 2"
+	# The DR repository unreadable: what the standby holds is handed over.
+	mv "$B" "$B.away"
+	dr dr failover --standby sb --json >fo2.json 2>fo2.err || { mv "$B.away" "$B"; fail "failover 2: $(cat fo2.err)"; }
+	mv "$B.away" "$B"
+	jq -e '.update_error != null and .already == false' fo2.json >/dev/null || fail "failover 2: $(cat fo2.json)"
+	grep -q "not updated" fo2.err || fail "failover 2 did not warn: $(cat fo2.err)"
 	change "$SB" 1 1 74
 	dr policy run p --json >run.json || fail "backup 2 at the DR site"
 	cp "$TD/prim/old.img" old3.img
