@@ -1080,6 +1080,9 @@ static void status_one(const struct cairn_app *app, struct cairn_state *st, stru
 		int64_t by = (s->newest_created_us - s->sb.backup_created) / 1000000;
 		s->late = s->behind && (!s->sb.backup || !s->sb.every || by > 2 * s->sb.every);
 	}
+	/* Handed over: the DR site runs on it, and its backups are newer by design. */
+	if ((s->failed_over = cairn_failover_active(st, s->sb.name)))
+		s->late = false;
 }
 
 int cairn_app_standby_status(const struct cairn_app *app, struct cairn_state *st, const char *name,

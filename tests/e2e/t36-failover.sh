@@ -98,6 +98,9 @@ t_failover()
 	dr dr report --json >rep.json || true
 	jq -e '.failovers[0].standby == "sb" and .failovers[0].state == "failed-over"' rep.json >/dev/null ||
 		fail "dr report has no failover: $(jq -c .failovers rep.json)"
+	# Its backups are newer by design: status says failed over, not late.
+	dr standby status sb --json >st.json || fail "standby status exits non-zero for a failed-over standby"
+	jq -e '.[0].failed_over' st.json >/dev/null || fail "standby status: $(cat st.json)"
 	rm -f want.img
 	echo "$newest" >"$TD/failed-over"
 }
