@@ -6,7 +6,8 @@
 # hands the standby over and resumes the imported policy against B with
 # the standby as its source; its next backup stores about the change, not
 # the volume; failback copies the DR backups to A and writes only what
-# changed onto the old primary volume.  Idempotent reruns; bad input.
+# changed onto the old primary volume.  Idempotent reruns; a failback that
+# failed after its copy step continues; bad input.
 . "$(dirname "$0")/lib.sh"
 
 A=$TD/a  # the primary repository
@@ -169,14 +170,16 @@ t_resume()
 	change "$SB" 1 1 74
 	dr policy run p --json >run.json || fail "backup 2 at the DR site"
 	cp "$TD/prim/old.img" old3.img
-	sqlite3 "$SD/state.db" "UPDATE failovers SET step = 1" 2>/dev/null || skip "no sqlite3"
-	CAIRN_TO_PASSPHRASE=$CAIRN_PASSPHRASE cairn copy --repo "$B" --to "$A" --volume vol.img -q >/dev/null || fail "copy"
+	# The restore step fails (its target's directory is missing): the copy
+	# step is recorded, the policy stays switched to the DR site.
+	expect_fail -m "nosuch" dr dr failback --policy p --to "$A" --volume-target "$TT/nosuch/old.img"
+	[ "$(dr policy show p --json | jq -r .repo)" = "$B" ] || fail "a failed failback switched the policy"
 	dr dr failback --policy p --to "$A" --volume-target "$TT/old3.img" --json >fb.json || fail "resumed failback"
 	[ "$(jq -r '.steps[0].done' fb.json)" = before ] || fail "the copy step ran again: $(jq -c .steps fb.json)"
 	cairn restore "$(jget run.json .backup)" want.img --repo "$A" -q
 	same_file want.img old3.img
 	rm -f want.img old3.img
 }
-test_case "a failback resumed after its copy step continues with the restore" t_resume
+test_case "an unreadable DR repository at failover; a failback failed after its copy step continues with the restore" t_resume
 
 test_done
