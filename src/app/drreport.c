@@ -6,6 +6,7 @@
 #include "repo/group.h"
 #include "repo/manifest.h"
 #include "state/drills.h"
+#include "state/failovers.h"
 #include "state/jobs.h"
 #include "state/policies.h"
 #include "state/repos.h"
@@ -302,6 +303,35 @@ static int attach_drills(struct cairn_state *st, json_t *all)
 	return 0;
 }
 
+/* The standbys handed over (app/failover.h): when, which restore point,
+ * the RTO measured, and how far failback got. */
+static json_t *failovers_json(struct cairn_state *st)
+{
+	json_t *a = json_array();
+	struct cairn_failover *v = NULL;
+	size_t n = 0;
+	if (!st || cairn_failover_list(st, &v, &n) < 0) {
+		cairn_error_clear();
+		return a;
+	}
+	static const char *const steps[] = { "none", "copied", "restored", "switched" };
+	for (size_t i = 0; i < n; i++) {
+		const struct cairn_failover *f = &v[i];
+		json_t *o = json_pack("{s:s, s:s, s:I, s:s?, s:I, s:f, s:s, s:s, s:s}", "standby", f->standby, "state",
+				      f->failed_back ? "failed-back" : "failed-over", "failed_over_at",
+				      (json_int_t)f->started, "backup", f->backup, "backup_created_us",
+				      (json_int_t)f->backup_created, "rto_s", f->rto_ms / 1000.0, "repository", f->dr_uri,
+				      "target", f->target, "failback_step", steps[f->step >= 0 && f->step <= 3 ? f->step : 0]);
+		json_object_set_new(o, "failback_to", f->failback_to ? json_string(f->failback_to) : json_null());
+		json_object_set_new(o, "failback_bytes_written", json_integer((json_int_t)f->failback_bytes));
+		json_object_set_new(o, "failed_back_at", f->failback_done ? json_integer(f->failback_done) : json_null());
+		json_object_set_new(o, "policies", json_loads(f->policies ? f->policies : "[]", 0, NULL) ?: json_array());
+		json_array_append_new(a, o);
+	}
+	cairn_failovers_free(v, n);
+	return a;
+}
+
 int cairn_app_dr_report(const struct cairn_app *app, struct cairn_state *st, int64_t now, json_t **ret)
 {
 	struct report rp = { 0 };
@@ -378,6 +408,7 @@ out:
 		json_array_extend(bad, items);
 		*ret = json_pack("{s:I, s:I, s:o, s:O}", "now", (json_int_t)now, "breached", (json_int_t)json_array_size(bad) -
 			(json_int_t)json_array_size(items), "repositories", repos, "items", bad);
+		json_object_set_new(*ret, "failovers", failovers_json(st));
 	} else {
 		json_decref(repos);
 	}

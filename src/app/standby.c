@@ -3,6 +3,7 @@
 #include "app/standby.h"
 #include "app/drexport.h"
 #include "app/open.h"
+#include "state/failovers.h"
 #include "crypto/crypto.h"
 #include "engine/engine.h"
 #include "repo/group.h"
@@ -851,6 +852,12 @@ int cairn_app_standby_update(const struct cairn_app *app, struct cairn_state *st
 	int r = cairn_standby_get(st, name, &sb);
 	if (r < 0)
 		return r;
+	/* Handed over (app/failover.h): the DR site runs on it now. */
+	if (cairn_failover_active(st, name)) {
+		cairn_standby_clear(&sb);
+		return cairn_error_set(CAIRN_EPERM, "standby %s is failed over: it takes no update until 'cairn dr failback'",
+				       name);
+	}
 	_cleanup_free_ char *dir = NULL;
 	_cleanup_close_ int lock = -1;
 	if ((r = standby_dir(app, name, true, &dir)) < 0 || (r = standby_lock(dir, name, false, &lock)) < 0) {
@@ -1078,6 +1085,9 @@ static void status_one(const struct cairn_app *app, struct cairn_state *st, stru
 		int64_t by = (s->newest_created_us - s->sb.backup_created) / 1000000;
 		s->late = s->behind && (!s->sb.backup || !s->sb.every || by > 2 * s->sb.every);
 	}
+	/* Handed over: the DR site runs on it, and its backups are newer by design. */
+	if ((s->failed_over = cairn_failover_active(st, s->sb.name)))
+		s->late = false;
 }
 
 int cairn_app_standby_status(const struct cairn_app *app, struct cairn_state *st, const char *name,

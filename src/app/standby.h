@@ -92,6 +92,7 @@ struct cairn_app_standby_status {
 	int64_t lag_s;            /* now - the held restore point's creation; -1 none */
 	bool behind;              /* the repository has a newer one */
 	bool late;                /* behind, and held one older than 2 x every (or none held) */
+	bool failed_over;         /* handed over by 'dr failover' (never late) */
 	char *error;              /* why the repository could not be read, or NULL */
 };
 void cairn_app_standby_statuses_free(struct cairn_app_standby_status *v, size_t n);

@@ -2,6 +2,7 @@
  * report, app/drreport.h); failover and failback join it here. */
 #include "app/drreport.h"
 #include "cli/cli.h"
+#include "cli/dr_failover.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/time.h"
@@ -94,10 +95,34 @@ static void print_report(json_t *rep)
 	}
 }
 
+/* Options of dr failover and failback (dr_failover.c). */
+struct dr_args {
+	const char *policy, *standby, *at, *to, *to_cred, *volume_target;
+};
+static const struct cli_opt dr_opts[] = {
+	{ "policy", 0, OPT_STRING, CLI_ARG(struct dr_args, policy) },
+	{ "standby", 0, OPT_STRING, CLI_ARG(struct dr_args, standby) },
+	{ "at", 0, OPT_STRING, CLI_ARG(struct dr_args, at) },
+	{ "to", 0, OPT_STRING, CLI_ARG(struct dr_args, to) },
+	{ "to-cred", 0, OPT_STRING, CLI_ARG(struct dr_args, to_cred) },
+	{ "volume-target", 0, OPT_STRING, CLI_ARG(struct dr_args, volume_target) },
+	{ NULL, 0, 0, NULL, 0 },
+};
+
 static int run_dr(struct cli_ctx *c)
 {
 	struct cli_global *g = c->g;
 	const char *sub = c->pos.v[0];
+	const struct dr_args *a = c->args;
+	bool fo = strcmp(sub, "failover") == 0, fb = strcmp(sub, "failback") == 0;
+	if ((!fo && (a->standby || a->at)) || (!fb && (a->to || a->to_cred || a->volume_target)) ||
+	    (!fo && !fb && a->policy))
+		return cli_usage("dr", "--policy, --standby and --at go with 'dr failover'; --policy, --to, --to-cred"
+				       " and --volume-target with 'dr failback'");
+	if (fo)
+		return cli_dr_failover(c, a->policy, a->standby, a->at);
+	if (fb)
+		return cli_dr_failback(c, a->policy, a->to, a->to_cred, a->volume_target);
 	if (strcmp(sub, "report") != 0)
 		return cli_usage("dr", "unknown subcommand '%s'", sub);
 	if (c->pos.n != 1)
@@ -120,6 +145,6 @@ static int run_dr(struct cli_ctx *c)
 }
 
 const struct cli_cmd cli_cmd_dr = {
-	.verb = "dr", .run = run_dr, .pos_min = 1, .pos_max = CLI_POS_ANY, .pos_few = "missing subcommand: report",
+	.verb = "dr", .run = run_dr, .opts = dr_opts, .args_size = sizeof(struct dr_args), .pos_min = 1, .pos_max = CLI_POS_ANY, .pos_few = "missing subcommand: report, failover or failback",
 	.help_sub = true,
 };

@@ -206,6 +206,7 @@ static int run_status(struct cli_global *g, struct cairn_state *st, const char *
 			json_object_set_new(o, "lag_s", v[i].lag_s >= 0 ? json_integer(v[i].lag_s) : json_null());
 			json_object_set_new(o, "behind", json_boolean(v[i].behind));
 			json_object_set_new(o, "late", json_boolean(v[i].late));
+			json_object_set_new(o, "failed_over", json_boolean(v[i].failed_over));
 			json_object_set_new(o, "error", v[i].error ? json_string(v[i].error) : json_null());
 			json_array_append_new(a, o);
 		}
@@ -220,7 +221,7 @@ static int run_status(struct cli_global *g, struct cairn_state *st, const char *
 			continue;
 		char lag[32];
 		fmt_age(s->lag_s, lag, sizeof(lag));
-		const char *state = s->error ? "unknown" : s->late ? "LATE" : s->behind ? "behind" : "current";
+		const char *state = s->error ? "unknown" : s->failed_over ? "failover" : s->late ? "LATE" : s->behind ? "behind" : "current";
 		printf("%-16s  %-12.12s  %-6s  %-12.12s  %-8s  %s\n", s->sb.name, s->sb.backup ? s->sb.backup : "-", lag,
 		       *s->newest ? s->newest : "-", state, s->sb.target);
 		if (s->error)

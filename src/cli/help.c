@@ -35,6 +35,7 @@ static const char overview[] =
 	"  repos list|remove|sync  repositories registered by import\n"
 	"  dr report            RPO and RTO per volume and group; exit 1 on a breach\n"
 	"  drill --volume V|--group G  restore to scratch, check, record the RTO\n"
+	"  dr failover|failback hand a standby over at the DR site; come back\n"
 	"  copy ... --to URI    copy backups to another repository (what it lacks)\n"
 	"  standby create|update|list|show|delete|status  warm standby volumes at the DR site\n"
 	"  help [COMMAND]       show help\n"

@@ -1,6 +1,7 @@
 /* Standby schedules (standbys.h). */
 #include "daemon/standbys.h"
 #include "daemon/schedule.h"
+#include "state/failovers.h"
 #include "state/standbys.h"
 #include "util/error.h"
 
@@ -23,7 +24,7 @@ int cairn_daemon_standbys_due(struct cairn_state *st, int64_t now, char ***ret, 
 		return cairn_error_nomem();
 	}
 	for (size_t i = 0; i < n && r >= 0; i++) {
-		if (v[i].every <= 0)
+		if (v[i].every <= 0 || cairn_failover_active(st, v[i].name)) /* handed over */
 			continue;
 		/* Counted from the last start, or from the first restore. */
 		int64_t next = cairn_schedule_next(v[i].every, NULL, v[i].created,

@@ -226,6 +226,27 @@ int cairn_policy_set_paused(struct cairn_state *st, const char *name, bool pause
 	return update(st, "UPDATE policies SET paused = ? WHERE name = ?", name, paused, true);
 }
 
+int cairn_policy_set_target(struct cairn_state *st, const char *name, const char *repo, const char *cred,
+			    const char *source, const char *volume_name)
+{
+	_cleanup_stmt_ sqlite3_stmt *s = NULL;
+	int r = cairn_state_prepare(st, "UPDATE policies SET repo = ?, cred = ?, source = ?, volume_name = ? WHERE name = ?",
+				    &s);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(s, 1, repo, -1, SQLITE_TRANSIENT);
+	cairn_state_bind_opt(s, 2, cred);
+	sqlite3_bind_text(s, 3, source, -1, SQLITE_TRANSIENT);
+	cairn_state_bind_opt(s, 4, volume_name);
+	sqlite3_bind_text(s, 5, name, -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE)
+		return cairn_state_sqlite_error(st, rc, "update policy");
+	if (sqlite3_changes(cairn_state_db(st)) == 0)
+		return cairn_error_set(CAIRN_ENOTFOUND, "no policy named '%s' (see 'cairn policy list')", name);
+	return 0;
+}
+
 int cairn_policy_set_last_run(struct cairn_state *st, const char *name, int64_t t)
 {
 	return update(st, "UPDATE policies SET last_run = ? WHERE name = ?", name, t, true);

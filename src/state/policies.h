@@ -68,6 +68,11 @@ int cairn_policy_get(struct cairn_state *st, const char *name, struct cairn_poli
 int cairn_policy_list(struct cairn_state *st, struct cairn_policy **ret, size_t *ret_n);
 int cairn_policy_delete(struct cairn_state *st, const char *name);
 int cairn_policy_set_paused(struct cairn_state *st, const char *name, bool paused);
+/* Points a policy at another repository and source (failover and failback,
+ * app/failover.h): repo, cred (NULL: none), source and volume_name (NULL:
+ * the default) replace the row's, in one statement. */
+int cairn_policy_set_target(struct cairn_state *st, const char *name, const char *repo, const char *cred,
+			    const char *source, const char *volume_name);
 /* Records that a run started at t (scheduling counts from it). */
 int cairn_policy_set_last_run(struct cairn_state *st, const char *name, int64_t t);
 /* Records that a replication copy started at t. */

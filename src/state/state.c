@@ -304,6 +304,20 @@ static const struct cairn_state_migration migrations[] = {
 	  "DROP TABLE job_log_save; DROP TABLE job_volumes_save; DROP TABLE jobs_seq_save;"
 	  "CREATE INDEX jobs_by_state ON jobs (state, id);"
 	  "CREATE INDEX jobs_by_policy ON jobs (policy, kind, id);" },
+	{ "failovers",
+	  "CREATE TABLE failovers ("
+	  " standby TEXT PRIMARY KEY NOT NULL,"
+	  " state TEXT NOT NULL CHECK (state IN ('failed-over', 'failed-back')),"
+	  " started INTEGER NOT NULL,"
+	  " backup TEXT, backup_created INTEGER NOT NULL DEFAULT 0,"
+	  " rto_ms INTEGER NOT NULL DEFAULT 0,"
+	  " dr_uri TEXT NOT NULL, dr_cred TEXT,"
+	  " target TEXT NOT NULL,"
+	  " policies TEXT NOT NULL DEFAULT '[]',"
+	  " step INTEGER NOT NULL DEFAULT 0 CHECK (step BETWEEN 0 AND 3),"
+	  " failback_to TEXT, failback_backup TEXT,"
+	  " failback_bytes INTEGER NOT NULL DEFAULT 0, failback_done INTEGER NOT NULL DEFAULT 0"
+	  ") STRICT;" },
 };
 
 struct cairn_state {

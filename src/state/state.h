@@ -200,6 +200,16 @@
  *                            verify_command, scratch, created, last_run
  *     jobs                   rebuilt, its kinds gaining 'drill' (after 'standby')
  *
+ *   version 15
+ *     failovers              a standby handed over (app/failover.c), one row
+ *       standby TEXT PK       per standby; state 'failed-over' | 'failed-back'
+ *       started INTEGER, backup TEXT, backup_created INTEGER, rto_ms INTEGER
+ *       dr_uri TEXT, dr_cred TEXT, target TEXT  where it ran from and to
+ *       policies TEXT         JSON: each switched policy as it was before
+ *       step INTEGER          failback's progress: 0 none, 1 copied,
+ *                             2 restored, 3 switched back
+ *       failback_to, failback_backup TEXT, failback_bytes, failback_done INTEGER
+ *
  * SEALED SECRETS
  *
  *   AES-256-GCM (crypto.h layout: nonce || ciphertext || tag) under a key
