@@ -185,7 +185,7 @@ if [ "$DR_AZURE" = 1 ]; then
 		die "Azurite did not start, see $LOG"
 	export AZURE_STORAGE_KEY
 	AZURE_STORAGE_KEY=$(envval "$aenv" AZURE_KEY)
-	AZ="azure://$(envval "$aenv" AZURE_ACCOUNT)/dr/repo?endpoint=$(envval "$aenv" AZURE_BLOB_ENDPOINT)"
+	AZ="azure://$(envval "$aenv" AZURE_ACCOUNT)/cairn-dr/repo?endpoint=$(envval "$aenv" AZURE_BLOB_ENDPOINT)"
 	"$CAIRN" init --repo "$AZ" -q >>"$LOG" 2>&1 || die "init on Azurite failed, see $LOG"
 	step copy_azure "$CAIRN" copy --volume vol --repo "$SRC" --to "$AZ" --json
 fi
