@@ -1037,6 +1037,13 @@ static int adopt_pack(struct cairn_index *idx, struct cairn_repo *repo, struct c
 		return r;
 	for (size_t i = 0; i < n; i++) {
 		struct cairn_blob_ref ref = toc[i].ref;
+		/* Chunks only.  An interrupted writer may have uploaded a tree
+		 * node's pack but not its children's: indexed, the node would
+		 * tell a same-family copy (which skips a subtree whose root the
+		 * destination has) that the whole subtree is there.  A writer
+		 * that needs such a node stores it again; it is small. */
+		if (ref.type == CAIRN_BLOB_TREE)
+			continue;
 		ref.pack = slot;
 		if ((r = cairn_index_insert(idx, &ref)) < 0)
 			return r;

@@ -112,7 +112,9 @@ int cairn_index_load_object(struct cairn_index *idx, struct cairn_repo *repo, st
 			    uint64_t size, struct cairn_buf *obj, struct cairn_buf *body);
 
 /* Adopts packs no index object names (left by an interrupted backup): reads
- * their TOCs and adds their blobs as fresh.  Returns the number adopted.
+ * their TOCs and adds their chunks as fresh (not their tree nodes, whose
+ * children may never have been uploaded: index.c).  Returns the number
+ * adopted.
  * Fails with CAIRN_ECORRUPT when a pack the index names (and does not hold
  * condemned) is missing from the store. */
 int cairn_index_adopt_orphans(struct cairn_index *idx, struct cairn_repo *repo);

@@ -648,8 +648,10 @@ static void test_load_damaged(void **state)
 }
 
 /* Writes a real pack of n blobs to the store, indexing nothing; returns
- * the blob refs (pack field unset) and the pack id. */
-static struct cairn_blob_ref *write_orphan(struct th_codec_fx *f, size_t n, uint8_t pid[CAIRN_PACK_ID_LEN])
+ * the blob refs (pack field unset) and the pack id.  The first ntree blobs
+ * are typed tree nodes. */
+static struct cairn_blob_ref *write_orphan_typed(struct th_codec_fx *f, size_t n, size_t ntree,
+						 uint8_t pid[CAIRN_PACK_ID_LEN])
 {
 	struct cairn_pack_writer w = { 0 };
 	struct cairn_blob_ref *refs = calloc(n, sizeof(*refs));
@@ -661,7 +663,7 @@ static struct cairn_blob_ref *write_orphan(struct th_codec_fx *f, size_t n, uint
 		th_fill_text(plain, sizeof(plain), 100 + i + (uint64_t)n * 1000);
 		ck_ok(cairn_hasher_id(f->codec.hasher, plain, sizeof(plain), refs[i].id));
 		refs[i].raw_len = sizeof(plain);
-		refs[i].type = CAIRN_BLOB_CHUNK;
+		refs[i].type = i < ntree ? CAIRN_BLOB_TREE : CAIRN_BLOB_CHUNK;
 		cairn_buf_clear(&sealed);
 		ck_ok(cairn_blob_encode(&f->codec, refs[i].id, plain, sizeof(plain), true, &sealed, &refs[i].flags,
 					&refs[i].stored_len));
@@ -675,6 +677,34 @@ static struct cairn_blob_ref *write_orphan(struct th_codec_fx *f, size_t n, uint
 	cairn_pack_writer_free(&w);
 	cairn_buf_free(&sealed);
 	return refs;
+}
+
+static struct cairn_blob_ref *write_orphan(struct th_codec_fx *f, size_t n, uint8_t pid[CAIRN_PACK_ID_LEN])
+{
+	return write_orphan_typed(f, n, 0, pid);
+}
+
+/* An interrupted writer's tree nodes are not adopted (their children may
+ * be missing: a same-family copy would trust them for their subtree); its
+ * chunks are. */
+static void test_adopt_skips_nodes(void **state)
+{
+	struct th_codec_fx *f = *state;
+	uint8_t p[CAIRN_PACK_ID_LEN];
+	struct cairn_blob_ref *r = write_orphan_typed(f, 6, 2, p);
+	struct cairn_index *a = NULL;
+	ck_ok(cairn_index_new(&a));
+	assert_int_equal(cairn_index_adopt_orphans(a, f->repo), 1);
+	assert_int_equal(cairn_index_count(a), 4);
+	for (size_t i = 0; i < 6; i++) {
+		struct cairn_blob_ref got;
+		if (i < 2)
+			ck_err(cairn_index_lookup(a, r[i].id, &got), CAIRN_ENOTFOUND);
+		else
+			ck_ok(cairn_index_lookup(a, r[i].id, &got));
+	}
+	cairn_index_free(a);
+	free(r);
 }
 
 static void test_adopt_orphans(void **state)
@@ -750,6 +780,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_write_split, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_oversized, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_adopt_orphans, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_adopt_skips_nodes, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
