@@ -361,6 +361,31 @@ static void test_pack_round_trip(void **state)
 	cairn_pack_writer_free(NULL);
 }
 
+/* A table of contents larger than what the first read of a pack's tail
+ * takes (64 KiB: over 1,260 entries) is read with a second request, and
+ * one that fits is read with the first: both give the same entries. */
+static void test_pack_big_toc(void **state)
+{
+	struct th_codec_fx *f = *state;
+	enum { N = 1400 };
+	struct cairn_pack_writer w = { 0 };
+	struct pack_blob *b = build_pack(f, &w, N);
+	assert_true(4 + N * CAIRN_TOC_ENTRY_LEN > (64u << 10));
+	put_pack(f, w.id, w.data.data, w.data.len);
+	struct cairn_toc_entry *toc = NULL;
+	size_t n = 0;
+	uint64_t size = 0;
+	ck_ok(cairn_pack_read_toc(f->repo, f->aead, w.id, &toc, &n, &size));
+	assert_int_equal(n, N);
+	assert_int_equal(size, w.data.len);
+	for (size_t i = 0; i < N; i += 97)
+		assert_memory_equal(toc[i].ref.id, b[i].ref.id, CAIRN_ID_LEN);
+	assert_memory_equal(toc[N - 1].ref.id, b[N - 1].ref.id, CAIRN_ID_LEN);
+	free(toc);
+	free_blobs(b, N);
+	cairn_pack_writer_free(&w);
+}
+
 static void test_pack_empty(void **state)
 {
 	struct th_codec_fx *f = *state;
@@ -711,6 +736,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_blob_damage_raw, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blob_content_not_matching_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blob_other_repo, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pack_big_toc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pack_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pack_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pack_damage, setup, teardown),
