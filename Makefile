@@ -11,7 +11,9 @@
 #               with the CPU and disk floors of the same run; local and on
 #               Ceph RGW), bench/volumes.sh (change tracking on XFS) and
 #               bench/prune.sh (prune of a 100-backup history vs restic,
-#               median of 3), see docs/benchmarks.md
+#               median of 3) and bench/dr.sh (disaster-recovery copies of
+#               the seed scenario on Ceph RGW and Azurite), see
+#               docs/benchmarks.md
 MESON ?= meson
 NINJA ?= ninja
 
@@ -78,6 +80,7 @@ bench: deps-servers
 	bench/run.sh
 	bench/volumes.sh
 	bench/prune.sh
+	bench/dr.sh
 
 clean:
 	rm -rf build build-asan build-fuzz
