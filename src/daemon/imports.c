@@ -10,46 +10,17 @@
 int cairn_daemon_imports_due(struct cairn_state *st, int64_t now, char ***ret, size_t *ret_n, int64_t *ret_next_due)
 {
 	struct cairn_repo_reg *v = NULL;
-	size_t n = 0, k = 0;
-	int64_t next_due = INT64_MAX;
-	*ret = NULL;
-	*ret_n = 0;
+	size_t n = 0;
+	struct cairn_due_list d = CAIRN_DUE_LIST_INIT;
 	int r = cairn_repo_reg_list(st, &v, &n);
 	if (r < 0)
-		return r;
-	char **names = calloc(n ? n : 1, sizeof(char *));
-	if (!names) {
-		cairn_repo_regs_free(v, n);
-		return cairn_error_nomem();
-	}
+		return cairn_due_finish(&d, r, ret, ret_n, ret_next_due);
 	for (size_t i = 0; i < n && r >= 0; i++) {
-		if (v[i].every <= 0)
+		if (!cairn_due_at(&d, now, v[i].every, v[i].imported, v[i].last_import))
 			continue;
-		int64_t next = cairn_schedule_next(v[i].every, NULL, v[i].imported, v[i].last_import);
-		if (next < 0)
-			continue;
-		if (next > now) {
-			if (next < next_due)
-				next_due = next;
-			continue;
-		}
-		if ((r = cairn_repo_reg_set_last_import(st, v[i].name, now)) < 0)
-			break;
-		if (!(names[k] = strdup(v[i].name)))
-			r = cairn_error_nomem();
-		else
-			k++;
+		if ((r = cairn_repo_reg_set_last_import(st, v[i].name, now)) >= 0)
+			r = cairn_due_add(&d, v[i].name);
 	}
 	cairn_repo_regs_free(v, n);
-	if (r < 0) {
-		for (size_t i = 0; i < k; i++)
-			free(names[i]);
-		free(names);
-		return r;
-	}
-	*ret = names;
-	*ret_n = k;
-	if (ret_next_due)
-		*ret_next_due = next_due;
-	return 0;
+	return cairn_due_finish(&d, r, ret, ret_n, ret_next_due);
 }

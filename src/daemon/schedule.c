@@ -1,5 +1,6 @@
 /* Intervals and cron schedules (schedule.h). */
 #include "daemon/schedule.h"
+#include "util/buf.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 
@@ -254,4 +255,47 @@ int64_t cairn_schedule_next(int64_t every, const struct cairn_cron *cron, int64_
 	if (every > 0)
 		return last_run ? last_run + every : created;
 	return cron ? cairn_cron_next(cron, last_run ? last_run : created) : -1;
+}
+
+bool cairn_due_at(struct cairn_due_list *d, int64_t now, int64_t every, int64_t created, int64_t last)
+{
+	if (every <= 0)
+		return false;
+	int64_t next = cairn_schedule_next(every, NULL, created, last);
+	if (next < 0)
+		return false;
+	if (next > now) {
+		if (next < d->next_due)
+			d->next_due = next;
+		return false;
+	}
+	return true;
+}
+
+int cairn_due_add(struct cairn_due_list *d, const char *name)
+{
+	char *copy = strdup(name);
+	if (!copy || cairn_array_grow(&d->names, &d->cap, d->n, sizeof(char *), 8) < 0) {
+		free(copy);
+		return cairn_error_nomem();
+	}
+	d->names[d->n++] = copy;
+	return 0;
+}
+
+int cairn_due_finish(struct cairn_due_list *d, int r, char ***ret, size_t *ret_n, int64_t *ret_next_due)
+{
+	if (r < 0) {
+		for (size_t i = 0; i < d->n; i++)
+			free(d->names[i]);
+		free(d->names);
+		*ret = NULL;
+		*ret_n = 0;
+		return r;
+	}
+	*ret = d->names;
+	*ret_n = d->n;
+	if (ret_next_due)
+		*ret_next_due = d->next_due;
+	return 0;
 }

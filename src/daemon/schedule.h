@@ -41,4 +41,23 @@ int64_t cairn_cron_next(const struct cairn_cron *c, int64_t after);
 /* When a policy with this schedule (every > 0, or cron) should next run. */
 int64_t cairn_schedule_next(int64_t every, const struct cairn_cron *cron, int64_t created, int64_t last_run);
 
+/* What the daemon's scheduled children (import policies, scheduled copies,
+ * standby updates, drills: daemon/imports.h and its siblings) share: the
+ * names of the rows due at a time, and the earliest next one. */
+struct cairn_due_list {
+	char **names; /* malloc'd strings */
+	size_t n, cap;
+	int64_t next_due; /* INT64_MAX: none */
+};
+#define CAIRN_DUE_LIST_INIT { .next_due = INT64_MAX }
+/* true when a row scheduled every `every` seconds (<= 0: never), made at
+ * created and last started at last (0: never), is due at now; else false,
+ * with its next time folded into d->next_due. */
+bool cairn_due_at(struct cairn_due_list *d, int64_t now, int64_t every, int64_t created, int64_t last);
+/* Adds a copy of name to d. */
+int cairn_due_add(struct cairn_due_list *d, const char *name);
+/* Hands d to the caller's *ret, *ret_n and *ret_next_due (may be NULL)
+ * when r >= 0 (returns 0), else frees it (returns r). */
+int cairn_due_finish(struct cairn_due_list *d, int r, char ***ret, size_t *ret_n, int64_t *ret_next_due);
+
 #endif

@@ -167,6 +167,43 @@ static void test_local_time(void **state)
 	tzset();
 }
 
+/* The due list of the daemon's scheduled children: due rows are listed
+ * in order, the earliest later one is kept, unscheduled rows never are,
+ * and a failure frees the list and hands back nothing. */
+static void test_due_list(void **state)
+{
+	(void)state;
+	struct cairn_due_list d = CAIRN_DUE_LIST_INIT;
+	int64_t now = 1800000000;
+	assert_true(cairn_due_at(&d, now, 3600, now - 7200, 0));          /* never run: due */
+	assert_false(cairn_due_at(&d, now, 3600, now - 7200, now - 600)); /* due in 50 min */
+	assert_false(cairn_due_at(&d, now, 60, now - 7200, now - 30));    /* due in 30 s */
+	assert_false(cairn_due_at(&d, now, 0, now - 7200, 0));            /* no schedule */
+	assert_true(cairn_due_at(&d, now, 60, now - 7200, now - 60));
+	assert_int_equal(d.next_due, now + 30);
+	for (int i = 0; i < 20; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "r%d", i);
+		ck_ok(cairn_due_add(&d, name));
+	}
+	char **names = NULL;
+	size_t n = 0;
+	int64_t next = 0;
+	ck_ok(cairn_due_finish(&d, 0, &names, &n, &next));
+	assert_int_equal(n, 20);
+	assert_string_equal(names[0], "r0");
+	assert_string_equal(names[19], "r19");
+	assert_int_equal(next, now + 30);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	struct cairn_due_list e = CAIRN_DUE_LIST_INIT;
+	ck_ok(cairn_due_add(&e, "x"));
+	assert_int_equal(cairn_due_finish(&e, CAIRN_EIO, &names, &n, NULL), CAIRN_EIO);
+	assert_null(names);
+	assert_int_equal(n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -174,6 +211,7 @@ int main(void)
 		cmocka_unit_test_setup(test_cron_next, setup_tz),
 		cmocka_unit_test_setup(test_cron_bad, setup_tz),
 		cmocka_unit_test_setup(test_due, setup_tz),
+		cmocka_unit_test(test_due_list),
 		cmocka_unit_test(test_local_time),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
