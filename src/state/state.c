@@ -16,6 +16,42 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* A CHECK cannot be altered: a step that adds job kinds rebuilds the jobs
+ * table with KINDS (a string of quoted names).  Dropping jobs cascades to
+ * its logs and claims (foreign keys are on), so they are saved and put
+ * back, and so is the AUTOINCREMENT counter (ids of deleted jobs are never
+ * reused).  The text each step ran is what this expands to with its kinds. */
+#define JOBS_REBUILD(KINDS) \
+	"CREATE TABLE jobs_new (" \
+	" id INTEGER PRIMARY KEY AUTOINCREMENT," \
+	" kind TEXT NOT NULL CHECK (kind IN (" KINDS "))," \
+	" policy TEXT," \
+	" source TEXT NOT NULL," \
+	" repo TEXT," \
+	" state TEXT NOT NULL CHECK (state IN ('queued', 'active', 'done', 'failed', 'canceled'))," \
+	" bytes_done INTEGER NOT NULL DEFAULT 0, bytes_total INTEGER NOT NULL DEFAULT 0," \
+	" elapsed_ms INTEGER NOT NULL DEFAULT 0," \
+	" queued INTEGER NOT NULL, started INTEGER, completed INTEGER, heartbeat INTEGER," \
+	" error TEXT, result TEXT, stop TEXT CHECK (stop IS NULL OR stop IN ('cancel', 'shutdown'))," \
+	" host TEXT, boot_id TEXT, pid INTEGER, pid_start INTEGER," \
+	" cancel INTEGER NOT NULL DEFAULT 0," \
+	" log_lines INTEGER NOT NULL DEFAULT 0, log_dropped INTEGER NOT NULL DEFAULT 0" \
+	") STRICT;" \
+	"INSERT INTO jobs_new SELECT * FROM jobs;" \
+	"CREATE TABLE job_log_save AS SELECT * FROM job_log;" \
+	"CREATE TABLE job_volumes_save AS SELECT * FROM job_volumes;" \
+	"CREATE TABLE jobs_seq_save AS SELECT seq FROM sqlite_sequence WHERE name = 'jobs';" \
+	"DROP TABLE jobs;" \
+	"ALTER TABLE jobs_new RENAME TO jobs;" \
+	"INSERT INTO job_log SELECT * FROM job_log_save;" \
+	"INSERT INTO job_volumes SELECT * FROM job_volumes_save;" \
+	"DELETE FROM sqlite_sequence WHERE name = 'jobs';" \
+	"INSERT INTO sqlite_sequence (name, seq)" \
+	" SELECT 'jobs', max(coalesce((SELECT max(seq) FROM jobs_seq_save), 0), coalesce((SELECT max(id) FROM jobs), 0));" \
+	"DROP TABLE job_log_save; DROP TABLE job_volumes_save; DROP TABLE jobs_seq_save;" \
+	"CREATE INDEX jobs_by_state ON jobs (state, id);" \
+	"CREATE INDEX jobs_by_policy ON jobs (policy, kind, id);"
+
 /* The schema, oldest first.  Step i takes user_version i to i+1; never edit
  * a step that has shipped, append a new one. */
 static const struct cairn_state_migration migrations[] = {
@@ -161,39 +197,8 @@ static const struct cairn_state_migration migrations[] = {
 	  " token_sum TEXT"
 	  ") STRICT;"
 	  "ALTER TABLE policies ADD COLUMN rpo_s INTEGER NOT NULL DEFAULT 0 CHECK (rpo_s >= 0);"
-	  /* A CHECK cannot be altered: the jobs table is rebuilt with 'import'
-	   * among its kinds.  Dropping jobs cascades to its logs and claims
-	   * (foreign keys are on), so they are saved and put back, and so is
-	   * the AUTOINCREMENT counter (ids of deleted jobs are never reused). */
-	  "CREATE TABLE jobs_new ("
-	  " id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	  " kind TEXT NOT NULL CHECK (kind IN ('backup', 'restore', 'copy', 'check', 'forget', 'prune', 'import')),"
-	  " policy TEXT,"
-	  " source TEXT NOT NULL,"
-	  " repo TEXT,"
-	  " state TEXT NOT NULL CHECK (state IN ('queued', 'active', 'done', 'failed', 'canceled')),"
-	  " bytes_done INTEGER NOT NULL DEFAULT 0, bytes_total INTEGER NOT NULL DEFAULT 0,"
-	  " elapsed_ms INTEGER NOT NULL DEFAULT 0,"
-	  " queued INTEGER NOT NULL, started INTEGER, completed INTEGER, heartbeat INTEGER,"
-	  " error TEXT, result TEXT, stop TEXT CHECK (stop IS NULL OR stop IN ('cancel', 'shutdown')),"
-	  " host TEXT, boot_id TEXT, pid INTEGER, pid_start INTEGER,"
-	  " cancel INTEGER NOT NULL DEFAULT 0,"
-	  " log_lines INTEGER NOT NULL DEFAULT 0, log_dropped INTEGER NOT NULL DEFAULT 0"
-	  ") STRICT;"
-	  "INSERT INTO jobs_new SELECT * FROM jobs;"
-	  "CREATE TABLE job_log_save AS SELECT * FROM job_log;"
-	  "CREATE TABLE job_volumes_save AS SELECT * FROM job_volumes;"
-	  "CREATE TABLE jobs_seq_save AS SELECT seq FROM sqlite_sequence WHERE name = 'jobs';"
-	  "DROP TABLE jobs;"
-	  "ALTER TABLE jobs_new RENAME TO jobs;"
-	  "INSERT INTO job_log SELECT * FROM job_log_save;"
-	  "INSERT INTO job_volumes SELECT * FROM job_volumes_save;"
-	  "DELETE FROM sqlite_sequence WHERE name = 'jobs';"
-	  "INSERT INTO sqlite_sequence (name, seq)"
-	  " SELECT 'jobs', max(coalesce((SELECT max(seq) FROM jobs_seq_save), 0), coalesce((SELECT max(id) FROM jobs), 0));"
-	  "DROP TABLE job_log_save; DROP TABLE job_volumes_save; DROP TABLE jobs_seq_save;"
-	  "CREATE INDEX jobs_by_state ON jobs (state, id);"
-	  "CREATE INDEX jobs_by_policy ON jobs (policy, kind, id);" },
+	  /* The jobs table rebuilt with 'import' among its kinds. */
+	  JOBS_REBUILD("'backup', 'restore', 'copy', 'check', 'forget', 'prune', 'import'") },
 	{ "policy replication",
 	  "ALTER TABLE policies ADD COLUMN copy_to TEXT;"
 	  "ALTER TABLE policies ADD COLUMN copy_cred TEXT;"
@@ -215,37 +220,8 @@ static const struct cairn_state_migration migrations[] = {
 	  " fingerprint TEXT, pending TEXT,"
 	  " last_run INTEGER NOT NULL DEFAULT 0"
 	  ") STRICT;"
-	  /* As in step 11: the jobs table is rebuilt with 'standby' among its kinds. */
-	  "CREATE TABLE jobs_new ("
-	  " id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	  " kind TEXT NOT NULL CHECK (kind IN ('backup', 'restore', 'copy', 'check', 'forget', 'prune', 'import',"
-	  " 'standby')),"
-	  " policy TEXT,"
-	  " source TEXT NOT NULL,"
-	  " repo TEXT,"
-	  " state TEXT NOT NULL CHECK (state IN ('queued', 'active', 'done', 'failed', 'canceled')),"
-	  " bytes_done INTEGER NOT NULL DEFAULT 0, bytes_total INTEGER NOT NULL DEFAULT 0,"
-	  " elapsed_ms INTEGER NOT NULL DEFAULT 0,"
-	  " queued INTEGER NOT NULL, started INTEGER, completed INTEGER, heartbeat INTEGER,"
-	  " error TEXT, result TEXT, stop TEXT CHECK (stop IS NULL OR stop IN ('cancel', 'shutdown')),"
-	  " host TEXT, boot_id TEXT, pid INTEGER, pid_start INTEGER,"
-	  " cancel INTEGER NOT NULL DEFAULT 0,"
-	  " log_lines INTEGER NOT NULL DEFAULT 0, log_dropped INTEGER NOT NULL DEFAULT 0"
-	  ") STRICT;"
-	  "INSERT INTO jobs_new SELECT * FROM jobs;"
-	  "CREATE TABLE job_log_save AS SELECT * FROM job_log;"
-	  "CREATE TABLE job_volumes_save AS SELECT * FROM job_volumes;"
-	  "CREATE TABLE jobs_seq_save AS SELECT seq FROM sqlite_sequence WHERE name = 'jobs';"
-	  "DROP TABLE jobs;"
-	  "ALTER TABLE jobs_new RENAME TO jobs;"
-	  "INSERT INTO job_log SELECT * FROM job_log_save;"
-	  "INSERT INTO job_volumes SELECT * FROM job_volumes_save;"
-	  "DELETE FROM sqlite_sequence WHERE name = 'jobs';"
-	  "INSERT INTO sqlite_sequence (name, seq)"
-	  " SELECT 'jobs', max(coalesce((SELECT max(seq) FROM jobs_seq_save), 0), coalesce((SELECT max(id) FROM jobs), 0));"
-	  "DROP TABLE job_log_save; DROP TABLE job_volumes_save; DROP TABLE jobs_seq_save;"
-	  "CREATE INDEX jobs_by_state ON jobs (state, id);"
-	  "CREATE INDEX jobs_by_policy ON jobs (policy, kind, id);" },
+	  /* The jobs table rebuilt with 'standby' among its kinds. */
+	  JOBS_REBUILD("'backup', 'restore', 'copy', 'check', 'forget', 'prune', 'import', 'standby'") },
 	{ "recovery drills",
 	  "CREATE TABLE drills ("
 	  " id INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -272,38 +248,8 @@ static const struct cairn_state_migration migrations[] = {
 	  " last_run INTEGER NOT NULL DEFAULT 0,"
 	  " PRIMARY KEY (kind, name)"
 	  ") STRICT;"
-	  /* 'drill' joins the job kinds: the table is rebuilt as in step 11,
-	   * its logs, claims and AUTOINCREMENT counter saved and put back. */
-	  "CREATE TABLE jobs_new ("
-	  " id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	  " kind TEXT NOT NULL CHECK (kind IN ('backup', 'restore', 'copy', 'check', 'forget', 'prune', 'import',"
-	  " 'standby', 'drill')),"
-	  " policy TEXT,"
-	  " source TEXT NOT NULL,"
-	  " repo TEXT,"
-	  " state TEXT NOT NULL CHECK (state IN ('queued', 'active', 'done', 'failed', 'canceled')),"
-	  " bytes_done INTEGER NOT NULL DEFAULT 0, bytes_total INTEGER NOT NULL DEFAULT 0,"
-	  " elapsed_ms INTEGER NOT NULL DEFAULT 0,"
-	  " queued INTEGER NOT NULL, started INTEGER, completed INTEGER, heartbeat INTEGER,"
-	  " error TEXT, result TEXT, stop TEXT CHECK (stop IS NULL OR stop IN ('cancel', 'shutdown')),"
-	  " host TEXT, boot_id TEXT, pid INTEGER, pid_start INTEGER,"
-	  " cancel INTEGER NOT NULL DEFAULT 0,"
-	  " log_lines INTEGER NOT NULL DEFAULT 0, log_dropped INTEGER NOT NULL DEFAULT 0"
-	  ") STRICT;"
-	  "INSERT INTO jobs_new SELECT * FROM jobs;"
-	  "CREATE TABLE job_log_save AS SELECT * FROM job_log;"
-	  "CREATE TABLE job_volumes_save AS SELECT * FROM job_volumes;"
-	  "CREATE TABLE jobs_seq_save AS SELECT seq FROM sqlite_sequence WHERE name = 'jobs';"
-	  "DROP TABLE jobs;"
-	  "ALTER TABLE jobs_new RENAME TO jobs;"
-	  "INSERT INTO job_log SELECT * FROM job_log_save;"
-	  "INSERT INTO job_volumes SELECT * FROM job_volumes_save;"
-	  "DELETE FROM sqlite_sequence WHERE name = 'jobs';"
-	  "INSERT INTO sqlite_sequence (name, seq)"
-	  " SELECT 'jobs', max(coalesce((SELECT max(seq) FROM jobs_seq_save), 0), coalesce((SELECT max(id) FROM jobs), 0));"
-	  "DROP TABLE job_log_save; DROP TABLE job_volumes_save; DROP TABLE jobs_seq_save;"
-	  "CREATE INDEX jobs_by_state ON jobs (state, id);"
-	  "CREATE INDEX jobs_by_policy ON jobs (policy, kind, id);" },
+	  /* The jobs table rebuilt with 'drill' among its kinds. */
+	  JOBS_REBUILD("'backup', 'restore', 'copy', 'check', 'forget', 'prune', 'import', 'standby', 'drill'") },
 	{ "failovers",
 	  "CREATE TABLE failovers ("
 	  " standby TEXT PRIMARY KEY NOT NULL,"
