@@ -9,6 +9,7 @@
 #include "app/snapreg.h"
 #include "source/volume.h"
 #include "state/groups.h"
+#include "state/notify.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/io.h"
@@ -71,9 +72,22 @@ static int run_retention(const struct cairn_app *app, struct cairn_state *st, st
 	return r;
 }
 
+/* What metrics show of a policy's newest backup (state/notify.h): a group
+ * backup's members add up; its time is the earliest member's (the group's
+ * one instant is never later than that). */
+static void stats_add(struct cairn_backup_stats_row *s, const struct cairn_manifest *m)
+{
+	int64_t created = m->created_us / 1000000;
+	if (!s->created || created < s->created)
+		s->created = created;
+	s->bytes_read += m->stats.bytes_read;
+	s->bytes_new += m->stats.bytes_new;
+	s->bytes_stored += m->stats.bytes_stored;
+}
+
 static int backup_volume(const struct cairn_app *app, struct cairn_state *st, struct cairn_repo *repo,
 			 const struct cairn_policy *p, bool full, struct cairn_app_job *j, char *result,
-			 size_t result_size, char **ret_volume)
+			 size_t result_size, char **ret_volume, struct cairn_backup_stats_row *stats)
 {
 	struct cairn_app_backup o = { .source = p->source, .name = p->volume_name,
 				      .name_option = CAIRN_APP_POLICY_NAME_OPTION, .policy = p->name,
@@ -85,6 +99,7 @@ static int backup_volume(const struct cairn_app *app, struct cairn_state *st, st
 	int r = cairn_app_backup_in_job(app, st, repo, &o, j, &m, &info);
 	if (r >= 0) {
 		snprintf(result, result_size, "%s", m->idhex);
+		stats_add(stats, m);
 		char rd[32], nw[32];
 		cairn_app_human_size(m->stats.bytes_read, rd, sizeof(rd));
 		cairn_app_human_size(m->stats.bytes_new, nw, sizeof(nw));
@@ -100,13 +115,16 @@ static int backup_volume(const struct cairn_app *app, struct cairn_state *st, st
 
 static int backup_group(const struct cairn_app *app, struct cairn_state *st, struct cairn_repo *repo,
 			const struct cairn_policy *p, const struct cairn_group *grp, bool full,
-			struct cairn_app_job *j, char *result, size_t result_size)
+			struct cairn_app_job *j, char *result, size_t result_size,
+			struct cairn_backup_stats_row *stats)
 {
 	struct cairn_app_group_backup o = { .group = grp, .policy = p->name, .policy_id = p->id, .full = full };
 	struct cairn_app_group_made made;
 	int r = cairn_app_group_backup_in_job(app, st, repo, &o, j, &made);
 	if (r >= 0) {
 		snprintf(result, result_size, "%s", made.gb->idhex);
+		for (size_t i = 0; i < made.n; i++)
+			stats_add(stats, made.members[i]);
 		cairn_log_info("group backup %s of %s: %zu volume(s)", made.gb->idhex, made.gb->name,
 			       made.gb->nmembers);
 	}
@@ -176,15 +194,23 @@ int cairn_app_policy_run(const struct cairn_app *app, struct cairn_state *st, co
 	r = cairn_app_repo_open(app, st, &ref, &repo);
 	char result[128] = "";
 	_cleanup_free_ char *volume = NULL;
+	struct cairn_backup_stats_row stats = { .policy = p->name, .repo = p->repo, .backup = result, .job = j.id };
+	double t0 = cairn_now();
 	if (r >= 0 && p->kind == CAIRN_POLICY_VOLUME)
-		r = backup_volume(app, st, repo, p, full, &j, result, sizeof(result), &volume);
+		r = backup_volume(app, st, repo, p, full, &j, result, sizeof(result), &volume, &stats);
 	else if (r >= 0)
-		r = backup_group(app, st, repo, p, &grp, full, &j, result, sizeof(result));
+		r = backup_group(app, st, repo, p, &grp, full, &j, result, sizeof(result), &stats);
+	stats.seconds = cairn_now() - t0;
 	if (ro->progress_done)
 		ro->progress_done(ro->progress_ud);
 	if (r >= 0)
 		(void)cairn_policy_count_backup(st, p->name);
 	r = cairn_app_job_end(&j, r, r >= 0 ? result : NULL);
+	/* Metrics read it; a busy database costs them one point, not the run. */
+	if (r >= 0 && stats.job && cairn_backup_stats_record(st, &stats) < 0) {
+		cairn_log_warn("policy %s: backup statistics not recorded: %s", p->name, cairn_error_message());
+		cairn_error_clear();
+	}
 	if (r >= 0 && ret)
 		snprintf(ret->backup, sizeof(ret->backup), "%s", result);
 	if (r >= 0)

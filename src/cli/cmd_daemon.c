@@ -9,6 +9,7 @@
  * stderr, which systemd sends to the journal. */
 #include "cli/jobs.h"
 #include "daemon/daemon.h"
+#include "daemon/alerts.h"
 #include "daemon/copies.h"
 #include "daemon/drills.h"
 #include "daemon/imports.h"
@@ -242,6 +243,22 @@ static void reap(struct daemon *d)
 	}
 }
 
+/* Hands what is to be announced to the alerts' threads. */
+static void announce(struct cairn_alerts *a, struct cairn_state *st, int64_t now, const char *host)
+{
+	char **bodies = NULL;
+	size_t n = 0;
+	if (cairn_alerts_collect(st, now, host, &bodies, &n) < 0) {
+		cairn_log_warn("daemon: alerts: %s", cairn_error_message());
+		cairn_error_clear();
+	}
+	for (size_t i = 0; i < n; i++) {
+		cairn_alerts_post(a, st, bodies[i]);
+		free(bodies[i]);
+	}
+	free(bodies);
+}
+
 static bool any_queued(struct cairn_state *st)
 {
 	struct cairn_job *v = NULL;
@@ -312,6 +329,14 @@ static int run_daemon(struct cli_ctx *c)
 	sa.sa_handler = on_stop;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	/* Alerts (daemon/alerts.h): checked every pass, delivered on threads. */
+	struct cairn_alerts *alerts = NULL;
+	char host[256] = "";
+	gethostname(host, sizeof(host) - 1);
+	if (cairn_alerts_init(d.st) < 0 || cairn_alerts_new(&g->settings->store.http, &alerts) < 0) {
+		cairn_log_warn("daemon: alerts: %s", cairn_error_message());
+		cairn_error_clear();
+	}
 	cairn_log_info("daemon started: state %s, up to %u job(s) at once%s", cli_state_dir(g), max_jobs,
 		       once ? ", one pass" : "");
 	bool stopping = false, first = true;
@@ -345,6 +370,8 @@ static int run_daemon(struct cli_ctx *c)
 			start_due(&d, to.now, cairn_daemon_standbys_due, "standby", "update", "standby");
 			start_due(&d, to.now, cairn_daemon_drills_due, "drill", "run", "drill of");
 		}
+		if (alerts)
+			announce(alerts, d.st, to.now, host);
 		first = false;
 		if (once && !d.nkids && !any_queued(d.st))
 			break;
@@ -354,6 +381,7 @@ static int run_daemon(struct cli_ctx *c)
 			ts.tv_sec = 0, ts.tv_nsec = 200000000;
 		nanosleep(&ts, NULL);
 	}
+	cairn_alerts_free(alerts, 10);
 	cairn_log_info("daemon stopped");
 	free(d.kids);
 	cairn_state_free(d.st);

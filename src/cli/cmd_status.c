@@ -1,5 +1,6 @@
 /* cairn status [--watch], cairn log JOB, cairn cancel JOB. */
 #include "cli/jobs.h"
+#include "state/notify.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -114,13 +115,14 @@ static void on_watch_signal(int sig)
 }
 
 struct status_args {
-	bool watch, all;
+	bool watch, all, failed;
 	const char *interval_arg;
 	double interval; /* from it */
 };
 static const struct cli_opt status_opts[] = {
 	{ "watch", 'w', OPT_FLAG, CLI_ARG(struct status_args, watch) },
 	{ "all", 'a', OPT_FLAG, CLI_ARG(struct status_args, all) },
+	{ "failed", 0, OPT_FLAG, CLI_ARG(struct status_args, failed) },
 	{ "interval", 0, OPT_STRING, CLI_ARG(struct status_args, interval_arg) },
 	{ NULL, 0, 0, NULL, 0 },
 };
@@ -135,9 +137,47 @@ static int check_status(struct cli_ctx *c)
 		if (*end || !(a->interval >= 0.1 && a->interval <= 3600))
 			return cli_usage("status", "invalid --interval '%s' (seconds, 0.1 to 3600)", a->interval_arg);
 	}
+	if (a->failed && (a->watch || a->all))
+		return cli_usage("status", "--failed goes with neither --watch nor --all");
 	if (a->watch && c->g->json)
 		return cli_usage("status", "--watch and --json do not go together");
 	return 0;
+}
+
+/* status --failed: what failed since its policy's last success; exit 1
+ * when anything did (state/notify.h). */
+static int run_failed(struct cli_ctx *c)
+{
+	int r;
+	if ((r = cairn_job_reap(c->st, NULL)) < 0)
+		return cli_fail(r);
+	_cleanup_free_ int64_t *ids = NULL;
+	size_t n = 0;
+	if ((r = cairn_jobs_failed_unresolved(c->st, &ids, &n)) < 0)
+		return cli_fail(r);
+	struct cairn_job *v = calloc(n ? n : 1, sizeof(*v));
+	if (!v)
+		return cli_fail(cairn_error_nomem());
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if ((r = cairn_job_get(c->st, ids[i], &v[k])) < 0) {
+			cairn_jobs_free(v, k);
+			return cli_fail(r);
+		}
+		k++;
+	}
+	if (c->g->json) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < k; i++)
+			json_array_append_new(a, job_json(&v[i]));
+		cli_print_json(a);
+	} else if (k) {
+		print_table(v, k, false);
+	} else if (c->g->verbosity >= 0) {
+		fprintf(stderr, "no failed job since the last success of its policy\n");
+	}
+	cairn_jobs_free(v, k);
+	return k ? EXIT_FAIL : EXIT_OK;
 }
 
 static int run_status(struct cli_ctx *c)
@@ -149,6 +189,8 @@ static int run_status(struct cli_ctx *c)
 	struct cairn_state *st = c->st;
 	int r;
 	bool tty = isatty(STDOUT_FILENO);
+	if (a->failed)
+		return run_failed(c);
 	if (watch) {
 		struct sigaction sa;
 		memset(&sa, 0, sizeof(sa));

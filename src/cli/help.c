@@ -38,6 +38,8 @@ static const char overview[] =
 	"  dr failover|failback hand a standby over at the DR site; come back\n"
 	"  copy ... --to URI    copy backups to another repository (what it lacks)\n"
 	"  standby create|update|list|show|delete|status  warm standby volumes at the DR site\n"
+	"  notify add|list|remove|test  alerts: a webhook or command for failures, RPO breaches\n"
+	"  metrics [--output F] Prometheus metrics of the local state\n"
 	"  help [COMMAND]       show help\n"
 	"\n"
 	"Global options (before or after the command):\n"
@@ -654,6 +656,8 @@ bool cli_help(const char *verb)
 	if (verb && cli_help_dr(verb))
 		return true;
 	if (verb && cli_help_standby(verb))
+		return true;
+	if (verb && cli_help_notify(verb))
 		return true;
 	size_t len = verb ? strlen(verb) : 0;
 	for (int pass = 0; verb && pass < 2; pass++) {

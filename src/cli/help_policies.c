@@ -128,6 +128,7 @@ const struct cli_help_text cli_help_policies[] = {
 	  "from /etc/cairn/cairn.env (e.g. CAIRN_PASSPHRASE_FILE=/etc/cairn/pass).\n" },
 	{ "status",
 	  "usage: cairn status [--watch] [--interval SECONDS] [--all]\n"
+	  "       cairn status --failed [--json]\n"
 	  "\n"
 	  "Shows queued and active jobs, then the 20 most recent others (--all: up\n"
 	  "to 1000): ID KIND POLICY SOURCE STATE BYTES-PROCESSED TIME-ELAPSED\n"
@@ -140,7 +141,12 @@ const struct cli_help_text cli_help_policies[] = {
 	  "  --json       an array of jobs: id, kind, policy, source, repo, state,\n"
 	  "               bytes_processed, bytes_total, elapsed_s, queued, started,\n"
 	  "               completed (RFC 3339 or null), error, result, stop,\n"
-	  "               cancel_requested, pid\n" },
+	  "               cancel_requested, pid\n"
+	  "\n"
+	  "--failed shows only the jobs that failed with no later success of the\n"
+	  "same kind and policy (jobs run by hand: of the same source), and exits 1\n"
+	  "when there is one, 0 when none: a monitoring check.  Failures of deleted\n"
+	  "policies do not count.\n" },
 	{ "log",
 	  "usage: cairn log JOB\n"
 	  "\n"

@@ -264,6 +264,41 @@ static const struct cairn_state_migration migrations[] = {
 	  " failback_to TEXT, failback_backup TEXT,"
 	  " failback_bytes INTEGER NOT NULL DEFAULT 0, failback_done INTEGER NOT NULL DEFAULT 0"
 	  ") STRICT;" },
+	/* Step 16 is reserved for API tokens (issue 22, another branch); the
+	 * order is fixed when both are merged.  This step's SQL stands alone. */
+	{ "notifiers, alert marks and backup statistics",
+	  "CREATE TABLE notifiers ("
+	  " name TEXT PRIMARY KEY NOT NULL,"
+	  " created INTEGER NOT NULL,"
+	  " kind TEXT NOT NULL CHECK (kind IN ('webhook', 'exec')),"
+	  " target TEXT NOT NULL,"
+	  " events TEXT NOT NULL,"
+	  " timeout_s INTEGER NOT NULL CHECK (timeout_s BETWEEN 1 AND 3600)"
+	  ") STRICT;"
+	  "CREATE TABLE alert_marks ("
+	  " name TEXT PRIMARY KEY NOT NULL,"
+	  " value INTEGER NOT NULL"
+	  ") STRICT;"
+	  "CREATE TABLE rpo_breaches ("
+	  " policy TEXT NOT NULL,"
+	  " what TEXT NOT NULL CHECK (what IN ('backup', 'copy')),"
+	  " since INTEGER NOT NULL,"
+	  " PRIMARY KEY (policy, what)"
+	  ") STRICT;"
+	  "CREATE TABLE backup_stats ("
+	  " policy TEXT PRIMARY KEY NOT NULL,"
+	  " job INTEGER NOT NULL,"
+	  " repo TEXT NOT NULL,"
+	  " backup TEXT NOT NULL,"
+	  " created INTEGER NOT NULL,"
+	  " seconds REAL NOT NULL,"
+	  " bytes_read INTEGER NOT NULL, bytes_new INTEGER NOT NULL, bytes_stored INTEGER NOT NULL,"
+	  " stored_total INTEGER NOT NULL"
+	  ") STRICT;"
+	  "CREATE TABLE repo_written ("
+	  " repo TEXT PRIMARY KEY NOT NULL,"
+	  " bytes INTEGER NOT NULL"
+	  ") STRICT;" },
 };
 
 struct cairn_state {

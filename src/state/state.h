@@ -210,6 +210,25 @@
  *                             2 restored, 3 switched back
  *       failback_to, failback_backup TEXT, failback_bytes, failback_done INTEGER
  *
+ *   version 16 is reserved for API tokens (issue 22; another branch)
+ *
+ *   version 17
+ *     notifiers              where alerts go (notify.h): name TEXT PK,
+ *       created INTEGER, kind TEXT ('webhook' | 'exec'), target TEXT (the
+ *       URL or the shell command), events TEXT ("failure,rpo"),
+ *       timeout_s INTEGER (per attempt)
+ *     alert_marks            name TEXT PK, value INTEGER: how far the daemon
+ *                            has looked ('failed_job': the highest job id
+ *                            whose failure was announced)
+ *     rpo_breaches           an RPO target broken, announced once:
+ *       policy TEXT, what TEXT ('backup' | 'copy'), since INTEGER (unix s)
+ *     backup_stats           each policy's newest backup (metrics): policy
+ *       TEXT PK, job INTEGER, repo TEXT, backup TEXT, created INTEGER (unix
+ *       seconds), seconds REAL, bytes_read, bytes_new, bytes_stored INTEGER,
+ *       stored_total INTEGER (bytes stored by all its backups so far)
+ *     repo_written           bytes this host's policy backups stored in each
+ *       repository (repo TEXT PK, bytes INTEGER)
+ *
  * SEALED SECRETS
  *
  *   AES-256-GCM (crypto.h layout: nonce || ciphertext || tag) under a key

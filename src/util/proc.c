@@ -19,16 +19,56 @@
 
 int cairn_run_hook(const char *label, const char *cmd, const char *const *env, unsigned timeout_s)
 {
+	return cairn_run_hook_input(label, cmd, env, NULL, 0, timeout_s);
+}
+
+int cairn_run_hook_input(const char *label, const char *cmd, const char *const *env, const void *input, size_t len,
+			 unsigned timeout_s)
+{
 	char **envp = NULL;
 	int r = cairn_env_for_child(env, &envp);
 	if (r < 0)
 		return r;
+	int pi[2] = { -1, -1 };
+	if (input && pipe2(pi, O_CLOEXEC) < 0) {
+		free(envp);
+		return cairn_error_errno(errno, "%s: pipe", label);
+	}
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	if (input)
+		posix_spawn_file_actions_adddup2(&fa, pi[0], 0);
 	char *argv[] = { "/bin/sh", "-c", (char *)cmd, NULL };
 	pid_t pid;
-	int rc = posix_spawn(&pid, "/bin/sh", NULL, NULL, argv, envp);
+	int rc = posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
 	free(envp);
-	if (rc != 0)
+	if (input)
+		close(pi[0]);
+	if (rc != 0) {
+		if (input)
+			close(pi[1]);
 		return cairn_error_errno(rc, "%s: cannot run /bin/sh", label);
+	}
+	if (input) {
+		/* Small (an event): the pipe holds it even if the command never
+		 * reads; a command that exits without reading gets no SIGPIPE
+		 * to us (MSG_NOSIGNAL does not apply to pipes: ignore EPIPE). */
+		struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+		sigaction(SIGPIPE, &ign, &old);
+		const char *p = input;
+		while (len > 0) {
+			ssize_t n = write(pi[1], p, len);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			p += n;
+			len -= (size_t)n;
+		}
+		sigaction(SIGPIPE, &old, NULL);
+		close(pi[1]);
+	}
 	struct timespec start, now;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	int st = 0;

@@ -10,6 +10,11 @@
  * NULL).  Returns 0 when it exited 0; CAIRN_EIO with a message naming what
  * (label) and how it failed (exit status, signal, timeout) otherwise. */
 int cairn_run_hook(const char *label, const char *cmd, const char *const *env, unsigned timeout_s);
+/* The same with input[0..len) on the command's stdin (then closed); NULL:
+ * stdin is cairn's. */
+#include <stddef.h>
+int cairn_run_hook_input(const char *label, const char *cmd, const char *const *env, const void *input, size_t len,
+			 unsigned timeout_s);
 
 struct cairn_buf;
 
