@@ -91,7 +91,7 @@ unsigned cairn_notify_event_bit(const char *kind)
 static int deliver_webhook(const struct cairn_notifier *n, const char *body, const struct cairn_http_env *env)
 {
 	struct cairn_http_opts o = { .connections = 1, .allow_http = true, .stall_seconds = n->timeout_s,
-				     .env = env };
+				     .attempt_timeout_ms = n->timeout_s * 1000, .env = env };
 	struct cairn_http_client *c = NULL;
 	int r = cairn_http_client_new(&o, &c);
 	if (r < 0)

@@ -2,6 +2,7 @@
  * daemon announces, daemon/alerts.h). */
 #include "app/notify.h"
 #include "cli/cli.h"
+#include "state/state.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/time.h"
@@ -45,6 +46,8 @@ static int check_notify(struct cli_ctx *c)
 		return 0;
 	if (!a->webhook == !a->exec)
 		return cli_usage("notify", "give one of --webhook URL or --exec CMD");
+	if (c->pos.n == 2 && cairn_state_name_check("notifier", c->pos.v[1]) < 0)
+		return cli_usage("notify", "%s", cairn_error_message());
 	if (a->webhook && strncmp(a->webhook, "http://", 7) != 0 && strncmp(a->webhook, "https://", 8) != 0)
 		return cli_usage("notify", "invalid --webhook '%s' (an http:// or https:// URL)", a->webhook);
 	if (a->exec && !*a->exec)

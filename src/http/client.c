@@ -450,6 +450,9 @@ static int setup(struct xfer *x, struct curl_slist **hl, char *errbuf)
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)o->connect_timeout_ms);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)o->stall_seconds);
+	/* The stall detector averages over a few seconds: small requests that
+	 * want a firm limit (alerts' webhooks) set one. */
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)o->attempt_timeout_ms);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L << 10);
 	curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 512L << 10);

@@ -59,6 +59,8 @@ struct cairn_http_opts {
 	unsigned max_retry_ms;       /* no new attempt after this long since the first; 0 = 120000 */
 	unsigned backoff_base_ms;    /* first retry waits up to this; 0 = 100 */
 	unsigned backoff_cap_ms;     /* no wait longer than this; 0 = 10000 */
+	unsigned attempt_timeout_ms; /* an attempt not done in this long is aborted (and retried,
+				      * as a stall is); 0 = no limit (bodies of any size) */
 	/* Where unset fields look before the defaults, and where the
 	 * counters go when the client is freed (stats); NULL: none. */
 	const struct cairn_http_env *env;
