@@ -1,4 +1,4 @@
-/* Alerts (docs/design.md §22): the JSON events cairn announces and their
+/* Alerts (docs/design.md, "Metrics and alerts"): the JSON events cairn announces and their
  * delivery to a notifier (state/notify.h): a webhook gets an HTTP POST
  * through the http/ client (its retries with backoff on 5xx, 429 and
  * transport errors, and its stall timeout, here the notifier's timeout);

@@ -1,4 +1,4 @@
-/* What the daemon announces (docs/design.md §22), checked once per pass
+/* What the daemon announces (docs/design.md, "Metrics and alerts"), checked once per pass
  * from the local state, and its delivery off the scheduling thread.
  *
  * Failed jobs: every job that ends failed, whoever ran it, once.  The mark

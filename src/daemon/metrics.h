@@ -1,5 +1,5 @@
 /* Metrics in the Prometheus text exposition format (version 0.0.4), for
- * the daemon's /metrics and `cairn metrics` (docs/design.md §22).
+ * the daemon's /metrics and `cairn metrics` (docs/design.md, "Metrics and alerts").
  *
  * Everything comes from the local state database, a handful of queries:
  * a scrape never opens a repository.  So repository "size" is what this

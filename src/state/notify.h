@@ -1,4 +1,4 @@
-/* Alerts and the numbers metrics read (docs/design.md §22): notifiers
+/* Alerts and the numbers metrics read (docs/design.md, "Metrics and alerts"): notifiers
  * (`cairn notify add`), how far the daemon has announced failed jobs, the
  * RPO breaches it announced, and each policy's newest backup statistics.
  * Tables notifiers, alert_marks, rpo_breaches, backup_stats, repo_written
