@@ -54,6 +54,16 @@ metric()
 	awk -v k="$1$2" '$1 == k { print $2; found = 1 } END { exit !found }' m.txt || fail "no sample $1$2 in the metrics"
 }
 
+# failing_policy NAME [OPTION...]: a policy whose volume is gone (its runs fail).
+failing_policy()
+{
+	local name=$1
+	shift
+	cp "$TD/vol2.img" "$TT/gone.img"
+	cairn policy create "$name" --volume "$TT/gone.img" --repo "$R" --every 1h -q "$@"
+	rm "$TT/gone.img"
+}
+
 t_bad_input()
 {
 	need_setup
@@ -145,9 +155,7 @@ t_failure_webhook()
 	local url
 	url=$(listen ok hook)
 	cairn notify add --webhook "$url" --on failure hook -q
-	cp "$TD/vol2.img" "$TT/gone.img"
-	cairn policy create pf --volume "$TT/gone.img" --repo "$R" --every 1h -q
-	rm "$TT/gone.img"
+	failing_policy pf
 	cairn daemon --once -q 2>d.err || true
 	[ -s hook.out ] || fail "no event reached the webhook: $(tail -n3 d.err)"
 	[ "$(wc -l <hook.out)" = 1 ] || fail "$(wc -l <hook.out) events, expected 1"
@@ -220,9 +228,7 @@ t_hang()
 	local url
 	url=$(listen hang hang)
 	cairn notify add --webhook "$url" --timeout 2 hang -q
-	cp "$TD/vol2.img" "$TT/gone.img"
-	cairn policy create ph --volume "$TT/gone.img" --repo "$R" --every 1h -q
-	rm "$TT/gone.img"
+	failing_policy ph
 	cairn policy create pg --volume "$TD/vol2.img" --repo "$R" --every 3s -q
 	local t0 pid rc=0
 	t0=$(date +%s)
@@ -254,9 +260,7 @@ t_exec()
 {
 	need_setup
 	cairn notify add --exec "echo \"\$CAIRN_EVENT\" >'$TT/kind'; env >'$TT/env'; cat >'$TT/ev.json'" --on failure ex -q
-	cp "$TD/vol2.img" "$TT/gone.img"
-	cairn policy create pe --volume "$TT/gone.img" --repo "$R" --every 1h -q
-	rm "$TT/gone.img"
+	failing_policy pe
 	cairn daemon --once -q 2>d.err || true
 	[ -s ev.json ] || fail "the command got no event: $(tail -n3 d.err)"
 	[ "$(jget ev.json .kind)" = failure ] || fail "kind"
