@@ -10,6 +10,7 @@
 #include "state/jobs.h"
 #include "state/notify.h"
 #include "state/policies.h"
+#include "state/standbys.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -277,6 +278,18 @@ static void test_rpo_once(void **state)
 	assert_non_null(strstr(text(&m), "\ncairn_policy_rpo_seconds{policy=\"p\"} 3601\n"));
 	assert_non_null(strstr(text(&m), "\ncairn_policy_rpo_target_seconds{policy=\"p\"} 3600\n"));
 	assert_null(strstr(text(&m), "copy_rpo"));
+	cairn_buf_clear(&m);
+
+	/* Standby lag: the age of the restore point held; none before the first. */
+	struct cairn_standby sb = { .name = "db", .created = 1, .source = "db.img", .uri = "/r", .target = "/t" };
+	ck_ok(cairn_standby_add(st, &sb));
+	ck_ok(cairn_metrics_render(st, 2000, &m));
+	assert_null(strstr(text(&m), "cairn_standby_lag_seconds{"));
+	cairn_buf_clear(&m);
+	ck_ok(cairn_standby_set_applied(st, "db", "ab", 1500 * 1000000LL, 1600, 10, 4096, NULL));
+	ck_ok(cairn_metrics_render(st, 2000, &m));
+	assert_non_null(strstr(text(&m), "\ncairn_standby_lag_seconds{standby=\"db\"} 500\n"));
+	assert_non_null(strstr(text(&m), "\ncairn_standby_last_update_timestamp_seconds{standby=\"db\"} 1600\n"));
 	cairn_buf_free(&m);
 }
 
