@@ -1,9 +1,11 @@
 /* Prometheus metrics of the local state (metrics.h). */
 #include "daemon/metrics.h"
+#include "app/drtoken.h"
 #include "state/jobs.h"
 #include "state/notify.h"
 #include "state/policies.h"
 #include "state/standbys.h"
+#include "util/cleanup.h"
 #include "util/error.h"
 
 #include <math.h>
@@ -61,7 +63,7 @@ int cairn_metrics_sample(struct cairn_buf *out, const char *name, const char *co
 /* Each query's rows, one sample per row: the label columns first (text),
  * the value last. */
 static int query_samples(struct cairn_state *st, struct cairn_buf *out, const char *name, const char *type,
-			 const char *help, const char *sql, const char *const *label_names, int64_t now)
+			 const char *help, const char *sql, const char *const *label_names, bool uri, int64_t now)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
 	int r = cairn_state_prepare(st, sql, &s);
@@ -86,6 +88,12 @@ static int query_samples(struct cairn_state *st, struct cairn_buf *out, const ch
 			const unsigned char *t = sqlite3_column_text(s, (int)i);
 			labels[2 * i + 1] = t ? (const char *)t : "";
 		}
+		/* A repository URI may carry a secret (a SAS token): the label
+		 * gets what an export token would show. */
+		_cleanup_free_ char *pub = NULL;
+		if (uri && cairn_dr_uri_public(labels[1], &pub) >= 0)
+			labels[1] = pub;
+		cairn_error_clear();
 		if ((r = cairn_metrics_sample(out, name, labels, sqlite3_column_double(s, (int)nl))) < 0)
 			return r;
 	}
@@ -114,6 +122,7 @@ static const struct family {
 	const char *name, *type, *help;
 	const char *const *labels;
 	const char *sql; /* ?1 is now */
+	bool uri;        /* the first label is a repository URI */
 } families[] = {
 	{ "cairn_policy_last_success_timestamp_seconds", "gauge",
 	  "When the policy's newest successful backup finished (unix seconds).", L_POLICY,
@@ -163,7 +172,7 @@ static const struct family {
 	  L_JOBS, "SELECT kind, state, count(*) FROM jobs GROUP BY kind, state ORDER BY kind, state" },
 	{ "cairn_repository_written_bytes_total", "counter",
 	  "Bytes this host's policy backups wrote to the repository (its growth; prune is not counted).", L_REPO,
-	  "SELECT repo, bytes FROM repo_written ORDER BY repo" },
+	  "SELECT repo, bytes FROM repo_written ORDER BY repo", true },
 	{ "cairn_standby_lag_seconds", "gauge",
 	  "Age of the restore point the standby volume holds (what a failover to it would lose).", L_STANDBY,
 	  "SELECT name, CASE WHEN backup_created > 0 THEN max(0, ?1 - backup_created / 1000000) END FROM standbys"
@@ -181,7 +190,7 @@ int cairn_metrics_render(struct cairn_state *st, int64_t now, struct cairn_buf *
 		return r;
 	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]) && r >= 0; i++)
 		r = query_samples(st, out, families[i].name, families[i].type, families[i].help, families[i].sql,
-				  families[i].labels, now);
+				  families[i].labels, families[i].uri, now);
 	if (r >= 0 && (r = cairn_metrics_family(out, "cairn_metrics_timestamp_seconds", "gauge",
 						"When these metrics were read from the local state.")) >= 0)
 		r = cairn_metrics_sample(out, "cairn_metrics_timestamp_seconds", NULL, (double)now);

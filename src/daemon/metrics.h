@@ -21,7 +21,9 @@
 /* The content type to serve it with. */
 #define CAIRN_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
-/* Appends the exposition of the state at now (unix seconds) to out. */
+/* Appends the exposition of the state at now (unix seconds) to out, read
+ * in one transaction of its own (st must not be in one).  Repository URIs
+ * in labels lose their secrets (app/drtoken.h cairn_dr_uri_public). */
 int cairn_metrics_render(struct cairn_state *st, int64_t now, struct cairn_buf *out);
 
 /* ---- the format, exposed for unit tests ---- */

@@ -290,6 +290,15 @@ static void test_rpo_once(void **state)
 	ck_ok(cairn_metrics_render(st, 2000, &m));
 	assert_non_null(strstr(text(&m), "\ncairn_standby_lag_seconds{standby=\"db\"} 500\n"));
 	assert_non_null(strstr(text(&m), "\ncairn_standby_last_update_timestamp_seconds{standby=\"db\"} 1600\n"));
+	cairn_buf_clear(&m);
+
+	/* A repository URI's secret never reaches a label. */
+	struct cairn_backup_stats_row az = { .policy = "q", .repo = "azure://acct/cont/p?sig=SECRET", .backup = "ab",
+					     .job = 2, .created = 1, .bytes_stored = 5 };
+	ck_ok(cairn_backup_stats_record(st, &az));
+	ck_ok(cairn_metrics_render(st, 2000, &m));
+	assert_null(strstr(text(&m), "SECRET"));
+	assert_non_null(strstr(text(&m), "\ncairn_repository_written_bytes_total{repo=\"azure://acct/cont/p\"} 5\n"));
 	cairn_buf_free(&m);
 }
 
