@@ -88,6 +88,20 @@ unsigned cairn_notify_event_bit(const char *kind)
 	return 0;
 }
 
+/* The URL as logs show it: scheme and host only, for the path or query of
+ * a webhook often is its secret (Slack's, a token parameter). */
+static void url_shown(const char *url, char *buf, size_t size)
+{
+	const char *p = strstr(url, "://");
+	size_t host = p ? (size_t)(p + 3 - url) + strcspn(p + 3, "/?#") : strlen(url);
+	const char *at = memchr(url, '@', host); /* user info: a password */
+	if (p && at)
+		snprintf(buf, size, "%.*s%.*s%s", (int)(p + 3 - url), url, (int)(host - (size_t)(at + 1 - url)), at + 1,
+			 url[host] ? "/..." : "");
+	else
+		snprintf(buf, size, "%.*s%s", (int)host, url, url[host] ? "/..." : "");
+}
+
 static int deliver_webhook(const struct cairn_notifier *n, const char *body, const struct cairn_http_env *env)
 {
 	struct cairn_http_opts o = { .connections = 1, .allow_http = true, .stall_seconds = n->timeout_s,
@@ -98,7 +112,9 @@ static int deliver_webhook(const struct cairn_notifier *n, const char *body, con
 		return cairn_error_prefix(r, "notifier %s", n->name);
 	const char *headers[] = { "Content-Type: application/json", "User-Agent: cairn/" CAIRN_VERSION_STRING,
 				  "Expect:", NULL };
-	struct cairn_http_request rq = { .method = "POST", .url = n->target, .headers = headers, .body = body,
+	char shown[256];
+	url_shown(n->target, shown, sizeof(shown));
+	struct cairn_http_request rq = { .method = "POST", .url = n->target, .log_url = shown, .headers = headers, .body = body,
 					 .body_len = strlen(body), .out_max = 1 << 20 };
 	struct cairn_http_response rs = CAIRN_HTTP_RESPONSE_INIT;
 	r = cairn_http_perform(c, &rq, &rs);
@@ -106,7 +122,7 @@ static int deliver_webhook(const struct cairn_notifier *n, const char *body, con
 		r = cairn_error_prefix(r, "notifier %s", n->name);
 	else if (rs.status < 200 || rs.status > 299)
 		r = cairn_error_set(CAIRN_EIO, "notifier %s: %s answered HTTP %ld (after %u attempt(s))", n->name,
-				    n->target, rs.status, rs.attempts);
+				    shown, rs.status, rs.attempts);
 	cairn_http_response_free(&rs);
 	cairn_http_client_free(c);
 	return r;

@@ -215,6 +215,7 @@ t_retries()
 	export CAIRN_HTTP_MAX_ATTEMPTS=3
 	expect_fail -m "notifier bad: .* answered HTTP 500 \(after 3 attempt" cairn notify test bad
 	unset CAIRN_HTTP_MAX_ATTEMPTS
+	! grep -q "/hook" "$TT/.err" || fail "the webhook's path (often its secret) is in the message"
 	[ "$(cat bad.out.count)" = 3 ] || fail "$(cat bad.out.count) attempts, expected 3"
 	cairn notify remove flaky -q
 	cairn notify remove bad -q
