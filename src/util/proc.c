@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <spawn.h>
@@ -52,21 +53,34 @@ int cairn_run_hook_input(const char *label, const char *cmd, const char *const *
 	}
 	if (input) {
 		/* Small (an event): the pipe holds it even if the command never
-		 * reads; a command that exits without reading gets no SIGPIPE
-		 * to us (MSG_NOSIGNAL does not apply to pipes: ignore EPIPE). */
-		struct sigaction ign = { .sa_handler = SIG_IGN }, old;
-		sigaction(SIGPIPE, &ign, &old);
+		 * reads.  One that exits without reading must not kill us with
+		 * SIGPIPE: blocked in this thread only (the daemon runs several
+		 * deliveries at once), and the one our write raised is taken. */
+		sigset_t pipe_set, old_set, pending;
+		sigemptyset(&pipe_set);
+		sigaddset(&pipe_set, SIGPIPE);
+		pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set);
+		sigpending(&pending);
+		bool was_pending = sigismember(&pending, SIGPIPE);
 		const char *p = input;
+		bool broken = false;
 		while (len > 0) {
 			ssize_t n = write(pi[1], p, len);
 			if (n < 0 && errno == EINTR)
 				continue;
-			if (n <= 0)
+			if (n <= 0) {
+				broken = n < 0 && errno == EPIPE;
 				break;
+			}
 			p += n;
 			len -= (size_t)n;
 		}
-		sigaction(SIGPIPE, &old, NULL);
+		if (broken && !was_pending) {
+			struct timespec zero = { 0, 0 };
+			while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
+				;
+		}
+		pthread_sigmask(SIG_SETMASK, &old_set, NULL);
 		close(pi[1]);
 	}
 	struct timespec start, now;
