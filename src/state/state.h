@@ -210,9 +210,9 @@
  *                             2 restored, 3 switched back
  *       failback_to, failback_backup TEXT, failback_bytes, failback_done INTEGER
  *
- *   version 16 is reserved for API tokens (issue 22; another branch)
+ *   versions 16 and 17 are other branches' steps (17: API tokens, issue 22)
  *
- *   version 17
+ *   version 18 (step 17)
  *     notifiers              where alerts go (notify.h): name TEXT PK,
  *       created INTEGER, kind TEXT ('webhook' | 'exec'), target TEXT (the
  *       URL or the shell command), events TEXT ("failure,rpo"),
