@@ -959,6 +959,9 @@ int cairn_restore_run(struct cairn_repo *repo, const struct cairn_manifest *m, c
 			r = cairn_error_errno(errno, "size %s", o->target);
 	}
 	cairn_tagcache_reader_free(j.tc);
+	uint64_t overlay_bytes = 0;
+	if (r >= 0 && o->overlay)
+		r = cairn_overlay_apply(o->overlay, j.fd, o->target, &overlay_bytes);
 	if (r >= 0 && fsync(j.fd) < 0)
 		r = cairn_error_errno(errno, "fsync %s", o->target);
 	if (t.tmp && r >= 0)
@@ -981,6 +984,8 @@ int cairn_restore_run(struct cairn_repo *repo, const struct cairn_manifest *m, c
 						 : "ids";
 		ret->seconds = cairn_now() - t0;
 		ret->target_is_device = j.device;
+		ret->overlay_bytes = overlay_bytes;
+		ret->bytes_written += overlay_bytes;
 	}
 	free(j.items);
 	free(j.ranges);
