@@ -397,6 +397,7 @@ int cairn_mount_run(struct cairn_repo *repo, struct cairn_manifest *const *ms, s
 	char *argv[] = { "cairn", "-o", opts, NULL };
 	struct fuse_args args = FUSE_ARGS_INIT(3, argv);
 	struct fuse *f = fuse_new(&args, &ops, sizeof(ops), &fs);
+	fuse_opt_free_args(&args); /* libfuse copied argv into it */
 	if (!f) {
 		fs_clear(&fs);
 		return cairn_error_set(CAIRN_EUNSUPPORTED, "cannot start a FUSE file system (libfuse refused the options)");
