@@ -575,7 +575,8 @@ int cairn_volread_plan(struct cairn_volread *v, const struct cairn_volread_range
 				plan[k++] = c;
 	}
 	/* Sorted and unique: ranges may share a chunk, or come unsorted. */
-	qsort(plan, k, sizeof(*plan), by_u64);
+	if (k)
+		qsort(plan, k, sizeof(*plan), by_u64);
 	size_t u = 0;
 	for (size_t i = 0; i < k; i++)
 		if (!u || plan[u - 1] != plan[i])
