@@ -119,6 +119,11 @@ static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	if (strcmp(path, "/") == 0 || (!im && dir)) {
 		st->st_mode = S_IFDIR | 0555;
 		st->st_nlink = 2;
+		/* The time of the newest backup shown. */
+		for (size_t i = 0; i < fs->n; i++)
+			if (fs->img[i].m->created_us / 1000000 > st->st_mtim.tv_sec)
+				st->st_mtim.tv_sec = (time_t)(fs->img[i].m->created_us / 1000000);
+		st->st_ctim = st->st_atim = st->st_mtim;
 		return 0;
 	}
 	if (!im)
