@@ -80,6 +80,8 @@ struct cairn_volread {
 	bool quit;
 	unsigned room_waiters; /* readers waiting for a free slot */
 	uint64_t last_chunk; /* sequential detection: the chunk read last */
+	uint64_t ra_next;    /* the next chunk sequential read-ahead queues */
+	size_t plan_next;    /* the next entry of the plan read-ahead queues */
 	uint64_t *plan;      /* chunks of the plan, ascending */
 	size_t nplan;
 	struct cairn_volread_stats st;
@@ -241,7 +243,10 @@ static void ahead_one(struct cairn_volread *v, uint64_t chunk)
 }
 
 /* After a read of chunk: read-ahead along the plan when chunk is in it,
- * else along the volume when reads run sequentially. */
+ * else along the volume when reads run sequentially (give or take a few
+ * chunks: the kernel's requests may come out of order).  The window is
+ * refilled in one go once half of it is consumed, so the workers find long
+ * runs queued and fetch each with one get of up to RANGE_MAX. */
 static void read_ahead(struct cairn_volread *v, uint64_t chunk)
 {
 	if (v->nplan) {
@@ -254,17 +259,30 @@ static void read_ahead(struct cairn_volread *v, uint64_t chunk)
 				hi = mid;
 		}
 		if (lo < v->nplan && v->plan[lo] == chunk) {
-			for (size_t k = lo + 1; k < v->nplan && k <= lo + v->ra_chunks; k++)
-				ahead_one(v, v->plan[k]);
+			if (v->plan_next <= lo || v->plan_next > lo + v->ra_chunks + 1)
+				v->plan_next = lo + 1;
+			if (v->plan_next <= lo + v->ra_chunks / 2) {
+				size_t end = MIN(v->nplan, lo + 1 + v->ra_chunks);
+				for (size_t k = v->plan_next; k < end; k++)
+					ahead_one(v, v->plan[k]);
+				v->plan_next = end;
+			}
 			return;
 		}
 	}
-	bool sequential = chunk == v->last_chunk + 1 || chunk == v->last_chunk;
+	uint64_t last = v->last_chunk;
+	bool sequential = last != UINT64_MAX && chunk + 8 >= last && chunk <= last + 8;
 	v->last_chunk = chunk;
 	if (!sequential)
 		return;
-	for (uint64_t k = chunk + 1; k < v->nchunks && k <= chunk + v->ra_chunks; k++)
-		ahead_one(v, k);
+	if (v->ra_next <= chunk || v->ra_next > chunk + v->ra_chunks + 1)
+		v->ra_next = chunk + 1;
+	if (v->ra_next <= chunk + v->ra_chunks / 2) {
+		uint64_t end = MIN(v->nchunks, chunk + 1 + v->ra_chunks);
+		for (uint64_t k = v->ra_next; k < end; k++)
+			ahead_one(v, k);
+		v->ra_next = end;
+	}
 }
 
 /* ---- the workers ---- */
@@ -585,6 +603,7 @@ int cairn_volread_plan(struct cairn_volread *v, const struct cairn_volread_range
 	free(v->plan);
 	v->plan = plan;
 	v->nplan = u;
+	v->plan_next = MIN(u, (size_t)v->ra_chunks);
 	int r = u ? start_workers(v) : 0;
 	for (size_t i = 0; r >= 0 && i < u && i < v->ra_chunks; i++)
 		ahead_one(v, plan[i]);
@@ -618,7 +637,7 @@ int cairn_volread_open(struct cairn_repo *repo, struct cairn_index *idx, const c
 	v->size = m->size;
 	v->csize = m->chunk_size;
 	v->nchunks = (m->size + m->chunk_size - 1) / m->chunk_size;
-	v->last_chunk = UINT64_MAX - 1;
+	v->last_chunk = UINT64_MAX;
 	memcpy(v->idhex, m->idhex, sizeof(v->idhex));
 	int r = 0;
 	if (idx) {
@@ -629,7 +648,9 @@ int cairn_volread_open(struct cairn_repo *repo, struct cairn_index *idx, const c
 			r = cairn_index_load_cached(v->idx, repo, state_dir, NULL);
 	}
 	unsigned par = cairn_repo_parallelism(repo);
-	v->nthreads = o && o->threads ? o->threads : MAX(4u, par);
+	/* As restore: four per core (a worker waiting for the store leaves its
+	 * core to one that decrypts), at least the store's parallelism. */
+	v->nthreads = o && o->threads ? o->threads : MAX(4 * cairn_engine_threads(), par);
 	if (v->nthreads > MAX_WORKERS)
 		v->nthreads = MAX_WORKERS;
 	uint64_t ra_default = MIN((uint64_t)READAHEAD_MAX, (uint64_t)MAX(par, 4u) * (4u << 20));

@@ -45,7 +45,8 @@ struct cairn_volread_opts {
 	/* Chunks fetched ahead of a sequential reader or along a plan; 0: the
 	 * default (enough for the store's parallelism, at most 32 MiB). */
 	unsigned readahead_chunks;
-	/* Fetching threads; 0: the store's parallelism, at least 4. */
+	/* Fetching threads; 0: as restore, four per core or the store's
+	 * parallelism if larger (at most 16). */
 	unsigned threads;
 };
 #define CAIRN_VOLREAD_CACHE_DEFAULT (256ull << 20)
