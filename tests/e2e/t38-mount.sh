@@ -258,6 +258,24 @@ t_signals()
 }
 test_case "Ctrl-C and SIGTERM unmount cleanly; a SIGKILLed mount is cleared by fusermount3 -u" t_signals
 
+t_group()
+{
+	need_fuse
+	local gid
+	rand_file "$TT/a.img" $((3 << 20)) 3821
+	rand_file "$TT/b.img" $((5 << 20)) 3822
+	cairn group create g38 --volume "$TT/a.img" --volume "$TT/b.img" -q
+	cairn group backup g38 --repo "$R" --json >"$TT/gb.json"
+	gid=$(jget "$TT/gb.json" .id)
+	mount_at "$TT/m" "$gid"
+	[ "$(jq '.images | length' "$TT/mount.json")" = 2 ] || fail "a group backup's mount shows $(jq '.images|length' "$TT/mount.json") images"
+	same_file "$TT/a.img" "$(ls "$TT"/m/a.img/*.img)"
+	same_file "$TT/b.img" "$(ls "$TT"/m/b.img/*.img)"
+	cairn umount "$TT/m"
+	gone "$TT/m"
+}
+test_case "mount GROUP-BACKUP: each member's image" t_group
+
 t_bad_input()
 {
 	mkdir -p "$TT/m" "$TT/full"
