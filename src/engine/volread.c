@@ -35,7 +35,7 @@
 #define RANGE_MAX (4u << 20)
 #define RANGE_GAP (64u << 10)
 #define AROUND_MAX (512u << 10)
-#define READAHEAD_MAX (32u << 20)
+#define READAHEAD_MAX (64u << 20)
 #define MAX_WORKERS 16
 
 enum state { QUEUED, FETCHING, READY, FAILED };
@@ -653,7 +653,9 @@ int cairn_volread_open(struct cairn_repo *repo, struct cairn_index *idx, const c
 	v->nthreads = o && o->threads ? o->threads : MAX(4 * cairn_engine_threads(), par);
 	if (v->nthreads > MAX_WORKERS)
 		v->nthreads = MAX_WORKERS;
-	uint64_t ra_default = MIN((uint64_t)READAHEAD_MAX, (uint64_t)MAX(par, 4u) * (4u << 20));
+	/* Two gets of RANGE_MAX per worker: refilled at half, the window keeps
+	 * every worker busy. */
+	uint64_t ra_default = MIN((uint64_t)READAHEAD_MAX, 2ull * v->nthreads * RANGE_MAX);
 	v->ra_chunks = o && o->readahead_chunks ? o->readahead_chunks : (unsigned)MAX(1, ra_default / v->csize);
 	uint64_t cache = o && o->cache_bytes ? o->cache_bytes : CAIRN_VOLREAD_CACHE_DEFAULT;
 	v->max_entries = (size_t)MAX(cache / v->csize, (uint64_t)4 + v->ra_chunks + v->nthreads);

@@ -43,7 +43,7 @@ struct cairn_volread_opts {
 	 * (CAIRN_VOLREAD_CACHE_DEFAULT).  Raised to 4 chunks + read-ahead. */
 	uint64_t cache_bytes;
 	/* Chunks fetched ahead of a sequential reader or along a plan; 0: the
-	 * default (enough for the store's parallelism, at most 32 MiB). */
+	 * default (two 4 MiB gets per thread, at most 64 MiB). */
 	unsigned readahead_chunks;
 	/* Fetching threads; 0: as restore, four per core or the store's
 	 * parallelism if larger (at most 16). */
