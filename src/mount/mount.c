@@ -209,6 +209,7 @@ static int fs_read(const char *path, char *buf, size_t size, off_t off, struct f
 {
 	(void)path;
 	struct image *im = &fs_of()->img[fi->fh];
+	cairn_log_debug("read %s: %zu bytes at %lld", im->path, size, (long long)off);
 	ssize_t r = im->ov ? cairn_overlay_pread(im->ov, buf, size, (uint64_t)off, base_read, im)
 			   : cairn_volread_pread(im->vr, buf, size, (uint64_t)off);
 	return (int)r; /* bytes, or a negative errno (EIO: damage or an unreadable repository) */
