@@ -14,10 +14,12 @@
  * order) hands that plan to cairn_volread_plan(), and the workers then
  * fetch ahead along the plan instead of along the volume.
  *
- * Memory: the cache holds at most cache_bytes of plain chunks (at least a
- * few chunks; chunks being fetched count), plus one id per chunk of the
- * volume (32 bytes per chunk: 32 KiB per GiB at 1 MiB chunks), read from
- * the tree when the reader opens.  The cache never grows with the volume.
+ * Memory: the cache holds at most cache_bytes of plain chunks (at least
+ * the read-ahead window; chunks being fetched count), each fetching thread
+ * one ranged get's buffer (at most 4 MiB), plus one id per chunk of the
+ * volume (32 bytes per chunk: 512 KiB per GiB at the default 64 KiB
+ * chunks), read from the tree when the reader opens.  The cache never
+ * grows with the volume.
  *
  * Thread safety: cairn_volread_pread(), cairn_volread_plan() and
  * cairn_volread_stats() may be called from any number of threads at once;
