@@ -1,6 +1,10 @@
 /* A restore as a job (restore.h). */
 #include "app/restore.h"
 #include "app/snapreg.h"
+#include "source/overlay.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/hex.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -11,6 +15,20 @@ int cairn_app_restore(const struct cairn_app *app, struct cairn_repo *repo, cons
 		      const struct cairn_app_restore *o, struct cairn_restore_stats *ret)
 {
 	memset(ret, 0, sizeof(*ret));
+	/* The overlay first: one of another backup is refused before the
+	 * target is touched. */
+	_cleanup_(cairn_overlay_closep) struct cairn_overlay *ov = NULL;
+	if (o->overlay) {
+		int r = cairn_overlay_open_existing(o->overlay, &ov);
+		if (r < 0)
+			return r;
+		if (memcmp(cairn_overlay_backup(ov), m->id, CAIRN_BACKUP_ID_LEN) != 0 || cairn_overlay_size(ov) != m->size) {
+			char hex[2 * CAIRN_BACKUP_ID_LEN + 1];
+			cairn_hex_encode(cairn_overlay_backup(ov), CAIRN_BACKUP_ID_LEN, hex);
+			return cairn_error_set(CAIRN_EINVAL, "overlay %s belongs to backup %.12s of %s, not to %.12s; restore that backup with it",
+					       o->overlay, hex, cairn_overlay_volume(ov), m->idhex);
+		}
+	}
 	char abs[PATH_MAX], src[PATH_MAX + 128];
 	const char *target = realpath(o->target, abs) ? abs : NULL;
 	snprintf(src, sizeof(src), "%s -> %s", m->volume, target ? target : o->target);
@@ -21,7 +39,7 @@ int cairn_app_restore(const struct cairn_app *app, struct cairn_repo *repo, cons
 	cairn_app_job_chain(&j, &o->progress);
 	struct cairn_restore_opts ro = { .target = o->target, .force = o->force, .delta = o->delta,
 					 .state_dir = app->state_dir, .progress = cairn_app_job_progress,
-					 .progress_ud = &j };
+					 .progress_ud = &j, .overlay = ov };
 	/* The backup's base snapshot, when kept, narrows what to compare. */
 	struct cairn_change_map differs = CAIRN_CHANGE_MAP_INIT;
 	struct cairn_state *state = NULL;

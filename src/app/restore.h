@@ -11,6 +11,9 @@ struct cairn_app_restore {
 	const char *uri; /* the repository, for the row */
 	bool force, delta;
 	struct cairn_app_progress progress;
+	/* --from-overlay: an overlay file of `cairn mount --overlay`, of this
+	 * backup, whose writes go over the restored volume; NULL: none. */
+	const char *overlay;
 };
 /* Restores m onto o->target as a job (claiming the target when it
  * exists); with delta, the backup's base snapshot, when this host keeps

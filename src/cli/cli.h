@@ -263,6 +263,7 @@ extern const struct cli_cmd cli_cmd_export_details, cli_cmd_import, cli_cmd_repo
 extern const struct cli_cmd cli_cmd_standby;
 extern const struct cli_cmd cli_cmd_drill;
 extern const struct cli_cmd cli_cmd_notify, cli_cmd_metrics;
+extern const struct cli_cmd cli_cmd_mount, cli_cmd_umount;
 
 /* Prints the help text of a verb (or the overview for NULL) on stdout;
  * "cred create" names a subcommand's text (falls back to the verb's). */
@@ -283,5 +284,6 @@ bool cli_help_dr(const char *verb);
 bool cli_help_standby(const char *verb);
 /* The help of notify and metrics (help_notify.c). */
 bool cli_help_notify(const char *verb);
+bool cli_help_mount(const char *verb);
 
 #endif

@@ -12,10 +12,12 @@
 
 struct restore_args {
 	bool force, delta;
+	const char *overlay;
 };
 static const struct cli_opt restore_opts[] = {
 	{ "force", 'f', OPT_FLAG, CLI_ARG(struct restore_args, force) },
 	{ "delta", 0, OPT_FLAG, CLI_ARG(struct restore_args, delta) },
+	{ "from-overlay", 0, OPT_STRING, CLI_ARG(struct restore_args, overlay) },
 	{ NULL, 0, 0, NULL, 0 },
 };
 
@@ -41,7 +43,8 @@ static int run_restore(struct cli_ctx *c)
 	if (r >= 0) {
 		struct cli_progress prog;
 		struct cairn_app_restore o = { .target = pos.v[1], .uri = cli_repo_uri(g), .force = force, .delta = delta,
-					       .progress = cli_progress_job(&prog, "restore", g, repo) };
+					       .progress = cli_progress_job(&prog, "restore", g, repo),
+					       .overlay = a->overlay };
 		r = cairn_app_restore(cli_app(g), repo, m, &o, &st);
 	}
 	if (r >= 0) {
@@ -62,6 +65,8 @@ static int run_restore(struct cli_ctx *c)
 				json_object_set_new(vi, "uuid", json_string(m->info.uuid));
 			json_object_set_new(o, "volume_info", vi);
 			json_object_set_new(o, "vanished", cli_seen_json(&vanished));
+			if (a->overlay)
+				json_object_set_new(o, "overlay_bytes", json_integer((json_int_t)st.overlay_bytes));
 			if (delta) {
 				json_object_set_new(o, "bytes_compared", json_integer((json_int_t)st.bytes_compared));
 				json_object_set_new(o, "chunks_same", json_integer((json_int_t)st.chunks_same));
@@ -80,6 +85,11 @@ static int run_restore(struct cli_ctx *c)
 			} else {
 				fprintf(stderr, "restored %.12s (%s, %s) to %s: wrote %s in %.2f s\n", m->idhex,
 					m->volume, sz, pos.v[1], wr, st.seconds);
+			if (a->overlay) {
+				char ob[32];
+				cli_human_size(st.overlay_bytes, ob, sizeof(ob));
+				fprintf(stderr, "  with the %s of writes in overlay %s\n", ob, a->overlay);
+			}
 			}
 			cli_print_volume_info(stderr, &m->info);
 		}

@@ -40,6 +40,8 @@ static const char overview[] =
 	"  standby create|update|list|show|delete|status  warm standby volumes at the DR site\n"
 	"  notify add|list|remove|test  alerts: a webhook or command for failures, RPO breaches\n"
 	"  metrics [--output F] Prometheus metrics of the local state\n"
+	"  mount BACKUP|VOLUME DIR  backups as image files (FUSE); --overlay: writable\n"
+	"  umount DIR           unmount what 'cairn mount' mounted\n"
 	"  help [COMMAND]       show help\n"
 	"\n"
 	"Global options (before or after the command):\n"
@@ -270,7 +272,7 @@ static const struct cli_help_text verbs[] = {
 	  "repository without a forget from this host ('cairn check --help').\n"
 	  "Exits 1 if a backup's manifest is damaged (after listing the others).\n" },
 	{ "restore",
-	  "usage: cairn restore BACKUP TARGET [--force] [--delta]\n"
+	  "usage: cairn restore BACKUP TARGET [--force] [--delta] [--from-overlay FILE]\n"
 	  "\n"
 	  "Restores BACKUP to TARGET, a file (created sparse: zero chunks stay\n"
 	  "holes) or a block device (zero chunks are zeroed).  Every chunk is\n"
@@ -297,6 +299,9 @@ static const struct cli_help_text verbs[] = {
 	  "the same TARGET.\n"
 	  "\n"
 	  "  --force   overwrite a non-empty target\n"
+	  "  --from-overlay FILE  write the overlay's writes ('cairn mount\n"
+	  "            --overlay', of this BACKUP) over the restored volume before\n"
+	  "            it is put in place\n"
 	  "  --delta   rewrite an existing TARGET in place, only where it differs\n"
 	  "            from the backup: chunks are compared by the backup's change\n"
 	  "            tags when the state directory has them (the volume's latest\n"
@@ -658,6 +663,8 @@ bool cli_help(const char *verb)
 	if (verb && cli_help_standby(verb))
 		return true;
 	if (verb && cli_help_notify(verb))
+		return true;
+	if (verb && cli_help_mount(verb))
 		return true;
 	size_t len = verb ? strlen(verb) : 0;
 	for (int pass = 0; verb && pass < 2; pass++) {

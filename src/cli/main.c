@@ -42,6 +42,7 @@ static const struct cli_cmd *const commands[] = {
 	&cli_cmd_standby,
 	&cli_cmd_drill,
 	&cli_cmd_notify, &cli_cmd_metrics,
+	&cli_cmd_mount, &cli_cmd_umount,
 };
 
 int main(int argc, char **argv)

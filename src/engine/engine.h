@@ -15,6 +15,7 @@
 #include "repo/group.h"
 #include "util/cancel.h"
 #include "util/path.h"
+#include "source/overlay.h"
 
 #include <signal.h>
 #include <stdbool.h>
@@ -283,6 +284,10 @@ struct cairn_restore_opts {
 	const struct cairn_change_map *differs;
 	cairn_progress_fn progress;
 	void *progress_ud;
+	/* --from-overlay: the blocks a mount's overlay holds (source/overlay.h),
+	 * written over the restored volume before it is put in place; the
+	 * caller checked that it belongs to this backup.  NULL: none. */
+	struct cairn_overlay *overlay;
 };
 
 struct cairn_restore_stats {
@@ -294,6 +299,7 @@ struct cairn_restore_stats {
 	const char *compared_by; /* --delta: "change tags" or "ids"; static */
 	double seconds;
 	bool target_is_device;
+	uint64_t overlay_bytes; /* --from-overlay: written from the overlay */
 };
 
 int cairn_restore_run(struct cairn_repo *repo, const struct cairn_manifest *m, const struct cairn_restore_opts *o,

@@ -11,6 +11,7 @@
  * times the cores, or the store's parallelism if larger: 8 on S3).
  */
 #include "engine/engine.h"
+#include "engine/packrange.h"
 #include "engine/tuning.h"
 #include "repo/index.h"
 #include "repo/lease.h"
@@ -124,14 +125,8 @@ static int do_range(struct rjob *j, struct cairn_blob_codec *c, const struct ran
 	char key[CAIRN_OBJECT_NAME_MAX];
 	double t0 = j->profile ? cairn_now() : 0, tw = 0;
 	const uint8_t *pack_id = cairn_index_pack_id(j->idx, rg->pack);
-	int r = cairn_object_get_range(j->repo, CAIRN_OBJ_PACK, pack_id, rg->start, rg->end - rg->start, buf);
+	int r = cairn_pack_range_get(j->repo, j->idx, rg->pack, rg->start, rg->end, buf);
 	double t1 = j->profile ? cairn_now() : 0;
-	if (r == CAIRN_ENOTFOUND || r == CAIRN_EINVAL || (r >= 0 && buf->len != rg->end - rg->start))
-		cairn_pack_key(pack_id, key);
-	if (r == CAIRN_ENOTFOUND)
-		return cairn_error_set(CAIRN_ENOTFOUND, "pack %s is missing from the repository", key);
-	if (r == CAIRN_EINVAL || (r >= 0 && buf->len != rg->end - rg->start))
-		return cairn_error_set(CAIRN_ECORRUPT, "pack %s is truncated", key);
 	if (r < 0)
 		return r;
 	uint64_t fetched = buf->len, written = 0;
@@ -964,6 +959,9 @@ int cairn_restore_run(struct cairn_repo *repo, const struct cairn_manifest *m, c
 			r = cairn_error_errno(errno, "size %s", o->target);
 	}
 	cairn_tagcache_reader_free(j.tc);
+	uint64_t overlay_bytes = 0;
+	if (r >= 0 && o->overlay)
+		r = cairn_overlay_apply(o->overlay, j.fd, o->target, &overlay_bytes);
 	if (r >= 0 && fsync(j.fd) < 0)
 		r = cairn_error_errno(errno, "fsync %s", o->target);
 	if (t.tmp && r >= 0)
@@ -986,6 +984,8 @@ int cairn_restore_run(struct cairn_repo *repo, const struct cairn_manifest *m, c
 						 : "ids";
 		ret->seconds = cairn_now() - t0;
 		ret->target_is_device = j.device;
+		ret->overlay_bytes = overlay_bytes;
+		ret->bytes_written += overlay_bytes;
 	}
 	free(j.items);
 	free(j.ranges);
