@@ -26,7 +26,7 @@
  *
  * A catalog is used by one thread at a time.  Errors: CAIRN_ENOTFOUND (the
  * backup has no catalog, with its reason as the message; a path that is
- * not there), CAIRN_ENOTDIR (listing something not a directory),
+ * not there), CAIRN_EINVAL (listing something not a directory),
  * CAIRN_ECORRUPT (a node missing or damaged, with a message naming it).
  */
 #ifndef CAIRN_REPO_CATALOG_H
@@ -104,8 +104,8 @@ typedef int (*cairn_catalog_emit_fn)(const uint8_t id[CAIRN_ID_LEN], const uint8
  *         add(entry)                         files, in any order
  *         dir_begin() ... dir_end(&id)        a subdirectory's contents, then
  *         add(entry with subtree_id = id)    its entry
- *       dir_end(&root)
- *     fs_end(root) or fs_skip(reason)
+ *       dir_end(&root.subtree_id)
+ *     fs_end(&root) or fs_skip(reason)    (fs_skip drops a half-built tree)
  *     finish(&catalog_root)
  *
  * Memory: the entries of the directories on the current path (a large
@@ -120,7 +120,9 @@ static inline void cairn_catalog_writer_freep(struct cairn_catalog_writer **w)
 }
 int cairn_catalog_fs_begin(struct cairn_catalog_writer *w, const char *name, uint64_t offset, uint64_t size,
 			   const char *fs_type);
-int cairn_catalog_fs_end(struct cairn_catalog_writer *w, const uint8_t root[CAIRN_ID_LEN]);
+/* root: the file system's root directory, name "" (or NULL), its
+ * subtree_id what dir_end gave. */
+int cairn_catalog_fs_end(struct cairn_catalog_writer *w, const struct cairn_cat_entry *root);
 int cairn_catalog_fs_skip(struct cairn_catalog_writer *w, const char *reason);
 int cairn_catalog_dir_begin(struct cairn_catalog_writer *w);
 /* e is copied.  CAIRN_EINVAL for a name with '/' or NUL, "", "." or "..". */

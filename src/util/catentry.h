@@ -53,7 +53,7 @@ struct cairn_cat_entry {
 	/* Directories: the id of the catalog node that lists it (format.h
 	 * CATALOG).  Equal ids in one repository mean equal subtrees, so a
 	 * comparison of two catalogs skips them (diff --files).  All zeros
-	 * for anything else. */
+	 * for an empty directory and for anything else. */
 	uint8_t subtree_id[32];
 };
 
