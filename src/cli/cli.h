@@ -262,6 +262,7 @@ extern const struct cli_cmd cli_cmd_init, cli_cmd_backup, cli_cmd_list, cli_cmd_
 extern const struct cli_cmd cli_cmd_export_details, cli_cmd_import, cli_cmd_repos, cli_cmd_dr;
 extern const struct cli_cmd cli_cmd_standby;
 extern const struct cli_cmd cli_cmd_drill;
+extern const struct cli_cmd cli_cmd_catalog;
 extern const struct cli_cmd cli_cmd_restore_file;
 
 /* Prints the help text of a verb (or the overview for NULL) on stdout;

@@ -132,6 +132,12 @@ int cairn_catalog_dir_end(struct cairn_catalog_writer *w, uint8_t ret_id[CAIRN_I
  * system has a root. */
 int cairn_catalog_writer_finish(struct cairn_catalog_writer *w, uint8_t ret_root[CAIRN_ID_LEN]);
 
+/* The ids a catalog node refers to (directories, parts, extent nodes,
+ * file system roots), after checking it all: what walks that mark or
+ * verify a backup's blobs follow (prune, check).  *ret_ids is malloc'd,
+ * *ret_n ids of CAIRN_ID_LEN bytes. */
+int cairn_catalog_node_children(const uint8_t *data, size_t len, uint8_t **ret_ids, size_t *ret_n);
+
 /* ---- nodes (exposed for tests and fuzzing) ---- */
 
 /* Parses an opened catalog node, checking everything; calls entry_fn for
