@@ -282,5 +282,7 @@ extern const size_t cli_help_policies_n;
  * when it printed one. */
 bool cli_help_dr(const char *verb);
 bool cli_help_standby(const char *verb);
+/* The help of restore-file (help_files.c). */
+bool cli_help_files(const char *verb);
 
 #endif

@@ -380,7 +380,7 @@ static int open_reader(struct rf *rf, struct vol *v)
 	if (v->vr)
 		return 0;
 	size_t vi = (size_t)(v - rf->vols);
-	struct cairn_volread_opts vo = { 0 };
+	struct cairn_volread_opts vo = { .quiet = true };
 	int r = cairn_volread_open(rf->repo, rf->idx, NULL, v->m, &vo, &v->vr);
 	if (r < 0)
 		return r;

@@ -90,6 +90,12 @@ int cairn_catalog_list(struct cairn_catalog *c, const char *path, cairn_catalog_
 /* path's entry, then (a directory) everything under it, depth first, each
  * directory's entries in byte order, a directory before its contents. */
 int cairn_catalog_walk(struct cairn_catalog *c, const char *path, cairn_catalog_fn fn, void *ud);
+/* The entries of directory dir (an entry this catalog gave; path is its
+ * path), as cairn_catalog_list gives them, without looking path up again:
+ * a comparison of two catalogs (diff --files) lists just the directories
+ * whose subtree ids differ.  Not for a partitioned volume's made-up "/". */
+int cairn_catalog_list_entry(struct cairn_catalog *c, const char *path, const struct cairn_cat_entry *dir,
+			     cairn_catalog_fn fn, void *ud);
 
 /* ---- writing (the backup) ---- */
 
