@@ -331,29 +331,17 @@ int cairn_filediff_run(struct cairn_repo *repo, const struct cairn_manifest *a, 
 	return r;
 }
 
-static int on_leaves(uint64_t first, uint64_t count, const uint8_t *ids, void *ud)
-{
-	struct side *s = ud;
-	if (ids)
-		memcpy(s->ids + first * CAIRN_ID_LEN, ids, count * CAIRN_ID_LEN);
-	return 0;
-}
-
 /* The chunk ids of s's tree (tree nodes only: no data chunk is read). */
 static int load_ids(struct cairn_repo *repo, struct cairn_index *idx, struct side *s)
 {
 	const struct cairn_manifest *m = s->m;
 	s->nchunks = (m->size + m->chunk_size - 1) / m->chunk_size;
-	if (!(s->ids = calloc(s->nchunks ? s->nchunks : 1, CAIRN_ID_LEN)))
-		return cairn_error_nomem();
-	if (!s->nchunks)
-		return 0;
 	struct cairn_blob_codec codec;
 	int r = cairn_blob_codec_init(&codec, repo);
 	if (r < 0)
 		return r;
 	struct cairn_tree_src src = { repo, idx, &codec, m->fanout };
-	r = cairn_tree_walk(&src, m->root, m->levels, s->nchunks, on_leaves, s);
+	r = cairn_tree_ids(&src, m->root, m->levels, s->nchunks, &s->ids);
 	cairn_blob_codec_free(&codec);
 	return r < 0 ? cairn_error_prefix(r, "backup %.12s", m->idhex) : 0;
 }
