@@ -20,7 +20,7 @@ NL=$'\n'
 # link target), lost+found left out; what restore-file must keep.
 fstree()
 {
-	(cd "$1" && find . -mindepth 1 ! -path './lost+found*' -printf '%p|%y|%m|%s|%TY%Tm%Td%TH%TM%TS|%l\n' |
+	(cd "$1" && find . -mindepth 1 ! -path './lost+found*' ! -name suid -printf '%p|%y|%m|%s|%TY%Tm%Td%TH%TM%TS|%l\n' |
 		sed 's/\.[0-9]*|/|/' | sort)
 }
 
@@ -51,6 +51,12 @@ t_setup()
 	chmod 0444 "$SRC/with space/a file"
 	chmod 0750 "$SRC/d1/d2"
 	chmod 0700 "$SRC/d1/d2/d3"
+	# Owned by someone else (root only), and set-user-id.
+	mkdir "$SRC/owned"
+	echo theirs >"$SRC/owned/theirs"
+	cp "$SRC/owned/theirs" "$SRC/owned/suid"
+	[ "$(id -u)" != 0 ] || chown -R 1234:5678 "$SRC/owned"
+	chmod 4755 "$SRC/owned/suid" # after chown, which clears it
 	find "$SRC" -exec touch -h -d @1600000000 {} +
 	touch -h -d @1500000000 "$SRC/d1/small.txt"
 	E2FSPROGS_FAKE_TIME=1700000000 mkfs.ext4 -q -F -b 4096 -d "$SRC" -E root_owner=0:0 "$IMG" 160M >/dev/null
@@ -93,7 +99,7 @@ t_whole()
 	[ "$used" -lt $((4 << 20)) ] || fail "sparse.img takes $used bytes"
 	[ -p "$TT/out/d1/fifo" ] || fail "the FIFO is missing"
 	[ "$(readlink "$TT/out/abs-link")" = /etc/passwd ] || fail "abs-link's target changed"
-	[ "$(jget rf.json .files)" = 307 ] || fail "$(jget rf.json .files) files counted, not 307"
+	[ "$(jget rf.json .files)" = 309 ] || fail "$(jget rf.json .files) files counted, not 309"
 	[ "$(jget rf.json .hardlinks)" = 2 ] || fail "hard links counted wrong"
 	[ "$(jget rf.json .symlinks)" = 3 ] || fail "symlinks counted wrong"
 	# No temporaries left.
@@ -282,5 +288,37 @@ t_nonroot()
 	[ "$(stat -c %U out/d1/small.txt)" = nobody ] || fail "owned by $(stat -c %U out/d1/small.txt)"
 }
 test_case "extraction runs without root" t_nonroot
+
+t_owner()
+{
+	[ "$(id -u)" = 0 ] || skip "needs root to set owners"
+	expect_ok cairn restore-file --repo "$R" "$(cat "$TD/id1")" /owned plain
+	[ "$(stat -c '%u:%g %a' plain/owned/theirs)" = "0:0 644" ] || fail "without --preserve: $(stat -c '%u:%g %a' plain/owned/theirs)"
+	[ "$(stat -c %a plain/owned/suid)" = 755 ] || fail "set-user-id kept without the owner: $(stat -c %a plain/owned/suid)"
+	expect_ok cairn restore-file --repo "$R" --preserve owner "$(cat "$TD/id1")" /owned kept
+	[ "$(stat -c '%u:%g' kept/owned/theirs)" = 1234:5678 ] || fail "owner not kept: $(stat -c '%u:%g' kept/owned/theirs)"
+	[ "$(stat -c '%u:%g' kept/owned)" = 1234:5678 ] || fail "directory owner not kept"
+	[ "$(stat -c '%u:%g %a' kept/owned/suid)" = "1234:5678 4755" ] || fail "suid file: $(stat -c '%u:%g %a' kept/owned/suid)"
+}
+test_case "--preserve owner sets owners (and keeps set-id bits, dropped without it)" t_owner
+
+t_group()
+{
+	local v
+	for v in a b; do
+		mkdir "s$v"
+		echo "file of $v" >"s$v/$v.txt"
+		E2FSPROGS_FAKE_TIME=1700000000 mkfs.ext4 -q -F -d "s$v" "$v.img" 16M >/dev/null
+	done
+	cairn group create g39 --volume "$TT/a.img" --volume "$TT/b.img" -q
+	cairn group backup g39 --repo "$R" -q >gid
+	expect_ok cairn restore-file --repo "$R" "$(cat gid)" a.img:/a.txt b.img:/b.txt out
+	same_file sa/a.txt out/a.txt
+	same_file sb/b.txt out/b.txt
+	expect_fail -m 'VOLUME:' cairn restore-file --repo "$R" "$(cat gid)" /a.txt out2
+	expect_fail -m 'no volume' cairn restore-file --repo "$R" "$(cat gid)" c.img:/a.txt out2
+	[ ! -e out2 ] || fail "a refused restore created DEST"
+}
+test_case "a group backup's files as VOLUME:/path" t_group
 
 test_done
