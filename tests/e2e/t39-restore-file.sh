@@ -321,4 +321,30 @@ t_group()
 }
 test_case "a group backup's files as VOLUME:/path" t_group
 
+t_partitions()
+{
+	command -v sfdisk >/dev/null || skip "no sfdisk"
+	# A GPT image with an ext4 file system in each of two partitions, each
+	# with a hard link of its inode 12: links never cross file systems.
+	truncate -s 64M g.img
+	printf 'label: gpt\nstart=2048, size=55296\nstart=57344, size=63488\n' | sfdisk -q g.img
+	mkdir s1 s2
+	echo one >s1/a
+	ln s1/a s1/a2
+	echo two >s2/b
+	ln s2/b s2/b2
+	mkfs.ext4 -q -F -d s1 -E offset=$((2048 * 512)) g.img 27M >/dev/null
+	mkfs.ext4 -q -F -d s2 -E offset=$((57344 * 512)) g.img 31M >/dev/null
+	cairn backup --repo "$R" -q --name gpt g.img >id
+	expect_ok cairn restore-file --repo "$R" "$(cat id)" / out
+	same_file s1/a out/p1/a
+	same_file s2/b2 out/p2/b2
+	[ "$(stat -c %i out/p1/a)" = "$(stat -c %i out/p1/a2)" ] || fail "p1's hard link is lost"
+	[ "$(stat -c %i out/p2/b)" = "$(stat -c %i out/p2/b2)" ] || fail "p2's hard link is lost"
+	[ "$(stat -c %i out/p1/a)" != "$(stat -c %i out/p2/b)" ] || fail "a hard link crosses partitions"
+	expect_ok cairn restore-file --repo "$R" "$(cat id)" /p2/b one
+	same_file s2/b one/b
+}
+test_case "a partitioned volume: /p1 and /p2, hard links within each" t_partitions
+
 test_done
