@@ -246,8 +246,38 @@ static int by_inode(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+static int by_rel(const void *a, const void *b)
+{
+	const struct node *x = &sort_rf->nodes[*(const size_t *)a], *y = &sort_rf->nodes[*(const size_t *)b];
+	return strcmp(x->rel, y->rel);
+}
+
+/* Two PATHs landing on one target ("/a/x" and "/b/x" are both DEST/x):
+ * refused before anything is written, unless both are directories,
+ * which merge. */
+static int check_clashes(struct rf *rf)
+{
+	_cleanup_free_ size_t *v = malloc((rf->n ? rf->n : 1) * sizeof(*v));
+	if (!v)
+		return cairn_error_nomem();
+	for (size_t i = 0; i < rf->n; i++)
+		v[i] = i;
+	sort_rf = rf;
+	qsort(v, rf->n, sizeof(*v), by_rel);
+	for (size_t i = 1; i < rf->n; i++) {
+		const struct node *a = &rf->nodes[v[i - 1]], *b = &rf->nodes[v[i]];
+		if (!strcmp(a->rel, b->rel) && (a->e.type != CAIRN_CAT_DIR || b->e.type != CAIRN_CAT_DIR))
+			return cairn_error_set(CAIRN_EEXIST, "%s and %s would both be %s/%s", a->catpath, b->catpath,
+					       rf->o->mode == CAIRN_RF_DIR ? rf->o->dest : "", a->rel);
+	}
+	return 0;
+}
+
 static int order(struct rf *rf)
 {
+	int r = check_clashes(rf);
+	if (r < 0)
+		return r;
 	if (!(rf->ord = malloc((rf->n ? rf->n : 1) * sizeof(*rf->ord))))
 		return cairn_error_nomem();
 	size_t k = 0;

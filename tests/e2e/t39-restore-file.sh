@@ -189,6 +189,9 @@ t_refuse()
 	expect_fail -m 'exists.*--force' cairn restore-file --repo "$R" "$(cat "$TD/id1")" /d1/d2 /d1/small.txt keep
 	[ "$(cat keep/small.txt)" = mine ] || fail "the existing file was overwritten"
 	[ ! -e keep/d2 ] || fail "something was written before the refusal"
+	# Two PATHs landing on one name.
+	expect_fail -m 'would both be' cairn restore-file --repo "$R" "$(cat "$TD/id1")" /d1/d2/mid.bin /d1/d2 /d1/d2/mid.bin out4
+	[ ! -e out4/mid.bin ] || fail "a clash was written"
 	# Not in the catalog; bad options.
 	expect_fail -m 'not found' cairn restore-file --repo "$R" "$(cat "$TD/id1")" /nope out3
 	expect_fail -c 2 cairn restore-file --repo "$R" "$(cat "$TD/id1")" out3
