@@ -276,6 +276,37 @@ EOF
 }
 test_case "diff --files after changing three files, adding one and removing one names exactly those" t_diff
 
+t_diff_content()
+{
+	# Bytes of mid.bin changed under the file system (no time changes):
+	# one whole chunk inside its extents gets new bytes.
+	cp "$IMG" v3.img
+	cairn catalog --repo "$R" --json "$(cat "$TD/id1")" /d1/d2/mid.bin >mid.json
+	python3 - mid.json v3.img <<'EOF2' || fail "no whole chunk inside mid.bin's extents"
+import json, os, sys
+e = json.load(open(sys.argv[1]))[0]
+cs = 65536
+for x in e["extents"]:
+    first = -(-x["volume_offset"] // cs) * cs
+    if first + cs <= x["volume_offset"] + min(x["length"], e["size"] - x["file_offset"]):
+        with open(sys.argv[2], "r+b") as f:
+            f.seek(first)
+            f.write(os.urandom(cs))
+        sys.exit(0)
+sys.exit(1)
+EOF2
+	cairn backup --repo "$R" -q --name vol v3.img >id3
+	# The catalog is the same: without --every-file nothing is walked.
+	expect_ok cairn diff --repo "$R" --files "$(cat "$TD/id1")" "$(cat id3)"
+	[ ! -s "$TT/.out" ] || fail "an unchanged catalog was walked: $(head -3 "$TT/.out")"
+	expect_ok cairn diff --repo "$R" --files --every-file --json "$(cat "$TD/id1")" "$(cat id3)"
+	jq -r '.files[] | "\(.letter) \(.path) \(.reasons | join(","))"' "$TT/.out" >got
+	cat got
+	printf 'M /d1/d2/mid.bin content\nM /d1/hard1 content\nM /many/hard2 content\n' | diff - got ||
+		fail "a content change under unchanged metadata is not named exactly"
+}
+test_case "diff --files --every-file names a file whose bytes changed under unchanged metadata" t_diff_content
+
 t_nonroot()
 {
 	[ "$(id -u)" = 0 ] || skip "needs root to switch to an unprivileged user"
