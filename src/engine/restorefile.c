@@ -191,24 +191,30 @@ static int vol_of(struct rf *rf, const struct cairn_manifest *m, size_t *ret)
 
 static int collect(struct rf *rf, const struct cairn_restorefile_item *it)
 {
-	/* Every component of PATH is a name: "/a/../../x" would name something
-	 * outside what was asked for. */
-	const char *p = it->path;
-	while (*p) {
-		size_t len = strcspn(p, "/");
-		if (len == 2 && p[0] == '.' && p[1] == '.')
+	/* PATH as the catalog names it: absolute, one '/' between names, no
+	 * "." (its last name is the one it gets under DEST).  A ".." would
+	 * name something outside what was asked for: refused. */
+	size_t plen = strlen(it->path);
+	_cleanup_free_ char *path = malloc(plen + 2);
+	if (!path)
+		return cairn_error_nomem();
+	size_t len = 0;
+	for (const char *p = it->path; *p;) {
+		size_t k = strcspn(p, "/");
+		if (k == 2 && p[0] == '.' && p[1] == '.')
 			return cairn_error_set(CAIRN_EINVAL, "%s: a path with '..' is refused", it->path);
-		p += len;
+		if (k && !(k == 1 && p[0] == '.')) {
+			path[len++] = '/';
+			memcpy(path + len, p, k);
+			len += k;
+		}
+		p += k;
 		while (*p == '/')
 			p++;
 	}
-	_cleanup_free_ char *path = NULL;
-	if (asprintf(&path, "%s%s", it->path[0] == '/' ? "" : "/", it->path) < 0)
-		return cairn_error_nomem();
-	/* Without its trailing slashes, so that the walk's paths extend it. */
-	size_t len = strlen(path);
-	while (len > 1 && path[len - 1] == '/')
-		path[--len] = 0;
+	if (!len)
+		path[len++] = '/';
+	path[len] = 0;
 	size_t vol = 0;
 	int r = vol_of(rf, it->m, &vol);
 	if (r < 0)

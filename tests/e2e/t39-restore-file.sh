@@ -129,6 +129,12 @@ t_single()
 	diff -r "$SRC/ütf-8 ñame" "$TT/t/ütf-8 ñame" || fail "the UTF-8 directory differs"
 	same_file "$SRC/d1/new${NL}line" "$TT/t/d1/new${NL}line"
 	[ "$(stat -c %a "$TT/t/d1/d2")" = 750 ] || fail "d2's mode is $(stat -c %a "$TT/t/d1/d2")"
+	# "." and repeated or trailing slashes are nothing; a relative PATH is
+	# from the root.
+	expect_ok cairn restore-file --repo "$R" "$(cat "$TD/id1")" //d1/./d2/ "$TT/u"
+	expect_ok cairn restore-file --repo "$R" "$(cat "$TD/id1")" d1/small.txt "$TT/u"
+	diff -r "$SRC/d1/d2" "$TT/u/d2" || fail "//d1/./d2/ did not land as d2"
+	same_file "$SRC/d1/small.txt" "$TT/u/small.txt"
 	[ "$(stat -c %Y "$TT/t/d1/d2")" = 1600000000 ] || fail "d2's mtime is $(stat -c %Y "$TT/t/d1/d2")"
 }
 test_case "a single file fetches few chunks; a tree and odd names come back identical" t_single
