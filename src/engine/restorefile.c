@@ -878,11 +878,9 @@ int cairn_restorefile_run(struct cairn_repo *repo, const struct cairn_restorefil
 	memset(ret, 0, sizeof(*ret));
 	double t0 = cairn_now();
 	_cleanup_(cairn_activity_endp) struct cairn_activity *activity = NULL;
-	int r = cairn_activity_begin(repo, "restore", &activity);
-	if (r < 0)
-		return r;
 	_cleanup_(cairn_index_freep) struct cairn_index *idx = NULL;
-	if ((r = cairn_index_new(&idx)) < 0 || (r = cairn_index_load_cached(idx, repo, o->state_dir, NULL)) < 0)
+	int r = cairn_engine_read_begin(repo, "restore", o->state_dir, &activity, &idx);
+	if (r < 0)
 		return r;
 	struct rf rf = { .repo = repo, .idx = idx, .o = o, .st = ret, .destfd = -1 };
 	if (!(rf.buf = malloc(IO_BUF)))
