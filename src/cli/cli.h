@@ -264,6 +264,8 @@ extern const struct cli_cmd cli_cmd_standby;
 extern const struct cli_cmd cli_cmd_drill;
 extern const struct cli_cmd cli_cmd_notify, cli_cmd_metrics;
 extern const struct cli_cmd cli_cmd_mount, cli_cmd_umount;
+extern const struct cli_cmd cli_cmd_catalog;
+extern const struct cli_cmd cli_cmd_restore_file;
 
 /* Prints the help text of a verb (or the overview for NULL) on stdout;
  * "cred create" names a subcommand's text (falls back to the verb's). */
@@ -285,5 +287,7 @@ bool cli_help_standby(const char *verb);
 /* The help of notify and metrics (help_notify.c). */
 bool cli_help_notify(const char *verb);
 bool cli_help_mount(const char *verb);
+/* The help of restore-file (help_files.c). */
+bool cli_help_files(const char *verb);
 
 #endif

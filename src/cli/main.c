@@ -43,6 +43,8 @@ static const struct cli_cmd *const commands[] = {
 	&cli_cmd_drill,
 	&cli_cmd_notify, &cli_cmd_metrics,
 	&cli_cmd_mount, &cli_cmd_umount,
+	&cli_cmd_catalog,
+	&cli_cmd_restore_file,
 };
 
 int main(int argc, char **argv)

@@ -50,6 +50,9 @@ struct cairn_volread_opts {
 	/* Fetching threads; 0: as restore, four per core or the store's
 	 * parallelism if larger (at most 16). */
 	unsigned threads;
+	/* The caller reports the failures its reads meet (restore-file: one
+	 * line): the workers do not log them as warnings too. */
+	bool quiet;
 };
 #define CAIRN_VOLREAD_CACHE_DEFAULT (256ull << 20)
 
