@@ -262,6 +262,7 @@ extern const struct cli_cmd cli_cmd_init, cli_cmd_backup, cli_cmd_list, cli_cmd_
 extern const struct cli_cmd cli_cmd_export_details, cli_cmd_import, cli_cmd_repos, cli_cmd_dr;
 extern const struct cli_cmd cli_cmd_standby;
 extern const struct cli_cmd cli_cmd_drill;
+extern const struct cli_cmd cli_cmd_token;
 
 /* Prints the help text of a verb (or the overview for NULL) on stdout;
  * "cred create" names a subcommand's text (falls back to the verb's). */
@@ -280,5 +281,7 @@ extern const size_t cli_help_policies_n;
  * when it printed one. */
 bool cli_help_dr(const char *verb);
 bool cli_help_standby(const char *verb);
+/* Help of token (cmd_token.c). */
+bool cli_help_token(const char *verb);
 
 #endif

@@ -38,6 +38,7 @@ static const char overview[] =
 	"  dr failover|failback hand a standby over at the DR site; come back\n"
 	"  copy ... --to URI    copy backups to another repository (what it lacks)\n"
 	"  standby create|update|list|show|delete|status  warm standby volumes at the DR site\n"
+	"  token create|list|revoke  bearer tokens of the daemon's HTTP API (docs/api.md)\n"
 	"  help [COMMAND]       show help\n"
 	"\n"
 	"Global options (before or after the command):\n"
@@ -654,6 +655,8 @@ bool cli_help(const char *verb)
 	if (verb && cli_help_dr(verb))
 		return true;
 	if (verb && cli_help_standby(verb))
+		return true;
+	if (verb && cli_help_token(verb))
 		return true;
 	size_t len = verb ? strlen(verb) : 0;
 	for (int pass = 0; verb && pass < 2; pass++) {

@@ -41,6 +41,7 @@ static const struct cli_cmd *const commands[] = {
 	&cli_cmd_copy,
 	&cli_cmd_standby,
 	&cli_cmd_drill,
+	&cli_cmd_token,
 };
 
 int main(int argc, char **argv)

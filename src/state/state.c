@@ -264,6 +264,18 @@ static const struct cairn_state_migration migrations[] = {
 	  " failback_to TEXT, failback_backup TEXT,"
 	  " failback_bytes INTEGER NOT NULL DEFAULT 0, failback_done INTEGER NOT NULL DEFAULT 0"
 	  ") STRICT;" },
+	/* Step 15 belongs to another branch (merged before this one); this
+	 * placeholder keeps the API's tokens at step 16 until then, and is
+	 * replaced by that step at the merge. */
+	{ "reserved (step 15)", "SELECT 1;" },
+	{ "API tokens",
+	  "CREATE TABLE api_tokens ("
+	  " name TEXT PRIMARY KEY NOT NULL,"
+	  " hash TEXT NOT NULL UNIQUE CHECK (length(hash) = 64),"
+	  " read_only INTEGER NOT NULL DEFAULT 0 CHECK (read_only IN (0, 1)),"
+	  " created INTEGER NOT NULL,"
+	  " last_used INTEGER NOT NULL DEFAULT 0"
+	  ") STRICT;" },
 };
 
 struct cairn_state {

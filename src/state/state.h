@@ -210,6 +210,14 @@
  *                             2 restored, 3 switched back
  *       failback_to, failback_backup TEXT, failback_bytes, failback_done INTEGER
  *
+ *   version 17 (step 16; step 15 is another branch's)
+ *     api_tokens             bearer tokens of the daemon's HTTP API (tokens.h)
+ *       name TEXT PK          [A-Za-z0-9._-], 1..64
+ *       hash TEXT UNIQUE      SHA-256 of the token, 64 hex digits (the
+ *                             token itself is shown once and never stored)
+ *       read_only INTEGER     1: GET only
+ *       created, last_used INTEGER  unix seconds (last_used 0: never)
+ *
  * SEALED SECRETS
  *
  *   AES-256-GCM (crypto.h layout: nonce || ciphertext || tag) under a key
