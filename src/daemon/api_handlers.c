@@ -155,7 +155,11 @@ static int post_job_cancel(struct cairn_api_req *rq)
 	int64_t id;
 	enum cairn_job_state was;
 	int r = job_id(rq, &id);
-	if (r < 0 || (r = cairn_job_cancel(st, id, &was)) < 0)
+	if (r < 0)
+		return r;
+	if ((r = cairn_job_cancel(st, id, &was)) == CAIRN_EINVAL)
+		return cairn_api_error(rq, 409, "finished", "%s", cairn_error_message());
+	if (r < 0)
 		return r;
 	return cairn_api_reply(rq, 202, json_pack("{s:I, s:s}", "id", (json_int_t)id, "was", cairn_job_state_name(was)));
 }
