@@ -187,6 +187,28 @@ t_policy_runs()
 }
 test_case "a policy created through the API runs in the daemon; its job is the CLI's; events deliver its end" t_policy_runs
 
+t_backups_holds()
+{
+	local enc id adm view
+	adm=$(cat "$TD/admin.tok")
+	enc=$(jq -rn --arg r "$R" '$r | @uri')
+	expect 200 -- --tcp "$adm" GET "/api/v1/repositories/$enc/backups"
+	id=$(jq -r '.backups[0].id' "$TT/r.body")
+	[ "$id" = "$(cairn list --repo "$R" --json | jq -r '.[0].id')" ] || fail "backups: $(cat "$TT/r.body")"
+	expect 200 -- POST "/api/v1/repositories/$enc/backups/$id/hold" -d '{"reason": "audit 2026"}'
+	cairn list --repo "$R" --json | jq -e '.[0].held and .[0].hold_reason == "audit 2026"' >/dev/null ||
+		fail "the CLI does not see the hold"
+	expect 200 -- GET "/api/v1/repositories/$enc/backups"
+	jq -e '.backups[0].held' "$TT/r.body" >/dev/null || fail "the API does not show the hold"
+	expect 200 -- POST "/api/v1/repositories/$enc/backups/$id/release"
+	cairn list --repo "$R" --json | jq -e '.[0].held | not' >/dev/null || fail "still held"
+	expect 404 -- POST "/api/v1/repositories/$enc/backups/ffffffffffffffff/hold"
+	expect 400 not_a_repository -- GET "/api/v1/repositories/%2Fnowhere/backups"
+	expect 200 -- GET /api/v1/dr/report
+	jq -e '.items | length >= 1' "$TT/r.body" >/dev/null || fail "DR report: $(head -c 300 "$TT/r.body")"
+}
+test_case "backups of a repository, hold and release through the API (the CLI sees them); the DR report" t_backups_holds
+
 t_policy_pause_delete()
 {
 	expect 200 -- POST /api/v1/policies/api1/pause
