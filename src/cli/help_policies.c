@@ -107,7 +107,7 @@ const struct cli_help_text cli_help_policies[] = {
 	  "once, not once per missed run.\n" },
 	{ "daemon",
 	  "usage: cairn daemon [--jobs N] [--once] [--listen HOST:PORT [--tls-cert FILE --tls-key FILE]]\n"
-	  "                    [--socket PATH] [--metrics-public] [--no-api]\n"
+	  "                    [--socket PATH] [--metrics-public] [--static-dir DIR] [--no-api]\n"
 	  "\n"
 	  "Runs the policies that are due ('cairn policy'), each run in its own\n"
 	  "process, at most N jobs at once (default 2) and at most one job per\n"
@@ -124,6 +124,8 @@ const struct cli_help_text cli_help_policies[] = {
 	  "                    needs 'Authorization: Bearer TOKEN' ('cairn token')\n"
 	  "  --tls-cert FILE, --tls-key FILE  TLS on the TCP address (PEM)\n"
 	  "  --metrics-public  /metrics without a token on TCP\n"
+	  "  --static-dir DIR  serve the dashboard's files from DIR (default: beside the\n"
+	  "                    binary, PREFIX/share/cairn/dashboard, if there)\n"
 	  "  --no-api          no socket, no TCP\n"
 	  "\n"
 	  "SIGTERM or SIGINT: no new jobs; running jobs stop at their next safe point\n"

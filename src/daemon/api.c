@@ -38,6 +38,7 @@ struct cairn_api {
 	size_t body_max;
 	bool metrics_public;
 	char *socket_path;
+	char *static_dir; /* the dashboard's files, or NULL */
 	char *cert, *key; /* PEM, TLS on the TCP server */
 	struct server unix_srv, tcp_srv;
 	pthread_mutex_t lock; /* status, pool */
@@ -226,9 +227,55 @@ static int authorize(struct cairn_api_req *rq, bool *read_only)
 	return 0;
 }
 
+/* The dashboard's files (static_dir): a GET that no route takes and that
+ * is not under /api/ names a file there ("/" its index.html).  They hold
+ * no data, so no token: the page asks for one.  Only plain names: no
+ * "..", no hidden files, no escapes. */
+static bool serve_static(struct cairn_api_req *rq)
+{
+	const char *dir = rq->api->static_dir;
+	if (!dir || (strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "HEAD") != 0) ||
+	    strncmp(rq->url, "/api/", 5) == 0 || rq->url[0] != '/')
+		return false;
+	const char *rel = rq->url[1] ? rq->url + 1 : "index.html";
+	if (strstr(rel, "/.") || rel[0] == '.' || strchr(rel, '%') || strchr(rel, '\\') || strlen(rel) > 200)
+		return false;
+	static const struct {
+		const char *ext, *type;
+	} types[] = { { ".html", "text/html; charset=utf-8" }, { ".js", "text/javascript; charset=utf-8" },
+		      { ".css", "text/css; charset=utf-8" },   { ".svg", "image/svg+xml" },
+		      { ".png", "image/png" },                 { ".ico", "image/x-icon" },
+		      { ".json", "application/json" } };
+	const char *type = NULL, *dot = strrchr(rel, '.');
+	for (size_t i = 0; dot && i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(dot, types[i].ext) == 0)
+			type = types[i].type;
+	if (!type)
+		return false;
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat sb;
+	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	rq->response = MHD_create_response_from_fd((size_t)sb.st_size, fd);
+	if (!rq->response) {
+		close(fd);
+		return false;
+	}
+	MHD_add_response_header(rq->response, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	rq->status = 200;
+	return true;
+}
+
 static void handle(struct cairn_api_req *rq)
 {
 	int r = cairn_api_route_match(cairn_api_routes, cairn_api_nroutes, rq->method, rq->url, &rq->m);
+	if (r == CAIRN_ENOTFOUND && serve_static(rq))
+		return;
 	if (r == CAIRN_ENOTFOUND) {
 		cairn_api_error(rq, 404, "not_found", "no such resource: %s", rq->url);
 		return;
@@ -494,7 +541,7 @@ int cairn_api_start(const struct cairn_api_opts *o, struct cairn_api **ret)
 		a->socket_path = strdup(o->socket_path);
 	else if (asprintf(&a->socket_path, "%s/%s", o->app->state_dir, CAIRN_API_SOCKET_NAME) < 0)
 		a->socket_path = NULL;
-	if (!a->socket_path)
+	if (!a->socket_path || (o->static_dir && !(a->static_dir = strdup(o->static_dir))))
 		r = cairn_error_nomem();
 	if (r >= 0 && o->tls_cert && (r = read_pem(o->tls_cert, "--tls-cert", &a->cert)) >= 0)
 		r = read_pem(o->tls_key, "--tls-key", &a->key);
@@ -531,6 +578,7 @@ void cairn_api_stop(struct cairn_api *a)
 		cairn_state_free(a->pool[i]);
 	pthread_mutex_destroy(&a->lock);
 	free(a->socket_path);
+	free(a->static_dir);
 	if (a->key) {
 		explicit_bzero(a->key, strlen(a->key));
 		free(a->key);

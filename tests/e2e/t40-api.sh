@@ -311,6 +311,38 @@ t_tls()
 }
 test_case "TLS: a token over HTTPS with a self-signed certificate; bad TLS and listen options are one line" t_tls
 
+t_static()
+{
+	local port pid rc=0
+	mkdir -p www/js s3 && echo '<!doctype html><title>cairn</title>' >www/index.html
+	echo 'console.log(1)' >www/js/app.js
+	echo 'secret' >www/.hidden.html
+	echo 'outside' >outside.html
+	ln -s ../outside.html www/link.html
+	port=$(free_port)
+	CAIRN_STATE_DIR=$TT/s3 "$CAIRN" daemon --listen "127.0.0.1:$port" --static-dir www 2>d.err &
+	pid=$!
+	for _ in $(seq 1 100); do
+		curl -s -o /dev/null "http://127.0.0.1:$port/" && break
+		sleep 0.1
+	done
+	# No token for the page itself (it asks for one); the API still needs it.
+	curl -s "http://127.0.0.1:$port/" | grep -q '<title>cairn' || fail "no index.html"
+	curl -s -D - -o /dev/null "http://127.0.0.1:$port/js/app.js" | grep -qi '^Content-Type: text/javascript' ||
+		fail "app.js content type"
+	[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/api/v1/status")" = 401 ] || fail "the API without a token"
+	local p
+	for p in /.hidden.html /js/../../outside.html /link.html /%2e%2e/outside.html /nothing.html /js/app.exe; do
+		[ "$(curl -s --path-as-is -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port$p")" = 404 ] ||
+			fail "$p was served"
+	done
+	kill -TERM $pid
+	wait $pid || rc=$?
+	[ $rc = 0 ] || fail "daemon exited $rc"
+	expect_fail -c 2 -m "not a directory" cairn daemon --static-dir /nonexistent
+}
+test_case "static files (the dashboard's): served without a token from --static-dir, nothing outside it" t_static
+
 t_shutdown()
 {
 	local pid rc=0
