@@ -1021,9 +1021,11 @@ const struct cairn_api_route cairn_api_routes[] = {
 	{ "GET", V1 "/dr/report", get_dr_report, CAIRN_API_READ },
 	/* METRICS: wired at the merge with daemon/metrics.h, as
 	 *   { "GET", "/metrics", get_metrics, CAIRN_API_METRICS },
-	 * where get_metrics sets rq->response to cairn_metrics_render()'s
-	 * text (Content-Type: text/plain; version=0.0.4).  CAIRN_API_METRICS:
-	 * no token on the Unix socket, a token on TCP unless --metrics-public. */
+	 * where get_metrics renders cairn_metrics_render(st, now, &buf) into
+	 * rq->response (MHD_create_response_from_buffer, Content-Type:
+	 * text/plain; version=0.0.4).  CAIRN_API_METRICS: no token on the Unix
+	 * socket, a token on TCP unless --metrics-public (already handled by
+	 * authorize() in api.c). */
 	/* TO BE WIRED: POST /api/v1/restores/file (cairn restore-file, being
 	 * built on another branch). */
 };
