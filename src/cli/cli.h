@@ -266,6 +266,7 @@ extern const struct cli_cmd cli_cmd_notify, cli_cmd_metrics;
 extern const struct cli_cmd cli_cmd_mount, cli_cmd_umount;
 extern const struct cli_cmd cli_cmd_catalog;
 extern const struct cli_cmd cli_cmd_restore_file;
+extern const struct cli_cmd cli_cmd_token;
 
 /* Prints the help text of a verb (or the overview for NULL) on stdout;
  * "cred create" names a subcommand's text (falls back to the verb's). */
@@ -289,5 +290,7 @@ bool cli_help_notify(const char *verb);
 bool cli_help_mount(const char *verb);
 /* The help of restore-file (help_files.c). */
 bool cli_help_files(const char *verb);
+/* Help of token (cmd_token.c). */
+bool cli_help_token(const char *verb);
 
 #endif

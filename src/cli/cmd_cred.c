@@ -2,6 +2,7 @@
  * (src/state/cred.h).  Secrets are read from an option, a file option or an
  * environment variable, and are never printed: not by list, not in --json,
  * not in an error message. */
+#include "app/credview.h"
 #include "cli/cli.h"
 #include "crypto/crypto.h"
 #include "state/cred.h"
@@ -94,19 +95,6 @@ static int read_secrets(struct create_args *a, enum cairn_cred_provider prov, st
 	return 0;
 }
 
-/* The credential's own endpoint; NULL: the provider's default. */
-static const char *endpoint_of(const struct cairn_cred *c)
-{
-	return c->provider == CAIRN_CRED_S3 ? c->s3_endpoint : c->provider == CAIRN_CRED_AZURE ? c->azure_endpoint : NULL;
-}
-
-static bool ssl_of(const struct cairn_cred *c)
-{
-	const char *ep = endpoint_of(c);
-	bool off = c->provider == CAIRN_CRED_S3 ? c->s3_disable_ssl : c->azure_disable_ssl;
-	return !off && !(ep && strncasecmp(ep, "http://", 7) == 0);
-}
-
 /* The REGION/ACCOUNT column: where the credential points. */
 static const char *where_of(const struct cairn_cred *c)
 {
@@ -118,26 +106,6 @@ static const char *where_of(const struct cairn_cred *c)
 	}
 }
 
-static const char *access_of(const struct cairn_cred *c)
-{
-	return c->provider == CAIRN_CRED_S3 ? c->s3_access_key
-	       : c->provider == CAIRN_CRED_GOOGLE ? c->google_access_key
-						  : NULL;
-}
-
-/* Non-secret fields only; the same keys for every provider (null where a
- * field does not apply). */
-static json_t *cred_json(const struct cairn_cred *c)
-{
-	char created[32];
-	cairn_time_format(c->created, created, sizeof(created));
-	const char *auth = c->provider != CAIRN_CRED_AZURE ? NULL : c->has_azure_sas ? "sas" : "key";
-	return json_pack("{s:s, s:s?, s:s, s:s, s:s?, s:s?, s:s?, s:b, s:s?, s:s?, s:s?, s:b}", "uuid", c->uuid,
-			 "name", c->name, "provider", cairn_cred_provider_name(c->provider), "created", created,
-			 "access_key", access_of(c), "region", c->s3_region, "endpoint", endpoint_of(c), "ssl",
-			 ssl_of(c), "account", c->azure_account, "azure_auth", auth, "project_id",
-			 c->google_project_id, "encryption", c->has_passphrase);
-}
 
 static int cred_create(struct create_args *a, struct cli_global *g)
 {
@@ -184,7 +152,7 @@ static int cred_create(struct create_args *a, struct cli_global *g)
 		_cleanup_(cairn_cred_freep) struct cairn_cred *back = NULL;
 		if ((r = cairn_cred_get(st, uuid, false, &back)) < 0)
 			return cli_fail(r);
-		cli_print_json(cred_json(back));
+		cli_print_json(cairn_app_cred_json(back));
 	} else {
 		printf("%s\n", uuid);
 	}
@@ -218,7 +186,7 @@ static int cred_list(struct cli_global *g)
 	if (g->json) {
 		json_t *arr = json_array();
 		for (size_t i = 0; arr && i < n; i++)
-			json_array_append_new(arr, cred_json(&v[i]));
+			json_array_append_new(arr, cairn_app_cred_json(&v[i]));
 		cli_print_json(arr);
 		cairn_cred_list_free(v, n);
 		return EXIT_OK;
@@ -236,9 +204,9 @@ static int cred_list(struct cli_global *g)
 		cell[1] = (c)->name;                                         \
 		cell[2] = cairn_cred_provider_name((c)->provider);           \
 		cell[3] = where_of(c);                                       \
-		cell[4] = endpoint_of(c);                                    \
-		cell[5] = access_of(c);                                      \
-		cell[6] = ssl_of(c) ? "yes" : "no";                          \
+		cell[4] = cairn_app_cred_endpoint(c);                                    \
+		cell[5] = cairn_app_cred_access(c);                                      \
+		cell[6] = cairn_app_cred_ssl(c) ? "yes" : "no";                          \
 		cell[7] = (c)->has_passphrase ? "yes" : "no";                \
 	} while (0)
 	for (size_t i = 0; i < n; i++) {

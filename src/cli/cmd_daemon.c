@@ -8,6 +8,7 @@
  * run reuses what was uploaded), waits for them and exits 0.  Logs go to
  * stderr, which systemd sends to the journal. */
 #include "cli/jobs.h"
+#include "daemon/api.h"
 #include "daemon/daemon.h"
 #include "daemon/alerts.h"
 #include "daemon/copies.h"
@@ -26,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -278,10 +280,20 @@ struct daemon_args {
 	const char *jobs_arg;
 	bool once;
 	unsigned max_jobs; /* from jobs_arg */
+	/* The HTTP API (daemon/api.h). */
+	const char *listen, *tls_cert, *tls_key, *socket, *static_dir;
+	bool metrics_public, no_api;
 };
 static const struct cli_opt daemon_opts[] = {
 	{ "jobs", 'j', OPT_STRING, CLI_ARG(struct daemon_args, jobs_arg) },
 	{ "once", 0, OPT_FLAG, CLI_ARG(struct daemon_args, once) },
+	{ "listen", 0, OPT_STRING, CLI_ARG(struct daemon_args, listen) },
+	{ "tls-cert", 0, OPT_STRING, CLI_ARG(struct daemon_args, tls_cert) },
+	{ "tls-key", 0, OPT_STRING, CLI_ARG(struct daemon_args, tls_key) },
+	{ "socket", 0, OPT_STRING, CLI_ARG(struct daemon_args, socket) },
+	{ "metrics-public", 0, OPT_FLAG, CLI_ARG(struct daemon_args, metrics_public) },
+	{ "no-api", 0, OPT_FLAG, CLI_ARG(struct daemon_args, no_api) },
+	{ "static-dir", 0, OPT_STRING, CLI_ARG(struct daemon_args, static_dir) },
 	{ NULL, 0, 0, NULL, 0 },
 };
 
@@ -296,7 +308,34 @@ static int check_daemon(struct cli_ctx *c)
 			return cli_usage("daemon", "invalid --jobs '%s' (jobs at once, 1 to 64)", a->jobs_arg);
 		a->max_jobs = (unsigned)v;
 	}
+	if (!!a->tls_cert != !!a->tls_key)
+		return cli_usage("daemon", "--tls-cert and --tls-key go together");
+	if (a->tls_cert && !a->listen)
+		return cli_usage("daemon", "--tls-cert is for the TCP address: give --listen HOST:PORT too");
+	if (a->no_api && (a->listen || a->socket || a->metrics_public))
+		return cli_usage("daemon", "--no-api turns the API off: --listen, --socket and --metrics-public go "
+					   "without it");
+	struct stat sb;
+	if (a->static_dir && (stat(a->static_dir, &sb) < 0 || !S_ISDIR(sb.st_mode)))
+		return cli_usage("daemon", "--static-dir %s is not a directory", a->static_dir);
 	return 0;
+}
+
+/* The dashboard's files when --static-dir does not say: installed beside
+ * the binary (PREFIX/share/cairn/dashboard), or in the source tree of a
+ * build directory (build/cairn: dashboard/); NULL: none. */
+static const char *find_static_dir(const char *self, char *buf, size_t size)
+{
+	static const char *const rel[] = { "../share/cairn/dashboard", "../dashboard" };
+	const char *slash = strrchr(self, '/');
+	for (size_t i = 0; slash && i < sizeof(rel) / sizeof(rel[0]); i++) {
+		snprintf(buf, size, "%.*s/%s/index.html", (int)(slash - self), self, rel[i]);
+		if (access(buf, R_OK) == 0) {
+			buf[strlen(buf) - strlen("/index.html")] = 0;
+			return buf;
+		}
+	}
+	return NULL;
 }
 
 static int run_daemon(struct cli_ctx *c)
@@ -324,6 +363,22 @@ static int run_daemon(struct cli_ctx *c)
 								   cli_state_dir(g))
 						 : cairn_error_errno(e, "lock %s", lock));
 	}
+	/* The API's threads may take SIGTERM too: the handler only sets the
+	 * flag the loop reads. */
+	struct cairn_api *api = NULL;
+	if (!a->no_api && !once) {
+		char sdir[4200];
+		struct cairn_api_opts ao = { .app = cli_app(g), .socket_path = a->socket, .listen = a->listen,
+					     .tls_cert = a->tls_cert, .tls_key = a->tls_key,
+					     .metrics_public = a->metrics_public,
+					     .static_dir = a->static_dir ? a->static_dir
+									 : find_static_dir(d.self, sdir, sizeof(sdir)) };
+		if ((r = cairn_api_start(&ao, &api)) < 0) {
+			cairn_state_free(d.st);
+			return cli_fail(r);
+		}
+	}
+	signal(SIGPIPE, SIG_IGN);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;
@@ -373,6 +428,9 @@ static int run_daemon(struct cli_ctx *c)
 		if (alerts)
 			announce(alerts, d.st, to.now, host);
 		first = false;
+		struct cairn_api_daemon_status ds = { .running_jobs = (unsigned)d.nkids, .max_jobs = max_jobs,
+						      .stopping = stopping, .last_tick = to.now };
+		cairn_api_set_status(api, &ds);
 		if (once && !d.nkids && !any_queued(d.st))
 			break;
 		/* Wake at least every second: children end, cancels, new policies. */
@@ -382,6 +440,7 @@ static int run_daemon(struct cli_ctx *c)
 		nanosleep(&ts, NULL);
 	}
 	cairn_alerts_free(alerts, 10);
+	cairn_api_stop(api);
 	cairn_log_info("daemon stopped");
 	free(d.kids);
 	cairn_state_free(d.st);

@@ -1,4 +1,5 @@
 /* cairn policy create|list|show|delete|pause|resume|run. */
+#include "app/policynew.h"
 #include "app/replicate.h"
 #include "cli/jobs.h"
 #include "daemon/daemon.h"
@@ -226,41 +227,10 @@ static int policy_create(struct cli_global *g, struct cairn_state *st, const cha
 	p.snapshot = (char *)(a->snapshot ? a->snapshot : "auto");
 	if (cairn_snap_method_parse(p.snapshot, &method) < 0)
 		return cli_usage("policy", "--snapshot takes auto, reflink, copy or none");
-	_cleanup_free_ char *stable = NULL;
-	if (a->volume) {
-		struct stat sb;
-		/* By the path that survives reboots (not /dev/dm-N). */
-		if ((r = cairn_volume_stable_path(a->volume, &stable)) < 0 || stat(stable, &sb) < 0)
-			return cli_fail(r < 0 ? r : cairn_error_errno(errno, "volume %s", a->volume));
-		if (!S_ISREG(sb.st_mode) && !S_ISBLK(sb.st_mode))
-			return cli_fail(cairn_error_set(CAIRN_EINVAL, "volume %s is neither an image file nor a block device",
-							a->volume));
-		p.kind = CAIRN_POLICY_VOLUME;
-		p.source = stable;
-	} else {
-		struct cairn_group grp;
-		if ((r = cairn_group_get(st, a->group, &grp)) < 0)
-			return cli_fail(r);
-		cairn_group_clear(&grp);
-		p.kind = CAIRN_POLICY_GROUP;
-		p.source = (char *)a->group;
-	}
-	/* The repository must be there (no passphrase needed to tell); the
-	 * credential is stored by UUID: a name may be reused later. */
-	_cleanup_(cairn_cred_freep) struct cairn_cred *cred = NULL;
 	struct cairn_repo_ref ref;
 	cli_repo_ref(g, &ref);
 	ref.uri = uri;
-	if ((r = cairn_app_repo_check(cli_app(g), st, &ref, NULL, &cred)) < 0)
-		return cli_fail(r);
-	p.cred = cred ? cred->uuid : NULL;
-	/* A local path as given is relative to this shell's directory, not
-	 * the daemon's. */
-	char absrepo[PATH_MAX];
-	if (!strstr(uri, "://") && realpath(uri, absrepo))
-		uri = absrepo;
-	p.repo = (char *)uri;
-	r = cairn_policy_create(st, &p);
+	r = cairn_app_policy_create(cli_app(g), st, &p, a->volume, a->group, &ref);
 	free(p.copy_cred);
 	if (r < 0)
 		return cli_fail(r);

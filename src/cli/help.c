@@ -44,6 +44,7 @@ static const char overview[] =
 	"  umount DIR           unmount what 'cairn mount' mounted\n"
 	"  restore-file BACKUP PATH... DEST  extract files and trees (DEST - : stdout, tar)\n"
 	"  diff --files A B     files added, removed and changed between two backups\n"
+	"  token create|list|revoke  bearer tokens of the daemon's HTTP API (docs/api.md)\n"
 	"  help [COMMAND]       show help\n"
 	"\n"
 	"Global options (before or after the command):\n"
@@ -698,6 +699,8 @@ bool cli_help(const char *verb)
 	if (verb && cli_help_mount(verb))
 		return true;
 	if (verb && cli_help_files(verb))
+		return true;
+	if (verb && cli_help_token(verb))
 		return true;
 	size_t len = verb ? strlen(verb) : 0;
 	for (int pass = 0; verb && pass < 2; pass++) {

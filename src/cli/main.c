@@ -45,6 +45,7 @@ static const struct cli_cmd *const commands[] = {
 	&cli_cmd_mount, &cli_cmd_umount,
 	&cli_cmd_catalog,
 	&cli_cmd_restore_file,
+	&cli_cmd_token,
 };
 
 int main(int argc, char **argv)

@@ -1,5 +1,5 @@
 /* Notifiers, alert marks and backup statistics in the state database
- * (notify.h; schema in state.h, version 18). */
+ * (notify.h; schema in state.h, version 17). */
 #include "state/notify.h"
 #include "util/buf.h"
 #include "util/error.h"

@@ -2,7 +2,7 @@
  * (`cairn notify add`), how far the daemon has announced failed jobs, the
  * RPO breaches it announced, and each policy's newest backup statistics.
  * Tables notifiers, alert_marks, rpo_breaches, backup_stats, repo_written
- * (state.h, version 18: migration step 17). */
+ * (state.h, version 17: migration step 16). */
 #ifndef CAIRN_STATE_NOTIFY_H
 #define CAIRN_STATE_NOTIFY_H
 

@@ -264,9 +264,16 @@ static const struct cairn_state_migration migrations[] = {
 	  " failback_to TEXT, failback_backup TEXT,"
 	  " failback_bytes INTEGER NOT NULL DEFAULT 0, failback_done INTEGER NOT NULL DEFAULT 0"
 	  ") STRICT;" },
-	/* Step 17 (the 18th entry).  Step 16 is reserved for API tokens
-	 * (issue 22, another branch; step 15 is another branch's too): the
-	 * order is fixed when they are merged.  This step's SQL stands alone. */
+	/* Step 15. */
+	{ "API tokens",
+	  "CREATE TABLE api_tokens ("
+	  " name TEXT PRIMARY KEY NOT NULL,"
+	  " hash TEXT NOT NULL UNIQUE CHECK (length(hash) = 64),"
+	  " read_only INTEGER NOT NULL DEFAULT 0 CHECK (read_only IN (0, 1)),"
+	  " created INTEGER NOT NULL,"
+	  " last_used INTEGER NOT NULL DEFAULT 0"
+	  ") STRICT;" },
+	/* Step 16. */
 	{ "notifiers, alert marks and backup statistics",
 	  "CREATE TABLE notifiers ("
 	  " name TEXT PRIMARY KEY NOT NULL,"

@@ -210,9 +210,15 @@
  *                             2 restored, 3 switched back
  *       failback_to, failback_backup TEXT, failback_bytes, failback_done INTEGER
  *
- *   versions 16 and 17 are other branches' steps (17: API tokens, issue 22)
+ *   version 16 (step 15)
+ *     api_tokens             bearer tokens of the daemon's HTTP API (tokens.h)
+ *       name TEXT PK          [A-Za-z0-9._-], 1..64
+ *       hash TEXT UNIQUE      SHA-256 of the token, 64 hex digits (the
+ *                             token itself is shown once and never stored)
+ *       read_only INTEGER     1: GET only
+ *       created, last_used INTEGER  unix seconds (last_used 0: never)
  *
- *   version 18 (step 17)
+ *   version 17 (step 16)
  *     notifiers              where alerts go (notify.h): name TEXT PK,
  *       created INTEGER, kind TEXT ('webhook' | 'exec'), target TEXT (the
  *       URL or the shell command), events TEXT ("failure,rpo"),

@@ -1,0 +1,590 @@
+/* The daemon's HTTP server (api.h): sockets, libmicrohttpd, tokens, the
+ * body cap, errors as JSON, and handing each request to its route's
+ * handler (api_handlers.c). */
+#include "daemon/api.h"
+#include "daemon/api_body.h"
+#include "daemon/api_req.h"
+#include "state/tokens.h"
+#include "util/buf.h"
+#include "util/error.h"
+#include "util/log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define POOL_MAX 8
+
+/* One listening server: the Unix socket's or the TCP address's. */
+struct server {
+	struct cairn_api *api;
+	struct MHD_Daemon *d;
+	bool tcp;
+	int fd;
+};
+
+struct cairn_api {
+	const struct cairn_app *app;
+	size_t body_max;
+	bool metrics_public;
+	char *socket_path;
+	char *static_dir; /* the dashboard's files, or NULL */
+	char *cert, *key; /* PEM, TLS on the TCP server */
+	struct server unix_srv, tcp_srv;
+	pthread_mutex_t lock; /* status, pool */
+	struct cairn_api_daemon_status status;
+	int64_t started;
+	struct cairn_state *pool[POOL_MAX];
+	size_t npool;
+	volatile bool stopping;
+};
+
+/* ---- what handlers use ---- */
+
+struct cairn_state *cairn_api_pool_take(struct cairn_api *a)
+{
+	struct cairn_state *st = NULL;
+	pthread_mutex_lock(&a->lock);
+	if (a->npool)
+		st = a->pool[--a->npool];
+	pthread_mutex_unlock(&a->lock);
+	if (!st && cairn_app_state_open(a->app, false, &st) < 0)
+		return NULL;
+	return st;
+}
+
+void cairn_api_pool_give(struct cairn_api *a, struct cairn_state *st)
+{
+	if (!st)
+		return;
+	pthread_mutex_lock(&a->lock);
+	if (a->npool < POOL_MAX) {
+		a->pool[a->npool++] = st;
+		st = NULL;
+	}
+	pthread_mutex_unlock(&a->lock);
+	cairn_state_free(st);
+}
+
+struct cairn_state *cairn_api_state(struct cairn_api_req *rq)
+{
+	if (!rq->st)
+		rq->st = cairn_api_pool_take(rq->api);
+	return rq->st;
+}
+
+const struct cairn_app *cairn_api_app(const struct cairn_api_req *rq)
+{
+	return rq->api->app;
+}
+
+const char *cairn_api_query(struct cairn_api_req *rq, const char *key)
+{
+	return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+int cairn_api_reply(struct cairn_api_req *rq, unsigned status, json_t *reply)
+{
+	json_decref(rq->reply);
+	rq->status = status;
+	rq->reply = reply;
+	return 0;
+}
+
+int cairn_api_error(struct cairn_api_req *rq, unsigned status, const char *code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return cairn_api_reply(rq, status, json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", msg));
+}
+
+bool cairn_api_stopping(const struct cairn_api *a)
+{
+	return a->stopping;
+}
+
+void cairn_api_set_status(struct cairn_api *a, const struct cairn_api_daemon_status *s)
+{
+	if (!a)
+		return;
+	pthread_mutex_lock(&a->lock);
+	a->status = *s;
+	pthread_mutex_unlock(&a->lock);
+}
+
+void cairn_api_get_status(struct cairn_api *a, struct cairn_api_daemon_status *ret, int64_t *ret_started)
+{
+	pthread_mutex_lock(&a->lock);
+	*ret = a->status;
+	*ret_started = a->started;
+	pthread_mutex_unlock(&a->lock);
+}
+
+/* ---- errors ---- */
+
+/* A handler's failure (a cairn error code, its message set) as a reply:
+ * the HTTP status and the stable code clients test for. */
+static void reply_failure(struct cairn_api_req *rq, int r)
+{
+	static const struct {
+		int r;
+		unsigned status;
+		const char *code;
+	} map[] = {
+		{ CAIRN_ENOTFOUND, 404, "not_found" },    { CAIRN_EINVAL, 400, "invalid_request" },
+		{ CAIRN_EEXIST, 409, "already_exists" },  { CAIRN_EBUSY, 409, "busy" },
+		{ CAIRN_EPERM, 403, "forbidden" },        { CAIRN_EUNSUPPORTED, 400, "unsupported" },
+		{ CAIRN_ECANCELED, 409, "canceled" },     { CAIRN_ENET, 502, "store_unreachable" },
+		{ CAIRN_EAUTH, 502, "store_auth_failed" }, { CAIRN_ENOTREPO, 400, "not_a_repository" },
+		{ CAIRN_EPASSPHRASE, 400, "bad_passphrase" }, { CAIRN_ETIMEOUT, 504, "timeout" },
+	};
+	const char *msg = cairn_error_message();
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (map[i].r == r) {
+			cairn_api_error(rq, map[i].status, map[i].code, "%s", msg && *msg ? msg : "failed");
+			return;
+		}
+	cairn_log_warn("api: %s %s: %s", rq->method, rq->url, msg);
+	cairn_api_error(rq, 500, "internal", "%s", msg && *msg ? msg : "internal error");
+}
+
+/* ---- one request ---- */
+
+static enum MHD_Result send_reply(struct cairn_api_req *rq)
+{
+	struct MHD_Response *resp = rq->response;
+	rq->response = NULL;
+	if (!resp) {
+		char *text = rq->reply ? json_dumps(rq->reply, JSON_COMPACT) : strdup("{}");
+		if (!text)
+			return MHD_NO;
+		size_t len = strlen(text);
+		text[len] = 0;
+		/* A newline at the end, for people reading with curl. */
+		char *t2 = realloc(text, len + 2);
+		if (t2) {
+			text = t2;
+			text[len++] = '\n';
+			text[len] = 0;
+		}
+		resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+		if (!resp) {
+			free(text);
+			return MHD_NO;
+		}
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (rq->status == 401)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"cairn\"");
+	if (rq->status == 405 && rq->m.allow[0])
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, rq->m.allow);
+	enum MHD_Result ret = MHD_queue_response(rq->conn, rq->status ? rq->status : 200, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* The bearer token of a TCP request: 0 when it may go on (*read_only set),
+ * else the error reply is set. */
+static int authorize(struct cairn_api_req *rq, bool *read_only)
+{
+	*read_only = false;
+	if (!rq->tcp)
+		return 0; /* the socket's 0600 mode is the check */
+	if (rq->m.route->auth == CAIRN_API_METRICS && rq->api->metrics_public)
+		return 0;
+	const char *h = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+		return cairn_api_error(rq, 401, "unauthorized", "this address needs a token: Authorization: Bearer TOKEN "
+								 "('cairn token create NAME')"), -1;
+	const char *tok = h + 7;
+	while (*tok == ' ')
+		tok++;
+	struct cairn_state *st = cairn_api_state(rq);
+	if (!st)
+		return reply_failure(rq, CAIRN_EIO), -1;
+	struct cairn_token t;
+	int r = cairn_token_check(st, tok, (int64_t)time(NULL), &t);
+	if (r == CAIRN_EAUTH)
+		return cairn_api_error(rq, 401, "unauthorized", "unknown or revoked token"), -1;
+	if (r < 0)
+		return reply_failure(rq, r), -1;
+	*read_only = t.read_only;
+	cairn_token_clear(&t);
+	return 0;
+}
+
+/* The dashboard's files (static_dir): a GET that no route takes and that
+ * is not under /api/ names a file there ("/" its index.html).  They hold
+ * no data, so no token: the page asks for one.  Only plain names: no
+ * "..", no hidden files, no escapes. */
+static bool serve_static(struct cairn_api_req *rq)
+{
+	const char *dir = rq->api->static_dir;
+	if (!dir || (strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "HEAD") != 0) ||
+	    strncmp(rq->url, "/api/", 5) == 0 || rq->url[0] != '/')
+		return false;
+	const char *rel = rq->url[1] ? rq->url + 1 : "index.html";
+	if (strstr(rel, "/.") || rel[0] == '.' || strchr(rel, '%') || strchr(rel, '\\') || strlen(rel) > 200)
+		return false;
+	static const struct {
+		const char *ext, *type;
+	} types[] = { { ".html", "text/html; charset=utf-8" }, { ".js", "text/javascript; charset=utf-8" },
+		      { ".css", "text/css; charset=utf-8" },   { ".svg", "image/svg+xml" },
+		      { ".png", "image/png" },                 { ".ico", "image/x-icon" },
+		      { ".json", "application/json" } };
+	const char *type = NULL, *dot = strrchr(rel, '.');
+	for (size_t i = 0; dot && i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(dot, types[i].ext) == 0)
+			type = types[i].type;
+	if (!type)
+		return false;
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat sb;
+	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	rq->response = MHD_create_response_from_fd((size_t)sb.st_size, fd);
+	if (!rq->response) {
+		close(fd);
+		return false;
+	}
+	MHD_add_response_header(rq->response, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	rq->status = 200;
+	return true;
+}
+
+static void handle(struct cairn_api_req *rq)
+{
+	int r = cairn_api_route_match(cairn_api_routes, cairn_api_nroutes, rq->method, rq->url, &rq->m);
+	if (r == CAIRN_ENOTFOUND && serve_static(rq))
+		return;
+	if (r == CAIRN_ENOTFOUND) {
+		cairn_api_error(rq, 404, "not_found", "no such resource: %s", rq->url);
+		return;
+	}
+	if (r < 0) {
+		cairn_api_error(rq, 405, "method_not_allowed", "%s takes %s, not %s", rq->url, rq->m.allow, rq->method);
+		return;
+	}
+	bool read_only;
+	if (authorize(rq, &read_only) < 0)
+		return;
+	if (rq->m.route->auth == CAIRN_API_WRITE && read_only) {
+		cairn_api_error(rq, 403, "read_only_token", "this token is read-only: it cannot %s %s", rq->method,
+				rq->url);
+		return;
+	}
+	if (rq->too_large) {
+		cairn_api_error(rq, 413, "body_too_large", "the request body is larger than %zu bytes",
+				rq->api->body_max);
+		return;
+	}
+	if (rq->body_len) {
+		json_error_t je;
+		rq->json = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &je);
+		if (!rq->json) {
+			cairn_api_error(rq, 400, "malformed_json", "the body is not JSON: %s (line %d, column %d)", je.text,
+					je.line, je.column);
+			return;
+		}
+		if (!json_is_object(rq->json)) {
+			cairn_api_error(rq, 400, "malformed_json", "the body must be a JSON object");
+			return;
+		}
+	}
+	cairn_error_clear();
+	r = rq->m.route->handler(rq);
+	if (r < 0)
+		reply_failure(rq, r);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+				  const char *version, const char *upload_data, size_t *upload_data_size,
+				  void **con_cls)
+{
+	(void)version;
+	struct server *srv = cls;
+	struct cairn_api_req *rq = *con_cls;
+	if (!rq) {
+		if (!(rq = calloc(1, sizeof(*rq))))
+			return MHD_NO;
+		rq->api = srv->api;
+		rq->conn = conn;
+		rq->tcp = srv->tcp;
+		rq->method = method;
+		rq->url = url;
+		*con_cls = rq;
+		/* A body announced too large is refused before it is read. */
+		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cairn_api_length_too_large(cl, srv->api->body_max)) {
+			rq->too_large = true;
+			cairn_api_error(rq, 413, "body_too_large", "the request body is larger than %zu bytes",
+					srv->api->body_max);
+			return send_reply(rq);
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		size_t n = *upload_data_size;
+		*upload_data_size = 0;
+		if (rq->too_large || !cairn_api_body_fits(rq->body_len, n, rq->api->body_max)) {
+			rq->too_large = true; /* the rest is read and dropped */
+			return MHD_YES;
+		}
+		char *b = realloc(rq->body, rq->body_len + n + 1);
+		if (!b)
+			return MHD_NO;
+		memcpy(b + rq->body_len, upload_data, n);
+		rq->body = b;
+		rq->body_len += n;
+		return MHD_YES;
+	}
+	if (rq->status) /* answered early (413) */
+		return MHD_YES;
+	handle(rq);
+	return send_reply(rq);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode t)
+{
+	(void)conn, (void)t;
+	struct server *srv = cls;
+	struct cairn_api_req *rq = *con_cls;
+	if (!rq)
+		return;
+	cairn_api_pool_give(srv->api, rq->st);
+	json_decref(rq->json);
+	json_decref(rq->reply);
+	if (rq->response)
+		MHD_destroy_response(rq->response);
+	free(rq->body);
+	free(rq);
+	*con_cls = NULL;
+}
+
+/* Paths are decoded by the router, segment by segment: "%2F" in a name
+ * must not become a '/' that splits it. */
+static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	(void)cls, (void)c;
+	return strlen(s);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	char msg[512];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	size_t l = strlen(msg);
+	while (l && msg[l - 1] == '\n')
+		msg[--l] = 0;
+	cairn_log_debug("api: %s", msg);
+}
+
+/* ---- sockets ---- */
+
+static int listen_unix(const char *path, int *ret_fd)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return cairn_error_set(CAIRN_EINVAL, "API socket path %s is too long (at most %zu bytes)", path,
+				       sizeof(sa.sun_path) - 1);
+	strcpy(sa.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return cairn_error_errno(errno, "socket");
+	/* A socket file left by a daemon that died: we hold the daemon's
+	 * lock, so no live daemon serves it. */
+	if (unlink(path) < 0 && errno != ENOENT) {
+		int e = errno;
+		close(fd);
+		return cairn_error_errno(e, "remove stale %s", path);
+	}
+	/* Made 0600 from the start: no moment where others may connect. */
+	mode_t old = umask(0177);
+	int r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	int e = errno;
+	umask(old);
+	if (r < 0 || chmod(path, 0600) < 0 || listen(fd, 128) < 0) {
+		e = r < 0 ? e : errno;
+		close(fd);
+		return cairn_error_errno(e, "API socket %s", path);
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+static int listen_tcp(const char *addr, int *ret_fd)
+{
+	char host[256];
+	const char *colon = strrchr(addr, ':');
+	if (!colon || colon == addr || !colon[1] || (size_t)(colon - addr) >= sizeof(host))
+		return cairn_error_set(CAIRN_EINVAL, "invalid --listen '%s' (HOST:PORT, e.g. 127.0.0.1:8470)", addr);
+	size_t hl = (size_t)(colon - addr);
+	memcpy(host, addr, hl);
+	host[hl] = 0;
+	if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
+		memmove(host, host + 1, hl - 2);
+		host[hl - 2] = 0;
+	}
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE };
+	struct addrinfo *ai = NULL;
+	int g = getaddrinfo(host, colon + 1, &hints, &ai);
+	if (g != 0)
+		return cairn_error_set(CAIRN_EINVAL, "invalid --listen '%s': %s (a numeric address and port)", addr,
+				       gai_strerror(g));
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(ai);
+		return cairn_error_errno(e, "listen on %s", addr);
+	}
+	freeaddrinfo(ai);
+	*ret_fd = fd;
+	return 0;
+}
+
+static int read_pem(const char *path, const char *what, char **ret)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return cairn_error_errno(errno, "%s %s", what, path);
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		char *b = realloc(buf, len + n + 1);
+		if (!b) {
+			free(buf);
+			fclose(f);
+			return cairn_error_nomem();
+		}
+		buf = b;
+		memcpy(buf + len, chunk, n);
+		len += n;
+	}
+	fclose(f);
+	if (buf)
+		buf[len] = 0;
+	if (!buf || !strstr(buf, "-----BEGIN")) {
+		free(buf);
+		return cairn_error_set(CAIRN_EINVAL, "%s %s is not a PEM file", what, path);
+	}
+	*ret = buf;
+	return 0;
+}
+
+static int serve(struct cairn_api *a, struct server *srv, bool tls)
+{
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+			 MHD_USE_ERROR_LOG | MHD_USE_ITC;
+	if (tls)
+		flags |= MHD_USE_TLS;
+	srv->api = a;
+	srv->d = MHD_start_daemon(
+		flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, srv->fd, MHD_OPTION_NOTIFY_COMPLETED,
+		on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+		NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
+		tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, a->key, MHD_OPTION_HTTPS_MEM_CERT, a->cert,
+		MHD_OPTION_END);
+	if (!srv->d)
+		return cairn_error_set(CAIRN_EIO, "cannot start the API server%s (libmicrohttpd refused; see -vv)",
+				       tls ? " with TLS" : "");
+	return 0;
+}
+
+int cairn_api_start(const struct cairn_api_opts *o, struct cairn_api **ret)
+{
+	if (!o->app->state_dir)
+		return cairn_error_set(CAIRN_EINVAL, "the API needs a state directory");
+	if (!!o->tls_cert != !!o->tls_key)
+		return cairn_error_set(CAIRN_EINVAL, "--tls-cert and --tls-key go together");
+	if (o->tls_cert && !o->listen)
+		return cairn_error_set(CAIRN_EINVAL, "--tls-cert is for the TCP address: give --listen HOST:PORT too");
+	if (o->tls_cert && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+		return cairn_error_set(CAIRN_EUNSUPPORTED, "this libmicrohttpd has no TLS support");
+	struct cairn_api *a = calloc(1, sizeof(*a));
+	if (!a)
+		return cairn_error_nomem();
+	a->app = o->app;
+	a->body_max = o->body_max ? o->body_max : CAIRN_API_BODY_MAX;
+	a->metrics_public = o->metrics_public;
+	a->started = (int64_t)time(NULL);
+	a->unix_srv.fd = a->tcp_srv.fd = -1;
+	a->tcp_srv.tcp = true;
+	pthread_mutex_init(&a->lock, NULL);
+	int r = 0;
+	if (o->socket_path)
+		a->socket_path = strdup(o->socket_path);
+	else if (asprintf(&a->socket_path, "%s/%s", o->app->state_dir, CAIRN_API_SOCKET_NAME) < 0)
+		a->socket_path = NULL;
+	if (!a->socket_path || (o->static_dir && !(a->static_dir = strdup(o->static_dir))))
+		r = cairn_error_nomem();
+	if (r >= 0 && o->tls_cert && (r = read_pem(o->tls_cert, "--tls-cert", &a->cert)) >= 0)
+		r = read_pem(o->tls_key, "--tls-key", &a->key);
+	if (r >= 0 && (r = listen_unix(a->socket_path, &a->unix_srv.fd)) >= 0)
+		r = serve(a, &a->unix_srv, false);
+	if (r >= 0 && o->listen && (r = listen_tcp(o->listen, &a->tcp_srv.fd)) >= 0)
+		r = serve(a, &a->tcp_srv, o->tls_cert != NULL);
+	if (r < 0) {
+		cairn_api_stop(a);
+		return r;
+	}
+	cairn_log_info("api: serving on %s%s%s%s", a->socket_path, o->listen ? " and " : "",
+		       o->listen ? o->listen : "", o->listen ? (o->tls_cert ? " (TLS, tokens)" : " (tokens)") : "");
+	*ret = a;
+	return 0;
+}
+
+void cairn_api_stop(struct cairn_api *a)
+{
+	if (!a)
+		return;
+	a->stopping = true;
+	struct server *s[] = { &a->tcp_srv, &a->unix_srv };
+	for (size_t i = 0; i < 2; i++) {
+		/* A running server closes its listen socket when stopped. */
+		if (s[i]->d)
+			MHD_stop_daemon(s[i]->d);
+		else if (s[i]->fd >= 0)
+			close(s[i]->fd);
+	}
+	if (a->unix_srv.fd >= 0 && a->socket_path)
+		unlink(a->socket_path);
+	for (size_t i = 0; i < a->npool; i++)
+		cairn_state_free(a->pool[i]);
+	pthread_mutex_destroy(&a->lock);
+	free(a->socket_path);
+	free(a->static_dir);
+	if (a->key) {
+		explicit_bzero(a->key, strlen(a->key));
+		free(a->key);
+	}
+	free(a->cert);
+	free(a);
+}
