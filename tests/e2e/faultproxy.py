@@ -11,6 +11,7 @@ separated by commas or newlines, first match wins:
 
     every=N:KIND    requests number N, 2N, 3N, ... (counted from 1 since
                     the plan last changed)
+    at=N:KIND       request number N alone (counted the same way)
     after=N:KIND    every request after the Nth (an outage)
     match=TEXT:KIND requests whose request line contains TEXT
     KIND alone      every request
@@ -74,7 +75,7 @@ def load_plan():
             continue
         if item.startswith("huge="):
             huge.append(item[5:].encode())
-        elif item.startswith(("every=", "after=", "match=")):
+        elif item.startswith(("every=", "at=", "after=", "match=")):
             how, rest = item.split("=", 1)
             arg, kind = rest.rsplit(":", 1)
             rules.append((how, arg if how == "match" else int(arg), kind))
@@ -86,8 +87,8 @@ def load_plan():
 
 def pick(n, line):
     for how, arg, kind in state["plan"]:
-        if how == "all" or (how == "every" and n % arg == 0) or (how == "after" and n > arg) \
-                or (how == "match" and arg in line):
+        if how == "all" or (how == "every" and n % arg == 0) or (how == "at" and n == arg) \
+                or (how == "after" and n > arg) or (how == "match" and arg in line):
             return kind
     return None
 

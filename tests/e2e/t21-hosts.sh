@@ -165,7 +165,7 @@ killer()
 t_storm()
 {
 	need_setup
-	local end h pids=() deadline failures
+	local end h pids=() kpid deadline failures
 	mkdir -p "$TD/pids"
 	touch "$TD/kills"
 	end=$(($(date +%s) + LOOP_SECONDS))
@@ -174,17 +174,21 @@ t_storm()
 		pids+=($!)
 	done
 	killer "$end" &
-	pids+=($!)
+	kpid=$!
 	# Each loop ends after its current round; a cairn hung longer than
 	# HOST_TIMEOUT is killed (and then reported below).
 	deadline=$((end + 3 * HOST_TIMEOUT))
 	for h in "${pids[@]}"; do
 		while kill -0 "$h" 2>/dev/null; do
-			[ "$(date +%s)" -lt $deadline ] || { kill "${pids[@]}" 2>/dev/null; fail "a host loop did not end"; }
-			sleep 1
+			[ "$(date +%s)" -lt $deadline ] || { kill "${pids[@]}" $kpid 2>/dev/null; fail "a host loop did not end"; }
+			sleep 0.2
 		done
 		wait "$h" || fail "a host loop failed"
 	done
+	# The loops are done, and with them every cairn the killer could
+	# strike: it goes now, not after its next pause of up to 5 s.
+	kill "$kpid" 2>/dev/null || true
+	wait "$kpid" 2>/dev/null || true
 	for h in $HOSTS; do
 		echo "host $h: $(cut -d' ' -f1-2 "$TD/$h/results" | sort | uniq -c | tr -s ' ' | tr '\n' ',')" >&2
 	done

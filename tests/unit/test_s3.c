@@ -323,6 +323,10 @@ static void test_config_knobs(void **state)
 	assert_int_equal(c.multipart_threshold, 1u << 30);
 	assert_int_equal(c.max_keys, 7);
 	assert_int_equal(c.copy_threshold, 5ull << 30);
+	assert_int_equal(c.delete_batch, 1000);
+	cairn_s3_config_free(&c);
+	parse_ok("s3://b?delete_batch=25", &keys, &c);
+	assert_int_equal(c.delete_batch, 25);
 	cairn_s3_config_free(&c);
 	parse_ok("s3://b?copy_threshold=1M", &keys, &c);
 	assert_int_equal(c.copy_threshold, 1u << 20);
@@ -345,6 +349,9 @@ static void test_config_knobs(void **state)
 		{ "s3://b?copy_threshold=6G", "copy_threshold" },
 		{ "s3://b?max_keys=0", "max_keys" },
 		{ "s3://b?max_keys=1001", "max_keys" },
+		{ "s3://b?delete_batch=0", "delete_batch" },
+		{ "s3://b?delete_batch=1001", "delete_batch" },
+		{ "s3://b?delete_batch=x", "delete_batch" },
 		{ "s3://b?region=a/b", "region" },
 		{ "s3://b?region=", "empty" },
 		{ "s3://b?region=x&region=y", "twice" },

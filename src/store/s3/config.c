@@ -16,6 +16,8 @@
  *                    larger than the threshold go up in parts
  *   multipart_threshold=SIZE  (default 32M, or part_size when that is given)
  *   max_keys=N       listing page size, 1..1000 (default 1000)
+ *   delete_batch=N   keys per batch delete (DeleteObjects) request,
+ *                    1..1000 (default 1000, S3's most; tests set less)
  *   copy_threshold=SIZE  server-side copies of larger objects go by
  *                    UploadPartCopy in part_size parts, smaller ones by one
  *                    CopyObject (default and most 5G, CopyObject's limit;
@@ -115,6 +117,7 @@ static const struct cairn_uri_endpoint_rules gcs_endpoint_rules = {
 struct params {
 	char *endpoint, *region, *style, *part_size, *threshold, *max_keys;
 	char *copy_threshold;
+	char *delete_batch;
 };
 
 static void params_free(struct params *p)
@@ -126,6 +129,7 @@ static void params_free(struct params *p)
 	free(p->threshold);
 	free(p->max_keys);
 	free(p->copy_threshold);
+	free(p->delete_batch);
 }
 
 static int parse_params(const char *uri, const char *q, struct params *p)
@@ -138,6 +142,7 @@ static int parse_params(const char *uri, const char *q, struct params *p)
 		{ "multipart_threshold", &p->threshold },
 		{ "max_keys", &p->max_keys },
 		{ "copy_threshold", &p->copy_threshold },
+		{ "delete_batch", &p->delete_batch },
 	};
 	return cairn_uri_parse_params(uri, q, known, ARRAY_SIZE(known),
 				      "keys come from a credential or the environment");
@@ -304,6 +309,9 @@ int cairn_s3_config_parse(const char *uri, const struct cairn_store_opts *o, str
 	c->max_keys = 1000;
 	if (p.max_keys && cairn_uri_parse_count(p.max_keys, 1, 1000, &c->max_keys) < 0)
 		return cairn_uri_bad(uri, "max_keys must be a number from 1 to 1000");
+	c->delete_batch = 1000;
+	if (p.delete_batch && cairn_uri_parse_count(p.delete_batch, 1, 1000, &c->delete_batch) < 0)
+		return cairn_uri_bad(uri, "delete_batch must be a number from 1 to 1000");
 
 	c->connections = cairn_uri_connections(o);
 	c->limit_upload = o ? o->limit_upload : 0;

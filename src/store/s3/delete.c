@@ -1,5 +1,5 @@
-/* Batch delete: DeleteObjects, up to 1000 keys a request, in quiet mode
- * (the reply lists only failures).  Servers without it (GCS's XML API;
+/* Batch delete: DeleteObjects, up to 1000 keys a request (fewer with the
+ * URI's delete_batch=N), in quiet mode (the reply lists only failures).  Servers without it (GCS's XML API;
  * any server answering 501) get one DELETE per key. */
 #include "store/s3/s3.h"
 #include "crypto/crypto.h"
@@ -11,8 +11,6 @@
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
-
-#define BATCH 1000
 
 static int xml_escaped(struct cairn_buf *b, const char *s)
 {
@@ -112,8 +110,9 @@ int cairn_s3_del_many(struct cairn_store *st, const char *const *keys, size_t n)
 	/* Locked stores delete by version, after checking each date (lock.c). */
 	if (s->lock.seconds > 0)
 		return singles(st, keys, n);
-	for (size_t i = 0; i < n; i += BATCH) {
-		size_t k = MIN(BATCH, n - i);
+	size_t per = s->cfg.delete_batch ? s->cfg.delete_batch : 1000;
+	for (size_t i = 0; i < n; i += per) {
+		size_t k = MIN(per, n - i);
 		if (atomic_load(&s->multi_delete_unsupported))
 			return singles(st, keys + i, n - i);
 		int r = batch(s, keys + i, k);

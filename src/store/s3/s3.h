@@ -76,6 +76,7 @@ struct cairn_s3_config {
 	size_t multipart_threshold; /* larger objects go up in parts */
 	size_t copy_threshold; /* larger server-side copies go in parts (copy.c) */
 	unsigned max_keys;   /* ListObjectsV2 page size (1..1000) */
+	unsigned delete_batch; /* keys per DeleteObjects request (1..1000) */
 	unsigned connections;
 	uint64_t limit_upload;
 	bool multi_delete;   /* DeleteObjects exists (not on GCS) */
