@@ -62,12 +62,13 @@ EOF
 	touch -h -d @1650000000 "$1/dir/rel-link"
 }
 
-# mkfs_d IMAGE SIZE SRC: an ext4 image of SRC.
+# mkfs_d IMAGE SIZE SRC [TYPE]: an ext4 (or TYPE: ext3 maps blocks, not
+# extents) image of SRC.
 mkfs_d()
 {
 	rm -f "$1"
-	mkfs.ext4 -q -F -b 4096 -N 20000 -d "$3" -E root_owner=0:0 "$1" "$2" >/dev/null 2>&1 ||
-		fail "mkfs.ext4 -d failed for $1"
+	"mkfs.${4:-ext4}" -q -F -b 4096 -N 20000 -d "$3" -E root_owner=0:0 "$1" "$2" >/dev/null 2>&1 ||
+		fail "mkfs.${4:-ext4} -d failed for $1"
 }
 
 # same_tree SRC JSON PREFIX MIN: the catalog listing JSON (catalog --recursive
@@ -115,12 +116,12 @@ sys.exit(1 if bad or len(want) < int(sys.argv[4]) else 0)
 EOF
 }
 
-# extents_hold VOLUME JSON SRC PREFIX: for every regular file of SRC, its
+# extents_hold VOLUME JSON SRC PREFIX MIN: for every regular file of SRC (at least MIN), its
 # catalog extents (absolute offsets in VOLUME) hold its bytes, and the
 # bytes no extent covers are zeros.
 extents_hold()
 {
-	python3 - "$1" "$2" "$3" "$4" <<'EOF' || fail "a file's extents do not hold its bytes"
+	python3 - "$1" "$2" "$3" "$4" "$5" <<'EOF' || fail "a file's extents do not hold its bytes"
 import json, os, sys
 vol, cat, src, prefix = open(sys.argv[1], "rb"), json.load(open(sys.argv[2])), sys.argv[3], sys.argv[4].rstrip("/")
 n = 0
@@ -142,7 +143,7 @@ for e in cat:
         sys.exit(1)
     n += 1
 print("%d files read back through their extents" % n, file=sys.stderr)
-sys.exit(0 if n > 100 else 1)
+sys.exit(0 if n >= int(sys.argv[5]) else 1)
 EOF
 }
 
@@ -152,13 +153,14 @@ t_setup()
 	command -v sfdisk >/dev/null || skip "sfdisk is not installed"
 	mktree "$TD/src" 3701
 	mkfs_d "$IMG" 512M "$TD/src"
-	# A GPT image, two ext4 partitions of 40 MiB at 1 MiB and 41 MiB.
+	# A GPT image, two partitions of 40 MiB at 1 MiB (ext3) and 41 MiB (ext4).
 	mkdir -p "$TD/src1/etc" "$TD/src2/home/user"
 	echo one >"$TD/src1/etc/one.conf"
+	head -c 300000 /dev/urandom >"$TD/src1/etc/blocks.bin"
 	head -c 200000 /dev/urandom >"$TD/src2/home/user/data.bin"
 	ln -s data.bin "$TD/src2/home/user/link"
 	find "$TD/src1" "$TD/src2" -mindepth 1 -exec touch -h -d @1700000000 {} +
-	mkfs_d "$TD/p1.img" 40M "$TD/src1"
+	mkfs_d "$TD/p1.img" 40M "$TD/src1" ext3
 	mkfs_d "$TD/p2.img" 40M "$TD/src2"
 	truncate -s 100M "$GPT"
 	printf 'label: gpt\nstart=2048, size=81920, type=linux\nstart=83968, size=81920, type=linux\n' |
@@ -183,7 +185,7 @@ t_tree()
 	[ "$(jget "$TD/b1.json" .catalog)" = true ] || fail "the backup has no catalog: $(jget "$TD/b1.json" .catalog_reason)"
 	cairn catalog --repo "$R" "$(cat "$TD/id1")" / --recursive --json >cat.json
 	same_tree "$TD/src" cat.json / 10000
-	extents_hold "$IMG" cat.json "$TD/src" /
+	extents_hold "$IMG" cat.json "$TD/src" / 10000
 	# The 1 GiB sparse file: its size, and extents only where it has data.
 	[ "$(jq '[.[] | select(.path == "/sparse1g")][0].size' cat.json)" = 1073741824 ] || fail "sparse file size"
 	alloc=$(jq '[.[] | select(.path == "/sparse1g")][0].extents | map(.length) | add' cat.json)
@@ -224,7 +226,8 @@ t_gpt()
 	cairn catalog --repo "$R" gpt@latest / >top.out
 	[ "$(cat top.out)" = "$(printf 'p1\np2')" ] || fail "top level: $(tr '\n' ' ' <top.out)"
 	cairn catalog --repo "$R" gpt@latest /p1 --recursive --json >p1.json
-	same_tree "$TD/src1" p1.json /p1 2
+	same_tree "$TD/src1" p1.json /p1 3
+	extents_hold "$GPT" p1.json "$TD/src1" /p1 1
 	cairn catalog --repo "$R" gpt@latest /p2 --recursive --json >p2.json
 	same_tree "$TD/src2" p2.json /p2 3
 	# Offsets are the GPT image's, the partition's 41 MiB included.
@@ -242,7 +245,7 @@ for x in e["extents"]:
 sys.exit(0 if bytes(got) == want else 1)
 EOF
 }
-test_case "a GPT image with two ext4 partitions: /p1 and /p2" t_gpt
+test_case "a GPT image with ext3 and ext4 partitions: /p1 and /p2" t_gpt
 
 t_incremental()
 {
