@@ -151,7 +151,8 @@ static int on_entry(const char *path, const struct cairn_cat_entry *e, void *ud)
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
 		printf("%s %3u %5u %5u %10s %s ", mode, e->nlink, e->uid, e->gid, size, when);
 	}
-	fputs(o->prefix, stdout);
+	if (whole)
+		fputs(o->prefix, stdout);
 	cli_print_escaped(stdout, whole ? path : e->name);
 	if (o->a->longfmt && e->type == CAIRN_CAT_SYMLINK) {
 		fputs(" -> ", stdout);

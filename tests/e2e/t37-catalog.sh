@@ -321,6 +321,27 @@ t_prune()
 }
 test_case "prune keeps the catalog nodes backups use; check passes" t_prune
 
+t_group()
+{
+	need_setup
+	cp "$TD/p1.img" "$TD/vol1.img"
+	cp "$TD/p2.img" "$TD/vol2.img"
+	cairn group create g37 --volume "$TD/vol1.img" --volume "$TD/vol2.img" >/dev/null
+	cairn group backup g37 --repo "$R" --json >gb.json
+	gid=$(jget gb.json .id)
+	cairn catalog --repo "$R" "$gid" vol2.img:/home/user --json >u.json
+	[ "$(jq -r '.[].path' u.json | sort | tr '\n' ' ')" = "vol2.img:/home/user/data.bin vol2.img:/home/user/link " ] ||
+		fail "group member listing: $(jq -r '.[].path' u.json | tr '\n' ' ')"
+	cairn catalog --repo "$R" "$gid" vol1.img: --recursive >r.out
+	grep -qx 'vol1.img:/etc/one.conf' r.out || fail "VOLUME: lists the member's root"
+	expect_fail -m "VOLUME:/PATH" cairn catalog --repo "$R" "$gid" /etc
+	expect_fail -m "no volume nope" cairn catalog --repo "$R" "$gid" nope:/
+	cairn group backup g37 --repo "$R" --no-catalog --json >gb2.json
+	[ "$(jq '[.backups[].catalog] | all(. == false)' gb2.json)" = true ] ||
+		fail "group backup --no-catalog: $(jq -c '[.backups[].catalog_reason]' gb2.json)"
+}
+test_case "a group backup: VOLUME:/path, and group backup --no-catalog" t_group
+
 t_corrupt()
 {
 	need_setup
