@@ -11,9 +11,10 @@
 static int on_entry(const struct cairn_cat_entry *e, void *ud)
 {
 	(void)ud;
+	/* "" is a file system's root (VOLUME nodes); nothing else is. */
 	size_t n = strlen(e->name);
-	if (n < 1 || n > CAIRN_CATALOG_NAME_MAX || strchr(e->name, '/') || !strcmp(e->name, ".") ||
-	    !strcmp(e->name, ".."))
+	if ((n == 0 && e->type != CAIRN_CAT_DIR) || n > CAIRN_CATALOG_NAME_MAX || strchr(e->name, '/') ||
+	    !strcmp(e->name, ".") || !strcmp(e->name, ".."))
 		abort();
 	if (e->type == CAIRN_CAT_SYMLINK && (!e->target || !*e->target))
 		abort();
