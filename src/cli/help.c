@@ -278,7 +278,10 @@ static const struct cli_help_text verbs[] = {
 	  "size, bytes_new, bytes_stored, tags, parent, change_tracking, hostname,\n"
 	  "source (the path backed up), consistency (snapshot, frozen, unchanged,\n"
 	  "unchecked, changed-during-read; null for backups made before it was\n"
-	  "recorded), held and hold_reason.\n"
+	  "recorded), held and hold_reason, catalog (whether the backup has a file\n"
+	  "catalog, 'cairn catalog --help') and catalog_reason (why not: \"no file\n"
+	  "system found\", \"turned off (--no-catalog)\", \"the file system could not\n"
+	  "be read: ...\", ...; null with one).\n"
 	  "Warns (one line) when backups this host saw before are gone from the\n"
 	  "repository without a forget from this host ('cairn check --help').\n"
 	  "Exits 1 if a backup's manifest is damaged (after listing the others).\n" },
