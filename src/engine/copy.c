@@ -42,6 +42,10 @@ struct copier {
 	 * source pack in its own table: what a later backup of the same run
 	 * finds without asking the destination. */
 	struct cairn_index *planned;
+	/* Blobs the source index has in each of its packs, by slot (counted
+	 * at the first send): what tells a pack wanted whole. */
+	uint32_t *spack_n;
+	size_t nspacks;
 	/* Tree nodes whose subtree this run has seen complete at the
 	 * destination (adopted packs' nodes are not trusted before). */
 	struct cairn_index *done;
@@ -141,20 +145,63 @@ static int todo_add(struct copier *c, const struct cairn_blob_ref *sref)
 	return 0;
 }
 
-/* Reads node id (level) from the source: its child ids in c->node. */
-static int read_node(struct copier *c, const uint8_t id[CAIRN_ID_LEN], unsigned level, const uint8_t **ret_ids,
-		     uint32_t *ret_n)
+/* Reads node id (level) from the source, unless pre holds it already:
+ * its child ids in c->node (or pre). */
+static int read_node(struct copier *c, const uint8_t id[CAIRN_ID_LEN], unsigned level, const struct cairn_buf *pre,
+		     const uint8_t **ret_ids, uint32_t *ret_n)
 {
-	int r = cairn_blob_read(c->src, c->sidx, &c->scodec, id, &c->node);
-	if (r < 0)
-		return cairn_error_prefix(r, "source");
-	if (c->node.len < CAIRN_NODE_HEADER_LEN)
+	int r;
+	if (!pre || !pre->len) {
+		if ((r = cairn_blob_read(c->src, c->sidx, &c->scodec, id, &c->node)) < 0)
+			return cairn_error_prefix(r, "source");
+		pre = &c->node;
+	}
+	if (pre->len < CAIRN_NODE_HEADER_LEN)
 		return cairn_error_set(CAIRN_ECORRUPT, "source: tree node too short");
-	uint32_t n = cairn_le32(c->node.data + 4);
-	if ((r = cairn_tree_node_parse(c->node.data, c->node.len, level, n, ret_ids)) < 0)
+	uint32_t n = cairn_le32(pre->data + 4);
+	if ((r = cairn_tree_node_parse(pre->data, pre->len, level, n, ret_ids)) < 0)
 		return cairn_error_prefix(r, "source");
 	*ret_n = n;
 	return 0;
+}
+
+/* The children of one node that are nodes themselves, read from the
+ * source at once: a walk reads one node per 16 MiB of data (at 64 KiB
+ * chunks), each a request, which one at a time added seconds to a first
+ * copy of a few GiB. */
+struct kids_read {
+	struct copier *c;
+	const uint8_t *ids;
+	struct cairn_buf *bufs; /* bufs[i].len 0: not read (collect reads it if it needs it) */
+};
+
+static int read_kid(void *ud, unsigned i)
+{
+	struct kids_read *k = ud;
+	struct copier *c = k->c;
+	const uint8_t *id = k->ids + (size_t)i * CAIRN_ID_LEN;
+	/* What collect would skip without reading (as far as is known now). */
+	struct cairn_blob_ref dref;
+	if (cairn_id_is_zero(id) || in_set(c->planned, id) || in_set(c->done, id) ||
+	    (cairn_index_lookup(c->didx, id, &dref) == 0 && (dref.pack < c->adopted_lo || dref.pack >= c->adopted_hi)) ||
+	    cairn_index_lookup(c->sidx, id, NULL) < 0)
+		return 0;
+	if (cairn_cancel_check())
+		return CAIRN_ECANCELED;
+	struct cairn_blob_codec codec;
+	int r = cairn_blob_codec_init(&codec, c->src);
+	if (r < 0)
+		return r;
+	r = cairn_blob_read(c->src, c->sidx, &codec, id, &k->bufs[i]);
+	cairn_blob_codec_free(&codec);
+	if (r < 0 && r != CAIRN_ECANCELED) {
+		/* collect reads it again if it still needs it, and says why it
+		 * cannot: a sibling may have made this read unneeded. */
+		cairn_buf_clear(&k->bufs[i]);
+		cairn_error_clear();
+		r = 0;
+	}
+	return r;
 }
 
 /* Collects the blobs of the subtree id (at level) the destination lacks.
@@ -162,7 +209,7 @@ static int read_node(struct copier *c, const uint8_t id[CAIRN_ID_LEN], unsigned 
  * subtree: index objects are written after every blob below the nodes
  * they list (here and in backups).  One in a pack adopted from an
  * interrupted copy does not: its children are checked. */
-static int collect(struct copier *c, const uint8_t id[CAIRN_ID_LEN], unsigned level)
+static int collect(struct copier *c, const uint8_t id[CAIRN_ID_LEN], unsigned level, const struct cairn_buf *pre)
 {
 	if (cairn_id_is_zero(id) || in_set(c->planned, id) || (level > 0 && in_set(c->done, id)))
 		return 0;
@@ -181,16 +228,27 @@ static int collect(struct copier *c, const uint8_t id[CAIRN_ID_LEN], unsigned le
 	if (level > 0) {
 		const uint8_t *ids = NULL;
 		uint32_t n = 0;
-		if ((r = read_node(c, id, level, &ids, &n)) < 0)
+		if ((r = read_node(c, id, level, pre, &ids, &n)) < 0)
 			return r;
 		/* c->node is reused below: keep the ids. */
 		_cleanup_free_ uint8_t *kids = malloc((size_t)n * CAIRN_ID_LEN + 1);
 		if (!kids)
 			return cairn_error_nomem();
 		memcpy(kids, ids, (size_t)n * CAIRN_ID_LEN);
-		for (uint32_t i = 0; i < n; i++)
-			if ((r = collect(c, kids + (size_t)i * CAIRN_ID_LEN, level - 1)) < 0)
-				return r;
+		struct cairn_buf *bufs = NULL;
+		if (level > 1 && n > 1) {
+			if (!(bufs = calloc(n, sizeof(*bufs))))
+				return cairn_error_nomem();
+			struct kids_read k = { c, kids, bufs };
+			r = cairn_parallel(n, MAX(1u, MIN(cairn_repo_parallelism(c->src), 8u)), read_kid, &k);
+		}
+		for (uint32_t i = 0; r >= 0 && i < n; i++)
+			r = collect(c, kids + (size_t)i * CAIRN_ID_LEN, level - 1, bufs ? &bufs[i] : NULL);
+		for (uint32_t i = 0; bufs && i < n; i++)
+			cairn_buf_free(&bufs[i]);
+		free(bufs);
+		if (r < 0)
+			return r;
 		struct cairn_blob_ref mark = { .type = CAIRN_BLOB_TREE };
 		memcpy(mark.id, id, CAIRN_ID_LEN);
 		if ((r = set_add(c->done, &mark)) < 0)
@@ -272,32 +330,88 @@ out:
 	return r;
 }
 
-/* A whole source pack whose every blob is wanted: copied under its own
- * name (its TOC is sealed with the pack id, which it keeps).  On the
- * server side where the stores can: then the TOC read back from the
- * destination is compared with the source's (the blobs themselves are
- * the source's bytes; their tags are checked on restore and by check
- * --read-data).  Otherwise every blob is opened and its id recomputed as
- * the pack passes through. */
-static int copy_whole(struct sender *w, const uint8_t pack_id[CAIRN_PACK_ID_LEN], const struct cairn_toc_entry *toc,
+static bool same_entry(const struct cairn_blob_ref *x, const struct cairn_blob_ref *y)
+{
+	return memcmp(x->id, y->id, CAIRN_ID_LEN) == 0 && x->offset == y->offset && x->stored_len == y->stored_len &&
+	       x->raw_len == y->raw_len && x->type == y->type && x->flags == y->flags;
+}
+
+/* Whether a pack's TOC lists exactly the blobs refs[0, n) (sorted by
+ * offset, as a pack writer lays them out). */
+static bool toc_is(const struct cairn_toc_entry *toc, size_t nt, const struct cairn_blob_ref *refs, size_t n)
+{
+	if (nt != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!same_entry(&toc[i].ref, &refs[i]))
+			return false;
+	return true;
+}
+
+/* Whether every blob of refs[0, n) is in the TOC where refs say. */
+static bool toc_has(const struct cairn_toc_entry *toc, size_t nt, const struct cairn_blob_ref *refs, size_t n)
+{
+	size_t j = 0;
+	for (size_t i = 0; i < n; i++) {
+		while (j < nt && toc[j].ref.offset < refs[i].offset)
+			j++;
+		if (j == nt || !same_entry(&toc[j].ref, &refs[i]))
+			return false;
+	}
+	return true;
+}
+
+/* The size a pack holding exactly refs[0, n) has, when they tile it from
+ * its start (as a pack writer lays them out), else 0: then the pack holds
+ * bytes the index does not account for, and is not sent whole. */
+static uint64_t whole_size(const struct cairn_blob_ref *refs, size_t n)
+{
+	uint64_t end = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (refs[i].offset != end)
+			return 0;
+		end += refs[i].stored_len;
+	}
+	return end + cairn_pack_tail_len(n);
+}
+
+/* A whole source pack whose every blob is wanted (refs[0, n): the
+ * source index's entries of that pack, which tile it up to a TOC of n
+ * entries: size bytes in all), copied under its own name (its TOC is
+ * sealed with the pack id, which it keeps).  Returns 1, with nothing
+ * written, when the pack turns out to hold more than refs.
+ *
+ * On the server side where the stores can: one request on S3 (the size
+ * is the index's, and an existing copy of a pack is the same bytes: no
+ * HEAD at either end), then the TOC read back from the destination at
+ * that size (one more) is compared with the index entries (the blobs
+ * themselves are the source's bytes; their tags are checked on restore
+ * and by check --read-data).  A pack that the index does not describe
+ * whole (a blob in it lost to a duplicate elsewhere) has its TOC
+ * elsewhere: it is read by the pack's real size and must list every blob
+ * of refs where the index says.  Otherwise (no server-side copy) the pack
+ * is read once, its TOC compared in memory, and every blob opened and its
+ * id recomputed as the pack passes through. */
+static int copy_whole(struct sender *w, const uint8_t pack_id[CAIRN_PACK_ID_LEN], const struct cairn_blob_ref *refs,
 		      size_t n, uint64_t size)
 {
 	struct copier *c = w->c;
-	int r = cairn_object_copy(c->dst, c->src, CAIRN_OBJ_PACK, pack_id);
+	_cleanup_free_ struct cairn_toc_entry *toc = NULL;
+	size_t nt = 0;
 	uint64_t sent = 0;
+	int r = cairn_object_copy(c->dst, c->src, CAIRN_OBJ_PACK, pack_id, size, 0);
 	if (r == 0) {
-		_cleanup_free_ struct cairn_toc_entry *back = NULL;
-		size_t nb = 0;
-		uint64_t bsize = 0;
-		if ((r = cairn_pack_read_toc(c->dst, w->codec.aead, pack_id, &back, &nb, &bsize)) < 0)
-			return cairn_error_prefix(r, "destination, after a server-side copy");
-		bool same = nb == n && bsize == size;
-		for (size_t i = 0; same && i < n; i++) {
-			const struct cairn_blob_ref *x = &back[i].ref, *y = &toc[i].ref;
-			same = memcmp(x->id, y->id, CAIRN_ID_LEN) == 0 && x->offset == y->offset &&
-			       x->stored_len == y->stored_len && x->raw_len == y->raw_len && x->type == y->type &&
-			       x->flags == y->flags;
+		r = cairn_pack_read_toc_sized(c->dst, w->codec.aead, pack_id, size, cairn_pack_tail_len(n), &toc, &nt);
+		bool same = r >= 0 && toc_is(toc, nt, refs, n);
+		if (!same && (r >= 0 || r == CAIRN_ECORRUPT || r == CAIRN_EINVAL)) {
+			cairn_error_clear();
+			free(toc);
+			toc = NULL;
+			r = cairn_pack_read_toc(c->dst, w->codec.aead, pack_id, &toc, &nt, NULL);
+			same = r >= 0 && toc_has(toc, nt, refs, n);
 		}
+		if (r < 0)
+			return cairn_error_prefix(r, "destination, after a server-side copy");
 		if (!same)
 			return cairn_error_set(CAIRN_ECORRUPT, "destination: a pack copied on the server side differs "
 							       "from its source");
@@ -305,13 +419,19 @@ static int copy_whole(struct sender *w, const uint8_t pack_id[CAIRN_PACK_ID_LEN]
 		c->st->packs_server_side++;
 		pthread_mutex_unlock(&c->lock);
 	} else if (r == CAIRN_EUNSUPPORTED) {
-		if ((r = cairn_object_get_range(c->src, CAIRN_OBJ_PACK, pack_id, 0, size, &w->span)) < 0)
+		cairn_error_clear();
+		if ((r = cairn_object_get_range(c->src, CAIRN_OBJ_PACK, pack_id, 0, CAIRN_STORE_TO_END, &w->span)) < 0)
 			return cairn_error_prefix(r, "source");
-		if (w->span.len != size)
-			return cairn_error_set(CAIRN_ECORRUPT, "source: a pack is truncated");
+		uint64_t need = 0;
+		if (w->span.len != size ||
+		    cairn_pack_open_tail(w->codec.aead, pack_id, w->span.data, w->span.len, size, &toc, &nt, &need) < 0 ||
+		    need || !toc_is(toc, nt, refs, n)) {
+			cairn_error_clear();
+			return 1; /* more than the index says: re-assembled instead */
+		}
 		for (size_t i = 0; i < n; i++) {
-			if ((r = cairn_buf_reserve(&w->plain, toc[i].ref.raw_len + 1)) < 0 ||
-			    (r = cairn_blob_decode(&w->codec, &toc[i].ref, w->span.data + toc[i].ref.offset,
+			if ((r = cairn_buf_reserve(&w->plain, refs[i].raw_len + 1)) < 0 ||
+			    (r = cairn_blob_decode(&w->codec, &refs[i], w->span.data + refs[i].offset,
 						   w->plain.data)) < 0)
 				return cairn_error_prefix(r, "source");
 		}
@@ -327,7 +447,7 @@ static int copy_whole(struct sender *w, const uint8_t pack_id[CAIRN_PACK_ID_LEN]
 	if ((r = cairn_index_add_pack(c->didx, pack_id, true, &slot)) < 0)
 		return r;
 	for (size_t i = 0; i < n; i++) {
-		struct cairn_blob_ref ref = toc[i].ref;
+		struct cairn_blob_ref ref = refs[i];
 		ref.pack = slot;
 		if ((r = cairn_index_insert(c->didx, &ref)) < 0)
 			return r;
@@ -373,10 +493,12 @@ static int send_some(struct sender *w, const uint8_t pid[CAIRN_PACK_ID_LEN], siz
 	return 0;
 }
 
-/* The blobs of one source pack: [lo, hi) of todo. */
+/* The blobs of one source pack: [lo, hi) of todo; whole: they are all
+ * the source index has in that pack. */
 struct group {
 	size_t lo, hi;
 	uint64_t bytes;
+	bool whole;
 };
 
 struct send_job {
@@ -397,26 +519,36 @@ static int send_group(void *ud, unsigned gi)
 		return r;
 	uint8_t pid[CAIRN_PACK_ID_LEN];
 	memcpy(pid, cairn_index_pack_id(c->planned, c->todo[g->lo].pack), sizeof(pid));
-	bool whole = false;
-	/* Only a pack most of which is wanted can be wanted whole: its TOC is
-	 * read to tell (three requests). */
-	if (g->bytes >= c->src->config.pack_size / 2) {
-		struct cairn_toc_entry *toc = NULL;
-		size_t n = 0;
-		uint64_t size = 0;
-		r = cairn_pack_read_toc(c->src, w.codec.aead, pid, &toc, &n, &size);
-		if (r < 0)
-			r = cairn_error_prefix(r, "source");
-		else if (n == g->hi - g->lo) {
-			whole = true;
-			r = copy_whole(&w, pid, toc, n, size);
-		}
-		free(toc);
-	}
-	if (r >= 0 && !whole)
+	/* Wanted whole when the todo holds every blob the source index has in
+	 * the pack and they tile it: told without a request.  A small pack
+	 * (the last of a backup) is re-assembled with others' blobs instead,
+	 * not to leave small packs at the destination. */
+	r = 1;
+	uint64_t size = g->whole && g->bytes >= c->src->config.pack_size / 2
+				? whole_size(c->todo + g->lo, g->hi - g->lo)
+				: 0;
+	if (size)
+		r = copy_whole(&w, pid, c->todo + g->lo, g->hi - g->lo, size);
+	if (r > 0)
 		r = send_some(&w, pid, g->lo, g->hi);
 	sender_free(&w);
 	return r;
+}
+
+static int count_one(const struct cairn_blob_ref *ref, void *ud)
+{
+	struct copier *c = ud;
+	if (ref->pack < c->nspacks)
+		c->spack_n[ref->pack]++;
+	return 0;
+}
+
+static int count_source_packs(struct copier *c)
+{
+	c->nspacks = cairn_index_npacks(c->sidx);
+	if (!(c->spack_n = calloc(c->nspacks ? c->nspacks : 1, sizeof(*c->spack_n))))
+		return cairn_error_nomem();
+	return cairn_index_foreach(c->sidx, count_one, c);
 }
 
 /* Sends the current backup's todo: one part per source pack, on as many
@@ -426,6 +558,9 @@ static int send_todo(struct copier *c)
 	if (!c->ntodo)
 		return 0;
 	qsort(c->todo, c->ntodo, sizeof(*c->todo), by_pack_offset);
+	int r;
+	if (!c->spack_n && (r = count_source_packs(c)) < 0)
+		return r;
 	struct group *g = NULL;
 	size_t ng = 0, cap = 0;
 	for (size_t i = 0; i < c->ntodo;) {
@@ -437,12 +572,15 @@ static int send_todo(struct copier *c)
 			free(g);
 			return cairn_error_nomem();
 		}
-		g[ng++] = (struct group){ i, j, bytes };
+		uint32_t slot;
+		bool whole = cairn_index_find_pack(c->sidx, cairn_index_pack_id(c->planned, c->todo[i].pack), &slot) == 0 &&
+			     slot < c->nspacks && c->spack_n[slot] == j - i;
+		g[ng++] = (struct group){ i, j, bytes, whole };
 		i = j;
 	}
 	struct send_job sj = { c, g };
 	unsigned threads = MAX(cairn_repo_parallelism(c->src), cairn_repo_parallelism(c->dst));
-	int r = cairn_parallel((unsigned)ng, MAX(1u, MIN(threads, 8u)), send_group, &sj);
+	r = cairn_parallel((unsigned)ng, MAX(1u, MIN(threads, 8u)), send_group, &sj);
 	free(g);
 	c->ntodo = 0;
 	if (r < 0)
@@ -483,7 +621,7 @@ static int complete_adopted(struct copier *c)
 			r = cairn_error_set(CAIRN_ECORRUPT, "source: a tree node has level %u", level);
 			break;
 		}
-		r = collect(c, nodes[i].id, level);
+		r = collect(c, nodes[i].id, level, NULL);
 	}
 	free(nodes);
 	if (r >= 0 && !c->o->dry_run)
@@ -751,7 +889,7 @@ static int copy_backup(struct copier *c, const struct cairn_manifest *m, const s
 			return cairn_error_nomem();
 	}
 	if (c->family) {
-		if ((r = collect(c, m->root, m->levels)) < 0)
+		if ((r = collect(c, m->root, m->levels, NULL)) < 0)
 			return r;
 		for (size_t i = 0; i < c->ntodo; i++)
 			if (c->todo[i].type == CAIRN_BLOB_CHUNK)
@@ -945,6 +1083,7 @@ static void copier_free(struct copier *c)
 	cairn_blob_codec_free(&c->dcodec);
 	cairn_pack_writer_free(&c->pw);
 	free(c->todo);
+	free(c->spack_n);
 	cairn_buf_free(&c->node);
 	cairn_buf_free(&c->plain);
 	cairn_buf_free(&c->sealed);

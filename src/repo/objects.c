@@ -152,7 +152,8 @@ int cairn_object_list_names(struct cairn_repo *repo, enum cairn_object_kind k, b
 	return 0;
 }
 
-int cairn_object_copy(struct cairn_repo *dst, struct cairn_repo *src, enum cairn_object_kind k, const uint8_t *id)
+int cairn_object_copy(struct cairn_repo *dst, struct cairn_repo *src, enum cairn_object_kind k, const uint8_t *id,
+		      uint64_t size, unsigned flags)
 {
 	char name[CAIRN_OBJECT_NAME_MAX];
 	cairn_object_name(k, id, name);
@@ -160,5 +161,7 @@ int cairn_object_copy(struct cairn_repo *dst, struct cairn_repo *src, enum cairn
 	 * written without retention go by read and put instead. */
 	if (dst->config.object_lock_days && !cairn_object_kind_locked(k))
 		return CAIRN_EUNSUPPORTED;
-	return cairn_store_copy_from(dst->store, src->store, name, name);
+	if (dst->config.object_lock_days)
+		flags |= CAIRN_PUT_CREATE_ONLY;
+	return cairn_store_copy_from_ex(dst->store, src->store, name, name, size, flags);
 }

@@ -42,9 +42,14 @@ int cairn_object_get_sealed(struct cairn_repo *repo, struct cairn_aead *a, enum 
 			    const uint8_t *id, uint64_t listed_size, struct cairn_buf *obj, struct cairn_buf *body);
 
 /* Copies the object of kind k and id from src to dst under the same name
- * on the server side (cairn_store_copy_from, create-only): CAIRN_EUNSUPPORTED
- * when the stores cannot, and the caller reads and writes instead. */
-int cairn_object_copy(struct cairn_repo *dst, struct cairn_repo *src, enum cairn_object_kind k, const uint8_t *id);
+ * on the server side (cairn_store_copy_from_ex: size is the source's when
+ * the caller knows it, else CAIRN_STORE_SIZE_UNKNOWN; flags
+ * CAIRN_PUT_CREATE_ONLY or 0): CAIRN_EUNSUPPORTED when the stores cannot,
+ * and the caller reads and writes instead.  In a store under object lock
+ * it is always create-only: a replaced object would leave a second
+ * retained version. */
+int cairn_object_copy(struct cairn_repo *dst, struct cairn_repo *src, enum cairn_object_kind k, const uint8_t *id,
+		      uint64_t size, unsigned flags);
 
 /* Deletes the object of kind k and id; CAIRN_ENOTFOUND passes through. */
 int cairn_object_delete(struct cairn_repo *repo, enum cairn_object_kind k, const uint8_t *id);

@@ -191,6 +191,56 @@ int cairn_toc_parse(const uint8_t *data, size_t len, uint64_t data_end, struct c
 
 #define TOC_READ_AHEAD (16u << 10)
 
+int cairn_pack_open_tail(struct cairn_aead *a, const uint8_t pack_id[CAIRN_PACK_ID_LEN], const uint8_t *tail,
+			 size_t tail_len, uint64_t size, struct cairn_toc_entry **ret, size_t *ret_n, uint64_t *ret_need)
+{
+	char key[CAIRN_OBJECT_NAME_MAX];
+	cairn_pack_key(pack_id, key);
+	*ret_need = 0;
+	if (size < CAIRN_PACK_TRAILER_LEN + CAIRN_AEAD_OVERHEAD + 4)
+		return cairn_error_set(CAIRN_ECORRUPT, "pack %s is truncated (%llu bytes)", key,
+				       (unsigned long long)size);
+	if (tail_len < CAIRN_PACK_TRAILER_LEN || tail_len > size)
+		return cairn_error_set(CAIRN_ECORRUPT, "pack %s is truncated or damaged (no trailer)", key);
+	const uint8_t *trailer = tail + tail_len - CAIRN_PACK_TRAILER_LEN;
+	if (memcmp(trailer + 4, CAIRN_PACK_MAGIC, CAIRN_MAGIC_LEN) != 0)
+		return cairn_error_set(CAIRN_ECORRUPT, "pack %s is truncated or damaged (no trailer)", key);
+	uint32_t toclen = cairn_le32(trailer);
+	if (toclen < CAIRN_AEAD_OVERHEAD || toclen > size - CAIRN_PACK_TRAILER_LEN)
+		return cairn_error_set(CAIRN_ECORRUPT, "pack %s has an invalid trailer", key);
+	if ((uint64_t)toclen + CAIRN_PACK_TRAILER_LEN > tail_len) {
+		*ret_need = (uint64_t)toclen + CAIRN_PACK_TRAILER_LEN;
+		return 0;
+	}
+	uint64_t toc_at = size - CAIRN_PACK_TRAILER_LEN - toclen;
+	_cleanup_(cairn_buf_freep) struct cairn_buf body = CAIRN_BUF_INIT;
+	if (cairn_repo_unseal(a, CAIRN_AAD_TOC, pack_id, CAIRN_PACK_ID_LEN, trailer - toclen, toclen, &body) < 0)
+		return cairn_error_set(CAIRN_ECORRUPT, "pack %s is damaged (table of contents does not authenticate)",
+				       key);
+	int r = cairn_toc_parse(body.data, body.len, toc_at, ret, ret_n);
+	return r < 0 ? cairn_error_prefix(r, "pack %s", key) : 0;
+}
+
+int cairn_pack_read_toc_sized(struct cairn_repo *repo, struct cairn_aead *a, const uint8_t pack_id[CAIRN_PACK_ID_LEN],
+			      uint64_t size, uint64_t tail_len, struct cairn_toc_entry **ret, size_t *ret_n)
+{
+	char key[CAIRN_OBJECT_NAME_MAX];
+	cairn_pack_key(pack_id, key);
+	_cleanup_(cairn_buf_freep) struct cairn_buf tail = CAIRN_BUF_INIT;
+	uint64_t need = MIN(MAX(tail_len, (uint64_t)CAIRN_PACK_TRAILER_LEN), size);
+	for (int pass = 0; pass < 2; pass++) {
+		int r = cairn_object_get_range(repo, CAIRN_OBJ_PACK, pack_id, size - need, need, &tail);
+		if (r < 0)
+			return r;
+		if (tail.len != need)
+			return cairn_error_set(CAIRN_ECORRUPT, "pack %s is truncated or damaged (no trailer)", key);
+		if ((r = cairn_pack_open_tail(a, pack_id, tail.data, tail.len, size, ret, ret_n, &need)) < 0 ||
+		    !need)
+			return r;
+	}
+	return cairn_error_set(CAIRN_ECORRUPT, "pack %s has an invalid trailer", key);
+}
+
 int cairn_pack_read_toc(struct cairn_repo *repo, struct cairn_aead *a, const uint8_t pack_id[CAIRN_PACK_ID_LEN],
 			struct cairn_toc_entry **ret, size_t *ret_n, uint64_t *ret_pack_size)
 {
@@ -200,43 +250,13 @@ int cairn_pack_read_toc(struct cairn_repo *repo, struct cairn_aead *a, const uin
 	int r = cairn_store_stat(repo->store, key, &size);
 	if (r < 0)
 		return r;
-	if (size < CAIRN_PACK_TRAILER_LEN + CAIRN_AEAD_OVERHEAD + 4)
-		return cairn_error_set(CAIRN_ECORRUPT, "pack %s is truncated (%llu bytes)", key,
-				       (unsigned long long)size);
 	/* The tail is read with the table of contents it most likely holds
 	 * (a 16 MiB pack of 64 KiB chunks has a 13 KiB one): one request
-	 * instead of two, which counts when a copy reads two tables per pack
-	 * it sends whole.  Not more: 64 KiB tripled the bytes a same-family
-	 * copy moved through the host (19 to 51 MiB for 5 GiB). */
-	_cleanup_(cairn_buf_freep) struct cairn_buf tail = CAIRN_BUF_INIT;
-	_cleanup_(cairn_buf_freep) struct cairn_buf body = CAIRN_BUF_INIT;
-	uint64_t ahead = size < TOC_READ_AHEAD ? size : TOC_READ_AHEAD;
-	if ((r = cairn_object_get_range(repo, CAIRN_OBJ_PACK, pack_id, size - ahead, ahead, &tail)) < 0)
+	 * instead of two.  Not more: 64 KiB tripled the bytes a same-family
+	 * copy moved through the host (19 to 51 MiB for 5 GiB) when it read
+	 * two tables per pack it sent whole. */
+	if ((r = cairn_pack_read_toc_sized(repo, a, pack_id, size, TOC_READ_AHEAD, ret, ret_n)) < 0)
 		return r;
-	if (tail.len != ahead)
-		return cairn_error_set(CAIRN_ECORRUPT, "pack %s is truncated or damaged (no trailer)", key);
-	const uint8_t *trailer = tail.data + tail.len - CAIRN_PACK_TRAILER_LEN;
-	if (memcmp(trailer + 4, CAIRN_PACK_MAGIC, CAIRN_MAGIC_LEN) != 0)
-		return cairn_error_set(CAIRN_ECORRUPT, "pack %s is truncated or damaged (no trailer)", key);
-	uint32_t toclen = cairn_le32(trailer);
-	if (toclen < CAIRN_AEAD_OVERHEAD || toclen > size - CAIRN_PACK_TRAILER_LEN)
-		return cairn_error_set(CAIRN_ECORRUPT, "pack %s has an invalid trailer", key);
-	uint64_t toc_at = size - CAIRN_PACK_TRAILER_LEN - toclen;
-	const uint8_t *toc;
-	if ((uint64_t)toclen + CAIRN_PACK_TRAILER_LEN <= ahead) {
-		toc = trailer - toclen;
-	} else {
-		if ((r = cairn_object_get_range(repo, CAIRN_OBJ_PACK, pack_id, toc_at, toclen, &tail)) < 0)
-			return r;
-		if (tail.len != toclen)
-			return cairn_error_set(CAIRN_ECORRUPT, "pack %s is truncated", key);
-		toc = tail.data;
-	}
-	if (cairn_repo_unseal(a, CAIRN_AAD_TOC, pack_id, CAIRN_PACK_ID_LEN, toc, toclen, &body) < 0)
-		return cairn_error_set(CAIRN_ECORRUPT, "pack %s is damaged (table of contents does not authenticate)",
-				       key);
-	if ((r = cairn_toc_parse(body.data, body.len, toc_at, ret, ret_n)) < 0)
-		return cairn_error_prefix(r, "pack %s", key);
 	if (ret_pack_size)
 		*ret_pack_size = size;
 	return 0;

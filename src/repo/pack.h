@@ -64,9 +64,33 @@ int cairn_pack_writer_add(struct cairn_pack_writer *w, struct cairn_blob_ref *re
 int cairn_pack_writer_finish(struct cairn_pack_writer *w, struct cairn_aead *a);
 void cairn_pack_writer_free(struct cairn_pack_writer *w);
 
-/* Reads and opens a pack's TOC (two ranged gets).  *ret is malloc'd. */
+/* Reads and opens a pack's TOC (a stat and one ranged get, two when the
+ * TOC is over 16 KiB).  *ret is malloc'd. */
 int cairn_pack_read_toc(struct cairn_repo *repo, struct cairn_aead *a, const uint8_t pack_id[CAIRN_PACK_ID_LEN],
 			struct cairn_toc_entry **ret, size_t *ret_n, uint64_t *ret_pack_size);
+
+/* The sealed TOC of a pack of n blobs, with the trailer: the bytes at the
+ * end of the pack that cairn_pack_read_toc_sized needs (format.h PACK). */
+static inline uint64_t cairn_pack_tail_len(size_t n)
+{
+	return CAIRN_AEAD_OVERHEAD + 4 + (uint64_t)n * CAIRN_TOC_ENTRY_LEN + CAIRN_PACK_TRAILER_LEN;
+}
+
+/* As cairn_pack_read_toc for a pack whose size the caller knows (from a
+ * record of its own, e.g. the index): no stat, and one ranged get of its
+ * last tail_len bytes when they hold the TOC (cairn_pack_tail_len), else
+ * a second.  A wrong size reads no trailer there: CAIRN_ECORRUPT (or the
+ * store's CAIRN_EINVAL for an offset past the end). */
+int cairn_pack_read_toc_sized(struct cairn_repo *repo, struct cairn_aead *a, const uint8_t pack_id[CAIRN_PACK_ID_LEN],
+			      uint64_t size, uint64_t tail_len, struct cairn_toc_entry **ret, size_t *ret_n);
+
+/* Opens the TOC of pack pack_id, size bytes long, from its last tail_len
+ * bytes (tail) in memory.  When the TOC begins before them, *ret_need
+ * says how many are needed and nothing else is returned (0 otherwise).
+ * CAIRN_ECORRUPT when they do not end in a trailer or the TOC does not
+ * authenticate or parse. */
+int cairn_pack_open_tail(struct cairn_aead *a, const uint8_t pack_id[CAIRN_PACK_ID_LEN], const uint8_t *tail,
+			 size_t tail_len, uint64_t size, struct cairn_toc_entry **ret, size_t *ret_n, uint64_t *ret_need);
 
 /* Parses an opened TOC body; data_end is where the blobs end in the pack
  * (every entry must lie below it).  Fuzzed. */

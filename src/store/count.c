@@ -80,11 +80,12 @@ static int count_copy(struct cairn_store *s, const char *from, const char *to)
 
 /* Counted on the destination; the source is unwrapped so the driver sees
  * the real store it may reach server-side (and can tell its kind). */
-static int count_copy_from(struct cairn_store *s, struct cairn_store *src, const char *src_key, const char *dst_key)
+static int count_copy_from(struct cairn_store *s, struct cairn_store *src, const char *src_key, const char *dst_key,
+			 uint64_t size, unsigned flags)
 {
 	struct count_store *c = to_count(s);
 	atomic_fetch_add(&c->copy_from, 1);
-	return cairn_store_copy_from(c->inner, cairn_store_unwrap(src), src_key, dst_key);
+	return cairn_store_copy_from_ex(c->inner, cairn_store_unwrap(src), src_key, dst_key, size, flags);
 }
 
 static int count_create(struct cairn_store *s)

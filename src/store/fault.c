@@ -117,13 +117,14 @@ static int fault_copy(struct cairn_store *s, const char *from, const char *to)
 
 /* A server-side copy writes the destination: it counts, and fails, as a
  * put.  The source is unwrapped so the driver sees the real store. */
-static int fault_copy_from(struct cairn_store *s, struct cairn_store *src, const char *src_key, const char *dst_key)
+static int fault_copy_from(struct cairn_store *s, struct cairn_store *src, const char *src_key, const char *dst_key,
+			 uint64_t size, unsigned flags)
 {
 	struct fault_store *f = to_fault(s);
 	int r = fault_check(f, CAIRN_FAULT_PUT, "copy_from");
 	if (r < 0)
 		return r;
-	return cairn_store_copy_from(f->inner, cairn_store_unwrap(src), src_key, dst_key);
+	return cairn_store_copy_from_ex(f->inner, cairn_store_unwrap(src), src_key, dst_key, size, flags);
 }
 
 static int fault_create(struct cairn_store *s)

@@ -739,7 +739,9 @@ static int fill_copy(int fd, const char *path, void *ud)
 	return 0;
 }
 
-static int local_copy_from(struct cairn_store *s, struct cairn_store *src, const char *src_key, const char *dst_key)
+/* The size hint is not needed: fstat costs no request. */
+static int local_copy_from(struct cairn_store *s, struct cairn_store *src, const char *src_key, const char *dst_key,
+			   uint64_t size, unsigned flags)
 {
 	_cleanup_free_ char *src_path = NULL, *dst_path = NULL;
 	_cleanup_close_ int fd = -1;
@@ -764,11 +766,19 @@ static int local_copy_from(struct cairn_store *s, struct cairn_store *src, const
 		return cairn_error_errno(errno, "stat %s", src_path);
 	if (!S_ISREG(st.st_mode))
 		return not_found(src, src_key);
+	(void)size;
 	/* Not to copy a whole object for nothing; publish decides for sure. */
 	if (access(dst_path, F_OK) == 0)
-		return cairn_error_set(CAIRN_EEXIST, "object %s already exists in %s", dst_key, s->uri);
+		return flags & CAIRN_PUT_CREATE_ONLY
+			       ? cairn_error_set(CAIRN_EEXIST, "object %s already exists in %s", dst_key, s->uri)
+			       : 0;
 	struct copy_src c = { .fd = fd, .size = (uint64_t)st.st_size, .src_path = src_path };
-	return write_object(s, dst_key, CAIRN_PUT_CREATE_ONLY, fill_copy, &c);
+	r = write_object(s, dst_key, CAIRN_PUT_CREATE_ONLY, fill_copy, &c);
+	if (r == CAIRN_EEXIST && !(flags & CAIRN_PUT_CREATE_ONLY)) {
+		cairn_error_clear();
+		r = 0;
+	}
+	return r;
 }
 
 static const struct cairn_store_ops local_ops = {

@@ -298,11 +298,12 @@ static int sec_sweep(struct cairn_store *s, int64_t before, struct cairn_store_s
 /* The driver unwraps the source (cairn_store_unwrap, which knows this
  * wrapper) to the store its reads go to now, to tell whether it reaches
  * it server-side. */
-static int sec_copy_from(struct cairn_store *s, struct cairn_store *src, const char *src_key, const char *dst_key)
+static int sec_copy_from(struct cairn_store *s, struct cairn_store *src, const char *src_key, const char *dst_key,
+			 uint64_t size, unsigned flags)
 {
 	struct secondary_store *w = to_sec(s);
 	struct cairn_store *p = writer(w);
-	return p ? wrote(w, cairn_store_copy_from(p, src, src_key, dst_key)) : CAIRN_ENET;
+	return p ? wrote(w, cairn_store_copy_from_ex(p, src, src_key, dst_key, size, flags)) : CAIRN_ENET;
 }
 
 /* A setting for later puts: the primary's, as only it is written. */

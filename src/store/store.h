@@ -56,6 +56,8 @@ struct cairn_store_lock {
 
 /* Length value meaning "to the end of the object". */
 #define CAIRN_STORE_TO_END UINT64_MAX
+/* Size value meaning "not known to the caller" (copy_from). */
+#define CAIRN_STORE_SIZE_UNKNOWN UINT64_MAX
 
 struct cairn_store;
 struct cairn_store_xfer;
@@ -109,8 +111,16 @@ struct cairn_store_ops {
 	 * passing through this host: S3 CopyObject / UploadPartCopy, Azure
 	 * Put Blob From URL.  CAIRN_EUNSUPPORTED when s cannot reach src that
 	 * way (another driver, endpoint or account): the caller then reads
-	 * and writes (a copy between repositories, issue [dr]). */
-	int (*copy_from)(struct cairn_store *s, struct cairn_store *src, const char *src_key, const char *dst_key);
+	 * and writes (a copy between repositories, issue [dr]).
+	 * size: the source's size when the caller knows it (from a record of
+	 * its own), else CAIRN_STORE_SIZE_UNKNOWN: the driver then asks the
+	 * source (one request).  A wrong size is not detected here: a caller
+	 * that gives one verifies what it copied.  flags: without
+	 * CAIRN_PUT_CREATE_ONLY an existing dst_key is success (kept or
+	 * replaced), so the driver need not look before it copies: for keys
+	 * that name their content, whose every copy is the same bytes. */
+	int (*copy_from)(struct cairn_store *s, struct cairn_store *src, const char *src_key, const char *dst_key,
+			 uint64_t size, unsigned flags);
 	/* Object Lock: every later put without CAIRN_PUT_NO_RETENTION (and
 	 * every multipart upload, and every copy_from) carries a retention
 	 * of l->seconds from then, in l->mode; create makes the bucket with Object Lock enabled
@@ -194,10 +204,18 @@ static inline int cairn_store_del_many(struct cairn_store *s, const char *const 
 	return 0;
 }
 
+/* copy_from with what the caller knows (size) and asks (flags). */
+static inline int cairn_store_copy_from_ex(struct cairn_store *s, struct cairn_store *src, const char *src_key,
+					   const char *dst_key, uint64_t size, unsigned flags)
+{
+	return s->ops->copy_from ? s->ops->copy_from(s, src, src_key, dst_key, size, flags) : CAIRN_EUNSUPPORTED;
+}
+
+/* Create-only, the size asked of the source. */
 static inline int cairn_store_copy_from(struct cairn_store *s, struct cairn_store *src, const char *src_key,
 					const char *dst_key)
 {
-	return s->ops->copy_from ? s->ops->copy_from(s, src, src_key, dst_key) : CAIRN_EUNSUPPORTED;
+	return cairn_store_copy_from_ex(s, src, src_key, dst_key, CAIRN_STORE_SIZE_UNKNOWN, CAIRN_PUT_CREATE_ONLY);
 }
 
 static inline int cairn_store_lock_set(struct cairn_store *s, const struct cairn_store_lock *l)

@@ -225,7 +225,8 @@ int cairn_azure_list(struct cairn_store *s, const char *prefix, cairn_store_list
 int cairn_azure_put_blocks(struct azure_store *s, const char *key, const uint8_t *data, size_t len,
 			   bool create_only);
 /* Server-side copy from another Azure store of the same account (copy.c). */
-int cairn_azure_copy_from(struct cairn_store *s, struct cairn_store *src, const char *src_key, const char *dst_key);
+int cairn_azure_copy_from(struct cairn_store *s, struct cairn_store *src, const char *src_key, const char *dst_key,
+			uint64_t size, unsigned flags);
 /* Checks a key: non-empty, no leading '/', no control characters, no '\\'
  * (the service would make it a '/'), not too long. */
 static inline int cairn_azure_key_check(struct azure_store *s, const char *key)

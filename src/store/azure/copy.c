@@ -25,6 +25,10 @@
  * Put Block From URL (blocks of a blob above 5000 MiB) is not used:
  * Copy Blob covers those sizes in one request, and no test server has it.
  *
+ * A caller that gives the source's size saves its HEAD; one that lets an
+ * existing destination stand (no CAIRN_PUT_CREATE_ONLY) saves the
+ * destination's, and the copy's 409/412 is then success.
+ *
  * Create-only: the HEAD check, then If-None-Match: * on the copy, which
  * the service applies to the destination atomically (409/412: it is
  * there).  A retried copy that finds the key with the source's size
@@ -209,11 +213,11 @@ static int copy_blob(struct azure_store *s, const char *src_hdr, const char *key
 }
 
 int cairn_azure_copy_from(struct cairn_store *st, struct cairn_store *src_store, const char *src_key,
-			  const char *dst_key)
+			  const char *dst_key, uint64_t size, unsigned flags)
 {
 	struct azure_store *s = to_azure(st);
 	_cleanup_(cairn_buf_freep) struct cairn_buf hdr = CAIRN_BUF_INIT;
-	uint64_t size;
+	bool create_only = flags & CAIRN_PUT_CREATE_ONLY;
 	int r;
 
 	src_store = cairn_store_unwrap(src_store);
@@ -225,9 +229,9 @@ int cairn_azure_copy_from(struct cairn_store *st, struct cairn_store *src_store,
 		return unsupported(s, src_store, "another account or endpoint");
 	if ((r = cairn_azure_key_check(src, src_key)) < 0 || (r = cairn_azure_key_check(s, dst_key)) < 0)
 		return r;
-	if ((r = cairn_store_stat(src_store, src_key, &size)) < 0)
+	if (size == CAIRN_STORE_SIZE_UNKNOWN && (r = cairn_store_stat(src_store, src_key, &size)) < 0)
 		return r;
-	if ((r = cairn_httpstore_absent(st, dst_key)) < 0)
+	if (create_only && (r = cairn_httpstore_absent(st, dst_key)) < 0)
 		return r;
 	if ((r = source_header(src, src_key, &hdr)) < 0)
 		goto out;
@@ -244,5 +248,9 @@ int cairn_azure_copy_from(struct cairn_store *st, struct cairn_store *src_store,
 out:
 	if (hdr.data)
 		cairn_wipe(hdr.data, hdr.len);
+	if (r == CAIRN_EEXIST && !create_only) {
+		cairn_error_clear(); /* If-None-Match kept the one there */
+		r = 0;
+	}
 	return r;
 }

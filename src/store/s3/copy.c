@@ -27,6 +27,12 @@
  * server failed after it started answering): that is a failure, retried
  * like a 5xx when its code says so.
  *
+ * The caller may give the source's size (then there is no HEAD of the
+ * source: a same-family copy knows it from the source's index) and may
+ * let an existing destination stand (no CAIRN_PUT_CREATE_ONLY: then there
+ * is no HEAD of the destination either, and a 412 is success), so that a
+ * copy of a whole pack is one request.
+ *
  * Create-only: the destination is checked with a HEAD first, then the
  * CopyObject carries If-None-Match: * as puts do, for servers that apply
  * it to a copy (412: the key is there).  Ceph RGW honours it on a put but
@@ -248,11 +254,11 @@ static int copy_multipart(struct s3_store *s, const char *src_hdr, const char *k
 }
 
 int cairn_s3_copy_from(struct cairn_store *st, struct cairn_store *src_store, const char *src_key,
-		       const char *dst_key)
+		       const char *dst_key, uint64_t size, unsigned flags)
 {
 	struct s3_store *s = to_s3(st);
 	_cleanup_(cairn_buf_freep) struct cairn_buf hdr = CAIRN_BUF_INIT;
-	uint64_t size;
+	bool create_only = flags & CAIRN_PUT_CREATE_ONLY;
 	int r;
 
 	src_store = cairn_store_unwrap(src_store);
@@ -269,9 +275,9 @@ int cairn_s3_copy_from(struct cairn_store *st, struct cairn_store *src_store, co
 	if ((r = cairn_s3_key_check(src, src_key)) < 0 || (r = cairn_s3_key_check(s, dst_key)) < 0)
 		return r;
 
-	if ((r = cairn_store_stat(src_store, src_key, &size)) < 0)
+	if (size == CAIRN_STORE_SIZE_UNKNOWN && (r = cairn_store_stat(src_store, src_key, &size)) < 0)
 		return r;
-	if ((r = cairn_httpstore_absent(st, dst_key)) < 0)
+	if (create_only && (r = cairn_httpstore_absent(st, dst_key)) < 0)
 		return r;
 	if ((r = copy_source(src, src_key, &hdr)) < 0)
 		return r;
@@ -279,6 +285,10 @@ int cairn_s3_copy_from(struct cairn_store *st, struct cairn_store *src_store, co
 		r = copy_multipart(s, (const char *)hdr.data, dst_key, size);
 	else
 		r = copy_object(s, (const char *)hdr.data, dst_key, size);
+	if (r == CAIRN_EEXIST && !create_only) {
+		cairn_error_clear(); /* a server that honours If-None-Match kept it */
+		return 0;
+	}
 	/* Under Object Lock a copy is retained as a put is (lock.c), set
 	 * after the copy by PutObjectRetention: UploadPartCopy parts cannot
 	 * carry the Content-MD5 a locked upload's parts need, and servers

@@ -229,7 +229,8 @@ int cairn_s3_put_multipart(struct s3_store *s, const char *key, const uint8_t *d
 int cairn_s3_del_many(struct cairn_store *s, const char *const *keys, size_t n);
 int cairn_s3_sweep(struct cairn_store *s, int64_t before, struct cairn_store_sweep *ret);
 /* Server-side copy from another S3 store on the same endpoint (copy.c). */
-int cairn_s3_copy_from(struct cairn_store *s, struct cairn_store *src, const char *src_key, const char *dst_key);
+int cairn_s3_copy_from(struct cairn_store *s, struct cairn_store *src, const char *src_key, const char *dst_key,
+			uint64_t size, unsigned flags);
 /* Completes (CompleteMultipartUpload, with its retries) or aborts the
  * multipart upload upload_id_q ("uploadId=ENC") of key, len bytes in
  * nparts parts with those ETags: multipart.c's, for copy.c. */
