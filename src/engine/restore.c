@@ -11,6 +11,7 @@
  * times the cores, or the store's parallelism if larger: 8 on S3).
  */
 #include "engine/engine.h"
+#include "engine/packrange.h"
 #include "engine/tuning.h"
 #include "repo/index.h"
 #include "repo/lease.h"
@@ -124,14 +125,8 @@ static int do_range(struct rjob *j, struct cairn_blob_codec *c, const struct ran
 	char key[CAIRN_OBJECT_NAME_MAX];
 	double t0 = j->profile ? cairn_now() : 0, tw = 0;
 	const uint8_t *pack_id = cairn_index_pack_id(j->idx, rg->pack);
-	int r = cairn_object_get_range(j->repo, CAIRN_OBJ_PACK, pack_id, rg->start, rg->end - rg->start, buf);
+	int r = cairn_pack_range_get(j->repo, j->idx, rg->pack, rg->start, rg->end, buf);
 	double t1 = j->profile ? cairn_now() : 0;
-	if (r == CAIRN_ENOTFOUND || r == CAIRN_EINVAL || (r >= 0 && buf->len != rg->end - rg->start))
-		cairn_pack_key(pack_id, key);
-	if (r == CAIRN_ENOTFOUND)
-		return cairn_error_set(CAIRN_ENOTFOUND, "pack %s is missing from the repository", key);
-	if (r == CAIRN_EINVAL || (r >= 0 && buf->len != rg->end - rg->start))
-		return cairn_error_set(CAIRN_ECORRUPT, "pack %s is truncated", key);
 	if (r < 0)
 		return r;
 	uint64_t fetched = buf->len, written = 0;

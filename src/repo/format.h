@@ -171,7 +171,8 @@
  *   stop with one line when that is refused, before writing anything.
  *
  * BLOB
- *   A chunk (up to chunk_size bytes of a volume) or a tree node, stored as
+ *   A chunk (up to chunk_size bytes of a volume), a tree node or a catalog
+ *   node (CATALOG), stored as
  *     seal(EK, A = "B" || id, payload)
  *   payload is zstd-compressed when flags bit 0 is set, lz4-compressed (an
  *   LZ4 block, liblz4's LZ4_compress_*, no frame) when bit 1 is set, raw
@@ -186,7 +187,7 @@
  *   toc_len is the size of the sealed TOC; TOC sealed with A = "T" || pack id.
  *   TOC plaintext: count u32, then count entries of 52 bytes (the record
  *   layout of repo/record.h, shared with INDEX):
- *     id (32) | type u8 (0 chunk, 1 tree node) | flags u8 (BLOB) |
+ *     id (32) | type u8 (0 chunk, 1 tree node, 2 catalog node) | flags u8 (BLOB) |
  *     reserved u16 | raw_len u32 | stored_len u32 | offset u64
  *   offset/stored_len locate the sealed blob in the pack.  A pack holds blobs
  *   until it reaches pack_size (default 16 MiB).  The TOC alone is enough to
@@ -239,6 +240,57 @@
  *   equal ids, so two backups compare in O(changed nodes), and a new backup
  *   stores only the nodes along changed paths.
  *
+ * CATALOG
+ *   The files of a volume's ext2/3/4 file systems as they were in the bytes
+ *   the backup read (the same snapshot, or the same live read: a live
+ *   volume being written may give a catalog that disagrees with itself or
+ *   with the chunks, as a live read gives such a volume), stored as catalog
+ *   nodes: blobs of type 2, id = id(plaintext) like tree nodes, so a
+ *   directory whose files did not change is one node the repository holds
+ *   already.  Every node starts with
+ *     magic "CCAT" | kind u8 | reserved 3 bytes (0) | count u32
+ *   and is at most CAIRN_CATALOG_NODE_MAX (4 MiB) bytes.  Kinds:
+ *     0 DIR      count entries (ENTRY) of one directory, or of one part of
+ *                a large one, names in strictly increasing byte order
+ *     1 PARTS    a large directory: count (2..65536) ids of DIR nodes, whose
+ *                entries, in this order, are the directory's
+ *     2 EXTENTS  count (1..16384) extents (EXTENT) of one file, in order
+ *     3 VOLUME   the root: count (0..256) file systems, each
+ *                  name_len u8 (0..15) | name | type_len u8 (0..31) | type |
+ *                  offset u64 | size u64 | has_root u8 (0/1) |
+ *                  has_root ? ENTRY of its root directory, name ""
+ *                           : reason_len u16 (1..1024) | reason
+ *                names distinct, in partition order; name "" is a
+ *                whole-volume file system (then the only one);
+ *                "p<N>" is partition N of an MBR or GPT partition table.
+ *   ENTRY:
+ *     name_len u16 (1..255) | name (no '/' or NUL, not "." or "..") |
+ *     type u8 (1 file, 2 dir, 3 symlink, 4 char dev, 5 block dev, 6 fifo,
+ *     7 socket) | flags u8 (bit 0: extents in EXTENTS nodes) | reserved u16 |
+ *     mode u32 (st_mode; its type bits agree with type) | uid u32 | gid u32 |
+ *     nlink u32 | size u64 | inode u64 | rdev u64 | atime i64 | mtime i64 |
+ *     ctime i64 (nanoseconds since the epoch), then by type:
+ *       dir      the id (32) of its DIR or PARTS node (zero id: empty dir)
+ *       symlink  target_len u16 (1..4095) | target (no NUL)
+ *       file     nextents u32, then with flag bit 0: nparts u32 (1..4096)
+ *                and nparts ids of EXTENTS nodes holding the nextents
+ *                extents; without: nextents (0..64) EXTENT inline
+ *   EXTENT (25 bytes):
+ *     volume_offset u64 | file_offset u64 | length u64 | flags u8 (bit 0:
+ *     unwritten, reads as zeros)
+ *   Offsets are bytes of the volume (a partition's offset included), so a
+ *   reader needs nothing of the file system.  A file's extents have
+ *   increasing, non-overlapping file ranges, length >= 1 and no sum past
+ *   2^63; the bytes no extent covers are holes.  Hard links are entries
+ *   with one inode number (and nlink > 1).
+ *   A DIR node of a large directory is cut after an entry whose name's
+ *   FNV-1a hash is 0 modulo 256 (and that holds 32 entries or more), or
+ *   before one that would take it past 1 MiB: an insertion changes one
+ *   part and the PARTS node, not every part after it.
+ *   The manifest names the VOLUME node in "catalog", or says in
+ *   "catalog_none" why there is none (MANIFEST).  Walks that mark what
+ *   backups use (prune, check) follow catalog ids as they follow tree ids.
+ *
  * MANIFEST  backups/<backup id>
  *   seal(EK, A = "M" || the 16 id bytes, JSON):
  *     {"version":1, "id":"<32 hex>", "volume":"name", "created":"<RFC 3339>",
@@ -252,7 +304,8 @@
  *                     "label":"...", "uuid":"..."},
  *      "group":"<32 hex>", "policy":"name", "policy_id":"<32 hex>",
  *      "consistency":"snapshot"|"frozen"|"unchanged"|"unchecked"|
- *                    "changed-during-read"}
+ *                    "changed-during-read",
+ *      "catalog":"<64 hex>", "catalog_none":"reason"}
  *   (stats are informational; readers accept them missing.)  change_tracking
  *   names how the changed chunks were found: "full-read" (every chunk read,
  *   unchanged ones recognised by change tag or id), "fiemap" (extent maps of
@@ -283,6 +336,11 @@
  *   block device, which has no such clock), "changed-during-read" (read
  *   live and they differed: kept, but possibly not one instant).  Readers
  *   take any string.
+ *   catalog (optional) is the id of the backup's CATALOG VOLUME node;
+ *   without it, catalog_none (optional) says why there is none, e.g. "no
+ *   supported file system", "--no-catalog", "the ext4 file system could
+ *   not be read: ..."; a manifest with neither was written before catalogs
+ *   existed.
  *   Written after every pack and index object it depends on is durable; a
  *   backup without a manifest does not exist.
  *
@@ -465,9 +523,25 @@
 
 #define CAIRN_NODE_HEADER_LEN 8
 
+/* Catalog nodes (CATALOG). */
+#define CAIRN_CATALOG_MAGIC "CCAT"
+#define CAIRN_CATALOG_HEADER_LEN 12
+#define CAIRN_CATALOG_NODE_MAX (4u << 20)
+#define CAIRN_CATALOG_PART_MAX (1u << 20) /* a DIR node is cut before this */
+#define CAIRN_CATALOG_PARTS_MAX 65536
+#define CAIRN_CATALOG_EXTENTS_NODE_MAX 16384
+#define CAIRN_CATALOG_INLINE_EXTENTS 64
+#define CAIRN_CATALOG_EXTENT_PARTS_MAX 4096
+#define CAIRN_CATALOG_FS_MAX 256
+#define CAIRN_CATALOG_NAME_MAX 255
+#define CAIRN_CATALOG_TARGET_MAX 4095
+#define CAIRN_CATALOG_REASON_MAX 1024
+#define CAIRN_CATALOG_EXTENT_LEN 25
+
 enum cairn_blob_type {
 	CAIRN_BLOB_CHUNK = 0,
 	CAIRN_BLOB_TREE = 1,
+	CAIRN_BLOB_CATALOG = 2, /* a catalog node (CATALOG) */
 };
 
 enum {

@@ -399,7 +399,7 @@ int cairn_index_decode(struct cairn_index *idx, const uint8_t *data, size_t len)
 	for (uint32_t i = 0; i < n && r >= 0; i++) {
 		struct cairn_blob_ref ref;
 		uint32_t p = cairn_index_rec_decode(cairn_reader_bytes(&rd, CAIRN_REC_LEN), &ref);
-		if (p >= npacks || ref.type > CAIRN_BLOB_TREE || !cairn_blob_flags_valid(ref.flags) ||
+		if (p >= npacks || ref.type > CAIRN_BLOB_CATALOG || !cairn_blob_flags_valid(ref.flags) ||
 		    ref.stored_len < CAIRN_AEAD_OVERHEAD ||
 		    ref.raw_len > CAIRN_CHUNK_SIZE_MAX + CAIRN_NODE_HEADER_LEN + CAIRN_TREE_FANOUT * CAIRN_ID_LEN) {
 			r = cairn_error_set(CAIRN_ECORRUPT, "index object has an invalid entry");
@@ -1041,8 +1041,9 @@ static int adopt_pack(struct cairn_index *idx, struct cairn_repo *repo, struct c
 		 * node's pack but not its children's: indexed, the node would
 		 * tell a same-family copy (which skips a subtree whose root the
 		 * destination has) that the whole subtree is there.  A writer
-		 * that needs such a node stores it again; it is small. */
-		if (ref.type == CAIRN_BLOB_TREE)
+		 * that needs such a node stores it again; it is small.  So
+		 * for catalog nodes (format.h CATALOG). */
+		if (ref.type != CAIRN_BLOB_CHUNK)
 			continue;
 		ref.pack = slot;
 		if ((r = cairn_index_insert(idx, &ref)) < 0)

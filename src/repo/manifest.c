@@ -24,6 +24,7 @@ void cairn_manifest_free(struct cairn_manifest *m)
 	free(m->change_tracking);
 	free(m->consistency);
 	free(m->policy);
+	free(m->catalog_none);
 	cairn_volume_info_clear(&m->info);
 	free(m);
 }
@@ -77,6 +78,19 @@ int cairn_manifest_encode(const struct cairn_manifest *m, char **ret_json)
 	}
 	if (j && m->consistency)
 		json_object_set_new(j, "consistency", json_string(m->consistency));
+	if (j && m->has_catalog) {
+		char cat[2 * CAIRN_ID_LEN + 1];
+		cairn_hex_encode(m->catalog, CAIRN_ID_LEN, cat);
+		json_object_set_new(j, "catalog", json_string(cat));
+	} else if (j && m->catalog_none) {
+		json_object_set_new(j, "catalog_none", json_string(m->catalog_none));
+	}
+	if (j && (m->stats.catalog_nodes_new || m->stats.catalog_seconds > 0)) {
+		json_t *st = json_object_get(j, "stats");
+		json_object_set_new(st, "catalog_nodes_new", json_integer((json_int_t)m->stats.catalog_nodes_new));
+		json_object_set_new(st, "catalog_bytes_new", json_integer((json_int_t)m->stats.catalog_bytes_new));
+		json_object_set_new(st, "catalog_seconds", json_real(m->stats.catalog_seconds));
+	}
 	if (!j)
 		return cairn_error_set(CAIRN_EINVAL, "manifest: cannot encode (invalid UTF-8 in a name or tag?)");
 	*ret_json = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
@@ -108,15 +122,20 @@ int cairn_manifest_parse(const uint8_t *data, size_t len, struct cairn_manifest 
 		   *ct = NULL;
 	json_t *parent = NULL, *tags = NULL, *vi = NULL;
 	const char *group = NULL, *policy = NULL, *policy_id = NULL, *consistency = NULL;
+	const char *catalog = NULL, *catalog_none = NULL;
+	json_int_t cnodes = 0, cbytes = 0;
+	double csecs = 0;
 	if (json_unpack_ex(j, &jerr, 0,
 			   "{s:I, s:s, s:s, s:s, s?s, s?s, s:I, s:I, s:I, s:I, s:s, s:o, s:o, s?s, "
-			   "s?{s?I, s?I, s?I, s?I, s?I, s?F}, s?o, s?s, s?s, s?s, s?s}",
+			   "s?{s?I, s?I, s?I, s?I, s?I, s?F, s?I, s?I, s?F}, s?o, s?s, s?s, s?s, s?s, s?s, s?s}",
 			   "version", &version, "id", &id, "volume", &volume, "created", &created, "hostname", &host,
 			   "source", &source, "size", &size, "chunk_size", &chunk, "tree_fanout", &fanout, "levels",
 			   &levels, "root", &root, "parent", &parent, "tags", &tags, "change_tracking", &ct, "stats",
 			   "bytes_read", &br, "bytes_new", &bn, "bytes_stored", &bs, "chunks_new", &cn,
-			   "bytes_hashed", &bh, "seconds", &secs, "volume_info", &vi, "group", &group, "policy", &policy,
-			   "policy_id", &policy_id, "consistency", &consistency) != 0) {
+			   "bytes_hashed", &bh, "seconds", &secs, "catalog_nodes_new", &cnodes, "catalog_bytes_new",
+			   &cbytes, "catalog_seconds", &csecs, "volume_info", &vi, "group", &group, "policy", &policy,
+			   "policy_id", &policy_id, "consistency", &consistency, "catalog", &catalog, "catalog_none",
+			   &catalog_none) != 0) {
 		r = cairn_error_set(CAIRN_ECORRUPT, "manifest: %s", jerr.text);
 		goto out;
 	}
@@ -186,6 +205,16 @@ int cairn_manifest_parse(const uint8_t *data, size_t len, struct cairn_manifest 
 	m->hostname = dup_or_null(host);
 	m->source = dup_or_null(source);
 	m->change_tracking = strdup(ct ? ct : "full-read");
+	if (catalog && (strlen(catalog) != 2 * CAIRN_ID_LEN || cairn_hex_decode(catalog, m->catalog, CAIRN_ID_LEN) < 0 ||
+			cairn_id_is_zero(m->catalog))) {
+		r = cairn_error_set(CAIRN_ECORRUPT, "manifest: invalid catalog");
+		goto out;
+	}
+	m->has_catalog = catalog != NULL;
+	if (!catalog && catalog_none && !(m->catalog_none = strdup(catalog_none))) {
+		r = cairn_error_nomem();
+		goto out;
+	}
 	if (consistency && !(m->consistency = strdup(consistency))) {
 		r = cairn_error_nomem();
 		goto out;
@@ -196,6 +225,9 @@ int cairn_manifest_parse(const uint8_t *data, size_t len, struct cairn_manifest 
 	m->levels = (unsigned)levels;
 	m->stats = (struct cairn_backup_stats){ (uint64_t)br, (uint64_t)bn, (uint64_t)bs, (uint64_t)cn, (uint64_t)bh,
 						secs };
+	m->stats.catalog_nodes_new = cnodes > 0 ? (uint64_t)cnodes : 0;
+	m->stats.catalog_bytes_new = cbytes > 0 ? (uint64_t)cbytes : 0;
+	m->stats.catalog_seconds = csecs;
 	m->ntags = json_array_size(tags);
 	m->tags = calloc(m->ntags ? m->ntags : 1, sizeof(char *));
 	if (!m->volume || !m->change_tracking || !m->tags) {

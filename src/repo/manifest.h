@@ -16,6 +16,12 @@ struct cairn_backup_stats {
 	uint64_t chunks_new;
 	uint64_t bytes_hashed; /* bytes whose id was computed (the rest: tag matched) */
 	double seconds;
+	/* The file catalog (format.h CATALOG): nodes and their plaintext
+	 * bytes the repository lacked, and the time it took; 0 in manifests
+	 * written before catalogs. */
+	uint64_t catalog_nodes_new;
+	uint64_t catalog_bytes_new;
+	double catalog_seconds;
 };
 
 struct cairn_manifest {
@@ -52,6 +58,12 @@ struct cairn_manifest {
 	 * policies were recorded. */
 	char *policy;
 	char policy_id[2 * CAIRN_POLICY_ID_LEN + 1];
+	/* The file catalog's VOLUME node (format.h CATALOG, repo/catalog.h),
+	 * or why there is none (catalog_none; NULL with neither: written
+	 * before catalogs existed). */
+	bool has_catalog;
+	uint8_t catalog[CAIRN_ID_LEN];
+	char *catalog_none;
 };
 
 void cairn_manifest_free(struct cairn_manifest *m);

@@ -175,7 +175,7 @@ int cairn_toc_parse(const uint8_t *data, size_t len, uint64_t data_end, struct c
 	for (uint32_t i = 0; i < n; i++) {
 		struct cairn_blob_ref *e = &t[i].ref;
 		uint64_t off = cairn_toc_rec_decode(cairn_reader_bytes(&rd, CAIRN_REC_LEN), e);
-		if (e->type > CAIRN_BLOB_TREE || !cairn_blob_flags_valid(e->flags) ||
+		if (e->type > CAIRN_BLOB_CATALOG || !cairn_blob_flags_valid(e->flags) ||
 		    e->stored_len < CAIRN_AEAD_OVERHEAD || off > data_end ||
 		    e->stored_len > data_end - off || off > UINT32_MAX) {
 			free(t);

@@ -1,0 +1,492 @@
+/* Reading a backup's file catalog (format.h CATALOG, repo/catalog.h): the
+ * VOLUME node once, then directory nodes on demand.  Nothing here reads a
+ * chunk of the volume. */
+#include "repo/catalog.h"
+#include "repo/catnode.h"
+#include "repo/pack.h"
+#include "repo/tree.h"
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/hex.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* A directory's entries, owned. */
+struct dirlist {
+	struct cairn_cat_entry *v;
+	size_t n, cap;
+};
+
+struct cairn_catalog {
+	struct cairn_repo *repo;
+	struct cairn_index *idx;
+	char idhex[2 * CAIRN_BACKUP_ID_LEN + 1];
+	struct cairn_blob_codec codec;
+	struct cairn_catalog_fs *fs;
+	struct cairn_cat_entry *roots; /* fs[i]'s root, named after it */
+	size_t nfs;
+	/* A partitioned volume: "/" is made up and holds one directory per
+	 * partition with a catalog; else "/" is the one file system's root. */
+	bool partitioned;
+	struct cairn_buf node, part;
+};
+
+static void entry_clear(struct cairn_cat_entry *e)
+{
+	free((char *)e->name);
+	free((char *)e->target);
+	free((struct cairn_cat_extent *)e->extents);
+	memset(e, 0, sizeof(*e));
+}
+
+void cairn_cat_entry_free(struct cairn_cat_entry *e)
+{
+	if (!e)
+		return;
+	entry_clear(e);
+	free(e);
+}
+
+static void dirlist_clear(struct dirlist *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		entry_clear(&d->v[i]);
+	free(d->v);
+	memset(d, 0, sizeof(*d));
+}
+
+void cairn_catalog_free(struct cairn_catalog *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->nfs; i++) {
+		free((char *)c->fs[i].name);
+		free((char *)c->fs[i].fs_type);
+		free((char *)c->fs[i].reason);
+		entry_clear(&c->roots[i]);
+	}
+	free(c->fs);
+	free(c->roots);
+	cairn_blob_codec_free(&c->codec);
+	cairn_buf_free(&c->node);
+	cairn_buf_free(&c->part);
+	free(c);
+}
+
+/* Reads node id into out; damage of any kind is CAIRN_ECORRUPT naming the
+ * backup. */
+static int read_node(struct cairn_catalog *c, const uint8_t id[CAIRN_ID_LEN], struct cairn_buf *out)
+{
+	int r = cairn_blob_read(c->repo, c->idx, &c->codec, id, out);
+	if (r == CAIRN_ENOTFOUND || r == CAIRN_EINVAL)
+		r = CAIRN_ECORRUPT;
+	if (r < 0)
+		return cairn_error_prefix(r, "catalog of backup %s", c->idhex);
+	return 0;
+}
+
+static char *strndup_or(const uint8_t *p, size_t n)
+{
+	char *s = malloc(n + 1);
+	if (s) {
+		memcpy(s, p, n);
+		s[n] = 0;
+	}
+	return s;
+}
+
+/* Makes ce an owned entry in *ret (name given separately for the
+ * partition roots), loading extents kept in EXTENTS nodes. */
+static int own_entry(struct cairn_catalog *c, const struct cairn_catnode_entry *ce, const uint8_t *name,
+		     size_t name_len, struct cairn_cat_entry *ret)
+{
+	*ret = ce->e;
+	ret->name = NULL;
+	ret->target = NULL;
+	ret->extents = NULL;
+	if (!(ret->name = strndup_or(name, name_len)))
+		return cairn_error_nomem();
+	if (ce->target && !(ret->target = strndup_or(ce->target, ce->target_len)))
+		return cairn_error_nomem();
+	if (ce->e.type != CAIRN_CAT_FILE || !ce->e.nextents)
+		return 0;
+	struct cairn_cat_extent *x = calloc(ce->e.nextents, sizeof(*x));
+	if (!x)
+		return cairn_error_nomem();
+	ret->extents = x;
+	if (ce->inline_ext) {
+		for (size_t i = 0; i < ce->e.nextents; i++)
+			cairn_catnode_get_extent(ce->inline_ext + i * CAIRN_CATALOG_EXTENT_LEN, i ? &x[i - 1] : NULL,
+						 &x[i]);
+		return 0;
+	}
+	size_t have = 0;
+	for (uint32_t k = 0; k < ce->nparts; k++) {
+		int r = read_node(c, ce->part_ids + (size_t)k * CAIRN_ID_LEN, &c->part);
+		enum cairn_catalog_node_kind kind;
+		uint32_t count = 0;
+		struct cairn_reader rd;
+		if (r >= 0)
+			r = cairn_catnode_open(c->part.data, c->part.len, &kind, &count, &rd);
+		if (r >= 0 && (kind != CAIRN_CATNODE_EXTENTS || count < 1 || count > ce->e.nextents - have ||
+			       rd.left != (size_t)count * CAIRN_CATALOG_EXTENT_LEN))
+			r = cairn_error_set(CAIRN_ECORRUPT, "catalog of backup %s: the extents of %s are damaged",
+					    c->idhex, ret->name);
+		for (uint32_t i = 0; r >= 0 && i < count; i++, have++)
+			r = cairn_catnode_get_extent(rd.p + (size_t)i * CAIRN_CATALOG_EXTENT_LEN,
+						     have ? &x[have - 1] : NULL, &x[have]);
+		if (r < 0)
+			return r;
+	}
+	if (have != ce->e.nextents)
+		return cairn_error_set(CAIRN_ECORRUPT, "catalog of backup %s: the extents of %s are damaged", c->idhex,
+				       ret->name);
+	return 0;
+}
+
+/* Appends the entries of one DIR node (in c->node) to d. */
+static int take_dir_node(struct cairn_catalog *c, struct dirlist *d)
+{
+	enum cairn_catalog_node_kind kind;
+	uint32_t count;
+	struct cairn_reader rd;
+	int r = cairn_catnode_open(c->node.data, c->node.len, &kind, &count, &rd);
+	if (r < 0)
+		return r;
+	if (kind != CAIRN_CATNODE_DIR || count == 0)
+		return cairn_error_set(CAIRN_ECORRUPT, "catalog node is damaged: not a directory");
+	for (uint32_t i = 0; i < count; i++) {
+		struct cairn_catnode_entry ce;
+		if ((r = cairn_catnode_get_entry(&rd, false, &ce)) < 0)
+			return r;
+		if ((r = cairn_array_grow(&d->v, &d->cap, d->n, sizeof(*d->v), 16)) < 0)
+			return r;
+		r = own_entry(c, &ce, ce.name, ce.name_len, &d->v[d->n]);
+		d->n++;
+		if (r < 0)
+			return r;
+		if (d->n > 1) {
+			const char *a = d->v[d->n - 2].name, *b = d->v[d->n - 1].name;
+			size_t al = strlen(a), bl = strlen(b);
+			int cmp = memcmp(a, b, al < bl ? al : bl);
+			if (cmp > 0 || (cmp == 0 && al >= bl))
+				return cairn_error_set(CAIRN_ECORRUPT, "catalog node is damaged: names out of order");
+		}
+	}
+	if (rd.left)
+		return cairn_error_set(CAIRN_ECORRUPT, "catalog node is damaged: bytes after the last entry");
+	return 0;
+}
+
+/* The entries of the directory whose node is id (zero: empty). */
+static int load_dir(struct cairn_catalog *c, const uint8_t id[CAIRN_ID_LEN], struct dirlist *d)
+{
+	if (cairn_id_is_zero(id))
+		return 0;
+	int r = read_node(c, id, &c->node);
+	enum cairn_catalog_node_kind kind;
+	uint32_t count;
+	struct cairn_reader rd;
+	if (r >= 0)
+		r = cairn_catnode_open(c->node.data, c->node.len, &kind, &count, &rd);
+	if (r >= 0 && kind == CAIRN_CATNODE_DIR) {
+		r = take_dir_node(c, d);
+	} else if (r >= 0 && kind == CAIRN_CATNODE_PARTS) {
+		if (count < 2 || count > CAIRN_CATALOG_PARTS_MAX || rd.left != (size_t)count * CAIRN_ID_LEN)
+			r = cairn_error_set(CAIRN_ECORRUPT, "catalog node is damaged: part count");
+		_cleanup_free_ uint8_t *ids = r >= 0 ? malloc(rd.left) : NULL;
+		if (r >= 0 && !ids)
+			r = cairn_error_nomem();
+		if (r >= 0)
+			memcpy(ids, rd.p, rd.left);
+		for (uint32_t i = 0; r >= 0 && i < count; i++) {
+			if ((r = read_node(c, ids + (size_t)i * CAIRN_ID_LEN, &c->node)) < 0)
+				return r;
+			r = take_dir_node(c, d);
+		}
+	} else if (r >= 0) {
+		r = cairn_error_set(CAIRN_ECORRUPT, "catalog node is damaged: not a directory");
+	}
+	if (r < 0 && !strstr(cairn_error_message(), "catalog of backup"))
+		r = cairn_error_prefix(r, "catalog of backup %s", c->idhex);
+	return r;
+}
+
+int cairn_catalog_open(struct cairn_repo *repo, struct cairn_index *idx, const struct cairn_manifest *m,
+		       struct cairn_catalog **ret)
+{
+	if (!m->has_catalog)
+		return cairn_error_set(CAIRN_ENOTFOUND, "backup %s has no file catalog: %s", m->idhex,
+				       m->catalog_none ? m->catalog_none : "made before cairn kept catalogs");
+	struct cairn_catalog *c = calloc(1, sizeof(*c));
+	if (!c)
+		return cairn_error_nomem();
+	_cleanup_(cairn_catalog_freep) struct cairn_catalog *owned = c;
+	c->repo = repo;
+	c->idx = idx;
+	memcpy(c->idhex, m->idhex, sizeof(c->idhex));
+	int r = cairn_blob_codec_init(&c->codec, repo);
+	if (r < 0)
+		return r;
+	if ((r = read_node(c, m->catalog, &c->node)) < 0)
+		return r;
+	enum cairn_catalog_node_kind kind;
+	uint32_t count;
+	struct cairn_reader rd;
+	/* The whole node is checked before any of it is used. */
+	if ((r = cairn_catalog_node_parse(c->node.data, c->node.len, &kind, NULL, NULL, NULL)) < 0 ||
+	    (r = cairn_catnode_open(c->node.data, c->node.len, &kind, &count, &rd)) < 0)
+		return cairn_error_prefix(r, "catalog of backup %s", c->idhex);
+	if (kind != CAIRN_CATNODE_VOLUME)
+		return cairn_error_set(CAIRN_ECORRUPT, "catalog of backup %s: its root is not a volume node", c->idhex);
+	c->fs = calloc(count ? count : 1, sizeof(*c->fs));
+	c->roots = calloc(count ? count : 1, sizeof(*c->roots));
+	if (!c->fs || !c->roots)
+		return cairn_error_nomem();
+	for (uint32_t i = 0; i < count; i++) {
+		struct cairn_catnode_fs f;
+		if ((r = cairn_catnode_get_fs(&rd, &f)) < 0)
+			return r;
+		struct cairn_catalog_fs *o = &c->fs[c->nfs];
+		c->nfs++;
+		o->name = strndup_or(f.name, f.name_len);
+		o->fs_type = strndup_or(f.type, f.type_len);
+		o->offset = f.offset;
+		o->size = f.size;
+		o->has_root = f.has_root;
+		if (!o->name || !o->fs_type)
+			return cairn_error_nomem();
+		if (!f.has_root && !(o->reason = strndup_or(f.reason, f.reason_len)))
+			return cairn_error_nomem();
+		if (f.has_root && (r = own_entry(c, &f.root, f.name, f.name_len, &c->roots[i])) < 0)
+			return r;
+		if (f.name_len)
+			c->partitioned = true;
+	}
+	if (!c->partitioned && (c->nfs != 1 || !c->fs[0].has_root))
+		return cairn_error_set(CAIRN_ECORRUPT, "catalog of backup %s: its volume node names no file system",
+				       c->idhex);
+	owned = NULL;
+	*ret = c;
+	return 0;
+}
+
+int cairn_catalog_filesystems(struct cairn_catalog *c, const struct cairn_catalog_fs **ret, size_t *ret_n)
+{
+	*ret = c->fs;
+	*ret_n = c->nfs;
+	return 0;
+}
+
+/* A copy of e that the caller owns. */
+static int entry_dup(const struct cairn_cat_entry *e, struct cairn_cat_entry *ret)
+{
+	*ret = *e;
+	ret->name = strdup(e->name);
+	ret->target = e->target ? strdup(e->target) : NULL;
+	ret->extents = NULL;
+	if (e->nextents) {
+		struct cairn_cat_extent *x = malloc(e->nextents * sizeof(*x));
+		if (x)
+			memcpy(x, e->extents, e->nextents * sizeof(*x));
+		ret->extents = x;
+	}
+	if (!ret->name || (e->target && !ret->target) || (e->nextents && !ret->extents)) {
+		entry_clear(ret);
+		return cairn_error_nomem();
+	}
+	return 0;
+}
+
+/* The made-up "/" of a partitioned volume. */
+static void top_entry(struct cairn_cat_entry *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->name = "";
+	e->type = CAIRN_CAT_DIR;
+	e->mode = S_IFDIR | 0555;
+	e->nlink = 2;
+}
+
+/* The children of dir: the partitions' roots under a made-up "/" (top),
+ * else what its node lists. */
+static int children(struct cairn_catalog *c, const struct cairn_cat_entry *dir, bool top, struct dirlist *d)
+{
+	if (!top)
+		return load_dir(c, dir->subtree_id, d);
+	for (size_t i = 0; i < c->nfs; i++) {
+		if (!c->fs[i].has_root)
+			continue;
+		int r = cairn_array_grow(&d->v, &d->cap, d->n, sizeof(*d->v), 8);
+		if (r < 0)
+			return r;
+		if ((r = entry_dup(&c->roots[i], &d->v[d->n])) < 0)
+			return r;
+		d->n++;
+	}
+	return 0;
+}
+
+/* Resolves path to an owned entry; *ret_top when it is a partitioned
+ * volume's made-up "/". */
+static int resolve(struct cairn_catalog *c, const char *path, struct cairn_cat_entry *ret, bool *ret_top)
+{
+	if (!path || path[0] != '/')
+		return cairn_error_set(CAIRN_EINVAL, "catalog path %s is not absolute", path ? path : "(none)");
+	struct cairn_cat_entry cur;
+	bool top = c->partitioned;
+	int r;
+	if (top) {
+		top_entry(&cur);
+		if ((r = entry_dup(&cur, &cur)) < 0)
+			return r;
+	} else if ((r = entry_dup(&c->roots[0], &cur)) < 0) {
+		return r;
+	}
+	const char *p = path;
+	while (*p) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		size_t len = strcspn(p, "/");
+		if (len == 1 && p[0] == '.') {
+			p += len;
+			continue;
+		}
+		if (cur.type != CAIRN_CAT_DIR) {
+			entry_clear(&cur);
+			return cairn_error_set(CAIRN_ENOTFOUND, "%s: not found in the catalog (%.*s is not a directory)",
+					       path, (int)(p - path - 1), path);
+		}
+		struct dirlist d = { 0 };
+		r = children(c, &cur, top, &d);
+		size_t lo = 0, hi = d.n;
+		bool found = false;
+		while (r >= 0 && lo < hi) {
+			size_t mid = (lo + hi) / 2, nl = strlen(d.v[mid].name);
+			int cmp = memcmp(d.v[mid].name, p, nl < len ? nl : len);
+			if (!cmp)
+				cmp = (nl > len) - (nl < len);
+			if (!cmp) {
+				entry_clear(&cur);
+				cur = d.v[mid];
+				memset(&d.v[mid], 0, sizeof(d.v[mid]));
+				found = true;
+				break;
+			}
+			if (cmp < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		/* The partitions of "/" come in partition order: search them all. */
+		for (size_t i = 0; r >= 0 && top && !found && i < d.n; i++)
+			if (strlen(d.v[i].name) == len && !memcmp(d.v[i].name, p, len)) {
+				entry_clear(&cur);
+				cur = d.v[i];
+				memset(&d.v[i], 0, sizeof(d.v[i]));
+				found = true;
+			}
+		dirlist_clear(&d);
+		if (r < 0) {
+			entry_clear(&cur);
+			return r;
+		}
+		if (!found) {
+			entry_clear(&cur);
+			return cairn_error_set(CAIRN_ENOTFOUND, "%s: not found in the catalog", path);
+		}
+		top = false;
+		p += len;
+	}
+	*ret = cur;
+	*ret_top = top;
+	return 0;
+}
+
+int cairn_catalog_lookup(struct cairn_catalog *c, const char *path, struct cairn_cat_entry **ret)
+{
+	struct cairn_cat_entry *e = calloc(1, sizeof(*e));
+	if (!e)
+		return cairn_error_nomem();
+	bool top;
+	int r = resolve(c, path, e, &top);
+	if (r < 0) {
+		free(e);
+		return r;
+	}
+	*ret = e;
+	return 0;
+}
+
+/* "/a/b" + "c" = "/a/b/c"; "/" + "c" = "/c". */
+static char *join(const char *dir, const char *name)
+{
+	size_t dl = strlen(dir);
+	while (dl > 1 && dir[dl - 1] == '/')
+		dl--;
+	size_t nl = strlen(name);
+	char *s = malloc(dl + 1 + nl + 1);
+	if (!s)
+		return NULL;
+	memcpy(s, dir, dl);
+	size_t at = dl;
+	if (!(dl == 1 && dir[0] == '/'))
+		s[at++] = '/';
+	memcpy(s + at, name, nl + 1);
+	return s;
+}
+
+static int list_entries(struct cairn_catalog *c, const char *path, const struct cairn_cat_entry *dir, bool top,
+			bool recursive, cairn_catalog_fn fn, void *ud)
+{
+	struct dirlist d = { 0 };
+	int r = children(c, dir, top, &d);
+	for (size_t i = 0; r >= 0 && i < d.n; i++) {
+		char *child = join(path, d.v[i].name);
+		if (!child) {
+			r = cairn_error_nomem();
+			break;
+		}
+		r = fn(child, &d.v[i], ud);
+		if (r >= 0 && recursive && r != 1 && d.v[i].type == CAIRN_CAT_DIR)
+			r = list_entries(c, child, &d.v[i], false, true, fn, ud);
+		else if (r > 0)
+			r = 0;
+		free(child);
+	}
+	dirlist_clear(&d);
+	return r < 0 ? r : 0;
+}
+
+int cairn_catalog_list(struct cairn_catalog *c, const char *path, cairn_catalog_fn fn, void *ud)
+{
+	struct cairn_cat_entry e;
+	bool top;
+	int r = resolve(c, path, &e, &top);
+	if (r < 0)
+		return r;
+	if (e.type != CAIRN_CAT_DIR)
+		r = cairn_error_set(CAIRN_EINVAL, "%s is not a directory", path);
+	else
+		r = list_entries(c, path, &e, top, false, fn, ud);
+	entry_clear(&e);
+	return r;
+}
+
+int cairn_catalog_walk(struct cairn_catalog *c, const char *path, cairn_catalog_fn fn, void *ud)
+{
+	struct cairn_cat_entry e;
+	bool top;
+	int r = resolve(c, path, &e, &top);
+	if (r < 0)
+		return r;
+	r = fn(path, &e, ud);
+	if (r >= 0 && r != 1 && e.type == CAIRN_CAT_DIR)
+		r = list_entries(c, path, &e, top, true, fn, ud);
+	entry_clear(&e);
+	return r < 0 ? r : 0;
+}

@@ -1,0 +1,58 @@
+/* The bytes of catalog nodes (format.h CATALOG): what the writer
+ * (repo/catwrite.c) appends and the reader (repo/catalog.c) and
+ * cairn_catalog_node_parse take apart.  Internal to repo/. */
+#ifndef CAIRN_REPO_CATNODE_H
+#define CAIRN_REPO_CATNODE_H
+
+#include "repo/catalog.h"
+#include "util/buf.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Appends a node header (kind, count). */
+int cairn_catnode_put_header(struct cairn_buf *b, enum cairn_catalog_node_kind kind, uint32_t count);
+/* Appends one ENTRY.  A file with more than CAIRN_CATALOG_INLINE_EXTENTS
+ * extents gives the ids of the EXTENTS nodes holding them (nparts);
+ * otherwise part_ids is NULL and its extents go inline.  root: the root
+ * entry of a VOLUME node (name ""). */
+int cairn_catnode_put_entry(struct cairn_buf *b, const struct cairn_cat_entry *e, bool root,
+			    const uint8_t *part_ids, uint32_t nparts);
+int cairn_catnode_put_extent(struct cairn_buf *b, const struct cairn_cat_extent *x);
+
+/* One ENTRY as it lies in a node: e's strings are not set (name and target
+ * point into the node, not NUL-terminated), its extents are inline_ext
+ * (nextents raw EXTENTs) or in nparts EXTENTS nodes. */
+struct cairn_catnode_entry {
+	struct cairn_cat_entry e;
+	const uint8_t *name, *target;
+	size_t name_len, target_len;
+	const uint8_t *inline_ext; /* NULL when in parts */
+	const uint8_t *part_ids;
+	uint32_t nparts;
+};
+
+/* A node's header: checks magic, kind and reserved bytes; rd is left at
+ * the body. */
+int cairn_catnode_open(const uint8_t *data, size_t len, enum cairn_catalog_node_kind *ret_kind,
+		       uint32_t *ret_count, struct cairn_reader *rd);
+/* Reads and checks one ENTRY (CAIRN_ECORRUPT with a message). */
+int cairn_catnode_get_entry(struct cairn_reader *rd, bool root, struct cairn_catnode_entry *ret);
+/* Decodes EXTENT i of raw, checking it follows prev (NULL: the first). */
+int cairn_catnode_get_extent(const uint8_t *raw, const struct cairn_cat_extent *prev,
+			     struct cairn_cat_extent *ret);
+
+/* One file system of a VOLUME node. */
+struct cairn_catnode_fs {
+	const uint8_t *name, *type, *reason;
+	size_t name_len, type_len, reason_len;
+	uint64_t offset, size;
+	bool has_root;
+	struct cairn_catnode_entry root;
+};
+int cairn_catnode_get_fs(struct cairn_reader *rd, struct cairn_catnode_fs *ret);
+
+/* FNV-1a of a name: where a large directory's DIR nodes are cut. */
+uint32_t cairn_catnode_name_hash(const uint8_t *name, size_t len);
+
+#endif

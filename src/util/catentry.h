@@ -1,0 +1,60 @@
+/* One file of a file catalog (format.h CATALOG): what the file system
+ * scanner (source/extscan.h) produces and the catalog (repo/catalog.h)
+ * stores and gives back.  A plain value below both source/ and repo/, so
+ * that neither includes the other (like util/volinfo.h). */
+#ifndef CAIRN_UTIL_CATENTRY_H
+#define CAIRN_UTIL_CATENTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum cairn_cat_type {
+	CAIRN_CAT_FILE = 1,
+	CAIRN_CAT_DIR = 2,
+	CAIRN_CAT_SYMLINK = 3,
+	CAIRN_CAT_CHR = 4,
+	CAIRN_CAT_BLK = 5,
+	CAIRN_CAT_FIFO = 6,
+	CAIRN_CAT_SOCK = 7,
+};
+#define CAIRN_CAT_TYPE_MAX CAIRN_CAT_SOCK
+
+/* Where file_offset .. file_offset + length of a file lie in the VOLUME
+ * (the backed-up image, a partition's offset included), so that a reader
+ * needs nothing but the volume's bytes (restore-file, diff --files, mount).
+ * An unwritten (uninitialised) extent is allocated but reads as zeros.
+ * Bytes of the file no extent covers are a hole (zeros).  Extents come in
+ * file_offset order and do not overlap; the last may end past size (the
+ * file system's block rounding): bytes past size are not the file's. */
+struct cairn_cat_extent {
+	uint64_t volume_offset;
+	uint64_t file_offset;
+	uint64_t length;
+	bool unwritten;
+};
+
+/* Strings and arrays are borrowed: from whoever hands the entry over,
+ * valid until its call returns (callbacks) or until the entry is freed
+ * (cairn_catalog_lookup). */
+struct cairn_cat_entry {
+	const char *name;   /* one path component; "" for a file system's root */
+	enum cairn_cat_type type;
+	uint32_t mode;      /* st_mode: type bits and permissions */
+	uint32_t uid, gid;
+	uint64_t size;      /* bytes (a symlink: its target's length) */
+	int64_t atime_ns, mtime_ns, ctime_ns; /* since the epoch */
+	uint32_t nlink;     /* hard links: entries of one inode share inode */
+	uint64_t inode;     /* in its file system (a partition's own numbers) */
+	uint64_t rdev;      /* device files: makedev(major, minor) */
+	const char *target; /* symlinks: the target; NULL otherwise */
+	const struct cairn_cat_extent *extents; /* regular files */
+	size_t nextents;
+	/* Directories: the id of the catalog node that lists it (format.h
+	 * CATALOG).  Equal ids in one repository mean equal subtrees, so a
+	 * comparison of two catalogs skips them (diff --files).  All zeros
+	 * for an empty directory and for anything else. */
+	uint8_t subtree_id[32];
+};
+
+#endif
