@@ -9,6 +9,7 @@
  * stderr, which systemd sends to the journal. */
 #include "cli/jobs.h"
 #include "daemon/api.h"
+#include "daemon/api_static.h"
 #include "daemon/daemon.h"
 #include "daemon/copies.h"
 #include "daemon/drills.h"
@@ -21,6 +22,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -265,6 +267,7 @@ struct daemon_args {
 	/* The HTTP API (daemon/api.h). */
 	const char *listen, *tls_cert, *tls_key, *socket;
 	bool metrics_public, no_api;
+	const char *web_dir; /* the dashboard's files (daemon/api_static.h) */
 };
 static const struct cli_opt daemon_opts[] = {
 	{ "jobs", 'j', OPT_STRING, CLI_ARG(struct daemon_args, jobs_arg) },
@@ -275,6 +278,7 @@ static const struct cli_opt daemon_opts[] = {
 	{ "socket", 0, OPT_STRING, CLI_ARG(struct daemon_args, socket) },
 	{ "metrics-public", 0, OPT_FLAG, CLI_ARG(struct daemon_args, metrics_public) },
 	{ "no-api", 0, OPT_FLAG, CLI_ARG(struct daemon_args, no_api) },
+	{ "web-dir", 0, OPT_STRING, CLI_ARG(struct daemon_args, web_dir) },
 	{ NULL, 0, 0, NULL, 0 },
 };
 
@@ -296,6 +300,8 @@ static int check_daemon(struct cli_ctx *c)
 	if (a->no_api && (a->listen || a->socket || a->metrics_public))
 		return cli_usage("daemon", "--no-api turns the API off: --listen, --socket and --metrics-public go "
 					   "without it");
+	if (a->no_api && a->web_dir)
+		return cli_usage("daemon", "--no-api turns the API off: the dashboard (--web-dir) goes with it");
 	return 0;
 }
 
@@ -331,6 +337,21 @@ static int run_daemon(struct cli_ctx *c)
 		struct cairn_api_opts ao = { .app = cli_app(g), .socket_path = a->socket, .listen = a->listen,
 					     .tls_cert = a->tls_cert, .tls_key = a->tls_key,
 					     .metrics_public = a->metrics_public };
+		/* The dashboard: --web-dir, else found beside the binary;
+		 * without its files the API runs alone. */
+		char web[PATH_MAX];
+		if (a->web_dir) {
+			if ((r = cairn_api_web_dir_check(a->web_dir)) < 0) {
+				cairn_state_free(d.st);
+				return cli_fail(r);
+			}
+			ao.static_dir = a->web_dir;
+		} else if (cairn_api_web_dir_find(d.self, web, sizeof(web)) == 0) {
+			ao.static_dir = web;
+		} else {
+			cairn_log_info("api: no dashboard: %s", cairn_error_message());
+			cairn_error_clear();
+		}
 		if ((r = cairn_api_start(&ao, &api)) < 0) {
 			cairn_state_free(d.st);
 			return cli_fail(r);

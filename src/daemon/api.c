@@ -3,6 +3,7 @@
  * handler (api_handlers.c). */
 #include "daemon/api.h"
 #include "daemon/api_req.h"
+#include "daemon/api_static.h"
 #include "state/tokens.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -39,6 +40,7 @@ struct cairn_api {
 	bool metrics_public;
 	char *socket_path;
 	char *cert, *key; /* PEM, TLS on the TCP server */
+	char *static_dir; /* the dashboard's files (api_static.h), or NULL */
 	struct server unix_srv, tcp_srv;
 	pthread_mutex_t lock; /* status, pool */
 	struct cairn_api_daemon_status status;
@@ -186,7 +188,9 @@ static enum MHD_Result send_reply(struct cairn_api_req *rq)
 		}
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
 	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	/* The dashboard's files say how they may be cached; nothing else may be. */
+	if (!MHD_get_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL))
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	if (rq->status == 401)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"cairn\"");
 	if (rq->status == 405 && rq->m.allow[0])
@@ -229,6 +233,14 @@ static int authorize(struct cairn_api_req *rq, bool *read_only)
 static void handle(struct cairn_api_req *rq)
 {
 	int r = cairn_api_route_match(cairn_api_routes, cairn_api_nroutes, rq->method, rq->url, &rq->m);
+	/* Not an API path: maybe a dashboard file (public, api_static.h). */
+	if (r == CAIRN_ENOTFOUND && rq->api->static_dir) {
+		int q = cairn_api_static_serve(rq, rq->api->static_dir);
+		if (q < 0 && q != CAIRN_ENOTFOUND)
+			reply_failure(rq, q);
+		if (q != CAIRN_ENOTFOUND)
+			return;
+	}
 	if (r == CAIRN_ENOTFOUND) {
 		cairn_api_error(rq, 404, "not_found", "no such resource: %s", rq->url);
 		return;
@@ -496,6 +508,8 @@ int cairn_api_start(const struct cairn_api_opts *o, struct cairn_api **ret)
 		a->socket_path = NULL;
 	if (!a->socket_path)
 		r = cairn_error_nomem();
+	if (r >= 0 && o->static_dir && !(a->static_dir = strdup(o->static_dir)))
+		r = cairn_error_nomem();
 	if (r >= 0 && o->tls_cert && (r = read_pem(o->tls_cert, "--tls-cert", &a->cert)) >= 0)
 		r = read_pem(o->tls_key, "--tls-key", &a->key);
 	if (r >= 0 && (r = listen_unix(a->socket_path, &a->unix_srv.fd)) >= 0)
@@ -531,6 +545,7 @@ void cairn_api_stop(struct cairn_api *a)
 		cairn_state_free(a->pool[i]);
 	pthread_mutex_destroy(&a->lock);
 	free(a->socket_path);
+	free(a->static_dir);
 	if (a->key) {
 		explicit_bzero(a->key, strlen(a->key));
 		free(a->key);

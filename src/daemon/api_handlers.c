@@ -4,6 +4,7 @@
  * a job row that the daemon's scheduler starts (202 and the job's id). */
 #include "app/credview.h"
 #include "app/policynew.h"
+#include "daemon/api_catalog.h"
 #include "daemon/api.h"
 #include "daemon/api_req.h"
 #include "daemon/daemon.h"
@@ -846,6 +847,9 @@ const struct cairn_api_route cairn_api_routes[] = {
 	{ "GET", V1 "/credentials", get_credentials, CAIRN_API_READ },
 	{ "POST", V1 "/credentials", post_credentials, CAIRN_API_WRITE },
 	{ "DELETE", V1 "/credentials/{ref}", delete_credential, CAIRN_API_WRITE },
+	/* A backup's file catalog (api_catalog.h). */
+	{ "GET", V1 "/backups/{backup}/catalog", cairn_api_get_catalog, CAIRN_API_READ },
+	{ "GET", V1 "/backups/{backup}/catalog/entry", cairn_api_get_catalog_entry, CAIRN_API_READ },
 	/* METRICS: wired at the merge with daemon/metrics.h, as
 	 *   { "GET", "/metrics", get_metrics, CAIRN_API_METRICS },
 	 * where get_metrics sets rq->response to cairn_metrics_render()'s

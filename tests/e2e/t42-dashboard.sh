@@ -1,0 +1,299 @@
+#!/bin/bash
+# t42: the dashboard (web/) served by `cairn daemon`, and its catalog
+# routes: the files are public, typed, cached with validators and never
+# reachable outside web/ however the path is spelled; the API still wants
+# its token; a backup's catalog is listed and looked up through the API
+# (bad input refused in one JSON error); and in headless Chromium
+# (Debian's chromium driven by playwright-core, scripts/install-deps
+# browser) a person signs in with a token, creates a policy, runs it,
+# watches the job finish live, reads its log, browses the backup's files
+# and restores one (compared with cmp), on a wide and a narrow screen,
+# with screenshots under build/test-logs/.
+. "$(dirname "$0")/lib.sh"
+
+SOCK=$CAIRN_STATE_DIR/cairn.sock
+IMG=$TD/vol.img
+R=$TD/repo
+PW=$E2E_DIR/dashboard
+WEB=$(cd "$E2E_DIR/../../web" && pwd)
+# Screenshots: build/test-logs/t42-<build>/ (plain and ASan apart).
+SHOTS=${TEST_LOG_DIR:-build/test-logs}
+case $SHOTS in /*) ;; *) SHOTS=$(cd "$E2E_DIR/../.." && pwd)/$SHOTS ;; esac
+# (run.sh tests a copy of the binary: the build is told by its libasan)
+SHOTS=$SHOTS/t42-$(ldd "$CAIRN" 2>/dev/null | grep -q libasan && echo asan || echo plain)
+trap 'kill "$(cat "$TD/daemon.pid" 2>/dev/null)" 2>/dev/null; e2e_cleanup' EXIT
+
+free_port()
+{
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+base()
+{
+	echo "http://127.0.0.1:$(cat "$TD/port")"
+}
+
+# get PATH [CURL ARGS]: GET over TCP; prints "STATUS CONTENT-TYPE", the
+# body in $TT/b, the headers in $TT/h.
+get()
+{
+	local p=$1
+	shift
+	rm -f "$TT/b"
+	touch "$TT/b"
+	curl -s --path-as-is -D "$TT/h" -o "$TT/b" -w '%{http_code} %{content_type}\n' --max-time 30 "$@" "$(base)$p"
+}
+
+# api METHOD PATH [CURL ARGS]: an API call with the token; prints the status.
+api()
+{
+	local m=$1 p=$2
+	shift 2
+	curl -s -o "$TT/b" -w '%{http_code}\n' --max-time 60 -X "$m" -H "Authorization: Bearer $(cat "$TD/tok")" \
+		"$@" "$(base)$p"
+}
+
+t_setup()
+{
+	command -v mkfs.ext4 >/dev/null || fail "mkfs.ext4 is missing (scripts/install-deps)"
+	# An ext4 volume with a small tree (mkfs.ext4 -d: no mount, no root
+	# needed), so that its backups carry a file catalog.
+	mkdir -p "$TD/tree/docs/deep" "$TD/tree/empty"
+	rand_file "$TD/tree/docs/readme.txt" 70000 4201
+	rand_file "$TD/tree/docs/deep/data.bin" 300000 4202
+	printf 'hello\n' >"$TD/tree/top.txt"
+	ln -s docs/readme.txt "$TD/tree/link"
+	mkfs.ext4 -q -F -b 4096 -d "$TD/tree" "$IMG" 16M
+	new_repo "$R"
+	free_port >"$TD/port"
+	# Each progress report of a job waits a little, so that the page can
+	# see the job running (app.h test_job_delay_ms).
+	CAIRN_TEST_JOB_DELAY=150 "$CAIRN" daemon --listen "127.0.0.1:$(cat "$TD/port")" --web-dir "$WEB" \
+		>"$TD/d.out" 2>"$TD/d.err" &
+	echo $! >"$TD/daemon.pid"
+	local i
+	for i in $(seq 1 100); do
+		[ -S "$SOCK" ] && curl -s -o /dev/null "$(base)/" && break
+		sleep 0.1
+	done
+	[ -S "$SOCK" ] || fail "no socket after 10 s: $(cat "$TD/d.err")"
+	cairn token create dash >"$TD/tok"
+	cairn token create viewer --read-only >"$TD/viewer.tok"
+}
+test_case "setup: an ext4 volume, a repository, the daemon on 127.0.0.1 and a token" t_setup
+
+t_static()
+{
+	local f want
+	for f in /:text/html /index.html:text/html /app.js:text/javascript /app.css:text/css /favicon.svg:image/svg+xml; do
+		want="200 ${f#*:}"
+		case "$(get "${f%%:*}")" in "$want"*) ;; *) fail "GET ${f%%:*}: $(head -c 200 "$TT/b"), expected $want" ;; esac
+		cmp -s "$TT/b" "$WEB/$( [ "${f%%:*}" = / ] && echo index.html || echo "${f%%:*}" | cut -c2-)" ||
+			fail "GET ${f%%:*} is not the file in web/"
+		grep -qi '^Cache-Control: no-cache' "$TT/h" || fail "GET ${f%%:*}: no Cache-Control: no-cache: $(cat "$TT/h")"
+		grep -qi '^ETag: "' "$TT/h" || fail "GET ${f%%:*}: no ETag"
+		grep -qi '^X-Content-Type-Options: nosniff' "$TT/h" || fail "GET ${f%%:*}: no nosniff"
+		grep -qi "^Content-Security-Policy: .*frame-ancestors 'none'" "$TT/h" || fail "GET ${f%%:*}: no CSP"
+	done
+	# The page asked again with its validator: 304, no body.
+	local etag
+	get /app.js >/dev/null
+	etag=$(grep -i '^ETag:' "$TT/h" | cut -d' ' -f2 | tr -d '\r')
+	[ "$(get /app.js -H "If-None-Match: $etag")" = "304 " ] || fail "If-None-Match: not 304"
+	[ ! -s "$TT/b" ] || fail "a 304 with a body"
+	[ "$(get /app.js -H 'If-None-Match: "other"' | cut -d' ' -f1)" = 200 ] || fail "another ETag: not 200"
+	# HEAD: the headers alone.
+	[ "$(curl -s -o /dev/null -w '%{http_code}' -I "$(base)/app.css")" = 200 ] || fail "HEAD /app.css"
+	# The page is public; the API behind it is not.
+	[ "$(get /api/v1/policies | cut -d' ' -f1)" = 401 ] || fail "the API answers without a token"
+	# Not the dashboard's: API 404s in JSON, nothing from outside web/.
+	for f in /nope.js /../etc/passwd /%2e%2e/etc/passwd /.. /%2e%2e /..%2fetc%2fpasswd /%2fetc%2fpasswd \
+		/app.js/x /.hidden.js "/app.js%00.html" /index.html%3f /web/index.html /../web/index.html \
+		/../../../../../../etc/passwd /./app.js '/app.js?x=/../../etc/passwd' /README.md /meson.build; do
+		case "$(get "$f")" in
+		"404 application/json"*) ;;
+		"200 text/javascript"*) [ "$f" = '/app.js?x=/../../etc/passwd' ] || fail "GET $f: 200" ;;
+		*) fail "GET $f: $(head -c 200 "$TT/b")" ;;
+		esac
+		! grep -q 'root:' "$TT/b" || fail "GET $f served /etc/passwd"
+	done
+	# A symbolic link planted in the web directory leads nowhere.
+	local web=$TD/web2
+	cp -r "$WEB" "$web"
+	ln -s /etc/passwd "$web/passwd.txt"
+	mkdir "$web/sub.js"
+	local port2 st2=$TT/state2
+	port2=$(free_port)
+	CAIRN_STATE_DIR=$st2 "$CAIRN" daemon --listen "127.0.0.1:$port2" --web-dir "$web" 2>"$TT/d2.err" &
+	local pid2=$!
+	for _ in $(seq 1 100); do
+		curl -s -o /dev/null "http://127.0.0.1:$port2/" && break
+		sleep 0.1
+	done
+	local code
+	code=$(curl -s -o "$TT/b" -w '%{http_code}' "http://127.0.0.1:$port2/passwd.txt")
+	local code2
+	code2=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port2/sub.js")
+	kill "$pid2"
+	wait "$pid2" || true
+	[ "$code" = 404 ] || fail "a symlink in the web directory was followed: $code $(head -c 100 "$TT/b")"
+	[ "$code2" = 404 ] || fail "a directory in the web directory was served: $code2"
+}
+test_case "static files: public, typed, ETag + no-cache (304), nothing outside web/ (traversal, symlinks)" t_static
+
+t_web_dir_bad()
+{
+	CAIRN_STATE_DIR=$TT/st expect_fail -m "web directory $TT/none has no index.html" cairn daemon --web-dir "$TT/none"
+	expect_fail -m "--no-api turns the API off" cairn daemon --no-api --web-dir "$WEB"
+}
+test_case "bad --web-dir: one line, non-zero exit" t_web_dir_bad
+
+# PREFIX/bin/cairn finds PREFIX/share/cairn/web (meson install_data) with
+# no option; without it the API runs alone and says so.
+t_installed_layout()
+{
+	mkdir -p pfx/bin pfx/share/cairn
+	cp "$CAIRN" pfx/bin/cairn
+	cp -r "$WEB" pfx/share/cairn/web
+	local port pid code
+	port=$(free_port)
+	CAIRN_STATE_DIR=$TT/st pfx/bin/cairn daemon --listen "127.0.0.1:$port" 2>d.err &
+	pid=$!
+	for _ in $(seq 1 100); do
+		curl -s -o /dev/null "http://127.0.0.1:$port/" && break
+		sleep 0.1
+	done
+	code=$(curl -s -o page.html -w '%{http_code}' "http://127.0.0.1:$port/")
+	kill "$pid"
+	wait "$pid" || true
+	[ "$code" = 200 ] || fail "installed layout: GET / $code: $(cat d.err)"
+	cmp -s page.html "$WEB/index.html" || fail "installed layout: not index.html"
+	rm -rf pfx/share
+	port=$(free_port)
+	CAIRN_STATE_DIR=$TT/st pfx/bin/cairn daemon --listen "127.0.0.1:$port" 2>d.err &
+	pid=$!
+	for _ in $(seq 1 100); do
+		curl -s -o /dev/null "http://127.0.0.1:$port/" && break
+		sleep 0.1
+	done
+	code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/")
+	kill "$pid"
+	wait "$pid" || true
+	[ "$code" = 404 ] || fail "no web files: GET / $code"
+	grep -q "api: no dashboard: no dashboard files next to" d.err || fail "no word of the missing dashboard: $(cat d.err)"
+}
+test_case "installed layout: PREFIX/bin/cairn serves PREFIX/share/cairn/web; none there: the API alone" t_installed_layout
+
+# The policy the browser makes runs to a backup; its id is written here.
+BACKUP_FILE=$TD/backup.id
+
+t_browser()
+{
+	[ -x /usr/bin/chromium ] || skip "no /usr/bin/chromium (scripts/install-deps browser)"
+	[ -d "$PW/node_modules/playwright-core" ] || skip "no playwright-core in $PW (scripts/install-deps browser)"
+	mkdir -p "$SHOTS"
+	node "$PW/dash.mjs" main "$(base)/" "$(cat "$TD/tok")" "$SHOTS" "$IMG" "$R" >out.json 2>err.txt ||
+		fail "$(grep -v '^#' err.txt | tail -n1)"
+	cp out.json "$TD/browser.json"
+	jget out.json '.bad_token_message' | grep -q 'unknown or revoked token' ||
+		fail "a wrong token's message: $(jget out.json .bad_token_message)"
+	jget out.json '.bad_policy_message' | grep -q 'Could not create policy web1: .*every' ||
+		fail "a bad policy's message: $(jget out.json .bad_policy_message)"
+	[ "$(jq -r .token_in_session_storage out.json)" = true ] || fail "the token is not in sessionStorage"
+	[ "$(jq -r .token_in_local_storage out.json)" = false ] || fail "something was left in localStorage"
+	[ "$(jget out.json .job.state)" = done ] || fail "the job: $(jq -c .job out.json); $(jq -c .states_seen out.json)"
+	# Live: the row was seen before it was done (queued or active, with a
+	# progress bar), and the job's event stream was read.
+	jq -e '.states_seen | map(select(test("^(queued|active)\\+bar$"))) | length > 0' out.json >/dev/null ||
+		fail "the job was never seen running: $(jq -c .states_seen out.json)"
+	[ "$(jget out.json .event_streams)" -ge 1 ] || fail "no event stream was opened"
+	jget out.json .log_text | grep -q . || fail "the log panel is empty"
+	[ "$(jq '.console_errors | length' out.json)" = 0 ] || fail "console errors: $(jq -c .console_errors out.json)"
+	[ "$(jget out.json .narrow_overflow_px)" -le 0 ] || fail "the narrow page scrolls sideways: $(jget out.json .narrow_overflow_px) px"
+	[ "$(jget out.json .narrow_overflow_jobs_px)" -le 0 ] ||
+		fail "the narrow jobs view scrolls sideways: $(jget out.json .narrow_overflow_jobs_px) px"
+	local s
+	for s in wide-policies wide-job-running wide-jobs narrow-policies narrow-jobs; do
+		[ -s "$SHOTS/dashboard-$s.png" ] || fail "no screenshot dashboard-$s.png"
+	done
+	# The job the page watched is the CLI's job too, with the backup.
+	local id
+	id=$(jget out.json .job.id)
+	api GET "/api/v1/jobs/$id" >/dev/null
+	jget "$TT/b" .result >"$BACKUP_FILE"
+	cairn list --repo "$R" --json >l.json
+	grep -q "$(cat "$BACKUP_FILE")" l.json || fail "backup $(cat "$BACKUP_FILE") is not in the repository"
+	# The first load: size (the target is under 200 KiB) and time (shown).
+	local bytes ms
+	bytes=$(jget out.json .load.bytes) ms=$(jget out.json .load.load_ms)
+	echo "# first load: $bytes bytes in $(jget out.json .load.files) files, load event at $ms ms (Navigation Timing;" \
+		"again in a fresh context: $(jget out.json .load_again.load_ms) ms)"
+	[ "$bytes" -lt $((200 << 10)) ] || fail "first load is $bytes bytes (target < 200 KiB)"
+}
+test_case "browser: sign in (a wrong token refused), create a policy, run it, watch it live, its log; narrow screen" t_browser
+
+# The catalog of the browser's backup, or a skip naming why there is none.
+need_catalog()
+{
+	[ -s "$BACKUP_FILE" ] || skip "no backup from the browser test"
+	local code
+	code=$(api GET "/api/v1/backups/$(cat "$BACKUP_FILE")/catalog?policy=web1")
+	if [ "$code" = 404 ] && ! jq -r .error.message "$TT/b" | grep -q '^no such resource'; then
+		skip "the backup has no catalog: $(jq -r .error.message "$TT/b") (catalogs at backup time: h20/catalog)"
+	fi
+	[ "$code" = 200 ] || fail "catalog: $code $(head -c 300 "$TT/b")"
+}
+
+t_catalog_api()
+{
+	local b
+	b=$(cat "$BACKUP_FILE" 2>/dev/null || echo latest)
+	# Bad input first: each one JSON error with the reason.
+	[ "$(api GET "/api/v1/backups/$b/catalog")" = 400 ] || fail "no repository: $(cat "$TT/b")"
+	jq -r .error.message "$TT/b" | grep -q 'repo=URI' || fail "no repository: $(cat "$TT/b")"
+	[ "$(api GET "/api/v1/backups/$b/catalog?policy=web1&repo=$R")" = 400 ] || fail "policy and repo: $(cat "$TT/b")"
+	[ "$(api GET "/api/v1/backups/$b/catalog?policy=web1&path=etc")" = 400 ] || fail "relative path: $(cat "$TT/b")"
+	[ "$(api GET "/api/v1/backups/$b/catalog?policy=web1&path=%zz")" = 400 ] || fail "bad escape: $(cat "$TT/b")"
+	[ "$(api GET "/api/v1/backups/$b/catalog?policy=nope")" = 404 ] || fail "unknown policy: $(cat "$TT/b")"
+	[ "$(api GET "/api/v1/backups/ffffffffffffffff/catalog?policy=web1")" = 404 ] || fail "unknown backup: $(cat "$TT/b")"
+	[ "$(api GET "/api/v1/backups/$b/catalog?repo=$TT/not-a-repo")" -ge 400 ] || fail "not a repository"
+	jq -e .error.code "$TT/b" >/dev/null || fail "not a JSON error: $(cat "$TT/b")"
+	# A read-only token may browse (it is a read).
+	local code
+	code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(cat "$TD/viewer.tok")" \
+		"$(base)/api/v1/backups/$b/catalog?policy=web1")
+	[ "$code" != 403 ] || fail "a read-only token may not browse"
+	need_catalog
+	jq -e '.entries | map(.name) | index("docs") != null and index("top.txt") != null and index("link") != null' \
+		"$TT/b" >/dev/null || fail "/ lists $(jq -c '.entries | map(.name)' "$TT/b")"
+	[ "$(jq -r '.entries[] | select(.name == "link") | .target' "$TT/b")" = docs/readme.txt ] || fail "the link's target"
+	[ "$(api GET "/api/v1/backups/$b/catalog?policy=web1&path=/docs/deep")" = 200 ] || fail "/docs/deep: $(cat "$TT/b")"
+	[ "$(jq -r '.entries[0].name + " " + (.entries[0].size|tostring)' "$TT/b")" = "data.bin 300000" ] ||
+		fail "/docs/deep: $(cat "$TT/b")"
+	[ "$(api GET "/api/v1/backups/$b/catalog/entry?policy=web1&path=%2Fdocs%2Freadme.txt")" = 200 ] || fail "entry: $(cat "$TT/b")"
+	[ "$(jq -r '.entry.size' "$TT/b")" = 70000 ] || fail "entry: $(cat "$TT/b")"
+	jq -e '.entry.extents | length > 0' "$TT/b" >/dev/null || fail "entry without extents: $(cat "$TT/b")"
+	[ "$(api GET "/api/v1/backups/$b/catalog?policy=web1&path=/top.txt")" = 400 ] || fail "listing a file: $(cat "$TT/b")"
+	[ "$(api GET "/api/v1/backups/$b/catalog?policy=web1&path=/nothing")" = 404 ] || fail "a missing path: $(cat "$TT/b")"
+	# By repository URI instead of a policy, and a prefix of the id.
+	[ "$(api GET "/api/v1/backups/${b:0:10}/catalog?repo=$R&path=/docs")" = 200 ] || fail "repo=: $(cat "$TT/b")"
+}
+test_case "catalog API: list a directory, look up an entry; bad input is one JSON error" t_catalog_api
+
+t_browser_files()
+{
+	[ -x /usr/bin/chromium ] && [ -d "$PW/node_modules/playwright-core" ] || skip "no chromium or playwright-core"
+	need_catalog
+	node "$PW/dash.mjs" files "$(base)/" "$(cat "$TD/tok")" "$SHOTS" web1 "$(cat "$BACKUP_FILE")" \
+		/docs/deep/data.bin "$TT/restored.bin" >out.json 2>err.txt || {
+		# The file restore route comes with restore-file (h20/files).
+		grep -q 'this daemon has no POST /api/v1/restores/file' out.json err.txt &&
+			skip "the daemon has no POST /api/v1/restores/file yet (restore-file: h20/files)"
+		fail "$(grep -v '^#' err.txt | tail -n1)"
+	}
+	same_file "$TD/tree/docs/deep/data.bin" "$TT/restored.bin"
+	[ -s "$SHOTS/dashboard-wide-files.png" ] || fail "no screenshot of the file browser"
+}
+test_case "browser: browse the backup's files and restore one to a path (cmp)" t_browser_files
+
+test_done
