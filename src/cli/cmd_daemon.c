@@ -9,7 +9,6 @@
  * stderr, which systemd sends to the journal. */
 #include "cli/jobs.h"
 #include "daemon/api.h"
-#include "daemon/api_static.h"
 #include "daemon/daemon.h"
 #include "daemon/copies.h"
 #include "daemon/drills.h"
@@ -22,12 +21,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -265,9 +264,8 @@ struct daemon_args {
 	bool once;
 	unsigned max_jobs; /* from jobs_arg */
 	/* The HTTP API (daemon/api.h). */
-	const char *listen, *tls_cert, *tls_key, *socket;
+	const char *listen, *tls_cert, *tls_key, *socket, *static_dir;
 	bool metrics_public, no_api;
-	const char *web_dir; /* the dashboard's files (daemon/api_static.h) */
 };
 static const struct cli_opt daemon_opts[] = {
 	{ "jobs", 'j', OPT_STRING, CLI_ARG(struct daemon_args, jobs_arg) },
@@ -278,7 +276,7 @@ static const struct cli_opt daemon_opts[] = {
 	{ "socket", 0, OPT_STRING, CLI_ARG(struct daemon_args, socket) },
 	{ "metrics-public", 0, OPT_FLAG, CLI_ARG(struct daemon_args, metrics_public) },
 	{ "no-api", 0, OPT_FLAG, CLI_ARG(struct daemon_args, no_api) },
-	{ "web-dir", 0, OPT_STRING, CLI_ARG(struct daemon_args, web_dir) },
+	{ "static-dir", 0, OPT_STRING, CLI_ARG(struct daemon_args, static_dir) },
 	{ NULL, 0, 0, NULL, 0 },
 };
 
@@ -300,9 +298,27 @@ static int check_daemon(struct cli_ctx *c)
 	if (a->no_api && (a->listen || a->socket || a->metrics_public))
 		return cli_usage("daemon", "--no-api turns the API off: --listen, --socket and --metrics-public go "
 					   "without it");
-	if (a->no_api && a->web_dir)
-		return cli_usage("daemon", "--no-api turns the API off: the dashboard (--web-dir) goes with it");
+	struct stat sb;
+	if (a->static_dir && (stat(a->static_dir, &sb) < 0 || !S_ISDIR(sb.st_mode)))
+		return cli_usage("daemon", "--static-dir %s is not a directory", a->static_dir);
 	return 0;
+}
+
+/* The dashboard's files when --static-dir does not say: installed beside
+ * the binary (PREFIX/share/cairn/dashboard), or in the source tree of a
+ * build directory (build/cairn: dashboard/); NULL: none. */
+static const char *find_static_dir(const char *self, char *buf, size_t size)
+{
+	static const char *const rel[] = { "../share/cairn/dashboard", "../dashboard" };
+	const char *slash = strrchr(self, '/');
+	for (size_t i = 0; slash && i < sizeof(rel) / sizeof(rel[0]); i++) {
+		snprintf(buf, size, "%.*s/%s/index.html", (int)(slash - self), self, rel[i]);
+		if (access(buf, R_OK) == 0) {
+			buf[strlen(buf) - strlen("/index.html")] = 0;
+			return buf;
+		}
+	}
+	return NULL;
 }
 
 static int run_daemon(struct cli_ctx *c)
@@ -334,24 +350,12 @@ static int run_daemon(struct cli_ctx *c)
 	 * flag the loop reads. */
 	struct cairn_api *api = NULL;
 	if (!a->no_api && !once) {
+		char sdir[4200];
 		struct cairn_api_opts ao = { .app = cli_app(g), .socket_path = a->socket, .listen = a->listen,
 					     .tls_cert = a->tls_cert, .tls_key = a->tls_key,
-					     .metrics_public = a->metrics_public };
-		/* The dashboard: --web-dir, else found beside the binary;
-		 * without its files the API runs alone. */
-		char web[PATH_MAX];
-		if (a->web_dir) {
-			if ((r = cairn_api_web_dir_check(a->web_dir)) < 0) {
-				cairn_state_free(d.st);
-				return cli_fail(r);
-			}
-			ao.static_dir = a->web_dir;
-		} else if (cairn_api_web_dir_find(d.self, web, sizeof(web)) == 0) {
-			ao.static_dir = web;
-		} else {
-			cairn_log_info("api: no dashboard: %s", cairn_error_message());
-			cairn_error_clear();
-		}
+					     .metrics_public = a->metrics_public,
+					     .static_dir = a->static_dir ? a->static_dir
+									 : find_static_dir(d.self, sdir, sizeof(sdir)) };
 		if ((r = cairn_api_start(&ao, &api)) < 0) {
 			cairn_state_free(d.st);
 			return cli_fail(r);

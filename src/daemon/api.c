@@ -39,8 +39,8 @@ struct cairn_api {
 	size_t body_max;
 	bool metrics_public;
 	char *socket_path;
+	char *static_dir; /* the dashboard's files, or NULL */
 	char *cert, *key; /* PEM, TLS on the TCP server */
-	char *static_dir; /* the dashboard's files (api_static.h), or NULL */
 	struct server unix_srv, tcp_srv;
 	pthread_mutex_t lock; /* status, pool */
 	struct cairn_api_daemon_status status;
@@ -230,17 +230,24 @@ static int authorize(struct cairn_api_req *rq, bool *read_only)
 	return 0;
 }
 
+/* The dashboard's files (static_dir, api_static.h): a GET that no route
+ * takes and that is not under /api/ names a file there ("/" its
+ * index.html).  They hold no data, so no token: the page asks for one. */
+static bool serve_static(struct cairn_api_req *rq)
+{
+	if (!rq->api->static_dir || strncmp(rq->url, "/api/", 5) == 0)
+		return false;
+	int r = cairn_api_static_serve(rq, rq->api->static_dir);
+	if (r < 0 && r != CAIRN_ENOTFOUND)
+		reply_failure(rq, r);
+	return r != CAIRN_ENOTFOUND;
+}
+
 static void handle(struct cairn_api_req *rq)
 {
 	int r = cairn_api_route_match(cairn_api_routes, cairn_api_nroutes, rq->method, rq->url, &rq->m);
-	/* Not an API path: maybe a dashboard file (public, api_static.h). */
-	if (r == CAIRN_ENOTFOUND && rq->api->static_dir) {
-		int q = cairn_api_static_serve(rq, rq->api->static_dir);
-		if (q < 0 && q != CAIRN_ENOTFOUND)
-			reply_failure(rq, q);
-		if (q != CAIRN_ENOTFOUND)
-			return;
-	}
+	if (r == CAIRN_ENOTFOUND && serve_static(rq))
+		return;
 	if (r == CAIRN_ENOTFOUND) {
 		cairn_api_error(rq, 404, "not_found", "no such resource: %s", rq->url);
 		return;
@@ -506,9 +513,7 @@ int cairn_api_start(const struct cairn_api_opts *o, struct cairn_api **ret)
 		a->socket_path = strdup(o->socket_path);
 	else if (asprintf(&a->socket_path, "%s/%s", o->app->state_dir, CAIRN_API_SOCKET_NAME) < 0)
 		a->socket_path = NULL;
-	if (!a->socket_path)
-		r = cairn_error_nomem();
-	if (r >= 0 && o->static_dir && !(a->static_dir = strdup(o->static_dir)))
+	if (!a->socket_path || (o->static_dir && !(a->static_dir = strdup(o->static_dir))))
 		r = cairn_error_nomem();
 	if (r >= 0 && o->tls_cert && (r = read_pem(o->tls_cert, "--tls-cert", &a->cert)) >= 0)
 		r = read_pem(o->tls_key, "--tls-key", &a->key);

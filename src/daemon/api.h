@@ -28,7 +28,8 @@ struct cairn_api_opts {
 	const char *listen;          /* "HOST:PORT" (TCP, tokens), or NULL: the socket only */
 	const char *tls_cert, *tls_key; /* PEM files: TLS on the TCP address */
 	bool metrics_public;         /* /metrics without a token on TCP */
-	const char *static_dir;      /* the dashboard's files, or NULL: none served */
+	const char *static_dir;      /* the dashboard's files (a GET outside /api/ that no
+				      * route takes: "/" is index.html), or NULL: none */
 	size_t body_max;             /* 0: CAIRN_API_BODY_MAX */
 };
 

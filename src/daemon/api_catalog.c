@@ -1,14 +1,10 @@
 /* Browsing a backup's file catalog over the API (api_catalog.h). */
 #include "daemon/api_catalog.h"
 #include "app/backups.h"
-#include "app/open.h"
-#include "app/policyopts.h"
 #include "daemon/api_req.h"
 #include "repo/catalog.h"
 #include "repo/index.h"
 #include "repo/manifest.h"
-#include "state/policies.h"
-#include "util/cleanup.h"
 #include "util/error.h"
 #include "util/hex.h"
 
@@ -91,41 +87,23 @@ static void browse_clear(struct browse *b)
 	free(b->path);
 }
 
-/* Opens the repository of the query (repo= and cred=, or policy=) the way
- * the CLI and a policy's runs do (app/open.h), then the backup's catalog. */
+/* Opens the repository of the path (as the backups routes do), the
+ * backup, its catalog. */
 static int browse_open(struct cairn_api_req *rq, struct browse *b)
 {
-	struct cairn_state *st = cairn_api_state(rq);
-	if (!st)
-		return CAIRN_EIO;
-	_cleanup_free_ char *uri = NULL, *cred = NULL, *policy = NULL;
-	int r;
-	if ((r = query(rq, "repo", &uri)) < 0 || (r = query(rq, "cred", &cred)) < 0 ||
-	    (r = query(rq, "policy", &policy)) < 0 || (r = query(rq, "path", &b->path)) < 0)
+	int r = query(rq, "path", &b->path);
+	if (r < 0)
 		return r;
-	if (!!uri == !!policy)
-		return cairn_error_set(CAIRN_EINVAL, "name the repository: repo=URI (and cred=) or policy=NAME");
-	if (policy && cred)
-		return cairn_error_set(CAIRN_EINVAL, "policy= brings its own credential: cred= goes with repo=");
 	if (!b->path && !(b->path = strdup("/")))
 		return cairn_error_nomem();
 	if (b->path[0] != '/' || strlen(b->path) > PATH_MAX_LEN)
 		return cairn_error_set(CAIRN_EINVAL, "path must be absolute (\"/etc\"), at most %d bytes", PATH_MAX_LEN);
-	struct cairn_policy p = { 0 };
-	struct cairn_repo_ref ref = { .uri = uri, .cred = cred };
-	if (policy) {
-		if ((r = cairn_policy_get(st, policy, &p)) < 0)
-			return r;
-		cairn_app_policy_repo_ref(&p, 0, 0, &ref);
-	}
-	r = cairn_app_repo_open(cairn_api_app(rq), st, &ref, &b->repo);
-	cairn_policy_clear(&p);
-	if (r < 0)
+	if ((r = cairn_api_repo_of(rq, &b->repo)) < 0)
 		return r;
 	uint8_t id[CAIRN_BACKUP_ID_LEN];
 	char what[CAIRN_APP_WHAT_MAX];
 	char spec[128];
-	cairn_app_lower_id(rq->m.params[0], spec, sizeof(spec));
+	cairn_app_lower_id(rq->m.params[1], spec, sizeof(spec));
 	if ((r = cairn_app_backup_resolve_any(b->repo, spec, false, id, what)) < 0 ||
 	    (r = cairn_manifest_read(b->repo, id, &b->m)) < 0)
 		return r;

@@ -1,23 +1,28 @@
 /* The API's routes over a backup's file catalog (repo/catalog.h), for the
  * dashboard's file browser and any other client (docs/api.md):
  *
- *   GET /api/v1/backups/{backup}/catalog?path=DIR     one directory
- *   GET /api/v1/backups/{backup}/catalog/entry?path=P one entry, its extents
+ *   GET /api/v1/repositories/{repo}/backups/{id}/catalog?path=DIR
+ *       one directory (at "/": the volume's file systems too)
+ *   GET /api/v1/repositories/{repo}/backups/{id}/catalog/entry?path=P
+ *       one entry, with its extents
  *
- * The repository is named in the query like the CLI's --repo and --cred:
- * repo=URI (cred=NAME|UUID optional), or policy=NAME (that policy's
- * repository and credential, its passphrase first, as its runs open it).
- * {backup} is what the CLI takes: an id, a unique prefix, VOLUME@latest.
- * Reads only: a read-only token may browse. */
+ * {repo} and ?cred= as the backups routes take them (a registered name or
+ * a percent-encoded URI); {id} as the CLI takes a backup (an id, a unique
+ * prefix, VOLUME@latest).  Reads only: a read-only token may browse. */
 #ifndef CAIRN_DAEMON_API_CATALOG_H
 #define CAIRN_DAEMON_API_CATALOG_H
 
 #include <stddef.h>
 
 struct cairn_api_req;
+struct cairn_repo;
 
 int cairn_api_get_catalog(struct cairn_api_req *rq);
 int cairn_api_get_catalog_entry(struct cairn_api_req *rq);
+
+/* Opens the repository of the path's {repo} and ?cred= as the backups
+ * routes do (api_handlers.c). */
+int cairn_api_repo_of(struct cairn_api_req *rq, struct cairn_repo **ret);
 
 /* A query-string value percent-decoded ('+' is a space), as browsers'
  * encodeURIComponent and URLSearchParams write it: the server keeps

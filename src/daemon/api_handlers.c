@@ -2,7 +2,10 @@
  * table.  Reads come from the state database; mutations make the same
  * calls as the CLI's commands (app/, state/); a policy run is queued as
  * a job row that the daemon's scheduler starts (202 and the job's id). */
+#include "app/backups.h"
 #include "app/credview.h"
+#include "app/drreport.h"
+#include "app/open.h"
 #include "app/policynew.h"
 #include "daemon/api_catalog.h"
 #include "daemon/api.h"
@@ -12,12 +15,17 @@
 #include "engine/engine.h"
 #include "engine/retention.h"
 #include "source/snapshot.h"
+#include "repo/hold.h"
+#include "repo/manifest.h"
+#include "repo/repo.h"
 #include "state/cred.h"
 #include "state/groups.h"
 #include "state/jobs.h"
 #include "state/policies.h"
+#include "state/repos.h"
 #include "state/standbys.h"
 #include "util/error.h"
+#include "util/hex.h"
 
 #include <cairn/cairn.h>
 #include <limits.h>
@@ -156,7 +164,11 @@ static int post_job_cancel(struct cairn_api_req *rq)
 	int64_t id;
 	enum cairn_job_state was;
 	int r = job_id(rq, &id);
-	if (r < 0 || (r = cairn_job_cancel(st, id, &was)) < 0)
+	if (r < 0)
+		return r;
+	if ((r = cairn_job_cancel(st, id, &was)) == CAIRN_EINVAL)
+		return cairn_api_error(rq, 409, "finished", "%s", cairn_error_message());
+	if (r < 0)
 		return r;
 	return cairn_api_reply(rq, 202, json_pack("{s:I, s:s}", "id", (json_int_t)id, "was", cairn_job_state_name(was)));
 }
@@ -822,6 +834,128 @@ static int delete_credential(struct cairn_api_req *rq)
 	return cairn_api_reply(rq, 200, json_pack("{s:s, s:b}", "uuid", uuid, "deleted", 1));
 }
 
+/* ---- backups per repository ---- */
+
+/* Opens the repository of the path's first parameter: a registered
+ * repository's name ('cairn import') or a URI (percent-encoded), with
+ * ?cred=REF; its passphrase as the daemon's jobs get theirs. */
+static int open_repo(struct cairn_api_req *rq, struct cairn_state *st, struct cairn_repo **ret)
+{
+	const char *uri = rq->m.params[0], *cred = cairn_api_query(rq, "cred");
+	struct cairn_repo_reg reg = { 0 };
+	bool named = !strstr(uri, "://") && uri[0] != '/' && cairn_repo_reg_get(st, uri, &reg) >= 0;
+	cairn_error_clear();
+	if (named) {
+		uri = reg.uri;
+		if (!cred)
+			cred = reg.cred;
+	}
+	struct cairn_repo_ref ref = { .uri = uri, .cred = cred, .cred_pass_first = true };
+	int r = cairn_app_repo_open(cairn_api_app(rq), st, &ref, ret);
+	cairn_repo_reg_clear(&reg);
+	return r;
+}
+
+/* The same for the catalog routes (api_catalog.h). */
+int cairn_api_repo_of(struct cairn_api_req *rq, struct cairn_repo **ret)
+{
+	STATE_OR_FAIL(rq, st);
+	return open_repo(rq, st, ret);
+}
+
+static json_t *backup_json(const struct cairn_manifest *m, const struct cairn_hold_list *holds)
+{
+	const struct cairn_hold *h = cairn_hold_find(holds, m->id);
+	if (!h && m->in_group)
+		h = cairn_hold_find(holds, m->group_id);
+	json_t *tags = json_array();
+	for (size_t i = 0; i < m->ntags; i++)
+		json_array_append_new(tags, json_string(m->tags[i]));
+	char group[2 * CAIRN_BACKUP_ID_LEN + 1] = "";
+	if (m->in_group)
+		cairn_hex_encode(m->group_id, CAIRN_BACKUP_ID_LEN, group);
+	return json_pack("{s:s, s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:b, s:o}", "id", m->idhex, "volume", m->volume,
+			 "created_us", (json_int_t)m->created_us, "size", (json_int_t)m->size, "hostname",
+			 opt_str(m->hostname), "tags", tags, "consistency", opt_str(m->consistency), "group",
+			 m->in_group ? json_string(group) : json_null(), "held", h != NULL, "hold_reason",
+			 h && h->reason ? json_string(h->reason) : json_null());
+}
+
+static int get_backups(struct cairn_api_req *rq)
+{
+	STATE_OR_FAIL(rq, st);
+	struct cairn_repo *repo = NULL;
+	int r = open_repo(rq, st, &repo);
+	if (r < 0)
+		return r;
+	struct cairn_manifest_list l;
+	struct cairn_hold_list holds = { 0 };
+	struct cairn_seen_report vanished;
+	r = cairn_app_backups_list(cairn_api_app(rq), repo, &l, &vanished);
+	if (r >= 0 && (r = cairn_hold_list_load(repo, &holds)) < 0)
+		cairn_manifest_list_free(&l);
+	cairn_repo_free(repo);
+	if (r < 0)
+		return r;
+	const char *volume = cairn_api_query(rq, "volume");
+	json_t *a = json_array();
+	for (size_t i = 0; i < l.n; i++)
+		if (!volume || strcmp(l.v[i]->volume, volume) == 0)
+			json_array_append_new(a, backup_json(l.v[i], &holds));
+	cairn_manifest_list_free(&l);
+	cairn_hold_list_free(&holds);
+	return cairn_api_reply(rq, 200, json_pack("{s:o, s:I}", "backups", a, "vanished", (json_int_t)vanished.vanished));
+}
+
+/* hold (with {reason}) or release, as 'cairn hold' and 'cairn release'. */
+static int set_hold(struct cairn_api_req *rq, bool hold)
+{
+	STATE_OR_FAIL(rq, st);
+	const char *reason = NULL;
+	int r = check_fields(rq, (const char *const[]){ "reason", NULL });
+	if (r < 0 || (rq->json && (r = body_str(rq, "reason", &reason)) < 0))
+		return r;
+	if (!hold && reason)
+		return cairn_error_set(CAIRN_EINVAL, "release takes no reason");
+	struct cairn_repo *repo = NULL;
+	if ((r = open_repo(rq, st, &repo)) < 0)
+		return r;
+	uint8_t id[CAIRN_BACKUP_ID_LEN];
+	char what[CAIRN_APP_WHAT_MAX];
+	r = cairn_app_backup_resolve_any(repo, rq->m.params[1], !hold, id, what);
+	if (r >= 0)
+		r = hold ? cairn_hold_put(repo, id, reason) : cairn_hold_delete(repo, id);
+	cairn_repo_free(repo);
+	if (r < 0)
+		return r;
+	char hex[2 * CAIRN_BACKUP_ID_LEN + 1];
+	cairn_hex_encode(id, CAIRN_BACKUP_ID_LEN, hex);
+	return cairn_api_reply(rq, 200, json_pack("{s:s, s:b, s:s}", "id", hex, "held", hold, "reason",
+						  reason ? reason : ""));
+}
+
+static int post_hold(struct cairn_api_req *rq)
+{
+	return set_hold(rq, true);
+}
+
+static int post_release(struct cairn_api_req *rq)
+{
+	return set_hold(rq, false);
+}
+
+/* ---- the DR report ---- */
+
+static int get_dr_report(struct cairn_api_req *rq)
+{
+	STATE_OR_FAIL(rq, st);
+	json_t *j = NULL;
+	int r = cairn_app_dr_report(cairn_api_app(rq), st, (int64_t)time(NULL), &j);
+	if (r < 0)
+		return r;
+	return cairn_api_reply(rq, 200, j);
+}
+
 /* ---- the table ---- */
 
 #define V1 "/api/v1"
@@ -847,9 +981,13 @@ const struct cairn_api_route cairn_api_routes[] = {
 	{ "GET", V1 "/credentials", get_credentials, CAIRN_API_READ },
 	{ "POST", V1 "/credentials", post_credentials, CAIRN_API_WRITE },
 	{ "DELETE", V1 "/credentials/{ref}", delete_credential, CAIRN_API_WRITE },
+	{ "GET", V1 "/repositories/{repo}/backups", get_backups, CAIRN_API_READ },
+	{ "POST", V1 "/repositories/{repo}/backups/{id}/hold", post_hold, CAIRN_API_WRITE },
+	{ "POST", V1 "/repositories/{repo}/backups/{id}/release", post_release, CAIRN_API_WRITE },
+	{ "GET", V1 "/dr/report", get_dr_report, CAIRN_API_READ },
 	/* A backup's file catalog (api_catalog.h). */
-	{ "GET", V1 "/backups/{backup}/catalog", cairn_api_get_catalog, CAIRN_API_READ },
-	{ "GET", V1 "/backups/{backup}/catalog/entry", cairn_api_get_catalog_entry, CAIRN_API_READ },
+	{ "GET", V1 "/repositories/{repo}/backups/{id}/catalog", cairn_api_get_catalog, CAIRN_API_READ },
+	{ "GET", V1 "/repositories/{repo}/backups/{id}/catalog/entry", cairn_api_get_catalog_entry, CAIRN_API_READ },
 	/* METRICS: wired at the merge with daemon/metrics.h, as
 	 *   { "GET", "/metrics", get_metrics, CAIRN_API_METRICS },
 	 * where get_metrics sets rq->response to cairn_metrics_render()'s

@@ -17,7 +17,8 @@ static int hexval(char c)
 }
 
 /* Decodes the segment [s, s+len) into out; false when it cannot be a
- * parameter (bad escape, '/', NUL, too long, empty). */
+ * parameter (bad escape, NUL, too long, empty).  A '/' escaped as %2F is
+ * part of the parameter (a repository URI). */
 static bool decode(const char *s, size_t len, char out[CAIRN_API_PARAM_MAX])
 {
 	size_t o = 0;
@@ -32,7 +33,7 @@ static bool decode(const char *s, size_t len, char out[CAIRN_API_PARAM_MAX])
 			c = (char)(h * 16 + l);
 			i += 2;
 		}
-		if (c == '/' || c == 0 || o + 1 >= CAIRN_API_PARAM_MAX)
+		if (c == 0 || o + 1 >= CAIRN_API_PARAM_MAX)
 			return false;
 		out[o++] = c;
 	}

@@ -36,7 +36,8 @@ struct cairn_api_match {
 /* 0 and m->route on a match; CAIRN_ENOTFOUND when no pattern matches the
  * path (404); CAIRN_EUNSUPPORTED when one does but not with this method
  * (405, m->allow says which).  A segment that decodes to something with
- * '/' or NUL in it, or too long, matches nothing. */
+ * a NUL in it, a bad escape or too long matches nothing; %2F decodes to a
+ * '/' inside its parameter. */
 int cairn_api_route_match(const struct cairn_api_route *table, size_t n, const char *method, const char *path,
 			  struct cairn_api_match *m);
 

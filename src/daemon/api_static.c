@@ -38,52 +38,16 @@ bool cairn_api_static_name(const char *name, const char **ret_type)
 		      c == '-' || c == '_'))
 			return false;
 	}
+	if (!ret_type)
+		return true;
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
 		size_t el = strlen(types[i].ext);
 		if (len > el && strcmp(name + len - el, types[i].ext) == 0) {
-			if (ret_type)
-				*ret_type = types[i].type;
+			*ret_type = types[i].type;
 			return true;
 		}
 	}
 	return false;
-}
-
-int cairn_api_web_dir_check(const char *dir)
-{
-	char p[PATH_MAX];
-	struct stat s;
-	if ((size_t)snprintf(p, sizeof(p), "%s/index.html", dir) >= sizeof(p))
-		return cairn_error_set(CAIRN_EINVAL, "web directory %s: path too long", dir);
-	if (stat(p, &s) < 0 || !S_ISREG(s.st_mode))
-		return cairn_error_set(CAIRN_ENOTFOUND, "web directory %s has no index.html (the dashboard's files)",
-				       dir);
-	return 0;
-}
-
-int cairn_api_web_dir_find(const char *exe, char *out, size_t size)
-{
-	char bin[PATH_MAX];
-	snprintf(bin, sizeof(bin), "%s", exe);
-	char *slash = strrchr(bin, '/');
-	if (!slash)
-		return cairn_error_set(CAIRN_ENOTFOUND, "cannot find the dashboard's files from %s", exe);
-	*slash = 0;
-	/* Installed (meson install_data): PREFIX/bin/cairn and
-	 * PREFIX/share/cairn/web; then a build directory of the source tree. */
-	static const char *const rel[] = { "/../share/cairn/web", "/../web" };
-	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-		char cand[PATH_MAX], real[PATH_MAX];
-		if ((size_t)snprintf(cand, sizeof(cand), "%s%s", bin, rel[i]) >= sizeof(cand) || !realpath(cand, real))
-			continue;
-		if (cairn_api_web_dir_check(real) == 0 && strlen(real) < size) {
-			memcpy(out, real, strlen(real) + 1);
-			return 0;
-		}
-		cairn_error_clear();
-	}
-	return cairn_error_set(CAIRN_ENOTFOUND, "no dashboard files next to %s (share/cairn/web or ../web); "
-						"give --web-dir DIR", exe);
 }
 
 /* A validator that changes when the file does: its size and mtime. */
@@ -121,31 +85,60 @@ static void headers(struct MHD_Response *resp, const char *type, const char *eta
 	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
 }
 
+/* Opens dir/path, path a '/'-separated list of plain names, one
+ * component at a time from the parent's descriptor, following no link.
+ * -1 with errno, or CAIRN_ENOTFOUND (errno 0) when path is not a
+ * dashboard path at all; *ret_type: the file's MIME type. */
+static int open_under(const char *dir, const char *path, const char **ret_type)
+{
+	char comp[NAME_MAX_LEN + 1];
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	for (unsigned depth = 0;; depth++) {
+		const char *slash = strchr(path, '/');
+		size_t len = slash ? (size_t)(slash - path) : strlen(path);
+		bool last = !slash;
+		if (len > NAME_MAX_LEN || depth >= 8) {
+			close(fd);
+			return errno = 0, CAIRN_ENOTFOUND;
+		}
+		memcpy(comp, path, len);
+		comp[len] = 0;
+		if (!cairn_api_static_name(comp, last ? ret_type : NULL)) {
+			close(fd);
+			return errno = 0, CAIRN_ENOTFOUND;
+		}
+		int next = openat(fd, comp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (last ? 0 : O_DIRECTORY));
+		int e = errno;
+		close(fd);
+		if (next < 0)
+			return errno = e, -1;
+		if (last)
+			return next;
+		fd = next;
+		path = slash + 1;
+	}
+}
+
 int cairn_api_static_serve(struct cairn_api_req *rq, const char *dir)
 {
 	const char *path = rq->url;
 	if (!dir || (strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "HEAD") != 0) || path[0] != '/')
 		return CAIRN_ENOTFOUND;
-	const char *name = path[1] ? path + 1 : "index.html";
 	const char *type = NULL;
-	if (!cairn_api_static_name(name, &type))
+	int fd = open_under(dir, path[1] ? path + 1 : "index.html", &type);
+	if (fd == CAIRN_ENOTFOUND)
 		return CAIRN_ENOTFOUND;
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0) {
-		cairn_api_error(rq, 500, "internal", "the dashboard's directory %s cannot be opened: %s", dir,
-				strerror(errno));
-		return 0;
-	}
-	/* O_NOFOLLOW: a symbolic link planted in the directory leads nowhere. */
-	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	int e = errno;
-	close(dfd);
 	struct stat s;
 	if (fd < 0 || fstat(fd, &s) < 0 || !S_ISREG(s.st_mode)) {
 		if (fd >= 0)
 			close(fd);
-		if (fd < 0 && e != ENOENT && e != ELOOP)
-			cairn_api_error(rq, 500, "internal", "dashboard file %s: %s", name, strerror(e));
+		/* Missing, a link, a directory where a file was asked for: the
+		 * API's own 404 says so. */
+		if (fd < 0 && e != ENOENT && e != ELOOP && e != ENOTDIR && e != EISDIR)
+			cairn_api_error(rq, 500, "internal", "dashboard file %s: %s", path, strerror(e));
 		else
 			cairn_api_error(rq, 404, "not_found", "no such resource: %s", path);
 		return 0;

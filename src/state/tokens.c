@@ -66,7 +66,7 @@ int cairn_token_create(struct cairn_state *st, const char *name, bool read_only,
 	sqlite3_bind_int(s, 3, read_only);
 	sqlite3_bind_int64(s, 4, (int64_t)time(NULL));
 	int rc = sqlite3_step(s);
-	if (rc == SQLITE_CONSTRAINT)
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
 		return cairn_error_set(CAIRN_EEXIST, "token %s exists (revoke it first: cairn token revoke %s)", name,
 				       name);
 	if (rc != SQLITE_DONE)

@@ -1,7 +1,7 @@
 #!/bin/bash
-# t42: the dashboard (web/) served by `cairn daemon`, and its catalog
+# t42: the dashboard (dashboard/) served by `cairn daemon`, and its catalog
 # routes: the files are public, typed, cached with validators and never
-# reachable outside web/ however the path is spelled; the API still wants
+# reachable outside its directory however the path is spelled; the API still wants
 # its token; a backup's catalog is listed and looked up through the API
 # (bad input refused in one JSON error); and in headless Chromium
 # (Debian's chromium driven by playwright-core, scripts/install-deps
@@ -15,7 +15,7 @@ SOCK=$CAIRN_STATE_DIR/cairn.sock
 IMG=$TD/vol.img
 R=$TD/repo
 PW=$E2E_DIR/dashboard
-WEB=$(cd "$E2E_DIR/../../web" && pwd)
+WEB=$(cd "$E2E_DIR/../../dashboard" && pwd)
 # Screenshots: build/test-logs/t42-<build>/ (plain and ASan apart).
 SHOTS=${TEST_LOG_DIR:-build/test-logs}
 case $SHOTS in /*) ;; *) SHOTS=$(cd "$E2E_DIR/../.." && pwd)/$SHOTS ;; esac
@@ -68,7 +68,7 @@ t_setup()
 	free_port >"$TD/port"
 	# Each progress report of a job waits a little, so that the page can
 	# see the job running (app.h test_job_delay_ms).
-	CAIRN_TEST_JOB_DELAY=150 "$CAIRN" daemon --listen "127.0.0.1:$(cat "$TD/port")" --web-dir "$WEB" \
+	CAIRN_TEST_JOB_DELAY=150 "$CAIRN" daemon --listen "127.0.0.1:$(cat "$TD/port")" --static-dir "$WEB" \
 		>"$TD/d.out" 2>"$TD/d.err" &
 	echo $! >"$TD/daemon.pid"
 	local i
@@ -89,7 +89,7 @@ t_static()
 		want="200 ${f#*:}"
 		case "$(get "${f%%:*}")" in "$want"*) ;; *) fail "GET ${f%%:*}: $(head -c 200 "$TT/b"), expected $want" ;; esac
 		cmp -s "$TT/b" "$WEB/$( [ "${f%%:*}" = / ] && echo index.html || echo "${f%%:*}" | cut -c2-)" ||
-			fail "GET ${f%%:*} is not the file in web/"
+			fail "GET ${f%%:*} is not the file in dashboard/"
 		grep -qi '^Cache-Control: no-cache' "$TT/h" || fail "GET ${f%%:*}: no Cache-Control: no-cache: $(cat "$TT/h")"
 		grep -qi '^ETag: "' "$TT/h" || fail "GET ${f%%:*}: no ETag"
 		grep -qi '^X-Content-Type-Options: nosniff' "$TT/h" || fail "GET ${f%%:*}: no nosniff"
@@ -106,9 +106,9 @@ t_static()
 	[ "$(curl -s -o /dev/null -w '%{http_code}' -I "$(base)/app.css")" = 200 ] || fail "HEAD /app.css"
 	# The page is public; the API behind it is not.
 	[ "$(get /api/v1/policies | cut -d' ' -f1)" = 401 ] || fail "the API answers without a token"
-	# Not the dashboard's: API 404s in JSON, nothing from outside web/.
+	# Not the dashboard's: API 404s in JSON, nothing from outside its directory.
 	for f in /nope.js /../etc/passwd /%2e%2e/etc/passwd /.. /%2e%2e /..%2fetc%2fpasswd /%2fetc%2fpasswd \
-		/app.js/x /.hidden.js "/app.js%00.html" /index.html%3f /web/index.html /../web/index.html \
+		/app.js/x /.hidden.js /x/../app.js /%2e/app.js "/app.js%00.html" /index.html%3f /web/index.html /../web/index.html \
 		/../../../../../../etc/passwd /./app.js '/app.js?x=/../../etc/passwd' /README.md /meson.build; do
 		case "$(get "$f")" in
 		"404 application/json"*) ;;
@@ -121,10 +121,13 @@ t_static()
 	local web=$TD/web2
 	cp -r "$WEB" "$web"
 	ln -s /etc/passwd "$web/passwd.txt"
-	mkdir "$web/sub.js"
+	mkdir "$web/sub.js" "$TD/outside" "$web/js"
+	echo 'secret' >"$TD/outside/s.js"
+	ln -s "$TD/outside" "$web/lnk"
+	cp "$WEB/app.js" "$web/js/app.js"
 	local port2 st2=$TT/state2
 	port2=$(free_port)
-	CAIRN_STATE_DIR=$st2 "$CAIRN" daemon --listen "127.0.0.1:$port2" --web-dir "$web" 2>"$TT/d2.err" &
+	CAIRN_STATE_DIR=$st2 "$CAIRN" daemon --listen "127.0.0.1:$port2" --static-dir "$web" 2>"$TT/d2.err" &
 	local pid2=$!
 	for _ in $(seq 1 100); do
 		curl -s -o /dev/null "http://127.0.0.1:$port2/" && break
@@ -134,27 +137,25 @@ t_static()
 	code=$(curl -s -o "$TT/b" -w '%{http_code}' "http://127.0.0.1:$port2/passwd.txt")
 	local code2
 	code2=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port2/sub.js")
+	local code3 code4
+	code3=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port2/lnk/s.js")
+	code4=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port2/js/app.js")
 	kill "$pid2"
 	wait "$pid2" || true
 	[ "$code" = 404 ] || fail "a symlink in the web directory was followed: $code $(head -c 100 "$TT/b")"
 	[ "$code2" = 404 ] || fail "a directory in the web directory was served: $code2"
+	[ "$code3" = 404 ] || fail "a linked directory was followed: $code3"
+	[ "$code4" = 200 ] || fail "a file in a subdirectory: $code4"
 }
-test_case "static files: public, typed, ETag + no-cache (304), nothing outside web/ (traversal, symlinks)" t_static
+test_case "static files: public, typed, ETag + no-cache (304), nothing outside the directory (traversal, links)" t_static
 
-t_web_dir_bad()
-{
-	CAIRN_STATE_DIR=$TT/st expect_fail -m "web directory $TT/none has no index.html" cairn daemon --web-dir "$TT/none"
-	expect_fail -m "--no-api turns the API off" cairn daemon --no-api --web-dir "$WEB"
-}
-test_case "bad --web-dir: one line, non-zero exit" t_web_dir_bad
-
-# PREFIX/bin/cairn finds PREFIX/share/cairn/web (meson install_data) with
-# no option; without it the API runs alone and says so.
+# PREFIX/bin/cairn finds PREFIX/share/cairn/dashboard (meson install_data)
+# with no option; without it the API runs alone.
 t_installed_layout()
 {
 	mkdir -p pfx/bin pfx/share/cairn
 	cp "$CAIRN" pfx/bin/cairn
-	cp -r "$WEB" pfx/share/cairn/web
+	cp -r "$WEB" pfx/share/cairn/dashboard
 	local port pid code
 	port=$(free_port)
 	CAIRN_STATE_DIR=$TT/st pfx/bin/cairn daemon --listen "127.0.0.1:$port" 2>d.err &
@@ -179,10 +180,9 @@ t_installed_layout()
 	code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/")
 	kill "$pid"
 	wait "$pid" || true
-	[ "$code" = 404 ] || fail "no web files: GET / $code"
-	grep -q "api: no dashboard: no dashboard files next to" d.err || fail "no word of the missing dashboard: $(cat d.err)"
+	[ "$code" = 404 ] || fail "no dashboard files: GET / $code"
 }
-test_case "installed layout: PREFIX/bin/cairn serves PREFIX/share/cairn/web; none there: the API alone" t_installed_layout
+test_case "installed layout: PREFIX/bin/cairn serves PREFIX/share/cairn/dashboard; none there: the API alone" t_installed_layout
 
 # The policy the browser makes runs to a backup; its id is written here.
 BACKUP_FILE=$TD/backup.id
@@ -213,7 +213,10 @@ t_browser()
 	[ "$(jget out.json .narrow_overflow_jobs_px)" -le 0 ] ||
 		fail "the narrow jobs view scrolls sideways: $(jget out.json .narrow_overflow_jobs_px) px"
 	local s
-	for s in wide-policies wide-job-running wide-jobs narrow-policies narrow-jobs; do
+	[ "$(jq -r .timeline_dots out.json)" = 1 ] || fail "the timeline shows $(jq -r .timeline_dots out.json) restore points"
+	[ "$(jq -r .held_after_click out.json)" = true ] || fail "Hold did not hold the backup"
+	[ "$(jq -r .released_after_click out.json)" = true ] || fail "Release did not release the backup"
+	for s in wide-policies wide-job-running wide-jobs wide-points narrow-policies narrow-jobs; do
 		[ -s "$SHOTS/dashboard-$s.png" ] || fail "no screenshot dashboard-$s.png"
 	done
 	# The job the page watched is the CLI's job too, with the backup.
@@ -237,11 +240,17 @@ need_catalog()
 {
 	[ -s "$BACKUP_FILE" ] || skip "no backup from the browser test"
 	local code
-	code=$(api GET "/api/v1/backups/$(cat "$BACKUP_FILE")/catalog?policy=web1")
+	code=$(api GET "$(rp)/$(cat "$BACKUP_FILE")/catalog")
 	if [ "$code" = 404 ] && ! jq -r .error.message "$TT/b" | grep -q '^no such resource'; then
 		skip "the backup has no catalog: $(jq -r .error.message "$TT/b") (catalogs at backup time: h20/catalog)"
 	fi
 	[ "$code" = 200 ] || fail "catalog: $code $(head -c 300 "$TT/b")"
+}
+
+# The backups of the test's repository (its URI as one path segment).
+rp()
+{
+	echo "/api/v1/repositories/$(jq -rn --arg u "$R" '$u | @uri')/backups"
 }
 
 t_catalog_api()
@@ -249,34 +258,33 @@ t_catalog_api()
 	local b
 	b=$(cat "$BACKUP_FILE" 2>/dev/null || echo latest)
 	# Bad input first: each one JSON error with the reason.
-	[ "$(api GET "/api/v1/backups/$b/catalog")" = 400 ] || fail "no repository: $(cat "$TT/b")"
-	jq -r .error.message "$TT/b" | grep -q 'repo=URI' || fail "no repository: $(cat "$TT/b")"
-	[ "$(api GET "/api/v1/backups/$b/catalog?policy=web1&repo=$R")" = 400 ] || fail "policy and repo: $(cat "$TT/b")"
-	[ "$(api GET "/api/v1/backups/$b/catalog?policy=web1&path=etc")" = 400 ] || fail "relative path: $(cat "$TT/b")"
-	[ "$(api GET "/api/v1/backups/$b/catalog?policy=web1&path=%zz")" = 400 ] || fail "bad escape: $(cat "$TT/b")"
-	[ "$(api GET "/api/v1/backups/$b/catalog?policy=nope")" = 404 ] || fail "unknown policy: $(cat "$TT/b")"
-	[ "$(api GET "/api/v1/backups/ffffffffffffffff/catalog?policy=web1")" = 404 ] || fail "unknown backup: $(cat "$TT/b")"
-	[ "$(api GET "/api/v1/backups/$b/catalog?repo=$TT/not-a-repo")" -ge 400 ] || fail "not a repository"
-	jq -e .error.code "$TT/b" >/dev/null || fail "not a JSON error: $(cat "$TT/b")"
+	[ "$(api GET "$(rp)/$b/catalog?path=etc")" = 400 ] || fail "relative path: $(cat "$TT/b")"
+	jq -r .error.message "$TT/b" | grep -q 'path must be absolute' || fail "relative path: $(cat "$TT/b")"
+	[ "$(api GET "$(rp)/$b/catalog?path=%zz")" = 400 ] || fail "bad escape: $(cat "$TT/b")"
+	[ "$(api GET "$(rp)/$b/catalog?path=/a%00b")" = 400 ] || fail "a NUL: $(cat "$TT/b")"
+	[ "$(api GET "$(rp)/ffffffffffffffff/catalog")" = 404 ] || fail "unknown backup: $(cat "$TT/b")"
+	[ "$(api GET "/api/v1/repositories/%2Fnowhere/backups/$b/catalog")" = 400 ] || fail "not a repository: $(cat "$TT/b")"
+	[ "$(jq -r .error.code "$TT/b")" = not_a_repository ] || fail "not a repository: $(cat "$TT/b")"
+	[ "$(api POST "$(rp)/$b/catalog")" = 405 ] || fail "POST catalog: $(cat "$TT/b")"
 	# A read-only token may browse (it is a read).
 	local code
-	code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(cat "$TD/viewer.tok")" \
-		"$(base)/api/v1/backups/$b/catalog?policy=web1")
+	code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(cat "$TD/viewer.tok")" "$(base)$(rp)/$b/catalog")
 	[ "$code" != 403 ] || fail "a read-only token may not browse"
 	need_catalog
 	jq -e '.entries | map(.name) | index("docs") != null and index("top.txt") != null and index("link") != null' \
 		"$TT/b" >/dev/null || fail "/ lists $(jq -c '.entries | map(.name)' "$TT/b")"
 	[ "$(jq -r '.entries[] | select(.name == "link") | .target' "$TT/b")" = docs/readme.txt ] || fail "the link's target"
-	[ "$(api GET "/api/v1/backups/$b/catalog?policy=web1&path=/docs/deep")" = 200 ] || fail "/docs/deep: $(cat "$TT/b")"
+	[ "$(api GET "$(rp)/$b/catalog?path=/docs/deep")" = 200 ] || fail "/docs/deep: $(cat "$TT/b")"
 	[ "$(jq -r '.entries[0].name + " " + (.entries[0].size|tostring)' "$TT/b")" = "data.bin 300000" ] ||
 		fail "/docs/deep: $(cat "$TT/b")"
-	[ "$(api GET "/api/v1/backups/$b/catalog/entry?policy=web1&path=%2Fdocs%2Freadme.txt")" = 200 ] || fail "entry: $(cat "$TT/b")"
+	[ "$(api GET "$(rp)/$b/catalog/entry?path=%2Fdocs%2Freadme.txt")" = 200 ] || fail "entry: $(cat "$TT/b")"
 	[ "$(jq -r '.entry.size' "$TT/b")" = 70000 ] || fail "entry: $(cat "$TT/b")"
 	jq -e '.entry.extents | length > 0' "$TT/b" >/dev/null || fail "entry without extents: $(cat "$TT/b")"
-	[ "$(api GET "/api/v1/backups/$b/catalog?policy=web1&path=/top.txt")" = 400 ] || fail "listing a file: $(cat "$TT/b")"
-	[ "$(api GET "/api/v1/backups/$b/catalog?policy=web1&path=/nothing")" = 404 ] || fail "a missing path: $(cat "$TT/b")"
-	# By repository URI instead of a policy, and a prefix of the id.
-	[ "$(api GET "/api/v1/backups/${b:0:10}/catalog?repo=$R&path=/docs")" = 200 ] || fail "repo=: $(cat "$TT/b")"
+	[ "$(api GET "$(rp)/$b/catalog?path=/top.txt")" = 400 ] || fail "listing a file: $(cat "$TT/b")"
+	[ "$(api GET "$(rp)/$b/catalog?path=/nothing")" = 404 ] || fail "a missing path: $(cat "$TT/b")"
+	# A prefix of the id, and VOLUME@latest.
+	[ "$(api GET "$(rp)/${b:0:10}/catalog?path=/docs")" = 200 ] || fail "a prefix: $(cat "$TT/b")"
+	[ "$(api GET "$(rp)/latest/catalog?path=/docs")" = 200 ] || fail "latest: $(cat "$TT/b")"
 }
 test_case "catalog API: list a directory, look up an entry; bad input is one JSON error" t_catalog_api
 

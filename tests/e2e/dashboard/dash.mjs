@@ -131,6 +131,19 @@ async function main() {
   out.log_text = await page.textContent('#log');
   await page.screenshot({ path: shots + '/dashboard-wide-jobs.png', fullPage: true });
 
+  step('restore points: the timeline, hold and release');
+  await page.click('#nav button[data-view=policies]');
+  await page.click('tr[data-policy="web1"] button:text("Restore points")');
+  await page.waitForSelector('#timeline .dot, #timeline .err', { timeout: T });
+  if (await page.$('#timeline .err')) throw new Error('timeline: ' + (await page.textContent('#timeline .err')));
+  out.timeline_dots = (await page.$$('#timeline .dot')).length;
+  await page.click('#timeline button:text("Hold")');
+  await page.waitForSelector('#timeline .dot.held', { timeout: T });
+  out.held_after_click = true;
+  await page.screenshot({ path: shots + '/dashboard-wide-points.png', fullPage: true });
+  await page.click('#timeline button:text("Release")');
+  await page.waitForSelector('#timeline .dot:not(.held)', { timeout: T });
+  out.released_after_click = true;
   out.console_errors = consoleErrors;
 
   // ---- narrow: a phone's width ----

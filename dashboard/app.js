@@ -119,8 +119,19 @@ function q(params) {
   return s ? '?' + s : '';
 }
 
-/* The routes the dashboard uses (docs/api.md).  Where a repository is
- * named, it is a policy's: ?policy=NAME on reads, "policy" in a body. */
+/* A policy's repository as the API names it: its URI percent-encoded as
+ * one path segment, its credential in ?cred= (reads) or the body. */
+function pol(name) {
+  const p = state.policies.find((x) => x.name === name);
+  if (!p) throw new ApiError(0, 'not_found', 'no policy ' + name + ' (reload the page)');
+  return p;
+}
+function repoPath(name) { return '/api/v1/repositories/' + encodeURIComponent(pol(name).repo); }
+function repoBody(name, rest) { const p = pol(name); return Object.assign({ repo: p.repo, cred: p.cred || undefined }, rest); }
+
+/* The routes the dashboard uses (docs/api.md).  Restores, copies and
+ * failover follow the issue's resource list; a daemon without them says
+ * so in the message (api() above). */
 const routes = {
   status: () => api('GET', '/api/v1/status'),
   policies: () => api('GET', '/api/v1/policies'),
@@ -132,16 +143,16 @@ const routes = {
   job: (id) => api('GET', '/api/v1/jobs/' + id),
   jobLog: (id) => api('GET', '/api/v1/jobs/' + id + '/log'),
   cancelJob: (id) => api('POST', '/api/v1/jobs/' + id + '/cancel'),
-  backups: (policy) => api('GET', '/api/v1/backups' + q({ policy })),
-  hold: (policy, id, on) => api('POST', '/api/v1/backups/' + encodeURIComponent(id) + (on ? '/hold' : '/release'),
-    { policy }),
-  catalog: (policy, backup, path) => api('GET', '/api/v1/backups/' + encodeURIComponent(backup) + '/catalog' +
-    q({ policy, path })),
+  backups: (policy) => api('GET', repoPath(policy) + '/backups' + q({ cred: pol(policy).cred })),
+  hold: (policy, id, on) => api('POST', repoPath(policy) + '/backups/' + encodeURIComponent(id) +
+    (on ? '/hold' : '/release') + q({ cred: pol(policy).cred })),
+  catalog: (policy, backup, path) => api('GET', repoPath(policy) + '/backups/' + encodeURIComponent(backup) +
+    '/catalog' + q({ path, cred: pol(policy).cred })),
   restoreVolume: (policy, backup, target, force) => api('POST', '/api/v1/restores',
-    { policy, backup, target, force: !!force }),
+    repoBody(policy, { backup, target, force: !!force })),
   restoreFile: (policy, backup, path, target) => api('POST', '/api/v1/restores/file',
-    { policy, backup, path, target }),
-  copy: (policy, backup, to) => api('POST', '/api/v1/copies', { policy, backup, to }),
+    repoBody(policy, { backup, path, target })),
+  copy: (policy, backup, to) => api('POST', '/api/v1/copies', repoBody(policy, { backup, to })),
   standbys: () => api('GET', '/api/v1/standbys'),
   failover: (name) => api('POST', '/api/v1/standbys/' + encodeURIComponent(name) + '/failover'),
 };
@@ -302,13 +313,12 @@ function pickPolicy(sel, name) {
 
 /* ---- restore points: a timeline per volume ---- */
 
-/* Fields as the backups route names them, with the likely spellings. */
+/* A backup as the backups route gives it; off-site copies (copies: the
+ * repositories holding it) once the API reports them. */
 function bk(b) {
-  const created = b.created_us ? b.created_us / 1e6 : b.created || 0;
-  const copies = b.copies || b.copied_to || [];
-  return { id: b.id || b.backup, volume: b.volume || '', created, size: b.size, held: !!(b.held || b.hold ||
-    (b.holds && b.holds.length)), copies: Array.isArray(copies) ? copies : [copies], type: b.type || '',
-    raw: b };
+  const copies = b.copies || [];
+  return { id: b.id, volume: b.volume || '', created: b.created_us / 1e6, size: b.size, held: !!b.held,
+    reason: b.hold_reason, copies: Array.isArray(copies) ? copies : [copies] };
 }
 
 async function loadPoints() {
@@ -323,9 +333,15 @@ async function loadPoints() {
   }
   const list = (d.backups || []).map(bk);
   if (!list.length) { box.replaceChildren(el('p', { class: 'muted' }, 'No restore points yet.')); return; }
+  /* Off-site: the policy's copy target holds what its copy runs took,
+   * every restore point up to its last copy. */
+  const cp = pol(policy).copy;
+  if (cp && cp.last_copy)
+    for (const b of list) if (!b.copies.length && b.created <= cp.last_copy) b.copies = [cp.to];
   const vols = new Map();
   for (const b of list) { if (!vols.has(b.volume)) vols.set(b.volume, []); vols.get(b.volume).push(b); }
-  box.replaceChildren(el('p', { class: 'legend' }, el('span', null, el('i'), 'restore point'),
+  box.replaceChildren(cp ? el('p', { class: 'muted' }, 'Off-site copies to ', el('span', { class: 'mono' }, cp.to),
+    ', last ' + ago(cp.last_copy)) : '', el('p', { class: 'legend' }, el('span', null, el('i'), 'restore point'),
     el('span', null, el('i', { class: 'held' }), 'held'), el('span', null, el('i', { class: 'copied' }), 'copied off-site')));
   for (const [vol, bs] of vols) {
     bs.sort((a, b) => a.created - b.created);
@@ -342,7 +358,7 @@ async function loadPoints() {
       el('td', { title: b.id, class: 'mono' }, b.id.slice(0, 12)),
       el('td', null, when(b.created)),
       el('td', { class: 'wide' }, size(b.size)),
-      el('td', null, b.held ? el('span', { class: 'badge held' }, 'held') : '',
+      el('td', null, b.held ? el('span', { class: 'badge held', title: b.reason || '' }, 'held') : '',
         b.copies.map((c) => el('span', { class: 'badge ok', title: typeof c === 'string' ? c : JSON.stringify(c) }, 'copied'))),
       el('td', { class: 'acts' },
         button(b.held ? 'Release' : 'Hold', () => holdBackup(policy, b.id, !b.held), 'sec'),
