@@ -150,8 +150,8 @@ const routes = {
     '/catalog' + q({ path, cred: pol(policy).cred })),
   restoreVolume: (policy, backup, target, force) => api('POST', '/api/v1/restores',
     repoBody(policy, { backup, target, force: !!force })),
-  restoreFile: (policy, backup, path, target) => api('POST', '/api/v1/restores/file',
-    repoBody(policy, { backup, path, target })),
+  restoreFile: (policy, backup, path, target, force) => api('POST', repoPath(policy) + '/backups/' +
+    encodeURIComponent(backup) + '/restore-file' + q({ cred: pol(policy).cred }), { path, target, force: !!force }),
   copy: (policy, backup, to) => api('POST', '/api/v1/copies', repoBody(policy, { backup, to })),
   standbys: () => api('GET', '/api/v1/standbys'),
   failover: (name) => api('POST', '/api/v1/standbys/' + encodeURIComponent(name) + '/failover'),
@@ -577,13 +577,15 @@ async function openFiles(path) {
 async function restoreFile(path) {
   const f = state.files;
   const base = path.split('/').pop();
-  const v = await ask('Restore a file', 'Writes ' + path + ' of backup ' + f.backup.slice(0, 12) +
-    ' to a path on the daemon\'s host.', [{ name: 'target', label: 'Destination path', value: '/tmp/' + base, required: true }]);
+  const v = await ask('Restore a file', 'Writes ' + path + ' of backup ' + f.backup.slice(0, 12) + ' as ' + base +
+    ' into a directory on the daemon\'s host (made if missing).',
+  [{ name: 'target', label: 'Destination directory', value: '/tmp/cairn-restore', required: true },
+    { name: 'force', label: 'Replace an existing file', type: 'checkbox' }]);
   if (!v) return;
   try {
-    const r = await routes.restoreFile(f.policy, f.backup, path, v.target);
+    const r = await routes.restoreFile(f.policy, f.backup, path, v.target, v.force);
     if (r && (r.job || r.job_id)) followJob(r, 'Restore of ' + path);
-    else say('Restored ' + path + ' to ' + v.target, true);
+    else say('Restored ' + path + ' into ' + v.target + ' (' + size(r.bytes) + ')', true);
   } catch (e) { fail('Could not restore ' + path, e); }
 }
 

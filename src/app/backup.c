@@ -116,7 +116,7 @@ int cairn_app_backup_in_job(const struct cairn_app *app, struct cairn_state *st,
 	cairn_app_snap_registry(st, &reg);
 	struct cairn_snap_backup_opts so = {
 		.backup = { .source = o->source, .volume = o->name, .name_option = o->name_option, .list = &list,
-			    .policy = o->policy, .policy_id = o->policy_id, .full = o->full, .tags = o->tags,
+			    .policy = o->policy, .policy_id = o->policy_id, .full = o->full, .no_catalog = o->no_catalog, .tags = o->tags,
 			    .ntags = o->ntags, .progress = cairn_app_job_progress, .progress_ud = j,
 			    .state_dir = app->state_dir },
 		.snapshot = o->snapshot, .registry = st ? &reg : NULL, .state_dir = app->state_dir,

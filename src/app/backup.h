@@ -20,6 +20,7 @@ struct cairn_app_backup {
 	const char *const *tags;
 	size_t ntags;
 	bool full;
+	bool no_catalog; /* engine.h cairn_backup_opts */
 	enum cairn_snap_method snapshot;
 	/* Mount points to freeze around the snapshot or the live read
 	 * (engine.h cairn_snap_backup_opts); no snapshot is taken before the

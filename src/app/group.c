@@ -26,7 +26,7 @@ int cairn_app_group_backup_in_job(const struct cairn_app *app, struct cairn_stat
 	struct cairn_snap_registry reg;
 	cairn_app_snap_registry(st, &reg);
 	struct cairn_group_backup_opts go = { .group = &spec, .policy = o->policy, .policy_id = o->policy_id,
-					      .full = o->full, .tags = o->tags, .ntags = o->ntags, .registry = &reg,
+					      .full = o->full, .no_catalog = o->no_catalog, .tags = o->tags, .ntags = o->ntags, .registry = &reg,
 					      .state_dir = app->state_dir, .freeze_during_read = o->freeze_during_read,
 					      .progress = cairn_app_job_progress, .progress_ud = j };
 	int r = cairn_group_backup_run(repo, &go, &ret->gb, &ret->members, &ret->cost);

@@ -17,6 +17,7 @@ struct cairn_app_group_backup {
 	size_t ntags;
 	bool full;
 	bool freeze_during_read; /* engine.h cairn_group_backup_opts */
+	bool no_catalog;         /* engine.h cairn_backup_opts */
 	struct cairn_app_progress progress;
 };
 /* What a group backup made: the group backup and its members' manifests

@@ -263,6 +263,8 @@ extern const struct cli_cmd cli_cmd_export_details, cli_cmd_import, cli_cmd_repo
 extern const struct cli_cmd cli_cmd_standby;
 extern const struct cli_cmd cli_cmd_drill;
 extern const struct cli_cmd cli_cmd_token;
+extern const struct cli_cmd cli_cmd_catalog;
+extern const struct cli_cmd cli_cmd_restore_file;
 
 /* Prints the help text of a verb (or the overview for NULL) on stdout;
  * "cred create" names a subcommand's text (falls back to the verb's). */
@@ -283,5 +285,7 @@ bool cli_help_dr(const char *verb);
 bool cli_help_standby(const char *verb);
 /* Help of token (cmd_token.c). */
 bool cli_help_token(const char *verb);
+/* The help of restore-file (help_files.c). */
+bool cli_help_files(const char *verb);
 
 #endif

@@ -28,7 +28,7 @@ json_t *cli_manifest_json(const struct cairn_manifest *m)
 	for (size_t i = 0; i < m->ntags; i++)
 		json_array_append_new(tags, json_string(m->tags[i]));
 	/* consistency: null for a backup made before it was recorded. */
-	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:s, s:o, s:o, s:s, s:s, s:o}",
+	json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:s, s:o, s:o, s:s, s:s, s:o}",
 			 "id", m->idhex,
 			 "volume", m->volume, "created", created, "size", (json_int_t)m->size, "bytes_read",
 			 (json_int_t)m->stats.bytes_read, "bytes_new", (json_int_t)m->stats.bytes_new, "bytes_stored",
@@ -38,6 +38,19 @@ json_t *cli_manifest_json(const struct cairn_manifest *m)
 			 m->has_parent ? json_string(parent) : json_null(), "tags", tags, "hostname",
 			 m->hostname ? m->hostname : "", "source", m->source ? m->source : "", "consistency",
 			 m->consistency ? json_string(m->consistency) : json_null());
+	/* The file catalog (format.h CATALOG): whether there is one, and
+	 * why not; its cost in stats. */
+	if (j) {
+		json_object_set_new(j, "catalog", json_boolean(m->has_catalog));
+		json_object_set_new(j, "catalog_reason",
+				    m->has_catalog ? json_null()
+						   : json_string(m->catalog_none ? m->catalog_none
+										 : "made before cairn kept catalogs"));
+		json_object_set_new(j, "catalog_nodes_new", json_integer((json_int_t)m->stats.catalog_nodes_new));
+		json_object_set_new(j, "catalog_bytes_new", json_integer((json_int_t)m->stats.catalog_bytes_new));
+		json_object_set_new(j, "catalog_seconds", json_real(m->stats.catalog_seconds));
+	}
+	return j;
 }
 
 /* Whether the volume changed while it was read: true, false, or null when
@@ -79,7 +92,7 @@ static void cli_strv_freep(struct cli_strv *s)
 
 struct backup_args {
 	const char *name, *snapshot, *compression, *max_freeze;
-	bool full;
+	bool full, no_catalog;
 	struct cli_list tags, freeze;
 	enum cairn_snap_method method; /* from snapshot */
 	struct cairn_comp_mode comp;   /* from compression */
@@ -89,6 +102,7 @@ static const struct cli_opt backup_opts[] = {
 	{ "name", 'n', OPT_STRING, CLI_ARG(struct backup_args, name) },
 	{ "full", 0, OPT_FLAG, CLI_ARG(struct backup_args, full) },
 	{ "tag", 't', OPT_LIST, CLI_ARG(struct backup_args, tags) },
+	{ "no-catalog", 0, OPT_FLAG, CLI_ARG(struct backup_args, no_catalog) },
 	{ "snapshot", 0, OPT_STRING, CLI_ARG(struct backup_args, snapshot) },
 	{ "compression", 0, OPT_STRING, CLI_ARG(struct backup_args, compression) },
 	{ "freeze", 0, OPT_LIST, CLI_ARG(struct backup_args, freeze) },
@@ -134,7 +148,7 @@ static int run_backup(struct cli_ctx *c)
 	struct cairn_app_backup o = { .source = pos.v[0], .uri = ref.uri, .name = name, .tags = tags.v,
 				      .ntags = tags.n, .full = full, .snapshot = method,
 				      .freeze = (const char *const *)fz.v, .nfreeze = fz.n,
-				      .max_freeze_ms = a->max_freeze_ms };
+				      .max_freeze_ms = a->max_freeze_ms, .no_catalog = a->no_catalog };
 	_cleanup_(cairn_app_backup_prep_clear) struct cairn_app_backup_prep prep = CAIRN_APP_BACKUP_PREP_INIT;
 	if ((r = cairn_app_backup_prepare(cli_app(g), st, &ref, &o, &prep)) < 0)
 		return cli_fail(r);

@@ -186,7 +186,7 @@ static json_t *group_backup_json(const struct cairn_group_backup *gb)
 }
 
 static int group_backup(struct cli_global *g, struct cairn_state *st, const char *name, bool full,
-			bool during, struct cli_list *tags, const struct cairn_comp_mode *comp)
+			bool during, bool no_catalog, struct cli_list *tags, const struct cairn_comp_mode *comp)
 {
 	struct cairn_group grp;
 	int r = cairn_group_get(st, name, &grp);
@@ -201,7 +201,7 @@ static int group_backup(struct cli_global *g, struct cairn_state *st, const char
 		cairn_repo_set_compression(repo, comp);
 	struct cli_progress prog;
 	struct cairn_app_group_backup o = { .group = &grp, .uri = cli_repo_uri(g), .tags = tags->v, .ntags = tags->n,
-					    .full = full, .freeze_during_read = during,
+					    .full = full, .freeze_during_read = during, .no_catalog = no_catalog,
 					    .progress = cli_progress_job(&prog, "group backup", g, repo) };
 	struct cairn_app_group_made made;
 	r = cairn_app_group_backup(cli_app(g), st, repo, &o, &made);
@@ -350,7 +350,7 @@ static int group_restore(struct cli_global *g, const char *spec, const char *to,
 
 struct group_args {
 	const char *pre, *post, *config, *max_freeze, *to, *compression;
-	bool full, force, backups, during;
+	bool full, force, backups, during, no_catalog;
 	struct cli_list vols, names, freeze, tags;
 	struct cairn_comp_mode comp; /* from compression */
 };
@@ -365,6 +365,7 @@ static const struct cli_opt group_opts[] = {
 	{ "max-freeze", 0, OPT_STRING, A(max_freeze) },
 	{ "full", 0, OPT_FLAG, A(full) },
 	{ "freeze-during-read", 0, OPT_FLAG, A(during) },
+	{ "no-catalog", 0, OPT_FLAG, A(no_catalog) },
 	{ "tag", 't', OPT_LIST, A(tags) },
 	{ "compression", 0, OPT_STRING, A(compression) },
 	{ "to", 0, OPT_STRING, A(to) },
@@ -387,6 +388,8 @@ static int check_group(struct cli_ctx *c)
 	if (!create && (a->vols.n || a->names.n || a->freeze.n || a->pre || a->post || a->config || a->max_freeze))
 		return cli_usage("group", "--volume, --volume-name, --freeze, --pre-hook, --post-hook, --config and "
 					  "--max-freeze go with 'group create'");
+	if (!backup && a->no_catalog)
+		return cli_usage("group", "--no-catalog goes with 'group backup'");
 	if (!backup && (a->full || a->tags.n || a->during || a->compression))
 		return cli_usage("group", "--full, --tag, --freeze-during-read and --compression go with 'group backup'");
 	int r;
@@ -423,7 +426,7 @@ static int run_group(struct cli_ctx *c)
 	if (list)
 		return group_list(g, st);
 	if (backup)
-		return group_backup(g, st, pos.v[1], full, a->during, &tags, a->compression ? &a->comp : NULL);
+		return group_backup(g, st, pos.v[1], full, a->during, a->no_catalog, &tags, a->compression ? &a->comp : NULL);
 	if ((r = cairn_group_delete(st, pos.v[1])) < 0)
 		return cli_fail(r);
 	if (g->json)

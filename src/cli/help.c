@@ -39,6 +39,8 @@ static const char overview[] =
 	"  copy ... --to URI    copy backups to another repository (what it lacks)\n"
 	"  standby create|update|list|show|delete|status  warm standby volumes at the DR site\n"
 	"  token create|list|revoke  bearer tokens of the daemon's HTTP API (docs/api.md)\n"
+	"  restore-file BACKUP PATH... DEST  extract files and trees (DEST - : stdout, tar)\n"
+	"  diff --files A B     files added, removed and changed between two backups\n"
 	"  help [COMMAND]       show help\n"
 	"\n"
 	"Global options (before or after the command):\n"
@@ -422,12 +424,35 @@ static const struct cli_help_text verbs[] = {
 	  "  --strict      backups gone as above fail the check too (exit 3)\n" },
 	{ "diff",
 	  "usage: cairn diff A B\n"
+	  "       cairn diff --files A B [--json]\n"
 	  "\n"
 	  "Prints the byte ranges (OFFSET LENGTH, in bytes) that differ between\n"
 	  "backups A and B of one volume, computed from their trees without\n"
 	  "reading data (like EBS ListChangedBlocks).  The cost follows the\n"
 	  "number of changed tree nodes, not the volume size.  --json prints\n"
-	  "{a, b, size_a, size_b, changed_bytes, ranges: [{offset, length}]}.\n" },
+	  "{a, b, size_a, size_b, changed_bytes, ranges: [{offset, length}]}.\n"
+	  "\n"
+	  "--files compares the two backups' file catalogs instead ('cairn\n"
+	  "catalog'): which files were added, removed or changed between them,\n"
+	  "say what ransomware touched between Tuesday's and Wednesday's backups.\n"
+	  "No data chunk is read: catalog and tree nodes only, and a directory\n"
+	  "whose catalog node is the same in both (an unchanged subtree) is\n"
+	  "skipped without being read.  One line a difference on stdout, sorted\n"
+	  "by path, as 'git diff --name-status' (a directory ends in '/'):\n"
+	  "  A  added            D  removed\n"
+	  "  M  changed: its type, size, mode, owner, mtime, ctime, symlink\n"
+	  "     target or device differs (a directory: type, mode or owner; its\n"
+	  "     times follow its contents, which are listed themselves), or its\n"
+	  "     blocks moved, or a chunk holding nothing but its blocks changed\n"
+	  "  ?  metadata identical, but a chunk holding some of its bytes and\n"
+	  "     other bytes too (small files share chunks) changed: its content\n"
+	  "     may have changed; only reading it can tell (restore-file both)\n"
+	  "and a count on stderr.  A thing replaced by another type is M, with\n"
+	  "what was under an old directory D and what is under a new one A.\n"
+	  "--json prints {a, b, added, removed, modified, maybe, files: [{status,\n"
+	  "letter, path, dir, reasons}]}, reasons naming what differs (type, size,\n"
+	  "mode, owner, mtime, ctime, target, rdev, extents, content,\n"
+	  "shared-chunk).  A backup without a catalog is an error saying why.\n" },
 	{ "key",
 	  "usage: cairn key add [--new-passphrase-file F] [--kdf-memory SIZE]\n"
 	  "       cairn key list\n"
@@ -657,6 +682,8 @@ bool cli_help(const char *verb)
 	if (verb && cli_help_standby(verb))
 		return true;
 	if (verb && cli_help_token(verb))
+		return true;
+	if (verb && cli_help_files(verb))
 		return true;
 	size_t len = verb ? strlen(verb) : 0;
 	for (int pass = 0; verb && pass < 2; pass++) {

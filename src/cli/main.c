@@ -42,6 +42,8 @@ static const struct cli_cmd *const commands[] = {
 	&cli_cmd_standby,
 	&cli_cmd_drill,
 	&cli_cmd_token,
+	&cli_cmd_catalog,
+	&cli_cmd_restore_file,
 };
 
 int main(int argc, char **argv)

@@ -16,6 +16,7 @@
  * connection count, 8 by default, for S3) each hold a pack in flight:
  * about 32 + 64 MiB locally, 32 + 160 MiB on S3 with the defaults, plus
  * the index (format.h) and NSLOTS x BATCH_CHUNKS_MAX chunk records (2 MiB). */
+#include "engine/catalog.h"
 #include "engine/engine.h"
 #include "engine/tuning.h"
 #include "repo/index.h"
@@ -198,6 +199,9 @@ struct job {
 	struct cairn_buf node_sealed;
 	struct cairn_backup_stats stats;
 	uint8_t root[CAIRN_ID_LEN];
+	/* The file catalog, made after the last chunk (engine/catalog.h). */
+	bool no_catalog;
+	struct cairn_catalog_result catalog;
 
 	/* change tags (source/tagcache.h) */
 	struct cairn_tagcache_reader *tc_in; /* reader thread only */
@@ -793,6 +797,34 @@ static int emit_node(const uint8_t id[CAIRN_ID_LEN], const uint8_t *node, size_t
 	return add_blob(j, &ref, j->node_sealed.data);
 }
 
+static int emit_catalog_node(const uint8_t id[CAIRN_ID_LEN], const uint8_t *node, size_t len, void *ud)
+{
+	struct job *j = ud;
+	if (cairn_index_lookup(j->idx, id, NULL) == 0)
+		return 0; /* an unchanged directory: stored by an earlier backup */
+	struct cairn_blob_ref ref = { .type = CAIRN_BLOB_CATALOG, .raw_len = (uint32_t)len };
+	memcpy(ref.id, id, CAIRN_ID_LEN);
+	cairn_buf_clear(&j->node_sealed);
+	int r = cairn_blob_encode(&j->codec, id, node, len, true, &j->node_sealed, &ref.flags, &ref.stored_len);
+	if (r < 0)
+		return r;
+	j->stats.catalog_nodes_new++;
+	j->stats.catalog_bytes_new += len;
+	return add_blob(j, &ref, j->node_sealed.data);
+}
+
+/* The catalog is read from the volume the chunks came from (the same
+ * descriptor: a snapshot's bytes, or the live volume's a moment after
+ * the chunks were read), while the uploaders still run, so its nodes go
+ * into the packs being written. */
+static int build_catalog(struct job *j)
+{
+	double t0 = cairn_now();
+	int r = cairn_catalog_build(j->vol->fd, j->vol->size, j->codec.hasher, emit_catalog_node, j, &j->catalog);
+	j->stats.catalog_seconds = cairn_now() - t0;
+	return r;
+}
+
 static int consume_batch(struct job *j, struct batch *b, struct cairn_tree_builder *tb)
 {
 	for (uint32_t i = 0; i < b->nchunks; i++) {
@@ -893,6 +925,8 @@ static int run_pipeline(struct job *j, struct cairn_tree_builder *tb, const stru
 	if (r >= 0 && !j->stop) {
 		uint8_t root[CAIRN_ID_LEN];
 		r = cairn_tree_builder_finish(tb, root);
+		if (r >= 0 && !j->no_catalog)
+			r = build_catalog(j);
 		if (r >= 0)
 			r = pack_flush(j);
 		if (r < 0)
@@ -1072,6 +1106,7 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 	j.map_source = cairn_engine_tuning()->map_source;
 	j.vol = vol;
 	j.idx = idx;
+	j.no_catalog = o->no_catalog;
 	j.chunk_size = repo->config.chunk_size;
 	j.chunks_per_batch = MAX(1u, BATCH_BYTES / j.chunk_size);
 	uint64_t batch_bytes = (uint64_t)j.chunks_per_batch * j.chunk_size;
@@ -1186,8 +1221,15 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 		for (size_t i = 0; m->tags && i < o->ntags; i++)
 			m->tags[i] = strdup(o->tags[i]);
 		m->change_tracking = strdup(tracking);
+		if (j.catalog.has_root) {
+			m->has_catalog = true;
+			memcpy(m->catalog, j.catalog.root, CAIRN_ID_LEN);
+		} else if (!(m->catalog_none = strdup(o->no_catalog ? "turned off (--no-catalog)" : j.catalog.reason))) {
+			r = cairn_error_nomem();
+		}
 		m->consistency = strdup(consistency);
-		r = cairn_volume_probe(vol->fd, vol->size, &m->info);
+		if (r >= 0)
+			r = cairn_volume_probe(vol->fd, vol->size, &m->info);
 		m->stats = j.stats;
 		m->stats.bytes_hashed = j.bytes_hashed;
 		m->stats.bytes_stored = j.bytes_uploaded + index_bytes;

@@ -9,6 +9,7 @@
 #include "engine/engine.h"
 #include "repo/group.h"
 #include "repo/hold.h"
+#include "repo/catalog.h"
 #include "repo/index.h"
 #include "repo/lease.h"
 #include "repo/objects.h"
@@ -368,6 +369,49 @@ static int walk(struct ck *c, const struct cairn_manifest *m, const uint8_t *id,
 	return 0;
 }
 
+/* Walks a backup's file catalog (format.h CATALOG): a node missing or
+ * damaged is a problem of the backup (its files cannot be listed), though
+ * no chunk of it is lost.  Whole subtrees seen before are skipped. */
+static int walk_catalog(struct ck *c, const struct cairn_manifest *m, const uint8_t *id, bool *ret_whole)
+{
+	*ret_whole = true;
+	if (cairn_id_is_zero(id) || cairn_index_lookup(c->good, id, NULL) == 0)
+		return 0;
+	_cleanup_(cairn_buf_freep) struct cairn_buf node = CAIRN_BUF_INIT;
+	_cleanup_free_ uint8_t *kids = NULL;
+	size_t nkids = 0;
+	struct cairn_blob_ref ref;
+	int r = cairn_blob_read(c->repo, c->idx, &c->codec, id, &node);
+	if (r >= 0 && (cairn_index_lookup(c->idx, id, &ref) < 0 || ref.type != CAIRN_BLOB_CATALOG))
+		r = cairn_error_set(CAIRN_ECORRUPT, "not indexed as a catalog node");
+	if (r >= 0)
+		r = cairn_catalog_node_children(node.data, node.len, &kids, &nkids);
+	if (r == CAIRN_ENOTFOUND || r == CAIRN_ECORRUPT || r == CAIRN_EINVAL) {
+		char hex[2 * CAIRN_ID_LEN + 1];
+		cairn_hex_encode(id, CAIRN_ID_LEN, hex);
+		problem(c, m->idhex, "catalog node %.16s: %s", hex, cairn_error_message());
+		*ret_whole = false;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	cairn_buf_free(&node);
+	bool whole = true;
+	for (size_t i = 0; i < nkids; i++) {
+		bool w;
+		if ((r = walk_catalog(c, m, kids + i * CAIRN_ID_LEN, &w)) < 0)
+			return r;
+		whole = whole && w;
+	}
+	if (whole) {
+		memset(&ref, 0, sizeof(ref));
+		memcpy(ref.id, id, CAIRN_ID_LEN);
+		(void)cairn_index_insert(c->good, &ref);
+	}
+	*ret_whole = whole;
+	return 0;
+}
+
 int cairn_check_run(struct cairn_repo *repo, const struct cairn_check_opts *o, struct cairn_check_stats *ret)
 {
 	struct cairn_check_stats st = { 0 };
@@ -425,6 +469,8 @@ int cairn_check_run(struct cairn_repo *repo, const struct cairn_check_opts *o, s
 		} else if (nchunks) {
 			r = walk(&c, m, m->root, m->levels, 0, nchunks, &whole);
 		}
+		if (r >= 0 && m->has_catalog)
+			r = walk_catalog(&c, m, m->catalog, &whole);
 		if (r >= 0 && (c.missing || c.damaged)) {
 			st.backups_affected++;
 			if (o->affected)

@@ -81,6 +81,8 @@ struct cairn_backup_opts {
 	 * "frozen"). */
 	bool from_snapshot;
 	const struct cairn_freeze *frozen;
+	/* No file catalog (format.h CATALOG): `backup --no-catalog`. */
+	bool no_catalog;
 	cairn_progress_fn progress;
 	void *progress_ud;
 };
@@ -225,6 +227,7 @@ struct cairn_group_backup_opts {
 	const char *name_option;
 	const char *policy, *policy_id; /* as in cairn_backup_opts */
 	bool full;
+	bool no_catalog; /* as in cairn_backup_opts */
 	const char *const *tags;
 	size_t ntags;
 	const struct cairn_snap_registry *registry;

@@ -107,6 +107,7 @@ static int backup_member(struct member_ctx *c, size_t i, bool live)
 		return cairn_error_set(CAIRN_ECANCELED, "interrupted");
 	struct cairn_snap_backup_opts so = {
 		.backup = { .source = g->volumes[i], .volume = c->names[i], .list = c->list, .full = o->full,
+			    .no_catalog = o->no_catalog,
 			    .tags = o->tags, .ntags = o->ntags, .state_dir = o->state_dir, .group_id = c->gb->id,
 			    .policy = o->policy, .policy_id = o->policy_id, .frozen = live ? c->fz : NULL,
 			    .progress = o->progress,

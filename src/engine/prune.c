@@ -27,6 +27,7 @@
  * condemned); after 7 condemned packs are named by doomed objects, and
  * check accepts them missing. */
 #include "engine/prune.h"
+#include "repo/catalog.h"
 #include "repo/index.h"
 #include "repo/lease.h"
 #include "repo/objects.h"
@@ -127,8 +128,11 @@ static bool want_doomed(struct prune *p, uint32_t s);
 
 /* ---- 4: marking ---- */
 
-static int mark_node(struct prune *p, const struct cairn_manifest *m, uint8_t *bits, size_t nbits, bool strict,
-		     bool *ret_hit, const uint8_t *id, unsigned level, uint64_t k, uint64_t nchunks)
+/* Marks the blob id (what: "chunk", "tree node", "catalog node"): 1 when
+ * it was not marked yet (the caller goes on to its children), 0 when it
+ * was or is the zero id, or missing outside strict. */
+static int mark_id(struct prune *p, const struct cairn_manifest *m, uint8_t *bits, size_t nbits, bool strict,
+		   bool *ret_hit, const uint8_t *id, const char *what)
 {
 	if (cairn_id_is_zero(id))
 		return 0;
@@ -141,7 +145,7 @@ static int mark_node(struct prune *p, const struct cairn_manifest *m, uint8_t *b
 		return cairn_error_set(CAIRN_ECORRUPT,
 				       "backup %s needs %s %.16s, which no index object or pack holds; nothing was "
 				       "deleted (run 'cairn check')",
-				       m->idhex, level ? "tree node" : "chunk", hex);
+				       m->idhex, what, hex);
 	}
 	if (bit(bits, (size_t)pos))
 		return 0;
@@ -154,9 +158,28 @@ static int mark_node(struct prune *p, const struct cairn_manifest *m, uint8_t *b
 			*ret_hit = true;
 		}
 	}
+	return 1;
+}
+
+/* A node of m that cannot be read (r): skipped outside strict, else
+ * damage, whatever the cause. */
+static int unreadable(const struct cairn_manifest *m, bool strict, int r)
+{
+	if (!strict && (r == CAIRN_ENOTFOUND || r == CAIRN_ECORRUPT))
+		return 0;
+	if (r == CAIRN_ENOTFOUND || r == CAIRN_EINVAL)
+		r = CAIRN_ECORRUPT;
+	return cairn_error_prefix(r, "backup %s: nothing was deleted (run 'cairn check')", m->idhex);
+}
+
+static int mark_node(struct prune *p, const struct cairn_manifest *m, uint8_t *bits, size_t nbits, bool strict,
+		     bool *ret_hit, const uint8_t *id, unsigned level, uint64_t k, uint64_t nchunks)
+{
+	int r = mark_id(p, m, bits, nbits, strict, ret_hit, id, level ? "tree node" : "chunk");
+	if (r <= 0)
+		return r;
 	if (level == 0)
 		return 0;
-	int r;
 	if (++p->nodes % 64 == 0 && (r = alive(p)) < 0)
 		return r;
 	uint32_t want = cairn_tree_node_count(nchunks, m->fanout, level, k);
@@ -166,14 +189,8 @@ static int mark_node(struct prune *p, const struct cairn_manifest *m, uint8_t *b
 	if (r >= 0)
 		r = want ? cairn_tree_node_parse(node.data, node.len, level, want, &ids)
 			 : cairn_error_set(CAIRN_ECORRUPT, "tree node beyond the volume's end");
-	if (r < 0) {
-		if (!strict && (r == CAIRN_ENOTFOUND || r == CAIRN_ECORRUPT))
-			return 0;
-		/* A node that cannot be read is damage, whatever the cause. */
-		if (r == CAIRN_ENOTFOUND || r == CAIRN_EINVAL)
-			r = CAIRN_ECORRUPT;
-		return cairn_error_prefix(r, "backup %s: nothing was deleted (run 'cairn check')", m->idhex);
-	}
+	if (r < 0)
+		return unreadable(m, strict, r);
 	/* The recursion reuses no buffer of ours: walk a copy. */
 	_cleanup_free_ uint8_t *kids = malloc((size_t)want * CAIRN_ID_LEN);
 	if (!kids)
@@ -186,9 +203,40 @@ static int mark_node(struct prune *p, const struct cairn_manifest *m, uint8_t *b
 	return 0;
 }
 
+/* A catalog node and what it refers to (format.h CATALOG), as mark_node
+ * does for the tree: an unchanged directory is marked once, however many
+ * backups share it. */
+static int mark_catalog(struct prune *p, const struct cairn_manifest *m, uint8_t *bits, size_t nbits, bool strict,
+			bool *ret_hit, const uint8_t *id)
+{
+	int r = mark_id(p, m, bits, nbits, strict, ret_hit, id, "catalog node");
+	if (r <= 0)
+		return r;
+	if (++p->nodes % 64 == 0 && (r = alive(p)) < 0)
+		return r;
+	_cleanup_(cairn_buf_freep) struct cairn_buf node = CAIRN_BUF_INIT;
+	_cleanup_free_ uint8_t *kids = NULL;
+	size_t nkids = 0;
+	r = cairn_blob_read(p->repo, p->idx, &p->codec, id, &node);
+	if (r >= 0)
+		r = cairn_catalog_node_children(node.data, node.len, &kids, &nkids);
+	if (r < 0)
+		return unreadable(m, strict, r);
+	cairn_buf_free(&node);
+	for (size_t i = 0; i < nkids; i++)
+		if ((r = mark_catalog(p, m, bits, nbits, strict, ret_hit, kids + i * CAIRN_ID_LEN)) < 0)
+			return r;
+	return 0;
+}
+
 static int mark_backup(struct prune *p, const struct cairn_manifest *m, uint8_t *bits, size_t nbits, bool strict,
 		       bool *ret_hit)
 {
+	if (m->has_catalog) {
+		int r = mark_catalog(p, m, bits, nbits, strict, ret_hit, m->catalog);
+		if (r < 0)
+			return r;
+	}
 	uint64_t nchunks = (m->size + m->chunk_size - 1) / m->chunk_size;
 	if (m->chunk_size != p->repo->config.chunk_size || m->fanout != p->repo->config.tree_fanout ||
 	    m->levels != cairn_tree_levels(nchunks, m->fanout)) {

@@ -76,6 +76,7 @@ struct cairn_volread {
 	struct entry *ufirst, *ulast; /* use list */
 	struct list demand, ahead;
 	unsigned ra_chunks, nthreads, started;
+	bool quiet;
 	pthread_t threads[MAX_WORKERS];
 	bool quit;
 	unsigned room_waiters; /* readers waiting for a free slot */
@@ -320,8 +321,10 @@ static int take_batch(struct cairn_volread *v, struct batch *b)
 		if (n && n->state != QUEUED)
 			break;
 		if (!n) {
-			/* Nobody asked for it: only around a demand fetch. */
-			if (!demand || around + v->csize > AROUND_MAX || v->nentries >= v->max_entries)
+			/* Nobody asked for it: only around a demand fetch, and
+			 * not when a plan says what will be read (restore-file
+			 * of a small file would fetch 8 chunks for one). */
+			if (!demand || v->nplan || around + v->csize > AROUND_MAX || v->nentries >= v->max_entries)
 				break;
 			fresh = true;
 		}
@@ -408,7 +411,8 @@ static void *worker_main(void *arg)
 		}
 		int r = take_batch(v, b);
 		if (r < 0) {
-			cairn_log_warn("%s", cairn_error_message());
+			if (!v->quiet)
+				cairn_log_warn("%s", cairn_error_message());
 			finish(v, b, 0, b->n, r);
 			continue;
 		}
@@ -428,7 +432,7 @@ static void *worker_main(void *arg)
 				break;
 			}
 		}
-		if (r < 0)
+		if (r < 0 && !v->quiet)
 			cairn_log_warn("%s", cairn_error_message());
 		pthread_mutex_lock(&v->lock);
 		if (ok || r >= 0) {
@@ -629,6 +633,7 @@ int cairn_volread_open(struct cairn_repo *repo, struct cairn_index *idx, const c
 	}
 	unsigned par = cairn_repo_parallelism(repo);
 	v->nthreads = o && o->threads ? o->threads : MAX(4u, par);
+	v->quiet = o && o->quiet;
 	if (v->nthreads > MAX_WORKERS)
 		v->nthreads = MAX_WORKERS;
 	uint64_t ra_default = MIN((uint64_t)READAHEAD_MAX, (uint64_t)MAX(par, 4u) * (4u << 20));

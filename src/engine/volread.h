@@ -47,6 +47,9 @@ struct cairn_volread_opts {
 	unsigned readahead_chunks;
 	/* Fetching threads; 0: the store's parallelism, at least 4. */
 	unsigned threads;
+	/* The caller reports the failures its reads meet (restore-file: one
+	 * line): the workers do not log them as warnings too. */
+	bool quiet;
 };
 #define CAIRN_VOLREAD_CACHE_DEFAULT (256ull << 20)
 

@@ -490,3 +490,11 @@ int cairn_catalog_walk(struct cairn_catalog *c, const char *path, cairn_catalog_
 	entry_clear(&e);
 	return r < 0 ? r : 0;
 }
+
+int cairn_catalog_list_entry(struct cairn_catalog *c, const char *path, const struct cairn_cat_entry *dir,
+			     cairn_catalog_fn fn, void *ud)
+{
+	if (dir->type != CAIRN_CAT_DIR)
+		return cairn_error_set(CAIRN_EINVAL, "%s is not a directory", path);
+	return list_entries(c, path, dir, false, false, fn, ud);
+}

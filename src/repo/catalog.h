@@ -90,6 +90,12 @@ int cairn_catalog_list(struct cairn_catalog *c, const char *path, cairn_catalog_
 /* path's entry, then (a directory) everything under it, depth first, each
  * directory's entries in byte order, a directory before its contents. */
 int cairn_catalog_walk(struct cairn_catalog *c, const char *path, cairn_catalog_fn fn, void *ud);
+/* The entries of directory dir (an entry this catalog gave; path is its
+ * path), as cairn_catalog_list gives them, without looking path up again:
+ * a comparison of two catalogs (diff --files) lists just the directories
+ * whose subtree ids differ.  Not for a partitioned volume's made-up "/". */
+int cairn_catalog_list_entry(struct cairn_catalog *c, const char *path, const struct cairn_cat_entry *dir,
+			     cairn_catalog_fn fn, void *ud);
 
 /* ---- writing (the backup) ---- */
 
@@ -131,6 +137,12 @@ int cairn_catalog_dir_end(struct cairn_catalog_writer *w, uint8_t ret_id[CAIRN_I
 /* The volume node; CAIRN_ENOTFOUND (message: the reasons) when no file
  * system has a root. */
 int cairn_catalog_writer_finish(struct cairn_catalog_writer *w, uint8_t ret_root[CAIRN_ID_LEN]);
+
+/* The ids a catalog node refers to (directories, parts, extent nodes,
+ * file system roots), after checking it all: what walks that mark or
+ * verify a backup's blobs follow (prune, check).  *ret_ids is malloc'd,
+ * *ret_n ids of CAIRN_ID_LEN bytes. */
+int cairn_catalog_node_children(const uint8_t *data, size_t len, uint8_t **ret_ids, size_t *ret_n);
 
 /* ---- nodes (exposed for tests and fuzzing) ---- */
 

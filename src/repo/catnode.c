@@ -383,3 +383,28 @@ int cairn_catalog_node_parse(const uint8_t *data, size_t len, enum cairn_catalog
 		return bad("bytes after the last record");
 	return 0;
 }
+
+struct kids {
+	struct cairn_buf ids;
+};
+
+static int take_kid(const uint8_t id[CAIRN_ID_LEN], void *ud)
+{
+	struct kids *k = ud;
+	return cairn_buf_append(&k->ids, id, CAIRN_ID_LEN);
+}
+
+int cairn_catalog_node_children(const uint8_t *data, size_t len, uint8_t **ret_ids, size_t *ret_n)
+{
+	struct kids k = { CAIRN_BUF_INIT };
+	enum cairn_catalog_node_kind kind;
+	int r = cairn_catalog_node_parse(data, len, &kind, NULL, take_kid, &k);
+	if (r < 0) {
+		cairn_buf_free(&k.ids);
+		return r;
+	}
+	*ret_n = k.ids.len / CAIRN_ID_LEN;
+	size_t n;
+	*ret_ids = k.ids.data ? cairn_buf_steal(&k.ids, &n) : NULL;
+	return 0;
+}

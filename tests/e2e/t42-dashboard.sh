@@ -293,15 +293,41 @@ t_browser_files()
 	[ -x /usr/bin/chromium ] && [ -d "$PW/node_modules/playwright-core" ] || skip "no chromium or playwright-core"
 	need_catalog
 	node "$PW/dash.mjs" files "$(base)/" "$(cat "$TD/tok")" "$SHOTS" web1 "$(cat "$BACKUP_FILE")" \
-		/docs/deep/data.bin "$TT/restored.bin" >out.json 2>err.txt || {
-		# The file restore route comes with restore-file (h20/files).
-		grep -q 'this daemon has no POST /api/v1/restores/file' out.json err.txt &&
-			skip "the daemon has no POST /api/v1/restores/file yet (restore-file: h20/files)"
-		fail "$(grep -v '^#' err.txt | tail -n1)"
-	}
-	same_file "$TD/tree/docs/deep/data.bin" "$TT/restored.bin"
+		/docs/deep/data.bin "$TT/restored" >out.json 2>err.txt || fail "$(grep -v '^#' err.txt | tail -n1)"
+	jget out.json .restore_message | grep -q "^Restored /docs/deep/data.bin into $TT/restored" ||
+		fail "the page said: $(jget out.json .restore_message)"
+	same_file "$TD/tree/docs/deep/data.bin" "$TT/restored/data.bin"
 	[ -s "$SHOTS/dashboard-wide-files.png" ] || fail "no screenshot of the file browser"
 }
 test_case "browser: browse the backup's files and restore one to a path (cmp)" t_browser_files
+
+t_restore_file_api()
+{
+	need_catalog
+	local b u
+	b=$(cat "$BACKUP_FILE")
+	u="$(rp)/$b/restore-file"
+	[ "$(api POST "$u" -d '{"path": "/top.txt", "target": "rel/dir"}')" = 400 ] || fail "relative target: $(cat "$TT/b")"
+	[ "$(api POST "$u" -d "{\"target\": \"$TT/x\"}")" = 400 ] || fail "no path: $(cat "$TT/b")"
+	[ "$(api POST "$u" -d "{\"path\": \"top.txt\", \"target\": \"$TT/x\"}")" = 400 ] || fail "relative path: $(cat "$TT/b")"
+	[ "$(api POST "$u" -d "{\"path\": \"/top.txt\", \"target\": \"$TT/x\", \"colour\": 1}")" = 400 ] ||
+		fail "unknown field: $(cat "$TT/b")"
+	[ "$(api POST "$u" -d "{\"path\": \"/nothing\", \"target\": \"$TT/x\"}")" = 404 ] || fail "missing path: $(cat "$TT/b")"
+	local code
+	code=$(curl -s -o "$TT/b" -w '%{http_code}' -X POST -H "Authorization: Bearer $(cat "$TD/viewer.tok")" \
+		-d "{\"path\": \"/top.txt\", \"target\": \"$TT/x\"}" "$(base)$u")
+	[ "$code" = 403 ] || fail "a read-only token restored: $code"
+	[ ! -e "$TT/x" ] || fail "a refused restore wrote $TT/x"
+	[ "$(api POST "$u" -d "{\"paths\": [\"/top.txt\", \"/docs\"], \"target\": \"$TT/x\"}")" = 200 ] ||
+		fail "restore: $(cat "$TT/b")"
+	same_file "$TD/tree/top.txt" "$TT/x/top.txt"
+	same_file "$TD/tree/docs/readme.txt" "$TT/x/docs/readme.txt"
+	same_file "$TD/tree/docs/deep/data.bin" "$TT/x/docs/deep/data.bin"
+	# Again: the files are there; without force that is refused, as the CLI does.
+	[ "$(api POST "$u" -d "{\"path\": \"/top.txt\", \"target\": \"$TT/x\"}")" = 409 ] || fail "no force: $(cat "$TT/b")"
+	[ "$(api POST "$u" -d "{\"path\": \"/top.txt\", \"target\": \"$TT/x\", \"force\": true}")" = 200 ] ||
+		fail "force: $(cat "$TT/b")"
+}
+test_case "restore-file API: paths into a directory (cmp); bad input, a read-only token, no force refused" t_restore_file_api
 
 test_done
