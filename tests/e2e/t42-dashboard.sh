@@ -44,13 +44,20 @@ get()
 	curl -s --path-as-is -D "$TT/h" -o "$TT/b" -w '%{http_code} %{content_type}\n' --max-time 30 "$@" "$(base)$p"
 }
 
-# api METHOD PATH [CURL ARGS]: an API call with the token; prints the status.
+# api METHOD PATH [CURL ARGS]: an API call with the token; prints the
+# status, or "spec:STATUS" when the answer does not match docs/openapi.yaml.
 api()
 {
-	local m=$1 p=$2
+	local m=$1 p=$2 code ctype
 	shift 2
-	curl -s -o "$TT/b" -w '%{http_code}\n' --max-time 60 -X "$m" -H "Authorization: Bearer $(cat "$TD/tok")" \
-		"$@" "$(base)$p"
+	read -r code ctype < <(curl -s -o "$TT/b" -w '%{http_code} %{content_type}\n' --max-time 60 -X "$m" \
+		-H "Authorization: Bearer $(cat "$TD/tok")" "$@" "$(base)$p")
+	if python3 -c 'import jsonschema, yaml' 2>/dev/null &&
+		! python3 "$E2E_DIR/openapi_check.py" "$E2E_DIR/../../docs/openapi.yaml" "$m" "$p" "$code" \
+			"${ctype:-application/json}" "$TT/b" 2>>"$TT/spec.err"; then
+		code=spec:$code
+	fi
+	echo "$code"
 }
 
 t_setup()
