@@ -8,6 +8,9 @@
 //       first load (sizes, Navigation Timing), sign in (a wrong token
 //       first), create policy web1, run it, watch its job finish live,
 //       its log; the same page on a narrow screen
+//   node dash.mjs measure URL - - N
+//       N first loads, each in a fresh context (empty cache) of one
+//       browser: their Navigation Timing (bench/dashboard.sh)
 //   node dash.mjs files URL TOKEN SHOTS_DIR POLICY BACKUP FILE_PATH FILE_DEST
 //       browse the backup's catalog to FILE_PATH and restore it to
 //       FILE_DEST (the caller compares the bytes)
@@ -207,8 +210,27 @@ async function files() {
   out.console_errors = consoleErrors;
 }
 
+async function measure() {
+  const n = Number(rest[0] || 10);
+  out.loads = [];
+  for (let i = 0; i < n; i++) {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    const page = await ctx.newPage();
+    await page.goto(url, { waitUntil: 'load' });
+    out.loads.push(await page.evaluate(() => {
+      const nav = performance.getEntriesByType('navigation')[0];
+      const res = performance.getEntriesByType('resource').filter((r) => !r.name.includes('/api/'));
+      return { load_ms: nav.loadEventEnd - nav.startTime, response_end_ms: nav.responseEnd - nav.startTime,
+        last_file_ms: Math.max(...res.map((r) => r.responseEnd)),
+        bytes: [nav, ...res].reduce((a, r) => a + (r.encodedBodySize || 0), 0) };
+    }));
+    await ctx.close();
+  }
+}
+
 try {
   if (mode === 'main') await main();
+  else if (mode === 'measure') await measure();
   else if (mode === 'files') await files();
   else throw new Error('mode main or files, not ' + mode);
   process.stdout.write(JSON.stringify(out, null, 1) + '\n');
