@@ -8,22 +8,12 @@
 #include "util/error.h"
 #include "util/hex.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define LIST_MAX 100000 /* entries of one directory in one reply (limit=) */
 #define PATH_MAX_LEN 4096
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 int cairn_api_query_decode(const char *raw, char *out, size_t size)
 {
@@ -33,10 +23,10 @@ int cairn_api_query_decode(const char *raw, char *out, size_t size)
 		if (c == '+') {
 			c = ' ';
 		} else if (c == '%') {
-			int h = hexval(raw[i + 1]), l = h < 0 ? -1 : hexval(raw[i + 2]);
-			if (h < 0 || l < 0)
+			if (!isxdigit((unsigned char)raw[i + 1]) || !isxdigit((unsigned char)raw[i + 2]))
 				return cairn_error_set(CAIRN_EINVAL, "bad escape in the query at '%.3s'", raw + i);
-			c = (char)(h * 16 + l);
+			char hex[3] = { raw[i + 1], raw[i + 2], 0 };
+			c = (char)strtol(hex, NULL, 16);
 			i += 2;
 		}
 		if (c == 0)

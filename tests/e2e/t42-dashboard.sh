@@ -60,6 +60,29 @@ api()
 	echo "$code"
 }
 
+# daemon_up BINARY STATE_DIR [ARGS...]: a daemon of its own on a free
+# port ($DPORT, pid $DPID), stderr in $TT/dx.err, once it answers;
+# daemon_down stops it.
+daemon_up()
+{
+	local bin=$1 st=$2
+	shift 2
+	DPORT=$(free_port)
+	CAIRN_STATE_DIR=$st "$bin" daemon --listen "127.0.0.1:$DPORT" "$@" 2>"$TT/dx.err" &
+	DPID=$!
+	for _ in $(seq 1 100); do
+		curl -s -o /dev/null "http://127.0.0.1:$DPORT/" && return 0
+		sleep 0.1
+	done
+	fail "the daemon does not answer: $(cat "$TT/dx.err")"
+}
+
+daemon_down()
+{
+	kill "$DPID"
+	wait "$DPID" || true
+}
+
 t_setup()
 {
 	command -v mkfs.ext4 >/dev/null || fail "mkfs.ext4 is missing (scripts/install-deps)"
@@ -132,23 +155,13 @@ t_static()
 	echo 'secret' >"$TD/outside/s.js"
 	ln -s "$TD/outside" "$web/lnk"
 	cp "$WEB/app.js" "$web/js/app.js"
-	local port2 st2=$TT/state2
-	port2=$(free_port)
-	CAIRN_STATE_DIR=$st2 "$CAIRN" daemon --listen "127.0.0.1:$port2" --static-dir "$web" 2>"$TT/d2.err" &
-	local pid2=$!
-	for _ in $(seq 1 100); do
-		curl -s -o /dev/null "http://127.0.0.1:$port2/" && break
-		sleep 0.1
-	done
-	local code
-	code=$(curl -s -o "$TT/b" -w '%{http_code}' "http://127.0.0.1:$port2/passwd.txt")
-	local code2
-	code2=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port2/sub.js")
-	local code3 code4
-	code3=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port2/lnk/s.js")
-	code4=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port2/js/app.js")
-	kill "$pid2"
-	wait "$pid2" || true
+	daemon_up "$CAIRN" "$TT/state2" --static-dir "$web"
+	local code code2 code3 code4
+	code=$(curl -s -o "$TT/b" -w '%{http_code}' "http://127.0.0.1:$DPORT/passwd.txt")
+	code2=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$DPORT/sub.js")
+	code3=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$DPORT/lnk/s.js")
+	code4=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$DPORT/js/app.js")
+	daemon_down
 	[ "$code" = 404 ] || fail "a symlink in the web directory was followed: $code $(head -c 100 "$TT/b")"
 	[ "$code2" = 404 ] || fail "a directory in the web directory was served: $code2"
 	[ "$code3" = 404 ] || fail "a linked directory was followed: $code3"
@@ -163,30 +176,16 @@ t_installed_layout()
 	mkdir -p pfx/bin pfx/share/cairn
 	cp "$CAIRN" pfx/bin/cairn
 	cp -r "$WEB" pfx/share/cairn/dashboard
-	local port pid code
-	port=$(free_port)
-	CAIRN_STATE_DIR=$TT/st pfx/bin/cairn daemon --listen "127.0.0.1:$port" 2>d.err &
-	pid=$!
-	for _ in $(seq 1 100); do
-		curl -s -o /dev/null "http://127.0.0.1:$port/" && break
-		sleep 0.1
-	done
-	code=$(curl -s -o page.html -w '%{http_code}' "http://127.0.0.1:$port/")
-	kill "$pid"
-	wait "$pid" || true
-	[ "$code" = 200 ] || fail "installed layout: GET / $code: $(cat d.err)"
+	local code
+	daemon_up pfx/bin/cairn "$TT/st"
+	code=$(curl -s -o page.html -w '%{http_code}' "http://127.0.0.1:$DPORT/")
+	daemon_down
+	[ "$code" = 200 ] || fail "installed layout: GET / $code: $(cat "$TT/dx.err")"
 	cmp -s page.html "$WEB/index.html" || fail "installed layout: not index.html"
 	rm -rf pfx/share
-	port=$(free_port)
-	CAIRN_STATE_DIR=$TT/st pfx/bin/cairn daemon --listen "127.0.0.1:$port" 2>d.err &
-	pid=$!
-	for _ in $(seq 1 100); do
-		curl -s -o /dev/null "http://127.0.0.1:$port/" && break
-		sleep 0.1
-	done
-	code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/")
-	kill "$pid"
-	wait "$pid" || true
+	daemon_up pfx/bin/cairn "$TT/st"
+	code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$DPORT/")
+	daemon_down
 	[ "$code" = 404 ] || fail "no dashboard files: GET / $code"
 }
 test_case "installed layout: PREFIX/bin/cairn serves PREFIX/share/cairn/dashboard; none there: the API alone" t_installed_layout
