@@ -87,3 +87,21 @@ int cairn_app_backup_resolve_any(struct cairn_repo *repo, const char *spec, bool
 	return r;
 }
 
+int cairn_app_backups_list_held(const struct cairn_app *app, struct cairn_repo *repo,
+				struct cairn_manifest_list *ret, struct cairn_hold_list *ret_holds,
+				struct cairn_seen_report *ret_vanished)
+{
+	*ret_holds = (struct cairn_hold_list){ 0 };
+	int r = cairn_app_backups_list(app, repo, ret, ret_vanished);
+	if (r >= 0 && (r = cairn_hold_list_load(repo, ret_holds)) < 0)
+		cairn_manifest_list_free(ret);
+	return r;
+}
+
+const struct cairn_hold *cairn_app_backup_hold(const struct cairn_hold_list *holds, const struct cairn_manifest *m)
+{
+	const struct cairn_hold *h = cairn_hold_find(holds, m->id);
+	if (!h && m->in_group)
+		h = cairn_hold_find(holds, m->group_id);
+	return h;
+}

@@ -6,6 +6,7 @@
 #define CAIRN_APP_BACKUPS_H
 
 #include "app/app.h"
+#include "repo/hold.h"
 #include "repo/manifest.h"
 #include "state/seen.h"
 
@@ -27,5 +28,13 @@ int cairn_app_backups_list(const struct cairn_app *app, struct cairn_repo *repo,
 #define CAIRN_APP_WHAT_MAX 160
 int cairn_app_backup_resolve_any(struct cairn_repo *repo, const char *spec, bool allow_gone,
 				 uint8_t id[CAIRN_BACKUP_ID_LEN], char what[CAIRN_APP_WHAT_MAX]);
+
+/* cairn_app_backups_list and the repository's holds (*ret_holds, freed
+ * with cairn_hold_list_free); on failure neither is left to free. */
+int cairn_app_backups_list_held(const struct cairn_app *app, struct cairn_repo *repo,
+				struct cairn_manifest_list *ret, struct cairn_hold_list *ret_holds,
+				struct cairn_seen_report *ret_vanished);
+/* The hold that keeps m: its own, or its group backup's; NULL: none. */
+const struct cairn_hold *cairn_app_backup_hold(const struct cairn_hold_list *holds, const struct cairn_manifest *m);
 
 #endif

@@ -12,14 +12,6 @@
 
 
 /* A hold on the backup itself, or on the group backup it belongs to. */
-static const struct cairn_hold *hold_of(const struct cairn_hold_list *l, const struct cairn_manifest *m)
-{
-	const struct cairn_hold *h = cairn_hold_find(l, m->id);
-	if (!h && m->in_group)
-		h = cairn_hold_find(l, m->group_id);
-	return h;
-}
-
 struct list_args {
 	const char *volume;
 };
@@ -38,9 +30,7 @@ static int run_list(struct cli_ctx *c)
 	struct cairn_manifest_list l;
 	struct cairn_hold_list holds = { 0 };
 	struct cairn_seen_report vanished;
-	r = cairn_app_backups_list(cli_app(g), repo, &l, &vanished);
-	if (r >= 0 && (r = cairn_hold_list_load(repo, &holds)) < 0)
-		cairn_manifest_list_free(&l);
+	r = cairn_app_backups_list_held(cli_app(g), repo, &l, &holds, &vanished);
 	cairn_repo_free(repo);
 	if (r < 0)
 		return cli_fail(r);
@@ -50,7 +40,7 @@ static int run_list(struct cli_ctx *c)
 			if (volume && strcmp(l.v[i]->volume, volume) != 0)
 				continue;
 			json_t *j = cli_manifest_json(l.v[i]);
-			const struct cairn_hold *h = hold_of(&holds, l.v[i]);
+			const struct cairn_hold *h = cairn_app_backup_hold(&holds, l.v[i]);
 			json_object_set_new(j, "held", json_boolean(h != NULL));
 			json_object_set_new(j, "hold_reason", h && h->reason ? json_string(h->reason) : json_null());
 			json_array_append_new(arr, j);
@@ -76,7 +66,7 @@ static int run_list(struct cli_ctx *c)
 					strncat(tags, ",", sizeof(tags) - strlen(tags) - 1);
 				strncat(tags, m->tags[t], sizeof(tags) - strlen(tags) - 1);
 			}
-			const struct cairn_hold *h = hold_of(&holds, m);
+			const struct cairn_hold *h = cairn_app_backup_hold(&holds, m);
 			const char *status = !h ? "ok" : memcmp(h->backup, m->id, CAIRN_BACKUP_ID_LEN) ? "held (group)" : "held";
 			bool changed = m->consistency && strcmp(m->consistency, "changed-during-read") == 0;
 			char st[32];

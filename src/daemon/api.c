@@ -460,11 +460,12 @@ static int read_pem(const char *path, const char *what, char **ret)
 		len += n;
 	}
 	fclose(f);
+	if (buf)
+		buf[len] = 0;
 	if (!buf || !strstr(buf, "-----BEGIN")) {
 		free(buf);
 		return cairn_error_set(CAIRN_EINVAL, "%s %s is not a PEM file", what, path);
 	}
-	buf[len] = 0;
 	*ret = buf;
 	return 0;
 }

@@ -865,9 +865,7 @@ int cairn_api_repo_of(struct cairn_api_req *rq, struct cairn_repo **ret)
 
 static json_t *backup_json(const struct cairn_manifest *m, const struct cairn_hold_list *holds)
 {
-	const struct cairn_hold *h = cairn_hold_find(holds, m->id);
-	if (!h && m->in_group)
-		h = cairn_hold_find(holds, m->group_id);
+	const struct cairn_hold *h = cairn_app_backup_hold(holds, m);
 	json_t *tags = json_array();
 	for (size_t i = 0; i < m->ntags; i++)
 		json_array_append_new(tags, json_string(m->tags[i]));
@@ -889,11 +887,9 @@ static int get_backups(struct cairn_api_req *rq)
 	if (r < 0)
 		return r;
 	struct cairn_manifest_list l;
-	struct cairn_hold_list holds = { 0 };
+	struct cairn_hold_list holds;
 	struct cairn_seen_report vanished;
-	r = cairn_app_backups_list(cairn_api_app(rq), repo, &l, &vanished);
-	if (r >= 0 && (r = cairn_hold_list_load(repo, &holds)) < 0)
-		cairn_manifest_list_free(&l);
+	r = cairn_app_backups_list_held(cairn_api_app(rq), repo, &l, &holds, &vanished);
 	cairn_repo_free(repo);
 	if (r < 0)
 		return r;
