@@ -25,10 +25,11 @@ static int on_range(uint64_t off, uint64_t len, void *ud)
 }
 
 struct diff_args {
-	bool files;
+	bool files, every_file;
 };
 static const struct cli_opt diff_opts[] = {
 	{ "files", 0, OPT_FLAG, CLI_ARG(struct diff_args, files) },
+	{ "every-file", 0, OPT_FLAG, CLI_ARG(struct diff_args, every_file) },
 	{ NULL, 0, 0, NULL, 0 },
 };
 
@@ -65,9 +66,10 @@ static int run_files(struct cli_ctx *c, struct cairn_repo *repo, const struct ca
 		     const struct cairn_manifest *b)
 {
 	struct cli_global *g = c->g;
+	const struct diff_args *da = c->args;
 	struct file_out out = { g->json, json_array() };
 	struct cairn_filediff_stats st;
-	int r = cairn_filediff_run(repo, a, b, cli_state_dir(g), on_file, &out, &st);
+	int r = cairn_filediff_run(repo, a, b, cli_state_dir(g), da->every_file, on_file, &out, &st);
 	if (r >= 0 && g->json)
 		cli_print_json(json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:O}", "a", a->idhex, "b", b->idhex, "added",
 					 (json_int_t)st.added, "removed", (json_int_t)st.removed, "modified",

@@ -424,7 +424,7 @@ static const struct cli_help_text verbs[] = {
 	  "  --strict      backups gone as above fail the check too (exit 3)\n" },
 	{ "diff",
 	  "usage: cairn diff A B\n"
-	  "       cairn diff --files A B [--json]\n"
+	  "       cairn diff --files A B [--every-file] [--json]\n"
 	  "\n"
 	  "Prints the byte ranges (OFFSET LENGTH, in bytes) that differ between\n"
 	  "backups A and B of one volume, computed from their trees without\n"
@@ -452,7 +452,13 @@ static const struct cli_help_text verbs[] = {
 	  "--json prints {a, b, added, removed, modified, maybe, files: [{status,\n"
 	  "letter, path, dir, reasons}]}, reasons naming what differs (type, size,\n"
 	  "mode, owner, mtime, ctime, target, rdev, extents, content,\n"
-	  "shared-chunk).  A backup without a catalog is an error saying why.\n" },
+	  "shared-chunk).  A backup without a catalog is an error saying why.\n"
+	  "\n"
+	  "  --every-file   also compare the chunks of files in directories whose\n"
+	  "                 catalog node did not change: bytes written under the\n"
+	  "                 file system (to the device, not through a file) leave\n"
+	  "                 the catalog as it was and are seen only this way.\n"
+	  "                 Walks every file of both catalogs (still no data read).\n" },
 	{ "key",
 	  "usage: cairn key add [--new-passphrase-file F] [--kdf-memory SIZE]\n"
 	  "       cairn key list\n"

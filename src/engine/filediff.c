@@ -38,6 +38,7 @@ struct result {
 struct fd {
 	struct side a, b;
 	uint32_t csize;
+	bool every_file;
 	struct result *v;
 	size_t n, cap;
 	struct cairn_filediff_stats *st;
@@ -273,7 +274,7 @@ static int diff_dir(struct fd *d, const char *path, const struct cairn_cat_entry
 				r = add(d, CAIRN_FILEDIFF_MAYBE, p, why, false);
 			if (r >= 0 && ea->type == CAIRN_CAT_DIR) {
 				/* The same node id is the same subtree. */
-				if (!memcmp(ea->subtree_id, eb->subtree_id, sizeof(ea->subtree_id)))
+				if (!memcmp(ea->subtree_id, eb->subtree_id, sizeof(ea->subtree_id)) && !d->every_file)
 					d->st->dirs_skipped++;
 				else
 					r = diff_dir(d, p, ea, eb);
@@ -295,7 +296,8 @@ static int by_path(const void *x, const void *y)
 }
 
 int cairn_filediff_run(struct cairn_repo *repo, const struct cairn_manifest *a, const struct cairn_manifest *b,
-		       const char *state_dir, cairn_filediff_fn fn, void *ud, struct cairn_filediff_stats *ret)
+		       const char *state_dir, bool every_file, cairn_filediff_fn fn, void *ud,
+		       struct cairn_filediff_stats *ret)
 {
 	memset(ret, 0, sizeof(*ret));
 	if (a->chunk_size != b->chunk_size || a->chunk_size != repo->config.chunk_size)
@@ -307,12 +309,13 @@ int cairn_filediff_run(struct cairn_repo *repo, const struct cairn_manifest *a, 
 	_cleanup_(cairn_index_freep) struct cairn_index *idx = NULL;
 	if ((r = cairn_index_new(&idx)) < 0 || (r = cairn_index_load_cached(idx, repo, state_dir, NULL)) < 0)
 		return r;
-	struct fd d = { .a = { .m = a }, .b = { .m = b }, .csize = a->chunk_size, .st = ret };
+	struct fd d = { .a = { .m = a }, .b = { .m = b }, .csize = a->chunk_size, .every_file = every_file, .st = ret };
 	_cleanup_(cairn_cat_entry_freep) struct cairn_cat_entry *ra = NULL, *rb = NULL;
 	if ((r = cairn_catalog_open(repo, idx, a, &d.a.cat)) >= 0 && (r = cairn_catalog_open(repo, idx, b, &d.b.cat)) >= 0 &&
 	    (r = load_ids(repo, idx, &d.a)) >= 0 && (r = load_ids(repo, idx, &d.b)) >= 0 &&
 	    (r = cairn_catalog_lookup(d.a.cat, "/", &ra)) >= 0 && (r = cairn_catalog_lookup(d.b.cat, "/", &rb)) >= 0) {
-		if (!cairn_id_is_zero(ra->subtree_id) && !memcmp(ra->subtree_id, rb->subtree_id, sizeof(ra->subtree_id)))
+		if (!every_file && !cairn_id_is_zero(ra->subtree_id) &&
+		    !memcmp(ra->subtree_id, rb->subtree_id, sizeof(ra->subtree_id)))
 			ret->dirs_skipped++;
 		else
 			r = diff_dir(&d, "/", ra, rb);
@@ -331,29 +334,17 @@ int cairn_filediff_run(struct cairn_repo *repo, const struct cairn_manifest *a, 
 	return r;
 }
 
-static int on_leaves(uint64_t first, uint64_t count, const uint8_t *ids, void *ud)
-{
-	struct side *s = ud;
-	if (ids)
-		memcpy(s->ids + first * CAIRN_ID_LEN, ids, count * CAIRN_ID_LEN);
-	return 0;
-}
-
 /* The chunk ids of s's tree (tree nodes only: no data chunk is read). */
 static int load_ids(struct cairn_repo *repo, struct cairn_index *idx, struct side *s)
 {
 	const struct cairn_manifest *m = s->m;
 	s->nchunks = (m->size + m->chunk_size - 1) / m->chunk_size;
-	if (!(s->ids = calloc(s->nchunks ? s->nchunks : 1, CAIRN_ID_LEN)))
-		return cairn_error_nomem();
-	if (!s->nchunks)
-		return 0;
 	struct cairn_blob_codec codec;
 	int r = cairn_blob_codec_init(&codec, repo);
 	if (r < 0)
 		return r;
 	struct cairn_tree_src src = { repo, idx, &codec, m->fanout };
-	r = cairn_tree_walk(&src, m->root, m->levels, s->nchunks, on_leaves, s);
+	r = cairn_tree_ids(&src, m->root, m->levels, s->nchunks, &s->ids);
 	cairn_blob_codec_free(&codec);
 	return r < 0 ? cairn_error_prefix(r, "backup %.12s", m->idhex) : 0;
 }

@@ -18,6 +18,12 @@
  * ("content may have changed: shares a changed chunk").  Data written
  * without touching mtime and ctime is the only way for that to hide a
  * real change, which is exactly the case MAYBE flags.
+ *
+ * Bytes changed under the file system (raw writes to the device) leave
+ * the catalog as it was: a directory whose node is the same is skipped
+ * whole, so they are seen only in directories that changed otherwise, or
+ * everywhere with every_file (which walks every file of both catalogs,
+ * comparing chunk ids: still no data read, but O(files)).
  */
 #ifndef CAIRN_ENGINE_FILEDIFF_H
 #define CAIRN_ENGINE_FILEDIFF_H
@@ -64,6 +70,7 @@ struct cairn_filediff_stats {
 /* Compares backups a and b (of one repository and chunk size).
  * CAIRN_ENOTFOUND when one has no catalog. */
 int cairn_filediff_run(struct cairn_repo *repo, const struct cairn_manifest *a, const struct cairn_manifest *b,
-		       const char *state_dir, cairn_filediff_fn fn, void *ud, struct cairn_filediff_stats *ret);
+		       const char *state_dir, bool every_file, cairn_filediff_fn fn, void *ud,
+		       struct cairn_filediff_stats *ret);
 
 #endif

@@ -191,24 +191,30 @@ static int vol_of(struct rf *rf, const struct cairn_manifest *m, size_t *ret)
 
 static int collect(struct rf *rf, const struct cairn_restorefile_item *it)
 {
-	/* Every component of PATH is a name: "/a/../../x" would name something
-	 * outside what was asked for. */
-	const char *p = it->path;
-	while (*p) {
-		size_t len = strcspn(p, "/");
-		if (len == 2 && p[0] == '.' && p[1] == '.')
+	/* PATH as the catalog names it: absolute, one '/' between names, no
+	 * "." (its last name is the one it gets under DEST).  A ".." would
+	 * name something outside what was asked for: refused. */
+	size_t plen = strlen(it->path);
+	_cleanup_free_ char *path = malloc(plen + 2);
+	if (!path)
+		return cairn_error_nomem();
+	size_t len = 0;
+	for (const char *p = it->path; *p;) {
+		size_t k = strcspn(p, "/");
+		if (k == 2 && p[0] == '.' && p[1] == '.')
 			return cairn_error_set(CAIRN_EINVAL, "%s: a path with '..' is refused", it->path);
-		p += len;
+		if (k && !(k == 1 && p[0] == '.')) {
+			path[len++] = '/';
+			memcpy(path + len, p, k);
+			len += k;
+		}
+		p += k;
 		while (*p == '/')
 			p++;
 	}
-	_cleanup_free_ char *path = NULL;
-	if (asprintf(&path, "%s%s", it->path[0] == '/' ? "" : "/", it->path) < 0)
-		return cairn_error_nomem();
-	/* Without its trailing slashes, so that the walk's paths extend it. */
-	size_t len = strlen(path);
-	while (len > 1 && path[len - 1] == '/')
-		path[--len] = 0;
+	if (!len)
+		path[len++] = '/';
+	path[len] = 0;
 	size_t vol = 0;
 	int r = vol_of(rf, it->m, &vol);
 	if (r < 0)
@@ -246,8 +252,38 @@ static int by_inode(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+static int by_rel(const void *a, const void *b)
+{
+	const struct node *x = &sort_rf->nodes[*(const size_t *)a], *y = &sort_rf->nodes[*(const size_t *)b];
+	return strcmp(x->rel, y->rel);
+}
+
+/* Two PATHs landing on one target ("/a/x" and "/b/x" are both DEST/x):
+ * refused before anything is written, unless both are directories,
+ * which merge. */
+static int check_clashes(struct rf *rf)
+{
+	_cleanup_free_ size_t *v = malloc((rf->n ? rf->n : 1) * sizeof(*v));
+	if (!v)
+		return cairn_error_nomem();
+	for (size_t i = 0; i < rf->n; i++)
+		v[i] = i;
+	sort_rf = rf;
+	qsort(v, rf->n, sizeof(*v), by_rel);
+	for (size_t i = 1; i < rf->n; i++) {
+		const struct node *a = &rf->nodes[v[i - 1]], *b = &rf->nodes[v[i]];
+		if (!strcmp(a->rel, b->rel) && (a->e.type != CAIRN_CAT_DIR || b->e.type != CAIRN_CAT_DIR))
+			return cairn_error_set(CAIRN_EEXIST, "%s and %s would both be %s/%s", a->catpath, b->catpath,
+					       rf->o->mode == CAIRN_RF_DIR ? rf->o->dest : "", a->rel);
+	}
+	return 0;
+}
+
 static int order(struct rf *rf)
 {
+	int r = check_clashes(rf);
+	if (r < 0)
+		return r;
 	if (!(rf->ord = malloc((rf->n ? rf->n : 1) * sizeof(*rf->ord))))
 		return cairn_error_nomem();
 	size_t k = 0;

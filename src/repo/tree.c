@@ -429,3 +429,26 @@ int cairn_tree_diff(struct cairn_tree_src *src, const uint8_t root_a[CAIRN_ID_LE
 		}
 	return r;
 }
+
+static int copy_ids(uint64_t first, uint64_t count, const uint8_t *ids, void *ud)
+{
+	if (ids)
+		memcpy((uint8_t *)ud + first * CAIRN_ID_LEN, ids, count * CAIRN_ID_LEN);
+	return 0; /* holes stay zero ids */
+}
+
+int cairn_tree_ids(struct cairn_tree_src *src, const uint8_t root[CAIRN_ID_LEN], unsigned levels, uint64_t nchunks,
+		   uint8_t **ret_ids)
+{
+	uint8_t *ids = calloc(nchunks ? nchunks : 1, CAIRN_ID_LEN);
+	if (!ids)
+		return cairn_error_nomem();
+	int r = nchunks ? cairn_tree_walk(src, root, levels, nchunks, copy_ids, ids) : 0;
+	if (r < 0) {
+		free(ids);
+		return r;
+	}
+	*ret_ids = ids;
+	return 0;
+}
+

@@ -57,6 +57,11 @@ struct cairn_tree_src {
 typedef int (*cairn_tree_leaf_fn)(uint64_t first, uint64_t count, const uint8_t *ids, void *ud);
 int cairn_tree_walk(struct cairn_tree_src *src, const uint8_t root[CAIRN_ID_LEN], unsigned levels,
 		    uint64_t nchunks, cairn_tree_leaf_fn fn, void *ud);
+/* Every chunk id of a tree in one array: *ret_ids (malloc'd) holds nchunks
+ * ids, a hole's all zeros.  32 bytes per chunk: for readers that look ids
+ * up at random (the volume reader, diff --files). */
+int cairn_tree_ids(struct cairn_tree_src *src, const uint8_t root[CAIRN_ID_LEN], unsigned levels, uint64_t nchunks,
+		   uint8_t **ret_ids);
 
 /* Calls fn(first, count) for runs of chunks that differ between two trees,
  * visiting only the nodes whose ids differ.  Chunks past a tree's end count
