@@ -225,9 +225,9 @@ async function loadStatus() {
 /* ---- policies ---- */
 
 function rpoCell(p) {
-  if (!p.rpo_s) return el('td', null, el('span', { class: 'muted' }, 'none'));
+  if (!p.rpo_s) return el('td', null, el('span', { class: 'muted' }, 'no RPO'));
   const late = p.last_run ? Date.now() / 1000 - p.last_run > p.rpo_s : true;
-  return el('td', null, dur(p.rpo_s) + ' ', el('span', { class: 'badge ' + (late ? 'late' : 'ok') },
+  return el('td', null, 'RPO ' + dur(p.rpo_s) + ' ', el('span', { class: 'badge ' + (late ? 'late' : 'ok') },
     late ? 'late' : 'ok'));
 }
 
@@ -246,9 +246,9 @@ async function loadPolicies() {
     el('td', null, el('strong', null, p.name)),
     el('td', { class: 'mono' }, p.source),
     el('td', { class: 'mono wide' }, p.repo),
-    el('td', null, p.every_s ? 'every ' + dur(p.every_s) : p.cron || ''),
+    el('td', null, p.every_s ? 'every ' + dur(p.every_s) : p.cron ? 'cron ' + p.cron : ''),
     rpoCell(p),
-    el('td', { title: when(p.last_run) }, ago(p.last_run)),
+    el('td', { title: when(p.last_run) }, 'ran ' + ago(p.last_run)),
     stateCell(p),
     el('td', { class: 'acts' },
       button('Run now', () => runPolicy(p.name), null, { 'data-act': 'run' }),

@@ -216,6 +216,8 @@ t_browser()
 	jget out.json .log_text | grep -q . || fail "the log panel is empty"
 	[ "$(jq '.console_errors | length' out.json)" = 0 ] || fail "console errors: $(jq -c .console_errors out.json)"
 	[ "$(jget out.json .narrow_overflow_px)" -le 0 ] || fail "the narrow page scrolls sideways: $(jget out.json .narrow_overflow_px) px"
+	[ "$(jq '.narrow_buttons_hidden | length' out.json)" = 0 ] ||
+		fail "on a narrow screen these buttons are off it: $(jq -c .narrow_buttons_hidden out.json)"
 	[ "$(jget out.json .narrow_overflow_jobs_px)" -le 0 ] ||
 		fail "the narrow jobs view scrolls sideways: $(jget out.json .narrow_overflow_jobs_px) px"
 	local s

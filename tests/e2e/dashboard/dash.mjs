@@ -157,6 +157,11 @@ async function main() {
   await signIn(np, token);
   await np.waitForSelector('tr[data-policy="web1"]', { timeout: T });
   out.narrow_overflow_px = await np.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  // Every button of the policy's row within the screen, none behind a
+  // sideways scroll.
+  out.narrow_buttons_hidden = await np.$$eval('tr[data-policy="web1"] button', (bs) =>
+    bs.filter((b) => { const r = b.getBoundingClientRect(); return r.right > window.innerWidth || r.width === 0; })
+      .map((b) => b.textContent));
   await np.screenshot({ path: shots + '/dashboard-narrow-policies.png', fullPage: true });
   await np.click('#nav button[data-view=jobs]');
   await np.waitForSelector('#jobs tbody tr', { timeout: T });
