@@ -71,6 +71,10 @@ api() { curl -sf --unix-socket "$SOCK" "$@"; }
 run_backup()
 {
 	local n=$1 job
+	# The previous round's writes and removal settle first: each round
+	# starts with clean page cache writeback, loaded or not.
+	sync
+	sleep 1
 	"$CAIRN" init --repo "$DIR/repo$n" -q >/dev/null
 	api -X POST http://cairn/api/v1/policies -d "{\"name\": \"b$n\", \"volume\": \"$IMG\", \"repo\": \"$DIR/repo$n\", \"cron\": \"0 0 1 1 *\", \"snapshot\": \"none\"}" >/dev/null
 	job=$(api -X POST "http://cairn/api/v1/policies/b$n/run" | jq -r .job)

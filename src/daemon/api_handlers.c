@@ -178,7 +178,8 @@ static int post_job_cancel(struct cairn_api_req *rq)
 struct stream {
 	struct cairn_api *api;
 	struct cairn_state *st; /* its own, for its life */
-	int64_t job;
+	int64_t job;            /* 0: every job (/api/v1/events) */
+	json_t *seen;           /* every job: "id" -> "state bytes_done" last sent */
 	bool started, ended;
 	enum cairn_job_state state;
 	uint64_t done, log_lines;
@@ -257,6 +258,30 @@ static void poll_job(struct stream *s)
 	cairn_job_clear(&j);
 }
 
+/* Every job: a "job" event for each queued, active or recent job whose
+ * state or progress changed since the last look (all of them at first). */
+static void poll_all(struct stream *s)
+{
+	struct cairn_job *v = NULL;
+	size_t n = 0;
+	if (cairn_job_list(s->st, 20, &v, &n) < 0) {
+		cairn_error_clear();
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char key[32], val[64];
+		snprintf(key, sizeof(key), "%lld", (long long)v[i].id);
+		snprintf(val, sizeof(val), "%s %llu", cairn_job_state_name(v[i].state),
+			 (unsigned long long)v[i].bytes_done);
+		const char *was = json_string_value(json_object_get(s->seen, key));
+		if (was && strcmp(was, val) == 0)
+			continue;
+		json_object_set_new(s->seen, key, json_string(val));
+		emit(s, "job", job_json(&v[i]));
+	}
+	cairn_jobs_free(v, n);
+}
+
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	(void)pos;
@@ -266,7 +291,10 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 		s->off = s->len = 0;
 		if (s->ended || cairn_api_stopping(s->api))
 			return MHD_CONTENT_READER_END_OF_STREAM;
-		poll_job(s);
+		if (s->job)
+			poll_job(s);
+		else
+			poll_all(s);
 		if (s->len)
 			break;
 		if (time(NULL) - s->last_send >= 15) {
@@ -294,22 +322,20 @@ static void stream_free(void *cls)
 {
 	struct stream *s = cls;
 	cairn_api_pool_give(s->api, s->st);
+	json_decref(s->seen);
 	free(s->out);
 	free(s);
 }
 
-static int get_job_events(struct cairn_api_req *rq)
+/* A stream of job events: one job's (id > 0) until its end, or every
+ * job's (0) until the client goes. */
+static int start_stream(struct cairn_api_req *rq, int64_t id)
 {
-	STATE_OR_FAIL(rq, st);
-	int64_t id;
-	struct cairn_job j;
-	int r = job_id(rq, &id);
-	if (r < 0 || (r = cairn_job_get(st, id, &j)) < 0)
-		return r;
-	cairn_job_clear(&j);
 	struct stream *s = calloc(1, sizeof(*s));
-	if (!s)
+	if (!s || (!id && !(s->seen = json_object()))) {
+		free(s);
 		return cairn_error_nomem();
+	}
 	s->api = rq->api;
 	s->job = id;
 	s->last_send = time(NULL);
@@ -326,6 +352,25 @@ static int get_job_events(struct cairn_api_req *rq)
 	MHD_add_response_header(rq->response, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
 	rq->status = 200;
 	return 0;
+}
+
+static int get_job_events(struct cairn_api_req *rq)
+{
+	STATE_OR_FAIL(rq, st);
+	int64_t id;
+	struct cairn_job j;
+	int r = job_id(rq, &id);
+	if (r < 0 || (r = cairn_job_get(st, id, &j)) < 0)
+		return r;
+	cairn_job_clear(&j);
+	return start_stream(rq, id);
+}
+
+static int get_events(struct cairn_api_req *rq)
+{
+	STATE_OR_FAIL(rq, st);
+	(void)st;
+	return start_stream(rq, 0);
 }
 
 /* ---- policies ---- */
@@ -971,6 +1016,7 @@ const struct cairn_api_route cairn_api_routes[] = {
 	{ "GET", V1 "/jobs/{id}", get_job, CAIRN_API_READ },
 	{ "GET", V1 "/jobs/{id}/log", get_job_log, CAIRN_API_READ },
 	{ "GET", V1 "/jobs/{id}/events", get_job_events, CAIRN_API_READ },
+	{ "GET", V1 "/events", get_events, CAIRN_API_READ },
 	{ "POST", V1 "/jobs/{id}/cancel", post_job_cancel, CAIRN_API_WRITE },
 	{ "GET", V1 "/standbys", get_standbys, CAIRN_API_READ },
 	{ "GET", V1 "/standbys/{name}", get_standby, CAIRN_API_READ },
@@ -987,9 +1033,11 @@ const struct cairn_api_route cairn_api_routes[] = {
 	{ "POST", V1 "/repositories/{repo}/backups/{id}/restore-file", cairn_api_post_restore_file, CAIRN_API_WRITE },
 	/* METRICS: wired at the merge with daemon/metrics.h, as
 	 *   { "GET", "/metrics", get_metrics, CAIRN_API_METRICS },
-	 * where get_metrics sets rq->response to cairn_metrics_render()'s
-	 * text (Content-Type: text/plain; version=0.0.4).  CAIRN_API_METRICS:
-	 * no token on the Unix socket, a token on TCP unless --metrics-public. */
+	 * where get_metrics renders cairn_metrics_render(st, now, &buf) into
+	 * rq->response (MHD_create_response_from_buffer, Content-Type:
+	 * text/plain; version=0.0.4).  CAIRN_API_METRICS: no token on the Unix
+	 * socket, a token on TCP unless --metrics-public (already handled by
+	 * authorize() in api.c). */
 	/* TO BE WIRED: POST /api/v1/restores/file (cairn restore-file, being
 	 * built on another branch). */
 };

@@ -246,6 +246,29 @@ t_cancel_queued()
 }
 test_case "cancel through the API; the job's stream ends" t_cancel_queued
 
+t_events_all()
+{
+	local job pid
+	# Every job's changes, while a run starts and ends.
+	curl -sN --max-time 8 --unix-socket "$SOCK" http://cairn/api/v1/events >ev.txt &
+	pid=$!
+	sleep 1
+	expect 201 -- POST /api/v1/policies \
+		-d "{\"name\": \"api3\", \"volume\": \"$IMG\", \"repo\": \"$R\", \"cron\": \"0 0 1 1 *\", \"snapshot\": \"none\"}"
+	expect 202 -- POST /api/v1/policies/api3/run
+	job=$(jq -r .job "$TT/r.body")
+	wait $pid || true
+	python3 "$E2E_DIR/openapi_check.py" "$SPEC" GET /api/v1/events 200 text/event-stream ev.txt ||
+		fail "the events do not match docs/openapi.yaml"
+	sed -n 's/^data: //p' ev.txt | jq -se --argjson id "$job" 'any(.[]; .id == $id and .state == "done")' >/dev/null ||
+		fail "no event of job $job done: $(tail -c 400 ev.txt)"
+	# Jobs that were there before the stream began come first.
+	sed -n 's/^data: //p' ev.txt | jq -se --argjson id "$(cat "$TD/job")" 'any(.[]; .id == $id and .state == "done")' >/dev/null ||
+		fail "no event of the earlier job $(cat "$TD/job")"
+	expect 200 -- DELETE /api/v1/policies/api3
+}
+test_case "the stream of every job's events shows a run from queued to done" t_events_all
+
 t_credentials()
 {
 	local secret='s3cr3t-API-value-4711' pass='api passphrase 0815' uuid
