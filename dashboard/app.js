@@ -5,7 +5,8 @@
 'use strict';
 
 const TOKEN_KEY = 'cairn.token';
-const state = { view: 'policies', policies: [], jobs: [], streams: new Map(), logJob: null, files: null };
+const state = { view: 'policies', policies: [], jobs: [], streams: new Map(), all: null, noAll: false, logJob: null,
+  files: null };
 
 /* ---- small helpers ---- */
 
@@ -436,14 +437,15 @@ function jobRow(j) {
 function renderJobs() {
   $('#jobs tbody').replaceChildren(...state.jobs.map(jobRow));
   const live = state.streams.size;
-  $('#jobs-live').textContent = live ? 'live: ' + live + ' job' + (live > 1 ? 's' : '') : '';
+  $('#jobs-live').textContent = state.all ? 'live' : live ? 'live: ' + live + ' job' + (live > 1 ? 's' : '') : '';
 }
 
 async function loadJobs() {
   const d = await routes.jobs();
   state.jobs = d.jobs;
   renderJobs();
-  for (const j of d.jobs) if (j.state === 'active' || j.state === 'queued') follow(j.id);
+  if (!state.all)
+    for (const j of d.jobs) if (j.state === 'active' || j.state === 'queued') follow(j.id);
 }
 
 function updateJob(j) {
@@ -452,34 +454,56 @@ function updateJob(j) {
   if (state.view === 'jobs') renderJobs();
 }
 
-/* The job's Server-Sent Events, read with fetch (an EventSource cannot
- * send the token): state, progress, log and end. */
+/* Server-Sent Events read with fetch (an EventSource cannot send the
+ * token): calls onEv(event, data) for each until the stream ends or ctl
+ * aborts it. */
+async function sse(url, ctl, onEv) {
+  const res = await fetch(url, { headers: authHeaders(), signal: ctl.signal, cache: 'no-store' });
+  if (!res.ok || !res.body) throw new ApiError(res.status, 'http_' + res.status, 'events: ' + res.status);
+  const rd = res.body.getReader(), dec = new TextDecoder();
+  let buf = '';
+  for (;;) {
+    const { value, done } = await rd.read();
+    if (done) return;
+    buf += dec.decode(value, { stream: true });
+    let k;
+    while ((k = buf.indexOf('\n\n')) >= 0) {
+      const block = buf.slice(0, k);
+      buf = buf.slice(k + 2);
+      let ev = 'message', data = '';
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event:')) ev = line.slice(6).trim();
+        else if (line.startsWith('data:')) data += line.slice(5).trim();
+      }
+      if (data) onEv(ev, JSON.parse(data));
+    }
+  }
+}
+
+/* Every job's changes in one stream (GET /api/v1/events): new jobs and
+ * progress appear without polling.  A daemon without it: each running
+ * job's own stream instead (follow). */
+function watchAll() {
+  if (state.all || state.noAll) return;
+  const ctl = new AbortController();
+  state.all = ctl;
+  sse('/api/v1/events', ctl, (ev, d) => { if (ev === 'job') updateJob(d); })
+    .catch((e) => { if (e.status === 404) state.noAll = true; })
+    .finally(() => {
+      if (state.all !== ctl) return;
+      state.all = null;
+      /* Closed by the daemon (a restart): again in a while. */
+      if (!ctl.signal.aborted) setTimeout(watchAll, 3000);
+    });
+}
+
+/* One job's stream: its state, progress and log lines (from logFrom). */
 async function follow(id, logFrom) {
   if (state.streams.has(id)) return;
   const ctl = new AbortController();
   state.streams.set(id, ctl);
   try {
-    const res = await fetch('/api/v1/jobs/' + id + '/events' + q({ log_from: logFrom }),
-      { headers: authHeaders(), signal: ctl.signal });
-    if (!res.ok || !res.body) throw new Error('events: ' + res.status);
-    const rd = res.body.getReader(), dec = new TextDecoder();
-    let buf = '';
-    for (;;) {
-      const { value, done } = await rd.read();
-      if (done) break;
-      buf += dec.decode(value, { stream: true });
-      let k;
-      while ((k = buf.indexOf('\n\n')) >= 0) {
-        const block = buf.slice(0, k);
-        buf = buf.slice(k + 2);
-        let ev = 'message', data = '';
-        for (const line of block.split('\n')) {
-          if (line.startsWith('event:')) ev = line.slice(6).trim();
-          else if (line.startsWith('data:')) data += line.slice(5).trim();
-        }
-        if (data) onEvent(id, ev, JSON.parse(data));
-      }
-    }
+    await sse('/api/v1/jobs/' + id + '/events' + q({ log_from: logFrom }), ctl, (ev, d) => onEvent(id, ev, d));
   } catch (e) {
     if (e.name !== 'AbortError') setTimeout(() => { if (state.view === 'jobs') loadJobs().catch(() => {}); }, 2000);
   } finally {
@@ -501,6 +525,7 @@ function onEvent(id, ev, d) {
 function stopStreams() {
   for (const c of state.streams.values()) c.abort();
   state.streams.clear();
+  if (state.all) { const c = state.all; state.all = null; c.abort(); }
 }
 
 function appendLog(l) {
@@ -644,12 +669,13 @@ async function start() {
   $('#logout').hidden = !sessionStorage.getItem(TOKEN_KEY);
   show(state.view);
   loadStatus();
+  watchAll();
   clearInterval(timer);
   /* New jobs appear by polling (cheap); running ones update live. */
   timer = setInterval(() => {
     if (!$('#login').hidden) return;
     loadStatus();
-    if (state.view === 'jobs') loadJobs().catch(() => {});
+    if (state.view === 'jobs' && !state.all) loadJobs().catch(() => {});
     if (state.view === 'policies') loadPolicies().catch(() => {});
   }, 4000);
 }

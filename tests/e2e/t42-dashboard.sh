@@ -212,7 +212,8 @@ t_browser()
 	# progress bar), and the job's event stream was read.
 	jq -e '.states_seen | map(select(test("^(queued|active)\\+bar$"))) | length > 0' out.json >/dev/null ||
 		fail "the job was never seen running: $(jq -c .states_seen out.json)"
-	[ "$(jget out.json .event_streams)" -ge 1 ] || fail "no event stream was opened"
+	[ "$(jget out.json .event_streams)" -ge 1 ] || fail "no job's event stream was opened (the log)"
+	[ "$(jget out.json .all_event_streams)" -ge 1 ] || fail "the page does not follow /api/v1/events"
 	jget out.json .log_text | grep -q . || fail "the log panel is empty"
 	[ "$(jq '.console_errors | length' out.json)" = 0 ] || fail "console errors: $(jq -c .console_errors out.json)"
 	[ "$(jget out.json .narrow_overflow_px)" -le 0 ] || fail "the narrow page scrolls sideways: $(jget out.json .narrow_overflow_px) px"

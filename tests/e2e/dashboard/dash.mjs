@@ -49,7 +49,11 @@ async function main() {
   });
   page.on('pageerror', (e) => consoleErrors.push(String(e)));
   const eventStreams = [];
-  page.on('request', (r) => { if (/\/api\/v1\/jobs\/\d+\/events/.test(r.url())) eventStreams.push(r.url()); });
+  let allEvents = 0;
+  page.on('request', (r) => {
+    if (/\/api\/v1\/jobs\/\d+\/events/.test(r.url())) eventStreams.push(r.url());
+    if (/\/api\/v1\/events$/.test(r.url())) allEvents++;
+  });
 
   step('first load');
   await page.goto(url, { waitUntil: 'load' });
@@ -129,6 +133,7 @@ async function main() {
   out.job = job;
   out.states_seen = [...seen];
   out.event_streams = eventStreams.length;
+  out.all_event_streams = allEvents;
   await page.waitForFunction(() => /\(done|\(failed/.test(document.querySelector('#log-title')?.textContent || ''),
     null, { timeout: T }).catch(() => {});
   out.log_text = await page.textContent('#log');
