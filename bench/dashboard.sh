@@ -38,5 +38,5 @@ for _ in $(seq 1 "$N"); do
 	echo "$t $b"
 done | sort -n | awk -v n="$N" '{ t[NR] = $1; b = $2 } END { printf "curl:   %d bytes in 4 files; median %.1f ms (min %.1f, max %.1f) for all four, cold connections, %d runs\n", b, 1000 * t[int((n + 1) / 2)], 1000 * t[1], 1000 * t[n], n }'
 node "$ROOT/tests/e2e/dashboard/dash.mjs" measure "$U/" - - "$N" 2>/dev/null |
-	jq -r --argjson n "$N" '.loads as $l | def med(f): ($l | map(f) | sort | .[(($n - 1) / 2 | floor)]);
-		"chrome: \($l[0].bytes) bytes; median load event \(med(.load_ms)) ms, document responseEnd \(med(.response_end_ms)) ms, last file \(med(.last_file_ms)) ms (min load \($l | map(.load_ms) | min), max \($l | map(.load_ms) | max)), \($n) fresh contexts"'
+	jq -r --argjson n "$N" '.loads as $l | def med(f): ($l | map(f) | sort | .[(($n - 1) / 2 | floor)] | floor);
+		"chrome: \($l[0].bytes) bytes; median load event \(med(.load_ms)) ms, document responseEnd \(med(.response_end_ms)) ms, last file \(med(.last_file_ms)) ms (min load \($l | map(.load_ms) | min | floor), max \($l | map(.load_ms) | max | floor)), \($n) fresh contexts"'
