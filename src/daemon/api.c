@@ -2,6 +2,7 @@
  * body cap, errors as JSON, and handing each request to its route's
  * handler (api_handlers.c). */
 #include "daemon/api.h"
+#include "daemon/api_body.h"
 #include "daemon/api_req.h"
 #include "daemon/api_static.h"
 #include "state/tokens.h"
@@ -306,7 +307,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*con_cls = rq;
 		/* A body announced too large is refused before it is read. */
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl && strtoull(cl, NULL, 10) > srv->api->body_max) {
+		if (cairn_api_length_too_large(cl, srv->api->body_max)) {
 			rq->too_large = true;
 			cairn_api_error(rq, 413, "body_too_large", "the request body is larger than %zu bytes",
 					srv->api->body_max);
@@ -317,7 +318,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (*upload_data_size) {
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
-		if (rq->too_large || rq->body_len + n > rq->api->body_max) {
+		if (rq->too_large || !cairn_api_body_fits(rq->body_len, n, rq->api->body_max)) {
 			rq->too_large = true; /* the rest is read and dropped */
 			return MHD_YES;
 		}

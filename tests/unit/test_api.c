@@ -3,6 +3,7 @@
  * stored hash, the constant-time compare, create, check, revoke). */
 #include "helpers.h"
 
+#include "daemon/api_body.h"
 #include "daemon/api_route.h"
 #include "state/tokens.h"
 
@@ -77,6 +78,26 @@ static void test_route_404_405(void **state)
 	assert_string_equal(m.allow, "POST");
 }
 
+static void test_body_cap(void **state)
+{
+	(void)state;
+	assert_false(cairn_api_length_too_large(NULL, 100));
+	assert_false(cairn_api_length_too_large("0", 100));
+	assert_false(cairn_api_length_too_large("100", 100));
+	assert_true(cairn_api_length_too_large("101", 100));
+	assert_true(cairn_api_length_too_large("99999999999999999999999", 100)); /* overflows */
+	assert_true(cairn_api_length_too_large("-1", 100));
+	assert_true(cairn_api_length_too_large("", 100));
+	assert_true(cairn_api_length_too_large("12abc", 100));
+	assert_true(cairn_api_length_too_large(" 5", 100));
+	assert_true(cairn_api_body_fits(0, 100, 100));
+	assert_true(cairn_api_body_fits(60, 40, 100));
+	assert_false(cairn_api_body_fits(60, 41, 100));
+	assert_false(cairn_api_body_fits(101, 0, 100));
+	/* A chunk length near SIZE_MAX does not wrap around to "fits". */
+	assert_false(cairn_api_body_fits(10, (size_t)-5, 100));
+}
+
 static void test_token_hash(void **state)
 {
 	(void)state;
@@ -139,6 +160,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_route_match),
 		cmocka_unit_test(test_route_404_405),
+		cmocka_unit_test(test_body_cap),
 		cmocka_unit_test(test_token_hash),
 		cmocka_unit_test_setup_teardown(test_token_lifecycle, th_state_setup, th_state_teardown),
 	};
