@@ -46,11 +46,9 @@ int cairn_diff_run(struct cairn_repo *repo, const struct cairn_manifest *a, cons
 	if (a->chunk_size != b->chunk_size || a->fanout != b->fanout || a->chunk_size != repo->config.chunk_size)
 		return cairn_error_set(CAIRN_EINVAL, "backups %s and %s use different chunk sizes", a->idhex, b->idhex);
 	_cleanup_(cairn_activity_endp) struct cairn_activity *activity = NULL;
-	int r = cairn_activity_begin(repo, "diff", &activity);
-	if (r < 0)
-		return r;
 	_cleanup_(cairn_index_freep) struct cairn_index *idx = NULL;
-	if ((r = cairn_index_new(&idx)) < 0 || (r = cairn_index_load(idx, repo, false, NULL)) < 0)
+	int r = cairn_engine_read_begin(repo, "diff", NULL, &activity, &idx);
+	if (r < 0)
 		return r;
 	struct cairn_blob_codec codec;
 	if ((r = cairn_blob_codec_init(&codec, repo)) < 0)

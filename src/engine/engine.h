@@ -32,6 +32,14 @@ typedef void (*cairn_progress_fn)(uint64_t done, uint64_t total, void *ud);
  * number of cores. */
 unsigned cairn_engine_threads(void);
 
+/* What a job that reads backups does first: its activity marker (prune
+ * waits for it, repo/lease.h) and the index (cached under state_dir when
+ * not NULL).  Both owned by the caller; on error neither is left. */
+struct cairn_activity;
+struct cairn_index;
+int cairn_engine_read_begin(struct cairn_repo *repo, const char *kind, const char *state_dir,
+			    struct cairn_activity **ret_activity, struct cairn_index **ret_idx);
+
 struct cairn_backup_opts {
 	const char *source;
 	/* NULL: the base name of the source's stable path

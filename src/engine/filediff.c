@@ -303,11 +303,9 @@ int cairn_filediff_run(struct cairn_repo *repo, const struct cairn_manifest *a, 
 	if (a->chunk_size != b->chunk_size || a->chunk_size != repo->config.chunk_size)
 		return cairn_error_set(CAIRN_EINVAL, "backups %s and %s use different chunk sizes", a->idhex, b->idhex);
 	_cleanup_(cairn_activity_endp) struct cairn_activity *activity = NULL;
-	int r = cairn_activity_begin(repo, "diff", &activity);
-	if (r < 0)
-		return r;
 	_cleanup_(cairn_index_freep) struct cairn_index *idx = NULL;
-	if ((r = cairn_index_new(&idx)) < 0 || (r = cairn_index_load_cached(idx, repo, state_dir, NULL)) < 0)
+	int r = cairn_engine_read_begin(repo, "diff", state_dir, &activity, &idx);
+	if (r < 0)
 		return r;
 	struct fd d = { .a = { .m = a }, .b = { .m = b }, .csize = a->chunk_size, .every_file = every_file, .st = ret };
 	_cleanup_(cairn_cat_entry_freep) struct cairn_cat_entry *ra = NULL, *rb = NULL;

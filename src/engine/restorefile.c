@@ -226,11 +226,10 @@ static int collect(struct rf *rf, const struct cairn_restorefile_item *it)
 
 /* ---- order ---- */
 
-static struct rf *sort_rf; /* qsort has no user data; one restore at a time */
-
-static int by_data(const void *a, const void *b)
+static int by_data(const void *a, const void *b, void *ud)
 {
-	const struct node *x = &sort_rf->nodes[*(const size_t *)a], *y = &sort_rf->nodes[*(const size_t *)b];
+	const struct rf *rf = ud;
+	const struct node *x = &rf->nodes[*(const size_t *)a], *y = &rf->nodes[*(const size_t *)b];
 	if (x->vol != y->vol)
 		return x->vol < y->vol ? -1 : 1;
 	if (x->first != y->first)
@@ -238,9 +237,10 @@ static int by_data(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static int by_inode(const void *a, const void *b)
+static int by_inode(const void *a, const void *b, void *ud)
 {
-	const struct node *x = &sort_rf->nodes[*(const size_t *)a], *y = &sort_rf->nodes[*(const size_t *)b];
+	const struct rf *rf = ud;
+	const struct node *x = &rf->nodes[*(const size_t *)a], *y = &rf->nodes[*(const size_t *)b];
 	if (x->vol != y->vol)
 		return x->vol < y->vol ? -1 : 1;
 	int c = strcmp(x->fs, y->fs);
@@ -252,9 +252,10 @@ static int by_inode(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static int by_rel(const void *a, const void *b)
+static int by_rel(const void *a, const void *b, void *ud)
 {
-	const struct node *x = &sort_rf->nodes[*(const size_t *)a], *y = &sort_rf->nodes[*(const size_t *)b];
+	const struct rf *rf = ud;
+	const struct node *x = &rf->nodes[*(const size_t *)a], *y = &rf->nodes[*(const size_t *)b];
 	return strcmp(x->rel, y->rel);
 }
 
@@ -268,8 +269,7 @@ static int check_clashes(struct rf *rf)
 		return cairn_error_nomem();
 	for (size_t i = 0; i < rf->n; i++)
 		v[i] = i;
-	sort_rf = rf;
-	qsort(v, rf->n, sizeof(*v), by_rel);
+	qsort_r(v, rf->n, sizeof(*v), by_rel, rf);
 	for (size_t i = 1; i < rf->n; i++) {
 		const struct node *a = &rf->nodes[v[i - 1]], *b = &rf->nodes[v[i]];
 		if (!strcmp(a->rel, b->rel) && (a->e.type != CAIRN_CAT_DIR || b->e.type != CAIRN_CAT_DIR))
@@ -294,8 +294,7 @@ static int order(struct rf *rf)
 	for (size_t i = 0; i < rf->n; i++)
 		if (rf->nodes[i].e.type != CAIRN_CAT_DIR)
 			rf->ord[k++] = i;
-	sort_rf = rf;
-	qsort(rf->ord + ndirs, rf->n - ndirs, sizeof(*rf->ord), by_data);
+	qsort_r(rf->ord + ndirs, rf->n - ndirs, sizeof(*rf->ord), by_data, rf);
 	/* From here on seq is the place in the write order. */
 	for (size_t i = 0; i < rf->n; i++)
 		rf->nodes[rf->ord[i]].seq = i;
@@ -308,7 +307,7 @@ static int order(struct rf *rf)
 	for (size_t i = 0; i < rf->n; i++)
 		if (rf->nodes[i].e.type != CAIRN_CAT_DIR && rf->nodes[i].e.nlink > 1)
 			links[nl++] = i;
-	qsort(links, nl, sizeof(*links), by_inode);
+	qsort_r(links, nl, sizeof(*links), by_inode, rf);
 	for (size_t i = 1; i < nl; i++) {
 		struct node *a = &rf->nodes[links[i - 1]], *b = &rf->nodes[links[i]];
 		if (a->vol == b->vol && !strcmp(a->fs, b->fs) && a->e.inode == b->e.inode && a->e.type == b->e.type)
@@ -878,11 +877,9 @@ int cairn_restorefile_run(struct cairn_repo *repo, const struct cairn_restorefil
 	memset(ret, 0, sizeof(*ret));
 	double t0 = cairn_now();
 	_cleanup_(cairn_activity_endp) struct cairn_activity *activity = NULL;
-	int r = cairn_activity_begin(repo, "restore", &activity);
-	if (r < 0)
-		return r;
 	_cleanup_(cairn_index_freep) struct cairn_index *idx = NULL;
-	if ((r = cairn_index_new(&idx)) < 0 || (r = cairn_index_load_cached(idx, repo, o->state_dir, NULL)) < 0)
+	int r = cairn_engine_read_begin(repo, "restore", o->state_dir, &activity, &idx);
+	if (r < 0)
 		return r;
 	struct rf rf = { .repo = repo, .idx = idx, .o = o, .st = ret, .destfd = -1 };
 	if (!(rf.buf = malloc(IO_BUF)))
