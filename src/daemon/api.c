@@ -4,6 +4,7 @@
 #include "daemon/api.h"
 #include "daemon/api_body.h"
 #include "daemon/api_req.h"
+#include "daemon/api_static.h"
 #include "state/tokens.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -188,7 +189,9 @@ static enum MHD_Result send_reply(struct cairn_api_req *rq)
 		}
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
 	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	/* The dashboard's files say how they may be cached; nothing else may be. */
+	if (!MHD_get_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL))
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	if (rq->status == 401)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"cairn\"");
 	if (rq->status == 405 && rq->m.allow[0])
@@ -228,48 +231,17 @@ static int authorize(struct cairn_api_req *rq, bool *read_only)
 	return 0;
 }
 
-/* The dashboard's files (static_dir): a GET that no route takes and that
- * is not under /api/ names a file there ("/" its index.html).  They hold
- * no data, so no token: the page asks for one.  Only plain names: no
- * "..", no hidden files, no escapes. */
+/* The dashboard's files (static_dir, api_static.h): a GET that no route
+ * takes and that is not under /api/ names a file there ("/" its
+ * index.html).  They hold no data, so no token: the page asks for one. */
 static bool serve_static(struct cairn_api_req *rq)
 {
-	const char *dir = rq->api->static_dir;
-	if (!dir || (strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "HEAD") != 0) ||
-	    strncmp(rq->url, "/api/", 5) == 0 || rq->url[0] != '/')
+	if (!rq->api->static_dir || strncmp(rq->url, "/api/", 5) == 0)
 		return false;
-	const char *rel = rq->url[1] ? rq->url + 1 : "index.html";
-	if (strstr(rel, "/.") || rel[0] == '.' || strchr(rel, '%') || strchr(rel, '\\') || strlen(rel) > 200)
-		return false;
-	static const struct {
-		const char *ext, *type;
-	} types[] = { { ".html", "text/html; charset=utf-8" }, { ".js", "text/javascript; charset=utf-8" },
-		      { ".css", "text/css; charset=utf-8" },   { ".svg", "image/svg+xml" },
-		      { ".png", "image/png" },                 { ".ico", "image/x-icon" },
-		      { ".json", "application/json" } };
-	const char *type = NULL, *dot = strrchr(rel, '.');
-	for (size_t i = 0; dot && i < sizeof(types) / sizeof(types[0]); i++)
-		if (strcmp(dot, types[i].ext) == 0)
-			type = types[i].type;
-	if (!type)
-		return false;
-	char path[4200];
-	snprintf(path, sizeof(path), "%s/%s", dir, rel);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	struct stat sb;
-	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		if (fd >= 0)
-			close(fd);
-		return false;
-	}
-	rq->response = MHD_create_response_from_fd((size_t)sb.st_size, fd);
-	if (!rq->response) {
-		close(fd);
-		return false;
-	}
-	MHD_add_response_header(rq->response, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	rq->status = 200;
-	return true;
+	int r = cairn_api_static_serve(rq, rq->api->static_dir);
+	if (r < 0 && r != CAIRN_ENOTFOUND)
+		reply_failure(rq, r);
+	return r != CAIRN_ENOTFOUND;
 }
 
 static void handle(struct cairn_api_req *rq)

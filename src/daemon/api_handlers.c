@@ -7,6 +7,7 @@
 #include "app/drreport.h"
 #include "app/open.h"
 #include "app/policynew.h"
+#include "daemon/api_catalog.h"
 #include "daemon/api.h"
 #include "daemon/api_req.h"
 #include "daemon/daemon.h"
@@ -901,6 +902,13 @@ static int open_repo(struct cairn_api_req *rq, struct cairn_state *st, struct ca
 	return r;
 }
 
+/* The same for the catalog routes (api_catalog.h). */
+int cairn_api_repo_of(struct cairn_api_req *rq, struct cairn_repo **ret)
+{
+	STATE_OR_FAIL(rq, st);
+	return open_repo(rq, st, ret);
+}
+
 static json_t *backup_json(const struct cairn_manifest *m, const struct cairn_hold_list *holds)
 {
 	const struct cairn_hold *h = cairn_app_backup_hold(holds, m);
@@ -1042,10 +1050,12 @@ const struct cairn_api_route cairn_api_routes[] = {
 	{ "POST", V1 "/repositories/{repo}/backups/{id}/hold", post_hold, CAIRN_API_WRITE },
 	{ "POST", V1 "/repositories/{repo}/backups/{id}/release", post_release, CAIRN_API_WRITE },
 	{ "GET", V1 "/dr/report", get_dr_report, CAIRN_API_READ },
+	/* A backup's file catalog (api_catalog.h). */
+	{ "GET", V1 "/repositories/{repo}/backups/{id}/catalog", cairn_api_get_catalog, CAIRN_API_READ },
+	{ "GET", V1 "/repositories/{repo}/backups/{id}/catalog/entry", cairn_api_get_catalog_entry, CAIRN_API_READ },
+	{ "POST", V1 "/repositories/{repo}/backups/{id}/restore-file", cairn_api_post_restore_file, CAIRN_API_WRITE },
 	/* No token on the Unix socket, a token on TCP unless --metrics-public
 	 * (authorize() in api.c). */
 	{ "GET", "/metrics", get_metrics, CAIRN_API_METRICS },
-	/* TO BE WIRED: POST /api/v1/restores/file (cairn restore-file, being
-	 * built on another branch). */
 };
 const size_t cairn_api_nroutes = sizeof(cairn_api_routes) / sizeof(cairn_api_routes[0]);
