@@ -109,4 +109,75 @@ t_import_arrival()
 }
 test_case "arrival: an import's re-read that finds a new restore point updates the DR host's standby" t_import_arrival
 
+dr() { CAIRN_STATE_DIR=$TD/sd3 cairn "$@"; }
+
+t_group_failback()
+{
+	need_setup
+	local gp=$TD/gp gdr=$TD/gdr gid w i
+	mkdir -p "$gp"
+	rand_file "$gp/v1.img" $((8 * MIB)) 91
+	rand_file "$gp/v2.img" $((6 * MIB)) 92
+	export CAIRN_STATE_DIR=$TD/sp3
+	cairn group create g --volume "$gp/v1.img" --volume "$gp/v2.img" -q || fail "group create"
+	cairn policy create gp --group g --repo "$A" --every 1d --snapshot none --copy-to "$B" -q || fail "policy create"
+	cairn policy run gp --json >r1.json || fail "group run"
+	[ "$(jq -r .copy.ok r1.json)" = true ] || fail "copy not ok: $(cat r1.json)"
+	cairn export-details --repo "$A" --with-policies >"$TD/token-a3"
+	cairn export-details --repo "$B" >"$TD/token-b3"
+	unset CAIRN_STATE_DIR
+	dr import "$(cat "$TD/token-a3")" --as prim -q || fail "import A"
+	dr import "$(cat "$TD/token-b3")" --as dr -q || fail "import B"
+	dr standby create gsb --group g --repo dr --to "$gdr" -q >/dev/null || fail "group standby create"
+	same_file "$gp/v1.img" "$gdr/v1.img"
+	cp "$gp/v1.img" "$TT/old1.img"
+	cp "$gp/v2.img" "$TT/old2.img"
+	expect_fail -m "is not failed over" dr dr failback --policy gp --to "$A"
+	dr dr failover --policy gp --json >fo.json || fail "failover"
+	[ "$(jq -r .group fo.json)" = true ] || fail "not a group failover: $(cat fo.json)"
+	[ "$(dr policy show gp --json | jq -r .repo)" = "$B" ] || fail "the group policy does not back up to B"
+	# The operator points the group at the standby's images; the DR site
+	# runs there and backs up.
+	# (named as the primary's members: the DR backups continue their series)
+	dr group delete g -q && dr group create g --volume "$gdr/v1.img" --volume "$gdr/v2.img" \
+		--volume-name v1.img --volume-name v2.img -q ||
+		fail "group re-pointed"
+	change "$gdr/v1.img" 2 1 93
+	dr policy run gp --json >run.json || fail "group backup at the DR site"
+	gid=$(jget run.json .backup)
+	# Failback: the DR group backup to A, each member by delta onto its
+	# primary volume (recorded at failover), the policy and group back.
+	# A failback whose restore step fails (DIR/VOLUME under a missing
+	# directory): the copy step is recorded, the policy stays at the DR site.
+	expect_fail -m "nosuch" dr dr failback --policy gp --to "$A" --volume-target "$TT/nosuch"
+	[ "$(dr policy show gp --json | jq -r .repo)" = "$B" ] || fail "a failed failback switched the policy"
+	cmp -s "$TT/old1.img" "$gp/v1.img" || fail "a failed failback wrote the primary volume"
+	dr dr failback --policy gp --to "$A" --json >fb.json || fail "group failback: $(cat fb.json)"
+	[ "$(jq -r '.steps[0].done' fb.json)" = before ] || fail "the copy step ran again: $(jq -c .steps fb.json)"
+	[ "$(jget fb.json .restore.backup)" = "$gid" ] || fail "restored $(jq -r .restore.backup fb.json), want $gid"
+	cairn group list --backups --repo "$A" --json | jq -e --arg id "$gid" 'any(.[]; .id == $id)' >/dev/null ||
+		fail "A does not hold the DR group backup $gid"
+	for i in 1 2; do
+		same_file "$gdr/v$i.img" "$gp/v$i.img"
+	done
+	cmp -s "$TT/old1.img" "$gp/v1.img" && fail "v1.img was not written"
+	same_file "$TT/old2.img" "$gp/v2.img"
+	w=$(jget fb.json .bytes_written)
+	echo "  group failback wrote $w bytes for a 1 MiB change of 14 MiB" >&2
+	[ "$w" -ge "$MIB" ] && [ "$w" -le $((2 * MIB)) ] || fail "group failback wrote $w bytes for a 1 MiB change"
+	[ "$(jq -r '[.restore.members[] | select(.volume == "v2.img")][0].bytes_written' fb.json)" = 0 ] ||
+		fail "the unchanged member was written: $(jq -c .restore.members fb.json)"
+	dr policy show gp --json >p.json
+	[ "$(jget p.json .repo)" = "$A" ] || fail "policy repo $(jq -r .repo p.json), want $A"
+	[ "$(jget p.json .paused)" = true ] || fail "the policy is not paused as it was before failover"
+	dr group list --json | jq -e --arg v "$gp/v1.img" '.[] | select(.name == "g") | .volumes[0] == $v' >/dev/null ||
+		fail "group g not pointed back at the primary volumes: $(dr group list --json)"
+	# Again: failed back already, nothing written.
+	cp "$gp/v1.img" "$TT/now1.img"
+	dr dr failback --policy gp --to "$A" >again.out || fail "second failback"
+	grep -q "failed back already" again.out || fail "rerun says: $(cat again.out)"
+	same_file "$TT/now1.img" "$gp/v1.img"
+}
+test_case "group failback: the DR group backup to A, each member by delta onto its volume, switched back, rerun a no-op" t_group_failback
+
 test_done
