@@ -85,9 +85,10 @@ static int standby_repo(const struct cairn_app *app, const struct cairn_standby 
 	return 0;
 }
 
-/* The members of group name as JSON in e: "members": [{path, volume}]
- * (volume: the name its backups go by) and "config"; nothing when the
- * group is not defined here. */
+/* The members of group name as JSON in e: "members": [{path, volume,
+ * named}] (volume: the name its backups go by; named: given, not the
+ * default), "freeze" (mount points) and "config"; nothing when the group
+ * is not defined here. */
 static int group_members_json(struct cairn_state *st, const char *name, json_t *e)
 {
 	struct cairn_group g;
@@ -109,6 +110,10 @@ static int group_members_json(struct cairn_state *st, const char *name, json_t *
 						   "named", given != NULL));
 	}
 	json_object_set_new(e, "members", m);
+	json_t *fz = json_array();
+	for (size_t i = 0; i < g.nfreeze; i++)
+		json_array_append_new(fz, json_string(g.freeze[i]));
+	json_object_set_new(e, "freeze", fz);
 	if (g.config)
 		json_object_set_new(e, "config", json_string(g.config));
 	cairn_group_clear(&g);
@@ -440,7 +445,7 @@ static int group_switch_back(struct cairn_state *st, const char *name, const jso
 	cairn_error_clear();
 	/* The definition as it is, with the recorded members (and their
 	 * names when given: a default name follows its path). */
-	char **vols = calloc(n, sizeof(char *)), **names = calloc(n, sizeof(char *));
+	char **vols = calloc(n, sizeof(char *)), **names = calloc(n, sizeof(char *)), **freeze = NULL;
 	bool any_named = false;
 	if (!vols || !names) {
 		r = cairn_error_nomem();
@@ -463,6 +468,19 @@ static int group_switch_back(struct cairn_state *st, const char *name, const jso
 	ng.names = any_named ? names : NULL;
 	const char *config = json_string_value(json_object_get(orig, "config"));
 	ng.config = (char *)config;
+	/* The mount points frozen at the primary, as recorded. */
+	const json_t *fz = json_object_get(orig, "freeze");
+	size_t nf = json_array_size(fz);
+	if (json_is_array(fz)) {
+		if (nf && !(freeze = calloc(nf, sizeof(char *)))) {
+			r = cairn_error_nomem();
+			goto out;
+		}
+		for (size_t i = 0; i < nf; i++)
+			freeze[i] = (char *)json_string_value(json_array_get(fz, i));
+		ng.freeze = freeze;
+		ng.nfreeze = nf;
+	}
 	if (exists && (r = cairn_group_delete(st, name)) < 0)
 		goto out;
 	r = cairn_group_create(st, &ng);
@@ -473,6 +491,7 @@ out:
 	}
 	free(vols);
 	free(names);
+	free(freeze); /* borrowed strings */
 	cairn_group_clear(&g);
 	return r;
 }

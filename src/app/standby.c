@@ -404,8 +404,8 @@ int cairn_app_standby_recover(const struct cairn_app *app, struct cairn_state *s
 
 /* ---- the repository and its restore points ---- */
 
-int cairn_app_standby_repo_open(const struct cairn_app *app, struct cairn_state *st, const struct cairn_standby *sb,
-				 struct cairn_repo **ret)
+static int open_repo(const struct cairn_app *app, struct cairn_state *st, const struct cairn_standby *sb,
+		     struct cairn_repo **ret)
 {
 	_cleanup_free_ char *uri = NULL, *cred = NULL;
 	/* A registered repository stands for its alias. */
@@ -776,7 +776,7 @@ static int update_locked(const struct cairn_app *app, struct cairn_state *st, st
 	if (!o->force && (r = fingerprint_check(sb)) < 0)
 		return r;
 	_cleanup_(cairn_repo_freep) struct cairn_repo *repo = NULL;
-	if ((r = cairn_app_standby_repo_open(app, st, sb, &repo)) < 0)
+	if ((r = open_repo(app, st, sb, &repo)) < 0)
 		return r;
 	struct points pts;
 	if ((r = points_load(repo, sb->group, &pts)) < 0)
@@ -923,7 +923,7 @@ int cairn_app_standby_create(const struct cairn_app *app, struct cairn_state *st
 	/* The repository and the restore point first: nothing is recorded
 	 * for a standby that cannot start. */
 	_cleanup_(cairn_repo_freep) struct cairn_repo *repo = NULL;
-	if ((r = cairn_app_standby_repo_open(app, st, &sb, &repo)) < 0)
+	if ((r = open_repo(app, st, &sb, &repo)) < 0)
 		return r;
 	struct points pts;
 	if ((r = points_load(repo, sb.group, &pts)) < 0)
@@ -1066,7 +1066,7 @@ static void status_one(const struct cairn_app *app, struct cairn_state *st, stru
 	struct points pts;
 	struct cairn_manifest *m = NULL;
 	struct cairn_group_backup *g = NULL;
-	int r = cairn_app_standby_repo_open(app, st, &s->sb, &repo);
+	int r = open_repo(app, st, &s->sb, &repo);
 	if (r >= 0 && (r = points_load(repo, s->sb.group, &pts)) >= 0) {
 		if ((r = point_pick(&pts, &s->sb, s->sb.uri, NULL, &m, &g)) >= 0) {
 			snprintf(s->newest, sizeof(s->newest), "%s", g ? g->idhex : m->idhex);

@@ -32,7 +32,6 @@
 
 #include "app/app.h"
 #include "app/job.h"
-#include "repo/repo.h"
 #include "state/standbys.h"
 
 #include <stdbool.h>
@@ -100,9 +99,5 @@ void cairn_app_standby_statuses_free(struct cairn_app_standby_status *v, size_t 
 /* Every standby (name NULL) or one. */
 int cairn_app_standby_status(const struct cairn_app *app, struct cairn_state *st, const char *name,
 			     struct cairn_app_standby_status **ret, size_t *ret_n);
-
-/* Opens the repository sb reads (a registered alias resolved). */
-int cairn_app_standby_repo_open(const struct cairn_app *app, struct cairn_state *st, const struct cairn_standby *sb,
-				struct cairn_repo **ret);
 
 #endif

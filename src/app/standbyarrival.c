@@ -1,7 +1,8 @@
 /* Standby updates started by an arrival (standbyarrival.h). */
 #include "app/standbyarrival.h"
-#include "app/standby.h"
+#include "app/open.h"
 #include "state/failovers.h"
+#include "state/repos.h"
 #include "state/standbys.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -26,6 +27,23 @@ static int mark_path(const struct cairn_app *app, const char *name, bool create,
 	if (create && ((mkdir(top, 0700) < 0 && errno != EEXIST) || (mkdir(dir, 0700) < 0 && errno != EEXIST)))
 		return cairn_error_errno(errno, "cannot create %s", dir);
 	return asprintf(ret, "%s/arrived", dir) < 0 ? cairn_error_nomem() : 0;
+}
+
+/* The repository sb reads, its registered alias resolved (as the
+ * standby's update opens it; here without app/standby.h, which the
+ * copy and the import that call this module are below). */
+static int open_followed(const struct cairn_app *app, struct cairn_state *st, const struct cairn_standby *sb,
+			 struct cairn_repo **ret)
+{
+	struct cairn_repo_reg reg = { 0 };
+	bool alias = cairn_repo_reg_get(st, sb->uri, &reg) >= 0;
+	if (!alias)
+		cairn_error_clear();
+	struct cairn_repo_ref ref = { .uri = alias ? reg.uri : sb->uri, .cred = sb->cred ? sb->cred : reg.cred };
+	int r = cairn_app_repo_open(app, st, &ref, ret);
+	if (alias)
+		cairn_repo_reg_clear(&reg);
+	return r;
 }
 
 static bool follows(const struct cairn_standby *sb, const char *volume, const char *group)
@@ -64,7 +82,7 @@ size_t cairn_app_standby_arrived(const struct cairn_app *app, struct cairn_state
 			continue;
 		/* The same repository is the same instance, whatever its URI says. */
 		_cleanup_(cairn_repo_freep) struct cairn_repo *there = NULL;
-		if (cairn_app_standby_repo_open(app, st, sb, &there) < 0) {
+		if (open_followed(app, st, sb, &there) < 0) {
 			cairn_log_warn("standby %s: %s (not updated on arrival)", sb->name, cairn_error_message());
 			cairn_error_clear();
 			continue;
