@@ -1,5 +1,6 @@
 /* A copy as a job (copy.h). */
 #include "app/copy.h"
+#include "app/standbyarrival.h"
 #include "store/store.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -62,5 +63,8 @@ int cairn_app_copy(const struct cairn_app *app, struct cairn_repo *src, const st
 	r = cairn_app_job_end(&j, r, r >= 0 ? result : NULL);
 	if (r >= 0 && !co.dry_run && o->with_destination)
 		r = o->with_destination(dst, o->ud);
+	/* What landed wakes the standbys of this host that follow it there. */
+	if (r >= 0 && !co.dry_run && st->backups_copied)
+		(void)cairn_app_standby_arrived(app, o->st, dst, co.volume, co.group);
 	return r;
 }

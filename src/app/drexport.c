@@ -1,5 +1,6 @@
 /* Export details and import (drexport.h). */
 #include "app/drexport.h"
+#include "app/standbyarrival.h"
 #include "app/drtoken.h"
 #include "app/job.h"
 #include "app/open.h"
@@ -618,6 +619,9 @@ int cairn_app_dr_sync(const struct cairn_app *app, struct cairn_state *st, const
 		cairn_log_info("%s", line);
 	}
 	r = cairn_repo_reg_set_seen(st, reg.name, newest, ml.n + gl.n);
+	/* Standbys of this host that read this repository update next. */
+	if (r >= 0 && arrived)
+		(void)cairn_app_standby_arrived(app, st, repo, NULL, NULL);
 end:
 	if (have_ml)
 		cairn_manifest_list_free(&ml);

@@ -6,12 +6,16 @@
 #include "app/policy.h"
 #include "app/restore.h"
 #include "app/standby.h"
+#include "repo/group.h"
 #include "repo/manifest.h"
+#include "source/volume.h"
 #include "state/failovers.h"
+#include "state/groups.h"
 #include "state/policies.h"
 #include "state/standbys.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "util/io.h"
 #include "util/log.h"
 #include "util/time.h"
 
@@ -81,6 +85,41 @@ static int standby_repo(const struct cairn_app *app, const struct cairn_standby 
 	return 0;
 }
 
+/* The members of group name as JSON in e: "members": [{path, volume,
+ * named}] (volume: the name its backups go by; named: given, not the
+ * default), "freeze" (mount points) and "config"; nothing when the group
+ * is not defined here. */
+static int group_members_json(struct cairn_state *st, const char *name, json_t *e)
+{
+	struct cairn_group g;
+	int r = cairn_group_get(st, name, &g);
+	if (r == CAIRN_ENOTFOUND) {
+		cairn_error_clear();
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	json_t *m = json_array();
+	for (size_t i = 0; i < g.nvolumes; i++) {
+		const char *given = g.names ? g.names[i] : NULL;
+		_cleanup_free_ char *stable = NULL;
+		if (!given && cairn_volume_stable_path(g.volumes[i], &stable) < 0)
+			cairn_error_clear();
+		json_array_append_new(m, json_pack("{s:s, s:s, s:b}", "path", g.volumes[i], "volume",
+						   given ? given : cairn_path_base(stable ? stable : g.volumes[i]),
+						   "named", given != NULL));
+	}
+	json_object_set_new(e, "members", m);
+	json_t *fz = json_array();
+	for (size_t i = 0; i < g.nfreeze; i++)
+		json_array_append_new(fz, json_string(g.freeze[i]));
+	json_object_set_new(e, "freeze", fz);
+	if (g.config)
+		json_object_set_new(e, "config", json_string(g.config));
+	cairn_group_clear(&g);
+	return 0;
+}
+
 /* The policies to switch: the one named, else the paused ones (imported
  * from the primary) of the standby's volume or group.  As JSON, each as it
  * is now: what failback restores. */
@@ -103,9 +142,16 @@ static int policies_to_switch(struct cairn_state *st, const struct cairn_standby
 			break;
 		if (strcmp(unit, sb->source) != 0)
 			continue;
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s?, s:s, s:s?, s:s, s:b}", "name", p->name, "repo",
-						   p->repo, "cred", p->cred, "source", p->source, "volume_name",
-						   p->volume_name, "volume", unit, "paused", p->paused));
+		json_t *e = json_pack("{s:s, s:s, s:s?, s:s, s:s?, s:s, s:b}", "name", p->name, "repo", p->repo, "cred",
+				      p->cred, "source", p->source, "volume_name", p->volume_name, "volume", unit,
+				      "paused", p->paused);
+		/* A group's member volumes as they are now (the primary's,
+		 * as imported): where failback writes each member back. */
+		if (p->kind == CAIRN_POLICY_GROUP && (r = group_members_json(st, p->source, e)) < 0) {
+			json_decref(e);
+			break;
+		}
+		json_array_append_new(a, e);
 	}
 	cairn_policies_free(v, n);
 	if (r < 0) {
@@ -296,6 +342,160 @@ static void step_out(json_t *steps, const char *step, bool now)
 	json_array_append_new(steps, json_pack("{s:s, s:s}", "step", step, "done", now ? "now" : "before"));
 }
 
+/* Where failback writes a group's member volume: DIR/VOLUME with
+ * --volume-target DIR, else the member's path recorded at failover. */
+static int member_target(const json_t *orig, const char *dir, const char *volume, char **ret)
+{
+	if (dir)
+		return asprintf(ret, "%s/%s", dir, volume) < 0 ? cairn_error_nomem() : 0;
+	size_t i;
+	json_t *m;
+	json_array_foreach(json_object_get(orig, "members"), i, m)
+	{
+		const char *path = json_string_value(json_object_get(m, "path"));
+		if (path && strcmp(json_string_value(json_object_get(m, "volume")) ?: "", volume) == 0)
+			return (*ret = strdup(path)) ? 0 : cairn_error_nomem();
+	}
+	return cairn_error_set(CAIRN_ENOTFOUND, "volume %s of the group backup was no member of the group at "
+						"failover: give --volume-target DIR (each member to DIR/VOLUME)",
+			       volume);
+}
+
+/* Step 2 for a group: each member of the newest group backup of group at
+ * the primary written by delta onto its volume.  A rerun after a kill
+ * writes again only what still differs. */
+static int restore_group(const struct cairn_app *app, struct cairn_repo *dst, const struct cairn_app_failback *o,
+			 const char *group, const json_t *orig, json_t *out, char ret_id[33], uint64_t *ret_written)
+{
+	struct cairn_group_backup_list gl = { 0 };
+	struct cairn_manifest_list ml = { 0 };
+	bool have_ml = false;
+	struct cairn_group_backup *gb = NULL;
+	_cleanup_free_ char *spec = NULL;
+	int r = cairn_group_backup_list_load(dst, &gl);
+	if (r < 0)
+		return r;
+	if (asprintf(&spec, "%s@latest", group) < 0)
+		r = cairn_error_nomem();
+	if (r >= 0 && (r = cairn_group_backup_resolve(&gl, spec, &gb)) < 0)
+		r = cairn_error_prefix(r, "%s holds no group backup of group '%s'", o->to, group);
+	if (r >= 0 && (r = cairn_manifest_list_load(dst, &ml)) >= 0)
+		have_ml = true;
+	uint64_t written = 0, compared = 0, fetched = 0;
+	json_t *members = json_array();
+	for (size_t i = 0; r >= 0 && i < gb->nmembers; i++) {
+		const struct cairn_group_member *mb = &gb->members[i];
+		struct cairn_manifest *m;
+		_cleanup_free_ char *target = NULL;
+		if ((r = cairn_manifest_resolve(&ml, mb->backup_hex, &m)) < 0) {
+			r = cairn_error_prefix(r, "group backup %.12s: volume %s", gb->idhex, mb->volume);
+			break;
+		}
+		if ((r = member_target(orig, o->volume_target, mb->volume, &target)) < 0)
+			break;
+		struct cairn_app_restore ro = { .target = target, .uri = o->to, .force = true, .delta = true,
+						.progress = o->progress };
+		struct cairn_restore_stats rs = { 0 };
+		if ((r = cairn_app_restore(app, dst, m, &ro, &rs)) < 0)
+			break;
+		written += rs.bytes_written;
+		compared += rs.bytes_compared;
+		fetched += rs.bytes_fetched;
+		json_array_append_new(members, json_pack("{s:s, s:s, s:s, s:I}", "volume", mb->volume, "backup",
+							 m->idhex, "target", target, "bytes_written",
+							 (json_int_t)rs.bytes_written));
+	}
+	if (r >= 0) {
+		snprintf(ret_id, 33, "%s", gb->idhex);
+		*ret_written = written;
+		json_object_set_new(out, "restore", json_pack("{s:s, s:I, s:I, s:I, s:O}", "backup", gb->idhex,
+							       "bytes_written", (json_int_t)written, "bytes_compared",
+							       (json_int_t)compared, "bytes_fetched", (json_int_t)fetched,
+							       "members", members));
+	}
+	json_decref(members);
+	if (have_ml)
+		cairn_manifest_list_free(&ml);
+	cairn_group_backup_list_free(&gl);
+	return r;
+}
+
+/* Step 3 for a group: its member volumes (which the operator pointed at
+ * the standby's images at the DR site) as recorded at failover.  A delete
+ * and a create: a kill between them leaves no group, and the rerun, the
+ * switch step not being recorded, creates it. */
+static int group_switch_back(struct cairn_state *st, const char *name, const json_t *orig)
+{
+	const json_t *members = json_object_get(orig, "members");
+	size_t n = json_array_size(members);
+	if (!n)
+		return 0;
+	struct cairn_group g = { 0 };
+	int r = cairn_group_get(st, name, &g);
+	if (r < 0 && r != CAIRN_ENOTFOUND)
+		return r;
+	bool exists = r >= 0, same = exists && g.nvolumes == n;
+	for (size_t i = 0; same && i < n; i++)
+		same = strcmp(g.volumes[i], json_string_value(json_object_get(json_array_get(members, i), "path")) ?: "") ==
+		       0;
+	if (same) {
+		cairn_group_clear(&g);
+		return 0;
+	}
+	cairn_error_clear();
+	/* The definition as it is, with the recorded members (and their
+	 * names when given: a default name follows its path). */
+	char **vols = calloc(n, sizeof(char *)), **names = calloc(n, sizeof(char *)), **freeze = NULL;
+	bool any_named = false;
+	if (!vols || !names) {
+		r = cairn_error_nomem();
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const json_t *m = json_array_get(members, i);
+		bool named = json_is_true(json_object_get(m, "named"));
+		if (!(vols[i] = strdup(json_string_value(json_object_get(m, "path")) ?: "")) ||
+		    (named && !(names[i] = strdup(json_string_value(json_object_get(m, "volume")) ?: "")))) {
+			r = cairn_error_nomem();
+			goto out;
+		}
+		any_named = any_named || named;
+	}
+	struct cairn_group ng = exists ? g : (struct cairn_group){ .max_freeze_ms = CAIRN_GROUP_MAX_FREEZE_MS_DEFAULT };
+	ng.name = (char *)name;
+	ng.volumes = vols;
+	ng.nvolumes = n;
+	ng.names = any_named ? names : NULL;
+	const char *config = json_string_value(json_object_get(orig, "config"));
+	ng.config = (char *)config;
+	/* The mount points frozen at the primary, as recorded. */
+	const json_t *fz = json_object_get(orig, "freeze");
+	size_t nf = json_array_size(fz);
+	if (json_is_array(fz)) {
+		if (nf && !(freeze = calloc(nf, sizeof(char *)))) {
+			r = cairn_error_nomem();
+			goto out;
+		}
+		for (size_t i = 0; i < nf; i++)
+			freeze[i] = (char *)json_string_value(json_array_get(fz, i));
+		ng.freeze = freeze;
+		ng.nfreeze = nf;
+	}
+	if (exists && (r = cairn_group_delete(st, name)) < 0)
+		goto out;
+	r = cairn_group_create(st, &ng);
+out:
+	for (size_t i = 0; i < n; i++) {
+		free(vols ? vols[i] : NULL);
+		free(names ? names[i] : NULL);
+	}
+	free(vols);
+	free(names);
+	free(freeze); /* borrowed strings */
+	cairn_group_clear(&g);
+	return r;
+}
+
 int cairn_app_failback(const struct cairn_app *app, struct cairn_state *st, const struct cairn_app_failback *o,
 		       json_t **ret)
 {
@@ -309,22 +509,28 @@ int cairn_app_failback(const struct cairn_app *app, struct cairn_state *st, cons
 	_cleanup_free_ char *volume = NULL;
 	if ((r = failover_of_policy(st, o->policy, &f, &orig)) < 0)
 		goto out;
-	const char *target = o->volume_target ? o->volume_target : json_string_value(json_object_get(orig, "source"));
+	/* A group's members go to their recorded volumes (or DIR/VOLUME). */
+	const char *target = o->volume_target ? o->volume_target
+			     : p.kind == CAIRN_POLICY_GROUP ? NULL
+							    : json_string_value(json_object_get(orig, "source"));
 	json_object_set_new(out, "policy", json_string(p.name));
 	json_object_set_new(out, "standby", json_string(f.standby));
 	json_object_set_new(out, "to", json_string(o->to));
-	json_object_set_new(out, "target", json_string(target));
+	json_object_set_new(out, "target", target ? json_string(target) : json_null());
 	json_object_set_new(out, "already", json_boolean(f.failed_back));
 	if (f.failed_back) {
 		json_object_set_new(out, "bytes_written", json_integer((json_int_t)f.failback_bytes));
 		goto out;
 	}
-	if (p.kind == CAIRN_POLICY_GROUP) {
-		r = cairn_error_set(CAIRN_EUNSUPPORTED, "failback of group policy %s: not supported yet", p.name);
-		goto out;
-	}
+	bool group = p.kind == CAIRN_POLICY_GROUP;
 	if ((r = policy_unit(&p, &volume)) < 0)
 		goto out;
+	if (group && !o->volume_target && !json_is_array(json_object_get(orig, "members"))) {
+		r = cairn_error_set(CAIRN_EINVAL, "failback of group policy %s: the failover recorded no member volumes "
+						  "of group %s: give --volume-target DIR (each member is written to "
+						  "DIR/VOLUME)", p.name, volume);
+		goto out;
+	}
 	/* Step 1: what the DR site made, copied back (incremental: what the
 	 * primary has is skipped). */
 	struct cairn_repo_ref from, to = { .uri = o->to, .cred = o->to_cred };
@@ -337,7 +543,8 @@ int cairn_app_failback(const struct cairn_app *app, struct cairn_state *st, cons
 			goto out;
 		}
 		struct cairn_app_copy co = { .from_uri = p.repo, .policy = p.name, .st = st, .to = &to, .dst = dst,
-					     .opts = { .volume = volume, .state_dir = app->state_dir },
+					     .opts = { .volume = group ? NULL : volume, .group = group ? volume : NULL,
+						       .state_dir = app->state_dir },
 					     .progress = o->progress };
 		struct cairn_app_copy_result cr;
 		if ((r = cairn_app_copy(app, src, &co, &cr)) < 0)
@@ -358,6 +565,15 @@ int cairn_app_failback(const struct cairn_app *app, struct cairn_state *st, cons
 	if (f.step < CAIRN_FAILBACK_RESTORED) {
 		if (!dst && (r = cairn_app_repo_open(app, st, &to, &dst)) < 0)
 			goto out;
+		if (group) {
+			char gid[33];
+			if ((r = restore_group(app, dst, o, volume, orig, out, gid, &written)) < 0 ||
+			    (r = cairn_failover_set_step(st, f.standby, CAIRN_FAILBACK_RESTORED, NULL, gid, written,
+							 0)) < 0)
+				goto out;
+			step_out(steps, "restore", true);
+			goto restored;
+		}
 		struct cairn_manifest_list l;
 		if ((r = cairn_manifest_list_load(dst, &l)) < 0)
 			goto out;
@@ -387,6 +603,7 @@ int cairn_app_failback(const struct cairn_app *app, struct cairn_state *st, cons
 	} else {
 		step_out(steps, "restore", false);
 	}
+restored:
 	json_object_set_new(out, "bytes_written", json_integer((json_int_t)written));
 	/* Step 3: the policy as it was, against the primary repository;
 	 * the standby takes updates again. */
@@ -397,11 +614,12 @@ int cairn_app_failback(const struct cairn_app *app, struct cairn_state *st, cons
 					 json_string_value(json_object_get(orig, "source")),
 					 json_string_value(json_object_get(orig, "volume_name")))) < 0 ||
 	    (r = cairn_policy_set_paused(st, p.name, json_is_true(json_object_get(orig, "paused")))) < 0 ||
+	    (group && (r = group_switch_back(st, volume, orig)) < 0) ||
 	    (r = cairn_failover_set_step(st, f.standby, CAIRN_FAILBACK_SWITCHED, NULL, NULL, 0, cairn_wall_now())) < 0)
 		goto out;
 	step_out(steps, "switch", true);
 	cairn_log_info("failback of policy %s to %s: %llu bytes written to %s", p.name, o->to,
-		       (unsigned long long)written, target);
+		       (unsigned long long)written, target ? target : "the group's volumes");
 out:
 	if (r >= 0) {
 		json_object_set_new(out, "steps", json_incref(steps));

@@ -15,6 +15,8 @@
 #include "daemon/drills.h"
 #include "daemon/imports.h"
 #include "daemon/standbys.h"
+#include "app/standbyarrival.h"
+#include "state/standbys.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -205,6 +207,35 @@ static void start_due(struct daemon *d, int64_t now,
 		free(names[i]);
 	}
 	free(names);
+}
+
+/* Starts the update of each standby a copy or an import marked (an
+ * arrival, app/standbyarrival.h), one at a time per standby: while one
+ * runs its mark waits for the next pass. */
+static void start_arrivals(struct daemon *d)
+{
+	struct cairn_standby *v = NULL;
+	size_t n = 0;
+	if (cairn_standby_list(d->st, &v, &n) < 0) {
+		cairn_log_warn("daemon: %s", cairn_error_message());
+		cairn_error_clear();
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char label[80];
+		snprintf(label, sizeof(label), "standby %s", v[i].name);
+		bool running = false;
+		for (size_t k = 0; k < d->nkids && !running; k++)
+			running = strcmp(d->kids[k].policy, label) == 0;
+		if (running || !cairn_app_standby_take_arrival(cli_app(d->g), v[i].name))
+			continue;
+		cairn_log_info("standby %s: a restore point arrived", v[i].name);
+		if (spawn_child(d, "standby", "update", v[i].name, "standby") < 0) {
+			cairn_log_warn("standby %s: %s", v[i].name, cairn_error_message());
+			cairn_error_clear();
+		}
+	}
+	cairn_standbys_free(v, n);
 }
 
 /* Collects finished children; a job its process did not finish is failed. */
@@ -425,6 +456,8 @@ static int run_daemon(struct cli_ctx *c)
 			start_due(&d, to.now, cairn_daemon_standbys_due, "standby", "update", "standby");
 			start_due(&d, to.now, cairn_daemon_drills_due, "drill", "run", "drill of");
 		}
+		if (!stopping)
+			start_arrivals(&d);
 		if (alerts)
 			announce(alerts, d.st, to.now, host);
 		first = false;

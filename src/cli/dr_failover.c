@@ -76,15 +76,16 @@ int cli_dr_failback(struct cli_ctx *c, const char *policy, const char *to, const
 	}
 	char b[32];
 	cli_human_size((uint64_t)json_integer_value(json_object_get(out, "bytes_written")), b, sizeof(b));
+	/* A group's members went to the volumes recorded at failover. */
+	const char *where = json_is_string(json_object_get(out, "target")) ? js(out, "target") : "the group's volumes";
 	if (json_is_true(json_object_get(out, "already"))) {
-		printf("policy %s is failed back already (%s written to %s)\n", js(out, "policy"), b, js(out, "target"));
+		printf("policy %s is failed back already (%s written to %s)\n", js(out, "policy"), b, where);
 	} else {
 		size_t i;
 		json_t *s;
 		json_array_foreach(json_object_get(out, "steps"), i, s)
 			printf("%s: %s\n", js(s, "step"), strcmp(js(s, "done"), "now") ? "done before" : "done");
-		printf("policy %s failed back to %s: %s written to %s\n", js(out, "policy"), js(out, "to"), b,
-		       js(out, "target"));
+		printf("policy %s failed back to %s: %s written to %s\n", js(out, "policy"), js(out, "to"), b, where);
 	}
 	json_decref(out);
 	return EXIT_OK;

@@ -565,6 +565,18 @@ mkfs_mount()
 	register_cleanup mount "$dir"
 }
 
+# change IMG OFFSET_MIB SIZE_MIB SEED: overwrite a contiguous range with random bytes.
+change()
+{
+	python3 - "$1" "$2" "$3" "$4" <<'PY'
+import random, sys
+path, off, n, seed = sys.argv[1], int(sys.argv[2]) << 20, int(sys.argv[3]) << 20, int(sys.argv[4])
+with open(path, "r+b") as f:
+    f.seek(off)
+    f.write(random.Random(seed).randbytes(n))
+PY
+}
+
 # RFC 3339 date-time, as `created` must be.
 RFC3339_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$'
 

@@ -18,18 +18,6 @@ VOL=$TD/prim/vol.img
 SB=$TD/dr/standby.img
 MIB=$((1 << 20))
 
-# change IMG OFFSET_MIB SIZE_MIB SEED: overwrite a contiguous range with random bytes.
-change()
-{
-	python3 - "$1" "$2" "$3" "$4" <<'PY'
-import random, sys
-path, off, n, seed = sys.argv[1], int(sys.argv[2]) << 20, int(sys.argv[3]) << 20, int(sys.argv[4])
-with open(path, "r+b") as f:
-    f.seek(off)
-    f.write(random.Random(seed).randbytes(n))
-PY
-}
-
 dr() { CAIRN_STATE_DIR=$SD cairn "$@"; }
 
 t_setup()
