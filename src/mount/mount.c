@@ -316,9 +316,18 @@ static void fs_clear(struct fs *fs)
 	cairn_index_free(fs->idx);
 }
 
+/* By volume, then by when the backup was made (names have a second's
+ * resolution: two backups within one second sort by time, not by id). */
 static int by_path(const void *a, const void *b)
 {
-	return strcmp(((const struct image *)a)->path, ((const struct image *)b)->path);
+	const struct image *x = a, *y = b;
+	size_t len = MIN(x->vol_len, y->vol_len);
+	int c = strncmp(x->path, y->path, len);
+	if (c == 0 && x->vol_len != y->vol_len)
+		c = x->vol_len < y->vol_len ? -1 : 1;
+	if (c == 0 && x->m->created_us != y->m->created_us)
+		c = x->m->created_us < y->m->created_us ? -1 : 1;
+	return c ? c : strcmp(x->path, y->path);
 }
 
 static int build(struct fs *fs, struct cairn_repo *repo, struct cairn_manifest *const *ms, size_t n,

@@ -65,6 +65,9 @@ t_setup()
 	cairn backup --repo "$R" "$IMG" --name vm1 --snapshot none -q >"$TD/id1"
 	scatter_write "$IMG" 3802 40 >/dev/null
 	cp "$IMG" "$TD/v2.img"
+	# Image names have a second's resolution: a second apart, name order
+	# (what ls and the tests below use) is time order too.
+	sleep 1
 	cairn backup --repo "$R" "$IMG" --name vm1 --snapshot none -q >"$TD/id2"
 }
 test_case "setup: two backups of a 32 MiB ext4 image" t_setup

@@ -16,7 +16,7 @@ static int check_entry(const struct cairn_blob_ref *ref, void *ud)
 	struct cairn_blob_ref got;
 	if (ref->pack >= cairn_index_npacks(c->idx) || cairn_index_pack_id(c->idx, ref->pack) == NULL)
 		abort();
-	if (ref->type > CAIRN_BLOB_TREE || ref->stored_len < CAIRN_AEAD_OVERHEAD)
+	if (ref->type > CAIRN_BLOB_CATALOG || ref->stored_len < CAIRN_AEAD_OVERHEAD)
 		abort();
 	if (cairn_index_lookup(c->idx, ref->id, &got) != 0 || got.pack != ref->pack)
 		abort();

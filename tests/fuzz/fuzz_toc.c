@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Every accepted entry lies inside the pack's data. */
 	for (size_t i = 0; i < n; i++) {
 		const struct cairn_blob_ref *e = &t[i].ref;
-		if (e->type > CAIRN_BLOB_TREE || !cairn_blob_flags_valid(e->flags) || e->stored_len < CAIRN_AEAD_OVERHEAD ||
+		if (e->type > CAIRN_BLOB_CATALOG || !cairn_blob_flags_valid(e->flags) || e->stored_len < CAIRN_AEAD_OVERHEAD ||
 		    (uint64_t)e->offset + e->stored_len > data_end)
 			abort();
 	}

@@ -387,7 +387,7 @@ static void test_decode_bad(void **state)
 	/* Bad type, a stored length shorter than a seal, a raw length larger
 	 * than any blob. */
 	valid_body(&b);
-	b.data[count_at + 4 + 32] = 2;
+	b.data[count_at + 4 + 32] = 3; /* 2 is a catalog node */
 	ck_err(decode_fresh(&b), CAIRN_ECORRUPT);
 	valid_body(&b);
 	cairn_put_le32(b.data + count_at + 4 + 40, CAIRN_AEAD_OVERHEAD - 1);

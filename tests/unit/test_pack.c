@@ -662,7 +662,7 @@ static void test_toc_parse_ranges(void **state)
 		uint64_t off;
 		uint64_t data_end;
 	} bad[] = {
-		{ 2, 100, 0, 1000 },                       /* unknown type */
+		{ 3, 100, 0, 1000 },                       /* unknown type (2 is a catalog node) */
 		{ 255, 100, 0, 1000 },                     /* unknown type */
 		{ 0, CAIRN_AEAD_OVERHEAD - 1, 0, 1000 },   /* shorter than a seal */
 		{ 0, 0, 0, 1000 },                         /* empty */
