@@ -14,6 +14,7 @@
 #include "daemon/copies.h"
 #include "daemon/drills.h"
 #include "daemon/imports.h"
+#include "daemon/jobq.h"
 #include "daemon/standbys.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -45,6 +46,7 @@ struct child {
 	pid_t pid;
 	int64_t job;
 	char policy[80];
+	bool queued; /* a job the API queued (daemon/jobq.h) */
 };
 
 struct daemon {
@@ -184,6 +186,110 @@ static int spawn_child(struct daemon *d, const char *verb, const char *sub, cons
 	return 0;
 }
 
+/* Runs a job the API queued (daemon/jobq.h): `cairn WORDS...
+ * --state-dir DIR [--passphrase-file F]` with CAIRN_QUEUED_JOB=ID, its
+ * stderr to the job's .err file (what the row says if the command ends
+ * without finishing it). */
+static int spawn_queued(struct daemon *d, int64_t job, char **words)
+{
+	if (cairn_array_grow(&d->kids, &d->cap, d->nkids, sizeof(*d->kids), 8) < 0)
+		return cairn_error_nomem();
+	size_t nw = 0;
+	while (words[nw])
+		nw++;
+	char **argv = calloc(nw + 6, sizeof(char *));
+	char jobenv[64], err[4300];
+	snprintf(jobenv, sizeof(jobenv), "%s=%lld", CAIRN_JOBQ_ENV, (long long)job);
+	cairn_jobq_err_path(cli_state_dir(d->g), job, err, sizeof(err));
+	size_t ne = 0;
+	while (environ[ne])
+		ne++;
+	char **envp = calloc(ne + 3, sizeof(char *));
+	if (!argv || !envp) {
+		free(argv);
+		free(envp);
+		return cairn_error_nomem();
+	}
+	size_t n = 0;
+	argv[n++] = "cairn";
+	for (size_t i = 0; i < nw; i++)
+		argv[n++] = words[i];
+	argv[n++] = "--state-dir";
+	argv[n++] = (char *)cli_state_dir(d->g);
+	if (d->g->passphrase_file) {
+		argv[n++] = "--passphrase-file";
+		argv[n++] = (char *)d->g->passphrase_file;
+	}
+	char *pass = cli_passphrase_env_entry();
+	memcpy(envp, environ, ne * sizeof(char *));
+	envp[ne] = jobenv;
+	envp[ne + 1] = pass;
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		if (fd >= 0)
+			dup2(fd, STDOUT_FILENO);
+		fd = open(err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			dup2(fd, STDERR_FILENO);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		execve(d->self, argv, envp);
+		_exit(127);
+	}
+	int e = errno;
+	cli_passphrase_free(pass, 0);
+	free(envp);
+	free(argv);
+	if (pid < 0)
+		return cairn_error_errno(e, "fork");
+	d->kids[d->nkids] = (struct child){ .pid = pid, .job = job, .queued = true };
+	snprintf(d->kids[d->nkids].policy, sizeof(d->kids[d->nkids].policy), "%s", words[0]);
+	d->nkids++;
+	cairn_log_info("job %lld (%s, from the API) started, pid %d", (long long)job, words[0], (int)pid);
+	return 0;
+}
+
+static bool running_job(const struct daemon *d, int64_t job)
+{
+	for (size_t i = 0; i < d->nkids; i++)
+		if (d->kids[i].job == job)
+			return true;
+	return false;
+}
+
+/* Starts the jobs the API queued, oldest first, while the limit allows. */
+static void start_queued_api(struct daemon *d, unsigned max_jobs)
+{
+	struct cairn_job *v = NULL;
+	size_t n = 0;
+	if (cairn_job_list(d->st, 0, &v, &n) < 0) {
+		cairn_log_warn("daemon: %s", cairn_error_message());
+		cairn_error_clear();
+		return;
+	}
+	for (size_t k = n; k-- > 0 && d->nkids < max_jobs;) {
+		if (v[k].state != CAIRN_JOB_QUEUED || v[k].policy || running_job(d, v[k].id))
+			continue;
+		char **words = NULL;
+		int r = cairn_jobq_take(cli_state_dir(d->g), v[k].id, &words);
+		if (r == CAIRN_ENOTFOUND) {
+			cairn_error_clear();
+			continue;
+		}
+		if (r >= 0)
+			r = spawn_queued(d, v[k].id, words);
+		if (r < 0) {
+			char msg[1024];
+			cairn_error_copy(msg, sizeof(msg));
+			cairn_log_warn("job %lld did not start: %s", (long long)v[k].id, msg);
+			(void)cairn_job_finish(d->st, v[k].id, CAIRN_JOB_FAILED, NULL, msg, NULL, 0);
+		}
+		cairn_jobq_words_free(words);
+	}
+	cairn_jobs_free(v, n);
+}
+
 /* Starts each child due now: names from due() (import policies, scheduled
  * copies, standby updates), each run as `cairn VERB SUB NAME`. */
 static void start_due(struct daemon *d, int64_t now,
@@ -220,6 +326,14 @@ static void reap(struct daemon *d)
 				continue;
 			struct child c = d->kids[i];
 			d->kids[i] = d->kids[--d->nkids];
+			if (c.queued) {
+				if (cairn_jobq_settle(cli_state_dir(d->g), d->st, c.job, status) < 0) {
+					cairn_log_warn("job %lld: %s", (long long)c.job, cairn_error_message());
+					cairn_error_clear();
+				}
+				cairn_log_info("job %lld (%s, from the API) ended", (long long)c.job, c.policy);
+				break;
+			}
 			struct cairn_job j;
 			if (cairn_job_get(d->st, c.job, &j) < 0) {
 				cairn_error_clear();
@@ -425,6 +539,8 @@ static int run_daemon(struct cli_ctx *c)
 			start_due(&d, to.now, cairn_daemon_standbys_due, "standby", "update", "standby");
 			start_due(&d, to.now, cairn_daemon_drills_due, "drill", "run", "drill of");
 		}
+		if (!stopping)
+			start_queued_api(&d, max_jobs);
 		if (alerts)
 			announce(alerts, d.st, to.now, host);
 		first = false;

@@ -9,6 +9,7 @@
 #include "app/policynew.h"
 #include "daemon/api.h"
 #include "daemon/api_req.h"
+#include "daemon/api_jobs.h"
 #include "daemon/daemon.h"
 #include "daemon/metrics.h"
 #include "daemon/schedule.h"
@@ -1045,6 +1046,13 @@ const struct cairn_api_route cairn_api_routes[] = {
 	/* No token on the Unix socket, a token on TCP unless --metrics-public
 	 * (authorize() in api.c). */
 	{ "GET", "/metrics", get_metrics, CAIRN_API_METRICS },
+	/* Long work queued as jobs of the CLI's commands (api_jobs.c). */
+	{ "POST", V1 "/restores", cairn_api_post_restores, CAIRN_API_WRITE },
+	{ "POST", V1 "/restores/file", cairn_api_post_restores_file, CAIRN_API_WRITE },
+	{ "POST", V1 "/copies", cairn_api_post_copies, CAIRN_API_WRITE },
+	{ "DELETE", V1 "/repositories/{repo}/backups/{id}", cairn_api_delete_backup, CAIRN_API_WRITE },
+	{ "POST", V1 "/standbys/{name}/update", cairn_api_post_standby_update, CAIRN_API_WRITE },
+	{ "POST", V1 "/standbys/{name}/failover", cairn_api_post_standby_failover, CAIRN_API_WRITE },
 	/* TO BE WIRED: POST /api/v1/restores/file (cairn restore-file, being
 	 * built on another branch). */
 };
