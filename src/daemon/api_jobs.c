@@ -258,7 +258,7 @@ int cairn_api_post_restores_file(struct cairn_api_req *rq)
 			add(words, "--force");
 		char src[4200];
 		snprintf(src, sizeof(src), "files of %s -> %s", hex, dest);
-		r = queue(rq, st, "restore-file", src, uri, words);
+		r = queue(rq, st, "restore", src, uri, words);
 	}
 	json_decref(words);
 	free(uri);
@@ -407,7 +407,7 @@ int cairn_api_post_standby_failover(struct cairn_api_req *rq)
 		add(words, "--at"), add(words, at);
 	char src[512];
 	snprintf(src, sizeof(src), "standby %s", name);
-	r = queue(rq, st, "failover", src, NULL, words);
+	r = queue(rq, st, "standby", src, NULL, words);
 	json_decref(words);
 	return r;
 }
