@@ -1053,5 +1053,8 @@ const struct cairn_api_route cairn_api_routes[] = {
 	{ "DELETE", V1 "/repositories/{repo}/backups/{id}", cairn_api_delete_backup, CAIRN_API_WRITE },
 	{ "POST", V1 "/standbys/{name}/update", cairn_api_post_standby_update, CAIRN_API_WRITE },
 	{ "POST", V1 "/standbys/{name}/failover", cairn_api_post_standby_failover, CAIRN_API_WRITE },
+	{ "POST", V1 "/standbys", cairn_api_post_standbys, CAIRN_API_WRITE },
+	{ "DELETE", V1 "/standbys/{name}", cairn_api_delete_standby, CAIRN_API_WRITE },
+	{ "DELETE", V1 "/groups/{name}", cairn_api_delete_group, CAIRN_API_WRITE },
 };
 const size_t cairn_api_nroutes = sizeof(cairn_api_routes) / sizeof(cairn_api_routes[0]);

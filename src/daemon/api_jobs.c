@@ -10,10 +10,13 @@
 #include "daemon/api_jobs.h"
 #include "app/backups.h"
 #include "app/open.h"
+#include "app/standby.h"
 #include "daemon/api.h"
 #include "daemon/jobq.h"
+#include "daemon/schedule.h"
 #include "repo/hold.h"
 #include "repo/repo.h"
+#include "state/groups.h"
 #include "state/repos.h"
 #include "state/standbys.h"
 #include "util/error.h"
@@ -410,4 +413,75 @@ int cairn_api_post_standby_failover(struct cairn_api_req *rq)
 	r = queue(rq, st, "standby", src, NULL, words);
 	json_decref(words);
 	return r;
+}
+
+/* POST /api/v1/standbys {name, volume | group, repo, cred?, to, every?,
+ * force?}: records the standby and brings it to the newest restore point
+ * (`cairn standby create`: a full restore, so a job). */
+int cairn_api_post_standbys(struct cairn_api_req *rq)
+{
+	STATE(rq, st);
+	static const char *const known[] = { "name", "volume", "group", "repo", "cred", "to", "every", "force", NULL };
+	const char *name, *volume, *group, *repo_arg, *cred, *to, *every;
+	bool force;
+	int r;
+	if ((r = body_check(rq, true, known)) < 0 || (r = str_field(rq->json, "name", &name)) < 0 ||
+	    (r = str_field(rq->json, "volume", &volume)) < 0 || (r = str_field(rq->json, "group", &group)) < 0 ||
+	    (r = str_field(rq->json, "repo", &repo_arg)) < 0 || (r = str_field(rq->json, "cred", &cred)) < 0 ||
+	    (r = path_field(rq->json, "to", true, &to)) < 0 || (r = str_field(rq->json, "every", &every)) < 0 ||
+	    (r = bool_field(rq->json, "force", &force)) < 0)
+		return r;
+	if (!name)
+		return cairn_error_set(CAIRN_EINVAL, "give the standby's name");
+	if ((r = cairn_state_name_check("standby", name)) < 0)
+		return r;
+	if (!!volume == !!group)
+		return cairn_error_set(CAIRN_EINVAL, "give what the standby follows: volume or group (one of them)");
+	int64_t secs;
+	if (every && (r = cairn_interval_parse(every, "every", &secs)) < 0)
+		return r;
+	if ((r = standby_exists(st, name)) >= 0)
+		return cairn_error_set(CAIRN_EEXIST, "a standby named '%s' exists already", name);
+	cairn_error_clear();
+	json_t *words = json_array();
+	struct cairn_repo *repo = NULL;
+	char *uri = NULL;
+	if ((r = repo_open(rq, st, repo_arg, cred, words, &repo, &uri)) >= 0) {
+		cairn_repo_free(repo);
+		add(words, "standby"), add(words, "create"), add(words, name);
+		add(words, volume ? "--volume" : "--group"), add(words, volume ? volume : group);
+		add(words, "--to"), add(words, to);
+		if (every)
+			add(words, "--every"), add(words, every);
+		if (force)
+			add(words, "--force");
+		char src[512];
+		snprintf(src, sizeof(src), "standby %s", name);
+		r = queue(rq, st, "standby", src, uri, words);
+	}
+	json_decref(words);
+	free(uri);
+	return r;
+}
+
+/* DELETE /api/v1/standbys/{name}: the row and its staging files; the
+ * image stays (`cairn standby delete`). */
+int cairn_api_delete_standby(struct cairn_api_req *rq)
+{
+	STATE(rq, st);
+	int r = cairn_app_standby_delete(cairn_api_app(rq), st, rq->m.params[0]);
+	if (r < 0)
+		return r;
+	return cairn_api_reply(rq, 200, json_pack("{s:s, s:b}", "name", rq->m.params[0], "deleted", 1));
+}
+
+/* DELETE /api/v1/groups/{name}: the group (its backups stay; `cairn
+ * group delete`). */
+int cairn_api_delete_group(struct cairn_api_req *rq)
+{
+	STATE(rq, st);
+	int r = cairn_group_delete(st, rq->m.params[0]);
+	if (r < 0)
+		return r;
+	return cairn_api_reply(rq, 200, json_pack("{s:s, s:b}", "name", rq->m.params[0], "deleted", 1));
 }

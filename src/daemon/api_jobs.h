@@ -15,5 +15,9 @@ int cairn_api_post_copies(struct cairn_api_req *rq);
 int cairn_api_delete_backup(struct cairn_api_req *rq);
 int cairn_api_post_standby_update(struct cairn_api_req *rq);
 int cairn_api_post_standby_failover(struct cairn_api_req *rq);
+int cairn_api_post_standbys(struct cairn_api_req *rq);
+/* Quick ones, answered at once (200). */
+int cairn_api_delete_standby(struct cairn_api_req *rq);
+int cairn_api_delete_group(struct cairn_api_req *rq);
 
 #endif

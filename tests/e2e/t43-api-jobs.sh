@@ -247,6 +247,32 @@ t_standby()
 }
 test_case "standby update and failover through the API" t_standby
 
+t_create_delete()
+{
+	need_setup
+	local view job
+	view=$(cat "$TD/viewer.tok")
+	expect 403 read_only_token -- --tcp "$view" POST /api/v1/standbys -d '{}'
+	expect 403 read_only_token -- --tcp "$view" DELETE /api/v1/standbys/sb
+	expect 403 read_only_token -- --tcp "$view" DELETE /api/v1/groups/g1
+	expect 409 already_exists -- POST /api/v1/standbys -d "{\"name\": \"sb\", \"volume\": \"vol\", \"repo\": \"$R\", \"to\": \"$TD/sb2.img\"}"
+	expect 400 invalid_request -- POST /api/v1/standbys -d "{\"name\": \"sb2\", \"repo\": \"$R\", \"to\": \"$TD/sb2.img\"}"
+	expect 400 invalid_request -- POST /api/v1/standbys -d "{\"name\": \"sb2\", \"volume\": \"vol\", \"repo\": \"$R\", \"to\": \"$TD/sb2.img\", \"every\": \"often\"}"
+	[ ! -e "$TD/sb2.img" ] || fail "a refused standby wrote its target"
+	job=$(queued standby -- POST /api/v1/standbys -d "{\"name\": \"sb2\", \"volume\": \"vol\", \"repo\": \"$R\", \"to\": \"$TD/sb2.img\"}")
+	ended "$job" done
+	cmp "$IMG" "$TD/sb2.img" || fail "the new standby is not the newest backup"
+	cairn standby show sb2 --json >/dev/null || fail "the CLI does not see standby sb2"
+	expect 200 -- DELETE /api/v1/standbys/sb2
+	expect 404 not_found -- GET /api/v1/standbys/sb2
+	[ -f "$TD/sb2.img" ] || fail "deleting the standby removed its image"
+	cairn group create g1 --volume "$IMG" -q >/dev/null 2>&1 || fail "group create"
+	expect 200 -- DELETE /api/v1/groups/g1
+	expect 404 not_found -- GET /api/v1/groups/g1
+	expect 404 not_found -- DELETE /api/v1/groups/g1
+}
+test_case "standby create (a job) and delete, group delete through the API; 409, 400, 403 first" t_create_delete
+
 t_shutdown()
 {
 	need_setup
