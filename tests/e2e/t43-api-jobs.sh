@@ -190,6 +190,21 @@ t_restore()
 }
 test_case "restore through the API: 202, Location, the job done in status; byte-identical; a refused one fails with its reason" t_restore
 
+t_group_restore()
+{
+	need_setup
+	local gid job
+	new_repo "$TD/repo3"
+	cairn group create gr --volume "$IMG" -q >/dev/null 2>&1 || fail "group create"
+	cairn group backup gr --repo "$TD/repo3" --json >gb.json || fail "group backup"
+	gid=$(jget gb.json .id)
+	expect 400 invalid_request -- POST /api/v1/restores -d "{\"repo\": \"$TD/repo3\", \"backup\": \"$gid\", \"target\": \"$TD/gout\", \"delta\": true}"
+	job=$(queued restore -- POST /api/v1/restores -d "{\"repo\": \"$TD/repo3\", \"backup\": \"$gid\", \"target\": \"$TD/gout\"}")
+	ended "$job" done
+	cmp "$IMG" "$TD/gout/vol.img" || fail "the group's restored volume differs"
+}
+test_case "a group backup restored through the API into a directory" t_group_restore
+
 t_restore_file()
 {
 	need_setup
