@@ -142,32 +142,33 @@ static int spawn(const struct cairn_policy *p, int64_t job, void *ud, int64_t *r
 	return 0;
 }
 
-/* Runs `cairn VERB SUB NAME --state-dir DIR [--passphrase-file F]` (an
- * import policy's re-read, daemon/imports.h; a policy's scheduled copy,
- * daemon/copies.h; a standby's update, daemon/standbys.h) as a child like a policy's job; the child makes its own
- * job row.  label names it in the daemon's log. */
-static int spawn_child(struct daemon *d, const char *verb, const char *sub, const char *name, const char *label)
+/* Forks and runs argv (this binary) with the daemon's environment, its
+ * passphrase and extra_env (NULL: none) added; stdout to /dev/null,
+ * stderr to err_path (NULL: the daemon's). */
+static int fork_exec(struct daemon *d, char **argv, char *extra_env, const char *err_path, pid_t *ret_pid)
 {
-	if (cairn_array_grow(&d->kids, &d->cap, d->nkids, sizeof(*d->kids), 8) < 0)
-		return cairn_error_nomem();
-	char *argv[] = { "cairn", (char *)verb, (char *)sub, (char *)name, "--state-dir", (char *)cli_state_dir(d->g),
-			 d->g->passphrase_file ? "--passphrase-file" : NULL, (char *)d->g->passphrase_file, NULL };
 	char *pass = cli_passphrase_env_entry();
 	size_t ne = 0;
 	while (environ[ne])
 		ne++;
-	char **envp = calloc(ne + 2, sizeof(char *));
+	char **envp = calloc(ne + 3, sizeof(char *));
 	if (!envp) {
 		cli_passphrase_free(pass, 0);
 		return cairn_error_nomem();
 	}
 	memcpy(envp, environ, ne * sizeof(char *));
-	envp[ne] = pass;
+	size_t k = ne;
+	if (pass)
+		envp[k++] = pass;
+	if (extra_env)
+		envp[k++] = extra_env;
 	pid_t pid = fork();
 	if (pid == 0) {
 		int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
 		if (fd >= 0)
 			dup2(fd, STDOUT_FILENO);
+		if (err_path && (fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) >= 0)
+			dup2(fd, STDERR_FILENO);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		execve(d->self, argv, envp);
@@ -178,6 +179,24 @@ static int spawn_child(struct daemon *d, const char *verb, const char *sub, cons
 	free(envp);
 	if (pid < 0)
 		return cairn_error_errno(e, "fork");
+	*ret_pid = pid;
+	return 0;
+}
+
+/* Runs `cairn VERB SUB NAME --state-dir DIR [--passphrase-file F]` (an
+ * import policy's re-read, daemon/imports.h; a policy's scheduled copy,
+ * daemon/copies.h; a standby's update, daemon/standbys.h) as a child like a policy's job; the child makes its own
+ * job row.  label names it in the daemon's log. */
+static int spawn_child(struct daemon *d, const char *verb, const char *sub, const char *name, const char *label)
+{
+	if (cairn_array_grow(&d->kids, &d->cap, d->nkids, sizeof(*d->kids), 8) < 0)
+		return cairn_error_nomem();
+	char *argv[] = { "cairn", (char *)verb, (char *)sub, (char *)name, "--state-dir", (char *)cli_state_dir(d->g),
+			 d->g->passphrase_file ? "--passphrase-file" : NULL, (char *)d->g->passphrase_file, NULL };
+	pid_t pid;
+	int r = fork_exec(d, argv, NULL, NULL, &pid);
+	if (r < 0)
+		return r;
 	d->kids[d->nkids].pid = pid;
 	d->kids[d->nkids].job = 0;
 	snprintf(d->kids[d->nkids].policy, sizeof(d->kids[d->nkids].policy), "%s %s", label, name);
@@ -198,18 +217,8 @@ static int spawn_queued(struct daemon *d, int64_t job, char **words)
 	while (words[nw])
 		nw++;
 	char **argv = calloc(nw + 6, sizeof(char *));
-	char jobenv[64], err[4300];
-	snprintf(jobenv, sizeof(jobenv), "%s=%lld", CAIRN_JOBQ_ENV, (long long)job);
-	cairn_jobq_err_path(cli_state_dir(d->g), job, err, sizeof(err));
-	size_t ne = 0;
-	while (environ[ne])
-		ne++;
-	char **envp = calloc(ne + 3, sizeof(char *));
-	if (!argv || !envp) {
-		free(argv);
-		free(envp);
+	if (!argv)
 		return cairn_error_nomem();
-	}
 	size_t n = 0;
 	argv[n++] = "cairn";
 	for (size_t i = 0; i < nw; i++)
@@ -220,29 +229,14 @@ static int spawn_queued(struct daemon *d, int64_t job, char **words)
 		argv[n++] = "--passphrase-file";
 		argv[n++] = (char *)d->g->passphrase_file;
 	}
-	char *pass = cli_passphrase_env_entry();
-	memcpy(envp, environ, ne * sizeof(char *));
-	envp[ne] = jobenv;
-	envp[ne + 1] = pass;
-	pid_t pid = fork();
-	if (pid == 0) {
-		int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-		if (fd >= 0)
-			dup2(fd, STDOUT_FILENO);
-		fd = open(err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (fd >= 0)
-			dup2(fd, STDERR_FILENO);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		execve(d->self, argv, envp);
-		_exit(127);
-	}
-	int e = errno;
-	cli_passphrase_free(pass, 0);
-	free(envp);
+	char jobenv[64], err[4300];
+	snprintf(jobenv, sizeof(jobenv), "%s=%lld", CAIRN_JOBQ_ENV, (long long)job);
+	cairn_jobq_err_path(cli_state_dir(d->g), job, err, sizeof(err));
+	pid_t pid;
+	int r = fork_exec(d, argv, jobenv, err, &pid);
 	free(argv);
-	if (pid < 0)
-		return cairn_error_errno(e, "fork");
+	if (r < 0)
+		return r;
 	d->kids[d->nkids] = (struct child){ .pid = pid, .job = job, .queued = true };
 	snprintf(d->kids[d->nkids].policy, sizeof(d->kids[d->nkids].policy), "%s", words[0]);
 	d->nkids++;

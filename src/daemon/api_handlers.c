@@ -1013,6 +1013,12 @@ static int get_metrics(struct cairn_api_req *rq)
 	return 0;
 }
 
+/* check_fields for the other files of resources (api_jobs.c). */
+int cairn_api_check_fields(struct cairn_api_req *rq, const char *const *known)
+{
+	return check_fields(rq, known);
+}
+
 /* ---- the table ---- */
 
 #define V1 "/api/v1"

@@ -68,21 +68,12 @@ static int path_field(json_t *body, const char *key, bool required, const char *
 }
 
 /* Refuses fields not in known (a typo is not silently ignored); body NULL:
- * none given. */
+ * none given, an error when need. */
 static int body_check(struct cairn_api_req *rq, bool need, const char *const *known)
 {
 	if (!rq->json)
 		return need ? cairn_error_set(CAIRN_EINVAL, "give the request as a JSON object") : 0;
-	const char *key;
-	json_t *v;
-	json_object_foreach(rq->json, key, v) {
-		size_t i = 0;
-		while (known[i] && strcmp(known[i], key) != 0)
-			i++;
-		if (!known[i])
-			return cairn_error_set(CAIRN_EINVAL, "unknown field %s", key);
-	}
-	return 0;
+	return cairn_api_check_fields(rq, known);
 }
 
 /* The repository a request names: a registered repository's name or a

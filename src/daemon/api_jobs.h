@@ -20,4 +20,8 @@ int cairn_api_post_standbys(struct cairn_api_req *rq);
 int cairn_api_delete_standby(struct cairn_api_req *rq);
 int cairn_api_delete_group(struct cairn_api_req *rq);
 
+/* Refuses a body field not in known (NULL-terminated): CAIRN_EINVAL
+ * "unknown field X" (api_handlers.c). */
+int cairn_api_check_fields(struct cairn_api_req *rq, const char *const *known);
+
 #endif
