@@ -533,8 +533,13 @@ static int run_daemon(struct cli_ctx *c)
 			start_due(&d, to.now, cairn_daemon_standbys_due, "standby", "update", "standby");
 			start_due(&d, to.now, cairn_daemon_drills_due, "drill", "run", "drill of");
 		}
-		if (!stopping)
+		if (!stopping) {
+			if (cairn_jobq_sweep(cli_state_dir(g), d.st) < 0) {
+				cairn_log_warn("daemon: %s", cairn_error_message());
+				cairn_error_clear();
+			}
 			start_queued_api(&d, max_jobs);
+		}
 		if (alerts)
 			announce(alerts, d.st, to.now, host);
 		first = false;

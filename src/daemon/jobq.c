@@ -3,6 +3,7 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -125,4 +126,34 @@ int cairn_jobq_settle(const char *state_dir, struct cairn_state *st, int64_t id,
 	else
 		(void)cairn_job_log(st, id, 0, msg);
 	return cairn_job_finish(st, id, ok ? CAIRN_JOB_DONE : CAIRN_JOB_FAILED, NULL, ok ? NULL : msg, NULL, el);
+}
+
+int cairn_jobq_sweep(const char *state_dir, struct cairn_state *st)
+{
+	char dir[4200];
+	snprintf(dir, sizeof(dir), "%s/api-jobs", state_dir);
+	_cleanup_(closedirp) DIR *d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : cairn_error_errno(errno, "opendir %s", dir);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char *end;
+		long long id = strtoll(e->d_name, &end, 10);
+		if (id <= 0 || strcmp(end, ".json") != 0)
+			continue;
+		struct cairn_job j;
+		int r = cairn_job_get(st, id, &j);
+		if (r < 0 && r != CAIRN_ENOTFOUND)
+			return r;
+		cairn_error_clear();
+		bool keep = r >= 0 && j.state == CAIRN_JOB_QUEUED;
+		if (r >= 0)
+			cairn_job_clear(&j);
+		if (!keep) {
+			char path[4300];
+			path_of(state_dir, id, ".json", path, sizeof(path));
+			unlink(path);
+		}
+	}
+	return 0;
 }

@@ -39,5 +39,8 @@ void cairn_jobq_err_path(const char *state_dir, int64_t id, char *buf, size_t si
  * queued or active ends done (exit 0) or failed (the last line of its
  * stderr); the stderr file is removed. */
 int cairn_jobq_settle(const char *state_dir, struct cairn_state *st, int64_t id, int status);
+/* Removes the command lines of rows no longer queued (canceled before
+ * the daemon took them, or reaped after a daemon went away). */
+int cairn_jobq_sweep(const char *state_dir, struct cairn_state *st);
 
 #endif

@@ -77,11 +77,32 @@ static void test_settle(void **state)
 	cairn_job_clear(&j);
 }
 
+/* Command lines of rows no longer queued go; a queued row's stays. */
+static void test_sweep(void **state)
+{
+	struct th_state_fx *f = *state;
+	json_t *words = json_pack("[s]", "forget");
+	struct cairn_job_new n = { .kind = "forget", .source = "x", .repo = "/r" };
+	int64_t keep, gone;
+	ck_ok(cairn_jobq_put(f->dir, f->st, &n, words, &keep));
+	ck_ok(cairn_jobq_put(f->dir, f->st, &n, words, &gone));
+	json_decref(words);
+	enum cairn_job_state was;
+	ck_ok(cairn_job_cancel(f->st, gone, &was));
+	ck_ok(cairn_jobq_sweep(f->dir, f->st));
+	char **w = NULL;
+	assert_int_equal(cairn_jobq_take(f->dir, gone, &w), CAIRN_ENOTFOUND);
+	cairn_error_clear();
+	ck_ok(cairn_jobq_take(f->dir, keep, &w));
+	cairn_jobq_words_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_put_take, th_state_setup, th_state_teardown),
 		cmocka_unit_test_setup_teardown(test_settle, th_state_setup, th_state_teardown),
+		cmocka_unit_test_setup_teardown(test_sweep, th_state_setup, th_state_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
