@@ -30,6 +30,10 @@ struct cairn_app {
 	/* Tests only: every progress report of a job sleeps this long, so
 	 * that a test can catch a job while it runs. */
 	unsigned test_job_delay_ms;
+	/* A queued job row (the daemon's API made it: daemon/jobq.h) that
+	 * the first job this process begins adopts instead of making its
+	 * own row; 0: none. */
+	int64_t queued_job;
 };
 
 /* Opens the state database of app->state_dir.  no_create: CAIRN_ENOTFOUND

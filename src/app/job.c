@@ -27,11 +27,30 @@ static void attach(const struct cairn_app *app, struct cairn_app_job *j)
 		cairn_log_set_sink(job_log_sink, j);
 }
 
+/* Set once the process's first job has taken app->queued_job: a command
+ * that begins more jobs (a group restore's members) makes rows for the
+ * others. */
+static bool queued_taken;
+
+/* Makes the daemon's queued row (app->queued_job) ours: claims the
+ * volumes as a job of our own would, and names this process its runner. */
+static int take_queued(const struct cairn_app *app, struct cairn_state *st, const char *const *volumes,
+		       size_t nvolumes, struct cairn_app_job *j)
+{
+	queued_taken = true;
+	int r = cairn_job_start(st, app->queued_job, volumes, nvolumes);
+	if (r < 0)
+		return cairn_error_prefix(r, "job %lld", (long long)app->queued_job);
+	j->id = app->queued_job;
+	return 0;
+}
+
 int cairn_app_job_begin(const struct cairn_app *app, struct cairn_state *st, const char *kind, const char *policy,
 			const char *source, const char *repo, const char *const *volumes, size_t nvolumes,
 			struct cairn_app_job *j)
 {
 	memset(j, 0, sizeof(*j));
+	bool adopt = app->queued_job && !queued_taken;
 	if (!st) {
 		if (cairn_app_state_open(app, false, &st) < 0) {
 			cairn_log_info("no job record: %s", cairn_error_message());
@@ -44,7 +63,7 @@ int cairn_app_job_begin(const struct cairn_app *app, struct cairn_state *st, con
 	}
 	j->st = st;
 	struct cairn_job_new n = { .kind = kind, .policy = policy, .source = source, .repo = repo };
-	int r = cairn_job_begin(st, &n, volumes, nvolumes, &j->id);
+	int r = adopt ? take_queued(app, st, volumes, nvolumes, j) : cairn_job_begin(st, &n, volumes, nvolumes, &j->id);
 	if (r < 0) {
 		if (j->own_st)
 			cairn_state_free(st);

@@ -14,6 +14,7 @@
 #include "daemon/copies.h"
 #include "daemon/drills.h"
 #include "daemon/imports.h"
+#include "daemon/jobq.h"
 #include "daemon/standbys.h"
 #include "app/standbyarrival.h"
 #include "state/standbys.h"
@@ -47,6 +48,7 @@ struct child {
 	pid_t pid;
 	int64_t job;
 	char policy[80];
+	bool queued; /* a job the API queued (daemon/jobq.h) */
 };
 
 struct daemon {
@@ -142,32 +144,33 @@ static int spawn(const struct cairn_policy *p, int64_t job, void *ud, int64_t *r
 	return 0;
 }
 
-/* Runs `cairn VERB SUB NAME --state-dir DIR [--passphrase-file F]` (an
- * import policy's re-read, daemon/imports.h; a policy's scheduled copy,
- * daemon/copies.h; a standby's update, daemon/standbys.h) as a child like a policy's job; the child makes its own
- * job row.  label names it in the daemon's log. */
-static int spawn_child(struct daemon *d, const char *verb, const char *sub, const char *name, const char *label)
+/* Forks and runs argv (this binary) with the daemon's environment, its
+ * passphrase and extra_env (NULL: none) added; stdout to /dev/null,
+ * stderr to err_path (NULL: the daemon's). */
+static int fork_exec(struct daemon *d, char **argv, char *extra_env, const char *err_path, pid_t *ret_pid)
 {
-	if (cairn_array_grow(&d->kids, &d->cap, d->nkids, sizeof(*d->kids), 8) < 0)
-		return cairn_error_nomem();
-	char *argv[] = { "cairn", (char *)verb, (char *)sub, (char *)name, "--state-dir", (char *)cli_state_dir(d->g),
-			 d->g->passphrase_file ? "--passphrase-file" : NULL, (char *)d->g->passphrase_file, NULL };
 	char *pass = cli_passphrase_env_entry();
 	size_t ne = 0;
 	while (environ[ne])
 		ne++;
-	char **envp = calloc(ne + 2, sizeof(char *));
+	char **envp = calloc(ne + 3, sizeof(char *));
 	if (!envp) {
 		cli_passphrase_free(pass, 0);
 		return cairn_error_nomem();
 	}
 	memcpy(envp, environ, ne * sizeof(char *));
-	envp[ne] = pass;
+	size_t k = ne;
+	if (pass)
+		envp[k++] = pass;
+	if (extra_env)
+		envp[k++] = extra_env;
 	pid_t pid = fork();
 	if (pid == 0) {
 		int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
 		if (fd >= 0)
 			dup2(fd, STDOUT_FILENO);
+		if (err_path && (fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) >= 0)
+			dup2(fd, STDERR_FILENO);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		execve(d->self, argv, envp);
@@ -178,12 +181,109 @@ static int spawn_child(struct daemon *d, const char *verb, const char *sub, cons
 	free(envp);
 	if (pid < 0)
 		return cairn_error_errno(e, "fork");
+	*ret_pid = pid;
+	return 0;
+}
+
+/* Runs `cairn VERB SUB NAME --state-dir DIR [--passphrase-file F]` (an
+ * import policy's re-read, daemon/imports.h; a policy's scheduled copy,
+ * daemon/copies.h; a standby's update, daemon/standbys.h) as a child like a policy's job; the child makes its own
+ * job row.  label names it in the daemon's log. */
+static int spawn_child(struct daemon *d, const char *verb, const char *sub, const char *name, const char *label)
+{
+	if (cairn_array_grow(&d->kids, &d->cap, d->nkids, sizeof(*d->kids), 8) < 0)
+		return cairn_error_nomem();
+	char *argv[] = { "cairn", (char *)verb, (char *)sub, (char *)name, "--state-dir", (char *)cli_state_dir(d->g),
+			 d->g->passphrase_file ? "--passphrase-file" : NULL, (char *)d->g->passphrase_file, NULL };
+	pid_t pid;
+	int r = fork_exec(d, argv, NULL, NULL, &pid);
+	if (r < 0)
+		return r;
 	d->kids[d->nkids].pid = pid;
 	d->kids[d->nkids].job = 0;
 	snprintf(d->kids[d->nkids].policy, sizeof(d->kids[d->nkids].policy), "%s %s", label, name);
 	d->nkids++;
 	cairn_log_info("%s %s: pid %d", label, name, (int)pid);
 	return 0;
+}
+
+/* Runs a job the API queued (daemon/jobq.h): `cairn WORDS...
+ * --state-dir DIR [--passphrase-file F]` with CAIRN_QUEUED_JOB=ID, its
+ * stderr to the job's .err file (what the row says if the command ends
+ * without finishing it). */
+static int spawn_queued(struct daemon *d, int64_t job, char **words)
+{
+	if (cairn_array_grow(&d->kids, &d->cap, d->nkids, sizeof(*d->kids), 8) < 0)
+		return cairn_error_nomem();
+	size_t nw = 0;
+	while (words[nw])
+		nw++;
+	char **argv = calloc(nw + 6, sizeof(char *));
+	if (!argv)
+		return cairn_error_nomem();
+	size_t n = 0;
+	argv[n++] = "cairn";
+	for (size_t i = 0; i < nw; i++)
+		argv[n++] = words[i];
+	argv[n++] = "--state-dir";
+	argv[n++] = (char *)cli_state_dir(d->g);
+	if (d->g->passphrase_file) {
+		argv[n++] = "--passphrase-file";
+		argv[n++] = (char *)d->g->passphrase_file;
+	}
+	char jobenv[64], err[4300];
+	snprintf(jobenv, sizeof(jobenv), "%s=%lld", CAIRN_JOBQ_ENV, (long long)job);
+	cairn_jobq_err_path(cli_state_dir(d->g), job, err, sizeof(err));
+	pid_t pid;
+	int r = fork_exec(d, argv, jobenv, err, &pid);
+	free(argv);
+	if (r < 0)
+		return r;
+	d->kids[d->nkids] = (struct child){ .pid = pid, .job = job, .queued = true };
+	snprintf(d->kids[d->nkids].policy, sizeof(d->kids[d->nkids].policy), "%s", words[0]);
+	d->nkids++;
+	cairn_log_info("job %lld (%s, from the API) started, pid %d", (long long)job, words[0], (int)pid);
+	return 0;
+}
+
+static bool running_job(const struct daemon *d, int64_t job)
+{
+	for (size_t i = 0; i < d->nkids; i++)
+		if (d->kids[i].job == job)
+			return true;
+	return false;
+}
+
+/* Starts the jobs the API queued, oldest first, while the limit allows. */
+static void start_queued_api(struct daemon *d, unsigned max_jobs)
+{
+	struct cairn_job *v = NULL;
+	size_t n = 0;
+	if (cairn_job_list(d->st, 0, &v, &n) < 0) {
+		cairn_log_warn("daemon: %s", cairn_error_message());
+		cairn_error_clear();
+		return;
+	}
+	for (size_t k = n; k-- > 0 && d->nkids < max_jobs;) {
+		if (v[k].state != CAIRN_JOB_QUEUED || v[k].policy || running_job(d, v[k].id))
+			continue;
+		char **words = NULL;
+		int r = cairn_jobq_take(cli_state_dir(d->g), v[k].id, &words);
+		if (r == CAIRN_ENOTFOUND) {
+			cairn_error_clear();
+			continue;
+		}
+		if (r >= 0)
+			r = spawn_queued(d, v[k].id, words);
+		if (r < 0) {
+			char msg[1024];
+			cairn_error_copy(msg, sizeof(msg));
+			cairn_log_warn("job %lld did not start: %s", (long long)v[k].id, msg);
+			(void)cairn_job_finish(d->st, v[k].id, CAIRN_JOB_FAILED, NULL, msg, NULL, 0);
+		}
+		cairn_jobq_words_free(words);
+	}
+	cairn_jobs_free(v, n);
 }
 
 /* Starts each child due now: names from due() (import policies, scheduled
@@ -251,6 +351,14 @@ static void reap(struct daemon *d)
 				continue;
 			struct child c = d->kids[i];
 			d->kids[i] = d->kids[--d->nkids];
+			if (c.queued) {
+				if (cairn_jobq_settle(cli_state_dir(d->g), d->st, c.job, status) < 0) {
+					cairn_log_warn("job %lld: %s", (long long)c.job, cairn_error_message());
+					cairn_error_clear();
+				}
+				cairn_log_info("job %lld (%s, from the API) ended", (long long)c.job, c.policy);
+				break;
+			}
 			struct cairn_job j;
 			if (cairn_job_get(d->st, c.job, &j) < 0) {
 				cairn_error_clear();
@@ -458,6 +566,13 @@ static int run_daemon(struct cli_ctx *c)
 		}
 		if (!stopping)
 			start_arrivals(&d);
+		if (!stopping) {
+			if (cairn_jobq_sweep(cli_state_dir(g), d.st) < 0) {
+				cairn_log_warn("daemon: %s", cairn_error_message());
+				cairn_error_clear();
+			}
+			start_queued_api(&d, max_jobs);
+		}
 		if (alerts)
 			announce(alerts, d.st, to.now, host);
 		first = false;

@@ -1,5 +1,6 @@
 /* Shared CLI helpers: errors, repository opening, sizes, JSON, progress. */
 #include "cli/cli.h"
+#include "daemon/jobq.h"
 #include "app/drexport.h"
 #include "store/store.h"
 #include "util/cleanup.h"
@@ -96,6 +97,11 @@ const struct cairn_app *cli_app(struct cli_global *g)
 			  .hint = "passphrase: set CAIRN_PASSPHRASE or CAIRN_PASSPHRASE_FILE, or use --passphrase-file" },
 		.test_job_delay_ms = g->settings ? g->settings->job_delay_ms : 0,
 	};
+	/* A job the daemon queued for its HTTP API runs as this command with
+	 * the job's id here (daemon/jobq.h): its first job adopts that row. */
+	const char *qj = getenv(CAIRN_JOBQ_ENV);
+	if (qj && *qj)
+		a->queued_job = strtoll(qj, NULL, 10);
 	return a;
 }
 

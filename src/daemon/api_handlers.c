@@ -10,6 +10,7 @@
 #include "daemon/api_catalog.h"
 #include "daemon/api.h"
 #include "daemon/api_req.h"
+#include "daemon/api_jobs.h"
 #include "daemon/daemon.h"
 #include "daemon/metrics.h"
 #include "daemon/schedule.h"
@@ -1020,6 +1021,12 @@ static int get_metrics(struct cairn_api_req *rq)
 	return 0;
 }
 
+/* check_fields for the other files of resources (api_jobs.c). */
+int cairn_api_check_fields(struct cairn_api_req *rq, const char *const *known)
+{
+	return check_fields(rq, known);
+}
+
 /* ---- the table ---- */
 
 #define V1 "/api/v1"
@@ -1057,5 +1064,15 @@ const struct cairn_api_route cairn_api_routes[] = {
 	/* No token on the Unix socket, a token on TCP unless --metrics-public
 	 * (authorize() in api.c). */
 	{ "GET", "/metrics", get_metrics, CAIRN_API_METRICS },
+	/* Long work queued as jobs of the CLI's commands (api_jobs.c). */
+	{ "POST", V1 "/restores", cairn_api_post_restores, CAIRN_API_WRITE },
+	{ "POST", V1 "/restores/file", cairn_api_post_restores_file, CAIRN_API_WRITE },
+	{ "POST", V1 "/copies", cairn_api_post_copies, CAIRN_API_WRITE },
+	{ "DELETE", V1 "/repositories/{repo}/backups/{id}", cairn_api_delete_backup, CAIRN_API_WRITE },
+	{ "POST", V1 "/standbys/{name}/update", cairn_api_post_standby_update, CAIRN_API_WRITE },
+	{ "POST", V1 "/standbys/{name}/failover", cairn_api_post_standby_failover, CAIRN_API_WRITE },
+	{ "POST", V1 "/standbys", cairn_api_post_standbys, CAIRN_API_WRITE },
+	{ "DELETE", V1 "/standbys/{name}", cairn_api_delete_standby, CAIRN_API_WRITE },
+	{ "DELETE", V1 "/groups/{name}", cairn_api_delete_group, CAIRN_API_WRITE },
 };
 const size_t cairn_api_nroutes = sizeof(cairn_api_routes) / sizeof(cairn_api_routes[0]);
