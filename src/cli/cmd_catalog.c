@@ -4,6 +4,7 @@
 #include "repo/catalog.h"
 #include "repo/group.h"
 #include "repo/index.h"
+#include "repo/lease.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/time.h"
@@ -151,7 +152,8 @@ static int on_entry(const char *path, const struct cairn_cat_entry *e, void *ud)
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
 		printf("%s %3u %5u %5u %10s %s ", mode, e->nlink, e->uid, e->gid, size, when);
 	}
-	fputs(o->prefix, stdout);
+	if (whole)
+		fputs(o->prefix, stdout);
 	cli_print_escaped(stdout, whole ? path : e->name);
 	if (o->a->longfmt && e->type == CAIRN_CAT_SYMLINK) {
 		fputs(" -> ", stdout);
@@ -217,6 +219,10 @@ static int run_catalog(struct cli_ctx *c)
 	const char *path = NULL;
 	_cleanup_free_ char *prefix = NULL;
 	if ((r = pick(repo, &l, c->pos.v[0], c->pos.n > 1 ? c->pos.v[1] : NULL, &m, &path, &prefix)) < 0)
+		return cli_fail(r);
+	/* Before the index is read: a concurrent prune must know (format.h PRUNE). */
+	_cleanup_(cairn_activity_endp) struct cairn_activity *activity = NULL;
+	if ((r = cairn_activity_begin(repo, "catalog", &activity)) < 0)
 		return cli_fail(r);
 	_cleanup_(cairn_index_freep) struct cairn_index *idx = NULL;
 	if ((r = cairn_index_new(&idx)) < 0 || (r = cairn_index_load_cached(idx, repo, cli_state_dir(g), NULL)) < 0)

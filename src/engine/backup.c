@@ -783,34 +783,38 @@ static int add_blob(struct job *j, struct cairn_blob_ref *ref, const uint8_t *se
 	return 0;
 }
 
-static int emit_node(const uint8_t id[CAIRN_ID_LEN], const uint8_t *node, size_t len, void *ud)
+/* Stores a node (tree or catalog) unless the index has it: 1 when stored. */
+static int store_node(struct job *j, enum cairn_blob_type type, bool compress, const uint8_t id[CAIRN_ID_LEN],
+		      const uint8_t *node, size_t len)
 {
-	struct job *j = ud;
 	if (cairn_index_lookup(j->idx, id, NULL) == 0)
 		return 0;
-	struct cairn_blob_ref ref = { .type = CAIRN_BLOB_TREE, .raw_len = (uint32_t)len };
+	struct cairn_blob_ref ref = { .type = type, .raw_len = (uint32_t)len };
 	memcpy(ref.id, id, CAIRN_ID_LEN);
 	cairn_buf_clear(&j->node_sealed);
-	int r = cairn_blob_encode(&j->codec, id, node, len, false, &j->node_sealed, &ref.flags, &ref.stored_len);
-	if (r < 0)
-		return r;
-	return add_blob(j, &ref, j->node_sealed.data);
+	int r = cairn_blob_encode(&j->codec, id, node, len, compress, &j->node_sealed, &ref.flags, &ref.stored_len);
+	if (r >= 0)
+		r = add_blob(j, &ref, j->node_sealed.data);
+	return r < 0 ? r : 1;
 }
 
+static int emit_node(const uint8_t id[CAIRN_ID_LEN], const uint8_t *node, size_t len, void *ud)
+{
+	int r = store_node(ud, CAIRN_BLOB_TREE, false, id, node, len);
+	return r < 0 ? r : 0;
+}
+
+/* Catalog nodes are text-like: compressed.  An unchanged directory is in
+ * the index already and costs nothing. */
 static int emit_catalog_node(const uint8_t id[CAIRN_ID_LEN], const uint8_t *node, size_t len, void *ud)
 {
 	struct job *j = ud;
-	if (cairn_index_lookup(j->idx, id, NULL) == 0)
-		return 0; /* an unchanged directory: stored by an earlier backup */
-	struct cairn_blob_ref ref = { .type = CAIRN_BLOB_CATALOG, .raw_len = (uint32_t)len };
-	memcpy(ref.id, id, CAIRN_ID_LEN);
-	cairn_buf_clear(&j->node_sealed);
-	int r = cairn_blob_encode(&j->codec, id, node, len, true, &j->node_sealed, &ref.flags, &ref.stored_len);
-	if (r < 0)
-		return r;
-	j->stats.catalog_nodes_new++;
-	j->stats.catalog_bytes_new += len;
-	return add_blob(j, &ref, j->node_sealed.data);
+	int r = store_node(j, CAIRN_BLOB_CATALOG, true, id, node, len);
+	if (r > 0) {
+		j->stats.catalog_nodes_new++;
+		j->stats.catalog_bytes_new += len;
+	}
+	return r < 0 ? r : 0;
 }
 
 /* The catalog is read from the volume the chunks came from (the same

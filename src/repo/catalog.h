@@ -32,6 +32,7 @@
 #ifndef CAIRN_REPO_CATALOG_H
 #define CAIRN_REPO_CATALOG_H
 
+#include "repo/catnode.h"
 #include "repo/format.h"
 #include "repo/index.h"
 #include "repo/manifest.h"
@@ -138,26 +139,7 @@ int cairn_catalog_dir_end(struct cairn_catalog_writer *w, uint8_t ret_id[CAIRN_I
  * system has a root. */
 int cairn_catalog_writer_finish(struct cairn_catalog_writer *w, uint8_t ret_root[CAIRN_ID_LEN]);
 
-/* The ids a catalog node refers to (directories, parts, extent nodes,
- * file system roots), after checking it all: what walks that mark or
- * verify a backup's blobs follow (prune, check).  *ret_ids is malloc'd,
- * *ret_n ids of CAIRN_ID_LEN bytes. */
-int cairn_catalog_node_children(const uint8_t *data, size_t len, uint8_t **ret_ids, size_t *ret_n);
-
-/* ---- nodes (exposed for tests and fuzzing) ---- */
-
-/* Parses an opened catalog node, checking everything; calls entry_fn for
- * each entry of a directory leaf (with names NUL-terminated in scratch
- * copies) and id_fn for each child id (directory parts, extent parts).
- * Either may be NULL.  *ret_kind gets the node's kind (format.h CATALOG). */
-enum cairn_catalog_node_kind {
-	CAIRN_CATNODE_DIR = 0,     /* a directory's entries (or one part of them) */
-	CAIRN_CATNODE_PARTS = 1,   /* a large directory: the ids of its parts */
-	CAIRN_CATNODE_EXTENTS = 2, /* one run of a file's extents */
-	CAIRN_CATNODE_VOLUME = 3,  /* the root: the volume's file systems */
-};
-int cairn_catalog_node_parse(const uint8_t *data, size_t len, enum cairn_catalog_node_kind *ret_kind,
-			     int (*entry_fn)(const struct cairn_cat_entry *e, void *ud),
-			     int (*id_fn)(const uint8_t id[CAIRN_ID_LEN], void *ud), void *ud);
+/* Nodes themselves (parsing, for tests, fuzzing, prune and check):
+ * repo/catnode.h. */
 
 #endif

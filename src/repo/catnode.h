@@ -1,14 +1,36 @@
 /* The bytes of catalog nodes (format.h CATALOG): what the writer
  * (repo/catwrite.c) appends and the reader (repo/catalog.c) and
- * cairn_catalog_node_parse take apart.  Internal to repo/. */
+ * cairn_catalog_node_parse take apart.  The parsers are for everyone
+ * (prune, check, tests, fuzzing); the rest is internal to repo/. */
 #ifndef CAIRN_REPO_CATNODE_H
 #define CAIRN_REPO_CATNODE_H
 
-#include "repo/catalog.h"
+#include "repo/format.h"
 #include "util/buf.h"
+#include "util/catentry.h"
 
 #include <stdbool.h>
 #include <stdint.h>
+
+/* The ids a catalog node refers to (directories, parts, extent nodes,
+ * file system roots), after checking it all: what walks that mark or
+ * verify a backup's blobs follow (prune, check).  *ret_ids is malloc'd,
+ * *ret_n ids of CAIRN_ID_LEN bytes. */
+int cairn_catalog_node_children(const uint8_t *data, size_t len, uint8_t **ret_ids, size_t *ret_n);
+
+/* Parses an opened catalog node, checking everything; calls entry_fn for
+ * each entry of a directory leaf (with names NUL-terminated in scratch
+ * copies) and id_fn for each child id (directory parts, extent parts).
+ * Either may be NULL.  *ret_kind gets the node's kind (format.h CATALOG). */
+enum cairn_catalog_node_kind {
+	CAIRN_CATNODE_DIR = 0,     /* a directory's entries (or one part of them) */
+	CAIRN_CATNODE_PARTS = 1,   /* a large directory: the ids of its parts */
+	CAIRN_CATNODE_EXTENTS = 2, /* one run of a file's extents */
+	CAIRN_CATNODE_VOLUME = 3,  /* the root: the volume's file systems */
+};
+int cairn_catalog_node_parse(const uint8_t *data, size_t len, enum cairn_catalog_node_kind *ret_kind,
+			     int (*entry_fn)(const struct cairn_cat_entry *e, void *ud),
+			     int (*id_fn)(const uint8_t id[CAIRN_ID_LEN], void *ud), void *ud);
 
 /* Appends a node header (kind, count). */
 int cairn_catnode_put_header(struct cairn_buf *b, enum cairn_catalog_node_kind kind, uint32_t count);

@@ -114,11 +114,14 @@ int cairn_catalog_fs_end(struct cairn_catalog_writer *w, const struct cairn_cat_
 		return cairn_error_set(CAIRN_EINVAL, "catalog: a file system ended with directories open");
 	struct cairn_cat_entry e = *root;
 	e.name = "";
+	size_t at = w->vol.len;
 	int r = put_fs_head(w, true);
 	if (r >= 0)
 		r = cairn_catnode_put_entry(&w->vol, &e, true, NULL, 0);
-	if (r < 0)
+	if (r < 0) {
+		w->vol.len = at; /* the file system may still be skipped */
 		return r;
+	}
 	w->in_fs = false;
 	w->nfs++;
 	w->nroots++;

@@ -378,7 +378,8 @@
  *
  * LEASE  lease/<random 32 hex>,  ACTIVITY MARKER  running/<random 32 hex>
  *   seal(EK, A = "L" (lease) or "R" (marker) || the 16 name bytes, JSON):
- *     {"version":1, "kind":"prune"|"repair"|"backup"|"restore"|"check"|"diff",
+ *     {"version":1, "kind":"prune"|"repair"|"backup"|"restore"|"check"|"diff"|
+ *              "catalog",
  *      "hostname":"...", "boot_id":"...", "pid":N, "pid_start":N,
  *      "created":N, "expires":N}            (unix seconds; markers: expires 0)
  *   boot_id is the kernel's (/proc/sys/kernel/random/boot_id), pid_start
@@ -391,7 +392,8 @@
  *   safe).  The holder renews it (writes a new one, deletes the old) when a
  *   third of its time (10 minutes) has passed, and checks before every
  *   deletion that it has not expired; one that has stops at once.
- *   Marker: every job that reads the index (backup, restore, check, diff)
+ *   Marker: every job that reads the index (backup, restore, check, diff,
+ *   catalog)
  *   writes one before it lists index objects and deletes it at the end.  A
  *   marker is live while its process is seen running on this host, or,
  *   when that cannot be told (another host), while it is younger than
