@@ -18,7 +18,7 @@
 #ifndef CAIRN_SOURCE_MNTSCAN_H
 #define CAIRN_SOURCE_MNTSCAN_H
 
-#include "source/extscan.h"
+#include "source/fsvisit.h"
 
 #include <stdint.h>
 
