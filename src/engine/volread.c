@@ -744,19 +744,10 @@ static int start_workers(struct cairn_volread *v)
  * lock; waits without it). */
 static int read_chunk(struct cairn_volread *v, uint64_t chunk, size_t at, size_t n, uint8_t *out)
 {
-	/* A chunk in the cache is not zeros; else its id says. */
+	/* A chunk in the cache is not zeros; else its id says (looked up
+	 * again if the entry is evicted while this waits for room). */
 	uint8_t id[CAIRN_ID_LEN];
-	if (!find(v, chunk)) {
-		int r = resolve(v, chunk, id);
-		if (r < 0)
-			return r;
-		if (cairn_id_is_zero(id)) {
-			memset(out, 0, n);
-			v->st.zero_chunks++;
-			read_ahead(v, chunk);
-			return 0;
-		}
-	}
+	bool have_id = false;
 	int r = start_workers(v);
 	if (r < 0)
 		return errno_of(r);
@@ -765,6 +756,18 @@ static int read_chunk(struct cairn_volread *v, uint64_t chunk, size_t at, size_t
 		e = find(v, chunk);
 		if (e)
 			break;
+		if (!have_id) {
+			if ((r = resolve(v, chunk, id)) < 0)
+				return r;
+			have_id = true;
+			if (cairn_id_is_zero(id)) {
+				memset(out, 0, n);
+				v->st.zero_chunks++;
+				read_ahead(v, chunk);
+				return 0;
+			}
+			continue; /* the lock may have been dropped */
+		}
 		if (make_room(v, true)) {
 			if (!(e = entry_new(v, chunk, id, DEMAND)))
 				return cairn_error_nomem(), -ENOMEM;
