@@ -18,6 +18,9 @@
 # The image read through a mount is compared with the image once, untimed.  The machine may
 # be shared: the numbers are noisy, and the load average is printed.
 #
+# CAIRN_BASE=BINARY also runs every case with an earlier build, alternating
+# with CAIRN's in the same run (rows "base-<case>"); CASES="boot-qd8
+# boot-100m" runs only those cases.
 # RUNS=0 only checks.  Env: BENCH_DIR (default /var/tmp/cairn-bench), RUNS (3), CAIRN
 # (build/cairn), BENCH_RESULTS (bench/results).
 set -uo pipefail
@@ -135,15 +138,33 @@ restore() {
 	"$CAIRN" restore latest "$W/restore.img" -q
 }
 
+CASES=${CASES:-restore mount-read boot-qd1 boot-qd8 boot-1g boot-100m}
+# case NAME ROUND: one run of a case (with the binary in CAIRN).
+one_case() {
+	case $1 in
+	restore) restore ;;
+	mount-read) mount_read ;;
+	boot-qd1) boot 1 $((4 << 30)) "$2" ;;
+	boot-qd8) boot 8 $((4 << 30)) "$2" ;;
+	boot-1g) boot 8 $((1 << 30)) "$2" ;;
+	boot-100m) boot 8 $((100 << 20)) "$2" ;;
+	esac
+}
+KEYS=""
+for k in $CASES; do
+	KEYS="$KEYS $k"
+	[ -n "${CAIRN_BASE:-}" ] && KEYS="$KEYS base-$k"
+done
 for i in $(seq "$RUNS"); do
 	say "round $i of $RUNS"
-	run restore restore
-	rm -f "$W/restore.img"
-	run mount-read mount_read
-	run boot-qd1 boot 1 $((4 << 30)) "$i"
-	run boot-qd8 boot 8 $((4 << 30)) "$i"
-	run boot-1g boot 8 $((1 << 30)) "$i"
-	run boot-100m boot 8 $((100 << 20)) "$i"
+	for k in $CASES; do
+		run "$k" one_case "$k" "$i"
+		rm -f "$W/restore.img"
+		if [ -n "${CAIRN_BASE:-}" ]; then
+			CAIRN=$CAIRN_BASE run "base-$k" one_case "$k" "$i"
+			rm -f "$W/restore.img"
+		fi
+	done
 done
 say "checking the mounted image against the image"
 mount_check >>"$LOG" 2>&1 || die "the mounted image differs, see $LOG"
@@ -156,7 +177,7 @@ OUT=$RESULTS/$STAMP-mount.md
 	echo
 	echo "| what | median s | runs (s) |"
 	echo "| --- | --- | --- |"
-	for k in restore mount-read boot-qd1 boot-qd8 boot-1g boot-100m; do
+	for k in $KEYS; do
 		echo "| $k | $(median ${T[$k]}) | ${T[$k]} |"
 	done
 } | tee "$OUT"

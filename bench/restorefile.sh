@@ -24,6 +24,9 @@
 #               built when missing; BENCH_IMG=DIR names another built one)
 #   RUNS        default 5
 #   CAIRN       cairn binary, default build/cairn
+#   CAIRN_BASE  a second cairn binary (an earlier build) to compare with in
+#               the same run: its restore-files alternate with CAIRN's on
+#               the same backup and server, and get rows of their own
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH_DIR=${BENCH_DIR:-/var/tmp/cairn-bench}
@@ -79,20 +82,30 @@ read -r F1 S1 < <(jq -r '[.[] | select(.type == "file")] | min_by((.size - 10485
 read -r F2 S2 < <(jq -r '[.[] | select(.type == "file" and (.path | test("\\.(jpg|mp4)$")))] |
 	min_by((.size - 10485760) | fabs) | "\(.path) \(.size)"' "$W/cat.json")
 
-# one NAME FILE STATE: restore-file of FILE with state directory STATE;
-# appends "seconds chunks bytes_fetched http_bytes" to W/NAME.
+BINS=(cairn)
+declare -A BIN=([cairn]=$CAIRN)
+if [ -n "${CAIRN_BASE:-}" ]; then
+	[ -x "$CAIRN_BASE" ] || die "no cairn binary at CAIRN_BASE=$CAIRN_BASE"
+	BINS+=(base)
+	BIN[base]=$CAIRN_BASE
+fi
+
+# one NAME FILE STATE [BUILD]: restore-file of FILE with state directory
+# STATE (by BUILD's binary, default cairn); appends "seconds chunks
+# bytes_fetched http_bytes engine_seconds http_requests" to W/NAME.
 one() {
-	local name=$1 file=$2 state=$3 t0 t1 http
+	local name=$1 file=$2 state=$3 bin=${BIN[${4:-cairn}]} t0 t1 http
 	rm -rf "$W/out" "$W/stats"
 	t0=$(date +%s.%N)
-	CAIRN_STATE_DIR=$state CAIRN_HTTP_STATS=$W/stats "$CAIRN" restore-file --repo "$REPO" --json "$ID" "$file" \
+	CAIRN_STATE_DIR=$state CAIRN_HTTP_STATS=$W/stats "$bin" restore-file --repo "$REPO" --json "$ID" "$file" \
 		"$W/out" >"$W/rf.json" 2>>"$LOG" || die "restore-file failed, see $LOG"
 	t1=$(date +%s.%N)
 	http=$(python3 -c '
 import json, sys
-print(sum(j["bytes_sent"] + j["bytes_received"] for j in map(json.loads, open(sys.argv[1]))))' "$W/stats")
-	echo "$(echo "$t1 - $t0" | bc) $(jq -r '.chunks_fetched' "$W/rf.json") $(jq -r '.bytes_fetched' "$W/rf.json") $http" \
-		"$(jq -r '.seconds' "$W/rf.json")" | tee -a "$LOG" >>"$W/$name"
+js = [json.loads(l) for l in open(sys.argv[1])]
+print(sum(j["bytes_sent"] + j["bytes_received"] for j in js), sum(j["requests"] for j in js))' "$W/stats")
+	echo "$(echo "$t1 - $t0" | bc) $(jq -r '.chunks_fetched' "$W/rf.json") $(jq -r '.bytes_fetched' "$W/rf.json")" \
+		"${http% *} $(jq -r '.seconds' "$W/rf.json") ${http#* }" | tee -a "$LOG" >>"$W/$name"
 	# Right bytes, or the numbers mean nothing.
 	debugfs -R "dump \"$file\" $W/ref" "$IMG/base.img" >/dev/null 2>&1
 	cmp "$W/ref" "$W/out/$(basename "$file")" || die "restore-file of $file differs from the image's"
@@ -101,9 +114,11 @@ print(sum(j["bytes_sent"] + j["bytes_received"] for j in map(json.loads, open(sy
 for run in $(seq 1 "$RUNS"); do
 	for f in 1 2; do
 		file=F$f
-		rm -rf "$W/cold-state"
-		one "cold$f" "${!file}" "$W/cold-state"
-		one "warm$f" "${!file}" "$W/state"
+		for b in "${BINS[@]}"; do
+			rm -rf "$W/cold-state"
+			one "$b-cold$f" "${!file}" "$W/cold-state" "$b"
+			one "$b-warm$f" "${!file}" "$W/state" "$b"
+		done
 	done
 	t0=$(date +%s.%N)
 	"$CAIRN" list --repo "$REPO" >/dev/null 2>>"$LOG"
@@ -113,13 +128,16 @@ done
 
 col() { awk -v c="$2" '{print $c}' "$W/$1" | median; }
 echo "restore-file from Ceph RGW on 127.0.0.1, $RUNS runs each, medians (machine shared: noisy)"
-printf '%-44s %-5s %8s %8s %7s %12s %12s %6s\n' file cache seconds engine chunks fetched http x-size
+printf '%-44s %-5s %-5s %8s %8s %7s %12s %12s %8s %6s\n' file build cache seconds engine chunks fetched http requests \
+	x-size
 for f in 1 2; do
 	file=F$f size=S$f
-	for c in cold warm; do
-		printf '%-44s %-5s %8.3f %8.3f %7s %12s %12s %6.2f\n' "${!file} (${!size})" $c "$(col "$c$f" 1)" \
-			"$(col "$c$f" 5)" "$(col "$c$f" 2)" "$(col "$c$f" 3)" "$(col "$c$f" 4)" \
-			"$(echo "$(col "$c$f" 3) / ${!size}" | bc -l)"
+	for b in "${BINS[@]}"; do
+		for c in cold warm; do
+			printf '%-44s %-5s %-5s %8.3f %8.3f %7s %12s %12s %8s %6.2f\n' "${!file} (${!size})" "$b" $c \
+				"$(col "$b-$c$f" 1)" "$(col "$b-$c$f" 5)" "$(col "$b-$c$f" 2)" "$(col "$b-$c$f" 3)" \
+				"$(col "$b-$c$f" 4)" "$(col "$b-$c$f" 6)" "$(echo "$(col "$b-$c$f" 3) / ${!size}" | bc -l)"
+		done
 	done
 done
 echo "cairn list (opening the repository, the floor of every command): $(median <"$W/list") s"

@@ -69,11 +69,11 @@ static json_t *entry_json(const char *path, const struct cairn_cat_entry *e, con
 		return NULL;
 	json_t *ext = json_array();
 	for (size_t i = 0; ext && i < e->nextents; i++)
-		json_array_append_new(ext, json_pack("{s:I, s:I, s:I, s:b}", "volume_offset",
+		json_array_append_new(ext, json_pack("{s:I, s:I, s:I, s:b, s:b}", "volume_offset",
 						     (json_int_t)e->extents[i].volume_offset, "file_offset",
 						     (json_int_t)e->extents[i].file_offset, "length",
 						     (json_int_t)e->extents[i].length, "unwritten",
-						     e->extents[i].unwritten));
+						     e->extents[i].unwritten, "shared", e->extents[i].shared));
 	json_t *j = json_pack("{s:o, s:o, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "path",
 			      bytes_json(full, &escaped), "name", bytes_json(e->name, &escaped), "type",
 			      type_name(e->type), "mode", (json_int_t)e->mode, "uid", (json_int_t)e->uid, "gid",

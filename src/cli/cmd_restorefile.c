@@ -82,11 +82,12 @@ static int resolve_items(struct cairn_repo *repo, const struct cairn_manifest_li
 
 static json_t *stats_json(const struct cairn_restorefile_stats *st)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "files", (json_int_t)st->files, "dirs",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "files", (json_int_t)st->files, "dirs",
 			 (json_int_t)st->dirs, "symlinks", (json_int_t)st->symlinks, "hardlinks",
 			 (json_int_t)st->hardlinks, "special", (json_int_t)st->special, "skipped",
 			 (json_int_t)st->skipped, "bytes", (json_int_t)st->bytes, "chunks_fetched",
-			 (json_int_t)st->chunks_fetched, "bytes_fetched", (json_int_t)st->bytes_fetched, "seconds",
+			 (json_int_t)st->chunks_fetched, "bytes_fetched", (json_int_t)st->bytes_fetched, "nodes_fetched",
+			 (json_int_t)st->nodes_fetched, "seconds",
 			 st->seconds);
 }
 

@@ -896,7 +896,8 @@ int cairn_restorefile_run(struct cairn_repo *repo, const struct cairn_restorefil
 		struct cairn_volread_stats vs;
 		cairn_volread_stats(rf.vols[i].vr, &vs);
 		ret->chunks_fetched += vs.chunks_fetched;
-		ret->bytes_fetched += vs.bytes_fetched;
+		ret->bytes_fetched += vs.bytes_fetched + vs.node_bytes_fetched;
+		ret->nodes_fetched += vs.nodes_fetched;
 	}
 	ret->seconds = cairn_now() - t0;
 	rf_free(&rf);

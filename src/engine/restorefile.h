@@ -59,7 +59,8 @@ struct cairn_restorefile_stats {
 	uint64_t files, dirs, symlinks, hardlinks, special, skipped;
 	uint64_t bytes;          /* of the files' contents (holes included) */
 	uint64_t chunks_fetched; /* chunks fetched from the repository */
-	uint64_t bytes_fetched;  /* bytes got from the store for them */
+	uint64_t bytes_fetched;  /* bytes got from the store for them (and the nodes) */
+	uint64_t nodes_fetched;  /* tree nodes on the paths to them */
 	double seconds;
 	bool tar; /* CAIRN_RF_STREAM wrote a tar */
 };

@@ -15,6 +15,17 @@
  * demand fetch also takes up to AROUND_MAX following chunks that nobody
  * asked for yet when they come in the same get: a random reader (a
  * booting VM) is likely to want them and they cost no extra round trip.
+ *
+ * The tree is read lazily: a chunk's id is found by walking from the root
+ * (loaded at open) down the nodes on its path, each loaded on first need
+ * by the thread that needs it (the lock dropped while it is fetched;
+ * others needing it wait) and kept in a node cache of its own, bounded
+ * and least recently used first.  So opening costs one node, a read of a
+ * few chunks O(levels) nodes, and reading the whole volume each node
+ * once: the cost follows the reads, not the volume.  Read-ahead looks ids
+ * up without loading (peek) where it must not wait (a worker merging
+ * neighbours) and loads the next leaf where the reader can (the window
+ * ahead of a sequential reader or a plan: one node per fanout chunks).
  */
 #include "engine/volread.h"
 #include "engine/engine.h"
@@ -29,6 +40,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,12 +49,26 @@
 #define AROUND_MAX (512u << 10)
 #define READAHEAD_MAX (64u << 20)
 #define MAX_WORKERS 16
+/* Tree nodes kept: a 64th of the chunk cache (4 MiB of 8 KiB leaves at
+ * the default: the ids of 8 GiB of volume at 64 KiB chunks), at least
+ * what a read-ahead window and every thread's path need. */
+#define NODE_CACHE_SHARE 64
 
 enum state { QUEUED, FETCHING, READY, FAILED };
 enum queue { NONE, DEMAND, AHEAD };
 
+/* An intrusive doubly linked list (the use lists and the queues). */
+struct link {
+	struct link *prev, *next;
+};
+struct list {
+	struct link *head, *tail;
+};
+#define OWNER(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
 struct entry {
 	uint64_t chunk;
+	uint8_t id[CAIRN_ID_LEN];
 	enum state state;
 	enum queue queue;
 	unsigned pins;   /* readers waiting on or copying from it */
@@ -50,13 +76,26 @@ struct entry {
 	int err;         /* FAILED: a negative errno */
 	char *why;       /* FAILED: the message */
 	uint8_t *data;   /* READY: the chunk's plain bytes */
-	struct entry *hnext;              /* hash chain */
-	struct entry *uprev, *unext;      /* use list */
-	struct entry *qprev, *qnext;      /* its queue */
+	struct entry *hnext; /* hash chain */
+	struct link use;     /* use list */
+	struct link q;       /* its queue */
 };
 
-struct list {
-	struct entry *head, *tail;
+/* A tree node of the volume's tree: LOADING (a thread fetches it), READY
+ * (ids holds its count child ids, verified) or FAILED (kept while pinned,
+ * like a failed entry). */
+enum nstate { N_LOADING, N_READY, N_FAILED };
+struct tnode {
+	unsigned level;
+	uint64_t k; /* its number in its level */
+	enum nstate state;
+	unsigned pins; /* threads waiting for it; the root holds one for good */
+	uint32_t count;
+	uint8_t *ids;
+	int err;
+	char *why;
+	struct tnode *hnext;
+	struct link use;
 };
 
 struct cairn_volread {
@@ -66,14 +105,21 @@ struct cairn_volread {
 	char idhex[2 * CAIRN_BACKUP_ID_LEN + 1];
 	uint64_t size, nchunks;
 	uint32_t csize;
-	uint8_t *ids; /* nchunks ids; zero: a chunk of zeros */
+	/* the tree */
+	uint8_t root[CAIRN_ID_LEN];
+	unsigned levels;
+	uint32_t fanout;
+	uint64_t span[CAIRN_TREE_MAX_LEVELS + 1]; /* chunks under a node of a level */
+	struct tnode **ntable;
+	size_t nnbuckets, nnodes, max_nodes;
+	struct list nuse; /* nodes, most recent first */
 
 	pthread_mutex_t lock;
 	pthread_cond_t work;  /* workers: something queued, or quit */
 	pthread_cond_t done;  /* readers: an entry changed state or left */
 	struct entry **table;
 	size_t nbuckets, nentries, max_entries;
-	struct entry *ufirst, *ulast; /* use list */
+	struct list use; /* entries, most recent first */
 	struct list demand, ahead;
 	unsigned ra_chunks, nthreads, started;
 	bool quiet;
@@ -85,6 +131,7 @@ struct cairn_volread {
 	size_t plan_next;    /* the next entry of the plan read-ahead queues */
 	uint64_t *plan;      /* chunks of the plan, ascending */
 	size_t nplan;
+	unsigned plan_gen;   /* changes with the plan (read-ahead drops the lock) */
 	struct cairn_volread_stats st;
 };
 
@@ -103,31 +150,54 @@ static struct entry *find(struct cairn_volread *v, uint64_t chunk)
 	return NULL;
 }
 
-static void use_unlink(struct cairn_volread *v, struct entry *e)
+static bool linked(const struct list *l, const struct link *x)
 {
-	if (e->uprev)
-		e->uprev->unext = e->unext;
-	else
-		v->ufirst = e->unext;
-	if (e->unext)
-		e->unext->uprev = e->uprev;
-	else
-		v->ulast = e->uprev;
-	e->uprev = e->unext = NULL;
+	return x->prev || x->next || l->head == x;
 }
 
-static void use_front(struct cairn_volread *v, struct entry *e)
+static void list_unlink(struct list *l, struct link *x)
 {
-	if (v->ufirst == e)
+	if (x->prev)
+		x->prev->next = x->next;
+	else
+		l->head = x->next;
+	if (x->next)
+		x->next->prev = x->prev;
+	else
+		l->tail = x->prev;
+	x->prev = x->next = NULL;
+}
+
+static void list_push_front(struct list *l, struct link *x)
+{
+	x->prev = NULL;
+	x->next = l->head;
+	if (l->head)
+		l->head->prev = x;
+	else
+		l->tail = x;
+	l->head = x;
+}
+
+static void list_push_back(struct list *l, struct link *x)
+{
+	x->next = NULL;
+	x->prev = l->tail;
+	if (l->tail)
+		l->tail->next = x;
+	else
+		l->head = x;
+	l->tail = x;
+}
+
+/* Moves x to the front of l (adding it if it is not there). */
+static void list_touch(struct list *l, struct link *x)
+{
+	if (l->head == x)
 		return;
-	if (e->uprev || e->unext || v->ulast == e)
-		use_unlink(v, e);
-	e->unext = v->ufirst;
-	if (v->ufirst)
-		v->ufirst->uprev = e;
-	v->ufirst = e;
-	if (!v->ulast)
-		v->ulast = e;
+	if (linked(l, x))
+		list_unlink(l, x);
+	list_push_front(l, x);
 }
 
 static struct list *queue_of(struct cairn_volread *v, enum queue q)
@@ -139,30 +209,19 @@ static void dequeue(struct cairn_volread *v, struct entry *e)
 {
 	if (e->queue == NONE)
 		return;
-	struct list *l = queue_of(v, e->queue);
-	if (e->qprev)
-		e->qprev->qnext = e->qnext;
-	else
-		l->head = e->qnext;
-	if (e->qnext)
-		e->qnext->qprev = e->qprev;
-	else
-		l->tail = e->qprev;
-	e->qprev = e->qnext = NULL;
+	list_unlink(queue_of(v, e->queue), &e->q);
 	e->queue = NONE;
 }
 
 static void enqueue(struct cairn_volread *v, struct entry *e, enum queue q)
 {
-	struct list *l = queue_of(v, q);
 	e->queue = q;
-	e->qnext = NULL;
-	e->qprev = l->tail;
-	if (l->tail)
-		l->tail->qnext = e;
-	else
-		l->head = e;
-	l->tail = e;
+	list_push_back(queue_of(v, q), &e->q);
+}
+
+static struct entry *queue_head(struct list *l)
+{
+	return l->head ? OWNER(l->head, struct entry, q) : NULL;
 }
 
 static void entry_remove(struct cairn_volread *v, struct entry *e)
@@ -172,7 +231,7 @@ static void entry_remove(struct cairn_volread *v, struct entry *e)
 		pp = &(*pp)->hnext;
 	*pp = e->hnext;
 	dequeue(v, e);
-	use_unlink(v, e);
+	list_unlink(&v->use, &e->use);
 	v->nentries--;
 	free(e->data);
 	free(e->why);
@@ -187,7 +246,8 @@ static bool make_room(struct cairn_volread *v, bool may_drop_unread)
 	if (v->nentries < v->max_entries)
 		return true;
 	struct entry *victim = NULL;
-	for (struct entry *e = v->ulast; e; e = e->uprev) {
+	for (struct link *l = v->use.tail; l; l = l->prev) {
+		struct entry *e = OWNER(l, struct entry, use);
 		if (e->state != READY || e->pins)
 			continue;
 		if (!e->unread) {
@@ -205,42 +265,246 @@ static bool make_room(struct cairn_volread *v, bool may_drop_unread)
 
 static int start_workers(struct cairn_volread *v);
 
-/* A new QUEUED entry for chunk on queue q; NULL on ENOMEM. */
-static struct entry *entry_new(struct cairn_volread *v, uint64_t chunk, enum queue q)
+/* A new QUEUED entry for chunk (of id, not zeros) on queue q; NULL on
+ * ENOMEM. */
+static struct entry *entry_new(struct cairn_volread *v, uint64_t chunk, const uint8_t id[CAIRN_ID_LEN], enum queue q)
 {
 	struct entry *e = calloc(1, sizeof(*e));
 	if (!e)
 		return NULL;
 	e->chunk = chunk;
+	memcpy(e->id, id, CAIRN_ID_LEN);
 	e->state = QUEUED;
 	size_t b = bucket(v, chunk);
 	e->hnext = v->table[b];
 	v->table[b] = e;
 	v->nentries++;
-	use_front(v, e);
+	list_push_front(&v->use, &e->use);
 	enqueue(v, e, q);
 	pthread_cond_signal(&v->work);
 	return e;
 }
 
-static bool is_zero(const struct cairn_volread *v, uint64_t chunk)
+static int errno_of(int r)
 {
-	return cairn_id_is_zero(v->ids + chunk * CAIRN_ID_LEN);
+	switch (r) {
+	case CAIRN_ENOMEM:
+		return -ENOMEM;
+	case CAIRN_ECANCELED:
+		return -ECANCELED;
+	default:
+		return -EIO;
+	}
+}
+
+/* ---- the tree's nodes (under lock) ---- */
+
+static size_t nbucket(const struct cairn_volread *v, unsigned level, uint64_t k)
+{
+	return (size_t)(((k ^ ((uint64_t)level << 56)) * 0x9E3779B97F4A7C15ull) >> 20) & (v->nnbuckets - 1);
+}
+
+static struct tnode *node_find(struct cairn_volread *v, unsigned level, uint64_t k)
+{
+	for (struct tnode *n = v->ntable[nbucket(v, level, k)]; n; n = n->hnext)
+		if (n->k == k && n->level == level)
+			return n;
+	return NULL;
+}
+
+static void node_remove(struct cairn_volread *v, struct tnode *n)
+{
+	struct tnode **pp = &v->ntable[nbucket(v, n->level, n->k)];
+	while (*pp != n)
+		pp = &(*pp)->hnext;
+	*pp = n->hnext;
+	list_unlink(&v->nuse, &n->use);
+	v->nnodes--;
+	free(n->ids);
+	free(n->why);
+	free(n);
+}
+
+/* Evicts least recently used nodes nobody holds down to max_nodes.  The
+ * bound is soft: nodes being loaded are not evicted, so it is exceeded by
+ * at most one node per thread loading. */
+static void node_trim(struct cairn_volread *v)
+{
+	struct link *l = v->nuse.tail;
+	while (v->nnodes > v->max_nodes && l) {
+		struct tnode *n = OWNER(l, struct tnode, use);
+		l = l->prev;
+		if (n->state == N_READY && !n->pins)
+			node_remove(v, n);
+	}
+}
+
+/* The slot of chunk's path in its node at a level. */
+static const uint8_t *node_child(const struct cairn_volread *v, const struct tnode *n, uint64_t chunk)
+{
+	return n->ids + ((chunk / v->span[n->level - 1]) % v->fanout) * CAIRN_ID_LEN;
+}
+
+/* Chunk's id if the nodes on its path are cached (zeros: a hole), without
+ * loading anything: true, or false when a node is missing. */
+static bool peek(struct cairn_volread *v, uint64_t chunk, uint8_t id[CAIRN_ID_LEN])
+{
+	struct tnode *leaf = node_find(v, 1, chunk / v->fanout);
+	if (leaf && leaf->state == N_READY) {
+		list_touch(&v->nuse, &leaf->use);
+		memcpy(id, node_child(v, leaf, chunk), CAIRN_ID_LEN);
+		return true;
+	}
+	const uint8_t *at = v->root;
+	for (unsigned level = v->levels; level >= 1; level--) {
+		if (cairn_id_is_zero(at))
+			break;
+		struct tnode *n = node_find(v, level, chunk / v->span[level]);
+		if (!n || n->state != N_READY)
+			return false;
+		list_touch(&v->nuse, &n->use);
+		at = node_child(v, n, chunk);
+	}
+	memcpy(id, at, CAIRN_ID_LEN);
+	return true;
+}
+
+/* Fetches, verifies and parses node k of a level, named id by its parent
+ * (without the lock). *ret_ids: its count child ids, malloc'd. */
+static int node_fetch(struct cairn_volread *v, unsigned level, uint64_t k, const uint8_t id[CAIRN_ID_LEN],
+		      uint8_t **ret_ids, uint32_t *ret_count, uint32_t *ret_stored)
+{
+	uint32_t want = cairn_tree_node_count(v->nchunks, v->fanout, level, k);
+	if (!want)
+		return cairn_error_set(CAIRN_ECORRUPT, "backup %.12s: its tree is deeper than the volume needs", v->idhex);
+	struct cairn_blob_ref ref = { 0 };
+	struct cairn_blob_codec codec;
+	_cleanup_(cairn_buf_freep) struct cairn_buf buf = CAIRN_BUF_INIT;
+	const uint8_t *ids;
+	int r = cairn_blob_codec_init(&codec, v->repo);
+	if (r < 0)
+		return r;
+	if (cairn_index_lookup(v->idx, id, &ref) >= 0 && ref.type != CAIRN_BLOB_TREE)
+		r = cairn_error_set(CAIRN_ECORRUPT, "a tree node is a blob of another type in the index");
+	if (r >= 0 && (r = cairn_blob_read(v->repo, v->idx, &codec, id, &buf)) >= 0)
+		r = cairn_tree_node_parse(buf.data, buf.len, level, want, &ids);
+	cairn_blob_codec_free(&codec);
+	if (r < 0)
+		return cairn_error_prefix(r, "backup %.12s: tree node %llu of level %u", v->idhex, (unsigned long long)k,
+					  level);
+	if (!(*ret_ids = malloc((size_t)want * CAIRN_ID_LEN)))
+		return cairn_error_nomem();
+	memcpy(*ret_ids, ids, (size_t)want * CAIRN_ID_LEN);
+	*ret_count = want;
+	*ret_stored = ref.stored_len;
+	return 0;
+}
+
+/* Loads node k of a level, named id (copied: the parent holding it may be
+ * evicted while the lock is dropped), into the cache: 0 or a CAIRN_E*
+ * code (the node is then FAILED for the threads that waited for it). */
+static int node_load(struct cairn_volread *v, unsigned level, uint64_t k, const uint8_t id[CAIRN_ID_LEN])
+{
+	struct tnode *n = calloc(1, sizeof(*n));
+	if (!n)
+		return cairn_error_nomem();
+	n->level = level;
+	n->k = k;
+	n->state = N_LOADING;
+	size_t b = nbucket(v, level, k);
+	n->hnext = v->ntable[b];
+	v->ntable[b] = n;
+	v->nnodes++;
+	list_push_front(&v->nuse, &n->use);
+	node_trim(v);
+	uint8_t named[CAIRN_ID_LEN];
+	memcpy(named, id, CAIRN_ID_LEN);
+	uint8_t *ids = NULL;
+	uint32_t count = 0, stored = 0;
+	pthread_mutex_unlock(&v->lock);
+	int r = node_fetch(v, level, k, named, &ids, &count, &stored);
+	pthread_mutex_lock(&v->lock);
+	if (r >= 0) {
+		n->ids = ids;
+		n->count = count;
+		n->state = N_READY;
+		v->st.nodes_fetched++;
+		v->st.node_bytes_fetched += stored;
+	} else {
+		n->state = N_FAILED;
+		n->err = errno_of(r);
+		n->why = strdup(cairn_error_message());
+		if (!n->pins)
+			node_remove(v, n);
+	}
+	pthread_cond_broadcast(&v->done);
+	return r;
+}
+
+/* Chunk's id (zeros: a hole), loading the nodes on its path that are not
+ * cached (under lock; it is dropped while a node is fetched): 0 or a
+ * negative errno with the message set. */
+static int resolve(struct cairn_volread *v, uint64_t chunk, uint8_t id[CAIRN_ID_LEN])
+{
+	while (!peek(v, chunk, id)) {
+		/* The first node of the path that is not there: load it or
+		 * wait for whoever does, then look again from the top. */
+		const uint8_t *at = v->root;
+		for (unsigned level = v->levels; level >= 1; level--) {
+			uint64_t k = chunk / v->span[level];
+			struct tnode *n = node_find(v, level, k);
+			if (!n) {
+				int r = node_load(v, level, k, at);
+				if (r < 0)
+					return errno_of(r);
+				break;
+			}
+			if (n->state == N_READY) {
+				at = node_child(v, n, chunk);
+				if (cairn_id_is_zero(at))
+					break; /* peek sees the hole now */
+				continue;
+			}
+			n->pins++;
+			while (n->state == N_LOADING)
+				pthread_cond_wait(&v->done, &v->lock);
+			n->pins--;
+			if (n->state == N_FAILED) {
+				int err = n->err;
+				cairn_error_set(err == -ENOMEM ? CAIRN_ENOMEM : CAIRN_EIO, "%s",
+						n->why ? n->why : "reading the tree failed");
+				if (!n->pins)
+					node_remove(v, n);
+				return err;
+			}
+			break;
+		}
+	}
+	return 0;
 }
 
 /* Queues chunk for read-ahead if it is neither there nor zeros and there
- * is room without dropping what was fetched ahead and not read yet. */
-static void ahead_one(struct cairn_volread *v, uint64_t chunk)
+ * is room without dropping what was fetched ahead and not read yet.  Its
+ * leaf is loaded if needed (the lock dropped meanwhile); false when that
+ * fails, to stop a read-ahead window at damage instead of retrying it for
+ * every chunk. */
+static bool ahead_one(struct cairn_volread *v, uint64_t chunk)
 {
-	if (chunk >= v->nchunks || is_zero(v, chunk))
-		return;
-	struct entry *e = find(v, chunk);
+	if (chunk >= v->nchunks || find(v, chunk))
+		return true;
+	uint8_t id[CAIRN_ID_LEN];
+	if (!peek(v, chunk, id)) {
+		if (resolve(v, chunk, id) < 0)
+			return false;
+		if (find(v, chunk))
+			return true;
+	}
+	if (cairn_id_is_zero(id) || !make_room(v, false))
+		return true;
+	struct entry *e = entry_new(v, chunk, id, AHEAD);
 	if (e)
-		return;
-	if (!make_room(v, false))
-		return;
-	if ((e = entry_new(v, chunk, AHEAD)))
 		e->unread = true;
+	return true;
 }
 
 /* After a read of chunk: read-ahead along the plan when chunk is in it,
@@ -264,9 +528,14 @@ static void read_ahead(struct cairn_volread *v, uint64_t chunk)
 				v->plan_next = lo + 1;
 			if (v->plan_next <= lo + v->ra_chunks / 2) {
 				size_t end = MIN(v->nplan, lo + 1 + v->ra_chunks);
-				for (size_t k = v->plan_next; k < end; k++)
-					ahead_one(v, v->plan[k]);
+				size_t from = v->plan_next;
+				unsigned gen = v->plan_gen;
 				v->plan_next = end;
+				/* ahead_one may drop the lock: stop if the plan
+				 * was replaced meanwhile. */
+				for (size_t k = from; k < end; k++)
+					if (!ahead_one(v, v->plan[k]) || gen != v->plan_gen)
+						break;
 			}
 			return;
 		}
@@ -280,9 +549,11 @@ static void read_ahead(struct cairn_volread *v, uint64_t chunk)
 		v->ra_next = chunk + 1;
 	if (v->ra_next <= chunk + v->ra_chunks / 2) {
 		uint64_t end = MIN(v->nchunks, chunk + 1 + v->ra_chunks);
-		for (uint64_t k = v->ra_next; k < end; k++)
-			ahead_one(v, k);
+		uint64_t from = v->ra_next;
 		v->ra_next = end;
+		for (uint64_t k = from; k < end; k++)
+			if (!ahead_one(v, k))
+				break;
 	}
 }
 
@@ -297,9 +568,8 @@ struct batch {
 	uint64_t start, end;
 };
 
-static int lookup(struct cairn_volread *v, uint64_t chunk, struct cairn_blob_ref *ref)
+static int lookup(struct cairn_volread *v, uint64_t chunk, const uint8_t id[CAIRN_ID_LEN], struct cairn_blob_ref *ref)
 {
-	const uint8_t *id = v->ids + chunk * CAIRN_ID_LEN;
 	if (cairn_index_lookup(v->idx, id, ref) < 0) {
 		char hex[2 * CAIRN_ID_LEN + 1];
 		cairn_hex_encode(id, CAIRN_ID_LEN, hex);
@@ -318,13 +588,13 @@ static int lookup(struct cairn_volread *v, uint64_t chunk, struct cairn_blob_ref
 static int take_batch(struct cairn_volread *v, struct batch *b)
 {
 	struct list *l = v->demand.head ? &v->demand : &v->ahead;
-	struct entry *e = l->head;
+	struct entry *e = queue_head(l);
 	bool demand = l == &v->demand;
 	dequeue(v, e);
 	e->state = FETCHING;
 	b->n = 1;
 	b->e[0] = e;
-	int r = lookup(v, e->chunk, &b->ref[0]);
+	int r = lookup(v, e->chunk, e->id, &b->ref[0]);
 	if (r < 0)
 		return r;
 	b->start = b->ref[0].offset;
@@ -332,12 +602,15 @@ static int take_batch(struct cairn_volread *v, struct batch *b)
 	uint64_t around = 0;
 	size_t cap = sizeof(b->e) / sizeof(b->e[0]);
 	for (uint64_t c = e->chunk + 1; c < v->nchunks && b->n < cap; c++) {
-		if (is_zero(v, c))
-			break;
 		struct entry *n = find(v, c);
 		bool fresh = false;
+		uint8_t id[CAIRN_ID_LEN];
 		if (n && n->state != QUEUED)
 			break;
+		if (n)
+			memcpy(id, n->id, CAIRN_ID_LEN);
+		else if (!peek(v, c, id) || cairn_id_is_zero(id))
+			break; /* a worker does not wait for tree nodes */
 		if (!n) {
 			/* Nobody asked for it: only around a demand fetch, and
 			 * not when a plan says what will be read (restore-file
@@ -347,13 +620,13 @@ static int take_batch(struct cairn_volread *v, struct batch *b)
 			fresh = true;
 		}
 		struct cairn_blob_ref ref;
-		if (lookup(v, c, &ref) < 0)
+		if (lookup(v, c, id, &ref) < 0)
 			break; /* its own fetch reports it */
 		if (ref.pack != b->ref[0].pack || ref.offset < b->end || ref.offset > b->end + RANGE_GAP ||
 		    ref.offset + ref.stored_len - b->start > RANGE_MAX)
 			break;
 		if (fresh) {
-			if (!(n = entry_new(v, c, AHEAD)))
+			if (!(n = entry_new(v, c, id, AHEAD)))
 				break;
 			n->unread = true;
 			around += v->csize;
@@ -365,18 +638,6 @@ static int take_batch(struct cairn_volread *v, struct batch *b)
 		b->end = ref.offset + ref.stored_len;
 	}
 	return 0;
-}
-
-static int errno_of(int r)
-{
-	switch (r) {
-	case CAIRN_ENOMEM:
-		return -ENOMEM;
-	case CAIRN_ECANCELED:
-		return -ECANCELED;
-	default:
-		return -EIO;
-	}
 }
 
 /* Marks the batch's entries [from, to) done (r >= 0) or failed (under lock). */
@@ -421,7 +682,7 @@ static void *worker_main(void *arg)
 			 * (the reader says why) and leaves the rest to others. */
 			struct list *l = v->demand.head ? &v->demand : &v->ahead;
 			struct batch one = { .n = 1 };
-			one.e[0] = l->head;
+			one.e[0] = queue_head(l);
 			dequeue(v, one.e[0]);
 			cairn_error_set(cr, "%s", why);
 			finish(v, &one, 0, 1, cr);
@@ -483,12 +744,10 @@ static int start_workers(struct cairn_volread *v)
  * lock; waits without it). */
 static int read_chunk(struct cairn_volread *v, uint64_t chunk, size_t at, size_t n, uint8_t *out)
 {
-	if (is_zero(v, chunk)) {
-		memset(out, 0, n);
-		v->st.zero_chunks++;
-		read_ahead(v, chunk);
-		return 0;
-	}
+	/* A chunk in the cache is not zeros; else its id says (looked up
+	 * again if the entry is evicted while this waits for room). */
+	uint8_t id[CAIRN_ID_LEN];
+	bool have_id = false;
 	int r = start_workers(v);
 	if (r < 0)
 		return errno_of(r);
@@ -497,8 +756,20 @@ static int read_chunk(struct cairn_volread *v, uint64_t chunk, size_t at, size_t
 		e = find(v, chunk);
 		if (e)
 			break;
+		if (!have_id) {
+			if ((r = resolve(v, chunk, id)) < 0)
+				return r;
+			have_id = true;
+			if (cairn_id_is_zero(id)) {
+				memset(out, 0, n);
+				v->st.zero_chunks++;
+				read_ahead(v, chunk);
+				return 0;
+			}
+			continue; /* the lock may have been dropped */
+		}
 		if (make_room(v, true)) {
-			if (!(e = entry_new(v, chunk, DEMAND)))
+			if (!(e = entry_new(v, chunk, id, DEMAND)))
 				return cairn_error_nomem(), -ENOMEM;
 			break;
 		}
@@ -514,7 +785,7 @@ static int read_chunk(struct cairn_volread *v, uint64_t chunk, size_t at, size_t
 		enqueue(v, e, DEMAND);
 	}
 	e->pins++;
-	use_front(v, e);
+	list_touch(&v->use, &e->use);
 	read_ahead(v, chunk);
 	while (e->state == QUEUED || e->state == FETCHING)
 		pthread_cond_wait(&v->done, &v->lock);
@@ -592,9 +863,10 @@ int cairn_volread_plan(struct cairn_volread *v, const struct cairn_volread_range
 		if (!ranges[i].len || ranges[i].off >= v->size)
 			continue;
 		uint64_t end = MIN(ranges[i].off + ranges[i].len, v->size);
+		/* Zero chunks stay in: their ids may not be loaded yet, and
+		 * read-ahead skips them at no cost. */
 		for (uint64_t c = ranges[i].off / v->csize; c <= (end - 1) / v->csize; c++)
-			if (!is_zero(v, c))
-				plan[k++] = c;
+			plan[k++] = c;
 	}
 	/* Sorted and unique: ranges may share a chunk, or come unsorted. */
 	if (k)
@@ -608,22 +880,16 @@ int cairn_volread_plan(struct cairn_volread *v, const struct cairn_volread_range
 	v->plan = plan;
 	v->nplan = u;
 	v->plan_next = MIN(u, (size_t)v->ra_chunks);
+	unsigned gen = ++v->plan_gen;
 	int r = u ? start_workers(v) : 0;
 	for (size_t i = 0; r >= 0 && i < u && i < v->ra_chunks; i++)
-		ahead_one(v, plan[i]);
+		if (!ahead_one(v, v->plan[i]) || gen != v->plan_gen)
+			break;
 	pthread_mutex_unlock(&v->lock);
 	return r < 0 ? errno_of(r) : 0;
 }
 
 /* ---- open, close ---- */
-
-static int on_leaves(uint64_t first, uint64_t count, const uint8_t *ids, void *ud)
-{
-	struct cairn_volread *v = ud;
-	if (ids)
-		memcpy(v->ids + first * CAIRN_ID_LEN, ids, count * CAIRN_ID_LEN);
-	return 0; /* holes stay zero ids */
-}
 
 int cairn_volread_open(struct cairn_repo *repo, struct cairn_index *idx, const char *state_dir,
 		       const struct cairn_manifest *m, const struct cairn_volread_opts *o, struct cairn_volread **ret)
@@ -666,18 +932,33 @@ int cairn_volread_open(struct cairn_repo *repo, struct cairn_index *idx, const c
 	v->max_entries = (size_t)MAX(cache / v->csize, (uint64_t)4 + v->ra_chunks + v->nthreads);
 	for (v->nbuckets = 64; v->nbuckets < 2 * v->max_entries; v->nbuckets *= 2)
 		;
+	v->fanout = m->fanout;
+	v->levels = m->levels;
+	memcpy(v->root, m->root, CAIRN_ID_LEN);
+	if (r >= 0 && m->levels != cairn_tree_levels(v->nchunks, m->fanout))
+		r = cairn_error_set(CAIRN_ECORRUPT, "backup %.12s: its tree has %u levels, the volume needs %u", m->idhex,
+				    m->levels, cairn_tree_levels(v->nchunks, m->fanout));
+	v->span[0] = 1;
+	for (unsigned l = 1; r >= 0 && l <= v->levels; l++)
+		v->span[l] = v->span[l - 1] * v->fanout;
+	/* Leaves for a read-ahead window (and one more) plus a path for every
+	 * thread that may load at once. */
+	uint64_t leaves = v->ra_chunks / v->fanout + 2;
+	v->max_nodes = (size_t)MAX(cache / NODE_CACHE_SHARE / ((uint64_t)v->fanout * CAIRN_ID_LEN),
+				   leaves + (uint64_t)v->levels * (v->nthreads + 2));
+	for (v->nnbuckets = 64; v->nnbuckets < 2 * v->max_nodes; v->nnbuckets *= 2)
+		;
 	if (r >= 0 && (!(v->table = calloc(v->nbuckets, sizeof(*v->table))) ||
-		       !(v->ids = calloc(v->nchunks ? v->nchunks : 1, CAIRN_ID_LEN))))
+		       !(v->ntable = calloc(v->nnbuckets, sizeof(*v->ntable)))))
 		r = cairn_error_nomem();
-	if (r >= 0 && v->nchunks) {
-		struct cairn_blob_codec codec;
-		if ((r = cairn_blob_codec_init(&codec, repo)) >= 0) {
-			struct cairn_tree_src src = { repo, v->idx, &codec, m->fanout };
-			r = cairn_tree_walk(&src, m->root, m->levels, v->nchunks, on_leaves, v);
-			cairn_blob_codec_free(&codec);
-		}
-		if (r < 0)
-			r = cairn_error_prefix(r, "backup %.12s", m->idhex);
+	/* The root, now (a backup whose tree cannot be read fails here, with
+	 * a message), and for good. */
+	if (r >= 0 && v->nchunks && !cairn_id_is_zero(v->root)) {
+		pthread_mutex_lock(&v->lock);
+		r = node_load(v, v->levels, 0, v->root);
+		if (r >= 0)
+			node_find(v, v->levels, 0)->pins++;
+		pthread_mutex_unlock(&v->lock);
 	}
 	if (r < 0) {
 		cairn_volread_close(v);
@@ -709,12 +990,14 @@ void cairn_volread_close(struct cairn_volread *v)
 	pthread_mutex_unlock(&v->lock);
 	for (unsigned i = 0; i < v->started; i++)
 		pthread_join(v->threads[i], NULL);
-	while (v->ufirst)
-		entry_remove(v, v->ufirst);
+	while (v->use.head)
+		entry_remove(v, OWNER(v->use.head, struct entry, use));
+	while (v->nuse.head)
+		node_remove(v, OWNER(v->nuse.head, struct tnode, use));
 	if (v->own_idx)
 		cairn_index_free(v->idx);
 	free(v->table);
-	free(v->ids);
+	free(v->ntable);
 	free(v->plan);
 	pthread_mutex_destroy(&v->lock);
 	pthread_cond_destroy(&v->work);

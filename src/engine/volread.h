@@ -16,10 +16,13 @@
  *
  * Memory: the cache holds at most cache_bytes of plain chunks (at least
  * the read-ahead window; chunks being fetched count), each fetching thread
- * one ranged get's buffer (at most 4 MiB), plus one id per chunk of the
- * volume (32 bytes per chunk: 512 KiB per GiB at the default 64 KiB
- * chunks), read from the tree when the reader opens.  The cache never
- * grows with the volume.
+ * one ranged get's buffer (at most 4 MiB), plus a cache of the tree's
+ * nodes of a 64th of cache_bytes (at least a read-ahead window's leaves
+ * and a path from the root per thread).  Neither grows with the volume.
+ *
+ * The tree is read lazily: opening loads its root, and a read the nodes
+ * on the path to its chunks that are not cached, so a few small reads of
+ * a large volume fetch O(levels) nodes, not the volume's ids.
  *
  * Thread safety: cairn_volread_pread(), cairn_volread_plan() and
  * cairn_volread_stats() may be called from any number of threads at once;
@@ -63,12 +66,16 @@ struct cairn_volread_stats {
 	uint64_t cache_hits;     /* chunk reads the cache served */
 	uint64_t zero_chunks;    /* chunk reads served as zeros without a fetch */
 	uint64_t bytes_read;     /* bytes returned to callers */
+	uint64_t nodes_fetched;  /* tree nodes fetched and verified */
+	uint64_t node_bytes_fetched; /* their stored bytes */
 };
 
 /* Opens a reader of m's image.  idx: the repository's index, borrowed and
  * shared between readers (read only; it must outlive the reader), or NULL
- * to load one (cached under state_dir when that is not NULL).  Walks m's
- * tree (a missing or damaged node is an error here, with a message).
+ * to load one (cached under state_dir when that is not NULL).  Reads the
+ * root of m's tree (missing or damaged, it is an error here, with a
+ * message; a node below is read when first needed, and its damage is
+ * -EIO for the reads under it).
  * *ret owns a copy of what it needs of m. */
 int cairn_volread_open(struct cairn_repo *repo, struct cairn_index *idx, const char *state_dir,
 		       const struct cairn_manifest *m, const struct cairn_volread_opts *o, struct cairn_volread **ret);

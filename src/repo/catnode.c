@@ -33,7 +33,7 @@ int cairn_catnode_put_extent(struct cairn_buf *b, const struct cairn_cat_extent 
 	cairn_put_le64(raw, x->volume_offset);
 	cairn_put_le64(raw + 8, x->file_offset);
 	cairn_put_le64(raw + 16, x->length);
-	raw[24] = x->unwritten ? 1 : 0;
+	raw[24] = (x->unwritten ? 1 : 0) | (x->shared ? 2 : 0);
 	return cairn_buf_append(b, raw, sizeof(raw));
 }
 
@@ -140,9 +140,10 @@ int cairn_catnode_get_extent(const uint8_t *raw, const struct cairn_cat_extent *
 	ret->volume_offset = cairn_le64(raw);
 	ret->file_offset = cairn_le64(raw + 8);
 	ret->length = cairn_le64(raw + 16);
-	if (raw[24] > 1)
+	if (raw[24] > 3)
 		return bad("extent flags");
-	ret->unwritten = raw[24] == 1;
+	ret->unwritten = raw[24] & 1;
+	ret->shared = (raw[24] & 2) != 0;
 	const uint64_t lim = UINT64_C(1) << 63;
 	if (ret->length == 0 || ret->length > lim || ret->volume_offset > lim - ret->length ||
 	    ret->file_offset > lim - ret->length)

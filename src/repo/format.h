@@ -277,7 +277,8 @@
  *                extents; without: nextents (0..64) EXTENT inline
  *   EXTENT (25 bytes):
  *     volume_offset u64 | file_offset u64 | length u64 | flags u8 (bit 0:
- *     unwritten, reads as zeros)
+ *     unwritten, reads as zeros; bit 1: shared with another file or
+ *     snapshot (FIEMAP_EXTENT_SHARED, XFS and btrfs catalogs), read alike)
  *   Offsets are bytes of the volume (a partition's offset included), so a
  *   reader needs nothing of the file system.  A file's extents have
  *   increasing, non-overlapping file ranges, length >= 1 and no sum past

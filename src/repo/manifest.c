@@ -5,6 +5,7 @@
 #include "util/error.h"
 #include "util/hex.h"
 #include "util/log.h"
+#include "util/parallel.h"
 #include "util/time.h"
 
 #include <jansson.h>
@@ -349,35 +350,64 @@ static int by_created(const void *a, const void *b)
 	return memcmp(x->id, y->id, CAIRN_BACKUP_ID_LEN);
 }
 
+/* The manifests of a listing, read in parallel: every command that names
+ * a backup loads them all, and one GET after another they cost a round
+ * trip each (a second for a few hundred backups on a network store). */
+struct list_read {
+	struct cairn_repo *repo;
+	const struct ids *ids;
+	struct cairn_manifest **got;
+	int *code;
+	char (*why)[256];
+};
+
+static int read_one(void *ud, unsigned i)
+{
+	struct list_read *lr = ud;
+	struct cairn_aead *a = NULL; /* one per call: a context is not shared between threads */
+	int q = cairn_repo_aead(lr->repo, &a);
+	if (q >= 0)
+		q = read_with(lr->repo, a, lr->ids->v[i], lr->ids->size[i], &lr->got[i]);
+	cairn_aead_free(a);
+	lr->code[i] = q;
+	if (q == CAIRN_ECORRUPT || q == CAIRN_EVERSION) {
+		snprintf(lr->why[i], sizeof(lr->why[i]), "%s", cairn_error_message());
+		return 0;
+	}
+	return q == CAIRN_ENOTFOUND ? 0 : q; /* deleted while we listed */
+}
+
 int cairn_manifest_list_load(struct cairn_repo *repo, struct cairn_manifest_list *ret)
 {
 	memset(ret, 0, sizeof(*ret));
 	struct ids ids = { 0 };
 	int r = cairn_store_list(repo->store, "backups/", collect_id, &ids);
-	struct cairn_aead *a = NULL;
-	if (r >= 0)
-		r = cairn_repo_aead(repo, &a);
-	if (r >= 0 && (!(ret->v = calloc(ids.n ? ids.n : 1, sizeof(*ret->v))) ||
-		       !(ret->bad = calloc(ids.n ? ids.n : 1, sizeof(*ret->bad)))))
+	size_t n = ids.n ? ids.n : 1;
+	struct list_read lr = { repo, &ids, calloc(n, sizeof(*lr.got)), calloc(n, sizeof(*lr.code)),
+				calloc(n, sizeof(*lr.why)) };
+	if (r >= 0 && (!lr.got || !lr.code || !lr.why || !(ret->v = calloc(n, sizeof(*ret->v))) ||
+		       !(ret->bad = calloc(n, sizeof(*ret->bad)))))
 		r = cairn_error_nomem();
-	for (size_t i = 0; r >= 0 && i < ids.n; i++) {
-		struct cairn_manifest *m = NULL;
-		int q = read_with(repo, a, ids.v[i], ids.size[i], &m);
-		if (q == CAIRN_ECORRUPT || q == CAIRN_EVERSION) {
-			struct cairn_damaged_manifest *d = &ret->bad[ret->damaged++];
-			cairn_hex_encode(ids.v[i], CAIRN_BACKUP_ID_LEN, d->idhex);
-			snprintf(d->why, sizeof(d->why), "%s", cairn_error_message());
-			d->code = q;
+	if (r >= 0 && ids.n)
+		r = cairn_parallel((unsigned)ids.n, cairn_store_parallelism(repo->store), read_one, &lr);
+	for (size_t i = 0; i < ids.n; i++) {
+		if (r < 0 || !lr.got || !lr.code) {
+			if (lr.got)
+				cairn_manifest_free(lr.got[i]);
 			continue;
 		}
-		if (q == CAIRN_ENOTFOUND) /* deleted while we listed */
-			continue;
-		if (q < 0)
-			r = q;
-		else
-			ret->v[ret->n++] = m;
+		if (lr.code[i] == CAIRN_ECORRUPT || lr.code[i] == CAIRN_EVERSION) {
+			struct cairn_damaged_manifest *d = &ret->bad[ret->damaged++];
+			cairn_hex_encode(ids.v[i], CAIRN_BACKUP_ID_LEN, d->idhex);
+			snprintf(d->why, sizeof(d->why), "%s", lr.why[i]);
+			d->code = lr.code[i];
+		} else if (lr.got[i]) {
+			ret->v[ret->n++] = lr.got[i];
+		}
 	}
-	cairn_aead_free(a);
+	free(lr.got);
+	free(lr.code);
+	free(lr.why);
 	free(ids.v);
 	free(ids.size);
 	if (r < 0) {

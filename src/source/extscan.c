@@ -6,6 +6,7 @@
  * past the file system, a directory reached twice), skips that file
  * system with the reason. */
 #include "source/extscan.h"
+#include "source/mntscan.h"
 #include "util/buf.h"
 #include "util/cleanup.h"
 #include "util/error.h"
@@ -558,7 +559,7 @@ static int scan_one(int fd, const char *name, uint64_t offset, uint64_t size, co
 	if (!*type)
 		snprintf(why, sizeof(why), "no file system found");
 	else if (!strcmp(type, "xfs") || !strcmp(type, "btrfs"))
-		snprintf(why, sizeof(why), "%s: a catalog of it needs a mount, which cairn does not do yet", type);
+		return cairn_mnt_scan(fd, offset, size, type, v);
 	else
 		snprintf(why, sizeof(why), "%s: cairn keeps no catalog of this file system type", type);
 	return v->fs_skip(v->ud, why);

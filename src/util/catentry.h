@@ -32,6 +32,10 @@ struct cairn_cat_extent {
 	uint64_t file_offset;
 	uint64_t length;
 	bool unwritten;
+	/* The file system shares these blocks with another file or snapshot
+	 * (reflink, btrfs snapshot; FIEMAP_EXTENT_SHARED): a fact, not a
+	 * difference in how it reads. */
+	bool shared;
 };
 
 /* Strings and arrays are borrowed: from whoever hands the entry over,

@@ -71,51 +71,6 @@ mkfs_d()
 		fail "mkfs.${4:-ext4} -d failed for $1"
 }
 
-# same_tree SRC JSON PREFIX MIN: the catalog listing JSON (catalog --recursive
-# --json of PREFIX) holds exactly SRC's files (at least MIN) as find -printf prints them:
-# type, size, mode, owner, mtime, link target, link count (lost+found,
-# which mkfs adds, aside).
-same_tree()
-{
-	find "$1" -mindepth 1 -printf '%P\0%y\0%s\0%m\0%U\0%G\0%T@\0%n\0%l\0' >"$TT/find.out"
-	python3 - "$TT/find.out" "$2" "$3" "$4" <<'EOF' || fail "the catalog differs from the source tree"
-import json, sys
-raw = open(sys.argv[1], "rb").read().decode("utf-8", "surrogateescape").split("\0")[:-1]
-cat = json.load(open(sys.argv[2]))
-prefix = sys.argv[3].rstrip("/")
-types = {"f": "file", "d": "dir", "l": "symlink", "p": "fifo", "s": "socket", "c": "char", "b": "block"}
-want = {}
-for i in range(0, len(raw), 9):
-    p, y, s, m, u, g, t, n, l = raw[i:i + 9]
-    want[prefix + "/" + p] = dict(type=types[y], size=int(s), mode=int(m, 8), uid=int(u), gid=int(g),
-                                  mtime=int(float(t)), nlink=int(n), target=l)
-got = {e["path"]: e for e in cat if not e["path"].startswith(prefix + "/lost+found")}
-bad = []
-for p in sorted(set(want) - set(got)):
-    bad.append("missing " + repr(p))
-for p in sorted(set(got) - set(want)):
-    bad.append("extra " + repr(p))
-for p in sorted(set(want) & set(got)):
-    w, e = want[p], got[p]
-    checks = [("type", e["type"], w["type"]), ("mode", e["mode"] & 0o7777, w["mode"]),
-              ("uid", e["uid"], w["uid"]), ("gid", e["gid"], w["gid"]),
-              ("mtime", e["mtime_ns"] // 10**9, w["mtime"])]
-    if w["type"] in ("file", "symlink"):
-        checks.append(("size", e["size"], w["size"]))
-    if w["type"] != "dir":
-        checks.append(("nlink", e["nlink"], w["nlink"]))
-    if w["type"] == "symlink":
-        checks.append(("target", e["target"], w["target"]))
-    for what, a, b in checks:
-        if a != b:
-            bad.append("%r: %s is %r, the source has %r" % (p, what, a, b))
-for b in bad[:20]:
-    print(b, file=sys.stderr)
-print("%d entries compared, %d differences" % (len(want), len(bad)), file=sys.stderr)
-sys.exit(1 if bad or len(want) < int(sys.argv[4]) else 0)
-EOF
-}
-
 # extents_hold VOLUME JSON SRC PREFIX MIN: for every regular file of SRC (at least MIN), its
 # catalog extents (absolute offsets in VOLUME) hold its bytes, and the
 # bytes no extent covers are zeros.

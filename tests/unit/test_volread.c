@@ -8,6 +8,8 @@
 #include "engine/engine.h"
 #include "engine/volread.h"
 #include "repo/manifest.h"
+#include "repo/pack.h"
+#include "repo/tree.h"
 #include "source/overlay.h"
 #include "util/cleanup.h"
 
@@ -26,6 +28,7 @@ struct fx {
 	size_t size;
 	struct cairn_manifest *m;
 };
+static struct fx g_wide; /* test_lazy_tree's volume, made on first use */
 
 /* The volume: data chunks, every fifth a chunk of zeros, a last chunk of
  * 1000 bytes. */
@@ -55,6 +58,8 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 	cairn_manifest_free(f->m);
+	cairn_manifest_free(g_wide.m);
+	free(g_wide.vol);
 	cairn_repo_free(f->repo);
 	th_rm_rf(f->dir);
 	th_rm_rf(f->work);
@@ -232,6 +237,156 @@ static void test_damage(void **state)
 	th_flip_file_byte(paths[big], (long)sb.st_size / 3);
 }
 
+/* ---- the lazy tree ---- */
+
+/* A wide volume: WIDE_LEAVES leaves of the tree (256 chunks each), every
+ * one holding a data chunk, the rest holes; a dense run in leaf 3.  Made
+ * once, in f's repository. */
+#define WIDE_LEAVES 40
+#define WIDE_CHUNKS (WIDE_LEAVES * 256)
+
+static struct fx *wide(struct fx *f)
+{
+	if (g_wide.m)
+		return &g_wide;
+	g_wide.repo = f->repo;
+	g_wide.size = (size_t)WIDE_CHUNKS * CS;
+	g_wide.vol = calloc(1, g_wide.size);
+	assert_non_null(g_wide.vol);
+	for (size_t l = 0; l < WIDE_LEAVES; l++)
+		th_fill(g_wide.vol + (l * 256 + l % 200) * CS, CS, 5000 + l);
+	th_fill(g_wide.vol + 3 * 256 * CS, 100 * CS, 77);
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof(path), "%s/wide", f->work);
+	th_write_file(path, g_wide.vol, g_wide.size);
+	struct cairn_backup_opts o = { .source = path, .volume = "wide" };
+	ck_ok(cairn_backup_run(f->repo, &o, &g_wide.m));
+	assert_int_equal(g_wide.m->levels, 2);
+	return &g_wide;
+}
+
+static struct cairn_volread *open_wide(struct fx *w, unsigned threads)
+{
+	struct cairn_volread_opts o = { .cache_bytes = 8 * CS, .readahead_chunks = 4, .threads = threads };
+	struct cairn_volread *v = NULL;
+	ck_ok(cairn_volread_open(w->repo, NULL, NULL, w->m, &o, &v));
+	return v;
+}
+
+static void test_lazy_tree(void **state)
+{
+	struct fx *w = wide(*state);
+	struct cairn_volread *v = open_wide(w, 3);
+	struct cairn_volread_stats st;
+	/* Opening reads the root alone. */
+	cairn_volread_stats(v, &st);
+	assert_int_equal(st.nodes_fetched, 1);
+	/* One small read: the leaf on its path, not the volume's 40. */
+	uint8_t buf[2 * CS];
+	size_t c = 30 * 256 + 30;
+	assert_int_equal(cairn_volread_pread(v, buf, 100, c * CS + 7), 100);
+	assert_memory_equal(buf, w->vol + c * CS + 7, 100);
+	cairn_volread_stats(v, &st);
+	assert_int_equal(st.nodes_fetched, w->m->levels);
+	assert_int_equal(st.chunks_fetched, 1);
+	assert_true(st.node_bytes_fetched > 0 && st.node_bytes_fetched < 3 * 256 * CAIRN_ID_LEN);
+	/* A read in the same leaf costs no node. */
+	assert_int_equal(cairn_volread_pread(v, buf, 10, (c + 50) * CS), 10);
+	assert_memory_equal(buf, w->vol + (c + 50) * CS, 10);
+	cairn_volread_stats(v, &st);
+	assert_int_equal(st.nodes_fetched, w->m->levels);
+	cairn_volread_close(v);
+
+	/* The whole volume, sequentially, through a node cache far smaller
+	 * than the tree: each node once (the root kept), bytes right. */
+	v = open_wide(w, 3);
+	uint8_t *got = malloc(w->size);
+	assert_non_null(got);
+	for (size_t done = 0; done < w->size;) {
+		ssize_t n = cairn_volread_pread(v, got + done, 3 * CS + 11, done);
+		assert_true(n > 0);
+		done += (size_t)n;
+	}
+	assert_memory_equal(got, w->vol, w->size);
+	cairn_volread_stats(v, &st);
+	assert_int_equal(st.nodes_fetched, 1 + WIDE_LEAVES);
+	assert_int_equal(st.chunks_fetched, WIDE_LEAVES + 100 - 1);
+	free(got);
+	cairn_volread_close(v);
+
+	/* Random readers at once, nodes evicted and loaded under them. */
+	v = open_wide(w, 4);
+	struct reader rd[6];
+	pthread_t th[6];
+	for (int i = 0; i < 6; i++) {
+		rd[i] = (struct reader){ .f = w, .v = v, .seed = 300u + (unsigned)i };
+		assert_int_equal(pthread_create(&th[i], NULL, random_reads, &rd[i]), 0);
+	}
+	for (int i = 0; i < 6; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(rd[i].bad, 0);
+	}
+	cairn_volread_close(v);
+
+	/* A plan across leaves: its nodes are loaded along it. */
+	v = open_wide(w, 2);
+	struct cairn_volread_range rg[] = { { 3 * 256 * CS, 100 * CS }, { (20 * 256 + 20) * CS, CS } };
+	ck_ok(cairn_volread_plan(v, rg, 2));
+	uint8_t *pb = malloc(100 * CS);
+	assert_non_null(pb);
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(cairn_volread_pread(v, pb, rg[i].len, rg[i].off), (ssize_t)rg[i].len);
+		assert_memory_equal(pb, w->vol + rg[i].off, rg[i].len);
+	}
+	cairn_volread_stats(v, &st);
+	assert_int_equal(st.nodes_fetched, 3);
+	free(pb);
+	cairn_volread_close(v);
+}
+
+/* Damage to one leaf node: -EIO (with a message) for the chunks under
+ * it, right bytes elsewhere, and never wrong bytes. */
+static void test_tree_damage(void **state)
+{
+	struct fx *f = *state;
+	struct fx *w = wide(f);
+	/* Where leaf 20 sits: its id from the root, its place from the index. */
+	struct cairn_index *idx = NULL;
+	ck_ok(cairn_index_new(&idx));
+	ck_ok(cairn_index_load_cached(idx, w->repo, NULL, NULL));
+	struct cairn_blob_codec codec;
+	ck_ok(cairn_blob_codec_init(&codec, w->repo));
+	struct cairn_buf root = CAIRN_BUF_INIT;
+	ck_ok(cairn_blob_read(w->repo, idx, &codec, w->m->root, &root));
+	const uint8_t *ids;
+	ck_ok(cairn_tree_node_parse(root.data, root.len, 2, WIDE_LEAVES, &ids));
+	struct cairn_blob_ref ref;
+	ck_ok(cairn_index_lookup(idx, ids + 20 * CAIRN_ID_LEN, &ref));
+	assert_int_equal(ref.type, CAIRN_BLOB_TREE);
+	char key[80], path[PATH_MAX + 100];
+	cairn_pack_key(cairn_index_pack_id(idx, ref.pack), key);
+	snprintf(path, sizeof(path), "%s/%s", f->dir, key);
+	cairn_buf_free(&root);
+	cairn_blob_codec_free(&codec);
+	cairn_index_free(idx);
+
+	th_flip_file_byte(path, (long)ref.offset + 40);
+	struct cairn_volread *v = open_wide(w, 2);
+	uint8_t buf[CS];
+	for (int pass = 0; pass < 2; pass++) {
+		size_t c = 20 * 256 + 20;
+		assert_int_equal(cairn_volread_pread(v, buf, CS, c * CS), -EIO);
+		assert_non_null(strstr(cairn_error_message(), "tree node"));
+		/* A hole under the damaged leaf is no proof of zeros either. */
+		assert_int_equal(cairn_volread_pread(v, buf, CS, (c + 1) * CS), -EIO);
+		c = 21 * 256 + 21;
+		assert_int_equal(cairn_volread_pread(v, buf, CS, c * CS), CS);
+		assert_memory_equal(buf, w->vol + c * CS, CS);
+	}
+	cairn_volread_close(v);
+	th_flip_file_byte(path, (long)ref.offset + 40);
+}
+
 /* ---- overlay ---- */
 
 static uint8_t *g_base;
@@ -346,6 +501,8 @@ int main(void)
 		cmocka_unit_test(test_plan),
 		cmocka_unit_test(test_overlay),
 		cmocka_unit_test(test_damage),
+		cmocka_unit_test(test_lazy_tree),
+		cmocka_unit_test(test_tree_damage),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
