@@ -1,0 +1,147 @@
+#!/bin/bash
+# t46: cairn copy carries file catalogs (format.h CATALOG).  An ext4 image
+# (mkfs.ext4 -d of a small tree) backed up with its catalog is copied to a
+# member of its key family (nodes move sealed) and to an unrelated
+# repository (nodes re-sealed, ids rewritten bottom-up); at both the
+# catalog lists what the source's does, restore-file gives the same bytes
+# and check is clean.  A second backup that touched one file sends a few
+# catalog nodes, not the whole catalog; --dry-run counts them.
+. "$(dirname "$0")/lib.sh"
+
+A=$TD/a
+B=$TD/b   # same key family as A
+U=$TD/u   # unrelated to A
+IMG=$TD/vol.img
+export CAIRN_TO_PASSPHRASE=$CAIRN_PASSPHRASE CAIRN_FROM_PASSPHRASE=$CAIRN_PASSPHRASE
+
+# same_catalog SRC DST ID: the recursive listing of backup ID is the same
+# at DST as at SRC.
+same_catalog()
+{
+	cairn catalog --repo "$1" "$3" / --recursive --json >"$TT/s.json"
+	cairn catalog --repo "$2" "$3" / --recursive --json >"$TT/d.json"
+	[ "$(jq length "$TT/s.json")" -gt 300 ] || fail "the source's catalog lists $(jq length "$TT/s.json") entries"
+	cmp -s "$TT/s.json" "$TT/d.json" || fail "the catalog at $2 differs: $(diff "$TT/s.json" "$TT/d.json" | head -5)"
+}
+
+# same_files SRC DST ID: restore-file of the whole tree gives the same bytes.
+same_files()
+{
+	rm -rf "$TT/rs" "$TT/rd"
+	cairn restore-file --repo "$1" "$3" / "$TT/rs" -q
+	cairn restore-file --repo "$2" "$3" / "$TT/rd" -q
+	diff -r --no-dereference "$TT/rs" "$TT/rd" >/dev/null || fail "restore-file at $2 gives other files"
+	same_file "$TD/src/d1/d2/mid.bin" "$TT/rd/d1/d2/mid.bin"
+}
+
+t_setup()
+{
+	local SRC=$TD/src
+	mkdir -p "$SRC/d1/d2" "$SRC/many" "$SRC/other"
+	rand_file "$SRC/d1/small.txt" 1000 4601
+	rand_file "$SRC/d1/d2/mid.bin" 300000 4602
+	rand_file "$SRC/other/x.bin" 70000 4603
+	for i in $(seq 1 300); do echo "small file $i" >"$SRC/many/f$i"; done
+	ln -s d1/small.txt "$SRC/link"
+	find "$SRC" -exec touch -h -d @1600000000 {} +
+	E2FSPROGS_FAKE_TIME=1700000000 mkfs.ext4 -q -F -b 4096 -d "$SRC" -E root_owner=0:0 "$IMG" 32M >/dev/null
+	new_repo "$A" --chunk-size 64K
+	new_repo "$U" --chunk-size 64K
+	cairn init --repo "$B" --copy-keys-from "$A" -q >/dev/null
+	cairn backup --repo "$A" -q --name vol "$IMG" >"$TD/id1"
+	[ "$(cairn list --repo "$A" --json | jq -r '.[0].catalog')" = true ] || fail "the source backup has no catalog"
+}
+test_case "setup: an ext4 image backed up with a catalog; a family member and an unrelated repository" t_setup
+
+# copy_to DST OUT: copies everything to DST, --json in OUT.
+copy_to()
+{
+	cairn copy --repo "$A" --all --to "$1" --json >"$2" || fail "copy to $1 failed"
+}
+
+t_dry_run()
+{
+	cairn copy --repo "$A" --all --to "$B" --dry-run --json >dry-b.json
+	cairn copy --repo "$A" --all --to "$U" --dry-run --json >dry-u.json
+	local nb nu
+	nb=$(jget dry-b.json .catalog_nodes_sent) nu=$(jget dry-u.json .catalog_nodes_sent)
+	[ "$nb" -ge 5 ] || fail "a dry run to the family member counts $nb catalog nodes"
+	[ "$nu" = "$nb" ] || fail "dry runs count $nb (family) and $nu (unrelated) catalog nodes"
+	[ "$(jget dry-b.json .catalog_bytes_sent)" -gt 0 ] || fail "a dry run counts no catalog bytes"
+	[ "$(cairn list --repo "$B" --json | jq length)" = 0 ] || fail "a dry run wrote a backup"
+	echo "$nb" >"$TD/dry-nodes"
+}
+test_case "--dry-run --json counts catalog nodes and bytes, writes nothing" t_dry_run
+
+t_family()
+{
+	copy_to "$B" b1.json
+	[ "$(jget b1.json .same_key_family)" = true ] || fail "not copied as a key family"
+	[ "$(jget b1.json .catalog_nodes_sent)" = "$(cat "$TD/dry-nodes")" ] ||
+		fail "sent $(jget b1.json .catalog_nodes_sent) catalog nodes, the dry run said $(cat "$TD/dry-nodes")"
+	local id
+	id=$(cat "$TD/id1")
+	[ "$(cairn list --repo "$B" --json | jq -r '.[0].catalog')" = true ] || fail "the copy has no catalog"
+	same_catalog "$A" "$B" "$id"
+	same_files "$A" "$B" "$id"
+	cairn check --repo "$B" -q || fail "check at the family member failed"
+}
+test_case "same key family: catalog, restore-file and check at the destination" t_family
+
+t_unrelated()
+{
+	copy_to "$U" u1.json
+	[ "$(jget u1.json .same_key_family)" = false ] || fail "copied as a key family"
+	[ "$(jget u1.json .catalog_nodes_sent)" = "$(cat "$TD/dry-nodes")" ] ||
+		fail "sent $(jget u1.json .catalog_nodes_sent) catalog nodes, the dry run said $(cat "$TD/dry-nodes")"
+	local id
+	id=$(cat "$TD/id1")
+	[ "$(cairn list --repo "$U" --json | jq -r '.[0].catalog')" = true ] || fail "the copy has no catalog"
+	same_catalog "$A" "$U" "$id"
+	same_files "$A" "$U" "$id"
+	cairn check --repo "$U" -q || fail "check at the unrelated repository failed"
+	cairn check --repo "$U" -q --read-data || fail "check --read-data at the unrelated repository failed"
+}
+test_case "unrelated repositories: the catalog re-sealed; catalog, restore-file and check at the destination" t_unrelated
+
+t_incremental()
+{
+	# One file's time changes: its directory's node, the root's and the
+	# volume node change; the other directories' do not.
+	debugfs -w -R "set_inode_field /d1/small.txt mtime 202001010000" "$IMG" >/dev/null 2>&1
+	cairn backup --repo "$A" -q --name vol "$IMG" >"$TD/id2"
+	local id2 total f n
+	id2=$(cat "$TD/id2")
+	total=$(cat "$TD/dry-nodes")
+	[ "$(cairn catalog --repo "$A" "$id2" /d1/small.txt --json)" != \
+		"$(cairn catalog --repo "$A" "$(cat "$TD/id1")" /d1/small.txt --json)" ] ||
+		fail "the second backup's catalog does not have the new time"
+	for f in b u; do
+		copy_to "$([ $f = b ] && echo "$B" || echo "$U")" "${f}2.json"
+		n=$(jget "${f}2.json" .catalog_nodes_sent)
+		[ "$(jget "${f}2.json" .backups_copied)" = 1 ] || fail "$f: $(jget "${f}2.json" .backups_copied) backups copied"
+		[ "$n" -ge 1 ] && [ "$n" -le 4 ] || fail "$f: an incremental copy sent $n of $total catalog nodes"
+		echo "  $f: the incremental copy sent $n of $total catalog nodes" >&2
+	done
+	same_catalog "$A" "$B" "$id2"
+	same_catalog "$A" "$U" "$id2"
+	same_files "$A" "$U" "$id2"
+	cairn check --repo "$B" -q || fail "check at the family member failed"
+	cairn check --repo "$U" -q || fail "check at the unrelated repository failed"
+	# Nothing is left to send.
+	copy_to "$U" u3.json
+	[ "$(jget u3.json .catalog_nodes_sent)" = 0 ] || fail "a repeated copy sent catalog nodes"
+}
+test_case "a second backup: an incremental copy sends only the changed catalog nodes" t_incremental
+
+t_prune()
+{
+	# The destination's prune keeps the second backup's catalog whole.
+	cairn forget --repo "$U" "$(cat "$TD/id1")" -q 2>/dev/null || cairn forget --repo "$U" "$(cat "$TD/id1")" >/dev/null
+	cairn prune --repo "$U" -q >/dev/null
+	same_catalog "$A" "$U" "$(cat "$TD/id2")"
+	cairn check --repo "$U" -q || fail "check after prune failed"
+}
+test_case "prune at the destination keeps the copied catalog" t_prune
+
+test_done
