@@ -210,6 +210,14 @@ static int read_kid(void *ud, unsigned i)
 	return r;
 }
 
+/* Remembers that the subtree of node id is complete at the destination. */
+static int mark_done(struct copier *c, const uint8_t id[CAIRN_ID_LEN], enum cairn_blob_type type)
+{
+	struct cairn_blob_ref mark = { .type = (uint8_t)type };
+	memcpy(mark.id, id, CAIRN_ID_LEN);
+	return set_add(c->done, &mark);
+}
+
 /* Collects the blobs of the subtree id (at level) the destination lacks.
  * A node the destination has in an indexed pack stands for its whole
  * subtree: index objects are written after every blob below the nodes
@@ -255,9 +263,7 @@ static int collect(struct copier *c, const uint8_t id[CAIRN_ID_LEN], unsigned le
 		free(bufs);
 		if (r < 0)
 			return r;
-		struct cairn_blob_ref mark = { .type = CAIRN_BLOB_TREE };
-		memcpy(mark.id, id, CAIRN_ID_LEN);
-		if ((r = set_add(c->done, &mark)) < 0)
+		if ((r = mark_done(c, id, CAIRN_BLOB_TREE)) < 0)
 			return r;
 	}
 	return have ? 0 : todo_add(c, &sref);
@@ -294,9 +300,7 @@ static int collect_catalog(struct copier *c, const uint8_t id[CAIRN_ID_LEN])
 	for (size_t i = 0; i < n; i++)
 		if ((r = collect_catalog(c, kids + i * CAIRN_ID_LEN)) < 0)
 			return r;
-	struct cairn_blob_ref mark = { .type = CAIRN_BLOB_CATALOG };
-	memcpy(mark.id, id, CAIRN_ID_LEN);
-	if ((r = set_add(c->done, &mark)) < 0)
+	if ((r = mark_done(c, id, CAIRN_BLOB_CATALOG)) < 0)
 		return r;
 	return have ? 0 : todo_add(c, &sref);
 }
