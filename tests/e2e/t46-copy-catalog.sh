@@ -145,4 +145,26 @@ t_prune()
 }
 test_case "prune at the destination keeps the copied catalog" t_prune
 
+t_damaged()
+{
+	# A source whose catalog volume node is damaged: one line naming the
+	# source, nothing visible at either destination.
+	local X=$TT/x Y=$TT/y Z=$TT/z pack size toc
+	new_repo "$X" --chunk-size 64K
+	new_repo "$Z" --chunk-size 64K
+	cairn init --repo "$Y" --copy-keys-from "$X" -q >/dev/null
+	cairn backup --repo "$X" -q --name vol "$IMG" >/dev/null
+	[ "$(npacks "$X")" = 1 ] || fail "expected one pack"
+	pack=$(find "$X/packs" -type f ! -name '.tmp.*')
+	size=$(stat -c %s "$pack")
+	toc=$(python3 -c 'import struct,sys; f=open(sys.argv[1],"rb"); f.seek(-12,2); print(struct.unpack("<I", f.read(4))[0])' "$pack")
+	# The last blob before the TOC is the catalog's volume node.
+	flip_byte "$pack" $((size - 12 - toc - 1))
+	expect_fail -m "source" cairn copy --repo "$X" --all --to "$Y"
+	expect_fail -m "source" cairn copy --repo "$X" --all --to "$Z"
+	[ "$(cairn list --repo "$Y" --json | jq length)" = 0 ] || fail "a backup appeared at the family member"
+	[ "$(cairn list --repo "$Z" --json | jq length)" = 0 ] || fail "a backup appeared at the unrelated repository"
+}
+test_case "a damaged catalog node at the source: one line, nothing at the destination" t_damaged
+
 test_done
