@@ -167,4 +167,30 @@ t_damaged()
 }
 test_case "a damaged catalog node at the source: one line, nothing at the destination" t_damaged
 
+t_policy_no_catalog()
+{
+	# policy create --no-catalog: stored, shown, and its runs' backups
+	# have no catalog; a policy without it keeps catalogs.
+	local P=$TT/p
+	new_repo "$P" --chunk-size 64K
+	cairn policy create nocat --volume "$IMG" --repo "$P" --every 1h --no-catalog -q
+	cairn policy create withcat --volume "$IMG" --name vol2 --repo "$P" --every 1h -q
+	[ "$(cairn policy show nocat --json | jq -r .catalog)" = false ] || fail "policy show --json: catalog not false"
+	[ "$(cairn policy show withcat --json | jq -r .catalog)" = true ] || fail "policy show --json: catalog not true"
+	cairn policy show nocat | grep -q -- "--no-catalog" || fail "policy show does not say --no-catalog"
+	! cairn policy show withcat | grep -q -- "--no-catalog" || fail "policy show says --no-catalog of a policy without it"
+	cairn policy run nocat -q >/dev/null
+	cairn policy run withcat -q >/dev/null
+	cairn list --repo "$P" --json >l.json
+	[ "$(jq -r '[.[] | select(.volume == "vol.img")][0].catalog' l.json)" = false ] ||
+		fail "the --no-catalog policy's backup has a catalog"
+	jq -r '[.[] | select(.volume == "vol.img")][0].catalog_reason' l.json | grep -q -- "--no-catalog" ||
+		fail "reason: $(jq -r '[.[] | select(.volume == "vol.img")][0].catalog_reason' l.json)"
+	[ "$(jq -r '[.[] | select(.volume == "vol2")][0].catalog' l.json)" = true ] ||
+		fail "the other policy's backup has no catalog"
+	# Only with create: one line, exit 2.
+	expect_fail -c 2 -m "no-catalog" cairn policy show nocat --no-catalog
+}
+test_case "policy create --no-catalog: stored, shown, and its backups keep no catalog" t_policy_no_catalog
+
 test_done
