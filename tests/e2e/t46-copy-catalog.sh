@@ -73,33 +73,31 @@ t_dry_run()
 }
 test_case "--dry-run --json counts catalog nodes and bytes, writes nothing" t_dry_run
 
-t_family()
+# copied_ok DST JSON FAMILY: copies everything to DST (--json in JSON) as a
+# key family or not (true/false); the catalog came along whole.
+copied_ok()
 {
-	copy_to "$B" b1.json
-	[ "$(jget b1.json .same_key_family)" = true ] || fail "not copied as a key family"
-	[ "$(jget b1.json .catalog_nodes_sent)" = "$(cat "$TD/dry-nodes")" ] ||
-		fail "sent $(jget b1.json .catalog_nodes_sent) catalog nodes, the dry run said $(cat "$TD/dry-nodes")"
+	copy_to "$1" "$2"
+	[ "$(jq -r .same_key_family "$2")" = "$3" ] || fail "same_key_family is not $3"
+	[ "$(jget "$2" .catalog_nodes_sent)" = "$(cat "$TD/dry-nodes")" ] ||
+		fail "sent $(jget "$2" .catalog_nodes_sent) catalog nodes, the dry run said $(cat "$TD/dry-nodes")"
 	local id
 	id=$(cat "$TD/id1")
-	[ "$(cairn list --repo "$B" --json | jq -r '.[0].catalog')" = true ] || fail "the copy has no catalog"
-	same_catalog "$A" "$B" "$id"
-	same_files "$A" "$B" "$id"
-	cairn check --repo "$B" -q || fail "check at the family member failed"
+	[ "$(cairn list --repo "$1" --json | jq -r '.[0].catalog')" = true ] || fail "the copy has no catalog"
+	same_catalog "$A" "$1" "$id"
+	same_files "$A" "$1" "$id"
+	cairn check --repo "$1" -q || fail "check at $1 failed"
+}
+
+t_family()
+{
+	copied_ok "$B" b1.json true
 }
 test_case "same key family: catalog, restore-file and check at the destination" t_family
 
 t_unrelated()
 {
-	copy_to "$U" u1.json
-	[ "$(jq -r .same_key_family u1.json)" = false ] || fail "copied as a key family"
-	[ "$(jget u1.json .catalog_nodes_sent)" = "$(cat "$TD/dry-nodes")" ] ||
-		fail "sent $(jget u1.json .catalog_nodes_sent) catalog nodes, the dry run said $(cat "$TD/dry-nodes")"
-	local id
-	id=$(cat "$TD/id1")
-	[ "$(cairn list --repo "$U" --json | jq -r '.[0].catalog')" = true ] || fail "the copy has no catalog"
-	same_catalog "$A" "$U" "$id"
-	same_files "$A" "$U" "$id"
-	cairn check --repo "$U" -q || fail "check at the unrelated repository failed"
+	copied_ok "$U" u1.json false
 	cairn check --repo "$U" -q --read-data || fail "check --read-data at the unrelated repository failed"
 }
 test_case "unrelated repositories: the catalog re-sealed; catalog, restore-file and check at the destination" t_unrelated
