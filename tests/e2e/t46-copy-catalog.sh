@@ -4,9 +4,12 @@
 # member of its key family (nodes move sealed) and to an unrelated
 # repository (nodes re-sealed, ids rewritten bottom-up); at both the
 # catalog lists what the source's does, restore-file gives the same bytes
-# and check is clean.  A second backup that touched one file sends a few
-# catalog nodes, not the whole catalog; --dry-run counts them.
+# and check is clean (also on RGW, when scripts/run-tests starts it).  A
+# second backup that touched one file sends a few catalog nodes, not the
+# whole catalog; --dry-run counts them; a damaged source node stops the
+# copy.  Also policy create --no-catalog.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/s3lib.sh"
 
 A=$TD/a
 B=$TD/b   # same key family as A
@@ -142,6 +145,27 @@ t_prune()
 	cairn check --repo "$U" -q || fail "check after prune failed"
 }
 test_case "prune at the destination keeps the copied catalog" t_prune
+
+t_rgw()
+{
+	# Local to RGW in the key family, and to an unrelated repository on
+	# RGW: the catalog of the newest backup lists and restores the same.
+	s3_use rgw
+	local F N id2
+	F=$(s3_uri rgw fam) N=$(s3_uri rgw other)
+	id2=$(cat "$TD/id2")
+	cairn init --repo "$F" --copy-keys-from "$A" -q >/dev/null
+	new_repo "$N" --chunk-size 64K
+	copy_to "$F" f.json
+	copy_to "$N" n.json
+	[ "$(jget f.json .catalog_nodes_sent)" -ge 9 ] || fail "sent $(jget f.json .catalog_nodes_sent) catalog nodes to RGW"
+	[ "$(jget n.json .catalog_nodes_sent)" -ge 9 ] || fail "sent $(jget n.json .catalog_nodes_sent) catalog nodes to RGW"
+	same_catalog "$A" "$F" "$id2"
+	same_catalog "$A" "$N" "$id2"
+	same_files "$A" "$N" "$id2"
+	cairn check --repo "$N" -q || fail "check at RGW failed"
+}
+test_case "to RGW (family and unrelated): catalog and restore-file at the destination" t_rgw
 
 t_damaged()
 {
