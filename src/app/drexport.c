@@ -98,6 +98,9 @@ static json_t *policy_def_json(const struct cairn_policy *p)
 			      "paused_at_export", json_boolean(p->paused), "full_every", (int)p->full_every,
 			      "snapshot", p->snapshot, "retention_scope",
 			      p->scope == CAIRN_SCOPE_VOLUME ? "volume" : "policy", "rpo_s", (json_int_t)p->rpo);
+	/* Only when set: tokens of policies with catalogs stay as they were. */
+	if (j && p->no_catalog)
+		json_object_set_new(j, "no_catalog", json_true());
 	return j;
 }
 
@@ -409,6 +412,7 @@ static int import_policy(struct cairn_state *st, const json_t *d, const char *ur
 		/* Nothing runs here until failover resumes it. */
 		.paused = true,
 		.rpo = json_integer_value(json_object_get(d, "rpo_s")),
+		.no_catalog = json_is_true(json_object_get(d, "no_catalog")),
 	};
 	if (p.cron)
 		p.every = 0;

@@ -91,7 +91,8 @@ static int backup_volume(const struct cairn_app *app, struct cairn_state *st, st
 {
 	struct cairn_app_backup o = { .source = p->source, .name = p->volume_name,
 				      .name_option = CAIRN_APP_POLICY_NAME_OPTION, .policy = p->name,
-				      .policy_id = p->id, .full = full, .snapshot = CAIRN_SNAP_AUTO };
+				      .policy_id = p->id, .full = full, .snapshot = CAIRN_SNAP_AUTO,
+				      .no_catalog = p->no_catalog };
 	if (cairn_snap_method_parse(p->snapshot, &o.snapshot) < 0)
 		return cairn_error_set(CAIRN_EINVAL, "policy %s: unknown snapshot method '%s'", p->name, p->snapshot);
 	struct cairn_manifest *m = NULL;
@@ -118,7 +119,8 @@ static int backup_group(const struct cairn_app *app, struct cairn_state *st, str
 			struct cairn_app_job *j, char *result, size_t result_size,
 			struct cairn_backup_stats_row *stats)
 {
-	struct cairn_app_group_backup o = { .group = grp, .policy = p->name, .policy_id = p->id, .full = full };
+	struct cairn_app_group_backup o = { .group = grp, .policy = p->name, .policy_id = p->id, .full = full,
+					    .no_catalog = p->no_catalog };
 	struct cairn_app_group_made made;
 	int r = cairn_app_group_backup_in_job(app, st, repo, &o, j, &made);
 	if (r >= 0) {

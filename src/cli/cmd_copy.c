@@ -103,6 +103,8 @@ static int run_copy(struct cli_ctx *c)
 				      "bytes_skipped", (json_int_t)st->bytes_skipped, "packs_whole",
 				      (json_int_t)st->packs_whole, "packs_server_side", (json_int_t)st->packs_server_side,
 				      "seconds", st->seconds, "backups", out.backups);
+		json_object_set_new(j, "catalog_nodes_sent", json_integer((json_int_t)st->catalog_nodes_sent));
+		json_object_set_new(j, "catalog_bytes_sent", json_integer((json_int_t)st->catalog_bytes_sent));
 		json_object_set_new(j, "bytes_through_host",
 				    res.host_known ? json_integer((json_int_t)res.host_bytes) : json_null());
 		cli_print_json(j);

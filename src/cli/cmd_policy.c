@@ -91,6 +91,7 @@ static json_t *policy_json(struct cairn_state *st, const struct cairn_policy *p)
 	json_object_set_new(j, "id", json_string(p->id));
 	json_object_set_new(j, "retention_scope", json_string(p->scope == CAIRN_SCOPE_VOLUME ? "volume" : "policy"));
 	json_object_set_new(j, "rpo_s", p->rpo ? json_integer(p->rpo) : json_null());
+	json_object_set_new(j, "catalog", json_boolean(!p->no_catalog));
 	if (p->copy_to) {
 		char lc[48];
 		cairn_time_format(p->last_copy, lc, sizeof(lc));
@@ -127,6 +128,7 @@ struct create_args {
 	const char *copy_to, *copy_cred, *copy_every;
 	bool copy_after_backup;
 	struct keep_args copy_keep;
+	bool no_catalog; /* the backups keep no file catalog */
 };
 
 /* The replication options of policy create into p (copy_keep: room for
@@ -189,6 +191,7 @@ static int policy_create(struct cli_global *g, struct cairn_state *st, const cha
 	if (a->cron && cairn_cron_parse(a->cron, &cron) < 0)
 		return cli_usage("policy", "%s", cairn_error_message());
 	p.cron = (char *)a->cron;
+	p.no_catalog = a->no_catalog;
 	struct cairn_keep_rules rules;
 	if ((r = cli_keep_parse("policy", &a->keep, &rules)) != 0)
 		return r;
@@ -359,6 +362,8 @@ static int policy_show(struct cli_global *g, struct cairn_state *st, const char 
 			printf("full read:  every %u%s backup\n", p.full_every,
 			       p.full_every == 1 ? "" : p.full_every == 2 ? "nd" : p.full_every == 3 ? "rd" : "th");
 		printf("snapshot:   %s\n", p.snapshot);
+		if (p.no_catalog)
+			printf("catalog:    none (--no-catalog): no file listing or file restore of its backups\n");
 		if (p.copy_to) {
 			char lc[48] = "never", every[64] = "after each backup";
 			if (p.last_copy)
@@ -538,6 +543,7 @@ static const struct cli_opt policy_opts[] = {
 	{ "copy-keep-monthly", 0, OPT_STRING, A(copy_keep.monthly) },
 	{ "copy-keep-yearly", 0, OPT_STRING, A(copy_keep.yearly) },
 	{ "copy-keep-within", 0, OPT_STRING, A(copy_keep.within) },
+	{ "no-catalog", 0, OPT_FLAG, A(no_catalog) },
 	{ "job", 0, OPT_STRING, CLI_ARG(struct policy_args, job) },
 	{ NULL, 0, 0, NULL, 0 },
 };
@@ -560,9 +566,9 @@ static int check_policy(struct cli_ctx *c)
 	if (!create && (a->volume || a->group || a->every || a->cron || a->full_every || a->snapshot || a->name ||
 			a->scope || a->keep.last || a->keep.hourly || a->keep.daily || a->keep.weekly ||
 			a->keep.monthly || a->keep.yearly || a->keep.within || a->rpo || a->copy_to || a->copy_cred ||
-			a->copy_every || a->copy_after_backup))
+			a->copy_every || a->copy_after_backup || a->no_catalog))
 		return cli_usage("policy", "--volume, --group, --every, --cron, --keep-*, --retention-scope, --name, "
-					   "--full-every and --snapshot go with 'policy create'");
+					   "--full-every, --snapshot and --no-catalog go with 'policy create'");
 	if (pa->job && strcmp(sub, "run") != 0)
 		return cli_usage("policy", "--job goes with 'policy run'");
 	return 0;

@@ -729,12 +729,19 @@ static const struct cli_help_text verbs[] = {
 	  "from it are read.  Either way each blob's id is verified before the\n"
 	  "manifest that needs it is written.\n"
 	  "\n"
+	  "A backup's file catalog ('cairn catalog') goes with it, so that\n"
+	  "'cairn restore-file' works at the destination: within a key family\n"
+	  "its nodes move sealed (a directory the destination has stands for\n"
+	  "its subtree); between unrelated repositories every node is read,\n"
+	  "verified and re-sealed, and only those the destination lacks are sent.\n"
+	  "\n"
 	  "Progress on a terminal; a summary line on stderr.  --json: {from, to,\n"
 	  "dry_run, same_key_family, backups_copied, backups_skipped,\n"
 	  "groups_copied, groups_skipped, holds_copied, blobs_sent, bytes_sent,\n"
 	  "bytes_skipped, packs_whole, packs_server_side, seconds,\n"
 	  "bytes_through_host (null for local directories), backups: [{id,\n"
-	  "volume, skipped}]}.  Each run is a job of kind copy ('cairn status').\n" },
+	  "volume, skipped}], catalog_nodes_sent, catalog_bytes_sent (catalog\n"
+	  "nodes among blobs_sent, and their sealed bytes)}.  Each run is a job of kind copy ('cairn status').\n" },
 };
 
 bool cli_help(const char *verb)

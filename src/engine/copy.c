@@ -1,5 +1,6 @@
 /* Copies of backups between repositories (copy.h). */
 #include "engine/copy.h"
+#include "repo/catnode.h"
 #include "repo/group.h"
 #include "repo/hold.h"
 #include "repo/index.h"
@@ -50,6 +51,11 @@ struct copier {
 	 * destination (adopted packs' nodes are not trusted before). */
 	struct cairn_index *done;
 	uint32_t adopted_lo, adopted_hi; /* slots of packs adopted as orphans */
+	/* Unrelated repositories: the destination's id of each source catalog
+	 * node this run rebuilt (offset: its slot in catids), so that a later
+	 * backup of the run reads only the subtrees that changed. */
+	struct cairn_index *catmap;
+	struct cairn_buf catids;
 	struct cairn_blob_codec scodec, dcodec;
 	/* The current backup's blobs to send (same family): source refs,
 	 * pack slots of planned. */
@@ -204,6 +210,14 @@ static int read_kid(void *ud, unsigned i)
 	return r;
 }
 
+/* Remembers that the subtree of node id is complete at the destination. */
+static int mark_done(struct copier *c, const uint8_t id[CAIRN_ID_LEN], enum cairn_blob_type type)
+{
+	struct cairn_blob_ref mark = { .type = (uint8_t)type };
+	memcpy(mark.id, id, CAIRN_ID_LEN);
+	return set_add(c->done, &mark);
+}
+
 /* Collects the blobs of the subtree id (at level) the destination lacks.
  * A node the destination has in an indexed pack stands for its whole
  * subtree: index objects are written after every blob below the nodes
@@ -249,11 +263,45 @@ static int collect(struct copier *c, const uint8_t id[CAIRN_ID_LEN], unsigned le
 		free(bufs);
 		if (r < 0)
 			return r;
-		struct cairn_blob_ref mark = { .type = CAIRN_BLOB_TREE };
-		memcpy(mark.id, id, CAIRN_ID_LEN);
-		if ((r = set_add(c->done, &mark)) < 0)
+		if ((r = mark_done(c, id, CAIRN_BLOB_TREE)) < 0)
 			return r;
 	}
+	return have ? 0 : todo_add(c, &sref);
+}
+
+/* Collects the catalog nodes below id (format.h CATALOG) the destination
+ * lacks.  Catalog nodes have content ids like tree nodes, and backups and
+ * copies index them after the nodes below them: one the destination has in
+ * an indexed pack stands for its subtree (an unchanged directory), one in a
+ * pack adopted from an interrupted copy does not. */
+static int collect_catalog(struct copier *c, const uint8_t id[CAIRN_ID_LEN])
+{
+	if (cairn_id_is_zero(id) || in_set(c->planned, id) || in_set(c->done, id))
+		return 0;
+	if (cairn_cancel_check())
+		return CAIRN_ECANCELED;
+	struct cairn_blob_ref dref, sref;
+	bool have = cairn_index_lookup(c->didx, id, &dref) == 0;
+	if (have && (dref.pack < c->adopted_lo || dref.pack >= c->adopted_hi))
+		return 0;
+	char hex[2 * CAIRN_ID_LEN + 1];
+	cairn_hex_encode(id, CAIRN_ID_LEN, hex);
+	if (!have && cairn_index_lookup(c->sidx, id, &sref) < 0)
+		return cairn_error_set(CAIRN_ECORRUPT, "source: catalog node %.16s is missing from the index", hex);
+	if (!have && sref.type != CAIRN_BLOB_CATALOG)
+		return cairn_error_set(CAIRN_ECORRUPT, "source: blob %.16s is not a catalog node", hex);
+	int r = cairn_blob_read(c->src, c->sidx, &c->scodec, id, &c->node);
+	if (r < 0)
+		return cairn_error_prefix(r, "source");
+	_cleanup_free_ uint8_t *kids = NULL;
+	size_t n = 0;
+	if ((r = cairn_catalog_node_children(c->node.data, c->node.len, &kids, &n)) < 0)
+		return cairn_error_prefix(r, "source: catalog node %.16s", hex);
+	for (size_t i = 0; i < n; i++)
+		if ((r = collect_catalog(c, kids + i * CAIRN_ID_LEN)) < 0)
+			return r;
+	if ((r = mark_done(c, id, CAIRN_BLOB_CATALOG)) < 0)
+		return r;
 	return have ? 0 : todo_add(c, &sref);
 }
 
@@ -602,7 +650,7 @@ static int complete_adopted(struct copier *c)
 	struct cairn_blob_ref *nodes = NULL;
 	size_t nn = 0, cap = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (e[i].type != CAIRN_BLOB_TREE || e[i].pack < c->adopted_lo || e[i].pack >= c->adopted_hi)
+		if (e[i].type == CAIRN_BLOB_CHUNK || e[i].pack < c->adopted_lo || e[i].pack >= c->adopted_hi)
 			continue;
 		if (cairn_array_grow(&nodes, &cap, nn, sizeof(*nodes), 64) < 0) {
 			free(nodes);
@@ -614,6 +662,10 @@ static int complete_adopted(struct copier *c)
 	for (size_t i = 0; r >= 0 && i < nn; i++) {
 		if (cairn_index_lookup(c->sidx, nodes[i].id, NULL) < 0)
 			continue;
+		if (nodes[i].type == CAIRN_BLOB_CATALOG) {
+			r = collect_catalog(c, nodes[i].id);
+			continue;
+		}
 		if ((r = cairn_blob_read(c->src, c->sidx, &c->scodec, nodes[i].id, &c->node)) < 0)
 			break;
 		unsigned level = c->node.len ? c->node.data[0] : 0;
@@ -656,12 +708,17 @@ static int put_plain(struct copier *c, const uint8_t id[CAIRN_ID_LEN], const uin
 	struct cairn_blob_ref ref = { .type = (uint8_t)type, .raw_len = (uint32_t)len };
 	memcpy(ref.id, id, CAIRN_ID_LEN);
 	cairn_buf_clear(&c->sealed);
-	int r = cairn_blob_encode(&c->dcodec, id, plain, len, type == CAIRN_BLOB_CHUNK, &c->sealed, &ref.flags,
+	/* Compressed as backups store them: chunks and catalog nodes. */
+	int r = cairn_blob_encode(&c->dcodec, id, plain, len, type != CAIRN_BLOB_TREE, &c->sealed, &ref.flags,
 				  &ref.stored_len);
 	if (r < 0)
 		return r;
 	if (type == CAIRN_BLOB_CHUNK)
 		c->raw_sent += len;
+	if (type == CAIRN_BLOB_CATALOG) {
+		c->st->catalog_nodes_sent++;
+		c->st->catalog_bytes_sent += ref.stored_len;
+	}
 	if (c->o->dry_run) {
 		/* Counted, remembered, not written. */
 		c->st->blobs_sent++;
@@ -826,6 +883,76 @@ static int rebuild_tree(struct copier *c, const struct cairn_manifest *m, const 
 	return r;
 }
 
+struct id_offsets {
+	const uint8_t *base;
+	size_t *v, n, cap;
+};
+
+static int take_offset(const uint8_t id[CAIRN_ID_LEN], void *ud)
+{
+	struct id_offsets *o = ud;
+	if (cairn_array_grow(&o->v, &o->cap, o->n, sizeof(*o->v), 16) < 0)
+		return cairn_error_nomem();
+	o->v[o->n++] = (size_t)(id - o->base);
+	return 0;
+}
+
+/* The destination's copy of source catalog node sid, bottom-up: the node
+ * is read (its id verified), its children rebuilt first and their new ids
+ * written where the old ones were (a node refers to children by id, and
+ * ids differ between unrelated repositories), then its own id computed
+ * and the node sealed under the destination's keys unless it has it.
+ * Every source node is read (its new id is known only so), but only the
+ * nodes the destination lacks are sent: an incremental copy sends the
+ * changed directories and the path to the root. */
+static int rebuild_catalog(struct copier *c, const uint8_t sid[CAIRN_ID_LEN], uint8_t ret[CAIRN_ID_LEN])
+{
+	struct cairn_blob_ref mref;
+	if (cairn_id_is_zero(sid)) {
+		memset(ret, 0, CAIRN_ID_LEN);
+		return 0;
+	}
+	if (cairn_index_lookup(c->catmap, sid, &mref) == 0) {
+		memcpy(ret, c->catids.data + mref.offset * CAIRN_ID_LEN, CAIRN_ID_LEN);
+		return 0;
+	}
+	if (cairn_cancel_check())
+		return CAIRN_ECANCELED;
+	char hex[2 * CAIRN_ID_LEN + 1];
+	cairn_hex_encode(sid, CAIRN_ID_LEN, hex);
+	struct cairn_blob_ref sref;
+	if (cairn_index_lookup(c->sidx, sid, &sref) < 0)
+		return cairn_error_set(CAIRN_ECORRUPT, "source: catalog node %.16s is missing from the index", hex);
+	if (sref.type != CAIRN_BLOB_CATALOG)
+		return cairn_error_set(CAIRN_ECORRUPT, "source: blob %.16s is not a catalog node", hex);
+	_cleanup_(cairn_buf_freep) struct cairn_buf node = CAIRN_BUF_INIT;
+	int r = cairn_blob_read(c->src, c->sidx, &c->scodec, sid, &node);
+	if (r < 0)
+		return cairn_error_prefix(r, "source");
+	struct id_offsets o = { .base = node.data };
+	enum cairn_catalog_node_kind kind;
+	if ((r = cairn_catalog_node_parse(node.data, node.len, &kind, NULL, take_offset, &o)) < 0) {
+		free(o.v);
+		return cairn_error_prefix(r, "source: catalog node %.16s", hex);
+	}
+	for (size_t i = 0; r >= 0 && i < o.n; i++) {
+		uint8_t kid[CAIRN_ID_LEN];
+		memcpy(kid, node.data + o.v[i], CAIRN_ID_LEN);
+		r = rebuild_catalog(c, kid, node.data + o.v[i]);
+	}
+	free(o.v);
+	if (r < 0)
+		return r;
+	if ((r = cairn_hasher_id(c->dcodec.hasher, node.data, node.len, ret)) < 0 ||
+	    (r = put_plain(c, ret, node.data, node.len, CAIRN_BLOB_CATALOG)) < 0)
+		return r;
+	struct cairn_blob_ref map = { .offset = c->catids.len / CAIRN_ID_LEN };
+	memcpy(map.id, sid, CAIRN_ID_LEN);
+	if ((r = cairn_buf_append(&c->catids, ret, CAIRN_ID_LEN)) < 0)
+		return r;
+	return set_add(c->catmap, &map);
+}
+
 /* ---- one backup, one group backup ---- */
 
 static const struct cairn_manifest *find_manifest(const struct cairn_manifest_list *l,
@@ -879,21 +1006,21 @@ static int copy_backup(struct copier *c, const struct cairn_manifest *m, const s
 	json = NULL;
 	if (r < 0)
 		return r;
-	/* The file catalog (format.h CATALOG) is not copied yet: the copy
-	 * says so rather than name nodes the destination lacks (its prune
-	 * would refuse to run). */
-	if (copy->has_catalog) {
-		copy->has_catalog = false;
-		free(copy->catalog_none);
-		if (!(copy->catalog_none = strdup("not copied: 'cairn copy' does not carry catalogs yet")))
-			return cairn_error_nomem();
-	}
+	/* The file catalog (format.h CATALOG) goes with the backup, its
+	 * nodes before the manifest like the tree's: file restore works at
+	 * the destination (a disaster-recovery site) as at the source. */
 	if (c->family) {
-		if ((r = collect(c, m->root, m->levels, NULL)) < 0)
+		if ((r = collect(c, m->root, m->levels, NULL)) < 0 ||
+		    (m->has_catalog && (r = collect_catalog(c, m->catalog)) < 0))
 			return r;
-		for (size_t i = 0; i < c->ntodo; i++)
+		for (size_t i = 0; i < c->ntodo; i++) {
 			if (c->todo[i].type == CAIRN_BLOB_CHUNK)
 				raw_sent += c->todo[i].raw_len;
+			if (c->todo[i].type == CAIRN_BLOB_CATALOG) {
+				c->st->catalog_nodes_sent++;
+				c->st->catalog_bytes_sent += c->todo[i].stored_len;
+			}
+		}
 		if (c->o->dry_run) {
 			c->st->blobs_sent += c->ntodo;
 			for (size_t i = 0; i < c->ntodo; i++)
@@ -906,7 +1033,8 @@ static int copy_backup(struct copier *c, const struct cairn_manifest *m, const s
 		const struct cairn_manifest *ps = m->has_parent ? find_manifest(slist, m->parent) : NULL;
 		const struct cairn_manifest *pd = m->has_parent ? find_manifest(dlist, m->parent) : NULL;
 		c->raw_sent = 0;
-		if ((r = rebuild_tree(c, m, ps, pd, copy->root)) < 0)
+		if ((r = rebuild_tree(c, m, ps, pd, copy->root)) < 0 ||
+		    (m->has_catalog && (r = rebuild_catalog(c, m->catalog, copy->catalog)) < 0))
 			return r;
 		raw_sent = c->raw_sent;
 		if (!c->o->dry_run && (r = pack_flush(c)) < 0)
@@ -1079,6 +1207,8 @@ static void copier_free(struct copier *c)
 	cairn_index_free(c->didx);
 	cairn_index_free(c->planned);
 	cairn_index_free(c->done);
+	cairn_index_free(c->catmap);
+	cairn_buf_free(&c->catids);
 	cairn_blob_codec_free(&c->scodec);
 	cairn_blob_codec_free(&c->dcodec);
 	cairn_pack_writer_free(&c->pw);
@@ -1138,7 +1268,9 @@ int cairn_copy_run(struct cairn_repo *src, struct cairn_repo *dst, const struct 
 	if ((r = cairn_index_add_pack(c.done, zero_pack, false, &dummy)) < 0 ||
 	    (r = cairn_blob_codec_init(&c.scodec, src)) < 0 || (r = cairn_blob_codec_init(&c.dcodec, dst)) < 0)
 		goto out;
-	if (!c.family && (r = cairn_index_add_pack(c.planned, zero_pack, false, &dummy)) < 0)
+	if (!c.family && ((r = cairn_index_add_pack(c.planned, zero_pack, false, &dummy)) < 0 ||
+			  (r = cairn_index_new(&c.catmap)) < 0 ||
+			  (r = cairn_index_add_pack(c.catmap, zero_pack, false, &dummy)) < 0))
 		goto out;
 	cairn_index_hide_condemned(c.didx, true); /* never reuse what prune took out of use */
 	if (!o->dry_run) {

@@ -14,7 +14,11 @@
  * repositories: every chunk is opened, verified, given the destination's
  * id, compressed and sealed anew, and the trees rebuilt; when the parent
  * backup was copied before, only the chunks that differ from it (tree
- * diff at the source) are read.
+ * diff at the source) are read.  A backup's file catalog goes with it:
+ * within a family its nodes move sealed like tree nodes (a node the
+ * destination has stands for its subtree); between unrelated repositories
+ * each is opened, verified, its children's ids rewritten bottom-up and
+ * re-sealed under the destination's keys.
  */
 #ifndef CAIRN_ENGINE_COPY_H
 #define CAIRN_ENGINE_COPY_H
@@ -56,6 +60,9 @@ struct cairn_copy_stats {
 	uint64_t bytes_skipped; /* logical bytes of the copied backups not sent */
 	uint64_t packs_whole;  /* source packs copied whole */
 	uint64_t packs_server_side; /* of those, copied by the store without passing here */
+	/* File catalog nodes (format.h CATALOG) among blobs_sent, and their
+	 * sealed bytes: an incremental copy sends the changed directories'. */
+	uint64_t catalog_nodes_sent, catalog_bytes_sent;
 	double seconds;
 };
 

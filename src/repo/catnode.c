@@ -191,6 +191,7 @@ int cairn_catnode_get_entry(struct cairn_reader *rd, bool root, struct cairn_cat
 		p = cairn_reader_bytes(rd, CAIRN_ID_LEN);
 		if (p)
 			memcpy(e->subtree_id, p, CAIRN_ID_LEN);
+		ret->subtree_at = p;
 		break;
 	case CAIRN_CAT_SYMLINK:
 		ret->target_len = cairn_reader_le16(rd);
@@ -326,7 +327,7 @@ int cairn_catalog_node_parse(const uint8_t *data, size_t len, enum cairn_catalog
 				prev_len = ce.name_len;
 			}
 			if (ce.e.type == CAIRN_CAT_DIR && id_fn && !cairn_id_is_zero(ce.e.subtree_id) &&
-			    (r = id_fn(ce.e.subtree_id, ud)) < 0)
+			    (r = id_fn(ce.subtree_at, ud)) < 0)
 				return r;
 			for (uint32_t k = 0; id_fn && k < ce.nparts; k++)
 				if ((r = id_fn(ce.part_ids + (size_t)k * CAIRN_ID_LEN, ud)) < 0)

@@ -21,7 +21,10 @@ int cairn_catalog_node_children(const uint8_t *data, size_t len, uint8_t **ret_i
 /* Parses an opened catalog node, checking everything; calls entry_fn for
  * each entry of a directory leaf (with names NUL-terminated in scratch
  * copies) and id_fn for each child id (directory parts, extent parts).
- * Either may be NULL.  *ret_kind gets the node's kind (format.h CATALOG). */
+ * Either may be NULL.  *ret_kind gets the node's kind (format.h CATALOG).
+ * The ids id_fn gets point into data: a copy between unrelated
+ * repositories (engine/copy.c) rewrites them there with the destination's
+ * ids (the zero id of an empty directory is not passed). */
 enum cairn_catalog_node_kind {
 	CAIRN_CATNODE_DIR = 0,     /* a directory's entries (or one part of them) */
 	CAIRN_CATNODE_PARTS = 1,   /* a large directory: the ids of its parts */
@@ -52,6 +55,7 @@ struct cairn_catnode_entry {
 	const uint8_t *inline_ext; /* NULL when in parts */
 	const uint8_t *part_ids;
 	uint32_t nparts;
+	const uint8_t *subtree_at; /* a directory's subtree id where it lies in the node */
 };
 
 /* A node's header: checks magic, kind and reserved bytes; rd is left at

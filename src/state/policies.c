@@ -63,8 +63,8 @@ int cairn_policy_create(struct cairn_state *st, const struct cairn_policy *p)
 				"INSERT INTO policies (name, created, kind, source, repo, cred, every_s, cron, keep_last,"
 				" keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly, keep_within,"
 				" full_every, snapshot, paused, id, volume_name, retention_scope, rpo_s, copy_to,"
-				" copy_cred, copy_every_s, copy_keep)"
-				" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+				" copy_cred, copy_every_s, copy_keep, no_catalog)"
+				" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 				&s);
 	if (r < 0)
 		return r;
@@ -97,6 +97,7 @@ int cairn_policy_create(struct cairn_state *st, const struct cairn_policy *p)
 	cairn_state_bind_opt(s, 24, p->copy_to ? p->copy_cred : NULL);
 	sqlite3_bind_int64(s, 25, p->copy_to && p->copy_every > 0 ? p->copy_every : 0);
 	cairn_state_bind_opt(s, 26, p->copy_to ? p->copy_keep : NULL);
+	sqlite3_bind_int(s, 27, p->no_catalog);
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
 		return cairn_error_set(CAIRN_EEXIST, "a policy named '%s' exists already", p->name);
@@ -115,7 +116,8 @@ static int dup_col(sqlite3_stmt *s, int col, char **ret)
 #define POLICY_COLS                                                                                            \
 	"name, created, kind, source, repo, cred, every_s, cron, keep_last, keep_hourly, keep_daily, keep_weekly," \
 	" keep_monthly, keep_yearly, keep_within, full_every, snapshot, paused, last_run, backups, id, volume_name," \
-	" retention_scope, rpo_s, copy_to, copy_cred, copy_every_s, copy_keep, last_copy"
+	" retention_scope, rpo_s, copy_to, copy_cred, copy_every_s, copy_keep, last_copy," \
+	" no_catalog"
 
 static int read_policy(sqlite3_stmt *s, struct cairn_policy *p)
 {
@@ -153,6 +155,7 @@ static int read_policy(sqlite3_stmt *s, struct cairn_policy *p)
 	p->rpo = sqlite3_column_int64(s, 23);
 	p->copy_every = sqlite3_column_int64(s, 26);
 	p->last_copy = sqlite3_column_int64(s, 28);
+	p->no_catalog = sqlite3_column_int(s, 29) != 0;
 	return 0;
 }
 

@@ -51,6 +51,7 @@ struct cairn_policy {
 	 * latest copy started (unix seconds; 0: never). */
 	char *copy_to, *copy_cred, *copy_keep;
 	int64_t copy_every, last_copy;
+	bool no_catalog; /* its backups keep no file catalog (`--no-catalog`) */
 };
 
 void cairn_policy_clear(struct cairn_policy *p);

@@ -307,6 +307,8 @@ static const struct cairn_state_migration migrations[] = {
 	  " repo TEXT PRIMARY KEY NOT NULL,"
 	  " bytes INTEGER NOT NULL"
 	  ") STRICT;" },
+	{ "policies without a file catalog",
+	  "ALTER TABLE policies ADD COLUMN no_catalog INTEGER NOT NULL DEFAULT 0 CHECK (no_catalog IN (0, 1));" },
 };
 
 struct cairn_state {

@@ -235,6 +235,10 @@
  *     repo_written           bytes this host's policy backups stored in each
  *       repository (repo TEXT PK, bytes INTEGER)
  *
+ *   version 18 (step 17)
+ *     policies gains         no_catalog INTEGER (0/1): the policy's backups
+ *                            keep no file catalog (`policy create --no-catalog`)
+ *
  * SEALED SECRETS
  *
  *   AES-256-GCM (crypto.h layout: nonce || ciphertext || tag) under a key
