@@ -203,6 +203,11 @@ for run in $(seq "$RUNS"); do
 		cmp "$VOL" "$SB" || die "the failed-back volume differs from the failed-over one"
 	fi
 
+	"$CAIRN" list --repo "$B" --json >"$W/list-b" 2>>"$LOG" || die "list of B failed, see $LOG"
+	# bk ID: what a backup in B read and stored, and how it knew what changed.
+	bk() { jq -r --arg id "$1" '.[] | select(.id == $id) |
+		"read \(.bytes_read / 1048576 | floor) MiB (\(.change_tracking)), new \(.bytes_new / 1048576 | floor) MiB"' "$W/list-b"; }
+
 	say "restore through the secondary endpoint (bench/secondary.sh)"
 	S3_ENDPOINT=$EP S3_ACCESS_KEY=$AWS_ACCESS_KEY_ID S3_SECRET_KEY=$AWS_SECRET_ACCESS_KEY \
 		SEC_SIZE_MIB=${SEC_SIZE_MIB:-256} SEC_ROUNDS=${SEC_ROUNDS:-3} BENCH_DIR=$W/secondary \
@@ -222,7 +227,11 @@ for run in $(seq "$RUNS"); do
 		echo "| $run | failover (RTO) | ${SEC[failover]} (rto_s $(jf failover .rto_s)) | | < 1 s | $(met "${SEC[failover]} < 1") |"
 		echo "| $run | failback after ${CHANGE_MIB} MiB at the DR site | ${SEC[failback]} | written $(mib "$fb_w") MiB = $(echo "scale=2; $fb_w / $change_b" | bc)x the change | < 2x | $(met "$fb_w < 2 * $change_b") |"
 		echo "| $run | restore via the secondary endpoint | $sec_line | | within 1.2x | $(met "$sec_ratio <= 1.2") (${sec_ratio}x) |"
-		echo "| $run | (untimed context) primary backup + copy of the change ${SEC[run2]} s; DR backup ${SEC[dr_backup]} s; first backup + copy ${SEC[run1]} s; standby create ${SEC[standby_create]} s | | | | |"
+		echo "| $run | (context) first backup + copy | ${SEC[run1]} | | | |"
+		echo "| $run | (context) standby create (full restore) | ${SEC[standby_create]} | | | |"
+		echo "| $run | (context) primary backup + copy of the change | ${SEC[run2]} | $(bk "$(jf run2 .backup)") | | |"
+		echo "| $run | (context) backup at the DR site | ${SEC[dr_backup]} | $(bk "$(jf dr_backup .backup)") | | |"
+		echo "| $run | (context) failback: copy / restore | $(jf failback .copy.seconds) / $(jf failback .restore.seconds) | copy sent $(jf failback .copy.bytes_sent) B; restore compared $(mib "$(jf failback .restore.bytes_compared)") MiB, fetched $(mib "$(jf failback .restore.bytes_fetched)") MiB | | |"
 	} >>"$ROWS"
 	rgw_stop
 done
