@@ -61,8 +61,6 @@ case $BENCH_DIR in /*) ;; *) die "BENCH_DIR must be absolute" ;; esac
 [ $((DATA_GIB + 1)) -le "$SIZE_GIB" ] || die "FO_DATA_GIB + 1 must fit in FO_SIZE_GIB"
 [ -x "$CAIRN" ] || die "no cairn binary at $CAIRN (make)"
 command -v radosgw >/dev/null || die "Ceph RGW missing (scripts/install-deps servers)"
-[ "$(id -u)" = 0 ] || die "needs root (loop device, mount)"
-command -v mkfs.xfs >/dev/null || die "mkfs.xfs missing (apt-get install xfsprogs)"
 
 W=$BENCH_DIR/failover
 LOGDIR=$BENCH_DIR/logs
@@ -81,40 +79,22 @@ export CAIRN_PASSPHRASE=cairn-bench-passphrase CAIRN_TO_PASSPHRASE=cairn-bench-p
 export CAIRN_FROM_PASSPHRASE=cairn-bench-passphrase
 export CAIRN_NO_PROGRESS=1
 
-RGW_DIR=$W/rgw RGW_UP=0
-X=$W/xfs LOOP=
+. "$ROOT/bench/seed.sh"
+RGW_DIR=$W/rgw
+X=$W/xfs
 VOL=$X/vol.img SB=$X/standby.img
-rgw_stop() {
-	[ "$RGW_UP" = 1 ] || return 0
-	CEPH_RGW_DIR=$RGW_DIR "$ROOT/scripts/servers/start-ceph-rgw.sh" stop >>"$LOG" 2>&1 || true
-	RGW_UP=0
-}
 cleanup() {
-	rgw_stop
-	if [ -n "$LOOP" ]; then
-		umount "$X" 2>/dev/null
-		losetup -d "$LOOP" 2>/dev/null
-	fi
-	rm -f "$W/xfs.fsimg"
+	seed_rgw_stop "$RGW_DIR"
+	seed_xfs_umount "$X" "$W/xfs.fsimg"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-envval() { echo "$1" | sed -n "s/^$2=//p"; }
 
 # The volume, once: later runs start from the volume as the previous
 # failback left it (still 5 GiB of random data; their first backup is a
 # full one to fresh buckets).
-truncate -s $((2 * SIZE_GIB + 8))G "$W/xfs.fsimg"
-mkfs.xfs -q -f -m reflink=1 "$W/xfs.fsimg"
-LOOP=$(losetup -f --show --direct-io=on "$W/xfs.fsimg")
-mkdir -p "$X"
-mount "$LOOP" "$X"
+seed_xfs_mount "$W/xfs.fsimg" $((2 * SIZE_GIB + 8)) "$X"
 say "building the volume: ${SIZE_GIB} GiB sparse, ${DATA_GIB} GiB random at 1 GiB, on XFS"
-truncate -s "${SIZE_GIB}G" "$VOL"
-# (openssl dies of SIGPIPE when head has enough: not a failure)
-{ openssl enc -aes-128-ctr -K 000102030405060708090a0b0c0d0e0f -iv 0 -nosalt </dev/zero 2>/dev/null || true; } |
-	head -c "$((DATA_GIB << 30))" | dd of="$VOL" bs=4M seek=256 conv=notrunc status=none
-sync
+seed_volume "$VOL" "$SIZE_GIB" "$DATA_GIB"
 
 # step NAME CMD...: runs CMD (its stdout to $W/out-NAME), records wall
 # seconds in SEC[NAME].
@@ -131,21 +111,8 @@ step() {
 # jf NAME FILTER: a field of step NAME's --json output.
 jf() { jq -r "$2" "$W/out-$1" 2>/dev/null || echo "?"; }
 
-# change FILE SEED: CHANGE_MIB writes of 1 MiB of new random data at
-# distinct seeded offsets of the data region (scattered, 1 MiB-aligned).
-change() {
-	python3 - "$1" "$CHANGE_MIB" "$DATA_GIB" "$2" <<'EOF'
-import os, random, sys
-path, n, data_gib, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-r = random.Random(seed)
-MiB = 1 << 20
-with open(path, "r+b") as f:
-    for off in r.sample(range(data_gib * 1024), n):
-        f.seek((1 << 30) + off * MiB)
-        f.write(os.urandom(MiB))
-EOF
-	sync
-}
+# change FILE SEED: CHANGE_MIB writes of 1 MiB scattered over the data.
+change() { seed_change "$1" "$CHANGE_MIB" "$DATA_GIB" "$2"; }
 
 prim() { CAIRN_STATE_DIR=$W/state-primary "$CAIRN" "$@"; }
 dr() { CAIRN_STATE_DIR=$W/state-dr "$CAIRN" "$@"; }
@@ -155,15 +122,8 @@ ROWS=$W/rows
 for run in $(seq "$RUNS"); do
 	say "run $run of $RUNS: starting Ceph RGW (objects in RAM: 2 copies of ${DATA_GIB} GiB)"
 	rm -rf "$RGW_DIR" "$W/state-primary" "$W/state-dr" "$SB"
-	port=$(free_port)
-	RGW_UP=1
-	env=$(CEPH_RGW_DIR=$RGW_DIR CEPH_RGW_PORT=$port CEPH_MON_PORT=$((port + 1)) \
-		CEPH_RGW_MEM=$(((2 * DATA_GIB + 3) << 30)) "$ROOT/scripts/servers/start-ceph-rgw.sh" start 2>>"$LOG") ||
-		die "Ceph RGW did not start, see $LOG"
-	EP=$(envval "$env" S3_ENDPOINT)
-	export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
-	AWS_ACCESS_KEY_ID=$(envval "$env" S3_ACCESS_KEY)
-	AWS_SECRET_ACCESS_KEY=$(envval "$env" S3_SECRET_KEY)
+	seed_rgw_start "$RGW_DIR" $(((2 * DATA_GIB + 3) << 30))
+	EP=$SEED_EP
 	A="s3://fo-a$run/repo?endpoint=$EP&region=us-east-1"
 	B="s3://fo-b$run/repo?endpoint=$EP&region=us-east-1"
 
@@ -233,7 +193,7 @@ for run in $(seq "$RUNS"); do
 		echo "| $run | (context) backup at the DR site | ${SEC[dr_backup]} | $(bk "$(jf dr_backup .backup)") | | |"
 		echo "| $run | (context) failback: copy / restore | $(jf failback .copy.seconds) / $(jf failback .restore.seconds) | copy sent $(jf failback .copy.bytes_sent) B; restore compared $(mib "$(jf failback .restore.bytes_compared)") MiB, fetched $(mib "$(jf failback .restore.bytes_fetched)") MiB | | |"
 	} >>"$ROWS"
-	rgw_stop
+	seed_rgw_stop "$RGW_DIR"
 done
 
 out=$RESULTS/failover-latest.md
