@@ -14,6 +14,8 @@
 #               median of 3) and bench/dr.sh (disaster-recovery copies of
 #               the seed scenario on Ceph RGW and Azurite), see
 #               docs/benchmarks.md
+#               Then bench/failover.sh: standby update, failover,
+#               failback and the secondary endpoint on that scenario.
 MESON ?= meson
 NINJA ?= ninja
 
@@ -81,6 +83,7 @@ bench: deps-servers
 	bench/volumes.sh
 	bench/prune.sh
 	bench/dr.sh
+	bench/failover.sh
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -92,56 +92,35 @@ export CAIRN_PASSPHRASE=cairn-bench-passphrase CAIRN_TO_PASSPHRASE=cairn-bench-p
 export CAIRN_FROM_PASSPHRASE=cairn-bench-passphrase
 export CAIRN_NO_PROGRESS=1 CAIRN_STATE_DIR=$W/state
 
+. "$ROOT/bench/seed.sh"
 RGW_DIR=$W/rgw AZ_DIR=$W/azurite
-RGW_UP=0 AZ_UP=0
-LOOP= X=$W/xfs
+AZ_UP=0
+X=$W/xfs
 VOL=$W/vol.img
 cleanup() {
-	if [ -n "$LOOP" ]; then
-		umount "$X" 2>/dev/null
-		losetup -d "$LOOP" 2>/dev/null
-		rm -f "$W/xfs.fsimg"
-	fi
-	[ "$RGW_UP" = 1 ] && CEPH_RGW_DIR=$RGW_DIR "$ROOT/scripts/servers/start-ceph-rgw.sh" stop >>"$LOG" 2>&1
+	seed_xfs_umount "$X" "$W/xfs.fsimg"
+	seed_rgw_stop "$RGW_DIR"
 	[ "$AZ_UP" = 1 ] && AZURITE_DIR=$AZ_DIR "$ROOT/scripts/servers/start-azurite.sh" stop >>"$LOG" 2>&1
 	rm -rf "$W/vol.img" "$W"/restore-*.img
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-envval() { echo "$1" | sed -n "s/^$2=//p"; }
 
 COPIES=2
 [ -z "$DR_BEFORE" ] || COPIES=3
 say "starting Ceph RGW (objects in RAM: $COPIES copies of ${DATA_GIB} GiB)"
-port=$(free_port)
-RGW_UP=1
-env=$(CEPH_RGW_DIR=$RGW_DIR CEPH_RGW_PORT=$port CEPH_MON_PORT=$((port + 1)) \
-	CEPH_RGW_MEM=$(((COPIES * DATA_GIB + 3) << 30)) "$ROOT/scripts/servers/start-ceph-rgw.sh" start 2>>"$LOG") ||
-	die "Ceph RGW did not start, see $LOG"
-EP=$(envval "$env" S3_ENDPOINT)
-export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
-AWS_ACCESS_KEY_ID=$(envval "$env" S3_ACCESS_KEY)
-AWS_SECRET_ACCESS_KEY=$(envval "$env" S3_SECRET_KEY)
+seed_rgw_start "$RGW_DIR" $(((COPIES * DATA_GIB + 3) << 30))
+EP=$SEED_EP
 SRC="s3://dr-src/repo?endpoint=$EP&region=us-east-1"
 DST="s3://dr-dst/repo?endpoint=$EP&region=us-east-1"
 BEFORE_DST="s3://dr-before/repo?endpoint=$EP&region=us-east-1"
 
 if [ "$DR_FS" = xfs ]; then
 	[ "$(id -u)" = 0 ] || die "DR_FS=xfs needs root (loop device, mount); DR_FS=host runs without"
-	command -v mkfs.xfs >/dev/null || die "mkfs.xfs missing (apt-get install xfsprogs)"
-	truncate -s $((SIZE_GIB + 8))G "$W/xfs.fsimg"
-	mkfs.xfs -q -f -m reflink=1 "$W/xfs.fsimg"
-	LOOP=$(losetup -f --show --direct-io=on "$W/xfs.fsimg")
-	mkdir -p "$X"
-	mount "$LOOP" "$X"
+	seed_xfs_mount "$W/xfs.fsimg" $((SIZE_GIB + 8)) "$X"
 	VOL=$X/vol.img
 fi
 say "building the volume: ${SIZE_GIB} GiB sparse, ${DATA_GIB} GiB random at 1 GiB, on $DR_FS"
-truncate -s "${SIZE_GIB}G" "$VOL"
-# (openssl dies of SIGPIPE when head has enough: not a failure)
-{ openssl enc -aes-128-ctr -K 000102030405060708090a0b0c0d0e0f -iv 0 -nosalt </dev/zero 2>/dev/null || true; } |
-	head -c "$((DATA_GIB << 30))" | dd of="$VOL" bs=4M seek=256 conv=notrunc status=none
-sync
+seed_volume "$VOL" "$SIZE_GIB" "$DATA_GIB"
 
 # step NAME CMD...: runs CMD with CAIRN_HTTP_STATS, records wall seconds
 # and the bytes through this host (sent + received, every client).
@@ -160,19 +139,7 @@ print(sum(j["bytes_sent"] + j["bytes_received"] for j in map(json.loads, open(sy
 	say "  $name: ${SEC[$name]} s, $(numfmt --to=iec-i --suffix=B "${BYTES[$name]}") through this host"
 }
 
-change() {
-	python3 - "$VOL" "$CHANGE_MIB" "$DATA_GIB" <<'EOF'
-import os, random, sys
-path, n, data_gib = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-r = random.Random(42)
-MiB = 1 << 20
-with open(path, "r+b") as f:
-    for off in r.sample(range(data_gib * 1024), n):
-        f.seek((1 << 30) + off * MiB)
-        f.write(os.urandom(MiB))
-EOF
-	sync
-}
+change() { seed_change "$VOL" "$CHANGE_MIB" "$DATA_GIB" 42; }
 
 "$CAIRN" init --repo "$SRC" -q >>"$LOG" 2>&1 || die "init of the source failed, see $LOG"
 "$CAIRN" init --repo "$DST" --copy-keys-from "$SRC" -q >>"$LOG" 2>&1 || die "init --copy-keys-from failed, see $LOG"
@@ -212,11 +179,11 @@ fi
 if [ "$DR_AZURE" = 1 ]; then
 	say "starting Azurite; copy to an unrelated repository there"
 	AZ_UP=1
-	aenv=$(AZURITE_DIR=$AZ_DIR AZURITE_PORT=$(free_port) "$ROOT/scripts/servers/start-azurite.sh" start 2>>"$LOG") ||
+	aenv=$(AZURITE_DIR=$AZ_DIR AZURITE_PORT=$(seed_free_port) "$ROOT/scripts/servers/start-azurite.sh" start 2>>"$LOG") ||
 		die "Azurite did not start, see $LOG"
 	export AZURE_STORAGE_KEY
-	AZURE_STORAGE_KEY=$(envval "$aenv" AZURE_KEY)
-	AZ="azure://$(envval "$aenv" AZURE_ACCOUNT)/cairn-dr/repo?endpoint=$(envval "$aenv" AZURE_BLOB_ENDPOINT)"
+	AZURE_STORAGE_KEY=$(seed_envval "$aenv" AZURE_KEY)
+	AZ="azure://$(seed_envval "$aenv" AZURE_ACCOUNT)/cairn-dr/repo?endpoint=$(seed_envval "$aenv" AZURE_BLOB_ENDPOINT)"
 	"$CAIRN" init --repo "$AZ" -q >>"$LOG" 2>&1 || die "init on Azurite failed, see $LOG"
 	step copy_azure "$CAIRN" copy --volume vol --repo "$SRC" --to "$AZ" --json
 fi
