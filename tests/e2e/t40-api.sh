@@ -7,6 +7,7 @@
 # the CLI's too, and its event stream delivers the job's end; secrets sent
 # never come back.  Every response is checked against docs/openapi.yaml.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/apilib.sh"
 
 SPEC=$E2E_DIR/../../docs/openapi.yaml
 SOCK=$CAIRN_STATE_DIR/cairn.sock
@@ -46,22 +47,6 @@ req()
 	python3 "$E2E_DIR/openapi_check.py" "$SPEC" "$m" "$p" "$code" "${ctype:-application/json}" "$TT/r.body" ||
 		fail "$m $p: the response does not match docs/openapi.yaml"
 	echo "$code"
-}
-
-# expect CODE [ERROR_CODE] -- REQ ARGS: req must answer CODE (and the error
-# document's stable code).
-expect()
-{
-	local want=$1 ecode='' got
-	shift
-	[ "$1" = -- ] || { ecode=$1; shift; }
-	shift
-	got=$(req "$@")
-	[ "$got" = "$want" ] || fail "$*: status $got, expected $want: $(head -c 200 "$TT/r.body")"
-	if [ -n "$ecode" ]; then
-		[ "$(jq -r .error.code "$TT/r.body")" = "$ecode" ] ||
-			fail "$*: error code $(jq -r .error.code "$TT/r.body"), expected $ecode"
-	fi
 }
 
 t_setup()

@@ -8,6 +8,7 @@
 # a malformed body or missing fields 400, a held backup's forget 409, a
 # read-only token 403.  Every response is checked against docs/openapi.yaml.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/apilib.sh"
 
 SPEC=$E2E_DIR/../../docs/openapi.yaml
 SOCK=$CAIRN_STATE_DIR/cairn.sock
@@ -44,21 +45,6 @@ req()
 	python3 "$E2E_DIR/openapi_check.py" "$SPEC" "$m" "$p" "$code" "${ctype:-application/json}" "$TT/r.body" ||
 		fail "$m $p: the response does not match docs/openapi.yaml"
 	echo "$code"
-}
-
-# expect CODE [ERROR_CODE] -- REQ ARGS
-expect()
-{
-	local want=$1 ecode='' got
-	shift
-	[ "$1" = -- ] || { ecode=$1; shift; }
-	shift
-	got=$(req "$@")
-	[ "$got" = "$want" ] || fail "$*: status $got, expected $want: $(head -c 300 "$TT/r.body")"
-	if [ -n "$ecode" ]; then
-		[ "$(jq -r .error.code "$TT/r.body")" = "$ecode" ] ||
-			fail "$*: error code $(jq -r .error.code "$TT/r.body"), expected $ecode"
-	fi
 }
 
 # queued KIND -- REQ ARGS: the request must answer 202 with a queued job
