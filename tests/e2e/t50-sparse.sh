@@ -30,44 +30,12 @@ while pos < size:
 EOF
 }
 
-# same_sparse A B: equal sizes and bytes, reading only where either file
-# holds data (a 16 TiB image costs what its data costs); then B's data
-# lies within the CS-chunks of A's: restore wrote no hole out.
+# same_sparse A B: equal, reading only where either holds data, and B's
+# data within the chunks of A's (restore wrote no hole out).
 same_sparse()
 {
-	python3 - "$1" "$2" "$CS" <<'EOF' || fail "$2 differs from $1"
-import os, sys
-a, b = (os.open(p, os.O_RDONLY) for p in sys.argv[1:3])
-cs = int(sys.argv[3])
-size = os.fstat(a).st_size
-if os.fstat(b).st_size != size:
-    sys.exit(f"size {os.fstat(b).st_size}, expected {size}")
-def extents(fd):
-    pos = 0
-    while pos < size:
-        try:
-            d = os.lseek(fd, pos, os.SEEK_DATA)
-        except OSError:
-            return
-        h = os.lseek(fd, d, os.SEEK_HOLE)
-        yield d, h
-        pos = h
-for fd in (a, b):
-    for d, h in extents(fd):
-        while d < h:
-            n = min(h - d, 16 << 20)
-            if os.pread(a, n, d) != os.pread(b, n, d):
-                sys.exit(f"bytes at {d} differ")
-            d += n
-# Every data extent of b within A's data rounded out to chunks.
-chunks = set()
-for d, h in extents(a):
-    chunks.update(range(d // cs, (h + cs - 1) // cs))
-for d, h in extents(b):
-    for c in range(d // cs, (h + cs - 1) // cs):
-        if c not in chunks:
-            sys.exit(f"restored data at chunk {c} where the image has a hole")
-EOF
+	local d
+	d=$(python3 "$E2E_DIR/same_sparse.py" "$1" "$2" "$CS" 2>&1) || fail "$2 differs from $1: $d"
 }
 
 # put FILE OFFSET LEN SEED: LEN random bytes at OFFSET, the rest untouched.
