@@ -3,6 +3,8 @@
  *
  * Threads:  one reader lays out batches of consecutive chunks (holes,
  * change map, cached change tags) and asks the kernel to read them ahead;
+ * a hole SEEK_DATA found is one batch of its own however long (a record
+ * per run, not per chunk: the tree and the tag cache take it whole);
  * with a change map, a prefetcher asks for the changed ranges further
  * ahead; N workers read the batch's part of the source (or map it, with
  * CAIRN_MAP_SOURCE=1), hash, test against the index, compress and seal its
