@@ -114,11 +114,11 @@ static int zeros_at(struct cairn_tree_builder *b, unsigned level, uint64_t n)
 			n %= b->fanout;
 			continue;
 		}
-		/* Fill the pending node up to its end (or n). */
-		uint32_t room = b->fanout - b->count[level];
-		uint32_t k = (uint32_t)MIN((uint64_t)room, n);
-		if (level == b->levels)
-			k = (uint32_t)n; /* the root: finish() checked the total */
+		/* Fill the pending node up to its end (or n).  The root never
+		 * fills past fanout while pushed <= nchunks; refused, not spun on. */
+		uint32_t k = (uint32_t)MIN((uint64_t)(b->fanout - b->count[level]), n);
+		if (!k)
+			return cairn_error_set(CAIRN_EINVAL, "tree builder: more chunks than the tree holds");
 		memset(b->pending[level] + CAIRN_NODE_HEADER_LEN + (size_t)b->count[level] * CAIRN_ID_LEN, 0,
 		       (size_t)k * CAIRN_ID_LEN);
 		b->count[level] += k;
