@@ -3,7 +3,8 @@
 only where either holds data (SEEK_DATA), so a 16 TiB image costs what its
 data costs; otherwise one line on stderr and exit 1.  With CHUNK (bytes),
 B's data must also lie within the CHUNK-sized chunks that hold A's data: a
-restore wrote no hole of A out as zeros.  Used by tests/e2e/t50-sparse.sh
+restore wrote no hole of A out as zeros.  same_sparse.py --map FILE prints
+FILE's data extents, "start end" a line.  Used by tests/e2e/t50-sparse.sh
 and bench/scale.sh."""
 import os
 import sys
@@ -22,6 +23,11 @@ def extents(fd, size):
 
 
 def main():
+    if sys.argv[1] == "--map":
+        fd = os.open(sys.argv[2], os.O_RDONLY)
+        for d, h in extents(fd, os.fstat(fd).st_size):
+            print(d, h)
+        return
     a, b = (os.open(p, os.O_RDONLY) for p in sys.argv[1:3])
     cs = int(sys.argv[3]) if len(sys.argv) > 3 else 0
     size = os.fstat(a).st_size

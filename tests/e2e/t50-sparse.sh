@@ -15,19 +15,7 @@ CS=$((64 << 10))
 # a line.
 data_map()
 {
-	python3 - "$1" <<'EOF'
-import os, sys
-fd = os.open(sys.argv[1], os.O_RDONLY)
-size, pos = os.fstat(fd).st_size, 0
-while pos < size:
-    try:
-        d = os.lseek(fd, pos, os.SEEK_DATA)
-    except OSError:
-        break
-    h = os.lseek(fd, d, os.SEEK_HOLE)
-    print(d, h)
-    pos = h
-EOF
+	python3 "$E2E_DIR/same_sparse.py" --map "$1"
 }
 
 # same_sparse A B: equal, reading only where either holds data, and B's
