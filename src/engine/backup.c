@@ -3,6 +3,8 @@
  *
  * Threads:  one reader lays out batches of consecutive chunks (holes,
  * change map, cached change tags) and asks the kernel to read them ahead;
+ * a hole SEEK_DATA found is one batch of its own however long (a record
+ * per run, not per chunk: the tree and the tag cache take it whole);
  * with a change map, a prefetcher asks for the changed ranges further
  * ahead; N workers read the batch's part of the source (or map it, with
  * CAIRN_MAP_SOURCE=1), hash, test against the index, compress and seal its
@@ -128,6 +130,10 @@ struct batch {
 	struct cairn_buf sealed;
 	struct chunk_out *out;
 	struct chunk_marks m;
+	/* A hole batch: this many chunks of a hole, no per-chunk record
+	 * (nchunks is 0).  A sparse 1 TiB image is otherwise 16M chunk
+	 * records through the ring, the tree builder and the tag cache. */
+	uint64_t hole_chunks;
 };
 
 struct upload {
@@ -466,18 +472,54 @@ static void mark_stride(struct job *j, struct stride *s)
 	s->ready = true;
 }
 
+/* Chunks from j->read_pos on that lie wholly in the hole SEEK_DATA found
+ * (mark_holes), 0 if none. */
+static uint64_t hole_run(const struct job *j)
+{
+	if (j->read_pos < j->hole_from || j->read_pos >= j->hole_to)
+		return 0;
+	uint64_t first = j->read_pos / j->chunk_size;
+	uint64_t end = j->hole_to >= j->vol->size ? (j->vol->size + j->chunk_size - 1) / j->chunk_size
+						  : j->hole_to / j->chunk_size;
+	return end > first ? end - first : 0;
+}
+
+/* Makes b a hole batch of n chunks from j->read_pos: one record, whatever
+ * n.  The parent's tags for those chunks are stepped over unread. */
+static void fill_hole(struct job *j, struct batch *b, uint64_t n)
+{
+	b->offset = j->read_pos;
+	b->nchunks = 0;
+	b->hole_chunks = n;
+	j->read_pos = MIN(j->read_pos + n * j->chunk_size, j->vol->size);
+	b->len = (size_t)(j->read_pos - b->offset);
+	if (j->tc_in && !j->tc_in_broken && cairn_tagcache_skip(j->tc_in, n) < 0) {
+		cairn_log_debug("change-tag cache unusable: %s", cairn_error_message());
+		__atomic_store_n(&j->tc_in_broken, true, __ATOMIC_RELAXED);
+	}
+}
+
 /* Fills batch b with strides, from the one laid out but not taken on, as
- * long as its chunks to read fit in BATCH_BYTES. */
+ * long as its chunks to read fit in BATCH_BYTES.  A known hole ends the
+ * batch, and makes one of its own (fill_hole). */
 static void fill_batch(struct job *j, struct batch *b)
 {
 	struct stride *s = &j->stride;
 	uint32_t to_read = 0;
 	b->offset = s->ready ? s->offset : j->read_pos;
 	b->nchunks = 0;
+	b->hole_chunks = 0;
 	for (;;) {
 		if (!s->ready) {
 			if (j->read_pos >= j->vol->size)
 				break;
+			uint64_t hole = hole_run(j);
+			if (hole && b->nchunks)
+				break;
+			if (hole) {
+				fill_hole(j, b, hole);
+				return;
+			}
 			mark_stride(j, s);
 		}
 		if (b->nchunks && (to_read + s->to_read > j->chunks_per_batch ||
@@ -829,8 +871,38 @@ static int build_catalog(struct job *j)
 	return r;
 }
 
+/* The next chunk's entry in the new tag cache (e), or the next `zeros`
+ * chunks of a hole (e NULL). */
+static void tags_out(struct job *j, const struct cairn_tag_entry *e, uint64_t zeros)
+{
+	if (!j->tc_out)
+		return;
+	/* The damaged part of the parent's cache is not kept. */
+	if (__atomic_load_n(&j->tc_in_broken, __ATOMIC_RELAXED))
+		cairn_tagcache_distrust(j->tc_out);
+	if ((e ? cairn_tagcache_append(j->tc_out, e) : cairn_tagcache_append_zeros(j->tc_out, zeros)) < 0) {
+		/* Local state only: drop it, keep backing up. */
+		cairn_log_warn("change-tag cache not written: %s", cairn_error_message());
+		cairn_tagcache_writer_free(j->tc_out);
+		j->tc_out = NULL;
+	}
+}
+
+/* A hole batch: the tree and the tag cache take the run whole. */
+static int consume_hole(struct job *j, struct batch *b, struct cairn_tree_builder *tb)
+{
+	int r = cairn_tree_builder_push_zeros(tb, b->hole_chunks);
+	if (r < 0)
+		return r;
+	tags_out(j, NULL, b->hole_chunks);
+	j->done_bytes += b->len;
+	return 0;
+}
+
 static int consume_batch(struct job *j, struct batch *b, struct cairn_tree_builder *tb)
 {
+	if (b->hole_chunks)
+		return consume_hole(j, b, tb);
 	for (uint32_t i = 0; i < b->nchunks; i++) {
 		struct chunk_out *o = &b->out[i];
 		int r;
@@ -844,18 +916,10 @@ static int consume_batch(struct job *j, struct batch *b, struct cairn_tree_build
 		if ((r = cairn_tree_builder_push(tb, o->id)) < 0)
 			return r;
 		if (j->tc_out) {
-			/* The damaged part of the parent's cache is not kept. */
-			if (__atomic_load_n(&j->tc_in_broken, __ATOMIC_RELAXED))
-				cairn_tagcache_distrust(j->tc_out);
 			struct cairn_tag_entry e;
 			memcpy(e.tag, o->tag, sizeof(e.tag));
 			memcpy(e.id, o->id, CAIRN_ID_LEN);
-			if (cairn_tagcache_append(j->tc_out, &e) < 0) {
-				/* Local state only: drop it, keep backing up. */
-				cairn_log_warn("change-tag cache not written: %s", cairn_error_message());
-				cairn_tagcache_writer_free(j->tc_out);
-				j->tc_out = NULL;
-			}
+			tags_out(j, &e, 0);
 		}
 	}
 	j->done_bytes += b->len;

@@ -568,15 +568,18 @@ static int on_leaves(uint64_t first, uint64_t count, const uint8_t *ids, void *u
 	if (cairn_cancel_requested)
 		return cairn_error_set(CAIRN_ECANCELED, "interrupted");
 	if (j->differs.m && !ids) {
-		/* A zero subtree: only its parts the target may have changed. */
-		for (uint64_t c = first; c < first + count;) {
-			uint64_t e = c;
-			while (e < first + count && !known_same(j, e))
-				e++;
-			if (e > c && (r = add_zeros(j, c, e - c)) < 0)
+		/* A zero subtree: only its parts the target may have changed,
+		 * run by run (a hole of a sparse volume is a few calls). */
+		uint32_t cs = j->m->chunk_size;
+		for (uint64_t c = first, end = first + count; c < end;) {
+			uint64_t s = cairn_change_cursor_next(&j->differs, cs, c, end, true);
+			j->chunks_same += s - c;
+			if (s == end)
+				break;
+			uint64_t e = cairn_change_cursor_next(&j->differs, cs, s, end, false);
+			if ((r = add_zeros(j, s, e - s)) < 0)
 				return r;
-			j->chunks_same += e < first + count ? 1 : 0;
-			c = e + 1;
+			c = e;
 		}
 		w->covered = MIN((first + count) * (uint64_t)j->m->chunk_size, j->m->size);
 		return 0;

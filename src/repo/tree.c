@@ -100,6 +100,47 @@ int cairn_tree_builder_push(struct cairn_tree_builder *b, const uint8_t id[CAIRN
 	return add_at(b, 1, id);
 }
 
+/* n zero ids at a level.  Whole nodes of zeros are never filled in: a node
+ * that would hold only zero ids has the zero id itself, so fanout of them
+ * at one level are one zero id a level up.  Costs O(levels x fanout) per
+ * run, whatever n. */
+static int zeros_at(struct cairn_tree_builder *b, unsigned level, uint64_t n)
+{
+	while (n) {
+		if (b->count[level] == 0 && level < b->levels && n >= b->fanout) {
+			int r = zeros_at(b, level + 1, n / b->fanout);
+			if (r < 0)
+				return r;
+			n %= b->fanout;
+			continue;
+		}
+		/* Fill the pending node up to its end (or n).  The root never
+		 * fills past fanout while pushed <= nchunks; refused, not spun on. */
+		uint32_t k = (uint32_t)MIN((uint64_t)(b->fanout - b->count[level]), n);
+		if (!k)
+			return cairn_error_set(CAIRN_EINVAL, "tree builder: more chunks than the tree holds");
+		memset(b->pending[level] + CAIRN_NODE_HEADER_LEN + (size_t)b->count[level] * CAIRN_ID_LEN, 0,
+		       (size_t)k * CAIRN_ID_LEN);
+		b->count[level] += k;
+		n -= k;
+		if (b->count[level] == b->fanout && level < b->levels) {
+			uint8_t up[CAIRN_ID_LEN];
+			int r = close_node(b, level, up);
+			if (r < 0 || (r = add_at(b, level + 1, up)) < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+int cairn_tree_builder_push_zeros(struct cairn_tree_builder *b, uint64_t n)
+{
+	if (n > b->nchunks - b->pushed)
+		return cairn_error_set(CAIRN_EINVAL, "tree builder: more chunks than the volume has");
+	b->pushed += n;
+	return zeros_at(b, 1, n);
+}
+
 int cairn_tree_builder_finish(struct cairn_tree_builder *b, uint8_t root[CAIRN_ID_LEN])
 {
 	if (b->pushed != b->nchunks)

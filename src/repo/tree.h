@@ -33,6 +33,9 @@ struct cairn_tree_builder {
 int cairn_tree_builder_init(struct cairn_tree_builder *b, uint64_t nchunks, uint32_t fanout,
 			    struct cairn_hasher *hasher, cairn_tree_emit_fn emit, void *ud);
 int cairn_tree_builder_push(struct cairn_tree_builder *b, const uint8_t id[CAIRN_ID_LEN]);
+/* n chunks of zeros (a hole) in a row: the same tree as n pushes of the
+ * zero id, at a cost per run (O(levels x fanout)), not per chunk. */
+int cairn_tree_builder_push_zeros(struct cairn_tree_builder *b, uint64_t n);
 int cairn_tree_builder_finish(struct cairn_tree_builder *b, uint8_t root[CAIRN_ID_LEN]);
 void cairn_tree_builder_free(struct cairn_tree_builder *b);
 

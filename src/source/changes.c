@@ -1,5 +1,6 @@
 #include "source/changes.h"
 #include "util/buf.h"
+#include "util/cleanup.h"
 #include "util/error.h"
 
 #include <stdlib.h>
@@ -65,4 +66,25 @@ uint32_t cairn_change_cursor_mark(struct cairn_change_cursor *c, uint32_t chunk_
 		}
 	}
 	return count;
+}
+
+uint64_t cairn_change_cursor_next(struct cairn_change_cursor *c, uint32_t chunk_size, uint64_t from, uint64_t end,
+				  bool changed)
+{
+	const struct cairn_change_map *m = c->m;
+	uint64_t k = from;
+	while (k < end) {
+		uint64_t cs = k * chunk_size;
+		while (c->i < m->n && m->v[c->i].off + m->v[c->i].len <= cs)
+			c->i++;
+		/* Does chunk k overlap range i (the first not wholly before it)? */
+		bool hit = c->i < m->n && m->v[c->i].off < cs + chunk_size;
+		if (hit == changed)
+			return k;
+		if (changed) /* k is unchanged: on to the chunk holding range i's start */
+			k = c->i < m->n ? MAX(k + 1, m->v[c->i].off / chunk_size) : end;
+		else /* k is changed: on to the first chunk after range i */
+			k = MAX(k + 1, (m->v[c->i].off + m->v[c->i].len + chunk_size - 1) / chunk_size);
+	}
+	return end;
 }

@@ -52,4 +52,11 @@ struct cairn_change_cursor {
 uint32_t cairn_change_cursor_mark(struct cairn_change_cursor *c, uint32_t chunk_size, uint64_t first, uint32_t n,
 				  uint8_t *changed);
 
+/* The first chunk from `from` on, and before `end`, that overlaps a range of
+ * the map (changed true) or overlaps none (changed false); end if there is
+ * none.  Cost per range passed, not per chunk: a hole of a sparse volume
+ * is one call.  Calls must ask for increasing chunk numbers, as above. */
+uint64_t cairn_change_cursor_next(struct cairn_change_cursor *c, uint32_t chunk_size, uint64_t from, uint64_t end,
+				  bool changed);
+
 #endif

@@ -316,6 +316,9 @@ int cairn_tagcache_next(struct cairn_tagcache_reader *r, struct cairn_tag_entry 
 		r->cur_k = k;
 	}
 	r->chunk++;
+	/* Entries of chunks skipped over (cairn_tagcache_skip) are passed by. */
+	while (r->pos < r->plain.len && cairn_le32(r->plain.data + r->pos) < at)
+		r->pos += ENTRY_LEN;
 	if (r->pos < r->plain.len && cairn_le32(r->plain.data + r->pos) == at) {
 		const uint8_t *e = r->plain.data + r->pos;
 		memcpy(ret->tag, e + 4, 16);
@@ -325,6 +328,14 @@ int cairn_tagcache_next(struct cairn_tagcache_reader *r, struct cairn_tag_entry 
 		/* No data there: a zero chunk's tag and id are zero. */
 		memset(ret, 0, sizeof(*ret));
 	}
+	return 0;
+}
+
+int cairn_tagcache_skip(struct cairn_tagcache_reader *r, uint64_t n)
+{
+	if (n > r->nchunks - r->chunk)
+		return cairn_error_set(CAIRN_ECORRUPT, "change-tag cache read past the volume's end");
+	r->chunk += n; /* next() loads the segment and passes entries by */
 	return 0;
 }
 
@@ -509,6 +520,25 @@ int cairn_tagcache_append(struct cairn_tagcache_writer *w, const struct cairn_ta
 	memcpy(b + 4, e->tag, 16);
 	memcpy(b + 20, e->id, CAIRN_ID_LEN);
 	return cairn_buf_append(&w->plain, b, sizeof(b));
+}
+
+int cairn_tagcache_append_zeros(struct cairn_tagcache_writer *w, uint64_t n)
+{
+	if (n > w->nchunks - w->chunk)
+		return cairn_error_set(CAIRN_EINVAL, "change-tag cache written past the volume's end");
+	if (!n)
+		return 0;
+	/* Zero chunks have no entry: only the segment the run ends in matters,
+	 * and the segments it covers whole are left empty (not written). */
+	uint64_t k = (w->chunk + n - 1) / w->h.span;
+	if (k != w->cur_k) {
+		int r = flush_seg(w);
+		if (r < 0)
+			return r;
+		w->cur_k = k;
+	}
+	w->chunk += n;
+	return 0;
 }
 
 /* Moves the live segments into a new file (w->tmp), dropping the garbage

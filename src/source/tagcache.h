@@ -71,6 +71,9 @@ int cairn_tagcache_open(const char *path, const uint8_t local_key[CAIRN_KEY_LEN]
 			const struct cairn_tagcache_key *want, struct cairn_tagcache_reader **ret);
 /* Entry of the next chunk, in order; CAIRN_ECORRUPT / CAIRN_EIO stop use. */
 int cairn_tagcache_next(struct cairn_tagcache_reader *r, struct cairn_tag_entry *ret);
+/* Steps over the next n chunks (a hole: their entries are not wanted), in
+ * O(1) whatever n. */
+int cairn_tagcache_skip(struct cairn_tagcache_reader *r, uint64_t n);
 void cairn_tagcache_reader_free(struct cairn_tagcache_reader *r);
 
 /* Updates the cache at path when it is one of this repository's for a
@@ -81,6 +84,9 @@ int cairn_tagcache_create(const char *path, const uint8_t local_key[CAIRN_KEY_LE
 			  const struct cairn_tagcache_key *key, struct cairn_tagcache_writer **ret);
 /* The entry of the next chunk, in order, for every chunk of the volume. */
 int cairn_tagcache_append(struct cairn_tagcache_writer *w, const struct cairn_tag_entry *e);
+/* n zero chunks in a row (a hole): the same file as n appends of a zero
+ * entry, in O(1) whatever n. */
+int cairn_tagcache_append_zeros(struct cairn_tagcache_writer *w, uint64_t n);
 /* A segment is reused by its entries' hash, which the directory vouches
  * for, not by reading it back: a segment damaged on disk stays until a
  * reader trips over it.  Then the writer of the same backup is told, and

@@ -71,6 +71,52 @@ static void test_cursor(void **state)
 		assert_int_equal(changed[i], 0);
 }
 
+/* cairn_change_cursor_next finds the runs cairn_change_cursor_mark marks,
+ * a run per call (restore --delta over a hole). */
+static void test_cursor_next(void **state)
+{
+	(void)state;
+	enum { CS = 65536, N = 200 };
+	struct cairn_change_map m = CAIRN_CHANGE_MAP_INIT;
+	ck_ok(cairn_change_map_add(&m, 1, 1));                   /* chunk 0 */
+	ck_ok(cairn_change_map_add(&m, 5 * CS - 1, 2));          /* chunks 4 and 5 */
+	ck_ok(cairn_change_map_add(&m, 6 * CS, 1));              /* 6: touches 4..5's chunks */
+	ck_ok(cairn_change_map_add(&m, 20 * CS, 3 * CS));        /* chunks 20..22 exactly */
+	ck_ok(cairn_change_map_add(&m, 40 * CS + 100, 30 * CS)); /* 40..70 */
+	uint8_t want[N];
+	struct cairn_change_cursor mc = CAIRN_CHANGE_CURSOR_INIT(&m);
+	cairn_change_cursor_mark(&mc, CS, 0, N, want);
+	/* Walked in windows (zero subtrees of several sizes): runs alternate
+	 * and agree with the marks chunk for chunk. */
+	static const uint64_t windows[] = { 3, 1, 17, 2, 40, 100, 37 };
+	struct cairn_change_cursor c = CAIRN_CHANGE_CURSOR_INIT(&m);
+	uint64_t first = 0, calls = 0;
+	for (size_t w = 0; w < ARRAY_SIZE(windows); w++) {
+		uint64_t end = first + windows[w];
+		for (uint64_t k = first; k < end;) {
+			uint64_t s = cairn_change_cursor_next(&c, CS, k, end, true);
+			calls++;
+			for (; k < s; k++)
+				assert_int_equal(want[k], 0);
+			if (s == end)
+				break;
+			uint64_t e = cairn_change_cursor_next(&c, CS, s, end, false);
+			calls++;
+			assert_true(e > s);
+			for (; k < e; k++)
+				assert_int_equal(want[k], 1);
+		}
+		first = end;
+	}
+	assert_int_equal(first, N);
+	assert_true(calls < 40);
+	cairn_change_map_free(&m);
+	/* An empty map: the whole window is unchanged, in one call. */
+	struct cairn_change_map e = CAIRN_CHANGE_MAP_INIT;
+	struct cairn_change_cursor ec = CAIRN_CHANGE_CURSOR_INIT(&e);
+	assert_true(cairn_change_cursor_next(&ec, CS, 0, (uint64_t)1 << 40, true) == (uint64_t)1 << 40);
+}
+
 static struct cairn_extent_map extents(const struct cairn_extent *v, size_t n)
 {
 	struct cairn_extent_map m = { malloc(n * sizeof(*v) + 1), n, n };
@@ -221,6 +267,7 @@ int main(void)
 		cmocka_unit_test(test_diff_shared_and_cow), cmocka_unit_test(test_diff_holes),
 		cmocka_unit_test(test_diff_untrusted),    cmocka_unit_test(test_diff_encoded),
 		cmocka_unit_test(test_fiemap_real_files),
+		cmocka_unit_test(test_cursor_next),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -306,6 +306,96 @@ static void test_version(void **state)
 	read_gen(f->path, 2 * size, 2, every, 0, UINT64_MAX);
 }
 
+/* Like write_gen, but each run of chunks without data goes in with one
+ * cairn_tagcache_append_zeros (the backup's hole batches). */
+static void write_gen_runs(const char *path, uint64_t size, uint8_t backup, uint64_t every, unsigned gen,
+			   uint64_t changed)
+{
+	struct cairn_tagcache_key k = key_of(size, backup);
+	struct cairn_tagcache_writer *w = NULL;
+	ck_ok(cairn_tagcache_create(path, lkey, &k, &w));
+	uint64_t n = size / CS;
+	for (uint64_t i = 0; i < n;) {
+		if (!has_data(i, every)) {
+			uint64_t e = i;
+			while (e < n && !has_data(e, every))
+				e++;
+			ck_ok(cairn_tagcache_append_zeros(w, e - i));
+			i = e;
+			continue;
+		}
+		struct cairn_tag_entry e;
+		entry_of(i, every, gen, changed, &e);
+		ck_ok(cairn_tagcache_append(w, &e));
+		i++;
+	}
+	ck_ok(cairn_tagcache_append_zeros(w, 0));
+	ck_err(cairn_tagcache_append_zeros(w, 1), CAIRN_EINVAL); /* past the end */
+	ck_ok(cairn_tagcache_commit(w));
+	cairn_tagcache_writer_free(w);
+}
+
+/* Hole runs written whole (within a segment, across many, ending on a
+ * segment's edge, at the start and the end) read back entry for entry as
+ * chunk-by-chunk appends do, and update the same file in place. */
+static void test_zero_runs(void **state)
+{
+	struct fx *f = *state;
+	/* 16 data chunks of every 10000: holes cross segments (4096 chunks). */
+	uint64_t size = 64 * GiB, every = 10000;
+	write_gen_runs(f->path, size, 1, every, 0, UINT64_MAX);
+	off_t runs = size_of(f->path);
+	read_gen(f->path, size, 1, every, 0, UINT64_MAX);
+	ino_t ino = ino_of(f->path);
+	/* Chunk by chunk, same entries: the in-place update reuses every
+	 * segment (only a directory and the header are written). */
+	write_gen(f->path, size, 2, every, 0, UINT64_MAX);
+	assert_int_equal(ino_of(f->path), ino);
+	assert_true(size_of(f->path) - runs < 64 * 1024);
+	read_gen(f->path, size, 2, every, 0, UINT64_MAX);
+	/* Holes of exactly a segment, starting on its edge. */
+	write_gen_runs(f->path, size, 3, 4096 * 2, 0, UINT64_MAX);
+	read_gen(f->path, size, 3, 4096 * 2, 0, UINT64_MAX);
+	/* Data in the first 16 chunks, then one hole to the end. */
+	unlink(f->path);
+	write_gen_runs(f->path, size, 4, UINT64_MAX, 0, UINT64_MAX);
+	read_gen(f->path, size, 4, UINT64_MAX, 0, UINT64_MAX);
+	assert_true(size_of(f->path) < 4096);
+}
+
+/* A reader steps over a hole with cairn_tagcache_skip, whatever the cache
+ * holds there (data the previous backup saw where there is a hole now),
+ * and the next entry is still the right one; skipping past the end is
+ * refused. */
+static void test_skip(void **state)
+{
+	struct fx *f = *state;
+	uint64_t size = 64 * GiB, every = 64, n = size / CS;
+	write_gen(f->path, size, 1, every, 0, UINT64_MAX);
+	struct cairn_tagcache_key k = key_of(size, 1);
+	struct cairn_tagcache_reader *r = NULL;
+	ck_ok(cairn_tagcache_open(f->path, lkey, &k, &r));
+	uint64_t i = 0, x = 7;
+	while (i < n) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		uint64_t skip = (x >> 33) % 9000; /* within a segment, or across several */
+		if (skip > n - i)
+			skip = n - i;
+		ck_ok(cairn_tagcache_skip(r, skip));
+		i += skip;
+		for (int m = 0; m < 3 && i < n; m++, i++) {
+			struct cairn_tag_entry got, want;
+			ck_ok(cairn_tagcache_next(r, &got));
+			entry_of(i, every, 0, UINT64_MAX, &want);
+			if (memcmp(&got, &want, sizeof(got)) != 0)
+				fail_msg("chunk %llu differs after a skip", (unsigned long long)i);
+		}
+	}
+	ck_ok(cairn_tagcache_skip(r, 0));
+	ck_err(cairn_tagcache_skip(r, 1), CAIRN_ECORRUPT);
+	cairn_tagcache_reader_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -316,6 +406,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_damage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_torn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_zero_runs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_skip, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

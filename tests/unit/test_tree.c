@@ -905,6 +905,157 @@ static void test_diff_mismatch(void **state)
 	free(a);
 }
 
+/* ---- holes pushed as runs (cairn_tree_builder_push_zeros) ---- */
+
+/* Builds the tree of ids[0..n) with the given fanout, pushing every run of
+ * zero ids at least min_run long with one push_zeros call (the backup's
+ * hole batches) and the rest one by one; returns the nodes emitted. */
+static size_t build_runs(struct fx *f, uint32_t fanout, const uint8_t *ids, uint64_t n, uint64_t min_run,
+			 uint8_t root[CAIRN_ID_LEN])
+{
+	struct cairn_tree_builder b;
+	f->emitted = f->fresh = 0;
+	ck_ok(cairn_tree_builder_init(&b, n, fanout, f->hasher, emit, f));
+	for (uint64_t i = 0; i < n;) {
+		uint64_t e = i;
+		while (e < n && cairn_id_is_zero(ids + e * CAIRN_ID_LEN))
+			e++;
+		if (e - i >= min_run && e > i) {
+			ck_ok(cairn_tree_builder_push_zeros(&b, e - i));
+			i = e;
+			continue;
+		}
+		ck_ok(cairn_tree_builder_push(&b, ids + i * CAIRN_ID_LEN));
+		i++;
+	}
+	ck_ok(cairn_tree_builder_push_zeros(&b, 0)); /* nothing, harmlessly */
+	memset(root, 0xee, CAIRN_ID_LEN);
+	ck_ok(cairn_tree_builder_finish(&b, root));
+	assert_int_equal(b.nodes_emitted, f->emitted);
+	cairn_tree_builder_free(&b);
+	return f->emitted;
+}
+
+/* Runs and chunk-by-chunk pushes make the same tree, node for node. */
+static void check_runs(struct fx *f, uint32_t fanout, const uint8_t *ids, uint64_t n)
+{
+	uint8_t a[CAIRN_ID_LEN], b[CAIRN_ID_LEN];
+	size_t ea = build_runs(f, fanout, ids, n, UINT64_MAX, a); /* one by one */
+	size_t eb = build_runs(f, fanout, ids, n, 1, b);
+	assert_memory_equal(a, b, CAIRN_ID_LEN);
+	assert_int_equal(ea, eb);
+	assert_int_equal(f->fresh, 0); /* every node of b was one of a's */
+}
+
+static void test_push_zeros_same_tree(void **state)
+{
+	struct fx *f = *state;
+	static const uint32_t fanouts[] = { 2, 3, 4, 256 };
+	static const uint64_t sizes[] = { 1, 2, 3, 5, 16, 17, 255, 256, 257, 1000, 4097, 70000 };
+	for (size_t fi = 0; fi < ARRAY_SIZE(fanouts); fi++)
+		for (size_t si = 0; si < ARRAY_SIZE(sizes); si++) {
+			uint32_t fo = fanouts[fi];
+			uint64_t n = sizes[si];
+			if (cairn_tree_levels(n, fo) > CAIRN_TREE_MAX_LEVELS)
+				continue;
+			uint8_t *ids = make_ids(n, 30 + si);
+			/* A hole at the start, one in the middle, one at the end. */
+			uint64_t third = n / 3 ? n / 3 : 1;
+			memset(ids, 0, MIN(third, n) * CAIRN_ID_LEN);
+			if (n > 4)
+				memset(ids + (n / 2) * CAIRN_ID_LEN, 0, (n / 4) * CAIRN_ID_LEN);
+			if (n > 2)
+				memset(ids + (n - n / 5) * CAIRN_ID_LEN, 0, (n / 5) * CAIRN_ID_LEN);
+			check_runs(f, fo, ids, n);
+			/* All hole. */
+			memset(ids, 0, n * CAIRN_ID_LEN);
+			uint8_t root[CAIRN_ID_LEN];
+			assert_int_equal(build_runs(f, fo, ids, n, 1, root), 0);
+			assert_memory_equal(root, zero_id, CAIRN_ID_LEN);
+			free(ids);
+		}
+	/* Random holes and data, fanout 4 (many levels for few chunks). */
+	uint64_t n = 20000;
+	uint8_t *ids = make_ids(n, 99);
+	uint64_t x = 12345;
+	for (uint64_t i = 0; i < n;) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		uint64_t len = (x >> 33) % 700;
+		if ((x >> 20) & 1)
+			memset(ids + i * CAIRN_ID_LEN, 0, MIN(len, n - i) * CAIRN_ID_LEN);
+		i += len + 1;
+	}
+	check_runs(f, 4, ids, n);
+	check_runs(f, 256, ids, n);
+	free(ids);
+}
+
+struct runs16 {
+	uint64_t next, data, holes;
+	const uint8_t (*want)[CAIRN_ID_LEN];
+};
+
+/* Walk callback for test_push_zeros_16t: runs in order, data chunks where
+ * they were pushed (want[0..2]), every other chunk in a leaf zero. */
+static int on_run(uint64_t first, uint64_t count, const uint8_t *ids, void *ud)
+{
+	struct runs16 *r = ud;
+	assert_true(first == r->next);
+	r->next = first + count;
+	if (!ids) {
+		r->holes++;
+		return 0;
+	}
+	for (uint64_t i = 0; i < count; i++) {
+		const uint8_t *id = ids + i * CAIRN_ID_LEN;
+		if (cairn_id_is_zero(id))
+			continue;
+		assert_true(r->data < 3);
+		assert_memory_equal(id, r->want[r->data], CAIRN_ID_LEN);
+		r->data++;
+	}
+	return 0;
+}
+
+/* A 16 TiB volume of 64 KiB chunks (2^28) holding three chunks: built by
+ * runs in O(levels x fanout) per run, walked back as holes and data. */
+static void test_push_zeros_16t(void **state)
+{
+	struct fx *f = *state;
+	uint64_t n = (uint64_t)1 << 28;
+	static const uint64_t at[] = { 0, ((uint64_t)1 << 27) + 12345, ((uint64_t)1 << 28) - 1 };
+	uint8_t data[3][CAIRN_ID_LEN];
+	struct cairn_tree_builder b;
+	f->emitted = 0;
+	ck_ok(cairn_tree_builder_init(&b, n, F, f->hasher, emit, f));
+	uint64_t pos = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(at); i++) {
+		ck_ok(cairn_tree_builder_push_zeros(&b, at[i] - pos));
+		chunk_id(data[i], at[i], 5);
+		ck_ok(cairn_tree_builder_push(&b, data[i]));
+		pos = at[i] + 1;
+	}
+	ck_err(cairn_tree_builder_push_zeros(&b, 1), CAIRN_EINVAL); /* past the end */
+	uint8_t root[CAIRN_ID_LEN];
+	ck_ok(cairn_tree_builder_finish(&b, root));
+	unsigned levels = b.levels;
+	cairn_tree_builder_free(&b);
+	flush(f);
+	assert_int_equal(levels, 4);
+	/* A node per level along each of the three paths, the root shared. */
+	assert_int_equal(f->emitted, 3 * 3 + 1);
+
+	/* Walked back: the three chunks where they were pushed (collecting
+	 * every id would take 8 GiB). */
+	struct cairn_tree_src src = src_of(f);
+	struct runs16 r16 = { 0, 0, 0, (const uint8_t(*)[CAIRN_ID_LEN])data };
+	ck_ok(cairn_tree_walk(&src, root, levels, n, on_run, &r16));
+	assert_true(r16.next == n);
+	assert_int_equal(r16.data, 3);
+	/* Holes come as whole zero subtrees: a few runs, not 2^28 chunks. */
+	assert_true(r16.holes < 4 * 256 * 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -927,6 +1078,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_diff_sizes, setup_repo_counting, teardown),
 		cmocka_unit_test_setup_teardown(test_diff_zero_trees, setup_repo_counting, teardown),
 		cmocka_unit_test_setup_teardown(test_diff_mismatch, setup_repo_counting, teardown),
+		cmocka_unit_test_setup_teardown(test_push_zeros_same_tree, setup_mem, teardown),
+		cmocka_unit_test_setup_teardown(test_push_zeros_16t, setup_repo, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
