@@ -414,6 +414,18 @@ static void seeds_open_sealed(void)
 	cairn_aead_free(a);
 }
 
+/* The head of a VOLUME node's file system record (64 MiB at offset). */
+static void catalog_fs_head(struct cairn_buf *b, const char *name, const char *type, uint64_t offset, bool has_root)
+{
+	CHECK(cairn_buf_append_u8(b, (uint8_t)strlen(name)));
+	CHECK(cairn_buf_append(b, name, strlen(name)));
+	CHECK(cairn_buf_append_u8(b, (uint8_t)strlen(type)));
+	CHECK(cairn_buf_append(b, type, strlen(type)));
+	CHECK(cairn_buf_append_le64(b, offset));
+	CHECK(cairn_buf_append_le64(b, 64 << 20));
+	CHECK(cairn_buf_append_u8(b, has_root));
+}
+
 /* Catalog nodes (format.h CATALOG) from the node encoder: a directory of
  * every kind of entry, files with inline bytes among them (a short one,
  * one of CAIRN_CATALOG_INLINE_DATA_MAX bytes, one ending in zeros), an
@@ -465,23 +477,11 @@ static void seeds_catalog_node(void)
 	/* VOLUME: one file system with its root, one without (a reason). */
 	cairn_buf_clear(&b);
 	CHECK(cairn_catnode_put_header(&b, CAIRN_CATNODE_VOLUME, 2));
-	CHECK(cairn_buf_append_u8(&b, 2));
-	CHECK(cairn_buf_append(&b, "p1", 2));
-	CHECK(cairn_buf_append_u8(&b, 4));
-	CHECK(cairn_buf_append(&b, "ext4", 4));
-	CHECK(cairn_buf_append_le64(&b, 1 << 20));
-	CHECK(cairn_buf_append_le64(&b, 64 << 20));
-	CHECK(cairn_buf_append_u8(&b, 1));
+	catalog_fs_head(&b, "p1", "ext4", 1 << 20, true);
 	struct cairn_cat_entry root = e[0];
 	root.name = "";
 	CHECK(cairn_catnode_put_entry(&b, &root, true, NULL, 0));
-	CHECK(cairn_buf_append_u8(&b, 2));
-	CHECK(cairn_buf_append(&b, "p2", 2));
-	CHECK(cairn_buf_append_u8(&b, 5));
-	CHECK(cairn_buf_append(&b, "btrfs", 5));
-	CHECK(cairn_buf_append_le64(&b, 65 << 20));
-	CHECK(cairn_buf_append_le64(&b, 64 << 20));
-	CHECK(cairn_buf_append_u8(&b, 0));
+	catalog_fs_head(&b, "p2", "btrfs", 65 << 20, false);
 	CHECK(cairn_buf_append_le16(&b, 9));
 	CHECK(cairn_buf_append(&b, "no reason", 9));
 	put("fuzz_catalog_node", "volume", b.data, b.len);
