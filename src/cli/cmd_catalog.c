@@ -94,6 +94,9 @@ static json_t *entry_json(const char *path, const struct cairn_cat_entry *e, con
 		json_object_set_new(j, "extents", ext);
 	else
 		json_decref(ext);
+	/* Bytes the catalog holds itself (no extent has them). */
+	if (e->inline_data)
+		json_object_set_new(j, "inline_bytes", json_integer((json_int_t)e->inline_len));
 	if (escaped)
 		json_object_set_new(j, "bytes_escaped", json_true());
 	return j;

@@ -160,6 +160,8 @@ static json_t *entry_json(const struct cairn_cat_entry *e, bool extents)
 		set_bytes(o, "target", e->target);
 	if (e->type == CAIRN_CAT_FILE)
 		json_object_set_new(o, "nextents", json_integer((json_int_t)e->nextents));
+	if (e->inline_data)
+		json_object_set_new(o, "inline_bytes", json_integer((json_int_t)e->inline_len));
 	if (extents && e->type == CAIRN_CAT_FILE) {
 		json_t *a = json_array();
 		for (size_t i = 0; i < e->nextents; i++) {

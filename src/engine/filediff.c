@@ -60,6 +60,7 @@ static void list_free(struct list *l)
 		free((char *)l->v[i].e.name);
 		free((char *)l->v[i].e.target);
 		free((struct cairn_cat_extent *)l->v[i].e.extents);
+		free((uint8_t *)l->v[i].e.inline_data);
 		free(l->v[i].path);
 	}
 	free(l->v);
@@ -76,15 +77,11 @@ static int on_child(const char *path, const struct cairn_cat_entry *e, void *ud)
 	c->e = *e;
 	c->e.name = strdup(e->name);
 	c->e.target = e->target ? strdup(e->target) : NULL;
-	c->e.extents = NULL;
-	if (e->nextents) {
-		struct cairn_cat_extent *x = malloc(e->nextents * sizeof(*x));
-		if (x)
-			memcpy(x, e->extents, e->nextents * sizeof(*x));
-		c->e.extents = x;
-	}
+	c->e.extents = e->nextents ? cairn_memdup(e->extents, e->nextents * sizeof(*e->extents)) : NULL;
+	c->e.inline_data = e->inline_data ? cairn_memdup(e->inline_data, e->inline_len) : NULL;
 	c->path = strdup(path);
-	if (!c->e.name || (e->target && !c->e.target) || (e->nextents && !c->e.extents) || !c->path)
+	if (!c->e.name || (e->target && !c->e.target) || (e->nextents && !c->e.extents) ||
+	    (e->inline_data && !c->e.inline_data) || !c->path)
 		return cairn_error_nomem();
 	return 0;
 }
@@ -220,7 +217,13 @@ static unsigned compare(struct fd *d, const struct cairn_cat_entry *a, const str
 		why |= CAIRN_FILEDIFF_TARGET;
 	if ((a->type == CAIRN_CAT_CHR || a->type == CAIRN_CAT_BLK) && a->rdev != b->rdev)
 		why |= CAIRN_FILEDIFF_RDEV;
-	if (a->type == CAIRN_CAT_FILE) {
+	if (a->type == CAIRN_CAT_FILE && (a->inline_data || b->inline_data)) {
+		/* Bytes the catalogs hold themselves: compared as they are. */
+		if (!a->inline_data || !b->inline_data)
+			why |= CAIRN_FILEDIFF_EXTENTS;
+		else if (a->inline_len != b->inline_len || memcmp(a->inline_data, b->inline_data, a->inline_len))
+			why |= CAIRN_FILEDIFF_CONTENT;
+	} else if (a->type == CAIRN_CAT_FILE) {
 		if (!same_extents(a, b))
 			why |= CAIRN_FILEDIFF_EXTENTS;
 		else

@@ -12,6 +12,10 @@
  *     though a defragmenter that kept ctime may move a file unchanged);
  *   - or (files) a chunk holding its data has another id in B, and that
  *     chunk holds nothing but this file's blocks: then its bytes changed.
+ *   - or (files whose bytes the catalog holds inline: ext4 inline_data,
+ *     btrfs inline extents) those bytes differ, compared as they are; a
+ *     file inline in one catalog and in extents in the other counts as
+ *     extents that differ.
  * A changed chunk that also holds other bytes (small files are packed
  * many to a chunk; file system metadata) does not prove this file changed:
  * with its metadata identical such a file is reported apart, as MAYBE

@@ -44,7 +44,7 @@ struct node {
 	char *catpath; /* in the catalog, for messages */
 	size_t vol;
 	char fs[16];   /* its file system ("p1"; "" for a whole volume) */
-	struct cairn_cat_entry e; /* name unused; target and extents owned */
+	struct cairn_cat_entry e; /* name unused; target, extents and inline data owned */
 	uint64_t first;  /* volume offset of its first data byte (ordering) */
 	size_t seq;      /* collection order */
 	size_t link_to;  /* a hard link: the node written first; else SIZE_MAX */
@@ -74,6 +74,7 @@ static void rf_free(struct rf *rf)
 		free(rf->nodes[i].catpath);
 		free((char *)rf->nodes[i].e.target);
 		free((struct cairn_cat_extent *)rf->nodes[i].e.extents);
+		free((uint8_t *)rf->nodes[i].e.inline_data);
 	}
 	free(rf->nodes);
 	for (size_t i = 0; i < rf->nvols; i++) {
@@ -122,6 +123,7 @@ static int on_entry(const char *path, const struct cairn_cat_entry *e, void *ud)
 	nd->e.target = NULL;
 	nd->e.extents = NULL;
 	nd->e.nextents = 0;
+	nd->e.inline_data = NULL;
 	rf->n++;
 	/* Below the top, path is top + "/" + the names walked. */
 	const char *sub = is_top ? "" : path + strlen(c->top);
@@ -142,13 +144,13 @@ static int on_entry(const char *path, const struct cairn_cat_entry *e, void *ud)
 	if (e->target && !(nd->e.target = strdup(e->target)))
 		return cairn_error_nomem();
 	if (e->type == CAIRN_CAT_FILE && e->nextents) {
-		struct cairn_cat_extent *x = malloc(e->nextents * sizeof(*x));
-		if (!x)
+		if (!(nd->e.extents = cairn_memdup(e->extents, e->nextents * sizeof(*e->extents))))
 			return cairn_error_nomem();
-		memcpy(x, e->extents, e->nextents * sizeof(*x));
-		nd->e.extents = x;
 		nd->e.nextents = e->nextents;
 	}
+	if (e->type == CAIRN_CAT_FILE && e->inline_data &&
+	    !(nd->e.inline_data = cairn_memdup(e->inline_data, e->inline_len)))
+		return cairn_error_nomem();
 	nd->first = UINT64_MAX;
 	for (size_t i = 0; i < nd->e.nextents; i++)
 		if (!nd->e.extents[i].unwritten && nd->e.extents[i].file_offset < e->size) {
@@ -315,12 +317,14 @@ static int order(struct rf *rf)
 	}
 	for (size_t i = 0; i < rf->n; i++) {
 		struct node *nd = &rf->nodes[i];
-		if (nd->e.type == CAIRN_CAT_FILE && nd->link_to == SIZE_MAX)
-			for (size_t x = 0; x < nd->e.nextents; x++) {
-				const struct cairn_cat_extent *e = &nd->e.extents[x];
-				if (!e->unwritten && e->file_offset < nd->e.size)
-					rf->total += MIN(e->length, nd->e.size - e->file_offset);
-			}
+		if (nd->e.type != CAIRN_CAT_FILE || nd->link_to != SIZE_MAX)
+			continue;
+		rf->total += MIN(nd->e.inline_len, nd->e.size);
+		for (size_t x = 0; x < nd->e.nextents; x++) {
+			const struct cairn_cat_extent *e = &nd->e.extents[x];
+			if (!e->unwritten && e->file_offset < nd->e.size)
+				rf->total += MIN(e->length, nd->e.size - e->file_offset);
+		}
 	}
 	return 0;
 }
@@ -363,6 +367,14 @@ static int file_data(struct rf *rf, const struct node *nd, int fd, bool stream, 
 	struct vol *v = &rf->vols[nd->vol];
 	uint64_t size = nd->e.size, pos = 0;
 	int r = 0;
+	if (nd->e.inline_data) {
+		/* Bytes the catalog holds itself: no chunk to fetch. */
+		pos = MIN(nd->e.inline_len, size);
+		r = stream ? cairn_write_all(fd, nd->e.inline_data, pos, what)
+			   : cairn_pwrite_all(fd, nd->e.inline_data, pos, 0, what);
+		if (r >= 0)
+			r = progress(rf, pos);
+	}
 	for (size_t i = 0; i < nd->e.nextents && r >= 0; i++) {
 		const struct cairn_cat_extent *x = &nd->e.extents[i];
 		if (x->file_offset >= size)

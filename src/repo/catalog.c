@@ -38,6 +38,7 @@ static void entry_clear(struct cairn_cat_entry *e)
 	free((char *)e->name);
 	free((char *)e->target);
 	free((struct cairn_cat_extent *)e->extents);
+	free((uint8_t *)e->inline_data);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -106,9 +107,12 @@ static int own_entry(struct cairn_catalog *c, const struct cairn_catnode_entry *
 	ret->name = NULL;
 	ret->target = NULL;
 	ret->extents = NULL;
+	ret->inline_data = NULL;
 	if (!(ret->name = strndup_or(name, name_len)))
 		return cairn_error_nomem();
 	if (ce->target && !(ret->target = strndup_or(ce->target, ce->target_len)))
+		return cairn_error_nomem();
+	if (ce->e.inline_data && !(ret->inline_data = cairn_memdup(ce->e.inline_data, ce->e.inline_len)))
 		return cairn_error_nomem();
 	if (ce->e.type != CAIRN_CAT_FILE || !ce->e.nextents)
 		return 0;
@@ -293,7 +297,9 @@ static int entry_dup(const struct cairn_cat_entry *e, struct cairn_cat_entry *re
 			memcpy(x, e->extents, e->nextents * sizeof(*x));
 		ret->extents = x;
 	}
-	if (!ret->name || (e->target && !ret->target) || (e->nextents && !ret->extents)) {
+	ret->inline_data = e->inline_data ? cairn_memdup(e->inline_data, e->inline_len) : NULL;
+	if (!ret->name || (e->target && !ret->target) || (e->nextents && !ret->extents) ||
+	    (e->inline_data && !ret->inline_data)) {
 		entry_clear(ret);
 		return cairn_error_nomem();
 	}

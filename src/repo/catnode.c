@@ -12,6 +12,12 @@
 
 #define ENTRY_FIXED (2 + 1 + 1 + 2 + 4 * 4 + 8 * 6)
 
+_Static_assert(CAIRN_CAT_INLINE_MAX == CAIRN_CATALOG_INLINE_DATA_MAX, "one bound of inline data");
+
+/* ENTRY flags (format.h CATALOG). */
+#define FLAG_EXTENT_PARTS 1u
+#define FLAG_INLINE_DATA 2u
+
 static int bad(const char *what)
 {
 	return cairn_error_set(CAIRN_ECORRUPT, "catalog node is damaged: %s", what);
@@ -75,17 +81,22 @@ int cairn_catnode_put_entry(struct cairn_buf *b, const struct cairn_cat_entry *e
 	if (e->type == CAIRN_CAT_SYMLINK && (tlen < 1 || tlen > CAIRN_CATALOG_TARGET_MAX))
 		return cairn_error_set(CAIRN_EINVAL, "catalog: symlink %s has a target of %zu bytes", e->name, tlen);
 	bool in_parts = part_ids != NULL;
+	bool inl = e->inline_data != NULL;
 	if (e->type == CAIRN_CAT_FILE && !in_parts && e->nextents > CAIRN_CATALOG_INLINE_EXTENTS)
 		return cairn_error_set(CAIRN_EINVAL, "catalog: %s has too many extents to hold inline", e->name);
+	if (inl && (e->type != CAIRN_CAT_FILE || in_parts || e->nextents || e->inline_len < 1 ||
+		    e->inline_len > CAIRN_CATALOG_INLINE_DATA_MAX || e->inline_len > e->size))
+		return cairn_error_set(CAIRN_EINVAL, "catalog: %s cannot hold %zu bytes of data inline", e->name,
+				       e->inline_len);
 	if (e->nextents > UINT32_MAX)
 		return cairn_error_set(CAIRN_EINVAL, "catalog: %s has too many extents", e->name);
-	int r = cairn_buf_reserve(b, ENTRY_FIXED + nlen + 2 + tlen + 8 + CAIRN_ID_LEN);
+	int r = cairn_buf_reserve(b, ENTRY_FIXED + nlen + 2 + tlen + 8 + CAIRN_ID_LEN + (inl ? e->inline_len : 0));
 	if (r < 0)
 		return r;
 	cairn_buf_append_le16(b, (uint16_t)nlen);
 	cairn_buf_append(b, e->name, nlen);
 	cairn_buf_append_u8(b, (uint8_t)e->type);
-	cairn_buf_append_u8(b, e->type == CAIRN_CAT_FILE && in_parts ? 1 : 0);
+	cairn_buf_append_u8(b, e->type != CAIRN_CAT_FILE ? 0 : in_parts ? FLAG_EXTENT_PARTS : inl ? FLAG_INLINE_DATA : 0);
 	cairn_buf_append_le16(b, 0);
 	cairn_buf_append_le32(b, e->mode);
 	cairn_buf_append_le32(b, e->uid);
@@ -107,6 +118,10 @@ int cairn_catnode_put_entry(struct cairn_buf *b, const struct cairn_cat_entry *e
 	case CAIRN_CAT_FILE:
 		if ((r = cairn_buf_append_le32(b, (uint32_t)e->nextents)) < 0)
 			return r;
+		if (inl) {
+			cairn_buf_append_le16(b, (uint16_t)e->inline_len);
+			return cairn_buf_append(b, e->inline_data, e->inline_len);
+		}
 		if (in_parts) {
 			if ((r = cairn_buf_append_le32(b, nparts)) < 0)
 				return r;
@@ -170,7 +185,8 @@ int cairn_catnode_get_entry(struct cairn_reader *rd, bool root, struct cairn_cat
 	if (type < CAIRN_CAT_FILE || type > CAIRN_CAT_TYPE_MAX)
 		return bad("unknown file type");
 	e->type = (enum cairn_cat_type)type;
-	if (flags & ~1u || (flags && e->type != CAIRN_CAT_FILE) || cairn_le16(p + 2))
+	if (flags & ~(FLAG_EXTENT_PARTS | FLAG_INLINE_DATA) || (flags && e->type != CAIRN_CAT_FILE) ||
+	    flags == (FLAG_EXTENT_PARTS | FLAG_INLINE_DATA) || cairn_le16(p + 2))
 		return bad("entry flags");
 	e->mode = cairn_le32(p + 4);
 	e->uid = cairn_le32(p + 8);
@@ -202,7 +218,16 @@ int cairn_catnode_get_entry(struct cairn_reader *rd, bool root, struct cairn_cat
 		break;
 	case CAIRN_CAT_FILE:
 		e->nextents = cairn_reader_le32(rd);
-		if (flags & 1) {
+		if (flags & FLAG_INLINE_DATA) {
+			/* The bytes themselves, in place of any extent. */
+			if (!rd->bad && e->nextents)
+				return bad("a file with inline data and extents");
+			e->inline_len = cairn_reader_le16(rd);
+			if (!rd->bad && (e->inline_len < 1 || e->inline_len > CAIRN_CATALOG_INLINE_DATA_MAX ||
+					 e->inline_len > e->size))
+				return bad("inline data length");
+			e->inline_data = cairn_reader_bytes(rd, e->inline_len);
+		} else if (flags & FLAG_EXTENT_PARTS) {
 			ret->nparts = cairn_reader_le32(rd);
 			if (!rd->bad && (ret->nparts < 1 || ret->nparts > CAIRN_CATALOG_EXTENT_PARTS_MAX ||
 					 e->nextents <= CAIRN_CATALOG_INLINE_EXTENTS ||

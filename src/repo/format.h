@@ -266,7 +266,8 @@
  *   ENTRY:
  *     name_len u16 (1..255) | name (no '/' or NUL, not "." or "..") |
  *     type u8 (1 file, 2 dir, 3 symlink, 4 char dev, 5 block dev, 6 fifo,
- *     7 socket) | flags u8 (bit 0: extents in EXTENTS nodes) | reserved u16 |
+ *     7 socket) | flags u8 (bit 0: extents in EXTENTS nodes; bit 1: the
+ *     file's bytes inline, below) | reserved u16 |
  *     mode u32 (st_mode; its type bits agree with type) | uid u32 | gid u32 |
  *     nlink u32 | size u64 | inode u64 | rdev u64 | atime i64 | mtime i64 |
  *     ctime i64 (nanoseconds since the epoch), then by type:
@@ -274,7 +275,16 @@
  *       symlink  target_len u16 (1..4095) | target (no NUL)
  *       file     nextents u32, then with flag bit 0: nparts u32 (1..4096)
  *                and nparts ids of EXTENTS nodes holding the nextents
- *                extents; without: nextents (0..64) EXTENT inline
+ *                extents; with neither bit: nextents (0..64) EXTENT
+ *                inline; with flag bit 1 (never with bit 0): nextents 0,
+ *                then data_len u16 (1..4096 = CAIRN_CATALOG_INLINE_DATA_MAX,
+ *                at most size) | data: the file's first data_len bytes,
+ *                the rest up to size zeros.  Bit 1 is for files whose
+ *                bytes the file system keeps in its metadata, where no
+ *                extent of the volume holds them (ext4 inline_data;
+ *                btrfs inline extents and small compressed files).
+ *                Catalogs without bit 1 read as they always did; a cairn
+ *                older than bit 1 refuses a node using it (entry flags).
  *   EXTENT (25 bytes):
  *     volume_offset u64 | file_offset u64 | length u64 | flags u8 (bit 0:
  *     unwritten, reads as zeros; bit 1: shared with another file or
@@ -540,6 +550,7 @@
 #define CAIRN_CATALOG_TARGET_MAX 4095
 #define CAIRN_CATALOG_REASON_MAX 1024
 #define CAIRN_CATALOG_EXTENT_LEN 25
+#define CAIRN_CATALOG_INLINE_DATA_MAX 4096 /* a file's bytes held in its ENTRY */
 
 enum cairn_blob_type {
 	CAIRN_BLOB_CHUNK = 0,

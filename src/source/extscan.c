@@ -170,6 +170,8 @@ struct scan {
 	/* scratch of one file */
 	struct cairn_cat_extent *ext;
 	size_t next, extcap;
+	uint8_t *inl; /* inline data (inl_len bytes of what the entry keeps) */
+	size_t inl_len, inl_cap;
 	uint64_t blksize;
 	int err; /* of a block iteration callback */
 };
@@ -240,27 +242,42 @@ static int block_cb(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt, blk6
 	return 0;
 }
 
+/* The bytes of a file with inline data (inline_data feature) into s->inl:
+ * the first 60 sit in the inode's i_block, the rest in its system.data
+ * extended attribute, so no extent of the volume holds them and the
+ * catalog keeps them itself.  Past the inline bytes the file reads as
+ * zeros, as the kernel reads it. */
+static int file_inline(struct scan *s, ext2_ino_t ino, struct ext2_inode_large *inode)
+{
+	s->inl_len = 0;
+	uint64_t size = EXT2_I_SIZE(inode);
+	if (!size)
+		return 0;
+	size_t have = 0;
+	errcode_t err = ext2fs_inline_data_size(s->fs, ino, &have);
+	if (!err && have > CAIRN_CAT_INLINE_MAX)
+		return damaged(s, "inode %u has %zu bytes of inline data, more than a catalog holds (%u)", ino, have,
+			       CAIRN_CAT_INLINE_MAX);
+	if (!err && have > s->inl_cap) {
+		uint8_t *p = realloc(s->inl, have);
+		if (!p)
+			return cairn_error_nomem();
+		s->inl = p;
+		s->inl_cap = have;
+	}
+	size_t got = have;
+	if (!err && have)
+		err = ext2fs_inline_data_get(s->fs, ino, (struct ext2_inode *)inode, s->inl, &got);
+	if (err)
+		return damaged(s, "inode %u: its inline data: %s", ino, error_message(err));
+	s->inl_len = (size_t)MIN((uint64_t)MIN(got, have), size);
+	return 0;
+}
+
 static int file_extents(struct scan *s, ext2_ino_t ino, struct ext2_inode_large *inode)
 {
 	s->next = 0;
 	errcode_t err;
-	if (inode->i_flags & EXT4_INLINE_DATA_FL) {
-		/* The bytes sit in the inode's i_block (60 bytes); what is longer
-		 * continues in an extended attribute, which has no extent. */
-		uint64_t size = EXT2_I_SIZE(inode);
-		if (!size)
-			return 0;
-		if (size > sizeof(inode->i_block))
-			return damaged(s, "inline data past 60 bytes is not supported (inode %u)", ino);
-		dgrp_t g = (ino - 1) / s->fs->super->s_inodes_per_group;
-		uint64_t idx = (ino - 1) % s->fs->super->s_inodes_per_group;
-		uint64_t at = s->base + ext2fs_inode_table_loc(s->fs, g) * s->blksize +
-			      idx * EXT2_INODE_SIZE(s->fs->super) + offsetof(struct ext2_inode, i_block);
-		if (cairn_array_grow(&s->ext, &s->extcap, 0, sizeof(*s->ext), 16) < 0)
-			return cairn_error_nomem();
-		s->ext[s->next++] = (struct cairn_cat_extent){ at, 0, size, false };
-		return 0;
-	}
 	if (inode->i_flags & EXT4_EXTENTS_FL) {
 		ext2_extent_handle_t h;
 		if ((err = ext2fs_extent_open2(s->fs, ino, (struct ext2_inode *)inode, &h)))
@@ -364,6 +381,13 @@ static int describe(struct scan *s, ext2_ino_t ino, struct ext2_inode_large *ino
 	int r;
 	switch (e->type) {
 	case CAIRN_CAT_FILE:
+		if (inode->i_flags & EXT4_INLINE_DATA_FL) {
+			if ((r = file_inline(s, ino, inode)) != 0)
+				return r;
+			e->inline_data = s->inl_len ? s->inl : NULL;
+			e->inline_len = s->inl_len;
+			break;
+		}
 		if ((r = file_extents(s, ino, inode)) != 0)
 			return r;
 		e->extents = s->ext;
@@ -523,6 +547,7 @@ static int scan_ext(int fd, uint64_t offset, uint64_t size, const struct cairn_f
 		ext2fs_close_free(&s.fs);
 	free(s.seen);
 	free(s.ext);
+	free(s.inl);
 	return r;
 }
 

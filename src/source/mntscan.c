@@ -123,7 +123,12 @@ struct walk {
 	size_t next, extcap;
 	struct fiemap *fm;
 	uint64_t entries;
+	uint8_t inl[CAIRN_CAT_INLINE_MAX]; /* a small file's bytes (INLINE_BYTES) */
 };
+
+/* file_extents: the file's bytes are in no extent of the volume; read
+ * them through the mount instead. */
+#define INLINE_BYTES 2
 
 /* Returns 1: no catalog of this file system (reason set). */
 static int skip(struct walk *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -143,7 +148,8 @@ static int64_t ns(struct timespec t)
 	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
-/* The extents of the regular file open at fd into w->ext. */
+/* The extents of the regular file open at fd into w->ext; INLINE_BYTES
+ * for a small file whose bytes no extent places in the volume. */
 static int file_extents(struct walk *w, int fd, const char *name, uint64_t size)
 {
 	w->next = 0;
@@ -161,11 +167,18 @@ static int file_extents(struct walk *w, int fd, const char *name, uint64_t size)
 			const struct fiemap_extent *x = &w->fm->fm_extents[i];
 			if (x->fe_logical >= size && size)
 				return 0; /* preallocated past the end: not the file's */
+			/* btrfs keeps small files inline in its metadata
+			 * (max_inline, 2 KiB by default), compressed or not,
+			 * and compresses extents: bytes a catalog cannot point
+			 * at, but can hold when they are few. */
+			if (x->fe_flags & UNPLACEABLE && size && size <= CAIRN_CAT_INLINE_MAX)
+				return INLINE_BYTES;
 			if (x->fe_flags & UNPLACEABLE)
 				return skip(w,
 					    "%s: '%s' has data cairn cannot place in the volume (inline, compressed "
-					    "or encrypted extents, flags %#x)",
-					    w->type, name, x->fe_flags);
+					    "or encrypted extents, flags %#x) and is larger than the %u bytes a "
+					    "catalog holds itself",
+					    w->type, name, x->fe_flags, CAIRN_CAT_INLINE_MAX);
 			uint64_t phys = x->fe_physical;
 			if (w->btrfs && !chunkmap_find(&w->chunks, x->fe_physical, x->fe_length, &phys))
 				return skip(w, "btrfs: an extent of '%s' lies in no chunk of its chunk tree", name);
@@ -195,6 +208,24 @@ static int file_extents(struct walk *w, int fd, const char *name, uint64_t size)
 	}
 }
 
+/* The size bytes (at most CAIRN_CAT_INLINE_MAX) of the file open at fd
+ * into w->inl, read through the mount: INLINE_BYTES, or 1 (reason set). */
+static int file_bytes(struct walk *w, int fd, const char *name, uint64_t size)
+{
+	size_t got = 0;
+	while (got < size) {
+		ssize_t n = pread(fd, w->inl + got, (size_t)size - got, (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return skip(w, "%s: '%s' cannot be read: %s", w->type, name, strerror(errno));
+		if (n == 0)
+			return skip(w, "%s: '%s' reads shorter than its size", w->type, name);
+		got += (size_t)n;
+	}
+	return INLINE_BYTES;
+}
+
 /* Fills e from st (and the file at dirfd/name for symlinks and files). */
 static int describe(struct walk *w, int dirfd, const char *name, const struct stat *st, struct cairn_cat_entry *e,
 		    char *tbuf)
@@ -217,7 +248,14 @@ static int describe(struct walk *w, int dirfd, const char *name, const struct st
 		if (fd < 0)
 			return skip(w, "%s: '%s' cannot be opened: %s", w->type, name, strerror(errno));
 		int r = file_extents(w, fd, name, e->size);
+		if (r == INLINE_BYTES)
+			r = file_bytes(w, fd, name, e->size);
 		close(fd);
+		if (r == INLINE_BYTES) {
+			e->inline_data = w->inl;
+			e->inline_len = (size_t)e->size;
+			return 0;
+		}
 		e->extents = w->ext;
 		e->nextents = w->next;
 		return r;

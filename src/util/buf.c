@@ -134,3 +134,11 @@ int cairn_array_grow(void *v, size_t *cap, size_t n, size_t elem, size_t first)
 	*cap = ncap;
 	return 0;
 }
+
+void *cairn_memdup(const void *p, size_t n)
+{
+	void *q = malloc(n ? n : 1);
+	if (q && n)
+		memcpy(q, p, n);
+	return q;
+}

@@ -30,6 +30,10 @@ void cairn_buf_free(struct cairn_buf *b);
  * CAIRN_ENOMEM leaves the array as it was. */
 int cairn_array_grow(void *v, size_t *cap, size_t n, size_t elem, size_t first);
 
+/* A malloc'd copy of the n bytes at p (the caller frees it); NULL when
+ * out of memory.  n 0 still gives a pointer. */
+void *cairn_memdup(const void *p, size_t n);
+
 static inline void cairn_buf_freep(struct cairn_buf *b)
 {
 	cairn_buf_free(b);

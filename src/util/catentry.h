@@ -20,6 +20,11 @@ enum cairn_cat_type {
 };
 #define CAIRN_CAT_TYPE_MAX CAIRN_CAT_SOCK
 
+/* The most bytes of a file an entry holds inline (format.h
+ * CAIRN_CATALOG_INLINE_DATA_MAX): scanners keep larger files' bytes in
+ * extents, or have no catalog of them. */
+#define CAIRN_CAT_INLINE_MAX 4096
+
 /* Where file_offset .. file_offset + length of a file lie in the VOLUME
  * (the backed-up image, a partition's offset included), so that a reader
  * needs nothing but the volume's bytes (restore-file, diff --files, mount).
@@ -54,6 +59,14 @@ struct cairn_cat_entry {
 	const char *target; /* symlinks: the target; NULL otherwise */
 	const struct cairn_cat_extent *extents; /* regular files */
 	size_t nextents;
+	/* Regular files whose bytes live in the file system's metadata, not
+	 * in data blocks (ext4 inline_data, btrfs inline extents, a small
+	 * btrfs file whose extent is compressed): its first inline_len bytes
+	 * (1..CAIRN_CAT_INLINE_MAX, at most size), kept in the catalog
+	 * itself; bytes past them up to size read as zeros.  Such a file has
+	 * no extents.  NULL for every other entry. */
+	const uint8_t *inline_data;
+	size_t inline_len;
 	/* Directories: the id of the catalog node that lists it (format.h
 	 * CATALOG).  Equal ids in one repository mean equal subtrees, so a
 	 * comparison of two catalogs skips them (diff --files).  All zeros

@@ -6,8 +6,9 @@
 # backed up as root: the catalog lists exactly the tree (find -printf),
 # restore-file gives it back byte-identical, diff --files of two backups
 # names the changed file, and no mount or loop device is left behind.
-# btrfs files whose data sits inline in its metadata, and a backup by a
-# user who is not root, have no catalog, with the reason in list --json
+# A btrfs holding a compressed file larger than the 4 KiB a catalog keeps
+# itself (smaller ones, inline in its metadata, are t48's), and a backup by
+# a user who is not root, have no catalog, with the reason in list --json
 # and as the one-line error of catalog.
 . "$(dirname "$0")/lib.sh"
 
@@ -108,15 +109,19 @@ t_xfs() { roundtrip xfs; }
 # btrfs keeps small files' data inline in its metadata unless told not to.
 t_btrfs() { roundtrip btrfs max_inline=0; }
 
-t_btrfs_inline()
+t_btrfs_compressed()
 {
 	mkimg btrfs "$TT/b.img"
+	mount -o loop,compress=zstd "$TT/b.img" "$TT/m" 2>/dev/null || skip "the kernel cannot compress btrfs here"
+	printf '%.0sa compressible line of text\n' $(seq 1 8000) >"$TT/m/top/compressed"
+	umount "$TT/m"
 	new_repo "$R"
 	expect_ok cairn backup --repo "$R" --json "$TT/b.img"
-	[ "$(jq -r .catalog "$TT/.out")" = false ] || fail "a btrfs with inline data has a catalog"
-	jq -r .catalog_reason "$TT/.out" | grep -q 'inline' || fail "the reason does not say inline data"
+	[ "$(jq -r .catalog "$TT/.out")" = false ] || fail "a btrfs with a large compressed file has a catalog"
+	jq -r .catalog_reason "$TT/.out" | grep -q "'compressed' .*compressed.*4096 bytes" ||
+		fail "the reason does not name the compressed file: $(jq -r .catalog_reason "$TT/.out")"
 	expect_ok cairn list --repo "$R" --json
-	jq -e '.[0].catalog_reason | test("btrfs: .*inline")' "$TT/.out" >/dev/null ||
+	jq -e '.[0].catalog_reason | test("btrfs: .*compressed")' "$TT/.out" >/dev/null ||
 		fail "list --json does not give the reason"
 	expect_fail -m 'no file catalog: btrfs' cairn catalog --repo "$R" latest /
 	nothing_left
@@ -149,6 +154,6 @@ t_not_root()
 
 test_case "XFS: catalog equals the tree, restore-file and diff --files" t_xfs
 test_case "btrfs (max_inline=0): catalog equals the tree, restore-file and diff --files" t_btrfs
-test_case "btrfs with inline data: no catalog, the reason in list --json and catalog" t_btrfs_inline
+test_case "btrfs with a compressed file past 4 KiB: no catalog, the reason in list --json and catalog" t_btrfs_compressed
 test_case "not root: no catalog of XFS, the reason shown" t_not_root
 test_done

@@ -1,6 +1,8 @@
 /* libFuzzer target: an opened catalog node (format.h CATALOG), as the
  * reader, prune and check take it.  Every entry handed out must hold
- * what the parser promises (names without '/' or NUL, extents in order). */
+ * what the parser promises (names without '/' or NUL, extents in order,
+ * inline bytes only in a file without extents, 1..4096 of them and no
+ * more than its size). */
 #include "cairn/error.h"
 #include "repo/catalog.h"
 #include "repo/catnode.h"
@@ -17,6 +19,12 @@ static int on_entry(const struct cairn_cat_entry *e, void *ud)
 	    !strcmp(e->name, ".") || !strcmp(e->name, ".."))
 		abort();
 	if (e->type == CAIRN_CAT_SYMLINK && (!e->target || !*e->target))
+		abort();
+	/* Inline bytes: a file's, instead of extents, within both bounds. */
+	if (e->inline_data && (e->type != CAIRN_CAT_FILE || e->nextents || e->inline_len < 1 ||
+			       e->inline_len > CAIRN_CATALOG_INLINE_DATA_MAX || e->inline_len > e->size))
+		abort();
+	if (!e->inline_data && e->inline_len)
 		abort();
 	for (size_t i = 0; e->extents && i < e->nextents; i++)
 		if (!e->extents[i].length || (i && e->extents[i].file_offset <

@@ -25,8 +25,12 @@ for d in "$static"/*/; do
 	[ -d "$d" ] || continue
 	t=$(basename "$d")
 	mkdir -p "$out/$t"
+	# (Targets without a selector byte take their seeds as they are.)
+	sels="0 1 2 3 4 5 6"
+	[ "$t" = fuzz_catalog_node ] && sels=""
 	for f in "$d"*; do
-		for sel in 0 1 2 3 4 5 6; do
+		[ -n "$sels" ] || cp "$f" "$out/$t/"
+		for sel in $sels; do
 			{ printf "\\$(printf '%03o' "$sel")"; cat "$f"; } >"$out/$t/$sel-$(basename "$f")"
 		done
 	done

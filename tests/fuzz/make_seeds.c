@@ -3,6 +3,7 @@
  * fuzz_common.h), so the seeds stay valid when the format changes. */
 #include "fuzz_common.h"
 #include "compress/compress.h"
+#include "repo/catnode.h"
 #include "repo/index.h"
 #include "repo/group.h"
 #include "repo/hold.h"
@@ -413,6 +414,80 @@ static void seeds_open_sealed(void)
 	cairn_aead_free(a);
 }
 
+/* The head of a VOLUME node's file system record (64 MiB at offset). */
+static void catalog_fs_head(struct cairn_buf *b, const char *name, const char *type, uint64_t offset, bool has_root)
+{
+	CHECK(cairn_buf_append_u8(b, (uint8_t)strlen(name)));
+	CHECK(cairn_buf_append(b, name, strlen(name)));
+	CHECK(cairn_buf_append_u8(b, (uint8_t)strlen(type)));
+	CHECK(cairn_buf_append(b, type, strlen(type)));
+	CHECK(cairn_buf_append_le64(b, offset));
+	CHECK(cairn_buf_append_le64(b, 64 << 20));
+	CHECK(cairn_buf_append_u8(b, has_root));
+}
+
+/* Catalog nodes (format.h CATALOG) from the node encoder: a directory of
+ * every kind of entry, files with inline bytes among them (a short one,
+ * one of CAIRN_CATALOG_INLINE_DATA_MAX bytes, one ending in zeros), an
+ * EXTENTS node and a VOLUME node. */
+static void seeds_catalog_node(void)
+{
+	static uint8_t bytes[CAIRN_CATALOG_INLINE_DATA_MAX];
+	fill(bytes, sizeof(bytes), 5);
+	static const struct cairn_cat_extent ext[] = { { 1 << 20, 0, 8192, false, false },
+						       { 4 << 20, 65536, 4096, true, true } };
+	const struct cairn_cat_entry base = { .type = CAIRN_CAT_FILE, .mode = 0100644, .uid = 1000, .gid = 100,
+					      .nlink = 1, .inode = 12, .atime_ns = 1, .mtime_ns = 2, .ctime_ns = 3 };
+	struct cairn_cat_entry e[6];
+	for (size_t i = 0; i < 6; i++)
+		e[i] = base;
+	e[0].name = "a dir";
+	e[0].type = CAIRN_CAT_DIR;
+	e[0].mode = 040755;
+	fill(e[0].subtree_id, sizeof(e[0].subtree_id), 9);
+	e[1].name = "extents";
+	e[1].size = 70000;
+	e[1].extents = ext;
+	e[1].nextents = 2;
+	e[2].name = "inline full";
+	e[2].size = e[2].inline_len = sizeof(bytes);
+	e[2].inline_data = bytes;
+	e[3].name = "inline short";
+	e[3].size = e[3].inline_len = 6;
+	e[3].inline_data = (const uint8_t *)"hello\n";
+	e[4].name = "inline then zeros";
+	e[4].size = 3000;
+	e[4].inline_len = 100;
+	e[4].inline_data = bytes;
+	e[5].name = "link";
+	e[5].type = CAIRN_CAT_SYMLINK;
+	e[5].mode = 0120777;
+	e[5].target = "inline short";
+	e[5].size = 12;
+	struct cairn_buf b = CAIRN_BUF_INIT;
+	CHECK(cairn_catnode_put_header(&b, CAIRN_CATNODE_DIR, 6));
+	for (size_t i = 0; i < 6; i++)
+		CHECK(cairn_catnode_put_entry(&b, &e[i], false, NULL, 0));
+	put("fuzz_catalog_node", "dir-inline", b.data, b.len);
+	cairn_buf_clear(&b);
+	CHECK(cairn_catnode_put_header(&b, CAIRN_CATNODE_EXTENTS, 2));
+	for (size_t i = 0; i < 2; i++)
+		CHECK(cairn_catnode_put_extent(&b, &ext[i]));
+	put("fuzz_catalog_node", "extents", b.data, b.len);
+	/* VOLUME: one file system with its root, one without (a reason). */
+	cairn_buf_clear(&b);
+	CHECK(cairn_catnode_put_header(&b, CAIRN_CATNODE_VOLUME, 2));
+	catalog_fs_head(&b, "p1", "ext4", 1 << 20, true);
+	struct cairn_cat_entry root = e[0];
+	root.name = "";
+	CHECK(cairn_catnode_put_entry(&b, &root, true, NULL, 0));
+	catalog_fs_head(&b, "p2", "btrfs", 65 << 20, false);
+	CHECK(cairn_buf_append_le16(&b, 9));
+	CHECK(cairn_buf_append(&b, "no reason", 9));
+	put("fuzz_catalog_node", "volume", b.data, b.len);
+	cairn_buf_free(&b);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -432,5 +507,6 @@ int main(int argc, char **argv)
 	seeds_group_backup();
 	seeds_hold();
 	seeds_presence();
+	seeds_catalog_node();
 	return 0;
 }

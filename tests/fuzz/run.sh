@@ -19,7 +19,7 @@ build=$1
 secs=$2
 here=$(cd "$(dirname "$0")" && pwd)
 dir=$build/tests/fuzz
-targets="fuzz_key_object fuzz_config fuzz_toc fuzz_index fuzz_manifest fuzz_tree_node fuzz_open_sealed fuzz_group_backup fuzz_s3_xml fuzz_azure_xml fuzz_hold fuzz_presence"
+targets="fuzz_key_object fuzz_config fuzz_toc fuzz_index fuzz_manifest fuzz_tree_node fuzz_open_sealed fuzz_group_backup fuzz_s3_xml fuzz_azure_xml fuzz_hold fuzz_presence fuzz_catalog_node"
 
 if ! "$here/make-seeds.sh" "$build" "$dir/seeds"; then
 	echo "not ok 0 - seeds"

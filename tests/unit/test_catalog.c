@@ -259,7 +259,9 @@ static void test_parser_rejects(void **state)
 		{ second + 2, '/' },      /* a name with '/' */
 		{ second + 2, 0 },        /* a name with NUL */
 		{ second + 3, 9 },        /* unknown type */
-		{ second + 4, 2 },        /* unknown flag */
+		{ second + 4, 4 },        /* unknown flag */
+		{ second + 4, 2 },        /* inline data flag on a file with extents */
+		{ second + 4, 3 },        /* extents in parts and inline data */
 		{ second + 3, CAIRN_CAT_DIR }, /* type contradicts the mode */
 	};
 	for (size_t i = 0; i < sizeof(damage) / sizeof(damage[0]); i++) {
@@ -290,6 +292,110 @@ static void test_parser_rejects(void **state)
 	assert_int_equal(cairn_catalog_node_parse(b.data, b.len, &kind, NULL, NULL, NULL), CAIRN_ECORRUPT);
 }
 
+/* A file with inline bytes beside one with extents: written, parsed and
+ * read back as they went in; what the writer refuses to hold inline. */
+static void test_inline_data(void **state)
+{
+	(void)state;
+	static uint8_t bytes[CAIRN_CATALOG_INLINE_DATA_MAX];
+	for (size_t i = 0; i < sizeof(bytes); i++)
+		bytes[i] = (uint8_t)(i * 7 + 1);
+	_cleanup_(cairn_buf_freep) struct cairn_buf b = CAIRN_BUF_INIT;
+	struct cairn_cat_entry a = file("a"), big = file("big"), c = file("c");
+	a.extents = NULL;
+	a.nextents = 0;
+	a.size = 3000;
+	a.inline_data = bytes;
+	a.inline_len = 2500; /* the last 500 bytes read as zeros */
+	big = a;
+	big.name = "big";
+	big.size = big.inline_len = CAIRN_CATALOG_INLINE_DATA_MAX;
+	assert_int_equal(cairn_catnode_put_header(&b, CAIRN_CATNODE_DIR, 3), 0);
+	assert_int_equal(cairn_catnode_put_entry(&b, &a, false, NULL, 0), 0);
+	assert_int_equal(cairn_catnode_put_entry(&b, &big, false, NULL, 0), 0);
+	assert_int_equal(cairn_catnode_put_entry(&b, &c, false, NULL, 0), 0);
+	struct seen s = { 0 };
+	enum cairn_catalog_node_kind kind;
+	assert_int_equal(cairn_catalog_node_parse(b.data, b.len, &kind, see, see_id, &s), 0);
+	assert_int_equal(s.n, 3);
+	assert_int_equal(s.e[0].size, 3000);
+	assert_int_equal(s.e[0].nextents, 0);
+	assert_int_equal(s.e[0].inline_len, 2500);
+	assert_memory_equal(s.e[0].inline_data, bytes, 2500);
+	assert_int_equal(s.e[1].inline_len, CAIRN_CATALOG_INLINE_DATA_MAX);
+	assert_memory_equal(s.e[1].inline_data, bytes, CAIRN_CATALOG_INLINE_DATA_MAX);
+	assert_null(s.e[2].inline_data);
+	assert_int_equal(s.e[2].nextents, 2);
+	assert_int_equal(s.e[2].extents[1].volume_offset, 1 << 20);
+	/* The writer refuses: bytes beside extents, none, more than the
+	 * bound or the size, bytes of something not a file. */
+	struct cairn_cat_entry x = a;
+	x.extents = ext2;
+	x.nextents = 2;
+	assert_int_equal(cairn_catnode_put_entry(&b, &x, false, NULL, 0), CAIRN_EINVAL);
+	x = a;
+	x.inline_len = 0;
+	assert_int_equal(cairn_catnode_put_entry(&b, &x, false, NULL, 0), CAIRN_EINVAL);
+	x = a;
+	x.size = x.inline_len = CAIRN_CATALOG_INLINE_DATA_MAX + 1;
+	assert_int_equal(cairn_catnode_put_entry(&b, &x, false, NULL, 0), CAIRN_EINVAL);
+	x = a;
+	x.size = 100;
+	assert_int_equal(cairn_catnode_put_entry(&b, &x, false, NULL, 0), CAIRN_EINVAL);
+	struct cairn_cat_entry l = { .name = "l", .type = CAIRN_CAT_SYMLINK, .mode = S_IFLNK | 0777, .target = "x",
+				     .size = 1, .inline_data = bytes, .inline_len = 1 };
+	assert_int_equal(cairn_catnode_put_entry(&b, &l, false, NULL, 0), CAIRN_EINVAL);
+}
+
+/* Damaged inline entries: each is refused, never handed out. */
+static void test_inline_damage(void **state)
+{
+	(void)state;
+	uint8_t bytes[100];
+	memset(bytes, 'q', sizeof(bytes));
+	_cleanup_(cairn_buf_freep) struct cairn_buf b = CAIRN_BUF_INIT;
+	struct cairn_cat_entry a = file("a");
+	a.extents = NULL;
+	a.nextents = 0;
+	a.size = 100;
+	a.inline_data = bytes;
+	a.inline_len = 100;
+	assert_int_equal(cairn_catnode_put_header(&b, CAIRN_CATNODE_DIR, 1), 0);
+	assert_int_equal(cairn_catnode_put_entry(&b, &a, false, NULL, 0), 0);
+	enum cairn_catalog_node_kind kind;
+	assert_int_equal(cairn_catalog_node_parse(b.data, b.len, &kind, NULL, NULL, NULL), 0);
+	/* The entry starts after the 12-byte header; its fixed part after the
+	 * name (2 + 1 bytes): type, flags, ..., size at +20, nextents at +68,
+	 * data_len at +72, the bytes at +74. */
+	const size_t p = CAIRN_CATALOG_HEADER_LEN + 3;
+	assert_int_equal(b.len, p + 74 + 100);
+	assert_int_equal(b.data[p + 1], 2); /* the inline flag */
+	struct {
+		size_t at, n;
+		uint64_t v;
+	} damage[] = {
+		{ p + 1, 1, 3 },                                  /* both flags */
+		{ p + 68, 4, 1 },                                 /* an extent beside the bytes */
+		{ p + 72, 2, 0 },                                 /* no bytes */
+		{ p + 72, 2, CAIRN_CATALOG_INLINE_DATA_MAX + 1 }, /* past the bound */
+		{ p + 20, 8, 99 },                                /* more bytes than the size */
+		{ p + 0, 1, CAIRN_CAT_DIR },                      /* not a file */
+	};
+	for (size_t i = 0; i < sizeof(damage) / sizeof(damage[0]); i++) {
+		uint8_t *d = malloc(b.len);
+		memcpy(d, b.data, b.len);
+		for (size_t k = 0; k < damage[i].n; k++)
+			d[damage[i].at + k] = (uint8_t)(damage[i].v >> (8 * k));
+		assert_int_equal(cairn_catalog_node_parse(d, b.len, &kind, NULL, NULL, NULL), CAIRN_ECORRUPT);
+		uint8_t *ids = NULL;
+		size_t n = 0;
+		assert_int_equal(cairn_catalog_node_children(d, b.len, &ids, &n), CAIRN_ECORRUPT);
+		free(d);
+	}
+	/* Cut inside the bytes. */
+	assert_int_equal(cairn_catalog_node_parse(b.data, b.len - 1, &kind, NULL, NULL, NULL), CAIRN_ECORRUPT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -297,6 +403,8 @@ int main(void)
 		cmocka_unit_test(test_large),
 		cmocka_unit_test(test_writer_refuses),
 		cmocka_unit_test(test_parser_rejects),
+		cmocka_unit_test(test_inline_data),
+		cmocka_unit_test(test_inline_damage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
