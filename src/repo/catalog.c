@@ -8,6 +8,7 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/hex.h"
+#include "util/parallel.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,14 @@ struct cairn_catalog {
 	 * partition with a catalog; else "/" is the one file system's root. */
 	bool partitioned;
 	struct cairn_buf node, part;
+	/* Nodes fetched ahead of a walk (prefetch), sorted by id. */
+	struct prenode *pre;
+	size_t npre;
+};
+
+struct prenode {
+	uint8_t id[CAIRN_ID_LEN];
+	struct cairn_buf buf;
 };
 
 static void entry_clear(struct cairn_cat_entry *e)
@@ -57,6 +66,15 @@ static void dirlist_clear(struct dirlist *d)
 	memset(d, 0, sizeof(*d));
 }
 
+static void prefetch_drop(struct cairn_catalog *c)
+{
+	for (size_t i = 0; i < c->npre; i++)
+		cairn_buf_free(&c->pre[i].buf);
+	free(c->pre);
+	c->pre = NULL;
+	c->npre = 0;
+}
+
 void cairn_catalog_free(struct cairn_catalog *c)
 {
 	if (!c)
@@ -72,13 +90,25 @@ void cairn_catalog_free(struct cairn_catalog *c)
 	cairn_blob_codec_free(&c->codec);
 	cairn_buf_free(&c->node);
 	cairn_buf_free(&c->part);
+	prefetch_drop(c);
 	free(c);
 }
 
 /* Reads node id into out; damage of any kind is CAIRN_ECORRUPT naming the
  * backup. */
+static int by_id(const void *a, const void *b)
+{
+	return memcmp(a, b, CAIRN_ID_LEN);
+}
+
 static int read_node(struct cairn_catalog *c, const uint8_t id[CAIRN_ID_LEN], struct cairn_buf *out)
 {
+	const struct prenode *p = c->npre ? bsearch(id, c->pre, c->npre, sizeof(*c->pre), by_id) : NULL;
+	if (p) {
+		/* Fetched and verified ahead by cairn_blob_read like below. */
+		cairn_buf_clear(out);
+		return cairn_buf_append(out, p->buf.data, p->buf.len);
+	}
 	int r = cairn_blob_read(c->repo, c->idx, &c->codec, id, out);
 	if (r == CAIRN_ENOTFOUND || r == CAIRN_EINVAL)
 		r = CAIRN_ECORRUPT;
@@ -477,6 +507,121 @@ int cairn_catalog_list(struct cairn_catalog *c, const char *path, cairn_catalog_
 	return r;
 }
 
+/* ---- fetching a subtree's nodes ahead of a walk ----
+ *
+ * A walk reads a node per directory (and per part of a large one, and per
+ * run of a fragmented file's extents), one after another: on a network
+ * store, one round trip each (the benchmark image's 195 directories took
+ * 0.25 s of `catalog --recursive`'s 0.6 s on RGW).  Before walking, the
+ * subtree is fetched level by level, each level's nodes in parallel, so a
+ * walk costs a round trip per level of depth.  What fails here is left to
+ * the walk, which reads that node itself and reports it. */
+#define PREFETCH_MAX_BYTES (64u << 20) /* beyond: the rest is read as walked */
+#define PREFETCH_THREADS_MAX 16u
+
+struct prefetch {
+	struct cairn_catalog *c;
+	const uint8_t *ids;
+	struct cairn_buf *bufs;
+};
+
+static int prefetch_one(void *ud, unsigned i)
+{
+	struct prefetch *p = ud;
+	struct cairn_blob_codec codec;
+	if (cairn_blob_codec_init(&codec, p->c->repo) < 0)
+		return 0;
+	if (cairn_blob_read(p->c->repo, p->c->idx, &codec, p->ids + (size_t)i * CAIRN_ID_LEN, &p->bufs[i]) < 0)
+		cairn_buf_free(&p->bufs[i]);
+	cairn_blob_codec_free(&codec);
+	return 0;
+}
+
+/* Appends the nonzero ids of level (n of them) not seen yet to next. */
+static int prefetch_level(struct cairn_catalog *c, const uint8_t *ids, size_t n, size_t *bytes, struct cairn_buf *next)
+{
+	struct cairn_buf *bufs = calloc(n, sizeof(*bufs));
+	if (!bufs)
+		return cairn_error_nomem();
+	struct prefetch p = { c, ids, bufs };
+	unsigned threads = MIN(PREFETCH_THREADS_MAX, MAX(4u, cairn_repo_parallelism(c->repo)));
+	int r = cairn_parallel((unsigned)n, threads, prefetch_one, &p);
+	size_t have = c->npre;
+	struct prenode *grown = r >= 0 ? realloc(c->pre, (c->npre + n) * sizeof(*c->pre)) : NULL;
+	if (r >= 0 && !grown)
+		r = cairn_error_nomem();
+	if (grown)
+		c->pre = grown;
+	for (size_t i = 0; i < n; i++) {
+		if (r < 0 || !bufs[i].data) {
+			cairn_buf_free(&bufs[i]);
+			continue;
+		}
+		_cleanup_free_ uint8_t *kids = NULL;
+		size_t nkids = 0;
+		if (cairn_catalog_node_children(bufs[i].data, bufs[i].len, &kids, &nkids) >= 0)
+			for (size_t k = 0; r >= 0 && k < nkids; k++)
+				if (!cairn_id_is_zero(kids + k * CAIRN_ID_LEN))
+					r = cairn_buf_append(next, kids + k * CAIRN_ID_LEN, CAIRN_ID_LEN);
+		*bytes += bufs[i].len;
+		memcpy(c->pre[c->npre].id, ids + i * CAIRN_ID_LEN, CAIRN_ID_LEN);
+		c->pre[c->npre++].buf = bufs[i];
+	}
+	free(bufs);
+	if (r >= 0 && c->npre > have)
+		qsort(c->pre, c->npre, sizeof(*c->pre), by_id);
+	return r;
+}
+
+/* Fetches the nodes under the directory nodes ids (n; zeros skipped) into
+ * c->pre, as far as PREFETCH_MAX_BYTES. */
+static int prefetch(struct cairn_catalog *c, const uint8_t *ids, size_t n)
+{
+	_cleanup_(cairn_buf_freep) struct cairn_buf level = CAIRN_BUF_INIT, next = CAIRN_BUF_INIT;
+	int r = 0;
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		if (!cairn_id_is_zero(ids + i * CAIRN_ID_LEN))
+			r = cairn_buf_append(&level, ids + i * CAIRN_ID_LEN, CAIRN_ID_LEN);
+	size_t bytes = 0;
+	while (r >= 0 && level.len && bytes < PREFETCH_MAX_BYTES) {
+		/* Unique, and not fetched already (equal directories share a
+		 * node). */
+		size_t m = level.len / CAIRN_ID_LEN, u = 0;
+		qsort(level.data, m, CAIRN_ID_LEN, by_id);
+		for (size_t i = 0; i < m; i++) {
+			const uint8_t *id = level.data + i * CAIRN_ID_LEN;
+			if ((u && memcmp(level.data + (u - 1) * CAIRN_ID_LEN, id, CAIRN_ID_LEN) == 0) ||
+			    (c->npre && bsearch(id, c->pre, c->npre, sizeof(*c->pre), by_id)))
+				continue;
+			memmove(level.data + u++ * CAIRN_ID_LEN, id, CAIRN_ID_LEN);
+		}
+		cairn_buf_clear(&next);
+		if (u)
+			r = prefetch_level(c, level.data, u, &bytes, &next);
+		struct cairn_buf t = level;
+		level = next;
+		next = t;
+	}
+	return r;
+}
+
+/* Prefetches what a walk of dir will read: on failure nothing is lost
+ * but time (the walk reads each node itself). */
+static void prefetch_dir(struct cairn_catalog *c, const struct cairn_cat_entry *dir, bool top)
+{
+	if (top) {
+		_cleanup_free_ uint8_t *ids = calloc(c->nfs ? c->nfs : 1, CAIRN_ID_LEN);
+		if (!ids)
+			return;
+		for (size_t i = 0; i < c->nfs; i++)
+			if (c->fs[i].has_root)
+				memcpy(ids + i * CAIRN_ID_LEN, c->roots[i].subtree_id, CAIRN_ID_LEN);
+		(void)prefetch(c, ids, c->nfs);
+	} else {
+		(void)prefetch(c, dir->subtree_id, 1);
+	}
+}
+
 int cairn_catalog_walk(struct cairn_catalog *c, const char *path, cairn_catalog_fn fn, void *ud)
 {
 	struct cairn_cat_entry e;
@@ -485,8 +630,11 @@ int cairn_catalog_walk(struct cairn_catalog *c, const char *path, cairn_catalog_
 	if (r < 0)
 		return r;
 	r = fn(path, &e, ud);
-	if (r >= 0 && r != 1 && e.type == CAIRN_CAT_DIR)
+	if (r >= 0 && r != 1 && e.type == CAIRN_CAT_DIR) {
+		prefetch_dir(c, &e, top);
 		r = list_entries(c, path, &e, top, true, fn, ud);
+		prefetch_drop(c);
+	}
 	entry_clear(&e);
 	return r < 0 ? r : 0;
 }
