@@ -519,12 +519,13 @@ static bool ahead_one(struct cairn_volread *v, uint64_t chunk)
 	return true;
 }
 
-/* After a read of chunk: read-ahead along the plan when chunk is in it,
- * else along the volume when reads run sequentially (give or take a few
- * chunks: the kernel's requests may come out of order).  The window is
- * refilled in one go once half of it is consumed, so the workers find long
+/* After a read of chunks first..chunk: read-ahead along the plan when
+ * chunk is in it, else along the volume when reads run sequentially (a
+ * read starting where the last one ended, give or take seq_slack chunks:
+ * the kernel's requests may come out of order).  The window is refilled
+ * in one go once a quarter of it is consumed, so the workers find long
  * runs queued and fetch each with one get of up to RANGE_MAX. */
-static void read_ahead(struct cairn_volread *v, uint64_t chunk)
+static void read_ahead(struct cairn_volread *v, uint64_t first, uint64_t chunk)
 {
 	if (v->nplan) {
 		size_t lo = 0, hi = v->nplan;
@@ -553,7 +554,7 @@ static void read_ahead(struct cairn_volread *v, uint64_t chunk)
 		}
 	}
 	uint64_t last = v->last_chunk;
-	bool sequential = last != UINT64_MAX && chunk + v->seq_slack >= last && chunk <= last + v->seq_slack;
+	bool sequential = last != UINT64_MAX && first + v->seq_slack >= last && first <= last + v->seq_slack;
 	v->last_chunk = chunk;
 	if (!sequential)
 		return;
@@ -779,7 +780,8 @@ static int start_workers(struct cairn_volread *v)
 
 /* Copies [at, at + n) of chunk into out, fetching it if needed (under
  * lock; waits without it). */
-static int read_chunk(struct cairn_volread *v, uint64_t chunk, size_t at, size_t n, uint8_t *out)
+static int read_chunk(struct cairn_volread *v, uint64_t chunk, size_t at, size_t n, uint8_t *out,
+		      const uint64_t *ra)
 {
 	/* A chunk in the cache is not zeros; else its id says (looked up
 	 * again if the entry is evicted while this waits for room). */
@@ -800,7 +802,8 @@ static int read_chunk(struct cairn_volread *v, uint64_t chunk, size_t at, size_t
 			if (cairn_id_is_zero(id)) {
 				memset(out, 0, n);
 				v->st.zero_chunks++;
-				read_ahead(v, chunk);
+				if (ra)
+					read_ahead(v, ra[0], ra[1]);
 				return 0;
 			}
 			continue; /* the lock may have been dropped */
@@ -823,7 +826,8 @@ static int read_chunk(struct cairn_volread *v, uint64_t chunk, size_t at, size_t
 	}
 	e->pins++;
 	list_touch(&v->use, &e->use);
-	read_ahead(v, chunk);
+	if (ra)
+		read_ahead(v, ra[0], ra[1]);
 	while (e->state == QUEUED || e->state == FETCHING)
 		pthread_cond_wait(&v->done, &v->lock);
 	e->pins--;
@@ -877,7 +881,11 @@ ssize_t cairn_volread_pread(struct cairn_volread *v, void *buf, size_t len, uint
 			cairn_error_set(CAIRN_ECANCELED, "interrupted");
 			break;
 		}
-		r = read_chunk(v, c, at, n, out + done);
+		/* Read-ahead once per read, at its first chunk: judged by
+		 * where the read starts against where the last one ended (a
+		 * random read of two chunks is not a sequential reader). */
+		uint64_t ra[2] = { first, last };
+		r = read_chunk(v, c, at, n, out + done, c == first ? ra : NULL);
 		if (r >= 0)
 			done += n;
 	}
