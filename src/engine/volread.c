@@ -45,9 +45,18 @@
 #include <string.h>
 
 #define RANGE_MAX (4u << 20)
-#define RANGE_GAP (64u << 10)
+/* As restore's: a gap this small costs less to read than a round trip. */
+#define RANGE_GAP (256u << 10)
+/* Zero chunks a get's merge looks past for the next chunk of the pack. */
+#define HOLES_MAX 1024
 #define AROUND_MAX (512u << 10)
-#define READAHEAD_MAX (64u << 20)
+/* Around a demand fetch when readers keep reading what was fetched around
+ * earlier ones (a boot reading its small part of the disk over and over):
+ * a whole get, so that part comes in few round trips.  Judged over the
+ * last AROUND_WINDOW chunks fetched around; a quarter used is enough. */
+#define AROUND_DENSE RANGE_MAX
+#define AROUND_WINDOW 1024
+#define READAHEAD_MAX (128u << 20)
 #define MAX_WORKERS 16
 /* Tree nodes kept: a 64th of the chunk cache (4 MiB of 8 KiB leaves at
  * the default: the ids of 8 GiB of volume at 64 KiB chunks), at least
@@ -73,6 +82,7 @@ struct entry {
 	enum queue queue;
 	unsigned pins;   /* readers waiting on or copying from it */
 	bool unread;     /* fetched ahead and not read yet */
+	bool around;     /* fetched around a demand fetch, nobody asking */
 	int err;         /* FAILED: a negative errno */
 	char *why;       /* FAILED: the message */
 	uint8_t *data;   /* READY: the chunk's plain bytes */
@@ -127,11 +137,13 @@ struct cairn_volread {
 	bool quit;
 	unsigned room_waiters; /* readers waiting for a free slot */
 	uint64_t last_chunk; /* sequential detection: the chunk read last */
+	uint64_t seq_slack;  /* how far from it a read still counts as next */
 	uint64_t ra_next;    /* the next chunk sequential read-ahead queues */
 	size_t plan_next;    /* the next entry of the plan read-ahead queues */
 	uint64_t *plan;      /* chunks of the plan, ascending */
 	size_t nplan;
 	unsigned plan_gen;   /* changes with the plan (read-ahead drops the lock) */
+	unsigned around_fetched, around_used; /* chunks fetched around demand, of them read */
 	struct cairn_volread_stats st;
 };
 
@@ -507,12 +519,13 @@ static bool ahead_one(struct cairn_volread *v, uint64_t chunk)
 	return true;
 }
 
-/* After a read of chunk: read-ahead along the plan when chunk is in it,
- * else along the volume when reads run sequentially (give or take a few
- * chunks: the kernel's requests may come out of order).  The window is
- * refilled in one go once half of it is consumed, so the workers find long
+/* After a read of chunks first..chunk: read-ahead along the plan when
+ * chunk is in it, else along the volume when reads run sequentially (a
+ * read starting where the last one ended, give or take seq_slack chunks:
+ * the kernel's requests may come out of order).  The window is refilled
+ * in one go once a quarter of it is consumed, so the workers find long
  * runs queued and fetch each with one get of up to RANGE_MAX. */
-static void read_ahead(struct cairn_volread *v, uint64_t chunk)
+static void read_ahead(struct cairn_volread *v, uint64_t first, uint64_t chunk)
 {
 	if (v->nplan) {
 		size_t lo = 0, hi = v->nplan;
@@ -541,13 +554,13 @@ static void read_ahead(struct cairn_volread *v, uint64_t chunk)
 		}
 	}
 	uint64_t last = v->last_chunk;
-	bool sequential = last != UINT64_MAX && chunk + 8 >= last && chunk <= last + 8;
+	bool sequential = last != UINT64_MAX && first + v->seq_slack >= last && first <= last + v->seq_slack;
 	v->last_chunk = chunk;
 	if (!sequential)
 		return;
 	if (v->ra_next <= chunk || v->ra_next > chunk + v->ra_chunks + 1)
 		v->ra_next = chunk + 1;
-	if (v->ra_next <= chunk + v->ra_chunks / 2) {
+	if (v->ra_next <= chunk + v->ra_chunks / 4 * 3) {
 		uint64_t end = MIN(v->nchunks, chunk + 1 + v->ra_chunks);
 		uint64_t from = v->ra_next;
 		v->ra_next = end;
@@ -600,6 +613,8 @@ static int take_batch(struct cairn_volread *v, struct batch *b)
 	b->start = b->ref[0].offset;
 	b->end = b->start + b->ref[0].stored_len;
 	uint64_t around = 0;
+	uint64_t around_max = v->around_fetched >= 64 && v->around_used * 4 >= v->around_fetched ? AROUND_DENSE : AROUND_MAX;
+	unsigned holes = 0;
 	size_t cap = sizeof(b->e) / sizeof(b->e[0]);
 	for (uint64_t c = e->chunk + 1; c < v->nchunks && b->n < cap; c++) {
 		struct entry *n = find(v, c);
@@ -609,13 +624,22 @@ static int take_batch(struct cairn_volread *v, struct batch *b)
 			break;
 		if (n)
 			memcpy(id, n->id, CAIRN_ID_LEN);
-		else if (!peek(v, c, id) || cairn_id_is_zero(id))
+		else if (!peek(v, c, id))
 			break; /* a worker does not wait for tree nodes */
+		else if (cairn_id_is_zero(id)) {
+			/* A hole is stored nowhere: the pack's next blob may
+			 * well be the chunk after it (the benchmark image has
+			 * 900 MiB of holes between its files; stopping here
+			 * made a fifth more gets than restore's). */
+			if (++holes > HOLES_MAX)
+				break;
+			continue;
+		}
 		if (!n) {
 			/* Nobody asked for it: only around a demand fetch, and
 			 * not when a plan says what will be read (restore-file
 			 * of a small file would fetch 8 chunks for one). */
-			if (!demand || v->nplan || around + v->csize > AROUND_MAX || v->nentries >= v->max_entries)
+			if (!demand || v->nplan || around + v->csize > around_max || v->nentries >= v->max_entries)
 				break;
 			fresh = true;
 		}
@@ -629,7 +653,12 @@ static int take_batch(struct cairn_volread *v, struct batch *b)
 			if (!(n = entry_new(v, c, id, AHEAD)))
 				break;
 			n->unread = true;
+			n->around = true;
 			around += v->csize;
+			if (++v->around_fetched > AROUND_WINDOW) {
+				v->around_fetched /= 2;
+				v->around_used /= 2;
+			}
 		}
 		dequeue(v, n);
 		n->state = FETCHING;
@@ -697,7 +726,7 @@ static void *worker_main(void *arg)
 		}
 		pthread_mutex_unlock(&v->lock);
 		r = cairn_pack_range_get(v->repo, v->idx, b->ref[0].pack, b->start, b->end, &buf);
-		size_t ok = 0;
+		size_t ok = 0, early = 0;
 		for (; r >= 0 && ok < b->n; ok++) {
 			struct entry *e = b->e[ok];
 			if (!(e->data = malloc(v->csize))) {
@@ -710,6 +739,15 @@ static void *worker_main(void *arg)
 						       v->idhex);
 				break;
 			}
+			if (ok == 0 && b->n > 1) {
+				/* The first is the chunk a reader waits for (the
+				 * queue's head): it goes before its neighbours are
+				 * opened, up to 63 of them around a demand fetch. */
+				pthread_mutex_lock(&v->lock);
+				finish(v, b, 0, 1, 0);
+				pthread_mutex_unlock(&v->lock);
+				early = 1;
+			}
 		}
 		if (r < 0 && !v->quiet)
 			cairn_log_warn("%s", cairn_error_message());
@@ -719,7 +757,7 @@ static void *worker_main(void *arg)
 			v->st.gets++;
 		}
 		/* Chunks opened before a damaged one are good. */
-		finish(v, b, 0, ok, 0);
+		finish(v, b, early, ok, 0);
 		finish(v, b, ok, b->n, r);
 	}
 	pthread_mutex_unlock(&v->lock);
@@ -742,7 +780,8 @@ static int start_workers(struct cairn_volread *v)
 
 /* Copies [at, at + n) of chunk into out, fetching it if needed (under
  * lock; waits without it). */
-static int read_chunk(struct cairn_volread *v, uint64_t chunk, size_t at, size_t n, uint8_t *out)
+static int read_chunk(struct cairn_volread *v, uint64_t chunk, size_t at, size_t n, uint8_t *out,
+		      const uint64_t *ra)
 {
 	/* A chunk in the cache is not zeros; else its id says (looked up
 	 * again if the entry is evicted while this waits for room). */
@@ -763,7 +802,8 @@ static int read_chunk(struct cairn_volread *v, uint64_t chunk, size_t at, size_t
 			if (cairn_id_is_zero(id)) {
 				memset(out, 0, n);
 				v->st.zero_chunks++;
-				read_ahead(v, chunk);
+				if (ra)
+					read_ahead(v, ra[0], ra[1]);
 				return 0;
 			}
 			continue; /* the lock may have been dropped */
@@ -786,7 +826,8 @@ static int read_chunk(struct cairn_volread *v, uint64_t chunk, size_t at, size_t
 	}
 	e->pins++;
 	list_touch(&v->use, &e->use);
-	read_ahead(v, chunk);
+	if (ra)
+		read_ahead(v, ra[0], ra[1]);
 	while (e->state == QUEUED || e->state == FETCHING)
 		pthread_cond_wait(&v->done, &v->lock);
 	e->pins--;
@@ -799,6 +840,8 @@ static int read_chunk(struct cairn_volread *v, uint64_t chunk, size_t at, size_t
 			entry_remove(v, e);
 		return err;
 	}
+	if (e->unread && e->around)
+		v->around_used++;
 	e->unread = false;
 	/* READY data never changes and is freed only by eviction, which skips
 	 * pinned entries; the copy is short (one chunk) and done locked, which
@@ -815,6 +858,14 @@ ssize_t cairn_volread_pread(struct cairn_volread *v, void *buf, size_t len, uint
 	uint8_t *out = buf;
 	uint64_t first = off / v->csize, last = (off + len - 1) / v->csize;
 	pthread_mutex_lock(&v->lock);
+	/* A sequential reader through the kernel (dd of a FUSE image, a loop
+	 * device) has many long requests in flight, served by as many threads
+	 * in any order: a read is "next" if it lies within a few requests'
+	 * length of the last one.  Short reads (a VM's random reads) keep a
+	 * short slack: a read landing near the last one by chance would start
+	 * a read-ahead window of 128 MiB. */
+	uint64_t n = last - first + 1;
+	v->seq_slack = n < 4 ? 8 : MIN(8 + 16 * n, (uint64_t)v->ra_chunks);
 	/* All chunks of a long read are asked for before waiting for the first,
 	 * so they are fetched in parallel (as far as the cache allows). */
 	for (uint64_t c = first + 1; c <= last; c++)
@@ -830,7 +881,11 @@ ssize_t cairn_volread_pread(struct cairn_volread *v, void *buf, size_t len, uint
 			cairn_error_set(CAIRN_ECANCELED, "interrupted");
 			break;
 		}
-		r = read_chunk(v, c, at, n, out + done);
+		/* Read-ahead once per read, at its first chunk: judged by
+		 * where the read starts against where the last one ended (a
+		 * random read of two chunks is not a sequential reader). */
+		uint64_t ra[2] = { first, last };
+		r = read_chunk(v, c, at, n, out + done, c == first ? ra : NULL);
 		if (r >= 0)
 			done += n;
 	}
@@ -924,9 +979,12 @@ int cairn_volread_open(struct cairn_repo *repo, struct cairn_index *idx, const c
 	v->quiet = o && o->quiet;
 	if (v->nthreads > MAX_WORKERS)
 		v->nthreads = MAX_WORKERS;
-	/* Two gets of RANGE_MAX per worker: refilled at half, the window keeps
-	 * every worker busy. */
-	uint64_t ra_default = MIN((uint64_t)READAHEAD_MAX, 2ull * v->nthreads * RANGE_MAX);
+	/* Four gets of RANGE_MAX per worker, refilled at three quarters: a
+	 * window counts volume bytes, and holes between the chunks (zeros are
+	 * not fetched) and compression shrink what it holds to fetch; at two
+	 * gets a worker, refilled at half, the workers of a whole-image read
+	 * of the benchmark image waited for work. */
+	uint64_t ra_default = MIN((uint64_t)READAHEAD_MAX, 4ull * v->nthreads * RANGE_MAX);
 	v->ra_chunks = o && o->readahead_chunks ? o->readahead_chunks : (unsigned)MAX(1, ra_default / v->csize);
 	uint64_t cache = o && o->cache_bytes ? o->cache_bytes : CAIRN_VOLREAD_CACHE_DEFAULT;
 	v->max_entries = (size_t)MAX(cache / v->csize, (uint64_t)4 + v->ra_chunks + v->nthreads);

@@ -8,6 +8,7 @@
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/hex.h"
+#include "util/parallel.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,14 @@ struct cairn_catalog {
 	 * partition with a catalog; else "/" is the one file system's root. */
 	bool partitioned;
 	struct cairn_buf node, part;
+	/* Nodes fetched ahead of a walk (prefetch), sorted by id. */
+	struct prenode *pre;
+	size_t npre;
+};
+
+struct prenode {
+	uint8_t id[CAIRN_ID_LEN];
+	struct cairn_buf buf;
 };
 
 static void entry_clear(struct cairn_cat_entry *e)
@@ -58,6 +67,15 @@ static void dirlist_clear(struct dirlist *d)
 	memset(d, 0, sizeof(*d));
 }
 
+static void prefetch_drop(struct cairn_catalog *c)
+{
+	for (size_t i = 0; i < c->npre; i++)
+		cairn_buf_free(&c->pre[i].buf);
+	free(c->pre);
+	c->pre = NULL;
+	c->npre = 0;
+}
+
 void cairn_catalog_free(struct cairn_catalog *c)
 {
 	if (!c)
@@ -73,13 +91,25 @@ void cairn_catalog_free(struct cairn_catalog *c)
 	cairn_blob_codec_free(&c->codec);
 	cairn_buf_free(&c->node);
 	cairn_buf_free(&c->part);
+	prefetch_drop(c);
 	free(c);
 }
 
 /* Reads node id into out; damage of any kind is CAIRN_ECORRUPT naming the
  * backup. */
+static int by_id(const void *a, const void *b)
+{
+	return memcmp(a, b, CAIRN_ID_LEN);
+}
+
 static int read_node(struct cairn_catalog *c, const uint8_t id[CAIRN_ID_LEN], struct cairn_buf *out)
 {
+	const struct prenode *p = c->npre ? bsearch(id, c->pre, c->npre, sizeof(*c->pre), by_id) : NULL;
+	if (p) {
+		/* Fetched and verified ahead by cairn_blob_read like below. */
+		cairn_buf_clear(out);
+		return cairn_buf_append(out, p->buf.data, p->buf.len);
+	}
 	int r = cairn_blob_read(c->repo, c->idx, &c->codec, id, out);
 	if (r == CAIRN_ENOTFOUND || r == CAIRN_EINVAL)
 		r = CAIRN_ECORRUPT;
@@ -483,6 +513,176 @@ int cairn_catalog_list(struct cairn_catalog *c, const char *path, cairn_catalog_
 	return r;
 }
 
+/* ---- fetching a subtree's nodes ahead of a walk ----
+ *
+ * A walk reads a node per directory (and per part of a large one, and per
+ * run of a fragmented file's extents), one after another: on a network
+ * store, one round trip each (the benchmark image's 195 directories took
+ * 0.25 s of `catalog --recursive`'s 0.6 s on RGW).  Before walking, the
+ * subtree is fetched level by level, each level's nodes by ranged gets of
+ * the packs (merged like restore's) in parallel, so a walk costs about a
+ * round trip per level of depth.  What fails here is left to
+ * the walk, which reads that node itself and reports it. */
+#define PREFETCH_MAX_BYTES (64u << 20) /* beyond: the rest is read as walked */
+#define PREFETCH_THREADS_MAX 16u
+/* Nodes of a level that lie near each other in a pack come in one get,
+ * as restore's chunks do: a backup writes its catalog's nodes together. */
+#define PREFETCH_RANGE_MAX (4u << 20)
+#define PREFETCH_RANGE_GAP (256u << 10)
+
+struct preblob {
+	const uint8_t *id;
+	struct cairn_blob_ref ref;
+	struct cairn_buf plain; /* opened and verified; empty if that failed */
+};
+
+struct prerange {
+	size_t first, n; /* of the level's sorted blobs */
+	uint64_t start, end;
+};
+
+struct prefetch {
+	struct cairn_catalog *c;
+	struct preblob *b;
+	struct prerange *rg;
+};
+
+static int by_place(const void *a, const void *b)
+{
+	const struct cairn_blob_ref *x = &((const struct preblob *)a)->ref, *y = &((const struct preblob *)b)->ref;
+	if (x->pack != y->pack)
+		return x->pack < y->pack ? -1 : 1;
+	return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+static int prefetch_range(void *ud, unsigned i)
+{
+	struct prefetch *p = ud;
+	const struct prerange *rg = &p->rg[i];
+	struct cairn_blob_codec codec;
+	_cleanup_(cairn_buf_freep) struct cairn_buf sealed = CAIRN_BUF_INIT;
+	char key[80];
+	cairn_pack_key(cairn_index_pack_id(p->c->idx, p->b[rg->first].ref.pack), key);
+	if (cairn_store_get(p->c->repo->store, key, rg->start, rg->end - rg->start, &sealed) < 0 ||
+	    sealed.len != rg->end - rg->start || cairn_blob_codec_init(&codec, p->c->repo) < 0)
+		return 0;
+	for (size_t k = rg->first; k < rg->first + rg->n; k++) {
+		struct preblob *b = &p->b[k];
+		if (cairn_buf_reserve(&b->plain, b->ref.raw_len ? b->ref.raw_len : 1) < 0 ||
+		    cairn_blob_decode(&codec, &b->ref, sealed.data + (b->ref.offset - rg->start), b->plain.data) < 0) {
+			cairn_buf_free(&b->plain);
+			continue;
+		}
+		b->plain.len = b->ref.raw_len;
+	}
+	cairn_blob_codec_free(&codec);
+	return 0;
+}
+
+/* Fetches the level's nodes ids (n, unique) into c->pre and appends the
+ * ids they name to next. */
+static int prefetch_level(struct cairn_catalog *c, const uint8_t *ids, size_t n, size_t *bytes, struct cairn_buf *next)
+{
+	_cleanup_free_ struct preblob *b = calloc(n, sizeof(*b));
+	_cleanup_free_ struct prerange *rg = calloc(n, sizeof(*rg));
+	if (!b || !rg)
+		return cairn_error_nomem();
+	size_t m = 0, nr = 0;
+	for (size_t i = 0; i < n; i++) {
+		b[m].id = ids + i * CAIRN_ID_LEN;
+		if (cairn_index_lookup(c->idx, b[m].id, &b[m].ref) >= 0 && b[m].ref.type == CAIRN_BLOB_CATALOG)
+			m++; /* else: the walk's own read says what is wrong */
+	}
+	qsort(b, m, sizeof(*b), by_place);
+	for (size_t i = 0; i < m; i++) {
+		uint64_t s = b[i].ref.offset, e = s + b[i].ref.stored_len;
+		struct prerange *last = nr ? &rg[nr - 1] : NULL;
+		if (last && b[last->first].ref.pack == b[i].ref.pack && s <= last->end + PREFETCH_RANGE_GAP &&
+		    e - last->start <= PREFETCH_RANGE_MAX) {
+			last->end = MAX(last->end, e);
+			last->n++;
+		} else {
+			rg[nr++] = (struct prerange){ i, 1, s, e };
+		}
+	}
+	struct prefetch p = { c, b, rg };
+	unsigned threads = MIN(PREFETCH_THREADS_MAX, MAX(4u, cairn_repo_parallelism(c->repo)));
+	int r = nr ? cairn_parallel((unsigned)nr, threads, prefetch_range, &p) : 0;
+	struct prenode *grown = r >= 0 && m ? realloc(c->pre, (c->npre + m) * sizeof(*c->pre)) : NULL;
+	if (r >= 0 && m && !grown)
+		r = cairn_error_nomem();
+	if (grown)
+		c->pre = grown;
+	size_t have = c->npre;
+	for (size_t i = 0; i < m; i++) {
+		if (r < 0 || !b[i].plain.data) {
+			cairn_buf_free(&b[i].plain);
+			continue;
+		}
+		_cleanup_free_ uint8_t *kids = NULL;
+		size_t nkids = 0;
+		if (cairn_catalog_node_children(b[i].plain.data, b[i].plain.len, &kids, &nkids) >= 0)
+			for (size_t k = 0; r >= 0 && k < nkids; k++)
+				if (!cairn_id_is_zero(kids + k * CAIRN_ID_LEN))
+					r = cairn_buf_append(next, kids + k * CAIRN_ID_LEN, CAIRN_ID_LEN);
+		*bytes += b[i].plain.len;
+		memcpy(c->pre[c->npre].id, b[i].id, CAIRN_ID_LEN);
+		c->pre[c->npre++].buf = b[i].plain;
+	}
+	if (r >= 0 && c->npre > have)
+		qsort(c->pre, c->npre, sizeof(*c->pre), by_id);
+	return r;
+}
+
+/* Fetches the nodes under the directory nodes ids (n; zeros skipped) into
+ * c->pre, as far as PREFETCH_MAX_BYTES. */
+static int prefetch(struct cairn_catalog *c, const uint8_t *ids, size_t n)
+{
+	_cleanup_(cairn_buf_freep) struct cairn_buf level = CAIRN_BUF_INIT, next = CAIRN_BUF_INIT;
+	int r = 0;
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		if (!cairn_id_is_zero(ids + i * CAIRN_ID_LEN))
+			r = cairn_buf_append(&level, ids + i * CAIRN_ID_LEN, CAIRN_ID_LEN);
+	size_t bytes = 0;
+	while (r >= 0 && level.len && bytes < PREFETCH_MAX_BYTES) {
+		/* Unique, and not fetched already (equal directories share a
+		 * node). */
+		size_t m = level.len / CAIRN_ID_LEN, u = 0;
+		qsort(level.data, m, CAIRN_ID_LEN, by_id);
+		for (size_t i = 0; i < m; i++) {
+			const uint8_t *id = level.data + i * CAIRN_ID_LEN;
+			if ((u && memcmp(level.data + (u - 1) * CAIRN_ID_LEN, id, CAIRN_ID_LEN) == 0) ||
+			    (c->npre && bsearch(id, c->pre, c->npre, sizeof(*c->pre), by_id)))
+				continue;
+			memmove(level.data + u++ * CAIRN_ID_LEN, id, CAIRN_ID_LEN);
+		}
+		cairn_buf_clear(&next);
+		if (u)
+			r = prefetch_level(c, level.data, u, &bytes, &next);
+		struct cairn_buf t = level;
+		level = next;
+		next = t;
+	}
+	return r;
+}
+
+/* Prefetches what a walk of dir will read: on failure nothing is lost
+ * but time (the walk reads each node itself). */
+static void prefetch_dir(struct cairn_catalog *c, const struct cairn_cat_entry *dir, bool top)
+{
+	if (top) {
+		_cleanup_free_ uint8_t *ids = calloc(c->nfs ? c->nfs : 1, CAIRN_ID_LEN);
+		if (!ids)
+			return;
+		for (size_t i = 0; i < c->nfs; i++)
+			if (c->fs[i].has_root)
+				memcpy(ids + i * CAIRN_ID_LEN, c->roots[i].subtree_id, CAIRN_ID_LEN);
+		(void)prefetch(c, ids, c->nfs);
+	} else {
+		(void)prefetch(c, dir->subtree_id, 1);
+	}
+}
+
 int cairn_catalog_walk(struct cairn_catalog *c, const char *path, cairn_catalog_fn fn, void *ud)
 {
 	struct cairn_cat_entry e;
@@ -491,8 +691,11 @@ int cairn_catalog_walk(struct cairn_catalog *c, const char *path, cairn_catalog_
 	if (r < 0)
 		return r;
 	r = fn(path, &e, ud);
-	if (r >= 0 && r != 1 && e.type == CAIRN_CAT_DIR)
+	if (r >= 0 && r != 1 && e.type == CAIRN_CAT_DIR) {
+		prefetch_dir(c, &e, top);
 		r = list_entries(c, path, &e, top, true, fn, ud);
+		prefetch_drop(c);
+	}
 	entry_clear(&e);
 	return r < 0 ? r : 0;
 }

@@ -108,6 +108,32 @@ static void test_sequential(void **state)
 	cairn_volread_close(v);
 }
 
+/* A get's merge looks past zero chunks: the volume's data chunks lie in
+ * their pack one after another, every fifth chunk of the volume a hole
+ * between them; a sequential read fetches them in a few gets, not one
+ * per run between holes (60 runs). */
+static void test_holes_merge(void **state)
+{
+	struct fx *f = *state;
+	struct cairn_volread_opts o = { .cache_bytes = 2 * NCHUNKS * CS, .readahead_chunks = NCHUNKS, .threads = 1 };
+	struct cairn_volread *v = NULL;
+	ck_ok(cairn_volread_open(f->repo, NULL, NULL, f->m, &o, &v));
+	uint8_t *got = malloc(f->size);
+	assert_non_null(got);
+	for (size_t done = 0; done < f->size;) {
+		ssize_t n = cairn_volread_pread(v, got + done, CS, done);
+		assert_true(n > 0);
+		done += (size_t)n;
+	}
+	assert_memory_equal(got, f->vol, f->size);
+	struct cairn_volread_stats st;
+	cairn_volread_stats(v, &st);
+	assert_int_equal(st.chunks_fetched, NCHUNKS - NCHUNKS / 5);
+	assert_true(st.gets <= 12);
+	free(got);
+	cairn_volread_close(v);
+}
+
 struct reader {
 	struct fx *f;
 	struct cairn_volread *v;
@@ -497,6 +523,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sequential),
+		cmocka_unit_test(test_holes_merge),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_plan),
 		cmocka_unit_test(test_overlay),
