@@ -964,7 +964,9 @@ static int merge_runs(struct cairn_index *idx, struct cairn_repo *repo, const ch
 		return r;
 	for (size_t i = rs->nheap / 2 + 1; i-- > 0;)
 		heap_down(rs, i);
-	return cairn_idxcache_write(path, repo->keys->local, repo->config.id, objects->v, objects->n, packs,
+	/* The instance, as every cache of this repository's is named and
+	 * checked (idxcache.h): a key family's members share the id. */
+	return cairn_idxcache_write(path, repo->keys->local, repo->config.instance, objects->v, objects->n, packs,
 				    idx->npacks, runs_next, rs);
 }
 

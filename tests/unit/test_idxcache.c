@@ -218,6 +218,38 @@ static void test_built_in_runs(void **state)
 	cairn_index_free(ram);
 }
 
+/* A key family member (instance != id, repo.h): a cache built in runs is
+ * written under its instance, as it is named and checked, so the next load
+ * uses it instead of rebuilding it every time. */
+static void test_runs_family_member(void **state)
+{
+	struct fx *f = *state;
+	put_object(f, 1, 0, 3000, 0);
+	put_object(f, 2, 3000, 3000, 0);
+	f->repo->config.instance[0] ^= 0x5a;
+	free(f->path);
+	f->path = NULL;
+	ck_ok(cairn_idxcache_path(f->state, f->repo->config.instance, &f->path));
+	cairn_index_set_cache_run_entries(1000);
+	cairn_index_free(load_cached(f)); /* built in runs */
+	ino_t ino = cache_ino(f);
+	assert_true(ino != 0);
+	struct cairn_idxcache *c = NULL;
+	ck_ok(cairn_idxcache_open(f->path, f->repo->keys->local, f->repo->config.instance, &c));
+	assert_int_equal(cairn_idxcache_count(c), 6000);
+	cairn_idxcache_close(c);
+	struct cairn_index *again = load_cached(f); /* used, not rebuilt */
+	assert_int_equal(cache_ino(f), ino);
+	size_t nram = 1;
+	(void)cairn_index_entries(again, &nram);
+	assert_int_equal(nram, 0);
+	struct cairn_index *ram = load_ram(f);
+	same_answers(ram, again, 0, 6100);
+	cairn_index_set_cache_run_entries(0);
+	cairn_index_free(again);
+	cairn_index_free(ram);
+}
+
 /* Ids sharing their first 8 bytes across pages: the fences tie. */
 static int next_fn(void *ud, struct cairn_blob_ref *ret)
 {
@@ -663,6 +695,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_equal_to_ram, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_built_in_runs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_runs_family_member, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_equal_prefixes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flipped_byte, setup, teardown),
