@@ -1286,6 +1286,7 @@ int cairn_copy_run(struct cairn_repo *src, struct cairn_repo *dst, const struct 
 		if (c.family && (r = complete_adopted(&c)) < 0)
 			goto out;
 	}
+	cairn_engine_profile_startup("copy");
 	for (size_t i = 0; i < sel.n; i++) {
 		if (cairn_cancel_check()) {
 			r = CAIRN_ECANCELED;
@@ -1299,6 +1300,9 @@ int cairn_copy_run(struct cairn_repo *src, struct cairn_repo *dst, const struct 
 			goto out;
 	}
 	ret->seconds = cairn_now() - t0;
+	/* Each backup copied added an index object at the destination. */
+	if (!o->dry_run)
+		cairn_engine_compact_index(c.didx, dst);
 out:
 	free(sel.v);
 	cairn_manifest_list_free(&slist);

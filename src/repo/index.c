@@ -988,14 +988,19 @@ static int build_cache(struct cairn_index *idx, struct cairn_repo *repo, const c
 		return r;
 	names_sort(&loaded);
 	if (!rs.n) {
-		/* It all fit in one run: written from RAM, kept in RAM. */
-		if (write_cache_from(idx, repo, path, &loaded) < 0)
+		/* It all fit in one run: written from RAM.  Then used as the
+		 * next load will use it, so that this load's RAM after the
+		 * build is theirs and it knows which objects the cache holds
+		 * (cairn_index_cached_objects). */
+		if (write_cache_from(idx, repo, path, &loaded) < 0) {
 			cairn_log_warn("index cache not written: %s", cairn_error_message());
-		return 0;
+			return 0; /* kept in RAM */
+		}
+	} else {
+		if ((r = spill(idx, &rs)) >= 0)
+			r = merge_runs(idx, repo, path, &rs, &loaded);
+		cairn_log_debug("index cache built from %zu run(s) of up to %zu entries", rs.n, run_entries);
 	}
-	if ((r = spill(idx, &rs)) >= 0)
-		r = merge_runs(idx, repo, path, &rs, &loaded);
-	cairn_log_debug("index cache built from %zu run(s) of up to %zu entries", rs.n, run_entries);
 	reset(idx);
 	if (r < 0) {
 		/* Without a cache the load is whole, in RAM, as before one existed. */
@@ -1007,6 +1012,12 @@ static int build_cache(struct cairn_index *idx, struct cairn_repo *repo, const c
 	/* Replaced again while we built it (a prune on another host). */
 	reset(idx);
 	return load_all(idx, repo, false, NULL, NULL, ret_damaged, NULL, NULL, NULL);
+}
+
+const uint8_t *cairn_index_cached_objects(struct cairn_index *idx, size_t *ret_n)
+{
+	*ret_n = idx->cache ? cairn_idxcache_nobjects(idx->cache) : 0;
+	return idx->cache ? cairn_idxcache_objects(idx->cache) : NULL;
 }
 
 int cairn_index_load_cached(struct cairn_index *idx, struct cairn_repo *repo, const char *state_dir,
