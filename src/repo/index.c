@@ -1014,6 +1014,37 @@ static int build_cache(struct cairn_index *idx, struct cairn_repo *repo, const c
 	return load_all(idx, repo, false, NULL, NULL, ret_damaged, NULL, NULL, NULL);
 }
 
+struct by_pack {
+	uint32_t *counts;
+	size_t n;
+};
+
+static int count_by_pack_one(const struct cairn_blob_ref *ref, void *ud)
+{
+	struct by_pack *b = ud;
+	if (ref->pack < b->n)
+		b->counts[ref->pack]++;
+	return 0;
+}
+
+int cairn_index_count_by_pack(struct cairn_index *idx, uint32_t *counts, size_t n)
+{
+	memset(counts, 0, n * sizeof(*counts));
+	struct by_pack b = { counts, n };
+	/* A RAM entry shadowing a cached one (same id) would count twice:
+	 * then walk every entry, as foreach skips the shadowed. */
+	if (idx->shadowed)
+		return cairn_index_foreach(idx, count_by_pack_one, &b);
+	pthread_rwlock_rdlock(&idx->lock);
+	for (size_t i = 0; i < idx->n; i++)
+		(void)count_by_pack_one(&idx->entries[i], &b);
+	size_t nc = idx->cache ? MIN(cairn_idxcache_npacks(idx->cache), n) : 0;
+	for (size_t s = 0; s < nc; s++)
+		counts[s] += (uint32_t)cairn_idxcache_pack_entries(idx->cache, s);
+	pthread_rwlock_unlock(&idx->lock);
+	return 0;
+}
+
 const uint8_t *cairn_index_cached_objects(struct cairn_index *idx, size_t *ret_n)
 {
 	*ret_n = idx->cache ? cairn_idxcache_nobjects(idx->cache) : 0;

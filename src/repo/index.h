@@ -120,6 +120,10 @@ int cairn_index_compact(struct cairn_repo *repo, size_t min_small, size_t *ret_o
 #define CAIRN_INDEX_COMPACT_BACKGROUND_MAX 256
 int cairn_index_compact_background(struct cairn_index *idx, struct cairn_repo *repo, size_t *ret_old,
 				   size_t *ret_new);
+/* counts[s] (s < n) gets how many entries lie in pack slot s: from the
+ * local index cache's pack table and the RAM entries, without walking
+ * every cached entry (a copy asks it of a 50M-blob source). */
+int cairn_index_count_by_pack(struct cairn_index *idx, uint32_t *counts, size_t n);
 /* The names (32 bytes each, sorted) of the index objects the local index
  * cache idx was loaded with holds; NULL and 0 without one.  Borrowed. */
 const uint8_t *cairn_index_cached_objects(struct cairn_index *idx, size_t *ret_n);

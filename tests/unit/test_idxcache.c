@@ -250,6 +250,65 @@ static void test_runs_family_member(void **state)
 	cairn_index_free(ram);
 }
 
+/* Entries per pack from the cache's pack table and the RAM part equal a
+ * walk of every entry: with a delta on top, and with RAM copies shadowing
+ * cached ones in a condemned pack. */
+struct walk_counts {
+	uint32_t *v;
+	size_t n;
+};
+
+static int walk_count(const struct cairn_blob_ref *ref, void *ud)
+{
+	struct walk_counts *w = ud;
+	assert_true(ref->pack < w->n);
+	w->v[ref->pack]++;
+	return 0;
+}
+
+static void same_counts(struct cairn_index *idx)
+{
+	size_t n = cairn_index_npacks(idx);
+	uint32_t *got = calloc(n, sizeof(uint32_t)), *want = calloc(n, sizeof(uint32_t));
+	assert_non_null(got);
+	assert_non_null(want);
+	struct walk_counts w = { want, n };
+	ck_ok(cairn_index_foreach(idx, walk_count, &w));
+	ck_ok(cairn_index_count_by_pack(idx, got, n));
+	assert_memory_equal(got, want, n * sizeof(uint32_t));
+	free(got);
+	free(want);
+}
+
+static void test_count_by_pack(void **state)
+{
+	struct fx *f = *state;
+	put_object(f, 1, 0, 3000, 0);
+	put_object(f, 2, 3000, 2000, 1700000000);
+	put_object(f, 3, 4000, 2000, 0); /* 1000 also in condemned pack 2 */
+	cairn_index_free(load_cached(f));
+	put_object(f, 4, 6000, 500, 0);    /* newer: in RAM */
+	put_object(f, 5, 3500, 100, 0);    /* live copies of cached condemned blobs */
+	struct cairn_index *idx = load_cached(f);
+	same_counts(idx);
+	cairn_index_free(idx);
+	put_object(f, 6, 9000, 10, 0); /* RAM only, nothing shadowed */
+	unlink(f->path);
+	put_object(f, 7, 9100, 10, 0);
+	cairn_index_free(load_cached(f));
+	put_object(f, 8, 9200, 10, 0);
+	idx = load_cached(f);
+	same_counts(idx);
+	uint8_t pid[CAIRN_PACK_ID_LEN];
+	uint32_t slot, counts[16];
+	th_fill(pid, sizeof(pid), 1 + 1000000);
+	ck_ok(cairn_index_find_pack(idx, pid, &slot));
+	assert_true(cairn_index_npacks(idx) <= 16);
+	ck_ok(cairn_index_count_by_pack(idx, counts, cairn_index_npacks(idx)));
+	assert_int_equal(counts[slot], 3000);
+	cairn_index_free(idx);
+}
+
 /* Ids sharing their first 8 bytes across pages: the fences tie. */
 static int next_fn(void *ud, struct cairn_blob_ref *ret)
 {
@@ -696,6 +755,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_equal_to_ram, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_built_in_runs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_runs_family_member, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_count_by_pack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_equal_prefixes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flipped_byte, setup, teardown),
