@@ -33,10 +33,10 @@ rm -rf "$W"
 mkdir -p "$W"
 
 for repo in empty big; do
-	"$CAIRN" init --repo "$W/$repo" --chunk-size 4K >/dev/null
+	"$CAIRN" init --repo "$W/$repo" --chunk-size 4K >/dev/null 2>&1
 	mkdir -p "$W/state-$repo"
 done
-"$GENREPO" "$W/big" "$N" >/dev/null
+"$GENREPO" "$W/big" "$N" >/dev/null 2>&1
 
 # backup REPO IMAGE: one measured backup; prints "wall rss anon"
 backup() {
