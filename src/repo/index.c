@@ -728,22 +728,55 @@ static int load_with_cache(struct cairn_index *idx, struct cairn_repo *repo, con
 	_cleanup_(cairn_buf_freep) struct cairn_buf obj = CAIRN_BUF_INIT;
 	_cleanup_(cairn_buf_freep) struct cairn_buf body = CAIRN_BUF_INIT;
 	size_t damaged = 0, added = 0;
-	for (size_t i = 0; i < keys.n && r >= 0; i++) {
-		uint8_t name[CAIRN_INDEX_NAME_LEN];
-		if (cairn_object_name_parse(CAIRN_OBJ_INDEX, keys.v[i], name) < 0 || names_has(co, nco, name))
-			continue;
-		r = cairn_index_load_object(idx, repo, a, keys.v[i], keys.size[i], &obj, &body);
-		if (r == CAIRN_ENOTFOUND) {
-			r = 1; /* replaced while we read: the whole load copes */
-		} else if (r == CAIRN_ECORRUPT || r == CAIRN_EVERSION) {
-			damaged++;
-			cairn_error_prefix(r, "index object %s is damaged", keys.v[i]);
-			cairn_log_warn("%s (skipped)", cairn_error_message());
-			r = 0;
-		} else if (r >= 0) {
-			added++;
-			r = names_add(&loaded, name);
+	/* An object newer than the cache that vanished while we read was
+	 * merged (a backup's background compaction writes the merged object
+	 * before deleting the small ones) or replaced by prune: listing again
+	 * finds what replaced it, as load_all does.  Only a vanished object
+	 * the cache names means a rebuild. */
+	for (int pass = 0; r == 0 && pass < LOAD_PASSES; pass++) {
+		size_t vanished = 0, nprev = loaded.n;
+		if (pass > 0) {
+			cairn_key_list_free(&keys);
+			keys = (struct cairn_key_list){ 0 };
+			if ((r = cairn_store_list_keys(repo->store, "index/", &keys)) < 0)
+				break;
+			listed.n = 0;
+			for (size_t i = 0; r >= 0 && i < keys.n; i++) {
+				uint8_t name[CAIRN_INDEX_NAME_LEN];
+				if (cairn_object_name_parse(CAIRN_OBJ_INDEX, keys.v[i], name) >= 0)
+					r = names_add(&listed, name);
+			}
+			names_sort(&listed);
+			for (size_t i = 0; r >= 0 && i < nco; i++)
+				if (!names_has(listed.v, listed.n, co + i * CAIRN_INDEX_NAME_LEN))
+					r = 1;
 		}
+		for (size_t i = 0; i < keys.n && r == 0; i++) {
+			uint8_t name[CAIRN_INDEX_NAME_LEN];
+			if (cairn_object_name_parse(CAIRN_OBJ_INDEX, keys.v[i], name) < 0 || names_has(co, nco, name) ||
+			    names_has(loaded.v, nprev, name))
+				continue;
+			r = cairn_index_load_object(idx, repo, a, keys.v[i], keys.size[i], &obj, &body);
+			if (r == CAIRN_ENOTFOUND) {
+				vanished++;
+				r = 0;
+			} else if (r == CAIRN_ECORRUPT || r == CAIRN_EVERSION) {
+				damaged++;
+				cairn_error_prefix(r, "index object %s is damaged", keys.v[i]);
+				cairn_log_warn("%s (skipped)", cairn_error_message());
+				r = 0;
+			} else if (r >= 0) {
+				added++;
+				r = names_add(&loaded, name);
+			}
+		}
+		names_sort(&loaded);
+		if (!vanished)
+			break;
+		cairn_log_debug("%zu index object(s) newer than the cache were replaced while being read; listing again",
+				vanished);
+		if (pass + 1 == LOAD_PASSES)
+			r = 1; /* still moving: the whole load copes */
 	}
 	cairn_aead_free(a);
 	if (r != 0)
@@ -751,6 +784,14 @@ static int load_with_cache(struct cairn_index *idx, struct cairn_repo *repo, con
 	cairn_log_debug("index: %llu entries in the cache, %zu from %zu newer index object(s)",
 			(unsigned long long)cairn_idxcache_count(c), idx->n, added);
 	if (idx->n > delta_max(cairn_idxcache_count(c))) {
+		/* Only objects still listed: one read and then merged away is
+		 * covered by the merged object, which was read too. */
+		size_t keep = 0;
+		for (size_t i = 0; i < loaded.n; i++)
+			if (names_has(listed.v, listed.n, loaded.v + i * CAIRN_INDEX_NAME_LEN))
+				memmove(loaded.v + keep++ * CAIRN_INDEX_NAME_LEN, loaded.v + i * CAIRN_INDEX_NAME_LEN,
+					CAIRN_INDEX_NAME_LEN);
+		loaded.n = keep;
 		for (size_t i = 0; i < nco && r >= 0; i++)
 			r = names_add(&loaded, co + i * CAIRN_INDEX_NAME_LEN);
 		names_sort(&loaded);
