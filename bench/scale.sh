@@ -15,6 +15,10 @@
 #   3. change 1% of the volume (SCALE_CHANGE_PCT; chunk-sized, chunk-aligned
 #      random writes at random places) and run the incremental   (timed)
 #   4. restore that incremental to a new file, cmp with the volume  (timed)
+#   4b. copy that incremental to a new repository of the same key family
+#      (`init --copy-keys-from`)                                    (timed)
+#      and, for 3, 4 and 4b, the start-up: process start to the first
+#      chunk, as CAIRN_PROFILE=1 prints it (binaries that do; else "-")
 #   5. `cairn list`                                                 (timed)
 #   6. `cairn check` (structure only)                               (timed)
 #   and the state directory's size after them (a binary may keep a local
@@ -93,7 +97,7 @@ bytes() {
 	esac
 }
 
-export CAIRN_PASSPHRASE=scale CAIRN_KDF_MEMORY=16M
+export CAIRN_PASSPHRASE=scale CAIRN_KDF_MEMORY=16M CAIRN_FROM_PASSPHRASE=scale CAIRN_TO_PASSPHRASE=scale
 mkdir -p "$SCALE_DIR"
 W=$(realpath "$SCALE_DIR")
 # Two runs in one work directory would overwrite each other's files.
@@ -121,6 +125,13 @@ measure() {
 		read -r WALL RSS < <(tail -1 "$tf" | awk '{ printf "%.2f %.1f\n", $1, $2 / 1024 }')
 	fi
 	log "  $name: $WALL s, $RSS MiB"
+}
+
+# startup: the start-up the last command printed under CAIRN_PROFILE=1.
+startup() {
+	local v
+	v=$(tail -40 "$LOG" | grep -o 'start-up [0-9.]* s' | tail -1 | awk '{ print $2 }')
+	if [ -n "$v" ]; then echo "$v s"; else echo "-"; fi
 }
 
 init_repo() { # DIR
@@ -213,8 +224,8 @@ if [ -n "$SCALE_BLOBS" ]; then
 	{
 		echo "### Repository size (synthetic blobs + one ${SCALE_VOLUME} volume)"
 		echo
-		echo "| blobs | generate | index objects | check found | full (first) | RSS | incremental (${SCALE_CHANGE_PCT}%) | RSS | restore | RSS | list | RSS | check | RSS | state |"
-		echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+		echo "| blobs | generate | index objects | check found | full (first) | RSS | incremental (${SCALE_CHANGE_PCT}%) | RSS | start-up | restore | RSS | start-up | copy | RSS | start-up | list | RSS | check | RSS | state |"
+		echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 	} >>"$OUTTMP"
 	for size in $SCALE_BLOBS; do
 		n=$(count "$size")
@@ -231,15 +242,20 @@ if [ -n "$SCALE_BLOBS" ]; then
 		measure full "$CAIRN" backup --repo "$R" --name vol --snapshot none -q "$W/vol.img"
 		full="$WALL s | $RSS MiB"
 		change "$W/vol.img" "$SCALE_CHANGE_PCT" "$cs" 4 >>"$LOG"
-		measure incremental "$CAIRN" backup --repo "$R" --name vol --snapshot none -q "$W/vol.img"
-		inc="$WALL s | $RSS MiB"
-		measure restore "$CAIRN" restore --repo "$R" latest "$W/out.img"
-		res="$WALL s | $RSS MiB"
+		CAIRN_PROFILE=1 measure incremental "$CAIRN" backup --repo "$R" --name vol --snapshot none -q "$W/vol.img"
+		inc="$WALL s | $RSS MiB | $(startup)"
+		CAIRN_PROFILE=1 measure restore "$CAIRN" restore --repo "$R" latest "$W/out.img"
+		res="$WALL s | $RSS MiB | $(startup)"
 		if [ -e "$W/out.img" ] && ! cmp -s "$W/vol.img" "$W/out.img"; then
 			res="$WALL s (WRONG DATA) | $RSS MiB"
 			log "  restore differs from the volume"
 		fi
 		rm -f "$W/out.img"
+		rm -rf "$W/copy-$size"
+		"$CAIRN" init --repo "$W/copy-$size" --copy-keys-from "$R" >>"$LOG" 2>&1
+		CAIRN_PROFILE=1 measure copy "$CAIRN" copy --repo "$R" latest --to "$W/copy-$size" -q
+		cpy="$WALL s | $RSS MiB | $(startup)"
+		rm -rf "$W/copy-$size"
 		measure list "$CAIRN" list --repo "$R"
 		lst="$WALL s | $RSS MiB"
 		measure check "$CAIRN" check --repo "$R"
@@ -248,7 +264,7 @@ if [ -n "$SCALE_BLOBS" ]; then
 		stsz=$(du -sb "$CAIRN_STATE_DIR" 2>/dev/null | awk '{ printf "%.1f MB", $1 / 1e6 }')
 		# What check found, as a sanity column: N blobs and no problems.
 		found=$(tail -3 "$LOG" | grep -o 'no problems: .*' | grep -o '[0-9,]* packs, [0-9,]* blobs' || echo "PROBLEMS (see the log)")
-		row "| $size | $gen | $(awk -v b="$idx" 'BEGIN { printf "%.0f MB", b / 1e6 }') | $found | $full | $inc | $res | $lst | $chk | ${stsz:-0 MB} |"
+		row "| $size | $gen | $(awk -v b="$idx" 'BEGIN { printf "%.0f MB", b / 1e6 }') | $found | $full | $inc | $res | $cpy | $lst | $chk | ${stsz:-0 MB} |"
 		[ -n "${SCALE_KEEP:-}" ] || rm -rf "$R" "$CAIRN_STATE_DIR"
 	done
 	rm -f "$W/base.img" "$W/vol.img"

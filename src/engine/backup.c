@@ -1248,6 +1248,7 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 		r = cairn_tree_builder_init(&tb, nchunks, repo->config.tree_fanout, j.codec.hasher, emit_node, &j);
 	if (r >= 0) {
 		cairn_log_debug("backup: pipeline starts at %.3f s", cairn_now() - t0);
+		cairn_engine_profile_startup("backup");
 		r = run_pipeline(&j, &tb, o);
 		cairn_log_debug("backup: pipeline done at %.3f s", cairn_now() - t0);
 	}
@@ -1329,6 +1330,9 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 		*ret = m;
 		m = NULL;
 	}
+	/* After the backup's own work, which it neither delays nor risks. */
+	if (r >= 0)
+		cairn_engine_compact_index(idx, repo);
 	cairn_manifest_free(m);
 	cairn_manifest_list_free(&list);
 	job_free(&j);

@@ -3,8 +3,14 @@
 #include "repo/index.h"
 #include "repo/lease.h"
 #include "util/cleanup.h"
+#include "util/error.h"
+#include "util/log.h"
 
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static struct cairn_engine_tuning tuning;
@@ -42,3 +48,43 @@ int cairn_engine_read_begin(struct cairn_repo *repo, const char *kind, const cha
 	return 0;
 }
 
+
+void cairn_engine_compact_index(struct cairn_index *idx, struct cairn_repo *repo)
+{
+	size_t merged = 0, written = 0;
+	if (cairn_index_compact_background(idx, repo, &merged, &written) < 0)
+		cairn_log_warn("small index objects not merged: %s", cairn_error_message());
+	else if (merged)
+		cairn_log_info("merged %zu small index objects into %zu", merged, written);
+}
+
+/* Seconds since this process started: its start in /proc/self/stat (field
+ * 22, clock ticks after boot) against CLOCK_BOOTTIME; -1 when unknown. */
+static double process_age(void)
+{
+	char buf[1024];
+	FILE *f = fopen("/proc/self/stat", "re");
+	if (!f)
+		return -1;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	const char *p = strrchr(buf, ')'); /* the command may hold spaces */
+	unsigned long long start = 0;
+	for (int field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	struct timespec ts;
+	long hz = sysconf(_SC_CLK_TCK);
+	if (!p || sscanf(p + 1, "%llu", &start) != 1 || hz <= 0 || clock_gettime(CLOCK_BOOTTIME, &ts) < 0)
+		return -1;
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9 - (double)start / (double)hz;
+}
+
+void cairn_engine_profile_startup(const char *job)
+{
+	static atomic_flag done = ATOMIC_FLAG_INIT;
+	if (!tuning.profile || atomic_flag_test_and_set(&done))
+		return;
+	fprintf(stderr, "cairn: profile: %s start-up %.3f s (process start to the first chunk)\n", job,
+		process_age());
+}

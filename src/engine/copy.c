@@ -583,20 +583,12 @@ static int send_group(void *ud, unsigned gi)
 	return r;
 }
 
-static int count_one(const struct cairn_blob_ref *ref, void *ud)
-{
-	struct copier *c = ud;
-	if (ref->pack < c->nspacks)
-		c->spack_n[ref->pack]++;
-	return 0;
-}
-
 static int count_source_packs(struct copier *c)
 {
 	c->nspacks = cairn_index_npacks(c->sidx);
 	if (!(c->spack_n = calloc(c->nspacks ? c->nspacks : 1, sizeof(*c->spack_n))))
 		return cairn_error_nomem();
-	return cairn_index_foreach(c->sidx, count_one, c);
+	return cairn_index_count_by_pack(c->sidx, c->spack_n, c->nspacks);
 }
 
 /* Sends the current backup's todo: one part per source pack, on as many
@@ -609,6 +601,7 @@ static int send_todo(struct copier *c)
 	int r;
 	if (!c->spack_n && (r = count_source_packs(c)) < 0)
 		return r;
+	cairn_engine_profile_startup("copy");
 	struct group *g = NULL;
 	size_t ng = 0, cap = 0;
 	for (size_t i = 0; i < c->ntodo;) {
@@ -1299,6 +1292,9 @@ int cairn_copy_run(struct cairn_repo *src, struct cairn_repo *dst, const struct 
 			goto out;
 	}
 	ret->seconds = cairn_now() - t0;
+	/* Each backup copied added an index object at the destination. */
+	if (!o->dry_run)
+		cairn_engine_compact_index(c.didx, dst);
 out:
 	free(sel.v);
 	cairn_manifest_list_free(&slist);

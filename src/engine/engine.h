@@ -41,6 +41,17 @@ struct cairn_index;
 int cairn_engine_read_begin(struct cairn_repo *repo, const char *kind, const char *state_dir,
 			    struct cairn_activity **ret_activity, struct cairn_index **ret_idx);
 
+/* What a job that added an index object does last (backup, copy): merges
+ * small index objects when enough have gathered (repo/index.h
+ * cairn_index_compact_background), logging what it did.  A failure is
+ * only warned of: the job's own work is done and safe. */
+void cairn_engine_compact_index(struct cairn_index *idx, struct cairn_repo *repo);
+
+/* CAIRN_PROFILE (engine/tuning.h): prints, once per process, the seconds
+ * from the process's start to now, "the start-up" of job (called where a
+ * backup, restore or copy is about to handle its first chunk). */
+void cairn_engine_profile_startup(const char *job);
+
 struct cairn_backup_opts {
 	const char *source;
 	/* NULL: the base name of the source's stable path

@@ -922,6 +922,8 @@ int cairn_restore_run(struct cairn_repo *repo, const struct cairn_manifest *m, c
 	unsigned started = 0;
 	if (!j.items || !j.ranges)
 		r = cairn_error_nomem();
+	if (r >= 0)
+		cairn_engine_profile_startup("restore");
 	for (unsigned i = 0; r >= 0 && i < nworkers; i++)
 		if (pthread_create(&workers[i], NULL, rworker_main, &j) == 0)
 			started++;

@@ -20,11 +20,11 @@
 #include <unistd.h>
 
 #define MAGIC "CAIRNIX1"
-#define VERSION 1
+#define VERSION 2 /* 2: the pack table holds each pack's entry count */
 #define PAGE CAIRN_IDXCACHE_PAGE
 #define PER_PAGE CAIRN_IDXCACHE_PER_PAGE
 #define BODY (PAGE - CAIRN_IDXCACHE_TAG)
-#define PACK_REC (CAIRN_PACK_ID_LEN + 8)
+#define PACK_REC (CAIRN_PACK_ID_LEN + 8 + 8)
 #define NMACS 8
 /* GMAC nonces: entry page p uses p; these two are out of their range. */
 #define NONCE_HEADER UINT64_MAX
@@ -297,6 +297,11 @@ const uint8_t *cairn_idxcache_pack(const struct cairn_idxcache *c, size_t i, int
 	return p;
 }
 
+uint64_t cairn_idxcache_pack_entries(const struct cairn_idxcache *c, size_t i)
+{
+	return cairn_le64(c->packs + i * PACK_REC + CAIRN_PACK_ID_LEN + 8);
+}
+
 /* The entry page p (0-based) read into pg and checked, on every read:
  * the file may change under us (another process's rename does not, but
  * whoever can write the state directory could), and a check costs about
@@ -429,6 +434,7 @@ struct writer {
 	size_t in_page; /* entries in the current page */
 	uint64_t *fences;
 	size_t fcap;
+	uint64_t *pack_entries; /* per pack of the pack table */
 	uint8_t last[CAIRN_ID_LEN];
 };
 
@@ -466,6 +472,7 @@ static int add_entry(struct writer *w, const struct cairn_blob_ref *e)
 	}
 	cairn_index_rec_encode(pg + w->in_page * CAIRN_INDEX_ENTRY_LEN, e, e->pack);
 	w->count++;
+	w->pack_entries[e->pack]++;
 	if (++w->in_page == PER_PAGE)
 		return close_page(w);
 	return 0;
@@ -524,7 +531,7 @@ int cairn_idxcache_write(const char *path, const uint8_t local_key[32], const ui
 	int r = cairn_random(h + H_SALT, 16);
 	if (r >= 0)
 		r = derive_key(local_key, h + H_SALT, &w.gmac, 1);
-	if (r >= 0 && !(w.buf = malloc(WBUF)))
+	if (r >= 0 && (!(w.buf = malloc(WBUF)) || !(w.pack_entries = calloc(npacks ? npacks : 1, sizeof(uint64_t)))))
 		r = cairn_error_nomem();
 	if (r >= 0)
 		r = cairn_write_all(w.fd, h, PAGE, tmp); /* rewritten at the end */
@@ -557,6 +564,7 @@ int cairn_idxcache_write(const char *path, const uint8_t local_key[32], const ui
 		for (size_t i = 0; i < npacks; i++, p += PACK_REC) {
 			memcpy(p, packs[i].id, CAIRN_PACK_ID_LEN);
 			cairn_put_le64(p + CAIRN_PACK_ID_LEN, (uint64_t)packs[i].condemned);
+			cairn_put_le64(p + CAIRN_PACK_ID_LEN + 8, w.pack_entries[i]);
 		}
 		for (uint64_t i = 0; i < w.npages; i++, p += 8)
 			for (int b = 0; b < 8; b++)
@@ -588,5 +596,6 @@ int cairn_idxcache_write(const char *path, const uint8_t local_key[32], const ui
 	cairn_gmac_free(w.gmac);
 	free(w.buf);
 	free(w.fences);
+	free(w.pack_entries);
 	return r;
 }

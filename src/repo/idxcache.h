@@ -13,7 +13,7 @@
  *
  * Layout (little-endian; pages of CAIRN_IDXCACHE_PAGE bytes):
  *
- *   page 0   header: "CAIRNIX1", version u32 (1), page size u32, repo id
+ *   page 0   header: "CAIRNIX1", version u32 (2), page size u32, repo id
  *            (16), salt (16), count u64 (entries), npages u64 (entry
  *            pages), nobjects u32, npacks u32, trailer offset u64, trailer
  *            length u64, trailer tag (16), zeros; the page's tag in its
@@ -24,8 +24,11 @@
  *            holding a position in the trailer's pack table), zeros, the
  *            page's tag in its last 16 bytes.
  *   trailer  the names of the index objects (32 bytes each, sorted), the
- *            pack table (id 32, condemned time u64), and one fence per
- *            entry page (the first 8 bytes of its first id).
+ *            pack table (id 32, condemned time u64, entries u64: how many
+ *            of the file's entries lie in the pack; version 2, so a copy
+ *            tells a pack it wants whole without walking every entry),
+ *            and one fence per entry page (the first 8 bytes of its
+ *            first id).  A file of version 1 is rebuilt.
  *
  * Tags are GMAC (crypto.h) under key = HKDF(local key, label naming the
  * salt): one key per file, and a page's number as the nonce, so no nonce
@@ -80,6 +83,9 @@ const uint8_t *cairn_idxcache_objects(const struct cairn_idxcache *c);
 size_t cairn_idxcache_npacks(const struct cairn_idxcache *c);
 /* Pack i's id (32 bytes, borrowed) and condemned time (0: live). */
 const uint8_t *cairn_idxcache_pack(const struct cairn_idxcache *c, size_t i, int64_t *ret_condemned);
+
+/* How many of the file's entries lie in pack i. */
+uint64_t cairn_idxcache_pack_entries(const struct cairn_idxcache *c, size_t i);
 
 /* 0 with *ret filled (pack: a position in the pack table), CAIRN_ENOTFOUND,
  * or CAIRN_ECORRUPT when the page it lies in fails its check.  Safe from

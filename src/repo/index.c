@@ -728,22 +728,55 @@ static int load_with_cache(struct cairn_index *idx, struct cairn_repo *repo, con
 	_cleanup_(cairn_buf_freep) struct cairn_buf obj = CAIRN_BUF_INIT;
 	_cleanup_(cairn_buf_freep) struct cairn_buf body = CAIRN_BUF_INIT;
 	size_t damaged = 0, added = 0;
-	for (size_t i = 0; i < keys.n && r >= 0; i++) {
-		uint8_t name[CAIRN_INDEX_NAME_LEN];
-		if (cairn_object_name_parse(CAIRN_OBJ_INDEX, keys.v[i], name) < 0 || names_has(co, nco, name))
-			continue;
-		r = cairn_index_load_object(idx, repo, a, keys.v[i], keys.size[i], &obj, &body);
-		if (r == CAIRN_ENOTFOUND) {
-			r = 1; /* replaced while we read: the whole load copes */
-		} else if (r == CAIRN_ECORRUPT || r == CAIRN_EVERSION) {
-			damaged++;
-			cairn_error_prefix(r, "index object %s is damaged", keys.v[i]);
-			cairn_log_warn("%s (skipped)", cairn_error_message());
-			r = 0;
-		} else if (r >= 0) {
-			added++;
-			r = names_add(&loaded, name);
+	/* An object newer than the cache that vanished while we read was
+	 * merged (a backup's background compaction writes the merged object
+	 * before deleting the small ones) or replaced by prune: listing again
+	 * finds what replaced it, as load_all does.  Only a vanished object
+	 * the cache names means a rebuild. */
+	for (int pass = 0; r == 0 && pass < LOAD_PASSES; pass++) {
+		size_t vanished = 0, nprev = loaded.n;
+		if (pass > 0) {
+			cairn_key_list_free(&keys);
+			keys = (struct cairn_key_list){ 0 };
+			if ((r = cairn_store_list_keys(repo->store, "index/", &keys)) < 0)
+				break;
+			listed.n = 0;
+			for (size_t i = 0; r >= 0 && i < keys.n; i++) {
+				uint8_t name[CAIRN_INDEX_NAME_LEN];
+				if (cairn_object_name_parse(CAIRN_OBJ_INDEX, keys.v[i], name) >= 0)
+					r = names_add(&listed, name);
+			}
+			names_sort(&listed);
+			for (size_t i = 0; r >= 0 && i < nco; i++)
+				if (!names_has(listed.v, listed.n, co + i * CAIRN_INDEX_NAME_LEN))
+					r = 1;
 		}
+		for (size_t i = 0; i < keys.n && r == 0; i++) {
+			uint8_t name[CAIRN_INDEX_NAME_LEN];
+			if (cairn_object_name_parse(CAIRN_OBJ_INDEX, keys.v[i], name) < 0 || names_has(co, nco, name) ||
+			    names_has(loaded.v, nprev, name))
+				continue;
+			r = cairn_index_load_object(idx, repo, a, keys.v[i], keys.size[i], &obj, &body);
+			if (r == CAIRN_ENOTFOUND) {
+				vanished++;
+				r = 0;
+			} else if (r == CAIRN_ECORRUPT || r == CAIRN_EVERSION) {
+				damaged++;
+				cairn_error_prefix(r, "index object %s is damaged", keys.v[i]);
+				cairn_log_warn("%s (skipped)", cairn_error_message());
+				r = 0;
+			} else if (r >= 0) {
+				added++;
+				r = names_add(&loaded, name);
+			}
+		}
+		names_sort(&loaded);
+		if (!vanished)
+			break;
+		cairn_log_debug("%zu index object(s) newer than the cache were replaced while being read; listing again",
+				vanished);
+		if (pass + 1 == LOAD_PASSES)
+			r = 1; /* still moving: the whole load copes */
 	}
 	cairn_aead_free(a);
 	if (r != 0)
@@ -751,6 +784,14 @@ static int load_with_cache(struct cairn_index *idx, struct cairn_repo *repo, con
 	cairn_log_debug("index: %llu entries in the cache, %zu from %zu newer index object(s)",
 			(unsigned long long)cairn_idxcache_count(c), idx->n, added);
 	if (idx->n > delta_max(cairn_idxcache_count(c))) {
+		/* Only objects still listed: one read and then merged away is
+		 * covered by the merged object, which was read too. */
+		size_t keep = 0;
+		for (size_t i = 0; i < loaded.n; i++)
+			if (names_has(listed.v, listed.n, loaded.v + i * CAIRN_INDEX_NAME_LEN))
+				memmove(loaded.v + keep++ * CAIRN_INDEX_NAME_LEN, loaded.v + i * CAIRN_INDEX_NAME_LEN,
+					CAIRN_INDEX_NAME_LEN);
+		loaded.n = keep;
 		for (size_t i = 0; i < nco && r >= 0; i++)
 			r = names_add(&loaded, co + i * CAIRN_INDEX_NAME_LEN);
 		names_sort(&loaded);
@@ -964,7 +1005,9 @@ static int merge_runs(struct cairn_index *idx, struct cairn_repo *repo, const ch
 		return r;
 	for (size_t i = rs->nheap / 2 + 1; i-- > 0;)
 		heap_down(rs, i);
-	return cairn_idxcache_write(path, repo->keys->local, repo->config.id, objects->v, objects->n, packs,
+	/* The instance, as every cache of this repository's is named and
+	 * checked (idxcache.h): a key family's members share the id. */
+	return cairn_idxcache_write(path, repo->keys->local, repo->config.instance, objects->v, objects->n, packs,
 				    idx->npacks, runs_next, rs);
 }
 
@@ -986,14 +1029,19 @@ static int build_cache(struct cairn_index *idx, struct cairn_repo *repo, const c
 		return r;
 	names_sort(&loaded);
 	if (!rs.n) {
-		/* It all fit in one run: written from RAM, kept in RAM. */
-		if (write_cache_from(idx, repo, path, &loaded) < 0)
+		/* It all fit in one run: written from RAM.  Then used as the
+		 * next load will use it, so that this load's RAM after the
+		 * build is theirs and it knows which objects the cache holds
+		 * (cairn_index_cached_objects). */
+		if (write_cache_from(idx, repo, path, &loaded) < 0) {
 			cairn_log_warn("index cache not written: %s", cairn_error_message());
-		return 0;
+			return 0; /* kept in RAM */
+		}
+	} else {
+		if ((r = spill(idx, &rs)) >= 0)
+			r = merge_runs(idx, repo, path, &rs, &loaded);
+		cairn_log_debug("index cache built from %zu run(s) of up to %zu entries", rs.n, run_entries);
 	}
-	if ((r = spill(idx, &rs)) >= 0)
-		r = merge_runs(idx, repo, path, &rs, &loaded);
-	cairn_log_debug("index cache built from %zu run(s) of up to %zu entries", rs.n, run_entries);
 	reset(idx);
 	if (r < 0) {
 		/* Without a cache the load is whole, in RAM, as before one existed. */
@@ -1005,6 +1053,43 @@ static int build_cache(struct cairn_index *idx, struct cairn_repo *repo, const c
 	/* Replaced again while we built it (a prune on another host). */
 	reset(idx);
 	return load_all(idx, repo, false, NULL, NULL, ret_damaged, NULL, NULL, NULL);
+}
+
+struct by_pack {
+	uint32_t *counts;
+	size_t n;
+};
+
+static int count_by_pack_one(const struct cairn_blob_ref *ref, void *ud)
+{
+	struct by_pack *b = ud;
+	if (ref->pack < b->n)
+		b->counts[ref->pack]++;
+	return 0;
+}
+
+int cairn_index_count_by_pack(struct cairn_index *idx, uint32_t *counts, size_t n)
+{
+	memset(counts, 0, n * sizeof(*counts));
+	struct by_pack b = { counts, n };
+	/* A RAM entry shadowing a cached one (same id) would count twice:
+	 * then walk every entry, as foreach skips the shadowed. */
+	if (idx->shadowed)
+		return cairn_index_foreach(idx, count_by_pack_one, &b);
+	pthread_rwlock_rdlock(&idx->lock);
+	for (size_t i = 0; i < idx->n; i++)
+		(void)count_by_pack_one(&idx->entries[i], &b);
+	size_t nc = idx->cache ? MIN(cairn_idxcache_npacks(idx->cache), n) : 0;
+	for (size_t s = 0; s < nc; s++)
+		counts[s] += (uint32_t)cairn_idxcache_pack_entries(idx->cache, s);
+	pthread_rwlock_unlock(&idx->lock);
+	return 0;
+}
+
+const uint8_t *cairn_index_cached_objects(struct cairn_index *idx, size_t *ret_n)
+{
+	*ret_n = idx->cache ? cairn_idxcache_nobjects(idx->cache) : 0;
+	return idx->cache ? cairn_idxcache_objects(idx->cache) : NULL;
 }
 
 int cairn_index_load_cached(struct cairn_index *idx, struct cairn_repo *repo, const char *state_dir,

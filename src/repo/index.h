@@ -104,6 +104,30 @@ int cairn_index_load_cached(struct cairn_index *idx, struct cairn_repo *repo, co
  * objects written. */
 int cairn_index_compact(struct cairn_repo *repo, size_t min_small, size_t *ret_old, size_t *ret_new);
 
+/* Background compaction, after a backup's (or copy's) own work: when at
+ * least CAIRN_INDEX_COMPACT_BACKGROUND small index objects are not in the
+ * local index cache idx was loaded with (all of them when it has none),
+ * merges the smallest of them, at most CAIRN_INDEX_COMPACT_BACKGROUND_MAX
+ * and one object's worth of entries (CAIRN_INDEX_OBJECT_ENTRIES, about
+ * 14 MiB of RAM), as cairn_index_compact does.  Objects the cache names
+ * are left alone, so this host's cache stays valid.  16: every backup
+ * reads each object newer than its cache one by one at start-up (a GET
+ * each, 20-50 ms on S3), so 16 keep that under the 1 s start-up aimed at,
+ * and a merge costs a read of at most 16 x 1/8 object.  A busy lease
+ * (prune, repair) or an append-only credential skips it (0, nothing
+ * done). */
+#define CAIRN_INDEX_COMPACT_BACKGROUND 16
+#define CAIRN_INDEX_COMPACT_BACKGROUND_MAX 256
+int cairn_index_compact_background(struct cairn_index *idx, struct cairn_repo *repo, size_t *ret_old,
+				   size_t *ret_new);
+/* counts[s] (s < n) gets how many entries lie in pack slot s: from the
+ * local index cache's pack table and the RAM entries, without walking
+ * every cached entry (a copy asks it of a 50M-blob source). */
+int cairn_index_count_by_pack(struct cairn_index *idx, uint32_t *counts, size_t n);
+/* The names (32 bytes each, sorted) of the index objects the local index
+ * cache idx was loaded with holds; NULL and 0 without one.  Borrowed. */
+const uint8_t *cairn_index_cached_objects(struct cairn_index *idx, size_t *ret_n);
+
 /* Loads one index object (key "index/<64 hex>", size as its listing gave
  * it or CAIRN_SIZE_UNKNOWN): CAIRN_ENOTFOUND when it is gone,
  * CAIRN_ECORRUPT / CAIRN_EVERSION when damaged (also when larger than

@@ -7,6 +7,7 @@
 #include "repo/idxcache.h"
 #include "repo/index.h"
 #include "repo/pack.h"
+#include "store/testwrap.h"
 #include "util/cleanup.h"
 #include "util/hex.h"
 
@@ -215,6 +216,122 @@ static void test_built_in_runs(void **state)
 		cairn_index_free(again);
 	}
 	cairn_index_set_cache_run_entries(0);
+	cairn_index_free(ram);
+}
+
+/* A key family member (instance != id, repo.h): a cache built in runs is
+ * written under its instance, as it is named and checked, so the next load
+ * uses it instead of rebuilding it every time. */
+static void test_runs_family_member(void **state)
+{
+	struct fx *f = *state;
+	put_object(f, 1, 0, 3000, 0);
+	put_object(f, 2, 3000, 3000, 0);
+	f->repo->config.instance[0] ^= 0x5a;
+	free(f->path);
+	f->path = NULL;
+	ck_ok(cairn_idxcache_path(f->state, f->repo->config.instance, &f->path));
+	cairn_index_set_cache_run_entries(1000);
+	cairn_index_free(load_cached(f)); /* built in runs */
+	ino_t ino = cache_ino(f);
+	assert_true(ino != 0);
+	struct cairn_idxcache *c = NULL;
+	ck_ok(cairn_idxcache_open(f->path, f->repo->keys->local, f->repo->config.instance, &c));
+	assert_int_equal(cairn_idxcache_count(c), 6000);
+	cairn_idxcache_close(c);
+	struct cairn_index *again = load_cached(f); /* used, not rebuilt */
+	assert_int_equal(cache_ino(f), ino);
+	size_t nram = 1;
+	(void)cairn_index_entries(again, &nram);
+	assert_int_equal(nram, 0);
+	struct cairn_index *ram = load_ram(f);
+	same_answers(ram, again, 0, 6100);
+	cairn_index_set_cache_run_entries(0);
+	cairn_index_free(again);
+	cairn_index_free(ram);
+}
+
+/* Entries per pack from the cache's pack table and the RAM part equal a
+ * walk of every entry: with a delta on top, and with RAM copies shadowing
+ * cached ones in a condemned pack. */
+struct walk_counts {
+	uint32_t *v;
+	size_t n;
+};
+
+static int walk_count(const struct cairn_blob_ref *ref, void *ud)
+{
+	struct walk_counts *w = ud;
+	assert_true(ref->pack < w->n);
+	w->v[ref->pack]++;
+	return 0;
+}
+
+static void same_counts(struct cairn_index *idx)
+{
+	size_t n = cairn_index_npacks(idx);
+	uint32_t *got = calloc(n, sizeof(uint32_t)), *want = calloc(n, sizeof(uint32_t));
+	assert_non_null(got);
+	assert_non_null(want);
+	struct walk_counts w = { want, n };
+	ck_ok(cairn_index_foreach(idx, walk_count, &w));
+	ck_ok(cairn_index_count_by_pack(idx, got, n));
+	assert_memory_equal(got, want, n * sizeof(uint32_t));
+	free(got);
+	free(want);
+}
+
+static void test_count_by_pack(void **state)
+{
+	struct fx *f = *state;
+	put_object(f, 1, 0, 3000, 0);
+	put_object(f, 2, 3000, 2000, 1700000000);
+	put_object(f, 3, 4000, 2000, 0); /* 1000 also in condemned pack 2 */
+	cairn_index_free(load_cached(f));
+	put_object(f, 4, 6000, 500, 0);    /* newer: in RAM */
+	put_object(f, 5, 3500, 100, 0);    /* live copies of cached condemned blobs */
+	struct cairn_index *idx = load_cached(f);
+	same_counts(idx);
+	cairn_index_free(idx);
+	put_object(f, 6, 9000, 10, 0); /* RAM only, nothing shadowed */
+	unlink(f->path);
+	put_object(f, 7, 9100, 10, 0);
+	cairn_index_free(load_cached(f));
+	put_object(f, 8, 9200, 10, 0);
+	idx = load_cached(f);
+	same_counts(idx);
+	uint8_t pid[CAIRN_PACK_ID_LEN];
+	uint32_t slot, counts[16];
+	th_fill(pid, sizeof(pid), 1 + 1000000);
+	ck_ok(cairn_index_find_pack(idx, pid, &slot));
+	assert_true(cairn_index_npacks(idx) <= 16);
+	ck_ok(cairn_index_count_by_pack(idx, counts, cairn_index_npacks(idx)));
+	assert_int_equal(counts[slot], 3000);
+	cairn_index_free(idx);
+}
+
+/* An object newer than the cache gone while the load reads it (merged by
+ * another backup's background compaction): listed again, not a rebuild of
+ * the whole cache. */
+static void test_delta_vanished(void **state)
+{
+	struct fx *f = *state;
+	put_object(f, 1, 0, 1000, 0);
+	cairn_index_free(load_cached(f));
+	ino_t ino = cache_ino(f);
+	put_object(f, 2, 1000, 500, 0);
+	put_object(f, 3, 1500, 500, 0);
+	/* The first get (of a newer object) finds nothing, once. */
+	struct cairn_fault_params p = { .ops = CAIRN_FAULT_GET, .fail_at = 1, .code = CAIRN_ENOTFOUND };
+	struct cairn_store *w = NULL;
+	ck_ok(cairn_store_fault_wrap(f->repo->store, &p, &w));
+	f->repo->store = w;
+	struct cairn_index *idx = load_cached(f);
+	assert_int_equal(cache_ino(f), ino);
+	struct cairn_index *ram = load_ram(f);
+	same_answers(ram, idx, 0, 2100);
+	assert_int_equal(cairn_index_count(idx), 2000);
+	cairn_index_free(idx);
 	cairn_index_free(ram);
 }
 
@@ -663,6 +780,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_equal_to_ram, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_built_in_runs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_runs_family_member, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_count_by_pack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delta_vanished, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_equal_prefixes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flipped_byte, setup, teardown),
