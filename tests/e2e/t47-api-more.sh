@@ -1,0 +1,144 @@
+#!/bin/bash
+# t47: more of the daemon's API (docs/api.md): a consistency group created
+# through POST /api/v1/groups by the same app call as `cairn group create`
+# (the same refusals, the CLI sees the group), over the socket and TCP
+# (401 without a token, 403 with a read-only one); an API job on a volume
+# another job holds waits in the queue and then runs; a webhook event
+# pending when the daemon stops is delivered once after it starts again.
+# Every response is checked against docs/openapi.yaml.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/apilib.sh"
+
+SPEC=$E2E_DIR/../../docs/openapi.yaml
+SOCK=$CAIRN_STATE_DIR/cairn.sock
+A=$TD/a.img
+B=$TD/b.img
+R=$TD/repo
+trap 'kill "$(cat "$TD/daemon.pid" 2>/dev/null)" 2>/dev/null; e2e_cleanup' EXIT
+
+free_port()
+{
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# req [--tcp TOKEN|none] METHOD PATH [CURL ARGS...]: one request (as t43's);
+# the status in $TT/r.code, the body in $TT/r.body, the headers in
+# $TT/r.head; checked against the OpenAPI document.  Prints the status.
+req()
+{
+	local tok='' m p code ctype
+	[ "$1" != --tcp ] || { tok=$2; shift 2; }
+	m=$1 p=$2
+	shift 2
+	local args=(-s -D "$TT/r.head" -o "$TT/r.body" -w '%{http_code} %{content_type}\n' -X "$m" --max-time 120)
+	if [ "$tok" = none ]; then
+		args+=("http://127.0.0.1:$(cat "$TD/port")$p")
+	elif [ -n "$tok" ]; then
+		args+=(-H "Authorization: Bearer $tok" "http://127.0.0.1:$(cat "$TD/port")$p")
+	else
+		args+=(--unix-socket "$SOCK" "http://cairn$p")
+	fi
+	read -r code ctype < <(curl "${args[@]}" "$@" || true)
+	echo "$code" >"$TT/r.code"
+	echo "  $m $p -> $code: $(head -c 300 "$TT/r.body")" >&2
+	python3 "$E2E_DIR/openapi_check.py" "$SPEC" "$m" "$p" "$code" "${ctype:-application/json}" "$TT/r.body" ||
+		fail "$m $p: the response does not match docs/openapi.yaml"
+	echo "$code"
+}
+
+# Starts the daemon (again) and waits for its socket.
+start_daemon()
+{
+	"$CAIRN" daemon --listen "127.0.0.1:$(cat "$TD/port")" "$@" >>"$TD/d.out" 2>>"$TD/d.err" &
+	echo $! >"$TD/daemon.pid"
+	local i
+	for i in $(seq 1 100); do
+		[ -S "$SOCK" ] && curl -s -o /dev/null --unix-socket "$SOCK" http://cairn/api/v1/status && return 0
+		sleep 0.1
+	done
+	fail "no socket after 10 s: $(cat "$TD/d.err")"
+}
+
+stop_daemon()
+{
+	local pid
+	pid=$(cat "$TD/daemon.pid")
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+t_setup()
+{
+	command -v curl >/dev/null || fail "curl is missing (scripts/install-deps)"
+	python3 -c 'import jsonschema, yaml' 2>/dev/null || fail "python3-jsonschema or python3-yaml is missing"
+	rand_file "$A" $((1 << 20)) 4701
+	rand_file "$B" $((1 << 20)) 4702
+	mkdir -p "$TD/mnt" "$TD/cfgs"
+	echo '<domain/>' >"$TD/cfgs/dom.xml"
+	new_repo "$R"
+	free_port >"$TD/port"
+	start_daemon
+	cairn token create admin >"$TD/admin.tok"
+	cairn token create viewer --read-only >"$TD/viewer.tok"
+	touch "$TD/ready"
+}
+test_case "setup: two image volumes, a repository, the daemon, a full and a read-only token" t_setup
+
+need_setup()
+{
+	[ -f "$TD/ready" ] || skip "setup did not complete"
+}
+
+t_group_create()
+{
+	need_setup
+	local adm view
+	adm=$(cat "$TD/admin.tok") view=$(cat "$TD/viewer.tok")
+	expect 201 -- POST /api/v1/groups -d "{\"name\": \"app\", \"volumes\": [\"$A\", {\"path\": \"$B\", \"name\": \"db\"}], \"freeze\": [\"$TD/mnt\"], \"config\": \"$TD/cfgs/dom.xml\", \"pre_hook\": \"true\", \"max_freeze_s\": 2.5}"
+	jq -e --arg a "$A" --arg b "$B" '.name == "app" and .volumes[0].path == $a and .volumes[0].name == null and
+		.volumes[1] == {path: $b, name: "db"} and .max_freeze_ms == 2500 and .pre_hook == "true" and .post_hook == null' \
+		"$TT/r.body" >/dev/null || fail "the created group: $(cat "$TT/r.body")"
+	# The CLI sees it, as the API does.
+	cairn group list --json >g.json
+	jq -e --arg b "$B" '.[] | select(.name == "app") | .volume_names == [null, "db"] and .volumes[1] == $b and .max_freeze_s == 2.5' \
+		g.json >/dev/null || fail "cairn group list: $(cat g.json)"
+	expect 200 -- GET /api/v1/groups/app
+	# Over TCP with a full token; the read-only one and none are refused.
+	expect 201 -- --tcp "$adm" POST /api/v1/groups -d "{\"name\": \"solo\", \"volumes\": [\"$A\"]}"
+	expect 403 read_only_token -- --tcp "$view" POST /api/v1/groups -d "{\"name\": \"ro\", \"volumes\": [\"$A\"]}"
+	expect 401 -- --tcp none POST /api/v1/groups -d "{\"name\": \"ro\", \"volumes\": [\"$A\"]}"
+	expect 401 -- --tcp bogus POST /api/v1/groups -d "{\"name\": \"ro\", \"volumes\": [\"$A\"]}"
+}
+test_case "POST /api/v1/groups makes the group the CLI lists; over TCP a full token may, a read-only one 403, none 401" t_group_create
+
+t_group_refused()
+{
+	need_setup
+	local n0
+	expect 200 -- GET /api/v1/groups
+	n0=$(jq '.groups | length' "$TT/r.body")
+	expect 409 already_exists -- POST /api/v1/groups -d "{\"name\": \"app\", \"volumes\": [\"$A\"]}"
+	expect 404 not_found -- POST /api/v1/groups -d "{\"name\": \"g1\", \"volumes\": [\"$TD/nosuch.img\"]}"
+	expect 404 not_found -- POST /api/v1/groups -d "{\"name\": \"g1\", \"volumes\": [\"$A\"], \"freeze\": [\"$TD/nosuch\"]}"
+	expect 404 not_found -- POST /api/v1/groups -d "{\"name\": \"g1\", \"volumes\": [\"$A\"], \"config\": \"$TD/nosuch.xml\"}"
+	expect 400 malformed_json -- POST /api/v1/groups -d '{"name": '
+	expect 400 invalid_request -- POST /api/v1/groups -d "{\"volumes\": [\"$A\"]}"
+	expect 400 invalid_request -- POST /api/v1/groups -d '{"name": "g1"}'
+	expect 400 invalid_request -- POST /api/v1/groups -d '{"name": "g1", "volumes": []}'
+	expect 400 invalid_request -- POST /api/v1/groups -d "{\"name\": \"a b\", \"volumes\": [\"$A\"]}"
+	expect 400 invalid_request -- POST /api/v1/groups -d '{"name": "g1", "volumes": ["rel.img"]}'
+	expect 400 invalid_request -- POST /api/v1/groups -d "{\"name\": \"g1\", \"volumes\": [\"$A\"], \"colour\": 1}"
+	expect 400 invalid_request -- POST /api/v1/groups -d "{\"name\": \"g1\", \"volumes\": [\"$A\"], \"freeze\": [\"$A\"]}"
+	grep -q "not a directory" "$TT/r.body" || fail "the freeze refusal does not say why: $(cat "$TT/r.body")"
+	expect 400 invalid_request -- POST /api/v1/groups -d "{\"name\": \"g1\", \"volumes\": [\"$A\"], \"pre_hook\": \"\"}"
+	expect 400 invalid_request -- POST /api/v1/groups -d "{\"name\": \"g1\", \"volumes\": [\"$A\"], \"max_freeze_s\": 0}"
+	expect 400 invalid_request -- POST /api/v1/groups -d "{\"name\": \"g1\", \"volumes\": [{\"path\": \"$A\", \"name\": \"x\"}, {\"path\": \"$B\", \"name\": \"x\"}]}"
+	grep -q "given twice" "$TT/r.body" || fail "the duplicate name refusal does not say why: $(cat "$TT/r.body")"
+	# The CLI refuses the same definitions with the app's same words.
+	expect_fail -m "given twice" cairn group create g1 --volume "$A" --volume "$B" --volume-name x --volume-name x
+	expect_fail -m "not a directory" cairn group create g1 --volume "$A" --freeze "$A"
+	expect_fail -c 2 -m "at least one volume" cairn group create g1
+	expect 200 -- GET /api/v1/groups
+	[ "$(jq '.groups | length' "$TT/r.body")" = "$n0" ] || fail "a refused request made a group"
+}
+test_case "refused groups: 409 exists, 404 missing volume, mount point or config, 400 bad body; the CLI refuses alike; nothing made" t_group_refused
