@@ -1149,7 +1149,6 @@ const struct cairn_api_route cairn_api_routes[] = {
 	/* A backup's file catalog (api_catalog.h). */
 	{ "GET", V1 "/repositories/{repo}/backups/{id}/catalog", cairn_api_get_catalog, CAIRN_API_READ },
 	{ "GET", V1 "/repositories/{repo}/backups/{id}/catalog/entry", cairn_api_get_catalog_entry, CAIRN_API_READ },
-	{ "POST", V1 "/repositories/{repo}/backups/{id}/restore-file", cairn_api_post_restore_file, CAIRN_API_WRITE },
 	/* No token on the Unix socket, a token on TCP unless --metrics-public
 	 * (authorize() in api.c). */
 	{ "GET", "/metrics", get_metrics, CAIRN_API_METRICS },
