@@ -142,3 +142,47 @@ t_group_refused()
 	[ "$(jq '.groups | length' "$TT/r.body")" = "$n0" ] || fail "a refused request made a group"
 }
 test_case "refused groups: 409 exists, 404 missing volume, mount point or config, 400 bad body; the CLI refuses alike; nothing made" t_group_refused
+
+# job_state ID: the job's state as the API has it.
+job_state()
+{
+	expect 200 -- GET "/api/v1/jobs/$1"
+	jq -r .state "$TT/r.body"
+}
+
+t_busy_waits()
+{
+	need_setup
+	local bpid job i st
+	cairn backup --repo "$R" -q --snapshot none "$A" >"$TD/id-a1" || fail "backup"
+	cp "$A" "$TD/a.v1"
+	rand_file "$A" $((32 << 20)) 4703
+	cp "$A" "$TD/a.v2"
+	# A slow backup holds the volume's claim for some seconds.
+	CAIRN_TEST_JOB_DELAY=700 CAIRN_THREADS=1 "$CAIRN" backup --repo "$R" -q --snapshot none "$A" >"$TD/id-a2" 2>b.err &
+	bpid=$!
+	for i in $(seq 1 100); do
+		cairn status --json >s.json 2>/dev/null || true
+		jq -e '(if type == "array" then . else .jobs end) | .[] | select(.kind == "backup" and .state == "active")' \
+			s.json >/dev/null && break
+		sleep 0.1
+	done
+	expect 202 -- POST /api/v1/restores -d "{\"repo\": \"$R\", \"backup\": \"$(cat "$TD/id-a1")\", \"target\": \"$A\", \"force\": true}"
+	job=$(jq -r .job "$TT/r.body")
+	sleep 2
+	kill -0 "$bpid" 2>/dev/null || fail "the backup ended too soon to hold the volume (raise its delay)"
+	st=$(job_state "$job")
+	[ "$st" = queued ] || fail "job $job on a busy volume is $st, expected queued: $(cat "$TT/r.body")"
+	expect 200 -- GET "/api/v1/jobs/$job/log"
+	jq -r '.lines[].line' "$TT/r.body" | grep -q "busy" || fail "the waiting job's log does not say why: $(cat "$TT/r.body")"
+	wait "$bpid" || fail "the backup holding the volume failed: $(cat b.err)"
+	expect 200 -- GET "/api/v1/jobs/$job/events"
+	grep -q '^event: end' "$TT/r.body" || fail "job $job: no end event"
+	expect 200 -- GET "/api/v1/jobs/$job"
+	[ "$(jq -r .state "$TT/r.body")" = done ] || fail "job $job: $(cat "$TT/r.body")"
+	cmp "$TD/a.v1" "$A" || fail "the restore did not write the first backup"
+	# It ran after the backup: that backup has the second content whole.
+	cairn restore --repo "$R" -q "$(cat "$TD/id-a2")" "$TD/a2.out" || fail "restore of the second backup"
+	cmp "$TD/a.v2" "$TD/a2.out" || fail "the backup that held the volume is not the second content"
+}
+test_case "an API restore onto a volume a backup holds waits queued (its log says why), then runs after it: both intact" t_busy_waits
