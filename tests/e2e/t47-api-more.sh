@@ -186,3 +186,49 @@ t_busy_waits()
 	cmp "$TD/a.v2" "$TD/a2.out" || fail "the backup that held the volume is not the second content"
 }
 test_case "an API restore onto a volume a backup holds waits queued (its log says why), then runs after it: both intact" t_busy_waits
+
+# outbox: the rows of pending notifications in the state database.
+outbox()
+{
+	sqlite3 "$CAIRN_STATE_DIR/state.db" "SELECT count(*) || ' ' || coalesce(max(attempts), 0) FROM notify_outbox"
+}
+
+t_notify_restart()
+{
+	need_setup
+	command -v sqlite3 >/dev/null || skip "sqlite3 is missing"
+	local hport i job lpid
+	hport=$(free_port)
+	cairn notify add --webhook "http://127.0.0.1:$hport/hook" --on failure --timeout 2 later -q
+	# Quick retries: the receiver is down, each delivery fails fast.
+	stop_daemon
+	CAIRN_HTTP_MAX_ATTEMPTS=2 CAIRN_HTTP_BACKOFF_MS=50 start_daemon
+	# A job that fails: a restore onto an existing file without force.
+	expect 202 -- POST /api/v1/restores -d "{\"repo\": \"$R\", \"backup\": \"$(cat "$TD/id-a1")\", \"target\": \"$B\"}"
+	job=$(jq -r .job "$TT/r.body")
+	for i in $(seq 1 200); do
+		grep -q "notifier later.*trying again" "$TD/d.err" && break
+		sleep 0.1
+	done
+	[ "$(job_state "$job")" = failed ] || fail "job $job did not fail: $(cat "$TT/r.body")"
+	grep -q "notifier later.*trying again" "$TD/d.err" || fail "no failed delivery logged: $(tail -n3 "$TD/d.err")"
+	[ "$(outbox)" = "1 1" ] || fail "pending notifications (rows, attempts): $(outbox), expected 1 1"
+	stop_daemon
+	[ "$(outbox | cut -d' ' -f1)" = 1 ] || fail "the pending event did not survive the daemon's stop: $(outbox)"
+	python3 "$E2E_DIR/hooklisten.py" ok "$TT/h.port" "$TT/h.out" "$hport" >/dev/null 2>&1 &
+	lpid=$!
+	for i in $(seq 1 50); do [ -s "$TT/h.port" ] && break; sleep 0.1; done
+	start_daemon
+	for i in $(seq 1 100); do [ -s "$TT/h.out" ] && break; sleep 0.1; done
+	[ -s "$TT/h.out" ] || { kill "$lpid"; fail "the pending event was not delivered after the start: $(tail -n3 "$TD/d.err")"; }
+	sleep 3 # a few more passes: nothing is sent again
+	kill "$lpid" 2>/dev/null || true
+	[ "$(wc -l <"$TT/h.out")" = 1 ] || fail "$(wc -l <"$TT/h.out") deliveries, expected 1"
+	[ "$(jq -r .kind "$TT/h.out")" = failure ] && [ "$(jq -r .job_id "$TT/h.out")" = "$job" ] ||
+		fail "the delivered event: $(cat "$TT/h.out")"
+	[ "$(outbox | cut -d' ' -f1)" = 0 ] || fail "a delivered event is still pending: $(outbox)"
+	cairn notify remove later -q
+}
+test_case "a webhook event pending while the receiver is down survives a daemon restart and is delivered once" t_notify_restart
+
+test_done
