@@ -151,8 +151,8 @@ const routes = {
     '/catalog' + q({ path, cred: pol(policy).cred })),
   restoreVolume: (policy, backup, target, force) => api('POST', '/api/v1/restores',
     repoBody(policy, { backup, target, force: !!force })),
-  restoreFile: (policy, backup, path, target, force) => api('POST', repoPath(policy) + '/backups/' +
-    encodeURIComponent(backup) + '/restore-file' + q({ cred: pol(policy).cred }), { path, target, force: !!force }),
+  restoreFile: (policy, backup, path, dest, force) => api('POST', '/api/v1/restores/file',
+    repoBody(policy, { backup, paths: [path], dest, force: !!force })),
   copy: (policy, backup, to) => api('POST', '/api/v1/copies', repoBody(policy, { backup, to })),
   standbys: () => api('GET', '/api/v1/standbys'),
   failover: (name) => api('POST', '/api/v1/standbys/' + encodeURIComponent(name) + '/failover'),
@@ -599,6 +599,19 @@ async function openFiles(path) {
   tb.replaceChildren(...rows);
 }
 
+/* The end of job id: its stream's "end" event (a Job), or the job as the
+ * API has it when the stream breaks off. */
+async function jobEnd(id) {
+  let end = null;
+  const ctl = new AbortController();
+  try {
+    await sse('/api/v1/jobs/' + id + '/events', ctl, (ev, d) => { if (ev === 'end') end = d; });
+  } catch (e) { /* the job's row says how it ended */ }
+  return end || routes.job(id);
+}
+
+/* A file restore runs as a job in the daemon (POST /api/v1/restores/file):
+ * the message follows it to its end, waiting while the volume is busy. */
 async function restoreFile(path) {
   const f = state.files;
   const base = path.split('/').pop();
@@ -609,8 +622,10 @@ async function restoreFile(path) {
   if (!v) return;
   try {
     const r = await routes.restoreFile(f.policy, f.backup, path, v.target, v.force);
-    if (r && (r.job || r.job_id)) followJob(r, 'Restore of ' + path);
-    else say('Restored ' + path + ' into ' + v.target + ' (' + size(r.bytes) + ')', true);
+    say('Restoring ' + path + ' into ' + v.target + ' (job ' + r.job + ')…', false);
+    const j = await jobEnd(r.job);
+    if (j.state === 'done') say('Restored ' + path + ' into ' + v.target + ' (job ' + r.job + ')', true);
+    else say('Could not restore ' + path + ': ' + (j.error || 'the job ' + j.state) + ' (job ' + r.job + ')');
   } catch (e) { fail('Could not restore ' + path, e); }
 }
 

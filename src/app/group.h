@@ -49,4 +49,30 @@ struct cairn_app_group_restore {
 int cairn_app_group_restore(const struct cairn_app *app, struct cairn_repo *repo, const struct cairn_group_backup *gb,
 			    struct cairn_manifest_list *l, const struct cairn_app_group_restore *o);
 
+/* A group to define (`cairn group create`, POST /api/v1/groups).  Paths
+ * are resolved against the working directory (the API gives only
+ * absolute ones).  Every check is here, so that the CLI and the API
+ * refuse the same things with the same messages. */
+struct cairn_app_group_new {
+	const char *name;
+	const char *const *volumes; /* image files or block devices */
+	size_t nvolumes;
+	const char *const *names; /* NULL, or one per volume (NULL entry: the default) */
+	const char *const *freeze; /* mount points */
+	size_t nfreeze;
+	const char *pre_hook, *post_hook; /* NULL: none; never empty */
+	const char *config;               /* a regular file or NULL */
+	unsigned max_freeze_ms;           /* 0: the default; at most 3,600,000 */
+};
+/* Records the group: CAIRN_EINVAL for a bad definition, CAIRN_ENOTFOUND
+ * for a volume, mount point or config that is not there, CAIRN_EEXIST
+ * when the name is taken. */
+int cairn_app_group_create(struct cairn_state *st, const struct cairn_app_group_new *n);
+
+/* Absolute paths of the given volumes (by the path that survives reboots:
+ * /dev/mapper/NAME, not /dev/dm-N) or, dirs, mount points; each must
+ * exist.  *ret: n malloc'd strings in a malloc'd array (cairn_app_paths_free). */
+int cairn_app_stable_paths(const char *const *in, size_t n, bool dirs, char ***ret);
+void cairn_app_paths_free(char **v, size_t n);
+
 #endif

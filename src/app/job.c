@@ -1,5 +1,6 @@
 /* Job rows, logs and cancellation (job.h). */
 #include "app/job.h"
+#include "util/cancel.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/time.h"
@@ -32,16 +33,41 @@ static void attach(const struct cairn_app *app, struct cairn_app_job *j)
  * others. */
 static bool queued_taken;
 
+#define BUSY_POLL_MS 500 /* how often a queued job looks at a busy volume again */
+
 /* Makes the daemon's queued row (app->queued_job) ours: claims the
- * volumes as a job of our own would, and names this process its runner. */
+ * volumes as a job of our own would, and names this process its runner.
+ * A volume another job holds is waited for, the row staying queued (the
+ * API and `cairn status` show it so), instead of failing a request that
+ * was accepted: the claim is taken when the holder ends.  A cancel of
+ * the row, or a signal to this process (the daemon stopping), ends the
+ * wait. */
 static int take_queued(const struct cairn_app *app, struct cairn_state *st, const char *const *volumes,
 		       size_t nvolumes, struct cairn_app_job *j)
 {
 	queued_taken = true;
-	int r = cairn_job_start(st, app->queued_job, volumes, nvolumes);
+	int64_t id = app->queued_job;
+	bool said = false;
+	int r;
+	while ((r = cairn_job_start(st, id, volumes, nvolumes)) == CAIRN_EBUSY) {
+		if (!said) {
+			/* In the job's log, where its reader looks. */
+			(void)cairn_job_log(st, id, 1, cairn_error_message());
+			(void)cairn_job_log(st, id, 1, "queued until the volume is free");
+			said = true;
+		}
+		cairn_error_clear();
+		struct timespec ts = { 0, BUSY_POLL_MS * 1000000L };
+		nanosleep(&ts, NULL);
+		if (cairn_cancel_check())
+			return cairn_error_set(CAIRN_ECANCELED, "job %lld: stopped while waiting for a busy volume",
+					       (long long)id);
+	}
 	if (r < 0)
-		return cairn_error_prefix(r, "job %lld", (long long)app->queued_job);
-	j->id = app->queued_job;
+		return cairn_error_prefix(r, "job %lld", (long long)id);
+	if (said)
+		(void)cairn_job_log(st, id, 1, "the volume is free: started");
+	j->id = id;
 	return 0;
 }
 

@@ -384,7 +384,8 @@ static void reap(struct daemon *d)
 	}
 }
 
-/* Hands what is to be announced to the alerts' threads. */
+/* Records what is to be announced and hands what is due to the alerts'
+ * threads (pending ones from before a restart too). */
 static void announce(struct cairn_alerts *a, struct cairn_state *st, int64_t now, const char *host)
 {
 	char **bodies = NULL;
@@ -394,10 +395,11 @@ static void announce(struct cairn_alerts *a, struct cairn_state *st, int64_t now
 		cairn_error_clear();
 	}
 	for (size_t i = 0; i < n; i++) {
-		cairn_alerts_post(a, st, bodies[i]);
+		cairn_alerts_post(a, st, bodies[i], now);
 		free(bodies[i]);
 	}
 	free(bodies);
+	cairn_alerts_pump(a, st, now);
 }
 
 static bool any_queued(struct cairn_state *st)
@@ -587,7 +589,7 @@ static int run_daemon(struct cli_ctx *c)
 			ts.tv_sec = 0, ts.tv_nsec = 200000000;
 		nanosleep(&ts, NULL);
 	}
-	cairn_alerts_free(alerts, 10);
+	cairn_alerts_free(alerts, d.st, 10);
 	cairn_api_stop(api);
 	cairn_log_info("daemon stopped");
 	free(d.kids);

@@ -32,37 +32,10 @@ static json_t *opt_str(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
-/* Absolute paths of the given volumes (by the path that survives reboots:
- * /dev/mapper/NAME, not /dev/dm-N) or mount points (each must exist). */
+/* Absolute paths of the given volumes or mount points (app/group.h). */
 int cli_absolute_paths(const struct cli_list *in, bool dirs, char ***ret)
 {
-	char **v = calloc(in->n ? in->n : 1, sizeof(char *));
-	if (!v)
-		return cairn_error_nomem();
-	for (size_t i = 0; i < in->n; i++) {
-		char abs[PATH_MAX];
-		struct stat st;
-		int r = 0;
-		if (!realpath(in->v[i], abs) || stat(abs, &st) < 0)
-			r = cairn_error_errno(errno, "%s %s", dirs ? "mount point" : "volume", in->v[i]);
-		else if (dirs && !S_ISDIR(st.st_mode))
-			r = cairn_error_set(CAIRN_EINVAL, "--freeze %s is not a directory (give a mount point)", in->v[i]);
-		else if (!dirs && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
-			r = cairn_error_set(CAIRN_EINVAL, "--volume %s is neither an image file nor a block device",
-					    in->v[i]);
-		else if (!dirs)
-			r = cairn_volume_stable_path(abs, &v[i]);
-		else if (!(v[i] = strdup(abs)))
-			r = cairn_error_nomem();
-		if (r < 0) {
-			for (size_t k = 0; k < i; k++)
-				free(v[k]);
-			free(v);
-			return r;
-		}
-	}
-	*ret = v;
-	return 0;
+	return cairn_app_stable_paths(in->v, in->n, dirs, ret);
 }
 
 int cli_parse_seconds_ms(const char *s, unsigned *ret)
@@ -80,50 +53,19 @@ static int group_create(struct cli_global *g, struct cairn_state *st, const char
 			struct cli_list *names, struct cli_list *freeze, const char *pre, const char *post,
 			const char *config, const char *max_freeze)
 {
-	struct cairn_group grp = { .pre_hook = (char *)pre, .post_hook = (char *)post };
-	int r;
-	if (vols->n == 0)
-		return cli_usage("group", "a group needs at least one --volume");
 	if (names->n && names->n != vols->n)
 		return cli_usage("group", "give one --volume-name per --volume, in their order (%zu names for %zu volumes)",
 				 names->n, vols->n);
-	for (size_t i = 0; i < names->n; i++) {
-		if (cairn_backup_check_names(names->v[i], NULL, 0) < 0)
-			return cli_usage("group", "%s", cairn_error_message());
-		for (size_t k = 0; k < i; k++)
-			if (strcmp(names->v[i], names->v[k]) == 0)
-				return cli_usage("group", "--volume-name %s is given twice", names->v[i]);
-	}
-	grp.names = names->n ? (char **)names->v : NULL;
-	if (max_freeze && cli_parse_seconds_ms(max_freeze, &grp.max_freeze_ms) < 0)
+	struct cairn_app_group_new n = { .name = name, .volumes = vols->v, .nvolumes = vols->n,
+					 .names = names->n ? names->v : NULL, .freeze = freeze->v, .nfreeze = freeze->n,
+					 .pre_hook = pre, .post_hook = post, .config = config };
+	if (max_freeze && cli_parse_seconds_ms(max_freeze, &n.max_freeze_ms) < 0)
 		return cli_usage("group", "--max-freeze takes seconds, more than 0 and at most 3600");
-	if ((pre && !*pre) || (post && !*post))
-		return cli_usage("group", "a hook command may not be empty");
-	if ((r = cairn_group_name_check(name)) < 0)
-		return cli_fail(r);
-	char cfg[PATH_MAX];
-	if (config) {
-		struct stat cs;
-		if (!realpath(config, cfg) || stat(cfg, &cs) < 0)
-			return cli_fail(cairn_error_errno(errno, "config %s", config));
-		if (!S_ISREG(cs.st_mode))
-			return cli_fail(cairn_error_set(CAIRN_EINVAL, "config %s is not a regular file", config));
-		grp.config = cfg;
-	}
-	if ((r = cli_absolute_paths(vols, false, &grp.volumes)) < 0)
-		return cli_fail(r);
-	grp.nvolumes = vols->n;
-	if ((r = cli_absolute_paths(freeze, true, &grp.freeze)) >= 0) {
-		grp.nfreeze = freeze->n;
-		grp.name = (char *)name;
-		r = cairn_group_create(st, &grp);
-	}
-	for (size_t i = 0; i < grp.nvolumes; i++)
-		free(grp.volumes[i]);
-	free(grp.volumes);
-	for (size_t i = 0; i < grp.nfreeze; i++)
-		free(grp.freeze[i]);
-	free(grp.freeze);
+	/* The checks are the app's (the API's POST /groups makes the same);
+	 * a definition it refuses is the command line's fault. */
+	int r = cairn_app_group_create(st, &n);
+	if (r == CAIRN_EINVAL)
+		return cli_usage("group", "%s", cairn_error_message());
 	if (r < 0)
 		return cli_fail(r);
 	if (g->json)

@@ -3,6 +3,7 @@
 #include "app/notify.h"
 #include "state/jobs.h"
 #include "state/notify.h"
+#include "state/outbox.h"
 #include "state/policies.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -161,17 +162,32 @@ int cairn_alerts_collect(struct cairn_state *st, int64_t now, const char *host, 
 
 /* ---- delivery ---- */
 
+/* A delivery's outcome, handed from its thread to the next pump (only
+ * the daemon's thread touches the state database). */
+struct result {
+	int64_t id, created;
+	unsigned attempts;
+	bool ok;
+	char *error;
+	char *notifier;
+};
+
 struct cairn_alerts {
 	const struct cairn_http_env *env;
 	pthread_mutex_t lock;
 	pthread_cond_t idle;
 	unsigned inflight;
+	int64_t busy[CAIRN_ALERTS_INFLIGHT]; /* outbox ids under way (0: free) */
+	struct result *done;                  /* finished, not yet recorded */
+	size_t ndone, capdone;
+	bool pumped; /* the first pump takes every pending row, due or not */
 };
 
 struct delivery {
 	struct cairn_alerts *a;
 	struct cairn_notifier n;
 	char *body;
+	struct result res;
 };
 
 int cairn_alerts_new(const struct cairn_http_env *env, struct cairn_alerts **ret)
@@ -186,27 +202,45 @@ int cairn_alerts_new(const struct cairn_http_env *env, struct cairn_alerts **ret
 	return 0;
 }
 
+static void delivery_free(struct delivery *d)
+{
+	cairn_notifier_clear(&d->n);
+	free(d->body);
+	free(d->res.error);
+	free(d->res.notifier);
+	free(d);
+}
+
 static void *deliver_thread(void *arg)
 {
 	struct delivery *d = arg;
-	if (cairn_notify_deliver(&d->n, d->body, d->a->env) < 0) {
-		cairn_log_warn("%s", cairn_error_message());
-		cairn_error_clear();
-	} else {
-		cairn_log_info("notifier %s: event delivered", d->n.name);
-	}
 	struct cairn_alerts *a = d->a;
-	cairn_notifier_clear(&d->n);
-	free(d->body);
-	free(d);
+	d->res.ok = cairn_notify_deliver(&d->n, d->body, a->env) >= 0;
+	if (!d->res.ok) {
+		d->res.error = strdup(cairn_error_message());
+		cairn_error_clear();
+	}
+	int64_t id = d->res.id;
 	pthread_mutex_lock(&a->lock);
+	/* Recorded by the next pump; without room the row stays pending and
+	 * is tried again (at least once, never lost). */
+	if (cairn_array_grow(&a->done, &a->capdone, a->ndone, sizeof(*a->done), 8) >= 0) {
+		a->done[a->ndone++] = d->res;
+		memset(&d->res, 0, sizeof(d->res));
+	}
+	for (size_t i = 0; i < CAIRN_ALERTS_INFLIGHT; i++)
+		if (a->busy[i] == id)
+			a->busy[i] = 0;
 	if (--a->inflight == 0)
 		pthread_cond_broadcast(&a->idle);
 	pthread_mutex_unlock(&a->lock);
+	delivery_free(d);
 	return NULL;
 }
 
-static int start(struct cairn_alerts *a, const struct cairn_notifier *n, const char *body)
+/* Starts the delivery of item it to n on a thread; CAIRN_EBUSY when
+ * CAIRN_ALERTS_INFLIGHT are under way (the row waits for the next pass). */
+static int start(struct cairn_alerts *a, const struct cairn_notifier *n, const struct cairn_outbox_item *it)
 {
 	struct delivery *d = calloc(1, sizeof(*d));
 	if (!d)
@@ -215,44 +249,103 @@ static int start(struct cairn_alerts *a, const struct cairn_notifier *n, const c
 	d->n = *n;
 	d->n.name = strdup(n->name);
 	d->n.target = strdup(n->target);
-	d->body = strdup(body);
-	if (!d->n.name || !d->n.target || !d->body) {
-		cairn_notifier_clear(&d->n);
-		free(d->body);
-		free(d);
+	d->body = strdup(it->body);
+	d->res = (struct result){ .id = it->id, .created = it->created, .attempts = it->attempts,
+				  .notifier = strdup(n->name) };
+	if (!d->n.name || !d->n.target || !d->body || !d->res.notifier) {
+		delivery_free(d);
 		return cairn_error_nomem();
 	}
 	pthread_mutex_lock(&a->lock);
-	bool full = a->inflight >= CAIRN_ALERTS_INFLIGHT;
-	if (!full)
+	size_t slot = CAIRN_ALERTS_INFLIGHT;
+	for (size_t i = 0; i < CAIRN_ALERTS_INFLIGHT && slot == CAIRN_ALERTS_INFLIGHT; i++)
+		if (!a->busy[i])
+			slot = i;
+	if (slot < CAIRN_ALERTS_INFLIGHT) {
+		a->busy[slot] = it->id;
 		a->inflight++;
+	}
 	pthread_mutex_unlock(&a->lock);
-	int rc = full ? EAGAIN : 0;
+	if (slot == CAIRN_ALERTS_INFLIGHT) {
+		delivery_free(d);
+		return CAIRN_EBUSY;
+	}
 	pthread_t t;
 	pthread_attr_t attr;
-	if (!full) {
-		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		rc = pthread_create(&t, &attr, deliver_thread, d);
-		pthread_attr_destroy(&attr);
-		if (rc != 0) {
-			pthread_mutex_lock(&a->lock);
-			a->inflight--;
-			pthread_mutex_unlock(&a->lock);
-		}
-	}
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	int rc = pthread_create(&t, &attr, deliver_thread, d);
+	pthread_attr_destroy(&attr);
 	if (rc != 0) {
-		cairn_notifier_clear(&d->n);
-		free(d->body);
-		free(d);
-		return cairn_error_set(CAIRN_EBUSY, "notifier %s: event dropped (%s)", n->name,
-				       full ? "too many deliveries under way" : strerror(rc));
+		pthread_mutex_lock(&a->lock);
+		a->busy[slot] = 0;
+		a->inflight--;
+		pthread_mutex_unlock(&a->lock);
+		delivery_free(d);
+		return cairn_error_set(CAIRN_EIO, "notifier %s: no thread for the delivery (%s)", n->name, strerror(rc));
 	}
 	return 0;
 }
 
-void cairn_alerts_post(struct cairn_alerts *a, struct cairn_state *st, const char *body)
+static bool under_way(struct cairn_alerts *a, int64_t id)
 {
+	bool busy = false;
+	pthread_mutex_lock(&a->lock);
+	for (size_t i = 0; i < CAIRN_ALERTS_INFLIGHT && !busy; i++)
+		busy = a->busy[i] == id;
+	pthread_mutex_unlock(&a->lock);
+	return busy;
+}
+
+/* When a row that failed `attempts` times is tried again: 30 s, doubling,
+ * at most an hour apart. */
+static int64_t retry_after(unsigned attempts)
+{
+	int64_t s = 30;
+	for (unsigned i = 1; i < attempts && s < 3600; i++)
+		s *= 2;
+	return s < 3600 ? s : 3600;
+}
+
+/* Records the finished deliveries: delivered rows go, failed ones wait
+ * for their next try (or are given up after CAIRN_ALERTS_GIVE_UP_S). */
+static void record(struct cairn_alerts *a, struct cairn_state *st, int64_t now)
+{
+	pthread_mutex_lock(&a->lock);
+	struct result *v = a->done;
+	size_t n = a->ndone;
+	a->done = NULL;
+	a->ndone = a->capdone = 0;
+	pthread_mutex_unlock(&a->lock);
+	for (size_t i = 0; i < n; i++) {
+		struct result *res = &v[i];
+		int r;
+		if (res->ok) {
+			cairn_log_info("notifier %s: event delivered", res->notifier);
+			r = cairn_outbox_remove(st, res->id);
+		} else if (now - res->created >= CAIRN_ALERTS_GIVE_UP_S) {
+			cairn_log_warn("%s; given up after %u attempt(s) over %lld s", res->error ? res->error : "delivery failed",
+				       res->attempts + 1, (long long)(now - res->created));
+			r = cairn_outbox_remove(st, res->id);
+		} else {
+			int64_t after = retry_after(res->attempts + 1);
+			cairn_log_warn("%s; trying again in %lld s", res->error ? res->error : "delivery failed",
+				       (long long)after);
+			r = cairn_outbox_retry(st, res->id, now + after, res->error);
+		}
+		if (r < 0) {
+			cairn_log_warn("alerts: %s", cairn_error_message());
+			cairn_error_clear();
+		}
+		free(res->error);
+		free(res->notifier);
+	}
+	free(v);
+}
+
+void cairn_alerts_post(struct cairn_alerts *a, struct cairn_state *st, const char *body, int64_t now)
+{
+	(void)a;
 	struct cairn_notifier *v = NULL;
 	size_t n = 0;
 	if (cairn_notifier_list(st, &v, &n) < 0) {
@@ -268,15 +361,53 @@ void cairn_alerts_post(struct cairn_alerts *a, struct cairn_state *st, const cha
 	for (size_t i = 0; i < n; i++) {
 		if (bit && !(v[i].events & bit))
 			continue;
-		if (start(a, &v[i], body) < 0) {
-			cairn_log_warn("%s", cairn_error_message());
+		if (cairn_outbox_put(st, v[i].name, body, now, NULL) < 0) {
+			cairn_log_warn("notifier %s: event not recorded: %s", v[i].name, cairn_error_message());
 			cairn_error_clear();
 		}
 	}
 	cairn_notifiers_free(v, n);
 }
 
-void cairn_alerts_free(struct cairn_alerts *a, unsigned wait_s)
+void cairn_alerts_pump(struct cairn_alerts *a, struct cairn_state *st, int64_t now)
+{
+	record(a, st, now);
+	struct cairn_outbox_item *v = NULL;
+	size_t n = 0;
+	/* After a start every pending row is tried at once: it may have
+	 * waited out its backoff while no daemon ran. */
+	if (cairn_outbox_due(st, a->pumped ? now : INT64_MAX, 4 * CAIRN_ALERTS_INFLIGHT, &v, &n) < 0) {
+		cairn_log_warn("alerts: %s", cairn_error_message());
+		cairn_error_clear();
+		return;
+	}
+	a->pumped = true;
+	for (size_t i = 0; i < n; i++) {
+		if (under_way(a, v[i].id))
+			continue;
+		struct cairn_notifier nf;
+		int r = cairn_notifier_get(st, v[i].notifier, &nf);
+		if (r == CAIRN_ENOTFOUND) {
+			/* Removed ('cairn notify remove'): nobody to tell. */
+			cairn_error_clear();
+			(void)cairn_outbox_remove(st, v[i].id);
+			continue;
+		}
+		if (r >= 0) {
+			r = start(a, &nf, &v[i]);
+			cairn_notifier_clear(&nf);
+		}
+		if (r == CAIRN_EBUSY)
+			break; /* the rest on a later pass */
+		if (r < 0) {
+			cairn_log_warn("alerts: %s", cairn_error_message());
+			cairn_error_clear();
+		}
+	}
+	cairn_outbox_items_free(v, n);
+}
+
+void cairn_alerts_free(struct cairn_alerts *a, struct cairn_state *st, unsigned wait_s)
 {
 	if (!a)
 		return;
@@ -288,8 +419,12 @@ void cairn_alerts_free(struct cairn_alerts *a, unsigned wait_s)
 		;
 	bool left = a->inflight > 0;
 	pthread_mutex_unlock(&a->lock);
+	/* What ended is recorded; what did not stays pending for the next start. */
+	if (st)
+		record(a, st, (int64_t)time(NULL));
 	if (left) {
-		cairn_log_warn("alerts: %u delivery(ies) still under way; not waiting longer", a->inflight);
+		cairn_log_warn("alerts: %u delivery(ies) still under way; not waiting longer (they stay pending)",
+			       a->inflight);
 		return; /* their threads still use a: leave it */
 	}
 	pthread_cond_destroy(&a->idle);

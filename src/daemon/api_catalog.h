@@ -6,14 +6,11 @@
  *   GET /api/v1/repositories/{repo}/backups/{id}/catalog/entry?path=P
  *       one entry, with its extents
  *
- *   POST /api/v1/repositories/{repo}/backups/{id}/restore-file
- *       {path | paths: [...], target, force?}: `cairn restore-file` into
- *       the directory target on the daemon's host (api_restorefile.c);
- *       200 with what was written, when it is done
+ * Restoring files is a job: POST /api/v1/restores/file (api_jobs.h).
  *
  * {repo} and ?cred= as the backups routes take them (a registered name or
  * a percent-encoded URI); {id} as the CLI takes a backup (an id, a unique
- * prefix, VOLUME@latest).  A read-only token may browse, not restore. */
+ * prefix, VOLUME@latest).  A read-only token may browse. */
 #ifndef CAIRN_DAEMON_API_CATALOG_H
 #define CAIRN_DAEMON_API_CATALOG_H
 
@@ -24,7 +21,6 @@ struct cairn_repo;
 
 int cairn_api_get_catalog(struct cairn_api_req *rq);
 int cairn_api_get_catalog_entry(struct cairn_api_req *rq);
-int cairn_api_post_restore_file(struct cairn_api_req *rq);
 
 /* Opens the repository of the path's {repo} and ?cred= as the backups
  * routes do (api_handlers.c). */

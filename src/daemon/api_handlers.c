@@ -5,6 +5,7 @@
 #include "app/backups.h"
 #include "app/credview.h"
 #include "app/drreport.h"
+#include "app/group.h"
 #include "app/open.h"
 #include "app/policynew.h"
 #include "daemon/api_catalog.h"
@@ -695,6 +696,93 @@ static int get_group(struct cairn_api_req *rq)
 	return cairn_api_reply(rq, 200, o);
 }
 
+/* An absolute path on the daemon's host from a JSON string (the daemon's
+ * working directory is no client's). */
+static int abs_path(json_t *v, const char *what, size_t i, const char **ret)
+{
+	const char *s = json_string_value(v);
+	if (!s || s[0] != '/')
+		return cairn_error_set(CAIRN_EINVAL, "%s[%zu] must be an absolute path on the daemon's host", what, i);
+	*ret = s;
+	return 0;
+}
+
+static const char *const group_fields[] = { "name",	 "volumes",   "freeze",	      "config",
+					    "pre_hook", "post_hook", "max_freeze_s", NULL };
+
+/* POST /api/v1/groups {name, volumes: [PATH | {path, name}], freeze?,
+ * config?, pre_hook?, post_hook?, max_freeze_s?}: `cairn group create`
+ * through the same app call (app/group.h). */
+static int post_groups(struct cairn_api_req *rq)
+{
+	STATE_OR_FAIL(rq, st);
+	if (!rq->json)
+		return cairn_error_set(CAIRN_EINVAL, "give the group as a JSON object");
+	struct cairn_app_group_new n = { 0 };
+	const char *config;
+	int r;
+	if ((r = check_fields(rq, group_fields)) < 0 || (r = body_str(rq, "name", &n.name)) < 0 ||
+	    (r = body_str(rq, "config", &config)) < 0 || (r = body_str(rq, "pre_hook", &n.pre_hook)) < 0 ||
+	    (r = body_str(rq, "post_hook", &n.post_hook)) < 0)
+		return r;
+	if (!n.name)
+		return cairn_error_set(CAIRN_EINVAL, "give the group's name");
+	if (config && config[0] != '/')
+		return cairn_error_set(CAIRN_EINVAL, "config must be an absolute path on the daemon's host");
+	n.config = config;
+	json_t *vols = json_object_get(rq->json, "volumes"), *fr = json_object_get(rq->json, "freeze");
+	json_t *mf = json_object_get(rq->json, "max_freeze_s");
+	if (!json_is_array(vols) || !json_array_size(vols))
+		return cairn_error_set(CAIRN_EINVAL, "give volumes: an array of paths or {\"path\", \"name\"} objects");
+	if (fr && !json_is_null(fr) && !json_is_array(fr))
+		return cairn_error_set(CAIRN_EINVAL, "freeze must be an array of mount points");
+	if (mf && !json_is_null(mf)) {
+		double s = json_number_value(mf);
+		if (!json_is_number(mf) || !(s > 0) || s > 3600)
+			return cairn_error_set(CAIRN_EINVAL, "max_freeze_s takes seconds, more than 0 and at most 3600");
+		n.max_freeze_ms = (unsigned)(s * 1000 + 0.5);
+		if (!n.max_freeze_ms)
+			n.max_freeze_ms = 1;
+	}
+	size_t nv = json_array_size(vols), nf = json_is_array(fr) ? json_array_size(fr) : 0;
+	const char **paths = calloc(nv + nf + 1, sizeof(char *)), **names = calloc(nv, sizeof(char *));
+	if (!paths || !names) {
+		free(paths), free(names);
+		return cairn_error_nomem();
+	}
+	bool named = false;
+	size_t i;
+	json_t *v;
+	json_array_foreach(vols, i, v) {
+		json_t *p = json_is_object(v) ? json_object_get(v, "path") : v;
+		json_t *nm = json_is_object(v) ? json_object_get(v, "name") : NULL;
+		if ((r = abs_path(p, "volumes", i, &paths[i])) < 0)
+			break;
+		if (nm && !json_is_null(nm) && !(names[i] = json_string_value(nm))) {
+			r = cairn_error_set(CAIRN_EINVAL, "volumes[%zu].name must be a string", i);
+			break;
+		}
+		named |= names[i] != NULL;
+	}
+	for (i = 0; r >= 0 && i < nf; i++)
+		r = abs_path(json_array_get(fr, i), "freeze", i, &paths[nv + i]);
+	if (r >= 0) {
+		n.volumes = paths, n.nvolumes = nv;
+		n.names = named ? names : NULL;
+		n.freeze = paths + nv, n.nfreeze = nf;
+		r = cairn_app_group_create(st, &n);
+	}
+	free(paths), free(names);
+	if (r < 0)
+		return r;
+	struct cairn_group g;
+	if ((r = cairn_group_get(st, n.name, &g)) < 0)
+		return r;
+	json_t *o = group_json(&g);
+	cairn_group_clear(&g);
+	return cairn_api_reply(rq, 201, o);
+}
+
 /* The volumes this host protects: those of volume policies and of groups,
  * each with what protects it. */
 static void volume_add(json_t *vols, const char *path, const char *field, const char *name)
@@ -1035,6 +1123,7 @@ const struct cairn_api_route cairn_api_routes[] = {
 	{ "GET", V1 "/volumes", get_volumes, CAIRN_API_READ },
 	{ "GET", V1 "/groups", get_groups, CAIRN_API_READ },
 	{ "GET", V1 "/groups/{name}", get_group, CAIRN_API_READ },
+	{ "POST", V1 "/groups", post_groups, CAIRN_API_WRITE },
 	{ "GET", V1 "/policies", get_policies, CAIRN_API_READ },
 	{ "POST", V1 "/policies", post_policies, CAIRN_API_WRITE },
 	{ "GET", V1 "/policies/{name}", get_policy, CAIRN_API_READ },
@@ -1060,7 +1149,6 @@ const struct cairn_api_route cairn_api_routes[] = {
 	/* A backup's file catalog (api_catalog.h). */
 	{ "GET", V1 "/repositories/{repo}/backups/{id}/catalog", cairn_api_get_catalog, CAIRN_API_READ },
 	{ "GET", V1 "/repositories/{repo}/backups/{id}/catalog/entry", cairn_api_get_catalog_entry, CAIRN_API_READ },
-	{ "POST", V1 "/repositories/{repo}/backups/{id}/restore-file", cairn_api_post_restore_file, CAIRN_API_WRITE },
 	/* No token on the Unix socket, a token on TCP unless --metrics-public
 	 * (authorize() in api.c). */
 	{ "GET", "/metrics", get_metrics, CAIRN_API_METRICS },

@@ -309,6 +309,17 @@ static const struct cairn_state_migration migrations[] = {
 	  ") STRICT;" },
 	{ "policies without a file catalog",
 	  "ALTER TABLE policies ADD COLUMN no_catalog INTEGER NOT NULL DEFAULT 0 CHECK (no_catalog IN (0, 1));" },
+	{ "pending notifications",
+	  "CREATE TABLE notify_outbox ("
+	  " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	  " notifier TEXT NOT NULL,"
+	  " body TEXT NOT NULL,"
+	  " created INTEGER NOT NULL,"
+	  " attempts INTEGER NOT NULL DEFAULT 0,"
+	  " next_try INTEGER NOT NULL,"
+	  " last_error TEXT"
+	  ") STRICT;"
+	  "CREATE INDEX notify_outbox_by_due ON notify_outbox (next_try, id);" },
 };
 
 struct cairn_state {

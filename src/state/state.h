@@ -239,6 +239,12 @@
  *     policies gains         no_catalog INTEGER (0/1): the policy's backups
  *                            keep no file catalog (`policy create --no-catalog`)
  *
+ *   version 19 (step 18)
+ *     notify_outbox          alerts not yet delivered (outbox.h): id INTEGER
+ *       PK, notifier TEXT, body TEXT (the event's JSON), created INTEGER
+ *       (unix s), attempts INTEGER (failed so far), next_try INTEGER (unix
+ *       s), last_error TEXT; a row goes once its notifier took the event
+ *
  * SEALED SECRETS
  *
  *   AES-256-GCM (crypto.h layout: nonce || ciphertext || tag) under a key

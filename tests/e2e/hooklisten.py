@@ -6,7 +6,9 @@ one line to OUT (the body is compact JSON).
 MODE  ok      answer 200
       fail:N  answer 500 to the first N requests, then 200
       hang    read the request, never answer (until the client goes)
-Every request received, answered or not, is counted in OUT.count."""
+Every request received, answered or not, is counted in OUT.count.
+PORT (an optional 4th argument): listen there instead of on a free port
+(a receiver that comes up at an address a notifier already has, t47)."""
 import http.server
 import sys
 import threading
@@ -47,7 +49,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[4]) if len(sys.argv) > 4 else 0), Handler)
 srv.daemon_threads = True
 with open(portfile + ".tmp", "w") as f:
     f.write(str(srv.server_address[1]))

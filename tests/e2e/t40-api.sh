@@ -17,11 +17,6 @@ ALL=$TD/all-responses   # every body the tests received (the secrets check)
 # The daemon outlives the test that starts it: stopped at exit whatever happens.
 trap 'kill "$(cat "$TD/daemon.pid" 2>/dev/null)" 2>/dev/null; e2e_cleanup' EXIT
 
-free_port()
-{
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # req [--tcp TOKEN | --tls TOKEN] METHOD PATH [CURL ARGS...]: one request;
 # the status in $TT/r.code, the body in $TT/r.body (also appended to $ALL),
 # checked against the OpenAPI document.  Prints the status.

@@ -310,33 +310,48 @@ t_browser_files()
 }
 test_case "browser: browse the backup's files and restore one to a path (cmp)" t_browser_files
 
+# restore_file BODY STATE: POST /api/v1/restores/file answers 202 and its
+# job (followed on its event stream) ends STATE.
+restore_file()
+{
+	local body=$1 want=$2 job
+	[ "$(api POST /api/v1/restores/file -d "$body")" = 202 ] || fail "restore: $(cat "$TT/b")"
+	job=$(jq -r .job "$TT/b")
+	curl -s -o "$TT/ev" --max-time 120 -H "Authorization: Bearer $(cat "$TD/tok")" "$(base)/api/v1/jobs/$job/events"
+	grep -q '^event: end' "$TT/ev" || fail "job $job: no end event"
+	[ "$(api GET "/api/v1/jobs/$job")" = 200 ] || fail "job $job: $(cat "$TT/b")"
+	[ "$(jq -r .state "$TT/b")" = "$want" ] || fail "job $job ended $(jq -r '.state + ": " + (.error // "")' "$TT/b"), expected $want"
+}
+
 t_restore_file_api()
 {
 	need_catalog
-	local b u
+	local b body
 	b=$(cat "$BACKUP_FILE")
-	u="$(rp)/$b/restore-file"
-	[ "$(api POST "$u" -d '{"path": "/top.txt", "target": "rel/dir"}')" = 400 ] || fail "relative target: $(cat "$TT/b")"
-	[ "$(api POST "$u" -d "{\"target\": \"$TT/x\"}")" = 400 ] || fail "no path: $(cat "$TT/b")"
-	[ "$(api POST "$u" -d "{\"path\": \"top.txt\", \"target\": \"$TT/x\"}")" = 400 ] || fail "relative path: $(cat "$TT/b")"
-	[ "$(api POST "$u" -d "{\"path\": \"/top.txt\", \"target\": \"$TT/x\", \"colour\": 1}")" = 400 ] ||
+	body() { echo "{\"repo\": \"$R\", \"backup\": \"$b\", $1}"; }
+	[ "$(api POST /api/v1/restores/file -d "$(body '"paths": ["/top.txt"], "dest": "rel/dir"')")" = 400 ] ||
+		fail "relative dest: $(cat "$TT/b")"
+	[ "$(api POST /api/v1/restores/file -d "$(body "\"dest\": \"$TT/x\"")")" = 400 ] || fail "no path: $(cat "$TT/b")"
+	[ "$(api POST /api/v1/restores/file -d "$(body "\"paths\": [\"/top.txt\"], \"dest\": \"$TT/x\", \"colour\": 1")")" = 400 ] ||
 		fail "unknown field: $(cat "$TT/b")"
-	[ "$(api POST "$u" -d "{\"path\": \"/nothing\", \"target\": \"$TT/x\"}")" = 404 ] || fail "missing path: $(cat "$TT/b")"
 	local code
 	code=$(curl -s -o "$TT/b" -w '%{http_code}' -X POST -H "Authorization: Bearer $(cat "$TD/viewer.tok")" \
-		-d "{\"path\": \"/top.txt\", \"target\": \"$TT/x\"}" "$(base)$u")
+		-d "$(body "\"paths\": [\"/top.txt\"], \"dest\": \"$TT/x\"")" "$(base)/api/v1/restores/file")
 	[ "$code" = 403 ] || fail "a read-only token restored: $code"
 	[ ! -e "$TT/x" ] || fail "a refused restore wrote $TT/x"
-	[ "$(api POST "$u" -d "{\"paths\": [\"/top.txt\", \"/docs\"], \"target\": \"$TT/x\"}")" = 200 ] ||
-		fail "restore: $(cat "$TT/b")"
+	# The synchronous route the dashboard used is gone: one way to restore files.
+	[ "$(api POST "$(rp)/$b/restore-file" -d "{\"path\": \"/top.txt\", \"target\": \"$TT/x\"}")" = 404 ] ||
+		fail "the old restore-file route still answers: $(cat "$TT/b")"
+	restore_file "$(body "\"paths\": [\"/top.txt\", \"/docs\"], \"dest\": \"$TT/x\"")" done
 	same_file "$TD/tree/top.txt" "$TT/x/top.txt"
 	same_file "$TD/tree/docs/readme.txt" "$TT/x/docs/readme.txt"
 	same_file "$TD/tree/docs/deep/data.bin" "$TT/x/docs/deep/data.bin"
-	# Again: the files are there; without force that is refused, as the CLI does.
-	[ "$(api POST "$u" -d "{\"path\": \"/top.txt\", \"target\": \"$TT/x\"}")" = 409 ] || fail "no force: $(cat "$TT/b")"
-	[ "$(api POST "$u" -d "{\"path\": \"/top.txt\", \"target\": \"$TT/x\", \"force\": true}")" = 200 ] ||
-		fail "force: $(cat "$TT/b")"
+	# A path the backup lacks, and again without force: the jobs fail, as the CLI does.
+	restore_file "$(body "\"paths\": [\"/nothing\"], \"dest\": \"$TT/y\"")" failed
+	restore_file "$(body "\"paths\": [\"/top.txt\"], \"dest\": \"$TT/x\"")" failed
+	restore_file "$(body "\"paths\": [\"/top.txt\"], \"dest\": \"$TT/x\", \"force\": true")" done
+	same_file "$TD/tree/top.txt" "$TT/x/top.txt"
 }
-test_case "restore-file API: paths into a directory (cmp); bad input, a read-only token, no force refused" t_restore_file_api
+test_case "file restores through the API are jobs (cmp); bad input 400, a read-only token 403; no force, a missing path: failed jobs" t_restore_file_api
 
 test_done

@@ -19,32 +19,10 @@ R2=$TD/repo2
 SB=$TD/standby.img
 trap 'kill "$(cat "$TD/daemon.pid" 2>/dev/null)" 2>/dev/null; e2e_cleanup' EXIT
 
-free_port()
-{
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# req [--tcp TOKEN] METHOD PATH [CURL ARGS...]: one request (as t40's);
-# the status in $TT/r.code, the body in $TT/r.body, the headers in
-# $TT/r.head; checked against the OpenAPI document.  Prints the status.
+# req: over the socket or TCP (apilib.sh).
 req()
 {
-	local tok='' m p code ctype
-	[ "$1" != --tcp ] || { tok=$2; shift 2; }
-	m=$1 p=$2
-	shift 2
-	local args=(-s -D "$TT/r.head" -o "$TT/r.body" -w '%{http_code} %{content_type}\n' -X "$m" --max-time 120)
-	if [ -n "$tok" ]; then
-		args+=(-H "Authorization: Bearer $tok" "http://127.0.0.1:$(cat "$TD/port")$p")
-	else
-		args+=(--unix-socket "$SOCK" "http://cairn$p")
-	fi
-	read -r code ctype < <(curl "${args[@]}" "$@" || true)
-	echo "$code" >"$TT/r.code"
-	echo "  $m $p -> $code: $(head -c 300 "$TT/r.body")" >&2
-	python3 "$E2E_DIR/openapi_check.py" "$SPEC" "$m" "$p" "$code" "${ctype:-application/json}" "$TT/r.body" ||
-		fail "$m $p: the response does not match docs/openapi.yaml"
-	echo "$code"
+	req_sock_tcp "$@"
 }
 
 # queued KIND -- REQ ARGS: the request must answer 202 with a queued job

@@ -204,18 +204,15 @@ async function files() {
     await page.waitForSelector('#ask[open]', { timeout: T });
     await page.fill('#ask input[name=target]', fileDest);
     await page.click('#ask-ok');
+    // The restore runs as a job; the page's message follows it to its end.
     await page.waitForSelector('#msg:not([hidden])', { timeout: T });
+    out.restore_first_message = (await page.textContent('#msg span')).trim();
+    await page.waitForFunction(() => {
+      const t = document.querySelector('#msg:not([hidden]) span')?.textContent || '';
+      return /^(Restored|Could not)/.test(t);
+    }, null, { timeout: 120000 });
     out.restore_message = (await page.textContent('#msg span')).trim();
-    if (!/^Restore/.test(out.restore_message)) throw new Error('restore: ' + out.restore_message);
-    // A restore that runs as a job: wait for it in the jobs view.
-    const m = out.restore_message.match(/job (\d+)/);
-    if (m) {
-      await page.waitForFunction((id) => {
-        const s = document.querySelector(`#jobs tr[data-job="${id}"] .badge.state`)?.textContent;
-        return s === 'done' || s === 'failed';
-      }, m[1], { timeout: 120000 });
-      out.restore_job_state = await page.textContent(`#jobs tr[data-job="${m[1]}"] .badge.state`);
-    }
+    if (!/^Restored/.test(out.restore_message)) throw new Error('restore: ' + out.restore_message);
   }
   out.console_errors = consoleErrors;
 }
