@@ -70,6 +70,13 @@ struct cairn_blob_ref *cairn_index_entries(struct cairn_index *idx, size_t *ret_
 
 typedef int (*cairn_index_fn)(const struct cairn_blob_ref *ref, void *ud);
 int cairn_index_foreach(struct cairn_index *idx, cairn_index_fn fn, void *ud);
+/* Every entry cairn_index_lookup can return, once each (condemned ones
+ * included): the RAM ones, then, with a cache (cairn_index_load_cached),
+ * the cache's in id order but those RAM shadows, read a page at a time,
+ * so memory stays what the load took.  A cache page that fails its check
+ * stops the walk with CAIRN_ECORRUPT (and drops the file).  fn returning
+ * non-zero stops it too, with that value. */
+int cairn_index_foreach_resolved(struct cairn_index *idx, cairn_index_fn fn, void *ud);
 
 /* Loads every index object of the repository.  A damaged index object is a
  * hard error when strict, otherwise it is skipped and counted in
