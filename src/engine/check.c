@@ -7,6 +7,7 @@
  * the cost is O(unique nodes), not O(backups x volume). */
 #include "engine/engine.h"
 #include "engine/packsort.h"
+#include "engine/tuning.h"
 #include "repo/group.h"
 #include "repo/hold.h"
 #include "repo/idxcache.h"
@@ -195,7 +196,7 @@ static void ignore_damage(const char *object, const char *what, void *ud)
  * cache existed; so it is without a state directory. */
 static int load_index(struct ck *c, size_t *ret_objects)
 {
-	if (!c->o->state_dir)
+	if (!c->o->state_dir || cairn_engine_tuning()->no_index_cache)
 		return cairn_index_load_ex(c->idx, c->repo, false, on_damaged_index, c, NULL, ret_objects);
 	size_t damaged = 0;
 	int r = verify_index_objects(c, &damaged, ret_objects);

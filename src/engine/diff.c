@@ -1,5 +1,6 @@
 /* diff: changed byte ranges between two backups, from their trees alone. */
 #include "engine/engine.h"
+#include "engine/tuning.h"
 #include "repo/lease.h"
 #include "repo/index.h"
 #include "repo/pack.h"
@@ -53,7 +54,7 @@ int cairn_diff_run_cached(struct cairn_repo *repo, const char *state_dir, const 
 		return cairn_error_set(CAIRN_EINVAL, "backups %s and %s use different chunk sizes", a->idhex, b->idhex);
 	_cleanup_(cairn_activity_endp) struct cairn_activity *activity = NULL;
 	_cleanup_(cairn_index_freep) struct cairn_index *idx = NULL;
-	int r = cairn_engine_read_begin(repo, "diff", state_dir, &activity, &idx);
+	int r = cairn_engine_read_begin(repo, "diff", cairn_engine_tuning()->no_index_cache ? NULL : state_dir, &activity, &idx);
 	if (r < 0)
 		return r;
 	struct cairn_blob_codec codec;

@@ -28,6 +28,8 @@ struct cairn_packsort {
 	/* filling: the current run; merging with no files: the only one */
 	struct cairn_blob_ref *buf;
 	size_t nbuf, pos;
+	uint32_t *perm;   /* buf's positions in key order (counting sort) */
+	uint32_t *counts; /* nkeys + 1 */
 	struct psrun *runs;
 	size_t nruns, cap;
 	size_t *heap; /* positions in runs, by head */
@@ -36,19 +38,25 @@ struct cairn_packsort {
 	size_t ngroup, gcap;
 };
 
-static int cmp_entry(const struct cairn_blob_ref *a, const struct cairn_blob_ref *b, const uint32_t *key)
+/* Within a pack the order does not matter (its entries are matched
+ * against the pack's table of contents by id): the key alone sorts. */
+static bool before(const struct cairn_packsort *ps, const struct cairn_blob_ref *a, const struct cairn_blob_ref *b)
 {
-	uint32_t ka = key[a->pack], kb = key[b->pack];
-	if (ka != kb)
-		return ka < kb ? -1 : 1;
-	if (a->pack != b->pack)
-		return a->pack < b->pack ? -1 : 1;
-	return memcmp(a->id, b->id, CAIRN_ID_LEN);
+	return ps->key[a->pack] < ps->key[b->pack];
 }
 
-static int cmp_sort(const void *a, const void *b, void *key)
+/* Counting sort of buf's positions by key into perm: O(entries + keys),
+ * 4 bytes an entry, and no entry moves (qsort would copy 52-byte entries
+ * through a buffer as large as the run). */
+static void sort_run(struct cairn_packsort *ps)
 {
-	return cmp_entry(a, b, key);
+	memset(ps->counts, 0, (ps->nkeys + 1) * sizeof(*ps->counts));
+	for (size_t i = 0; i < ps->nbuf; i++)
+		ps->counts[ps->key[ps->buf[i].pack] + 1]++;
+	for (size_t k = 0; k < ps->nkeys; k++)
+		ps->counts[k + 1] += ps->counts[k];
+	for (size_t i = 0; i < ps->nbuf; i++)
+		ps->perm[ps->counts[ps->key[ps->buf[i].pack]]++] = (uint32_t)i;
 }
 
 static int open_run(const char *dir, FILE **ret)
@@ -88,8 +96,11 @@ static int spill(struct cairn_packsort *ps)
 	if (r < 0)
 		return r;
 	ps->nruns++;
-	qsort_r(ps->buf, ps->nbuf, sizeof(*ps->buf), cmp_sort, (void *)ps->key);
-	if (fwrite(ps->buf, sizeof(*ps->buf), ps->nbuf, run->f) != ps->nbuf || fflush(run->f) != 0)
+	sort_run(ps);
+	for (size_t i = 0; i < ps->nbuf; i++)
+		if (fwrite(&ps->buf[ps->perm[i]], sizeof(*ps->buf), 1, run->f) != 1)
+			return cairn_error_errno(errno ? errno : EIO, "cannot write a temporary file in %s", ps->dir);
+	if (fflush(run->f) != 0)
 		return cairn_error_errno(errno ? errno : EIO, "cannot write a temporary file in %s", ps->dir);
 	ps->nbuf = 0;
 	return 0;
@@ -122,7 +133,7 @@ static int run_advance(struct cairn_packsort *ps, size_t i)
 
 static bool heap_less(const struct cairn_packsort *ps, size_t a, size_t b)
 {
-	return cmp_entry(&ps->runs[ps->heap[a]].head, &ps->runs[ps->heap[b]].head, ps->key) < 0;
+	return before(ps, &ps->runs[ps->heap[a]].head, &ps->runs[ps->heap[b]].head);
 }
 
 static void heap_down(struct cairn_packsort *ps, size_t i)
@@ -156,7 +167,10 @@ int cairn_packsort_new(struct cairn_index *idx, const uint32_t *key, size_t nkey
 	 * up to one run. */
 	size_t want = MIN(ps->run_entries, MAX(cairn_index_count(idx), (size_t)1));
 	int r = 0;
-	if (!(ps->buf = malloc(want * sizeof(*ps->buf))))
+	ps->buf = malloc(want * sizeof(*ps->buf));
+	ps->perm = malloc(want * sizeof(*ps->perm));
+	ps->counts = calloc(nkeys + 1, sizeof(*ps->counts));
+	if (!ps->buf || !ps->perm || !ps->counts)
 		r = cairn_error_nomem();
 	else if (want < ps->run_entries) {
 		/* cairn_index_count is exact: one buffer of that size suffices
@@ -169,7 +183,9 @@ int cairn_packsort_new(struct cairn_index *idx, const uint32_t *key, size_t nkey
 		r = spill(ps);
 	if (r >= 0 && ps->nruns) {
 		free(ps->buf);
+		free(ps->perm);
 		ps->buf = NULL;
+		ps->perm = NULL;
 		if (!(ps->heap = malloc(ps->nruns * sizeof(*ps->heap))))
 			r = cairn_error_nomem();
 		for (size_t i = 0; i < ps->nruns && r >= 0; i++) {
@@ -182,8 +198,7 @@ int cairn_packsort_new(struct cairn_index *idx, const uint32_t *key, size_t nkey
 		for (size_t i = ps->nheap / 2 + 1; r >= 0 && i-- > 0;)
 			heap_down(ps, i);
 	} else if (r >= 0) {
-		if (ps->nbuf)
-			qsort_r(ps->buf, ps->nbuf, sizeof(*ps->buf), cmp_sort, (void *)ps->key);
+		sort_run(ps);
 	}
 	if (r < 0) {
 		cairn_packsort_free(ps);
@@ -199,7 +214,7 @@ static int pop(struct cairn_packsort *ps, struct cairn_blob_ref *ret)
 	if (!ps->nruns) {
 		if (ps->pos == ps->nbuf)
 			return 0;
-		*ret = ps->buf[ps->pos++];
+		*ret = ps->buf[ps->perm[ps->pos++]];
 		return 1;
 	}
 	if (!ps->nheap)
@@ -217,7 +232,7 @@ static int pop(struct cairn_packsort *ps, struct cairn_blob_ref *ret)
 static const struct cairn_blob_ref *peek(const struct cairn_packsort *ps)
 {
 	if (!ps->nruns)
-		return ps->pos < ps->nbuf ? &ps->buf[ps->pos] : NULL;
+		return ps->pos < ps->nbuf ? &ps->buf[ps->perm[ps->pos]] : NULL;
 	return ps->nheap ? &ps->runs[ps->heap[0]].head : NULL;
 }
 
@@ -261,6 +276,8 @@ void cairn_packsort_free(struct cairn_packsort *ps)
 	free(ps->runs);
 	free(ps->heap);
 	free(ps->buf);
+	free(ps->perm);
+	free(ps->counts);
 	free(ps->group);
 	free(ps);
 }

@@ -7,7 +7,7 @@
  * run_entries entries, each sorted by its pack's key and written to an
  * unlinked temporary file, then merges the runs (a heap over their
  * heads) and hands out one pack's entries at a time.  Memory: one run
- * (52 bytes an entry, 512k entries by default: 26 MiB), a 32 KiB read
+ * (52 bytes an entry and 4 of order, 512k entries by default: 28 MiB), a 32 KiB read
  * buffer per run (about 100 runs at 50M blobs), the keys (4 bytes a
  * pack) and the largest pack's entries.  Time: the index is read once,
  * written and read once more; O(blobs log runs).  A single run stays in
@@ -22,8 +22,9 @@
 
 struct cairn_packsort;
 
-/* Sorts the entries idx resolves by key[their pack slot] (then slot, then
- * id); entries whose slot is nkeys or beyond are left out.  key is
+/* Sorts the entries idx resolves by key[their pack slot], which must be
+ * distinct for distinct slots (in a pack, entries come in no set order;
+ * each counting sort of a run costs O(run + nkeys)); entries whose slot is nkeys or beyond are left out.  key is
  * borrowed until cairn_packsort_free.  dir: where the runs go (NULL:
  * $TMPDIR or /var/tmp); run_entries 0: the default. */
 int cairn_packsort_new(struct cairn_index *idx, const uint32_t *key, size_t nkeys, const char *dir,
