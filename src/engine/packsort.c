@@ -2,15 +2,11 @@
 #include "engine/packsort.h"
 #include "util/cleanup.h"
 #include "util/error.h"
-#include "util/tmpfile.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define RUN_ENTRIES_DEFAULT (512u << 10)
 #define RUN_BUFFER (32u << 10)
@@ -59,31 +55,6 @@ static void sort_run(struct cairn_packsort *ps)
 		ps->perm[ps->counts[ps->key[ps->buf[i].pack]]++] = (uint32_t)i;
 }
 
-static int open_run(const char *dir, FILE **ret)
-{
-	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return cairn_error_errno(errno, "open %s", dir);
-	int fd = -1;
-	if (cairn_tmp_anon(dfd, &fd) < 0) {
-		/* No O_TMPFILE here: a name, removed at once. */
-		char tmpl[PATH_MAX];
-		if ((size_t)snprintf(tmpl, sizeof(tmpl), "%s/cairn-packsort-XXXXXX", dir) >= sizeof(tmpl))
-			return cairn_error_set(CAIRN_EINVAL, "%s: path too long", dir);
-		if ((fd = mkostemp(tmpl, O_CLOEXEC)) < 0)
-			return cairn_error_errno(errno, "cannot create a temporary file in %s", dir);
-		unlink(tmpl);
-	}
-	FILE *f = fdopen(fd, "w+");
-	if (!f) {
-		int e = errno;
-		close(fd);
-		return cairn_error_errno(e, "fdopen");
-	}
-	*ret = f;
-	return 0;
-}
-
 static int spill(struct cairn_packsort *ps)
 {
 	if (!ps->nbuf)
@@ -92,7 +63,7 @@ static int spill(struct cairn_packsort *ps)
 		return cairn_error_nomem();
 	struct psrun *run = &ps->runs[ps->nruns];
 	*run = (struct psrun){ 0 };
-	int r = open_run(ps->dir, &run->f);
+	int r = cairn_index_run_file(ps->dir, &run->f);
 	if (r < 0)
 		return r;
 	ps->nruns++;
@@ -161,7 +132,7 @@ int cairn_packsort_new(struct cairn_index *idx, const uint32_t *key, size_t nkey
 		return cairn_error_nomem();
 	ps->key = key;
 	ps->nkeys = nkeys;
-	ps->dir = dir ? dir : getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
+	ps->dir = dir ? dir : "/var/tmp";
 	ps->run_entries = run_entries ? run_entries : RUN_ENTRIES_DEFAULT;
 	/* The buffer grows as entries come (a small index takes little),
 	 * up to one run. */

@@ -26,7 +26,7 @@ struct cairn_packsort;
  * distinct for distinct slots (in a pack, entries come in no set order;
  * each counting sort of a run costs O(run + nkeys)); entries whose slot is nkeys or beyond are left out.  key is
  * borrowed until cairn_packsort_free.  dir: where the runs go (NULL:
- * $TMPDIR or /var/tmp); run_entries 0: the default. */
+ * /var/tmp); run_entries 0: the default. */
 int cairn_packsort_new(struct cairn_index *idx, const uint32_t *key, size_t nkeys, const char *dir,
 		       size_t run_entries, struct cairn_packsort **ret);
 void cairn_packsort_free(struct cairn_packsort *ps);

@@ -1296,3 +1296,8 @@ int cairn_index_foreach_resolved(struct cairn_index *idx, cairn_index_fn fn, voi
 	}
 	return 0;
 }
+
+int cairn_index_run_file(const char *dir, FILE **ret)
+{
+	return open_run_file(dir, ret);
+}

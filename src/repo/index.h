@@ -17,6 +17,7 @@
 #include "repo/repo.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -77,6 +78,10 @@ int cairn_index_foreach(struct cairn_index *idx, cairn_index_fn fn, void *ud);
  * stops the walk with CAIRN_ECORRUPT (and drops the file).  fn returning
  * non-zero stops it too, with that value. */
 int cairn_index_foreach_resolved(struct cairn_index *idx, cairn_index_fn fn, void *ud);
+/* A temporary file for sorted runs of entries in dir, unlinked (O_TMPFILE
+ * where the file system has it), open for writing and reading back: the
+ * cache rebuild's runs, and engine/packsort.c's. */
+int cairn_index_run_file(const char *dir, FILE **ret);
 
 /* Loads every index object of the repository.  A damaged index object is a
  * hard error when strict, otherwise it is skipped and counted in
