@@ -41,7 +41,8 @@ int cairn_app_check(const struct cairn_app *app, struct cairn_repo *repo, const 
 	cairn_app_seen_begin(&c.seen, app, NULL, repo);
 	struct cairn_check_opts co = { .read_data = o->read_data, .problem = on_problem, .affected = on_affected,
 				       .listed = on_listed, .ud = &c,
-				       .progress = o->progress.fn, .progress_ud = o->progress.ud };
+				       .progress = o->progress.fn, .progress_ud = o->progress.ud,
+				       .state_dir = app->state_dir };
 	struct cairn_app_job j;
 	int r = cairn_app_job_begin(app, NULL, "check", NULL, o->uri, o->uri, NULL, 0, &j);
 	if (r < 0) {

@@ -112,7 +112,7 @@ static int run_diff(struct cli_ctx *c)
 		return r < 0 ? cli_fail(r) : EXIT_OK;
 	}
 	if (r >= 0)
-		r = cairn_diff_run(repo, a, b, on_range, &out, &changed);
+		r = cairn_diff_run_cached(repo, cli_state_dir(g), a, b, on_range, &out, &changed);
 	if (r >= 0 && g->json)
 		cli_print_json(json_pack("{s:s, s:s, s:I, s:I, s:I, s:O}", "a", a->idhex, "b", b->idhex, "size_a",
 					 (json_int_t)a->size, "size_b", (json_int_t)b->size, "changed_bytes",

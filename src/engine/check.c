@@ -5,10 +5,12 @@
  * blobs are collected in a set so that each backup can be told how much of
  * it is affected.  Tree nodes already found whole are not walked twice, so
  * the cost is O(unique nodes), not O(backups x volume). */
-#include "engine/bypack.h"
 #include "engine/engine.h"
+#include "engine/packsort.h"
+#include "engine/tuning.h"
 #include "repo/group.h"
 #include "repo/hold.h"
+#include "repo/idxcache.h"
 #include "repo/catalog.h"
 #include "repo/index.h"
 #include "repo/lease.h"
@@ -35,6 +37,8 @@ struct ck {
 	struct cairn_blob_codec codec;
 	uint64_t missing, damaged; /* of the backup being walked */
 	uint64_t total_bytes;      /* of all packs, for progress (--read-data) */
+	const char *tmp_dir;       /* the sort's runs (NULL: packsort.h's default) */
+	char *tmp_dir_buf;
 	double last_progress;
 };
 
@@ -145,6 +149,68 @@ static void on_damaged_index(const char *object, const char *what, void *ud)
 	problem(ud, object, "%s", what);
 }
 
+/* Reads every index object one at a time (each into an index of its own,
+ * dropped after), reporting the damaged ones: *ret_damaged of *ret_objects. */
+static int verify_index_objects(struct ck *c, size_t *ret_damaged, size_t *ret_objects)
+{
+	struct cairn_key_list keys = { 0 };
+	struct cairn_aead *a = NULL;
+	_cleanup_(cairn_buf_freep) struct cairn_buf obj = CAIRN_BUF_INIT;
+	_cleanup_(cairn_buf_freep) struct cairn_buf body = CAIRN_BUF_INIT;
+	int r = cairn_object_list_names(c->repo, CAIRN_OBJ_INDEX, false, &keys);
+	if (r >= 0)
+		r = cairn_repo_aead(c->repo, &a);
+	*ret_damaged = *ret_objects = 0;
+	for (size_t i = 0; i < keys.n && r >= 0; i++) {
+		if (cairn_object_name_parse(CAIRN_OBJ_INDEX, keys.v[i], NULL) < 0)
+			continue;
+		(*ret_objects)++;
+		_cleanup_(cairn_index_freep) struct cairn_index *one = NULL;
+		if ((r = cairn_index_new(&one)) < 0)
+			break;
+		r = cairn_index_load_object(one, c->repo, a, keys.v[i], keys.size[i], &obj, &body);
+		if (r == CAIRN_ENOTFOUND) {
+			r = 0; /* replaced by a prune meanwhile: its successor is listed too */
+		} else if (r == CAIRN_ECORRUPT || r == CAIRN_EVERSION) {
+			problem(c, keys.v[i], "%s", cairn_error_message());
+			(*ret_damaged)++;
+			r = 0;
+		}
+	}
+	cairn_aead_free(a);
+	cairn_key_list_free(&keys);
+	return r;
+}
+
+static void ignore_damage(const char *object, const char *what, void *ud)
+{
+	(void)object, (void)what, (void)ud; /* reported by verify_index_objects */
+}
+
+/* The index for the check.  With a state directory, through the local
+ * index cache (repo/idxcache.h): RAM holds the pack table and the cache's
+ * fences, not the index.  Every index object is read all the same, one at
+ * a time, so that damage to one is found.  A cache built while a damaged
+ * one was whole would still hold its entries, so with damage (a rare
+ * path) the index is loaded whole into RAM, without them, as before the
+ * cache existed; so it is without a state directory. */
+static int load_index(struct ck *c, size_t *ret_objects)
+{
+	if (!c->o->state_dir || cairn_engine_tuning()->no_index_cache)
+		return cairn_index_load_ex(c->idx, c->repo, false, on_damaged_index, c, NULL, ret_objects);
+	size_t damaged = 0;
+	int r = verify_index_objects(c, &damaged, ret_objects);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *path = NULL;
+	if (damaged || cairn_idxcache_path(c->o->state_dir, c->repo->config.instance, &path) < 0)
+		return cairn_index_load_ex(c->idx, c->repo, false, ignore_damage, NULL, NULL, NULL);
+	char *slash = strrchr(path, '/');
+	if (slash && (c->tmp_dir_buf = strndup(path, (size_t)(slash - path))))
+		c->tmp_dir = c->tmp_dir_buf;
+	return cairn_index_load_cached(c->idx, c->repo, c->o->state_dir, NULL);
+}
+
 static void mark_bad(struct ck *c, const uint8_t id[CAIRN_ID_LEN])
 {
 	struct cairn_blob_ref ref = { 0 };
@@ -157,24 +223,21 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Blobs the index places in a pack (grouped once, bypack.h: the whole
- * index is walked once, not once per pack), checked against that pack's
- * TOC. */
+/* Blobs the index places in a pack (grouped once by an external sort,
+ * packsort.h: the whole index is walked once, not once per pack, and
+ * never held in RAM), checked against that pack's TOC. */
 static int by_id(const void *a, const void *b)
 {
 	return memcmp(((const struct cairn_toc_entry *)a)->ref.id, ((const struct cairn_toc_entry *)b)->ref.id,
 		      CAIRN_ID_LEN);
 }
 
-static uint64_t check_indexed(struct ck *c, const struct cairn_bypack *bp, uint32_t slot,
+static uint64_t check_indexed(struct ck *c, const struct cairn_blob_ref *e, size_t n,
 			      const struct cairn_toc_entry *toc, size_t ntoc)
 {
-	size_t n, ne;
-	const uint32_t *pos = cairn_bypack_of(bp, slot, &n);
-	const struct cairn_blob_ref *e = cairn_index_entries(c->idx, &ne);
 	uint64_t mismatches = 0;
 	for (size_t i = 0; i < n; i++) {
-		const struct cairn_blob_ref *ref = &e[pos[i]];
+		const struct cairn_blob_ref *ref = &e[i];
 		struct cairn_toc_entry key = { .ref = *ref };
 		const struct cairn_toc_entry *t = bsearch(&key, toc, ntoc, sizeof(*toc), by_id);
 		if (!t || t->ref.offset != ref->offset || t->ref.stored_len != ref->stored_len ||
@@ -186,13 +249,54 @@ static uint64_t check_indexed(struct ck *c, const struct cairn_bypack *bp, uint3
 	return mismatches;
 }
 
-static void mark_pack_lost(struct ck *c, const struct cairn_bypack *bp, uint32_t slot)
+static void mark_lost(struct ck *c, const struct cairn_blob_ref *e, size_t n)
 {
-	size_t n, ne;
-	const uint32_t *pos = cairn_bypack_of(bp, slot, &n);
-	const struct cairn_blob_ref *e = cairn_index_entries(c->idx, &ne);
 	for (size_t i = 0; i < n; i++)
-		mark_bad(c, e[pos[i]].id);
+		mark_bad(c, e[i].id);
+}
+
+/* The index's packs in the order of their names, one group at a time:
+ * the pack listing (sorted by name) is merged with it. */
+struct groups {
+	struct cairn_packsort *ps;
+	bool have, taken;
+	uint32_t slot;
+	const struct cairn_blob_ref *v;
+	size_t n;
+};
+
+static int groups_advance(struct groups *g)
+{
+	int r = cairn_packsort_next(g->ps, &g->slot, &g->v, &g->n);
+	g->have = r > 0;
+	return r < 0 ? r : 0;
+}
+
+/* Entries of the packs whose ids sort before pid (NULL: all that are
+ * left): the listing passed them by, so they are missing (reported below)
+ * and their blobs lost.  Then, when pid is the indexed pack at slot, its
+ * own entries in *ret (none: n 0). */
+static int groups_upto(struct ck *c, struct groups *g, const uint8_t *pid, bool indexed, uint32_t slot,
+		       const struct cairn_blob_ref **ret, size_t *ret_n)
+{
+	*ret = NULL;
+	*ret_n = 0;
+	int r = 0;
+	if (g->taken) {
+		g->taken = false;
+		r = groups_advance(g);
+	}
+	while (r >= 0 && g->have &&
+	       (!pid || memcmp(cairn_index_pack_id(c->idx, g->slot), pid, CAIRN_PACK_ID_LEN) < 0)) {
+		mark_lost(c, g->v, g->n);
+		r = groups_advance(g);
+	}
+	if (r >= 0 && indexed && g->have && g->slot == slot) {
+		*ret = g->v;
+		*ret_n = g->n;
+		g->taken = true; /* handed out: dropped by the next call */
+	}
+	return r;
 }
 
 static int read_pack_data(struct ck *c, const char *key, const uint8_t pack_id[CAIRN_PACK_ID_LEN],
@@ -234,11 +338,15 @@ static int check_packs(struct ck *c)
 	}
 	size_t npacks = cairn_index_npacks(c->idx);
 	_cleanup_free_ uint8_t *seen = calloc(npacks ? npacks : 1, 1);
-	_cleanup_(cairn_bypack_freep) struct cairn_bypack bp = CAIRN_BYPACK_INIT;
+	_cleanup_free_ uint32_t *key = NULL;
+	_cleanup_(cairn_packsort_freep) struct cairn_packsort *ps = NULL;
 	if (!seen)
 		r = cairn_error_nomem();
-	else
-		r = cairn_bypack_build(&bp, c->idx);
+	else if ((r = cairn_packsort_id_order(c->idx, &key)) >= 0)
+		r = cairn_packsort_new(c->idx, key, npacks, c->tmp_dir, c->o->sort_run_entries, &ps);
+	struct groups g = { .ps = ps };
+	if (r >= 0)
+		r = groups_advance(&g);
 	if (r < 0) {
 		cairn_key_list_free(&names);
 		return r;
@@ -254,9 +362,13 @@ static int check_packs(struct ck *c)
 			break;
 		}
 		uint32_t slot;
-		bool indexed = cairn_index_find_pack(c->idx, pid, &slot) == 0;
-		if (indexed && slot < npacks)
+		bool indexed = cairn_index_find_pack(c->idx, pid, &slot) == 0 && slot < npacks;
+		if (indexed)
 			seen[slot] = 1;
+		const struct cairn_blob_ref *mine;
+		size_t nmine;
+		if ((r = groups_upto(c, &g, pid, indexed, slot, &mine, &nmine)) < 0)
+			break;
 		c->st->packs++;
 		struct cairn_toc_entry *toc = NULL;
 		size_t n = 0;
@@ -264,8 +376,7 @@ static int check_packs(struct ck *c)
 		int q = cairn_pack_read_toc(c->repo, c->codec.aead, pid, &toc, &n, &size);
 		if (q == CAIRN_ECORRUPT || q == CAIRN_EINVAL) {
 			problem(c, names.v[i], "%s", cairn_error_message());
-			if (indexed)
-				mark_pack_lost(c, &bp, slot);
+			mark_lost(c, mine, nmine);
 			continue;
 		}
 		if (q < 0) {
@@ -280,7 +391,7 @@ static int check_packs(struct ck *c)
 		}
 		if (n)
 			qsort(toc, n, sizeof(*toc), by_id);
-		uint64_t mismatches = check_indexed(c, &bp, slot, toc, n);
+		uint64_t mismatches = check_indexed(c, mine, nmine, toc, n);
 		if (mismatches)
 			problem(c, names.v[i], "%llu index entries disagree with the pack's table of contents",
 				(unsigned long long)mismatches);
@@ -289,6 +400,11 @@ static int check_packs(struct ck *c)
 		free(toc);
 	}
 	cairn_key_list_free(&names);
+	/* The index's packs after the last one listed are missing too. */
+	const struct cairn_blob_ref *none;
+	size_t nnone;
+	if (r >= 0)
+		r = groups_upto(c, &g, NULL, false, 0, &none, &nnone);
 	for (uint32_t s = 0; r >= 0 && s < npacks; s++) {
 		if (seen[s])
 			continue;
@@ -299,7 +415,7 @@ static int check_packs(struct ck *c)
 		cairn_pack_key(cairn_index_pack_id(c->idx, s), key);
 		if (!cairn_index_pack_condemned(c->idx, s))
 			problem(c, key, "pack is named by the index but missing from the repository");
-		mark_pack_lost(c, &bp, s);
+		/* (its blobs were marked lost as the listing passed it) */
 	}
 	return r;
 }
@@ -426,7 +542,7 @@ int cairn_check_run(struct cairn_repo *repo, const struct cairn_check_opts *o, s
 	if ((r = check_names(&c)) < 0)
 		goto out;
 	size_t nobj = 0;
-	if ((r = cairn_index_load_ex(c.idx, repo, false, on_damaged_index, &c, NULL, &nobj)) < 0)
+	if ((r = load_index(&c, &nobj)) < 0)
 		goto out;
 	st.index_objects = nobj;
 	if ((r = check_packs(&c)) < 0)
@@ -483,6 +599,7 @@ out:
 	cairn_index_free(c.idx);
 	cairn_index_free(c.bad);
 	cairn_index_free(c.good);
+	free(c.tmp_dir_buf);
 	if (ret)
 		*ret = st;
 	if (r < 0)

@@ -1,5 +1,6 @@
 /* diff: changed byte ranges between two backups, from their trees alone. */
 #include "engine/engine.h"
+#include "engine/tuning.h"
 #include "repo/lease.h"
 #include "repo/index.h"
 #include "repo/pack.h"
@@ -43,11 +44,17 @@ static int on_changed(uint64_t first, uint64_t count, void *ud)
 int cairn_diff_run(struct cairn_repo *repo, const struct cairn_manifest *a, const struct cairn_manifest *b,
 		   cairn_range_fn fn, void *ud, uint64_t *ret_changed_bytes)
 {
+	return cairn_diff_run_cached(repo, NULL, a, b, fn, ud, ret_changed_bytes);
+}
+
+int cairn_diff_run_cached(struct cairn_repo *repo, const char *state_dir, const struct cairn_manifest *a,
+			  const struct cairn_manifest *b, cairn_range_fn fn, void *ud, uint64_t *ret_changed_bytes)
+{
 	if (a->chunk_size != b->chunk_size || a->fanout != b->fanout || a->chunk_size != repo->config.chunk_size)
 		return cairn_error_set(CAIRN_EINVAL, "backups %s and %s use different chunk sizes", a->idhex, b->idhex);
 	_cleanup_(cairn_activity_endp) struct cairn_activity *activity = NULL;
 	_cleanup_(cairn_index_freep) struct cairn_index *idx = NULL;
-	int r = cairn_engine_read_begin(repo, "diff", NULL, &activity, &idx);
+	int r = cairn_engine_read_begin(repo, "diff", cairn_engine_tuning()->no_index_cache ? NULL : state_dir, &activity, &idx);
 	if (r < 0)
 		return r;
 	struct cairn_blob_codec codec;

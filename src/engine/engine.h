@@ -338,6 +338,12 @@ struct cairn_check_opts {
 	/* --read-data: bytes of packs read so far of all packs' bytes. */
 	cairn_progress_fn progress;
 	void *progress_ud;
+	/* The state directory (may be NULL): index lookups go through its
+	 * local index cache and the by-pack grouping sorts in runs there, so
+	 * the check's memory does not follow the repository's size.  Tests
+	 * set sort_run_entries (0: packsort.h's default). */
+	const char *state_dir;
+	size_t sort_run_entries;
 };
 struct cairn_check_stats {
 	uint64_t packs, blobs, backups, index_objects;
@@ -352,6 +358,11 @@ int cairn_check_run(struct cairn_repo *repo, const struct cairn_check_opts *o, s
 typedef int (*cairn_range_fn)(uint64_t offset, uint64_t length, void *ud);
 int cairn_diff_run(struct cairn_repo *repo, const struct cairn_manifest *a, const struct cairn_manifest *b,
 		   cairn_range_fn fn, void *ud, uint64_t *ret_changed_bytes);
+/* The same, looking blobs up through the local index cache of state_dir
+ * (repo/idxcache.h: memory does not follow the repository's size); NULL
+ * loads the whole index as cairn_diff_run does. */
+int cairn_diff_run_cached(struct cairn_repo *repo, const char *state_dir, const struct cairn_manifest *a,
+			  const struct cairn_manifest *b, cairn_range_fn fn, void *ud, uint64_t *ret_changed_bytes);
 
 /* repair index: rebuilds the index from pack TOCs and replaces the index
  * objects.  Damaged packs are reported through problem; what the old index

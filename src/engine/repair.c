@@ -19,6 +19,66 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* What the old index objects say about the packs of damaged[], into prev:
+ * each object is read into an index of its own and dropped after, so RAM
+ * holds the damaged packs' entries, not the whole old index.  Not strict:
+ * an index object that is damaged too is simply missing.  An id the
+ * objects place in two of these packs keeps its first entry (the new
+ * index already holds any copy in a sound pack: carry_over does not
+ * replace it). */
+static int load_damaged_entries(struct cairn_repo *repo, struct cairn_index *prev,
+				const uint8_t (*damaged)[CAIRN_PACK_ID_LEN], size_t ndamaged)
+{
+	struct cairn_key_list keys = { 0 };
+	struct cairn_aead *a = NULL;
+	_cleanup_(cairn_buf_freep) struct cairn_buf obj = CAIRN_BUF_INIT, body = CAIRN_BUF_INIT;
+	_cleanup_free_ uint32_t *to = NULL; /* slot in one -> slot in prev + 1 (0: not damaged) */
+	int r = cairn_object_list_names(repo, CAIRN_OBJ_INDEX, false, &keys);
+	if (r >= 0)
+		r = cairn_repo_aead(repo, &a);
+	for (size_t i = 0; i < keys.n && r >= 0; i++) {
+		if (cairn_object_name_parse(CAIRN_OBJ_INDEX, keys.v[i], NULL) < 0)
+			continue;
+		_cleanup_(cairn_index_freep) struct cairn_index *one = NULL;
+		if ((r = cairn_index_new(&one)) < 0)
+			break;
+		int q = cairn_index_load_object(one, repo, a, keys.v[i], keys.size[i], &obj, &body);
+		if (q == CAIRN_ENOTFOUND || q == CAIRN_ECORRUPT || q == CAIRN_EVERSION) {
+			cairn_error_clear();
+			continue;
+		}
+		if ((r = q) < 0)
+			break;
+		size_t np = cairn_index_npacks(one), n;
+		free(to);
+		if (!(to = calloc(np ? np : 1, sizeof(*to)))) {
+			r = cairn_error_nomem();
+			break;
+		}
+		bool any = false;
+		for (size_t d = 0; d < ndamaged && r >= 0; d++) {
+			uint32_t s, p;
+			if (cairn_index_find_pack(one, damaged[d], &s) < 0 || s >= np)
+				continue;
+			if ((r = cairn_index_add_pack(prev, damaged[d], false, &p)) >= 0) {
+				to[s] = p + 1;
+				any = true;
+			}
+		}
+		const struct cairn_blob_ref *e = cairn_index_entries(one, &n);
+		for (size_t k = 0; any && k < n && r >= 0; k++) {
+			if (e[k].pack >= np || !to[e[k].pack])
+				continue;
+			struct cairn_blob_ref ref = e[k];
+			ref.pack = to[e[k].pack] - 1;
+			r = cairn_index_insert(prev, &ref);
+		}
+	}
+	cairn_aead_free(a);
+	cairn_key_list_free(&keys);
+	return r < 0 ? r : 0;
+}
+
 /* Carries into idx the blobs that the old index places in the packs of
  * damaged[] (whose TOCs could not be read) and that still open and match
  * their ids there: a truncated pack keeps its front, a flipped byte in the
@@ -36,9 +96,8 @@ static int carry_over(struct cairn_repo *repo, struct cairn_index *idx, const ui
 	_cleanup_(cairn_bypack_freep) struct cairn_bypack bp = CAIRN_BYPACK_INIT;
 	struct cairn_blob_codec codec;
 	int r = cairn_index_new(&prev);
-	/* Not strict: the index object that is damaged too is simply missing. */
 	if (r >= 0)
-		r = cairn_index_load(prev, repo, false, NULL);
+		r = load_damaged_entries(repo, prev, damaged, ndamaged);
 	if (r >= 0)
 		r = cairn_bypack_build(&bp, prev);
 	if (r >= 0)

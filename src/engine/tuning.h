@@ -13,7 +13,7 @@ struct cairn_engine_tuning {
 	bool profile;      /* print where each job's time went */
 	bool map_source;   /* map the source instead of pread() into buffers */
 	bool no_direct_io; /* restores write through the page cache */
-	bool no_index_cache; /* backups and restores load the whole index into RAM */
+	bool no_index_cache; /* backups, restores, check and diff load the whole index into RAM */
 };
 
 void cairn_engine_set_tuning(const struct cairn_engine_tuning *t);

@@ -1357,3 +1357,32 @@ int cairn_index_put(struct cairn_repo *repo, const void *body, size_t len, char 
 	cairn_object_name(CAIRN_OBJ_INDEX, name, ret_key);
 	return cairn_object_put_sealed(repo, NULL, CAIRN_OBJ_INDEX, name, body, len, CAIRN_PUT_CREATE_ONLY, ret_bytes);
 }
+
+/* ---- every resolved entry, for the commands that visit them all ---- */
+
+int cairn_index_foreach_resolved(struct cairn_index *idx, cairn_index_fn fn, void *ud)
+{
+	int r = cairn_index_foreach(idx, fn, ud);
+	if (r || !idx->cache)
+		return r;
+	/* The cache is read in id order, a page at a time (cairn_idxcache_get
+	 * keeps the page it read); an entry RAM holds too is RAM's. */
+	uint64_t n = cairn_idxcache_count(idx->cache);
+	for (uint64_t i = 0; i < n; i++) {
+		struct cairn_blob_ref ref;
+		if ((r = cairn_idxcache_get(idx->cache, i, &ref)) < 0) {
+			cairn_idxcache_discard(idx->cache); /* the next load rebuilds it */
+			return r;
+		}
+		if (idx->n && lookup_locked(idx, ref.id) >= 0)
+			continue;
+		if ((r = fn(&ref, ud)))
+			return r;
+	}
+	return 0;
+}
+
+int cairn_index_run_file(const char *dir, FILE **ret)
+{
+	return open_run_file(dir, ret);
+}

@@ -17,6 +17,7 @@
 #include "repo/repo.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -70,6 +71,17 @@ struct cairn_blob_ref *cairn_index_entries(struct cairn_index *idx, size_t *ret_
 
 typedef int (*cairn_index_fn)(const struct cairn_blob_ref *ref, void *ud);
 int cairn_index_foreach(struct cairn_index *idx, cairn_index_fn fn, void *ud);
+/* Every entry cairn_index_lookup can return, once each (condemned ones
+ * included): the RAM ones, then, with a cache (cairn_index_load_cached),
+ * the cache's in id order but those RAM shadows, read a page at a time,
+ * so memory stays what the load took.  A cache page that fails its check
+ * stops the walk with CAIRN_ECORRUPT (and drops the file).  fn returning
+ * non-zero stops it too, with that value. */
+int cairn_index_foreach_resolved(struct cairn_index *idx, cairn_index_fn fn, void *ud);
+/* A temporary file for sorted runs of entries in dir, unlinked (O_TMPFILE
+ * where the file system has it), open for writing and reading back: the
+ * cache rebuild's runs, and engine/packsort.c's. */
+int cairn_index_run_file(const char *dir, FILE **ret);
 
 /* Loads every index object of the repository.  A damaged index object is a
  * hard error when strict, otherwise it is skipped and counted in
