@@ -209,8 +209,12 @@ static void *rworker_main(void *arg)
 	size_t out_cap = MAX((size_t)RANGE_MAX, (size_t)j->m->chunk_size);
 	void *out = NULL;
 	int r = cairn_blob_codec_init(&codec, j->repo);
-	if (r >= 0 && posix_memalign(&out, 4096, out_cap) != 0)
+	/* Both buffers are refilled for every range: huge pages spare the
+	 * faults of first use and the per-page pinning of direct writes. */
+	if (r >= 0 && !(out = cairn_alloc_large(out_cap)))
 		r = cairn_error_nomem();
+	if (r >= 0)
+		r = cairn_buf_reserve_large(&buf, RANGE_MAX);
 	if (r < 0) {
 		cairn_blob_codec_free(&codec);
 		rjob_fail(j, r);
