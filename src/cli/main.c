@@ -2,6 +2,7 @@
 #include "app/settings.h"
 #include "cairn/cairn.h"
 #include "cli/cli.h"
+#include "crypto/crypto.h"
 #include "util/log.h"
 
 #include <signal.h>
@@ -57,6 +58,7 @@ int main(int argc, char **argv)
 	 * /proc/self stays readable to cairn itself, /proc/PID/stat to all
 	 * (job bookkeeping); a program cairn execs is dumpable again. */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	cairn_crypto_use_huge_pages(); /* before OpenSSL allocates */
 	const struct cairn_settings *settings = cairn_settings_init(); /* the environment, read once */
 	cli_passphrase_take_env();
 

@@ -1,4 +1,5 @@
 #include "crypto/crypto.h"
+#include "util/buf.h"
 #include "util/error.h"
 
 #include <openssl/core_names.h>
@@ -38,6 +39,34 @@ static int derive(const char *alg, OSSL_PARAM *params, uint8_t *out, size_t outl
 	if (ok != 1)
 		return crypto_fail(alg);
 	return 0;
+}
+
+#define HUGE_MIN ((size_t)4 << 20)
+
+static void *huge_malloc(size_t n, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	return n >= HUGE_MIN ? cairn_alloc_large(n) : malloc(n);
+}
+
+static void *huge_realloc(void *p, size_t n, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	return realloc(p, n);
+}
+
+static void huge_free(void *p, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	free(p);
+}
+
+void cairn_crypto_use_huge_pages(void)
+{
+	(void)CRYPTO_set_mem_functions(huge_malloc, huge_realloc, huge_free);
 }
 
 int cairn_kdf_scrypt(const char *pass, size_t passlen, const uint8_t *salt, size_t saltlen,

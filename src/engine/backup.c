@@ -737,8 +737,8 @@ static uint8_t *take_packbuf(struct job *j)
 			break;
 		}
 		if (j->packbufs_made < j->npackbufs_max) {
-			void *p = NULL;
-			if (posix_memalign(&p, 4096, j->packbuf_cap) == 0) {
+			void *p = cairn_alloc_large(j->packbuf_cap); /* util/buf.h: huge pages */
+			if (p) {
 				j->packbufs_made++;
 				b = p;
 			}
@@ -1233,14 +1233,15 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 		r = cairn_error_nomem();
 	for (int i = 0; r >= 0 && i < NSLOTS; i++) {
 		uint32_t n = j.batch_chunks_max;
-		j.slots[i].in = malloc(batch_bytes);
+		/* Huge pages (util/buf.h): the ring is filled once per batch. */
+		j.slots[i].in = cairn_alloc_large(batch_bytes);
 		j.slots[i].at = calloc(n, sizeof(uint32_t));
 		j.slots[i].out = calloc(n, sizeof(struct chunk_out));
 		int rm = marks_alloc(&j.slots[i].m, n);
 		if (!j.slots[i].in || !j.slots[i].at || !j.slots[i].out || rm < 0)
 			r = cairn_error_nomem();
 		else
-			r = cairn_buf_reserve(&j.slots[i].sealed, batch_bytes + batch_bytes / 8 + 4096);
+			r = cairn_buf_reserve_large(&j.slots[i].sealed, batch_bytes + batch_bytes / 8 + 4096);
 	}
 	struct cairn_tree_builder tb;
 	memset(&tb, 0, sizeof(tb));

@@ -87,6 +87,9 @@ struct rjob {
 	uint64_t bytes_written, bytes_fetched, zero_bytes;
 	bool profile; /* CAIRN_PROFILE: seconds per stage, summed over workers */
 	double t_get, t_decode, t_write, t_idle;
+	/* the calling thread: tree walk and index lookups, per-round setup
+	 * (allocation, sort), waiting for the round's workers */
+	double t_walk, t_setup, t_wait;
 
 	/* zero runs on a device, merged */
 	uint64_t zero_start, zero_len;
@@ -206,8 +209,12 @@ static void *rworker_main(void *arg)
 	size_t out_cap = MAX((size_t)RANGE_MAX, (size_t)j->m->chunk_size);
 	void *out = NULL;
 	int r = cairn_blob_codec_init(&codec, j->repo);
-	if (r >= 0 && posix_memalign(&out, 4096, out_cap) != 0)
+	/* Both buffers are refilled for every range: huge pages spare the
+	 * faults of first use and the per-page pinning of direct writes. */
+	if (r >= 0 && !(out = cairn_alloc_large(out_cap)))
 		r = cairn_error_nomem();
+	if (r >= 0)
+		r = cairn_buf_reserve_large(&buf, RANGE_MAX);
 	if (r < 0) {
 		cairn_blob_codec_free(&codec);
 		rjob_fail(j, r);
@@ -463,6 +470,7 @@ static int run_round(struct rjob *j)
 		if (r < 0 || j->nitems == 0)
 			return r;
 	}
+	double ts = j->profile ? cairn_now() : 0;
 	/* Items arrive in volume order: allocate their runs up front.  Direct
 	 * writes that allocate take the inode lock exclusively (ext4, XFS);
 	 * writes into allocated space run in parallel.  Holes stay holes. */
@@ -492,6 +500,7 @@ static int run_round(struct rjob *j)
 		}
 		j->ranges[nr++] = (struct range){ it->ref.pack, s, e, i, 1 };
 	}
+	double tw = j->profile ? cairn_now() : 0;
 	pthread_mutex_lock(&j->lock);
 	j->nranges = nr;
 	j->next_range = 0;
@@ -499,6 +508,10 @@ static int run_round(struct rjob *j)
 	pthread_cond_broadcast(&j->cond);
 	while (!j->error && j->ranges_done < nr)
 		pthread_cond_wait(&j->cond, &j->lock);
+	if (j->profile) {
+		j->t_setup += tw - ts;
+		j->t_wait += cairn_now() - tw;
+	}
 	int r = j->error;
 	j->nranges = j->next_range = 0;
 	pthread_mutex_unlock(&j->lock);
@@ -871,6 +884,7 @@ int cairn_restore_run(struct cairn_repo *repo, const struct cairn_manifest *m, c
 	const char *cache_dir = cairn_engine_tuning()->no_index_cache ? NULL : o->state_dir;
 	if ((r = cairn_index_new(&idx)) < 0 || (r = cairn_index_load_cached(idx, repo, cache_dir, NULL)) < 0)
 		return r;
+	double t_index = cairn_now() - t0;
 	struct rjob j;
 	memset(&j, 0, sizeof(j));
 	j.repo = repo;
@@ -938,11 +952,13 @@ int cairn_restore_run(struct cairn_repo *repo, const struct cairn_manifest *m, c
 		struct cairn_tree_src src = { repo, idx, &codec, m->fanout };
 		struct walk_ctx w = { .j = &j, .progress = o->progress, .ud = o->progress_ud };
 		uint64_t nchunks = (m->size + m->chunk_size - 1) / m->chunk_size;
+		double tw = cairn_now();
 		r = cairn_tree_walk(&src, m->root, m->levels, nchunks, on_leaves, &w);
 		if (r >= 0)
 			r = run_round(&j);
 		if (r >= 0)
 			r = flush_zeros(&j);
+		j.t_walk = cairn_now() - tw - j.t_setup - j.t_wait;
 	}
 	if (have_codec)
 		cairn_blob_codec_free(&codec);
@@ -955,9 +971,14 @@ int cairn_restore_run(struct cairn_repo *repo, const struct cairn_manifest *m, c
 
 	if (j.dfd >= 0)
 		close(j.dfd);
-	if (j.profile)
+	if (j.profile) {
 		fprintf(stderr, "cairn: profile: workers: get %.3f s, decode %.3f s, write %.3f s, idle %.3f s\n", j.t_get,
 			j.t_decode, j.t_write, j.t_idle);
+		fprintf(stderr,
+			"cairn: profile: main: index %.3f s, tree walk and lookups %.3f s, round setup %.3f s, "
+			"waiting for workers %.3f s\n",
+			t_index, j.t_walk, j.t_setup, j.t_wait);
+	}
 	if (r >= 0 && j.delta && !j.device) {
 		struct stat st;
 		if (fstat(j.fd, &st) == 0 && (uint64_t)st.st_size != m->size && ftruncate(j.fd, (off_t)m->size) < 0)
@@ -967,8 +988,11 @@ int cairn_restore_run(struct cairn_repo *repo, const struct cairn_manifest *m, c
 	uint64_t overlay_bytes = 0;
 	if (r >= 0 && o->overlay)
 		r = cairn_overlay_apply(o->overlay, j.fd, o->target, &overlay_bytes);
+	double tf = cairn_now();
 	if (r >= 0 && fsync(j.fd) < 0)
 		r = cairn_error_errno(errno, "fsync %s", o->target);
+	if (j.profile)
+		fprintf(stderr, "cairn: profile: fsync %.3f s, total %.3f s\n", cairn_now() - tf, cairn_now() - t0);
 	if (t.tmp && r >= 0)
 		r = cairn_tmp_commit(t.p.dirfd, t.dir, t.tmp, t.p.name, j.fd);
 	if (t.tmp && r < 0)

@@ -4,6 +4,34 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+
+#define LARGE_ALIGN ((size_t)2 << 20)
+
+void *cairn_alloc_large(size_t len)
+{
+	size_t cap = (len + LARGE_ALIGN - 1) / LARGE_ALIGN * LARGE_ALIGN;
+	if (cap < len)
+		return NULL;
+	void *p = aligned_alloc(LARGE_ALIGN, cap ? cap : LARGE_ALIGN);
+	if (p)
+		(void)madvise(p, cap, MADV_HUGEPAGE); /* a hint: without it, 4 KiB pages */
+	return p;
+}
+
+int cairn_buf_reserve_large(struct cairn_buf *b, size_t cap)
+{
+	if (b->cap < cap) {
+		uint8_t *p = cairn_alloc_large(cap);
+		if (!p)
+			return cairn_error_nomem();
+		free(b->data);
+		b->data = p;
+		b->cap = cap;
+	}
+	b->len = 0;
+	return 0;
+}
 
 int cairn_buf_reserve(struct cairn_buf *b, size_t extra)
 {

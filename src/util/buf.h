@@ -25,6 +25,19 @@ uint8_t *cairn_buf_steal(struct cairn_buf *b, size_t *len);
 void cairn_buf_clear(struct cairn_buf *b);
 void cairn_buf_free(struct cairn_buf *b);
 
+/* A large work buffer of at least len bytes, aligned to 2 MiB and
+ * advised for transparent huge pages (where the kernel has them on
+ * madvise): one fault and one TLB entry per 2 MiB instead of 512 of
+ * each, and direct I/O pins one folio instead of 512 pages.  On a VM
+ * every first touch of a 4 KiB page is also a fault in the host.  Freed
+ * with free(); NULL when out of memory. */
+void *cairn_alloc_large(size_t len);
+
+/* Empties b and gives it a large buffer (cairn_alloc_large) of at least
+ * cap bytes, unless it holds that much already; CAIRN_ENOMEM leaves it
+ * as it was. */
+int cairn_buf_reserve_large(struct cairn_buf *b, size_t cap);
+
 /* Makes room for one more element in a malloc'd array *v of *cap elements
  * of elem bytes holding n: doubles the capacity (from first) when full.
  * CAIRN_ENOMEM leaves the array as it was. */

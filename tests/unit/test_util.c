@@ -44,6 +44,44 @@ static void test_buf_append(void **state)
 	free(src);
 }
 
+/* Large work buffers (huge-page hint): aligned to 2 MiB, usable to the
+ * length asked, freed with free(); the cairn_buf variant keeps a buffer
+ * that is large enough and empties it either way. */
+static void test_buf_large(void **state)
+{
+	(void)state;
+	uint8_t *p = cairn_alloc_large(3u << 20);
+	assert_non_null(p);
+	assert_int_equal((uintptr_t)p % (2u << 20), 0);
+	memset(p, 0xa5, 3u << 20);
+	assert_int_equal(p[(3u << 20) - 1], 0xa5);
+	free(p);
+	p = cairn_alloc_large(0);
+	assert_non_null(p);
+	free(p);
+	assert_null(cairn_alloc_large(SIZE_MAX));
+
+	struct cairn_buf b = CAIRN_BUF_INIT;
+	ck_ok(cairn_buf_append(&b, "abc", 3));
+	ck_ok(cairn_buf_reserve_large(&b, 5u << 20));
+	assert_int_equal(b.len, 0);
+	assert_true(b.cap >= 5u << 20);
+	assert_int_equal((uintptr_t)b.data % (2u << 20), 0);
+	uint8_t *before = b.data;
+	ck_ok(cairn_buf_append(&b, "xyz", 3));
+	ck_ok(cairn_buf_reserve_large(&b, 1u << 20)); /* large enough: kept, emptied */
+	assert_ptr_equal(b.data, before);
+	assert_int_equal(b.len, 0);
+	ck_ok(cairn_buf_append(&b, "xyz", 3));
+	ck_err(cairn_buf_reserve_large(&b, SIZE_MAX), CAIRN_ENOMEM); /* left as it was */
+	assert_ptr_equal(b.data, before);
+	assert_int_equal(b.len, 3);
+	/* It grows like any buffer afterwards. */
+	ck_ok(cairn_buf_reserve(&b, 6u << 20));
+	assert_true(b.cap >= 6u << 20);
+	cairn_buf_free(&b);
+}
+
 static void test_buf_append_ints(void **state)
 {
 	(void)state;
@@ -843,6 +881,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_buf_append),
 		cmocka_unit_test(test_buf_append_ints),
+		cmocka_unit_test(test_buf_large),
 		cmocka_unit_test(test_buf_reserve),
 		cmocka_unit_test(test_buf_steal),
 		cmocka_unit_test(test_reader),
