@@ -1362,24 +1362,14 @@ int cairn_index_put(struct cairn_repo *repo, const void *body, size_t len, char 
 
 int cairn_index_foreach_resolved(struct cairn_index *idx, cairn_index_fn fn, void *ud)
 {
+	/* cairn_index_foreach already gives RAM's entries, then the cache's in
+	 * id order a page at a time, skipping those RAM shadows; what this adds
+	 * is that a cache page failing its check condemns the cache, so the
+	 * next load rebuilds it instead of failing the same way. */
 	int r = cairn_index_foreach(idx, fn, ud);
-	if (r || !idx->cache)
-		return r;
-	/* The cache is read in id order, a page at a time (cairn_idxcache_get
-	 * keeps the page it read); an entry RAM holds too is RAM's. */
-	uint64_t n = cairn_idxcache_count(idx->cache);
-	for (uint64_t i = 0; i < n; i++) {
-		struct cairn_blob_ref ref;
-		if ((r = cairn_idxcache_get(idx->cache, i, &ref)) < 0) {
-			cairn_idxcache_discard(idx->cache); /* the next load rebuilds it */
-			return r;
-		}
-		if (idx->n && lookup_locked(idx, ref.id) >= 0)
-			continue;
-		if ((r = fn(&ref, ud)))
-			return r;
-	}
-	return 0;
+	if (r == CAIRN_ECORRUPT && idx->cache)
+		cairn_idxcache_discard(idx->cache);
+	return r;
 }
 
 int cairn_index_run_file(const char *dir, FILE **ret)

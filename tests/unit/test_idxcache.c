@@ -151,6 +151,11 @@ static void test_equal_to_ram(void **state)
 	size_t n = 0;
 	ck_ok(cairn_index_foreach(c2, count_fn, &n));
 	assert_int_equal(n, cairn_index_count(ram));
+	/* check's walk (foreach_resolved) visits each entry once too: it once
+	 * walked the cache a second time after foreach had. */
+	n = 0;
+	ck_ok(cairn_index_foreach_resolved(c2, count_fn, &n));
+	assert_int_equal(n, cairn_index_count(ram));
 	/* Condemned packs are condemned there too, and hidden from backups. */
 	uint8_t pid[CAIRN_PACK_ID_LEN];
 	uint32_t slot;
