@@ -62,6 +62,17 @@ static int take_queued(const struct cairn_app *app, struct cairn_state *st, cons
 		if (cairn_cancel_check())
 			return cairn_error_set(CAIRN_ECANCELED, "job %lld: stopped while waiting for a busy volume",
 					       (long long)id);
+		/* A cancel of a queued row only marks it (no process to signal
+		 * yet as far as the canceller knows): look at the row. */
+		struct cairn_job row;
+		if (cairn_job_get(st, id, &row) == 0) {
+			bool queued = row.state == CAIRN_JOB_QUEUED;
+			cairn_job_clear(&row);
+			if (!queued)
+				return cairn_error_set(CAIRN_ECANCELED, "job %lld: canceled while waiting for a busy volume",
+						       (long long)id);
+		}
+		cairn_error_clear();
 	}
 	if (r < 0)
 		return cairn_error_prefix(r, "job %lld", (long long)id);

@@ -390,15 +390,26 @@ static void announce(struct cairn_alerts *a, struct cairn_state *st, int64_t now
 {
 	char **bodies = NULL;
 	size_t n = 0;
-	if (cairn_alerts_collect(st, now, host, &bodies, &n) < 0) {
-		cairn_log_warn("daemon: alerts: %s", cairn_error_message());
-		cairn_error_clear();
-	}
+	/* The marks that say "announced" and the outbox rows that announce
+	 * are one transaction: a daemon dying between them, or a row that
+	 * cannot be written, must leave the event to be collected again, not
+	 * marked and never sent. */
+	int r = cairn_state_begin(st);
+	if (r >= 0)
+		r = cairn_alerts_collect(st, now, host, &bodies, &n);
 	for (size_t i = 0; i < n; i++) {
-		cairn_alerts_post(a, st, bodies[i], now);
+		if (r >= 0)
+			r = cairn_alerts_post(a, st, bodies[i], now);
 		free(bodies[i]);
 	}
 	free(bodies);
+	if (r >= 0)
+		r = cairn_state_commit(st);
+	if (r < 0) {
+		cairn_state_rollback(st);
+		cairn_log_warn("daemon: alerts: %s (tried again on the next pass)", cairn_error_message());
+		cairn_error_clear();
+	}
 	cairn_alerts_pump(a, st, now);
 }
 

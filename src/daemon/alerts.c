@@ -293,6 +293,11 @@ static bool under_way(struct cairn_alerts *a, int64_t id)
 	pthread_mutex_lock(&a->lock);
 	for (size_t i = 0; i < CAIRN_ALERTS_INFLIGHT && !busy; i++)
 		busy = a->busy[i] == id;
+	/* A delivery that ended after this pump's record() is not under way
+	 * any more but its row is not updated yet: starting it again would
+	 * send the event twice (or retry a failure without its backoff). */
+	for (size_t i = 0; i < a->ndone && !busy; i++)
+		busy = a->done[i].id == id;
 	pthread_mutex_unlock(&a->lock);
 	return busy;
 }
@@ -343,30 +348,27 @@ static void record(struct cairn_alerts *a, struct cairn_state *st, int64_t now)
 	free(v);
 }
 
-void cairn_alerts_post(struct cairn_alerts *a, struct cairn_state *st, const char *body, int64_t now)
+int cairn_alerts_post(struct cairn_alerts *a, struct cairn_state *st, const char *body, int64_t now)
 {
 	(void)a;
 	struct cairn_notifier *v = NULL;
 	size_t n = 0;
-	if (cairn_notifier_list(st, &v, &n) < 0) {
-		cairn_log_warn("alerts: %s", cairn_error_message());
-		cairn_error_clear();
-		return;
-	}
+	int r = cairn_notifier_list(st, &v, &n);
+	if (r < 0)
+		return r;
 	const char *kind = strstr(body, "\"kind\":\"");
 	char k[16] = "";
 	if (kind)
 		snprintf(k, sizeof(k), "%.*s", (int)strcspn(kind + 8, "\""), kind + 8);
 	unsigned bit = cairn_notify_event_bit(k);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; r >= 0 && i < n; i++) {
 		if (bit && !(v[i].events & bit))
 			continue;
-		if (cairn_outbox_put(st, v[i].name, body, now, NULL) < 0) {
-			cairn_log_warn("notifier %s: event not recorded: %s", v[i].name, cairn_error_message());
-			cairn_error_clear();
-		}
+		if ((r = cairn_outbox_put(st, v[i].name, body, now, NULL)) < 0)
+			cairn_error_prefix(r, "notifier %s: event not recorded", v[i].name);
 	}
 	cairn_notifiers_free(v, n);
+	return r < 0 ? r : 0;
 }
 
 void cairn_alerts_pump(struct cairn_alerts *a, struct cairn_state *st, int64_t now)

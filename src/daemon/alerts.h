@@ -47,7 +47,7 @@ struct cairn_alerts;
 int cairn_alerts_new(const struct cairn_http_env *env, struct cairn_alerts **ret);
 /* Records body for every notifier of st that wants its kind (delivered
  * by the next pump). */
-void cairn_alerts_post(struct cairn_alerts *a, struct cairn_state *st, const char *body, int64_t now);
+int cairn_alerts_post(struct cairn_alerts *a, struct cairn_state *st, const char *body, int64_t now);
 /* Records the deliveries that ended and starts those due (the first pump
  * of a daemon: every pending one).  Returns at once. */
 void cairn_alerts_pump(struct cairn_alerts *a, struct cairn_state *st, int64_t now);

@@ -217,6 +217,8 @@ static void *rworker_main(void *arg)
 		r = cairn_buf_reserve_large(&buf, RANGE_MAX);
 	if (r < 0) {
 		cairn_blob_codec_free(&codec);
+		cairn_buf_free(&buf);
+		free(out);
 		rjob_fail(j, r);
 		return NULL;
 	}

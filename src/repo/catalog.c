@@ -588,10 +588,14 @@ static int prefetch_level(struct cairn_catalog *c, const uint8_t *ids, size_t n,
 	if (!b || !rg)
 		return cairn_error_nomem();
 	size_t m = 0, nr = 0;
-	for (size_t i = 0; i < n; i++) {
+	/* The budget holds within a level too: one level of a wide tree can
+	 * be most of the catalog, and what is not fetched here the walk
+	 * reads node by node as it would without read-ahead. */
+	uint64_t budget = *bytes < PREFETCH_MAX_BYTES ? PREFETCH_MAX_BYTES - *bytes : 0, want = 0;
+	for (size_t i = 0; i < n && want < budget; i++) {
 		b[m].id = ids + i * CAIRN_ID_LEN;
 		if (cairn_index_lookup(c->idx, b[m].id, &b[m].ref) >= 0 && b[m].ref.type == CAIRN_BLOB_CATALOG)
-			m++; /* else: the walk's own read says what is wrong */
+			want += b[m++].ref.raw_len; /* else: the walk's own read says what is wrong */
 	}
 	qsort(b, m, sizeof(*b), by_place);
 	for (size_t i = 0; i < m; i++) {

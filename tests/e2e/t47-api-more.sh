@@ -163,6 +163,40 @@ t_busy_waits()
 }
 test_case "an API restore onto a volume a backup holds waits queued (its log says why), then runs after it: both intact" t_busy_waits
 
+t_busy_cancel()
+{
+	need_setup
+	local bpid job i
+	rand_file "$A" $((32 << 20)) 4704
+	cp "$A" "$TD/a.v3"
+	CAIRN_TEST_JOB_DELAY=700 CAIRN_THREADS=1 "$CAIRN" backup --repo "$R" -q --snapshot none "$A" >/dev/null 2>b.err &
+	bpid=$!
+	for i in $(seq 1 100); do
+		cairn status --json >s.json 2>/dev/null || true
+		jq -e '(if type == "array" then . else .jobs end) | .[] | select(.kind == "backup" and .state == "active")' \
+			s.json >/dev/null && break
+		sleep 0.1
+	done
+	expect 202 -- POST /api/v1/restores -d "{\"repo\": \"$R\", \"backup\": \"$(cat "$TD/id-a1")\", \"target\": \"$A\", \"force\": true}"
+	job=$(jq -r .job "$TT/r.body")
+	sleep 2
+	kill -0 "$bpid" 2>/dev/null || fail "the backup ended too soon to hold the volume (raise its delay)"
+	[ "$(job_state "$job")" = queued ] || fail "job $job is not queued behind the backup"
+	expect 202 -- POST "/api/v1/jobs/$job/cancel"
+	# The waiting command sees the cancel within a poll or two and ends,
+	# giving back its slot; it must not wait for the backup to end.
+	for i in $(seq 1 50); do
+		pgrep -f "restore .*$A" >/dev/null || break
+		sleep 0.1
+	done
+	pgrep -f "restore .*$A" >/dev/null && fail "the canceled job's command still waits for the volume"
+	kill -0 "$bpid" 2>/dev/null || fail "the backup ended before the cancel was seen (raise its delay)"
+	[ "$(job_state "$job")" = canceled ] || fail "job $job: $(cat "$TT/r.body")"
+	wait "$bpid" || fail "the backup holding the volume failed: $(cat b.err)"
+	cmp "$TD/a.v3" "$A" || fail "the canceled restore wrote the volume"
+}
+test_case "an API restore waiting queued for a busy volume, canceled, ends at once and never writes it" t_busy_cancel
+
 # outbox: the rows of pending notifications in the state database.
 outbox()
 {
