@@ -681,10 +681,15 @@ static int complete_adopted(struct copier *c)
 struct rebuild {
 	struct copier *c;
 	struct cairn_tree_builder tb;
-	uint8_t *ids;       /* the destination's chunk ids, nchunks of them */
-	uint64_t nchunks;
-	uint8_t *changed;   /* bitmap over chunks: read from the source (NULL: all) */
-	struct cairn_buf nodebuf;
+	struct cairn_tree_src ssrc, dsrc;
+	uint64_t nchunks; /* the backup's */
+	uint64_t pn;      /* its parent's */
+	unsigned plevels; /* the parent's tree levels (0: no parent to reuse) */
+	uint8_t proot_s[CAIRN_ID_LEN], proot_d[CAIRN_ID_LEN];
+	/* One node per level and side, read on the way down: memory is levels
+	 * x fanout ids whatever the volume size (no state per chunk). */
+	struct cairn_buf mnode[CAIRN_TREE_MAX_LEVELS + 1];
+	struct cairn_buf psnode[CAIRN_TREE_MAX_LEVELS + 1], pdnode[CAIRN_TREE_MAX_LEVELS + 1];
 };
 
 static int dst_has(struct copier *c, const uint8_t id[CAIRN_ID_LEN])
@@ -728,151 +733,179 @@ static int rebuild_emit(const uint8_t id[CAIRN_ID_LEN], const uint8_t *node, siz
 	return put_plain(b->c, id, node, len, CAIRN_BLOB_TREE);
 }
 
-static int rebuild_leaf(uint64_t first, uint64_t count, const uint8_t *ids, void *ud)
-{
-	struct rebuild *b = ud;
-	struct copier *c = b->c;
-	int r;
-	for (uint64_t i = 0; i < count; i++) {
-		uint64_t k = first + i;
-		uint8_t *out = b->ids + k * CAIRN_ID_LEN;
-		if (b->changed && !(b->changed[k / 8] & (1u << (k % 8))))
-			continue; /* the parent's copy has it at this place */
-		if (!ids || cairn_id_is_zero(ids + i * CAIRN_ID_LEN)) {
-			memset(out, 0, CAIRN_ID_LEN);
-			continue;
-		}
-		if (cairn_cancel_check())
-			return CAIRN_ECANCELED;
-		if ((r = cairn_blob_read(c->src, c->sidx, &c->scodec, ids + i * CAIRN_ID_LEN, &c->plain)) < 0)
-			return cairn_error_prefix(r, "source");
-		if ((r = cairn_hasher_id(c->dcodec.hasher, c->plain.data, c->plain.len, out)) < 0 ||
-		    (r = put_plain(c, out, c->plain.data, c->plain.len, CAIRN_BLOB_CHUNK)) < 0)
-			return r;
-		c->progress_done += c->plain.len;
-		progress(c, false);
-	}
-	return 0;
-}
+/* The parent's node at the same place as the backup's: its id in the
+ * source (s) and in the destination's copy (d).  Both NULL: none to reuse.
+ * chain: the place is on the left edge above the parent's root (the
+ * parent's tree is shorter), so the root is further down child 0. */
+struct parent_ref {
+	const uint8_t *s, *d;
+	bool chain;
+};
 
-static bool any_changed(const struct rebuild *b, uint64_t first, uint64_t count)
+/* Chunks under a node of a level, saturated (fanout^8 overflows). */
+static uint64_t rebuild_span(uint32_t fanout, unsigned level)
 {
-	if (!b->changed)
-		return true;
-	for (uint64_t k = first; k < first + count; k++) {
-		if (!(k % 8) && k + 8 <= first + count && !b->changed[k / 8]) {
-			k += 7;
-			continue;
-		}
-		if (b->changed[k / 8] & (1u << (k % 8)))
-			return true;
-	}
-	return false;
-}
-
-/* Walks the source tree below node id (node k of its level), reading only
- * the nodes above chunks that changed (all without a parent's copy). */
-static int walk_source(struct rebuild *b, const uint8_t id[CAIRN_ID_LEN], unsigned level, uint64_t k)
-{
-	struct copier *c = b->c;
-	if (level == 0)
-		return rebuild_leaf(k, 1, cairn_id_is_zero(id) ? NULL : id, b);
-	uint64_t span = 1;
+	uint64_t s = 1;
 	for (unsigned l = 0; l < level; l++)
-		span *= CAIRN_TREE_FANOUT;
-	uint64_t first = k * span;
-	if (first >= b->nchunks)
-		return 0;
-	uint64_t count = MIN(span, b->nchunks - first);
-	if (!any_changed(b, first, count))
-		return 0;
+		s = s > UINT64_MAX / fanout ? UINT64_MAX : s * fanout;
+	return s;
+}
+
+static int rebuild_read_node(struct cairn_tree_src *src, const uint8_t id[CAIRN_ID_LEN], unsigned level,
+			     uint32_t want, struct cairn_buf *buf, const uint8_t **ids)
+{
+	int r = cairn_blob_read(src->repo, src->idx, src->codec, id, buf);
+	return r < 0 ? r : cairn_tree_node_parse(buf->data, buf->len, level, want, ids);
+}
+
+/* The parent's trees are a shortcut only: unreadable, the source's chunks
+ * are read instead. */
+static void rebuild_parent_unread(void)
+{
+	cairn_log_info("copy: the parent's tree is unread here (%s): reading the source's chunks",
+		       cairn_error_message());
+	cairn_error_clear();
+}
+
+/* One chunk at the destination: the parent's copy when the parent has the
+ * same chunk at this place, else read, re-id'd and stored. */
+static int rebuild_chunk(struct rebuild *b, const uint8_t id[CAIRN_ID_LEN], const struct parent_ref *p)
+{
+	struct copier *c = b->c;
 	if (cairn_id_is_zero(id))
-		return rebuild_leaf(first, count, NULL, b);
-	uint32_t want = cairn_tree_node_count(b->nchunks, CAIRN_TREE_FANOUT, level, k);
-	int r = cairn_blob_read(c->src, c->sidx, &c->scodec, id, &c->node);
+		return cairn_tree_builder_push_zeros(&b->tb, 1);
+	if (p->s && memcmp(id, p->s, CAIRN_ID_LEN) == 0)
+		return cairn_tree_builder_push(&b->tb, p->d);
+	if (cairn_cancel_check())
+		return CAIRN_ECANCELED;
+	uint8_t out[CAIRN_ID_LEN];
+	int r = cairn_blob_read(c->src, c->sidx, &c->scodec, id, &c->plain);
 	if (r < 0)
 		return cairn_error_prefix(r, "source");
-	const uint8_t *ids = NULL;
-	if ((r = cairn_tree_node_parse(c->node.data, c->node.len, level, want, &ids)) < 0)
-		return cairn_error_prefix(r, "source");
-	_cleanup_free_ uint8_t *kids = malloc((size_t)want * CAIRN_ID_LEN + 1);
-	if (!kids)
-		return cairn_error_nomem();
-	memcpy(kids, ids, (size_t)want * CAIRN_ID_LEN);
-	for (uint32_t i = 0; i < want; i++)
-		if ((r = walk_source(b, kids + (size_t)i * CAIRN_ID_LEN, level - 1, k * CAIRN_TREE_FANOUT + i)) < 0)
-			return r;
-	return 0;
+	if ((r = cairn_hasher_id(c->dcodec.hasher, c->plain.data, c->plain.len, out)) < 0 ||
+	    (r = put_plain(c, out, c->plain.data, c->plain.len, CAIRN_BLOB_CHUNK)) < 0)
+		return r;
+	c->progress_done += c->plain.len;
+	progress(c, false);
+	return cairn_tree_builder_push(&b->tb, out);
 }
 
-static int take_parent_ids(uint64_t first, uint64_t count, const uint8_t *ids, void *ud)
+/* The backup's node id (node k of its level) rebuilt into the destination's
+ * tree builder, left to right.  A zero subtree (a hole) is one run; a
+ * subtree the parent has at the same place is its copy's id, unread; only
+ * the nodes above other data are read. */
+static int rebuild_node(struct rebuild *b, const uint8_t id[CAIRN_ID_LEN], unsigned level, uint64_t k,
+			const struct parent_ref *p)
 {
-	struct rebuild *b = ud;
-	for (uint64_t i = 0; i < count && first + i < b->nchunks; i++) {
-		uint8_t *out = b->ids + (first + i) * CAIRN_ID_LEN;
-		if (ids)
-			memcpy(out, ids + i * CAIRN_ID_LEN, CAIRN_ID_LEN);
-		else
-			memset(out, 0, CAIRN_ID_LEN);
+	if (level == 0)
+		return rebuild_chunk(b, id, p);
+	uint32_t fanout = b->ssrc.fanout;
+	uint64_t first = k * rebuild_span(fanout, level);
+	uint64_t count = MIN(rebuild_span(fanout, level), b->nchunks - first);
+	if (cairn_id_is_zero(id))
+		return cairn_tree_builder_push_zeros(&b->tb, count);
+	/* Equal ids: equal nodes, so equal chunks and count. */
+	if (p->s && memcmp(id, p->s, CAIRN_ID_LEN) == 0 && level < b->tb.levels)
+		return cairn_tree_builder_push_node(&b->tb, level, p->d, count);
+	uint32_t want = cairn_tree_node_count(b->nchunks, fanout, level, k);
+	const uint8_t *ids = NULL, *sids = NULL, *dids = NULL;
+	int r = rebuild_read_node(&b->ssrc, id, level, want, &b->mnode[level], &ids);
+	if (r < 0)
+		return cairn_error_prefix(r, "source");
+	uint32_t pwant = 0;
+	if (p->s && !cairn_id_is_zero(p->s) && !cairn_id_is_zero(p->d) &&
+	    (pwant = cairn_tree_node_count(b->pn, fanout, level, k)) > 0 &&
+	    ((r = rebuild_read_node(&b->ssrc, p->s, level, pwant, &b->psnode[level], &sids)) < 0 ||
+	     (r = rebuild_read_node(&b->dsrc, p->d, level, pwant, &b->pdnode[level], &dids)) < 0)) {
+		rebuild_parent_unread();
+		pwant = 0;
+	}
+	for (uint32_t i = 0; i < want; i++) {
+		struct parent_ref kp = { 0 };
+		if (p->chain && i == 0) {
+			kp.chain = level - 1 > b->plevels;
+			if (!kp.chain) {
+				kp.s = b->proot_s;
+				kp.d = b->proot_d;
+			}
+		} else if (i < pwant) {
+			kp.s = sids + (size_t)i * CAIRN_ID_LEN;
+			kp.d = dids + (size_t)i * CAIRN_ID_LEN;
+		}
+		/* This level's buffers stay valid: children use lower levels. */
+		if ((r = rebuild_node(b, ids + (size_t)i * CAIRN_ID_LEN, level - 1, k * fanout + i, &kp)) < 0)
+			return r;
 	}
 	return 0;
 }
 
-static int mark_changed(uint64_t first, uint64_t count, void *ud)
+/* Where the parent's tree meets the backup's root: the parent's node at
+ * the root's level and place 0 (down child 0 when the parent's tree is
+ * taller), or the chain above the parent's root (when it is shorter). */
+static struct parent_ref rebuild_parent_top(struct rebuild *b, unsigned levels)
 {
-	struct rebuild *b = ud;
-	for (uint64_t k = first; k < first + count && k < b->nchunks; k++)
-		b->changed[k / 8] |= (uint8_t)(1u << (k % 8));
-	return 0;
+	struct parent_ref top = { .s = b->proot_s, .d = b->proot_d };
+	if (b->plevels < levels)
+		return (struct parent_ref){ .chain = true };
+	for (unsigned l = b->plevels; l > levels; l--) {
+		const uint8_t *sids, *dids;
+		uint32_t want = cairn_tree_node_count(b->pn, b->ssrc.fanout, l, 0);
+		if (cairn_id_is_zero(top.s) || cairn_id_is_zero(top.d))
+			return (struct parent_ref){ 0 };
+		if (rebuild_read_node(&b->ssrc, top.s, l, want, &b->psnode[l], &sids) < 0 ||
+		    rebuild_read_node(&b->dsrc, top.d, l, want, &b->pdnode[l], &dids) < 0) {
+			rebuild_parent_unread();
+			return (struct parent_ref){ 0 };
+		}
+		top.s = sids;
+		top.d = dids;
+	}
+	return top;
 }
 
 /* The destination's tree of m: *root, with every blob stored.  parent_s
  * and parent_d: m's parent in the source and its copy at the destination
- * (same id), when there is one: then only chunks that differ are read. */
+ * (same id), when there is one: then only subtrees that differ are read.
+ * Memory is tree depth x fanout, not per chunk: a 16 TiB sparse image
+ * costs its data, not its apparent size. */
 static int rebuild_tree(struct copier *c, const struct cairn_manifest *m, const struct cairn_manifest *parent_s,
 			const struct cairn_manifest *parent_d, uint8_t root[CAIRN_ID_LEN])
 {
-	struct rebuild b = { .c = c, .nchunks = (m->size + m->chunk_size - 1) / m->chunk_size };
-	struct cairn_tree_src ssrc = { c->src, c->sidx, &c->scodec, m->fanout };
-	struct cairn_tree_src dsrc = { c->dst, c->didx, &c->dcodec, m->fanout };
+	struct rebuild b = {
+		.c = c,
+		.nchunks = (m->size + m->chunk_size - 1) / m->chunk_size,
+		.ssrc = { c->src, c->sidx, &c->scodec, m->fanout },
+		.dsrc = { c->dst, c->didx, &c->dcodec, m->fanout },
+	};
 	int r = 0;
-	b.ids = calloc(b.nchunks ? b.nchunks : 1, CAIRN_ID_LEN);
-	if (!b.ids)
-		return cairn_error_nomem();
+	if (m->levels != cairn_tree_levels(b.nchunks, m->fanout))
+		return cairn_error_set(CAIRN_ECORRUPT, "source: backup %s has %u tree levels for %llu chunks",
+				       m->idhex, m->levels, (unsigned long long)b.nchunks);
 	if (parent_s && parent_d) {
-		b.changed = calloc(b.nchunks / 8 + 1, 1);
-		if (!b.changed)
-			r = cairn_error_nomem();
-		uint64_t pn = (parent_d->size + parent_d->chunk_size - 1) / parent_d->chunk_size;
-		if (r >= 0)
-			r = cairn_tree_walk(&dsrc, parent_d->root, parent_d->levels, pn, take_parent_ids, &b);
-		if (r >= 0)
-			r = cairn_tree_diff(&ssrc, parent_s->root, parent_s->levels,
-					    (parent_s->size + parent_s->chunk_size - 1) / parent_s->chunk_size, m->root,
-					    m->levels, b.nchunks, mark_changed, &b);
-		if (r < 0) {
-			cairn_log_info("copy of %s: reading it whole (%s)", m->idhex, cairn_error_message());
-			cairn_error_clear();
-			free(b.changed);
-			b.changed = NULL;
-			r = 0;
+		uint64_t pn = (parent_s->size + parent_s->chunk_size - 1) / parent_s->chunk_size;
+		/* The copy has the parent's shape, or it is not its copy. */
+		if (parent_s->chunk_size == m->chunk_size && parent_d->size == parent_s->size &&
+		    parent_d->chunk_size == parent_s->chunk_size && parent_s->levels == parent_d->levels &&
+		    parent_s->levels == cairn_tree_levels(pn, m->fanout)) {
+			b.pn = pn;
+			b.plevels = parent_s->levels;
+			memcpy(b.proot_s, parent_s->root, CAIRN_ID_LEN);
+			memcpy(b.proot_d, parent_d->root, CAIRN_ID_LEN);
 		}
 	}
 	c->progress_total = m->size;
-	if (r >= 0)
-		r = m->levels == cairn_tree_levels(b.nchunks, m->fanout)
-			    ? walk_source(&b, m->root, m->levels, 0)
-			    : cairn_error_set(CAIRN_ECORRUPT, "source: backup %s has %u tree levels for %llu chunks",
-					      m->idhex, m->levels, (unsigned long long)b.nchunks);
-	if (r >= 0)
-		r = cairn_tree_builder_init(&b.tb, b.nchunks, m->fanout, c->dcodec.hasher, rebuild_emit, &b);
-	for (uint64_t k = 0; r >= 0 && k < b.nchunks; k++)
-		r = cairn_tree_builder_push(&b.tb, b.ids + k * CAIRN_ID_LEN);
+	if ((r = cairn_tree_builder_init(&b.tb, b.nchunks, m->fanout, c->dcodec.hasher, rebuild_emit, &b)) < 0)
+		return r;
+	struct parent_ref top = b.plevels ? rebuild_parent_top(&b, m->levels) : (struct parent_ref){ 0 };
+	r = rebuild_node(&b, m->root, m->levels, 0, &top);
 	if (r >= 0)
 		r = cairn_tree_builder_finish(&b.tb, root);
 	cairn_tree_builder_free(&b.tb);
-	free(b.ids);
-	free(b.changed);
+	for (unsigned l = 0; l <= CAIRN_TREE_MAX_LEVELS; l++) {
+		cairn_buf_free(&b.mnode[l]);
+		cairn_buf_free(&b.psnode[l]);
+		cairn_buf_free(&b.pdnode[l]);
+	}
 	return r;
 }
 

@@ -24,7 +24,7 @@ const char *cairn_filediff_reason_name(unsigned bit)
 struct side {
 	const struct cairn_manifest *m;
 	struct cairn_catalog *cat;
-	uint8_t *ids; /* nchunks ids; zero: a chunk of zeros */
+	struct cairn_tree_data data; /* its data chunks' ids: holes take no room */
 	uint64_t nchunks;
 };
 
@@ -146,7 +146,7 @@ static int whole(struct fd *d, struct side *s, const char *path, enum cairn_file
 static const uint8_t *chunk_id(const struct side *s, uint64_t c)
 {
 	static const uint8_t none[CAIRN_ID_LEN] = { 1 }; /* past the end: differs from any id */
-	return c < s->nchunks ? s->ids + c * CAIRN_ID_LEN : none;
+	return c < s->nchunks ? cairn_tree_data_id(&s->data, c) : none;
 }
 
 /* Bytes of chunk c that the file's blocks (its extents, whole) cover. */
@@ -330,12 +330,13 @@ int cairn_filediff_run(struct cairn_repo *repo, const struct cairn_manifest *a, 
 	free(d.v);
 	cairn_catalog_free(d.a.cat);
 	cairn_catalog_free(d.b.cat);
-	free(d.a.ids);
-	free(d.b.ids);
+	cairn_tree_data_free(&d.a.data);
+	cairn_tree_data_free(&d.b.data);
 	return r;
 }
 
-/* The chunk ids of s's tree (tree nodes only: no data chunk is read). */
+/* The data chunk ids of s's tree (tree nodes only: no data chunk is read;
+ * a hole costs nothing). */
 static int load_ids(struct cairn_repo *repo, struct cairn_index *idx, struct side *s)
 {
 	const struct cairn_manifest *m = s->m;
@@ -345,7 +346,7 @@ static int load_ids(struct cairn_repo *repo, struct cairn_index *idx, struct sid
 	if (r < 0)
 		return r;
 	struct cairn_tree_src src = { repo, idx, &codec, m->fanout };
-	r = cairn_tree_ids(&src, m->root, m->levels, s->nchunks, &s->ids);
+	r = cairn_tree_data_load(&src, m->root, m->levels, s->nchunks, &s->data);
 	cairn_blob_codec_free(&codec);
 	return r < 0 ? cairn_error_prefix(r, "backup %.12s", m->idhex) : 0;
 }

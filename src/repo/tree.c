@@ -141,6 +141,22 @@ int cairn_tree_builder_push_zeros(struct cairn_tree_builder *b, uint64_t n)
 	return zeros_at(b, 1, n);
 }
 
+static uint64_t span(uint32_t fanout, unsigned level);
+
+int cairn_tree_builder_push_node(struct cairn_tree_builder *b, unsigned level, const uint8_t id[CAIRN_ID_LEN],
+				 uint64_t count)
+{
+	uint64_t s = span(b->fanout, level);
+	/* Aligned on the node's first chunk, every pending node below its
+	 * level is empty: the id goes one level up as a closed node's would. */
+	if (level == 0 || level >= b->levels || b->pushed % s || count == 0 || count > s ||
+	    count > b->nchunks - b->pushed || (count < s && b->pushed + count != b->nchunks))
+		return cairn_error_set(CAIRN_EINVAL, "tree builder: a level-%u node does not fit at chunk %llu", level,
+				       (unsigned long long)b->pushed);
+	b->pushed += count;
+	return add_at(b, level + 1, id);
+}
+
 int cairn_tree_builder_finish(struct cairn_tree_builder *b, uint8_t root[CAIRN_ID_LEN])
 {
 	if (b->pushed != b->nchunks)
@@ -471,25 +487,46 @@ int cairn_tree_diff(struct cairn_tree_src *src, const uint8_t root_a[CAIRN_ID_LE
 	return r;
 }
 
-static int copy_ids(uint64_t first, uint64_t count, const uint8_t *ids, void *ud)
+static int take_data(uint64_t first, uint64_t count, const uint8_t *ids, void *ud)
 {
-	if (ids)
-		memcpy((uint8_t *)ud + first * CAIRN_ID_LEN, ids, count * CAIRN_ID_LEN);
-	return 0; /* holes stay zero ids */
-}
-
-int cairn_tree_ids(struct cairn_tree_src *src, const uint8_t root[CAIRN_ID_LEN], unsigned levels, uint64_t nchunks,
-		   uint8_t **ret_ids)
-{
-	uint8_t *ids = calloc(nchunks ? nchunks : 1, CAIRN_ID_LEN);
-	if (!ids)
-		return cairn_error_nomem();
-	int r = nchunks ? cairn_tree_walk(src, root, levels, nchunks, copy_ids, ids) : 0;
-	if (r < 0) {
-		free(ids);
-		return r;
+	struct cairn_tree_data *t = ud;
+	for (uint64_t i = 0; ids && i < count; i++) {
+		const uint8_t *id = ids + i * CAIRN_ID_LEN;
+		if (cairn_id_is_zero(id))
+			continue;
+		if (cairn_array_grow(&t->v, &t->cap, t->n, sizeof(*t->v), 256) < 0)
+			return cairn_error_nomem();
+		t->v[t->n].pos = first + i;
+		memcpy(t->v[t->n++].id, id, CAIRN_ID_LEN);
 	}
-	*ret_ids = ids;
-	return 0;
+	return 0; /* a hole: nothing */
 }
 
+int cairn_tree_data_load(struct cairn_tree_src *src, const uint8_t root[CAIRN_ID_LEN], unsigned levels,
+			 uint64_t nchunks, struct cairn_tree_data *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	ret->nchunks = nchunks;
+	int r = nchunks ? cairn_tree_walk(src, root, levels, nchunks, take_data, ret) : 0;
+	if (r < 0)
+		cairn_tree_data_free(ret);
+	return r;
+}
+
+static int by_pos(const void *key, const void *elem)
+{
+	uint64_t c = *(const uint64_t *)key, p = ((const struct cairn_tree_chunk *)elem)->pos;
+	return c < p ? -1 : c > p;
+}
+
+const uint8_t *cairn_tree_data_id(const struct cairn_tree_data *t, uint64_t c)
+{
+	const struct cairn_tree_chunk *x = t->n ? bsearch(&c, t->v, t->n, sizeof(*t->v), by_pos) : NULL;
+	return x ? x->id : zero_id;
+}
+
+void cairn_tree_data_free(struct cairn_tree_data *t)
+{
+	free(t->v);
+	memset(t, 0, sizeof(*t));
+}

@@ -36,6 +36,12 @@ int cairn_tree_builder_push(struct cairn_tree_builder *b, const uint8_t id[CAIRN
 /* n chunks of zeros (a hole) in a row: the same tree as n pushes of the
  * zero id, at a cost per run (O(levels x fanout)), not per chunk. */
 int cairn_tree_builder_push_zeros(struct cairn_tree_builder *b, uint64_t n);
+/* A subtree built before (the node of a level, 1 <= level < levels, over
+ * count chunks) whose chunks come next: the same tree as pushing them one
+ * by one, at a cost of O(levels).  The next chunk must be the node's first
+ * (a multiple of fanout^level); count < fanout^level only for the last. */
+int cairn_tree_builder_push_node(struct cairn_tree_builder *b, unsigned level, const uint8_t id[CAIRN_ID_LEN],
+				 uint64_t count);
 int cairn_tree_builder_finish(struct cairn_tree_builder *b, uint8_t root[CAIRN_ID_LEN]);
 void cairn_tree_builder_free(struct cairn_tree_builder *b);
 
@@ -60,11 +66,24 @@ struct cairn_tree_src {
 typedef int (*cairn_tree_leaf_fn)(uint64_t first, uint64_t count, const uint8_t *ids, void *ud);
 int cairn_tree_walk(struct cairn_tree_src *src, const uint8_t root[CAIRN_ID_LEN], unsigned levels,
 		    uint64_t nchunks, cairn_tree_leaf_fn fn, void *ud);
-/* Every chunk id of a tree in one array: *ret_ids (malloc'd) holds nchunks
- * ids, a hole's all zeros.  32 bytes per chunk: for readers that look ids
- * up at random (the volume reader, diff --files). */
-int cairn_tree_ids(struct cairn_tree_src *src, const uint8_t root[CAIRN_ID_LEN], unsigned levels, uint64_t nchunks,
-		   uint8_t **ret_ids);
+
+/* The data chunks of a tree, ascending by position; holes take no room,
+ * so memory follows the data (40 bytes a data chunk), not the apparent
+ * size: for readers that look ids up at random (diff --files). */
+struct cairn_tree_chunk {
+	uint64_t pos;
+	uint8_t id[CAIRN_ID_LEN];
+};
+struct cairn_tree_data {
+	struct cairn_tree_chunk *v;
+	size_t n, cap;
+	uint64_t nchunks;
+};
+int cairn_tree_data_load(struct cairn_tree_src *src, const uint8_t root[CAIRN_ID_LEN], unsigned levels,
+			 uint64_t nchunks, struct cairn_tree_data *ret);
+/* The id of chunk c (c < nchunks): borrowed, the zero id in a hole. */
+const uint8_t *cairn_tree_data_id(const struct cairn_tree_data *t, uint64_t c);
+void cairn_tree_data_free(struct cairn_tree_data *t);
 
 /* Calls fn(first, count) for runs of chunks that differ between two trees,
  * visiting only the nodes whose ids differ.  Chunks past a tree's end count

@@ -134,4 +134,84 @@ t_hole_moves()
 }
 test_case "a hole that became data and data that became a hole between backups restore identical" t_hole_moves
 
+# The copy to an unrelated repository rebuilds the tree from the source's
+# (re-chunk-id'd): a hole stays a zero subtree pushed as one run, a
+# subtree the parent's copy has is reused whole, so memory follows tree
+# depth and data, not apparent size (issue 18).
+t_copy_unrelated()
+{
+	R=$TT/repo
+	local u=$TT/u img=$TT/copy.img id n=0
+	export CAIRN_TO_PASSPHRASE='destination passphrase (e2e)' CAIRN_FROM_PASSPHRASE=$CAIRN_PASSPHRASE
+	new_repo "$R"
+	CAIRN_PASSPHRASE=$CAIRN_TO_PASSPHRASE new_repo "$u" --compression lz4
+	truncate -s $((1 << 40)) "$img"
+	put "$img" $((5 << 30)) $((1 << 20)) 13
+	put "$img" $(((700 << 30) + 4321)) 100000 14
+	cairn backup --repo "$R" --name c --snapshot none "$img" -q >id1
+	measured copy --repo "$R" "$(cat id1)" --to "$u" --no-holds --json >c1.json
+	bounded $((8 << 20))
+	# Changed; grown to 2 TiB (a tree level more), then shrunk back: the
+	# parent's tree shorter, then taller than the copied one's.
+	put "$img" $(((5 << 30) + 4096)) 70000 15
+	cairn backup --repo "$R" --name c --snapshot none "$img" -q >/dev/null
+	truncate -s $((2 << 40)) "$img"
+	put "$img" $(((2 << 40) - 5000)) 5000 16
+	cairn backup --repo "$R" --name c --snapshot none "$img" -q >/dev/null
+	truncate -s $((1 << 40)) "$img"
+	put "$img" $((100 << 30)) 3000 17
+	cairn backup --repo "$R" --name c --snapshot none "$img" -q >/dev/null
+	# Incremental: of the source only the changed chunks and the nodes
+	# above them are read, the parents' copies' other subtrees taken whole.
+	measured copy --repo "$R" --all --to "$u" --no-holds --json >c.json
+	bounded $((1 << 20))
+	[ "$(jget c.json .backups_copied)" = 3 ] || fail "copied $(jget c.json .backups_copied) backups, expected 3"
+	[ "$(jget c.json .bytes_sent)" -lt $((8 << 20)) ] ||
+		fail "the copy of 1.2 MiB of data sent $(jget c.json .bytes_sent) bytes"
+	for id in $(cairn list --repo "$R" --json | jq -r '.[].id'); do
+		rm -f s.img d.img
+		cairn restore --repo "$R" "$id" s.img -q
+		CAIRN_PASSPHRASE=$CAIRN_TO_PASSPHRASE cairn restore --repo "$u" "$id" d.img -q
+		same_sparse s.img d.img
+		n=$((n + 1))
+	done
+	[ "$n" = 4 ] || fail "$n backups restored, expected 4"
+	CAIRN_PASSPHRASE=$CAIRN_TO_PASSPHRASE cairn check --repo "$u" --read-data
+}
+test_case "copy of a 1 TiB sparse image to an unrelated repository: under 100 MiB, restores identical" t_copy_unrelated
+
+# diff --files looks chunk ids up among the data chunks only: two backups
+# of a 1 TiB ext4 image (64 KiB chunks: 2^24 of them, 512 MiB of ids a
+# side when every chunk had one) name exactly the changed files.
+t_diff_files()
+{
+	R=$TT/repo
+	local img=$TT/fs.img src=$TT/src
+	command -v mkfs.ext4 >/dev/null && command -v debugfs >/dev/null || skip "mkfs.ext4 or debugfs is missing"
+	new_repo "$R"
+	mkdir -p "$src"
+	head -c 300000 /dev/urandom >"$src/a.bin"
+	head -c 50000 /dev/urandom >"$src/b.bin"
+	truncate -s $((1 << 40)) "$img"
+	mkfs.ext4 -q -F -b 4096 -N 256 -E lazy_itable_init=1,lazy_journal_init=1 -d "$src" "$img" >/dev/null ||
+		skip "mkfs.ext4 of a 1 TiB image failed"
+	cairn backup --repo "$R" --name fs --snapshot none "$img" -q >id1
+	head -c 100000 /dev/urandom >c.bin
+	printf 'rm /a.bin\nwrite c.bin /a.bin\nwrite c.bin /new.bin\n' >cmds
+	debugfs -w -f cmds "$img" >/dev/null 2>&1 || fail "debugfs failed"
+	cairn backup --repo "$R" --name fs --snapshot none "$img" -q >id2
+	measured diff --repo "$R" --files --every-file "$(cat id1)" "$(cat id2)" >got
+	bounded $((32 << 20)) # the trees' nodes over ext4's metadata and the catalogs
+	printf 'A\t/new.bin\nM\t/a.bin\n' | diff - <(grep -v '^?' got | sort) || fail "diff --files named other files"
+	# 256 MiB of address space is enough (an id per chunk took 1 GiB);
+	# ASan reserves terabytes of it, so there only the RSS above counts.
+	if [ "${E2E_SMALL:-0}" != 1 ]; then
+		(ulimit -v $((256 << 10)) && "$CAIRN" diff --repo "$R" --files "$(cat id1)" "$(cat id2)" >got2 2>err2) ||
+			fail "diff --files in 256 MiB of address space: $(cat err2)"
+		printf 'A\t/new.bin\nM\t/a.bin\n' | diff - <(grep -v '^?' got2 | sort) ||
+			fail "diff --files in 256 MiB named other files"
+	fi
+}
+test_case "diff --files of two backups of a 1 TiB ext4 image: exactly the changed files, memory for the data" t_diff_files
+
 test_done

@@ -1056,6 +1056,96 @@ static void test_push_zeros_16t(void **state)
 	assert_true(r16.holes < 4 * 256 * 4);
 }
 
+/* ---- subtrees pushed whole (cairn_tree_builder_push_node) ---- */
+
+/* The root of a tree of ids[0..n) alone: for a full subtree of a level,
+ * or the last one of a tree, the id of its node in any tree. */
+static void subtree_root(struct fx *f, const uint8_t *ids, uint64_t n, uint8_t root[CAIRN_ID_LEN])
+{
+	build(f, ids, n, root);
+}
+
+/* A tree rebuilt from whole subtrees of an earlier one (a copy's parent)
+ * and a changed stretch pushed chunk by chunk is the tree built chunk by
+ * chunk, node for node. */
+static void test_push_node(void **state)
+{
+	struct fx *f = *state;
+	uint64_t n = 70000; /* levels 3: level-2 nodes of 65536 chunks, the last 4464 */
+	uint8_t *ids = make_ids(n, 40);
+	uint8_t *changed = make_ids(10, 41);
+	memcpy(ids + 300 * CAIRN_ID_LEN, changed, 10 * CAIRN_ID_LEN);
+	memset(ids + 1000 * CAIRN_ID_LEN, 0, 3000 * CAIRN_ID_LEN); /* a hole too */
+	uint8_t want[CAIRN_ID_LEN], got[CAIRN_ID_LEN];
+	assert_int_equal(build(f, ids, n, want), 3);
+
+	/* The earlier tree's level-1 nodes 0 and 2..255, its last level-2 node. */
+	static uint8_t subs[257][CAIRN_ID_LEN];
+	for (uint64_t k = 0; k < 256; k++)
+		if (k != 1)
+			subtree_root(f, ids + k * 256 * CAIRN_ID_LEN, 256, subs[k]);
+	subtree_root(f, ids + 65536 * CAIRN_ID_LEN, n - 65536, subs[256]);
+
+	struct cairn_tree_builder b;
+	f->fresh = 0;
+	ck_ok(cairn_tree_builder_init(&b, n, F, f->hasher, emit, f));
+	ck_ok(cairn_tree_builder_push_node(&b, 1, subs[0], 256));
+	/* Not where a node starts, and not a level below the root. */
+	ck_err(cairn_tree_builder_push_node(&b, 2, subs[256], 65536), CAIRN_EINVAL);
+	ck_err(cairn_tree_builder_push_node(&b, 3, subs[2], 256), CAIRN_EINVAL);
+	for (uint64_t i = 256; i < 512; i++)
+		ck_ok(cairn_tree_builder_push(&b, ids + i * CAIRN_ID_LEN));
+	ck_err(cairn_tree_builder_push_node(&b, 1, subs[2], 100), CAIRN_EINVAL); /* partial, not the last */
+	for (uint64_t k = 2; k < 256; k++) {
+		if (cairn_id_is_zero(subs[k]))
+			ck_ok(cairn_tree_builder_push_zeros(&b, 256));
+		else
+			ck_ok(cairn_tree_builder_push_node(&b, 1, subs[k], 256));
+	}
+	ck_ok(cairn_tree_builder_push_node(&b, 2, subs[256], n - 65536)); /* the last, partial */
+	ck_ok(cairn_tree_builder_finish(&b, got));
+	cairn_tree_builder_free(&b);
+	assert_memory_equal(got, want, CAIRN_ID_LEN);
+	assert_int_equal(f->fresh, 0); /* its nodes were the chunk-by-chunk tree's */
+	free(changed);
+	free(ids);
+}
+
+/* ---- data chunks only (cairn_tree_data) ---- */
+
+static void test_tree_data(void **state)
+{
+	struct fx *f = *state;
+	uint64_t n = 70000, ndata = 0;
+	uint8_t *ids = make_ids(n, 50);
+	memset(ids + 5 * CAIRN_ID_LEN, 0, 10 * CAIRN_ID_LEN);
+	memset(ids + 256 * CAIRN_ID_LEN, 0, 512 * CAIRN_ID_LEN);
+	memset(ids + 65536 * CAIRN_ID_LEN, 0, (size_t)(n - 65536 - 1) * CAIRN_ID_LEN); /* all but the last */
+	for (uint64_t c = 0; c < n; c++)
+		ndata += !cairn_id_is_zero(ids + c * CAIRN_ID_LEN);
+	uint8_t root[CAIRN_ID_LEN];
+	unsigned levels = build(f, ids, n, root);
+	struct cairn_tree_src src = src_of(f);
+	struct cairn_tree_data t;
+	ck_ok(cairn_tree_data_load(&src, root, levels, n, &t));
+	assert_true(t.n == ndata); /* holes take no room */
+	for (uint64_t c = 0; c < n; c++)
+		assert_memory_equal(cairn_tree_data_id(&t, c), ids + c * CAIRN_ID_LEN, CAIRN_ID_LEN);
+	cairn_tree_data_free(&t);
+	/* An empty volume and an all-hole one: nothing, every id zero. */
+	ck_ok(cairn_tree_data_load(&src, zero_id, 1, 0, &t));
+	assert_true(t.n == 0);
+	cairn_tree_data_free(&t);
+	ck_ok(cairn_tree_data_load(&src, zero_id, 3, n, &t));
+	assert_true(t.n == 0);
+	assert_memory_equal(cairn_tree_data_id(&t, 12345), zero_id, CAIRN_ID_LEN);
+	cairn_tree_data_free(&t);
+	/* A wrong level count is refused, nothing held. */
+	ck_err(cairn_tree_data_load(&src, root, levels + 1, n, &t), CAIRN_ECORRUPT);
+	assert_null(t.v);
+	free(ids);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1070,6 +1160,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_builder_misuse, setup_mem, teardown),
 		cmocka_unit_test_setup_teardown(test_builder_emit_error, setup_mem, teardown),
 		cmocka_unit_test(test_node_parse),
+		cmocka_unit_test_setup_teardown(test_push_node, setup_mem, teardown),
+		cmocka_unit_test_setup_teardown(test_tree_data, setup_repo, teardown),
 		cmocka_unit_test_setup_teardown(test_walk, setup_repo, teardown),
 		cmocka_unit_test_setup_teardown(test_walk_sparse, setup_repo, teardown),
 		cmocka_unit_test_setup_teardown(test_walk_mismatch, setup_repo, teardown),
