@@ -90,7 +90,9 @@ static int compact(struct cairn_repo *repo, const struct compact_limits *lim, si
 	/* Prune and repair rewrite the index under the lease: not at once with
 	 * us.  Backups only add objects, which we neither read nor delete. */
 	struct cairn_lease *lease = NULL;
-	if ((r = cairn_lease_acquire(repo, "repair", 0, &lease)) < 0) {
+	/* Named for what it is: a prune refused by a backup's background
+	 * merge says so, not "repair". */
+	if ((r = cairn_lease_acquire(repo, lim->try_once ? "index merge" : "repair", 0, &lease)) < 0) {
 		if (r == CAIRN_EBUSY && lim->try_once) {
 			cairn_log_debug("index objects not compacted: %s", cairn_error_message());
 			return 0;

@@ -24,7 +24,7 @@
 /* What a lease or marker object holds. */
 struct cairn_presence {
 	char key[64];    /* "lease/<32 hex>" or "running/<32 hex>" */
-	char kind[16];   /* "prune", "repair" / "backup", "restore", "check", ... */
+	char kind[16];   /* "prune", "repair", "index merge" / "backup", "restore", "check", ... */
 	struct cairn_proc_id who;
 	int64_t created; /* unix seconds */
 	int64_t expires; /* leases; 0 for markers */
