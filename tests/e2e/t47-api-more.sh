@@ -126,17 +126,15 @@ job_state()
 	jq -r .state "$TT/r.body"
 }
 
-t_busy_waits()
+# queued_behind_backup OUT: a slow backup of A (its id to OUT) holds the
+# volume's claim for some seconds; an API restore of the first backup onto
+# A is queued meanwhile and must stay queued behind it.  Sets BPID (the
+# backup) and JOB (the restore's job).
+queued_behind_backup()
 {
-	need_setup
-	local bpid job i st
-	cairn backup --repo "$R" -q --snapshot none "$A" >"$TD/id-a1" || fail "backup"
-	cp "$A" "$TD/a.v1"
-	rand_file "$A" $((32 << 20)) 4703
-	cp "$A" "$TD/a.v2"
-	# A slow backup holds the volume's claim for some seconds.
-	CAIRN_TEST_JOB_DELAY=700 CAIRN_THREADS=1 "$CAIRN" backup --repo "$R" -q --snapshot none "$A" >"$TD/id-a2" 2>b.err &
-	bpid=$!
+	local i st
+	CAIRN_TEST_JOB_DELAY=700 CAIRN_THREADS=1 "$CAIRN" backup --repo "$R" -q --snapshot none "$A" >"$1" 2>b.err &
+	BPID=$!
 	for i in $(seq 1 100); do
 		cairn status --json >s.json 2>/dev/null || true
 		jq -e '(if type == "array" then . else .jobs end) | .[] | select(.kind == "backup" and .state == "active")' \
@@ -144,11 +142,23 @@ t_busy_waits()
 		sleep 0.1
 	done
 	expect 202 -- POST /api/v1/restores -d "{\"repo\": \"$R\", \"backup\": \"$(cat "$TD/id-a1")\", \"target\": \"$A\", \"force\": true}"
-	job=$(jq -r .job "$TT/r.body")
+	JOB=$(jq -r .job "$TT/r.body")
 	sleep 2
-	kill -0 "$bpid" 2>/dev/null || fail "the backup ended too soon to hold the volume (raise its delay)"
-	st=$(job_state "$job")
-	[ "$st" = queued ] || fail "job $job on a busy volume is $st, expected queued: $(cat "$TT/r.body")"
+	kill -0 "$BPID" 2>/dev/null || fail "the backup ended too soon to hold the volume (raise its delay)"
+	st=$(job_state "$JOB")
+	[ "$st" = queued ] || fail "job $JOB on a busy volume is $st, expected queued: $(cat "$TT/r.body")"
+}
+
+t_busy_waits()
+{
+	need_setup
+	local bpid job
+	cairn backup --repo "$R" -q --snapshot none "$A" >"$TD/id-a1" || fail "backup"
+	cp "$A" "$TD/a.v1"
+	rand_file "$A" $((32 << 20)) 4703
+	cp "$A" "$TD/a.v2"
+	queued_behind_backup "$TD/id-a2"
+	bpid=$BPID job=$JOB
 	expect 200 -- GET "/api/v1/jobs/$job/log"
 	jq -r '.lines[].line' "$TT/r.body" | grep -q "busy" || fail "the waiting job's log does not say why: $(cat "$TT/r.body")"
 	wait "$bpid" || fail "the backup holding the volume failed: $(cat b.err)"
@@ -169,19 +179,8 @@ t_busy_cancel()
 	local bpid job i
 	rand_file "$A" $((32 << 20)) 4704
 	cp "$A" "$TD/a.v3"
-	CAIRN_TEST_JOB_DELAY=700 CAIRN_THREADS=1 "$CAIRN" backup --repo "$R" -q --snapshot none "$A" >/dev/null 2>b.err &
-	bpid=$!
-	for i in $(seq 1 100); do
-		cairn status --json >s.json 2>/dev/null || true
-		jq -e '(if type == "array" then . else .jobs end) | .[] | select(.kind == "backup" and .state == "active")' \
-			s.json >/dev/null && break
-		sleep 0.1
-	done
-	expect 202 -- POST /api/v1/restores -d "{\"repo\": \"$R\", \"backup\": \"$(cat "$TD/id-a1")\", \"target\": \"$A\", \"force\": true}"
-	job=$(jq -r .job "$TT/r.body")
-	sleep 2
-	kill -0 "$bpid" 2>/dev/null || fail "the backup ended too soon to hold the volume (raise its delay)"
-	[ "$(job_state "$job")" = queued ] || fail "job $job is not queued behind the backup"
+	queued_behind_backup /dev/null
+	bpid=$BPID job=$JOB
 	expect 202 -- POST "/api/v1/jobs/$job/cancel"
 	# The waiting command sees the cancel within a poll or two and ends,
 	# giving back its slot; it must not wait for the backup to end.
