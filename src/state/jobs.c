@@ -47,12 +47,6 @@ void cairn_jobs_free(struct cairn_job *v, size_t n)
 	free(v);
 }
 
-static int step_done(struct cairn_state *st, sqlite3_stmt *s, const char *what)
-{
-	int rc = sqlite3_step(s);
-	return rc == SQLITE_DONE ? 0 : cairn_state_sqlite_error(st, rc, what);
-}
-
 static void bind_self(sqlite3_stmt *s, int first)
 {
 	struct cairn_proc_id me;
@@ -80,7 +74,7 @@ int cairn_job_create(struct cairn_state *st, const struct cairn_job_new *n, int6
 	sqlite3_bind_int64(s, 5, now);
 	sqlite3_bind_int64(s, 6, now);
 	bind_self(s, 7);
-	if ((r = step_done(st, s, "create job")) < 0)
+	if ((r = cairn_state_step_done(st, s, "create job")) < 0)
 		return r;
 	*ret_id = sqlite3_last_insert_rowid(cairn_state_db(st));
 	return 0;
@@ -118,7 +112,7 @@ static int claim(struct cairn_state *st, int64_t id, const char *volume)
 		return r;
 	sqlite3_bind_text(s, 1, volume, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 2, id);
-	return step_done(st, s, "claim volume");
+	return cairn_state_step_done(st, s, "claim volume");
 }
 
 int cairn_job_start(struct cairn_state *st, int64_t id, const char *const *volumes, size_t nvolumes)
@@ -142,7 +136,7 @@ int cairn_job_start(struct cairn_state *st, int64_t id, const char *const *volum
 			sqlite3_bind_int64(s, 2, now);
 			bind_self(s, 3);
 			sqlite3_bind_int64(s, 7, id);
-			r = step_done(st, s, "start job");
+			r = cairn_state_step_done(st, s, "start job");
 		}
 		if (r >= 0 && sqlite3_changes(cairn_state_db(st)) == 0)
 			r = cairn_error_set(CAIRN_EINVAL, "job %lld is not queued (canceled?)", (long long)id);
@@ -161,7 +155,7 @@ static int delete_job(struct cairn_state *st, int64_t id)
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(s, 1, id);
-	return step_done(st, s, "delete job");
+	return cairn_state_step_done(st, s, "delete job");
 }
 
 int cairn_job_begin(struct cairn_state *st, const struct cairn_job_new *n, const char *const *volumes,
@@ -193,7 +187,7 @@ int cairn_job_set_runner(struct cairn_state *st, int64_t id, int64_t pid)
 	sqlite3_bind_int64(s, 1, pid);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)start);
 	sqlite3_bind_int64(s, 3, id);
-	return step_done(st, s, "update job");
+	return cairn_state_step_done(st, s, "update job");
 }
 
 int cairn_job_progress(struct cairn_state *st, int64_t id, uint64_t done, uint64_t total, double elapsed_s,
@@ -231,7 +225,7 @@ static int release(struct cairn_state *st, int64_t id)
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(s, 1, id);
-	return step_done(st, s, "release volumes");
+	return cairn_state_step_done(st, s, "release volumes");
 }
 
 static int trim(struct cairn_state *st)
@@ -245,7 +239,7 @@ static int trim(struct cairn_state *st)
 	if (r < 0)
 		return r;
 	sqlite3_bind_int(s, 1, CAIRN_JOB_KEEP);
-	return step_done(st, s, "trim jobs");
+	return cairn_state_step_done(st, s, "trim jobs");
 }
 
 static int finish_locked(struct cairn_state *st, int64_t id, enum cairn_job_state state, const char *stop,
@@ -271,7 +265,7 @@ static int finish_locked(struct cairn_state *st, int64_t id, enum cairn_job_stat
 		sqlite3_bind_int64(s, 6, (sqlite3_int64)(elapsed_s * 1000));
 		sqlite3_bind_int64(s, 7, id);
 	}
-	if ((r = step_done(st, s, "finish job")) < 0)
+	if ((r = cairn_state_step_done(st, s, "finish job")) < 0)
 		return r;
 	return release(st, id);
 }
@@ -307,7 +301,7 @@ int cairn_job_log(struct cairn_state *st, int64_t id, int level, const char *lin
 		sqlite3_bind_int(a, 2, level);
 		sqlite3_bind_text(a, 3, line, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(a, 4, id);
-		r = step_done(st, a, "append to job log");
+		r = cairn_state_step_done(st, a, "append to job log");
 	}
 	if (r >= 0)
 		r = cairn_state_prepare(st,
@@ -317,7 +311,7 @@ int cairn_job_log(struct cairn_state *st, int64_t id, int level, const char *lin
 	if (r >= 0) {
 		sqlite3_bind_int(b, 1, CAIRN_JOB_LOG_MAX);
 		sqlite3_bind_int64(b, 2, id);
-		r = step_done(st, b, "append to job log");
+		r = cairn_state_step_done(st, b, "append to job log");
 	}
 	if (r >= 0)
 		r = cairn_state_prepare(st,
@@ -326,7 +320,7 @@ int cairn_job_log(struct cairn_state *st, int64_t id, int level, const char *lin
 	if (r >= 0) {
 		sqlite3_bind_int64(c, 1, id);
 		sqlite3_bind_int64(c, 2, id);
-		r = step_done(st, c, "trim job log");
+		r = cairn_state_step_done(st, c, "trim job log");
 	}
 	if (r >= 0)
 		r = cairn_state_commit(st);
@@ -470,7 +464,7 @@ int cairn_job_cancel(struct cairn_state *st, int64_t id, enum cairn_job_state *r
 	if ((r = cairn_state_prepare(st, "UPDATE jobs SET cancel = 1 WHERE id = ?", &s)) < 0)
 		return r;
 	sqlite3_bind_int64(s, 1, id);
-	return step_done(st, s, "cancel job");
+	return cairn_state_step_done(st, s, "cancel job");
 }
 
 int cairn_job_reap(struct cairn_state *st, size_t *ret_n)

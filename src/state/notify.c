@@ -68,12 +68,6 @@ static int dup_col(sqlite3_stmt *s, int col, char **ret)
 	return t && !*ret ? cairn_error_nomem() : 0;
 }
 
-static int step_done(struct cairn_state *st, sqlite3_stmt *s, const char *what)
-{
-	int rc = sqlite3_step(s);
-	return rc == SQLITE_DONE ? 0 : cairn_state_sqlite_error(st, rc, what);
-}
-
 int cairn_notifier_add(struct cairn_state *st, const struct cairn_notifier *n)
 {
 	int q = cairn_state_name_check("notifier", n->name);
@@ -91,7 +85,7 @@ int cairn_notifier_add(struct cairn_state *st, const struct cairn_notifier *n)
 	sqlite3_bind_text(s, 4, n->target, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 5, ev, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 6, n->timeout_s ? n->timeout_s : 10);
-	q = step_done(st, s, "add notifier");
+	q = cairn_state_step_done(st, s, "add notifier");
 	if (q == CAIRN_EEXIST)
 		return cairn_error_set(CAIRN_EEXIST, "a notifier named %s exists", n->name);
 	return q;
@@ -172,7 +166,7 @@ int cairn_notifier_remove(struct cairn_state *st, const char *name)
 	if (q < 0)
 		return q;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
-	if ((q = step_done(st, s, "remove notifier")) < 0)
+	if ((q = cairn_state_step_done(st, s, "remove notifier")) < 0)
 		return q;
 	if (sqlite3_changes(cairn_state_db(st)) == 0)
 		return cairn_error_set(CAIRN_ENOTFOUND, "no notifier named %s", name);
@@ -202,7 +196,7 @@ int cairn_alert_mark_set(struct cairn_state *st, const char *name, int64_t value
 		return q;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 2, value);
-	return step_done(st, s, "set alert mark");
+	return cairn_state_step_done(st, s, "set alert mark");
 }
 
 int cairn_rpo_breach_open(struct cairn_state *st, const char *policy, const char *what, int64_t since)
@@ -214,7 +208,7 @@ int cairn_rpo_breach_open(struct cairn_state *st, const char *policy, const char
 	sqlite3_bind_text(s, 1, policy, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, what, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 3, since);
-	if ((q = step_done(st, s, "record RPO breach")) < 0)
+	if ((q = cairn_state_step_done(st, s, "record RPO breach")) < 0)
 		return q;
 	return sqlite3_changes(cairn_state_db(st)) > 0 ? 1 : 0;
 }
@@ -227,7 +221,7 @@ int cairn_rpo_breach_close(struct cairn_state *st, const char *policy, const cha
 		return q;
 	sqlite3_bind_text(s, 1, policy, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, what, -1, SQLITE_TRANSIENT);
-	return step_done(st, s, "forget RPO breach");
+	return cairn_state_step_done(st, s, "forget RPO breach");
 }
 
 void cairn_backup_stats_clear(struct cairn_backup_stats_row *r)
@@ -270,7 +264,7 @@ int cairn_backup_stats_record(struct cairn_state *st, const struct cairn_backup_
 		sqlite3_bind_int64(s, 7, (int64_t)r->bytes_read);
 		sqlite3_bind_int64(s, 8, (int64_t)r->bytes_new);
 		sqlite3_bind_int64(s, 9, (int64_t)r->bytes_stored);
-		q = step_done(st, s, "record backup statistics");
+		q = cairn_state_step_done(st, s, "record backup statistics");
 	}
 	if (q >= 0)
 		q = cairn_state_prepare(st, "INSERT INTO repo_written (repo, bytes) VALUES (?1, ?2)"
@@ -278,7 +272,7 @@ int cairn_backup_stats_record(struct cairn_state *st, const struct cairn_backup_
 	if (q >= 0) {
 		sqlite3_bind_text(w, 1, r->repo, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(w, 2, (int64_t)r->bytes_stored);
-		q = step_done(st, w, "record repository bytes");
+		q = cairn_state_step_done(st, w, "record repository bytes");
 	}
 	if (q >= 0)
 		q = cairn_state_commit(st);
@@ -376,7 +370,7 @@ int cairn_alert_marks_drop_jobs(struct cairn_state *st, int64_t id)
 	if (q < 0)
 		return q;
 	sqlite3_bind_int64(s, 1, id);
-	return step_done(st, s, "drop alert marks");
+	return cairn_state_step_done(st, s, "drop alert marks");
 }
 
 int cairn_policy_point_times(struct cairn_state *st, const char *policy, int64_t *ret_point, int64_t *ret_copied)

@@ -15,12 +15,6 @@ void cairn_outbox_items_free(struct cairn_outbox_item *v, size_t n)
 	free(v);
 }
 
-static int step_done(struct cairn_state *st, sqlite3_stmt *s, const char *what)
-{
-	int rc = sqlite3_step(s);
-	return rc == SQLITE_DONE ? 0 : cairn_state_sqlite_error(st, rc, what);
-}
-
 int cairn_outbox_put(struct cairn_state *st, const char *notifier, const char *body, int64_t now, int64_t *ret_id)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
@@ -32,7 +26,7 @@ int cairn_outbox_put(struct cairn_state *st, const char *notifier, const char *b
 	sqlite3_bind_text(s, 2, body, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 3, now);
 	sqlite3_bind_int64(s, 4, now);
-	if ((r = step_done(st, s, "record a notification")) < 0)
+	if ((r = cairn_state_step_done(st, s, "record a notification")) < 0)
 		return r;
 	if (ret_id)
 		*ret_id = sqlite3_last_insert_rowid(cairn_state_db(st));
@@ -86,7 +80,7 @@ int cairn_outbox_remove(struct cairn_state *st, int64_t id)
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(s, 1, id);
-	return step_done(st, s, "remove a notification");
+	return cairn_state_step_done(st, s, "remove a notification");
 }
 
 int cairn_outbox_retry(struct cairn_state *st, int64_t id, int64_t next_try, const char *error)
@@ -99,7 +93,7 @@ int cairn_outbox_retry(struct cairn_state *st, int64_t id, int64_t next_try, con
 	sqlite3_bind_int64(s, 1, next_try);
 	cairn_state_bind_opt(s, 2, error);
 	sqlite3_bind_int64(s, 3, id);
-	return step_done(st, s, "reschedule a notification");
+	return cairn_state_step_done(st, s, "reschedule a notification");
 }
 
 int cairn_outbox_count(struct cairn_state *st, size_t *ret)

@@ -15,12 +15,6 @@
 	" (PARTITION BY volume ORDER BY created DESC, id DESC) AS n FROM seen_backups WHERE repo_id = ?1)"     \
 	" WHERE n > ?2)"
 
-static int step_done(struct cairn_state *st, sqlite3_stmt *s, const char *what)
-{
-	int rc = sqlite3_step(s);
-	return rc == SQLITE_DONE ? 0 : cairn_state_sqlite_error(st, rc, what);
-}
-
 static int trim(struct cairn_state *st, const char *repo_id)
 {
 	_cleanup_stmt_ sqlite3_stmt *s = NULL;
@@ -29,7 +23,7 @@ static int trim(struct cairn_state *st, const char *repo_id)
 		return r;
 	sqlite3_bind_text(s, 1, repo_id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int(s, 2, CAIRN_SEEN_PER_VOLUME);
-	return step_done(st, s, "trim the record of backups seen");
+	return cairn_state_step_done(st, s, "trim the record of backups seen");
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -97,7 +91,7 @@ static int insert_seen(struct cairn_state *st, const char *repo_id, const struct
 		sqlite3_bind_text(s, 3, v[i]->volume, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(s, 4, v[i]->created_us);
 		sqlite3_bind_int64(s, 5, now);
-		r = step_done(st, s, "record a backup seen");
+		r = cairn_state_step_done(st, s, "record a backup seen");
 	}
 	return r;
 }
@@ -172,7 +166,7 @@ int cairn_seen_forgotten(struct cairn_state *st, const char *repo_id, const char
 		sqlite3_bind_int64(s, 4, created_us);
 		sqlite3_bind_int64(s, 5, cairn_wall_now_us());
 	}
-	if ((r = step_done(st, s, "record a backup forgotten")) < 0)
+	if ((r = cairn_state_step_done(st, s, "record a backup forgotten")) < 0)
 		return r;
 	return volume ? trim(st, repo_id) : 0;
 }
@@ -186,7 +180,7 @@ int cairn_seen_acknowledge(struct cairn_state *st, const char *repo_id, const ch
 		return r;
 	sqlite3_bind_text(s, 1, repo_id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
-	if ((r = step_done(st, s, "acknowledge a backup gone")) < 0)
+	if ((r = cairn_state_step_done(st, s, "acknowledge a backup gone")) < 0)
 		return r;
 	return sqlite3_changes(cairn_state_db(st)) > 0 ? 1 : 0;
 }

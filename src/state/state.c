@@ -391,6 +391,12 @@ int cairn_state_sqlite_error(struct cairn_state *st, int rc, const char *what)
 	return db_error(st->db, st->path, rc, what);
 }
 
+int cairn_state_step_done(struct cairn_state *st, sqlite3_stmt *s, const char *what)
+{
+	int rc = sqlite3_step(s);
+	return rc == SQLITE_DONE ? 0 : cairn_state_sqlite_error(st, rc, what);
+}
+
 int cairn_state_prepare(struct cairn_state *st, const char *sql, sqlite3_stmt **ret_stmt)
 {
 	int rc = sqlite3_prepare_v2(st->db, sql, -1, ret_stmt, NULL);

@@ -312,6 +312,9 @@ int cairn_state_migrate_to(sqlite3 *db, const char *path, int version);
 /* Maps a SQLite result to a CAIRN_E* code and sets the message
  * "<what>: <sqlite message> (<database path>)".  db may be NULL. */
 int cairn_state_sqlite_error(struct cairn_state *st, int rc, const char *what);
+/* Steps a statement that returns no rows (INSERT, UPDATE, DELETE): 0, or
+ * the error of cairn_state_sqlite_error with what. */
+int cairn_state_step_done(struct cairn_state *st, sqlite3_stmt *s, const char *what);
 /* Prepares one statement (ret_stmt owned by the caller: sqlite3_finalize). */
 int cairn_state_prepare(struct cairn_state *st, const char *sql, sqlite3_stmt **ret_stmt);
 /* Runs statements without results. */
