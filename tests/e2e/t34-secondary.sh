@@ -199,6 +199,8 @@ t_azure()
 {
 	az_use
 	local R U port
+	# Its own image: the RGW setup that makes IMG may have been skipped.
+	[ -f "$IMG" ] || { rand_file "$IMG" $((6 << 20)) 3401 && truncate -s 12M "$IMG"; }
 	R=$(az_uri repo)
 	cairn init --repo "$R" --chunk-size 16K --pack-size 1M -q
 	cairn backup --repo "$R" "$IMG" --name vol --snapshot none -q >/dev/null
