@@ -126,14 +126,15 @@ job_state()
 	jq -r .state "$TT/r.body"
 }
 
-# queued_behind_backup OUT: a slow backup of A (its id to OUT) holds the
-# volume's claim for some seconds; an API restore of the first backup onto
+# queued_behind_backup OUT [DELAY_MS]: a slow backup of A (its id to OUT,
+# DELAY_MS at each of its safe points, default 700) holds the volume's
+# claim for some seconds; an API restore of the first backup onto
 # A is queued meanwhile and must stay queued behind it.  Sets BPID (the
 # backup) and JOB (the restore's job).
 queued_behind_backup()
 {
 	local i st
-	CAIRN_TEST_JOB_DELAY=700 CAIRN_THREADS=1 "$CAIRN" backup --repo "$R" -q --snapshot none "$A" >"$1" 2>b.err &
+	CAIRN_TEST_JOB_DELAY=${2:-700} CAIRN_THREADS=1 "$CAIRN" backup --repo "$R" -q --snapshot none "$A" >"$1" 2>b.err &
 	BPID=$!
 	for i in $(seq 1 100); do
 		cairn status --json >s.json 2>/dev/null || true
@@ -179,7 +180,9 @@ t_busy_cancel()
 	local bpid job i
 	rand_file "$A" $((32 << 20)) 4704
 	cp "$A" "$TD/a.v3"
-	queued_behind_backup /dev/null
+	# Slower: the cancel must be seen while it still holds the volume,
+	# also on a machine whose every core is busy.
+	queued_behind_backup /dev/null 1500
 	bpid=$BPID job=$JOB
 	expect 202 -- POST "/api/v1/jobs/$job/cancel"
 	# The waiting command sees the cancel within a poll or two and ends,
