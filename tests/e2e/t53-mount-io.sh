@@ -14,12 +14,6 @@ IMG=$TD/vol.img
 # Not a multiple of the 16 KiB chunk: the last chunk is 12345 bytes.
 SIZE=$(((9 << 20) + 12345))
 
-need_fuse()
-{
-	[ -c /dev/fuse ] || skip "no /dev/fuse"
-	command -v fusermount3 >/dev/null || skip "fusermount3 is not installed (package fuse3)"
-}
-
 t_setup()
 {
 	python3 - "$IMG" "$SIZE" <<'PY'
@@ -47,11 +41,7 @@ test_case "setup: a backup of a 9 MiB image whose last chunk is partial" t_setup
 # mount_img: mounts the backup at $TT/m with a 1 MiB cache; prints the image.
 mount_img()
 {
-	mkdir -p "$TT/m"
-	register_cleanup mount "$TT/m"
-	cairn mount --repo "$R" "$(cat "$TD/id")" "$TT/m" --cache 1M --json >"$TT/mount.json"
-	mountpoint -q "$TT/m" || fail "cairn mount returned before $TT/m was mounted"
-	jget "$TT/mount.json" '.images[0].path'
+	mount_backup "$R" "$(cat "$TD/id")" "$TT/m" --cache 1M
 }
 
 # reads IMAGE FLAGS: preads of the mounted image compared with the image:
