@@ -779,7 +779,7 @@ static int start_workers(struct cairn_volread *v)
 /* ---- reading ---- */
 
 /* Copies [at, at + n) of chunk into out, fetching it if needed (under
- * lock; waits without it). */
+ * lock; it is dropped while it waits and while it copies). */
 static int read_chunk(struct cairn_volread *v, uint64_t chunk, size_t at, size_t n, uint8_t *out,
 		      const uint64_t *ra)
 {
@@ -800,10 +800,12 @@ static int read_chunk(struct cairn_volread *v, uint64_t chunk, size_t at, size_t
 				return r;
 			have_id = true;
 			if (cairn_id_is_zero(id)) {
-				memset(out, 0, n);
 				v->st.zero_chunks++;
 				if (ra)
 					read_ahead(v, ra[0], ra[1]);
+				pthread_mutex_unlock(&v->lock);
+				memset(out, 0, n);
+				pthread_mutex_lock(&v->lock);
 				return 0;
 			}
 			continue; /* the lock may have been dropped */
@@ -830,10 +832,10 @@ static int read_chunk(struct cairn_volread *v, uint64_t chunk, size_t at, size_t
 		read_ahead(v, ra[0], ra[1]);
 	while (e->state == QUEUED || e->state == FETCHING)
 		pthread_cond_wait(&v->done, &v->lock);
-	e->pins--;
-	if (!e->pins && v->room_waiters)
-		pthread_cond_broadcast(&v->done);
 	if (e->state == FAILED) {
+		e->pins--;
+		if (!e->pins && v->room_waiters)
+			pthread_cond_broadcast(&v->done);
 		int err = e->err;
 		cairn_error_set(err == -ENOMEM ? CAIRN_ENOMEM : CAIRN_EIO, "%s", e->why ? e->why : "read failed");
 		if (!e->pins)
@@ -844,9 +846,16 @@ static int read_chunk(struct cairn_volread *v, uint64_t chunk, size_t at, size_t
 		v->around_used++;
 	e->unread = false;
 	/* READY data never changes and is freed only by eviction, which skips
-	 * pinned entries; the copy is short (one chunk) and done locked, which
-	 * keeps this simple. */
+	 * pinned entries: the copy is made unlocked, under the pin.  Locked,
+	 * the copies of a FUSE reader's many requests in flight (16 chunks
+	 * each) took turns with each other and held up the workers handing
+	 * over what they fetched. */
+	pthread_mutex_unlock(&v->lock);
 	memcpy(out, e->data + at, n);
+	pthread_mutex_lock(&v->lock);
+	e->pins--;
+	if (!e->pins && v->room_waiters)
+		pthread_cond_broadcast(&v->done);
 	return 0;
 }
 

@@ -622,6 +622,26 @@ sys.exit(1 if bad or len(want) < int(sys.argv[4]) else 0)
 EOF
 }
 
+# need_fuse: skips the test case without FUSE (/dev/fuse, fusermount3).
+need_fuse()
+{
+	[ -c /dev/fuse ] || skip "no /dev/fuse"
+	command -v fusermount3 >/dev/null || skip "fusermount3 is not installed (package fuse3)"
+}
+
+# mount_backup REPO ID DIR [ARGS...]: cairn mount of backup ID at DIR (made,
+# unmounted when the file ends) with ARGS; prints its first image's path.
+mount_backup()
+{
+	local repo=$1 id=$2 dir=$3
+	shift 3
+	mkdir -p "$dir"
+	register_cleanup mount "$dir"
+	cairn mount --repo "$repo" "$id" "$dir" "$@" --json >"$dir.json"
+	mountpoint -q "$dir" || fail "cairn mount returned before $dir was mounted"
+	jget "$dir.json" '.images[0].path'
+}
+
 # RFC 3339 date-time, as `created` must be.
 RFC3339_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$'
 
