@@ -7,7 +7,7 @@
  * per run, not per chunk: the tree and the tag cache take it whole);
  * with a change map, a prefetcher asks for the changed ranges further
  * ahead; N workers read the batch's part of the source (or map it, with
- * CAIRN_MAP_SOURCE=1), hash, test against the index, compress and seal its
+ * as engine/tuning.h says), hash, test against the index, compress and seal its
  * chunks; the calling thread (the writer) takes batches back in order,
  * appends new blobs to the pack, feeds the tree builder and hands full
  * packs to uploaders.  A catalog thread reads the volume's file systems
