@@ -845,17 +845,28 @@ static int add_blob(struct job *j, struct cairn_blob_ref *ref, const uint8_t *se
 	return r < 0 ? r : 1;
 }
 
+/* Seals a node (tree or catalog) into out, its ref into *ref, unless the
+ * index has it: 1 when sealed. */
+static int seal_node(struct job *j, struct cairn_blob_codec *c, enum cairn_blob_type type, bool compress,
+		     const uint8_t id[CAIRN_ID_LEN], const uint8_t *node, size_t len, struct cairn_buf *out,
+		     struct cairn_blob_ref *ref)
+{
+	if (cairn_index_lookup(j->idx, id, NULL) == 0)
+		return 0;
+	*ref = (struct cairn_blob_ref){ .type = type, .raw_len = (uint32_t)len };
+	memcpy(ref->id, id, CAIRN_ID_LEN);
+	cairn_buf_clear(out);
+	int r = cairn_blob_encode(c, id, node, len, compress, out, &ref->flags, &ref->stored_len);
+	return r < 0 ? r : 1;
+}
+
 /* Stores a node (tree or catalog) unless the index has it: 1 when stored. */
 static int store_node(struct job *j, enum cairn_blob_type type, bool compress, const uint8_t id[CAIRN_ID_LEN],
 		      const uint8_t *node, size_t len)
 {
-	if (cairn_index_lookup(j->idx, id, NULL) == 0)
-		return 0;
-	struct cairn_blob_ref ref = { .type = type, .raw_len = (uint32_t)len };
-	memcpy(ref.id, id, CAIRN_ID_LEN);
-	cairn_buf_clear(&j->node_sealed);
-	int r = cairn_blob_encode(&j->codec, id, node, len, compress, &j->node_sealed, &ref.flags, &ref.stored_len);
-	return r < 0 ? r : add_blob(j, &ref, j->node_sealed.data);
+	struct cairn_blob_ref ref;
+	int r = seal_node(j, &j->codec, type, compress, id, node, len, &j->node_sealed, &ref);
+	return r <= 0 ? r : add_blob(j, &ref, j->node_sealed.data);
 }
 
 static int emit_node(const uint8_t id[CAIRN_ID_LEN], const uint8_t *node, size_t len, void *ud)
@@ -913,14 +924,11 @@ static int queue_catalog_node(const uint8_t id[CAIRN_ID_LEN], const uint8_t *nod
 {
 	struct catalog_thread *t = ud;
 	struct job *j = t->j;
-	if (cairn_index_lookup(j->idx, id, NULL) == 0)
-		return 0;
-	struct cairn_blob_ref ref = { .type = CAIRN_BLOB_CATALOG, .raw_len = (uint32_t)len };
-	memcpy(ref.id, id, CAIRN_ID_LEN);
-	cairn_buf_clear(&t->sealed);
-	int r = cairn_blob_encode(&t->codec, id, node, len, true, &t->sealed, &ref.flags, &ref.stored_len);
-	if (r < 0)
+	struct cairn_blob_ref ref;
+	int r = seal_node(j, &t->codec, CAIRN_BLOB_CATALOG, true, id, node, len, &t->sealed, &ref);
+	if (r <= 0)
 		return r;
+	r = 0;
 	/* This node is held; the one held before goes into the queue. */
 	struct cairn_buf b = t->held;
 	t->held = t->sealed;
