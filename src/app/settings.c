@@ -5,6 +5,7 @@
 #include "util/time.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static bool is_set(const char *name)
 {
@@ -21,7 +22,9 @@ void cairn_settings_from_env(struct cairn_settings *ret)
 	if (threads && atoi(threads) > 0)
 		ret->engine.threads = (unsigned)atoi(threads);
 	ret->engine.profile = is_set("CAIRN_PROFILE");
-	ret->engine.map_source = is_set("CAIRN_MAP_SOURCE");
+	const char *map = getenv("CAIRN_MAP_SOURCE");
+	ret->engine.source_read = !map ? CAIRN_SOURCE_READ_AUTO
+				  : !*map || !strcmp(map, "0") ? CAIRN_SOURCE_READ_PREAD : CAIRN_SOURCE_READ_MAP;
 	ret->engine.no_direct_io = is_set("CAIRN_NO_DIRECT_IO");
 	ret->engine.no_index_cache = is_set("CAIRN_NO_INDEX_CACHE");
 

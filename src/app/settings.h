@@ -8,7 +8,8 @@
  * The variables keep the meaning README.md and 'cairn help' give them:
  *   CAIRN_THREADS          worker threads (a number > 0; else one per core)
  *   CAIRN_PROFILE          (set) print where a backup's or restore's time went
- *   CAIRN_MAP_SOURCE       (set) read the source through a mapping, not pread()
+ *   CAIRN_MAP_SOURCE       1: backups read the source through a mapping; 0 or
+ *                          "": with pread(); unset: as engine/tuning.h says
  *   CAIRN_NO_DIRECT_IO     (set) no O_DIRECT writes (local packs, restores)
  *   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
  *   AWS_REGION, AWS_DEFAULT_REGION, GOOGLE_HMAC_ACCESS_KEY,

@@ -7,17 +7,20 @@
  * per run, not per chunk: the tree and the tag cache take it whole);
  * with a change map, a prefetcher asks for the changed ranges further
  * ahead; N workers read the batch's part of the source (or map it, with
- * CAIRN_MAP_SOURCE=1), hash, test against the index, compress and seal its
+ * as engine/tuning.h says), hash, test against the index, compress and seal its
  * chunks; the calling thread (the writer) takes batches back in order,
  * appends new blobs to the pack, feeds the tree builder and hands full
- * packs to uploaders.
+ * packs to uploaders.  A catalog thread reads the volume's file systems
+ * meanwhile and seals the catalog's new nodes (engine/catalog.h); the
+ * writer puts them into the packs between batches.
  * Memory is bounded by the batch ring and the pack buffers, whatever the
  * volume size:  NSLOTS x sealed batch (+ NSLOTS x batch, unless the
  * source is mapped) + (U + UPLOAD_QUEUE + 1) x pack_size, where U
  * uploaders (the store's parallelism: 2 for a local directory, the
  * connection count, 8 by default, for S3) each hold a pack in flight:
  * about 32 + 64 MiB locally, 32 + 160 MiB on S3 with the defaults, plus
- * the index (format.h) and NSLOTS x BATCH_CHUNKS_MAX chunk records (2 MiB). */
+ * the index (format.h), NSLOTS x BATCH_CHUNKS_MAX chunk records (2 MiB)
+ * and CATALOG_QUEUE_MAX of sealed catalog nodes. */
 #include "engine/catalog.h"
 #include "engine/engine.h"
 #include "engine/tuning.h"
@@ -68,6 +71,9 @@
 #define NPACKBUFS_MAX (MAX_UPLOADERS + UPLOAD_QUEUE + 1)
 /* Keeps a pack's TOC small even when chunks compress to almost nothing. */
 #define PACK_MAX_BLOBS 8192
+/* Sealed catalog nodes waiting for the writer, at most (about): the
+ * catalog thread waits beyond it. */
+#define CATALOG_QUEUE_MAX (4u << 20)
 
 enum chunk_kind { CHUNK_ZERO, CHUNK_KNOWN, CHUNK_NEW };
 
@@ -144,10 +150,11 @@ struct upload {
 
 /* Where threads wait, for CAIRN_PROFILE=1: the stage that waits least is
  * the bottleneck. */
-enum { W_READER, W_WORKER, W_UPLOADER, W_PACKBUF, W_UPLOAD_SLOT, W_WRITER, W_COUNT };
+enum { W_READER, W_WORKER, W_UPLOADER, W_PACKBUF, W_UPLOAD_SLOT, W_WRITER, W_CATALOG, W_CATALOG_QUEUE, W_COUNT };
 static const char *const wait_names[W_COUNT] = { "reader waits for a free slot", "workers wait for a read batch",
 						   "uploaders wait for a pack", "writer waits for a pack buffer",
-						   "writer waits for an upload slot", "writer waits for a processed batch" };
+						   "writer waits for an upload slot", "writer waits for a processed batch",
+						   "writer waits for the catalog", "catalog waits for the writer" };
 
 /* What the reader found out about the next BATCH_BYTES of the volume
  * before it knows which batch takes them. */
@@ -179,6 +186,7 @@ struct job {
 	pthread_cond_t writer_cv;     /* a batch was processed, a pack buffer or upload slot freed */
 	pthread_cond_t uploader_cv;   /* a pack was queued, or the queue closed */
 	pthread_cond_t prefetcher_cv; /* the reader laid out more of the volume */
+	pthread_cond_t catalog_cv;    /* the writer took the catalog's queue */
 	struct batch slots[NSLOTS];
 	uint64_t next_read, next_work, next_write;
 	int error;  /* first error, 0 if none */
@@ -205,9 +213,17 @@ struct job {
 	struct cairn_buf node_sealed;
 	struct cairn_backup_stats stats;
 	uint8_t root[CAIRN_ID_LEN];
-	/* The file catalog, made after the last chunk (engine/catalog.h). */
+	/* The file catalog (engine/catalog.h), made by catalog_main while the
+	 * chunks are read: its result and time are the catalog thread's until
+	 * catalog_done. */
 	bool no_catalog;
 	struct cairn_catalog_result catalog;
+	double catalog_seconds;
+	struct cairn_buf catalog_queue; /* under lock: struct cairn_blob_ref, then its sealed bytes, ... */
+	struct cairn_buf catalog_taken; /* writer's: the queue it took */
+	struct cairn_buf catalog_last;  /* the catalog's last node (its root), once catalog_done */
+	bool catalog_done;              /* under lock */
+	int catalog_fd;                 /* the catalog thread's own open of the volume, or -1 */
 
 	/* change tags (source/tagcache.h) */
 	struct cairn_tagcache_reader *tc_in; /* reader thread only */
@@ -233,7 +249,9 @@ static pthread_cond_t *waiter_cv(struct job *j, int which)
 		return &j->worker_cv;
 	case W_UPLOADER:
 		return &j->uploader_cv;
-	default: /* the writer's three waits */
+	case W_CATALOG_QUEUE:
+		return &j->catalog_cv;
+	default: /* the writer's four waits */
 		return &j->writer_cv;
 	}
 }
@@ -254,6 +272,7 @@ static void wake_all(struct job *j)
 	pthread_cond_broadcast(&j->writer_cv);
 	pthread_cond_broadcast(&j->uploader_cv);
 	pthread_cond_broadcast(&j->prefetcher_cv);
+	pthread_cond_broadcast(&j->catalog_cv);
 }
 
 static void job_fail(struct job *j, int r)
@@ -793,7 +812,8 @@ static int pack_flush(struct job *j)
 	return 0;
 }
 
-/* Appends a sealed blob to the open pack unless the index already has it. */
+/* Appends a sealed blob to the open pack unless the index already has it:
+ * 1 when appended. */
 static int add_blob(struct job *j, struct cairn_blob_ref *ref, const uint8_t *sealed)
 {
 	if (cairn_index_lookup(j->idx, ref->id, NULL) == 0)
@@ -821,23 +841,32 @@ static int add_blob(struct job *j, struct cairn_blob_ref *ref, const uint8_t *se
 		j->stats.chunks_new++;
 	}
 	if (j->pack.data.len >= j->repo->config.pack_size || j->pack.n >= PACK_MAX_BLOBS)
-		return pack_flush(j);
-	return 0;
+		r = pack_flush(j);
+	return r < 0 ? r : 1;
+}
+
+/* Seals a node (tree or catalog) into out, its ref into *ref, unless the
+ * index has it: 1 when sealed. */
+static int seal_node(struct job *j, struct cairn_blob_codec *c, enum cairn_blob_type type, bool compress,
+		     const uint8_t id[CAIRN_ID_LEN], const uint8_t *node, size_t len, struct cairn_buf *out,
+		     struct cairn_blob_ref *ref)
+{
+	if (cairn_index_lookup(j->idx, id, NULL) == 0)
+		return 0;
+	*ref = (struct cairn_blob_ref){ .type = type, .raw_len = (uint32_t)len };
+	memcpy(ref->id, id, CAIRN_ID_LEN);
+	cairn_buf_clear(out);
+	int r = cairn_blob_encode(c, id, node, len, compress, out, &ref->flags, &ref->stored_len);
+	return r < 0 ? r : 1;
 }
 
 /* Stores a node (tree or catalog) unless the index has it: 1 when stored. */
 static int store_node(struct job *j, enum cairn_blob_type type, bool compress, const uint8_t id[CAIRN_ID_LEN],
 		      const uint8_t *node, size_t len)
 {
-	if (cairn_index_lookup(j->idx, id, NULL) == 0)
-		return 0;
-	struct cairn_blob_ref ref = { .type = type, .raw_len = (uint32_t)len };
-	memcpy(ref.id, id, CAIRN_ID_LEN);
-	cairn_buf_clear(&j->node_sealed);
-	int r = cairn_blob_encode(&j->codec, id, node, len, compress, &j->node_sealed, &ref.flags, &ref.stored_len);
-	if (r >= 0)
-		r = add_blob(j, &ref, j->node_sealed.data);
-	return r < 0 ? r : 1;
+	struct cairn_blob_ref ref;
+	int r = seal_node(j, &j->codec, type, compress, id, node, len, &j->node_sealed, &ref);
+	return r <= 0 ? r : add_blob(j, &ref, j->node_sealed.data);
 }
 
 static int emit_node(const uint8_t id[CAIRN_ID_LEN], const uint8_t *node, size_t len, void *ud)
@@ -846,28 +875,165 @@ static int emit_node(const uint8_t id[CAIRN_ID_LEN], const uint8_t *node, size_t
 	return r < 0 ? r : 0;
 }
 
+static void count_catalog_node(struct job *j, size_t len)
+{
+	j->stats.catalog_nodes_new++;
+	j->stats.catalog_bytes_new += len;
+}
+
 /* Catalog nodes are text-like: compressed.  An unchanged directory is in
- * the index already and costs nothing. */
+ * the index already and costs nothing.  The writer's own, for a catalog
+ * built without a thread of its own. */
 static int emit_catalog_node(const uint8_t id[CAIRN_ID_LEN], const uint8_t *node, size_t len, void *ud)
 {
 	struct job *j = ud;
 	int r = store_node(j, CAIRN_BLOB_CATALOG, true, id, node, len);
-	if (r > 0) {
-		j->stats.catalog_nodes_new++;
-		j->stats.catalog_bytes_new += len;
+	if (r > 0)
+		count_catalog_node(j, len);
+	return r < 0 ? r : 0;
+}
+
+/* ---- the catalog thread ---- */
+
+/* The catalog is read from the volume the chunks come from (the same
+ * descriptor: a snapshot's bytes, or the live volume's while its chunks
+ * are read, which the live check's two stats enclose), on a thread of its
+ * own: serial after the last chunk it was a quarter of an incremental's
+ * time on ext4 (0.14 of 0.57 s on the real-files benchmark).  It seals
+ * the nodes the index lacks and queues them; the writer appends them to
+ * the packs (drain_catalog).  The last node, the catalog's root, is held
+ * back and goes into the packs after the tree's: the catalog's volume
+ * node stays the last blob of a backup, as when the catalog was built
+ * after the tree. */
+struct catalog_thread {
+	struct job *j;
+	struct cairn_blob_codec codec;
+	struct cairn_buf sealed, held; /* this node's; the one before, not queued yet */
+	struct cairn_blob_ref held_ref;
+	bool holding;
+};
+
+/* Appends a node's record (its ref, then its sealed bytes) to q. */
+static int catalog_record(struct cairn_buf *q, const struct cairn_blob_ref *ref, const uint8_t *sealed)
+{
+	int r = cairn_buf_append(q, ref, sizeof(*ref));
+	return r < 0 ? r : cairn_buf_append(q, sealed, ref->stored_len);
+}
+
+static int queue_catalog_node(const uint8_t id[CAIRN_ID_LEN], const uint8_t *node, size_t len, void *ud)
+{
+	struct catalog_thread *t = ud;
+	struct job *j = t->j;
+	struct cairn_blob_ref ref;
+	int r = seal_node(j, &t->codec, CAIRN_BLOB_CATALOG, true, id, node, len, &t->sealed, &ref);
+	if (r <= 0)
+		return r;
+	r = 0;
+	/* This node is held; the one held before goes into the queue. */
+	struct cairn_buf b = t->held;
+	t->held = t->sealed;
+	t->sealed = b;
+	struct cairn_blob_ref prev = t->held_ref;
+	t->held_ref = ref;
+	bool queue = t->holding;
+	t->holding = true;
+	if (!queue)
+		return 0;
+	pthread_mutex_lock(&j->lock);
+	while (!j->stop && j->catalog_queue.len >= CATALOG_QUEUE_MAX)
+		timed_wait(j, W_CATALOG_QUEUE);
+	size_t was = j->catalog_queue.len;
+	if (!j->stop && (r = catalog_record(&j->catalog_queue, &prev, t->sealed.data)) < 0)
+		j->catalog_queue.len = was; /* the job fails: nothing half-queued */
+	bool stop = j->stop;
+	/* The writer drains between batches anyway; a full queue wakes it. */
+	if (j->catalog_queue.len >= CATALOG_QUEUE_MAX)
+		pthread_cond_signal(&j->writer_cv);
+	pthread_mutex_unlock(&j->lock);
+	if (r >= 0 && stop)
+		r = cairn_error_set(CAIRN_ECANCELED, "stopped"); /* the job's first error is kept */
+	return r;
+}
+
+static void *catalog_main(void *arg)
+{
+	struct job *j = arg;
+	struct catalog_thread t = { .j = j, .sealed = CAIRN_BUF_INIT, .held = CAIRN_BUF_INIT };
+	double t0 = cairn_now();
+	int r = cairn_blob_codec_init(&t.codec, j->repo);
+	if (r >= 0) {
+		r = cairn_catalog_build(j->catalog_fd, j->vol->size, t.codec.hasher, queue_catalog_node, &t,
+					&j->catalog);
+		cairn_blob_codec_free(&t.codec);
+	}
+	j->catalog_seconds = cairn_now() - t0;
+	if (r < 0)
+		job_fail(j, r);
+	pthread_mutex_lock(&j->lock);
+	if (r >= 0 && t.holding && (r = catalog_record(&j->catalog_last, &t.held_ref, t.held.data)) < 0) {
+		pthread_mutex_unlock(&j->lock);
+		job_fail(j, r);
+		pthread_mutex_lock(&j->lock);
+	}
+	cairn_buf_free(&t.sealed);
+	cairn_buf_free(&t.held);
+	j->catalog_done = true;
+	pthread_cond_signal(&j->writer_cv);
+	pthread_mutex_unlock(&j->lock);
+	return NULL;
+}
+
+/* Writer: appends the nodes of records q (catalog_record) to the packs. */
+static int add_catalog_records(struct job *j, const struct cairn_buf *q)
+{
+	int r = 0;
+	for (size_t at = 0; r >= 0 && at < q->len;) {
+		struct cairn_blob_ref ref;
+		memcpy(&ref, q->data + at, sizeof(ref));
+		at += sizeof(ref);
+		if ((r = add_blob(j, &ref, q->data + at)) > 0)
+			count_catalog_node(j, ref.raw_len);
+		at += ref.stored_len;
 	}
 	return r < 0 ? r : 0;
 }
 
-/* The catalog is read from the volume the chunks came from (the same
- * descriptor: a snapshot's bytes, or the live volume's a moment after
- * the chunks were read), while the uploaders still run, so its nodes go
- * into the packs being written. */
+/* Writer: appends the nodes the catalog thread queued so far. */
+static int drain_catalog(struct job *j)
+{
+	pthread_mutex_lock(&j->lock);
+	struct cairn_buf q = j->catalog_queue;
+	j->catalog_queue = j->catalog_taken; /* empty, its memory kept */
+	pthread_cond_signal(&j->catalog_cv);
+	pthread_mutex_unlock(&j->lock);
+	int r = add_catalog_records(j, &q);
+	cairn_buf_clear(&q);
+	j->catalog_taken = q;
+	return r;
+}
+
+/* Writer, after the last batch: the rest of the catalog. */
+static int finish_catalog(struct job *j)
+{
+	for (;;) {
+		pthread_mutex_lock(&j->lock);
+		while (!j->stop && !j->catalog_done && j->catalog_queue.len < CATALOG_QUEUE_MAX)
+			timed_wait(j, W_CATALOG);
+		bool done = j->catalog_done || j->stop;
+		pthread_mutex_unlock(&j->lock);
+		int r = drain_catalog(j);
+		if (r < 0 || done)
+			return r < 0 || j->stop ? r : add_catalog_records(j, &j->catalog_last);
+	}
+}
+
+/* Without a thread of its own (none could be started): after the last
+ * chunk, on the writer's. */
 static int build_catalog(struct job *j)
 {
 	double t0 = cairn_now();
 	int r = cairn_catalog_build(j->vol->fd, j->vol->size, j->codec.hasher, emit_catalog_node, j, &j->catalog);
-	j->stats.catalog_seconds = cairn_now() - t0;
+	j->catalog_seconds = cairn_now() - t0;
 	return r;
 }
 
@@ -929,11 +1095,11 @@ static int consume_batch(struct job *j, struct batch *b, struct cairn_tree_build
 static int run_pipeline(struct job *j, struct cairn_tree_builder *tb, const struct cairn_backup_opts *o)
 {
 	unsigned nworkers = cairn_engine_threads();
-	pthread_t reader, prefetcher, workers[64], uploaders[MAX_UPLOADERS];
+	pthread_t reader, prefetcher, catalog, workers[64], uploaders[MAX_UPLOADERS];
 	if (nworkers > 64)
 		nworkers = 64;
 	unsigned started_workers = 0, started_uploaders = 0;
-	bool reader_started = false, prefetcher_started = false;
+	bool reader_started = false, prefetcher_started = false, catalog_started = false;
 	int r = 0;
 
 	for (unsigned i = 0; i < j->nuploaders; i++)
@@ -947,6 +1113,16 @@ static int run_pipeline(struct job *j, struct cairn_tree_builder *tb, const stru
 	/* Without it the reader's read-ahead per batch still works. */
 	if (j->changes && pthread_create(&prefetcher, NULL, prefetcher_main, j) == 0)
 		prefetcher_started = true;
+	/* Its own open file description of the volume: libblkid reads at the
+	 * file offset, which the reader's SEEK_DATA moves.  Without it the
+	 * writer builds the catalog after the last chunk. */
+	if (!j->no_catalog) {
+		char self[64];
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", j->vol->fd);
+		j->catalog_fd = open(self, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (j->catalog_fd >= 0 && pthread_create(&catalog, NULL, catalog_main, j) == 0)
+			catalog_started = true;
+	}
 	if (!reader_started || !started_workers || !started_uploaders)
 		job_fail(j, cairn_error_set(CAIRN_ENOMEM, "cannot start threads"));
 
@@ -954,12 +1130,20 @@ static int run_pipeline(struct job *j, struct cairn_tree_builder *tb, const stru
 	while (r >= 0) {
 		pthread_mutex_lock(&j->lock);
 		struct batch *b = &j->slots[j->next_write % NSLOTS];
-		while (!j->stop && j->next_write < j->nbatches && b->state != SLOT_DONE)
+		while (!j->stop && j->next_write < j->nbatches && b->state != SLOT_DONE &&
+		       j->catalog_queue.len < CATALOG_QUEUE_MAX)
 			timed_wait(j, W_WRITER);
 		bool done = j->stop || j->next_write >= j->nbatches;
+		bool ready = b->state == SLOT_DONE, catalog_nodes = j->catalog_queue.len > 0;
 		pthread_mutex_unlock(&j->lock);
 		if (done)
 			break;
+		if (catalog_nodes && (r = drain_catalog(j)) < 0) {
+			job_fail(j, r);
+			break;
+		}
+		if (!ready)
+			continue;
 		r = consume_batch(j, b, tb);
 		pthread_mutex_lock(&j->lock);
 		b->state = SLOT_FREE;
@@ -993,7 +1177,9 @@ static int run_pipeline(struct job *j, struct cairn_tree_builder *tb, const stru
 	if (r >= 0 && !j->stop) {
 		uint8_t root[CAIRN_ID_LEN];
 		r = cairn_tree_builder_finish(tb, root);
-		if (r >= 0 && !j->no_catalog)
+		if (r >= 0 && catalog_started)
+			r = finish_catalog(j);
+		else if (r >= 0 && !j->no_catalog)
 			r = build_catalog(j);
 		if (r >= 0)
 			r = pack_flush(j);
@@ -1009,6 +1195,8 @@ static int run_pipeline(struct job *j, struct cairn_tree_builder *tb, const stru
 		pthread_join(reader, NULL);
 	if (prefetcher_started)
 		pthread_join(prefetcher, NULL);
+	if (catalog_started)
+		pthread_join(catalog, NULL);
 	for (unsigned i = 0; i < started_workers; i++)
 		pthread_join(workers[i], NULL);
 	for (unsigned i = 0; i < started_uploaders; i++)
@@ -1052,6 +1240,12 @@ static void job_free(struct job *j)
 	pthread_cond_destroy(&j->writer_cv);
 	pthread_cond_destroy(&j->uploader_cv);
 	pthread_cond_destroy(&j->prefetcher_cv);
+	pthread_cond_destroy(&j->catalog_cv);
+	cairn_buf_free(&j->catalog_queue);
+	cairn_buf_free(&j->catalog_taken);
+	cairn_buf_free(&j->catalog_last);
+	if (j->catalog_fd >= 0)
+		close(j->catalog_fd);
 }
 
 int cairn_backup_check_names(const char *volume, const char *const *tags, size_t ntags)
@@ -1157,21 +1351,18 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 
 	struct job j;
 	memset(&j, 0, sizeof(j));
+	j.catalog_fd = -1;
 	pthread_mutex_init(&j.lock, NULL);
 	pthread_cond_init(&j.reader_cv, NULL);
 	pthread_cond_init(&j.worker_cv, NULL);
 	pthread_cond_init(&j.writer_cv, NULL);
 	pthread_cond_init(&j.uploader_cv, NULL);
 	pthread_cond_init(&j.prefetcher_cv, NULL);
+	pthread_cond_init(&j.catalog_cv, NULL);
 	j.repo = repo;
 	j.nuploaders = MIN(cairn_repo_parallelism(repo), MAX_UPLOADERS);
 	j.npackbufs_max = j.nuploaders + UPLOAD_QUEUE + 1;
 	j.profile = cairn_engine_tuning()->profile;
-	/* pread() into reused buffers by default: on the VMs measured
-	 * (docs/benchmarks.md) the faults of a fresh mapping per batch cost
-	 * about 13% more CPU than the copy they save.  CAIRN_MAP_SOURCE=1
-	 * maps instead. */
-	j.map_source = cairn_engine_tuning()->map_source;
 	j.vol = vol;
 	j.idx = idx;
 	j.no_catalog = o->no_catalog;
@@ -1223,6 +1414,15 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 			       parent->size != vol->size ? "the volume changed size" :
 							   "no change-tag cache for the parent backup");
 	}
+	/* How the source is read (engine/tuning.h).  A full backup: pread()
+	 * into reused buffers, since on the VMs measured (docs/benchmarks.md)
+	 * the faults of a fresh mapping per batch cost about 13% more CPU than
+	 * the copy they save.  A whole read against the parent's change tags
+	 * (an incremental on ext4): mapped, since most chunks are only tagged
+	 * there, and the copy was a third of that backup's CPU (the real-files
+	 * benchmark: 0.78 against 1.04-1.19 CPU-s). */
+	enum cairn_source_read how = cairn_engine_tuning()->source_read;
+	j.map_source = how == CAIRN_SOURCE_READ_MAP || (how == CAIRN_SOURCE_READ_AUTO && j.tc_in && !j.changes);
 	/* A pack closes once it reaches pack_size: room for one more chunk, the
 	 * TOC of PACK_MAX_BLOBS entries and the trailer. */
 	j.packbuf_cap = ((size_t)repo->config.pack_size + j.chunk_size + CAIRN_AEAD_OVERHEAD +
@@ -1301,6 +1501,7 @@ int cairn_backup_run(struct cairn_repo *repo, const struct cairn_backup_opts *o,
 		if (r >= 0)
 			r = cairn_volume_probe(vol->fd, vol->size, &m->info);
 		m->stats = j.stats;
+		m->stats.catalog_seconds = j.catalog_seconds;
 		m->stats.bytes_hashed = j.bytes_hashed;
 		m->stats.bytes_stored = j.bytes_uploaded + index_bytes;
 		m->stats.seconds = cairn_now() - t0;

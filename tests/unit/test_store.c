@@ -682,7 +682,7 @@ static void test_settings(void **state)
 	assert_true(st->store.no_direct_io);
 	assert_int_equal(cairn_engine_threads(), 3);
 	assert_true(cairn_engine_tuning()->profile);
-	assert_false(cairn_engine_tuning()->map_source);
+	assert_int_equal(cairn_engine_tuning()->source_read, CAIRN_SOURCE_READ_AUTO);
 	assert_true(cairn_engine_tuning()->no_direct_io);
 	assert_int_equal(cairn_wall_now(), 1795616404);
 	/* The S3 driver takes the keys and region of the default environment. */
@@ -703,6 +703,16 @@ static void test_settings(void **state)
 	sc_ok(cairn_store_open(f->dir, &s));
 	sc_ok(cairn_store_put(s, "a", "a", 1, 0));
 	cairn_store_free(s);
+	/* CAIRN_MAP_SOURCE: unset is auto, 1 maps, 0 or "" reads. */
+	setenv("CAIRN_MAP_SOURCE", "1", 1);
+	assert_int_equal(cairn_settings_init()->engine.source_read, CAIRN_SOURCE_READ_MAP);
+	setenv("CAIRN_MAP_SOURCE", "0", 1);
+	assert_int_equal(cairn_settings_init()->engine.source_read, CAIRN_SOURCE_READ_PREAD);
+	setenv("CAIRN_MAP_SOURCE", "", 1);
+	assert_int_equal(cairn_settings_init()->engine.source_read, CAIRN_SOURCE_READ_PREAD);
+	assert_int_equal(cairn_engine_tuning()->source_read, CAIRN_SOURCE_READ_PREAD);
+	unsetenv("CAIRN_MAP_SOURCE");
+	cairn_settings_init();
 	clear_env();
 }
 
