@@ -546,6 +546,22 @@ setup_loop()
 	echo "$dev"
 }
 
+# detach_loop DEV: losetup -d, then wait (up to 10 s) until the kernel has
+# let go of the backing file: a detach while something (udev's probe) still
+# holds the device open is only done at its last close, and until then
+# /sys/block/loopN/loop/backing_file still names the file.
+detach_loop()
+{
+	local i
+	losetup -d "$1" || return 1
+	for i in $(seq 1 100); do
+		[ -e "/sys/block/${1#/dev/}/loop/backing_file" ] || return 0
+		sleep 0.1
+	done
+	echo "detach_loop: $1 still attached after 10 s" >&2
+	return 1
+}
+
 # mkfs_mount KIND DIR [SIZE]: a KIND file system (xfs with reflink=1, or
 # btrfs) of SIZE (default 1G) on a loop device mounted at DIR, unmounted
 # when the file ends; or the test skips, naming what is missing.

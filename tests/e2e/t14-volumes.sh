@@ -184,7 +184,7 @@ t_snapshots()
 	local dev
 	dev=$(setup_loop "$v") || skip "no loop device"
 	expect_fail -m "attached to /dev/loop" cairn snapshot revert "$v@before"
-	losetup -d "$dev"
+	detach_loop "$dev" || fail "the loop device stays attached"
 	cairn snapshot revert "$v@before"
 	same_file orig.img "$v"
 	# --force reverts even while it is open for writing.
