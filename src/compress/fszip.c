@@ -10,21 +10,15 @@
 #include <zlib.h>
 #include <zstd.h>
 
-static int too_long(const char *name, size_t out_len)
+static int too_long(const char *name, size_t out_cap)
 {
 	return cairn_error_set(CAIRN_ECORRUPT, "a %s-compressed extent decompresses to more than its %zu bytes", name,
-			       out_len);
+			       out_cap);
 }
 
-static int too_short(const char *name, size_t got, size_t out_len)
+static int unzip_zlib(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *ret_len)
 {
-	return cairn_error_set(CAIRN_ECORRUPT, "a %s-compressed extent decompresses to %zu bytes, not %zu", name, got,
-			       out_len);
-}
-
-static int unzip_zlib(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_len)
-{
-	if (in_len > UINT_MAX || out_len > UINT_MAX)
+	if (in_len > UINT_MAX || out_cap > UINT_MAX)
 		return cairn_error_set(CAIRN_ECORRUPT, "a zlib-compressed extent is too large");
 	z_stream z = { 0 };
 	if (inflateInit(&z) != Z_OK)
@@ -32,14 +26,14 @@ static int unzip_zlib(const uint8_t *in, size_t in_len, uint8_t *out, size_t out
 	z.next_in = (Bytef *)in;
 	z.avail_in = (uInt)in_len;
 	z.next_out = out;
-	z.avail_out = (uInt)out_len;
+	z.avail_out = (uInt)out_cap;
 	int zr;
 	/* With the output full, inflate still reads the stream's end (its
-	 * adler32); any byte more it would write is an error below. */
+	 * adler32); a byte more it would write is an error below. */
 	do
 		zr = inflate(&z, Z_FINISH);
 	while (zr == Z_OK);
-	size_t got = out_len - z.avail_out;
+	size_t got = out_cap - z.avail_out;
 	uint8_t extra;
 	if (zr == Z_BUF_ERROR && z.avail_out == 0 && z.avail_in) {
 		z.next_out = &extra;
@@ -47,26 +41,29 @@ static int unzip_zlib(const uint8_t *in, size_t in_len, uint8_t *out, size_t out
 		zr = inflate(&z, Z_FINISH);
 		if (z.avail_out == 0) {
 			inflateEnd(&z);
-			return too_long("zlib", out_len);
+			return too_long("zlib", out_cap);
 		}
 	}
 	const char *msg = z.msg;
-	inflateEnd(&z);
+	int r = 0;
 	if (zr == Z_STREAM_END)
-		return got == out_len ? 0 : too_short("zlib", got, out_len);
-	if (zr == Z_BUF_ERROR && !z.avail_in)
-		return cairn_error_set(CAIRN_ECORRUPT, "a zlib-compressed extent ends before its stream does");
-	return cairn_error_set(CAIRN_ECORRUPT, "a zlib-compressed extent does not decompress: %s",
-			       msg ? msg : zError(zr));
+		*ret_len = got;
+	else if (zr == Z_BUF_ERROR && !z.avail_in)
+		r = cairn_error_set(CAIRN_ECORRUPT, "a zlib-compressed extent ends before its stream does");
+	else
+		r = cairn_error_set(CAIRN_ECORRUPT, "a zlib-compressed extent does not decompress: %s",
+				    msg ? msg : zError(zr));
+	inflateEnd(&z);
+	return r;
 }
 
-static int unzip_zstd(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_len)
+static int unzip_zstd(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *ret_len)
 {
 	ZSTD_DCtx *d = ZSTD_createDCtx();
 	if (!d)
 		return cairn_error_nomem();
 	ZSTD_inBuffer ib = { in, in_len, 0 };
-	ZSTD_outBuffer ob = { out, out_len, 0 };
+	ZSTD_outBuffer ob = { out, out_cap, 0 };
 	uint8_t extra;
 	int r = 0;
 	for (;;) {
@@ -77,18 +74,15 @@ static int unzip_zstd(const uint8_t *in, size_t in_len, uint8_t *out, size_t out
 					    ZSTD_getErrorName(zr));
 			break;
 		}
-		if (zr == 0) { /* the frame's end */
-			if (ob.dst == &extra)
-				r = too_long("zstd", out_len);
-			else if (ob.pos != out_len)
-				r = too_short("zstd", ob.pos, out_len);
-			break;
-		}
 		if (ob.dst == &extra && ob.pos) {
-			r = too_long("zstd", out_len);
+			r = too_long("zstd", out_cap);
 			break;
 		}
-		if (ob.pos == ob.size && ob.dst == out) {
+		if (zr == 0) { /* the frame's end */
+			*ret_len = ob.dst == out ? ob.pos : out_cap;
+			break;
+		}
+		if (ob.dst == out && ob.pos == ob.size) {
 			/* Full: what is left of the frame must write nothing. */
 			ob = (ZSTD_outBuffer){ &extra, 1, 0 };
 			continue;
@@ -103,13 +97,14 @@ static int unzip_zstd(const uint8_t *in, size_t in_len, uint8_t *out, size_t out
 }
 
 int cairn_fszip_decompress(enum cairn_cat_compression algorithm, const uint8_t *in, size_t in_len, uint8_t *out,
-			   size_t out_len)
+			   size_t out_cap, size_t *ret_len)
 {
+	*ret_len = 0;
 	switch (algorithm) {
 	case CAIRN_CAT_ZLIB:
-		return unzip_zlib(in, in_len, out, out_len);
+		return unzip_zlib(in, in_len, out, out_cap, ret_len);
 	case CAIRN_CAT_ZSTD:
-		return unzip_zstd(in, in_len, out, out_len);
+		return unzip_zstd(in, in_len, out, out_cap, ret_len);
 	case CAIRN_CAT_LZO:
 		return cairn_error_set(CAIRN_EUNSUPPORTED,
 				       "its data is in lzo-compressed extents, which this cairn cannot decompress "

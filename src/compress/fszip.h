@@ -12,13 +12,15 @@
 
 /* Decompresses the on-disk bytes in (in_len, padding after the stream's
  * end allowed) of an extent compressed with algorithm (enum
- * cairn_cat_compression) into out, which must come out exactly out_len
- * bytes long.  0; CAIRN_ECORRUPT (with a message) for bytes that do not
- * decompress or decompress to another length: never a short or wrong
- * result; CAIRN_EUNSUPPORTED for an algorithm this cairn cannot read
- * (lzo). */
+ * cairn_cat_compression) into out (out_cap bytes: the extent's
+ * ram_length), *ret_len the bytes written.  btrfs compresses a file's last
+ * extent only up to the file's size, so fewer bytes than out_cap is no
+ * damage by itself: the caller checks they cover what the file uses.  0;
+ * CAIRN_ECORRUPT (with a message) for bytes that do not decompress or
+ * decompress to more than out_cap; CAIRN_EUNSUPPORTED for an algorithm
+ * this cairn cannot read (lzo). */
 int cairn_fszip_decompress(enum cairn_cat_compression algorithm, const uint8_t *in, size_t in_len, uint8_t *out,
-			   size_t out_len);
+			   size_t out_cap, size_t *ret_len);
 
 /* "zlib", "lzo", "zstd" ("none" for a plain extent, "?" unknown). */
 const char *cairn_fszip_name(unsigned algorithm);

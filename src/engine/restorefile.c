@@ -373,9 +373,13 @@ static int vol_bytes(struct vol *v, const struct node *nd, uint8_t *buf, size_t 
 	return 0;
 }
 
-/* The len file bytes of compressed extent x: its on-disk bytes read and
- * decompressed whole (format.h bounds both), into *ret (malloc'd). */
-static int unzip_extent(struct vol *v, const struct node *nd, const struct cairn_cat_extent *x, uint8_t **ret)
+/* The bytes of compressed extent x, of which the file uses need (from
+ * x->data_offset): its on-disk bytes read and decompressed whole (format.h
+ * bounds both) into *ret (malloc'd, x->ram_length bytes).  btrfs
+ * compresses a last extent only up to the file's size: bytes past the
+ * stream's output are zeros, but the output must cover what is used. */
+static int unzip_extent(struct vol *v, const struct node *nd, const struct cairn_cat_extent *x, uint64_t need,
+			uint8_t **ret)
 {
 	_cleanup_free_ uint8_t *disk = malloc(x->disk_length);
 	_cleanup_free_ uint8_t *ram = malloc(x->ram_length);
@@ -384,9 +388,18 @@ static int unzip_extent(struct vol *v, const struct node *nd, const struct cairn
 	int r = vol_bytes(v, nd, disk, x->disk_length, x->volume_offset);
 	if (r < 0)
 		return r;
-	if ((r = cairn_fszip_decompress(x->compression, disk, x->disk_length, ram, x->ram_length)) < 0)
+	size_t got;
+	if ((r = cairn_fszip_decompress(x->compression, disk, x->disk_length, ram, x->ram_length, &got)) < 0)
 		return cairn_error_prefix(r, "%s (backup %s, volume offset %llu)", nd->catpath, v->m->idhex,
 					  (unsigned long long)x->volume_offset);
+	if (got < x->data_offset + need)
+		return cairn_error_set(CAIRN_ECORRUPT,
+				       "%s (backup %s, volume offset %llu): a %s-compressed extent decompresses to %zu "
+				       "bytes, fewer than the %llu the file uses",
+				       nd->catpath, v->m->idhex, (unsigned long long)x->volume_offset,
+				       cairn_fszip_name(x->compression), got,
+				       (unsigned long long)(x->data_offset + need));
+	memset(ram + got, 0, x->ram_length - got);
 	*ret = TAKE_PTR(ram);
 	return 0;
 }
@@ -423,7 +436,7 @@ static int file_data(struct rf *rf, const struct node *nd, int fd, bool stream, 
 			return r;
 		if (x->compression) {
 			_cleanup_free_ uint8_t *ram = NULL;
-			if ((r = unzip_extent(v, nd, x, &ram)) < 0)
+			if ((r = unzip_extent(v, nd, x, len, &ram)) < 0)
 				return r;
 			r = stream ? cairn_write_all(fd, ram + x->data_offset, len, what)
 				   : cairn_pwrite_all(fd, ram + x->data_offset, len, x->file_offset, what);

@@ -294,10 +294,14 @@
  *       disk_length u64 | ram_length u64 | data_offset u64 | compression u8
  *     A compressed extent (btrfs compress=zlib/lzo/zstd or chattr +c)
  *     keeps disk_length (1..CAIRN_CATALOG_ZEXTENT_MAX, 16 MiB) bytes at
- *     volume_offset, which decompress to exactly ram_length
- *     (1..CAIRN_CATALOG_ZEXTENT_MAX) bytes; the file's length bytes at
- *     file_offset are those at data_offset of them (data_offset + length
- *     <= ram_length: a partly overwritten or cloned extent uses a part).
+ *     volume_offset, which decompress to at most ram_length
+ *     (1..CAIRN_CATALOG_ZEXTENT_MAX) bytes, the rest of ram_length zeros
+ *     (btrfs compresses a file's last extent only up to the file's size);
+ *     the file's length bytes at file_offset are those at data_offset of
+ *     them (data_offset + length <= ram_length: a partly overwritten or
+ *     cloned extent uses a part).  A reader refuses an extent whose bytes
+ *     do not decompress, decompress to more than ram_length, or end
+ *     before the bytes the file uses (up to its size) do.
  *     compression is btrfs's BTRFS_COMPRESS_*: 1 zlib (one zlib stream),
  *     2 lzo (btrfs's segmented LZO1X: total length u32, then per segment
  *     a length u32 and its data, a segment header never crossing a 4 KiB
