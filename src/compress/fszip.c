@@ -2,13 +2,18 @@
  * (fs/btrfs/zlib.c: zlib header and adler32) or one zstd frame
  * (fs/btrfs/zstd.c: window at most 2^17, streamed so the frame may not
  * state its size) per extent, the sector's rest after it zeros; its own
- * reader stops at the stream's end, and so does this one. */
+ * reader stops at the stream's end, and so does this one.  lzo is btrfs's
+ * own framing of LZO1X segments (fs/btrfs/lzo.c, below). */
 #include "compress/fszip.h"
+#include "util/buf.h"
 #include "util/error.h"
 
 #include <limits.h>
 #include <zlib.h>
 #include <zstd.h>
+#ifdef CAIRN_HAVE_LZO
+#include <lzo/lzo1x.h>
+#endif
 
 static int too_long(const char *name, size_t out_cap)
 {
@@ -96,6 +101,53 @@ static int unzip_zstd(const uint8_t *in, size_t in_len, uint8_t *out, size_t out
 	return r;
 }
 
+#ifdef CAIRN_HAVE_LZO
+/* btrfs's lzo (fs/btrfs/lzo.c): total length u32 (LE, itself included),
+ * then segments, each a length u32 and that many bytes of LZO1X data
+ * that decompress to at most a sector; a segment's header never crosses
+ * a 4 KiB sector: with fewer than 4 bytes left in one, they are zeros
+ * and the header starts the next.  The data may cross. */
+#define LZO_SECTOR 4096u
+
+static int unzip_lzo(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *ret_len)
+{
+	if (lzo_init() != LZO_E_OK)
+		return cairn_error_set(CAIRN_ECORRUPT, "liblzo2 does not initialise");
+	if (in_len < 4)
+		return cairn_error_set(CAIRN_ECORRUPT, "an lzo-compressed extent is shorter than its header");
+	size_t total = cairn_le32(in);
+	if (total < 4 || total > in_len)
+		return cairn_error_set(CAIRN_ECORRUPT, "an lzo-compressed extent says it holds %zu of its %zu bytes",
+				       total, in_len);
+	size_t at = 4, got = 0;
+	for (;;) {
+		size_t left = LZO_SECTOR - at % LZO_SECTOR;
+		if (left < 4)
+			at += left; /* padding: no header across a sector */
+		if (at >= total)
+			break;
+		if (total - at < 4)
+			return cairn_error_set(CAIRN_ECORRUPT, "an lzo-compressed extent ends inside a segment header");
+		size_t seg = cairn_le32(in + at);
+		at += 4;
+		if (seg == 0 || seg > total - at)
+			return cairn_error_set(CAIRN_ECORRUPT, "an lzo-compressed extent has a segment of %zu bytes "
+					       "past its end", seg);
+		lzo_uint n = out_cap - got;
+		int lr = lzo1x_decompress_safe(in + at, seg, out + got, &n, NULL);
+		if (lr == LZO_E_OUTPUT_OVERRUN)
+			return too_long("lzo", out_cap);
+		if (lr != LZO_E_OK)
+			return cairn_error_set(CAIRN_ECORRUPT, "an lzo-compressed extent does not decompress (LZO error %d)",
+					       lr);
+		got += n;
+		at += seg;
+	}
+	*ret_len = got;
+	return 0;
+}
+#endif
+
 int cairn_fszip_decompress(enum cairn_cat_compression algorithm, const uint8_t *in, size_t in_len, uint8_t *out,
 			   size_t out_cap, size_t *ret_len)
 {
@@ -106,9 +158,13 @@ int cairn_fszip_decompress(enum cairn_cat_compression algorithm, const uint8_t *
 	case CAIRN_CAT_ZSTD:
 		return unzip_zstd(in, in_len, out, out_cap, ret_len);
 	case CAIRN_CAT_LZO:
+#ifdef CAIRN_HAVE_LZO
+		return unzip_lzo(in, in_len, out, out_cap, ret_len);
+#else
 		return cairn_error_set(CAIRN_EUNSUPPORTED,
 				       "its data is in lzo-compressed extents, which this cairn cannot decompress "
 				       "(built without liblzo2)");
+#endif
 	default:
 		return cairn_error_set(CAIRN_ECORRUPT, "an extent compressed in an unknown way (%u)",
 				       (unsigned)algorithm);
