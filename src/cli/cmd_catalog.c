@@ -1,7 +1,7 @@
 /* cairn catalog BACKUP [PATH]: files of a backup from its catalog alone
  * (repo/catalog.h), like ls and find; no chunk is read. */
+#include "app/catjson.h"
 #include "cli/cli.h"
-#include "compress/fszip.h"
 #include "repo/catalog.h"
 #include "repo/group.h"
 #include "repo/index.h"
@@ -69,20 +69,8 @@ static json_t *entry_json(const char *path, const struct cairn_cat_entry *e, con
 	if (asprintf(&full, "%s%s", prefix, path) < 0)
 		return NULL;
 	json_t *ext = json_array();
-	for (size_t i = 0; ext && i < e->nextents; i++) {
-		const struct cairn_cat_extent *x = &e->extents[i];
-		json_t *xj = json_pack("{s:I, s:I, s:I, s:b, s:b}", "volume_offset", (json_int_t)x->volume_offset,
-				       "file_offset", (json_int_t)x->file_offset, "length", (json_int_t)x->length,
-				       "unwritten", x->unwritten, "shared", x->shared);
-		/* A compressed extent: its on-disk bytes at volume_offset. */
-		if (xj && x->compression) {
-			json_object_set_new(xj, "compression", json_string(cairn_fszip_name(x->compression)));
-			json_object_set_new(xj, "disk_length", json_integer((json_int_t)x->disk_length));
-			json_object_set_new(xj, "ram_length", json_integer((json_int_t)x->ram_length));
-			json_object_set_new(xj, "data_offset", json_integer((json_int_t)x->data_offset));
-		}
-		json_array_append_new(ext, xj);
-	}
+	for (size_t i = 0; ext && i < e->nextents; i++)
+		json_array_append_new(ext, cairn_cat_extent_json(&e->extents[i]));
 	json_t *j = json_pack("{s:o, s:o, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "path",
 			      bytes_json(full, &escaped), "name", bytes_json(e->name, &escaped), "type",
 			      type_name(e->type), "mode", (json_int_t)e->mode, "uid", (json_int_t)e->uid, "gid",

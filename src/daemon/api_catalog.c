@@ -1,7 +1,7 @@
 /* Browsing a backup's file catalog over the API (api_catalog.h). */
 #include "daemon/api_catalog.h"
 #include "app/backups.h"
-#include "compress/fszip.h"
+#include "app/catjson.h"
 #include "daemon/api_req.h"
 #include "repo/catalog.h"
 #include "repo/index.h"
@@ -166,17 +166,7 @@ static json_t *entry_json(const struct cairn_cat_entry *e, bool extents)
 	if (extents && e->type == CAIRN_CAT_FILE) {
 		json_t *a = json_array();
 		for (size_t i = 0; i < e->nextents; i++) {
-			const struct cairn_cat_extent *x = &e->extents[i];
-			json_t *xj = json_pack("{s:I, s:I, s:I, s:b}", "volume_offset", (json_int_t)x->volume_offset,
-					       "file_offset", (json_int_t)x->file_offset, "length", (json_int_t)x->length,
-					       "unwritten", x->unwritten);
-			if (xj && x->compression) {
-				json_object_set_new(xj, "compression", json_string(cairn_fszip_name(x->compression)));
-				json_object_set_new(xj, "disk_length", json_integer((json_int_t)x->disk_length));
-				json_object_set_new(xj, "ram_length", json_integer((json_int_t)x->ram_length));
-				json_object_set_new(xj, "data_offset", json_integer((json_int_t)x->data_offset));
-			}
-			json_array_append_new(a, xj);
+			json_array_append_new(a, cairn_cat_extent_json(&e->extents[i]));
 		}
 		json_object_set_new(o, "extents", a);
 	}
