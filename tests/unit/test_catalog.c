@@ -76,6 +76,19 @@ static int see_id(const uint8_t id[CAIRN_ID_LEN], void *ud)
 	return 0;
 }
 
+/* Adds a file "big" with n extents x to w's open root directory and
+ * closes the directory and the file system. */
+static void add_big_and_close(struct cairn_catalog_writer *w, const struct cairn_cat_extent *x, size_t n)
+{
+	struct cairn_cat_entry big = file("big");
+	big.extents = x;
+	big.nextents = n;
+	assert_int_equal(cairn_catalog_add(w, &big), 0);
+	struct cairn_cat_entry root = { .type = CAIRN_CAT_DIR, .mode = S_IFDIR | 0755, .nlink = 2, .inode = 2 };
+	assert_int_equal(cairn_catalog_dir_end(w, root.subtree_id), 0);
+	assert_int_equal(cairn_catalog_fs_end(w, &root), 0);
+}
+
 /* One file system with a directory, a file, a symlink and a device; the
  * entries come out sorted, every field as it went in. */
 static void test_round_trip(void **state)
@@ -166,13 +179,7 @@ static void test_large(void **state)
 	struct cairn_cat_extent *x = calloc(40000, sizeof(*x));
 	for (size_t i = 0; i < 40000; i++)
 		x[i] = (struct cairn_cat_extent){ i * 8192, i * 8192, 4096, i % 2 };
-	struct cairn_cat_entry big = file("big");
-	big.extents = x;
-	big.nextents = 40000;
-	assert_int_equal(cairn_catalog_add(w, &big), 0);
-	struct cairn_cat_entry root = { .type = CAIRN_CAT_DIR, .mode = S_IFDIR | 0755, .nlink = 2, .inode = 2 };
-	assert_int_equal(cairn_catalog_dir_end(w, root.subtree_id), 0);
-	assert_int_equal(cairn_catalog_fs_end(w, &root), 0);
+	add_big_and_close(w, x, 40000);
 	assert_int_equal(cairn_catalog_fs_begin(w, "p2", 0, 1 << 20, "swap"), 0);
 	assert_int_equal(cairn_catalog_fs_skip(w, "swap: no catalog"), 0);
 	uint8_t top[CAIRN_ID_LEN];
@@ -454,13 +461,7 @@ static void test_compressed_extents(void **state)
 		many[i] = i % 2 ? (struct cairn_cat_extent){ i * 8192, i * 131072, 131072, false, false, CAIRN_CAT_ZSTD,
 							     8192, 131072, 0 }
 				: (struct cairn_cat_extent){ i * 8192, i * 131072, 4096 };
-	struct cairn_cat_entry big = file("big");
-	big.extents = many;
-	big.nextents = 20000;
-	assert_int_equal(cairn_catalog_add(w, &big), 0);
-	struct cairn_cat_entry root = { .type = CAIRN_CAT_DIR, .mode = S_IFDIR | 0755, .nlink = 2, .inode = 256 };
-	assert_int_equal(cairn_catalog_dir_end(w, root.subtree_id), 0);
-	assert_int_equal(cairn_catalog_fs_end(w, &root), 0);
+	add_big_and_close(w, many, 20000);
 	uint8_t top[CAIRN_ID_LEN];
 	assert_int_equal(cairn_catalog_writer_finish(w, top), 0);
 	size_t exts = 0, total = 0;
