@@ -354,6 +354,30 @@ static void test_inline_data(void **state)
 	assert_int_equal(cairn_catnode_put_entry(&b, &l, false, NULL, 0), CAIRN_EINVAL);
 }
 
+/* A little-endian value of n bytes written at a node's byte at. */
+struct damage {
+	size_t at, n;
+	uint64_t v;
+};
+
+/* Each damage applied alone to a copy of node b must be refused by the
+ * parser and by the walk that collects its children. */
+static void refused_each(const struct cairn_buf *b, const struct damage *dm, size_t count)
+{
+	enum cairn_catalog_node_kind kind;
+	for (size_t i = 0; i < count; i++) {
+		uint8_t *d = malloc(b->len);
+		memcpy(d, b->data, b->len);
+		for (size_t k = 0; k < dm[i].n; k++)
+			d[dm[i].at + k] = (uint8_t)(dm[i].v >> (8 * k));
+		assert_int_equal(cairn_catalog_node_parse(d, b->len, &kind, NULL, NULL, NULL), CAIRN_ECORRUPT);
+		uint8_t *ids = NULL;
+		size_t n = 0;
+		assert_int_equal(cairn_catalog_node_children(d, b->len, &ids, &n), CAIRN_ECORRUPT);
+		free(d);
+	}
+}
+
 /* Damaged inline entries: each is refused, never handed out. */
 static void test_inline_damage(void **state)
 {
@@ -377,10 +401,7 @@ static void test_inline_damage(void **state)
 	const size_t p = CAIRN_CATALOG_HEADER_LEN + 3;
 	assert_int_equal(b.len, p + 74 + 100);
 	assert_int_equal(b.data[p + 1], 2); /* the inline flag */
-	struct {
-		size_t at, n;
-		uint64_t v;
-	} damage[] = {
+	const struct damage damage[] = {
 		{ p + 1, 1, 3 },                                  /* both flags */
 		{ p + 68, 4, 1 },                                 /* an extent beside the bytes */
 		{ p + 72, 2, 0 },                                 /* no bytes */
@@ -388,17 +409,7 @@ static void test_inline_damage(void **state)
 		{ p + 20, 8, 99 },                                /* more bytes than the size */
 		{ p + 0, 1, CAIRN_CAT_DIR },                      /* not a file */
 	};
-	for (size_t i = 0; i < sizeof(damage) / sizeof(damage[0]); i++) {
-		uint8_t *d = malloc(b.len);
-		memcpy(d, b.data, b.len);
-		for (size_t k = 0; k < damage[i].n; k++)
-			d[damage[i].at + k] = (uint8_t)(damage[i].v >> (8 * k));
-		assert_int_equal(cairn_catalog_node_parse(d, b.len, &kind, NULL, NULL, NULL), CAIRN_ECORRUPT);
-		uint8_t *ids = NULL;
-		size_t n = 0;
-		assert_int_equal(cairn_catalog_node_children(d, b.len, &ids, &n), CAIRN_ECORRUPT);
-		free(d);
-	}
+	refused_each(&b, damage, sizeof(damage) / sizeof(damage[0]));
 	/* Cut inside the bytes. */
 	assert_int_equal(cairn_catalog_node_parse(b.data, b.len - 1, &kind, NULL, NULL, NULL), CAIRN_ECORRUPT);
 }
@@ -508,10 +519,7 @@ static void test_compressed_damage(void **state)
 	const size_t p = CAIRN_CATALOG_HEADER_LEN + 3 + 72;
 	assert_int_equal(b.len, p + CAIRN_CATALOG_ZEXTENT_LEN);
 	assert_int_equal(b.data[p + 24], 4);
-	struct {
-		size_t at, n;
-		uint64_t v;
-	} damage[] = {
+	const struct damage damage[] = {
 		{ p + 24, 1, 5 },                              /* unwritten and compressed */
 		{ p + 24, 1, 8 },                              /* an unknown flag */
 		{ p + 49, 1, 0 },                              /* bit 2 without an algorithm */
@@ -525,14 +533,7 @@ static void test_compressed_damage(void **state)
 		{ p + 41, 8, UINT64_MAX },                     /* an offset that wraps */
 		{ p + 0, 8, (UINT64_C(1) << 63) - 100 },       /* on-disk bytes past 2^63 */
 	};
-	for (size_t i = 0; i < sizeof(damage) / sizeof(damage[0]); i++) {
-		uint8_t *d = malloc(b.len);
-		memcpy(d, b.data, b.len);
-		for (size_t k = 0; k < damage[i].n; k++)
-			d[damage[i].at + k] = (uint8_t)(damage[i].v >> (8 * k));
-		assert_int_equal(cairn_catalog_node_parse(d, b.len, &kind, NULL, NULL, NULL), CAIRN_ECORRUPT);
-		free(d);
-	}
+	refused_each(&b, damage, sizeof(damage) / sizeof(damage[0]));
 	/* Cut inside the 25 bytes of the compressed record's tail, and a
 	 * plain record whose flags claim the tail it lacks. */
 	for (size_t n = p + 26; n < b.len; n += 6)
