@@ -1,5 +1,6 @@
 /* cairn catalog BACKUP [PATH]: files of a backup from its catalog alone
  * (repo/catalog.h), like ls and find; no chunk is read. */
+#include "app/catjson.h"
 #include "cli/cli.h"
 #include "repo/catalog.h"
 #include "repo/group.h"
@@ -69,11 +70,7 @@ static json_t *entry_json(const char *path, const struct cairn_cat_entry *e, con
 		return NULL;
 	json_t *ext = json_array();
 	for (size_t i = 0; ext && i < e->nextents; i++)
-		json_array_append_new(ext, json_pack("{s:I, s:I, s:I, s:b, s:b}", "volume_offset",
-						     (json_int_t)e->extents[i].volume_offset, "file_offset",
-						     (json_int_t)e->extents[i].file_offset, "length",
-						     (json_int_t)e->extents[i].length, "unwritten",
-						     e->extents[i].unwritten, "shared", e->extents[i].shared));
+		json_array_append_new(ext, cairn_cat_extent_json(&e->extents[i]));
 	json_t *j = json_pack("{s:o, s:o, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "path",
 			      bytes_json(full, &escaped), "name", bytes_json(e->name, &escaped), "type",
 			      type_name(e->type), "mode", (json_int_t)e->mode, "uid", (json_int_t)e->uid, "gid",

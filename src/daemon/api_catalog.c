@@ -1,6 +1,7 @@
 /* Browsing a backup's file catalog over the API (api_catalog.h). */
 #include "daemon/api_catalog.h"
 #include "app/backups.h"
+#include "app/catjson.h"
 #include "daemon/api_req.h"
 #include "repo/catalog.h"
 #include "repo/index.h"
@@ -165,11 +166,7 @@ static json_t *entry_json(const struct cairn_cat_entry *e, bool extents)
 	if (extents && e->type == CAIRN_CAT_FILE) {
 		json_t *a = json_array();
 		for (size_t i = 0; i < e->nextents; i++) {
-			const struct cairn_cat_extent *x = &e->extents[i];
-			json_array_append_new(a, json_pack("{s:I, s:I, s:I, s:b}", "volume_offset",
-							   (json_int_t)x->volume_offset, "file_offset",
-							   (json_int_t)x->file_offset, "length", (json_int_t)x->length,
-							   "unwritten", x->unwritten));
+			json_array_append_new(a, cairn_cat_extent_json(&e->extents[i]));
 		}
 		json_object_set_new(o, "extents", a);
 	}

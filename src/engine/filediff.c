@@ -154,7 +154,7 @@ static uint64_t covered(const struct cairn_cat_entry *e, uint64_t cstart, uint64
 {
 	uint64_t n = 0;
 	for (size_t i = 0; i < e->nextents; i++) {
-		uint64_t s = e->extents[i].volume_offset, t = s + e->extents[i].length;
+		uint64_t s = e->extents[i].volume_offset, t = s + cairn_cat_extent_disk_len(&e->extents[i]);
 		if (t > cstart && s < cend)
 			n += MIN(t, cend) - MAX(s, cstart);
 	}
@@ -170,7 +170,8 @@ static unsigned content(struct fd *d, const struct cairn_cat_entry *e)
 		const struct cairn_cat_extent *x = &e->extents[i];
 		if (x->unwritten || x->file_offset >= e->size)
 			continue;
-		uint64_t len = MIN(x->length, e->size - x->file_offset);
+		/* A compressed extent's bytes are its on-disk bytes, all of them. */
+		uint64_t len = x->compression ? x->disk_length : MIN(x->length, e->size - x->file_offset);
 		for (uint64_t c = x->volume_offset / d->csize; c <= (x->volume_offset + len - 1) / d->csize; c++) {
 			if (!memcmp(chunk_id(&d->a, c), chunk_id(&d->b, c), CAIRN_ID_LEN))
 				continue;
@@ -190,7 +191,9 @@ static bool same_extents(const struct cairn_cat_entry *a, const struct cairn_cat
 	for (size_t i = 0; i < a->nextents; i++) {
 		const struct cairn_cat_extent *x = &a->extents[i], *y = &b->extents[i];
 		if (x->volume_offset != y->volume_offset || x->file_offset != y->file_offset ||
-		    x->length != y->length || x->unwritten != y->unwritten)
+		    x->length != y->length || x->unwritten != y->unwritten || x->compression != y->compression ||
+		    x->disk_length != y->disk_length || x->ram_length != y->ram_length ||
+		    x->data_offset != y->data_offset)
 			return false;
 	}
 	return true;

@@ -13,6 +13,7 @@
 #include "repo/lease.h"
 #include "util/cleanup.h"
 #include "util/error.h"
+#include "compress/fszip.h"
 #include "util/io.h"
 #include "util/log.h"
 #include "util/tar.h"
@@ -359,6 +360,50 @@ static int write_zeros(int fd, uint64_t n, const char *what)
 	return 0;
 }
 
+/* len bytes at volume offset off into buf, reading through v's plan. */
+static int vol_bytes(struct vol *v, const struct node *nd, uint8_t *buf, size_t len, uint64_t off)
+{
+	ssize_t got = cairn_volread_pread(v->vr, buf, len, off);
+	if (got < 0)
+		return cairn_error_prefix(got == -ENOMEM ? CAIRN_ENOMEM : got == -ECANCELED ? CAIRN_ECANCELED : CAIRN_EIO,
+					  "%s", nd->catpath);
+	if ((size_t)got < len)
+		return cairn_error_set(CAIRN_ECORRUPT, "the catalog of backup %s is damaged: %s has an extent past the volume's end",
+				       v->m->idhex, nd->catpath);
+	return 0;
+}
+
+/* The bytes of compressed extent x, of which the file uses need (from
+ * x->data_offset): its on-disk bytes read and decompressed whole (format.h
+ * bounds both) into *ret (malloc'd, x->ram_length bytes).  btrfs
+ * compresses a last extent only up to the file's size: bytes past the
+ * stream's output are zeros, but the output must cover what is used. */
+static int unzip_extent(struct vol *v, const struct node *nd, const struct cairn_cat_extent *x, uint64_t need,
+			uint8_t **ret)
+{
+	_cleanup_free_ uint8_t *disk = malloc(x->disk_length);
+	_cleanup_free_ uint8_t *ram = malloc(x->ram_length);
+	if (!disk || !ram)
+		return cairn_error_nomem();
+	int r = vol_bytes(v, nd, disk, x->disk_length, x->volume_offset);
+	if (r < 0)
+		return r;
+	size_t got;
+	if ((r = cairn_fszip_decompress(x->compression, disk, x->disk_length, ram, x->ram_length, &got)) < 0)
+		return cairn_error_prefix(r, "%s (backup %s, volume offset %llu)", nd->catpath, v->m->idhex,
+					  (unsigned long long)x->volume_offset);
+	if (got < x->data_offset + need)
+		return cairn_error_set(CAIRN_ECORRUPT,
+				       "%s (backup %s, volume offset %llu): a %s-compressed extent decompresses to %zu "
+				       "bytes, fewer than the %llu the file uses",
+				       nd->catpath, v->m->idhex, (unsigned long long)x->volume_offset,
+				       cairn_fszip_name(x->compression), got,
+				       (unsigned long long)(x->data_offset + need));
+	memset(ram + got, 0, x->ram_length - got);
+	*ret = TAKE_PTR(ram);
+	return 0;
+}
+
 /* The bytes of file nd into fd: at their offsets (stream false; holes and
  * unwritten extents are left as holes of a file already sized), or in
  * order with zeros for the holes (a stream). */
@@ -389,18 +434,21 @@ static int file_data(struct rf *rf, const struct node *nd, int fd, bool stream, 
 			return r;
 		if ((r = open_reader(rf, v)) < 0)
 			return r;
+		if (x->compression) {
+			_cleanup_free_ uint8_t *ram = NULL;
+			if ((r = unzip_extent(v, nd, x, len, &ram)) < 0)
+				return r;
+			r = stream ? cairn_write_all(fd, ram + x->data_offset, len, what)
+				   : cairn_pwrite_all(fd, ram + x->data_offset, len, x->file_offset, what);
+			if (r < 0 || (r = progress(rf, len)) < 0)
+				return r;
+			pos = x->file_offset + len;
+			continue;
+		}
 		for (uint64_t done = 0; done < len;) {
 			size_t k = (size_t)MIN(len - done, (uint64_t)IO_BUF);
-			ssize_t got = cairn_volread_pread(v->vr, rf->buf, k, x->volume_offset + done);
-			if (got < 0)
-				return cairn_error_prefix(got == -ENOMEM ? CAIRN_ENOMEM
-							  : got == -ECANCELED ? CAIRN_ECANCELED
-									      : CAIRN_EIO,
-							  "%s", nd->catpath);
-			if ((size_t)got < k)
-				return cairn_error_set(CAIRN_ECORRUPT,
-						       "the catalog of backup %s is damaged: %s has an extent past the volume's end",
-						       v->m->idhex, nd->catpath);
+			if ((r = vol_bytes(v, nd, rf->buf, k, x->volume_offset + done)) < 0)
+				return r;
 			r = stream ? cairn_write_all(fd, rf->buf, k, what)
 				   : cairn_pwrite_all(fd, rf->buf, k, x->file_offset + done, what);
 			if (r < 0 || (r = progress(rf, k)) < 0)
@@ -444,7 +492,7 @@ static int open_reader(struct rf *rf, struct vol *v)
 			if ((r = cairn_array_grow(&rg, &cap, nr, sizeof(*rg), 64)) < 0)
 				return r;
 			rg[nr].off = e->volume_offset;
-			rg[nr].len = MIN(e->length, nd->e.size - e->file_offset);
+			rg[nr].len = e->compression ? e->disk_length : MIN(e->length, nd->e.size - e->file_offset);
 			nr++;
 		}
 	}

@@ -151,9 +151,10 @@ static int own_entry(struct cairn_catalog *c, const struct cairn_catnode_entry *
 		return cairn_error_nomem();
 	ret->extents = x;
 	if (ce->inline_ext) {
+		struct cairn_reader xr;
+		cairn_reader_init(&xr, ce->inline_ext, ce->inline_ext_len);
 		for (size_t i = 0; i < ce->e.nextents; i++)
-			cairn_catnode_get_extent(ce->inline_ext + i * CAIRN_CATALOG_EXTENT_LEN, i ? &x[i - 1] : NULL,
-						 &x[i]);
+			cairn_catnode_get_extent(&xr, i ? &x[i - 1] : NULL, &x[i]);
 		return 0;
 	}
 	size_t have = 0;
@@ -164,13 +165,14 @@ static int own_entry(struct cairn_catalog *c, const struct cairn_catnode_entry *
 		struct cairn_reader rd;
 		if (r >= 0)
 			r = cairn_catnode_open(c->part.data, c->part.len, &kind, &count, &rd);
-		if (r >= 0 && (kind != CAIRN_CATNODE_EXTENTS || count < 1 || count > ce->e.nextents - have ||
-			       rd.left != (size_t)count * CAIRN_CATALOG_EXTENT_LEN))
+		if (r >= 0 && (kind != CAIRN_CATNODE_EXTENTS || count < 1 || count > ce->e.nextents - have))
 			r = cairn_error_set(CAIRN_ECORRUPT, "catalog of backup %s: the extents of %s are damaged",
 					    c->idhex, ret->name);
 		for (uint32_t i = 0; r >= 0 && i < count; i++, have++)
-			r = cairn_catnode_get_extent(rd.p + (size_t)i * CAIRN_CATALOG_EXTENT_LEN,
-						     have ? &x[have - 1] : NULL, &x[have]);
+			r = cairn_catnode_get_extent(&rd, have ? &x[have - 1] : NULL, &x[have]);
+		if (r >= 0 && rd.left)
+			r = cairn_error_set(CAIRN_ECORRUPT, "catalog of backup %s: the extents of %s are damaged",
+					    c->idhex, ret->name);
 		if (r < 0)
 			return r;
 	}

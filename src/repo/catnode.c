@@ -13,6 +13,7 @@
 #define ENTRY_FIXED (2 + 1 + 1 + 2 + 4 * 4 + 8 * 6)
 
 _Static_assert(CAIRN_CAT_INLINE_MAX == CAIRN_CATALOG_INLINE_DATA_MAX, "one bound of inline data");
+_Static_assert(CAIRN_CAT_ZEXTENT_MAX == CAIRN_CATALOG_ZEXTENT_MAX, "one bound of compressed extents");
 
 /* ENTRY flags (format.h CATALOG). */
 #define FLAG_EXTENT_PARTS 1u
@@ -33,14 +34,26 @@ int cairn_catnode_put_header(struct cairn_buf *b, enum cairn_catalog_node_kind k
 	return r;
 }
 
+/* EXTENT flags (format.h CATALOG). */
+#define EXT_UNWRITTEN 1u
+#define EXT_SHARED 2u
+#define EXT_COMPRESSED 4u
+
 int cairn_catnode_put_extent(struct cairn_buf *b, const struct cairn_cat_extent *x)
 {
-	uint8_t raw[CAIRN_CATALOG_EXTENT_LEN];
+	uint8_t raw[CAIRN_CATALOG_ZEXTENT_LEN];
 	cairn_put_le64(raw, x->volume_offset);
 	cairn_put_le64(raw + 8, x->file_offset);
 	cairn_put_le64(raw + 16, x->length);
-	raw[24] = (x->unwritten ? 1 : 0) | (x->shared ? 2 : 0);
-	return cairn_buf_append(b, raw, sizeof(raw));
+	raw[24] = (x->unwritten ? EXT_UNWRITTEN : 0) | (x->shared ? EXT_SHARED : 0) |
+		  (x->compression ? EXT_COMPRESSED : 0);
+	if (!x->compression)
+		return cairn_buf_append(b, raw, CAIRN_CATALOG_EXTENT_LEN);
+	cairn_put_le64(raw + 25, x->disk_length);
+	cairn_put_le64(raw + 33, x->ram_length);
+	cairn_put_le64(raw + 41, x->data_offset);
+	raw[49] = x->compression;
+	return cairn_buf_append(b, raw, CAIRN_CATALOG_ZEXTENT_LEN);
 }
 
 static bool name_ok(const char *name, size_t len, bool root)
@@ -150,18 +163,42 @@ int cairn_catnode_open(const uint8_t *data, size_t len, enum cairn_catalog_node_
 	return 0;
 }
 
-int cairn_catnode_get_extent(const uint8_t *raw, const struct cairn_cat_extent *prev, struct cairn_cat_extent *ret)
+int cairn_catnode_get_extent(struct cairn_reader *rd, const struct cairn_cat_extent *prev,
+			     struct cairn_cat_extent *ret)
 {
+	memset(ret, 0, sizeof(*ret));
+	const uint8_t *raw = cairn_reader_bytes(rd, CAIRN_CATALOG_EXTENT_LEN);
+	if (!raw)
+		return bad("truncated extents");
 	ret->volume_offset = cairn_le64(raw);
 	ret->file_offset = cairn_le64(raw + 8);
 	ret->length = cairn_le64(raw + 16);
-	if (raw[24] > 3)
+	uint8_t flags = raw[24];
+	if (flags & ~(EXT_UNWRITTEN | EXT_SHARED | EXT_COMPRESSED) ||
+	    (flags & (EXT_UNWRITTEN | EXT_COMPRESSED)) == (EXT_UNWRITTEN | EXT_COMPRESSED))
 		return bad("extent flags");
-	ret->unwritten = raw[24] & 1;
-	ret->shared = (raw[24] & 2) != 0;
+	ret->unwritten = flags & EXT_UNWRITTEN;
+	ret->shared = (flags & EXT_SHARED) != 0;
 	const uint64_t lim = UINT64_C(1) << 63;
-	if (ret->length == 0 || ret->length > lim || ret->volume_offset > lim - ret->length ||
-	    ret->file_offset > lim - ret->length)
+	if (ret->length == 0 || ret->length > lim || ret->file_offset > lim - ret->length)
+		return bad("extent out of range");
+	if (flags & EXT_COMPRESSED) {
+		const uint8_t *z = cairn_reader_bytes(rd, CAIRN_CATALOG_ZEXTENT_LEN - CAIRN_CATALOG_EXTENT_LEN);
+		if (!z)
+			return bad("truncated extents");
+		ret->disk_length = cairn_le64(z);
+		ret->ram_length = cairn_le64(z + 8);
+		ret->data_offset = cairn_le64(z + 16);
+		ret->compression = z[24];
+		/* Bounded, so that a reader may hold one whole in memory. */
+		if (ret->compression < CAIRN_CAT_ZLIB || ret->compression > CAIRN_CAT_COMPRESSION_MAX)
+			return bad("unknown extent compression");
+		if (ret->disk_length == 0 || ret->disk_length > CAIRN_CATALOG_ZEXTENT_MAX || ret->ram_length == 0 ||
+		    ret->ram_length > CAIRN_CATALOG_ZEXTENT_MAX || ret->data_offset > ret->ram_length ||
+		    ret->length > ret->ram_length - ret->data_offset)
+			return bad("compressed extent out of range");
+	}
+	if (ret->volume_offset > lim - cairn_cat_extent_disk_len(ret))
 		return bad("extent out of range");
 	if (prev && ret->file_offset < prev->file_offset + prev->length)
 		return bad("extents out of order");
@@ -237,15 +274,15 @@ int cairn_catnode_get_entry(struct cairn_reader *rd, bool root, struct cairn_cat
 		} else {
 			if (!rd->bad && e->nextents > CAIRN_CATALOG_INLINE_EXTENTS)
 				return bad("too many inline extents");
-			ret->inline_ext = cairn_reader_bytes(rd, e->nextents * CAIRN_CATALOG_EXTENT_LEN);
+			ret->inline_ext = rd->p;
 			struct cairn_cat_extent prev, x;
 			for (size_t i = 0; !rd->bad && i < e->nextents; i++) {
-				int r = cairn_catnode_get_extent(ret->inline_ext + i * CAIRN_CATALOG_EXTENT_LEN,
-								 i ? &prev : NULL, &x);
+				int r = cairn_catnode_get_extent(rd, i ? &prev : NULL, &x);
 				if (r < 0)
 					return r;
 				prev = x;
 			}
+			ret->inline_ext_len = rd->bad ? 0 : (size_t)(rd->p - ret->inline_ext);
 		}
 		break;
 	default:
@@ -368,9 +405,10 @@ int cairn_catalog_node_parse(const uint8_t *data, size_t len, enum cairn_catalog
 				ce.e.target = target;
 			}
 			if (ce.inline_ext) {
+				struct cairn_reader xr;
+				cairn_reader_init(&xr, ce.inline_ext, ce.inline_ext_len);
 				for (size_t k = 0; k < ce.e.nextents; k++)
-					cairn_catnode_get_extent(ce.inline_ext + k * CAIRN_CATALOG_EXTENT_LEN,
-								 k ? &ext[k - 1] : NULL, &ext[k]);
+					cairn_catnode_get_extent(&xr, k ? &ext[k - 1] : NULL, &ext[k]);
 				ce.e.extents = ext;
 			}
 			if ((r = entry_fn(&ce.e, ud)) < 0)
@@ -393,13 +431,9 @@ int cairn_catalog_node_parse(const uint8_t *data, size_t len, enum cairn_catalog
 	case CAIRN_CATNODE_EXTENTS: {
 		if (count < 1 || count > CAIRN_CATALOG_EXTENTS_NODE_MAX)
 			return bad("extent count");
-		const uint8_t *raw = cairn_reader_bytes(&rd, (size_t)count * CAIRN_CATALOG_EXTENT_LEN);
-		if (!raw)
-			return bad("truncated extents");
 		struct cairn_cat_extent prev, x;
 		for (uint32_t i = 0; i < count; i++) {
-			if ((r = cairn_catnode_get_extent(raw + (size_t)i * CAIRN_CATALOG_EXTENT_LEN, i ? &prev : NULL,
-							  &x)) < 0)
+			if ((r = cairn_catnode_get_extent(&rd, i ? &prev : NULL, &x)) < 0)
 				return r;
 			prev = x;
 		}

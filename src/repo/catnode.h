@@ -53,6 +53,7 @@ struct cairn_catnode_entry {
 	const uint8_t *name, *target;
 	size_t name_len, target_len;
 	const uint8_t *inline_ext; /* NULL when in parts */
+	size_t inline_ext_len;     /* bytes of them (records are 25 or 50) */
 	const uint8_t *part_ids;
 	uint32_t nparts;
 	const uint8_t *subtree_at; /* a directory's subtree id where it lies in the node */
@@ -64,8 +65,9 @@ int cairn_catnode_open(const uint8_t *data, size_t len, enum cairn_catalog_node_
 		       uint32_t *ret_count, struct cairn_reader *rd);
 /* Reads and checks one ENTRY (CAIRN_ECORRUPT with a message). */
 int cairn_catnode_get_entry(struct cairn_reader *rd, bool root, struct cairn_catnode_entry *ret);
-/* Decodes EXTENT i of raw, checking it follows prev (NULL: the first). */
-int cairn_catnode_get_extent(const uint8_t *raw, const struct cairn_cat_extent *prev,
+/* Reads and checks the next EXTENT of rd (25 bytes, 50 compressed),
+ * checking it follows prev (NULL: the first). */
+int cairn_catnode_get_extent(struct cairn_reader *rd, const struct cairn_cat_extent *prev,
 			     struct cairn_cat_extent *ret);
 
 /* One file system of a VOLUME node. */

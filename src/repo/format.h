@@ -288,7 +288,28 @@
  *   EXTENT (25 bytes):
  *     volume_offset u64 | file_offset u64 | length u64 | flags u8 (bit 0:
  *     unwritten, reads as zeros; bit 1: shared with another file or
- *     snapshot (FIEMAP_EXTENT_SHARED, XFS and btrfs catalogs), read alike)
+ *     snapshot (FIEMAP_EXTENT_SHARED, XFS and btrfs catalogs), read alike;
+ *     bit 2: compressed, below), and with bit 2 (never with bit 0) 25 bytes
+ *     more (50 in all):
+ *       disk_length u64 | ram_length u64 | data_offset u64 | compression u8
+ *     A compressed extent (btrfs compress=zlib/lzo/zstd or chattr +c)
+ *     keeps disk_length (1..CAIRN_CATALOG_ZEXTENT_MAX, 16 MiB) bytes at
+ *     volume_offset, which decompress to at most ram_length
+ *     (1..CAIRN_CATALOG_ZEXTENT_MAX) bytes, the rest of ram_length zeros
+ *     (btrfs compresses a file's last extent only up to the file's size);
+ *     the file's length bytes at file_offset are those at data_offset of
+ *     them (data_offset + length <= ram_length: a partly overwritten or
+ *     cloned extent uses a part).  A reader refuses an extent whose bytes
+ *     do not decompress, decompress to more than ram_length, or end
+ *     before the bytes the file uses (up to its size) do.
+ *     compression is btrfs's BTRFS_COMPRESS_*: 1 zlib (one zlib stream),
+ *     2 lzo (btrfs's segmented LZO1X: total length u32, then per segment
+ *     a length u32 and its data, a segment header never crossing a 4 KiB
+ *     sector), 3 zstd (one zstd frame); bytes after the stream's end up
+ *     to disk_length are padding.  A record's length follows from its
+ *     flags, so EXTENT records of one run are read in order.  Catalogs
+ *     without bit 2 read as they always did; a cairn older than bit 2
+ *     refuses a node using it (extent flags).
  *   Offsets are bytes of the volume (a partition's offset included), so a
  *   reader needs nothing of the file system.  A file's extents have
  *   increasing, non-overlapping file ranges, length >= 1 and no sum past
@@ -551,6 +572,8 @@
 #define CAIRN_CATALOG_REASON_MAX 1024
 #define CAIRN_CATALOG_EXTENT_LEN 25
 #define CAIRN_CATALOG_INLINE_DATA_MAX 4096 /* a file's bytes held in its ENTRY */
+#define CAIRN_CATALOG_ZEXTENT_LEN 50 /* an EXTENT with bit 2 (compressed) */
+#define CAIRN_CATALOG_ZEXTENT_MAX (16u << 20) /* its disk_length and ram_length */
 
 enum cairn_blob_type {
 	CAIRN_BLOB_CHUNK = 0,

@@ -15,6 +15,7 @@
 #include <linux/loop.h>
 #include <sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,53 +47,93 @@ struct chunkmap {
 	size_t n, cap;
 };
 
-/* Reads the chunk tree (single-device profiles only: SINGLE or DUP, whose
- * first stripe holds the bytes).  1 with reason set when it cannot be
- * mapped. */
-static int chunkmap_load(int dirfd, struct chunkmap *m, char *reason, size_t cap)
+/* tree_search: the ioctl failed (errno says why). */
+#define SEARCH_FAILED 2
+
+/* Calls fn with each item (header and bytes) a BTRFS_IOC_TREE_SEARCH of
+ * key's range finds, in key order; key fixes objectid and type, so the
+ * search goes on after the last offset seen.  0, fn's first nonzero
+ * return, or SEARCH_FAILED. */
+static int tree_search(int fd, const struct btrfs_ioctl_search_key *key,
+		       int (*fn)(const struct btrfs_ioctl_search_header *h, const uint8_t *item, void *ud), void *ud)
 {
 	struct btrfs_ioctl_search_args args;
 	memset(&args, 0, sizeof(args));
+	args.key = *key;
 	struct btrfs_ioctl_search_key *k = &args.key;
-	k->tree_id = BTRFS_CHUNK_TREE_OBJECTID;
-	k->min_objectid = k->max_objectid = BTRFS_FIRST_CHUNK_TREE_OBJECTID;
-	k->min_type = k->max_type = BTRFS_CHUNK_ITEM_KEY;
-	k->max_offset = UINT64_MAX;
-	k->max_transid = UINT64_MAX;
 	for (;;) {
 		k->nr_items = 4096;
-		if (ioctl(dirfd, BTRFS_IOC_TREE_SEARCH, &args) < 0) {
-			snprintf(reason, cap, "btrfs: its chunk tree cannot be searched: %s", strerror(errno));
-			return 1;
-		}
+		if (ioctl(fd, BTRFS_IOC_TREE_SEARCH, &args) < 0)
+			return SEARCH_FAILED;
 		if (k->nr_items == 0)
 			return 0;
 		size_t at = 0;
 		uint64_t last = 0;
 		for (uint32_t i = 0; i < k->nr_items; i++) {
 			struct btrfs_ioctl_search_header h;
+			if (sizeof(args.buf) - at < sizeof(h))
+				return errno = EIO, SEARCH_FAILED;
 			memcpy(&h, args.buf + at, sizeof(h));
 			at += sizeof(h);
-			if (h.type == BTRFS_CHUNK_ITEM_KEY && h.len >= sizeof(struct btrfs_chunk)) {
-				struct btrfs_chunk c;
-				memcpy(&c, args.buf + at, sizeof(c));
-				uint64_t type = le64toh(c.type);
-				if (type & BTRFS_BLOCK_GROUP_PROFILE_MASK & ~BTRFS_BLOCK_GROUP_DUP) {
-					snprintf(reason, cap, "btrfs: a RAID profile (chunk flags %#llx): cairn maps single-device "
-						 "file systems only", (unsigned long long)type);
-					return 1;
-				}
-				if (cairn_array_grow(&m->v, &m->cap, m->n, sizeof(*m->v), 16) < 0)
-					return cairn_error_nomem();
-				m->v[m->n++] = (struct chunk){ h.offset, le64toh(c.length), le64toh(c.stripe.offset) };
-			}
+			if (h.len > sizeof(args.buf) - at)
+				return errno = EIO, SEARCH_FAILED;
+			int r = fn(&h, (const uint8_t *)args.buf + at, ud);
+			if (r)
+				return r;
 			at += h.len;
 			last = h.offset;
 		}
-		if (last == UINT64_MAX)
+		if (last >= k->max_offset)
 			return 0;
 		k->min_offset = last + 1;
 	}
+}
+
+struct chunk_load {
+	struct chunkmap *m;
+	char *reason;
+	size_t cap;
+};
+
+static int chunk_item(const struct btrfs_ioctl_search_header *h, const uint8_t *item, void *ud)
+{
+	struct chunk_load *cl = ud;
+	if (h->type != BTRFS_CHUNK_ITEM_KEY || h->len < sizeof(struct btrfs_chunk))
+		return 0;
+	struct btrfs_chunk c;
+	memcpy(&c, item, sizeof(c));
+	uint64_t type = le64toh(c.type);
+	if (type & BTRFS_BLOCK_GROUP_PROFILE_MASK & ~BTRFS_BLOCK_GROUP_DUP) {
+		snprintf(cl->reason, cl->cap, "btrfs: a RAID profile (chunk flags %#llx): cairn maps single-device "
+			 "file systems only", (unsigned long long)type);
+		return 1;
+	}
+	struct chunkmap *m = cl->m;
+	if (cairn_array_grow(&m->v, &m->cap, m->n, sizeof(*m->v), 16) < 0)
+		return cairn_error_nomem();
+	m->v[m->n++] = (struct chunk){ h->offset, le64toh(c.length), le64toh(c.stripe.offset) };
+	return 0;
+}
+
+/* Reads the chunk tree (single-device profiles only: SINGLE or DUP, whose
+ * first stripe holds the bytes).  1 with reason set when it cannot be
+ * mapped. */
+static int chunkmap_load(int dirfd, struct chunkmap *m, char *reason, size_t cap)
+{
+	struct btrfs_ioctl_search_key k = { .tree_id = BTRFS_CHUNK_TREE_OBJECTID,
+					    .min_objectid = BTRFS_FIRST_CHUNK_TREE_OBJECTID,
+					    .max_objectid = BTRFS_FIRST_CHUNK_TREE_OBJECTID,
+					    .min_type = BTRFS_CHUNK_ITEM_KEY,
+					    .max_type = BTRFS_CHUNK_ITEM_KEY,
+					    .max_offset = UINT64_MAX,
+					    .max_transid = UINT64_MAX };
+	struct chunk_load cl = { m, reason, cap };
+	int r = tree_search(dirfd, &k, chunk_item, &cl);
+	if (r == SEARCH_FAILED) {
+		snprintf(reason, cap, "btrfs: its chunk tree cannot be searched: %s", strerror(errno));
+		return 1;
+	}
+	return r;
 }
 
 /* The device byte of btrfs logical address l, for n bytes: false when no
@@ -148,9 +189,113 @@ static int64_t ns(struct timespec t)
 	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
-/* The extents of the regular file open at fd into w->ext; INLINE_BYTES
- * for a small file whose bytes no extent places in the volume. */
-static int file_extents(struct walk *w, int fd, const char *name, uint64_t size)
+/* Appends x to w->ext: one extent of the catalog where the file system
+ * cut a contiguous run of plain bytes in pieces. */
+static int add_extent(struct walk *w, const struct cairn_cat_extent *x)
+{
+	struct cairn_cat_extent *p = w->next ? &w->ext[w->next - 1] : NULL;
+	if (p && !p->compression && !x->compression && p->file_offset + p->length == x->file_offset &&
+	    p->volume_offset + p->length == x->volume_offset && p->unwritten == x->unwritten &&
+	    p->shared == x->shared) {
+		p->length += x->length;
+		return 0;
+	}
+	if (cairn_array_grow(&w->ext, &w->extcap, w->next, sizeof(*w->ext), 16) < 0)
+		return cairn_error_nomem();
+	w->ext[w->next++] = *x;
+	return 0;
+}
+
+struct encoded {
+	struct walk *w;
+	const char *name;
+	uint64_t ino, pos; /* the next file offset an item must start at */
+	bool shared;
+};
+
+static int encoded_item(const struct btrfs_ioctl_search_header *h, const uint8_t *item, void *ud)
+{
+	struct encoded *en = ud;
+	struct walk *w = en->w;
+	const char *name = en->name;
+	struct btrfs_file_extent_item fi;
+	if (h->type != BTRFS_EXTENT_DATA_KEY || h->objectid != en->ino || h->len < sizeof(fi)) {
+		if (h->type == BTRFS_EXTENT_DATA_KEY && h->len >= offsetof(struct btrfs_file_extent_item, disk_bytenr))
+			return skip(w, "btrfs: '%s' has an inline extent beside others, past the %u bytes a catalog "
+				    "holds itself", name, CAIRN_CAT_INLINE_MAX);
+		return skip(w, "btrfs: an extent item of '%s' cannot be read", name);
+	}
+	memcpy(&fi, item, sizeof(fi));
+	if (fi.type != BTRFS_FILE_EXTENT_REG && fi.type != BTRFS_FILE_EXTENT_PREALLOC)
+		return skip(w, "btrfs: '%s' has an extent of type %u cairn cannot place", name, fi.type);
+	if (fi.encryption || fi.other_encoding)
+		return skip(w, "btrfs: '%s' has encrypted or encoded extents", name);
+	uint64_t disk = le64toh(fi.disk_bytenr), disk_len = le64toh(fi.disk_num_bytes);
+	uint64_t off = le64toh(fi.offset), len = le64toh(fi.num_bytes), ram = le64toh(fi.ram_bytes);
+	/* One after the other from FIEMAP's start: a gap would read as zeros
+	 * where FIEMAP saw data. */
+	if (h->offset != en->pos || len == 0 || h->offset > UINT64_MAX - len)
+		return skip(w, "btrfs: the extent items of '%s' do not cover what FIEMAP reports (at %llu)", name,
+			    (unsigned long long)en->pos);
+	en->pos = h->offset + len;
+	if (disk == 0)
+		return 0; /* a hole */
+	struct cairn_cat_extent x = { .file_offset = h->offset, .length = len, .shared = en->shared };
+	uint64_t phys;
+	if (fi.compression == CAIRN_CAT_PLAIN) {
+		if (!chunkmap_find(&w->chunks, disk + off, len, &phys))
+			return skip(w, "btrfs: an extent of '%s' lies in no chunk of its chunk tree", name);
+		x.unwritten = fi.type == BTRFS_FILE_EXTENT_PREALLOC;
+	} else {
+		if (fi.compression > CAIRN_CAT_COMPRESSION_MAX)
+			return skip(w, "btrfs: '%s' has extents compressed in a way cairn does not know (%u)", name,
+				    fi.compression);
+		if (!disk_len || disk_len > CAIRN_CAT_ZEXTENT_MAX || !ram || ram > CAIRN_CAT_ZEXTENT_MAX || off > ram ||
+		    len > ram - off)
+			return skip(w, "btrfs: a compressed extent of '%s' is out of range", name);
+		if (!chunkmap_find(&w->chunks, disk, disk_len, &phys))
+			return skip(w, "btrfs: an extent of '%s' lies in no chunk of its chunk tree", name);
+		x.compression = fi.compression;
+		x.disk_length = disk_len;
+		x.ram_length = ram;
+		x.data_offset = off;
+	}
+	x.volume_offset = w->base + phys;
+	return add_extent(w, &x);
+}
+
+/* btrfs's compressed extents in from .. to of the file open at fd (inode
+ * ino): FIEMAP says only where one starts (FIEMAP_EXTENT_ENCODED), so its
+ * EXTENT_DATA items say the rest (on-disk length, algorithm, the part of
+ * the decompressed bytes the file uses).  They must cover the range as
+ * FIEMAP did. */
+static int btrfs_encoded(struct walk *w, int fd, const char *name, uint64_t ino, uint64_t from, uint64_t to,
+			 bool shared)
+{
+	struct btrfs_ioctl_search_key k = { .tree_id = 0, /* the subvolume fd is in */
+					    .min_objectid = ino,
+					    .max_objectid = ino,
+					    .min_type = BTRFS_EXTENT_DATA_KEY,
+					    .max_type = BTRFS_EXTENT_DATA_KEY,
+					    .min_offset = from,
+					    .max_offset = to - 1,
+					    .max_transid = UINT64_MAX };
+	struct encoded en = { w, name, ino, from, shared };
+	int r = tree_search(fd, &k, encoded_item, &en);
+	if (r == SEARCH_FAILED)
+		return skip(w, "btrfs: the extents of '%s' cannot be searched: %s", name, strerror(errno));
+	if (r)
+		return r;
+	if (en.pos < to)
+		return skip(w, "btrfs: the extent items of '%s' do not cover what FIEMAP reports (at %llu)", name,
+			    (unsigned long long)en.pos);
+	return 0;
+}
+
+/* The extents of the regular file open at fd (inode ino) into w->ext;
+ * INLINE_BYTES for a small file whose bytes no extent places in the
+ * volume. */
+static int file_extents(struct walk *w, int fd, const char *name, uint64_t ino, uint64_t size)
 {
 	w->next = 0;
 	uint64_t start = 0;
@@ -168,38 +313,36 @@ static int file_extents(struct walk *w, int fd, const char *name, uint64_t size)
 			if (x->fe_logical >= size && size)
 				return 0; /* preallocated past the end: not the file's */
 			/* btrfs keeps small files inline in its metadata
-			 * (max_inline, 2 KiB by default), compressed or not,
-			 * and compresses extents: bytes a catalog cannot point
-			 * at, but can hold when they are few. */
+			 * (max_inline, 2 KiB by default), compressed or not:
+			 * bytes a catalog cannot point at, but can hold when
+			 * they are few. */
 			if (x->fe_flags & UNPLACEABLE && size && size <= CAIRN_CAT_INLINE_MAX)
 				return INLINE_BYTES;
-			if (x->fe_flags & UNPLACEABLE)
-				return skip(w,
-					    "%s: '%s' has data cairn cannot place in the volume (inline, compressed "
-					    "or encrypted extents, flags %#x) and is larger than the %u bytes a "
-					    "catalog holds itself",
-					    w->type, name, x->fe_flags, CAIRN_CAT_INLINE_MAX);
-			uint64_t phys = x->fe_physical;
-			if (w->btrfs && !chunkmap_find(&w->chunks, x->fe_physical, x->fe_length, &phys))
-				return skip(w, "btrfs: an extent of '%s' lies in no chunk of its chunk tree", name);
-			if (cairn_array_grow(&w->ext, &w->extcap, w->next, sizeof(*w->ext), 16) < 0)
-				return cairn_error_nomem();
-			struct cairn_cat_extent *e = &w->ext[w->next];
-			bool unwritten = x->fe_flags & FIEMAP_EXTENT_UNWRITTEN;
 			bool shared = x->fe_flags & FIEMAP_EXTENT_SHARED;
-			/* One extent of the catalog where the file system cut
-			 * a contiguous run in pieces. */
-			if (w->next && e[-1].file_offset + e[-1].length == x->fe_logical &&
-			    e[-1].volume_offset + e[-1].length == w->base + phys && e[-1].unwritten == unwritten &&
-			    e[-1].shared == shared) {
-				e[-1].length += x->fe_length;
+			int r;
+			if (w->btrfs && (x->fe_flags & UNPLACEABLE) == FIEMAP_EXTENT_ENCODED) {
+				/* Compressed: placed with its decompression. */
+				if (x->fe_length == 0 || x->fe_logical > UINT64_MAX - x->fe_length)
+					return skip(w, "btrfs: FIEMAP of '%s' gave an empty extent", name);
+				if ((r = btrfs_encoded(w, fd, name, ino, x->fe_logical, x->fe_logical + x->fe_length,
+						       shared)) != 0)
+					return r;
+			} else if (x->fe_flags & UNPLACEABLE) {
+				return skip(w,
+					    "%s: '%s' has data cairn cannot place in the volume (inline or encrypted "
+					    "extents, flags %#x) and is larger than the %u bytes a catalog holds itself",
+					    w->type, name, x->fe_flags, CAIRN_CAT_INLINE_MAX);
 			} else {
-				*e = (struct cairn_cat_extent){ .volume_offset = w->base + phys,
-								.file_offset = x->fe_logical,
-								.length = x->fe_length,
-								.unwritten = unwritten,
-								.shared = shared };
-				w->next++;
+				uint64_t phys = x->fe_physical;
+				if (w->btrfs && !chunkmap_find(&w->chunks, x->fe_physical, x->fe_length, &phys))
+					return skip(w, "btrfs: an extent of '%s' lies in no chunk of its chunk tree", name);
+				struct cairn_cat_extent e = { .volume_offset = w->base + phys,
+							      .file_offset = x->fe_logical,
+							      .length = x->fe_length,
+							      .unwritten = x->fe_flags & FIEMAP_EXTENT_UNWRITTEN,
+							      .shared = shared };
+				if ((r = add_extent(w, &e)) < 0)
+					return r;
 			}
 			start = x->fe_logical + x->fe_length;
 			if (x->fe_flags & FIEMAP_EXTENT_LAST)
@@ -247,7 +390,7 @@ static int describe(struct walk *w, int dirfd, const char *name, const struct st
 		int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 		if (fd < 0)
 			return skip(w, "%s: '%s' cannot be opened: %s", w->type, name, strerror(errno));
-		int r = file_extents(w, fd, name, e->size);
+		int r = file_extents(w, fd, name, st->st_ino, e->size);
 		if (r == INLINE_BYTES)
 			r = file_bytes(w, fd, name, e->size);
 		close(fd);

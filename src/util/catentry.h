@@ -41,7 +41,37 @@ struct cairn_cat_extent {
 	 * (reflink, btrfs snapshot; FIEMAP_EXTENT_SHARED): a fact, not a
 	 * difference in how it reads. */
 	bool shared;
+	/* A compressed extent (btrfs compress=zlib/lzo/zstd, chattr +c):
+	 * compression is not CAIRN_CAT_PLAIN.  The volume holds disk_length
+	 * bytes at volume_offset, which decompress to ram_length bytes; the
+	 * file's length bytes at file_offset are those from data_offset on
+	 * (a partly overwritten or cloned extent uses a part).  All three
+	 * are 0 for a plain extent, whose bytes lie at volume_offset. */
+	uint8_t compression;  /* enum cairn_cat_compression */
+	uint64_t disk_length;
+	uint64_t ram_length;
+	uint64_t data_offset;
 };
+
+/* How an extent's bytes are stored (format.h CATALOG, EXTENT bit 2); the
+ * numbers are btrfs's (BTRFS_COMPRESS_*). */
+enum cairn_cat_compression {
+	CAIRN_CAT_PLAIN = 0,
+	CAIRN_CAT_ZLIB = 1,
+	CAIRN_CAT_LZO = 2,
+	CAIRN_CAT_ZSTD = 3,
+};
+#define CAIRN_CAT_COMPRESSION_MAX CAIRN_CAT_ZSTD
+/* The most on-disk and decompressed bytes of one compressed extent
+ * (format.h CAIRN_CATALOG_ZEXTENT_MAX; btrfs's are 128 KiB at most). */
+#define CAIRN_CAT_ZEXTENT_MAX (16u << 20)
+
+/* The volume bytes an extent's data occupies: disk_length for a
+ * compressed one, length for a plain one. */
+static inline uint64_t cairn_cat_extent_disk_len(const struct cairn_cat_extent *x)
+{
+	return x->compression ? x->disk_length : x->length;
+}
 
 /* Strings and arrays are borrowed: from whoever hands the entry over,
  * valid until its call returns (callbacks) or until the entry is freed

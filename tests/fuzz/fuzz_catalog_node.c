@@ -2,7 +2,7 @@
  * reader, prune and check take it.  Every entry handed out must hold
  * what the parser promises (names without '/' or NUL, extents in order,
  * inline bytes only in a file without extents, 1..4096 of them and no
- * more than its size). */
+ * more than its size, compressed extents within their bounds). */
 #include "cairn/error.h"
 #include "repo/catalog.h"
 #include "repo/catnode.h"
@@ -30,6 +30,20 @@ static int on_entry(const struct cairn_cat_entry *e, void *ud)
 		if (!e->extents[i].length || (i && e->extents[i].file_offset <
 							   e->extents[i - 1].file_offset + e->extents[i - 1].length))
 			abort();
+	/* Compressed extents: an algorithm, and the file's part within what
+	 * the on-disk bytes decompress to, both bounded (format.h). */
+	for (size_t i = 0; e->extents && i < e->nextents; i++) {
+		const struct cairn_cat_extent *x = &e->extents[i];
+		if (!x->compression) {
+			if (x->disk_length || x->ram_length || x->data_offset)
+				abort();
+			continue;
+		}
+		if (x->compression > CAIRN_CAT_COMPRESSION_MAX || x->unwritten || !x->disk_length ||
+		    x->disk_length > CAIRN_CATALOG_ZEXTENT_MAX || x->ram_length > CAIRN_CATALOG_ZEXTENT_MAX ||
+		    x->data_offset + x->length > x->ram_length)
+			abort();
+	}
 	return 0;
 }
 

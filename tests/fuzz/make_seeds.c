@@ -474,6 +474,28 @@ static void seeds_catalog_node(void)
 	for (size_t i = 0; i < 2; i++)
 		CHECK(cairn_catnode_put_extent(&b, &ext[i]));
 	put("fuzz_catalog_node", "extents", b.data, b.len);
+	/* Compressed extents (EXTENT bit 2) between plain ones, in an entry
+	 * and in an EXTENTS node. */
+	static const struct cairn_cat_extent zext[] = {
+		{ 1 << 20, 0, 131072, false, false, CAIRN_CAT_ZSTD, 16384, 131072, 0 },
+		{ 2 << 20, 131072, 8192, false, true },
+		{ 3 << 20, 139264, 4096, false, true, CAIRN_CAT_ZLIB, 4096, 131072, 126976 },
+		{ 4 << 20, 143360, 65536, false, false, CAIRN_CAT_LZO, 8192, 65536, 0 },
+	};
+	struct cairn_cat_entry z = base;
+	z.name = "compressed";
+	z.size = 208896;
+	z.extents = zext;
+	z.nextents = 4;
+	cairn_buf_clear(&b);
+	CHECK(cairn_catnode_put_header(&b, CAIRN_CATNODE_DIR, 1));
+	CHECK(cairn_catnode_put_entry(&b, &z, false, NULL, 0));
+	put("fuzz_catalog_node", "dir-compressed", b.data, b.len);
+	cairn_buf_clear(&b);
+	CHECK(cairn_catnode_put_header(&b, CAIRN_CATNODE_EXTENTS, 4));
+	for (size_t i = 0; i < 4; i++)
+		CHECK(cairn_catnode_put_extent(&b, &zext[i]));
+	put("fuzz_catalog_node", "extents-compressed", b.data, b.len);
 	/* VOLUME: one file system with its root, one without (a reason). */
 	cairn_buf_clear(&b);
 	CHECK(cairn_catnode_put_header(&b, CAIRN_CATNODE_VOLUME, 2));

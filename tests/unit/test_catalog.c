@@ -76,6 +76,19 @@ static int see_id(const uint8_t id[CAIRN_ID_LEN], void *ud)
 	return 0;
 }
 
+/* Adds a file "big" with n extents x to w's open root directory and
+ * closes the directory and the file system. */
+static void add_big_and_close(struct cairn_catalog_writer *w, const struct cairn_cat_extent *x, size_t n)
+{
+	struct cairn_cat_entry big = file("big");
+	big.extents = x;
+	big.nextents = n;
+	assert_int_equal(cairn_catalog_add(w, &big), 0);
+	struct cairn_cat_entry root = { .type = CAIRN_CAT_DIR, .mode = S_IFDIR | 0755, .nlink = 2, .inode = 2 };
+	assert_int_equal(cairn_catalog_dir_end(w, root.subtree_id), 0);
+	assert_int_equal(cairn_catalog_fs_end(w, &root), 0);
+}
+
 /* One file system with a directory, a file, a symlink and a device; the
  * entries come out sorted, every field as it went in. */
 static void test_round_trip(void **state)
@@ -166,13 +179,7 @@ static void test_large(void **state)
 	struct cairn_cat_extent *x = calloc(40000, sizeof(*x));
 	for (size_t i = 0; i < 40000; i++)
 		x[i] = (struct cairn_cat_extent){ i * 8192, i * 8192, 4096, i % 2 };
-	struct cairn_cat_entry big = file("big");
-	big.extents = x;
-	big.nextents = 40000;
-	assert_int_equal(cairn_catalog_add(w, &big), 0);
-	struct cairn_cat_entry root = { .type = CAIRN_CAT_DIR, .mode = S_IFDIR | 0755, .nlink = 2, .inode = 2 };
-	assert_int_equal(cairn_catalog_dir_end(w, root.subtree_id), 0);
-	assert_int_equal(cairn_catalog_fs_end(w, &root), 0);
+	add_big_and_close(w, x, 40000);
 	assert_int_equal(cairn_catalog_fs_begin(w, "p2", 0, 1 << 20, "swap"), 0);
 	assert_int_equal(cairn_catalog_fs_skip(w, "swap: no catalog"), 0);
 	uint8_t top[CAIRN_ID_LEN];
@@ -347,6 +354,30 @@ static void test_inline_data(void **state)
 	assert_int_equal(cairn_catnode_put_entry(&b, &l, false, NULL, 0), CAIRN_EINVAL);
 }
 
+/* A little-endian value of n bytes written at a node's byte at. */
+struct damage {
+	size_t at, n;
+	uint64_t v;
+};
+
+/* Each damage applied alone to a copy of node b must be refused by the
+ * parser and by the walk that collects its children. */
+static void refused_each(const struct cairn_buf *b, const struct damage *dm, size_t count)
+{
+	enum cairn_catalog_node_kind kind;
+	for (size_t i = 0; i < count; i++) {
+		uint8_t *d = malloc(b->len);
+		memcpy(d, b->data, b->len);
+		for (size_t k = 0; k < dm[i].n; k++)
+			d[dm[i].at + k] = (uint8_t)(dm[i].v >> (8 * k));
+		assert_int_equal(cairn_catalog_node_parse(d, b->len, &kind, NULL, NULL, NULL), CAIRN_ECORRUPT);
+		uint8_t *ids = NULL;
+		size_t n = 0;
+		assert_int_equal(cairn_catalog_node_children(d, b->len, &ids, &n), CAIRN_ECORRUPT);
+		free(d);
+	}
+}
+
 /* Damaged inline entries: each is refused, never handed out. */
 static void test_inline_damage(void **state)
 {
@@ -370,10 +401,7 @@ static void test_inline_damage(void **state)
 	const size_t p = CAIRN_CATALOG_HEADER_LEN + 3;
 	assert_int_equal(b.len, p + 74 + 100);
 	assert_int_equal(b.data[p + 1], 2); /* the inline flag */
-	struct {
-		size_t at, n;
-		uint64_t v;
-	} damage[] = {
+	const struct damage damage[] = {
 		{ p + 1, 1, 3 },                                  /* both flags */
 		{ p + 68, 4, 1 },                                 /* an extent beside the bytes */
 		{ p + 72, 2, 0 },                                 /* no bytes */
@@ -381,19 +409,141 @@ static void test_inline_damage(void **state)
 		{ p + 20, 8, 99 },                                /* more bytes than the size */
 		{ p + 0, 1, CAIRN_CAT_DIR },                      /* not a file */
 	};
-	for (size_t i = 0; i < sizeof(damage) / sizeof(damage[0]); i++) {
-		uint8_t *d = malloc(b.len);
-		memcpy(d, b.data, b.len);
-		for (size_t k = 0; k < damage[i].n; k++)
-			d[damage[i].at + k] = (uint8_t)(damage[i].v >> (8 * k));
-		assert_int_equal(cairn_catalog_node_parse(d, b.len, &kind, NULL, NULL, NULL), CAIRN_ECORRUPT);
-		uint8_t *ids = NULL;
-		size_t n = 0;
-		assert_int_equal(cairn_catalog_node_children(d, b.len, &ids, &n), CAIRN_ECORRUPT);
-		free(d);
-	}
+	refused_each(&b, damage, sizeof(damage) / sizeof(damage[0]));
 	/* Cut inside the bytes. */
 	assert_int_equal(cairn_catalog_node_parse(b.data, b.len - 1, &kind, NULL, NULL, NULL), CAIRN_ECORRUPT);
+}
+
+/* Compressed extents (EXTENT bit 2, 50 bytes) beside plain ones (25
+ * bytes, as before bit 2): inline in an entry and in EXTENTS nodes, read
+ * back as they went in. */
+static const struct cairn_cat_extent zext[] = {
+	{ 1 << 20, 0, 131072, false, false, CAIRN_CAT_ZSTD, 16384, 131072, 0 },
+	{ 2 << 20, 131072, 8192, false, false, 0, 0, 0, 0 },
+	{ 3 << 20, 139264, 4096, false, true, CAIRN_CAT_ZLIB, 4096, 131072, 126976 },
+};
+
+static void test_compressed_extents(void **state)
+{
+	(void)state;
+	_cleanup_(cairn_buf_freep) struct cairn_buf b = CAIRN_BUF_INIT;
+	struct cairn_cat_entry a = file("a"), c = file("c");
+	a.extents = zext;
+	a.nextents = 3;
+	assert_int_equal(cairn_catnode_put_header(&b, CAIRN_CATNODE_DIR, 2), 0);
+	assert_int_equal(cairn_catnode_put_entry(&b, &a, false, NULL, 0), 0);
+	size_t second = b.len;
+	assert_int_equal(cairn_catnode_put_entry(&b, &c, false, NULL, 0), 0);
+	/* Plain extents keep their 25 bytes: catalogs without bit 2 are
+	 * byte for byte what they were. */
+	assert_int_equal(b.len - second, 3 + 72 + 2 * CAIRN_CATALOG_EXTENT_LEN);
+	assert_int_equal(second - CAIRN_CATALOG_HEADER_LEN, 3 + 72 + 2 * CAIRN_CATALOG_ZEXTENT_LEN + CAIRN_CATALOG_EXTENT_LEN);
+	struct seen s = { 0 };
+	enum cairn_catalog_node_kind kind;
+	assert_int_equal(cairn_catalog_node_parse(b.data, b.len, &kind, see, see_id, &s), 0);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.e[0].nextents, 3);
+	assert_int_equal(s.e[1].nextents, 2);
+	uint8_t *ids = NULL;
+	size_t nids = 0;
+	assert_int_equal(cairn_catalog_node_children(b.data, b.len, &ids, &nids), 0);
+	free(ids);
+	/* Decoded field by field. */
+	struct cairn_reader rd;
+	cairn_reader_init(&rd, b.data + CAIRN_CATALOG_HEADER_LEN + 3 + 72, 2 * CAIRN_CATALOG_ZEXTENT_LEN + CAIRN_CATALOG_EXTENT_LEN);
+	struct cairn_cat_extent x[3];
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(cairn_catnode_get_extent(&rd, i ? &x[i - 1] : NULL, &x[i]), 0);
+		assert_memory_equal(&x[i], &zext[i], sizeof(x[i]));
+	}
+	assert_int_equal(rd.left, 0);
+	assert_int_equal(cairn_cat_extent_disk_len(&x[0]), 16384);
+	assert_int_equal(cairn_cat_extent_disk_len(&x[1]), 8192);
+
+	/* Many in EXTENTS nodes: every other one compressed. */
+	struct emitted *em = calloc(1, sizeof(*em));
+	_cleanup_(cairn_catalog_writer_freep) struct cairn_catalog_writer *w = NULL;
+	struct cairn_hasher *h = hasher();
+	assert_int_equal(cairn_catalog_writer_new(h, keep, em, &w), 0);
+	assert_int_equal(cairn_catalog_fs_begin(w, "", 0, 1 << 30, "btrfs"), 0);
+	assert_int_equal(cairn_catalog_dir_begin(w), 0);
+	struct cairn_cat_extent *many = calloc(20000, sizeof(*many));
+	for (size_t i = 0; i < 20000; i++)
+		many[i] = i % 2 ? (struct cairn_cat_extent){ i * 8192, i * 131072, 131072, false, false, CAIRN_CAT_ZSTD,
+							     8192, 131072, 0 }
+				: (struct cairn_cat_extent){ i * 8192, i * 131072, 4096 };
+	add_big_and_close(w, many, 20000);
+	uint8_t top[CAIRN_ID_LEN];
+	assert_int_equal(cairn_catalog_writer_finish(w, top), 0);
+	size_t exts = 0, total = 0;
+	for (size_t i = 0; i < em->n; i++) {
+		struct seen t = { 0 };
+		assert_int_equal(cairn_catalog_node_parse(em->data[i], em->len[i], &kind, see, see_id, &t), 0);
+		if (kind != CAIRN_CATNODE_EXTENTS)
+			continue;
+		exts++;
+		uint32_t count;
+		assert_int_equal(cairn_catnode_open(em->data[i], em->len[i], &kind, &count, &rd), 0);
+		for (uint32_t k = 0; k < count; k++, total++) {
+			struct cairn_cat_extent y;
+			assert_int_equal(cairn_catnode_get_extent(&rd, NULL, &y), 0);
+			assert_memory_equal(&y, &many[total], sizeof(y));
+		}
+		assert_int_equal(rd.left, 0);
+		/* An EXTENTS node cut short inside a compressed record. */
+		assert_int_equal(cairn_catalog_node_parse(em->data[i], em->len[i] - 20, &kind, NULL, NULL, NULL),
+				 CAIRN_ECORRUPT);
+	}
+	assert_int_equal(exts, 2);
+	assert_int_equal(total, 20000);
+	free(many);
+	emitted_free(em);
+	cairn_hasher_free(h);
+}
+
+/* Damaged compressed extents: each refused. */
+static void test_compressed_damage(void **state)
+{
+	(void)state;
+	_cleanup_(cairn_buf_freep) struct cairn_buf b = CAIRN_BUF_INIT;
+	struct cairn_cat_entry a = file("a");
+	a.extents = zext;
+	a.nextents = 1;
+	assert_int_equal(cairn_catnode_put_header(&b, CAIRN_CATNODE_DIR, 1), 0);
+	assert_int_equal(cairn_catnode_put_entry(&b, &a, false, NULL, 0), 0);
+	enum cairn_catalog_node_kind kind;
+	assert_int_equal(cairn_catalog_node_parse(b.data, b.len, &kind, NULL, NULL, NULL), 0);
+	/* The extent after the entry's 3 + 72 bytes: length at +16, flags
+	 * at +24, disk_length +25, ram_length +33, data_offset +41,
+	 * compression +49. */
+	const size_t p = CAIRN_CATALOG_HEADER_LEN + 3 + 72;
+	assert_int_equal(b.len, p + CAIRN_CATALOG_ZEXTENT_LEN);
+	assert_int_equal(b.data[p + 24], 4);
+	const struct damage damage[] = {
+		{ p + 24, 1, 5 },                              /* unwritten and compressed */
+		{ p + 24, 1, 8 },                              /* an unknown flag */
+		{ p + 49, 1, 0 },                              /* bit 2 without an algorithm */
+		{ p + 49, 1, 4 },                              /* an unknown algorithm */
+		{ p + 25, 8, 0 },                              /* no on-disk bytes */
+		{ p + 25, 8, CAIRN_CATALOG_ZEXTENT_MAX + 1 },  /* too many */
+		{ p + 33, 8, 0 },                              /* decompresses to nothing */
+		{ p + 33, 8, CAIRN_CATALOG_ZEXTENT_MAX + 1 },  /* to too much */
+		{ p + 33, 8, 131071 },                         /* less than the file uses */
+		{ p + 41, 8, 1 },                              /* a part past the end */
+		{ p + 41, 8, UINT64_MAX },                     /* an offset that wraps */
+		{ p + 0, 8, (UINT64_C(1) << 63) - 100 },       /* on-disk bytes past 2^63 */
+	};
+	refused_each(&b, damage, sizeof(damage) / sizeof(damage[0]));
+	/* Cut inside the 25 bytes of the compressed record's tail, and a
+	 * plain record whose flags claim the tail it lacks. */
+	for (size_t n = p + 26; n < b.len; n += 6)
+		assert_int_equal(cairn_catalog_node_parse(b.data, n, &kind, NULL, NULL, NULL), CAIRN_ECORRUPT);
+	a.extents = ext2;
+	cairn_buf_clear(&b);
+	assert_int_equal(cairn_catnode_put_header(&b, CAIRN_CATNODE_DIR, 1), 0);
+	assert_int_equal(cairn_catnode_put_entry(&b, &a, false, NULL, 0), 0);
+	b.data[p + 24] = 4;
+	assert_int_equal(cairn_catalog_node_parse(b.data, b.len, &kind, NULL, NULL, NULL), CAIRN_ECORRUPT);
 }
 
 int main(void)
@@ -405,6 +555,8 @@ int main(void)
 		cmocka_unit_test(test_parser_rejects),
 		cmocka_unit_test(test_inline_data),
 		cmocka_unit_test(test_inline_damage),
+		cmocka_unit_test(test_compressed_extents),
+		cmocka_unit_test(test_compressed_damage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

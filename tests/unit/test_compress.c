@@ -3,7 +3,11 @@
 #include "helpers.h"
 
 #include "compress/compress.h"
+#include "compress/fszip.h"
 #include "util/cleanup.h"
+
+#include <zlib.h>
+#include <zstd.h>
 
 #define CAIRN_STR_(x) #x
 #define CAIRN_STR(x) CAIRN_STR_(x)
@@ -379,6 +383,186 @@ static void test_mode_parse(void **state)
 	assert_int_equal(cairn_comp_algo_from_name("zstd:1"), -1);
 }
 
+/* ---- compress/fszip.c: btrfs's compressed extents ---- */
+
+/* 128 KiB of text, a whole btrfs extent's worth. */
+static uint8_t *fs_text(size_t n)
+{
+	uint8_t *p = malloc(n);
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)("cairn btrfs extent "[i % 19] + (i / 4096) % 3);
+	return p;
+}
+
+/* One zstd frame as btrfs streams it (no content size, a 2^17 window),
+ * then zeros up to a 4 KiB sector: *ret_len bytes in all. */
+static uint8_t *fs_zstd(const uint8_t *src, size_t n, size_t *ret_len, size_t *ret_frame)
+{
+	ZSTD_CCtx *c = ZSTD_createCCtx();
+	assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_windowLog, 17)));
+	assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, 0)));
+	size_t cap = ZSTD_compressBound(n) + 4096;
+	uint8_t *out = calloc(1, cap);
+	ZSTD_inBuffer ib = { src, n, 0 };
+	ZSTD_outBuffer ob = { out, cap, 0 };
+	assert_int_equal(ZSTD_compressStream2(c, &ob, &ib, ZSTD_e_end), 0);
+	ZSTD_freeCCtx(c);
+	*ret_frame = ob.pos;
+	*ret_len = (ob.pos + 4095) / 4096 * 4096;
+	return out;
+}
+
+static uint8_t *fs_zlib(const uint8_t *src, size_t n, size_t *ret_len, size_t *ret_stream)
+{
+	uLongf len = compressBound(n) + 4096;
+	uint8_t *out = calloc(1, len);
+	assert_int_equal(compress2(out, &len, src, n, 3), Z_OK);
+	*ret_stream = len;
+	*ret_len = (len + 4095) / 4096 * 4096;
+	return out;
+}
+
+#ifdef CAIRN_HAVE_LZO
+#include <lzo/lzo1x.h>
+
+/* btrfs's lzo framing of src (fs/btrfs/lzo.c): total length, then a
+ * length and LZO1X data per 4 KiB of input, no header across a 4 KiB
+ * sector (zeros up to the next instead). */
+static uint8_t *fs_lzo(const uint8_t *src, size_t n, size_t *ret_len)
+{
+	assert_int_equal(lzo_init(), LZO_E_OK);
+	uint8_t *out = calloc(1, n + n / 8 + 65536);
+	_cleanup_free_ uint8_t *wrk = malloc(LZO1X_1_MEM_COMPRESS);
+	size_t at = 4;
+	for (size_t i = 0; i < n; i += 4096) {
+		if (4096 - at % 4096 < 4)
+			at += 4096 - at % 4096;
+		lzo_uint len = 0;
+		assert_int_equal(lzo1x_1_compress(src + i, n - i < 4096 ? n - i : 4096, out + at + 4, &len, wrk),
+				 LZO_E_OK);
+		cairn_put_le32(out + at, (uint32_t)len);
+		at += 4 + len;
+	}
+	cairn_put_le32(out, (uint32_t)at);
+	*ret_len = (at + 4095) / 4096 * 4096;
+	return out;
+}
+
+/* A whole extent, a short one, and damage: header lengths past the end,
+ * a segment cut short, more output than ram_length. */
+static void test_fszip_lzo(void **state)
+{
+	(void)state;
+	const size_t n = 128 << 10;
+	_cleanup_free_ uint8_t *src = fs_text(n);
+	_cleanup_free_ uint8_t *out = malloc(n);
+	for (size_t used = 70001; used <= n; used += n - 70001) {
+		size_t disk, got = 0;
+		_cleanup_free_ uint8_t *z = fs_lzo(src, used, &disk);
+		ck_ok(cairn_fszip_decompress(CAIRN_CAT_LZO, z, disk, out, n, &got));
+		assert_int_equal(got, used);
+		assert_memory_equal(out, src, used);
+	}
+	/* Random bytes compress poorly: segments cross sectors, headers
+	 * land next to their ends. */
+	_cleanup_free_ uint8_t *rnd = malloc(n);
+	for (size_t i = 0; i < n; i++)
+		rnd[i] = (uint8_t)((i * 2654435761u) >> 13 ^ i >> 5);
+	size_t disk, got;
+	_cleanup_free_ uint8_t *r = fs_lzo(rnd, n, &disk);
+	ck_ok(cairn_fszip_decompress(CAIRN_CAT_LZO, r, disk, out, n, &got));
+	assert_int_equal(got, n);
+	assert_memory_equal(out, rnd, n);
+	assert_int_equal(cairn_fszip_decompress(CAIRN_CAT_LZO, r, disk, out, n - 1, &got), CAIRN_ECORRUPT);
+	_cleanup_free_ uint8_t *z = fs_lzo(src, n, &disk);
+	size_t total = cairn_le32(z);
+	cairn_put_le32(z, (uint32_t)disk + 1); /* past the bytes */
+	assert_int_equal(cairn_fszip_decompress(CAIRN_CAT_LZO, z, disk, out, n, &got), CAIRN_ECORRUPT);
+	cairn_put_le32(z, (uint32_t)total);
+	uint32_t seg = cairn_le32(z + 4);
+	cairn_put_le32(z + 4, (uint32_t)total); /* a segment past the end */
+	assert_int_equal(cairn_fszip_decompress(CAIRN_CAT_LZO, z, disk, out, n, &got), CAIRN_ECORRUPT);
+	cairn_put_le32(z + 4, seg - 1); /* cut short */
+	assert_int_equal(cairn_fszip_decompress(CAIRN_CAT_LZO, z, disk, out, n, &got), CAIRN_ECORRUPT);
+	cairn_put_le32(z + 4, seg);
+	ck_ok(cairn_fszip_decompress(CAIRN_CAT_LZO, z, disk, out, n, &got));
+	assert_int_equal(cairn_fszip_decompress(CAIRN_CAT_LZO, z, total - 1, out, n, &got), CAIRN_ECORRUPT);
+}
+#endif
+
+/* Each algorithm: a whole extent, and one whose stream holds fewer bytes
+ * (a file's last extent, compressed up to the file's size), come out as
+ * they went in; padding after the stream is ignored. */
+static void test_fszip_round_trip(void **state)
+{
+	(void)state;
+	const size_t n = 128 << 10;
+	_cleanup_free_ uint8_t *src = fs_text(n);
+	_cleanup_free_ uint8_t *out = malloc(n);
+	for (int alg = CAIRN_CAT_ZLIB; alg <= CAIRN_CAT_ZSTD; alg += 2)
+		for (size_t part = 0; part < 2; part++) {
+			size_t used = part ? 70001 : n, disk, stream, got = 0;
+			_cleanup_free_ uint8_t *z = alg == CAIRN_CAT_ZSTD ? fs_zstd(src, used, &disk, &stream)
+									  : fs_zlib(src, used, &disk, &stream);
+			assert_true(disk > stream || part || disk == stream);
+			memset(out, 0xee, n);
+			ck_ok(cairn_fszip_decompress(alg, z, disk, out, n, &got));
+			assert_int_equal(got, used);
+			assert_memory_equal(out, src, used);
+			/* Exactly the stream, no padding. */
+			ck_ok(cairn_fszip_decompress(alg, z, stream, out, n, &got));
+			assert_int_equal(got, used);
+		}
+	assert_string_equal(cairn_fszip_name(CAIRN_CAT_ZSTD), "zstd");
+	assert_string_equal(cairn_fszip_name(CAIRN_CAT_ZLIB), "zlib");
+}
+
+/* What must be an error, never bytes: more output than the extent's
+ * ram_length, a stream cut short, damaged bytes, an unknown algorithm;
+ * lzo is refused as unsupported. */
+static void test_fszip_damage(void **state)
+{
+	(void)state;
+	const size_t n = 128 << 10;
+	_cleanup_free_ uint8_t *src = fs_text(n);
+	_cleanup_free_ uint8_t *out = malloc(n);
+	for (int alg = CAIRN_CAT_ZLIB; alg <= CAIRN_CAT_ZSTD; alg += 2) {
+		size_t disk, stream, got = 7;
+		_cleanup_free_ uint8_t *z = alg == CAIRN_CAT_ZSTD ? fs_zstd(src, n, &disk, &stream)
+								  : fs_zlib(src, n, &disk, &stream);
+		/* A byte more than ram_length. */
+		assert_int_equal(cairn_fszip_decompress(alg, z, disk, out, n - 1, &got), CAIRN_ECORRUPT);
+		assert_non_null(strstr(cairn_error_message(), "more than"));
+		assert_int_equal(got, 0);
+		/* Cut anywhere inside the stream. */
+		for (size_t cut = 0; cut < stream; cut += stream / 7 + 1)
+			assert_int_equal(cairn_fszip_decompress(alg, z, cut, out, n, &got), CAIRN_ECORRUPT);
+		assert_int_equal(cairn_fszip_decompress(alg, z, stream - 1, out, n, &got), CAIRN_ECORRUPT);
+		/* The header (zstd's magic, zlib's method byte) damaged. */
+		z[0] ^= 0xff;
+		assert_int_equal(cairn_fszip_decompress(alg, z, disk, out, n, &got), CAIRN_ECORRUPT);
+		assert_non_null(strstr(cairn_error_message(), "does not decompress"));
+		z[0] ^= 0xff;
+		/* All zeros: no stream at all. */
+		memset(z, 0, disk);
+		assert_int_equal(cairn_fszip_decompress(alg, z, disk, out, n, &got), CAIRN_ECORRUPT);
+	}
+	/* zlib's adler32 catches a flipped byte in the data. */
+	size_t disk, stream, got;
+	_cleanup_free_ uint8_t *z = fs_zlib(src, n, &disk, &stream);
+	z[stream / 2] ^= 0x10;
+	assert_int_equal(cairn_fszip_decompress(CAIRN_CAT_ZLIB, z, disk, out, n, &got), CAIRN_ECORRUPT);
+	uint8_t b[8] = { 0 };
+#ifdef CAIRN_HAVE_LZO
+	assert_int_equal(cairn_fszip_decompress(CAIRN_CAT_LZO, b, 8, out, n, &got), CAIRN_ECORRUPT);
+#else
+	assert_int_equal(cairn_fszip_decompress(CAIRN_CAT_LZO, b, 8, out, n, &got), CAIRN_EUNSUPPORTED);
+	assert_non_null(strstr(cairn_error_message(), "lzo"));
+#endif
+	assert_int_equal(cairn_fszip_decompress((enum cairn_cat_compression)9, b, 8, out, n, &got), CAIRN_ECORRUPT);
+	assert_int_equal(cairn_fszip_decompress(CAIRN_CAT_PLAIN, b, 8, out, n, &got), CAIRN_ECORRUPT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -394,6 +578,11 @@ int main(void)
 		cmocka_unit_test(test_lz4_corrupt),
 		cmocka_unit_test(test_probe),
 		cmocka_unit_test(test_mode_parse),
+		cmocka_unit_test(test_fszip_round_trip),
+		cmocka_unit_test(test_fszip_damage),
+#ifdef CAIRN_HAVE_LZO
+		cmocka_unit_test(test_fszip_lzo),
+#endif
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
