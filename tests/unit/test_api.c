@@ -1,6 +1,7 @@
 /* The daemon's HTTP API where its logic is pure: the route table's
  * matching (daemon/api_route.h) and the tokens (state/tokens.h: the
- * stored hash, the constant-time compare, create, check, revoke). */
+ * stored hash, the constant-time compare, create, check, revoke) and the
+ * token cache of the daemon's quick path (state/tokencache.h). */
 #include "helpers.h"
 
 #include "daemon/api_body.h"
