@@ -16,7 +16,9 @@
 #      goes at once, a backlog over a second is dropped), so the rate does
 #      not depend on the requests' latency as a fixed pause would.
 # and the job's own elapsed time (its row) is taken.  Printed per round:
-# both times, L/Q, wrk's achieved rate and latency; then the medians of Q
+# both times, L/Q, wrk's achieved rate and latency, and the CPU time the
+# daemon (/proc/PID/stat, its own threads: the jobs are its children) and
+# wrk spent per request over wrk's run; then the medians of Q
 # and L, the median of the rounds' L/Q (the number for the issue's target:
 # under 1.05), and whether every loaded round got at least 95% of the
 # rate; last wrk's unthrottled rate for 3 s (the ceiling, idle daemon).
@@ -30,7 +32,7 @@
 #   API_RATE         status requests per second under load, default 1000
 #   API_CONNS        wrk connections, default 20
 #   BENCH_DIR        default /var/tmp/cairn-bench-api
-# Needs wrk, curl, jq (scripts/install-deps).  The machine may be shared:
+# Needs wrk, curl, jq, /usr/bin/time (scripts/install-deps).  The machine may be shared:
 # the numbers are as noisy as its neighbours make them.
 set -euo pipefail
 
@@ -42,7 +44,7 @@ RATE=${API_RATE:-1000}
 CONNS=${API_CONNS:-20}
 THREADS=2
 DIR=${BENCH_DIR:-/var/tmp/cairn-bench-api}
-for t in wrk curl jq; do
+for t in wrk curl jq /usr/bin/time; do
 	command -v $t >/dev/null || { echo "bench/api.sh: $t is missing (scripts/install-deps)" >&2; exit 1; }
 done
 
@@ -112,6 +114,10 @@ run_backup()
 	rm -rf "$DIR/repo$n"
 }
 
+# The daemon's own CPU time (its threads; not its children, the jobs), in
+# clock ticks.
+daemon_ticks() { awk '{print $14 + $15}' "/proc/$DPID/stat"; }
+
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
 echo "# bench/api.sh: $SIZE MiB random image, $ROUNDS rounds each, wrk -t$THREADS -c$CONNS paced at $RATE req/s, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -124,12 +130,17 @@ for r in $(seq 1 "$ROUNDS"); do
 	# wrk runs a second before the backup and past its quiet time by half
 	# again (its summary comes when it ends: it cannot be stopped early).
 	dur=$(awk -v t="$tq" 'BEGIN {printf "%d", t * 1.5 + 3}')
-	wrk -t$THREADS -c"$CONNS" -d"${dur}s" --latency -s "$DIR/status.lua" "http://127.0.0.1:$PORT/api/v1/status" >"$DIR/wrk$r.txt" &
+	c0=$(daemon_ticks)
+	/usr/bin/time -f '%U %S' -o "$DIR/wrktime$r" wrk -t$THREADS -c"$CONNS" -d"${dur}s" --latency -s "$DIR/status.lua" \
+		"http://127.0.0.1:$PORT/api/v1/status" >"$DIR/wrk$r.txt" &
 	wpid=$!
 	sleep 1
 	tl=$(run_backup "l$r")
 	l+=("$tl")
 	wait $wpid
+	c1=$(daemon_ticks)
+	nreq=$(awk '/requests in/ {print $1}' "$DIR/wrk$r.txt")
+	cpu=$(awk -v c="$((c1 - c0))" -v hz="$(getconf CLK_TCK)" -v n="$nreq" '{printf "daemon %.0f us, wrk %.0f us", c * 1e6 / hz / n, ($1 + $2) * 1e6 / n}' "$DIR/wrktime$r")
 	ratio=$(awk -v a="$tl" -v b="$tq" 'BEGIN {printf "%.3f", a / b}')
 	ratios+=("$ratio")
 	rate=$(awk '/^Requests\/sec/ {print $2}' "$DIR/wrk$r.txt")
@@ -138,7 +149,7 @@ for r in $(seq 1 "$ROUNDS"); do
 	errs=$(grep -E 'Non-2xx|Socket errors' "$DIR/wrk$r.txt" | tr '\n' ' ' || true)
 	awk -v r="$rate" -v want="$RATE" 'BEGIN {exit !(r < 0.95 * want)}' && short=$((short + 1))
 	awk -v t="$tl" -v d="$dur" 'BEGIN {exit !(t + 1 > d)}' && echo "  (round $r: the backup outlasted the load; its tail ran quiet)"
-	echo "round $r: quiet ${tq}s, loaded ${tl}s, loaded/quiet $ratio  (wrk over ${dur}s: $rate req/s, latency $lat, p99 $p99 ${errs:-no errors})"
+	echo "round $r: quiet ${tq}s, loaded ${tl}s, loaded/quiet $ratio  (wrk over ${dur}s: $rate req/s, latency $lat, p99 $p99 ${errs:-no errors}; CPU a request: $cpu)"
 done
 mq=$(printf '%s\n' "${q[@]}" | median)
 ml=$(printf '%s\n' "${l[@]}" | median)

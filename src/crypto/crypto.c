@@ -8,6 +8,7 @@
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -96,10 +97,22 @@ int cairn_hkdf(const uint8_t *ikm, size_t ikmlen, const char *label, uint8_t *ou
 	return derive("HKDF", params, out, outlen);
 }
 
+/* SHA-256's implementation, fetched once: with EVP_sha256() every call
+ * looks it up again (OpenSSL 3), which costs more than hashing a short
+ * input such as an API token (daemon/api.c checks one per request). */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 int cairn_sha256(const void *data, size_t len, uint8_t out[32])
 {
 	unsigned int n = 32;
-	if (EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) != 1)
+	pthread_once(&sha256_once, sha256_fetch);
+	if (EVP_Digest(data, len, out, &n, sha256_md ? sha256_md : EVP_sha256(), NULL) != 1)
 		return crypto_fail("EVP_Digest");
 	return 0;
 }

@@ -5,6 +5,7 @@
 #include "daemon/api_body.h"
 #include "daemon/api_req.h"
 #include "daemon/api_static.h"
+#include "state/tokencache.h"
 #include "state/tokens.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -26,6 +27,10 @@
 #include <unistd.h>
 
 #define POOL_MAX 8
+/* Bytes of libmicrohttpd's memory for one connection (its default is 32
+ * KiB, cleared for every request): a request's headers, a browser's
+ * cookies too, fit in half of it. */
+#define CONN_MEMORY (16 * 1024)
 
 /* One listening server: the Unix socket's or the TCP address's. */
 struct server {
@@ -43,11 +48,24 @@ struct cairn_api {
 	char *static_dir; /* the dashboard's files, or NULL */
 	char *cert, *key; /* PEM, TLS on the TCP server */
 	struct server unix_srv, tcp_srv;
-	pthread_mutex_t lock; /* status, pool */
+	pthread_mutex_t lock; /* status, pool, tokens, parked, threads */
+	pthread_cond_t idle;  /* parked or threads fell to 0 */
 	struct cairn_api_daemon_status status;
 	int64_t started;
 	struct cairn_state *pool[POOL_MAX];
 	size_t npool;
+	/* The quick path's tokens (opened on first use; NULL and
+	 * tokens_failed: every request takes the full check). */
+	struct cairn_token_cache *tokens;
+	bool tokens_failed;
+	/* The status body last made (cairn_api_status_reply): for this
+	 * second and status. */
+	char *status_text;
+	size_t status_len;
+	int64_t status_now;
+	struct cairn_api_daemon_status status_of;
+	unsigned parked;  /* connections suspended (cairn_api_park) */
+	unsigned threads; /* threads of cairn_api_spawn still running */
 	volatile bool stopping;
 };
 
@@ -118,6 +136,68 @@ bool cairn_api_stopping(const struct cairn_api *a)
 	return a->stopping;
 }
 
+bool cairn_api_park(struct cairn_api *a)
+{
+	pthread_mutex_lock(&a->lock);
+	bool ok = !a->stopping;
+	if (ok)
+		a->parked++;
+	pthread_mutex_unlock(&a->lock);
+	return ok;
+}
+
+void cairn_api_unpark(struct cairn_api *a)
+{
+	pthread_mutex_lock(&a->lock);
+	if (--a->parked == 0)
+		pthread_cond_broadcast(&a->idle);
+	pthread_mutex_unlock(&a->lock);
+}
+
+struct spawned {
+	struct cairn_api *a;
+	void *(*fn)(void *);
+	void *arg;
+};
+
+static void *spawned_main(void *p)
+{
+	struct spawned sp = *(struct spawned *)p;
+	free(p);
+	sp.fn(sp.arg);
+	pthread_mutex_lock(&sp.a->lock);
+	if (--sp.a->threads == 0)
+		pthread_cond_broadcast(&sp.a->idle);
+	pthread_mutex_unlock(&sp.a->lock);
+	return NULL;
+}
+
+int cairn_api_spawn(struct cairn_api *a, void *(*fn)(void *), void *arg)
+{
+	struct spawned *sp = malloc(sizeof(*sp));
+	if (!sp)
+		return cairn_error_nomem();
+	*sp = (struct spawned){ a, fn, arg };
+	pthread_mutex_lock(&a->lock);
+	a->threads++;
+	pthread_mutex_unlock(&a->lock);
+	pthread_attr_t attr;
+	pthread_t t;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	int rc = pthread_create(&t, &attr, spawned_main, sp);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		free(sp);
+		pthread_mutex_lock(&a->lock);
+		if (--a->threads == 0)
+			pthread_cond_broadcast(&a->idle);
+		pthread_mutex_unlock(&a->lock);
+		return cairn_error_errno(rc, "start a thread for the API");
+	}
+	return 0;
+}
+
 void cairn_api_set_status(struct cairn_api *a, const struct cairn_api_daemon_status *s)
 {
 	if (!a)
@@ -127,12 +207,64 @@ void cairn_api_set_status(struct cairn_api *a, const struct cairn_api_daemon_sta
 	pthread_mutex_unlock(&a->lock);
 }
 
-void cairn_api_get_status(struct cairn_api *a, struct cairn_api_daemon_status *ret, int64_t *ret_started)
+/* A document as a reply's text: compact, and a newline at the end for
+ * people reading with curl.  NULL: no memory. */
+static char *json_text(const json_t *j, size_t *ret_len)
 {
+	char *text = j ? json_dumps(j, JSON_COMPACT) : strdup("{}");
+	if (!text)
+		return NULL;
+	size_t len = strlen(text);
+	char *t2 = realloc(text, len + 2);
+	if (t2) {
+		text = t2;
+		text[len++] = '\n';
+		text[len] = 0;
+	}
+	*ret_len = len;
+	return text;
+}
+
+static struct MHD_Response *json_response(char *text, size_t len, enum MHD_ResponseMemoryMode mode)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, mode);
+	if (resp)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	return resp;
+}
+
+static bool status_equal(const struct cairn_api_daemon_status *a, const struct cairn_api_daemon_status *b)
+{
+	return a->running_jobs == b->running_jobs && a->max_jobs == b->max_jobs && a->stopping == b->stopping &&
+	       a->last_tick == b->last_tick;
+}
+
+int cairn_api_status_reply(struct cairn_api_req *rq, cairn_api_status_render render)
+{
+	struct cairn_api *a = rq->api;
+	int64_t now = (int64_t)time(NULL);
 	pthread_mutex_lock(&a->lock);
-	*ret = a->status;
-	*ret_started = a->started;
+	if (!a->status_text || a->status_now != now || !status_equal(&a->status_of, &a->status)) {
+		json_t *j = render(&a->status, a->started, now);
+		size_t len = 0;
+		char *text = j ? json_text(j, &len) : NULL;
+		json_decref(j);
+		if (text) {
+			free(a->status_text);
+			a->status_text = text;
+			a->status_len = len;
+			a->status_now = now;
+			a->status_of = a->status;
+		}
+	}
+	struct MHD_Response *resp =
+		a->status_text ? json_response(a->status_text, a->status_len, MHD_RESPMEM_MUST_COPY) : NULL;
 	pthread_mutex_unlock(&a->lock);
+	if (!resp)
+		return cairn_error_nomem();
+	rq->status = 200;
+	rq->response = resp;
+	return 0;
 }
 
 /* ---- errors ---- */
@@ -170,24 +302,14 @@ static enum MHD_Result send_reply(struct cairn_api_req *rq)
 	struct MHD_Response *resp = rq->response;
 	rq->response = NULL;
 	if (!resp) {
-		char *text = rq->reply ? json_dumps(rq->reply, JSON_COMPACT) : strdup("{}");
+		size_t len;
+		char *text = json_text(rq->reply, &len);
 		if (!text)
 			return MHD_NO;
-		size_t len = strlen(text);
-		text[len] = 0;
-		/* A newline at the end, for people reading with curl. */
-		char *t2 = realloc(text, len + 2);
-		if (t2) {
-			text = t2;
-			text[len++] = '\n';
-			text[len] = 0;
-		}
-		resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
-		if (!resp) {
+		if (!(resp = json_response(text, len, MHD_RESPMEM_MUST_FREE))) {
 			free(text);
 			return MHD_NO;
 		}
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
 	}
 	/* The dashboard's files say how they may be cached; nothing else may be. */
 	if (!MHD_get_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL))
@@ -201,6 +323,24 @@ static enum MHD_Result send_reply(struct cairn_api_req *rq)
 	return ret;
 }
 
+/* The token of the request's "Authorization: Bearer TOKEN", or NULL. */
+static const char *bearer(struct cairn_api_req *rq)
+{
+	const char *h = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+		return NULL;
+	const char *tok = h + 7;
+	while (*tok == ' ')
+		tok++;
+	return tok;
+}
+
+static int unauthorized(struct cairn_api_req *rq)
+{
+	cairn_api_error(rq, 401, "unauthorized", "unknown or revoked token");
+	return -1;
+}
+
 /* The bearer token of a TCP request: 0 when it may go on (*read_only set),
  * else the error reply is set. */
 static int authorize(struct cairn_api_req *rq, bool *read_only)
@@ -210,20 +350,17 @@ static int authorize(struct cairn_api_req *rq, bool *read_only)
 		return 0; /* the socket's 0600 mode is the check */
 	if (rq->m.route->auth == CAIRN_API_METRICS && rq->api->metrics_public)
 		return 0;
-	const char *h = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+	const char *tok = bearer(rq);
+	if (!tok)
 		return cairn_api_error(rq, 401, "unauthorized", "this address needs a token: Authorization: Bearer TOKEN "
 								 "('cairn token create NAME')"), -1;
-	const char *tok = h + 7;
-	while (*tok == ' ')
-		tok++;
 	struct cairn_state *st = cairn_api_state(rq);
 	if (!st)
 		return reply_failure(rq, CAIRN_EIO), -1;
 	struct cairn_token t;
 	int r = cairn_token_check(st, tok, (int64_t)time(NULL), &t);
 	if (r == CAIRN_EAUTH)
-		return cairn_api_error(rq, 401, "unauthorized", "unknown or revoked token"), -1;
+		return unauthorized(rq);
 	if (r < 0)
 		return reply_failure(rq, r), -1;
 	*read_only = t.read_only;
@@ -289,6 +426,90 @@ static void handle(struct cairn_api_req *rq)
 		reply_failure(rq, r);
 }
 
+/* The token cache of the quick path, opened on first use; NULL when it
+ * cannot be (the full check then serves every request). */
+static struct cairn_token_cache *token_cache(struct cairn_api *a)
+{
+	pthread_mutex_lock(&a->lock);
+	if (!a->tokens && !a->tokens_failed) {
+		struct cairn_state *st = NULL;
+		if (cairn_app_state_open(a->app, false, &st) < 0 || cairn_token_cache_new(st, &a->tokens) < 0) {
+			cairn_log_warn("api: no token cache (every request reads the tokens): %s", cairn_error_message());
+			a->tokens_failed = true;
+		}
+	}
+	struct cairn_token_cache *c = a->tokens;
+	pthread_mutex_unlock(&a->lock);
+	return c;
+}
+
+/* The quick path's token check: 1 when the request may go on, 0 when the
+ * full one (authorize) must decide, -1 with the 401 reply set. */
+static int authorize_cached(struct cairn_api_req *rq)
+{
+	if (!rq->tcp)
+		return 1;
+	const char *tok = bearer(rq);
+	struct cairn_token_cache *c = tok ? token_cache(rq->api) : NULL;
+	if (!c)
+		return 0;
+	bool read_only;
+	int r = cairn_token_cache_check(c, tok, (int64_t)time(NULL), &read_only);
+	if (r == CAIRN_EAUTH)
+		return unauthorized(rq);
+	if (r <= 0)
+		cairn_error_clear();
+	return r > 0;
+}
+
+/* A request for a quick route (cairn_api_route_quick: a read that needs
+ * neither the database nor waiting) whose token the cache vouches for is
+ * answered here, on the server's thread: true then. */
+static bool handle_quick(struct cairn_api_req *rq)
+{
+	if (rq->body_len || rq->too_large ||
+	    cairn_api_route_match(cairn_api_routes, cairn_api_nroutes, rq->method, rq->url, &rq->m) < 0 ||
+	    !cairn_api_route_quick(rq->m.route) || rq->m.route->auth != CAIRN_API_READ)
+		return false;
+	int r = authorize_cached(rq);
+	if (r == 0)
+		return false;
+	if (r > 0) {
+		cairn_error_clear();
+		if ((r = rq->m.route->handler(rq)) < 0)
+			reply_failure(rq, r);
+	}
+	return true;
+}
+
+/* Runs on a thread of its own (cairn_api_spawn): the request's handler,
+ * which may take its time (a repository, a store), while the server's
+ * thread serves others.  Resumed, the connection comes back to on_request
+ * to send the reply. */
+static void *run_handler(void *p)
+{
+	struct cairn_api_req *rq = p;
+	handle(rq);
+	rq->handled = true;
+	MHD_resume_connection(rq->conn);
+	return NULL;
+}
+
+/* Hands the request to a thread, the connection suspended meanwhile:
+ * false when the server stops (the caller answers it itself). */
+static bool hand_off(struct cairn_api_req *rq)
+{
+	if (!cairn_api_park(rq->api))
+		return false;
+	MHD_suspend_connection(rq->conn);
+	rq->parked = true;
+	if (cairn_api_spawn(rq->api, run_handler, rq) < 0) {
+		cairn_log_warn("api: %s", cairn_error_message());
+		run_handler(rq); /* here, then */
+	}
+	return true;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
 				  const char *version, const char *upload_data, size_t *upload_data_size,
 				  void **con_cls)
@@ -311,6 +532,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			rq->too_large = true;
 			cairn_api_error(rq, 413, "body_too_large", "the request body is larger than %zu bytes",
 					srv->api->body_max);
+			rq->queued = true;
 			return send_reply(rq);
 		}
 		return MHD_YES;
@@ -330,9 +552,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		rq->body_len += n;
 		return MHD_YES;
 	}
-	if (rq->status) /* answered early (413) */
+	if (rq->queued) /* answered early (413) */
 		return MHD_YES;
-	handle(rq);
+	if (rq->parked) {
+		rq->parked = false;
+		cairn_api_unpark(rq->api);
+	}
+	if (!rq->handled && !handle_quick(rq)) {
+		if (hand_off(rq))
+			return MHD_YES; /* back here when its thread is done */
+		handle(rq);
+	}
+	rq->queued = true;
 	return send_reply(rq);
 }
 
@@ -343,6 +574,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct cairn_api_req *rq = *con_cls;
 	if (!rq)
 		return;
+	if (rq->parked) /* resumed, then closed before on_request saw it */
+		cairn_api_unpark(srv->api);
 	cairn_api_pool_give(srv->api, rq->st);
 	json_decref(rq->json);
 	json_decref(rq->reply);
@@ -473,15 +706,20 @@ static int read_pem(const char *path, const char *what, char **ret)
 
 static int serve(struct cairn_api *a, struct server *srv, bool tls)
 {
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
-			 MHD_USE_ERROR_LOG | MHD_USE_ITC;
+	/* One thread runs the server's event loop (epoll); what may take time
+	 * runs on threads of its own (hand_off, the event streams' pollers),
+	 * the connection suspended meanwhile.  A thread per connection cost
+	 * more than the status request itself (issue 22). */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+			 MHD_USE_ERROR_LOG;
 	if (tls)
 		flags |= MHD_USE_TLS;
 	srv->api = a;
 	srv->d = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_LISTEN_SOCKET, srv->fd, MHD_OPTION_NOTIFY_COMPLETED,
 		on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-		NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
+		NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		(size_t)CONN_MEMORY,
 		tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, a->key, MHD_OPTION_HTTPS_MEM_CERT, a->cert,
 		MHD_OPTION_END);
 	if (!srv->d)
@@ -510,6 +748,7 @@ int cairn_api_start(const struct cairn_api_opts *o, struct cairn_api **ret)
 	a->unix_srv.fd = a->tcp_srv.fd = -1;
 	a->tcp_srv.tcp = true;
 	pthread_mutex_init(&a->lock, NULL);
+	pthread_cond_init(&a->idle, NULL);
 	int r = 0;
 	if (o->socket_path)
 		a->socket_path = strdup(o->socket_path);
@@ -537,7 +776,14 @@ void cairn_api_stop(struct cairn_api *a)
 {
 	if (!a)
 		return;
+	/* Suspended connections come back first (libmicrohttpd must not stop
+	 * with one suspended): handlers finish, event streams end, and
+	 * nothing new is suspended once stopping is set. */
+	pthread_mutex_lock(&a->lock);
 	a->stopping = true;
+	while (a->parked)
+		pthread_cond_wait(&a->idle, &a->lock);
+	pthread_mutex_unlock(&a->lock);
 	struct server *s[] = { &a->tcp_srv, &a->unix_srv };
 	for (size_t i = 0; i < 2; i++) {
 		/* A running server closes its listen socket when stopped. */
@@ -548,9 +794,17 @@ void cairn_api_stop(struct cairn_api *a)
 	}
 	if (a->unix_srv.fd >= 0 && a->socket_path)
 		unlink(a->socket_path);
+	/* The event streams' pollers give their state connections back. */
+	pthread_mutex_lock(&a->lock);
+	while (a->threads)
+		pthread_cond_wait(&a->idle, &a->lock);
+	pthread_mutex_unlock(&a->lock);
+	cairn_token_cache_free(a->tokens);
+	free(a->status_text);
 	for (size_t i = 0; i < a->npool; i++)
 		cairn_state_free(a->pool[i]);
 	pthread_mutex_destroy(&a->lock);
+	pthread_cond_destroy(&a->idle);
 	free(a->socket_path);
 	free(a->static_dir);
 	if (a->key) {

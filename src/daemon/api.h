@@ -4,9 +4,11 @@
  * user running the daemon) and, when asked, on a TCP address, where every
  * request needs a bearer token (state/tokens.h) and TLS may be on.
  *
- * Threads: each server runs a thread per connection (a job's event
- * stream blocks its own); requests take a state connection from a small
- * pool (a struct cairn_state is one thread's at a time).  Mutations go
+ * Threads: each server runs one event-loop thread (epoll) that answers
+ * /api/v1/status itself and hands every other request to a thread of its
+ * own (the connection suspended meanwhile); a job's event stream has a
+ * polling thread.  Requests take a state connection from a small pool (a
+ * struct cairn_state is one thread's at a time).  Mutations go
  * through app/ or the state calls the CLI makes; long work (a policy run)
  * is queued as a job row for the daemon's scheduler, which starts it like
  * a scheduled run: the reply is 202 with the job's id. */

@@ -32,6 +32,7 @@
 
 #include <cairn/cairn.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,20 +60,20 @@ static struct cairn_state *need_state(struct cairn_api_req *rq)
 
 /* ---- status ---- */
 
-/* Cheap: no database, no lock beyond the status's own (bench/api.sh drives
- * it at 1,000 requests a second while a backup runs). */
+static json_t *status_json(const struct cairn_api_daemon_status *s, int64_t started, int64_t now)
+{
+	return json_pack("{s:s, s:s, s:{s:I, s:I, s:I, s:b, s:o}, s:{s:i, s:i}}", "service", "cairn", "version",
+			 CAIRN_VERSION_STRING, "daemon", "pid", (json_int_t)getpid(), "started", (json_int_t)started,
+			 "uptime_s", (json_int_t)(now - started), "stopping", s->stopping, "last_tick",
+			 opt_time(s->last_tick), "jobs", "running", (int)s->running_jobs, "max", (int)s->max_jobs);
+}
+
+/* Cheap: no database, the document made at most once a second, on the
+ * server's own thread (cairn_api_route_quick; bench/api.sh drives it at
+ * 1,000 requests a second while a backup runs). */
 static int get_status(struct cairn_api_req *rq)
 {
-	struct cairn_api_daemon_status s;
-	int64_t started;
-	cairn_api_get_status(rq->api, &s, &started);
-	int64_t now = (int64_t)time(NULL);
-	return cairn_api_reply(rq, 200,
-			       json_pack("{s:s, s:s, s:{s:I, s:I, s:I, s:b, s:o}, s:{s:i, s:i}}", "service", "cairn",
-					 "version", CAIRN_VERSION_STRING, "daemon", "pid", (json_int_t)getpid(),
-					 "started", (json_int_t)started, "uptime_s", (json_int_t)(now - started),
-					 "stopping", s.stopping, "last_tick", opt_time(s.last_tick), "jobs", "running",
-					 (int)s.running_jobs, "max", (int)s.max_jobs));
+	return cairn_api_status_reply(rq, status_json);
 }
 
 /* ---- jobs ---- */
@@ -178,16 +179,32 @@ static int post_job_cancel(struct cairn_api_req *rq)
 
 /* ---- a job's events (Server-Sent Events) ---- */
 
+/* A stream has a thread of its own, its poller, which looks at the jobs
+ * every 200 ms and leaves what changed in out; libmicrohttpd's thread,
+ * which serves every connection, only copies out (stream_read) and
+ * suspends the connection while there is nothing to send: the poller
+ * resumes it when there is. */
 struct stream {
 	struct cairn_api *api;
-	struct cairn_state *st; /* its own, for its life */
+	struct MHD_Connection *conn;
+	/* The poller's own: */
+	struct cairn_state *st; /* for the stream's life */
 	int64_t job;            /* 0: every job (/api/v1/events) */
 	json_t *seen;           /* every job: "id" -> "state bytes_done" last sent */
 	bool started, ended;
 	enum cairn_job_state state;
 	uint64_t done, log_lines;
-	char *out;     /* events not yet sent */
+	char *next;             /* events of the last look */
+	size_t next_len;
+	/* Shared, under lock: */
+	pthread_mutex_t lock;
+	pthread_cond_t wake;    /* the poller looks again at once */
+	char *out;              /* events not yet sent */
 	size_t len, off;
+	bool eos;               /* nothing more after out */
+	bool suspended;         /* stream_read suspended the connection */
+	bool parked;            /* ... and cairn_api_park counted it */
+	bool closed;            /* the response is gone: the poller frees the stream */
 	time_t last_send;
 };
 
@@ -202,11 +219,11 @@ static void emit(struct stream *s, const char *event, json_t *data)
 	free(d);
 	if (n < 0)
 		return;
-	char *b = realloc(s->out, s->len + (size_t)n);
+	char *b = realloc(s->next, s->next_len + (size_t)n);
 	if (b) {
-		memcpy(b + s->len, line, (size_t)n);
-		s->out = b;
-		s->len += (size_t)n;
+		memcpy(b + s->next_len, line, (size_t)n);
+		s->next = b;
+		s->next_len += (size_t)n;
 	}
 	free(line);
 }
@@ -285,49 +302,120 @@ static void poll_all(struct stream *s)
 	cairn_jobs_free(v, n);
 }
 
+static void stream_free(struct stream *s)
+{
+	cairn_api_pool_give(s->api, s->st);
+	json_decref(s->seen);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->wake);
+	free(s->next);
+	free(s->out);
+	free(s);
+}
+
+/* The poller (cairn_api_spawn): looks when out is sent, resumes the
+ * connection when there is something, and frees the stream when the
+ * response is gone. */
+static void *stream_poll(void *p)
+{
+	struct stream *s = p;
+	pthread_mutex_lock(&s->lock);
+	while (!s->closed) {
+		if (s->off == s->len && !s->eos) {
+			bool stopping = cairn_api_stopping(s->api);
+			/* The database is read unlocked: stream_read never
+			 * waits for it. */
+			pthread_mutex_unlock(&s->lock);
+			if (!stopping && s->job)
+				poll_job(s);
+			else if (!stopping)
+				poll_all(s);
+			pthread_mutex_lock(&s->lock);
+			free(s->out);
+			s->out = s->next;
+			s->len = s->next_len;
+			s->off = 0;
+			s->next = NULL;
+			s->next_len = 0;
+			s->eos = s->ended || stopping;
+			if (!s->len && !s->eos && time(NULL) - s->last_send >= 15) {
+				/* A comment line keeps proxies and idle
+				 * timers from closing a quiet stream. */
+				static const char ka[] = ": keep-alive\n\n";
+				if ((s->out = malloc(sizeof(ka)))) {
+					memcpy(s->out, ka, sizeof(ka) - 1);
+					s->len = sizeof(ka) - 1;
+				}
+			}
+		}
+		if (s->suspended && (s->off < s->len || s->eos)) {
+			/* Suspended, the connection is not freed: resuming
+			 * it unlocked is safe. */
+			s->suspended = false;
+			pthread_mutex_unlock(&s->lock);
+			MHD_resume_connection(s->conn);
+			pthread_mutex_lock(&s->lock);
+			continue;
+		}
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 200 * 1000 * 1000;
+		if (until.tv_nsec >= 1000 * 1000 * 1000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000 * 1000 * 1000;
+		}
+		if (!s->closed)
+			pthread_cond_timedwait(&s->wake, &s->lock, &until);
+	}
+	pthread_mutex_unlock(&s->lock);
+	stream_free(s);
+	return NULL;
+}
+
+/* libmicrohttpd's thread: never waits (it serves every connection). */
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	(void)pos;
 	struct stream *s = cls;
-	/* This connection has its own thread: waiting here blocks no one. */
-	while (s->off == s->len) {
-		s->off = s->len = 0;
-		if (s->ended || cairn_api_stopping(s->api))
-			return MHD_CONTENT_READER_END_OF_STREAM;
-		if (s->job)
-			poll_job(s);
-		else
-			poll_all(s);
-		if (s->len)
-			break;
-		if (time(NULL) - s->last_send >= 15) {
-			/* A comment line keeps proxies and idle timers from
-			 * closing a quiet stream. */
-			static const char ka[] = ": keep-alive\n\n";
-			s->out = realloc(s->out, sizeof(ka));
-			if (!s->out)
-				return MHD_CONTENT_READER_END_WITH_ERROR;
-			memcpy(s->out, ka, sizeof(ka) - 1);
-			s->len = sizeof(ka) - 1;
-			break;
-		}
-		struct timespec ts = { .tv_nsec = 200 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
+	ssize_t ret;
+	pthread_mutex_lock(&s->lock);
+	if (s->parked) {
+		s->parked = false;
+		cairn_api_unpark(s->api);
 	}
-	size_t n = s->len - s->off < max ? s->len - s->off : max;
-	memcpy(buf, s->out + s->off, n);
-	s->off += n;
-	s->last_send = time(NULL);
-	return (ssize_t)n;
+	if (s->off < s->len) {
+		size_t n = s->len - s->off < max ? s->len - s->off : max;
+		memcpy(buf, s->out + s->off, n);
+		s->off += n;
+		s->last_send = time(NULL);
+		if (s->off == s->len)
+			pthread_cond_signal(&s->wake);
+		ret = (ssize_t)n;
+	} else if (s->eos || !cairn_api_park(s->api)) {
+		ret = MHD_CONTENT_READER_END_OF_STREAM;
+	} else {
+		/* Nothing yet: 0 bytes would have libmicrohttpd ask again
+		 * at once; suspended, it waits for the poller. */
+		MHD_suspend_connection(s->conn);
+		s->suspended = s->parked = true;
+		ret = 0;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return ret;
 }
 
-static void stream_free(void *cls)
+/* The response is gone (libmicrohttpd's thread). */
+static void stream_closed(void *cls)
 {
 	struct stream *s = cls;
-	cairn_api_pool_give(s->api, s->st);
-	json_decref(s->seen);
-	free(s->out);
-	free(s);
+	pthread_mutex_lock(&s->lock);
+	if (s->parked) {
+		s->parked = false;
+		cairn_api_unpark(s->api);
+	}
+	s->closed = true;
+	pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->lock);
 }
 
 /* A stream of job events: one job's (id > 0) until its end, or every
@@ -339,7 +427,10 @@ static int start_stream(struct cairn_api_req *rq, int64_t id)
 		free(s);
 		return cairn_error_nomem();
 	}
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->wake, NULL);
 	s->api = rq->api;
+	s->conn = rq->conn;
 	s->job = id;
 	s->last_send = time(NULL);
 	/* The request's state connection goes with the stream. */
@@ -347,10 +438,17 @@ static int start_stream(struct cairn_api_req *rq, int64_t id)
 	rq->st = NULL;
 	const char *from = cairn_api_query(rq, "log_from");
 	s->log_lines = from ? strtoull(from, NULL, 10) : 0;
-	rq->response = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_read, s, stream_free);
+	rq->response = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_read, s, stream_closed);
 	if (!rq->response) {
 		stream_free(s);
 		return cairn_error_nomem();
+	}
+	int r = cairn_api_spawn(rq->api, stream_poll, s);
+	if (r < 0) {
+		MHD_destroy_response(rq->response); /* stream_closed: no poller frees it */
+		rq->response = NULL;
+		stream_free(s);
+		return r;
 	}
 	MHD_add_response_header(rq->response, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
 	rq->status = 200;
@@ -1164,3 +1262,8 @@ const struct cairn_api_route cairn_api_routes[] = {
 	{ "DELETE", V1 "/groups/{name}", cairn_api_delete_group, CAIRN_API_WRITE },
 };
 const size_t cairn_api_nroutes = sizeof(cairn_api_routes) / sizeof(cairn_api_routes[0]);
+
+bool cairn_api_route_quick(const struct cairn_api_route *r)
+{
+	return r->handler == get_status;
+}

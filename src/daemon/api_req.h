@@ -32,6 +32,10 @@ struct cairn_api_req {
 	unsigned status;
 	json_t *reply;
 	struct MHD_Response *response;
+	/* The server's side (api.c): the handler ran on a thread of its own
+	 * (handled), the connection is suspended and counted (parked), the
+	 * reply is queued (queued). */
+	bool handled, parked, queued;
 };
 
 /* The state connection of the request (from the pool; back to it when the
@@ -47,8 +51,22 @@ int cairn_api_error(struct cairn_api_req *rq, unsigned status, const char *code,
 	__attribute__((format(printf, 4, 5)));
 /* Is the server stopping (event streams end)? */
 bool cairn_api_stopping(const struct cairn_api *a);
-/* The status the daemon's loop last set. */
-void cairn_api_get_status(struct cairn_api *a, struct cairn_api_daemon_status *ret, int64_t *ret_started);
+/* Makes the status document (api_handlers.c): from the status the
+ * daemon's loop last set, when the server started, and now. */
+typedef json_t *(*cairn_api_status_render)(const struct cairn_api_daemon_status *s, int64_t started, int64_t now);
+/* The reply of /api/v1/status: render's document, made again only when
+ * the second or the status changed, else the text made last (it is asked
+ * a thousand times a second: bench/api.sh).  Returns 0. */
+int cairn_api_status_reply(struct cairn_api_req *rq, cairn_api_status_render render);
+/* Counts a connection about to be suspended (MHD_suspend_connection),
+ * which cairn_api_stop waits to see resumed: false, nothing counted, when
+ * the server is stopping (do not suspend then).  Unpark when the server's
+ * thread sees the connection again. */
+bool cairn_api_park(struct cairn_api *a);
+void cairn_api_unpark(struct cairn_api *a);
+/* Runs fn(arg) on a detached thread; cairn_api_stop waits for it to
+ * return (after the servers stopped). */
+int cairn_api_spawn(struct cairn_api *a, void *(*fn)(void *), void *arg);
 /* Takes and returns a state connection of the pool (an event stream keeps
  * one for its life). */
 struct cairn_state *cairn_api_pool_take(struct cairn_api *a);
@@ -57,5 +75,9 @@ void cairn_api_pool_give(struct cairn_api *a, struct cairn_state *st);
 /* The routes (api_handlers.c) and their number. */
 extern const struct cairn_api_route cairn_api_routes[];
 extern const size_t cairn_api_nroutes;
+/* Is the route's handler quick enough for the server's own thread (no
+ * database, no waiting: /api/v1/status)?  The others run on a thread of
+ * their own. */
+bool cairn_api_route_quick(const struct cairn_api_route *r);
 
 #endif

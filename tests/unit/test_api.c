@@ -1,10 +1,12 @@
 /* The daemon's HTTP API where its logic is pure: the route table's
  * matching (daemon/api_route.h) and the tokens (state/tokens.h: the
- * stored hash, the constant-time compare, create, check, revoke). */
+ * stored hash, the constant-time compare, create, check, revoke) and the
+ * token cache of the daemon's quick path (state/tokencache.h). */
 #include "helpers.h"
 
 #include "daemon/api_body.h"
 #include "daemon/api_route.h"
+#include "state/tokencache.h"
 #include "state/tokens.h"
 
 static int h_a(struct cairn_api_req *rq)
@@ -155,6 +157,51 @@ static void test_token_lifecycle(void **state)
 	ck_ok(cairn_token_check(f->st, t2, 1001, NULL));
 }
 
+/* The cache the daemon's quick path checks tokens with: what another
+ * connection (the CLI) commits is seen at the next check, whether it is a
+ * revoke, a new token or an unrelated write; a use due to be recorded is
+ * left to cairn_token_check. */
+static void test_token_cache(void **state)
+{
+	struct th_state_fx *f = *state;
+	struct cairn_state *own = NULL;
+	ck_ok(cairn_state_open(f->dir, NULL, &own));
+	struct cairn_token_cache *c = NULL;
+	ck_ok(cairn_token_cache_new(own, &c));
+	char t1[CAIRN_TOKEN_LEN + 1], t2[CAIRN_TOKEN_LEN + 1], t3[CAIRN_TOKEN_LEN + 1];
+	ck_ok(cairn_token_create(f->st, "admin", false, t1));
+	ck_ok(cairn_token_create(f->st, "view", true, t2));
+	bool ro = true;
+	/* Never used: the full check records the use first. */
+	assert_int_equal(cairn_token_cache_check(c, t1, 1000, &ro), 0);
+	ck_ok(cairn_token_check(f->st, t1, 1000, NULL));
+	ck_ok(cairn_token_check(f->st, t2, 1000, NULL));
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(cairn_token_cache_check(c, t1, 1030, &ro), 1);
+		assert_false(ro);
+		assert_int_equal(cairn_token_cache_check(c, t2, 1030, &ro), 1);
+		assert_true(ro);
+	}
+	ck_err(cairn_token_cache_check(c, "cairn_nope", 1030, &ro), CAIRN_EAUTH);
+	/* A minute later the use is due again. */
+	assert_int_equal(cairn_token_cache_check(c, t1, 1060, &ro), 0);
+	/* A write elsewhere in the database changes nothing. */
+	ck_ok(cairn_state_exec(f->st, "CREATE TABLE t54 (x); DROP TABLE t54"));
+	assert_int_equal(cairn_token_cache_check(c, t1, 1030, &ro), 1);
+	/* Revoked through another connection: refused at the next check. */
+	ck_ok(cairn_token_revoke(f->st, "admin"));
+	ck_err(cairn_token_cache_check(c, t1, 1030, &ro), CAIRN_EAUTH);
+	assert_int_equal(cairn_token_cache_check(c, t2, 1030, &ro), 1);
+	/* Made after the cache read the table: known at the next check. */
+	ck_ok(cairn_token_create(f->st, "late", false, t3));
+	ck_ok(cairn_token_check(f->st, t3, 1030, NULL));
+	assert_int_equal(cairn_token_cache_check(c, t3, 1030, &ro), 1);
+	ck_ok(cairn_token_revoke(f->st, "view"));
+	ck_err(cairn_token_cache_check(c, t2, 1030, &ro), CAIRN_EAUTH);
+	cairn_token_cache_free(c);
+	cairn_token_cache_free(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -163,6 +210,7 @@ int main(void)
 		cmocka_unit_test(test_body_cap),
 		cmocka_unit_test(test_token_hash),
 		cmocka_unit_test_setup_teardown(test_token_lifecycle, th_state_setup, th_state_teardown),
+		cmocka_unit_test_setup_teardown(test_token_cache, th_state_setup, th_state_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
