@@ -31,6 +31,8 @@
 #   API_ROUNDS       rounds of each kind, default 3
 #   API_RATE         status requests per second under load, default 1000
 #   API_CONNS        wrk connections, default 20
+#   API_THREADS      wrk threads, default 2 (wrk -t1 -c4 paces the same rate
+#                    with less of the load tool's own CPU: docs/benchmarks.md)
 #   BENCH_DIR        default /var/tmp/cairn-bench-api
 # Needs wrk, curl, jq, /usr/bin/time (scripts/install-deps).  The machine may be shared:
 # the numbers are as noisy as its neighbours make them.
@@ -42,7 +44,7 @@ SIZE=${API_SIZE_MIB:-256}
 ROUNDS=${API_ROUNDS:-3}
 RATE=${API_RATE:-1000}
 CONNS=${API_CONNS:-20}
-THREADS=2
+THREADS=${API_THREADS:-2}
 DIR=${BENCH_DIR:-/var/tmp/cairn-bench-api}
 for t in wrk curl jq /usr/bin/time; do
 	command -v $t >/dev/null || { echo "bench/api.sh: $t is missing (scripts/install-deps)" >&2; exit 1; }

@@ -71,16 +71,18 @@ static json_t *entry_json(const char *path, const struct cairn_cat_entry *e, con
 	json_t *ext = json_array();
 	for (size_t i = 0; ext && i < e->nextents; i++)
 		json_array_append_new(ext, cairn_cat_extent_json(&e->extents[i]));
-	json_t *j = json_pack("{s:o, s:o, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "path",
+	json_t *j = json_pack("{s:o, s:o, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "path",
 			      bytes_json(full, &escaped), "name", bytes_json(e->name, &escaped), "type",
 			      type_name(e->type), "mode", (json_int_t)e->mode, "uid", (json_int_t)e->uid, "gid",
 			      (json_int_t)e->gid, "size", (json_int_t)e->size, "nlink", (json_int_t)e->nlink, "inode",
-			      (json_int_t)e->inode, "atime_ns", (json_int_t)e->atime_ns, "mtime_ns",
-			      (json_int_t)e->mtime_ns, "ctime_ns", (json_int_t)e->ctime_ns);
+			      (json_int_t)e->inode, "mtime_ns", (json_int_t)e->mtime_ns, "ctime_ns",
+			      (json_int_t)e->ctime_ns);
 	if (!j) {
 		json_decref(ext);
 		return NULL;
 	}
+	if (e->atime_ns) /* only catalogs made before access times were left out */
+		json_object_set_new(j, "atime_ns", json_integer((json_int_t)e->atime_ns));
 	if (e->type == CAIRN_CAT_SYMLINK)
 		json_object_set_new(j, "target", bytes_json(e->target, &escaped));
 	if (e->type == CAIRN_CAT_CHR || e->type == CAIRN_CAT_BLK) {

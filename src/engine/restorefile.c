@@ -632,10 +632,13 @@ static uint32_t perm(const struct rf *rf, const struct node *nd)
 	return nd->e.mode & (rf->o->preserve_owner ? 07777u : 01777u);
 }
 
+/* The access time is the modification time where the catalog did not
+ * record one (atime 0: every catalog since access times were left out). */
 static void times_of(const struct node *nd, struct timespec ts[2])
 {
-	ts[0].tv_sec = nd->e.atime_ns / 1000000000;
-	ts[0].tv_nsec = nd->e.atime_ns % 1000000000;
+	int64_t atime = nd->e.atime_ns ? nd->e.atime_ns : nd->e.mtime_ns;
+	ts[0].tv_sec = atime / 1000000000;
+	ts[0].tv_nsec = atime % 1000000000;
 	ts[1].tv_sec = nd->e.mtime_ns / 1000000000;
 	ts[1].tv_nsec = nd->e.mtime_ns % 1000000000;
 	for (int i = 0; i < 2; i++)

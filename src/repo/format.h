@@ -270,7 +270,12 @@
  *     file's bytes inline, below) | reserved u16 |
  *     mode u32 (st_mode; its type bits agree with type) | uid u32 | gid u32 |
  *     nlink u32 | size u64 | inode u64 | rdev u64 | atime i64 | mtime i64 |
- *     ctime i64 (nanoseconds since the epoch), then by type:
+ *     ctime i64 (nanoseconds since the epoch; atime 0: not recorded, which
+ *     is what cairn writes since 2026-12-08: reads move access times
+ *     (relatime once a day, so a nightly updatedb or find moves every
+ *     directory's), and a catalog holding them made every directory's node
+ *     new in every backup.  A reader restores mtime as the atime then),
+ *     then by type:
  *       dir      the id (32) of its DIR or PARTS node (zero id: empty dir)
  *       symlink  target_len u16 (1..4095) | target (no NUL)
  *       file     nextents u32, then with flag bit 0: nparts u32 (1..4096)

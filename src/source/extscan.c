@@ -377,7 +377,8 @@ static int describe(struct scan *s, ext2_ino_t ino, struct ext2_inode_large *ino
 	unsigned xs = large ? inode->i_extra_isize : 0;
 	e->ctime_ns = xtime(inode->i_ctime, inode->i_ctime_extra, xs >= 8);
 	e->mtime_ns = xtime(inode->i_mtime, inode->i_mtime_extra, xs >= 12);
-	e->atime_ns = xtime(inode->i_atime, inode->i_atime_extra, xs >= 16);
+	/* i_atime is not recorded: format.h (ENTRY) says why. */
+	e->atime_ns = 0;
 	int r;
 	switch (e->type) {
 	case CAIRN_CAT_FILE:

@@ -146,7 +146,7 @@ int cairn_tar_header(const struct cairn_tar_member *m, struct cairn_buf *out)
 		r = pax_number(&pax, "gid", m->gid);
 	if (r >= 0 && (m->mtime_ns % 1000000000 != 0 || mtime < 0 || (uint64_t)mtime > USTAR_NUM12_MAX))
 		r = pax_time(&pax, "mtime", m->mtime_ns);
-	if (r >= 0 && pax.len)
+	if (r >= 0 && pax.len && m->atime_ns) /* 0: not known */
 		r = pax_time(&pax, "atime", m->atime_ns);
 
 	if (r >= 0 && pax.len) {

@@ -70,14 +70,15 @@ t_whole()
 {
 	expect_ok cairn restore-file --repo "$R" --json "$(cat "$TD/id1")" / "$TT/out"
 	cp "$TT/.out" rf.json
-	# Nanosecond times as the catalog has them; atime too (before
-	# anything reads the file).
-	local at mt
+	# Nanosecond times as the catalog has them.  The catalog records no
+	# access time (format.h: reads move them): the restored file's is its
+	# mtime (looked at before anything reads the file).
+	local mt
 	# (jq would print these as floats)
 	cairn catalog --repo "$R" --json "$(cat "$TD/id1")" /d1/small.txt >cat.json
-	at=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[0]["atime_ns"])' cat.json)
+	jq -e '.[0] | has("atime_ns") | not' cat.json >/dev/null || fail "the catalog records an atime: $(cat cat.json)"
 	mt=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[0]["mtime_ns"])' cat.json)
-	[ "$(stat -c %.9X "$TT/out/d1/small.txt" | tr -d .)" = "$at" ] || fail "atime differs from the catalog's $at"
+	[ "$(stat -c %.9X "$TT/out/d1/small.txt" | tr -d .)" = "$mt" ] || fail "atime is not the catalog's mtime $mt"
 	[ "$(stat -c %.9Y "$TT/out/d1/small.txt" | tr -d .)" = "$mt" ] || fail "mtime differs from the catalog's $mt"
 	# (sparse.img apart: diff reads its 1 GiB of holes slowly)
 	diff -r --no-dereference -x lost+found -x fifo -x sparse.img "$SRC" "$TT/out" || fail "the tree differs"
