@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# What the HTTP API tests (t40, t43) share, sourced after lib.sh.  Each
+# What the HTTP API tests (t40, t43, t47, t54) share, sourced after lib.sh.  Each
 # file defines its own `req` (how it reaches the daemon: socket, TCP, TLS)
 # that prints the status code and leaves the body in $TT/r.body (t43 and
 # t47 with req_sock_tcp below; $SPEC is the OpenAPI document).
@@ -50,4 +50,28 @@ req_sock_tcp()
 	python3 "$E2E_DIR/openapi_check.py" "$SPEC" "$m" "$p" "$code" "${ctype:-application/json}" "$TT/r.body" ||
 		fail "$m $p: the response does not match docs/openapi.yaml"
 	echo "$code"
+}
+
+# start_daemon [ARGS...]: starts the daemon (again) on the socket $SOCK and
+# on TCP at the port in $TD/port (its pid to $TD/daemon.pid, its output
+# appended to $TD/d.out and d.err) and waits until it answers (t47, t54).
+start_daemon()
+{
+	"$CAIRN" daemon --listen "127.0.0.1:$(cat "$TD/port")" "$@" >>"$TD/d.out" 2>>"$TD/d.err" &
+	echo $! >"$TD/daemon.pid"
+	local i
+	for i in $(seq 1 100); do
+		[ -S "$SOCK" ] && curl -s -o /dev/null --unix-socket "$SOCK" http://cairn/api/v1/status && return 0
+		sleep 0.1
+	done
+	fail "no socket after 10 s: $(cat "$TD/d.err")"
+}
+
+# stop_daemon: ends the daemon start_daemon started and waits for it.
+stop_daemon()
+{
+	local pid
+	pid=$(cat "$TD/daemon.pid")
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
 }

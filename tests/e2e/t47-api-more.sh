@@ -22,27 +22,6 @@ req()
 	req_sock_tcp "$@"
 }
 
-# Starts the daemon (again) and waits for its socket.
-start_daemon()
-{
-	"$CAIRN" daemon --listen "127.0.0.1:$(cat "$TD/port")" "$@" >>"$TD/d.out" 2>>"$TD/d.err" &
-	echo $! >"$TD/daemon.pid"
-	local i
-	for i in $(seq 1 100); do
-		[ -S "$SOCK" ] && curl -s -o /dev/null --unix-socket "$SOCK" http://cairn/api/v1/status && return 0
-		sleep 0.1
-	done
-	fail "no socket after 10 s: $(cat "$TD/d.err")"
-}
-
-stop_daemon()
-{
-	local pid
-	pid=$(cat "$TD/daemon.pid")
-	kill "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
-
 t_setup()
 {
 	command -v curl >/dev/null || fail "curl is missing (scripts/install-deps)"

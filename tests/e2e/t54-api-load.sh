@@ -23,18 +23,6 @@ req()
 # A stalled store: one try, given up after 20 s without a byte.
 export CAIRN_HTTP_MAX_ATTEMPTS=1 CAIRN_HTTP_STALL_SECONDS=20 AWS_ACCESS_KEY_ID=t54 AWS_SECRET_ACCESS_KEY=t54
 
-start_daemon()
-{
-	"$CAIRN" daemon --listen "127.0.0.1:$(cat "$TD/port")" >>"$TD/d.out" 2>>"$TD/d.err" &
-	echo $! >"$TD/daemon.pid"
-	local i
-	for i in $(seq 1 100); do
-		[ -S "$SOCK" ] && curl -s -o /dev/null --unix-socket "$SOCK" http://cairn/api/v1/status && return 0
-		sleep 0.1
-	done
-	fail "no socket after 10 s: $(cat "$TD/d.err")"
-}
-
 t_setup()
 {
 	command -v curl >/dev/null || fail "curl is missing (scripts/install-deps)"
