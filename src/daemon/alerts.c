@@ -8,6 +8,7 @@
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/parallel.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -270,12 +271,7 @@ static int start(struct cairn_alerts *a, const struct cairn_notifier *n, const s
 		delivery_free(d);
 		return CAIRN_EBUSY;
 	}
-	pthread_t t;
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	int rc = pthread_create(&t, &attr, deliver_thread, d);
-	pthread_attr_destroy(&attr);
+	int rc = -cairn_thread_detached(deliver_thread, d);
 	if (rc != 0) {
 		pthread_mutex_lock(&a->lock);
 		a->busy[slot] = 0;

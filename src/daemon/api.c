@@ -10,6 +10,7 @@
 #include "util/buf.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/parallel.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -181,12 +182,7 @@ int cairn_api_spawn(struct cairn_api *a, void *(*fn)(void *), void *arg)
 	pthread_mutex_lock(&a->lock);
 	a->threads++;
 	pthread_mutex_unlock(&a->lock);
-	pthread_attr_t attr;
-	pthread_t t;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	int rc = pthread_create(&t, &attr, spawned_main, sp);
-	pthread_attr_destroy(&attr);
+	int rc = -cairn_thread_detached(spawned_main, sp);
 	if (rc != 0) {
 		free(sp);
 		pthread_mutex_lock(&a->lock);

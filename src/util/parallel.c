@@ -60,3 +60,16 @@ int cairn_parallel(unsigned n, unsigned threads, int (*part)(void *ud, unsigned 
 	/* The message of a part that failed on another thread. */
 	return p.error ? cairn_error_set(p.error, "%s", p.errmsg) : 0;
 }
+
+int cairn_thread_detached(void *(*fn)(void *), void *arg)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	int rc = pthread_attr_init(&attr);
+	if (rc != 0)
+		return -rc;
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&t, &attr, fn, arg);
+	pthread_attr_destroy(&attr);
+	return -rc;
+}

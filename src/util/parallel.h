@@ -11,4 +11,9 @@
  * connections bounded when several large puts run at once). */
 int cairn_parallel(unsigned n, unsigned threads, int (*part)(void *ud, unsigned i), void *ud);
 
+/* Starts fn(arg) on a detached thread (nobody joins it: fn owns arg and
+ * says when it is done its own way).  0, or pthread_create's error as a
+ * negative errno (fn then never runs and arg stays the caller's). */
+int cairn_thread_detached(void *(*fn)(void *), void *arg);
+
 #endif
