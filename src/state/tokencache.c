@@ -2,6 +2,7 @@
  * counter (tokencache.h). */
 #include "state/tokencache.h"
 #include "state/tokens.h"
+#include "util/buf.h"
 #include "util/error.h"
 
 #include <openssl/crypto.h>
@@ -108,18 +109,16 @@ static int load(struct cairn_token_cache *c, int64_t version)
 	if (r < 0)
 		return r;
 	struct cached_token *v = NULL;
-	size_t n = 0;
+	size_t n = 0, cap = 0;
 	int rc;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *h = (const char *)sqlite3_column_text(s, 0);
 		if (!h || strlen(h) != CAIRN_TOKEN_HASH_LEN)
 			continue;
-		struct cached_token *b = realloc(v, (n + 1) * sizeof(*v));
-		if (!b) {
+		if (cairn_array_grow(&v, &cap, n, sizeof(*v), 8) < 0) {
 			free(v);
 			return cairn_error_nomem();
 		}
-		v = b;
 		memcpy(v[n].hash, h, sizeof(v[n].hash));
 		v[n].read_only = sqlite3_column_int(s, 1) != 0;
 		v[n].last_used = sqlite3_column_int64(s, 2);
